@@ -1,0 +1,46 @@
+# physgen: two commands set everything up on a fresh machine (see README).
+#   make demo   install into ./.venv and run `physgen demo` on built-in data
+#   make test   install into ./.venv and run the test suite
+# Override the torch version with `make test TORCH_VERSION=2.5.1` (or TORCH_SPEC="torch==2.5.1+cu124").
+PYTHON ?= python3
+VENV ?= .venv
+TORCH_VERSION ?= 2.13.0
+TORCH_SPEC ?= torch==$(TORCH_VERSION)
+DEMO_OUT ?= demo-out
+DEMO_ARGS ?=
+PYTEST_ARGS ?=
+BIN := $(VENV)/bin
+
+.PHONY: install demo demo-quick test test-slow test-all bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/physgen demo --out $(DEMO_OUT) $(DEMO_ARGS)
+
+demo-quick: install
+	$(BIN)/physgen demo --quick --out $(DEMO_OUT) $(DEMO_ARGS)
+
+test: install
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-slow: install
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+test-all: install
+	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+
+bench: install
+	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info

@@ -1,0 +1,4 @@
+"""``python -m physgen`` runs the command line."""
+from physgen.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""The ``physgen`` command line: one module per verb, each exposing ``register(subparsers)``.
+
+Every verb validates its input; a :class:`~physgen.errors.UserError` becomes one line on stderr
+(``physgen: error: ...``) and exit status 2, never a traceback.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Sequence
+
+from physgen.cli.common import ArgumentParser
+from physgen.errors import UserError
+
+VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo")
+
+
+def build_parser() -> ArgumentParser:
+    from physgen import __version__
+
+    parser = ArgumentParser(prog="physgen", description="Generative and unsupervised learning on physics data.",
+                            epilog="Example: physgen data ising --size 16 --temperatures 1.5,2.269,3.0 "
+                                   "--samples 1000 --out ising.h5")
+    parser.add_argument("--version", action="version", version=f"physgen {__version__}")
+    sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=ArgumentParser)
+    for verb in VERBS:
+        spec = importlib.util.find_spec(f"physgen.cli.{verb}")
+        if spec is not None:  # verbs land one issue at a time
+            importlib.import_module(f"physgen.cli.{verb}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        result = args.func(args)
+    except UserError as exc:
+        print(f"physgen: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("physgen: interrupted", file=sys.stderr)
+        return 130
+    return int(result or 0)

@@ -1,0 +1,44 @@
+"""``physgen data``: make and inspect dataset files.
+
+Sub-verbs live in their own modules ``physgen.cli.data_<name>`` with a ``register(subparsers)``.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+
+from physgen.cli.common import ArgumentParser, add_verb
+
+SUBVERBS = ("ising", "import", "digits", "mnist", "toy")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("data", help="generate, import and inspect dataset files",
+                            description="Generate, import and inspect physgen HDF5 dataset files.")
+    inner = parser.add_subparsers(dest="data_verb", required=True, metavar="SUBVERB", parser_class=ArgumentParser)
+    for name in SUBVERBS:
+        module = f"physgen.cli.data_{name}"
+        if importlib.util.find_spec(module) is not None:
+            importlib.import_module(module).register(inner)
+    info = add_verb(inner, "info", "print a summary of a dataset file", "physgen data info ising.h5", run_info)
+    info.add_argument("file", help="dataset file (.h5)")
+    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def run_info(args) -> int:
+    from physgen.data import describe, load
+
+    summary = describe(load(args.file))
+    if args.json:
+        print(json.dumps(summary, indent=2, default=str))
+        return 0
+    print(f"file        {args.file}")
+    print(f"samples     N={summary['n']}  shape={tuple(summary['shape'])}  kind={summary['kind']}  dtype={summary['dtype']}")
+    for name, c in summary["conditions"].items():
+        values = c["values"] if c["values"] is not None else f"{c['min']:g} .. {c['max']:g}"
+        print(f"condition   {name}: {c['distinct']} distinct, {values}")
+    if "labels" in summary:
+        print(f"labels      {summary['labels']}")
+    for key, value in summary["attrs"].items():
+        print(f"attr        {key} = {value}")
+    return 0

@@ -1,0 +1,201 @@
+"""The physgen dataset file: one HDF5 layout for every command (DESIGN.md §1).
+
+Layout
+------
+``/samples``                 ``(N, *shape)``: ``int8`` ±1 (kind ``spins``), ``uint8`` 0/1 (``binary``),
+                             ``float32`` (``continuous`` tabular features, ``image`` pixels)
+``/conditions/<name>``       ``(N,)`` float64, e.g. ``/conditions/temperature``
+``/labels``                  ``(N,)`` int64, optional (digit class, phase)
+root attributes              ``kind``, ``source``, ``physgen_version``, ``feature_names`` (tabular),
+                             and the generator's parameters (JSON-serialisable scalars/lists)
+
+:func:`save` validates and writes atomically; :func:`load` validates and raises
+:class:`~physgen.errors.UserError` naming the file and the field for anything malformed.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import h5py
+import numpy as np
+
+from physgen.atomic import atomic_path
+from physgen.errors import UserError
+
+KINDS = ("spins", "binary", "continuous", "image")
+DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32}
+
+
+@dataclass
+class Dataset:
+    """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``."""
+
+    samples: np.ndarray
+    kind: str
+    conditions: dict[str, np.ndarray] = field(default_factory=dict)
+    labels: np.ndarray | None = None
+    attrs: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.samples = np.asarray(self.samples)
+        self.conditions = {k: np.asarray(v, dtype=np.float64) for k, v in self.conditions.items()}
+        if self.labels is not None:
+            self.labels = np.asarray(self.labels)
+
+    def __len__(self) -> int:
+        return int(self.samples.shape[0])
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """Shape of one sample (without the leading N)."""
+        return tuple(self.samples.shape[1:])
+
+    @property
+    def feature_names(self) -> list[str] | None:
+        names = self.attrs.get("feature_names")
+        return list(names) if names is not None else None
+
+    def subset(self, index: np.ndarray | slice) -> "Dataset":
+        """Rows ``index`` of every per-sample array; attributes are shared."""
+        return Dataset(self.samples[index], self.kind,
+                       {k: v[index] for k, v in self.conditions.items()},
+                       None if self.labels is None else self.labels[index], dict(self.attrs))
+
+    def validate(self, where: str = "dataset") -> "Dataset":
+        """Check the contract; raise UserError naming ``where`` and the field on violation."""
+        _validate(self, where)
+        return self
+
+
+def _validate(ds: Dataset, where: str) -> None:
+    if ds.kind not in KINDS:
+        raise UserError(f"{where}: attribute 'kind' is {ds.kind!r}, expected one of {', '.join(KINDS)}")
+    x = ds.samples
+    if x.ndim < 2 or x.shape[0] < 1:
+        raise UserError(f"{where}: /samples has shape {x.shape}, expected (N, ...) with N >= 1")
+    if x.dtype != DTYPES[ds.kind]:
+        raise UserError(f"{where}: /samples has dtype {x.dtype}, kind {ds.kind!r} requires {np.dtype(DTYPES[ds.kind])}")
+    _validate_values(x, ds.kind, where)
+    n = x.shape[0]
+    for name, values in ds.conditions.items():
+        if values.shape != (n,):
+            raise UserError(f"{where}: /conditions/{name} has shape {values.shape}, expected ({n},)")
+        if not np.all(np.isfinite(values)):
+            raise UserError(f"{where}: /conditions/{name} contains NaN or Inf")
+    if ds.labels is not None and (ds.labels.shape != (n,) or ds.labels.dtype.kind not in "iu"):
+        raise UserError(f"{where}: /labels has shape {ds.labels.shape} dtype {ds.labels.dtype}, expected ({n},) integers")
+    names = ds.feature_names
+    if names is not None and x.ndim == 2 and len(names) != x.shape[1]:
+        raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[1]} features")
+
+
+def _validate_values(x: np.ndarray, kind: str, where: str) -> None:
+    if kind == "spins" and not np.all((x == 1) | (x == -1)):
+        raise UserError(f"{where}: /samples of kind 'spins' must contain only -1 and +1")
+    if kind == "binary" and not np.all((x == 0) | (x == 1)):
+        raise UserError(f"{where}: /samples of kind 'binary' must contain only 0 and 1")
+    if kind in ("continuous", "image"):
+        bad = ~np.isfinite(x)
+        if bad.any():
+            rows = np.unique(np.nonzero(bad.reshape(len(x), -1))[0])
+            raise UserError(f"{where}: /samples has {int(bad.sum())} NaN/Inf values in {len(rows)} rows "
+                            f"(first at row {int(rows[0])})")
+
+
+def _attr_to_h5(value: Any) -> Any:
+    """Store scalars and string/number lists natively, anything else (dicts, nested) as JSON text."""
+    if isinstance(value, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "biuf" and arr.ndim == 1:
+            return arr
+        if arr.ndim == 1 and all(isinstance(v, str) for v in value):
+            return np.array(value, dtype=h5py.string_dtype())
+    return "json:" + json.dumps(value)
+
+
+def _attr_from_h5(value: Any) -> Any:
+    if isinstance(value, bytes):
+        value = value.decode()
+    if isinstance(value, str) and value.startswith("json:"):
+        return json.loads(value[5:])
+    if isinstance(value, np.ndarray):
+        return [v.decode() if isinstance(v, bytes) else v if isinstance(v, str) else v.item() for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression: str | None = "gzip") -> Path:
+    """Validate ``ds`` and write it to ``path`` atomically (temporary file, then rename)."""
+    from physgen import __version__
+
+    ds.validate(str(path))
+    attrs = {"physgen_version": __version__, "source": "unknown", **ds.attrs, "kind": ds.kind}
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with h5py.File(tmp, "w") as f:
+            f.create_dataset("samples", data=ds.samples, compression=compression, chunks=True)
+            grp = f.create_group("conditions")
+            for name, values in ds.conditions.items():
+                grp.create_dataset(name, data=values.astype(np.float64))
+            if ds.labels is not None:
+                f.create_dataset("labels", data=ds.labels.astype(np.int64))
+            for key, value in attrs.items():
+                if value is not None:
+                    f.attrs[key] = _attr_to_h5(value)
+    return Path(path)
+
+
+def load(path: str | Path) -> Dataset:
+    """Read and validate a dataset file; every problem is a one-line UserError naming ``path``."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory, expected an HDF5 dataset file")
+    try:
+        with h5py.File(path, "r") as f:
+            return _read(f, str(path))
+    except UserError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError) as exc:
+        raise UserError(f"{path}: not a readable HDF5 dataset file ({_short(exc)})") from None
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    return text[:200]
+
+
+def _read(f: h5py.File, where: str) -> Dataset:
+    if "samples" not in f or not isinstance(f["samples"], h5py.Dataset):
+        raise UserError(f"{where}: missing dataset /samples")
+    attrs = {k: _attr_from_h5(v) for k, v in f.attrs.items()}
+    kind = attrs.pop("kind", None)
+    if kind is None:
+        raise UserError(f"{where}: missing root attribute 'kind'")
+    samples = f["samples"][()]
+    conditions = {}
+    if "conditions" in f:
+        conditions = {name: f["conditions"][name][()] for name in f["conditions"]}
+    labels = f["labels"][()] if "labels" in f else None
+    return Dataset(samples, str(kind), conditions, labels, attrs).validate(where)
+
+
+def describe(ds: Dataset, max_values: int = 12) -> Mapping[str, Any]:
+    """Summary used by ``physgen data info``: N, shape, kind, conditions and attributes."""
+    conds = {}
+    for name, values in ds.conditions.items():
+        distinct = np.unique(values)
+        conds[name] = {"distinct": int(distinct.size), "min": float(distinct[0]), "max": float(distinct[-1]),
+                       "values": [float(v) for v in distinct[:max_values]] if distinct.size <= max_values else None}
+    summary = {"n": len(ds), "shape": list(ds.shape), "kind": ds.kind, "dtype": str(ds.samples.dtype),
+               "conditions": conds, "attrs": ds.attrs}
+    if ds.labels is not None:
+        labels, counts = np.unique(ds.labels, return_counts=True)
+        summary["labels"] = {int(k): int(c) for k, c in zip(labels, counts)}
+    return summary

@@ -1,0 +1,133 @@
+"""The model contract shared by every family and the model-agnostic trainer.
+
+A model knows its parameters and gives a loss (energy difference, negative ELBO, denoising error)
+or, for two-player models, one adversarial step; it never owns the training loop.  Samplers own
+Markov chains / reverse processes; the trainer owns devices, optimizers, checkpoints and logging.
+
+Batches are ``dict[str, Tensor]``:
+
+``"x"``       ``(B, *spec.shape)`` float32 in model space (spins as ±1, binary as 0/1, continuous as
+              stored after the run's preprocessing)
+``"cond"``    ``(B, len(spec.condition_names))`` float32, present when the run is conditioned
+``"labels"``  ``(B,)`` int64, present when the run is conditioned on labels
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """What a model needs to know about its training data (saved with the run as JSON)."""
+
+    kind: str
+    shape: tuple[int, ...]
+    feature_names: tuple[str, ...] | None = None
+    condition_names: tuple[str, ...] = ()
+    condition_values: dict[str, tuple[float, ...]] = field(default_factory=dict)  # distinct values seen
+    n_labels: int | None = None
+
+    @classmethod
+    def from_dataset(cls, ds, condition: str | None = None) -> "DataSpec":
+        """Spec of a :class:`physgen.data.Dataset`; ``condition`` is a condition name or ``"labels"``."""
+        names: tuple[str, ...] = ()
+        values: dict[str, tuple[float, ...]] = {}
+        n_labels = None
+        if condition == "labels":
+            if ds.labels is None:
+                raise UserError("--condition labels: the data file has no /labels")
+            n_labels = int(ds.labels.max()) + 1
+        elif condition is not None:
+            if condition not in ds.conditions:
+                have = ", ".join(sorted(ds.conditions)) or "none"
+                raise UserError(f"--condition {condition}: the data file has no /conditions/{condition} (it has: {have})")
+            names = (condition,)
+            values = {condition: tuple(float(v) for v in np.unique(ds.conditions[condition]))}
+        fn = ds.feature_names
+        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels)
+
+    @property
+    def n_features(self) -> int:
+        return int(np.prod(self.shape))
+
+    def condition_range(self, name: str) -> tuple[float, float]:
+        vals = self.condition_values[name]
+        return min(vals), max(vals)
+
+    def to_json(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["shape"] = list(self.shape)
+        return d
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> "DataSpec":
+        return cls(d["kind"], tuple(d["shape"]), tuple(d["feature_names"]) if d.get("feature_names") else None,
+                   tuple(d.get("condition_names", ())),
+                   {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"))
+
+
+class GenerativeModel(nn.Module):
+    """Base class of every physgen model.
+
+    Subclasses set ``name`` (the CLI name), ``config_class`` (a dataclass whose ``__post_init__``
+    validates and raises :class:`UserError`), and implement :meth:`loss` (or, with
+    ``adversarial = True``, :meth:`adversarial_step`) and :meth:`sample`.  State that must survive a
+    resume (persistent chains, replay buffers) lives in registered buffers so it is checkpointed.
+    """
+
+    name: ClassVar[str] = "base"
+    config_class: ClassVar[type] = object
+    adversarial: ClassVar[bool] = False
+    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
+
+    def __init__(self, config, spec: DataSpec):
+        super().__init__()
+        if spec.kind not in self.kinds:
+            raise UserError(f"model {self.name!r} cannot model data of kind {spec.kind!r} "
+                            f"(supported: {', '.join(self.kinds)})")
+        self.config = config
+        self.spec = spec
+
+    # --- training -------------------------------------------------------------------------
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Scalar loss to minimise and a dict of floats to log."""
+        raise NotImplementedError
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Parameters per optimizer; two-player models return e.g. generator/discriminator."""
+        return {"model": [p for p in self.parameters() if p.requires_grad]}
+
+    def adversarial_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
+                         *, generator: torch.Generator) -> dict[str, float]:
+        """One update of every player (two-player models only); returns floats to log."""
+        raise NotImplementedError
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        """Validate data before training (e.g. {0,1} vs ±1); raise UserError naming the fix."""
+
+    # --- generation and scoring -----------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator,
+               condition: dict[str, float] | None = None) -> torch.Tensor:
+        """``(n, *spec.shape)`` samples in model space."""
+        raise NotImplementedError
+
+    def log_prob(self, x: torch.Tensor, *, method: str, generator: torch.Generator,
+                 **options: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Per-sample log-likelihood ``(N,)`` (exact or a bound) and attributes (log Z ± error...)."""
+        raise UserError(f"model {self.name!r} has no likelihood method {method!r}")
+
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.parameters()) + list(self.buffers()):
+            return t.device
+        return torch.device("cpu")

@@ -1,0 +1,1 @@
+"""``physgen demo``: data, analysis and models end to end on built-in data, in one report."""

@@ -40,6 +40,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UserError as exc:
         print(f"physgen: error: {exc}", file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # e.g. disk full or permission denied while writing an output
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"physgen: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("physgen: interrupted", file=sys.stderr)
         return 130

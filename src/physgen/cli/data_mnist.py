@@ -1,0 +1,29 @@
+"""``physgen data mnist --idx-dir DIR --out OUT.h5``: MNIST IDX files (raw or .gz) the user downloaded."""
+from __future__ import annotations
+
+from physgen.cli.common import add_out, add_verb
+from physgen.cli.data_digits import add_binarize
+
+EXAMPLE = "physgen data mnist --idx-dir ~/mnist --split train --binarize 0.5 --out mnist-train.h5"
+
+
+def register(sub) -> None:
+    parser = add_verb(sub, "mnist", "MNIST from IDX files (train-images-idx3-ubyte[.gz], ...) in a directory",
+                      EXAMPLE, run)
+    parser.add_argument("--idx-dir", required=True, metavar="DIR", help="directory holding the IDX files")
+    parser.add_argument("--split", default="train", choices=("train", "test"),
+                        help="train (train-*) or test (t10k-*) files (default train)")
+    add_out(parser, help="output dataset file (.h5)")
+    add_binarize(parser)
+
+
+def run(args) -> int:
+    from physgen.atomic import check_writable
+    from physgen.data import save
+    from physgen.data.idx import load_mnist
+
+    check_writable(args.out, overwrite=args.overwrite)
+    ds = load_mnist(args.idx_dir, args.split, binarize=args.binarize)
+    save(ds, args.out, overwrite=args.overwrite)
+    print(f"wrote {args.out}: {len(ds)} images of shape {ds.shape}, kind {ds.kind}")
+    return 0

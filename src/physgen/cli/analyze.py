@@ -1,0 +1,192 @@
+"""``physgen analyze``: PCA, k-means, hierarchical clustering and tree ensembles on a dataset file.
+
+Each method writes ``DIR/analysis.json`` (its numbers and protocol), PNG figures, arrays as ``.npy`` and
+``DIR/index.html``.  Everything is computed before anything is written; ``analysis.json`` is written
+last, so its presence marks a complete analysis.
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from physgen.cli.common import (EXAMPLE_FMT, ArgumentParser, add_seed, add_verb, nonneg_int, positive_float,
+                                positive_int)
+
+METHODS = ("pca", "kmeans", "hierarchical", "forest")
+
+
+def register(sub) -> None:
+    parser = sub.add_parser("analyze", help="unsupervised analysis: PCA, k-means, hierarchical, random forests",
+                            description="Analyse a dataset file with the course's unsupervised and tree methods.",
+                            epilog="Example:\n  physgen analyze pca ising.h5 --out pca-out\n"
+                                   "  physgen analyze forest ising.h5 --target phase --out forest-out",
+                            formatter_class=EXAMPLE_FMT)
+    inner = parser.add_subparsers(dest="method", required=True, metavar="METHOD", parser_class=ArgumentParser)
+    p = add_verb(inner, "pca", "principal components, PC1 vs magnetization, PC1 weights",
+                 "physgen analyze pca ising.h5 --out pca-out", run_pca)
+    _common(p)
+    p.add_argument("--components", type=positive_int, default=10, help="number of components kept (default 10)")
+    p = add_verb(inner, "kmeans", "k-means clustering on raw configurations or PCA projections",
+                 "physgen analyze kmeans ising.h5 --k 3 --out kmeans-out", run_kmeans)
+    _common(p)
+    p.add_argument("--k", type=positive_int, required=True, help="number of clusters")
+    _space(p)
+    p.add_argument("--n-init", type=positive_int, default=10, help="k-means restarts (default 10)")
+    p = add_verb(inner, "hierarchical", "agglomerative clustering (scipy linkage) with a dendrogram",
+                 "physgen analyze hierarchical ising.h5 --linkage ward --k 3 --out hier-out", run_hierarchical)
+    _common(p)
+    p.add_argument("--linkage", required=True, choices=("single", "complete", "average", "ward"),
+                   help="cluster distance: closest pair, farthest pair, mean pair, or Ward's variance increase")
+    cut = p.add_mutually_exclusive_group()
+    cut.add_argument("--k", type=positive_int, help="cut the tree into K clusters (default 3)")
+    cut.add_argument("--height", type=positive_float, help="cut the tree at this merge distance")
+    p.add_argument("--max-points", type=positive_int, default=2000,
+                   help="largest number of points given to the linkage (default 2000); more are reduced")
+    p.add_argument("--reduce", choices=("subsample", "kmeans"), default="subsample",
+                   help="reduction of large data: a random subsample (default) or k-means centroids")
+    _space(p)
+    p = add_verb(inner, "forest", "random forest, bagging and a single tree: phases or labels",
+                 "physgen analyze forest ising.h5 --target phase --out forest-out", run_forest)
+    _common(p, standardize=False)
+    p.add_argument("--target", required=True, choices=("phase", "label"),
+                   help="phase: ordered (T < Tc) vs disordered from /conditions/temperature; label: /labels")
+    p.add_argument("--estimators", type=positive_int, default=50, help="trees per ensemble (default 50)")
+    p.add_argument("--test-fraction", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
+    p.add_argument("--critical-width", type=positive_float, default=0.3,
+                   help="critical region |T - Tc| < WIDTH (default 0.3)")
+    p.add_argument("--tc", type=positive_float, default=None, help="critical temperature (default 2J/ln(1+sqrt 2))")
+    p.add_argument("--train-on-critical", action="store_true", help="also train on the critical region")
+    p.add_argument("--variance-repeats", type=nonneg_int, default=5,
+                   help="training resamples for the bagging-vs-tree variance figure (default 5; < 2 skips it)")
+
+
+def _common(p: argparse.ArgumentParser, standardize: bool = True) -> None:
+    p.add_argument("file", help="dataset file (.h5)")
+    p.add_argument("--out", required=True, help="output directory (analysis.json, index.html, PNGs)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing analysis in --out")
+    add_seed(p)
+    if standardize:
+        p.add_argument("--standardize", action="store_true", help="scale every feature to unit variance first")
+
+
+def _space(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--on", choices=("raw", "pca"), default="raw", help="cluster raw samples or PCA projections")
+    p.add_argument("--components", type=positive_int, default=2, help="PCA components with --on pca (default 2)")
+
+
+def _fraction(text: str) -> float:
+    value = positive_float(text)
+    if not value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def _prepare(args) -> tuple[Any, Path]:
+    """Check --out before any work, then load the dataset."""
+    from physgen.data import load
+    from physgen.errors import UserError
+
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out {out}: exists and is not a directory")
+    if (out / "analysis.json").exists() and not args.overwrite:
+        raise UserError(f"--out {out}: already holds an analysis (pass --overwrite to replace it)")
+    return load(args.file), out
+
+
+def _mkdir(out: Path) -> None:
+    from physgen.errors import UserError
+
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"--out {out}: cannot create the directory ({exc.strerror or exc})") from None
+
+
+def _write(args, out: Path, ds, report, numbers: dict[str, Any], arrays: dict[str, np.ndarray]) -> int:
+    """Write arrays, index.html and, last, analysis.json."""
+    from physgen.atomic import atomic_path, write_json
+
+    for name, array in arrays.items():
+        with atomic_path(out / f"{name}.npy") as tmp, open(tmp, "wb") as fh:
+            np.save(fh, array)
+    report.write(out / "index.html")
+    header = {"method": args.method, "file": str(args.file), "n": len(ds), "shape": list(ds.shape),
+              "kind": ds.kind, "seed": args.seed,
+              "files": sorted(p.name for p in out.iterdir() if not p.name.startswith("."))}
+    write_json(out / "analysis.json", {**header, **numbers})
+    print(f"wrote {out / 'analysis.json'} and {out / 'index.html'}")
+    return 0
+
+
+def _report(args, ds):
+    from physgen.report import Report
+
+    report = Report(f"physgen analyze {args.method}: {Path(args.file).name}")
+    report.text(f"{args.file}: N = {len(ds)}, sample shape {tuple(ds.shape)}, kind {ds.kind}.", cls="note")
+    return report
+
+
+def run_pca(args) -> int:
+    from physgen.analysis import analyze_pca
+    from physgen.analysis.plots import pca_section
+
+    ds, out = _prepare(args)
+    result = analyze_pca(ds, n_components=args.components, standardize=args.standardize, seed=args.seed)
+    report = _report(args, ds)
+    _mkdir(out)
+    pca_section(report, result, ds, save_dir=out)
+    arrays = {"projections": result.projections.astype(np.float32), "components": result.components}
+    return _write(args, out, ds, report, result.to_json(), arrays)
+
+
+def run_kmeans(args) -> int:
+    from physgen.analysis import analyze_kmeans
+
+    ds, out = _prepare(args)
+    result = analyze_kmeans(ds, args.k, on=args.on, n_components=args.components, standardize=args.standardize,
+                            seed=args.seed, n_init=args.n_init)
+    return _clusters(args, ds, out, result, f"k-means, k = {args.k}", "kmeans")
+
+
+def run_hierarchical(args) -> int:
+    from physgen.analysis import analyze_hierarchical
+
+    ds, out = _prepare(args)
+    k = args.k if args.k is not None or args.height is not None else 3
+    result = analyze_hierarchical(ds, args.linkage, k=k, height=args.height, max_points=args.max_points,
+                                  reduce=args.reduce, on=args.on, n_components=args.components,
+                                  standardize=args.standardize, seed=args.seed)
+    return _clusters(args, ds, out, result, f"hierarchical clustering, {args.linkage} linkage", "hierarchical")
+
+
+def _clusters(args, ds, out: Path, result, title: str, prefix: str) -> int:
+    from physgen.analysis.plots import cluster_section, dendrogram_figure
+
+    report = _report(args, ds)
+    _mkdir(out)
+    z = result.extra.pop("linkage_matrix", None)
+    cluster_section(report, result, ds, title, save_dir=out, prefix=prefix)
+    arrays = {"labels": result.labels, "centroids": result.centroids}
+    if z is not None:
+        cut = result.protocol["cut"]
+        dendrogram_figure(report, z, args.linkage, save_dir=out, k=cut.get("k"), height=cut.get("height"))
+        arrays["linkage"] = z
+    return _write(args, out, ds, report, result.to_json(), arrays)
+
+
+def run_forest(args) -> int:
+    from physgen.analysis import analyze_forest
+    from physgen.analysis.plots import forest_section
+
+    ds, out = _prepare(args)
+    result = analyze_forest(ds, args.target, n_estimators=args.estimators, test_fraction=args.test_fraction,
+                            critical_half_width=args.critical_width, train_on_critical=args.train_on_critical,
+                            tc=args.tc, variance_repeats=args.variance_repeats, seed=args.seed)
+    report = _report(args, ds)
+    _mkdir(out)
+    forest_section(report, result, ds, save_dir=out)
+    return _write(args, out, ds, report, result.to_json(), {"importances": result.importances})

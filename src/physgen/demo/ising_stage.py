@@ -18,7 +18,7 @@ def simulate_demo_data(ctx: StageContext):
 
     n = 200 if ctx.quick else 1000
     ds = simulate(SIZE, list(TEMPERATURES), n, algorithm="wolff", burn_in=200 if ctx.quick else 500,
-                  thin=2, seed=ctx.seed, device=ctx.device)
+                  thin=4, seed=ctx.seed, device=ctx.device)
     save(ds, ctx.path("ising.h5"), overwrite=True)
     return ds
 

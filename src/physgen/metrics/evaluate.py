@@ -1,0 +1,191 @@
+"""``evaluate(real, fake)``: every metric with its error, its real-data floor and its protocol.
+
+The result is the content of ``metrics.json`` (schema in docs/metrics.md): one entry per metric name —
+``kl``, ``kl_2d``, ``js``, ``js_2d``, ``mmd``, ``mmd2_median``, ``mmd2_multiscale``, ``kpd``, ``w1``,
+``sliced_w1``, ``fpd``, ``c2st_auc``, ``observables`` — plus ``_meta`` (inputs, seed, split sizes,
+warnings).  Every entry carries ``value``, ``error``, ``ci_low``/``ci_high``, ``floor`` (the same metric
+between two disjoint real halves at the same size, :mod:`physgen.metrics.floors`), ``per_feature`` where
+it applies, and ``protocol``.
+
+What the metrics see, by dataset kind:
+
+* ``continuous``: the tabular features for all metrics; MMD on features standardised by the real
+  reference half (mean, std).
+* ``spins``: KL/JS/W1/FPD on the physics features [energy per spin, |m|]; MMD and C2ST on the flattened
+  ±1 configurations; ``observables`` per temperature.
+* ``binary`` / ``image``: every pixel is a feature (flattened); FPD only on request (a Gaussian fit of
+  raw pixels is slow and rarely meaningful).
+"""
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from physgen.data import Dataset
+from physgen.errors import UserError
+from physgen.metrics import floors
+from physgen.metrics.floors import Split
+
+METRICS = ("kl", "js", "mmd", "w1", "fpd", "c2st", "observables")
+DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
+                   "spins": METRICS,
+                   "binary": ("kl", "js", "mmd", "w1", "c2st"),
+                   "image": ("kl", "js", "mmd", "w1", "c2st")}
+
+
+@dataclass
+class EvalConfig:
+    """Protocol knobs (recorded in every entry's ``protocol``)."""
+
+    bins: int = 50
+    bins_2d: int = 20
+    alpha: float = 0.5
+    max_pair_features: int = 8
+    n_boot: int = 200
+    level: float = 0.68
+    max_samples: int = 10_000
+    mmd_groups: int = 50
+    sigma: float = 1.0
+    n_projections: int = 64
+    fpd_batches: int = 10
+    classifier: str = "hgb"
+    test_fraction: float = 0.5
+
+    def __post_init__(self) -> None:
+        if self.bins < 1 or self.bins_2d < 1:
+            raise UserError("bins: must be >= 1")
+        if not self.alpha > 0:
+            raise UserError(f"alpha: the pseudo-count must be > 0 (got {self.alpha}); 0 allows infinite KL")
+        if not 0 < self.level < 1:
+            raise UserError(f"level: {self.level} must be in (0, 1)")
+        if self.n_boot < 0 or self.max_samples < 2 or self.mmd_groups < 2:
+            raise UserError("n_boot must be >= 0, max_samples >= 2, mmd_groups >= 2")
+
+
+def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) -> list[str]:
+    """Metric names (comma list or sequence; ``None`` -> the kind's defaults); unknown -> UserError."""
+    if metrics is None:
+        return list(DEFAULT_METRICS[kind])
+    names = [m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
+    names = ["c2st" if n == "c2st_auc" else n for n in names]
+    unknown = [n for n in names if n not in METRICS]
+    if unknown or not names:
+        raise UserError(f"--metrics: unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
+                        f"(choose from {','.join(METRICS)})")
+    if "observables" in names and kind != "spins":
+        raise UserError(f"--metrics: 'observables' needs spin data, the files are of kind {kind!r}")
+    return list(dict.fromkeys(names))
+
+
+@dataclass
+class Context:
+    """Everything the metric functions share: data views, the split, config and seeded generators."""
+
+    real: Dataset
+    fake: Dataset
+    split: Split
+    tab_real: np.ndarray
+    tab_fake: np.ndarray
+    names: list[str]
+    cfg: EvalConfig
+    seed: int
+    temperatures: list[float] | None
+    warn: Callable[[str], None]
+    skipped: dict = field(default_factory=dict)
+
+    def rng(self, tag: int) -> np.random.Generator:
+        """Independent generator per metric, so selecting metrics never changes another's numbers."""
+        return np.random.default_rng([self.seed, tag])
+
+    def tab(self, split: Split | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        s = split or self.split
+        return self.tab_real[s.a], self.tab_real[s.b], self.tab_fake[s.f]
+
+    def conf(self, split: Split) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        flat = lambda ds, i: np.asarray(ds.samples[i], np.float64).reshape(len(i), -1)  # noqa: E731
+        return flat(self.real, split.a), flat(self.real, split.b), flat(self.fake, split.f)
+
+
+def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0) -> tuple[np.ndarray, list[str]]:
+    """``(N, d)`` features the per-feature metrics use, and their names (see module docstring)."""
+    if ds.kind == "spins":
+        from physgen.metrics.observables import spin_features
+        return spin_features(ds.samples, J=J, h=h), ["energy", "abs_magnetization"]
+    x = np.asarray(ds.samples, np.float64).reshape(len(ds), -1)
+    names = ds.feature_names if ds.kind == "continuous" and ds.feature_names else None
+    return x, names or ([f"x{j}" for j in range(x.shape[1])] if ds.kind == "continuous"
+                        else [f"pixel{j}" for j in range(x.shape[1])])
+
+
+def evaluate(real: Dataset, fake: Dataset, metrics=None, seed: int = 0, n_boot: int = 200, *,
+             names: tuple[str, str] = ("real", "fake"), config: EvalConfig | None = None,
+             warn: Callable[[str], None] | None = None, log: Callable[[str], None] | None = None) -> dict:
+    """Compare ``fake`` with ``real``; returns the ``metrics.json`` dict (JSON-safe: no NaN/Inf).
+
+    ``metrics``: names from :data:`METRICS` (default: by kind); ``seed`` fixes the split, bootstraps,
+    projections and classifier; ``n_boot`` bootstrap resamples; ``names`` label the inputs in messages.
+    Bad input raises :class:`~physgen.errors.UserError`; tiny samples run but call ``warn``.
+    """
+    from physgen.metrics import compute
+
+    cfg = config or EvalConfig(n_boot=n_boot)
+    warn = warn or (lambda msg: warnings.warn(msg, UserWarning, stacklevel=3))
+    log = log or (lambda msg: None)
+    floors.check_pair(real, fake, names)
+    chosen = parse_metrics(metrics, real.kind)
+    temps = floors.temperature_pairs(real, fake, names)
+    J, h = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0))
+    tab_real, feat_names = tabular_view(real, J, h)
+    tab_fake, _ = tabular_view(fake, J, h)
+    split = floors.make_split(real, fake, np.random.default_rng([seed, 0]), temps)
+    messages: list[str] = []
+
+    def warn_once(msg: str) -> None:
+        messages.append(msg)
+        warn(msg)
+
+    if split.n < floors.TINY:
+        warn_once(f"only {split.n} samples per side after the real/real split: intervals are unreliable")
+    ctx = Context(real, fake, split, tab_real, tab_fake, feat_names, cfg, seed, temps, warn_once)
+    out: dict = {"_meta": _meta(real, fake, names, ctx, chosen)}
+    for name in chosen:
+        log(f"computing {name}")
+        out.update(compute.METRIC_FUNCTIONS[name](ctx))
+    out["_meta"]["warnings"] = messages
+    return _json_safe(out)
+
+
+def evaluate_arrays(real, fake, metrics=None, seed: int = 0, n_boot: int = 200, **kwargs) -> dict:
+    """:func:`evaluate` for tabular arrays ``(N, d)`` and ``(M, d)`` (kind ``continuous``)."""
+    wrap = lambda x: Dataset(np.asarray(x, np.float64).reshape(len(x), -1), "continuous")  # noqa: E731
+    return evaluate(wrap(real), wrap(fake), metrics, seed, n_boot, **kwargs)
+
+
+def _meta(real: Dataset, fake: Dataset, names, ctx: Context, chosen: list[str]) -> dict:
+    from physgen import __version__
+
+    describe = lambda ds, name: {"name": str(name), "n": len(ds), "kind": ds.kind,  # noqa: E731
+                                 "shape": list(ds.shape), "source": str(ds.attrs.get("source", "unknown"))}
+    return {"schema_version": 1, "physgen_version": __version__, "real": describe(real, names[0]),
+            "fake": describe(fake, names[1]), "metrics": chosen, "seed": ctx.seed,
+            "n_per_side": ctx.split.n, "features": ctx.names[:64] + (["..."] if len(ctx.names) > 64 else []),
+            "temperatures": ctx.temperatures, "config": asdict(ctx.cfg)}
+
+
+def _json_safe(obj):
+    """Replace NaN/Inf by None and numpy scalars by Python numbers, recursively."""
+    if isinstance(obj, dict):
+        return {str(k): _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, np.ndarray):
+        return _json_safe(obj.tolist())
+    return obj

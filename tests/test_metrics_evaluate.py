@@ -1,0 +1,188 @@
+"""evaluate(): floors at equal sizes, the tt̄ reference numbers, spin observables, schema, bad input."""
+import json
+
+import numpy as np
+import pytest
+
+from physgen.data import Dataset
+from physgen.errors import UserError
+from physgen.metrics import evaluate, evaluate_arrays
+
+ENTRY_KEYS = {"value", "error", "ci_low", "ci_high", "floor", "protocol"}
+
+
+_CACHE: dict = {}
+
+
+@pytest.fixture
+def ttbar_shuffled_result(ttbar_path):
+    """evaluate(real tt̄ events, the same events with each feature shuffled independently) — computed once."""
+    if "result" not in _CACHE:
+        _CACHE["result"] = _shuffled_result(np.loadtxt(ttbar_path))
+    return _CACHE["result"]
+
+
+def _shuffled_result(ttbar):
+    rng = np.random.default_rng(11)
+    shuffled = np.stack([rng.permutation(c) for c in ttbar.T], axis=1)   # marginals kept, correlations gone
+    real = Dataset(ttbar.astype(np.float32), "continuous", attrs={"feature_names": ["s", "t", "y"]})
+    fake = Dataset(shuffled.astype(np.float32), "continuous", attrs={"feature_names": ["s", "t", "y"]})
+    return evaluate(real, fake, seed=0, n_boot=50)
+
+
+def test_ttbar_floors_and_shuffled_events(ttbar_shuffled_result):
+    r = ttbar_shuffled_result
+    assert r["_meta"]["n_per_side"] == 5000
+    # 50-bin per-feature KL between two 5k halves ≈ 0.012 (sampling bias ≈ 49/5000 ≈ 0.01)
+    for name, pf in r["kl"]["per_feature"].items():
+        assert 0.003 < pf["floor"] < 0.03, name
+    assert 0.005 < r["kl"]["floor"] < 0.02
+    # classifier between halves ≈ 0.5; real vs independently shuffled features ≈ 0.75
+    auc = r["c2st_auc"]
+    assert abs(auc["floor"] - 0.5) < 3 * auc["floor_error"]
+    assert auc["value"] > 0.65 and auc["ci_low"] > 0.65
+    # marginals identical: 1-D KL and W1 at the floor; the joint metrics see the destroyed correlations
+    assert r["kl"]["value"] < r["kl"]["floor"] + 3 * r["kl"]["floor_error"]
+    assert r["kl_2d"]["value"] > 3 * r["kl_2d"]["floor"]
+    for name in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd"):
+        assert r[name]["value"] > r[name]["floor"] + 5 * r[name]["error"], name
+    assert r["sliced_w1"]["value"] > 3 * r["sliced_w1"]["floor"]
+
+
+def test_schema_and_protocol(ttbar_shuffled_result):
+    r = ttbar_shuffled_result
+    json.dumps(r, allow_nan=False)
+    expected = {"kl", "kl_2d", "js", "js_2d", "mmd", "mmd2_median", "mmd2_multiscale", "kpd", "w1", "sliced_w1",
+                "fpd", "c2st_auc"}
+    assert expected == set(r) - {"_meta"}
+    for name in expected:
+        assert ENTRY_KEYS <= set(r[name]), name
+        p = r[name]["protocol"]
+        assert p["n_real"] == p["n_fake"] and p["seed"] == 0, name       # floors on equal sizes
+    assert set(r["kl"]["per_feature"]) == {"s", "t", "y"}
+    assert r["kl"]["protocol"]["bins"] == 50 and "pseudo-count" in r["kl"]["protocol"]["empty_bins"]
+    assert r["mmd"]["protocol"]["kernel"] == "gaussian" and r["kpd"]["protocol"]["degree"] == 4
+    assert r["c2st_auc"]["protocol"]["classifier"] == "hgb"
+    assert r["js"]["value"] <= np.log(2)
+
+
+def test_same_seed_same_result_and_metric_selection_is_independent():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(300, 2)), rng.normal(0.2, 1.0, size=(300, 2))
+    one = evaluate_arrays(a, b, ["kl", "w1", "mmd"], seed=4, n_boot=20)
+    two = evaluate_arrays(a, b, ["w1"], seed=4, n_boot=20)
+    assert one["w1"] == two["w1"]
+    assert evaluate_arrays(a, b, ["kl", "w1", "mmd"], seed=4, n_boot=20) == one
+
+
+@pytest.mark.filterwarnings("ignore:.*skipped")
+def test_tiny_samples_run_and_warn():
+    rng = np.random.default_rng(1)
+    with pytest.warns(UserWarning, match="unreliable"):
+        r = evaluate_arrays(rng.normal(size=(6, 2)), rng.normal(size=(5, 2)), seed=0, n_boot=10)
+    assert r["_meta"]["n_per_side"] == 3
+    assert r["kl"]["value"] is not None and r["fpd"]["skipped"] and r["c2st_auc"]["skipped"]
+    json.dumps(r, allow_nan=False)
+
+
+@pytest.fixture(scope="module")
+def ising_pair():
+    from physgen.data.ising import simulate
+    kw = dict(algorithm="wolff", burn_in=100, thin=2)
+    return (simulate(6, [1.5, 3.0], 300, seed=1, **kw), simulate(6, [1.5, 3.0], 300, seed=2, **kw))
+
+
+def test_spin_observables_by_temperature(ising_pair):
+    real, fake = ising_pair
+    r = evaluate(real, fake, ["kl", "observables"], seed=0, n_boot=50)
+    obs = r["observables"]
+    assert set(obs["by_temperature"]) == {"1.5", "3"}
+    low = obs["by_temperature"]["1.5"]["observables"]
+    assert low["energy"]["onsager"] == pytest.approx(-1.9511, abs=1e-3)
+    assert low["abs_magnetization"]["onsager"] == pytest.approx(0.98650, abs=1e-4)
+    assert low["abs_magnetization"]["real"]["value"] > 0.95
+    # two independent Monte Carlo runs agree: χ²/dof of the z-scores is O(1)
+    assert obs["value"] < 3.0 and obs["dof"] == 10
+    assert set(r["kl"]["per_feature"]) == {"energy", "abs_magnetization"}
+    dist = obs["by_temperature"]["3"]["distributions"]["energy"]
+    assert dist["kl"] >= 0 and dist["kl_floor"] >= 0
+    json.dumps(r, allow_nan=False)
+
+
+def test_spin_observables_see_a_wrong_temperature(ising_pair):
+    """Generated configurations from T=2.0 labelled 1.5 are caught by the observables."""
+    from physgen.data.ising import simulate
+    real, _ = ising_pair
+    wrong = simulate(6, [2.2, 3.0], 300, seed=3, algorithm="wolff", burn_in=100, thin=2)
+    wrong.conditions["temperature"] = np.where(wrong.conditions["temperature"] == 2.2, 1.5, 3.0)
+    r = evaluate(real, wrong, ["observables"], seed=0, n_boot=50)
+    assert r["observables"]["value"] > 10 * r["observables"]["floor"]
+
+
+def _ds(x, kind="continuous", **cond):
+    return Dataset(np.asarray(x), kind, {k: np.asarray(v, float) for k, v in cond.items()})
+
+
+@pytest.mark.parametrize("real,fake,msg", [
+    (_ds(np.zeros((5, 3), np.float32)), _ds(np.zeros((5, 2), np.float32)), "sample shape"),
+    (_ds(np.zeros((5, 4, 4), np.float32), "image"), _ds(np.ones((5, 4, 4), np.int8), "spins"), "kind 'spins'"),
+    (_ds(np.zeros((1, 3), np.float32)), _ds(np.zeros((5, 3), np.float32)), "1 sample"),
+    (_ds(np.zeros((5, 3), np.float32)), _ds(np.array([[0, np.nan, 0]] * 3 + [[0, 0, np.inf]] * 2, np.float32)),
+     r"fake: /samples has 5 NaN/Inf values in 5 rows \(first at row 0, feature 1\)"),
+    (_ds(np.ones((6, 2, 2), np.int8), "spins", temperature=[1, 1, 1, 2, 2, 2]),
+     _ds(np.ones((6, 2, 2), np.int8), "spins", temperature=[1, 1, 1, 3, 3, 3]), "only in real: 2; only in fake: 3"),
+    (_ds(np.ones((6, 2, 2), np.int8), "spins", temperature=[1, 1, 1, 2, 2, 2]),
+     _ds(np.ones((6, 2, 2), np.int8), "spins"), "no /conditions/temperature"),
+])
+def test_bad_input(real, fake, msg):
+    with pytest.raises(UserError, match=msg):
+        evaluate(real, fake, n_boot=5)
+
+
+def test_bad_metric_names():
+    a = np.zeros((5, 2))
+    with pytest.raises(UserError, match="unknown metric 'fid'"):
+        evaluate_arrays(a, a, ["kl", "fid"])
+    with pytest.raises(UserError, match="needs spin data"):
+        evaluate_arrays(a, a, "observables")
+
+
+def test_binary_images_per_pixel():
+    rng = np.random.default_rng(2)
+    real = Dataset((rng.random((600, 4, 4)) < 0.5).astype(np.uint8), "binary")
+    fake = Dataset((rng.random((400, 4, 4)) < 0.7).astype(np.uint8), "binary")
+    r = evaluate(real, fake, seed=0, n_boot=20)
+    assert set(r) - {"_meta"} == {"kl", "js", "mmd", "mmd2_median", "mmd2_multiscale", "kpd", "w1", "sliced_w1",
+                                  "c2st_auc"}
+    assert len(r["kl"]["per_feature"]) == 16
+    # Bernoulli(0.5) vs (0.7): exact KL = 0.5 ln(0.5/0.7) + 0.5 ln(0.5/0.3) = 0.0872 per pixel
+    assert r["kl"]["value"] == pytest.approx(0.0872, abs=0.03) and r["kl"]["floor"] < 0.01
+    assert r["w1"]["value"] == pytest.approx(0.2, abs=0.05)          # W1 of Bernoullis = |p − q|
+    json.dumps(r, allow_nan=False)
+
+
+def test_floor_split_is_disjoint_equal_and_stratified():
+    from physgen.metrics.floors import make_split, temperature_pairs
+
+    temps_r = np.repeat([1.0, 2.0, 3.0], [100, 60, 41])
+    temps_f = np.repeat([1.0, 2.0, 3.0], [10, 80, 50])
+    real = _ds(np.ones((201, 2, 2), np.int8), "spins", temperature=temps_r)
+    fake = _ds(np.ones((140, 2, 2), np.int8), "spins", temperature=temps_f)
+    split = make_split(real, fake, np.random.default_rng(0), temperature_pairs(real, fake))
+    assert len(split.a) == len(split.b) == len(split.f) == 10 + 30 + 20      # min(N_real,T // 2, N_fake,T)
+    assert not set(split.a) & set(split.b)                                    # disjoint real halves
+    for t, n in ((1.0, 10), (2.0, 30), (3.0, 20)):
+        assert np.sum(temps_r[split.a] == t) == np.sum(temps_r[split.b] == t) == np.sum(temps_f[split.f] == t) == n
+
+
+def test_constant_feature_and_config_validation():
+    from physgen.metrics import EvalConfig
+    rng = np.random.default_rng(5)
+    a, b = rng.normal(size=(200, 3)), rng.normal(size=(200, 3))
+    a[:, 1] = b[:, 1] = 2.0                                     # a constant column: no std, singular covariance
+    r = evaluate_arrays(a, b, ["kl", "mmd", "fpd", "c2st"], n_boot=10)
+    json.dumps(r, allow_nan=False)
+    assert r["kl"]["per_feature"]["x1"]["value"] == pytest.approx(0.0, abs=1e-12)
+    assert r["fpd"]["value"] is not None
+    with pytest.raises(UserError, match="pseudo-count"):
+        EvalConfig(alpha=0.0)

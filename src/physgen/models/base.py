@@ -114,6 +114,46 @@ class GenerativeModel(nn.Module):
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         """Validate data before training (e.g. {0,1} vs ±1); raise UserError naming the fix."""
 
+    # --- optional trainer hooks (added for physgen.training; defaults do nothing harmful) ------------
+    checkpoint_version: ClassVar[int] = 1  # bump when the meaning/layout of saved tensors changes
+
+    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
+        """Called once before the first step of a fresh run (not on resume) with the whole training set
+        in model space on the training device (same keys as a batch): initialise data-dependent
+        parameters (e.g. visible biases from data means) or persistent chains here."""
+
+    def attach_callbacks(self, trainer) -> None:
+        """Register extra trainer callbacks (``trainer.add_callback(event, fn)``), e.g. diagnostics."""
+
+    def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
+        """Metrics on a held-out batch (averaged by the trainer, logged as ``val_<key>``).
+        Default: the training loss without gradients (nothing for adversarial models)."""
+        if self.adversarial:
+            return {}
+        with torch.no_grad():
+            loss, logs = self.loss(batch, generator=generator)
+        return {"loss": float(loss), **{k: float(v) for k, v in logs.items()}}
+
+    @torch.no_grad()
+    def preview(self, *, generator: torch.Generator) -> np.ndarray | None:
+        """An image (H, W) in [0, 1] saved by the trainer under ``previews/``; default: a 4x4 grid of
+        samples when one sample is 2-D (Ising lattices, digits), else None."""
+        if len(self.spec.shape) != 2:
+            return None
+        cond = ({name: float(sorted(v)[len(v) // 2]) for name, v in self.spec.condition_values.items()}
+                if self.spec.condition_names else None)  # a trained value near the middle
+        if self.spec.n_labels:
+            cond = {"labels": 0}
+        x = self.sample(16, generator=generator, condition=cond).detach().float().cpu().numpy()
+        lo, hi = float(x.min()), float(x.max())
+        x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+        h, w = self.spec.shape
+        grid = np.ones((4 * (h + 1) - 1, 4 * (w + 1) - 1), dtype=np.float32)
+        for i, img in enumerate(x[:16]):
+            r, c = divmod(i, 4)
+            grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = img
+        return grid
+
     # --- generation and scoring -----------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator,

@@ -1,0 +1,54 @@
+"""``physgen sample RUN``: draw samples from a trained run into a dataset file of the training kind."""
+from __future__ import annotations
+
+from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_int
+from physgen.errors import UserError
+
+
+def register(sub) -> None:
+    p = add_verb(sub, "sample", "draw samples from a trained run (same kind as its training data)",
+                 "physgen sample runs/rbm --n 1000 --condition temperature=2.5 --out rbm_samples.h5", run)
+    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train`")
+    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
+    add_out(p, help="output dataset file (.h5)")
+    add_seed(p)
+    p.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
+                   help="condition value, e.g. temperature=2.5 or labels=3 (default: spread over the trained values)")
+    p.add_argument("--extrapolate", action="store_true", help="allow condition values outside the trained range")
+    p.add_argument("--steps", type=nonneg_int, help="sampler steps (passed to the model's sampler as steps=N)")
+    p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
+    p.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="which checkpoint to use")
+
+
+def parse_conditions(items: list[str]) -> dict[str, float]:
+    """``["temperature=2.5", "labels=3"]`` -> ``{"temperature": 2.5, "labels": 3.0}``."""
+    out: dict[str, float] = {}
+    for item in items:
+        for part in filter(None, (s.strip() for s in item.split(","))):
+            name, sep, value = part.partition("=")
+            try:
+                if not sep or not name.strip():
+                    raise ValueError
+                number = float(value)
+            except ValueError:
+                raise UserError(f"--condition {part}: expected NAME=NUMBER, e.g. temperature=2.5") from None
+            if number != number or number in (float("inf"), float("-inf")):
+                raise UserError(f"--condition {part}: value is not finite")
+            out[name.strip()] = number
+    return out
+
+
+def run(args) -> int:
+    from physgen.atomic import check_writable
+    from physgen.data import save
+    from physgen.training import load_run
+
+    check_writable(args.out, overwrite=args.overwrite, what="--out")
+    condition = parse_conditions(args.condition) or None
+    options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler)) if v is not None}
+    run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
+    ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
+    save(ds, args.out, overwrite=args.overwrite)
+    print(f"wrote {len(ds)} {ds.kind} samples of shape {ds.shape} -> {args.out}")
+    return 0

@@ -1,0 +1,55 @@
+"""``physgen train MODEL``: train a registered model on a dataset file into a run directory."""
+from __future__ import annotations
+
+import os
+
+from physgen.cli.common import add_verb, nonneg_int, positive_float, positive_int
+
+
+def register(sub) -> None:
+    p = add_verb(sub, "train", "train a model on a dataset file (resumable run directory)",
+                 "physgen train rbm --data ising.h5 --out runs/rbm --set model.n_hidden=64 --epochs 20", run)
+    p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
+    p.add_argument("--data", help="training dataset file (.h5); optional with --resume")
+    p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
+    p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
+                   help="override one config value, e.g. --set model.n_hidden=64 --set train.lr=0.01 (repeatable)")
+    p.add_argument("--epochs", type=nonneg_int, help="passes over the data (train.epochs)")
+    p.add_argument("--steps", type=nonneg_int, help="optimizer steps; overrides --epochs (train.steps)")
+    p.add_argument("--max-time", type=positive_float, metavar="SECONDS",
+                   help="stop cleanly after this wall time with a resumable checkpoint (train.max_time)")
+    p.add_argument("--seed", type=nonneg_int, help="random seed (train.seed, default 0)")
+    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (train.device)")
+    p.add_argument("--condition", metavar="NAME|labels",
+                   help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory --out")
+    p.add_argument("--on-divergence", choices=("stop", "retry"),
+                   help="on NaN/Inf: restore the last good checkpoint, then stop or retry with a lower lr")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--checkpoint-every", type=positive_int, metavar="STEPS",
+                   help="checkpoint every STEPS optimizer steps (train.checkpoint_every)")
+
+
+def run(args) -> int:
+    from physgen.training import train
+
+    sets = list(args.sets)
+    if args.no_progress:
+        sets.append("train.progress=false")
+    if args.checkpoint_every:
+        sets.append(f"train.checkpoint_every={args.checkpoint_every}")
+    summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=sets,
+                    resume=args.resume, overwrite=args.overwrite, epochs=args.epochs, steps=args.steps,
+                    max_time=args.max_time, seed=args.seed, device=args.device, condition=args.condition,
+                    on_divergence=args.on_divergence)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
+        return 0
+    loss = summary["last_metrics"].get("loss")
+    loss_text = f", loss {loss:.5g}" if isinstance(loss, float) else ""
+    print(f"{summary['status']}: {summary['model']} at step {summary['steps']}/{summary['total_steps']}"
+          f"{loss_text} ({summary['wall_time_s']:.1f} s) -> {args.out}")
+    if summary["status"] in ("max-time", "terminated", "stopped"):
+        print(f"continue with: physgen train {args.model} --out {args.out} --resume")
+    return 0

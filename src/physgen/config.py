@@ -1,0 +1,405 @@
+"""Typed run configuration: dataclasses validated at construction, TOML in and out, ``--set`` overrides.
+
+A run's configuration has three sections (DESIGN.md §2)::
+
+    model_name = "rbm"          # which registered model (top-level key)
+    [model]                     # the model's own config dataclass (``cls.config_class``)
+    [train]                     # :class:`TrainConfig`
+    [data]                      # :class:`DataConfig`
+
+Every field can be overridden from the command line as ``--set section.key=value``; the text is
+coerced to the field's declared type (``int``, ``float``, ``bool``, ``str``, ``Literal[...]``,
+``X | None``, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``).  Unknown sections or keys raise
+:class:`~physgen.errors.UserError` naming them.  The style follows pythae's typed configs and
+scikit-learn's declared parameter constraints, checked once.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Mapping, Sequence
+
+from physgen.errors import UserError
+
+OPTIMIZERS = ("sgd", "adam", "adamw")
+SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
+TRANSFORMS = ("none", "standardize", "minmax", "yeo-johnson")
+
+
+def _check(cond: bool, key: str, need: str, value: Any) -> None:
+    if not cond:
+        raise UserError(f"{key}: {value!r} is invalid, must be {need}")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation and bookkeeping settings shared by every model (the ``[train]`` section)."""
+
+    batch_size: int = 64                 # global batch (split across ranks under torchrun)
+    epochs: int = 10
+    steps: int | None = None             # stop after this many optimizer steps (overrides epochs)
+    max_time: float | None = None        # seconds of wall time, then checkpoint and stop cleanly
+    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    lr: float = 1e-3
+    group_lr: dict[str, float] = field(default_factory=dict)  # per parameter-group learning rates
+    momentum: float = 0.0                # sgd only
+    betas: tuple[float, float] = (0.9, 0.999)  # adam/adamw
+    weight_decay: float = 0.0
+    schedule: Literal["constant", "cosine", "linear", "step", "exponential"] = "constant"
+    warmup_steps: int = 0
+    step_size: int = 1000                # schedule "step": multiply by gamma every step_size steps
+    gamma: float = 0.5                   # schedule "step"/"exponential" factor
+    grad_clip: float | None = None       # max global gradient norm
+    ema: float | None = None             # EMA decay of the weights (e.g. 0.999); sampling uses EMA
+    seed: int = 0
+    device: str = "auto"                 # auto | cpu | cuda | cuda:N | mps
+    dtype: Literal["float32", "float64"] = "float32"
+    drop_last: bool = False
+    log_every: int = 10                  # steps between metrics.csv rows
+    checkpoint_every: int = 0            # steps between checkpoints (0: at each epoch end only)
+    keep_last: int = 3
+    preview_every: int = 0               # steps between preview images (0: at the end only)
+    val_every: int = 0                   # steps between validation passes (0: at each epoch end)
+    on_divergence: Literal["stop", "retry"] = "stop"
+    retry_lr_factor: float = 0.1
+    max_retries: int = 3
+    progress: bool = True
+    tensorboard: bool = False
+
+    def __post_init__(self) -> None:
+        for key in ("batch_size", "log_every", "keep_last", "step_size"):
+            v = getattr(self, key)
+            _check(isinstance(v, int) and v >= 1, f"train.{key}", "an integer >= 1", v)
+        for key in ("epochs", "warmup_steps", "checkpoint_every", "preview_every", "val_every", "seed", "max_retries"):
+            v = getattr(self, key)
+            _check(isinstance(v, int) and v >= 0, f"train.{key}", "an integer >= 0", v)
+        _check(self.seed < 2**63, "train.seed", "< 2**63", self.seed)
+        _check(self.steps is None or self.steps >= 0, "train.steps", "an integer >= 0", self.steps)
+        _check(self.max_time is None or self.max_time > 0, "train.max_time", "> 0 seconds", self.max_time)
+        _check(self.optimizer in OPTIMIZERS, "train.optimizer", " | ".join(OPTIMIZERS), self.optimizer)
+        _check(self.schedule in SCHEDULES, "train.schedule", " | ".join(SCHEDULES), self.schedule)
+        _check(_finite_pos(self.lr), "train.lr", "a finite number > 0", self.lr)
+        for name, lr in self.group_lr.items():
+            _check(_finite_pos(lr), f"train.group_lr.{name}", "a finite number > 0", lr)
+        _check(0 <= self.momentum < 1, "train.momentum", "in [0, 1)", self.momentum)
+        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "train.betas", "two numbers in [0, 1)",
+               self.betas)
+        _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
+        _check(0 < self.gamma <= 1, "train.gamma", "in (0, 1]", self.gamma)
+        _check(self.grad_clip is None or _finite_pos(self.grad_clip), "train.grad_clip", "> 0", self.grad_clip)
+        _check(self.ema is None or 0 < self.ema < 1, "train.ema", "in (0, 1)", self.ema)
+        _check(0 < self.retry_lr_factor < 1, "train.retry_lr_factor", "in (0, 1)", self.retry_lr_factor)
+        _check(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
+               "train.device", "auto | cpu | cuda | cuda:N | mps", self.device)
+
+
+@dataclass
+class DataConfig:
+    """How the dataset file becomes training tensors (the ``[data]`` section)."""
+
+    transform: Literal["none", "standardize", "minmax", "yeo-johnson"] = "none"  # continuous data only
+    condition: str | None = None         # condition name (e.g. "temperature") or "labels"
+    val_fraction: float = 0.0            # held out (seeded) for the validation hook
+
+    def __post_init__(self) -> None:
+        _check(self.transform in TRANSFORMS, "data.transform", " | ".join(TRANSFORMS), self.transform)
+        _check(0 <= self.val_fraction < 1, "data.val_fraction", "in [0, 1)", self.val_fraction)
+
+
+@dataclass
+class RunConfig:
+    """The full resolved configuration of one run (saved as ``config.toml``)."""
+
+    model_name: str
+    model: Any
+    train: TrainConfig = field(default_factory=TrainConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"model_name": self.model_name, "model": to_dict(self.model),
+                "train": to_dict(self.train), "data": to_dict(self.data)}
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+
+def _finite_pos(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
+
+
+# --- dataclass <-> dict ------------------------------------------------------------------------
+def to_dict(obj: Any) -> dict[str, Any]:
+    """Dataclass -> plain dict of scalars/lists/dicts (tuples become lists)."""
+    if not dataclasses.is_dataclass(obj):
+        return dict(obj or {})
+    return {f.name: _plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+
+
+def _plain(v: Any) -> Any:
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    return v
+
+
+def from_dict(cls: type, values: Mapping[str, Any], section: str) -> Any:
+    """Build dataclass ``cls`` from ``values``, coercing each to its declared type.
+
+    Unknown keys raise ``UserError("<section>: unknown key(s) a, b (known: ...)")``; invalid values
+    raise from the coercion or from ``cls.__post_init__``.
+    """
+    if not dataclasses.is_dataclass(cls):
+        if values:
+            raise UserError(f"[{section}]: this model takes no options (got {', '.join(values)})")
+        return None
+    try:
+        hints = typing.get_type_hints(cls)
+    except NameError as exc:  # a developer error (annotation names not importable), not a user error
+        raise RuntimeError(f"{cls.__qualname__}: field annotations cannot be resolved ({exc})") from None
+    known = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = [k for k in values if k not in known]
+    if unknown:
+        raise UserError(f"[{section}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
+    kwargs = {k: coerce(v, hints[k], f"{section}.{k}") for k, v in values.items()}
+    try:
+        return cls(**kwargs)
+    except UserError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise UserError(f"[{section}]: {exc}") from None
+
+
+# --- type coercion -----------------------------------------------------------------------------
+_TRUE = {"true", "yes", "on", "1"}
+_FALSE = {"false", "no", "off", "0"}
+
+
+def coerce(value: Any, tp: Any, key: str) -> Any:
+    """Convert ``value`` (TOML value or ``--set`` text) to type ``tp``; UserError names ``key``."""
+    origin, args = typing.get_origin(tp), typing.get_args(tp)
+    if tp is Any:
+        return value
+    if origin in (typing.Union, types.UnionType):
+        return _coerce_union(value, args, key)
+    if origin is Literal:
+        text = value if not isinstance(value, str) else value.strip()
+        if text not in args:
+            raise UserError(f"{key}: {value!r} is not one of {' | '.join(map(str, args))}")
+        return text
+    if origin in (list, tuple, Sequence) or tp in (list, tuple):
+        return _coerce_seq(value, origin or tp, args, key)
+    if origin is dict or tp is dict:
+        return _coerce_dict(value, args, key)
+    return _coerce_scalar(value, tp, key)
+
+
+def _coerce_union(value: Any, args: tuple, key: str) -> Any:
+    is_null = value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
+    if type(None) in args and is_null:
+        return None
+    errors = []
+    for arg in args:
+        if arg is type(None):
+            continue
+        try:
+            return coerce(value, arg, key)
+        except UserError as exc:
+            errors.append(str(exc))
+    raise UserError(errors[0] if errors else f"{key}: invalid value {value!r}")
+
+
+def _coerce_seq(value: Any, origin: Any, args: tuple, key: str) -> Any:
+    if isinstance(value, str):
+        text = value.strip().strip("[]()")
+        value = [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
+    if not isinstance(value, (list, tuple)):
+        raise UserError(f"{key}: {value!r} is not a list")
+    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
+        if len(value) != len(args):
+            raise UserError(f"{key}: expected {len(args)} values, got {len(value)}")
+        return tuple(coerce(v, a, key) for v, a in zip(value, args))
+    item = args[0] if args else Any
+    items = [coerce(v, item, key) for v in value]
+    return tuple(items) if origin is tuple else items
+
+
+def _coerce_dict(value: Any, args: tuple, key: str) -> dict:
+    if isinstance(value, str):  # "a=1,b=2"
+        pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
+        if any(len(p) != 2 for p in pairs):
+            raise UserError(f"{key}: {value!r} is not a table (write name=value,name=value)")
+        value = {k.strip(): v.strip() for k, v in pairs}
+    if not isinstance(value, Mapping):
+        raise UserError(f"{key}: {value!r} is not a table")
+    vt = args[1] if len(args) == 2 else Any
+    return {str(k): coerce(v, vt, f"{key}.{k}") for k, v in value.items()}
+
+
+def _coerce_scalar(value: Any, tp: Any, key: str) -> Any:
+    if tp is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise UserError(f"{key}: {value!r} is not a boolean (true/false)")
+    if tp is int:
+        if isinstance(value, bool):
+            raise UserError(f"{key}: {value!r} is not an integer")
+        if isinstance(value, int):
+            return value
+        try:
+            return int(str(value).strip())  # exact for big integers (seeds)
+        except ValueError:
+            pass
+        try:
+            f = float(value)  # "1e3" or 64.0
+            if f != int(f):
+                raise ValueError
+            return int(f)
+        except (TypeError, ValueError, OverflowError):
+            raise UserError(f"{key}: {value!r} is not an integer") from None
+    if tp is float:
+        try:
+            if isinstance(value, bool):
+                raise ValueError
+            f = float(value)
+        except (TypeError, ValueError):
+            raise UserError(f"{key}: {value!r} is not a number") from None
+        if not math.isfinite(f):
+            raise UserError(f"{key}: {value!r} is not finite")
+        return f
+    if tp is str:
+        if isinstance(value, (dict, list)):
+            raise UserError(f"{key}: {value!r} is not a string")
+        return str(value)
+    return value
+
+
+# --- TOML --------------------------------------------------------------------------------------
+def load_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML file; missing or malformed files raise UserError naming the file and line."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: no such config file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise UserError(f"{path}: not valid TOML ({exc})") from None
+
+
+def dumps_toml(d: Mapping[str, Any]) -> str:
+    """Serialise a nested dict of scalars, lists and tables to TOML.
+
+    TOML has no null: ``None`` is written as the string ``"none"``, which :func:`coerce` reads back
+    as ``None`` for optional fields, so configs round-trip exactly.
+    """
+    lines: list[str] = []
+    _emit_table(d, [], lines)
+    return "\n".join(lines).strip() + "\n"
+
+
+def _emit_table(d: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
+    scalars = {k: v for k, v in d.items() if not isinstance(v, Mapping)}
+    tables = {k: v for k, v in d.items() if isinstance(v, Mapping)}
+    if path and (scalars or not tables):
+        lines.append(f"\n[{'.'.join(_toml_key(p) for p in path)}]")
+    for k, v in scalars.items():
+        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in tables.items():
+        _emit_table(v, path + [str(k)], lines)
+
+
+def _toml_key(k: str) -> str:
+    k = str(k)
+    return k if k and all(c.isalnum() or c in "-_" for c in k) else _toml_str(k)
+
+
+def _toml_str(s: str) -> str:
+    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
+    return f'"{out}"'
+
+
+def _toml_value(v: Any) -> str:
+    if v is None:
+        return '"none"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            return ("nan" if math.isnan(v) else "inf" if v > 0 else "-inf")
+        return repr(v)
+    if isinstance(v, str):
+        return _toml_str(v)
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+# --- overrides and resolution ------------------------------------------------------------------
+SECTIONS = ("model", "train", "data")
+
+
+def parse_set(items: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """``["model.n_hidden=64", "train.group_lr.d=1e-4"]`` -> nested dict of raw strings."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        if "=" not in item:
+            raise UserError(f"--set {item}: expected section.key=value")
+        key, value = item.split("=", 1)
+        parts = [p.strip() for p in key.strip().split(".")]
+        if len(parts) < 2 or parts[0] not in SECTIONS or not all(parts):
+            raise UserError(f"--set {item}: key must be section.key with section one of {', '.join(SECTIONS)}")
+        node = out.setdefault(parts[0], {})
+        for p in parts[1:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise UserError(f"--set {item}: {key} conflicts with another --set")
+        node[parts[-1]] = value.strip()
+    return out
+
+
+def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge: ``over`` wins; tables merge key by key."""
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = merge(out[k], v) if isinstance(v, Mapping) and isinstance(out.get(k), Mapping) else v
+    return out
+
+
+def build_config(model_name: str, model_config_class: type, raw: Mapping[str, Any],
+                 where: str = "config") -> RunConfig:
+    """Validate a raw nested dict (TOML + overrides) into a :class:`RunConfig`."""
+    unknown = [k for k in raw if k not in SECTIONS and k != "model_name"]
+    if unknown:
+        raise UserError(f"{where}: unknown section(s) {', '.join(unknown)} (known: model_name, {', '.join(SECTIONS)})")
+    named = raw.get("model_name", model_name)
+    if named != model_name:
+        raise UserError(f"{where}: model_name is {named!r} but the command trains {model_name!r}")
+    for s in SECTIONS:
+        if not isinstance(raw.get(s, {}), Mapping):
+            raise UserError(f"{where}: {s} must be a table [{s}]")
+    return RunConfig(model_name, from_dict(model_config_class, raw.get("model", {}), "model"),
+                     from_dict(TrainConfig, raw.get("train", {}), "train"),
+                     from_dict(DataConfig, raw.get("data", {}), "data"))
+
+
+def resolve(model_name: str, model_config_class: type, *, config_file: str | Path | None = None,
+            sets: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
+            base: Mapping[str, Any] | None = None) -> RunConfig:
+    """Defaults <- ``base`` (a saved run) <- ``config_file`` <- ``--set`` items <- ``extra`` (CLI flags)."""
+    raw: dict[str, Any] = dict(base or {})
+    where = "config"
+    if config_file is not None:
+        raw = merge(raw, load_toml(config_file))
+        where = str(config_file)
+    raw = merge(raw, parse_set(sets))
+    raw = merge(raw, extra or {})
+    return build_config(model_name, model_config_class, raw, where)

@@ -1,0 +1,181 @@
+"""Invertible per-feature preprocessing of continuous data, fitted on the training set.
+
+``none``         y = x
+``standardize``  y = (x - mean) / std                       (std = 1 where a feature is constant)
+``minmax``       y = 2 (x - min) / (max - min) - 1          maps the training range onto [-1, 1]
+``yeo-johnson``  y = (psi_lambda(x) - mu) / sigma           Yeo & Johnson (2000), Biometrika 87:954;
+                 psi fitted by maximum likelihood with scikit-learn's ``PowerTransformer``
+
+Every transform is saved with the run as JSON (:meth:`Transform.to_json`), inverted on sampling, and
+gives ``log |det dy/dx|`` so that densities learned in model space convert to data space:
+log p_x(x) = log p_y(y(x)) + log |det dy/dx| (change of variables).
+Arrays are ``(N, *shape)``; features are the flattened trailing dimensions.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from physgen.errors import UserError
+
+
+class Transform:
+    """Identity transform; base class.  ``fit`` sets the learned parameters (ending in ``_``)."""
+
+    name = "none"
+
+    def fit(self, x: np.ndarray) -> "Transform":
+        return self
+
+    def _forward(self, x2: np.ndarray) -> np.ndarray:  # (N, d) -> (N, d)
+        return x2
+
+    def _inverse(self, y2: np.ndarray) -> np.ndarray:
+        return y2
+
+    def _log_det(self, x2: np.ndarray) -> np.ndarray:  # (N, d) -> (N,)
+        return np.zeros(len(x2))
+
+    def transform(self, x: np.ndarray) -> np.ndarray:
+        """Data space -> model space, float32, same shape as ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        return self._forward(x.reshape(len(x), -1)).reshape(x.shape).astype(np.float32)
+
+    def inverse(self, y: np.ndarray) -> np.ndarray:
+        """Model space -> data space, float32, same shape as ``y``."""
+        y = np.asarray(y, dtype=np.float64)
+        return self._inverse(y.reshape(len(y), -1)).reshape(y.shape).astype(np.float32)
+
+    def log_abs_det_jacobian(self, x: np.ndarray) -> np.ndarray:
+        """``(N,)`` log |det dy/dx| at data-space points ``x``."""
+        x = np.asarray(x, dtype=np.float64)
+        return self._log_det(x.reshape(len(x), -1))
+
+    def params(self) -> dict[str, Any]:
+        return {}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, **self.params()}
+
+
+class Standardize(Transform):
+    name = "standardize"
+
+    def fit(self, x: np.ndarray) -> "Standardize":
+        x2 = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        self.mean_ = x2.mean(axis=0)
+        std = x2.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    def _forward(self, x2):
+        return (x2 - self.mean_) / self.scale_
+
+    def _inverse(self, y2):
+        return y2 * self.scale_ + self.mean_
+
+    def _log_det(self, x2):
+        return np.full(len(x2), -np.log(self.scale_).sum())
+
+    def params(self):
+        return {"mean": self.mean_.tolist(), "scale": self.scale_.tolist()}
+
+
+class MinMax(Transform):
+    name = "minmax"
+
+    def fit(self, x: np.ndarray) -> "MinMax":
+        x2 = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        self.min_ = x2.min(axis=0)
+        span = x2.max(axis=0) - self.min_
+        self.span_ = np.where(span > 0, span, 1.0)
+        return self
+
+    def _forward(self, x2):
+        return 2.0 * (x2 - self.min_) / self.span_ - 1.0
+
+    def _inverse(self, y2):
+        return (y2 + 1.0) * 0.5 * self.span_ + self.min_
+
+    def _log_det(self, x2):
+        return np.full(len(x2), np.log(2.0 / self.span_).sum())
+
+    def params(self):
+        return {"min": self.min_.tolist(), "span": self.span_.tolist()}
+
+
+class YeoJohnson(Transform):
+    """Yeo-Johnson power transform (scikit-learn's ``PowerTransformer``) followed by standardisation.
+
+    psi(x) = ((x+1)^l - 1)/l (x >= 0, l != 0);  log(x+1) (x >= 0, l = 0);
+             -((1-x)^(2-l) - 1)/(2-l) (x < 0, l != 2);  -log(1-x) (x < 0, l = 2).
+    dpsi/dx = (x+1)^(l-1) for x >= 0 and (1-x)^(1-l) for x < 0.
+    """
+
+    name = "yeo-johnson"
+
+    def fit(self, x: np.ndarray) -> "YeoJohnson":
+        from sklearn.preprocessing import PowerTransformer
+
+        x2 = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        self.lambdas_ = PowerTransformer(method="yeo-johnson", standardize=False).fit(x2).lambdas_
+        psi = self._power().transform(x2)
+        self.mean_ = psi.mean(axis=0)
+        std = psi.std(axis=0)
+        self.scale_ = np.where(std > 0, std, 1.0)
+        return self
+
+    def _power(self):
+        from sklearn.preprocessing import PowerTransformer
+
+        pt = PowerTransformer(method="yeo-johnson", standardize=False)
+        pt.lambdas_ = np.asarray(self.lambdas_, dtype=np.float64)
+        pt.n_features_in_ = len(pt.lambdas_)
+        return pt
+
+    def _forward(self, x2):
+        return (self._power().transform(x2) - self.mean_) / self.scale_
+
+    def _inverse(self, y2):
+        return self._power().inverse_transform(y2 * self.scale_ + self.mean_)
+
+    def _log_det(self, x2):
+        lam = self.lambdas_
+        pos = x2 >= 0
+        d = np.where(pos, (lam - 1) * np.log1p(np.abs(x2)), (1 - lam) * np.log1p(np.abs(x2)))
+        return d.sum(axis=1) - np.log(self.scale_).sum()
+
+    def params(self):
+        return {"lambdas": np.asarray(self.lambdas_).tolist(), "mean": self.mean_.tolist(),
+                "scale": self.scale_.tolist()}
+
+
+_CLASSES = {c.name: c for c in (Transform, Standardize, MinMax, YeoJohnson)}
+_PARAMS = {"standardize": ("mean", "scale"), "minmax": ("min", "span"), "yeo-johnson": ("lambdas", "mean", "scale")}
+
+
+def make_transform(name: str) -> Transform:
+    """Unfitted transform called ``name`` (none | standardize | minmax | yeo-johnson)."""
+    if name not in _CLASSES:
+        raise UserError(f"data.transform: unknown transform {name!r} (choose {' | '.join(_CLASSES)})")
+    return _CLASSES[name]()
+
+
+def fit_transform(name: str, x: np.ndarray, kind: str) -> Transform:
+    """Fit transform ``name`` on training samples ``x`` of dataset ``kind``."""
+    if name != "none" and kind not in ("continuous", "image"):
+        raise UserError(f"data.transform={name}: transforms apply to continuous data only, the data is {kind!r} "
+                        f"(use --set data.transform=none)")
+    return make_transform(name).fit(x)
+
+
+def transform_from_json(d: dict[str, Any], where: str = "transform.json") -> Transform:
+    """Rebuild a fitted transform from :meth:`Transform.to_json` output."""
+    try:
+        t = make_transform(d["name"])
+        for key in _PARAMS.get(t.name, ()):
+            setattr(t, {"lambdas": "lambdas_"}.get(key, key + "_"), np.asarray(d[key], dtype=np.float64))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise UserError(f"{where}: malformed transform parameters ({exc})") from None
+    return t

@@ -1,0 +1,112 @@
+"""From a :class:`physgen.data.Dataset` to training tensors, and a resumable seeded batch order.
+
+Model space (``physgen.models.base``): spins as ±1 float, binary as 0/1 float, continuous/image as the
+run's fitted transform of the stored values.  The batch order of epoch ``e`` is a permutation drawn
+from a generator seeded by ``(seed, e)`` alone, so the position ``(epoch, batch)`` is all a checkpoint
+needs to continue mid-epoch exactly.  Under ``torchrun`` every rank draws the same permutation and
+takes its contiguous share of each *global* batch (DistributedSampler-style sharding), so the global
+batch, and with DDP's gradient averaging the update, matches a single-process run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from physgen.data import Dataset
+from physgen.data.transforms import Transform
+from physgen.errors import UserError
+
+
+@dataclass
+class TensorData:
+    """Training tensors: ``x`` ``(N, *shape)``, ``cond`` ``(N, n_cond)`` float, ``labels`` ``(N,)`` int64."""
+
+    x: torch.Tensor
+    cond: torch.Tensor | None = None
+    labels: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return int(self.x.shape[0])
+
+    def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
+        """The batch dict of rows ``index`` (keys ``x``, and ``cond``/``labels`` when present)."""
+        out = {"x": self.x[index]}
+        if self.cond is not None:
+            out["cond"] = self.cond[index]
+        if self.labels is not None:
+            out["labels"] = self.labels[index]
+        return out
+
+    def all(self) -> dict[str, torch.Tensor]:
+        return self.batch(torch.arange(len(self), device=self.x.device))
+
+    def to(self, device: torch.device, dtype: torch.dtype) -> "TensorData":
+        mv = lambda t, dt=dtype: None if t is None else t.to(device=device, dtype=dt)  # noqa: E731
+        return TensorData(mv(self.x), mv(self.cond), mv(self.labels, torch.int64))
+
+
+def to_model_space(samples: np.ndarray, kind: str, transform: Transform) -> np.ndarray:
+    """``(N, *shape)`` stored samples -> float32 model-space values."""
+    if kind in ("spins", "binary"):
+        return samples.astype(np.float32)
+    return transform.transform(samples)
+
+
+def to_tensor_data(ds: Dataset, transform: Transform, condition: str | None) -> TensorData:
+    """Tensors of ``ds`` in model space; ``condition`` is a condition name, ``"labels"`` or None."""
+    x = torch.from_numpy(to_model_space(ds.samples, ds.kind, transform))
+    cond = labels = None
+    if condition == "labels":
+        labels = torch.from_numpy(np.asarray(ds.labels, dtype=np.int64))
+    elif condition is not None:
+        cond = torch.from_numpy(np.asarray(ds.conditions[condition], dtype=np.float32)[:, None])
+    return TensorData(x, cond, labels)
+
+
+def split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset | None]:
+    """Seeded random train/validation split (``val_fraction`` of the rows held out)."""
+    n_val = int(round(val_fraction * len(ds)))
+    if n_val == 0:
+        return ds, None
+    if n_val >= len(ds):
+        raise UserError(f"data.val_fraction={val_fraction}: leaves no training rows out of {len(ds)}")
+    perm = np.random.default_rng([seed, 0x5A17]).permutation(len(ds))
+    return ds.subset(np.sort(perm[n_val:])), ds.subset(np.sort(perm[:n_val]))
+
+
+class BatchOrder:
+    """Seeded per-epoch batch order over ``n`` rows in global batches of ``batch_size``.
+
+    ``indices(epoch, b, rank, world)`` is rank ``rank``'s share of global batch ``b`` of ``epoch``.
+    """
+
+    def __init__(self, n: int, batch_size: int, *, seed: int, drop_last: bool = False, world: int = 1):
+        if n < 1:
+            raise UserError("training data: no rows to train on")
+        if batch_size < world:
+            raise UserError(f"train.batch_size={batch_size} is smaller than the {world} processes sharing it")
+        self.n, self.batch_size, self.seed, self.drop_last, self.world = n, batch_size, seed, drop_last, world
+        if drop_last and n < batch_size:
+            raise UserError(f"train.batch_size={batch_size} with train.drop_last=true leaves no batch of {n} rows")
+        if self.batches_per_epoch == 0:
+            raise UserError(f"training data: {n} rows cannot be shared by {world} processes")
+        self._cache: tuple[int, torch.Tensor] | None = None
+
+    @property
+    def batches_per_epoch(self) -> int:
+        full, rest = divmod(self.n, self.batch_size)
+        return full + (1 if rest >= self.world and not self.drop_last else 0)  # every rank gets >= 1 row
+
+    def permutation(self, epoch: int) -> torch.Tensor:
+        """``(n,)`` int64 permutation of epoch ``epoch`` (depends only on seed and epoch)."""
+        if self._cache is None or self._cache[0] != epoch:
+            seed = int(np.random.SeedSequence([self.seed, epoch, 0xDA7A]).generate_state(1, np.uint64)[0] >> 1)
+            gen = torch.Generator().manual_seed(seed)
+            self._cache = (epoch, torch.randperm(self.n, generator=gen))
+        return self._cache[1]
+
+    def indices(self, epoch: int, b: int, rank: int = 0, world: int = 1) -> torch.Tensor:
+        rows = self.permutation(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
+        return torch.tensor_split(rows, world)[rank]

@@ -1,0 +1,184 @@
+"""``physgen train``: resolve the config, prepare data, build the model, train, and record the run.
+
+Everything that can fail on user input (config, data file, model options, data/model mismatch, an
+existing output directory) is checked before anything is written, so a refused command leaves no
+half-made run directory.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from physgen import config as C
+from physgen.atomic import write_json, write_text
+from physgen.data import load
+from physgen.data.transforms import fit_transform, transform_from_json
+from physgen.errors import UserError
+from physgen.models import registry
+from physgen.models.base import DataSpec
+from physgen.training import distributed as dist
+from physgen.training import rundir as R
+from physgen.training.checkpoint import latest
+from physgen.training.data import split, to_tensor_data
+from physgen.training.trainer import Trainer
+
+# settings that may change when resuming (budgets and bookkeeping); anything else is refused
+RESUMABLE = {"epochs", "steps", "max_time", "on_divergence", "max_retries", "retry_lr_factor", "progress",
+             "log_every", "checkpoint_every", "keep_last", "preview_every", "val_every", "device", "tensorboard"}
+
+
+def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
+                  on_divergence=None) -> dict[str, Any]:
+    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``)."""
+    train = {"epochs": epochs, "steps": steps, "max_time": max_time, "seed": seed, "device": device,
+             "on_divergence": on_divergence}
+    train = {k: v for k, v in train.items() if v is not None}
+    if epochs is not None and steps is None:
+        train["steps"] = None
+    out: dict[str, Any] = {"train": train}
+    if condition is not None:
+        out["data"] = {"condition": condition}
+    return out
+
+
+def train(model_name: str, *, data: str | Path | None, out: str | Path, config_file: str | Path | None = None,
+          sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False, **flags: Any) -> dict[str, Any]:
+    """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: see :func:`cli_overrides`."""
+    out = Path(out)
+    cls = registry.get(model_name)
+    if resume:
+        cfg, data_path, prev = _resume_config(model_name, cls, out, data, config_file, sets, flags)
+    else:
+        _check_fresh(out, overwrite)
+        if data is None:
+            raise UserError("--data: required when starting a new run")
+        cfg = C.resolve(model_name, cls.config_class, base=getattr(cls, "default_config", None),  # model's defaults
+                        config_file=config_file, sets=sets, extra=cli_overrides(**flags))
+        data_path, prev = Path(data), {}
+    device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
+    ctx = dist.init(device)
+    try:
+        return _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device)
+    finally:
+        dist.shutdown(ctx)
+
+
+def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
+         ctx: dist.DistContext, device) -> dict[str, Any]:
+    _seed_globals(cfg.train.seed)
+    ds = load(data_path)
+    spec = DataSpec.from_dataset(ds, cfg.data.condition)
+    train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
+    if resume:
+        transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
+        _check_same_data(out, data_path, spec, prev)
+    else:
+        transform = fit_transform(cfg.data.transform, train_ds.samples, ds.kind)
+    model = cls(cfg.model, spec)
+    tdata = to_tensor_data(train_ds, transform, cfg.data.condition)
+    if not bool(tdata.x.isfinite().all()):
+        raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
+                        f"use another transform")
+    model.check_batch(tdata.all())
+    vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
+    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device)
+    if ctx.is_main and not resume:  # every check passed: only now write
+        _write_new_run(out, cfg, spec, transform, data_path, overwrite)
+        write_json(out / R.DATA, R.data_constants(ds, cfg.data.condition))
+    if ctx.is_main:
+        write_text(out / R.CONFIG, cfg.to_toml())  # budgets may have changed on resume
+    dist.barrier(ctx)
+    model.attach_callbacks(trainer)  # optional model hook: extra callbacks (e.g. GAN diagnostics)
+    started = time.time()
+    result = trainer.fit(resume=resume)
+    summary = _summary(cfg, data_path, prev, result, model, device, ctx, started)
+    if ctx.is_main:
+        write_json(out / R.SUMMARY, summary)
+    return summary
+
+
+def _seed_globals(seed: int) -> None:
+    """The CLI seeds the global RNGs once (for libraries that use them); physgen itself passes generators."""
+    import random
+
+    import numpy as np
+    import torch
+
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _check_fresh(out: Path, overwrite: bool) -> None:
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise UserError(f"--out {out}: is a file, expected a run directory")
+    if not any(out.iterdir()):
+        return
+    if not overwrite:
+        raise UserError(f"--out {out}: already exists (pass --resume to continue it or --overwrite to replace it)")
+    if not R.is_run_dir(out):
+        raise UserError(f"--out {out}: not a physgen run directory; refusing to replace it")
+
+
+def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_path: Path, overwrite: bool) -> None:
+    if overwrite and out.exists() and R.is_run_dir(out):
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_text(out / R.CONFIG, cfg.to_toml())
+    write_json(out / R.SPEC, spec.to_json())
+    write_json(out / R.TRANSFORM, transform.to_json())
+    write_json(out / R.SUMMARY, {"model": cfg.model_name, "status": "running", "data": str(data_path.resolve()),
+                                 "data_sha256": R.file_sha256(data_path), "seed": cfg.train.seed,
+                                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
+    R.require_run_dir(out)
+    if latest(out / R.CHECKPOINTS) is None:
+        raise UserError(f"{out}: has no checkpoint to resume from")
+    saved = C.load_toml(out / R.CONFIG)
+    if saved.get("model_name") != model_name:
+        raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
+    before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
+    cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
+                    extra=cli_overrides(**flags))
+    _check_resume_changes(before, cfg)
+    prev = R.read_json(out / R.SUMMARY)
+    data_path = Path(data) if data is not None else Path(str(prev.get("data", "")))
+    if data is None and not data_path.is_file():
+        raise UserError(f"--data: the run's data file {data_path} is gone; pass --data FILE")
+    return cfg, data_path, prev
+
+
+def _check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
+    old, new = before.to_dict(), after.to_dict()
+    for section in ("model", "data", "train"):
+        for key, value in new[section].items():
+            if old[section].get(key) != value and not (section == "train" and key in RESUMABLE):
+                raise UserError(f"--resume: cannot change {section}.{key} of an existing run "
+                                f"({old[section].get(key)!r} -> {value!r}); start a new run instead")
+
+
+def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> None:
+    if prev.get("data_sha256") and R.file_sha256(data_path) != prev["data_sha256"]:
+        raise UserError(f"--data {data_path}: differs from the file this run was trained on ({prev.get('data')})")
+    saved = DataSpec.from_json(R.read_json(out / R.SPEC))
+    if saved != spec:
+        raise UserError(f"--data {data_path}: its shape/kind/conditions differ from the run's {R.SPEC}")
+
+
+def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[str, Any]:
+    wall = float(prev.get("wall_time_s", 0.0)) + result["wall_time_s"]
+    return {"model": cfg.model_name, "status": result["status"], "data": str(data_path.resolve()),
+            "data_sha256": prev.get("data_sha256") or R.file_sha256(data_path), "seed": cfg.train.seed,
+            "condition": cfg.data.condition, "steps": result["step"], "epoch": result["epoch"],
+            "total_steps": result["total_steps"], "wall_time_s": wall, "lr_scale": result["lr_scale"],
+            "retries": result["retries"], "n_parameters": sum(p.numel() for p in model.parameters()),
+            "device": str(device), "world_size": ctx.world_size, "last_metrics": result["last"],
+            "started": prev.get("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))),
+            "versions": R.versions()}

@@ -1,0 +1,99 @@
+"""``metrics.csv`` (one row per logging step) and optional TensorBoard scalars.
+
+Columns are ``step, epoch, ...`` followed by every key logged so far; a key that first appears late
+(e.g. ``val_loss``) rewrites the file atomically with the wider header.  On resume the rows after the
+restored step are dropped, so the file describes exactly one trajectory.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import math
+import warnings
+from pathlib import Path
+from typing import Any
+
+from physgen.atomic import write_text
+
+
+class Logbook:
+    """Append-only CSV of training metrics, with optional TensorBoard mirroring."""
+
+    def __init__(self, run_dir: str | Path, *, tensorboard: bool = False):
+        self.path = Path(run_dir) / "metrics.csv"
+        self.columns: list[str] = []
+        self.rows: list[dict[str, Any]] = []
+        if self.path.exists():
+            with open(self.path, newline="") as f:
+                reader = csv.DictReader(f)
+                self.columns = list(reader.fieldnames or [])
+                self.rows = [r for r in reader if _complete(r)]  # a kill -9 can leave a partial last line
+        self.writer = _tensorboard(Path(run_dir) / "tensorboard") if tensorboard else None
+
+    def truncate_after(self, step: int) -> None:
+        """Drop rows logged after ``step`` (a resume or rollback continues from there)."""
+        kept = [r for r in self.rows if int(float(r["step"])) <= step]
+        if len(kept) != len(self.rows):
+            self.rows = kept
+            self._rewrite()
+
+    def log(self, row: dict[str, Any]) -> None:
+        row = {k: _fmt(v) for k, v in row.items()}
+        new = [k for k in row if k not in self.columns]
+        self.rows.append(row)
+        if new or not self.path.exists():
+            self.columns += new
+            self._rewrite()
+        else:
+            with open(self.path, "a", newline="") as f:
+                csv.DictWriter(f, self.columns, restval="").writerow(row)
+        if self.writer is not None:
+            step = int(float(row["step"]))
+            for k, v in row.items():
+                if k not in ("step", "epoch") and _is_number(v):
+                    self.writer.add_scalar(k, float(v), step)
+
+    def _rewrite(self) -> None:
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, self.columns, restval="", lineterminator="\n")
+        w.writeheader()
+        w.writerows(self.rows)
+        write_text(self.path, buf.getvalue())
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _complete(row: dict[str, Any]) -> bool:
+    if None in row or any(v is None for v in row.values()):
+        return False
+    try:
+        int(float(row["step"]))
+    except (KeyError, ValueError):
+        return False
+    return True
+
+
+def _fmt(v: Any) -> Any:
+    if isinstance(v, float):
+        return repr(v) if math.isfinite(v) else str(v)
+    return v
+
+
+def _is_number(v: Any) -> bool:
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def _tensorboard(logdir: Path):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        warnings.warn("train.tensorboard=true but the tensorboard package is not installed; "
+                      "logging to metrics.csv only", stacklevel=2)
+        return None
+    return SummaryWriter(str(logdir))

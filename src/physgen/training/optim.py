@@ -1,0 +1,115 @@
+"""Optimizers per parameter group, learning-rate schedules and the weight EMA.
+
+Schedules give a factor f(s) of the base learning rate at optimizer step ``s`` (``W`` warm-up steps,
+``T`` total steps, ``t = s - W``)::
+
+    warm-up     f = (s + 1) / W                       for s < W
+    constant    f = 1
+    cosine      f = (1 + cos(pi t / (T - W))) / 2     (Loshchilov & Hutter 2017, SGDR, without restarts)
+    linear      f = 1 - t / (T - W)
+    step        f = gamma ** floor(s / step_size)
+    exponential f = gamma ** (s / step_size)
+
+The learning rate is set from (base, schedule, step, lr_scale) at every step, so the schedule's whole
+state is the step counter and the divergence guard's ``lr_scale``.
+EMA: theta_ema <- decay * theta_ema + (1 - decay) * theta after every step (Polyak averaging).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from physgen.config import TrainConfig
+from physgen.errors import UserError
+
+
+def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) -> dict[str, torch.optim.Optimizer]:
+    """One optimizer per parameter group (``train.group_lr.<name>`` overrides ``train.lr``)."""
+    unknown = sorted(set(cfg.group_lr) - set(groups))
+    if unknown:
+        raise UserError(f"train.group_lr: unknown parameter group(s) {', '.join(unknown)} "
+                        f"(this model has: {', '.join(groups)})")
+    out = {}
+    for name, params in groups.items():
+        params = list(params)
+        if not params:
+            continue
+        lr = base_lr(cfg, name)
+        if cfg.optimizer == "sgd":
+            out[name] = torch.optim.SGD(params, lr=lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        elif cfg.optimizer == "adam":
+            out[name] = torch.optim.Adam(params, lr=lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+        else:
+            out[name] = torch.optim.AdamW(params, lr=lr, betas=tuple(cfg.betas), weight_decay=cfg.weight_decay)
+    if not out:
+        raise UserError("model has no trainable parameters")
+    return out
+
+
+def base_lr(cfg: TrainConfig, group: str) -> float:
+    return float(cfg.group_lr.get(group, cfg.lr))
+
+
+def schedule_factor(cfg: TrainConfig, step: int, total: int | None) -> float:
+    """Multiplier of the base learning rate at optimizer step ``step`` (see module docstring)."""
+    w = cfg.warmup_steps
+    if step < w:
+        return (step + 1) / w
+    if cfg.schedule == "step":
+        return cfg.gamma ** (step // cfg.step_size)
+    if cfg.schedule == "exponential":
+        return cfg.gamma ** (step / cfg.step_size)
+    if cfg.schedule == "constant" or total is None or total <= w:
+        return 1.0
+    frac = min(1.0, (step - w) / (total - w))
+    if cfg.schedule == "cosine":
+        return 0.5 * (1.0 + math.cos(math.pi * frac))
+    return 1.0 - frac  # linear
+
+
+def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: TrainConfig, step: int,
+                       total: int | None, lr_scale: float) -> float:
+    """Set every group's lr for ``step``; return the first group's (for logging)."""
+    f = schedule_factor(cfg, step, total) * lr_scale
+    first = None
+    for name, opt in optimizers.items():
+        lr = base_lr(cfg, name) * f
+        for group in opt.param_groups:
+            group["lr"] = lr
+        first = lr if first is None else first
+    return float(first)
+
+
+class EMA:
+    """Exponential moving average of a module's floating-point parameters."""
+
+    def __init__(self, model: nn.Module, decay: float):
+        self.decay = decay
+        self.names = [n for n, p in model.named_parameters() if p.dtype.is_floating_point]
+        params = dict(model.named_parameters())
+        self.shadow = {n: params[n].detach().clone() for n in self.names}
+
+    @torch.no_grad()
+    def update(self, model: nn.Module) -> None:
+        params = dict(model.named_parameters())
+        torch._foreach_lerp_([self.shadow[n] for n in self.names], [params[n].detach() for n in self.names],
+                             1.0 - self.decay)
+
+    def state_tensors(self) -> dict[str, torch.Tensor]:
+        return {f"ema.{n}": t for n, t in self.shadow.items()}
+
+    def load_tensors(self, tensors: dict[str, torch.Tensor]) -> None:
+        for n in self.names:
+            key = f"ema.{n}"
+            if key not in tensors:
+                raise UserError(f"checkpoint: EMA weights for {n!r} are missing")
+            self.shadow[n].copy_(tensors[key])
+
+
+def grad_norm_clip(optimizers: dict[str, torch.optim.Optimizer], max_norm: float) -> torch.Tensor:
+    """Clip the global gradient norm over every optimizer's parameters; return the norm before clipping
+    (a 0-d tensor, so that no device synchronisation happens here)."""
+    params = [p for opt in optimizers.values() for g in opt.param_groups for p in g["params"] if p.grad is not None]
+    return torch.nn.utils.clip_grad_norm_(params, max_norm)

@@ -1,0 +1,194 @@
+"""A trained run, loaded for sampling and scoring: ``load_run(RUN_DIR) -> Run``.
+
+``Run.sample`` returns a :class:`physgen.data.Dataset` of the training data's kind (spins ``int8`` ±1,
+binary ``uint8`` 0/1, continuous/image ``float32`` after inverting the run's transform), so that
+``physgen evaluate`` compares it with the training file directly.  ``Run.log_prob`` scores data in
+data space: log p_x(x) = log p_model(y(x)) + log |det dy/dx| for the fitted transform y.
+"""
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from physgen import config as C
+from physgen.data import Dataset
+from physgen.data.transforms import Transform, transform_from_json
+from physgen.errors import UserError
+from physgen.models import registry
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.training import checkpoint as ckpt
+from physgen.training import rundir as R
+from physgen.training.data import to_model_space
+from physgen.training.distributed import resolve_device
+
+
+@dataclass
+class Run:
+    """A run directory's model (eval mode, on ``device``), config, data spec and transform."""
+
+    path: Path
+    model: GenerativeModel
+    spec: DataSpec
+    config: C.RunConfig
+    transform: Transform
+    step: int
+
+    # --- sampling ------------------------------------------------------------------------------
+    def sample(self, n: int, *, seed: int = 0, condition: dict[str, float] | None = None,
+               extrapolate: bool = False, **sampler_options: Any) -> Dataset:
+        """``n`` samples in data space; ``condition`` e.g. ``{"temperature": 2.5}`` or ``{"labels": 3}``.
+
+        A conditioned run sampled without ``condition`` spreads ``n`` evenly over the trained values.
+        """
+        if n < 1:
+            raise UserError(f"--n {n}: must be >= 1")
+        plan = self._condition_plan(n, condition, extrapolate)
+        _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
+        gen = torch.Generator(device=self.model.device).manual_seed(int(seed))
+        parts = [self.model.sample(k, generator=gen, condition=c, **sampler_options) for k, c in plan]
+        x = torch.cat([p.detach().float().cpu().reshape(len(p), *self.spec.shape) for p in parts]).numpy()
+        return self._dataset(x, plan, seed)
+
+    def _condition_plan(self, n: int, condition, extrapolate: bool) -> list[tuple[int, dict | None]]:
+        spec = self.spec
+        names = list(spec.condition_names) + (["labels"] if spec.n_labels else [])
+        if not names:
+            if condition:
+                raise UserError(f"--condition: this run was not trained with conditions (got {', '.join(condition)})")
+            return [(n, None)]
+        if not condition:
+            values = (spec.condition_values[names[0]] if spec.condition_names else tuple(range(spec.n_labels)))
+            counts = np.diff(np.linspace(0, n, len(values) + 1).round().astype(int))
+            return [(int(k), {names[0]: v}) for k, v in zip(counts, values) if k > 0]
+        unknown = sorted(set(condition) - set(names))
+        if unknown or set(names) - set(condition):
+            raise UserError(f"--condition: this run is conditioned on {', '.join(names)} (got {', '.join(condition)})")
+        for name, value in condition.items():
+            _check_condition(spec, name, value, extrapolate)
+        return [(n, dict(condition))]
+
+    def _dataset(self, x: np.ndarray, plan, seed: int) -> Dataset:
+        kind = self.spec.kind
+        if kind == "spins":
+            samples = np.where(x > 0, 1, -1).astype(np.int8)
+        elif kind == "binary":
+            samples = (x > 0.5).astype(np.uint8)
+        else:
+            samples = self.transform.inverse(x)
+        conditions, labels = {}, None
+        for name in self.spec.condition_names:
+            conditions[name] = np.concatenate([np.full(k, c[name], dtype=np.float64) for k, c in plan])
+        if self.spec.n_labels:
+            labels = np.concatenate([np.full(k, int(c["labels"]), dtype=np.int64) for k, c in plan])
+        constants = R.read_json(self.path / R.DATA) if (self.path / R.DATA).is_file() else {}
+        for name, value in constants.get("conditions", {}).items():
+            conditions.setdefault(name, np.full(len(samples), value, dtype=np.float64))
+        attrs = {**constants.get("attrs", {}), "source": "physgen sample", "run": str(self.path.resolve()),
+                 "model": self.config.model_name, "checkpoint_step": self.step, "seed": int(seed)}
+        if self.spec.feature_names:
+            attrs["feature_names"] = list(self.spec.feature_names)
+        return Dataset(samples, kind, conditions, labels, attrs)
+
+    # --- scoring -------------------------------------------------------------------------------------
+    def log_prob(self, ds: Dataset, *, method: str, seed: int = 0, **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
+        """``(N,)`` float64 log-likelihoods of ``ds`` in data space and the model's attributes (log Z ...)."""
+        self.check_data(ds)
+        x = torch.from_numpy(to_model_space(ds.samples, ds.kind, self.transform))
+        p = next(iter(self.model.parameters()), None)
+        x = x.to(device=self.model.device, dtype=p.dtype if p is not None else torch.float32)
+        _check_options(self.model.log_prob, self.model.name, options, "scoring option")
+        options = {**options, **self._condition_tensors(ds, x)}
+        gen = torch.Generator(device=self.model.device).manual_seed(int(seed))
+        lp, attrs = self.model.log_prob(x, method=method, generator=gen, **options)
+        lp = lp.detach().double().cpu().numpy()
+        if ds.kind in ("continuous", "image"):
+            lp = lp + self.transform.log_abs_det_jacobian(ds.samples)
+        return lp, dict(attrs)
+
+    def _condition_tensors(self, ds: Dataset, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``cond`` ``(N, n_cond)`` and/or ``labels`` ``(N,)`` of a conditioned run, from the data file."""
+        out = {}
+        if self.spec.condition_names:
+            missing = [n for n in self.spec.condition_names if n not in ds.conditions]
+            if missing:
+                raise UserError(f"--data: the run is conditioned on {', '.join(missing)} but the file has no "
+                                f"/conditions/{missing[0]}")
+            cond = np.stack([ds.conditions[n] for n in self.spec.condition_names], axis=1)
+            out["cond"] = torch.as_tensor(cond, dtype=x.dtype, device=x.device)
+        if self.spec.n_labels:
+            if ds.labels is None:
+                raise UserError("--data: the run is conditioned on labels but the file has no /labels")
+            out["labels"] = torch.as_tensor(ds.labels, dtype=torch.int64, device=x.device)
+        return out
+
+    def check_data(self, ds: Dataset, where: str = "--data") -> None:
+        if ds.kind != self.spec.kind or tuple(ds.shape) != tuple(self.spec.shape):
+            raise UserError(f"{where}: data of kind {ds.kind!r} shape {tuple(ds.shape)} does not match the run "
+                            f"({self.spec.kind!r} shape {tuple(self.spec.shape)})")
+        names, trained = ds.feature_names, self.spec.feature_names
+        if names and trained and tuple(names) != tuple(trained):  # same shape, other columns (or order)
+            raise UserError(f"{where}: features {', '.join(names)} differ from the run's ({', '.join(trained)})")
+
+
+def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool) -> None:
+    if name == "labels":
+        if not (float(value).is_integer() and 0 <= value < spec.n_labels):
+            raise UserError(f"--condition labels={value}: must be an integer in 0..{spec.n_labels - 1}")
+        return
+    lo, hi = spec.condition_range(name)
+    if not extrapolate and not lo <= value <= hi:
+        trained = ", ".join(f"{v:g}" for v in spec.condition_values[name][:20])
+        raise UserError(f"--condition {name}={value:g}: outside the trained range [{lo:g}, {hi:g}] "
+                        f"(trained: {trained}); pass --extrapolate to allow it")
+
+
+def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> None:
+    """Refuse keyword options that ``fn`` (the model's sample/log_prob) does not accept."""
+    if not options:
+        return
+    params = inspect.signature(fn).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+    bad = [k for k in options if k not in params]
+    if bad:
+        raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join('--' + b for b in bad)}")
+
+
+def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "latest") -> Run:
+    """Load a run directory's model for sampling/scoring (``which``: ``latest`` or ``best`` checkpoint).
+
+    The weights are the EMA weights when the run was trained with ``train.ema``.
+    """
+    path = R.require_run_dir(run_dir)
+    raw = C.load_toml(path / R.CONFIG)
+    cls = registry.get(str(raw.get("model_name", "")))
+    cfg = C.build_config(cls.name, cls.config_class, raw, str(path / R.CONFIG))
+    spec = DataSpec.from_json(R.read_json(path / R.SPEC))
+    transform = transform_from_json(R.read_json(path / R.TRANSFORM), str(path / R.TRANSFORM))
+    directory = path / R.CHECKPOINTS
+    ck = ckpt.latest(directory) if which == "latest" else directory / "best.json"
+    if ck is None or not ck.exists():
+        raise UserError(f"{path}: has no {which} checkpoint")
+    tensors, state = ckpt.load(ck, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)))
+    ckpt.check_model_config(state, cfg.model)
+    model = cls(cfg.model, spec)
+    _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
+    dev = resolve_device(str(device)) if device is not None else resolve_device("auto")
+    model = model.to(device=dev, dtype=getattr(torch, cfg.train.dtype)).eval()
+    return Run(path, model, spec, cfg, transform, int(state["step"]))
+
+
+def _load_weights(model: GenerativeModel, tensors: dict[str, torch.Tensor], *, use_ema: bool, where: str) -> None:
+    sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
+    if use_ema:
+        sd.update({k[len("ema."):]: v for k, v in tensors.items() if k.startswith("ema.")})
+    try:
+        model.load_state_dict(sd, strict=True)
+    except RuntimeError as exc:
+        raise UserError(f"{where}: weights do not match the model's configuration "
+                        f"({str(exc).splitlines()[0][:160]})") from None

@@ -1,0 +1,80 @@
+"""The run directory: file names, and reading/writing its small JSON/TOML files.
+
+``RUN/config.toml``     full resolved config (:class:`physgen.config.RunConfig`)
+``RUN/spec.json``       :class:`physgen.models.base.DataSpec` of the training data
+``RUN/transform.json``  the fitted data transform (:mod:`physgen.data.transforms`)
+``RUN/summary.json``    model, data file and its SHA-256, seed, versions, status, steps, wall time
+``RUN/data.json``       physical constants of the training file carried to samples (J, h, size, and
+                        conditions that are constant in the file, e.g. a single temperature)
+``RUN/metrics.csv``     one row per logging step;  ``RUN/checkpoints/``;  ``RUN/previews/``
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+from physgen.errors import UserError
+
+CONFIG, SPEC, TRANSFORM, SUMMARY = "config.toml", "spec.json", "transform.json", "summary.json"
+CHECKPOINTS = "checkpoints"
+DATA = "data.json"
+CARRIED_ATTRS = ("J", "h", "size")
+
+
+def is_run_dir(path: Path) -> bool:
+    return (path / CONFIG).is_file() and (path / SPEC).is_file()
+
+
+def require_run_dir(path: str | Path) -> Path:
+    """``path`` as a Path if it is a physgen run directory, else UserError."""
+    path = Path(path)
+    if not path.exists():
+        raise UserError(f"{path}: no such run directory")
+    if not path.is_dir():
+        raise UserError(f"{path}: is a file, expected a run directory")
+    if not is_run_dir(path):
+        raise UserError(f"{path}: not a physgen run directory (no {CONFIG} and {SPEC})")
+    return path
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{path}: missing") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise UserError(f"{path}: corrupted JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise UserError(f"{path}: expected a JSON object")
+    return value
+
+
+def file_sha256(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def versions() -> dict[str, str]:
+    import numpy
+    import torch
+
+    from physgen import __version__
+
+    return {"physgen": __version__, "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version()}
+
+
+def data_constants(ds, condition: str | None) -> dict[str, Any]:
+    """What samples should inherit from the training file: physical attributes and constant conditions."""
+    import numpy as np
+
+    attrs = {k: ds.attrs[k] for k in CARRIED_ATTRS if isinstance(ds.attrs.get(k), (int, float, str))}
+    conds = {name: float(v[0]) for name, v in ds.conditions.items()
+             if name != condition and len(v) and np.all(v == v[0])}
+    return {"attrs": attrs, "conditions": conds}

@@ -1,0 +1,166 @@
+"""Checkpoints: round trips, never executing code, and refusing corrupted or foreign files."""
+from __future__ import annotations
+
+import json
+import pickle
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from physgen.errors import UserError
+from physgen.training import checkpoint as ck
+
+
+def _save(tmp_path, step=3, model="toy", version=1):
+    tensors = {"model.w": torch.arange(6.0).reshape(2, 3), "model.chain": torch.tensor([1, -1], dtype=torch.int8)}
+    return ck.save(tmp_path, ck.step_tag(step), tensors, {"step": step, "note": [1, "a"]}, model=model,
+                   model_version=version)
+
+
+def test_round_trip_is_exact(tmp_path):
+    path = _save(tmp_path)
+    tensors, state = ck.load(path, model="toy")
+    assert torch.equal(tensors["model.w"], torch.arange(6.0).reshape(2, 3))
+    assert tensors["model.chain"].dtype == torch.int8
+    assert state == {"step": 3, "note": [1, "a"]}
+
+
+def test_latest_and_prune_keep_the_newest(tmp_path):
+    for s in (1, 2, 10, 4):
+        _save(tmp_path, s)
+    ck.save(tmp_path, "best", {"x": torch.ones(1)}, {"step": 2}, model="toy")
+    assert ck.latest(tmp_path).name == "step-00000010.json"
+    ck.prune(tmp_path, keep_last=2)
+    assert [s for s, _ in ck.steps(tmp_path)] == [4, 10]
+    assert (tmp_path / "best.json").exists() and (tmp_path / "best.safetensors").exists()
+    assert not (tmp_path / "step-00000001.safetensors").exists()
+
+
+class _Payload:
+    """Unpickling this object would create a file (the classic pickle code-execution attack)."""
+
+    def __init__(self, target):
+        self.target = target
+
+    def __reduce__(self):
+        return (open, (str(self.target), "w"))
+
+
+@pytest.mark.parametrize("hash_matches", [True, False])
+def test_pickle_payload_in_place_of_tensors_is_refused_and_never_run(tmp_path, hash_matches):
+    path = _save(tmp_path)
+    marker = tmp_path / "pwned"
+    tensor_file = path.with_suffix(".safetensors")
+    payload = pickle.dumps({"model.w": _Payload(marker)})
+    tensor_file.write_bytes(payload)
+    if hash_matches:  # make the metadata vouch for the file, so the tensor parser itself is exercised
+        meta = json.loads(path.read_text())
+        meta["sha256"] = ck._sha256(tensor_file)
+        path.write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="not a valid safetensors file" if hash_matches else "corrupted"):
+        ck.load(path, model="toy")
+    assert not marker.exists()
+
+
+def test_torch_pt_pickle_renamed_is_refused(tmp_path):
+    path = _save(tmp_path)
+    marker = tmp_path / "pwned_pt"
+    tensor_file = path.with_suffix(".safetensors")
+    torch.save({"w": torch.ones(2), "evil": _Payload(marker)}, tensor_file)  # a .pt file is a zip of pickles
+    meta = json.loads(path.read_text())
+    meta["sha256"] = ck._sha256(tensor_file)
+    path.write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="not a valid safetensors file"):
+        ck.load(path, model="toy")
+    assert not marker.exists()
+
+
+def test_truncated_and_corrupted_files(tmp_path):
+    path = _save(tmp_path)
+    tensor_file = path.with_suffix(".safetensors")
+    data = tensor_file.read_bytes()
+    tensor_file.write_bytes(data[: len(data) // 2])
+    with pytest.raises(UserError, match="corrupted or truncated"):
+        ck.load(path, model="toy")
+    flipped = bytearray(data)
+    flipped[-1] ^= 0xFF
+    tensor_file.write_bytes(bytes(flipped))
+    with pytest.raises(UserError, match="corrupted or truncated"):
+        ck.load(path, model="toy")
+    tensor_file.write_bytes(data)
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(UserError, match="corrupted checkpoint metadata"):
+        ck.load(path, model="toy")
+
+
+def test_missing_tensor_file_and_foreign_json(tmp_path):
+    path = _save(tmp_path)
+    path.with_suffix(".safetensors").unlink()
+    with pytest.raises(UserError, match="tensor file .* is missing"):
+        ck.load(path, model="toy")
+    foreign = tmp_path / "step-00000009.json"
+    foreign.write_text(json.dumps({"weights": [1, 2]}))
+    with pytest.raises(UserError, match="not a physgen checkpoint"):
+        ck.load(foreign, model="toy")
+    with pytest.raises(UserError, match="no such checkpoint"):
+        ck.load(tmp_path / "nope.json", model="toy")
+
+
+def test_escaping_tensor_path_is_refused(tmp_path):
+    path = _save(tmp_path)
+    meta = json.loads(path.read_text())
+    meta["tensors"] = "../elsewhere.safetensors"
+    path.write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="missing"):
+        ck.load(path, model="toy")
+
+
+def test_other_model_or_version_or_format_is_refused(tmp_path):
+    path = _save(tmp_path, model="rbm", version=2)
+    with pytest.raises(UserError, match="checkpoint of model 'rbm', expected 'vae'"):
+        ck.load(path, model="vae")
+    with pytest.raises(UserError, match="version 2, this physgen reads version 1"):
+        ck.load(path, model="rbm", model_version=1)
+    meta = json.loads(path.read_text())
+    meta["format_version"] = 99
+    path.write_text(json.dumps(meta))
+    with pytest.raises(UserError, match="format version 99"):
+        ck.load(path, model="rbm", model_version=2)
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: torch.optim.Adam(p, lr=0.1, betas=(0.8, 0.9)),
+    lambda p: torch.optim.AdamW(p, lr=0.1, weight_decay=0.1),
+    lambda p: torch.optim.SGD(p, lr=0.1, momentum=0.9),
+    lambda p: torch.optim.SGD(p, lr=0.1),
+])
+def test_optimizer_state_round_trip_continues_identically(tmp_path, make):
+    def run(opt, w, steps):
+        for i in range(steps):
+            opt.zero_grad()
+            ((w - i) ** 2).sum().backward()
+            opt.step()
+
+    w1 = torch.nn.Parameter(torch.ones(3))
+    o1 = make([w1])
+    run(o1, w1, 3)
+    tensors, state = ck.optimizer_state("g", o1)
+    ck.save(tmp_path, "x", tensors, json.loads(json.dumps(state)), model="toy")  # state must be JSON
+    t_back, s_back = ck.load(tmp_path / "x.json", model="toy")
+    w2 = torch.nn.Parameter(w1.detach().clone())
+    o2 = make([w2])
+    ck.load_optimizer_state("g", o2, t_back, s_back)
+    run(o1, w1, 4)
+    run(o2, w2, 4)
+    assert torch.equal(w1, w2)
+
+
+def test_rng_states_round_trip():
+    tensors, state = ck.rng_state()
+    state = json.loads(json.dumps(state))
+    a = (torch.rand(3), np.random.rand(3), random.random())
+    ck.set_rng_state(tensors, state)
+    b = (torch.rand(3), np.random.rand(3), random.random())
+    assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]

@@ -1,0 +1,160 @@
+"""Typed configs: TOML round trip, --set coercion, unknown keys and validation errors."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pytest
+
+from physgen import config as C
+from physgen.errors import UserError
+
+
+@dataclass
+class ModelCfg:
+    n_hidden: int = 16
+    visible: Literal["bernoulli", "spin", "gaussian"] = "spin"
+    sigma: float | None = None
+    widths: tuple[int, ...] = (8, 8)
+    learn_sigma: bool = False
+    name: str = "x"
+
+    def __post_init__(self):
+        if self.n_hidden < 1:
+            raise UserError(f"model.n_hidden: {self.n_hidden!r} must be >= 1")
+
+
+def test_toml_round_trip_of_a_full_config():
+    cfg = C.resolve("m", ModelCfg, sets=["model.sigma=0.5", "model.widths=4,5,6", "train.group_lr.disc=2e-4",
+                                         "train.ema=0.99", "data.condition=temperature", "model.name=a \"q\" \\ b"])
+    text = cfg.to_toml()
+    back = C.build_config("m", ModelCfg, tomllib.loads(text))
+    assert back == cfg
+    assert back.model.widths == (4, 5, 6) and back.train.group_lr == {"disc": 2e-4}
+    assert back.train.steps is None and back.train.max_time is None  # None survives as "none"
+    assert back.model.name == 'a "q" \\ b'
+
+
+def test_dumps_toml_is_read_back_by_tomllib():
+    d = {"top": 1, "a": {"x": 1.5e-7, "b": True, "s": "line\nbreak\t\"q\"", "l": [1, 2.5, "z"],
+                         "inner": {"k": -3, "deeper": {"e": []}}}, "weird key": {"v": 0.1}}
+    assert tomllib.loads(C.dumps_toml(d)) == d
+
+
+@pytest.mark.parametrize("item,section,key,value", [
+    ("model.n_hidden=64", "model", "n_hidden", 64),
+    ("model.n_hidden=1e2", "model", "n_hidden", 100),
+    ("model.sigma=none", "model", "sigma", None),
+    ("model.sigma=0.25", "model", "sigma", 0.25),
+    ("model.learn_sigma=true", "model", "learn_sigma", True),
+    ("model.learn_sigma=off", "model", "learn_sigma", False),
+    ("model.visible=gaussian", "model", "visible", "gaussian"),
+    ("model.widths=[3, 4]", "model", "widths", (3, 4)),
+    ("train.lr=1e-2", "train", "lr", 0.01),
+    ("train.betas=0.5,0.9", "train", "betas", (0.5, 0.9)),
+    ("train.steps=12", "train", "steps", 12),
+    ("train.group_lr=generator=1e-4,discriminator=4e-4", "train", "group_lr",
+     {"generator": 1e-4, "discriminator": 4e-4}),
+])
+def test_set_is_coerced_to_the_field_type(item, section, key, value):
+    cfg = C.resolve("m", ModelCfg, sets=[item])
+    got = getattr(getattr(cfg, section), key)
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize("item,msg", [
+    ("model.n_hiden=3", r"\[model\]: unknown key\(s\) n_hiden \(known: n_hidden"),
+    ("train.foo=1", r"\[train\]: unknown key\(s\) foo"),
+    ("optim.lr=1", "section one of model, train, data"),
+    ("model.n_hidden", "expected section.key=value"),
+    ("model.n_hidden=abc", "model.n_hidden: 'abc' is not an integer"),
+    ("model.n_hidden=2.5", "model.n_hidden: '2.5' is not an integer"),
+    ("model.n_hidden=0", "model.n_hidden"),
+    ("model.visible=ising", r"model.visible: 'ising' is not one of bernoulli \| spin \| gaussian"),
+    ("model.learn_sigma=maybe", "not a boolean"),
+    ("train.lr=-1", "train.lr: -1.0 is invalid"),
+    ("train.lr=nan", "train.lr: 'nan' is not finite"),
+    ("train.optimizer=rmsprop", "train.optimizer"),
+    ("train.betas=0.9", "expected 2 values"),
+    ("train.batch_size=0", "train.batch_size"),
+    ("data.transform=log", "data.transform"),
+    ("data.val_fraction=1.5", "data.val_fraction"),
+])
+def test_bad_set_items_are_user_errors_naming_the_key(item, msg):
+    with pytest.raises(UserError, match=msg):
+        C.resolve("m", ModelCfg, sets=[item])
+
+
+def test_precedence_defaults_file_set_flags(tmp_path):
+    f = tmp_path / "c.toml"
+    f.write_text('model_name = "m"\n[model]\nn_hidden = 5\nsigma = 2\n[train]\nlr = 0.5\nepochs = 3\n')
+    cfg = C.resolve("m", ModelCfg, config_file=f, sets=["train.lr=0.25"], extra={"train": {"epochs": 7}})
+    assert (cfg.model.n_hidden, cfg.model.sigma, cfg.train.lr, cfg.train.epochs) == (5, 2.0, 0.25, 7)
+    assert cfg.train.batch_size == C.TrainConfig().batch_size
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(UserError, match="no such config file"):
+        C.resolve("m", ModelCfg, config_file=tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[model\nn_hidden = 3\n")
+    with pytest.raises(UserError, match=f"{bad}: not valid TOML"):
+        C.resolve("m", ModelCfg, config_file=bad)
+    other = tmp_path / "other.toml"
+    other.write_text('model_name = "vae"\n')
+    with pytest.raises(UserError, match="model_name is 'vae' but the command trains 'm'"):
+        C.resolve("m", ModelCfg, config_file=other)
+    extra = tmp_path / "extra.toml"
+    extra.write_text("[optimizer]\nlr = 1\n")
+    with pytest.raises(UserError, match=r"unknown section\(s\) optimizer"):
+        C.resolve("m", ModelCfg, config_file=extra)
+    typed = tmp_path / "typed.toml"
+    typed.write_text('[train]\nbatch_size = "big"\n')
+    with pytest.raises(UserError, match="train.batch_size: 'big' is not an integer"):
+        C.resolve("m", ModelCfg, config_file=typed)
+
+
+def test_model_without_options_refuses_model_keys():
+    assert C.resolve("m", object).model is None
+    with pytest.raises(UserError, match="takes no options"):
+        C.resolve("m", object, sets=["model.x=1"])
+
+
+def test_train_config_validates_at_construction():
+    with pytest.raises(UserError, match="train.ema"):
+        C.TrainConfig(ema=1.0)
+    with pytest.raises(UserError, match="train.device"):
+        C.TrainConfig(device="tpu")
+    assert C.TrainConfig(device="cuda:1").device == "cuda:1"
+
+
+def test_big_integers_are_exact():
+    assert C.resolve("m", ModelCfg, sets=["train.seed=1234567890123456789"]).train.seed == 1234567890123456789
+    with pytest.raises(UserError, match="train.seed"):
+        C.resolve("m", ModelCfg, sets=["train.seed=12345678901234567891"])
+
+
+def _registered():
+    from physgen.models import registry
+    return registry.names()
+
+
+@pytest.mark.parametrize("name", _registered())
+def test_every_registered_model_config_round_trips(name):
+    """Contract: each model's config dataclass survives config.toml and accepts --set of each field."""
+    import dataclasses
+
+    from physgen.models import registry
+
+    cls = registry.get(name)
+    cfg = C.resolve(name, cls.config_class)
+    assert C.build_config(name, cls.config_class, tomllib.loads(cfg.to_toml())) == cfg
+    values = C.to_dict(cfg.model)
+    sets = []
+    for f in dataclasses.fields(cls.config_class):
+        v = values[f.name]
+        if isinstance(v, dict) or v == []:
+            continue
+        sets.append(f"model.{f.name}=" + ("none" if v is None else ",".join(map(str, v)) if isinstance(v, list) else str(v)))
+    assert C.resolve(name, cls.config_class, sets=sets) == cfg

@@ -1,0 +1,270 @@
+"""The model-agnostic trainer: learning, exact resume, time budget, divergence guard, callbacks, EMA."""
+from __future__ import annotations
+
+import csv
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+import trainer_toy  # noqa: F401  (registers the test-only model "toy-gauss")
+from safetensors.torch import load_file
+
+from physgen.config import TrainConfig
+from physgen.data import Dataset, load, save
+from physgen.errors import UserError
+from physgen.models.base import DataSpec
+from physgen.training import EVENTS, Trainer, TrainingDiverged, load_run, train
+from physgen.training.data import TensorData
+from physgen.training.optim import schedule_factor
+
+MEAN, STD = np.array([1.0, -1.0, 3.0]), np.array([1.0, 2.0, 0.5])
+
+
+@pytest.fixture
+def cont(tmp_path):
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(256, 3)) * STD + MEAN).astype(np.float32)
+    return save(Dataset(x, "continuous", attrs={"feature_names": ["a", "b", "c"]}), tmp_path / "cont.h5")
+
+
+def _weights(run_dir):
+    from physgen.training.checkpoint import latest
+    return load_file(str(latest(run_dir / "checkpoints").with_suffix(".safetensors")))
+
+
+def _assert_same(a, b, skip=("rng.torch",)):
+    assert set(a) == set(b)
+    different = [k for k in a if k not in skip and not torch.equal(a[k], b[k])]
+    assert not different, different
+
+
+QUIET = ["train.progress=false", "train.batch_size=32", "train.device=cpu"]
+
+
+def test_learns_the_maximum_likelihood_gaussian(tmp_path, cont):
+    """The toy model's MLE is the sample mean/std; Adam must get there (an analytic truth)."""
+    summary = train("toy-gauss", data=cont, out=tmp_path / "r", steps=600, sets=QUIET + ["train.lr=0.05"])
+    assert summary["status"] == "completed" and summary["steps"] == 600
+    run = load_run(tmp_path / "r", device="cpu")
+    x = np.asarray(load(cont).samples, dtype=np.float64)
+    np.testing.assert_allclose(run.model.mu.detach().numpy(), x.mean(0), atol=0.05)
+    np.testing.assert_allclose(np.exp(run.model.log_std.detach().numpy()), x.std(0), rtol=0.05)
+
+
+@pytest.mark.parametrize("crash,every", [(23, 7), (10, 8)])  # mid-epoch; exactly at an epoch end (8 batches)
+def test_resume_reproduces_an_uninterrupted_run_exactly(tmp_path, cont, monkeypatch, crash, every):
+    sets = QUIET + ["model.noise=0.1", "train.ema=0.9", "train.schedule=cosine", "train.warmup_steps=5",
+                    f"train.checkpoint_every={every}", "train.grad_clip=1.0", "data.val_fraction=0.0"]
+    train("toy-gauss", data=cont, out=tmp_path / "a", steps=40, sets=sets)
+    original = Trainer._one_step
+
+    def crashing(self):  # like a kill: no final checkpoint
+        if self.step == crash:
+            raise _Crash()
+        original(self)
+    monkeypatch.setattr(Trainer, "_one_step", crashing)
+    with pytest.raises(_Crash):
+        train("toy-gauss", data=cont, out=tmp_path / "b", steps=40, sets=sets)
+    monkeypatch.undo()
+    summary = train("toy-gauss", data=None, out=tmp_path / "b", resume=True)
+    assert summary["steps"] == 40
+    _assert_same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+    rows_a = list(csv.DictReader(open(tmp_path / "a" / "metrics.csv")))
+    rows_b = list(csv.DictReader(open(tmp_path / "b" / "metrics.csv")))
+    assert [r["loss"] for r in rows_a] == [r["loss"] for r in rows_b]  # truncated and continued, no duplicates
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_max_time_stops_with_a_resumable_checkpoint(tmp_path, cont, monkeypatch):
+    import physgen.training.trainer as T
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(T.time, "monotonic", lambda: clock.__setitem__("t", clock["t"] + 1.0) or clock["t"])
+    sets = QUIET + ["model.noise=0.05"]
+    s1 = train("toy-gauss", data=cont, out=tmp_path / "b", steps=30, max_time=12.0, sets=sets)
+    assert s1["status"] == "max-time" and 0 < s1["steps"] < 30
+    monkeypatch.undo()
+    s2 = train("toy-gauss", data=None, out=tmp_path / "b", resume=True, max_time=1e6)
+    assert s2["status"] == "completed" and s2["steps"] == 30
+    train("toy-gauss", data=cont, out=tmp_path / "a", steps=30, sets=sets)
+    _assert_same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
+
+
+def test_nan_loss_stops_naming_the_step_and_restores_the_last_good_checkpoint(tmp_path, cont):
+    sets = QUIET + ["model.nan_at_call=13", "train.checkpoint_every=5"]
+    with pytest.raises(TrainingDiverged, match=r"^training diverged at step 13 \(loss is nan\); restored the "
+                                               r"checkpoint of step 10; rerun with --on-divergence retry"):
+        train("toy-gauss", data=cont, out=tmp_path / "r", steps=40, sets=sets)
+    w = _weights(tmp_path / "r")
+    assert all(torch.isfinite(t).all() for k, t in w.items() if t.dtype.is_floating_point)
+    from physgen.training.checkpoint import latest
+    assert latest(tmp_path / "r" / "checkpoints").name == "step-00000010.json"
+
+
+def test_retry_lowers_the_learning_rate_and_finishes(tmp_path, cont, capsys):
+    sets = QUIET + ["model.nan_at_call=13", "train.checkpoint_every=5", "train.lr=0.01", "train.log_every=1"]
+    summary = train("toy-gauss", data=cont, out=tmp_path / "r", steps=30, sets=sets, on_divergence="retry")
+    assert summary["status"] == "completed" and summary["retries"] == 1 and summary["lr_scale"] == pytest.approx(0.1)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["physgen: training diverged at step 13 (loss is nan); restored the checkpoint of step 10; "
+                   "retrying with the learning rate x0.1 (retry 1/3)"]
+    rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
+    lrs = {int(r["step"]): float(r["lr"]) for r in rows}
+    assert lrs[10] == pytest.approx(0.01) and lrs[11] == pytest.approx(0.001) and lrs[30] == pytest.approx(0.001)
+    assert sorted(lrs) == list(range(1, 31))  # rolled-back rows were dropped
+
+
+def test_nan_parameter_is_caught_at_the_next_log_step(tmp_path):
+    trainer, _ = _trainer(tmp_path, TrainConfig(steps=20, batch_size=8, log_every=4, checkpoint_every=4,
+                                                progress=False))
+
+    def poison(t):
+        if t.step == 8:  # after the update of step 8, before its logging check
+            with torch.no_grad():
+                t.model.mu[1] = float("inf")
+    trainer.add_callback("on_batch_end", poison)
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 8 \(a parameter is NaN/Inf\); restored the "
+                                               r"checkpoint of step 4"):
+        trainer.fit()
+    assert torch.isfinite(trainer.model.mu).all() and trainer.step == 4
+
+
+def _trainer(tmp_path, cfg, n=64, d=2, **kw):
+    from trainer_toy import ToyGauss, ToyGaussConfig
+
+    spec = DataSpec("continuous", (d,))
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(n, d)).astype(np.float32))
+    model = ToyGauss(ToyGaussConfig(**kw), spec)
+    cfg = dataclasses.replace(cfg, device="cpu")
+    return Trainer(model, cfg, TensorData(x), run_dir=tmp_path / "t"), x
+
+
+def test_callbacks_fire_by_event_name_and_can_stop(tmp_path):
+    trainer, _ = _trainer(tmp_path, TrainConfig(epochs=3, batch_size=16, log_every=2, progress=False))
+    seen = []
+    for event in EVENTS:
+        trainer.add_callback(event, lambda t, e=event: seen.append((e, t.step)))
+    trainer.add_callback("on_batch_end", lambda t: setattr(t, "stop_requested", t.step == 6))
+    with pytest.raises(ValueError, match="unknown trainer event"):
+        trainer.add_callback("on_lunch", print)
+    summary = trainer.fit()
+    assert summary["step"] == 6 and summary["status"] == "stopped"
+    events = [e for e, _ in seen]
+    assert events[0] == "on_train_start" and events[-1] == "on_train_end"
+    assert events.count("on_batch_end") == 6 and ("on_epoch_end", 4) in seen and ("on_log", 6) in seen
+
+
+def test_ema_weights_are_used_for_sampling(tmp_path, cont):
+    train("toy-gauss", data=cont, out=tmp_path / "r", steps=50, sets=QUIET + ["train.ema=0.8", "train.lr=0.05"])
+    w = _weights(tmp_path / "r")
+    run = load_run(tmp_path / "r", device="cpu")
+    assert torch.equal(run.model.mu.detach(), w["ema.mu"]) and not torch.equal(w["ema.mu"], w["model.mu"])
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam", "adamw"])
+def test_each_optimizer_decreases_the_loss(tmp_path, optimizer):
+    cfg = TrainConfig(steps=60, batch_size=64, lr=0.05, optimizer=optimizer, momentum=0.5 if optimizer == "sgd" else 0,
+                      progress=False, log_every=60)
+    trainer, x = _trainer(tmp_path, cfg, init_mean=3.0)
+    before = float(trainer.model.nll(x).mean().detach())
+    trainer.fit()
+    assert float(trainer.model.nll(x).mean().detach()) < before - 1.0
+
+
+def test_gradient_clipping_bounds_the_sgd_update(tmp_path):
+    cfg = TrainConfig(steps=1, batch_size=64, lr=1.0, optimizer="sgd", grad_clip=0.01, progress=False)
+    trainer, _ = _trainer(tmp_path, cfg, init_mean=50.0)
+    before = torch.cat([p.detach().clone().flatten() for p in trainer.model.parameters()])
+    trainer.fit()
+    after = torch.cat([p.detach().flatten() for p in trainer.model.parameters()])
+    assert float((after - before).norm()) == pytest.approx(0.01, rel=1e-4)
+
+
+def test_group_lr_of_unknown_group_is_refused(tmp_path):
+    with pytest.raises(UserError, match=r"train.group_lr: unknown parameter group\(s\) disc \(this model has: model\)"):
+        _trainer(tmp_path, TrainConfig(group_lr={"disc": 0.1}))
+
+
+def test_float64_training(tmp_path):
+    trainer, _ = _trainer(tmp_path, TrainConfig(steps=3, batch_size=8, dtype="float64", progress=False))
+    trainer.fit()
+    assert trainer.model.mu.dtype == torch.float64
+
+
+def test_validation_is_logged_and_picks_the_best_checkpoint(tmp_path, cont):
+    train("toy-gauss", data=cont, out=tmp_path / "r", epochs=4, sets=QUIET + ["data.val_fraction=0.25"])
+    rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
+    val = [float(r["val_loss"]) for r in rows if r.get("val_loss")]
+    assert len(val) == 4 and all(math.isfinite(v) for v in val)
+    assert (tmp_path / "r" / "checkpoints" / "best.json").exists()
+
+
+@pytest.mark.parametrize("schedule,warmup,step,total,expected", [
+    ("constant", 0, 50, 100, 1.0), ("cosine", 10, 55, 100, 0.5), ("cosine", 10, 105, 100, 0.0),
+    ("cosine", 10, 4, 100, 0.5), ("linear", 0, 30, 120, 0.75), ("step", 0, 250, None, 0.25),
+    ("exponential", 0, 50, None, 0.5 ** 0.5), ("cosine", 0, 50, None, 1.0),
+])
+def test_schedules(schedule, warmup, step, total, expected):
+    cfg = TrainConfig(schedule=schedule, warmup_steps=warmup, step_size=100, gamma=0.5)
+    assert schedule_factor(cfg, step, total) == pytest.approx(expected)
+
+
+def test_preview_png_for_two_dimensional_samples(tmp_path):
+    x = (2 * np.random.default_rng(0).integers(0, 2, size=(32, 4, 4)) - 1).astype(np.int8)
+    data = save(Dataset(x, "spins"), tmp_path / "s.h5")
+    train("toy-gauss", data=data, out=tmp_path / "r", steps=4, sets=QUIET + ["train.preview_every=2"])
+    import matplotlib.image
+    pngs = sorted(p.name for p in (tmp_path / "r" / "previews").iterdir())
+    assert pngs == ["step-00000002.png", "step-00000004.png"]
+    assert matplotlib.image.imread(tmp_path / "r" / "previews" / pngs[0]).shape[:2] == (19, 19)
+
+
+def test_adversarial_models_get_one_optimizer_per_group(tmp_path, cont):
+    sets = QUIET + ["train.optimizer=sgd", "train.lr=0.1", "train.group_lr.critic=0.01"]
+    summary = train("toy-adv", data=cont, out=tmp_path / "r", steps=5, sets=sets)
+    assert summary["status"] == "completed" and set(summary["last_metrics"]) >= {"generator_loss", "critic_loss"}
+    w = _weights(tmp_path / "r")
+    assert {k for k in w if k.startswith("optim.")} == set()  # plain SGD keeps no state
+    # SGD steps scale with each group's lr: compare with a run where the critic's lr is 10x larger
+    train("toy-adv", data=cont, out=tmp_path / "q", steps=1, sets=sets)
+    train("toy-adv", data=cont, out=tmp_path / "p", steps=1, sets=QUIET + ["train.optimizer=sgd", "train.lr=0.1"])
+    q, p = _weights(tmp_path / "q"), _weights(tmp_path / "p")
+    torch.testing.assert_close(q["model.log_std"] * 10, p["model.log_std"])
+
+
+def test_adversarial_nan_logs_trigger_the_guard(tmp_path, cont):
+    with pytest.raises(TrainingDiverged, match=r"diverged at step 3 \(loss is nan\)"):
+        train("toy-adv", data=cont, out=tmp_path / "r", steps=10, sets=QUIET + ["model.nan_at_call=5"])
+
+
+def test_tensorboard_without_the_package_warns_and_continues(tmp_path, cont):
+    import importlib.util
+    if importlib.util.find_spec("tensorboard") is not None:
+        pytest.skip("tensorboard is installed")
+    with pytest.warns(UserWarning, match="tensorboard package is not installed"):
+        summary = train("toy-gauss", data=cont, out=tmp_path / "r", steps=3, sets=QUIET + ["train.tensorboard=true"])
+    assert summary["status"] == "completed"
+
+
+def test_logbook_drops_a_partial_last_line_left_by_a_kill(tmp_path):
+    from physgen.training.logbook import Logbook
+
+    (tmp_path / "metrics.csv").write_text("step,epoch,loss\n1,0.1,2.5\n2,0.2,2.4\n3,0.")
+    book = Logbook(tmp_path)
+    assert [r["step"] for r in book.rows] == ["1", "2"]
+    book.truncate_after(1)
+    book.log({"step": 2, "epoch": 0.2, "loss": 2.0, "val_loss": 1.0})  # a new column widens the header
+    assert (tmp_path / "metrics.csv").read_text() == "step,epoch,loss,val_loss\n1,0.1,2.5,\n2,0.2,2.0,1.0\n"
+
+
+def test_load_run_best_and_missing_best(tmp_path, cont):
+    train("toy-gauss", data=cont, out=tmp_path / "r", steps=8, sets=QUIET)
+    assert load_run(tmp_path / "r", which="best").step in range(0, 9)
+    (tmp_path / "r" / "checkpoints" / "best.json").unlink()
+    with pytest.raises(UserError, match="has no best checkpoint"):
+        load_run(tmp_path / "r", which="best")

@@ -1,0 +1,304 @@
+"""The Ising engine against exact results (issue 2 §4).
+
+Statistical tests use fixed seeds and combine repeated p-values (Fisher, scipy.stats.combine_pvalues).
+Samples for the chi-square tests come from many independent chains, two per chain, thinned far beyond
+τ_int (L = 4: τ_int ≲ 3 sweeps), so they are independent to a very good approximation.
+"""
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse
+import scipy.sparse.csgraph
+import scipy.stats
+import torch
+
+from physgen.data import load, save
+from physgen.data.ising import CheckerboardMetropolis, ThinningWarning, WolffClusters, simulate
+from physgen.data.ising.wolff import neighbour_table
+from physgen.errors import UserError
+from physgen.physics import observables as ob
+from physgen.physics import onsager
+from physgen.physics.exact import ExactIsing
+from physgen.stats import mean_with_error
+
+
+def _random_spins(m, L, seed):
+    return (2 * np.random.default_rng(seed).integers(0, 2, size=(m, L, L)) - 1).astype(np.int8)
+
+
+# ------------------------------------------------------------------------------------- mechanics
+@pytest.mark.parametrize("L", [2, 4, 6, 10])
+def test_checkerboard_layout_round_trip_and_energy(L):
+    s = _random_spins(7, L, L)
+    eng = CheckerboardMetropolis(torch.from_numpy(s), np.full(7, 0.4), J=0.7, h=0.3)
+    np.testing.assert_array_equal(eng.spins().numpy(), s)
+    e, m = eng.energy_magnetization()
+    np.testing.assert_allclose(e.numpy(), ob.energy_per_spin(s, J=0.7, h=0.3))
+    np.testing.assert_allclose(m.numpy(), ob.magnetization(s))
+    eng.sweep(3)                                     # ghosts stay consistent after updates
+    e, m = eng.energy_magnetization()
+    np.testing.assert_allclose(e.numpy(), ob.energy_per_spin(eng.spins().numpy(), J=0.7, h=0.3))
+
+
+def test_acceptance_probabilities_are_exact_including_threshold_ties():
+    """p4 = 37.5/256 puts half of a top-byte tie class below the threshold: ignoring ties would shift
+    P(accept) by 1/512 (~11 sigma with 4M draws); every probability must match within 5 sigma.
+    Flip bounds 2l - 2: >= 0 with p0 = 1/2 (dE = 0), >= 2 with p4, == 4 with p8 = p4^2."""
+    p4 = 37.5 / 256
+    beta = -np.log(p4) / 4.0
+    eng = CheckerboardMetropolis(torch.ones(64, 128, 128, dtype=torch.int8), np.full(64, beta))
+    draws = [eng._levels(eng.bits.uint8((4, 64, 64, 64))).reshape(-1).clone() for _ in range(4)]
+    levels = torch.cat(draws).numpy()
+    n = levels.size
+    for observed, p in [((levels >= 0).mean(), 0.5), ((levels >= 2).mean(), p4), ((levels == 4).mean(), p4 ** 2)]:
+        assert abs(observed - p) < 5 * np.sqrt(p * (1 - p) / n), (observed, p)
+    assert set(np.unique(levels)) <= {-2, 0, 2, 4}
+
+
+def test_zero_energy_moves_do_not_trap_the_checkerboard():
+    """Row stripes: every spin has two aligned neighbours (dE = 0 everywhere).  With p0 = 1 the checkerboard
+    flips them deterministically forever (a closed class, e = 0); with p0 < 1 the chains leave it and
+    relax (at T = 2, P(e = 0) ~ 1e-3 in equilibrium, so at most a couple of the 50 chains may be at e = 0)."""
+    stripes = np.repeat(np.array([1, -1, 1, -1], np.int8)[:, None], 4, 1)
+    for J in (1.0, -1.0):                                       # fast path and table path
+        eng = CheckerboardMetropolis(torch.from_numpy(np.tile(stripes, (50, 1, 1))), np.full(50, 0.5), J=J)
+        eng.sweep(30)
+        e, _ = eng.energy_magnetization()
+        assert int((e == 0).sum()) <= 2 and float(e.mean()) < -1.5, e
+
+
+@pytest.mark.parametrize("h", [0.0, 0.05])
+def test_ground_state_is_stable_at_low_temperature(h):
+    eng = CheckerboardMetropolis(torch.ones(4, 8, 8, dtype=torch.int8), np.full(4, 1 / 0.1), h=h)
+    eng.sweep(20)
+    assert bool((eng.spins() == 1).all())
+
+
+def test_infinite_temperature_flips_every_spin():
+    """beta = 0: every move has acceptance 1, so a sweep flips the whole lattice (the deterministic limit)."""
+    eng = CheckerboardMetropolis(torch.ones(2, 6, 6, dtype=torch.int8), np.zeros(2))
+    eng.sweep(1)
+    assert bool((eng.spins() == -1).all())
+
+
+def _aligned_components(spins):
+    L = spins.shape[0]
+    nbr = neighbour_table(L)
+    flat = spins.reshape(-1)
+    src = np.repeat(np.arange(L * L), 4)
+    keep = flat[src] == flat[nbr.reshape(-1)]
+    graph = scipy.sparse.coo_matrix((np.ones(keep.sum()), (src[keep], nbr.reshape(-1)[keep])), shape=(L * L,) * 2)
+    return scipy.sparse.csgraph.connected_components(graph, directed=False)[1]
+
+
+@pytest.mark.parametrize("table", [True, False])
+def test_wolff_cluster_is_the_aligned_domain_at_zero_temperature(table):
+    s = _random_spins(20, 8, 5)
+    w = WolffClusters(s.copy(), np.full(20, 50.0), rng=np.random.default_rng(0))   # p_add = 1
+    if not table:
+        w._nbr_all = None                       # the path used when the global neighbour table is too big
+    sizes = w.cluster_step(np.ones(20, bool))
+    for before, after, size in zip(s, w.spins, sizes):
+        flipped = (before != after).reshape(-1)
+        labels = _aligned_components(before)
+        domain = labels == labels[np.flatnonzero(flipped)[0]]
+        np.testing.assert_array_equal(flipped, domain)
+        assert size == domain.sum()
+
+
+def test_wolff_clusters_are_single_sites_at_infinite_temperature():
+    s = _random_spins(10, 6, 1)
+    w = WolffClusters(s.copy(), np.zeros(10), rng=np.random.default_rng(0))
+    active = np.arange(10) % 2 == 0
+    sizes = w.cluster_step(active)
+    np.testing.assert_array_equal(sizes, active.astype(int))
+    np.testing.assert_array_equal((s != w.spins).sum((1, 2)), active.astype(int))
+
+
+# ------------------------------------------------------------------------------------- simulate()
+def test_dataset_layout_attrs_and_round_trip(tmp_path):
+    ds = simulate(4, [2.0, 3.0], 10, chains=4, burn_in=5, thin=2, seed=3)
+    assert ds.kind == "spins" and ds.samples.shape == (20, 4, 4) and ds.samples.dtype == np.int8
+    np.testing.assert_array_equal(ds.conditions["temperature"], np.repeat([2.0, 3.0], 10))
+    for key in ("size", "J", "h", "algorithm", "seed", "burn_in", "thin", "chains", "temperatures",
+                "tau_int_abs_m", "tau_int_energy"):
+        assert key in ds.attrs, key
+    assert len(ds.attrs["tau_int_abs_m"]) == 2 and all(t >= 0.5 for t in ds.attrs["tau_int_energy"])
+    back = load(save(ds, tmp_path / "i.h5"))
+    np.testing.assert_array_equal(back.samples, ds.samples)
+    assert back.attrs["temperatures"] == [2.0, 3.0] and back.attrs["algorithm"] == "metropolis"
+
+
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_same_seed_same_samples(algorithm):
+    kw = dict(chains=3, burn_in=10, thin=2, algorithm=algorithm)
+    a, b = simulate(6, [2.5], 12, seed=7, **kw), simulate(6, [2.5], 12, seed=7, **kw)
+    np.testing.assert_array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, simulate(6, [2.5], 12, seed=8, **kw).samples)
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(size=1), "size"), (dict(size=5), "even size"), (dict(temperatures=[2.0, 0.0]), "temperatures"),
+    (dict(temperatures=[float("nan")]), "temperatures"), (dict(n_samples=0), "samples"), (dict(thin=0), "thin"),
+    (dict(algorithm="glauber"), "unknown algorithm"), (dict(algorithm="wolff", h=0.1), "h = 0"),
+    (dict(algorithm="wolff", J=-1.0), "J > 0"), (dict(chains=0), "chains"), (dict(start="hot"), "start"),
+])
+def test_simulate_refuses_bad_parameters(kwargs, match):
+    args = dict(size=4, temperatures=[2.0], n_samples=4) | kwargs
+    with pytest.raises(UserError, match=match):
+        simulate(args.pop("size"), args.pop("temperatures"), args.pop("n_samples"), **args)
+
+
+def test_ordered_start_gives_both_signs_and_random_start_is_random():
+    ds = simulate(16, [1.5], 64, chains=64, burn_in=20, thin=5, seed=1)
+    m = ob.magnetization(ds.samples)
+    assert (m > 0.9).sum() > 15 and (m < -0.9).sum() > 15         # both ordered phases, no stripes
+    hot = simulate(16, [1.5], 64, chains=64, burn_in=0, thin=1, seed=1, start="random")
+    assert np.abs(ob.magnetization(hot.samples)).mean() < 0.5     # one sweep from infinite temperature
+
+
+def test_thinning_warning_only_when_thin_is_short():
+    with pytest.warns(ThinningWarning, match="T=2.269"):
+        simulate(16, [2.269], 64, chains=8, burn_in=200, thin=1, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ThinningWarning)
+        simulate(8, [5.0], 64, chains=8, burn_in=50, thin=20, seed=0)
+
+
+# ------------------------------------------------------------------------------------- vs exact (L = 4)
+def _chi2_pvalue(values, levels, probs):
+    """Chi-square p-value of observed values against an exact discrete distribution (bins pooled to
+    expected counts >= 5)."""
+    keys, values = np.round(np.asarray(levels), 9), np.round(np.asarray(values), 9)
+    idx = np.searchsorted(keys, values)
+    assert np.all(keys[np.minimum(idx, len(keys) - 1)] == values), "value outside the support"
+    observed = np.bincount(idx, minlength=len(keys)).astype(float)
+    expected = probs * len(values)
+    obs_b, exp_b, o, e = [], [], 0.0, 0.0
+    for oi, ei in zip(observed, expected):
+        o, e = o + oi, e + ei
+        if e >= 5:
+            obs_b.append(o), exp_b.append(e)
+            o = e = 0.0
+    obs_b[-1] += o
+    exp_b[-1] += e
+    exp_b = np.array(exp_b) * sum(obs_b) / sum(exp_b)
+    return scipy.stats.chisquare(obs_b, exp_b).pvalue
+
+
+def _pvalues_vs_exact(algorithm, temperatures, J=1.0, h=0.0, repeats=2, n=2000, size=4):
+    """{'energy': [...], 'abs_m': [...]} p-values, one per temperature and repeat.  Random (infinite
+    temperature) starts: every chain must reach equilibrium from anywhere (this exposed the reducibility
+    of checkerboard Metropolis with p0 = 1, see metropolis.py)."""
+    out = {"energy": [], "abs_m": []}
+    for rep in range(repeats):
+        ds = simulate(size, temperatures, n, chains=n // 2, burn_in=100, thin=25, algorithm=algorithm, J=J,
+                      h=h, seed=100 + rep, start="random")
+        for T in temperatures:
+            s = ds.samples[ds.conditions["temperature"] == T]
+            ex = ExactIsing(size, T, J, h)
+            out["energy"].append(_chi2_pvalue(ob.energy_per_spin(s, J, h), *ex.energy_distribution()))
+            out["abs_m"].append(_chi2_pvalue(np.abs(ob.magnetization(s)), *ex.abs_m_distribution()))
+    return out
+
+
+def _assert_consistent(pvalues):
+    for name, ps in pvalues.items():
+        combined = scipy.stats.combine_pvalues(ps, method="fisher").pvalue
+        assert combined > 1e-3 and min(ps) > 1e-4, (name, ps, combined)
+
+
+def test_metropolis_l4_histograms_match_exact_enumeration():
+    """Power: with 2000 samples per temperature a 10% relative error in a bin of probability 0.1 gives
+    chi2 ~ 20 in that bin alone (p ~ 1e-5 per test, far below after combining)."""
+    _assert_consistent(_pvalues_vs_exact("metropolis", [1.5, 2.269, 3.5]))
+
+
+def test_metropolis_l4_with_field_and_antiferromagnet_match_exact_enumeration():
+    ps = _pvalues_vs_exact("metropolis", [2.0, 3.0], J=1.0, h=0.3)
+    for name, extra in _pvalues_vs_exact("metropolis", [1.5, 2.5], J=-1.0, h=0.5).items():
+        ps[name] += extra
+    _assert_consistent(ps)
+
+
+def test_wolff_l4_histograms_match_exact_enumeration():
+    _assert_consistent(_pvalues_vs_exact("wolff", [1.5, 2.269, 3.5]))
+
+
+@pytest.mark.parametrize("algorithm,size", [("metropolis", 2), ("wolff", 2), ("wolff", 3)])
+def test_smaller_and_odd_lattices_match_exact_enumeration(algorithm, size):
+    """L = 2 (left and right neighbours coincide: two bonds per pair) and odd L = 3 (Wolff only)."""
+    _assert_consistent(_pvalues_vs_exact(algorithm, [1.5, 2.5, 4.0], size=size))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
+def test_l4_histograms_high_power(algorithm):
+    """20,000 samples per temperature, 3 repeats: sensitive to ~1% relative bias in the histograms."""
+    _assert_consistent(_pvalues_vs_exact(algorithm, [1.0, 2.0, 2.269, 2.6, 4.0], repeats=3, n=20000))
+
+
+# ------------------------------------------------------------------------------------- vs Onsager (L = 32)
+def _chain_means(ds, T, fn):
+    """(chains,) per-chain means of fn(samples) at temperature T (samples are time-major over chains)."""
+    s = ds.samples[ds.conditions["temperature"] == T]
+    return fn(s).reshape(-1, ds.attrs["chains"]).mean(0)
+
+
+def _mean_and_error(x):
+    return x.mean(), x.std(ddof=1) / np.sqrt(len(x))
+
+
+def test_l32_matches_onsager_at_low_and_high_temperature():
+    """Finite-size corrections at L = 32 are exponentially small at T = 1.5 and 3.5 (ξ ≲ 2), so the
+    tolerance is 4 standard errors (chain means as batches) plus 5e-4.  The (default) ordered start avoids
+    the long-lived striped states a random quench can fall into at T = 1.5; the errors themselves must be
+    small, so a stuck chain cannot hide behind a large error bar."""
+    ds = simulate(32, [1.5, 3.5], 2048, chains=128, burn_in=400, thin=10, seed=5)
+    for T in (1.5, 3.5):
+        e, de = _mean_and_error(_chain_means(ds, T, ob.energy_per_spin))
+        assert de < 2e-3 and abs(e - onsager.energy_per_spin(T)) < 4 * de + 5e-4, (T, e, de)
+    m, dm = _mean_and_error(_chain_means(ds, 1.5, lambda s: np.abs(ob.magnetization(s))))
+    assert dm < 5e-4 and abs(m - onsager.spontaneous_magnetization(1.5)) < 4 * dm + 5e-4, (m, dm)
+    # T = 3.5: |m| is a finite-size quantity. High-temperature series of chi_0 = sum_r <s_0 s_r>
+    # (square lattice, v = tanh(1/T), 13 terms; truncated tail ~2%) gives N<m^2> = chi_0 and, m being
+    # Gaussian, <|m|> = sqrt(2 chi_0 / (pi N)).
+    coeffs = [1, 4, 12, 36, 100, 276, 740, 1972, 5172, 13492, 34876, 89764, 229628]
+    chi0 = np.polyval(coeffs[::-1], np.tanh(1 / 3.5))
+    m2, dm2 = _mean_and_error(1024 * _chain_means(ds, 3.5, lambda s: ob.magnetization(s) ** 2))
+    assert abs(m2 - chi0) < 4 * dm2 + 0.05 * chi0, (m2, dm2, chi0)
+    am, dam = _mean_and_error(_chain_means(ds, 3.5, lambda s: np.abs(ob.magnetization(s))))
+    assert abs(am - np.sqrt(2 * chi0 / (np.pi * 1024))) < 4 * dam + 0.03 * am, (am, dam)
+
+
+def test_metropolis_and_wolff_agree_at_tc():
+    """L = 16 at T_c: ⟨e⟩, ⟨|m|⟩ and ⟨m²⟩ agree within 4 combined standard errors; Wolff decorrelates faster."""
+    common = dict(chains=128, seed=9)
+    met = simulate(16, [onsager.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
+    wol = simulate(16, [onsager.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
+    fns = {"e": ob.energy_per_spin, "|m|": lambda s: np.abs(ob.magnetization(s)),
+           "m2": lambda s: ob.magnetization(s) ** 2}
+    for name, fn in fns.items():
+        (a, da), (b, db) = (_mean_and_error(_chain_means(d, onsager.T_C, fn)) for d in (met, wol))
+        assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)
+    assert met.attrs["tau_int_abs_m"][0] > 2 * wol.attrs["tau_int_abs_m"][0]
+
+
+@pytest.mark.filterwarnings("ignore::physgen.data.ising.ThinningWarning")   # thin=1 on purpose
+def test_series_error_from_autocorrelation_matches_spread_of_chains():
+    """mean_with_error on a recorded energy series agrees with the chain-to-chain spread (a check that the
+    stored τ_int is the right size)."""
+    ds = simulate(16, [2.5], 640, chains=64, burn_in=300, thin=1, seed=4)
+    means = _chain_means(ds, 2.5, ob.energy_per_spin)
+    e = ob.energy_per_spin(ds.samples).reshape(-1, 64).T                # (chains, time)
+    est = mean_with_error(e, tau=ds.attrs["tau_int_energy"][0])
+    assert est.error == pytest.approx(means.std(ddof=1) / np.sqrt(64), rel=0.35)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_cuda_matches_exact_enumeration():
+    ds = simulate(4, [2.269], 4000, chains=2000, burn_in=100, thin=25, seed=1, device="cuda")
+    ex = ExactIsing(4, 2.269)
+    p = _chi2_pvalue(ob.energy_per_spin(ds.samples), *ex.energy_distribution())
+    assert p > 1e-4 and ds.attrs["device"].startswith("cuda")

@@ -1,0 +1,350 @@
+"""Diffusion models: ``ddpm`` (ε-prediction, Ho et al. 2020) and ``score-sde`` (VE SDE, Song et al. 2021).
+
+``ddpm``
+    Forward q(x_t|x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I), t = 0..T−1, linear or cosine β schedule; the network
+    ε_θ(x_t, t, c) is trained with L = E ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t, c)‖² (mean over features).
+    Sampling: ``sampler="ddpm"`` (ancestral, all T steps, or respaced with ``steps`` < T) or ``"ddim"``
+    (deterministic, η = ``ddim_eta``) — :mod:`physgen.samplers.ddpm`.
+``score-sde``
+    Variance-exploding SDE dx = σ^t dW; s_θ(x, t) = net(x, t)/s(t) trained by denoising score matching,
+    L = E_t ‖s(t) s_θ(x_0 + s(t) z, t) + z‖² (the course's code after Song et al. 2021, t ~ U(ε, 1)),
+    with Gaussian Fourier time features; sampling with Euler–Maruyama, optionally predictor–corrector.
+
+Both use an MLP denoiser with residual blocks for tabular / 2-D data and a small U-Net for images and
+spin lattices (circular padding).  Spins are modelled as continuous ±1 values; samples are mapped back with
+sign(x).  Conditioning (``--condition temperature`` or ``labels``) adds an embedding of the condition to the
+time embedding; with ``p_uncond`` > 0 the condition is dropped during training so that classifier-free
+guidance ε̂ = (1 + w) ε_θ(x, t, c) − w ε_θ(x, t, ∅) can be used at sampling (``guidance=w``; Ho & Salimans 2021).
+EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpointed by the trainer and
+:func:`physgen.training.load_run` samples with the averaged weights.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
+from physgen.models.nets import Conditioner, check_positive
+from physgen.models.registry import register
+from physgen.samplers import ddpm as rev
+
+SAMPLERS = ("ddpm", "ddim", "euler-maruyama")
+NETS = ("auto", "mlp", "unet")
+
+
+@dataclass
+class DiffusionNetConfig:
+    """Network options shared by ``ddpm`` and ``score-sde``."""
+
+    net: str = "auto"                    # auto (mlp for tabular, unet for lattices/images) | mlp | unet
+    width: int = 128                     # MLP width
+    blocks: int = 3                      # MLP residual blocks
+    channels: tuple[int, ...] = (32, 64)  # U-Net level widths
+    emb_dim: int = 128                   # time (+ condition) embedding size
+    p_uncond: float = 0.0                # probability to drop the condition in training (enables guidance)
+    guidance: float = 0.0                # default classifier-free guidance weight w at sampling
+    clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(int(c) for c in self.channels)
+        if self.net not in NETS:
+            raise UserError(f"model.net: must be one of {', '.join(NETS)}, got {self.net!r}")
+        check_positive("width", self.width)
+        check_positive("blocks", self.blocks)
+        check_positive("channels", list(self.channels))
+        check_positive("emb_dim", self.emb_dim)
+        if not 0 <= self.p_uncond < 1:
+            raise UserError(f"model.p_uncond: must be in [0, 1), got {self.p_uncond}")
+
+
+@dataclass
+class DDPMConfig(DiffusionNetConfig):
+    """Options of ``ddpm`` (``--set model.NAME=VALUE``)."""
+
+    timesteps: int = 500                 # T (course: 300-1000)
+    schedule: str = "linear"             # linear | cosine
+    beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
+    beta_end: float = 0.02
+    sampler: str = "ddpm"                # default reverse process: ddpm | ddim
+    steps: int = 0                       # default number of reverse steps (0: T for ddpm, 50 for ddim)
+    ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
+    clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
+        if self.sampler not in ("ddpm", "ddim"):
+            raise UserError(f"model.sampler: must be ddpm or ddim, got {self.sampler!r}")
+        check_positive("steps", self.steps, allow_zero=True)
+        check_positive("clip", self.clip, allow_zero=True)
+        check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
+
+
+@dataclass
+class ScoreSDEConfig(DiffusionNetConfig):
+    """Options of ``score-sde`` (``--set model.NAME=VALUE``)."""
+
+    sigma: float = 25.0                  # VE SDE: s(1)² = (σ² − 1)/(2 ln σ)
+    fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
+    eps: float = 1e-5                    # smallest training time
+    sample_eps: float = 1e-3             # last time of the reverse integration
+    steps: int = 500                     # default Euler–Maruyama steps
+    corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
+    snr: float = 0.16                    # corrector signal-to-noise ratio
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        rev.VESDE(self.sigma)
+        check_positive("fourier_scale", self.fourier_scale)
+        check_positive("steps", self.steps)
+        check_positive("corrector_steps", self.corrector_steps, allow_zero=True)
+        check_positive("snr", self.snr)
+        if not 0 < self.eps < 1 or not 0 < self.sample_eps < 1:
+            raise UserError(f"model.eps / model.sample_eps: must be in (0, 1), got {self.eps}, {self.sample_eps}")
+
+
+class SinusoidalEmbedding(nn.Module):
+    """``t: (B,)`` -> ``(B, dim)`` (:func:`sinusoidal_embedding`)."""
+
+    def __init__(self, dim: int):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        return sinusoidal_embedding(t, self.dim)
+
+
+class Denoiser(nn.Module):
+    """net(x, time_embed(t) + cond_embed(c)); a learned null embedding replaces a dropped condition.
+
+    ``x: (B, *shape)``, ``t: (B,)``, ``c: (B, cond_dim)`` or None, ``drop: (B,)`` bool -> ``(B, *shape)``.
+    """
+
+    def __init__(self, net: nn.Module, time_embed: nn.Module, emb_dim: int, cond_dim: int,
+                 image_shape: tuple[int, ...] | None):
+        super().__init__()
+        self.net, self.time = net, time_embed
+        self.image_shape = image_shape
+        self.cond_proj = nn.Linear(cond_dim, emb_dim) if cond_dim else None
+        self.null = nn.Parameter(torch.zeros(emb_dim)) if cond_dim else None
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None = None,
+                drop: torch.Tensor | None = None) -> torch.Tensor:
+        emb = self.time(t)
+        if self.cond_proj is not None:
+            ce = self.cond_proj(c) if c is not None else self.null.expand(len(x), -1)
+            if drop is not None:
+                ce = torch.where(drop[:, None], self.null.expand_as(ce), ce)
+            emb = emb + ce
+        if self.image_shape is None:
+            return self.net(x, emb)
+        return self.net(x.reshape(len(x), *self.image_shape), emb).reshape(x.shape)
+
+
+class _Diffusion(GenerativeModel):
+    """Shared machinery: conditioning, data <-> model-space maps, guidance."""
+
+    def __init__(self, config: DiffusionNetConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.cond = Conditioner(spec)
+        self.denoiser = self._build_denoiser(config, spec)
+        # per-feature training range in model space (set by on_train_start; ±inf = unknown)
+        self.register_buffer("data_lo", torch.full(tuple(spec.shape), -float("inf")))
+        self.register_buffer("data_hi", torch.full(tuple(spec.shape), float("inf")))
+
+    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
+        """Record the per-feature range of the training set (model space) for ``clip_to_data``."""
+        x = self.to_model_space(data["x"])
+        self.data_lo.copy_(x.amin(0))
+        self.data_hi.copy_(x.amax(0))
+
+    def data_clip(self):
+        """``(lo, hi)`` per feature (continuous data with a recorded range), ±1 for spins/binary, else None."""
+        if self.spec.kind in ("spins", "binary"):
+            return 1.0
+        if self.config.clip_to_data and bool(torch.isfinite(self.data_lo).all()):
+            return self.data_lo, self.data_hi
+        return None
+
+    def _time_embed(self, config) -> nn.Module:
+        raise NotImplementedError
+
+    def _build_denoiser(self, config: DiffusionNetConfig, spec: DataSpec) -> Denoiser:
+        kind = config.net if config.net != "auto" else ("unet" if len(spec.shape) in (2, 3) else "mlp")
+        e = config.emb_dim
+        if kind == "unet":
+            if len(spec.shape) not in (2, 3):
+                raise UserError(f"model.net=unet: data of shape {spec.shape} is not an image or lattice")
+            img = (1, *spec.shape) if len(spec.shape) == 2 else tuple(spec.shape)
+            net = UNet(img[0], config.channels, e, hw=img[1:], circular=spec.kind == "spins")
+        else:
+            img = None
+            net = MLPDenoiser(spec.n_features, config.width, config.blocks, e)
+        time = nn.Sequential(self._time_embed(config), nn.Linear(e, e), nn.SiLU(), nn.Linear(e, e))
+        return Denoiser(net, time, e, self.cond.dim, img)
+
+    # --- data space <-> model space ----------------------------------------------------------
+    def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        """binary {0,1} -> {−1, 1}; spins, continuous and image data (after the run's transform) unchanged."""
+        return 2 * x.float() - 1 if self.spec.kind == "binary" else x.float()
+
+    def from_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        """spins -> sign(x) ∈ {±1}; binary -> 1[x > 0]; continuous and images unchanged."""
+        kind = self.spec.kind
+        if kind == "spins":
+            return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        if kind == "binary":
+            return (x > 0).to(x.dtype)
+        return x
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["x"]
+        if self.spec.kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
+            raise UserError("--data: spins must be ±1 for a diffusion model")
+        if self.spec.kind == "binary" and not bool(((x == 0) | (x == 1)).all()):
+            raise UserError("--data: binary data must be 0/1 for a diffusion model")
+
+    # --- conditioning and guidance -------------------------------------------------------------
+    def _train_condition(self, batch, generator) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        c = self.cond.from_batch(batch)
+        if c is None or self.config.p_uncond == 0:
+            return c, None
+        return c, rev_uniform(len(c), generator, c.device) < self.config.p_uncond
+
+    def _guided(self, net: Denoiser, c: torch.Tensor | None, guidance: float):
+        """ε(x, t) with classifier-free guidance (1 + w) ε(x, t, c) − w ε(x, t, ∅)."""
+        def fn(x, t):
+            if c is None or guidance == 0:
+                return net(x, t, c)
+            both = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([c, c]),
+                       torch.cat([torch.zeros(len(x), dtype=torch.bool, device=x.device),
+                                  torch.ones(len(x), dtype=torch.bool, device=x.device)]))
+            e_c, e_u = both.chunk(2)
+            return (1 + guidance) * e_c - guidance * e_u
+        return fn
+
+    def _sampling_setup(self, n, generator, condition, guidance):
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        w = self.config.guidance if guidance is None else float(guidance)
+        if w != 0 and (c is None or self.config.p_uncond == 0):
+            raise UserError("--guidance: needs a conditional run trained with model.p_uncond > 0")
+        return self.denoiser, c, w
+
+
+def rev_uniform(n: int, generator: torch.Generator | None, device) -> torch.Tensor:
+    gdev = generator.device if generator is not None else device
+    return torch.rand(n, generator=generator, device=gdev).to(device)
+
+
+def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    gdev = generator.device if generator is not None else x.device
+    return torch.randn(x.shape, generator=generator, device=gdev).to(x.device)
+
+
+@register
+class DDPM(_Diffusion):
+    """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021)."""
+
+    name: ClassVar[str] = "ddpm"
+    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with ancestral and DDIM sampling"
+    config_class: ClassVar[type] = DDPMConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
+    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
+
+    def __init__(self, config: DDPMConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        betas = rev.beta_schedule(config.schedule, config.timesteps, config.beta_start, config.beta_end)
+        self.register_buffer("alpha_bar", rev.alpha_bar(betas).float(), persistent=False)
+
+    def _time_embed(self, config) -> nn.Module:
+        return SinusoidalEmbedding(config.emb_dim)
+
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """E_{t, ε} mean‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², t ~ U{0..T−1}."""
+        x0 = self.to_model_space(batch["x"])
+        gdev = generator.device if generator is not None else x0.device
+        t = torch.randint(self.config.timesteps, (len(x0),), generator=generator, device=gdev).to(x0.device)
+        eps = _randn_like(x0, generator)
+        ab = self.alpha_bar[t].view(-1, *([1] * (x0.ndim - 1)))
+        xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
+        c, drop = self._train_condition(batch, generator)
+        loss = (self.denoiser(xt, t, c, drop) - eps).pow(2).mean()
+        return loss, {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               steps: int | None = None, sampler: str | None = None, guidance: float | None = None
+               ) -> torch.Tensor:
+        """``(n, *shape)`` samples: ``sampler`` ddpm (ancestral; respaced when ``steps`` < T) or ddim."""
+        cfg = self.config
+        sampler = sampler or cfg.sampler
+        if sampler not in ("ddpm", "ddim"):
+            raise UserError(f"--sampler {sampler}: model 'ddpm' supports ddpm and ddim")
+        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
+        net, c, w = self._sampling_setup(n, generator, condition, guidance)
+        clip = cfg.clip or self.data_clip()
+        eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
+        x = rev.ddim(self._guided(net, c, w), (n, *self.spec.shape), self.alpha_bar, steps=steps, eta=eta,
+                     generator=generator, device=self.device, clip=clip)
+        return self.from_model_space(x)
+
+
+@register
+class ScoreSDE(_Diffusion):
+    """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
+
+    name: ClassVar[str] = "score-sde"
+    description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier time features, Euler–Maruyama / PC sampler"
+    config_class: ClassVar[type] = ScoreSDEConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
+    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
+
+    def __init__(self, config: ScoreSDEConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.sde = rev.VESDE(config.sigma)
+
+    def _time_embed(self, config) -> nn.Module:
+        return GaussianFourierFeatures(config.emb_dim, config.fourier_scale)
+
+    def score(self, net: nn.Module, x: torch.Tensor, t: torch.Tensor, c=None, drop=None) -> torch.Tensor:
+        """s_θ(x, t) = net(x, t)/s(t), ``(B, *shape)``."""
+        std = self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
+        return net(x, t, c, drop) / std
+
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Denoising score matching E_t mean‖s(t) s_θ(x_0 + s(t) z, t) + z‖², t ~ U(eps, 1)."""
+        x0 = self.to_model_space(batch["x"])
+        t = rev_uniform(len(x0), generator, x0.device) * (1 - self.config.eps) + self.config.eps
+        z = _randn_like(x0, generator)
+        std = self.sde.marginal_std(t).view(-1, *([1] * (x0.ndim - 1)))
+        c, drop = self._train_condition(batch, generator)
+        loss = (self.score(self.denoiser, x0 + std * z, t, c, drop) * std + z).pow(2).mean()
+        return loss, {"loss": float(loss.detach())}
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
+               corrector_steps: int | None = None) -> torch.Tensor:
+        """``(n, *shape)`` samples by Euler–Maruyama (predictor–corrector with ``corrector_steps`` > 0)."""
+        cfg = self.config
+        if (sampler or "euler-maruyama") != "euler-maruyama":
+            raise UserError(f"--sampler {sampler}: model 'score-sde' supports euler-maruyama")
+        net, c, w = self._sampling_setup(n, generator, condition, guidance)
+        eps_like = self._guided(net, c, w)
+        score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
+        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
+        x = rev.euler_maruyama(score_fn, (n, *self.spec.shape), self.sde, steps=int(steps or cfg.steps),
+                               generator=generator, device=self.device, eps=cfg.sample_eps,
+                               corrector_steps=k, snr=cfg.snr)
+        clip = self.data_clip()
+        if isinstance(clip, tuple):
+            x = torch.maximum(torch.minimum(x, clip[1]), clip[0])
+        return self.from_model_space(x)

@@ -1,0 +1,139 @@
+"""Denoiser networks for the diffusion models: time embeddings, an MLP with residual blocks, a small U-Net.
+
+* :func:`sinusoidal_embedding` — transformer position encoding of the timestep (Vaswani et al. 2017;
+  Ho et al. 2020, appendix B).
+* :class:`GaussianFourierFeatures` — [sin 2πWt, cos 2πWt], W ~ N(0, scale²) fixed (Tancik et al. 2020;
+  the course's score-SDE code after Song et al. 2021).
+* :class:`MLPDenoiser` — ``(B, d)`` + embedding ``(B, E)`` -> ``(B, d)`` for tabular / 2-D data.
+* :class:`UNet` — ``(B, C, H, W)`` + embedding -> ``(B, C, H, W)``; residual conv blocks with GroupNorm and
+  the embedding added per channel, one or two stride-2 levels with skip connections (Ronneberger et al.
+  2015; Ho et al. 2020), circular padding for periodic spin lattices.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+
+def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """``t: (B,)`` (any real scale) -> ``(B, dim)``: [cos(t ω_k), sin(t ω_k)], ω_k = max_period^(−k/(dim/2))."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=t.device, dtype=torch.float32) / half)
+    args = t.float()[:, None] * freqs[None]
+    emb = torch.cat([torch.cos(args), torch.sin(args)], dim=1)
+    return nn.functional.pad(emb, (0, dim % 2))
+
+
+class GaussianFourierFeatures(nn.Module):
+    """``t: (B,)`` -> ``(B, dim)`` = [sin 2πWt, cos 2πWt] with a fixed random W ``(dim/2,)`` ~ N(0, scale²).
+
+    W is a persistent buffer (checkpointed, not trained), drawn from the global torch RNG that the CLI seeds.
+    """
+
+    def __init__(self, dim: int, scale: float = 30.0):
+        super().__init__()
+        self.register_buffer("W", torch.randn(dim // 2) * scale)
+
+    def forward(self, t: torch.Tensor) -> torch.Tensor:
+        proj = t.float()[:, None] * self.W[None, :] * 2 * math.pi
+        return torch.cat([torch.sin(proj), torch.cos(proj)], dim=1)
+
+
+class ResMLPBlock(nn.Module):
+    """h + Linear(SiLU(Linear(SiLU(LN(h)) + proj(emb))))."""
+
+    def __init__(self, width: int, emb_dim: int):
+        super().__init__()
+        self.norm = nn.LayerNorm(width)
+        self.lin1 = nn.Linear(width, width)
+        self.emb = nn.Linear(emb_dim, width)
+        self.lin2 = nn.Linear(width, width)
+        self.act = nn.SiLU()
+
+    def forward(self, h: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        z = self.lin1(self.act(self.norm(h))) + self.emb(emb)
+        return h + self.lin2(self.act(z))
+
+
+class MLPDenoiser(nn.Module):
+    """``x: (B, d)``, ``emb: (B, E)`` -> ``(B, d)`` (ε̂ or the score network's output)."""
+
+    def __init__(self, d: int, width: int, n_blocks: int, emb_dim: int):
+        super().__init__()
+        self.inp = nn.Linear(d, width)
+        self.blocks = nn.ModuleList(ResMLPBlock(width, emb_dim) for _ in range(n_blocks))
+        self.out = nn.Sequential(nn.LayerNorm(width), nn.SiLU(), nn.Linear(width, d))
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x.flatten(1))
+        for block in self.blocks:
+            h = block(h, emb)
+        return self.out(h).view_as(x)
+
+
+def _groups(ch: int) -> int:
+    return math.gcd(ch, 8)
+
+
+class ResConvBlock(nn.Module):
+    """Two 3×3 convolutions with GroupNorm + SiLU, the embedding added between them, and a 1×1 skip."""
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, pad_mode: str):
+        super().__init__()
+        self.n1, self.n2 = nn.GroupNorm(_groups(c_in), c_in), nn.GroupNorm(_groups(c_out), c_out)
+        self.c1 = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode=pad_mode)
+        self.c2 = nn.Conv2d(c_out, c_out, 3, padding=1, padding_mode=pad_mode)
+        self.emb = nn.Linear(emb_dim, c_out)
+        self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+        self.act = nn.SiLU()
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.c1(self.act(self.n1(x))) + self.emb(emb)[:, :, None, None]
+        return self.skip(x) + self.c2(self.act(self.n2(h)))
+
+
+class UNet(nn.Module):
+    """Small U-Net ``(B, C, H, W)`` -> ``(B, C, H, W)``.
+
+    Level widths ``channels`` (e.g. (32, 64)); a stride-2 down/up stage between consecutive levels, used
+    only while H and W stay even (so 28×28 → 14 → 7 and 16×16 → 8 → 4 both work).
+    """
+
+    def __init__(self, c: int, channels: tuple[int, ...], emb_dim: int, *, hw: tuple[int, int], circular: bool):
+        super().__init__()
+        pad = "circular" if circular else "zeros"
+        levels, (h, w) = [channels[0]], hw
+        for ch in channels[1:]:
+            if h % 2 or w % 2:
+                break
+            levels.append(ch)
+            h, w = h // 2, w // 2
+        self.levels = levels
+        self.inp = nn.Conv2d(c, levels[0], 3, padding=1, padding_mode=pad)
+        self.down = nn.ModuleList(ResConvBlock(a, a, emb_dim, pad) for a in levels)
+        self.pool = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1, padding_mode=pad)
+                                  for a, b in zip(levels[:-1], levels[1:]))
+        self.mid = ResConvBlock(levels[-1], levels[-1], emb_dim, pad)
+        self.unpool = nn.ModuleList(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
+                                                  nn.Conv2d(b, a, 3, padding=1, padding_mode=pad))
+                                    for a, b in zip(levels[:-1], levels[1:]))
+        self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, pad) for a in levels)
+        self.out = nn.Sequential(nn.GroupNorm(_groups(levels[0]), levels[0]), nn.SiLU(),
+                                 nn.Conv2d(levels[0], c, 3, padding=1, padding_mode=pad))
+
+    def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
+        h = self.inp(x)
+        skips = []
+        for i, block in enumerate(self.down):
+            h = block(h, emb)
+            skips.append(h)
+            if i < len(self.pool):
+                h = self.pool[i](h)
+        h = self.mid(h, emb)
+        for i in reversed(range(len(self.up))):
+            if i < len(self.unpool):
+                h = self.unpool[i](h)
+            h = self.up[i](torch.cat([h, skips[i]], dim=1), emb)
+        return self.out(h)

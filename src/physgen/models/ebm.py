@@ -1,0 +1,333 @@
+"""Energy-based model ``ebm`` trained by contrastive divergence with Langevin chains from a replay buffer.
+
+p_θ(x) ∝ exp(−E_θ(x)).  The log-likelihood gradient is −∇θE(x_data) + E_{p_θ}[∇θE(x)]; the model
+expectation is estimated with K Langevin steps (:func:`physgen.samplers.langevin.ula`) started from a
+replay buffer of past chains, ~5% restarted from uniform noise (Du & Mordatch 2019; the course notebook
+after Lippe's UvA tutorial 8).  The loss per batch is
+
+    L = mean E(x_real) − mean E(x_fake) + α · mean(E(x_real)² + E(x_fake)²),
+
+with a little Gaussian noise on the real data (``real_noise``) and the fake samples detached.  Networks:
+an MLP energy (SiLU) for tabular / 2-D data, a small CNN energy (SiLU, stride-2 convolutions, global
+average pooling, circular padding for spin lattices) for images and lattices.  Spins and binary data are
+modelled as continuous values in [−1, 1] and mapped back with sign(x) (binary: x > 0); continuous and
+image data live in the run's transformed space, within the training range widened by ``margin``.
+
+Langevin defaults follow Du & Mordatch: ``form="decoupled"`` uses θ ← clamp(θ − η clip(∇E) + s w) with a
+large step η = 10 and a small noise s = 0.005 (a cooled chain; cheap, stable); ``form="conventional"`` uses
+θ ← θ − (η/2)∇E + √η w, which samples p_θ itself for small η (see :mod:`physgen.samplers.langevin`).
+
+Blow-up guard: if an energy is NaN/inf or |E| exceeds ``energy_limit``, :meth:`EBM.loss` returns a NaN loss
+(and logs ``blowup = 1``) without touching the replay buffer, so the trainer's non-finite-loss rollback
+restores the last good checkpoint.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar, Sequence
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.nets import Conditioner, check_positive, mlp
+from physgen.models.registry import register
+from physgen.samplers.langevin import ula
+from physgen.samplers.replay import ReplayBuffer, uniform
+
+LANGEVIN_FORMS = ("decoupled", "conventional", "course")
+
+
+@dataclass
+class EBMConfig:
+    """Options of ``ebm`` (``--set model.NAME=VALUE``)."""
+
+    net: str = "auto"                     # auto (mlp for tabular, cnn for lattices/images) | mlp | cnn
+    hidden: tuple[int, ...] = (128, 128)  # MLP widths
+    channels: tuple[int, ...] = (16, 32, 64)  # CNN widths (stride-2 stages while H, W stay even)
+    alpha: float = 0.1                    # weight of the energy-magnitude regulariser
+    k_steps: int = 60                     # K Langevin steps per update
+    step_size: float = 10.0               # Langevin η
+    langevin: str = "decoupled"           # decoupled | conventional | course
+    noise: float = 0.005                  # noise std of the decoupled form
+    grad_clip: float = 0.03               # elementwise clip of ∇E during Langevin (0 = off)
+    buffer_size: int = 8192               # replay buffer size (>= batch size)
+    reinit: float = 0.05                  # fraction of each batch restarted from uniform noise
+    real_noise: float = 0.005             # std of the Gaussian noise added to real data
+    margin: float = 0.05                  # data range (fitted on the first batch) widened by this fraction
+    energy_limit: float = 1e4             # blow-up guard: |E| above this -> NaN loss -> trainer rollback
+    sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
+    sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        self.channels = tuple(int(c) for c in self.channels)
+        if self.net not in ("auto", "mlp", "cnn"):
+            raise UserError(f"model.net: must be auto, mlp or cnn, got {self.net!r}")
+        if self.langevin not in LANGEVIN_FORMS:
+            raise UserError(f"model.langevin: must be one of {', '.join(LANGEVIN_FORMS)}, got {self.langevin!r}")
+        if int(self.k_steps) < 1:
+            raise UserError(f"model.k_steps: K must be >= 1, got {self.k_steps}")
+        if not (math.isfinite(self.step_size) and self.step_size > 0):
+            raise UserError(f"model.step_size: must be > 0, got {self.step_size}")
+        check_positive("hidden", list(self.hidden))
+        check_positive("channels", list(self.channels))
+        check_positive("buffer_size", self.buffer_size)
+        check_positive("sample_steps", self.sample_steps, allow_zero=True)
+        check_positive("energy_limit", self.energy_limit)
+        for name in ("alpha", "noise", "grad_clip", "real_noise", "margin"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if self.sample_init not in ("buffer", "noise"):
+            raise UserError(f"model.sample_init: must be buffer or noise, got {self.sample_init!r}")
+        if not 0 <= self.reinit <= 1:
+            raise UserError(f"model.reinit: must be in [0, 1], got {self.reinit}")
+
+
+class CNNEnergy(nn.Module):
+    """``(B, C, H, W)`` (+ condition planes) -> ``(B,)``: stride-2 3×3 convs + SiLU, global mean pool, MLP."""
+
+    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], cond_dim: int, circular: bool):
+        super().__init__()
+        c, h, w = shape
+        layers: list[nn.Module] = []
+        prev = c + cond_dim
+        for ch in channels:
+            stride = 2 if h % 2 == 0 and w % 2 == 0 and h > 2 else 1
+            h, w = h // stride, w // stride
+            layers += [nn.Conv2d(prev, ch, 3, stride=stride, padding=1,
+                                 padding_mode="circular" if circular else "zeros"), nn.SiLU()]
+            prev = ch
+        self.convs = nn.Sequential(*layers)
+        self.head = nn.Sequential(nn.Linear(prev + cond_dim, prev), nn.SiLU(), nn.Linear(prev, 1))
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if c is not None:
+            planes = c[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+            x = torch.cat([x, planes], 1)
+        h = self.convs(x).mean(dim=(2, 3))
+        return self.head(h if c is None else torch.cat([h, c], 1)).squeeze(1)
+
+
+class MLPEnergy(nn.Module):
+    """``(B, d)`` (+ condition) -> ``(B,)`` with SiLU activations (smooth gradients for Langevin)."""
+
+    def __init__(self, d: int, hidden: Sequence[int], cond_dim: int):
+        super().__init__()
+        self.net = mlp([d + cond_dim, *hidden, 1], act="silu")
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = x.flatten(1)
+        return self.net(h if c is None else torch.cat([h, c], 1)).squeeze(1)
+
+
+@register
+class EBM(GenerativeModel):
+    """Energy-based model with replay-buffer contrastive divergence (Du & Mordatch 2019)."""
+
+    name: ClassVar[str] = "ebm"
+    description: ClassVar[str] = "energy-based model (MLP/CNN energy), Langevin contrastive divergence with a replay buffer"
+    config_class: ClassVar[type] = EBMConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
+    # Du & Mordatch / Lippe: Adam with β1 = 0 (no momentum across changing negative samples), small lr
+    default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
+
+    def __init__(self, config: EBMConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.cond = Conditioner(spec)
+        self.energy_net = self._build_net(config, spec)
+        fixed = spec.kind in ("spins", "binary")
+        self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit)
+        self.register_buffer("range_fitted", torch.tensor(fixed))
+
+    def _build_net(self, config: EBMConfig, spec: DataSpec) -> nn.Module:
+        kind = config.net if config.net != "auto" else ("cnn" if len(spec.shape) in (2, 3) else "mlp")
+        if kind == "cnn":
+            if len(spec.shape) not in (2, 3):
+                raise UserError(f"model.net=cnn: data of shape {spec.shape} is not an image or lattice")
+            shape = (1, *spec.shape) if len(spec.shape) == 2 else tuple(spec.shape)
+            self.image_shape = shape
+            return CNNEnergy(shape, config.channels, self.cond.dim, circular=spec.kind == "spins")
+        self.image_shape = None
+        return MLPEnergy(spec.n_features, config.hidden, self.cond.dim)
+
+    # --- energy ---------------------------------------------------------------------------------
+    def energy(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """E_θ(x | c): ``x (B, *shape)`` in model space, ``c (B, cond_dim)`` -> ``(B,)``."""
+        if self.image_shape is not None:
+            x = x.reshape(len(x), *self.image_shape)
+        return self.energy_net(x, c)
+
+    def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        """binary {0,1} -> {−1, 1}; spins, continuous and image data (after the run's transform) unchanged."""
+        return 2 * x.float() - 1 if self.spec.kind == "binary" else x.float()
+
+    def from_model_space(self, x: torch.Tensor) -> torch.Tensor:
+        kind = self.spec.kind
+        if kind == "spins":
+            return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
+        if kind == "binary":
+            return (x > 0).to(x.dtype)
+        return x
+
+    @property
+    def data_range(self) -> tuple[float, float]:
+        return float(self.buffer.low), float(self.buffer.high)
+
+    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
+        """Fit the Langevin/noise range on the whole training set (fresh runs; resumed runs load it)."""
+        self._fit_range(self.to_model_space(data["x"]))
+
+    @torch.no_grad()
+    def _fit_range(self, x: torch.Tensor) -> None:
+        """Continuous data: the Langevin/noise range is [min, max] of ``x`` (the training set, or the first
+        batch outside the trainer) widened by ``margin`` on each side; spins/binary use [−1, 1]."""
+        if bool(self.range_fitted):
+            return
+        lo, hi = float(x.min()), float(x.max())
+        pad = self.config.margin * max(hi - lo, 1e-6)
+        self.buffer.set_range(lo - pad, hi + pad)
+        self.range_fitted.fill_(True)
+
+    # --- Langevin --------------------------------------------------------------------------------
+    def langevin(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator,
+                 snapshot_steps: Sequence[int] = ()):
+        """Run the configured Langevin chains on −E(·|c) from ``x0`` with the parameters frozen."""
+        cfg = self.config
+        form = "conventional" if cfg.langevin == "decoupled" else cfg.langevin
+        step = 2 * cfg.step_size if cfg.langevin == "decoupled" else cfg.step_size  # decoupled: drift η ∇log p
+        params = [p for p in self.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            return ula(lambda x: -self.energy(x, c), x0, step_size=step, n_steps=n_steps, generator=generator,
+                       form=form, noise_scale=cfg.noise if cfg.langevin == "decoupled" else None,
+                       grad_clip=cfg.grad_clip or None, clamp=self.data_range, diagnostics=False,
+                       validate=False, snapshot_steps=snapshot_steps)
+        finally:
+            for p in params:
+                p.requires_grad_(True)
+
+    # --- training --------------------------------------------------------------------------------
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["x"]
+        if self.spec.kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
+            raise UserError("--data: spins must be ±1 for an EBM")
+
+    def attach_callbacks(self, trainer) -> None:
+        """Trainer hook (before the first step): the replay buffer must hold at least one batch."""
+        self.check_batch_size(int(trainer.cfg.batch_size))
+
+    def check_batch_size(self, batch_size: int) -> None:
+        if batch_size > self.config.buffer_size:
+            raise UserError(f"model.buffer_size: {self.config.buffer_size} is smaller than the batch size "
+                            f"{batch_size} (train.batch_size)")
+
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """CD loss with replay buffer (module docstring); NaN loss on blow-up."""
+        cfg = self.config
+        x_real = self.to_model_space(batch["x"])
+        self._fit_range(x_real)
+        gdev = generator.device if generator is not None else x_real.device
+        noise = torch.randn(x_real.shape, generator=generator, device=gdev).to(x_real.device)
+        x_real = (x_real + cfg.real_noise * noise).clamp(*self.data_range)
+        c = self.cond.from_batch(batch)
+        x0, slots = self.buffer.draw(len(x_real), generator)
+        x_fake = self.langevin(x0, c, n_steps=cfg.k_steps, generator=generator).samples
+        e_real, e_fake = self.energy(x_real, c), self.energy(x_fake, c)
+        energies = torch.cat([e_real, e_fake]).detach()
+        if not bool(torch.isfinite(energies).all()) or float(energies.abs().max()) > cfg.energy_limit:
+            return torch.full((), math.nan, device=x_real.device), {"blowup": 1.0}
+        self.buffer.push(x_fake, slots)
+        cd = e_real.mean() - e_fake.mean()
+        reg = (e_real.pow(2) + e_fake.pow(2)).mean()
+        loss = cd + cfg.alpha * reg
+        return loss, {"loss": float(loss.detach()), "cd": float(cd.detach()), "reg": float(reg.detach()),
+                      "e_real": float(e_real.mean().detach()), "e_fake": float(e_fake.mean().detach()), "blowup": 0.0}
+
+    @torch.no_grad()
+    def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
+        """CD loss of held-out data against the current replay-buffer states (no Langevin, buffer untouched),
+        and the mean energies of the data and of uniform noise."""
+        x = self.to_model_space(batch["x"])
+        c = self.cond.from_batch(batch)
+        k = min(len(x), self.buffer.size)
+        ck = None if c is None else c[:k]
+        e_real, e_fake = self.energy(x[:k], ck), self.energy(self.buffer.data[:k], ck)
+        lo, hi = self.data_range
+        e_noise = self.energy(uniform(x.shape, lo, hi, generator, x.device), c)
+        loss = e_real.mean() - e_fake.mean() + self.config.alpha * (e_real.pow(2) + e_fake.pow(2)).mean()
+        return {"loss": float(loss), "e_data": float(e_real.mean()), "e_noise": float(e_noise.mean())}
+
+    # --- generation and analysis -------------------------------------------------------------------
+    def _start(self, n: int, condition, generator, init: str = "noise") -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Chain starts ``(n, *shape)``: uniform noise, or random replay-buffer states (the persistent chains
+        the model was trained against; with replacement when n > buffer size) once the buffer is filled."""
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        if init == "buffer" and bool(self.buffer.filled):
+            gdev = generator.device if generator is not None else self.device
+            size = self.buffer.size
+            idx = (torch.randperm(size, generator=generator, device=gdev)[:n] if n <= size
+                   else torch.randint(size, (n,), generator=generator, device=gdev))
+            return self.buffer.data[idx.to(self.device)].clone(), c
+        lo, hi = self.data_range
+        return uniform((n, *self.spec.shape), lo, hi, generator, self.device), c
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               steps: int | None = None, sampler: str | None = None, init: str | None = None) -> torch.Tensor:
+        """``(n, *shape)``: ``steps`` (default ``sample_steps``) Langevin steps from ``init`` (default
+        ``sample_init``: the replay buffer's persistent chains, or uniform noise)."""
+        if sampler not in (None, "langevin"):
+            raise UserError(f"--sampler {sampler}: model 'ebm' supports langevin")
+        init = init or self.config.sample_init
+        if init not in ("buffer", "noise"):
+            raise UserError(f"init: must be buffer or noise, got {init!r}")
+        from_buffer = init == "buffer" and bool(self.buffer.filled)
+        steps = int(steps if steps is not None else (self.config.sample_steps or (self.config.k_steps if from_buffer else 256)))
+        if steps < 1:
+            raise UserError(f"--steps: must be >= 1, got {steps}")
+        x0, c = self._start(n, condition, generator, init)
+        return self.from_model_space(self.langevin(x0, c, n_steps=steps, generator=generator).samples)
+
+    @torch.no_grad()
+    def chain_snapshots(self, n: int, *, generator: torch.Generator, steps: Sequence[int] = (0, 1, 5, 10, 20, 40, 60),
+                        condition: dict[str, float] | None = None) -> dict[int, torch.Tensor]:
+        """Model-space states ``{step: (n, *shape)}`` of chains started from uniform noise (the course's figure)."""
+        steps = sorted(int(s) for s in steps)
+        if not steps or steps[0] < 0:
+            raise UserError(f"snapshot steps must be >= 0, got {steps}")
+        x0, c = self._start(n, condition, generator)
+        res = self.langevin(x0, c, n_steps=max(steps[-1], 1), generator=generator, snapshot_steps=steps)
+        snaps = dict(res.snapshots)
+        snaps[max(steps[-1], 1)] = res.samples
+        return {s: snaps[s] for s in steps}
+
+    @torch.no_grad()
+    def ood_scores(self, x: torch.Tensor, *, generator: torch.Generator, noise_std: float = 0.1,
+                   cond: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Energies ``(N,)`` of data ``x`` (data space), uniform noise, and x + N(0, noise_std²) (model space).
+
+        Low energy = "in distribution": a trained model should rank data < perturbed < noise.
+        """
+        xm = self.to_model_space(x)
+        c = self.cond(cond, labels) if self.cond.active else None
+        lo, hi = self.data_range
+        noise = uniform(xm.shape, lo, hi, generator, xm.device)
+        gdev = generator.device if generator is not None else xm.device
+        pert = xm + noise_std * torch.randn(xm.shape, generator=generator, device=gdev).to(xm.device)
+        return {"data": self.energy(xm, c), "noise": self.energy(noise, c), "perturbed": self.energy(pert, c)}
+
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, *, method: str = "energy", generator: torch.Generator | None = None,
+                 cond: torch.Tensor | None = None, labels: torch.Tensor | None = None, **options: Any
+                 ) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Unnormalised log-density −E(x) ``(N,)`` (``method="energy"``); log Z is unknown (NaN)."""
+        if method != "energy":
+            raise UserError(f"--method {method}: model 'ebm' supports energy (unnormalised −E(x))")
+        c = self.cond(cond, labels) if self.cond.active else None
+        return -self.energy(self.to_model_space(x), c), {"method": method, "log_z": math.nan, "log_z_error": math.nan,
+                                                         "normalized": False}

@@ -1,0 +1,75 @@
+"""Replay buffer of persistent Langevin chains for energy-based-model training.
+
+Du & Mordatch (2019, "Implicit generation and generalization in energy-based models", §3.1): negative
+samples start from past chains kept in a buffer, and a small fraction (≈5%) of every batch restarts from
+uniform noise so that modes not yet visited keep being found.  The buffer is a registered
+``nn.Module`` buffer, so it is saved in the model's checkpoint and survives ``physgen train --resume``.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+
+
+def uniform(shape, low: float, high: float, generator: torch.Generator | None, device, dtype=torch.float32
+            ) -> torch.Tensor:
+    """Uniform noise on [low, high) drawn with ``generator`` (on its own device) and moved to ``device``."""
+    gdev = generator.device if generator is not None else device
+    u = torch.rand(tuple(shape), generator=generator, device=gdev, dtype=dtype)
+    return (low + (high - low) * u).to(device)
+
+
+class ReplayBuffer(nn.Module):
+    """``size`` stored states of shape ``shape`` in [low, high] (``low``/``high`` are buffers too, so a
+    range fitted on the first batch via :meth:`set_range` is checkpointed with the states).
+
+    ``data``: ``(size, *shape)`` (registered buffer), filled with uniform noise on first use
+    (``filled`` flag, also a buffer).  :meth:`draw` returns a batch and the slots it came from;
+    :meth:`push` writes the evolved states back into those slots.
+    """
+
+    def __init__(self, size: int, shape: tuple[int, ...], *, low: float = -1.0, high: float = 1.0,
+                 reinit_fraction: float = 0.05):
+        super().__init__()
+        if int(size) < 1:
+            raise UserError(f"model.buffer_size: must be >= 1, got {size}")
+        if not 0.0 <= reinit_fraction <= 1.0:
+            raise UserError(f"model.reinit_fraction: must be in [0, 1], got {reinit_fraction}")
+        self.size, self.shape, self.reinit_fraction = int(size), tuple(shape), float(reinit_fraction)
+        self.register_buffer("data", torch.zeros((self.size, *self.shape)))
+        self.register_buffer("low", torch.tensor(float(low)))
+        self.register_buffer("high", torch.tensor(float(high)))
+        self.register_buffer("filled", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def set_range(self, low: float, high: float) -> None:
+        """Uniform-noise range [low, high] for (re-)initialisation."""
+        self.low.fill_(float(low))
+        self.high.fill_(float(high))
+
+    def draw(self, batch_size: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(x: (B, *shape), slots: (B,))``: B distinct random slots; each row is replaced by fresh uniform
+        noise with probability ``reinit_fraction``."""
+        if batch_size > self.size:
+            raise UserError(f"model.buffer_size: {self.size} is smaller than the batch size {batch_size}")
+        dev = self.data.device
+        if not bool(self.filled):
+            self.data.copy_(uniform(self.data.shape, float(self.low), float(self.high), generator, dev))
+            self.filled.fill_(True)
+        gdev = generator.device if generator is not None else dev
+        slots = torch.randperm(self.size, generator=generator, device=gdev)[:batch_size].to(dev)
+        x = self.data[slots].clone()
+        fresh = uniform((batch_size,), 0.0, 1.0, generator, dev) < self.reinit_fraction
+        noise = uniform(x.shape, float(self.low), float(self.high), generator, dev)
+        x[fresh] = noise[fresh]
+        return x, slots
+
+    @torch.no_grad()
+    def push(self, x: torch.Tensor, slots: torch.Tensor) -> None:
+        """Store evolved chains ``x: (B, *shape)`` in ``slots: (B,)``."""
+        self.data[slots] = x.detach().to(self.data.dtype)
+
+    def extra_repr(self) -> str:
+        return f"size={self.size}, shape={self.shape}, reinit={self.reinit_fraction}"

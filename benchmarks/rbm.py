@@ -1,0 +1,235 @@
+"""RBM benchmarks and recorded runs (issue 4 §3–4).  Run one experiment per call:
+
+    python benchmarks/rbm.py speed  [--epochs 2]      # throughput vs scikit-learn BernoulliRBM + trainer overhead
+    python benchmarks/rbm.py kl     [--hidden 16 ...]  # exact KL on 4×4 Ising at T = 2.5 (PCD/flip/PT/exact)
+    python benchmarks/rbm.py ising  [--hidden 64]      # L = 8 thermodynamics at six temperatures
+    python benchmarks/rbm.py digits                    # course reproduction: 500 hidden, CD-1, lr 0.1, batch 64
+
+Each prints a Markdown table to paste into benchmarks/RESULTS.md / docs/rbm.md.  Timings are wall
+clock on whatever machine runs it; ratios are measured in the same run.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+PHYSGEN = [sys.executable, "-m", "physgen"]
+
+
+# --- speed -------------------------------------------------------------------------------------------
+def upsampled_digits(factor: int = 3) -> np.ndarray:
+    """Binarized sklearn digits, each pixel repeated ``factor``×``factor``: (1797, 64·factor²) float in {0,1}."""
+    from sklearn.datasets import load_digits
+    img = load_digits().images / 16.0 > 0.5
+    big = img.repeat(factor, 1).repeat(factor, 2)
+    return big.reshape(len(big), -1).astype(np.float64)
+
+
+def sklearn_rbm(x: np.ndarray, epochs: int, seed: int) -> tuple[float, float]:
+    from sklearn.neural_network import BernoulliRBM
+    rbm = BernoulliRBM(n_components=500, learning_rate=0.1, batch_size=64, n_iter=epochs, random_state=seed)
+    t = time.perf_counter()
+    rbm.fit(x)
+    dt = time.perf_counter() - t
+    return len(x) * epochs / dt, float(rbm.score_samples(x).mean())
+
+
+def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd") -> tuple[float, float, object]:
+    """PCD-1 (or CD-1) through model.loss with plain SGD (lr 0.1, as scikit-learn), no trainer."""
+    from physgen.models.base import DataSpec
+    from physgen.models.rbm import RBM, RBMConfig, pseudo_log_likelihood
+    torch.manual_seed(seed)
+    model = RBM(RBMConfig(n_hidden=500, method=method, k=1, n_chains=64, monitor_every=10 ** 9),
+                DataSpec("binary", (x.shape[1],)))
+    data, g = torch.tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(data), 64):
+            loss, _ = model.loss({"x": data[perm[i:i + 64]]}, generator=g)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+    dt = time.perf_counter() - t
+    pl = float(pseudo_log_likelihood(model.energy(0).detach(), data, torch.Generator().manual_seed(0)).mean())
+    return len(x) * epochs / dt, pl, model
+
+
+def handwritten_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
+    """The course's hand-written PyTorch CD-1 loop (explicit outer-product updates), samples/s."""
+    g = torch.Generator().manual_seed(seed)
+    data = torch.tensor(x, dtype=torch.float32)
+    W = 0.01 * torch.randn(data.shape[1], 500, generator=g)
+    a, b = torch.zeros(data.shape[1]), torch.zeros(500)
+    t = time.perf_counter()
+    for _ in range(epochs):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(data), 64):
+            v0 = data[perm[i:i + 64]]
+            ph0 = torch.sigmoid(v0 @ W + b)
+            h0 = (torch.rand(ph0.shape, generator=g) < ph0).float()
+            v1 = (torch.rand(v0.shape, generator=g) < torch.sigmoid(h0 @ W.T + a)).float()
+            ph1 = torch.sigmoid(v1 @ W + b)
+            W += 0.1 * (v0.T @ ph0 - v1.T @ ph1) / len(v0)
+            a += 0.1 * (v0 - v1).mean(0)
+            b += 0.1 * (ph0 - ph1).mean(0)
+    return len(x) * epochs / (time.perf_counter() - t)
+
+
+def trainer_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
+    """The same CD-1 model through `physgen train rbm` (trainer, logging, checkpoint per epoch); samples/s
+    over the trainer's wall time (summary.json ``wall_time_s``: the fit loop, logging and checkpoints)."""
+    from physgen.data import Dataset, save
+    from physgen.training.launch import train
+    with tempfile.TemporaryDirectory() as tmp:
+        save(Dataset(x.astype(np.uint8), "binary", attrs={"source": "benchmark"}), f"{tmp}/d.h5")
+        summary = train("rbm", data=f"{tmp}/d.h5", out=f"{tmp}/run", epochs=epochs, seed=seed,
+                        sets=["model.n_hidden=500", "model.method=cd", "model.monitor_every=1000000000",
+                              "train.lr=0.1", "train.momentum=0.0", "train.schedule=constant",
+                              "train.progress=false", "data.val_fraction=0.0"])
+    return len(x) * epochs / float(summary["wall_time_s"])
+
+
+def cmd_speed(args) -> None:
+    x = upsampled_digits(3)
+    sk_sps, sk_pl = sklearn_rbm(x, args.epochs, 0)
+    pg_sps, pg_pl, _ = physgen_rbm_loop(x, args.epochs, 0)
+    hw_sps = handwritten_cd1(x, args.epochs, 0)
+    loop_sps = physgen_rbm_loop(x, args.overhead_epochs, 0, "cd")[0]
+    tr_sps = trainer_cd1(x, args.overhead_epochs, 0)
+    print(f"threads={torch.get_num_threads()} data={x.shape} epochs={args.epochs} batch=64 hidden=500")
+    print("| implementation | samples/s | pseudo-likelihood |\n|---|---|---|")
+    print(f"| scikit-learn BernoulliRBM (PCD-1) | {sk_sps:.0f} | {sk_pl:.2f} |")
+    print(f"| physgen rbm, PCD-1 (model.loss + SGD) | {pg_sps:.0f} | {pg_pl:.2f} |")
+    print(f"| hand-written PyTorch CD-1 (explicit updates, course style) | {hw_sps:.0f} | |")
+    print(f"| hand-written loop over the rbm's CD-1 loss + SGD ({args.overhead_epochs} epochs) | {loop_sps:.0f} | |")
+    print(f"| physgen train rbm, CD-1, same model ({args.overhead_epochs} epochs) | {tr_sps:.0f} | |")
+    print(f"\nspeed-up vs scikit-learn: {pg_sps / sk_sps:.2f}x; trainer overhead vs the hand-written loop of "
+          f"the same model: {100 * (loop_sps / tr_sps - 1):+.1f}%; rbm CD-1 loss vs explicit CD-1: "
+          f"{100 * (hw_sps / loop_sps - 1):+.1f}%")
+
+
+# --- exact KL on 4x4 Ising -----------------------------------------------------------------------------
+def cmd_kl(args) -> None:
+    from physgen.data import Dataset, save
+    from physgen.models.rbm.partition import exact_log_prob_all
+    from physgen.physics.exact import ExactIsing
+    from physgen.training import load_run
+    ising = ExactIsing(4, 2.5)
+    rng = np.random.default_rng(0)
+    x = ising.states[rng.choice(len(ising.probabilities), 20000, p=ising.probabilities)]
+    print("| hidden | method | flip | epochs | KL(p‖q) nats | time s |\n|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as tmp:
+        save(Dataset(x, "spins", attrs={"source": "ExactIsing(4, 2.5)"}), f"{tmp}/d.h5")
+        for spec in args.variants:
+            hidden, method, flip, epochs = spec.split(":")
+            out = f"{tmp}/run-{spec.replace(':', '-')}"
+            t = time.perf_counter()
+            subprocess.run(PHYSGEN + ["train", "rbm", "--data", f"{tmp}/d.h5", "--out", out, "--epochs", epochs,
+                                      "--set", f"model.n_hidden={hidden}", "--set", f"model.method={method}",
+                                      "--set", f"model.flip={flip}", "--set", "train.progress=false"], check=True,
+                           stdout=subprocess.DEVNULL)
+            q = exact_log_prob_all(load_run(out).model.energy(0).detach()).numpy()
+            kl = float(np.sum(ising.probabilities * (np.log(ising.probabilities) - q)))
+            print(f"| {hidden} | {method} | {flip} | {epochs} | {kl:.4f} | {time.perf_counter() - t:.0f} |", flush=True)
+
+
+# --- L = 8 Ising thermodynamics ---------------------------------------------------------------------------
+TEMPS = (1.5, 2.0, 2.27, 2.5, 3.0, 3.5)
+
+
+def cmd_ising(args) -> None:
+    from physgen.data import load
+    from physgen.physics.observables import thermodynamics
+    with tempfile.TemporaryDirectory() as tmp:
+        data, run, samples = f"{tmp}/ising.h5", f"{tmp}/run", f"{tmp}/s.h5"
+        subprocess.run(PHYSGEN + ["data", "ising", "--size", "8", "--temperatures", ",".join(map(str, TEMPS)),
+                                  "--samples", str(args.samples), "--algorithm", "wolff", "--thin", "5",
+                                  "--seed", "0", "--out", data], check=True, stdout=subprocess.DEVNULL)
+        t = time.perf_counter()
+        subprocess.run(PHYSGEN + ["train", "rbm", "--data", data, "--out", run, "--condition", "temperature",
+                                  "--epochs", str(args.epochs), "--set", f"model.n_hidden={args.hidden}",
+                                  "--set", "train.progress=false", *[a for kv in args.set for a in ("--set", kv)]],
+                       check=True, stdout=subprocess.DEVNULL)
+        train_s = time.perf_counter() - t
+        subprocess.run(PHYSGEN + ["sample", run, "--n", str(args.samples * len(TEMPS)), "--out", samples],
+                       check=True, stdout=subprocess.DEVNULL)
+        real, fake = load(data), load(samples)
+    print(f"L=8, {args.samples} Wolff samples per T, hidden={args.hidden}, epochs={args.epochs}, "
+          f"--set {' '.join(args.set) or '(defaults)'}, train {train_s:.0f} s")
+    print("| T | ⟨e⟩ data | ⟨e⟩ RBM | Δ% | ⟨abs m⟩ data | RBM | Δ% | C data | RBM | Δ% | χ data | RBM | Δ% |")
+    print("|---|" + "---|" * 12)
+    for T in TEMPS:
+        r = thermodynamics(real.samples[real.conditions["temperature"] == T], T, rng=0, n_boot=100)
+        f = thermodynamics(fake.samples[fake.conditions["temperature"] == T], T, rng=0, n_boot=100)
+        cells = []
+        for key in ("energy", "abs_magnetization", "specific_heat", "susceptibility"):
+            a, b = r[key].value, f[key].value
+            cells += [f"{a:.4f}", f"{b:.4f}", f"{100 * (b - a) / abs(a):+.1f}"]
+        print(f"| {T} | " + " | ".join(cells) + " |", flush=True)
+
+
+# --- digits course reproduction --------------------------------------------------------------------------
+def cmd_digits(args) -> None:
+    from physgen.data import load
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, run = out / "digits_bin.h5", out / "run"
+    subprocess.run(PHYSGEN + ["data", "digits", "--binarize", "0.5", "--out", str(data), "--overwrite"], check=True)
+    subprocess.run(PHYSGEN + ["train", "rbm", "--data", str(data), "--out", str(run), "--overwrite",
+                              "--epochs", str(args.epochs), "--set", "model.n_hidden=500", "--set", "model.method=cd",
+                              "--set", "train.lr=0.1", "--set", "train.momentum=0.0", "--set", "train.schedule=constant",
+                              "--set", "train.progress=false"], check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(PHYSGEN + ["sample", str(run), "--n", "64", "--out", str(out / "samples.h5"), "--overwrite"], check=True)
+    save_grid(load(data).samples[:64], out / "digits_real.png", "real (binarized digits)")
+    save_grid(load(out / "samples.h5").samples, out / "digits_rbm.png", "RBM samples (500 hidden, CD-1)")
+    print(f"wrote {out / 'digits_real.png'} and {out / 'digits_rbm.png'}")
+
+
+def save_grid(x: np.ndarray, path: Path, title: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(8, 8, figsize=(4, 4.3))
+    for img, ax in zip(x, axes.flat):
+        ax.imshow(img.reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
+        ax.axis("off")
+    fig.suptitle(title, fontsize=8)
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("speed")
+    s.add_argument("--epochs", type=int, default=2)
+    s.add_argument("--overhead-epochs", type=int, default=5)
+    k = sub.add_parser("kl")
+    k.add_argument("--variants", nargs="+", default=["16:pcd:false:30", "16:pcd:true:30", "16:pt:false:30",
+                                                     "16:pt:true:30", "16:exact:true:5", "32:pcd:true:60"])
+    i = sub.add_parser("ising")
+    i.add_argument("--hidden", type=int, default=64)
+    i.add_argument("--epochs", type=int, default=30)
+    i.add_argument("--samples", type=int, default=10000)
+    i.add_argument("--set", nargs="*", default=[], help="extra config overrides, e.g. train.lr=0.05")
+    d = sub.add_parser("digits")
+    d.add_argument("--epochs", type=int, default=200)  # 1797 images: ~5,600 updates, as 10 MNIST epochs
+    d.add_argument("--out", default=str(ROOT / "docs" / "img" / "rbm"))
+    args = p.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    {"speed": cmd_speed, "kl": cmd_kl, "ising": cmd_ising, "digits": cmd_digits}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Input validation and small helpers of the RBM: unit type vs data, condition lookup, data-based init."""
+from __future__ import annotations
+
+import torch
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec
+
+MAX_CONDITIONS = 64
+_AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "gaussian"}
+_FIX = {"spin": "--set model.visible=spin", "bernoulli": "--set model.visible=bernoulli",
+        "gaussian": "--set model.visible=gaussian"}
+
+
+def resolve_visible(visible: str, kind: str) -> str:
+    """The visible unit type for data of ``kind``; refuses combinations that cannot be right."""
+    if visible == "auto":
+        return _AUTO[kind]
+    if kind == "spins" and visible == "bernoulli":
+        raise UserError("model.visible=bernoulli: the data are ±1 spins; use --set model.visible=spin")
+    if kind == "binary" and visible == "spin":
+        raise UserError("model.visible=spin: the data are {0,1} binary; use --set model.visible=bernoulli")
+    if kind == "continuous" and visible != "gaussian":
+        raise UserError(f"model.visible={visible}: the data are continuous; use --set model.visible=gaussian")
+    return visible
+
+
+def check_values(x: torch.Tensor, visible: str) -> None:
+    """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} or ±1."""
+    if not bool(torch.isfinite(x).all()):
+        bad = int((~torch.isfinite(x)).sum())
+        raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
+    if visible == "gaussian":
+        return
+    is01 = bool(((x == 0) | (x == 1)).all())
+    ispm = bool(((x == 1) | (x == -1)).all())
+    if visible == "bernoulli" and not is01:
+        fix = _FIX["spin"] if ispm else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}"
+        raise UserError(f"data: a Bernoulli RBM needs values in {{0,1}} (got values in "
+                        f"[{float(x.min()):g}, {float(x.max()):g}]); {fix}")
+    if visible == "spin" and not ispm:
+        fix = _FIX["bernoulli"] if is01 else _FIX["gaussian"]
+        raise UserError(f"data: a spin RBM needs values in {{-1,+1}} (got values in "
+                        f"[{float(x.min()):g}, {float(x.max()):g}]); use {fix}")
+
+
+def data_bias(v: torch.Tensor, visible: str, eps: float = 0.02) -> torch.Tensor:
+    """Visible bias matching the data's marginals (Hinton 2012 guide, §8.1): ``logit p`` (Bernoulli),
+    ``atanh m`` (spin), the mean (Gaussian); marginals clipped away from 0/1 by ``eps``."""
+    mean = v.mean(0)
+    if visible == "gaussian":
+        return mean
+    if visible == "spin":
+        return torch.atanh(mean.clamp(-1 + 2 * eps, 1 - 2 * eps))
+    p = mean.clamp(eps, 1 - eps)
+    return torch.log(p) - torch.log1p(-p)
+
+
+def condition_values(spec: DataSpec) -> list[float]:
+    """Distinct condition values the run is conditioned on (labels 0..n-1), [] when unconditioned."""
+    if spec.condition_names:
+        if len(spec.condition_names) != 1:
+            raise UserError("--condition: the rbm supports one discrete condition")
+        values = list(spec.condition_values[spec.condition_names[0]])
+        if len(values) > MAX_CONDITIONS:
+            raise UserError(f"--condition {spec.condition_names[0]}: {len(values)} distinct values; the rbm trains "
+                            f"one RBM per value and accepts at most {MAX_CONDITIONS}")
+        return values
+    if spec.n_labels:
+        return [float(i) for i in range(spec.n_labels)]
+    return []
+
+
+def _name(spec: DataSpec) -> str:
+    return spec.condition_names[0] if spec.condition_names else "labels"
+
+
+def condition_index(spec: DataSpec, values: list[float], condition: dict[str, float] | None) -> int:
+    """Index of ``condition`` among the trained values (relative tolerance 1e-6); UserError listing them."""
+    if not values:
+        if condition:
+            raise UserError(f"--condition {','.join(condition)}: this run was trained without conditions")
+        return 0
+    name = _name(spec)
+    trained = ", ".join(f"{v:g}" for v in values)
+    if not condition or (name not in condition and not (name == "labels" and "label" in condition)):
+        raise UserError(f"--condition: this run is conditioned on {name}; pass --condition {name}=VALUE "
+                        f"(trained: {trained})")
+    want = float(condition.get(name, condition.get("label")))
+    for i, v in enumerate(values):
+        if abs(v - want) <= 1e-6 * max(1.0, abs(v)):
+            return i
+    raise UserError(f"--condition {name}={want:g}: the run was trained on {name} = {trained} only")
+
+
+def batch_index(spec: DataSpec, values: list[float], batch: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``(B,)`` index of each row's condition value (from ``batch["cond"][:, 0]`` or ``batch["labels"]``)."""
+    if spec.condition_names:
+        if "cond" not in batch:
+            raise UserError(f"data: this run is conditioned on {_name(spec)} but the batch has no conditions")
+        c = batch["cond"].reshape(len(batch["cond"]), -1)[:, 0].double()
+    else:
+        c = batch["labels"].double()
+    table = torch.tensor(values, dtype=torch.float64, device=c.device)
+    dist = (c[:, None] - table[None]).abs()
+    idx = dist.argmin(1)
+    if bool((dist.min(1).values > 1e-6 * table.abs().clamp(min=1)[idx]).any()):
+        raise UserError(f"data: condition values outside the trained set ({', '.join(f'{v:g}' for v in values)})")
+    return idx

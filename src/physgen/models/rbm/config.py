@@ -1,0 +1,76 @@
+"""Typed, validated configuration of the RBM family (``[model]`` section of a run's config.toml)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from physgen.errors import UserError
+
+METHODS = ("cd", "pcd", "pt", "exact")
+VISIBLE_CHOICES = ("auto", "bernoulli", "spin", "gaussian")
+EXACT_MAX_UNITS = 20
+
+
+@dataclass
+class RBMConfig:
+    """Hyperparameters of :class:`physgen.models.rbm.RBM` (defaults are physgen's defaults).
+
+    visible          ``auto`` (spins -> spin, binary -> bernoulli, continuous/image -> gaussian) or explicit
+    n_hidden         number of Bernoulli hidden units
+    method           negative phase: ``cd`` (CD-k from data, Hinton 2002), ``pcd`` (persistent chains,
+                     Tieleman 2008), ``pt`` (parallel tempering, Desjardins et al. 2010), ``exact``
+                     (exact gradient by enumerating the smaller layer; tiny models only)
+    k                Gibbs sweeps per update
+    n_chains         persistent chains (per condition value; pcd and pt)
+    n_temperatures   PT replicas, inverse temperatures linear from ``beta_min`` to 1
+    flip             global spin-flip Metropolis move after each sweep (spin units; None = on for spin)
+    l2, l1           weight decay on W (penalties ½·l2·‖W‖² and l1·‖W‖₁ added to the loss)
+    sparsity_target, sparsity_cost   cross-entropy penalty pulling mean hidden activity to the target
+                     (Hinton 2012 guide, §11); cost 0 disables it
+    sigma, learn_sigma  Gaussian units' σ (fixed, or learned through log σ; Cho et al. 2011)
+    init_std         std of the initial weights (Hinton guide: 0.01)
+    monitor_every    compute monitors (reconstruction, pseudo-likelihood, exact LL) every N updates
+    burn_in, thin    defaults of :meth:`RBM.sample`
+    """
+
+    visible: str = "auto"
+    n_hidden: int = 64
+    method: str = "pcd"
+    k: int = 1
+    n_chains: int = 100
+    n_temperatures: int = 10
+    beta_min: float = 0.0
+    flip: bool | None = None
+    l2: float = 0.0
+    l1: float = 0.0
+    sparsity_target: float = 0.1
+    sparsity_cost: float = 0.0
+    sigma: float = 1.0
+    learn_sigma: bool = False
+    init_std: float = 0.01
+    monitor_every: int = 50
+    burn_in: int = 1000
+    thin: int = 10
+
+    def __post_init__(self) -> None:
+        def bad(field: str, need: str) -> UserError:
+            return UserError(f"model.{field}: {getattr(self, field)!r} is invalid ({need})")
+        if self.visible not in VISIBLE_CHOICES:
+            raise bad("visible", "choose " + "|".join(VISIBLE_CHOICES))
+        if self.method not in METHODS:
+            raise bad("method", "choose " + "|".join(METHODS))
+        for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise bad(name, "must be an integer >= 1")
+        if not isinstance(self.burn_in, int) or self.burn_in < 0:
+            raise bad("burn_in", "must be an integer >= 0")
+        if not isinstance(self.n_temperatures, int) or self.n_temperatures < 2:
+            raise bad("n_temperatures", "must be an integer >= 2")
+        if not 0.0 <= self.beta_min < 1.0:
+            raise bad("beta_min", "must be in [0, 1)")
+        for name in ("l2", "l1", "sparsity_cost", "init_std"):
+            if not float(getattr(self, name)) >= 0:
+                raise bad(name, "must be >= 0")
+        if not 0.0 < self.sparsity_target < 1.0:
+            raise bad("sparsity_target", "must be in (0, 1)")
+        if not self.sigma > 0:
+            raise bad("sigma", "must be > 0")

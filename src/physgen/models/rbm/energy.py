@@ -1,0 +1,164 @@
+"""Energy, free energy and conditionals of restricted Boltzmann machines (pure maths, no training).
+
+Three visible-unit types share one bipartite energy with Bernoulli hidden units ``h ∈ {0,1}^m``
+and weights ``W (n, m)``, visible bias ``a (n,)``, hidden bias ``b (m,)``:
+
+``bernoulli``  ``v ∈ {0,1}^n``:  ``E(v,h) = −aᵀv − bᵀh − vᵀWh``
+               ``p(h_j=1|v) = σ(b_j + vᵀW_{:j})``,  ``p(v_i=1|h) = σ(a_i + W_{i:}h)``
+               ``F(v) = −aᵀv − Σ_j softplus(b_j + vᵀW_{:j})``           (Hinton 2002; Hinton 2012 guide)
+``spin``       ``s ∈ {−1,+1}^n`` with the same energy; ``p(s_i=+1|h) = σ(2(a_i + W_{i:}h))``,
+               the natural parametrisation for Ising configurations (Torlai & Melko 2016).
+``gaussian``   ``v ∈ ℝ^n`` (Gaussian–Bernoulli RBM in the form of Cho, Ilin & Raiko 2011):
+               ``E(v,h) = Σ_i (v_i−a_i)²/(2σ_i²) − bᵀh − Σ_ij (v_i/σ_i²) W_ij h_j``
+               ``p(v_i|h) = N(a_i + W_{i:}h, σ_i²)``,  ``p(h_j=1|v) = σ(b_j + Σ_i v_i W_ij/σ_i²)``
+               ``F(v) = Σ_i (v_i−a_i)²/(2σ_i²) − Σ_j softplus(b_j + Σ_i v_i W_ij/σ_i²)``.
+
+Tempered family (for parallel tempering and AIS).  For an inverse temperature ``β ∈ [0, 1]`` and a
+"base" visible bias ``a_A`` (the independent model A with ``W = 0``, ``b = 0``) the joint is
+``p_β(v,h) ∝ exp(−(1−β) E_A(v) − β E(v,h))`` (Salakhutdinov & Murray 2008, eq. 11), which is again an
+RBM with ``W_β = βW``, ``b_β = βb`` and visible bias ``a_β = (1−β)a_A + βa``; its marginal has
+
+``F_β(v) = (1−β) U_A(v) + β U(v) − Σ_j softplus(β (b_j + ṽᵀW_{:j}))``
+
+with ``U`` the visible term of ``F`` (``−aᵀv`` or the Gaussian quadratic) and ``ṽ = v`` (``v/σ²``
+for Gaussian units).  ``β`` may be a tensor broadcastable against ``v.shape[:-1] + (1,)`` so that all
+replicas of parallel tempering are updated with one matrix product.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import torch
+from torch.nn.functional import softplus
+
+VISIBLE = ("bernoulli", "spin", "gaussian")
+
+
+@dataclass(frozen=True)
+class RBMEnergy:
+    """One RBM's parameters (possibly tempered).  Tensors: ``W (n, m)``, ``a (n,)``, ``b (m,)``, ``sigma (n,)``.
+
+    ``beta`` is ``1.0`` or a tensor broadcastable to ``x.shape[:-1] + (1,)``; ``base_a`` is the base
+    model's visible bias (defaults to ``a``).  Gradients flow through every method.
+    """
+
+    visible: str
+    W: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    sigma: torch.Tensor | None = None
+    beta: torch.Tensor | float = 1.0
+    base_a: torch.Tensor | None = None
+
+    @property
+    def n_visible(self) -> int:
+        return self.W.shape[0]
+
+    @property
+    def n_hidden(self) -> int:
+        return self.W.shape[1]
+
+    def tempered(self, beta: torch.Tensor | float, base_a: torch.Tensor | None = None) -> "RBMEnergy":
+        """The member ``p_β`` of the tempered family (see module docstring)."""
+        return replace(self, beta=beta, base_a=self.a if base_a is None else base_a)
+
+    def _ba(self) -> torch.Tensor:
+        return self.a if self.base_a is None else self.base_a
+
+    def _scaled(self, v: torch.Tensor) -> torch.Tensor:
+        return v / self.sigma ** 2 if self.visible == "gaussian" else v
+
+    # --- conditionals -----------------------------------------------------------------------
+    def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
+        """``β (b + ṽW)``: ``(..., n) -> (..., m)`` (logits of ``p(h=1|v)``)."""
+        v = self._scaled(v)
+        z = torch.addmm(self.b, v, self.W) if v.dim() == 2 else v @ self.W + self.b
+        return z if isinstance(self.beta, float) and self.beta == 1.0 else self.beta * z
+
+    def visible_field(self, h: torch.Tensor) -> torch.Tensor:
+        """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli), half-logit (spin) or mean (Gaussian)."""
+        beta = self.beta
+        a = self.a if self.base_a is None else (1 - beta) * self.base_a + beta * self.a
+        return a + beta * (h @ self.W.T)
+
+    def sample_hidden(self, v: torch.Tensor, generator: torch.Generator | None,
+                      hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
+        p = torch.sigmoid(self.hidden_logits(v) if hidden_logits is None else hidden_logits)
+        return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+
+    def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
+        """``E[v | h]``: ``(..., m) -> (..., n)``."""
+        f = self.visible_field(h)
+        if self.visible == "bernoulli":
+            return torch.sigmoid(f)
+        if self.visible == "spin":
+            return torch.tanh(f)
+        return f
+
+    def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        return sample_units(self.visible, self.visible_field(h), self.sigma, generator)
+
+    def gibbs_step(self, v: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """One block-Gibbs sweep ``v -> h ~ p(h|v) -> v' ~ p(v|h)``."""
+        return self.sample_visible(self.sample_hidden(v, generator), generator)
+
+    # --- energies --------------------------------------------------------------------------
+    def _visible_term(self, v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        if self.visible == "gaussian":
+            return (((v - a) / self.sigma) ** 2).sum(-1) / 2
+        return -(v * a).sum(-1)
+
+    def free_energy(self, v: torch.Tensor, hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
+        """``F_β(v) = −log Σ_h exp(−E_β(v, h))``: ``(..., n) -> (...)`` (pass ``hidden_logits(v)`` to reuse it)."""
+        u = self._visible_term(v, self.a)
+        if self.base_a is not None or not (isinstance(self.beta, float) and self.beta == 1.0):
+            beta = self.beta if isinstance(self.beta, float) else self.beta.squeeze(-1)
+            u = (1 - beta) * self._visible_term(v, self._ba()) + beta * u
+        x = self.hidden_logits(v) if hidden_logits is None else hidden_logits
+        return u - softplus(x).sum(-1)
+
+    def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
+        """Joint energy ``E(v, h)`` (untempered): ``(..., n), (..., m) -> (...)``."""
+        return self._visible_term(v, self.a) - (h * self.b).sum(-1) - ((self._scaled(v) @ self.W) * h).sum(-1)
+
+    def log_z_base(self) -> torch.Tensor:
+        """``log Z`` of the β = 0 member: ``m log 2 + Σ_i log Σ_{v_i} exp(a_A,i v_i)`` (exact, scalar)."""
+        a = self._ba()
+        if self.visible == "bernoulli":
+            vis = softplus(a).sum()
+        elif self.visible == "spin":
+            vis = (a.abs() + torch.log1p(torch.exp(-2 * a.abs()))).sum()  # log 2cosh a
+        else:
+            vis = (torch.log(self.sigma) + 0.5 * math.log(2 * math.pi)).sum()
+        return vis + self.n_hidden * math.log(2.0)
+
+    def flip_log_ratio(self, v: torch.Tensor) -> torch.Tensor:
+        """``log p_β(−s) − log p_β(s) = F_β(s) − F_β(−s)`` for spin units: ``(..., n) -> (...)``."""
+        return self.free_energy(v) - self.free_energy(-v)
+
+    def random_visible(self, shape: tuple[int, ...], generator: torch.Generator | None) -> torch.Tensor:
+        """Samples of the independent base model ``(..., n)`` (a chain initialisation)."""
+        a = self._ba().detach()
+        field = torch.zeros(*shape, self.n_visible, device=a.device, dtype=a.dtype) + a
+        return sample_units(self.visible, field, None if self.sigma is None else self.sigma.detach(), generator)
+
+    def detach(self) -> "RBMEnergy":
+        d = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
+        return RBMEnergy(self.visible, d(self.W), d(self.a), d(self.b), d(self.sigma), d(self.beta), d(self.base_a))
+
+    def to(self, dtype: torch.dtype) -> "RBMEnergy":
+        c = lambda t: t.to(dtype) if isinstance(t, torch.Tensor) else t  # noqa: E731
+        return RBMEnergy(self.visible, c(self.W), c(self.a), c(self.b), c(self.sigma), c(self.beta), c(self.base_a))
+
+
+def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
+                 generator: torch.Generator | None) -> torch.Tensor:
+    """Draw visible units given their field ``(..., n)``: Bernoulli ``σ(f)``, spin ``p(+1) = σ(2f)``,
+    Gaussian ``N(f, σ²)``."""
+    if visible == "gaussian":
+        return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+    u = torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
+    if visible == "bernoulli":
+        return (u < torch.sigmoid(field)).to(field.dtype)
+    return torch.where(u < torch.sigmoid(2 * field), 1.0, -1.0).to(field.dtype)

@@ -1,0 +1,268 @@
+"""The ``rbm`` model: Bernoulli / spin / Gaussian visible units, CD-k, PCD, parallel tempering, exact.
+
+Training minimises ``L = mean_data F(v) − mean_neg F(v⁻)`` with ``v⁻`` drawn (without gradient) from
+the model by the negative-phase sampler; its gradient is the contrastive-divergence estimate of the
+negative log-likelihood gradient ``⟨∂F⟩_data − ⟨∂F⟩_model`` (Hinton 2002; Tieleman 2008 for PCD;
+Desjardins et al. 2010 for PT), so the trainer's optimizer (SGD with momentum) performs the classic
+update.  ``method = "exact"`` uses ``L = mean F(v) + log Z`` with ``log Z`` enumerated (the exact
+NLL).  Persistent chains are registered buffers, hence checkpointed and resumed.
+
+Conditioning: a run conditioned on a discrete condition (e.g. the temperatures of a multi-temperature
+Ising file) or on labels holds one independent RBM per value (parameters stacked along a leading axis
+``K``); ``sample(condition={"temperature": T})`` picks the matching one and lists the trained values
+otherwise.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn.functional import binary_cross_entropy, logsigmoid
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.rbm import checks, partition
+from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
+from physgen.models.rbm.energy import RBMEnergy
+from physgen.samplers import ais as ais_mod
+from physgen.samplers.gibbs import flip_move, gibbs_sample, gibbs_steps, initial_state
+from physgen.samplers.tempering import default_betas, pt_sample, pt_sweep
+
+
+
+class RBM(GenerativeModel):
+    """Restricted Boltzmann machine with ``n = prod(spec.shape)`` visible and ``config.n_hidden`` hidden units.
+
+    Parameters (``K`` = number of condition values, 1 when unconditioned): ``W (K, n, m)``,
+    ``a (K, n)``, ``b (K, m)`` and, for Gaussian units, ``log_sigma (K, n)``.  Buffers: ``chains``
+    ``(K, C, n)`` (pcd) or ``(K, R, C, n)`` (pt), ``betas (R,)``, ``ready (K,)`` (bias initialised
+    from data and chains started), ``updates`` (loss calls, schedules the monitors).
+    """
+
+    name: ClassVar[str] = "rbm"
+    config_class: ClassVar[type] = RBMConfig
+    # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
+    # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two
+    # Ising modes; measured on 4×4 Ising at T = 2.5 (docs/rbm.md)
+    default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
+                                                          "schedule": "linear", "epochs": 30, "batch_size": 64}}
+
+    def __init__(self, config: RBMConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.visible = checks.resolve_visible(config.visible, spec.kind)
+        self.flip = (self.visible == "spin") if config.flip is None else bool(config.flip)
+        if self.flip and self.visible != "spin":
+            raise UserError(f"model.flip: the global spin flip needs spin visible units (visible={self.visible})")
+        self.cond_values = checks.condition_values(spec)
+        K, n, m = max(1, len(self.cond_values)), spec.n_features, config.n_hidden
+        if config.method == "exact" and min(n if self.visible != "gaussian" else 99, m) > EXACT_MAX_UNITS:
+            raise UserError(f"model.method=exact: needs <= {EXACT_MAX_UNITS} hidden (or binary visible) units, "
+                            f"got {n} visible and {m} hidden; use method=pcd or pt")
+        self.W = nn.Parameter(config.init_std * torch.randn(K, n, m))
+        self.a = nn.Parameter(torch.zeros(K, n))
+        self.b = nn.Parameter(torch.zeros(K, m))
+        log_s = torch.full((K, n), math.log(config.sigma))
+        if config.learn_sigma:
+            self.log_sigma = nn.Parameter(log_s)
+        else:
+            self.register_buffer("log_sigma", log_s)
+        self._init_buffers(K, n)
+        self._calls, self._monitors = 0, {}
+
+    def _init_buffers(self, K: int, n: int) -> None:
+        c = self.config
+        self.register_buffer("ready", torch.zeros(K, dtype=torch.uint8))
+        self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
+        R = c.n_temperatures if c.method == "pt" else 0
+        self.register_buffer("betas", default_betas(c.n_temperatures, c.beta_min) if R else torch.ones(1))
+        shape = (K, R, c.n_chains, n) if R else (K, c.n_chains, n) if c.method == "pcd" else (K, 0, n)
+        self.register_buffer("chains", torch.zeros(shape))
+
+    # --- parameters as maths -------------------------------------------------------------------
+    def energy(self, k: int = 0) -> RBMEnergy:
+        """The :class:`RBMEnergy` of condition index ``k`` (views of the parameters; differentiable)."""
+        # K = 1: squeeze (a view whose backward is free) instead of W[0] (backward allocates a zero W)
+        pick = (lambda t: t.squeeze(0)) if self.W.shape[0] == 1 else (lambda t: t[k])  # noqa: E731
+        sigma = torch.exp(pick(self.log_sigma)) if self.visible == "gaussian" else None
+        return RBMEnergy(self.visible, pick(self.W), pick(self.a), pick(self.b), sigma)
+
+    def condition_index(self, condition: dict[str, float] | None) -> int:
+        """Index of the RBM for ``condition`` (e.g. ``{"temperature": 2.27}``); UserError lists trained values."""
+        return checks.condition_index(self.spec, self.cond_values, condition)
+
+    def _groups(self, batch: dict[str, torch.Tensor]) -> list[tuple[int, torch.Tensor]]:
+        x = batch["x"].reshape(len(batch["x"]), -1)
+        if not self.cond_values:
+            return [(0, x)]
+        idx = checks.batch_index(self.spec, self.cond_values, batch)
+        return [(k, x[idx == k]) for k in range(len(self.cond_values)) if bool((idx == k).any())]
+
+    # --- training --------------------------------------------------------------------------------
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        checks.check_values(batch["x"], self.visible)
+
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """CD/PCD/PT surrogate (or exact NLL) summed over condition groups, plus penalties."""
+        if self._calls == 0:
+            self.check_batch(batch)
+        self._calls += 1
+        monitor = int(self.updates) % self.config.monitor_every == 0   # a buffer: same steps after --resume
+        self.updates += 1
+        total, logs = 0.0, {}
+        for k, v in self._groups(batch):
+            self._maybe_start(k, v, generator)
+            e = self.energy(k)
+            x_data = e.hidden_logits(v)                        # reused by the CD chain's first half-step
+            f_data = e.free_energy(v, x_data).mean()
+            if self.config.method == "exact":
+                total = total + f_data + partition.exact_log_z(e).to(v.dtype)
+            else:
+                neg = self._negative(k, e, v, x_data.detach(), generator, logs)
+                total = total + f_data - e.free_energy(neg).mean()
+            total = total + self._penalties(e, v)
+            if monitor:  # own generator: monitoring never changes the training's random stream
+                mgen = torch.Generator(device=v.device).manual_seed(int(self.updates))
+                self._monitors.update(self._monitor(e.detach(), v, mgen, prefix=f"t{k}_" if k else ""))
+        return total, {**logs, **self._monitors}
+
+    def _maybe_start(self, k: int, v: torch.Tensor, generator: torch.Generator) -> None:
+        """First batch of group k: visible bias from data (Hinton guide §8.1), chains from the data rows."""
+        if self.ready[k]:
+            return
+        with torch.no_grad():
+            self.a[k].copy_(checks.data_bias(v, self.visible))
+            if self.chains.shape[-2] > 0:
+                start = initial_state(self.energy(k).detach(), self.chains.shape[-2], v, generator)
+                self.chains[k] = start.expand_as(self.chains[k])
+            self.ready[k] = 1
+
+    def _negative(self, k: int, e: RBMEnergy, v: torch.Tensor, x_data: torch.Tensor, generator: torch.Generator,
+                  logs: dict[str, float]) -> torch.Tensor:
+        c, ed = self.config, e.detach()
+        with torch.no_grad():
+            if c.method == "cd":
+                v1 = ed.sample_visible(ed.sample_hidden(v, generator, x_data), generator)
+                if self.flip:
+                    v1, _ = flip_move(ed, v1, generator)
+                return gibbs_steps(ed, v1, c.k - 1, generator, flip=self.flip)
+            if c.method == "pcd":
+                self.chains[k] = gibbs_steps(ed, self.chains[k], c.k, generator, flip=self.flip)
+                return self.chains[k].clone()
+            self.chains[k], rate = pt_sweep(ed, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
+            logs["pt_swap_min"] = float(rate.min())
+            return self.chains[k, -1].clone()
+
+    def _penalties(self, e: RBMEnergy, v: torch.Tensor) -> torch.Tensor:
+        c, pen = self.config, 0.0
+        if c.l2:
+            pen = pen + 0.5 * c.l2 * (e.W ** 2).sum()
+        if c.l1:
+            pen = pen + c.l1 * e.W.abs().sum()
+        if c.sparsity_cost:
+            q = torch.sigmoid(e.hidden_logits(v)).mean(0)
+            pen = pen + c.sparsity_cost * binary_cross_entropy(q, torch.full_like(q, c.sparsity_target), reduction="sum")
+        return pen
+
+    @torch.no_grad()
+    def _monitor(self, e: RBMEnergy, v: torch.Tensor, generator: torch.Generator, prefix: str = "") -> dict[str, float]:
+        """Reconstruction error, pseudo-likelihood (binary/spin) and exact mean log-likelihood (small models)."""
+        recon = e.visible_mean(torch.sigmoid(e.hidden_logits(v)))
+        out = {prefix + "recon_error": float(((v - recon) ** 2).sum(-1).mean())}
+        if self.visible != "gaussian":
+            out[prefix + "pseudo_likelihood"] = float(pseudo_log_likelihood(e, v, generator).mean())
+        if min(e.n_hidden, e.n_visible if self.visible != "gaussian" else 99) <= 16:
+            e64 = e.to(torch.float64)
+            out[prefix + "exact_log_likelihood"] = float(-e64.free_energy(v.double()).mean()
+                                                         - partition.exact_log_z(e64))
+        return out
+
+    # --- generation and scoring ------------------------------------------------------------------
+    def preview(self, *, generator: torch.Generator):
+        """The base class's 4×4 sample grid, drawn with a short burn-in (≤ 100 sweeps) to stay cheap."""
+        self._preview = True
+        try:
+            return super().preview(generator=generator)
+        finally:
+            self._preview = False
+
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               burn_in: int | None = None, thin: int | None = None, init: Any = "persistent",
+               chains: int | None = None, sampler: str | None = None, steps: int | None = None,
+               flip: bool | None = None) -> torch.Tensor:
+        """``(n, *spec.shape)`` samples by block Gibbs (or PT for ``sampler="pt"``/method pt).
+
+        ``burn_in`` (alias ``steps``) sweeps, then one sample per chain every ``thin`` sweeps;
+        ``init``: ``"persistent"`` (the training chains when present, else random), ``"random"``,
+        or a tensor of starting rows (e.g. data).
+        """
+        k = self.condition_index(condition)
+        e = self.energy(k).detach()
+        c = self.config
+        default = min(c.burn_in, 100) if getattr(self, "_preview", False) else c.burn_in
+        burn_in = default if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
+        thin, flip = c.thin if thin is None else thin, self.flip if flip is None else flip
+        start = self._init_rows(k, init)
+        sampler = sampler or ("pt" if c.method == "pt" else "gibbs")
+        if sampler == "pt":
+            x = pt_sample(e, n, betas=self.betas if len(self.betas) > 1 else default_betas(c.n_temperatures, c.beta_min),
+                          generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
+        elif sampler == "gibbs":
+            x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
+        else:
+            raise UserError(f"--sampler {sampler}: the rbm samples with 'gibbs' or 'pt'")
+        return x.reshape(n, *self.spec.shape)
+
+    def _init_rows(self, k: int, init: Any) -> torch.Tensor | None:
+        if isinstance(init, str):
+            if init not in ("persistent", "random"):
+                raise UserError(f"sample init {init!r}: use 'persistent', 'random' or a tensor of rows")
+            have = init == "persistent" and self.ready[k] and self.chains.shape[-2] > 0
+            return self.chains[k].reshape(-1, self.chains.shape[-1]) if have else None
+        return None if init is None else torch.as_tensor(init).reshape(len(init), -1)
+
+    def log_prob(self, x: torch.Tensor, *, method: str = "exact", generator: torch.Generator | None = None,
+                 cond: torch.Tensor | None = None, n_chains: int = 100, n_betas: int = 5000,
+                 schedule: str = "sm", **options: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """``log p(x) = −F(x) − log Z`` ``(N,)`` with ``log Z`` exact (``method="exact"``) or by AIS
+        (``method="ais"``, ``n_chains`` × ``n_betas``); attrs hold ``log_z``, ``log_z_error`` (lists when
+        conditioned, one per condition value) and the AIS bracket."""
+        if method not in ("exact", "ais"):
+            raise UserError(f"--method {method}: the rbm supports exact and ais")
+        x = x.reshape(len(x), -1).to(self.W)
+        checks.check_values(x, self.visible)
+        batch = {"x": x} if cond is None else {"x": x, "cond": cond.to(self.W)}
+        idx = torch.zeros(len(x), dtype=torch.long) if not self.cond_values else checks.batch_index(
+            self.spec, self.cond_values, batch).cpu()
+        out = torch.empty(len(x), dtype=torch.float64)
+        infos = []
+        for k in sorted(set(idx.tolist())):
+            e = self.energy(k).detach().to(torch.float64)
+            info = self._log_z(e, method, generator, n_chains, n_betas, schedule)
+            sel = idx == k
+            out[sel] = (-e.free_energy(x[sel.to(x.device)].double()) - info["log_z"]).cpu()
+            infos.append(info)
+        attrs = infos[0] if len(infos) == 1 else {key: [i[key] for i in infos] for key in infos[0]}
+        return out, attrs
+
+    def _log_z(self, e: RBMEnergy, method: str, generator, n_chains: int, n_betas: int, schedule: str) -> dict:
+        if method == "exact":
+            return {"log_z": float(partition.exact_log_z(e)), "log_z_error": 0.0, "method": "exact"}
+        r = ais_mod.ais_log_z(e, n_chains=n_chains, n_betas=n_betas, schedule=schedule,
+                              generator=generator, flip=self.flip)
+        return {**r.to_json(), "method": "ais"}
+
+
+@torch.no_grad()
+def pseudo_log_likelihood(e: RBMEnergy, v: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """Stochastic pseudo-log-likelihood ``(N,)``: ``n · log σ(F(ṽ) − F(v))`` with ``ṽ`` = ``v`` with one
+    uniformly chosen unit flipped (Besag 1975; the estimator of scikit-learn's ``BernoulliRBM.score_samples``)."""
+    n = v.shape[-1]
+    i = torch.randint(n, (len(v),), generator=generator, device=v.device)
+    flipped = v.clone()
+    rows = torch.arange(len(v), device=v.device)
+    flipped[rows, i] = (1 - v[rows, i]) if e.visible == "bernoulli" else -v[rows, i]
+    return n * logsigmoid(e.free_energy(flipped) - e.free_energy(v))

@@ -1,0 +1,351 @@
+"""GAN benchmarks.
+
+``python benchmarks/gan.py overhead``  time per training step of the course's vanilla GAN (Raschka ch. 17:
+    784→100→1 discriminator, 20→100→784 generator, batch 64, Adam) through physgen's trainer versus a
+    plain hand-written PyTorch loop of the same networks and batch, measured in one run, alternating
+    repetitions; prints the overhead ratio (target ≤ 1.10, aim ≤ 1.05).
+``python benchmarks/gan.py ttbar --model wgan-gp --max-time 300``  train on the 10k tt̄ events
+    (../shared/data/ttbar_sty_10k.txt), sample 10k events and evaluate them with physgen.metrics: per-feature
+    KL (50 bins on the data range [−1, 1]), W1, the s–t correlation and the classifier AUC, each beside its
+    real-vs-real floor; prints a markdown table and the CPU wall time.
+
+Both append nothing by themselves; copy the printed lines into benchmarks/RESULTS.md.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+TTBAR = ROOT.parent / "shared" / "data" / "ttbar_sty_10k.txt"
+
+
+# --- overhead -------------------------------------------------------------------------------------
+def _digits_like(n: int, seed: int = 0):
+    """28×28 images in [0, 1] (random strokes: the timing does not depend on the pixel values)."""
+    from physgen.data import Dataset
+
+    rng = np.random.default_rng(seed)
+    x = (rng.random((n, 28, 28), dtype=np.float32) < 0.2).astype(np.float32)
+    return Dataset(x, "image", attrs={"source": "benchmark"})
+
+
+def hand_loop(model, x: torch.Tensor, steps: int, batch: int, seed: int, warmup: int) -> float:
+    """Raschka's training loop on the same networks: seconds per step after ``warmup`` steps."""
+    gen, disc = model.gen, model.disc
+    g_opt = torch.optim.Adam(gen.parameters(), lr=1e-3)
+    d_opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    g = torch.Generator().manual_seed(seed)
+    n = len(x)
+    perm = torch.randperm(n, generator=g)
+    for s in range(steps + warmup):
+        if s == warmup:
+            t0 = time.perf_counter()
+        i = (s * batch) % (n - batch + 1)
+        real = x[perm[i:i + batch]] * 2 - 1
+        # discriminator
+        z = torch.rand(batch, 20, generator=g) * 2 - 1
+        with torch.no_grad():
+            fake = torch.tanh(gen(z))
+        d_real, d_fake = disc(real), disc(fake)
+        d_loss = loss_fn(d_real, torch.ones_like(d_real)) + loss_fn(d_fake, torch.zeros_like(d_fake))
+        d_opt.zero_grad(set_to_none=True)
+        d_loss.backward()
+        d_opt.step()
+        # generator
+        z = torch.rand(batch, 20, generator=g) * 2 - 1
+        out = disc(torch.tanh(gen(z)))
+        g_loss = loss_fn(out, torch.ones_like(out))
+        g_opt.zero_grad(set_to_none=True)
+        g_loss.backward()
+        g_opt.step()
+        # the same per-step logging the model returns (losses and D outputs as floats)
+        _ = (float(d_loss.detach()), float(g_loss.detach()), float(torch.sigmoid(d_real.detach()).mean()),
+             float(torch.sigmoid(d_fake.detach()).mean()))
+    return (time.perf_counter() - t0) / steps
+
+
+def trainer_loop(ds, steps: int, batch: int, seed: int, run_dir: Path, warmup: int) -> float:
+    """physgen's trainer on the vanilla GAN with its defaults (diagnostics on, metrics.csv every 10 steps):
+    seconds per step between the end of step ``warmup`` and the end of the last step (one-time start-up and
+    end-of-run work — checkpoint, preview, diagnostic plots — excluded; no epoch boundary falls inside)."""
+    from physgen.config import TrainConfig
+    from physgen.data.transforms import make_transform
+    from physgen.models import registry
+    from physgen.models.base import DataSpec
+    from physgen.training.data import to_tensor_data
+    from physgen.training.trainer import Trainer
+
+    torch.manual_seed(seed)
+    model = registry.build("gan", {}, DataSpec.from_dataset(ds))
+    cfg = TrainConfig(batch_size=batch, steps=steps + warmup, lr=1e-3, progress=False, seed=seed, device="cpu")
+    trainer = Trainer(model, cfg, to_tensor_data(ds, make_transform("none"), None), run_dir=run_dir)
+    model.attach_callbacks(trainer)
+    marks = {}
+
+    def mark(t):
+        if t.step == warmup:
+            marks["start"] = time.perf_counter()
+        if t.step == warmup + steps:
+            marks["end"] = time.perf_counter()
+    trainer.add_callback("on_batch_end", mark)
+    trainer.fit()
+    return (marks["end"] - marks["start"]) / steps
+
+
+def overhead(args) -> int:
+    from physgen.models import registry
+    from physgen.models.base import DataSpec
+
+    torch.set_num_threads(args.threads)
+    ds = _digits_like(args.n)
+    x = torch.from_numpy(ds.samples)
+    hand, ours = [], []
+    for rep in range(args.repeats):
+        torch.manual_seed(rep)
+        model = registry.build("gan", {}, DataSpec.from_dataset(ds))
+        hand.append(hand_loop(model, x, args.steps, 64, rep, args.warmup))
+        with tempfile.TemporaryDirectory() as tmp:
+            ours.append(trainer_loop(ds, args.steps, 64, rep, Path(tmp) / "run", args.warmup))
+    h, o = statistics.median(hand), statistics.median(ours)
+    print(f"vanilla GAN (784-100-1 / 20-100-784, batch 64), {args.steps} steps x {args.repeats} repeats, "
+          f"{args.threads} thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}")
+    print(f"hand-written loop : {1e3 * h:.3f} ms/step (runs: {', '.join(f'{1e3 * v:.3f}' for v in hand)})")
+    print(f"physgen trainer   : {1e3 * o:.3f} ms/step (runs: {', '.join(f'{1e3 * v:.3f}' for v in ours)})")
+    print(f"overhead ratio    : {o / h:.3f}  (target <= 1.10, aim <= 1.05)")
+    return 0
+
+
+# --- tt̄ evaluation ----------------------------------------------------------------------------------
+def st_correlation(x: np.ndarray) -> float:
+    return float(np.corrcoef(x[:, 0], x[:, 1])[0, 1])
+
+
+def ttbar(args) -> int:
+    from physgen.data import Dataset, load, save
+    from physgen.metrics import evaluate
+    from physgen.training import load_run, train
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    data = out.parent / "ttbar.h5"
+    if not data.exists():
+        raw = np.loadtxt(TTBAR, dtype=np.float32)
+        save(Dataset(raw, "continuous", attrs={"feature_names": ["s", "t", "y"], "source": str(TTBAR)}), data)
+    t0 = time.perf_counter()
+    if args.eval_only:
+        summary = json.loads((out / "summary.json").read_text())
+    else:
+        summary = train(args.model, data=data, out=out, sets=args.set, overwrite=True, max_time=args.max_time,
+                        steps=args.steps, epochs=None if args.steps else 10**6, seed=args.seed)
+    wall = summary.get("wall_time_s", time.perf_counter() - t0)
+    run = load_run(out)
+    fake = run.sample(10_000, seed=args.seed + 1)
+    real = load(data)
+    res = evaluate(real, fake, metrics=["kl", "w1", "c2st"], seed=0, n_boot=50)
+    rng = np.random.default_rng(0)
+    idx = rng.permutation(len(real))
+    half_a, half_b = real.samples[idx[:5000]], real.samples[idx[5000:]]
+    corr_floor = abs(st_correlation(half_a) - st_correlation(half_b))
+    rows = [("model", args.model), ("steps", summary["steps"]), ("train wall time (s)", f"{wall:.0f}"),
+            ("set", " ".join(args.set) or "(defaults)")]
+    for key, label in (("kl", "KL"), ("w1", "W1")):
+        e = res[key]
+        per, floor = e.get("per_feature", {}), e.get("floor", {})
+        for name in ("s", "t", "y"):
+            v = per.get(name, {})
+            rows.append((f"{label} {name}", f"{_val(v)} (floor {_val(v.get('floor'))})"))
+        rows.append((f"{label} mean", f"{_val(e)} (floor {_val(floor)})"))
+    rows.append(("s-t correlation", f"fake {st_correlation(fake.samples):.4f} real {st_correlation(real.samples):.4f} "
+                                    f"|diff| {abs(st_correlation(fake.samples) - st_correlation(real.samples)):.4f} "
+                                    f"(floor {corr_floor:.4f})"))
+    rows.append(("classifier AUC", f"{_val(res['c2st_auc'])} (floor {_val(res['c2st_auc'].get('floor'))})"))
+    print(f"| tt̄ {args.model} | |\n|---|---|")
+    for k, v in rows:
+        print(f"| {k} | {v} |")
+    return 0
+
+
+# --- temperature-conditioned Ising --------------------------------------------------------------------
+ISING_TRAIN_T = "1.5,1.75,2.0,2.125,2.375,2.5,3.0,3.5"
+ISING_LEFT_OUT_T = "2.25,2.75"
+
+
+def ising_data(directory: Path) -> tuple[Path, Path]:
+    """L = 16 Metropolis configurations: 1000 at each of 8 training temperatures, 2000 at 2.25 and 2.75."""
+    from physgen.cli import main as physgen
+
+    train_h5, test_h5 = directory / "ising_train.h5", directory / "ising_test.h5"
+    common = ["--size", "16", "--chains", "50", "--burn-in", "2000", "--thin", "20", "--overwrite"]
+    if not train_h5.exists():
+        physgen(["data", "ising", "--temperatures", ISING_TRAIN_T, "--samples", "1000", "--seed", "1",
+                 "--out", str(train_h5), *common])
+    if not test_h5.exists():
+        physgen(["data", "ising", "--temperatures", ISING_LEFT_OUT_T, "--samples", "2000", "--seed", "2",
+                 "--out", str(test_h5), *common])
+    return train_h5, test_h5
+
+
+def ising_table(run_dir: Path, train_h5: Path, test_h5: Path, n: int = 2000, seed: int = 1) -> list[tuple]:
+    """(T, trained?, MC <|m|>, generated <|m|>, rel. diff, MC <E>, generated <E>, rel. diff) per temperature."""
+    from physgen.data import load
+    from physgen.physics.observables import energy_per_spin, magnetization
+    from physgen.training import load_run
+
+    run = load_run(run_dir)
+    rows = []
+    for path, trained in ((train_h5, True), (test_h5, False)):
+        ds = load(path)
+        for t in np.unique(ds.conditions["temperature"]):
+            mc = ds.samples[ds.conditions["temperature"] == t].astype(np.float64)
+            gen = run.sample(n, seed=seed, condition={"temperature": float(t)}).samples.astype(np.float64)
+            m_mc, m_g = np.abs(magnetization(mc)).mean(), np.abs(magnetization(gen)).mean()
+            e_mc, e_g = energy_per_spin(mc).mean(), energy_per_spin(gen).mean()
+            rows.append((float(t), trained, m_mc, m_g, m_g / m_mc - 1, e_mc, e_g, e_g / e_mc - 1))
+    return sorted(rows)
+
+
+def ising(args) -> int:
+    from physgen.training import train
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    train_h5, test_h5 = ising_data(out.parent)
+    t0 = time.perf_counter()
+    summary = train(args.model, data=train_h5, out=out, sets=args.set, overwrite=True, max_time=args.max_time,
+                    steps=args.steps, epochs=None if args.steps else 10**6, seed=args.seed, condition="temperature")
+    wall = time.perf_counter() - t0
+    print(f"{args.model} on L=16 Ising, trained at T = {ISING_TRAIN_T}; {summary['steps']} steps, {wall:.0f} s; "
+          f"set: {' '.join(args.set) or '(defaults)'}")
+    print("| T | trained | <abs m> MC | <abs m> gen | rel. diff | <E> MC | <E> gen | rel. diff |")
+    print("|---|---|---|---|---|---|---|---|")
+    for t, trained, m_mc, m_g, dm, e_mc, e_g, de in ising_table(out, train_h5, test_h5):
+        print(f"| {t:g} | {'yes' if trained else '**left out**'} | {m_mc:.4f} | {m_g:.4f} | {100 * dm:+.1f}% "
+              f"| {e_mc:.4f} | {e_g:.4f} | {100 * de:+.1f}% |")
+    return 0
+
+
+# --- digits: VAE likelihoods and the course's vanilla GAN -------------------------------------------------
+def digits_data(directory: Path, seed: int = 0) -> tuple[Path, Path, Path]:
+    """scikit-learn's 8×8 digits: binarized (pixel/16 > 0.5) train/test split 1500/297, and float images."""
+    from physgen.data import save
+    from physgen.data.digits import load_digits
+
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = directory / "digits_bin_train.h5", directory / "digits_bin_test.h5", directory / "digits.h5"
+    if not all(p.exists() for p in paths):
+        binary = load_digits(binarize=0.5)
+        idx = np.random.default_rng(seed).permutation(len(binary))
+        save(binary.subset(idx[:1500]), paths[0], overwrite=True)
+        save(binary.subset(idx[1500:]), paths[1], overwrite=True)
+        save(load_digits(), paths[2], overwrite=True)
+    return paths
+
+
+def digits(args) -> int:
+    import h5py
+
+    from physgen.cli import main as physgen
+
+    torch.set_num_threads(args.threads)
+    out = Path(args.out)
+    train_h5, test_h5, images_h5 = digits_data(out)
+    vae = out / "vae"
+    t0 = time.perf_counter()
+    physgen(["train", "vae", "--data", str(train_h5), "--out", str(vae), "--overwrite", "--no-progress",
+             "--epochs", str(args.vae_epochs), "--set", "model.latent=16", "--set", "model.hidden=[256,256]",
+             "--set", "train.batch_size=100"])
+    vae_time = time.perf_counter() - t0
+    print(f"VAE (latent 16, MLP 64-256-256) on 1500 binarized digits, {args.vae_epochs} epochs, {vae_time:.0f} s")
+    print("| data | ELBO (k=1) NLL | IWAE k=1000 NLL |\n|---|---|---|")
+    for name, path in (("train", train_h5), ("test", test_h5)):
+        nll = []
+        for method, k in (("elbo", 1), ("iwae", 1000)):
+            score = out / f"{name}_{method}.h5"
+            physgen(["score", str(vae), "--data", str(path), "--method", method, "--k", str(k), "--out", str(score),
+                     "--overwrite", "--seed", "1"])
+            with h5py.File(score, "r") as f:
+                nll.append(-float(np.mean(f["log_prob"][()])))
+        print(f"| {name} | {nll[0]:.2f} | {nll[1]:.2f} |")
+    gan = out / "gan"
+    t0 = time.perf_counter()
+    physgen(["train", "gan", "--data", str(images_h5), "--out", str(gan), "--overwrite", "--no-progress",
+             "--epochs", str(args.gan_epochs)])
+    print(f"vanilla GAN on 1797 digit images, {args.gan_epochs} epochs, {time.perf_counter() - t0:.0f} s; plots: "
+          f"{gan / 'diagnostics' / 'losses.png'}, {gan / 'diagnostics' / 'samples.png'}")
+    return 0
+
+
+def _val(entry) -> str:
+    if entry is None:
+        return "n/a"
+    if isinstance(entry, (int, float)):
+        return f"{entry:.4f}"
+    v = entry.get("value")
+    err = entry.get("error")
+    if v is None:
+        return "n/a"
+    return f"{v:.4f}" + (f" ± {err:.4f}" if isinstance(err, (int, float)) else "")
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="what")
+    o = sub.add_parser("overhead", help="trainer vs hand-written loop (vanilla GAN)")
+    o.add_argument("--steps", type=int, default=300)
+    o.add_argument("--repeats", type=int, default=3)
+    o.add_argument("--n", type=int, default=60000, help="training set size (MNIST's; one epoch > the timed steps)")
+    o.add_argument("--warmup", type=int, default=20)
+    o.add_argument("--threads", type=int, default=1)
+    t = sub.add_parser("ttbar", help="train on tt̄ and evaluate 10k generated events")
+    t.add_argument("--model", default="wgan-gp")
+    t.add_argument("--max-time", type=float, default=300.0)
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    t.add_argument("--out", default="bench-out/ttbar-run")
+    t.add_argument("--set", nargs="*", default=[])
+    t.add_argument("--eval-only", action="store_true", help="evaluate the existing run in --out")
+    i = sub.add_parser("ising", help="temperature-conditioned model on L=16 Ising; <|m|>, <E> per temperature")
+    i.add_argument("--model", default="dcgan")
+    i.add_argument("--max-time", type=float, default=600.0)
+    i.add_argument("--steps", type=int, default=None)
+    i.add_argument("--seed", type=int, default=0)
+    i.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    i.add_argument("--out", default="bench-out/ising-run")
+    i.add_argument("--set", nargs="*", default=[])
+    i.add_argument("--table-only", action="store_true", help="only evaluate an existing run in --out")
+    d = sub.add_parser("digits", help="VAE ELBO/IWAE NLL on binarized digits; the course's vanilla GAN on digits")
+    d.add_argument("--vae-epochs", type=int, default=300)
+    d.add_argument("--gan-epochs", type=int, default=100)
+    d.add_argument("--threads", type=int, default=int(os.environ.get("OMP_NUM_THREADS", "2")))
+    d.add_argument("--out", default="bench-out/digits")
+    args = p.parse_args(argv)
+    if args.what == "digits":
+        return digits(args)
+    if args.what == "ttbar":
+        return ttbar(args)
+    if args.what == "ising":
+        if args.table_only:
+            out = Path(args.out)
+            for row in ising_table(out, out.parent / "ising_train.h5", out.parent / "ising_test.h5"):
+                print(" ".join(f"{v:.4f}" if isinstance(v, float) else str(v) for v in row))
+            return 0
+        return ising(args)
+    return overhead(args if args.what else p.parse_args(["overhead"]))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+"""The GAN family: ``gan`` (course vanilla GAN), ``wgan-gp``, ``dcgan`` and ``thesis-dcgan``.
+
+All share :class:`physgen.models.gan.base.GAN` (``adversarial = True``, two parameter groups
+``generator`` / ``discriminator``, one :meth:`~GAN.adversarial_step` per batch) and are conditional on
+labels or continuous parameters when the run is.
+"""
+from physgen.models.gan.base import GAN, GANConfig
+from physgen.models.gan.dcgan import DCGAN, DCGANConfig
+from physgen.models.gan.mlp import WGANGP, VanillaGAN, VanillaGANConfig, WGANGPConfig
+from physgen.models.gan.thesis import ThesisDCGAN, ThesisDCGANConfig
+
+__all__ = ["GAN", "GANConfig", "DCGAN", "DCGANConfig", "VanillaGAN", "VanillaGANConfig", "WGANGP", "WGANGPConfig",
+           "ThesisDCGAN", "ThesisDCGANConfig"]

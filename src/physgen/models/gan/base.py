@@ -1,0 +1,235 @@
+"""The two-player game shared by every GAN: noise, data-space maps, and one adversarial step.
+
+Losses (D outputs a logit a = logit D(x), so D(x) = σ(a); numerically stable BCE with logits):
+
+``bce``      (Goodfellow et al. 2014) discriminator: −E log D(x) − E log(1 − D(G(z)));
+             generator ``non-saturating``: −E log D(G(z)) (default), ``minimax``: E log(1 − D(G(z))).
+             The optimal discriminator is D* = p_r / (p_r + p_g); at D* the minimax generator loss is
+             2 JS(p_r ‖ p_g) − log 4 (vanishing gradients when the supports are disjoint).
+``wgan-gp``  (Gulrajani et al. 2017) critic: E f(G(z)) − E f(x) + λ E (‖∇f(x̂)‖₂ − 1)², with
+             x̂ = u x + (1 − u) G(z), u ~ U[0, 1] per sample; generator: −E f(G(z)); the critic is
+             updated every call, the generator every ``n_critic``-th call.
+
+Logged per step: ``g_loss``, ``d_loss``, ``d_real`` = mean D(x), ``d_fake`` = mean D(G(z)) (probabilities for
+``bce``, critic values for ``wgan-gp``), and for ``wgan-gp`` also ``w_dist`` = E f(x) − E f(G(z)) and ``gp``.
+A non-finite loss skips that player's update and is logged as NaN so the trainer rolls back.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.nets import Conditioner, check_positive
+
+LOSSES = ("bce", "wgan-gp")
+G_LOSSES = ("non-saturating", "minimax")
+NOISES = ("uniform", "normal")
+OUTPUTS = ("auto", "tanh", "linear", "clip")
+
+
+@dataclass
+class GANConfig:
+    """Options every GAN shares (``--set model.NAME=VALUE``)."""
+
+    latent: int = 20                 # noise dimension
+    noise: str = "uniform"           # uniform on [−1, 1] | normal N(0, I)
+    loss: str = "bce"                # bce | wgan-gp
+    g_loss: str = "non-saturating"   # bce only: non-saturating | minimax
+    gp_weight: float = 10.0          # wgan-gp: λ
+    n_critic: int = 1                # critic updates per generator update
+    label_dim: int = 0               # labels: 0 = one-hot concatenation, > 0 = learned embedding size
+    output: str = "auto"             # generator output on continuous data: auto | tanh | linear | clip
+                                     # (clip: linear, clamped to the training data's per-feature range)
+    diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
+    sample_epochs: tuple[int, ...] = (1, 2, 4, 10, 50, 100)  # epochs whose fixed-z samples are kept
+
+    def __post_init__(self) -> None:
+        check_positive("latent", self.latent)
+        check_positive("n_critic", self.n_critic)
+        check_positive("gp_weight", self.gp_weight, allow_zero=True)
+        check_positive("label_dim", self.label_dim, allow_zero=True)
+        self.sample_epochs = tuple(int(e) for e in self.sample_epochs)
+        check_positive("sample_epochs", list(self.sample_epochs))
+        for option, value, allowed in (("noise", self.noise, NOISES), ("loss", self.loss, LOSSES),
+                                       ("g_loss", self.g_loss, G_LOSSES), ("output", self.output, OUTPUTS)):
+            if value not in allowed:
+                raise UserError(f"model.{option}: {value!r} is not one of {', '.join(allowed)}")
+
+
+class GAN(GenerativeModel):
+    """Base of the GAN family; subclasses build ``self.gen`` and ``self.disc`` in :meth:`build`.
+
+    ``self.gen(z, c) -> (B, *spec.shape)`` pre-activation; ``self.disc(x, c) -> (B,)`` logits/critic values,
+    with ``x`` in the GAN's internal space: spins ±1; binary and images mapped from [0, 1] to [−1, 1];
+    continuous data as given (after the run's preprocessing).
+    """
+
+    adversarial: ClassVar[bool] = True
+    default_output: ClassVar[str] = "tanh"     # generator output on continuous data when output=auto
+    description: ClassVar[str] = "GAN"
+
+    def __init__(self, config: GANConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.cond = Conditioner(spec, config.label_dim)
+        self.build(config, spec)
+        self.register_buffer("calls", torch.zeros((), dtype=torch.long))  # adversarial steps taken
+        self.register_buffer("lo", -torch.ones(spec.shape))  # data range (output=clip), set at train start
+        self.register_buffer("hi", torch.ones(spec.shape))
+        self.register_buffer("last_g", torch.full((2,), math.nan))  # last generator loss and D(G(z))
+
+    def build(self, config: GANConfig, spec: DataSpec) -> None:
+        raise NotImplementedError
+
+    @property
+    def device(self) -> torch.device:
+        """The device of the model's buffers (cheap: called for every noise draw)."""
+        return self.calls.device
+
+    # --- spaces -----------------------------------------------------------------------------
+    @property
+    def output_kind(self) -> str:
+        """``tanh`` (always for spins/binary/images), ``linear`` or ``clip`` (continuous data)."""
+        out = self.config.output
+        if self.spec.kind != "continuous":
+            return "tanh"
+        return self.default_output if out == "auto" else out
+
+    @property
+    def squash(self) -> bool:
+        """True when the generator ends in tanh."""
+        return self.output_kind == "tanh"
+
+    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
+        """Record the per-feature range of the training data (model space) for ``output=clip``."""
+        x = data["x"].flatten(1)
+        self.lo.copy_(x.min(0).values.view_as(self.lo))
+        self.hi.copy_(x.max(0).values.view_as(self.hi))
+
+    def to_internal(self, x: torch.Tensor) -> torch.Tensor:
+        return 2 * x - 1 if self.spec.kind in ("binary", "image") else x
+
+    def generate(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """G(z, c) in the internal space, ``(B, *shape)`` (differentiable).  ``clip`` is a hard clamp to
+        the data range (zero gradient outside it), which lets G put point masses on the boundary."""
+        out = self.gen(z, c)
+        kind = self.output_kind
+        if kind == "tanh":
+            return torch.tanh(out)
+        if kind == "clip":
+            return torch.maximum(torch.minimum(out, self.hi), self.lo)
+        return out
+
+    def to_data(self, y: torch.Tensor) -> torch.Tensor:
+        """Internal space -> model space of the data kind: spins sign(y), binary 1[y > 0], image (y + 1)/2."""
+        kind = self.spec.kind
+        if kind == "spins":
+            return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
+        if kind == "binary":
+            return (y > 0).to(y.dtype)
+        if kind == "image":
+            return ((y + 1) / 2).clamp(0, 1)
+        return y
+
+    def noise(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """``(n, latent)`` noise: U[−1, 1] (the course) or N(0, I)."""
+        shape, dev = (n, self.config.latent), self.device
+        if self.config.noise == "uniform":
+            return torch.rand(shape, generator=generator, device=dev) * 2 - 1
+        return torch.randn(shape, generator=generator, device=dev)
+
+    # --- training ---------------------------------------------------------------------------
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """Generator (incl. a learned label embedding) and discriminator parameters, for two optimizers."""
+        gen = [p for p in self.gen.parameters() if p.requires_grad] + list(self.cond.parameters())
+        return {"generator": gen, "discriminator": [p for p in self.disc.parameters() if p.requires_grad]}
+
+    def adversarial_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
+                         *, generator: torch.Generator) -> dict[str, float]:
+        """One discriminator/critic update and, on every ``n_critic``-th call starting with the first, one
+        generator update; the last generator values (a checkpointed buffer) are repeated in between."""
+        x = self.to_internal(batch["x"].float())
+        c = self.cond.from_batch(batch)
+        logs = self._d_step(x, None if c is None else c.detach(), optimizers["discriminator"], generator)
+        if int(self.calls) % self.config.n_critic == 0:
+            c = self.cond.from_batch(batch)  # fresh graph: a learned label embedding trains with G
+            g = self._g_step(len(x), c, optimizers["generator"], generator)
+            self.last_g.copy_(torch.tensor([g["g_loss"], g["d_fake_g"]]))
+        self.calls += 1
+        g_loss, d_fake_g = self.last_g.tolist()
+        return {**logs, "g_loss": g_loss, "d_fake_g": d_fake_g}
+
+    def _d_step(self, x, c, opt, generator) -> dict[str, float]:
+        with torch.no_grad():
+            fake = self.generate(self.noise(len(x), generator), c)
+        real_out, fake_out = self.disc(x, c), self.disc(fake, c)
+        if self.config.loss == "bce":
+            loss = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
+                    + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
+            logs = {"d_real": torch.sigmoid(real_out).mean(), "d_fake": torch.sigmoid(fake_out).mean()}
+        else:
+            gp = self.gradient_penalty(x, fake, c, generator)
+            w = real_out.mean() - fake_out.mean()
+            loss = -w + self.config.gp_weight * gp
+            logs = {"d_real": real_out.mean(), "d_fake": fake_out.mean(), "w_dist": w, "gp": gp}
+        return {"d_loss": _apply(loss, opt), **{k: float(v.detach()) for k, v in logs.items()}}
+
+    def _g_step(self, n, c, opt, generator) -> dict[str, float]:
+        out = self.disc(self.generate(self.noise(n, generator), c), c)
+        if self.config.loss == "wgan-gp":
+            loss = -out.mean()
+        elif self.config.g_loss == "non-saturating":
+            loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
+        else:  # minimax: minimise E log(1 − D(G(z))) = −BCE(D(G(z)), 0)
+            loss = -F.binary_cross_entropy_with_logits(out, torch.zeros_like(out))
+        d_fake = torch.sigmoid(out).mean() if self.config.loss == "bce" else out.mean()
+        return {"g_loss": _apply(loss, opt), "d_fake_g": float(d_fake.detach())}
+
+    def gradient_penalty(self, x: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
+                         generator: torch.Generator | None) -> torch.Tensor:
+        """E (‖∇_x̂ f(x̂)‖₂ − 1)² at x̂ = u x + (1 − u) x̃, u ~ U[0, 1] per sample (Gulrajani et al. 2017)."""
+        u = torch.rand((len(x),) + (1,) * (x.dim() - 1), generator=generator, device=x.device)
+        xh = (u * x + (1 - u) * fake).requires_grad_(True)
+        grad, = torch.autograd.grad(self.disc(xh, c).sum(), xh, create_graph=True)
+        return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+    def attach_callbacks(self, trainer) -> None:
+        """Trainer hook: register the default :class:`~physgen.models.diagnostics.GANDiagnostics`."""
+        if self.config.diagnostics:
+            from physgen.models.diagnostics import GANDiagnostics
+
+            run_dir = trainer.run_dir if getattr(trainer.ctx, "is_main", True) else None
+            GANDiagnostics(self, run_dir, trainer.data.x, epochs=self.config.sample_epochs).attach(trainer)
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["x"]
+        if self.spec.kind == "continuous" and self.squash and (x.min() < -1 or x.max() > 1):
+            raise UserError(f"model {self.name!r} ends in tanh but the (preprocessed) data leave [−1, 1] "
+                            f"(range {float(x.min()):.3g}..{float(x.max()):.3g}); use --set data.transform=minmax "
+                            "or model.output=linear")
+
+    # --- generation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               z: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n, *shape)`` samples G(z, c) mapped to the data kind (``z`` given: use it, e.g. a fixed grid)."""
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        z = self.noise(n, generator) if z is None else z.to(self.device)
+        return self.to_data(self.generate(z, c))
+
+
+def _apply(loss: torch.Tensor, opt: torch.optim.Optimizer) -> float:
+    """Backpropagate and step unless ``loss`` is not finite; returns its value (NaN kept for rollback)."""
+    value = float(loss.detach())
+    opt.zero_grad(set_to_none=True)
+    if math.isfinite(value):
+        loss.backward()
+        opt.step()
+    return value

@@ -1,0 +1,130 @@
+"""MLP GANs: ``gan`` (the course's vanilla GAN, Raschka et al. 2022, ch. 17) and ``wgan-gp``.
+
+Vanilla GAN (sizes follow the data; 784 = 28×28 in the course)::
+
+    G: z ∈ U[−1, 1]^20 → Linear(20, 100) → LeakyReLU(0.01) → Linear(100, d) → tanh
+    D: x ∈ [−1, 1]^d   → Linear(d, 100, bias=False) → LeakyReLU(0.01) → Dropout(0.5) → Linear(100, 1) → sigmoid
+
+trained with BCE, Adam (lr 1e-3) and batch 64; the generator minimises the non-saturating loss by
+default (``model.g_loss=minimax`` for the original game).  ``wgan-gp`` is an MLP generator and critic
+(3 × 128 LeakyReLU(0.2); no normalisation in the critic, as the gradient penalty requires) trained with
+the WGAN-GP loss (Gulrajani et al. 2017), λ = 10, ``n_critic`` = 5; defaults tuned for tabular data in [−1, 1]:
+tanh output, Adam 5·10⁻⁴ β = (0.5, 0.9), batch 256, weight EMA 0.999 (other continuous data:
+``--set data.transform=minmax``, or ``model.output=linear``).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import ClassVar
+
+from torch import nn
+
+from physgen.models.base import DataSpec
+from physgen.models.gan.base import GAN, GANConfig
+from physgen.errors import UserError
+from physgen.models.nets import BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
+from physgen.models.registry import register
+
+
+@dataclass
+class VanillaGANConfig(GANConfig):
+    """``gan``: hidden widths of G and D, LeakyReLU slope, D dropout."""
+
+    hidden_g: tuple[int, ...] = (100,)
+    hidden_d: tuple[int, ...] = (100,)
+    slope: float = 0.01
+    dropout: float = 0.5
+
+    def __post_init__(self) -> None:
+        self.hidden_g = tuple(int(h) for h in self.hidden_g)
+        self.hidden_d = tuple(int(h) for h in self.hidden_d)
+        check_positive("hidden_g", list(self.hidden_g))
+        check_positive("hidden_d", list(self.hidden_d))
+        check_positive("slope", self.slope, allow_zero=True)
+        check_positive("dropout", self.dropout, allow_zero=True)
+        super().__post_init__()
+
+
+def raschka_generator(sizes: list[int], slope: float) -> nn.Sequential:
+    """``Linear → LeakyReLU`` blocks then ``Linear`` (tanh applied by the model), names as in the book."""
+    net = nn.Sequential()
+    for i, (a, b) in enumerate(zip(sizes[:-2], sizes[1:-1])):
+        net.add_module(f"fc_g{i}", nn.Linear(a, b))
+        net.add_module(f"relu_g{i}", nn.LeakyReLU(slope))
+    net.add_module(f"fc_g{len(sizes) - 2}", nn.Linear(sizes[-2], sizes[-1]))
+    return net
+
+
+def raschka_discriminator(sizes: list[int], slope: float, dropout: float) -> nn.Sequential:
+    """``Linear(no bias) → LeakyReLU → Dropout`` blocks then ``Linear(·, 1)`` (a logit; sigmoid in the loss)."""
+    net = nn.Sequential()
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        net.add_module(f"fc_d{i}", nn.Linear(a, b, bias=False))
+        net.add_module(f"relu_d{i}", nn.LeakyReLU(slope))
+        net.add_module(f"dropout_d{i}", nn.Dropout(dropout))
+    net.add_module(f"fc_d{len(sizes) - 1}", nn.Linear(sizes[-1], 1))
+    return net
+
+
+@register
+class VanillaGAN(GAN):
+    """The course's vanilla GAN (Raschka ch. 17)."""
+
+    name: ClassVar[str] = "gan"
+    description: ClassVar[str] = "the course's vanilla GAN (Raschka ch. 17): MLP 20→100→d, BCE, uniform noise"
+    config_class: ClassVar[type] = VanillaGANConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
+    default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
+
+    def build(self, config: VanillaGANConfig, spec: DataSpec) -> None:
+        d, c = flat_dim(spec), self.cond.dim
+        self.gen = FlatConditional(raschka_generator([config.latent + c, *config.hidden_g, d], config.slope),
+                                   spec.shape)
+        self.disc = FlatConditional(raschka_discriminator([d + c, *config.hidden_d], config.slope, config.dropout),
+                                    ())
+
+
+@dataclass
+class WGANGPConfig(GANConfig):
+    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md)."""
+
+    latent: int = 32
+    noise: str = "normal"
+    loss: str = "wgan-gp"
+    n_critic: int = 5
+    hidden_g: tuple[int, ...] = (128, 128, 128)
+    hidden_d: tuple[int, ...] = (128, 128, 128)
+    act: str = "leaky_relu"
+    bond_features: bool = False       # lattices: the critic also sees nearest-neighbour products s_i s_j
+
+    def __post_init__(self) -> None:
+        self.hidden_g = tuple(int(h) for h in self.hidden_g)
+        self.hidden_d = tuple(int(h) for h in self.hidden_d)
+        check_positive("hidden_g", list(self.hidden_g))
+        check_positive("hidden_d", list(self.hidden_d))
+        super().__post_init__()
+
+
+@register
+class WGANGP(GAN):
+    """MLP Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)."""
+
+    name: ClassVar[str] = "wgan-gp"
+    description: ClassVar[str] = "MLP Wasserstein GAN with gradient penalty (λ=10, n_critic=5), tuned for tabular data"
+    config_class: ClassVar[type] = WGANGPConfig
+    default_output: ClassVar[str] = "tanh"
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
+    # tuned on the tt̄ events (docs/gan.md): tanh output on data in [−1, 1] (else --set data.transform=minmax),
+    # and an EMA of the weights, which damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019)
+    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
+                                                "ema": 0.999}}
+
+    def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        d, c = flat_dim(spec), self.cond.dim
+        self.gen = FlatConditional(mlp([config.latent + c, *config.hidden_g, d], act=config.act), spec.shape)
+        if config.bond_features:
+            if len(spec.shape) != 2:
+                raise UserError(f"model.bond_features: needs lattice data of shape (L, L), got {tuple(spec.shape)}")
+            self.disc = Prepend(BondFeatures(), mlp([3 * d + c, *config.hidden_d, 1], act=config.act))
+        else:
+            self.disc = FlatConditional(mlp([d + c, *config.hidden_d, 1], act=config.act), ())

@@ -1,0 +1,303 @@
+"""Shared building blocks for the neural generative models (VAE, GAN, and later diffusion/EBM).
+
+* :func:`mlp` — a stack of ``Linear`` layers with a chosen activation;
+* :class:`Conditioner` — turns a batch's ``"cond"`` (continuous physical parameters, e.g. the
+  temperature, normalised to [−1, 1] over the trained range) and ``"labels"`` (one-hot or a learned
+  embedding) into one vector ``(B, dim)`` that the networks concatenate to their inputs
+  (conditional GAN/VAE: Mirza & Osindero 2014; Sohn, Lee & Yan 2015);
+* :class:`ConvEncoder` / :class:`ConvDecoder` — stride-2 convolution stacks for images and spin
+  lattices (Radford, Metz & Chintala 2016, "DCGAN"), circular padding for periodic lattices;
+* :func:`image_shape` — ``(C, H, W)`` of a data spec (``(L, L)`` lattices and ``(H, W)`` images
+  get one channel).
+
+Every size problem is a :class:`~physgen.errors.UserError` naming the ``model.*`` option.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+
+
+def activation(name: str) -> nn.Module:
+    """``"relu" | "leaky_relu" | "tanh" | "silu" | "elu"`` -> module (LeakyReLU slope 0.2)."""
+    table: dict[str, Callable[[], nn.Module]] = {
+        "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh,
+        "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
+    if name not in table:
+        raise UserError(f"model.activation: unknown activation {name!r} (choose from {', '.join(table)})")
+    return table[name]()
+
+
+def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", bias: bool = True, dropout: float = 0.0,
+        layer_norm: bool = False) -> nn.Sequential:
+    """``sizes[0] -> sizes[1] -> ... -> sizes[-1]``; activation (and dropout) between layers, none after
+    the last one.  ``(B, sizes[0]) -> (B, sizes[-1])``."""
+    layers: list[nn.Module] = []
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(nn.Linear(a, b, bias=bias))
+        if i < len(sizes) - 2:
+            if layer_norm:
+                layers.append(nn.LayerNorm(b))
+            layers.append(activation(act))
+            if dropout > 0:
+                layers.append(nn.Dropout(dropout))
+    return nn.Sequential(*layers)
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
+    """Raise ``UserError('model.<name>: ...')`` unless ``value`` (an int or a sequence) is > 0 (or >= 0)."""
+    values = value if isinstance(value, (list, tuple)) else [value]
+    for v in values:
+        if not isinstance(v, (int, float)) or isinstance(v, bool) or (v < 0 if allow_zero else v <= 0):
+            need = ">= 0" if allow_zero else "> 0"
+            raise UserError(f"model.{name}: must be {need}, got {value!r}")
+
+
+def image_shape(spec) -> tuple[int, int, int]:
+    """``(C, H, W)`` of a lattice/image spec; tabular data cannot go through a conv net."""
+    shape = tuple(spec.shape)
+    if len(shape) == 2:
+        return (1, *shape)
+    if len(shape) == 3:
+        return shape  # type: ignore[return-value]
+    raise UserError(f"data of shape {shape} is not an image or lattice (expected (H, W) or (C, H, W)); "
+                    "use an MLP model such as 'vae', 'gan' or 'wgan-gp'")
+
+
+class Conditioner(nn.Module):
+    """Condition vector ``c`` of shape ``(B, dim)`` from a batch (or from ``--condition`` values).
+
+    Continuous conditions are mapped affinely from the trained range ``[lo, hi]`` to ``[−1, 1]``
+    (``c = 2 (T − lo)/(hi − lo) − 1``), so a smooth network interpolates between the trained
+    temperatures and accepts any value in between.  Labels become one-hot vectors
+    (``label_dim = 0``) or learned embeddings of size ``label_dim``.
+    """
+
+    def __init__(self, spec, label_dim: int = 0):
+        super().__init__()
+        self.names = tuple(spec.condition_names)
+        self.values = {k: tuple(v) for k, v in spec.condition_values.items()}
+        lo = [min(spec.condition_values[n]) for n in self.names]
+        hi = [max(spec.condition_values[n]) for n in self.names]
+        self.register_buffer("lo", torch.tensor(lo, dtype=torch.float32), persistent=False)
+        self.register_buffer("hi", torch.tensor(hi, dtype=torch.float32), persistent=False)
+        self.n_labels = spec.n_labels
+        self.embed = nn.Embedding(spec.n_labels, label_dim) if spec.n_labels and label_dim > 0 else None
+        self.dim = len(self.names) + ((label_dim if label_dim > 0 else spec.n_labels) if spec.n_labels else 0)
+
+    @property
+    def active(self) -> bool:
+        return self.dim > 0
+
+    def forward(self, cond: torch.Tensor | None = None, labels: torch.Tensor | None = None) -> torch.Tensor | None:
+        """``cond (B, n_cond)`` raw physical values, ``labels (B,)`` -> ``(B, dim)`` or None when unconditioned."""
+        parts = []
+        if self.names:
+            if cond is None:
+                raise UserError(f"the model is conditioned on {', '.join(self.names)} but no condition was given")
+            width = torch.where(self.hi > self.lo, self.hi - self.lo, torch.ones_like(self.hi))
+            parts.append(2.0 * (cond.float() - self.lo) / width - 1.0)
+        if self.n_labels:
+            if labels is None:
+                raise UserError("the model is conditioned on labels but no labels were given")
+            labels = labels.long()
+            parts.append(self.embed(labels) if self.embed is not None
+                         else nn.functional.one_hot(labels, self.n_labels).float())
+        return torch.cat(parts, dim=1) if parts else None
+
+    def from_batch(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        if not self.active:
+            return None
+        return self(batch.get("cond"), batch.get("labels"))
+
+    def for_sampling(self, n: int, condition: dict[str, float] | None, generator: torch.Generator
+                     ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Raw ``(cond (n, k), labels (n,))`` for :meth:`sample`.
+
+        Given values are broadcast; a missing one is drawn uniformly from the values seen in training
+        (labels uniformly from ``0..n_labels−1``), i.e. the model samples its training mixture.
+        """
+        condition = dict(condition or {})
+        unknown = set(condition) - set(self.names) - ({"labels", "label"} if self.n_labels else set())
+        if unknown:
+            have = ", ".join(self.names + (("labels",) if self.n_labels else ())) or "nothing"
+            raise UserError(f"--condition {sorted(unknown)[0]}: the run is conditioned on {have}")
+        dev = self.lo.device
+        cond = None
+        if self.names:
+            cols = []
+            for name in self.names:
+                if name in condition:
+                    cols.append(torch.full((n,), float(condition[name])))
+                else:
+                    seen = torch.tensor(self.values[name], dtype=torch.float32)
+                    idx = torch.randint(len(seen), (n,), generator=_cpu(generator))
+                    cols.append(seen[idx])
+            cond = torch.stack(cols, 1).to(dev)
+        labels = None
+        if self.n_labels:
+            value = condition.get("labels", condition.get("label"))
+            if value is None:
+                labels = torch.randint(self.n_labels, (n,), generator=_cpu(generator)).to(dev)
+            else:
+                if not float(value).is_integer() or not 0 <= int(value) < self.n_labels:
+                    raise UserError(f"--condition labels={value}: expected an integer in 0..{self.n_labels - 1}")
+                labels = torch.full((n,), int(value), dtype=torch.long, device=dev)
+        return cond, labels
+
+
+def _cpu(generator: torch.Generator) -> torch.Generator | None:
+    """The generator when it lives on the CPU (index draws are made on the CPU), else None."""
+    return generator if generator is not None and generator.device.type == "cpu" else None
+
+
+def check_divisible(hw: tuple[int, int], n_down: int, option: str) -> tuple[int, int]:
+    """Spatial size after ``n_down`` stride-2 stages; UserError unless H and W divide by ``2**n_down``."""
+    f = 2 ** n_down
+    h, w = hw
+    if h % f or w % f:
+        raise UserError(f"{option}: image size {h}x{w} is incompatible with {n_down} stride-2 stages "
+                        f"(H and W must be divisible by {f}); use fewer channels entries or resize the data")
+    return h // f, w // f
+
+
+class ConvEncoder(nn.Module):
+    """``(B, C, H, W)`` (+ condition channels) -> ``(B, out_dim)``.
+
+    ``len(channels)`` stages of Conv(4×4, stride 2, pad 1) [+ BatchNorm] + LeakyReLU(0.2), each halving
+    H and W, then a Linear layer.  ``extra_channels`` constant planes (the condition vector broadcast
+    over the image) are appended to the input.  ``circular`` pads periodically (spin lattices).
+    """
+
+    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], out_dim: int, *,
+                 extra_channels: int = 0, batch_norm: bool = False, circular: bool = False,
+                 option: str = "model.channels"):
+        super().__init__()
+        c, h, w = shape
+        h2, w2 = check_divisible((h, w), len(channels), option)
+        layers: list[nn.Module] = []
+        prev = c + extra_channels
+        for i, ch in enumerate(channels):
+            layers.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1,
+                                    padding_mode="circular" if circular else "zeros", bias=not batch_norm or i == 0))
+            if batch_norm and i > 0:
+                layers.append(nn.BatchNorm2d(ch))
+            layers.append(nn.LeakyReLU(0.2))
+            prev = ch
+        layers += [nn.Flatten(), nn.Linear(prev * h2 * w2, out_dim)]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        if c is not None:
+            planes = c[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+            x = torch.cat([x, planes], dim=1)
+        return self.net(x)
+
+
+class ConvDecoder(nn.Module):
+    """``(B, in_dim)`` -> ``(B, out_channels, H, W)`` (no output activation).
+
+    Linear -> ``(channels[0], H/2^n, W/2^n)`` [+ BatchNorm] + ReLU, then ``n = len(channels)`` stages of
+    ConvTranspose(4×4, stride 2, pad 1) [+ BatchNorm] + ReLU doubling H and W, then a 3×3 conv to
+    ``out_channels``.
+    """
+
+    def __init__(self, in_dim: int, shape: tuple[int, int, int], channels: Sequence[int], *,
+                 out_channels: int | None = None, batch_norm: bool = False, option: str = "model.channels"):
+        super().__init__()
+        c, h, w = shape
+        chans = list(channels)[::-1]  # widest first
+        h0, w0 = check_divisible((h, w), len(chans), option)
+        self.start = (chans[0], h0, w0)
+        layers: list[nn.Module] = [nn.Linear(in_dim, chans[0] * h0 * w0), nn.Unflatten(1, self.start)]
+        layers += [nn.BatchNorm2d(chans[0])] if batch_norm else []
+        layers.append(nn.ReLU())
+        prev = chans[0]
+        for ch in chans[1:] + [chans[-1]]:
+            layers.append(nn.ConvTranspose2d(prev, ch, 4, stride=2, padding=1, bias=not batch_norm))
+            layers += [nn.BatchNorm2d(ch)] if batch_norm else []
+            layers.append(nn.ReLU())
+            prev = ch
+        layers.append(nn.Conv2d(prev, out_channels or c, 3, padding=1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z)
+
+
+def count_parameters(module: nn.Module) -> dict[str, int]:
+    """Keras-style counts: ``trainable`` parameters, and ``total`` = trainable + frozen parameters +
+    BatchNorm running mean and variance (Keras's non-trainable weights; ``num_batches_tracked`` is not
+    a weight)."""
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    frozen = sum(p.numel() for p in module.parameters() if not p.requires_grad)
+    stats = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.track_running_stats:
+            stats += m.running_mean.numel() + m.running_var.numel()
+    return {"total": int(trainable + frozen + stats), "trainable": int(trainable),
+            "non_trainable": int(frozen + stats)}
+
+
+def flat_dim(spec) -> int:
+    return int(np.prod(spec.shape))
+
+
+class FlatConditional(nn.Module):
+    """``body`` applied to ``[x.flatten(1), c]``, output reshaped to ``out_shape`` (``()`` gives ``(B,)``).
+
+    The conditioning of Mirza & Osindero (2014): the condition vector is concatenated to the input.
+    """
+
+    def __init__(self, body: nn.Module, out_shape: Sequence[int]):
+        super().__init__()
+        self.body = body
+        self.out_shape = tuple(out_shape)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = x.flatten(1)
+        if c is not None:
+            h = torch.cat([h, c], 1)
+        return self.body(h).reshape(len(x), *self.out_shape)
+
+
+class ConvCritic(nn.Module):
+    """:class:`ConvEncoder` with one output: ``x (B, *shape)`` reshaped to ``(B, C, H, W)`` -> ``(B,)``."""
+
+    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], **kwargs):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.body = ConvEncoder(shape, channels, 1, **kwargs)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(x.reshape(len(x), *self.shape), c).squeeze(1)
+
+
+class BondFeatures(nn.Module):
+    """``x (B, H, W)`` -> ``[x, x·x→, x·x↓]`` flattened ``(B, 3HW)``: each site with its right and lower
+    neighbour products on the periodic lattice.  A linear function of these gives the Ising energy
+    E = −J Σ_<ij> s_i s_j − h Σ s_i, the sufficient statistic of exp(−E/T), which an MLP critic on raw
+    spins can only approximate with second-order features of its own."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        right, down = x * torch.roll(x, 1, dims=-1), x * torch.roll(x, 1, dims=-2)
+        return torch.cat([x.flatten(1), right.flatten(1), down.flatten(1)], 1)
+
+
+class Prepend(nn.Module):
+    """``first`` then ``body`` for :class:`FlatConditional` inputs: ``body(cat(first(x), c))``."""
+
+    def __init__(self, first: nn.Module, body: nn.Module):
+        super().__init__()
+        self.first, self.body = first, body
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        h = self.first(x)
+        if c is not None:
+            h = torch.cat([h, c], 1)
+        return self.body(h).reshape(len(x))

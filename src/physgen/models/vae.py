@@ -1,0 +1,292 @@
+"""Variational autoencoders: ``vae`` (MLP) and ``conv-vae`` (convolutional), optionally conditional.
+
+Model (Kingma & Welling 2014; Rezende, Mohamed & Wierstra 2014): prior p(z) = N(0, I_D), encoder
+q(z|x, c) = N(μ(x, c), diag σ²(x, c)), decoder p(x|z, c) with a likelihood chosen from the data kind:
+
+=============  =======================================================================
+``binary``     Bernoulli on {0, 1}: log p = Σ_i [x_i log π_i + (1 − x_i) log(1 − π_i)]
+``spins``      the same on s = (x + 1)/2 for x ∈ {−1, +1} ("spin" likelihood)
+``continuous`` Gaussian N(x; m(z), σ²) with a fixed σ (``model.sigma``) or a learned
+``image``      per-sample, per-feature log σ² (``model.learn_variance``, the default)
+=============  =======================================================================
+
+Training minimises the negative β-ELBO (Higgins et al. 2017; β = 1 is the ELBO)::
+
+    −L_β(x) = −E_q[log p(x|z)] + β KL(q(z|x) ‖ N(0, I)),
+    KL = ½ Σ_j (μ_j² + σ_j² − log σ_j² − 1)                (closed form),
+
+with the reparameterisation z = μ + σ ⊙ ε, ε ~ N(0, I).  :meth:`VAE.log_prob` scores data with the
+ELBO or the importance-weighted bound of Burda, Grosse & Salakhutdinov (2016)::
+
+    IWAE_k(x) = E[ log (1/k) Σ_{i≤k} p(x, z_i) / q(z_i|x) ],   z_i ~ q(z|x),
+
+which satisfies ELBO ≤ IWAE_k ≤ IWAE_{k'} ≤ log p(x) for k < k' (computed with ``logsumexp``).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.nets import (ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
+                                 image_shape, mlp)
+from physgen.models.registry import register
+
+LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian")
+LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass
+class VAEConfig:
+    """Options of ``vae`` (``--set model.NAME=VALUE``)."""
+
+    latent: int = 16                    # latent dimension D
+    hidden: tuple[int, ...] = (256, 256)  # encoder widths (the decoder mirrors them)
+    beta: float = 1.0                   # weight of the KL term (β-VAE)
+    likelihood: str = "auto"            # auto (from the data kind) | bernoulli | spin | gaussian
+    learn_variance: bool = True         # Gaussian: decoder predicts log σ² (else fixed sigma)
+    sigma: float = 0.1                  # Gaussian: fixed decoder standard deviation
+    min_log_var: float = -9.0           # Gaussian: lower clamp of the learned log σ²
+    label_dim: int = 0                  # labels: 0 = one-hot concatenation, > 0 = learned embedding size
+    act: str = "leaky_relu"
+    sample_mean: bool = False           # Gaussian: sample() returns m(z) instead of a draw
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        check_positive("latent", self.latent)
+        check_positive("hidden", list(self.hidden))
+        check_positive("beta", self.beta, allow_zero=True)
+        check_positive("sigma", self.sigma)
+        check_positive("label_dim", self.label_dim, allow_zero=True)
+        if self.likelihood not in LIKELIHOODS:
+            raise UserError(f"model.likelihood: {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
+
+
+@dataclass
+class ConvVAEConfig(VAEConfig):
+    """Options of ``conv-vae``: ``channels`` per stride-2 stage (H and W must divide by 2**len)."""
+
+    channels: tuple[int, ...] = (32, 64)
+    hidden: tuple[int, ...] = (256,)
+
+    def __post_init__(self) -> None:
+        self.channels = tuple(int(c) for c in self.channels)
+        check_positive("channels", list(self.channels))
+        super().__post_init__()
+
+
+def resolve_likelihood(config: VAEConfig, kind: str) -> str:
+    """The decoder likelihood for data of ``kind`` (``auto``: binary -> bernoulli, spins -> spin, else gaussian)."""
+    auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": "gaussian"}[kind]
+    lik = auto if config.likelihood == "auto" else config.likelihood
+    if lik == "spin" and kind != "spins":
+        raise UserError(f"model.likelihood=spin needs data of kind 'spins', got {kind!r}")
+    if lik == "bernoulli" and kind in ("spins", "continuous"):
+        raise UserError(f"model.likelihood=bernoulli needs binary or [0, 1] image data, got {kind!r}")
+    return lik
+
+
+@register
+class VAE(GenerativeModel):
+    """MLP variational autoencoder (Kingma & Welling 2014) with ELBO/IWAE scoring; conditional on
+    labels or continuous parameters (temperature) when the run is."""
+
+    name: ClassVar[str] = "vae"
+    description: ClassVar[str] = "MLP variational autoencoder (Bernoulli/spin/Gaussian likelihood, ELBO and IWAE scores)"
+    config_class: ClassVar[type] = VAEConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
+
+    def __init__(self, config: VAEConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        self.likelihood = resolve_likelihood(config, spec.kind)
+        self.learned_var = self.likelihood == "gaussian" and config.learn_variance
+        self.cond = Conditioner(spec, config.label_dim)
+        self._build(config, spec)
+
+    def _build(self, config: VAEConfig, spec: DataSpec) -> None:
+        d, c, h = flat_dim(spec), self.cond.dim, list(config.hidden)
+        self.encoder = mlp([d + c, *h, 2 * config.latent], act=config.act)
+        self.decoder = mlp([config.latent + c, *h[::-1], d * (2 if self.learned_var else 1)], act=config.act)
+
+    # --- networks ---------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x (B, *shape)`` -> ``(μ, log σ²)``, each ``(B, D)``."""
+        h = x.flatten(1)
+        if c is not None:
+            h = torch.cat([h, c], 1)
+        mu, log_var = self.encoder(h).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``z (B, D)`` -> decoder parameters ``(B, *shape)``: logits (Bernoulli/spin) or the mean
+        (Gaussian), and ``log σ² (B, *shape)`` when learned (else None)."""
+        if c is not None:
+            z = torch.cat([z, c], 1)
+        out = self.decoder(z)
+        return self._split(out.view(len(z), -1))
+
+    def _split(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        shape = (len(out), *self.spec.shape)
+        if not self.learned_var:
+            return out.reshape(shape), None
+        mean, log_var = out.chunk(2, dim=1)
+        return mean.reshape(shape), log_var.clamp(min=self.config.min_log_var, max=6.0).reshape(shape)
+
+    # --- likelihood -------------------------------------------------------------------------
+    def log_likelihood(self, x: torch.Tensor, params: torch.Tensor, log_var: torch.Tensor | None) -> torch.Tensor:
+        """log p(x|z) summed over features: ``(B, *shape)`` -> ``(B,)``."""
+        if self.likelihood in ("bernoulli", "spin"):
+            target = (x + 1) / 2 if self.likelihood == "spin" else x
+            return -F.binary_cross_entropy_with_logits(params, target, reduction="none").flatten(1).sum(1)
+        if log_var is None:
+            log_var = torch.full_like(params, 2 * math.log(self.config.sigma))
+        lp = -0.5 * ((x - params) ** 2 * torch.exp(-log_var) + log_var + LOG_2PI)
+        return lp.flatten(1).sum(1)
+
+    @staticmethod
+    def kl(mu: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+        """KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ (μ² + σ² − log σ² − 1): ``(B, D)`` -> ``(B,)``."""
+        return 0.5 * (mu ** 2 + log_var.exp() - log_var - 1).sum(1)
+
+    @staticmethod
+    def reparameterize(mu: torch.Tensor, log_var: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """z = μ + σ ⊙ ε with ε ~ N(0, I) drawn from ``generator``."""
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + (0.5 * log_var).exp() * eps
+
+    # --- training ---------------------------------------------------------------------------
+    def elbo_terms(self, x: torch.Tensor, c: torch.Tensor | None, generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """One-sample reconstruction term log p(x|z) and the analytic KL, each ``(B,)``."""
+        mu, log_var = self.encode(x, c)
+        z = self.reparameterize(mu, log_var, generator)
+        return self.log_likelihood(x, *self.decode(z, c)), self.kl(mu, log_var)
+
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative β-ELBO per sample, averaged over the batch (nats)."""
+        x = batch["x"]
+        rec, kl = self.elbo_terms(x, self.cond.from_batch(batch), generator)
+        loss = (-rec + self.config.beta * kl).mean()
+        rec, kl = rec.detach(), kl.detach()
+        return loss, {"elbo": float((rec - kl).mean()), "recon": float(-rec.mean()), "kl": float(kl.mean())}
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["x"]
+        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
+            raise UserError("model.likelihood=bernoulli: data values must lie in [0, 1] "
+                            "(use likelihood=gaussian or rescale the data)")
+
+    # --- scoring ----------------------------------------------------------------------------
+    def log_weights(self, x: torch.Tensor, c: torch.Tensor | None, k: int, generator) -> torch.Tensor:
+        """``log w_i = log p(x|z_i) + log p(z_i) − log q(z_i|x)`` for k draws z_i ~ q: ``(k, B)``."""
+        mu, log_var = self.encode(x, c)
+        b, dim = mu.shape
+        eps = torch.randn((k, b, dim), generator=generator, device=mu.device, dtype=mu.dtype)
+        z = mu + (0.5 * log_var).exp() * eps                                     # (k, B, D)
+        log_q = -0.5 * (eps ** 2 + log_var + LOG_2PI).sum(-1)                    # (k, B)
+        log_pz = -0.5 * (z ** 2 + LOG_2PI).sum(-1)
+        rep = lambda t: None if t is None else t.unsqueeze(0).expand(k, *t.shape).reshape(k * b, *t.shape[1:])
+        params, lv = self.decode(z.reshape(k * b, dim), rep(c))
+        log_px = self.log_likelihood(rep(x), params, lv).view(k, b)
+        return log_px + log_pz - log_q
+
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, *, method: str = "elbo", generator: torch.Generator | None = None,
+                 k: int | None = None, cond: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                 chunk: int | None = None, **options: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Per-sample lower bound on log p(x) ``(N,)`` in nats.
+
+        ``method="elbo"``: the mean of log w_i over ``k`` draws (default 1), an unbiased ELBO estimate;
+        ``method="iwae"``: logsumexp_i(log w_i) − log k over ``k`` draws (default 100; Burda et al. 2016).
+        With the same ``generator`` seed and ``k`` the two use the same draws, so ELBO ≤ IWAE_k holds
+        per sample exactly (Jensen's inequality), not only in expectation.
+        ``cond (N, n_cond)`` / ``labels (N,)`` are required for conditional runs.
+        """
+        if method not in ("elbo", "iwae"):
+            raise UserError(f"--method {method}: model {self.name!r} supports elbo and iwae")
+        k = int(k if k is not None else (1 if method == "elbo" else 100))
+        if k < 1:
+            raise UserError(f"--k {k}: must be >= 1")
+        chunk = chunk or max(1, 32768 // k)
+        out = []
+        for s in range(0, len(x), chunk):
+            sl = slice(s, s + chunk)
+            c = self.cond(None if cond is None else cond[sl], None if labels is None else labels[sl]) \
+                if self.cond.active else None
+            log_w = self.log_weights(x[sl].float(), c, k, generator)          # (k, b)
+            out.append(torch.logsumexp(log_w, 0) - math.log(k) if method == "iwae" else log_w.mean(0))
+        return torch.cat(out), {"method": method, "k": k, "bound": "lower"}
+
+    # --- generation -------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None
+               ) -> torch.Tensor:
+        """``(n, *shape)`` draws x ~ p(x|z, c), z ~ N(0, I): {0,1} (binary), ±1 (spins), reals (Gaussian)."""
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        z = torch.randn((n, self.config.latent), generator=generator, device=self.device)
+        return self.draw(*self.decode(z, c), generator=generator)
+
+    def draw(self, params: torch.Tensor, log_var: torch.Tensor | None, *, generator) -> torch.Tensor:
+        """A sample of the decoder distribution with the given parameters."""
+        if self.likelihood in ("bernoulli", "spin"):
+            bits = torch.bernoulli(torch.sigmoid(params), generator=generator)
+            return 2 * bits - 1 if self.likelihood == "spin" else bits
+        if self.config.sample_mean:
+            return params
+        std = (0.5 * log_var).exp() if log_var is not None else self.config.sigma
+        return params + std * torch.randn(params.shape, generator=generator, device=params.device)
+
+    @torch.no_grad()
+    def reconstruct_mean(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Decoder mean E[x|z] ``(B, *shape)`` in model space (for latent grids and traversals)."""
+        params, _ = self.decode(z, c)
+        if self.likelihood == "bernoulli":
+            return torch.sigmoid(params)
+        if self.likelihood == "spin":
+            return torch.tanh(params / 2)  # E[s] = 2π − 1
+        return params
+
+
+@register
+class ConvVAE(VAE):
+    """Convolutional VAE: stride-2 conv encoder, transposed-conv decoder (the course's Keras conv VAE);
+    periodic padding on spin lattices."""
+
+    name: ClassVar[str] = "conv-vae"
+    description: ClassVar[str] = "convolutional VAE for images and spin lattices (periodic padding for spins)"
+    config_class: ClassVar[type] = ConvVAEConfig
+    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
+    default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
+
+    def _build(self, config: ConvVAEConfig, spec: DataSpec) -> None:
+        shape = image_shape(spec)
+        c, h = self.cond.dim, list(config.hidden)
+        self.encoder = nn.Sequential(
+            ConvEncoder(shape, config.channels, h[0], extra_channels=c, circular=spec.kind == "spins"),
+            nn.LeakyReLU(0.2), mlp([*h, 2 * config.latent], act=config.act))
+        out_ch = shape[0] * (2 if self.learned_var else 1)
+        self.decoder = nn.Sequential(mlp([config.latent + c, *h[::-1]], act=config.act), nn.LeakyReLU(0.2),
+                                     ConvDecoder(h[0], shape, config.channels, out_channels=out_ch))
+
+    def encode(self, x: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        x = x.reshape(len(x), *image_shape(self.spec))
+        conv, head = self.encoder[0], self.encoder[1:]
+        mu, log_var = head(conv(x, c)).chunk(2, dim=1)
+        return mu, log_var
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        if c is not None:
+            z = torch.cat([z, c], 1)
+        out = self.decoder(z)                                   # (B, C·(1|2), H, W)
+        if self.learned_var:
+            mean, log_var = out.chunk(2, dim=1)
+            shape = (len(z), *self.spec.shape)
+            return mean.reshape(shape), log_var.clamp(self.config.min_log_var, 6.0).reshape(shape)
+        return out.reshape(len(z), *self.spec.shape), None

@@ -9,6 +9,8 @@ from physgen.demo.runner import StageContext
 
 SIZE = 16
 TEMPERATURES = (1.5, 1.8, 2.0, 2.1, 2.2, 2.25, 2.3, 2.4, 2.5, 2.7, 3.0, 3.5)
+MODEL_TEMPERATURES = {False: (1.5, 1.8, 2.1, 2.25, 2.4, 2.7, 3.0, 3.5), True: (1.5, 2.25, 3.0)}
+MODEL_SAMPLES = {False: 1000, True: 150}  # per temperature, for training and judging the models
 
 
 def simulate_demo_data(ctx: StageContext):
@@ -21,6 +23,14 @@ def simulate_demo_data(ctx: StageContext):
                   thin=4, seed=ctx.seed, device=ctx.device)
     save(ds, ctx.path("ising.h5"), overwrite=True)
     return ds
+
+
+def model_subset(ds, quick: bool):
+    """The configurations the model stages train on and are judged against (fewer in quick mode)."""
+    temps = ds.conditions["temperature"]
+    rows = np.concatenate([np.flatnonzero(np.isclose(temps, t))[:MODEL_SAMPLES[quick]]
+                           for t in MODEL_TEMPERATURES[quick]])
+    return ds.subset(rows)
 
 
 def thermodynamics_table(ds, seed: int) -> dict[float, dict[str, Any]]:
@@ -79,7 +89,10 @@ def plot_snapshots(ds, temperatures=(1.5, 2.25, 3.5)):
 
 
 def ising_stage(ctx: StageContext) -> dict[str, Any]:
+    from physgen.data import save
+
     ds = simulate_demo_data(ctx)
+    save(model_subset(ds, ctx.quick), ctx.path("model_data.h5"), overwrite=True)
     table = thermodynamics_table(ds, ctx.seed)
     ctx.report.text(f"2D Ising, L={SIZE}, periodic, J=1, Wolff cluster updates; {len(ds)} configurations at "
                     f"{len(TEMPERATURES)} temperatures. Errors are bootstrap standard errors; black curves are "
@@ -92,5 +105,5 @@ def ising_stage(ctx: StageContext) -> dict[str, Any]:
              f"{v['specific_heat']['value']:.3f}", f"{v['susceptibility']['value']:.3f}")
             for t, v in table.items()]
     ctx.report.table(["T", "⟨e⟩", "⟨|m|⟩", "C", "χ"], rows)
-    return {"data": str(ctx.path("ising.h5")), "n": len(ds), "tau_int_abs_m": tau,
+    return {"data": str(ctx.path("ising.h5")), "model_data": str(ctx.path("model_data.h5")), "n": len(ds), "tau_int_abs_m": tau,
             "observables": {str(t): v for t, v in table.items()}}

@@ -12,6 +12,7 @@ from physgen.demo.ising_stage import plot_snapshots, thermodynamics_table
 from physgen.demo.runner import StageContext
 
 EVAL_METRICS = ("kl", "mmd", "c2st", "observables")
+EPOCHS = 100_000
 
 
 @dataclass(frozen=True)
@@ -20,8 +21,9 @@ class ModelPlan:
 
     model: str
     sets: tuple[str, ...] = ()
-    quick_seconds: float = 10.0
+    quick_seconds: float = 12.0
     full_seconds: float = 60.0
+    sample_options: tuple[tuple[str, object], ...] = ()  # passed to the model's sampler
 
 
 def _train(plan: ModelPlan, ctx: StageContext, data: str):
@@ -32,19 +34,20 @@ def _train(plan: ModelPlan, ctx: StageContext, data: str):
     seconds = plan.quick_seconds if ctx.quick else plan.full_seconds
     sets = (*plan.sets, "train.progress=false")
     if (run_dir / "checkpoints").is_dir():
-        train(plan.model, data=data, out=run_dir, sets=sets, resume=True, max_time=seconds, device=ctx.device)
-    else:
+        train(plan.model, data=data, out=run_dir, sets=sets, resume=True, max_time=seconds, device=ctx.device,
+              epochs=EPOCHS)
+    else:  # the wall-time budget ends training, not the epoch count
         train(plan.model, data=data, out=run_dir, sets=sets, overwrite=True, condition="temperature",
-              max_time=seconds, seed=ctx.seed, device=ctx.device)
+              max_time=seconds, seed=ctx.seed, device=ctx.device, epochs=EPOCHS)
     return load_run(run_dir, device=ctx.device)
 
 
-def _sample_all(run, real, seed: int):
+def _sample_all(run, real, seed: int, options: dict):
     """As many samples per trained temperature as the real data has, in one Dataset."""
     from physgen.data import Dataset
 
     temps = real.conditions["temperature"]
-    parts = [run.sample(int(np.sum(temps == t)), seed=seed + i, condition={"temperature": float(t)})
+    parts = [run.sample(int(np.sum(temps == t)), seed=seed + i, condition={"temperature": float(t)}, **options)
              for i, t in enumerate(np.unique(temps))]
     return Dataset(np.concatenate([p.samples for p in parts]), real.kind,
                    {"temperature": np.concatenate([p.conditions["temperature"] for p in parts])},
@@ -75,10 +78,10 @@ def model_stage(plan: ModelPlan):
         from physgen.metrics import evaluate
         from physgen.report.evaluate_plots import metrics_rows
 
-        data = ctx.results["ising"]["summary"]["data"]
+        data = ctx.results["ising"]["summary"]["model_data"]
         real = load(data)
         run = _train(plan, ctx, data)
-        fake = _sample_all(run, real, ctx.seed)
+        fake = _sample_all(run, real, ctx.seed, dict(plan.sample_options))
         save(fake, ctx.path("samples.h5"), overwrite=True)
         result = evaluate(real, fake, list(EVAL_METRICS), seed=ctx.seed, n_boot=100)
         n_params = sum(p.numel() for p in run.model.parameters())

@@ -7,6 +7,10 @@ from physgen.demo.runner import Stage
 
 MODEL_PLANS = {
     "rbm": ("Restricted Boltzmann machine (one spin RBM per temperature)", ModelPlan("rbm")),
+    "vae": ("Variational autoencoder (conditional on T)", ModelPlan("vae")),
+    "gan": ("WGAN-GP (conditional on T)", ModelPlan("wgan-gp")),
+    "ebm": ("Energy-based model with Langevin sampling", ModelPlan("ebm")),
+    "ddpm": ("Diffusion model (DDPM, 100 respaced ancestral steps)", ModelPlan("ddpm", ("model.steps=100",))),
 }
 
 STAGES = [

@@ -33,7 +33,7 @@ def run_list(args) -> int:
 
     for name in registry.names():
         cls = registry.get(name)
-        desc = getattr(cls, "description", None) or (cls.__doc__ or "").strip().splitlines()[0]
+        desc = getattr(cls, "description", None) or next(iter((cls.__doc__ or "").strip().splitlines()), "")
         kind = "adversarial" if cls.adversarial else "likelihood"
         print(f"{name:16s} {kind:12s} {desc}")
     return 0

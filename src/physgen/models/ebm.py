@@ -31,6 +31,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
+from physgen.models.spaces import from_signed, to_signed
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.nets import Conditioner, check_positive, mlp
 from physgen.models.registry import register
@@ -161,15 +162,11 @@ class EBM(GenerativeModel):
 
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         """binary {0,1} -> {−1, 1}; spins, continuous and image data (after the run's transform) unchanged."""
-        return 2 * x.float() - 1 if self.spec.kind == "binary" else x.float()
+        return to_signed(x, self.spec.kind)
 
     def from_model_space(self, x: torch.Tensor) -> torch.Tensor:
-        kind = self.spec.kind
-        if kind == "spins":
-            return torch.where(x >= 0, 1.0, -1.0).to(x.dtype)
-        if kind == "binary":
-            return (x > 0).to(x.dtype)
-        return x
+        """spins -> sign(x) ∈ {±1}; binary -> 1[x > 0]; continuous and images unchanged."""
+        return from_signed(x, self.spec.kind)
 
     @property
     def data_range(self) -> tuple[float, float]:

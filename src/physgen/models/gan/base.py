@@ -25,6 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from physgen.errors import UserError
+from physgen.models.spaces import from_signed
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.nets import Conditioner, check_positive
 
@@ -128,13 +129,9 @@ class GAN(GenerativeModel):
 
     def to_data(self, y: torch.Tensor) -> torch.Tensor:
         """Internal space -> model space of the data kind: spins sign(y), binary 1[y > 0], image (y + 1)/2."""
-        kind = self.spec.kind
-        if kind == "spins":
-            return torch.where(y >= 0, 1.0, -1.0).to(y.dtype)
-        if kind == "binary":
-            return (y > 0).to(y.dtype)
-        if kind == "image":
+        if self.spec.kind == "image":
             return ((y + 1) / 2).clamp(0, 1)
+        return from_signed(y, self.spec.kind)
         return y
 
     def noise(self, n: int, generator: torch.Generator | None) -> torch.Tensor:

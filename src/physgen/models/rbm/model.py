@@ -42,6 +42,8 @@ class RBM(GenerativeModel):
     """
 
     name: ClassVar[str] = "rbm"
+    description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin or Gaussian visible units; CD-k, PCD, "
+                                  "parallel tempering, global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
     # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two

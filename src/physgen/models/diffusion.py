@@ -27,11 +27,12 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.spaces import from_signed, to_signed
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
 from physgen.models.nets import Conditioner, check_positive
 from physgen.models.registry import register
+from physgen.models.spaces import from_signed, to_signed
+from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 
 SAMPLERS = ("ddpm", "ddim", "euler-maruyama")
@@ -210,7 +211,7 @@ class _Diffusion(GenerativeModel):
         c = self.cond.from_batch(batch)
         if c is None or self.config.p_uncond == 0:
             return c, None
-        return c, rev_uniform(len(c), generator, c.device) < self.config.p_uncond
+        return c, rand((len(c),), generator, c.device) < self.config.p_uncond
 
     def _guided(self, net: Denoiser, c: torch.Tensor | None, guidance: float):
         """ε(x, t) with classifier-free guidance (1 + w) ε(x, t, c) − w ε(x, t, ∅)."""
@@ -231,16 +232,6 @@ class _Diffusion(GenerativeModel):
         if w != 0 and (c is None or self.config.p_uncond == 0):
             raise UserError("--guidance: needs a conditional run trained with model.p_uncond > 0")
         return self.denoiser, c, w
-
-
-def rev_uniform(n: int, generator: torch.Generator | None, device) -> torch.Tensor:
-    gdev = generator.device if generator is not None else device
-    return torch.rand(n, generator=generator, device=gdev).to(device)
-
-
-def _randn_like(x: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    gdev = generator.device if generator is not None else x.device
-    return torch.randn(x.shape, generator=generator, device=gdev).to(x.device)
 
 
 @register
@@ -265,9 +256,9 @@ class DDPM(_Diffusion):
              ) -> tuple[torch.Tensor, dict[str, float]]:
         """E_{t, ε} mean‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t)‖², t ~ U{0..T−1}."""
         x0 = self.to_model_space(batch["x"])
-        gdev = generator.device if generator is not None else x0.device
+        gdev = generator_device(generator, x0.device)
         t = torch.randint(self.config.timesteps, (len(x0),), generator=generator, device=gdev).to(x0.device)
-        eps = _randn_like(x0, generator)
+        eps = randn(x0.shape, generator, x0.device)
         ab = self.alpha_bar[t].view(-1, *([1] * (x0.ndim - 1)))
         xt = ab.sqrt() * x0 + (1 - ab).sqrt() * eps
         c, drop = self._train_condition(batch, generator)
@@ -318,8 +309,8 @@ class ScoreSDE(_Diffusion):
              ) -> tuple[torch.Tensor, dict[str, float]]:
         """Denoising score matching E_t mean‖s(t) s_θ(x_0 + s(t) z, t) + z‖², t ~ U(eps, 1)."""
         x0 = self.to_model_space(batch["x"])
-        t = rev_uniform(len(x0), generator, x0.device) * (1 - self.config.eps) + self.config.eps
-        z = _randn_like(x0, generator)
+        t = rand((len(x0),), generator, x0.device) * (1 - self.config.eps) + self.config.eps
+        z = randn(x0.shape, generator, x0.device)
         std = self.sde.marginal_std(t).view(-1, *([1] * (x0.ndim - 1)))
         c, drop = self._train_condition(batch, generator)
         loss = (self.score(self.denoiser, x0 + std * z, t, c, drop) * std + z).pow(2).mean()

@@ -31,10 +31,11 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.spaces import from_signed, to_signed
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.nets import Conditioner, check_positive, mlp
 from physgen.models.registry import register
+from physgen.models.spaces import from_signed, to_signed
+from physgen.randomness import generator_device, randn
 from physgen.samplers.langevin import ula
 from physgen.samplers.replay import ReplayBuffer, uniform
 
@@ -227,8 +228,7 @@ class EBM(GenerativeModel):
         cfg = self.config
         x_real = self.to_model_space(batch["x"])
         self._fit_range(x_real)
-        gdev = generator.device if generator is not None else x_real.device
-        noise = torch.randn(x_real.shape, generator=generator, device=gdev).to(x_real.device)
+        noise = randn(x_real.shape, generator, x_real.device)
         x_real = (x_real + cfg.real_noise * noise).clamp(*self.data_range)
         c = self.cond.from_batch(batch)
         x0, slots = self.buffer.draw(len(x_real), generator)
@@ -265,7 +265,7 @@ class EBM(GenerativeModel):
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         if init == "buffer" and bool(self.buffer.filled):
-            gdev = generator.device if generator is not None else self.device
+            gdev = generator_device(generator, self.device)
             size = self.buffer.size
             idx = (torch.randperm(size, generator=generator, device=gdev)[:n] if n <= size
                    else torch.randint(size, (n,), generator=generator, device=gdev))
@@ -314,8 +314,7 @@ class EBM(GenerativeModel):
         c = self.cond(cond, labels) if self.cond.active else None
         lo, hi = self.data_range
         noise = uniform(xm.shape, lo, hi, generator, xm.device)
-        gdev = generator.device if generator is not None else xm.device
-        pert = xm + noise_std * torch.randn(xm.shape, generator=generator, device=gdev).to(xm.device)
+        pert = xm + noise_std * randn(xm.shape, generator, xm.device)
         return {"data": self.energy(xm, c), "noise": self.energy(noise, c), "perturbed": self.energy(pert, c)}
 
     @torch.no_grad()

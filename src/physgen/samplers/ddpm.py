@@ -17,6 +17,7 @@ from typing import Callable
 import torch
 
 from physgen.errors import UserError
+from physgen.randomness import randn
 
 SCHEDULES = ("linear", "cosine")
 
@@ -43,11 +44,6 @@ def beta_schedule(kind: str, T: int, beta_start: float = 1e-4, beta_end: float =
 def alpha_bar(betas: torch.Tensor) -> torch.Tensor:
     """ᾱ_t = Π_{s≤t} (1 − β_s), ``(T,)``."""
     return torch.cumprod(1.0 - betas, dim=0)
-
-
-def _randn(shape, generator: torch.Generator | None, device) -> torch.Tensor:
-    gdev = generator.device if generator is not None else device
-    return torch.randn(tuple(shape), generator=generator, device=gdev).to(device)
 
 
 def timestep_subsequence(T: int, steps: int) -> list[int]:
@@ -82,7 +78,7 @@ def ddim(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps:
     device = device if device is not None else abar.device
     abar = abar.to(device=device, dtype=torch.float64)
     seq = timestep_subsequence(len(abar), steps)
-    x = _randn(shape, generator, device)
+    x = randn(shape, generator, device)
     for i in reversed(range(len(seq))):
         t = seq[i]
         a_t = abar[t]
@@ -94,7 +90,7 @@ def ddim(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps:
             eps = (x.double() - a_t.sqrt() * x0) / (1 - a_t).sqrt()
         sigma = eta * ((1 - a_prev) / (1 - a_t)).sqrt() * (1 - a_t / a_prev).sqrt()
         mean = a_prev.sqrt() * x0 + (1 - a_prev - sigma ** 2).clamp(min=0).sqrt() * eps
-        x = mean + (sigma * _randn(shape, generator, device) if i > 0 and eta > 0 else 0.0)
+        x = mean + (sigma * randn(shape, generator, device) if i > 0 and eta > 0 else 0.0)
         x = x.float()
     return x
 
@@ -141,7 +137,7 @@ def euler_maruyama(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, st
         raise UserError(f"--steps: must be >= 1, got {steps}")
     device = device if device is not None else "cpu"
     n = shape[0]
-    x = _randn(shape, generator, device) * sde.marginal_std(torch.ones((), device=device))
+    x = randn(shape, generator, device) * sde.marginal_std(torch.ones((), device=device))
     times = torch.linspace(1.0, eps, int(steps), device=device)
     dt = (1.0 - eps) / max(int(steps) - 1, 1) if steps > 1 else 1.0 - eps
     mean = x
@@ -151,7 +147,7 @@ def euler_maruyama(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, st
             x = _corrector_step(score_fn, x, tb, snr, generator)
         g = sde.diffusion(t)
         mean = x + (g ** 2) * score_fn(x, tb) * dt
-        x = mean + g * math.sqrt(dt) * _randn(shape, generator, device)
+        x = mean + g * math.sqrt(dt) * randn(shape, generator, device)
     return mean
 
 
@@ -159,7 +155,7 @@ def _corrector_step(score_fn, x, tb, snr, generator):
     """Langevin corrector with ε = 2 (snr √d / mean_b ‖s_b‖)², the batch-averaged norms of the course's code
     (per-sample norms explode for a sample sitting at a mode, where ‖s‖ → 0)."""
     grad = score_fn(x, tb)
-    z = _randn(x.shape, generator, x.device)
+    z = randn(x.shape, generator, x.device)
     grad_norm = grad.flatten(1).norm(dim=1).mean().clamp(min=1e-12)
     step = 2 * (snr * math.sqrt(x[0].numel()) / grad_norm) ** 2
     return x + step * grad + torch.sqrt(2 * step) * z

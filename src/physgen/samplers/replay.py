@@ -11,14 +11,13 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
+from physgen.randomness import generator_device, rand
 
 
 def uniform(shape, low: float, high: float, generator: torch.Generator | None, device, dtype=torch.float32
             ) -> torch.Tensor:
     """Uniform noise on [low, high) drawn with ``generator`` (on its own device) and moved to ``device``."""
-    gdev = generator.device if generator is not None else device
-    u = torch.rand(tuple(shape), generator=generator, device=gdev, dtype=dtype)
-    return (low + (high - low) * u).to(device)
+    return low + (high - low) * rand(shape, generator, device, dtype)
 
 
 class ReplayBuffer(nn.Module):
@@ -58,8 +57,7 @@ class ReplayBuffer(nn.Module):
         if not bool(self.filled):
             self.data.copy_(uniform(self.data.shape, float(self.low), float(self.high), generator, dev))
             self.filled.fill_(True)
-        gdev = generator.device if generator is not None else dev
-        slots = torch.randperm(self.size, generator=generator, device=gdev)[:batch_size].to(dev)
+        slots = torch.randperm(self.size, generator=generator, device=generator_device(generator, dev))[:batch_size].to(dev)
         x = self.data[slots].clone()
         fresh = uniform((batch_size,), 0.0, 1.0, generator, dev) < self.reinit_fraction
         noise = uniform(x.shape, float(self.low), float(self.high), generator, dev)

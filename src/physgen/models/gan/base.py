@@ -25,9 +25,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from physgen.errors import UserError
-from physgen.models.spaces import from_signed
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.nets import Conditioner, check_positive
+from physgen.models.spaces import from_signed
 
 LOSSES = ("bce", "wgan-gp")
 G_LOSSES = ("non-saturating", "minimax")

@@ -60,10 +60,13 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
         data_path, prev = Path(data), {}
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
+    clean = False
     try:
-        return _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device)
+        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device)
+        clean = True
+        return summary
     finally:
-        dist.shutdown(ctx)
+        dist.shutdown(ctx, clean=clean)
 
 
 def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,

@@ -35,6 +35,7 @@ def upsampled_digits(factor: int = 3) -> np.ndarray:
 
 
 def sklearn_rbm(x: np.ndarray, epochs: int, seed: int) -> tuple[float, float]:
+    """scikit-learn's BernoulliRBM (PCD-1, float64): (samples/s, pseudo-likelihood by its score_samples)."""
     from sklearn.neural_network import BernoulliRBM
     rbm = BernoulliRBM(n_components=500, learning_rate=0.1, batch_size=64, n_iter=epochs, random_state=seed)
     t = time.perf_counter()
@@ -43,15 +44,29 @@ def sklearn_rbm(x: np.ndarray, epochs: int, seed: int) -> tuple[float, float]:
     return len(x) * epochs / dt, float(rbm.score_samples(x).mean())
 
 
-def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd") -> tuple[float, float, object]:
-    """PCD-1 (or CD-1) through model.loss with plain SGD (lr 0.1, as scikit-learn), no trainer."""
+RBM_SETS = ["model.n_hidden=500", "model.k=1", "model.n_chains=64", "model.monitor_every=1000000000",
+            "train.lr=0.1", "train.momentum=0.0", "train.schedule=constant", "train.progress=false",
+            "data.val_fraction=0.0"]  # scikit-learn's settings: SGD lr 0.1, batch 64, 64 persistent chains
+
+
+def pseudo_likelihood(model, x: np.ndarray) -> float:
+    from physgen.models.rbm import pseudo_log_likelihood
+    data = torch.tensor(x, dtype=torch.float32)
+    return float(pseudo_log_likelihood(model.energy(0).detach(), data, torch.Generator().manual_seed(0)).mean())
+
+
+def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
+                     precision: str = "medium") -> tuple[float, float]:
+    """A hand-written loop over the rbm's ``model.loss`` + SGD (lr 0.1), no trainer: (samples/s, PL)."""
     from physgen.models.base import DataSpec
-    from physgen.models.rbm import RBM, RBMConfig, pseudo_log_likelihood
+    from physgen.models.rbm import RBM, RBMConfig
     torch.manual_seed(seed)
     model = RBM(RBMConfig(n_hidden=500, method=method, k=1, n_chains=64, monitor_every=10 ** 9),
                 DataSpec("binary", (x.shape[1],)))
     data, g = torch.tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)
     opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision(precision)  # as the trainer does for the rbm's defaults
     t = time.perf_counter()
     for _ in range(epochs):
         perm = torch.randperm(len(data), generator=g)
@@ -61,12 +76,12 @@ def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd")
             loss.backward()
             opt.step()
     dt = time.perf_counter() - t
-    pl = float(pseudo_log_likelihood(model.energy(0).detach(), data, torch.Generator().manual_seed(0)).mean())
-    return len(x) * epochs / dt, pl, model
+    torch.set_float32_matmul_precision(before)
+    return len(x) * epochs / dt, pseudo_likelihood(model, x)
 
 
 def handwritten_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
-    """The course's hand-written PyTorch CD-1 loop (explicit outer-product updates), samples/s."""
+    """The course's hand-written PyTorch CD-1 loop (explicit outer-product updates, float32), samples/s."""
     g = torch.Generator().manual_seed(seed)
     data = torch.tensor(x, dtype=torch.float32)
     W = 0.01 * torch.randn(data.shape[1], 500, generator=g)
@@ -86,37 +101,53 @@ def handwritten_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
     return len(x) * epochs / (time.perf_counter() - t)
 
 
-def trainer_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
-    """The same CD-1 model through `physgen train rbm` (trainer, logging, checkpoint per epoch); samples/s
-    over the trainer's wall time (summary.json ``wall_time_s``: the fit loop, logging and checkpoints)."""
+def trainer_rbm(x: np.ndarray, epochs: int, seed: int, method: str = "pcd", precision: str | None = None
+                ) -> tuple[float, float]:
+    """``physgen train rbm`` (trainer, logging, a checkpoint per epoch; the rbm's default matmul precision
+    unless ``precision``): (samples/s over the trainer's wall time ``summary.json wall_time_s``, PL)."""
     from physgen.data import Dataset, save
+    from physgen.training import load_run
     from physgen.training.launch import train
+    sets = RBM_SETS + [f"model.method={method}"] + ([f"train.matmul_precision={precision}"] if precision else [])
     with tempfile.TemporaryDirectory() as tmp:
         save(Dataset(x.astype(np.uint8), "binary", attrs={"source": "benchmark"}), f"{tmp}/d.h5")
-        summary = train("rbm", data=f"{tmp}/d.h5", out=f"{tmp}/run", epochs=epochs, seed=seed,
-                        sets=["model.n_hidden=500", "model.method=cd", "model.monitor_every=1000000000",
-                              "train.lr=0.1", "train.momentum=0.0", "train.schedule=constant",
-                              "train.progress=false", "data.val_fraction=0.0"])
-    return len(x) * epochs / float(summary["wall_time_s"])
+        summary = train("rbm", data=f"{tmp}/d.h5", out=f"{tmp}/run", epochs=epochs, seed=seed, sets=sets)
+        pl = pseudo_likelihood(load_run(f"{tmp}/run", device="cpu").model, x)
+    return len(x) * epochs / float(summary["wall_time_s"]), pl
 
 
 def cmd_speed(args) -> None:
+    """Best of ``--repeats`` interleaved runs of each implementation (the machine's noise only slows runs
+    down, so the fastest repeat is the cleanest estimate; timeit's convention)."""
+    from threadpoolctl import threadpool_limits
+    torch.set_num_threads(args.threads)
     x = upsampled_digits(3)
-    sk_sps, sk_pl = sklearn_rbm(x, args.epochs, 0)
-    pg_sps, pg_pl, _ = physgen_rbm_loop(x, args.epochs, 0)
-    hw_sps = handwritten_cd1(x, args.epochs, 0)
-    loop_sps = physgen_rbm_loop(x, args.overhead_epochs, 0, "cd")[0]
-    tr_sps = trainer_cd1(x, args.overhead_epochs, 0)
-    print(f"threads={torch.get_num_threads()} data={x.shape} epochs={args.epochs} batch=64 hidden=500")
+    best: dict[str, float] = {}
+    pls: dict[str, float] = {}
+    for _ in range(args.repeats):
+        with threadpool_limits(args.threads):  # scikit-learn's BLAS gets the same number of threads
+            runs = {"sk": sklearn_rbm(x, args.epochs, 0)}
+        runs["pg"] = trainer_rbm(x, args.epochs, 0)
+        runs["pg_fp32"] = trainer_rbm(x, args.epochs, 0, precision="highest")
+        runs["loop"] = physgen_rbm_loop(x, args.overhead_epochs, 0, "cd")
+        runs["trainer"] = trainer_rbm(x, args.overhead_epochs, 0, "cd")
+        runs["hw"] = (handwritten_cd1(x, args.epochs, 0), float("nan"))
+        best = {k: max(v[0], best.get(k, 0.0)) for k, v in runs.items()}
+        pls = {k: v[1] for k, v in runs.items()}
+    print(f"threads={args.threads} data={x.shape} epochs={args.epochs} batch=64 hidden=500 "
+          f"best of {args.repeats} interleaved repeats")
     print("| implementation | samples/s | pseudo-likelihood |\n|---|---|---|")
-    print(f"| scikit-learn BernoulliRBM (PCD-1) | {sk_sps:.0f} | {sk_pl:.2f} |")
-    print(f"| physgen rbm, PCD-1 (model.loss + SGD) | {pg_sps:.0f} | {pg_pl:.2f} |")
-    print(f"| hand-written PyTorch CD-1 (explicit updates, course style) | {hw_sps:.0f} | |")
-    print(f"| hand-written loop over the rbm's CD-1 loss + SGD ({args.overhead_epochs} epochs) | {loop_sps:.0f} | |")
-    print(f"| physgen train rbm, CD-1, same model ({args.overhead_epochs} epochs) | {tr_sps:.0f} | |")
-    print(f"\nspeed-up vs scikit-learn: {pg_sps / sk_sps:.2f}x; trainer overhead vs the hand-written loop of "
-          f"the same model: {100 * (loop_sps / tr_sps - 1):+.1f}%; rbm CD-1 loss vs explicit CD-1: "
-          f"{100 * (hw_sps / loop_sps - 1):+.1f}%")
+    rows = [("sk", "scikit-learn BernoulliRBM, PCD-1 (float64)"),
+            ("pg", "physgen train rbm, PCD-1 (defaults: matmul_precision=medium)"),
+            ("pg_fp32", "physgen train rbm, PCD-1, matmul_precision=highest"),
+            ("hw", "hand-written PyTorch CD-1, explicit updates (course style, float32)"),
+            ("loop", f"hand-written loop over the rbm's CD-1 model.loss + SGD ({args.overhead_epochs} epochs)"),
+            ("trainer", f"physgen train rbm, CD-1, same model ({args.overhead_epochs} epochs)")]
+    for key, label in rows:
+        print(f"| {label} | {best[key]:.0f} | {'' if pls[key] != pls[key] else f'{pls[key]:.2f}'} |")
+    print(f"\nspeed-up vs scikit-learn: {best['pg'] / best['sk']:.2f}x (matmul_precision=highest: "
+          f"{best['pg_fp32'] / best['sk']:.2f}x); trainer overhead vs the hand-written loop of the same model: "
+          f"{100 * (best['loop'] / best['trainer'] - 1):+.1f}%")
 
 
 # --- exact KL on 4x4 Ising -----------------------------------------------------------------------------
@@ -213,8 +244,10 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("speed")
-    s.add_argument("--epochs", type=int, default=2)
-    s.add_argument("--overhead-epochs", type=int, default=5)
+    s.add_argument("--epochs", type=int, default=5)
+    s.add_argument("--overhead-epochs", type=int, default=20)
+    s.add_argument("--repeats", type=int, default=3)
+    s.add_argument("--threads", type=int, default=1)
     k = sub.add_parser("kl")
     k.add_argument("--variants", nargs="+", default=["16:pcd:false:30", "16:pcd:true:30", "16:pt:false:30",
                                                      "16:pt:true:30", "16:exact:true:5", "32:pcd:true:60"])

@@ -164,3 +164,29 @@ def test_rng_states_round_trip():
     ck.set_rng_state(tensors, state)
     b = (torch.rand(3), np.random.rand(3), random.random())
     assert torch.equal(a[0], b[0]) and np.array_equal(a[1], b[1]) and a[2] == b[2]
+
+
+def test_copy_makes_an_independent_valid_checkpoint(tmp_path):
+    """``best`` is a (hard-linked) copy: it loads with its own name and survives pruning of its source."""
+    t = {"model.w": torch.arange(6.0).reshape(2, 3)}
+    ck.save(tmp_path, ck.step_tag(5), t, {"step": 5}, model="toy")
+    ck.copy(tmp_path, ck.step_tag(5), "best")
+    for step in (6, 7):
+        ck.save(tmp_path, ck.step_tag(step), t, {"step": step}, model="toy")
+    ck.prune(tmp_path, 1)
+    assert not (tmp_path / "step-00000005.safetensors").exists()
+    tensors, state = ck.load(tmp_path / "best.json", model="toy")
+    assert state["step"] == 5 and torch.equal(tensors["model.w"], t["model.w"])
+
+
+def test_background_writer_runs_in_order_and_reraises_errors(tmp_path):
+    order = []
+    w = ck.BackgroundWriter()
+    for i in range(3):
+        w.submit(order.append, i)
+    w.wait()
+    assert order == [0, 1, 2]
+    w.submit(ck.load, tmp_path / "missing.json", model="toy")
+    with pytest.raises(UserError, match="no such checkpoint"):
+        w.wait()
+    w.close()

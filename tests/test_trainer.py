@@ -196,6 +196,15 @@ def test_float64_training(tmp_path):
     assert trainer.model.mu.dtype == torch.float64
 
 
+def test_matmul_precision_holds_during_fit_and_is_restored(tmp_path):
+    trainer, _ = _trainer(tmp_path, TrainConfig(steps=3, batch_size=8, matmul_precision="medium", progress=False))
+    seen = []
+    trainer.add_callback("on_batch_end", lambda t: seen.append(torch.get_float32_matmul_precision()))
+    before = torch.get_float32_matmul_precision()
+    trainer.fit()
+    assert seen == ["medium"] * 3 and torch.get_float32_matmul_precision() == before == "highest"
+
+
 def test_validation_is_logged_and_picks_the_best_checkpoint(tmp_path, cont):
     train("toy-gauss", data=cont, out=tmp_path / "r", epochs=4, sets=QUIET + ["data.val_fraction=0.25"])
     rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))

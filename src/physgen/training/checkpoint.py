@@ -10,6 +10,8 @@ A checkpoint ``TAG`` in ``RUN/checkpoints/`` is two files, written atomically in
 
 The JSON file is the commit marker: a checkpoint exists once its JSON exists and the hash of its tensor
 file matches, so a process killed with ``kill -9`` mid-write leaves the previous checkpoint intact.
+The trainer hands the writing to a :class:`BackgroundWriter` (one thread, one checkpoint in flight), so
+training continues while the files are written; ``best`` is a hard link to the step's tensor file.
 Loading uses ``safetensors.torch.load_file`` and ``json.loads`` only — no pickle, no ``torch.load`` —
 so a crafted file cannot run code; anything malformed is a :class:`~physgen.errors.UserError`.
 """
@@ -17,15 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import random
 import re
+import shutil
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from physgen.atomic import atomic_path, write_json
+from physgen.atomic import atomic_path, write_bytes, write_json
 from physgen.errors import UserError
 
 FORMAT = "physgen-checkpoint"
@@ -48,16 +53,54 @@ def step_tag(step: int) -> str:
 def save(directory: str | Path, tag: str, tensors: dict[str, torch.Tensor], state: dict[str, Any], *,
          model: str, model_version: int = 1) -> Path:
     """Write checkpoint ``tag`` (tensor file first, then the JSON commit marker); return the JSON path."""
-    from safetensors.torch import save_file
+    from safetensors.torch import save as serialize
 
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    cpu = {k: v.detach().to("cpu").contiguous().clone() for k, v in tensors.items()}
-    with atomic_path(directory / f"{tag}.safetensors") as tmp:
-        save_file(cpu, str(tmp), metadata={"format": FORMAT, "model": model})
+    cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
+    data = serialize(cpu, metadata={"format": FORMAT, "model": model})
+    write_bytes(directory / f"{tag}.safetensors", data)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model, "model_version": model_version,
-            "tensors": f"{tag}.safetensors", "sha256": _sha256(directory / f"{tag}.safetensors"), "state": state}
+            "tensors": f"{tag}.safetensors", "sha256": hashlib.sha256(data).hexdigest(), "state": state}
     return write_json(directory / f"{tag}.json", meta)
+
+
+def copy(directory: str | Path, source: str, tag: str) -> Path:
+    """Make checkpoint ``tag`` a copy of checkpoint ``source`` in ``directory`` (the tensor file is
+    hard-linked where the file system allows it, else copied); return the new JSON path."""
+    directory = Path(directory)
+    meta = json.loads((directory / f"{source}.json").read_text(encoding="utf-8"))
+    with atomic_path(directory / f"{tag}.safetensors") as tmp:
+        tmp.unlink()
+        try:
+            os.link(directory / meta["tensors"], tmp)
+        except OSError:
+            shutil.copyfile(directory / meta["tensors"], tmp)
+    return write_json(directory / f"{tag}.json", {**meta, "tensors": f"{tag}.safetensors"})
+
+
+class BackgroundWriter:
+    """Runs checkpoint writes on one background thread, at most one in flight: :meth:`submit` first
+    waits for the previous write (re-raising its error), :meth:`close` waits for the last one."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="physgen-checkpoint")
+        self._pending: Future | None = None
+
+    def submit(self, fn, *args, **kwargs) -> None:
+        self.wait()
+        self._pending = self._pool.submit(fn, *args, **kwargs)
+
+    def wait(self) -> None:
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            pending.result()
+
+    def close(self) -> None:
+        try:
+            self.wait()
+        finally:
+            self._pool.shutdown(wait=True)
 
 
 def load(json_path: str | Path, *, model: str, model_version: int = 1

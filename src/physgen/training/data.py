@@ -109,4 +109,4 @@ class BatchOrder:
 
     def indices(self, epoch: int, b: int, rank: int = 0, world: int = 1) -> torch.Tensor:
         rows = self.permutation(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
-        return torch.tensor_split(rows, world)[rank]
+        return rows if world == 1 else torch.tensor_split(rows, world)[rank]

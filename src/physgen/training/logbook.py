@@ -29,6 +29,7 @@ class Logbook:
                 self.columns = list(reader.fieldnames or [])
                 self.rows = [r for r in reader if _complete(r)]  # a kill -9 can leave a partial last line
         self.writer = _tensorboard(Path(run_dir) / "tensorboard") if tensorboard else None
+        self._file = None  # kept open between rows (appended and flushed row by row)
 
     def truncate_after(self, step: int) -> None:
         """Drop rows logged after ``step`` (a resume or rollback continues from there)."""
@@ -45,8 +46,10 @@ class Logbook:
             self.columns += new
             self._rewrite()
         else:
-            with open(self.path, "a", newline="") as f:
-                csv.DictWriter(f, self.columns, restval="").writerow(row)
+            if self._file is None:
+                self._file = open(self.path, "a", newline="")
+            csv.DictWriter(self._file, self.columns, restval="").writerow(row)
+            self._file.flush()
         if self.writer is not None:
             step = int(float(row["step"]))
             for k, v in row.items():
@@ -54,15 +57,23 @@ class Logbook:
                     self.writer.add_scalar(k, float(v), step)
 
     def _rewrite(self) -> None:
+        self._close_file()  # the file is replaced: reopen the new one on the next append
         buf = io.StringIO()
         w = csv.DictWriter(buf, self.columns, restval="", lineterminator="\n")
         w.writeheader()
         w.writerows(self.rows)
         write_text(self.path, buf.getvalue())
 
+    def _close_file(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
     def close(self) -> None:
+        self._close_file()
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
 
 
 def _complete(row: dict[str, Any]) -> bool:

@@ -94,6 +94,7 @@ class Trainer:
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
         self._good: tuple[dict, dict] | None = None
+        self._writer: ckpt.BackgroundWriter | None = None
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
         self._window = _Window()
 
@@ -111,6 +112,20 @@ class Trainer:
     def fit(self, *, resume: bool = False) -> dict[str, Any]:
         """Train; ``resume=True`` continues from the newest checkpoint in ``run_dir``."""
         self._t0 = time.monotonic()
+        self._writer = ckpt.BackgroundWriter() if self._writes else None
+        precision = torch.get_float32_matmul_precision()
+        torch.set_float32_matmul_precision(self.cfg.matmul_precision)
+        try:
+            return self._fit(resume)
+        finally:
+            torch.set_float32_matmul_precision(precision)
+            if getattr(self, "logbook", None) is not None:
+                self.logbook.close()
+            writer, self._writer = self._writer, None
+            if writer is not None:
+                _close_quietly_on_error(writer)
+
+    def _fit(self, resume: bool) -> dict[str, Any]:
         self.logbook = Logbook(self.run_dir, tensorboard=self.cfg.tensorboard) if self._writes else None
         self._start(resume)
         self._bar = tqdm(total=self.total_steps, initial=self.step, unit="step", file=sys.stderr, dynamic_ncols=True,
@@ -218,6 +233,8 @@ class Trainer:
         if self._good is None or self._good[1]["step"] != self.step:
             self.save_checkpoint()
         self.preview()
+        if self._writer is not None:
+            self._writer.wait()  # the last checkpoint is on disk before on_train_end and the summary
         self.trigger("on_train_end")
         if self.logbook is not None:
             self.logbook.close()
@@ -248,8 +265,9 @@ class Trainer:
             tqdm.write(message, file=sys.stderr)
 
     def _params_finite(self) -> bool:
-        flags = [torch.isfinite(p).all() for p in self.model.parameters()]
-        ok = bool(torch.stack(flags).all()) if flags else True
+        # a sum is NaN/Inf when any element is (one pass per tensor; overflow needs |sum| > 3e38)
+        sums = [p.detach().sum() for p in self.model.parameters()]
+        ok = bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
         return not dist.all_reduce_max([float(not ok)], self.ctx, self.device)[0]
 
     # --- logging, validation, previews ----------------------------------------------------------------
@@ -348,16 +366,24 @@ class Trainer:
         if is_best:
             self.best = state["best"] = metric
         self._good = (tensors, state)
-        if self._writes:
-            directory = self.run_dir / "checkpoints"
-            name, version = self.model.name, self._model_version
-            ckpt.save(directory, ckpt.step_tag(self.step), tensors, state, model=name, model_version=version)
-            if is_best:
-                ckpt.save(directory, "best", tensors, state, model=name, model_version=version)
-            ckpt.prune(directory, self.cfg.keep_last)
+        if self._writes and self._writer is not None:
+            self._writer.submit(self._write_checkpoint, ckpt.step_tag(self.step), tensors, state, is_best)
+        elif self._writes:  # outside fit(): write now
+            self._write_checkpoint(ckpt.step_tag(self.step), tensors, state, is_best)
         dist.barrier(self.ctx)
         if event:
+            if self._writer is not None and self.callbacks["on_checkpoint"]:
+                self._writer.wait()  # callbacks may read the files
             self.trigger("on_checkpoint")
+
+    def _write_checkpoint(self, tag: str, tensors: dict[str, torch.Tensor], state: dict[str, Any],
+                          is_best: bool) -> None:
+        """Runs on the background writer: the step checkpoint, ``best`` when it improved, pruning."""
+        directory = self.run_dir / "checkpoints"
+        ckpt.save(directory, tag, tensors, state, model=self.model.name, model_version=self._model_version)
+        if is_best:
+            ckpt.copy(directory, tag, "best")
+        ckpt.prune(directory, self.cfg.keep_last)
 
     def _metric(self) -> float | None:
         val = self.last_val.get("val_loss")
@@ -406,6 +432,17 @@ class Trainer:
                  f"(retry {self.retries}/{self.cfg.max_retries})")
         if self._loss_fn is not None and self.ctx.enabled:
             self._loss_fn = dist.loss_function(self.model, self.ctx)
+
+
+def _close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:
+    """Close the checkpoint writer; its own error is raised only when no other exception is propagating."""
+    if sys.exc_info()[0] is None:
+        writer.close()
+        return
+    try:
+        writer.close()
+    except Exception:  # the exception already propagating is the one to report
+        pass
 
 
 def _on_sigterm(trainer: Trainer):

@@ -4,7 +4,8 @@ Training minimises ``L = mean_data F(v) − mean_neg F(v⁻)`` with ``v⁻`` dra
 the model by the negative-phase sampler; its gradient is the contrastive-divergence estimate of the
 negative log-likelihood gradient ``⟨∂F⟩_data − ⟨∂F⟩_model`` (Hinton 2002; Tieleman 2008 for PCD;
 Desjardins et al. 2010 for PT), so the trainer's optimizer (SGD with momentum) performs the classic
-update.  ``method = "exact"`` uses ``L = mean F(v) + log Z`` with ``log Z`` enumerated (the exact
+update.  For CD and PCD the gradient is computed in closed form (:mod:`physgen.models.rbm.cd`) unless
+a sparsity penalty or a learned σ asks for autograd.  ``method = "exact"`` uses ``L = mean F(v) + log Z`` with ``log Z`` enumerated (the exact
 NLL).  Persistent chains are registered buffers, hence checkpointed and resumed.
 
 Conditioning: a run conditioned on a discrete condition (e.g. the temperatures of a multi-temperature
@@ -23,11 +24,11 @@ from torch.nn.functional import binary_cross_entropy, logsigmoid
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
-from physgen.models.rbm import checks, partition
+from physgen.models.rbm import cd, checks, partition
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy
 from physgen.samplers import ais as ais_mod
-from physgen.samplers.gibbs import flip_move, gibbs_sample, gibbs_steps, initial_state
+from physgen.samplers.gibbs import gibbs_sample, initial_state
 from physgen.samplers.tempering import default_betas, pt_sample, pt_sweep
 
 
@@ -37,7 +38,7 @@ class RBM(GenerativeModel):
 
     Parameters (``K`` = number of condition values, 1 when unconditioned): ``W (K, n, m)``,
     ``a (K, n)``, ``b (K, m)`` and, for Gaussian units, ``log_sigma (K, n)``.  Buffers: ``chains``
-    ``(K, C, n)`` (pcd) or ``(K, R, C, n)`` (pt), ``betas (R,)``, ``ready (K,)`` (bias initialised
+    ``(K, C, n)`` and their hidden units ``chain_hidden (K, C, m)`` (pcd) or ``(K, R, C, n)`` (pt), ``betas (R,)``, ``ready (K,)`` (bias initialised
     from data and chains started), ``updates`` (loss calls, schedules the monitors).
     """
 
@@ -45,11 +46,15 @@ class RBM(GenerativeModel):
     description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin or Gaussian visible units; CD-k, PCD, "
                                   "parallel tempering, global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
+    checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
     # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two
-    # Ising modes; measured on 4×4 Ising at T = 2.5 (docs/rbm.md)
+    # Ising modes; measured on 4×4 Ising at T = 2.5 (docs/rbm.md).  Matrix products at "medium" precision:
+    # ~2× faster on CPUs with bfloat16 units at float32-level error (docs/training.md); log Z, AIS and the
+    # exact likelihood are computed in float64, which the setting never touches
     default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
-                                                          "schedule": "linear", "epochs": 30, "batch_size": 64}}
+                                                          "schedule": "linear", "epochs": 30, "batch_size": 64,
+                                                          "matmul_precision": "medium"}}
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -70,11 +75,12 @@ class RBM(GenerativeModel):
             self.log_sigma = nn.Parameter(log_s)
         else:
             self.register_buffer("log_sigma", log_s)
-        self._init_buffers(K, n)
+        self._init_buffers(K, n, m)
         self._calls, self._monitors = 0, {}
 
-    def _init_buffers(self, K: int, n: int) -> None:
+    def _init_buffers(self, K: int, n: int, m: int) -> None:
         c = self.config
+        self.register_buffer("chain_hidden", torch.zeros(K, c.n_chains if c.method == "pcd" else 0, m))
         self.register_buffer("ready", torch.zeros(K, dtype=torch.uint8))
         self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
         R = c.n_temperatures if c.method == "pt" else 0
@@ -113,22 +119,44 @@ class RBM(GenerativeModel):
         self._calls += 1
         monitor = int(self.updates) % self.config.monitor_every == 0   # a buffer: same steps after --resume
         self.updates += 1
-        total, logs = 0.0, {}
+        total, logs, grads = 0.0, {}, {}
         for k, v in self._groups(batch):
             self._maybe_start(k, v, generator)
-            e = self.energy(k)
+            e = self.energy(k) if not self._explicit else self.energy(k).detach()
             x_data = e.hidden_logits(v)                        # reused by the CD chain's first half-step
-            f_data = e.free_energy(v, x_data).mean()
             if self.config.method == "exact":
-                total = total + f_data + partition.exact_log_z(e).to(v.dtype)
+                total = total + e.free_energy(v, x_data).mean() + partition.exact_log_z(e).to(v.dtype)
             else:
-                neg = self._negative(k, e, v, x_data.detach(), generator, logs)
-                total = total + f_data - e.free_energy(neg).mean()
-            total = total + self._penalties(e, v)
+                neg, x_neg = self._negative(k, e.detach(), x_data.detach(), generator, logs)
+                if self._explicit:
+                    value, *grads[k] = cd.cd_gradients(e, v, x_data, neg, x_neg)
+                    total = total + value + self._explicit_penalties(e, grads[k])
+                else:
+                    total = total + e.free_energy(v, x_data).mean() - e.free_energy(neg).mean()
+            if not self._explicit:
+                total = total + self._penalties(e, v)
             if monitor:  # own generator: monitoring never changes the training's random stream
                 mgen = torch.Generator(device=v.device).manual_seed(int(self.updates))
                 self._monitors.update(self._monitor(e.detach(), v, mgen, prefix=f"t{k}_" if k else ""))
+        if grads:
+            total = cd.ExplicitGradient.apply(total, self._stack_gradients(grads), self.W, self.a, self.b)
         return total, {**logs, **self._monitors}
+
+    @property
+    def _explicit(self) -> bool:
+        """Closed-form CD gradients (:mod:`~physgen.models.rbm.cd`): CD/PCD without sparsity or learned σ."""
+        c = self.config
+        return c.method in ("cd", "pcd") and not c.sparsity_cost and not isinstance(self.log_sigma, nn.Parameter)
+
+    def _stack_gradients(self, grads: dict[int, list[torch.Tensor]]) -> tuple[torch.Tensor, ...]:
+        """Per-group ``(dW, da, db)`` -> gradients shaped like ``W``, ``a``, ``b`` (zero for absent groups)."""
+        if self.W.shape[0] == 1:
+            return tuple(g.unsqueeze(0) for g in grads[0])
+        out = (torch.zeros_like(self.W), torch.zeros_like(self.a), torch.zeros_like(self.b))
+        for k, parts in grads.items():
+            for full, part in zip(out, parts):
+                full[k] = part
+        return out
 
     def _maybe_start(self, k: int, v: torch.Tensor, generator: torch.Generator) -> None:
         """First batch of group k: visible bias from data (Hinton guide §8.1), chains from the data rows."""
@@ -137,25 +165,41 @@ class RBM(GenerativeModel):
         with torch.no_grad():
             self.a[k].copy_(checks.data_bias(v, self.visible))
             if self.chains.shape[-2] > 0:
-                start = initial_state(self.energy(k).detach(), self.chains.shape[-2], v, generator)
+                e = self.energy(k).detach()
+                start = initial_state(e, self.chains.shape[-2], v, generator)
                 self.chains[k] = start.expand_as(self.chains[k])
+                if self.chain_hidden.shape[-2] > 0:
+                    self.chain_hidden[k] = e.sample_hidden(self.chains[k], generator)
             self.ready[k] = 1
 
-    def _negative(self, k: int, e: RBMEnergy, v: torch.Tensor, x_data: torch.Tensor, generator: torch.Generator,
-                  logs: dict[str, float]) -> torch.Tensor:
-        c, ed = self.config, e.detach()
+    def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator,
+                  logs: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Negative samples ``(C, n)`` of group ``k`` and their hidden logits (None for PT): CD-k from the
+        data's hidden units, PCD-k from the persistent hidden units, or a PT sweep."""
+        c = self.config
         with torch.no_grad():
             if c.method == "cd":
-                v1 = ed.sample_visible(ed.sample_hidden(v, generator, x_data), generator)
-                if self.flip:
-                    v1, _ = flip_move(ed, v1, generator)
-                return gibbs_steps(ed, v1, c.k - 1, generator, flip=self.flip)
+                neg, x_neg, _ = cd.sweeps(e, cd.bernoulli(torch.sigmoid(x_data), generator), c.k, generator,
+                                          flip=self.flip)
+                return neg, x_neg
             if c.method == "pcd":
-                self.chains[k] = gibbs_steps(ed, self.chains[k], c.k, generator, flip=self.flip)
-                return self.chains[k].clone()
-            self.chains[k], rate = pt_sweep(ed, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
+                neg, x_neg, self.chain_hidden[k] = cd.sweeps(e, self.chain_hidden[k], c.k, generator, flip=self.flip)
+                self.chains[k] = neg
+                return neg, x_neg
+            self.chains[k], rate = pt_sweep(e, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
             logs["pt_swap_min"] = float(rate.min())
-            return self.chains[k, -1].clone()
+            return self.chains[k, -1].clone(), None
+
+    def _explicit_penalties(self, e: RBMEnergy, grads: list[torch.Tensor]) -> torch.Tensor:
+        """Weight decay for the closed-form path: adds ``l2·W + l1·sign W`` to ``grads[0]``; returns the penalty."""
+        c, pen = self.config, torch.zeros((), dtype=e.W.dtype, device=e.W.device)
+        if c.l2:
+            grads[0].add_(e.W, alpha=c.l2)
+            pen = pen + 0.5 * c.l2 * (e.W ** 2).sum()
+        if c.l1:
+            grads[0].add_(torch.sign(e.W), alpha=c.l1)
+            pen = pen + c.l1 * e.W.abs().sum()
+        return pen
 
     def _penalties(self, e: RBMEnergy, v: torch.Tensor) -> torch.Tensor:
         c, pen = self.config, 0.0

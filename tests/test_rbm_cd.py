@@ -76,6 +76,20 @@ def test_hidden_state_sweeps_keep_the_exact_hidden_law(visible, flip):
     assert combined(p) > 1e-3, p
 
 
+@pytest.mark.parametrize("visible,flip", [("bernoulli", False), ("spin", True)])
+def test_stacked_sweeps_sample_each_rbm_exactly(visible, flip):
+    """K RBMs advanced together by batched products (the conditioned PCD path): each keeps its own law."""
+    p = []
+    for seed in SEEDS:
+        es = [small_rbm(visible, 10 * seed + k) for k in range(3)]
+        stacked = RBMEnergy(visible, torch.stack([e.W for e in es]), torch.stack([e.a for e in es])[:, None],
+                            torch.stack([e.b for e in es])[:, None])
+        v, _, _ = sweeps(stacked, torch.zeros(3, N, 4, dtype=torch.float64), 60, torch.Generator().manual_seed(seed),
+                         flip=flip)
+        p += [visible_pvalue(e, v[k]) for k, e in enumerate(es)]
+    assert combined(p) > 1e-3, p
+
+
 @pytest.mark.parametrize("method", ["cd", "pcd"])
 def test_closed_form_and_autograd_paths_give_the_same_update(method):
     """With an (inactive) sparsity cost the model falls back to autograd; both paths see the same
@@ -91,7 +105,7 @@ def test_closed_form_and_autograd_paths_give_the_same_update(method):
             m.zero_grad()
             loss, _ = m.loss(x, generator=torch.Generator().manual_seed(step))
             loss.backward()
-        grads.append((float(loss), m.W.grad.clone(), m.a.grad.clone(), m.b.grad.clone()))
+        grads.append((float(loss.detach()), m.W.grad.clone(), m.a.grad.clone(), m.b.grad.clone()))
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-5)
     for a, b in zip(grads[0][1:], grads[1][1:]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)

@@ -46,18 +46,21 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tenso
 
 def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
                      ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Metropolis global flip of spin chains ``v (C, n)`` whose hidden logits are ``x (C, m)``:
+    """Metropolis global flip of spin chains ``v (..., C, n)`` whose hidden logits are ``x (..., C, m)``:
     ``log p(−s) − log p(s) = F(s) − F(−s) = −2aᵀs − Σ softplus(x) + Σ softplus(2b − x)``."""
     x_flip = 2 * e.b - x
-    log_r = -2 * (v @ e.a) - softplus(x).sum(-1) + softplus(x_flip).sum(-1)
-    accept = (torch.log(torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)) < log_r)[:, None]
+    log_r = -2 * (v * e.a).sum(-1) - softplus(x).sum(-1) + softplus(x_flip).sum(-1)
+    u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)
+    accept = (torch.log(u) < log_r)[..., None]
     return torch.where(accept, -v, v), torch.where(accept, x_flip, x)
 
 
 def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False
            ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``steps`` block-Gibbs sweeps ``h → v ~ p(v|h) → x = logits(v) → h ~ σ(x)`` from hidden states
-    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))``."""
+    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))``.  With a stacked energy
+    (``W (K, n, m)``, biases ``(K, 1, ·)``, see ``RBM.stacked_energy``) ``h`` is ``(K, C, m)`` and K
+    independent RBMs advance together by batched matrix products."""
     for _ in range(steps):
         v = e.sample_visible(h, generator)
         x = e.hidden_logits(v)

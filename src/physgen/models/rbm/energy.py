@@ -80,7 +80,7 @@ class RBMEnergy:
         """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli), half-logit (spin) or mean (Gaussian)."""
         beta = self.beta
         a = self.a if self.base_a is None else (1 - beta) * self.base_a + beta * self.a
-        return a + beta * (h @ self.W.T)
+        return a + beta * (h @ self.W.mT)
 
     def sample_hidden(self, v: torch.Tensor, generator: torch.Generator | None,
                       hidden_logits: torch.Tensor | None = None) -> torch.Tensor:

@@ -120,8 +120,12 @@ class RBM(GenerativeModel):
         monitor = int(self.updates) % self.config.monitor_every == 0   # a buffer: same steps after --resume
         self.updates += 1
         total, logs, grads = 0.0, {}, {}
-        for k, v in self._groups(batch):
+        groups = self._groups(batch)
+        for k, v in groups:
             self._maybe_start(k, v, generator)
+        if self.config.method == "pcd":
+            self._advance_chains(generator)
+        for k, v in groups:
             e = self.energy(k) if not self._explicit else self.energy(k).detach()
             x_data = e.hidden_logits(v)                        # reused by the CD chain's first half-step
             if self.config.method == "exact":
@@ -141,6 +145,19 @@ class RBM(GenerativeModel):
         if grads:
             total = cd.ExplicitGradient.apply(total, self._stack_gradients(grads), self.W, self.a, self.b)
         return total, {**logs, **self._monitors}
+
+    def stacked_energy(self) -> RBMEnergy:
+        """All K RBMs as one (detached) energy: ``W (K, n, m)``, ``a (K, 1, n)``, ``b (K, 1, m)``."""
+        sigma = torch.exp(self.log_sigma)[:, None] if self.visible == "gaussian" else None
+        return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma).detach()
+
+    @torch.no_grad()
+    def _advance_chains(self, generator: torch.Generator) -> None:
+        """PCD: k sweeps of every persistent chain of every condition value at once (batched products)."""
+        neg, x_neg, h = cd.sweeps(self.stacked_energy(), self.chain_hidden, self.config.k, generator, flip=self.flip)
+        self.chains.copy_(neg)
+        self.chain_hidden.copy_(h)
+        self._chain_logits = x_neg
 
     @property
     def _explicit(self) -> bool:
@@ -175,17 +192,15 @@ class RBM(GenerativeModel):
     def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator,
                   logs: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Negative samples ``(C, n)`` of group ``k`` and their hidden logits (None for PT): CD-k from the
-        data's hidden units, PCD-k from the persistent hidden units, or a PT sweep."""
+        data's hidden units, PCD-k from the persistent hidden units (advanced already), or a PT sweep."""
         c = self.config
         with torch.no_grad():
             if c.method == "cd":
                 neg, x_neg, _ = cd.sweeps(e, cd.bernoulli(torch.sigmoid(x_data), generator), c.k, generator,
                                           flip=self.flip)
                 return neg, x_neg
-            if c.method == "pcd":
-                neg, x_neg, self.chain_hidden[k] = cd.sweeps(e, self.chain_hidden[k], c.k, generator, flip=self.flip)
-                self.chains[k] = neg
-                return neg, x_neg
+            if c.method == "pcd":  # advanced for every k at once by _advance_chains
+                return self.chains[k], self._chain_logits[k]
             self.chains[k], rate = pt_sweep(e, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
             logs["pt_swap_min"] = float(rate.min())
             return self.chains[k, -1].clone(), None

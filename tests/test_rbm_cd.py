@@ -7,7 +7,8 @@ import torch
 
 from physgen.models.base import DataSpec
 from physgen.models.rbm import RBM, RBMConfig
-from physgen.models.rbm.cd import ExplicitGradient, cd_gradients, flip_from_logits, sweeps
+from physgen.models.rbm.cd import ExplicitGradient, cd_gradients
+from physgen.samplers.gibbs import flip_from_logits, sweeps
 from physgen.models.rbm.energy import RBMEnergy
 from test_gibbs import N, SEEDS, combined, small_rbm, visible_pvalue
 

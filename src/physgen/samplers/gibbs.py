@@ -12,10 +12,15 @@ the loop, the model only gives conditionals.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
+from torch.nn.functional import softplus
 
 from physgen.errors import UserError
+
+if TYPE_CHECKING:
+    from physgen.models.rbm.energy import RBMEnergy
 
 
 def flip_move(energy, v: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -26,9 +31,48 @@ def flip_move(energy, v: torch.Tensor, generator: torch.Generator | None) -> tup
     return torch.where(accept[..., None], -v, v), accept
 
 
+def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``h ~ Bernoulli(p)`` elementwise, as floats of ``p``'s dtype."""
+    return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+
+
+def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Metropolis global flip of spin chains ``v (..., C, n)`` whose hidden logits are ``x (..., C, m)``:
+    ``log p(−s) − log p(s) = F(s) − F(−s) = −2aᵀs − Σ softplus(x) + Σ softplus(2b − x)``."""
+    x_flip = 2 * e.b - x
+    log_r = -2 * (v * e.a).sum(-1) - softplus(x).sum(-1) + softplus(x_flip).sum(-1)
+    u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)
+    accept = (torch.log(u) < log_r)[..., None]
+    return torch.where(accept, -v, v), torch.where(accept, x_flip, x)
+
+
+def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False
+           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``steps`` block-Gibbs sweeps ``h → v ~ p(v|h) → x = logits(v) → h ~ σ(x)`` from hidden states
+    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))``.  With a stacked energy
+    (``W (K, n, m)``, biases ``(K, 1, ·)``, see ``RBM.stacked_energy``) ``h`` is ``(K, C, m)`` and K
+    independent RBMs advance together by batched matrix products."""
+    for _ in range(steps):
+        v = e.sample_visible(h, generator)
+        x = e.hidden_logits(v)
+        if flip:
+            v, x = flip_from_logits(e, v, x, generator)
+        h = bernoulli(torch.sigmoid(x), generator)
+    return v, x, h
+
+
+def _untempered(energy) -> bool:
+    return isinstance(energy.beta, float) and energy.beta == 1.0 and energy.base_a is None
+
+
 def gibbs_steps(energy, v: torch.Tensor, steps: int, generator: torch.Generator | None, *,
                 flip: bool = False) -> torch.Tensor:
-    """``steps`` sweeps (each followed by a global flip proposal when ``flip``) from ``v`` ``(..., n)``."""
+    """``steps`` sweeps (each followed by a global flip proposal when ``flip``) from ``v`` ``(..., n)``.
+    Untempered energies run :func:`sweeps` (the flip from the logits: two products per sweep)."""
+    if steps > 0 and _untempered(energy):
+        h = bernoulli(torch.sigmoid(energy.hidden_logits(v)), generator)
+        return sweeps(energy, h, steps, generator, flip=flip)[0]
     for _ in range(steps):
         v = energy.gibbs_step(v, generator)
         if flip:

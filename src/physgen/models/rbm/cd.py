@@ -12,17 +12,17 @@ course's hand-written loop) instead of the seven of back-propagating through ``F
 handed to autograd through :class:`ExplicitGradient`, so the shared trainer, its optimizers and DDP's
 gradient all-reduce see ordinary ``.grad`` fields.
 
-Chains are advanced from a hidden state (``h → v → x → h``), so a persistent chain carries its hidden
-units between updates as scikit-learn's ``BernoulliRBM`` does; for spin units the global flip
-``s → −s`` is accepted with ``min(1, p(−s)/p(s))`` from the logits alone, since the logits of ``−s`` are
-``2b − x``.
+Chains are advanced from a hidden state (``h → v → x → h``, :func:`physgen.samplers.gibbs.sweeps`), so
+a persistent chain carries its hidden units between updates as scikit-learn's ``BernoulliRBM`` does; for
+spin units the global flip ``s → −s`` is accepted with ``min(1, p(−s)/p(s))`` from the logits alone,
+since the logits of ``−s`` are ``2b − x``.
 """
 from __future__ import annotations
 
 import torch
-from torch.nn.functional import softplus
 
 from physgen.models.rbm.energy import RBMEnergy
+from physgen.samplers.gibbs import bernoulli, flip_from_logits, sweeps  # noqa: F401  (the chain moves)
 
 
 class ExplicitGradient(torch.autograd.Function):
@@ -37,37 +37,6 @@ class ExplicitGradient(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: torch.Tensor):
         return (None, None, *(g * grad for grad in ctx.grads))
-
-
-def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """``h ~ Bernoulli(p)`` elementwise, as floats of ``p``'s dtype."""
-    return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
-
-
-def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
-                     ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Metropolis global flip of spin chains ``v (..., C, n)`` whose hidden logits are ``x (..., C, m)``:
-    ``log p(−s) − log p(s) = F(s) − F(−s) = −2aᵀs − Σ softplus(x) + Σ softplus(2b − x)``."""
-    x_flip = 2 * e.b - x
-    log_r = -2 * (v * e.a).sum(-1) - softplus(x).sum(-1) + softplus(x_flip).sum(-1)
-    u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)
-    accept = (torch.log(u) < log_r)[..., None]
-    return torch.where(accept, -v, v), torch.where(accept, x_flip, x)
-
-
-def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``steps`` block-Gibbs sweeps ``h → v ~ p(v|h) → x = logits(v) → h ~ σ(x)`` from hidden states
-    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))``.  With a stacked energy
-    (``W (K, n, m)``, biases ``(K, 1, ·)``, see ``RBM.stacked_energy``) ``h`` is ``(K, C, m)`` and K
-    independent RBMs advance together by batched matrix products."""
-    for _ in range(steps):
-        v = e.sample_visible(h, generator)
-        x = e.hidden_logits(v)
-        if flip:
-            v, x = flip_from_logits(e, v, x, generator)
-        h = bernoulli(torch.sigmoid(x), generator)
-    return v, x, h
 
 
 def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Tensor, xn: torch.Tensor

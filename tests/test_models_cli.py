@@ -75,3 +75,18 @@ def test_bad_data_for_the_architecture(cli, tmp_path):
     assert code == 2 and "has no /conditions/temperature" in err
     code, _, err = cli("models", "summary", "dcgan", "--data", img, "--condition", "labels")
     assert code == 2 and "no /labels" in err
+
+
+@pytest.mark.parametrize("name", ["rbm", "ebm", "ddpm", "score-sde", "vae", "conv-vae", "gan", "dcgan", "wgan-gp"])
+def test_every_model_has_a_summary_whose_counts_are_its_parameters(cli, name):
+    """Likelihood models without encoder/generator (rbm, ebm, diffusion) get a table too."""
+    from physgen.cli.models import build_model
+
+    code, out, err = cli("models", "summary", name, "--json")
+    assert code == 0, err
+    info = json.loads(out)
+    model = build_model(name, None, None, [])
+    assert sum(v["trainable"] for v in info.values()) == sum(
+        p.numel() for p in model.parameters() if p.requires_grad) or model.adversarial
+    code, out, _ = cli("models", "summary", name)
+    assert code == 0 and "total params:" in out

@@ -7,14 +7,16 @@ from __future__ import annotations
 import importlib
 import json
 
-from physgen.cli.common import ArgumentParser, add_verb
+from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, add_verb
 
 SUBVERBS = ("ising", "import", "digits", "mnist", "toy")
 
 
 def register(sub) -> None:
     parser = sub.add_parser("data", help="generate, import and inspect dataset files",
-                            description="Generate, import and inspect physgen HDF5 dataset files.")
+                            description="Generate, import and inspect physgen HDF5 dataset files.",
+                            epilog="Example:\n  physgen data ising --size 16 --t-range 1.5:3.5:8 --samples 500 "
+                                   "--algorithm wolff --out ising.h5", formatter_class=EXAMPLE_FMT)
     inner = parser.add_subparsers(dest="data_verb", required=True, metavar="SUBVERB", parser_class=ArgumentParser)
     for name in SUBVERBS:
         module = f"physgen.cli.data_{name}"

@@ -62,32 +62,39 @@ def build_model(name: str, data: str | None, condition: str | None, sets: list[s
     return cls(from_dict(cls.config_class, values, "model"), spec)
 
 
-def networks(model) -> dict[str, tuple[list[nn.Module], Callable[[], Any]]]:
-    """Name -> (modules counted, a forward call through them) for the summary."""
+def networks(model) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
+    """Name -> (modules counted, a forward call through them, or None for models without layers)."""
     spec = model.spec
     n = 2
     cond = None
     if spec.condition_names:
         cond = torch.tensor([[sum(spec.condition_range(c)) / 2 for c in spec.condition_names]] * n)
     labels = torch.zeros(n, dtype=torch.long) if spec.n_labels else None
-    c = model.cond(cond, labels) if model.cond.active else None
+    conditioner = getattr(model, "cond", None)
+    c = model.cond(cond, labels) if conditioner is not None and conditioner.active else None
     x = torch.zeros(n, *spec.shape)
     if model.adversarial:
         z = model.noise(n, None)
         return {"generator": ([model.gen, model.cond], lambda: model.generate(z, c)),
                 "discriminator": ([model.disc], lambda: model.disc(x, c))}
-
-    def vae_pass():
-        mu, _ = model.encode(x, c)
-        return model.decode(mu, c)
-    return {"model": ([model], vae_pass)}
+    if hasattr(model, "encode"):  # VAEs
+        return {"model": ([model], lambda: model.decode(model.encode(x, c)[0], c))}
+    if hasattr(model, "energy_net"):  # EBMs
+        return {"model": ([model], lambda: model.energy(x, c))}
+    if hasattr(model, "denoiser"):  # diffusion and score models
+        return {"model": ([model], lambda: model.denoiser(x.reshape(n, -1), torch.zeros(n), c))}
+    return {"model": ([model], None)}  # e.g. the rbm: parameters, no layers
 
 
 def layer_rows(modules: list[nn.Module], forward: Callable[[], Any]) -> list[tuple[str, str, str, int, int]]:
-    """(name, type, output shape, trainable, non-trainable) of every leaf layer, in call order."""
+    """(name, type, output shape, trainable, non-trainable) of every leaf layer, in call order; without a
+    forward call, one row per parameter tensor (name, "Parameter", its shape)."""
     from physgen.models.nets import count_parameters
 
     rows: list[tuple[str, str, str, int, int]] = []
+    if forward is None:
+        return [(name, "Parameter", str(tuple(p.shape)), p.numel() if p.requires_grad else 0,
+                 0 if p.requires_grad else p.numel()) for m in modules for name, p in m.named_parameters()]
     hooks = []
     for root in modules:
         for name, mod in root.named_modules():

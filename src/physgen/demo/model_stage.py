@@ -54,6 +54,16 @@ def _sample_all(run, real, seed: int, options: dict):
                    attrs={"J": real.attrs.get("J", 1.0), "h": real.attrs.get("h", 0.0)})
 
 
+def sample_like(run, real, seed: int, options: dict | None = None):
+    """Generated Dataset shaped like ``real`` for :func:`physgen.metrics.evaluate`: as many samples per
+    trained temperature as ``real`` has when it carries ``/conditions/temperature`` (the demo's
+    protocol), else ``len(real)`` unconditional samples.  ``options`` go to the model's sampler."""
+    options = dict(options or {})
+    if "temperature" in real.conditions:
+        return _sample_all(run, real, seed, options)
+    return run.sample(len(real), seed=seed, **options)
+
+
 def _loss_curve(run_dir):
     """Figure of every logged loss column of metrics.csv against the step."""
     import matplotlib.pyplot as plt

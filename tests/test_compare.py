@@ -1,0 +1,152 @@
+"""benchmarks/compare.py, physgen's scoreboard: the regression rule, the table, bad input, determinism,
+and (slow) every family's quick-mode metrics against benchmarks/compare_quick_reference.json.
+
+Regression rule (lower is better for every metric): a family fails when its quick-mode
+classifier AUC > recorded + 0.05 + 3σ, or its KL / MMD / ⟨e⟩,⟨|m|⟩ relative error > recorded·1.5 + 3σ,
+σ = the recorded and new errors in quadrature.  Quick mode uses fixed step budgets and seeds, so on the
+same CPU and torch build the numbers are reproduced exactly (checked below); the tolerance only absorbs
+changes of platform or library version.
+"""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load_compare():
+    spec = importlib.util.spec_from_file_location("physgen_compare_script", REPO / "benchmarks" / "compare.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+compare = _load_compare()
+
+
+def _entry(value, error=0.0, floor=None):
+    return {"value": value, "error": error, "floor": floor}
+
+
+def test_regression_rule_thresholds_are_exact():
+    ref = {"c2st_auc": _entry(0.70, 0.03), "kl": _entry(0.20, 0.04), "mmd": _entry(0.10, 0.0)}
+    sigma_auc = (0.03 ** 2 + 0.04 ** 2) ** 0.5                     # = 0.05
+    auc_limit = 0.70 + 0.05 + 3 * sigma_auc                          # = 0.90
+    kl_limit = 0.20 * 1.5 + 3 * 0.04                                  # new error 0 -> 0.42
+    ok = {"c2st_auc": _entry(auc_limit - 1e-9, 0.04), "kl": _entry(kl_limit - 1e-9), "mmd": _entry(0.15)}
+    assert compare.regressions(ref, ok) == []
+    worse = {"c2st_auc": _entry(auc_limit + 1e-6, 0.04), "kl": _entry(kl_limit + 1e-6), "mmd": _entry(0.1501)}
+    bad = compare.regressions(ref, worse)
+    assert [m.split(":")[0] for m in bad] == ["c2st_auc", "kl", "mmd"]
+    assert compare.regressions(ref, {"kl": _entry(0.0), "mmd": _entry(0.0)}) == ["c2st_auc: missing in the new results"]
+    better = {"c2st_auc": _entry(0.5), "kl": _entry(0.0), "mmd": _entry(0.0)}  # improvements never fail
+    assert compare.regressions(ref, better) == []
+
+
+def _obs(real_e, fake_e, real_m, fake_m, floor_e, floor_m, err=0.01):
+    def one(r, f, fl):
+        return {"real": {"value": r}, "difference": {"value": f - r, "error": err}, "floor": {"value": fl}}
+    return {"observables": {"energy": one(real_e, fake_e, floor_e), "abs_magnetization": one(real_m, fake_m, floor_m)}}
+
+
+def test_relative_errors_average_over_temperatures_and_observables():
+    obs = {"by_temperature": {"2": _obs(-1.0, -0.9, 0.5, 0.6, 0.01, -0.02),
+                              "3": _obs(-0.5, -0.5, 0.2, 0.1, 0.0, 0.01)}}
+    r = compare.relative_errors(obs)
+    assert r["value"] == pytest.approx((0.1 + 0.2 + 0.0 + 0.5) / 4)
+    assert r["floor"] == pytest.approx((0.01 + 0.04 + 0.0 + 0.05) / 4)
+    assert r["error"] == pytest.approx((0.01 ** 2 * (1 + 4 + 4 + 25)) ** 0.5 / 4)
+
+
+def test_table_marks_inapplicable_failed_and_skipped_cells():
+    ok = {"status": "ok", "parameters": 1234, "steps": 10, "cpu_s": 1.0, "wall_s": 2.0,
+          "metrics": {"kl": _entry(0.5, 0.1, 0.01), "mmd": _entry(0.2), "c2st_auc": _entry(0.6, 0.02, 0.5)}}
+    board = {"results": {"digits": {"rbm": ok, "ebm": {"status": "n/a", "reason": "no energy for words"},
+                                    "ddpm": {"status": "failed", "reason": "UserError: boom"}}},
+             "skipped": {"ttbar": "--ttbar x: no such file"}}
+    table = compare.markdown(board)
+    assert "| digits | rbm | 0.5 ± 0.1 (0.01) | 0.2 ± 0 | 0.6 ± 0.02 (0.5) | — | 1,234 | 10 | 1.0 | 2.0 |" in table
+    assert "| digits | ebm | n/a: no energy for words |" in table
+    assert "| digits | ddpm | failed: UserError: boom |" in table
+    assert "| ttbar | all | skipped: --ttbar x: no such file |" in table
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == 11 for line in table.splitlines())  # all columns
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--data", "ising,mnist"], "--data: unknown mnist"),
+    (["--families", "rbm,flow"], "--families: unknown flow"),
+    (["--record"], "--record: only with --quick"),
+    (["--quick", "--threads", "0"], "--threads >= 1"),
+    (["--max-time", "0"], "--max-time must be > 0"),
+])
+def test_bad_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "sb"
+    assert compare.main(["--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_out_that_is_a_file_is_refused(tmp_path, capsys):
+    out = tmp_path / "file"
+    out.write_text("x")
+    assert compare.main(["--out", str(out), "--quick"]) == 2
+    assert "is a file" in capsys.readouterr().err
+
+
+def test_missing_ttbar_file_skips_that_data_set_with_a_message(tmp_path, capsys):
+    out = tmp_path / "sb"
+    assert compare.main(["--quick", "--out", str(out), "--data", "ttbar", "--ttbar", str(tmp_path / "nope.txt")]) == 0
+    captured = capsys.readouterr()
+    assert "nope.txt: no such file; tt̄ data set skipped" in captured.err
+    board = json.loads((out / "scoreboard.json").read_text())
+    assert board["results"] == {} and "ttbar" in board["skipped"]
+    assert "| ttbar | all | skipped:" in (out / "scoreboard.md").read_text()
+
+
+def test_quick_mode_is_deterministic_and_records_its_configs(tmp_path):
+    """Two quick runs of the cheapest cell give identical numbers; the config and command are recorded."""
+    boards = []
+    for name in ("a", "b"):
+        args = ["--quick", "--out", str(tmp_path / name), "--data", "digits", "--families", "rbm"]
+        assert compare.main(args) == 0
+        boards.append(json.loads((tmp_path / name / "scoreboard.json").read_text()))
+    cells = [b["results"]["digits"]["rbm"] for b in boards]
+    assert cells[0]["metrics"] == cells[1]["metrics"]
+    assert cells[0]["steps"] == compare.QUICK_STEPS["rbm"] and cells[0]["parameters"] == 64 * 128 + 64 + 128
+    config = (tmp_path / "a" / "configs" / "digits-rbm.toml").read_text()
+    assert "n_hidden = 128" in config
+    assert "physgen train rbm" in (tmp_path / "a" / "commands.txt").read_text()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("data", ["ising", "ttbar", "digits"])
+def test_quick_scoreboard_does_not_regress(data, tmp_path, request):
+    """Every family's quick-mode metrics on ``data`` against the recorded reference (rule: module docstring)."""
+    reference = json.loads(compare.REFERENCE.read_text())
+    argv = ["--quick", "--out", str(tmp_path / "sb"), "--data", data, "--seed", str(reference["seed"])]
+    if data == "ttbar":
+        argv += ["--ttbar", str(request.getfixturevalue("ttbar_path"))]
+    assert compare.main(argv) == 0
+    board = json.loads((tmp_path / "sb" / "scoreboard.json").read_text())
+    problems = []
+    for family, recorded in reference["results"][data].items():
+        cell = board["results"][data][family]
+        assert cell["status"] == "ok", cell
+        assert cell["steps"] == reference["quick_steps"][family]
+        problems += [f"{family} {m}" for m in compare.regressions(recorded, cell["metrics"])]
+    assert set(reference["results"][data]) == set(compare.FAMILIES)
+    assert not problems, "; ".join(problems)
+
+
+def test_inapplicable_cell_is_reported_not_trained(tmp_path, monkeypatch):
+    monkeypatch.setitem(compare.NOT_APPLICABLE, ("ebm", "digits"), "test reason")
+    out = tmp_path / "sb"
+    assert compare.main(["--quick", "--out", str(out), "--data", "digits", "--families", "ebm"]) == 0
+    assert "| digits | ebm | n/a: test reason |" in (out / "scoreboard.md").read_text()
+    assert not (out / "runs").exists()

@@ -134,9 +134,14 @@ class GAN(GenerativeModel):
         return from_signed(y, self.spec.kind)
         return y
 
+    @property
+    def noise_dim(self) -> int:
+        """Columns of the generator's noise ``z`` (``latent``; more for a per-site noise field)."""
+        return self.config.latent
+
     def noise(self, n: int, generator: torch.Generator | None) -> torch.Tensor:
-        """``(n, latent)`` noise: U[−1, 1] (the course) or N(0, I)."""
-        shape, dev = (n, self.config.latent), self.device
+        """``(n, noise_dim)`` noise: U[−1, 1] (the course) or N(0, I)."""
+        shape, dev = (n, self.noise_dim), self.device
         if self.config.noise == "uniform":
             return torch.rand(shape, generator=generator, device=dev) * 2 - 1
         return torch.randn(shape, generator=generator, device=dev)

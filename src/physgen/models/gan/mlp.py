@@ -10,7 +10,9 @@ default (``model.g_loss=minimax`` for the original game).  ``wgan-gp`` is an MLP
 (3 × 128 LeakyReLU(0.2); no normalisation in the critic, as the gradient penalty requires) trained with
 the WGAN-GP loss (Gulrajani et al. 2017), λ = 10, ``n_critic`` = 5; defaults tuned for tabular data in [−1, 1]:
 tanh output, Adam 5·10⁻⁴ β = (0.5, 0.9), batch 256, weight EMA 0.999 (other continuous data:
-``--set data.transform=minmax``, or ``model.output=linear``).
+``--set data.transform=minmax``, or ``model.output=linear``).  ``model.arch=conv`` swaps in the
+translation-equivariant conv generator and critic of :mod:`physgen.models.gan.conv_lattice` (spin
+lattices with periodic padding, and images).
 """
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ from torch import nn
 from physgen.models.base import DataSpec
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
+from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
 from physgen.models.nets import BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
 from physgen.models.registry import register
 
@@ -84,6 +87,9 @@ class VanillaGAN(GAN):
                                     ())
 
 
+ARCHS = ("mlp", "conv")
+
+
 @dataclass
 class WGANGPConfig(GANConfig):
     """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md)."""
@@ -96,21 +102,40 @@ class WGANGPConfig(GANConfig):
     hidden_d: tuple[int, ...] = (128, 128, 128)
     act: str = "leaky_relu"
     bond_features: bool = False       # lattices: the critic also sees nearest-neighbour products s_i s_j
+    arch: str = "mlp"                 # mlp | conv (lattices/images: periodic conv G and critic, conv_lattice.py)
+    width: int = 32                   # conv: channels of every G and critic layer
+    dilations_g: tuple[int, ...] = (1, 2, 4, 1, 2, 1)  # conv: dilation of each residual G block
+    dilations_d: tuple[int, ...] = (1, 2, 4, 1)        # conv: dilation of each residual critic block
+    noise_channels: int = 2           # conv: per-site noise channels of G (z gains noise_channels·H·W columns)
+    padding: str = "auto"             # conv: auto (circular for spins, zeros otherwise) | circular | zeros
+    lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
 
     def __post_init__(self) -> None:
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
         self.hidden_d = tuple(int(h) for h in self.hidden_d)
+        self.dilations_g = tuple(int(d) for d in self.dilations_g)
+        self.dilations_d = tuple(int(d) for d in self.dilations_d)
         check_positive("hidden_g", list(self.hidden_g))
         check_positive("hidden_d", list(self.hidden_d))
+        check_positive("width", self.width)
+        check_positive("dilations_g", list(self.dilations_g))
+        check_positive("dilations_d", list(self.dilations_d))
+        check_positive("noise_channels", self.noise_channels)
+        if self.arch not in ARCHS:
+            raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
+        if self.padding not in PADDINGS:
+            raise UserError(f"model.padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
         super().__post_init__()
 
 
 @register
 class WGANGP(GAN):
-    """MLP Wasserstein GAN with gradient penalty (Gulrajani et al. 2017)."""
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): MLP G and critic, or with
+    ``arch=conv`` the periodic conv G and critic of :mod:`physgen.models.gan.conv_lattice`."""
 
     name: ClassVar[str] = "wgan-gp"
-    description: ClassVar[str] = "MLP Wasserstein GAN with gradient penalty (λ=10, n_critic=5), tuned for tabular data"
+    description: ClassVar[str] = ("Wasserstein GAN with gradient penalty (λ=10, n_critic=5): MLP tuned for tabular data, "
+                                  "or model.arch=conv (periodic conv nets for lattices)")
     config_class: ClassVar[type] = WGANGPConfig
     default_output: ClassVar[str] = "tanh"
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
@@ -120,6 +145,8 @@ class WGANGP(GAN):
                                                 "ema": 0.999}}
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        if config.arch == "conv":
+            return self._build_conv(config, spec)
         d, c = flat_dim(spec), self.cond.dim
         self.gen = FlatConditional(mlp([config.latent + c, *config.hidden_g, d], act=config.act), spec.shape)
         if config.bond_features:
@@ -128,3 +155,25 @@ class WGANGP(GAN):
             self.disc = Prepend(BondFeatures(), mlp([3 * d + c, *config.hidden_d, 1], act=config.act))
         else:
             self.disc = FlatConditional(mlp([d + c, *config.hidden_d, 1], act=config.act), ())
+
+    def _build_conv(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        """``model.arch=conv``: :class:`LatticeGenerator` / :class:`LatticeCritic` (periodic on spins)."""
+        if config.bond_features:
+            raise UserError("model.bond_features: only for model.arch=mlp (a conv critic sees the bonds itself)")
+        shape, c = lattice_shape(spec), self.cond.dim
+        mode = padding_mode(config.padding, spec.kind)
+        for option in ("dilations_g", "dilations_d"):
+            if mode == "circular" and max(getattr(config, option)) > min(shape[1:]) // 2:
+                raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
+                                f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
+        self.gen = LatticeGenerator(shape, spec.shape, latent=config.latent, cond_dim=c, width=config.width,
+                                    dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode)
+        if config.lattice_stats and spec.kind != "spins":
+            raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
+        self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
+                                  stats=config.lattice_stats)
+
+    @property
+    def noise_dim(self) -> int:
+        """``latent`` (MLP) or ``latent + noise_channels·H·W`` (conv: global latent and per-site field)."""
+        return self.config.latent + (self.gen.field_dim if self.config.arch == "conv" else 0)

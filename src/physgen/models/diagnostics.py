@@ -141,7 +141,7 @@ class GANDiagnostics:
 
 
 def _noise(model, n: int, g: torch.Generator) -> torch.Tensor:
-    shape = (n, model.config.latent)
+    shape = (n, getattr(model, "noise_dim", model.config.latent))  # conv lattice G: latent + site noise
     return torch.rand(shape, generator=g) * 2 - 1 if model.config.noise == "uniform" else torch.randn(shape, generator=g)
 
 

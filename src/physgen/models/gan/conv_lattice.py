@@ -1,0 +1,165 @@
+"""Fully convolutional, translation-equivariant conditional generator and critic for spin lattices
+(``wgan-gp`` with ``--set model.arch=conv``).
+
+Generator ``G(z, c)``: ``z = [z_g, ξ]`` with a global latent ``z_g ∈ R^latent`` and a per-site noise field
+``ξ ∈ R^(k×H×W)`` (``k = noise_channels``; the field is what lets the high-temperature, short-range
+disordered phase be generated site by site).  A style MLP maps ``[z_g, c]`` to one FiLM scale/shift pair
+per layer (Perez et al. 2018; the global-style idea of Karras et al. 2019)::
+
+    h₀ = Conv3×3(ξ)  →  for each dilation d_l:  h ← h + LeakyReLU(FiLM_l(Conv3×3_d(h)))  →  Conv3×3(h) (pre-tanh)
+
+with FiLM_l(h) = (1 + γ_l) ⊙ h + β_l and (γ_l, β_l) = style(z_g, c).  Every convolution pads circularly on
+periodic lattices, so G commutes with lattice translations: ``G(z_g, roll(ξ)) = roll(G(z_g, ξ))``.
+
+Critic ``f(x, c)``: ``[x, c as constant planes]`` → Conv3×3 → residual dilated Conv3×3 blocks (LeakyReLU(0.2),
+no normalisation, as the gradient penalty requires) → mean over sites × √N → MLP on ``[pooled, c]`` → scalar.  The
+site mean makes f exactly invariant under lattice translations; the MLP head on site averages can form
+the energy per site (an average of local bond terms) and nonlinear functions of the magnetisation;
+with ``lattice_stats`` it is also given them explicitly (:func:`lattice_stats`: m, |m|, m², e, × √N).
+The √N (N = H·W sites) gives these global features gradient norms of order 1 w.r.t. the lattice, as the
+penalty ‖∇f‖ ≈ 1 expects; site means alone (gradient norm ∝ 1/√N) leave the critic nearly blind to the
+magnetisation distribution under the penalty.
+
+Shapes: ``z (B, latent + k·H·W)``; a ``z`` of only ``latent`` columns (the fixed-z diagnostics) uses ξ = 0.
+``x (B, *spec.shape)`` with spec shape ``(H, W)`` or ``(C, H, W)``.
+"""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+from physgen.models.nets import mlp
+
+PADDINGS = ("auto", "circular", "zeros")
+
+
+def lattice_shape(spec, option: str = "model.arch") -> tuple[int, int, int]:
+    """``(C, H, W)`` of a lattice/image spec, else a UserError naming ``option``."""
+    shape = tuple(spec.shape)
+    if len(shape) == 2:
+        return (1, *shape)
+    if len(shape) == 3:
+        return shape  # type: ignore[return-value]
+    raise UserError(f"{option}=conv: needs lattice or image data of shape (H, W) or (C, H, W), got {shape}; "
+                    "use model.arch=mlp for tabular data")
+
+
+def padding_mode(padding: str, kind: str) -> str:
+    """``auto`` -> circular for spin lattices (periodic boundaries), zeros otherwise."""
+    if padding not in PADDINGS:
+        raise UserError(f"model.padding: {padding!r} is not one of {', '.join(PADDINGS)}")
+    if padding == "auto":
+        return "circular" if kind == "spins" else "zeros"
+    return padding
+
+
+class PeriodicConv2d(nn.Conv2d):
+    """3×3 convolution on a torus: pads by wrapping with two ``torch.cat`` (cheaper on the CPU than
+    ``padding_mode="circular"``, the same result), then convolves without padding.  ``padding_mode`` reads
+    ``"circular"``."""
+
+    def __init__(self, c_in: int, c_out: int, dilation: int = 1):
+        super().__init__(c_in, c_out, 3, dilation=dilation, padding=0)
+        self.padding_mode = "circular"
+        self.pad = dilation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.pad
+        x = torch.cat([x[..., -p:, :], x, x[..., :p, :]], dim=-2)
+        x = torch.cat([x[..., -p:], x, x[..., :p]], dim=-1)
+        return self._conv_forward(x, self.weight, self.bias)
+
+
+def _conv(c_in: int, c_out: int, mode: str, dilation: int = 1) -> nn.Conv2d:
+    """3×3 convolution keeping H×W ('same' padding of size ``dilation``, circular or zeros)."""
+    if mode == "circular":
+        return PeriodicConv2d(c_in, c_out, dilation)
+    return nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation, padding_mode=mode)
+
+
+class LatticeGenerator(nn.Module):
+    """``(z (B, latent + k·H·W), c (B, n_c) | None) -> (B, *out_shape)`` pre-activation (see module doc)."""
+
+    def __init__(self, shape: tuple[int, int, int], out_shape: Sequence[int], *, latent: int, cond_dim: int,
+                 width: int, dilations: Sequence[int], noise_channels: int, mode: str, style_hidden: int = 64):
+        super().__init__()
+        self.shape, self.out_shape = tuple(shape), tuple(out_shape)
+        self.latent, self.k = latent, noise_channels
+        self.width, self.n_layers = width, len(dilations)
+        self.stem = _conv(noise_channels, width, mode)
+        self.blocks = nn.ModuleList(_conv(width, width, mode, d) for d in dilations)
+        self.head = _conv(width, shape[0], mode)
+        self.act = nn.LeakyReLU(0.2)
+        self.style = mlp([latent + cond_dim, style_hidden, 2 * width * len(dilations)])
+        nn.init.zeros_(self.style[-1].weight)  # start as plain convolutions (γ = β = 0)
+        nn.init.zeros_(self.style[-1].bias)
+
+    @property
+    def field_dim(self) -> int:
+        """Number of per-site noise entries ``k·H·W``."""
+        return self.k * self.shape[1] * self.shape[2]
+
+    def split(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``z -> (z_g (B, latent), ξ (B, k, H, W))``; ξ = 0 when ``z`` has only the global part."""
+        b, (_, h, w) = len(z), self.shape
+        if z.shape[1] == self.latent:
+            return z, z.new_zeros(b, self.k, h, w)
+        if z.shape[1] != self.latent + self.field_dim:
+            raise ValueError(f"z has {z.shape[1]} columns, expected {self.latent} or {self.latent + self.field_dim}")
+        return z[:, :self.latent], z[:, self.latent:].reshape(b, self.k, h, w)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        zg, field = self.split(z)
+        s = zg if c is None else torch.cat([zg, c], 1)
+        gamma, beta = self.style(s).view(len(z), 2, self.n_layers, self.width, 1, 1).unbind(1)
+        h = self.stem(field)
+        for i, conv in enumerate(self.blocks):
+            h = h + self.act((1 + gamma[:, i]) * conv(h) + beta[:, i])
+        return self.head(h).reshape(len(z), *self.out_shape)
+
+
+N_STATS = 4
+
+
+def lattice_stats(x: torch.Tensor) -> torch.Tensor:
+    """``x (B, C, H, W)`` -> ``(B, 4)``: m, |m|, m² and the nearest-neighbour energy per site
+    e = −(1/N) Σ_i s_i (s_{i+x̂} + s_{i+ŷ}) on the periodic lattice (J = 1, h = 0), averaged over channels —
+    the Ising model's sufficient statistics (E, M) and the order parameter, for the critic head
+    (``model.lattice_stats=true``).  Translation invariant."""
+    m = x.mean(dim=(1, 2, 3))
+    e = -(x * (torch.roll(x, 1, dims=-1) + torch.roll(x, 1, dims=-2))).mean(dim=(1, 2, 3))
+    return torch.stack([m, m.abs(), m * m, e], 1)
+
+
+class LatticeCritic(nn.Module):
+    """``(x (B, *shape), c (B, n_c) | None) -> (B,)``: translation-invariant conv critic (see module doc)."""
+
+    def __init__(self, shape: tuple[int, int, int], *, cond_dim: int, width: int, dilations: Sequence[int],
+                 mode: str, head_hidden: int = 64, stats: bool = False):
+        super().__init__()
+        self.shape, self.stats = tuple(shape), stats
+        self.stem = _conv(shape[0] + cond_dim, width, mode)
+        self.blocks = nn.ModuleList(_conv(width, width, mode, d) for d in dilations)
+        self.act = nn.LeakyReLU(0.2)
+        self.head = mlp([width + cond_dim + (N_STATS if stats else 0), head_hidden, 1])
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        x = x.reshape(len(x), *self.shape)
+        if c is not None:
+            x = torch.cat([x, c[:, :, None, None].expand(-1, -1, *self.shape[1:])], 1)
+        h = self.act(self.stem(x))
+        for conv in self.blocks:
+            h = h + self.act(conv(h))
+        # site sums / √N: a global feature then has an O(1) gradient norm w.r.t. the lattice (a site mean has
+        # 1/√N), so the gradient penalty (‖∇f‖ ≈ 1) leaves global statistics as much weight as local ones
+        root_n = math.sqrt(self.shape[1] * self.shape[2])
+        pooled = h.mean(dim=(2, 3)) * root_n
+        if self.stats:
+            pooled = torch.cat([pooled, lattice_stats(x[:, :self.shape[0]]) * root_n], 1)
+        if c is not None:
+            pooled = torch.cat([pooled, c], 1)
+        return self.head(pooled).squeeze(1)

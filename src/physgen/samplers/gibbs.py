@@ -47,18 +47,19 @@ def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: 
     return torch.where(accept, -v, v), torch.where(accept, x_flip, x)
 
 
-def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False
-           ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False,
+           last_hidden: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``steps`` block-Gibbs sweeps ``h → v ~ p(v|h) → x = logits(v) → h ~ σ(x)`` from hidden states
-    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))``.  With a stacked energy
-    (``W (K, n, m)``, biases ``(K, 1, ·)``, see ``RBM.stacked_energy``) ``h`` is ``(K, C, m)`` and K
-    independent RBMs advance together by batched matrix products."""
-    for _ in range(steps):
+    ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))`` (``h`` is None with
+    ``last_hidden=False``: the final hidden draw is skipped when nobody carries it on).  With a stacked
+    energy (``W (K, n, m)``, biases ``(K, 1, ·)``, see ``RBM.stacked_energy``) ``h`` is ``(K, C, m)`` and
+    K independent RBMs advance together by batched matrix products."""
+    for i in range(steps):
         v = e.sample_visible(h, generator)
         x = e.hidden_logits(v)
         if flip:
             v, x = flip_from_logits(e, v, x, generator)
-        h = bernoulli(torch.sigmoid(x), generator)
+        h = bernoulli(torch.sigmoid(x), generator) if last_hidden or i < steps - 1 else None
     return v, x, h
 
 
@@ -72,7 +73,7 @@ def gibbs_steps(energy, v: torch.Tensor, steps: int, generator: torch.Generator 
     Untempered energies run :func:`sweeps` (the flip from the logits: two products per sweep)."""
     if steps > 0 and _untempered(energy):
         h = bernoulli(torch.sigmoid(energy.hidden_logits(v)), generator)
-        return sweeps(energy, h, steps, generator, flip=flip)[0]
+        return sweeps(energy, h, steps, generator, flip=flip, last_hidden=False)[0]
     for _ in range(steps):
         v = energy.gibbs_step(v, generator)
         if flip:

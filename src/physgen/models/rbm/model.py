@@ -153,11 +153,15 @@ class RBM(GenerativeModel):
 
     @torch.no_grad()
     def _advance_chains(self, generator: torch.Generator) -> None:
-        """PCD: k sweeps of every persistent chain of every condition value at once (batched products)."""
-        neg, x_neg, h = cd.sweeps(self.stacked_energy(), self.chain_hidden, self.config.k, generator, flip=self.flip)
-        self.chains.copy_(neg)
-        self.chain_hidden.copy_(h)
-        self._chain_logits = x_neg
+        """PCD: k sweeps of every persistent chain of every condition value at once (batched products;
+        a single RBM uses plain 2-D products, which oneDNN runs ~2.5x faster than a batch of one)."""
+        single = self.W.shape[0] == 1
+        e = self.energy(0).detach() if single else self.stacked_energy()
+        h0 = self.chain_hidden[0] if single else self.chain_hidden
+        neg, x_neg, h = cd.sweeps(e, h0, self.config.k, generator, flip=self.flip)
+        shape = self.chains.shape
+        self.chains, self.chain_hidden = neg.reshape(shape), h.reshape(self.chain_hidden.shape)
+        self._chain_logits = x_neg.reshape(*shape[:-1], -1)
 
     @property
     def _explicit(self) -> bool:
@@ -197,7 +201,7 @@ class RBM(GenerativeModel):
         with torch.no_grad():
             if c.method == "cd":
                 neg, x_neg, _ = cd.sweeps(e, cd.bernoulli(torch.sigmoid(x_data), generator), c.k, generator,
-                                          flip=self.flip)
+                                          flip=self.flip, last_hidden=False)
                 return neg, x_neg
             if c.method == "pcd":  # advanced for every k at once by _advance_chains
                 return self.chains[k], self._chain_logits[k]

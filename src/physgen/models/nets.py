@@ -58,15 +58,16 @@ def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
             raise UserError(f"model.{name}: must be {need}, got {value!r}")
 
 
-def image_shape(spec) -> tuple[int, int, int]:
-    """``(C, H, W)`` of a lattice/image spec; tabular data cannot go through a conv net."""
+def image_shape(spec, error: str | None = None) -> tuple[int, int, int]:
+    """``(C, H, W)`` of a lattice/image spec; tabular data cannot go through a conv net (UserError with
+    ``error``, formatted with ``{shape}``, or a default message)."""
     shape = tuple(spec.shape)
     if len(shape) == 2:
         return (1, *shape)
     if len(shape) == 3:
         return shape  # type: ignore[return-value]
-    raise UserError(f"data of shape {shape} is not an image or lattice (expected (H, W) or (C, H, W)); "
-                    "use an MLP model such as 'vae', 'gan' or 'wgan-gp'")
+    raise UserError((error or "data of shape {shape} is not an image or lattice (expected (H, W) or (C, H, W)); "
+                     "use an MLP model such as 'vae', 'gan' or 'wgan-gp'").format(shape=shape))
 
 
 class Conditioner(nn.Module):

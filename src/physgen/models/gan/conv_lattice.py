@@ -32,20 +32,15 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.nets import mlp
+from physgen.models.nets import image_shape, mlp
 
 PADDINGS = ("auto", "circular", "zeros")
 
 
 def lattice_shape(spec, option: str = "model.arch") -> tuple[int, int, int]:
     """``(C, H, W)`` of a lattice/image spec, else a UserError naming ``option``."""
-    shape = tuple(spec.shape)
-    if len(shape) == 2:
-        return (1, *shape)
-    if len(shape) == 3:
-        return shape  # type: ignore[return-value]
-    raise UserError(f"{option}=conv: needs lattice or image data of shape (H, W) or (C, H, W), got {shape}; "
-                    "use model.arch=mlp for tabular data")
+    return image_shape(spec, f"{option}=conv: needs lattice or image data of shape (H, W) or (C, H, W), "
+                             "got {shape}; use model.arch=mlp for tabular data")
 
 
 def padding_mode(padding: str, kind: str) -> str:

@@ -149,7 +149,10 @@ class Denoiser(nn.Module):
 
 
 class _Diffusion(GenerativeModel):
-    """Shared machinery: conditioning, data <-> model-space maps, guidance."""
+    """Shared machinery: conditioning, data <-> model-space maps, guidance; the shared defaults."""
+
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
+    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
 
     def __init__(self, config: DiffusionNetConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -241,8 +244,6 @@ class DDPM(_Diffusion):
     name: ClassVar[str] = "ddpm"
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
 
     def __init__(self, config: DDPMConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -290,8 +291,6 @@ class ScoreSDE(_Diffusion):
     name: ClassVar[str] = "score-sde"
     description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier time features, Euler–Maruyama / PC sampler"
     config_class: ClassVar[type] = ScoreSDEConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
 
     def __init__(self, config: ScoreSDEConfig, spec: DataSpec):
         super().__init__(config, spec)

@@ -277,3 +277,22 @@ def test_load_run_best_and_missing_best(tmp_path, cont):
     (tmp_path / "r" / "checkpoints" / "best.json").unlink()
     with pytest.raises(UserError, match="has no best checkpoint"):
         load_run(tmp_path / "r", which="best")
+
+
+@pytest.mark.parametrize("interval,expected", [(0.0, [0, 8, 16, 24]), (1e9, [0, 24])])
+def test_epoch_end_checkpoints_are_written_at_most_every_checkpoint_interval(tmp_path, interval, expected):
+    """Epoch ends (8 batches) snapshot the state in memory every time; disk writes are throttled to one
+    per ``checkpoint_interval`` seconds, and the final step is always on disk."""
+    trainer, _ = _trainer(tmp_path, TrainConfig(epochs=3, batch_size=8, keep_last=10, progress=False,
+                                                checkpoint_interval=interval))
+    snapshots = []
+    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
+    trainer.fit()
+    steps = sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "t" / "checkpoints").glob("step-*.json"))
+    assert steps == expected and snapshots == [8, 16, 24]
+
+
+def test_checkpoint_interval_must_be_a_finite_nonnegative_number():
+    for bad in (-1.0, float("inf"), float("nan")):
+        with pytest.raises(UserError, match="train.checkpoint_interval"):
+            TrainConfig(checkpoint_interval=bad)

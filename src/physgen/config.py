@@ -66,6 +66,8 @@ class TrainConfig:
     drop_last: bool = False
     log_every: int = 10                  # steps between metrics.csv rows
     checkpoint_every: int = 0            # steps between checkpoints (0: at each epoch end only)
+    checkpoint_interval: float = 30.0    # checkpoint_every = 0: an epoch-end checkpoint is written to disk only
+                                         # when >= this many seconds passed since the last one (0: every epoch)
     keep_last: int = 3
     preview_every: int = 0               # steps between preview images (0: at the end only)
     val_every: int = 0                   # steps between validation passes (0: at each epoch end)
@@ -84,6 +86,8 @@ class TrainConfig:
             _check(isinstance(v, int) and v >= 0, f"train.{key}", "an integer >= 0", v)
         _check(self.seed < 2**63, "train.seed", "< 2**63", self.seed)
         _check(self.steps is None or self.steps >= 0, "train.steps", "an integer >= 0", self.steps)
+        _check(math.isfinite(self.checkpoint_interval) and self.checkpoint_interval >= 0, "train.checkpoint_interval",
+               ">= 0 seconds", self.checkpoint_interval)
         _check(self.max_time is None or self.max_time > 0, "train.max_time", "> 0 seconds", self.max_time)
         _check(self.optimizer in OPTIMIZERS, "train.optimizer", " | ".join(OPTIMIZERS), self.optimizer)
         _check(self.schedule in SCHEDULES, "train.schedule", " | ".join(SCHEDULES), self.schedule)

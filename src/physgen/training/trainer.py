@@ -94,6 +94,7 @@ class Trainer:
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
         self._good: tuple[dict, dict] | None = None
+        self._written: tuple[int, float] | None = None  # (step, monotonic time) of the last checkpoint on disk
         self._writer: ckpt.BackgroundWriter | None = None
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
         self._window = _Window()
@@ -151,6 +152,7 @@ class Trainer:
             if path is None:
                 raise UserError(f"{self.run_dir}: no checkpoint to resume from")
             self._restore(*ckpt.load(path, model=self.model.name, model_version=self._model_version))
+            self._written = (self.step, time.monotonic())
             if self.logbook is not None:
                 self.logbook.truncate_after(self.step)
         else:
@@ -166,7 +168,8 @@ class Trainer:
         idx = self.order.indices(self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
         batch = self.data.batch(idx.to(self.device))
         lr = set_learning_rates(self.optimizers, self.cfg, self.step, self.total_steps, self.lr_scale)
-        self.model.train()
+        if not self.model.training:
+            self.model.train()
         loss, value, logs = self._forward(batch, self._generator(self.step))
         bad, late, term = dist.all_reduce_max([float(not math.isfinite(value)), float(self._over_time()),
                                                float(self._terminate)], self.ctx, self.device)
@@ -220,7 +223,8 @@ class Trainer:
         if not self.cfg.val_every:
             self.validate()
         if not self.cfg.checkpoint_every:
-            self.save_checkpoint()
+            self.save_checkpoint(to_disk=self._written is None
+                                 or time.monotonic() - self._written[1] >= self.cfg.checkpoint_interval)
         self.trigger("on_epoch_end")
 
     def _finish(self) -> dict[str, Any]:
@@ -230,7 +234,7 @@ class Trainer:
             self._log()
         if self.position >= self.order.batches_per_epoch:
             self._end_epoch()
-        if self._good is None or self._good[1]["step"] != self.step:
+        if self._written is None or self._written[0] != self.step:
             self.save_checkpoint()
         self.preview()
         if self._writer is not None:
@@ -356,16 +360,21 @@ class Trainer:
                  "config": {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}}
         return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
 
-    def save_checkpoint(self, event: bool = True) -> None:
-        """Snapshot the state (kept in memory as the last good state); rank 0 writes it to disk."""
+    def save_checkpoint(self, event: bool = True, *, to_disk: bool = True) -> None:
+        """Snapshot the state (kept in memory as the last good state, the rollback point); rank 0 writes
+        it to disk unless ``to_disk`` is False (epoch ends closer than ``checkpoint_interval`` seconds to
+        the last written checkpoint: with short epochs the writes would cost more than the training)."""
         if self._good is not None and not self._params_finite():
             return self._diverged(self.step, "a parameter is NaN/Inf")
         tensors, state = self.state()
+        self._good = (tensors, state)
+        if not to_disk:
+            return
         metric = self._metric()
         is_best = metric is not None and metric < self.best
         if is_best:
             self.best = state["best"] = metric
-        self._good = (tensors, state)
+        self._written = (self.step, time.monotonic())
         if self._writes and self._writer is not None:
             self._writer.submit(self._write_checkpoint, ckpt.step_tag(self.step), tensors, state, is_best)
         elif self._writes:  # outside fit(): write now
@@ -424,6 +433,10 @@ class Trainer:
         self.trigger("on_divergence")
         if self.cfg.on_divergence == "stop" or retries >= self.cfg.max_retries:
             self.status = "diverged"
+            if self._written is None or self._written[0] != self.step:  # the restored state was in memory only
+                self.save_checkpoint(event=False)
+                if self._writer is not None:
+                    self._writer.wait()
             hint = ("rerun with --on-divergence retry or a lower train.lr" if self.cfg.on_divergence == "stop"
                     else f"gave up after {retries} retries; lower train.lr")
             raise TrainingDiverged(f"{message}; {hint}")

@@ -7,8 +7,12 @@ logits (``ṽ = v``, or ``v/σ²`` for Gaussian units) and ``σ(x)`` the hidden 
     ∂L/∂a = −( ⟨v₀⟩ − ⟨v⁻⟩ ) / σ²             (σ² = 1 for Bernoulli and spin units)
 
 — the positive minus negative statistics of Hinton (2002) / Tieleman (2008).  Computing them directly
-reuses the logits the Gibbs chain already needs, so one CD-1 update costs five matrix products (as the
-course's hand-written loop) instead of the seven of back-propagating through ``F``; the values are
+reuses the logits the Gibbs chain already needs, so one CD-1 update costs the five matrix products of the
+course's hand-written loop instead of the seven of back-propagating through ``F`` — and PCD runs them as three
+calls: the chain's ``h → v``, the logits of data and chain rows stacked ``[v₀; v⁻]W``, and both statistics as
+one product ``[ṽ₀; ṽ⁻]ᵀ[−σ(x₀)/B; σ(x⁻)/C]`` (bigger products run closer to the core's peak, and with
+bfloat16 operands, :meth:`RBMEnergy.fast`, the positive−negative difference is formed in float32 inside
+the product, not after rounding each term); the values are
 handed to autograd through :class:`ExplicitGradient`, so the shared trainer, its optimizers and DDP's
 gradient all-reduce see ordinary ``.grad`` fields.
 
@@ -36,19 +40,29 @@ class ExplicitGradient(torch.autograd.Function):
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        return (None, None, *(g * grad for grad in ctx.grads))
+        grads, ctx.grads = ctx.grads, None
+        if g.numel() == 1 and float(g) == 1.0:  # loss.backward(): hand the tensors over (autograd then
+            return (None, None, *grads)       # moves them into .grad without a copy: no other reference)
+        return (None, None, *(g * grad for grad in grads))
 
 
 def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Tensor, xn: torch.Tensor
                  ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(L, ∂L/∂W (n, m), ∂L/∂a (n,), ∂L/∂b (m,))`` of the surrogate above from data ``v0 (B, n)`` and
     negatives ``vn (C, n)`` with their hidden logits ``x0``, ``xn`` (no autograd; float of ``W``)."""
-    p0, pn = torch.sigmoid(x0), torch.sigmoid(xn)
-    s0, sn = e._scaled(v0), e._scaled(vn)
-    dW = torch.mm(sn.T, pn).mul_(1.0 / len(vn))
-    dW.addmm_(s0.T, p0, alpha=-1.0 / len(v0))
-    inv_var = 1.0 if e.visible != "gaussian" else e.sigma ** -2
-    da = (vn.mean(0) - v0.mean(0)) * inv_var
-    db = pn.mean(0) - p0.mean(0)
-    value = e.free_energy(v0, x0).mean() - e.free_energy(vn, xn).mean()
-    return value, dW, da, db
+    return stacked_gradients(e, torch.cat([v0, vn]), torch.cat([x0, xn]), len(v0))
+
+
+def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`cd_gradients` from data and negatives stacked: ``v (B + C, n)`` and their logits
+    ``x (B + C, m)``, the first ``n_data = B`` rows data.  With row weights ``w = (−1/B, …, +1/C, …)``
+    every statistic is one weighted sum: ``∂L/∂W = ṽᵀ(w ⊙ σ(x))`` (one product, the positive − negative
+    difference formed inside its float32 accumulation), ``∂L/∂a = wᵀv / σ²``, ``∂L/∂b = wᵀσ(x)`` and
+    ``L = −wᵀF(v)``."""
+    w = torch.full((len(v),), 1.0 / (len(v) - n_data), dtype=x.dtype, device=x.device)
+    w[:n_data] = -1.0 / n_data
+    p = torch.sigmoid(x)
+    dW = e.outer(e._scaled(v), p * w[:, None])
+    da = w @ v if e.visible != "gaussian" else (w @ v) * e.sigma ** -2
+    return -(w @ e.free_energy(v, x)), dW, da, w @ p

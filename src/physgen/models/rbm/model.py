@@ -76,7 +76,7 @@ class RBM(GenerativeModel):
         else:
             self.register_buffer("log_sigma", log_s)
         self._init_buffers(K, n, m)
-        self._calls, self._monitors = 0, {}
+        self._calls, self._monitors, self._fast = 0, {}, {}
 
     def _init_buffers(self, K: int, n: int, m: int) -> None:
         c = self.config
@@ -120,28 +120,30 @@ class RBM(GenerativeModel):
         monitor = int(self.updates) % self.config.monitor_every == 0   # a buffer: same steps after --resume
         self.updates += 1
         total, logs, grads = 0.0, {}, {}
+        self._fast = {}
         groups = self._groups(batch)
         for k, v in groups:
             self._maybe_start(k, v, generator)
-        if self.config.method == "pcd":
-            self._advance_chains(generator)
+        chain_v = self._chain_visible(generator) if self.config.method == "pcd" else None
         for k, v in groups:
-            e = self.energy(k) if not self._explicit else self.energy(k).detach()
-            x_data = e.hidden_logits(v)                        # reused by the CD chain's first half-step
-            if self.config.method == "exact":
-                total = total + e.free_energy(v, x_data).mean() + partition.exact_log_z(e).to(v.dtype)
+            e = self.energy(k)
+            if self._explicit:
+                value, *grads[k] = self._closed_form(k, self._fast_energy(k), v, chain_v, generator)
+                total = total + value + self._explicit_penalties(e.detach(), grads[k])
             else:
-                neg, x_neg = self._negative(k, e.detach(), x_data.detach(), generator, logs)
-                if self._explicit:
-                    value, *grads[k] = cd.cd_gradients(e, v, x_data, neg, x_neg)
-                    total = total + value + self._explicit_penalties(e, grads[k])
+                x_data = e.hidden_logits(v)
+                if self.config.method == "exact":
+                    total = total + e.free_energy(v, x_data).mean() + partition.exact_log_z(e).to(v.dtype)
                 else:
+                    neg = self._negative(k, e.detach(), x_data.detach(), chain_v, generator, logs)
                     total = total + e.free_energy(v, x_data).mean() - e.free_energy(neg).mean()
-            if not self._explicit:
                 total = total + self._penalties(e, v)
             if monitor:  # own generator: monitoring never changes the training's random stream
                 mgen = torch.Generator(device=v.device).manual_seed(int(self.updates))
                 self._monitors.update(self._monitor(e.detach(), v, mgen, prefix=f"t{k}_" if k else ""))
+        if chain_v is not None:  # chains of condition values absent from this batch still advance
+            for k in sorted(set(range(len(chain_v))) - {k for k, _ in groups}):
+                self._finish_chain(k, self._fast_energy(k), chain_v[k], None, generator)
         if grads:
             total = cd.ExplicitGradient.apply(total, self._stack_gradients(grads), self.W, self.a, self.b)
         return total, {**logs, **self._monitors}
@@ -152,16 +154,55 @@ class RBM(GenerativeModel):
         return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma).detach()
 
     @torch.no_grad()
-    def _advance_chains(self, generator: torch.Generator) -> None:
-        """PCD: k sweeps of every persistent chain of every condition value at once (batched products;
-        a single RBM uses plain 2-D products, which oneDNN runs ~2.5x faster than a batch of one)."""
+    def _chain_visible(self, generator: torch.Generator) -> torch.Tensor:
+        """PCD: k − 1 full sweeps and the last ``h → v`` of every persistent chain of every condition value
+        at once (batched products; a single RBM uses plain 2-D products, which oneDNN runs ~2.5x faster
+        than a batch of one): ``(K, C, n)``.  Each group finishes its chains in :meth:`_finish_chain`, its
+        ``v → x`` product stacked with the data's."""
         single = self.W.shape[0] == 1
-        e = self.energy(0).detach() if single else self.stacked_energy()
-        h0 = self.chain_hidden[0] if single else self.chain_hidden
-        neg, x_neg, h = cd.sweeps(e, h0, self.config.k, generator, flip=self.flip)
-        shape = self.chains.shape
-        self.chains, self.chain_hidden = neg.reshape(shape), h.reshape(self.chain_hidden.shape)
-        self._chain_logits = x_neg.reshape(*shape[:-1], -1)
+        e = self._fast_energy(0) if single else self.stacked_energy().fast()
+        h = self.chain_hidden[0] if single else self.chain_hidden
+        if self.config.k > 1:
+            h = cd.sweeps(e, h, self.config.k - 1, generator, flip=self.flip)[2]
+        return e.sample_visible(h, generator).reshape(self.chains.shape)
+
+    def _fast_energy(self, k: int) -> RBMEnergy:
+        """Group k's detached energy with its product copy of W (:meth:`RBMEnergy.fast`), cast once per update."""
+        if k not in self._fast:
+            self._fast[k] = self.energy(k).detach().fast()
+        return self._fast[k]
+
+    @torch.no_grad()
+    def _finish_chain(self, k: int, e: RBMEnergy, v: torch.Tensor, x: torch.Tensor | None,
+                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """Last half-sweep of group k's chains from ``v (C, n)`` with logits ``x`` (computed when None): the
+        spin flip, then ``h ~ σ(x)``; stores both; returns the chains' ``(v, x)``."""
+        x = e.hidden_logits(v) if x is None else x
+        if self.flip:
+            v, x = cd.flip_from_logits(e, v, x, generator)
+        self.chains[k] = v
+        self.chain_hidden[k] = cd.bernoulli(torch.sigmoid(x), generator)
+        return v, x
+
+    def _closed_form(self, k: int, e: RBMEnergy, v: torch.Tensor, chain_v: torch.Tensor | None,
+                     generator: torch.Generator) -> tuple[torch.Tensor, ...]:
+        """``(L, dW, da, db)`` of group k by :func:`cd.cd_gradients`: PCD computes the logits of the data
+        and of its chains in one product; CD runs k sweeps from the data's hidden units."""
+        with torch.no_grad():
+            if chain_v is None:
+                x_data = e.hidden_logits(v)
+                return cd.cd_gradients(e, v, x_data, *self._cd_negative(e, x_data, generator))
+            both = torch.cat([v, chain_v[k]])
+            x = e.hidden_logits(both)
+            both[len(v):], x[len(v):] = self._finish_chain(k, e, both[len(v):], x[len(v):], generator)
+            return cd.stacked_gradients(e, both, x, len(v))
+
+    def _cd_negative(self, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator
+                     ) -> tuple[torch.Tensor, torch.Tensor]:
+        """CD-k negatives ``(v, x)``: k sweeps from ``h ~ σ(x_data)`` (the final hidden draw skipped)."""
+        h = cd.bernoulli(torch.sigmoid(x_data), generator)
+        neg, x_neg, _ = cd.sweeps(e, h, self.config.k, generator, flip=self.flip, last_hidden=False)
+        return neg, x_neg
 
     @property
     def _explicit(self) -> bool:
@@ -193,21 +234,19 @@ class RBM(GenerativeModel):
                     self.chain_hidden[k] = e.sample_hidden(self.chains[k], generator)
             self.ready[k] = 1
 
-    def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator,
-                  logs: dict[str, float]) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Negative samples ``(C, n)`` of group ``k`` and their hidden logits (None for PT): CD-k from the
-        data's hidden units, PCD-k from the persistent hidden units (advanced already), or a PT sweep."""
+    def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, chain_v: torch.Tensor | None,
+                  generator: torch.Generator, logs: dict[str, float]) -> torch.Tensor:
+        """Negative samples ``(C, n)`` of group ``k`` for the autograd path: CD-k from the data's hidden
+        units, the persistent chains finished from ``chain_v``, or a PT sweep."""
         c = self.config
         with torch.no_grad():
             if c.method == "cd":
-                neg, x_neg, _ = cd.sweeps(e, cd.bernoulli(torch.sigmoid(x_data), generator), c.k, generator,
-                                          flip=self.flip, last_hidden=False)
-                return neg, x_neg
-            if c.method == "pcd":  # advanced for every k at once by _advance_chains
-                return self.chains[k], self._chain_logits[k]
+                return self._cd_negative(e, x_data, generator)[0]
+            if c.method == "pcd":
+                return self._finish_chain(k, self._fast_energy(k), chain_v[k], None, generator)[0]
             self.chains[k], rate = pt_sweep(e, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
             logs["pt_swap_min"] = float(rate.min())
-            return self.chains[k, -1].clone(), None
+            return self.chains[k, -1].clone()
 
     def _explicit_penalties(self, e: RBMEnergy, grads: list[torch.Tensor]) -> torch.Tensor:
         """Weight decay for the closed-form path: adds ``l2·W + l1·sign W`` to ``grads[0]``; returns the penalty."""

@@ -170,3 +170,57 @@ def test_conv_arch_works_on_images_and_binary_grids(spec):
     assert (x.min() >= 0 and x.max() <= 1) if spec.kind == "image" else set(x.unique().tolist()) <= {0.0, 1.0}
     opts = {k: torch.optim.Adam(v, lr=1e-3) for k, v in m.parameter_groups().items()}
     assert all(math.isfinite(v) for v in m.adversarial_step({"x": x}, opts, generator=G(11)).values())
+
+
+@pytest.mark.parametrize("shift", [(2, 0), (5, -3)])
+def test_global_pool_generator_commutes_with_translations_and_starts_as_the_plain_one(shift):
+    m, plain = build(global_pool=True), build()
+    z, c = m.noise(3, G(12)), m.cond(torch.full((3, 1), 3.0))
+    plain.gen.load_state_dict({k: v for k, v in m.gen.state_dict().items() if not k.startswith("pool.")})
+    torch.testing.assert_close(m.gen(z, c), plain.gen(z, c))  # zero-initialised global path
+    randomize(m.gen)
+    zg, field = z[:, :4], z[:, 4:].reshape(3, 2, 8, 8)
+    rolled = torch.cat([zg, torch.roll(field, shift, dims=(2, 3)).flatten(1)], 1)
+    torch.testing.assert_close(m.gen(rolled, c), torch.roll(m.gen(z, c), shift, dims=(1, 2)), atol=1e-5, rtol=1e-5)
+    # the global path couples distant sites: changing the noise at one site moves the output everywhere
+    far = field.clone()
+    far[:, :, 0, 0] += 3.0
+    moved = (m.gen(torch.cat([zg, far.flatten(1)], 1), c) - m.gen(z, c)).abs()
+    assert moved[:, 4, 4].min() > 1e-4  # 4 + 4 sites away: beyond the plain receptive field of dilations (1, 2)
+    assert count_parameters(m.gen)["total"] == count_parameters(plain.gen)["total"] + 2 * 6 * 6
+
+
+def test_projection_critic_reads_features_with_condition_dependent_weights():
+    m = build(lattice_stats=True, projection=True)
+    randomize(m.disc)
+    x = torch.randn(3, 8, 8, generator=G(13))
+    c = m.cond(torch.full((3, 1), 2.7))
+    torch.testing.assert_close(m.disc(torch.roll(x, (3, 1), dims=(1, 2)), c), m.disc(x, c), atol=1e-5, rtol=1e-5)
+    # out = head([pooled, c]) + ⟨φ(c), pooled⟩: recompute the projection term by hand
+    d = m.disc
+    with torch.no_grad():
+        base = build(lattice_stats=True).disc
+        base.load_state_dict({k: v for k, v in d.state_dict().items() if not k.startswith("project.")})
+        h = d.act(d.stem(torch.cat([x[:, None], c[:, :, None, None].expand(-1, -1, 8, 8)], 1)))
+        for conv in d.blocks:
+            h = h + d.act(conv(h))
+        from physgen.models.gan.conv_lattice import lattice_stats
+        pooled = torch.cat([h.mean(dim=(2, 3)), lattice_stats(x[:, None])], 1) * 8.0
+        torch.testing.assert_close(d(x, c) - base(x, c), (d.project(c) * pooled).sum(1), atol=1e-4, rtol=1e-4)
+    assert count_parameters(d)["total"] == count_parameters(base)["total"] + (1 * 64 + 64) + (64 * 10 + 10)
+
+
+@pytest.mark.parametrize("cfg, spec, match", [
+    ({"projection": True}, DataSpec("spins", (8, 8)), "model.projection"),
+    ({"arch": "mlp", "global_pool": True}, TEMPS, "model.global_pool"),
+    ({"arch": "mlp", "projection": True}, TEMPS, "model.projection")])
+def test_global_pool_and_projection_bad_use_is_a_user_error(cfg, spec, match):
+    with pytest.raises(UserError, match=match):
+        build(spec, **cfg)
+
+
+def test_cli_rejects_a_non_boolean_global_pool(cli, lattices, tmp_path):
+    code, _, err = cli("train", "wgan-gp", "--data", lattices, "--out", tmp_path / "r", "--steps", "1",
+                       "--condition", "temperature", "--set", "model.arch=conv", "--set", "model.global_pool=maybe")
+    assert code == 2 and "model.global_pool" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "r").exists()

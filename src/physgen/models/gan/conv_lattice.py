@@ -8,8 +8,12 @@ per layer (Perez et al. 2018; the global-style idea of Karras et al. 2019)::
 
     h₀ = Conv3×3(ξ)  →  for each dilation d_l:  h ← h + LeakyReLU(FiLM_l(Conv3×3_d(h)))  →  Conv3×3(h) (pre-tanh)
 
-with FiLM_l(h) = (1 + γ_l) ⊙ h + β_l and (γ_l, β_l) = style(z_g, c).  Every convolution pads circularly on
-periodic lattices, so G commutes with lattice translations: ``G(z_g, roll(ξ)) = roll(G(z_g, ξ))``.
+with FiLM_l(h) = (1 + γ_l) ⊙ h + β_l and (γ_l, β_l) = style(z_g, c).  With ``global_pool`` each block's shift
+also gets a per-channel field from the site mean of its input, β_l + U_l (√N · mean_sites h) (U_l zero-initialised):
+a translation-invariant path by which every site sees the whole lattice, e.g. the magnetisation its noise field
+is building up (the long-range part of the correlations that a few dilated 3×3 layers make only weakly).  Every
+convolution pads circularly on periodic lattices, so G commutes with lattice translations:
+``G(z_g, roll(ξ)) = roll(G(z_g, ξ))``.
 
 Critic ``f(x, c)``: ``[x, c as constant planes]`` → Conv3×3 → residual dilated Conv3×3 blocks (LeakyReLU(0.2),
 no normalisation, as the gradient penalty requires) → mean over sites × √N → MLP on ``[pooled, c]`` → scalar.  The
@@ -18,7 +22,10 @@ the energy per site (an average of local bond terms) and nonlinear functions of 
 with ``lattice_stats`` it is also given them explicitly (:func:`lattice_stats`: m, |m|, m², e, × √N).
 The √N (N = H·W sites) gives these global features gradient norms of order 1 w.r.t. the lattice, as the
 penalty ‖∇f‖ ≈ 1 expects; site means alone (gradient norm ∝ 1/√N) leave the critic nearly blind to the
-magnetisation distribution under the penalty.
+magnetisation distribution under the penalty.  With ``projection`` (a projection discriminator, Miyato &
+Koyama 2018) the output gains ⟨φ(c), pooled⟩, φ an MLP of the condition: every pooled feature gets a
+condition-dependent weight, so the critic can reward a high ⟨|m|⟩ at one temperature and a low one at another
+without having to learn that interaction inside its head.
 
 Shapes: ``z (B, latent + k·H·W)``; a ``z`` of only ``latent`` columns (the fixed-z diagnostics) uses ξ = 0.
 ``x (B, *spec.shape)`` with spec shape ``(H, W)`` or ``(C, H, W)``.
@@ -80,7 +87,8 @@ class LatticeGenerator(nn.Module):
     """``(z (B, latent + k·H·W), c (B, n_c) | None) -> (B, *out_shape)`` pre-activation (see module doc)."""
 
     def __init__(self, shape: tuple[int, int, int], out_shape: Sequence[int], *, latent: int, cond_dim: int,
-                 width: int, dilations: Sequence[int], noise_channels: int, mode: str, style_hidden: int = 64):
+                 width: int, dilations: Sequence[int], noise_channels: int, mode: str, style_hidden: int = 64,
+                 global_pool: bool = False):
         super().__init__()
         self.shape, self.out_shape = tuple(shape), tuple(out_shape)
         self.latent, self.k = latent, noise_channels
@@ -92,6 +100,11 @@ class LatticeGenerator(nn.Module):
         self.style = mlp([latent + cond_dim, style_hidden, 2 * width * len(dilations)])
         nn.init.zeros_(self.style[-1].weight)  # start as plain convolutions (γ = β = 0)
         nn.init.zeros_(self.style[-1].bias)
+        # global_pool: per block, a per-channel field from the √N-scaled site mean of h (zero-initialised)
+        self.pool = nn.ModuleList(nn.Linear(width, width, bias=False) for _ in dilations) if global_pool else None
+        if self.pool is not None:
+            for lin in self.pool:
+                nn.init.zeros_(lin.weight)
 
     @property
     def field_dim(self) -> int:
@@ -112,8 +125,12 @@ class LatticeGenerator(nn.Module):
         s = zg if c is None else torch.cat([zg, c], 1)
         gamma, beta = self.style(s).view(len(z), 2, self.n_layers, self.width, 1, 1).unbind(1)
         h = self.stem(field)
+        root_n = math.sqrt(self.shape[1] * self.shape[2])
         for i, conv in enumerate(self.blocks):
-            h = h + self.act((1 + gamma[:, i]) * conv(h) + beta[:, i])
+            shift = beta[:, i]
+            if self.pool is not None:
+                shift = shift + self.pool[i](h.mean(dim=(2, 3)) * root_n)[:, :, None, None]
+            h = h + self.act((1 + gamma[:, i]) * conv(h) + shift)
         return self.head(h).reshape(len(z), *self.out_shape)
 
 
@@ -134,13 +151,16 @@ class LatticeCritic(nn.Module):
     """``(x (B, *shape), c (B, n_c) | None) -> (B,)``: translation-invariant conv critic (see module doc)."""
 
     def __init__(self, shape: tuple[int, int, int], *, cond_dim: int, width: int, dilations: Sequence[int],
-                 mode: str, head_hidden: int = 64, stats: bool = False):
+                 mode: str, head_hidden: int = 64, stats: bool = False, projection: bool = False):
         super().__init__()
         self.shape, self.stats = tuple(shape), stats
         self.stem = _conv(shape[0] + cond_dim, width, mode)
         self.blocks = nn.ModuleList(_conv(width, width, mode, d) for d in dilations)
         self.act = nn.LeakyReLU(0.2)
-        self.head = mlp([width + cond_dim + (N_STATS if stats else 0), head_hidden, 1])
+        n_feat = width + (N_STATS if stats else 0)
+        self.head = mlp([n_feat + cond_dim, head_hidden, 1])
+        # projection (Miyato & Koyama 2018): + ⟨φ(c), pooled⟩, a condition-dependent linear read-out
+        self.project = mlp([cond_dim, head_hidden, n_feat]) if projection and cond_dim else None
 
     def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         x = x.reshape(len(x), *self.shape)
@@ -155,6 +175,9 @@ class LatticeCritic(nn.Module):
         pooled = h.mean(dim=(2, 3)) * root_n
         if self.stats:
             pooled = torch.cat([pooled, lattice_stats(x[:, :self.shape[0]]) * root_n], 1)
-        if c is not None:
-            pooled = torch.cat([pooled, c], 1)
-        return self.head(pooled).squeeze(1)
+        if c is None:
+            return self.head(pooled).squeeze(1)
+        out = self.head(torch.cat([pooled, c], 1)).squeeze(1)
+        if self.project is not None:
+            out = out + (self.project(c) * pooled).sum(1)
+        return out

@@ -109,6 +109,8 @@ class WGANGPConfig(GANConfig):
     noise_channels: int = 2           # conv: per-site noise channels of G (z gains noise_channels·H·W columns)
     padding: str = "auto"             # conv: auto (circular for spins, zeros otherwise) | circular | zeros
     lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
+    global_pool: bool = False         # conv: each G block also gets a per-channel field from the site mean of h
+    projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
 
     def __post_init__(self) -> None:
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
@@ -147,6 +149,9 @@ class WGANGP(GAN):
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
         if config.arch == "conv":
             return self._build_conv(config, spec)
+        for option in ("global_pool", "projection"):
+            if getattr(config, option):
+                raise UserError(f"model.{option}: only for model.arch=conv")
         d, c = flat_dim(spec), self.cond.dim
         self.gen = FlatConditional(mlp([config.latent + c, *config.hidden_g, d], act=config.act), spec.shape)
         if config.bond_features:
@@ -161,17 +166,20 @@ class WGANGP(GAN):
         if config.bond_features:
             raise UserError("model.bond_features: only for model.arch=mlp (a conv critic sees the bonds itself)")
         shape, c = lattice_shape(spec), self.cond.dim
+        if config.projection and not c:
+            raise UserError("model.projection: the projection critic needs a conditioned run (--condition NAME)")
         mode = padding_mode(config.padding, spec.kind)
         for option in ("dilations_g", "dilations_d"):
             if mode == "circular" and max(getattr(config, option)) > min(shape[1:]) // 2:
                 raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
                                 f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
         self.gen = LatticeGenerator(shape, spec.shape, latent=config.latent, cond_dim=c, width=config.width,
-                                    dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode)
+                                    dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode,
+                                    global_pool=config.global_pool)
         if config.lattice_stats and spec.kind != "spins":
             raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
-                                  stats=config.lattice_stats)
+                                  stats=config.lattice_stats, projection=config.projection)
 
     @property
     def noise_dim(self) -> int:

@@ -171,7 +171,8 @@ def cmd_kl(args) -> None:
             t = time.perf_counter()
             subprocess.run(PHYSGEN + ["train", "rbm", "--data", f"{tmp}/d.h5", "--out", out, "--epochs", epochs,
                                       "--set", f"model.n_hidden={hidden}", "--set", f"model.method={method}",
-                                      "--set", f"model.flip={flip}", "--set", "train.progress=false"], check=True,
+                                      "--set", f"model.flip={flip}", "--set", "train.progress=false",
+                                      *[a for kv in args.set for a in ("--set", kv)]], check=True,
                            stdout=subprocess.DEVNULL)
             q = exact_log_prob_all(load_run(out).model.energy(0).detach()).numpy()
             kl = float(np.sum(ising.probabilities * (np.log(ising.probabilities) - q)))
@@ -255,6 +256,7 @@ def main() -> None:
     s.add_argument("--repeats", type=int, default=3)
     s.add_argument("--threads", type=int, default=1)
     k = sub.add_parser("kl")
+    k.add_argument("--set", nargs="*", default=[], help="extra config overrides for every variant")
     k.add_argument("--variants", nargs="+", default=["16:pcd:false:30", "16:pcd:true:30", "16:pt:false:30",
                                                      "16:pt:true:30", "16:exact:true:5", "32:pcd:true:60"])
     i = sub.add_parser("ising")

@@ -122,3 +122,34 @@ def test_conditioned_groups_get_their_own_gradients():
     loss, _ = m.loss({"x": x, "cond": cond}, generator=g)
     loss.backward()
     assert m.W.grad[1].abs().sum() == 0 and m.W.grad[0].abs().sum() > 0 and m.W.grad[2].abs().sum() > 0
+
+
+def test_bfloat16_products_under_medium_precision_match_float32():
+    """RBMEnergy.fast(): a no-op at "highest"; at "medium" (where the CPU has bf16 kernels) logits, fields and
+    CD statistics from the bf16 copy of W agree with float32 to bf16 rounding (~2⁻⁸ relative)."""
+    from physgen.models.rbm.cd import stacked_gradients
+    from physgen.models.rbm.energy import _cpu_has_bf16_kernels
+    g = torch.Generator().manual_seed(0)
+    e = RBMEnergy("bernoulli", 0.3 * torch.randn(40, 30, generator=g), torch.randn(40, generator=g),
+                  torch.randn(30, generator=g))
+    v, h = (torch.rand(24, 40, generator=g) < 0.4).float(), (torch.rand(24, 30, generator=g) < 0.5).float()
+    assert e.fast() is e  # default precision "highest"
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("medium")
+    try:
+        f = e.fast()
+    finally:
+        torch.set_float32_matmul_precision(before)
+    if not _cpu_has_bf16_kernels():
+        assert f is e
+        return
+    assert f.Wc.dtype == torch.bfloat16 and f.W is e.W
+    torch.testing.assert_close(f.hidden_logits(v), e.hidden_logits(v), rtol=0, atol=0.05)
+    torch.testing.assert_close(f.visible_field(h), e.visible_field(h), rtol=0, atol=0.05)
+    ref = stacked_gradients(e, v, e.hidden_logits(v), 10)
+    got = stacked_gradients(f, v, f.hidden_logits(v), 10)
+    scale = float(e.free_energy(v).abs().mean())  # the loss is a difference of free energies of this size
+    torch.testing.assert_close(got[0], ref[0], rtol=0, atol=0.01 * scale)
+    for a, b in zip(got[1:], ref[1:]):
+        assert a.dtype == torch.float32
+        torch.testing.assert_close(a, b, rtol=0.02, atol=0.02 * float(b.abs().max()))

@@ -26,6 +26,7 @@ replicas of parallel tempering are updated with one matrix product.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, replace
 
@@ -187,8 +188,12 @@ class RBMEnergy:
 
 def _bf16_products(W: torch.Tensor) -> bool:
     """bfloat16 operands for float32 CPU products at "medium" precision, where oneDNN has bf16 kernels."""
-    if W.dtype != torch.float32 or W.device.type != "cpu" or torch.get_float32_matmul_precision() != "medium":
-        return False
+    return (W.dtype == torch.float32 and W.device.type == "cpu"
+            and torch.get_float32_matmul_precision() == "medium" and _cpu_has_bf16_kernels())
+
+
+@functools.cache
+def _cpu_has_bf16_kernels() -> bool:
     try:
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):

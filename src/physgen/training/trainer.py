@@ -223,8 +223,7 @@ class Trainer:
         if not self.cfg.val_every:
             self.validate()
         if not self.cfg.checkpoint_every:
-            self.save_checkpoint(to_disk=self._written is None
-                                 or time.monotonic() - self._written[1] >= self.cfg.checkpoint_interval)
+            self.save_checkpoint(to_disk=self._disk_checkpoint_due())
         self.trigger("on_epoch_end")
 
     def _finish(self) -> dict[str, Any]:
@@ -393,6 +392,12 @@ class Trainer:
         if is_best:
             ckpt.copy(directory, tag, "best")
         ckpt.prune(directory, self.cfg.keep_last)
+
+    def _disk_checkpoint_due(self) -> bool:
+        """An epoch-end checkpoint goes to disk when ``checkpoint_interval`` seconds have passed since the last
+        written one; ranks agree (any rank due -> all), since writing ends in a barrier every rank must join."""
+        due = self._written is None or time.monotonic() - self._written[1] >= self.cfg.checkpoint_interval
+        return bool(dist.all_reduce_max([float(due)], self.ctx, self.device)[0])
 
     def _metric(self) -> float | None:
         val = self.last_val.get("val_loss")

@@ -18,6 +18,7 @@ import torch
 from torch.nn.functional import softplus
 
 from physgen.errors import UserError
+from physgen.samplers.draws import bernoulli  # noqa: F401  (re-exported for the CD code)
 
 if TYPE_CHECKING:
     from physgen.models.rbm.energy import RBMEnergy
@@ -31,11 +32,6 @@ def flip_move(energy, v: torch.Tensor, generator: torch.Generator | None) -> tup
     return torch.where(accept[..., None], -v, v), accept
 
 
-def bernoulli(p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """``h ~ Bernoulli(p)`` elementwise, as floats of ``p``'s dtype."""
-    return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
-
-
 def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Metropolis global flip of spin chains ``v (..., C, n)`` whose hidden logits are ``x (..., C, m)``:
@@ -44,7 +40,7 @@ def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: 
     log_r = -2 * (v * e.a).sum(-1) - softplus(x).sum(-1) + softplus(x_flip).sum(-1)
     u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)
     accept = (torch.log(u) < log_r)[..., None]
-    return torch.where(accept, -v, v), torch.where(accept, x_flip, x)
+    return v * (1 - 2 * accept.to(v.dtype)), torch.where(accept, x_flip, x)   # s → −s as a product by ±1
 
 
 def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False,

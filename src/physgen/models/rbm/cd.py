@@ -53,16 +53,16 @@ def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Ten
     return stacked_gradients(e, torch.cat([v0, vn]), torch.cat([x0, xn]), len(v0))
 
 
-def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int
+def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int, p: torch.Tensor | None = None
                       ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`cd_gradients` from data and negatives stacked: ``v (B + C, n)`` and their logits
     ``x (B + C, m)``, the first ``n_data = B`` rows data.  With row weights ``w = (−1/B, …, +1/C, …)``
     every statistic is one weighted sum: ``∂L/∂W = ṽᵀ(w ⊙ σ(x))`` (one product, the positive − negative
     difference formed inside its float32 accumulation), ``∂L/∂a = wᵀv / σ²``, ``∂L/∂b = wᵀσ(x)`` and
-    ``L = −wᵀF(v)``."""
+    ``L = −wᵀF(v)``.  ``p = σ(x)`` may be passed when the caller has it."""
     w = torch.full((len(v),), 1.0 / (len(v) - n_data), dtype=x.dtype, device=x.device)
     w[:n_data] = -1.0 / n_data
-    p = torch.sigmoid(x)
+    p = torch.sigmoid(x) if p is None else p
     dW = e.outer(e._scaled(v), p * w[:, None])
     da = w @ v if e.visible != "gaussian" else (w @ v) * e.sigma ** -2
     return -(w @ e.free_energy(v, x)), dW, da, w @ p

@@ -33,6 +33,8 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn.functional import softplus
 
+from physgen.samplers.draws import bernoulli
+
 VISIBLE = ("bernoulli", "spin", "gaussian")
 
 
@@ -117,8 +119,7 @@ class RBMEnergy:
 
     def sample_hidden(self, v: torch.Tensor, generator: torch.Generator | None,
                       hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
-        p = torch.sigmoid(self.hidden_logits(v) if hidden_logits is None else hidden_logits)
-        return (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
+        return bernoulli(torch.sigmoid(self.hidden_logits(v) if hidden_logits is None else hidden_logits), generator)
 
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         """``E[v | h]``: ``(..., m) -> (..., n)``."""
@@ -206,7 +207,6 @@ def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
     Gaussian ``N(f, σ²)``."""
     if visible == "gaussian":
         return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
-    u = torch.rand(field.shape, generator=generator, device=field.device, dtype=field.dtype)
     if visible == "bernoulli":
-        return (u < torch.sigmoid(field)).to(field.dtype)
-    return torch.where(u < torch.sigmoid(2 * field), 1.0, -1.0).to(field.dtype)
+        return bernoulli(torch.sigmoid(field), generator)
+    return bernoulli(torch.sigmoid(2 * field), generator).mul_(2).sub_(1)   # p(+1) = σ(2f)

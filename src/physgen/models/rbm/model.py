@@ -143,7 +143,7 @@ class RBM(GenerativeModel):
                 self._monitors.update(self._monitor(e.detach(), v, mgen, prefix=f"t{k}_" if k else ""))
         if chain_v is not None:  # chains of condition values absent from this batch still advance
             for k in sorted(set(range(len(chain_v))) - {k for k, _ in groups}):
-                self._finish_chain(k, self._fast_energy(k), chain_v[k], None, generator)
+                self._finish_chain(k, self._fast_energy(k), chain_v[k], generator)
         if grads:
             total = cd.ExplicitGradient.apply(total, self._stack_gradients(grads), self.W, self.a, self.b)
         return total, {**logs, **self._monitors}
@@ -173,29 +173,37 @@ class RBM(GenerativeModel):
         return self._fast[k]
 
     @torch.no_grad()
-    def _finish_chain(self, k: int, e: RBMEnergy, v: torch.Tensor, x: torch.Tensor | None,
-                      generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        """Last half-sweep of group k's chains from ``v (C, n)`` with logits ``x`` (computed when None): the
-        spin flip, then ``h ~ σ(x)``; stores both; returns the chains' ``(v, x)``."""
-        x = e.hidden_logits(v) if x is None else x
+    def _finish_chain(self, k: int, e: RBMEnergy, v: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Last half-sweep of group k's chains from ``v (C, n)``: logits, the spin flip, ``h ~ σ(x)``;
+        stores both (:meth:`_store_chain`) and returns the chains' visible units."""
+        x = e.hidden_logits(v)
         if self.flip:
             v, x = cd.flip_from_logits(e, v, x, generator)
+        self._store_chain(k, v, torch.sigmoid(x), generator)
+        return v
+
+    def _store_chain(self, k: int, v: torch.Tensor, p: torch.Tensor, generator: torch.Generator) -> None:
+        """Group k's persistent chains become ``v (C, n)``, their hidden units a draw ``h ~ p (C, m)``."""
         self.chains[k] = v
-        self.chain_hidden[k] = cd.bernoulli(torch.sigmoid(x), generator)
-        return v, x
+        self.chain_hidden[k] = cd.bernoulli(p, generator)
 
     def _closed_form(self, k: int, e: RBMEnergy, v: torch.Tensor, chain_v: torch.Tensor | None,
                      generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """``(L, dW, da, db)`` of group k by :func:`cd.cd_gradients`: PCD computes the logits of the data
-        and of its chains in one product; CD runs k sweeps from the data's hidden units."""
+        and of its chains in one product (then the chains' flip and hidden draw, as
+        :meth:`_finish_chain`, reusing the probabilities the statistics need); CD runs k sweeps from the
+        data's hidden units."""
         with torch.no_grad():
             if chain_v is None:
                 x_data = e.hidden_logits(v)
                 return cd.cd_gradients(e, v, x_data, *self._cd_negative(e, x_data, generator))
-            both = torch.cat([v, chain_v[k]])
+            B, both = len(v), torch.cat([v, chain_v[k]])
             x = e.hidden_logits(both)
-            both[len(v):], x[len(v):] = self._finish_chain(k, e, both[len(v):], x[len(v):], generator)
-            return cd.stacked_gradients(e, both, x, len(v))
+            if self.flip:
+                both[B:], x[B:] = cd.flip_from_logits(e, both[B:], x[B:], generator)
+            p = torch.sigmoid(x)
+            self._store_chain(k, both[B:], p[B:], generator)
+            return cd.stacked_gradients(e, both, x, B, p)
 
     def _cd_negative(self, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator
                      ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -243,7 +251,7 @@ class RBM(GenerativeModel):
             if c.method == "cd":
                 return self._cd_negative(e, x_data, generator)[0]
             if c.method == "pcd":
-                return self._finish_chain(k, self._fast_energy(k), chain_v[k], None, generator)[0]
+                return self._finish_chain(k, self._fast_energy(k), chain_v[k], generator)
             self.chains[k], rate = pt_sweep(e, self.chains[k], self.betas, generator, steps=c.k, flip=self.flip)
             logs["pt_swap_min"] = float(rate.min())
             return self.chains[k, -1].clone()

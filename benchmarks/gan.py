@@ -178,21 +178,24 @@ def ttbar(args) -> int:
 
 
 # --- temperature-conditioned Ising --------------------------------------------------------------------
-ISING_TRAIN_T = "1.5,1.75,2.0,2.125,2.375,2.5,3.0,3.5"
+ISING_TRAIN_T = "1.5,1.75,2.0,2.125,2.375,2.5,3.0,3.5"   # sessions 1-3: 2.25 bracketed at ±0.125, 2.75 at ±0.25
 ISING_LEFT_OUT_T = "2.25,2.75"
 
 
-def ising_data(directory: Path, train_samples: int = 1000, thin: int = 20) -> tuple[Path, Path]:
+def ising_data(directory: Path, train_samples: int = 1000, thin: int = 20,
+               temperatures: str = ISING_TRAIN_T) -> tuple[Path, Path]:
     """L = 16 Metropolis configurations (50 chains, burn-in 2000 sweeps, ``thin`` sweeps apart):
-    ``train_samples`` at each of 8 training temperatures, 2000 at 2.25 and 2.75 (thin 20).  Cached in
-    ``directory`` under names that record the training set's size and thinning."""
+    ``train_samples`` at each training temperature, 2000 at 2.25 and 2.75 (thin 20).  Cached in
+    ``directory`` under names that record the training set's size, thinning and (when not the default) grid."""
     from physgen.cli import main as physgen
 
     name = "ising_train.h5" if (train_samples, thin) == (1000, 20) else f"ising_train_{train_samples}_thin{thin}.h5"
+    if temperatures != ISING_TRAIN_T:
+        name = name.replace(".h5", "_T" + temperatures.replace(",", "_") + ".h5")
     train_h5, test_h5 = directory / name, directory / "ising_test.h5"
     common = ["--size", "16", "--chains", "50", "--burn-in", "2000", "--overwrite"]
     if not train_h5.exists():
-        physgen(["data", "ising", "--temperatures", ISING_TRAIN_T, "--samples", str(train_samples), "--seed", "1",
+        physgen(["data", "ising", "--temperatures", temperatures, "--samples", str(train_samples), "--seed", "1",
                  "--thin", str(thin), "--out", str(train_h5), *common])
     if not test_h5.exists():
         physgen(["data", "ising", "--temperatures", ISING_LEFT_OUT_T, "--samples", "2000", "--seed", "2",
@@ -225,7 +228,10 @@ def ising(args) -> int:
     torch.set_num_threads(args.threads)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    train_h5, test_h5 = ising_data(out.parent, args.train_samples, args.thin)
+    left_out = {float(t) for t in ISING_LEFT_OUT_T.split(",")}
+    if left_out & {float(t) for t in args.train_temperatures.split(",")}:
+        raise SystemExit(f"--train-temperatures {args.train_temperatures}: must leave out {ISING_LEFT_OUT_T}")
+    train_h5, test_h5 = ising_data(out.parent, args.train_samples, args.thin, args.train_temperatures)
     t0 = time.perf_counter()
     if args.resume:  # continue the run in --out for another --max-time (its recorded config)
         summary = train(args.model, data=None, out=out, resume=True, max_time=args.max_time, steps=args.steps,
@@ -235,7 +241,7 @@ def ising(args) -> int:
                         steps=args.steps, epochs=None if args.steps else 10**6, seed=args.seed,
                         condition="temperature")
     wall = time.perf_counter() - t0
-    print(f"{args.model} on L=16 Ising, trained at T = {ISING_TRAIN_T} ({args.train_samples} configurations each, "
+    print(f"{args.model} on L=16 Ising, trained at T = {args.train_temperatures} ({args.train_samples} configurations each, "
           f"thin {args.thin}); {summary['steps']} steps, {wall:.0f} s; "
           f"set: {'(resumed: the recorded config)' if args.resume else ' '.join(args.set) or '(defaults)'}")
     print_ising_table(ising_table(out, train_h5, test_h5))
@@ -347,6 +353,8 @@ def main(argv=None) -> int:
     i.add_argument("--set", nargs="*", default=[])
     i.add_argument("--train-samples", type=int, default=1000, help="Metropolis configurations per training T")
     i.add_argument("--thin", type=int, default=20, help="sweeps between the training configurations of a chain")
+    i.add_argument("--train-temperatures", default=ISING_TRAIN_T,
+                   help=f"comma-separated training temperatures (default {ISING_TRAIN_T}); 2.25 and 2.75 stay left out")
     i.add_argument("--table-only", action="store_true", help="only evaluate an existing run in --out")
     i.add_argument("--resume", action="store_true", help="train the run in --out for another --max-time, then evaluate")
     d = sub.add_parser("digits", help="VAE ELBO/IWAE NLL on binarized digits; the course's vanilla GAN on digits")
@@ -362,7 +370,8 @@ def main(argv=None) -> int:
     if args.what == "ising":
         if args.table_only:
             out = Path(args.out)
-            print_ising_table(ising_table(out, *ising_data(out.parent, args.train_samples, args.thin)))
+            print_ising_table(ising_table(out, *ising_data(out.parent, args.train_samples, args.thin,
+                                                           args.train_temperatures)))
             return 0
         return ising(args)
     return overhead(args if args.what else p.parse_args(["overhead"]))

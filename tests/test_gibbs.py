@@ -125,3 +125,18 @@ def test_sampler_shapes_and_bad_arguments():
         gibbs_sample(e, 10, generator=g, init=np.ones((2, 5)))
     with pytest.raises(UserError):
         default_betas(1)
+
+
+def test_bernoulli_draw_is_the_comparison_of_a_uniform_with_p():
+    """The in-place draw ``[u − p < 0]`` gives exactly ``[u < p]`` for the same uniforms, including
+    p = 0, p = 1 and p equal to the drawn u (sign of the rounded difference = sign of the exact one)."""
+    from physgen.samplers.draws import bernoulli
+
+    p = torch.rand(4000, generator=torch.Generator().manual_seed(1))
+    p[:3] = torch.tensor([0.0, 1.0, 0.5])
+    u = torch.rand(p.shape, generator=torch.Generator().manual_seed(7))
+    p[3:6] = u[3:6]                                 # ties: u < p is False
+    h = bernoulli(p, torch.Generator().manual_seed(7))
+    assert h.dtype == p.dtype
+    assert torch.equal(h, (u < p).to(p.dtype))
+    assert h[0] == 0 and h[1] == 1 and not h[3:6].any()

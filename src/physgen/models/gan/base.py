@@ -183,7 +183,8 @@ class GAN(GenerativeModel):
         return {"d_loss": _apply(loss, opt), **{k: float(v.detach()) for k, v in logs.items()}}
 
     def _g_step(self, n, c, opt, generator) -> dict[str, float]:
-        out = self.disc(self.generate(self.noise(n, generator), c), c)
+        fake = self.generate(self.noise(n, generator), c)
+        out = self.disc(fake, c)
         if self.config.loss == "wgan-gp":
             loss = -out.mean()
         elif self.config.g_loss == "non-saturating":
@@ -191,7 +192,11 @@ class GAN(GenerativeModel):
         else:  # minimax: minimise E log(1 − D(G(z))) = −BCE(D(G(z)), 0)
             loss = -F.binary_cross_entropy_with_logits(out, torch.zeros_like(out))
         d_fake = torch.sigmoid(out).mean() if self.config.loss == "bce" else out.mean()
-        return {"g_loss": _apply(loss, opt), "d_fake_g": float(d_fake.detach())}
+        return {"g_loss": _apply(loss + self.generator_penalty(fake, c), opt), "d_fake_g": float(d_fake.detach())}
+
+    def generator_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor | float:
+        """Extra generator loss on the generated batch ``fake`` (internal space); none by default."""
+        return 0.0
 
     def gradient_penalty(self, x: torch.Tensor, fake: torch.Tensor, c: torch.Tensor | None,
                          generator: torch.Generator | None) -> torch.Tensor:

@@ -19,12 +19,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import torch
 from torch import nn
 
 from physgen.models.base import DataSpec
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
+from physgen.models.gan.observables import ObservableMatching
 from physgen.models.nets import BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
 from physgen.models.registry import register
 
@@ -111,6 +113,8 @@ class WGANGPConfig(GANConfig):
     lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
     global_pool: bool = False         # conv: each G block also gets a per-channel field from the site mean of h
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
+    match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
+                                      # trained condition value to the data (observables.py; 0 = off)
 
     def __post_init__(self) -> None:
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
@@ -123,6 +127,7 @@ class WGANGPConfig(GANConfig):
         check_positive("dilations_g", list(self.dilations_g))
         check_positive("dilations_d", list(self.dilations_d))
         check_positive("noise_channels", self.noise_channels)
+        check_positive("match_observables", self.match_observables, allow_zero=True)
         if self.arch not in ARCHS:
             raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.padding not in PADDINGS:
@@ -147,6 +152,7 @@ class WGANGP(GAN):
                                                 "ema": 0.999}}
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        self.observables = ObservableMatching(spec, self.cond) if config.match_observables else None
         if config.arch == "conv":
             return self._build_conv(config, spec)
         for option in ("global_pool", "projection"):
@@ -180,6 +186,17 @@ class WGANGP(GAN):
             raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
                                   stats=config.lattice_stats, projection=config.projection)
+
+    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
+        super().on_train_start(data, generator=generator)
+        if self.observables is not None:
+            self.observables.fit(data["x"], data.get("cond"))
+
+    def generator_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor | float:
+        """``model.match_observables`` × the observable-matching penalty (:mod:`~physgen.models.gan.observables`)."""
+        if self.observables is None:
+            return 0.0
+        return self.config.match_observables * self.observables.penalty(fake, c)
 
     @property
     def noise_dim(self) -> int:

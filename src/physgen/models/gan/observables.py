@@ -1,0 +1,89 @@
+"""Observable matching for spin-lattice GANs: a generator penalty on the Ising observables per condition value.
+
+Feature matching (Salimans et al. 2016, §3.1) asks the generator to reproduce the data's mean of chosen
+features; here the features are the lattice's physical statistics ``s(x) = (|m|, m², e)`` (magnetisation per
+site, its square, nearest-neighbour energy per site; :func:`~physgen.models.gan.conv_lattice.lattice_stats`),
+and the means are taken per trained condition value ``T_k`` (one Monte Carlo ensemble each)::
+
+    P = Σ_k (n_k / B) Σ_j (μ̂_kj − t_kj)² / σ_j²,      t_k = E_data[s | T_k],  σ_j = std_data(s_j)
+
+over the ``n_k`` generated lattices of a batch at ``T_k``.  Squaring a batch mean adds its variance,
+``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
+lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
+into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
+estimate of ``(μ − t)²`` (groups with a single lattice are skipped).  The targets are buffers computed from
+the training data at the start of training and checkpointed with the model.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+from physgen.models.gan.conv_lattice import lattice_stats
+
+N_OBS = 3  # |m|, m², e
+
+
+def observables(x: torch.Tensor) -> torch.Tensor:
+    """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site."""
+    x = x.reshape(len(x), -1, *x.shape[-2:])
+    return lattice_stats(x)[:, 1:]
+
+
+class ObservableMatching(nn.Module):
+    """Per-condition targets of :func:`observables` and the split-half penalty (module docstring).
+
+    ``keys (K, n_c)`` are the condition features of the ``K`` trained values (``K = 1`` unconditioned);
+    buffers ``target (K, 3)`` and ``scale (3,)`` are set by :meth:`fit`.
+    """
+
+    def __init__(self, spec, conditioner: nn.Module):
+        super().__init__()
+        if spec.kind != "spins" or len(spec.shape) not in (2, 3):
+            raise UserError(f"model.match_observables: only for spin lattices, the data are {spec.kind!r} "
+                            f"of shape {tuple(spec.shape)}")
+        names = tuple(spec.condition_names)
+        if len(names) > 1 or spec.n_labels:
+            raise UserError("model.match_observables: needs at most one continuous condition (e.g. temperature), "
+                            f"the run has {', '.join(names + (('labels',) if spec.n_labels else ()))}")
+        values = torch.tensor(spec.condition_values[names[0]] if names else [0.0], dtype=torch.float32)
+        self.conditioned = bool(names)
+        keys = conditioner(values[:, None]) if names else torch.zeros(1, 1)
+        self.register_buffer("keys", keys.detach(), persistent=False)
+        self.register_buffer("values", values, persistent=False)
+        self.register_buffer("target", torch.zeros(len(values), N_OBS))
+        self.register_buffer("scale", torch.ones(N_OBS))
+
+    def index(self, c: torch.Tensor | None, n: int) -> torch.Tensor:
+        """``(n,)`` index of the trained value nearest to each row's condition features ``c (n, n_c)``."""
+        if not self.conditioned or c is None:
+            return torch.zeros(n, dtype=torch.long, device=self.target.device)
+        return torch.cdist(c.float(), self.keys).argmin(1)
+
+    @torch.no_grad()
+    def fit(self, x: torch.Tensor, cond: torch.Tensor | None) -> None:
+        """Targets from the training lattices ``x (N, …)`` with raw conditions ``cond (N, 1)``."""
+        s = observables(x.float())
+        idx = (torch.zeros(len(x), dtype=torch.long, device=x.device) if not self.conditioned
+               else (cond.float()[:, :1] - self.values.to(x.device)).abs().argmin(1))
+        counts = torch.bincount(idx, minlength=len(self.values)).clamp(min=1)
+        self.target.copy_(torch.zeros_like(self.target).index_add_(0, idx, s) / counts[:, None])
+        self.scale.copy_(s.std(0).clamp(min=1e-3))
+
+    def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""
+        s, K, B = observables(fake), len(self.target), len(fake)
+        idx = self.index(c, B)
+        order = torch.argsort(idx, stable=True)
+        ranked = idx[order]
+        rank = torch.arange(B, device=idx.device) - torch.searchsorted(ranked, ranked)
+        half = torch.empty_like(idx)
+        half[order] = rank % 2
+        cell = 2 * idx + half
+        counts = torch.bincount(cell, minlength=2 * K).to(s.dtype)
+        means = s.new_zeros(2 * K, N_OBS).index_add(0, cell, s) / counts.clamp(min=1)[:, None]
+        d = (means - self.target.repeat_interleave(2, 0)) / self.scale
+        both = (counts[0::2] > 0) & (counts[1::2] > 0)
+        weight = (counts[0::2] + counts[1::2]) / B * both
+        return ((d[0::2] * d[1::2]).sum(1) * weight).sum()

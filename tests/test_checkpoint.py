@@ -190,3 +190,17 @@ def test_background_writer_runs_in_order_and_reraises_errors(tmp_path):
     with pytest.raises(UserError, match="no such checkpoint"):
         w.wait()
     w.close()
+
+
+def test_model_config_check_accepts_options_newer_than_the_checkpoint_at_their_default():
+    """A checkpoint written before an option existed records no value for it: it matches the option's
+    default (what the older code did) and nothing else; a recorded value must match exactly."""
+    from physgen.models.gan import WGANGPConfig
+
+    old = {"config": {"model": {k: v for k, v in json.loads(json.dumps(vars(WGANGPConfig()), default=list)).items()
+                                if k != "match_observables"}}}
+    ck.check_model_config(old, WGANGPConfig())
+    with pytest.raises(UserError, match=r"model.match_observables = 0.0, this run has 2.0"):
+        ck.check_model_config(old, WGANGPConfig(match_observables=2.0))
+    with pytest.raises(UserError, match=r"model.width = 32, this run has 16"):
+        ck.check_model_config(old, WGANGPConfig(width=16))

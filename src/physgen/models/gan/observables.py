@@ -5,11 +5,9 @@ features; here the features are the lattice's physical statistics ``s(x) = (|m|,
 site, its square, nearest-neighbour energy per site; :func:`~physgen.models.gan.conv_lattice.lattice_stats`),
 and the means are taken per trained condition value ``T_k`` (one Monte Carlo ensemble each)::
 
-    P = Σ_k (n_k / B) Σ_j (μ̂_kj − t_kj)² / σ_kj²,      t_k = E_data[s | T_k],  σ_k = std_data[s | T_k]
+    P = Σ_k (n_k / B) Σ_j (μ̂_kj − t_kj)² / σ_j²,      t_k = E_data[s | T_k],  σ_j = std_data(s_j)
 
-over the ``n_k`` generated lattices of a batch at ``T_k``: each miss is measured in units of the observable's
-own fluctuation at that temperature (σ_kj floored at 0.01), so a 10% miss of the small ⟨|m|⟩ of the
-paramagnet weighs as much as a 10% miss of the ordered phase's.  Squaring a batch mean adds its variance,
+over the ``n_k`` generated lattices of a batch at ``T_k``.  Squaring a batch mean adds its variance,
 ``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
 lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
 into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
@@ -25,7 +23,6 @@ from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import lattice_stats
 
 N_OBS = 3  # |m|, m², e
-MIN_SCALE = 0.01  # floor of σ_kj (the ordered phase's |m| fluctuates by ~0.01 at T = 1.5, L = 16)
 
 
 def observables(x: torch.Tensor) -> torch.Tensor:
@@ -38,7 +35,7 @@ class ObservableMatching(nn.Module):
     """Per-condition targets of :func:`observables` and the split-half penalty (module docstring).
 
     ``keys (K, n_c)`` are the condition features of the ``K`` trained values (``K = 1`` unconditioned);
-    buffers ``target (K, 3)`` and ``scale (K, 3)`` are set by :meth:`fit`.
+    buffers ``target (K, 3)`` and ``scale (3,)`` are set by :meth:`fit`.
     """
 
     def __init__(self, spec, conditioner: nn.Module):
@@ -56,7 +53,7 @@ class ObservableMatching(nn.Module):
         self.register_buffer("keys", keys.detach(), persistent=False)
         self.register_buffer("values", values, persistent=False)
         self.register_buffer("target", torch.zeros(len(values), N_OBS))
-        self.register_buffer("scale", torch.ones(len(values), N_OBS))
+        self.register_buffer("scale", torch.ones(N_OBS))
 
     def index(self, c: torch.Tensor | None, n: int) -> torch.Tensor:
         """``(n,)`` index of the trained value nearest to each row's condition features ``c (n, n_c)``."""
@@ -70,11 +67,9 @@ class ObservableMatching(nn.Module):
         s = observables(x.float())
         idx = (torch.zeros(len(x), dtype=torch.long, device=x.device) if not self.conditioned
                else (cond.float()[:, :1] - self.values.to(x.device)).abs().argmin(1))
-        n = torch.bincount(idx, minlength=len(self.values)).to(s.dtype)[:, None]
-        mean = torch.zeros_like(self.target).index_add_(0, idx, s) / n.clamp(min=1)
-        var = (torch.zeros_like(self.target).index_add_(0, idx, s * s) - n * mean ** 2) / (n - 1).clamp(min=1)
-        self.target.copy_(mean)
-        self.scale.copy_(var.clamp(min=0).sqrt().clamp(min=MIN_SCALE))
+        counts = torch.bincount(idx, minlength=len(self.values)).clamp(min=1)
+        self.target.copy_(torch.zeros_like(self.target).index_add_(0, idx, s) / counts[:, None])
+        self.scale.copy_(s.std(0).clamp(min=1e-3))
 
     def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""
@@ -88,7 +83,7 @@ class ObservableMatching(nn.Module):
         cell = 2 * idx + half
         counts = torch.bincount(cell, minlength=2 * K).to(s.dtype)
         means = s.new_zeros(2 * K, N_OBS).index_add(0, cell, s) / counts.clamp(min=1)[:, None]
-        d = (means - self.target.repeat_interleave(2, 0)) / self.scale.repeat_interleave(2, 0)
+        d = (means - self.target.repeat_interleave(2, 0)) / self.scale
         both = (counts[0::2] > 0) & (counts[1::2] > 0)
         weight = (counts[0::2] + counts[1::2]) / B * both
         return ((d[0::2] * d[1::2]).sum(1) * weight).sum()

@@ -244,7 +244,7 @@ def ising(args) -> int:
     print(f"{args.model} on L=16 Ising, trained at T = {args.train_temperatures} ({args.train_samples} configurations each, "
           f"thin {args.thin}); {summary['steps']} steps, {wall:.0f} s; "
           f"set: {'(resumed: the recorded config)' if args.resume else ' '.join(args.set) or '(defaults)'}")
-    print_ising_table(ising_table(out, train_h5, test_h5))
+    print_ising_table(ising_table(out, train_h5, test_h5, args.eval_samples, args.eval_seed))
     return 0
 
 
@@ -355,6 +355,8 @@ def main(argv=None) -> int:
     i.add_argument("--thin", type=int, default=20, help="sweeps between the training configurations of a chain")
     i.add_argument("--train-temperatures", default=ISING_TRAIN_T,
                    help=f"comma-separated training temperatures (default {ISING_TRAIN_T}); 2.25 and 2.75 stay left out")
+    i.add_argument("--eval-samples", type=int, default=2000, help="generated lattices per temperature in the table")
+    i.add_argument("--eval-seed", type=int, default=1, help="sampling seed of the table")
     i.add_argument("--table-only", action="store_true", help="only evaluate an existing run in --out")
     i.add_argument("--resume", action="store_true", help="train the run in --out for another --max-time, then evaluate")
     d = sub.add_parser("digits", help="VAE ELBO/IWAE NLL on binarized digits; the course's vanilla GAN on digits")
@@ -370,8 +372,8 @@ def main(argv=None) -> int:
     if args.what == "ising":
         if args.table_only:
             out = Path(args.out)
-            print_ising_table(ising_table(out, *ising_data(out.parent, args.train_samples, args.thin,
-                                                           args.train_temperatures)))
+            data = ising_data(out.parent, args.train_samples, args.thin, args.train_temperatures)
+            print_ising_table(ising_table(out, *data, args.eval_samples, args.eval_seed))
             return 0
         return ising(args)
     return overhead(args if args.what else p.parse_args(["overhead"]))

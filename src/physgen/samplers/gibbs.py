@@ -18,7 +18,7 @@ import torch
 from torch.nn.functional import softplus
 
 from physgen.errors import UserError
-from physgen.samplers.draws import bernoulli  # noqa: F401  (re-exported for the CD code)
+from physgen.samplers.draws import bernoulli
 
 if TYPE_CHECKING:
     from physgen.models.rbm.energy import RBMEnergy

@@ -17,7 +17,6 @@ so a crafted file cannot run code; anything malformed is a :class:`~physgen.erro
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -184,24 +183,13 @@ def check_model_config(state: dict[str, Any], model_config: Any) -> None:
     if saved is None:
         return
     current = json.loads(json.dumps(to_dict(model_config)))
-    defaults = _field_defaults(model_config)
-    saved = {**{k: v for k, v in defaults.items() if k in current and k not in saved}, **saved}
+    defaults = json.loads(json.dumps(to_dict(type(model_config)())))
+    saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     if diff:
         k = diff[0]
         raise UserError(f"checkpoint was made with a different model config (model.{k} = {saved.get(k)!r}, "
                         f"this run has {current.get(k)!r})")
-
-
-def _field_defaults(config: Any) -> dict[str, Any]:
-    """JSON form of the defaults of a dataclass config's fields (those that have one)."""
-    out = {}
-    for f in dataclasses.fields(config):
-        if f.default is not dataclasses.MISSING:
-            out[f.name] = f.default
-        elif f.default_factory is not dataclasses.MISSING:
-            out[f.name] = f.default_factory()
-    return json.loads(json.dumps(out, default=list))
 
 
 # --- RNG states ------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@ from __future__ import annotations
 import torch
 
 from physgen.models.rbm.energy import RBMEnergy
-from physgen.samplers.gibbs import bernoulli, flip_from_logits, sweeps  # noqa: F401  (the chain moves)
+from physgen.samplers.draws import bernoulli  # noqa: F401  (the chain moves, used by the model as cd.*)
+from physgen.samplers.gibbs import flip_from_logits, sweeps  # noqa: F401
 
 
 class ExplicitGradient(torch.autograd.Function):

@@ -140,3 +140,6 @@ def test_bernoulli_draw_is_the_comparison_of_a_uniform_with_p():
     assert h.dtype == p.dtype
     assert torch.equal(h, (u < p).to(p.dtype))
     assert h[0] == 0 and h[1] == 1 and not h[3:6].any()
+    out = torch.full((2, 2000), 5.0)
+    into = bernoulli(p.reshape(2, 2000), torch.Generator().manual_seed(7), out=out[:, :])
+    assert torch.equal(out.flatten(), h) and torch.equal(into, out)   # drawn in place: the same draws

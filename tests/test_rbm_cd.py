@@ -2,6 +2,8 @@
 and the logit-based spin flip sample the exact law, and the model trains through it unchanged."""
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 
@@ -110,6 +112,39 @@ def test_closed_form_and_autograd_paths_give_the_same_update(method):
     assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-5)
     for a, b in zip(grads[0][1:], grads[1][1:]):
         torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["cd", "pcd"])
+def test_gradients_without_autograd_equal_loss_backward(method):
+    """RBM.gradients (the trainer's path when not distributed) writes exactly the .grad that loss().backward()
+    gives for the same generator, adds to an existing .grad, and refuses the autograd-only configurations."""
+    spec = DataSpec("spins", (3, 3), condition_names=("temperature",), condition_values={"temperature": (1.0, 2.0)})
+    g = torch.Generator().manual_seed(0)
+    batch = {"x": 2 * (torch.rand(24, 3, 3, generator=g) < 0.5).float() - 1,
+             "cond": torch.tensor([[1.0]] * 10 + [[2.0]] * 14)}
+    models = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        models.append(RBM(RBMConfig(n_hidden=5, method=method, k=2, n_chains=8, l2=0.01, monitor_every=10**6), spec))
+    a, b = models
+    assert a.closed_form_gradients
+    for step in range(3):  # persistent chains advance identically on both paths
+        a.zero_grad(), b.zero_grad()
+        la, logs_a = a.loss(batch, generator=torch.Generator().manual_seed(step))
+        la.backward()
+        lb, logs_b = b.gradients(batch, generator=torch.Generator().manual_seed(step))
+        assert not lb.requires_grad and float(lb) == float(la.detach()) and logs_a == logs_b
+        for p, q in zip((a.W, a.a, a.b), (b.W, b.a, b.b)):
+            assert torch.equal(p.grad, q.grad)
+    before, fresh = b.W.grad.clone(), copy.deepcopy(b)
+    fresh.zero_grad(set_to_none=True)
+    fresh.gradients(batch, generator=torch.Generator().manual_seed(9))
+    b.gradients(batch, generator=torch.Generator().manual_seed(9))
+    torch.testing.assert_close(b.W.grad, before + fresh.W.grad)  # accumulated, not replaced
+    sparse = RBM(RBMConfig(n_hidden=5, method=method, sparsity_cost=0.1), spec)
+    assert not sparse.closed_form_gradients
+    with pytest.raises(NotImplementedError):
+        sparse.gradients(batch, generator=g)
 
 
 def test_conditioned_groups_get_their_own_gradients():

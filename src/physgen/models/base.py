@@ -102,6 +102,16 @@ class GenerativeModel(nn.Module):
         """Scalar loss to minimise and a dict of floats to log."""
         raise NotImplementedError
 
+    #: True when :meth:`gradients` computes the gradient of :meth:`loss` in closed form (e.g. the RBM's
+    #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward`` (one process).
+    closed_form_gradients: bool = False
+
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
+        """The value and logs of :meth:`loss`, its gradient written (accumulated) into the parameters'
+        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``)."""
+        raise NotImplementedError
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Parameters per optimizer; two-player models return e.g. generator/discriminator."""
         return {"model": [p for p in self.parameters() if p.requires_grad]}

@@ -159,6 +159,8 @@ class Trainer:
             self.model.on_train_start(self.data.all(), generator=self._generator(0, "start"))
             self.save_checkpoint(event=False)
         self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
+        # closed-form gradients skip autograd; under DDP the loss path lets DDP all-reduce them
+        self._closed_form = bool(self.model.closed_form_gradients) and not self.ctx.enabled
         self._step_optimizers = ({k: dist.SyncedOptimizer(o, self.ctx) for k, o in self.optimizers.items()}
                                  if self.ctx.enabled else self.optimizers)
         self._t_last = time.monotonic()
@@ -175,7 +177,7 @@ class Trainer:
                                                float(self._terminate)], self.ctx, self.device)
         if bad:
             return self._diverged(self.step + 1, f"loss is {value}" if not math.isfinite(value) else "on another rank")
-        if loss is not None:
+        if not self.model.adversarial:
             self._backward_and_update(loss)
         if self.ema is not None:
             self.ema.update(self.model)
@@ -188,7 +190,8 @@ class Trainer:
             self.stop_requested, self.status = True, "max-time" if late else "terminated"
 
     def _forward(self, batch, generator):
-        """(loss tensor or None, loss value, logs) for one step; adversarial models update here."""
+        """(loss tensor or None, loss value, logs) for one step; adversarial models update here, and
+        closed-form models write their gradients here (loss None)."""
         if self.model.adversarial:
             logs = self.model.adversarial_step(batch, self._step_optimizers, generator=generator)
             logs = {k: float(v) for k, v in logs.items()}
@@ -197,11 +200,17 @@ class Trainer:
             return None, value, logs
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
+        if self._closed_form:
+            value, logs = self.model.gradients(batch, generator=generator)
+            return None, float(value), {k: float(v) for k, v in logs.items()}
         loss, logs = self._loss_fn(batch, generator)
         return loss, float(loss.detach()), {k: float(v) for k, v in logs.items()}
 
-    def _backward_and_update(self, loss: torch.Tensor) -> None:
-        loss.backward()
+    def _backward_and_update(self, loss: torch.Tensor | None) -> None:
+        """Back-propagate ``loss`` (None: the model wrote its gradients, :meth:`GenerativeModel.gradients`),
+        clip, step."""
+        if loss is not None:
+            loss.backward()
         if self.cfg.grad_clip is not None:
             grad_norm_clip(self.optimizers, self.cfg.grad_clip)
         for opt in self.optimizers.values():

@@ -156,6 +156,7 @@ class GAN(GenerativeModel):
                          *, generator: torch.Generator) -> dict[str, float]:
         """One discriminator/critic update and, on every ``n_critic``-th call starting with the first, one
         generator update; the last generator values (a checkpointed buffer) are repeated in between."""
+        batch = self.real_batch(batch, generator)
         x = self.to_internal(batch["x"].float())
         c = self.cond.from_batch(batch)
         logs = self._d_step(x, None if c is None else c.detach(), optimizers["discriminator"], generator)
@@ -193,6 +194,10 @@ class GAN(GenerativeModel):
             loss = -F.binary_cross_entropy_with_logits(out, torch.zeros_like(out))
         d_fake = torch.sigmoid(out).mean() if self.config.loss == "bce" else out.mean()
         return {"g_loss": _apply(loss + self.generator_penalty(fake, c), opt), "d_fake_g": float(d_fake.detach())}
+
+    def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """The real batch the critic sees this step (and whose conditions G is asked for); the data's by default."""
+        return batch
 
     def generator_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor | float:
         """Extra generator loss on the generated batch ``fake`` (internal space); none by default."""

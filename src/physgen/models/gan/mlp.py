@@ -27,6 +27,7 @@ from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
 from physgen.models.gan.observables import ObservableMatching
+from physgen.models.gan.reweighted import ReweightedReals
 from physgen.models.nets import BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
 from physgen.models.registry import register
 
@@ -115,6 +116,8 @@ class WGANGPConfig(GANConfig):
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
     match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
                                       # trained condition value to the data (observables.py; 0 = off)
+    reweight: int = 0                 # spins conditioned on temperature: real batches at this many temperatures
+                                      # over the trained range, Ferrenberg-Swendsen reweighted (reweighted.py)
 
     def __post_init__(self) -> None:
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
@@ -128,6 +131,7 @@ class WGANGPConfig(GANConfig):
         check_positive("dilations_d", list(self.dilations_d))
         check_positive("noise_channels", self.noise_channels)
         check_positive("match_observables", self.match_observables, allow_zero=True)
+        check_positive("reweight", self.reweight, allow_zero=True)
         if self.arch not in ARCHS:
             raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.padding not in PADDINGS:
@@ -152,7 +156,9 @@ class WGANGP(GAN):
                                                 "ema": 0.999}}
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
-        self.observables = ObservableMatching(spec, self.cond) if config.match_observables else None
+        self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
+        values = None if self.reals is None else self.reals.grid
+        self.observables = ObservableMatching(spec, self.cond, values) if config.match_observables else None
         if config.arch == "conv":
             return self._build_conv(config, spec)
         for option in ("global_pool", "projection"):
@@ -190,7 +196,17 @@ class WGANGP(GAN):
     def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
         super().on_train_start(data, generator=generator)
         if self.observables is not None:
-            self.observables.fit(data["x"], data.get("cond"))
+            self.observables.fit(data["x"], data.get("cond"), self.reals)
+
+    def attach_callbacks(self, trainer) -> None:
+        """Also fit ``model.reweight``'s weights to the training lattices (fresh runs and resumes alike)."""
+        super().attach_callbacks(trainer)
+        if self.reals is not None:
+            trainer.say("physgen: " + self.reals.fit(trainer.data.x, trainer.data.cond))
+
+    def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """With ``model.reweight``: a reweighted real batch of the same size (:mod:`~physgen.models.gan.reweighted`)."""
+        return batch if self.reals is None else self.reals.draw(len(batch["x"]), generator)
 
     def generator_penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor | float:
         """``model.match_observables`` × the observable-matching penalty (:mod:`~physgen.models.gan.observables`)."""

@@ -38,7 +38,7 @@ class ObservableMatching(nn.Module):
     buffers ``target (K, 3)`` and ``scale (3,)`` are set by :meth:`fit`.
     """
 
-    def __init__(self, spec, conditioner: nn.Module):
+    def __init__(self, spec, conditioner: nn.Module, values: torch.Tensor | None = None):
         super().__init__()
         if spec.kind != "spins" or len(spec.shape) not in (2, 3):
             raise UserError(f"model.match_observables: only for spin lattices, the data are {spec.kind!r} "
@@ -47,7 +47,8 @@ class ObservableMatching(nn.Module):
         if len(names) > 1 or spec.n_labels:
             raise UserError("model.match_observables: needs at most one continuous condition (e.g. temperature), "
                             f"the run has {', '.join(names + (('labels',) if spec.n_labels else ()))}")
-        values = torch.tensor(spec.condition_values[names[0]] if names else [0.0], dtype=torch.float32)
+        if values is None:  # the trained values (else e.g. the grid of model.reweight)
+            values = torch.tensor(spec.condition_values[names[0]] if names else [0.0], dtype=torch.float32)
         self.conditioned = bool(names)
         keys = conditioner(values[:, None]) if names else torch.zeros(1, 1)
         self.register_buffer("keys", keys.detach(), persistent=False)
@@ -62,14 +63,19 @@ class ObservableMatching(nn.Module):
         return torch.cdist(c.float(), self.keys).argmin(1)
 
     @torch.no_grad()
-    def fit(self, x: torch.Tensor, cond: torch.Tensor | None) -> None:
-        """Targets from the training lattices ``x (N, …)`` with raw conditions ``cond (N, 1)``."""
+    def fit(self, x: torch.Tensor, cond: torch.Tensor | None, reals=None) -> None:
+        """Targets from the training lattices ``x (N, …)`` with raw conditions ``cond (N, 1)``; with ``reals``
+        (a fitted :class:`~physgen.models.gan.reweighted.ReweightedReals` over the same lattices, whose grid
+        are this module's values) the reweighted means at the grid temperatures."""
         s = observables(x.float())
+        self.scale.copy_(s.std(0).clamp(min=1e-3))
+        if reals is not None:
+            self.target.copy_(reals.weighted_means(s))
+            return
         idx = (torch.zeros(len(x), dtype=torch.long, device=x.device) if not self.conditioned
                else (cond.float()[:, :1] - self.values.to(x.device)).abs().argmin(1))
         counts = torch.bincount(idx, minlength=len(self.values)).clamp(min=1)
         self.target.copy_(torch.zeros_like(self.target).index_add_(0, idx, s) / counts[:, None])
-        self.scale.copy_(s.std(0).clamp(min=1e-3))
 
     def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""

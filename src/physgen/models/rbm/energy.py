@@ -67,16 +67,18 @@ class RBMEnergy:
         """The member ``p_β`` of the tempered family (see module docstring)."""
         return replace(self, beta=beta, base_a=self.a if base_a is None else base_a)
 
-    def fast(self) -> "RBMEnergy":
+    def fast(self, out: torch.Tensor | None = None) -> "RBMEnergy":
         """This energy with a bfloat16 copy of ``W`` for its matrix products when float32 products run at
         ``"medium"`` precision (``train.matmul_precision``, docs/training.md) on a CPU with bfloat16 kernels;
         else ``self``.  "medium" already rounds the operands to bfloat16 inside oneDNN, but per product
         (W re-cast three times per update); casting once halves the cost of a 64×576×500 product on an
         AVX512-BF16 core.  Products then return bfloat16 (relative rounding 2⁻⁹), converted back to ``W``'s
-        dtype before any bias is added.  For sampling and CD statistics only (no autograd through ``Wc``)."""
-        if not _bf16_products(self.W):
+        dtype before any bias is added.  For sampling and CD statistics only (no autograd through ``Wc``).
+        ``out``: a bfloat16 tensor shaped like ``W`` to cast into (a trainer's per-update copy, reused)."""
+        if not bf16_products(self.W):
             return self
-        return replace(self, Wc=self.W.detach().to(torch.bfloat16))
+        Wc = self.W.detach().to(torch.bfloat16) if out is None else out.copy_(self.W.detach())
+        return replace(self, Wc=Wc)
 
     def _mm(self, x: torch.Tensor, transpose: bool) -> torch.Tensor:
         """``x @ W`` (or ``x @ Wᵀ``) in the products' dtype, returned in W's dtype."""
@@ -187,7 +189,7 @@ class RBMEnergy:
         return RBMEnergy(self.visible, c(self.W), c(self.a), c(self.b), c(self.sigma), c(self.beta), c(self.base_a))
 
 
-def _bf16_products(W: torch.Tensor) -> bool:
+def bf16_products(W: torch.Tensor) -> bool:
     """bfloat16 operands for float32 CPU products at "medium" precision, where oneDNN has bf16 kernels."""
     return (W.dtype == torch.float32 and W.device.type == "cpu"
             and torch.get_float32_matmul_precision() == "medium" and _cpu_has_bf16_kernels())

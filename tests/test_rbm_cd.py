@@ -188,3 +188,25 @@ def test_bfloat16_products_under_medium_precision_match_float32():
     for a, b in zip(got[1:], ref[1:]):
         assert a.dtype == torch.float32
         torch.testing.assert_close(a, b, rtol=0.02, atol=0.02 * float(b.abs().max()))
+
+
+def test_single_rbm_energy_cache_follows_in_place_updates_and_new_storage():
+    """The detached energy of a single RBM is built once per parameter storage: in-place updates (the
+    optimizer's) are seen through its views, its bfloat16 copy is refreshed, and a dtype change rebuilds it."""
+    torch.manual_seed(0)
+    m = RBM(RBMConfig(n_hidden=4, method="pcd", n_chains=3), DataSpec("binary", (5,)))
+    before = torch.get_float32_matmul_precision()
+    try:
+        torch.set_float32_matmul_precision("medium")
+        first = m._single_fast()
+        with torch.no_grad():
+            m.W.add_(1.0)
+        again = m._single_fast()
+        assert again is first and torch.equal(again.W, m.W[0])
+        if again.Wc is not None:  # CPUs with bfloat16 kernels
+            assert torch.equal(again.Wc, m.W[0].to(torch.bfloat16))
+        m.double()
+        rebuilt = m._single_fast()
+        assert rebuilt is not first and rebuilt.W.dtype == torch.float64 and rebuilt.Wc is None
+    finally:
+        torch.set_float32_matmul_precision(before)

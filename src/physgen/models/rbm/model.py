@@ -77,7 +77,7 @@ class RBM(GenerativeModel):
             self.register_buffer("log_sigma", log_s)
         self._init_buffers(K, n, m)
         self._calls, self._monitors, self._fast = 0, {}, {}
-        self._wc: torch.Tensor | None = None  # the single RBM's bfloat16 copy of W, recast into every update
+        self._single: tuple | None = None  # (parameter storage key, detached fast energy) of a single RBM
 
     def _init_buffers(self, K: int, n: int, m: int) -> None:
         c = self.config
@@ -145,7 +145,7 @@ class RBM(GenerativeModel):
             self.check_batch(batch)
         self._calls += 1
         monitor = int(self.updates) % self.config.monitor_every == 0   # a buffer: same steps after --resume
-        self.updates += 1
+        self.updates.add_(1)
         total, logs, grads = 0.0, {}, {}
         self._fast = {}
         groups = self._groups(batch)
@@ -194,13 +194,22 @@ class RBM(GenerativeModel):
     def _fast_energy(self, k: int) -> RBMEnergy:
         """Group k's detached energy with its product copy of W (:meth:`RBMEnergy.fast`), cast once per update."""
         if k not in self._fast:
-            e, out = self.energy(k).detach(), None
-            if len(self.cond_values) <= 1 and bf16_products(e.W):  # one RBM: recast into the same buffer
-                if self._wc is None or self._wc.shape != e.W.shape or self._wc.device != e.W.device:
-                    self._wc = torch.empty(e.W.shape, dtype=torch.bfloat16, device=e.W.device)
-                out = self._wc
-            self._fast[k] = e.fast(out=out)
+            single = len(self.cond_values) <= 1 and self.visible != "gaussian"  # (σ = exp(log σ) is a copy)
+            self._fast[k] = self._single_fast() if single else self.energy(k).detach().fast()
         return self._fast[k]
+
+    def _single_fast(self) -> RBMEnergy:
+        """:meth:`_fast_energy` of a single binary/spin RBM: the detached views are built once per parameter
+        storage (the optimizer updates in place) and only the bfloat16 copy of W is refreshed, in place."""
+        key = (self.W.data_ptr(), self.a.data_ptr(), self.b.data_ptr(), self.W.device, bf16_products(self.W))
+        if self._single is None or self._single[0] != key:
+            e = self.energy(0).detach()
+            wc = torch.empty(e.W.shape, dtype=torch.bfloat16, device=e.W.device) if key[-1] else None
+            self._single = (key, e.fast(out=wc))
+        e = self._single[1]
+        if e.Wc is not None:
+            e.Wc.copy_(e.W)
+        return e
 
     @torch.no_grad()
     def _finish_chain(self, k: int, e: RBMEnergy, v: torch.Tensor, generator: torch.Generator) -> torch.Tensor:

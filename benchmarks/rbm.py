@@ -214,7 +214,7 @@ def cmd_kl(args) -> None:
     from physgen.training import load_run
     ising = ExactIsing(4, 2.5)
     rng = np.random.default_rng(0)
-    x = ising.states[rng.choice(len(ising.probabilities), 20000, p=ising.probabilities)]
+    x = ising.states[ising.sample_indices(20000, rng)]
     print("| hidden | method | flip | epochs | KL(p‖q) nats | time s |\n|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp:
         save(Dataset(x, "spins", attrs={"source": "ExactIsing(4, 2.5)"}), f"{tmp}/d.h5")

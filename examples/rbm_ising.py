@@ -84,15 +84,10 @@ def thermodynamics_vs_t(g: Gallery, quick: bool, seed: int) -> None:
 def exact_data(out, temps, n: int, seed: int):
     """``n`` exact 4×4 configurations per temperature, drawn from the enumerated Boltzmann distribution."""
     from physgen.data import Dataset, save
-    from physgen.physics.exact import ExactIsing
+    from physgen.physics.exact import exact_ensembles
 
-    rng = np.random.default_rng(seed)
-    xs, ts = [], []
-    for t in temps:
-        ex = ExactIsing(4, t)
-        xs.append(ex.states[rng.choice(len(ex.probabilities), n, p=ex.probabilities)])
-        ts.append(np.full(n, t))
-    ds = Dataset(np.concatenate(xs), "spins", {"temperature": np.concatenate(ts)},
+    states, temperatures = exact_ensembles(4, temps, n, seed)
+    ds = Dataset(states, "spins", {"temperature": temperatures},
                  attrs={"source": "exact enumeration", "size": 4, "J": 1.0, "h": 0.0})
     return save(ds, out / "data" / "exact_L4.h5", overwrite=True)
 

@@ -12,7 +12,7 @@ from physgen.errors import UserError
 from physgen.models import registry
 from physgen.models.base import DataSpec
 from physgen.models.gan.observables import observables
-from physgen.physics.exact import ExactIsing
+from physgen.physics.exact import ExactIsing, exact_ensembles
 
 SMALL = {"arch": "conv", "width": 4, "dilations_g": (1,), "dilations_d": (1,), "latent": 2}
 TEMPS = (2.1, 2.5)
@@ -21,13 +21,8 @@ SPEC = DataSpec("spins", (4, 4), None, ("temperature",), {"temperature": TEMPS})
 
 def exact_lattices(n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` exact 4×4 samples at each of TEMPS: (x (2n, 4, 4) ±1, T (2n, 1))."""
-    rng = np.random.default_rng(seed)
-    xs, ts = [], []
-    for T in TEMPS:
-        ex = ExactIsing(4, T)
-        xs.append(ex.states[rng.choice(len(ex.probabilities), n, p=ex.probabilities)])
-        ts.append(np.full(n, T))
-    return torch.tensor(np.concatenate(xs), dtype=torch.float32), torch.tensor(np.concatenate(ts))[:, None].float()
+    states, temps = exact_ensembles(4, TEMPS, n, seed)
+    return torch.tensor(states, dtype=torch.float32), torch.tensor(temps)[:, None].float()
 
 
 @pytest.fixture(scope="module")

@@ -193,3 +193,17 @@ def test_observables_refuse_bad_shapes():
         ob.energy_per_spin(np.ones((2, 3, 4)))
     with pytest.raises(UserError, match="temperature"):
         ob.thermodynamics(np.ones((2, 4, 4)), -1.0)
+
+
+def test_exact_ensembles_draw_from_the_boltzmann_distribution():
+    from physgen.physics.exact import exact_ensembles
+    from physgen.physics.observables import energy_per_spin
+
+    states, temps = exact_ensembles(3, (1.5, 3.0), 4000, seed=5)
+    assert states.shape == (8000, 3, 3) and states.dtype == np.int8 and list(np.unique(temps)) == [1.5, 3.0]
+    again, _ = exact_ensembles(3, (1.5, 3.0), 4000, seed=5)
+    assert np.array_equal(states, again)
+    for t in (1.5, 3.0):
+        e = energy_per_spin(states[temps == t])
+        ex = ExactIsing(3, t)
+        assert abs(e.mean() - ex.mean_energy) < 4 * e.std() / np.sqrt(len(e))

@@ -7,18 +7,13 @@ import pytest
 import torch
 
 from physgen.data import Dataset, load, save
-from physgen.physics.exact import ExactIsing
+from physgen.physics.exact import ExactIsing, exact_ensembles
 
 
 def exact_ising_file(path, temperatures=(2.5,), n=20000, seed=0):
     """``n`` exact samples per temperature of the 4×4 periodic Ising model (drawn from its probabilities)."""
-    rng = np.random.default_rng(seed)
-    xs, ts = [], []
-    for t in temperatures:
-        ising = ExactIsing(4, t)
-        xs.append(ising.states[rng.choice(len(ising.probabilities), n, p=ising.probabilities)])
-        ts.append(np.full(n, t))
-    save(Dataset(np.concatenate(xs), "spins", {"temperature": np.concatenate(ts)}, attrs={"source": "exact"}), path)
+    states, temps = exact_ensembles(4, temperatures, n, seed)
+    save(Dataset(states, "spins", {"temperature": temps}, attrs={"source": "exact"}), path)
     return path
 
 

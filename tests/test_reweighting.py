@@ -14,7 +14,7 @@ def _exact_samples(temperatures, n, seed):
     E, M, B = [], [], []
     for T in temperatures:
         ex = ExactIsing(4, T)
-        i = rng.choice(len(ex.probabilities), n, p=ex.probabilities)
+        i = ex.sample_indices(n, rng)
         E.append(ex.energies[i] * 16), M.append(np.abs(ex.magnetizations[i])), B.append(np.full(n, 1 / T))
     return np.concatenate(E), np.concatenate(M), np.concatenate(B)
 

@@ -63,6 +63,11 @@ class ExactIsing:
     def _mean(self, x: np.ndarray) -> float:
         return float(np.dot(self.probabilities, x))
 
+    def sample_indices(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``(n,)`` indices of independent exact draws from the Boltzmann distribution (into ``states``,
+        ``energies``, ``magnetizations``)."""
+        return rng.choice(len(self.probabilities), n, p=self.probabilities)
+
     @property
     def n_spins(self) -> int:
         return self.L * self.L
@@ -115,3 +120,14 @@ class ExactIsing:
         s = self.states.astype(np.float64)
         g = np.array([self._mean(s[:, 0, 0] * (s[:, 0, k] + s[:, k, 0]) / 2.0) for k in r])
         return r, g
+
+
+def exact_ensembles(L: int, temperatures, n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` independent exact configurations at each temperature: ``(states (K·n, L, L) int8, T (K·n,))``
+    (a training or test set whose distribution is known exactly)."""
+    rng = np.random.default_rng(seed)
+    states = []
+    for t in temperatures:
+        ising = ExactIsing(L, t)
+        states.append(ising.states[ising.sample_indices(n, rng)])
+    return np.concatenate(states), np.repeat(np.asarray(temperatures, dtype=np.float64), n)

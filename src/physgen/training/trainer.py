@@ -294,7 +294,8 @@ class Trainer:
                           **row, "time_s": self.elapsed}
         if self.logbook is not None:
             self.logbook.log(self.last_logs)
-        self._bar.set_postfix(loss=f"{row['loss']:.4g}", samples_s=f"{row['samples_per_s']:.4g}", refresh=False)
+        if not self._bar.disable:
+            self._bar.set_postfix(loss=f"{row['loss']:.4g}", samples_s=f"{row['samples_per_s']:.4g}", refresh=False)
         if not self._params_finite():
             self._diverged(self.step, "a parameter is NaN/Inf")
             return False

@@ -155,7 +155,9 @@ class RBM(GenerativeModel):
         for k, v in groups:
             if self._explicit:
                 value, *grads[k] = self._closed_form(k, self._fast_energy(k), v, chain_v, generator)
-                total = total + value + self._explicit_penalties(k, grads[k])
+                penalty = self._explicit_penalties(k, grads[k])
+                term = value if isinstance(penalty, float) else value + penalty   # (float: no penalty)
+                total = term if isinstance(total, float) else total + term
             else:
                 e = self.energy(k)
                 x_data = e.hidden_logits(v)
@@ -179,17 +181,18 @@ class RBM(GenerativeModel):
         return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma).detach()
 
     @torch.no_grad()
-    def _chain_visible(self, generator: torch.Generator) -> torch.Tensor:
+    def _chain_visible(self, generator: torch.Generator) -> list[torch.Tensor]:
         """PCD: k − 1 full sweeps and the last ``h → v`` of every persistent chain of every condition value
         at once (batched products; a single RBM uses plain 2-D products, which oneDNN runs ~2.5x faster
         than a batch of one): ``(K, C, n)``.  Each group finishes its chains in :meth:`_finish_chain`, its
-        ``v → x`` product stacked with the data's."""
+        ``v → x`` product stacked with the data's.  Returns the K tensors ``(C, n)``."""
         single = self.W.shape[0] == 1
         e = self._fast_energy(0) if single else self.stacked_energy().fast()
         h = self.chain_hidden[0] if single else self.chain_hidden
         if self.config.k > 1:
             h = cd.sweeps(e, h, self.config.k - 1, generator, flip=self.flip)[2]
-        return e.sample_visible(h, generator).reshape(self.chains.shape)
+        v = e.sample_visible(h, generator)
+        return [v] if single else list(v.unbind(0))
 
     def _fast_energy(self, k: int) -> RBMEnergy:
         """Group k's detached energy with its product copy of W (:meth:`RBMEnergy.fast`), cast once per update."""
@@ -226,7 +229,7 @@ class RBM(GenerativeModel):
         self.chains[k] = v
         cd.bernoulli(p, generator, out=self.chain_hidden[k])
 
-    def _closed_form(self, k: int, e: RBMEnergy, v: torch.Tensor, chain_v: torch.Tensor | None,
+    def _closed_form(self, k: int, e: RBMEnergy, v: torch.Tensor, chain_v: list[torch.Tensor] | None,
                      generator: torch.Generator) -> tuple[torch.Tensor, ...]:
         """``(L, dW, da, db)`` of group k by :func:`cd.cd_gradients`: PCD computes the logits of the data
         and of its chains in one product (then the chains' flip and hidden draw, as
@@ -281,7 +284,7 @@ class RBM(GenerativeModel):
                     self.chain_hidden[k] = e.sample_hidden(self.chains[k], generator)
             self.ready[k] = 1
 
-    def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, chain_v: torch.Tensor | None,
+    def _negative(self, k: int, e: RBMEnergy, x_data: torch.Tensor, chain_v: list[torch.Tensor] | None,
                   generator: torch.Generator, logs: dict[str, float]) -> torch.Tensor:
         """Negative samples ``(C, n)`` of group ``k`` for the autograd path: CD-k from the data's hidden
         units, the persistent chains finished from ``chain_v``, or a PT sweep."""

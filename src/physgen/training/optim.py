@@ -36,9 +36,9 @@ def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) ->
         params = list(params)
         if not params:
             continue
-        kw = {"lr": base_lr(cfg, name), "weight_decay": cfg.weight_decay, "fused": _fusable(params)}
+        kw = {"lr": base_lr(cfg, name), "weight_decay": cfg.weight_decay}
         if cfg.optimizer == "sgd":
-            out[name] = torch.optim.SGD(params, momentum=cfg.momentum, **kw)
+            out[name] = torch.optim.SGD(params, momentum=cfg.momentum, fused=_fusable(params), **kw)
         elif cfg.optimizer == "adam":
             out[name] = torch.optim.Adam(params, betas=tuple(cfg.betas), **kw)
         else:
@@ -49,8 +49,10 @@ def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) ->
 
 
 def _fusable(params: list[nn.Parameter]) -> bool | None:
-    """PyTorch's fused (one-kernel) update when every parameter is a float tensor on the CPU or a CUDA
-    device (the same update; on CPU ~0.03 ms less per SGD-with-momentum step at 576×500); else the default."""
+    """PyTorch's fused (one-kernel) SGD update when every parameter is a float tensor on the CPU or a CUDA
+    device (the same update; on CPU ~0.03 ms less per SGD-with-momentum step at 576×500); else the default.
+    Adam/AdamW keep PyTorch's default implementation: its fused kernel rounds differently, which moved the
+    slow tt̄ WGAN-GP check's classifier AUC from inside its 0.65 bound to 0.670."""
     ok = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float16, torch.bfloat16, torch.float32,
                                                                torch.float64) for p in params)
     return True if ok else None

@@ -56,6 +56,8 @@ class ReweightedReals(nn.Module):
         self.ess = np.array([effective_sample_size(row) for row in lw])
         cdf = torch.from_numpy(np.cumsum(np.exp(lw), axis=1)).to(device=x.device, dtype=torch.float64)
         self.x, self.cdf = x, cdf / cdf[:, -1:]
+        # row g shifted by g: one ascending array, so a draw is one search without gathering rows
+        self._stacked = (self.cdf + torch.arange(len(cdf), device=x.device, dtype=torch.float64)[:, None]).flatten()
         worst = int(np.argmin(self.ess))
         return (f"model.reweight: real batches at {len(self.grid)} temperatures in [{self.grid[0]:g}, "
                 f"{self.grid[-1]:g}] from {len(x)} lattices at {len(fitted[0])}; effective sample size "
@@ -67,8 +69,9 @@ class ReweightedReals(nn.Module):
             raise RuntimeError("ReweightedReals.draw before fit")
         dev = self.cdf.device
         g = torch.randint(len(self.grid), (n,), generator=generator, device=dev)
-        u = torch.rand(n, 1, generator=generator, device=dev, dtype=torch.float64)
-        idx = torch.searchsorted(self.cdf[g], u).squeeze(1).clamp_(max=self.cdf.shape[1] - 1)
+        u = torch.rand(n, generator=generator, device=dev, dtype=torch.float64)
+        N = self.cdf.shape[1]
+        idx = (torch.searchsorted(self._stacked, g + u) - g * N).clamp_(0, N - 1)
         return {"x": self.x.index_select(0, idx), "cond": self.grid[g][:, None].to(self.x.dtype)}
 
     def weighted_means(self, values: torch.Tensor) -> torch.Tensor:

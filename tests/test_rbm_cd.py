@@ -183,6 +183,10 @@ def test_bfloat16_products_under_medium_precision_match_float32():
     torch.testing.assert_close(f.visible_field(h), e.visible_field(h), rtol=0, atol=0.05)
     ref = stacked_gradients(e, v, e.hidden_logits(v), 10)
     got = stacked_gradients(f, v, f.hidden_logits(v), 10)
+    vc = f.operands(v)  # the rows cast once and shared by both products: the same numbers
+    assert vc.dtype == torch.bfloat16 and e.operands(v) is v
+    for a, b in zip(stacked_gradients(f, v, f.hidden_logits(vc), 10, vc=vc), got):
+        assert torch.equal(a, b)
     scale = float(e.free_energy(v).abs().mean())  # the loss is a difference of free energies of this size
     torch.testing.assert_close(got[0], ref[0], rtol=0, atol=0.01 * scale)
     for a, b in zip(got[1:], ref[1:]):

@@ -17,7 +17,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 from physgen.training import EVENTS, Trainer, TrainingDiverged, load_run, train
 from physgen.training.data import TensorData
-from physgen.training.optim import schedule_factor
+from physgen.training.optim import SGD, schedule_factor
 
 MEAN, STD = np.array([1.0, -1.0, 3.0]), np.array([1.0, 2.0, 0.5])
 
@@ -174,6 +174,30 @@ def test_each_optimizer_decreases_the_loss(tmp_path, optimizer):
     before = float(trainer.model.nll(x).mean().detach())
     trainer.fit()
     assert float(trainer.model.nll(x).mean().detach()) < before - 1.0
+
+
+@pytest.mark.parametrize("kw", [{}, {"momentum": 0.9}, {"weight_decay": 0.1}, {"momentum": 0.5, "nesterov": True},
+                                {"maximize": True}])
+def test_sgd_steps_as_torch_sgd(kw):
+    """physgen's SGD (the plain update as one multi-tensor add) takes torch.optim.SGD's steps and state."""
+    g = torch.Generator().manual_seed(0)
+    params = [torch.randn(5, 4, generator=g), torch.randn(4, generator=g)]
+    ours, ref = ([p.clone().requires_grad_() for p in params] for _ in range(2))
+    opts = SGD(ours, lr=0.3, **kw), torch.optim.SGD(ref, lr=0.3, **kw)
+    for _ in range(3):
+        grads = [torch.randn(p.shape, generator=g) for p in params]
+        for ps, opt in zip((ours, ref), opts):
+            for p, gr in zip(ps, grads):
+                p.grad = gr.clone()
+            opt.step()
+    for a, b in zip(ours, ref):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
+    assert not torch.equal(ours[0].detach(), params[0])  # it moved
+    assert opts[0].state_dict()["param_groups"] == opts[1].state_dict()["param_groups"]
+    ours[0].grad = None  # a parameter without gradient is left alone
+    before = ours[0].detach().clone()
+    opts[0].step()
+    assert torch.equal(ours[0].detach(), before)
 
 
 def test_gradient_clipping_bounds_the_sgd_update(tmp_path):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import functools
 
 import torch
+from torch.nn.functional import softplus
 
 from physgen.models.rbm.energy import RBMEnergy
 from physgen.samplers.draws import bernoulli  # noqa: F401  (the chain moves, used by the model as cd.*)
@@ -56,20 +57,26 @@ def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Ten
     return stacked_gradients(e, torch.cat([v0, vn]), torch.cat([x0, xn]), len(v0))
 
 
-def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int, p: torch.Tensor | None = None
-                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int, p: torch.Tensor | None = None,
+                      vc: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`cd_gradients` from data and negatives stacked: ``v (B + C, n)`` and their logits
     ``x (B + C, m)``, the first ``n_data = B`` rows data.  With row weights ``w = (−1/B, …, +1/C, …)``
     every statistic is one weighted sum: ``∂L/∂W = ṽᵀ(w ⊙ σ(x))`` (one product, the positive − negative
-    difference formed inside its float32 accumulation), ``∂L/∂a = wᵀv / σ²``, ``∂L/∂b = wᵀσ(x)`` and
-    ``L = −wᵀF(v)``.  ``p = σ(x)`` may be passed when the caller has it.  (The vector sums are taken as
-    elementwise products summed over rows: matrix-vector products would follow ``train.matmul_precision``
-    into bfloat16 kernels, ~3× slower at this size.)"""
+    difference formed inside its float32 accumulation), ``∂L/∂a = vᵀw / σ²``, ``∂L/∂b = wᵀσ(x)`` and
+    ``L = −wᵀF(v)``, for binary/spin units ``aᵀ(vᵀw) + wᵀΣ_j softplus(x)`` (reusing ``vᵀw``).  ``p = σ(x)``
+    may be passed when the caller has it, ``vc`` = ``v`` already in the products' dtype
+    (:meth:`RBMEnergy.operands`).  (The vector sums are taken as elementwise products summed over rows:
+    matrix-vector products would follow ``train.matmul_precision`` into bfloat16 kernels, ~3× slower at
+    this size.)"""
     w = _row_weights(len(v), n_data, x.dtype, x.device)
     pw = (torch.sigmoid(x) if p is None else p) * w
-    dW = e.outer(e._scaled(v), pw)
-    da = (v * w).sum(0) if e.visible != "gaussian" else (v * w).sum(0) * e.sigma ** -2
-    return torch.dot(_row_weights(len(v), n_data, x.dtype, x.device, -1.0), e.free_energy(v, x)), dW, da, pw.sum(0)
+    dW = e.outer(e._scaled(v) if vc is None else vc, pw)
+    vw = (v * w).sum(0)
+    if e.visible == "gaussian" or e.base_a is not None or not (isinstance(e.beta, float) and e.beta == 1.0):
+        loss = torch.dot(_row_weights(len(v), n_data, x.dtype, x.device, -1.0), e.free_energy(v, x))
+        return loss, dW, (vw * e.sigma ** -2 if e.visible == "gaussian" else vw), pw.sum(0)
+    loss = torch.dot(e.a, vw) + torch.dot(_row_weights(len(v), n_data, x.dtype, x.device, 1.0), softplus(x).sum(-1))
+    return loss, dW, vw, pw.sum(0)
 
 
 @functools.lru_cache(maxsize=16)

@@ -80,6 +80,14 @@ class RBMEnergy:
         Wc = self.W.detach().to(torch.bfloat16) if out is None else out.copy_(self.W.detach())
         return replace(self, Wc=Wc)
 
+    def operands(self, v: torch.Tensor) -> torch.Tensor | None:
+        """Binary/spin rows ``v (..., n)`` as the operand of this energy's products (bfloat16 after
+        :meth:`fast`, else ``v`` itself), to cast once for :meth:`hidden_logits` and :meth:`outer`; None for
+        Gaussian units (their products take ``v/σ²``)."""
+        if self.visible == "gaussian":
+            return None
+        return v if self.Wc is None else v.to(self.Wc.dtype)
+
     def _mm(self, x: torch.Tensor, transpose: bool) -> torch.Tensor:
         """``x @ W`` (or ``x @ Wᵀ``) in the products' dtype, returned in W's dtype."""
         W = self.W if self.Wc is None else self.Wc

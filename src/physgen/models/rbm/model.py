@@ -240,12 +240,15 @@ class RBM(GenerativeModel):
                 x_data = e.hidden_logits(v)
                 return cd.cd_gradients(e, v, x_data, *self._cd_negative(e, x_data, generator))
             B, both = len(v), torch.cat([v, chain_v[k]])
-            x = e.hidden_logits(both)
+            vc = e.operands(both)   # cast once for both products (None: Gaussian units, scaled per product)
+            x = e.hidden_logits(both if vc is None else vc)
             if self.flip:
                 both[B:], x[B:] = cd.flip_from_logits(e, both[B:], x[B:], generator)
+                if vc is not None and vc is not both:
+                    vc[B:] = both[B:]
             p = torch.sigmoid(x)
             self._store_chain(k, both[B:], p[B:], generator)
-            return cd.stacked_gradients(e, both, x, B, p)
+            return cd.stacked_gradients(e, both, x, B, p, vc)
 
     def _cd_negative(self, e: RBMEnergy, x_data: torch.Tensor, generator: torch.Generator
                      ) -> tuple[torch.Tensor, torch.Tensor]:

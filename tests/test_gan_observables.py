@@ -77,9 +77,21 @@ def test_penalty_is_unbiased_where_the_squared_batch_mean_is_not():
 def test_penalty_gradient_pushes_the_observables_towards_the_targets():
     x = torch.stack([UP, UP, -UP, -UP])
     obs = matcher(x, torch.tensor([2.0, 2.0, 3.0, 3.0]))
-    fake = (0.5 * UP).expand(4, 4, 4).clone().requires_grad_(True)  # |m| = 0.5 < target 1
+    soft = torch.full((4, 4), 0.5)
+    soft[0] = -0.2   # sampled lattice sign(y): 12 up, 4 down, |m| = 0.5 < target 1
+    fake = soft.expand(4, 4, 4).clone().requires_grad_(True)
     obs.penalty(fake, obs.keys[[0, 0, 1, 1]]).backward()
     assert bool((fake.grad < 0).all())  # raising every spin lowers the penalty
+
+
+def test_penalty_sees_the_sampled_spins_not_the_soft_outputs():
+    """Soft outputs 0.5 everywhere sample to the all-up lattice, which is on target: no penalty, no pull
+    (matching s(y) itself would push them to |y| = 1 and, for mixed signs, bias the sampled lattices)."""
+    obs = matcher(torch.stack([UP, UP, -UP, -UP]), torch.tensor([2.0, 2.0, 3.0, 3.0]))
+    fake = (0.5 * UP).expand(4, 4, 4).clone().requires_grad_(True)
+    pen = obs.penalty(fake, obs.keys[[0, 0, 1, 1]])
+    pen.backward()
+    assert float(pen.detach()) == 0.0 and bool((fake.grad == 0).all())
 
 
 def test_bad_input_is_refused():

@@ -68,8 +68,8 @@ class SGD(torch.optim.SGD):
 
 
 def _plain(group: dict) -> bool:
-    return not (group["momentum"] or group["weight_decay"] or group["nesterov"] or group["maximize"]
-                or group["differentiable"] or any(p.grad is not None and p.grad.is_sparse for p in group["params"]))
+    special = ("momentum", "weight_decay", "nesterov", "maximize", "differentiable")
+    return not (any(group.get(k) for k in special) or any(p.grad is not None and p.grad.is_sparse for p in group["params"]))
 
 
 def _fusable(params: list[nn.Parameter]) -> bool | None:

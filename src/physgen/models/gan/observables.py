@@ -13,6 +13,13 @@ lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must
 into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
 estimate of ``(μ − t)²`` (groups with a single lattice are skipped).  The targets are buffers computed from
 the training data at the start of training and checkpointed with the model.
+
+The generated statistics are those of the lattices physgen outputs, ``sign(y)`` of the generator's tanh
+output ``y``, with the gradient passed straight through to ``y`` (``ŝ = y + (sign y − y)`` with the bracket
+detached; the straight-through estimator of Bengio, Léonard & Courville 2013).  Matching ``s(y)`` of the
+soft outputs instead is biased: a site with ``y = 0.1`` counts 0.1 towards ``m`` but becomes a full spin, so
+the generator is pulled to soft values whose signs are too ordered or too disordered (with weight 300, ⟨E⟩ of
+the sampled lattices 2–5% too low at every temperature; benchmarks/RESULTS.md, session 6).
 """
 from __future__ import annotations
 
@@ -21,6 +28,7 @@ from torch import nn
 
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import lattice_stats
+from physgen.models.spaces import from_signed
 
 N_OBS = 3  # |m|, m², e
 
@@ -29,6 +37,11 @@ def observables(x: torch.Tensor) -> torch.Tensor:
     """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site."""
     x = x.reshape(len(x), -1, *x.shape[-2:])
     return lattice_stats(x)[:, 1:]
+
+
+def straight_through_spins(y: torch.Tensor) -> torch.Tensor:
+    """The sampled spins ``sign(y)`` (:func:`~physgen.models.spaces.from_signed`) with the identity as gradient."""
+    return y + (from_signed(y, "spins") - y).detach()
 
 
 class ObservableMatching(nn.Module):
@@ -79,7 +92,7 @@ class ObservableMatching(nn.Module):
 
     def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""
-        s, K, B = observables(fake), len(self.target), len(fake)
+        s, K, B = observables(straight_through_spins(fake)), len(self.target), len(fake)
         idx = self.index(c, B)
         order = torch.argsort(idx, stable=True)
         ranked = idx[order]

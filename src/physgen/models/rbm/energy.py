@@ -88,11 +88,17 @@ class RBMEnergy:
             return None
         return v if self.Wc is None else v.to(self.Wc.dtype)
 
-    def _mm(self, x: torch.Tensor, transpose: bool) -> torch.Tensor:
-        """``x @ W`` (or ``x @ Wᵀ``) in the products' dtype, returned in W's dtype."""
+    def _mm(self, x: torch.Tensor, transpose: bool, bias: torch.Tensor | None = None) -> torch.Tensor:
+        """``x @ W`` (or ``x @ Wᵀ``) in the products' dtype, plus ``bias`` if given, returned in W's dtype
+        (a bfloat16 product and the bias meet in one addition, which promotes exactly to W's dtype)."""
         W = self.W if self.Wc is None else self.Wc
         W = W.mT if transpose else W
-        return (x.to(W.dtype) @ W).to(self.W.dtype) if self.Wc is not None else x @ W
+        if self.Wc is None:
+            if bias is None:
+                return x @ W
+            return torch.addmm(bias, x, W) if x.dim() == 2 else x @ W + bias
+        out = x.to(W.dtype) @ W
+        return out.to(self.W.dtype) if bias is None else torch.add(bias, out)
 
     def outer(self, left: torch.Tensor, right: torch.Tensor) -> torch.Tensor:
         """``leftᵀ right``: ``(B, n), (B, m) -> (n, m)`` — the CD statistics ``Σ_b ṽ_b p_bᵀ`` — in the
@@ -110,11 +116,7 @@ class RBMEnergy:
     # --- conditionals -----------------------------------------------------------------------
     def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
         """``β (b + ṽW)``: ``(..., n) -> (..., m)`` (logits of ``p(h=1|v)``)."""
-        v = self._scaled(v)
-        if self.Wc is not None:
-            z = self._mm(v, False) + self.b
-        else:
-            z = torch.addmm(self.b, v, self.W) if v.dim() == 2 else v @ self.W + self.b
+        z = self._mm(self._scaled(v), False, self.b)
         return z if isinstance(self.beta, float) and self.beta == 1.0 else self.beta * z
 
     def visible_field(self, h: torch.Tensor) -> torch.Tensor:
@@ -122,9 +124,7 @@ class RBMEnergy:
         beta = self.beta
         a = self.a if self.base_a is None else (1 - beta) * self.base_a + beta * self.a
         if isinstance(beta, float) and beta == 1.0:
-            if self.Wc is None and h.dim() == 2:
-                return torch.addmm(a, h, self.W.mT)
-            return self._mm(h, True) + a
+            return self._mm(h, True, a)
         return a + beta * self._mm(h, True)
 
     def sample_hidden(self, v: torch.Tensor, generator: torch.Generator | None,

@@ -19,7 +19,7 @@ output ``y``, with the gradient passed straight through to ``y`` (``ŝ = y + (si
 detached; the straight-through estimator of Bengio, Léonard & Courville 2013).  Matching ``s(y)`` of the
 soft outputs instead is biased: a site with ``y = 0.1`` counts 0.1 towards ``m`` but becomes a full spin, so
 the generator is pulled to soft values whose signs are too ordered or too disordered (with weight 300, ⟨E⟩ of
-the sampled lattices 2–5% too low at every temperature; benchmarks/RESULTS.md, session 6).
+the sampled lattices up to 5% too low, 2–5% at most temperatures; benchmarks/RESULTS.md, session 6).
 """
 from __future__ import annotations
 

@@ -72,17 +72,15 @@ def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: in
     pw = (torch.sigmoid(x) if p is None else p) * w
     dW = e.outer(e._scaled(v) if vc is None else vc, pw)
     vw = (v * w).sum(0)
-    if e.visible == "gaussian" or e.base_a is not None or not (isinstance(e.beta, float) and e.beta == 1.0):
-        loss = torch.dot(_row_weights(len(v), n_data, x.dtype, x.device, -1.0), e.free_energy(v, x))
+    if e.visible == "gaussian" or not e.untempered:
+        loss = -torch.dot(w[:, 0], e.free_energy(v, x))
         return loss, dW, (vw * e.sigma ** -2 if e.visible == "gaussian" else vw), pw.sum(0)
-    loss = torch.dot(e.a, vw) + torch.dot(_row_weights(len(v), n_data, x.dtype, x.device, 1.0), softplus(x).sum(-1))
-    return loss, dW, vw, pw.sum(0)
+    return torch.dot(e.a, vw) + torch.dot(w[:, 0], softplus(x).sum(-1)), dW, vw, pw.sum(0)
 
 
 @functools.lru_cache(maxsize=16)
-def _row_weights(rows: int, n_data: int, dtype: torch.dtype, device: torch.device, sign: float = 0.0) -> torch.Tensor:
-    """``w (rows, 1)``: ``−1/n_data`` for the data rows, ``+1/(rows − n_data)`` for the negatives; ``sign ≠ 0``:
-    ``sign · w`` as a vector ``(rows,)``.  Cached, read-only."""
+def _row_weights(rows: int, n_data: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``w (rows, 1)``: ``−1/n_data`` for the data rows, ``+1/(rows − n_data)`` for the negatives.  Cached, read-only."""
     w = torch.full((rows, 1), 1.0 / (rows - n_data), dtype=dtype, device=device)
     w[:n_data] = -1.0 / n_data
-    return w if sign == 0.0 else (sign * w[:, 0]).contiguous()
+    return w

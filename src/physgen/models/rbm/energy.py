@@ -107,6 +107,11 @@ class RBMEnergy:
             return left.mT @ right
         return (left.to(self.Wc.dtype).mT @ right.to(self.Wc.dtype)).to(self.W.dtype)
 
+    @property
+    def untempered(self) -> bool:
+        """``β = 1`` and no separate base bias: the plain RBM (not a member of the tempered family)."""
+        return self.base_a is None and isinstance(self.beta, float) and self.beta == 1.0
+
     def _ba(self) -> torch.Tensor:
         return self.a if self.base_a is None else self.base_a
 
@@ -156,7 +161,7 @@ class RBMEnergy:
     def free_energy(self, v: torch.Tensor, hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
         """``F_β(v) = −log Σ_h exp(−E_β(v, h))``: ``(..., n) -> (...)`` (pass ``hidden_logits(v)`` to reuse it)."""
         u = self._visible_term(v, self.a)
-        if self.base_a is not None or not (isinstance(self.beta, float) and self.beta == 1.0):
+        if not self.untempered:
             beta = self.beta if isinstance(self.beta, float) else self.beta.squeeze(-1)
             u = (1 - beta) * self._visible_term(v, self._ba()) + beta * u
         x = self.hidden_logits(v) if hidden_logits is None else hidden_logits

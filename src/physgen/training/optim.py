@@ -52,8 +52,8 @@ class SGD(torch.optim.SGD):
     """``torch.optim.SGD`` (same arguments, state dict and checkpoints) whose plain update — no momentum,
     weight decay, Nesterov or maximisation, as in the course's RBM (lr 0.1) — is one multi-tensor
     ``θ ← θ − lr·∇θ`` (``torch._foreach_add_``, the primitive PyTorch's own optimizers are built on); every
-    other case, and a closure, goes to PyTorch's step.  The generic step's per-call bookkeeping (parameter
-    grouping, state look-ups, the fused kernel's launch) costs ~0.04 ms, ~4% of a PCD-1 update at 576×500
+    other case, and a closure, goes to PyTorch's step.  It skips the generic step's per-call bookkeeping
+    (parameter grouping, state look-ups, the fused kernel's launch): a few per cent of an RBM PCD-1 update
     on one CPU core (benchmarks/RESULTS.md, session 6)."""
 
     @torch.no_grad()

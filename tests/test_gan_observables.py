@@ -20,8 +20,8 @@ UP = torch.ones(4, 4)
 CHECKER = (torch.arange(4)[:, None] + torch.arange(4)[None, :]) % 2 * 2.0 - 1  # antiferromagnet
 
 
-def matcher(x: torch.Tensor, t: torch.Tensor) -> ObservableMatching:
-    model = registry.build("wgan-gp", {**SMALL, "match_observables": 1.0}, SPEC)
+def matcher(x: torch.Tensor, t: torch.Tensor, fluctuations: bool = False) -> ObservableMatching:
+    model = registry.build("wgan-gp", {**SMALL, "match_observables": 1.0, "match_fluctuations": fluctuations}, SPEC)
     model.observables.fit(x, t[:, None])
     return model.observables
 
@@ -52,6 +52,31 @@ def test_penalty_is_zero_at_the_targets_and_exact_for_identical_lattices():
     torch.testing.assert_close(obs.penalty(fake, c), expected)
     # a group with a single lattice has no second half and contributes nothing
     torch.testing.assert_close(obs.penalty(fake[:4], c[:4]), 0.75 * (d[0] ** 2).sum())
+
+
+def down_at(*sites: tuple[int, int]) -> torch.Tensor:
+    x = UP.clone()
+    for i, j in sites:
+        x[i, j] = -1
+    return x
+
+
+def test_fluctuations_catch_a_mixture_with_the_right_means():
+    """Four down spins in 16 (|m| = 1/2) with e = −1/2 (a 1×3 bar and a lone spin) as the data; as fakes, the
+    same |m| at e = 0 (four lone spins) and e = −1 (a 2×2 block), half and half.  Every half-batch has the data's
+    ⟨|m|⟩, ⟨m²⟩ and ⟨e⟩, so the means-only penalty is exactly 0; ⟨e²⟩ is 1/2 instead of 1/4, which
+    ``fluctuations`` charges exactly ((1/4)/σ)², σ the data's spread of e² (the 2.125 failure of session 6)."""
+    data = down_at((0, 0), (0, 1), (0, 2), (2, 0))
+    lone, block = down_at((0, 0), (0, 2), (2, 0), (2, 2)), down_at((0, 0), (0, 1), (1, 0), (1, 1))
+    torch.testing.assert_close(observables(torch.stack([data, lone, block]), fluctuations=True), torch.tensor(
+        [[0.5, 0.25, -0.5, 0.0625, 0.25], [0.5, 0.25, 0.0, 0.0625, 0.0], [0.5, 0.25, -1.0, 0.0625, 1.0]]))
+    x, t = torch.stack([data, data, UP, -UP]), torch.tensor([2.0, 2.0, 3.0, 3.0])
+    fake = torch.stack([lone, lone, block, block])   # halves by rank: {lone, block} twice
+    plain, full = matcher(x, t), matcher(x, t, fluctuations=True)
+    c = plain.keys[[0, 0, 0, 0]]                      # all at T = 2
+    assert float(plain.penalty(fake, c)) == 0.0
+    torch.testing.assert_close(full.penalty(fake, c), (0.25 / full.scale[4]) ** 2)
+    torch.testing.assert_close(full.scale, observables(x, fluctuations=True).std(0))
 
 
 def test_penalty_is_unbiased_where_the_squared_batch_mean_is_not():
@@ -102,6 +127,8 @@ def test_bad_input_is_refused():
         registry.build("wgan-gp", {**SMALL, "match_observables": 1.0}, two)
     with pytest.raises(UserError, match="match_observables"):
         registry.build("wgan-gp", {**SMALL, "match_observables": -1.0}, SPEC)
+    with pytest.raises(UserError, match="match_fluctuations: needs model.match_observables"):
+        registry.build("wgan-gp", {**SMALL, "match_fluctuations": True}, SPEC)
 
 
 def test_run_trains_checkpoints_the_targets_and_resumes(tmp_path):

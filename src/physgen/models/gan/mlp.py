@@ -116,6 +116,7 @@ class WGANGPConfig(GANConfig):
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
     match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
                                       # trained condition value to the data (observables.py; 0 = off)
+    match_fluctuations: bool = False  # with match_observables: also ⟨m⁴⟩ and ⟨e²⟩ (Binder cumulant, specific heat)
     reweight: int = 0                 # spins conditioned on temperature: real batches at this many temperatures
                                       # over the trained range, Ferrenberg-Swendsen reweighted (reweighted.py)
 
@@ -132,6 +133,8 @@ class WGANGPConfig(GANConfig):
         check_positive("noise_channels", self.noise_channels)
         check_positive("match_observables", self.match_observables, allow_zero=True)
         check_positive("reweight", self.reweight, allow_zero=True)
+        if self.match_fluctuations and not self.match_observables:
+            raise UserError("model.match_fluctuations: needs model.match_observables > 0 (the penalty's weight)")
         if self.arch not in ARCHS:
             raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.padding not in PADDINGS:
@@ -158,7 +161,8 @@ class WGANGP(GAN):
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
         self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
         values = None if self.reals is None else self.reals.grid
-        self.observables = ObservableMatching(spec, self.cond, values) if config.match_observables else None
+        self.observables = (ObservableMatching(spec, self.cond, values, fluctuations=config.match_fluctuations)
+                            if config.match_observables else None)
         if config.arch == "conv":
             return self._build_conv(config, spec)
         for option in ("global_pool", "projection"):

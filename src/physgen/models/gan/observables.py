@@ -7,7 +7,12 @@ and the means are taken per trained condition value ``T_k`` (one Monte Carlo ens
 
     P = Σ_k (n_k / B) Σ_j (μ̂_kj − t_kj)² / σ_j²,      t_k = E_data[s | T_k],  σ_j = std_data(s_j)
 
-over the ``n_k`` generated lattices of a batch at ``T_k``.  Squaring a batch mean adds its variance,
+over the ``n_k`` generated lattices of a batch at ``T_k``.  With ``fluctuations`` (``model.match_fluctuations``)
+the features also include ``m⁴`` and ``e²``, so that with ``m²`` and ``e`` the per-temperature specific heat
+``C = N(⟨e²⟩ − ⟨e⟩²)/T²`` and Binder cumulant ``U = 1 − ⟨m⁴⟩/3⟨m²⟩²`` are matched: means alone can be met
+by a mixture of too-ordered and too-disordered lattices (measured: a run with weight 300 put 57% of its
+2.125 lattices at |m| > 0.9 and 15% below 0.4, against 31% and 1% in the data, ⟨e⟩ right but its spread 3×
+the data's; benchmarks/RESULTS.md, session 7).  Squaring a batch mean adds its variance,
 ``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
 lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
 into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
@@ -30,13 +35,15 @@ from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import lattice_stats
 from physgen.models.spaces import from_signed
 
-N_OBS = 3  # |m|, m², e
+N_OBS = 3  # |m|, m², e (+ m⁴, e² with fluctuations)
 
 
-def observables(x: torch.Tensor) -> torch.Tensor:
-    """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site."""
+def observables(x: torch.Tensor, fluctuations: bool = False) -> torch.Tensor:
+    """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site;
+    ``(B, 5)`` with ``fluctuations``: also m⁴ and e² (their means give the Binder cumulant and specific heat)."""
     x = x.reshape(len(x), -1, *x.shape[-2:])
-    return lattice_stats(x)[:, 1:]
+    s = lattice_stats(x)[:, 1:]
+    return torch.cat([s, s[:, 1:2] ** 2, s[:, 2:3] ** 2], 1) if fluctuations else s
 
 
 def straight_through_spins(y: torch.Tensor) -> torch.Tensor:
@@ -48,10 +55,10 @@ class ObservableMatching(nn.Module):
     """Per-condition targets of :func:`observables` and the split-half penalty (module docstring).
 
     ``keys (K, n_c)`` are the condition features of the ``K`` trained values (``K = 1`` unconditioned);
-    buffers ``target (K, 3)`` and ``scale (3,)`` are set by :meth:`fit`.
+    buffers ``target (K, F)`` and ``scale (F,)`` (``F`` = 3, or 5 with ``fluctuations``) are set by :meth:`fit`.
     """
 
-    def __init__(self, spec, conditioner: nn.Module, values: torch.Tensor | None = None):
+    def __init__(self, spec, conditioner: nn.Module, values: torch.Tensor | None = None, fluctuations: bool = False):
         super().__init__()
         if spec.kind != "spins" or len(spec.shape) not in (2, 3):
             raise UserError(f"model.match_observables: only for spin lattices, the data are {spec.kind!r} "
@@ -62,12 +69,13 @@ class ObservableMatching(nn.Module):
                             f"the run has {', '.join(names + (('labels',) if spec.n_labels else ()))}")
         if values is None:  # the trained values (else e.g. the grid of model.reweight)
             values = torch.tensor(spec.condition_values[names[0]] if names else [0.0], dtype=torch.float32)
-        self.conditioned = bool(names)
+        self.conditioned, self.fluctuations = bool(names), fluctuations
+        n_obs = N_OBS + 2 * fluctuations
         keys = conditioner(values[:, None]) if names else torch.zeros(1, 1)
         self.register_buffer("keys", keys.detach(), persistent=False)
         self.register_buffer("values", values, persistent=False)
-        self.register_buffer("target", torch.zeros(len(values), N_OBS))
-        self.register_buffer("scale", torch.ones(N_OBS))
+        self.register_buffer("target", torch.zeros(len(values), n_obs))
+        self.register_buffer("scale", torch.ones(n_obs))
 
     def index(self, c: torch.Tensor | None, n: int) -> torch.Tensor:
         """``(n,)`` index of the trained value nearest to each row's condition features ``c (n, n_c)``."""
@@ -80,7 +88,7 @@ class ObservableMatching(nn.Module):
         """Targets from the training lattices ``x (N, …)`` with raw conditions ``cond (N, 1)``; with ``reals``
         (a fitted :class:`~physgen.models.gan.reweighted.ReweightedReals` over the same lattices, whose grid
         are this module's values) the reweighted means at the grid temperatures."""
-        s = observables(x.float())
+        s = observables(x.float(), self.fluctuations)
         self.scale.copy_(s.std(0).clamp(min=1e-3))
         if reals is not None:
             self.target.copy_(reals.weighted_means(s))
@@ -92,7 +100,7 @@ class ObservableMatching(nn.Module):
 
     def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""
-        s, K, B = observables(straight_through_spins(fake)), len(self.target), len(fake)
+        s, K, B = observables(straight_through_spins(fake), self.fluctuations), len(self.target), len(fake)
         idx = self.index(c, B)
         order = torch.argsort(idx, stable=True)
         ranked = idx[order]
@@ -101,7 +109,7 @@ class ObservableMatching(nn.Module):
         half[order] = rank % 2
         cell = 2 * idx + half
         counts = torch.bincount(cell, minlength=2 * K).to(s.dtype)
-        means = s.new_zeros(2 * K, N_OBS).index_add(0, cell, s) / counts.clamp(min=1)[:, None]
+        means = s.new_zeros(2 * K, s.shape[1]).index_add(0, cell, s) / counts.clamp(min=1)[:, None]
         d = (means - self.target.repeat_interleave(2, 0)) / self.scale
         both = (counts[0::2] > 0) & (counts[1::2] > 0)
         weight = (counts[0::2] + counts[1::2]) / B * both

@@ -320,3 +320,25 @@ def test_checkpoint_interval_must_be_a_finite_nonnegative_number():
     for bad in (-1.0, float("inf"), float("nan")):
         with pytest.raises(UserError, match="train.checkpoint_interval"):
             TrainConfig(checkpoint_interval=bad)
+
+
+def test_memory_snapshots_reuse_their_buffers_and_roll_back_exactly(tmp_path):
+    """Epoch-end snapshots that stay in memory overwrite the previous one in place (the step-0 one went to the
+    checkpoint writer, so step 8 allocates and step 16 reuses step 8's buffers); a NaN parameter then rolls
+    back to exactly the values snapshotted at step 16."""
+    trainer, _ = _trainer(tmp_path, TrainConfig(epochs=4, batch_size=8, log_every=4, progress=False,
+                                                checkpoint_interval=1e9))
+    seen = []
+    trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, t._good[0]["model.mu"].data_ptr(),
+                                                                 t._good[0]["model.mu"].clone())))
+
+    def poison(t):
+        if t.step == 22:
+            with torch.no_grad():
+                t.model.mu[0] = float("nan")
+    trainer.add_callback("on_batch_end", poison)
+    with pytest.raises(TrainingDiverged, match=r"restored the checkpoint of step 16"):
+        trainer.fit()
+    assert [s for s, _, _ in seen] == [8, 16] and seen[0][1] == seen[1][1]
+    assert not torch.equal(seen[0][2], seen[1][2])
+    assert torch.equal(trainer.model.mu.detach(), seen[1][2]) and trainer.step == 16

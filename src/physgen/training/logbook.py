@@ -42,7 +42,7 @@ class Logbook:
         row = {k: _fmt(v) for k, v in row.items()}
         new = [k for k in row if k not in self.columns]
         self.rows.append(row)
-        if new or not self.path.exists():
+        if new or (self._file is None and not self.path.exists()):  # (an open file: no stat per row)
             self.columns += new
             self._rewrite()
         else:

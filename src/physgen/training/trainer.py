@@ -93,7 +93,8 @@ class Trainer:
         self.step = self.epoch = self.position = self.retries = 0
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
-        self._good: tuple[dict, dict] | None = None
+        self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
+        self._good_reusable = False                   # _good is a memory-only snapshot (see save_checkpoint)
         self._written: tuple[int, float] | None = None  # (step, monotonic time) of the last checkpoint on disk
         self._writer: ckpt.BackgroundWriter | None = None
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
@@ -349,8 +350,9 @@ class Trainer:
         return path
 
     # --- checkpoints, restore, divergence ---------------------------------------------------------------
-    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Everything needed to continue: (tensors, JSON state)."""
+    def state(self, into: dict[str, torch.Tensor] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything needed to continue: (tensors on the CPU, JSON state).  ``into``: an earlier snapshot
+        no one else holds, whose tensors are overwritten where shape and dtype match (no allocation)."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         opt_json = {}
         for name, opt in self.optimizers.items():
@@ -367,7 +369,7 @@ class Trainer:
                  "optimizers": opt_json, "rng": rng_j, "schedule": {"name": self.cfg.schedule, "step": self.step},
                  "window": self._window.to_json(),
                  "config": {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}}
-        return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
+        return {k: _cpu_copy(v, None if into is None else into.get(k)) for k, v in tensors.items()}, state
 
     def save_checkpoint(self, event: bool = True, *, to_disk: bool = True) -> None:
         """Snapshot the state (kept in memory as the last good state, the rollback point); rank 0 writes
@@ -375,8 +377,10 @@ class Trainer:
         the last written checkpoint: with short epochs the writes would cost more than the training)."""
         if self._good is not None and not self._params_finite():
             return self._diverged(self.step, "a parameter is NaN/Inf")
-        tensors, state = self.state()
-        self._good = (tensors, state)
+        # a memory-only snapshot is overwritten in place by the next one (one that went to the writer, or
+        # came from disk, is never reused: the writer may still be reading it)
+        tensors, state = self.state(into=self._good[0] if self._good is not None and self._good_reusable else None)
+        self._good, self._good_reusable = (tensors, state), not to_disk
         if not to_disk:
             return
         metric = self._metric()
@@ -435,7 +439,7 @@ class Trainer:
             setattr(self, key, state[key])
         self.best = state["best"] if state.get("best") is not None else math.inf
         self._window = _Window.from_json(state.get("window"))
-        self._good = (tensors, state)
+        self._good, self._good_reusable = (tensors, state), False
 
     def _diverged(self, step: int, reason: str) -> None:
         tensors, state = self._good
@@ -460,6 +464,13 @@ class Trainer:
                  f"(retry {self.retries}/{self.cfg.max_retries})")
         if self._loss_fn is not None and self.ctx.enabled:
             self._loss_fn = dist.loss_function(self.model, self.ctx)
+
+
+def _cpu_copy(t: torch.Tensor, buffer: torch.Tensor | None) -> torch.Tensor:
+    """A CPU copy of ``t``, written into ``buffer`` when its shape and dtype match."""
+    if buffer is not None and buffer.shape == t.shape and buffer.dtype == t.dtype:
+        return buffer.copy_(t.detach())
+    return t.detach().to("cpu", copy=True)
 
 
 def _close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:

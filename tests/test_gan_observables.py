@@ -62,21 +62,25 @@ def down_at(*sites: tuple[int, int]) -> torch.Tensor:
 
 
 def test_fluctuations_catch_a_mixture_with_the_right_means():
-    """Four down spins in 16 (|m| = 1/2) with e = −1/2 (a 1×3 bar and a lone spin) as the data; as fakes, the
-    same |m| at e = 0 (four lone spins) and e = −1 (a 2×2 block), half and half.  Every half-batch has the data's
-    ⟨|m|⟩, ⟨m²⟩ and ⟨e⟩, so the means-only penalty is exactly 0; ⟨e²⟩ is 1/2 instead of 1/4, which
-    ``fluctuations`` charges exactly ((1/4)/σ)², σ the data's spread of e² (the 2.125 failure of session 6)."""
+    """Four down spins in 16 (|m| = 1/2) with e = −1/2 (a 1×3 bar and a lone spin) as the data at T = 2; as
+    fakes, the same |m| at e = 0 (four lone spins) and e = −1 (a 2×2 block), half and half.  Every half-batch
+    has the data's ⟨|m|⟩, ⟨m²⟩ and ⟨e⟩, so the means-only penalty is exactly 0; the spread of e is not:
+    ``fluctuations`` matches ⟨(e − ⟨e⟩_T)²⟩ (C), here 1/4 against the data's 0, and charges exactly
+    ((1/4)/σ)², σ the spread of the data's squared deviations from their own temperature's means."""
     data = down_at((0, 0), (0, 1), (0, 2), (2, 0))
     lone, block = down_at((0, 0), (0, 2), (2, 0), (2, 2)), down_at((0, 0), (0, 1), (1, 0), (1, 1))
-    torch.testing.assert_close(observables(torch.stack([data, lone, block]), fluctuations=True), torch.tensor(
-        [[0.5, 0.25, -0.5, 0.0625, 0.25], [0.5, 0.25, 0.0, 0.0625, 0.0], [0.5, 0.25, -1.0, 0.0625, 1.0]]))
-    x, t = torch.stack([data, data, UP, -UP]), torch.tensor([2.0, 2.0, 3.0, 3.0])
-    fake = torch.stack([lone, lone, block, block])   # halves by rank: {lone, block} twice
+    torch.testing.assert_close(observables(torch.stack([data, lone, block])),
+                               torch.tensor([[0.5, 0.25, -0.5], [0.5, 0.25, 0.0], [0.5, 0.25, -1.0]]))
+    x, t = torch.stack([data, data, UP, CHECKER]), torch.tensor([2.0, 2.0, 3.0, 3.0])
     plain, full = matcher(x, t), matcher(x, t, fluctuations=True)
+    # T = 3: |m| 1 and 0, e −2 and +2 -> variances 1/4 and 4; T = 2: identical lattices, no spread
+    torch.testing.assert_close(full.target[:, 3:], torch.tensor([[0.0, 0.0], [0.25, 4.0]]))
+    sd = torch.tensor([[0.0, 0.0], [0.0, 0.0], [0.25, 4.0], [0.25, 4.0]]).std(0)
+    torch.testing.assert_close(full.scale[3:], sd)
+    fake = torch.stack([lone, lone, block, block])   # halves by rank: {lone, block} twice
     c = plain.keys[[0, 0, 0, 0]]                      # all at T = 2
     assert float(plain.penalty(fake, c)) == 0.0
-    torch.testing.assert_close(full.penalty(fake, c), (0.25 / full.scale[4]) ** 2)
-    torch.testing.assert_close(full.scale, observables(x, fluctuations=True).std(0))
+    torch.testing.assert_close(full.penalty(fake, c), (0.25 / sd[1]) ** 2)
 
 
 def test_penalty_is_unbiased_where_the_squared_batch_mean_is_not():

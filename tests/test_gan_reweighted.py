@@ -85,3 +85,17 @@ def test_run_trains_with_reweighted_reals_and_resumes(tmp_path, capsys):
     assert "model.reweight: real batches at 9 temperatures in [2.1, 2.5] from 128 lattices at 2" in capsys.readouterr().err
     summary = train("wgan-gp", data=None, out=tmp_path / "run", resume=True, steps=8)
     assert summary["steps"] == 8 and summary["status"] == "completed"
+
+
+def test_fluctuation_targets_are_the_reweighted_variances_on_the_grid():
+    """``match_fluctuations``: at the unsimulated 2.3 the targets of the squared deviations are Var e and
+    Var |m| per site, which enumeration gives as C T²/N and χ T/N (within 10%; 6000 lattices per simulated T)."""
+    model = registry.build("wgan-gp", {**SMALL, "reweight": 3, "match_observables": 1.0, "match_fluctuations": True},
+                           SPEC)
+    x, t = exact_lattices(6000)
+    model.reals.fit(x, t)
+    model.observables.fit(x, t, model.reals)
+    ex = ExactIsing(4, 2.3)
+    var_m, var_e = model.observables.target[1, 3:].tolist()
+    assert var_e == pytest.approx(ex.specific_heat * 2.3 ** 2 / ex.n_spins, rel=0.1)
+    assert var_m == pytest.approx(ex.susceptibility * 2.3 / ex.n_spins, rel=0.1)

@@ -8,11 +8,14 @@ and the means are taken per trained condition value ``T_k`` (one Monte Carlo ens
     P = Σ_k (n_k / B) Σ_j (μ̂_kj − t_kj)² / σ_j²,      t_k = E_data[s | T_k],  σ_j = std_data(s_j)
 
 over the ``n_k`` generated lattices of a batch at ``T_k``.  With ``fluctuations`` (``model.match_fluctuations``)
-the features also include ``m⁴`` and ``e²``, so that with ``m²`` and ``e`` the per-temperature specific heat
-``C = N(⟨e²⟩ − ⟨e⟩²)/T²`` and Binder cumulant ``U = 1 − ⟨m⁴⟩/3⟨m²⟩²`` are matched: means alone can be met
-by a mixture of too-ordered and too-disordered lattices (measured: a run with weight 300 put 57% of its
-2.125 lattices at |m| > 0.9 and 15% below 0.4, against 31% and 1% in the data, ⟨e⟩ right but its spread 3×
-the data's; benchmarks/RESULTS.md, session 7).  Squaring a batch mean adds its variance,
+the features also include the squared deviations ``(|m| − t_k,|m|)²`` and ``(e − t_k,e)²`` from the targets,
+whose means are the data's variances at ``T_k`` when the means are right — the susceptibility
+``χ = N Var|m| / T`` and specific heat ``C = N Var e / T²`` — with σ the spread of the squared deviations of
+the training lattices from their own temperature's means.  Means alone can be met by a mixture of too-ordered
+and too-disordered lattices (measured: a run with weight 300 put 57% of its 2.125 lattices at |m| > 0.9 and
+15% below 0.4, against 31% and 1% in the data, ⟨e⟩ right but C 9× the data's); raw second moments ⟨e²⟩
+in units of their spread over all temperatures were too weak a constraint (C still 1.5–3× too large;
+benchmarks/RESULTS.md, session 7).  Squaring a batch mean adds its variance,
 ``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
 lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
 into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
@@ -35,15 +38,20 @@ from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import lattice_stats
 from physgen.models.spaces import from_signed
 
-N_OBS = 3  # |m|, m², e (+ m⁴, e² with fluctuations)
+N_OBS = 3  # |m|, m², e
+SPREAD = [0, 2]  # with fluctuations: squared deviations of |m| and e from their targets (χ, C)
 
 
-def observables(x: torch.Tensor, fluctuations: bool = False) -> torch.Tensor:
-    """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site;
-    ``(B, 5)`` with ``fluctuations``: also m⁴ and e² (their means give the Binder cumulant and specific heat)."""
+def observables(x: torch.Tensor) -> torch.Tensor:
+    """``x (B, H, W)`` or ``(B, C, H, W)`` spins (±1, or tanh outputs) -> ``(B, 3)``: |m|, m², e per site."""
     x = x.reshape(len(x), -1, *x.shape[-2:])
-    s = lattice_stats(x)[:, 1:]
-    return torch.cat([s, s[:, 1:2] ** 2, s[:, 2:3] ** 2], 1) if fluctuations else s
+    return lattice_stats(x)[:, 1:]
+
+
+def deviations(s: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """``s (B, 3)`` observables and each row's centre ``(B, 3)`` -> ``(B, 5)``: ``s`` and the squared
+    deviations of |m| and e (:data:`SPREAD`) from the centre."""
+    return torch.cat([s, (s[:, SPREAD] - centre[:, SPREAD]) ** 2], 1)
 
 
 def straight_through_spins(y: torch.Tensor) -> torch.Tensor:
@@ -55,7 +63,8 @@ class ObservableMatching(nn.Module):
     """Per-condition targets of :func:`observables` and the split-half penalty (module docstring).
 
     ``keys (K, n_c)`` are the condition features of the ``K`` trained values (``K = 1`` unconditioned);
-    buffers ``target (K, F)`` and ``scale (F,)`` (``F`` = 3, or 5 with ``fluctuations``) are set by :meth:`fit`.
+    buffers ``target (K, F)`` and ``scale (F,)`` (``F`` = 3, or 5 with ``fluctuations``: the variances of |m|
+    and e) are set by :meth:`fit`.
     """
 
     def __init__(self, spec, conditioner: nn.Module, values: torch.Tensor | None = None, fluctuations: bool = False):
@@ -70,7 +79,7 @@ class ObservableMatching(nn.Module):
         if values is None:  # the trained values (else e.g. the grid of model.reweight)
             values = torch.tensor(spec.condition_values[names[0]] if names else [0.0], dtype=torch.float32)
         self.conditioned, self.fluctuations = bool(names), fluctuations
-        n_obs = N_OBS + 2 * fluctuations
+        n_obs = N_OBS + len(SPREAD) * fluctuations
         keys = conditioner(values[:, None]) if names else torch.zeros(1, 1)
         self.register_buffer("keys", keys.detach(), persistent=False)
         self.register_buffer("values", values, persistent=False)
@@ -87,21 +96,35 @@ class ObservableMatching(nn.Module):
     def fit(self, x: torch.Tensor, cond: torch.Tensor | None, reals=None) -> None:
         """Targets from the training lattices ``x (N, …)`` with raw conditions ``cond (N, 1)``; with ``reals``
         (a fitted :class:`~physgen.models.gan.reweighted.ReweightedReals` over the same lattices, whose grid
-        are this module's values) the reweighted means at the grid temperatures."""
-        s = observables(x.float(), self.fluctuations)
-        self.scale.copy_(s.std(0).clamp(min=1e-3))
+        are this module's values) the reweighted means (and variances) at the grid temperatures."""
+        s = observables(x.float())
+        key = cond[:, 0].float() if self.conditioned else torch.zeros(len(s), device=s.device)
+        _, ensemble = torch.unique(key, return_inverse=True)   # rows centred on their own ensemble's means
+        dev = deviations(s, _means(s, ensemble)[ensemble])[:, N_OBS:]
         if reals is not None:
-            self.target.copy_(reals.weighted_means(s))
-            return
-        idx = (torch.zeros(len(x), dtype=torch.long, device=x.device) if not self.conditioned
-               else (cond.float()[:, :1] - self.values.to(x.device)).abs().argmin(1))
-        counts = torch.bincount(idx, minlength=len(self.values)).clamp(min=1)
-        self.target.copy_(torch.zeros_like(self.target).index_add_(0, idx, s) / counts[:, None])
+            target = reals.weighted_means(s)
+            spread = reals.weighted_means(s[:, SPREAD] ** 2) - target[:, SPREAD] ** 2
+        else:
+            idx = self.index_of_values(cond, len(s))
+            target, spread = _means(s, idx, len(self.values)), _means(dev, idx, len(self.values))
+        scale = s.std(0)
+        if self.fluctuations:
+            target, scale = torch.cat([target, spread], 1), torch.cat([scale, dev.std(0)])
+        self.target.copy_(target)
+        self.scale.copy_(scale.clamp(min=1e-3))
+
+    def index_of_values(self, cond: torch.Tensor | None, n: int) -> torch.Tensor:
+        """``(n,)`` index of the value nearest to each raw condition ``cond (n, 1)`` (0 when unconditioned)."""
+        if not self.conditioned:
+            return torch.zeros(n, dtype=torch.long, device=self.values.device)
+        return (cond.float()[:, :1] - self.values.to(cond.device)).abs().argmin(1).to(self.values.device)
 
     def penalty(self, fake: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """Split-half estimate of ``P`` for generated lattices ``fake (B, …)`` with features ``c`` (differentiable)."""
-        s, K, B = observables(straight_through_spins(fake), self.fluctuations), len(self.target), len(fake)
+        s, K, B = observables(straight_through_spins(fake)), len(self.target), len(fake)
         idx = self.index(c, B)
+        if self.fluctuations:
+            s = deviations(s, self.target[idx])
         order = torch.argsort(idx, stable=True)
         ranked = idx[order]
         rank = torch.arange(B, device=idx.device) - torch.searchsorted(ranked, ranked)
@@ -114,3 +137,11 @@ class ObservableMatching(nn.Module):
         both = (counts[0::2] > 0) & (counts[1::2] > 0)
         weight = (counts[0::2] + counts[1::2]) / B * both
         return ((d[0::2] * d[1::2]).sum(1) * weight).sum()
+
+
+
+def _means(s: torch.Tensor, idx: torch.Tensor, k: int | None = None) -> torch.Tensor:
+    """Means of the rows of ``s (N, F)`` per index ``idx (N,)`` in ``range(k)``: ``(k, F)`` (0 for an empty index)."""
+    k = int(idx.max()) + 1 if k is None else k
+    counts = torch.bincount(idx, minlength=k).clamp(min=1).to(s.dtype)
+    return torch.zeros(k, s.shape[1], dtype=s.dtype, device=s.device).index_add_(0, idx, s) / counts[:, None]

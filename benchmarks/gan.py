@@ -268,6 +268,24 @@ def print_ising_table(rows: list[tuple], tol: float = 0.05) -> bool:
     return ok
 
 
+def print_abs_m_histogram(run_dir: Path, train_h5: Path, test_h5: Path, t: float, n: int = 2000, seed: int = 1) -> None:
+    """Fractions of the generated and the Monte Carlo lattices at temperature ``t`` in 10 bins of |m| on [0, 1]."""
+    from physgen.data import load
+    from physgen.physics.observables import magnetization
+    from physgen.training import load_run
+
+    ds = next((d for d in map(load, (train_h5, test_h5)) if np.isclose(d.conditions["temperature"], t).any()), None)
+    if ds is None:
+        raise SystemExit(f"--histograms {t:g}: no Monte Carlo lattices at that temperature")
+    mc = ds.samples[np.isclose(ds.conditions["temperature"], t)]
+    gen = load_run(run_dir).sample(n, seed=seed, condition={"temperature": t}).samples
+    bins = np.linspace(0.0, 1.0, 11)
+    print(f"|m| histogram at T = {t:g} (bins of 0.1 from 0 to 1)")
+    for name, x in (("MC", mc), ("gen", gen)):
+        h = np.histogram(np.abs(magnetization(x.astype(np.float64))), bins)[0] / len(x)
+        print(f"| {name} | " + " | ".join(f"{v:.3f}" for v in h) + " |")
+
+
 # --- digits: VAE likelihoods and the course's vanilla GAN -------------------------------------------------
 def digits_data(directory: Path, seed: int = 0) -> tuple[Path, Path, Path]:
     """scikit-learn's 8×8 digits: binarized (pixel/16 > 0.5) train/test split 1500/297, and float images."""
@@ -364,6 +382,8 @@ def main(argv=None) -> int:
     i.add_argument("--eval-samples", type=int, default=2000, help="generated lattices per temperature in the table")
     i.add_argument("--eval-seed", type=int, default=1, help="sampling seed of the table")
     i.add_argument("--table-only", action="store_true", help="only evaluate an existing run in --out")
+    i.add_argument("--histograms", default="", help="comma-separated temperatures: also print the |m| histograms "
+                   "(10 bins on [0, 1], fractions) of the generated and Monte Carlo lattices there")
     i.add_argument("--resume", action="store_true", help="train the run in --out for another --max-time, then evaluate")
     d = sub.add_parser("digits", help="VAE ELBO/IWAE NLL on binarized digits; the course's vanilla GAN on digits")
     d.add_argument("--vae-epochs", type=int, default=300)
@@ -380,6 +400,8 @@ def main(argv=None) -> int:
             out = Path(args.out)
             data = ising_data(out.parent, args.train_samples, args.thin, args.train_temperatures)
             print_ising_table(ising_table(out, *data, args.eval_samples, args.eval_seed))
+            for t in filter(None, args.histograms.split(",")):
+                print_abs_m_histogram(out, *data, float(t), args.eval_samples, args.eval_seed)
             return 0
         return ising(args)
     return overhead(args if args.what else p.parse_args(["overhead"]))

@@ -105,7 +105,7 @@ class ObservableMatching(nn.Module):
             target = reals.weighted_means(s)
             spread = reals.weighted_means(s[:, SPREAD] ** 2) - target[:, SPREAD] ** 2
         else:
-            idx = self.index_of_values(cond, len(s))
+            idx = self._index_of_values(cond, len(s))
             target, spread = _means(s, idx, len(self.values)), _means(dev, idx, len(self.values))
         scale = s.std(0)
         if self.fluctuations:
@@ -113,7 +113,7 @@ class ObservableMatching(nn.Module):
         self.target.copy_(target)
         self.scale.copy_(scale.clamp(min=1e-3))
 
-    def index_of_values(self, cond: torch.Tensor | None, n: int) -> torch.Tensor:
+    def _index_of_values(self, cond: torch.Tensor | None, n: int) -> torch.Tensor:
         """``(n,)`` index of the value nearest to each raw condition ``cond (n, 1)`` (0 when unconditioned)."""
         if not self.conditioned:
             return torch.zeros(n, dtype=torch.long, device=self.values.device)
@@ -137,7 +137,6 @@ class ObservableMatching(nn.Module):
         both = (counts[0::2] > 0) & (counts[1::2] > 0)
         weight = (counts[0::2] + counts[1::2]) / B * both
         return ((d[0::2] * d[1::2]).sum(1) * weight).sum()
-
 
 
 def _means(s: torch.Tensor, idx: torch.Tensor, k: int | None = None) -> torch.Tensor:

@@ -116,7 +116,7 @@ class WGANGPConfig(GANConfig):
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
     match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
                                       # trained condition value to the data (observables.py; 0 = off)
-    match_fluctuations: bool = False  # with match_observables: also ⟨m⁴⟩ and ⟨e²⟩ (Binder cumulant, specific heat)
+    match_fluctuations: bool = False  # with match_observables: also the variances of |m| and e per value (χ, C)
     reweight: int = 0                 # spins conditioned on temperature: real batches at this many temperatures
                                       # over the trained range, Ferrenberg-Swendsen reweighted (reweighted.py)
 

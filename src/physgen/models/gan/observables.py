@@ -98,17 +98,14 @@ class ObservableMatching(nn.Module):
         (a fitted :class:`~physgen.models.gan.reweighted.ReweightedReals` over the same lattices, whose grid
         are this module's values) the reweighted means (and variances) at the grid temperatures."""
         s = observables(x.float())
-        key = cond[:, 0].float() if self.conditioned else torch.zeros(len(s), device=s.device)
-        _, ensemble = torch.unique(key, return_inverse=True)   # rows centred on their own ensemble's means
-        dev = deviations(s, _means(s, ensemble)[ensemble])[:, N_OBS:]
-        if reals is not None:
-            target = reals.weighted_means(s)
-            spread = reals.weighted_means(s[:, SPREAD] ** 2) - target[:, SPREAD] ** 2
-        else:
-            idx = self._index_of_values(cond, len(s))
-            target, spread = _means(s, idx, len(self.values)), _means(dev, idx, len(self.values))
-        scale = s.std(0)
+        idx = None if reals is not None else self._index_of_values(cond, len(s))
+        target, scale = (reals.weighted_means(s) if idx is None else _means(s, idx, len(self.values))), s.std(0)
         if self.fluctuations:
+            key = cond[:, 0].float() if self.conditioned else torch.zeros(len(s), device=s.device)
+            _, ensemble = torch.unique(key, return_inverse=True)   # rows centred on their own ensemble's means
+            dev = deviations(s, _means(s, ensemble)[ensemble])[:, N_OBS:]
+            spread = (reals.weighted_means(s[:, SPREAD] ** 2) - target[:, SPREAD] ** 2 if idx is None
+                      else _means(dev, idx, len(self.values)))
             target, scale = torch.cat([target, spread], 1), torch.cat([scale, dev.std(0)])
         self.target.copy_(target)
         self.scale.copy_(scale.clamp(min=1e-3))

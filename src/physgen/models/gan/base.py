@@ -26,7 +26,7 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
-from physgen.models.nets import Conditioner, check_positive
+from physgen.models.nets import COND_MAPS, Conditioner, check_positive
 from physgen.models.spaces import from_signed
 
 LOSSES = ("bce", "wgan-gp")
@@ -46,6 +46,8 @@ class GANConfig:
     gp_weight: float = 10.0          # wgan-gp: λ
     n_critic: int = 1                # critic updates per generator update
     label_dim: int = 0               # labels: 0 = one-hot concatenation, > 0 = learned embedding size
+    cond_map: str = "linear"         # how a temperature enters the networks: linear | energy (the exact energy
+                                     # per spin u_L(T) of the finite lattice, Kaufman 1949; spin lattices)
     output: str = "auto"             # generator output on continuous data: auto | tanh | linear | clip
                                      # (clip: linear, clamped to the training data's per-feature range)
     diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
@@ -59,7 +61,8 @@ class GANConfig:
         self.sample_epochs = tuple(int(e) for e in self.sample_epochs)
         check_positive("sample_epochs", list(self.sample_epochs))
         for option, value, allowed in (("noise", self.noise, NOISES), ("loss", self.loss, LOSSES),
-                                       ("g_loss", self.g_loss, G_LOSSES), ("output", self.output, OUTPUTS)):
+                                       ("g_loss", self.g_loss, G_LOSSES), ("output", self.output, OUTPUTS),
+                                       ("cond_map", self.cond_map, COND_MAPS)):
             if value not in allowed:
                 raise UserError(f"model.{option}: {value!r} is not one of {', '.join(allowed)}")
 
@@ -78,7 +81,7 @@ class GAN(GenerativeModel):
 
     def __init__(self, config: GANConfig, spec: DataSpec):
         super().__init__(config, spec)
-        self.cond = Conditioner(spec, config.label_dim)
+        self.cond = Conditioner(spec, config.label_dim, config.cond_map)
         self.build(config, spec)
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))  # adversarial steps taken
         self.register_buffer("lo", -torch.ones(spec.shape))  # data range (output=clip), set at train start

@@ -123,19 +123,22 @@ def test_gradients_without_autograd_equal_loss_backward(method):
     batch = {"x": 2 * (torch.rand(24, 3, 3, generator=g) < 0.5).float() - 1,
              "cond": torch.tensor([[1.0]] * 10 + [[2.0]] * 14)}
     models = []
-    for _ in range(2):
+    for _ in range(3):
         torch.manual_seed(0)
         models.append(RBM(RBMConfig(n_hidden=5, method=method, k=2, n_chains=8, l2=0.01, monitor_every=10**6), spec))
-    a, b = models
+    a, b, c = models
     assert a.closed_form_gradients
-    for step in range(3):  # persistent chains advance identically on both paths
-        a.zero_grad(), b.zero_grad()
+    for step in range(4):  # persistent chains advance identically on all paths
+        a.zero_grad(), b.zero_grad(), c.zero_grad()
         la, logs_a = a.loss(batch, generator=torch.Generator().manual_seed(step))
         la.backward()
         lb, logs_b = b.gradients(batch, generator=torch.Generator().manual_seed(step))
         assert not lb.requires_grad and float(lb) == float(la.detach()) and logs_a == logs_b
-        for p, q in zip((a.W, a.a, a.b), (b.W, b.a, b.b)):
-            assert torch.equal(p.grad, q.grad)
+        # value=False (the trainer's steps between two log rows): no value, the same gradients and chains
+        lc, _ = c.gradients(batch, generator=torch.Generator().manual_seed(step), value=step % 2 == 1)
+        assert (lc is None) == (step % 2 == 0) and (lc is None or float(lc) == float(lb))
+        for p, q, r in zip((a.W, a.a, a.b), (b.W, b.a, b.b), (c.W, c.a, c.b)):
+            assert torch.equal(p.grad, q.grad) and torch.equal(q.grad, r.grad)
     before, fresh = b.W.grad.clone(), copy.deepcopy(b)
     fresh.zero_grad(set_to_none=True)
     fresh.gradients(batch, generator=torch.Generator().manual_seed(9))

@@ -134,6 +134,36 @@ def test_nan_parameter_is_caught_at_the_next_log_step(tmp_path):
     assert torch.isfinite(trainer.model.mu).all() and trainer.step == 4
 
 
+def test_closed_form_models_are_asked_for_the_loss_value_only_on_log_steps(tmp_path):
+    """An RBM's value is requested at the steps that end a metrics row (and the last); every row's loss is
+    that step's value, so the column is complete; the updates are those of a run that asks every step."""
+    from physgen.models.rbm import RBM, RBMConfig
+
+    x = (torch.rand(64, 9, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    runs = {}
+    for every in (3, 1):
+        torch.manual_seed(0)
+        model = RBM(RBMConfig(n_hidden=4, method="pcd", n_chains=8, monitor_every=10**6), DataSpec("binary", (9,)))
+        asked, values, inner = [], {}, model.gradients
+
+        def spy(batch, *, generator, value=True, inner=inner, asked=asked, values=values):
+            asked.append(value)
+            out = inner(batch, generator=generator, value=True)     # the value of every step, for the check
+            values[len(asked)] = float(out[0])
+            return (out[0] if value else None), out[1]
+        model.gradients = spy
+        cfg = TrainConfig(steps=10, batch_size=16, log_every=every, lr=0.05, progress=False, device="cpu")
+        Trainer(model, cfg, TensorData(x), run_dir=tmp_path / f"r{every}").fit()
+        with open(tmp_path / f"r{every}" / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        runs[every] = (asked, values, rows, model.W.detach().clone())
+    asked, values, rows, W = runs[3]
+    assert [i + 1 for i, v in enumerate(asked) if v] == [3, 6, 9, 10]
+    assert [int(r["step"]) for r in rows] == [3, 6, 9, 10]
+    assert [float(r["loss"]) for r in rows] == pytest.approx([values[s] for s in (3, 6, 9, 10)], rel=1e-6)
+    assert all(runs[1][0]) and torch.equal(W, runs[1][3])
+
+
 def _trainer(tmp_path, cfg, n=64, d=2, **kw):
     from trainer_toy import ToyGauss, ToyGaussConfig
 
@@ -198,6 +228,27 @@ def test_sgd_steps_as_torch_sgd(kw):
     before = ours[0].detach().clone()
     opts[0].step()
     assert torch.equal(ours[0].detach(), before)
+
+
+@pytest.mark.parametrize("kw", [{}, {"momentum": 0.9}])
+def test_sgd_runs_step_hooks_once_and_zero_grad_drops_or_zeroes(kw):
+    """The fast path skips PyTorch's step wrapper only while no step hook is registered: a registered
+    pre/post hook runs exactly once per step (plain and momentum updates), with the same update."""
+    p = torch.ones(3, requires_grad=True)
+    opt = SGD([p], lr=0.5, **kw)
+    calls = []
+    pre = opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    post = opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
+    p.grad = torch.ones(3)
+    opt.step()
+    assert calls == ["pre", "post"] and torch.allclose(p.detach(), torch.full((3,), 0.5))
+    pre.remove(), post.remove()
+    opt.step()
+    assert calls == ["pre", "post"] and p.detach()[0] < 0.5     # no hooks: the fast path, still a step
+    opt.zero_grad(set_to_none=False)
+    assert torch.equal(p.grad, torch.zeros(3))
+    opt.zero_grad()
+    assert p.grad is None
 
 
 def test_gradient_clipping_bounds_the_sgd_update(tmp_path):

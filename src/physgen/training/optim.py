@@ -54,17 +54,46 @@ class SGD(torch.optim.SGD):
     ``θ ← θ − lr·∇θ`` (``torch._foreach_add_``, the primitive PyTorch's own optimizers are built on); every
     other case, and a closure, goes to PyTorch's step.  It skips the generic step's per-call bookkeeping
     (parameter grouping, state look-ups, the fused kernel's launch): a few per cent of an RBM PCD-1 update
-    on one CPU core (benchmarks/RESULTS.md, session 6)."""
+    on one CPU core (benchmarks/RESULTS.md, session 6).  PyTorch wraps every optimizer's ``step`` in a
+    profiler record and its hook calls, and ``zero_grad`` in another record (together ~20 µs a step); here
+    the plain update runs without them when no step hook is registered, and ``zero_grad(set_to_none=True)``
+    is a loop that drops the ``.grad`` fields."""
 
-    @torch.no_grad()
+    def _patch_step_function(self) -> None:  # (keep PyTorch's wrapper off this class's step)
+        self._zero_grad_profile_name = f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"
+
     def step(self, closure=None):
-        if closure is not None or not all(_plain(group) for group in self.param_groups):
-            return super().step(closure)
-        for group in self.param_groups:
-            params = [p for p in group["params"] if p.grad is not None]
-            if params:
-                torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
+        if closure is not None or _step_hooks(self) or not all(_plain(group) for group in self.param_groups):
+            return _hooked_sgd_step(self, closure)
+        with torch.no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
         return None
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        if not set_to_none:
+            return super().zero_grad(set_to_none)
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+        return None
+
+
+def _sgd_step(opt: torch.optim.Optimizer, closure=None):
+    """PyTorch's SGD step itself (without the profiler wrapper PyTorch adds once an SGD is created)."""
+    base = torch.optim.SGD.step
+    return (base.__wrapped__ if getattr(base, "hooked", False) else base)(opt, closure)
+
+
+_hooked_sgd_step = torch.optim.Optimizer.profile_hook_step(_sgd_step)  # with its profiler record and hooks
+
+
+def _step_hooks(opt: torch.optim.Optimizer) -> bool:
+    from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
+    return bool(opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or _global_optimizer_pre_hooks
+                or _global_optimizer_post_hooks)
 
 
 def _plain(group: dict) -> bool:

@@ -50,32 +50,38 @@ class ExplicitGradient(torch.autograd.Function):
         return (None, None, *(g * grad for grad in grads))
 
 
-def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Tensor, xn: torch.Tensor
-                 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+def cd_gradients(e: RBMEnergy, v0: torch.Tensor, x0: torch.Tensor, vn: torch.Tensor, xn: torch.Tensor, *,
+                 value: bool = True) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor]:
     """``(L, ∂L/∂W (n, m), ∂L/∂a (n,), ∂L/∂b (m,))`` of the surrogate above from data ``v0 (B, n)`` and
-    negatives ``vn (C, n)`` with their hidden logits ``x0``, ``xn`` (no autograd; float of ``W``)."""
-    return stacked_gradients(e, torch.cat([v0, vn]), torch.cat([x0, xn]), len(v0))
+    negatives ``vn (C, n)`` with their hidden logits ``x0``, ``xn`` (no autograd; float of ``W``);
+    ``L`` is None unless ``value``."""
+    return stacked_gradients(e, torch.cat([v0, vn]), torch.cat([x0, xn]), len(v0), value=value)
 
 
 def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: int, p: torch.Tensor | None = None,
-                      vc: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+                      vc: torch.Tensor | None = None, *, value: bool = True
+                      ) -> tuple[torch.Tensor | None, torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`cd_gradients` from data and negatives stacked: ``v (B + C, n)`` and their logits
     ``x (B + C, m)``, the first ``n_data = B`` rows data.  With row weights ``w = (−1/B, …, +1/C, …)``
     every statistic is one weighted sum: ``∂L/∂W = ṽᵀ(w ⊙ σ(x))`` (one product, the positive − negative
     difference formed inside its float32 accumulation), ``∂L/∂a = vᵀw / σ²``, ``∂L/∂b = wᵀσ(x)`` and
     ``L = −wᵀF(v)``, for binary/spin units ``aᵀ(vᵀw) + wᵀΣ_j softplus(x)`` (reusing ``vᵀw``).  ``p = σ(x)``
     may be passed when the caller has it, ``vc`` = ``v`` already in the products' dtype
-    (:meth:`RBMEnergy.operands`).  (The vector sums are taken as elementwise products summed over rows:
-    matrix-vector products would follow ``train.matmul_precision`` into bfloat16 kernels, ~3× slower at
-    this size.)"""
+    (:meth:`RBMEnergy.operands`); ``value=False`` skips ``L`` (None).  (The vector sums are taken as
+    elementwise products summed over rows: matrix-vector products would follow ``train.matmul_precision``
+    into bfloat16 kernels, ~3× slower at this size.)"""
     w = _row_weights(len(v), n_data, x.dtype, x.device)
     pw = (torch.sigmoid(x) if p is None else p) * w
     dW = e.outer(e._scaled(v) if vc is None else vc, pw)
     vw = (v * w).sum(0)
-    if e.visible == "gaussian" or not e.untempered:
+    da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw
+    if not value:
+        loss = None
+    elif e.visible == "gaussian" or not e.untempered:
         loss = -torch.dot(w[:, 0], e.free_energy(v, x))
-        return loss, dW, (vw * e.sigma ** -2 if e.visible == "gaussian" else vw), pw.sum(0)
-    return torch.dot(e.a, vw) + torch.dot(w[:, 0], softplus(x).sum(-1)), dW, vw, pw.sum(0)
+    else:
+        loss = torch.dot(e.a, vw) + torch.dot(w[:, 0], softplus(x).sum(-1))
+    return loss, dW, da, pw.sum(0)
 
 
 @functools.lru_cache(maxsize=16)

@@ -20,6 +20,7 @@ import math
 
 import torch
 from torch import nn
+from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 from physgen.config import TrainConfig
 from physgen.errors import UserError
@@ -91,14 +92,17 @@ _hooked_sgd_step = torch.optim.Optimizer.profile_hook_step(_sgd_step)  # with it
 
 
 def _step_hooks(opt: torch.optim.Optimizer) -> bool:
-    from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
     return bool(opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or _global_optimizer_pre_hooks
                 or _global_optimizer_post_hooks)
 
 
+_SPECIAL = ("momentum", "weight_decay", "nesterov", "maximize", "differentiable")
+
+
 def _plain(group: dict) -> bool:
-    special = ("momentum", "weight_decay", "nesterov", "maximize", "differentiable")
-    return not (any(group.get(k) for k in special) or any(p.grad is not None and p.grad.is_sparse for p in group["params"]))
+    if any(group.get(k) for k in _SPECIAL):
+        return False
+    return not any(p.grad is not None and p.grad.is_sparse for p in group["params"])
 
 
 def _fusable(params: list[nn.Parameter]) -> bool | None:

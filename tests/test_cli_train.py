@@ -406,7 +406,7 @@ def _rows(path):
 
 def test_max_time_via_cli_prints_how_to_continue(cli, tmp_path, cont):
     code, out, err = cli("train", "toy-gauss", "--data", cont, "--out", tmp_path / "r", "--steps", "100000",
-                         "--max-time", "0.001", *Q)
+                         "--max-time", "0.000001", *Q)
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("max-time: toy-gauss at step 1/100000")

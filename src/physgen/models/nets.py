@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
+from physgen.physics.kaufman import energy_per_spin
 
 
 def activation(name: str) -> nn.Module:
@@ -186,7 +187,6 @@ class EnergyMap(nn.Module):
         self.register_buffer("u", torch.tensor(self.exact(grid), dtype=torch.float32), persistent=False)
 
     def exact(self, T):
-        from physgen.physics.kaufman import energy_per_spin
         return energy_per_spin(self.shape[0], T, cols=self.shape[1])
 
     def forward(self, T: torch.Tensor) -> torch.Tensor:

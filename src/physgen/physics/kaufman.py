@@ -51,7 +51,8 @@ def _terms(K: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return tuple(np.stack(p, -1) for p in zip(*parts))
 
 
-def _check(L: int, T, J: float) -> tuple[np.ndarray, int]:
+def _coupling(L: int, T, J: float) -> np.ndarray:
+    """K = J/T after checking the arguments."""
     T = np.asarray(T, dtype=np.float64)
     if L < 2:
         raise ValueError(f"lattice side must be >= 2 (got {L})")
@@ -59,12 +60,12 @@ def _check(L: int, T, J: float) -> tuple[np.ndarray, int]:
         raise ValueError(f"Kaufman's solution here is for a ferromagnet, J > 0 (got J = {J})")
     if np.any(~(T > 0)):
         raise ValueError("temperatures must be > 0")
-    return J / T, L
+    return J / T
 
 
 def log_partition(L: int, T, J: float = 1.0, cols: int | None = None):
     """ln Z of the ``L × cols`` torus (``cols = L`` by default) at temperature(s) ``T``."""
-    K, m = _check(L, T, J)
+    K, m = _coupling(L, T, J), L
     n = L if cols is None else int(cols)
     logs, sign, _ = _terms(K, m, n)
     top = logs.max(-1, keepdims=True)
@@ -75,7 +76,7 @@ def log_partition(L: int, T, J: float = 1.0, cols: int | None = None):
 
 def energy_per_spin(L: int, T, J: float = 1.0, cols: int | None = None):
     """Exact ⟨E⟩/N = −(J/N) ∂ln Z/∂K of the ``L × cols`` torus at temperature(s) ``T`` (vectorised)."""
-    K, m = _check(L, T, J)
+    K, m = _coupling(L, T, J), L
     n = L if cols is None else int(cols)
     logs, sign, dlogs = _terms(K, m, n)
     w = sign * np.exp(logs - logs.max(-1, keepdims=True))

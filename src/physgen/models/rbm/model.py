@@ -311,22 +311,24 @@ class RBM(GenerativeModel):
         c = self.config
         if not (c.l1 or c.l2):
             return 0.0
-        e = self.energy(k).detach()
-        pen = torch.zeros((), dtype=e.W.dtype, device=e.W.device)
+        W = self.energy(k).detach().W
         if c.l2:
-            grads[0].add_(e.W, alpha=c.l2)
-            pen = pen + 0.5 * c.l2 * (e.W ** 2).sum() if value else pen
+            grads[0].add_(W, alpha=c.l2)
         if c.l1:
-            grads[0].add_(torch.sign(e.W), alpha=c.l1)
-            pen = pen + c.l1 * e.W.abs().sum() if value else pen
-        return pen if value else 0.0
+            grads[0].add_(torch.sign(W), alpha=c.l1)
+        return self._weight_decay(W) if value else 0.0
 
-    def _penalties(self, e: RBMEnergy, v: torch.Tensor) -> torch.Tensor:
+    def _weight_decay(self, W: torch.Tensor) -> torch.Tensor | float:
+        """``l2/2 ΣW² + l1 Σ|W|`` (0.0 when both are off)."""
         c, pen = self.config, 0.0
         if c.l2:
-            pen = pen + 0.5 * c.l2 * (e.W ** 2).sum()
+            pen = pen + 0.5 * c.l2 * (W ** 2).sum()
         if c.l1:
-            pen = pen + c.l1 * e.W.abs().sum()
+            pen = pen + c.l1 * W.abs().sum()
+        return pen
+
+    def _penalties(self, e: RBMEnergy, v: torch.Tensor) -> torch.Tensor:
+        c, pen = self.config, self._weight_decay(e.W)
         if c.sparsity_cost:
             q = torch.sigmoid(e.hidden_logits(v)).mean(0)
             pen = pen + c.sparsity_cost * binary_cross_entropy(q, torch.full_like(q, c.sparsity_target), reduction="sum")

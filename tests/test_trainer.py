@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
-import trainer_toy  # noqa: F401  (registers the test-only model "toy-gauss")
+import trainer_toy  # (also registers the test-only model "toy-gauss")
 from safetensors.torch import load_file
 
 from physgen.config import TrainConfig
@@ -119,9 +119,25 @@ def test_retry_lowers_the_learning_rate_and_finishes(tmp_path, cont, capsys):
     assert sorted(lrs) == list(range(1, 31))  # rolled-back rows were dropped
 
 
+def test_step_seeds_are_pinned_and_the_trainer_reseeds_one_generator_with_them(tmp_path):
+    """step_seed values are part of the reproducibility contract (a run must give the same numbers after a
+    refactor); the trainer's step generator is one object reseeded with them, the other purposes new ones."""
+    from physgen.training.trainer import step_seed
+
+    assert step_seed(7, 1, 123) == 5193538374400866649
+    assert step_seed(0, 0, 0, "start") == 1387458751269772157
+    assert step_seed(2**63 - 1, 3, 10**9, "preview") == 7592698283372121931
+    trainer, _ = _trainer(tmp_path, TrainConfig(steps=1, seed=7, progress=False))
+    g5 = trainer._generator(5)
+    expected = torch.rand(4, generator=torch.Generator().manual_seed(step_seed(7, 0, 5)))
+    assert torch.equal(torch.rand(4, generator=g5), expected)
+    assert trainer._generator(6) is g5 and g5.initial_seed() == step_seed(7, 0, 6)
+    assert trainer._generator(6, "validate") is not g5
+
+
 def test_nan_parameter_is_caught_at_the_next_log_step(tmp_path):
     trainer, _ = _trainer(tmp_path, TrainConfig(steps=20, batch_size=8, log_every=4, checkpoint_every=4,
-                                                progress=False))
+                                                progress=False, guard_every=1))
 
     def poison(t):
         if t.step == 8:  # after the update of step 8, before its logging check
@@ -346,6 +362,34 @@ def test_logbook_drops_a_partial_last_line_left_by_a_kill(tmp_path):
     assert (tmp_path / "metrics.csv").read_text() == "step,epoch,loss,val_loss\n1,0.1,2.5,\n2,0.2,2.0,1.0\n"
 
 
+def test_logbook_appends_in_batches_and_every_row_up_to_a_written_checkpoint_is_on_disk(tmp_path, monkeypatch):
+    """Rows wait until FLUSH_SECONDS have passed (here: never) or a flush; the trainer flushes before each
+    checkpoint it writes, so the file holds exactly the rows up to the newest checkpoint; close writes the rest."""
+    from physgen.training import logbook
+
+    book = logbook.Logbook(tmp_path)
+    book.log({"step": 1, "loss": 2.5})   # the first row creates the file (header)
+    monkeypatch.setattr(logbook, "FLUSH_SECONDS", math.inf)
+    book.log({"step": 2, "loss": 2.25})
+    assert (tmp_path / "metrics.csv").read_text() == "step,loss\n1,2.5\n"
+    book.flush()
+    book.log({"step": 3, "loss": 2.0})
+    assert (tmp_path / "metrics.csv").read_text() == "step,loss\n1,2.5\n2,2.25\n"
+    book.close()
+    assert (tmp_path / "metrics.csv").read_text() == "step,loss\n1,2.5\n2,2.25\n3,2.0\n"
+
+    trainer, _ = _trainer(tmp_path / "run", TrainConfig(steps=40, batch_size=8, log_every=2, checkpoint_every=10,
+                                                        progress=False))
+    on_disk = []
+
+    def rows_at_checkpoint(t):
+        with open(t.run_dir / "metrics.csv", newline="") as f:
+            on_disk.append((t.step, [int(r["step"]) for r in csv.DictReader(f)]))
+    trainer.add_callback("on_checkpoint", rows_at_checkpoint)
+    trainer.fit()
+    assert on_disk[:3] == [(s, list(range(2, s + 1, 2))) for s in (10, 20, 30)]
+
+
 def test_load_run_best_and_missing_best(tmp_path, cont):
     train("toy-gauss", data=cont, out=tmp_path / "r", steps=8, sets=QUIET)
     assert load_run(tmp_path / "r", which="best").step in range(0, 9)
@@ -359,7 +403,7 @@ def test_epoch_end_checkpoints_are_written_at_most_every_checkpoint_interval(tmp
     """Epoch ends (8 batches) snapshot the state in memory every time; disk writes are throttled to one
     per ``checkpoint_interval`` seconds, and the final step is always on disk."""
     trainer, _ = _trainer(tmp_path, TrainConfig(epochs=3, batch_size=8, keep_last=10, progress=False,
-                                                checkpoint_interval=interval))
+                                                checkpoint_interval=interval, guard_every=1))
     snapshots = []
     trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
     trainer.fit()
@@ -367,10 +411,60 @@ def test_epoch_end_checkpoints_are_written_at_most_every_checkpoint_interval(tmp
     assert steps == expected and snapshots == [8, 16, 24]
 
 
-def test_checkpoint_interval_must_be_a_finite_nonnegative_number():
+class _Silent(trainer_toy.ToyGauss):
+    """The toy with a parameter the loss does not use (a NaN there shows only in the parameter check)."""
+
+    def __init__(self, config, spec):
+        super().__init__(config, spec)
+        self.unused = torch.nn.Parameter(torch.zeros(3))
+
+
+@pytest.mark.parametrize("guard_every,caught,restored", [(100, 100, 0), (1, 32, 24)])
+def test_guard_every_sets_the_parameter_check_and_snapshot_cadence(tmp_path, guard_every, caught, restored):
+    """8-step epochs, rows every 4 steps, a NaN in a parameter outside the loss after step 30.  With the default
+    guard_every = 100 the parameters are next checked at the row of step 100 and no epoch end before it is
+    snapshotted (the rollback point is the start); with guard_every = 1 the row of step 32 catches it and the
+    rollback point is the epoch end of step 24."""
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(64, 2)).astype(np.float32))
+    cfg = TrainConfig(epochs=20, batch_size=8, log_every=4, progress=False, checkpoint_interval=1e9,
+                      guard_every=guard_every, device="cpu")
+    trainer = Trainer(_Silent(trainer_toy.ToyGaussConfig(), DataSpec("continuous", (2,))), cfg,
+                      TensorData(x), run_dir=tmp_path / "t")
+    snapshots = []
+    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
+
+    def poison(t):
+        if t.step == 30:
+            with torch.no_grad():
+                t.model.unused[1] = float("nan")
+    trainer.add_callback("on_batch_end", poison)
+    with pytest.raises(TrainingDiverged, match=rf"diverged at step {caught} \(a parameter is NaN/Inf\); "
+                                               rf"restored the checkpoint of step {restored}"):
+        trainer.fit()
+    assert trainer.step == restored and torch.isfinite(trainer.model.unused).all()
+    assert snapshots == ([0] * 12 if guard_every == 100 else [8, 16, 24])
+
+
+def test_epoch_end_snapshots_wait_for_guard_every_steps_unless_a_disk_checkpoint_is_due(tmp_path):
+    """8-step epochs, guard_every = 20: the epoch ends of steps 24, 48 and 72 are snapshotted, the others keep the
+    previous snapshot; with checkpoint_interval = 0 every epoch end is written to disk, hence snapshotted."""
+    for interval, expected in ((1e9, [0, 0, 24, 24, 24, 48, 48, 48, 72]), (0.0, [8, 16, 24, 32, 40, 48, 56, 64, 72])):
+        trainer, _ = _trainer(tmp_path / str(interval), TrainConfig(epochs=9, batch_size=8, progress=False,
+                                                                    keep_last=20, checkpoint_interval=interval,
+                                                                    guard_every=20))
+        seen = []
+        trainer.add_callback("on_epoch_end", lambda t: seen.append(t._good[1]["step"]))
+        trainer.fit()
+        assert seen == expected
+
+
+def test_checkpoint_interval_must_be_a_finite_nonnegative_number_and_guard_every_positive():
     for bad in (-1.0, float("inf"), float("nan")):
         with pytest.raises(UserError, match="train.checkpoint_interval"):
             TrainConfig(checkpoint_interval=bad)
+    for bad in (0, -3, 2.5):
+        with pytest.raises(UserError, match="train.guard_every"):
+            TrainConfig(guard_every=bad)
 
 
 def test_memory_snapshots_reuse_their_buffers_and_roll_back_exactly(tmp_path):
@@ -378,7 +472,7 @@ def test_memory_snapshots_reuse_their_buffers_and_roll_back_exactly(tmp_path):
     checkpoint writer, so step 8 allocates and step 16 reuses step 8's buffers); a NaN parameter then rolls
     back to exactly the values snapshotted at step 16."""
     trainer, _ = _trainer(tmp_path, TrainConfig(epochs=4, batch_size=8, log_every=4, progress=False,
-                                                checkpoint_interval=1e9))
+                                                checkpoint_interval=1e9, guard_every=1))
     seen = []
     trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, t._good[0]["model.mu"].data_ptr(),
                                                                  t._good[0]["model.mu"].clone())))

@@ -68,6 +68,10 @@ class TrainConfig:
     checkpoint_every: int = 0            # steps between checkpoints (0: at each epoch end only)
     checkpoint_interval: float = 30.0    # checkpoint_every = 0: an epoch-end checkpoint is written to disk only
                                          # when >= this many seconds passed since the last one (0: every epoch)
+    guard_every: int = 100               # divergence guard: the parameters are checked for NaN/Inf at the first
+                                         # metrics row, and (checkpoint_every = 0) the rollback point is
+                                         # snapshotted in memory at the first epoch end, >= this many steps after
+                                         # the last check / snapshot (1: every row and epoch end); losses: always
     keep_last: int = 3
     preview_every: int = 0               # steps between preview images (0: at the end only)
     val_every: int = 0                   # steps between validation passes (0: at each epoch end)
@@ -78,7 +82,7 @@ class TrainConfig:
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
-        for key in ("batch_size", "log_every", "keep_last", "step_size"):
+        for key in ("batch_size", "log_every", "keep_last", "step_size", "guard_every"):
             v = getattr(self, key)
             _check(isinstance(v, int) and v >= 1, f"train.{key}", "an integer >= 1", v)
         for key in ("epochs", "warmup_steps", "checkpoint_every", "preview_every", "val_every", "seed", "max_retries"):

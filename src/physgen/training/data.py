@@ -31,13 +31,13 @@ class TensorData:
         return int(self.x.shape[0])
 
     def batch(self, index: torch.Tensor) -> dict[str, torch.Tensor]:
-        """The batch dict of rows ``index`` (keys ``x``, and ``cond``/``labels`` when present)."""
-        rows = lambda t: t.index_select(0, index)  # noqa: E731  (3x faster than t[index] for a row gather)
-        out = {"x": rows(self.x)}
+        """The batch dict of rows ``index`` (keys ``x``, and ``cond``/``labels`` when present; ``index_select``
+        is 2-3x faster than ``t[index]`` for a row gather)."""
+        out = {"x": self.x.index_select(0, index)}
         if self.cond is not None:
-            out["cond"] = rows(self.cond)
+            out["cond"] = self.cond.index_select(0, index)
         if self.labels is not None:
-            out["labels"] = rows(self.labels)
+            out["labels"] = self.labels.index_select(0, index)
         return out
 
     def all(self) -> dict[str, torch.Tensor]:
@@ -91,14 +91,11 @@ class BatchOrder:
         self.n, self.batch_size, self.seed, self.drop_last, self.world = n, batch_size, seed, drop_last, world
         if drop_last and n < batch_size:
             raise UserError(f"train.batch_size={batch_size} with train.drop_last=true leaves no batch of {n} rows")
+        full, rest = divmod(n, batch_size)
+        self.batches_per_epoch = full + (1 if rest >= world and not drop_last else 0)  # every rank gets >= 1 row
         if self.batches_per_epoch == 0:
             raise UserError(f"training data: {n} rows cannot be shared by {world} processes")
         self._cache: tuple[int, torch.Tensor] | None = None
-
-    @property
-    def batches_per_epoch(self) -> int:
-        full, rest = divmod(self.n, self.batch_size)
-        return full + (1 if rest >= self.world and not self.drop_last else 0)  # every rank gets >= 1 row
 
     def permutation(self, epoch: int) -> torch.Tensor:
         """``(n,)`` int64 permutation of epoch ``epoch`` (depends only on seed and epoch)."""

@@ -2,18 +2,24 @@
 
 Columns are ``step, epoch, ...`` followed by every key logged so far; a key that first appears late
 (e.g. ``val_loss``) rewrites the file atomically with the wider header.  On resume the rows after the
-restored step are dropped, so the file describes exactly one trajectory.
+restored step are dropped, so the file describes exactly one trajectory.  Rows are appended in batches,
+at most ``FLUSH_SECONDS`` apart, and whenever the trainer writes a checkpoint (:meth:`Logbook.flush`), so
+every row up to a checkpoint on disk is in the file: a resume after ``kill -9`` logs the rest again.  (A
+write per row was ~30 us, 3% of a 1 ms RBM update logged every 10 steps.)
 """
 from __future__ import annotations
 
 import csv
 import io
 import math
+import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 from physgen.atomic import write_text
+
+FLUSH_SECONDS = 1.0
 
 
 class Logbook:
@@ -29,7 +35,10 @@ class Logbook:
                 self.columns = list(reader.fieldnames or [])
                 self.rows = [r for r in reader if _complete(r)]  # a kill -9 can leave a partial last line
         self.writer = _tensorboard(Path(run_dir) / "tensorboard") if tensorboard else None
-        self._file = None  # kept open between rows (appended and flushed row by row)
+        self._file = None  # kept open between appends ...
+        self._csv = None   # ... through this csv writer
+        self._pending: list[dict[str, Any]] = []   # rows logged but not yet appended
+        self._flushed = time.monotonic()
 
     def truncate_after(self, step: int) -> None:
         """Drop rows logged after ``step`` (a resume or rollback continues from there)."""
@@ -46,18 +55,30 @@ class Logbook:
             self.columns += new
             self._rewrite()
         else:
-            if self._file is None:
-                self._file = open(self.path, "a", newline="")
-            csv.DictWriter(self._file, self.columns, restval="").writerow(row)
-            self._file.flush()
+            self._pending.append(row)
+            if time.monotonic() - self._flushed >= FLUSH_SECONDS:
+                self.flush()
         if self.writer is not None:
             step = int(float(row["step"]))
             for k, v in row.items():
                 if k not in ("step", "epoch") and _is_number(v):
                     self.writer.add_scalar(k, float(v), step)
 
+    def flush(self) -> None:
+        """Append the rows logged since the last write to the file."""
+        if self._pending:
+            if self._file is None:
+                self._file = open(self.path, "a", newline="")
+                self._csv = csv.writer(self._file, lineterminator="\n")  # (as _rewrite writes)
+            self._csv.writerows([row.get(k, "") for k in self.columns] for row in self._pending)
+            self._file.flush()
+            self._pending.clear()
+        self._flushed = time.monotonic()
+
     def _rewrite(self) -> None:
         self._close_file()  # the file is replaced: reopen the new one on the next append
+        self._pending.clear()  # (written below with the others)
+        self._flushed = time.monotonic()
         buf = io.StringIO()
         w = csv.DictWriter(buf, self.columns, restval="", lineterminator="\n")
         w.writeheader()
@@ -70,6 +91,7 @@ class Logbook:
             self._file = None
 
     def close(self) -> None:
+        self.flush()
         self._close_file()
         if self.writer is not None:
             self.writer.close()

@@ -135,15 +135,20 @@ def test_step_seeds_are_pinned_and_the_trainer_reseeds_one_generator_with_them(t
     assert trainer._generator(6, "validate") is not g5
 
 
+def _poison(trainer, step: int, name: str, index: int, value: float = math.nan) -> None:
+    """Set ``model.<name>[index] = value`` after the update of ``step`` (an on_batch_end callback)."""
+    def poison(t):
+        if t.step == step:
+            with torch.no_grad():
+                getattr(t.model, name)[index] = value
+    trainer.add_callback("on_batch_end", poison)
+
+
 def test_nan_parameter_is_caught_at_the_next_log_step(tmp_path):
     trainer, _ = _trainer(tmp_path, TrainConfig(steps=20, batch_size=8, log_every=4, checkpoint_every=4,
                                                 progress=False, guard_every=1))
 
-    def poison(t):
-        if t.step == 8:  # after the update of step 8, before its logging check
-            with torch.no_grad():
-                t.model.mu[1] = float("inf")
-    trainer.add_callback("on_batch_end", poison)
+    _poison(trainer, 8, "mu", 1, math.inf)  # after the update of step 8, before its logging check
     with pytest.raises(TrainingDiverged, match=r"diverged at step 8 \(a parameter is NaN/Inf\); restored the "
                                                r"checkpoint of step 4"):
         trainer.fit()
@@ -433,11 +438,7 @@ def test_guard_every_sets_the_parameter_check_and_snapshot_cadence(tmp_path, gua
     snapshots = []
     trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
 
-    def poison(t):
-        if t.step == 30:
-            with torch.no_grad():
-                t.model.unused[1] = float("nan")
-    trainer.add_callback("on_batch_end", poison)
+    _poison(trainer, 30, "unused", 1)
     with pytest.raises(TrainingDiverged, match=rf"diverged at step {caught} \(a parameter is NaN/Inf\); "
                                                rf"restored the checkpoint of step {restored}"):
         trainer.fit()
@@ -477,11 +478,7 @@ def test_memory_snapshots_reuse_their_buffers_and_roll_back_exactly(tmp_path):
     trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, t._good[0]["model.mu"].data_ptr(),
                                                                  t._good[0]["model.mu"].clone())))
 
-    def poison(t):
-        if t.step == 22:
-            with torch.no_grad():
-                t.model.mu[0] = float("nan")
-    trainer.add_callback("on_batch_end", poison)
+    _poison(trainer, 22, "mu", 0)
     with pytest.raises(TrainingDiverged, match=r"restored the checkpoint of step 16"):
         trainer.fit()
     assert [s for s, _, _ in seen] == [8, 16] and seen[0][1] == seen[1][1]

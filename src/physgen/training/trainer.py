@@ -204,7 +204,8 @@ class Trainer:
         """(loss tensor or None, loss value, logs) for one step; adversarial models update here, and
         closed-form models write their gradients here (loss None).  Closed-form models are asked for the
         value only on the steps that end a logging window (value None otherwise: for an RBM it costs ~6% of
-        a PCD-1 update); a NaN parameter makes that value NaN or fails the guard's parameter check, and is rolled back."""
+        a PCD-1 update); a NaN parameter makes that value NaN or fails the guard's parameter check, and is
+        rolled back."""
         if self.model.adversarial:
             logs = self.model.adversarial_step(batch, self._step_optimizers, generator=generator)
             logs = {k: float(v) for k, v in logs.items()}

@@ -286,7 +286,7 @@ def test_ddpm_unet_reproduces_ising_energy_and_magnetization(cli, tmp_path):
     from physgen.data.ising import simulate
     from physgen.physics.observables import energy_per_spin, magnetization
 
-    data = save(simulate(16, [2.0], 10000, chains=64, burn_in=1000, thin=16, seed=0), tmp_path / "ising.h5")
+    data = save(simulate(16, [2.0], 10000, chains=64, burn_in=1000, thin=20, seed=0), tmp_path / "ising.h5")
     run = tmp_path / "run"
     code, _, err = cli("train", "ddpm", "--data", data, "--out", run, "--steps", "2400", "--no-progress",
                        "--set", "train.batch_size=64", "--set", "model.timesteps=300",

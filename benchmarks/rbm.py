@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from physgen.config import TrainConfig
+
 ROOT = Path(__file__).resolve().parents[1]
 PHYSGEN = [sys.executable, "-m", "physgen"]
 
@@ -45,6 +47,7 @@ def sklearn_rbm(x: np.ndarray, epochs: int, seed: int) -> tuple[float, float]:
     return len(x) * epochs / dt, float(rbm.score_samples(x).mean())
 
 
+LOG_EVERY = TrainConfig.log_every  # the trainer asks closed-form models for the loss value every LOG_EVERY steps
 RBM_SETS = ["model.n_hidden=500", "model.k=1", "model.n_chains=64", "model.monitor_every=1000000000",
             "train.lr=0.1", "train.momentum=0.0", "train.schedule=constant", "train.progress=false",
             "data.val_fraction=0.0"]  # scikit-learn's settings: SGD lr 0.1, batch 64, 64 persistent chains
@@ -59,8 +62,8 @@ def pseudo_likelihood(model, x: np.ndarray) -> float:
 def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
                      precision: str = "medium") -> tuple[float, float]:
     """A hand-written loop over the rbm's step, no trainer: ``model.gradients`` (the closed-form CD
-    gradient the trainer uses; its value on every 10th step, as the trainer asks for it with its default
-    ``train.log_every``) + SGD (lr 0.1, physgen's SGD as the trainer builds it), batches gathered with
+    gradient the trainer uses; its value on every ``LOG_EVERY``-th step, as the trainer asks for it with its
+    default ``train.log_every``) + SGD (lr 0.1, physgen's SGD as the trainer builds it), batches gathered with
     ``index_select`` as the trainer does (2x faster than ``data[rows]`` here, ~20 us per update, so the
     overhead measured is the trainer's bookkeeping alone): (samples/s, PL)."""
     from physgen.models.base import DataSpec
@@ -79,7 +82,8 @@ def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
         for i in range(0, len(data), 64):
             step += 1
             opt.zero_grad(set_to_none=True)
-            loss, _ = model.gradients({"x": data.index_select(0, perm[i:i + 64])}, generator=g, value=step % 10 == 0)
+            batch = {"x": data.index_select(0, perm[i:i + 64])}
+            loss, _ = model.gradients(batch, generator=g, value=step % LOG_EVERY == 0)
             opt.step()
             if loss is not None:
                 float(loss)  # the trainer logs it
@@ -111,8 +115,9 @@ def handwritten_cd1(x: np.ndarray, epochs: int, seed: int) -> float:
 
 def handwritten_pcd1_bf16(x: np.ndarray, epochs: int, seed: int) -> float:
     """The fastest PyTorch PCD-1 loop we know for this CPU: hand-written, bfloat16 operands (W cast once
-    per update), the same three products and draws as ``physgen train rbm``, the loss value on every 10th
-    update as the trainer logs it, direct SGD updates and no autograd/optimizer/trainer; samples/s."""
+    per update), the same three products and draws as ``physgen train rbm``, the loss value on every
+    ``LOG_EVERY``-th update as the trainer logs it, direct SGD updates and no autograd/optimizer/trainer;
+    samples/s."""
     bf = torch.bfloat16
     g = torch.Generator().manual_seed(seed)
     data = torch.tensor(x, dtype=torch.float32)
@@ -134,7 +139,7 @@ def handwritten_pcd1_bf16(x: np.ndarray, epochs: int, seed: int) -> float:
             w = torch.full((len(v),), 1.0 / 64)
             w[:len(v0)] = -1.0 / len(v0)
             dW = (v.to(bf).mT @ (p * w[:, None]).to(bf)).float()
-            if step % 10 == 0:
+            if step % LOG_EVERY == 0:
                 float(w @ (v @ a) + (w @ torch.nn.functional.softplus(xl)).sum())  # the logged loss value
             W.sub_(dW, alpha=0.1)
             a.sub_(w @ v, alpha=0.1)

@@ -55,6 +55,8 @@ def test_bad_arguments():
         kaufman.log_partition(4, [2.0, 0.0])
     with pytest.raises(ValueError, match=">= 2"):
         kaufman.energy_per_spin(1, 2.0)
+    with pytest.raises(ValueError, match=">= 2"):
+        kaufman.log_partition(4, 2.0, cols=1)
 
 
 def _spins_spec(values=(1.5, 2.125, 2.375, 3.5), shape=(16, 16)):

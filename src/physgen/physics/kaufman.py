@@ -51,22 +51,22 @@ def _terms(K: np.ndarray, m: int, n: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return tuple(np.stack(p, -1) for p in zip(*parts))
 
 
-def _coupling(L: int, T, J: float) -> np.ndarray:
-    """K = J/T after checking the arguments."""
+def _lattice(L: int, T, J: float, cols: int | None) -> tuple[np.ndarray, int, int]:
+    """``(K = J/T, m rows, n columns)`` after checking the arguments (``cols = L`` by default)."""
     T = np.asarray(T, dtype=np.float64)
-    if L < 2:
-        raise ValueError(f"lattice side must be >= 2 (got {L})")
+    n = L if cols is None else int(cols)
+    if min(L, n) < 2:
+        raise ValueError(f"lattice sides must be >= 2 (got {L} x {n})")
     if J <= 0:
         raise ValueError(f"Kaufman's solution here is for a ferromagnet, J > 0 (got J = {J})")
     if np.any(~(T > 0)):
         raise ValueError("temperatures must be > 0")
-    return J / T
+    return J / T, L, n
 
 
 def log_partition(L: int, T, J: float = 1.0, cols: int | None = None):
     """ln Z of the ``L × cols`` torus (``cols = L`` by default) at temperature(s) ``T``."""
-    K, m = _coupling(L, T, J), L
-    n = L if cols is None else int(cols)
+    K, m, n = _lattice(L, T, J, cols)
     logs, sign, _ = _terms(K, m, n)
     top = logs.max(-1, keepdims=True)
     total = (sign * np.exp(logs - top)).sum(-1)
@@ -76,8 +76,7 @@ def log_partition(L: int, T, J: float = 1.0, cols: int | None = None):
 
 def energy_per_spin(L: int, T, J: float = 1.0, cols: int | None = None):
     """Exact ⟨E⟩/N = −(J/N) ∂ln Z/∂K of the ``L × cols`` torus at temperature(s) ``T`` (vectorised)."""
-    K, m = _coupling(L, T, J), L
-    n = L if cols is None else int(cols)
+    K, m, n = _lattice(L, T, J, cols)
     logs, sign, dlogs = _terms(K, m, n)
     w = sign * np.exp(logs - logs.max(-1, keepdims=True))
     dlog_sum = (w * dlogs).sum(-1) / w.sum(-1)

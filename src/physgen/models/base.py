@@ -13,6 +13,7 @@ Batches are ``dict[str, Tensor]``:
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -87,6 +88,16 @@ class GenerativeModel(nn.Module):
     config_class: ClassVar[type] = object
     adversarial: ClassVar[bool] = False
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
+    #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}`` (see :meth:`defaults`)
+    default_config: ClassVar[dict[str, Any]] = {}
+
+    @classmethod
+    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """The family's default config overlay for data described by ``spec`` (a nested dict of raw values,
+        sections ``model``, ``train``, ``data``): what ``physgen train`` uses before ``--config``, ``--set``
+        and the flags.  Families override it to choose widths, batch sizes, learning rates and budgets per
+        data kind; the base returns a copy of :attr:`default_config`."""
+        return copy.deepcopy(cls.default_config)
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()

@@ -55,9 +55,8 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
         _check_fresh(out, overwrite)
         if data is None:
             raise UserError("--data: required when starting a new run")
-        cfg = C.resolve(model_name, cls.config_class, base=getattr(cls, "default_config", None),  # model's defaults
-                        config_file=config_file, sets=sets, extra=cli_overrides(**flags))
         data_path, prev = Path(data), {}
+        cfg = _fresh_config(model_name, cls, data_path, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     clean = False
@@ -138,6 +137,16 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
     write_json(out / R.SUMMARY, {"model": cfg.model_name, "status": "running", "data": str(data_path.resolve()),
                                  "data_sha256": R.file_sha256(data_path), "seed": cfg.train.seed,
                                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+
+
+def _fresh_config(model_name, cls, data_path: Path, config_file, sets, flags) -> C.RunConfig:
+    """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
+    spec needs the condition, which the user's layers may set: they are resolved once without the family's
+    defaults to read it."""
+    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
+    spec = DataSpec.from_dataset(load(data_path), user.data.condition)
+    return C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
+                     extra=cli_overrides(**flags))
 
 
 def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):

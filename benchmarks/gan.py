@@ -5,11 +5,11 @@
     plain hand-written PyTorch loop of the same networks and batch, measured in one run, alternating
     repetitions; prints the overhead ratio (target ≤ 1.10, aim ≤ 1.05).
 ``python benchmarks/gan.py ttbar --model wgan-gp --max-time 300``  train on the 10k tt̄ events
-    (../shared/data/ttbar_sty_10k.txt), sample 10k events and evaluate them with physgen.metrics: per-feature
+    (the file ``TTBAR`` below), sample 10k events and evaluate them with physgen.metrics: per-feature
     KL (50 bins on the data range [−1, 1]), W1, the s–t correlation and the classifier AUC, each beside its
     real-vs-real floor; prints a markdown table and the CPU wall time.
 
-Both append nothing by themselves; copy the printed lines into benchmarks/RESULTS.md.
+Both print their results and write nothing else; docs/benchmarks.md records the current figures.
 """
 from __future__ import annotations
 
@@ -178,15 +178,15 @@ def ttbar(args) -> int:
 
 
 # --- temperature-conditioned Ising --------------------------------------------------------------------
-ISING_TRAIN_T = "1.5,1.75,2.0,2.125,2.375,2.5,3.0,3.5"   # sessions 1-3: 2.25 bracketed at ±0.125, 2.75 at ±0.25
+ISING_TRAIN_T = "1.5,1.75,2.0,2.125,2.375,2.5,3.0,3.5"   # brackets 2.25 at ±0.125, 2.75 at ±0.25
 ISING_LEFT_OUT_T = "2.25,2.75"
 
 
 def ising_data(directory: Path, train_samples: int = 1000, thin: int = 20,
                temperatures: str = ISING_TRAIN_T, test_samples: int = 20000) -> tuple[Path, Path]:
     """L = 16 Metropolis configurations (50 chains, burn-in 2000 sweeps, ``thin`` sweeps apart):
-    ``train_samples`` at each training temperature, ``test_samples`` at 2.25 and 2.75 (thin 20; sessions
-    ≤ 7 used 2000, whose ⟨E⟩ at 2.25 sits 2.8 standard errors below the exact value).  Cached in
+    ``train_samples`` at each training temperature, ``test_samples`` at 2.25 and 2.75 (thin 20; 2,000
+    would leave ⟨E⟩ at 2.25 some 2.8 standard errors below the exact value).  Cached in
     ``directory`` under names that record the sets' sizes, thinning and (when not the default) grid."""
     from physgen.cli import main as physgen
 

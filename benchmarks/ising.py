@@ -3,7 +3,7 @@
 Both are measured in the same run on the same lattice (default L = 128, 64 chains, T = 2.269, h = 0),
 interleaved ``--repeat`` times so that machine load hits both alike; the ratio uses the median times.
 The NumPy reference is the textbook version: full-lattice ``np.roll`` neighbour sums, one uniform
-double and one ``exp`` per site, a checkerboard mask for each half sweep (issue 2 §5).
+double and one ``exp`` per site, a checkerboard mask for each half sweep.
 On CUDA the engine figure is also printed in flips per nanosecond.
 
     python benchmarks/ising.py                      # CPU, 1 and 2 torch threads

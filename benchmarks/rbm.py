@@ -1,11 +1,11 @@
-"""RBM benchmarks and recorded runs (issue 4 §3–4).  Run one experiment per call:
+"""RBM benchmarks and recorded runs.  Run one experiment per call:
 
     python benchmarks/rbm.py speed  [--epochs 320]    # throughput vs scikit-learn BernoulliRBM + trainer overhead
     python benchmarks/rbm.py kl     [--hidden 16 ...]  # exact KL on 4×4 Ising at T = 2.5 (PCD/flip/PT/exact)
     python benchmarks/rbm.py ising  [--hidden 64]      # L = 8 thermodynamics at six temperatures
     python benchmarks/rbm.py digits                    # course reproduction: 500 hidden, CD-1, lr 0.1, batch 64
 
-Each prints a Markdown table to paste into benchmarks/RESULTS.md / docs/rbm.md.  Timings are wall
+Each prints a Markdown table (current figures: docs/benchmarks.md, docs/rbm.md).  Timings are wall
 clock on whatever machine runs it; ratios are measured in the same run.
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The course's Ising results (issue 3 §4) on equilibrated configurations from the foundation engine.
+"""The course's Ising results on equilibrated configurations from the foundation engine.
 
 Data: the temperature set of the Mehta et al. (2019) Ising data, L = 40, T = 0.25, 0.50, …, 4.00, 50 samples
 per temperature (10 chains × 5 samples), Wolff cluster updates from random starts (Wolff equilibrates the

@@ -1,4 +1,4 @@
-"""Issue 2 §7 for the data importers: every bad input is exit 2, one line on stderr naming the file or
+"""The data importers' error contract: every bad input is exit 2, one line on stderr naming the file or
 option and the problem, no traceback, and no output file left behind."""
 import os
 import signal

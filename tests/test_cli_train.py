@@ -24,7 +24,7 @@ from physgen.training.checkpoint import latest
 
 HERE = Path(__file__).resolve().parent
 RUNNER = [sys.executable, str(HERE / "trainer_toy_cli.py")]
-Q = ["--no-progress", "--device", "cpu"]  # the issue asks for CPU checks (also on machines with a GPU)
+Q = ["--no-progress", "--device", "cpu"]  # CPU checks, also on machines with a GPU
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ def test_ttbar_cli_import(cli, tmp_path, ttbar_path):
     assert ds.attrs["source"] == str(ttbar_path)
     reference = np.loadtxt(ttbar_path, comments="#")
     np.testing.assert_array_equal(ds.samples, reference.astype(np.float32))
-    # the features are rescaled to [-1, 1] (DESIGN.md §5)
+    # the features are rescaled to [-1, 1]
     assert ds.samples.min() >= -1 and ds.samples.max() <= 1
     assert "10000 samples" in stdout
 

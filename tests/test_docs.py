@@ -79,3 +79,47 @@ def test_link_checker_sees_links():
     """The link pattern really finds the README's documentation links (guards the test above)."""
     targets = LINK.findall((ROOT / "README.md").read_text(encoding="utf-8"))
     assert "docs/api.md" in targets and "docs/data.md" in targets
+
+
+# Words that date a text or point outside the repository: numbered issues and work sessions, the team's
+# design notes, machine paths, and the removed results log (history lives in the git log).
+HISTORY = re.compile(r"[Ss]essions?[ -]\d|[Ii]ssues? \d|DESIGN\.md|RESULTS\.md|/work/|/home/|/root/")
+SCANNED = ("src", "docs", "examples", "benchmarks", "tests")
+SKIPPED_DIRS = {".git", ".venv", "__pycache__"}
+
+
+def _scanned_files() -> list[Path]:
+    files = [ROOT / "README.md"]
+    for top in SCANNED:
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and path.suffix in {".py", ".md", ".toml", ".txt", ".json"} \
+                    and not SKIPPED_DIRS & set(path.relative_to(ROOT).parts):
+                files.append(path)
+    return files
+
+
+def test_no_history_or_machine_paths():
+    """Code, docs and tests describe the present: no "issue 2", "session 7", design notes or /work/ paths."""
+    me = Path(__file__).resolve()
+    hits = []
+    for path in _scanned_files():
+        if path.resolve() == me:
+            continue  # this file names the words it forbids
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if HISTORY.search(line):
+                hits.append(f"{path.relative_to(ROOT)}:{n}: {line.strip()[:100]}")
+    assert not hits, "history or machine paths:\n" + "\n".join(hits)
+
+
+def test_history_pattern_matches():
+    """The pattern above catches the forms it is meant to (guards the test against a silent regex)."""
+    for text in ("issue 2 §4", "Session 7", "sessions 1-3", "the session-6 run", "../shared/DESIGN.md",
+                 "/work/shared/data", "benchmarks/RESULTS.md"):
+        assert HISTORY.search(text), text
+    assert not HISTORY.search("a ThinningWarning is issued when thin < 2 tau")
+
+
+def test_readme_needs_no_file_outside_the_repository():
+    """The README names no path above the repository root (users bring their own files)."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "../" not in text and "shared/data" not in text

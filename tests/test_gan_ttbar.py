@@ -1,4 +1,4 @@
-"""Slow: WGAN-GP with physgen's defaults on the 10k tt̄ events meets issue 5 §4 (mean per-feature KL ≤ 0.03,
+"""Slow: WGAN-GP with physgen's defaults on the 10k tt̄ events meets its targets (mean per-feature KL ≤ 0.03,
 classifier AUC ≤ 0.65 on 10k generated events).  A fixed step budget (not wall time) keeps it deterministic;
 8000 steps take ≈ 5 minutes on 2 busy cores."""
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Exact references (Onsager, exact enumeration) and the observables, checked against independent
-computations: DESIGN.md §4's quoted values, thermodynamic identities, a transfer matrix and a brute-force loop."""
+computations: quoted literature values, thermodynamic identities, a transfer matrix and a brute-force loop."""
 import itertools
 import math
 

@@ -1,6 +1,6 @@
 """Typed run configuration: dataclasses validated at construction, TOML in and out, ``--set`` overrides.
 
-A run's configuration has three sections (DESIGN.md §2)::
+A run's configuration has three sections::
 
     model_name = "rbm"          # which registered model (top-level key)
     [model]                     # the model's own config dataclass (``cls.config_class``)

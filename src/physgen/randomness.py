@@ -1,7 +1,7 @@
 """Random draws through an explicit ``torch.Generator`` that may live on another device.
 
 A CPU generator gives the same numbers whatever device the model is on, so draws are made on the
-generator's device and moved to the target device (DESIGN.md §3: randomness is passed in).
+generator's device and moved to the target device (randomness is passed in, never global).
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The course's unsupervised and classical tools on physics data: PCA, k-means, hierarchical
-clustering, bagging and random forests — thin wrappers of scikit-learn and scipy (DESIGN.md §2).
+clustering, bagging and random forests — thin wrappers of scikit-learn and scipy.
 
 Every ``analyze_*`` function takes a :class:`physgen.data.Dataset` of any kind and returns a result
 with ``to_json()``; magnetization- and temperature-specific outputs appear only when the data have

@@ -25,7 +25,7 @@ def build_parser() -> ArgumentParser:
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=ArgumentParser)
     for verb in VERBS:
         spec = importlib.util.find_spec(f"physgen.cli.{verb}")
-        if spec is not None:  # verbs land one issue at a time
+        if spec is not None:  # a verb module may be absent
             importlib.import_module(f"physgen.cli.{verb}").register(sub)
     return parser
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from physgen.cli.common import add_out, add_verb
 from physgen.data.io import KINDS
 
-EXAMPLE = "physgen data import ../shared/data/ttbar_sty_10k.txt --out ttbar.h5 --columns s,t,y"
+EXAMPLE = "physgen data import events.txt --out ttbar.h5 --columns s,t,y"
 
 
 def register(sub) -> None:

@@ -1,4 +1,4 @@
-"""``physgen data ising``: 2D Ising configurations from the Monte Carlo engine (issue 2 §4)."""
+"""``physgen data ising``: 2D Ising configurations from the Monte Carlo engine."""
 from __future__ import annotations
 
 import argparse

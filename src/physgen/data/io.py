@@ -1,4 +1,4 @@
-"""The physgen dataset file: one HDF5 layout for every command (DESIGN.md §1).
+"""The physgen dataset file: one HDF5 layout for every command.
 
 Layout
 ------

@@ -320,7 +320,7 @@ def _place(table: Table, r: int, c: int) -> str:
 
 
 def convert_kind(table: Table, kind: str, where: str) -> np.ndarray:
-    """Cast ``table.values`` to the storage type of ``kind`` (DESIGN.md §1), refusing invalid values.
+    """Cast ``table.values`` to the storage type of ``kind``, refusing invalid values.
 
     spins: exactly -1/+1 -> int8; binary: exactly 0/1 -> uint8; continuous: float32;
     image: float32, ``uint8`` input scaled by 1/255, a 2-D table of k*k columns reshaped to (N, k, k).

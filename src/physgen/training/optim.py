@@ -55,7 +55,7 @@ class SGD(torch.optim.SGD):
     ``θ ← θ − lr·∇θ`` (``torch._foreach_add_``, the primitive PyTorch's own optimizers are built on); every
     other case, and a closure, goes to PyTorch's step.  It skips the generic step's per-call bookkeeping
     (parameter grouping, state look-ups, the fused kernel's launch): a few per cent of an RBM PCD-1 update
-    on one CPU core (benchmarks/RESULTS.md, session 6).  PyTorch wraps every optimizer's ``step`` in a
+    on one CPU core (`benchmarks/rbm.py speed`).  PyTorch wraps every optimizer's ``step`` in a
     profiler record and its hook calls, and ``zero_grad`` in another record (together ~20 µs a step); here
     the plain update runs without them when no step hook is registered, and ``zero_grad(set_to_none=True)``
     is a loop that drops the ``.grad`` fields."""

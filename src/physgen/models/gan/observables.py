@@ -14,8 +14,8 @@ whose means are the data's variances at ``T_k`` when the means are right — the
 the training lattices from their own temperature's means.  Means alone can be met by a mixture of too-ordered
 and too-disordered lattices (measured: a run with weight 300 put 57% of its 2.125 lattices at |m| > 0.9 and
 15% below 0.4, against 31% and 1% in the data, ⟨e⟩ right but C 9× the data's); raw second moments ⟨e²⟩
-in units of their spread over all temperatures were too weak a constraint (C still 1.5–3× too large;
-benchmarks/RESULTS.md, session 7).  Squaring a batch mean adds its variance,
+in units of their spread over all temperatures were too weak a constraint (C still 1.5–3× too large).
+Squaring a batch mean adds its variance,
 ``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
 lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
 into two halves A and B and ``(μ̂_A − t)(μ̂_B − t)`` is used: independent halves make it an unbiased
@@ -27,7 +27,7 @@ output ``y``, with the gradient passed straight through to ``y`` (``ŝ = y + (si
 detached; the straight-through estimator of Bengio, Léonard & Courville 2013).  Matching ``s(y)`` of the
 soft outputs instead is biased: a site with ``y = 0.1`` counts 0.1 towards ``m`` but becomes a full spin, so
 the generator is pulled to soft values whose signs are too ordered or too disordered (with weight 300, ⟨E⟩ of
-the sampled lattices up to 5% too low, 2–5% at most temperatures; benchmarks/RESULTS.md, session 6).
+the sampled lattices up to 5% too low, 2–5% at most temperatures).
 """
 from __future__ import annotations
 

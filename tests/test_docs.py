@@ -63,14 +63,14 @@ def _markdown_files() -> list[Path]:
 
 
 def test_relative_links_point_to_existing_files():
-    """Links like ``[x](docs/metrics.md)`` or ``[y](../README.md#anchor)`` resolve to files in the repo."""
+    """Links like ``[x](docs/metrics.md)`` or ``[y](../README.md#anchor)`` resolve to files inside the repo."""
     dead = []
     for md in _markdown_files():
         for target in LINK.findall(md.read_text(encoding="utf-8")):
             if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
                 continue  # http(s):, mailto:, in-page anchors
-            path = target.split("#", 1)[0]
-            if not (md.parent / path).exists():
+            path = (md.parent / target.split("#", 1)[0]).resolve()
+            if not path.exists() or not path.is_relative_to(ROOT):
                 dead.append(f"{md.relative_to(ROOT)} -> {target}")
     assert not dead, "dead links: " + "; ".join(dead)
 

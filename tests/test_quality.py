@@ -103,6 +103,17 @@ def test_too_small_heldout_raises():
         QualityProbe(gaussian(10, 2, np.random.default_rng(0)), condition="labels")
 
 
+@pytest.mark.parametrize("kind", ["continuous", "spins", "binary"])
+def test_two_heldout_samples_suffice(kind):
+    samples = {"continuous": np.array([[0.0, 1.0], [1.0, 0.0]], np.float32),
+               "spins": np.array([np.ones((4, 4)), -np.ones((4, 4))], np.int8),
+               "binary": np.array([[0, 1, 1], [1, 0, 1]], np.uint8)}[kind]
+    probe = QualityProbe(Dataset(samples, kind), condition=None)
+    assert probe.requests() == [(2, None)]
+    values = probe.score(Dataset(samples[::-1].copy(), kind))
+    assert math.isfinite(values["score"]) and values["score"] >= 0
+
+
 def test_fake_mismatch_and_nonfinite():
     rng = np.random.default_rng(3)
     probe = QualityProbe(lattices(20, 4, [1.0, 2.0]), condition="temperature")

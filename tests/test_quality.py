@@ -52,7 +52,6 @@ def test_ising_all_up_is_exact():
     held.attrs["J"] = 0.5
     probe = QualityProbe(held, condition="temperature")
     assert probe.floor["score"] == 0.0 and probe.threshold == 0.0
-    np.testing.assert_array_equal(probe._metric._feat, np.tile([-1.0, 1.0], (20, 1)))
     down = lattices(10, 4, [1.5, 2.5], value=-1)
     values = probe.score(down)
     assert values["score"] == 0.0
@@ -65,6 +64,15 @@ def test_ising_all_up_is_exact():
     assert values["score"] == values["e_err"]
     assert values["e_err[temperature=1.5]"] == pytest.approx(0.25, abs=1e-12)
     assert probe.verdict(values).endswith("above a zero floor: train longer")
+
+
+def test_ising_field_enters_the_energy():
+    """With J = 1, h = 0.5: all +1 has e = −2 − 0.5, all −1 has e = −2 + 0.5, |m| = 1 for both."""
+    held = lattices(10, 4, [2.0])
+    held.attrs.update(J=1.0, h=0.5)
+    values = QualityProbe(held, condition=None).score(lattices(10, 4, [2.0], value=-1))
+    assert values["e_err"] == pytest.approx(1.0 / 2.5, abs=1e-12)
+    assert values["m_err"] == 0.0
 
 
 def test_ising_same_vs_other_temperature():
@@ -92,6 +100,19 @@ def test_requests_follow_heldout_counts():
     capped = QualityProbe(held, condition="temperature", max_samples=400)
     assert capped.requests() == [(150, {"temperature": 1.8}), (250, {"temperature": 2.5})]
     assert sum(n for n, _ in capped.requests()) == 400
+
+
+def test_continuous_condition_is_requested_value_by_value():
+    rng = np.random.default_rng(5)
+    held = gaussian(300, 2, rng)
+    held.conditions["energy"] = rng.random(300)
+    probe = QualityProbe(held, condition="energy", max_samples=200)
+    req = probe.requests()
+    assert len(req) == 200 and all(n == 1 for n, _ in req)
+    values = np.array([c["energy"] for _, c in req])
+    fake = gaussian(200, 2, rng)
+    fake.conditions["energy"] = values
+    assert math.isfinite(probe.score(fake)["score"])
 
 
 def test_too_small_heldout_raises():

@@ -28,9 +28,12 @@ Metric by data kind (samples in data space, ``(N, *shape)``):
 * ``binary`` / ``image`` (and spins that are not square lattices): the maximum mean discrepancy with the
   Gaussian kernel ``k(x, y) = exp(−‖x − y‖²/(2h²))`` on flattened samples, h the median pairwise distance
   of the held-out set fixed at construction (Gretton et al. 2012, JMLR 13:723, §8), V-statistic
-  ``MMD = sqrt(max(0, mean K_xx + mean K_yy − 2 mean K_xy))``.  Conditioned runs (at most 64 distinct
-  values, e.g. digit labels) use the product kernel ``k(x, y)·[c_x = c_y]``, so MMD² =
-  ``Σ_c ‖p_c μ_P,c − q_c μ_Q,c‖²`` compares the joint distribution of (sample, condition).
+  ``MMD = sqrt(max(0, mean K_xx + mean K_yy − 2 mean K_xy))``.  Conditioned runs (e.g. digit labels)
+  use the product kernel ``k(x, y)·[c_x = c_y]``, so MMD² = ``Σ_c ‖p_c μ_P,c − q_c μ_Q,c‖²`` compares the
+  joint distribution of (sample, condition).
+
+A condition with more than 64 distinct values (a continuous one) is still requested value by value, but
+rows are then halved, observables averaged and kernels evaluated over all values together.
 
 Floor and comparability.  A metric between two finite samples is not 0 even when the distributions agree;
 its floor is its value between two real samples of the same size.  The reference R (the held-out rows,
@@ -68,8 +71,9 @@ AT_FLOOR_RATIO = 1.5
 NOISE_SIGMAS = 2.0
 MAX_NAMED = 16
 """Per-feature / per-value components are reported up to this many features or values."""
-MAX_KERNEL_GROUPS = 64
-"""Up to this many condition values the MMD kernel also matches the condition; beyond, it pools."""
+MAX_GROUPS = 64
+"""Up to this many distinct condition values the rows are halved, the Ising observables computed and the
+MMD kernel matched per value; beyond (a continuous condition), all of that pools the values."""
 
 
 class QualityProbe:
@@ -91,15 +95,22 @@ class QualityProbe:
         self._seed = int(seed)
         rng = np.random.default_rng([self._seed, 0])
         keys = _condition_keys(heldout, condition, "held-out set")
-        self._values, groups, rows = _reference_rows(keys, int(max_samples), rng, len(heldout))
-        self._n_groups = len(self._values)
-        self._ref_groups = groups
-        self._metric = _make_metric(heldout, rows, groups, self._n_groups, self._seed, condition)
+        self._values, self._ref_ids, rows = _reference_rows(keys, int(max_samples), rng, len(heldout))
+        self._pooled = len(self._values) > MAX_GROUPS
+        strata = self._strata(self._ref_ids)
+        self._n_strata = int(strata.max()) + 1
+        self._metric = _make_metric(heldout, rows, strata, self._n_strata, self._seed)
         self.name = self._metric.name
-        self._split = _half_split(groups, self._n_groups, rng)
-        splits = [self._split] + [_half_split(groups, self._n_groups, rng) for _ in range(N_SPLITS - 1)]
-        bases = [self._metric.compare_ref(a, b) for a, b in splits]
-        pairs = [self._summary(_average(bases[i], bases[i + 1])) for i in range(0, N_SPLITS, 2)]
+        splits = [_half_split(strata, self._n_strata, rng) for _ in range(N_SPLITS)]
+        self._split = splits[0]
+        self._set_floor([self._metric.compare_ref(a, b) for a, b in splits])
+
+    def _strata(self, ids: np.ndarray) -> np.ndarray:
+        """Rows are halved within each condition value, or all together beyond MAX_GROUPS values."""
+        return np.zeros_like(ids) if self._pooled else ids
+
+    def _set_floor(self, bases: list[dict[str, np.ndarray]]) -> None:
+        pairs = [self._summary(_average(bases[i], bases[i + 1])) for i in range(0, len(bases), 2)]
         self.floor = {k: float(np.mean([p[k] for p in pairs])) for k in pairs[0]}
         self.floor_noise = float(np.std([p["score"] for p in pairs], ddof=1))
         f = self.floor["score"]
@@ -111,10 +122,10 @@ class QualityProbe:
         Unconditioned: ``[(n, None)]``.  For ``condition="labels"`` the dict is ``{"labels": label}``.
         The counts sum to at most ``max_samples``.
         """
-        counts = np.bincount(self._ref_groups, minlength=self._n_groups)
+        counts = np.bincount(self._ref_ids, minlength=len(self._values))
         if self.condition is None:
             return [(int(counts[0]), None)]
-        return [(int(c), {self.condition: float(v)}) for c, v in zip(counts, self._values)]
+        return [(int(c), {self.condition: float(v)}) for c, v in zip(counts, self._values) if c > 0]
 
     def score(self, fake: Dataset) -> dict[str, float]:
         """Metrics of generated samples ``fake`` (data space, conditions/labels per :meth:`requests`).
@@ -128,10 +139,11 @@ class QualityProbe:
             bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
             if bad.any():
                 return {**{k: math.inf for k in self.floor}, "nonfinite_fraction": float(bad.mean())}
-        groups = _match_groups(_condition_keys(fake, self.condition, "fake"), self._values, self.condition, len(x))
-        f1, f2 = _half_split(groups, self._n_groups, np.random.default_rng([self._seed, 1]), need=2,
-                             where="fake", values=self._values, condition=self.condition)
-        state = self._metric.prepare(x, groups)
+        ids = _match_values(_condition_keys(fake, self.condition, "fake"), self._values, self.condition, len(x))
+        strata = self._strata(ids)
+        f1, f2 = _half_split(strata, self._n_strata, np.random.default_rng([self._seed, 1]), where="fake",
+                             values=None if self._pooled else self._values, condition=self.condition)
+        state = self._metric.prepare(x, strata)
         a, b = self._split
         return self._summary(_average(self._metric.compare_fake(state, a, f1),
                                       self._metric.compare_fake(state, b, f2)))
@@ -151,7 +163,8 @@ class QualityProbe:
             f"{head} — {ratio:.0f}x floor: train longer"
 
     def _summary(self, base: dict[str, np.ndarray]) -> dict[str, float]:
-        return self._metric.summarise(base, self._values, self.condition)
+        named = self.condition is not None and not self._pooled and len(self._values) <= MAX_NAMED
+        return self._metric.summarise(base, self._values if named else None, self.condition)
 
     def _check_fake(self, fake: Dataset) -> None:
         if fake.kind != self.kind:
@@ -181,28 +194,29 @@ def _too_small(n: int, detail: str = "") -> UserError:
 
 
 def _reference_rows(keys, max_samples: int, rng: np.random.Generator, n: int):
-    """Distinct values ``(G,)``, group id ``(n_ref,)`` and held-out row ``(n_ref,)`` of the reference.
+    """Distinct values ``(G,)``, value id ``(n_ref,)`` and held-out row ``(n_ref,)`` of the reference.
 
-    Values with fewer than 2 held-out rows are dropped (they cannot be halved); above ``max_samples``
-    each value keeps a share proportional to its count (largest remainder).
+    Up to MAX_GROUPS values, values with fewer than 2 held-out rows are dropped (they cannot be halved)
+    and above ``max_samples`` each value keeps a share proportional to its count (largest remainder);
+    beyond, a uniform random subset of ``max_samples`` rows is kept.
     """
     if n < 2:
         raise _too_small(n)
-    if keys is None:
-        values, inverse = np.zeros(1), np.zeros(n, np.int64)
-    else:
-        values, inverse = np.unique(keys, return_inverse=True)
+    values, inverse = (np.zeros(1), np.zeros(n, np.int64)) if keys is None else np.unique(keys, return_inverse=True)
+    if len(values) > MAX_GROUPS:
+        rows = np.sort(rng.permutation(n)[:max_samples])
+        return values, inverse[rows], rows
     counts = np.bincount(inverse, minlength=len(values))
     quota = _quotas(counts, max_samples)
     keep = quota >= 2
     if not keep.any():
-        raise _too_small(n, f" with no condition value holding 2 of them (largest: {int(counts.max())})")
-    rows, groups = [], []
+        raise _too_small(n, f" with at most {int(counts.max())} at any condition value")
+    rows, ids = [], []
     for new, g in enumerate(np.flatnonzero(keep)):
         members = rng.permutation(np.flatnonzero(inverse == g))[:quota[g]]
         rows.append(np.sort(members))
-        groups.append(np.full(len(members), new))
-    return values[keep], np.concatenate(groups), np.concatenate(rows)
+        ids.append(np.full(len(members), new))
+    return values[keep], np.concatenate(ids), np.concatenate(rows)
 
 
 def _quotas(counts: np.ndarray, total: int) -> np.ndarray:
@@ -215,23 +229,23 @@ def _quotas(counts: np.ndarray, total: int) -> np.ndarray:
     return quota
 
 
-def _half_split(groups: np.ndarray, n_groups: int, rng: np.random.Generator, *, need: int = 2,
-                where: str = "held-out set", values=None, condition=None) -> tuple[np.ndarray, np.ndarray]:
+def _half_split(groups: np.ndarray, n_groups: int, rng: np.random.Generator, *, where: str = "held-out set",
+                values=None, condition=None) -> tuple[np.ndarray, np.ndarray]:
     """Disjoint halves (row indices) of rows with group ids ``groups``, halved within every group."""
     a, b = [], []
     for g in range(n_groups):
         members = rng.permutation(np.flatnonzero(groups == g))
-        if len(members) < need:
-            at = f" at {condition}={values[g]:g}" if condition is not None else ""
-            raise UserError(f"{where}: has {len(members)} samples{at}, need >= {need} "
+        if len(members) < 2:
+            at = f" at {condition}={values[g]:g}" if values is not None and condition is not None else ""
+            raise UserError(f"{where}: has {len(members)} samples{at}, need >= 2 "
                             "(draw them as QualityProbe.requests() says)")
         a.append(members[:len(members) // 2])
         b.append(members[len(members) // 2:])
     return np.concatenate(a), np.concatenate(b)
 
 
-def _match_groups(keys, values: np.ndarray, condition, n: int) -> np.ndarray:
-    """Group id ``(n,)`` of every fake row (its condition value matched to the held-out values)."""
+def _match_values(keys, values: np.ndarray, condition, n: int) -> np.ndarray:
+    """Value id ``(n,)`` of every fake row (its condition value matched to the held-out values)."""
     if keys is None:
         return np.zeros(n, np.int64)
     idx = np.clip(np.searchsorted(values, keys), 0, len(values) - 1)
@@ -248,14 +262,14 @@ def _average(x: dict[str, np.ndarray], y: dict[str, np.ndarray]) -> dict[str, np
     return {k: 0.5 * (np.asarray(x[k], np.float64) + np.asarray(y[k], np.float64)) for k in x}
 
 
-def _make_metric(heldout: Dataset, rows, groups, n_groups, seed, condition):
+def _make_metric(heldout: Dataset, rows, strata, n_strata, seed):
+    """The metric of the data kind, on held-out rows ``rows`` with stratum ids ``strata``."""
     x = np.asarray(heldout.samples)[rows]
     if heldout.kind == "continuous":
         return _Tabular(x, heldout.feature_names)
     if heldout.kind == "spins" and x.ndim == 3 and x.shape[1] == x.shape[2]:
-        return _Spins(x, groups, n_groups, float(heldout.attrs.get("J", 1.0)), float(heldout.attrs.get("h", 0.0)))
-    masked = condition is not None and 1 < n_groups <= MAX_KERNEL_GROUPS
-    return _MMD(x, groups if masked else None, seed)
+        return _Spins(x, strata, n_strata, float(heldout.attrs.get("J", 1.0)), float(heldout.attrs.get("h", 0.0)))
+    return _MMD(x, strata if n_strata > 1 else None, seed)
 
 
 # ----------------------------------------------------------------------------------------- metrics by kind
@@ -352,7 +366,7 @@ class _Spins:
         err = base["err"]
         e_err, m_err = float(err[:, 0].max()), float(err[:, 1].max())
         out = {"score": max(e_err, m_err), "e_err": e_err, "m_err": m_err}
-        if condition is not None and len(values) <= MAX_NAMED:
+        if values is not None:
             for v, (e, m) in zip(values, err):
                 out[f"e_err[{condition}={v:g}]"] = float(e)
                 out[f"m_err[{condition}={v:g}]"] = float(m)

@@ -297,13 +297,15 @@ def test_scores_are_lower_for_better_samples():
 
 # --- the command line ----------------------------------------------------------------------------
 def _space_file(tmp_path, text: str, name: str = "space.toml") -> Path:
+    tmp_path.mkdir(exist_ok=True)
     path = tmp_path / name
     path.write_text(text)
     return path
 
 
 @pytest.mark.parametrize("case", ["trials0", "time0", "time-neg", "unknown-key", "empty-range", "empty-choices",
-                                  "not-toml", "observables-moons", "out-file", "bad-condition", "bad-objective"])
+                                  "not-toml", "observables-moons", "out-file", "out-other-dir", "bad-condition",
+                                  "bad-objective"])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
     out = tmp_path / "study"
     args = ["tune", "ddpm", "--data", moons, "--trials", "2", "--trial-time", "1", "--out", out]
@@ -317,13 +319,14 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
         "not-toml": (["--space", _space_file(tmp_path, "this is = = not toml [\n", "d.toml")], "not valid TOML"),
         "observables-moons": (["--objective", "observables"], "needs spin data"),
         "out-file": (["--out", _space_file(tmp_path, "x", "afile")], "is a file"),
+        "out-other-dir": (["--out", _space_file(tmp_path / "runs", "x", "notes.txt").parent], "holds no study"),
         "bad-condition": (["--condition", "temperature"], "--condition temperature"),
         "bad-objective": (["--objective", "fid"], "--objective"),
     }[case]
     code, stdout, err = cli(*args, *extra[0])
     assert code == 2, (stdout, err)
     _one_error_line(err, extra[1])
-    assert not out.exists(), "a refused command writes nothing"
+    assert not out.exists() and not (tmp_path / "runs" / "study.db").exists(), "a refused command writes nothing"
 
 
 def test_tune_end_to_end(cli, tmp_path, moons):

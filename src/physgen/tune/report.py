@@ -51,7 +51,8 @@ def history_figure(study, objective: str):
         ax.plot(n, v, "x", color="0.5", label="pruned (last report)")
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{objective} (lower is better)")
-    ax.legend(loc="best", fontsize=8)
+    if done or pruned:
+        ax.legend(loc="best", fontsize=8)
     return fig
 
 

@@ -2,8 +2,8 @@
 
 Every check on user input happens before anything is written: the numbers, ``--out``, the model and
 data, the objective for the data, the condition and the space (each range end and choice must give a
-valid config).  Then the data is split once (:mod:`.split`), the study is opened or continued
-(:mod:`.study`) and trials run until the study holds ``trials`` finished ones; ``best.toml`` and
+valid config).  Then the study is opened or continued (:mod:`.study`; other settings are refused),
+the data is split once (:mod:`.split`) and trials run until the study holds ``trials`` finished ones; ``best.toml`` and
 ``trials.csv`` are rewritten after every trial and ``report.html`` at the end.
 """
 from __future__ import annotations
@@ -16,6 +16,7 @@ from physgen.data import load
 from physgen.errors import UserError
 from physgen.models import registry
 from physgen.models.base import DataSpec
+from physgen.training.rundir import file_sha256
 from physgen.tune import outputs, split, study as S
 from physgen.tune.defaults import default_space, effective_config
 from physgen.tune.report import write_report
@@ -36,6 +37,8 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file, expected a directory")
+    if out.is_dir() and any(out.iterdir()) and not (out / S.STUDY_FILE).is_file():
+        raise UserError(f"--out {out}: exists and holds no study ({S.STUDY_FILE}); use a new or empty directory")
     S.optuna_module()
     cls = registry.get(model)
     ds = load(data)
@@ -63,11 +66,11 @@ def tune(model: str, *, data: str | Path, out: str | Path, trials: int, trial_ti
                                         objective=objective, space_file=space_file, condition=condition)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    record = split.make_split(data, out / "data", seed=seed, condition=condition)
-    settings = {"model": model, "data": record["source"], "data_sha256": record["source_sha256"],
+    settings = {"model": model, "data": str(Path(data).resolve()), "data_sha256": file_sha256(data),
                 "objective": objective, "space": space.to_json(), "seed": seed, "trial_time": float(trial_time),
                 "condition": condition}
-    study = S.open_study(out, settings, seed=seed, n_trials=trials)
+    study = S.open_study(out, settings, seed=seed, n_trials=trials)  # refuses other settings before any write
+    split.make_split(data, out / "data", seed=seed, condition=condition)
     if not takes_callbacks(train):
         log("note: this trainer reports no validation quality (no on_quality event): trials are not pruned")
     setup = TrialSetup(model, space, out / "data" / split.TRAIN, load(out / "data" / split.HELDOUT),

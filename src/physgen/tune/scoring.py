@@ -3,8 +3,8 @@
 ``kl``           mean over features of KL(held-out ‖ samples) on binned marginals (``metrics.json`` ``kl``);
 ``auc``          the classifier two-sample test's AUC, folded as max(AUC, 1 − AUC) so that 0.5 means
                  indistinguishable and either direction of separation counts (Lopez-Paz & Oquab 2017);
-``observables``  χ²/dof of the Ising observables (⟨|m|⟩, χ, ⟨e⟩, C per temperature) against the held-out
-                 configurations; spin data conditioned on temperature only.
+``observables``  χ²/dof of the Ising observables (⟨e⟩, ⟨|m|⟩, C, χ, U₄ per temperature) against the held-out
+                 configurations, errors from 100 bootstrap resamples; spin data with temperatures only.
 
 The numbers are :func:`physgen.metrics.evaluate.evaluate`'s, with one seed for every trial (common
 random numbers: the same split, binning and classifier seed), so trials differ only by their models.
@@ -21,6 +21,9 @@ from physgen.metrics.evaluate import evaluate
 
 #: objective -> (evaluate's metric name, its entry in the result)
 OBJECTIVES = {"kl": ("kl", "kl"), "auc": ("c2st", "c2st_auc"), "observables": ("observables", "observables")}
+#: bootstrap resamples per objective: only the observables' χ² needs errors (z = Δ / error); the value
+#: of the others does not depend on them
+N_BOOT = {"kl": 0, "auc": 0, "observables": 100}
 
 
 def check_objective(objective: str, ds: Dataset, condition: str | None) -> None:
@@ -76,7 +79,7 @@ def score(objective: str, heldout: Dataset, fake: Dataset, *, condition: str | N
     real = reference(heldout, condition)
     if real is not heldout:
         fake = Dataset(fake.samples, fake.kind, {}, fake.labels, dict(fake.attrs))
-    result = evaluate(real, fake, [metric], seed=seed, n_boot=0, names=("held-out", "samples"),
+    result = evaluate(real, fake, [metric], seed=seed, n_boot=N_BOOT[objective], names=("held-out", "samples"),
                       warn=lambda msg: None)[name]
     value, floor = result.get("value"), result.get("floor")
     if value is None or not math.isfinite(value):

@@ -289,7 +289,8 @@ def test_scores_are_lower_for_better_samples():
 
     def sample(n, *, seed, condition):
         seen.append((n, seed, condition))
-        return Dataset(np.zeros((n, 2), np.float32), "continuous", {"temperature": np.full(n, condition["temperature"])})
+        temps = np.full(n, condition["temperature"])
+        return Dataset(np.zeros((n, 2), np.float32), "continuous", {"temperature": temps})
     held = Dataset(np.zeros((5, 2), np.float32), "continuous", {"temperature": [1.0, 2.0, 2.0, 1.0, 2.0]})
     fake = scoring.sample_like(SimpleNamespace(sample=sample), held, "temperature", seed=10)
     assert seen == [(2, 10, {"temperature": 1.0}), (3, 11, {"temperature": 2.0})] and len(fake) == 5
@@ -305,7 +306,7 @@ def _space_file(tmp_path, text: str, name: str = "space.toml") -> Path:
 
 @pytest.mark.parametrize("case", ["trials0", "time0", "time-neg", "unknown-key", "empty-range", "empty-choices",
                                   "not-toml", "observables-moons", "out-file", "out-other-dir", "bad-condition",
-                                  "bad-objective"])
+                                  "bad-objective", "too-few"])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
     out = tmp_path / "study"
     args = ["tune", "ddpm", "--data", moons, "--trials", "2", "--trial-time", "1", "--out", out]
@@ -313,8 +314,10 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
         "trials0": (["--trials", "0"], "--trials"),
         "time0": (["--trial-time", "0"], "--trial-time"),
         "time-neg": (["--trial-time=-1"], "--trial-time"),
-        "unknown-key": (["--space", _space_file(tmp_path, '["model.nope"]\nchoices = [1, 2]\n', "a.toml")], "model.nope"),
-        "empty-range": (["--space", _space_file(tmp_path, '["train.lr"]\nlow = 0.1\nhigh = 0.01\n', "b.toml")], "empty range"),
+        "unknown-key": (["--space", _space_file(tmp_path, '["model.nope"]\nchoices = [1, 2]\n', "a.toml")],
+                        "model.nope"),
+        "empty-range": (["--space", _space_file(tmp_path, '["train.lr"]\nlow = 0.1\nhigh = 0.01\n', "b.toml")],
+                        "empty range"),
         "empty-choices": (["--space", _space_file(tmp_path, '["model.width"]\nchoices = []\n', "c.toml")], "non-empty"),
         "not-toml": (["--space", _space_file(tmp_path, "this is = = not toml [\n", "d.toml")], "not valid TOML"),
         "observables-moons": (["--objective", "observables"], "needs spin data"),
@@ -322,6 +325,8 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
         "out-other-dir": (["--out", _space_file(tmp_path / "runs", "x", "notes.txt").parent], "holds no study"),
         "bad-condition": (["--condition", "temperature"], "--condition temperature"),
         "bad-objective": (["--objective", "fid"], "--objective"),
+        "too-few": (["--data", save(Dataset(np.zeros((6, 2), np.float32), "continuous"), tmp_path / "six.h5")],
+                    "too few"),
     }[case]
     code, stdout, err = cli(*args, *extra[0])
     assert code == 2, (stdout, err)

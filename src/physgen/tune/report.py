@@ -49,9 +49,12 @@ def history_figure(study, objective: str):
     if pruned:
         n, v = map(np.asarray, zip(*pruned))
         ax.plot(n, v, "x", color="0.5", label="pruned (last report)")
+    floors = [t.user_attrs.get("floor") for t in trials if t.user_attrs.get("floor") is not None]
+    if floors:  # the same held-out halves and seed in every trial: one floor
+        ax.axhline(floors[0], ls="--", color="0.4", lw=1, label="held-out floor")
     ax.set_xlabel("trial")
     ax.set_ylabel(f"{objective} (lower is better)")
-    if done or pruned:
+    if done or pruned or floors:
         ax.legend(loc="best", fontsize=8)
     return fig
 

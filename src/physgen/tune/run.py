@@ -2,9 +2,9 @@
 
 Every check on user input happens before anything is written: the numbers, ``--out``, the model and
 data, the objective for the data, the condition and the space (each range end and choice must give a
-valid config).  Then the study is opened or continued (:mod:`.study`; other settings are refused),
-the data is split once (:mod:`.split`) and trials run until the study holds ``trials`` finished ones; ``best.toml`` and
-``trials.csv`` are rewritten after every trial and ``report.html`` at the end.
+valid config).  Then the study is opened or continued (:mod:`.study`; other settings are refused), the
+data is split once (:mod:`.split`) and trials run until the study holds ``trials`` finished ones;
+``best.toml`` and ``trials.csv`` are rewritten after every trial and ``report.html`` at the end.
 """
 from __future__ import annotations
 
@@ -25,11 +25,12 @@ from physgen.tune.space import Space, check_space, load_space
 from physgen.tune.trial import TrialSetup, run_trial, takes_callbacks
 
 REPORT = "report.html"
+MIN_SAMPLES = 10  # 2 held out at least, and a training set
 
 
 def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objective: str,
-                 space_file=None, condition: str | None = None):
-    """Validate the request; returns ``(model class, dataset, spec, space)`` or raises UserError."""
+                 space_file=None, condition: str | None = None) -> Space:
+    """Validate the request; returns the search space or raises UserError."""
     if not isinstance(trials, int) or trials < 1:
         raise UserError(f"--trials {trials}: must be an integer >= 1")
     if not trial_time > 0:
@@ -42,6 +43,8 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
     S.optuna_module()
     cls = registry.get(model)
     ds = load(data)
+    if len(ds) < MIN_SAMPLES:
+        raise UserError(f"--data {data}: {len(ds)} samples are too few to tune on (need >= {MIN_SAMPLES})")
     check_objective(objective, ds, condition)
     spec = DataSpec.from_dataset(ds, condition)
     if spec.kind not in cls.kinds:
@@ -50,7 +53,7 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
     n_train = len(ds) - int(round(split.HELDOUT_FRACTION * len(ds)))
     space = load_space(space_file, cls.config_class) if space_file else default_space(cls, spec, n_train)
     check_space(space, model, cls.config_class, cls.defaults(spec), f"--space {space_file}" if space_file else "space")
-    return cls, ds, spec, space
+    return space
 
 
 def tune(model: str, *, data: str | Path, out: str | Path, trials: int, trial_time: float, objective: str = "kl",
@@ -62,8 +65,8 @@ def tune(model: str, *, data: str | Path, out: str | Path, trials: int, trial_ti
     from physgen import training
 
     train = train or training.train
-    cls, ds, spec, space = check_inputs(model, data=data, out=out, trials=trials, trial_time=trial_time,
-                                        objective=objective, space_file=space_file, condition=condition)
+    space = check_inputs(model, data=data, out=out, trials=trials, trial_time=trial_time,
+                         objective=objective, space_file=space_file, condition=condition)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     settings = {"model": model, "data": str(Path(data).resolve()), "data_sha256": file_sha256(data),
@@ -97,9 +100,8 @@ def _one_trial(study, setup: TrialSetup, total: int) -> str:
     note = ""
     try:
         value = run_trial(trial, setup)
-    except TrialPruned as exc:
+    except TrialPruned:
         study.tell(trial, state=TrialState.PRUNED)
-        note = str(exc)
     except UserError as exc:  # a diverged run or a combination of values the model refuses
         trial.set_user_attr("error", str(exc))
         study.tell(trial, state=TrialState.FAIL)
@@ -114,11 +116,13 @@ def _one_trial(study, setup: TrialSetup, total: int) -> str:
 
 
 def _line(t, setup: TrialSetup, total: int, seconds: float, note: str) -> str:
+    """``trial 3 (4/20): kl 0.1234  train.lr=0.001 model.n_hidden=64  (61.2 s)`` (a failed one adds why)."""
     values = setup.space.decode(t.params)
     params = " ".join(f"{k}={_short(v)}" for k, v in values.items())
     state = t.state.name.lower()
     result = f"{setup.objective} {t.value:.5g}" if state == "complete" else state
-    return f"trial {t.number} ({t.number + 1}/{total}): {result}  {params}  ({seconds:.1f} s){'  ' + note if state == 'fail' else ''}"
+    line = f"trial {t.number} ({t.number + 1}/{total}): {result}  {params}  ({seconds:.1f} s)"
+    return f"{line}  {note}" if note else line
 
 
 def _short(v: Any) -> str:

@@ -100,8 +100,9 @@ def _one_trial(study, setup: TrialSetup, total: int) -> str:
     note = ""
     try:
         value = run_trial(trial, setup)
-    except TrialPruned:
+    except TrialPruned as exc:
         study.tell(trial, state=TrialState.PRUNED)
+        note = str(exc)
     except UserError as exc:  # a diverged run or a combination of values the model refuses
         trial.set_user_attr("error", str(exc))
         study.tell(trial, state=TrialState.FAIL)

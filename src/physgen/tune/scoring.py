@@ -48,7 +48,8 @@ def sample_like(run, heldout: Dataset, condition: str | None, seed: int) -> Data
         return run.sample(len(heldout), seed=seed)
     column = heldout.labels if condition == "labels" else heldout.conditions[condition]
     values, counts = np.unique(column, return_counts=True)
-    parts = [run.sample(int(k), seed=seed + i, condition={condition: float(v)})
+    cast = int if condition == "labels" else float
+    parts = [run.sample(int(k), seed=seed + i, condition={condition: cast(v)})
              for i, (v, k) in enumerate(zip(values, counts))]
     return _concat(parts)
 

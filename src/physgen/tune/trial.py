@@ -67,7 +67,7 @@ def run_trial(trial, setup: TrialSetup) -> float:
                           seed=setup.seed, condition=setup.condition, **hooks)
     trial.set_user_attr("steps", int(summary.get("steps", 0)))
     if reporter.pruned:
-        raise optuna.TrialPruned(f"pruned after {reporter.reports} reports")
+        raise optuna.TrialPruned(f"at report {reporter.reports} (score {reporter.last_score:.4g})")
     run = setup.load_run(out)
     fake = sample_like(run, setup.heldout, setup.condition, setup.seed)
     result = score(setup.objective, setup.heldout, fake, condition=setup.condition, seed=setup.seed)

@@ -3,7 +3,7 @@
 Sections: a summary, the optimisation history (every trial's value and the best so far), the parameter
 importances (Optuna's fANOVA evaluator, Hutter, Hoos & Leyton-Brown 2014: the share of the variance of
 the objective each parameter explains, over the completed trials), the intermediate scores that drove
-pruning, and the trials table.
+pruning, the best configuration and the trials table.
 """
 from __future__ import annotations
 
@@ -12,8 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from physgen import config as C
 from physgen.report import Report
-from physgen.tune.outputs import best_trial, trials_table
+from physgen.tune.outputs import best_config, best_trial, trials_table
 from physgen.tune.space import Space
 
 
@@ -113,6 +114,9 @@ def write_report(path: str | Path, study, space: Space, settings: dict[str, Any]
     fig = intermediate_figure(study)
     if fig is not None:
         rep.section("Scores during training (pruning)").figure(fig, "intermediate scores")
+    cfg = best_config(study, space, settings)
+    if cfg is not None:
+        rep.section("Best configuration (best.toml)").code(C.dumps_toml(cfg))
     header, table = trials_table(study, space)
     rep.section("Trials").table(header, [["" if v is None else v for v in row] for row in table])
     rep.section("Search space").code("\n".join(f"{k}: {v}" for k, v in space.to_json().items()))

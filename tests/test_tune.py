@@ -337,10 +337,10 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
 
 
 def test_tune_end_to_end(cli, tmp_path, moons):
-    """Two 2-second DDPM trials on 500 moons points: best.toml, trials.csv, report.html and the study;
+    """Two 1-second DDPM trials on 500 moons points: best.toml, trials.csv, report.html and the study;
     ``physgen train --config best.toml`` accepts best.toml; the same command again adds nothing."""
     out = tmp_path / "study"
-    args = ["tune", "ddpm", "--data", moons, "--trials", "2", "--trial-time", "2", "--seed", "1", "--out", out]
+    args = ["tune", "ddpm", "--data", moons, "--trials", "2", "--trial-time", "1", "--seed", "1", "--out", out]
     code, stdout, err = cli(*args)
     assert code == 0, err
     lines = [ln for ln in stdout.splitlines() if ln.startswith("trial ")]
@@ -355,7 +355,7 @@ def test_tune_end_to_end(cli, tmp_path, moons):
     html = (out / "report.html").read_text()
     assert "Optimisation history" in html and "Parameter importances" in html and "data:image/png;base64" in html
     best = C.load_toml(out / "best.toml")
-    assert best["model_name"] == "ddpm" and best["train"]["max_time"] == 2.0 and best["train"]["seed"] == 1
+    assert best["model_name"] == "ddpm" and best["train"]["max_time"] == 1.0 and best["train"]["seed"] == 1
     assert min(float(r["value"]) for r in rows) == pytest.approx(float(
         [r for r in rows if float(r["train.lr"]) == best["train"]["lr"]][0]["value"]))
     code, _, err = cli("train", "ddpm", "--data", moons, "--out", tmp_path / "run", "--config", out / "best.toml",

@@ -1,7 +1,7 @@
 """Median pruning from inside training: the trainer's ``on_quality`` event reports to the Optuna trial.
 
-After each periodic validation the trainer sets ``trainer.last_quality`` (a dict whose ``"score"`` is
-lower-is-better) and fires ``on_quality``.  :class:`QualityReporter` reports the k-th score as
+Periodically during training (and once at its end) the trainer scores the model on its validation split,
+sets ``trainer.last_quality`` (a dict whose ``"score"`` is lower-is-better) and fires ``on_quality``.  :class:`QualityReporter` reports the k-th score as
 ``trial.report(score, step=k)`` (k = 1, 2, ...: the ordinal of the validation, so trials with other
 batch sizes are compared at the same point of their schedule) and, when ``trial.should_prune()`` —
 Optuna's :class:`~optuna.pruners.MedianPruner`: the trial's best score so far is worse than the median

@@ -4,7 +4,8 @@
 the best trial's searched values plus what every trial shared (``train.max_time`` = ``--trial-time``,
 ``train.seed``, ``data.condition``), so ``physgen train MODEL --data FILE --out RUN --config best.toml``
 repeats that trial's training on any data file; flags still override it (e.g. ``--max-time``).
-``trials.csv`` has one row per trial: ``number, state, value, seconds`` and one column per parameter.
+``trials.csv`` has one row per trial: ``number, state, value, seconds`` and one column per parameter;
+``value`` is the objective of complete trials (empty for pruned and failed ones).
 """
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def trials_table(study, space: Space) -> tuple[list[str], list[list[Any]]]:
     for t in study.get_trials(deepcopy=False):
         seconds = t.duration.total_seconds() if t.duration is not None else None
         values = space.decode(t.params)
-        rows.append([t.number, t.state.name.lower(), t.value, None if seconds is None else round(seconds, 3),
+        value = t.value if t.state.name == "COMPLETE" else None  # a pruned trial's is a trainer score
+        rows.append([t.number, t.state.name.lower(), value, None if seconds is None else round(seconds, 3),
                      *[_cell(values.get(k)) for k in keys]])
     return ["number", "state", "value", "seconds", *keys], rows
 

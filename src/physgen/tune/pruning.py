@@ -1,12 +1,14 @@
 """Median pruning from inside training: the trainer's ``on_quality`` event reports to the Optuna trial.
 
-Periodically during training (and once at its end) the trainer scores the model on its validation split,
-sets ``trainer.last_quality`` (a dict whose ``"score"`` is lower-is-better) and fires ``on_quality``.  :class:`QualityReporter` reports the k-th score as
-``trial.report(score, step=k)`` (k = 1, 2, ...: the ordinal of the validation, so trials with other
-batch sizes are compared at the same point of their schedule) and, when ``trial.should_prune()`` —
-Optuna's :class:`~optuna.pruners.MedianPruner`: the trial's best score so far is worse than the median
-of the completed trials' scores at the same k (Golovin et al. 2017, Google Vizier's median stopping rule) — asks
-the trainer to stop cleanly (``stop_requested``, status ``"pruned"``).
+Periodically during training (and once at its end) the trainer scores the model on its validation
+split, sets ``trainer.last_quality`` (a dict whose ``"score"`` is lower-is-better) and fires
+``on_quality``.  :class:`QualityReporter` reports the k-th score as ``trial.report(score, step=k)``
+(k = 1, 2, ...: the ordinal of the report; the trainer reports at a wall-clock cadence, so trials of
+equal ``--trial-time`` are compared at the same point of their budget) and, when
+``trial.should_prune()`` — Optuna's :class:`~optuna.pruners.MedianPruner`: the trial's best score so
+far is worse than the median of the completed trials' scores at the same k (Golovin et al. 2017,
+Google Vizier's median stopping rule) — asks the trainer to stop cleanly (``stop_requested``, status
+``"pruned"``).
 """
 from __future__ import annotations
 

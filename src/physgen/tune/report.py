@@ -35,25 +35,28 @@ def importances(study, seed: int) -> dict[str, float]:
 
 
 def history_figure(study, objective: str):
+    """Every complete trial's value, the best so far, the held-out floor; pruned trials as marks on the axis."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from optuna.trial import TrialState
 
     fig, ax = plt.subplots(figsize=(7, 3.6))
     trials = study.get_trials(deepcopy=False)
     done = [(t.number, t.value) for t in trials if t.state == TrialState.COMPLETE and t.value is not None]
-    pruned = [(t.number, t.value) for t in trials if t.state == TrialState.PRUNED and t.value is not None]
+    pruned = [t.number for t in trials if t.state == TrialState.PRUNED]
     if done:
         n, v = map(np.asarray, zip(*done))
         ax.plot(n, v, "o", label="complete")
         ax.step(n, np.minimum.accumulate(v), where="post", color="C3", label="best so far")
-    if pruned:
-        n, v = map(np.asarray, zip(*pruned))
-        ax.plot(n, v, "x", color="0.5", label="pruned (last report)")
+    if pruned:  # their values are trainer scores, not the objective: marked on the axis only
+        ax.plot(pruned, np.zeros(len(pruned)), "x", color="0.5", clip_on=False, transform=ax.get_xaxis_transform(),
+                label="pruned")
     floors = [t.user_attrs.get("floor") for t in trials if t.user_attrs.get("floor") is not None]
     if floors:  # the same held-out halves and seed in every trial: one floor
         ax.axhline(floors[0], ls="--", color="0.4", lw=1, label="held-out floor")
     ax.set_xlabel("trial")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylabel(f"{objective} (lower is better)")
     if done or pruned or floors:
         ax.legend(loc="best", fontsize=8)
@@ -73,6 +76,7 @@ def importance_figure(values: dict[str, float]):
 def intermediate_figure(study):
     """Reported scores per trial against the report ordinal k; None when no trial reported."""
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     curves = [t for t in study.get_trials(deepcopy=False) if t.intermediate_values]
     if not curves:
@@ -82,8 +86,9 @@ def intermediate_figure(study):
         k = sorted(t.intermediate_values)
         ax.plot(k, [t.intermediate_values[i] for i in k], "-", lw=1,
                 color="0.6" if t.state.name == "PRUNED" else "C0")
-    ax.set_xlabel("validation report k")
-    ax.set_ylabel("trainer quality score")
+    ax.set_xlabel("quality report k")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("trainer's quality score (grey: pruned)")
     return fig
 
 

@@ -39,6 +39,9 @@ def test_gradient_of_log_psi_matches_finite_differences(jastrow):
         e[(slice(None), *idx)] = h
         fd[(slice(None), *idx)] = (wf.log_psi(x + e) - wf.log_psi(x - e)) / (2 * h)
     np.testing.assert_allclose(wf.grad_log_psi(x), fd, rtol=1e-7, atol=1e-8)
+    value, grad = wf.log_psi_and_grad(x)
+    np.testing.assert_allclose(value, wf.log_psi(x), rtol=1e-14)
+    np.testing.assert_allclose(grad, wf.grad_log_psi(x), rtol=1e-14)
 
 
 @pytest.mark.parametrize("jastrow", [False, True])

@@ -40,7 +40,7 @@ def register(sub) -> None:
     p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
                    help="brute-force Metropolis or importance sampling with the Langevin drift (default)")
     p.add_argument("--step", type=finite_float, default=None,
-                   help="Metropolis move width (default 1.0) or Langevin time step (default 0.05)")
+                   help="Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)")
     p.add_argument("--iterations", type=_int, default=50, help="optimisation steps (default 50)")
     p.add_argument("--samples", type=_int, default=10_000, help="samples per iteration (default 10000)")
     p.add_argument("--walkers", type=_int, default=100, help="parallel Markov chains (default 100)")

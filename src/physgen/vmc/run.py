@@ -25,7 +25,8 @@ JASTROWS = ("none", "pade")
 
 @dataclass(frozen=True)
 class VMCConfig:
-    """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: the sampler's default;
+    """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
+    sampling (:func:`~physgen.vmc.samplers.default_step`);
     ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"none"`` or ``"pade"``)."""
 
     particles: int = 1
@@ -112,7 +113,7 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
                                                 scale=config.init_scale)
     if wavefunction is None and config.jastrow == "pade":
         wf.jastrow = PadeJastrow.cusp(config.dim)
-    sampler = make_sampler(config.sampler, config.step)
+    sampler = make_sampler(config.sampler, config.step, sigma)
     opt = make_optimizer(config.optimizer, config.lr)
     chains = start(wf, config.walkers, rng)
     history = []
@@ -127,4 +128,4 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
             progress(record)
     final = estimate(wf, ham, sampler, chains, config.final_sweeps, rng, burn_in=config.burn_in,
                      gradient=False, keep_positions=True)
-    return VMCResult(wf, history, final, config, time.perf_counter() - t0)
+    return VMCResult(wf, history, final, config, time.perf_counter() - t0, extras={"step_used": sampler.step})

@@ -43,7 +43,7 @@ def start(wf, walkers: int, rng: np.random.Generator, spread: float | None = Non
 class Metropolis:
     """Brute-force Metropolis with a uniform move of width ``step`` per coordinate."""
 
-    step: float = 1.0
+    step: float = 2.0
     name = "metropolis"
 
     def __post_init__(self):
@@ -68,7 +68,7 @@ class Metropolis:
 class Importance:
     """Importance sampling with the Langevin drift, time step ``step``."""
 
-    step: float = 0.05
+    step: float = 0.3
     name = "importance"
 
     def __post_init__(self):
@@ -83,8 +83,7 @@ class Importance:
             force = 2.0 * chains.grad[:, p, :]
             y = chains.x.copy()
             y[:, p, :] += d * dt * force + np.sqrt(dt) * rng.standard_normal(force.shape)
-            log_new = wf.log_psi(y)
-            grad_new = wf.grad_log_psi(y)
+            log_new, grad_new = wf.log_psi_and_grad(y)
             forward = y[:, p, :] - chains.x[:, p, :] - d * dt * force
             backward = chains.x[:, p, :] - y[:, p, :] - d * dt * 2.0 * grad_new[:, p, :]
             log_green = (np.sum(forward ** 2, axis=1) - np.sum(backward ** 2, axis=1)) / (4 * d * dt)
@@ -98,17 +97,26 @@ class Importance:
 
 def refresh(wf, chains: Chains) -> None:
     """Recompute the cached ``log_psi`` and ``grad`` after the parameters of ``wf`` changed."""
-    chains.log_psi = wf.log_psi(chains.x)
-    chains.grad = wf.grad_log_psi(chains.x)
+    chains.log_psi, chains.grad = wf.log_psi_and_grad(chains.x)
 
 
-def make_sampler(name: str, step: float | None = None):
-    """``"metropolis"`` (default step 1.0) or ``"importance"`` (default time step 0.05)."""
+def default_step(name: str, sigma: float = 1.0) -> float:
+    """Move width 2σ (Metropolis) or time step 0.3σ² (importance), σ the width of the trap's ground state.
+
+    Both maximise ``1/(error² · time)`` of the energy for two electrons in 2D at ω = 1 among the widths
+    0.5–3 and time steps 0.01–1 tried (acceptance about 0.65 and 0.95).
+    """
+    return 2.0 * sigma if name == "metropolis" else 0.3 * sigma ** 2
+
+
+def make_sampler(name: str, step: float | None = None, sigma: float = 1.0):
+    """``"metropolis"`` or ``"importance"``; ``step=None`` takes :func:`default_step`."""
+    if name not in SAMPLERS:
+        raise UserError(f"vmc.sampler: must be one of {', '.join(SAMPLERS)}, got {name!r}")
+    step = default_step(name, sigma) if step is None else step
     if name == "metropolis":
-        return Metropolis() if step is None else Metropolis(step)
-    if name == "importance":
-        return Importance() if step is None else Importance(step)
-    raise UserError(f"vmc.sampler: must be one of {', '.join(SAMPLERS)}, got {name!r}")
+        return Metropolis(step)
+    return Importance(step)
 
 
 def _check_step(step: float) -> None:

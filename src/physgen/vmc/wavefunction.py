@@ -111,6 +111,16 @@ class RBMWaveFunction:
         grad = ((-(flat - self.a) + s @ self.W.T) / self.sigma ** 2).reshape(x.shape)
         return grad if self.jastrow is None else grad + self.jastrow.grad(x)
 
+    def log_psi_and_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(ln ψ (B,), ∇ ln ψ (B, N, d))`` with the hidden inputs computed once (importance sampling)."""
+        flat = x.reshape(len(x), -1)
+        u = self._hidden_input(x)
+        value = -np.sum((flat - self.a) ** 2, axis=1) / (2 * self.sigma ** 2) + np.sum(np.logaddexp(0.0, u), axis=1)
+        grad = ((-(flat - self.a) + _sigmoid(u) @ self.W.T) / self.sigma ** 2).reshape(x.shape)
+        if self.jastrow is not None:
+            value, grad = value + self.jastrow.value(x), grad + self.jastrow.grad(x)
+        return value, grad
+
     def kinetic(self, x: np.ndarray) -> np.ndarray:
         """Local kinetic energy ``−½ ∇²ψ/ψ = −½ Σ_i (∂²_i ln ψ + (∂_i ln ψ)²)``, ``(B,)``, in closed form."""
         flat = x.reshape(len(x), -1)

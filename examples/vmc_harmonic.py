@@ -73,7 +73,7 @@ def density_figure(g: Gallery, runs: dict) -> None:
 def sampler_figure(g: Gallery, rows: list[dict]) -> None:
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(10, 3.4))
+    fig = Figure(figsize=(11, 3.4), layout="constrained")
     axes = fig.subplots(1, 3)
     for name, marker in (("metropolis", "o-"), ("importance", "s-")):
         sel = [r for r in rows if r["sampler"] == name]
@@ -82,7 +82,7 @@ def sampler_figure(g: Gallery, rows: list[dict]) -> None:
         axes[1].plot(steps, [r["error"] for r in sel], marker, label=name)
         axes[2].plot(steps, [r["efficiency"] for r in sel], marker, label=name)
     for ax, ylabel in zip(axes, ("acceptance", "blocking error of E", "1/(error² · seconds)")):
-        ax.set(xscale="log", xlabel="move width (Metropolis) / time step (importance)", ylabel=ylabel)
+        ax.set(xscale="log", xlabel="step: width (Metropolis), Δt (importance)", ylabel=ylabel)
     axes[0].legend()
     g.save(fig, "sampler_comparison")
 
@@ -128,7 +128,7 @@ def main(argv=None) -> dict:
     density_figure(g, {"non-interacting (VMC)": res2, "Coulomb, RBM × Jastrow": pade})
 
     # 4. Metropolis against importance sampling at equal sweeps
-    settings = [("metropolis", s) for s in (0.5, 1.0, 2.0, 3.0)] + \
+    settings = [("metropolis", s) for s in (0.5, 1.0, 2.0, 3.0, 4.0)] + \
                [("importance", s) for s in (0.01, 0.05, 0.1, 0.3, 0.5, 1.0)]
     rows = compare_samplers(pade.wavefunction, Hamiltonian(1.0, "coulomb"), settings, walkers=100,
                             sweeps=200 if args.quick else 2000, burn_in=50, rng=np.random.default_rng(args.seed))

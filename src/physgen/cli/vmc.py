@@ -92,7 +92,10 @@ def run(args) -> int:
         print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
               f"  var {rec['variance']:.3g}  acceptance {rec['acceptance']:.3f}", flush=True)
 
-    result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
+    try:
+        result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
+    except UserError as exc:
+        raise UserError(_flag(str(exc))) from None
     result.extras["seed"] = args.seed
     data = write_outputs(out, result)
     fin = data["final"]

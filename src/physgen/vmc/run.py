@@ -121,6 +121,9 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
         t_it = time.perf_counter()
         est = estimate(wf, ham, sampler, chains, config.sweeps, rng,
                        burn_in=config.burn_in if it else 10 * config.burn_in)
+        if not (np.isfinite(est.energy) and np.all(np.isfinite(est.gradient))):
+            raise UserError(f"vmc.lr: the energy became non-finite at iteration {it + 1} "
+                            f"(lower the learning rate, {config.lr:g})")
         wf.set_flat(opt.step(wf.flat(), est.gradient))
         record = iteration_record(it, est, time.perf_counter() - t_it)
         history.append(record)

@@ -192,3 +192,34 @@ def test_a_diverging_run_is_refused_with_the_learning_rate_named():
                     init_scale=0.5)
     with np.errstate(all="ignore"), pytest.raises(UserError, match="vmc.lr"):
         run_vmc(cfg, np.random.default_rng(0))
+
+
+@pytest.mark.parametrize("dim", [1, 2, 3])
+def test_one_body_density_is_normalised_and_matches_the_gaussian(dim):
+    """Exact draws from |ψ₀|² (N(0, 1/2ω) per coordinate): the histogram integrates to N and follows ρ₀."""
+    import math
+
+    from physgen.vmc.report import noninteracting_density, one_body_density
+
+    n, omega = 2, 1.3
+    x = np.random.default_rng(0).normal(0, np.sqrt(0.5 / omega), (100_000, n, dim))
+    rho = one_body_density(x, bins=30)
+    c, d = np.array(rho["centres"]), np.array(rho["density"])
+    width = c[1] - c[0]
+    if dim == 1:
+        total = np.sum(d) * width
+    else:
+        edges = np.append(c - width / 2, c[-1] + width / 2)
+        total = np.sum(d * math.pi ** (dim / 2) / math.gamma(dim / 2 + 1) * np.diff(edges ** dim))
+    assert total == pytest.approx(n, rel=1e-9)
+    core = noninteracting_density(c, n, dim, omega) > 0.2 * noninteracting_density(0.0, n, dim, omega)
+    np.testing.assert_allclose(d[core], noninteracting_density(c, n, dim, omega)[core], rtol=0.1)
+
+
+def test_final_run_keeps_about_the_requested_number_of_positions():
+    wf = RBMWaveFunction.gaussian(2, 2, 1, omega=1.0)
+    rng = np.random.default_rng(0)
+    est = estimate(wf, Hamiltonian(1.0), Importance(0.3), start(wf, 50, rng), 100, rng, gradient=False,
+                   keep_positions=1000)
+    assert est.positions.shape[1:] == (2, 2) and 1000 <= len(est.positions) < 1050
+    assert est.gradient is None

@@ -22,7 +22,7 @@ from physgen.vmc.samplers import Chains, refresh
 class Estimate:
     """One sampling run: ``energy`` ± ``error`` (blocking), ``variance`` of E_L, ``acceptance``,
     ``gradient (P,)`` of the energy (None if not asked for), the ``series (T,)`` of per-sweep means, and
-    ``positions (T·B, N, d)`` if kept."""
+    ``positions (S, N, d)`` if kept (every k-th sweep, about ``keep_positions`` samples)."""
 
     energy: float
     error: float
@@ -35,8 +35,11 @@ class Estimate:
 
 
 def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.random.Generator, *,
-             burn_in: int = 0, gradient: bool = True, keep_positions: bool = False) -> Estimate:
+             burn_in: int = 0, gradient: bool = True, keep_positions: int = 0) -> Estimate:
     """Run ``burn_in`` then ``sweeps`` sweeps of ``sampler`` (chains updated in place) and measure after each.
+
+    ``keep_positions``: the largest number of walker positions kept for the one-body density (0: none);
+    whole sweeps are kept, evenly spaced.
 
     Costs ``(burn_in + sweeps)·N`` wave-function evaluations of all ``B`` walkers; the estimates average
     ``sweeps·B`` samples.
@@ -50,6 +53,7 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
     o_sum = np.zeros(n_params)
     eo_sum = np.zeros(n_params)
     kept = []
+    every = max(1, -(-sweeps * len(chains.x) // keep_positions)) if keep_positions else 0
     for t in range(sweeps):
         acc += float(np.mean(sampler.sweep(wf, chains, rng)))
         e = hamiltonian.local_energy(wf, chains.x)
@@ -60,7 +64,7 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
             o = wf.param_grads(chains.x)
             o_sum += o.sum(axis=0)
             eo_sum += e @ o
-        if keep_positions:
+        if every and t % every == 0:
             kept.append(chains.x.copy())
     n = sweeps * len(chains.x)
     mean = e_sum / n
@@ -68,4 +72,4 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
     block = blocking(series) if sweeps >= 2 else BlockingResult(float(mean), float("nan"), 0, float("nan"), ())
     return Estimate(energy=float(mean), error=block.error, variance=float(max(e2_sum / n - mean ** 2, 0.0)),
                     acceptance=acc / sweeps, blocking=block, series=series, gradient=grad,
-                    positions=np.concatenate(kept) if keep_positions else None)
+                    positions=np.concatenate(kept) if kept else None)

@@ -21,6 +21,7 @@ from physgen.vmc.samplers import make_sampler, start
 from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction, check_shape
 
 JASTROWS = ("none", "pade")
+DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the one-body density
 
 
 @dataclass(frozen=True)
@@ -130,5 +131,5 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
         if progress is not None:
             progress(record)
     final = estimate(wf, ham, sampler, chains, config.final_sweeps, rng, burn_in=config.burn_in,
-                     gradient=False, keep_positions=True)
+                     gradient=False, keep_positions=DENSITY_SAMPLES)
     return VMCResult(wf, history, final, config, time.perf_counter() - t0, extras={"step_used": sampler.step})

@@ -6,7 +6,12 @@ The energy gradient is the standard VMC estimator for a real wave function,
 
 averages over samples of |ψ|² (e.g. Umrigar & Filippi, Phys. Rev. Lett. 94, 150201 (2005)).  The
 error of ⟨E_L⟩ is the blocking error (:func:`physgen.stats.blocking.blocking`) of the per-sweep walker
-means, a series whose correlation is the chains' own.
+means, a series whose correlation is the chains' own.  Blocking needs long series: on short ones its
+test cannot see the correlation and the error comes out too small (measured on one particle in 1D,
+importance sampling with Δt = 0.3, against the spread of 40 repeated runs: 0.4 of the true error at 20
+sweeps, 0.8 at 200, 1.0 at 2,000).  Because the walkers are independent chains, the spread of the
+per-walker time averages gives a second error, ``walker_error`` = std/√B, which stays right for short
+runs (0.85, 1.0, 1.1 in the same measurement) as long as there are tens of walkers.
 """
 from __future__ import annotations
 
@@ -21,11 +26,13 @@ from physgen.vmc.samplers import Chains, refresh
 @dataclass
 class Estimate:
     """One sampling run: ``energy`` ± ``error`` (blocking), ``variance`` of E_L, ``acceptance``,
+    ``walker_error`` (from the spread of the B walkers' time averages),
     ``gradient (P,)`` of the energy (None if not asked for), the ``series (T,)`` of per-sweep means, and
     ``positions (S, N, d)`` if kept (every k-th sweep, about ``keep_positions`` samples)."""
 
     energy: float
     error: float
+    walker_error: float
     variance: float
     acceptance: float
     blocking: BlockingResult
@@ -50,6 +57,7 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
     n_params = wf.n_params
     series, acc = np.empty(sweeps), 0.0
     e_sum = e2_sum = 0.0
+    per_walker = np.zeros(len(chains.x))
     o_sum = np.zeros(n_params)
     eo_sum = np.zeros(n_params)
     kept = []
@@ -58,6 +66,7 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
         acc += float(np.mean(sampler.sweep(wf, chains, rng)))
         e = hamiltonian.local_energy(wf, chains.x)
         series[t] = e.mean()
+        per_walker += e
         e_sum += e.sum()
         e2_sum += np.sum(e ** 2)
         if gradient:
@@ -70,6 +79,9 @@ def estimate(wf, hamiltonian, sampler, chains: Chains, sweeps: int, rng: np.rand
     mean = e_sum / n
     grad = 2.0 * (eo_sum / n - mean * o_sum / n) if gradient else None
     block = blocking(series) if sweeps >= 2 else BlockingResult(float(mean), float("nan"), 0, float("nan"), ())
-    return Estimate(energy=float(mean), error=block.error, variance=float(max(e2_sum / n - mean ** 2, 0.0)),
+    walker_error = float(np.std(per_walker / sweeps, ddof=1) / np.sqrt(len(per_walker))) \
+        if len(per_walker) > 1 else float("nan")
+    return Estimate(energy=float(mean), error=block.error, walker_error=walker_error,
+                    variance=float(max(e2_sum / n - mean ** 2, 0.0)),
                     acceptance=acc / sweeps, blocking=block, series=series, gradient=grad,
                     positions=np.concatenate(kept) if kept else None)

@@ -63,7 +63,9 @@ def summary(result, density: dict) -> dict:
                              "jastrow_beta": (None if result.wavefunction.jastrow is None
                                               else math.exp(result.wavefunction.jastrow.log_beta))},
             "iterations": result.history,
-            "final": {"energy": final.energy, "error": final.error, "variance": final.variance,
+            "final": {"energy": final.energy, "error": final.error,
+                      "walker_error": final.walker_error if math.isfinite(final.walker_error) else None,
+                      "variance": final.variance,
                       "acceptance": final.acceptance, "samples": int(final.series.size * cfg.walkers),
                       "blocking": final.blocking.as_dict()},
             "exact_energy": None if exact is None else {"value": exact[0], "source": exact[1]},
@@ -90,7 +92,8 @@ def build_report(data: dict) -> Report:
     s, fin = data["settings"], data["final"]
     rep = Report(f"Variational Monte Carlo: {s['particles']} particle(s) in {s['dim']}D, ω = {s['omega']:g}")
     rep.section("Result")
-    rows = [["final energy", f"{fin['energy']:.6f} ± {fin['error']:.2g}"],
+    rows = [["final energy", f"{fin['energy']:.6f} ± {fin['error']:.2g} (blocking)"],
+            ["error from the spread of the walkers", f"{fin['walker_error']:.2g}" if fin["walker_error"] else "–"],
             ["variance of E_L", f"{fin['variance']:.3g}"], ["acceptance", f"{fin['acceptance']:.3f}"],
             ["samples (final run)", fin["samples"]], ["blocking level", fin["blocking"]["level"]]]
     if data["exact_energy"]:
@@ -110,6 +113,9 @@ def build_report(data: dict) -> Report:
     ax.set(xlabel="iteration", ylabel="energy", title="Energy versus iteration")
     ax.legend()
     rep.section("Energy versus iteration").figure(fig, alt="energy versus iteration")
+    rep.text(f"Error bars: blocking errors of {s['sweeps_per_iteration']} sweeps per iteration. Blocking "
+             "underestimates the error of short series; the error from the spread of the independent walkers "
+             "(vmc.json, iterations[].walker_error) stays right for them.", cls="note")
     rho = data["one_body_density"]
     fig = Figure(figsize=(7, 3.6))
     ax = fig.subplots()

@@ -99,7 +99,8 @@ class VMCResult:
 
 def iteration_record(it: int, est: Estimate, seconds: float) -> dict:
     grad_norm = float(np.linalg.norm(est.gradient)) if est.gradient is not None else None
-    return {"iteration": it, "energy": est.energy, "error": est.error, "variance": est.variance,
+    return {"iteration": it, "energy": est.energy, "error": est.error,
+            "walker_error": est.walker_error if np.isfinite(est.walker_error) else None, "variance": est.variance,
             "acceptance": est.acceptance, "gradient_norm": grad_norm, "seconds": seconds}
 
 

@@ -31,7 +31,8 @@ def run(cfg, seed):
 
 def summary(res, exact: float) -> dict:
     f = res.final
-    return {"energy": f.energy, "error": f.error, "variance": f.variance, "acceptance": f.acceptance,
+    return {"energy": f.energy, "error": f.error, "walker_error": f.walker_error, "variance": f.variance,
+            "acceptance": f.acceptance,
             "relative_deviation": (f.energy - exact) / exact, "seconds": res.seconds}
 
 

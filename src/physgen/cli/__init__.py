@@ -12,7 +12,7 @@ from typing import Sequence
 from physgen.cli.common import ArgumentParser
 from physgen.errors import UserError
 
-VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune")
+VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc")
 
 
 def build_parser() -> ArgumentParser:

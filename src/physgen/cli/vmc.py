@@ -1,0 +1,108 @@
+"""``physgen vmc``: variational Monte Carlo with an RBM wave function for particles in a harmonic trap.
+
+Writes ``DIR/params.safetensors``, ``DIR/report.html`` and, last, ``DIR/vmc.json`` (its presence marks a
+complete run).  Every setting is checked before anything is written.
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from pathlib import Path
+
+import numpy as np
+
+from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int
+from physgen.errors import UserError
+
+EXAMPLE = ("physgen vmc --particles 2 --dim 2 --interaction coulomb --jastrow pade --hidden 4 "
+           "--iterations 100 --out vmc-out")
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
+
+
+def register(sub) -> None:
+    p = add_verb(sub, "vmc", "variational Monte Carlo: RBM wave function, harmonic trap, optional Coulomb",
+                 EXAMPLE, run)
+    p.add_argument("--particles", type=_int, required=True, help="number of particles N (>= 1)")
+    p.add_argument("--dim", type=_int, required=True, help="dimension d of space (>= 1)")
+    p.add_argument("--omega", type=finite_float, default=1.0, help="trap frequency ω > 0 (default 1)")
+    p.add_argument("--interaction", choices=("none", "coulomb"), default="none",
+                   help="pair interaction: none (default) or coulomb (1/r, needs d >= 2)")
+    p.add_argument("--hidden", type=_int, default=2, help="hidden units H of the RBM (default 2)")
+    p.add_argument("--jastrow", choices=("none", "pade"), default="none",
+                   help="multiply ψ by a Padé–Jastrow factor with the electron cusp (default none)")
+    p.add_argument("--sigma", type=finite_float, default=None, help="width σ of the RBM's Gaussian (default 1/√ω)")
+    p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
+                   help="brute-force Metropolis or importance sampling with the Langevin drift (default)")
+    p.add_argument("--step", type=finite_float, default=None,
+                   help="Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)")
+    p.add_argument("--iterations", type=_int, default=50, help="optimisation steps (default 50)")
+    p.add_argument("--samples", type=_int, default=10_000, help="samples per iteration (default 10000)")
+    p.add_argument("--walkers", type=_int, default=100, help="parallel Markov chains (default 100)")
+    p.add_argument("--burn-in", type=nonneg_int, default=10, help="sweeps discarded per iteration (default 10)")
+    p.add_argument("--final-samples", type=_int, default=None,
+                   help="samples of the final measurement (default 10 × --samples)")
+    p.add_argument("--lr", type=finite_float, default=0.05, help="learning rate (default 0.05)")
+    p.add_argument("--optimizer", choices=("gd", "adam"), default="adam", help="gd or adam (default)")
+    p.add_argument("--init-scale", type=finite_float, default=0.01,
+                   help="standard deviation of the random initial parameters (default 0.01)")
+    p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
+    p.add_argument("--out", required=True, help="output directory (vmc.json, report.html, params.safetensors)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
+    add_seed(p)
+
+
+def _flag(message: str) -> str:
+    """``vmc.burn_in: ...`` → ``--burn-in: ...`` (library parameter names to CLI flags)."""
+    return re.sub(r"\bvmc\.([a-z_]+)", lambda m: "--" + m.group(1).replace("_", "-"), message)
+
+
+def config_from_args(args):
+    from physgen.vmc.run import VMCConfig
+
+    cfg = VMCConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=args.interaction,
+                    hidden=args.hidden, jastrow=args.jastrow, sigma=args.sigma, sampler=args.sampler,
+                    step=args.step, iterations=args.iterations, samples=args.samples, walkers=args.walkers,
+                    burn_in=args.burn_in, lr=args.lr, optimizer=args.optimizer, init_scale=args.init_scale,
+                    final_samples=args.final_samples)
+    try:
+        cfg.validate()
+    except UserError as exc:
+        raise UserError(_flag(str(exc))) from None
+    return cfg
+
+
+def run(args) -> int:
+    from physgen.vmc.report import write_outputs
+    from physgen.vmc.run import run_vmc
+
+    cfg = config_from_args(args)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out: {out} exists and is not a directory")
+    if (out / "vmc.json").exists() and not args.overwrite:
+        raise UserError(f"--out: {out / 'vmc.json'} already exists (pass --overwrite to replace it)")
+
+    def progress(rec: dict) -> None:
+        print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
+              f"  var {rec['variance']:.3g}  acceptance {rec['acceptance']:.3f}", flush=True)
+
+    try:
+        result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
+    except UserError as exc:
+        raise UserError(_flag(str(exc))) from None
+    result.extras["seed"] = args.seed
+    data = write_outputs(out, result)
+    fin = data["final"]
+    exact = data["exact_energy"]
+    line = f"final: E = {fin['energy']:.6f} ± {fin['error']:.2g} (variance {fin['variance']:.3g})"
+    if exact:
+        line += f"; exact {exact['value']:g}"
+    print(line)
+    print(f"wrote {out / 'vmc.json'}, {out / 'report.html'}, {out / 'params.safetensors'}")
+    return 0

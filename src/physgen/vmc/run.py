@@ -1,0 +1,136 @@
+"""The optimisation loop: sample, estimate the energy gradient, step the parameters; then a final run.
+
+Each iteration runs ``burn_in`` sweeps (the walkers carry over from the previous iteration) and then
+``samples // walkers`` measured sweeps, records the energy with its blocking error, the variance of the
+local energy and the acceptance, and takes one optimiser step.  After the last iteration a longer run
+(``final_samples``) at the final parameters gives the reported energy and the one-body density.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from physgen.errors import UserError
+from physgen.vmc.estimators import Estimate, estimate
+from physgen.vmc.hamiltonian import Hamiltonian
+from physgen.vmc.optimiser import make_optimizer
+from physgen.vmc.samplers import make_sampler, start
+from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction, check_shape
+
+JASTROWS = ("none", "pade")
+DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the one-body density
+
+
+@dataclass(frozen=True)
+class VMCConfig:
+    """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
+    sampling (:func:`~physgen.vmc.samplers.default_step`);
+    ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"none"`` or ``"pade"``)."""
+
+    particles: int = 1
+    dim: int = 1
+    omega: float = 1.0
+    interaction: str = "none"
+    hidden: int = 2
+    jastrow: str = "none"
+    sigma: float | None = None
+    sampler: str = "importance"
+    step: float | None = None
+    iterations: int = 50
+    samples: int = 10_000
+    walkers: int = 100
+    burn_in: int = 10
+    lr: float = 0.05
+    optimizer: str = "adam"
+    init_scale: float = 0.01
+    final_samples: int | None = None
+
+    def validate(self) -> None:
+        """Raise :class:`~physgen.errors.UserError` naming the first bad setting (``vmc.<name>``)."""
+        Hamiltonian(self.omega, self.interaction)
+        check_shape(self.particles, self.dim, self.hidden, 1.0 if self.sigma is None else self.sigma)
+        make_sampler(self.sampler, self.step)
+        make_optimizer(self.optimizer, self.lr)
+        if self.jastrow not in JASTROWS:
+            raise UserError(f"vmc.jastrow: must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}")
+        if self.jastrow == "pade":
+            PadeJastrow.cusp(self.dim)
+        if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
+            raise UserError("vmc.interaction: coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)")
+        for name in ("iterations", "walkers"):
+            if getattr(self, name) < 1:
+                raise UserError(f"vmc.{name}: must be >= 1, got {getattr(self, name)}")
+        if self.burn_in < 0:
+            raise UserError(f"vmc.burn_in: must be >= 0, got {self.burn_in}")
+        for name in ("samples", "final_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 2 * self.walkers:
+                raise UserError(f"vmc.{name}: must be at least 2 sweeps of all walkers "
+                                f"(>= {2 * self.walkers}), got {value}")
+        if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
+            raise UserError(f"vmc.init_scale: must be >= 0, got {self.init_scale}")
+
+    @property
+    def sweeps(self) -> int:
+        return self.samples // self.walkers
+
+    @property
+    def final_sweeps(self) -> int:
+        return (self.final_samples or 10 * self.samples) // self.walkers
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class VMCResult:
+    """The trained wave function, one record per iteration and the final estimate."""
+
+    wavefunction: RBMWaveFunction
+    history: list[dict]
+    final: Estimate
+    config: VMCConfig
+    seconds: float
+    extras: dict = field(default_factory=dict)
+
+
+def iteration_record(it: int, est: Estimate, seconds: float) -> dict:
+    grad_norm = float(np.linalg.norm(est.gradient)) if est.gradient is not None else None
+    return {"iteration": it, "energy": est.energy, "error": est.error,
+            "walker_error": est.walker_error if np.isfinite(est.walker_error) else None, "variance": est.variance,
+            "acceptance": est.acceptance, "gradient_norm": grad_norm, "seconds": seconds}
+
+
+def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWaveFunction | None = None,
+            progress: Callable[[dict], None] | None = None) -> VMCResult:
+    """Optimise the RBM wave function for ``config``; ``progress`` is called with each iteration's record."""
+    config.validate()
+    t0 = time.perf_counter()
+    ham = Hamiltonian(config.omega, config.interaction)
+    sigma = 1.0 / np.sqrt(config.omega) if config.sigma is None else config.sigma
+    wf = wavefunction or RBMWaveFunction.random(config.particles, config.dim, config.hidden, sigma=sigma, rng=rng,
+                                                scale=config.init_scale)
+    if wavefunction is None and config.jastrow == "pade":
+        wf.jastrow = PadeJastrow.cusp(config.dim)
+    sampler = make_sampler(config.sampler, config.step, sigma)
+    opt = make_optimizer(config.optimizer, config.lr)
+    chains = start(wf, config.walkers, rng)
+    history = []
+    for it in range(config.iterations):
+        t_it = time.perf_counter()
+        est = estimate(wf, ham, sampler, chains, config.sweeps, rng,
+                       burn_in=config.burn_in if it else 10 * config.burn_in)
+        if not (np.isfinite(est.energy) and np.all(np.isfinite(est.gradient))):
+            raise UserError(f"vmc.lr: the energy became non-finite at iteration {it + 1} "
+                            f"(lower the learning rate, {config.lr:g})")
+        wf.set_flat(opt.step(wf.flat(), est.gradient))
+        record = iteration_record(it, est, time.perf_counter() - t_it)
+        history.append(record)
+        if progress is not None:
+            progress(record)
+    final = estimate(wf, ham, sampler, chains, config.final_sweeps, rng, burn_in=config.burn_in,
+                     gradient=False, keep_positions=DENSITY_SAMPLES)
+    return VMCResult(wf, history, final, config, time.perf_counter() - t0, extras={"step_used": sampler.step})

@@ -1,0 +1,277 @@
+"""pp collision events from Pythia 8 (``pythia8mc``), sharded over worker processes.
+
+One shard is one Pythia instance with its own seed; :func:`generate` splits ``n`` events over
+``workers`` shards whose seeds are spawned from one seed (``numpy.random.SeedSequence``), runs them
+in parallel processes and concatenates them in shard order, so the same ``(seed, workers)`` gives the
+same events.  At hard level the parton showers, hadronisation and resonance decays are off and the
+2 → 2 process record is read directly (features: :mod:`physgen.data.hep.features`).
+
+Reference: C. Bierlich et al., "A comprehensive guide to the physics and usage of PYTHIA 8.3",
+SciPost Phys. Codebases 8 (2022), arXiv:2203.11601.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator, Sequence
+
+import numpy as np
+
+from physgen.errors import UserError
+
+INSTALL_HINT = "physgen data pythia needs Pythia 8: pip install 'physgen[hep]' (or pip install pythia8mc==8.317.2)"
+PROCESSES = {
+    "ttbar": ("Top:gg2ttbar = on", "Top:qqbar2ttbar = on"),
+    "dijet": ("HardQCD:all = on",),
+    "z-ll": ("WeakSingleBoson:ffbar2ffbar(s:gmZ) = on", "23:onMode = off", "23:onIfAny = 11 13",
+             "PhaseSpace:mHatMin = 60"),
+    "w-lnu": ("WeakSingleBoson:ffbar2ffbar(s:W) = on", "24:onMode = off", "24:onIfAny = 11 13"),
+}
+DEFAULT_PTHAT_MIN = {"dijet": 20.0}
+PDF_NAMES = {13: "NNPDF2.3 QCD+QED LO, alpha_s(M_Z) = 0.130 (Pythia's internal set 13)"}
+LEVELS = ("hard", "hadron")
+MAX_SEED = 900_000_000   # Pythia's Random:seed takes 1 .. 900 000 000
+MAX_FAILURES = 1000      # consecutive failed Pythia::next() calls before a shard gives up
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What to generate: the process, √s in GeV, level, on-shell masses, p̂_T cut and extra settings."""
+
+    process: str
+    ecm: float
+    level: str = "hard"
+    on_shell: bool = False
+    pthat_min: float | None = None
+    settings: tuple[str, ...] = ()
+
+    def lines(self) -> list[str]:
+        """The Pythia settings, user settings last (they override ours; the seed is set per shard)."""
+        out = [f"Beams:eCM = {self.ecm!r}", *PROCESSES[self.process], "Print:quiet = on"]
+        if self.level == "hard":
+            out += ["PartonLevel:all = off", "HadronLevel:all = off", "ProcessLevel:resonanceDecays = off"]
+        if self.on_shell:
+            out.append("PhaseSpace:useBreitWigners = off")
+        pthat = self.pthat_min if self.pthat_min is not None else DEFAULT_PTHAT_MIN.get(self.process)
+        if pthat is not None:
+            out.append(f"PhaseSpace:pTHatMin = {float(pthat)!r}")
+        return out + list(self.settings)
+
+
+@dataclass
+class Shard:
+    """One shard's events: momenta ``p1..p4`` ``(N, 4)``; ``m3, m4, x1, x2`` ``(N,)``; the process code
+    and the particle ids ``id1..id4`` ``(N,)`` int64; ``stats``: σ, its error (pb), tried, accepted, seed(s)."""
+
+    kin: dict[str, np.ndarray]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def pythia_module():
+    """Import ``pythia8mc`` or raise a UserError that says how to install it."""
+    try:
+        import pythia8mc
+    except ImportError:
+        raise UserError(INSTALL_HINT) from None
+    return pythia8mc
+
+
+def check_settings(spec: Spec) -> None:
+    """Validate ``spec`` and every ``--pythia`` line with Pythia's own settings database (one-line UserError)."""
+    if spec.process not in PROCESSES:
+        raise UserError(f"--process: unknown process {spec.process!r}; choose from {', '.join(PROCESSES)}")
+    if not (np.isfinite(spec.ecm) and spec.ecm > 0):
+        raise UserError(f"--ecm: must be a finite energy > 0 GeV, got {spec.ecm!r}")
+    if spec.level not in LEVELS:
+        raise UserError(f"--level: unknown level {spec.level!r}; choose from {', '.join(LEVELS)}")
+    if spec.pthat_min is not None and not (np.isfinite(spec.pthat_min) and spec.pthat_min >= 0):
+        raise UserError(f"--pthat-min: must be a finite momentum >= 0 GeV, got {spec.pthat_min!r}")
+    p8 = pythia_module()
+    with quiet_stdout():
+        probe = p8.Pythia("", False)
+        for line in spec.settings:
+            if "\n" in line or not probe.readString(line, False):
+                raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """Send file descriptor 1 (where Pythia's C++ code prints) to /dev/null for the duration."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+def shard_seeds(seed: int, workers: int) -> list[int]:
+    """``workers`` Pythia seeds in 1 .. 900 000 000 spawned from ``seed`` (numpy ``SeedSequence``)."""
+    children = np.random.SeedSequence(int(seed)).spawn(int(workers))
+    return [1 + int(c.generate_state(1, np.uint64)[0] % (MAX_SEED - 1)) for c in children]
+
+
+def shard_sizes(n: int, workers: int) -> list[int]:
+    """``n`` split over ``workers`` shards, the first ``n % workers`` one event larger."""
+    base, extra = divmod(int(n), int(workers))
+    return [base + (i < extra) for i in range(int(workers))]
+
+
+def _start(spec: Spec, seed: int):
+    p8 = pythia_module()
+    pythia = p8.Pythia("", False)
+    for line in [*spec.lines(), "Random:setSeed = on", f"Random:seed = {int(seed)}"]:
+        if not pythia.readString(line, False):
+            raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
+    if not pythia.init():
+        where = "--ecm/--pythia" if spec.settings else "--ecm"
+        raise UserError(f"{where}: Pythia cannot start {spec.process} at {spec.ecm:g} GeV "
+                        f"(below the process' threshold or a contradictory setting)")
+    return pythia
+
+
+def _outgoing(event, process: str) -> tuple[int, int]:
+    """Record indices of (p3, p4): the final-state particles of the hard process in this process' order."""
+    final = [i for i in range(5, event.size()) if event[i].isFinal()]
+    if len(final) != 2:
+        raise UserError(f"--pythia: the hard process has {len(final)} outgoing particles; physgen reads 2 → 2 "
+                        "processes only")
+    a, b = final
+    ida, idb = event[a].id(), event[b].id()
+    if process == "ttbar" and idb == 6 or process == "z-ll" and idb > 0 \
+            or process == "w-lnu" and abs(idb) in (11, 13, 15):
+        return b, a
+    return a, b
+
+
+def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None] | None = None) -> Shard:
+    """``n`` events from one Pythia instance seeded with ``seed``; ``progress(k)`` reports k new events."""
+    with quiet_stdout():
+        pythia = _start(spec, seed)
+        kin = {k: np.empty((n, 4)) for k in ("p1", "p2", "p3", "p4")}
+        kin.update({k: np.empty(n) for k in ("m3", "m4", "x1", "x2")})
+        kin.update({k: np.empty(n, dtype=np.int64) for k in ("code", "id1", "id2", "id3", "id4")})
+        done, failures, reported = 0, 0, 0
+        while done < n:
+            if not pythia.next():
+                failures += 1
+                if failures >= MAX_FAILURES:
+                    raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
+                continue
+            failures = 0
+            _read_event(pythia.process, pythia.infoPython(), spec.process, kin, done)
+            done += 1
+            if progress is not None and (done - reported >= 500 or done == n):
+                progress(done - reported)
+                reported = done
+        info = pythia.infoPython()  # a snapshot: read it after the last event
+        stats = {"sigma_pb": info.sigmaGen() * 1e9, "sigma_err_pb": info.sigmaErr() * 1e9,
+                 "tried": int(info.nTried()), "accepted": int(info.nAccepted()), "seed": int(seed)}
+    return Shard(kin, stats)
+
+
+def _read_event(event, info, process: str, kin: dict[str, np.ndarray], row: int) -> None:
+    i3, i4 = _outgoing(event, process)
+    for key, i in (("p1", 3), ("p2", 4), ("p3", i3), ("p4", i4)):
+        p = event[i]
+        kin[key][row] = (p.e(), p.px(), p.py(), p.pz())
+    kin["m3"][row], kin["m4"][row] = event[i3].m(), event[i4].m()
+    kin["x1"][row], kin["x2"][row] = info.x1(), info.x2()
+    kin["code"][row] = info.code()
+    for key, i in (("id1", 3), ("id2", 4), ("id3", i3), ("id4", i4)):
+        kin[key][row] = event[i].id()
+
+
+def combine(shards: Sequence[Shard]) -> Shard:
+    """Concatenate shards in order; σ is the tried-weighted mean of the shards' σ, errors in quadrature."""
+    kin = {k: np.concatenate([s.kin[k] for s in shards]) for k in shards[0].kin}
+    tried = np.array([s.stats["tried"] for s in shards], float)
+    sigma = np.array([s.stats["sigma_pb"] for s in shards])
+    err = np.array([s.stats["sigma_err_pb"] for s in shards])
+    stats = {"sigma_pb": float(tried @ sigma / tried.sum()),
+             "sigma_err_pb": float(np.sqrt(np.sum((tried * err) ** 2)) / tried.sum()),
+             "tried": int(tried.sum()), "accepted": int(sum(s.stats["accepted"] for s in shards)),
+             "seeds": [s.stats["seed"] for s in shards]}
+    return Shard(kin, stats)
+
+
+def generate(spec: Spec, n: int, *, seed: int = 0, workers: int = 1, progress: bool = False) -> Shard:
+    """``n`` events in ``workers`` shards (processes when ``workers > 1``), concatenated in shard order."""
+    check_settings(spec)
+    if int(n) < 1:
+        raise UserError(f"--n: must be >= 1, got {n!r}")
+    if int(workers) < 1 or int(workers) > int(n):
+        raise UserError(f"--workers: must be between 1 and --n ({n}), got {workers!r}")
+    seeds, sizes = shard_seeds(seed, workers), shard_sizes(n, workers)
+    with _bar(n, progress) as bar:
+        if workers == 1:
+            return combine([generate_shard(spec, sizes[0], seeds[0], bar.update)])
+        return combine(_parallel(spec, sizes, seeds, bar))
+
+
+def _parallel(spec: Spec, sizes: list[int], seeds: list[int], bar) -> list[Shard]:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    ctx = mp.get_context("spawn")
+    counter = ctx.Value("q", 0)
+    with ProcessPoolExecutor(len(sizes), mp_context=ctx, initializer=_init_worker, initargs=(counter,)) as pool:
+        futures = [pool.submit(_worker, spec, k, s) for k, s in zip(sizes, seeds)]
+        while not all(f.done() for f in futures):
+            time.sleep(0.1)
+            bar.update(counter.value - bar.n)
+        bar.update(counter.value - bar.n)
+        return [f.result() for f in futures]
+
+
+_COUNTER = None
+
+
+def _init_worker(counter) -> None:
+    global _COUNTER
+    _COUNTER = counter
+    os.environ["OMP_NUM_THREADS"] = "1"
+
+
+def _count(k: int) -> None:
+    with _COUNTER.get_lock():
+        _COUNTER.value += k
+
+
+def _worker(spec: Spec, n: int, seed: int) -> Shard:
+    return generate_shard(spec, n, seed, _count)
+
+
+def _bar(n: int, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=int(n), disable=not enabled, unit="event", desc="pythia", file=sys.stderr,
+                dynamic_ncols=True, smoothing=0.1)
+
+
+def describe_run(spec: Spec, shard: Shard, *, seed: int, workers: int) -> dict[str, Any]:
+    """The dataset attributes: process, √s, PDF set, Pythia version, seeds, σ ± error in pb, tried/accepted."""
+    from importlib.metadata import version
+
+    p8 = pythia_module()
+    with quiet_stdout():
+        probe = p8.Pythia("", False)
+        for line in spec.settings:
+            probe.readString(line, False)
+        pset = probe.settings.word("PDF:pSet")
+        pythia_version = f"{probe.settings.parm('Pythia:versionNumber'):.3f}"
+    pdf = PDF_NAMES.get(int(pset), f"Pythia PDF:pSet = {pset}") if pset.strip().isdigit() else pset
+    return {"source": "pythia", "process": spec.process, "ecm": float(spec.ecm), "level": spec.level,
+            "on_shell": bool(spec.on_shell), "pdf_set": pdf, "pythia_version": pythia_version,
+            "pythia8mc_version": version("pythia8mc"), "seed": int(seed), "seeds": shard.stats["seeds"],
+            "workers": int(workers), "sigma_pb": shard.stats["sigma_pb"], "sigma_err_pb": shard.stats["sigma_err_pb"],
+            "tried": shard.stats["tried"], "accepted": shard.stats["accepted"],
+            "pthat_min": spec.pthat_min if spec.pthat_min is not None else DEFAULT_PTHAT_MIN.get(spec.process),
+            "pythia_settings": spec.lines()}

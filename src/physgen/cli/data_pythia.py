@@ -42,6 +42,8 @@ def register(sub) -> None:
                    help="any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by Pythia)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="generator processes; seeds are spawned from --seed, same (seed, workers) → same events")
+    p.add_argument("--lhe", metavar="FILE.lhe[.gz]", default=None,
+                   help="also write the hard-level events as a Les Houches Event file")
     p.add_argument("--progress", action="store_true", help="show a progress bar with events/s")
     add_seed(p)
     add_out(p, help="output dataset file (.h5)")
@@ -57,6 +59,8 @@ def run(args) -> int:
                   settings=tuple(args.pythia))
     names = F.parse_features(args.features, F.ALL_HARD_FEATURES, F.HARD_FEATURES)
     check_writable(args.out, overwrite=args.overwrite)
+    if args.lhe is not None:
+        _check_lhe_path(args.lhe, args.out, args.overwrite)
     P.check_settings(spec)
     start = time.perf_counter()
     shard = P.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
@@ -64,9 +68,26 @@ def run(args) -> int:
     values = F.select(F.hard_features(shard.kin, spec.ecm), names)
     attrs = P.describe_run(spec, shard, seed=args.seed, workers=args.workers)
     ds = Dataset(values.astype("float32"), "continuous", attrs={**attrs, "feature_names": names})
+    if args.lhe is not None:
+        from physgen.data.hep.lhe import write_lhe
+
+        write_lhe(args.lhe, shard.kin, ecm=spec.ecm, sigma_pb=attrs["sigma_pb"], sigma_err_pb=attrs["sigma_err_pb"],
+                  overwrite=args.overwrite)
     save(ds, args.out, overwrite=args.overwrite)
     print(f"wrote {args.out}: {len(ds)} {args.process} events at √s = {args.ecm:g} GeV ({args.level} level, "
           f"{'on-shell' if args.on_shell else 'Breit–Wigner'} masses), features {','.join(names)}; "
           f"σ = {attrs['sigma_pb']:.4g} ± {attrs['sigma_err_pb']:.2g} pb; "
           f"{len(ds) / max(seconds, 1e-9):.0f} events/s with {args.workers} worker(s)")
     return 0
+
+
+def _check_lhe_path(path: str, out: str, overwrite: bool) -> None:
+    from physgen.atomic import check_writable
+    from physgen.data.hep.lhe import is_lhe
+    from physgen.errors import UserError
+
+    if not is_lhe(path):
+        raise UserError(f"--lhe: {path!r} must end in .lhe or .lhe.gz")
+    if str(path) == str(out):
+        raise UserError("--lhe: must differ from --out")
+    check_writable(path, overwrite=overwrite, what="--lhe")

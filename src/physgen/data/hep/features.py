@@ -30,6 +30,23 @@ THESIS_FEATURES = ("s", "t")
 ALL_HARD_FEATURES = HARD_FEATURES + THESIS_FEATURES
 
 
+CHARGED_LEPTONS = (11, 13, 15)
+NEUTRINOS = (12, 14, 16)
+
+
+def order_outgoing(id_a: int, id_b: int) -> bool:
+    """Whether the second of two outgoing particles (PDG ids ``id_a``, ``id_b``) is p₃.
+
+    p₃ is the top quark (id 6); else, of a lepton pair, the negative lepton (positive id); else the
+    charged lepton against a neutrino; otherwise the first particle.
+    """
+    if id_a == 6 or id_b == 6:
+        return id_b == 6 and id_a != 6
+    if abs(id_a) in CHARGED_LEPTONS and abs(id_b) in CHARGED_LEPTONS:
+        return id_b > 0 > id_a
+    return abs(id_b) in CHARGED_LEPTONS and abs(id_a) in NEUTRINOS
+
+
 def dot(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Minkowski product of ``(N, 4)`` arrays ``(E, px, py, pz)`` → ``(N,)``."""
     return a[:, 0] * b[:, 0] - a[:, 1] * b[:, 1] - a[:, 2] * b[:, 2] - a[:, 3] * b[:, 3]

@@ -20,6 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
+from physgen.data.hep.features import order_outgoing
 from physgen.errors import UserError
 
 INSTALL_HINT = "physgen data pythia needs Pythia 8: pip install 'physgen[hep]' (or pip install pythia8mc==8.317.2)"
@@ -137,18 +138,14 @@ def _start(spec: Spec, seed: int):
     return pythia
 
 
-def _outgoing(event, process: str) -> tuple[int, int]:
-    """Record indices of (p3, p4): the final-state particles of the hard process in this process' order."""
+def _outgoing(event) -> tuple[int, int]:
+    """Record indices of (p3, p4): the final-state particles of the hard process, ordered by their ids."""
     final = [i for i in range(5, event.size()) if event[i].isFinal()]
     if len(final) != 2:
         raise UserError(f"--pythia: the hard process has {len(final)} outgoing particles; physgen reads 2 → 2 "
                         "processes only")
     a, b = final
-    ida, idb = event[a].id(), event[b].id()
-    if process == "ttbar" and idb == 6 or process == "z-ll" and idb > 0 \
-            or process == "w-lnu" and abs(idb) in (11, 13, 15):
-        return b, a
-    return a, b
+    return (b, a) if order_outgoing(event[a].id(), event[b].id()) else (a, b)
 
 
 def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None] | None = None) -> Shard:
@@ -166,7 +163,7 @@ def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None
                     raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
                 continue
             failures = 0
-            _read_event(pythia.process, pythia.infoPython(), spec.process, kin, done)
+            _read_event(pythia.process, pythia.infoPython(), spec.ecm / 2.0, kin, done)
             done += 1
             if progress is not None and (done - reported >= 500 or done == n):
                 progress(done - reported)
@@ -177,13 +174,14 @@ def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None
     return Shard(kin, stats)
 
 
-def _read_event(event, info, process: str, kin: dict[str, np.ndarray], row: int) -> None:
-    i3, i4 = _outgoing(event, process)
+def _read_event(event, info, beam_energy: float, kin: dict[str, np.ndarray], row: int) -> None:
+    """Fill row ``row`` of ``kin``; x₁, x₂ are the partons' energies over the beam energy (as in an LHE file)."""
+    i3, i4 = _outgoing(event)
     for key, i in (("p1", 3), ("p2", 4), ("p3", i3), ("p4", i4)):
         p = event[i]
         kin[key][row] = (p.e(), p.px(), p.py(), p.pz())
     kin["m3"][row], kin["m4"][row] = event[i3].m(), event[i4].m()
-    kin["x1"][row], kin["x2"][row] = info.x1(), info.x2()
+    kin["x1"][row], kin["x2"][row] = event[3].e() / beam_energy, event[4].e() / beam_energy
     kin["code"][row] = info.code()
     for key, i in (("id1", 3), ("id2", 4), ("id3", i3), ("id4", i4)):
         kin[key][row] = event[i].id()

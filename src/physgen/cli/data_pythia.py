@@ -5,7 +5,7 @@ import argparse
 import math
 import time
 
-from physgen.cli.common import add_out, add_seed, add_verb, positive_float, positive_int
+from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
 
 EXAMPLE = "physgen data pythia --process ttbar --ecm 13000 --n 10000 --features s,t,y --seed 1 --out ttbar.h5"
 PROCESS_NAMES = ("ttbar", "dijet", "z-ll", "w-lnu")
@@ -29,11 +29,18 @@ def register(sub) -> None:
                    help="ttbar (gg, qq̄ → tt̄ at LO), dijet (QCD 2 → 2), z-ll (Z/γ* → ee, μμ) or w-lnu (W → eν, μν)")
     p.add_argument("--ecm", type=positive_float, required=True, help="centre-of-mass energy √s in GeV, e.g. 13000")
     p.add_argument("--n", type=positive_int, required=True, help="number of events")
-    p.add_argument("--level", choices=("hard",), default="hard",
-                   help="hard: the 2 → 2 process only, no showers or hadronisation (default)")
+    p.add_argument("--level", choices=("hard", "hadron"), default="hard",
+                   help="hard: the 2 → 2 process only, no showers or hadronisation (default); hadron: full "
+                        "events (showers, multiparton interactions, hadronisation, decays) reduced to jets and leptons")
+    p.add_argument("--jets", type=nonneg_int, default=4, help="hadron level: leading anti-kT jets kept (default 4)")
+    p.add_argument("--jet-r", type=positive_float, default=0.4, help="hadron level: anti-kT radius R (default 0.4)")
+    p.add_argument("--jet-pt-min", type=nonneg_float, default=20.0,
+                   help="hadron level: minimum jet p_T in GeV (default 20)")
+    p.add_argument("--leptons", type=nonneg_int, default=2,
+                   help="hadron level: leading isolated electrons/muons kept (default 2)")
     p.add_argument("--features", default=None,
-                   help="comma-separated features (default: all hard-level features; 's,t,y' gives the thesis' "
-                        "three); see docs/hep.md")
+                   help="comma-separated features (default: all of the level's features; 's,t,y' gives the "
+                        "thesis' three at hard level); see docs/hep.md")
     p.add_argument("--on-shell", action="store_true",
                    help="outgoing resonances at their pole mass (default: Breit–Wigner masses, Pythia's default)")
     p.add_argument("--pthat-min", type=nonneg_float, default=None,
@@ -51,13 +58,23 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from physgen.atomic import check_writable
+    from physgen.errors import UserError
     from physgen.data import Dataset, save
     from physgen.data.hep import features as F
     from physgen.data.hep import pythia as P
 
     spec = P.Spec(args.process, args.ecm, level=args.level, on_shell=args.on_shell, pthat_min=args.pthat_min,
-                  settings=tuple(args.pythia))
-    names = F.parse_features(args.features, F.ALL_HARD_FEATURES, F.HARD_FEATURES)
+                  settings=tuple(args.pythia), jets=args.jets, jet_r=args.jet_r, jet_pt_min=args.jet_pt_min,
+                  leptons=args.leptons)
+    if args.level == "hadron":
+        from physgen.data.hep.hadron import feature_names
+
+        available = default = feature_names(args.jets, args.leptons)
+        if args.lhe is not None:
+            raise UserError("--lhe: LHE output holds hard-level events; use --level hard")
+    else:
+        available, default = F.ALL_HARD_FEATURES, F.HARD_FEATURES
+    names = F.parse_features(args.features, available, default)
     check_writable(args.out, overwrite=args.overwrite)
     if args.lhe is not None:
         _check_lhe_path(args.lhe, args.out, args.overwrite)
@@ -65,7 +82,9 @@ def run(args) -> int:
     start = time.perf_counter()
     shard = P.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
     seconds = time.perf_counter() - start
-    values = F.select(F.hard_features(shard.kin, spec.ecm), names)
+    columns = (dict(zip(default, shard.kin["hadron"].T)) if args.level == "hadron"
+               else F.hard_features(shard.kin, spec.ecm))
+    values = F.select(columns, names)
     attrs = P.describe_run(spec, shard, seed=args.seed, workers=args.workers)
     ds = Dataset(values.astype("float32"), "continuous", attrs={**attrs, "feature_names": names})
     if args.lhe is not None:

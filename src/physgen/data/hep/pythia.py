@@ -40,7 +40,8 @@ MAX_FAILURES = 1000      # consecutive failed Pythia::next() calls before a shar
 
 @dataclass(frozen=True)
 class Spec:
-    """What to generate: the process, √s in GeV, level, on-shell masses, p̂_T cut and extra settings."""
+    """What to generate: the process, √s in GeV, level, on-shell masses, p̂_T cut, extra settings and,
+    at hadron level, the jet and lepton options (:mod:`physgen.data.hep.hadron`)."""
 
     process: str
     ecm: float
@@ -48,6 +49,10 @@ class Spec:
     on_shell: bool = False
     pthat_min: float | None = None
     settings: tuple[str, ...] = ()
+    jets: int = 4               # hadron level: leading jets kept
+    jet_r: float = 0.4          # hadron level: anti-kT radius
+    jet_pt_min: float = 20.0    # hadron level: minimum jet pT in GeV
+    leptons: int = 2            # hadron level: leading isolated leptons kept
 
     def lines(self) -> list[str]:
         """The Pythia settings, user settings last (they override ours; the seed is set per shard)."""
@@ -64,8 +69,9 @@ class Spec:
 
 @dataclass
 class Shard:
-    """One shard's events: momenta ``p1..p4`` ``(N, 4)``; ``m3, m4, x1, x2`` ``(N,)``; the process code
-    and the particle ids ``id1..id4`` ``(N,)`` int64; ``stats``: σ, its error (pb), tried, accepted, seed(s)."""
+    """One shard's events.  Hard level: momenta ``p1..p4`` ``(N, 4)``; ``m3, m4, x1, x2`` ``(N,)``; the
+    particle ids ``id1..id4`` ``(N,)``.  Hadron level: ``hadron`` ``(N, F)`` feature rows.  Both: the
+    process ``code`` ``(N,)``; ``stats``: σ, its error (pb), tried, accepted, seed(s)."""
 
     kin: dict[str, np.ndarray]
     stats: dict[str, Any] = field(default_factory=dict)
@@ -90,12 +96,29 @@ def check_settings(spec: Spec) -> None:
         raise UserError(f"--level: unknown level {spec.level!r}; choose from {', '.join(LEVELS)}")
     if spec.pthat_min is not None and not (np.isfinite(spec.pthat_min) and spec.pthat_min >= 0):
         raise UserError(f"--pthat-min: must be a finite momentum >= 0 GeV, got {spec.pthat_min!r}")
+    if spec.level == "hadron":
+        _check_hadron(spec)
     p8 = pythia_module()
     with quiet_stdout():
         probe = p8.Pythia("", False)
         for line in spec.settings:
             if "\n" in line or not probe.readString(line, False):
                 raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
+
+
+def _check_hadron(spec: Spec) -> None:
+    if not (0 < spec.jet_r <= 2.0):
+        raise UserError(f"--jet-r: must be in (0, 2], got {spec.jet_r!r}")
+    if spec.jets < 0 or spec.leptons < 0 or spec.jets + spec.leptons == 0:
+        raise UserError(f"--jets/--leptons: must be >= 0 and not both 0, got {spec.jets} and {spec.leptons}")
+    if not (np.isfinite(spec.jet_pt_min) and spec.jet_pt_min >= 0):
+        raise UserError(f"--jet-pt-min: must be a finite momentum >= 0 GeV, got {spec.jet_pt_min!r}")
+    try:
+        import fastjet  # noqa: F401
+    except ImportError:
+        from physgen.data.hep.hadron import INSTALL_HINT
+
+        raise UserError(INSTALL_HINT) from None
 
 
 @contextlib.contextmanager
@@ -152,9 +175,7 @@ def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None
     """``n`` events from one Pythia instance seeded with ``seed``; ``progress(k)`` reports k new events."""
     with quiet_stdout():
         pythia = _start(spec, seed)
-        kin = {k: np.empty((n, 4)) for k in ("p1", "p2", "p3", "p4")}
-        kin.update({k: np.empty(n) for k in ("m3", "m4", "x1", "x2")})
-        kin.update({k: np.empty(n, dtype=np.int64) for k in ("code", "id1", "id2", "id3", "id4")})
+        kin, read = _reader(spec, n)
         done, failures, reported = 0, 0, 0
         while done < n:
             if not pythia.next():
@@ -163,15 +184,33 @@ def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None
                     raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
                 continue
             failures = 0
-            _read_event(pythia.process, pythia.infoPython(), spec.ecm / 2.0, kin, done)
+            read(pythia, kin, done)
             done += 1
-            if progress is not None and (done - reported >= 500 or done == n):
+            if progress is not None and (done - reported >= (500 if spec.level == "hard" else 5) or done == n):
                 progress(done - reported)
                 reported = done
         info = pythia.infoPython()  # a snapshot: read it after the last event
         stats = {"sigma_pb": info.sigmaGen() * 1e9, "sigma_err_pb": info.sigmaErr() * 1e9,
                  "tried": int(info.nTried()), "accepted": int(info.nAccepted()), "seed": int(seed)}
     return Shard(kin, stats)
+
+
+def _reader(spec: Spec, n: int) -> tuple[dict[str, np.ndarray], Callable]:
+    """Empty output arrays for ``n`` events and the function that fills one row from Pythia."""
+    if spec.level == "hadron":
+        from physgen.data.hep import hadron
+
+        width = len(hadron.feature_names(spec.jets, spec.leptons))
+        options = dict(n_jets=spec.jets, n_leptons=spec.leptons, r=spec.jet_r, jet_pt_min=spec.jet_pt_min)
+
+        def read_hadron(pythia, kin, row):
+            kin["hadron"][row] = hadron.event_row(*hadron.final_visible(pythia.event), **options)
+            kin["code"][row] = pythia.infoPython().code()
+        return {"hadron": np.empty((n, width)), "code": np.empty(n, dtype=np.int64)}, read_hadron
+    kin = {k: np.empty((n, 4)) for k in ("p1", "p2", "p3", "p4")}
+    kin.update({k: np.empty(n) for k in ("m3", "m4", "x1", "x2")})
+    kin.update({k: np.empty(n, dtype=np.int64) for k in ("code", "id1", "id2", "id3", "id4")})
+    return kin, lambda pythia, kin, row: _read_event(pythia.process, pythia.infoPython(), spec.ecm / 2.0, kin, row)
 
 
 def _read_event(event, info, beam_energy: float, kin: dict[str, np.ndarray], row: int) -> None:
@@ -272,4 +311,6 @@ def describe_run(spec: Spec, shard: Shard, *, seed: int, workers: int) -> dict[s
             "workers": int(workers), "sigma_pb": shard.stats["sigma_pb"], "sigma_err_pb": shard.stats["sigma_err_pb"],
             "tried": shard.stats["tried"], "accepted": shard.stats["accepted"],
             "pthat_min": spec.pthat_min if spec.pthat_min is not None else DEFAULT_PTHAT_MIN.get(spec.process),
-            "pythia_settings": spec.lines()}
+            "pythia_settings": spec.lines(),
+            **({"jets": spec.jets, "jet_r": spec.jet_r, "jet_pt_min": spec.jet_pt_min, "leptons": spec.leptons,
+                "jet_algorithm": "anti-kt (fastjet)"} if spec.level == "hadron" else {})}

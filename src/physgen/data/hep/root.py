@@ -117,3 +117,26 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
     if pad is not None:
         attrs["pad"] = int(pad)
     return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+
+
+def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: bool = False) -> Path:
+    """Write a tabular dataset ``(N, F)`` as a ROOT TTree ``tree``: one float32 branch per feature
+    (named by ``feature_names``, else ``f0 …``), float64 branches for the conditions, int64 ``labels``."""
+    from physgen.atomic import atomic_path
+
+    if ds.samples.ndim != 2:
+        raise UserError(f"--format root: needs tabular samples (N, features), got shape {ds.samples.shape}")
+    try:
+        import uproot
+    except ImportError:
+        raise UserError(INSTALL_HINT.replace("reading", "writing")) from None
+    names = ds.feature_names or [f"f{j}" for j in range(ds.samples.shape[1])]
+    branches = {name: np.ascontiguousarray(ds.samples[:, j]) for j, name in enumerate(names)}
+    branches.update({name: values for name, values in ds.conditions.items() if name not in branches})
+    if ds.labels is not None and "labels" not in branches:
+        branches["labels"] = ds.labels.astype(np.int64)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with uproot.recreate(tmp) as f:
+            f.mktree(tree, {name: values.dtype for name, values in branches.items()})
+            f[tree].extend(branches)
+    return Path(path)

@@ -58,10 +58,34 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from physgen.atomic import check_writable
-    from physgen.errors import UserError
-    from physgen.data import Dataset, save
+    from physgen.data import Dataset
     from physgen.data.hep import features as F
     from physgen.data.hep import pythia as P
+
+    spec, names, default = _spec_and_features(args)
+    check_writable(args.out, overwrite=args.overwrite)
+    if args.lhe is not None:
+        _check_lhe_path(args.lhe, args.out, args.overwrite)
+    start = time.perf_counter()
+    shard = P.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
+    rate = args.n / max(time.perf_counter() - start, 1e-9)
+    columns = (dict(zip(default, shard.kin["hadron"].T)) if args.level == "hadron"
+               else F.hard_features(shard.kin, spec.ecm))
+    attrs = P.describe_run(spec, shard, seed=args.seed, workers=args.workers)
+    ds = Dataset(F.select(columns, names).astype("float32"), "continuous", attrs={**attrs, "feature_names": names})
+    _write(args, ds, shard)
+    print(f"wrote {args.out}: {len(ds)} {args.process} events at √s = {args.ecm:g} GeV ({args.level} level, "
+          f"{'on-shell' if args.on_shell else 'Breit–Wigner'} masses), features {','.join(names)}; "
+          f"σ = {attrs['sigma_pb']:.4g} ± {attrs['sigma_err_pb']:.2g} pb; {rate:.0f} events/s with "
+          f"{args.workers} worker(s)")
+    return 0
+
+
+def _spec_and_features(args):
+    """The generation spec, the chosen feature names and the level's default (= all) feature names."""
+    from physgen.data.hep import features as F
+    from physgen.data.hep import pythia as P
+    from physgen.errors import UserError
 
     spec = P.Spec(args.process, args.ecm, level=args.level, on_shell=args.on_shell, pthat_min=args.pthat_min,
                   settings=tuple(args.pythia), jets=args.jets, jet_r=args.jet_r, jet_pt_min=args.jet_pt_min,
@@ -69,35 +93,25 @@ def run(args) -> int:
     if args.level == "hadron":
         from physgen.data.hep.hadron import feature_names
 
-        available = default = feature_names(args.jets, args.leptons)
         if args.lhe is not None:
             raise UserError("--lhe: LHE output holds hard-level events; use --level hard")
+        available = default = feature_names(args.jets, args.leptons)
     else:
         available, default = F.ALL_HARD_FEATURES, F.HARD_FEATURES
-    names = F.parse_features(args.features, available, default)
-    check_writable(args.out, overwrite=args.overwrite)
-    if args.lhe is not None:
-        _check_lhe_path(args.lhe, args.out, args.overwrite)
-    P.check_settings(spec)
-    start = time.perf_counter()
-    shard = P.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
-    seconds = time.perf_counter() - start
-    columns = (dict(zip(default, shard.kin["hadron"].T)) if args.level == "hadron"
-               else F.hard_features(shard.kin, spec.ecm))
-    values = F.select(columns, names)
-    attrs = P.describe_run(spec, shard, seed=args.seed, workers=args.workers)
-    ds = Dataset(values.astype("float32"), "continuous", attrs={**attrs, "feature_names": names})
+    return spec, F.parse_features(args.features, available, default), default
+
+
+def _write(args, ds, shard) -> None:
+    """The dataset file and, with ``--lhe``, the LHE file (each atomic; both checked before either is written)."""
+    from physgen.data import save
+
+    ds.validate(args.out)
     if args.lhe is not None:
         from physgen.data.hep.lhe import write_lhe
 
-        write_lhe(args.lhe, shard.kin, ecm=spec.ecm, sigma_pb=attrs["sigma_pb"], sigma_err_pb=attrs["sigma_err_pb"],
-                  overwrite=args.overwrite)
+        write_lhe(args.lhe, shard.kin, ecm=args.ecm, sigma_pb=ds.attrs["sigma_pb"],
+                  sigma_err_pb=ds.attrs["sigma_err_pb"], overwrite=args.overwrite)
     save(ds, args.out, overwrite=args.overwrite)
-    print(f"wrote {args.out}: {len(ds)} {args.process} events at √s = {args.ecm:g} GeV ({args.level} level, "
-          f"{'on-shell' if args.on_shell else 'Breit–Wigner'} masses), features {','.join(names)}; "
-          f"σ = {attrs['sigma_pb']:.4g} ± {attrs['sigma_err_pb']:.2g} pb; "
-          f"{len(ds) / max(seconds, 1e-9):.0f} events/s with {args.workers} worker(s)")
-    return 0
 
 
 def _check_lhe_path(path: str, out: str, overwrite: bool) -> None:

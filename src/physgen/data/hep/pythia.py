@@ -161,69 +161,74 @@ def _start(spec: Spec, seed: int):
     return pythia
 
 
-def _outgoing(event) -> tuple[int, int]:
-    """Record indices of (p3, p4): the final-state particles of the hard process, ordered by their ids."""
-    final = [i for i in range(5, event.size()) if event[i].isFinal()]
+def _outgoing(event):
+    """The hard process' two final-state particles as (p3, p4), ordered by their ids."""
+    final = [event[i] for i in range(5, event.size()) if event[i].isFinal()]
     if len(final) != 2:
         raise UserError(f"--pythia: the hard process has {len(final)} outgoing particles; physgen reads 2 → 2 "
                         "processes only")
     a, b = final
-    return (b, a) if order_outgoing(event[a].id(), event[b].id()) else (a, b)
+    return (b, a) if order_outgoing(a.id(), b.id()) else (a, b)
 
 
 def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None] | None = None) -> Shard:
     """``n`` events from one Pythia instance seeded with ``seed``; ``progress(k)`` reports k new events."""
+    read, assemble = _reader(spec)
+    every = 500 if spec.level == "hard" else 5
     with quiet_stdout():
         pythia = _start(spec, seed)
-        kin, read = _reader(spec, n)
-        done, failures, reported = 0, 0, 0
-        while done < n:
+        rows, failures, reported = [], 0, 0
+        while len(rows) < n:
             if not pythia.next():
                 failures += 1
                 if failures >= MAX_FAILURES:
                     raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
                 continue
             failures = 0
-            read(pythia, kin, done)
-            done += 1
-            if progress is not None and (done - reported >= (500 if spec.level == "hard" else 5) or done == n):
-                progress(done - reported)
-                reported = done
+            rows.append(read(pythia))
+            if progress is not None and (len(rows) - reported >= every or len(rows) == n):
+                progress(len(rows) - reported)
+                reported = len(rows)
         info = pythia.infoPython()  # a snapshot: read it after the last event
         stats = {"sigma_pb": info.sigmaGen() * 1e9, "sigma_err_pb": info.sigmaErr() * 1e9,
                  "tried": int(info.nTried()), "accepted": int(info.nAccepted()), "seed": int(seed)}
-    return Shard(kin, stats)
+    return Shard(assemble(rows), stats)
 
 
-def _reader(spec: Spec, n: int) -> tuple[dict[str, np.ndarray], Callable]:
-    """Empty output arrays for ``n`` events and the function that fills one row from Pythia."""
+def _reader(spec: Spec) -> tuple[Callable, Callable]:
+    """``read(pythia)`` → one event's row, and ``assemble(rows)`` → the shard's arrays."""
     if spec.level == "hadron":
         from physgen.data.hep import hadron
 
-        width = len(hadron.feature_names(spec.jets, spec.leptons))
         options = dict(n_jets=spec.jets, n_leptons=spec.leptons, r=spec.jet_r, jet_pt_min=spec.jet_pt_min)
 
-        def read_hadron(pythia, kin, row):
-            kin["hadron"][row] = hadron.event_row(*hadron.final_visible(pythia.event), **options)
-            kin["code"][row] = pythia.infoPython().code()
-        return {"hadron": np.empty((n, width)), "code": np.empty(n, dtype=np.int64)}, read_hadron
-    kin = {k: np.empty((n, 4)) for k in ("p1", "p2", "p3", "p4")}
-    kin.update({k: np.empty(n) for k in ("m3", "m4", "x1", "x2")})
-    kin.update({k: np.empty(n, dtype=np.int64) for k in ("code", "id1", "id2", "id3", "id4")})
-    return kin, lambda pythia, kin, row: _read_event(pythia.process, pythia.infoPython(), spec.ecm / 2.0, kin, row)
+        def read_hadron(pythia):
+            return hadron.event_row(*hadron.final_visible(pythia.event), **options), pythia.infoPython().code()
+
+        def assemble_hadron(rows):
+            return {"hadron": np.stack([r for r, _ in rows]), "code": np.array([c for _, c in rows], dtype=np.int64)}
+        return read_hadron, assemble_hadron
+    beam = spec.ecm / 2.0
+    return (lambda pythia: _hard_row(pythia.process, pythia.infoPython(), beam)), _assemble_hard
 
 
-def _read_event(event, info, beam_energy: float, kin: dict[str, np.ndarray], row: int) -> None:
-    """Fill row ``row`` of ``kin``; x₁, x₂ are the partons' energies over the beam energy (as in an LHE file)."""
-    i3, i4 = _outgoing(event)
-    for key, i in (("p1", 3), ("p2", 4), ("p3", i3), ("p4", i4)):
-        p = event[i]
-        kin[key][row] = (p.e(), p.px(), p.py(), p.pz())
-    kin["m3"][row], kin["m4"][row] = event[i3].m(), event[i4].m()
-    kin["x1"][row], kin["x2"][row] = event[3].e() / beam_energy, event[4].e() / beam_energy
-    kin["code"][row] = info.code()
-    for key, i in (("id1", 3), ("id2", 4), ("id3", i3), ("id4", i4)):
-        kin[key][row] = event[i].id()
+def _hard_row(event, info, beam_energy: float) -> tuple:
+    """One event as 25 numbers: p1..p4 (E, px, py, pz), m3, m4, x1, x2, code, id1..id4.
+
+    x₁, x₂ are the partons' energies over the beam energy (as read from an LHE file).
+    """
+    p1, p2 = event[3], event[4]
+    p3, p4 = _outgoing(event)
+    return (*(v for p in (p1, p2, p3, p4) for v in (p.e(), p.px(), p.py(), p.pz())), p3.m(), p4.m(),
+            p1.e() / beam_energy, p2.e() / beam_energy, info.code(), p1.id(), p2.id(), p3.id(), p4.id())
+
+
+def _assemble_hard(rows: list[tuple]) -> dict[str, np.ndarray]:
+    x = np.array(rows, dtype=np.float64).reshape(len(rows), 25)
+    kin = {key: x[:, 4 * j:4 * j + 4].copy() for j, key in enumerate(("p1", "p2", "p3", "p4"))}
+    kin.update({key: x[:, 16 + j].copy() for j, key in enumerate(("m3", "m4", "x1", "x2"))})
+    kin.update({key: x[:, 20 + j].astype(np.int64) for j, key in enumerate(("code", "id1", "id2", "id3", "id4"))})
+    return kin
 
 
 def combine(shards: Sequence[Shard]) -> Shard:

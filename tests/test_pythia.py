@@ -160,3 +160,10 @@ def test_cli_workers_are_deterministic(cli, tmp_path):
         assert code == 0, err
     assert _samples_bytes(a) == _samples_bytes(b)
     assert load(a).attrs["workers"] == 2 and load(a).attrs["seeds"] == P.shard_seeds(9, 2)
+
+
+def test_cli_progress_goes_to_stderr(cli, tmp_path):
+    code, stdout, err = cli("data", "pythia", "--process", "w-lnu", "--ecm", "13000", "--n", "30", "--progress",
+                            "--out", tmp_path / "w.h5")
+    assert code == 0 and stdout.count("\n") == 1 and "events/s" in stdout
+    assert "pythia" in err and "30/30" in err and "event/s" in err

@@ -66,7 +66,7 @@ def hard_features(kin: Mapping[str, np.ndarray], ecm: float) -> dict[str, np.nda
     ``kin`` holds ``p1, p2, p3, p4`` ``(N, 4)``, ``m3, m4`` ``(N,)`` (the generated masses) and
     ``x1, x2`` ``(N,)``; ``ecm`` is √s of the beams in GeV.
     """
-    p1, p3, p4 = kin["p1"], kin["p3"], kin["p4"]
+    p1, p2, p3, p4 = kin["p1"], kin["p2"], kin["p3"], kin["p4"]
     x1, x2 = np.asarray(kin["x1"], float), np.asarray(kin["x2"], float)
     m3, m4 = np.asarray(kin["m3"], float), np.asarray(kin["m4"], float)
     shat = x1 * x2 * float(ecm) ** 2
@@ -76,7 +76,7 @@ def hard_features(kin: Mapping[str, np.ndarray], ecm: float) -> dict[str, np.nda
     pt3, eta3, phi3 = pt_eta_phi(p3)
     pt4, eta4, phi4 = pt_eta_phi(p4)
     out.update(pthat=pt3, p3_pt=pt3, p3_eta=eta3, p3_phi=phi3, p3_m=m3,
-               p4_pt=pt4, p4_eta=eta4, p4_phi=phi4, p4_m=m4, s=shat.copy(), t=-2 * p1p3)
+               p4_pt=pt4, p4_eta=eta4, p4_phi=phi4, p4_m=m4, s=2 * dot(p1, p2), t=-2 * p1p3)
     return out
 
 

@@ -70,3 +70,14 @@ def test_cli_hadron_level_z_leptons_and_errors(cli, tmp_path):
         code, _, err = cli("data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", "3", "--level", "hadron",
                            *args, "--out", bad)
         assert code == 2 and expect in err and not bad.exists(), err
+
+
+def test_hadron_level_shards_are_deterministic():
+    from physgen.data.hep import pythia as P
+
+    spec = P.Spec("ttbar", 13000.0, level="hadron", jets=2, leptons=1)
+    a, b = (P.generate(spec, 6, seed=4, workers=2) for _ in range(2))
+    np.testing.assert_array_equal(a.kin["hadron"], b.kin["hadron"])
+    first = P.generate_shard(spec, 3, P.shard_seeds(4, 2)[0])
+    np.testing.assert_array_equal(a.kin["hadron"][:3], first.kin["hadron"])
+    assert a.kin["hadron"].shape == (6, 3 + 12)

@@ -32,10 +32,17 @@ def test_argument_errors(cli, tmp_path, args, expect):
     _refused(cli, tmp_path, *args, needs_pythia=False, expect=expect)
 
 
-@pytest.mark.parametrize("setting", ["Foo:bar = 1", "Beams:eCM = abc", "PhaseSpace:pTHatMin = lots", "nonsense"])
+@pytest.mark.parametrize("setting", ["Foo:bar = 1", "SigmaProcess:renormScale2 = abc", "PhaseSpace:pTHatMin = lots", "nonsense"])
 def test_pythia_rejects_setting(cli, tmp_path, setting):
     err = _refused(cli, tmp_path, *BASE, "--pythia", setting, expect="--pythia")
     assert setting in err and "PYTHIA" not in err
+
+
+@pytest.mark.parametrize("setting, expect", [("Beams:eCM = 14000", "--ecm"), ("Random:seed = 5", "--seed"),
+                                             ("beams:idB = -2212", "--ecm")])
+def test_settings_physgen_controls(cli, tmp_path, setting, expect):
+    err = _refused(cli, tmp_path, *BASE, "--pythia", setting, expect="--pythia")
+    assert expect in err
 
 
 def test_below_threshold(cli, tmp_path):

@@ -34,6 +34,7 @@ PROCESSES = {
 DEFAULT_PTHAT_MIN = {"dijet": 20.0}
 PDF_NAMES = {13: "NNPDF2.3 QCD+QED LO, alpha_s(M_Z) = 0.130 (Pythia's internal set 13)"}
 LEVELS = ("hard", "hadron")
+RESERVED = ("beams:ecm", "beams:frametype", "beams:ida", "beams:idb")   # the features assume pp at --ecm
 MAX_SEED = 900_000_000   # Pythia's Random:seed takes 1 .. 900 000 000
 MAX_FAILURES = 1000      # consecutive failed Pythia::next() calls before a shard gives up
 
@@ -98,6 +99,11 @@ def check_settings(spec: Spec) -> None:
         raise UserError(f"--pthat-min: must be a finite momentum >= 0 GeV, got {spec.pthat_min!r}")
     if spec.level == "hadron":
         _check_hadron(spec)
+    for line in spec.settings:
+        key = line.split("=")[0].strip().lower()
+        if key in RESERVED or key.startswith("random:"):
+            raise UserError(f"--pythia: {line.split('=')[0].strip()} is set by physgen "
+                            f"({'--seed' if key.startswith('random:') else '--ecm'}); not settable here")
     p8 = pythia_module()
     with quiet_stdout():
         probe = p8.Pythia("", False)

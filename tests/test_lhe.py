@@ -114,3 +114,23 @@ def test_lhe_option_errors(cli, tmp_path):
     assert code == 2 and "--lhe" in err and not out.exists()
     code, _, err = cli("data", "import", tmp_path / "x.lhe", "--kind", "binary", "--out", out)
     assert code == 2 and "--kind" in err
+
+
+def test_decayed_tops_are_the_outgoing_pair(pythia_pair, tmp_path):
+    """Tops written with status 2 and their decay products (as MadGraph does with decays) still give p₃, p₄ = t, t̄."""
+    _, lhe = pythia_pair
+    kin, _ = read_lhe(lhe)
+    text = lhe.read_text()
+    first = text.index("<event>")
+    end = text.index("</event>", first)
+    block = text[first:end].splitlines()
+    header, particles = block[1], block[2:]
+    tops = [line.replace(" 1 1 2 ", " 2 1 2 ", 1) for line in particles[2:]]
+    daughters = [f"5 1 3 3 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0", f"-5 1 4 4 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0"]
+    new = "\n".join(["<event>", "6" + header[1:], *particles[:2], *tops, *daughters]) + "\n"
+    path = tmp_path / "decayed.lhe"
+    path.write_text(text[:first] + new + text[end:])
+    back, _ = read_lhe(path)
+    assert back["id3"][0] == 6
+    for key in ("p1", "p2", "p3", "p4", "x1", "x2"):
+        np.testing.assert_array_equal(back[key], kin[key])

@@ -1,8 +1,9 @@
 """Les Houches Event files: read 2 → 2 events (pylhe) and write them back.
 
 Reading takes, per event, the two incoming partons (status −1; ``p1`` is the one moving along +z, with
-``x1 = E1 / E_beamA``) and the two final-state particles (status 1; intermediate resonances, status 2,
-are skipped), orders the outgoing pair as :func:`physgen.data.hep.features.order_outgoing` does for
+``x1 = E1 / E_beamA``) and the two outgoing particles of the 2 → 2 process (those whose mothers are the
+two incoming partons, decayed or not; else the two final-state particles, after an s-channel
+resonance), orders the outgoing pair as :func:`physgen.data.hep.features.order_outgoing` does for
 Pythia events and returns the same kinematics dictionary, so an LHE file and ``physgen data pythia``
 give features with the same names and conventions.
 
@@ -83,7 +84,7 @@ def _init_info(block, path: Path) -> dict:
 def _event_row(event, k: int, init: dict, path: Path) -> tuple:
     parts = event.particles
     incoming = [p for p in parts if int(p.status) == -1]
-    final = [p for p in parts if int(p.status) == 1]
+    final = _outgoing(parts)
     if len(incoming) != 2 or len(final) != 2:
         raise UserError(f"{path}: event {k} has {len(incoming)} incoming and {len(final)} outgoing particles; "
                         "physgen reads 2 → 2 events only")
@@ -92,6 +93,16 @@ def _event_row(event, k: int, init: dict, path: Path) -> tuple:
     four = [(float(p.e), float(p.px), float(p.py), float(p.pz)) for p in (a, b, c, d)]
     return (*four, float(c.m), float(d.m), float(a.e) / init["energy_a"], float(b.e) / init["energy_b"],
             int(a.id), int(b.id), int(c.id), int(d.id), int(event.eventinfo.pid))
+
+
+def _outgoing(parts) -> list:
+    """The 2 → 2 process' outgoing pair: the two particles made directly by the incoming partons
+    (mothers 1 and 2, status 1 or 2: so decayed tops count), else the two final-state particles
+    (an s-channel resonance such as Z/γ* → ℓℓ)."""
+    direct = [p for p in parts if int(p.status) in (1, 2) and (int(p.mother1), int(p.mother2)) == (1, 2)]
+    if len(direct) == 2:
+        return direct
+    return [p for p in parts if int(p.status) == 1]
 
 
 def _stack(rows: list[tuple]) -> dict[str, np.ndarray]:

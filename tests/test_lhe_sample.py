@@ -12,6 +12,7 @@ import trainer_toy  # noqa: E402,F401  (registers the test-only toy-gauss model)
 from physgen.data import load  # noqa: E402
 from physgen.data.hep import features as F  # noqa: E402
 from physgen.data.hep import pythia as P  # noqa: E402
+from physgen.data.hep import shards as S  # noqa: E402
 from physgen.data.hep.events import ttbar_from_sty  # noqa: E402
 from physgen.data.hep.lhe import read_lhe, write_lhe  # noqa: E402
 
@@ -20,7 +21,7 @@ ECM = 13000.0
 
 @pytest.fixture(scope="module")
 def on_shell():
-    shard = P.generate(P.Spec("ttbar", ECM, on_shell=True), 200, seed=6)
+    shard = S.generate(P.Spec("ttbar", ECM, on_shell=True), 200, seed=6)
     return shard, F.hard_features(shard.kin, ECM)
 
 

@@ -10,6 +10,7 @@ pytest.importorskip("pythia8mc")
 from physgen.data import load  # noqa: E402
 from physgen.data.hep import features as F  # noqa: E402
 from physgen.data.hep import pythia as P  # noqa: E402
+from physgen.data.hep import shards as S  # noqa: E402
 
 ECM = 13000.0
 N = 300
@@ -18,13 +19,13 @@ N = 300
 @pytest.fixture(scope="module")
 def ttbar():
     spec = P.Spec("ttbar", ECM)
-    shard = P.generate(spec, N, seed=1)
+    shard = S.generate(spec, N, seed=1)
     return shard, F.hard_features(shard.kin, ECM)
 
 
 @pytest.fixture(scope="module")
 def ttbar_on_shell():
-    shard = P.generate(P.Spec("ttbar", ECM, on_shell=True), N, seed=1)
+    shard = S.generate(P.Spec("ttbar", ECM, on_shell=True), N, seed=1)
     return shard, F.hard_features(shard.kin, ECM)
 
 
@@ -78,7 +79,7 @@ def test_breit_wigner_versus_on_shell(ttbar, ttbar_on_shell):
 
 @pytest.mark.parametrize("process, id3", [("z-ll", {11, 13}), ("w-lnu", {11, 13, -11, -13}), ("dijet", None)])
 def test_other_processes(process, id3):
-    shard = P.generate(P.Spec(process, ECM), 100, seed=2)
+    shard = S.generate(P.Spec(process, ECM), 100, seed=2)
     f = F.hard_features(shard.kin, ECM)
     _check_identities(shard.kin, f)
     if id3 is not None:
@@ -95,7 +96,7 @@ def test_cross_section_agrees_across_seeds():
     Pythia 8.317 with NNPDF2.3 LO gives about 510 pb with Breit–Wigner tops; each run's error is ~0.8 %.
     """
     spec = P.Spec("ttbar", ECM)
-    a, b = (P.generate(spec, 2000, seed=s).stats for s in (3, 4))
+    a, b = (S.generate(spec, 2000, seed=s).stats for s in (3, 4))
     assert abs(a["sigma_pb"] - b["sigma_pb"]) < 4 * np.hypot(a["sigma_err_pb"], b["sigma_err_pb"])
     for st in (a, b):
         assert 350 < st["sigma_pb"] < 700 and 0 < st["sigma_err_pb"] < 0.05 * st["sigma_pb"]
@@ -103,20 +104,20 @@ def test_cross_section_agrees_across_seeds():
 
 
 def test_seeds_and_sizes():
-    assert P.shard_sizes(10, 3) == [4, 3, 3] and sum(P.shard_sizes(7, 7)) == 7
-    seeds = P.shard_seeds(5, 4)
-    assert seeds == P.shard_seeds(5, 4) and len(set(seeds)) == 4
+    assert S.shard_sizes(10, 3) == [4, 3, 3] and sum(S.shard_sizes(7, 7)) == 7
+    seeds = S.shard_seeds(5, 4)
+    assert seeds == S.shard_seeds(5, 4) and len(set(seeds)) == 4
     assert all(1 <= s <= P.MAX_SEED for s in seeds)
-    assert P.shard_seeds(5, 1) != P.shard_seeds(6, 1)
+    assert S.shard_seeds(5, 1) != S.shard_seeds(6, 1)
 
 
 def test_sharded_generation_is_the_concatenation_of_its_shards():
     spec = P.Spec("ttbar", ECM)
-    whole = P.generate(spec, 61, seed=7, workers=2)
-    parts = [P.generate_shard(spec, n, s) for n, s in zip(P.shard_sizes(61, 2), P.shard_seeds(7, 2))]
+    whole = S.generate(spec, 61, seed=7, workers=2)
+    parts = [P.generate_shard(spec, n, s) for n, s in zip(S.shard_sizes(61, 2), S.shard_seeds(7, 2))]
     for key in whole.kin:
         np.testing.assert_array_equal(whole.kin[key], np.concatenate([p.kin[key] for p in parts]))
-    assert whole.stats["seeds"] == P.shard_seeds(7, 2)
+    assert whole.stats["seeds"] == S.shard_seeds(7, 2)
     assert whole.stats["accepted"] == 61
 
 
@@ -136,7 +137,7 @@ def test_cli_writes_thesis_features_and_attributes(cli, tmp_path):
     a = ds.attrs
     assert a["process"] == "ttbar" and a["ecm"] == 13000.0 and a["level"] == "hard" and a["on_shell"] is False
     assert a["pythia_version"].startswith("8.3") and "NNPDF2.3" in a["pdf_set"]
-    assert a["seed"] == 3 and a["seeds"] == P.shard_seeds(3, 1) and a["workers"] == 1
+    assert a["seed"] == 3 and a["seeds"] == S.shard_seeds(3, 1) and a["workers"] == 1
     assert a["sigma_pb"] > 0 and a["sigma_err_pb"] > 0 and a["tried"] >= a["accepted"] == 200
     s, t, y = ds.samples.astype(np.float64).T
     assert np.all(s >= 4 * 160.0 ** 2) and np.all(t < 0) and np.all(np.abs(y) < 3)
@@ -159,7 +160,7 @@ def test_cli_workers_are_deterministic(cli, tmp_path):
                            "--workers", "2", "--out", path)
         assert code == 0, err
     assert _samples_bytes(a) == _samples_bytes(b)
-    assert load(a).attrs["workers"] == 2 and load(a).attrs["seeds"] == P.shard_seeds(9, 2)
+    assert load(a).attrs["workers"] == 2 and load(a).attrs["seeds"] == S.shard_seeds(9, 2)
 
 
 def test_cli_progress_goes_to_stderr(cli, tmp_path):

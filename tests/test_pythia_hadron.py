@@ -74,10 +74,11 @@ def test_cli_hadron_level_z_leptons_and_errors(cli, tmp_path):
 
 def test_hadron_level_shards_are_deterministic():
     from physgen.data.hep import pythia as P
+    from physgen.data.hep import shards as S
 
     spec = P.Spec("ttbar", 13000.0, level="hadron", jets=2, leptons=1)
-    a, b = (P.generate(spec, 6, seed=4, workers=2) for _ in range(2))
+    a, b = (S.generate(spec, 6, seed=4, workers=2) for _ in range(2))
     np.testing.assert_array_equal(a.kin["hadron"], b.kin["hadron"])
-    first = P.generate_shard(spec, 3, P.shard_seeds(4, 2)[0])
+    first = P.generate_shard(spec, 3, S.shard_seeds(4, 2)[0])
     np.testing.assert_array_equal(a.kin["hadron"][:3], first.kin["hadron"])
     assert a.kin["hadron"].shape == (6, 3 + 12)

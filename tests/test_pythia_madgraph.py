@@ -19,6 +19,7 @@ pytest.importorskip("pythia8mc")
 
 from physgen.data.hep import features as F  # noqa: E402
 from physgen.data.hep import pythia as P  # noqa: E402
+from physgen.data.hep import shards as S  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
@@ -37,7 +38,7 @@ def _chi2(a: tuple[np.ndarray, np.ndarray], b: tuple[np.ndarray, np.ndarray], k:
 
 def test_pythia_and_madgraph_agree_on_ranks_and_y_shape(ttbar_path):
     mg = np.loadtxt(ttbar_path)
-    shard = P.generate(P.Spec("ttbar", 13000.0, on_shell=True), len(mg), seed=5)
+    shard = S.generate(P.Spec("ttbar", 13000.0, on_shell=True), len(mg), seed=5)
     f = F.hard_features(shard.kin, 13000.0)
     py = {"s": _ranks(-f["s"]), "t": _ranks(f["t"]), "ay": _ranks(np.abs(f["y"]))}
     ref = {"s": _ranks(mg[:, 0]), "t": _ranks(mg[:, 1]), "ay": _ranks(np.abs(mg[:, 2] - np.median(mg[:, 2])))}

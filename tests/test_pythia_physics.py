@@ -23,6 +23,7 @@ pytest.importorskip("pythia8mc")
 
 from physgen.data.hep import features as F  # noqa: E402
 from physgen.data.hep import pythia as P  # noqa: E402
+from physgen.data.hep import shards as S  # noqa: E402
 
 ECM = 13000.0
 GG, QQ = 601, 602                      # Pythia's process codes of gg → tt̄ and qq̄ → tt̄
@@ -61,7 +62,7 @@ def chi2_p(observed: np.ndarray, expected: np.ndarray) -> tuple[float, float]:
 
 @pytest.fixture(scope="module")
 def events():
-    shard = P.generate(P.Spec("ttbar", ECM, on_shell=True, settings=SCALES), 20000, seed=11)
+    shard = S.generate(P.Spec("ttbar", ECM, on_shell=True, settings=SCALES), 20000, seed=11)
     f = F.hard_features(shard.kin, ECM)
     m = shard.kin["m3"][0]
     beta = np.sqrt(1 - 4 * m * m / f["s"])

@@ -61,13 +61,14 @@ def run(args) -> int:
     from physgen.data import Dataset
     from physgen.data.hep import features as F
     from physgen.data.hep import pythia as P
+    from physgen.data.hep import shards as S
 
     spec, names, default = _spec_and_features(args)
     check_writable(args.out, overwrite=args.overwrite)
     if args.lhe is not None:
         _check_lhe_path(args.lhe, args.out, args.overwrite)
     start = time.perf_counter()
-    shard = P.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
+    shard = S.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
     rate = args.n / max(time.perf_counter() - start, 1e-9)
     columns = (dict(zip(default, shard.kin["hadron"].T)) if args.level == "hadron"
                else F.hard_features(shard.kin, spec.ecm))

@@ -1,21 +1,30 @@
-"""``physgen data import FILE --out OUT.h5``: CSV/TXT, NPY or NPZ into a physgen dataset file."""
+"""``physgen data import FILE --out OUT.h5``: CSV/TXT, NPY, NPZ, LHE events or ROOT trees into a physgen dataset file."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb
+from physgen.cli.common import add_out, add_verb, positive_int
+from physgen.data.hep.lhe import is_lhe
+from physgen.data.hep.root import is_root
 from physgen.data.io import KINDS
+from physgen.errors import UserError
 
 EXAMPLE = "physgen data import events.txt --out ttbar.h5 --columns s,t,y"
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "import", "import CSV/TXT (comment header '# s t y' gives feature names), NPY or NPZ",
+    parser = add_verb(sub, "import", "import CSV/TXT (comment header '# s t y' gives feature names), NPY, NPZ, "
+                      "LHE events (.lhe[.gz]: the features of docs/hep.md) or ROOT trees (.root)",
                       EXAMPLE, run)
-    parser.add_argument("file", help="input file: delimited text (commas, tabs or spaces), .npy or .npz")
+    parser.add_argument("file", help="input file: delimited text (commas, tabs or spaces), .npy, .npz, .lhe[.gz] or .root")
     add_out(parser, help="output dataset file (.h5)")
     parser.add_argument("--kind", default="continuous", choices=KINDS,
                         help="continuous (float32), binary (0/1), spins (-1/+1) or image (default continuous)")
     parser.add_argument("--columns", nargs="+", metavar="COL",
-                        help="columns to keep, by name or 0-based index (space or comma separated)")
+                        help="columns to keep, by name or 0-based index (space or comma separated); "
+                             "for LHE files the feature names, e.g. s,t,y")
+    parser.add_argument("--tree", metavar="NAME", help="ROOT files: the TTree or RNTuple (default: the only one)")
+    parser.add_argument("--branches", metavar="A,B,C", help="ROOT files: comma-separated branches (default: all)")
+    parser.add_argument("--pad", type=positive_int, metavar="N",
+                        help="ROOT files: pad/truncate jagged branches to N entries and add a mask per entry")
     parser.add_argument("--array", metavar="NAME", help="array of an .npz archive holding the samples "
                                                          "(default: 'samples', 'x' or the only array)")
 
@@ -23,10 +32,38 @@ def register(sub) -> None:
 def run(args) -> int:
     from physgen.atomic import check_writable
     from physgen.data import save
-    from physgen.data.tabular import import_file
 
     check_writable(args.out, overwrite=args.overwrite)
-    ds = import_file(args.file, kind=args.kind, columns=args.columns, array=args.array)
+    ds = _read(args)
     save(ds, args.out, overwrite=args.overwrite)
     print(f"wrote {args.out}: {len(ds)} samples of shape {ds.shape}, kind {ds.kind}")
     return 0
+
+
+def _read(args):
+    """The dataset from ``args.file``, by its suffix: ROOT, LHE, else a table (text, NPY, NPZ)."""
+    if is_root(args.file):
+        return _read_root(args)
+    given = [flag for flag, value in (("--tree", args.tree), ("--branches", args.branches), ("--pad", args.pad))
+             if value is not None]
+    if given:
+        raise UserError(f"{given[0]}: only for ROOT files (.root), got {args.file}")
+    if is_lhe(args.file):
+        from physgen.data.hep.lhe import lhe_dataset
+
+        if args.kind != "continuous" or args.array:
+            raise UserError("--kind/--array: LHE events are continuous features; choose them with --columns")
+        columns = [c for part in args.columns or [] for c in part.split(",") if c.strip()]
+        return lhe_dataset(args.file, columns or None)
+    from physgen.data.tabular import import_file
+
+    return import_file(args.file, kind=args.kind, columns=args.columns, array=args.array)
+
+
+def _read_root(args):
+    from physgen.data.hep.root import root_dataset
+
+    if args.kind != "continuous" or args.columns or args.array:
+        raise UserError("--kind/--columns/--array: ROOT files take --tree, --branches and --pad")
+    branches = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else None
+    return root_dataset(args.file, tree=args.tree, branches=branches, pad=args.pad)

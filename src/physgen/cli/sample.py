@@ -1,7 +1,7 @@
 """``physgen sample RUN``: draw samples from a trained run into a dataset file of the training kind."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_int
+from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
 from physgen.errors import UserError
 
 
@@ -19,6 +19,13 @@ def register(sub) -> None:
     p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="which checkpoint to use")
+    p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
+                   help="h5: physgen dataset (default); root: a TTree 'events', one branch per feature; "
+                        "lhe: tt̄ events rebuilt from the features s, t, y (see docs/hep.md)")
+    p.add_argument("--ecm", type=positive_float, default=None,
+                   help="--format lhe: collision energy √s in GeV (default: the training data's 'ecm' attribute)")
+    p.add_argument("--top-mass", type=positive_float, default=173.0,
+                   help="--format lhe: top mass in GeV for on-shell tops (default 173.0, Pythia 8.317's)")
 
 
 def parse_conditions(items: list[str]) -> dict[str, float]:
@@ -45,10 +52,19 @@ def run(args) -> int:
     from physgen.training import load_run
 
     check_writable(args.out, overwrite=args.overwrite, what="--out")
+    if args.format != "h5":
+        from physgen.cli.sample_formats import check
+
+        check(args)
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler)) if v is not None}
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
     ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
-    save(ds, args.out, overwrite=args.overwrite)
+    if args.format == "h5":
+        save(ds, args.out, overwrite=args.overwrite)
+    else:
+        from physgen.cli.sample_formats import write
+
+        write(args, ds)
     print(f"wrote {len(ds)} {ds.kind} samples of shape {ds.shape} -> {args.out}")
     return 0

@@ -1,0 +1,142 @@
+"""ROOT files (TTree or RNTuple, read with uproot): branches to tabular features.
+
+- a flat numeric branch ``b`` becomes one feature ``b``;
+- a fixed-size array branch ``b[k]`` becomes ``b_0 … b_{k−1}``;
+- a jagged branch (a variable number of entries per event) is refused unless ``pad = N`` is given; then
+  it becomes ``b_0 … b_{N−1}`` (truncated to the first N entries, zeros where an event has fewer) and
+  the mask ``b_mask_0 … b_mask_{N−1}`` (1 where the entry exists, 0 where it is padding).
+
+Reference: J. Pivarski et al., "uproot" (Zenodo, doi:10.5281/zenodo.4340632).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from physgen.errors import UserError
+
+INSTALL_HINT = "reading ROOT files needs uproot: pip install 'physgen[hep]' (or pip install uproot)"
+TREE_CLASSES = ("TTree", "ROOT::RNTuple")
+
+
+def is_root(path: str | os.PathLike) -> bool:
+    """Whether ``path`` names a ROOT file by its suffix."""
+    return str(path).lower().endswith(".root")
+
+
+def _open(path: Path):
+    try:
+        import uproot
+    except ImportError:
+        raise UserError(INSTALL_HINT) from None
+    if not path.is_file():
+        raise UserError(f"{path}: no such file")
+    try:
+        return uproot.open(path)
+    except Exception as exc:  # uproot raises many types for a file that is not ROOT
+        text = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+        raise UserError(f"{path}: not a readable ROOT file ({text})") from None
+
+
+def _tree(f, path: Path, name: str | None):
+    trees = sorted({k.split(";")[0] for k, c in f.classnames().items() if c in TREE_CLASSES})
+    if name is None:
+        if len(trees) != 1:
+            raise UserError(f"--tree: {path} has {len(trees)} trees ({', '.join(trees) or 'none'}); name one")
+        name = trees[0]
+    if name not in trees:
+        raise UserError(f"--tree: {path} has no tree {name!r}; trees: {', '.join(trees) or 'none'}")
+    return f[name], name
+
+
+def _columns(name: str, array, pad: int | None) -> tuple[list[str], list[np.ndarray]]:
+    """One branch as feature names and ``(N,)`` float64 columns (rules in the module docstring)."""
+    import awkward as ak
+
+    content = array.type.content
+    if isinstance(content, ak.types.NumpyType):
+        return [name], [_numeric(ak.to_numpy(array), name)]
+    if isinstance(content, ak.types.RegularType) and isinstance(content.content, ak.types.NumpyType):
+        values = _numeric(ak.to_numpy(array), name)
+        return [f"{name}_{i}" for i in range(values.shape[1])], list(values.T)
+    if isinstance(content, ak.types.ListType) and isinstance(content.content, ak.types.NumpyType):
+        counts = ak.to_numpy(ak.num(array))
+        if pad is None:
+            raise UserError(f"--pad: branch {name!r} is jagged ({counts.min()} to {counts.max()} entries per event); "
+                            "pass --pad N to pad/truncate it to N entries with a mask, or leave it out of --branches")
+        values = _numeric(ak.to_numpy(ak.fill_none(ak.pad_none(array, pad, clip=True), 0)), name)
+        mask = (np.arange(pad)[None, :] < counts[:, None]).astype(np.float64)
+        names = [f"{name}_{i}" for i in range(pad)] + [f"{name}_mask_{i}" for i in range(pad)]
+        return names, list(values.T) + list(mask.T)
+    raise UserError(f"--branches: branch {name!r} has type {content}; physgen imports numbers, fixed-size "
+                    "arrays and (with --pad) variable-length lists of numbers")
+
+
+def _numeric(values: np.ndarray, name: str) -> np.ndarray:
+    if values.dtype.kind not in "biuf":
+        raise UserError(f"--branches: branch {name!r} holds {values.dtype}, not numbers")
+    return values.astype(np.float64)
+
+
+def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: Sequence[str] | None = None,
+                 pad: int | None = None):
+    """Branches of a ROOT tree as a ``continuous`` :class:`~physgen.data.Dataset` ``(N, F)``.
+
+    ``tree`` may be omitted when the file holds one tree; ``branches`` defaults to every branch.
+    """
+    from physgen.data import Dataset
+
+    path = Path(path)
+    if pad is not None and int(pad) < 1:
+        raise UserError(f"--pad: must be >= 1, got {pad}")
+    with _open(path) as f:
+        obj, name = _tree(f, path, tree)
+        available = list(obj.keys())
+        wanted = list(branches) if branches else available
+        missing = [b for b in wanted if b not in available]
+        if missing:
+            raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
+        if len(set(wanted)) != len(wanted):
+            raise UserError("--branches: a branch is named twice")
+        names, columns = [], []
+        for b in wanted:
+            try:
+                array = obj.arrays([b], library="ak")[b]
+            except Exception as exc:  # a branch uproot cannot deserialise
+                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({str(exc)[:120]})") from None
+            more_names, more_columns = _columns(b, array, pad)
+            names += more_names
+            columns += more_columns
+    if not columns or len(columns[0]) == 0:
+        raise UserError(f"{path}: tree {name!r} has no entries")
+    values = np.stack(columns, axis=1)
+    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": wanted, "feature_names": names}
+    if pad is not None:
+        attrs["pad"] = int(pad)
+    return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+
+
+def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: bool = False) -> Path:
+    """Write a tabular dataset ``(N, F)`` as a ROOT TTree ``tree``: one float32 branch per feature
+    (named by ``feature_names``, else ``f0 …``), float64 branches for the conditions, int64 ``labels``."""
+    from physgen.atomic import atomic_path
+
+    if ds.samples.ndim != 2:
+        raise UserError(f"--format root: needs tabular samples (N, features), got shape {ds.samples.shape}")
+    try:
+        import uproot
+    except ImportError:
+        raise UserError(INSTALL_HINT.replace("reading", "writing")) from None
+    names = ds.feature_names or [f"f{j}" for j in range(ds.samples.shape[1])]
+    branches = {name: np.ascontiguousarray(ds.samples[:, j]) for j, name in enumerate(names)}
+    branches.update({name: values for name, values in ds.conditions.items() if name not in branches})
+    if ds.labels is not None and "labels" not in branches:
+        branches["labels"] = ds.labels.astype(np.int64)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with uproot.recreate(tmp) as f:
+            f.mktree(tree, {name: values.dtype for name, values in branches.items()})
+            f[tree].extend(branches)
+    return Path(path)

@@ -10,19 +10,19 @@ default (``model.g_loss=minimax`` for the original game).  ``wgan-gp`` is an MLP
 (3 × 128 LeakyReLU(0.2); no normalisation in the critic, as the gradient penalty requires) trained with
 the WGAN-GP loss (Gulrajani et al. 2017), λ = 10, ``n_critic`` = 5; defaults tuned for tabular data in [−1, 1]:
 tanh output, Adam 5·10⁻⁴ β = (0.5, 0.9), batch 256, weight EMA 0.999 (other continuous data:
-``--set data.transform=minmax``, or ``model.output=linear``).  ``model.arch=conv`` swaps in the
+``data.transform=minmax``, or ``model.output=linear``).  ``model.arch=conv`` swaps in the
 translation-equivariant conv generator and critic of :mod:`physgen.models.gan.conv_lattice` (spin
 lattices with periodic padding, and images).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from physgen.models.base import DataSpec
+from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
@@ -81,6 +81,10 @@ class VanillaGAN(GAN):
     config_class: ClassVar[type] = VanillaGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
+    # the course's settings everywhere; budget: 100 epochs of the 1,797 digit images took 59 s
+    # (benchmarks/RESULTS.md, GANs and VAEs); no recorded run on lattices or tabular data
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        "spins": budget(120), "binary": budget(60), "continuous": overlay({"data": {"transform": "minmax"}}, budget(120))}
 
     def build(self, config: VanillaGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim
@@ -157,6 +161,28 @@ class WGANGP(GAN):
     # and an EMA of the weights, which damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019)
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
                                                 "ema": 0.999}}
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        # tt̄ (s, t, y), tanh output on data in [−1, 1] (minmax: the identity on these features): 6,600
+        # steps in 320 s gave KL 0.023 (floor 0.010), C2ST AUC 0.644 (benchmarks/RESULTS.md, GANs and VAEs)
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(300)),
+        # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
+        # global-pool generator path (run r6/p1 of benchmarks/RESULTS.md): energies within 3.5% at every
+        # trained T after 600 s (+ a 600 s resume); the MLP reached AUC 0.92 in the scoreboard's 60 s
+        "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
+                                    "global_pool": True},
+                          "train": {"batch_size": 64, "ema": 0.99}}, budget(600)),
+        # binarized 8x8 digits, the MLP: at the real-vs-real floors (AUC 0.51) after 10,000 steps in 56 s
+        "binary": budget(120),
+    }
+
+    @classmethod
+    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """:attr:`defaults_by_kind`, plus the projection critic on conditioned spin lattices (run p1: with it,
+        ⟨|m|⟩ at T = 3.5 went from −59% to −15% and energies to within 3.5%)."""
+        out = super().defaults(spec)
+        if spec.kind == "spins" and spec.condition_names:
+            out["model"]["projection"] = True
+        return out
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
         self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
@@ -197,16 +223,20 @@ class WGANGP(GAN):
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
                                   stats=config.lattice_stats, projection=config.projection)
 
-    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
-        super().on_train_start(data, generator=generator)
-        if self.observables is not None:
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """``model.reweight``: fit the resampling weights to the training lattices (not checkpointed, so on
+        fresh and resumed fits alike); fresh runs also fit ``model.match_observables``' targets (buffers)."""
+        super().on_fit_start(data, resumed=resumed, generator=generator)
+        if self.reals is not None:
+            self.reweight_summary = self.reals.fit(data["x"], data["cond"])
+        if self.observables is not None and not resumed:
             self.observables.fit(data["x"], data.get("cond"), self.reals)
 
-    def attach_callbacks(self, trainer) -> None:
-        """Also fit ``model.reweight``'s weights to the training lattices (fresh runs and resumes alike)."""
-        super().attach_callbacks(trainer)
+    def attach_diagnostics(self, trainer) -> None:
+        """Also print ``model.reweight``'s summary (grid, effective sample sizes) when training starts."""
+        super().attach_diagnostics(trainer)
         if self.reals is not None:
-            trainer.say("physgen: " + self.reals.fit(trainer.data.x, trainer.data.cond))
+            trainer.add_callback("on_train_start", lambda t: t.say("physgen: " + self.reweight_summary))
 
     def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         """With ``model.reweight``: a reweighted real batch of the same size (:mod:`~physgen.models.gan.reweighted`)."""

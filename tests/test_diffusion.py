@@ -228,7 +228,7 @@ def test_cli_train_and_sample_with_each_sampler(cli, tmp_path, toy_file):
                              "--steps", "5")
         assert code == 0, err
     code, out, err = cli("sample", run, "--n", "30", "--out", tmp_path / "em.h5", "--sampler", "euler-maruyama")
-    assert code == 2 and "--sampler euler-maruyama" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "sampler=euler-maruyama" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "em.h5").exists()
 
 

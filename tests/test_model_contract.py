@@ -53,6 +53,7 @@ def test_defaults_build_a_valid_config_and_model(name, kind):
     train = dict(d.get("train", {}))
     if kind in cls.defaults_by_kind:
         assert train.get("max_time", 0) > 0 and train.get("epochs", "unset") is None, "a budget in seconds"
+        assert train["steps"] is None or name == "rbm", "a step cap only where the lr decays over the run"
     train.pop("epochs", None)
     cfg = C.build_config(name, cls.config_class, {**d, "train": train})
     model = cls(cfg.model, spec)
@@ -86,6 +87,7 @@ def test_image_data_share_the_binary_defaults():
 
 def test_overlay_and_budget():
     a = {"train": {"lr": 1.0, "betas": [0.5, 0.9]}}
+    assert budget(30, steps=5) == {"train": {"max_time": 30.0, "epochs": None, "steps": 5}}
     out = overlay(a, {"train": {"lr": 2.0}, "model": {"k": 1}}, budget(60))
     assert out == {"train": {"lr": 2.0, "betas": [0.5, 0.9], "max_time": 60.0, "epochs": None, "steps": None},
                    "model": {"k": 1}}

@@ -85,9 +85,10 @@ def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def budget(seconds: float) -> dict[str, Any]:
-    """The default training budget overlay: ``seconds`` of wall time and no epoch or step cap."""
-    return {"train": {"max_time": float(seconds), "epochs": None, "steps": None}}
+def budget(seconds: float, steps: int | None = None) -> dict[str, Any]:
+    """The default training budget overlay: ``seconds`` of wall time, no epoch cap, and no step cap unless
+    ``steps`` is given (families whose learning rate decays over the run's steps need a known length)."""
+    return {"train": {"max_time": float(seconds), "epochs": None, "steps": steps}}
 
 
 def kind_of(spec: DataSpec) -> str:

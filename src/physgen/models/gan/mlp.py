@@ -97,9 +97,42 @@ class VanillaGAN(GAN):
 ARCHS = ("mlp", "conv")
 
 
+@dataclass(frozen=True)
+class MLPArch:
+    """``model.arch=mlp``: the flat generator and critic (widths per hidden layer, activation), optionally
+    with the nearest-neighbour bond products as extra critic inputs on lattices."""
+
+    hidden_g: tuple[int, ...]
+    hidden_d: tuple[int, ...]
+    act: str
+    bond_features: bool
+
+
+@dataclass(frozen=True)
+class ConvArch:
+    """``model.arch=conv``: the periodic residual conv generator and critic of :mod:`.conv_lattice`."""
+
+    width: int
+    dilations_g: tuple[int, ...]
+    dilations_d: tuple[int, ...]
+    noise_channels: int
+    padding: str
+    lattice_stats: bool
+    global_pool: bool
+    projection: bool
+
+
+ARCH_OPTIONS = {"mlp": tuple(MLPArch.__dataclass_fields__), "conv": tuple(ConvArch.__dataclass_fields__)}
+
+
 @dataclass
 class WGANGPConfig(GANConfig):
-    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md)."""
+    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md).
+
+    The architecture's own options are flat keys (``model.width=16``); :attr:`arch_options` groups those
+    of the chosen ``arch`` (:class:`MLPArch` or :class:`ConvArch`), and :func:`check_options` holds every
+    check that spans options or needs the data.
+    """
 
     latent: int = 32
     noise: str = "normal"
@@ -137,13 +170,43 @@ class WGANGPConfig(GANConfig):
         check_positive("noise_channels", self.noise_channels)
         check_positive("match_observables", self.match_observables, allow_zero=True)
         check_positive("reweight", self.reweight, allow_zero=True)
-        if self.match_fluctuations and not self.match_observables:
-            raise UserError("model.match_fluctuations: needs model.match_observables > 0 (the penalty's weight)")
         if self.arch not in ARCHS:
             raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.padding not in PADDINGS:
             raise UserError(f"model.padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
         super().__post_init__()
+
+    @property
+    def arch_options(self) -> MLPArch | ConvArch:
+        """The options of the chosen architecture, as one frozen record."""
+        cls = MLPArch if self.arch == "mlp" else ConvArch
+        return cls(**{name: getattr(self, name) for name in ARCH_OPTIONS[self.arch]})
+
+
+def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> None:
+    """Every cross-option check of ``wgan-gp`` in one place: options of the other architecture left on,
+    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels)."""
+    other = "conv" if config.arch == "mlp" else "mlp"
+    for option in ("global_pool", "projection", "bond_features"):
+        if option in ARCH_OPTIONS[other] and getattr(config, option):
+            raise UserError(f"model.{option}: only for model.arch={other}"
+                            + (" (a conv critic sees the bonds itself)" if option == "bond_features" else ""))
+    if config.match_fluctuations and not config.match_observables:
+        raise UserError("model.match_fluctuations: needs model.match_observables > 0 (the penalty's weight)")
+    if config.bond_features and len(spec.shape) != 2:
+        raise UserError(f"model.bond_features: needs lattice data of shape (L, L), got {tuple(spec.shape)}")
+    if config.arch != "conv":
+        return
+    shape = lattice_shape(spec)
+    if config.projection and not conditioned:
+        raise UserError("model.projection: the projection critic needs a conditioned run (data.condition)")
+    if config.lattice_stats and spec.kind != "spins":
+        raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
+    if padding_mode(config.padding, spec.kind) == "circular":
+        for option in ("dilations_g", "dilations_d"):
+            if max(getattr(config, option)) > min(shape[1:]) // 2:
+                raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
+                                f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
 
 
 @register
@@ -185,41 +248,27 @@ class WGANGP(GAN):
         return out
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        check_options(config, spec, conditioned=bool(self.cond.dim))
         self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
         values = None if self.reals is None else self.reals.grid
         self.observables = (ObservableMatching(spec, self.cond, values, fluctuations=config.match_fluctuations)
                             if config.match_observables else None)
         if config.arch == "conv":
             return self._build_conv(config, spec)
-        for option in ("global_pool", "projection"):
-            if getattr(config, option):
-                raise UserError(f"model.{option}: only for model.arch=conv")
         d, c = flat_dim(spec), self.cond.dim
         self.gen = FlatConditional(mlp([config.latent + c, *config.hidden_g, d], act=config.act), spec.shape)
         if config.bond_features:
-            if len(spec.shape) != 2:
-                raise UserError(f"model.bond_features: needs lattice data of shape (L, L), got {tuple(spec.shape)}")
             self.disc = Prepend(BondFeatures(), mlp([3 * d + c, *config.hidden_d, 1], act=config.act))
         else:
             self.disc = FlatConditional(mlp([d + c, *config.hidden_d, 1], act=config.act), ())
 
     def _build_conv(self, config: WGANGPConfig, spec: DataSpec) -> None:
         """``model.arch=conv``: :class:`LatticeGenerator` / :class:`LatticeCritic` (periodic on spins)."""
-        if config.bond_features:
-            raise UserError("model.bond_features: only for model.arch=mlp (a conv critic sees the bonds itself)")
         shape, c = lattice_shape(spec), self.cond.dim
-        if config.projection and not c:
-            raise UserError("model.projection: the projection critic needs a conditioned run (--condition NAME)")
         mode = padding_mode(config.padding, spec.kind)
-        for option in ("dilations_g", "dilations_d"):
-            if mode == "circular" and max(getattr(config, option)) > min(shape[1:]) // 2:
-                raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
-                                f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
         self.gen = LatticeGenerator(shape, spec.shape, latent=config.latent, cond_dim=c, width=config.width,
                                     dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode,
                                     global_pool=config.global_pool)
-        if config.lattice_stats and spec.kind != "spins":
-            raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
                                   stats=config.lattice_stats, projection=config.projection)
 

@@ -157,6 +157,8 @@ def test_samplers_by_name_and_bad_sampler():
     ddpm = build("ddpm", {"timesteps": 20, "width": 16, "blocks": 1, "emb_dim": 8}, DataSpec("continuous", (3,)))
     for sampler, steps in (("ddpm", None), ("ddpm", 5), ("ddim", 5)):
         assert ddpm.sample(4, generator=gen(0), sampler=sampler, steps=steps).shape == (4, 3)
+    assert torch.equal(ddpm.sample(4, generator=gen(1), sampler="ancestral", steps=5),
+                       ddpm.sample(4, generator=gen(1), sampler="ddpm", steps=5))
     with pytest.raises(UserError, match="sampler=euler-maruyama"):
         ddpm.sample(4, generator=gen(0), sampler="euler-maruyama")
     sde = build("score-sde", {"width": 16, "blocks": 1, "emb_dim": 8, "steps": 5}, DataSpec("continuous", (3,)))

@@ -292,11 +292,12 @@ class DDPM(_Diffusion):
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None
                ) -> torch.Tensor:
-        """``(n, *shape)`` samples: ``sampler`` ddpm (ancestral; respaced when ``steps`` < T) or ddim."""
+        """``(n, *shape)`` samples: ``sampler`` ddpm (alias ancestral; respaced when ``steps`` < T) or ddim;
+        ``steps`` defaults to ``model.steps`` (0: T for ddpm, 50 for ddim)."""
         cfg = self.config
-        sampler = sampler or cfg.sampler
+        sampler = {"ancestral": "ddpm"}.get(sampler or cfg.sampler, sampler or cfg.sampler)
         if sampler not in ("ddpm", "ddim"):
-            raise UserError(f"sampler={sampler}: model 'ddpm' supports ddpm and ddim")
+            raise UserError(f"sampler={sampler}: model 'ddpm' supports ddpm (alias ancestral) and ddim")
         steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         clip = cfg.clip or self.data_clip()

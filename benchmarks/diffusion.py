@@ -35,7 +35,7 @@ def toy_model(train_steps: int):
     torch.manual_seed(0)
     model = build("ddpm", {"timesteps": 500, "width": 128, "blocks": 3, "emb_dim": 64}, DataSpec("continuous", (2,)))
     x = torch.as_tensor(real)
-    model.on_train_start({"x": x}, generator=None)
+    model.on_fit_start({"x": x}, resumed=False, generator=None)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     for step in range(train_steps):
         g = torch.Generator().manual_seed(step)

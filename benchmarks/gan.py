@@ -91,7 +91,7 @@ def trainer_loop(ds, steps: int, batch: int, seed: int, run_dir: Path, warmup: i
     model = registry.build("gan", {}, DataSpec.from_dataset(ds))
     cfg = TrainConfig(batch_size=batch, steps=steps + warmup, lr=1e-3, progress=False, seed=seed, device="cpu")
     trainer = Trainer(model, cfg, to_tensor_data(ds, make_transform("none"), None), run_dir=run_dir)
-    model.attach_callbacks(trainer)
+    model.attach_diagnostics(trainer)
     marks = {}
 
     def mark(t):

@@ -83,7 +83,7 @@ def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
             step += 1
             opt.zero_grad(set_to_none=True)
             batch = {"x": data.index_select(0, perm[i:i + 64])}
-            loss, _ = model.gradients(batch, generator=g, value=step % LOG_EVERY == 0)
+            loss, _ = model.gradients(batch, generator=g)
             opt.step()
             if loss is not None:
                 float(loss)  # the trainer logs it

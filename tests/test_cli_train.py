@@ -127,7 +127,7 @@ def test_labels_condition_and_unconditioned_run(cli, tmp_path, spins):
     _one_error_line(err, "not trained with conditions")
     code, _, err = cli("train", "toy-gauss", "--data", spins, "--out", tmp_path / "x", "--condition", "pressure", *Q)
     assert code == 2 and not (tmp_path / "x").exists()
-    _one_error_line(err, "--condition pressure", "has: temperature")
+    _one_error_line(err, "condition=pressure", "has: temperature")
 
 
 def test_sampler_options_are_passed_or_refused(cli, tmp_path, spins):

@@ -76,7 +76,7 @@ def test_fewer_than_two_steps_is_a_user_error(T):
 def test_unknown_schedule_and_bad_steps():
     with pytest.raises(UserError, match="model.schedule"):
         R.beta_schedule("quadratic", 10)
-    with pytest.raises(UserError, match="--steps"):
+    with pytest.raises(UserError, match="steps"):
         R.timestep_subsequence(10, 11)
     assert R.timestep_subsequence(1000, 4) == [0, 333, 666, 999]
 
@@ -157,11 +157,13 @@ def test_samplers_by_name_and_bad_sampler():
     ddpm = build("ddpm", {"timesteps": 20, "width": 16, "blocks": 1, "emb_dim": 8}, DataSpec("continuous", (3,)))
     for sampler, steps in (("ddpm", None), ("ddpm", 5), ("ddim", 5)):
         assert ddpm.sample(4, generator=gen(0), sampler=sampler, steps=steps).shape == (4, 3)
-    with pytest.raises(UserError, match="--sampler euler-maruyama"):
+    assert torch.equal(ddpm.sample(4, generator=gen(1), sampler="ancestral", steps=5),
+                       ddpm.sample(4, generator=gen(1), sampler="ddpm", steps=5))
+    with pytest.raises(UserError, match="sampler=euler-maruyama"):
         ddpm.sample(4, generator=gen(0), sampler="euler-maruyama")
     sde = build("score-sde", {"width": 16, "blocks": 1, "emb_dim": 8, "steps": 5}, DataSpec("continuous", (3,)))
     assert sde.sample(4, generator=gen(0), corrector_steps=1).shape == (4, 3)
-    with pytest.raises(UserError, match="--sampler ddim"):
+    with pytest.raises(UserError, match="sampler=ddim"):
         sde.sample(4, generator=gen(0), sampler="ddim")
 
 
@@ -228,7 +230,7 @@ def test_cli_train_and_sample_with_each_sampler(cli, tmp_path, toy_file):
                              "--steps", "5")
         assert code == 0, err
     code, out, err = cli("sample", run, "--n", "30", "--out", tmp_path / "em.h5", "--sampler", "euler-maruyama")
-    assert code == 2 and "--sampler euler-maruyama" in err and len(err.strip().splitlines()) == 1
+    assert code == 2 and "sampler=euler-maruyama" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "em.h5").exists()
 
 
@@ -269,7 +271,7 @@ def test_clip_to_data_keeps_samples_in_the_training_range(name):
     opts = {"width": 16, "blocks": 1, "emb_dim": 8, "steps": 5, **({"timesteps": 20} if name == "ddpm" else {})}
     data = torch.rand(100, 3, generator=gen(0)) * torch.tensor([2.0, 1.0, 0.5]) - 1.0
     model = build(name, opts, spec)
-    model.on_train_start({"x": data}, generator=gen(0))
+    model.on_fit_start({"x": data}, resumed=False, generator=gen(0))
     torch.testing.assert_close(model.data_lo, data.amin(0))
     x = model.sample(200, generator=gen(1))  # untrained: unclipped samples would be far outside
     assert (x >= data.amin(0)).all() and (x <= data.amax(0)).all()

@@ -224,3 +224,21 @@ def test_cli_rejects_a_non_boolean_global_pool(cli, lattices, tmp_path):
                        "--condition", "temperature", "--set", "model.arch=conv", "--set", "model.global_pool=maybe")
     assert code == 2 and "model.global_pool" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "r").exists()
+
+
+def test_wgan_gp_groups_the_architecture_options_and_checks_them_in_one_place():
+    from physgen.models.gan.mlp import ConvArch, MLPArch, WGANGPConfig, check_options
+
+    assert WGANGPConfig().arch_options == MLPArch((128, 128, 128), (128, 128, 128), "leaky_relu", False)
+    conv = WGANGPConfig(arch="conv", width=8).arch_options
+    assert isinstance(conv, ConvArch) and conv.width == 8 and conv.dilations_g == (1, 2, 4, 1, 2, 1)
+    spins = DataSpec("spins", (8, 8))
+    for options, match in (({"global_pool": True}, "global_pool: only for model.arch=conv"),
+                           ({"arch": "conv", "bond_features": True}, "bond_features: only for model.arch=mlp"),
+                           ({"arch": "conv", "projection": True}, "projection: the projection critic needs"),
+                           ({"arch": "conv", "dilations_g": (8,)}, "dilations_g: dilation 8 wraps"),
+                           ({"bond_features": True}, "bond_features: needs lattice data")):
+        with pytest.raises(UserError, match=match):
+            check_options(WGANGPConfig(**options), spins if "bond_features" not in options or options.get("arch")
+                          else DataSpec("continuous", (3,)), conditioned=False)
+    check_options(WGANGPConfig(arch="conv", projection=True, lattice_stats=True), spins, conditioned=True)

@@ -183,8 +183,8 @@ def test_visible_resolution_and_conflicts():
 
 @pytest.mark.parametrize("visible,data,fix", [
     ("bernoulli", [[0.0, 0.5, 1.0]], "binarize"),
-    ("bernoulli", [[1.0, -1.0, 1.0]], "--set model.visible=spin"),
-    ("spin", [[0.0, 1.0, 1.0]], "--set model.visible=bernoulli"),
+    ("bernoulli", [[1.0, -1.0, 1.0]], "use model.visible=spin"),
+    ("spin", [[0.0, 1.0, 1.0]], "use model.visible=bernoulli"),
     ("gaussian", [[0.0, float("nan"), 1.0]], "NaN"),
     ("spin", [[1.0, float("nan"), 1.0]], "NaN"),
 ])

@@ -1,4 +1,5 @@
-"""``physgen models``: list the registered models; ``physgen models summary NAME`` prints the layer table.
+"""``physgen models``: the registered models and their default budgets; ``physgen models summary NAME`` prints the
+layer table, ``physgen models defaults NAME`` the config a model trains with by default.
 
 Parameters are counted as Keras counts them: trainable parameters, plus BatchNorm running mean and
 variance as non-trainable weights (so ``thesis-dcgan`` reports the thesis's tables exactly).
@@ -15,45 +16,85 @@ from physgen.cli.common import ArgumentParser, add_verb
 from physgen.errors import UserError
 
 
+#: the data each kind's defaults are shown for (``physgen models``): Ising L=16, binarized 8x8 digits, tt̄ events
+EXAMPLES = {"spins": ("spins", (16, 16), None), "binary": ("binary", (8, 8), None),
+            "continuous": ("continuous", (3,), ("s", "t", "y"))}
+
+
 def register(sub) -> None:
-    parser = add_verb(sub, "models", "list the available models, or print one model's layers and parameter counts",
-                      "physgen models summary thesis-dcgan --json", run_list)
+    parser = add_verb(sub, "models", "list the available models and their default training budgets, or print one "
+                      "model's layers or defaults", "physgen models summary thesis-dcgan --json", run_list)
     inner = parser.add_subparsers(dest="models_verb", required=False, metavar="SUBVERB", parser_class=ArgumentParser)
     s = add_verb(inner, "summary", "print a model's layer table (output shapes, parameter counts)",
                  "physgen models summary dcgan --data ising.h5 --set model.channels=[32,64]", run_summary)
     s.add_argument("name", help="registered model name (see `physgen models`)")
     s.add_argument("--json", action="store_true", help="print only the parameter counts as JSON")
-    s.add_argument("--data", help="dataset file whose shape/kind sizes the model (default: the model's usual data)")
-    s.add_argument("--condition", help="condition the model on this /conditions name or 'labels' (needs --data)")
+    _data_options(s)
     s.add_argument("--set", nargs="*", default=[], metavar="model.KEY=VALUE", help="model options")
+    d = add_verb(inner, "defaults", "print the config a model trains with by default on some data (before "
+                 "--config, --set and flags)", "physgen models defaults ddpm --kind spins", run_defaults)
+    d.add_argument("name", help="registered model name (see `physgen models`)")
+    _data_options(d)
+    d.add_argument("--kind", choices=sorted(EXAMPLES), help="show the defaults for this data kind's example data "
+                   "(without --data; default: the model's usual data)")
+
+
+def _data_options(parser) -> None:
+    parser.add_argument("--data", help="dataset file whose kind/shape the model is built for (default: the model's usual data)")
+    parser.add_argument("--condition", help="condition the model on this /conditions name or 'labels' (needs --data)")
+
+
+def example_spec(kind: str):
+    """The DataSpec of :data:`EXAMPLES` ``kind``."""
+    from physgen.models.base import DataSpec
+
+    k, shape, names = EXAMPLES[kind]
+    return DataSpec(k, shape, names)
+
+
+def budgets(cls) -> dict[str, float | None]:
+    """Kind -> the family's default ``train.max_time`` on that kind's example data (None: kind unsupported
+    or no time budget)."""
+    out: dict[str, float | None] = {}
+    for kind in EXAMPLES:
+        out[kind] = cls.defaults(example_spec(kind)).get("train", {}).get("max_time") if kind in cls.kinds else None
+    return out
 
 
 def run_list(args) -> int:
     from physgen.models import registry
 
+    kinds = "/".join(EXAMPLES)
+    print(f"{'model':16s} {'type':12s} {'budget s (' + kinds + ')':34s} description")
     for name in registry.names():
         cls = registry.get(name)
-        desc = getattr(cls, "description", None) or next(iter((cls.__doc__ or "").strip().splitlines()), "")
         kind = "adversarial" if cls.adversarial else "likelihood"
-        print(f"{name:16s} {kind:12s} {desc}")
+        budget = "/".join("—" if v is None else f"{v:g}" for v in budgets(cls).values())
+        print(f"{name:16s} {kind:12s} {budget:34s} {cls.description}")
     return 0
 
 
-def build_model(name: str, data: str | None, condition: str | None, sets: list[str]):
-    """Instantiate ``name`` on the spec of ``data`` (or the model's ``default_spec``) with ``--set`` options."""
-    from physgen.config import from_dict
+def resolve_spec(cls, data: str | None, condition: str | None, kind: str | None = None):
+    """The DataSpec of ``data`` (with ``condition``), else of example data of ``kind``, else ``cls.default_spec``."""
     from physgen.data import load
-    from physgen.models import registry
     from physgen.models.base import DataSpec
 
-    cls = registry.get(name)
     if data is not None:
-        spec = DataSpec.from_dataset(load(data), condition)
-    elif condition is not None:
+        return DataSpec.from_dataset(load(data), condition)
+    if condition is not None:
         raise UserError("--condition needs --data (the condition's values come from the data file)")
-    else:
-        spec = getattr(cls, "default_spec", None) or DataSpec("continuous", (2,))
-    values: dict[str, Any] = {}
+    return example_spec(kind) if kind is not None else cls.default_spec
+
+
+def build_model(name: str, data: str | None, condition: str | None, sets: list[str]):
+    """Instantiate ``name`` on the spec of ``data`` (or the model's ``default_spec``) with its default model
+    options for that data, then the ``--set`` options."""
+    from physgen.config import from_dict
+    from physgen.models import registry
+
+    cls = registry.get(name)
+    spec = resolve_spec(cls, data, condition)
+    values: dict[str, Any] = dict(cls.defaults(spec).get("model", {}))
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep or not key.startswith("model."):
@@ -62,28 +103,19 @@ def build_model(name: str, data: str | None, condition: str | None, sets: list[s
     return cls(from_dict(cls.config_class, values, "model"), spec)
 
 
-def networks(model) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
-    """Name -> (modules counted, a forward call through them, or None for models without layers)."""
-    spec = model.spec
-    n = 2
-    cond = None
-    if spec.condition_names:
-        cond = torch.tensor([[sum(spec.condition_range(c)) / 2 for c in spec.condition_names]] * n)
-    labels = torch.zeros(n, dtype=torch.long) if spec.n_labels else None
-    conditioner = getattr(model, "cond", None)
-    c = model.cond(cond, labels) if conditioner is not None and conditioner.active else None
-    x = torch.zeros(n, *spec.shape)
-    if model.adversarial:
-        z = model.noise(n, None)
-        return {"generator": ([model.gen, model.cond], lambda: model.generate(z, c)),
-                "discriminator": ([model.disc], lambda: model.disc(x, c))}
-    if hasattr(model, "encode"):  # VAEs
-        return {"model": ([model], lambda: model.decode(model.encode(x, c)[0], c))}
-    if hasattr(model, "energy_net"):  # EBMs
-        return {"model": ([model], lambda: model.energy(x, c))}
-    if hasattr(model, "denoiser"):  # diffusion and score models
-        return {"model": ([model], lambda: model.denoiser(x.reshape(n, -1), torch.zeros(n), c))}
-    return {"model": ([model], None)}  # e.g. the rbm: parameters, no layers
+def run_defaults(args) -> int:
+    from physgen.config import dumps_toml
+    from physgen.models import registry
+
+    cls = registry.get(args.name)
+    if args.kind is not None and args.data is not None:
+        raise UserError("--kind: give --kind or --data, not both")
+    spec = resolve_spec(cls, args.data, args.condition, args.kind)
+    if spec.kind not in cls.kinds:
+        raise UserError(f"model {cls.name!r} cannot model data of kind {spec.kind!r} (supported: {', '.join(cls.kinds)})")
+    print(f'# model "{cls.name}" on {spec.kind} data of shape {tuple(spec.shape)}')
+    print(dumps_toml(cls.defaults(spec)), end="")
+    return 0
 
 
 def layer_rows(modules: list[nn.Module], forward: Callable[[], Any]) -> list[tuple[str, str, str, int, int]]:
@@ -129,7 +161,7 @@ def summary(model) -> dict[str, dict[str, Any]]:
     model.eval()
     try:
         out = {}
-        for name, (mods, fwd) in networks(model).items():
+        for name, (mods, fwd) in model.networks().items():
             out[name] = {**counts(mods), "layers": layer_rows(mods, fwd)}
         return out
     finally:

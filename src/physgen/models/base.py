@@ -16,7 +16,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -44,12 +44,12 @@ class DataSpec:
         n_labels = None
         if condition == "labels":
             if ds.labels is None:
-                raise UserError("--condition labels: the data file has no /labels")
+                raise UserError("data.condition=labels: the data file has no /labels")
             n_labels = int(ds.labels.max()) + 1
         elif condition is not None:
             if condition not in ds.conditions:
                 have = ", ".join(sorted(ds.conditions)) or "none"
-                raise UserError(f"--condition {condition}: the data file has no /conditions/{condition} (it has: {have})")
+                raise UserError(f"data.condition={condition}: the data file has no /conditions/{condition} (it has: {have})")
             names = (condition,)
             values = {condition: tuple(float(v) for v in np.unique(ds.conditions[condition]))}
         fn = ds.feature_names
@@ -75,29 +75,71 @@ class DataSpec:
                    {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"))
 
 
-class GenerativeModel(nn.Module):
-    """Base class of every physgen model.
+def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
+    """Merge config overlays section by section (later parts win), deep-copying the values:
+    ``overlay({"train": {"lr": 1e-3}}, {"train": {"max_time": 60}}) == {"train": {"lr": 1e-3, "max_time": 60}}``."""
+    out: dict[str, Any] = {}
+    for part in parts:
+        for section, values in part.items():
+            out.setdefault(section, {}).update(copy.deepcopy(values))
+    return out
 
-    Subclasses set ``name`` (the CLI name), ``config_class`` (a dataclass whose ``__post_init__``
-    validates and raises :class:`UserError`), and implement :meth:`loss` (or, with
-    ``adversarial = True``, :meth:`adversarial_step`) and :meth:`sample`.  State that must survive a
-    resume (persistent chains, replay buffers) lives in registered buffers so it is checkpointed.
+
+def budget(seconds: float, steps: int | None = None) -> dict[str, Any]:
+    """The default training budget overlay: ``seconds`` of wall time, no epoch cap, and no step cap unless
+    ``steps`` is given (families whose learning rate decays over the run's steps need a known length)."""
+    return {"train": {"max_time": float(seconds), "epochs": None, "steps": steps}}
+
+
+def kind_of(spec: DataSpec) -> str:
+    """The data kind whose defaults apply: ``spins``, ``binary``, ``continuous``; ``image`` data (grey levels
+    in [0, 1]) share the ``binary`` defaults, being lattices of pixels too."""
+    return "binary" if spec.kind == "image" else spec.kind
+
+
+class GenerativeModel(nn.Module):
+    """Base class of every physgen model: the contract between a family, the trainer and the CLI.
+
+    A family declares the class attributes below (every one has a default here, so a subclass names only
+    what differs), builds its networks in ``__init__`` from its ``config_class`` instance and the run's
+    :class:`DataSpec`, and implements :meth:`loss` (or, with ``adversarial = True``,
+    :meth:`adversarial_step`) and :meth:`sample`.  State that must survive a resume (persistent chains,
+    replay buffers, fitted data ranges) lives in registered buffers so it is checkpointed.
     """
 
+    #: the registry / CLI name (``physgen train NAME``)
     name: ClassVar[str] = "base"
+    #: one line shown by ``physgen models``
+    description: ClassVar[str] = ""
+    #: the ``[model]`` section's dataclass; its ``__post_init__`` validates and raises :class:`UserError`
     config_class: ClassVar[type] = object
+    #: True for two-player models: the trainer calls :meth:`adversarial_step` instead of :meth:`loss`
     adversarial: ClassVar[bool] = False
+    #: data kinds the family can model (``DataSpec.kind``)
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
-    #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}`` (see :meth:`defaults`)
+    #: the data the family is usually run on; sizes the networks of ``physgen models summary`` without --data
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
+    #: bumped when the meaning or layout of the saved tensors changes (old checkpoints are then refused)
+    checkpoint_version: ClassVar[int] = 1
+    #: True when :meth:`gradients` writes the gradient of :meth:`loss` in closed form (e.g. the RBM's
+    #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward``.  A family
+    #: whose answer depends on its options overrides it with a property.
+    closed_form_gradients: ClassVar[bool] = False
+    #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}``, the part of
+    #: :meth:`defaults` that does not depend on the data
     default_config: ClassVar[dict[str, Any]] = {}
+    #: overlays per data kind (``spins``, ``binary``, ``continuous``; ``image`` uses ``binary``, see
+    #: :func:`kind_of`) merged over :attr:`default_config` by :meth:`defaults`: widths, learning rates,
+    #: sampler settings, the data transform the family needs, and the training budget (:func:`budget`)
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:
         """The family's default config overlay for data described by ``spec`` (a nested dict of raw values,
         sections ``model``, ``train``, ``data``): what ``physgen train`` uses before ``--config``, ``--set``
-        and the flags.  Families override it to choose widths, batch sizes, learning rates and budgets per
-        data kind; the base returns a copy of :attr:`default_config`."""
-        return copy.deepcopy(cls.default_config)
+        and the flags.  The base merges :attr:`default_config` and the :attr:`defaults_by_kind` entry of
+        the spec's kind; families whose defaults depend on more of the spec (e.g. on conditioning) extend it."""
+        return overlay(cls.default_config, cls.defaults_by_kind.get(kind_of(spec), {}))
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()
@@ -113,16 +155,10 @@ class GenerativeModel(nn.Module):
         """Scalar loss to minimise and a dict of floats to log."""
         raise NotImplementedError
 
-    #: True when :meth:`gradients` computes the gradient of :meth:`loss` in closed form (e.g. the RBM's
-    #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward`` (one process).
-    closed_form_gradients: bool = False
-
-    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
-                  ) -> tuple[torch.Tensor | None, dict[str, float]]:
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
         """The value and logs of :meth:`loss`, its gradient written (accumulated) into the parameters'
-        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``).  With
-        ``value=False`` (the trainer asks for the value only on the steps that end a logging window) the
-        model may skip computing the loss value and return None in its place."""
+        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``)."""
         raise NotImplementedError
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
@@ -135,18 +171,35 @@ class GenerativeModel(nn.Module):
         raise NotImplementedError
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
-        """Validate data before training (e.g. {0,1} vs ±1); raise UserError naming the fix."""
+        """Validate data before training (e.g. {0,1} vs ±1); raise UserError naming the parameter to change."""
 
-    # --- optional trainer hooks (added for physgen.training; defaults do nothing harmful) ------------
-    checkpoint_version: ClassVar[int] = 1  # bump when the meaning/layout of saved tensors changes
+    # --- trainer hooks ----------------------------------------------------------------------------
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """Called once before the first step of every fit, fresh (``resumed=False``, before the first
+        checkpoint) or resumed (``resumed=True``, after the checkpoint is loaded), with the whole training set
+        in model space on the training device (same keys as a batch).  Fresh runs initialise data-dependent
+        parameters and buffers here (visible biases from data means, data ranges, persistent chains);
+        state that is not checkpointed (e.g. fitted resampling weights) is rebuilt on both."""
 
-    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
-        """Called once before the first step of a fresh run (not on resume) with the whole training set
-        in model space on the training device (same keys as a batch): initialise data-dependent
-        parameters (e.g. visible biases from data means) or persistent chains here."""
+    def attach_diagnostics(self, trainer) -> None:
+        """Register trainer callbacks that write diagnostics (``trainer.add_callback(event, fn)``), e.g. a
+        GAN's loss curves and fixed-noise samples; called before every fit.  Default: none."""
 
-    def attach_callbacks(self, trainer) -> None:
-        """Register extra trainer callbacks (``trainer.add_callback(event, fn)``), e.g. diagnostics."""
+    def networks(self) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
+        """Name -> (modules whose parameters are counted together, a forward call through them on a dummy
+        batch of two, or None when the model has parameters but no layers), for ``physgen models summary``.
+        Default: the whole model as one network without a forward call."""
+        return {"model": ([self], None)}
+
+    def dummy_inputs(self, n: int = 2) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """``(x (n, *shape) zeros, cond (n, C) at the middle of each trained range or None, labels (n,) or
+        None)``: inputs for :meth:`networks`' forward calls."""
+        spec = self.spec
+        cond = None
+        if spec.condition_names:
+            cond = torch.tensor([[sum(spec.condition_range(c)) / 2 for c in spec.condition_names]] * n)
+        labels = torch.zeros(n, dtype=torch.long) if spec.n_labels else None
+        return torch.zeros(n, *spec.shape), cond, labels
 
     def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
         """Metrics on a held-out batch (averaged by the trainer, logged as ``val_<key>``).

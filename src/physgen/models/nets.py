@@ -178,7 +178,7 @@ class EnergyMap(nn.Module):
         names, shape = tuple(spec.condition_names), tuple(spec.shape)
         if spec.kind != "spins" or len(shape) != 2 or names != ("temperature",):
             raise UserError("model.cond_map=energy: needs L×L spin lattices conditioned on temperature alone "
-                            f"(--condition temperature); the run has {spec.kind!r} data of shape {shape} "
+                            f"(data.condition=temperature); the run has {spec.kind!r} data of shape {shape} "
                             f"conditioned on {', '.join(names) or 'nothing'}")
         values = spec.condition_values["temperature"]
         self.shape = shape

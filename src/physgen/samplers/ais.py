@@ -23,7 +23,7 @@ import torch
 from torch.nn.functional import softplus
 
 from physgen.errors import UserError
-from physgen.models.rbm.energy import sample_units
+from physgen.samplers.energy import BipartiteEnergy, sample_units
 from physgen.samplers.gibbs import flip_move
 
 
@@ -47,7 +47,7 @@ def beta_schedule(n_betas: int = 10000, kind: str = "sm", *, device=None, dtype=
     """``(K+1,)`` schedule from 0 to 1.  ``"linear"``; ``"sigmoid"`` (denser at both ends);
     ``"sm"``: Salakhutdinov & Murray's piecewise-linear 0→0.5 (10%), 0.5→0.9 (40%), 0.9→1 (50%)."""
     if n_betas < 2:
-        raise UserError(f"AIS: --n-betas must be >= 2 (got {n_betas})")
+        raise UserError(f"AIS: n_betas must be >= 2 (got {n_betas})")
     if kind == "linear":
         return torch.linspace(0, 1, n_betas + 1, device=device, dtype=dtype)
     if kind == "sigmoid":
@@ -64,14 +64,14 @@ def beta_schedule(n_betas: int = 10000, kind: str = "sm", *, device=None, dtype=
 class _Annealer:
     """Cached pieces of the tempered free energies for one state ``v`` ``(C, n)``."""
 
-    def __init__(self, energy, base_a: torch.Tensor):
+    def __init__(self, energy: BipartiteEnergy, base_a: torch.Tensor):
         self.e, self.base_a = energy, base_a
 
     def prepare(self, v: torch.Tensor) -> None:
         e = self.e
         self.v = v
-        self.x = e._scaled(v) @ e.W + e.b                         # (C, m)
-        self.u_a, self.u_b = e._visible_term(v, self.base_a), e._visible_term(v, e.a)
+        self.x = e.scaled(v) @ e.W + e.b                         # (C, m)
+        self.u_a, self.u_b = e.visible_term(v, self.base_a), e.visible_term(v, e.a)
 
     def free_energy(self, beta: float) -> torch.Tensor:
         return (1 - beta) * self.u_a + beta * self.u_b - softplus(beta * self.x).sum(-1)
@@ -98,16 +98,16 @@ def _delta_error(log_w: torch.Tensor) -> float:
     return float(r.std() / (r.mean() * math.sqrt(len(r)))) if len(r) > 1 else float("inf")
 
 
-def ais_log_z(energy, *, n_chains: int = 100, n_betas: int = 10000, schedule: str = "sm",
+def ais_log_z(energy: BipartiteEnergy, *, n_chains: int = 100, n_betas: int = 10000, schedule: str = "sm",
               betas: torch.Tensor | None = None, base_a: torch.Tensor | None = None,
               generator: torch.Generator | None = None, reverse: bool = True, flip: bool = False) -> AISResult:
-    """AIS estimate of ``log Z`` of an untempered :class:`RBMEnergy` (computed in float64).
+    """AIS estimate of ``log Z`` of an untempered bipartite energy (e.g. an RBM; computed in float64).
 
     ``base_a``: visible bias of the base model (default the model's ``a``; Salakhutdinov & Murray use
     the data's base rates).  ``flip``: add the global spin-flip move (spin units).
     """
     if n_chains < 2:
-        raise UserError(f"AIS: --n-chains must be >= 2 (got {n_chains})")
+        raise UserError(f"AIS: n_chains must be >= 2 (got {n_chains})")
     e = energy.detach().to(torch.float64)
     base = (e.a if base_a is None else base_a.detach().to(e.a)).clone()
     b = beta_schedule(n_betas, schedule, dtype=torch.float64) if betas is None else betas.to(torch.float64)

@@ -49,7 +49,7 @@ def alpha_bar(betas: torch.Tensor) -> torch.Tensor:
 def timestep_subsequence(T: int, steps: int) -> list[int]:
     """``steps`` increasing timesteps in [0, T) including 0 and T − 1 (evenly spaced)."""
     if not 1 <= int(steps) <= T:
-        raise UserError(f"--steps: must be between 1 and T={T}, got {steps}")
+        raise UserError(f"steps: must be between 1 and T={T}, got {steps}")
     return sorted({int(round(v)) for v in torch.linspace(0, T - 1, int(steps)).tolist()})
 
 
@@ -134,7 +134,7 @@ def euler_maruyama(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, st
     2021, Algorithm 5, predictor–corrector).  The last step returns the mean (no noise), as in the course.
     """
     if int(steps) < 1:
-        raise UserError(f"--steps: must be >= 1, got {steps}")
+        raise UserError(f"steps: must be >= 1, got {steps}")
     device = device if device is not None else "cpu"
     n = shape[0]
     x = randn(shape, generator, device) * sde.marginal_std(torch.ones((), device=device))

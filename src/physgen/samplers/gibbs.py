@@ -6,25 +6,21 @@ flip ``s -> −s`` and accept it with the Metropolis probability ``min(1, exp(F(
 marginal ``p(s) ∝ exp(−F(s))`` (detailed balance holds because the proposal is its own inverse).
 It lets chains jump between the all-up and all-down modes that Gibbs sweeps alone cannot cross below Tc.
 
-The energy is an :class:`physgen.models.rbm.energy.RBMEnergy` (possibly tempered): the sampler owns
+The energy is a :class:`physgen.samplers.energy.BipartiteEnergy` (an RBM, possibly tempered): the sampler owns
 the loop, the model only gives conditionals.
 """
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
-
 import torch
 from torch.nn.functional import softplus
 
 from physgen.errors import UserError
 from physgen.samplers.draws import bernoulli
-
-if TYPE_CHECKING:
-    from physgen.models.rbm.energy import RBMEnergy
+from physgen.samplers.energy import BipartiteEnergy
 
 
-def flip_move(energy, v: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+def flip_move(energy: BipartiteEnergy, v: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     """Metropolis global spin flip on every chain: ``(..., n) -> (..., n)`` and the acceptance mask ``(...)``."""
     log_r = energy.flip_log_ratio(v)
     u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)
@@ -32,7 +28,7 @@ def flip_move(energy, v: torch.Tensor, generator: torch.Generator | None) -> tup
     return torch.where(accept[..., None], -v, v), accept
 
 
-def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
+def flip_from_logits(e: BipartiteEnergy, v: torch.Tensor, x: torch.Tensor, generator: torch.Generator | None
                      ) -> tuple[torch.Tensor, torch.Tensor]:
     """Metropolis global flip of spin chains ``v (..., C, n)`` whose hidden logits are ``x (..., C, m)``:
     ``log p(−s) − log p(s) = F(s) − F(−s) = −2aᵀs − Σ softplus(x) + Σ softplus(2b − x)``."""
@@ -43,7 +39,7 @@ def flip_from_logits(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, generator: 
     return v * (1 - 2 * accept.to(v.dtype)), torch.where(accept, x_flip, x)   # s → −s as a product by ±1
 
 
-def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False,
+def sweeps(e: BipartiteEnergy, h: torch.Tensor, steps: int, generator: torch.Generator | None, *, flip: bool = False,
            last_hidden: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """``steps`` block-Gibbs sweeps ``h → v ~ p(v|h) → x = logits(v) → h ~ σ(x)`` from hidden states
     ``h (C, m)``; returns the last ``(v (C, n), x (C, m), h (C, m))`` (``h`` is None with
@@ -59,15 +55,11 @@ def sweeps(e: RBMEnergy, h: torch.Tensor, steps: int, generator: torch.Generator
     return v, x, h
 
 
-def _untempered(energy) -> bool:
-    return isinstance(energy.beta, float) and energy.beta == 1.0 and energy.base_a is None
-
-
-def gibbs_steps(energy, v: torch.Tensor, steps: int, generator: torch.Generator | None, *,
+def gibbs_steps(energy: BipartiteEnergy, v: torch.Tensor, steps: int, generator: torch.Generator | None, *,
                 flip: bool = False) -> torch.Tensor:
     """``steps`` sweeps (each followed by a global flip proposal when ``flip``) from ``v`` ``(..., n)``.
     Untempered energies run :func:`sweeps` (the flip from the logits: two products per sweep)."""
-    if steps > 0 and _untempered(energy):
+    if steps > 0 and energy.untempered:
         h = bernoulli(torch.sigmoid(energy.hidden_logits(v)), generator)
         return sweeps(energy, h, steps, generator, flip=flip, last_hidden=False)[0]
     for _ in range(steps):
@@ -77,7 +69,7 @@ def gibbs_steps(energy, v: torch.Tensor, steps: int, generator: torch.Generator 
     return v
 
 
-def initial_state(energy, chains: int, init, generator: torch.Generator | None) -> torch.Tensor:
+def initial_state(energy: BipartiteEnergy, chains: int, init, generator: torch.Generator | None) -> torch.Tensor:
     """``(chains, n)`` starting points: ``None`` -> the independent base model; a tensor ``(N, n)`` ->
     its rows cycled (initialisation from data or from persistent chains)."""
     if init is None:
@@ -88,7 +80,7 @@ def initial_state(energy, chains: int, init, generator: torch.Generator | None) 
     return init[torch.arange(chains, device=init.device) % len(init)].clone()
 
 
-def gibbs_sample(energy, n: int, *, generator: torch.Generator | None, chains: int | None = None,
+def gibbs_sample(energy: BipartiteEnergy, n: int, *, generator: torch.Generator | None, chains: int | None = None,
                  burn_in: int = 1000, thin: int = 1, init=None, flip: bool = False) -> torch.Tensor:
     """``n`` samples ``(n, n_visible)`` from ``chains`` parallel chains (default ``n``).
 

@@ -52,7 +52,7 @@ class ReplayBuffer(nn.Module):
         """``(x: (B, *shape), slots: (B,))``: B distinct random slots; each row is replaced by fresh uniform
         noise with probability ``reinit_fraction``."""
         if batch_size > self.size:
-            raise UserError(f"model.buffer_size: {self.size} is smaller than the batch size {batch_size}")
+            raise UserError(f"model.buffer_size: {self.size} is smaller than the batch size {batch_size} (train.batch_size)")
         dev = self.data.device
         if not bool(self.filled):
             self.data.copy_(uniform(self.data.shape, float(self.low), float(self.high), generator, dev))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from physgen.errors import UserError
+from physgen.samplers.energy import BipartiteEnergy
 from physgen.samplers.gibbs import flip_move, initial_state
 
 
@@ -26,7 +27,7 @@ def default_betas(n_temperatures: int, beta_min: float = 0.0, *, device=None, dt
     return torch.linspace(beta_min, 1.0, n_temperatures, device=device, dtype=dtype)
 
 
-def _swap(energy, chains: torch.Tensor, betas: torch.Tensor, parity: int,
+def _swap(energy: BipartiteEnergy, chains: torch.Tensor, betas: torch.Tensor, parity: int,
           generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
     lo = torch.arange(parity, len(betas) - 1, 2, device=chains.device)
     if len(lo) == 0:
@@ -43,7 +44,7 @@ def _swap(energy, chains: torch.Tensor, betas: torch.Tensor, parity: int,
     return chains, acc.squeeze(-1).float().mean(-1)
 
 
-def pt_sweep(energy, chains: torch.Tensor, betas: torch.Tensor, generator: torch.Generator | None, *,
+def pt_sweep(energy: BipartiteEnergy, chains: torch.Tensor, betas: torch.Tensor, generator: torch.Generator | None, *,
              steps: int = 1, flip: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
     """``steps`` Gibbs sweeps of every replica, each followed by swaps; chains ``(R, C, n)``.
 
@@ -63,7 +64,7 @@ def pt_sweep(energy, chains: torch.Tensor, betas: torch.Tensor, generator: torch
     return chains, rate
 
 
-def pt_sample(energy, n: int, *, betas: torch.Tensor, generator: torch.Generator | None,
+def pt_sample(energy: BipartiteEnergy, n: int, *, betas: torch.Tensor, generator: torch.Generator | None,
               chains: int | None = None, burn_in: int = 1000, thin: int = 1, init=None,
               flip: bool = False) -> torch.Tensor:
     """``n`` samples ``(n, n_visible)`` of the β = 1 replica of ``chains`` PT ensembles."""

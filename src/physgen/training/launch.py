@@ -93,7 +93,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     if ctx.is_main:
         write_text(out / R.CONFIG, cfg.to_toml())  # budgets may have changed on resume
     dist.barrier(ctx)
-    model.attach_callbacks(trainer)  # optional model hook: extra callbacks (e.g. GAN diagnostics)
+    model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
     started = time.time()
     result = trainer.fit(resume=resume)
     summary = _summary(cfg, data_path, prev, result, model, device, ctx, started)

@@ -162,11 +162,12 @@ class Trainer:
             if path is None:
                 raise UserError(f"{self.run_dir}: no checkpoint to resume from")
             self._restore(*ckpt.load(path, model=self.model.name, model_version=self._model_version))
+            self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
             self._written = (self.step, time.monotonic())
             if self.logbook is not None:
                 self.logbook.truncate_after(self.step)
         else:
-            self.model.on_train_start(self.data.all(), generator=self._generator(0, "start"))
+            self.model.on_fit_start(self.data.all(), resumed=False, generator=self._generator(0, "start"))
             self.save_checkpoint(event=False)
         self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
         # closed-form gradients skip autograd; under DDP the loss path lets DDP all-reduce them
@@ -215,8 +216,7 @@ class Trainer:
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         if self._closed_form:
-            want = (self.step + 1) % self.cfg.log_every == 0 or self.step + 1 >= self.total_steps
-            value, logs = self.model.gradients(batch, generator=generator, value=want)
+            value, logs = self.model.gradients(batch, generator=generator)
             return None, None if value is None else float(value), {k: float(v) for k, v in logs.items()}
         loss, logs = self._loss_fn(batch, generator)
         return loss, float(loss.detach()), {k: float(v) for k, v in logs.items()}

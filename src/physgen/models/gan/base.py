@@ -91,6 +91,14 @@ class GAN(GenerativeModel):
     def build(self, config: GANConfig, spec: DataSpec) -> None:
         raise NotImplementedError
 
+    def networks(self):
+        """The generator (with a learned label embedding) and the discriminator, each with its forward call."""
+        x, cond, labels = self.dummy_inputs()
+        c = self.cond(cond, labels) if self.cond.active else None
+        z = self.noise(len(x), None)
+        return {"generator": ([self.gen, self.cond], lambda: self.generate(z, c)),
+                "discriminator": ([self.disc], lambda: self.disc(self.to_internal(x), c))}
+
     @property
     def device(self) -> torch.device:
         """The device of the model's buffers (cheap: called for every noise draw)."""
@@ -110,8 +118,11 @@ class GAN(GenerativeModel):
         """True when the generator ends in tanh."""
         return self.output_kind == "tanh"
 
-    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
-        """Record the per-feature range of the training data (model space) for ``output=clip``."""
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """Fresh runs: record the per-feature range of the training data (model space) for ``output=clip``
+        (checkpointed buffers)."""
+        if resumed:
+            return
         x = data["x"].flatten(1)
         self.lo.copy_(x.min(0).values.view_as(self.lo))
         self.hi.copy_(x.max(0).values.view_as(self.hi))
@@ -214,8 +225,9 @@ class GAN(GenerativeModel):
         grad, = torch.autograd.grad(self.disc(xh, c).sum(), xh, create_graph=True)
         return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-    def attach_callbacks(self, trainer) -> None:
-        """Trainer hook: register the default :class:`~physgen.models.diagnostics.GANDiagnostics`."""
+    def attach_diagnostics(self, trainer) -> None:
+        """With ``model.diagnostics``: register :class:`~physgen.models.diagnostics.GANDiagnostics` (loss
+        curves, fixed-noise samples, warnings under ``RUN_DIR/diagnostics``)."""
         if self.config.diagnostics:
             from physgen.models.diagnostics import GANDiagnostics
 
@@ -226,7 +238,7 @@ class GAN(GenerativeModel):
         x = batch["x"]
         if self.spec.kind == "continuous" and self.squash and (x.min() < -1 or x.max() > 1):
             raise UserError(f"model {self.name!r} ends in tanh but the (preprocessed) data leave [−1, 1] "
-                            f"(range {float(x.min()):.3g}..{float(x.max()):.3g}); use --set data.transform=minmax "
+                            f"(range {float(x.min()):.3g}..{float(x.max()):.3g}); use data.transform=minmax "
                             "or model.output=linear")
 
     # --- generation -------------------------------------------------------------------------

@@ -9,9 +9,9 @@ Spin lattices use circular (periodic) padding in D.  With ``loss=wgan-gp`` D has
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
-from physgen.models.base import DataSpec
+from physgen.models.base import DataSpec, budget
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.models.nets import ConvCritic, ConvDecoder, FlatConditional, check_positive, image_shape
 from physgen.models.registry import register
@@ -41,6 +41,9 @@ class DCGAN(GAN):
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 2e-4, "optimizer": "adam", "betas": [0.5, 0.999]}}
+    # budget only: a conditional dcgan on L=16 Ising took 2,320 steps in 620 s (benchmarks/RESULTS.md);
+    # for lattices wgan-gp (model.arch=conv) is the measured choice
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"spins": budget(600), "binary": budget(300)}
 
     def build(self, config: DCGANConfig, spec: DataSpec) -> None:
         shape = image_shape(spec)

@@ -10,19 +10,19 @@ default (``model.g_loss=minimax`` for the original game).  ``wgan-gp`` is an MLP
 (3 × 128 LeakyReLU(0.2); no normalisation in the critic, as the gradient penalty requires) trained with
 the WGAN-GP loss (Gulrajani et al. 2017), λ = 10, ``n_critic`` = 5; defaults tuned for tabular data in [−1, 1]:
 tanh output, Adam 5·10⁻⁴ β = (0.5, 0.9), batch 256, weight EMA 0.999 (other continuous data:
-``--set data.transform=minmax``, or ``model.output=linear``).  ``model.arch=conv`` swaps in the
+``data.transform=minmax``, or ``model.output=linear``).  ``model.arch=conv`` swaps in the
 translation-equivariant conv generator and critic of :mod:`physgen.models.gan.conv_lattice` (spin
 lattices with periodic padding, and images).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from physgen.models.base import DataSpec
+from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
@@ -81,6 +81,10 @@ class VanillaGAN(GAN):
     config_class: ClassVar[type] = VanillaGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
+    # the course's settings everywhere; budget: 100 epochs of the 1,797 digit images took 59 s
+    # (benchmarks/RESULTS.md, GANs and VAEs); no recorded run on lattices or tabular data
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        "spins": budget(120), "binary": budget(60), "continuous": overlay({"data": {"transform": "minmax"}}, budget(120))}
 
     def build(self, config: VanillaGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim
@@ -93,9 +97,42 @@ class VanillaGAN(GAN):
 ARCHS = ("mlp", "conv")
 
 
+@dataclass(frozen=True)
+class MLPArch:
+    """``model.arch=mlp``: the flat generator and critic (widths per hidden layer, activation), optionally
+    with the nearest-neighbour bond products as extra critic inputs on lattices."""
+
+    hidden_g: tuple[int, ...]
+    hidden_d: tuple[int, ...]
+    act: str
+    bond_features: bool
+
+
+@dataclass(frozen=True)
+class ConvArch:
+    """``model.arch=conv``: the periodic residual conv generator and critic of :mod:`.conv_lattice`."""
+
+    width: int
+    dilations_g: tuple[int, ...]
+    dilations_d: tuple[int, ...]
+    noise_channels: int
+    padding: str
+    lattice_stats: bool
+    global_pool: bool
+    projection: bool
+
+
+ARCH_OPTIONS = {"mlp": tuple(MLPArch.__dataclass_fields__), "conv": tuple(ConvArch.__dataclass_fields__)}
+
+
 @dataclass
 class WGANGPConfig(GANConfig):
-    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md)."""
+    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md).
+
+    The architecture's own options are flat keys (``model.width=16``); :attr:`arch_options` groups those
+    of the chosen ``arch`` (:class:`MLPArch` or :class:`ConvArch`), and :func:`check_options` holds every
+    check that spans options or needs the data.
+    """
 
     latent: int = 32
     noise: str = "normal"
@@ -133,13 +170,43 @@ class WGANGPConfig(GANConfig):
         check_positive("noise_channels", self.noise_channels)
         check_positive("match_observables", self.match_observables, allow_zero=True)
         check_positive("reweight", self.reweight, allow_zero=True)
-        if self.match_fluctuations and not self.match_observables:
-            raise UserError("model.match_fluctuations: needs model.match_observables > 0 (the penalty's weight)")
         if self.arch not in ARCHS:
             raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
         if self.padding not in PADDINGS:
             raise UserError(f"model.padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
         super().__post_init__()
+
+    @property
+    def arch_options(self) -> MLPArch | ConvArch:
+        """The options of the chosen architecture, as one frozen record."""
+        cls = MLPArch if self.arch == "mlp" else ConvArch
+        return cls(**{name: getattr(self, name) for name in ARCH_OPTIONS[self.arch]})
+
+
+def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> None:
+    """Every cross-option check of ``wgan-gp`` in one place: options of the other architecture left on,
+    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels)."""
+    other = "conv" if config.arch == "mlp" else "mlp"
+    for option in ("global_pool", "projection", "bond_features"):
+        if option in ARCH_OPTIONS[other] and getattr(config, option):
+            raise UserError(f"model.{option}: only for model.arch={other}"
+                            + (" (a conv critic sees the bonds itself)" if option == "bond_features" else ""))
+    if config.match_fluctuations and not config.match_observables:
+        raise UserError("model.match_fluctuations: needs model.match_observables > 0 (the penalty's weight)")
+    if config.bond_features and len(spec.shape) != 2:
+        raise UserError(f"model.bond_features: needs lattice data of shape (L, L), got {tuple(spec.shape)}")
+    if config.arch != "conv":
+        return
+    shape = lattice_shape(spec)
+    if config.projection and not conditioned:
+        raise UserError("model.projection: the projection critic needs a conditioned run (data.condition)")
+    if config.lattice_stats and spec.kind != "spins":
+        raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
+    if padding_mode(config.padding, spec.kind) == "circular":
+        for option in ("dilations_g", "dilations_d"):
+            if max(getattr(config, option)) > min(shape[1:]) // 2:
+                raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
+                                f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
 
 
 @register
@@ -157,56 +224,68 @@ class WGANGP(GAN):
     # and an EMA of the weights, which damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019)
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
                                                 "ema": 0.999}}
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        # tt̄ (s, t, y), tanh output on data in [−1, 1] (minmax: the identity on these features): 6,600
+        # steps in 320 s gave KL 0.023 (floor 0.010), C2ST AUC 0.644 (benchmarks/RESULTS.md, GANs and VAEs)
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(300)),
+        # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
+        # global-pool generator path (run r6/p1 of benchmarks/RESULTS.md): energies within 3.5% at every
+        # trained T after 600 s (+ a 600 s resume); the MLP reached AUC 0.92 in the scoreboard's 60 s
+        "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
+                                    "global_pool": True},
+                          "train": {"batch_size": 64, "ema": 0.99}}, budget(600)),
+        # binarized 8x8 digits, the MLP: at the real-vs-real floors (AUC 0.51) after 10,000 steps in 56 s
+        "binary": budget(120),
+    }
+
+    @classmethod
+    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """:attr:`defaults_by_kind`, plus the projection critic on conditioned spin lattices (run p1: with it,
+        ⟨|m|⟩ at T = 3.5 went from −59% to −15% and energies to within 3.5%)."""
+        out = super().defaults(spec)
+        if spec.kind == "spins" and spec.condition_names:
+            out["model"]["projection"] = True
+        return out
 
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
+        check_options(config, spec, conditioned=bool(self.cond.dim))
         self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
         values = None if self.reals is None else self.reals.grid
         self.observables = (ObservableMatching(spec, self.cond, values, fluctuations=config.match_fluctuations)
                             if config.match_observables else None)
         if config.arch == "conv":
             return self._build_conv(config, spec)
-        for option in ("global_pool", "projection"):
-            if getattr(config, option):
-                raise UserError(f"model.{option}: only for model.arch=conv")
         d, c = flat_dim(spec), self.cond.dim
         self.gen = FlatConditional(mlp([config.latent + c, *config.hidden_g, d], act=config.act), spec.shape)
         if config.bond_features:
-            if len(spec.shape) != 2:
-                raise UserError(f"model.bond_features: needs lattice data of shape (L, L), got {tuple(spec.shape)}")
             self.disc = Prepend(BondFeatures(), mlp([3 * d + c, *config.hidden_d, 1], act=config.act))
         else:
             self.disc = FlatConditional(mlp([d + c, *config.hidden_d, 1], act=config.act), ())
 
     def _build_conv(self, config: WGANGPConfig, spec: DataSpec) -> None:
         """``model.arch=conv``: :class:`LatticeGenerator` / :class:`LatticeCritic` (periodic on spins)."""
-        if config.bond_features:
-            raise UserError("model.bond_features: only for model.arch=mlp (a conv critic sees the bonds itself)")
         shape, c = lattice_shape(spec), self.cond.dim
-        if config.projection and not c:
-            raise UserError("model.projection: the projection critic needs a conditioned run (--condition NAME)")
         mode = padding_mode(config.padding, spec.kind)
-        for option in ("dilations_g", "dilations_d"):
-            if mode == "circular" and max(getattr(config, option)) > min(shape[1:]) // 2:
-                raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
-                                f"way round the periodic {shape[1]}x{shape[2]} lattice (at most {min(shape[1:]) // 2})")
         self.gen = LatticeGenerator(shape, spec.shape, latent=config.latent, cond_dim=c, width=config.width,
                                     dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode,
                                     global_pool=config.global_pool)
-        if config.lattice_stats and spec.kind != "spins":
-            raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
                                   stats=config.lattice_stats, projection=config.projection)
 
-    def on_train_start(self, data: dict[str, torch.Tensor], *, generator: torch.Generator) -> None:
-        super().on_train_start(data, generator=generator)
-        if self.observables is not None:
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """``model.reweight``: fit the resampling weights to the training lattices (not checkpointed, so on
+        fresh and resumed fits alike); fresh runs also fit ``model.match_observables``' targets (buffers)."""
+        super().on_fit_start(data, resumed=resumed, generator=generator)
+        if self.reals is not None:
+            self.reweight_summary = self.reals.fit(data["x"], data["cond"])
+        if self.observables is not None and not resumed:
             self.observables.fit(data["x"], data.get("cond"), self.reals)
 
-    def attach_callbacks(self, trainer) -> None:
-        """Also fit ``model.reweight``'s weights to the training lattices (fresh runs and resumes alike)."""
-        super().attach_callbacks(trainer)
+    def attach_diagnostics(self, trainer) -> None:
+        """Also print ``model.reweight``'s summary (grid, effective sample sizes) when training starts."""
+        super().attach_diagnostics(trainer)
         if self.reals is not None:
-            trainer.say("physgen: " + self.reals.fit(trainer.data.x, trainer.data.cond))
+            trainer.add_callback("on_train_start", lambda t: t.say("physgen: " + self.reweight_summary))
 
     def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         """With ``model.reweight``: a reweighted real batch of the same size (:mod:`~physgen.models.gan.reweighted`)."""

@@ -32,7 +32,7 @@ class ReweightedReals(nn.Module):
         super().__init__()
         names = tuple(spec.condition_names)
         if spec.kind != "spins" or len(spec.shape) not in (2, 3) or names != ("temperature",) or spec.n_labels:
-            raise UserError("model.reweight: needs spin lattices conditioned on temperature alone (--condition "
+            raise UserError("model.reweight: needs spin lattices conditioned on temperature alone (data.condition="
                             f"temperature); the run has {spec.kind!r} data of shape {tuple(spec.shape)} conditioned "
                             f"on {', '.join(names) or 'nothing'}")
         values = spec.condition_values["temperature"]

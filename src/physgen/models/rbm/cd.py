@@ -72,7 +72,7 @@ def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: in
     into bfloat16 kernels, ~3× slower at this size.)"""
     w = _row_weights(len(v), n_data, x.dtype, x.device)
     pw = (torch.sigmoid(x) if p is None else p) * w
-    dW = e.outer(e._scaled(v) if vc is None else vc, pw)
+    dW = e.outer(e.scaled(v) if vc is None else vc, pw)
     vw = (v * w).sum(0)
     da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw
     if not value:

@@ -8,8 +8,8 @@ from physgen.models.base import DataSpec
 
 MAX_CONDITIONS = 64
 _AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "gaussian"}
-_FIX = {"spin": "--set model.visible=spin", "bernoulli": "--set model.visible=bernoulli",
-        "gaussian": "--set model.visible=gaussian"}
+_FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
+        "gaussian": "model.visible=gaussian"}
 
 
 def resolve_visible(visible: str, kind: str) -> str:
@@ -17,11 +17,11 @@ def resolve_visible(visible: str, kind: str) -> str:
     if visible == "auto":
         return _AUTO[kind]
     if kind == "spins" and visible == "bernoulli":
-        raise UserError("model.visible=bernoulli: the data are ±1 spins; use --set model.visible=spin")
+        raise UserError("model.visible=bernoulli: the data are ±1 spins; use model.visible=spin")
     if kind == "binary" and visible == "spin":
-        raise UserError("model.visible=spin: the data are {0,1} binary; use --set model.visible=bernoulli")
+        raise UserError("model.visible=spin: the data are {0,1} binary; use model.visible=bernoulli")
     if kind == "continuous" and visible != "gaussian":
-        raise UserError(f"model.visible={visible}: the data are continuous; use --set model.visible=gaussian")
+        raise UserError(f"model.visible={visible}: the data are continuous; use model.visible=gaussian")
     return visible
 
 
@@ -35,7 +35,7 @@ def check_values(x: torch.Tensor, visible: str) -> None:
     is01 = bool(((x == 0) | (x == 1)).all())
     ispm = bool(((x == 1) | (x == -1)).all())
     if visible == "bernoulli" and not is01:
-        fix = _FIX["spin"] if ispm else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}"
+        fix = f"use {_FIX['spin']}" if ispm else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}"
         raise UserError(f"data: a Bernoulli RBM needs values in {{0,1}} (got values in "
                         f"[{float(x.min()):g}, {float(x.max()):g}]); {fix}")
     if visible == "spin" and not ispm:
@@ -60,10 +60,10 @@ def condition_values(spec: DataSpec) -> list[float]:
     """Distinct condition values the run is conditioned on (labels 0..n-1), [] when unconditioned."""
     if spec.condition_names:
         if len(spec.condition_names) != 1:
-            raise UserError("--condition: the rbm supports one discrete condition")
+            raise UserError("data.condition: the rbm supports one discrete condition")
         values = list(spec.condition_values[spec.condition_names[0]])
         if len(values) > MAX_CONDITIONS:
-            raise UserError(f"--condition {spec.condition_names[0]}: {len(values)} distinct values; the rbm trains "
+            raise UserError(f"data.condition={spec.condition_names[0]}: {len(values)} distinct values; the rbm trains "
                             f"one RBM per value and accepts at most {MAX_CONDITIONS}")
         return values
     if spec.n_labels:

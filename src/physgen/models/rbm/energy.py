@@ -34,13 +34,14 @@ import torch
 from torch.nn.functional import softplus
 
 from physgen.samplers.draws import bernoulli
+from physgen.samplers.energy import sample_units  # noqa: F401  (also part of this module's API)
 
 VISIBLE = ("bernoulli", "spin", "gaussian")
 
 
 @dataclass(frozen=True)
 class RBMEnergy:
-    """One RBM's parameters (possibly tempered).  Tensors: ``W (n, m)``, ``a (n,)``, ``b (m,)``, ``sigma (n,)``.
+    """One RBM's parameters (a :class:`physgen.samplers.energy.BipartiteEnergy`) (possibly tempered).  Tensors: ``W (n, m)``, ``a (n,)``, ``b (m,)``, ``sigma (n,)``.
 
     ``beta`` is ``1.0`` or a tensor broadcastable to ``x.shape[:-1] + (1,)``; ``base_a`` is the base
     model's visible bias (defaults to ``a``).  Gradients flow through every method.
@@ -115,13 +116,14 @@ class RBMEnergy:
     def _ba(self) -> torch.Tensor:
         return self.a if self.base_a is None else self.base_a
 
-    def _scaled(self, v: torch.Tensor) -> torch.Tensor:
+    def scaled(self, v: torch.Tensor) -> torch.Tensor:
+        """``ṽ``: ``v``, or ``v/σ²`` for Gaussian units."""
         return v / self.sigma ** 2 if self.visible == "gaussian" else v
 
     # --- conditionals -----------------------------------------------------------------------
     def hidden_logits(self, v: torch.Tensor) -> torch.Tensor:
         """``β (b + ṽW)``: ``(..., n) -> (..., m)`` (logits of ``p(h=1|v)``)."""
-        z = self._mm(self._scaled(v), False, self.b)
+        z = self._mm(self.scaled(v), False, self.b)
         return z if isinstance(self.beta, float) and self.beta == 1.0 else self.beta * z
 
     def visible_field(self, h: torch.Tensor) -> torch.Tensor:
@@ -153,23 +155,24 @@ class RBMEnergy:
         return self.sample_visible(self.sample_hidden(v, generator), generator)
 
     # --- energies --------------------------------------------------------------------------
-    def _visible_term(self, v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    def visible_term(self, v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+        """The visible part of ``F`` with bias ``a``: ``−aᵀv`` or ``Σ (v − a)²/(2σ²)``; ``(..., n) -> (...)``."""
         if self.visible == "gaussian":
             return (((v - a) / self.sigma) ** 2).sum(-1) / 2
         return -(v * a).sum(-1)
 
     def free_energy(self, v: torch.Tensor, hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
         """``F_β(v) = −log Σ_h exp(−E_β(v, h))``: ``(..., n) -> (...)`` (pass ``hidden_logits(v)`` to reuse it)."""
-        u = self._visible_term(v, self.a)
+        u = self.visible_term(v, self.a)
         if not self.untempered:
             beta = self.beta if isinstance(self.beta, float) else self.beta.squeeze(-1)
-            u = (1 - beta) * self._visible_term(v, self._ba()) + beta * u
+            u = (1 - beta) * self.visible_term(v, self._ba()) + beta * u
         x = self.hidden_logits(v) if hidden_logits is None else hidden_logits
         return u - softplus(x).sum(-1)
 
     def energy(self, v: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Joint energy ``E(v, h)`` (untempered): ``(..., n), (..., m) -> (...)``."""
-        return self._visible_term(v, self.a) - (h * self.b).sum(-1) - ((self._scaled(v) @ self.W) * h).sum(-1)
+        return self.visible_term(v, self.a) - (h * self.b).sum(-1) - ((self.scaled(v) @ self.W) * h).sum(-1)
 
     def log_z_base(self) -> torch.Tensor:
         """``log Z`` of the β = 0 member: ``m log 2 + Σ_i log Σ_{v_i} exp(a_A,i v_i)`` (exact, scalar)."""
@@ -214,14 +217,3 @@ def _cpu_has_bf16_kernels() -> bool:
         return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):
         return False
-
-
-def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
-                 generator: torch.Generator | None) -> torch.Tensor:
-    """Draw visible units given their field ``(..., n)``: Bernoulli ``σ(f)``, spin ``p(+1) = σ(2f)``,
-    Gaussian ``N(f, σ²)``."""
-    if visible == "gaussian":
-        return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
-    if visible == "bernoulli":
-        return bernoulli(torch.sigmoid(field), generator)
-    return bernoulli(torch.sigmoid(2 * field), generator).mul_(2).sub_(1)   # p(+1) = σ(2f)

@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.functional import binary_cross_entropy, logsigmoid
 
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.rbm import cd, checks, partition
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
@@ -47,14 +47,31 @@ class RBM(GenerativeModel):
                                   "parallel tempering, global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
     checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
+    default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
     # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two
     # Ising modes; measured on 4×4 Ising at T = 2.5 (docs/rbm.md).  Matrix products at "medium" precision:
     # ~2× faster on CPUs with bfloat16 units at float32-level error (docs/training.md); log Z, AIS and the
     # exact likelihood are computed in float64, which the setting never touches
     default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
-                                                          "schedule": "linear", "epochs": 30, "batch_size": 64,
+                                                          "schedule": "linear", "batch_size": 64,
                                                           "matmul_precision": "medium"}}
+    # per data kind (benchmarks/compare.py scoreboard, docs/scoreboard.md, 200 epochs within 60 s of one
+    # core).  The budget caps the updates at 10,000, over which the linear decay runs: PCD needs the decay —
+    # on the digits 200 epochs (5,800 updates, lr decaying to 0) reach AUC 0.55 (floor 0.51), 20 s at a
+    # constant lr 0.01 (9,700 updates) only AUC 0.92 — and 10,000 matches the recorded runs' lengths:
+    # 8,000 updates on L=16 Ising, 9,400 (30 epochs) in the exact 4×4 Ising check (KL ≤ 0.05, tests)
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        # L=16 Ising across T_c: 64 hidden per temperature took 8,000 updates in 26 s to KL 0.13 (floor 0.05),
+        # C2ST AUC 0.55, ⟨e⟩/⟨|m|⟩ within 8% — the best family there; 120 s leaves room for a loaded machine
+        "spins": overlay({"model": {"n_hidden": 64}}, budget(120, steps=10_000)),
+        # tt̄ events: Gaussian visible units (chosen by visible=auto) on standardised features, 64 hidden:
+        # AUC 0.78 after 25,000 updates in 15.5 s — limited by the model's form, not by the budget
+        "continuous": overlay({"model": {"n_hidden": 64}, "data": {"transform": "standardize"}},
+                              budget(60, steps=10_000)),
+        # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
+        "binary": overlay({"model": {"n_hidden": 128}}, budget(60, steps=10_000)),
+    }
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -126,15 +143,13 @@ class RBM(GenerativeModel):
         """CD/PCD without sparsity or learned σ: :meth:`gradients` skips autograd (:mod:`~physgen.models.rbm.cd`)."""
         return self._explicit
 
-    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
-                  ) -> tuple[torch.Tensor | None, dict[str, float]]:
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+                  ) -> tuple[torch.Tensor, dict[str, float]]:
         """:meth:`loss`'s value and logs with its closed-form gradient added to ``W.grad``, ``a.grad``,
-        ``b.grad`` (no graph, no backward pass: ~0.1 ms of a 1.3 ms PCD-1 update at 576×500).
-        ``value=False``: the value (None) is skipped — its softplus over every hidden logit is ~6% of a
-        PCD-1 update on one core; the gradients and the random stream are the same."""
+        ``b.grad`` (no graph, no backward pass: ~0.1 ms of a 1.3 ms PCD-1 update at 576×500)."""
         if not self._explicit:
             raise NotImplementedError("rbm: closed-form gradients need method cd/pcd without sparsity or learned sigma")
-        total, logs, grads = self._objective(batch, generator, value)
+        total, logs, grads = self._objective(batch, generator)
         for p, g in zip((self.W, self.a, self.b), grads):
             p.grad = g if p.grad is None else p.grad.add_(g)
         return total, logs
@@ -381,7 +396,7 @@ class RBM(GenerativeModel):
         elif sampler == "gibbs":
             x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
         else:
-            raise UserError(f"--sampler {sampler}: the rbm samples with 'gibbs' or 'pt'")
+            raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
         return x.reshape(n, *self.spec.shape)
 
     def _init_rows(self, k: int, init: Any) -> torch.Tensor | None:
@@ -399,7 +414,7 @@ class RBM(GenerativeModel):
         (``method="ais"``, ``n_chains`` × ``n_betas``); attrs hold ``log_z``, ``log_z_error`` (lists when
         conditioned, one per condition value) and the AIS bracket."""
         if method not in ("exact", "ais"):
-            raise UserError(f"--method {method}: the rbm supports exact and ais")
+            raise UserError(f"method={method}: the rbm supports exact and ais")
         x = x.reshape(len(x), -1).to(self.W)
         checks.check_values(x, self.visible)
         batch = {"x": x} if cond is None else {"x": x, "cond": cond.to(self.W)}

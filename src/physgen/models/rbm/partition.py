@@ -72,7 +72,7 @@ def exact_log_z(energy: RBMEnergy, *, chunk: int = 2 ** 16, layer: str | None = 
     units = n if layer == "visible" else m
     if units > MAX_UNITS or (layer == "visible" and e.visible == "gaussian"):
         raise UserError(f"exact log Z needs a binary layer with <= {MAX_UNITS} units "
-                        f"(this RBM has {n} visible ({e.visible}), {m} hidden); use --method ais")
+                        f"(this RBM has {n} visible ({e.visible}), {m} hidden); use method=ais")
     parts = []
     for start, stop in _chunks(units, chunk):
         x = all_states(units, start=start, stop=stop, spin=(layer == "visible" and e.visible == "spin"),

@@ -1,0 +1,144 @@
+"""The model contract: every registered family declares its class attributes, its per-kind defaults build a
+valid run config, ``physgen models`` shows the budgets, and the samplers import no model."""
+from __future__ import annotations
+
+import subprocess
+import sys
+import typing
+
+import pytest
+import torch
+
+from physgen import config as C
+from physgen.cli.models import EXAMPLES, budgets, example_spec
+from physgen.models import registry
+from physgen.models.base import DataSpec, GenerativeModel, budget, kind_of, overlay
+
+NAMES = registry.names()
+KINDS = tuple(EXAMPLES)
+CONTRACT = ("name", "description", "config_class", "adversarial", "kinds", "default_spec", "checkpoint_version",
+            "closed_form_gradients", "default_config", "defaults_by_kind")
+
+
+def test_the_base_declares_every_contract_attribute_with_a_type():
+    hints = typing.get_type_hints(GenerativeModel, include_extras=False)
+    for attr in CONTRACT:
+        assert attr in hints and typing.get_origin(hints[attr]) is typing.ClassVar, attr
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_family_declares_the_contract(name):
+    cls = registry.get(name)
+    assert cls.name == name and cls.description and cls.description != GenerativeModel.description
+    assert cls.config_class is not object and callable(cls.config_class)
+    assert isinstance(cls.adversarial, bool) and isinstance(cls.checkpoint_version, int)
+    assert set(cls.kinds) <= {"spins", "binary", "continuous", "image"}
+    assert isinstance(cls.default_spec, DataSpec) and cls.default_spec.kind in cls.kinds
+    assert set(cls.defaults_by_kind) <= set(KINDS)
+    # the hooks of the old contract are gone
+    assert not hasattr(cls, "on_train_start") and not hasattr(cls, "attach_callbacks")
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_defaults_build_a_valid_config_and_model(name, kind):
+    """Each family's overlay for each supported kind validates (model, train, data sections) and builds the
+    model on that kind's example data; epochs = None (no epoch cap) is checked apart, being the trainer's."""
+    cls = registry.get(name)
+    spec = example_spec(kind)
+    if kind not in cls.kinds:
+        pytest.skip(f"{name} does not model {kind} data")
+    d = cls.defaults(spec)
+    assert set(d) <= {"model", "train", "data"}
+    train = dict(d.get("train", {}))
+    if kind in cls.defaults_by_kind:
+        assert train.get("max_time", 0) > 0 and train.get("epochs", "unset") is None, "a budget in seconds"
+        assert train["steps"] is None or name == "rbm", "a step cap only where the lr decays over the run"
+    train.pop("epochs", None)
+    cfg = C.build_config(name, cls.config_class, {**d, "train": train})
+    model = cls(cfg.model, spec)
+    assert model.spec == spec
+    assert cls.defaults(spec) == d, "defaults() returns a fresh copy every call"
+    d["train"] = {"lr": -1}
+    assert cls.defaults(spec) != d
+
+
+def test_conditioned_lattices_get_the_projection_critic():
+    spec = DataSpec("spins", (16, 16), None, ("temperature",), {"temperature": (2.0, 2.5, 3.0)})
+    cls = registry.get("wgan-gp")
+    assert cls.defaults(spec)["model"]["projection"] is True
+    assert "projection" not in cls.defaults(example_spec("spins"))["model"]
+
+
+def test_recorded_choices_are_the_defaults():
+    """Spot checks of the measured settings (benchmarks/compare.py, benchmarks/RESULTS.md)."""
+    d = lambda name, kind: registry.get(name).defaults(example_spec(kind))  # noqa: E731
+    assert d("rbm", "continuous")["data"]["transform"] == "standardize" and d("rbm", "spins")["model"]["n_hidden"] == 64
+    assert d("vae", "continuous")["model"]["latent"] == 3 and d("vae", "spins")["model"]["latent"] == 8
+    assert d("ddpm", "spins")["model"]["channels"] == [16, 32] and d("ddpm", "continuous")["model"]["steps"] == 100
+    assert d("ebm", "spins")["model"]["k_steps"] == 20
+    assert d("wgan-gp", "continuous")["data"]["transform"] == "minmax" and d("wgan-gp", "spins")["model"]["arch"] == "conv"
+
+
+def test_image_data_share_the_binary_defaults():
+    assert kind_of(DataSpec("image", (8, 8))) == "binary" and kind_of(DataSpec("spins", (4, 4))) == "spins"
+    assert registry.get("vae").defaults(DataSpec("image", (8, 8))) == registry.get("vae").defaults(example_spec("binary"))
+
+
+def test_overlay_and_budget():
+    a = {"train": {"lr": 1.0, "betas": [0.5, 0.9]}}
+    assert budget(30, steps=5) == {"train": {"max_time": 30.0, "epochs": None, "steps": 5}}
+    out = overlay(a, {"train": {"lr": 2.0}, "model": {"k": 1}}, budget(60))
+    assert out == {"train": {"lr": 2.0, "betas": [0.5, 0.9], "max_time": 60.0, "epochs": None, "steps": None},
+                   "model": {"k": 1}}
+    out["train"]["betas"].append(1)
+    assert a["train"]["betas"] == [0.5, 0.9]
+
+
+def test_models_lists_the_budget_per_kind(cli):
+    code, out, err = cli("models")
+    assert code == 0, err
+    lines = {line.split()[0]: line.split() for line in out.strip().splitlines()}
+    for name in NAMES:
+        shown = lines[name][2].split("/")
+        want = budgets(registry.get(name))
+        assert shown == ["—" if v is None else f"{v:g}" for v in want.values()]
+    assert lines["ddpm"][2] == "300/120/300" and lines["thesis-dcgan"][2] == "—/—/1200"
+
+
+def test_models_defaults_prints_the_overlay_as_toml(cli, tmp_path):
+    code, out, err = cli("models", "defaults", "ddpm", "--kind", "spins")
+    assert code == 0, err
+    assert 'on spins data of shape (16, 16)' in out and "channels = [16, 32]" in out and "max_time = 300.0" in out
+    code, out, err = cli("models", "defaults", "conv-vae", "--kind", "continuous")
+    assert code == 2 and "cannot model data of kind 'continuous'" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_networks_name_modules_and_run(name):
+    cls = registry.get(name)
+    model = cls(C.from_dict(cls.config_class, cls.defaults(cls.default_spec).get("model", {}), "model"),
+                cls.default_spec)
+    nets = model.networks()
+    assert nets and all(isinstance(m, torch.nn.Module) for mods, _ in nets.values() for m in mods)
+    with torch.no_grad():
+        for _, forward in nets.values():
+            if forward is not None:
+                forward()
+
+
+def test_samplers_import_no_model():
+    code = ("import sys, importlib, pkgutil, physgen.samplers as s\n"
+            "for m in pkgutil.iter_modules(s.__path__): importlib.import_module('physgen.samplers.' + m.name)\n"
+            "bad = sorted(k for k in sys.modules if k.startswith('physgen.models'))\n"
+            "print(bad); sys.exit(1 if bad else 0)\n")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_the_rbm_energy_is_a_bipartite_energy():
+    from physgen.models.rbm.energy import RBMEnergy
+    from physgen.samplers.energy import BipartiteEnergy
+
+    e = RBMEnergy("spin", torch.zeros(4, 3), torch.zeros(4), torch.zeros(3))
+    assert isinstance(e, BipartiteEnergy) and isinstance(e.tempered(0.5), BipartiteEnergy)

@@ -6,7 +6,7 @@ samples are thinned far beyond τ_int, so this is the situation the tests assume
 applies the test's own p-values and thresholds (imported from the test module, so the figures follow the
 tests).  Rates are over ``--reps`` seeded repetitions; ``±`` is the binomial standard error.
 
-    OMP_NUM_THREADS=1 python benchmarks/power.py                 # every section (a few minutes)
+    OMP_NUM_THREADS=1 python benchmarks/power.py                 # every section (11 min on a loaded 2-core VM)
     OMP_NUM_THREADS=1 python benchmarks/power.py ising gibbs     # some sections
     python benchmarks/power.py --reps 400 --json power.json      # more repetitions, figures as JSON
 
@@ -14,7 +14,8 @@ Sections: ``ising`` (tests/test_ising_engine.py, L = 4 histograms vs exact enume
 (tests/test_gibbs.py, 64-state chi-square), ``langevin`` (tests/test_langevin.py, KS on projections and the
 3σ moment checks), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
 ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
-(tests/test_stats.py, coverage of the AR(1) error bars).
+(tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
+and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors).
 """
 from __future__ import annotations
 
@@ -263,7 +264,7 @@ def stats(reps: int, rng: np.random.Generator) -> list[dict]:
     out = []
     for bias in BIASES:
         caught = []
-        for _ in range(reps):
+        for _ in range(max(reps // 2, 10)):
             x = t.ar1(0.8, 2000, 200, seed=int(rng.integers(1 << 31)))
             z = [e.value / ((1 - bias) * e.error) for e in map(mean_with_error, x)]
             caught.append(not 0.58 < np.mean(np.abs(z) < 1) < 0.78)
@@ -273,8 +274,50 @@ def stats(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------------------------- onsager
+def onsager(reps: int, rng: np.random.Generator) -> list[dict]:
+    """The tests' own simulations (test_l32_matches_onsager_at_low_and_high_temperature and
+    test_metropolis_and_wolff_agree_at_tc, same seeds): each observable's standard error (chain means)
+    and tolerance; a bias δ = bias × |value| is caught with probability P(|δ + σZ| > tolerance)."""
+    import scipy.stats
+    import test_ising_engine as t
+    from physgen.data.ising import simulate
+    from physgen.physics import observables as ob
+    from physgen.physics import onsager as ons
+
+    def power(delta, sigma, tol):
+        return float(scipy.stats.norm.sf((tol - delta) / sigma) + scipy.stats.norm.cdf((-tol - delta) / sigma))
+
+    rows = []
+    ds = simulate(32, [1.5, 3.5], 2048, chains=128, burn_in=400, thin=10, seed=5)
+    for T in (1.5, 3.5):
+        e, de = t._mean_and_error(t._chain_means(ds, T, ob.energy_per_spin))
+        rows.append((f"L = 32 <e> at T = {T} vs Onsager", abs(ons.energy_per_spin(T)), de, 4 * de + 5e-4))
+    m, dm = t._mean_and_error(t._chain_means(ds, 1.5, lambda x: np.abs(ob.magnetization(x))))
+    rows.append(("L = 32 <|m|> at T = 1.5 vs Onsager", m, dm, 4 * dm + 5e-4))
+    am, dam = t._mean_and_error(t._chain_means(ds, 3.5, lambda x: np.abs(ob.magnetization(x))))
+    rows.append(("L = 32 <|m|> at T = 3.5 vs series", am, dam, 4 * dam + 0.03 * am))
+    common = dict(chains=128, seed=9)
+    met = simulate(16, [ons.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
+    wol = simulate(16, [ons.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
+    for name, fn in {"<e>": ob.energy_per_spin, "<|m|>": lambda x: np.abs(ob.magnetization(x)),
+                     "<m2>": lambda x: ob.magnetization(x) ** 2}.items():
+        (a, da), (b, db) = (t._mean_and_error(t._chain_means(d, ons.T_C, fn)) for d in (met, wol))
+        sigma = float(np.hypot(da, db))
+        rows.append((f"L = 16 Metropolis vs Wolff at Tc, {name}", abs(a), sigma, 4 * sigma))
+    out = []
+    for label, value, sigma, tol in rows:
+        for bias in BIASES[1:]:
+            p = power(bias * abs(value), sigma, tol)
+            print(f"{'onsager':9s} {label:45s} σ {sigma:.1e} tol {tol:.1e} {f'bias {100 * bias:.0f}%':9s}"
+                  f" {100 * p:5.1f}%  (analytic)", flush=True)
+            out.append({"section": "onsager", "test": label, "bias": bias, "rate": p, "sigma": sigma,
+                        "tolerance": tol, "analytic": True})
+    return out
+
+
 SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "thermo": thermo, "metrics": metrics,
-            "stats": stats}
+            "stats": stats, "onsager": onsager}
 
 
 def main(argv=None) -> int:

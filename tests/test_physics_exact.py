@@ -1,5 +1,6 @@
 """Exact references (Onsager, exact enumeration) and the observables, checked against independent
-computations: DESIGN.md §4's quoted values, thermodynamic identities, a transfer matrix and a brute-force loop."""
+computations: tabulated values of Onsager's and Yang's closed forms, thermodynamic identities, a transfer
+matrix and a brute-force loop."""
 import itertools
 import math
 
@@ -184,8 +185,8 @@ def _covers(est: dict, truth: dict) -> bool:
 def test_thermodynamics_estimates_cover_exact_values():
     """Exact samples from the L=4 distribution: every estimate within 4 bootstrap errors of the truth.
 
-    Power (benchmarks/power.py thermo, 25 repetitions of exact draws): |⟨e⟩| 5% too small (a temperature
-    error) is caught 25/25, 2% 2/25; a 5% excess in the most probable energy level 0/25 (no bias: 0/25).
+    Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 5% too small (a temperature
+    error) is caught 50/50, 2% 8/50; a 5% excess in the most probable energy level 0/50 (no bias: 0/50).
     4000 samples resolve ⟨e⟩ to ≈ 0.4%, but the 4-error band admits ≈ 1.5%."""
     T = 2.5
     ex = ExactIsing(4, T)

@@ -191,7 +191,7 @@ def langevin(reps: int, rng: np.random.Generator) -> list[dict]:
 
 # ------------------------------------------------------------------------------------- thermo
 def thermo(reps: int, rng: np.random.Generator) -> list[dict]:
-    """ob.thermodynamics on 4000 exact L = 4 draws at T = 2.5, 200 bootstraps: the most probable energy
+    """ob.thermodynamics on N_THERMO exact L = 4 draws at T = 2.5, 200 bootstraps: the most probable energy
     level × (1 + bias), or the temperature at which |⟨e⟩| is smaller by the bias; decision by
     test_physics_exact._covers (all five estimates within 4 errors)."""
     import test_physics_exact as t
@@ -208,10 +208,10 @@ def thermo(reps: int, rng: np.random.Generator) -> list[dict]:
         for bias in BIASES if plant == "one bin" else BIASES[1:]:
             probs = tilt(ex.probabilities, modal, bias) if plant == "one bin" else \
                 ExactIsing(4, hotter(T, bias)).probabilities
-            caught = [not t._covers(ob.thermodynamics(ex.states[draw(rng, probs, 4000)], T, rng=rng), truth)
+            caught = [not t._covers(ob.thermodynamics(ex.states[draw(rng, probs, t.N_THERMO)], T, rng=rng), truth)
                       for _ in range(n_reps)]
             r = rate(caught)
-            label = f"thermodynamics vs exact, 4000 draws, {plant}"
+            label = f"thermodynamics vs exact, {t.N_THERMO} draws, {plant}"
             show("thermo", label, bias, r)
             out.append({"section": "thermo", "test": label, "bias": bias} | r)
     return out

@@ -171,6 +171,9 @@ def test_binder_cumulant_limits():
     assert abs(ob.binder_cumulant(rng.normal(size=200000))) < 0.02
 
 
+N_THERMO = 20000     # exact samples in the thermodynamics test
+
+
 def _thermo_truth(ex) -> dict:
     return {"energy": ex.mean_energy, "abs_magnetization": ex.mean_abs_m, "specific_heat": ex.specific_heat,
             "susceptibility": ex.susceptibility, "binder": ex.binder()}
@@ -185,13 +188,13 @@ def _covers(est: dict, truth: dict) -> bool:
 def test_thermodynamics_estimates_cover_exact_values():
     """Exact samples from the L=4 distribution: every estimate within 4 bootstrap errors of the truth.
 
-    Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 5% too small (a temperature
-    error) is caught 50/50, 2% 8/50; a 5% excess in the most probable energy level 0/50 (no bias: 0/50).
-    4000 samples resolve ⟨e⟩ to ≈ 0.4%, but the 4-error band admits ≈ 1.5%."""
+    Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 2% too small (a temperature
+    error) is caught 50/50; a 5% excess in the most probable energy level 8/50, 2% 0/50 (no bias: 0/50).
+    With 4000 samples the 4-error band admitted ≈ 1.8% and a 2% |⟨e⟩| bias was caught 8/50."""
     T = 2.5
     ex = ExactIsing(4, T)
     rng = np.random.default_rng(11)
-    s = ex.states[rng.choice(ex.probabilities.size, size=4000, p=ex.probabilities)]
+    s = ex.states[rng.choice(ex.probabilities.size, size=N_THERMO, p=ex.probabilities)]
     est = ob.thermodynamics(s, T, rng=1, n_boot=200)
     truth = _thermo_truth(ex)
     assert _covers(est, truth), {k: (est[k], v) for k, v in truth.items()}

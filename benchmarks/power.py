@@ -297,19 +297,16 @@ def onsager(reps: int, rng: np.random.Generator) -> list[dict]:
     rows.append(("L = 32 <|m|> at T = 1.5 vs Onsager", m, dm, 4 * dm + 5e-4))
     am, dam = t._mean_and_error(t._chain_means(ds, 3.5, lambda x: np.abs(ob.magnetization(x))))
     rows.append(("L = 32 <|m|> at T = 3.5 vs series", am, dam, 4 * dam + 0.03 * am))
-    common = dict(chains=128, seed=9)
-    met = simulate(16, [ons.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
-    wol = simulate(16, [ons.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
-    for name, fn in {"<e>": ob.energy_per_spin, "<|m|>": lambda x: np.abs(ob.magnetization(x)),
-                     "<m2>": lambda x: ob.magnetization(x) ** 2}.items():
-        (a, da), (b, db) = (t._mean_and_error(t._chain_means(d, ons.T_C, fn)) for d in (met, wol))
-        sigma = float(np.hypot(da, db))
-        rows.append((f"L = 16 Metropolis vs Wolff at Tc, {name}", abs(a), sigma, 4 * sigma))
+    for scale in (1, 16):
+        for name, a, da, b, db in t._metropolis_and_wolff_at_tc(scale)[2]:
+            sigma = float(np.hypot(da, db))
+            rows.append((f"L = 16 Metropolis vs Wolff at Tc ({128 * scale} chains), <{name}>", abs(a), sigma,
+                         4 * sigma))
     out = []
     for label, value, sigma, tol in rows:
         for bias in BIASES[1:]:
             p = power(bias * abs(value), sigma, tol)
-            print(f"{'onsager':9s} {label:45s} σ {sigma:.1e} tol {tol:.1e} {f'bias {100 * bias:.0f}%':9s}"
+            print(f"{'onsager':9s} {label:58s} σ {sigma:.1e} tol {tol:.1e} {f'bias {100 * bias:.0f}%':9s}"
                   f" {100 * p:5.1f}%  (analytic)", flush=True)
             out.append({"section": "onsager", "test": label, "bias": bias, "rate": p, "sigma": sigma,
                         "tolerance": tol, "analytic": True})

@@ -316,19 +316,36 @@ def test_l32_matches_onsager_at_low_and_high_temperature():
     assert abs(am - np.sqrt(2 * chi0 / (np.pi * 1024))) < 4 * dam + 0.03 * am, (am, dam)
 
 
+def _metropolis_and_wolff_at_tc(scale=1):
+    """L = 16 at T_c, 128 × ``scale`` chains of each algorithm (same seed): the two datasets and, per
+    observable, (name, mean_met, error_met, mean_wolff, error_wolff) with chain means as batches."""
+    common = dict(chains=128 * scale, seed=9)
+    met = simulate(16, [onsager.T_C], 2560 * scale, burn_in=1000, thin=50, algorithm="metropolis", **common)
+    wol = simulate(16, [onsager.T_C], 2560 * scale, burn_in=100, thin=4, algorithm="wolff", **common)
+    fns = {"e": ob.energy_per_spin, "|m|": lambda s: np.abs(ob.magnetization(s)),
+           "m2": lambda s: ob.magnetization(s) ** 2}
+    rows = [(name, *(v for d in (met, wol) for v in _mean_and_error(_chain_means(d, onsager.T_C, fn))))
+            for name, fn in fns.items()]
+    return met, wol, rows
+
+
 def test_metropolis_and_wolff_agree_at_tc():
     """L = 16 at T_c: ⟨e⟩, ⟨|m|⟩ and ⟨m²⟩ agree within 4 combined standard errors; Wolff decorrelates faster.
     Power (benchmarks/power.py onsager, from this simulation's errors): a bias in one algorithm's ⟨e⟩ of
-    2% / 5% is caught with probability 0.90 / 1.00, in ⟨|m|⟩ 0.05 / 0.97, in ⟨m²⟩ 0.01 / 0.43."""
-    common = dict(chains=128, seed=9)
-    met = simulate(16, [onsager.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
-    wol = simulate(16, [onsager.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
-    fns = {"e": ob.energy_per_spin, "|m|": lambda s: np.abs(ob.magnetization(s)),
-           "m2": lambda s: ob.magnetization(s) ** 2}
-    for name, fn in fns.items():
-        (a, da), (b, db) = (_mean_and_error(_chain_means(d, onsager.T_C, fn)) for d in (met, wol))
+    2% / 5% is caught with probability 0.90 / 1.00, in ⟨|m|⟩ 0.05 / 0.97, in ⟨m²⟩ 0.01 / 0.43 (the slow
+    test below catches 2% in each)."""
+    met, wol, rows = _metropolis_and_wolff_at_tc()
+    for name, a, da, b, db in rows:
         assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)
     assert met.attrs["tau_int_abs_m"][0] > 2 * wol.attrs["tau_int_abs_m"][0]
+
+
+@pytest.mark.slow
+def test_metropolis_and_wolff_agree_at_tc_high_power():
+    """As above with 16 × the chains (40-80 s).  Power (benchmarks/power.py onsager): a 2% bias in one
+    algorithm's ⟨e⟩, ⟨|m|⟩ or ⟨m²⟩ is caught with probability 1.00, 1.00, 0.99 (σ ≈ 1.3e-3 to 1.7e-3)."""
+    for name, a, da, b, db in _metropolis_and_wolff_at_tc(16)[2]:
+        assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)
 
 
 @pytest.mark.filterwarnings("ignore::physgen.data.ising.ThinningWarning")   # thin=1 on purpose

@@ -50,7 +50,8 @@ def show(section: str, label: str, bias: float, r: dict, chi2_only: dict | None 
 
 
 def tilt(probs: np.ndarray, mask: np.ndarray, bias: float) -> np.ndarray:
-    """Probabilities with the states in ``mask`` weighted by (1 + bias), renormalised."""
+    """Probabilities with the states in ``mask`` weighted by (1 + bias), renormalised: a bin of probability
+    p rises by bias (1 − p) / (1 + bias p) relative (5% at p → 0; 0.4% for the ground state at T = 1.5)."""
     p = probs * np.where(mask, 1.0 + bias, 1.0)
     return p / p.sum()
 

@@ -15,7 +15,8 @@ Sections: ``ising`` (tests/test_ising_engine.py, L = 4 histograms vs exact enume
 3σ moment checks), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
 ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
 (tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
-and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors).
+and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors), ``exact``
+(tests/test_physics_exact.py's G(r) and exact-ensemble checks, analytic).
 """
 from __future__ import annotations
 
@@ -314,8 +315,43 @@ def onsager(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------------------------- exact
+def exact(reps: int, rng: np.random.Generator) -> list[dict]:
+    """Two tests of tests/test_physics_exact.py with fixed tolerances, analytic from the estimators' spread:
+    G(r) of 20,000 exact L = 4 draws at T = 2.4 within G_TOL (σ from 30 repeated draws), and ⟨e⟩ of
+    exact_ensembles' 4000 L = 3 draws at T = 1.5 and 3.0 within 4 standard errors."""
+    import scipy.stats
+    import test_physics_exact as t
+    from physgen.physics import observables as ob
+    from physgen.physics.exact import ExactIsing
+
+    def power(delta, sigma, tol):
+        return float(scipy.stats.norm.sf((tol - delta) / sigma) + scipy.stats.norm.cdf((-tol - delta) / sigma))
+
+    ex = ExactIsing(4, 2.4)
+    r, g = ex.correlation()
+    draws = [ob.correlation_function(ex.states[draw(rng, ex.probabilities, 20000)])[1] for _ in range(30)]
+    sd = np.std(draws, axis=0, ddof=1)
+    rows = [(f"L = 4 G({k}) = {g[k]:.3f} at T = 2.4, tolerance {t.G_TOL}", g[k], sd[k], t.G_TOL)
+            for k in r if k > 0]
+    for T in (1.5, 3.0):
+        e = ExactIsing(3, T)
+        se = float(np.sqrt(e.probabilities @ (e.energies - e.mean_energy) ** 2 / 4000))
+        rows.append((f"L = 3 <e> = {e.mean_energy:.3f} at T = {T}, 4 standard errors", e.mean_energy, se, 4 * se))
+    out = []
+    for label, value, sigma, tol in rows:
+        for bias in BIASES[1:]:
+            p = power(bias * abs(value), sigma, tol)
+            print(f"{'exact':9s} {label:58s} σ {sigma:.1e} tol {tol:.1e} {f'bias {100 * bias:.0f}%':9s}"
+                  f" {100 * p:5.1f}%  (analytic)", flush=True)
+            out.append({"section": "exact", "test": label, "bias": bias, "rate": p, "sigma": float(sigma),
+                        "tolerance": float(tol), "analytic": True})
+    return out
+
+
 SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "thermo": thermo, "metrics": metrics,
-            "stats": stats, "onsager": onsager}
+            "stats": stats, "onsager": onsager,
+            "exact": exact}
 
 
 def main(argv=None) -> int:

@@ -160,7 +160,7 @@ G_TOL = 0.01    # tolerance on G(r) from 20,000 exact samples: 4-5.5 sigma (sigm
 def test_correlation_function_matches_exact():
     """G(r) of 20,000 exact L = 4 samples at T = 2.4 within G_TOL of the exact values.  Power
     (benchmarks/power.py exact, analytic from the spread of 30 repeated draws): a 2% bias in G(1) = 0.730
-    is caught with probability 0.995, in G(2) = 0.675 0.92; 5%: 1.00 (tolerance 0.02 before: 0.001, 0.005)."""
+    is caught with probability 0.995, in G(2) = 0.675 0.92; 5%: 1.00 (a tolerance of 0.02: 0.001, 0.005)."""
     ex = ExactIsing(4, 2.4)
     rng = np.random.default_rng(3)
     s = ex.states[rng.choice(ex.probabilities.size, size=20000, p=ex.probabilities)]
@@ -196,7 +196,7 @@ def test_thermodynamics_estimates_cover_exact_values():
 
     Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 2% too small (a temperature
     error) is caught 50/50; a 5% excess in the most probable energy level 8/50, 2% 0/50 (no bias: 0/50).
-    With 4000 samples the 4-error band admitted ≈ 1.8% and a 2% |⟨e⟩| bias was caught 8/50."""
+    (With 4000 samples the 4-error band would admit ≈ 1.8%: 2% caught 8/50.)"""
     T = 2.5
     ex = ExactIsing(4, T)
     rng = np.random.default_rng(11)

@@ -6,7 +6,7 @@ samples are thinned far beyond τ_int, so this is the situation the tests assume
 applies the test's own p-values and thresholds (imported from the test module, so the figures follow the
 tests).  Rates are over ``--reps`` seeded repetitions; ``±`` is the binomial standard error.
 
-    OMP_NUM_THREADS=1 python benchmarks/power.py                 # every section (11 min on a loaded 2-core VM)
+    OMP_NUM_THREADS=1 python benchmarks/power.py                 # every section (≈ 15 min on a loaded 2-core VM)
     OMP_NUM_THREADS=1 python benchmarks/power.py ising gibbs     # some sections
     python benchmarks/power.py --reps 400 --json power.json      # more repetitions, figures as JSON
 

@@ -1,8 +1,9 @@
 """The thesis DCGAN on leading-order pp → tt̄ events: histograms of s, t, y, generated vs real, with KL.
 
 Reads the 10,000 MadGraph events (Mandelstam s, t and rapidity y, each rescaled to [−1, 1]; the public
-style-qGAN set of Bravo-Prieto et al., arXiv:2110.06933) from ``--data FILE`` (default
-``shared/data/ttbar_sty_10k.txt`` in the folder that holds the repository; the example exits cleanly with a message when the file is absent).
+style-qGAN set of Bravo-Prieto et al., arXiv:2110.06933) from the file given with ``--data`` (default
+``../shared/data/ttbar_sty_10k.txt`` relative to the repository root; the example prints ``skipped`` and
+exits 0 when the file is absent).
 Trains ``thesis-dcgan`` (the thesis architecture: Dense → 10×10×2 → transposed convolutions, BCE, Adam
 2·10⁻⁴, β₁ = 0.5, batch 256, min-max scaling) with ``physgen.training.train``, generates as many events as
 the data set holds and evaluates them with ``physgen.metrics.evaluate``: the thesis figure (per-feature
@@ -20,12 +21,13 @@ import numpy as np
 from _common import Gallery, fail, parser
 
 NAME = "thesis_dcgan_ttbar"
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "ttbar_sty_10k.txt"
+DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ttbar_sty_10k.txt"
+DEFAULT_SHOWN = "../shared/data/ttbar_sty_10k.txt relative to the repository root"
 
 
 def main(argv=None) -> dict | None:
     p = parser(NAME, __doc__)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the s t y table (default {DEFAULT_DATA})")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the s t y table (default {DEFAULT_SHOWN})")
     p.add_argument("--epochs", type=int, default=100, help="training epochs (default 100; --quick: 20 steps)")
     args = p.parse_args(argv)
     if not args.data.is_file():

@@ -1,8 +1,10 @@
-"""The gallery (examples/*.py) runs in --quick mode and its numbers are physically sane.
+"""The gallery (examples/*.py) runs in --quick mode and reaches the quality its quick mode can reach.
 
 Each example runs as a subprocess (as a user would run it) with a temporary ``--out``; the test checks the
-PNG figures it lists and the numbers in its ``results.json``.  The two classical examples are in the default
-suite; the ones that train models are ``slow``.
+PNG figures it lists and the numbers in its ``results.json``.  Every bound is a physics or quality figure
+measured on a quick run (seed 0, ``OMP_NUM_THREADS=1``; the measured value is in the comment), with margin
+for other CPUs and library versions.  The two classical examples and the quick GAN (≈ 10 s) are in the default
+suite; the other ones that train models are ``slow``.
 """
 from __future__ import annotations
 
@@ -50,15 +52,15 @@ def test_every_example_has_the_shared_options():
 
 def test_rojo_unsupervised(tmp_path):
     r = quick("rojo_unsupervised", tmp_path)
-    assert r["pc1_fraction"] > 0.4                                  # PC1 dominates (course: ~0.52)
-    assert r["pc1_magnetization_correlation"] > 0.95                # ... and is the magnetization
+    assert r["pc1_fraction"] > 0.45                                 # PC1 dominates (0.513; course ~0.52)
+    assert r["pc1_magnetization_correlation"] > 0.999               # ... and is the magnetization (0.999997)
     m = r["kmeans_ising_cluster_magnetization"]
-    assert m[0] > 0.8 and abs(m[1]) < 0.2 and m[2] < -0.8           # k = 3 separates m = +1, 0, -1
-    assert r["kmeans_ring_ari_k8"] > 0.9
-    assert r["single_linkage_moons_ari"] > 0.9 > r["complete_linkage_moons_ari"]   # chaining follows the moons
+    assert m[0] > 0.85 and abs(m[1]) < 0.1 and m[2] < -0.85         # k = 3: m = +1, 0, -1 (0.93, 0.02, -0.92)
+    assert r["kmeans_ring_ari_k8"] > 0.95                           # (1.0)
+    assert r["single_linkage_moons_ari"] > 0.95 and r["complete_linkage_moons_ari"] < 0.7   # (1.0, 0.42)
     assert max(r["single_linkage_ising_sizes"]) > 0.9 * sum(r["single_linkage_ising_sizes"])  # one giant cluster
-    assert r["forest_noncritical_accuracy"] > 0.95
-    assert r["bagging_prediction_variance"] < 0.5 * r["tree_prediction_variance"]
+    assert r["forest_noncritical_accuracy"] > 0.95 and r["forest_oob_score"] > 0.9   # (1.0, 0.99)
+    assert r["bagging_prediction_variance"] < 0.25 * r["tree_prediction_variance"]  # (0.027 vs 0.25)
     for row in r["abs_m_bootstrap"].values():                       # nested intervals around the estimate
         lo95, hi95 = row["ci95"]
         lo68, hi68 = row["ci68"]
@@ -67,10 +69,13 @@ def test_rojo_unsupervised(tmp_path):
 
 def test_ising_thermodynamics(tmp_path):
     r = quick("ising_thermodynamics", tmp_path)
-    assert r["energy_max_abs_deviation_low_T"] < 0.02               # Onsager away from Tc (L = 16)
-    assert r["exact_L4_max_pull"] < 4.0                              # Metropolis vs exact enumeration
-    assert r["exact_L4_abs_m_chi2_pvalue"] > 1e-3
-    assert 2.1 <= r["specific_heat_peak_T"] <= 2.5
+    assert r["energy_max_abs_deviation_low_T"] < 0.025              # Onsager away from Tc, L = 16 (0.016)
+    assert r["exact_L4_max_pull"] < 4.0                              # Metropolis vs exact enumeration (1.98)
+    assert r["exact_L4_abs_m_chi2_pvalue"] > 1e-3                    # (0.64)
+    assert 2.1 <= r["specific_heat_peak_T"] <= 2.5                  # (2.27)
+    for T, (mc, exact) in r["abs_m_vs_onsager"].items():            # spontaneous |m| below Tc (L = 16)
+        if float(T) <= 2.0:
+            assert abs(mc - exact) < 0.02, (T, mc, exact)            # (0.0002 at 1.5, 0.007 at 2.0)
     taus = r["tau_int_at_Tc"]
     assert all(m > w for m, w in zip(taus["metropolis"]["abs_m"], taus["wolff"]["abs_m"]))
     assert taus["metropolis"]["abs_m"][-1] > taus["metropolis"]["abs_m"][0]   # critical slowing down with L
@@ -89,64 +94,78 @@ def test_thesis_example_skips_without_data_and_refuses_bad_data(tmp_path):
 @pytest.mark.slow
 def test_rbm_digits(tmp_path):
     r = quick("rbm_digits", tmp_path)
-    assert r["test_log_likelihood_nats"] > r["independent_pixels_test_log_likelihood_nats"]
-    assert r["test_log_likelihood_nats"] < 0 and r["ais"]["log_z_error"] < 1.0
+    base = r["independent_pixels_test_log_likelihood_nats"]                 # -24.51
+    assert -21.0 < r["test_log_likelihood_nats"] < 0 and r["test_log_likelihood_nats"] > base + 3.5  # (-19.12)
+    assert abs(r["train_log_likelihood_nats"] - r["test_log_likelihood_nats"]) < 1.0   # no overfit (0.11)
+    assert r["ais"]["log_z_error"] < 0.3                                    # (0.072)
     real, fake = r["mean_pixel_real_vs_generated"]
-    assert abs(real - fake) < 0.1
+    assert abs(real - fake) < 0.03                                          # (0.293 vs 0.286)
 
 
 @pytest.mark.slow
 def test_rbm_ising(tmp_path):
     r = quick("rbm_ising", tmp_path)
-    for kl in r["exact_kl_by_temperature"].values():
-        assert kl[-1] < kl[0] and min(kl) >= 0                       # more hidden units, smaller KL
-    assert r["abs_m_abs_deviation_max"] < 0.1
+    kl = r["exact_kl_by_temperature"]                                # nats, 1 / 4 / 16 hidden units
+    for row in kl.values():
+        assert row[-1] < row[0] and min(row) >= 0                    # more hidden units, smaller KL
+    assert kl["1.5"][-1] < 0.08 and kl["3.5"][-1] < 0.2 and kl["2.2692"][-1] < 0.45   # (0.049, 0.131, 0.347)
+    assert kl["3.5"][0] > 3 * kl["3.5"][-1]                          # disordered phase needs units (0.68 vs 0.13)
+    assert r["abs_m_abs_deviation_max"] < 0.12                       # L = 8 RBM samples vs MC (0.081)
+    assert r["energy_abs_deviation_max"] < 0.45                      # (0.33: quick RBMs miss short-range order)
 
 
 @pytest.mark.slow
 def test_vae_latent(tmp_path):
     r = quick("vae_latent", tmp_path)
-    assert r["digits_iwae_minus_elbo"] >= 0                            # IWAE_k >= ELBO with shared draws
-    assert r["digits_test_elbo_nats"] > -35
-    assert r["ising_latent_magnetization_abs_corr"] > 0.8
-    radius = list(r["ising_latent_radius_by_T"].values())
-    assert radius[0] > radius[-1]                                     # ordered states far from the origin
+    assert 0 <= r["digits_iwae_minus_elbo"] < 2                        # IWAE_k >= ELBO with shared draws (0.28)
+    assert r["digits_test_elbo_nats"] > -22.5                          # held-out ELBO, 2-D latent (-20.64)
+    assert r["ising_latent_magnetization_abs_corr"] > 0.95             # a latent coordinate is m (0.991)
+    radius = list(r["ising_latent_radius_by_T"].values())             # 1.96 ... 0.65 over 6 T, monotone
+    assert np.all(np.diff(radius) < 0) and radius[0] > 2 * radius[-1]  # ordered states far from the origin
 
 
-@pytest.mark.slow
 def test_vanilla_gan(tmp_path):
     r = quick("vanilla_gan", tmp_path)
     assert r["sample_epochs"] == [1, 2, 4, 10]
-    h = r["last_50_iterations"]
-    assert 0 < h["d_fake"] < h["d_real"] < 1 and np.isfinite(h["g_loss"])
-    assert r["c2st_auc_real_vs_real_floor"]["value"] < 0.7
+    h = r["last_50_iterations"]                                       # D(x) 0.68, D(G(z)) 0.42: no winner yet
+    assert 0.3 < h["d_fake"] < h["d_real"] < 0.85 and 0.5 < h["g_loss"] < 1.6   # (G loss 1.05)
+    assert r["diversity_ratio_by_epoch"]["10"] > 0.1                  # samples differ (0.18 of the data's)
+    floor = r["c2st_auc_real_vs_real_floor"]                          # real vs real is indistinguishable
+    assert abs(floor["value"] - 0.5) < 3 * floor["error"] + 0.02      # (0.544 ± 0.037)
 
 
 @pytest.mark.slow
 def test_thesis_dcgan_ttbar(tmp_path, ttbar_path):
-    r = quick("thesis_dcgan_ttbar", tmp_path, "--data", str(ttbar_path))
+    r = quick("thesis_dcgan_ttbar", tmp_path)                        # the default --data path
+    assert r["training"]["n_events"] == 10000 and r["training"]["steps_done"] == 20
     assert set(r["kl_per_feature"]) == {"s", "t", "y"}
-    assert all(0 <= v["floor"] < 0.05 for v in r["kl_per_feature"].values())
-    assert r["c2st_auc"]["floor"] < 0.6
+    assert all(0 <= v["floor"] < 0.05 for v in r["kl_per_feature"].values())   # (0.015-0.035)
+    assert r["c2st_auc"]["floor"] < 0.56                                        # (0.501)
+    # 20 steps is a smoke test, not a fit: the generator has moved from its start but is far off
+    assert 1.0 < r["kl"]["value"] < 6.0 and r["w1"]["value"] < 0.7             # (KL 4.34, W1 0.44)
 
 
 @pytest.mark.slow
 def test_ebm_langevin(tmp_path):
     r = quick("ebm_langevin", tmp_path)
     e = r["mean_energy"]
-    assert e["data"] < e["perturbed"] < e["noise"]
-    assert r["ood_auroc_energy"]["noise"] > 0.7
-    assert r["landscape_spearman_vs_exact_log_density"] > 0.5
+    assert e["data"] + 1.5 < e["perturbed"] < e["noise"] - 5           # (0.17 < 2.8 < 14.3)
+    auroc = r["ood_auroc_energy"]
+    assert auroc["noise"] > 0.8 and auroc["two moons"] > 0.8 and auroc["perturbed"] > 0.6   # (0.88, 0.91, 0.66)
+    assert r["landscape_spearman_vs_exact_log_density"] > 0.85        # learned -E ranks like log p (0.92)
     start, end = r["chains_mean_exact_log_density_start_end"]
-    assert end > start                                                 # chains flow towards the modes
+    assert end > -6 and end > start + 5                                # chains reach the ring (-12.9 -> -3.9)
 
 
 @pytest.mark.slow
 def test_diffusion(tmp_path):
     r = quick("diffusion", tmp_path)
-    assert r["w1_1d_generated_vs_real"] < 0.5
+    assert r["w1_1d_generated_vs_real"] < 2 * r["w1_1d_real_vs_real_floor"]   # 1-D: at the floor (0.018 vs 0.033)
     gen, real = r["mode_weight_right_generated_vs_real"]
-    assert abs(gen - real) < 0.15
-    assert r["ring_mmd_generated"] < 5 * r["ring_mmd_real_floor"] + 0.05
-    for row in r["ising_generated_vs_mc"].values():
-        assert all(np.isfinite(v) for pair in row.values() for v in pair)
+    assert abs(gen - real) < 0.04                                      # (0.591 vs 0.599)
+    assert r["ring_mmd_generated"] < 2 * r["ring_mmd_real_floor"]      # (0.030 vs 0.023)
+    near, near_real = r["ring_fraction_within_3_sigma_of_a_mode_generated_vs_real"]
+    assert near > 0.25                                                 # (0.36 vs 0.99: quick ring is blurred)
+    ising = r["ising_generated_vs_mc"]                                 # conditioned on T: ordered at 1.8 only
+    assert ising["1.8"]["abs_m"][0] > ising["3"]["abs_m"][0] + 0.1     # (0.68 vs 0.46)
+    assert ising["1.8"]["energy"][0] < ising["3"]["energy"][0] - 0.15  # (-1.12 vs -0.78)

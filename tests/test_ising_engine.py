@@ -1,8 +1,14 @@
 """The Ising engine against exact results.
 
 Statistical tests use fixed seeds and combine repeated p-values (Fisher, scipy.stats.combine_pvalues).
-Samples for the chi-square tests come from many independent chains, two per chain, thinned far beyond
-τ_int (L = 4: τ_int ≲ 3 sweeps), so they are independent to a very good approximation.
+Samples for the histogram tests come from many independent chains, two per chain, thinned far beyond
+τ_int (L = 4: τ_int ≲ 3 sweeps), so they are independent to a very good approximation.  Each histogram
+(energy, |m|) gets two statistics: Pearson's chi-square and the largest one-bin |z| (Bonferroni).
+
+Measured power (``python benchmarks/power.py ising``: exact independent draws with a planted bias through
+the tests' own p-values and decision rule): |⟨e⟩| off by 2% (a temperature error) is caught every time
+(200/200) at the default size; a 5% excess in the most probable energy level is not (2/200, the same as
+no bias) and needs the slow test's 20,000 × 3 samples per temperature (50/50; 2%: 5/50).
 """
 import warnings
 
@@ -167,9 +173,12 @@ def test_thinning_warning_only_when_thin_is_short():
 
 
 # ------------------------------------------------------------------------------------- vs exact (L = 4)
-def _chi2_pvalue(values, levels, probs):
-    """Chi-square p-value of observed values against an exact discrete distribution (bins pooled to
-    expected counts >= 5)."""
+def _histogram_pvalues(values, levels, probs) -> tuple[float, float]:
+    """(chi-square p, largest-bin p) of observed values against an exact discrete distribution.
+
+    Bins are pooled to expected counts >= 5.  The chi-square spreads a one-bin excess over all its degrees
+    of freedom; the second statistic does not: the largest |z| = |O − E| / √(E (1 − p)) over the K pooled
+    bins, as a Bonferroni-corrected two-sided p (min(1, 2 K Φ(−|z|)))."""
     keys, values = np.round(np.asarray(levels), 9), np.round(np.asarray(values), 9)
     idx = np.searchsorted(keys, values)
     assert np.all(keys[np.minimum(idx, len(keys) - 1)] == values), "value outside the support"
@@ -183,35 +192,65 @@ def _chi2_pvalue(values, levels, probs):
             o = e = 0.0
     obs_b[-1] += o
     exp_b[-1] += e
-    exp_b = np.array(exp_b) * sum(obs_b) / sum(exp_b)
-    return scipy.stats.chisquare(obs_b, exp_b).pvalue
+    obs_b, exp_b = np.array(obs_b), np.array(exp_b) * sum(obs_b) / sum(exp_b)
+    z = (obs_b - exp_b) / np.sqrt(exp_b * (1 - exp_b / exp_b.sum()) + 1e-300)
+    bin_p = min(1.0, 2 * len(z) * scipy.stats.norm.sf(np.abs(z).max()))
+    return scipy.stats.chisquare(obs_b, exp_b).pvalue, bin_p
 
 
-def _pvalues_vs_exact(algorithm, temperatures, J=1.0, h=0.0, repeats=2, n=2000, size=4):
-    """{'energy': [...], 'abs_m': [...]} p-values, one per temperature and repeat.  Random (infinite
-    temperature) starts: every chain must reach equilibrium from anywhere (this exposed the reducibility
-    of checkerboard Metropolis with p0 = 1, see metropolis.py)."""
-    out = {"energy": [], "abs_m": []}
+def _chi2_pvalue(values, levels, probs):
+    """Chi-square p-value of observed values against an exact discrete distribution."""
+    return _histogram_pvalues(values, levels, probs)[0]
+
+
+def _pvalues_of_samples(samples, ex) -> dict:
+    """{'energy', 'energy_bin', 'abs_m', 'abs_m_bin'}: one p-value each (see _histogram_pvalues) for spins
+    ``(n, L, L)`` against the exact enumeration ``ex``."""
+    return _pvalues_of_observables(ob.energy_per_spin(samples, ex.J, ex.h), np.abs(ob.magnetization(samples)), ex)
+
+
+def _pvalues_of_observables(energy, abs_m, ex) -> dict:
+    """As _pvalues_of_samples, from the per-spin energies and |m| ``(n,)``."""
+    out = {}
+    for name, values, exact in (("energy", energy, ex.energy_distribution()),
+                                ("abs_m", abs_m, ex.abs_m_distribution())):
+        out[name], out[name + "_bin"] = _histogram_pvalues(values, *exact)
+    return out
+
+
+N_L4, REPEATS = 2000, 2       # samples per temperature and repeat, repeats: the default tests' size
+
+
+def _pvalues_vs_exact(algorithm, temperatures, J=1.0, h=0.0, repeats=REPEATS, n=N_L4, size=4):
+    """{'energy': [...], 'energy_bin': [...], 'abs_m': [...], 'abs_m_bin': [...]} p-values, one per
+    temperature and repeat.  Random (infinite temperature) starts: every chain must reach equilibrium from
+    anywhere (this exposed the reducibility of checkerboard Metropolis with p0 = 1, see metropolis.py)."""
+    out = {}
     for rep in range(repeats):
         ds = simulate(size, temperatures, n, chains=n // 2, burn_in=100, thin=25, algorithm=algorithm, J=J,
                       h=h, seed=100 + rep, start="random")
         for T in temperatures:
             s = ds.samples[ds.conditions["temperature"] == T]
-            ex = ExactIsing(size, T, J, h)
-            out["energy"].append(_chi2_pvalue(ob.energy_per_spin(s, J, h), *ex.energy_distribution()))
-            out["abs_m"].append(_chi2_pvalue(np.abs(ob.magnetization(s)), *ex.abs_m_distribution()))
+            for name, p in _pvalues_of_samples(s, ExactIsing(size, T, J, h)).items():
+                out.setdefault(name, []).append(p)
     return out
 
 
+def _consistent(pvalues) -> bool:
+    """The decision rule: every statistic's Fisher-combined p > 1e-3 and its smallest p > 1e-4."""
+    return all(scipy.stats.combine_pvalues(ps, method="fisher").pvalue > 1e-3 and min(ps) > 1e-4
+               for ps in pvalues.values())
+
+
 def _assert_consistent(pvalues):
-    for name, ps in pvalues.items():
-        combined = scipy.stats.combine_pvalues(ps, method="fisher").pvalue
-        assert combined > 1e-3 and min(ps) > 1e-4, (name, ps, combined)
+    assert _consistent(pvalues), {k: (min(v), scipy.stats.combine_pvalues(v, method="fisher").pvalue)
+                                  for k, v in pvalues.items()}
 
 
 def test_metropolis_l4_histograms_match_exact_enumeration():
-    """Power: with 2000 samples per temperature a 10% relative error in a bin of probability 0.1 gives
-    chi2 ~ 20 in that bin alone (p ~ 1e-5 per test, far below after combining)."""
+    """Power (benchmarks/power.py ising, 200 repetitions): |⟨e⟩| 2% too small caught 200/200; a 5% excess
+    in the most probable energy level 2/200 (no bias: 0/200), i.e. this size checks temperatures and
+    mixing, not single bins (see the slow test)."""
     _assert_consistent(_pvalues_vs_exact("metropolis", [1.5, 2.269, 3.5]))
 
 
@@ -235,7 +274,9 @@ def test_smaller_and_odd_lattices_match_exact_enumeration(algorithm, size):
 @pytest.mark.slow
 @pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
 def test_l4_histograms_high_power(algorithm):
-    """20,000 samples per temperature, 3 repeats: sensitive to ~1% relative bias in the histograms."""
+    """20,000 samples per temperature, 3 repeats.  Power (benchmarks/power.py ising, 50 repetitions): a 5%
+    excess in the most probable energy level at every T is caught 50/50, a 2% excess 5/50 (no bias: 1/50
+    false positives); |⟨e⟩| 2% too small 50/50."""
     _assert_consistent(_pvalues_vs_exact(algorithm, [1.0, 2.0, 2.269, 2.6, 4.0], repeats=3, n=20000))
 
 
@@ -254,7 +295,10 @@ def test_l32_matches_onsager_at_low_and_high_temperature():
     """Finite-size corrections at L = 32 are exponentially small at T = 1.5 and 3.5 (ξ ≲ 2), so the
     tolerance is 4 standard errors (chain means as batches) plus 5e-4.  The (default) ordered start avoids
     the long-lived striped states a random quench can fall into at T = 1.5; the errors themselves must be
-    small, so a stuck chain cannot hide behind a large error bar."""
+    small, so a stuck chain cannot hide behind a large error bar.  Power (benchmarks/power.py onsager,
+    from this simulation's errors): a 2% bias in ⟨e⟩ (T = 1.5, 3.5) or in ⟨|m|⟩ at T = 1.5 is caught with
+    probability 1.00; ⟨|m|⟩ and N⟨m²⟩ at T = 3.5 carry the series' 3% / 5% allowance, so a 5% bias there
+    is not caught (0.2%)."""
     ds = simulate(32, [1.5, 3.5], 2048, chains=128, burn_in=400, thin=10, seed=5)
     for T in (1.5, 3.5):
         e, de = _mean_and_error(_chain_means(ds, T, ob.energy_per_spin))
@@ -272,17 +316,36 @@ def test_l32_matches_onsager_at_low_and_high_temperature():
     assert abs(am - np.sqrt(2 * chi0 / (np.pi * 1024))) < 4 * dam + 0.03 * am, (am, dam)
 
 
-def test_metropolis_and_wolff_agree_at_tc():
-    """L = 16 at T_c: ⟨e⟩, ⟨|m|⟩ and ⟨m²⟩ agree within 4 combined standard errors; Wolff decorrelates faster."""
-    common = dict(chains=128, seed=9)
-    met = simulate(16, [onsager.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
-    wol = simulate(16, [onsager.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
+def _metropolis_and_wolff_at_tc(scale=1):
+    """L = 16 at T_c, 128 × ``scale`` chains of each algorithm (same seed): the two datasets and, per
+    observable, (name, mean_met, error_met, mean_wolff, error_wolff) with chain means as batches."""
+    common = dict(chains=128 * scale, seed=9)
+    met = simulate(16, [onsager.T_C], 2560 * scale, burn_in=1000, thin=50, algorithm="metropolis", **common)
+    wol = simulate(16, [onsager.T_C], 2560 * scale, burn_in=100, thin=4, algorithm="wolff", **common)
     fns = {"e": ob.energy_per_spin, "|m|": lambda s: np.abs(ob.magnetization(s)),
            "m2": lambda s: ob.magnetization(s) ** 2}
-    for name, fn in fns.items():
-        (a, da), (b, db) = (_mean_and_error(_chain_means(d, onsager.T_C, fn)) for d in (met, wol))
+    rows = [(name, *(v for d in (met, wol) for v in _mean_and_error(_chain_means(d, onsager.T_C, fn))))
+            for name, fn in fns.items()]
+    return met, wol, rows
+
+
+def test_metropolis_and_wolff_agree_at_tc():
+    """L = 16 at T_c: ⟨e⟩, ⟨|m|⟩ and ⟨m²⟩ agree within 4 combined standard errors; Wolff decorrelates faster.
+    Power (benchmarks/power.py onsager, from this simulation's errors): a bias in one algorithm's ⟨e⟩ of
+    2% / 5% is caught with probability 0.90 / 1.00, in ⟨|m|⟩ 0.05 / 0.97, in ⟨m²⟩ 0.01 / 0.43 (the slow
+    test below catches 2% in each)."""
+    met, wol, rows = _metropolis_and_wolff_at_tc()
+    for name, a, da, b, db in rows:
         assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)
     assert met.attrs["tau_int_abs_m"][0] > 2 * wol.attrs["tau_int_abs_m"][0]
+
+
+@pytest.mark.slow
+def test_metropolis_and_wolff_agree_at_tc_high_power():
+    """As above with 16 × the chains (40-80 s).  Power (benchmarks/power.py onsager): a 2% bias in one
+    algorithm's ⟨e⟩, ⟨|m|⟩ or ⟨m²⟩ is caught with probability 1.00, 1.00, 0.99 (σ ≈ 1.3e-3 to 1.7e-3)."""
+    for name, a, da, b, db in _metropolis_and_wolff_at_tc(16)[2]:
+        assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)
 
 
 @pytest.mark.filterwarnings("ignore::physgen.data.ising.ThinningWarning")   # thin=1 on purpose

@@ -6,12 +6,20 @@ For Gaussians N(μ₁, Σ₁) and N(μ₂, Σ₂) the squared 2-Wasserstein (Fr�
     FD = ‖μ₁ − μ₂‖² + Tr(Σ₁ + Σ₂ − 2 (Σ₁ Σ₂)^{1/2})
 
 Estimated from samples the plug-in FD is biased upwards by a term ∝ 1/N.  Following Kansal et al. 2023
-("Evaluating generative models in high energy physics", arXiv:2211.10295, FPD): FD is computed on
-``n_batches`` random subsets (drawn with replacement) at each of several sizes N, a straight line
-``FD(N) = FD_∞ + b/N`` is fitted by weighted least squares, and the intercept FD_∞ is the result.  Its
-error adds in quadrature the fit's standard error and the spread of FD over the resamples at the
-largest size (a bootstrap of the full samples: the noise of the samples themselves, which the fit alone
-ignores).
+("Evaluating generative models in high energy physics", Phys. Rev. D 107, 076017, arXiv:2211.10295,
+FPD): FD is computed on ``n_batches`` random subsets at each of several sizes N, a straight line
+``FD(N) = FD_∞ + b/N`` is fitted by weighted least squares, and the intercept FD_∞ is the result.
+
+The subsets are drawn *without* replacement.  A subset of size N of a sample of size n then has a mean
+(and covariance) that scatters about the full sample's with variance ∝ 1/N − 1/n, which adds to the full
+sample's own ∝ 1/n scatter about the truth to give ∝ 1/N: the line extrapolates to the population FD.
+Drawn with replacement, the scatter about the full sample is ∝ 1/N, the total ∝ 1/N + 1/n, and the
+intercept is the plug-in bias at n instead of zero (identical N(0, I₃) samples, n = 5,000, 30 pairs:
+0.0024 ± 0.0003 with replacement, 0.0004 ± 0.0003 without; see tests/test_metrics_w1_frechet.py).
+
+The error adds in quadrature the fit's standard error (the subsets' noise) and the spread of the plug-in
+FD over ``n_batches`` bootstrap resamples (with replacement) of the full samples: the noise of the samples
+themselves, which subsets of one fixed sample cannot show.
 """
 from __future__ import annotations
 
@@ -56,9 +64,10 @@ def fpd(real, fake, *, sizes: list[int] | None = None, n_batches: int = 10,
         rng: int | np.random.Generator = 0) -> dict:
     """FD extrapolated to N → ∞: ``{"value", "error", "fit_error", "slope", "sizes", "n_batches"}``.
 
-    ``sizes`` default to 5 values evenly spaced from min(N, M)/4 (at least 2) to min(N, M).  At each size,
-    ``n_batches`` subsets of both samples are drawn with replacement; the mean FD per size is fitted
-    linearly in 1/N (weights 1/standard error); see the module docstring for the error.
+    ``real (N, d)``, ``fake (M, d)``.  ``sizes`` default to 5 values evenly spaced from n/4 (at least 2)
+    to 4n/5, n = min(N, M); a size above n is refused.  At each size, ``n_batches`` subsets of both samples
+    are drawn without replacement; the mean FD per size is fitted linearly in 1/N (weights 1/standard
+    error); see the module docstring for the error.
     """
     real, fake = np.asarray(real, np.float64), np.asarray(fake, np.float64)
     real, fake = real.reshape(len(real), -1), fake.reshape(len(fake), -1)
@@ -66,16 +75,20 @@ def fpd(real, fake, *, sizes: list[int] | None = None, n_batches: int = 10,
     n = min(len(real), len(fake))
     if n < 8:
         raise UserError(f"FPD needs at least 8 samples per side, got {n}")
-    sizes = sorted(set(sizes or np.linspace(max(2, n // 4), n, 5).astype(int).tolist()))
+    sizes = sorted(set(sizes or np.linspace(max(2, n // 4), max(3, 4 * n // 5), 5).astype(int).tolist()))
+    if sizes[0] < 2 or sizes[-1] > n:
+        raise UserError(f"FPD sizes: must lie in [2, {n}] (subsets are drawn without replacement), got {sizes}")
     means, stds = [], []
     for size in sizes:
-        vals = [frechet_distance_samples(real[rng.integers(0, len(real), size)],
-                                         fake[rng.integers(0, len(fake), size)]) for _ in range(n_batches)]
+        vals = [frechet_distance_samples(real[rng.choice(len(real), size, replace=False)],
+                                         fake[rng.choice(len(fake), size, replace=False)])
+                for _ in range(n_batches)]
         means.append(np.mean(vals))
         stds.append(np.std(vals, ddof=1) if n_batches > 1 else 0.0)
     fit = _extrapolate(np.asarray(sizes, float), np.asarray(means), np.asarray(stds) / np.sqrt(n_batches))
-    # the largest size resamples the full samples: its spread is the samples' own (bootstrap) noise
-    error = float(np.hypot(fit["error"], stds[-1]))
+    boot = [frechet_distance_samples(real[rng.integers(0, len(real), len(real))],
+                                     fake[rng.integers(0, len(fake), len(fake))]) for _ in range(n_batches)]
+    error = float(np.hypot(fit["error"], np.std(boot, ddof=1) if n_batches > 1 else 0.0))
     return fit | {"error": error, "fit_error": fit["error"], "sizes": sizes, "n_batches": n_batches}
 
 

@@ -125,6 +125,42 @@ def median_interval(values, level=0.9) -> tuple[float, float]:
     return float(ci.low), float(ci.high)
 
 
+def measure_pairs(name: str, ds: Dataset, sets: list[str], steps: int, pairs: int, seed: int = 0) -> dict:
+    """``pairs`` alternating (hand-written loop, trainer) pairs: per-pair overheads of the loop and of the
+    whole fit, the median step time of the hand-written loop, the load range, and whether the final
+    parameters matched in every pair."""
+    loads, loop_o, fit_o, hand_t, same = [os.getloadavg()[0]], [], [], [], True
+    for i in range(pairs):
+        got = {}
+        for who in (("hand", "trainer") if i % 2 == 0 else ("trainer", "hand")):
+            fn = hand_loop if who == "hand" else trainer_loop
+            got[who] = fn(name, ds, sets, steps, seed)
+        (h, hm), (lo, tot, tm) = got["hand"], got["trainer"]
+        same &= all(torch.equal(a, b) for a, b in zip(hm.state_dict().values(), tm.state_dict().values()))
+        hand_t.append(h)
+        loop_o.append(lo / h - 1)
+        fit_o.append(tot / h - 1)
+        loads.append(os.getloadavg()[0])
+    return {"model": name, "sets": list(sets), "shape": tuple(ds.samples.shape), "steps": steps, "pairs": pairs,
+            "step_ms": 1e3 * statistics.median(hand_t) / steps, "loop": loop_o, "fit": fit_o,
+            "load": (min(loads), max(loads)), "identical": same}
+
+
+def report(res: dict, threads: int) -> None:
+    lo, hi = res["load"]
+    print(f"machine: {conditions.machine()}; {threads} thread(s); load {lo:.2f}-{hi:.2f}/{conditions.cores()} cores")
+    print(f"model {res['model']} (physgen train defaults{', --set ' + ' '.join(res['sets']) if res['sets'] else ''}), "
+          f"data {res['shape']}, {res['steps']} steps of {res['step_ms']:.1f} ms (hand-written loop, median), "
+          f"{res['pairs']} pairs; final parameters identical: {res['identical']}")
+    for label in ("loop", "fit"):
+        o = res[label]
+        a, b = median_interval(o)
+        print(f"  trainer overhead, {'training loop' if label == 'loop' else 'whole fit()':<13}: median "
+              f"{100 * statistics.median(o):+.1f}%, spread {100 * min(o):+.1f} … {100 * max(o):+.1f}%, "
+              f"90% interval of the median {100 * a:+.1f} … {100 * b:+.1f}%  "
+              f"(pairs: {', '.join(f'{100 * x:+.1f}' for x in o)})")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="wgan-gp")
@@ -139,34 +175,8 @@ def main() -> None:
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     ds = load(args.data) if args.data else tabular()
-    loads, loop_o, fit_o, hand_t = [os.getloadavg()[0]], [], [], []
-    same = True
-    for i in range(args.pairs):
-        order = ("hand", "trainer") if i % 2 == 0 else ("trainer", "hand")
-        got = {}
-        for who in order:
-            if who == "hand":
-                got["hand"] = hand_loop(args.model, ds, args.set, args.steps, args.seed)
-            else:
-                got["trainer"] = trainer_loop(args.model, ds, args.set, args.steps, args.seed)
-        (h, hm), (lo, tot, tm) = got["hand"], got["trainer"]
-        same &= all(torch.equal(a, b) for a, b in zip(hm.state_dict().values(), tm.state_dict().values()))
-        hand_t.append(h)
-        loop_o.append(lo / h - 1)
-        fit_o.append(tot / h - 1)
-        loads.append(os.getloadavg()[0])
-    step_ms = 1e3 * statistics.median(hand_t) / args.steps
-    print(f"machine: {conditions.machine()}; {args.threads} thread(s); load {min(loads):.2f}-{max(loads):.2f}"
-          f"/{conditions.cores()} cores")
     print(f"command: python benchmarks/trainer_overhead.py {' '.join(sys.argv[1:])}")
-    print(f"model {args.model} (physgen train defaults{', --set ' + ' '.join(args.set) if args.set else ''}), "
-          f"data {ds.samples.shape}, {args.steps} steps of {step_ms:.1f} ms (hand-written loop, median), "
-          f"{args.pairs} pairs; final parameters identical: {same}")
-    for label, o in (("training loop", loop_o), ("whole fit()", fit_o)):
-        lo, hi = median_interval(o)
-        print(f"  trainer overhead, {label:<13}: median {100 * statistics.median(o):+.1f}%, "
-              f"spread {100 * min(o):+.1f} … {100 * max(o):+.1f}%, 90% interval of the median "
-              f"{100 * lo:+.1f} … {100 * hi:+.1f}%  (pairs: {', '.join(f'{100 * x:+.1f}' for x in o)})")
+    report(measure_pairs(args.model, ds, args.set, args.steps, args.pairs, args.seed), args.threads)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Metrics speed: blockwise torch MMD vs a direct NumPy MMD with full pairwise matrices; C2ST timing;
-peak memory of a 100k × 100k MMD (issue 3 §5).
+peak memory of a 100k × 100k MMD.
 
 Both MMDs compute the same quantity — the course's Gaussian MMD
 ``sqrt(max(0, mean Kxx + mean Kyy − 2 mean Kxy))`` with ``k = exp(−‖a−b‖²/(2 D̄))`` — on the same

@@ -1,4 +1,4 @@
-"""RBM benchmarks and recorded runs (issue 4 §3–4).  Run one experiment per call:
+"""RBM benchmarks and recorded runs.  Run one experiment per call:
 
     python benchmarks/rbm.py speed  [--epochs 320]    # throughput vs scikit-learn BernoulliRBM + trainer overhead
     python benchmarks/rbm.py kl     [--hidden 16 ...]  # exact KL on 4×4 Ising at T = 2.5 (PCD/flip/PT/exact)

@@ -1,4 +1,4 @@
-"""The Ising engine against exact results (issue 2 §4).
+"""The Ising engine against exact results.
 
 Statistical tests use fixed seeds and combine repeated p-values (Fisher, scipy.stats.combine_pvalues).
 Samples for the chi-square tests come from many independent chains, two per chain, thinned far beyond

@@ -1,4 +1,4 @@
-"""The 2D Ising model Monte Carlo engine (issue 2 §4).
+"""The 2D Ising model Monte Carlo engine.
 
 * :func:`simulate` — configurations at several temperatures as a physgen Dataset (kind ``spins``).
 * :class:`CheckerboardMetropolis` — torch, vectorised over chains and temperatures, CPU or CUDA.

@@ -37,7 +37,7 @@ on CUDA ``torch.Tensor.random_`` on the device.
 
 Threads.  On CPU a sweep is ~50 short element-wise torch operations, each a parallel region of its own
 when torch runs several threads.  When another process keeps a core busy, every region waits for a
-descheduled thread, and a 2-thread sweep on a fully loaded 2-core machine ran ~30× slower than a
+descheduled thread, and a 2-thread sweep on a fully loaded 2-core machine ran 20–40× slower than a
 1-thread one.  So by default (``threads=None``) the engine runs its CPU work on one torch thread —
 whatever ``torch.get_num_threads()`` is — and restores the caller's setting afterwards; the samples do
 not depend on the thread count.  ``threads=n`` uses ``n`` threads, which pays only on an otherwise idle

@@ -35,7 +35,8 @@ ALL = {"OMP_NUM_THREADS": str(conditions.cores())}
 
 def ising(out: str) -> list[list[str]]:
     rates = {m.group(1): float(m.group(2)) for m in
-             re.finditer(r"^  (engine [\w ]+?|numpy \(1 thread\)|numba \(\d+ threads?\))\s+([\d.]+) M flips/s   runs", out, re.M)}
+             re.finditer(r"^  (engine [\w ]+?|numpy \(1 thread\)|numba \(\d+ threads?\))\s+([\d.]+) M flips/s"
+                         r"   runs", out, re.M)}
     head = re.search(r"^L=(\d+), (\d+) chains, T=([\d.]+), h=0, device (\w+), median of (\d+) interleaved runs, "
                      r"load ([\d.]+)-([\d.]+)/", out, re.M)
     checks = ", ".join(f"{n} {z}σ" for n, z in re.findall(r"exactness (.+?)\s+<e> = .*?\(([+-][\d.]+) sigma\)", out))
@@ -55,7 +56,8 @@ def ising(out: str) -> list[list[str]]:
         rows[0][2] += f"; every implementation exact at L=16 (vs Kaufman: {checks})"
     base = re.search(r"fraction of the idle 1-thread engine \(([\d.]+) M flips/s\)", out)
     uload = re.search(r"^under load: .*?load ([\d.]+)-([\d.]+);", out, re.M)
-    for m in re.finditer(r"^  (engine [\w ]+?|numpy \(1 thread\))\s+([\d.]+) M flips/s\s+([\d.]+) of idle 1-thread", out, re.M):
+    for m in re.finditer(r"^  (engine [\w ]+?|numpy \(1 thread\))\s+([\d.]+) M flips/s\s+([\d.]+) of idle "
+                         r"1-thread", out, re.M):
         if m.group(1) in ("engine 1 thread",):
             continue
         rows.append([f"Ising under load: {m.group(1)}", f"{m.group(3)} of idle",
@@ -102,13 +104,15 @@ def langevin(out: str) -> list[list[str]]:
                          r"\((.*?)\)\s+([\d.]+-[\d.]+)", out, re.M):
         rows.append([f"Langevin `ula` overhead, {m.group(1)}", m.group(4),
                      f"vs a plain PyTorch loop of the same update ({m.group(2)} vs {m.group(3)} steps/s); spread "
-                     f"{m.group(5)}; with diagnostics {m.group(6)} ({m.group(7)})", "1", m.group(8).replace("-", "–")])
+                     f"{m.group(5)}; with diagnostics {m.group(6)} ({m.group(7)})", "1",
+                     m.group(8).replace("-", "–")])
     return rows
 
 
 def diffusion(out: str) -> list[list[str]]:
-    m = re.search(r"^equal quality \(mean KL <= ([\d.]+) x DDPM's ([\d.]+), over (\d+) seeds\): (\w+) with (\d+) steps, "
-                  r"([\d.]+)x faster per sample than DDPM with (\d+) steps; its worst seed (is|is NOT) within", out, re.M)
+    m = re.search(r"^equal quality \(mean KL <= ([\d.]+) x DDPM's ([\d.]+), over (\d+) seeds\): (\w+) with "
+                  r"(\d+) steps, ([\d.]+)x faster per sample than DDPM with (\d+) steps; its worst seed (is|is NOT) "
+                  r"within", out, re.M)
     load = _find(r"load ([\d.]+) at the start, ([\d.]+)", out)
     kls = "; ".join(f"{a.upper()} {b} steps {c}" for a, b, c in
                     re.findall(r"^(ddpm|ddim)\s+(\d+)\s+[\d.]+\s+([\d.]+ ± [\d.]+)", out, re.M))
@@ -126,8 +130,9 @@ def metrics(out: str) -> list[list[str]]:
     for m in re.finditer(r"^MMD\s+(\d+x\d+) d=(\d+)\s+numpy float64 ([\d.]+) s, float32 ([\d.]+) s;\s+physgen "
                          r"(\w+) ([\d.]+) s;\s+speedup ([\d.]+)x vs float64, ([\d.]+)x vs float32 .*?rel diff "
                          r"(\S+); load ([\d.]+-[\d.]+)", out, re.M):
-        rows.append([f"MMD {m.group(1)}, d={m.group(2)}: physgen blockwise / dense NumPy", f"{m.group(8)}× (float32), "
-                     f"{m.group(7)}× (float64)", f"{m.group(6)} s vs {m.group(4)} s (NumPy float32) and {m.group(3)} s "
+        rows.append([f"MMD {m.group(1)}, d={m.group(2)}: physgen blockwise / dense NumPy",
+                     f"{m.group(8)}× (float32), {m.group(7)}× (float64)",
+                     f"{m.group(6)} s vs {m.group(4)} s (NumPy float32) and {m.group(3)} s "
                      f"(NumPy float64); physgen {m.group(5)} blocks, float64 sums; values agree to {m.group(9)}",
                      "1", m.group(10).replace("-", "–")])
     return rows

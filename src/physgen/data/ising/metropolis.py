@@ -268,13 +268,31 @@ class CheckerboardMetropolis:
         for top in self.top:
             level.add_(torch.lt(b, top, out=lt).view(torch.int8))
             tie.logical_or_(torch.eq(b, top, out=eq))
-        idx = _flatnonzero(tie)
-        if idx.numel():
-            chain = (idx // (level[0, 0].numel())) % self.M
-            low = self.bits.int32((idx.numel(),)).to(torch.int64) & 0xFFFFFFFF
-            r = (b.reshape(-1)[idx].to(torch.int64) << 32) | low
-            level.view(-1)[idx] = (r[:, None] < self.t40[chain]).sum(1, dtype=torch.int8)
+        if self.device.type == "cpu":
+            self._ties_numpy(b.numpy(), tie.numpy(), level.numpy())
+        else:
+            idx = _flatnonzero(tie)
+            if idx.numel():
+                chain = (idx // (level[0, 0].numel())) % self.M
+                low = self.bits.int32((idx.numel(),)).to(torch.int64) & 0xFFFFFFFF
+                r = (b.reshape(-1)[idx].to(torch.int64) << 32) | low
+                level.view(-1)[idx] = (r[:, None] < self.t40[chain]).sum(1, dtype=torch.int8)
         return level.mul_(2).sub_(2)
+
+    def _ties_numpy(self, b: np.ndarray, tie: np.ndarray, level: np.ndarray) -> None:
+        """The tie resolution of :meth:`_levels` on CPU, in place on NumPy views of the same buffers and
+        with the same random words: ~10 operations on ~1% of the sites, where NumPy's per-call cost is
+        a fraction of torch's (this was ~40% of a sweep at L = 128, 64 chains)."""
+        idx = np.flatnonzero(tie)
+        if idx.size:
+            chain = (idx // level[0, 0].size) % self.M
+            low = self.bits.int32((idx.size,)).numpy().astype(np.int64) & 0xFFFFFFFF
+            r = (b.reshape(-1)[idx].astype(np.int64) << 32) | low
+            t40 = self.t40.numpy()
+            n = (r < t40[chain, 0]).view(np.int8)                     # one 1-D comparison per threshold
+            n += r < t40[chain, 1]
+            n += r < t40[chain, 2]
+            level.reshape(-1)[idx] = n
 
     def _update(self, x: torch.Tensor, terms, level: torch.Tensor) -> None:
         """Update sublattice ``x`` in place; ``level``: flip bounds (fast path) or int32 random words."""

@@ -223,29 +223,31 @@ def exactness(make, name: str) -> dict:
     return {"name": name, "mean": est.value, "error": est.error, "exact": exact, "z": z, "ok": ok}
 
 
-def flips_per_s(make, L: int, chains: int, T: float, sweeps: int, seed: int) -> float:
+def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> float:
+    """Sweeps in calls of k = 1, 2, 4, … (k doubles while a call takes < seconds/20, so numba's parallel
+    region spans many sweeps) until ``seconds`` have passed: bounded even when the machine stalls a run."""
     sim = make(random_spins(chains, L, seed), 1.0 / T, seed)
     sim.sweep(2)                                                 # warm-up (and numba compilation)
-    t0 = time.perf_counter()
-    sim.sweep(sweeps)
-    return chains * L * L * sweeps / (time.perf_counter() - t0)
-
-
-def _sweeps_for(rate_guess: float, flips_per_sweep: int, seconds: float) -> int:
-    return max(1, int(seconds * rate_guess / flips_per_sweep))
+    n, k, t0 = 0, 1, time.perf_counter()
+    while True:
+        c0 = time.perf_counter()
+        sim.sweep(k)
+        n += k
+        now = time.perf_counter()
+        if now - t0 >= seconds:
+            return chains * L * L * n / (now - t0)
+        if now - c0 < seconds / 20:
+            k *= 2
 
 
 def measure(contenders: dict, args) -> dict:
     """Median flips/s of each contender over ``args.repeat`` interleaved rounds of ~``args.seconds`` each."""
     L, C, T = args.size, args.chains, args.temperature
-    per_sweep = C * L * L
-    sweeps = {k: _sweeps_for(flips_per_s(m, L, C, T, 2, args.seed), per_sweep, args.seconds)
-              for k, m in contenders.items()}
     rates = {k: [] for k in contenders}
     loads = []
     for r in range(args.repeat):
         for k, make in contenders.items():
-            rates[k].append(flips_per_s(make, L, C, T, sweeps[k], args.seed + r))
+            rates[k].append(flips_per_s(make, L, C, T, args.seconds, args.seed + r))
         loads.append(os.getloadavg()[0])
     return {k: {"median": statistics.median(v), "runs": v} for k, v in rates.items()} | {
         "_load": (min(loads), max(loads))}

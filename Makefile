@@ -1,6 +1,7 @@
 # physgen: two commands set everything up on a fresh machine (see README).
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
 #   make test   install into ./.venv and run the test suite
+#   make bench  run every speed benchmark (~15 min) and rewrite the table in docs/benchmarks.md
 # Override the torch version with `make test TORCH_VERSION=2.5.1` (or TORCH_SPEC="torch==2.5.1+cu124").
 PYTHON ?= python3
 VENV ?= .venv
@@ -40,7 +41,9 @@ test-all: install
 	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
 
 bench: install
-	for b in benchmarks/*.py; do $(BIN)/python $$b || exit 1; done
+	$(BIN)/python -c "import numba" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]' \
+		|| echo "numba could not be installed: the numba reference is skipped"
+	$(BIN)/python benchmarks/run_all.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info

@@ -1,25 +1,22 @@
 """GAN benchmarks.
 
-``python benchmarks/gan.py overhead``  time per training step of the course's vanilla GAN (Raschka ch. 17:
-    784→100→1 discriminator, 20→100→784 generator, batch 64, Adam) through physgen's trainer versus a
-    plain hand-written PyTorch loop of the same networks and batch, measured in one run, alternating
-    repetitions; prints the overhead ratio (target ≤ 1.10, aim ≤ 1.05).
+``python benchmarks/gan.py overhead``  the course's vanilla GAN (Raschka ch. 17: 784→100→1 discriminator,
+    20→100→784 generator, batch 64, Adam) through physgen's trainer versus a hand-written loop of the same
+    model step, batches and seeds (alternating pairs, ``benchmarks/trainer_overhead.py``); prints the
+    median overhead and its spread.
 ``python benchmarks/gan.py ttbar --model wgan-gp --max-time 300``  train on the 10k tt̄ events
     (the file ``TTBAR`` below), sample 10k events and evaluate them with physgen.metrics: per-feature
     KL (50 bins on the data range [−1, 1]), W1, the s–t correlation and the classifier AUC, each beside its
     real-vs-real floor; prints a markdown table and the CPU wall time.
 
-Both print their results and write nothing else; docs/benchmarks.md records the current figures.
+Both print their results with the command and the load; docs/benchmarks.md holds the current ones.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import platform
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -40,90 +37,18 @@ def _digits_like(n: int, seed: int = 0):
     return Dataset(x, "image", attrs={"source": "benchmark"})
 
 
-def hand_loop(model, x: torch.Tensor, steps: int, batch: int, seed: int, warmup: int) -> float:
-    """Raschka's training loop on the same networks: seconds per step after ``warmup`` steps."""
-    gen, disc = model.gen, model.disc
-    g_opt = torch.optim.Adam(gen.parameters(), lr=1e-3)
-    d_opt = torch.optim.Adam(disc.parameters(), lr=1e-3)
-    loss_fn = torch.nn.BCEWithLogitsLoss()
-    g = torch.Generator().manual_seed(seed)
-    n = len(x)
-    perm = torch.randperm(n, generator=g)
-    for s in range(steps + warmup):
-        if s == warmup:
-            t0 = time.perf_counter()
-        i = (s * batch) % (n - batch + 1)
-        real = x[perm[i:i + batch]] * 2 - 1
-        # discriminator
-        z = torch.rand(batch, 20, generator=g) * 2 - 1
-        with torch.no_grad():
-            fake = torch.tanh(gen(z))
-        d_real, d_fake = disc(real), disc(fake)
-        d_loss = loss_fn(d_real, torch.ones_like(d_real)) + loss_fn(d_fake, torch.zeros_like(d_fake))
-        d_opt.zero_grad(set_to_none=True)
-        d_loss.backward()
-        d_opt.step()
-        # generator
-        z = torch.rand(batch, 20, generator=g) * 2 - 1
-        out = disc(torch.tanh(gen(z)))
-        g_loss = loss_fn(out, torch.ones_like(out))
-        g_opt.zero_grad(set_to_none=True)
-        g_loss.backward()
-        g_opt.step()
-        # the same per-step logging the model returns (losses and D outputs as floats)
-        _ = (float(d_loss.detach()), float(g_loss.detach()), float(torch.sigmoid(d_real.detach()).mean()),
-             float(torch.sigmoid(d_fake.detach()).mean()))
-    return (time.perf_counter() - t0) / steps
-
-
-def trainer_loop(ds, steps: int, batch: int, seed: int, run_dir: Path, warmup: int) -> float:
-    """physgen's trainer on the vanilla GAN with its defaults (diagnostics on, metrics.csv every 10 steps):
-    seconds per step between the end of step ``warmup`` and the end of the last step (one-time start-up and
-    end-of-run work — checkpoint, preview, diagnostic plots — excluded; no epoch boundary falls inside)."""
-    from physgen.config import TrainConfig
-    from physgen.data.transforms import make_transform
-    from physgen.models import registry
-    from physgen.models.base import DataSpec
-    from physgen.training.data import to_tensor_data
-    from physgen.training.trainer import Trainer
-
-    torch.manual_seed(seed)
-    model = registry.build("gan", {}, DataSpec.from_dataset(ds))
-    cfg = TrainConfig(batch_size=batch, steps=steps + warmup, lr=1e-3, progress=False, seed=seed, device="cpu")
-    trainer = Trainer(model, cfg, to_tensor_data(ds, make_transform("none"), None), run_dir=run_dir)
-    model.attach_diagnostics(trainer)
-    marks = {}
-
-    def mark(t):
-        if t.step == warmup:
-            marks["start"] = time.perf_counter()
-        if t.step == warmup + steps:
-            marks["end"] = time.perf_counter()
-    trainer.add_callback("on_batch_end", mark)
-    trainer.fit()
-    return (marks["end"] - marks["start"]) / steps
-
-
 def overhead(args) -> int:
-    from physgen.models import registry
-    from physgen.models.base import DataSpec
+    """The vanilla GAN through the trainer vs a hand-written loop of the same model step, batches and
+    step seeds (``benchmarks/trainer_overhead.py``'s pairs; a ~1–2 ms step, so the trainer's fixed
+    per-step costs weigh more here than on the WGAN-GP step that script times by default)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import trainer_overhead
 
     torch.set_num_threads(args.threads)
-    ds = _digits_like(args.n)
-    x = torch.from_numpy(ds.samples)
-    hand, ours = [], []
-    for rep in range(args.repeats):
-        torch.manual_seed(rep)
-        model = registry.build("gan", {}, DataSpec.from_dataset(ds))
-        hand.append(hand_loop(model, x, args.steps, 64, rep, args.warmup))
-        with tempfile.TemporaryDirectory() as tmp:
-            ours.append(trainer_loop(ds, args.steps, 64, rep, Path(tmp) / "run", args.warmup))
-    h, o = statistics.median(hand), statistics.median(ours)
-    print(f"vanilla GAN (784-100-1 / 20-100-784, batch 64), {args.steps} steps x {args.repeats} repeats, "
-          f"{args.threads} thread(s), torch {torch.__version__}, {platform.processor() or platform.machine()}")
-    print(f"hand-written loop : {1e3 * h:.3f} ms/step (runs: {', '.join(f'{1e3 * v:.3f}' for v in hand)})")
-    print(f"physgen trainer   : {1e3 * o:.3f} ms/step (runs: {', '.join(f'{1e3 * v:.3f}' for v in ours)})")
-    print(f"overhead ratio    : {o / h:.3f}  (target <= 1.10, aim <= 1.05)")
+    res = trainer_overhead.measure_pairs("gan", _digits_like(args.n), ["model.diagnostics=false"], args.steps,
+                                         args.repeats)
+    print(f"command: python benchmarks/gan.py overhead {' '.join(sys.argv[2:])}")
+    trainer_overhead.report(res, args.threads)
     return 0
 
 
@@ -361,9 +286,8 @@ def main(argv=None) -> int:
     sub = p.add_subparsers(dest="what")
     o = sub.add_parser("overhead", help="trainer vs hand-written loop (vanilla GAN)")
     o.add_argument("--steps", type=int, default=300)
-    o.add_argument("--repeats", type=int, default=3)
+    o.add_argument("--repeats", type=int, default=5, help="alternating (loop, trainer) pairs")
     o.add_argument("--n", type=int, default=60000, help="training set size (MNIST's; one epoch > the timed steps)")
-    o.add_argument("--warmup", type=int, default=20)
     o.add_argument("--threads", type=int, default=1)
     t = sub.add_parser("ttbar", help="train on tt̄ and evaluate 10k generated events")
     t.add_argument("--model", default="wgan-gp")

@@ -1,96 +1,256 @@
-"""Ising engine speed: spin-flip attempts per second vs a plain vectorised NumPy checkerboard Metropolis.
+"""Ising engine speed against the strongest plain references we could write, idle and under CPU load.
 
-Both are measured in the same run on the same lattice (default L = 128, 64 chains, T = 2.269, h = 0),
-interleaved ``--repeat`` times so that machine load hits both alike; the ratio uses the median times.
-The NumPy reference is the textbook version: full-lattice ``np.roll`` neighbour sums, one uniform
-double and one ``exp`` per site, a checkerboard mask for each half sweep.
-On CUDA the engine figure is also printed in flips per nanosecond.
+physgen's :class:`~physgen.data.ising.CheckerboardMetropolis` is timed against
 
-    python benchmarks/ising.py                      # CPU, 1 and 2 torch threads
+* **NumPy** — the lattice kept as its four (L/2)×(L/2) checkerboard sublattices, so each half sweep
+  touches only the sites it updates; neighbour sums by slicing into a preallocated int8 buffer (no
+  ``np.roll`` copies); one float32 uniform per site compared with a 5-entry acceptance table indexed
+  by s_i Σ s_j (no ``exp`` per site); the flip as an int8 product.  Single-threaded (NumPy does not
+  parallelise element-wise work).
+* **numba** (when installed: ``pip install physgen[bench]``) — a compiled checkerboard loop, chains in
+  parallel (``prange``), a 24-bit uniform from an inline xorshift64* generator (one stream per chain)
+  for every site (branch-free), compared with an integer table of round(e^{-βΔE} 2^24).
+
+Every implementation first passes an exactness check: the mean energy per spin of its chains at
+L = 16, T = 2.269 against Kaufman's exact finite-lattice value (:mod:`physgen.physics.kaufman`),
+within 4 standard errors (errors from the integrated autocorrelation time).
+
+Timings are interleaved ``--repeat`` times (medians), with the 1-minute load average printed beside
+each figure.  ``--under-load`` then starts one busy-loop process per core (each stops by itself after
+at most ``--load-seconds``; all are stopped when the measurement ends) and times the engine's default
+configuration and the NumPy reference again, each as a fraction of its idle single-thread figure.
+
+    python benchmarks/ising.py                       # L = 128, 64 chains, CPU
+    python benchmarks/ising.py --under-load
     python benchmarks/ising.py --device cuda --chains 1024
 """
 from __future__ import annotations
 
 import argparse
 import json
-import platform
+import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from physgen.data.ising import CheckerboardMetropolis
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conditions  # noqa: E402
+
+from physgen.data.ising import CheckerboardMetropolis  # noqa: E402
+from physgen.physics import kaufman  # noqa: E402
+from physgen.stats import mean_with_error  # noqa: E402
+
+CHECK_L, CHECK_T, CHECK_CHAINS, CHECK_BURN, CHECK_SWEEPS = 16, 2.269, 32, 400, 1500
 
 
-def reference_sweep(s: np.ndarray, beta: float, rng: np.random.Generator, masks) -> None:
-    """One checkerboard sweep of (C, L, L) int8 spins, the plain NumPy way."""
-    for mask in masks:
-        nb = np.roll(s, 1, 1) + np.roll(s, -1, 1) + np.roll(s, 1, 2) + np.roll(s, -1, 2)
-        accept = (rng.random(s.shape) < np.exp(-beta * 2.0 * s * nb)) & mask
-        s[accept] *= -1
+# ---------------------------------------------------------------------------------------- NumPy
+class NumpyCheckerboard:
+    """Metropolis on (C, L, L) ±1 int8 spins at one temperature, the four-sublattice NumPy way.
+
+    Sublattices A = s[0::2, 0::2], B = s[0::2, 1::2], C = s[1::2, 0::2], D = s[1::2, 1::2]; A∪D and B∪C
+    are the two colours.  With indices mod L/2 the neighbours of A[i, j] are B[i, j-1], B[i, j], C[i-1, j],
+    C[i, j] (and symmetrically for the others), so each neighbour sum is two slice additions per
+    shifted term.  Acceptance min(1, e^{-2β s_i Σ s_j}) from a 5-entry float32 table (h = 0).
+    """
+
+    def __init__(self, spins: np.ndarray, beta: float, seed: int):
+        self.rng = np.random.default_rng(seed)
+        self.sub = [np.ascontiguousarray(spins[:, a::2, b::2]) for a, b in ((0, 0), (0, 1), (1, 0), (1, 1))]
+        shape = self.sub[0].shape
+        self.nb = np.empty(shape, np.int8)
+        self.idx = np.empty(shape, np.intp)
+        self.u = np.empty(shape, np.float32)
+        self.thr = np.empty(shape, np.float32)
+        self.flip = np.empty(shape, bool)
+        self.sign = np.empty(shape, np.int8)
+        self.table = np.minimum(1.0, np.exp(-2.0 * beta * np.arange(-4, 5, 2))).astype(np.float32)
+
+    @staticmethod
+    def _add_shifted(out: np.ndarray, x: np.ndarray, axis: int, step: int) -> None:
+        """out[..., k] += x[..., k - step] along ``axis`` (1 rows, 2 columns), periodically."""
+        lo, hi = [slice(None)] * 3, [slice(None)] * 3
+        if step == 1:
+            lo[axis], hi[axis] = slice(1, None), slice(None, -1)
+            e_out, e_in = 0, -1
+        else:
+            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
+            e_out, e_in = -1, 0
+        out[tuple(lo)] += x[tuple(hi)]
+        edge_o, edge_i = [slice(None)] * 3, [slice(None)] * 3
+        edge_o[axis], edge_i[axis] = e_out, e_in
+        out[tuple(edge_o)] += x[tuple(edge_i)]
+
+    def _neighbours(self, k: int) -> np.ndarray:
+        """Neighbour sums of sublattice k (0 A, 1 B, 2 C, 3 D) into ``self.nb``; returns that sublattice."""
+        A, B, C, D = self.sub
+        nb, add = self.nb, self._add_shifted
+        if k == 0:
+            np.add(B, C, out=nb), add(nb, B, 2, 1), add(nb, C, 1, 1)
+        elif k == 3:
+            np.add(C, B, out=nb), add(nb, C, 2, -1), add(nb, B, 1, -1)
+        elif k == 1:
+            np.add(A, D, out=nb), add(nb, A, 2, -1), add(nb, D, 1, 1)
+        else:
+            np.add(D, A, out=nb), add(nb, D, 2, 1), add(nb, A, 1, -1)
+        return self.sub[k]
+
+    def sweep(self, n: int = 1) -> None:
+        for _ in range(n):
+            for k in (0, 3, 1, 2):                           # colour A∪D, then B∪C
+                x = self._neighbours(k)
+                np.multiply(self.nb, x, out=self.nb)           # s_i Σ s_j ∈ {-4, -2, 0, 2, 4}
+                np.add(self.nb, 4, out=self.nb)
+                np.right_shift(self.nb, 1, out=self.nb)        # table index 0..4
+                np.copyto(self.idx, self.nb)
+                self.table.take(self.idx, out=self.thr)
+                self.rng.random(out=self.u, dtype=np.float32)
+                np.less(self.u, self.thr, out=self.flip)
+                np.multiply(self.flip.view(np.int8), -2, out=self.sign)
+                np.add(self.sign, 1, out=self.sign)
+                np.multiply(x, self.sign, out=x)
+
+    def energy(self) -> np.ndarray:
+        """Energy per spin of each chain: every bond joins A∪D to B∪C."""
+        bonds = sum((self._neighbours(k).astype(np.int32) * self.nb).reshape(len(self.nb), -1).sum(1)
+                    for k in (0, 3))
+        return -bonds / (4.0 * self.nb[0].size)
 
 
-def time_reference(L: int, chains: int, T: float, sweeps: int, seed: int) -> float:
-    rng = np.random.default_rng(seed)
-    s = (2 * rng.integers(0, 2, size=(chains, L, L)) - 1).astype(np.int8)
-    i, j = np.indices((L, L))
-    masks = [((i + j) % 2 == p)[None] for p in (0, 1)]
-    reference_sweep(s, 1 / T, rng, masks)                     # warm-up
-    start = time.perf_counter()
-    for _ in range(sweeps):
-        reference_sweep(s, 1 / T, rng, masks)
-    return (time.perf_counter() - start) / sweeps
+# ---------------------------------------------------------------------------------------- numba
+def numba_kernels():
+    """(sweep, energy) compiled with numba, or None when numba is not installed."""
+    try:
+        import numba
+    except ImportError:
+        return None
+
+    @numba.njit(parallel=True, cache=False)
+    def sweep(s, table, n, state):
+        C, L = s.shape[0], s.shape[1]
+        prev, nxt = np.roll(np.arange(L), 1), np.roll(np.arange(L), -1)
+        for c in numba.prange(C):
+            x = state[c]                                  # xorshift64* stream of this chain
+            for _ in range(n):
+                for colour in range(2):
+                    for i in range(L):
+                        up, down = prev[i], nxt[i]
+                        for j in range((i + colour) & 1, L, 2):
+                            si = s[c, i, j]
+                            prod = si * (s[c, up, j] + s[c, down, j] + s[c, i, prev[j]] + s[c, i, nxt[j]])
+                            x ^= x >> np.uint64(12)
+                            x ^= x << np.uint64(25)
+                            x ^= x >> np.uint64(27)
+                            flip = ((x * np.uint64(2685821657736338717)) >> np.uint64(40)) < table[(prod + 4) >> 1]
+                            s[c, i, j] = si - 2 * si * flip             # branch-free
+            state[c] = x
+
+    @numba.njit(parallel=True, cache=False)
+    def energy(s):
+        C, L = s.shape[0], s.shape[1]
+        out = np.empty(C)
+        for c in numba.prange(C):
+            b = 0
+            for i in range(L):
+                for j in range(L):
+                    b += s[c, i, j] * (s[c, (i + 1) % L, j] + s[c, i, (j + 1) % L])
+            out[c] = -b / (L * L)
+        return out
+
+    return numba, sweep, energy
 
 
-def time_engine(L: int, chains: int, T: float, sweeps: int, seed: int, device: torch.device, h: float = 0.0) -> float:
-    g = torch.Generator().manual_seed(seed)
-    s = (2 * torch.randint(0, 2, (chains, L, L), generator=g, dtype=torch.int8) - 1).to(device)
-    eng = CheckerboardMetropolis(s, np.full(chains, 1 / T), h=h, seed=seed)
-    eng.sweep(3)                                              # warm-up
-    _sync(device)
-    start = time.perf_counter()
-    eng.sweep(sweeps)
-    _sync(device)
-    return (time.perf_counter() - start) / sweeps
+class NumbaCheckerboard:
+    """The numba kernel with the NumPy class's interface; ``threads`` numba threads."""
+
+    def __init__(self, kernels, spins: np.ndarray, beta: float, seed: int, threads: int):
+        self.numba, self._sweep, self._energy = kernels
+        self.threads = threads
+        self.s = spins.astype(np.int8).copy()
+        p = np.minimum(1.0, np.exp(-2.0 * beta * np.arange(-4, 5, 2)))       # s_i Σ s_j = -4 … 4
+        self.table = np.round(p * 2 ** 24).astype(np.uint64)                   # 24-bit uniforms
+        self.state = np.random.default_rng(seed).integers(1, 2 ** 63, size=len(self.s), dtype=np.uint64)
+
+    def sweep(self, n: int = 1) -> None:
+        self.numba.set_num_threads(self.threads)
+        self._sweep(self.s, self.table, n, self.state)
+
+    def energy(self) -> np.ndarray:
+        return self._energy(self.s)
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
+# ---------------------------------------------------------------------------------------- engine
+class Engine:
+    """physgen's engine with the same interface; ``threads=None`` is the engine's default."""
+
+    def __init__(self, spins: np.ndarray, beta: float, seed: int, device: str = "cpu", threads=None):
+        kw = {} if threads is None else {"threads": threads}
+        self.device = torch.device(device)
+        self.eng = CheckerboardMetropolis(torch.from_numpy(spins).to(self.device), np.full(len(spins), beta),
+                                          seed=seed, **kw)
+
+    def sweep(self, n: int = 1) -> None:
+        self.eng.sweep(n)
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def energy(self) -> np.ndarray:
+        return self.eng.energy_magnetization()[0].cpu().numpy()
 
 
-def measure(args, threads: int) -> dict:
-    """Interleaved engine / reference timings with ``threads`` torch threads; medians -> flips per second."""
-    torch.set_num_threads(threads)
-    device = torch.device(args.device)
+# ---------------------------------------------------------------------------------------- measuring
+def random_spins(chains: int, L: int, seed: int) -> np.ndarray:
+    return (2 * np.random.default_rng(seed).integers(0, 2, size=(chains, L, L)) - 1).astype(np.int8)
+
+
+def exactness(make, name: str) -> dict:
+    """Mean energy per spin at L = 16, T = 2.269 against Kaufman; passes within 4 standard errors."""
+    sim = make(random_spins(CHECK_CHAINS, CHECK_L, 1), 1.0 / CHECK_T, 7)
+    sim.sweep(CHECK_BURN)
+    series = np.empty((CHECK_SWEEPS, CHECK_CHAINS))
+    for t in range(CHECK_SWEEPS):
+        sim.sweep(1)
+        series[t] = sim.energy()
+    est = mean_with_error(series.T)
+    exact = float(kaufman.energy_per_spin(CHECK_L, CHECK_T))
+    z = (est.value - exact) / est.error
+    ok = abs(z) < 4.0
+    print(f"  exactness {name:<24} <e> = {est.value:.5f} ± {est.error:.5f}, Kaufman {exact:.5f} "
+          f"({z:+.1f} sigma) {'ok' if ok else 'FAILED'}")
+    return {"name": name, "mean": est.value, "error": est.error, "exact": exact, "z": z, "ok": ok}
+
+
+def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> float:
+    """Sweeps in calls of k = 1, 2, 4, … (k doubles while a call takes < seconds/20, so numba's parallel
+    region spans many sweeps) until ``seconds`` have passed: bounded even when the machine stalls a run."""
+    sim = make(random_spins(chains, L, seed), 1.0 / T, seed)
+    sim.sweep(2)                                                 # warm-up (and numba compilation)
+    n, k, t0 = 0, 1, time.perf_counter()
+    while True:
+        c0 = time.perf_counter()
+        sim.sweep(k)
+        n += k
+        now = time.perf_counter()
+        if now - t0 >= seconds:
+            return chains * L * L * n / (now - t0)
+        if now - c0 < seconds / 20:
+            k *= 2
+
+
+def measure(contenders: dict, args) -> dict:
+    """Median flips/s of each contender over ``args.repeat`` interleaved rounds of ~``args.seconds`` each."""
     L, C, T = args.size, args.chains, args.temperature
-    flips = C * L * L
-    eng, eng_h, ref = [], [], []
+    rates = {k: [] for k in contenders}
+    loads = []
     for r in range(args.repeat):
-        eng.append(time_engine(L, C, T, args.sweeps, args.seed + r, device))
-        eng_h.append(time_engine(L, C, T, max(args.sweeps // 4, 1), args.seed + r, device, h=0.1))
-        ref.append(time_reference(L, C, T, args.ref_sweeps, args.seed + r))
-    t_eng, t_h, t_ref = (statistics.median(x) for x in (eng, eng_h, ref))
-    return {"L": L, "chains": C, "T": T, "device": str(device), "torch_threads": torch.get_num_threads(),
-            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "torch": torch.__version__,
-            "engine_flips_per_s": flips / t_eng, "engine_field_flips_per_s": flips / t_h,
-            "numpy_reference_flips_per_s": flips / t_ref, "ratio": t_ref / t_eng, "ratio_field": t_ref / t_h,
-            "engine_best_flips_per_s": flips / min(eng), "numpy_best_flips_per_s": flips / min(ref)}
-
-
-def report(res: dict) -> None:
-    print(f"L={res['L']} chains={res['chains']} T={res['T']} device={res['device']} "
-          f"torch threads={res['torch_threads']}")
-    print(f"  engine (h=0)        {res['engine_flips_per_s'] / 1e6:10.1f} M flips/s   "
-          f"(best {res['engine_best_flips_per_s'] / 1e6:.1f})")
-    print(f"  engine (h=0.1)      {res['engine_field_flips_per_s'] / 1e6:10.1f} M flips/s")
-    print(f"  numpy reference     {res['numpy_reference_flips_per_s'] / 1e6:10.1f} M flips/s   "
-          f"(best {res['numpy_best_flips_per_s'] / 1e6:.1f})")
-    print(f"  ratio engine/numpy  {res['ratio']:10.2f} x   (h=0.1: {res['ratio_field']:.2f} x)")
-    if res["device"].startswith("cuda"):
-        print(f"  engine on GPU       {res['engine_flips_per_s'] / 1e9:10.2f} flips/ns")
-    print("  " + json.dumps(res))
+        for k, make in contenders.items():
+            rates[k].append(flips_per_s(make, L, C, T, args.seconds, args.seed + r))
+        loads.append(os.getloadavg()[0])
+    return {k: {"median": statistics.median(v), "runs": v} for k, v in rates.items()} | {
+        "_load": (min(loads), max(loads))}
 
 
 def main() -> None:
@@ -98,15 +258,80 @@ def main() -> None:
     p.add_argument("--size", type=int, default=128)
     p.add_argument("--chains", type=int, default=64)
     p.add_argument("--temperature", type=float, default=2.269)
-    p.add_argument("--sweeps", type=int, default=100, help="engine sweeps per repeat")
-    p.add_argument("--ref-sweeps", type=int, default=5, help="reference sweeps per repeat")
+    p.add_argument("--seconds", type=float, default=1.0, help="target seconds per timed run")
     p.add_argument("--repeat", type=int, default=3)
-    p.add_argument("--threads", default="1,2", help="comma-separated torch CPU thread counts (default 1,2)")
     p.add_argument("--device", default="cpu")
+    p.add_argument("--under-load", action="store_true", help="also time with one busy loop per core")
+    p.add_argument("--load-seconds", type=float, default=120.0, help="upper bound on the busy loops' life")
+    p.add_argument("--no-check", action="store_true", help="skip the exactness checks")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--json", type=Path, help="also write the results here")
     args = p.parse_args()
-    for threads in (int(t) for t in args.threads.split(",")):
-        report(measure(args, threads))
+
+    ncores = conditions.cores()
+    kernels = numba_kernels()
+    contenders = {
+        "engine default": lambda s, b, sd: Engine(s, b, sd, args.device),
+        "engine 1 thread": lambda s, b, sd: Engine(s, b, sd, args.device, threads=1),
+    }
+    if args.device == "cpu" and ncores > 1:
+        contenders[f"engine {ncores} threads"] = lambda s, b, sd: Engine(s, b, sd, args.device, threads=ncores)
+    contenders["numpy (1 thread)"] = lambda s, b, sd: NumpyCheckerboard(s, b, sd)
+    if kernels is None:
+        print("numba is not installed (pip install 'physgen[bench]'): the numba reference is skipped")
+    else:
+        contenders[f"numba ({ncores} threads)"] = lambda s, b, sd: NumbaCheckerboard(kernels, s, b, sd, ncores)
+        contenders["numba (1 thread)"] = lambda s, b, sd: NumbaCheckerboard(kernels, s, b, sd, 1)
+
+    print(f"machine: {conditions.machine()}")
+    print(f"command: {' '.join(['python', 'benchmarks/ising.py', *sys.argv[1:]])}")
+    checks = []
+    if not args.no_check:
+        print(f"exactness at L={CHECK_L}, T={CHECK_T}, {CHECK_CHAINS} chains, {CHECK_SWEEPS} sweeps "
+              f"({conditions.load()}):")
+        checks = [exactness(make, k) for k, make in contenders.items()
+                  if k in ("engine default", "numpy (1 thread)") or k.startswith("numba (1")]
+    res = measure(contenders, args)
+    lo, hi = res.pop("_load")
+    print(f"L={args.size}, {args.chains} chains, T={args.temperature}, h=0, device {args.device}, "
+          f"median of {args.repeat} interleaved runs, load {lo:.2f}-{hi:.2f}/{ncores} cores")
+    for k, v in res.items():
+        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   runs {', '.join(f'{x / 1e6:.0f}' for x in v['runs'])}")
+    ratios = {}
+    for ref in [k for k in res if k.startswith(("numpy", "numba"))]:
+        for eng in [k for k in res if k.startswith("engine")]:
+            ratios[f"{eng} / {ref}"] = res[eng]["median"] / res[ref]["median"]
+            print(f"  ratio {eng} / {ref}: {ratios[f'{eng} / {ref}']:.2f}x")
+    out = {"machine": conditions.machine(), "size": args.size, "chains": args.chains, "T": args.temperature,
+           "device": args.device, "load_idle": [lo, hi], "rates": {k: v["median"] for k, v in res.items()},
+           "ratios": ratios, "checks": checks}
+    if args.under_load:
+        out["under_load"] = under_load(contenders, res, args)
+    if args.json:
+        args.json.write_text(json.dumps(out, indent=1))
+    if checks and not all(c["ok"] for c in checks):
+        sys.exit("an exactness check failed")
+
+
+def under_load(contenders: dict, idle: dict, args) -> dict:
+    """Time the engine's default configuration and the NumPy reference with one busy loop per core."""
+    keep = {k: contenders[k] for k in ("engine default", "engine 1 thread", "numpy (1 thread)")}
+    if f"engine {conditions.cores()} threads" in contenders:
+        keep[f"engine {conditions.cores()} threads"] = contenders[f"engine {conditions.cores()} threads"]
+    with conditions.busy_cores(max_seconds=args.load_seconds):
+        loaded = measure(keep, args)
+    lo, hi = loaded.pop("_load")
+    base = idle["engine 1 thread"]["median"]
+    print(f"under load: one busy-loop process per core ({conditions.cores()}), load {lo:.2f}-{hi:.2f}; "
+          f"fraction of the idle 1-thread engine ({base / 1e6:.1f} M flips/s):")
+    out = {}
+    for k, v in loaded.items():
+        frac = v["median"] / base
+        own = v["median"] / idle[k]["median"]
+        out[k] = {"flips_per_s": v["median"], "of_idle_engine_1_thread": frac, "of_own_idle": own}
+        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   {frac:6.2f} of idle 1-thread engine, "
+              f"{own:.2f} of its own idle figure")
+    return out | {"load": [lo, hi]}
 
 
 if __name__ == "__main__":

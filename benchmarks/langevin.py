@@ -4,8 +4,10 @@ Update (both): θ ← θ + (η/2) ∇log p(θ) + √η w on C parallel chains, g
 Targets: (a) an analytic 2-D Gaussian with 4096 chains (cheap: exposes per-step Python overhead), (b) an
 MLP energy 2-128-128-1 (SiLU) with 1024 chains (a neural EBM's inner loop), (c) a 16×16 lattice CNN energy
 with 256 chains.  physgen is timed without diagnostics (the EBM-training setting) and with its default
-recording (log-density trace + τ_int/ESS per chain at the end).  Reported: steps/s and the overhead
-``t_physgen / t_plain − 1`` (best of ``--repeats`` interleaved runs).  Target: ≤ 10% without diagnostics.
+recording (log-density trace + τ_int/ESS per chain at the end).  Reported: median steps/s of each path
+over ``--repeats`` rounds (the order within a round rotates) and the overhead ``t_physgen / t_plain − 1``
+of each round, as its median and spread (min … max), with the load average.  Target: ≤ 10% without
+diagnostics.
 
     python benchmarks/langevin.py [--steps 200] [--repeats 5] [--device cpu] [--only cnn]
 
@@ -15,6 +17,8 @@ log-density) and the recording of the (C,) log-density per step.
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
@@ -65,21 +69,29 @@ def main() -> None:
     ap.add_argument("--only", help="run only the target whose name starts with this (gaussian, mlp, cnn)")
     args = ap.parse_args()
     device, eta, n = torch.device(args.device), 0.05, args.steps
-    print(f"Langevin steps/s, {n} steps, best of {args.repeats}, device {device}, threads {torch.get_num_threads()}")
-    print(f"{'target':20s} {'plain':>10s} {'physgen':>10s} {'overhead':>9s} {'+diagnostics':>13s} {'overhead':>9s}")
+    print(f"Langevin steps/s, {n} steps, median of {args.repeats} rounds, device {device}, "
+          f"threads {torch.get_num_threads()}")
+    print(f"{'target':20s} {'plain':>8s} {'physgen':>8s} {'overhead: median (spread)':>28s} {'+diagnostics':>13s} "
+          f"{'overhead: median (spread)':>28s}  load")
     for name, (lp, x0) in targets(device).items():
         if args.only and not name.startswith(args.only):
             continue
         runs = {"plain": [], "fast": [], "diag": []}
+        loads = [os.getloadavg()[0]]
         for r in range(args.repeats):
             g = lambda: torch.Generator(device=device).manual_seed(r)
-            runs["plain"].append(timed(lambda: plain_loop(lp, x0, eta, n, g()), device))
-            runs["fast"].append(timed(lambda: ula(lp, x0, step_size=eta, n_steps=n, generator=g(),
-                                                  diagnostics=False), device))
-            runs["diag"].append(timed(lambda: ula(lp, x0, step_size=eta, n_steps=n, generator=g()), device))
-        best = {k: min(v) for k, v in runs.items()}
-        print(f"{name:20s} {n / best['plain']:10.1f} {n / best['fast']:10.1f} {best['fast'] / best['plain'] - 1:+9.1%} "
-              f"{n / best['diag']:13.1f} {best['diag'] / best['plain'] - 1:+9.1%}")
+            calls = {"plain": lambda: plain_loop(lp, x0, eta, n, g()),
+                     "fast": lambda: ula(lp, x0, step_size=eta, n_steps=n, generator=g(), diagnostics=False),
+                     "diag": lambda: ula(lp, x0, step_size=eta, n_steps=n, generator=g())}
+            keys = list(calls)[r % 3:] + list(calls)[:r % 3]             # rotate the order
+            for k in keys:
+                runs[k].append(timed(calls[k], device))
+            loads.append(os.getloadavg()[0])
+        over = {k: [a / b - 1 for a, b in zip(runs[k], runs["plain"])] for k in ("fast", "diag")}
+        med = {k: statistics.median(v) for k, v in runs.items()}
+        cell = {k: f"{statistics.median(v):+.1%} ({min(v):+.1%} … {max(v):+.1%})" for k, v in over.items()}
+        print(f"{name:20s} {n / med['plain']:8.1f} {n / med['fast']:8.1f} {cell['fast']:>28s} "
+              f"{n / med['diag']:13.1f} {cell['diag']:>28s}  {min(loads):.2f}-{max(loads):.2f}")
 
 
 if __name__ == "__main__":

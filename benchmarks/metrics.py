@@ -4,9 +4,11 @@ peak memory of a 100k × 100k MMD.
 Both MMDs compute the same quantity — the course's Gaussian MMD
 ``sqrt(max(0, mean Kxx + mean Kyy − 2 mean Kxy))`` with ``k = exp(−‖a−b‖²/(2 D̄))`` — on the same
 10k vs 10k samples, measured in the same run and interleaved ``--repeat`` times (median times), for
-3 and 256 features.  The NumPy reference is the textbook one: three dense float64 ``N×N`` matrices from
-``‖a‖² + ‖b‖² − 2 a·b`` and ``np.exp`` (≈ 800 MB each at 10k).  physgen evaluates blocks of 1024 rows in
-float32 with float64 accumulation (``--dtype float64`` to compare at equal precision).
+3 and 256 features.  The NumPy reference builds three dense ``N×N`` matrices from
+``‖a‖² + ‖b‖² − 2 a·b`` and ``np.exp`` (≈ 800 MB each at 10k in float64), run twice: in float64 (the
+textbook version) and in float32 (equal precision with physgen's default).  physgen evaluates blocks
+of 1024 rows in float32 with float64 accumulation (``--dtype float64``: float64 blocks).  Both ratios
+are printed, with the load average.
 
 The 100k × 100k MMD runs in a fresh subprocess so that its peak resident memory (``VmHWM`` of
 /proc/self/status, whole process incl. Python and torch; ``resource.getrusage`` where /proc is missing)
@@ -20,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import statistics
@@ -35,8 +38,8 @@ from physgen.metrics.mmd import mmd
 
 
 def numpy_mmd(x: np.ndarray, y: np.ndarray) -> float:
-    """The same course MMD with full pairwise matrices (float64)."""
-    dbar = 2.0 * x.var(axis=0).sum()
+    """The same course MMD with full pairwise matrices, in the dtype of ``x`` and ``y``."""
+    dbar = x.dtype.type(2.0 * x.var(axis=0, dtype=np.float64).sum())
 
     def mean_k(a, b):
         sq = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
@@ -56,15 +59,20 @@ def bench_mmd(n: int, d: int, repeat: int, device: str, dtype: torch.dtype) -> d
     x, y = rng.normal(size=(n, d)), rng.normal(0.05, 1.0, size=(n, d))
     tx, ty = torch.as_tensor(x, device=device), torch.as_tensor(y, device=device)
     mmd(tx[:256], ty[:256], dtype=dtype)                                      # warm-up
-    t_ref, t_torch, v_ref, v_torch = [], [], 0.0, 0.0
+    x32, y32 = x.astype(np.float32), y.astype(np.float32)
+    t_ref, t_ref32, t_torch, v_ref, v_torch = [], [], [], 0.0, 0.0
+    loads = [os.getloadavg()[0]]
     for _ in range(repeat):
         t, v_ref = _timed(lambda: numpy_mmd(x, y))
         t_ref.append(t)
+        t_ref32.append(_timed(lambda: numpy_mmd(x32, y32))[0])
         t, v_torch = _timed(lambda: _sync(mmd(tx, ty, dtype=dtype), device))
         t_torch.append(t)
-    ref, ours = statistics.median(t_ref), statistics.median(t_torch)
-    return {"n": n, "d": d, "numpy_s": ref, "physgen_s": ours, "speedup": ref / ours,
-            "mmd_numpy": v_ref, "mmd_physgen": v_torch, "rel_diff": abs(v_ref - v_torch) / v_ref}
+        loads.append(os.getloadavg()[0])
+    ref, ref32, ours = statistics.median(t_ref), statistics.median(t_ref32), statistics.median(t_torch)
+    return {"n": n, "d": d, "numpy_s": ref, "numpy32_s": ref32, "physgen_s": ours, "speedup": ref / ours,
+            "speedup32": ref32 / ours, "mmd_numpy": v_ref, "mmd_physgen": v_torch,
+            "rel_diff": abs(v_ref - v_torch) / v_ref, "load": (min(loads), max(loads))}
 
 
 def _sync(value, device):
@@ -131,9 +139,10 @@ def main() -> None:
           f"{torch.get_num_threads()} threads, device {args.device}, dtype {args.dtype}")
     for d in [] if args.only_100k else args.dims:
         r = bench_mmd(args.n, d, args.repeat, args.device, dtype)
-        print(f"MMD  {r['n']}x{r['n']} d={d:<4} numpy {r['numpy_s']:.2f} s  physgen {r['physgen_s']:.3f} s  "
-              f"speedup {r['speedup']:.1f}x  (values {r['mmd_numpy']:.6g} / {r['mmd_physgen']:.6g}, "
-              f"rel diff {r['rel_diff']:.1e})")
+        print(f"MMD  {r['n']}x{r['n']} d={d:<4} numpy float64 {r['numpy_s']:.2f} s, float32 {r['numpy32_s']:.2f} s;"
+              f"  physgen {args.dtype} {r['physgen_s']:.3f} s;  speedup {r['speedup']:.1f}x vs float64, "
+              f"{r['speedup32']:.1f}x vs float32  (values {r['mmd_numpy']:.6g} / {r['mmd_physgen']:.6g}, "
+              f"rel diff {r['rel_diff']:.1e}; load {r['load'][0]:.2f}-{r['load'][1]:.2f})")
     for d in [] if args.only_100k else args.dims:
         r = bench_c2st(args.n, d)
         print(f"C2ST {r['n']} vs {r['n']} d={d:<4} {r['seconds']:.2f} s  AUC {r['auc']:.4f} ± {r['auc_error']:.4f}")

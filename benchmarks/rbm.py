@@ -5,7 +5,7 @@
     python benchmarks/rbm.py ising  [--hidden 64]      # L = 8 thermodynamics at six temperatures
     python benchmarks/rbm.py digits                    # course reproduction: 500 hidden, CD-1, lr 0.1, batch 64
 
-Each prints a Markdown table (current figures: docs/benchmarks.md, docs/rbm.md).  Timings are wall
+Each prints a Markdown table (docs/benchmarks.md, docs/rbm.md).  Timings are wall
 clock on whatever machine runs it; ratios are measured in the same run.
 """
 from __future__ import annotations
@@ -147,69 +147,91 @@ def handwritten_pcd1_bf16(x: np.ndarray, epochs: int, seed: int) -> float:
     return len(x) * epochs / (time.perf_counter() - t)
 
 
+USER_SETS = ["model.n_hidden=500", "train.batch_size=64"]  # the problem size of the scikit-learn rows, nothing else
+
+
 def trainer_rbm(x: np.ndarray, epochs: int, seed: int, method: str = "pcd", precision: str | None = None,
-                extra: tuple[str, ...] = ()) -> tuple[float, float]:
-    """``physgen train rbm`` (trainer, logging, a checkpoint per epoch; the rbm's default matmul precision
-    unless ``precision``): (samples/s over the trainer's wall time ``summary.json wall_time_s``, PL)."""
+                extra: tuple[str, ...] = (), sets: list[str] | None = None) -> tuple[float, float]:
+    """``physgen train rbm`` (trainer, logging, checkpoints) with ``sets`` (default: scikit-learn's settings,
+    ``RBM_SETS``, plus ``model.method``): (samples/s over the trainer's wall time
+    ``summary.json wall_time_s``, PL)."""
     from physgen.data import Dataset, save
     from physgen.training import load_run
     from physgen.training.launch import train
-    sets = RBM_SETS + [f"model.method={method}", *extra] + ([f"train.matmul_precision={precision}"] if precision else [])
+    if sets is None:
+        sets = RBM_SETS + [f"model.method={method}", *extra]
+    sets = sets + ([f"train.matmul_precision={precision}"] if precision else [])
     with tempfile.TemporaryDirectory() as tmp:
         save(Dataset(x.astype(np.uint8), "binary", attrs={"source": "benchmark"}), f"{tmp}/d.h5")
         summary = train("rbm", data=f"{tmp}/d.h5", out=f"{tmp}/run", epochs=epochs, seed=seed, sets=sets)
         pl = pseudo_likelihood(load_run(f"{tmp}/run", device="cpu").model, x)
-    return len(x) * epochs / float(summary["wall_time_s"]), pl
+    return len(x) * epochs / float(summary["wall_time_s"]), pl   # data.val_fraction is 0 by default
 
 
 def cmd_speed(args) -> None:
     """Throughput: best of ``--repeats`` interleaved runs of each implementation (the machine's noise only
-    slows runs down, so the fastest repeat is the cleanest estimate; timeit's convention).  Trainer
-    overhead: ``--overhead-repeats`` back-to-back pairs (loop, trainer; the order alternates) of
-    ``--overhead-epochs`` each, the overhead of each pair from its two times (both see the same machine
-    state), and the median over pairs."""
+    slows runs down, so the fastest repeat is the cleanest estimate; timeit's convention).  Two ratios,
+    each printed with its conditions: at equal precision and settings (float32 products on both sides),
+    and physgen as a user runs it (``physgen train rbm`` defaults, only the problem size set) against
+    scikit-learn as a user runs it (float64 input).  Trainer overhead: ``--overhead-repeats`` back-to-back
+    pairs (loop, trainer; the order alternates) of ``--overhead-epochs`` each, and the median over pairs."""
     from threadpoolctl import threadpool_limits
     torch.set_num_threads(args.threads)
     x = upsampled_digits(3)
     best: dict[str, float] = {}
     pls: dict[str, float] = {}
+    loads = []
     for _ in range(args.repeats):
         with threadpool_limits(args.threads):  # scikit-learn's BLAS gets the same number of threads
             runs = {"sk": sklearn_rbm(x, args.epochs, 0), "sk32": sklearn_rbm(x.astype(np.float32), args.epochs, 0)}
         runs["pg"] = trainer_rbm(x, args.epochs, 0)
         runs["pg_fp32"] = trainer_rbm(x, args.epochs, 0, precision="highest")
-        runs["loop_pcd"] = physgen_rbm_loop(x, args.epochs, 0, "pcd")
-        runs["hw"] = (handwritten_cd1(x, args.epochs, 0), float("nan"))
-        runs["hw_bf16"] = (handwritten_pcd1_bf16(x, args.epochs, 0), float("nan"))
+        runs["pg_user"] = trainer_rbm(x, args.epochs, 0, sets=USER_SETS)
+        if args.loops:
+            runs["loop_pcd"] = physgen_rbm_loop(x, args.epochs, 0, "pcd")
+            runs["hw"] = (handwritten_cd1(x, args.epochs, 0), float("nan"))
+            runs["hw_bf16"] = (handwritten_pcd1_bf16(x, args.epochs, 0), float("nan"))
         best = {k: max(v[0], best.get(k, 0.0)) for k, v in runs.items()}
         pls = {k: v[1] for k, v in runs.items()}
+        loads.append(os.getloadavg()[0])
     overhead, pair = trainer_overhead(x, args.overhead_epochs, args.overhead_repeats)
-    best.update({k: max(v[0] for v in vs) for k, vs in pair.items()})
-    pls.update({k: vs[-1][1] for k, vs in pair.items()})
-    print(f"threads={args.threads} data={x.shape} epochs={args.epochs} batch=64 hidden=500 "
-          f"best of {args.repeats} interleaved repeats; overhead: {args.overhead_repeats} pairs of "
-          f"{args.overhead_epochs} epochs ({args.overhead_epochs * -(-len(x) // 64):,} updates)")
-    print("| implementation | samples/s | pseudo-likelihood |\n|---|---|---|")
-    rows = [("sk", "scikit-learn BernoulliRBM, PCD-1 (float64 input, its default)"),
-            ("sk32", "scikit-learn BernoulliRBM, PCD-1, float32 input"),
-            ("pg", "physgen train rbm, PCD-1 (defaults: matmul_precision=medium)"),
-            ("pg_fp32", "physgen train rbm, PCD-1, matmul_precision=highest"),
-            ("hw", "hand-written PyTorch CD-1, explicit updates (course style, float32)"),
-            ("hw_bf16", "hand-written PyTorch PCD-1, bfloat16 products, no autograd, optimizer or trainer (the fastest loop we know)"),
-            ("loop_pcd", "hand-written loop over the rbm's PCD-1 step (model.gradients + physgen's SGD), no trainer"),
-            ("loop", f"hand-written loop over the rbm's CD-1 step ({args.overhead_epochs} epochs, best pair)"),
-            ("trainer", f"physgen train rbm, CD-1, same model ({args.overhead_epochs} epochs, best pair)")]
-    for key, label in rows:
+    best.update({k: max(v[0] for v in vs) for k, vs in pair.items() if vs})
+    pls.update({k: vs[-1][1] for k, vs in pair.items() if vs})
+    loads.append(os.getloadavg()[0])
+    load = f"load average {min(loads):.2f}-{max(loads):.2f} on {os.cpu_count()} cores"
+    print(f"threads={args.threads} data={x.shape} epochs={args.epochs} best of {args.repeats} interleaved "
+          f"repeats; {load}")
+    sk_sets = "PCD-1, 500 hidden, batch 64, lr 0.1, 64 persistent chains, plain SGD"
+    print("| implementation | settings | samples/s | pseudo-likelihood |\n|---|---|---|---|")
+    rows = [("sk", "scikit-learn BernoulliRBM, float64 input (its default)", sk_sets),
+            ("sk32", "scikit-learn BernoulliRBM, float32 input", sk_sets),
+            ("pg_fp32", "physgen train rbm, float32 products (train.matmul_precision=highest)",
+             f"{sk_sets}: --set {' '.join(RBM_SETS)}"),
+            ("pg", "physgen train rbm, bfloat16 products (its default matmul_precision=medium)",
+             f"{sk_sets}: --set {' '.join(RBM_SETS)}"),
+            ("pg_user", "physgen train rbm, its defaults", f"--set {' '.join(USER_SETS)} (nothing else)"),
+            ("hw", "hand-written PyTorch CD-1, explicit updates, float32", "CD-1, as above"),
+            ("hw_bf16", "hand-written PyTorch PCD-1, bfloat16 products, no autograd/optimizer/trainer", "as above"),
+            ("loop_pcd", "hand-written loop over the rbm's PCD-1 step (model.gradients + SGD), no trainer", "as above"),
+            ("loop", f"hand-written loop over the rbm's CD-1 step ({args.overhead_epochs} epochs, best pair)", "CD-1"),
+            ("trainer", f"physgen train rbm, CD-1, same model ({args.overhead_epochs} epochs, best pair)", "CD-1")]
+    for key, label, how in rows:
         if key in best:   # (--repeats 0: the overhead pairs only)
-            print(f"| {label} | {best[key]:.0f} | {'' if pls[key] != pls[key] else f'{pls[key]:.2f}'} |")
+            print(f"| {label} | {how} | {best[key]:.0f} | {'' if pls[key] != pls[key] else f'{pls[key]:.2f}'} |")
     if "sk" in best:
-        print(f"\nspeed-up vs scikit-learn: {best['pg'] / best['sk']:.2f}x (vs its float32 path "
-              f"{best['pg'] / best['sk32']:.2f}x; matmul_precision=highest: "
-              f"{best['pg_fp32'] / best['sk']:.2f}x; hand-written bfloat16 loop {best['hw_bf16'] / best['sk']:.2f}x)")
-    lo, hi = median_interval(overhead)
-    print(f"trainer overhead vs the hand-written loop of the same model: median {100 * np.median(overhead):+.2f}% "
-          f"(90% bootstrap interval {100 * lo:+.1f} … {100 * hi:+.1f}%) over {len(overhead)} pairs "
-          f"({', '.join(f'{100 * o:+.1f}' for o in overhead)}%)")
+        print(f"\nequal precision: physgen float32 (matmul_precision=highest) / scikit-learn float32 input = "
+              f"{best['pg_fp32'] / best['sk32']:.2f}x  [{sk_sets}; {args.threads} thread(s); {load}]")
+        print(f"as users run them: physgen train rbm defaults (bfloat16 products; --set {' '.join(USER_SETS)}) / "
+              f"scikit-learn default float64 input = {best['pg_user'] / best['sk']:.2f}x  "
+              f"[physgen: its own lr, momentum, schedule, chains and monitoring; {args.threads} thread(s); {load}]")
+        print(f"same settings, physgen's default precision: bfloat16 products / scikit-learn float32 = "
+              f"{best['pg'] / best['sk32']:.2f}x, / scikit-learn float64 = {best['pg'] / best['sk']:.2f}x  "
+              f"[{sk_sets}; {args.threads} thread(s); {load}]")
+    if overhead:
+        lo, hi = median_interval(overhead)
+        print(f"trainer overhead vs the hand-written loop of the same model: median {100 * np.median(overhead):+.2f}% "
+              f"(90% bootstrap interval {100 * lo:+.1f} … {100 * hi:+.1f}%) over {len(overhead)} pairs "
+              f"({', '.join(f'{100 * o:+.1f}' for o in overhead)}%)  [~1 ms steps; {load}]")
 
 
 def median_interval(values: list[float], level: float = 0.9) -> tuple[float, float]:
@@ -342,6 +364,7 @@ def main() -> None:
     s.add_argument("--overhead-repeats", type=int, default=9)
     s.add_argument("--repeats", type=int, default=3, help="interleaved throughput repeats (0: only the overhead pairs)")
     s.add_argument("--threads", type=int, default=1)
+    s.add_argument("--loops", action="store_true", help="also time the hand-written PyTorch loops")
     k = sub.add_parser("kl")
     k.add_argument("--set", nargs="*", default=[], help="extra config overrides for every variant")
     k.add_argument("--variants", nargs="+", default=["16:pcd:false:30", "16:pcd:true:30", "16:pt:false:30",

@@ -1,115 +1,182 @@
-"""Trainer overhead: physgen's Trainer versus a hand-written PyTorch loop on the same model and data.
+"""Trainer overhead on a realistic step: ``physgen``'s Trainer against a hand-written loop of the same model.
 
-Model: a 784-512-784 MLP autoencoder (MSE loss), Adam, batch 64, binary data, CPU by default.
-Both loops do the same optimizer steps in the same data order; the Trainer additionally checks the loss
-for NaN every step, keeps the progress/metrics bookkeeping, seeds a generator per step and writes the
-initial and final checkpoints.  Reported: steady-state loop time (first batch to last batch, from the
-trainer's callbacks) and end-to-end ``fit()`` time, each as a ratio to the hand-written loop (best of
-``--repeats`` interleaved runs).  Target: loop ratio <= 1.05.
+The model is built exactly as ``physgen train MODEL`` builds it (the family's defaults for the data, then
+``--set``); the default case is the tt̄ WGAN-GP (MLP critic and generator, 5 critic updates with gradient
+penalty per step, batch 256, Adam, weight EMA), a step of ~10–20 ms on one CPU thread.  The data are
+10,000 rows of 3 correlated features in [−1, 1] generated here (the timing does not depend on their
+values), or a physgen dataset given with ``--data``.
 
-    python benchmarks/trainer_overhead.py [--steps 300] [--repeats 5] [--device cpu]
+Both loops make the same optimizer steps on the same batches with the same random numbers: the
+hand-written loop takes its batches from the same seeded :class:`~physgen.training.data.BatchOrder`,
+reseeds one generator per step with the trainer's ``step_seed``, calls the model's own step
+(``adversarial_step``, or ``loss`` + ``backward`` + ``step``) and updates the same EMA; after the run
+their parameters are compared (bit for bit when the kernels are deterministic).  What the trainer adds:
+the loss/NaN checks, learning-rate schedule, metrics rows, divergence guard, epoch-end snapshots and
+the start/end checkpoints.
+
+``--pairs`` back-to-back pairs (the order alternates), each pair's overhead ``t_trainer / t_loop − 1``
+from its own two runs; the median, the spread (min … max) and a 90% bootstrap interval of the median
+are printed with the load average.  Two figures: the training loop alone (first to last step, from the
+trainer's callbacks) and the whole ``fit()`` (start-up, checkpoints, preview included).
+
+    python benchmarks/trainer_overhead.py                          # WGAN-GP, 150 steps, 5 pairs
+    python benchmarks/trainer_overhead.py --model ddpm --set train.batch_size=4096
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import os
+import statistics
+import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
-from torch import nn
 
-from physgen.config import TrainConfig
-from physgen.models.base import DataSpec, GenerativeModel
-from physgen.training import Trainer
-from physgen.training.data import BatchOrder, TensorData
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import conditions  # noqa: E402
 
-
-@dataclass
-class MLPConfig:
-    hidden: int = 512
-
-
-class MLPAutoencoder(GenerativeModel):
-    name = "bench-mlp"
-    config_class = MLPConfig
-
-    def __init__(self, config, spec):
-        super().__init__(config, spec)
-        d = spec.n_features
-        self.net = nn.Sequential(nn.Linear(d, config.hidden), nn.ReLU(), nn.Linear(config.hidden, d))
-
-    def loss(self, batch, *, generator):
-        x = batch["x"]
-        return ((self.net(x) - x) ** 2).mean(), {}
-
-    def preview(self, *, generator):
-        return None
+from physgen.config import resolve  # noqa: E402
+from physgen.data import Dataset, load  # noqa: E402
+from physgen.data.transforms import make_transform  # noqa: E402
+from physgen.models import registry  # noqa: E402
+from physgen.models.base import DataSpec  # noqa: E402
+from physgen.training import Trainer  # noqa: E402
+from physgen.training.data import BatchOrder, to_tensor_data  # noqa: E402
+from physgen.training.optim import EMA, build_optimizers  # noqa: E402
+from physgen.training.trainer import step_seed  # noqa: E402
 
 
-def _model(d, device):
-    torch.manual_seed(0)
-    return MLPAutoencoder(MLPConfig(), DataSpec("binary", (d,))).to(device)
+def tabular(n: int = 10_000, seed: int = 0) -> Dataset:
+    """``n`` rows of 3 correlated features squashed into [−1, 1] (a stand-in for (s, t, y) of tt̄ events)."""
+    rng = np.random.default_rng(seed)
+    z = rng.standard_normal((n, 3)) @ np.array([[1.0, 0.6, 0.0], [0.0, 0.8, 0.3], [0.0, 0.0, 0.9]])
+    return Dataset(np.tanh(0.7 * z).astype(np.float32), "continuous", attrs={"source": "benchmark"})
 
 
-def hand_loop(x, steps, device) -> float:
-    model = _model(x.shape[1], device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    order = BatchOrder(len(x), 64, seed=0)
-    x = x.to(device)
-    _sync(device)
+def setup(name: str, ds: Dataset, sets: list[str], steps: int, seed: int):
+    """(model, train config, tensor data) as ``physgen train`` would build them, ``steps`` steps, no bar."""
+    cls = registry.get(name)
+    spec = DataSpec.from_dataset(ds)
+    run = resolve(name, cls.config_class, base=cls.defaults(spec), sets=sets)
+    cfg = dataclasses.replace(run.train, steps=steps, progress=False, device="cpu", seed=seed)
+    torch.manual_seed(seed)
+    model = cls(run.model, spec)
+    data = to_tensor_data(ds, make_transform(run.data.transform), None)
+    return model, cfg, data
+
+
+def hand_loop(name, ds, sets, steps, seed) -> tuple[float, torch.nn.Module]:
+    """The hand-written loop: seconds for ``steps`` steps, and the trained model."""
+    model, cfg, data = setup(name, ds, sets, steps, seed)
+    opts = build_optimizers(model.parameter_groups(), cfg)
+    ema = EMA(model, cfg.ema) if cfg.ema else None
+    order = BatchOrder(len(data.x), cfg.batch_size, seed=cfg.seed, drop_last=cfg.drop_last)
+    per_epoch = order.batches_per_epoch
+    model.on_train_start(data.all(), generator=torch.Generator().manual_seed(step_seed(seed, 0, 0, "start")))
+    model.train()
+    g = torch.Generator()
     t0 = time.perf_counter()
-    for b in range(steps):
-        xb = x[order.indices(0, b).to(device)]
-        opt.zero_grad(set_to_none=True)
-        loss, _ = model.loss({"x": xb}, generator=None)
-        loss.backward()
-        opt.step()
-    _sync(device)
-    return time.perf_counter() - t0
+    for step in range(steps):
+        batch = data.batch(order.indices(step // per_epoch, step % per_epoch))
+        g.manual_seed(step_seed(seed, 0, step))
+        if model.adversarial:
+            logs = model.adversarial_step(batch, opts, generator=g)
+            _ = {k: float(v) for k, v in logs.items()}
+        else:
+            for o in opts.values():
+                o.zero_grad(set_to_none=True)
+            loss, logs = model.loss(batch, generator=g)
+            _ = float(loss.detach())
+            loss.backward()
+            for o in opts.values():
+                o.step()
+        if ema is not None:
+            ema.update(model)
+    return time.perf_counter() - t0, model
 
 
-def trainer_loop(x, steps, device) -> tuple[float, float]:
-    model = _model(x.shape[1], device)
-    cfg = TrainConfig(steps=steps, batch_size=64, progress=False, log_every=100, device=str(device))
+def trainer_loop(name, ds, sets, steps, seed) -> tuple[float, float, torch.nn.Module]:
+    """(seconds of the training loop, seconds of the whole fit, model) through :class:`Trainer`."""
+    model, cfg, data = setup(name, ds, sets, steps, seed)
     marks = {}
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = Trainer(model, cfg, TensorData(x), run_dir=tmp)
+        trainer = Trainer(model, cfg, data, run_dir=Path(tmp) / "run")
+        if hasattr(model, "attach_callbacks"):
+            model.attach_callbacks(trainer)
         trainer.add_callback("on_train_start", lambda t: marks.setdefault("start", time.perf_counter()))
         trainer.add_callback("on_batch_end", lambda t: marks.__setitem__("end", time.perf_counter()))
         t0 = time.perf_counter()
         trainer.fit()
         total = time.perf_counter() - t0
-    # the first batch is inside [start, end]; the hand loop times the same `steps` batches
-    return marks["end"] - marks["start"], total
+    return marks["end"] - marks["start"], total, model
 
 
-def _sync(device):
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize()
+def median_interval(values, level=0.9) -> tuple[float, float]:
+    """Percentile-bootstrap interval of the median."""
+    if len(values) < 3:
+        return float("nan"), float("nan")
+    from scipy.stats import bootstrap
+    ci = bootstrap((np.asarray(values),), np.median, confidence_level=level, method="percentile",
+                   n_resamples=9999, random_state=0).confidence_interval
+    return float(ci.low), float(ci.high)
+
+
+def measure_pairs(name: str, ds: Dataset, sets: list[str], steps: int, pairs: int, seed: int = 0) -> dict:
+    """``pairs`` alternating (hand-written loop, trainer) pairs: per-pair overheads of the loop and of the
+    whole fit, the median step time of the hand-written loop, the load range, and whether the final
+    parameters matched in every pair."""
+    loads, loop_o, fit_o, hand_t, same = [os.getloadavg()[0]], [], [], [], True
+    for i in range(pairs):
+        got = {}
+        for who in (("hand", "trainer") if i % 2 == 0 else ("trainer", "hand")):
+            fn = hand_loop if who == "hand" else trainer_loop
+            got[who] = fn(name, ds, sets, steps, seed)
+        (h, hm), (lo, tot, tm) = got["hand"], got["trainer"]
+        same &= all(torch.equal(a, b) for a, b in zip(hm.state_dict().values(), tm.state_dict().values()))
+        hand_t.append(h)
+        loop_o.append(lo / h - 1)
+        fit_o.append(tot / h - 1)
+        loads.append(os.getloadavg()[0])
+    return {"model": name, "sets": list(sets), "shape": tuple(ds.samples.shape), "steps": steps, "pairs": pairs,
+            "step_ms": 1e3 * statistics.median(hand_t) / steps, "loop": loop_o, "fit": fit_o,
+            "load": (min(loads), max(loads)), "identical": same}
+
+
+def report(res: dict, threads: int) -> None:
+    lo, hi = res["load"]
+    print(f"machine: {conditions.machine()}; {threads} thread(s); load {lo:.2f}-{hi:.2f}/{conditions.cores()} cores")
+    print(f"model {res['model']} (physgen train defaults{', --set ' + ' '.join(res['sets']) if res['sets'] else ''}), "
+          f"data {res['shape']}, {res['steps']} steps of {res['step_ms']:.1f} ms (hand-written loop, median), "
+          f"{res['pairs']} pairs; final parameters identical: {res['identical']}")
+    for label in ("loop", "fit"):
+        o = res[label]
+        a, b = median_interval(o)
+        print(f"  trainer overhead, {'training loop' if label == 'loop' else 'whole fit()':<13}: median "
+              f"{100 * statistics.median(o):+.1f}%, spread {100 * min(o):+.1f} … {100 * max(o):+.1f}%, "
+              f"90% interval of the median {100 * a:+.1f} … {100 * b:+.1f}%  "
+              f"(pairs: {', '.join(f'{100 * x:+.1f}' for x in o)})")
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=300)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default="wgan-gp")
+    p.add_argument("--set", nargs="*", default=["model.diagnostics=false"],
+                   help="config overrides, as physgen train --set (default model.diagnostics=false: the GAN "
+                        "diagnostics callback is model work the hand-written loop does not do)")
+    p.add_argument("--data", help="a physgen dataset file (default: generated tabular data)")
+    p.add_argument("--steps", type=int, default=150)
+    p.add_argument("--pairs", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
-    gen = torch.Generator().manual_seed(0)
-    x = (torch.rand((64 * args.steps + 64, 784), generator=gen) < 0.3).float()
-    hand, loop, total = [], [], []
-    for _ in range(args.repeats):  # interleaved, best of each
-        hand.append(hand_loop(x, args.steps, args.device))
-        lo, to = trainer_loop(x, args.steps, args.device)
-        loop.append(lo)
-        total.append(to)
-    h = min(hand)
-    print(f"device {args.device}, {args.steps} steps of batch 64, 784-512-784 MLP, Adam, best of {args.repeats}")
-    print(f"hand-written loop      {h:8.3f} s   {64 * args.steps / h:10.0f} samples/s   ratio 1.000")
-    print(f"Trainer (loop only)    {min(loop):8.3f} s   {64 * args.steps / min(loop):10.0f} samples/s   "
-          f"ratio {min(loop) / h:.3f}")
-    print(f"Trainer (whole fit)    {min(total):8.3f} s   {64 * args.steps / min(total):10.0f} samples/s   "
-          f"ratio {min(total) / h:.3f}   (incl. 2 checkpoints)")
+    torch.set_num_threads(args.threads)
+    ds = load(args.data) if args.data else tabular()
+    print(f"command: python benchmarks/trainer_overhead.py {' '.join(sys.argv[1:])}")
+    report(measure_pairs(args.model, ds, args.set, args.steps, args.pairs, args.seed), args.threads)
 
 
 if __name__ == "__main__":

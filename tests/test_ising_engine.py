@@ -88,6 +88,24 @@ def test_infinite_temperature_flips_every_spin():
     assert bool((eng.spins() == -1).all())
 
 
+@pytest.mark.parametrize("h", [0.0, 0.1])                      # fast path and table path
+def test_samples_do_not_depend_on_threads_and_caller_setting_is_restored(h):
+    """The default runs on one torch thread and restores the caller's setting; 2 threads give the same
+    spins bit for bit (integer arithmetic and NumPy random bits only)."""
+    before = torch.get_num_threads()
+    s = torch.from_numpy(_random_spins(6, 16, 3))
+    runs = []
+    for threads in (None, 1, 2):
+        eng = CheckerboardMetropolis(s, np.linspace(0.3, 0.6, 6), h=h, seed=5, threads=threads)
+        eng.sweep(7)
+        runs.append((eng.spins(), eng.energy_magnetization()[0]))
+        assert torch.get_num_threads() == before
+    for spins, e in runs[1:]:
+        assert torch.equal(spins, runs[0][0]) and torch.equal(e, runs[0][1])
+    with pytest.raises(ValueError, match="threads"):
+        CheckerboardMetropolis(s, np.ones(6), threads=0)
+
+
 def _aligned_components(spins):
     L = spins.shape[0]
     nbr = neighbour_table(L)

@@ -34,9 +34,18 @@ thresholds are pre-expanded, because torch compares broadcast operands far slowe
 ones).  Other J, h use 32-bit r (k = 32) and a 10-entry per-chain threshold table indexed by
 (s_i Σ s_j, s_i).  Random bits: on CPU NumPy's PCG64 ``random_raw`` words reinterpreted as bytes/int32;
 on CUDA ``torch.Tensor.random_`` on the device.
+
+Threads.  On CPU a sweep is ~50 short element-wise torch operations, each a parallel region of its own
+when torch runs several threads.  When another process keeps a core busy, every region waits for a
+descheduled thread, and a 2-thread sweep on a fully loaded 2-core machine ran 20–40× slower than a
+1-thread one.  So by default (``threads=None``) the engine runs its CPU work on one torch thread —
+whatever ``torch.get_num_threads()`` is — and restores the caller's setting afterwards; the samples do
+not depend on the thread count.  ``threads=n`` uses ``n`` threads, which pays only on an otherwise idle
+machine (``benchmarks/ising.py`` measures both).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import numpy as np
@@ -82,6 +91,20 @@ def _flatnonzero(mask: torch.Tensor) -> torch.Tensor:
     return torch.nonzero(mask.reshape(-1)).squeeze(1)
 
 
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    """Run the block with ``n`` torch intra-op threads (``None``: unchanged), then restore the setting."""
+    old = torch.get_num_threads()
+    if n is None or n == old:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
 def _thresholds(p: torch.Tensor) -> torch.Tensor:
     """Probabilities p ∈ [0, 1] -> int64 thresholds round(p · 2^32) ∈ [0, 2^32]."""
     return torch.round(p.clamp(0.0, 1.0) * float(_TWO32)).to(torch.int64)
@@ -96,12 +119,17 @@ class CheckerboardMetropolis:
     beta : (M,) inverse temperature of each chain.
     J, h : coupling and field.
     seed : seed of the random bits.
+    threads : torch threads for the CPU work (default 1, see the module docstring; ignored on CUDA).
     """
 
-    def __init__(self, spins: torch.Tensor, beta, *, J: float = 1.0, h: float = 0.0, seed: int = 0):
+    def __init__(self, spins: torch.Tensor, beta, *, J: float = 1.0, h: float = 0.0, seed: int = 0,
+                 threads: int | None = None):
         if spins.ndim != 3 or spins.shape[1] != spins.shape[2] or spins.shape[1] % 2:
             raise ValueError(f"spins must be (M, L, L) with L even, got {tuple(spins.shape)}")
+        if threads is not None and (not isinstance(threads, int) or threads < 1):
+            raise ValueError(f"threads must be a positive integer or None, got {threads!r}")
         self.device = spins.device
+        self.threads = (threads or 1) if self.device.type == "cpu" else None
         self.M, self.L = int(spins.shape[0]), int(spins.shape[1])
         self.J, self.h = float(J), float(h)
         self.beta = torch.as_tensor(beta, dtype=torch.float64).reshape(-1).to(self.device)
@@ -195,6 +223,10 @@ class CheckerboardMetropolis:
 
         Every bond joins the two colours, so Σ_<ij> s_i s_j = Σ_{A∪D} s_i Σ_{j∈nn(i)} s_j.
         """
+        with torch_threads(self.threads):
+            return self._energy_magnetization()
+
+    def _energy_magnetization(self) -> tuple[torch.Tensor, torch.Tensor]:
         v, M = self._views(), self.M
         total = sum(v[k][0].reshape(M, -1).sum(1, dtype=torch.int64) for k in "ABCD")
         bonds = 0
@@ -208,8 +240,12 @@ class CheckerboardMetropolis:
     # ---- dynamics ---------------------------------------------------------------------------------
     def sweep(self, n: int = 1) -> None:
         """``n`` full sweeps: each sweep updates colour A∪D, then B∪C (M·L² flip attempts)."""
+        with torch_threads(self.threads):
+            self._sweeps(int(n))
+
+    def _sweeps(self, n: int) -> None:
         h = self.L // 2
-        for _ in range(int(n)):
+        for _ in range(n):
             if self.fast:
                 level = self._levels(self.bits.uint8((4, self.M, h, h)))
             else:
@@ -232,13 +268,31 @@ class CheckerboardMetropolis:
         for top in self.top:
             level.add_(torch.lt(b, top, out=lt).view(torch.int8))
             tie.logical_or_(torch.eq(b, top, out=eq))
-        idx = _flatnonzero(tie)
-        if idx.numel():
-            chain = (idx // (level[0, 0].numel())) % self.M
-            low = self.bits.int32((idx.numel(),)).to(torch.int64) & 0xFFFFFFFF
-            r = (b.reshape(-1)[idx].to(torch.int64) << 32) | low
-            level.view(-1)[idx] = (r[:, None] < self.t40[chain]).sum(1, dtype=torch.int8)
+        if self.device.type == "cpu":
+            self._ties_numpy(b.numpy(), tie.numpy(), level.numpy())
+        else:
+            idx = _flatnonzero(tie)
+            if idx.numel():
+                chain = (idx // (level[0, 0].numel())) % self.M
+                low = self.bits.int32((idx.numel(),)).to(torch.int64) & 0xFFFFFFFF
+                r = (b.reshape(-1)[idx].to(torch.int64) << 32) | low
+                level.view(-1)[idx] = (r[:, None] < self.t40[chain]).sum(1, dtype=torch.int8)
         return level.mul_(2).sub_(2)
+
+    def _ties_numpy(self, b: np.ndarray, tie: np.ndarray, level: np.ndarray) -> None:
+        """The tie resolution of :meth:`_levels` on CPU, in place on NumPy views of the same buffers and
+        with the same random words: ~10 operations on ~1% of the sites, where NumPy's per-call cost is
+        a fraction of torch's (this was ~40% of a sweep at L = 128, 64 chains)."""
+        idx = np.flatnonzero(tie)
+        if idx.size:
+            chain = (idx // level[0, 0].size) % self.M
+            low = self.bits.int32((idx.size,)).numpy().astype(np.int64) & 0xFFFFFFFF
+            r = (b.reshape(-1)[idx].astype(np.int64) << 32) | low
+            t40 = self.t40.numpy()
+            n = (r < t40[chain, 0]).view(np.int8)                     # one 1-D comparison per threshold
+            n += r < t40[chain, 1]
+            n += r < t40[chain, 2]
+            level.reshape(-1)[idx] = n
 
     def _update(self, x: torch.Tensor, terms, level: torch.Tensor) -> None:
         """Update sublattice ``x`` in place; ``level``: flip bounds (fast path) or int32 random words."""

@@ -29,6 +29,10 @@ def one_line(text: str, limit: int = 200) -> str:
     return (lines[-1] if lines else "no output")[:limit]
 
 
+def _text(data) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else (data or "")
+
+
 def _env(threads: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -53,8 +57,8 @@ def run_physgen(args: list[str], *, cwd: Path, threads: int, log: Path | None = 
         proc = subprocess.run([sys.executable, "-m", "physgen", *map(str, args)], cwd=cwd, env=_env(threads),
                               capture_output=True, text=True, timeout=timeout)
         rc, out, err = proc.returncode, proc.stdout, proc.stderr
-    except subprocess.TimeoutExpired as exc:
-        rc, out, err = -1, str(exc.stdout or ""), f"{exc.stderr or ''}\ntimed out after {timeout:g} s"
+    except subprocess.TimeoutExpired as exc:  # its captured output may be bytes whatever ``text`` says
+        rc, out, err = -1, _text(exc.stdout), f"{_text(exc.stderr)}\ntimed out after {timeout:g} s"
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)

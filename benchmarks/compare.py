@@ -237,7 +237,8 @@ def markdown(board: dict) -> str:
             if cell is None:
                 continue
             if cell["status"] != "ok":
-                lines.append(f"| {data} | {family} | {cell['status']}: {cell['reason']} |" + " |" * pad
+                reason = cell["reason"].replace("|", r"\|")
+                lines.append(f"| {data} | {family} | {cell['status']}: {reason} |" + " |" * pad
                              + f" {_code(cell.get('command'))} |")
                 continue
             m = cell["metrics"]

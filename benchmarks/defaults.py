@@ -211,7 +211,9 @@ def sampling_cell(family: str, ising_cell: dict | None, args) -> dict:
 def _num(x: float | None, pct: bool = False) -> str:
     if x is None:
         return "—"
-    return f"{100 * x:.2g}%" if pct else f"{x:.3g}"
+    if pct:
+        return f"{100 * x:.2g}%" if abs(x) < 1 else f"{100 * x:.0f}%"
+    return f"{x:.3g}"
 
 
 def _row(data: str, family: str, c: dict) -> str:
@@ -219,7 +221,8 @@ def _row(data: str, family: str, c: dict) -> str:
     value = _num(c["value"], pct) + (f" ± {_num(c['error'], pct)}" if c.get("error") is not None else "")
     target = "—" if c["target"] is None else f"≤ {_num(c['target'], pct)}"
     verdict = {True: "pass", False: "**fail**", None: c.get("note", "reported")}[c["pass"]]
-    return f"| {data} | {family} | {c['quantity']} | {value} | {_num(c.get('floor'), pct)} | {target} | {verdict} |"
+    quantity = c["quantity"].replace("|", r"\|")  # ⟨|m|⟩ inside a table cell
+    return f"| {data} | {family} | {quantity} | {value} | {_num(c.get('floor'), pct)} | {target} | {verdict} |"
 
 
 def markdown(board: dict) -> str:
@@ -233,7 +236,8 @@ def markdown(board: dict) -> str:
     for data in DATASETS:
         for family, cell in board["results"].get(data, {}).items():
             if cell["status"] != "ok":
-                lines.append(f"| {data} | {family} | — | failed: {cell['reason']} | — | — | **fail** |")
+                reason = cell["reason"].replace("|", r"\|")
+                lines.append(f"| {data} | {family} | — | failed: {reason} | — | — | **fail** |")
                 n_checks += 1
             else:
                 for c in cell["checks"]:

@@ -85,6 +85,9 @@ def test_percent_rows_read_as_percent():
     row = bench._row("ising", "rbm", bench._check("T=1.8 ⟨e⟩ rel. err.", {"value": 0.012, "error": 0.004,
                                                                              "floor": 0.003}, 0.03))
     assert row == "| ising | rbm | T=1.8 ⟨e⟩ rel. err. | 1.2% ± 0.4% | 0.3% | ≤ 3% | pass |"
+    row = bench._row("ising", "rbm", bench._check("T=3 ⟨|m|⟩ rel. err.", {"value": 1.43, "floor": 0.017}, 0.03))
+    assert row == r"| ising | rbm | T=3 ⟨\|m\|⟩ rel. err. | 143% | 1.7% | ≤ 3% | **fail** |"
+    assert _columns(row) == 7
 
 
 @pytest.mark.parametrize("argv, message", [

@@ -12,7 +12,8 @@ def register(sub) -> None:
                       "physgen demo --quick --out demo-out", run)
     parser.add_argument("--out", default="demo-out", help="output directory (default demo-out); "
                         "re-running with the same directory reuses finished stages")
-    parser.add_argument("--quick", action="store_true", help="fewer configurations and temperatures, 12 s of training per model stage")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer configurations and temperatures, 12 s of training per model stage")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--max-time", type=positive_float, default=None, metavar="SECONDS",
                         help="training budget of each model stage (default 60; with --quick 12); every model "

@@ -1,33 +1,37 @@
-"""physgen's scoreboard: every model family trained on the same three data sets, judged the same way.
+"""physgen's scoreboard: every model family, with its defaults, on the same three data sets, judged the same way.
+
+Each run is exactly what a user types — ``physgen train MODEL --data F [--condition temperature] --max-time S``
+(full mode) or ``--steps N`` (``--quick``), then ``physgen sample RUN --n N`` — with no config overrides:
+the scoreboard measures the families' defaults.  Two bookkeeping flags with no effect on the model are added
+to every training command and printed with it: ``--no-progress`` and ``--overwrite``.  Every command runs as a
+``physgen`` subprocess with ``--out`` as working directory (paths in the commands are relative to it) and is
+printed next to its row of the table and written to ``OUT/commands.txt``.
 
 Data sets (held-out real data judge the samples; the training rows are never used for judging):
 
-* ``ising``  — 2D Ising L=16, Wolff Monte Carlo at :data:`TEMPERATURES` across T_c; training and test
-  configurations come from independent chains (seeds ``seed`` and ``seed + 1``); every family is
-  conditioned on the temperature and sampled at each trained temperature (as in ``physgen demo``).
-* ``ttbar``  — the thesis' tt̄ events (s, t, y), ``--ttbar PATH``; a seeded 80/20 split.
-* ``digits`` — scikit-learn's 8x8 digits binarized at 0.5 (1797 images); a seeded 2/3 : 1/3 split.
+* ``ising``  — 2D Ising L=16 at :data:`TEMPERATURES` across T_c from ``physgen data ising --algorithm wolff``
+  (other options at their defaults); training and test configurations come from independent runs (seeds
+  ``seed`` and ``seed + 1``); every family is conditioned on the temperature and sampled with
+  ``physgen sample``'s default, which spreads the samples evenly over the trained temperatures.
+* ``ttbar``  — the tt̄ events (s, t, y), ``--ttbar PATH``; a seeded 80/20 split.
+* ``digits`` — ``physgen data digits`` (1797 8x8 grey images in [0, 1], labels dropped); a seeded 2/3 : 1/3 split.
 
-Metrics: :func:`physgen.metrics.evaluate` of the held-out real set against as many generated samples,
-each with its bootstrap/DeLong error and its real-vs-real floor (two disjoint halves of the held-out set):
-mean per-feature KL (for Ising: of the energy per spin and |m|, Ising's natural features), the Gaussian
-MMD, the classifier two-sample AUC (C2ST; Lopez-Paz & Oquab 2017) and, for Ising, the relative error of
-⟨e⟩ and ⟨|m|⟩ averaged over the temperatures (its floor: the same between the real halves).
+Metrics: ``physgen evaluate`` of the held-out real set against as many generated samples, each with its
+bootstrap/DeLong error and its real-vs-real floor (two disjoint halves of the held-out set): mean per-feature
+KL (for Ising: of the energy per spin and |m|), the Gaussian MMD, the classifier two-sample AUC (C2ST;
+Lopez-Paz & Oquab 2017) and, for Ising, the relative error of ⟨e⟩ and ⟨|m|⟩ averaged over the temperatures
+(its floor: the same between the real halves).
 
-Budgets: ``--quick`` gives every run a fixed number of optimizer STEPS (:data:`QUICK_STEPS`), so quick
-results are deterministic for a seed on the CPU and are regression-tested (tests/test_compare.py
-against benchmarks/compare_quick_reference.json, written by ``--quick --record``).  The full mode gives
-each run ``--max-time`` seconds of wall time and an epoch cap (:data:`EPOCH_CAP`): machine-dependent.
-
-Every run's resolved config is written to ``OUT/configs/<data>-<family>.toml`` and its equivalent
-``physgen train`` command to ``OUT/commands.txt``; the per-family/per-data-set overrides are the
-dictionaries below.
+Budgets: ``--quick`` gives every run a fixed number of optimizer steps (:data:`QUICK_STEPS`, the only
+per-family setting), so quick results are deterministic for a seed on the CPU and are regression-tested
+(tests/test_compare.py against benchmarks/compare_quick_reference.json, written by ``--quick --record``).
+The full mode gives each run ``--max-time`` seconds: machine-dependent.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/compare.py --quick --out /tmp/sb
-    OMP_NUM_THREADS=1 python benchmarks/compare.py --out /tmp/sb-full --max-time 60
-    python benchmarks/compare.py --quick --record --out /tmp/sb   # refresh the regression reference
+    OMP_NUM_THREADS=1 python benchmarks/compare.py --out /tmp/sb-full --max-time 300
+    python benchmarks/compare.py --quick --record --out /tmp/sb   # refresh the reference and its table in the docs
 """
 from __future__ import annotations
 
@@ -42,125 +46,98 @@ from pathlib import Path
 
 import numpy as np
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
+from record import record  # noqa: E402
+
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "benchmarks" / "compare_quick_reference.json"
+DOC = REPO / "docs" / "scoreboard.md"
+DOC_SECTIONS = {True: "compare-quick-results", False: "compare-full-results"}  # quick? -> marker name
 DEFAULT_TTBAR = REPO.parent / "shared" / "data" / "ttbar_sty_10k.txt"
 
 DATASETS = ("ising", "ttbar", "digits")
-FAMILIES = {"rbm": "rbm", "vae": "vae", "wgan-gp": "wgan-gp", "ebm": "ebm", "ddpm": "ddpm"}  # column -> model
+FAMILIES = ("rbm", "vae", "wgan-gp", "ebm", "ddpm")
 TEMPERATURES = (1.8, 2.1, 2.27, 2.5, 3.0)
 ISING_SIZE = 16
 ISING_PER_T = {True: (200, 150), False: (500, 300)}  # quick?: (train, test) configurations per temperature
-
-# --- recorded configs: `--set` overrides per family and data set (quick and full use the same) ----------
-COMMON = ("train.progress=false", "train.checkpoint_every=1000000", "train.keep_last=1")  # checkpoint at the end only
-SETS: dict[str, dict[str, tuple[str, ...]]] = {
-    "rbm": {"ising": ("model.n_hidden=64",),
-            "ttbar": ("model.visible=gaussian", "model.n_hidden=64", "data.transform=standardize"),
-            "digits": ("model.n_hidden=128",)},
-    "vae": {"ising": ("model.latent=8",), "ttbar": ("data.transform=standardize", "model.latent=3"),
-            "digits": ("model.latent=8",)},
-    "wgan-gp": {"ising": (), "ttbar": (), "digits": ()},
-    "ebm": {"ising": ("model.k_steps=20",), "ttbar": ("model.k_steps=20",), "digits": ("model.k_steps=20",)},
-    "ddpm": {"ising": ("model.steps=50", "model.channels=[16,32]", "train.batch_size=64"),
-             "ttbar": ("data.transform=standardize", "model.steps=100"),
-             "digits": ("model.steps=50", "model.channels=[16,32]", "train.batch_size=64")},
-}
-# sampler options (keyword arguments of the model's sample), when a family needs them
-SAMPLE_OPTIONS: dict[str, dict[str, dict]] = {}
+# --quick: optimizer steps per run (a budget, never a time: results must not depend on the machine)
+QUICK_STEPS = {"rbm": 1000, "vae": 800, "wgan-gp": 500, "ebm": 100, "ddpm": 300}
+BOOKKEEPING = ("--no-progress", "--overwrite")  # added to every `physgen train`; no effect on the model
 # families that cannot model a data set, with the reason printed in the table
 NOT_APPLICABLE: dict[tuple[str, str], str] = {}
-# --quick: optimizer steps per run (never a time budget: results must not depend on the machine)
-QUICK_STEPS = {"rbm": 1000, "vae": 800, "wgan-gp": 500, "ebm": 100, "ddpm": 300}
-# full mode: epoch cap per run (the --max-time wall-time budget usually ends training first)
-EPOCH_CAP = {"rbm": 200, "vae": 500, "wgan-gp": 2000, "ebm": 200, "ddpm": 1000}
-METRICS = {"ising": ("kl", "mmd", "c2st", "observables"), "ttbar": ("kl", "mmd", "c2st"),
-           "digits": ("kl", "mmd", "c2st")}
+METRICS = {"ising": "kl,mmd,c2st,observables", "ttbar": "kl,mmd,c2st", "digits": "kl,mmd,c2st"}
 CONDITION = {"ising": "temperature", "ttbar": None, "digits": None}
 N_BOOT = {True: 50, False: 200}
 REPORTED = ("kl", "mmd", "c2st_auc", "obs_rel_err")  # scoreboard metric keys (lower is better for all)
 
 
 # --- data -----------------------------------------------------------------------------------------------
-def make_ising(quick: bool, seed: int):
-    """(train, test) multi-temperature L=16 Ising Datasets from independent Wolff chains."""
-    from physgen.data.ising import simulate
-
-    n_train, n_test = ISING_PER_T[quick]
-    sim = lambda n, s: simulate(ISING_SIZE, list(TEMPERATURES), n, algorithm="wolff",  # noqa: E731
-                                burn_in=300, thin=4, seed=s, device="cpu")
-    return sim(n_train, seed), sim(n_test, seed + 1)
+def ising_args(n_per_t: int, seed: int, out: str) -> list[str]:
+    """``physgen data ising`` arguments of the scoreboard's L=16 data (Wolff; other options at defaults)."""
+    return ["data", "ising", "--size", str(ISING_SIZE), "--temperatures", ",".join(f"{t:g}" for t in TEMPERATURES),
+            "--samples", str(n_per_t), "--algorithm", "wolff", "--seed", str(seed), "--out", out, "--overwrite"]
 
 
-def _split(ds, n_test: int, seed: int):
+def split(ds, n_test: int, seed: int):
+    """(train, test) subsets of ``ds``: a seeded permutation, ``n_test`` rows held out."""
     perm = np.random.default_rng([seed, 7]).permutation(len(ds))
     return ds.subset(np.sort(perm[n_test:])), ds.subset(np.sort(perm[:n_test]))
 
 
-def make_ttbar(path: Path, seed: int):
-    """(train, test) of the tt̄ events (8000 / 2000 rows, seeded split)."""
+def unlabeled(ds):
+    """``ds`` without its labels (the scoreboard's families model p(x))."""
+    from physgen.data import Dataset
+
+    return Dataset(ds.samples, ds.kind, attrs=dict(ds.attrs))
+
+
+def prepare_data(names, quick: bool, seed: int, ttbar: Path, out: Path, threads: int,
+                 commands: list[str]) -> tuple[dict, dict]:
+    """Write each data set's train/test files under ``out/data``; returns ({name: (train, test)}, skipped).
+
+    The ``physgen data`` commands run are appended to ``commands``; the seeded splits are done here."""
+    from physgen.data import load, save
     from physgen.data.tabular import import_file
 
-    ds = import_file(path, kind="continuous")
-    return _split(ds, len(ds) // 5, seed)
+    def cli(args):
+        commands.append(check(run_physgen(args, cwd=out, threads=threads))["command"])
 
-
-def make_digits(seed: int):
-    """(train, test) binarized 8x8 digits (labels dropped: the families model p(x))."""
-    from physgen.data import Dataset
-    from physgen.data.digits import load_digits
-
-    ds = load_digits(binarize=0.5)
-    ds = Dataset(ds.samples, ds.kind, attrs=dict(ds.attrs))
-    return _split(ds, len(ds) // 3, seed)
-
-
-def prepare_data(names, quick: bool, seed: int, ttbar: Path, out: Path) -> tuple[dict, dict]:
-    """Write each data set's train/test files under ``out/data``; returns (paths, skipped reasons)."""
-    from physgen.data import save
-
-    makers = {"ising": lambda: make_ising(quick, seed), "ttbar": lambda: make_ttbar(ttbar, seed),
-              "digits": lambda: make_digits(seed)}
     paths, skipped = {}, {}
     for name in names:
-        if name == "ttbar" and not ttbar.is_file():
-            skipped[name] = f"--ttbar {ttbar}: no such file; tt̄ data set skipped"
-            print(f"compare: {skipped[name]}", file=sys.stderr)
-            continue
-        train, test = makers[name]()
-        paths[name] = tuple(save(d, out / "data" / f"{name}-{part}.h5", overwrite=True)
-                            for d, part in ((train, "train"), (test, "test")))
+        train, test = f"data/{name}-train.h5", f"data/{name}-test.h5"
+        if name == "ising":
+            n_train, n_test = ISING_PER_T[quick]
+            cli(ising_args(n_train, seed, train))
+            cli(ising_args(n_test, seed + 1, test))
+        elif name == "ttbar":
+            if not ttbar.is_file():
+                skipped[name] = f"--ttbar {ttbar}: no such file; tt̄ data set skipped"
+                print(f"compare: {skipped[name]}", file=sys.stderr)
+                continue
+            ds = import_file(ttbar, kind="continuous")
+            for d, p in zip(split(ds, len(ds) // 5, seed), (train, test)):
+                save(d, out / p, overwrite=True)
+        else:
+            cli(["data", "digits", "--out", "data/digits-all.h5", "--overwrite"])
+            ds = unlabeled(load(out / "data" / "digits-all.h5"))
+            for d, p in zip(split(ds, len(ds) // 3, seed), (train, test)):
+                save(d, out / p, overwrite=True)
+        paths[name] = (train, test)
     return paths, skipped
 
 
 # --- one run ----------------------------------------------------------------------------------------------
-def budget_flags(family: str, quick: bool, max_time: float) -> dict:
-    return {"steps": QUICK_STEPS[family]} if quick else {"epochs": EPOCH_CAP[family], "max_time": max_time}
+def budget_args(family: str, quick: bool, max_time: float) -> list[str]:
+    return ["--steps", str(QUICK_STEPS[family])] if quick else ["--max-time", f"{max_time:g}"]
 
 
-def command_line(family: str, data: str, train_path, run_dir, flags: dict, seed: int) -> str:
-    """The ``physgen train`` command equivalent to one scoreboard run."""
-    args = ["physgen", "train", FAMILIES[family], "--data", str(train_path), "--out", str(run_dir),
-            "--seed", str(seed)]
+def train_args(family: str, data: str, train_path: str, run_dir: str, budget: list[str], seed: int) -> list[str]:
+    """``physgen train`` arguments of one scoreboard run: the defaults, a budget, bookkeeping flags."""
+    args = ["train", family, "--data", train_path, "--out", run_dir]
     if CONDITION[data]:
         args += ["--condition", CONDITION[data]]
-    args += [f"--{k.replace('_', '-')}={v}" for k, v in flags.items()]
-    for s in (*SETS[family][data], *COMMON):
-        args += ["--set", s]
-    return shlex.join(args)
-
-
-def train_one(family: str, data: str, train_path, run_dir: Path, *, quick: bool, max_time: float, seed: int):
-    """Train one run; returns (loaded Run, {cpu_s, wall_s, status})."""
-    from physgen.training import load_run, train
-
-    flags = budget_flags(family, quick, max_time)
-    cpu0, wall0 = time.process_time(), time.perf_counter()
-    summary = train(FAMILIES[family], data=train_path, out=run_dir, sets=(*SETS[family][data], *COMMON),
-                    overwrite=True, condition=CONDITION[data], seed=seed, **flags)
-    timing = {"cpu_s": time.process_time() - cpu0, "wall_s": time.perf_counter() - wall0,
-              "train_status": summary["status"]}
-    return load_run(run_dir), timing
+    return args + budget + (["--seed", str(seed)] if seed else []) + list(BOOKKEEPING)
 
 
 def relative_errors(obs: dict) -> dict:
@@ -178,45 +155,62 @@ def relative_errors(obs: dict) -> dict:
             "floor": float(np.nanmean(floors)) if np.isfinite(floors).any() else None}
 
 
-def judge(run, test_path, data: str, family: str, seed: int, quick: bool) -> dict:
-    """Sample like the held-out set and evaluate; returns {metric: {value, error, floor}}."""
-    from physgen.data import load
-    from physgen.demo.model_stage import sample_like
-    from physgen.metrics import evaluate
-
-    real = load(test_path)
-    fake = sample_like(run, real, seed + 1000, SAMPLE_OPTIONS.get(family, {}).get(data))
-    res = evaluate(real, fake, list(METRICS[data]), seed=seed, n_boot=N_BOOT[quick], warn=lambda m: None)
-    out = {k: {f: res[k].get(f) for f in ("value", "error", "floor")} for k in ("kl", "mmd", "c2st_auc")}
+def scoreboard_metrics(res: dict) -> dict:
+    """{metric: {value, error, floor}} of a ``metrics.json`` dict."""
+    out = {k: {f: res[k].get(f) for f in ("value", "error", "floor")} for k in ("kl", "mmd", "c2st_auc") if k in res}
     if "observables" in res:
         out["obs_rel_err"] = relative_errors(res["observables"])
         out["obs_chi2"] = {f: res["observables"].get(f) for f in ("value", "error", "floor")}
     return out
 
 
+def n_parameters(run_dir: Path) -> int | None:
+    from physgen.training import load_run
+
+    try:
+        return sum(p.numel() for p in load_run(run_dir, device="cpu").model.parameters())
+    except Exception:  # the count is informative only
+        return None
+
+
 def run_cell(family: str, data: str, paths, out: Path, args) -> dict:
-    """Train, sample and judge one (family, data set) cell; failures become the cell's message."""
-    from physgen.atomic import write_text
+    """Train, sample and judge one (family, data set) cell; a failure becomes the cell's one-line reason."""
+    from physgen.data import load
 
     if (family, data) in NOT_APPLICABLE:
         return {"status": "n/a", "reason": NOT_APPLICABLE[(family, data)]}
-    run_dir = out / "runs" / f"{data}-{family}"
-    flags = budget_flags(family, args.quick, args.max_time)
-    cmd = command_line(family, data, paths[0], run_dir, flags, args.seed)
-    print(f"compare: {cmd}", file=sys.stderr, flush=True)
+    run_dir, fake, judge_dir = f"runs/{data}-{family}", f"samples/{data}-{family}.h5", f"eval/{data}-{family}"
+    targs = train_args(family, data, paths[0], run_dir, budget_args(family, args.quick, args.max_time), args.seed)
+    log = out / "logs" / f"{data}-{family}"
+    cell: dict = {"commands": []}
     try:
-        run, timing = train_one(family, data, paths[0], run_dir, quick=args.quick, max_time=args.max_time,
-                                seed=args.seed)
-        metrics = judge(run, paths[1], data, family, args.seed, args.quick)
-    except Exception as exc:  # one failing cell must not hide the others
-        return {"status": "failed", "reason": f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}",
-                "command": cmd}
-    write_text(out / "configs" / f"{data}-{family}.toml", (run_dir / "config.toml").read_text())
-    return {"status": "ok", "command": cmd, "model": FAMILIES[family], "steps": run.step,
-            "parameters": sum(p.numel() for p in run.model.parameters()), **timing, "metrics": metrics}
+        t = run_physgen(targs, cwd=out, threads=args.threads, log=log.with_suffix(".train.log"))
+        cell["commands"].append(t["command"])
+        check(t)
+        summary = json.loads((out / run_dir / "summary.json").read_text())
+        sargs = ["sample", run_dir, "--n", str(len(load(out / paths[1]))), "--out", fake, "--overwrite"]
+        s = check(run_physgen(sargs + (["--seed", str(args.seed)] if args.seed else []), cwd=out,
+                              threads=args.threads, log=log.with_suffix(".sample.log")))
+        cell["commands"].append(s["command"])
+        eargs = ["evaluate", "--real", paths[1], "--fake", fake, "--out", judge_dir, "--metrics", METRICS[data],
+                 "--seed", str(args.seed), "--n-boot", str(N_BOOT[args.quick]), "--no-plots", "--overwrite"]
+        e = check(run_physgen(eargs, cwd=out, threads=args.threads, log=log.with_suffix(".evaluate.log")))
+        cell["commands"].append(e["command"])
+        metrics = scoreboard_metrics(json.loads((out / judge_dir / "metrics.json").read_text()))
+    except (CommandFailed, OSError, ValueError, KeyError) as exc:  # one failing cell must not hide the others
+        reason = str(exc) if isinstance(exc, CommandFailed) else f"{type(exc).__name__}: {exc}"
+        return {**cell, "status": "failed", "reason": reason.splitlines()[0][:200] if reason else "failed",
+                "command": cell["commands"][0] if cell["commands"] else None}
+    return {**cell, "status": "ok", "command": t["command"], "model": family, "steps": summary.get("steps"),
+            "train_status": summary.get("status"), "parameters": n_parameters(out / run_dir),
+            "cpu_s": t["cpu_s"], "wall_s": t["wall_s"], "sample_s": s["wall_s"], "metrics": metrics}
 
 
 # --- tables -----------------------------------------------------------------------------------------------
+HEAD = ["data", "family", "KL", "MMD", "C2ST AUC", r"⟨e⟩,⟨\|m\|⟩ rel. err.", "params", "steps", "train CPU s",
+        "train wall s", "sample s", "command"]
+
+
 def _fmt(entry: dict | None) -> str:
     if not entry or entry.get("value") is None:
         return "—"
@@ -225,25 +219,40 @@ def _fmt(entry: dict | None) -> str:
     return f"{entry['value']:.3g}{err}{floor}"
 
 
+def _code(text: str | None) -> str:
+    return f"`{text}`" if text else "—"
+
+
 def markdown(board: dict) -> str:
-    """The scoreboard as one markdown table (value ± error (real-vs-real floor))."""
-    head = ["data", "family", "KL", "MMD", "C2ST AUC", r"⟨e⟩,⟨\|m\|⟩ rel. err.", "params", "steps", "CPU s", "wall s"]
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    """The scoreboard as one markdown table (value ± error (real-vs-real floor)) and its commands."""
+    lines = []
+    if "mode" in board:  # a real board (tests build bare ones)
+        lines += [f"Mode {board['mode']}, {board['threads']} thread(s), seed {board['seed']}; {board['machine']}; "
+                  f"torch {board['versions'].get('torch')}; {board['date']}; `{board['command']}`.", ""]
+    lines += ["| " + " | ".join(HEAD) + " |", "|" + "---|" * len(HEAD)]
+    pad = len(HEAD) - 4
     for data in DATASETS:
         for family in FAMILIES:
             cell = board["results"].get(data, {}).get(family)
             if cell is None:
                 continue
             if cell["status"] != "ok":
-                lines.append(f"| {data} | {family} | {cell['status']}: {cell['reason']} |" + " |" * 7)
+                reason = cell["reason"].replace("|", r"\|")
+                lines.append(f"| {data} | {family} | {cell['status']}: {reason} |" + " |" * pad
+                             + f" {_code(cell.get('command'))} |")
                 continue
             m = cell["metrics"]
+            params = f"{cell['parameters']:,}" if cell.get("parameters") is not None else "—"
             lines.append(f"| {data} | {family} | " + " | ".join(
-                [_fmt(m.get(k)) for k in REPORTED] + [f"{cell['parameters']:,}", str(cell["steps"]),
-                                                      f"{cell['cpu_s']:.1f}", f"{cell['wall_s']:.1f}"]) + " |")
+                [_fmt(m.get(k)) for k in REPORTED] + [params, str(cell["steps"]), f"{cell['cpu_s']:.1f}",
+                                                      f"{cell['wall_s']:.1f}", f"{cell['sample_s']:.1f}",
+                                                      _code(cell["command"])]) + " |")
     for data, reason in board.get("skipped", {}).items():
-        lines.append(f"| {data} | all | skipped: {reason} |" + " |" * 7)
-    return "\n".join(lines) + "\n"
+        lines.append(f"| {data} | all | skipped: {reason} |" + " |" * pad + " — |")
+    note = (f"\nEvery `physgen train` also has the bookkeeping flags {', '.join(f'`{b}`' for b in BOOKKEEPING)} "
+            "(no effect on the model); paths are relative to `--out`; all commands (data, train, sample, "
+            "evaluate) are in `OUT/commands.txt`.\n")
+    return "\n".join(lines) + "\n" + note
 
 
 # --- regression reference -------------------------------------------------------------------------------
@@ -252,8 +261,8 @@ def reference_from(board: dict) -> dict:
     ref = {data: {fam: {k: cell["metrics"][k] for k in REPORTED if k in cell["metrics"]}
                   for fam, cell in cells.items() if cell["status"] == "ok"}
            for data, cells in board["results"].items()}
-    return {"seed": board["seed"], "quick_steps": QUICK_STEPS, "sets": SETS, "torch": board["versions"]["torch"],
-            "results": ref}
+    return {"seed": board["seed"], "quick_steps": QUICK_STEPS, "torch": board["versions"]["torch"],
+            "command": board["command"], "results": ref}
 
 
 def regressions(ref: dict, new: dict, *, auc_tol: float = 0.05, rel_tol: float = 0.5, n_sigma: float = 3.0):
@@ -282,13 +291,14 @@ def parse_args(argv=None):
                                 epilog="Example:\n  OMP_NUM_THREADS=1 python benchmarks/compare.py --quick --out /tmp/sb")
     p.add_argument("--out", required=True, type=Path, help="output directory (scoreboard.json, scoreboard.md)")
     p.add_argument("--quick", action="store_true", help="fixed step budgets (deterministic; regression-tested)")
-    p.add_argument("--max-time", type=float, default=60.0, help="full mode: wall seconds per run (default 60)")
+    p.add_argument("--max-time", type=float, default=300.0, help="full mode: seconds per training run (default 300)")
     p.add_argument("--ttbar", type=Path, default=DEFAULT_TTBAR, help="tt̄ events file (s t y per line)")
     p.add_argument("--data", default=",".join(DATASETS), help="comma list of data sets (default: all)")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
-    p.add_argument("--seed", type=int, default=0, help="seed of data splits, training and evaluation (default 0)")
-    p.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1)")
-    p.add_argument("--record", action="store_true", help=f"with --quick: write {REFERENCE.relative_to(REPO)}")
+    p.add_argument("--seed", type=int, default=0, help="seed of data, splits, training and evaluation (default 0)")
+    p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (default 1)")
+    p.add_argument("--record", action="store_true",
+                   help=f"write the table into {DOC.relative_to(REPO)}; with --quick also {REFERENCE.relative_to(REPO)}")
     return p.parse_args(argv)
 
 
@@ -305,10 +315,8 @@ def _choices(text: str, allowed, option: str) -> list[str]:
 def check_args(args) -> tuple[list[str], list[str]]:
     from physgen.errors import UserError
 
-    if args.record and not args.quick:
-        raise UserError("--record: only with --quick (the reference holds deterministic quick-mode numbers)")
-    if not args.max_time > 0 or args.threads < 1:
-        raise UserError("--max-time must be > 0 and --threads >= 1")
+    if not args.max_time > 0 or args.threads < 1 or args.seed < 0:
+        raise UserError("--max-time must be > 0, --threads >= 1 and --seed >= 0")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file, expected a directory")
     return _choices(args.data, DATASETS, "--data"), _choices(args.families, FAMILIES, "--families")
@@ -318,27 +326,25 @@ def run_board(args) -> dict:
     """Run every requested cell; returns the scoreboard dict (also written to ``args.out``)."""
     import platform
 
-    import torch
-
     from physgen.atomic import write_json, write_text
     from physgen.training.rundir import versions
 
     datasets, families = check_args(args)
-    torch.set_num_threads(args.threads)
     args.out.mkdir(parents=True, exist_ok=True)
-    paths, skipped = prepare_data(datasets, args.quick, args.seed, args.ttbar, args.out)
+    data_commands: list[str] = []
+    paths, skipped = prepare_data(datasets, args.quick, args.seed, args.ttbar, args.out, args.threads, data_commands)
     board = {"mode": "quick" if args.quick else f"full (--max-time {args.max_time:g})", "seed": args.seed,
              "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/compare.py", *sys.argv[1:]]), "skipped": skipped,
-             "results": {}}
+             "bookkeeping_flags": list(BOOKKEEPING), "data_commands": data_commands, "results": {}}
     for data in paths:
         for family in families:
             board["results"].setdefault(data, {})[family] = run_cell(family, data, paths[data], args.out, args)
     write_json(args.out / "scoreboard.json", board)
     write_text(args.out / "scoreboard.md", markdown(board))
-    write_text(args.out / "commands.txt", "".join(c.get("command", "") + "\n" for cells in board["results"].values()
-                                                  for c in cells.values() if c.get("command")))
+    run_commands = [c for cells in board["results"].values() for cell in cells.values() for c in cell.get("commands", [])]
+    write_text(args.out / "commands.txt", "".join(c + "\n" for c in data_commands + run_commands))
     return board
 
 
@@ -349,13 +355,16 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     try:
         board = run_board(args)
-    except UserError as exc:
-        print(f"compare: error: {exc}", file=sys.stderr)
+    except (UserError, CommandFailed) as exc:
+        print(f"compare: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     print(markdown(board))
     if args.record:
-        write_json(REFERENCE, reference_from(board))
-        print(f"compare: wrote {REFERENCE}", file=sys.stderr)
+        if args.quick:
+            write_json(REFERENCE, reference_from(board))
+            print(f"compare: wrote {REFERENCE}", file=sys.stderr)
+        record(DOC, DOC_SECTIONS[args.quick], markdown(board))
+        print(f"compare: wrote the table into {DOC}", file=sys.stderr)
     failed = [f"{d}/{f}" for d, cells in board["results"].items() for f, c in cells.items() if c["status"] == "failed"]
     if failed:
         print(f"compare: failed cells: {', '.join(failed)}", file=sys.stderr)

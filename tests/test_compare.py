@@ -1,5 +1,6 @@
-"""benchmarks/compare.py, physgen's scoreboard: the regression rule, the table, bad input, determinism,
-and (slow) every family's quick-mode metrics against benchmarks/compare_quick_reference.json.
+"""benchmarks/compare.py, physgen's scoreboard of the families' defaults: the regression rule, the table, the
+exact commands, bad input, a failing family, and (slow) determinism and every family's quick-mode metrics
+against benchmarks/compare_quick_reference.json.
 
 Regression rule (lower is better for every metric): a family fails when its quick-mode
 classifier AUC > recorded + 0.05 + 3σ, or its KL / MMD / ⟨e⟩,⟨|m|⟩ relative error > recorded·1.5 + 3σ,
@@ -64,24 +65,38 @@ def test_relative_errors_average_over_temperatures_and_observables():
 
 
 def test_table_marks_inapplicable_failed_and_skipped_cells():
-    ok = {"status": "ok", "parameters": 1234, "steps": 10, "cpu_s": 1.0, "wall_s": 2.0,
+    ok = {"status": "ok", "parameters": 1234, "steps": 10, "cpu_s": 1.0, "wall_s": 2.0, "sample_s": 0.5,
+          "command": "OMP_NUM_THREADS=1 physgen train rbm --data d.h5 --out r --steps 10",
           "metrics": {"kl": _entry(0.5, 0.1, 0.01), "mmd": _entry(0.2), "c2st_auc": _entry(0.6, 0.02, 0.5)}}
     board = {"results": {"digits": {"rbm": ok, "ebm": {"status": "n/a", "reason": "no energy for words"},
-                                    "ddpm": {"status": "failed", "reason": "UserError: boom"}}},
+                                    "ddpm": {"status": "failed", "reason": "UserError: boom", "command": "physgen x"}}},
              "skipped": {"ttbar": "--ttbar x: no such file"}}
     table = compare.markdown(board)
-    assert "| digits | rbm | 0.5 ± 0.1 (0.01) | 0.2 ± 0 | 0.6 ± 0.02 (0.5) | — | 1,234 | 10 | 1.0 | 2.0 |" in table
+    assert ("| digits | rbm | 0.5 ± 0.1 (0.01) | 0.2 ± 0 | 0.6 ± 0.02 (0.5) | — | 1,234 | 10 | 1.0 | 2.0 | 0.5 | "
+            "`OMP_NUM_THREADS=1 physgen train rbm --data d.h5 --out r --steps 10` |") in table
     assert "| digits | ebm | n/a: no energy for words |" in table
-    assert "| digits | ddpm | failed: UserError: boom |" in table
+    assert "| digits | ddpm | failed: UserError: boom |" in table and "`physgen x` |" in table
     assert "| ttbar | all | skipped: --ttbar x: no such file |" in table
-    assert all(len(re.findall(r"(?<!\\)\|", line)) == 11 for line in table.splitlines())  # all columns
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    assert all(len(re.findall(r"(?<!\\)\|", line)) == len(compare.HEAD) + 1 for line in rows)  # all columns
+    assert "`--no-progress`, `--overwrite`" in table  # the bookkeeping flags are printed
+
+
+def test_train_command_is_the_defaults_with_a_budget_only():
+    """The scoreboard's run is what a user types: no --set, --config or --epochs; one budget flag."""
+    quick = compare.train_args("ddpm", "ising", "data/ising-train.h5", "runs/x", compare.budget_args("ddpm", True, 60), 0)
+    assert quick == ["train", "ddpm", "--data", "data/ising-train.h5", "--out", "runs/x", "--condition", "temperature",
+                     "--steps", str(compare.QUICK_STEPS["ddpm"]), "--no-progress", "--overwrite"]
+    full = compare.train_args("vae", "ttbar", "t.h5", "runs/y", compare.budget_args("vae", False, 300), 3)
+    assert full == ["train", "vae", "--data", "t.h5", "--out", "runs/y", "--max-time", "300", "--seed", "3",
+                    "--no-progress", "--overwrite"]
 
 
 @pytest.mark.parametrize("argv, message", [
     (["--data", "ising,mnist"], "--data: unknown mnist"),
     (["--families", "rbm,flow"], "--families: unknown flow"),
-    (["--record"], "--record: only with --quick"),
     (["--quick", "--threads", "0"], "--threads >= 1"),
+    (["--quick", "--seed", "-1"], "--seed >= 0"),
     (["--max-time", "0"], "--max-time must be > 0"),
 ])
 def test_bad_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, argv, message):
@@ -109,19 +124,54 @@ def test_missing_ttbar_file_skips_that_data_set_with_a_message(tmp_path, capsys)
     assert "| ttbar | all | skipped:" in (out / "scoreboard.md").read_text()
 
 
-def test_quick_mode_is_deterministic_and_records_its_configs(tmp_path):
-    """Two quick runs of the cheapest cell give identical numbers; the config and command are recorded."""
+def test_one_cell_runs_the_cli_and_a_failing_family_is_reported(tmp_path, monkeypatch):
+    """digits: rbm at a tiny step budget runs train, sample and evaluate as printed; vae, given a bad budget,
+    fails with its one-line CLI error while the table still holds the rbm row."""
+    monkeypatch.setitem(compare.QUICK_STEPS, "rbm", 20)
+    budget = compare.budget_args
+    monkeypatch.setattr(compare, "budget_args", lambda f, q, t: ["--steps", "-1"] if f == "vae" else budget(f, q, t))
+    out = tmp_path / "sb"
+    assert compare.main(["--quick", "--out", str(out), "--data", "digits", "--families", "rbm,vae"]) == 1
+    board = json.loads((out / "scoreboard.json").read_text())
+    rbm, vae = board["results"]["digits"]["rbm"], board["results"]["digits"]["vae"]
+    assert rbm["status"] == "ok" and rbm["steps"] == 20 and 0.0 <= rbm["metrics"]["c2st_auc"]["value"] <= 1.0
+    assert rbm["command"] == ("OMP_NUM_THREADS=1 physgen train rbm --data data/digits-train.h5 --out runs/digits-rbm "
+                              "--steps 20 --no-progress --overwrite")
+    assert vae["status"] == "failed" and "--steps" in vae["reason"] and "\n" not in vae["reason"]
+    table = (out / "scoreboard.md").read_text()
+    assert f"`{rbm['command']}` |" in table and "| digits | vae | failed: " in table
+    commands = (out / "commands.txt").read_text().splitlines()
+    assert commands[0] == "OMP_NUM_THREADS=1 physgen data digits --out data/digits-all.h5 --overwrite"
+    assert [c.split()[2] for c in commands[1:]] == ["train", "sample", "evaluate", "train"]
+
+
+@pytest.mark.slow
+def test_quick_mode_is_deterministic(tmp_path):
+    """Two quick runs of the cheapest cell give identical numbers (≈ 1 min)."""
     boards = []
     for name in ("a", "b"):
         args = ["--quick", "--out", str(tmp_path / name), "--data", "digits", "--families", "rbm"]
         assert compare.main(args) == 0
         boards.append(json.loads((tmp_path / name / "scoreboard.json").read_text()))
     cells = [b["results"]["digits"]["rbm"] for b in boards]
-    assert cells[0]["metrics"] == cells[1]["metrics"]
-    assert cells[0]["steps"] == compare.QUICK_STEPS["rbm"] and cells[0]["parameters"] == 64 * 128 + 64 + 128
-    config = (tmp_path / "a" / "configs" / "digits-rbm.toml").read_text()
-    assert "n_hidden = 128" in config
-    assert "physgen train rbm" in (tmp_path / "a" / "commands.txt").read_text()
+    assert cells[0]["metrics"] == cells[1]["metrics"] and cells[0]["steps"] == compare.QUICK_STEPS["rbm"]
+
+
+def test_record_replaces_only_the_marked_section(tmp_path):
+    import sys
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    from record import record, replace_between
+
+    doc = tmp_path / "doc.md"
+    doc.write_text("intro\n<!-- t:begin -->\nold\n<!-- t:end -->\noutro\n")
+    record(doc, "t", "| new |\n")
+    assert doc.read_text() == "intro\n<!-- t:begin -->\n| new |\n<!-- t:end -->\noutro\n"
+    with pytest.raises(ValueError, match="no <!-- u:begin -->"):
+        replace_between(doc.read_text(), "u", "x")
+    text = compare.DOC.read_text()
+    for name in compare.DOC_SECTIONS.values():  # the scoreboard document has the sections --record fills
+        replace_between(text, name, "x")
 
 
 @pytest.mark.slow
@@ -141,6 +191,7 @@ def test_quick_scoreboard_does_not_regress(data, tmp_path, request):
         assert cell["steps"] == reference["quick_steps"][family]
         problems += [f"{family} {m}" for m in compare.regressions(recorded, cell["metrics"])]
     assert set(reference["results"][data]) == set(compare.FAMILIES)
+    assert "sets" not in reference  # the defaults: no per-family overrides
     assert not problems, "; ".join(problems)
 
 

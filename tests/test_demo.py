@@ -25,6 +25,13 @@ def test_every_stage_finishes_and_is_in_the_report(quick_demo):
     assert "physgen demo --quick" in html  # the exact command is recorded
 
 
+def test_model_stages_use_the_defaults_and_the_quick_budget(quick_demo):
+    summary = json.loads((quick_demo / "summary.json").read_text())
+    for name in ("rbm", "vae", "gan", "ebm", "ddpm"):
+        s = summary[name]["summary"]
+        assert s["budget_s"] == 12.0 and "--max-time 12 " in s["command"] and "--set" not in s["command"], name
+
+
 def test_monte_carlo_matches_onsager_away_from_tc(quick_demo):
     from physgen.physics import onsager
 

@@ -50,3 +50,34 @@ def test_rerun_reuses_finished_stages_and_retries_failed(tmp_path):
 def test_demo_cli_rejects_unknown_stage(cli, tmp_path):
     code, _, err = cli("demo", "--out", tmp_path / "d", "--stages", "nope")
     assert code == 2 and "unknown stage(s) nope" in err and err.count("\n") == 1
+
+
+def test_a_different_budget_reruns_finished_stages(tmp_path):
+    calls = []
+    run_stages(_stages(calls), tmp_path, quick=True, seed=0, device=None, command="c", max_time=5.0)
+    calls.clear()
+    run_stages(_stages(calls), tmp_path, quick=True, seed=0, device=None, command="c", max_time=5.0)
+    assert calls == ["bad"]  # same budget: reused
+    calls.clear()
+    run_stages(_stages(calls), tmp_path, quick=True, seed=0, device=None, command="c", max_time=9.0)
+    assert calls == ["good", "bad", "after"]  # another budget: run again
+
+
+def test_model_stage_command_is_the_family_defaults_with_a_budget(tmp_path):
+    """A model stage runs `physgen train MODEL --condition temperature --max-time S`: no --set, no epochs."""
+    from physgen.demo.model_stage import ModelPlan, budget, train_command
+    from physgen.demo.runner import StageContext
+    from physgen.demo.stages import MODEL_PLANS
+
+    ctx = StageContext(tmp_path, tmp_path / "s", True, 0, None, None, {})
+    assert budget(ctx) == 12.0 and budget(StageContext(tmp_path, tmp_path, False, 0, None, None, {})) == 60.0
+    ctx = StageContext(tmp_path, tmp_path / "s", True, 3, None, None, {}, max_time=7.5)
+    cmd = train_command(ModelPlan("ddpm"), ctx, "d.h5")
+    assert cmd == f"physgen train ddpm --data d.h5 --out {tmp_path / 's' / 'run'} --condition temperature " \
+                  "--max-time 7.5 --seed 3 --no-progress"
+    assert all(plan == ModelPlan(plan.model) for _, plan in MODEL_PLANS.values())  # nothing but the family
+
+
+def test_demo_cli_rejects_a_bad_budget(cli, tmp_path):
+    code, _, err = cli("demo", "--out", tmp_path / "d", "--max-time", "0")
+    assert code == 2 and "--max-time" in err and not (tmp_path / "d").exists()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from physgen.cli.common import add_seed, add_verb
+from physgen.cli.common import add_seed, add_verb, positive_float
 
 
 def register(sub) -> None:
@@ -12,8 +12,12 @@ def register(sub) -> None:
                       "physgen demo --quick --out demo-out", run)
     parser.add_argument("--out", default="demo-out", help="output directory (default demo-out); "
                         "re-running with the same directory reuses finished stages")
-    parser.add_argument("--quick", action="store_true", help="small settings: finishes in ~2 minutes on 2 cores")
+    parser.add_argument("--quick", action="store_true",
+                        help="fewer configurations and temperatures, 12 s of training per model stage")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
+    parser.add_argument("--max-time", type=positive_float, default=None, metavar="SECONDS",
+                        help="training budget of each model stage (default 60; with --quick 12); every model "
+                             "otherwise uses its family's defaults")
     parser.add_argument("--stages", default=None, help="comma-separated subset of stages to run")
     add_seed(parser)
 
@@ -35,6 +39,7 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     command = "physgen " + " ".join(shlex.quote(str(a)) for a in args.argv)
-    path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command)
+    path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command,
+                      max_time=args.max_time)
     print(f"report written to {path}")
     return 0

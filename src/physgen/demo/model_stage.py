@@ -3,65 +3,56 @@ sample at every trained temperature, and judge the samples with the evaluation s
 from __future__ import annotations
 
 import csv
+import shlex
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from physgen.demo.ising_stage import plot_snapshots, thermodynamics_table
 from physgen.demo.runner import StageContext
 
 EVAL_METRICS = ("kl", "mmd", "c2st", "observables")
-EPOCHS = 100_000
+BUDGET_S = {False: 60.0, True: 12.0}  # quick? -> default training budget of a model stage (seconds)
 
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """How the demo trains one family: CLI model name, config overrides, time budgets (s)."""
+    """A model stage: the registered family, trained and sampled with its defaults (the budget is the
+    demo's ``--max-time``, the same for every model stage)."""
 
     model: str
-    sets: tuple[str, ...] = ()
-    quick_seconds: float = 12.0
-    full_seconds: float = 60.0
-    sample_options: tuple[tuple[str, object], ...] = ()  # passed to the model's sampler
+
+
+def budget(ctx: StageContext) -> float:
+    """Seconds of training per model stage: ``physgen demo --max-time``, else 60 (``--quick``: 12)."""
+    return ctx.max_time if ctx.max_time is not None else BUDGET_S[ctx.quick]
+
+
+def train_command(plan: ModelPlan, ctx: StageContext, data: str) -> str:
+    """The ``physgen train`` command a model stage runs (``--no-progress`` only keeps the log quiet)."""
+    return shlex.join(["physgen", "train", plan.model, "--data", str(data), "--out", str(ctx.path("run")),
+                       "--condition", "temperature", "--max-time", f"{budget(ctx):g}", "--seed", str(ctx.seed),
+                       "--no-progress"])
 
 
 def _train(plan: ModelPlan, ctx: StageContext, data: str):
-    """Train (resuming an interrupted earlier attempt) and return the loaded run."""
+    """Train with the family's defaults and the stage's time budget (resuming an interrupted earlier
+    attempt from its checkpoint) and return the loaded run."""
     from physgen.training import load_run, train
 
     run_dir = ctx.path("run")
-    seconds = plan.quick_seconds if ctx.quick else plan.full_seconds
-    sets = (*plan.sets, "train.progress=false")
+    common = dict(sets=("train.progress=false",), max_time=budget(ctx), device=ctx.device)
     if (run_dir / "checkpoints").is_dir():
-        train(plan.model, data=data, out=run_dir, sets=sets, resume=True, max_time=seconds, device=ctx.device,
-              epochs=EPOCHS)
-    else:  # the wall-time budget ends training, not the epoch count
-        train(plan.model, data=data, out=run_dir, sets=sets, overwrite=True, condition="temperature",
-              max_time=seconds, seed=ctx.seed, device=ctx.device, epochs=EPOCHS)
+        train(plan.model, data=data, out=run_dir, resume=True, **common)
+    else:
+        train(plan.model, data=data, out=run_dir, overwrite=True, condition="temperature", seed=ctx.seed, **common)
     return load_run(run_dir, device=ctx.device)
 
 
-def _sample_all(run, real, seed: int, options: dict):
-    """As many samples per trained temperature as the real data has, in one Dataset."""
-    from physgen.data import Dataset
-
-    temps = real.conditions["temperature"]
-    parts = [run.sample(int(np.sum(temps == t)), seed=seed + i, condition={"temperature": float(t)}, **options)
-             for i, t in enumerate(np.unique(temps))]
-    return Dataset(np.concatenate([p.samples for p in parts]), real.kind,
-                   {"temperature": np.concatenate([p.conditions["temperature"] for p in parts])},
-                   attrs={"J": real.attrs.get("J", 1.0), "h": real.attrs.get("h", 0.0)})
-
-
-def sample_like(run, real, seed: int, options: dict | None = None):
-    """Generated Dataset shaped like ``real`` for :func:`physgen.metrics.evaluate`: as many samples per
-    trained temperature as ``real`` has when it carries ``/conditions/temperature`` (the demo's
-    protocol), else ``len(real)`` unconditional samples.  ``options`` go to the model's sampler."""
-    options = dict(options or {})
-    if "temperature" in real.conditions:
-        return _sample_all(run, real, seed, options)
-    return run.sample(len(real), seed=seed, **options)
+def sample_like(run, real, seed: int):
+    """``len(real)`` samples at the sampler's defaults (``physgen sample RUN --n len(real)``): a run
+    conditioned on the temperature spreads them evenly over its trained temperatures, which is how the
+    demo's real data is laid out (the same number of configurations at each temperature)."""
+    return run.sample(len(real), seed=seed)
 
 
 def _loss_curve(run_dir):
@@ -91,20 +82,23 @@ def model_stage(plan: ModelPlan):
         data = ctx.results["ising"]["summary"]["model_data"]
         real = load(data)
         run = _train(plan, ctx, data)
-        fake = _sample_all(run, real, ctx.seed, dict(plan.sample_options))
+        fake = sample_like(run, real, ctx.seed)
         save(fake, ctx.path("samples.h5"), overwrite=True)
         result = evaluate(real, fake, list(EVAL_METRICS), seed=ctx.seed, n_boot=100)
         n_params = sum(p.numel() for p in run.model.parameters())
-        ctx.report.text(f"physgen train {plan.model} --condition temperature "
-                        f"{' '.join('--set ' + s for s in plan.sets)} (budget "
-                        f"{plan.quick_seconds if ctx.quick else plan.full_seconds:g} s, {n_params:,} parameters, "
-                        f"{run.step} steps); {len(fake)} samples at the trained temperatures.")
+        ctx.report.text(f"The family's defaults with a {budget(ctx):g} s budget ({n_params:,} parameters, "
+                        f"{run.step} steps), then {len(fake)} samples at the sampler's defaults, spread over the "
+                        "trained temperatures:")
+        ctx.report.code(f"{train_command(plan, ctx, data)}\n"
+                        f"physgen sample {shlex.quote(str(ctx.path('run')))} --n {len(fake)} "
+                        f"--seed {ctx.seed} --out {shlex.quote(str(ctx.path('samples.h5')))}")
         ctx.report.table(["metric", "value", "error", "floor (real vs real)", "floor error", "value / floor"],
                          metrics_rows(result))
         ctx.report.figure(_loss_curve(ctx.path("run")), "training curve", ctx.path("loss.png"))
         ctx.report.figure(plot_snapshots(fake), "generated configurations", ctx.path("snapshots.png"))
         table = thermodynamics_table(fake, ctx.seed)
-        return {"model": plan.model, "parameters": n_params, "steps": run.step,
+        return {"model": plan.model, "parameters": n_params, "steps": run.step, "budget_s": budget(ctx),
+                "command": train_command(plan, ctx, data),
                 "metrics": {k: {f: v.get(f) for f in ("value", "error", "floor")}
                             for k, v in result.items() if not k.startswith("_")},
                 "observables": {str(t): v for t, v in table.items()}}

@@ -2,8 +2,9 @@
 
 A stage is a function ``stage(ctx) -> dict`` that writes its files into ``ctx.stage_dir``, adds
 its section to ``ctx.report`` and returns a JSON summary.  The runner stores the summary and the
-section's HTML under ``OUT/stages/<name>/``; re-running with the same ``--out`` reuses finished
-stages, and a stage that raises is reported as failed while the others still run.
+section's HTML under ``OUT/stages/<name>/``; re-running with the same ``--out`` and the same settings
+(``--quick``, ``--max-time``) reuses finished stages, a model stage interrupted mid-training resumes from
+its checkpoint, and a stage that raises is reported as failed while the others still run.
 """
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ class StageContext:
     device: str | None
     report: Report
     results: dict[str, dict[str, Any]]  # summaries of the stages already run
+    max_time: float | None = None  # training budget of each model stage in seconds (None: the stage's default)
 
     def path(self, name: str) -> Path:
         return self.stage_dir / name
@@ -65,8 +67,10 @@ def _run_stage(stage: Stage, ctx: StageContext) -> dict[str, Any]:
 
 
 def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, device: str | None,
-               command: str) -> Path:
-    """Run (or reuse) every stage and write ``out_dir/report.html``; returns its path."""
+               command: str, max_time: float | None = None) -> Path:
+    """Run (or reuse) every stage and write ``out_dir/report.html``; returns its path.
+
+    ``max_time``: seconds of training per model stage (None: each stage's default)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     sections: list[str] = []
@@ -74,7 +78,8 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         stage_dir = out_dir / "stages" / stage.name
         done = stage_dir / "result.json"
         cached = json.loads(done.read_text()) if done.exists() else None
-        if cached and cached.get("status") == "ok" and cached.get("quick") == quick:
+        if (cached and cached.get("status") == "ok" and cached.get("quick") == quick
+                and cached.get("max_time") == max_time):
             _log(f"[{i}/{len(stages)}] {stage.name}: finished earlier, reused")
             results[stage.name] = cached
             sections.append((stage_dir / "section.html").read_text())
@@ -82,8 +87,8 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         _log(f"[{i}/{len(stages)}] {stage.name}: {stage.title} ...")
         stage_dir.mkdir(parents=True, exist_ok=True)
         report = Report(stage.title).section(stage.title, anchor=stage.name)
-        ctx = StageContext(out_dir, stage_dir, quick, seed, device, report, results)
-        result = {**_run_stage(stage, ctx), "quick": quick}
+        ctx = StageContext(out_dir, stage_dir, quick, seed, device, report, results, max_time)
+        result = {**_run_stage(stage, ctx), "quick": quick, "max_time": max_time}
         results[stage.name] = result
         html = "\n".join(report.blocks)
         write_text(stage_dir / "section.html", html)

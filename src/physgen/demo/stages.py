@@ -1,4 +1,5 @@
-"""The demo's stages, in order: data, analysis, one stage per model family, comparison."""
+"""The demo's stages, in order: data, analysis, one stage per model family (its defaults and the demo's
+time budget), comparison."""
 from physgen.demo.analysis_stage import analysis_stage
 from physgen.demo.compare_stage import compare_stage
 from physgen.demo.ising_stage import ising_stage
@@ -10,7 +11,7 @@ MODEL_PLANS = {
     "vae": ("Variational autoencoder (conditional on T)", ModelPlan("vae")),
     "gan": ("WGAN-GP (conditional on T)", ModelPlan("wgan-gp")),
     "ebm": ("Energy-based model with Langevin sampling", ModelPlan("ebm")),
-    "ddpm": ("Diffusion model (DDPM, 100 respaced ancestral steps)", ModelPlan("ddpm", ("model.steps=100",))),
+    "ddpm": ("Diffusion model (DDPM)", ModelPlan("ddpm")),
 }
 
 STAGES = [

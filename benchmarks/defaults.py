@@ -1,0 +1,346 @@
+"""physgen's acceptance benchmark: what the families' defaults reach in a fixed time budget.
+
+Every model is trained with exactly ``physgen train MODEL --data F [--condition temperature] --max-time S``
+(no ``--set``, no ``--config``; only the bookkeeping flags ``--no-progress --overwrite`` are added and
+printed) and sampled with ``physgen sample RUN --n N`` at its defaults.  The samples are judged with
+``physgen evaluate`` against real data the model never saw (tt̄: see below), each measure next to its
+real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and its target:
+
+* ``ttbar`` — the tt̄ events (s, t, y), ``--ttbar PATH`` (skipped with a message when absent); mean
+  per-feature KL (50-bin histograms) and classifier two-sample AUC (Lopez-Paz & Oquab 2017).  Protocol
+  ``10k`` (default): train on all 10,000 events, draw 10,000, judge against the 10,000 events (5,000 a
+  side; the protocol the targets were set with).  Protocol ``holdout``: a seeded split, train on the rest,
+  judge against 2,000 held-out events (1,000 a side, where the KL floor, ≈ 0.045, is above the KL targets).
+* ``ising`` — 2D Ising L=16 at T = 1.8, 2.27, 3.0, 1,000 configurations per T from ``physgen data ising
+  --algorithm wolff`` (other options at their defaults), conditioned on T; judged against an independent
+  Monte Carlo run (the next seed): relative errors of ⟨e⟩ and ⟨|m|⟩ per T; C and χ reported beside the
+  Monte Carlo values.
+* ``digits`` — ``physgen data digits`` (8x8 grey images, labels dropped), a seeded 2/3 : 1/3 split;
+  classifier AUC on the held-out third (KL reported).
+* ``sampling`` — wall time of ``physgen sample RUN --n 1000`` on each family's Ising run (the whole command,
+  interpreter start included).
+
+A row passes when every measured value is ≤ its target (the error bars are shown, not used).  A family that
+fails (a non-zero exit, a time-out) is reported with its one-line error and the others continue.
+
+Usage::
+
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 80 min on one core
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --record      # also docs/scoreboard.md
+    python benchmarks/defaults.py --out /tmp/smoke --max-time 5 --families rbm --datasets digits
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
+from compare import split, unlabeled  # noqa: E402
+from record import record  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+DOC = REPO / "docs" / "scoreboard.md"
+DOC_SECTION = "defaults-results"
+DEFAULT_TTBAR = REPO.parent / "shared" / "data" / "ttbar_sty_10k.txt"
+
+FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm")
+DATASETS = ("ttbar", "ising", "digits", "sampling")
+BOOKKEEPING = ("--no-progress", "--overwrite")  # added to every `physgen train`; no effect on the model
+ISING_SIZE, ISING_TEMPERATURES, ISING_PER_T = 16, (1.8, 2.27, 3.0), 1000
+TTBAR_HOLDOUT, DIGITS_TEST_FRACTION = 2000, 1 / 3
+SAMPLING_N = 1000
+
+# targets: (KL, AUC) on tt̄; relative error of ⟨e⟩ and ⟨|m|⟩ per T on Ising; AUC on digits; seconds to sample
+TTBAR_TARGETS = {"wgan-gp": (0.03, 0.65), "ddpm": (0.02, 0.60), "vae": (0.05, 0.70), "rbm": (0.10, 0.80),
+                 "ebm": (0.10, 0.80)}
+ISING_TARGETS = {"rbm": 0.03, "ddpm": 0.03, "vae": 0.05, "wgan-gp": 0.05, "ebm": 0.05}
+DIGITS_AUC_TARGET = 0.60
+SAMPLING_TARGET_S = 60.0
+N_BOOT = 100
+
+
+# --- data -----------------------------------------------------------------------------------------------
+def ising_args(seed: int, out: str) -> list[str]:
+    return ["data", "ising", "--size", str(ISING_SIZE), "--temperatures", ",".join(f"{t:g}" for t in ISING_TEMPERATURES),
+            "--samples", str(ISING_PER_T), "--algorithm", "wolff", "--seed", str(seed), "--out", out, "--overwrite"]
+
+
+def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
+    """Write the (train, judge) files of each data set under ``OUT/data``; returns (paths, skipped reasons)."""
+    from physgen.data import load, save
+
+    out = args.out
+
+    def cli(argv):
+        commands.append(check(run_physgen(argv, cwd=out, threads=args.threads))["command"])
+
+    paths, skipped = {}, {}
+    if "ttbar" in datasets:
+        if not args.ttbar.is_file():
+            skipped["ttbar"] = f"--ttbar {args.ttbar}: no such file; tt̄ data set skipped"
+            print(f"defaults: {skipped['ttbar']}", file=sys.stderr)
+        else:
+            cli(["data", "import", str(args.ttbar.resolve()), "--out", "data/ttbar.h5", "--overwrite"])
+            if args.ttbar_protocol == "10k":
+                paths["ttbar"] = ("data/ttbar.h5", "data/ttbar.h5")
+            else:
+                parts = split(load(out / "data" / "ttbar.h5"), TTBAR_HOLDOUT, args.seed)
+                for d, p in zip(parts, ("data/ttbar-train.h5", "data/ttbar-test.h5")):
+                    save(d, out / p, overwrite=True)
+                paths["ttbar"] = ("data/ttbar-train.h5", "data/ttbar-test.h5")
+    if "ising" in datasets or "sampling" in datasets:
+        cli(ising_args(args.seed, "data/ising-train.h5"))
+        cli(ising_args(args.seed + 1, "data/ising-test.h5"))
+        paths["ising"] = ("data/ising-train.h5", "data/ising-test.h5")
+    if "digits" in datasets:
+        cli(["data", "digits", "--out", "data/digits-all.h5", "--overwrite"])
+        ds = unlabeled(load(out / "data" / "digits-all.h5"))
+        parts = split(ds, round(len(ds) * DIGITS_TEST_FRACTION), args.seed)
+        for d, p in zip(parts, ("data/digits-train.h5", "data/digits-test.h5")):
+            save(d, out / p, overwrite=True)
+        paths["digits"] = ("data/digits-train.h5", "data/digits-test.h5")
+    return paths, skipped
+
+
+# --- checks: {"quantity", "value", "error", "floor", "target", "pass"} ------------------------------------
+def _check(quantity: str, entry: dict, target: float | None) -> dict:
+    value = entry.get("value")
+    return {"quantity": quantity, "value": value, "error": entry.get("error"), "floor": entry.get("floor"),
+            "target": target, "pass": None if target is None else (value is not None and value <= target)}
+
+
+def ttbar_checks(family: str, res: dict) -> list[dict]:
+    kl, auc = TTBAR_TARGETS[family]
+    return [_check("mean KL", res["kl"], kl), _check("classifier AUC", res["c2st_auc"], auc)]
+
+
+def ising_checks(family: str, res: dict) -> list[dict]:
+    """Per T: |Δ⟨e⟩|/|⟨e⟩| and |Δ⟨|m|⟩|/⟨|m|⟩ against the target (floor: the same between the real halves);
+    C and χ reported with the Monte Carlo value as a note."""
+    rows = []
+    for t, per_t in sorted(res["observables"]["by_temperature"].items(), key=lambda kv: float(kv[0])):
+        obs = per_t["observables"]
+        for name, label in (("energy", "⟨e⟩"), ("abs_magnetization", "⟨|m|⟩")):
+            o = obs[name]
+            scale = abs(o["real"]["value"]) or 1.0
+            floor = abs(o["floor"]["value"]) / scale if o.get("floor") and o["floor"].get("value") is not None else None
+            entry = {"value": abs(o["difference"]["value"]) / scale,
+                     "error": (o["difference"].get("error") or 0.0) / scale, "floor": floor}
+            rows.append(_check(f"T={float(t):g} {label} rel. err.", entry, ISING_TARGETS[family]))
+        for name, label in (("specific_heat", "C"), ("susceptibility", "χ")):
+            o = obs.get(name)
+            if o:
+                row = _check(f"T={float(t):g} {label}", o["fake"], None)
+                row["note"] = f"Monte Carlo {o['real']['value']:.3g} ± {o['real'].get('error') or 0:.2g}"
+                rows.append(row)
+    return rows
+
+
+def digits_checks(family: str, res: dict) -> list[dict]:
+    return [_check("classifier AUC", res["c2st_auc"], DIGITS_AUC_TARGET), _check("mean KL", res["kl"], None)]
+
+
+JUDGES = {"ttbar": ("kl,c2st", ttbar_checks), "ising": ("kl,c2st,observables", ising_checks),
+          "digits": ("kl,c2st", digits_checks)}
+
+
+# --- one cell -----------------------------------------------------------------------------------------------
+def _fail(cell: dict, exc: Exception) -> dict:
+    reason = str(exc) if isinstance(exc, CommandFailed) else f"{type(exc).__name__}: {exc}"
+    return {**cell, "status": "failed", "reason": (reason.splitlines() or ["failed"])[0][:200]}
+
+
+def train_cell(family: str, data: str, paths, args) -> dict:
+    """Train, sample and judge one (family, data set); a failure becomes the cell's one-line reason."""
+    from physgen.data import load
+
+    out, run_dir = args.out, f"runs/{data}-{family}"
+    fake, judge_dir, log = f"samples/{data}-{family}.h5", f"eval/{data}-{family}", args.out / "logs" / f"{data}-{family}"
+    argv = ["train", family, "--data", paths[0], "--out", run_dir]
+    argv += (["--condition", "temperature"] if data == "ising" else []) + ["--max-time", f"{args.max_time:g}"]
+    argv += (["--seed", str(args.seed)] if args.seed else []) + list(BOOKKEEPING)
+    cell: dict = {"commands": []}
+    try:
+        t = run_physgen(argv, cwd=out, threads=args.threads, log=log.with_suffix(".train.log"),
+                        timeout=2 * args.max_time + 300)
+        cell["commands"].append(t["command"])
+        cell["train_wall_s"] = t["wall_s"]
+        check(t)
+        summary = json.loads((out / run_dir / "summary.json").read_text())
+        cell.update(steps=summary.get("steps"), train_status=summary.get("status"))
+        n = len(load(out / paths[1]))
+        s = check(run_physgen(["sample", run_dir, "--n", str(n), "--out", fake, "--overwrite"], cwd=out,
+                              threads=args.threads, log=log.with_suffix(".sample.log"), timeout=args.sample_timeout))
+        cell["commands"].append(s["command"])
+        metrics, judge = JUDGES[data]
+        e = check(run_physgen(["evaluate", "--real", paths[1], "--fake", fake, "--out", judge_dir, "--metrics", metrics,
+                               "--seed", str(args.seed), "--n-boot", str(N_BOOT), "--no-plots", "--overwrite"],
+                              cwd=out, threads=args.threads, log=log.with_suffix(".evaluate.log")))
+        cell["commands"].append(e["command"])
+        checks = judge(family, json.loads((out / judge_dir / "metrics.json").read_text()))
+    except (CommandFailed, OSError, ValueError, KeyError, TypeError) as exc:  # the other cells still run
+        return _fail(cell, exc)
+    return {**cell, "status": "ok", "checks": checks, "pass": all(c["pass"] for c in checks if c["pass"] is not None)}
+
+
+def sampling_cell(family: str, ising_cell: dict | None, args) -> dict:
+    """Wall time of ``physgen sample RUN --n 1000`` on the family's Ising run."""
+    if not ising_cell or ising_cell.get("status") != "ok":
+        return {"status": "failed", "reason": "needs the family's Ising run, which did not finish", "commands": []}
+    argv = ["sample", f"runs/ising-{family}", "--n", str(SAMPLING_N), "--out", f"samples/sampling-{family}.h5",
+            "--overwrite"]
+    cell: dict = {"commands": []}
+    try:
+        s = run_physgen(argv, cwd=args.out, threads=args.threads, timeout=args.sample_timeout,
+                        log=args.out / "logs" / f"sampling-{family}.log")
+        cell["commands"].append(s["command"])
+        check(s)
+    except (CommandFailed, OSError) as exc:
+        return _fail(cell, exc)
+    row = _check(f"`physgen sample --n {SAMPLING_N}` s", {"value": s["wall_s"]}, SAMPLING_TARGET_S)
+    return {**cell, "status": "ok", "checks": [row], "pass": row["pass"]}
+
+
+# --- table ------------------------------------------------------------------------------------------------------
+def _num(x: float | None, pct: bool = False) -> str:
+    if x is None:
+        return "—"
+    if pct:
+        return f"{100 * x:.2g}%" if abs(x) < 1 else f"{100 * x:.0f}%"
+    return f"{x:.3g}"
+
+
+def _row(data: str, family: str, c: dict) -> str:
+    pct = "rel. err." in c["quantity"]
+    value = _num(c["value"], pct) + (f" ± {_num(c['error'], pct)}" if c.get("error") is not None else "")
+    target = "—" if c["target"] is None else f"≤ {_num(c['target'], pct)}"
+    verdict = {True: "pass", False: "**fail**", None: c.get("note", "reported")}[c["pass"]]
+    quantity = c["quantity"].replace("|", r"\|")  # ⟨|m|⟩ inside a table cell
+    return f"| {data} | {family} | {quantity} | {value} | {_num(c.get('floor'), pct)} | {target} | {verdict} |"
+
+
+def markdown(board: dict) -> str:
+    """Two tables: every measured quantity (defaults vs floor vs target) and every run's exact command."""
+    lines = [f"Budget `--max-time {board['max_time']:g}` per training run, {board['threads']} thread(s), seed "
+             f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
+             f"{board['versions'].get('torch')}; {board['date']}.", "",
+             "| data | family | quantity | defaults | floor | target | verdict |", "|---|---|---|---|---|---|---|"]
+    runs = ["| data | family | status | steps | train s | commands |", "|---|---|---|---|---|---|"]
+    n_pass = n_checks = 0
+    for data in DATASETS:
+        for family, cell in board["results"].get(data, {}).items():
+            if cell["status"] != "ok":
+                reason = cell["reason"].replace("|", r"\|")
+                lines.append(f"| {data} | {family} | — | failed: {reason} | — | — | **fail** |")
+                n_checks += 1
+            else:
+                for c in cell["checks"]:
+                    lines.append(_row(data, family, c))
+                    n_checks += c["pass"] is not None
+                    n_pass += bool(c["pass"])
+            cmds = "<br>".join(f"`{c}`" for c in cell.get("commands", [])) or "—"
+            wall = f"{cell['train_wall_s']:.0f}" if cell.get("train_wall_s") is not None else "—"
+            runs.append(f"| {data} | {family} | {cell.get('train_status') or cell['status']} | {cell.get('steps', '—')} "
+                        f"| {wall} | {cmds} |")
+    for data, reason in board.get("skipped", {}).items():
+        lines.append(f"| {data} | all | — | skipped: {reason} | — | — | — |")
+    data_cmds = "\n".join(board.get("data_commands", []))
+    return "\n".join([*lines, "", f"{n_pass} of {n_checks} checks pass.", "", *runs, "",
+                      "Data (run in `--out`; the splits are seeded, done by the script):", "", "```bash",
+                      data_cmds, "```", ""])
+
+
+# --- main ---------------------------------------------------------------------------------------------------------
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog="Example:\n  OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc")
+    p.add_argument("--out", required=True, type=Path, help="output directory (results.json, results.md, runs)")
+    p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
+    p.add_argument("--datasets", default=",".join(DATASETS),
+                   help="comma list of ttbar,ising,digits,sampling (default: all; sampling uses the Ising runs)")
+    p.add_argument("--max-time", type=float, default=300.0, help="seconds per training run (default 300)")
+    p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (default 1)")
+    p.add_argument("--ttbar", type=Path, default=DEFAULT_TTBAR, help="tt̄ events file (s t y per line)")
+    p.add_argument("--ttbar-protocol", choices=("10k", "holdout"), default="10k",
+                   help="10k: judge against all 10,000 events (default); holdout: 2,000 held-out events")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and splits (default 0)")
+    p.add_argument("--sample-timeout", type=float, default=900.0, help="seconds before a sampling run is failed")
+    p.add_argument("--record", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
+    return p.parse_args(argv)
+
+
+def _names(text: str, allowed, option: str) -> list[str]:
+    from physgen.errors import UserError
+
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    bad = [n for n in names if n not in allowed]
+    if bad or not names:
+        raise UserError(f"{option}: unknown {', '.join(bad) or '(none)'} (choose from {','.join(allowed)})")
+    return [n for n in allowed if n in names]
+
+
+def check_args(args) -> tuple[list[str], list[str]]:
+    from physgen.errors import UserError
+
+    if not args.max_time > 0 or args.threads < 1 or args.seed < 0 or not args.sample_timeout > 0:
+        raise UserError("--max-time and --sample-timeout must be > 0, --threads >= 1, --seed >= 0")
+    if args.out.exists() and not args.out.is_dir():
+        raise UserError(f"--out {args.out}: is a file, expected a directory")
+    return _names(args.datasets, DATASETS, "--datasets"), _names(args.families, FAMILIES, "--families")
+
+
+def run(args) -> dict:
+    import platform
+
+    from physgen.atomic import write_json, write_text
+    from physgen.training.rundir import versions
+
+    datasets, families = check_args(args)
+    args.out.mkdir(parents=True, exist_ok=True)
+    args.out = args.out.resolve()
+    board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed,
+             "ttbar_protocol": args.ttbar_protocol, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
+             "command": shlex.join(["python", "benchmarks/defaults.py", *sys.argv[1:]]),
+             "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {}}
+    paths, board["skipped"] = prepare(datasets, args, board["data_commands"])
+    results = board["results"]
+    for data in ("ttbar", "ising", "digits"):
+        if data in paths and (data in datasets or (data == "ising" and "sampling" in datasets)):
+            results[data] = {f: train_cell(f, data, paths[data], args) for f in families}
+    if "sampling" in datasets:
+        results["sampling"] = {f: sampling_cell(f, results.get("ising", {}).get(f), args) for f in families}
+    write_json(args.out / "results.json", board)
+    write_text(args.out / "results.md", markdown(board))
+    return board
+
+
+def main(argv=None) -> int:
+    from physgen.errors import UserError
+
+    args = parse_args(argv)
+    try:
+        board = run(args)
+    except (UserError, CommandFailed) as exc:
+        print(f"defaults: error: {str(exc).splitlines()[0]}", file=sys.stderr)
+        return 2
+    table = markdown(board)
+    print(table)
+    if args.record:
+        record(DOC, DOC_SECTION, table)
+        print(f"defaults: wrote the table into {DOC}", file=sys.stderr)
+    failed = [f"{d}/{f}" for d, cells in board["results"].items() for f, c in cells.items() if c["status"] != "ok"]
+    if failed:
+        print(f"defaults: failed runs: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,141 @@
+"""benchmarks/defaults.py, the acceptance benchmark of the families' defaults: its commands, its checks
+against targets and floors, its tables, a failing family, and a tiny-budget end-to-end run."""
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _load():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    spec = importlib.util.spec_from_file_location("physgen_defaults_benchmark", REPO / "benchmarks" / "defaults.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+bench = _load()
+
+
+def _obs(real, fake, floor, err=0.01):
+    return {"real": {"value": real, "error": err}, "fake": {"value": fake, "error": err},
+            "difference": {"value": fake - real, "error": err}, "floor": {"value": floor}}
+
+
+def test_ising_checks_are_relative_errors_per_temperature_with_floors():
+    res = {"observables": {"by_temperature": {"2.27": {"observables": {
+        "energy": _obs(-1.4, -1.435, 0.014), "abs_magnetization": _obs(0.6, 0.66, -0.006),
+        "specific_heat": _obs(1.5, 1.2, 0.1), "susceptibility": _obs(6.0, 5.0, 0.5)}}}}}
+    rows = bench.ising_checks("rbm", res)
+    assert [r["quantity"] for r in rows] == ["T=2.27 ⟨e⟩ rel. err.", "T=2.27 ⟨|m|⟩ rel. err.", "T=2.27 C", "T=2.27 χ"]
+    e, m, c, chi = rows
+    assert e["value"] == pytest.approx(0.025) and e["floor"] == pytest.approx(0.01) and e["pass"] is True
+    assert m["value"] == pytest.approx(0.1) and m["pass"] is False
+    assert c["target"] is None and c["pass"] is None and c["value"] == 1.2 and c["note"].startswith("Monte Carlo 1.5")
+    assert bench.ising_checks("vae", res)[1]["target"] == 0.05
+
+
+def test_ttbar_and_digits_checks_use_the_family_targets():
+    res = {"kl": {"value": 0.025, "error": 0.003, "floor": 0.011}, "c2st_auc": {"value": 0.66, "error": 0.01, "floor": 0.5}}
+    kl, auc = bench.ttbar_checks("wgan-gp", res)
+    assert (kl["target"], kl["pass"], auc["target"], auc["pass"]) == (0.03, True, 0.65, False)
+    assert [c["pass"] for c in bench.ttbar_checks("rbm", res)] == [True, True]
+    auc, kl = bench.digits_checks("ddpm", res)
+    assert auc["target"] == 0.60 and auc["pass"] is False and kl["pass"] is None
+
+
+def _board(results, skipped=None):
+    return {"max_time": 300, "threads": 1, "seed": 0, "ttbar_protocol": "10k", "machine": "m", "date": "d",
+            "versions": {"torch": "t"}, "data_commands": ["OMP_NUM_THREADS=1 physgen data digits --out x.h5"],
+            "results": results, "skipped": skipped or {}}
+
+
+def _columns(line: str) -> int:
+    return len(re.findall(r"(?<!\\)\|", line)) - 1
+
+
+def test_table_shows_defaults_floor_target_verdict_and_commands():
+    ok = {"status": "ok", "steps": 7, "train_status": "max-time", "train_wall_s": 301.2,
+          "commands": ["OMP_NUM_THREADS=1 physgen train rbm --data d.h5 --out r --max-time 300"],
+          "checks": [bench._check("classifier AUC", {"value": 0.55, "error": 0.02, "floor": 0.5}, 0.6),
+                     bench._check("mean KL", {"value": 0.01, "error": None, "floor": 0.002}, None)]}
+    failed = {"status": "failed", "reason": "physgen train: error: boom", "commands": ["physgen train ebm"],
+              "train_wall_s": 3.0}
+    table = bench.markdown(_board({"digits": {"rbm": ok, "ebm": failed}}, {"ttbar": "--ttbar x: no such file"}))
+    assert "| digits | rbm | classifier AUC | 0.55 ± 0.02 | 0.5 | ≤ 0.6 | pass |" in table
+    assert "| digits | rbm | mean KL | 0.01 | 0.002 | — | reported |" in table
+    assert "| digits | ebm | — | failed: physgen train: error: boom | — | — | **fail** |" in table
+    assert "| ttbar | all | — | skipped: --ttbar x: no such file | — | — | — |" in table
+    assert "1 of 2 checks pass." in table
+    assert "| digits | rbm | max-time | 7 | 301 | `OMP_NUM_THREADS=1 physgen train rbm" in table
+    assert "OMP_NUM_THREADS=1 physgen data digits --out x.h5" in table
+    rows = [line for line in table.splitlines() if line.startswith("|")]
+    widths = {_columns(line) for line in rows if "quantity" in line or "| digits | rbm | c" in line}
+    assert widths == {7}
+
+
+def test_percent_rows_read_as_percent():
+    row = bench._row("ising", "rbm", bench._check("T=1.8 ⟨e⟩ rel. err.", {"value": 0.012, "error": 0.004,
+                                                                             "floor": 0.003}, 0.03))
+    assert row == "| ising | rbm | T=1.8 ⟨e⟩ rel. err. | 1.2% ± 0.4% | 0.3% | ≤ 3% | pass |"
+    row = bench._row("ising", "rbm", bench._check("T=3 ⟨|m|⟩ rel. err.", {"value": 1.43, "floor": 0.017}, 0.03))
+    assert row == r"| ising | rbm | T=3 ⟨\|m\|⟩ rel. err. | 143% | 1.7% | ≤ 3% | **fail** |"
+    assert _columns(row) == 7
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--datasets", "ising,mnist"], "--datasets: unknown mnist"),
+    (["--families", "rbm,flow"], "--families: unknown flow"),
+    (["--max-time", "0"], "--max-time and --sample-timeout must be > 0"),
+    (["--threads", "0"], "--threads >= 1"),
+])
+def test_bad_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, argv, message):
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), *argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not out.exists()
+
+
+def test_missing_ttbar_is_skipped_with_a_message(tmp_path, capsys):
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), "--datasets", "ttbar", "--ttbar", str(tmp_path / "none.txt")]) == 0
+    assert "none.txt: no such file; tt̄ data set skipped" in capsys.readouterr().err
+    assert "| ttbar | all | — | skipped:" in (out / "results.md").read_text()
+
+
+def test_sampling_without_an_ising_run_is_a_failed_row():
+    cell = bench.sampling_cell("ebm", {"status": "failed", "reason": "x"}, None)
+    assert cell["status"] == "failed" and "Ising run" in cell["reason"]
+
+
+def test_one_family_at_a_tiny_budget_end_to_end(tmp_path):
+    """rbm on digits with --max-time 2: the exact commands run, results.json and the table are complete."""
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), "--max-time", "2", "--families", "rbm", "--datasets", "digits"]) == 0
+    board = json.loads((out / "results.json").read_text())
+    cell = board["results"]["digits"]["rbm"]
+    assert cell["status"] == "ok" and cell["steps"] > 0
+    assert cell["commands"][0] == ("OMP_NUM_THREADS=1 physgen train rbm --data data/digits-train.h5 "
+                                   "--out runs/digits-rbm --max-time 2 --no-progress --overwrite")
+    assert [c.split()[2] for c in cell["commands"]] == ["train", "sample", "evaluate"]
+    auc = cell["checks"][0]
+    assert auc["quantity"] == "classifier AUC" and auc["target"] == 0.6 and 0.0 <= auc["value"] <= 1.0
+    assert auc["floor"] is not None and auc["pass"] == (auc["value"] <= 0.6)
+    table = (out / "results.md").read_text()
+    assert table.startswith("Budget `--max-time 2` per training run")
+    assert "| digits | rbm | classifier AUC |" in table and f"`{cell['commands'][0]}`" in table
+    assert re.search(r"\d+ of 1 checks pass\.", table)
+
+
+def test_scoreboard_document_has_the_section_record_fills():
+    from record import replace_between
+
+    replace_between(bench.DOC.read_text(), bench.DOC_SECTION, "x")

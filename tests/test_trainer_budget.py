@@ -231,3 +231,28 @@ def test_cli_refuses_bad_budgets_in_one_line(tmp_path, cont, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert code == 2 and len(err) <= 2 and "Traceback" not in "\n".join(err), (extra, err)
         assert not (tmp_path / "r").exists()
+
+
+def test_a_time_budget_through_train_probes_within_five_percent(tmp_path, cont, fake_probe):
+    """``train(max_time=S)`` with the default split: >= 0.9 S of training, status completed, several probes
+    whose measured cost stays within 5% of the elapsed time (plus the one probe that crosses it)."""
+    summary = train("toy-gauss", data=cont, out=tmp_path / "r", max_time=2.0, sets=QUIET)
+    v = summary["validation"]
+    assert summary["status"] == "completed" and summary["wall_time_s"] >= 0.9 * 2.0
+    assert v["probes"] >= 2 and v["probe_time_s"] <= 0.05 * summary["wall_time_s"] + v["probe_time_s"] / v["probes"]
+    assert summary["total_steps"] is None and summary["steps"] > 0
+
+
+@pytest.mark.parametrize("saved,cap,expected", [
+    ({"timed": True, "start": 0, "horizon": 50}, None, {"start": 0, "horizon": 50, "timed": True}),     # mid-span
+    ({"timed": True, "start": 0, "horizon": 50}, 80, {"start": 0, "horizon": 50, "timed": True}),       # + a cap
+    ({"timed": True, "start": 0, "horizon": 20}, None, {"start": 30, "horizon": None, "timed": True}),  # restart
+    ({"timed": True, "start": 0, "horizon": 20}, 80, {"start": 30, "horizon": 80, "timed": False}),
+    ({"timed": False, "start": 0, "horizon": 40}, 80, {"start": 0, "horizon": 80, "timed": False}),     # steps run
+])
+def test_the_schedule_span_after_a_resume(tmp_path, saved, cap, expected):
+    """A time budget's frozen span is kept while it lasts (exact resume); a resume past it with a time budget
+    starts a new span from the current step (a warm restart, its length estimated again)."""
+    trainer = _trainer(tmp_path, TrainConfig(max_time=10, steps=cap, batch_size=16))
+    trainer.step = 30
+    assert trainer._resumed_span(saved) == expected

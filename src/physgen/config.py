@@ -79,7 +79,8 @@ class TrainConfig:
                                          # the last check / snapshot (1: every row and epoch end); losses: always
     keep_last: int = 3
     preview_every: int = 0               # steps between preview images (0: at the end only)
-    val_every: int = 0                   # steps between validation passes (0: at each epoch end)
+    val_every: int = 0                   # steps between validation passes (0: with each quality probe, or at
+                                         # each epoch end where the run has no probe)
     on_divergence: Literal["stop", "retry"] = "stop"
     retry_lr_factor: float = 0.1
     max_retries: int = 3

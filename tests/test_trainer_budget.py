@@ -14,20 +14,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import trainer_toy  # noqa: F401  (registers toy-gauss)
+import trainer_toy  # (also registers the test-only model "toy-gauss")
 from quality_toy import MeanProbe
 
 from physgen.config import FALLBACK_EPOCHS, TrainConfig, load_toml
 from physgen.data import Dataset, save
-from physgen.data.transforms import resolve_transform
+from physgen.data.transforms import Transform, resolve_transform
 from physgen.errors import UserError
 from physgen.models.base import DataSpec
-from physgen.training import Trainer, load_run, train
-from physgen.training import launch
+from physgen.training import Trainer, launch, load_run, train
 from physgen.training.checkpoint import load
 from physgen.training.data import TensorData, split
 from physgen.training.probe import Cadence, Validator
-from physgen.data.transforms import Transform
+
 
 def load_checkpoint(path):
     return load(path, model="toy-gauss")

@@ -10,7 +10,6 @@ probes ``1..k`` (default share 5%); the first is due after ``first`` seconds.
 from __future__ import annotations
 
 import contextlib
-import time
 from typing import Any
 
 import torch
@@ -83,9 +82,3 @@ def _untouched(model):
                     b.copy_(buffers[name])
         model.train(training)
 
-
-def timed(fn, *args, **kwargs) -> tuple[Any, float]:
-    """``(fn(*args, **kwargs), seconds)`` on the monotonic clock."""
-    t = time.monotonic()
-    out = fn(*args, **kwargs)
-    return out, time.monotonic() - t

@@ -246,6 +246,8 @@ def test_a_time_budget_through_train_probes_within_five_percent(tmp_path, cont, 
     ({"timed": True, "start": 0, "horizon": 50}, None, {"start": 0, "horizon": 50, "timed": True}),     # mid-span
     ({"timed": True, "start": 0, "horizon": 50}, 80, {"start": 0, "horizon": 50, "timed": True}),       # + a cap
     ({"timed": True, "start": 0, "horizon": 20}, None, {"start": 30, "horizon": None, "timed": True}),  # restart
+    ({"timed": True, "start": 0, "horizon": 50, "ended": True}, None,                               # extend a
+     {"start": 30, "horizon": None, "timed": True}),                                                  # spent budget
     ({"timed": True, "start": 0, "horizon": 20}, 80, {"start": 30, "horizon": 80, "timed": False}),
     ({"timed": False, "start": 0, "horizon": 40}, 80, {"start": 0, "horizon": 80, "timed": False}),     # steps run
 ])

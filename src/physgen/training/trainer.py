@@ -214,11 +214,12 @@ class Trainer:
         self.trigger("on_train_start")
 
     def _resumed_span(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The lr schedule's span after a resume: a time budget's saved span while it lasts (exact resume, also
-        when a step cap is given), else the step cap's (the whole run, or from here for a time-budget run),
-        else a new span from here whose length is estimated (a warm restart)."""
+        """The lr schedule's span after a resume: the saved span of a time budget that was interrupted, while it
+        lasts (exact resume, also when a step cap is given); else the step cap's (the whole run, or from here
+        for a time-budget run); else a new span from here whose length is estimated (a warm restart: the saved
+        span was spent, or its time budget ran out, ``ended``)."""
         horizon = saved.get("horizon")
-        if saved.get("timed") and (horizon is None or self.step < horizon):
+        if saved.get("timed") and not saved.get("ended") and (horizon is None or self.step < horizon):
             return {"start": int(saved.get("start", 0)), "horizon": horizon, "timed": True}
         if self.total_steps is not None:
             return {"start": self.step if saved.get("timed") else 0, "horizon": self.total_steps, "timed": False}
@@ -235,7 +236,8 @@ class Trainer:
         steps = self.step + 1 - step0
         if steps < PLAN_MIN_STEPS or ran < min(PLAN_SHARE * self.cfg.max_time, PLAN_MAX):
             return 0.0
-        remaining = max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - self._cadence.share)
+        share = self._cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
+        remaining = max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share)
         return float(self.step + 1 + max(1, round(steps / max(ran, 1e-9) * remaining)))
 
     def _one_step(self) -> None:
@@ -329,7 +331,10 @@ class Trainer:
             self._end_epoch()
         if self.probe is not None and self.ctx.is_main and self._quality_step != self.step:
             self.quality(final=True)
-        if self._written is None or self._written[0] != self.step:
+        ended = self._span["timed"] and self.status == "completed" and not self._span.get("ended")
+        if ended:   # the time budget was spent: a later --resume --max-time starts a new span
+            self._span["ended"] = True
+        if self._written is None or self._written[0] != self.step or ended:
             self.save_checkpoint()
         self.preview()
         if self._writer is not None:

@@ -62,18 +62,16 @@ def pseudo_likelihood(model, x: np.ndarray) -> float:
 def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
                      precision: str = "medium") -> tuple[float, float]:
     """A hand-written loop over the rbm's step, no trainer: ``model.gradients`` (the closed-form CD
-    gradient the trainer uses; its value on every ``LOG_EVERY``-th step, as the trainer asks for it with its
-    default ``train.log_every``) + SGD (lr 0.1, physgen's SGD as the trainer builds it), batches gathered with
+    gradient the trainer uses) + SGD (lr 0.1, ``torch.optim.SGD`` fused, as the trainer builds it), batches gathered with
     ``index_select`` as the trainer does (2x faster than ``data[rows]`` here, ~20 us per update, so the
     overhead measured is the trainer's bookkeeping alone): (samples/s, PL)."""
     from physgen.models.base import DataSpec
     from physgen.models.rbm import RBM, RBMConfig
-    from physgen.training.optim import SGD
     torch.manual_seed(seed)
     model = RBM(RBMConfig(n_hidden=500, method=method, k=1, n_chains=64, monitor_every=10 ** 9),
                 DataSpec("binary", (x.shape[1],)))
     data, g = torch.tensor(x, dtype=torch.float32), torch.Generator().manual_seed(seed)
-    opt = SGD(model.parameters(), lr=0.1, fused=True)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, fused=True)
     before = torch.get_float32_matmul_precision()
     torch.set_float32_matmul_precision(precision)  # as the trainer does for the rbm's defaults
     t, step = time.perf_counter(), 0
@@ -85,7 +83,7 @@ def physgen_rbm_loop(x: np.ndarray, epochs: int, seed: int, method: str = "pcd",
             batch = {"x": data.index_select(0, perm[i:i + 64])}
             loss, _ = model.gradients(batch, generator=g)
             opt.step()
-            if loss is not None:
+            if step % LOG_EVERY == 0:
                 float(loss)  # the trainer logs it
     dt = time.perf_counter() - t
     torch.set_float32_matmul_precision(before)

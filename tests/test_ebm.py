@@ -161,7 +161,7 @@ def test_resume_restores_the_replay_buffer_exactly(cli, tmp_path, toy_file):
     _train(cli, toy_file, tmp_path / "split", "--steps", "3")
     code, _, err = cli("train", "ebm", "--out", tmp_path / "split", "--resume", "--steps", "6", "--no-progress")
     assert code == 0, err
-    a, b = load_run(tmp_path / "straight").model, load_run(tmp_path / "split").model
+    a, b = (load_run(tmp_path / r, which="latest").model for r in ("straight", "split"))
     assert bool(a.buffer.filled) and torch.equal(a.buffer.data, b.buffer.data)
     for (name, p), q in zip(a.state_dict().items(), b.state_dict().values()):
         assert torch.equal(p, q), name

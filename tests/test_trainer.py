@@ -17,7 +17,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 from physgen.training import EVENTS, Trainer, TrainingDiverged, load_run, train
 from physgen.training.data import TensorData
-from physgen.training.optim import SGD, schedule_factor
+from physgen.training.optim import schedule_factor
 
 MEAN, STD = np.array([1.0, -1.0, 3.0]), np.array([1.0, 2.0, 0.5])
 
@@ -40,7 +40,7 @@ def _assert_same(a, b, skip=("rng.torch",)):
     assert not different, different
 
 
-QUIET = ["train.progress=false", "train.batch_size=32", "train.device=cpu"]
+QUIET = ["train.progress=false", "train.batch_size=32", "train.device=cpu", "data.transform=none", "data.val_fraction=0"]
 
 
 def test_learns_the_maximum_likelihood_gaussian(tmp_path, cont):
@@ -89,7 +89,7 @@ def test_max_time_stops_with_a_resumable_checkpoint(tmp_path, cont, monkeypatch)
     s1 = train("toy-gauss", data=cont, out=tmp_path / "b", steps=30, max_time=12.0, sets=sets)
     assert s1["status"] == "max-time" and 0 < s1["steps"] < 30
     monkeypatch.undo()
-    s2 = train("toy-gauss", data=None, out=tmp_path / "b", resume=True, max_time=1e6)
+    s2 = train("toy-gauss", data=None, out=tmp_path / "b", resume=True, steps=30, max_time=1e6)
     assert s2["status"] == "completed" and s2["steps"] == 30
     train("toy-gauss", data=cont, out=tmp_path / "a", steps=30, sets=sets)
     _assert_same(_weights(tmp_path / "a"), _weights(tmp_path / "b"))
@@ -119,9 +119,9 @@ def test_retry_lowers_the_learning_rate_and_finishes(tmp_path, cont, capsys):
     assert sorted(lrs) == list(range(1, 31))  # rolled-back rows were dropped
 
 
-def test_step_seeds_are_pinned_and_the_trainer_reseeds_one_generator_with_them(tmp_path):
+def test_step_seeds_are_pinned_and_the_trainer_seeds_its_generators_with_them(tmp_path):
     """step_seed values are part of the reproducibility contract (a run must give the same numbers after a
-    refactor); the trainer's step generator is one object reseeded with them, the other purposes new ones."""
+    refactor); the trainer's generators are seeded with them."""
     from physgen.training.trainer import step_seed
 
     assert step_seed(7, 1, 123) == 5193538374400866649
@@ -131,8 +131,8 @@ def test_step_seeds_are_pinned_and_the_trainer_reseeds_one_generator_with_them(t
     g5 = trainer._generator(5)
     expected = torch.rand(4, generator=torch.Generator().manual_seed(step_seed(7, 0, 5)))
     assert torch.equal(torch.rand(4, generator=g5), expected)
-    assert trainer._generator(6) is g5 and g5.initial_seed() == step_seed(7, 0, 6)
-    assert trainer._generator(6, "validate") is not g5
+    assert trainer._generator(6).initial_seed() == step_seed(7, 0, 6)
+    assert trainer._generator(6, "validate").initial_seed() == step_seed(7, 0, 6, "validate")
 
 
 def _poison(trainer, step: int, name: str, index: int, value: float = math.nan) -> None:
@@ -219,51 +219,6 @@ def test_each_optimizer_decreases_the_loss(tmp_path, optimizer):
     before = float(trainer.model.nll(x).mean().detach())
     trainer.fit()
     assert float(trainer.model.nll(x).mean().detach()) < before - 1.0
-
-
-@pytest.mark.parametrize("kw", [{}, {"momentum": 0.9}, {"weight_decay": 0.1}, {"momentum": 0.5, "nesterov": True},
-                                {"maximize": True}])
-def test_sgd_steps_as_torch_sgd(kw):
-    """physgen's SGD (the plain update as one multi-tensor add) takes torch.optim.SGD's steps and state."""
-    g = torch.Generator().manual_seed(0)
-    params = [torch.randn(5, 4, generator=g), torch.randn(4, generator=g)]
-    ours, ref = ([p.clone().requires_grad_() for p in params] for _ in range(2))
-    opts = SGD(ours, lr=0.3, **kw), torch.optim.SGD(ref, lr=0.3, **kw)
-    for _ in range(3):
-        grads = [torch.randn(p.shape, generator=g) for p in params]
-        for ps, opt in zip((ours, ref), opts):
-            for p, gr in zip(ps, grads):
-                p.grad = gr.clone()
-            opt.step()
-    for a, b in zip(ours, ref):
-        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-6)
-    assert not torch.equal(ours[0].detach(), params[0])  # it moved
-    assert opts[0].state_dict()["param_groups"] == opts[1].state_dict()["param_groups"]
-    ours[0].grad = None  # a parameter without gradient is left alone
-    before = ours[0].detach().clone()
-    opts[0].step()
-    assert torch.equal(ours[0].detach(), before)
-
-
-@pytest.mark.parametrize("kw", [{}, {"momentum": 0.9}])
-def test_sgd_runs_step_hooks_once_and_zero_grad_drops_or_zeroes(kw):
-    """The fast path skips PyTorch's step wrapper only while no step hook is registered: a registered
-    pre/post hook runs exactly once per step (plain and momentum updates), with the same update."""
-    p = torch.ones(3, requires_grad=True)
-    opt = SGD([p], lr=0.5, **kw)
-    calls = []
-    pre = opt.register_step_pre_hook(lambda o, a, k: calls.append("pre"))
-    post = opt.register_step_post_hook(lambda o, a, k: calls.append("post"))
-    p.grad = torch.ones(3)
-    opt.step()
-    assert calls == ["pre", "post"] and torch.allclose(p.detach(), torch.full((3,), 0.5))
-    pre.remove(), post.remove()
-    opt.step()
-    assert calls == ["pre", "post"] and p.detach()[0] < 0.5     # no hooks: the fast path, still a step
-    opt.zero_grad(set_to_none=False)
-    assert torch.equal(p.grad, torch.zeros(3))
-    opt.zero_grad()
-    assert p.grad is None
 
 
 def test_gradient_clipping_bounds_the_sgd_update(tmp_path):
@@ -390,11 +345,14 @@ def test_logbook_appends_in_batches_and_every_row_up_to_a_written_checkpoint_is_
 
 
 def test_load_run_best_and_missing_best(tmp_path, cont):
+    """``load_run`` loads ``best`` by default and falls back to the latest checkpoint where there is none."""
     train("toy-gauss", data=cont, out=tmp_path / "r", steps=8, sets=QUIET)
-    assert load_run(tmp_path / "r", which="best").step in range(0, 9)
+    run = load_run(tmp_path / "r")
+    assert run.checkpoint == "best" and run.step in range(0, 9)
     (tmp_path / "r" / "checkpoints" / "best.json").unlink()
-    with pytest.raises(UserError, match="has no best checkpoint"):
-        load_run(tmp_path / "r", which="best")
+    run = load_run(tmp_path / "r")
+    assert run.checkpoint == "latest" and run.step == 8
+    assert load_run(tmp_path / "r", which="latest").checkpoint == "latest"
 
 
 @pytest.mark.parametrize("interval,expected", [(0.0, [0, 8, 16, 24]), (1e9, [0, 24])])
@@ -462,19 +420,17 @@ def test_checkpoint_interval_must_be_a_finite_nonnegative_number_and_guard_every
             TrainConfig(guard_every=bad)
 
 
-def test_memory_snapshots_reuse_their_buffers_and_roll_back_exactly(tmp_path):
-    """Epoch-end snapshots that stay in memory overwrite the previous one in place (the step-0 one went to the
-    checkpoint writer, so step 8 allocates and step 16 reuses step 8's buffers); a NaN parameter then rolls
-    back to exactly the values snapshotted at step 16."""
+def test_memory_snapshots_roll_back_exactly(tmp_path):
+    """Epoch-end snapshots stay in memory (checkpoint_interval); a NaN parameter rolls back to exactly the
+    values snapshotted at step 16."""
     trainer, _ = _trainer(tmp_path, TrainConfig(epochs=4, batch_size=8, log_every=4, progress=False,
                                                 checkpoint_interval=1e9, guard_every=1))
     seen = []
-    trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, t._good[0]["model.mu"].data_ptr(),
-                                                                 t._good[0]["model.mu"].clone())))
+    trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, None, t._good[0]["model.mu"].clone())))
 
     _poison(trainer, 22, "mu", 0)
     with pytest.raises(TrainingDiverged, match=r"restored the checkpoint of step 16"):
         trainer.fit()
-    assert [s for s, _, _ in seen] == [8, 16] and seen[0][1] == seen[1][1]
+    assert [s for s, _, _ in seen] == [8, 16]
     assert not torch.equal(seen[0][2], seen[1][2])
     assert torch.equal(trainer.model.mu.detach(), seen[1][2]) and trainer.step == 16

@@ -28,7 +28,8 @@ from physgen.errors import UserError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-TRANSFORMS = ("none", "standardize", "minmax", "yeo-johnson")
+TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson")
+FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 
 def _check(cond: bool, key: str, need: str, value: Any) -> None:
@@ -41,9 +42,13 @@ class TrainConfig:
     """Optimisation and bookkeeping settings shared by every model (the ``[train]`` section)."""
 
     batch_size: int = 64                 # global batch (split across ranks under torchrun)
-    epochs: int = 10
+    # The budget: epochs and steps are hard caps (steps wins over epochs); max_time is seconds of wall time
+    # per invocation.  max_time with neither cap is a time budget (the run trains that long unless it
+    # converges, see patience); none of the three set falls back to FALLBACK_EPOCHS epochs.
+    epochs: int | None = None
     steps: int | None = None             # stop after this many optimizer steps (overrides epochs)
     max_time: float | None = None        # seconds of wall time, then checkpoint and stop cleanly
+    patience: float | None = None        # seconds of training without a better validation score -> converged
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 1e-3
     group_lr: dict[str, float] = field(default_factory=dict)  # per parameter-group learning rates
@@ -74,7 +79,8 @@ class TrainConfig:
                                          # the last check / snapshot (1: every row and epoch end); losses: always
     keep_last: int = 3
     preview_every: int = 0               # steps between preview images (0: at the end only)
-    val_every: int = 0                   # steps between validation passes (0: at each epoch end)
+    val_every: int = 0                   # steps between validation passes (0: with each quality probe, or at
+                                         # each epoch end where the run has no probe)
     on_divergence: Literal["stop", "retry"] = "stop"
     retry_lr_factor: float = 0.1
     max_retries: int = 3
@@ -85,14 +91,21 @@ class TrainConfig:
         for key in ("batch_size", "log_every", "keep_last", "step_size", "guard_every"):
             v = getattr(self, key)
             _check(isinstance(v, int) and v >= 1, f"train.{key}", "an integer >= 1", v)
-        for key in ("epochs", "warmup_steps", "checkpoint_every", "preview_every", "val_every", "seed", "max_retries"):
+        if self.epochs is None and self.steps is None and self.max_time is None:
+            self.epochs = FALLBACK_EPOCHS
+        _check(self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 0), "train.epochs",
+               "an integer >= 0 or none", self.epochs)
+        for key in ("warmup_steps", "checkpoint_every", "preview_every", "val_every", "seed", "max_retries"):
             v = getattr(self, key)
             _check(isinstance(v, int) and v >= 0, f"train.{key}", "an integer >= 0", v)
         _check(self.seed < 2**63, "train.seed", "< 2**63", self.seed)
         _check(self.steps is None or self.steps >= 0, "train.steps", "an integer >= 0", self.steps)
         _check(math.isfinite(self.checkpoint_interval) and self.checkpoint_interval >= 0, "train.checkpoint_interval",
                ">= 0 seconds", self.checkpoint_interval)
-        _check(self.max_time is None or self.max_time > 0, "train.max_time", "> 0 seconds", self.max_time)
+        _check(self.max_time is None or _finite_pos(self.max_time), "train.max_time", "a finite number > 0 (seconds)",
+               self.max_time)
+        _check(self.patience is None or _finite_pos(self.patience), "train.patience",
+               "a finite number > 0 (seconds) or none", self.patience)
         _check(self.optimizer in OPTIMIZERS, "train.optimizer", " | ".join(OPTIMIZERS), self.optimizer)
         _check(self.schedule in SCHEDULES, "train.schedule", " | ".join(SCHEDULES), self.schedule)
         _check(_finite_pos(self.lr), "train.lr", "a finite number > 0", self.lr)
@@ -116,9 +129,11 @@ class TrainConfig:
 class DataConfig:
     """How the dataset file becomes training tensors (the ``[data]`` section)."""
 
-    transform: Literal["none", "standardize", "minmax", "yeo-johnson"] = "none"  # continuous data only
+    # auto: standardize continuous (tabular) data, leave spins, binary and images untouched; config.toml
+    # records the resolved choice
+    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson"] = "auto"
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
-    val_fraction: float = 0.0            # held out (seeded) for the validation hook
+    val_fraction: float = 0.1            # held out (seeded by train.seed) for the quality probe and validation
 
     def __post_init__(self) -> None:
         _check(self.transform in TRANSFORMS, "data.transform", " | ".join(TRANSFORMS), self.transform)
@@ -408,12 +423,23 @@ def build_config(model_name: str, model_config_class: type, raw: Mapping[str, An
 def resolve(model_name: str, model_config_class: type, *, config_file: str | Path | None = None,
             sets: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
             base: Mapping[str, Any] | None = None) -> RunConfig:
-    """Defaults <- ``base`` (a saved run) <- ``config_file`` <- ``--set`` items <- ``extra`` (CLI flags)."""
-    raw: dict[str, Any] = dict(base or {})
-    where = "config"
-    if config_file is not None:
-        raw = merge(raw, load_toml(config_file))
-        where = str(config_file)
-    raw = merge(raw, parse_set(sets))
-    raw = merge(raw, extra or {})
+    """Defaults <- ``base`` (family defaults or a saved run) <- ``config_file`` <- ``--set`` items <- ``extra``
+    (CLI flags).  A ``train.max_time`` set by the last three without ``train.epochs``/``train.steps`` clears the
+    caps of ``base`` (:func:`_time_budget`)."""
+    where = str(config_file) if config_file is not None else "config"
+    user = merge(load_toml(config_file) if config_file is not None else {}, parse_set(sets))
+    user = merge(user, extra or {})
+    raw = merge(dict(base or {}), user)
+    raw = merge(raw, _time_budget(user))
     return build_config(model_name, model_config_class, raw, where)
+
+
+def _time_budget(user: Mapping[str, Any]) -> dict[str, Any]:
+    """A ``train.max_time`` that the user's layers set without ``train.epochs`` or ``train.steps`` is the
+    run's budget: the caps of the layers below (a family's defaults, a saved run) are cleared."""
+    train = user.get("train", {})
+    if not isinstance(train, Mapping) or train.get("max_time") in (None, "none", "None", "null", ""):
+        return {}
+    if "epochs" in train or "steps" in train:
+        return {}
+    return {"train": {"epochs": None, "steps": None}}

@@ -1,6 +1,8 @@
 """``physgen sample RUN``: draw samples from a trained run into a dataset file of the training kind."""
 from __future__ import annotations
 
+import sys
+
 from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
 from physgen.errors import UserError
 
@@ -18,7 +20,9 @@ def register(sub) -> None:
     p.add_argument("--steps", type=nonneg_int, help="sampler steps (passed to the model's sampler as steps=N)")
     p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", choices=("latest", "best"), default="latest", help="which checkpoint to use")
+    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                   help="which checkpoint to use: best (the best validation score; the latest where the run has "
+                        "no best) or latest (default best)")
     p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
                    help="h5: physgen dataset (default); root: a TTree 'events', one branch per feature; "
                         "lhe: tt̄ events rebuilt from the features s, t, y (see docs/hep.md)")
@@ -59,6 +63,8 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler)) if v is not None}
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
+    if run_.checkpoint != args.checkpoint:
+        print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
     ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
     if args.format == "h5":
         save(ds, args.out, overwrite=args.overwrite)

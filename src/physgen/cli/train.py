@@ -15,10 +15,12 @@ def register(sub) -> None:
     p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config value, e.g. --set model.n_hidden=64 --set train.lr=0.01 (repeatable)")
-    p.add_argument("--epochs", type=nonneg_int, help="passes over the data (train.epochs)")
-    p.add_argument("--steps", type=nonneg_int, help="optimizer steps; overrides --epochs (train.steps)")
+    p.add_argument("--epochs", type=nonneg_int, help="at most this many passes over the data (train.epochs)")
+    p.add_argument("--steps", type=nonneg_int, help="at most this many optimizer steps; overrides --epochs (train.steps)")
     p.add_argument("--max-time", type=positive_float, metavar="SECONDS",
-                   help="stop cleanly after this wall time with a resumable checkpoint (train.max_time)")
+                   help="train for this wall time (stopping earlier only when the validation score stopped "
+                        "improving for train.patience seconds); with --epochs/--steps a limit beside them "
+                        "(train.max_time)")
     p.add_argument("--seed", type=nonneg_int, help="random seed (train.seed, default 0)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (train.device)")
     p.add_argument("--condition", metavar="NAME|labels",
@@ -48,8 +50,25 @@ def run(args) -> int:
         return 0
     loss = summary["last_metrics"].get("loss")
     loss_text = f", loss {loss:.5g}" if isinstance(loss, float) else ""
-    print(f"{summary['status']}: {summary['model']} at step {summary['steps']}/{summary['total_steps']}"
+    total = f"/{summary['total_steps']}" if summary.get("total_steps") is not None else ""
+    print(f"{summary['status']}: {summary['model']} at step {summary['steps']}{total}"
           f"{loss_text} ({summary['wall_time_s']:.1f} s) -> {args.out}")
-    if summary["status"] in ("max-time", "terminated", "stopped"):
+    line = validation_line(summary.get("validation"), args.model, args.out, summary)
+    if line:
+        print(line)
+    elif summary["status"] in ("max-time", "terminated", "stopped"):
         print(f"continue with: physgen train {args.model} --out {args.out} --resume")
     return 0
+
+
+def validation_line(validation: dict | None, model: str, out: str, summary: dict) -> str | None:
+    """``validation: KL 0.080 (floor 0.010) — 8x floor: train longer (physgen train MODEL --out RUN --resume
+    --max-time S)``: the quality probe's verdict on the best checkpoint, with the command that continues the run
+    when the verdict asks for more training (or the run was cut short)."""
+    if not validation or not validation.get("verdict"):
+        return None
+    line = f"validation: {validation['verdict']}"
+    if "train longer" in line or summary["status"] in ("max-time", "terminated", "stopped"):
+        seconds = max(60, round(float(summary.get("wall_time_s") or 0.0)))
+        line += f" (physgen train {model} --out {out} --resume --max-time {seconds})"
+    return line

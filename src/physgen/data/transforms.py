@@ -1,5 +1,6 @@
 """Invertible per-feature preprocessing of continuous data, fitted on the training set.
 
+``auto``         ``standardize`` for continuous (tabular) data, ``none`` for spins, binary data and images
 ``none``         y = x
 ``standardize``  y = (x - mean) / std                       (std = 1 where a feature is constant)
 ``minmax``       y = 2 (x - min) / (max - min) - 1          maps the training range onto [-1, 1]
@@ -162,8 +163,19 @@ def make_transform(name: str) -> Transform:
     return _CLASSES[name]()
 
 
+def resolve_transform(name: str, kind: str) -> str:
+    """The transform ``data.transform = name`` means for data of ``kind``: ``auto`` standardises continuous
+    (tabular) features and leaves spins, binary data and images untouched (pixel intensities already share
+    one bounded scale); any other name is itself."""
+    if name != "auto":
+        return name
+    return "standardize" if kind == "continuous" else "none"
+
+
 def fit_transform(name: str, x: np.ndarray, kind: str) -> Transform:
-    """Fit transform ``name`` on training samples ``x`` of dataset ``kind``."""
+    """Fit transform ``name`` (``auto`` resolved by :func:`resolve_transform`) on training samples ``x`` of
+    dataset ``kind``."""
+    name = resolve_transform(name, kind)
     if name != "none" and kind not in ("continuous", "image"):
         raise UserError(f"data.transform={name}: transforms apply to continuous data only, the data is {kind!r} "
                         f"(use --set data.transform=none)")

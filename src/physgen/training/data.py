@@ -55,6 +55,49 @@ def to_model_space(samples: np.ndarray, kind: str, transform: Transform) -> np.n
     return transform.transform(samples)
 
 
+def to_data_space(x: np.ndarray, kind: str, transform: Transform) -> np.ndarray:
+    """``(N, *shape)`` model-space values -> stored samples (the inverse of :func:`to_model_space`): spins
+    ``int8`` sign(x), binary ``uint8`` [x > 1/2], continuous/image ``float32`` after inverting the transform."""
+    if kind == "spins":
+        return np.where(x > 0, 1, -1).astype(np.int8)
+    if kind == "binary":
+        return (x > 0.5).astype(np.uint8)
+    return transform.inverse(x)
+
+
+Plan = list  # [(count, condition dict or None), ...]: how many samples to draw at each condition value
+
+
+def to_dataset(x: np.ndarray, spec, transform: Transform, plan: Plan, *, constants: dict | None = None,
+               attrs: dict | None = None) -> Dataset:
+    """A :class:`Dataset` in data space from model-space samples ``x`` ``(N, *spec.shape)`` drawn in the order
+    of ``plan``: conditions and labels filled per ``plan``, the training file's constant conditions and
+    attributes (``constants``, ``RUN/data.json``) carried over."""
+    constants = constants or {}
+    conditions, labels = {}, None
+    for name in spec.condition_names:
+        conditions[name] = np.concatenate([np.full(k, c[name], dtype=np.float64) for k, c in plan])
+    if spec.n_labels:
+        labels = np.concatenate([np.full(k, int(c["labels"]), dtype=np.int64) for k, c in plan])
+    samples = to_data_space(x, spec.kind, transform)
+    for name, value in constants.get("conditions", {}).items():
+        conditions.setdefault(name, np.full(len(samples), value, dtype=np.float64))
+    attrs = {**constants.get("attrs", {}), **(attrs or {})}
+    if spec.feature_names:
+        attrs["feature_names"] = list(spec.feature_names)
+    return Dataset(samples, spec.kind, conditions, labels, attrs)
+
+
+@torch.no_grad()
+def draw(model, spec, transform: Transform, plan: Plan, generator: torch.Generator, *,
+         constants: dict | None = None, attrs: dict | None = None, **sampler_options) -> Dataset:
+    """Sample ``model`` per ``plan`` (``model.sample(k, condition=c)`` for each ``(k, c)``) and map the samples to
+    data space (:func:`to_dataset`): what ``physgen sample`` writes and what the trainer's quality probe scores."""
+    parts = [model.sample(k, generator=generator, condition=c, **sampler_options) for k, c in plan]
+    x = torch.cat([p.detach().float().cpu().reshape(len(p), *spec.shape) for p in parts]).numpy()
+    return to_dataset(x, spec, transform, plan, constants=constants, attrs=attrs)
+
+
 def to_tensor_data(ds: Dataset, transform: Transform, condition: str | None) -> TensorData:
     """Tensors of ``ds`` in model space; ``condition`` is a condition name, ``"labels"`` or None."""
     x = torch.from_numpy(to_model_space(ds.samples, ds.kind, transform))
@@ -67,10 +110,13 @@ def to_tensor_data(ds: Dataset, transform: Transform, condition: str | None) -> 
 
 
 def split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset | None]:
-    """Seeded random train/validation split (``val_fraction`` of the rows held out)."""
-    n_val = int(round(val_fraction * len(ds)))
-    if n_val == 0:
+    """Seeded random train/validation split (``val_fraction`` of the rows held out; 0: no split)."""
+    if val_fraction == 0:
         return ds, None
+    n_val = int(round(val_fraction * len(ds)))
+    if n_val < 2:
+        raise UserError(f"data.val_fraction={val_fraction}: holds out {n_val} of {len(ds)} samples, need >= 2 "
+                        f"(raise it, or set data.val_fraction=0 for no validation)")
     if n_val >= len(ds):
         raise UserError(f"data.val_fraction={val_fraction}: leaves no training rows out of {len(ds)}")
     perm = np.random.default_rng([seed, 0x5A17]).permutation(len(ds))

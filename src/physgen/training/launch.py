@@ -10,12 +10,12 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from physgen import config as C
 from physgen.atomic import write_json, write_text
 from physgen.data import load
-from physgen.data.transforms import fit_transform, transform_from_json
+from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
 from physgen.errors import UserError
 from physgen.models import registry
 from physgen.models.base import DataSpec
@@ -26,13 +26,14 @@ from physgen.training.data import split, to_tensor_data
 from physgen.training.trainer import Trainer
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
-RESUMABLE = {"epochs", "steps", "max_time", "on_divergence", "max_retries", "retry_lr_factor", "progress",
+RESUMABLE = {"epochs", "steps", "max_time", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
              "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every", "val_every", "device", "tensorboard"}
 
 
 def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
                   on_divergence=None) -> dict[str, Any]:
-    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``)."""
+    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``; ``--max-time``
+    without ``--epochs``/``--steps`` clears both caps: :func:`physgen.config.resolve`)."""
     train = {"epochs": epochs, "steps": steps, "max_time": max_time, "seed": seed, "device": device,
              "on_divergence": on_divergence}
     train = {k: v for k, v in train.items() if v is not None}
@@ -45,8 +46,13 @@ def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=N
 
 
 def train(model_name: str, *, data: str | Path | None, out: str | Path, config_file: str | Path | None = None,
-          sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False, **flags: Any) -> dict[str, Any]:
-    """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: see :func:`cli_overrides`."""
+          sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False,
+          callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = (), **flags: Any) -> dict[str, Any]:
+    """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: see :func:`cli_overrides`.
+
+    ``callbacks``: ``(event, fn)`` pairs registered on the trainer (:data:`physgen.training.trainer.EVENTS`),
+    e.g. ``("on_quality", fn)`` reading ``trainer.last_quality``; ``fn`` may set ``trainer.stop_requested = True``
+    (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint."""
     out = Path(out)
     cls = registry.get(model_name)
     if resume:
@@ -61,7 +67,7 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
     ctx = dist.init(device)
     clean = False
     try:
-        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device)
+        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks)
         clean = True
         return summary
     finally:
@@ -69,7 +75,7 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
 
 
 def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
-         ctx: dist.DistContext, device) -> dict[str, Any]:
+         ctx: dist.DistContext, device, callbacks=()) -> dict[str, Any]:
     _seed_globals(cfg.train.seed)
     ds = load(data_path)
     spec = DataSpec.from_dataset(ds, cfg.data.condition)
@@ -86,20 +92,40 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
                         f"use another transform")
     model.check_batch(tdata.all())
     vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
-    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device)
+    constants = R.data_constants(ds, cfg.data.condition)
+    probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
+    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe)
     if ctx.is_main and not resume:  # every check passed: only now write
         _write_new_run(out, cfg, spec, transform, data_path, overwrite)
-        write_json(out / R.DATA, R.data_constants(ds, cfg.data.condition))
+        write_json(out / R.DATA, constants)
     if ctx.is_main:
         write_text(out / R.CONFIG, cfg.to_toml())  # budgets may have changed on resume
     dist.barrier(ctx)
     model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
+    for event, fn in callbacks:
+        trainer.add_callback(event, fn)
     started = time.time()
     result = trainer.fit(resume=resume)
     summary = _summary(cfg, data_path, prev, result, model, device, ctx, started)
+    if result.get("validation") is not None:
+        summary["validation"] = {**result["validation"], "val_fraction": cfg.data.val_fraction,
+                                 "n_heldout": len(val_ds), "split_seed": cfg.train.seed}
     if ctx.is_main:
         write_json(out / R.SUMMARY, summary)
     return summary
+
+
+def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig):
+    """The trainer's quality probe on the held-out split (:class:`physgen.training.probe.Validator`)."""
+    from physgen.training.probe import Validator
+
+    try:
+        from physgen.metrics.quality import QualityProbe
+    except ModuleNotFoundError:
+        return None
+
+    probe = QualityProbe(heldout, condition=cfg.data.condition, seed=cfg.train.seed)
+    return Validator(probe, spec, transform, constants)
 
 
 def _seed_globals(seed: int) -> None:
@@ -142,11 +168,13 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
 def _fresh_config(model_name, cls, data_path: Path, config_file, sets, flags) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
-    defaults to read it."""
+    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(load(data_path), user.data.condition)
-    return C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
-                     extra=cli_overrides(**flags))
+    cfg = C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
+                    extra=cli_overrides(**flags))
+    cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind)  # config.toml records the choice
+    return cfg
 
 
 def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):

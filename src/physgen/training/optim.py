@@ -11,16 +11,22 @@ Schedules give a factor f(s) of the base learning rate at optimizer step ``s`` (
     exponential f = gamma ** (s / step_size)
 
 The learning rate is set from (base, schedule, step, lr_scale) at every step, so the schedule's whole
-state is the step counter and the divergence guard's ``lr_scale``.
+state is the step counter, the divergence guard's ``lr_scale`` and, for cosine/linear, the span
+``[start, T]``.  With a step budget (``train.steps`` or ``train.epochs``) ``T`` is that budget.  With a time
+budget (``train.max_time`` alone) no step count is known: the trainer runs the first steps at f = 1 (the
+value of both schedules at their start), estimates ``T`` from the measured step rate, freezes it and saves
+it in every checkpoint (a resumed run keeps it: resume stays exact); past ``T`` the factor stays at its floor.
+A resumed time-budget run that starts at or past its ``T`` begins a new span (a warm restart, as in SGDR)
+over the steps estimated for its own budget.
 EMA: theta_ema <- decay * theta_ema + (1 - decay) * theta after every step (Polyak averaging).
 """
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
 from torch import nn
-from torch.optim.optimizer import _global_optimizer_post_hooks, _global_optimizer_pre_hooks
 
 from physgen.config import TrainConfig
 from physgen.errors import UserError
@@ -39,7 +45,7 @@ def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) ->
             continue
         kw = {"lr": base_lr(cfg, name), "weight_decay": cfg.weight_decay}
         if cfg.optimizer == "sgd":
-            out[name] = SGD(params, momentum=cfg.momentum, fused=_fusable(params), **kw)
+            out[name] = torch.optim.SGD(params, momentum=cfg.momentum, fused=_fusable(params), **kw)
         elif cfg.optimizer == "adam":
             out[name] = torch.optim.Adam(params, betas=tuple(cfg.betas), **kw)
         else:
@@ -47,62 +53,6 @@ def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) ->
     if not out:
         raise UserError("model has no trainable parameters")
     return out
-
-
-class SGD(torch.optim.SGD):
-    """``torch.optim.SGD`` (same arguments, state dict and checkpoints) whose plain update — no momentum,
-    weight decay, Nesterov or maximisation, as in the course's RBM (lr 0.1) — is one multi-tensor
-    ``θ ← θ − lr·∇θ`` (``torch._foreach_add_``, the primitive PyTorch's own optimizers are built on); every
-    other case, and a closure, goes to PyTorch's step.  It skips the generic step's per-call bookkeeping
-    (parameter grouping, state look-ups, the fused kernel's launch): a few per cent of an RBM PCD-1 update
-    on one CPU core (`benchmarks/rbm.py speed`).  PyTorch wraps every optimizer's ``step`` in a
-    profiler record and its hook calls, and ``zero_grad`` in another record (together ~20 µs a step); here
-    the plain update runs without them when no step hook is registered, and ``zero_grad(set_to_none=True)``
-    is a loop that drops the ``.grad`` fields."""
-
-    def _patch_step_function(self) -> None:  # (keep PyTorch's wrapper off this class's step)
-        self._zero_grad_profile_name = f"Optimizer.zero_grad#{type(self).__name__}.zero_grad"
-
-    def step(self, closure=None):
-        if closure is not None or _step_hooks(self) or not all(_plain(group) for group in self.param_groups):
-            return _hooked_sgd_step(self, closure)
-        with torch.no_grad():
-            for group in self.param_groups:
-                params = [p for p in group["params"] if p.grad is not None]
-                if params:
-                    torch._foreach_add_(params, [p.grad for p in params], alpha=-group["lr"])
-        return None
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        if not set_to_none:
-            return super().zero_grad(set_to_none)
-        for group in self.param_groups:
-            for p in group["params"]:
-                p.grad = None
-        return None
-
-
-def _sgd_step(opt: torch.optim.Optimizer, closure=None):
-    """PyTorch's SGD step itself (without the profiler wrapper PyTorch adds once an SGD is created)."""
-    base = torch.optim.SGD.step
-    return (base.__wrapped__ if getattr(base, "hooked", False) else base)(opt, closure)
-
-
-_hooked_sgd_step = torch.optim.Optimizer.profile_hook_step(_sgd_step)  # with its profiler record and hooks
-
-
-def _step_hooks(opt: torch.optim.Optimizer) -> bool:
-    return bool(opt._optimizer_step_pre_hooks or opt._optimizer_step_post_hooks or _global_optimizer_pre_hooks
-                or _global_optimizer_post_hooks)
-
-
-_SPECIAL = ("momentum", "weight_decay", "nesterov", "maximize", "differentiable")
-
-
-def _plain(group: dict) -> bool:
-    if any(group.get(k) for k in _SPECIAL):
-        return False
-    return not any(p.grad is not None and p.grad.is_sparse for p in group["params"])
 
 
 def _fusable(params: list[nn.Parameter]) -> bool | None:
@@ -119,8 +69,10 @@ def base_lr(cfg: TrainConfig, group: str) -> float:
     return float(cfg.group_lr.get(group, cfg.lr))
 
 
-def schedule_factor(cfg: TrainConfig, step: int, total: int | None) -> float:
-    """Multiplier of the base learning rate at optimizer step ``step`` (see module docstring)."""
+def schedule_factor(cfg: TrainConfig, step: int, total: int | None, start: int = 0) -> float:
+    """Multiplier of the base learning rate at optimizer step ``step`` (see module docstring); cosine and
+    linear run from step ``start`` (0, or a warm restart's first step) to ``total`` and stay at their floor
+    past it; ``total`` None (not known yet) gives 1."""
     w = cfg.warmup_steps
     if step < w:
         return (step + 1) / w
@@ -128,18 +80,19 @@ def schedule_factor(cfg: TrainConfig, step: int, total: int | None) -> float:
         return cfg.gamma ** (step // cfg.step_size)
     if cfg.schedule == "exponential":
         return cfg.gamma ** (step / cfg.step_size)
-    if cfg.schedule == "constant" or total is None or total <= w:
+    first = max(start, w)
+    if cfg.schedule == "constant" or total is None or total <= first:
         return 1.0
-    frac = min(1.0, (step - w) / (total - w))
+    frac = min(1.0, (step - first) / (total - first))
     if cfg.schedule == "cosine":
         return 0.5 * (1.0 + math.cos(math.pi * frac))
     return 1.0 - frac  # linear
 
 
 def set_learning_rates(optimizers: dict[str, torch.optim.Optimizer], cfg: TrainConfig, step: int,
-                       total: int | None, lr_scale: float) -> float:
+                       total: int | None, lr_scale: float, start: int = 0) -> float:
     """Set every group's lr for ``step``; return the first group's (for logging)."""
-    f = schedule_factor(cfg, step, total) * lr_scale
+    f = schedule_factor(cfg, step, total, start) * lr_scale
     first = None
     for name, opt in optimizers.items():
         lr = base_lr(cfg, name) * f
@@ -161,8 +114,23 @@ class EMA:
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
         params = dict(model.named_parameters())
-        torch._foreach_lerp_([self.shadow[n] for n in self.names], [params[n].detach() for n in self.names],
-                             1.0 - self.decay)
+        for n in self.names:
+            self.shadow[n].lerp_(params[n].detach(), 1.0 - self.decay)
+
+    @contextlib.contextmanager
+    def applied(self, model: nn.Module):
+        """Within the block the model holds the EMA weights; its own weights are restored afterwards."""
+        params = dict(model.named_parameters())
+        saved = {n: params[n].detach().clone() for n in self.names}
+        with torch.no_grad():
+            for n in self.names:
+                params[n].copy_(self.shadow[n])
+        try:
+            yield model
+        finally:
+            with torch.no_grad():
+                for n in self.names:
+                    params[n].copy_(saved[n])
 
     def state_tensors(self) -> dict[str, torch.Tensor]:
         return {f"ema.{n}": t for n, t in self.shadow.items()}

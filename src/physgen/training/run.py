@@ -1,7 +1,8 @@
 """A trained run, loaded for sampling and scoring: ``load_run(RUN_DIR) -> Run``.
 
 ``Run.sample`` returns a :class:`physgen.data.Dataset` of the training data's kind (spins ``int8`` ±1,
-binary ``uint8`` 0/1, continuous/image ``float32`` after inverting the run's transform), so that
+binary ``uint8`` 0/1, continuous/image ``float32`` after inverting the run's transform; the mapping is
+:func:`physgen.training.data.draw`, the same one the trainer's quality probe scores), so that
 ``physgen evaluate`` compares it with the training file directly.  ``Run.log_prob`` scores data in
 data space: log p_x(x) = log p_model(y(x)) + log |det dy/dx| for the fitted transform y.
 """
@@ -23,7 +24,7 @@ from physgen.models import registry
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.training import checkpoint as ckpt
 from physgen.training import rundir as R
-from physgen.training.data import to_model_space
+from physgen.training.data import draw, to_model_space
 from physgen.training.distributed import resolve_device
 
 
@@ -37,6 +38,7 @@ class Run:
     config: C.RunConfig
     transform: Transform
     step: int
+    checkpoint: str = "latest"   # which checkpoint the weights come from: "best" or "latest"
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int = 0, condition: dict[str, float] | None = None,
@@ -50,9 +52,11 @@ class Run:
         plan = self._condition_plan(n, condition, extrapolate)
         _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
         gen = torch.Generator(device=self.model.device).manual_seed(int(seed))
-        parts = [self.model.sample(k, generator=gen, condition=c, **sampler_options) for k, c in plan]
-        x = torch.cat([p.detach().float().cpu().reshape(len(p), *self.spec.shape) for p in parts]).numpy()
-        return self._dataset(x, plan, seed)
+        constants = R.read_json(self.path / R.DATA) if (self.path / R.DATA).is_file() else {}
+        attrs = {"source": "physgen sample", "run": str(self.path.resolve()), "model": self.config.model_name,
+                 "checkpoint": self.checkpoint, "checkpoint_step": self.step, "seed": int(seed)}
+        return draw(self.model, self.spec, self.transform, plan, gen, constants=constants, attrs=attrs,
+                    **sampler_options)
 
     def _condition_plan(self, n: int, condition, extrapolate: bool) -> list[tuple[int, dict | None]]:
         spec = self.spec
@@ -71,28 +75,6 @@ class Run:
         for name, value in condition.items():
             _check_condition(spec, name, value, extrapolate)
         return [(n, dict(condition))]
-
-    def _dataset(self, x: np.ndarray, plan, seed: int) -> Dataset:
-        kind = self.spec.kind
-        if kind == "spins":
-            samples = np.where(x > 0, 1, -1).astype(np.int8)
-        elif kind == "binary":
-            samples = (x > 0.5).astype(np.uint8)
-        else:
-            samples = self.transform.inverse(x)
-        conditions, labels = {}, None
-        for name in self.spec.condition_names:
-            conditions[name] = np.concatenate([np.full(k, c[name], dtype=np.float64) for k, c in plan])
-        if self.spec.n_labels:
-            labels = np.concatenate([np.full(k, int(c["labels"]), dtype=np.int64) for k, c in plan])
-        constants = R.read_json(self.path / R.DATA) if (self.path / R.DATA).is_file() else {}
-        for name, value in constants.get("conditions", {}).items():
-            conditions.setdefault(name, np.full(len(samples), value, dtype=np.float64))
-        attrs = {**constants.get("attrs", {}), "source": "physgen sample", "run": str(self.path.resolve()),
-                 "model": self.config.model_name, "checkpoint_step": self.step, "seed": int(seed)}
-        if self.spec.feature_names:
-            attrs["feature_names"] = list(self.spec.feature_names)
-        return Dataset(samples, kind, conditions, labels, attrs)
 
     # --- scoring -------------------------------------------------------------------------------------
     def log_prob(self, ds: Dataset, *, method: str, seed: int = 0, **options: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -159,8 +141,10 @@ def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> N
         raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join('--' + b for b in bad)}")
 
 
-def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "latest") -> Run:
-    """Load a run directory's model for sampling/scoring (``which``: ``latest`` or ``best`` checkpoint).
+def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best") -> Run:
+    """Load a run directory's model for sampling/scoring (``which``: ``best``, the checkpoint with the best
+    validation score, falling back to the latest where the run has none; or ``latest``).  ``Run.checkpoint``
+    says which was loaded.
 
     The weights are the EMA weights when the run was trained with ``train.ema``.
     """
@@ -170,17 +154,21 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
     cfg = C.build_config(cls.name, cls.config_class, raw, str(path / R.CONFIG))
     spec = DataSpec.from_json(R.read_json(path / R.SPEC))
     transform = transform_from_json(R.read_json(path / R.TRANSFORM), str(path / R.TRANSFORM))
+    if which not in ("best", "latest"):
+        raise UserError(f"--checkpoint {which}: choose best | latest")
     directory = path / R.CHECKPOINTS
-    ck = ckpt.latest(directory) if which == "latest" else directory / "best.json"
+    ck = directory / "best.json" if which == "best" else None
     if ck is None or not ck.exists():
-        raise UserError(f"{path}: has no {which} checkpoint")
+        which, ck = "latest", ckpt.latest(directory)
+    if ck is None or not ck.exists():
+        raise UserError(f"{path}: has no checkpoint")
     tensors, state = ckpt.load(ck, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)))
     ckpt.check_model_config(state, cfg.model)
     model = cls(cfg.model, spec)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
     dev = resolve_device(str(device)) if device is not None else resolve_device("auto")
     model = model.to(device=dev, dtype=getattr(torch, cfg.train.dtype)).eval()
-    return Run(path, model, spec, cfg, transform, int(state["step"]))
+    return Run(path, model, spec, cfg, transform, int(state["step"]), which)
 
 
 def _load_weights(model: GenerativeModel, tensors: dict[str, torch.Tensor], *, use_ema: bool, where: str) -> None:

@@ -35,16 +35,21 @@ from physgen.training import distributed as dist
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates
+from physgen.training.probe import Cadence
 
-EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_checkpoint", "on_epoch_end",
-          "on_divergence", "on_train_end")
+EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
+          "on_epoch_end", "on_divergence", "on_train_end")
 
 
 class TrainingDiverged(UserError):
     """NaN/Inf loss or parameters; the last good checkpoint has been restored."""
 
 
-PURPOSES = {"step": 0, "start": 1, "validate": 2, "preview": 3}
+PURPOSES = {"step": 0, "start": 1, "validate": 2, "preview": 3, "quality": 4}
+
+PLAN_SHARE = 0.02      # a time budget's first 2% (at most PLAN_MAX seconds) times the steps for the schedule
+PLAN_MAX = 5.0
+PLAN_MIN_STEPS = 5
 
 
 _M64 = (1 << 64) - 1
@@ -75,12 +80,19 @@ class Trainer:
     """Train ``model`` on ``data`` with ``config``; checkpoints go to ``run_dir/checkpoints``.
 
     ``fit(resume=False)`` runs until ``config.steps`` (or ``config.epochs``) optimizer steps, the
-    ``max_time`` budget, or a callback setting ``trainer.stop_requested``; it returns a summary dict.
+    ``max_time`` budget, convergence (``patience`` seconds without a better validation score), or a
+    callback setting ``trainer.stop_requested``; it returns a summary dict.  With neither steps nor epochs
+    the budget is ``max_time`` alone (a time budget).
+
+    ``probe`` (a :class:`physgen.training.probe.Validator`) scores samples of the model against held-out data
+    at a wall-clock cadence costing <= 5% of the time (:class:`physgen.training.probe.Cadence`) and once at
+    the end: the values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the
+    ``on_quality`` event, and the lowest ``score`` picks the ``best`` checkpoint.
     """
 
     def __init__(self, model, config: TrainConfig, data: TensorData, *, run_dir: str | Path | None = None,
                  val_data: TensorData | None = None, ctx: dist.DistContext | None = None,
-                 device: torch.device | None = None):
+                 device: torch.device | None = None, probe=None):
         self.cfg, self.ctx = config, ctx or dist.DistContext()
         self.device = device or dist.resolve_device(config.device, self.ctx.local_rank)
         self.dtype = getattr(torch, config.dtype)
@@ -90,24 +102,27 @@ class Trainer:
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.order = BatchOrder(len(data), config.batch_size, seed=config.seed, drop_last=config.drop_last,
                                 world=self.ctx.world_size)
-        self.total_steps = config.steps if config.steps is not None else config.epochs * self.order.batches_per_epoch
+        self.total_steps = (config.steps if config.steps is not None else
+                            config.epochs * self.order.batches_per_epoch if config.epochs is not None else None)
+        if self.total_steps is None and config.max_time is None:
+            raise UserError("train.epochs, train.steps, train.max_time: no budget; set one of them")
         self.optimizers = build_optimizers(model.parameter_groups(), config)
         self.ema = EMA(model, config.ema) if config.ema else None
         self.callbacks: dict[str, list[Callable]] = defaultdict(list)
         self.step = self.epoch = self.position = self.retries = 0
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
+        self.probe, self.last_quality, self.best_quality, self.best_step = probe, {}, {}, None
+        self._cadence = Cadence()
+        self._quality_step: int | None = None          # step of the last probe
+        self._span: dict[str, Any] = {"start": 0, "horizon": self.total_steps, "timed": False}  # lr schedule
         self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
-        self._good_reusable = False                   # _good is a memory-only snapshot (see save_checkpoint)
         self._checked = 0                             # step of the last parameter check (or start/restore)
         self._written: tuple[int, float] | None = None  # (step, monotonic time) of the last checkpoint on disk
         self._writer: ckpt.BackgroundWriter | None = None
         self.logbook: Logbook | None = None           # metrics.csv during fit (rank 0 with a run directory)
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
         self._window = _Window()
-        self._config_json: dict[str, Any] | None = None   # both configs as JSON (fixed during training)
-        self._step_gen: torch.Generator | None = None    # reseeded for every step (_generator) ...
-        self._rank_seed = _chain(0x57E9, config.seed, self.ctx.rank)   # ... from step_seed's first half
 
     # --- callbacks ---------------------------------------------------------------------------
     def add_callback(self, event: str, fn: Callable[["Trainer"], None]) -> None:
@@ -139,16 +154,15 @@ class Trainer:
     def _fit(self, resume: bool) -> dict[str, Any]:
         self.logbook = Logbook(self.run_dir, tensorboard=self.cfg.tensorboard) if self._writes else None
         self._start(resume)
-        self._bar = tqdm(total=self.total_steps, initial=self.step, unit="step", file=sys.stderr, dynamic_ncols=True,
-                         disable=True if not (self.cfg.progress and self.ctx.is_main) else None)
+        self._bar = self._progress_bar()
         previous = _on_sigterm(self)
         try:
-            while self.step < self.total_steps and not self.stop_requested:
+            while not self._capped() and not self.stop_requested:
                 if self.position >= self.order.batches_per_epoch:
                     self._end_epoch()
                     continue
                 self._one_step()
-                if self.position >= self.order.batches_per_epoch and self.step < self.total_steps:
+                if self.position >= self.order.batches_per_epoch and not self._capped():
                     self._end_epoch()
         finally:
             self._bar.close()
@@ -156,17 +170,39 @@ class Trainer:
                 signal.signal(signal.SIGTERM, previous)
         return self._finish()
 
+    def _capped(self) -> bool:
+        return self.total_steps is not None and self.step >= self.total_steps
+
+    def _progress_bar(self):
+        """Steps out of the step cap; with a time budget, seconds out of ``max_time`` (steps in the postfix)."""
+        disable = True if not (self.cfg.progress and self.ctx.is_main) else None
+        if self.total_steps is not None:
+            return tqdm(total=self.total_steps, initial=self.step, unit="step", file=sys.stderr, dynamic_ncols=True,
+                        disable=disable)
+        return tqdm(total=self.cfg.max_time, unit="s", file=sys.stderr, dynamic_ncols=True, disable=disable,
+                    bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]")
+
+    def _bar_update(self) -> None:
+        if self.total_steps is not None:
+            self._bar.update(1)
+        elif not self._bar.disable:
+            self._bar.update(min(time.monotonic() - self._t0, self.cfg.max_time) - self._bar.n)
+
     def _start(self, resume: bool) -> None:
         if resume:
             path = ckpt.latest(self.run_dir / "checkpoints") if self.run_dir is not None else None
             if path is None:
                 raise UserError(f"{self.run_dir}: no checkpoint to resume from")
-            self._restore(*ckpt.load(path, model=self.model.name, model_version=self._model_version))
+            tensors, state = ckpt.load(path, model=self.model.name, model_version=self._model_version)
+            self._restore(tensors, state)
+            self._span = self._resumed_span(state.get("schedule") or {})
             self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
             self._written = (self.step, time.monotonic())
             if self.logbook is not None:
                 self.logbook.truncate_after(self.step)
         else:
+            if self.total_steps is None:
+                self._span = {"start": 0, "horizon": None, "timed": True}
             self.model.on_fit_start(self.data.all(), resumed=False, generator=self._generator(0, "start"))
             self.save_checkpoint(event=False)
         self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
@@ -174,19 +210,49 @@ class Trainer:
         self._closed_form = bool(self.model.closed_form_gradients) and not self.ctx.enabled
         self._step_optimizers = ({k: dist.SyncedOptimizer(o, self.ctx) for k, o in self.optimizers.items()}
                                  if self.ctx.enabled else self.optimizers)
-        self._t_last = time.monotonic()
+        self._t_last = self._best_at = time.monotonic()
+        self._plan_from = (self.step, self._t_last, 0.0)   # (step, time, probe seconds) the step rate counts from
         self.trigger("on_train_start")
+
+    def _resumed_span(self, saved: dict[str, Any]) -> dict[str, Any]:
+        """The lr schedule's span after a resume: the saved span of a time budget that was interrupted, while it
+        lasts (exact resume, also when a step cap is given); else the step cap's (the whole run, or from here
+        for a time-budget run); else a new span from here whose length is estimated (a warm restart: the saved
+        span was spent, or its time budget ran out, ``ended``)."""
+        horizon = saved.get("horizon")
+        if saved.get("timed") and not saved.get("ended") and (horizon is None or self.step < horizon):
+            return {"start": int(saved.get("start", 0)), "horizon": horizon, "timed": True}
+        if self.total_steps is not None:
+            return {"start": self.step if saved.get("timed") else 0, "horizon": self.total_steps, "timed": False}
+        return {"start": self.step, "horizon": None, "timed": True}
+
+    def _horizon_candidate(self) -> float:
+        """The estimated last step of the schedule's span (0 while the timing warm-up lasts, or not needed):
+        the step rate measured so far (probe time excluded) times the budget's remaining seconds."""
+        if not (self._span["timed"] and self._span["horizon"] is None and self.cfg.schedule in ("cosine", "linear")):
+            return 0.0
+        step0, t0, probe0 = self._plan_from
+        now = time.monotonic()
+        ran = now - t0 - (self._cadence.spent - probe0)
+        steps = self.step + 1 - step0
+        if steps < PLAN_MIN_STEPS or ran < min(PLAN_SHARE * self.cfg.max_time, PLAN_MAX):
+            return 0.0
+        share = self._cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
+        remaining = max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share)
+        return float(self.step + 1 + max(1, round(steps / max(ran, 1e-9) * remaining)))
 
     def _one_step(self) -> None:
         idx = self.order.indices(self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
         batch = self.data.batch(idx.to(self.device))
-        lr = set_learning_rates(self.optimizers, self.cfg, self.step, self.total_steps, self.lr_scale)
+        lr = set_learning_rates(self.optimizers, self.cfg, self.step, self._span["horizon"], self.lr_scale,
+                                self._span["start"])
         if not self.model.training:
             self.model.train()
         loss, value, logs = self._forward(batch, self._generator(self.step))
         nonfinite = value is not None and not math.isfinite(value)
-        bad, late, term = dist.all_reduce_max([float(nonfinite), float(self._over_time()),
-                                               float(self._terminate)], self.ctx, self.device)
+        bad, late, term, stop, horizon = dist.all_reduce_max(
+            [float(nonfinite), float(self._over_time()), float(self._terminate), float(self.stop_requested),
+             self._horizon_candidate()], self.ctx, self.device)
         if bad:
             return self._diverged(self.step + 1, f"loss is {value}" if nonfinite else "on another rank")
         if not self.model.adversarial:
@@ -194,19 +260,22 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.model)
         self.step, self.position = self.step + 1, self.position + 1
+        if horizon:
+            self._span["horizon"] = int(horizon)
         self._window.add(value, logs, idx.shape[0] * self.ctx.world_size, lr)
-        self._bar.update(1)
+        self._bar_update()
         self.trigger("on_batch_end")
         self._periodic()
+        if stop:
+            self.stop_requested = True
         if late or term:
-            self.stop_requested, self.status = True, "max-time" if late else "terminated"
+            # a time budget that ran out is the run's plan; a cap that time cut short is not
+            timed_out = "completed" if self.total_steps is None else "max-time"
+            self.stop_requested, self.status = True, timed_out if late else "terminated"
 
     def _forward(self, batch, generator):
         """(loss tensor or None, loss value, logs) for one step; adversarial models update here, and
-        closed-form models write their gradients here (loss None).  Closed-form models are asked for the
-        value only on the steps that end a logging window (value None otherwise: for an RBM it costs ~6% of
-        a PCD-1 update); a NaN parameter makes that value NaN or fails the guard's parameter check, and is
-        rolled back."""
+        closed-form models write their gradients here (loss None)."""
         if self.model.adversarial:
             logs = self.model.adversarial_step(batch, self._step_optimizers, generator=generator)
             logs = {k: float(v) for k, v in logs.items()}
@@ -237,6 +306,8 @@ class Trainer:
             return  # diverged and rolled back
         if cfg.val_every and s % cfg.val_every == 0:
             self.validate()
+        if self.probe is not None and self.ctx.is_main and self._cadence.due(time.monotonic() - self._t0):
+            self.quality()
         if cfg.checkpoint_every and s % cfg.checkpoint_every == 0:
             self.save_checkpoint()
         if cfg.preview_every and s % cfg.preview_every == 0:
@@ -244,7 +315,7 @@ class Trainer:
 
     def _end_epoch(self) -> None:
         self.epoch, self.position = self.epoch + 1, 0
-        if not self.cfg.val_every:
+        if not self.cfg.val_every and self.probe is None:  # (with a probe: at the probe's cadence)
             self.validate()
         if not self.cfg.checkpoint_every:
             snapshot, disk = self._epoch_end_due()
@@ -254,12 +325,17 @@ class Trainer:
 
     def _finish(self) -> dict[str, Any]:
         if self.status == "running":
-            self.status = "completed" if self.step >= self.total_steps else "stopped"
+            self.status = "completed" if self._capped() else "stopped"
         if self._window.n:
             self._log()
         if self.position >= self.order.batches_per_epoch:
             self._end_epoch()
-        if self._written is None or self._written[0] != self.step:
+        if self.probe is not None and self.ctx.is_main and self._quality_step != self.step:
+            self.quality(final=True)
+        ended = self._span["timed"] and self.status == "completed" and not self._span.get("ended")
+        if ended:   # the time budget was spent: a later --resume --max-time starts a new span
+            self._span["ended"] = True
+        if self._written is None or self._written[0] != self.step or ended:
             self.save_checkpoint()
         self.preview()
         if self._writer is not None:
@@ -270,7 +346,17 @@ class Trainer:
         return {"status": self.status, "step": self.step, "epoch": self.epoch, "position": self.position,
                 "total_steps": self.total_steps, "wall_time_s": time.monotonic() - self._t0,
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
-                "last": self.last_logs}
+                "last": self.last_logs, "validation": self._validation_summary()}
+
+    def _validation_summary(self) -> dict[str, Any] | None:
+        """What ``summary.json`` records under ``validation`` (None without a probe or off rank 0)."""
+        if self.probe is None or not self.ctx.is_main:
+            return None
+        best = self.best_quality or self.last_quality
+        return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
+                "final_step": self._quality_step, "floor": self.probe.floor,
+                "verdict": self.probe.verdict(best) if best else None, "probes": self._cadence.count,
+                "probe_time_s": self._cadence.spent}
 
     # --- helpers -----------------------------------------------------------------------------------
     @property
@@ -282,14 +368,9 @@ class Trainer:
         return int(getattr(type(self.model), "checkpoint_version", 1))
 
     def _generator(self, step: int, purpose: str = "step") -> torch.Generator:
-        """The generator of ``(seed, rank, step, purpose)``; the step one is a single object reseeded every step
-        (a model must not keep it beyond the call), the others are new."""
-        seed = _chain(self._rank_seed, step, PURPOSES[purpose]) >> 1   # = step_seed(seed, rank, step, purpose)
-        if purpose != "step":
-            return torch.Generator(device=self.device).manual_seed(seed)
-        if self._step_gen is None:
-            self._step_gen = torch.Generator(device=self.device)
-        return self._step_gen.manual_seed(seed)
+        """A new generator seeded by ``(seed, rank, step, purpose)`` (:func:`step_seed`)."""
+        seed = step_seed(self.cfg.seed, self.ctx.rank, step, purpose)
+        return torch.Generator(device=self.device).manual_seed(seed)
 
     def _over_time(self) -> bool:
         return self.cfg.max_time is not None and time.monotonic() - self._t0 >= self.cfg.max_time
@@ -320,7 +401,9 @@ class Trainer:
         if self.logbook is not None:
             self.logbook.log(self.last_logs)
         if not self._bar.disable:
-            self._bar.set_postfix(loss=f"{row.get('loss', math.nan):.4g}", samples_s=f"{row['samples_per_s']:.4g}", refresh=False)
+            steps = {"step": self.step} if self.total_steps is None else {}
+            self._bar.set_postfix(**steps, loss=f"{row.get('loss', math.nan):.4g}",
+                                  samples_s=f"{row['samples_per_s']:.4g}", refresh=False)
         if self.step - self._checked >= self.cfg.guard_every and not self._params_finite():
             self._diverged(self.step, "a parameter is NaN/Inf")
             return False
@@ -349,6 +432,36 @@ class Trainer:
         self.trigger("on_validation")
         return result
 
+    def quality(self, *, final: bool = False) -> dict[str, float]:
+        """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
+        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event; a lower ``score`` than every earlier one
+        writes the ``best`` checkpoint; ``patience`` seconds without one stop the run (status ``converged``).
+        Its cost counts towards the probe cadence (the loss validation runs with it when ``val_every = 0``)."""
+        t = time.monotonic()
+        try:
+            values = self.probe(self.model, self._generator(self.step, "quality"), self.ema)
+        except (NotImplementedError, UserError) as exc:   # e.g. a model that cannot sample: train on without
+            self.say(f"physgen: no quality probe ({exc or type(exc).__name__}); best is chosen by the loss")
+            self.probe = None
+            return {}
+        if not self.cfg.val_every:
+            self.validate()
+        now = time.monotonic()
+        self.last_quality, self._quality_step = values, self.step
+        if self.logbook is not None:
+            self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,
+                              "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
+        score = values.get("score", math.nan)
+        if math.isfinite(score) and score < self.best:
+            self.best, self.best_quality, self.best_step, self._best_at = score, values, self.step, now
+            self._save_best()
+        elif (not final and self.cfg.patience is not None and now - self._best_at >= self.cfg.patience
+              and self.status == "running"):
+            self.stop_requested, self.status = True, "converged"
+        if not final:
+            self._cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)
+        self.trigger("on_quality")
+        return values
     def preview(self) -> Path | None:
         """Save ``model.preview()`` (an image array) as ``previews/step-N.png`` (rank 0)."""
         if not self._writes:
@@ -374,9 +487,8 @@ class Trainer:
         return path
 
     # --- checkpoints, restore, divergence ---------------------------------------------------------------
-    def state(self, into: dict[str, torch.Tensor] | None = None) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-        """Everything needed to continue: (tensors on the CPU, JSON state).  ``into``: an earlier snapshot
-        no one else holds, whose tensors are overwritten where shape and dtype match (no allocation)."""
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything needed to continue: (tensors on the CPU, JSON state)."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         opt_json = {}
         for name, opt in self.optimizers.items():
@@ -390,16 +502,12 @@ class Trainer:
         state = {"step": self.step, "epoch": self.epoch, "position": self.position, "lr_scale": self.lr_scale,
                  "retries": self.retries, "best": self.best if math.isfinite(self.best) else None,
                  "elapsed": self.elapsed, "world_size": self.ctx.world_size, "total_steps": self.total_steps,
-                 "optimizers": opt_json, "rng": rng_j, "schedule": {"name": self.cfg.schedule, "step": self.step},
-                 "window": self._window.to_json(), "config": self._configs()}
-        return {k: _cpu_copy(v, None if into is None else into.get(k)) for k, v in tensors.items()}, state
-
-    def _configs(self) -> dict[str, Any]:
-        """``{"model": …, "train": …}`` as saved in every checkpoint (built once: converting the two dataclasses
-        was ~15% of an epoch-end snapshot of the 576×500 RBM)."""
-        if self._config_json is None:
-            self._config_json = {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}
-        return self._config_json
+                 "optimizers": opt_json, "rng": rng_j,
+                 "schedule": {"name": self.cfg.schedule, "step": self.step, **self._span},
+                 "quality": {"best": self.best_quality, "best_step": self.best_step},
+                 "window": self._window.to_json(),
+                 "config": {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}}
+        return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
 
     def save_checkpoint(self, event: bool = True, *, to_disk: bool = True) -> None:
         """Snapshot the state (kept in memory as the last good state, the rollback point); rank 0 writes
@@ -407,13 +515,11 @@ class Trainer:
         the last written checkpoint: with short epochs the writes would cost more than the training)."""
         if self._good is not None and not self._params_finite():
             return self._diverged(self.step, "a parameter is NaN/Inf")
-        # a memory-only snapshot is overwritten in place by the next one (one that went to the writer, or
-        # came from disk, is never reused: the writer may still be reading it)
-        tensors, state = self.state(into=self._good[0] if self._good is not None and self._good_reusable else None)
-        self._good, self._good_reusable = (tensors, state), not to_disk
+        tensors, state = self.state()
+        self._good = (tensors, state)
         if not to_disk:
             return
-        metric = self._metric()
+        metric = self._metric() if self.probe is None else None   # with a probe, quality() picks best
         is_best = metric is not None and metric < self.best
         if is_best:
             self.best = state["best"] = metric
@@ -429,6 +535,23 @@ class Trainer:
             if self._writer is not None and self.callbacks["on_checkpoint"]:
                 self._writer.wait()  # callbacks may read the files
             self.trigger("on_checkpoint")
+
+    def _save_best(self) -> None:
+        """Write the current state as a step checkpoint and as ``best`` (rank 0; the rollback point and the
+        checkpoint cadence are left alone, so that the training does not depend on when probes ran)."""
+        if not self._writes or not self._params_finite_here():
+            return
+        tensors, state = self.state()
+        if self.logbook is not None:
+            self.logbook.flush()
+        if self._writer is not None:
+            self._writer.submit(self._write_checkpoint, ckpt.step_tag(self.step), tensors, state, True)
+        else:
+            self._write_checkpoint(ckpt.step_tag(self.step), tensors, state, True)
+
+    def _params_finite_here(self) -> bool:
+        sums = [p.detach().sum() for p in self.model.parameters()]
+        return bool(torch.isfinite(torch.stack(sums)).all()) if sums else True
 
     def _write_checkpoint(self, tag: str, tensors: dict[str, torch.Tensor], state: dict[str, Any],
                           is_best: bool) -> None:
@@ -475,14 +598,17 @@ class Trainer:
         for key in ("step", "epoch", "position", "lr_scale", "retries", "elapsed"):
             setattr(self, key, state[key])
         self.best = state["best"] if state.get("best") is not None else math.inf
+        quality = state.get("quality") or {}
+        self.best_quality, self.best_step = quality.get("best") or {}, quality.get("best_step")
         self._window = _Window.from_json(state.get("window"))
-        self._good, self._good_reusable, self._checked = (tensors, state), False, self.step
+        self._good, self._checked = (tensors, state), self.step
 
     def _diverged(self, step: int, reason: str) -> None:
         tensors, state = self._good
         lr_scale, retries = self.lr_scale, self.retries
         self._restore(tensors, state)
-        self._bar.n = self.step
+        if self.total_steps is not None:
+            self._bar.n = self.step
         if self.logbook is not None:
             self.logbook.truncate_after(self.step)
         message = f"training diverged at step {step} ({reason}); restored the checkpoint of step {self.step}"
@@ -501,13 +627,6 @@ class Trainer:
                  f"(retry {self.retries}/{self.cfg.max_retries})")
         if self._loss_fn is not None and self.ctx.enabled:
             self._loss_fn = dist.loss_function(self.model, self.ctx)
-
-
-def _cpu_copy(t: torch.Tensor, buffer: torch.Tensor | None) -> torch.Tensor:
-    """A CPU copy of ``t``, written into ``buffer`` when its shape and dtype match."""
-    if buffer is not None and buffer.shape == t.shape and buffer.dtype == t.dtype:
-        return buffer.copy_(t.detach())
-    return t.detach().to("cpu", copy=True)
 
 
 def _close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:

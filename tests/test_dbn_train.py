@@ -1,0 +1,109 @@
+"""The DBN's greedy schedule: one layer trained at a time, the decay per layer, the stop when the schedule is
+done, an exact resume from a checkpoint; ``physgen train/sample/score dbn`` and its bad input."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from physgen.models.base import DataSpec
+from physgen.models.dbn import DBN, DBNConfig
+from physgen.training import checkpoint as ckpt
+
+
+def _digits(tmp_path, cli):
+    path = tmp_path / "digits.h5"
+    code, _, err = cli("data", "digits", "--binarize", "0.5", "--out", path)
+    assert code == 0, err
+    return path
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_only_the_current_layer_learns_and_its_gradient_decays(closed_form):
+    torch.manual_seed(0)
+    x = (torch.rand(64, 10) < 0.3).float()
+    model = DBN(DBNConfig(layers=[6, 4], steps_per_layer=5, sparsity_cost=0.0 if closed_form else 0.1),
+                DataSpec("binary", (10,)))
+    assert model.closed_form_gradients is closed_form
+    g = torch.Generator().manual_seed(0)
+    scales = []
+    for t in range(10):
+        model.zero_grad(set_to_none=True)
+        scales.append(model._scale())
+        if closed_form:
+            model.gradients({"x": x}, generator=g)
+        else:
+            model.loss({"x": x}, generator=g)[0].backward()
+        layer = 0 if t < 5 else 1
+        assert model.rbms[layer].W.grad is not None and model.rbms[1 - layer].W.grad is None
+    assert scales == [1.0, 0.8, 0.6, 0.4, 0.2] * 2
+    assert model.schedule_done and model.layer == 1 and int(model.updates) == 10
+
+
+def test_the_decay_scales_the_layer_gradient():
+    x = (torch.rand(32, 8, generator=torch.Generator().manual_seed(1)) < 0.4).float()
+    grads = []
+    for decay in ("constant", "linear"):
+        model = DBN(DBNConfig(layers=[5], steps_per_layer=4, decay=decay), DataSpec("binary", (8,)))
+        torch.manual_seed(0)
+        with torch.no_grad():
+            model.rbms[0].W.copy_(torch.randn(model.rbms[0].W.shape))
+        g = torch.Generator().manual_seed(0)
+        for _ in range(2):
+            model.zero_grad(set_to_none=True)
+            model.gradients({"x": x}, generator=g)
+        grads.append(model.rbms[0].W.grad.clone())
+    assert torch.allclose(grads[1], 0.75 * grads[0], atol=1e-6)
+
+
+def _model_tensors(run):
+    tensors, state = ckpt.load(ckpt.latest(run / "checkpoints"), model="dbn")
+    return {k: v for k, v in tensors.items() if k.startswith("model.")}, state
+
+
+def test_cli_train_stops_after_the_schedule_and_resumes_exactly(tmp_path, cli):
+    data = _digits(tmp_path, cli)
+    common = ["--data", data, "--epochs", "1000", "--set", "model.layers=[16,8]", "--set", "model.steps_per_layer=20",
+              "--set", "model.monitor_every=7", "--set", "train.log_every=5"]
+    code, _, err = cli("train", "dbn", "--out", tmp_path / "a", *common)
+    assert code == 0, err
+    a, state = _model_tensors(tmp_path / "a")
+    assert state["step"] == 40 and int(a["model.updates"]) == 40
+    code, _, err = cli("train", "dbn", "--out", tmp_path / "b", *common, "--steps", "27")
+    assert code == 0, err
+    code, _, err = cli("train", "dbn", "--out", tmp_path / "b", "--resume", "--steps", "1000")
+    assert code == 0, err
+    b, state = _model_tensors(tmp_path / "b")
+    assert state["step"] == 40
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+    code, out, err = cli("sample", tmp_path / "a", "--n", "20", "--out", tmp_path / "s.h5")
+    assert code == 0, err
+    from physgen.data import load
+    s = load(tmp_path / "s.h5")
+    assert s.kind == "binary" and s.samples.shape == (20, 8, 8)
+    code, out, err = cli("score", tmp_path / "a", "--data", data, "--method", "ais", "--k", "3",
+                         "--out", tmp_path / "scores.h5")
+    assert code == 0, err
+    import h5py
+    with h5py.File(tmp_path / "scores.h5") as f:
+        lp = f["log_prob"][:]
+        assert f.attrs["method"] == "ais" and f.attrs["posterior"] == "sampled" and f.attrs["mc_error"] > 0
+        assert np.isfinite(lp).all() and len(lp) == 1797 and np.isfinite(f.attrs["log_z_error"])
+
+
+@pytest.mark.parametrize("value,needs", [("[]", "non-empty list"), ("[16,0]", "integer >= 1"),
+                                         ("[-3]", "integer >= 1")])
+def test_bad_layer_lists_are_one_line_exit_2(tmp_path, cli, value, needs):
+    data = _digits(tmp_path, cli)
+    code, out, err = cli("train", "dbn", "--data", data, "--out", tmp_path / "r", "--set", f"model.layers={value}")
+    assert code == 2 and "model.layers" in err and needs in err and len(err.strip().splitlines()) == 1, err
+    assert not (tmp_path / "r").exists()
+
+
+def test_conditioned_data_are_refused():
+    from physgen.errors import UserError
+
+    spec = DataSpec("spins", (4,), None, ("temperature",), {"temperature": (2.0, 3.0)})
+    with pytest.raises(UserError, match="data.condition"):
+        DBN(DBNConfig(layers=[3]), spec)

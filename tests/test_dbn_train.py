@@ -107,3 +107,37 @@ def test_conditioned_data_are_refused():
     spec = DataSpec("spins", (4,), None, ("temperature",), {"temperature": (2.0, 3.0)})
     with pytest.raises(UserError, match="data.condition"):
         DBN(DBNConfig(layers=[3]), spec)
+
+
+def test_tied_start_makes_the_bound_the_lower_rbms_likelihood():
+    """With ``tie_init`` the second RBM starts as the first transposed: at that moment the DBN is the first RBM,
+    so the (enumerated) bound equals its exact log-likelihood; the tie happens before the layer's first update."""
+    from physgen.models.rbm.partition import all_states, exact_log_prob_all
+
+    x = (torch.rand(64, 6, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    model = DBN(DBNConfig(layers=[4, 6], steps_per_layer=30, tie_init=True), DataSpec("binary", (6,)))
+    g = torch.Generator().manual_seed(0)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(31):   # layer 0's 30 updates, then layer 1's first (tie, then update)
+        opt.zero_grad(set_to_none=True)
+        model.gradients({"x": x}, generator=g)
+        opt.step()
+    r0, r1 = model.rbms
+    with torch.no_grad():   # undo the one update of layer 1: back to the tied start
+        tied = [r0.W.mT, r0.b, r0.a]
+        assert all(torch.allclose(p, t, atol=0.05) and not torch.equal(p, t) for p, t in zip(r1.parameters(), tied))
+        for p, t in zip(r1.parameters(), tied):
+            p.copy_(t)
+    v = all_states(6)
+    bound, _ = model.double().log_prob(v, method="bound")
+    rbm = exact_log_prob_all(r0.energy().detach().to(torch.float64))
+    assert torch.allclose(bound, rbm, atol=1e-9)
+
+
+def test_tie_init_needs_matching_sizes():
+    from physgen.errors import UserError
+
+    with pytest.raises(UserError, match="model.tie_init: layer 2 must have as many units as the data"):
+        DBN(DBNConfig(layers=[4, 5], tie_init=True), DataSpec("binary", (6,)))
+    with pytest.raises(UserError, match="Bernoulli units below"):
+        DBN(DBNConfig(layers=[4, 6], tie_init=True), DataSpec("spins", (6,)))

@@ -22,6 +22,10 @@ class DBNConfig:
                      ``l·S .. (l+1)·S − 1``; the run stops when the last layer is done)
     decay            ``linear``: each layer's gradient is scaled by ``(S − s)/S`` at its update ``s``, a
                      linear learning-rate decay per layer (with SGD); ``constant``: no scaling
+    tie_init         start each upper RBM as the transpose of the one below (weights transposed, visible and
+                     hidden biases swapped; Hinton, Osindero & Teh 2006, §4): the DBN's bound then starts at the
+                     lower RBM's log-likelihood, and training the new layer raises it.  Needs ``layers[l]`` equal
+                     to the size of layer ``l − 1`` (the data for l = 1) and Bernoulli units below
     visible          bottom layer's units: ``auto`` (spins -> spin, binary -> bernoulli, else gaussian),
                      ``bernoulli``, ``spin``, ``gaussian``; the layers above are Bernoulli
     flip, sigma, learn_sigma   the bottom RBM's global spin flip and Gaussian σ (see the rbm family)
@@ -31,6 +35,7 @@ class DBNConfig:
     layers: list[int] = field(default_factory=lambda: [128, 128])
     steps_per_layer: int = 5000
     decay: str = "linear"
+    tie_init: bool = False
     visible: str = "auto"
     flip: bool | None = None
     sigma: float = 1.0

@@ -65,7 +65,28 @@ class DBN(GenerativeModel):
         sizes = [spec.n_features, *config.layers]
         specs = [spec] + [DataSpec("binary", (m,)) for m in sizes[1:-1]]
         self.rbms = nn.ModuleList([RBM(config.layer_config(i), specs[i]) for i in range(len(config.layers))])
+        if config.tie_init:
+            self._check_tie(sizes)
         self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
+
+    def _check_tie(self, sizes: list[int]) -> None:
+        for l in range(1, self.n_layers):
+            if sizes[l + 1] != sizes[l - 1] or self.rbms[l - 1].visible != "bernoulli":
+                below = "the data" if l == 1 else f"layer {l - 1}"
+                raise UserError(f"model.tie_init: layer {l + 1} must have as many units as {below} ({sizes[l - 1]}, "
+                                f"got {sizes[l + 1]}) and Bernoulli units below (here {self.rbms[l - 1].visible}); "
+                                f"set model.layers to match or model.tie_init=false")
+
+    @torch.no_grad()
+    def _tie(self, l: int, x: torch.Tensor, generator: torch.Generator) -> None:
+        """Start ``rbms[l]`` as ``rbms[l − 1]`` transposed (``W ← Wᵀ``, ``a ← b``, ``b ← a``) before its first
+        update; its persistent chains start from the rows ``x`` (the RBM's own first-batch start, whose
+        data-based visible bias the tie then replaces), their hidden units redrawn under the tied weights."""
+        r, below = self.rbms[l], self.rbms[l - 1]
+        r._maybe_start(0, x, generator)
+        r.W.copy_(below.W.mT), r.a.copy_(below.b), r.b.copy_(below.a)
+        if r.chain_hidden.shape[-2] > 0:
+            r.chain_hidden[0] = r.energy().detach().sample_hidden(r.chains[0], generator)
 
     # --- the greedy schedule ---------------------------------------------------------------------
     @property
@@ -102,6 +123,8 @@ class DBN(GenerativeModel):
     def _layer_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[int, dict]:
         l = self.layer
         x = batch["x"] if l == 0 else self.propagate(batch["x"], l, generator)
+        if l > 0 and self.config.tie_init and not self.rbms[l].ready[0]:
+            self._tie(l, x, generator)
         return l, {"x": x}
 
     def _logs(self, l: int, logs: dict[str, float]) -> dict[str, float]:
@@ -141,6 +164,10 @@ class DBN(GenerativeModel):
                 if p.grad is not None:
                     p.grad.mul_(f)
         return value, self._logs(l, logs)
+
+    def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
+        """One optimizer per layer, ``layer0`` (the data's RBM) up: ``train.group_lr.layerN`` sets a layer's rate."""
+        return {f"layer{l}": [p for p in r.parameters() if p.requires_grad] for l, r in enumerate(self.rbms)}
 
     def attach_diagnostics(self, trainer) -> None:
         """Stop the trainer once the greedy schedule is complete (a ``stop_requested`` callback)."""

@@ -25,10 +25,10 @@ def _score(cli, run, test, out, *extra):
 
 @pytest.mark.slow
 def test_two_layer_bound_beside_the_rbm(tmp_path, cli):
-    """~2 minutes on one core.  The 1-layer DBN is the RBM; the 2-layer one shares its bottom RBM (same seed,
+    """~1.5 minutes on one core.  The 1-layer DBN is the RBM; the 2-layer one shares its bottom RBM (same seed,
     same first 5,000 updates) and starts its top RBM as that RBM transposed (``tie_init``), where the bound
     equals the RBM's log-likelihood; 5,000 PCD updates of the top then move it.  Recorded (docs/dbn.md):
-    RBM −17.33 ± 0.02, DBN bound −17.52 ± 0.04 nats per held-out digit."""
+    RBM −17.32 ± 0.02, DBN bound −17.54 ± 0.04 nats per held-out digit (92 s)."""
     train, test = _split(tmp_path)
     scores = {}
     for layers in ("[128]", "[128,64]"):

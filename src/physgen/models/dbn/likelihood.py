@@ -78,7 +78,7 @@ def _states(energies: list[RBMEnergy], device) -> list[torch.Tensor]:
     U = posterior_units(energies)
     if U > ENUM_MAX:
         raise UserError(f"exact DBN likelihood: {U} hidden units below the top layer; at most {ENUM_MAX} can be "
-                        f"enumerated (use method=ais)")
+                        f"enumerated (use --method bound or ais)")
     s = all_states(U, device=device)
     out, start = [], 0
     for e in energies[:-1]:

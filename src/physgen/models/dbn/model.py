@@ -165,6 +165,13 @@ class DBN(GenerativeModel):
                     p.grad.mul_(f)
         return value, self._logs(l, logs)
 
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """Refuse multi-process training: one layer learns at a time, and DDP needs every parameter in every
+        step's gradient."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized() \
+                and torch.distributed.get_world_size() > 1:
+            raise UserError("train: the dbn trains in one process (one layer at a time); run it without torchrun")
+
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """One optimizer per layer, ``layer0`` (the data's RBM) up: ``train.group_lr.layerN`` sets a layer's rate."""
         return {f"layer{l}": [p for p in r.parameters() if p.requires_grad] for l, r in enumerate(self.rbms)}

@@ -26,6 +26,9 @@ class DBNConfig:
                      hidden biases swapped; Hinton, Osindero & Teh 2006, §4): the DBN's bound then starts at the
                      lower RBM's log-likelihood, and training the new layer raises it.  Needs ``layers[l]`` equal
                      to the size of layer ``l − 1`` (the data for l = 1) and Bernoulli units below
+    finetune_steps   up-down fine-tuning updates after the greedy pass (Hinton et al. 2006, §5): the directed
+                     layers' recognition weights are untied from the generative ones and both learn by the
+                     wake-sleep rules, the top RBM by CD-k (``k``) from the wake states; 0 (default): none
     visible          bottom layer's units: ``auto`` (spins -> spin, binary -> bernoulli, else gaussian),
                      ``bernoulli``, ``spin``, ``gaussian``; the layers above are Bernoulli
     flip, sigma, learn_sigma   the bottom RBM's global spin flip and Gaussian σ (see the rbm family)
@@ -36,6 +39,7 @@ class DBNConfig:
     steps_per_layer: int = 5000
     decay: str = "linear"
     tie_init: bool = False
+    finetune_steps: int = 0
     visible: str = "auto"
     flip: bool | None = None
     sigma: float = 1.0
@@ -65,6 +69,10 @@ class DBNConfig:
         self.layers = [int(v) for v in self.layers]
         if not isinstance(self.steps_per_layer, int) or self.steps_per_layer < 1:
             raise UserError(f"model.steps_per_layer: {self.steps_per_layer!r} is invalid (must be an integer >= 1)")
+        if not isinstance(self.finetune_steps, int) or self.finetune_steps < 0:
+            raise UserError(f"model.finetune_steps: {self.finetune_steps!r} is invalid (must be an integer >= 0)")
+        if self.finetune_steps and len(self.layers) < 2:
+            raise UserError("model.finetune_steps: up-down fine-tuning needs at least two layers (model.layers)")
         if self.decay not in DECAYS:
             raise UserError(f"model.decay: {self.decay!r} is invalid (choose {'|'.join(DECAYS)})")
         for i in range(len(self.layers)):

@@ -104,8 +104,11 @@ def exact_log_prob(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> 
     return torch.cat(parts) - log_z
 
 
-def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> torch.Tensor:
-    """The variational lower bound ``(N,)`` with ``E_q`` summed exactly over ``h_1 … h_{L−1}``."""
+def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float,
+                recognition: list[RBMEnergy] | None = None) -> torch.Tensor:
+    """The variational lower bound ``(N,)`` with ``E_q`` summed exactly over ``h_1 … h_{L−1}``; ``q`` is
+    ``recognition`` (one energy per directed layer; default the RBMs' own hidden conditionals)."""
+    rec = energies[:-1] if recognition is None else recognition
     v = v.double()
     if len(energies) == 1:
         return -energies[0].free_energy(v) - log_z
@@ -113,7 +116,7 @@ def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> tor
     step, parts = _rows(len(hs[0]), len(v)), []
     for i in step:
         layers = [v[i:i + step.step, None, :], *hs]
-        log_q = sum(log_recognition(energies[l], layers[l], layers[l + 1]) for l in range(len(energies) - 1))
+        log_q = sum(log_recognition(rec[l], layers[l], layers[l + 1]) for l in range(len(energies) - 1))
         q = torch.exp(log_q)
         term = torch.where(q > 0, q * (log_joint(energies, layers) - log_q), torch.zeros_like(q))
         parts.append(term.sum(-1))
@@ -121,7 +124,8 @@ def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> tor
 
 
 def sampled_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float, k: int,
-                  generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+                  generator: torch.Generator | None, recognition: list[RBMEnergy] | None = None
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
     """The lower bound estimated from ``k`` draws ``h ~ q(h | v)`` per row: ``(bound (N,), its standard
     error (N,))``; each draw contributes ``log p*(v, h) + Σ_l H[q_l(· | h_l)]`` (unbiased for the bound)."""
     if k < 2:
@@ -131,7 +135,7 @@ def sampled_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float, k: i
         lp = -energies[0].free_energy(v) - log_z
         return lp, torch.zeros_like(lp)
     layers, entropy = [v.expand(k, *v.shape)], 0.0
-    for e in energies[:-1]:
+    for e in (energies[:-1] if recognition is None else recognition):
         entropy = entropy + hidden_entropy(e, layers[-1])
         layers.append(bernoulli(torch.sigmoid(e.hidden_logits(layers[-1])), generator))
     terms = log_joint(energies, layers) + entropy               # (k, N)

@@ -18,6 +18,7 @@ networks, otherwise the variational lower bound with the top RBM's ``log Z`` exa
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
@@ -25,8 +26,11 @@ from torch import nn
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.dbn import finetune
 from physgen.models.dbn import likelihood as L
 from physgen.models.dbn.config import DBNConfig
+from physgen.models.rbm import cd
+from physgen.models.rbm.energy import RBMEnergy
 from physgen.models.rbm.model import RBM
 from physgen.models.rbm.partition import exact_log_z
 from physgen.samplers import ais as ais_mod
@@ -68,6 +72,11 @@ class DBN(GenerativeModel):
         if config.tie_init:
             self._check_tie(sizes)
         self.register_buffer("updates", torch.zeros((), dtype=torch.int64))
+        self.register_buffer("untied", torch.zeros((), dtype=torch.uint8))
+        if config.finetune_steps:   # recognition weights R_l (n_l, n_{l+1}) and biases c_l, untied at fine-tuning
+            self.rec = nn.Module()
+            self.rec.W = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l], sizes[l + 1])) for l in range(len(sizes) - 2)])
+            self.rec.b = nn.ParameterList([nn.Parameter(torch.zeros(sizes[l + 1])) for l in range(len(sizes) - 2)])
 
     def _check_tie(self, sizes: list[int]) -> None:
         for l in range(1, self.n_layers):
@@ -99,25 +108,47 @@ class DBN(GenerativeModel):
         return min(int(self.updates) // self.config.steps_per_layer, self.n_layers - 1)
 
     @property
+    def greedy_steps(self) -> int:
+        return self.n_layers * self.config.steps_per_layer
+
+    @property
+    def finetuning(self) -> bool:
+        """True once the greedy pass is over and up-down fine-tuning is asked for."""
+        return self.config.finetune_steps > 0 and int(self.updates) >= self.greedy_steps
+
+    @property
     def schedule_done(self) -> bool:
-        """True once every layer has had its ``steps_per_layer`` updates."""
-        return int(self.updates) >= self.n_layers * self.config.steps_per_layer
+        """True once every layer has had its ``steps_per_layer`` updates and fine-tuning its ``finetune_steps``."""
+        return int(self.updates) >= self.greedy_steps + self.config.finetune_steps
 
     def _scale(self) -> float:
-        """The current layer's gradient factor: ``(S − s)/S`` (linear decay; ≥ 1/S) or 1."""
+        """The current phase's gradient factor: ``(S − s)/S`` at its ``s``-th of ``S`` updates (linear decay;
+        ≥ 1/S) or 1."""
         if self.config.decay != "linear":
             return 1.0
-        S = self.config.steps_per_layer
-        s = min(int(self.updates) - self.layer * S, S - 1)
+        if self.finetuning:
+            S, s = self.config.finetune_steps, int(self.updates) - self.greedy_steps
+        else:
+            S = self.config.steps_per_layer
+            s = int(self.updates) - self.layer * S
+        s = min(s, S - 1)
         return (S - s) / S
+
+    def recognition(self) -> list[RBMEnergy]:
+        """The upward ``q_l(h_{l+1} | h_l)`` of the ``L − 1`` directed layers as (detached) energies: the RBMs'
+        own until fine-tuning unties them, then ``W = R_l``, ``b = c_l``."""
+        own = [r.energy().detach() for r in self.rbms[:-1]]
+        if not bool(self.untied):
+            return own
+        return [replace(e, W=self.rec.W[l].detach(), b=self.rec.b[l].detach()) for l, e in enumerate(own)]
 
     @torch.no_grad()
     def propagate(self, x: torch.Tensor, layer: int, generator: torch.Generator | None) -> torch.Tensor:
         """``h_layer ~ q(h_layer | v)``: ``x (B, *shape)`` sampled up through ``rbms[:layer]`` -> ``(B, n_layer)``
         (binary states, the data of the RBM ``rbms[layer]``)."""
         h = x.reshape(len(x), -1)
-        for r in self.rbms[:layer]:
-            h = bernoulli(torch.sigmoid(r.energy().detach().hidden_logits(h)), generator)
+        for e in self.recognition()[:layer]:
+            h = bernoulli(torch.sigmoid(e.hidden_logits(h)), generator)
         return h
 
     def _layer_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> tuple[int, dict]:
@@ -142,7 +173,10 @@ class DBN(GenerativeModel):
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
         """The current layer's RBM loss on the data propagated up to it; the decay scales its gradient (not
-        its value): ``f·L + (1 − f)·stop_grad(L)``."""
+        its value): ``f·L + (1 − f)·stop_grad(L)``.  Fine-tuning hands its closed-form gradients to autograd."""
+        if self.finetuning:
+            value, logs, params, grads = self._up_down(batch, generator)
+            return cd.ExplicitGradient.apply(value, tuple(grads), *params), logs
         l, sub = self._layer_batch(batch, generator)
         f = self._scale()
         value, logs = self.rbms[l].loss(sub, generator=generator)
@@ -154,6 +188,11 @@ class DBN(GenerativeModel):
     def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
                   ) -> tuple[torch.Tensor, dict[str, float]]:
         """:meth:`loss` without autograd: the current layer writes its closed-form gradient, scaled by the decay."""
+        if self.finetuning:
+            value, logs, params, grads = self._up_down(batch, generator)
+            for p, g in zip(params, grads):
+                p.grad = g if p.grad is None else p.grad.add_(g)
+            return value, logs
         l, sub = self._layer_batch(batch, generator)
         f = self._scale()
         r = self.rbms[l]
@@ -165,6 +204,34 @@ class DBN(GenerativeModel):
                     p.grad.mul_(f)
         return value, self._logs(l, logs)
 
+    @torch.no_grad()
+    def _untie(self) -> None:
+        """Copy every directed layer's RBM weights and hidden bias into its recognition weights ``R_l, c_l``."""
+        for l, r in enumerate(self.rbms[:-1]):
+            self.rec.W[l].copy_(r.W[0]), self.rec.b[l].copy_(r.b[0])
+        self.untied.fill_(1)
+
+    def _up_down(self, batch: dict[str, torch.Tensor], generator: torch.Generator):
+        """One up-down update (:mod:`physgen.models.dbn.finetune`): ``(value, logs, parameters, gradients)``,
+        the gradients scaled by the decay."""
+        if not bool(self.untied):
+            self._untie()
+        v = batch["x"].reshape(len(batch["x"]), -1)
+        gen = [r.energy().detach() for r in self.rbms]
+        value, g = finetune.up_down_gradients(gen, self.recognition(), v, self.config.k, generator)
+        f = self._scale()
+        self.updates.add_(1)
+        params, grads = [], []
+        for l, r in enumerate(self.rbms[:-1]):
+            params += [r.W, r.a]
+            grads += [g["gen_W"][l][None], g["gen_a"][l][None]]
+        top = self.rbms[-1]
+        params += [top.W, top.a, top.b]
+        grads += [t[None] for t in g["top"]]
+        params += [*self.rec.W, *self.rec.b]
+        grads += [*g["rec_W"], *g["rec_b"]]
+        return value, {"layer": float(self.n_layers), "finetune_wake_nll": float(value)}, params, [f * t for t in grads]
+
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
         """Refuse multi-process training: one layer learns at a time, and DDP needs every parameter in every
         step's gradient."""
@@ -174,7 +241,10 @@ class DBN(GenerativeModel):
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """One optimizer per layer, ``layer0`` (the data's RBM) up: ``train.group_lr.layerN`` sets a layer's rate."""
-        return {f"layer{l}": [p for p in r.parameters() if p.requires_grad] for l, r in enumerate(self.rbms)}
+        groups = {f"layer{l}": [p for p in r.parameters() if p.requires_grad] for l, r in enumerate(self.rbms)}
+        if self.config.finetune_steps:
+            groups["recognition"] = list(self.rec.parameters())
+        return groups
 
     def attach_diagnostics(self, trainer) -> None:
         """Stop the trainer once the greedy schedule is complete (a ``stop_requested`` callback)."""
@@ -188,16 +258,19 @@ class DBN(GenerativeModel):
         """Mean squared reconstruction error of the data through every trained layer, up and down by the
         conditional means (no state changes: the schedule and the chains are left alone)."""
         v = batch["x"].reshape(len(batch["x"]), -1)
-        top = self.layer if not self.schedule_done else self.n_layers - 1
+        top = self.layer
         h = v
-        for r in self.rbms[:top + 1]:
-            h = torch.sigmoid(r.energy().detach().hidden_logits(h))
+        for e in [*self.recognition()[:top], self.rbms[top].energy().detach()]:
+            h = torch.sigmoid(e.hidden_logits(h))
         for r in reversed(self.rbms[:top + 1]):
             h = r.energy().detach().visible_mean(h)
         return {"recon_error": float(((v - h) ** 2).sum(-1).mean())}
 
     def networks(self):
-        return {f"rbm{l}": ([r], None) for l, r in enumerate(self.rbms)}
+        nets = {f"rbm{l}": ([r], None) for l, r in enumerate(self.rbms)}
+        if self.config.finetune_steps:
+            nets["recognition"] = ([self.rec], None)
+        return nets
 
     # --- generation ------------------------------------------------------------------------------
     def preview(self, *, generator: torch.Generator):
@@ -251,15 +324,16 @@ class DBN(GenerativeModel):
         v = x.reshape(len(x), -1).to(self.rbms[0].W)
         self.rbms[0].check_batch({"x": v})
         es = self.energies()
+        rec = [e.to(torch.float64) for e in self.recognition()]
         info = self._log_z(es[-1], method, generator, n_chains, n_betas, schedule)
         enumerable = L.posterior_units(es) <= L.ENUM_MAX
         if method == "exact":
             lp, mc = L.exact_log_prob(es, v, info["log_z"]), torch.zeros(len(v), dtype=torch.float64)
             post = "enumerated"
         elif enumerable and k is None:
-            lp, mc, post = L.exact_bound(es, v, info["log_z"]), torch.zeros(len(v), dtype=torch.float64), "enumerated"
+            lp, mc, post = L.exact_bound(es, v, info["log_z"], rec), torch.zeros(len(v), dtype=torch.float64), "enumerated"
         else:
-            lp, mc = L.sampled_bound(es, v, info["log_z"], 10 if k is None else k, generator)
+            lp, mc = L.sampled_bound(es, v, info["log_z"], 10 if k is None else k, generator, rec)
             post = "sampled"
         mc_error = float(torch.sqrt((mc ** 2).sum()) / len(v)) if len(v) else 0.0
         info.update({"bound": method != "exact", "posterior": post, "posterior_samples": 0 if post == "enumerated"

@@ -200,3 +200,22 @@ def test_up_down_fine_tuning_unties_and_raises_the_bound():
     after = scores()
     print(before, after)
     assert after[0] > before[0] + 0.01 and after[1] > before[1] and after[0] <= after[1]
+
+
+def test_fine_tuning_loss_and_gradients_agree():
+    x = (torch.rand(32, 6, generator=torch.Generator().manual_seed(0)) < 0.4).float()
+    grads = []
+    for path in ("gradients", "loss"):
+        torch.manual_seed(0)
+        model = DBN(DBNConfig(layers=[4, 3], steps_per_layer=2, finetune_steps=3), DataSpec("binary", (6,)))
+        g = torch.Generator().manual_seed(0)
+        for _ in range(5):
+            model.zero_grad(set_to_none=True)
+            if path == "gradients":
+                model.gradients({"x": x}, generator=g)
+            else:
+                model.loss({"x": x}, generator=g)[0].backward()
+        assert model.finetuning and bool(model.untied)
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys() and "rec.W.0" in grads[0] and "rbms.0.W" in grads[0]
+    assert all(torch.allclose(grads[0][k], grads[1][k]) for k in grads[0])

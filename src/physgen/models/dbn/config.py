@@ -28,7 +28,8 @@ class DBNConfig:
                      to the size of layer ``l − 1`` (the data for l = 1) and Bernoulli units below
     finetune_steps   up-down fine-tuning updates after the greedy pass (Hinton et al. 2006, §5): the directed
                      layers' recognition weights are untied from the generative ones and both learn by the
-                     wake-sleep rules, the top RBM by CD-k (``k``) from the wake states; 0 (default): none
+                     wake-sleep rules, the top RBM by CD-k (``k``) from the wake states; 0 (default): none; a
+                     single layer (an RBM) has nothing to fine-tune and ignores it
     visible          bottom layer's units: ``auto`` (spins -> spin, binary -> bernoulli, else gaussian),
                      ``bernoulli``, ``spin``, ``gaussian``; the layers above are Bernoulli
     flip, sigma, learn_sigma   the bottom RBM's global spin flip and Gaussian σ (see the rbm family)
@@ -71,12 +72,15 @@ class DBNConfig:
             raise UserError(f"model.steps_per_layer: {self.steps_per_layer!r} is invalid (must be an integer >= 1)")
         if not isinstance(self.finetune_steps, int) or self.finetune_steps < 0:
             raise UserError(f"model.finetune_steps: {self.finetune_steps!r} is invalid (must be an integer >= 0)")
-        if self.finetune_steps and len(self.layers) < 2:
-            raise UserError("model.finetune_steps: up-down fine-tuning needs at least two layers (model.layers)")
         if self.decay not in DECAYS:
             raise UserError(f"model.decay: {self.decay!r} is invalid (choose {'|'.join(DECAYS)})")
         for i in range(len(self.layers)):
             self.layer_config(i)   # RBMConfig validates the shared settings (errors name model.KEY)
+
+    @property
+    def up_down_steps(self) -> int:
+        """The fine-tuning updates that apply: ``finetune_steps``, or 0 for a single layer."""
+        return self.finetune_steps if len(self.layers) > 1 else 0
 
     def layer_config(self, i: int) -> RBMConfig:
         """The :class:`RBMConfig` of layer ``i`` (0 = the RBM on the data)."""

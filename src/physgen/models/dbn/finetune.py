@@ -10,7 +10,8 @@ from a batch ``v`` (``B`` rows):
   units), ``Δa_l ∝`` the mean residual;
 * **top**: contrastive divergence of the top RBM between ``s_{L−1}`` and ``k`` Gibbs sweeps from it;
 * **sleep / down pass**: from the top's negatives ``t_{L−1}``, ``t_l ~ p_l(· | t_{l+1})``; the recognition
-  weights follow the gradient of ``log q_l(t_{l+1} | t_l)``: ``ΔR_l ∝ t̃_lᵀ (t_{l+1} − σ(c_l + t̃_l R_l)) / B``.
+  weights follow the gradient of ``log q_l(t_{l+1} | t_l)``:
+  ``ΔR_l ∝ t̃_lᵀ (t_{l+1} − σ(c_l + t̃_l R_l)) / B``.
 
 Gradients are returned in the loss convention (``−Δ``), for an optimizer that minimises.
 """
@@ -26,7 +27,8 @@ from physgen.samplers.gibbs import gibbs_steps
 
 
 def residual(e: RBMEnergy, s: torch.Tensor, field: torch.Tensor) -> torch.Tensor:
-    """``∂ log p(s | h) / ∂field``: ``s − σ(f)`` (Bernoulli), ``s − tanh f`` (spin), ``(s − f)/σ²`` (Gaussian)."""
+    """``∂ log p(s | h) / ∂f`` at the field ``f``: ``s − σ(f)`` (Bernoulli), ``s − tanh f`` (spin), ``(s − f)/σ²``
+    (Gaussian)."""
     if e.visible == "bernoulli":
         return s - torch.sigmoid(field)
     if e.visible == "spin":

@@ -48,7 +48,8 @@ def log_conditional(e: RBMEnergy, v: torch.Tensor, h: torch.Tensor) -> torch.Ten
 
 
 def hidden_entropy(e: RBMEnergy, v: torch.Tensor) -> torch.Tensor:
-    """Entropy of ``q(h | v) = Π_j Bernoulli(σ(x_j))``: ``Σ_j softplus(x_j) − σ(x_j) x_j``; ``(..., n) -> (...)``."""
+    """Entropy of ``q(h | v) = Π_j Bernoulli(σ(x_j))``: ``Σ_j softplus(x_j) − σ(x_j) x_j``;
+    ``(..., n) -> (...)``."""
     x = e.hidden_logits(v)
     return (softplus(x) - torch.sigmoid(x) * x).sum(-1)
 
@@ -134,9 +135,15 @@ def sampled_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float, k: i
     if len(energies) == 1:
         lp = -energies[0].free_energy(v) - log_z
         return lp, torch.zeros_like(lp)
-    layers, entropy = [v.expand(k, *v.shape)], 0.0
-    for e in (energies[:-1] if recognition is None else recognition):
-        entropy = entropy + hidden_entropy(e, layers[-1])
-        layers.append(bernoulli(torch.sigmoid(e.hidden_logits(layers[-1])), generator))
-    terms = log_joint(energies, layers) + entropy               # (k, N)
-    return terms.mean(0) - log_z, terms.std(0) / math.sqrt(k)
+    rec = energies[:-1] if recognition is None else recognition
+    widest = max([v.shape[-1], *(e.n_hidden for e in energies)])
+    step, means, errors = max(1, _CHUNK // (k * widest)), [], []
+    for i in range(0, len(v), step):     # row blocks of k × rows × units <= _CHUNK values
+        layers, entropy = [v[i:i + step].expand(k, *v[i:i + step].shape)], 0.0
+        for e in rec:
+            entropy = entropy + hidden_entropy(e, layers[-1])
+            layers.append(bernoulli(torch.sigmoid(e.hidden_logits(layers[-1])), generator))
+        terms = log_joint(energies, layers) + entropy               # (k, rows)
+        means.append(terms.mean(0))
+        errors.append(terms.std(0) / math.sqrt(k))
+    return torch.cat(means) - log_z, torch.cat(errors)

@@ -25,7 +25,7 @@ def _score(cli, run, test, out):
 
 @pytest.mark.slow
 def test_two_layer_bound_beside_the_rbm(tmp_path, cli):
-    """~3 minutes on one core.  The 1-layer DBN is the RBM; the 2-layer ones share its bottom RBM (same seed,
+    """1.5–2.5 minutes on one core.  The 1-layer DBN is the RBM; the 2-layer ones share its bottom RBM (same seed,
     same first 5,000 updates) and start their top RBM as that RBM transposed (``tie_init``), where the bound
     equals the RBM's log-likelihood; 5,000 PCD updates of the top then move it, and 5,000 up-down updates
     (``finetune_steps``) raise it above the RBM.  Recorded (docs/dbn.md), nats per held-out digit: RBM

@@ -253,7 +253,8 @@ class DBN(GenerativeModel):
         return groups
 
     def attach_diagnostics(self, trainer) -> None:
-        """Stop the trainer once the greedy schedule is complete (a ``stop_requested`` callback)."""
+        """Stop the trainer once the schedule (greedy pass and fine-tuning) is complete (a ``stop_requested``
+        callback)."""
         def stop_when_done(t) -> None:
             if self.schedule_done:
                 t.stop_requested = True

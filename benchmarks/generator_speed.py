@@ -41,6 +41,9 @@ from pathlib import Path
 
 AIM_RATIO, AIM_AUC = 100.0, 0.60
 SAMPLE_ARGS = {"ddpm": ["--sampler", "ddim"]}   # the fast sampler of the diffusion model
+# wgan-gp's default tanh output needs data in [-1, 1]; after an unbounded transform it is clipped instead
+# to the training data's range.
+UNBOUNDED_SETS = {"wgan-gp": ["model.output=clip"]}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,11 +57,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--max-time", type=float, default=300.0, help="training budget per family in seconds")
     p.add_argument("--families", default="wgan-gp,ddpm,vae", help="comma-separated model families")
     p.add_argument("--features", default="s,t,y", help="hard-level features every family is trained on")
-    p.add_argument("--transform", default="minmax",
+    p.add_argument("--transform", default="standardize",
                    help="data.transform for training (none|standardize|minmax|yeo-johnson), or 'family' to "
-                        "keep each family's default; minmax maps each feature to [-1, 1] like the thesis")
+                        "keep each family's default; with an unbounded transform wgan-gp gets model.output=clip")
     p.add_argument("--train-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="extra --set for every training command (repeatable)")
+                   help="extra --set for every training command (repeatable), e.g. train.epochs=100000 so that "
+                        "--max-time is what stops training")
     p.add_argument("--threads", type=int, default=1, help="CPU threads for training and sampling")
     p.add_argument("--device", default="cpu", help="device for training and sampling (Pythia runs on one core)")
     p.add_argument("--seed", type=int, default=0, help="seed of training and sampling (Pythia: seed+1..3)")
@@ -127,7 +131,8 @@ def train_argv(a, family: str, data: Path, run: Path) -> list[str]:
             "--device", a.device, "--no-progress"]
     if a.transform != "family":
         argv += ["--set", f"data.transform={a.transform}"]
-    for item in a.train_set:
+    extra = UNBOUNDED_SETS.get(family, []) if a.transform in ("none", "standardize", "yeo-johnson") else []
+    for item in extra + a.train_set:
         argv += ["--set", item]
     return argv + (["--overwrite"] if a.overwrite else [])
 
@@ -165,17 +170,25 @@ def sample(a, family: str, run: Path) -> tuple[dict, Path]:
 
 
 def quality(heldout: Path, fake: Path, seed: int, n_boot: int) -> dict:
-    """Mean per-feature KL and classifier AUC of ``fake`` against ``heldout``, with their floors."""
-    from physgen.data import load
+    """Mean per-feature KL and classifier AUC of ``fake`` against ``heldout``, with their floors.
+
+    Generated rows with NaN/Inf (e.g. outside an inverse transform's domain) are counted and left out."""
+    import numpy as np
+
+    from physgen.data import Dataset, load
     from physgen.metrics import evaluate
 
-    r = evaluate(load(heldout), load(fake), metrics=["kl", "c2st"], seed=seed, n_boot=n_boot,
+    gen = load(fake)
+    finite = np.isfinite(gen.samples.reshape(len(gen), -1)).all(axis=1)
+    if not finite.all():
+        gen = Dataset(gen.samples[finite], gen.kind, attrs=dict(gen.attrs))
+    r = evaluate(load(heldout), gen, metrics=["kl", "c2st"], seed=seed, n_boot=n_boot,
                  names=("pythia", "network"), warn=lambda msg: print(f"warning: {msg}", file=sys.stderr))
     kl, auc = r["kl"], r["c2st_auc"]
     return {"kl": kl["value"], "kl_error": kl["error"], "kl_floor": kl["floor"],
             "kl_per_feature": {k: v["value"] for k, v in kl["per_feature"].items()},
             "auc": auc["value"], "auc_error": auc["error"], "auc_floor": auc["floor"],
-            "n_per_side": r["_meta"]["n_per_side"]}
+            "n_per_side": r["_meta"]["n_per_side"], "nonfinite_rows": int((~finite).sum())}
 
 
 # --- report -----------------------------------------------------------------------------------------
@@ -198,6 +211,11 @@ def markdown(res: dict) -> str:
                      f"{_fmt(q['kl'], '.4f')} ({_fmt(q['kl_floor'], '.4f')}) | "
                      f"{_fmt(q['auc'], '.3f')} ({_fmt(q['auc_floor'], '.3f')}) | "
                      f"{t['steps']} steps, {_fmt(t['train_s'], '.0f')} s |")
+    for fam, msg in res["failed"].items():
+        lines.append(f"| {fam} | — | — | — | — | — | — | failed: {msg.splitlines()[0][:120]} |")
+    notes = [f"{fam}: {e['quality']['nonfinite_rows']} of {e['events']} generated events were NaN/Inf and left "
+             "out of the metrics" for fam, e in res["networks"].items() if e["quality"]["nonfinite_rows"]]
+    lines += [""] + notes if notes else []
     lines += ["", f"Aim: a network ≥ {AIM_RATIO:g}× Pythia's hadron-level rate at AUC ≤ {AIM_AUC}. "
               + "; ".join(f"{fam}: {'met' if e['meets_aim'] else 'not met'}" for fam, e in res["networks"].items()),
               "", f"Features `{res['config']['features']}`, tt̄ at √s = 13 TeV; quality against "
@@ -208,6 +226,16 @@ def markdown(res: dict) -> str:
     for e in res["networks"].values():
         lines += [e["train"]["command"], e["command"]]
     return "\n".join(lines + ["```", ""])
+
+
+def network(a, family: str, train_file: Path, heldout: Path, hadron_rate: float) -> dict:
+    """Train one family, time its sampling, measure its quality; the results entry."""
+    t = train(a, family, train_file)
+    entry, fake = sample(a, family, t.pop("run"))
+    entry.update(train=t, quality=quality(heldout, fake, a.seed, a.n_boot), ratio_to_hadron=entry["rate"] / hadron_rate)
+    auc = entry["quality"]["auc"]
+    entry["meets_aim"] = bool(entry["ratio_to_hadron"] >= AIM_RATIO and auc is not None and auc <= AIM_AUC)
+    return entry
 
 
 def run(a) -> dict:
@@ -221,16 +249,14 @@ def run(a) -> dict:
            "aim": {"ratio_to_hadron": AIM_RATIO, "auc": AIM_AUC},
            "pythia": {"hard": hard, "hadron": hadron,
                       "heldout_command": show(pythia_argv(a, a.n_heldout, a.seed + 2, heldout))},
-           "networks": {}}
+           "networks": {}, "failed": {}}
     for family in a.families:
         print(f"training {family} for up to {a.max_time:g} s ...", file=sys.stderr)
-        t = train(a, family, train_file)
-        entry, fake = sample(a, family, t.pop("run"))
-        entry.update(train=t, quality=quality(heldout, fake, a.seed, a.n_boot),
-                     ratio_to_hadron=entry["rate"] / hadron["rate"])
-        auc = entry["quality"]["auc"]
-        entry["meets_aim"] = bool(entry["ratio_to_hadron"] >= AIM_RATIO and auc is not None and auc <= AIM_AUC)
-        res["networks"][family] = entry
+        try:
+            res["networks"][family] = network(a, family, train_file, heldout, hadron["rate"])
+        except (RuntimeError, ValueError) as exc:   # one family's failure is recorded, the others still run
+            print(f"{family}: {exc}", file=sys.stderr)
+            res["failed"][family] = str(exc)
     return res
 
 

@@ -10,6 +10,8 @@ One run, on one process (pp → tt̄ at √s = 13 TeV) and one feature set (defa
    run as a user runs it (a separate process, the family's defaults, plus the data transform below);
    then ``physgen sample RUN --n N`` (``ddpm``: ``--sampler ddim``, DDIM with its default number of steps)
    timed the same way, after one untimed warm-up command.
+   With ``--reparametrize ttbar`` the networks learn the bounded (4 m_t²/s, −t/s, y) instead, and their
+   samples are mapped back to (s, t, y) inside the timed interval.
 3. Quality of each family's samples against the held-out Pythia events (:func:`physgen.metrics.evaluate`):
    mean per-feature KL(real ‖ fake) over 50-bin histograms and the classifier two-sample test's AUC, each
    beside its floor (the same metric between two disjoint halves of the held-out events).
@@ -60,6 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--transform", default="standardize",
                    help="data.transform for training (none|standardize|minmax|yeo-johnson), or 'family' to "
                         "keep each family's default; with an unbounded transform wgan-gp gets model.output=clip")
+    p.add_argument("--reparametrize", choices=("none", "ttbar"), default="none",
+                   help="ttbar (needs --features s,t,y): the networks learn the bounded (4 m_t²/s, −t/s, y) and "
+                        "their samples are mapped back to (s, t, y) before the metrics, the mapping timed with "
+                        "the sampling; use with --transform minmax")
     p.add_argument("--train-set", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="extra --set for every training command (repeatable), e.g. train.epochs=100000 so that "
                         "--max-time is what stops training")
@@ -75,6 +81,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             p.error(f"--{name.replace('_', '-')}: must be >= 1")
     if not a.max_time > 0 or not a.families:
         p.error("--max-time must be > 0 and --families non-empty")
+    if a.reparametrize == "ttbar" and a.features != "s,t,y":
+        p.error("--reparametrize ttbar: needs --features s,t,y")
     return a
 
 
@@ -159,14 +167,53 @@ def sample_argv(a, family: str, run: Path, n: int, seed: int, out: Path) -> list
 
 
 def sample(a, family: str, run: Path) -> tuple[dict, Path]:
-    """One untimed warm-up command, then ``physgen sample`` of ``--n-heldout`` events, timed."""
+    """One untimed warm-up command, then ``physgen sample`` of ``--n-heldout`` events, timed (with the map
+    back to (s, t, y) under ``--reparametrize ttbar``)."""
     warm = a.out / f"warmup_{family}.h5"
     timed_cli(sample_argv(a, family, run, 100, a.seed + 100, warm))
     warm.unlink()
     out = a.out / f"samples_{family}.h5"
     entry = rate_entry(f"{family} (physgen sample)", sample_argv(a, family, run, a.n_heldout, a.seed + 1, out),
                        a.n_heldout)
+    if a.reparametrize == "ttbar":
+        start = time.perf_counter()
+        out, entry["invalid_rows"] = from_bounded(out, a.out / f"samples_{family}_sty.h5")
+        entry["seconds"] += time.perf_counter() - start
+        entry["rate"] = entry["events"] / entry["seconds"]
     return entry, out
+
+
+# --- the bounded tt̄ parametrisation -------------------------------------------------------------------
+TOP_MASS = 173.0   # GeV, Pythia 8.317's pole mass
+
+
+def to_bounded(src: Path, dst: Path) -> Path:
+    """(s, t, y) -> (τ, r, y) = (4 m_t²/s, −t/s, y): τ ∈ (0, ~1.5], r = (1 − β cos θ*)/2 ∈ (0, 1)."""
+    import numpy as np
+
+    from physgen.data import Dataset, load, save
+
+    s, t, y = load(src).samples.astype(np.float64).T
+    x = np.stack([4 * TOP_MASS ** 2 / s, -t / s, y], axis=1).astype(np.float32)
+    return save(Dataset(x, "continuous", attrs={"feature_names": ["tau", "r", "y"], "source": str(src)}), dst,
+                overwrite=True)
+
+
+def from_bounded(src: Path, dst: Path) -> tuple[Path, int]:
+    """(τ, r, y) -> (s, t, y) in ``dst``; rows with τ ≤ 0 or non-finite values are left out and counted."""
+    import numpy as np
+
+    from physgen.data import Dataset, load, save
+
+    tau, r, y = load(src).samples.astype(np.float64).T
+    ok = (tau > 0) & np.isfinite(r) & np.isfinite(y)
+    s = 4 * TOP_MASS ** 2 / tau[ok]
+    x = np.stack([s, -r[ok] * s, y[ok]], axis=1).astype(np.float32)
+    ok[ok] = np.isfinite(x).all(axis=1)
+    x = x[np.isfinite(x).all(axis=1)]
+    out = save(Dataset(x, "continuous", attrs={"feature_names": ["s", "t", "y"]}), dst, overwrite=True,
+               compression=None)
+    return out, int((~ok).sum())
 
 
 def quality(heldout: Path, fake: Path, seed: int, n_boot: int) -> dict:
@@ -213,12 +260,15 @@ def markdown(res: dict) -> str:
                      f"{t['steps']} steps, {_fmt(t['train_s'], '.0f')} s |")
     for fam, msg in res["failed"].items():
         lines.append(f"| {fam} | — | — | — | — | — | — | failed: {msg.splitlines()[0][:120]} |")
-    notes = [f"{fam}: {e['quality']['nonfinite_rows']} of {e['events']} generated events were NaN/Inf and left "
-             "out of the metrics" for fam, e in res["networks"].items() if e["quality"]["nonfinite_rows"]]
+    bad = {fam: e["quality"]["nonfinite_rows"] + e.get("invalid_rows", 0) for fam, e in res["networks"].items()}
+    notes = [f"{fam}: {n} of {res['networks'][fam]['events']} generated events were NaN/Inf (or τ ≤ 0) and left "
+             "out of the metrics" for fam, n in bad.items() if n]
     lines += [""] + notes if notes else []
     lines += ["", f"Aim: a network ≥ {AIM_RATIO:g}× Pythia's hadron-level rate at AUC ≤ {AIM_AUC}. "
               + "; ".join(f"{fam}: {'met' if e['meets_aim'] else 'not met'}" for fam, e in res["networks"].items()),
-              "", f"Features `{res['config']['features']}`, tt̄ at √s = 13 TeV; quality against "
+              "", f"Features `{res['config']['features']}`, tt̄ at √s = 13 TeV"
+              + (", learnt as (4 m_t²/s, −t/s, y)" if res["config"]["reparametrize"] == "ttbar" else "")
+              + f", data.transform={res['config']['transform']}; quality against "
               f"{res['config']['n_heldout']} held-out Pythia events (floors: two disjoint halves of them); "
               f"{res['config']['threads']} thread(s), device {res['config']['device']}, {res['machine']}.",
               "", "Commands:", "", "```"]
@@ -243,6 +293,7 @@ def run(a) -> dict:
     import torch
     torch.set_num_threads(a.threads)
     hard, hadron, train_file, heldout = run_pythia(a)
+    learn_file = to_bounded(train_file, a.out / "pythia_train_bounded.h5") if a.reparametrize == "ttbar" else train_file
     res = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(a).items()},
            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
                       f"torch {torch.__version__}",
@@ -253,7 +304,7 @@ def run(a) -> dict:
     for family in a.families:
         print(f"training {family} for up to {a.max_time:g} s ...", file=sys.stderr)
         try:
-            res["networks"][family] = network(a, family, train_file, heldout, hadron["rate"])
+            res["networks"][family] = network(a, family, learn_file, heldout, hadron["rate"])
         except (RuntimeError, ValueError) as exc:   # one family's failure is recorded, the others still run
             print(f"{family}: {exc}", file=sys.stderr)
             res["failed"][family] = str(exc)

@@ -263,6 +263,11 @@ def markdown(res: dict) -> str:
     bad = {fam: e["quality"]["nonfinite_rows"] + e.get("invalid_rows", 0) for fam, e in res["networks"].items()}
     notes = [f"{fam}: {n} of {res['networks'][fam]['events']} generated events were NaN/Inf (or τ ≤ 0) and left "
              "out of the metrics" for fam, n in bad.items() if n]
+    early = [fam for fam, e in res["networks"].items()
+             if e["train"]["train_s"] is not None and e["train"]["train_s"] < 0.9 * res["config"]["max_time"]]
+    if early:
+        notes.append(f"{', '.join(early)}: training ended by the family's epoch budget before --max-time "
+                     "(pass --train-set train.epochs=N to train for the whole budget)")
     lines += [""] + notes if notes else []
     lines += ["", f"Aim: a network ≥ {AIM_RATIO:g}× Pythia's hadron-level rate at AUC ≤ {AIM_AUC}. "
               + "; ".join(f"{fam}: {'met' if e['meets_aim'] else 'not met'}" for fam, e in res["networks"].items()),

@@ -1,8 +1,13 @@
-"""Shared fixtures: a CLI runner that captures exit code and output, and the shared data path."""
+"""Shared fixtures: a CLI runner that captures exit code and output; tt̄ events made by Pythia 8 once per
+session; the optional MadGraph tt̄ file of the thesis (tests that read it skip when it is absent)."""
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 from pathlib import Path
+
+import numpy as np
 
 import pytest
 
@@ -31,8 +36,39 @@ def cli(capsys):
     return run
 
 
+PYTHIA_TTBAR_ARGS = ("data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", "10000", "--features",
+                     "s,t,y", "--seed", "1")
+
+
 @pytest.fixture
 def ttbar_path() -> Path:
+    """The MadGraph LO tt̄ file (s, t, y rescaled into [−1, 1]): an optional cross-check, skipped when absent."""
     if not TTBAR.exists():
-        pytest.skip(f"{TTBAR} not present")
+        pytest.skip(f"optional cross-check: the MadGraph tt̄ file {TTBAR.name} is not present next to the repository")
     return TTBAR
+
+
+@pytest.fixture(scope="session")
+def pythia_ttbar_file(tmp_path_factory) -> Path:
+    """10⁴ pp → tt̄ events at √s = 13 TeV from ``physgen data pythia`` (hard level, features s and t in GeV²
+    and the rapidity y, the thesis' conventions; seed 1), made once per session (≈ 2 s); skipped without Pythia 8."""
+    pytest.importorskip("pythia8mc", reason="tt̄ events come from Pythia 8: pip install 'physgen[hep]'")
+    out = tmp_path_factory.mktemp("pythia") / "ttbar_sty.h5"
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main([*PYTHIA_TTBAR_ARGS, "--out", str(out)])
+    if code != 0:
+        pytest.fail(f"physgen {' '.join(PYTHIA_TTBAR_ARGS)} failed: {stderr.getvalue().strip()}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def pythia_ttbar(pythia_ttbar_file) -> np.ndarray:
+    """The session's Pythia tt̄ events: a read-only float32 ``(10000, 3)`` array of (s, t, y)."""
+    from physgen.data import load
+
+    ds = load(pythia_ttbar_file)
+    assert ds.feature_names == ["s", "t", "y"]
+    x = np.array(ds.samples)
+    x.flags.writeable = False
+    return x

@@ -116,14 +116,17 @@ def test_help_has_examples(cli):
         assert code == 0 and f"physgen analyze {method}" in out and "Example" in out
 
 
-def test_ttbar_pca_and_kmeans(cli, ttbar_path, tmp_path):
-    x = np.loadtxt(ttbar_path, comments="#").astype(np.float32)
-    save(Dataset(x, "continuous", attrs={"feature_names": ["s", "t", "y"]}), tmp_path / "tt.h5")
-    code, _, err = cli("analyze", "pca", tmp_path / "tt.h5", "--out", tmp_path / "p")
+def test_ttbar_pca_and_kmeans(cli, pythia_ttbar_file, pythia_ttbar, tmp_path):
+    code, _, err = cli("analyze", "pca", pythia_ttbar_file, "--standardize", "--out", tmp_path / "p")
     assert code == 0, err
     evr = _json(tmp_path / "p")["explained_variance_ratio"]
     assert len(evr) == 3 and sum(evr) == pytest.approx(1.0, abs=1e-5)
-    code, _, err = cli("analyze", "kmeans", tmp_path / "tt.h5", "--k", "4", "--out", tmp_path / "k")
+    # standardised s and t correlate (ρ ≈ −0.7: |t| grows with ŝ) and y is uncorrelated with both (|ρ| < 0.02),
+    # so the correlation matrix has eigenvalues 1 ± |ρ| and 1: ratios (1 + |ρ|)/3, 1/3, (1 − |ρ|)/3
+    rho = abs(np.corrcoef(pythia_ttbar.astype(np.float64).T)[0, 1])
+    assert rho > 0.5
+    np.testing.assert_allclose(evr, [(1 + rho) / 3, 1 / 3, (1 - rho) / 3], atol=0.02)
+    code, _, err = cli("analyze", "kmeans", pythia_ttbar_file, "--k", "4", "--out", tmp_path / "k")
     assert code == 0, err
     a = _json(tmp_path / "k")
     assert sum(a["cluster_sizes"]) == 10000 and len(a["centroids"]) == 4 and "cluster_magnetization" not in a

@@ -1,4 +1,4 @@
-"""Importing CSV/TXT/NPY/NPZ: the tt-bar file, header conventions, column selection, kinds."""
+"""Importing CSV/TXT/NPY/NPZ: tt̄ events as text, header conventions, column selection, kinds."""
 import numpy as np
 import pytest
 
@@ -7,26 +7,43 @@ from physgen.data.tabular import import_file, read_table
 from physgen.errors import UserError
 
 
-def test_ttbar_cli_import(cli, tmp_path, ttbar_path):
+@pytest.fixture
+def ttbar_text(tmp_path, pythia_ttbar):
+    """The session's Pythia tt̄ events (s, t, y) written as a tab-separated text file with a '#' header."""
+    path = tmp_path / "ttbar_sty.txt"
+    np.savetxt(path, pythia_ttbar, fmt="%.9g", delimiter="\t", header="s\t t\t y")
+    return path
+
+
+def test_ttbar_cli_import(cli, tmp_path, ttbar_text, pythia_ttbar):
     out = tmp_path / "ttbar.h5"
-    code, stdout, err = cli("data", "import", ttbar_path, "--out", out)
+    code, stdout, err = cli("data", "import", ttbar_text, "--out", out)
     assert code == 0, err
     ds = load(out)
     assert ds.kind == "continuous" and ds.samples.shape == (10000, 3) and ds.samples.dtype == np.float32
     assert ds.feature_names == ["s", "t", "y"]
-    assert ds.attrs["source"] == str(ttbar_path)
-    reference = np.loadtxt(ttbar_path, comments="#")
-    np.testing.assert_array_equal(ds.samples, reference.astype(np.float32))
-    # the features are rescaled to [-1, 1]
-    assert ds.samples.min() >= -1 and ds.samples.max() <= 1
+    assert ds.attrs["source"] == str(ttbar_text)
+    np.testing.assert_array_equal(ds.samples, pythia_ttbar)     # 9 significant digits round-trip float32 exactly
+    s, t, y = ds.samples.T
+    # physical units kept: s = ŝ in GeV², mostly above 4 m_t² (Breit–Wigner tops may be lighter),
+    # t = −2 p₁·p₃ < 0 with |t| < s, rapidities within the kinematic limit |y| < ln(√s_pp / √ŝ) < 5
+    assert s.min() > 0 and np.median(s) > 4 * 173.0 ** 2 and np.all(t < 0) and np.all(-t < s)
+    assert np.abs(y).max() < 5
     assert "10000 samples" in stdout
 
 
-def test_ttbar_column_selection_by_name_and_index(tmp_path, ttbar_path):
-    ds = import_file(ttbar_path, columns=["y,0"])
-    full = np.loadtxt(ttbar_path).astype(np.float32)
+def test_ttbar_column_selection_by_name_and_index(ttbar_text, pythia_ttbar):
+    ds = import_file(ttbar_text, columns=["y,0"])
     assert ds.feature_names == ["y", "s"]
-    np.testing.assert_array_equal(ds.samples, full[:, [2, 0]])
+    np.testing.assert_array_equal(ds.samples, pythia_ttbar[:, [2, 0]])
+
+
+def test_madgraph_file_import(ttbar_path):
+    """Optional cross-check: the thesis' MadGraph file (features rescaled into [−1, 1]) imports as (s, t, y)."""
+    ds = import_file(ttbar_path)
+    assert ds.feature_names == ["s", "t", "y"] and ds.samples.shape == (10000, 3)
+    np.testing.assert_array_equal(ds.samples, np.loadtxt(ttbar_path, comments="#").astype(np.float32))
+    assert ds.samples.min() >= -1 and ds.samples.max() <= 1
 
 
 @pytest.mark.parametrize("text", [

@@ -110,3 +110,15 @@ def test_split_and_tensor_data():
     assert batch["x"].dtype == torch.float32 and set(batch["x"].unique().tolist()) <= {-1.0, 1.0}
     assert batch["cond"].shape == (2, 1) and "labels" not in batch
     assert to_tensor_data(tr, make_transform("none"), "labels").batch(torch.tensor([1]))["labels"].dtype == torch.int64
+
+
+def test_yeo_johnson_inverse_is_finite_beyond_the_transforms_range():
+    """psi maps onto a half-line when lambda < 0 or > 2; generated values past its bound (a generator's tails)
+    invert to finite float32 values at the far end of the feature, not NaN."""
+    rng = np.random.default_rng(1)
+    x = np.stack([np.exp(1.5 * rng.normal(size=4000)) * 100, -np.exp(1.5 * rng.normal(size=4000)) * 100], 1)
+    t = fit_transform("yeo-johnson", x.astype(np.float32), "continuous")
+    assert t.lambdas_[0] < 0 and t.lambdas_[1] > 2
+    out = t.inverse(np.array([[60.0, -60.0], [-60.0, 60.0]], dtype=np.float32))
+    assert np.isfinite(out).all()
+    assert out[0, 0] > x[:, 0].max() and out[0, 1] < x[:, 1].min()

@@ -139,7 +139,20 @@ class YeoJohnson(Transform):
         return (self._power().transform(x2) - self.mean_) / self.scale_
 
     def _inverse(self, y2):
-        return self._power().inverse_transform(y2 * self.scale_ + self.mean_)
+        """psi^-1 of the de-standardised values.  psi maps onto a half-line when lambda < 0 (psi < -1/lambda)
+        or lambda > 2 (psi > 1/(2 - lambda)); generated values beyond that bound are clamped just inside it, so
+        every sample maps to a finite value (the far tail of x) instead of NaN."""
+        psi = y2 * self.scale_ + self.mean_
+        lam = np.asarray(self.lambdas_, dtype=np.float64)
+        with np.errstate(divide="ignore"):
+            hi = np.where(lam < 0, -1.0 / np.where(lam < 0, lam, -1.0), np.inf)
+            lo = np.where(lam > 2, 1.0 / (2.0 - np.where(lam > 2, lam, 3.0)), -np.inf)
+        lo, hi = (np.where(np.isfinite(b), b * (1 - 1e-6 * np.sign(b) * sign), b) for b, sign in ((lo, -1), (hi, 1)))
+        psi = np.clip(psi, lo, hi)
+        with np.errstate(over="ignore"):
+            x = self._power().inverse_transform(psi)
+        big = np.finfo(np.float32).max
+        return np.clip(np.nan_to_num(x, nan=0.0, posinf=big, neginf=-big), -big, big)
 
     def _log_det(self, x2):
         lam = self.lambdas_

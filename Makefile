@@ -2,7 +2,7 @@
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
 #   make test   install into ./.venv and run the test suite
 #   make bench  run every speed benchmark (~15 min) and rewrite the table in docs/benchmarks.md
-# Override the torch version with `make test TORCH_VERSION=2.5.1` (or TORCH_SPEC="torch==2.5.1+cu124").
+# Override the torch version (>= 2.13) with `make test TORCH_VERSION=2.13.0` or TORCH_SPEC="torch>=2.13".
 PYTHON ?= python3
 VENV ?= .venv
 TORCH_VERSION ?= 2.13.0

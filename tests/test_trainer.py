@@ -251,11 +251,17 @@ def test_matmul_precision_holds_during_fit_and_is_restored(tmp_path):
 
 
 def test_validation_is_logged_and_picks_the_best_checkpoint(tmp_path, cont):
-    train("toy-gauss", data=cont, out=tmp_path / "r", epochs=4, sets=QUIET + ["data.val_fraction=0.25"])
-    rows = list(csv.DictReader(open(tmp_path / "r" / "metrics.csv")))
-    val = [float(r["val_loss"]) for r in rows if r.get("val_loss")]
-    assert len(val) == 4 and all(math.isfinite(v) for v in val)
-    assert (tmp_path / "r" / "checkpoints" / "best.json").exists()
+    """With held-out data the loss validation runs with each quality probe (val_every = 0: here the final
+    one, the run lasting < 1 s) or every val_every steps (4 epochs of 6 batches); best is always written."""
+    sets = QUIET + ["data.val_fraction=0.25"]
+    for out, extra, expected in (("r", [], None), ("e", ["train.val_every=6"], 4)):
+        train("toy-gauss", data=cont, out=tmp_path / out, epochs=4, sets=sets + extra)
+        rows = list(csv.DictReader(open(tmp_path / out / "metrics.csv")))
+        val = [float(r["val_loss"]) for r in rows if r.get("val_loss")]
+        scores = [float(r["val_score"]) for r in rows if r.get("val_score")]
+        assert len(val) == (expected or len(scores)) and len(scores) >= 1
+        assert all(math.isfinite(v) for v in val + scores)
+        assert (tmp_path / out / "checkpoints" / "best.json").exists()
 
 
 @pytest.mark.parametrize("schedule,warmup,step,total,expected", [

@@ -117,12 +117,8 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
 
 def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig):
     """The trainer's quality probe on the held-out split (:class:`physgen.training.probe.Validator`)."""
+    from physgen.metrics.quality import QualityProbe
     from physgen.training.probe import Validator
-
-    try:
-        from physgen.metrics.quality import QualityProbe
-    except ModuleNotFoundError:
-        return None
 
     probe = QualityProbe(heldout, condition=cfg.data.condition, seed=cfg.train.seed)
     return Validator(probe, spec, transform, constants)

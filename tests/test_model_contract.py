@@ -71,7 +71,7 @@ def test_conditioned_lattices_get_the_projection_critic():
 
 
 def test_recorded_choices_are_the_defaults():
-    """Spot checks of the measured settings (benchmarks/compare.py, benchmarks/RESULTS.md)."""
+    """Spot checks of the measured settings (benchmarks/compare.py and the model guides)."""
     d = lambda name, kind: registry.get(name).defaults(example_spec(kind))  # noqa: E731
     assert d("rbm", "continuous")["data"]["transform"] == "standardize" and d("rbm", "spins")["model"]["n_hidden"] == 64
     assert d("vae", "continuous")["model"]["latent"] == 3 and d("vae", "spins")["model"]["latent"] == 8

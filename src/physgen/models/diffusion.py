@@ -253,7 +253,7 @@ class DDPM(_Diffusion):
     name: ClassVar[str] = "ddpm"
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
-    # benchmarks/RESULTS.md (EBM and diffusion) and the scoreboard (docs/scoreboard.md); the sampler is part
+    # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
     # of the product: ``steps`` respaces the ancestral sampler (``physgen sample --steps N`` overrides it)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # tt̄: standardised features, MLP 128 × 3 blocks, T = 500: KL 0.0118 (floor 0.0101), AUC 0.523 in

@@ -136,8 +136,8 @@ class EBM(GenerativeModel):
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # tt̄ (s, t, y) as stored in [−1, 1] (minmax: the identity there): conventional Langevin η = 0.02,
-        # K = 30, α = 0.05, lr 1e-3, MLP 128-128 reached KL 0.053, AUC 0.67 in 300 s (benchmarks/RESULTS.md,
-        # EBM and diffusion); the decoupled defaults with K = 20 stayed at AUC 0.96 in the scoreboard's 60 s
+        # K = 30, α = 0.05, lr 1e-3, MLP 128-128 reached KL 0.053, AUC 0.67 in 300 s (a recorded run,
+        # docs/ebm.md); the decoupled defaults with K = 20 stayed at AUC 0.96 in the scoreboard's 60 s
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
                                          "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]},
                                "train": {"lr": 1e-3}, "data": {"transform": "minmax"}}, budget(300)),

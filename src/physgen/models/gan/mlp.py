@@ -82,7 +82,7 @@ class VanillaGAN(GAN):
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
     # the course's settings everywhere; budget: 100 epochs of the 1,797 digit images took 59 s
-    # (benchmarks/RESULTS.md, GANs and VAEs); no recorded run on lattices or tabular data
+    # (a recorded run, docs/gan.md); no recorded run on lattices or tabular data
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "spins": budget(120), "binary": budget(60), "continuous": overlay({"data": {"transform": "minmax"}}, budget(120))}
 
@@ -226,10 +226,10 @@ class WGANGP(GAN):
                                                 "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # tt̄ (s, t, y), tanh output on data in [−1, 1] (minmax: the identity on these features): 6,600
-        # steps in 320 s gave KL 0.023 (floor 0.010), C2ST AUC 0.644 (benchmarks/RESULTS.md, GANs and VAEs)
+        # steps in 320 s gave KL 0.023 (floor 0.010), C2ST AUC 0.644 (docs/gan.md)
         "continuous": overlay({"data": {"transform": "minmax"}}, budget(300)),
         # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
-        # global-pool generator path (run r6/p1 of benchmarks/RESULTS.md): energies within 3.5% at every
+        # global-pool generator path (docs/gan.md): energies within 3.5% at every
         # trained T after 600 s (+ a 600 s resume); the MLP reached AUC 0.92 in the scoreboard's 60 s
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},

@@ -260,7 +260,8 @@ class SGAN(GAN):
         g_loss = _apply(((f_real - f_fake) ** 2).mean(), optimizers["generator"])
         self.last_g.copy_(torch.tensor([g_loss, float(d_fake)]))
         self.calls += 1
-        return {"d_loss": d_loss, "g_loss": g_loss, "sup_loss": float(sup.detach()), "unsup_loss": float(unsup.detach()),
+        return {"d_loss": d_loss, "g_loss": g_loss, "sup_loss": float(sup.detach()),
+                "unsup_loss": float(unsup.detach()),
                 "d_real": float(d_real), "d_fake": float(d_fake), "train_accuracy": float(acc)}
 
     def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:

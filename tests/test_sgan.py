@@ -52,6 +52,8 @@ def test_labelled_subset_is_per_class_seeded_and_checked():
         assert torch.equal(labels[m.lab_rows], m.lab_y) and torch.equal(x[m.lab_rows], m.lab_x)
         picks.append(m.lab_rows.tolist())
     assert picks[0] == picks[1] != picks[2]
+    val = m.validate({"x": x, "labels": labels}, generator=torch.Generator())  # the unlabelled rows are skipped
+    assert val["accuracy"] == float((m.classify(x[:26]).argmax(1) == labels[:26]).float().mean())
     with pytest.raises(UserError, match=r"model.labels_per_class: 7 is larger than the smallest class \(class 2 has 6"):
         small_model(7).check_batch({"x": x, "labels": labels})
 

@@ -80,7 +80,7 @@ def digits(args) -> int:
     with tempfile.TemporaryDirectory() as work:
         for seed in args.seeds:
             train, test = _split(len(ds), ds.labels, seed)
-            sets = [f"model.labels_per_class={args.labels_per_class}", *args.set]
+            sets = [f"model.labels_per_class={args.labels_per_class}", f"model.label_seed={seed}", *args.set]
             started = time.time()
             run, summary = _train(ds.subset(train), sets, seed, args.steps or None, work)
             wall = time.time() - started
@@ -124,7 +124,7 @@ def ising(args) -> int:
     print(f"simulated {len(ds)} lattices L={args.size} in {time.time() - started:.0f} s; labels only at "
           f"T < {args.low:g} or T > {args.high:g}, {args.labels_per_class} per phase; Tc = {tc:.3f}")
     with tempfile.TemporaryDirectory() as work:
-        sets = [f"model.labels_per_class={args.labels_per_class}", *args.set]
+        sets = [f"model.labels_per_class={args.labels_per_class}", f"model.label_seed={args.seed}", *args.set]
         run, summary = _train(train_ds, sets, args.seed, args.steps or None, work)
         res = compare_classifiers(run.model, _model_space(run, ds.subset(test)), phase[test],
                                   temperatures=t[test], seed=args.seed)

@@ -46,8 +46,8 @@ def test_labelled_subset_is_per_class_seeded_and_checked():
     labels = torch.tensor([0] * 10 + [1] * 10 + [2] * 6 + [-1] * 4)
     picks = []
     for seed in (1, 1, 2):
-        m = small_model()
-        m.on_fit_start({"x": x, "labels": labels}, resumed=False, generator=torch.Generator().manual_seed(seed))
+        m = small_model(label_seed=seed)  # the trainer's generator does not matter (it differs per rank)
+        m.on_fit_start({"x": x, "labels": labels}, resumed=False, generator=torch.Generator().manual_seed(seed + 7))
         assert m.lab_y.tolist() == [0] * 3 + [1] * 3 + [2] * 3
         assert torch.equal(labels[m.lab_rows], m.lab_y) and torch.equal(x[m.lab_rows], m.lab_x)
         picks.append(m.lab_rows.tolist())

@@ -17,11 +17,11 @@ The discriminator adds Gaussian noise to its input and hidden layers during trai
 
 Labels: the run's data must carry ``/labels`` (``data.condition=labels``, the family default; rows with
 a negative label count as unlabelled).  At the start of a fresh fit ``labels_per_class`` rows of each class
-are drawn (seeded by ``train.seed``) from the training rows; their inputs, labels and row numbers are kept
-in checkpointed buffers, so a resumed fit uses the same labelled subset, and are written to
-``RUN_DIR/labelled.json``.  Every training row, labelled or not, enters the unsupervised term: the labels
-of the other rows are never read.  The generator is unconditional; sampling with ``--condition labels=k``
-keeps the generated samples that the classifier assigns to class k.
+are drawn (seeded by ``label_seed``, the same draw on every rank) from the training rows; their inputs,
+labels and row numbers are kept in checkpointed buffers, so a resumed fit uses the same labelled subset,
+and are written to ``RUN_DIR/labelled.json``.  Every training row, labelled or not, enters the unsupervised
+term: the labels of the other rows are never read.  The generator is unconditional; sampling with
+``--condition labels=k`` keeps the generated samples that the classifier assigns to class k.
 
 :func:`compare_classifiers` scores the classifier on test data beside a supervised baseline (the same
 network trained on the same labelled subset with the supervised term alone, for as many steps) and a
@@ -52,6 +52,7 @@ class SGANConfig(GANConfig):
     """``sgan``: labelled rows per class, the (K+1)-class discriminator's widths and noise, the generator's."""
 
     labels_per_class: int = 10            # labelled training rows kept per class (the rest are unlabelled)
+    label_seed: int = 0                   # seed of the draw of the labelled rows (the same on every rank)
     latent: int = 32
     hidden_g: tuple[int, ...] = (256, 256)
     hidden_d: tuple[int, ...] = (256, 128, 128)
@@ -65,6 +66,7 @@ class SGANConfig(GANConfig):
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
         self.hidden_d = tuple(int(h) for h in self.hidden_d)
         check_positive("labels_per_class", self.labels_per_class)
+        check_positive("label_seed", self.label_seed, allow_zero=True)
         if not isinstance(self.labels_per_class, int):
             raise UserError(f"model.labels_per_class: must be an integer, got {self.labels_per_class!r}")
         check_positive("hidden_g", list(self.hidden_g))
@@ -193,28 +195,30 @@ class SGAN(GAN):
                             f"class (class {smallest} has {int(counts[smallest])} labelled training rows)")
 
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
-        """Fresh fits draw ``labels_per_class`` rows of each class (negative labels: unlabelled rows) with
-        ``generator`` and keep them in the checkpointed buffers; resumed fits keep the checkpoint's."""
+        """Fresh fits draw ``labels_per_class`` rows of each class (negative labels: unlabelled rows), uniformly
+        without replacement with a CPU generator seeded by ``label_seed`` (so every rank of a distributed run
+        draws the same rows), and keep them in the checkpointed buffers; resumed fits keep the checkpoint's."""
         super().on_fit_start(data, resumed=resumed, generator=generator)
         if resumed:
             return
         self.check_batch(data)
-        labels, m = data["labels"], self.config.labels_per_class
+        labels, m = data["labels"].cpu(), self.config.labels_per_class
+        draw = torch.Generator().manual_seed(int(self.config.label_seed))
         rows = []
         for k in range(self.n_classes):
             idx = torch.nonzero(labels == k).flatten()
-            pick = torch.randperm(len(idx), generator=generator, device=generator.device)[:m]
-            rows.append(idx[pick.to(idx.device)].sort().values)
-        rows = torch.cat(rows)
+            rows.append(idx[torch.randperm(len(idx), generator=draw)[:m]].sort().values)
+        rows = torch.cat(rows).to(data["labels"].device)
         self.lab_rows.copy_(rows)
-        self.lab_y.copy_(labels[rows])
+        self.lab_y.copy_(data["labels"][rows])
         self.lab_x.copy_(data["x"][rows].to(self.lab_x.dtype))
 
     def labelled_record(self) -> dict[str, Any]:
         """What ``RUN_DIR/labelled.json`` records: the labelled training rows per class."""
         rows, y = self.lab_rows.cpu().tolist(), self.lab_y.cpu().tolist()
         return {"labels_per_class": self.config.labels_per_class, "n_classes": self.n_classes,
-                "n_labelled": len(rows), "selection": "uniform without replacement per class, seeded by train.seed",
+                "n_labelled": len(rows), "label_seed": self.config.label_seed,
+                "selection": "uniform without replacement per class, seeded by label_seed",
                 "rows": "row numbers in the run's training set (after the data.val_fraction split)",
                 "labelled_rows": {str(k): [r for r, c in zip(rows, y) if c == k] for k in range(self.n_classes)}}
 

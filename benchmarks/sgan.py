@@ -3,7 +3,7 @@ network on the same labelled subset) and a random forest (on the same labelled s
 
 ``python benchmarks/sgan.py digits --labels-per-class 10 --seeds 0 1 2 3 4``  8×8 digits: a stratified
     75/25 train/test split (seeded), ``physgen train sgan`` on the training rows with that many labels per
-    class (5,000 steps), then :func:`physgen.models.gan.sgan.compare_classifiers` on the test rows; prints one row per
+    class (8,000 steps), then :func:`physgen.models.gan.sgan.compare_classifiers` on the test rows; prints one row per
     seed and the mean over seeds with its standard error, and the SGAN − supervised gap.
 ``python benchmarks/sgan.py ising --size 16 --per-temperature 200``  Ising phases (1 = ordered, T < Tc):
     Metropolis lattices at 1.0..3.6, labels kept only far from Tc (T < 1.8 or T > 3.0) and
@@ -148,7 +148,7 @@ def main(argv=None) -> int:
     d = sub.add_parser("digits", help="8x8 digits: SGAN vs supervised vs random forest over seeds")
     d.add_argument("--labels-per-class", type=int, default=10)
     d.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    d.add_argument("--steps", type=int, default=5000, help="training steps (0: the family's time budget)")
+    d.add_argument("--steps", type=int, default=8000, help="training steps (0: the family's time budget)")
     d.add_argument("--set", action="append", default=[], help="extra --set SECTION.KEY=VALUE for the SGAN")
     d.add_argument("--json", action="store_true")
     d.set_defaults(fn=digits)

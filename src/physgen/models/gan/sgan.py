@@ -145,11 +145,11 @@ class SGAN(GAN):
     default_config: ClassVar[dict] = {"data": {"condition": "labels"},
                                       "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
                                                 "betas": [0.5, 0.999]}}
-    # budget: on 8x8 digits (1,347 training rows, 10 labels per class) 5,000 steps took 40-80 s on one busy
-    # CPU core and gave the accuracies of docs/sgan.md; the same wall time on lattices and tabular data
+    # budget: on 8x8 digits (1,347 training rows, 10 labels per class) the 8,000 steps of docs/sgan.md took
+    # 100-200 s on one busy CPU core, 5,000 steps 30-120 s; the same wall time on lattices and tabular data
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "binary": budget(120), "spins": budget(120),
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(120)),
+        "binary": budget(180), "spins": budget(180),
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(180)),
     }
 
     def build(self, config: SGANConfig, spec: DataSpec) -> None:

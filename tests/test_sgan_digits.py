@@ -1,4 +1,4 @@
-"""The semi-supervised GAN's check on 8×8 digits with 10 labels per class (slow: about 3 minutes on one CPU core, 188 s measured).
+"""The semi-supervised GAN's check on 8×8 digits with 10 labels per class (slow: 188 s on one CPU core).
 
 Protocol of ``benchmarks/sgan.py digits`` (docs/sgan.md): per seed a stratified 75/25 split, ``physgen
 train sgan`` on the training rows for STEPS steps, then the test accuracy of the SGAN's classifier and of

@@ -8,6 +8,7 @@ from physgen.models.gan.base import GAN, GANConfig
 from physgen.models.gan.dcgan import DCGAN, DCGANConfig
 from physgen.models.gan.mlp import WGANGP, VanillaGAN, VanillaGANConfig, WGANGPConfig
 from physgen.models.gan.thesis import ThesisDCGAN, ThesisDCGANConfig
+from physgen.models.gan.sgan import SGAN, SGANConfig  # noqa: F401  (registers ``sgan``)
 
 __all__ = ["GAN", "GANConfig", "DCGAN", "DCGANConfig", "VanillaGAN", "VanillaGANConfig", "WGANGP", "WGANGPConfig",
            "ThesisDCGAN", "ThesisDCGANConfig"]

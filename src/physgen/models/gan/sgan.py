@@ -1,0 +1,396 @@
+"""``sgan``: the semi-supervised GAN of Salimans et al. 2016 ("Improved techniques for training GANs",
+NeurIPS 2016, §5) — a (K+1)-class discriminator that is also the classifier, and feature matching.
+
+The discriminator D outputs K logits l_1..l_K(x) for the K real classes; the logit of the extra class
+"fake" is fixed at 0 (a softmax over K+1 logits is unchanged by subtracting one logit from all, so this
+loses nothing).  With Z(x) = Σ_k exp l_k(x), the probability that x is real is D(x) = Z / (Z + 1) and the
+class posterior among the real classes is softmax(l)(x).  Discriminator loss per step::
+
+    L_D = CE(softmax l(x_lab), y_lab)                                       (supervised, labelled batch)
+        + w · ½ [ −E_x log D(x) − E_z log(1 − D(G(z))) ]                    (unsupervised, every row)
+    with log D = lse(l) − softplus(lse(l)),  log(1 − D) = −softplus(lse(l))
+
+(w = ``unsup_weight``).  The generator minimises feature matching, ‖E_x f(x) − E_z f(G(z))‖² / h, with f
+the discriminator's last hidden layer (h units) on the unlabelled real batch (Salimans et al. eq. 4).
+The discriminator adds Gaussian noise to its input and hidden layers during training (σ = ``noise_in``,
+``noise_hidden``; 0.3 and 0.5 in the paper's MNIST model), which is most of its regularisation.
+
+Labels: the run's data must carry ``/labels`` (``data.condition=labels``, the family default; rows with
+a negative label count as unlabelled).  At the start of a fresh fit ``labels_per_class`` rows of each class
+are drawn (seeded by ``label_seed``, the same draw on every rank) from the training rows; their inputs,
+labels and row numbers are kept in checkpointed buffers, so a resumed fit uses the same labelled subset,
+and are written to ``RUN_DIR/labelled.json``.  Every training row, labelled or not, enters the unsupervised
+term: the labels of the other rows are never read.  The generator is unconditional; sampling with
+``--condition labels=k`` keeps the generated samples that the classifier assigns to class k.
+
+:func:`compare_classifiers` scores the classifier on test data beside a supervised baseline (the same
+network trained on the same labelled subset with the supervised term alone, for as many steps) and a
+random forest fitted to the same labelled subset.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.gan.base import GAN, GANConfig, _apply
+from physgen.models.nets import Conditioner, check_positive, flat_dim
+from physgen.models.registry import register
+
+LABELLED_FILE = "labelled.json"
+
+
+@dataclass
+class SGANConfig(GANConfig):
+    """``sgan``: labelled rows per class, the (K+1)-class discriminator's widths and noise, the generator's."""
+
+    labels_per_class: int = 10            # labelled training rows kept per class (the rest are unlabelled)
+    label_seed: int = 0                   # seed of the draw of the labelled rows (the same on every rank)
+    latent: int = 32
+    hidden_g: tuple[int, ...] = (256, 256)
+    hidden_d: tuple[int, ...] = (256, 128, 128)
+    slope: float = 0.2                    # LeakyReLU slope of the discriminator
+    noise_in: float = 0.3                 # σ of the Gaussian noise added to D's input while training
+    noise_hidden: float = 0.5             # σ of the Gaussian noise added to D's hidden layers while training
+    unsup_weight: float = 1.0             # w: weight of the unsupervised (real vs fake) term
+    g_batchnorm: bool = True              # batch normalisation in the generator (as in the paper)
+
+    def __post_init__(self) -> None:
+        self.hidden_g = tuple(int(h) for h in self.hidden_g)
+        self.hidden_d = tuple(int(h) for h in self.hidden_d)
+        check_positive("labels_per_class", self.labels_per_class)
+        check_positive("label_seed", self.label_seed, allow_zero=True)
+        if not isinstance(self.labels_per_class, int):
+            raise UserError(f"model.labels_per_class: must be an integer, got {self.labels_per_class!r}")
+        check_positive("hidden_g", list(self.hidden_g))
+        check_positive("hidden_d", list(self.hidden_d))
+        for name in ("slope", "noise_in", "noise_hidden", "unsup_weight"):
+            check_positive(name, getattr(self, name), allow_zero=True)
+        if self.loss != "bce":
+            raise UserError(f"model.loss: sgan trains the (K+1)-class discriminator loss, set model.loss=bce "
+                            f"(got {self.loss!r})")
+        super().__post_init__()
+
+
+class NoisyClassifier(nn.Module):
+    """``x (B, *shape) -> (logits (B, K), features (B, hidden[-1]))``: LeakyReLU MLP with Gaussian noise
+    (σ_in on the input, σ_h after every hidden layer) while training and given a generator; the features
+    are the last hidden layer before its noise."""
+
+    def __init__(self, d: int, hidden: tuple[int, ...], n_classes: int, slope: float, noise_in: float,
+                 noise_hidden: float):
+        super().__init__()
+        sizes = [d, *hidden]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.head = nn.Linear(sizes[-1], n_classes)
+        self.slope, self.noise_in, self.noise_hidden = slope, noise_in, noise_hidden
+
+    def _noisy(self, h: torch.Tensor, sigma: float, generator: torch.Generator | None) -> torch.Tensor:
+        if not (self.training and sigma > 0 and generator is not None):
+            return h
+        return h + sigma * torch.randn(h.shape, generator=generator, device=h.device, dtype=h.dtype)
+
+    def forward(self, x: torch.Tensor, generator: torch.Generator | None = None
+                ) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self._noisy(x.flatten(1), self.noise_in, generator)
+        feats = h
+        for layer in self.layers:
+            feats = F.leaky_relu(layer(h), self.slope)
+            h = self._noisy(feats, self.noise_hidden, generator)
+        return self.head(h), feats
+
+
+def generator_net(sizes: list[int], batchnorm: bool) -> nn.Sequential:
+    """``Linear → [BatchNorm] → ReLU`` blocks then ``Linear`` (tanh applied by the model)."""
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-2], sizes[1:-1]):
+        layers += [nn.Linear(a, b), nn.BatchNorm1d(b)] if batchnorm else [nn.Linear(a, b)]
+        layers.append(nn.ReLU())
+    layers.append(nn.Linear(sizes[-2], sizes[-1]))
+    return nn.Sequential(*layers)
+
+
+class _Reshape(nn.Module):
+    def __init__(self, body: nn.Module, shape: tuple[int, ...]):
+        super().__init__()
+        self.body, self.shape = body, tuple(shape)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.body(z).reshape(len(z), *self.shape)
+
+
+def unsupervised_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """½[−E log D(x) − E log(1 − D(G(z)))] with D = Z/(Z+1), Z = Σ_k exp l_k (fake logit fixed at 0)."""
+    lse_r, lse_f = torch.logsumexp(real_logits, 1), torch.logsumexp(fake_logits, 1)
+    return 0.5 * (F.softplus(lse_r) - lse_r).mean() + 0.5 * F.softplus(lse_f).mean()
+
+
+@register
+class SGAN(GAN):
+    """Semi-supervised GAN (Salimans et al. 2016): a K-logit classifier that is also the discriminator."""
+
+    name: ClassVar[str] = "sgan"
+    description: ClassVar[str] = ("semi-supervised GAN (Salimans et al. 2016): (K+1)-class discriminator/classifier, "
+                                  "feature matching; model.labels_per_class labels, the rest unlabelled")
+    config_class: ClassVar[type] = SGANConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("image", (8, 8), n_labels=10)
+    # Adam with β1 = 0.5 as in the paper, batch 100 (the paper's); the labels must reach the model
+    default_config: ClassVar[dict] = {"data": {"condition": "labels"},
+                                      "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
+                                                "betas": [0.5, 0.999]}}
+    # budget: on 8x8 digits (1,347 training rows, 10 labels per class) the 8,000 steps of docs/sgan.md took
+    # 100-200 s on one busy CPU core, 5,000 steps 30-120 s; the same wall time on lattices and tabular data
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        "binary": budget(180), "spins": budget(180),
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(180)),
+    }
+
+    def build(self, config: SGANConfig, spec: DataSpec) -> None:
+        if spec.n_labels is not None and spec.n_labels < 2:
+            raise UserError(f"--data: sgan needs at least two classes in /labels (found {spec.n_labels})")
+        # the generator is unconditional: the labels are the classifier's targets, not a condition
+        self.cond = Conditioner(replace(spec, n_labels=None, condition_names=(), condition_values={}))
+        # without labels (a spec from `physgen models`) the classifier is sized for two classes; training
+        # such a model is refused by check_batch
+        d, k = flat_dim(spec), spec.n_labels or 2
+        self.gen = _Reshape(generator_net([config.latent, *config.hidden_g, d], config.g_batchnorm), spec.shape)
+        self.disc = NoisyClassifier(d, config.hidden_d, k, config.slope, config.noise_in, config.noise_hidden)
+        n = k * config.labels_per_class
+        self.register_buffer("lab_x", torch.zeros(n, *spec.shape))          # labelled inputs, model space
+        self.register_buffer("lab_y", torch.zeros(n, dtype=torch.long))     # their classes
+        self.register_buffer("lab_rows", torch.zeros(n, dtype=torch.long))  # their training-set row numbers
+
+    @property
+    def n_classes(self) -> int:
+        """K, the number of real classes (the classifier's outputs)."""
+        return int(self.disc.head.out_features)
+
+    def networks(self):
+        """The generator and the classifier/discriminator, each with its forward call."""
+        z = self.noise(2, None)
+        x = self.dummy_inputs()[0]
+        return {"generator": ([self.gen], lambda: self.generate(z)),
+                "discriminator": ([self.disc], lambda: self.disc(self.to_internal(x)))}
+
+    # --- the labelled subset ------------------------------------------------------------------
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        """Every class must have at least ``labels_per_class`` labelled training rows (checked on the whole
+        training set before anything is written)."""
+        super().check_batch(batch)
+        labels = batch.get("labels")
+        if labels is None or not self.spec.n_labels:
+            raise UserError("data.condition: sgan needs labelled data: a /labels dataset and data.condition=labels "
+                            f"(got {', '.join(self.spec.condition_names) or 'no condition'})")
+        counts = torch.bincount(labels[labels >= 0].cpu(), minlength=self.n_classes)
+        smallest = int(counts.argmin())
+        if int(counts[smallest]) < self.config.labels_per_class:
+            raise UserError(f"model.labels_per_class: {self.config.labels_per_class} is larger than the smallest "
+                            f"class (class {smallest} has {int(counts[smallest])} labelled training rows)")
+
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """Fresh fits draw ``labels_per_class`` rows of each class (negative labels: unlabelled rows), uniformly
+        without replacement with a CPU generator seeded by ``label_seed`` (so every rank of a distributed run
+        draws the same rows), and keep them in the checkpointed buffers; resumed fits keep the checkpoint's."""
+        super().on_fit_start(data, resumed=resumed, generator=generator)
+        if resumed:
+            return
+        self.check_batch(data)
+        labels, m = data["labels"].cpu(), self.config.labels_per_class
+        draw = torch.Generator().manual_seed(int(self.config.label_seed))
+        rows = []
+        for k in range(self.n_classes):
+            idx = torch.nonzero(labels == k).flatten()
+            rows.append(idx[torch.randperm(len(idx), generator=draw)[:m]].sort().values)
+        rows = torch.cat(rows).to(data["labels"].device)
+        self.lab_rows.copy_(rows)
+        self.lab_y.copy_(data["labels"][rows])
+        self.lab_x.copy_(data["x"][rows].to(self.lab_x.dtype))
+
+    def labelled_record(self) -> dict[str, Any]:
+        """What ``RUN_DIR/labelled.json`` records: the labelled training rows per class."""
+        rows, y = self.lab_rows.cpu().tolist(), self.lab_y.cpu().tolist()
+        return {"labels_per_class": self.config.labels_per_class, "n_classes": self.n_classes,
+                "n_labelled": len(rows), "label_seed": self.config.label_seed,
+                "selection": "uniform without replacement per class, seeded by label_seed",
+                "rows": "row numbers in the run's training set (after the data.val_fraction split)",
+                "labelled_rows": {str(k): [r for r, c in zip(rows, y) if c == k] for k in range(self.n_classes)}}
+
+    def attach_diagnostics(self, trainer) -> None:
+        """The GAN diagnostics, and ``RUN_DIR/labelled.json`` written when training starts."""
+        super().attach_diagnostics(trainer)
+        if trainer.run_dir is not None and getattr(trainer.ctx, "is_main", True):
+            from pathlib import Path
+
+            from physgen.atomic import write_json
+
+            path = Path(trainer.run_dir) / LABELLED_FILE
+            trainer.add_callback("on_train_start", lambda t: write_json(path, self.labelled_record()))
+
+    # --- training -----------------------------------------------------------------------------
+    def classify(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(B, K)`` class logits of model-space ``x`` (noise only in train mode with a generator)."""
+        return self.disc(self.to_internal(x.float()), generator)[0]
+
+    def adversarial_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
+                         *, generator: torch.Generator) -> dict[str, float]:
+        """One discriminator update (supervised CE on a labelled batch of the same size drawn with
+        replacement from the labelled subset + w × the unsupervised term on the whole batch) and one
+        generator update (feature matching).  The batch's own labels are not used."""
+        x = self.to_internal(batch["x"].float())
+        n = len(x)
+        pick = torch.randint(len(self.lab_y), (n,), generator=generator, device=generator.device).to(x.device)
+        xl, yl = self.to_internal(self.lab_x.index_select(0, pick)), self.lab_y.index_select(0, pick)
+        with torch.no_grad():
+            fake = self.generate(self.noise(n, generator))
+        lab_logits = self.disc(xl, generator)[0]
+        real_logits, fake_logits = self.disc(x, generator)[0], self.disc(fake, generator)[0]
+        sup = F.cross_entropy(lab_logits, yl)
+        unsup = unsupervised_loss(real_logits, fake_logits)
+        d_loss = _apply(sup + self.config.unsup_weight * unsup, optimizers["discriminator"])
+        with torch.no_grad():
+            f_real = self.disc(x, generator)[1].mean(0)
+            d_real = torch.sigmoid(torch.logsumexp(real_logits, 1)).mean()
+            d_fake = torch.sigmoid(torch.logsumexp(fake_logits, 1)).mean()
+            acc = (lab_logits.argmax(1) == yl).float().mean()
+        fake = self.generate(self.noise(n, generator))
+        f_fake = self.disc(fake, generator)[1].mean(0)
+        g_loss = _apply(((f_real - f_fake) ** 2).mean(), optimizers["generator"])
+        self.last_g.copy_(torch.tensor([g_loss, float(d_fake)]))
+        self.calls += 1
+        return {"d_loss": d_loss, "g_loss": g_loss, "sup_loss": float(sup.detach()),
+                "unsup_loss": float(unsup.detach()),
+                "d_real": float(d_real), "d_fake": float(d_fake), "train_accuracy": float(acc)}
+
+    def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
+        """Classification accuracy on the held-out rows that carry a label (logged as ``val_accuracy``)."""
+        labels = batch.get("labels")
+        if labels is None or not bool((labels >= 0).any()):
+            return {}
+        keep = labels >= 0
+        with torch.no_grad():
+            pred = self.classify(batch["x"][keep]).argmax(1)
+        return {"accuracy": float((pred == labels[keep]).float().mean())}
+
+    # --- generation -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               z: torch.Tensor | None = None, max_rounds: int = 100) -> torch.Tensor:
+        """``(n, *shape)`` samples G(z).  With ``condition={"labels": k}``: generated samples that the
+        classifier assigns to class k (rejection; after ``max_rounds`` batches of ``n`` the most probable
+        of the rest fill up)."""
+        k = None if not condition else condition.get("labels")
+        if k is None:
+            z = self.noise(n, generator) if z is None else z.to(self.device)
+            return self.to_data(self.generate(z))
+        kept, spare, spare_p = [], [], []
+        have = 0
+        for _ in range(max_rounds):
+            y = self.generate(self.noise(n, generator))
+            probs = torch.softmax(self.disc(y)[0], 1)
+            p, hit = probs[:, int(k)], probs.argmax(1) == int(k)
+            kept.append(y[hit])
+            spare.append(y[~hit])
+            spare_p.append(p[~hit])
+            have += int(hit.sum())
+            if have >= n:
+                break
+        out = torch.cat(kept)
+        if len(out) < n:
+            rest, p = torch.cat(spare), torch.cat(spare_p)
+            out = torch.cat([out, rest[p.argsort(descending=True)[: n - len(out)]]])
+        return self.to_data(out[:n])
+
+    @torch.no_grad()
+    def preview(self, *, generator: torch.Generator) -> np.ndarray | None:
+        """A 4x4 grid of unconditional samples when one sample is 2-D, else None."""
+        if len(self.spec.shape) != 2:
+            return None
+        x = self.sample(16, generator=generator).float().cpu().numpy()
+        lo, hi = float(x.min()), float(x.max())
+        x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
+        h, w = self.spec.shape
+        grid = np.ones((4 * (h + 1) - 1, 4 * (w + 1) - 1), dtype=np.float32)
+        for i, img in enumerate(x):
+            r, c = divmod(i, 4)
+            grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = img
+        return grid
+
+
+# --- evaluation: the classifier beside a supervised baseline and a random forest ---------------------
+def train_supervised(model: SGAN, steps: int, *, lr: float = 1e-3, betas: tuple[float, float] = (0.5, 0.999),
+                     batch_size: int = 100, seed: int = 0) -> SGAN:
+    """The supervised baseline of ``model``: a fresh SGAN of the same config and data spec (so the same
+    classifier network, noise injection included), whose classifier is trained for ``steps`` Adam steps on
+    the cross-entropy of ``model``'s labelled subset alone (batches of ``batch_size`` drawn with replacement)."""
+    gen = torch.Generator(device=model.device).manual_seed(int(seed))
+    with torch.random.fork_rng(devices=[]):  # the fresh network's initial weights, without touching global state
+        torch.manual_seed(int(seed))
+        base = SGAN(model.config, model.spec).to(model.device)
+    base.lab_x.copy_(model.lab_x)
+    base.lab_y.copy_(model.lab_y)
+    base.lab_rows.copy_(model.lab_rows)
+    opt = torch.optim.Adam(base.disc.parameters(), lr=lr, betas=tuple(betas))
+    base.train()
+    for _ in range(int(steps)):
+        pick = torch.randint(len(base.lab_y), (batch_size,), generator=gen, device=gen.device).to(base.lab_y.device)
+        logits = base.classify(base.lab_x.index_select(0, pick), gen)
+        _apply(F.cross_entropy(logits, base.lab_y.index_select(0, pick)), opt)
+    return base.eval()
+
+
+@torch.no_grad()
+def predict(model: SGAN, x: torch.Tensor, batch: int = 4096) -> np.ndarray:
+    """``(N,)`` predicted classes of model-space ``x`` ``(N, *shape)`` (eval mode, no noise)."""
+    was = model.training
+    model.eval()
+    try:
+        out = [model.classify(x[s:s + batch].to(model.device)).argmax(1).cpu() for s in range(0, len(x), batch)]
+    finally:
+        model.train(was)
+    return torch.cat(out).numpy()
+
+
+def _accuracy(correct: np.ndarray) -> dict[str, float]:
+    """Accuracy with its binomial standard error sqrt(p (1 − p) / n) over the test rows."""
+    n = int(correct.size)
+    p = float(correct.mean()) if n else math.nan
+    return {"value": p, "error": math.sqrt(p * (1 - p) / n) if n else math.nan, "n": n}
+
+
+def compare_classifiers(model: SGAN, x_test: torch.Tensor, y_test: np.ndarray, *,
+                        temperatures: np.ndarray | None = None, baseline_steps: int | None = None,
+                        lr: float = 1e-3, batch_size: int = 100, forest_trees: int = 100, seed: int = 0
+                        ) -> dict[str, Any]:
+    """Test accuracy of the trained SGAN's classifier, of the supervised baseline (:func:`train_supervised`,
+    ``baseline_steps`` defaulting to the SGAN's own number of steps) and of a random forest
+    (:func:`physgen.analysis.forests.build_models`, ``forest_trees`` trees) fitted to the same labelled
+    subset, on model-space ``x_test`` ``(N, *shape)`` with classes ``y_test`` ``(N,)``.
+
+    Returns ``{"sgan" | "supervised" | "random_forest": {"value", "error", "n"}, "n_labelled", ...}``, and with
+    ``temperatures`` ``(N,)`` also ``per_temperature``: ``{f"{T:g}": {classifier: accuracy}}``.
+    """
+    from physgen.analysis.forests import build_models
+
+    y_test = np.asarray(y_test, dtype=np.int64)
+    steps = int(model.calls) if baseline_steps is None else int(baseline_steps)
+    baseline = train_supervised(model, steps, lr=lr, batch_size=batch_size, seed=seed)
+    forest = build_models(forest_trees, seed)["random_forest"]
+    forest.set_params(oob_score=False)
+    forest.fit(model.lab_x.flatten(1).cpu().numpy(), model.lab_y.cpu().numpy())
+    correct = {"sgan": predict(model, x_test) == y_test, "supervised": predict(baseline, x_test) == y_test,
+               "random_forest": forest.predict(x_test.flatten(1).cpu().numpy()) == y_test}
+    out: dict[str, Any] = {name: _accuracy(c) for name, c in correct.items()}
+    out.update({"n_labelled": int(len(model.lab_y)), "labels_per_class": model.config.labels_per_class,
+                "sgan_steps": int(model.calls), "baseline_steps": steps, "forest_trees": int(forest_trees)})
+    if temperatures is not None:
+        t = np.asarray(temperatures, dtype=np.float64)
+        out["per_temperature"] = {f"{v:g}": {name: float(c[t == v].mean()) for name, c in correct.items()}
+                                  for v in np.unique(t)}
+    return out

@@ -32,6 +32,9 @@ def register(sub) -> None:
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--checkpoint-every", type=positive_int, metavar="STEPS",
                    help="checkpoint every STEPS optimizer steps (train.checkpoint_every)")
+    p.add_argument("--labels-per-class", type=positive_int, metavar="N",
+                   help="semi-supervised models (sgan): keep N labels per class, the rest unlabelled "
+                        "(model.labels_per_class)")
 
 
 def run(args) -> int:
@@ -42,6 +45,8 @@ def run(args) -> int:
         sets.append("train.progress=false")
     if args.checkpoint_every:
         sets.append(f"train.checkpoint_every={args.checkpoint_every}")
+    if args.labels_per_class:
+        sets.append(f"model.labels_per_class={args.labels_per_class}")
     summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=sets,
                     resume=args.resume, overwrite=args.overwrite, epochs=args.epochs, steps=args.steps,
                     max_time=args.max_time, seed=args.seed, device=args.device, condition=args.condition,

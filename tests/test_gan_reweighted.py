@@ -79,7 +79,8 @@ def test_run_trains_with_reweighted_reals_and_resumes(tmp_path, capsys):
     save(Dataset(x.numpy().astype(np.int8), "spins", conditions={"temperature": t[:, 0].numpy().astype(np.float64)}),
          tmp_path / "d.h5")
     sets = [f"model.{k}={v}" for k, v in {**SMALL, "dilations_g": "[1]", "dilations_d": "[1]"}.items()]
-    sets += ["model.reweight=9", "model.match_observables=1.0", "model.diagnostics=false", "train.batch_size=16"]
+    sets += ["model.reweight=9", "model.match_observables=1.0", "model.diagnostics=false", "train.batch_size=16",
+             "data.val_fraction=0"]  # all 128 lattices train
     summary = train("wgan-gp", data=tmp_path / "d.h5", out=tmp_path / "run", sets=sets, steps=4, condition="temperature")
     assert summary["status"] == "completed"
     assert "model.reweight: real batches at 9 temperatures in [2.1, 2.5] from 128 lattices at 2" in capsys.readouterr().err

@@ -14,7 +14,7 @@ from physgen.cli.models import EXAMPLES, budgets, example_spec
 from physgen.models import registry
 from physgen.models.base import DataSpec, GenerativeModel, budget, kind_of, overlay
 
-NAMES = registry.names()
+NAMES = [n for n in registry.names() if registry.get(n).__module__.startswith("physgen.")]  # not test toys
 KINDS = tuple(EXAMPLES)
 CONTRACT = ("name", "description", "config_class", "adversarial", "kinds", "default_spec", "checkpoint_version",
             "closed_form_gradients", "default_config", "defaults_by_kind")

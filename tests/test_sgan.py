@@ -86,7 +86,7 @@ def test_train_records_the_labels_resumes_exactly_and_samples(cli, digits, tmp_p
     assert cli("train", "sgan", "--data", digits, "--out", tmp_path / "b", "--steps", "6", *SMALL)[0] == 0
     code, _, err = cli("train", "sgan", "--out", tmp_path / "b", "--steps", "12", "--resume", "--no-progress")
     assert code == 0, err
-    a, b = load_run(tmp_path / "a").model.state_dict(), load_run(tmp_path / "b").model.state_dict()
+    a, b = (load_run(tmp_path / r, which="latest").model.state_dict() for r in ("a", "b"))
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
     record = json.loads((tmp_path / "a" / "labelled.json").read_text())
     assert record["n_labelled"] == 30 and all(len(v) == 3 for v in record["labelled_rows"].values())

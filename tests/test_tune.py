@@ -325,7 +325,7 @@ def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, moons, case):
         "observables-moons": (["--objective", "observables"], "needs spin data"),
         "out-file": (["--out", _space_file(tmp_path, "x", "afile")], "is a file"),
         "out-other-dir": (["--out", _space_file(tmp_path / "runs", "x", "notes.txt").parent], "holds no study"),
-        "bad-condition": (["--condition", "temperature"], "--condition temperature"),
+        "bad-condition": (["--condition", "temperature"], "condition"),
         "bad-objective": (["--objective", "fid"], "--objective"),
         "too-few": (["--data", save(Dataset(np.zeros((6, 2), np.float32), "continuous"), tmp_path / "six.h5")],
                     "too few"),

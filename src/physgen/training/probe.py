@@ -61,14 +61,14 @@ class Validator:
         return str(self.probe.verdict(values))
 
     def __call__(self, model, generator: torch.Generator, ema=None) -> dict[str, float]:
-        with _untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
+        with untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
             fake = draw(model, self.spec, self.transform, list(self.probe.requests()), generator,
                         constants=self.constants)
         return {k: float(v) for k, v in self.probe.score(fake).items()}
 
 
 @contextlib.contextmanager
-def _untouched(model):
+def untouched(model):
     """Eval mode inside the block; the model's buffers (e.g. persistent chains) and mode restored after."""
     buffers = {name: b.detach().clone() for name, b in model.named_buffers()}
     training = model.training

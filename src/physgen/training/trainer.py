@@ -35,7 +35,7 @@ from physgen.training import distributed as dist
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates
-from physgen.training.probe import Cadence
+from physgen.training.probe import Cadence, untouched
 
 EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
           "on_epoch_end", "on_divergence", "on_train_end")
@@ -414,16 +414,15 @@ class Trainer:
         """Average of ``model.validate`` over the validation data (rank 0); logged as ``val_*``."""
         if self.val_data is None or not self.ctx.is_main:
             return {}
-        self.model.eval()
         sums: dict[str, float] = defaultdict(float)
         n = len(self.val_data)
-        for start in range(0, n, self.cfg.batch_size):
-            idx = torch.arange(start, min(n, start + self.cfg.batch_size), device=self.device)
-            gen = self._generator(self.step * 1_000_003 + start, "validate")
-            out = self.model.validate(self.val_data.batch(idx), generator=gen)
-            for k, v in out.items():
-                sums[k] += float(v) * len(idx)
-        self.model.train()
+        with untouched(self.model):  # a validation pass never changes the training (persistent chains, counters)
+            for start in range(0, n, self.cfg.batch_size):
+                idx = torch.arange(start, min(n, start + self.cfg.batch_size), device=self.device)
+                gen = self._generator(self.step * 1_000_003 + start, "validate")
+                out = self.model.validate(self.val_data.batch(idx), generator=gen)
+                for k, v in out.items():
+                    sums[k] += float(v) * len(idx)
         result = {f"val_{k}": v / n for k, v in sums.items()}
         if result and self.logbook is not None:
             self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,

@@ -189,6 +189,8 @@ def run_cell(family: str, data: str, paths, out: Path, args) -> dict:
         check(t)
         summary = json.loads((out / run_dir / "summary.json").read_text())
         sargs = ["sample", run_dir, "--n", str(len(load(out / paths[1]))), "--out", fake, "--overwrite"]
+        if args.quick:  # the best checkpoint is chosen by time-scheduled probes; the final one is deterministic
+            sargs += ["--checkpoint", "latest"]
         s = check(run_physgen(sargs + (["--seed", str(args.seed)] if args.seed else []), cwd=out,
                               threads=args.threads, log=log.with_suffix(".sample.log")))
         cell["commands"].append(s["command"])

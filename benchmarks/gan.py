@@ -193,7 +193,8 @@ def print_ising_table(rows: list[tuple], tol: float = 0.05) -> bool:
     ok = True
     for t, trained, m_mc, m_g, dm, e_mc, e_exact, e_g, de, c_mc, c_g, x_mc, x_g in rows:
         print(f"| {t:g} | {'yes' if trained else '**left out**'} | {m_mc:.4f} | {m_g:.4f} | {100 * dm:+.1f}% "
-              f"| {e_mc:.4f} | {e_exact:.4f} | {e_g:.4f} | {100 * de:+.1f}% | {c_mc:.3f} | {c_g:.3f} | {100 * (c_g / c_mc - 1):+.0f}% "
+              f"| {e_mc:.4f} | {e_exact:.4f} | {e_g:.4f} | {100 * de:+.1f}% | {c_mc:.3f} | {c_g:.3f} "
+              f"| {100 * (c_g / c_mc - 1):+.0f}% "
               f"| {x_mc:.3f} | {x_g:.3f} | {100 * (x_g / x_mc - 1):+.0f}% |")
         ok &= trained or (abs(dm) <= tol and abs(de) <= tol)
     print(f"left-out temperatures within {100 * tol:.0f}% of Monte Carlo: {'PASS' if ok else 'FAIL'}")

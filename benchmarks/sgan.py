@@ -75,7 +75,7 @@ def digits(args) -> int:
 
     ds = load_digits()
     rows = []
-    print(f"| seed | SGAN % | supervised % | random forest % | SGAN − supervised | steps | train s |")
+    print("| seed | SGAN % | supervised % | random forest % | SGAN − supervised | steps | train s |")
     print("|---|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as work:
         for seed in args.seeds:

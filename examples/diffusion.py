@@ -60,7 +60,6 @@ def reverse_trajectories(model, n: int, seed: int) -> np.ndarray:
 
 
 def one_dimensional(g: Gallery, quick: bool, seed: int) -> None:
-    import torch
     from matplotlib.figure import Figure
 
     from physgen.data import save

@@ -164,7 +164,8 @@ def test_digits_and_toy_bad_options(cli, tmp_path):
 
 
 # --------------------------------------------------------------------------------- existing output
-@pytest.mark.parametrize("verb", [["toy", "moons", "--n", "20"], ["digits"], ["import", "IN"], ["mnist", "--idx-dir", "IDX"]])
+@pytest.mark.parametrize("verb", [["toy", "moons", "--n", "20"], ["digits"], ["import", "IN"],
+                                  ["mnist", "--idx-dir", "IDX"]])
 def test_existing_output_is_refused_unless_overwrite(cli, tmp_path, verb):
     (tmp_path / "in.txt").write_text("1 2\n3 4\n")
     folder = _idx_dir(tmp_path)

@@ -107,7 +107,8 @@ def test_spins_with_temperature_condition(cli, tmp_path, spins):
     code, _, err = cli("sample", run, "--n", "7", "--out", tmp_path / "b.h5", "--condition", "temperature=4")
     assert code == 2 and not (tmp_path / "b.h5").exists()
     _one_error_line(err, "temperature=4", "outside the trained range [1.5, 3]", "trained: 1.5, 2, 3", "--extrapolate")
-    assert cli("sample", run, "--n", "7", "--out", tmp_path / "b.h5", "--condition", "temperature=4", "--extrapolate")[0] == 0
+    assert cli("sample", run, "--n", "7", "--out", tmp_path / "b.h5", "--condition", "temperature=4",
+               "--extrapolate")[0] == 0
     assert cli("sample", run, "--n", "9", "--out", tmp_path / "c.h5")[0] == 0  # spread over trained values
     np.testing.assert_array_equal(load(tmp_path / "c.h5").conditions["temperature"], np.repeat([1.5, 2.0, 3.0], 3))
     code, _, err = cli("sample", run, "--n", "2", "--out", tmp_path / "d.h5", "--condition", "field=1")

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 
 from physgen.models.base import DataSpec
 from physgen.models.dbn import DBN, DBNConfig
-from physgen.models.dbn import likelihood as L
 from physgen.models.rbm.partition import all_states, exact_log_prob_all, exact_log_z
 
 

@@ -102,7 +102,8 @@ def test_bad_lhe_files(cli, pythia_pair, tmp_path):
     _refused(cli, tmp_path, tmp_path / "cut3.lhe.gz", "cut3.lhe.gz")
     (tmp_path / "empty.lhe").write_text(text[: text.index("<event>")] + "</LesHouchesEvents>\n")
     _refused(cli, tmp_path, tmp_path / "empty.lhe", "no <event>")
-    three = text.replace("<event>\n4 ", "<event>\n5 ", 1).replace("</event>", "21 1 1 2 0 0 1.0 0.0 0.0 1.0 0.0 0.0 9.0\n</event>", 1)
+    extra = "21 1 1 2 0 0 1.0 0.0 0.0 1.0 0.0 0.0 9.0\n</event>"
+    three = text.replace("<event>\n4 ", "<event>\n5 ", 1).replace("</event>", extra, 1)
     (tmp_path / "three.lhe").write_text(three)
     _refused(cli, tmp_path, tmp_path / "three.lhe", "2 → 2")
     _refused(cli, tmp_path, tmp_path / "missing.lhe", "no such file")
@@ -126,7 +127,7 @@ def test_decayed_tops_are_the_outgoing_pair(pythia_pair, tmp_path):
     block = text[first:end].splitlines()
     header, particles = block[1], block[2:]
     tops = [line.replace(" 1 1 2 ", " 2 1 2 ", 1) for line in particles[2:]]
-    daughters = [f"5 1 3 3 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0", f"-5 1 4 4 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0"]
+    daughters = ["5 1 3 3 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0", "-5 1 4 4 0 0 0.0 0.0 0.0 1.0 0.0 0.0 9.0"]
     new = "\n".join(["<event>", "6" + header[1:], *particles[:2], *tops, *daughters]) + "\n"
     path = tmp_path / "decayed.lhe"
     path.write_text(text[:first] + new + text[end:])

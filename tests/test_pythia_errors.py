@@ -32,7 +32,8 @@ def test_argument_errors(cli, tmp_path, args, expect):
     _refused(cli, tmp_path, *args, needs_pythia=False, expect=expect)
 
 
-@pytest.mark.parametrize("setting", ["Foo:bar = 1", "SigmaProcess:renormScale2 = abc", "PhaseSpace:pTHatMin = lots", "nonsense"])
+@pytest.mark.parametrize("setting", ["Foo:bar = 1", "SigmaProcess:renormScale2 = abc", "PhaseSpace:pTHatMin = lots",
+                                     "nonsense"])
 def test_pythia_rejects_setting(cli, tmp_path, setting):
     err = _refused(cli, tmp_path, *BASE, "--pythia", setting, expect="--pythia")
     assert setting in err and "PYTHIA" not in err

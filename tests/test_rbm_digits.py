@@ -7,7 +7,6 @@ structure); a classifier trained on the real digits must find most classes among
 from __future__ import annotations
 
 import numpy as np
-import pytest
 import torch
 
 

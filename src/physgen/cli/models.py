@@ -40,7 +40,8 @@ def register(sub) -> None:
 
 
 def _data_options(parser) -> None:
-    parser.add_argument("--data", help="dataset file whose kind/shape the model is built for (default: the model's usual data)")
+    parser.add_argument("--data",
+                        help="dataset file whose kind/shape the model is built for (default: the model's usual data)")
     parser.add_argument("--condition", help="condition the model on this /conditions name or 'labels' (needs --data)")
 
 

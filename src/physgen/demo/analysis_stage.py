@@ -28,5 +28,6 @@ def analysis_stage(ctx: StageContext) -> dict[str, Any]:
     return {"explained_variance_ratio": pj["explained_variance_ratio"][:3],
             "pc1_magnetization_correlation": pj.get("pc1_magnetization_correlation"),
             "cluster_magnetization": kj.get("cluster_magnetization"), "cluster_sizes": kj["cluster_sizes"],
-            "test_accuracy": fj["test_accuracy"], "noncritical_accuracy": fj.get("noncritical_accuracy"), "critical_accuracy": fj["critical_accuracy"],
+            "test_accuracy": fj["test_accuracy"], "noncritical_accuracy": fj.get("noncritical_accuracy"),
+            "critical_accuracy": fj["critical_accuracy"],
             "oob_score": fj["oob_score"]}

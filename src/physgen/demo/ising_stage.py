@@ -105,5 +105,6 @@ def ising_stage(ctx: StageContext) -> dict[str, Any]:
              f"{v['specific_heat']['value']:.3f}", f"{v['susceptibility']['value']:.3f}")
             for t, v in table.items()]
     ctx.report.table(["T", "⟨e⟩", "⟨|m|⟩", "C", "χ"], rows)
-    return {"data": str(ctx.path("ising.h5")), "model_data": str(ctx.path("model_data.h5")), "n": len(ds), "tau_int_abs_m": tau,
+    return {"data": str(ctx.path("ising.h5")), "model_data": str(ctx.path("model_data.h5")), "n": len(ds),
+            "tau_int_abs_m": tau,
             "observables": {str(t): v for t, v in table.items()}}

@@ -299,7 +299,8 @@ class EBM(GenerativeModel):
         if init not in ("buffer", "noise"):
             raise UserError(f"init: must be buffer or noise, got {init!r}")
         from_buffer = init == "buffer" and bool(self.buffer.filled)
-        steps = int(steps if steps is not None else (self.config.sample_steps or (self.config.k_steps if from_buffer else 256)))
+        default = self.config.sample_steps or (self.config.k_steps if from_buffer else 256)
+        steps = int(steps if steps is not None else default)
         if steps < 1:
             raise UserError(f"steps: must be >= 1, got {steps}")
         x0, c = self._start(n, condition, generator, init)

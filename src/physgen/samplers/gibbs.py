@@ -20,7 +20,8 @@ from physgen.samplers.draws import bernoulli
 from physgen.samplers.energy import BipartiteEnergy
 
 
-def flip_move(energy: BipartiteEnergy, v: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+def flip_move(energy: BipartiteEnergy, v: torch.Tensor, generator: torch.Generator | None
+              ) -> tuple[torch.Tensor, torch.Tensor]:
     """Metropolis global spin flip on every chain: ``(..., n) -> (..., n)`` and the acceptance mask ``(...)``."""
     log_r = energy.flip_log_ratio(v)
     u = torch.rand(log_r.shape, generator=generator, device=v.device, dtype=v.dtype)

@@ -143,7 +143,8 @@ def check_log_prob(log_prob: LogProb, x0: torch.Tensor) -> torch.Tensor:
         shape = tuple(lp.shape) if torch.is_tensor(lp) else type(lp).__name__
         raise UserError(f"log-density: returned shape {shape}, expected ({x0.shape[0]},) (one value per chain)")
     if torch.isnan(lp).any() or (lp == math.inf).any():
-        raise UserError(f"log-density: {int((~torch.isfinite(lp)).sum())} of {len(lp)} chains give NaN/inf at the start point")
+        bad = int((~torch.isfinite(lp)).sum())
+        raise UserError(f"log-density: {bad} of {len(lp)} chains give NaN/inf at the start point")
     return lp
 
 

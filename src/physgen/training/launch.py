@@ -27,7 +27,8 @@ from physgen.training.trainer import Trainer
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
 RESUMABLE = {"epochs", "steps", "max_time", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
-             "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every", "val_every", "device", "tensorboard"}
+             "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every", "val_every", "device",
+             "tensorboard"}
 
 
 def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,

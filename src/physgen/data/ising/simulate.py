@@ -4,7 +4,8 @@ Protocol: ``chains`` independent chains per temperature (all temperatures run to
 ``burn_in`` sweeps, then one sample every ``thin`` sweeps until every temperature has ``n_samples``.
 |m| and the energy per spin are recorded after *every* sweep from the second half of burn-in on, and
 their integrated autocorrelation times τ_int (in sweeps, Sokal's window,
-:func:`physgen.stats.integrated_autocorrelation_time`) are stored per temperature; a :class:`ThinningWarning` is issued where ``thin < 2 τ_int``
+:func:`physgen.stats.integrated_autocorrelation_time`) are stored per temperature; a :class:`ThinningWarning` is
+issued where ``thin < 2 τ_int``
 (samples then are not nearly independent; Sokal 1997 §3).
 """
 from __future__ import annotations

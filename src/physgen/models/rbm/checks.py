@@ -35,7 +35,8 @@ def check_values(x: torch.Tensor, visible: str) -> None:
     is01 = bool(((x == 0) | (x == 1)).all())
     ispm = bool(((x == 1) | (x == -1)).all())
     if visible == "bernoulli" and not is01:
-        fix = f"use {_FIX['spin']}" if ispm else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}"
+        fix = (f"use {_FIX['spin']}" if ispm
+               else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}")
         raise UserError(f"data: a Bernoulli RBM needs values in {{0,1}} (got values in "
                         f"[{float(x.min()):g}, {float(x.max()):g}]); {fix}")
     if visible == "spin" and not ispm:

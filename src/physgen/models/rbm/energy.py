@@ -41,7 +41,8 @@ VISIBLE = ("bernoulli", "spin", "gaussian")
 
 @dataclass(frozen=True)
 class RBMEnergy:
-    """One RBM's parameters (a :class:`physgen.samplers.energy.BipartiteEnergy`) (possibly tempered).  Tensors: ``W (n, m)``, ``a (n,)``, ``b (m,)``, ``sigma (n,)``.
+    """One RBM's parameters (a :class:`physgen.samplers.energy.BipartiteEnergy`) (possibly tempered).
+    Tensors: ``W (n, m)``, ``a (n,)``, ``b (m,)``, ``sigma (n,)``.
 
     ``beta`` is ``1.0`` or a tensor broadcastable to ``x.shape[:-1] + (1,)``; ``base_a`` is the base
     model's visible bias (defaults to ``a``).  Gradients flow through every method.

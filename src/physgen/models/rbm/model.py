@@ -5,7 +5,8 @@ the model by the negative-phase sampler; its gradient is the contrastive-diverge
 negative log-likelihood gradient ``⟨∂F⟩_data − ⟨∂F⟩_model`` (Hinton 2002; Tieleman 2008 for PCD;
 Desjardins et al. 2010 for PT), so the trainer's optimizer (SGD with momentum) performs the classic
 update.  For CD and PCD the gradient is computed in closed form (:mod:`physgen.models.rbm.cd`) unless
-a sparsity penalty or a learned σ asks for autograd.  ``method = "exact"`` uses ``L = mean F(v) + log Z`` with ``log Z`` enumerated (the exact
+a sparsity penalty or a learned σ asks for autograd.  ``method = "exact"`` uses ``L = mean F(v) + log Z`` with
+``log Z`` enumerated (the exact
 NLL).  Persistent chains are registered buffers, hence checkpointed and resumed.
 
 Conditioning: a run conditioned on a discrete condition (e.g. the temperatures of a multi-temperature
@@ -38,7 +39,8 @@ class RBM(GenerativeModel):
 
     Parameters (``K`` = number of condition values, 1 when unconditioned): ``W (K, n, m)``,
     ``a (K, n)``, ``b (K, m)`` and, for Gaussian units, ``log_sigma (K, n)``.  Buffers: ``chains``
-    ``(K, C, n)`` and their hidden units ``chain_hidden (K, C, m)`` (pcd) or ``(K, R, C, n)`` (pt), ``betas (R,)``, ``ready (K,)`` (bias initialised
+    ``(K, C, n)`` and their hidden units ``chain_hidden (K, C, m)`` (pcd) or ``(K, R, C, n)`` (pt), ``betas (R,)``,
+    ``ready (K,)`` (bias initialised
     from data and chains started), ``updates`` (loss calls, schedules the monitors).
     """
 

@@ -29,8 +29,8 @@ def test_the_documented_family_trains_and_samples(tmp_path):
     data = save(Dataset(x, "continuous", attrs={"feature_names": ["a", "b"]}), tmp_path / "g.h5")
     from physgen.training import load_run, train
 
-    summary = train("gauss-example", data=data, out=tmp_path / "run", steps=600, sets=["train.lr=0.05", "train.schedule=cosine",
-                    "train.progress=false"])
+    sets = ["train.lr=0.05", "train.schedule=cosine", "train.progress=false"]
+    summary = train("gauss-example", data=data, out=tmp_path / "run", steps=600, sets=sets)
     assert summary["status"] == "completed" and summary["steps"] == 600
     run = load_run(tmp_path / "run", which="latest")  # (best: chosen by time-scheduled probes)
     # data.transform=auto standardises: in data space the samples carry the data's mean and spread

@@ -3,8 +3,8 @@
 Each example runs as a subprocess (as a user would run it) with a temporary ``--out``; the test checks the
 PNG figures it lists and the numbers in its ``results.json``.  Every bound is a physics or quality figure
 measured on a quick run (seed 0, ``OMP_NUM_THREADS=1``; the measured value is in the comment), with margin
-for other CPUs and library versions.  The two classical examples and the quick GAN (≈ 10 s) are in the default
-suite; the other ones that train models are ``slow``.
+for other CPUs and library versions.  The two classical examples, the quick GAN (≈ 10 s), the DBN and the SGAN
+(≈ 10-20 s each) are in the default suite; the other ones that train models are ``slow``.
 """
 from __future__ import annotations
 
@@ -169,3 +169,25 @@ def test_diffusion(tmp_path):
     ising = r["ising_generated_vs_mc"]                                 # conditioned on T: ordered at 1.8 only
     assert ising["1.8"]["abs_m"][0] > ising["3"]["abs_m"][0] + 0.1     # (0.68 vs 0.46)
     assert ising["1.8"]["energy"][0] < ising["3"]["energy"][0] - 0.15  # (-1.12 vs -0.78)
+
+
+def test_dbn_digits(tmp_path):
+    r = quick("dbn_digits", tmp_path)                                 # 1,500 updates per layer
+    base = r["independent_pixels_test_log_likelihood_nats"]             # -24.51
+    rbm, dbn = r["rbm_test_log_likelihood_nats"], r["dbn_test_lower_bound_nats"]
+    assert -21.5 < rbm < 0 and rbm > base + 3.0                         # RBM log p, AIS log Z (-19.70)
+    assert dbn > rbm - 1.0 and dbn > base + 3.0                         # DBN bound beside it (-19.45, +0.25)
+    assert max(r["rbm_test_log_likelihood_error"], r["dbn_test_lower_bound_error"]) < 0.4   # (0.056, 0.15)
+    real, *fakes = r["mean_pixel_real_rbm_dbn"]
+    assert all(abs(f - real) < 0.03 for f in fakes)                     # (0.293 vs 0.286, 0.291)
+
+
+def test_sgan_digits(tmp_path):
+    r = quick("sgan_digits", tmp_path)                                # 500 steps, 100 labelled digits
+    assert r["n_labelled"] == 100 and r["training"]["steps"] == 500
+    sgan, sup = r["sgan_accuracy"]["value"], r["supervised_accuracy"]["value"]
+    assert sgan > 0.86 and sup > 0.78 and r["random_forest_accuracy"]["value"] > 0.75   # (0.920, 0.898, 0.871)
+    # unlabelled digits help: +2.2 points (+4.4 in a run on a busier CPU); +5.1 in the full 8,000-step run
+    assert sgan > sup - 0.01
+    cm = np.asarray(r["sgan_confusion_matrix"])
+    assert cm.sum() == r["sgan_accuracy"]["n"] and np.trace(cm) / cm.sum() == pytest.approx(sgan)

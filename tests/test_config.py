@@ -158,3 +158,17 @@ def test_every_registered_model_config_round_trips(name):
             continue
         sets.append(f"model.{f.name}=" + ("none" if v is None else ",".join(map(str, v)) if isinstance(v, list) else str(v)))
     assert C.resolve(name, cls.config_class, sets=sets) == cfg
+
+
+def test_a_user_cap_replaces_the_default_time_budget_and_a_time_budget_the_default_caps():
+    """The family's default budget (max_time and a step cap) gives way to the user's: --steps alone runs those
+    steps with no time limit, --max-time alone runs that long with no cap, both together are both limits."""
+    family = {"train": {"max_time": 120.0, "epochs": None, "steps": 10000}}
+    steps_only = C.resolve("toy", None, base=family, extra={"train": {"steps": 50}}).train
+    assert steps_only.steps == 50 and steps_only.max_time is None
+    time_only = C.resolve("toy", None, base=family, extra={"train": {"max_time": 30.0}}).train
+    assert time_only.max_time == 30.0 and time_only.steps is None and time_only.epochs is None
+    both = C.resolve("toy", None, base=family, extra={"train": {"max_time": 30.0, "steps": 50}}).train
+    assert both.max_time == 30.0 and both.steps == 50
+    neither = C.resolve("toy", None, base=family).train
+    assert neither.max_time == 120.0 and neither.steps == 10000

@@ -435,11 +435,17 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
 
 
 def _time_budget(user: Mapping[str, Any]) -> dict[str, Any]:
-    """A ``train.max_time`` that the user's layers set without ``train.epochs`` or ``train.steps`` is the
-    run's budget: the caps of the layers below (a family's defaults, a saved run) are cleared."""
+    """The user's budget replaces the one below it (a family's default budget, a saved run's): a ``train.max_time``
+    set without ``train.epochs``/``train.steps`` clears their caps, and an epoch or step cap set without
+    ``train.max_time`` clears the time limit."""
     train = user.get("train", {})
-    if not isinstance(train, Mapping) or train.get("max_time") in (None, "none", "None", "null", ""):
+    if not isinstance(train, Mapping):
         return {}
-    if "epochs" in train or "steps" in train:
-        return {}
-    return {"train": {"epochs": None, "steps": None}}
+    unset = (None, "none", "None", "null", "")
+    timed = "max_time" in train and train["max_time"] not in unset
+    capped = any(k in train and train[k] not in unset for k in ("epochs", "steps"))
+    if timed and not capped and "epochs" not in train and "steps" not in train:
+        return {"train": {"epochs": None, "steps": None}}
+    if capped and "max_time" not in train:
+        return {"train": {"max_time": None}}
+    return {}

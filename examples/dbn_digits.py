@@ -54,7 +54,7 @@ def main(argv=None) -> dict:
         "rbm": train_model(g, "rbm", "[128]", steps, args.seed, []),
         "dbn": train_model(g, "dbn", "[128,64]", steps, args.seed,
                            ["model.tie_init=true", f"model.finetune_steps={steps}"])})
-    rbm, dbn = load_run(g.out / "rbm"), load_run(g.out / "dbn")
+    rbm, dbn = load_run(g.out / "rbm", which="latest"), load_run(g.out / "dbn", which="latest")
     lp_rbm, a_rbm = score(rbm, te, args.seed, chains, betas, None)
     lp_dbn, a_dbn = score(dbn, te, args.seed, chains, betas, k)
     g.record("ais", {"n_chains": chains, "n_betas": betas, "posterior_samples": k})

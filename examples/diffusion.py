@@ -70,8 +70,9 @@ def one_dimensional(g: Gallery, quick: bool, seed: int) -> None:
     real = mixture_1d(5000, seed)
     save(real, g.out / "data" / "mixture_1d.h5", overwrite=True)
     train("ddpm", data=g.out / "data" / "mixture_1d.h5", out=g.out / "run_1d", overwrite=True, seed=seed,
-          steps=800 if quick else 5000, sets=[f"model.timesteps={TIMESTEPS_1D}", ema(quick), "train.progress=false"])
-    model = load_run(g.out / "run_1d").model
+          steps=800 if quick else 5000, sets=[f"model.timesteps={TIMESTEPS_1D}", ema(quick), "train.progress=false",
+                                                 "data.transform=none"])  # the reverse paths are drawn in data units
+    model = load_run(g.out / "run_1d", which="latest").model
     betas = beta_schedule("linear", TIMESTEPS_1D).numpy()
     rng = np.random.default_rng(seed)
     fwd = [real.samples[:30, 0].astype(np.float64)]
@@ -113,7 +114,7 @@ def two_dimensional(g: Gallery, quick: bool, seed: int) -> None:
     save(real, g.out / "data" / "ring.h5", overwrite=True)
     train("ddpm", data=g.out / "data" / "ring.h5", out=g.out / "run_ring", overwrite=True, seed=seed,
           steps=1000 if quick else 8000, sets=[ema(quick), "train.progress=false"])
-    fake = load_run(g.out / "run_ring").sample(2000, seed=seed, sampler="ddim", steps=100)
+    fake = load_run(g.out / "run_ring", which="latest").sample(2000, seed=seed, sampler="ddim", steps=100)
     held = make_toy("ring", 2000, seed=seed + 1)
     g.record("ring_mean_exact_log_density_generated_vs_real",
              [float(np.mean(toy_log_density("ring", x))) for x in (fake.samples, held.samples)])
@@ -148,7 +149,7 @@ def ising(g: Gallery, quick: bool, seed: int) -> None:
     train("ddpm", data=g.out / "data" / "ising_L8.h5", out=g.out / "run_ising", overwrite=True, seed=seed,
           condition="temperature", steps=150 if quick else 2000,
           sets=["model.channels=[16,32]", "model.timesteps=200", ema(quick), "train.progress=false"])
-    run = load_run(g.out / "run_ising")
+    run = load_run(g.out / "run_ising", which="latest")
     table, snaps = {}, {}
     for t in temps:
         fake = run.sample(100 if quick else 1000, seed=seed, condition={"temperature": t}, sampler="ddim",

@@ -26,7 +26,8 @@ SNAPSHOT_STEPS = (0, 5, 10, 20, 50, 100, 200)
 # K = 20, a weak energy regulariser, Adam 1e-3 with β₁ = 0 (Du & Mordatch's setting); plus an elementwise
 # clip of ∇E at 10 (drift ≤ 0.25 per step), without which the deepening energy makes chains overshoot
 RECIPE = ["model.langevin=conventional", "model.step_size=0.05", "model.k_steps=20", "model.grad_clip=10",
-          "model.alpha=0.005", "model.hidden=[64,64]", "model.buffer_size=4096", "train.lr=1e-3"]
+          "model.alpha=0.005", "model.hidden=[64,64]", "model.buffer_size=4096", "train.lr=1e-3",
+          "data.transform=none"]  # energies are compared with the exact density in data coordinates
 
 
 def snapshots_figure(g: Gallery, model, real: np.ndarray, seed: int) -> None:
@@ -117,7 +118,7 @@ def main(argv=None) -> dict:
     summary = train("ebm", data=g.out / "data" / "ring.h5", out=g.out / "run", overwrite=True, steps=steps,
                     seed=args.seed, sets=RECIPE + ["train.progress=false"])
     g.record("training", {"steps": summary.get("steps"), "wall_s": summary.get("wall_time_s")})
-    run = load_run(g.out / "run")
+    run = load_run(g.out / "run", which="latest")
     snapshots_figure(g, run.model, data.samples[:2000], args.seed)
     landscape(g, run, args.seed)
     ood(g, run, args.seed, 1000)

@@ -65,7 +65,7 @@ def main(argv=None) -> dict:
                     seed=args.seed, sets=["model.n_hidden=500", "model.method=cd", "model.k=1", "train.lr=0.05",
                                           "train.progress=false"])
     g.record("training", {"epochs": epochs, "steps": summary.get("steps"), "wall_s": summary.get("wall_time_s")})
-    run = load_run(run_dir)
+    run = load_run(run_dir, which="latest")
     fake = run.sample(64, seed=args.seed, init="random", burn_in=200 if args.quick else 1000)
     g.record("mean_pixel_real_vs_generated", [float(tr.samples.mean()), float(fake.samples.mean())])
     chains, betas = (32, 500) if args.quick else (100, 10000)

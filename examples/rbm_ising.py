@@ -50,7 +50,7 @@ def thermodynamics_vs_t(g: Gallery, quick: bool, seed: int) -> None:
     epochs = 20 if quick else 50
     train("rbm", data=g.out / "data" / "ising_L8.h5", out=g.out / "run_L8", overwrite=True, epochs=epochs, seed=seed,
           condition="temperature", sets=["model.n_hidden=64", "train.progress=false"])
-    run = load_run(g.out / "run_L8")
+    run = load_run(g.out / "run_L8", which="latest")
     temps = sorted(set(ds.conditions["temperature"].tolist()))
     n = 500 if quick else 2000
     mc = thermodynamics_by_temperature(ds, rng=seed, n_boot=200)
@@ -108,7 +108,7 @@ def hidden_units(g: Gallery, quick: bool, seed: int) -> None:
         run_dir = g.out / f"run_L4_h{m}"
         train("rbm", data=path, out=run_dir, overwrite=True, epochs=20 if quick else 30, seed=seed,
               condition="temperature", sets=[f"model.n_hidden={m}", "train.progress=false"])
-        model = load_run(run_dir).model
+        model = load_run(run_dir, which="latest").model
         for t in temps:
             p = ExactIsing(4, t).probabilities
             q = exact_log_prob_all(model.energy(model.condition_index({"temperature": t})).detach()).double().numpy()

@@ -85,7 +85,7 @@ def main(argv=None) -> dict:
                                        "model.diagnostics=false", "train.progress=false"])
     g.record("training", {"steps": summary.get("steps"), "wall_s": summary.get("wall_time_s"),
                           "n_train": len(tr), "n_test": len(te)})
-    run = load_run(run_dir, device="cpu")
+    run = load_run(run_dir, device="cpu", which="latest")
     x_test = torch.from_numpy(to_model_space(ds.samples[te], ds.kind, run.transform))
     acc = compare_classifiers(run.model, x_test, ds.labels[te], seed=args.seed)
     for name in ("sgan", "supervised", "random_forest"):

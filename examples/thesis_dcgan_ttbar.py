@@ -53,7 +53,7 @@ def main(argv=None) -> dict | None:
                     seed=args.seed, sets=["train.progress=false", "model.diagnostics=false"], **budget)
     g.record("training", {**budget, "steps_done": summary.get("steps"), "wall_s": summary.get("wall_time_s"),
                           "n_events": len(real), "features": names})
-    fake = load_run(g.out / "run").sample(2000 if args.quick else len(real), seed=args.seed)
+    fake = load_run(g.out / "run", which="latest").sample(2000 if args.quick else len(real), seed=args.seed)
     result = evaluate(real, fake, metrics=["kl", "js", "w1", "mmd", "c2st"], seed=args.seed, n_boot=100)
     kl = result["kl"]["per_feature"]
     g.record("kl_per_feature", {n: {"value": kl[n]["value"], "floor": kl[n]["floor"]} for n in names},

@@ -39,7 +39,7 @@ def digits(g: Gallery, quick: bool, seed: int) -> None:
     epochs = 40 if quick else 300
     train("vae", data=g.out / "data" / "digits_train.h5", out=g.out / "run_digits", overwrite=True, epochs=epochs,
           seed=seed, sets=["model.latent=2", "model.hidden=[128,128]", "train.progress=false"])
-    run = load_run(g.out / "run_digits")
+    run = load_run(g.out / "run_digits", which="latest")
     k = 20 if quick else 1000
     elbo, _ = run.log_prob(te, method="elbo", seed=seed)
     iwae, _ = run.log_prob(te, method="iwae", seed=seed, k=k)
@@ -78,7 +78,7 @@ def ising(g: Gallery, quick: bool, seed: int) -> None:
     epochs = 30 if quick else 200
     train("vae", data=g.out / "data" / "ising_L16.h5", out=g.out / "run_ising", overwrite=True, epochs=epochs,
           seed=seed, sets=["model.latent=2", "train.progress=false"])
-    model = load_run(g.out / "run_ising").model
+    model = load_run(g.out / "run_ising", which="latest").model
     x = torch.as_tensor(ds.samples, dtype=torch.float32)
     mu = encode_means(model, x)
     m = magnetization(ds.samples)

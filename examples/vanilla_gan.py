@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
     g.record("diversity_ratio_by_epoch", diag["diversity_ratio"])
     g.record("warnings", [w["kind"] for w in diag["warnings"]])
     g.record("last_50_iterations", last_rows(run_dir / "metrics.csv"))
-    fake = load_run(run_dir).sample(len(te), seed=args.seed)
+    fake = load_run(run_dir, which="latest").sample(len(te), seed=args.seed)
     auc = c2st_auc(te.samples, fake.samples, seed=args.seed)
     half = len(te) // 2
     floor = c2st_auc(te.samples[:half], te.samples[half:], seed=args.seed)

@@ -17,7 +17,8 @@ def _split(tmp_path):
 
 
 def _score(cli, run, test, out):
-    code, _, err = cli("score", run, "--data", test, "--method", "ais", "--k", "100", "--out", out)
+    code, _, err = cli("score", run, "--data", test, "--method", "ais", "--k", "100", "--out", out,
+                       "--checkpoint", "latest")  # the end of the layer schedule
     assert code == 0, err
     with h5py.File(out) as f:
         return float(f.attrs["mean_log_prob"]), float(f.attrs["mean_log_prob_error"])

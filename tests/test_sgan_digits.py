@@ -33,9 +33,8 @@ def test_sgan_beats_the_same_network_trained_on_the_labels_alone(tmp_path):
         data = save(ds.subset(np.sort(tr)), tmp_path / f"train{seed}.h5")
         out = tmp_path / f"run{seed}"
         train("sgan", data=data, out=out, seed=seed, steps=STEPS,
-              sets=["model.labels_per_class=10", f"model.label_seed={seed}", "train.epochs=1",
-                    "train.max_time=86400", "train.progress=false"])
-        model = load_run(out, device="cpu").model
+              sets=["model.labels_per_class=10", f"model.label_seed={seed}", "train.progress=false"])
+        model = load_run(out, device="cpu", which="latest").model
         te = np.sort(te)
         res = compare_classifiers(model, torch.from_numpy(ds.samples[te]), ds.labels[te], seed=seed)
         assert res["n_labelled"] == 100 and res["baseline_steps"] == STEPS

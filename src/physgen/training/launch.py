@@ -56,6 +56,7 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
     (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint."""
     out = Path(out)
     cls = registry.get(model_name)
+    ds = None  # the dataset, read once
     if resume:
         cfg, data_path, prev = _resume_config(model_name, cls, out, data, config_file, sets, flags)
     else:
@@ -63,12 +64,13 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
         if data is None:
             raise UserError("--data: required when starting a new run")
         data_path, prev = Path(data), {}
-        cfg = _fresh_config(model_name, cls, data_path, config_file, sets, flags)
+        ds = load(data_path)
+        cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     clean = False
     try:
-        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks)
+        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, ds)
         clean = True
         return summary
     finally:
@@ -76,9 +78,9 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
 
 
 def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
-         ctx: dist.DistContext, device, callbacks=()) -> dict[str, Any]:
+         ctx: dist.DistContext, device, callbacks=(), ds=None) -> dict[str, Any]:
     _seed_globals(cfg.train.seed)
-    ds = load(data_path)
+    ds = load(data_path) if ds is None else ds
     spec = DataSpec.from_dataset(ds, cfg.data.condition)
     train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
     if resume:
@@ -162,12 +164,12 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
                                  "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
 
 
-def _fresh_config(model_name, cls, data_path: Path, config_file, sets, flags) -> C.RunConfig:
+def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
     defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
-    spec = DataSpec.from_dataset(load(data_path), user.data.condition)
+    spec = DataSpec.from_dataset(ds, user.data.condition)
     cfg = C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind)  # config.toml records the choice

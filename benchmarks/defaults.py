@@ -6,11 +6,12 @@ printed) and sampled with ``physgen sample RUN --n N`` at its defaults.  The sam
 ``physgen evaluate`` against real data the model never saw (tt̄: see below), each measure next to its
 real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and its target:
 
-* ``ttbar`` — the tt̄ events (s, t, y), ``--ttbar PATH`` (skipped with a message when absent); mean
-  per-feature KL (50-bin histograms) and classifier two-sample AUC (Lopez-Paz & Oquab 2017).  Protocol
-  ``10k`` (default): train on all 10,000 events, draw 10,000, judge against the 10,000 events (5,000 a
-  side; the protocol the targets were set with).  Protocol ``holdout``: a seeded split, train on the rest,
-  judge against 2,000 held-out events (1,000 a side, where the KL floor, ≈ 0.045, is above the KL targets).
+* ``ttbar`` — pp → tt̄ at √s = 13 TeV, features (s, t, y), made by ``physgen data pythia`` (hard level,
+  Pythia's defaults): 10,000 training events (seed S) and 10,000 independent events (seed S + 1) to judge
+  against, 5,000 a side for the floor; mean per-feature KL (50-bin histograms) and classifier two-sample
+  AUC (Lopez-Paz & Oquab 2017).  ``--ttbar PATH`` reads an events file (s t y per line, e.g. a MadGraph
+  sample) instead: protocol ``10k`` trains on all of it and judges against the same events; ``holdout``
+  judges against 2,000 held-out events (1,000 a side, where the KL floor, ≈ 0.045, is above the targets).
 * ``ising`` — 2D Ising L=16 at T = 1.8, 2.27, 3.0, 1,000 configurations per T from ``physgen data ising
   --algorithm wolff`` (other options at their defaults), conditioned on T; judged against an independent
   Monte Carlo run (the next seed): relative errors of ⟨e⟩ and ⟨|m|⟩ per T; C and χ reported beside the
@@ -47,13 +48,12 @@ from record import record  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "scoreboard.md"
 DOC_SECTION = "defaults-results"
-DEFAULT_TTBAR = REPO.parent / "shared" / "data" / "ttbar_sty_10k.txt"
 
 FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm")
 DATASETS = ("ttbar", "ising", "digits", "sampling")
 BOOKKEEPING = ("--no-progress", "--overwrite")  # added to every `physgen train`; no effect on the model
 ISING_SIZE, ISING_TEMPERATURES, ISING_PER_T = 16, (1.8, 2.27, 3.0), 1000
-TTBAR_HOLDOUT, DIGITS_TEST_FRACTION = 2000, 1 / 3
+TTBAR_N, TTBAR_HOLDOUT, DIGITS_TEST_FRACTION = 10_000, 2000, 1 / 3
 SAMPLING_N = 1000
 
 # targets: (KL, AUC) on tt̄; relative error of ⟨e⟩ and ⟨|m|⟩ per T on Ising; AUC on digits; seconds to sample
@@ -71,6 +71,11 @@ def ising_args(seed: int, out: str) -> list[str]:
             "--samples", str(ISING_PER_T), "--algorithm", "wolff", "--seed", str(seed), "--out", out, "--overwrite"]
 
 
+def pythia_args(seed: int, out: str) -> list[str]:
+    return ["data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(TTBAR_N), "--features", "s,t,y",
+            "--seed", str(seed), "--out", out, "--overwrite"]
+
+
 def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
     """Write the (train, judge) files of each data set under ``OUT/data``; returns (paths, skipped reasons)."""
     from physgen.data import load, save
@@ -82,7 +87,11 @@ def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
 
     paths, skipped = {}, {}
     if "ttbar" in datasets:
-        if not args.ttbar.is_file():
+        if args.ttbar is None:
+            for seed, p in ((args.seed, "data/ttbar-train.h5"), (args.seed + 1, "data/ttbar-test.h5")):
+                cli(pythia_args(seed, p))
+            paths["ttbar"] = ("data/ttbar-train.h5", "data/ttbar-test.h5")
+        elif not args.ttbar.is_file():
             skipped["ttbar"] = f"--ttbar {args.ttbar}: no such file; tt̄ data set skipped"
             print(f"defaults: {skipped['ttbar']}", file=sys.stderr)
         else:
@@ -267,9 +276,10 @@ def parse_args(argv=None):
                    help="comma list of ttbar,ising,digits,sampling (default: all; sampling uses the Ising runs)")
     p.add_argument("--max-time", type=float, default=300.0, help="seconds per training run (default 300)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (default 1)")
-    p.add_argument("--ttbar", type=Path, default=DEFAULT_TTBAR, help="tt̄ events file (s t y per line)")
+    p.add_argument("--ttbar", type=Path, default=None,
+                   help="tt̄ events file (s t y per line) instead of Pythia events (default: physgen data pythia)")
     p.add_argument("--ttbar-protocol", choices=("10k", "holdout"), default="10k",
-                   help="10k: judge against all 10,000 events (default); holdout: 2,000 held-out events")
+                   help="with --ttbar: judge against the training events (10k, default) or 2,000 held-out ones")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and splits (default 0)")
     p.add_argument("--sample-timeout", type=float, default=900.0, help="seconds before a sampling run is failed")
     p.add_argument("--record", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
@@ -306,7 +316,7 @@ def run(args) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     args.out = args.out.resolve()
     board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed,
-             "ttbar_protocol": args.ttbar_protocol, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/defaults.py", *sys.argv[1:]]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {}}

@@ -28,7 +28,7 @@ from physgen.errors import UserError
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson")
+TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson", "quantile")
 FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 
@@ -131,7 +131,7 @@ class DataConfig:
 
     # auto: standardize continuous (tabular) data, leave spins, binary and images untouched; config.toml
     # records the resolved choice
-    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson"] = "auto"
+    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "quantile"] = "auto"
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
     val_fraction: float = 0.1            # held out (seeded by train.seed) for the quality probe and validation
 

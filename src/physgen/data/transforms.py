@@ -6,6 +6,9 @@
 ``minmax``       y = 2 (x - min) / (max - min) - 1          maps the training range onto [-1, 1]
 ``yeo-johnson``  y = (psi_lambda(x) - mu) / sigma           Yeo & Johnson (2000), Biometrika 87:954;
                  psi fitted by maximum likelihood with scikit-learn's ``PowerTransformer``
+``quantile``     y = Phi^-1(F_n(x))                          F_n: the training marginal's quantile function,
+                 linear between 1,000 quantiles (scikit-learn's ``QuantileTransformer``); every feature's
+                 training marginal becomes a standard normal, so a model only has to learn the dependence
 
 Every transform is saved with the run as JSON (:meth:`Transform.to_json`), inverted on sampling, and
 gives ``log |det dy/dx|`` so that densities learned in model space convert to data space:
@@ -165,12 +168,62 @@ class YeoJohnson(Transform):
                 "scale": self.scale_.tolist()}
 
 
-_CLASSES = {c.name: c for c in (Transform, Standardize, MinMax, YeoJohnson)}
-_PARAMS = {"standardize": ("mean", "scale"), "minmax": ("min", "span"), "yeo-johnson": ("lambdas", "mean", "scale")}
+class QuantileNormal(Transform):
+    """Per-feature Gaussianisation y = Phi^-1(F(x)) with scikit-learn's ``QuantileTransformer``
+    (``output_distribution="normal"``): F is linear between the training set's quantiles ``quantiles_``
+    ``(Q, d)`` at levels ``references_`` ``(Q,)``, Q = min(1000, N).  Generated values beyond the fitted
+    range map onto the training extremes.  dy/dx = F'(x) / phi(y) with F' = Δreference / Δquantile on the
+    segment that holds x (Bogachev et al. 2005 give the map's optimal-transport view)."""
+
+    name = "quantile"
+
+    def fit(self, x: np.ndarray) -> "QuantileNormal":
+        from sklearn.preprocessing import QuantileTransformer
+
+        x2 = np.asarray(x, dtype=np.float64).reshape(len(x), -1)
+        qt = QuantileTransformer(n_quantiles=min(1000, len(x2)), output_distribution="normal", subsample=None)
+        qt.fit(x2)
+        self.quantiles_, self.references_ = qt.quantiles_, qt.references_
+        return self
+
+    def _sklearn(self):
+        from sklearn.preprocessing import QuantileTransformer
+
+        qt = QuantileTransformer(n_quantiles=len(self.references_), output_distribution="normal")
+        qt.quantiles_, qt.references_ = np.asarray(self.quantiles_), np.asarray(self.references_)
+        qt.n_quantiles_, qt.n_features_in_ = len(self.references_), self.quantiles_.shape[1]
+        return qt
+
+    def _forward(self, x2):
+        return self._sklearn().transform(x2)
+
+    def _inverse(self, y2):
+        return self._sklearn().inverse_transform(np.nan_to_num(y2, nan=0.0))
+
+    def _log_det(self, x2):
+        from scipy.stats import norm
+
+        q, r = np.asarray(self.quantiles_), np.asarray(self.references_)
+        out = np.zeros(len(x2))
+        y = self._forward(x2)
+        for j in range(q.shape[1]):
+            k = np.clip(np.searchsorted(q[:, j], x2[:, j], side="right") - 1, 0, len(r) - 2)
+            dx = q[k + 1, j] - q[k, j]
+            slope = np.where(dx > 0, (r[k + 1] - r[k]) / np.where(dx > 0, dx, 1.0), np.inf)
+            out += np.log(slope) - norm.logpdf(y[:, j])
+        return out
+
+    def params(self):
+        return {"quantiles": np.asarray(self.quantiles_).tolist(), "references": np.asarray(self.references_).tolist()}
+
+
+_CLASSES = {c.name: c for c in (Transform, Standardize, MinMax, YeoJohnson, QuantileNormal)}
+_PARAMS = {"standardize": ("mean", "scale"), "minmax": ("min", "span"), "yeo-johnson": ("lambdas", "mean", "scale"),
+           "quantile": ("quantiles", "references")}
 
 
 def make_transform(name: str) -> Transform:
-    """Unfitted transform called ``name`` (none | standardize | minmax | yeo-johnson)."""
+    """Unfitted transform called ``name`` (none | standardize | minmax | yeo-johnson | quantile)."""
     if name not in _CLASSES:
         raise UserError(f"data.transform: unknown transform {name!r} (choose {' | '.join(_CLASSES)})")
     return _CLASSES[name]()

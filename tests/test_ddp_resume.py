@@ -77,3 +77,32 @@ def test_two_process_resume_is_bit_identical(tmp_path, model, killed_rank):
     assert 20 <= step <= 25, step
     _torchrun(physgen, *train, "--out", tmp_path / "kill", "--steps", 40, "--resume")
     _assert_identical(ref, _final(tmp_path / "kill"))
+
+
+def _as_two_process_checkpoint(run, *, per_rank: bool):
+    """The run's latest checkpoint re-written as if two processes had made it (one step later)."""
+    path = ckpt.latest(Path(run) / "checkpoints")
+    tensors, state = ckpt.load(path, model="rbm", model_version=2)
+    if per_rank:
+        tensors["rank.1.model.chains"] = -tensors["model.chains"]
+    state = {**state, "world_size": 2, "rank_rng": [state["rng"], state["rng"]]}
+    ckpt.save(path.parent, ckpt.step_tag(state["step"] + 1), tensors, state, model="rbm", model_version=2)
+
+
+@pytest.mark.parametrize("per_rank", [True, False])
+def test_resume_with_another_process_count(cli, tmp_path, per_rank):
+    """Per-rank state cannot be split over another number of processes: one line naming both counts, exit 2
+    (nothing is written); a checkpoint without per-rank state resumes with any number."""
+    run = tmp_path / "run"
+    args = ["train", "rbm", "--out", run, *COMMON, *MODELS["rbm"]]
+    assert cli(*args, "--data", _data(tmp_path, "rbm"), "--steps", 5)[0] == 0
+    _as_two_process_checkpoint(run, per_rank=per_rank)
+    before = sorted(p.name for p in (run / "checkpoints").iterdir())
+    code, _, err = cli(*args, "--steps", 10, "--resume")
+    if not per_rank:
+        assert code == 0, err
+        return
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "written by 2 processes" in lines[0] and "this run has 1" in lines[0], lines[0]
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == before

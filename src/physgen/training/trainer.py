@@ -12,8 +12,9 @@ Reproducibility: the randomness of optimizer step ``s`` on rank ``r`` comes from
 with ``(seed, r, s)``, and the data order of epoch ``e`` from ``(seed, e)``; a checkpoint therefore
 needs only tensors plus ``(step, epoch, position)`` for a resumed run to reproduce an uninterrupted
 one bit for bit (on the same device and thread count).  Under ``torchrun`` the checkpoint also holds every
-rank's own buffers and RNG states (:func:`physgen.training.checkpoint.add_rank_states`), so a run resumed
-with the same number of processes reproduces the uninterrupted one too.
+rank's own state (its tensors that differ from rank 0's, e.g. persistent chains, and its RNG states:
+:func:`physgen.training.checkpoint.add_rank_states`), so a run resumed with the same number of processes
+reproduces the uninterrupted one too.
 """
 from __future__ import annotations
 
@@ -524,7 +525,7 @@ class Trainer:
         self._good = (tensors, state)
         if not to_disk:
             return
-        if self.ctx.enabled:
+        if self.ctx.enabled and self.run_dir is not None:
             tensors, state = self._with_rank_states(tensors, state)
         metric = self._metric() if self.probe is None else None   # with a probe, quality() picks best
         is_best = metric is not None and metric < self.best

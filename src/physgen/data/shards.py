@@ -52,9 +52,9 @@ def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) ->
         futures = [pool.submit(fn, *job) for job in jobs]
         while not all(f.done() for f in futures):
             time.sleep(0.1)
-            if bar is not None:
+            if bar is not None and counter.value > bar.n:   # (redraw only on progress)
                 bar.update(counter.value - bar.n)
-        if bar is not None:
+        if bar is not None and counter.value > bar.n:
             bar.update(counter.value - bar.n)
         return [f.result() for f in futures]
 

@@ -9,7 +9,7 @@ import json
 
 from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, add_verb
 
-SUBVERBS = ("ising", "import", "digits", "mnist", "toy", "pythia")
+SUBVERBS = ("ising", "import", "digits", "mnist", "toy", "pythia", "merge")
 
 
 def register(sub) -> None:

@@ -8,6 +8,13 @@ A checkpoint ``TAG`` in ``RUN/checkpoints/`` is two files, written atomically in
                      tensor file, and the JSON state: step, epoch, position in the epoch, optimizer
                      hyper-parameters, schedule state, numpy/python RNG states, best metric, ...
 
+Under ``torchrun`` every process keeps state of its own: model buffers that evolve per rank (persistent
+chains, replay buffers), parameters a model set from its rank's share of the data, and its RNG states.
+Rank 0's copies are the ``model.*`` and ``rng.torch`` tensors above; rank ``r >= 1``'s copy of a tensor that
+differs from rank 0's is ``rank.<r>.<key>`` (e.g. ``rank.1.model.chains``), and ``state["rank_rng"]`` lists
+every rank's numpy/python RNG states.  Resuming with the same number of processes gives each rank its own
+state back (:func:`for_rank`).
+
 The JSON file is the commit marker: a checkpoint exists once its JSON exists and the hash of its tensor
 file matches, so a process killed with ``kill -9`` mid-write leaves the previous checkpoint intact.
 The trainer hands the writing to a :class:`BackgroundWriter` (one thread, one checkpoint in flight), so
@@ -36,6 +43,7 @@ from physgen.errors import UserError
 FORMAT = "physgen-checkpoint"
 FORMAT_VERSION = 1
 _STEP = re.compile(r"^step-(\d{8,})\.json$")
+_RANK = re.compile(r"^rank\.(\d+)\.(.+)$")
 
 
 def _sha256(path: Path) -> str:
@@ -243,3 +251,59 @@ def load_optimizer_state(name: str, opt: torch.optim.Optimizer, tensors: dict[st
         opt.load_state_dict({"state": entries, "param_groups": groups})
     except (ValueError, KeyError, RuntimeError) as exc:
         raise UserError(f"checkpoint: optimizer {name!r} state does not match this model ({exc})") from None
+
+
+# --- per-process state under torchrun ------------------------------------------------------------
+def add_rank_states(tensors: dict[str, torch.Tensor], state: dict[str, Any],
+                    ranked: list[dict[str, torch.Tensor]], rank_rng: list[Any]) -> None:
+    """Store every rank's per-process tensors ``ranked[r]`` (keys as in ``tensors``, rank 0's already
+    there) as ``rank.<r>.<key>`` where they differ from rank 0's (compared byte for byte, NaN included),
+    and every rank's JSON RNG states as ``state["rank_rng"]``."""
+    for r, own in enumerate(ranked[1:], start=1):
+        for key, value in own.items():
+            if not _same_bytes(value, ranked[0][key]):
+                tensors[f"rank.{r}.{key}"] = value
+    state["rank_rng"] = list(rank_rng)
+
+
+def digest(t: torch.Tensor) -> str:
+    """SHA-256 of a tensor's dtype, shape and bytes (equal digests: equal tensors, NaN included)."""
+    h = hashlib.sha256(f"{t.dtype}{tuple(t.shape)}".encode())
+    h.update(t.detach().to("cpu").contiguous().reshape(-1).view(torch.uint8).numpy())
+    return h.hexdigest()
+
+
+def _same_bytes(a: torch.Tensor, b: torch.Tensor) -> bool:
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    return torch.equal(a.contiguous().reshape(-1).view(torch.uint8), b.contiguous().reshape(-1).view(torch.uint8))
+
+
+def for_rank(tensors: dict[str, torch.Tensor], state: dict[str, Any], rank: int, world_size: int,
+             source: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The checkpoint as rank ``rank`` of ``world_size`` processes resumes it: its own ``rank.<rank>.*``
+    tensors in place of rank 0's, other ranks' dropped, its own RNG states.
+
+    A checkpoint with per-process model state (``rank.<r>.model.*``: persistent chains, replay buffers)
+    resumes only with the number of processes that wrote it (UserError naming both); one without such
+    state resumes with any number (every rank then starts from rank 0's buffers and RNG states)."""
+    saved = int(state.get("world_size") or 1)
+    own, per_rank = {}, False
+    for key, value in tensors.items():
+        m = _RANK.match(key)
+        if m is None:
+            continue
+        per_rank = per_rank or m.group(2).startswith("model.")
+        if int(m.group(1)) == rank:
+            own[m.group(2)] = value
+    if per_rank and saved != world_size:
+        raise UserError(f"{source}: written by {saved} processes, each with its own state (persistent chains, "
+                        f"replay buffers); this run has {world_size} (resume with torchrun --nproc_per_node={saved})")
+    out = {k: v for k, v in tensors.items() if _RANK.match(k) is None}
+    if saved != world_size:
+        return out, state
+    out.update(own)
+    rank_rng = state.get("rank_rng")
+    if isinstance(rank_rng, list) and rank < len(rank_rng):
+        state = {**state, "rng": rank_rng[rank]}
+    return out, state

@@ -181,3 +181,51 @@ def barrier(ctx: DistContext) -> None:
         import torch.distributed as dist
 
         dist.barrier()
+
+
+def gather_tensors(tensors: dict[str, torch.Tensor], ctx: DistContext, device: torch.device
+                   ) -> list[dict[str, torch.Tensor]]:
+    """Every rank's ``tensors`` on the CPU, in rank order (a collective: every rank calls it with the same
+    keys, shapes and dtypes).  The tensors travel as their raw bytes in one ``all_gather`` (any dtype, bool
+    included, on gloo and NCCL), so a rank's copy arrives bit for bit."""
+    if not ctx.enabled:
+        return [{k: v.detach().to("cpu") for k, v in tensors.items()}]
+    if not tensors:
+        return [{} for _ in range(ctx.world_size)]
+    import torch.distributed as dist
+
+    keys = sorted(tensors)
+    flat = [tensors[k].detach().contiguous().reshape(-1).view(torch.uint8).to(device) for k in keys]
+    mine = torch.cat(flat)
+    parts = [torch.empty_like(mine) for _ in range(ctx.world_size)]
+    dist.all_gather(parts, mine)
+    out = []
+    for part in parts:
+        part, start, ranked = part.cpu(), 0, {}
+        for k, f in zip(keys, flat):
+            t = tensors[k]
+            ranked[k] = part[start:start + f.numel()].clone().view(t.dtype).reshape(t.shape)
+            start += f.numel()
+        out.append(ranked)
+    return out
+
+
+def gather_json(value, ctx: DistContext, device: torch.device) -> list:
+    """Every rank's JSON-serialisable ``value``, in rank order (a collective; UTF-8 bytes padded to the
+    longest rank's)."""
+    import json
+
+    if not ctx.enabled:
+        return [value]
+    import torch.distributed as dist
+
+    data = torch.tensor(list(json.dumps(value).encode("utf-8")), dtype=torch.uint8, device=device)
+    size = torch.tensor([data.numel()], dtype=torch.int64, device=device)
+    sizes = [torch.empty_like(size) for _ in range(ctx.world_size)]
+    dist.all_gather(sizes, size)
+    longest = int(max(int(s) for s in sizes))
+    padded = torch.zeros(longest, dtype=torch.uint8, device=device)
+    padded[:data.numel()] = data
+    parts = [torch.empty_like(padded) for _ in range(ctx.world_size)]
+    dist.all_gather(parts, padded)
+    return [json.loads(bytes(p[:int(s)].cpu().tolist()).decode("utf-8")) for p, s in zip(parts, sizes)]

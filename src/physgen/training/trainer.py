@@ -11,10 +11,14 @@ trainer.
 Reproducibility: the randomness of optimizer step ``s`` on rank ``r`` comes from a generator seeded
 with ``(seed, r, s)``, and the data order of epoch ``e`` from ``(seed, e)``; a checkpoint therefore
 needs only tensors plus ``(step, epoch, position)`` for a resumed run to reproduce an uninterrupted
-one bit for bit (on the same device and thread count).
+one bit for bit (on the same device and thread count).  Under ``torchrun`` the checkpoint also holds every
+rank's own state (its tensors that differ from rank 0's, e.g. persistent chains, and its RNG states:
+:func:`physgen.training.checkpoint.add_rank_states`), so a run resumed with the same number of processes
+reproduces the uninterrupted one too.
 """
 from __future__ import annotations
 
+import functools
 import math
 import signal
 import sys
@@ -194,6 +198,9 @@ class Trainer:
             if path is None:
                 raise UserError(f"{self.run_dir}: no checkpoint to resume from")
             tensors, state = ckpt.load(path, model=self.model.name, model_version=self._model_version)
+            tensors, state = ckpt.for_rank(tensors, state, self.ctx.rank, self.ctx.world_size, path)
+            # DDP starts by broadcasting rank 0's parameters: wrap first, so that each rank's own values stay
+            self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
             self._restore(tensors, state)
             self._span = self._resumed_span(state.get("schedule") or {})
             self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
@@ -205,7 +212,7 @@ class Trainer:
                 self._span = {"start": 0, "horizon": None, "timed": True}
             self.model.on_fit_start(self.data.all(), resumed=False, generator=self._generator(0, "start"))
             self.save_checkpoint(event=False)
-        self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
+            self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
         # closed-form gradients skip autograd; under DDP the loss path lets DDP all-reduce them
         self._closed_form = bool(self.model.closed_form_gradients) and not self.ctx.enabled
         self._step_optimizers = ({k: dist.SyncedOptimizer(o, self.ctx) for k, o in self.optimizers.items()}
@@ -518,6 +525,8 @@ class Trainer:
         self._good = (tensors, state)
         if not to_disk:
             return
+        if self.ctx.enabled and self.run_dir is not None:
+            tensors, state = self._with_rank_states(tensors, state)
         metric = self._metric() if self.probe is None else None   # with a probe, quality() picks best
         is_best = metric is not None and metric < self.best
         if is_best:
@@ -535,14 +544,40 @@ class Trainer:
                 self._writer.wait()  # callbacks may read the files
             self.trigger("on_checkpoint")
 
+    def _with_rank_states(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]
+                          ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Add every rank's per-process state to rank 0's checkpoint (:func:`ckpt.add_rank_states`): the model
+        tensors (buffers such as persistent chains; parameters too, where a model set them from its rank's data)
+        and ``rng.torch`` that differ from rank 0's, and all ranks' RNG states (a collective).  The ranks first
+        exchange a digest of each tensor, so only the tensors that differ travel."""
+        own = {k: v for k, v in tensors.items() if k.startswith("model.") or k == "rng.torch"}
+        digests = dist.gather_json({k: ckpt.digest(v) for k, v in own.items()}, self.ctx, self.device)
+        differ = sorted(k for k in own if any(d.get(k) != digests[0][k] for d in digests[1:]))
+        ranked = dist.gather_tensors({k: own[k] for k in differ}, self.ctx, self.device)
+        rank_rng = dist.gather_json(state["rng"], self.ctx, self.device)
+        if self.ctx.is_main:
+            tensors, state = dict(tensors), dict(state)
+            ckpt.add_rank_states(tensors, state, ranked, rank_rng)
+        return tensors, state
+
     def _save_best(self) -> None:
         """Write the current state as a step checkpoint and as ``best`` (rank 0; the rollback point and the
-        checkpoint cadence are left alone, so that the training does not depend on when probes ran)."""
+        checkpoint cadence are left alone, so that the training does not depend on when probes ran).  Under
+        ``torchrun`` only ``best`` is written: rank 0 alone probes, so it cannot collect the other ranks'
+        state, and a step checkpoint without it would not resume exactly."""
         if not self._writes or not self._params_finite_here():
             return
         tensors, state = self.state()
         if self.logbook is not None:
             self.logbook.flush()
+        if self.ctx.enabled:
+            best = functools.partial(ckpt.save, self.run_dir / "checkpoints", "best", model=self.model.name,
+                                     model_version=self._model_version)
+            if self._writer is not None:
+                self._writer.submit(best, tensors, state)
+            else:
+                best(tensors, state)
+            return
         if self._writer is not None:
             self._writer.submit(self._write_checkpoint, ckpt.step_tag(self.step), tensors, state, True)
         else:

@@ -1,33 +1,30 @@
 """Sharded Pythia generation: ``n`` events split over ``workers`` processes, one Pythia instance each.
 
-The shard seeds are spawned from one seed (``numpy.random.SeedSequence``) and the shards are
-concatenated in order, so the same ``(seed, workers)`` gives the same events, and a sharded run equals
-the concatenation of its shards generated one by one.  Workers are started with the ``spawn`` method
-and report progress through a shared counter.
+The shard seeds are spawned from one seed and the shards are concatenated in order
+(:mod:`physgen.data.shards`), so the same ``(seed, workers)`` gives the same events, and a sharded run
+equals the concatenation of its shards generated one by one.  Workers are started with the ``spawn``
+method and report progress through a shared counter.
 """
 from __future__ import annotations
 
-import os
 import sys
-import time
 from typing import Sequence
 
 import numpy as np
 
+from physgen.data import shards as common
 from physgen.data.hep.pythia import MAX_SEED, Shard, Spec, check_settings, generate_shard
 from physgen.errors import UserError
 
 
 def shard_seeds(seed: int, workers: int) -> list[int]:
     """``workers`` Pythia seeds in 1 .. 900 000 000 spawned from ``seed`` (numpy ``SeedSequence``)."""
-    children = np.random.SeedSequence(int(seed)).spawn(int(workers))
-    return [1 + int(c.generate_state(1, np.uint64)[0] % (MAX_SEED - 1)) for c in children]
+    return [1 + s % (MAX_SEED - 1) for s in common.spawn_states(seed, workers)]
 
 
 def shard_sizes(n: int, workers: int) -> list[int]:
     """``n`` split over ``workers`` shards, the first ``n % workers`` one event larger."""
-    base, extra = divmod(int(n), int(workers))
-    return [base + (i < extra) for i in range(int(workers))]
+    return common.split(n, workers)
 
 
 def combine(shards: Sequence[Shard]) -> Shard:
@@ -48,46 +45,16 @@ def generate(spec: Spec, n: int, *, seed: int = 0, workers: int = 1, progress: b
     check_settings(spec)
     if int(n) < 1:
         raise UserError(f"--n: must be >= 1, got {n!r}")
-    if int(workers) < 1 or int(workers) > int(n):
-        raise UserError(f"--workers: must be between 1 and --n ({n}), got {workers!r}")
+    common.check_workers(workers, n, "--n")
     seeds, sizes = shard_seeds(seed, workers), shard_sizes(n, workers)
     with _bar(n, progress) as bar:
         if workers == 1:
             return combine([generate_shard(spec, sizes[0], seeds[0], bar.update)])
-        return combine(_parallel(spec, sizes, seeds, bar))
-
-
-def _parallel(spec: Spec, sizes: list[int], seeds: list[int], bar) -> list[Shard]:
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    ctx = mp.get_context("spawn")
-    counter = ctx.Value("q", 0)
-    with ProcessPoolExecutor(len(sizes), mp_context=ctx, initializer=_init_worker, initargs=(counter,)) as pool:
-        futures = [pool.submit(_worker, spec, k, s) for k, s in zip(sizes, seeds)]
-        while not all(f.done() for f in futures):
-            time.sleep(0.1)
-            bar.update(counter.value - bar.n)
-        bar.update(counter.value - bar.n)
-        return [f.result() for f in futures]
-
-
-_COUNTER = None
-
-
-def _init_worker(counter) -> None:
-    global _COUNTER
-    _COUNTER = counter
-    os.environ["OMP_NUM_THREADS"] = "1"
-
-
-def _count(k: int) -> None:
-    with _COUNTER.get_lock():
-        _COUNTER.value += k
+        return combine(common.run_processes(_worker, list(zip([spec] * len(sizes), sizes, seeds)), bar=bar))
 
 
 def _worker(spec: Spec, n: int, seed: int) -> Shard:
-    return generate_shard(spec, n, seed, _count)
+    return generate_shard(spec, n, seed, common.count)
 
 
 def _bar(n: int, enabled: bool):

@@ -184,19 +184,19 @@ def test_resume_is_exact_under_the_time_budget_schedule(tmp_path):
     assert a.optimizers["model"].param_groups[0]["lr"] == b.optimizers["model"].param_groups[0]["lr"]
 
 
-@pytest.mark.parametrize("kind,expected", [("continuous", "standardize"), ("spins", "none"), ("binary", "none"),
+@pytest.mark.parametrize("kind,expected", [("continuous", "quantile"), ("spins", "none"), ("binary", "none"),
                                            ("image", "none")])
 def test_auto_transform_per_kind(kind, expected):
     assert resolve_transform("auto", kind) == expected
     assert resolve_transform("minmax", kind) == "minmax"
 
 
-def test_the_defaults_standardize_hold_out_and_pick_best(tmp_path, cont, fake_probe):
-    """Plain ``physgen train``: config.toml records transform = standardize and val_fraction = 0.1, the probe
+def test_the_defaults_transform_hold_out_and_pick_best(tmp_path, cont, fake_probe):
+    """Plain ``physgen train``: config.toml records transform = quantile (auto on continuous data) and val_fraction = 0.1, the probe
     sees the 20 held-out rows, summary.json has ``validation``, load_run/sample take ``best``."""
     summary = train("toy-gauss", data=cont, out=tmp_path / "r", steps=30, sets=QUIET + ["train.lr=0.05"])
     saved = load_toml(tmp_path / "r" / "config.toml")
-    assert saved["data"]["transform"] == "standardize" and saved["data"]["val_fraction"] == 0.1
+    assert saved["data"]["transform"] == "quantile" and saved["data"]["val_fraction"] == 0.1
     assert fake_probe[0].n == 20 and summary["validation"]["n_heldout"] == 20
     assert summary["validation"]["best_step"] is not None
     assert load_run(tmp_path / "r", device="cpu").checkpoint == "best"

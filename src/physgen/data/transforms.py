@@ -1,6 +1,6 @@
 """Invertible per-feature preprocessing of continuous data, fitted on the training set.
 
-``auto``         ``standardize`` for continuous (tabular) data, ``none`` for spins, binary data and images
+``auto``         ``quantile`` for continuous (tabular) data, ``none`` for spins, binary data and images
 ``none``         y = x
 ``standardize``  y = (x - mean) / std                       (std = 1 where a feature is constant)
 ``minmax``       y = 2 (x - min) / (max - min) - 1          maps the training range onto [-1, 1]
@@ -230,12 +230,13 @@ def make_transform(name: str) -> Transform:
 
 
 def resolve_transform(name: str, kind: str) -> str:
-    """The transform ``data.transform = name`` means for data of ``kind``: ``auto`` standardises continuous
-    (tabular) features and leaves spins, binary data and images untouched (pixel intensities already share
-    one bounded scale); any other name is itself."""
+    """The transform ``data.transform = name`` means for data of ``kind``: ``auto`` Gaussianises continuous
+    (tabular) features (``quantile``: on Pythia tt̄ events the VAE reached KL 0.0074, AUC 0.503 in 300 s
+    instead of 0.020, 0.716 with ``standardize``; docs/scoreboard.md) and leaves spins, binary data and
+    images untouched (pixel intensities already share one bounded scale); any other name is itself."""
     if name != "auto":
         return name
-    return "standardize" if kind == "continuous" else "none"
+    return "quantile" if kind == "continuous" else "none"
 
 
 def fit_transform(name: str, x: np.ndarray, kind: str) -> Transform:

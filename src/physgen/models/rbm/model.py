@@ -67,10 +67,10 @@ class RBM(GenerativeModel):
         # L=16 Ising across T_c: 64 hidden per temperature took 8,000 updates in 26 s to KL 0.13 (floor 0.05),
         # C2ST AUC 0.55, ⟨e⟩/⟨|m|⟩ within 8% — the best family there; 120 s leaves room for a loaded machine
         "spins": overlay({"model": {"n_hidden": 64}}, budget(120, steps=10_000)),
-        # tt̄ events: Gaussian visible units (chosen by visible=auto) on standardised features, 64 hidden:
-        # AUC 0.78 after 25,000 updates in 15.5 s — limited by the model's form, not by the budget
-        "continuous": overlay({"model": {"n_hidden": 64}, "data": {"transform": "standardize"}},
-                              budget(60, steps=10_000)),
+        # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
+        # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events after
+        # 790,000 updates in 300 s of one core
+        "continuous": overlay({"model": {"n_hidden": 64}}, budget(60, steps=10_000)),
         # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
         "binary": overlay({"model": {"n_hidden": 128}}, budget(60, steps=10_000)),
     }

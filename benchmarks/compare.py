@@ -13,7 +13,10 @@ Data sets (held-out real data judge the samples; the training rows are never use
   (other options at their defaults); training and test configurations come from independent runs (seeds
   ``seed`` and ``seed + 1``); every family is conditioned on the temperature and sampled with
   ``physgen sample``'s default, which spreads the samples evenly over the trained temperatures.
-* ``ttbar``  — the tt̄ events (s, t, y), ``--ttbar PATH``; a seeded 80/20 split.
+* ``ttbar``  — 10,000 pp → tt̄ events at √s = 13 TeV, (s, t, y), from ``physgen data pythia`` (hard level,
+  Pythia seed = ``seed``; made once into ``OUT/data`` and reused by later runs with the same ``--out``);
+  ``--ttbar PATH`` reads a text table of (s, t, y) instead (e.g. the MadGraph LO file of the thesis; skipped
+  with a message when absent); a seeded 80/20 split.
 * ``digits`` — ``physgen data digits`` (1797 8x8 grey images in [0, 1], labels dropped); a seeded 2/3 : 1/3 split.
 
 Metrics: ``physgen evaluate`` of the held-out real set against as many generated samples, each with its
@@ -47,14 +50,14 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
+from cli_runs import CommandFailed, check, command_text, run_physgen  # noqa: E402
+from pythia_ttbar import file_name, have_pythia, pythia_args  # noqa: E402
 from record import record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = REPO / "benchmarks" / "compare_quick_reference.json"
 DOC = REPO / "docs" / "scoreboard.md"
 DOC_SECTIONS = {True: "compare-quick-results", False: "compare-full-results"}  # quick? -> marker name
-DEFAULT_TTBAR = REPO.parent / "shared" / "data" / "ttbar_sty_10k.txt"
 
 DATASETS = ("ising", "ttbar", "digits")
 FAMILIES = ("rbm", "vae", "wgan-gp", "ebm", "ddpm")
@@ -92,15 +95,37 @@ def unlabeled(ds):
     return Dataset(ds.samples, ds.kind, attrs=dict(ds.attrs))
 
 
-def prepare_data(names, quick: bool, seed: int, ttbar: Path, out: Path, threads: int,
+def ttbar_events(ttbar: Path | None, seed: int, out: Path, cli) -> tuple[object | None, str | None]:
+    """(the tt̄ dataset, None) or (None, why it is skipped): ``physgen data pythia`` events made once into
+    ``out/data`` (``cli(args, made=path)`` records the command and runs it unless ``path`` exists), or with
+    ``ttbar`` that text file."""
+    from physgen.data import load
+    from physgen.data.tabular import import_file
+
+    if ttbar is not None:
+        if not ttbar.is_file():
+            return None, f"--ttbar {ttbar}: no such file; tt̄ data set skipped"
+        return import_file(ttbar, kind="continuous"), None
+    path = f"data/{file_name(seed=seed)}"
+    if not (out / path).is_file() and not have_pythia():
+        return None, "tt̄ events come from Pythia 8 (pip install 'physgen[hep]'); tt̄ data set skipped"
+    cli(pythia_args(path, seed=seed), made=out / path)
+    return load(out / path), None
+
+
+def prepare_data(names, quick: bool, seed: int, ttbar: Path | None, out: Path, threads: int,
                  commands: list[str]) -> tuple[dict, dict]:
     """Write each data set's train/test files under ``out/data``; returns ({name: (train, test)}, skipped).
 
     The ``physgen data`` commands run are appended to ``commands``; the seeded splits are done here."""
     from physgen.data import load, save
-    from physgen.data.tabular import import_file
 
-    def cli(args):
+    def cli(args, made: Path | None = None):
+        """Run and record ``physgen ARGS``; with ``made`` an existing file, record it only (a cached file)."""
+        if made is not None and made.is_file():
+            commands.append(command_text(args, threads))
+            print(f"compare: reusing {made}", file=sys.stderr)
+            return
         commands.append(check(run_physgen(args, cwd=out, threads=threads))["command"])
 
     paths, skipped = {}, {}
@@ -111,11 +136,11 @@ def prepare_data(names, quick: bool, seed: int, ttbar: Path, out: Path, threads:
             cli(ising_args(n_train, seed, train))
             cli(ising_args(n_test, seed + 1, test))
         elif name == "ttbar":
-            if not ttbar.is_file():
-                skipped[name] = f"--ttbar {ttbar}: no such file; tt̄ data set skipped"
-                print(f"compare: {skipped[name]}", file=sys.stderr)
+            ds, reason = ttbar_events(ttbar, seed, out, cli)
+            if ds is None:
+                skipped[name] = reason
+                print(f"compare: {reason}", file=sys.stderr)
                 continue
-            ds = import_file(ttbar, kind="continuous")
             for d, p in zip(split(ds, len(ds) // 5, seed), (train, test)):
                 save(d, out / p, overwrite=True)
         else:
@@ -294,7 +319,9 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, type=Path, help="output directory (scoreboard.json, scoreboard.md)")
     p.add_argument("--quick", action="store_true", help="fixed step budgets (deterministic; regression-tested)")
     p.add_argument("--max-time", type=float, default=300.0, help="full mode: seconds per training run (default 300)")
-    p.add_argument("--ttbar", type=Path, default=DEFAULT_TTBAR, help="tt̄ events file (s t y per line)")
+    p.add_argument("--ttbar", type=Path, default=None,
+                   help="tt̄ events as a text table (s t y per line), e.g. the MadGraph LO file (default: 10,000 "
+                        "events from physgen data pythia, made once into OUT/data)")
     p.add_argument("--data", default=",".join(DATASETS), help="comma list of data sets (default: all)")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, splits, training and evaluation (default 0)")

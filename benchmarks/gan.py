@@ -4,9 +4,11 @@
     20→100→784 generator, batch 64, Adam) through physgen's trainer versus a hand-written loop of the same
     model step, batches and seeds (alternating pairs, ``benchmarks/trainer_overhead.py``); prints the
     median overhead and its spread.
-``python benchmarks/gan.py ttbar --model wgan-gp --max-time 300``  train on the 10k tt̄ events
-    (the file ``TTBAR`` below), sample 10k events and evaluate them with physgen.metrics: per-feature
-    KL (50 bins on the data range [−1, 1]), W1, the s–t correlation and the classifier AUC, each beside its
+``python benchmarks/gan.py ttbar --model wgan-gp --max-time 300``  train on 10k pp → tt̄ events (s, t, y)
+    from ``physgen data pythia`` (hard level, seed 1; made once next to ``--out`` and reused), or with
+    ``--ttbar FILE`` on a text table of (s, t, y) such as the thesis' MadGraph LO file (skipped with a
+    message when absent); sample 10k events and evaluate them with physgen.metrics: per-feature KL (50
+    bins over the data's range), W1, the s–t correlation and the classifier AUC, each beside its
     real-vs-real floor; prints a markdown table and the CPU wall time.
 
 Both print their results with the command and the load; docs/benchmarks.md holds the current ones.
@@ -24,7 +26,6 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-TTBAR = ROOT.parent / "shared" / "data" / "ttbar_sty_10k.txt"
 
 
 # --- overhead -------------------------------------------------------------------------------------
@@ -57,17 +58,36 @@ def st_correlation(x: np.ndarray) -> float:
     return float(np.corrcoef(x[:, 0], x[:, 1])[0, 1])
 
 
+def ttbar_data(args, directory: Path) -> Path | None:
+    """The training file: Pythia events made once into ``directory``, or ``--ttbar FILE`` converted once
+    (None, with a one-line message, when that file is absent)."""
+    from physgen.data import Dataset, save
+
+    if args.ttbar is None:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import pythia_ttbar
+
+        return pythia_ttbar.ensure(directory)
+    if not args.ttbar.is_file():
+        print(f"gan.py ttbar: skipped: --ttbar {args.ttbar}: no such file")
+        return None
+    data = directory / f"ttbar-{args.ttbar.stem}.h5"
+    if not data.exists():
+        raw = np.loadtxt(args.ttbar, dtype=np.float32)
+        save(Dataset(raw, "continuous", attrs={"feature_names": ["s", "t", "y"], "source": args.ttbar.name}), data)
+    return data
+
+
 def ttbar(args) -> int:
-    from physgen.data import Dataset, load, save
+    from physgen.data import load
     from physgen.metrics import evaluate
     from physgen.training import load_run, train
 
     torch.set_num_threads(args.threads)
     out = Path(args.out)
-    data = out.parent / "ttbar.h5"
-    if not data.exists():
-        raw = np.loadtxt(TTBAR, dtype=np.float32)
-        save(Dataset(raw, "continuous", attrs={"feature_names": ["s", "t", "y"], "source": str(TTBAR)}), data)
+    data = ttbar_data(args, out.parent)
+    if data is None:
+        return 0
     t0 = time.perf_counter()
     if args.eval_only:
         summary = json.loads((out / "summary.json").read_text())
@@ -292,6 +312,8 @@ def main(argv=None) -> int:
     o.add_argument("--threads", type=int, default=1)
     t = sub.add_parser("ttbar", help="train on tt̄ and evaluate 10k generated events")
     t.add_argument("--model", default="wgan-gp")
+    t.add_argument("--ttbar", type=Path, default=None,
+                   help="text table of (s, t, y), e.g. the MadGraph LO file (default: 10k Pythia events)")
     t.add_argument("--max-time", type=float, default=300.0)
     t.add_argument("--steps", type=int, default=None)
     t.add_argument("--seed", type=int, default=0)

@@ -41,7 +41,9 @@ def _train(train_ds, sets: list[str], seed: int, steps: int | None, workdir: str
     # steps is not cut short by the family's wall-time budget
     sets = ["train.epochs=1", *sets, "train.progress=false"] + (["train.max_time=86400"] if steps else [])
     summary = train("sgan", data=data, out=out, sets=sets, seed=seed, steps=steps, overwrite=True)
-    return load_run(out, device="cpu"), summary
+    # the final checkpoint: the best one is chosen by validation probes scheduled in wall time, so it would
+    # depend on the machine's load
+    return load_run(out, device="cpu", which="latest"), summary
 
 
 def _model_space(run, ds):

@@ -100,3 +100,33 @@ def fail(message: str, code: int = 2) -> None:
     """Print a one-line message on stderr and exit (bad input, missing optional data)."""
     print(message, file=sys.stderr)
     raise SystemExit(code)
+
+
+def pythia_ttbar(directory: Path, n: int = 10_000, seed: int = 1) -> Path:
+    """``directory/ttbar-pythia-n{n}-seed{seed}.h5``: ``n`` pp → tt̄ events at √s = 13 TeV with the thesis'
+    features (s, t in GeV², y), made by ``physgen data pythia`` (hard level) when the file is absent and
+    reused otherwise (the command writes atomically: a file that exists is complete).  Without Pythia 8
+    (``pip install 'physgen[hep]'``) the script prints ``skipped`` and how to install it, and exits 0."""
+    import contextlib
+    import importlib.util
+    import io
+    import shlex
+
+    from physgen.cli import main
+
+    path = Path(directory) / f"ttbar-pythia-n{n}-seed{seed}.h5"
+    argv = ["data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(n), "--features", "s,t,y",
+            "--seed", str(seed), "--out", str(path)]
+    if path.is_file():
+        print(f"  reusing {path} (physgen {shlex.join(argv)})")
+        return path
+    if importlib.util.find_spec("pythia8mc") is None:
+        fail("skipped: the tt̄ events come from Pythia 8: pip install 'physgen[hep]'", code=0)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = main(argv)
+    if code != 0:
+        message = err.getvalue().strip().splitlines()
+        fail(f"physgen {shlex.join(argv)}: {message[-1] if message else 'failed'}")
+    return path

@@ -1,9 +1,12 @@
 """The thesis DCGAN on leading-order pp → tt̄ events: histograms of s, t, y, generated vs real, with KL.
 
-Reads the 10,000 MadGraph events (Mandelstam s, t and rapidity y, each rescaled to [−1, 1]; the public
-style-qGAN set of Bravo-Prieto et al., arXiv:2110.06933) from the file given with ``--data`` (default
-``../shared/data/ttbar_sty_10k.txt`` relative to the repository root; the example prints ``skipped`` and
-exits 0 when the file is absent).
+By default the events are 10,000 pp → tt̄ collisions at √s = 13 TeV from ``physgen data pythia`` (hard
+level, leading order, seed 1; the Mandelstam ŝ and t̂ in GeV² and the tt̄ rapidity y), made once into
+``OUT/data`` and reused by later runs.  ``--data FILE`` reads a text table of (s, t, y) instead, such as
+the thesis' MadGraph events (each feature rescaled to [−1, 1]; the public style-qGAN set of Bravo-Prieto
+et al., arXiv:2110.06933): an optional cross-check, skipped with a one-line message when the file is
+absent.  Without Pythia 8 (``pip install 'physgen[hep]'``) and without ``--data`` the example prints
+``skipped`` and exits 0.
 Trains ``thesis-dcgan`` (the thesis architecture: Dense → 10×10×2 → transposed convolutions, BCE, Adam
 2·10⁻⁴, β₁ = 0.5, batch 256, min-max scaling) with ``physgen.training.train``, generates as many events as
 the data set holds and evaluates them with ``physgen.metrics.evaluate``: the thesis figure (per-feature
@@ -18,32 +21,43 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import Gallery, fail, parser
+from _common import Gallery, fail, parser, pythia_ttbar
 
 NAME = "thesis_dcgan_ttbar"
-DEFAULT_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "ttbar_sty_10k.txt"
-DEFAULT_SHOWN = "../shared/data/ttbar_sty_10k.txt relative to the repository root"
+
+
+def events(args):
+    """The real events: ``--data FILE`` (a text table of s t y; None when the file is absent) or, by
+    default, Pythia's (made once into ``OUT/data``)."""
+    from physgen.data import load
+    from physgen.data.tabular import import_file
+    from physgen.errors import UserError
+
+    if args.data is None:
+        return load(pythia_ttbar(Path(args.out) / "data"))
+    if not args.data.is_file():
+        print(f"{NAME}: skipped: --data {args.data}: no such file (the optional cross-check file)")
+        return None
+    try:
+        return import_file(args.data, kind="continuous")
+    except UserError as exc:
+        fail(f"--data: {exc}")
 
 
 def main(argv=None) -> dict | None:
     p = parser(NAME, __doc__)
-    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help=f"the s t y table (default {DEFAULT_SHOWN})")
+    p.add_argument("--data", type=Path, default=None,
+                   help="a text table of s t y, e.g. the MadGraph events (default: 10,000 Pythia events)")
     p.add_argument("--epochs", type=int, default=100, help="training epochs (default 100; --quick: 20 steps)")
     args = p.parse_args(argv)
-    if not args.data.is_file():
-        print(f"{NAME}: skipped: data file {args.data} not found (pass --data FILE with the s t y events)")
+    real = events(args)
+    if real is None:
         return None
     from physgen.data import save
-    from physgen.data.tabular import import_file
-    from physgen.errors import UserError
     from physgen.metrics import evaluate
     from physgen.report.evaluate_plots import feature_histograms, pair_plots
     from physgen.training import load_run, train
 
-    try:
-        real = import_file(args.data, kind="continuous")
-    except UserError as exc:
-        fail(f"--data: {exc}")
     g = Gallery(NAME, args)   # created only once the data are known to be good: nothing half-written
     names = real.feature_names or [f"x{i}" for i in range(real.shape[0])]
     (g.out / "data").mkdir(exist_ok=True)
@@ -52,7 +66,8 @@ def main(argv=None) -> dict | None:
     summary = train("thesis-dcgan", data=g.out / "data" / "ttbar.h5", out=g.out / "run", overwrite=True,
                     seed=args.seed, sets=["train.progress=false", "model.diagnostics=false"], **budget)
     g.record("training", {**budget, "steps_done": summary.get("steps"), "wall_s": summary.get("wall_time_s"),
-                          "n_events": len(real), "features": names})
+                          "n_events": len(real), "features": names,
+                          "events": "physgen data pythia, seed 1" if args.data is None else args.data.name})
     fake = load_run(g.out / "run", which="latest").sample(2000 if args.quick else len(real), seed=args.seed)
     result = evaluate(real, fake, metrics=["kl", "js", "w1", "mmd", "c2st"], seed=args.seed, n_boot=100)
     kl = result["kl"]["per_feature"]

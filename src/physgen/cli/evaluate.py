@@ -12,8 +12,17 @@ def register(sub) -> None:
                       "real-data floors, plots, HTML report)",
                       "physgen evaluate --real ising.h5 --fake generated.h5 --out eval/ --metrics kl,js,mmd,c2st",
                       run)
-    parser.add_argument("--real", required=True, help="real (reference) dataset file (.h5)")
-    parser.add_argument("--fake", required=True, help="generated dataset file (.h5), same kind and shape")
+    parser.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
+                        help="instead of --real/--fake: a run made by `physgen train`, whose samples (as many as "
+                             "--data has rows) are judged against --data; an sgan run on labelled --data also "
+                             "gets its classifier's test accuracy beside a supervised baseline and a random forest")
+    parser.add_argument("--data", default=None, help="with RUN_DIR: the test dataset file (.h5)")
+    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+                        help="with RUN_DIR: which checkpoint to sample (default best, as physgen sample)")
+    parser.add_argument("--baseline-steps", type=nonneg_int, default=None,
+                        help="with an sgan RUN_DIR: steps of the supervised baseline (default: the SGAN's steps)")
+    parser.add_argument("--real", default=None, help="real (reference) dataset file (.h5)")
+    parser.add_argument("--fake", default=None, help="generated dataset file (.h5), same kind and shape")
     parser.add_argument("--out", required=True, help="output directory for metrics.json and report.html")
     parser.add_argument("--metrics", default=None,
                         help="comma list of kl,js,mmd,w1,fpd,c2st,observables (default: all that suit the kind)")
@@ -27,31 +36,45 @@ def register(sub) -> None:
 
 def run(args) -> int:
     from physgen.atomic import check_writable, write_json
+    from physgen.cli import evaluate_run
     from physgen.data import load
     from physgen.errors import UserError
     from physgen.metrics.evaluate import EvalConfig, evaluate, parse_metrics
 
+    evaluate_run.check_args(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     json_path, html_path = out / "metrics.json", out / "report.html"
     for path in (json_path, html_path):
         check_writable(path, overwrite=args.overwrite)
-    real, fake = load(args.real), load(args.fake)
-    parse_metrics(args.metrics, real.kind)  # fail fast on a bad --metrics before any work
     if args.max_samples < 2:
         raise UserError("--max-samples: must be >= 2")
+    if args.run_dir is None:
+        real, fake, run_ = load(args.real), load(args.fake), None
+        names = (args.real, args.fake)
+    else:
+        real, fake, run_ = evaluate_run.load_pair(args, check=lambda ds: parse_metrics(args.metrics, ds.kind))
+        names = (args.data, f"samples of {args.run_dir}")
+    parse_metrics(args.metrics, real.kind)  # fail fast on a bad --metrics before any work
     config = EvalConfig(n_boot=args.n_boot, max_samples=args.max_samples)
     warn = lambda msg: print(f"physgen: warning: {msg}", file=sys.stderr)  # noqa: E731
-    result = evaluate(real, fake, args.metrics, args.seed, args.n_boot, names=(args.real, args.fake),
-                      config=config, warn=warn)
+    classify = run_ is not None and evaluate_run.wants_classifier(run_, real)
+    result = evaluate(real, fake, args.metrics, args.seed, args.n_boot, names=names, config=config, warn=warn)
     report = _report(real, fake, result, plots=not args.no_plots)
+    if classify:
+        result["classifier"] = evaluate_run.classifier_entry(run_, real, seed=args.seed,
+                                                             baseline_steps=args.baseline_steps)
+        evaluate_run.add_section(report, result["classifier"])
     out.mkdir(parents=True, exist_ok=True)
     write_json(json_path, result)
     report.write(html_path)
     print(f"wrote {json_path} and {html_path}")
     for line in _summary_lines(result):
         print(line)
+    if "classifier" in result:
+        for line in evaluate_run.summary_lines(result["classifier"]):
+            print(line)
     return 0
 
 

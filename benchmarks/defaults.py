@@ -43,6 +43,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
 from compare import split, unlabeled  # noqa: E402
+import pythia_ttbar  # noqa: E402
 from record import record  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -71,11 +72,6 @@ def ising_args(seed: int, out: str) -> list[str]:
             "--samples", str(ISING_PER_T), "--algorithm", "wolff", "--seed", str(seed), "--out", out, "--overwrite"]
 
 
-def pythia_args(seed: int, out: str) -> list[str]:
-    return ["data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(TTBAR_N), "--features", "s,t,y",
-            "--seed", str(seed), "--out", out, "--overwrite"]
-
-
 def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
     """Write the (train, judge) files of each data set under ``OUT/data``; returns (paths, skipped reasons)."""
     from physgen.data import load, save
@@ -89,7 +85,7 @@ def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
     if "ttbar" in datasets:
         if args.ttbar is None:
             for seed, p in ((args.seed, "data/ttbar-train.h5"), (args.seed + 1, "data/ttbar-test.h5")):
-                cli(pythia_args(seed, p))
+                cli([*pythia_ttbar.pythia_args(p, TTBAR_N, seed), "--overwrite"])
             paths["ttbar"] = ("data/ttbar-train.h5", "data/ttbar-test.h5")
         elif not args.ttbar.is_file():
             skipped["ttbar"] = f"--ttbar {args.ttbar}: no such file; tt̄ data set skipped"
@@ -239,6 +235,8 @@ def markdown(board: dict) -> str:
     lines = [f"Budget `--max-time {board['max_time']:g}` per training run, {board['threads']} thread(s), seed "
              f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
              f"{board['versions'].get('torch')}; {board['date']}.", "",
+             *[f"Combined run: `{r['command']}` ({r['date']})." for r in board.get("runs", [])],
+             *([""] if board.get("runs") else []),
              "| data | family | quantity | defaults | floor | target | verdict |", "|---|---|---|---|---|---|---|"]
     runs = ["| data | family | status | steps | train s | commands |", "|---|---|---|---|---|---|"]
     n_pass = n_checks = 0
@@ -283,6 +281,9 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0, help="seed of the data and splits (default 0)")
     p.add_argument("--sample-timeout", type=float, default=900.0, help="seconds before a sampling run is failed")
     p.add_argument("--record", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
+    p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS_JSON",
+                   help="no runs: one table from the results.json of earlier runs (e.g. one per data set, run on "
+                        "separate cores), written to OUT/results.md (and recorded with --record)")
     return p.parse_args(argv)
 
 
@@ -316,7 +317,8 @@ def run(args) -> dict:
     args.out.mkdir(parents=True, exist_ok=True)
     args.out = args.out.resolve()
     board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed,
-             "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol,
+             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/defaults.py", *sys.argv[1:]]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {}}
@@ -332,13 +334,33 @@ def run(args) -> dict:
     return board
 
 
+def combine(paths: list[Path]) -> dict:
+    """One board from several runs' ``results.json``: their results, skipped data sets and data commands;
+    settings, date and command of each run are listed under ``runs``."""
+    boards = [json.loads(Path(p).read_text()) for p in paths]
+    out = {**boards[0], "results": {}, "skipped": {}, "data_commands": [],
+           "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed")} for b in boards]}
+    for b in boards:
+        out["results"].update(b["results"])
+        out["skipped"].update(b.get("skipped", {}))
+        out["data_commands"] += [c for c in b.get("data_commands", []) if c not in out["data_commands"]]
+    return out
+
+
 def main(argv=None) -> int:
+    from physgen.atomic import write_json, write_text
     from physgen.errors import UserError
 
     args = parse_args(argv)
     try:
-        board = run(args)
-    except (UserError, CommandFailed) as exc:
+        if args.combine:
+            board = combine(args.combine)
+            args.out.mkdir(parents=True, exist_ok=True)
+            write_json(args.out / "results.json", board)
+            write_text(args.out / "results.md", markdown(board))
+        else:
+            board = run(args)
+    except (UserError, CommandFailed, OSError, ValueError, KeyError) as exc:
         print(f"defaults: error: {str(exc).splitlines()[0]}", file=sys.stderr)
         return 2
     table = markdown(board)

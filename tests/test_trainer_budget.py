@@ -192,8 +192,9 @@ def test_auto_transform_per_kind(kind, expected):
 
 
 def test_the_defaults_transform_hold_out_and_pick_best(tmp_path, cont, fake_probe):
-    """Plain ``physgen train``: config.toml records transform = quantile (auto on continuous data) and val_fraction = 0.1, the probe
-    sees the 20 held-out rows, summary.json has ``validation``, load_run/sample take ``best``."""
+    """Plain ``physgen train``: config.toml records transform = quantile (auto on continuous data) and
+    val_fraction = 0.1, the probe sees the 20 held-out rows, summary.json has ``validation``, load_run/sample
+    take ``best``."""
     summary = train("toy-gauss", data=cont, out=tmp_path / "r", steps=30, sets=QUIET + ["train.lr=0.05"])
     saved = load_toml(tmp_path / "r" / "config.toml")
     assert saved["data"]["transform"] == "quantile" and saved["data"]["val_fraction"] == 0.1

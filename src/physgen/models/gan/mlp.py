@@ -10,9 +10,9 @@ default (``model.g_loss=minimax`` for the original game).  ``wgan-gp`` is an MLP
 (3 × 128 LeakyReLU(0.2); no normalisation in the critic, as the gradient penalty requires) trained with
 the WGAN-GP loss (Gulrajani et al. 2017), λ = 10, ``n_critic`` = 5; defaults tuned for tabular data:
 Gaussianised features (``data.transform=auto``) and a linear output, Adam 5·10⁻⁴ β = (0.5, 0.9), batch 256,
-weight EMA 0.999 (``model.output=tanh`` with ``data.transform=minmax`` is the thesis' choice).  ``model.arch=conv`` swaps in the
-translation-equivariant conv generator and critic of :mod:`physgen.models.gan.conv_lattice` (spin
-lattices with periodic padding, and images).
+weight EMA 0.999 (``model.output=tanh`` with ``data.transform=minmax`` is the thesis' choice).
+``model.arch=conv`` swaps in the translation-equivariant conv generator and critic of
+:mod:`physgen.models.gan.conv_lattice` (spin lattices with periodic padding, and images).
 """
 from __future__ import annotations
 
@@ -220,7 +220,8 @@ class WGANGP(GAN):
     config_class: ClassVar[type] = WGANGPConfig
     default_output: ClassVar[str] = "tanh"
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
-    # tuned on the tt̄ events (docs/gan.md): an EMA of the weights, which damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019)
+    # tuned on the tt̄ events (docs/gan.md): an EMA of the weights, which damps the oscillation of WGAN-GP
+    # iterates (Yazıcı et al. 2019)
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
                                                 "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {

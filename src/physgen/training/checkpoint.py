@@ -32,6 +32,7 @@ import torch
 
 from physgen.atomic import atomic_path, write_bytes, write_json
 from physgen.errors import UserError
+from physgen.schemas import check_checkpoint
 
 FORMAT = "physgen-checkpoint"
 FORMAT_VERSION = 1
@@ -103,15 +104,16 @@ class BackgroundWriter:
             self._pool.shutdown(wait=True)
 
 
-def load(json_path: str | Path, *, model: str, model_version: int = 1
+def load(json_path: str | Path, *, model: str, model_version: int = 1, trainer: bool = False
          ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and verify one checkpoint; return ``(tensors on CPU, state)``.
 
-    Raises UserError for a missing/truncated/corrupted file, a foreign format, or a checkpoint of
+    Raises UserError for a missing/truncated/corrupted file, a foreign format, a malformed field
+    (:func:`physgen.schemas.check_checkpoint`; ``trainer``: the state must be a trainer's), or a checkpoint of
     another model or model version.
     """
     json_path = Path(json_path)
-    meta = _read_meta(json_path)
+    meta = _read_meta(json_path, trainer)
     if meta.get("model") != model:
         raise UserError(f"{json_path}: checkpoint of model {meta.get('model')!r}, expected {model!r}")
     if meta.get("model_version") != model_version:
@@ -125,13 +127,13 @@ def load(json_path: str | Path, *, model: str, model_version: int = 1
     return _read_tensors(tensor_path), meta["state"]
 
 
-def _read_meta(json_path: Path) -> dict[str, Any]:
+def _read_meta(json_path: Path, trainer: bool = False) -> dict[str, Any]:
     if not json_path.is_file():
         raise UserError(f"{json_path}: no such checkpoint")
     try:
         meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise UserError(f"{json_path}: corrupted checkpoint metadata ({exc})") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise UserError(f"{json_path}: corrupted checkpoint metadata ({str(exc) or 'nested too deeply'})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{json_path}: not a physgen checkpoint")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -139,7 +141,7 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
                         f"this physgen reads version {FORMAT_VERSION}")
     if not isinstance(meta.get("state"), dict):
         raise UserError(f"{json_path}: checkpoint metadata has no state")
-    return meta
+    return check_checkpoint(meta, str(json_path), trainer=trainer)
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -164,6 +166,31 @@ def latest(directory: str | Path) -> Path | None:
     """JSON path of the newest step checkpoint, or None."""
     found = steps(directory)
     return found[-1][1] if found else None
+
+
+def load_newest_valid(directory: str | Path, *, model: str, model_version: int = 1
+                      ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any], list[tuple[Path, str]]]:
+    """The newest step checkpoint in ``directory`` that loads (:func:`load`): ``(json path, tensors, state,
+    skipped)``, ``skipped`` listing ``(json path, reason)`` of the newer ones that did not (truncated, corrupted,
+    malformed).  Reads only.  UserError when none loads (the newest one's reason) or there is none."""
+    skipped: list[tuple[Path, str]] = []
+    for _, path in reversed(steps(directory)):
+        try:
+            tensors, state = load(path, model=model, model_version=model_version, trainer=True)
+        except UserError as exc:
+            skipped.append((path, str(exc)))
+            continue
+        return path, tensors, state, skipped
+    if skipped:
+        raise UserError(skipped[0][1] + (f" (and {len(skipped) - 1} older checkpoint(s) do not load either)"
+                                         if len(skipped) > 1 else ""))
+    raise UserError(f"{directory}: no checkpoint to resume from")
+
+
+def skipped_line(skipped: list[tuple[Path, str]], used: Path) -> str:
+    """One line: which checkpoints a resume skipped and why, and which one it uses."""
+    why = "; ".join(f"{p.stem} ({reason.removeprefix(str(p) + ': ')})" for p, reason in skipped)
+    return f"physgen: --resume: skipped {why}; resuming from {used.stem}"
 
 
 def prune(directory: str | Path, keep_last: int) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from physgen.errors import UserError
 
 _HEX = set("0123456789abcdef")
+_I64 = 2 ** 63   # integers in the files fit in 64 bits (NumPy, HDF5 and torch take no more)
 
 
 class _Raw(str):
@@ -46,8 +47,8 @@ class Int:
     hi: int | None = None
 
     def check(self, v: Any, path: str) -> None:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise _Bad(path, "an integer", v)
+        if isinstance(v, bool) or not isinstance(v, int) or not -_I64 <= v < _I64:
+            raise _Bad(path, "a 64-bit integer", v)
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
             raise _Bad(path, f"an integer in [{self.lo if self.lo is not None else '-inf'}, "
                              f"{self.hi if self.hi is not None else 'inf'}]", v)
@@ -62,7 +63,8 @@ class Num:
     positive: bool = False
 
     def check(self, v: Any, path: str) -> None:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+                or (isinstance(v, int) and not -_I64 <= v < _I64)):
             raise _Bad(path, "a finite number", v)
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi) or (self.positive and v <= 0):
             bounds = "> 0" if self.positive else f"in [{self.lo}, {self.hi}]"
@@ -182,10 +184,28 @@ class Obj:
                 schema.check(v[name], f"{path}.{name}" if path else name)
 
 
-def check(value: Any, schema: Any, where: str) -> Any:
-    """Return ``value`` if it matches ``schema``; else UserError ``"<where>: field <path> must be <...>, got <...>"``."""
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def loads(text: str, where: str, what: str = "JSON") -> Any:
+    """Parse strict JSON (no NaN/Infinity, which physgen never writes); UserError ``"<where>: corrupted <what>
+    (<reason>)"`` for anything else."""
+    import json
+
     try:
-        schema.check(value, "")
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise UserError(f"{where}: corrupted {what} (nested too deeply)") from None
+    except ValueError as exc:   # JSONDecodeError is a ValueError
+        raise UserError(f"{where}: corrupted {what} ({exc})") from None
+
+
+def check(value: Any, schema: Any, where: str, at: str = "") -> Any:
+    """Return ``value`` if it matches ``schema``; else UserError ``"<where>: field <path> must be <...>, got <...>"``
+    (``at``: the path of ``value`` in its file)."""
+    try:
+        schema.check(value, at)
     except _Bad as bad:
         got = bad.value if isinstance(bad.value, _Raw) else _show(bad.value)
         if bad.expected == "present":
@@ -257,13 +277,13 @@ def check_checkpoint(meta: Any, where: str, *, trainer: bool = False) -> dict[st
     for name, parts in (("numpy", _NUMPY_PARTS), ("python", _PYTHON_PARTS)):
         if name in rng:
             for i, schema in enumerate(parts):
-                check(rng[name][i], schema, f"{where}: field state.rng.{name}[{i}]")
+                check(rng[name][i], schema, where, f"state.rng.{name}[{i}]")
     if "python" in rng and rng["python"][1][-1] > 624:
         raise UserError(f"{where}: field state.rng.python[1][624] must be an integer in [0, 624], "
                         f"got {rng['python'][1][-1]}")
     for name, opt in state.get("optimizers", {}).items():
         for i, group in enumerate(opt["param_groups"]):
-            check(group, _GROUP, f"{where}: field state.optimizers.{name}.param_groups[{i}]")
+            check(group, _GROUP, where, f"state.optimizers.{name}.param_groups[{i}]")
     return meta
 
 

@@ -32,7 +32,7 @@ import torch
 
 from physgen.atomic import atomic_path, write_bytes, write_json
 from physgen.errors import UserError
-from physgen.schemas import check_checkpoint
+from physgen.schemas import check_checkpoint, loads
 
 FORMAT = "physgen-checkpoint"
 FORMAT_VERSION = 1
@@ -131,9 +131,9 @@ def _read_meta(json_path: Path, trainer: bool = False) -> dict[str, Any]:
     if not json_path.is_file():
         raise UserError(f"{json_path}: no such checkpoint")
     try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise UserError(f"{json_path}: corrupted checkpoint metadata ({str(exc) or 'nested too deeply'})") from None
+        meta = loads(json_path.read_text(encoding="utf-8"), str(json_path), "checkpoint metadata")
+    except UnicodeDecodeError as exc:
+        raise UserError(f"{json_path}: corrupted checkpoint metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{json_path}: not a physgen checkpoint")
     if meta.get("format_version") != FORMAT_VERSION:
@@ -230,14 +230,18 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-    if "rng.torch" in tensors:
-        torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
-    if "numpy" in state:
-        name, keys, pos, has_gauss, cached = state["numpy"]
-        np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "python" in state:
-        version, internal, gauss = state["python"]
-        random.setstate((version, tuple(internal), gauss))
+    """Restore the global RNG states (:func:`rng_state`); UserError for a state the generators refuse."""
+    try:
+        if "rng.torch" in tensors:
+            torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
+        if "numpy" in state:
+            name, keys, pos, has_gauss, cached = state["numpy"]
+            np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+        if "python" in state:
+            version, internal, gauss = state["python"]
+            random.setstate((version, tuple(internal), gauss))
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise UserError(f"checkpoint: invalid random-number generator state ({str(exc).splitlines()[0][:120]})") from None
 
 
 # --- optimizer state -------------------------------------------------------------------------------

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -44,14 +43,14 @@ def read_json(path: Path) -> dict[str, Any]:
     """The JSON object in ``path``; the run directory's own files (``spec.json``, ``transform.json``,
     ``summary.json``, ``data.json``) are validated field by field (:mod:`physgen.schemas`).  Anything malformed
     is a UserError naming the file (and the field)."""
+    from physgen.schemas import loads
+
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = loads(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise UserError(f"{path}: missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise UserError(f"{path}: corrupted JSON ({exc})") from None
-    except RecursionError:
-        raise UserError(f"{path}: corrupted JSON (nested too deeply)") from None
     if not isinstance(value, dict):
         raise UserError(f"{path}: expected a JSON object")
     return _validate(path.name, value, str(path))

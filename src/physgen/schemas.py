@@ -47,11 +47,14 @@ class Int:
     hi: int | None = None
 
     def check(self, v: Any, path: str) -> None:
-        if isinstance(v, bool) or not isinstance(v, int) or not -_I64 <= v < _I64:
+        if isinstance(v, bool) or not isinstance(v, int):
+            raise _Bad(path, "an integer", v)
+        if not -_I64 <= v < _I64:
             raise _Bad(path, "a 64-bit integer", v)
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi):
-            raise _Bad(path, f"an integer in [{self.lo if self.lo is not None else '-inf'}, "
-                             f"{self.hi if self.hi is not None else 'inf'}]", v)
+            bounds = (f">= {self.lo}" if self.hi is None else f"<= {self.hi}" if self.lo is None
+                      else f"in [{self.lo}, {self.hi}]")
+            raise _Bad(path, f"an integer {bounds}", v)
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ class Num:
                 or (isinstance(v, int) and not -_I64 <= v < _I64)):
             raise _Bad(path, "a finite number", v)
         if (self.lo is not None and v < self.lo) or (self.hi is not None and v > self.hi) or (self.positive and v <= 0):
-            bounds = "> 0" if self.positive else f"in [{self.lo}, {self.hi}]"
+            bounds = ("> 0" if self.positive else f">= {self.lo}" if self.hi is None else f"<= {self.hi}"
+                      if self.lo is None else f"in [{self.lo}, {self.hi}]")
             raise _Bad(path, f"a number {bounds}", v)
 
 

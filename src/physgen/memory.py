@@ -6,7 +6,8 @@ raises a one-line :class:`~physgen.errors.UserError` when they exceed the memory
 of a ``MemoryError`` traceback (or the kernel's OOM killer) minutes later.
 
 Available memory is ``MemAvailable`` of ``/proc/meminfo`` (Linux: free memory plus the reclaimable page
-cache, the kernel's own estimate of what a new allocation can get without swapping), else
+cache, the kernel's own estimate of what a new allocation can get without swapping; Linux kernel
+documentation, "The /proc Filesystem", ``/proc/meminfo``), else
 ``psutil.virtual_memory().available`` when psutil is installed; where neither exists the check is skipped.
 """
 from __future__ import annotations

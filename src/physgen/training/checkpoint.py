@@ -263,14 +263,39 @@ def load_optimizer_state(name: str, opt: torch.optim.Optimizer, tensors: dict[st
                          state: dict[str, Any]) -> None:
     prefix = f"optim.{name}."
     entries: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith(prefix):
-            idx, field = key[len(prefix):].split(".", 1)
-            entries.setdefault(int(idx), {})[field] = value
-    for idx, values in state.get("scalars", {}).items():
-        entries.setdefault(int(idx), {}).update(values)
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
     try:
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                idx, field = key[len(prefix):].split(".", 1)
+                entries.setdefault(int(idx), {})[field] = value
+        for idx, values in state.get("scalars", {}).items():
+            entries.setdefault(int(idx), {}).update(values)
+        groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
+        _check_group_kinds(opt.param_groups, groups)
         opt.load_state_dict({"state": entries, "param_groups": groups})
-    except (ValueError, KeyError, RuntimeError) as exc:
+    except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
         raise UserError(f"checkpoint: optimizer {name!r} state does not match this model ({exc})") from None
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return type(value).__name__
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return f"sequence of {len(value)}"
+    return type(value).__name__
+
+
+def _check_group_kinds(current: list[dict[str, Any]], saved: list[dict[str, Any]]) -> None:
+    """Each saved hyper-parameter has the kind (number, bool, string, None, sequence of n) of this optimizer's
+    own value: a checkpoint cannot hand the optimizer a value that fails at its first step."""
+    if len(current) != len(saved):
+        raise ValueError(f"{len(saved)} parameter groups, this optimizer has {len(current)}")
+    for i, (cur, old) in enumerate(zip(current, saved)):
+        for key, value in cur.items():
+            if key == "params" or key not in old:
+                continue
+            optional_flag = {_kind(old[key]), _kind(value)} == {"NoneType", "bool"}  # e.g. foreach: None | bool
+            if _kind(old[key]) != _kind(value) and not optional_flag:
+                raise ValueError(f"param_groups[{i}].{key} is a {_kind(old[key])}, expected a {_kind(value)}")

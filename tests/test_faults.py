@@ -179,6 +179,26 @@ def test_spec_without_shape_is_one_line(cli, run_copy, tmp_path):
     assert _snapshot(run_copy) == before
 
 
+def test_transform_for_another_width_is_one_line(cli, run_copy, tmp_path):
+    t = json.loads((run_copy / "transform.json").read_text())
+    assert t["name"] == "standardize"
+    t["mean"], t["scale"] = t["mean"][:2], t["scale"][:2]
+    (run_copy / "transform.json").write_text(json.dumps(t))
+    before = _snapshot(run_copy)
+    code, _, err = cli("sample", run_copy, "--n", "3", "--checkpoint", "latest", "--out", tmp_path / "s.h5")
+    _one_error_line(code, err, "transform.json: parameters for [2] features, the data has 3")
+    code, _, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    _one_error_line(code, err, "transform.json")
+    assert _snapshot(run_copy) == before
+
+
+def test_schema_kinds_are_the_dataset_kinds():
+    from physgen import schemas
+    from physgen.data.io import KINDS
+
+    assert schemas.KINDS == KINDS
+
+
 _JSON = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats() | st.text(max_size=4),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
                      max_leaves=6)

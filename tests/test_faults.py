@@ -128,6 +128,12 @@ def test_toy_too_many_points_is_refused(cli, tmp_path):
     _one_error_line(code, err, "--n", "bytes", "lower --n")
 
 
+def test_vmc_too_many_samples_is_refused(cli, tmp_path):
+    code, _, err = cli("vmc", "--particles", "2", "--dim", "2", "--samples", str(10 ** 15), "--out", tmp_path / "v")
+    _one_error_line(code, err, "--samples", "bytes", "lower --samples")
+    assert not (tmp_path / "v").exists()
+
+
 def test_pythia_too_many_events_is_refused_before_generating(cli, tmp_path):
     pytest.importorskip("pythia8mc")
     code, _, err = cli("data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(10 ** 13),

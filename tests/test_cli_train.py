@@ -220,6 +220,9 @@ def test_bad_checkpoints_are_refused_by_resume_sample_and_score(cli, tmp_path, s
     ck = latest(run / "checkpoints")
     for best in (run / "checkpoints").glob("best.*"):   # sample and score then read the latest checkpoint
         best.unlink()
+    for older in (run / "checkpoints").glob("step-*"):  # the only checkpoint: a resume has none to fall back on
+        if older.stem != ck.stem:
+            older.unlink()
     good_json, good_tensors = ck.read_bytes(), ck.with_suffix(".safetensors").read_bytes()
     marker = tmp_path / "payload_ran"
 

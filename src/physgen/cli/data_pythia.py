@@ -64,6 +64,7 @@ def run(args) -> int:
     from physgen.data.hep import shards as S
 
     spec, names, default = _spec_and_features(args)
+    _check_memory(args, len(default))
     check_writable(args.out, overwrite=args.overwrite)
     if args.lhe is not None:
         _check_lhe_path(args.lhe, args.out, args.overwrite)
@@ -100,6 +101,18 @@ def _spec_and_features(args):
     else:
         available, default = F.ALL_HARD_FEATURES, F.HARD_FEATURES
     return spec, F.parse_features(args.features, available, default), default
+
+
+def _check_memory(args, n_columns: int) -> None:
+    """Refuse an ``--n`` whose events do not fit in memory.  Per event: a hard-level row is 25 Python floats in a
+    tuple (~860 bytes) until the shard is assembled into float64 arrays (200 bytes, then copied by column and when
+    shards are combined); a hadron-level row is a small NumPy array (~400 bytes with its tuple) of ``n_columns``
+    float64 values, stacked and combined; the features are float32."""
+    from physgen.memory import require
+
+    per_event = 1500 if args.level == "hard" else 400 + 24 * n_columns
+    require(args.n * (per_event + 8 * n_columns), what=f"--n {args.n}",
+            reduce="lower --n (or generate several files with different --seed)")
 
 
 def _write(args, ds, shard) -> None:

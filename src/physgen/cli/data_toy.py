@@ -23,6 +23,10 @@ def run(args) -> int:
     from physgen.data import save
     from physgen.data.toys import make_toy
 
+    from physgen.memory import require
+
+    # ~64 bytes a point: two float64 coordinates and a few same-sized temporaries while drawing them
+    require(64 * args.n, what=f"--n {args.n}", reduce="lower --n")
     check_writable(args.out, overwrite=args.overwrite)
     ds = make_toy(args.name, args.n, seed=args.seed, noise=args.noise)
     save(ds, args.out, overwrite=args.overwrite)

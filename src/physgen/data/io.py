@@ -178,12 +178,33 @@ def _read(f: h5py.File, where: str) -> Dataset:
     kind = attrs.pop("kind", None)
     if kind is None:
         raise UserError(f"{where}: missing root attribute 'kind'")
+    _check_memory(f, where)
     samples = f["samples"][()]
     conditions = {}
     if "conditions" in f:
         conditions = {name: f["conditions"][name][()] for name in f["conditions"]}
     labels = f["labels"][()] if "labels" in f else None
     return Dataset(samples, str(kind), conditions, labels, attrs).validate(where)
+
+
+def _check_memory(f: h5py.File, where: str) -> None:
+    """Refuse a file whose declared datasets (their shapes, not the file size: compression makes a 6 kB file
+    declare terabytes) need more memory than is available: the arrays, conditions widened to float64, and the
+    validation's boolean temporaries (~2 bytes per sample value)."""
+    from physgen.memory import array_bytes, require
+
+    def declared(node: Any, itemsize: int | None = None) -> int:
+        if not isinstance(node, h5py.Dataset):
+            return 0
+        return array_bytes(node.shape or (1,), itemsize or node.dtype.itemsize)
+
+    samples = f["samples"]
+    total = declared(samples) + 2 * array_bytes(samples.shape or (1,), 1)
+    if isinstance(f.get("conditions"), h5py.Group):
+        total += sum(declared(f["conditions"][name], 8) for name in f["conditions"])
+    total += declared(f.get("labels"), 8)
+    require(total, what=f"{where}: /samples of shape {samples.shape} {samples.dtype}",
+            reduce="use a file with fewer samples")
 
 
 def describe(ds: Dataset, max_values: int = 12) -> Mapping[str, Any]:

@@ -195,7 +195,32 @@ def _col_label(j: int, names: Sequence[str] | None) -> str:
     return f"{j + 1} ({names[j]})" if names is not None and j < len(names) else f"{j + 1}"
 
 
+def _declared_bytes(f) -> int:
+    """Bytes of the array whose ``.npy`` header starts at ``f``'s position (its shape × itemsize; 0 when the
+    header cannot be read: ``np.load`` then reports the file as unreadable)."""
+    from numpy.lib import format as npy
+
+    try:
+        version = npy.read_magic(f)
+        shape, _, dtype = (npy.read_array_header_1_0(f) if version == (1, 0) else npy.read_array_header_2_0(f))
+    except (ValueError, OSError, EOFError, TypeError, SyntaxError):
+        return 0
+    return math.prod(shape) * dtype.itemsize
+
+
+def _check_memory(path: Path, declared: int) -> None:
+    """Refuse arrays that need more memory than is available (the array, then its float32 copy)."""
+    from physgen.memory import require
+
+    require(2 * declared, what=f"{path}", reduce="import a smaller file (split it into several)")
+
+
 def _read_npy(path: Path) -> Table:
+    try:
+        with open(path, "rb") as f:
+            _check_memory(path, _declared_bytes(f))
+    except OSError:
+        pass  # np.load reports it
     try:
         values = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:
@@ -207,6 +232,11 @@ def _read_npy(path: Path) -> Table:
 def _read_npz(path: Path, array: str | None) -> Table:
     try:
         with np.load(path, allow_pickle=False) as archive:
+            declared = 0
+            for name in archive.zip.namelist():
+                with archive.zip.open(name) as member:
+                    declared += _declared_bytes(member)
+            _check_memory(path, declared)
             arrays = {key: archive[key] for key in archive.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
         raise UserError(f"{path}: not a readable .npz file ({_first_line(exc)})") from None

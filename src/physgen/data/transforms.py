@@ -44,17 +44,26 @@ class Transform:
     def transform(self, x: np.ndarray) -> np.ndarray:
         """Data space -> model space, float32, same shape as ``x``."""
         x = np.asarray(x, dtype=np.float64)
-        return self._forward(x.reshape(len(x), -1)).reshape(x.shape).astype(np.float32)
+        return self._forward(self._flat(x)).reshape(x.shape).astype(np.float32)
 
     def inverse(self, y: np.ndarray) -> np.ndarray:
         """Model space -> data space, float32, same shape as ``y``."""
         y = np.asarray(y, dtype=np.float64)
-        return self._inverse(y.reshape(len(y), -1)).reshape(y.shape).astype(np.float32)
+        return self._inverse(self._flat(y)).reshape(y.shape).astype(np.float32)
 
     def log_abs_det_jacobian(self, x: np.ndarray) -> np.ndarray:
         """``(N,)`` log |det dy/dx| at data-space points ``x``."""
         x = np.asarray(x, dtype=np.float64)
-        return self._log_det(x.reshape(len(x), -1))
+        return self._log_det(self._flat(x))
+
+    def _flat(self, x: np.ndarray) -> np.ndarray:
+        """``(N, *shape)`` -> ``(N, d)``; UserError when the fitted parameters are for another ``d`` (a
+        hand-edited ``transform.json``)."""
+        x2 = x.reshape(len(x), -1)
+        widths = {len(v) for v in self.params().values()}
+        if widths and widths != {x2.shape[1]}:
+            raise UserError(f"transform.json: parameters for {sorted(widths)} features, the data has {x2.shape[1]}")
+        return x2
 
     def params(self) -> dict[str, Any]:
         return {}

@@ -39,6 +39,7 @@ import torch
 
 from physgen.atomic import atomic_path, write_bytes, write_json
 from physgen.errors import UserError
+from physgen.schemas import check_checkpoint, loads
 
 FORMAT = "physgen-checkpoint"
 FORMAT_VERSION = 1
@@ -111,15 +112,16 @@ class BackgroundWriter:
             self._pool.shutdown(wait=True)
 
 
-def load(json_path: str | Path, *, model: str, model_version: int = 1
+def load(json_path: str | Path, *, model: str, model_version: int = 1, trainer: bool = False
          ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """Read and verify one checkpoint; return ``(tensors on CPU, state)``.
 
-    Raises UserError for a missing/truncated/corrupted file, a foreign format, or a checkpoint of
+    Raises UserError for a missing/truncated/corrupted file, a foreign format, a malformed field
+    (:func:`physgen.schemas.check_checkpoint`; ``trainer``: the state must be a trainer's), or a checkpoint of
     another model or model version.
     """
     json_path = Path(json_path)
-    meta = _read_meta(json_path)
+    meta = _read_meta(json_path, trainer)
     if meta.get("model") != model:
         raise UserError(f"{json_path}: checkpoint of model {meta.get('model')!r}, expected {model!r}")
     if meta.get("model_version") != model_version:
@@ -133,12 +135,12 @@ def load(json_path: str | Path, *, model: str, model_version: int = 1
     return _read_tensors(tensor_path), meta["state"]
 
 
-def _read_meta(json_path: Path) -> dict[str, Any]:
+def _read_meta(json_path: Path, trainer: bool = False) -> dict[str, Any]:
     if not json_path.is_file():
         raise UserError(f"{json_path}: no such checkpoint")
     try:
-        meta = json.loads(json_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        meta = loads(json_path.read_text(encoding="utf-8"), str(json_path), "checkpoint metadata")
+    except UnicodeDecodeError as exc:
         raise UserError(f"{json_path}: corrupted checkpoint metadata ({exc})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise UserError(f"{json_path}: not a physgen checkpoint")
@@ -147,7 +149,7 @@ def _read_meta(json_path: Path) -> dict[str, Any]:
                         f"this physgen reads version {FORMAT_VERSION}")
     if not isinstance(meta.get("state"), dict):
         raise UserError(f"{json_path}: checkpoint metadata has no state")
-    return meta
+    return check_checkpoint(meta, str(json_path), trainer=trainer)
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -172,6 +174,31 @@ def latest(directory: str | Path) -> Path | None:
     """JSON path of the newest step checkpoint, or None."""
     found = steps(directory)
     return found[-1][1] if found else None
+
+
+def load_newest_valid(directory: str | Path, *, model: str, model_version: int = 1
+                      ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any], list[tuple[Path, str]]]:
+    """The newest step checkpoint in ``directory`` that loads (:func:`load`): ``(json path, tensors, state,
+    skipped)``, ``skipped`` listing ``(json path, reason)`` of the newer ones that did not (truncated, corrupted,
+    malformed).  Reads only.  UserError when none loads (the newest one's reason) or there is none."""
+    skipped: list[tuple[Path, str]] = []
+    for _, path in reversed(steps(directory)):
+        try:
+            tensors, state = load(path, model=model, model_version=model_version, trainer=True)
+        except UserError as exc:
+            skipped.append((path, str(exc)))
+            continue
+        return path, tensors, state, skipped
+    if skipped:
+        raise UserError(skipped[0][1] + (f" (and {len(skipped) - 1} older checkpoint(s) do not load either)"
+                                         if len(skipped) > 1 else ""))
+    raise UserError(f"{directory}: no checkpoint to resume from")
+
+
+def skipped_line(skipped: list[tuple[Path, str]], used: Path) -> str:
+    """One line: which checkpoints a resume skipped and why, and which one it uses."""
+    why = "; ".join(f"{p.stem} ({reason.removeprefix(str(p) + ': ')})" for p, reason in skipped)
+    return f"physgen: --resume: skipped {why}; resuming from {used.stem}"
 
 
 def prune(directory: str | Path, keep_last: int) -> None:
@@ -211,14 +238,18 @@ def rng_state() -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
 
 
 def set_rng_state(tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-    if "rng.torch" in tensors:
-        torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
-    if "numpy" in state:
-        name, keys, pos, has_gauss, cached = state["numpy"]
-        np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
-    if "python" in state:
-        version, internal, gauss = state["python"]
-        random.setstate((version, tuple(internal), gauss))
+    """Restore the global RNG states (:func:`rng_state`); UserError for a state the generators refuse."""
+    try:
+        if "rng.torch" in tensors:
+            torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
+        if "numpy" in state:
+            name, keys, pos, has_gauss, cached = state["numpy"]
+            np.random.set_state((name, np.asarray(keys, dtype=np.uint32), pos, has_gauss, cached))
+        if "python" in state:
+            version, internal, gauss = state["python"]
+            random.setstate((version, tuple(internal), gauss))
+    except (RuntimeError, ValueError, TypeError, OverflowError) as exc:
+        raise UserError(f"checkpoint: invalid random-number generator state ({str(exc).splitlines()[0][:120]})") from None
 
 
 # --- optimizer state -------------------------------------------------------------------------------
@@ -240,16 +271,17 @@ def load_optimizer_state(name: str, opt: torch.optim.Optimizer, tensors: dict[st
                          state: dict[str, Any]) -> None:
     prefix = f"optim.{name}."
     entries: dict[int, dict[str, Any]] = {}
-    for key, value in tensors.items():
-        if key.startswith(prefix):
-            idx, field = key[len(prefix):].split(".", 1)
-            entries.setdefault(int(idx), {})[field] = value
-    for idx, values in state.get("scalars", {}).items():
-        entries.setdefault(int(idx), {}).update(values)
-    groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
     try:
+        for key, value in tensors.items():
+            if key.startswith(prefix):
+                idx, field = key[len(prefix):].split(".", 1)
+                entries.setdefault(int(idx), {})[field] = value
+        for idx, values in state.get("scalars", {}).items():
+            entries.setdefault(int(idx), {}).update(values)
+        groups = [{k: tuple(v) if k == "betas" else v for k, v in g.items()} for g in state["param_groups"]]
+        _check_group_kinds(opt.param_groups, groups)
         opt.load_state_dict({"state": entries, "param_groups": groups})
-    except (ValueError, KeyError, RuntimeError) as exc:
+    except (ValueError, KeyError, RuntimeError, TypeError, IndexError) as exc:
         raise UserError(f"checkpoint: optimizer {name!r} state does not match this model ({exc})") from None
 
 
@@ -307,3 +339,27 @@ def for_rank(tensors: dict[str, torch.Tensor], state: dict[str, Any], rank: int,
     if isinstance(rank_rng, list) and rank < len(rank_rng):
         state = {**state, "rng": rank_rng[rank]}
     return out, state
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return type(value).__name__
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, (list, tuple)):
+        return f"sequence of {len(value)}"
+    return type(value).__name__
+
+
+def _check_group_kinds(current: list[dict[str, Any]], saved: list[dict[str, Any]]) -> None:
+    """Each saved hyper-parameter has the kind (number, bool, string, None, sequence of n) of this optimizer's
+    own value: a checkpoint cannot hand the optimizer a value that fails at its first step."""
+    if len(current) != len(saved):
+        raise ValueError(f"{len(saved)} parameter groups, this optimizer has {len(current)}")
+    for i, (cur, old) in enumerate(zip(current, saved)):
+        for key, value in cur.items():
+            if key == "params" or key not in old:
+                continue
+            optional_flag = {_kind(old[key]), _kind(value)} == {"NoneType", "bool"}  # e.g. foreach: None | bool
+            if _kind(old[key]) != _kind(value) and not optional_flag:
+                raise ValueError(f"param_groups[{i}].{key} is a {_kind(old[key])}, expected a {_kind(value)}")

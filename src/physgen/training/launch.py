@@ -23,7 +23,7 @@ from physgen.training import distributed as dist
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
 from physgen.training.data import split, to_tensor_data
-from physgen.training.trainer import Trainer
+from physgen.training.trainer import Trainer, TrainingDiverged
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
 RESUMABLE = {"epochs", "steps", "max_time", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
@@ -101,14 +101,20 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     if ctx.is_main and not resume:  # every check passed: only now write
         _write_new_run(out, cfg, spec, transform, data_path, overwrite)
         write_json(out / R.DATA, constants)
-    if ctx.is_main:
-        write_text(out / R.CONFIG, cfg.to_toml())  # budgets may have changed on resume
+    accepted = [not resume]   # a resume changes the run directory once its checkpoint is restored
+    if ctx.is_main and resume:
+        trainer.add_callback("on_train_start", lambda t: _accept_resume(out, cfg, prev, accepted))
     dist.barrier(ctx)
     model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
     for event, fn in callbacks:
         trainer.add_callback(event, fn)
     started = time.time()
-    result = trainer.fit(resume=resume)
+    try:
+        result = trainer.fit(resume=resume)
+    except BaseException as exc:
+        if ctx.is_main and accepted[0]:
+            _write_final_status(out, trainer, exc, cfg, data_path, prev, model, device, ctx, started)
+        raise
     summary = _summary(cfg, data_path, prev, result, model, device, ctx, started)
     if result.get("validation") is not None:
         summary["validation"] = {**result["validation"], "val_fraction": cfg.data.val_fraction,
@@ -116,6 +122,27 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     if ctx.is_main:
         write_json(out / R.SUMMARY, summary)
     return summary
+
+
+def _accept_resume(out: Path, cfg: C.RunConfig, prev: dict, accepted: list) -> None:
+    """The resume is accepted (its checkpoint restored): record its budgets and mark the run as running."""
+    write_text(out / R.CONFIG, cfg.to_toml())  # budgets may have changed on resume
+    write_json(out / R.SUMMARY, {**prev, "status": "running"})
+    accepted[0] = True
+
+
+def _write_final_status(out: Path, trainer: Trainer, exc: BaseException, cfg, data_path, prev, model, device, ctx,
+                        started) -> None:
+    """``summary.json`` of a run that ended with ``exc``: status ``diverged``, ``terminated``
+    (Ctrl-C) or ``failed``, and the error's one-line message.  Best effort: the original error is the one raised."""
+    status = ("diverged" if isinstance(exc, TrainingDiverged) else
+              "terminated" if isinstance(exc, KeyboardInterrupt) else "failed")
+    try:
+        summary = _summary(cfg, data_path, prev, {**trainer.result(), "status": status}, model, device, ctx, started)
+        summary["error"] = " ".join(str(exc).split())[:500] or type(exc).__name__
+        write_json(out / R.SUMMARY, summary)
+    except Exception:  # e.g. the disk is full: the original error is the one to report
+        pass
 
 
 def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig):

@@ -49,6 +49,7 @@ class Run:
         """
         if n < 1:
             raise UserError(f"--n {n}: must be >= 1")
+        self._check_memory(n)
         plan = self._condition_plan(n, condition, extrapolate)
         _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
         gen = torch.Generator(device=self.model.device).manual_seed(int(seed))
@@ -57,6 +58,19 @@ class Run:
                  "checkpoint": self.checkpoint, "checkpoint_step": self.step, "seed": int(seed)}
         return draw(self.model, self.spec, self.transform, plan, gen, constants=constants, attrs=attrs,
                     **sampler_options)
+
+    def _check_memory(self, n: int) -> None:
+        """Refuse ``n`` samples whose arrays do not fit in memory: the model's samples in its dtype and their
+        float32 concatenation, the data-space samples, and a float64 per sample and condition or label."""
+        from physgen.data.io import DTYPES
+        from physgen.memory import array_bytes, require
+
+        p = next(iter(self.model.parameters()), None)
+        model_item = p.element_size() if p is not None else 4
+        per_value = model_item + 4 + np.dtype(DTYPES.get(self.spec.kind, np.float32)).itemsize
+        n_cond = len(self.spec.condition_names) + (1 if self.spec.n_labels else 0) + 1
+        need = array_bytes((n, *self.spec.shape), per_value) + 8 * n * n_cond
+        require(need, what=f"--n {n}", reduce="lower --n (or sample in several files with different --seed)")
 
     def _condition_plan(self, n: int, condition, extrapolate: bool) -> list[tuple[int, dict | None]]:
         spec = self.spec
@@ -162,7 +176,8 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
         which, ck = "latest", ckpt.latest(directory)
     if ck is None or not ck.exists():
         raise UserError(f"{path}: has no checkpoint")
-    tensors, state = ckpt.load(ck, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)))
+    tensors, state = ckpt.load(ck, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)),
+                               trainer=True)
     ckpt.check_model_config(state, cfg.model)
     model = cls(cfg.model, spec)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 from pathlib import Path
 from typing import Any
@@ -41,14 +40,29 @@ def require_run_dir(path: str | Path) -> Path:
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``; the run directory's own files (``spec.json``, ``transform.json``,
+    ``summary.json``, ``data.json``) are validated field by field (:mod:`physgen.schemas`).  Anything malformed
+    is a UserError naming the file (and the field)."""
+    from physgen.schemas import loads
+
     try:
-        value = json.loads(path.read_text(encoding="utf-8"))
+        value = loads(path.read_text(encoding="utf-8"), str(path))
     except FileNotFoundError:
         raise UserError(f"{path}: missing") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except UnicodeDecodeError as exc:
         raise UserError(f"{path}: corrupted JSON ({exc})") from None
     if not isinstance(value, dict):
         raise UserError(f"{path}: expected a JSON object")
+    return _validate(path.name, value, str(path))
+
+
+def _validate(name: str, value: dict[str, Any], where: str) -> dict[str, Any]:
+    from physgen import schemas as S
+
+    checks = {SPEC: S.check_spec, TRANSFORM: S.check_transform, SUMMARY: lambda v, w: S.check(v, S.SUMMARY, w),
+              DATA: lambda v, w: S.check(v, S.DATA, w)}
+    if name in checks:
+        checks[name](value, where)
     return value
 
 

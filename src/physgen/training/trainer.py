@@ -194,14 +194,16 @@ class Trainer:
 
     def _start(self, resume: bool) -> None:
         if resume:
-            path = ckpt.latest(self.run_dir / "checkpoints") if self.run_dir is not None else None
-            if path is None:
-                raise UserError(f"{self.run_dir}: no checkpoint to resume from")
-            tensors, state = ckpt.load(path, model=self.model.name, model_version=self._model_version)
+            if self.run_dir is None:
+                raise UserError("no run directory to resume from")
+            path, tensors, state, skipped = ckpt.load_newest_valid(
+                self.run_dir / "checkpoints", model=self.model.name, model_version=self._model_version)
             tensors, state = ckpt.for_rank(tensors, state, self.ctx.rank, self.ctx.world_size, path)
             # DDP starts by broadcasting rank 0's parameters: wrap first, so that each rank's own values stay
             self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
             self._restore(tensors, state)
+            if skipped:
+                self.say(ckpt.skipped_line(skipped, path))
             self._span = self._resumed_span(state.get("schedule") or {})
             self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
             self._written = (self.step, time.monotonic())
@@ -350,8 +352,12 @@ class Trainer:
         self.trigger("on_train_end")
         if self.logbook is not None:
             self.logbook.close()
+        return self.result()
+
+    def result(self) -> dict[str, Any]:
+        """What ``fit`` returns: status, step, epoch, budget, times, lr scale, retries, last logs, validation."""
         return {"status": self.status, "step": self.step, "epoch": self.epoch, "position": self.position,
-                "total_steps": self.total_steps, "wall_time_s": time.monotonic() - self._t0,
+                "total_steps": self.total_steps, "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
                 "last": self.last_logs, "validation": self._validation_summary()}
 

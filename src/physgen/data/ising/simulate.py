@@ -19,6 +19,7 @@ import torch
 
 from physgen.data.io import Dataset
 from physgen.errors import UserError
+from physgen.memory import require
 
 ALGORITHMS = ("metropolis", "wolff")
 STARTS = ("ordered", "random")
@@ -46,6 +47,16 @@ class _Plan:
     def per_chain(self) -> int:
         return math.ceil(self.n_samples / self.chains)
 
+    def memory_bytes(self) -> int:
+        """Peak bytes of a simulation: the ``int8`` snapshots three times over (the list, the stacked array and
+        the per-temperature copy), the engine's work arrays (~32 bytes per site), the float32 e and m series
+        after every recorded sweep, and the float64 temperature of every sample."""
+        m, sites = len(self.temperatures) * self.chains, self.size * self.size
+        n_burn = max(self.burn_in, 3)
+        recorded = n_burn - n_burn // 2 + self.per_chain * self.thin
+        return (3 * self.per_chain * m * sites + 32 * m * sites + 8 * recorded * m
+                + 8 * len(self.temperatures) * self.n_samples)
+
 
 def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=10, algorithm="metropolis",
              J=1.0, h=0.0, start="ordered", names: dict[str, str] | None = None) -> _Plan:
@@ -71,7 +82,10 @@ def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=1
     else:
         _check(h == 0.0, n["h"], f"Wolff cluster updates are only valid at h = 0, got h = {h:g} (use metropolis)")
         _check(J > 0.0, n["J"], f"Wolff cluster updates need a ferromagnetic J > 0, got J = {J:g}")
-    return _Plan(int(size), temps, int(n_samples), int(chains), int(burn_in), int(thin), algorithm)
+    plan = _Plan(int(size), temps, int(n_samples), int(chains), int(burn_in), int(thin), algorithm)
+    require(plan.memory_bytes(), what=f"{n['size']} {size} {n['samples']} {n_samples} x {temps.size} temperature(s)",
+            reduce=f"lower {n['samples']}, {n['size']} or the number of temperatures (or make several files)")
+    return plan
 
 
 def _check(ok: bool, name: str, problem: str) -> None:

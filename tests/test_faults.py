@@ -1,0 +1,386 @@
+"""Hostile inputs and interrupted runs: sizes checked before allocating, every file physgen reads back validated
+field by field (Hypothesis mutates each file of a tiny trained run), resume from the newest *valid* checkpoint
+with the run directory untouched until the resume is accepted, and a final ``summary.json`` status on every exit
+path.  The test-only toy model (``tests/trainer_toy.py``) keeps the runs to a fraction of a second."""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import trainer_toy  # noqa: F401  (registers toy-gauss)
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from physgen import memory
+from physgen.config import dumps_toml, load_toml
+from physgen.data import Dataset, save
+from physgen.errors import UserError
+from physgen.training import train
+from physgen.training.checkpoint import latest, steps
+
+pytestmark = pytest.mark.faults
+
+Q = ["--no-progress", "--device", "cpu", "--set", "data.val_fraction=0"]
+QUIET = ["train.progress=false", "train.device=cpu", "data.val_fraction=0"]
+FUZZ = settings(max_examples=12, deadline=None, derandomize=True, database=None,
+                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+def _one_error_line(code: int, err: str, *needles: str) -> None:
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("physgen: error: "), (code, err)
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def _snapshot(directory: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(directory)): p.read_bytes() for p in sorted(directory.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def data_file(tmp_path_factory) -> Path:
+    """240 rows of 3 continuous features, a constant condition and a physical attribute (both go to data.json)."""
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(240, 3)) * [1.0, 2.0, 0.5] + [1.0, -1.0, 3.0]).astype(np.float32)
+    ds = Dataset(x, "continuous", {"temperature": np.full(240, 2.0)}, attrs={"feature_names": ["s", "t", "y"], "J": 1.0})
+    return save(ds, tmp_path_factory.mktemp("faults") / "cont.h5")
+
+
+@pytest.fixture(scope="module")
+def tiny_run(data_file) -> Path:
+    """A toy run of 8 steps with checkpoints at 0, 4 and 8, made once per module (copy it before changing it)."""
+    out = data_file.parent / "run"
+    train("toy-gauss", data=data_file, out=out, steps=8, sets=[*QUIET, "train.checkpoint_every=4", "train.keep_last=3"])
+    assert [s for s, _ in steps(out / "checkpoints")] == [0, 4, 8]
+    return out
+
+
+@pytest.fixture
+def run_copy(tiny_run, tmp_path) -> Path:
+    dst = tmp_path / "run"
+    shutil.copytree(tiny_run, dst)
+    return dst
+
+
+# --- 1. sizes checked before allocating ---------------------------------------------------------------------
+def test_require_names_bytes_limit_and_remedy():
+    memory.require(10, what="x", reduce="less", limit=10)
+    with pytest.raises(UserError, match=r"^--n 5: needs 4,096 bytes \(4.0 KiB\) of memory, more than the 1,024 bytes "
+                                        r"\(1.0 KiB\) available; lower --n$"):
+        memory.require(4096, what="--n 5", reduce="lower --n", limit=1024)
+
+
+def test_available_memory_is_read_or_the_check_is_skipped(monkeypatch, tmp_path):
+    got = memory.available()
+    assert got is None or got > 0
+    monkeypatch.setattr(memory, "MEMINFO", tmp_path / "absent")
+    monkeypatch.setitem(__import__("sys").modules, "psutil", None)   # as if psutil were not installed
+    assert memory.available() is None
+    memory.require(1 << 60, what="x", reduce="less")                  # unknown memory: no refusal
+
+
+def test_hdf5_declaring_terabytes_is_refused_before_reading(cli, tmp_path):
+    """A 6 kB file whose chunked, compressed /samples declares 2^40 spins values."""
+    bomb = tmp_path / "bomb.h5"
+    with h5py.File(bomb, "w") as f:
+        f.create_dataset("samples", shape=(1 << 32, 16, 16), dtype="int8", chunks=(1, 16, 16), compression="gzip")
+        f.attrs["kind"] = "spins"
+    assert bomb.stat().st_size < 100_000
+    code, _, err = cli("data", "info", bomb)
+    _one_error_line(code, err, str(bomb), "bytes", "available", "fewer samples")
+    code, _, err = cli("train", "toy-gauss", "--data", bomb, "--out", tmp_path / "r", "--steps", "1", *Q)
+    _one_error_line(code, err, "bytes")
+    assert not (tmp_path / "r").exists()
+
+
+def test_npy_header_declaring_terabytes_is_refused(cli, tmp_path):
+    path = tmp_path / "bomb.npy"
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "<f8", "fortran_order": False, "shape": (1 << 40, 3)})
+        f.write(b"\0" * 64)
+    code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, "bytes", "available")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_ising_too_large_is_refused_before_simulating(cli, tmp_path):
+    code, _, err = cli("data", "ising", "--size", "1024", "--temperatures", "2.0", "--samples", "100000000",
+                       "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, "--size 1024", "--samples 100000000", "bytes", "lower --samples")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def test_sample_too_many_is_refused_before_sampling(cli, tiny_run, tmp_path):
+    code, _, err = cli("sample", tiny_run, "--n", "100000000000", "--checkpoint", "latest", "--out", tmp_path / "s.h5")
+    _one_error_line(code, err, "--n 100000000000", "bytes", "lower --n")
+    assert not (tmp_path / "s.h5").exists()
+
+
+def test_toy_too_many_points_is_refused(cli, tmp_path):
+    code, _, err = cli("data", "toy", "ring", "--n", str(10 ** 15), "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, "--n", "bytes", "lower --n")
+
+
+def test_vmc_too_many_samples_is_refused(cli, tmp_path):
+    code, _, err = cli("vmc", "--particles", "2", "--dim", "2", "--samples", str(10 ** 15), "--out", tmp_path / "v")
+    _one_error_line(code, err, "--samples", "bytes", "lower --samples")
+    assert not (tmp_path / "v").exists()
+
+
+def test_pythia_too_many_events_is_refused_before_generating(cli, tmp_path):
+    pytest.importorskip("pythia8mc")
+    code, _, err = cli("data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(10 ** 13),
+                       "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, "--n", "bytes", "lower --n")
+
+
+# --- 2. schemas of the files physgen reads back ----------------------------------------------------------------
+def _edit_checkpoint(run: Path, edit) -> Path:
+    """Apply ``edit(meta)`` to every step checkpoint's JSON (so that a resume has none to fall back on)."""
+    for _, path in steps(run / "checkpoints"):
+        meta = json.loads(path.read_text())
+        edit(meta)
+        path.write_text(json.dumps(meta))
+    for best in (run / "checkpoints").glob("best.*"):
+        best.unlink()
+    return latest(run / "checkpoints")
+
+
+@pytest.mark.parametrize("edit,field", [
+    (lambda m: m["state"].__setitem__("step", "8"), "field state.step must be an integer"),
+    (lambda m: m["state"]["rng"].__setitem__("numpy", ["MT19937", [1, 2], 0, 0, 0.0]), "field state.rng.numpy[1]"),
+    (lambda m: m["state"]["rng"].__setitem__("python", "garbage"), "field state.rng.python must be a list"),
+    (lambda m: m["state"]["config"].__setitem__("model", [1, 2]), "field state.config.model must be an object"),
+    (lambda m: m["state"].__setitem__("optimizers", {"main": {"param_groups": [{"lr": "x", "params": [0]}]}}),
+     "field state.optimizers.main.param_groups[0].lr"),
+    (lambda m: m.__setitem__("sha256", 42), "field sha256 must be a string"),
+])
+def test_malformed_checkpoint_fields_are_one_line(cli, run_copy, tmp_path, edit, field):
+    ck = _edit_checkpoint(run_copy, edit)
+    before = _snapshot(run_copy)
+    for args in (("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q),
+                 ("sample", run_copy, "--n", "3", "--checkpoint", "latest", "--out", tmp_path / "s.h5")):
+        code, _, err = cli(*args)
+        _one_error_line(code, err, field)
+        assert ck.name in err or "step-" in err
+    assert _snapshot(run_copy) == before and not (tmp_path / "s.h5").exists()
+
+
+def test_spec_without_shape_is_one_line(cli, run_copy, tmp_path):
+    spec = json.loads((run_copy / "spec.json").read_text())
+    del spec["shape"]
+    (run_copy / "spec.json").write_text(json.dumps(spec))
+    before = _snapshot(run_copy)
+    code, _, err = cli("sample", run_copy, "--n", "3", "--checkpoint", "latest", "--out", tmp_path / "s.h5")
+    _one_error_line(code, err, "spec.json: field shape is missing")
+    code, _, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    _one_error_line(code, err, "spec.json: field shape is missing")
+    assert _snapshot(run_copy) == before
+
+
+def test_transform_for_another_width_is_one_line(cli, run_copy, tmp_path):
+    t = json.loads((run_copy / "transform.json").read_text())
+    assert t["name"] == "standardize"
+    t["mean"], t["scale"] = t["mean"][:2], t["scale"][:2]
+    (run_copy / "transform.json").write_text(json.dumps(t))
+    before = _snapshot(run_copy)
+    code, _, err = cli("sample", run_copy, "--n", "3", "--checkpoint", "latest", "--out", tmp_path / "s.h5")
+    _one_error_line(code, err, "transform.json: parameters for [2] features, the data has 3")
+    code, _, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    _one_error_line(code, err, "transform.json")
+    assert _snapshot(run_copy) == before
+
+
+def test_schema_kinds_are_the_dataset_kinds():
+    from physgen import schemas
+    from physgen.data.io import KINDS
+
+    assert schemas.KINDS == KINDS
+
+
+_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats() | st.text(max_size=4),
+                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+                     max_leaves=6)
+
+
+def _mutate_tree(data, doc):
+    """A copy of ``doc`` with one node replaced by a random JSON value, or one object field deleted."""
+    doc = json.loads(json.dumps(doc))
+    parent, key, node = None, None, doc
+    while isinstance(node, (dict, list)) and node and data.draw(st.integers(0, 4), label="descend") > 0:
+        parent, key = node, data.draw(st.sampled_from(sorted(node) if isinstance(node, dict) else range(len(node))))
+        node = node[key]
+    if parent is None:
+        return data.draw(_JSON, label="new document")
+    if isinstance(parent, dict) and data.draw(st.booleans(), label="delete"):
+        del parent[key]
+    else:
+        parent[key] = data.draw(_JSON, label="new value")
+    return doc
+
+
+def _mutated_bytes(data, raw: bytes, parse, dump) -> bytes:
+    """``raw`` truncated, overwritten with random bytes, or parsed, changed at one node and written back."""
+    how = data.draw(st.sampled_from(["tree", "tree", "tree", "truncate", "bytes"]), label="how")
+    if how == "truncate":
+        return raw[:data.draw(st.integers(0, len(raw) - 1), label="cut")]
+    if how == "bytes":
+        return data.draw(st.binary(max_size=64), label="bytes")
+    return dump(_mutate_tree(data, parse(raw)))
+
+
+def _json_dump(doc) -> bytes:
+    return json.dumps(doc).encode()
+
+
+def _toml_dump(doc) -> bytes:
+    try:
+        return dumps_toml(doc if isinstance(doc, dict) else {"value": doc}).encode()
+    except (TypeError, AttributeError):
+        return b"= broken"
+
+
+def _check_verbs(cli, run: Path, out: Path) -> None:
+    """``sample`` and ``train --resume`` on ``run``: a clean run or one error line (exit 2) and no file changed."""
+    before = _snapshot(run)
+    code, _, err = cli("sample", run, "--n", "4", "--checkpoint", "latest", "--out", out, "--overwrite")
+    assert "Traceback" not in err
+    if code != 0:
+        _one_error_line(code, err)
+    assert _snapshot(run) == before
+    code, _, err = cli("train", "toy-gauss", "--out", run, "--resume", "--steps", "10", *Q)
+    assert "Traceback" not in err
+    if code != 0:
+        _one_error_line(code, err)
+        assert _snapshot(run) == before
+
+
+def _fuzz(cli, tiny_run, data, name: str, parse, dump) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        shutil.copytree(tiny_run, run)
+        target = run / name if name != "CHECKPOINT" else latest(run / "checkpoints")
+        if name == "CHECKPOINT":   # the sample reads the latest checkpoint, the resume falls back to none
+            for p in [*(run / "checkpoints").glob("best.*"), *[q for _, q in steps(run / "checkpoints")[:-1]]]:
+                p.unlink()
+        target.write_bytes(_mutated_bytes(data, target.read_bytes(), parse, dump))
+        _check_verbs(cli, run, Path(tmp) / "s.h5")
+
+
+@pytest.mark.parametrize("name", ["spec.json", "transform.json", "summary.json", "data.json", "CHECKPOINT"])
+@FUZZ
+@given(data=st.data())
+def test_mutated_json_files_load_cleanly_or_are_one_line(cli, tiny_run, name, data):
+    _fuzz(cli, tiny_run, data, name, json.loads, _json_dump)
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_config_toml_loads_cleanly_or_is_one_line(cli, tiny_run, data):
+    import tomllib
+
+    _fuzz(cli, tiny_run, data, "config.toml", lambda raw: tomllib.loads(raw.decode()), _toml_dump)
+
+
+# --- 3. resume from the newest valid checkpoint -------------------------------------------------------------
+@pytest.mark.parametrize("damage,why", [
+    (lambda ck: ck.with_suffix(".safetensors").write_bytes(ck.with_suffix(".safetensors").read_bytes()[:-7]),
+     "corrupted or truncated"),
+    (lambda ck: ck.write_bytes(ck.read_bytes()[:40]), "corrupted checkpoint metadata"),
+    (lambda ck: ck.with_suffix(".safetensors").unlink(), "is missing"),
+])
+def test_resume_skips_a_damaged_newest_checkpoint(cli, run_copy, damage, why):
+    damage(run_copy / "checkpoints" / "step-00000008.json")
+    code, out, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    assert code == 0 and out.startswith("completed: toy-gauss at step 12/12"), (code, out, err)
+    notes = [line for line in err.splitlines() if "skipped" in line]
+    assert len(notes) == 1 and "skipped step-00000008 (" in notes[0] and why in notes[0]
+    assert notes[0].endswith("resuming from step-00000004")
+    assert json.loads((run_copy / "summary.json").read_text())["status"] == "completed"
+
+
+def test_refused_resume_changes_nothing(cli, run_copy):
+    """Every checkpoint damaged: the resume is refused and config.toml still records the old budget."""
+    for _, ck in steps(run_copy / "checkpoints"):
+        ck.with_suffix(".safetensors").write_bytes(b"\0" * 10)
+    before = _snapshot(run_copy)
+    code, _, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "40", *Q)
+    _one_error_line(code, err, "step-00000008", "corrupted or truncated", "2 older checkpoint(s) do not load either")
+    assert _snapshot(run_copy) == before
+    assert load_toml(run_copy / "config.toml")["train"]["steps"] == 8
+
+
+# --- 5. final states are final --------------------------------------------------------------------------------
+def _status(run: Path) -> dict:
+    return json.loads((run / "summary.json").read_text())
+
+
+def test_status_completed_and_max_time(tmp_path, data_file):
+    assert train("toy-gauss", data=data_file, out=tmp_path / "a", steps=3, sets=QUIET)["status"] == "completed"
+    assert _status(tmp_path / "a")["status"] == "completed"
+    train("toy-gauss", data=data_file, out=tmp_path / "b", steps=10 ** 6, max_time=0.3,
+          sets=[*QUIET, "model.sleep=0.01"])
+    assert _status(tmp_path / "b")["status"] == "max-time"
+
+
+def test_status_terminated_by_sigterm_and_by_ctrl_c(tmp_path, data_file):
+    def sigterm(t):
+        if t.step == 3:
+            os.kill(os.getpid(), signal.SIGTERM)
+    train("toy-gauss", data=data_file, out=tmp_path / "a", steps=50, sets=QUIET, callbacks=[("on_batch_end", sigterm)])
+    assert _status(tmp_path / "a")["status"] == "terminated"
+
+    def ctrl_c(t):
+        if t.step == 3:
+            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt):
+        train("toy-gauss", data=data_file, out=tmp_path / "b", steps=50, sets=QUIET, callbacks=[("on_batch_end", ctrl_c)])
+    summary = _status(tmp_path / "b")
+    assert summary["status"] == "terminated" and summary["steps"] == 3
+
+
+def test_status_diverged_with_on_divergence_stop(cli, tmp_path, data_file):
+    code, _, err = cli("train", "toy-gauss", "--data", data_file, "--out", tmp_path / "r", "--steps", "20", *Q,
+                       "--set", "model.nan_at_call=9", "--set", "train.checkpoint_every=4", "--on-divergence", "stop")
+    _one_error_line(code, err, "diverged at step 9")
+    summary = _status(tmp_path / "r")
+    assert summary["status"] == "diverged" and summary["steps"] == 8 and "diverged at step 9" in summary["error"]
+    assert latest(tmp_path / "r" / "checkpoints").name == "step-00000008.json"
+
+
+def test_status_failed_on_an_unexpected_error(tmp_path, data_file):
+    def boom(t):
+        if t.step == 2:
+            raise RuntimeError("disk on fire")
+    with pytest.raises(RuntimeError):
+        train("toy-gauss", data=data_file, out=tmp_path / "r", steps=50, sets=QUIET, callbacks=[("on_batch_end", boom)])
+    summary = _status(tmp_path / "r")
+    assert summary["status"] == "failed" and summary["error"] == "disk on fire" and summary["steps"] == 2
+
+
+def test_status_converged(tmp_path, data_file, monkeypatch):
+    """A probe whose score never improves after the first: ``converged`` after ``patience`` seconds."""
+    from quality_toy import MeanProbe
+
+    from physgen.training import launch
+    from physgen.training.probe import Validator
+
+    monkeypatch.setattr(launch, "_probe", lambda heldout, spec, transform, constants, cfg: Validator(
+        MeanProbe(heldout, scores=[1.0]), spec, transform, constants))
+    sets = ["train.progress=false", "train.device=cpu", "train.patience=0.3", "model.sleep=0.002"]
+    assert train("toy-gauss", data=data_file, out=tmp_path / "r", max_time=30, sets=sets)["status"] == "converged"
+    assert _status(tmp_path / "r")["status"] == "converged"
+
+
+def test_a_resume_marks_the_run_running_once_accepted(run_copy, data_file):
+    def look(t):
+        assert _status(run_copy)["status"] == "running"
+    train("toy-gauss", data=None, out=run_copy, resume=True, steps=10, sets=QUIET, callbacks=[("on_train_start", look)])
+    assert _status(run_copy)["status"] == "completed"

@@ -187,8 +187,8 @@ def test_spec_without_shape_is_one_line(cli, run_copy, tmp_path):
 
 def test_transform_for_another_width_is_one_line(cli, run_copy, tmp_path):
     t = json.loads((run_copy / "transform.json").read_text())
-    assert t["name"] == "standardize"
-    t["mean"], t["scale"] = t["mean"][:2], t["scale"][:2]
+    assert t["name"] == "quantile"  # data.transform=auto on continuous data
+    t["quantiles"] = [row[:2] for row in t["quantiles"]]
     (run_copy / "transform.json").write_text(json.dumps(t))
     before = _snapshot(run_copy)
     code, _, err = cli("sample", run_copy, "--n", "3", "--checkpoint", "latest", "--out", tmp_path / "s.h5")

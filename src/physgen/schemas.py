@@ -230,7 +230,8 @@ SPEC = Obj(required={"kind": Str(KINDS), "shape": List(Int(1, MAX_VALUES), min=1
 
 TRANSFORM_PARAMS = {"none": {}, "standardize": {"mean": _NUMBERS, "scale": List(Num(positive=True))},
                     "minmax": {"min": _NUMBERS, "span": List(Num(positive=True))},
-                    "yeo-johnson": {"lambdas": _NUMBERS, "mean": _NUMBERS, "scale": List(Num(positive=True))}}
+                    "yeo-johnson": {"lambdas": _NUMBERS, "mean": _NUMBERS, "scale": List(Num(positive=True))},
+                    "quantile": {"quantiles": List(_NUMBERS, min=2), "references": List(Num(), min=2)}}
 TRANSFORM = Obj(required={"name": Str(tuple(TRANSFORM_PARAMS))})
 
 SUMMARY = Obj(required={"model": _NAME, "status": _NAME},

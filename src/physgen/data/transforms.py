@@ -60,10 +60,14 @@ class Transform:
         """``(N, *shape)`` -> ``(N, d)``; UserError when the fitted parameters are for another ``d`` (a
         hand-edited ``transform.json``)."""
         x2 = x.reshape(len(x), -1)
-        widths = {len(v) for v in self.params().values()}
+        widths = self._widths()
         if widths and widths != {x2.shape[1]}:
             raise UserError(f"transform.json: parameters for {sorted(widths)} features, the data has {x2.shape[1]}")
         return x2
+
+    def _widths(self) -> set[int]:
+        """The numbers of features the fitted parameters are for (one number when consistent)."""
+        return {len(v) for v in self.params().values()}
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -221,6 +225,13 @@ class QuantileNormal(Transform):
             slope = np.where(dx > 0, (r[k + 1] - r[k]) / np.where(dx > 0, dx, 1.0), np.inf)
             out += np.log(slope) - norm.logpdf(y[:, j])
         return out
+
+    def _widths(self) -> set[int]:
+        q, r = np.asarray(self.quantiles_), np.asarray(self.references_)
+        if q.ndim != 2 or r.ndim != 1 or len(r) != len(q) or len(r) < 2:
+            raise UserError(f"transform.json: quantiles {q.shape} and references {r.shape} do not form a (Q, d) "
+                            "table at Q >= 2 levels")
+        return {q.shape[1]}
 
     def params(self):
         return {"quantiles": np.asarray(self.quantiles_).tolist(), "references": np.asarray(self.references_).tolist()}

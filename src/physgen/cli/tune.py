@@ -26,8 +26,15 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from physgen.tune import tune
+    from pathlib import Path
 
+    from physgen.paths import refuse_overwriting_inputs
+    from physgen.tune import tune
+    from physgen.tune.split import HELDOUT, TRAIN
+
+    split_dir = Path(args.out) / "data"
+    refuse_overwriting_inputs({"--data": args.data, "--space": args.space},
+                              {"--out": [split_dir / TRAIN, split_dir / HELDOUT]})
     tune(args.model, data=args.data, out=args.out, trials=args.trials, trial_time=args.trial_time,
          objective=args.objective, space_file=args.space, seed=args.seed, condition=args.condition)
     return 0

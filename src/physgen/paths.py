@@ -37,13 +37,14 @@ def shown(path: PathArg) -> str:
     return raw.decode("utf-8", errors="backslashreplace")
 
 
-def require_existing(path: PathArg, what: str) -> os.stat_result:
-    """``os.stat(path)``, or a UserError naming ``what`` and the reason: no such file, a symlink loop
-    (``ELOOP``), permission denied, ..."""
+def refuse_unreachable(path: PathArg, what: str) -> None:
+    """Raise a UserError naming ``what`` when ``path`` cannot be reached for a reason other than being absent:
+    a symlink loop (``ELOOP``), a denied permission, a file used as a directory, ...  (Callers say "no such
+    file" in their own words.)"""
     try:
-        return os.stat(as_path(path))
+        os.stat(as_path(path))
     except FileNotFoundError:
-        raise UserError(f"{what}: no such file or directory") from None
+        return
     except OSError as exc:
         raise UserError(f"{what}: {describe(exc)}") from None
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from physgen.atomic import check_writable, write_bytes
 from physgen.errors import UserError
-from physgen.paths import as_path, require_existing, shown
+from physgen.paths import as_path, refuse_unreachable, shown
 
 KINDS = ("spins", "binary", "continuous", "image")
 DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32}
@@ -188,7 +188,9 @@ def write_h5(path: str | Path, fill: Callable[[h5py.File], None], *, overwrite: 
 def load(path: str | Path) -> Dataset:
     """Read and validate a dataset file; every problem is a one-line UserError naming ``path``."""
     path = as_path(path)
-    require_existing(path, shown(path))
+    if not path.exists():
+        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
+        raise UserError(f"{shown(path)}: no such file")
     if path.is_dir():
         raise UserError(f"{shown(path)}: is a directory, expected an HDF5 dataset file")
     try:

@@ -27,7 +27,7 @@ import numpy as np
 
 from physgen.data.io import KINDS, Dataset
 from physgen.errors import UserError
-from physgen.paths import require_existing
+from physgen.paths import refuse_unreachable
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -71,7 +71,7 @@ def read_table(path: str | os.PathLike, *, array: str | None = None) -> Table:
 
 def _open_head(path: Path) -> bytes:
     if not path.exists():
-        require_existing(path, str(path))  # a symlink loop or a denied permission, named
+        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a data file")

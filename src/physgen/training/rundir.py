@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from physgen.errors import UserError
-from physgen.paths import as_path, require_existing, shown
+from physgen.paths import as_path, refuse_unreachable, shown
 
 CONFIG, SPEC, TRANSFORM, SUMMARY = "config.toml", "spec.json", "transform.json", "summary.json"
 CHECKPOINTS = "checkpoints"
@@ -33,7 +33,7 @@ def require_run_dir(path: str | Path) -> Path:
     """``path`` as a Path if it is a physgen run directory, else UserError."""
     path = as_path(path)
     if not path.exists():
-        require_existing(path, shown(path))  # a symlink loop or a denied permission, named
+        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{shown(path)}: no such run directory")
     if not path.is_dir():
         raise UserError(f"{path}: is a file, expected a run directory")

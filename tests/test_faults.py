@@ -125,8 +125,8 @@ def _failing_replace(code):
 
 @pytest.mark.parametrize("code", ERRNOS)
 def test_every_writing_verb_reports_a_failed_write_on_one_line(cli, tmp_path, monkeypatch, cont, run_dir, code):
-    """data (toy, import), sample, score, evaluate, analyze and train: the user's path, exit 2, no temporaries,
-    the existing output intact (every verb with ENOSPC; the first three with EACCES and EROFS)."""
+    """data (toy, import, ising), sample, score, evaluate, analyze, train, vmc and tune: the user's path, exit 2,
+    no temporaries, the existing output intact (every verb with ENOSPC; the first three with EACCES and EROFS)."""
     np.save(tmp_path / "table.npy", np.ones((10, 2), dtype=np.float32))
     old = tmp_path / "old.h5"
     shutil.copyfile(cont, old)
@@ -141,6 +141,12 @@ def test_every_writing_verb_reports_a_failed_write_on_one_line(cli, tmp_path, mo
         (["analyze", "pca", cont, "--out", tmp_path / "pca", "--components", "2"], tmp_path / "pca"),
         (["train", "toy-gauss", "--data", cont, "--out", tmp_path / "new-run", "--steps", "5", *Q],
          tmp_path / "new-run"),
+        (["data", "ising", "--size", "4", "--temperatures", "2.0", "--samples", "10", "--device", "cpu", "--out",
+          tmp_path / "is.h5"], tmp_path / "is.h5"),
+        (["vmc", "--particles", "1", "--dim", "1", "--iterations", "2", "--samples", "100", "--walkers", "10",
+          "--quiet", "--out", tmp_path / "vmc"], tmp_path / "vmc"),
+        (["tune", "toy-gauss", "--data", cont, "--out", tmp_path / "tune", "--trials", "1", "--trial-time", "1"],
+         tmp_path / "tune"),
     ]
     monkeypatch.setattr(atomic.os, "replace", _failing_replace(code))
     for args, named in commands if code == errno.ENOSPC else commands[:3]:
@@ -375,6 +381,9 @@ def test_an_output_that_is_an_input_is_refused_with_or_without_overwrite(cli, tm
             _one_error_line(err, "is the input", "never replaces an input")
     assert {p: _sha(p) for p in guarded} == guarded
     assert (inside / "data.h5").is_file() and (inside / "config.toml").is_file()
+    for _ in range(2):  # the user's own files in a run directory are outputs like any other
+        code, _, err = cli("sample", run_dir, "--n", "5", "--out", run_dir / "samples.h5", "--overwrite")
+        assert code == 0, err
 
 
 def test_writers_refuse_a_protected_input_whatever_its_name(tmp_path, cont):

@@ -99,8 +99,8 @@ def refuse_overwriting_inputs(inputs: Mapping[str, PathArg | Iterable[PathArg] |
     """
     held: dict[tuple[int, int], str] = {}
     for flag, path in _items(inputs):
-        for key, _ in _files(path):
-            held.setdefault(key, f"{flag} {shown(path)}")
+        for key, found in _files(path):
+            held.setdefault(key, f"{flag} {shown(found)}")
     for flag, path in _items(outputs):
         for key, found in _files(path):
             if key in held:

@@ -55,8 +55,9 @@ def run(args) -> int:
     from physgen.data import save
     from physgen.paths import refuse_overwriting_inputs
     from physgen.training import load_run
+    from physgen.training.rundir import run_files
 
-    refuse_overwriting_inputs({"RUN_DIR": args.run_dir}, {"--out": args.out})
+    refuse_overwriting_inputs({"RUN_DIR": run_files(args.run_dir)}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     if args.format != "h5":
         from physgen.cli.sample_formats import check

@@ -60,8 +60,9 @@ def run(args) -> int:
     from physgen.data import load
     from physgen.paths import refuse_overwriting_inputs
     from physgen.training import load_run
+    from physgen.training.rundir import run_files
 
-    refuse_overwriting_inputs({"--data": args.data, "RUN_DIR": args.run_dir}, {"--out": args.out})
+    refuse_overwriting_inputs({"--data": args.data, "RUN_DIR": run_files(args.run_dir)}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     ds = load(args.data)
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)

@@ -42,6 +42,13 @@ def require_run_dir(path: str | Path) -> Path:
     return path
 
 
+def run_files(path: str | Path) -> list[Path]:
+    """The files a run consists of (its JSON/TOML/CSV files and checkpoints), not other files a user put there."""
+    path = as_path(path)
+    files = [path / name for name in (CONFIG, SPEC, TRANSFORM, SUMMARY, DATA, "metrics.csv")]
+    return files + [path / CHECKPOINTS]
+
+
 def read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))

@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -159,13 +160,15 @@ def test_every_writing_verb_reports_a_failed_write_on_one_line(cli, tmp_path, mo
 
 
 def _namespace_ok() -> bool:
+    """Whether ``unshare -rm`` may mount a tmpfs and a read-only bind mount here."""
     if shutil.which("unshare") is None:
         return False
-    try:
-        res = subprocess.run(["unshare", "-rm", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /tmp"],
-                             capture_output=True, timeout=10)
-    except (OSError, subprocess.SubprocessError):
-        return False
+    with tempfile.TemporaryDirectory() as d:
+        script = f"mount -t tmpfs -o size=64k tmpfs {d} && mount --bind {d} {d} && mount -o remount,ro,bind {d}"
+        try:
+            res = subprocess.run(["unshare", "-rm", "sh", "-c", script], capture_output=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return False
     return res.returncode == 0
 
 

@@ -70,7 +70,8 @@ def atomic_path(path: PathArg, *, overwrite: bool = True) -> Iterator[Path]:
         fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         tmp = Path(tmp_name)
         try:
-            os.fchmod(fd, _mode(final))
+            if hasattr(os, "fchmod"):  # (mkstemp makes the file private: 0o600)
+                os.fchmod(fd, _mode(final))
         finally:
             os.close(fd)
         yield tmp
@@ -91,7 +92,8 @@ def check_free_space(path: PathArg, n_bytes: int) -> None:
         fs = os.statvfs(directory)
     except (OSError, AttributeError):  # no such directory yet, or no statvfs: the write itself will tell
         return
-    free = (fs.f_bfree if os.geteuid() == 0 else fs.f_bavail) * fs.f_frsize
+    root = getattr(os, "geteuid", lambda: -1)() == 0  # root may use the blocks reserved for it
+    free = (fs.f_bfree if root else fs.f_bavail) * fs.f_frsize
     if n_bytes > free:
         raise OSError(errno.ENOSPC, f"No space left on device (the file needs {n_bytes:,} bytes, "
                                     f"{free:,} are free)", str(as_path(path)))

@@ -118,6 +118,40 @@ def test_new_files_get_ordinary_permissions_and_replaced_files_keep_theirs(tmp_p
     assert old.stat().st_mode & 0o777 == 0o640
 
 
+def test_metrics_appends_that_fail_name_the_csv_file(tmp_path, monkeypatch):
+    from physgen.training import logbook as L
+
+    book = L.Logbook(tmp_path)
+    book.log({"step": 1, "epoch": 0, "loss": 1.0})  # the first row writes the header (atomically)
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(L, "open", full, raising=False)
+    book.log({"step": 2, "epoch": 0, "loss": 0.5})
+    with pytest.raises(OSError) as info:
+        book.flush()
+    assert info.value.errno == errno.ENOSPC and info.value.filename == str(tmp_path / "metrics.csv")
+
+
+def test_concurrent_writers_of_one_output_leave_one_complete_file(tmp_path):
+    """Two processes replacing the same output at once (e.g. two ``sample --overwrite``): the file is always
+    one writer's complete content, never a mix, and no temporary file stays behind."""
+    target = tmp_path / "out.bin"
+    script = ("import sys\nfrom physgen.atomic import write_bytes\n"
+              "for _ in range(200):\n    write_bytes(sys.argv[1], sys.argv[2].encode() * 100_000)")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(target), tag], env=_env()) for tag in "ab"]
+    seen = set()
+    while any(p.poll() is None for p in procs):
+        try:
+            seen.add(target.read_bytes())
+        except FileNotFoundError:
+            pass
+    assert [p.returncode for p in procs] == [0, 0]
+    seen.add(target.read_bytes())
+    assert seen <= {b"a" * 100_000, b"b" * 100_000} and _temporaries(tmp_path) == []
+
+
 def _failing_replace(code):
     def replace(src, dst, *args, **kwargs):
         raise OSError(code, os.strerror(code), src)
@@ -270,6 +304,12 @@ def test_lock_is_exclusive_and_a_stale_lock_is_taken_over(tmp_path):
     assert not (tmp_path / "missing").exists()
     with RunLock(tmp_path / "missing", create=False):
         assert not (tmp_path / "missing").exists()
+    (tmp_path / "f").mkdir()
+    (tmp_path / "precious").write_text("keep")
+    (tmp_path / "f" / LOCK_NAME).symlink_to(tmp_path / "precious")  # a hostile lock file
+    with pytest.raises(UserError, match="symbolic link"):
+        RunLock(tmp_path / "f").acquire()
+    assert (tmp_path / "precious").read_text() == "keep"
 
 
 def test_second_writer_is_refused_and_kill_9_then_resume_takes_the_lock_over(cli, tmp_path, cont):

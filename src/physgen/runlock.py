@@ -86,8 +86,18 @@ class RunLock:
         return True
 
     def _lock(self) -> None:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0)
         for _ in range(100):  # retried only when the file was replaced between open and lock
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+            try:
+                fd = os.open(self.path, flags, 0o644)
+            except OSError as exc:
+                if os.path.islink(self.path):  # never write the record through a link to another file
+                    raise UserError(f"{shown(self.path)}: is a symbolic link, not a physgen lock file; "
+                                    "remove it") from None
+                raise exc
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise UserError(f"{shown(self.path)}: is not a regular file, not a physgen lock file; remove it")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

@@ -356,6 +356,23 @@ def test_tune_takes_the_lock_of_its_directory(cli, tmp_path, cont):
         holder.wait()
 
 
+def test_a_study_database_that_cannot_be_written_is_one_line(cli, tmp_path, cont, monkeypatch):
+    pytest.importorskip("optuna")
+    import sqlite3
+
+    from physgen.tune import run as tune_run
+
+    def full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(tune_run.S, "open_study", full)
+    code, _, err = cli("tune", "toy-gauss", "--data", cont, "--out", tmp_path / "t", "--trials", "1",
+                       "--trial-time", "1")
+    assert code == 2
+    _one_error_line(err, str(tmp_path / "t" / "study.db"), "database or disk is full")
+    assert not (tmp_path / "t").exists()
+
+
 # --- paths that are not UTF-8 -------------------------------------------------------------------------------
 def _latin1_dir(tmp_path: Path) -> Path:
     try:

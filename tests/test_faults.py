@@ -405,6 +405,19 @@ def test_non_utf8_paths_work_end_to_end(cli, tmp_path):
     assert code == 2 and "caf\\xe9" in _one_error_line(err)
 
 
+def test_the_python_api_takes_bytes_paths(tmp_path):
+    from physgen.data.tabular import import_file
+    from physgen.training import load_run, train
+
+    d = os.fsencode(_latin1_dir(tmp_path))
+    np.savetxt(os.fsdecode(d + b"/t.txt"), np.random.default_rng(3).normal(size=(40, 2)))
+    save(import_file(d + b"/t.txt"), d + b"/t.h5")
+    sets = ["train.progress=false", "data.val_fraction=0", "train.device=cpu"]
+    assert train("toy-gauss", data=d + b"/t.h5", out=d + b"/run", steps=4, sets=sets)["status"] == "completed"
+    assert train("toy-gauss", data=None, out=d + b"/run", resume=True, steps=8, sets=sets)["steps"] == 8
+    assert len(load_run(d + b"/run").sample(3)) == 3
+
+
 # --- no output replaces an input ----------------------------------------------------------------------------
 def test_an_output_that_is_an_input_is_refused_with_or_without_overwrite(cli, tmp_path, cont, run_dir):
     hard = tmp_path / "hard.h5"

@@ -73,7 +73,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         _check_fresh(out, overwrite)
         if data is None:
             raise UserError("--data: required when starting a new run")
-        data_path, prev = Path(data), {}
+        data_path, prev = as_path(data), {}
         ds = load(data_path)
         cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
@@ -204,7 +204,7 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
                     extra=cli_overrides(**flags))
     _check_resume_changes(before, cfg)
     prev = R.read_json(out / R.SUMMARY)
-    data_path = Path(data) if data is not None else Path(str(prev.get("data", "")))
+    data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
     if data is None and not data_path.is_file():
         raise UserError(f"--data: the run's data file {data_path} is gone; pass --data FILE")
     return cfg, data_path, prev

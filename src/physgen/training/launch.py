@@ -56,7 +56,9 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
 
     ``callbacks``: ``(event, fn)`` pairs registered on the trainer (:data:`physgen.training.trainer.EVENTS`),
     e.g. ``("on_quality", fn)`` reading ``trainer.last_quality``; ``fn`` may set ``trainer.stop_requested = True``
-    (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint."""
+    (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint.
+
+    ``out`` is locked for the call (:class:`physgen.runlock.RunLock`): a second writer is refused naming this one."""
     out = as_path(out)
     main = os.environ.get("RANK", "0") == "0"  # under torchrun rank 0 writes
     lock = RunLock(out, create=not resume) if main else nullcontext()

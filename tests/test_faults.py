@@ -459,6 +459,16 @@ def test_an_output_that_is_an_input_is_refused_with_or_without_overwrite(cli, tm
         assert code == 0, err
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_a_device_or_pipe_is_never_replaced(cli, tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    code, _, err = cli("data", "toy", "ring", "--n", "10", "--out", fifo, "--overwrite")
+    assert code == 2
+    _one_error_line(err, str(fifo), "device, pipe or socket")
+    assert fifo.is_fifo()
+
+
 def test_writers_refuse_a_protected_input_whatever_its_name(tmp_path, cont):
     from physgen.paths import forget_inputs, refuse_overwriting_inputs
 

@@ -32,6 +32,8 @@ def check_writable(path: PathArg, *, overwrite: bool, what: str = "output") -> P
         raise UserError(f"{shown(path)}: {what} already exists (pass --overwrite to replace it)")
     if path.exists() and path.is_dir():
         raise UserError(f"{shown(path)}: {what} is a directory, expected a file name")
+    if path.exists() and not path.is_file():  # renaming onto it would replace a device node or a pipe
+        raise UserError(f"{shown(path)}: {what} is a device, pipe or socket, expected a regular file")
     return path
 
 

@@ -460,13 +460,18 @@ def test_an_output_that_is_an_input_is_refused_with_or_without_overwrite(cli, tm
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
-def test_a_device_or_pipe_is_never_replaced(cli, tmp_path):
+def test_odd_output_paths_are_one_line(cli, tmp_path):
+    """A named pipe is never replaced; a file where a directory should be is named as such."""
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     code, _, err = cli("data", "toy", "ring", "--n", "10", "--out", fifo, "--overwrite")
     assert code == 2
     _one_error_line(err, str(fifo), "device, pipe or socket")
     assert fifo.is_fifo()
+    (tmp_path / "file").write_text("x")
+    code, _, err = cli("data", "toy", "ring", "--n", "10", "--out", tmp_path / "file" / "x.h5")
+    assert code == 2
+    _one_error_line(err, str(tmp_path / "file" / "x.h5"), "Not a directory")
 
 
 def test_writers_refuse_a_protected_input_whatever_its_name(tmp_path, cont):

@@ -68,7 +68,10 @@ def atomic_path(path: PathArg, *, overwrite: bool = True) -> Iterator[Path]:
     check_not_input(final)
     tmp = None
     try:
-        final.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            final.parent.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file where a directory should be
+            raise OSError(errno.ENOTDIR, "Not a directory (a file is in the way)") from None
         fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         tmp = Path(tmp_name)
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
 from physgen.errors import UserError
+from physgen.paths import refuse_unreachable
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
@@ -315,6 +316,7 @@ def load_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML file; missing or malformed files raise UserError naming the file and line."""
     path = Path(path)
     if not path.is_file():
+        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{path}: no such config file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

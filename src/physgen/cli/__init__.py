@@ -11,6 +11,7 @@ from typing import Sequence
 
 from physgen.cli.common import ArgumentParser
 from physgen.errors import UserError
+from physgen.paths import describe, forget_inputs, shown
 
 VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc")
 
@@ -31,6 +32,7 @@ def build_parser() -> ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _printable_streams()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -41,10 +43,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"physgen: error: {exc}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. disk full or permission denied while writing an output
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"physgen: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        where = f"{shown(exc.filename)}: " if exc.filename else ""
+        print(f"physgen: error: {where}{describe(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("physgen: interrupted", file=sys.stderr)
         return 130
+    finally:
+        forget_inputs()
     return int(result or 0)
+
+
+def _printable_streams() -> None:
+    """Messages name the user's paths, which need not be UTF-8: print undecodable bytes as escapes."""
+    for stream in (sys.stdout, sys.stderr):
+        if getattr(stream, "errors", None) == "strict" and hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")

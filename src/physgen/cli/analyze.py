@@ -88,8 +88,10 @@ def _prepare(args) -> tuple[Any, Path]:
     """Check --out before any work, then load the dataset."""
     from physgen.data import load
     from physgen.errors import UserError
+    from physgen.paths import refuse_overwriting_inputs
 
     out = Path(args.out)
+    refuse_overwriting_inputs({"FILE": args.file}, {"--out": [out / "analysis.json", out / "index.html"]})
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     if (out / "analysis.json").exists() and not args.overwrite:

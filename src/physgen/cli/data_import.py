@@ -32,7 +32,9 @@ def register(sub) -> None:
 def run(args) -> int:
     from physgen.atomic import check_writable
     from physgen.data import save
+    from physgen.paths import refuse_overwriting_inputs
 
+    refuse_overwriting_inputs({"FILE": args.file}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite)
     ds = _read(args)
     save(ds, args.out, overwrite=args.overwrite)

@@ -21,7 +21,9 @@ def run(args) -> int:
     from physgen.atomic import check_writable
     from physgen.data import save
     from physgen.data.idx import load_mnist
+    from physgen.paths import refuse_overwriting_inputs
 
+    refuse_overwriting_inputs({"--idx-dir": args.idx_dir}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite)
     ds = load_mnist(args.idx_dir, args.split, binarize=args.binarize)
     save(ds, args.out, overwrite=args.overwrite)

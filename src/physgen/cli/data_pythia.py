@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import time
 
 from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
@@ -135,6 +136,6 @@ def _check_lhe_path(path: str, out: str, overwrite: bool) -> None:
 
     if not is_lhe(path):
         raise UserError(f"--lhe: {path!r} must end in .lhe or .lhe.gz")
-    if str(path) == str(out):
-        raise UserError("--lhe: must differ from --out")
+    if str(path) == str(out) or (os.path.exists(path) and os.path.exists(out) and os.path.samefile(path, out)):
+        raise UserError("--lhe: must differ from --out (the same file, or a link to it)")
     check_writable(path, overwrite=overwrite, what="--lhe")

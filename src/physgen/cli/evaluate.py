@@ -40,12 +40,14 @@ def run(args) -> int:
     from physgen.data import load
     from physgen.errors import UserError
     from physgen.metrics.evaluate import EvalConfig, evaluate, parse_metrics
+    from physgen.paths import refuse_overwriting_inputs
 
     evaluate_run.check_args(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     json_path, html_path = out / "metrics.json", out / "report.html"
+    refuse_overwriting_inputs({"--real": args.real, "--fake": args.fake}, {"--out": [json_path, html_path]})
     for path in (json_path, html_path):
         check_writable(path, overwrite=args.overwrite)
     if args.max_samples < 2:

@@ -53,8 +53,11 @@ def parse_conditions(items: list[str]) -> dict[str, float]:
 def run(args) -> int:
     from physgen.atomic import check_writable
     from physgen.data import save
+    from physgen.paths import refuse_overwriting_inputs
     from physgen.training import load_run
+    from physgen.training.rundir import run_files
 
+    refuse_overwriting_inputs({"RUN_DIR": run_files(args.run_dir)}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     if args.format != "h5":
         from physgen.cli.sample_formats import check

@@ -25,20 +25,20 @@ def write_scores(path, log_prob, attrs, *, overwrite: bool) -> None:
     """Atomically write ``/log_prob`` and the attributes (JSON text for non-scalar values)."""
     import json
 
-    import h5py
     import numpy as np
 
-    from physgen.atomic import atomic_path
+    from physgen.data.io import h5_text, write_h5
 
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("log_prob", data=np.asarray(log_prob, dtype=np.float64))
-            for key, value in attrs.items():
-                value = _plain(value)
-                if value is None:
-                    continue
-                ok = isinstance(value, (str, int, float, bool))
-                f.attrs[key] = value if ok else "json:" + json.dumps(value)
+    def fill(f) -> None:
+        f.create_dataset("log_prob", data=np.asarray(log_prob, dtype=np.float64))
+        for key, value in attrs.items():
+            value = _plain(value)
+            if value is None:
+                continue
+            ok = isinstance(value, (str, int, float, bool))
+            f.attrs[key] = (h5_text(value) if isinstance(value, str) else value) if ok else "json:" + json.dumps(value)
+
+    write_h5(path, fill, overwrite=overwrite)
 
 
 def _plain(value):
@@ -58,8 +58,11 @@ def run(args) -> int:
     from physgen import __version__
     from physgen.atomic import check_writable
     from physgen.data import load
+    from physgen.paths import refuse_overwriting_inputs
     from physgen.training import load_run
+    from physgen.training.rundir import run_files
 
+    refuse_overwriting_inputs({"--data": args.data, "RUN_DIR": run_files(args.run_dir)}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     ds = load(args.data)
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)

@@ -38,8 +38,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from physgen.paths import refuse_overwriting_inputs
     from physgen.training import train
 
+    replaced = args.out if args.overwrite and not args.resume else None  # --overwrite replaces the directory
+    refuse_overwriting_inputs({"--data": args.data, "--config": args.config}, {"--out": replaced})
     sets = list(args.sets)
     if args.no_progress:
         sets.append("train.progress=false")

@@ -26,8 +26,37 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
-    from physgen.tune import tune
+    from pathlib import Path
 
-    tune(args.model, data=args.data, out=args.out, trials=args.trials, trial_time=args.trial_time,
-         objective=args.objective, space_file=args.space, seed=args.seed, condition=args.condition)
+    from physgen.paths import refuse_overwriting_inputs
+    from physgen.tune import tune
+    from physgen.tune.split import HELDOUT, TRAIN
+
+    split_dir = Path(args.out) / "data"
+    refuse_overwriting_inputs({"--data": args.data, "--space": args.space},
+                              {"--out": [split_dir / TRAIN, split_dir / HELDOUT]})
+    try:
+        tune(args.model, data=args.data, out=args.out, trials=args.trials, trial_time=args.trial_time,
+             objective=args.objective, space_file=args.space, seed=args.seed, condition=args.condition)
+    except Exception as exc:
+        if not _database_error(exc):
+            raise
+        from physgen.errors import UserError
+        from physgen.paths import shown
+        from physgen.tune.study import STUDY_FILE
+
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0][:160]
+        raise UserError(f"--out {shown(Path(args.out) / STUDY_FILE)}: cannot write the study database "
+                        f"({reason})") from None
     return 0
+
+
+def _database_error(exc: BaseException) -> bool:
+    """The study database failed (disk full, read-only, ...): SQLAlchemy's or sqlite3's error."""
+    import sqlite3
+
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:
+        return isinstance(exc, sqlite3.Error)
+    return isinstance(exc, (SQLAlchemyError, sqlite3.Error))

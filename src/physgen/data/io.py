@@ -14,16 +14,18 @@ root attributes              ``kind``, ``source``, ``physgen_version``, ``featur
 """
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import h5py
 import numpy as np
 
-from physgen.atomic import atomic_path
+from physgen.atomic import check_writable, write_bytes
 from physgen.errors import UserError
+from physgen.paths import as_path, refuse_unreachable, shown
 
 KINDS = ("spins", "binary", "continuous", "image")
 DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32}
@@ -106,21 +108,37 @@ def _validate_values(x: np.ndarray, kind: str, where: str) -> None:
 
 
 def _attr_to_h5(value: Any) -> Any:
-    """Store scalars and string/number lists natively, anything else (dicts, nested) as JSON text."""
-    if isinstance(value, (str, int, float, bool, np.integer, np.floating, np.bool_)):
+    """Store scalars and string/number lists natively, anything else (dicts, nested) as JSON text; so is text
+    that is not UTF-8 (a path with undecodable bytes: JSON keeps them as ``\\udcNN`` escapes)."""
+    if isinstance(value, str):
+        return value if _utf8(value) else "json:" + json.dumps(value)
+    if isinstance(value, (int, float, bool, np.integer, np.floating, np.bool_)):
         return value
     if isinstance(value, (list, tuple, np.ndarray)):
         arr = np.asarray(value)
         if arr.dtype.kind in "biuf" and arr.ndim == 1:
             return arr
-        if arr.ndim == 1 and all(isinstance(v, str) for v in value):
+        if arr.ndim == 1 and all(isinstance(v, str) and _utf8(v) for v in value):
             return np.array(value, dtype=h5py.string_dtype())
     return "json:" + json.dumps(value)
 
 
+def h5_text(value: str) -> str:
+    """``value`` as an HDF5 string attribute: itself, or ``json:`` and its JSON text when it is not UTF-8."""
+    return value if _utf8(value) else "json:" + json.dumps(value)
+
+
+def _utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _attr_from_h5(value: Any) -> Any:
     if isinstance(value, bytes):
-        value = value.decode()
+        value = value.decode("utf-8", errors="surrogateescape")
     if isinstance(value, str) and value.startswith("json:"):
         return json.loads(value[5:])
     if isinstance(value, np.ndarray):
@@ -131,39 +149,57 @@ def _attr_from_h5(value: Any) -> Any:
 
 
 def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression: str | None = "gzip") -> Path:
-    """Validate ``ds`` and write it to ``path`` atomically (temporary file, then rename)."""
+    """Validate ``ds`` and write it to ``path`` atomically (:func:`write_h5`)."""
     from physgen import __version__
 
-    ds.validate(str(path))
+    ds.validate(shown(path))
     attrs = {"physgen_version": __version__, "source": "unknown", **ds.attrs, "kind": ds.kind}
-    with atomic_path(path, overwrite=overwrite) as tmp:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("samples", data=ds.samples, compression=compression, chunks=True)
-            grp = f.create_group("conditions")
-            for name, values in ds.conditions.items():
-                grp.create_dataset(name, data=values.astype(np.float64))
-            if ds.labels is not None:
-                f.create_dataset("labels", data=ds.labels.astype(np.int64))
-            for key, value in attrs.items():
-                if value is not None:
-                    f.attrs[key] = _attr_to_h5(value)
-    return Path(path)
+
+    def fill(f: h5py.File) -> None:
+        f.create_dataset("samples", data=ds.samples, compression=compression, chunks=True)
+        grp = f.create_group("conditions")
+        for name, values in ds.conditions.items():
+            grp.create_dataset(name, data=values.astype(np.float64))
+        if ds.labels is not None:
+            f.create_dataset("labels", data=ds.labels.astype(np.int64))
+        for key, value in attrs.items():
+            if value is not None:
+                f.attrs[key] = _attr_to_h5(value)
+
+    return write_h5(path, fill, overwrite=overwrite)
+
+
+def write_h5(path: str | Path, fill: Callable[[h5py.File], None], *, overwrite: bool = False) -> Path:
+    """Build an HDF5 file in memory with ``fill(file)``, then write its bytes atomically to ``path``.
+
+    The HDF5 library never touches the file system: a full disk, a read-only directory or a missing
+    permission is one :class:`OSError` naming ``path`` from :func:`physgen.atomic.write_bytes` (checked against
+    the free space before writing), never an HDF5 error or a crash in the library.  The file image needs
+    memory of about the file's size.
+    """
+    check_writable(path, overwrite=overwrite)
+    buffer = io.BytesIO()
+    with h5py.File(buffer, "w") as f:
+        fill(f)
+    write_bytes(path, buffer.getbuffer(), overwrite=overwrite)
+    return as_path(path)
 
 
 def load(path: str | Path) -> Dataset:
     """Read and validate a dataset file; every problem is a one-line UserError naming ``path``."""
-    path = Path(path)
+    path = as_path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such file")
+        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
+        raise UserError(f"{shown(path)}: no such file")
     if path.is_dir():
-        raise UserError(f"{path}: is a directory, expected an HDF5 dataset file")
+        raise UserError(f"{shown(path)}: is a directory, expected an HDF5 dataset file")
     try:
-        with h5py.File(path, "r") as f:
-            return _read(f, str(path))
+        with h5py.File(path, "r") as f:  # (h5py passes the name's bytes: os.fsencode)
+            return _read(f, shown(path))
     except UserError:
         raise
-    except (OSError, KeyError, ValueError, TypeError) as exc:
-        raise UserError(f"{path}: not a readable HDF5 dataset file ({_short(exc)})") from None
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
+        raise UserError(f"{shown(path)}: not a readable HDF5 dataset file ({_short(exc)})") from None
 
 
 def _short(exc: BaseException) -> str:

@@ -27,6 +27,7 @@ import numpy as np
 
 from physgen.data.io import KINDS, Dataset
 from physgen.errors import UserError
+from physgen.paths import as_path, refuse_unreachable
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -55,7 +56,7 @@ def read_table(path: str | os.PathLike, *, array: str | None = None) -> Table:
 
     ``array`` picks the array of an NPZ archive (default: ``samples``, ``x``, ``X`` or its only array).
     """
-    path = Path(path)
+    path = as_path(path)
     head = _open_head(path)
     if head.startswith(NPY_MAGIC):
         if array is not None:
@@ -70,6 +71,7 @@ def read_table(path: str | os.PathLike, *, array: str | None = None) -> Table:
 
 def _open_head(path: Path) -> bytes:
     if not path.exists():
+        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{path}: no such file")
     if path.is_dir():
         raise UserError(f"{path}: is a directory, expected a data file")
@@ -82,7 +84,7 @@ def _open_head(path: Path) -> bytes:
 
 def read_text(path: str | os.PathLike) -> Table:
     """Parse a delimited text file into a float64 ``(N, d)`` table with names and line numbers."""
-    path = Path(path)
+    path = as_path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -411,6 +413,7 @@ def import_file(path: str | os.PathLike, *, kind: str = "continuous", columns: S
     """
     if kind not in KINDS:
         raise UserError(f"--kind: unknown kind {kind!r}, expected one of {', '.join(KINDS)}")
+    path = as_path(path)
     where = str(path)
     table = select_columns(read_table(path, array=array), columns, where)
     samples = convert_kind(table, kind, where)

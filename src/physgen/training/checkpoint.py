@@ -19,7 +19,7 @@ The JSON file is the commit marker: a checkpoint exists once its JSON exists and
 file matches, so a process killed with ``kill -9`` mid-write leaves the previous checkpoint intact.
 The trainer hands the writing to a :class:`BackgroundWriter` (one thread, one checkpoint in flight), so
 training continues while the files are written; ``best`` is a hard link to the step's tensor file.
-Loading uses ``safetensors.torch.load_file`` and ``json.loads`` only — no pickle, no ``torch.load`` —
+Loading uses ``safetensors.torch.load`` (on the file's bytes) and ``json.loads`` only — no pickle, no ``torch.load`` —
 so a crafted file cannot run code; anything malformed is a :class:`~physgen.errors.UserError`.
 """
 from __future__ import annotations
@@ -153,10 +153,10 @@ def _read_meta(json_path: Path, trainer: bool = False) -> dict[str, Any]:
 
 
 def _read_tensors(path: Path) -> dict[str, torch.Tensor]:
-    from safetensors.torch import load_file
+    from safetensors.torch import load
 
-    try:
-        return load_file(str(path), device="cpu")  # parses a JSON header + raw buffers; never unpickles
+    try:  # the bytes, not the name: safetensors takes only UTF-8 names, a path may be any bytes
+        return load(path.read_bytes())  # parses a JSON header + raw buffers; never unpickles
     except Exception as exc:  # SafetensorError, OSError, ...: all mean "not a valid tensor file"
         raise UserError(f"{path}: not a valid safetensors file ({str(exc).splitlines()[0][:120]})") from None
 

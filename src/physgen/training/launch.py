@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -19,6 +20,8 @@ from physgen.data.transforms import fit_transform, resolve_transform, transform_
 from physgen.errors import UserError
 from physgen.models import registry
 from physgen.models.base import DataSpec
+from physgen.paths import as_path
+from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training import distributed as dist
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
@@ -53,8 +56,17 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
 
     ``callbacks``: ``(event, fn)`` pairs registered on the trainer (:data:`physgen.training.trainer.EVENTS`),
     e.g. ``("on_quality", fn)`` reading ``trainer.last_quality``; ``fn`` may set ``trainer.stop_requested = True``
-    (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint."""
-    out = Path(out)
+    (and ``trainer.status``, e.g. ``"pruned"``) to end the run cleanly with a checkpoint.
+
+    ``out`` is locked for the call (:class:`physgen.runlock.RunLock`): a second writer is refused naming this one."""
+    out = as_path(out)
+    main = os.environ.get("RANK", "0") == "0"  # under torchrun rank 0 writes
+    lock = RunLock(out, create=not resume) if main else nullcontext()
+    with lock:
+        return _train(model_name, data, out, config_file, sets, resume, overwrite, callbacks, flags)
+
+
+def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwrite: bool, callbacks, flags):
     cls = registry.get(model_name)
     ds = None  # the dataset, read once
     if resume:
@@ -63,7 +75,7 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
         _check_fresh(out, overwrite)
         if data is None:
             raise UserError("--data: required when starting a new run")
-        data_path, prev = Path(data), {}
+        data_path, prev = as_path(data), {}
         ds = load(data_path)
         cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
@@ -171,7 +183,7 @@ def _check_fresh(out: Path, overwrite: bool) -> None:
         return
     if not out.is_dir():
         raise UserError(f"--out {out}: is a file, expected a run directory")
-    if not any(out.iterdir()):
+    if not any(p.name != LOCK_NAME for p in out.iterdir()):
         return
     if not overwrite:
         raise UserError(f"--out {out}: already exists (pass --resume to continue it or --overwrite to replace it)")
@@ -181,7 +193,13 @@ def _check_fresh(out: Path, overwrite: bool) -> None:
 
 def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_path: Path, overwrite: bool) -> None:
     if overwrite and out.exists() and R.is_run_dir(out):
-        shutil.rmtree(out)
+        for child in out.iterdir():  # all but the lock this process holds
+            if child.name == LOCK_NAME:
+                continue
+            if child.is_dir() and not child.is_symlink():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
     out.mkdir(parents=True, exist_ok=True)
     write_text(out / R.CONFIG, cfg.to_toml())
     write_json(out / R.SPEC, spec.to_json())
@@ -215,7 +233,7 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
                     extra=cli_overrides(**flags))
     _check_resume_changes(before, cfg)
     prev = R.read_json(out / R.SUMMARY)
-    data_path = Path(data) if data is not None else Path(str(prev.get("data", "")))
+    data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
     if data is None and not data_path.is_file():
         raise UserError(f"--data: the run's data file {data_path} is gone; pass --data FILE")
     return cfg, data_path, prev

@@ -67,11 +67,14 @@ class Logbook:
     def flush(self) -> None:
         """Append the rows logged since the last write to the file."""
         if self._pending:
-            if self._file is None:
-                self._file = open(self.path, "a", newline="")
-                self._csv = csv.writer(self._file, lineterminator="\n")  # (as _rewrite writes)
-            self._csv.writerows([row.get(k, "") for k in self.columns] for row in self._pending)
-            self._file.flush()
+            try:
+                if self._file is None:
+                    self._file = open(self.path, "a", newline="")
+                    self._csv = csv.writer(self._file, lineterminator="\n")  # (as _rewrite writes)
+                self._csv.writerows([row.get(k, "") for k in self.columns] for row in self._pending)
+                self._file.flush()
+            except OSError as exc:  # e.g. disk full: name the file (a failed flush has no name)
+                raise OSError(exc.errno, exc.strerror or str(exc), str(self.path)) from None
             self._pending.clear()
         self._flushed = time.monotonic()
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from physgen.errors import UserError
+from physgen.paths import as_path, refuse_unreachable, shown
 
 CONFIG, SPEC, TRANSFORM, SUMMARY = "config.toml", "spec.json", "transform.json", "summary.json"
 CHECKPOINTS = "checkpoints"
@@ -29,14 +30,22 @@ def is_run_dir(path: Path) -> bool:
 
 def require_run_dir(path: str | Path) -> Path:
     """``path`` as a Path if it is a physgen run directory, else UserError."""
-    path = Path(path)
+    path = as_path(path)
     if not path.exists():
-        raise UserError(f"{path}: no such run directory")
+        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
+        raise UserError(f"{shown(path)}: no such run directory")
     if not path.is_dir():
         raise UserError(f"{path}: is a file, expected a run directory")
     if not is_run_dir(path):
         raise UserError(f"{path}: not a physgen run directory (no {CONFIG} and {SPEC})")
     return path
+
+
+def run_files(path: str | Path) -> list[Path]:
+    """The files a run consists of (its JSON/TOML/CSV files and checkpoints), not other files a user put there."""
+    path = as_path(path)
+    files = [path / name for name in (CONFIG, SPEC, TRANSFORM, SUMMARY, DATA, "metrics.csv")]
+    return files + [path / CHECKPOINTS]
 
 
 def read_json(path: Path) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from physgen.data import load
 from physgen.errors import UserError
 from physgen.models import registry
 from physgen.models.base import DataSpec
+from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training.rundir import file_sha256
 from physgen.tune import outputs, split, study as S
 from physgen.tune.defaults import default_space, effective_config
@@ -38,7 +39,7 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: is a file, expected a directory")
-    if out.is_dir() and any(out.iterdir()) and not (out / S.STUDY_FILE).is_file():
+    if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / S.STUDY_FILE).is_file():
         raise UserError(f"--out {out}: exists and holds no study ({S.STUDY_FILE}); use a new or empty directory")
     S.optuna_module()
     cls = registry.get(model)
@@ -67,8 +68,15 @@ def tune(model: str, *, data: str | Path, out: str | Path, trials: int, trial_ti
     train = train or training.train
     space = check_inputs(model, data=data, out=out, trials=trials, trial_time=trial_time,
                          objective=objective, space_file=space_file, condition=condition)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    with RunLock(out):  # one writer per study directory
+        return _study(model, space, data=data, out=Path(out), trials=trials, trial_time=trial_time,
+                      objective=objective, seed=seed, condition=condition, log=log, train=train, load_run=load_run)
+
+
+def _study(model: str, space: Space, *, data, out: Path, trials: int, trial_time: float, objective: str, seed: int,
+           condition: str | None, log: Callable[[str], None], train: Callable[..., dict],
+           load_run: Callable[..., Any] | None) -> dict[str, Any]:
+    """Open or continue the study in ``out`` (locked) and run trials until it holds ``trials`` finished ones."""
     settings = {"model": model, "data": str(Path(data).resolve()), "data_sha256": file_sha256(data),
                 "objective": objective, "space": space.to_json(), "seed": seed, "trial_time": float(trial_time),
                 "condition": condition}

@@ -5,12 +5,14 @@ and ``jastrow_log_beta (1,)``, all float64; the metadata holds ``sigma``, ``part
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 
 from physgen.atomic import write_bytes
 from physgen.errors import UserError
+from physgen.paths import as_path
 from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction
 
 
@@ -29,12 +31,12 @@ def save_params(path: str | Path, wf: RBMWaveFunction) -> Path:
 
 def load_params(path: str | Path) -> RBMWaveFunction:
     """Read a file written by :func:`save_params`."""
-    from safetensors import safe_open
+    from safetensors.numpy import load
 
-    try:
-        with safe_open(str(path), framework="numpy") as f:
-            meta = f.metadata() or {}
-            t = {k: f.get_tensor(k) for k in f.keys()}
+    try:  # the bytes, not the name: safetensors takes only UTF-8 names, a path may be any bytes
+        data = as_path(path).read_bytes()
+        t = load(data)
+        meta = _metadata(data)
         wf = RBMWaveFunction(a=t["a"], b=t["b"], W=t["W"], sigma=float(meta["sigma"]),
                              n_particles=int(meta["particles"]), dim=int(meta["dim"]))
     except FileNotFoundError:
@@ -44,3 +46,11 @@ def load_params(path: str | Path) -> RBMWaveFunction:
     if "jastrow_alpha" in t:
         wf.jastrow = PadeJastrow(float(t["jastrow_alpha"][0]), float(t["jastrow_log_beta"][0]))
     return wf
+
+
+def _metadata(data: bytes) -> dict[str, str]:
+    """The ``__metadata__`` table of a safetensors file's header (an 8-byte little-endian length, then JSON)."""
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size].decode("utf-8"))
+    meta = header.get("__metadata__") if isinstance(header, dict) else None
+    return meta if isinstance(meta, dict) else {}

@@ -26,6 +26,7 @@ import numpy as np
 
 from physgen.data.hep.features import order_outgoing
 from physgen.errors import UserError
+from physgen.paths import refuse_unreachable
 
 INSTALL_HINT = "reading LHE files needs pylhe: pip install 'physgen[hep]' (or pip install pylhe)"
 SUFFIXES = (".lhe", ".lhe.gz", ".lhef")
@@ -45,6 +46,7 @@ def read_lhe(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         raise UserError(INSTALL_HINT) from None
     path = Path(path)
     if not path.is_file():
+        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{path}: no such file")
     rows: list[tuple] = []
     try:

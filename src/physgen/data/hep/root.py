@@ -17,6 +17,7 @@ from typing import Sequence
 import numpy as np
 
 from physgen.errors import UserError
+from physgen.paths import refuse_unreachable
 
 INSTALL_HINT = "reading ROOT files needs uproot: pip install 'physgen[hep]' (or pip install uproot)"
 TREE_CLASSES = ("TTree", "ROOT::RNTuple")
@@ -33,6 +34,7 @@ def _open(path: Path):
     except ImportError:
         raise UserError(INSTALL_HINT) from None
     if not path.is_file():
+        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
         raise UserError(f"{path}: no such file")
     try:
         return uproot.open(path)

@@ -18,7 +18,7 @@ from physgen.data import io
 from physgen.errors import UserError
 
 BLOCK_BYTES = 1 << 20          # rows per block of an unchunked file: about 1 MiB
-CACHE_BYTES = 64 << 20         # HDF5 chunk cache while reading blocks
+CACHE_BYTES = 8 << 20          # HDF5 chunk cache while reading blocks (a file chunk read in parts)
 
 
 @dataclass

@@ -245,3 +245,23 @@ def test_streamed_training_resumes_exactly_in_bounded_memory(tmp_path):
     a, b = _weights(tmp_path / "full"), _weights(tmp_path / "part")
     assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)
     assert peak - base < 64 * 2**20, (peak / 2**20, base / 2**20)
+
+
+def test_evaluate_and_analyze_read_a_recorded_seeded_subsample_of_a_large_file(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    real = save(Dataset(rng.normal(size=(6000, 4)).astype(np.float32), "continuous"), tmp_path / "r.h5")
+    fake = save(Dataset(rng.normal(0.1, 1, size=(6000, 4)).astype(np.float32), "continuous"), tmp_path / "f.h5")
+    code, _, err = cli("evaluate", "--real", real, "--fake", fake, "--out", tmp_path / "ev", "--max-memory", "240KB",
+                       "--no-plots", "--n-boot", "5", "--metrics", "kl,mmd")
+    assert code == 0 and "seeded subsample" in err
+    sub = json.loads((tmp_path / "ev" / "metrics.json").read_text())["_meta"]["subsample"]
+    assert sub["real"]["rows"] == sub["fake"]["rows"] == 1500         # 120 kB a file, 80 bytes a row
+    assert sub["real"]["file_rows"] == 6000 and sub["real"]["seed"] == [0, 0x5B5A]
+    from physgen.data import load
+    np.testing.assert_allclose(sub["real"]["file_mean"], load(real).samples.mean(0), atol=1e-6)
+    np.testing.assert_allclose(sub["real"]["file_std"], load(real).samples.std(0), rtol=1e-5)
+    assert cli("analyze", "pca", real, "--out", tmp_path / "pca", "--max-memory", "80KB", "--seed", "3")[0] == 0
+    analysis = json.loads((tmp_path / "pca" / "analysis.json").read_text())
+    assert analysis["n"] == analysis["subsample"]["rows"] == 1000 and analysis["subsample"]["seed"] == [3, 0x5B5A]
+    assert cli("analyze", "pca", real, "--out", tmp_path / "whole")[0] == 0   # fits: the whole file, no record
+    assert "subsample" not in json.loads((tmp_path / "whole" / "analysis.json").read_text())

@@ -23,11 +23,16 @@ def register(sub) -> None:
                         help="rows per side used by MMD and the classifier test (default 10000)")
     parser.add_argument("--no-plots", action="store_true", help="write metrics.json and a report without figures")
     parser.add_argument("--overwrite", action="store_true", help="replace existing metrics.json/report.html")
+    parser.add_argument("--max-memory", default="auto", metavar="SIZE",
+                        help="memory for the two files' samples, half each (e.g. 4GiB; default auto: half the "
+                             "available RAM); a larger file is read as a seeded random subsample of rows, recorded "
+                             "in metrics.json under _meta.subsample")
 
 
 def run(args) -> int:
     from physgen.atomic import check_writable, write_json
-    from physgen.data import load
+    from physgen.data.lazy import load_within
+    from physgen.data.memory import parse_bytes, resolve_max_memory
     from physgen.errors import UserError
     from physgen.metrics.evaluate import EvalConfig, evaluate, parse_metrics
 
@@ -37,7 +42,9 @@ def run(args) -> int:
     json_path, html_path = out / "metrics.json", out / "report.html"
     for path in (json_path, html_path):
         check_writable(path, overwrite=args.overwrite)
-    real, fake = load(args.real), load(args.fake)
+    limit = parse_bytes(resolve_max_memory(args.max_memory, "--max-memory"), "--max-memory") // 2  # per file
+    (real, sub_real), (fake, sub_fake) = (load_within(args.real, limit, args.seed),
+                                          load_within(args.fake, limit, args.seed + 1))
     parse_metrics(args.metrics, real.kind)  # fail fast on a bad --metrics before any work
     if args.max_samples < 2:
         raise UserError("--max-samples: must be >= 2")
@@ -45,6 +52,11 @@ def run(args) -> int:
     warn = lambda msg: print(f"physgen: warning: {msg}", file=sys.stderr)  # noqa: E731
     result = evaluate(real, fake, args.metrics, args.seed, args.n_boot, names=(args.real, args.fake),
                       config=config, warn=warn)
+    if sub_real or sub_fake:
+        result["_meta"]["subsample"] = {"real": sub_real, "fake": sub_fake}
+        which = " and ".join(n for n, sub in (("--real", sub_real), ("--fake", sub_fake)) if sub)
+        warn(f"{which}: larger than half of --max-memory, evaluated on a seeded subsample of rows "
+             f"(recorded in metrics.json)")
     report = _report(real, fake, result, plots=not args.no_plots)
     out.mkdir(parents=True, exist_ok=True)
     write_json(json_path, result)

@@ -122,3 +122,44 @@ def block_rows(samples: h5py.Dataset) -> int:
         return int(samples.chunks[0])
     row = max(1, int(np.prod(samples.shape[1:])) * samples.dtype.itemsize)
     return max(1, min(int(samples.shape[0]), BLOCK_BYTES // row))
+
+
+SUBSAMPLE_SEED = 0x5B5A
+WORKING_BYTES = 16      # bytes per value beyond the stored ones that evaluate/analyze work with (float64 copies)
+
+
+def load_within(path: str | Path, max_memory: int, seed: int) -> tuple[io.Dataset, dict[str, Any] | None]:
+    """The dataset at ``path``, whole when it fits in ``max_memory`` bytes (stored values plus
+    :data:`WORKING_BYTES` a value), else a seeded uniform subsample of as many rows as fit, read block by block.
+
+    Returns ``(dataset, record)``; ``record`` is None for the whole file, else what a protocol records: the
+    file's row count, the rows used, the seed (``[seed, SUBSAMPLE_SEED]``, NumPy ``default_rng``, rows drawn
+    without replacement and kept in file order), and the exact per-feature mean and standard deviation of the
+    whole file (first 64 features) from the same pass (Chan, Golub & LeVeque's pairwise update)."""
+    source = peek(path)
+    per_row = int(np.prod(source.shape)) * (source.dtype.itemsize + WORKING_BYTES)
+    cap = max(2, int(max_memory) // per_row)
+    if len(source) <= cap:
+        return io.load(path), None
+    rows = np.sort(np.random.default_rng([seed, SUBSAMPLE_SEED]).choice(len(source), cap, replace=False))
+    x = np.empty((cap, *source.shape), dtype=source.dtype)
+    n, mean, m2 = 0, 0.0, 0.0
+    samples = source.open()
+    try:
+        for start in range(0, len(source), source.chunk_rows):
+            stop = min(start + source.chunk_rows, len(source))
+            block = source.read(start, stop, samples)
+            a, b = np.searchsorted(rows, [start, stop])
+            x[a:b] = block[rows[a:b] - start]
+            v = block.reshape(len(block), -1)[:, :64].astype(np.float64)
+            bm = v.mean(axis=0)
+            delta, total = bm - mean, n + len(v)
+            m2 = m2 + ((v - bm) ** 2).sum(axis=0) + delta ** 2 * n * len(v) / total
+            mean, n = mean + delta * len(v) / total, total
+    finally:
+        samples.file.close()
+    ds = io.Dataset(x, source.kind, {k: v[rows] for k, v in source.conditions.items()},
+                    None if source.labels is None else source.labels[rows], dict(source.attrs))
+    record = {"file_rows": len(source), "rows": cap, "seed": [int(seed), SUBSAMPLE_SEED], "max_memory": int(max_memory),
+              "file_mean": [float(m) for m in mean], "file_std": [float(s) for s in np.sqrt(m2 / n)]}
+    return ds, record

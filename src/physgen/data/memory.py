@@ -46,12 +46,12 @@ def available_memory(meminfo: str | Path = "/proc/meminfo") -> int:
     return FALLBACK
 
 
-def resolve_max_memory(value: str) -> str:
+def resolve_max_memory(value: str, key: str = "data.max_memory") -> str:
     """``auto`` -> :data:`AUTO_FRACTION` of :func:`available_memory` written in MiB (what ``config.toml`` shows);
-    any other value is returned as given (after checking it parses)."""
+    any other value is returned as given (after checking it parses; errors name ``key``)."""
     if str(value).strip().lower() == "auto":
         return f"{int(AUTO_FRACTION * available_memory()) // 2**20}MiB"
-    parse_bytes(value)
+    parse_bytes(value, key)
     return str(value)
 
 

@@ -265,3 +265,31 @@ def test_evaluate_and_analyze_read_a_recorded_seeded_subsample_of_a_large_file(c
     assert analysis["n"] == analysis["subsample"]["rows"] == 1000 and analysis["subsample"]["seed"] == [3, 0x5B5A]
     assert cli("analyze", "pca", real, "--out", tmp_path / "whole")[0] == 0   # fits: the whole file, no record
     assert "subsample" not in json.loads((tmp_path / "whole" / "analysis.json").read_text())
+
+
+@pytest.mark.slow
+def test_torchrun_two_processes_stream_and_resume_exactly(tmp_path):
+    """Two CPU processes on a streamed file: stopped at step 25 and resumed to 60, the weights equal the
+    uninterrupted two-process run's (a model without per-rank state)."""
+    import os
+    import subprocess
+    import sys
+
+    here = Path(__file__).resolve().parent
+    data = _indexed_file(tmp_path / "x.h5", n=600, d=3, chunk=10)
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=os.pathsep.join([str(here.parent / "src"), str(here)]))
+
+    def torchrun(*args):
+        cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               str(here / "trainer_toy_cli.py"), "train", "toy-gauss", *Q, *args]
+        res = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+        assert res.returncode == 0, res.stderr[-2000:]
+
+    sets = ["--set", "data.max_memory=3KB", "--set", "train.batch_size=16"]
+    torchrun("--data", str(data), "--out", str(tmp_path / "full"), "--steps", "60", *sets)
+    torchrun("--data", str(data), "--out", str(tmp_path / "part"), "--steps", "25", *sets)
+    torchrun("--out", str(tmp_path / "part"), "--steps", "60", "--resume")
+    summary = json.loads((tmp_path / "full" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["streamed"]["n_train"] == 540
+    a, b = _weights(tmp_path / "full"), _weights(tmp_path / "part")
+    assert all(np.array_equal(a[k].numpy(), b[k].numpy()) for k in a)

@@ -135,7 +135,7 @@ class DataConfig:
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
     val_fraction: float = 0.1            # held out (seeded by train.seed) for the quality probe and validation
     # memory for the training data: a file whose in-memory footprint exceeds it is streamed from disk in
-    # shuffled chunks (docs/data.md); "auto" is half the available RAM, config.toml records the resolved size
+    # shuffled chunks (docs/training.md); "auto" is half the available RAM, config.toml records the resolved size
     max_memory: str = "auto"
 
     def __post_init__(self) -> None:

@@ -87,14 +87,18 @@ def test_device_deterministic_limits(h):
 
 
 def test_device_runs_are_reproducible_and_observables_agree_with_the_cpu():
-    """Same seed, same device samples; the CPU engine's L = 16 energies at T = 2.269 agree within 5 sigma."""
+    """Same seed, same device samples; the mean energies of the device and the CPU engine at L = 16, T = 2.269
+    (512 samples from 256 chains each) agree within 4 standard errors.  Power of this comparison (measured with
+    the CPU engine on both sides, 20 repetitions): a 1.4% temperature error (2.30) 5/20, 2.7% (2.33) 20/20; no
+    error 0/20."""
     a = simulate(16, [2.269], 512, chains=256, burn_in=300, thin=20, seed=3, device=DEVICE)
     b = simulate(16, [2.269], 512, chains=256, burn_in=300, thin=20, seed=3, device=DEVICE)
     assert np.array_equal(a.samples, b.samples)
     c = simulate(16, [2.269], 512, chains=256, burn_in=300, thin=20, seed=4, device="cpu")
     ea, ec = ob.energy_per_spin(a.samples), ob.energy_per_spin(c.samples)
-    err = np.hypot(ea.reshape(-1, 256).mean(1).std(ddof=1), ec.reshape(-1, 256).mean(1).std(ddof=1)) / np.sqrt(2)
-    assert abs(ea.mean() - ec.mean()) < 5 * max(err, 1e-3)
+    chain_means = [e.reshape(-1, 256).mean(0) for e in (ea, ec)]     # rows are time-major over the 256 chains
+    err = np.hypot(*(m.std(ddof=1) / np.sqrt(len(m)) for m in chain_means))
+    assert abs(ea.mean() - ec.mean()) < 4 * err
 
 
 # --------------------------------------------------------------------------------------------- training, sampling
@@ -118,7 +122,9 @@ def test_auto_device_is_the_gpu():
 def test_rbm_pcd_trains_resumes_exactly_and_samples_on_the_device(cli, tmp_path, lattices):
     """PCD on the device: an interrupted run resumed to the same step equals the uninterrupted one bit for bit
     (same device); Gibbs samples of the trained model drawn on the device and on the CPU have the same energy
-    distribution (two-sample chi-square on the L = 4 energy levels, 4,000 each, p > 1e-4)."""
+    distribution (two-sample chi-square on the L = 4 energy levels, 4,000 each, p > 1e-4).  Power (measured on
+    the CPU, 20 repetitions, the trained model against itself with every parameter scaled by 0.95, i.e. a 5%
+    error in the sampler's inverse temperature): 20/20; unscaled: 0/20."""
     import scipy.stats
 
     sets = ["--set", "model.n_hidden=16", "--set", "model.method=pcd", "--set", "data.val_fraction=0",

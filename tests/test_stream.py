@@ -251,6 +251,11 @@ def test_evaluate_and_analyze_read_a_recorded_seeded_subsample_of_a_large_file(c
     rng = np.random.default_rng(0)
     real = save(Dataset(rng.normal(size=(6000, 4)).astype(np.float32), "continuous"), tmp_path / "r.h5")
     fake = save(Dataset(rng.normal(0.1, 1, size=(6000, 4)).astype(np.float32), "continuous"), tmp_path / "f.h5")
+    for path in (real, fake):                  # blocks of 512 rows
+        with h5py.File(path, "a") as f:
+            x = f["samples"][()]
+            del f["samples"]
+            f.create_dataset("samples", data=x, chunks=(512, 4))
     code, _, err = cli("evaluate", "--real", real, "--fake", fake, "--out", tmp_path / "ev", "--max-memory", "240KB",
                        "--no-plots", "--n-boot", "5", "--metrics", "kl,mmd")
     assert code == 0 and "seeded subsample" in err
@@ -260,6 +265,13 @@ def test_evaluate_and_analyze_read_a_recorded_seeded_subsample_of_a_large_file(c
     from physgen.data import load
     np.testing.assert_allclose(sub["real"]["file_mean"], load(real).samples.mean(0), atol=1e-6)
     np.testing.assert_allclose(sub["real"]["file_std"], load(real).samples.std(0), rtol=1e-5)
+    from physgen.metrics.divergences import js_divergence, kl_divergence
+    whole = sub["whole_file"]                  # streamed histograms of every row = the in-memory estimator
+    np.testing.assert_allclose(whole["kl_per_feature"], kl_divergence(load(real).samples, load(fake).samples),
+                               rtol=1e-12)
+    np.testing.assert_allclose(whole["js_per_feature"], js_divergence(load(real).samples, load(fake).samples),
+                               rtol=1e-12)
+    assert whole["n_real"] == whole["n_fake"] == 6000 and whole["bins"] == 50
     assert cli("analyze", "pca", real, "--out", tmp_path / "pca", "--max-memory", "80KB", "--seed", "3")[0] == 0
     analysis = json.loads((tmp_path / "pca" / "analysis.json").read_text())
     assert analysis["n"] == analysis["subsample"]["rows"] == 1000 and analysis["subsample"]["seed"] == [3, 0x5B5A]

@@ -54,6 +54,11 @@ def run(args) -> int:
                       config=config, warn=warn)
     if sub_real or sub_fake:
         result["_meta"]["subsample"] = {"real": sub_real, "fake": sub_fake}
+        if real.kind == "continuous":   # the 1-D histograms of every row, streamed (features = the file's columns)
+            from physgen.metrics.streamed import whole_file_divergences
+
+            result["_meta"]["subsample"]["whole_file"] = whole_file_divergences(args.real, args.fake,
+                                                                                bins=config.bins, alpha=config.alpha)
         which = " and ".join(n for n, sub in (("--real", sub_real), ("--fake", sub_fake)) if sub)
         warn(f"{which}: larger than half of --max-memory, evaluated on a seeded subsample of rows "
              f"(recorded in metrics.json)")

@@ -68,6 +68,9 @@ def _common(p: argparse.ArgumentParser, standardize: bool = True) -> None:
     p.add_argument("--out", required=True, help="output directory (analysis.json, index.html, PNGs)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing analysis in --out")
     add_seed(p)
+    p.add_argument("--max-memory", default="auto", metavar="SIZE",
+                   help="memory for the samples (e.g. 2GiB; default auto: half the available RAM); a larger file "
+                        "is analysed on a seeded random subsample of rows, recorded in analysis.json")
     if standardize:
         p.add_argument("--standardize", action="store_true", help="scale every feature to unit variance first")
 
@@ -86,7 +89,8 @@ def _fraction(text: str) -> float:
 
 def _prepare(args) -> tuple[Any, Path]:
     """Check --out before any work, then load the dataset."""
-    from physgen.data import load
+    from physgen.data.lazy import load_within
+    from physgen.data.memory import parse_bytes, resolve_max_memory
     from physgen.errors import UserError
     from physgen.paths import refuse_overwriting_inputs
 
@@ -96,7 +100,9 @@ def _prepare(args) -> tuple[Any, Path]:
         raise UserError(f"--out {out}: exists and is not a directory")
     if (out / "analysis.json").exists() and not args.overwrite:
         raise UserError(f"--out {out}: already holds an analysis (pass --overwrite to replace it)")
-    return load(args.file), out
+    limit = parse_bytes(resolve_max_memory(args.max_memory, "--max-memory"), "--max-memory")
+    ds, args.subsample = load_within(args.file, limit, args.seed)   # (the record goes into analysis.json)
+    return ds, out
 
 
 def _mkdir(out: Path) -> None:
@@ -117,7 +123,7 @@ def _write(args, out: Path, ds, report, numbers: dict[str, Any], arrays: dict[st
             np.save(fh, array)
     report.write(out / "index.html")
     header = {"method": args.method, "file": str(args.file), "n": len(ds), "shape": list(ds.shape),
-              "kind": ds.kind, "seed": args.seed,
+              "kind": ds.kind, "seed": args.seed, **({"subsample": args.subsample} if args.subsample else {}),
               "files": sorted(p.name for p in out.iterdir() if not p.name.startswith("."))}
     write_json(out / "analysis.json", {**header, **numbers})
     print(f"wrote {out / 'analysis.json'} and {out / 'index.html'}")

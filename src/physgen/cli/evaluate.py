@@ -32,12 +32,17 @@ def register(sub) -> None:
                         help="rows per side used by MMD and the classifier test (default 10000)")
     parser.add_argument("--no-plots", action="store_true", help="write metrics.json and a report without figures")
     parser.add_argument("--overwrite", action="store_true", help="replace existing metrics.json/report.html")
+    parser.add_argument("--max-memory", default="auto", metavar="SIZE",
+                        help="memory for the two files' samples, half each (e.g. 4GiB; default auto: half the "
+                             "available RAM); a larger file is read as a seeded random subsample of rows, recorded "
+                             "in metrics.json under _meta.subsample")
 
 
 def run(args) -> int:
     from physgen.atomic import check_writable, write_json
     from physgen.cli import evaluate_run
-    from physgen.data import load
+    from physgen.data.lazy import load_within
+    from physgen.data.memory import parse_bytes, resolve_max_memory
     from physgen.errors import UserError
     from physgen.metrics.evaluate import EvalConfig, evaluate, parse_metrics
     from physgen.paths import refuse_overwriting_inputs
@@ -52,9 +57,12 @@ def run(args) -> int:
         check_writable(path, overwrite=args.overwrite)
     if args.max_samples < 2:
         raise UserError("--max-samples: must be >= 2")
+    sub_real = sub_fake = None
     if args.run_dir is None:
-        real, fake, run_ = load(args.real), load(args.fake), None
-        names = (args.real, args.fake)
+        limit = parse_bytes(resolve_max_memory(args.max_memory, "--max-memory"), "--max-memory") // 2  # per file
+        (real, sub_real), (fake, sub_fake) = (load_within(args.real, limit, args.seed),
+                                              load_within(args.fake, limit, args.seed + 1))
+        run_, names = None, (args.real, args.fake)
     else:
         real, fake, run_ = evaluate_run.load_pair(args, check=lambda ds: parse_metrics(args.metrics, ds.kind))
         names = (args.data, f"samples of {args.run_dir}")
@@ -63,6 +71,16 @@ def run(args) -> int:
     warn = lambda msg: print(f"physgen: warning: {msg}", file=sys.stderr)  # noqa: E731
     classify = run_ is not None and evaluate_run.wants_classifier(run_, real)
     result = evaluate(real, fake, args.metrics, args.seed, args.n_boot, names=names, config=config, warn=warn)
+    if sub_real or sub_fake:
+        result["_meta"]["subsample"] = {"real": sub_real, "fake": sub_fake}
+        if real.kind == "continuous":   # the 1-D histograms of every row, streamed (features = the file's columns)
+            from physgen.metrics.streamed import whole_file_divergences
+
+            result["_meta"]["subsample"]["whole_file"] = whole_file_divergences(args.real, args.fake,
+                                                                                bins=config.bins, alpha=config.alpha)
+        which = " and ".join(n for n, sub in (("--real", sub_real), ("--fake", sub_fake)) if sub)
+        warn(f"{which}: larger than half of --max-memory, evaluated on a seeded subsample of rows "
+             f"(recorded in metrics.json)")
     report = _report(real, fake, result, plots=not args.no_plots)
     if classify:
         result["classifier"] = evaluate_run.classifier_entry(run_, real, seed=args.seed,

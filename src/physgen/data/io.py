@@ -11,6 +11,9 @@ root attributes              ``kind``, ``source``, ``physgen_version``, ``featur
 
 :func:`save` validates and writes atomically; :func:`load` validates and raises
 :class:`~physgen.errors.UserError` naming the file and the field for anything malformed.
+``/samples`` is written in chunks of whole rows (about :data:`CHUNK_BYTES` each, gzip-compressed unless
+``compression=None``), so that a file larger than memory is read efficiently in row blocks
+(:mod:`physgen.data.lazy`); files with any other chunking (or none) are read all the same.
 """
 from __future__ import annotations
 
@@ -29,6 +32,14 @@ from physgen.paths import as_path, refuse_unreachable, shown
 
 KINDS = ("spins", "binary", "continuous", "image")
 DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32}
+CHUNK_BYTES = 1 << 20   # bytes of one /samples chunk (whole rows)
+
+
+def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    """HDF5 chunk of ``/samples`` ``(N, *shape)``: ``(rows, *shape)`` with rows filling about :data:`CHUNK_BYTES`
+    (at least 1, at most N)."""
+    row = max(1, int(np.prod(shape[1:])) * itemsize)
+    return (max(1, min(int(shape[0]), CHUNK_BYTES // row)), *shape[1:])
 
 
 @dataclass
@@ -156,7 +167,8 @@ def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression:
     attrs = {"physgen_version": __version__, "source": "unknown", **ds.attrs, "kind": ds.kind}
 
     def fill(f: h5py.File) -> None:
-        f.create_dataset("samples", data=ds.samples, compression=compression, chunks=True)
+        f.create_dataset("samples", data=ds.samples, compression=compression,
+                         chunks=chunk_shape(ds.samples.shape, ds.samples.dtype.itemsize))
         grp = f.create_group("conditions")
         for name, values in ds.conditions.items():
             grp.create_dataset(name, data=values.astype(np.float64))

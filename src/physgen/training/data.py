@@ -118,14 +118,22 @@ def split(ds: Dataset, val_fraction: float, seed: int) -> tuple[Dataset, Dataset
     """Seeded random train/validation split (``val_fraction`` of the rows held out; 0: no split)."""
     if val_fraction == 0:
         return ds, None
-    n_val = int(round(val_fraction * len(ds)))
+    train_rows, val_rows = split_rows(len(ds), val_fraction, seed)
+    return ds.subset(train_rows), ds.subset(val_rows)
+
+
+def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (training, held-out) row ids of :func:`split` for ``n`` rows."""
+    if val_fraction == 0:
+        return np.arange(n), np.arange(0)
+    n_val = int(round(val_fraction * n))
     if n_val < 2:
-        raise UserError(f"data.val_fraction={val_fraction}: holds out {n_val} of {len(ds)} samples, need >= 2 "
+        raise UserError(f"data.val_fraction={val_fraction}: holds out {n_val} of {n} samples, need >= 2 "
                         f"(raise it, or set data.val_fraction=0 for no validation)")
-    if n_val >= len(ds):
-        raise UserError(f"data.val_fraction={val_fraction}: leaves no training rows out of {len(ds)}")
-    perm = np.random.default_rng([seed, 0x5A17]).permutation(len(ds))
-    return ds.subset(np.sort(perm[n_val:])), ds.subset(np.sort(perm[:n_val]))
+    if n_val >= n:
+        raise UserError(f"data.val_fraction={val_fraction}: leaves no training rows out of {n}")
+    perm = np.random.default_rng([seed, 0x5A17]).permutation(n)
+    return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
 class BatchOrder:

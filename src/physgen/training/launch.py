@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 from physgen import config as C
 from physgen.atomic import write_json, write_text
 from physgen.data import load
+from physgen.data.lazy import peek
+from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
 from physgen.errors import UserError
 from physgen.models import registry
@@ -26,6 +28,7 @@ from physgen.training import distributed as dist
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
 from physgen.training.data import split, to_tensor_data
+from physgen.training.stream_setup import plan, prepare
 from physgen.training.trainer import Trainer, TrainingDiverged
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
@@ -76,7 +79,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         if data is None:
             raise UserError("--data: required when starting a new run")
         data_path, prev = as_path(data), {}
-        ds = load(data_path)
+        ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
         cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
@@ -92,7 +95,11 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
 def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
          ctx: dist.DistContext, device, callbacks=(), ds=None) -> dict[str, Any]:
     _seed_globals(cfg.train.seed)
-    ds = load(data_path) if ds is None else ds
+    source = peek(data_path) if ds is None else ds
+    path = plan(source, resolve_max_memory(cfg.data.max_memory), cfg.train.batch_size, cfg.train.dtype)
+    if path.streamed:
+        return _run_streamed(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, source, path)
+    ds = load(data_path)
     spec = DataSpec.from_dataset(ds, cfg.data.condition)
     train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
     if resume:
@@ -106,8 +113,36 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
         raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
                         f"use another transform")
     model.check_batch(tdata.all())
-    vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     constants = R.data_constants(ds, cfg.data.condition)
+    return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
+                  (model, spec, transform, tdata, val_ds, constants, None))
+
+
+def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
+                  ctx: dist.DistContext, device, callbacks, source, path) -> dict[str, Any]:
+    """A file larger than ``data.max_memory``: streamed in shuffled chunks (:mod:`physgen.training.stream`)."""
+    spec = DataSpec.from_dataset(source, cfg.data.condition)
+    transform = None
+    if resume:
+        transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
+        _check_same_data(out, data_path, spec, prev)
+    prep = prepare(source, path, transform_name=cfg.data.transform, condition=cfg.data.condition,
+                   val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
+                   transform=transform)
+    model = cls(cfg.model, spec)
+    if not bool(prep.data.x.isfinite().all()):
+        raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
+                        f"use another transform")
+    model.check_batch(prep.data.all())
+    constants = R.data_constants(source, cfg.data.condition)
+    return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
+                  (model, spec, prep.transform, prep.data, prep.val, constants, prep.info))
+
+
+def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, prepared) -> dict[str, Any]:
+    """Build the trainer on the prepared data, write the run directory (fresh runs), train, write the summary."""
+    model, spec, transform, tdata, val_ds, constants, streamed = prepared
+    vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
     trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe)
     if ctx.is_main and not resume:  # every check passed: only now write
@@ -131,6 +166,8 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     if result.get("validation") is not None:
         summary["validation"] = {**result["validation"], "val_fraction": cfg.data.val_fraction,
                                  "n_heldout": len(val_ds), "split_seed": cfg.train.seed}
+    if streamed is not None:
+        summary["streamed"] = streamed
     if ctx.is_main:
         write_json(out / R.SUMMARY, summary)
     return summary
@@ -218,6 +255,7 @@ def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     cfg = C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind)  # config.toml records the choice
+    cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
     return cfg
 
 

@@ -104,8 +104,13 @@ class Trainer:
         self.data = data.to(self.device, self.dtype)
         self.val_data = val_data.to(self.device, self.dtype) if val_data is not None else None
         self.run_dir = Path(run_dir) if run_dir is not None else None
-        self.order = BatchOrder(len(data), config.batch_size, seed=config.seed, drop_last=config.drop_last,
-                                world=self.ctx.world_size)
+        self._streamed = bool(getattr(data, "streamed", False))  # a file larger than memory (training.stream)
+        if self._streamed:
+            self.order = data.order(config.batch_size, seed=config.seed, drop_last=config.drop_last,
+                                    world=self.ctx.world_size)
+        else:
+            self.order = BatchOrder(len(data), config.batch_size, seed=config.seed, drop_last=config.drop_last,
+                                    world=self.ctx.world_size)
         self.total_steps = (config.steps if config.steps is not None else
                             config.epochs * self.order.batches_per_epoch if config.epochs is not None else None)
         if self.total_steps is None and config.max_time is None:
@@ -251,8 +256,12 @@ class Trainer:
         return float(self.step + 1 + max(1, round(steps / max(ran, 1e-9) * remaining)))
 
     def _one_step(self) -> None:
-        idx = self.order.indices(self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
-        batch = self.data.batch(idx.to(self.device))
+        if self._streamed:
+            batch = self.data.batch_at(self.order, self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
+            rows = batch["x"].shape[0]
+        else:
+            idx = self.order.indices(self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
+            batch, rows = self.data.batch(idx.to(self.device)), idx.shape[0]
         lr = set_learning_rates(self.optimizers, self.cfg, self.step, self._span["horizon"], self.lr_scale,
                                 self._span["start"])
         if not self.model.training:
@@ -271,7 +280,7 @@ class Trainer:
         self.step, self.position = self.step + 1, self.position + 1
         if horizon:
             self._span["horizon"] = int(horizon)
-        self._window.add(value, logs, idx.shape[0] * self.ctx.world_size, lr)
+        self._window.add(value, logs, rows * self.ctx.world_size, lr)
         self._bar_update()
         self.trigger("on_batch_end")
         self._periodic()

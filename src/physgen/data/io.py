@@ -199,12 +199,7 @@ def write_h5(path: str | Path, fill: Callable[[h5py.File], None], *, overwrite: 
 
 def load(path: str | Path) -> Dataset:
     """Read and validate a dataset file; every problem is a one-line UserError naming ``path``."""
-    path = as_path(path)
-    if not path.exists():
-        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
-        raise UserError(f"{shown(path)}: no such file")
-    if path.is_dir():
-        raise UserError(f"{shown(path)}: is a directory, expected an HDF5 dataset file")
+    path = existing_file(path)
     try:
         with h5py.File(path, "r") as f:  # (h5py passes the name's bytes: os.fsencode)
             return _read(f, shown(path))
@@ -212,6 +207,18 @@ def load(path: str | Path) -> Dataset:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as exc:
         raise UserError(f"{shown(path)}: not a readable HDF5 dataset file ({_short(exc)})") from None
+
+
+def existing_file(path: str | Path) -> Path:
+    """``path`` as a Path when it names a file; otherwise a one-line UserError (no such file, a symlink
+    loop, a denied permission, a directory)."""
+    path = as_path(path)
+    if not path.exists():
+        refuse_unreachable(path, shown(path))  # a symlink loop or a denied permission, named
+        raise UserError(f"{shown(path)}: no such file")
+    if path.is_dir():
+        raise UserError(f"{shown(path)}: is a directory, expected an HDF5 dataset file")
+    return path
 
 
 def _short(exc: BaseException) -> str:

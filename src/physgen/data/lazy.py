@@ -16,6 +16,7 @@ import numpy as np
 
 from physgen.data import io
 from physgen.errors import UserError
+from physgen.memory import array_bytes, require
 
 BLOCK_BYTES = 1 << 20          # rows per block of an unchunked file: about 1 MiB
 CACHE_BYTES = 8 << 20          # HDF5 chunk cache while reading blocks (a file chunk read in parts)
@@ -70,11 +71,7 @@ class LazyDataset:
 
 def peek(path: str | Path) -> LazyDataset:
     """Open ``path`` and check it like :func:`physgen.data.load` does, without reading ``/samples``."""
-    path = Path(path)
-    if not path.exists():
-        raise UserError(f"{path}: no such file")
-    if path.is_dir():
-        raise UserError(f"{path}: is a directory, expected an HDF5 dataset file")
+    path = io.existing_file(path)
     try:
         with h5py.File(path, "r") as f:
             return _header(f, path)
@@ -85,7 +82,7 @@ def peek(path: str | Path) -> LazyDataset:
 
 
 def _header(f: h5py.File, path: Path) -> LazyDataset:
-    where = str(path)
+    where = io.shown(path)
     if "samples" not in f or not isinstance(f["samples"], h5py.Dataset):
         raise UserError(f"{where}: missing dataset /samples")
     attrs = {k: io._attr_from_h5(v) for k, v in f.attrs.items()}
@@ -98,6 +95,9 @@ def _header(f: h5py.File, path: Path) -> LazyDataset:
     if len(s.shape) < 2 or s.shape[0] < 1:
         raise UserError(f"{where}: /samples has shape {s.shape}, expected (N, ...) with N >= 1")
     n = int(s.shape[0])
+    # the per-row bookkeeping of a streamed pass (permutations, split masks: ~4 int64 per row) must fit
+    require(array_bytes((n, 4), 8), what=f"{where}: /samples has {n:,} rows; their indices",
+            reduce="use a file with fewer samples")
     for name, values in conditions.items():
         if values.shape != (n,):
             raise UserError(f"{where}: /conditions/{name} has shape {values.shape}, expected ({n},)")

@@ -140,3 +140,27 @@ def test_yeo_johnson_inverse_is_finite_beyond_the_transforms_range():
     out = t.inverse(np.array([[60.0, -60.0], [-60.0, 60.0]], dtype=np.float32))
     assert np.isfinite(out).all()
     assert out[0, 0] > x[:, 0].max() and out[0, 1] < x[:, 1].min()
+
+
+def test_image_levels_are_recorded_and_samples_put_on_them():
+    """Grey images on a grid of 17 intensities (the 8×8 digits): data.json keeps the grid, and samples drawn
+    in model space land on it (the nearest level); images with more than 256 values and other kinds keep none."""
+    from physgen.training.data import snap, to_dataset
+    from physgen.training.rundir import data_constants
+
+    rng = np.random.default_rng(0)
+    grid = np.arange(17, dtype=np.float32) / 16
+    ds = Dataset(rng.choice(grid, size=(50, 4, 4)).astype(np.float32), "image")
+    constants = data_constants(ds, None)
+    assert constants["levels"] == [float(v) for v in np.unique(ds.samples)]
+    assert "levels" not in data_constants(Dataset(rng.random((50, 4, 4)).astype(np.float32), "image"), None)
+    assert "levels" not in data_constants(Dataset(rng.choice([-1, 1], size=(50, 4, 4)).astype(np.int8), "spins"), None)
+    x = rng.random((20, 4, 4)).astype(np.float32)
+    out = to_dataset(x, _Spec(), fit_transform("none", x, "image"), [(20, None)],
+                     constants=constants)
+    assert set(np.unique(out.samples)) <= set(constants["levels"])
+    np.testing.assert_array_equal(snap(np.array([-1, 0.03, 0.04, 2], np.float32), grid), [0, 0, 0.0625, 1])
+
+
+class _Spec:
+    condition_names, n_labels, feature_names, kind = (), 0, None, "image"

@@ -239,7 +239,8 @@ SUMMARY = Obj(required={"model": _NAME, "status": _NAME},
                         "wall_time_s": Num(lo=0), "started": _NAME, "steps": Int(0)})
 
 _SCALAR = OneOf((Str(), Num(), Bool()))
-DATA = Obj(optional={"attrs": Map(OneOf((_SCALAR, List(_SCALAR)))), "conditions": Map(Num())})
+DATA = Obj(optional={"attrs": Map(OneOf((_SCALAR, List(_SCALAR)))), "conditions": Map(Num()),
+                     "levels": List(Num(), min=1, max=256)})
 
 _U32 = Int(0, 2 ** 32 - 1)
 _NUMPY_RNG = List(Any_(), length=5)   # name, 624 keys, position, has_gauss, cached gaussian: checked below

@@ -93,11 +93,22 @@ def versions() -> dict[str, str]:
             "python": platform.python_version()}
 
 
+MAX_LEVELS = 256   # an image's pixel values form a grid (quantised intensities) up to this many values
+
+
 def data_constants(ds, condition: str | None) -> dict[str, Any]:
-    """What samples should inherit from the training file: physical attributes and constant conditions."""
+    """What samples should inherit from the training file: physical attributes, constant conditions and,
+    for images whose pixels take at most :data:`MAX_LEVELS` values (e.g. the 17 grey levels of the 8×8
+    digits), those values (``levels``): samples are put on the same grid."""
     import numpy as np
 
     attrs = {k: ds.attrs[k] for k in CARRIED_ATTRS if isinstance(ds.attrs.get(k), (int, float, str))}
     conds = {name: float(v[0]) for name, v in ds.conditions.items()
              if name != condition and len(v) and np.all(v == v[0])}
-    return {"attrs": attrs, "conditions": conds}
+    out = {"attrs": attrs, "conditions": conds}
+    samples = getattr(ds, "samples", None)
+    if ds.kind == "image" and isinstance(samples, np.ndarray):
+        levels = np.unique(samples)
+        if len(levels) <= MAX_LEVELS:
+            out["levels"] = [float(v) for v in levels]
+    return out

@@ -307,6 +307,11 @@ def check_args(args) -> tuple[list[str], list[str]]:
     return _names(args.datasets, DATASETS, "--datasets"), _names(args.families, FAMILIES, "--families")
 
 
+def _generic_out(argv: list[str]) -> list[str]:
+    """``argv`` with the value of ``--out`` replaced by ``OUT`` (the recorded command names no machine path)."""
+    return [("OUT" if i and argv[i - 1] == "--out" else a) for i, a in enumerate(argv)]
+
+
 def run(args) -> dict:
     import platform
 
@@ -320,7 +325,7 @@ def run(args) -> dict:
              "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
-             "command": shlex.join(["python", "benchmarks/defaults.py", *sys.argv[1:]]),
+             "command": shlex.join(["python", "benchmarks/defaults.py", *_generic_out(sys.argv[1:])]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {}}
     paths, board["skipped"] = prepare(datasets, args, board["data_commands"])
     results = board["results"]
@@ -341,7 +346,8 @@ def combine(paths: list[Path]) -> dict:
     out = {**boards[0], "results": {}, "skipped": {}, "data_commands": [],
            "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed")} for b in boards]}
     for b in boards:
-        out["results"].update(b["results"])
+        for data, cells in b["results"].items():   # one data set's families may come from several runs
+            out["results"].setdefault(data, {}).update(cells)
         out["skipped"].update(b.get("skipped", {}))
         out["data_commands"] += [c for c in b.get("data_commands", []) if c not in out["data_commands"]]
     return out

@@ -143,13 +143,14 @@ def test_scoreboard_document_has_the_section_record_fills():
 
 def test_combine_merges_the_runs_of_several_invocations(tmp_path):
     ok = {"status": "ok", "commands": ["c"], "checks": [bench._check("mean KL", {"value": 0.01}, 0.03)], "pass": True}
-    for name, data in (("a", "ttbar"), ("b", "digits")):
-        board = {**_board({data: {"rbm": ok}}), "command": f"python benchmarks/defaults.py --datasets {data}"}
+    for name, data, family in (("a", "ttbar", "rbm"), ("b", "digits", "rbm"), ("e", "digits", "ebm")):
+        board = {**_board({data: {family: ok}}), "command": f"python benchmarks/defaults.py --datasets {data}"}
         (tmp_path / name).mkdir()
         (tmp_path / name / "results.json").write_text(json.dumps(board))
-    assert bench.main(["--out", str(tmp_path / "c"), "--combine", str(tmp_path / "a" / "results.json"),
-                       str(tmp_path / "b" / "results.json")]) == 0
+    assert bench.main(["--out", str(tmp_path / "c"), "--combine",
+                       *(str(tmp_path / n / "results.json") for n in "abe")]) == 0
     table = (tmp_path / "c" / "results.md").read_text()
     assert "| ttbar | rbm | mean KL |" in table and "| digits | rbm | mean KL |" in table
+    assert "| digits | ebm | mean KL |" in table
     assert "Combined run: `python benchmarks/defaults.py --datasets digits` (d)." in table
     assert bench.main(["--out", str(tmp_path / "d"), "--combine", str(tmp_path / "none.json")]) == 2

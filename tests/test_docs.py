@@ -123,3 +123,7 @@ def test_readme_needs_no_file_outside_the_repository():
     """The README names no path above the repository root (users bring their own files)."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "../" not in text and "shared/data" not in text
+
+
+def test_readme_is_at_most_150_lines():
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 150

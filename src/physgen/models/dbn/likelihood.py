@@ -92,17 +92,20 @@ def _rows(n_states: int, n: int) -> range:
     return range(0, n, max(1, _CHUNK // max(n_states, 1)))
 
 
-def exact_log_prob(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> torch.Tensor:
-    """``log p(v)`` ``(N,)`` by summing over all states of ``h_1 … h_{L−1}`` (tiny networks only)."""
+def _summed_over_states(energies: list[RBMEnergy], v: torch.Tensor, log_z: float, per_chunk) -> torch.Tensor:
+    """``(N,)`` ``per_chunk(layers) − log Z`` over row chunks of ``v``, ``layers = [v_chunk (B, 1, n), *h_states]``
+    enumerating ``h_1 … h_{L−1}``; a single RBM is its free energy."""
     v = v.double()
     if len(energies) == 1:
         return -energies[0].free_energy(v) - log_z
     hs = _states(energies, v.device)
-    step, parts = _rows(len(hs[0]), len(v)), []
-    for i in step:
-        vb = v[i:i + step.step, None, :]
-        parts.append(torch.logsumexp(log_joint(energies, [vb, *hs]), -1))
-    return torch.cat(parts) - log_z
+    step = _rows(len(hs[0]), len(v))
+    return torch.cat([per_chunk([v[i:i + step.step, None, :], *hs]) for i in step]) - log_z
+
+
+def exact_log_prob(energies: list[RBMEnergy], v: torch.Tensor, log_z: float) -> torch.Tensor:
+    """``log p(v)`` ``(N,)`` by summing over all states of ``h_1 … h_{L−1}`` (tiny networks only)."""
+    return _summed_over_states(energies, v, log_z, lambda layers: torch.logsumexp(log_joint(energies, layers), -1))
 
 
 def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float,
@@ -110,18 +113,13 @@ def exact_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float,
     """The variational lower bound ``(N,)`` with ``E_q`` summed exactly over ``h_1 … h_{L−1}``; ``q`` is
     ``recognition`` (one energy per directed layer; default the RBMs' own hidden conditionals)."""
     rec = energies[:-1] if recognition is None else recognition
-    v = v.double()
-    if len(energies) == 1:
-        return -energies[0].free_energy(v) - log_z
-    hs = _states(energies, v.device)
-    step, parts = _rows(len(hs[0]), len(v)), []
-    for i in step:
-        layers = [v[i:i + step.step, None, :], *hs]
+
+    def expected(layers):
         log_q = sum(log_recognition(rec[l], layers[l], layers[l + 1]) for l in range(len(energies) - 1))
         q = torch.exp(log_q)
-        term = torch.where(q > 0, q * (log_joint(energies, layers) - log_q), torch.zeros_like(q))
-        parts.append(term.sum(-1))
-    return torch.cat(parts) - log_z
+        return torch.where(q > 0, q * (log_joint(energies, layers) - log_q), torch.zeros_like(q)).sum(-1)
+
+    return _summed_over_states(energies, v, log_z, expected)
 
 
 def sampled_bound(energies: list[RBMEnergy], v: torch.Tensor, log_z: float, k: int,

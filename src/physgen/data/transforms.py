@@ -251,9 +251,10 @@ def make_transform(name: str) -> Transform:
 
 def resolve_transform(name: str, kind: str) -> str:
     """The transform ``data.transform = name`` means for data of ``kind``: ``auto`` Gaussianises continuous
-    (tabular) features (``quantile``: on Pythia tt̄ events the VAE reached KL 0.0074, AUC 0.503 in 300 s
-    instead of 0.020, 0.716 with ``standardize``; docs/scoreboard.md) and leaves spins, binary data and
-    images untouched (pixel intensities already share one bounded scale); any other name is itself."""
+    (tabular) features (``quantile``: on Pythia tt̄ events ``benchmarks/defaults.py --datasets ttbar`` gives
+    the VAE KL 0.0066, AUC 0.520 in 300 s; with ``--set data.transform=standardize`` it reached 0.020, 0.716)
+    and leaves spins, binary data and images untouched (pixel intensities already share one bounded scale);
+    any other name is itself."""
     if name != "auto":
         return name
     return "quantile" if kind == "continuous" else "none"

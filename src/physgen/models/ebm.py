@@ -136,8 +136,8 @@ class EBM(GenerativeModel):
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), conventional
-        # Langevin η = 0.02, K = 30, α = 0.05, lr 1e-3, MLP 128-128: KL 0.054 (floor 0.0056), AUC 0.66
-        # against 10,000 held-out events after 37,800 updates in 300 s of one core; the decoupled defaults
+        # Langevin η = 0.02, K = 30, α = 0.05, lr 1e-3, MLP 128-128: KL 0.053 (floor 0.0056), AUC 0.665
+        # against 10,000 held-out events in 300 s of one core (benchmarks/defaults.py); the decoupled defaults
         # with K = 20 stayed at AUC 0.96 in 60 s
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
                                          "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]},

@@ -106,8 +106,8 @@ class VAE(GenerativeModel):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising across T_c, latent 8: 20,000 updates in 50 s, AUC 0.63, ⟨e⟩/⟨|m|⟩ within 22%
         "spins": overlay({"model": {"latent": 8}}, budget(120)),
-        # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile): 189,000
-        # updates in 300 s of one core, KL 0.0074 (floor 0.0056), AUC 0.503 against 10,000 held-out events
+        # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile): 300 s of
+        # one core, KL 0.0066 (floor 0.0056), AUC 0.520 against 10,000 held-out events (benchmarks/defaults.py)
         "continuous": overlay({"model": {"latent": 3}}, budget(300)),
         # binarized 8x8 digits, latent 8: at the real-vs-real floors (AUC 0.53) in 16 s
         "binary": overlay({"model": {"latent": 8}}, budget(60)),

@@ -226,8 +226,8 @@ class WGANGP(GAN):
                                                 "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), linear output:
-        # 68,000 steps in 300 s of one core gave KL 0.0098 (floor 0.0056), C2ST AUC 0.621 against 10,000
-        # held-out events (minmax and tanh: KL 0.049, AUC 0.96)
+        # 300 s of one core gave KL 0.0080 (floor 0.0056), C2ST AUC 0.594 against 10,000 held-out events
+        # (benchmarks/defaults.py; with data.transform=minmax and model.output=tanh: KL 0.049, AUC 0.96)
         "continuous": overlay({"model": {"output": "linear"}}, budget(300)),
         # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
         # global-pool generator path (docs/gan.md): energies within 3.5% at every

@@ -68,8 +68,8 @@ class RBM(GenerativeModel):
         # C2ST AUC 0.55, ⟨e⟩/⟨|m|⟩ within 8% — the best family there; 120 s leaves room for a loaded machine
         "spins": overlay({"model": {"n_hidden": 64}}, budget(120, steps=10_000)),
         # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
-        # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events after
-        # 790,000 updates in 300 s of one core
+        # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events in
+        # 300 s of one core (benchmarks/defaults.py)
         "continuous": overlay({"model": {"n_hidden": 64}}, budget(60, steps=10_000)),
         # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
         "binary": overlay({"model": {"n_hidden": 128}}, budget(60, steps=10_000)),

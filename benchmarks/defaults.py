@@ -42,7 +42,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
-from compare import split, unlabeled  # noqa: E402
+from compare import _choices, split, unlabeled  # noqa: E402
 import pythia_ttbar  # noqa: E402
 from record import record  # noqa: E402
 
@@ -288,12 +288,8 @@ def parse_args(argv=None):
 
 
 def _names(text: str, allowed, option: str) -> list[str]:
-    from physgen.errors import UserError
-
-    names = [s.strip() for s in text.split(",") if s.strip()]
-    bad = [n for n in names if n not in allowed]
-    if bad or not names:
-        raise UserError(f"{option}: unknown {', '.join(bad) or '(none)'} (choose from {','.join(allowed)})")
+    """The comma list ``text`` checked against ``allowed`` (compare.py's rule), in ``allowed``'s order."""
+    names = _choices(text, allowed, option)
     return [n for n in allowed if n in names]
 
 

@@ -242,3 +242,20 @@ def test_wgan_gp_groups_the_architecture_options_and_checks_them_in_one_place():
             check_options(WGANGPConfig(**options), spins if "bond_features" not in options or options.get("arch")
                           else DataSpec("continuous", (3,)), conditioned=False)
     check_options(WGANGPConfig(arch="conv", projection=True, lattice_stats=True), spins, conditioned=True)
+
+
+@pytest.mark.parametrize("kernel, stride, padding, dilation", [(3, 1, 1, 1), (3, 2, 1, 1), (4, 2, 1, 1), (3, 1, 2, 2)])
+def test_periodic_conv_equals_builtin_circular_padding(kernel, stride, padding, dilation):
+    """PeriodicConv2d (wrap by index_select) gives nn.Conv2d(padding_mode="circular")'s outputs and input
+    gradients, with the same parameter names, for every kernel/stride/dilation the networks use."""
+    from physgen.models.nets import PeriodicConv2d
+    torch.manual_seed(0)
+    ref = nn.Conv2d(3, 5, kernel, stride=stride, padding=padding, dilation=dilation, padding_mode="circular")
+    ours = PeriodicConv2d(3, 5, kernel, stride=stride, padding=padding, dilation=dilation)
+    ours.load_state_dict(ref.state_dict())
+    x = torch.randn(2, 3, 8, 8, requires_grad=True)
+    y_ref, y = ref(x), ours(x)
+    torch.testing.assert_close(y, y_ref)
+    g_ref, = torch.autograd.grad(y_ref.square().sum(), x)
+    g, = torch.autograd.grad(y.square().sum(), x)
+    torch.testing.assert_close(g, g_ref)

@@ -16,6 +16,8 @@ import math
 import torch
 from torch import nn
 
+from physgen.models.nets import conv2d
+
 
 def sinusoidal_embedding(t: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
     """``t: (B,)`` (any real scale) -> ``(B, dim)``: [cos(t ω_k), sin(t ω_k)], ω_k = max_period^(−k/(dim/2))."""
@@ -80,11 +82,11 @@ def _groups(ch: int) -> int:
 class ResConvBlock(nn.Module):
     """Two 3×3 convolutions with GroupNorm + SiLU, the embedding added between them, and a 1×1 skip."""
 
-    def __init__(self, c_in: int, c_out: int, emb_dim: int, pad_mode: str):
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, circular: bool):
         super().__init__()
         self.n1, self.n2 = nn.GroupNorm(_groups(c_in), c_in), nn.GroupNorm(_groups(c_out), c_out)
-        self.c1 = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode=pad_mode)
-        self.c2 = nn.Conv2d(c_out, c_out, 3, padding=1, padding_mode=pad_mode)
+        self.c1 = conv2d(c_in, c_out, 3, padding=1, circular=circular)
+        self.c2 = conv2d(c_out, c_out, 3, padding=1, circular=circular)
         self.emb = nn.Linear(emb_dim, c_out)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.act = nn.SiLU()
@@ -103,7 +105,6 @@ class UNet(nn.Module):
 
     def __init__(self, c: int, channels: tuple[int, ...], emb_dim: int, *, hw: tuple[int, int], circular: bool):
         super().__init__()
-        pad = "circular" if circular else "zeros"
         levels, (h, w) = [channels[0]], hw
         for ch in channels[1:]:
             if h % 2 or w % 2:
@@ -111,17 +112,17 @@ class UNet(nn.Module):
             levels.append(ch)
             h, w = h // 2, w // 2
         self.levels = levels
-        self.inp = nn.Conv2d(c, levels[0], 3, padding=1, padding_mode=pad)
-        self.down = nn.ModuleList(ResConvBlock(a, a, emb_dim, pad) for a in levels)
-        self.pool = nn.ModuleList(nn.Conv2d(a, b, 3, stride=2, padding=1, padding_mode=pad)
+        self.inp = conv2d(c, levels[0], 3, padding=1, circular=circular)
+        self.down = nn.ModuleList(ResConvBlock(a, a, emb_dim, circular) for a in levels)
+        self.pool = nn.ModuleList(conv2d(a, b, 3, stride=2, padding=1, circular=circular)
                                   for a, b in zip(levels[:-1], levels[1:]))
-        self.mid = ResConvBlock(levels[-1], levels[-1], emb_dim, pad)
+        self.mid = ResConvBlock(levels[-1], levels[-1], emb_dim, circular)
         self.unpool = nn.ModuleList(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
-                                                  nn.Conv2d(b, a, 3, padding=1, padding_mode=pad))
+                                                  conv2d(b, a, 3, padding=1, circular=circular))
                                     for a, b in zip(levels[:-1], levels[1:]))
-        self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, pad) for a in levels)
+        self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, circular) for a in levels)
         self.out = nn.Sequential(nn.GroupNorm(_groups(levels[0]), levels[0]), nn.SiLU(),
-                                 nn.Conv2d(levels[0], c, 3, padding=1, padding_mode=pad))
+                                 conv2d(levels[0], c, 3, padding=1, circular=circular))
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.inp(x)

@@ -32,7 +32,7 @@ from torch import nn
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
-from physgen.models.nets import Conditioner, check_positive, mlp
+from physgen.models.nets import Conditioner, check_positive, conv2d, mlp
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, randn
@@ -98,8 +98,7 @@ class CNNEnergy(nn.Module):
         for ch in channels:
             stride = 2 if h % 2 == 0 and w % 2 == 0 and h > 2 else 1
             h, w = h // stride, w // stride
-            layers += [nn.Conv2d(prev, ch, 3, stride=stride, padding=1,
-                                 padding_mode="circular" if circular else "zeros"), nn.SiLU()]
+            layers += [conv2d(prev, ch, 3, stride=stride, padding=1, circular=circular), nn.SiLU()]
             prev = ch
         self.convs = nn.Sequential(*layers)
         self.head = nn.Sequential(nn.Linear(prev + cond_dim, prev), nn.SiLU(), nn.Linear(prev, 1))

@@ -7,6 +7,8 @@
   (conditional GAN/VAE: Mirza & Osindero 2014; Sohn, Lee & Yan 2015);
 * :class:`ConvEncoder` / :class:`ConvDecoder` — stride-2 convolution stacks for images and spin
   lattices (Radford, Metz & Chintala 2016, "DCGAN"), circular padding for periodic lattices;
+* :func:`conv2d` / :class:`PeriodicConv2d` — a convolution padded with zeros or, on a periodic lattice,
+  by wrapping the borders round the torus;
 * :func:`image_shape` — ``(C, H, W)`` of a data spec (``(L, L)`` lattices and ``(H, W)`` images
   get one channel).
 
@@ -32,6 +34,37 @@ def activation(name: str) -> nn.Module:
     if name not in table:
         raise UserError(f"model.activation: unknown activation {name!r} (choose from {', '.join(table)})")
     return table[name]()
+
+
+class PeriodicConv2d(nn.Conv2d):
+    """Convolution on a torus: wraps ``padding`` rows and columns round by two ``index_select`` (indices
+    (i − p) mod H) and convolves without padding.  The same function as ``nn.Conv2d(...,
+    padding_mode="circular")`` with the same parameters (``weight``, ``bias``); on the CPU the built-in
+    circular pad, which copies nine slices forward and backward, makes the default 16×16 U-Net step of ``ddpm`` ~15% slower.
+    ``(B, C_in, H, W)`` -> ``(B, C_out, H', W')`` with H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1."""
+
+    def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 1,
+                 dilation: int = 1, bias: bool = True):
+        super().__init__(c_in, c_out, kernel_size, stride=stride, padding=0, dilation=dilation, bias=bias)
+        self.padding_mode = "circular"
+        self.wrap = int(padding)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.wrap
+        if p:
+            h, w = x.shape[-2:]
+            x = x.index_select(-2, torch.arange(-p, h + p, device=x.device) % h)
+            x = x.index_select(-1, torch.arange(-p, w + p, device=x.device) % w)
+        return nn.functional.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def conv2d(c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 0, dilation: int = 1,
+           circular: bool = False, bias: bool = True) -> nn.Conv2d:
+    """``nn.Conv2d`` padded with zeros, or a :class:`PeriodicConv2d` when ``circular`` (spin lattices)."""
+    if circular and padding:
+        return PeriodicConv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation,
+                              bias=bias)
+    return nn.Conv2d(c_in, c_out, kernel_size, stride=stride, padding=padding, dilation=dilation, bias=bias)
 
 
 def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", bias: bool = True, dropout: float = 0.0,
@@ -228,8 +261,8 @@ class ConvEncoder(nn.Module):
         layers: list[nn.Module] = []
         prev = c + extra_channels
         for i, ch in enumerate(channels):
-            layers.append(nn.Conv2d(prev, ch, 4, stride=2, padding=1,
-                                    padding_mode="circular" if circular else "zeros", bias=not batch_norm or i == 0))
+            layers.append(conv2d(prev, ch, 4, stride=2, padding=1, circular=circular,
+                                 bias=not batch_norm or i == 0))
             if batch_norm and i > 0:
                 layers.append(nn.BatchNorm2d(ch))
             layers.append(nn.LeakyReLU(0.2))

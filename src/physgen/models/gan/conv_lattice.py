@@ -39,7 +39,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.nets import image_shape, mlp
+from physgen.models.nets import conv2d, image_shape, mlp
 
 PADDINGS = ("auto", "circular", "zeros")
 
@@ -59,28 +59,9 @@ def padding_mode(padding: str, kind: str) -> str:
     return padding
 
 
-class PeriodicConv2d(nn.Conv2d):
-    """3×3 convolution on a torus: pads by wrapping with two ``torch.cat`` (cheaper on the CPU than
-    ``padding_mode="circular"``, the same result), then convolves without padding.  ``padding_mode`` reads
-    ``"circular"``."""
-
-    def __init__(self, c_in: int, c_out: int, dilation: int = 1):
-        super().__init__(c_in, c_out, 3, dilation=dilation, padding=0)
-        self.padding_mode = "circular"
-        self.pad = dilation
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        p = self.pad
-        x = torch.cat([x[..., -p:, :], x, x[..., :p, :]], dim=-2)
-        x = torch.cat([x[..., -p:], x, x[..., :p]], dim=-1)
-        return self._conv_forward(x, self.weight, self.bias)
-
-
 def _conv(c_in: int, c_out: int, mode: str, dilation: int = 1) -> nn.Conv2d:
     """3×3 convolution keeping H×W ('same' padding of size ``dilation``, circular or zeros)."""
-    if mode == "circular":
-        return PeriodicConv2d(c_in, c_out, dilation)
-    return nn.Conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation, padding_mode=mode)
+    return conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation, circular=mode == "circular")
 
 
 class LatticeGenerator(nn.Module):

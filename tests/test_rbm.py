@@ -189,9 +189,26 @@ def test_visible_resolution_and_conflicts():
     ("spin", [[1.0, float("nan"), 1.0]], "NaN"),
 ])
 def test_bad_data_values(visible, data, fix):
-    model = RBM(RBMConfig(visible=visible), _spec("image", (3,)) if visible != "spin" else _spec("spins", (3,)))
+    kind = {"bernoulli": "binary", "gaussian": "image", "spin": "spins"}[visible]
+    model = RBM(RBMConfig(visible=visible), _spec(kind, (3,)))
     with pytest.raises(UserError, match=fix.replace(".", "\\.")):
         model.loss({"x": torch.tensor(data)}, generator=torch.Generator())
+
+
+def test_grey_images_use_bernoulli_units_and_sample_the_visible_mean():
+    """Grey images: visible=auto gives Bernoulli units, intensities in [0, 1] train, values outside are
+    refused, and samples are the means E[v | h] in [0, 1] (not binary draws)."""
+    model = RBM(RBMConfig(n_hidden=4, burn_in=5), _spec("image", (6,)))
+    assert model.visible == "bernoulli"
+    g = torch.Generator().manual_seed(0)
+    grey = torch.rand(16, 6, generator=g)
+    loss, _ = model.loss({"x": grey}, generator=g)
+    assert torch.isfinite(loss)
+    with pytest.raises(UserError, match="values in"):
+        RBM(RBMConfig(n_hidden=4), _spec("image", (6,))).loss({"x": grey + 1.5}, generator=g)
+    x = model.sample(50, generator=g, init="random")
+    assert x.shape == (50, 6) and float(x.min()) >= 0 and float(x.max()) <= 1
+    assert not bool(((x == 0) | (x == 1)).all())
 
 
 def test_bad_data_through_cli(cli, tmp_path):

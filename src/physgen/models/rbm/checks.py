@@ -7,7 +7,9 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 
 MAX_CONDITIONS = 64
-_AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "gaussian"}
+# grey images in [0, 1]: Bernoulli units whose data are the pixel intensities read as probabilities (the
+# convention of the MNIST RBMs of Hinton & Salakhutdinov 2006); samples are then E[v | h] (RBM.sample)
+_AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli"}
 _FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
         "gaussian": "model.visible=gaussian"}
 
@@ -25,14 +27,15 @@ def resolve_visible(visible: str, kind: str) -> str:
     return visible
 
 
-def check_values(x: torch.Tensor, visible: str) -> None:
-    """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} or ±1."""
+def check_values(x: torch.Tensor, visible: str, kind: str = "binary") -> None:
+    """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
+    ``kind`` ``image``: [0, 1]) or ±1."""
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":
         return
-    is01 = bool(((x == 0) | (x == 1)).all())
+    is01 = bool(((x >= 0) & (x <= 1)).all()) if kind == "image" else bool(((x == 0) | (x == 1)).all())
     ispm = bool(((x == 1) | (x == -1)).all())
     if visible == "bernoulli" and not is01:
         fix = (f"use {_FIX['spin']}" if ispm

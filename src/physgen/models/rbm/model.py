@@ -129,7 +129,7 @@ class RBM(GenerativeModel):
 
     # --- training --------------------------------------------------------------------------------
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
-        checks.check_values(batch["x"], self.visible)
+        checks.check_values(batch["x"], self.visible, self.spec.kind)
 
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -382,7 +382,7 @@ class RBM(GenerativeModel):
 
         ``burn_in`` (alias ``steps``) sweeps, then one sample per chain every ``thin`` sweeps;
         ``init``: ``"persistent"`` (the training chains when present, else random), ``"random"``,
-        or a tensor of starting rows (e.g. data).
+        or a tensor of starting rows (e.g. data).  Grey images return E[v | h] after the last sweep.
         """
         k = self.condition_index(condition)
         e = self.energy(k).detach()
@@ -399,6 +399,8 @@ class RBM(GenerativeModel):
             x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
         else:
             raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
+        if self.spec.kind == "image":   # grey levels: the mean E[v | h] of a last half-sweep, not binary draws
+            x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
         return x.reshape(n, *self.spec.shape)
 
     def _init_rows(self, k: int, init: Any) -> torch.Tensor | None:
@@ -418,7 +420,7 @@ class RBM(GenerativeModel):
         if method not in ("exact", "ais"):
             raise UserError(f"method={method}: the rbm supports exact and ais")
         x = x.reshape(len(x), -1).to(self.W)
-        checks.check_values(x, self.visible)
+        checks.check_values(x, self.visible, self.spec.kind)
         batch = {"x": x} if cond is None else {"x": x, "cond": cond.to(self.W)}
         idx = torch.zeros(len(x), dtype=torch.long) if not self.cond_values else checks.batch_index(
             self.spec, self.cond_values, batch).cpu()

@@ -30,8 +30,8 @@ class DBNConfig:
                      layers' recognition weights are untied from the generative ones and both learn by the
                      wake-sleep rules, the top RBM by CD-k (``k``) from the wake states; 0 (default): none; a
                      single layer (an RBM) has nothing to fine-tune and ignores it
-    visible          bottom layer's units: ``auto`` (spins -> spin, binary -> bernoulli, else gaussian),
-                     ``bernoulli``, ``spin``, ``gaussian``; the layers above are Bernoulli
+    visible          bottom layer's units: ``auto`` (spins -> spin, binary and grey images -> bernoulli,
+                     continuous -> gaussian), ``bernoulli``, ``spin``, ``gaussian``; the layers above are Bernoulli
     flip, sigma, learn_sigma   the bottom RBM's global spin flip and Gaussian σ (see the rbm family)
     method, k, n_chains, ...   every layer's RBM training settings, as in :class:`RBMConfig`
     """

@@ -294,7 +294,8 @@ class DBN(GenerativeModel):
                chains: int | None = None, sampler: str | None = None, steps: int | None = None,
                flip: bool | None = None) -> torch.Tensor:
         """``(n, *spec.shape)`` samples: ``h_{L−1}`` from the top RBM (:meth:`RBM.sample` with these options;
-        ``init`` rows are of the top RBM's visible layer), then ``h_l ~ p_l(h_l | h_{l+1})`` down to ``v``."""
+        ``init`` rows are of the top RBM's visible layer), then ``h_l ~ p_l(h_l | h_{l+1})`` down to ``v`` (grey
+        images: the mean ``E[v | h_1]``)."""
         if condition:
             raise UserError(f"--condition {','.join(condition)}: this run was trained without conditions")
         if getattr(self, "_preview", False) and burn_in is None and steps is None:
@@ -303,8 +304,10 @@ class DBN(GenerativeModel):
         h = top.sample(n, generator=generator, burn_in=burn_in, thin=thin, init=init, chains=chains,
                        sampler=sampler, steps=steps, flip=flip if self.n_layers == 1 else None)
         h = h.reshape(n, -1)
-        for r in reversed(self.rbms[:-1]):
-            h = r.energy().detach().sample_visible(h, generator)
+        for i in reversed(range(self.n_layers - 1)):
+            e = self.rbms[i].energy().detach()
+            grey = i == 0 and self.spec.kind == "image"   # grey images: E[v | h_1], as RBM.sample gives
+            h = e.visible_mean(h) if grey else e.sample_visible(h, generator)
         return h.reshape(n, *self.spec.shape)
 
     # --- likelihood ------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ class RBM(GenerativeModel):
         # L=16 Ising at T = 1.8, 2.27, 3 (--condition temperature, 1,000 per T), 300 s of one core, against
         # independent Monte Carlo: 128 hidden per temperature at lr 0.003 took 135,930 updates to ⟨e⟩, ⟨|m|⟩
         # within 3.5% at every T; at lr 0.01, 64 hidden were 12-15% off near T_c and 128 up to 26%
-        "spins": overlay({"model": {"n_hidden": 128}, "train": {"lr": 0.003}}, budget(120, steps=10_000)),
+        "spins": overlay({"model": {"n_hidden": 128}, "train": {"lr": 0.003}}, budget(120, steps=30_000)),
         # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
         # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events in
         # 300 s of one core (benchmarks/defaults.py)

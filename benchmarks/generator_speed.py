@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--n-train", type=int, default=20_000, help="Pythia events to train on (hard level)")
     p.add_argument("--n-heldout", type=int, default=10_000,
                    help="held-out Pythia events for the quality metrics; also the number sampled per family")
-    p.add_argument("--n-hadron", type=int, default=200, help="hadron-level events timed (≈ 20 per second)")
+    p.add_argument("--n-hadron", type=int, default=200, help="hadron-level events timed (≈ 100 per second on one core)")
     p.add_argument("--max-time", type=float, default=300.0, help="training budget per family in seconds")
     p.add_argument("--families", default="wgan-gp,ddpm,vae", help="comma-separated model families")
     p.add_argument("--features", default="s,t,y", help="hard-level features every family is trained on")

@@ -10,8 +10,8 @@ so an expensive transform (the quantile Gaussianisation of ``auto`` on wide rows
 throughput only.  Reported per run: the child's peak resident memory
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), the training throughput (the samples of the steps between the
 first and the last row of ``metrics.csv`` over the time between them, so the steps that read a new buffer
-count; the median of the logged intervals beside it) and its ratio to the in-memory run.  The targets: peak RSS <= 1.5 GB for the large file, and
-a throughput within 20% of the in-memory path.
+count; the median of the logged intervals beside it) and its ratio to the in-memory run.  The targets: peak
+RSS <= 1.5 GB for the large file, and a throughput within 20% of the in-memory path.
 
     python benchmarks/large_data.py --dir /scratch/physgen-bench            # full size (4.1 GB file)
     python benchmarks/large_data.py --dir /tmp/bench --small                # 80 MB, a minute on one core

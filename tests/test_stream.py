@@ -126,6 +126,34 @@ def test_streamed_batches_are_the_ordered_rows(tmp_path):
     assert not held & set(seen)
 
 
+def test_streamed_buffers_are_transformed_in_few_calls_with_the_same_values(tmp_path, monkeypatch):
+    """A buffer's rows are transformed together (not block by block), in slices of TRANSFORM_BYTES that may
+    cut across blocks; the batches equal the transform of the same stored rows."""
+    from physgen.training import stream
+
+    rng = np.random.default_rng(3)
+    x = rng.gamma(2.0, size=(600, 4)).astype(np.float32)
+    path = save(Dataset(x, "continuous"), tmp_path / "g.h5")
+    with h5py.File(path, "a") as f:
+        del f["samples"]
+        f.create_dataset("samples", data=x, chunks=(25, 4))
+    source = peek(path)
+    prep = prepare(source, plan(source, "12KB", 16), transform_name="quantile", condition=None, val_fraction=0,
+                   seed=1, batch_size=16)
+    data, calls = prep.data, []
+    forward = prep.transform.transform
+    monkeypatch.setattr(prep.transform, "transform", lambda v: calls.append(len(v)) or forward(v))
+    assert data.buffer_chunks >= 4 and data.chunk_rows <= 25
+    for slice_bytes, per_call in ((stream.TRANSFORM_BYTES, None), (8 * 4 * 7, 7)):   # 7 rows a call: across blocks
+        monkeypatch.setattr(stream, "TRANSFORM_BYTES", slice_bytes)
+        order, calls[:] = data.order(16, seed=4), []
+        data._buffers = []
+        batch = data.batch_at(order, 0, 0)
+        rows = order.buffer_rows(0, 0)
+        assert len(calls) == (1 if per_call is None else -(-len(rows) // per_call))
+        np.testing.assert_array_equal(batch["x"].numpy(), forward(x[data.rows[order.rows(0, 0)]]))
+
+
 def test_streamed_standardize_matches_the_in_memory_fit(tmp_path):
     rng = np.random.default_rng(0)
     x = (rng.normal(size=(500, 3)) * [1, 3, 0.1] + [0, 5, -2]).astype(np.float32)

@@ -28,6 +28,9 @@ from physgen.errors import UserError
 from physgen.training.data import TensorData, to_model_space
 
 
+TRANSFORM_BYTES = 32 << 20   # float64 working values of one transform call while reading a buffer
+
+
 def _seed(*values: int) -> int:
     return int(np.random.SeedSequence([int(v) for v in values]).generate_state(1, np.uint64)[0] >> 1)
 
@@ -196,21 +199,32 @@ class StreamingData:
         return buf
 
     def _read(self, chunks: np.ndarray) -> TensorData:
-        """Model-space tensors of the training rows of blocks ``chunks`` (in that order)."""
+        """Model-space tensors of the training rows of blocks ``chunks`` (in that order).
+
+        The stored rows of all blocks are gathered first and transformed in slices of about
+        :data:`TRANSFORM_BYTES` of float64 values: a transform's cost per call grows with the number of
+        features (the quantile transform calls its interpolation and normal quantile once per feature), so
+        small blocks of wide rows would otherwise pay it block by block.  Transforms act row by row, so the
+        values do not depend on the slicing."""
         c, src = self.chunk_rows, self.source
         if self._samples is None:
             self._samples = src.open()
         file_rows = [self.rows[np.searchsorted(self.rows, i * c):np.searchsorted(self.rows, (i + 1) * c)]
                      for i in chunks]
         total = sum(len(r) for r in file_rows)
-        x = torch.empty((total, *src.shape), dtype=torch.float32)
+        raw = np.empty((total, *src.shape), dtype=src.dtype)
         at = 0
         for i, rows in zip(chunks, file_rows):
             if len(rows) == 0:
                 continue
             block = src.read(int(i) * c, min((int(i) + 1) * c, src.n), self._samples)
-            x[at:at + len(rows)] = torch.from_numpy(to_model_space(block[rows - int(i) * c], src.kind, self.transform))
+            raw[at:at + len(rows)] = block[rows - int(i) * c]
             at += len(rows)
+        x = torch.empty((total, *src.shape), dtype=torch.float32)
+        step = max(1, TRANSFORM_BYTES // (8 * max(1, int(np.prod(src.shape)))))
+        for a in range(0, total, step):
+            x[a:a + step] = torch.from_numpy(to_model_space(raw[a:a + step], src.kind, self.transform))
+        del raw
         index = torch.from_numpy(np.concatenate(file_rows)) if total else torch.zeros(0, dtype=torch.int64)
         cond = None if self._cond is None else self._cond.index_select(0, index)
         labels = None if self._labels is None else self._labels.index_select(0, index)

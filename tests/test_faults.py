@@ -110,6 +110,48 @@ def test_npy_header_declaring_terabytes_is_refused(cli, tmp_path):
     assert not (tmp_path / "x.h5").exists()
 
 
+def _memory_limit(monkeypatch, limit: int) -> None:
+    monkeypatch.setattr(memory, "available", lambda: limit)
+
+
+@pytest.mark.parametrize("ext", ["csv", "txt"])
+def test_text_needing_more_memory_than_available_is_refused(cli, tmp_path, monkeypatch, ext):
+    """A 20 000-row table needs about 9 MB to parse (Python strings per field): refused under a 4 MB limit,
+    read under a 64 MB one."""
+    path = tmp_path / f"table.{ext}"
+    rows = np.random.default_rng(0).normal(size=(20_000, 3))
+    np.savetxt(path, rows, delimiter="," if ext == "csv" else " ", header="a b c")
+    _memory_limit(monkeypatch, 4 << 20)
+    code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, str(path), "bytes", "available", "split it")
+    assert not (tmp_path / "x.h5").exists()
+    _memory_limit(monkeypatch, 64 << 20)
+    assert cli("data", "import", path, "--out", tmp_path / "x.h5")[0] == 0
+
+
+def test_root_tree_needing_more_memory_than_available_is_refused(cli, tmp_path, monkeypatch):
+    uproot = pytest.importorskip("uproot")
+    path = tmp_path / "events.root"
+    with uproot.recreate(path) as f:
+        f["events"] = {"a": np.arange(50_000.0), "v": np.zeros((50_000, 4))}
+    _memory_limit(monkeypatch, 1 << 20)   # 5 features × 50 000 entries × 20 bytes = 5 MB
+    code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, str(path), "tree 'events' with 50,000 entries and 5 features", "fewer --branches")
+    assert not (tmp_path / "x.h5").exists()
+    _memory_limit(monkeypatch, 64 << 20)
+    assert cli("data", "import", path, "--out", tmp_path / "x.h5")[0] == 0
+
+
+def test_npz_and_npy_needing_more_memory_than_available_are_refused(cli, tmp_path, monkeypatch):
+    np.save(tmp_path / "t.npy", np.zeros((50_000, 4)))
+    np.savez(tmp_path / "t.npz", samples=np.zeros((50_000, 4)))
+    _memory_limit(monkeypatch, 1 << 20)
+    for name in ("t.npy", "t.npz"):
+        code, _, err = cli("data", "import", tmp_path / name, "--out", tmp_path / "x.h5")
+        _one_error_line(code, err, str(tmp_path / name), "bytes", "available")
+    assert not (tmp_path / "x.h5").exists()
+
+
 def test_ising_too_large_is_refused_before_simulating(cli, tmp_path):
     code, _, err = cli("data", "ising", "--size", "1024", "--temperatures", "2.0", "--samples", "100000000",
                        "--out", tmp_path / "x.h5")

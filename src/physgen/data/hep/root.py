@@ -77,6 +77,31 @@ def _columns(name: str, array, pad: int | None) -> tuple[list[str], list[np.ndar
                     "arrays and (with --pad) variable-length lists of numbers")
 
 
+def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | None) -> None:
+    """Refuse a tree whose import needs more memory than is available, before reading it: per entry, 20 bytes a
+    feature (its float64 column, the stacked float64 table and the float32 copy) plus the widest branch as read
+    (its stored bytes, or 8 a feature).  Each branch's feature count comes from its first entry."""
+    from physgen.memory import require
+
+    n = int(getattr(obj, "num_entries", 0) or 0)
+    if n <= 0:
+        return
+    features, widest = 0, 0
+    for b in wanted:
+        try:
+            width = len(_columns(b, obj.arrays([b], entry_stop=1, library="ak")[b], pad)[0])
+        except Exception:  # a jagged branch without --pad, an unreadable one: the full read reports it
+            continue
+        try:
+            stored = int(obj[b].uncompressed_bytes)
+        except Exception:  # RNTuple fields do not say
+            stored = 0
+        features += width
+        widest = max(widest, stored, 8 * width * n)
+    require(20 * features * n + widest, what=f"{path}: tree {name!r} with {n:,} entries and {features} features",
+            reduce="import fewer --branches (or split the file)")
+
+
 def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype.kind not in "biuf":
         raise UserError(f"--branches: branch {name!r} holds {values.dtype}, not numbers")
@@ -103,6 +128,7 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
             raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
         if len(set(wanted)) != len(wanted):
             raise UserError("--branches: a branch is named twice")
+        _check_memory(obj, path, name, wanted, pad)
         names, columns = [], []
         for b in wanted:
             try:

@@ -39,8 +39,7 @@ def _open(path: Path):
     try:
         return uproot.open(path)
     except Exception as exc:  # uproot raises many types for a file that is not ROOT
-        text = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: not a readable ROOT file ({text})") from None
+        raise UserError(f"{path}: not a readable ROOT file ({_one_line(exc)})") from None
 
 
 def _tree(f, path: Path, name: str | None):
@@ -119,6 +118,27 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
     path = Path(path)
     if pad is not None and int(pad) < 1:
         raise UserError(f"--pad: must be >= 1, got {pad}")
+    try:
+        names, columns, wanted, name = _read(path, tree, branches, pad)
+    except UserError:
+        raise
+    except Exception as exc:  # uproot's errors for a truncated or damaged file (OSError, DeserializationError...)
+        raise UserError(f"{path}: not a readable ROOT file ({_one_line(exc)})") from None
+    if not columns or len(columns[0]) == 0:
+        raise UserError(f"{path}: tree {name!r} has no entries")
+    values = np.stack(columns, axis=1)
+    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": wanted, "feature_names": names}
+    if pad is not None:
+        attrs["pad"] = int(pad)
+    return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
+
+
+def _read(path: Path, tree: str | None, branches: Sequence[str] | None, pad: int | None):
+    """``(feature names, (N,) float64 columns, branches read, tree name)`` of :func:`root_dataset`."""
     with _open(path) as f:
         obj, name = _tree(f, path, tree)
         available = list(obj.keys())
@@ -134,17 +154,11 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
             try:
                 array = obj.arrays([b], library="ak")[b]
             except Exception as exc:  # a branch uproot cannot deserialise
-                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({str(exc)[:120]})") from None
+                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({_one_line(exc)})") from None
             more_names, more_columns = _columns(b, array, pad)
             names += more_names
             columns += more_columns
-    if not columns or len(columns[0]) == 0:
-        raise UserError(f"{path}: tree {name!r} has no entries")
-    values = np.stack(columns, axis=1)
-    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": wanted, "feature_names": names}
-    if pad is not None:
-        attrs["pad"] = int(pad)
-    return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+    return names, columns, wanted, name
 
 
 def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: bool = False) -> Path:

@@ -23,7 +23,7 @@ evaluate (real/fake)   W        W        T                            A         
 evaluate RUN           W        W        D (data), C                  A                            A
 analyze (4 methods)    W        W        D (h5)                       A                            A
 vmc                    W        W        —                            A                            A
-tune                   W        W        D (data)                     L                            L
+tune                   W        W        D (data, study database), M  L                            L, U
 demo                   W        W        D (stage results)            L                            K (stages resume)
 =====================  =======  =======  ===========================  ===========================  ==================
 
@@ -39,6 +39,8 @@ L  the run lock: ``test_faults_writes.test_second_writer_is_refused_and_kill_9_t
 T  ``test_faults_writes.test_truncated_inputs_are_one_line``;  D  :func:`test_damaged_inputs_are_one_line`,
    :func:`test_damaged_demo_stage_results_are_run_again`
 F  Hypothesis mutations of every run file (``test_faults.test_mutated_json_files_load_cleanly_or_are_one_line``)
+M  damaged split files made again (:func:`test_damaged_tune_split_files_are_made_again`);  U  trials left running by
+   a killed study are marked failed on the next run (``test_tune.test_study_continues_in_sqlite_and_refuses_other_settings``)
 C  damaged checkpoints skipped for the newest one that loads (``test_faults.test_sample_skips_a_damaged_checkpoint``,
    ``test_resume_skips_a_damaged_newest_checkpoint``);  S  final statuses (``test_faults.test_status_*``)
 """
@@ -207,6 +209,10 @@ def test_damaged_inputs_are_one_line(cli, tmp_path, inputs):
              (["evaluate", inputs["run"], "--data", cut_h5, "--out", tmp_path / "ev"], "cut.h5"),
              (["tune", "toy-gauss", "--data", cut_h5, "--out", tmp_path / "tune", "--trials", "1",
                "--trial-time", "1"], "cut.h5")]
+    (tmp_path / "study").mkdir()
+    (tmp_path / "study" / "study.db").write_bytes(b"not a database" * 20)
+    cases.append((["tune", "toy-gauss", "--data", inputs["cont"], "--out", tmp_path / "study", "--trials", "1",
+                   "--trial-time", "1"], "study.db"))
     cases += [(["analyze", method, cut_h5, "--out", tmp_path / "an", *more], "cut.h5") for method, more in
               (("pca", []), ("kmeans", ["--k", "2"]), ("hierarchical", ["--linkage", "ward", "--k", "2"]),
                ("forest", ["--target", "phase"]))]
@@ -338,3 +344,29 @@ def test_a_killed_writer_leaves_no_output(cli, tmp_path):
     code, _, err = cli(*args)
     assert code == 0, err
     assert len(load(out)) == 10
+
+
+@pytest.mark.parametrize("damage", ["truncate", "delete", "old record"])
+def test_damaged_tune_split_files_are_made_again(tmp_path, inputs, damage):
+    """A study's ``data/train.h5`` truncated or deleted (or damaged under a record without hashes): made again
+    with the same rows, one warning line; the record is unchanged."""
+    from physgen.tune import split
+
+    record = split.make_split(inputs["ising"], tmp_path / "data", seed=3, condition="temperature")
+    train = tmp_path / "data" / split.TRAIN
+    rows = load(train).samples.copy()
+    if damage == "old record":
+        atomic.write_json(tmp_path / "data" / split.RECORD,
+                          {k: v for k, v in record.items() if k not in ("train_sha256", "heldout_sha256")})
+    if damage == "delete":
+        train.unlink()
+    else:
+        _cut(train, train)
+    warnings: list[str] = []
+    again = split.make_split(inputs["ising"], tmp_path / "data", seed=3, condition="temperature", warn=warnings.append)
+    assert len(warnings) == 1 and str(train) in warnings[0] and "made again" in warnings[0], warnings
+    np.testing.assert_array_equal(load(train).samples, rows)
+    assert {k: v for k, v in again.items() if "sha256" not in k} == {k: v for k, v in record.items() if "sha256" not in k}
+    warnings.clear()
+    split.make_split(inputs["ising"], tmp_path / "data", seed=3, condition="temperature", warn=warnings.append)
+    assert warnings == []  # intact now

@@ -361,7 +361,8 @@ def test_refused_resume_changes_nothing(cli, run_copy):
 
 @pytest.mark.parametrize("which,damage,skipped,used", [
     ("latest", lambda d: _cut(d / "step-00000008.safetensors"), "step-00000008 (", "step-00000004"),
-    ("latest", lambda d: _cut(d / "step-00000008.json", 40), "step-00000008 (corrupted checkpoint metadata", "step-00000004"),
+    ("latest", lambda d: _cut(d / "step-00000008.json", 40), "step-00000008 (corrupted checkpoint metadata",
+     "step-00000004"),
     ("best", lambda d: _cut(d / "best.json", 40), "best (corrupted checkpoint metadata", "step-00000008"),
     ("best", lambda d: _cut(d / "best.safetensors"), "best (", "step-00000004"),  # a hard link: step 8's file too
 ])

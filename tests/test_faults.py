@@ -394,6 +394,25 @@ def _cut(path: Path, keep: int | None = None) -> None:
     path.write_bytes(raw[:keep if keep is not None else len(raw) - 7])
 
 
+@pytest.mark.parametrize("content,refused", [
+    (b"\xff\xfe\x00garbage\n1,2\n", "not a readable metrics table"),
+    (b"a,b\n1,2\n", "its header starts with 'a', not 'step'"),
+    (b"step,epoch,loss\nx,0,1\n1e400,0,1\n4,0,", None),     # rows without a finite step or cut short: dropped
+    (b"", None),
+])
+def test_resume_with_a_damaged_metrics_csv(cli, run_copy, content, refused):
+    """A damaged ``metrics.csv``: one line naming it, the run unchanged; rows that cannot be read are dropped."""
+    (run_copy / "metrics.csv").write_bytes(content)
+    before = _snapshot(run_copy)
+    code, out, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    if refused:
+        _one_error_line(code, err, str(run_copy / "metrics.csv"), refused, "move it away")
+        assert _snapshot(run_copy) == before
+    else:
+        assert code == 0 and "Traceback" not in err, err
+        assert (run_copy / "metrics.csv").read_text().startswith("step,epoch")
+
+
 # --- 5. final states are final --------------------------------------------------------------------------------
 def _status(run: Path) -> dict:
     return json.loads((run / "summary.json").read_text())

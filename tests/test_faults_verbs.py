@@ -16,7 +16,7 @@ data mnist             W        W        D (IDX)                      A         
 data toy               W        W, R     —                            A                            A
 data pythia            W        W        —                            A                            A
 data merge             W        W        D (h5)                       A                            A
-train                  W        W        T, F (run files), S          L                            L, S
+train                  W        W        T, F (run files), S, G       L                            L, S
 sample (h5, root)      W        W        T, F, C (checkpoints)        A                            A
 score                  W        W        T, F                         A                            A
 evaluate (real/fake)   W        W        T                            A                            A
@@ -41,6 +41,7 @@ T  ``test_faults_writes.test_truncated_inputs_are_one_line``;  D  :func:`test_da
 F  Hypothesis mutations of every run file (``test_faults.test_mutated_json_files_load_cleanly_or_are_one_line``)
 M  damaged split files made again (:func:`test_damaged_tune_split_files_are_made_again`);  U  trials left running by
    a killed study are marked failed on the next run (``test_tune.test_study_continues_in_sqlite_and_refuses_other_settings``)
+G  a damaged ``metrics.csv`` on resume (``test_faults.test_resume_with_a_damaged_metrics_csv``)
 C  damaged checkpoints skipped for the newest one that loads (``test_faults.test_sample_skips_a_damaged_checkpoint``,
    ``test_resume_skips_a_damaged_newest_checkpoint``);  S  final statuses (``test_faults.test_status_*``)
 """

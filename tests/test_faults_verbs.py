@@ -15,7 +15,7 @@ data digits            W        W        —                            A       
 data mnist             W        W        D (IDX)                      A                            A
 data toy               W        W, R     —                            A                            A
 data pythia            W        W        —                            A                            A
-data merge             W        W        D (h5)                       A                            A
+data merge             W        W        D (h5, shard attributes)     A                            A
 train                  W        W        T, F (run files), S, G       L                            L, S
 sample (h5, root)      W        W        T, F, C (checkpoints)        A                            A
 score                  W        W        T, F                         A                            A
@@ -371,3 +371,33 @@ def test_damaged_tune_split_files_are_made_again(tmp_path, inputs, damage):
     warnings.clear()
     split.make_split(inputs["ising"], tmp_path / "data", seed=3, condition="temperature", warn=warnings.append)
     assert warnings == []  # intact now
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("shard_count", "abc", "attribute shard_count is 'abc', expected an integer"),
+    ("shard_count", np.array([1, 2]), "attribute shard_count is [1, 2]"),
+    ("shard_index", 1.5, "attribute shard_index is 1.5"),
+    ("shard_index", np.nan, "attribute shard_index is nan"),
+    ("shard_index", True, "attribute shard_index is True"),
+    ("shard_count", 0, "attribute shard_count is 0, expected at least 1"),
+    ("shard_count", np.int64(2 ** 62), "shards of different sets"),
+])
+def test_mutated_shard_attributes_are_one_line(cli, tmp_path, key, value, needle):
+    import h5py
+
+    x = np.zeros((4, 2), dtype=np.float32)
+    a = save(Dataset(x, "continuous", attrs={"shard_index": 0, "shard_count": 2}), tmp_path / "a.h5")
+    b = save(Dataset(x, "continuous", attrs={"shard_index": 1, "shard_count": 2}), tmp_path / "b.h5")
+    with h5py.File(b, "a") as f:
+        f.attrs[key] = value
+    code, _, err = cli("data", "merge", a, b, "--out", tmp_path / "m.h5")
+    _one_error_line(code, err, needle)
+    assert not (tmp_path / "m.h5").exists()
+
+
+def test_a_shard_set_with_a_huge_count_is_refused_at_once(cli, tmp_path):
+    x = np.zeros((4, 2), dtype=np.float32)
+    paths = [save(Dataset(x, "continuous", attrs={"shard_index": i, "shard_count": 2 ** 62}), tmp_path / f"{i}.h5")
+             for i in range(2)]
+    code, _, err = cli("data", "merge", *paths, "--out", tmp_path / "m.h5")
+    _one_error_line(code, err, "missing shard 2, 3, 4", ", ... of 4611686018427387904")

@@ -16,12 +16,12 @@ data mnist             W        W        D (IDX)                      A         
 data toy               W        W, R     —                            A                            A
 data pythia            W        W        —                            A                            A
 data merge             W        W        D (h5, shard attributes)     A                            A
-train                  W        W        T, F (run files), S, G       L                            L, S
+train                  W        W        T, F (run files), S, G, D    L                            L, S
 sample (h5, root)      W        W        T, F, C (checkpoints)        A                            A
 score                  W        W        T, F                         A                            A
-evaluate (real/fake)   W        W        T                            A                            A
+evaluate (real/fake)   W        W        T, D (attributes)            A                            A
 evaluate RUN           W        W        D (data), C                  A                            A
-analyze (4 methods)    W        W        D (h5)                       A                            A
+analyze (4 methods)    W        W        D (h5, attributes)           A                            A
 vmc                    W        W        —                            A                            A
 tune                   W        W        D (data, study database), M  L                            L, U
 demo                   W        W        D (stage results)            L                            K (stages resume)
@@ -36,8 +36,9 @@ A  the atomic writer: one writer's complete file, never a mix (``test_faults_wri
 K  :func:`test_a_killed_writer_leaves_no_output` (``data ising``) and :func:`test_a_killed_demo_resumes_its_stages`
 L  the run lock: ``test_faults_writes.test_second_writer_is_refused_and_kill_9_then_resume_takes_the_lock_over``,
    ``test_tune_takes_the_lock_of_its_directory``, :func:`test_a_second_demo_into_one_directory_is_refused`
-T  ``test_faults_writes.test_truncated_inputs_are_one_line``;  D  :func:`test_damaged_inputs_are_one_line`,
-   :func:`test_damaged_demo_stage_results_are_run_again`
+T  ``test_faults_writes.test_truncated_inputs_are_one_line``
+D  :func:`test_damaged_inputs_are_one_line`, :func:`test_mutated_physical_attributes_are_one_line`,
+   :func:`test_mutated_shard_attributes_are_one_line`, :func:`test_damaged_demo_stage_results_are_run_again`
 F  Hypothesis mutations of every run file (``test_faults.test_mutated_json_files_load_cleanly_or_are_one_line``)
 M  damaged split files made again (:func:`test_damaged_tune_split_files_are_made_again`);  U  trials left running by
    a killed study are marked failed on the next run (``test_tune.test_study_continues_in_sqlite_and_refuses_other_settings``)
@@ -401,3 +402,27 @@ def test_a_shard_set_with_a_huge_count_is_refused_at_once(cli, tmp_path):
              for i in range(2)]
     code, _, err = cli("data", "merge", *paths, "--out", tmp_path / "m.h5")
     _one_error_line(code, err, "missing shard 2, 3, 4", ", ... of 4611686018427387904")
+
+
+@pytest.mark.parametrize("key,value,needle", [
+    ("J", "abc", "attribute J is 'abc', expected a finite number"),
+    ("J", np.array([1.0, 2.0]), "attribute J is [1.0, 2.0]"),
+    ("h", np.nan, "attribute h is nan"),
+    ("J", np.inf, "attribute J is inf"),
+    ("size", 2.5, "attribute size is 2.5, expected a positive integer"),
+    ("size", 0, "attribute size is 0"),
+])
+def test_mutated_physical_attributes_are_one_line(cli, tmp_path, inputs, key, value, needle):
+    """``J``, ``h`` and ``size`` of an Ising file feed observables, metrics and the trainer's probe."""
+    import h5py
+
+    bad = tmp_path / "bad.h5"
+    shutil.copyfile(inputs["ising"], bad)
+    with h5py.File(bad, "a") as f:
+        f.attrs[key] = value
+    for args in (["data", "info", bad], ["analyze", "forest", bad, "--out", tmp_path / "fo", "--target", "phase"],
+                 ["evaluate", "--real", bad, "--fake", inputs["ising"], "--out", tmp_path / "ev", "--no-plots"],
+                 ["train", "toy-gauss", "--data", bad, "--out", tmp_path / "r", "--steps", "2", *Q]):
+        code, _, err = cli(*args)
+        _one_error_line(code, err, str(bad), needle)
+    assert not any((tmp_path / name).exists() for name in ("fo", "ev", "r"))

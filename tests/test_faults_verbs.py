@@ -9,12 +9,12 @@ same command again).  A verb that reads no file has no *damaged* column (—).
 =====================  =======  =======  ===========================  ===========================  ==================
 verb                   full     denied   damaged                      concurrent                   killed
 =====================  =======  =======  ===========================  ===========================  ==================
-data ising             W        W        —                            A                            K
+data ising             W        W        —                            A                            K, O
 data import            W        W, P     D (npy, npz, csv, root)      A                            A
 data digits            W        W        —                            A                            A
 data mnist             W        W        D (IDX)                      A                            A
 data toy               W        W, R     —                            A                            A
-data pythia            W        W        —                            A                            A
+data pythia            W        W        —                            A                            A, O
 data merge             W        W        D (h5, shard attributes)     A                            A
 train                  W        W        T, F (run files), S, G, D    L                            L, S
 sample (h5, root)      W        W        T, F, C (checkpoints)        A                            A
@@ -34,6 +34,7 @@ R  ``test_faults_writes.test_real_full_and_read_only_file_systems`` (a real tmpf
 A  the atomic writer: one writer's complete file, never a mix (``test_faults_writes.
    test_concurrent_writers_of_one_output_leave_one_complete_file``), and :func:`test_a_killed_writer_leaves_no_output`
 K  :func:`test_a_killed_writer_leaves_no_output` (``data ising``) and :func:`test_a_killed_demo_resumes_its_stages`
+O  ``--workers``: the worker processes end with their killed parent (:func:`test_workers_end_with_their_killed_parent`)
 L  the run lock: ``test_faults_writes.test_second_writer_is_refused_and_kill_9_then_resume_takes_the_lock_over``,
    ``test_tune_takes_the_lock_of_its_directory``, :func:`test_a_second_demo_into_one_directory_is_refused`
 T  ``test_faults_writes.test_truncated_inputs_are_one_line``
@@ -426,3 +427,51 @@ def test_mutated_physical_attributes_are_one_line(cli, tmp_path, inputs, key, va
         code, _, err = cli(*args)
         _one_error_line(code, err, str(bad), needle)
     assert not any((tmp_path / name).exists() for name in ("fo", "ev", "r"))
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (from ``/proc``)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_workers_end_with_their_killed_parent():
+    """``kill -9`` of a command running worker processes (``data ising --workers``, ``data pythia --workers``):
+    the workers notice within a second and end, instead of computing on for nobody."""
+    script = ("import time\nfrom physgen.data.shards import run_processes\n"
+              "print('start', flush=True)\nrun_processes(time.sleep, [(60,), (60,)])")
+    proc = subprocess.Popen([sys.executable, "-c", script], env=_env(), stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "start"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and len(_children(proc.pid)) < 3:   # two workers and a resource tracker
+            time.sleep(0.05)
+        workers = _children(proc.pid)
+        assert len(workers) >= 2, workers
+        time.sleep(0.5)   # the workers' start-up (and their watch on the parent) is done
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(_alive(w) for w in workers):
+        time.sleep(0.05)
+    left = [w for w in workers if _alive(w)]
+    for w in left:   # (only if the test fails: do not leave them running)
+        os.kill(w, signal.SIGKILL)
+    assert left == []

@@ -33,7 +33,9 @@ R  ``test_faults_writes.test_real_full_and_read_only_file_systems`` (a real tmpf
    ``test_read_only_directory_by_permissions``;  P  :func:`test_an_unreadable_input_is_one_line`
 A  the atomic writer: one writer's complete file, never a mix (``test_faults_writes.
    test_concurrent_writers_of_one_output_leave_one_complete_file``), and :func:`test_a_killed_writer_leaves_no_output`
-K  :func:`test_a_killed_writer_leaves_no_output` (``data ising``) and :func:`test_a_killed_demo_resumes_its_stages`
+K  :func:`test_a_killed_writer_leaves_no_output` (``data ising``; the next writer deletes the killed one's
+   temporary file: :func:`test_only_temporaries_of_ended_processes_on_this_host_are_swept`) and
+   :func:`test_a_killed_demo_resumes_its_stages`
 O  ``--workers``: the worker processes end with their killed parent (:func:`test_workers_end_with_their_killed_parent`)
 L  the run lock: ``test_faults_writes.test_second_writer_is_refused_and_kill_9_then_resume_takes_the_lock_over``,
    ``test_tune_takes_the_lock_of_its_directory``, :func:`test_a_second_demo_into_one_directory_is_refused`
@@ -331,7 +333,7 @@ sys.exit(main(sys.argv[1:]))
 
 def test_a_killed_writer_leaves_no_output(cli, tmp_path):
     """``kill -9`` of ``data ising`` with its file complete but not yet renamed: nothing under the user's name,
-    the old file intact; the same command then succeeds."""
+    the old file intact; the same command then succeeds and deletes the killed writer's temporary file."""
     out = tmp_path / "x.h5"
     out.write_bytes(b"old")
     args = ["data", "ising", "--size", "4", "--temperatures", "2.0", "--samples", "10", "--device", "cpu",
@@ -343,10 +345,10 @@ def test_a_killed_writer_leaves_no_output(cli, tmp_path):
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    assert out.read_bytes() == b"old"
+    assert out.read_bytes() == b"old" and len(_temporaries(tmp_path)) == 1   # the killed writer's
     code, _, err = cli(*args)
     assert code == 0, err
-    assert len(load(out)) == 10
+    assert len(load(out)) == 10 and _temporaries(tmp_path) == []            # swept by the next writer
 
 
 @pytest.mark.parametrize("damage", ["truncate", "delete", "old record"])
@@ -475,3 +477,20 @@ def test_workers_end_with_their_killed_parent():
     for w in left:   # (only if the test fails: do not leave them running)
         os.kill(w, signal.SIGKILL)
     assert left == []
+
+
+def test_only_temporaries_of_ended_processes_on_this_host_are_swept(tmp_path):
+    target = tmp_path / "x.json"
+    host = atomic._HOST
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".x.json.{host}~{int(dead.stdout)}~abc.tmp"
+    live = tmp_path / f".x.json.{host}~{os.getpid()}~def.tmp"         # a writer still running
+    remote = tmp_path / f".x.json.elsewhere~{int(dead.stdout)}~ghi.tmp"  # another host's writer
+    other = tmp_path / f".y.json.{host}~{int(dead.stdout)}~jkl.tmp"      # another file's
+    for p in (stale, live, remote, other):
+        p.write_text("partial")
+    atomic.write_json(target, {"a": 1})
+    assert sorted(p.name for p in _temporaries(tmp_path)) == sorted(p.name for p in (live, remote, other))
+    long = tmp_path / ("n" * 230)   # no room for host and pid in its temporary name: written all the same
+    atomic.write_text(long, "x")
+    assert long.read_text() == "x"

@@ -19,10 +19,10 @@ data merge             W        W        D (h5, shard attributes)     A         
 train                  W        W        T, F (run files), S, G, D    L                            L, S
 sample (h5, root)      W        W        T, F, C (checkpoints)        A                            A
 score                  W        W        T, F                         A                            A
-evaluate (real/fake)   W        W        T, D (attributes)            A                            A
-evaluate RUN           W        W        D (data), C                  A                            A
-analyze (4 methods)    W        W        D (h5, attributes)           A                            A
-vmc                    W        W        —                            A                            A
+evaluate (real/fake)   W        W        T, D (attributes)            L                            A
+evaluate RUN           W        W        D (data), C                  L                            A
+analyze (4 methods)    W        W        D (h5, attributes)           L                            A
+vmc                    W        W        —                            L                            A
 tune                   W        W        D (data, study database), M  L                            L, U
 demo                   W        W        D (stage results)            L                            K (stages resume)
 =====================  =======  =======  ===========================  ===========================  ==================
@@ -38,7 +38,8 @@ K  :func:`test_a_killed_writer_leaves_no_output` (``data ising``; the next write
    :func:`test_a_killed_demo_resumes_its_stages`
 O  ``--workers``: the worker processes end with their killed parent (:func:`test_workers_end_with_their_killed_parent`)
 L  the run lock: ``test_faults_writes.test_second_writer_is_refused_and_kill_9_then_resume_takes_the_lock_over``,
-   ``test_tune_takes_the_lock_of_its_directory``, :func:`test_a_second_demo_into_one_directory_is_refused`
+   ``test_tune_takes_the_lock_of_its_directory``, :func:`test_a_second_demo_into_one_directory_is_refused`,
+   :func:`test_a_second_writer_of_an_output_directory_is_refused` (``evaluate``, ``analyze``, ``vmc``)
 T  ``test_faults_writes.test_truncated_inputs_are_one_line``
 D  :func:`test_damaged_inputs_are_one_line`, :func:`test_mutated_physical_attributes_are_one_line`,
    :func:`test_mutated_shard_attributes_are_one_line`, :func:`test_damaged_demo_stage_results_are_run_again`
@@ -494,3 +495,17 @@ def test_only_temporaries_of_ended_processes_on_this_host_are_swept(tmp_path):
     long = tmp_path / ("n" * 230)   # no room for host and pid in its temporary name: written all the same
     atomic.write_text(long, "x")
     assert long.read_text() == "x"
+
+
+@pytest.mark.parametrize("verb", ["evaluate", "analyze pca", "vmc"])
+def test_a_second_writer_of_an_output_directory_is_refused(cli, tmp_path, inputs, verb):
+    """``evaluate``, ``analyze`` and ``vmc`` write several files into ``--out``: one writer at a time (the lock
+    of ``train``), so two commands never leave a mix of their files; the directory the lock made is removed."""
+    args, out = _verbs(inputs, tmp_path)[verb]
+    with RunLock(out):
+        code, _, err = cli(*args)
+        _one_error_line(code, err, str(out), f"pid {os.getpid()}", "another physgen process")
+    assert not out.exists()
+    code, _, err = cli(*args)
+    assert code == 0, err
+    assert not (out / ".physgen.lock").exists()

@@ -509,3 +509,13 @@ def test_a_second_writer_of_an_output_directory_is_refused(cli, tmp_path, inputs
     code, _, err = cli(*args)
     assert code == 0, err
     assert not (out / ".physgen.lock").exists()
+
+
+@pytest.mark.parametrize("verb", ["sample", "data toy", "data ising", "analyze pca", "train", "evaluate", "vmc"])
+def test_seeds_out_of_range_are_refused_by_the_parser(cli, tmp_path, inputs, verb):
+    """``--seed`` above the generators' range (2**63; 2**32 for scikit-learn's) is a usage error, not a
+    traceback from HDF5, torch or scikit-learn."""
+    args, _ = _verbs(inputs, tmp_path)[verb]
+    big = str(2 ** 32 if verb.startswith("analyze") else 2 ** 64)
+    code, _, err = cli(*args, "--seed", big)
+    assert code == 2 and "--seed" in err and big in err and "Traceback" not in err, err

@@ -20,10 +20,10 @@ from hypothesis import strategies as st
 
 from physgen import memory
 from physgen.config import dumps_toml, load_toml
-from physgen.data import Dataset, save
+from physgen.data import Dataset, load, save
 from physgen.errors import UserError
 from physgen.training import train
-from physgen.training.checkpoint import latest, steps
+from physgen.training.checkpoint import copy, latest, steps
 
 pytestmark = pytest.mark.faults
 
@@ -107,6 +107,48 @@ def test_npy_header_declaring_terabytes_is_refused(cli, tmp_path):
         f.write(b"\0" * 64)
     code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
     _one_error_line(code, err, "bytes", "available")
+    assert not (tmp_path / "x.h5").exists()
+
+
+def _memory_limit(monkeypatch, limit: int) -> None:
+    monkeypatch.setattr(memory, "available", lambda: limit)
+
+
+@pytest.mark.parametrize("ext", ["csv", "txt"])
+def test_text_needing_more_memory_than_available_is_refused(cli, tmp_path, monkeypatch, ext):
+    """A 20 000-row table needs about 9 MB to parse (Python strings per field): refused under a 4 MB limit,
+    read under a 64 MB one."""
+    path = tmp_path / f"table.{ext}"
+    rows = np.random.default_rng(0).normal(size=(20_000, 3))
+    np.savetxt(path, rows, delimiter="," if ext == "csv" else " ", header="a b c")
+    _memory_limit(monkeypatch, 4 << 20)
+    code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, str(path), "bytes", "available", "split it")
+    assert not (tmp_path / "x.h5").exists()
+    _memory_limit(monkeypatch, 64 << 20)
+    assert cli("data", "import", path, "--out", tmp_path / "x.h5")[0] == 0
+
+
+def test_root_tree_needing_more_memory_than_available_is_refused(cli, tmp_path, monkeypatch):
+    uproot = pytest.importorskip("uproot")
+    path = tmp_path / "events.root"
+    with uproot.recreate(path) as f:
+        f["events"] = {"a": np.arange(50_000.0), "v": np.zeros((50_000, 4))}
+    _memory_limit(monkeypatch, 1 << 20)   # 5 features × 50 000 entries × 20 bytes = 5 MB
+    code, _, err = cli("data", "import", path, "--out", tmp_path / "x.h5")
+    _one_error_line(code, err, str(path), "tree 'events' with 50,000 entries and 5 features", "fewer --branches")
+    assert not (tmp_path / "x.h5").exists()
+    _memory_limit(monkeypatch, 64 << 20)
+    assert cli("data", "import", path, "--out", tmp_path / "x.h5")[0] == 0
+
+
+def test_npz_and_npy_needing_more_memory_than_available_are_refused(cli, tmp_path, monkeypatch):
+    np.save(tmp_path / "t.npy", np.zeros((50_000, 4)))
+    np.savez(tmp_path / "t.npz", samples=np.zeros((50_000, 4)))
+    _memory_limit(monkeypatch, 1 << 20)
+    for name in ("t.npy", "t.npz"):
+        code, _, err = cli("data", "import", tmp_path / name, "--out", tmp_path / "x.h5")
+        _one_error_line(code, err, str(tmp_path / name), "bytes", "available")
     assert not (tmp_path / "x.h5").exists()
 
 
@@ -317,6 +359,60 @@ def test_refused_resume_changes_nothing(cli, run_copy):
     assert load_toml(run_copy / "config.toml")["train"]["steps"] == 8
 
 
+@pytest.mark.parametrize("which,damage,skipped,used", [
+    ("latest", lambda d: _cut(d / "step-00000008.safetensors"), "step-00000008 (", "step-00000004"),
+    ("latest", lambda d: _cut(d / "step-00000008.json", 40), "step-00000008 (corrupted checkpoint metadata",
+     "step-00000004"),
+    ("best", lambda d: _cut(d / "best.json", 40), "best (corrupted checkpoint metadata", "step-00000008"),
+    ("best", lambda d: _cut(d / "best.safetensors"), "best (", "step-00000004"),  # a hard link: step 8's file too
+])
+def test_sample_skips_a_damaged_checkpoint(cli, run_copy, tmp_path, which, damage, skipped, used):
+    """``sample`` with a damaged chosen checkpoint uses the newest one that loads, saying so on one line."""
+    copy(run_copy / "checkpoints", "step-00000008", "best")
+    damage(run_copy / "checkpoints")
+    before = _snapshot(run_copy)
+    code, out, err = cli("sample", run_copy, "--n", "3", "--checkpoint", which, "--out", tmp_path / "s.h5")
+    assert code == 0 and "Traceback" not in err, (code, err)
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"physgen: warning: --checkpoint {which}: skipped "), err
+    assert skipped in lines[0] and lines[0].endswith(f"; using {used}"), lines[0]
+    assert load(tmp_path / "s.h5").attrs["checkpoint_step"] == int(used[-1])
+    assert _snapshot(run_copy) == before
+
+
+def test_sample_with_no_loadable_checkpoint_is_one_line(cli, run_copy, tmp_path):
+    copy(run_copy / "checkpoints", "step-00000008", "best")
+    for _, ck in steps(run_copy / "checkpoints"):
+        _cut(ck.with_suffix(".safetensors"))
+    code, _, err = cli("sample", run_copy, "--n", "3", "--out", tmp_path / "s.h5")
+    _one_error_line(code, err, "best.safetensors", "corrupted or truncated", "3 older checkpoint(s) do not load either")
+    assert not (tmp_path / "s.h5").exists()
+
+
+def _cut(path: Path, keep: int | None = None) -> None:
+    raw = path.read_bytes()
+    path.write_bytes(raw[:keep if keep is not None else len(raw) - 7])
+
+
+@pytest.mark.parametrize("content,refused", [
+    (b"\xff\xfe\x00garbage\n1,2\n", "not a readable metrics table"),
+    (b"a,b\n1,2\n", "its header starts with 'a', not 'step'"),
+    (b"step,epoch,loss\nx,0,1\n1e400,0,1\n4,0,", None),     # rows without a finite step or cut short: dropped
+    (b"", None),
+])
+def test_resume_with_a_damaged_metrics_csv(cli, run_copy, content, refused):
+    """A damaged ``metrics.csv``: one line naming it, the run unchanged; rows that cannot be read are dropped."""
+    (run_copy / "metrics.csv").write_bytes(content)
+    before = _snapshot(run_copy)
+    code, out, err = cli("train", "toy-gauss", "--out", run_copy, "--resume", "--steps", "12", *Q)
+    if refused:
+        _one_error_line(code, err, str(run_copy / "metrics.csv"), refused, "move it away")
+        assert _snapshot(run_copy) == before
+    else:
+        assert code == 0 and "Traceback" not in err, err
+        assert (run_copy / "metrics.csv").read_text().startswith("step,epoch")
+
+
 # --- 5. final states are final --------------------------------------------------------------------------------
 def _status(run: Path) -> dict:
     return json.loads((run / "summary.json").read_text())
@@ -363,6 +459,59 @@ def test_status_failed_on_an_unexpected_error(tmp_path, data_file):
         train("toy-gauss", data=data_file, out=tmp_path / "r", steps=50, sets=QUIET, callbacks=[("on_batch_end", boom)])
     summary = _status(tmp_path / "r")
     assert summary["status"] == "failed" and summary["error"] == "disk on fire" and summary["steps"] == 2
+
+
+def _fails_in_setup(where: str, monkeypatch, data_path: Path):
+    """Make a fresh toy run fail after its run directory is written, before or as training starts."""
+    from physgen.training import launch
+
+    if where == "data.json":
+        real = launch.write_json
+
+        def write_json(path, value, *args, **kwargs):
+            if Path(path).name == "data.json":
+                raise UserError(f"{path}: No space left on device")
+            return real(path, value, *args, **kwargs)
+        monkeypatch.setattr(launch, "write_json", write_json)
+    elif where == "diagnostics":
+        def attach(self, trainer):
+            raise UserError("model.diagnostics: cannot be attached")
+        monkeypatch.setattr(trainer_toy.ToyGauss, "attach_diagnostics", attach)
+    elif where == "on_fit_start":
+        def start(self, data, *, resumed, generator):
+            raise UserError("--data: found bad rows while setting up")
+        monkeypatch.setattr(trainer_toy.ToyGauss, "on_fit_start", start)
+    else:  # the data file disappears and the set-up fails: the summary cannot be recomputed from it
+        def start(self, data, *, resumed, generator):
+            data_path.unlink()
+            raise UserError("--data: the file vanished during set-up")
+        monkeypatch.setattr(trainer_toy.ToyGauss, "on_fit_start", start)
+
+
+@pytest.mark.parametrize("where", ["data.json", "diagnostics", "on_fit_start", "data file gone"])
+def test_status_failed_when_setup_fails_before_the_first_step(cli, tmp_path, data_file, monkeypatch, where):
+    data = tmp_path / "data.h5"
+    shutil.copyfile(data_file, data)
+    _fails_in_setup(where, monkeypatch, data)
+    code, _, err = cli("train", "toy-gauss", "--data", data, "--out", tmp_path / "r", "--steps", "5", *Q)
+    _one_error_line(code, err)
+    summary = _status(tmp_path / "r")
+    assert summary["status"] == "failed" and summary["error"] == err.strip().removeprefix("physgen: error: ")
+
+
+def test_a_fresh_run_that_cannot_write_its_files_leaves_no_run_directory(cli, tmp_path, data_file, monkeypatch):
+    from physgen.training import launch
+
+    real = launch.write_json
+
+    def write_json(path, value, *args, **kwargs):
+        if Path(path).name == "transform.json":
+            raise UserError(f"{path}: No space left on device")
+        return real(path, value, *args, **kwargs)
+    monkeypatch.setattr(launch, "write_json", write_json)
+    code, _, err = cli("train", "toy-gauss", "--data", data_file, "--out", tmp_path / "r", "--steps", "5", *Q)
+    _one_error_line(code, err, "transform.json", "No space left on device")
+    assert not (tmp_path / "r").exists()
 
 
 def test_status_converged(tmp_path, data_file, monkeypatch):

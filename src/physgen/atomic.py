@@ -1,7 +1,8 @@
 """Atomic file writes: write to a temporary name in the target directory, then rename.
 
 A killed process never leaves a partial file under the final name (POSIX ``rename`` is atomic
-within one filesystem).  Used by every writer in physgen: datasets, checkpoints, JSON, reports.
+within one filesystem); its temporary file (named by host and process id) is deleted by the next write of
+the same path once that process is gone.  Used by every writer in physgen: datasets, checkpoints, JSON, reports.
 
 A write that fails (disk full, permission denied, read-only file system) removes its temporary file
 and raises an :class:`OSError` whose ``filename`` is the path the caller asked for, never the
@@ -15,6 +16,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import socket
 import stat
 import tempfile
 from contextlib import contextmanager, suppress
@@ -72,7 +74,8 @@ def atomic_path(path: PathArg, *, overwrite: bool = True) -> Iterator[Path]:
             final.parent.mkdir(parents=True, exist_ok=True)
         except FileExistsError:  # a file where a directory should be
             raise OSError(errno.ENOTDIR, "Not a directory (a file is in the way)") from None
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+        _sweep_stale(final)
+        fd, tmp_name = tempfile.mkstemp(prefix=_tmp_prefix(final) + _owner(final), suffix=".tmp", dir=final.parent)
         tmp = Path(tmp_name)
         try:
             if hasattr(os, "fchmod"):  # (mkstemp makes the file private: 0o600)
@@ -88,6 +91,45 @@ def atomic_path(path: PathArg, *, overwrite: bool = True) -> Iterator[Path]:
         if tmp is not None:
             with suppress(OSError):
                 tmp.unlink()
+
+
+_HOST = socket.gethostname().replace("~", "-")
+
+
+def _tmp_prefix(final: Path) -> str:
+    return f".{final.name}."
+
+
+def _owner(final: Path) -> str:
+    """``HOST~PID~`` for the temporary name, or nothing where the name would grow too long for the file system."""
+    tag = f"{_HOST}~{os.getpid()}~"
+    return tag if len(os.fsencode(_tmp_prefix(final) + tag)) + 12 <= 255 else ""
+
+
+def _sweep_stale(final: Path) -> None:
+    """Delete the temporary files of earlier writers of ``final`` that were killed before renaming them: those
+    named by this host and a process id that no longer runs (another host's, or a live process's, are kept)."""
+    prefix = _tmp_prefix(final)
+    try:
+        entries = [e.name for e in os.scandir(final.parent) if e.name.startswith(prefix) and e.name.endswith(".tmp")]
+    except OSError:
+        return
+    for name in entries:
+        host, _, rest = name[len(prefix):].partition("~")
+        pid, _, _ = rest.partition("~")
+        if host == _HOST and pid.isdigit() and not _running(int(pid)):
+            with suppress(OSError):
+                (final.parent / name).unlink()
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. another user's process
+        return True
+    return True
 
 
 def check_free_space(path: PathArg, n_bytes: int) -> None:

@@ -38,7 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.argv = argv
     try:
-        result = args.func(args)
+        with _output_lock(args):
+            result = args.func(args)
     except UserError as exc:
         print(f"physgen: error: {exc}", file=sys.stderr)
         return exc.exit_code
@@ -52,6 +53,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         forget_inputs()
     return int(result or 0)
+
+
+def _output_lock(args):
+    """The writer lock of ``--out`` for verbs that write a directory of several files (``locks_out``): a second
+    command writing the same directory is refused instead of mixing its files with the first one's
+    (:class:`physgen.runlock.RunLock`).  An ``--out`` that is (or lies in) a file is left to the verb to refuse."""
+    from contextlib import nullcontext
+
+    from physgen.paths import as_path
+    from physgen.runlock import RunLock
+
+    out = getattr(args, "out", None)
+    if not getattr(args, "locks_out", False) or out is None:
+        return nullcontext()
+    path = as_path(out)
+    existing = next((p for p in (path, *path.parents) if p.exists()), None)
+    if existing is not None and not existing.is_dir():  # it, or a parent, is a file: the verb says so
+        return nullcontext()
+    return RunLock(path)
 
 
 def _printable_streams() -> None:

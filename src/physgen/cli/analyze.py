@@ -67,7 +67,8 @@ def _common(p: argparse.ArgumentParser, standardize: bool = True) -> None:
     p.add_argument("file", help="dataset file (.h5)")
     p.add_argument("--out", required=True, help="output directory (analysis.json, index.html, PNGs)")
     p.add_argument("--overwrite", action="store_true", help="replace an existing analysis in --out")
-    add_seed(p)
+    p.set_defaults(locks_out=True)
+    add_seed(p, below=2 ** 32)  # scikit-learn's random_state
     p.add_argument("--max-memory", default="auto", metavar="SIZE",
                    help="memory for the samples (e.g. 2GiB; default auto: half the available RAM); a larger file "
                         "is analysed on a seeded random subsample of rows, recorded in analysis.json")

@@ -36,6 +36,7 @@ positive_int = _number(int, lambda v: v >= 1, ">= 1")
 nonneg_int = _number(int, lambda v: v >= 0, ">= 0")
 positive_float = _number(float, lambda v: v > 0, "> 0")
 finite_float = _number(float, lambda v: True, "finite")
+seed_int = _number(int, lambda v: 0 <= v < 2 ** 63, "in 0 .. 2**63 - 1")   # train.seed's range (a signed 64-bit)
 
 
 def float_list(text: str) -> list[float]:
@@ -48,8 +49,11 @@ def add_out(parser: argparse.ArgumentParser, *, required: bool = True, help: str
     parser.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int = 0) -> None:
-    parser.add_argument("--seed", type=nonneg_int, default=default, help=f"random seed (default {default})")
+def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, below: int = 2 ** 63) -> None:
+    """``--seed``: an integer in ``0 .. below - 1`` (the generators' range: 2**63 by default; 2**32 where
+    scikit-learn takes the seed)."""
+    kind = seed_int if below == 2 ** 63 else _number(int, lambda v: 0 <= v < below, f"in 0 .. {below - 1}")
+    parser.add_argument("--seed", type=kind, default=default, help=f"random seed (default {default})")
 
 
 def add_verb(sub, name: str, help: str, example: str, func) -> ArgumentParser:

@@ -26,6 +26,7 @@ def run(args) -> int:
     from physgen.demo.runner import run_stages
     from physgen.demo.stages import STAGES
     from physgen.errors import UserError
+    from physgen.runlock import RunLock
 
     stages = STAGES
     if args.stages:
@@ -39,7 +40,8 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     command = "physgen " + " ".join(shlex.quote(str(a)) for a in args.argv)
-    path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command,
-                      max_time=args.max_time)
+    with RunLock(out):  # one demo per output directory: its stages are reused and resumed from there
+        path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command,
+                          max_time=args.max_time)
     print(f"report written to {path}")
     return 0

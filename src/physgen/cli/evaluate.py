@@ -12,6 +12,7 @@ def register(sub) -> None:
                       "real-data floors, plots, HTML report)",
                       "physgen evaluate --real ising.h5 --fake generated.h5 --out eval/ --metrics kl,js,mmd,c2st",
                       run)
+    parser.set_defaults(locks_out=True)  # one writer per --out directory
     parser.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
                         help="instead of --real/--fake: a run made by `physgen train`, whose samples (as many as "
                              "--data has rows) are judged against --data; an sgan run on labelled --data also "

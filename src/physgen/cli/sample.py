@@ -66,7 +66,7 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler)) if v is not None}
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
-    if run_.checkpoint != args.checkpoint:
+    if run_.checkpoint != args.checkpoint and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
     ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
     if args.format == "h5":

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 
-from physgen.cli.common import add_verb, nonneg_int, positive_float, positive_int
+from physgen.cli.common import add_verb, nonneg_int, positive_float, positive_int, seed_int
 
 
 def register(sub) -> None:
@@ -21,7 +21,7 @@ def register(sub) -> None:
                    help="train for this wall time (stopping earlier only when the validation score stopped "
                         "improving for train.patience seconds); with --epochs/--steps a limit beside them "
                         "(train.max_time)")
-    p.add_argument("--seed", type=nonneg_int, help="random seed (train.seed, default 0)")
+    p.add_argument("--seed", type=seed_int, help="random seed (train.seed, default 0)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (train.device)")
     p.add_argument("--condition", metavar="NAME|labels",
                    help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")

@@ -1,7 +1,7 @@
 """``physgen tune MODEL``: search hyperparameters with Optuna (TPE, median pruning, resumable study)."""
 from __future__ import annotations
 
-from physgen.cli.common import add_verb, nonneg_int, positive_float, positive_int
+from physgen.cli.common import add_verb, positive_float, positive_int, seed_int
 
 OBJECTIVE_CHOICES = ("kl", "auc", "observables")
 
@@ -19,7 +19,7 @@ def register(sub) -> None:
                    help="held-out score to minimise: kl (mean per-feature KL), auc (classifier two-sample "
                         "AUC), observables (Ising observables' chi2/dof); default kl")
     p.add_argument("--space", metavar="FILE", help="TOML search space (default: the family's built-in space)")
-    p.add_argument("--seed", type=nonneg_int, default=0, help="seed of the split, sampler and every trial (default 0)")
+    p.add_argument("--seed", type=seed_int, default=0, help="seed of the split, sampler and every trial (default 0)")
     p.add_argument("--condition", metavar="NAME|labels",
                    help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")
     p.add_argument("--out", required=True, help="study directory (created, or continued when it holds the study)")

@@ -28,6 +28,7 @@ def _int(text: str) -> int:
 def register(sub) -> None:
     p = add_verb(sub, "vmc", "variational Monte Carlo: RBM wave function, harmonic trap, optional Coulomb",
                  EXAMPLE, run)
+    p.set_defaults(locks_out=True)  # one writer per --out directory
     p.add_argument("--particles", type=_int, required=True, help="number of particles N (>= 1)")
     p.add_argument("--dim", type=_int, required=True, help="dimension d of space (>= 1)")
     p.add_argument("--omega", type=finite_float, default=1.0, help="trap frequency ω > 0 (default 1)")

@@ -103,6 +103,29 @@ def _validate(ds: Dataset, where: str) -> None:
     names = ds.feature_names
     if names is not None and x.ndim == 2 and len(names) != x.shape[1]:
         raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[1]} features")
+    _validate_physics(ds.attrs, where)
+
+
+def _validate_physics(attrs: dict[str, Any], where: str) -> None:
+    """The physical attributes that observables and metrics compute with: ``J`` and ``h`` finite numbers,
+    ``size`` a positive integer (when present)."""
+    for key in ("J", "h", "size"):
+        if key not in attrs:
+            continue
+        value = attrs[key]
+        if isinstance(value, np.ndarray) and value.shape == ():
+            value = value[()]
+        number = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_))
+        if key == "size":
+            if not (number and float(value).is_integer() and value >= 1):
+                raise UserError(f"{where}: attribute size is {_brief(value)}, expected a positive integer")
+        elif not (number and np.isfinite(value)):
+            raise UserError(f"{where}: attribute {key} is {_brief(value)}, expected a finite number")
+
+
+def _brief(value: Any) -> str:
+    text = repr(value.tolist() if isinstance(value, (np.ndarray, np.generic)) else value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _validate_values(x: np.ndarray, kind: str, where: str) -> None:

@@ -48,22 +48,40 @@ def _shard_order(parts: Sequence[Dataset], names: list[str]) -> list[int]:
     if not all(marked):
         plain = names[marked.index(False)]
         raise UserError(f"{plain}: not a shard (no shard_index attribute), but {names[marked.index(True)]} is one")
-    counts = {int(ds.attrs.get("shard_count", -1)) for ds in parts}
+    counts = {_shard_int(ds, "shard_count", name) for ds, name in zip(parts, names)}
     if len(counts) != 1:
         raise UserError(f"{names[0]}: shards of different sets (shard_count {sorted(counts)})")
     total, seen = counts.pop(), {}
     for i, ds in enumerate(parts):
-        index = int(ds.attrs["shard_index"])
+        index = _shard_int(ds, "shard_index", names[i])
         if not 0 <= index < total:
             raise UserError(f"{names[i]}: shard_index {index} is outside 0 .. {total - 1}")
         if index in seen:
             raise UserError(f"{names[i]}: duplicates shard {index} of {total} (also {names[seen[index]]})")
         seen[index] = i
-    missing = [k for k in range(total) if k not in seen]
-    if missing:
-        raise UserError(f"shard set: missing shard {', '.join(map(str, missing))} of {total} "
+    if len(seen) != total:  # (the first few missing ones: a damaged shard_count may be huge)
+        missing = [k for k in range(min(total, len(seen) + 10)) if k not in seen][:10]
+        more = ", ..." if total - len(seen) > len(missing) else ""
+        raise UserError(f"shard set: missing shard {', '.join(map(str, missing))}{more} of {total} "
                         f"(given {', '.join(map(str, sorted(seen)))})")
     return [seen[k] for k in range(total)]
+
+
+def _shard_int(ds: Dataset, key: str, name: str) -> int:
+    """The integer attribute ``key`` of a shard (``shard_count`` at least 1); UserError naming the file else."""
+    value = ds.attrs.get(key)
+    if isinstance(value, np.ndarray) and value.shape == ():
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+        raise UserError(f"{name}: attribute {key} is {_short(value)}, expected an integer")
+    if key == "shard_count" and value < 1:
+        raise UserError(f"{name}: attribute {key} is {int(value)}, expected at least 1")
+    return int(value)
+
+
+def _short(value) -> str:
+    text = repr(_plain(value))
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _check_compatible(first: Dataset, first_name: str, ds: Dataset, name: str) -> None:
@@ -93,7 +111,7 @@ def _attrs(parts: Sequence[Dataset], sharded: bool) -> dict:
     if differing:
         attrs["shards"] = [{k: ds.attrs[k] for k in differing if k in ds.attrs} for ds in parts]
     if sharded:
-        attrs["shard_count"] = int(parts[0].attrs["shard_count"])
+        attrs["shard_count"] = _shard_int(parts[0], "shard_count", "part 0")
     return attrs
 
 

@@ -9,6 +9,7 @@ the same ``(seed, W)`` gives the same output whether the shards run in one proce
 from __future__ import annotations
 
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -48,7 +49,8 @@ def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) ->
 
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    with ProcessPoolExecutor(len(jobs), mp_context=ctx, initializer=_init_worker, initargs=(counter,)) as pool:
+    with ProcessPoolExecutor(len(jobs), mp_context=ctx, initializer=_init_worker,
+                             initargs=(counter, os.getpid())) as pool:
         futures = [pool.submit(fn, *job) for job in jobs]
         while not all(f.done() for f in futures):
             time.sleep(0.1)
@@ -60,12 +62,22 @@ def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) ->
 
 
 _COUNTER = None
+PARENT_POLL_S = 0.5  # how often a worker checks that its parent is alive
 
 
-def _init_worker(counter) -> None:
+def _init_worker(counter, parent: int) -> None:
     global _COUNTER
     _COUNTER = counter
     os.environ["OMP_NUM_THREADS"] = "1"
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="physgen-parent-watch").start()
+
+
+def _exit_with_parent(parent: int, interval: float = PARENT_POLL_S) -> None:
+    """End this worker once the process that started it is gone (``kill -9`` included, which gives the parent
+    no chance to stop its pool): its results would go nowhere, and it would otherwise run to the end."""
+    while os.getppid() == parent:
+        time.sleep(interval)
+    os._exit(1)
 
 
 def count(k: int) -> None:

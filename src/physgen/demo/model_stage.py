@@ -38,10 +38,11 @@ def _train(plan: ModelPlan, ctx: StageContext, data: str):
     """Train with the family's defaults and the stage's time budget (resuming an interrupted earlier
     attempt from its checkpoint) and return the loaded run."""
     from physgen.training import load_run, train
+    from physgen.training.checkpoint import latest
 
     run_dir = ctx.path("run")
     common = dict(sets=("train.progress=false",), max_time=budget(ctx), device=ctx.device)
-    if (run_dir / "checkpoints").is_dir():
+    if latest(run_dir / "checkpoints") is not None:  # (killed before its first checkpoint: start again)
         train(plan.model, data=data, out=run_dir, resume=True, **common)
     else:
         train(plan.model, data=data, out=run_dir, overwrite=True, condition="temperature", seed=ctx.seed, **common)

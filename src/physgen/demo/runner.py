@@ -77,12 +77,12 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
     for i, stage in enumerate(stages, 1):
         stage_dir = out_dir / "stages" / stage.name
         done = stage_dir / "result.json"
-        cached = json.loads(done.read_text()) if done.exists() else None
+        cached, section = _finished(stage_dir)
         if (cached and cached.get("status") == "ok" and cached.get("quick") == quick
                 and cached.get("max_time") == max_time):
             _log(f"[{i}/{len(stages)}] {stage.name}: finished earlier, reused")
             results[stage.name] = cached
-            sections.append((stage_dir / "section.html").read_text())
+            sections.append(section)
             continue
         _log(f"[{i}/{len(stages)}] {stage.name}: {stage.title} ...")
         stage_dir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +96,19 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         sections.append(html)
         _log(f"[{i}/{len(stages)}] {stage.name}: {result['status']} in {result['seconds']:.1f} s")
     return _write_report(out_dir, stages, results, sections, command)
+
+
+def _finished(stage_dir: Path) -> tuple[dict[str, Any] | None, str]:
+    """A stage's stored result and report section, or ``(None, "")`` where either is missing, truncated or
+    malformed (the stage then runs again)."""
+    try:
+        cached = json.loads((stage_dir / "result.json").read_text(encoding="utf-8"))
+        section = (stage_dir / "section.html").read_text(encoding="utf-8")
+    except (OSError, ValueError):  # ValueError: bad JSON or bytes that are not UTF-8
+        return None, ""
+    if not isinstance(cached, dict) or not isinstance(cached.get("seconds"), (int, float)):
+        return None, ""
+    return cached, section
 
 
 def _versions() -> str:

@@ -181,24 +181,34 @@ def load_newest_valid(directory: str | Path, *, model: str, model_version: int =
     """The newest step checkpoint in ``directory`` that loads (:func:`load`): ``(json path, tensors, state,
     skipped)``, ``skipped`` listing ``(json path, reason)`` of the newer ones that did not (truncated, corrupted,
     malformed).  Reads only.  UserError when none loads (the newest one's reason) or there is none."""
+    candidates = [path for _, path in reversed(steps(directory))]
+    if not candidates:
+        raise UserError(f"{directory}: no checkpoint to resume from")
+    return load_first_valid(candidates, model=model, model_version=model_version)
+
+
+def load_first_valid(candidates: list[Path], *, model: str, model_version: int = 1
+                     ) -> tuple[Path, dict[str, torch.Tensor], dict[str, Any], list[tuple[Path, str]]]:
+    """The first of ``candidates`` (JSON paths, in order of preference) that loads (:func:`load`, a trainer's
+    state): ``(json path, tensors, state, skipped)`` with ``skipped`` the ``(json path, reason)`` of those before
+    it that did not.  UserError when none loads: the first one's reason and how many others failed too."""
     skipped: list[tuple[Path, str]] = []
-    for _, path in reversed(steps(directory)):
+    for path in candidates:
         try:
             tensors, state = load(path, model=model, model_version=model_version, trainer=True)
         except UserError as exc:
             skipped.append((path, str(exc)))
             continue
         return path, tensors, state, skipped
-    if skipped:
-        raise UserError(skipped[0][1] + (f" (and {len(skipped) - 1} older checkpoint(s) do not load either)"
-                                         if len(skipped) > 1 else ""))
-    raise UserError(f"{directory}: no checkpoint to resume from")
+    raise UserError(skipped[0][1] + (f" (and {len(skipped) - 1} older checkpoint(s) do not load either)"
+                                     if len(skipped) > 1 else ""))
 
 
-def skipped_line(skipped: list[tuple[Path, str]], used: Path) -> str:
-    """One line: which checkpoints a resume skipped and why, and which one it uses."""
+def skipped_line(skipped: list[tuple[Path, str]], used: Path, *, flag: str = "--resume",
+                 action: str = "resuming from", prefix: str = "physgen: ") -> str:
+    """One line: which checkpoints ``flag`` skipped and why, and which one it uses instead."""
     why = "; ".join(f"{p.stem} ({reason.removeprefix(str(p) + ': ')})" for p, reason in skipped)
-    return f"physgen: --resume: skipped {why}; resuming from {used.stem}"
+    return f"{prefix}{flag}: skipped {why}; {action} {used.stem}"
 
 
 def prune(directory: str | Path, keep_last: int) -> None:

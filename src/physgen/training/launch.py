@@ -147,16 +147,17 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe)
     if ctx.is_main and not resume:  # every check passed: only now write
         _write_new_run(out, cfg, spec, transform, data_path, overwrite)
-        write_json(out / R.DATA, constants)
     accepted = [not resume]   # a resume changes the run directory once its checkpoint is restored
-    if ctx.is_main and resume:
-        trainer.add_callback("on_train_start", lambda t: _accept_resume(out, cfg, prev, accepted))
-    dist.barrier(ctx)
-    model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
-    for event, fn in callbacks:
-        trainer.add_callback(event, fn)
     started = time.time()
-    try:
+    try:  # from here on, whatever ends the run (setup included) leaves a final status in summary.json
+        if ctx.is_main and not resume:
+            write_json(out / R.DATA, constants)
+        if ctx.is_main and resume:
+            trainer.add_callback("on_train_start", lambda t: _accept_resume(out, cfg, prev, accepted))
+        dist.barrier(ctx)
+        model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
+        for event, fn in callbacks:
+            trainer.add_callback(event, fn)
         result = trainer.fit(resume=resume)
     except BaseException as exc:
         if ctx.is_main and accepted[0]:
@@ -186,12 +187,24 @@ def _write_final_status(out: Path, trainer: Trainer, exc: BaseException, cfg, da
     (Ctrl-C) or ``failed``, and the error's one-line message.  Best effort: the original error is the one raised."""
     status = ("diverged" if isinstance(exc, TrainingDiverged) else
               "terminated" if isinstance(exc, KeyboardInterrupt) else "failed")
+    error = " ".join(str(exc).split())[:500] or type(exc).__name__
     try:
         summary = _summary(cfg, data_path, prev, {**trainer.result(), "status": status}, model, device, ctx, started)
-        summary["error"] = " ".join(str(exc).split())[:500] or type(exc).__name__
-        write_json(out / R.SUMMARY, summary)
+    except Exception:  # e.g. the data file is gone: the summary written so far, with the final status
+        summary = _previous_summary(out, prev)
+        summary["status"] = status
+    try:
+        write_json(out / R.SUMMARY, {**summary, "error": error})
     except Exception:  # e.g. the disk is full: the original error is the one to report
         pass
+
+
+def _previous_summary(out: Path, prev: dict) -> dict[str, Any]:
+    """``summary.json`` as last written (``prev`` where it cannot be read)."""
+    try:
+        return dict(R.read_json(out / R.SUMMARY))
+    except (UserError, OSError):
+        return dict(prev)
 
 
 def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig):
@@ -238,12 +251,22 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
             else:
                 child.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    write_text(out / R.CONFIG, cfg.to_toml())
-    write_json(out / R.SPEC, spec.to_json())
-    write_json(out / R.TRANSFORM, transform.to_json())
-    write_json(out / R.SUMMARY, {"model": cfg.model_name, "status": "running", "data": str(data_path.resolve()),
-                                 "data_sha256": R.file_sha256(data_path), "seed": cfg.train.seed,
-                                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    files = [(R.CONFIG, lambda p: write_text(p, cfg.to_toml())), (R.SPEC, lambda p: write_json(p, spec.to_json())),
+             (R.TRANSFORM, lambda p: write_json(p, transform.to_json())),
+             (R.SUMMARY, lambda p: write_json(p, {
+                 "model": cfg.model_name, "status": "running", "data": str(data_path.resolve()),
+                 "data_sha256": R.file_sha256(data_path), "seed": cfg.train.seed,
+                 "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}))]
+    try:
+        for name, write in files:
+            write(out / name)
+    except BaseException:  # e.g. the disk filled up: no half-made run directory stays behind
+        for name, _ in files:
+            try:
+                (out / name).unlink(missing_ok=True)
+            except OSError:  # e.g. a read-only file system: the original error is the one to report
+                pass
+        raise
 
 
 def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:

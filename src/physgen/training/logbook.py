@@ -30,10 +30,7 @@ class Logbook:
         self.columns: list[str] = []
         self.rows: list[dict[str, Any]] = []
         if self.path.exists():
-            with open(self.path, newline="") as f:
-                reader = csv.DictReader(f)
-                self.columns = list(reader.fieldnames or [])
-                self.rows = [r for r in reader if _complete(r)]  # a kill -9 can leave a partial last line
+            self.columns, self.rows = _read(self.path)
         self.writer = _tensorboard(Path(run_dir) / "tensorboard") if tensorboard else None
         self._file = None  # kept open between appends ...
         self._csv = None   # ... through this csv writer
@@ -101,12 +98,32 @@ class Logbook:
             self.writer = None
 
 
+def _read(path: Path) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and complete rows of an existing ``metrics.csv`` (a row cut short by ``kill -9``, or with a step
+    that is not a finite number, is dropped); UserError for a file that is not such a table."""
+    from physgen.errors import UserError
+
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            reader = csv.DictReader(f)
+            columns = list(reader.fieldnames or [])
+            rows = [r for r in reader if _complete(r)]
+    except (UnicodeDecodeError, csv.Error, OSError) as exc:
+        why = getattr(exc, "strerror", None) or " ".join(str(exc).split())[:120]
+        raise UserError(f"{path}: not a readable metrics table ({why}); move it away to go on without "
+                        f"the logged history") from None
+    if columns and columns[0] != "step":
+        raise UserError(f"{path}: its header starts with {columns[0][:40]!r}, not 'step'; move it away to go on "
+                        f"without the logged history")
+    return columns, rows
+
+
 def _complete(row: dict[str, Any]) -> bool:
     if None in row or any(v is None for v in row.values()):
         return False
     try:
         int(float(row["step"]))
-    except (KeyError, ValueError):
+    except (KeyError, ValueError, OverflowError):
         return False
     return True
 

@@ -9,9 +9,10 @@ data space: log p_x(x) = log p_model(y(x)) + log |det dy/dx| for the fitted tran
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -39,6 +40,7 @@ class Run:
     transform: Transform
     step: int
     checkpoint: str = "latest"   # which checkpoint the weights come from: "best" or "latest"
+    skipped: list[tuple[Path, str]] = field(default_factory=list)  # damaged checkpoints passed over, and why
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int = 0, condition: dict[str, float] | None = None,
@@ -155,12 +157,16 @@ def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> N
         raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join('--' + b for b in bad)}")
 
 
-def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best") -> Run:
+def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best",
+             warn: Callable[[str], None] | None = None) -> Run:
     """Load a run directory's model for sampling/scoring (``which``: ``best``, the checkpoint with the best
     validation score, falling back to the latest where the run has none; or ``latest``).  ``Run.checkpoint``
     says which was loaded.
 
-    The weights are the EMA weights when the run was trained with ``train.ema``.
+    A chosen checkpoint that is corrupted, truncated or malformed is skipped for the newest step checkpoint
+    that loads, with one line to ``warn`` (default: standard error) naming the skipped one, why, and the one
+    used (``Run.skipped``); UserError when none loads.  The weights are the EMA weights when the run was
+    trained with ``train.ema``.
     """
     path = R.require_run_dir(run_dir)
     raw = C.load_toml(path / R.CONFIG)
@@ -171,19 +177,29 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
     if which not in ("best", "latest"):
         raise UserError(f"--checkpoint {which}: choose best | latest")
     directory = path / R.CHECKPOINTS
-    ck = directory / "best.json" if which == "best" else None
-    if ck is None or not ck.exists():
-        which, ck = "latest", ckpt.latest(directory)
-    if ck is None or not ck.exists():
+    best = directory / "best.json"
+    candidates = [p for _, p in reversed(ckpt.steps(directory))]
+    if which == "best" and best.exists():
+        candidates.insert(0, best)
+    if not candidates:
         raise UserError(f"{path}: has no checkpoint")
-    tensors, state = ckpt.load(ck, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)),
-                               trainer=True)
+    ck, tensors, state, skipped = ckpt.load_first_valid(
+        candidates, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)))
+    if skipped:
+        line = ckpt.skipped_line(skipped, ck, flag=f"--checkpoint {which}", action="using",
+                                 prefix="physgen: warning: ")
+        (warn or _to_stderr)(line)
     ckpt.check_model_config(state, cfg.model)
     model = cls(cfg.model, spec)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
     dev = resolve_device(str(device)) if device is not None else resolve_device("auto")
     model = model.to(device=dev, dtype=getattr(torch, cfg.train.dtype)).eval()
-    return Run(path, model, spec, cfg, transform, int(state["step"]), which)
+    return Run(path, model, spec, cfg, transform, int(state["step"]), "best" if ck == best else "latest",
+               [(p, reason) for p, reason in skipped])
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)
 
 
 def _load_weights(model: GenerativeModel, tensors: dict[str, torch.Tensor], *, use_ema: bool, where: str) -> None:

@@ -8,7 +8,9 @@ resumed study refuses a different source file or seed.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -40,8 +42,13 @@ def _groups(ds: Dataset, condition: str | None) -> np.ndarray | None:
     return ds.conditions.get(condition) if condition else None
 
 
-def make_split(data: str | Path, directory: str | Path, *, seed: int, condition: str | None) -> dict:
-    """Write (or, when already there, check) the split of ``data`` into ``directory``; returns the record."""
+def make_split(data: str | Path, directory: str | Path, *, seed: int, condition: str | None,
+               warn: Callable[[str], None] | None = None) -> dict:
+    """Write (or, when already there, check) the split of ``data`` into ``directory``; returns the record.
+
+    Split files that are missing, truncated or changed since (their SHA-256 in the record) are made again
+    from ``data`` (the same rows: the split is a function of the file and the seed), with one line to ``warn``
+    (default: standard error)."""
     data, directory = Path(data), Path(directory)
     record_path = directory / RECORD
     digest = file_sha256(data)
@@ -50,7 +57,11 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
         if record.get("source_sha256") != digest or record.get("seed") != seed:
             raise UserError(f"--data {data}: the study in {directory.parent} was split from another file or "
                             f"seed ({record.get('source')}, seed {record.get('seed')}); use another --out")
-        return record
+        damaged = _damaged(directory, record)
+        if not damaged:
+            return record
+        (warn or _to_stderr)(f"physgen: warning: {directory / damaged}: missing or damaged; the split is made "
+                             f"again from {data}")
     ds = load(data)
     held = heldout_rows(len(ds), HELDOUT_FRACTION, np.random.default_rng([seed, 0x7E57]), _groups(ds, condition))
     train = np.setdiff1d(np.arange(len(ds)), held)
@@ -60,6 +71,29 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
     save(ds.subset(held), directory / HELDOUT, overwrite=True)
     record = {"source": str(data.resolve()), "source_sha256": digest, "seed": seed,
               "heldout_fraction": HELDOUT_FRACTION, "stratified_by": condition,
-              "n_train": int(len(train)), "n_heldout": int(len(held))}
+              "n_train": int(len(train)), "n_heldout": int(len(held)),
+              "train_sha256": file_sha256(directory / TRAIN), "heldout_sha256": file_sha256(directory / HELDOUT)}
     write_json(record_path, record)
     return record
+
+
+def _damaged(directory: Path, record: dict) -> str | None:
+    """The first split file that is missing, or whose SHA-256 differs from the record's (a record without
+    hashes: that does not load), else None."""
+    for name, key in ((TRAIN, "train_sha256"), (HELDOUT, "heldout_sha256")):
+        path = directory / name
+        if not path.is_file():
+            return name
+        if key in record:
+            if file_sha256(path) != record[key]:
+                return name
+            continue
+        try:
+            load(path)
+        except UserError:
+            return name
+    return None
+
+
+def _to_stderr(line: str) -> None:
+    print(line, file=sys.stderr)

@@ -39,8 +39,7 @@ def _open(path: Path):
     try:
         return uproot.open(path)
     except Exception as exc:  # uproot raises many types for a file that is not ROOT
-        text = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
-        raise UserError(f"{path}: not a readable ROOT file ({text})") from None
+        raise UserError(f"{path}: not a readable ROOT file ({_one_line(exc)})") from None
 
 
 def _tree(f, path: Path, name: str | None):
@@ -77,6 +76,31 @@ def _columns(name: str, array, pad: int | None) -> tuple[list[str], list[np.ndar
                     "arrays and (with --pad) variable-length lists of numbers")
 
 
+def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | None) -> None:
+    """Refuse a tree whose import needs more memory than is available, before reading it: per entry, 20 bytes a
+    feature (its float64 column, the stacked float64 table and the float32 copy) plus the widest branch as read
+    (its stored bytes, or 8 a feature).  Each branch's feature count comes from its first entry."""
+    from physgen.memory import require
+
+    n = int(getattr(obj, "num_entries", 0) or 0)
+    if n <= 0:
+        return
+    features, widest = 0, 0
+    for b in wanted:
+        try:
+            width = len(_columns(b, obj.arrays([b], entry_stop=1, library="ak")[b], pad)[0])
+        except Exception:  # a jagged branch without --pad, an unreadable one: the full read reports it
+            continue
+        try:
+            stored = int(obj[b].uncompressed_bytes)
+        except Exception:  # RNTuple fields do not say
+            stored = 0
+        features += width
+        widest = max(widest, stored, 8 * width * n)
+    require(20 * features * n + widest, what=f"{path}: tree {name!r} with {n:,} entries and {features} features",
+            reduce="import fewer --branches (or split the file)")
+
+
 def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype.kind not in "biuf":
         raise UserError(f"--branches: branch {name!r} holds {values.dtype}, not numbers")
@@ -94,6 +118,27 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
     path = Path(path)
     if pad is not None and int(pad) < 1:
         raise UserError(f"--pad: must be >= 1, got {pad}")
+    try:
+        names, columns, wanted, name = _read(path, tree, branches, pad)
+    except UserError:
+        raise
+    except Exception as exc:  # uproot's errors for a truncated or damaged file (OSError, DeserializationError...)
+        raise UserError(f"{path}: not a readable ROOT file ({_one_line(exc)})") from None
+    if not columns or len(columns[0]) == 0:
+        raise UserError(f"{path}: tree {name!r} has no entries")
+    values = np.stack(columns, axis=1)
+    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": wanted, "feature_names": names}
+    if pad is not None:
+        attrs["pad"] = int(pad)
+    return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())[:160] or type(exc).__name__
+
+
+def _read(path: Path, tree: str | None, branches: Sequence[str] | None, pad: int | None):
+    """``(feature names, (N,) float64 columns, branches read, tree name)`` of :func:`root_dataset`."""
     with _open(path) as f:
         obj, name = _tree(f, path, tree)
         available = list(obj.keys())
@@ -103,22 +148,17 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
             raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
         if len(set(wanted)) != len(wanted):
             raise UserError("--branches: a branch is named twice")
+        _check_memory(obj, path, name, wanted, pad)
         names, columns = [], []
         for b in wanted:
             try:
                 array = obj.arrays([b], library="ak")[b]
             except Exception as exc:  # a branch uproot cannot deserialise
-                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({str(exc)[:120]})") from None
+                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({_one_line(exc)})") from None
             more_names, more_columns = _columns(b, array, pad)
             names += more_names
             columns += more_columns
-    if not columns or len(columns[0]) == 0:
-        raise UserError(f"{path}: tree {name!r} has no entries")
-    values = np.stack(columns, axis=1)
-    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": wanted, "feature_names": names}
-    if pad is not None:
-        attrs["pad"] = int(pad)
-    return Dataset(values.astype(np.float32), "continuous", attrs=attrs)
+    return names, columns, wanted, name
 
 
 def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: bool = False) -> Path:

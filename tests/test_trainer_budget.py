@@ -184,11 +184,12 @@ def test_resume_is_exact_under_the_time_budget_schedule(tmp_path):
     assert a.optimizers["model"].param_groups[0]["lr"] == b.optimizers["model"].param_groups[0]["lr"]
 
 
-@pytest.mark.parametrize("kind,expected", [("continuous", "quantile"), ("spins", "none"), ("binary", "none"),
-                                           ("image", "none")])
-def test_auto_transform_per_kind(kind, expected):
-    assert resolve_transform("auto", kind) == expected
-    assert resolve_transform("minmax", kind) == "minmax"
+@pytest.mark.parametrize("kind,features,expected", [
+    ("continuous", 3, "quantile"), ("continuous", 64, "quantile"), ("continuous", 65, "standardize"),
+    ("continuous", 1024, "standardize"), ("spins", 256, "none"), ("binary", 64, "none"), ("image", 64, "none")])
+def test_auto_transform_per_kind_and_width(kind, features, expected):
+    assert resolve_transform("auto", kind, features) == expected
+    assert resolve_transform("minmax", kind, features) == "minmax"
 
 
 def test_the_defaults_transform_hold_out_and_pick_best(tmp_path, cont, fake_probe):

@@ -249,21 +249,30 @@ def make_transform(name: str) -> Transform:
     return _CLASSES[name]()
 
 
-def resolve_transform(name: str, kind: str) -> str:
-    """The transform ``data.transform = name`` means for data of ``kind``: ``auto`` Gaussianises continuous
-    (tabular) features (``quantile``: on Pythia tt̄ events ``benchmarks/defaults.py --datasets ttbar`` gives
-    the VAE KL 0.0066, AUC 0.520 in 300 s; with ``--set data.transform=standardize`` it reached 0.020, 0.716)
-    and leaves spins, binary data and images untouched (pixel intensities already share one bounded scale);
-    any other name is itself."""
+#: ``auto`` Gaussianises continuous data by quantiles up to this many features, and standardises wider data
+QUANTILE_MAX_FEATURES = 64
+
+
+def resolve_transform(name: str, kind: str, n_features: int = 1) -> str:
+    """The transform ``data.transform = name`` means for data of ``kind`` with ``n_features`` features per
+    sample.  ``auto`` Gaussianises continuous (tabular) features (``quantile``: on Pythia tt̄ events
+    ``benchmarks/defaults.py --datasets ttbar`` gives the VAE KL 0.0066, AUC 0.520 in 300 s; with
+    ``--set data.transform=standardize`` it reached 0.020, 0.716) up to :data:`QUANTILE_MAX_FEATURES`
+    features, and standardises wider data (calorimeter-like rows: the quantile map costs ~260 µs a row at
+    1,024 features, more than a training step, which a run streamed from disk pays at every read:
+    ``benchmarks/large_data.py``); it leaves spins, binary data and images untouched (pixel intensities
+    already share one bounded scale).  Any other name is itself."""
     if name != "auto":
         return name
-    return "quantile" if kind == "continuous" else "none"
+    if kind != "continuous":
+        return "none"
+    return "quantile" if n_features <= QUANTILE_MAX_FEATURES else "standardize"
 
 
 def fit_transform(name: str, x: np.ndarray, kind: str) -> Transform:
     """Fit transform ``name`` (``auto`` resolved by :func:`resolve_transform`) on training samples ``x`` of
     dataset ``kind``."""
-    name = resolve_transform(name, kind)
+    name = resolve_transform(name, kind, int(np.prod(x.shape[1:])) if x.ndim > 1 else 1)
     if name != "none" and kind not in ("continuous", "image"):
         raise UserError(f"data.transform={name}: transforms apply to continuous data only, the data is {kind!r} "
                         f"(use --set data.transform=none)")

@@ -277,7 +277,7 @@ def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     spec = DataSpec.from_dataset(ds, user.data.condition)
     cfg = C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
-    cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind)  # config.toml records the choice
+    cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
     return cfg
 

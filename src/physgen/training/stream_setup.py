@@ -70,7 +70,7 @@ def prepare(source: LazyDataset, p: Plan, *, transform_name: str, condition: str
     fit_rows = train_rows
     if len(train_rows) > fit_cap:
         fit_rows = np.sort(np.random.default_rng([seed, 0xF175]).choice(train_rows, fit_cap, replace=False))
-    name = resolve_transform(transform_name, source.kind)
+    name = resolve_transform(transform_name, source.kind, int(np.prod(source.shape)))
     moments = _Moments() if transform is None and name in ("standardize", "minmax") else None
     val_x, fit_x = _survey(source, train_rows, val_rows, fit_rows, moments)
     if transform is None:

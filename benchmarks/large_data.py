@@ -6,8 +6,8 @@ never holds a file in memory): a large one (``--rows``, default 10⁶ x 1,024 = 
 batch: the large file with ``data.max_memory=--max-memory`` (streamed in shuffled chunks), the small one with
 the default limit (in memory), both with the model's default ``data.transform`` unless ``--transform`` names
 one.  The streamed path transforms each row every time it reads it, the in-memory path once before training,
-so an expensive transform (the quantile Gaussianisation of ``auto`` on wide rows) weighs on the streamed
-throughput only.  Reported per run: the child's peak resident memory
+so an expensive transform (e.g. ``--transform quantile`` on wide rows; ``auto`` standardises rows of more
+than 64 features) weighs on the streamed throughput only.  Reported per run: the child's peak resident memory
 (``resource.getrusage(RUSAGE_SELF).ru_maxrss``), the training throughput (the samples of the steps between the
 first and the last row of ``metrics.csv`` over the time between them, so the steps that read a new buffer
 count; the median of the logged intervals beside it) and its ratio to the in-memory run.  The targets: peak
@@ -103,8 +103,8 @@ def main(argv=None) -> int:
     p.add_argument("--model", default="vae")
     p.add_argument("--hidden", default="256,256", help="model.hidden of the vae")
     p.add_argument("--transform", default="family",
-                   help="'family' (default): the model's own data.transform (auto: a quantile Gaussianisation of "
-                        "continuous data), or a data.transform for both runs, e.g. standardize")
+                   help="'family' (default): the model's own data.transform (auto: quantile up to 64 features, "
+                        "standardize on wider rows), or a data.transform for both runs, e.g. quantile")
     p.add_argument("--gzip", action="store_true", help="write the files gzip-compressed (default: uncompressed)")
     p.add_argument("--keep", action="store_true", help="keep the data files (default: delete them at the end)")
     args = p.parse_args(argv)

@@ -165,6 +165,31 @@ def test_sample_too_many_is_refused_before_sampling(cli, tiny_run, tmp_path):
     assert not (tmp_path / "s.h5").exists()
 
 
+@pytest.mark.parametrize("family,size", [("rbm", "model.n_hidden=1000000000"),
+                                         ("vae", "model.hidden=100000000,100000000")])
+def test_network_too_large_is_refused_before_building(cli, data_file, tmp_path, family, size):
+    """The model is sized on the meta device first: a network that cannot fit is one line, and no run
+    directory is left behind."""
+    code, _, err = cli("train", family, "--data", data_file, "--out", tmp_path / "run", "--steps", "1",
+                       "--set", size, *[a for s in QUIET for a in ("--set", s)])
+    _one_error_line(code, err, f"model {family}", "bytes", "smaller network")
+    assert not (tmp_path / "run").exists()
+
+
+def test_allocation_failure_while_building_is_one_line(monkeypatch):
+    from physgen.models import registry
+    from physgen.models.base import DataSpec
+
+    cls = registry.get("rbm")
+    monkeypatch.setattr(registry, "model_bytes", lambda *a: None)   # no estimate: the build itself fails
+
+    def boom(self, config, spec):
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 10 bytes")
+    monkeypatch.setattr(cls, "__init__", boom)
+    with pytest.raises(UserError, match="model rbm: DefaultCPUAllocator"):
+        registry.instantiate(cls, None, DataSpec("binary", (4,)))
+
+
 def test_toy_too_many_points_is_refused(cli, tmp_path):
     code, _, err = cli("data", "toy", "ring", "--n", str(10 ** 15), "--out", tmp_path / "x.h5")
     _one_error_line(code, err, "--n", "bytes", "lower --n")

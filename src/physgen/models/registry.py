@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from physgen import memory
 from physgen.errors import UserError
 
 # family modules imported on first use, so `physgen --help` stays fast
@@ -43,4 +44,41 @@ def build(name: str, config: Any, spec) -> Any:
     cls = get(name)
     if isinstance(config, dict):
         config = cls.config_class(**config)
-    return cls(config, spec)
+    return instantiate(cls, config, spec)
+
+
+def instantiate(cls: type, config: Any, spec) -> Any:
+    """``cls(config, spec)`` once its parameters and buffers are known to fit in the memory available.
+
+    The model is first built on PyTorch's ``meta`` device (shapes only: nothing is allocated and no random
+    number is drawn) to add up its tensors' bytes, which :func:`physgen.memory.require` checks; a family
+    whose constructor cannot run there skips the estimate.  An allocation that still fails is one
+    :class:`UserError` naming the model, not a traceback."""
+    nbytes = model_bytes(cls, config, spec)
+    reduce = "choose a smaller network (the model.* sizes, e.g. n_hidden, hidden, channels, latent)"
+    if nbytes is not None:
+        memory.require(nbytes, what=f"model {cls.name}", reduce=reduce)
+    try:
+        return cls(config, spec)
+    except MemoryError:
+        raise UserError(f"model {cls.name}: out of memory while building it; {reduce}") from None
+    except RuntimeError as exc:
+        if "allocate" not in str(exc):
+            raise
+        raise UserError(f"model {cls.name}: {str(exc).splitlines()[0][:200]}; {reduce}") from None
+
+
+def model_bytes(cls: type, config: Any, spec) -> int | None:
+    """Bytes of the parameters and buffers of ``cls(config, spec)``, from a build on the meta device; None
+    when the constructor cannot run there."""
+    import torch
+
+    try:
+        with torch.device("meta"):
+            model = cls(config, spec)
+    except UserError:
+        raise
+    except Exception:  # a constructor that reads tensor values (numpy, .item()) cannot run on meta
+        return None
+    tensors = [*model.parameters(), *model.buffers()]
+    return sum(t.numel() * t.element_size() for t in tensors)

@@ -107,7 +107,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
         _check_same_data(out, data_path, spec, prev)
     else:
         transform = fit_transform(cfg.data.transform, train_ds.samples, ds.kind)
-    model = cls(cfg.model, spec)
+    model = registry.instantiate(cls, cfg.model, spec)
     tdata = to_tensor_data(train_ds, transform, cfg.data.condition)
     if not bool(tdata.x.isfinite().all()):
         raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
@@ -129,7 +129,7 @@ def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict,
     prep = prepare(source, path, transform_name=cfg.data.transform, condition=cfg.data.condition,
                    val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
                    transform=transform)
-    model = cls(cfg.model, spec)
+    model = registry.instantiate(cls, cfg.model, spec)
     if not bool(prep.data.x.isfinite().all()):
         raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
                         f"use another transform")

@@ -190,7 +190,7 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
                                  prefix="physgen: warning: ")
         (warn or _to_stderr)(line)
     ckpt.check_model_config(state, cfg.model)
-    model = cls(cfg.model, spec)
+    model = registry.instantiate(cls, cfg.model, spec)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
     dev = resolve_device(str(device)) if device is not None else resolve_device("auto")
     model = model.to(device=dev, dtype=getattr(torch, cfg.train.dtype)).eval()

@@ -2,9 +2,10 @@
 
 The model is built exactly as ``physgen train MODEL`` builds it (the family's defaults for the data, then
 ``--set``); the default case is the tt̄ WGAN-GP (MLP critic and generator, 5 critic updates with gradient
-penalty per step, batch 256, Adam, weight EMA), a step of ~10–20 ms on one CPU thread.  The data are
-10,000 rows of 3 correlated features in [−1, 1] generated here (the timing does not depend on their
-values), or a physgen dataset given with ``--data``.
+penalty per step, batch 256, Adam, weight EMA), a step of ~5 ms on one CPU thread; ``--model ddpm --lattice
+16`` times the default U-Net step on 16 x 16 spin lattices (~25 ms, the case ``make bench`` records).  The
+data are 10,000 rows of 3 correlated features in [−1, 1] generated here, or 2,000 random spin lattices with
+``--lattice L`` (the timing does not depend on the values), or a physgen dataset given with ``--data``.
 
 Both loops make the same optimizer steps on the same batches with the same random numbers: the
 hand-written loop takes its batches from the same seeded :class:`~physgen.training.data.BatchOrder`,
@@ -20,7 +21,7 @@ are printed with the load average.  Two figures: the training loop alone (first 
 trainer's callbacks) and the whole ``fit()`` (start-up, checkpoints, preview included).
 
     python benchmarks/trainer_overhead.py                          # WGAN-GP, 150 steps, 5 pairs
-    python benchmarks/trainer_overhead.py --model ddpm --set train.batch_size=4096
+    python benchmarks/trainer_overhead.py --model ddpm --lattice 16 --steps 100  # DDPM U-Net on spins
 """
 from __future__ import annotations
 
@@ -41,13 +42,19 @@ import conditions  # noqa: E402
 
 from physgen.config import resolve  # noqa: E402
 from physgen.data import Dataset, load  # noqa: E402
-from physgen.data.transforms import make_transform  # noqa: E402
+from physgen.data.transforms import fit_transform  # noqa: E402
 from physgen.models import registry  # noqa: E402
 from physgen.models.base import DataSpec  # noqa: E402
 from physgen.training import Trainer  # noqa: E402
 from physgen.training.data import BatchOrder, to_tensor_data  # noqa: E402
 from physgen.training.optim import EMA, build_optimizers  # noqa: E402
 from physgen.training.trainer import step_seed  # noqa: E402
+
+
+def lattices(size: int, n: int = 2_000, seed: int = 0) -> Dataset:
+    """``n`` random ±1 spin lattices ``size`` x ``size`` (the step's cost does not depend on the values)."""
+    rng = np.random.default_rng(seed)
+    return Dataset((2 * rng.integers(0, 2, (n, size, size)) - 1).astype(np.int8), "spins", attrs={"source": "benchmark"})
 
 
 def tabular(n: int = 10_000, seed: int = 0) -> Dataset:
@@ -65,7 +72,7 @@ def setup(name: str, ds: Dataset, sets: list[str], steps: int, seed: int):
     cfg = dataclasses.replace(run.train, steps=steps, progress=False, device="cpu", seed=seed)
     torch.manual_seed(seed)
     model = cls(run.model, spec)
-    data = to_tensor_data(ds, make_transform(run.data.transform), None)
+    data = to_tensor_data(ds, fit_transform(run.data.transform, ds.samples, ds.kind), None)
     return model, cfg, data
 
 
@@ -76,7 +83,7 @@ def hand_loop(name, ds, sets, steps, seed) -> tuple[float, torch.nn.Module]:
     ema = EMA(model, cfg.ema) if cfg.ema else None
     order = BatchOrder(len(data.x), cfg.batch_size, seed=cfg.seed, drop_last=cfg.drop_last)
     per_epoch = order.batches_per_epoch
-    model.on_train_start(data.all(), generator=torch.Generator().manual_seed(step_seed(seed, 0, 0, "start")))
+    model.on_fit_start(data.all(), resumed=False, generator=torch.Generator().manual_seed(step_seed(seed, 0, 0, "start")))
     model.train()
     g = torch.Generator()
     t0 = time.perf_counter()
@@ -105,8 +112,6 @@ def trainer_loop(name, ds, sets, steps, seed) -> tuple[float, float, torch.nn.Mo
     marks = {}
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(model, cfg, data, run_dir=Path(tmp) / "run")
-        if hasattr(model, "attach_callbacks"):
-            model.attach_callbacks(trainer)
         trainer.add_callback("on_train_start", lambda t: marks.setdefault("start", time.perf_counter()))
         trainer.add_callback("on_batch_end", lambda t: marks.__setitem__("end", time.perf_counter()))
         t0 = time.perf_counter()
@@ -164,17 +169,22 @@ def report(res: dict, threads: int) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--model", default="wgan-gp")
-    p.add_argument("--set", nargs="*", default=["model.diagnostics=false"],
-                   help="config overrides, as physgen train --set (default model.diagnostics=false: the GAN "
-                        "diagnostics callback is model work the hand-written loop does not do)")
+    p.add_argument("--set", nargs="*", default=None,
+                   help="config overrides, as physgen train --set (default for GANs model.diagnostics=false: the "
+                        "diagnostics callback is model work the hand-written loop does not do; else none)")
     p.add_argument("--data", help="a physgen dataset file (default: generated tabular data)")
+    p.add_argument("--lattice", type=int, default=0,
+                   help="L > 0: random L x L spin lattices instead of tabular data (e.g. --model ddpm --lattice 16, "
+                        "the default ddpm U-Net step on Ising lattices, ~25 ms)")
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--pairs", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
+    if args.set is None:
+        args.set = ["model.diagnostics=false"] if registry.get(args.model).adversarial else []
     torch.set_num_threads(args.threads)
-    ds = load(args.data) if args.data else tabular()
+    ds = load(args.data) if args.data else (lattices(args.lattice) if args.lattice else tabular())
     print(f"command: python benchmarks/trainer_overhead.py {' '.join(sys.argv[1:])}")
     report(measure_pairs(args.model, ds, args.set, args.steps, args.pairs, args.seed), args.threads)
 

@@ -486,18 +486,23 @@ def test_status_failed_on_an_unexpected_error(tmp_path, data_file):
     assert summary["status"] == "failed" and summary["error"] == "disk on fire" and summary["steps"] == 2
 
 
-def _fails_in_setup(where: str, monkeypatch, data_path: Path):
-    """Make a fresh toy run fail after its run directory is written, before or as training starts."""
+def _full_disk_at(name: str, monkeypatch) -> None:
+    """``launch.write_json`` raises ENOSPC's one-line error for the run file called ``name``."""
     from physgen.training import launch
 
-    if where == "data.json":
-        real = launch.write_json
+    real = launch.write_json
 
-        def write_json(path, value, *args, **kwargs):
-            if Path(path).name == "data.json":
-                raise UserError(f"{path}: No space left on device")
-            return real(path, value, *args, **kwargs)
-        monkeypatch.setattr(launch, "write_json", write_json)
+    def write_json(path, value, *args, **kwargs):
+        if Path(path).name == name:
+            raise UserError(f"{path}: No space left on device")
+        return real(path, value, *args, **kwargs)
+    monkeypatch.setattr(launch, "write_json", write_json)
+
+
+def _fails_in_setup(where: str, monkeypatch, data_path: Path):
+    """Make a fresh toy run fail after its run directory is written, before or as training starts."""
+    if where == "data.json":
+        _full_disk_at("data.json", monkeypatch)
     elif where == "diagnostics":
         def attach(self, trainer):
             raise UserError("model.diagnostics: cannot be attached")
@@ -525,15 +530,7 @@ def test_status_failed_when_setup_fails_before_the_first_step(cli, tmp_path, dat
 
 
 def test_a_fresh_run_that_cannot_write_its_files_leaves_no_run_directory(cli, tmp_path, data_file, monkeypatch):
-    from physgen.training import launch
-
-    real = launch.write_json
-
-    def write_json(path, value, *args, **kwargs):
-        if Path(path).name == "transform.json":
-            raise UserError(f"{path}: No space left on device")
-        return real(path, value, *args, **kwargs)
-    monkeypatch.setattr(launch, "write_json", write_json)
+    _full_disk_at("transform.json", monkeypatch)
     code, _, err = cli("train", "toy-gauss", "--data", data_file, "--out", tmp_path / "r", "--steps", "5", *Q)
     _one_error_line(code, err, "transform.json", "No space left on device")
     assert not (tmp_path / "r").exists()

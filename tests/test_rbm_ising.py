@@ -61,7 +61,7 @@ def test_cli_sample_unconditioned_with_sampler_options(cli, tmp_path):
 
 def test_exact_kl_with_physgen_defaults(cli, tmp_path):
     """20,000 exact 4×4 samples at T = 2.5, spin RBM with 16 hidden units, physgen's defaults
-    (PCD-1 + global flip, SGD momentum 0.9, lr 0.003 decaying linearly over 30,000 updates): KL ≤ 0.05 nats."""
+    (PCD-1 + global flip, SGD momentum 0.9, lr 0.01 decaying linearly over 10,000 updates): KL ≤ 0.05 nats."""
     data = exact_ising_file(tmp_path / "ising.h5")
     code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "run", "--set", "model.n_hidden=16")
     assert code == 0, err

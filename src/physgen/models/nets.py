@@ -40,7 +40,8 @@ class PeriodicConv2d(nn.Conv2d):
     """Convolution on a torus: wraps ``padding`` rows and columns round by two ``index_select`` (indices
     (i − p) mod H) and convolves without padding.  The same function as ``nn.Conv2d(...,
     padding_mode="circular")`` with the same parameters (``weight``, ``bias``); on the CPU the built-in
-    circular pad, which copies nine slices forward and backward, makes the default 16×16 U-Net step of ``ddpm`` ~15% slower.
+    circular pad, which copies nine slices forward and backward, makes the default 16×16 U-Net step of
+    ``ddpm`` ~15% slower.
     ``(B, C_in, H, W)`` -> ``(B, C_out, H', W')`` with H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1."""
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 1,

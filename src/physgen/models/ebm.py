@@ -1,17 +1,21 @@
-"""Energy-based model ``ebm`` trained by contrastive divergence with Langevin chains from a replay buffer.
+"""Energy-based model ``ebm`` trained by contrastive divergence with MCMC chains from a replay buffer.
 
 p_θ(x) ∝ exp(−E_θ(x)).  The log-likelihood gradient is −∇θE(x_data) + E_{p_θ}[∇θE(x)]; the model
-expectation is estimated with K Langevin steps (:func:`physgen.samplers.langevin.ula`) started from a
-replay buffer of past chains, ~5% restarted from uniform noise (Du & Mordatch 2019; the course notebook
-after Lippe's UvA tutorial 8).  The loss per batch is
+expectation is estimated with K MCMC steps — Langevin (:func:`physgen.samplers.langevin.ula`), or the
+discrete Langevin proposal with a Metropolis–Hastings test on ±1 data (:func:`physgen.samplers.discrete.dlp`)
+— started from a replay buffer of past chains, ~5% restarted from uniform noise (Du & Mordatch 2019; the
+course notebook after Lippe's UvA tutorial 8).  The loss per batch is
 
     L = mean E(x_real) − mean E(x_fake) + α · mean(E(x_real)² + E(x_fake)²),
 
 with a little Gaussian noise on the real data (``real_noise``) and the fake samples detached.  Networks:
 an MLP energy (SiLU) for tabular / 2-D data, a small CNN energy (SiLU, stride-2 convolutions, global
 average pooling, circular padding for spin lattices) for images and lattices.  Spins and binary data are
-modelled as continuous values in [−1, 1] and mapped back with sign(x) (binary: x > 0); continuous and
-image data live in the run's transformed space, within the training range widened by ``margin``.
+sampled as what they are, ±1 configurations (binary: 2x − 1), by gradient-informed Metropolis–Hastings
+(``sampler="discrete"``, the default for them: the discrete Langevin proposal of Zhang, Liu & Liu 2022,
+:mod:`physgen.samplers.discrete`), so the negatives the energy is trained against are valid configurations;
+``sampler="langevin"`` relaxes them to [−1, 1] and maps back with sign(x).  Continuous and image data
+live in the run's transformed space, within the training range widened by ``margin``.
 
 Langevin defaults follow Du & Mordatch: ``form="decoupled"`` uses θ ← clamp(θ − η clip(∇E) + s w) with a
 large step η = 10 and a small noise s = 0.005 (a cooled chain; cheap, stable); ``form="conventional"`` uses
@@ -23,6 +27,7 @@ restores the last good checkpoint.
 """
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 from typing import Any, ClassVar, Sequence
@@ -36,10 +41,13 @@ from physgen.models.nets import Conditioner, check_positive, conv2d, mlp
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, randn
+from physgen.samplers.discrete import dlp, to_spins
 from physgen.samplers.langevin import ula
 from physgen.samplers.replay import ReplayBuffer, uniform
 
 LANGEVIN_FORMS = ("decoupled", "conventional", "course")
+SAMPLERS = ("auto", "langevin", "discrete")
+DISCRETE_KINDS = ("spins", "binary")
 
 
 @dataclass
@@ -62,6 +70,9 @@ class EBMConfig:
     energy_limit: float = 1e4             # blow-up guard: |E| above this -> NaN loss -> trainer rollback
     sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
     sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
+    sampler: str = "auto"                 # auto (discrete for spins/binary, else langevin) | langevin | discrete
+    discrete_step: float = 0.8            # α of the discrete Langevin proposal (no gradient: a spin flips w.p. σ(−2/α))
+    mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -81,6 +92,10 @@ class EBMConfig:
         check_positive("energy_limit", self.energy_limit)
         for name in ("alpha", "noise", "grad_clip", "real_noise", "margin"):
             check_positive(name, getattr(self, name), allow_zero=True)
+        if self.sampler not in SAMPLERS:
+            raise UserError(f"model.sampler: must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if not (math.isfinite(self.discrete_step) and self.discrete_step > 0):
+            raise UserError(f"model.discrete_step: must be > 0, got {self.discrete_step}")
         if self.sample_init not in ("buffer", "noise"):
             raise UserError(f"model.sample_init: must be buffer or noise, got {self.sample_init!r}")
         if not 0 <= self.reinit <= 1:
@@ -128,8 +143,10 @@ class EBM(GenerativeModel):
     """Energy-based model with replay-buffer contrastive divergence (Du & Mordatch 2019)."""
 
     name: ClassVar[str] = "ebm"
-    description: ClassVar[str] = "energy-based model (MLP/CNN energy), Langevin contrastive divergence with a replay buffer"
+    description: ClassVar[str] = ("energy-based model (MLP/CNN energy), contrastive divergence with Langevin or discrete "
+                                  "MCMC chains in a replay buffer")
     config_class: ClassVar[type] = EBMConfig
+    checkpoint_version: ClassVar[int] = 2   # 2: the replay buffer keeps each slot's condition
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
     # Du & Mordatch / Lippe: Adam with β1 = 0 (no momentum across changing negative samples), small lr
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
@@ -141,18 +158,34 @@ class EBM(GenerativeModel):
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
                                          "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]},
                                "train": {"lr": 1e-3}}, budget(300)),
-        # L=16 Ising, K = 20 (scoreboard): 567 updates in 60 s left it at AUC 0.77, so five times the time
+        # L=16 Ising, K = 20 discrete steps per update (see DISCRETE below), 300 s of one core
         "spins": overlay({"model": {"k_steps": 20}}, budget(300)),
         # binarized digits, K = 20: 1,730 updates in 60 s reached the KL floor (AUC 0.60)
         "binary": overlay({"model": {"k_steps": 20}}, budget(120)),
     }
 
+    # spins and binary data (discrete chains, which sample p_θ itself rather than a cooled version of it):
+    # the energy must span the log-probability range of the data (~270 nats between a random and an ordered
+    # L = 16 lattice at T = 1.8), which α = 0.1 on E² forbids.  L=16 Ising, 300 s of one core: with α = 0.1
+    # and lr 1e-4 the samples stayed random (⟨e⟩ 99% off); α = 1e-3 and lr 1e-3: AUC 0.56, worst error 21%
+    DISCRETE: ClassVar[dict[str, Any]] = {"model": {"alpha": 0.001}, "train": {"lr": 1e-3}}
+
+    @classmethod
+    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
+        """The base's per-kind defaults, with :attr:`DISCRETE` for spins and binary data."""
+        base = super().defaults(spec)
+        return overlay(base, cls.DISCRETE) if spec.kind in DISCRETE_KINDS else base
+
     def __init__(self, config: EBMConfig, spec: DataSpec):
         super().__init__(config, spec)
         self.cond = Conditioner(spec)
         self.energy_net = self._build_net(config, spec)
-        fixed = spec.kind in ("spins", "binary")
-        self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit)
+        fixed = spec.kind in DISCRETE_KINDS
+        if config.sampler == "discrete" and not fixed:
+            raise UserError(f"model.sampler=discrete: needs spins or binary data, not {spec.kind}")
+        self.discrete = fixed and config.sampler != "langevin"
+        self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit,
+                                   cond_dim=self.cond.dim)
         self.register_buffer("range_fitted", torch.tensor(fixed))
 
     def _build_net(self, config: EBMConfig, spec: DataSpec) -> nn.Module:
@@ -192,9 +225,11 @@ class EBM(GenerativeModel):
         return float(self.buffer.low), float(self.buffer.high)
 
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
-        """Fit the Langevin/noise range on the whole training set (fresh runs; resumed runs load it: a
-        checkpointed buffer, and :meth:`_fit_range` fits once)."""
+        """Fit the Langevin/noise range on the whole training set and, for conditioned runs, draw the replay
+        slots' conditions from its conditions (fresh runs; resumed runs load both with the buffer)."""
         self._fit_range(self.to_model_space(data["x"]))
+        if self.cond.active and not resumed:
+            self.buffer.set_conditions(self.cond.from_batch(data), generator)
 
     @torch.no_grad()
     def _fit_range(self, x: torch.Tensor) -> None:
@@ -207,21 +242,37 @@ class EBM(GenerativeModel):
         self.buffer.set_range(lo - pad, hi + pad)
         self.range_fitted.fill_(True)
 
-    # --- Langevin --------------------------------------------------------------------------------
+    # --- MCMC ------------------------------------------------------------------------------------
+    def run_chains(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator) -> torch.Tensor:
+        """``n_steps`` of the configured sampler on −E(·|c) from ``x0`` ``(B, *shape)``: discrete
+        Metropolis–Hastings on ±1 states, or Langevin; parameters frozen.  Returns ``(B, *shape)``."""
+        if not self.discrete:
+            return self.langevin(x0, c, n_steps=n_steps, generator=generator).samples
+        cfg = self.config
+        with self._frozen():
+            return dlp(lambda x: -self.energy(x, c), to_spins(x0), step_size=cfg.discrete_step,
+                       n_steps=n_steps, generator=generator, mh=cfg.mh).samples
+
     def langevin(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator,
                  snapshot_steps: Sequence[int] = ()):
         """Run the configured Langevin chains on −E(·|c) from ``x0`` with the parameters frozen."""
         cfg = self.config
         form = "conventional" if cfg.langevin == "decoupled" else cfg.langevin
         step = 2 * cfg.step_size if cfg.langevin == "decoupled" else cfg.step_size  # decoupled: drift η ∇log p
-        params = [p for p in self.parameters() if p.requires_grad]
-        for p in params:
-            p.requires_grad_(False)
-        try:
+        with self._frozen():
             return ula(lambda x: -self.energy(x, c), x0, step_size=step, n_steps=n_steps, generator=generator,
                        form=form, noise_scale=cfg.noise if cfg.langevin == "decoupled" else None,
                        grad_clip=cfg.grad_clip or None, clamp=self.data_range, diagnostics=False,
                        validate=False, snapshot_steps=snapshot_steps)
+
+    @contextlib.contextmanager
+    def _frozen(self):
+        """Parameters without gradients inside the block (the chains need ∇_x only)."""
+        params = [p for p in self.parameters() if p.requires_grad]
+        for p in params:
+            p.requires_grad_(False)
+        try:
+            yield
         finally:
             for p in params:
                 p.requires_grad_(True)
@@ -243,12 +294,16 @@ class EBM(GenerativeModel):
         cfg = self.config
         x_real = self.to_model_space(batch["x"])
         self._fit_range(x_real)
-        noise = randn(x_real.shape, generator, x_real.device)
-        x_real = (x_real + cfg.real_noise * noise).clamp(*self.data_range)
+        if not self.discrete:   # discrete chains compare ±1 states with ±1 data: no jitter
+            noise = randn(x_real.shape, generator, x_real.device)
+            x_real = (x_real + cfg.real_noise * noise).clamp(*self.data_range)
         c = self.cond.from_batch(batch)
+        if c is not None and not bool(self.buffer.conditioned):   # outside the trainer: the first batch's mix
+            self.buffer.set_conditions(c, generator)
         x0, slots = self.buffer.draw(len(x_real), generator)
-        x_fake = self.langevin(x0, c, n_steps=cfg.k_steps, generator=generator).samples
-        e_real, e_fake = self.energy(x_real, c), self.energy(x_fake, c)
+        c_fake = None if c is None else self.buffer.cond[slots]   # each chain keeps its slot's condition
+        x_fake = self.run_chains(x0, c_fake, n_steps=cfg.k_steps, generator=generator)
+        e_real, e_fake = self.energy(x_real, c), self.energy(x_fake, c_fake)
         energies = torch.cat([e_real, e_fake]).detach()
         if not bool(torch.isfinite(energies).all()) or float(energies.abs().max()) > cfg.energy_limit:
             return torch.full((), math.nan, device=x_real.device), {"blowup": 1.0}
@@ -267,7 +322,8 @@ class EBM(GenerativeModel):
         c = self.cond.from_batch(batch)
         k = min(len(x), self.buffer.size)
         ck = None if c is None else c[:k]
-        e_real, e_fake = self.energy(x[:k], ck), self.energy(self.buffer.data[:k], ck)
+        c_fake = self.buffer.cond[:k] if ck is not None and bool(self.buffer.conditioned) else ck
+        e_real, e_fake = self.energy(x[:k], ck), self.energy(self.buffer.data[:k], c_fake)
         lo, hi = self.data_range
         e_noise = self.energy(uniform(x.shape, lo, hi, generator, x.device), c)
         loss = e_real.mean() - e_fake.mean() + self.config.alpha * (e_real.pow(2) + e_fake.pow(2)).mean()
@@ -280,6 +336,8 @@ class EBM(GenerativeModel):
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         if init == "buffer" and bool(self.buffer.filled):
+            if c is not None and bool(self.buffer.conditioned):   # chains that evolved under this condition
+                return self.buffer.data[self.buffer.slots_like(c, generator)].clone(), c
             gdev = generator_device(generator, self.device)
             size = self.buffer.size
             idx = (torch.randperm(size, generator=generator, device=gdev)[:n] if n <= size
@@ -293,8 +351,9 @@ class EBM(GenerativeModel):
                steps: int | None = None, sampler: str | None = None, init: str | None = None) -> torch.Tensor:
         """``(n, *shape)``: ``steps`` (default ``sample_steps``) Langevin steps from ``init`` (default
         ``sample_init``: the replay buffer's persistent chains, or uniform noise)."""
-        if sampler not in (None, "langevin"):
-            raise UserError(f"sampler={sampler}: model 'ebm' supports langevin")
+        allowed = "discrete" if self.discrete else "langevin"
+        if sampler not in (None, allowed):
+            raise UserError(f"sampler={sampler}: this ebm samples with {allowed} (model.sampler)")
         init = init or self.config.sample_init
         if init not in ("buffer", "noise"):
             raise UserError(f"init: must be buffer or noise, got {init!r}")
@@ -304,7 +363,7 @@ class EBM(GenerativeModel):
         if steps < 1:
             raise UserError(f"steps: must be >= 1, got {steps}")
         x0, c = self._start(n, condition, generator, init)
-        return self.from_model_space(self.langevin(x0, c, n_steps=steps, generator=generator).samples)
+        return self.from_model_space(self.run_chains(x0, c, n_steps=steps, generator=generator))
 
     @torch.no_grad()
     def chain_snapshots(self, n: int, *, generator: torch.Generator, steps: Sequence[int] = (0, 1, 5, 10, 20, 40, 60),
@@ -314,6 +373,13 @@ class EBM(GenerativeModel):
         if not steps or steps[0] < 0:
             raise UserError(f"snapshot steps must be >= 0, got {steps}")
         x0, c = self._start(n, condition, generator)
+        if self.discrete:   # the chain run piecewise between the requested steps
+            x0, snaps, done = to_spins(x0), {}, 0
+            for s in steps:
+                if s > done:
+                    x0 = self.run_chains(x0, c, n_steps=s - done, generator=generator)
+                snaps[s], done = x0.clone(), s
+            return snaps
         res = self.langevin(x0, c, n_steps=max(steps[-1], 1), generator=generator, snapshot_steps=steps)
         snaps = dict(res.snapshots)
         snaps[max(steps[-1], 1)] = res.samples

@@ -4,6 +4,11 @@ Du & Mordatch (2019, "Implicit generation and generalization in energy-based mod
 samples start from past chains kept in a buffer, and a small fraction (≈5%) of every batch restarts from
 uniform noise so that modes not yet visited keep being found.  The buffer is a registered
 ``nn.Module`` buffer, so it is saved in the model's checkpoint and survives ``physgen train --resume``.
+
+Conditional models keep one condition per slot (``cond_dim > 0``; the class-conditional buffers of
+Grathwohl et al. 2020, JEM): a chain always evolves under the same condition, so it can equilibrate there,
+instead of taking the condition of whichever real batch it is paired with.  The slots' conditions are drawn
+once from the training set's (:meth:`ReplayBuffer.set_conditions`), so their mix matches the data's.
 """
 from __future__ import annotations
 
@@ -26,11 +31,12 @@ class ReplayBuffer(nn.Module):
 
     ``data``: ``(size, *shape)`` (registered buffer), filled with uniform noise on first use
     (``filled`` flag, also a buffer).  :meth:`draw` returns a batch and the slots it came from;
-    :meth:`push` writes the evolved states back into those slots.
+    :meth:`push` writes the evolved states back into those slots.  ``cond``: ``(size, cond_dim)`` the
+    slots' conditions (``conditioned`` flag once set).
     """
 
     def __init__(self, size: int, shape: tuple[int, ...], *, low: float = -1.0, high: float = 1.0,
-                 reinit_fraction: float = 0.05):
+                 reinit_fraction: float = 0.05, cond_dim: int = 0):
         super().__init__()
         if int(size) < 1:
             raise UserError(f"model.buffer_size: must be >= 1, got {size}")
@@ -41,6 +47,34 @@ class ReplayBuffer(nn.Module):
         self.register_buffer("low", torch.tensor(float(low)))
         self.register_buffer("high", torch.tensor(float(high)))
         self.register_buffer("filled", torch.zeros((), dtype=torch.bool))
+        self.register_buffer("cond", torch.zeros((self.size, int(cond_dim))))
+        self.register_buffer("conditioned", torch.zeros((), dtype=torch.bool))
+
+    @torch.no_grad()
+    def set_conditions(self, pool: torch.Tensor, generator: torch.Generator | None) -> None:
+        """Give every slot a condition drawn uniformly (with replacement) from the rows of ``pool``
+        ``(M, cond_dim)``, e.g. the training set's condition vectors."""
+        if pool.ndim != 2 or pool.shape[1] != self.cond.shape[1] or len(pool) == 0:
+            raise UserError(f"replay buffer conditions: expected (M >= 1, {self.cond.shape[1]}), got {tuple(pool.shape)}")
+        dev = self.cond.device
+        rows = torch.randint(len(pool), (self.size,), generator=generator,
+                             device=generator_device(generator, dev)).to(pool.device)
+        self.cond.copy_(pool[rows].to(dev, self.cond.dtype))
+        self.conditioned.fill_(True)
+
+    def slots_like(self, c: torch.Tensor, generator: torch.Generator | None, atol: float = 1e-5) -> torch.Tensor:
+        """One random slot ``(B,)`` per row of ``c`` ``(B, cond_dim)`` among the slots with that condition
+        (any slot where none has it, e.g. a condition value the model was not trained on)."""
+        dev, gdev = self.cond.device, generator_device(generator, self.cond.device)
+        out = torch.empty(len(c), dtype=torch.long, device=dev)
+        values, inverse = torch.unique(c.to(dev), dim=0, return_inverse=True)
+        for k, value in enumerate(values):
+            rows = torch.nonzero(inverse == k).squeeze(1)
+            match = torch.nonzero((self.cond - value).abs().amax(1) <= atol).squeeze(1)
+            pool = match if len(match) else torch.arange(self.size, device=dev)
+            pick = torch.randint(len(pool), (len(rows),), generator=generator, device=gdev).to(dev)
+            out[rows] = pool[pick]
+        return out
 
     @torch.no_grad()
     def set_range(self, low: float, high: float) -> None:

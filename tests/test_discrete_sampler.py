@@ -117,3 +117,21 @@ def test_conditioned_ebm_chains_keep_their_slot_condition():
     slots = model.buffer.slots_like(c, g)
     assert torch.allclose(model.buffer.cond[slots], c)
     assert model.sample(5, generator=g, condition={"temperature": 3.0}).shape == (5, 4, 4)
+
+
+def test_discrete_chains_start_and_restart_from_data_of_their_condition():
+    """restart = auto -> data for discrete chains: the buffer is filled with training rows whose condition is
+    the slot's (here T = 2 rows are all +1, T = 3 rows all −1), and fresh restarts follow the same rule."""
+    spec = DataSpec("spins", (4, 4), condition_names=("temperature",), condition_values={"temperature": (2.0, 3.0)})
+    model = EBM(EBMConfig(k_steps=1, buffer_size=40, reinit=1.0), spec)
+    g = torch.Generator().manual_seed(0)
+    temps = torch.tensor([2.0, 3.0]).repeat(8)
+    x = torch.where(temps == 2.0, 1.0, -1.0)[:, None, None].expand(16, 4, 4).clone()
+    batch = {"x": x, "cond": temps[:, None]}
+    model.on_fit_start(batch, resumed=False, generator=g)
+    start, slots = model.buffer.draw(16, g)
+    at_two = model.buffer.cond[slots, 0] == model.cond(torch.tensor([[2.0]]))[0, 0]
+    assert bool((start[at_two] == 1).all()) and bool((start[~at_two] == -1).all()) and 0 < int(at_two.sum()) < 16
+    noise = EBM(EBMConfig(restart="noise", buffer_size=40), spec)
+    noise.on_fit_start(batch, resumed=False, generator=g)
+    assert noise.buffer.restart_x is None

@@ -48,6 +48,7 @@ from physgen.samplers.replay import ReplayBuffer, uniform
 LANGEVIN_FORMS = ("decoupled", "conventional", "course")
 SAMPLERS = ("auto", "langevin", "discrete")
 DISCRETE_KINDS = ("spins", "binary")
+RESTART_ROWS = 65536
 
 
 @dataclass
@@ -71,6 +72,7 @@ class EBMConfig:
     sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
     sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
     sampler: str = "auto"                 # auto (discrete for spins/binary, else langevin) | langevin | discrete
+    restart: str = "auto"                 # replay chains start and restart from: noise | data (auto: data for discrete chains)
     discrete_step: float = 0.8            # α of the discrete Langevin proposal (no gradient: a spin flips w.p. σ(−2/α))
     mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
 
@@ -96,6 +98,8 @@ class EBMConfig:
             raise UserError(f"model.sampler: must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if not (math.isfinite(self.discrete_step) and self.discrete_step > 0):
             raise UserError(f"model.discrete_step: must be > 0, got {self.discrete_step}")
+        if self.restart not in ("auto", "noise", "data"):
+            raise UserError(f"model.restart: must be auto, noise or data, got {self.restart!r}")
         if self.sample_init not in ("buffer", "noise"):
             raise UserError(f"model.sample_init: must be buffer or noise, got {self.sample_init!r}")
         if not 0 <= self.reinit <= 1:
@@ -225,11 +229,21 @@ class EBM(GenerativeModel):
         return float(self.buffer.low), float(self.buffer.high)
 
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
-        """Fit the Langevin/noise range on the whole training set and, for conditioned runs, draw the replay
-        slots' conditions from its conditions (fresh runs; resumed runs load both with the buffer)."""
-        self._fit_range(self.to_model_space(data["x"]))
-        if self.cond.active and not resumed:
-            self.buffer.set_conditions(self.cond.from_batch(data), generator)
+        """Fit the Langevin/noise range on the whole training set; for conditioned runs draw the replay slots'
+        conditions from its conditions (fresh runs; resumed runs load both with the buffer); with
+        ``restart = data`` (auto for discrete chains) chains start and restart from training rows of their
+        slot's condition: a chain started from noise at low temperature is quenched, and ~10% of them stay
+        in striped, |m| ≈ 0 states for the rest of the run (L = 16 at T = 1.8)."""
+        x = self.to_model_space(data["x"])
+        self._fit_range(x)
+        c = self.cond.from_batch(data)
+        if c is not None and not resumed:
+            self.buffer.set_conditions(c, generator)
+        restart = self.config.restart if self.config.restart != "auto" else ("data" if self.discrete else "noise")
+        if restart == "data":   # at most RESTART_ROWS of them, a fixed subset (the same on resume)
+            keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:RESTART_ROWS].to(x.device)
+            keep = keep if len(x) > RESTART_ROWS else slice(None)
+            self.buffer.set_restarts((to_spins(x) if self.discrete else x)[keep], None if c is None else c[keep])
 
     @torch.no_grad()
     def _fit_range(self, x: torch.Tensor) -> None:

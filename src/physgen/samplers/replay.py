@@ -29,7 +29,7 @@ class ReplayBuffer(nn.Module):
     """``size`` stored states of shape ``shape`` in [low, high] (``low``/``high`` are buffers too, so a
     range fitted on the first batch via :meth:`set_range` is checkpointed with the states).
 
-    ``data``: ``(size, *shape)`` (registered buffer), filled with uniform noise on first use
+    ``data``: ``(size, *shape)`` (registered buffer), filled with uniform noise (or restart rows) on first use
     (``filled`` flag, also a buffer).  :meth:`draw` returns a batch and the slots it came from;
     :meth:`push` writes the evolved states back into those slots.  ``cond``: ``(size, cond_dim)`` the
     slots' conditions (``conditioned`` flag once set).
@@ -49,6 +49,8 @@ class ReplayBuffer(nn.Module):
         self.register_buffer("filled", torch.zeros((), dtype=torch.bool))
         self.register_buffer("cond", torch.zeros((self.size, int(cond_dim))))
         self.register_buffer("conditioned", torch.zeros((), dtype=torch.bool))
+        self.restart_x: torch.Tensor | None = None      # see set_restarts
+        self.restart_cond: torch.Tensor | None = None
 
     @torch.no_grad()
     def set_conditions(self, pool: torch.Tensor, generator: torch.Generator | None) -> None:
@@ -62,19 +64,29 @@ class ReplayBuffer(nn.Module):
         self.cond.copy_(pool[rows].to(dev, self.cond.dtype))
         self.conditioned.fill_(True)
 
-    def slots_like(self, c: torch.Tensor, generator: torch.Generator | None, atol: float = 1e-5) -> torch.Tensor:
+    def slots_like(self, c: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """One random slot ``(B,)`` per row of ``c`` ``(B, cond_dim)`` among the slots with that condition
         (any slot where none has it, e.g. a condition value the model was not trained on)."""
-        dev, gdev = self.cond.device, generator_device(generator, self.cond.device)
-        out = torch.empty(len(c), dtype=torch.long, device=dev)
-        values, inverse = torch.unique(c.to(dev), dim=0, return_inverse=True)
-        for k, value in enumerate(values):
-            rows = torch.nonzero(inverse == k).squeeze(1)
-            match = torch.nonzero((self.cond - value).abs().amax(1) <= atol).squeeze(1)
-            pool = match if len(match) else torch.arange(self.size, device=dev)
-            pick = torch.randint(len(pool), (len(rows),), generator=generator, device=gdev).to(dev)
-            out[rows] = pool[pick]
-        return out
+        return matching_rows(self.cond, c, generator)
+
+    @torch.no_grad()
+    def set_restarts(self, x: torch.Tensor, cond: torch.Tensor | None = None) -> None:
+        """Fill and restart chains from rows of ``x`` ``(M, *shape)`` (e.g. the training data) instead of
+        uniform noise; with ``cond`` ``(M, cond_dim)`` a slot restarts from a row of its own condition.
+        Not checkpointed: the caller sets it again when a run resumes."""
+        self.restart_x = x.detach().to(self.data.device, self.data.dtype)
+        self.restart_cond = None if cond is None else cond.detach().to(self.cond.device, self.cond.dtype)
+
+    def _fresh(self, slots: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """Starting states ``(len(slots), *shape)``: uniform noise, or restart rows (:meth:`set_restarts`)."""
+        dev = self.data.device
+        pool = self.restart_x
+        if pool is None:
+            return uniform((len(slots), *self.shape), float(self.low), float(self.high), generator, dev)
+        if self.restart_cond is not None and bool(self.conditioned):
+            return pool[matching_rows(self.restart_cond, self.cond[slots], generator)]
+        return pool[torch.randint(len(pool), (len(slots),), generator=generator,
+                                  device=generator_device(generator, dev)).to(dev)]
 
     @torch.no_grad()
     def set_range(self, low: float, high: float) -> None:
@@ -89,13 +101,15 @@ class ReplayBuffer(nn.Module):
             raise UserError(f"model.buffer_size: {self.size} is smaller than the batch size {batch_size} (train.batch_size)")
         dev = self.data.device
         if not bool(self.filled):
-            self.data.copy_(uniform(self.data.shape, float(self.low), float(self.high), generator, dev))
+            self.data.copy_(self._fresh(torch.arange(self.size, device=dev), generator))
             self.filled.fill_(True)
         slots = torch.randperm(self.size, generator=generator, device=generator_device(generator, dev))[:batch_size].to(dev)
         x = self.data[slots].clone()
         fresh = uniform((batch_size,), 0.0, 1.0, generator, dev) < self.reinit_fraction
-        noise = uniform(x.shape, float(self.low), float(self.high), generator, dev)
-        x[fresh] = noise[fresh]
+        if self.restart_x is None:   # (noise for the whole batch: the stream of earlier runs)
+            x[fresh] = self._fresh(slots, generator)[fresh]
+        elif bool(fresh.any()):
+            x[fresh] = self._fresh(slots[fresh], generator)
         return x, slots
 
     @torch.no_grad()
@@ -105,3 +119,18 @@ class ReplayBuffer(nn.Module):
 
     def extra_repr(self) -> str:
         return f"size={self.size}, shape={self.shape}, reinit={self.reinit_fraction}"
+
+
+def matching_rows(pool: torch.Tensor, wanted: torch.Tensor, generator: torch.Generator | None,
+                  atol: float = 1e-5) -> torch.Tensor:
+    """For each row of ``wanted`` ``(B, k)``, a random index ``(B,)`` of a row of ``pool`` ``(M, k)`` equal
+    to it within ``atol`` (any row where none is)."""
+    dev, gdev = pool.device, generator_device(generator, pool.device)
+    out = torch.empty(len(wanted), dtype=torch.long, device=dev)
+    values, inverse = torch.unique(wanted.to(dev), dim=0, return_inverse=True)
+    for k, value in enumerate(values):
+        rows = torch.nonzero(inverse == k).squeeze(1)
+        match = torch.nonzero((pool - value).abs().amax(1) <= atol).squeeze(1)
+        choices = match if len(match) else torch.arange(len(pool), device=dev)
+        out[rows] = choices[torch.randint(len(choices), (len(rows),), generator=generator, device=gdev).to(dev)]
+    return out

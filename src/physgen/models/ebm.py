@@ -72,8 +72,8 @@ class EBMConfig:
     sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
     sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
     sampler: str = "auto"                 # auto (discrete for spins/binary, else langevin) | langevin | discrete
-    restart: str = "auto"                 # replay chains start and restart from: noise | data (auto: data for discrete chains)
-    discrete_step: float = 0.8            # α of the discrete Langevin proposal (no gradient: a spin flips w.p. σ(−2/α))
+    restart: str = "auto"                 # replay chains (re)start from: noise | data (auto: data for discrete chains)
+    discrete_step: float = 0.8            # α of the discrete Langevin proposal (flip w.p. σ(−2/α) at ∇E = 0)
     mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
 
     def __post_init__(self) -> None:

@@ -173,7 +173,7 @@ class EBM(GenerativeModel):
     # L = 16 lattice at T = 1.8), which α = 0.1 on E² forbids.  L=16 Ising at T = 1.8, 2.27, 3 (--condition
     # temperature, 1,000 per T), 300 s of one core, against independent Monte Carlo (benchmarks/defaults.py):
     # α = 0.1, lr 1e-4 left the samples random (⟨e⟩ 99% off); α = 1e-3, lr 1e-3: ⟨e⟩ and ⟨|m|⟩ within 2.5%,
-    # AUC 0.53 (in two more runs ⟨|m|⟩ at T = 3 was 10-12% low, the rest within 4.3%); α = 1e-4: 25%
+    # AUC 0.53 (in two more runs ⟨|m|⟩ at T = 3 was 10-12% low, the rest within 4.3%)
     DISCRETE: ClassVar[dict[str, Any]] = {"model": {"alpha": 0.001}, "train": {"lr": 1e-3}}
 
     @classmethod

@@ -10,7 +10,7 @@ MODEL_PLANS = {
     "rbm": ("Restricted Boltzmann machine (one spin RBM per temperature)", ModelPlan("rbm")),
     "vae": ("Variational autoencoder (conditional on T)", ModelPlan("vae")),
     "gan": ("WGAN-GP (conditional on T)", ModelPlan("wgan-gp")),
-    "ebm": ("Energy-based model with Langevin sampling", ModelPlan("ebm")),
+    "ebm": ("Energy-based model (discrete Metropolis–Hastings chains on the spins)", ModelPlan("ebm")),
     "ddpm": ("Diffusion model (DDPM)", ModelPlan("ddpm")),
 }
 

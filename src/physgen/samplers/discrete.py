@@ -24,15 +24,13 @@ Spins live in model space as ±1 floats; binary {0, 1} data map there with ``2x 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.randomness import rand
-
-LogProb = Callable[[torch.Tensor], torch.Tensor]
+from physgen.samplers.langevin import LogProb, log_prob_and_grad
 
 
 @dataclass
@@ -43,14 +41,6 @@ class DiscreteResult:
     samples: torch.Tensor
     acceptance_rate: torch.Tensor
     flip_rate: float
-
-
-def _log_prob_and_grad(log_prob: LogProb, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    with torch.enable_grad():
-        xg = x.detach().requires_grad_(True)
-        lp = log_prob(xg)
-        (g,) = torch.autograd.grad(lp.sum(), xg)
-    return lp.detach(), g
 
 
 def to_spins(x: torch.Tensor) -> torch.Tensor:
@@ -74,14 +64,14 @@ def dlp(log_prob: LogProb, x0: torch.Tensor, *, step_size: float, n_steps: int,
     x = x0.detach().clone()
     dims = tuple(range(1, x.ndim))
     bias = 2.0 / float(step_size)
-    lp, g = _log_prob_and_grad(log_prob, x)
+    lp, g = log_prob_and_grad(log_prob, x)
     accepted = torch.zeros(len(x), dtype=torch.float64, device=x.device)
     flipped = 0.0
     for _ in range(int(n_steps)):
         z = -x * g - bias
         flip = rand(x.shape, generator, x.device) < torch.sigmoid(z)
         y = torch.where(flip, -x, x)
-        lp_y, g_y = _log_prob_and_grad(log_prob, y)
+        lp_y, g_y = log_prob_and_grad(log_prob, y)
         if mh:
             z_y = -y * g_y - bias
             fwd = (flip * z - F.softplus(z)).sum(dims)

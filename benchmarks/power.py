@@ -12,7 +12,8 @@ tests).  Rates are over ``--reps`` seeded repetitions; ``±`` is the binomial st
 
 Sections: ``ising`` (tests/test_ising_engine.py, L = 4 histograms vs exact enumeration), ``gibbs``
 (tests/test_gibbs.py, 64-state chi-square), ``langevin`` (tests/test_langevin.py, KS on projections and the
-3σ moment checks), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
+3σ moment checks), ``discrete`` (tests/test_discrete_sampler.py, the discrete sampler's chi-square
+against the exact 3×3 Ising law), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
 ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
 (tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
 and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors), ``exact``
@@ -42,9 +43,11 @@ def rate(caught: list[bool]) -> dict:
     return {"caught": k, "reps": n, "rate": p, "se": float(np.sqrt(max(p * (1 - p), 1.0 / n) / n))}
 
 
-def show(section: str, label: str, bias: float, r: dict, chi2_only: dict | None = None) -> None:
-    """One line; ``chi2_only``: the rate of the chi-square alone (without the largest-bin statistic)."""
-    kind = "false positives" if bias == 0 else f"bias {100 * bias:.0f}%"
+def show(section: str, label: str, bias: float, r: dict, chi2_only: dict | None = None, kind: str | None = None
+         ) -> None:
+    """One line; ``chi2_only``: the rate of the chi-square alone (without the largest-bin statistic);
+    ``kind`` replaces the bias column (a plant that is not a bias of size ``bias``)."""
+    kind = kind or ("false positives" if bias == 0 else f"bias {100 * bias:.0f}%")
     extra = f"   chi-square alone {100 * chi2_only['rate']:5.1f}%" if chi2_only else ""
     print(f"{section:9s} {label:58s} {kind:16s} {100 * r['rate']:5.1f}% ± {100 * r['se']:.1f}%"
           f"  ({r['caught']}/{r['reps']}){extra}", flush=True)
@@ -188,6 +191,25 @@ def langevin(reps: int, rng: np.random.Generator) -> list[dict]:
             label = f"MALA Gaussian 3σ check, {name}, σ = {err:.3f}"
             print(f"{'langevin':9s} {label:58s} {f'bias {100 * bias:.0f}%':16s} {100 * p:5.1f}%  (analytic)")
             out.append({"section": "langevin", "test": label, "bias": bias, "rate": p, "analytic": True})
+    return out
+
+
+def discrete(reps: int, rng: np.random.Generator) -> list[dict]:
+    """tests/test_discrete_sampler.py's chi-square of the bond-sum histogram (3×3 Ising, β = 0.4, 4,000
+    chains after 100 steps, p < 1e-3).  Here the sampler is part of what is tested, so the bias is planted
+    in the chain's coupling (β × (1 + bias)) and the test's own function runs the chains, with seeds
+    0..reps − 1; the unadjusted chain (DULA, α = 2) with the exact coupling is the other plant."""
+    import test_discrete_sampler as t
+
+    out = []
+    plants = [("DMALA α = 0.8, coupling × (1 + bias)", bias, None, {"beta_chain": t.BETA * (1 + bias)})
+              for bias in (0.0, 0.03, 0.05)]
+    plants.append(("DULA α = 2, exact coupling", 0.0, "no MH test",
+                   {"beta_chain": t.BETA, "mh": False, "step_size": 2.0}))
+    for label, bias, kind, kwargs in plants:
+        r = rate([t.chi2_pvalue(seed=seed, **kwargs) < 1e-3 for seed in range(reps)])
+        show("discrete", label, bias, r, kind=kind)
+        out.append({"section": "discrete", "test": label, "bias": bias} | r)
     return out
 
 
@@ -349,9 +371,8 @@ def exact(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
-SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "thermo": thermo, "metrics": metrics,
-            "stats": stats, "onsager": onsager,
-            "exact": exact}
+SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "discrete": discrete, "thermo": thermo,
+            "metrics": metrics, "stats": stats, "onsager": onsager, "exact": exact}
 
 
 def main(argv=None) -> int:

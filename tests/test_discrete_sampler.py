@@ -3,10 +3,10 @@ Ising model (512 states, β = 0.4), and the EBM that uses it on spins.
 
 The statistic is a chi-square test of the histogram of the bond sum Σ s_i s_j over its levels (levels
 with fewer than 5 expected counts merged), 4,000 independent chains after 100 steps from random spins.
-Measured power (seeds 0..39, this test's rule p < 1e-3): chains that target a coupling 3% too large are
-rejected 29/40 times, 5% too large 40/40, the exact target 0/40; the unadjusted chain (DULA) at α = 2 is
-rejected 10/10.  After only 40 steps the exact chains are still rejected half of the time: 100 steps is
-what it takes from random spins at α = 0.8.
+Measured power (``python benchmarks/power.py discrete``: seeds 0..199, this test's rule p < 1e-3): chains
+that target a coupling 3% too large are rejected 123/200 times, 5% too large 200/200, the exact target
+0/200; the unadjusted chain (DULA) at α = 2 is rejected 200/200.  After only 40 steps the exact chains are
+still rejected about half of the time: 100 steps is what it takes from random spins at α = 0.8.
 """
 from __future__ import annotations
 
@@ -56,6 +56,15 @@ def test_dmala_samples_the_exact_ising_distribution():
 def test_the_test_sees_a_five_percent_coupling_error_and_the_unadjusted_bias():
     assert chi2_pvalue(1.05 * BETA) < 1e-3
     assert chi2_pvalue(BETA, mh=False, step_size=2.0) < 1e-3
+
+
+def test_acceptance_and_flip_rates_at_the_default_step():
+    """α = 0.8 on the 3×3 model (4,000 chains, 100 steps from random spins): 96% of the proposals are
+    accepted and 3.7% of the spins flip per step (the figures docs/ebm.md quotes)."""
+    g = torch.Generator().manual_seed(0)
+    res = dlp(lambda y: BETA * bond_sum(y), to_spins(torch.rand((4000, L * L), generator=g) * 2 - 1),
+              step_size=0.8, n_steps=100, generator=g)
+    assert 0.95 < float(res.acceptance_rate.mean()) < 0.97 and 0.035 < res.flip_rate < 0.039
 
 
 def test_states_stay_spins_and_rates_are_reported():

@@ -13,7 +13,8 @@ tests).  Rates are over ``--reps`` seeded repetitions; ``±`` is the binomial st
 Sections: ``ising`` (tests/test_ising_engine.py, L = 4 histograms vs exact enumeration), ``gibbs``
 (tests/test_gibbs.py, 64-state chi-square), ``langevin`` (tests/test_langevin.py, KS on projections and the
 3σ moment checks), ``discrete`` (tests/test_discrete_sampler.py, the discrete sampler's chi-square
-against the exact 3×3 Ising law), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
+against the exact 3×3 Ising law), ``autoregressive`` (tests/test_vae_autoregressive.py, the VAE decoder's
+ancestral sampler against its enumerated 512-state law), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
 ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
 (tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
 and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors), ``exact``
@@ -213,6 +214,25 @@ def discrete(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+def autoregressive(reps: int, rng: np.random.Generator) -> list[dict]:
+    """tests/test_vae_autoregressive.py's chi-square of 20,000 draws over the 512 states of a 3×3 lattice
+    against the head's enumerated law (p < 1e-3), with exact independent draws from that law and the most
+    probable state's weight raised by the bias."""
+    import test_vae_autoregressive as t
+
+    probs = t.exact_law(0)
+    top = probs == probs.max()
+    out = []
+    for bias in (0.0, 0.03, 0.05, 0.10):
+        law = tilt(probs, top, bias)
+        caught = [t.chi2_pvalue(np.bincount(draw(rng, law, t.N_DRAWS), minlength=len(probs)).astype(float),
+                                probs) < 1e-3 for _ in range(reps)]
+        r = rate(caught)
+        show("autoreg", "512-state chi-square, most probable state × (1 + bias)", bias, r)
+        out.append({"section": "autoregressive", "test": "512-state chi-square", "bias": bias} | r)
+    return out
+
+
 # ------------------------------------------------------------------------------------- thermo
 def thermo(reps: int, rng: np.random.Generator) -> list[dict]:
     """ob.thermodynamics on N_THERMO exact L = 4 draws at T = 2.5, 200 bootstraps: the most probable energy
@@ -371,8 +391,8 @@ def exact(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
-SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "discrete": discrete, "thermo": thermo,
-            "metrics": metrics, "stats": stats, "onsager": onsager, "exact": exact}
+SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "discrete": discrete,
+            "autoregressive": autoregressive, "thermo": thermo, "metrics": metrics, "stats": stats, "onsager": onsager, "exact": exact}
 
 
 def main(argv=None) -> int:

@@ -14,8 +14,8 @@ Sections: ``ising`` (tests/test_ising_engine.py, L = 4 histograms vs exact enume
 (tests/test_gibbs.py, 64-state chi-square), ``langevin`` (tests/test_langevin.py, KS on projections and the
 3σ moment checks), ``discrete`` (tests/test_discrete_sampler.py, the discrete sampler's chi-square
 against the exact 3×3 Ising law), ``autoregressive`` (tests/test_vae_autoregressive.py, the VAE decoder's
-ancestral sampler against its enumerated 512-state law), ``thermo`` (tests/test_physics_exact.py, estimates within 4 bootstrap errors),
-``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
+ancestral sampler against its enumerated 512-state law), ``thermo`` (tests/test_physics_exact.py, estimates
+within 4 bootstrap errors), ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
 (tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
 and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors), ``exact``
 (tests/test_physics_exact.py's G(r) and exact-ensemble checks, analytic).
@@ -392,7 +392,8 @@ def exact(reps: int, rng: np.random.Generator) -> list[dict]:
 
 
 SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "discrete": discrete,
-            "autoregressive": autoregressive, "thermo": thermo, "metrics": metrics, "stats": stats, "onsager": onsager, "exact": exact}
+            "autoregressive": autoregressive, "thermo": thermo, "metrics": metrics, "stats": stats,
+            "onsager": onsager, "exact": exact}
 
 
 def main(argv=None) -> int:

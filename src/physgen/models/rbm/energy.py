@@ -214,7 +214,5 @@ def bf16_products(W: torch.Tensor) -> bool:
 
 @functools.cache
 def _cpu_has_bf16_kernels() -> bool:
-    try:
-        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        return False
+    """oneDNN runs bfloat16 products on AVX-512 CPUs (natively with AVX512-BF16 or AMX, emulated otherwise)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.backends.cpu.get_cpu_capability() == "AVX512")

@@ -10,9 +10,9 @@ q(z|x, c) = N(μ(x, c), diag σ²(x, c)), decoder p(x|z, c) with a likelihood ch
 ``image``      per-sample, per-feature log σ² (``model.learn_variance``, the default)
 =============  =======================================================================
 
-On spin lattices the Bernoulli decoder is autoregressive by default (``model.decoder``): p(x|z, c) =
-Π_i p(x_i | x_<i, z, c) in raster order (:mod:`physgen.models.autoregressive`, PixelVAE), since a factorised
-decoder's independent per-spin noise breaks bonds at every temperature.
+On spin lattices the family's defaults make the Bernoulli decoder autoregressive (``model.decoder``):
+p(x|z, c) = Π_i p(x_i | x_<i, z, c) in raster order (:mod:`physgen.models.autoregressive`, PixelVAE),
+since a factorised decoder's independent per-spin noise breaks bonds at every temperature.
 
 Training minimises the negative β-ELBO (Higgins et al. 2017; β = 1 is the ELBO)::
 
@@ -44,7 +44,7 @@ from physgen.models.nets import (ConvDecoder, ConvEncoder, Conditioner, check_po
 from physgen.models.registry import register
 
 LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian")
-DECODERS = ("auto", "factorized", "autoregressive")
+DECODERS = ("factorized", "autoregressive")
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -62,7 +62,7 @@ class VAEConfig:
     label_dim: int = 0                  # labels: 0 = one-hot concatenation, > 0 = learned embedding size
     act: str = "leaky_relu"
     sample_mean: bool = False           # Gaussian: sample() returns m(z) instead of a draw
-    decoder: str = "auto"               # auto (autoregressive for spins) | factorized | autoregressive
+    decoder: str = "factorized"         # factorized | autoregressive (Bernoulli/spin lattices; spins' default)
     context: int = 4                    # autoregressive: context channels per site from the decoder
     ar_kernel: int = 9                  # autoregressive: causal window (odd)
     ar_width: int = 64                  # autoregressive: hidden width of the per-site network
@@ -108,19 +108,16 @@ def resolve_likelihood(config: VAEConfig, kind: str) -> str:
     return lik
 
 
-def resolve_decoder(config: VAEConfig, spec: DataSpec, likelihood: str) -> str:
-    """``factorized`` or ``autoregressive`` (auto: autoregressive on spin lattices, else factorized)."""
-    choice = config.decoder
-    if choice == "auto":
-        choice = "autoregressive" if spec.kind == "spins" and len(spec.shape) == 2 else "factorized"
-    if choice == "autoregressive":
+def check_decoder(config: VAEConfig, spec: DataSpec, likelihood: str) -> bool:
+    """Whether the decoder is autoregressive; UserError where it cannot be (not Bernoulli, not a lattice)."""
+    if config.decoder == "autoregressive":
         if likelihood not in ("bernoulli", "spin"):
             raise UserError("model.decoder=autoregressive needs a Bernoulli or spin likelihood "
                             f"(spins or binary data), got {likelihood!r}")
         error = "model.decoder=autoregressive needs lattices of shape (H, W) or (1, H, W), got {shape}"
         if image_shape(spec, error)[0] != 1:
             raise UserError(error.format(shape=tuple(spec.shape)))
-    return choice
+    return config.decoder == "autoregressive"
 
 
 @register
@@ -131,7 +128,6 @@ class VAE(GenerativeModel):
     name: ClassVar[str] = "vae"
     description: ClassVar[str] = "MLP variational autoencoder (Bernoulli/spin/Gaussian likelihood, ELBO and IWAE scores)"
     config_class: ClassVar[type] = VAEConfig
-    checkpoint_version: ClassVar[int] = 2   # 2: model.decoder (autoregressive by default on spin lattices)
     default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
     # per data kind (benchmarks/compare.py scoreboard, 60 s of one core per run, docs/scoreboard.md; Adam
     # 1e-3, batch 64, MLP 256-256):
@@ -139,7 +135,7 @@ class VAE(GenerativeModel):
         # L=16 Ising at T = 1.8, 2.27, 3, latent 8, autoregressive decoder (ar_kernel 9; 5 and 7 measured
         # worse): 300 s of one core, ⟨e⟩ and ⟨|m|⟩ within 3.9% of Monte Carlo, AUC 0.60 (the factorised
         # decoder: 25%); two more runs (seed 1; ar_kernel 11): worst 7.1% and 8.4% (⟨|m|⟩)
-        "spins": overlay({"model": {"latent": 8}}, budget(120)),
+        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive"}}, budget(120)),
         # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile): 300 s of
         # one core, KL 0.0066 (floor 0.0056), AUC 0.520 against 10,000 held-out events (benchmarks/defaults.py)
         "continuous": overlay({"model": {"latent": 3}}, budget(300)),
@@ -151,7 +147,7 @@ class VAE(GenerativeModel):
         super().__init__(config, spec)
         self.likelihood = resolve_likelihood(config, spec.kind)
         self.learned_var = self.likelihood == "gaussian" and config.learn_variance
-        self.autoregressive = resolve_decoder(config, spec, self.likelihood) == "autoregressive"
+        self.autoregressive = check_decoder(config, spec, self.likelihood)
         self.cond = Conditioner(spec, config.label_dim)
         self._build(config, spec)
         if self.autoregressive:
@@ -341,7 +337,7 @@ class ConvVAE(VAE):
     # L=16 Ising at T = 1.8, 2.27, 3, 300 s of one core, autoregressive decoder: ⟨e⟩ within 3.5%, ⟨|m|⟩
     # within 2.1% at T = 1.8 but 14.5% at T_c (the factorised decoder: about 15% everywhere)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": overlay({"model": {"latent": 8}}, budget(300)),
+        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive"}}, budget(300)),
         "binary": overlay({"model": {"latent": 8}}, budget(120)),
     }
 

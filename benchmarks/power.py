@@ -220,13 +220,15 @@ def autoregressive(reps: int, rng: np.random.Generator) -> list[dict]:
     probable state's weight raised by the bias."""
     import test_vae_autoregressive as t
 
+    import torch
+
     probs = t.exact_law(0)
     top = probs == probs.max()
     out = []
     for bias in (0.0, 0.03, 0.05, 0.10):
         law = tilt(probs, top, bias)
-        caught = [t.chi2_pvalue(np.bincount(draw(rng, law, t.N_DRAWS), minlength=len(probs)).astype(float),
-                                probs) < 1e-3 for _ in range(reps)]
+        caught = [t.chi2_pvalue(torch.from_numpy(np.bincount(draw(rng, law, t.N_DRAWS), minlength=len(probs))),
+                                torch.from_numpy(probs)) < 1e-3 for _ in range(reps)]
         r = rate(caught)
         show("autoreg", "512-state chi-square, most probable state × (1 + bias)", bias, r)
         out.append({"section": "autoregressive", "test": "512-state chi-square", "bias": bias} | r)

@@ -215,7 +215,7 @@ def discrete(reps: int, rng: np.random.Generator) -> list[dict]:
 
 
 def autoregressive(reps: int, rng: np.random.Generator) -> list[dict]:
-    """tests/test_vae_autoregressive.py's chi-square of 20,000 draws over the 512 states of a 3×3 lattice
+    """tests/test_vae_autoregressive.py's chi-square of 200,000 draws over the 512 states of a 3×3 lattice
     against the head's enumerated law (p < 1e-3), with exact independent draws from that law and the most
     probable state's weight raised by the bias."""
     import test_vae_autoregressive as t

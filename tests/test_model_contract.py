@@ -12,7 +12,7 @@ import torch
 from physgen import config as C
 from physgen.cli.models import EXAMPLES, budgets, example_spec
 from physgen.models import registry
-from physgen.models.base import DataSpec, GenerativeModel, budget, kind_of, overlay
+from physgen.models.base import DataSpec, GenerativeModel, budget, default_kinds, kind_of, overlay
 
 NAMES = [n for n in registry.names() if registry.get(n).__module__.startswith("physgen.")]  # not test toys
 KINDS = tuple(EXAMPLES)
@@ -81,9 +81,13 @@ def test_recorded_choices_are_the_defaults():
     assert d("wgan-gp", "continuous")["model"]["output"] == "linear" and d("wgan-gp", "spins")["model"]["arch"] == "conv"
 
 
-def test_image_data_share_the_binary_defaults():
+def test_image_data_share_the_binary_defaults_then_take_their_own():
     assert kind_of(DataSpec("image", (8, 8))) == "binary" and kind_of(DataSpec("spins", (4, 4))) == "spins"
+    assert default_kinds(DataSpec("image", (8, 8))) == ("binary", "image")
     assert registry.get("vae").defaults(DataSpec("image", (8, 8))) == registry.get("vae").defaults(example_spec("binary"))
+    grey, binary = (registry.get("ddpm").defaults(example_spec(k)) for k in ("image", "binary"))
+    assert grey["data"]["transform"] == "logit" and "transform" not in binary.get("data", {})
+    assert grey["model"]["channels"] == [32, 64] and grey["model"]["steps"] == 100
 
 
 def test_overlay_and_budget():
@@ -104,7 +108,8 @@ def test_models_lists_the_budget_per_kind(cli):
         shown = lines[name][2].split("/")
         want = budgets(registry.get(name))
         assert shown == ["—" if v is None else f"{v:g}" for v in want.values()]
-    assert lines["ddpm"][2] == "300/120/300" and lines["thesis-dcgan"][2] == "—/—/1200"
+    assert lines["ddpm"][2] == "300/120/300/300" and lines["thesis-dcgan"][2] == "—/—/1200/—"
+    assert lines["vae"][2].split("/")[3] == lines["vae"][2].split("/")[1]  # grey images inherit the binary budget
 
 
 def test_models_defaults_prints_the_overlay_as_toml(cli, tmp_path):

@@ -41,6 +41,35 @@ def test_standardize_and_minmax_targets():
     np.testing.assert_allclose(y.max(0), 1, atol=1e-6)
 
 
+def _grey(n=200, seed=0):
+    """``(n, 4, 4)`` intensities on the 17-level grid of the 8×8 digits, with saturated ends."""
+    return (np.random.default_rng(seed).integers(0, 17, (n, 4, 4)) / 16).astype(np.float32)
+
+
+def test_logit_round_trip_json_and_ends():
+    """y = logit(ε + (1 − 2ε)x), ε = 0.05: the saturated ends sit at ±log(0.95/0.05), the inverse is exact on
+    [0, 1] and clips values beyond the ends to 0 and 1; the JSON copy acts identically."""
+    x = _grey()
+    t = fit_transform("logit", x, "image")
+    y = t.transform(x)
+    np.testing.assert_allclose([y.min(), y.max()], [-np.log(19), np.log(19)], rtol=1e-6)
+    np.testing.assert_allclose(t.inverse(y), x, atol=1e-6)
+    np.testing.assert_array_equal(t.inverse(np.array([[-40.0, 40.0, np.nan]])), [[0.0, 1.0, 0.5]])
+    back = transform_from_json(json.loads(json.dumps(t.to_json())))
+    assert back.to_json() == {"name": "logit", "eps": 0.05}
+    np.testing.assert_array_equal(back.transform(x), y)
+
+
+def test_logit_log_det_matches_finite_differences_and_refuses_values_outside_0_1():
+    x = np.random.default_rng(1).uniform(0.01, 0.99, (20, 5))
+    t = fit_transform("logit", x, "image")
+    h = 1e-6
+    numeric = np.log(np.abs((t._forward(x + h) - t._forward(x - h)) / (2 * h))).sum(1)
+    np.testing.assert_allclose(t.log_abs_det_jacobian(x), numeric, rtol=1e-6)
+    with pytest.raises(UserError, match="data.transform=logit: needs values in \\[0, 1\\]"):
+        fit_transform("logit", _skewed(), "continuous")
+
+
 def test_yeo_johnson_matches_scikit_learn():
     x = _skewed()
     ours = fit_transform("yeo-johnson", x, "continuous").transform(x)

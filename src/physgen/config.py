@@ -29,7 +29,7 @@ from physgen.paths import refuse_unreachable
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson", "quantile")
+TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile")
 FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 
@@ -132,7 +132,7 @@ class DataConfig:
 
     # auto: standardize continuous (tabular) data, leave spins, binary and images untouched; config.toml
     # records the resolved choice
-    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "quantile"] = "auto"
+    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"] = "auto"
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
     val_fraction: float = 0.1            # held out (seeded by train.seed) for the quality probe and validation
     # memory for the training data: a file whose in-memory footprint exceeds it is streamed from disk in

@@ -231,6 +231,7 @@ SPEC = Obj(required={"kind": Str(KINDS), "shape": List(Int(1, MAX_VALUES), min=1
 TRANSFORM_PARAMS = {"none": {}, "standardize": {"mean": _NUMBERS, "scale": List(Num(positive=True))},
                     "minmax": {"min": _NUMBERS, "span": List(Num(positive=True))},
                     "yeo-johnson": {"lambdas": _NUMBERS, "mean": _NUMBERS, "scale": List(Num(positive=True))},
+                    "logit": {"eps": Num(lo=1e-6, hi=0.49)},
                     "quantile": {"quantiles": List(_NUMBERS, min=2), "references": List(Num(), min=2)}}
 TRANSFORM = Obj(required={"name": Str(tuple(TRANSFORM_PARAMS))})
 
@@ -294,11 +295,12 @@ def check_checkpoint(meta: Any, where: str, *, trainer: bool = False) -> dict[st
 
 
 def check_transform(d: Any, where: str) -> dict[str, Any]:
-    """``transform.json``: a known name and, for its parameters, lists of finite numbers of one length."""
+    """``transform.json``: a known name and its parameters: lists of finite numbers of one length (scalars for
+    ``logit``)."""
     check(d, TRANSFORM, where)
     params = TRANSFORM_PARAMS[d["name"]]
     check(d, Obj(required=params), where)
-    lengths = {len(d[k]) for k in params}
+    lengths = {len(d[k]) for k in params if isinstance(d[k], list)}
     if len(lengths) > 1:
         raise UserError(f"{where}: fields {', '.join(params)} must have one length, got {sorted(lengths)}")
     return d

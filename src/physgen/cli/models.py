@@ -16,9 +16,10 @@ from physgen.cli.common import ArgumentParser, add_verb
 from physgen.errors import UserError
 
 
-#: the data each kind's defaults are shown for (``physgen models``): Ising L=16, binarized 8x8 digits, tt̄ events
+#: the data each kind's defaults are shown for (``physgen models``): Ising L=16, binarized 8x8 digits, tt̄
+#: events, grey 8x8 digits
 EXAMPLES = {"spins": ("spins", (16, 16), None), "binary": ("binary", (8, 8), None),
-            "continuous": ("continuous", (3,), ("s", "t", "y"))}
+            "continuous": ("continuous", (3,), ("s", "t", "y")), "image": ("image", (8, 8), None)}
 
 
 def register(sub) -> None:
@@ -66,12 +67,12 @@ def run_list(args) -> int:
     from physgen.models import registry
 
     kinds = "/".join(EXAMPLES)
-    print(f"{'model':16s} {'type':12s} {'budget s (' + kinds + ')':34s} description")
+    print(f"{'model':16s} {'type':12s} {'budget s (' + kinds + ')':42s} description")
     for name in registry.names():
         cls = registry.get(name)
         kind = "adversarial" if cls.adversarial else "likelihood"
         budget = "/".join("—" if v is None else f"{v:g}" for v in budgets(cls).values())
-        print(f"{name:16s} {kind:12s} {budget:34s} {cls.description}")
+        print(f"{name:16s} {kind:12s} {budget:42s} {cls.description}")
     return 0
 
 

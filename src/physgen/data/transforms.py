@@ -6,6 +6,11 @@
 ``minmax``       y = 2 (x - min) / (max - min) - 1          maps the training range onto [-1, 1]
 ``yeo-johnson``  y = (psi_lambda(x) - mu) / sigma           Yeo & Johnson (2000), Biometrika 87:954;
                  psi fitted by maximum likelihood with scikit-learn's ``PowerTransformer``
+``logit``        y = log p - log(1 - p), p = eps + (1 - 2 eps) x   for intensities x in [0, 1] (images);
+                 eps = 0.05 as in Dinh, Sohl-Dickstein & Bengio (2017, RealNVP, arXiv:1605.08803, §4.1).
+                 The saturated ends x = 0 and 1 move out to ±log((1 - eps)/eps) = ±2.94 and the grid's
+                 end levels get the widest bins, so a continuous model that smears a point mass a little
+                 still lands in the right level
 ``quantile``     y = Phi^-1(F_n(x))                          F_n: the training marginal's quantile function,
                  linear between 1,000 quantiles (scikit-learn's ``QuantileTransformer``); every feature's
                  training marginal becomes a standard normal, so a model only has to learn the dependence
@@ -181,6 +186,46 @@ class YeoJohnson(Transform):
                 "scale": self.scale_.tolist()}
 
 
+class Logit(Transform):
+    """y = logit(eps + (1 − 2 eps) x) for intensities in [0, 1]; dy/dx = (1 − 2 eps) / (p (1 − p)).  The inverse
+    is clipped to [0, 1] (a generated value beyond the ends is a saturated pixel)."""
+
+    name = "logit"
+
+    def __init__(self, eps: float = 0.05):
+        self.eps_ = float(eps)
+
+    def fit(self, x: np.ndarray) -> "Logit":
+        x = np.asarray(x, dtype=np.float64)
+        if x.size and (x.min() < 0 or x.max() > 1):
+            raise UserError(f"data.transform=logit: needs values in [0, 1] (image intensities), the data span "
+                            f"[{x.min():.4g}, {x.max():.4g}]")
+        return self
+
+    def _p(self, x2):
+        return self.eps_ + (1.0 - 2.0 * self.eps_) * x2
+
+    def _forward(self, x2):
+        p = self._p(x2)
+        return np.log(p) - np.log1p(-p)
+
+    def _inverse(self, y2):
+        p = 0.5 * (1.0 + np.tanh(0.5 * np.nan_to_num(y2, nan=0.0)))  # the logistic function, overflow-free
+        return np.clip((p - self.eps_) / (1.0 - 2.0 * self.eps_), 0.0, 1.0)
+
+    def _log_det(self, x2):
+        p = self._p(x2)
+        return (np.log(1.0 - 2.0 * self.eps_) - np.log(p) - np.log1p(-p)).sum(axis=1)
+
+    def _widths(self) -> set[int]:
+        if not 0 < self.eps_ < 0.5:
+            raise UserError(f"transform.json: logit eps must be in (0, 0.5), got {self.eps_}")
+        return set()
+
+    def params(self):
+        return {"eps": float(self.eps_)}
+
+
 class QuantileNormal(Transform):
     """Per-feature Gaussianisation y = Phi^-1(F(x)) with scikit-learn's ``QuantileTransformer``
     (``output_distribution="normal"``): F is linear between the training set's quantiles ``quantiles_``
@@ -237,13 +282,13 @@ class QuantileNormal(Transform):
         return {"quantiles": np.asarray(self.quantiles_).tolist(), "references": np.asarray(self.references_).tolist()}
 
 
-_CLASSES = {c.name: c for c in (Transform, Standardize, MinMax, YeoJohnson, QuantileNormal)}
+_CLASSES = {c.name: c for c in (Transform, Standardize, MinMax, YeoJohnson, Logit, QuantileNormal)}
 _PARAMS = {"standardize": ("mean", "scale"), "minmax": ("min", "span"), "yeo-johnson": ("lambdas", "mean", "scale"),
-           "quantile": ("quantiles", "references")}
+           "logit": ("eps",), "quantile": ("quantiles", "references")}
 
 
 def make_transform(name: str) -> Transform:
-    """Unfitted transform called ``name`` (none | standardize | minmax | yeo-johnson | quantile)."""
+    """Unfitted transform called ``name`` (none | standardize | minmax | yeo-johnson | logit | quantile)."""
     if name not in _CLASSES:
         raise UserError(f"data.transform: unknown transform {name!r} (choose {' | '.join(_CLASSES)})")
     return _CLASSES[name]()

@@ -97,6 +97,12 @@ def kind_of(spec: DataSpec) -> str:
     return "binary" if spec.kind == "image" else spec.kind
 
 
+def default_kinds(spec: DataSpec) -> tuple[str, ...]:
+    """The :attr:`GenerativeModel.defaults_by_kind` entries that apply to ``spec``, in merge order: its
+    :func:`kind_of`, then, for grey images, the family's own ``image`` entry (what differs from binary pixels)."""
+    return (kind_of(spec), "image") if spec.kind == "image" else (kind_of(spec),)
+
+
 class GenerativeModel(nn.Module):
     """Base class of every physgen model: the contract between a family, the trainer and the CLI.
 
@@ -128,8 +134,9 @@ class GenerativeModel(nn.Module):
     #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}``, the part of
     #: :meth:`defaults` that does not depend on the data
     default_config: ClassVar[dict[str, Any]] = {}
-    #: overlays per data kind (``spins``, ``binary``, ``continuous``; ``image`` uses ``binary``, see
-    #: :func:`kind_of`) merged over :attr:`default_config` by :meth:`defaults`: widths, learning rates,
+    #: overlays per data kind (``spins``, ``binary``, ``continuous``; ``image`` data take ``binary`` and then
+    #: an ``image`` entry where a family has one, see :func:`default_kinds`) merged over :attr:`default_config`
+    #: by :meth:`defaults`: widths, learning rates,
     #: sampler settings, the data transform the family needs, and the training budget (:func:`budget`)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {}
 
@@ -139,7 +146,7 @@ class GenerativeModel(nn.Module):
         sections ``model``, ``train``, ``data``): what ``physgen train`` uses before ``--config``, ``--set``
         and the flags.  The base merges :attr:`default_config` and the :attr:`defaults_by_kind` entry of
         the spec's kind; families whose defaults depend on more of the spec (e.g. on conditioning) extend it."""
-        return overlay(cls.default_config, cls.defaults_by_kind.get(kind_of(spec), {}))
+        return overlay(cls.default_config, *(cls.defaults_by_kind.get(k, {}) for k in default_kinds(spec)))
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()

@@ -88,6 +88,7 @@ def test_image_data_share_the_binary_defaults_then_take_their_own():
     grey, binary = (registry.get("ddpm").defaults(example_spec(k)) for k in ("image", "binary"))
     assert grey["data"]["transform"] == "logit" and "transform" not in binary.get("data", {})
     assert grey["model"]["channels"] == [32, 64] and grey["model"]["steps"] == 100
+    assert registry.get("ebm").defaults(example_spec("image"))["data"]["transform"] == "logit"
 
 
 def test_overlay_and_budget():

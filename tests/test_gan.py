@@ -220,3 +220,22 @@ def test_bond_features_give_the_ising_energy_linearly():
     assert math.isfinite(logs["d_loss"])
     with pytest.raises(UserError, match="model.bond_features"):
         build("wgan-gp", DataSpec("continuous", (3,)), bond_features=True)
+
+
+def test_image_output_tanh_on_intensities_or_linear_in_logit_space():
+    """Images: ``output=auto`` keeps the tanh map [0, 1] ↔ [−1, 1]; ``linear`` (a run in logit space) passes the
+    model-space values through unchanged, and tanh refuses data outside [0, 1] with the fix in the message."""
+    spec = DataSpec("image", (4, 4))
+    x = torch.rand(3, 4, 4, generator=G(2))
+    tanh = build("wgan-gp", spec)
+    assert tanh.output_kind == "tanh"
+    torch.testing.assert_close(tanh.to_internal(x), 2 * x - 1)
+    torch.testing.assert_close(tanh.to_data(tanh.to_internal(x)), x)
+    with pytest.raises(UserError, match="model.output=linear"):
+        tanh.check_batch({"x": 3 * x})
+    linear = build("wgan-gp", spec, output="linear")
+    y = 6 * x - 3                                     # logit-space values, beyond [0, 1]
+    linear.check_batch({"x": y})
+    assert linear.output_kind == "linear" and torch.equal(linear.to_internal(y), y) and torch.equal(linear.to_data(y), y)
+    out = linear.sample(5, generator=G(3))
+    assert out.shape == (5, 4, 4) and not torch.equal(out, out.clamp(0, 1))   # not squashed into [0, 1]

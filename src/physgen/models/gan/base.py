@@ -48,8 +48,9 @@ class GANConfig:
     label_dim: int = 0               # labels: 0 = one-hot concatenation, > 0 = learned embedding size
     cond_map: str = "linear"         # how a temperature enters the networks: linear | energy (the exact energy
                                      # per spin u_L(T) of the finite lattice, Kaufman 1949; spin lattices)
-    output: str = "auto"             # generator output on continuous data: auto | tanh | linear | clip
-                                     # (clip: linear, clamped to the training data's per-feature range)
+    output: str = "auto"             # generator output on continuous and image data: auto | tanh | linear | clip
+                                     # (clip: linear, clamped to the training data's per-feature range; images:
+                                     # auto = tanh on [0, 1] intensities, linear/clip for a run in logit space)
     diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
     sample_epochs: tuple[int, ...] = (1, 2, 4, 10, 50, 100)  # epochs whose fixed-z samples are kept
 
@@ -71,8 +72,9 @@ class GAN(GenerativeModel):
     """Base of the GAN family; subclasses build ``self.gen`` and ``self.disc`` in :meth:`build`.
 
     ``self.gen(z, c) -> (B, *spec.shape)`` pre-activation; ``self.disc(x, c) -> (B,)`` logits/critic values,
-    with ``x`` in the GAN's internal space: spins ±1; binary and images mapped from [0, 1] to [−1, 1];
-    continuous data as given (after the run's preprocessing).
+    with ``x`` in the GAN's internal space: spins ±1; binary data, and images under a tanh output, mapped from
+    [0, 1] to [−1, 1]; continuous data, and images under a linear or clipped output (e.g. in logit space), as
+    given (after the run's preprocessing).
     """
 
     adversarial: ClassVar[bool] = True
@@ -107,9 +109,10 @@ class GAN(GenerativeModel):
     # --- spaces -----------------------------------------------------------------------------
     @property
     def output_kind(self) -> str:
-        """``tanh`` (always for spins/binary/images), ``linear`` or ``clip`` (continuous data)."""
+        """``tanh`` (always for spins/binary; images unless ``output`` is linear or clip), ``linear`` or ``clip``
+        (continuous data, images)."""
         out = self.config.output
-        if self.spec.kind != "continuous":
+        if self.spec.kind in ("spins", "binary") or (self.spec.kind == "image" and out == "auto"):
             return "tanh"
         return self.default_output if out == "auto" else out
 
@@ -128,7 +131,7 @@ class GAN(GenerativeModel):
         self.hi.copy_(x.max(0).values.view_as(self.hi))
 
     def to_internal(self, x: torch.Tensor) -> torch.Tensor:
-        return 2 * x - 1 if self.spec.kind in ("binary", "image") else x
+        return 2 * x - 1 if self.spec.kind == "binary" or (self.spec.kind == "image" and self.squash) else x
 
     def generate(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """G(z, c) in the internal space, ``(B, *shape)`` (differentiable).  ``clip`` is a hard clamp to
@@ -142,9 +145,10 @@ class GAN(GenerativeModel):
         return out
 
     def to_data(self, y: torch.Tensor) -> torch.Tensor:
-        """Internal space -> model space of the data kind: spins sign(y), binary 1[y > 0], image (y + 1)/2."""
+        """Internal space -> model space of the data kind: spins sign(y), binary 1[y > 0], image (y + 1)/2
+        under tanh (else as generated)."""
         if self.spec.kind == "image":
-            return ((y + 1) / 2).clamp(0, 1)
+            return ((y + 1) / 2).clamp(0, 1) if self.squash else y
         return from_signed(y, self.spec.kind)
         return y
 
@@ -240,6 +244,10 @@ class GAN(GenerativeModel):
             raise UserError(f"model {self.name!r} ends in tanh but the (preprocessed) data leave [−1, 1] "
                             f"(range {float(x.min()):.3g}..{float(x.max()):.3g}); use data.transform=minmax "
                             "or model.output=linear")
+        if self.spec.kind == "image" and self.squash and (x.min() < 0 or x.max() > 1):
+            raise UserError(f"model {self.name!r} maps image intensities in [0, 1] through tanh but the "
+                            f"(preprocessed) data leave [0, 1] (range {float(x.min()):.3g}..{float(x.max()):.3g}); "
+                            "use model.output=linear (e.g. with data.transform=logit)")
 
     # --- generation -------------------------------------------------------------------------
     @torch.no_grad()

@@ -89,6 +89,8 @@ def test_image_data_share_the_binary_defaults_then_take_their_own():
     assert grey["data"]["transform"] == "logit" and "transform" not in binary.get("data", {})
     assert grey["model"]["channels"] == [32, 64] and grey["model"]["steps"] == 100
     assert registry.get("ebm").defaults(example_spec("image"))["data"]["transform"] == "logit"
+    wgan = registry.get("wgan-gp").defaults(example_spec("image"))
+    assert wgan["data"]["transform"] == "logit" and wgan["model"]["output"] == "clip"
 
 
 def test_overlay_and_budget():

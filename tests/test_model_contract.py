@@ -88,7 +88,8 @@ def test_image_data_share_the_binary_defaults_then_take_their_own():
     grey, binary = (registry.get("ddpm").defaults(example_spec(k)) for k in ("image", "binary"))
     assert grey["data"]["transform"] == "logit" and "transform" not in binary.get("data", {})
     assert grey["model"]["channels"] == [32, 64] and grey["model"]["steps"] == 100
-    assert registry.get("ebm").defaults(example_spec("image"))["data"]["transform"] == "logit"
+    ebm = registry.get("ebm").defaults(example_spec("image"))
+    assert ebm["data"]["transform"] == "logit" and ebm["model"]["noise"] == ebm["model"]["real_noise"] == 0.03
     wgan = registry.get("wgan-gp").defaults(example_spec("image"))
     assert wgan["data"]["transform"] == "logit" and wgan["model"]["output"] == "clip"
 

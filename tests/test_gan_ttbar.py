@@ -2,8 +2,9 @@
 per-feature KL ≤ 0.03, classifier AUC ≤ 0.65 on 10k generated events against the training events).
 
 The defaults Gaussianise each feature (``data.transform=auto``: quantile) and give the generator a linear
-output.  A fixed step budget (not wall time) keeps it deterministic; 8000 steps take about a minute on one
-core."""
+output.  A fixed step budget (not wall time) and one intra-op thread keep it deterministic: with two threads
+the order of the parallel reductions changes from run to run, and the AUC with it (0.651 and 0.656 in two
+runs of the same code, against 0.629 on one thread).  8000 steps take about 40 s on one core."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,8 +12,19 @@ import pytest
 
 from physgen.data import Dataset, load, save
 
+@pytest.fixture
+def one_thread():
+    """torch on one intra-op thread for the test (bit-reproducible training), restored afterwards."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.slow
-def test_wgan_gp_reproduces_the_ttbar_events(cli, pythia_ttbar, tmp_path):
+def test_wgan_gp_reproduces_the_ttbar_events(cli, pythia_ttbar, tmp_path, one_thread):
     from physgen.metrics import evaluate
     from physgen.training import load_run
 
@@ -23,4 +35,4 @@ def test_wgan_gp_reproduces_the_ttbar_events(cli, pythia_ttbar, tmp_path):
     fake = load_run(tmp_path / "w").sample(10_000, seed=1)
     res = evaluate(load(data), fake, metrics=["kl", "c2st"], seed=0, n_boot=20)
     assert res["kl"]["value"] <= 0.03, res["kl"]["per_feature"]
-    assert res["c2st_auc"]["value"] <= 0.65
+    assert res["c2st_auc"]["value"] <= 0.65, res["c2st_auc"]["value"]

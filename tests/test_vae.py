@@ -190,3 +190,22 @@ def test_bad_sizes_and_kinds_are_user_errors():
         m.check_batch({"x": torch.full((2, 4, 4), 2.0)})
     with pytest.raises(UserError, match="method="):
         m.log_prob(torch.zeros(2, 4, 4), method="ais", generator=G(0))
+
+
+def test_binomial_likelihood_on_grey_levels():
+    """Grey images on a grid k/N: likelihood=auto counts the N steps, log p(x|z) is the binomial law of
+    torch.distributions, and draws lie on the grid with mean N π."""
+    spec = DataSpec("image", (6,), levels=4)
+    m = build(spec=spec)
+    assert m.likelihood == "binomial" and build(spec=DataSpec("image", (6,))).likelihood == "gaussian"
+    params = torch.randn(4, 6, generator=G(3))
+    x = torch.randint(0, 5, (4, 6), generator=G(4)).float() / 4
+    expected = torch.distributions.Binomial(4, logits=params).log_prob(4 * x).sum(1)
+    torch.testing.assert_close(m.log_likelihood(x, params, None), expected)
+    draws = m.draw(params[:1].expand(20000, -1), None, generator=G(5))
+    assert bool((draws * 4 == (draws * 4).round()).all())
+    torch.testing.assert_close(draws.mean(0), torch.sigmoid(params[0]), atol=0.01, rtol=0)  # SE ≤ 0.002
+    with pytest.raises(UserError, match="grid k/4"):
+        m.check_batch({"x": torch.full((2, 6), 0.3)})
+    with pytest.raises(UserError, match="likelihood=binomial"):
+        build(spec=DataSpec("continuous", (6,)), likelihood="binomial")

@@ -226,7 +226,8 @@ _NUMBERS = List(Num())
 
 SPEC = Obj(required={"kind": Str(KINDS), "shape": List(Int(1, MAX_VALUES), min=1, max=8)},
            optional={"feature_names": Opt(List(_NAME)), "condition_names": List(_NAME, max=16),
-                     "condition_values": Map(List(Num(), min=1)), "n_labels": Opt(Int(1, 1 << 20))})
+                     "condition_values": Map(List(Num(), min=1)), "n_labels": Opt(Int(1, 1 << 20)),
+                     "levels": Opt(Int(1, 255))})
 
 TRANSFORM_PARAMS = {"none": {}, "standardize": {"mean": _NUMBERS, "scale": List(Num(positive=True))},
                     "minmax": {"min": _NUMBERS, "span": List(Num(positive=True))},

@@ -35,6 +35,7 @@ class DataSpec:
     condition_names: tuple[str, ...] = ()
     condition_values: dict[str, tuple[float, ...]] = field(default_factory=dict)  # distinct values seen
     n_labels: int | None = None
+    levels: int | None = None   # grey images whose pixels all lie on the grid {k/N, k = 0..N}: N (digits: 16)
 
     @classmethod
     def from_dataset(cls, ds, condition: str | None = None) -> "DataSpec":
@@ -53,7 +54,9 @@ class DataSpec:
             names = (condition,)
             values = {condition: tuple(float(v) for v in np.unique(ds.conditions[condition]))}
         fn = ds.feature_names
-        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels)
+        samples = getattr(ds, "samples", None)
+        levels = grey_grid(samples) if ds.kind == "image" and isinstance(samples, np.ndarray) else None
+        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels, levels)
 
     @property
     def n_features(self) -> int:
@@ -72,7 +75,20 @@ class DataSpec:
     def from_json(cls, d: dict[str, Any]) -> "DataSpec":
         return cls(d["kind"], tuple(d["shape"]), tuple(d["feature_names"]) if d.get("feature_names") else None,
                    tuple(d.get("condition_names", ())),
-                   {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"))
+                   {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"),
+                   d.get("levels"))
+
+
+def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:
+    """The smallest ``N <= max_steps`` with every value of ``x`` on the grid ``{k/N : k = 0..N}`` (to 1e-5;
+    the 8×8 digits, stored as pixel/16: 16), or None: intensities a binomial unit or likelihood can count."""
+    values = np.unique(x)
+    if len(values) > max_steps + 1 or values[0] < 0 or values[-1] > 1:
+        return None
+    for n in range(1, max_steps + 1):
+        if np.abs(values * n - np.round(values * n)).max() <= 1e-5 * n:
+            return n
+    return None
 
 
 def overlay(*parts: dict[str, Any]) -> dict[str, Any]:

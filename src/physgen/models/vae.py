@@ -8,6 +8,9 @@ q(z|x, c) = N(μ(x, c), diag σ²(x, c)), decoder p(x|z, c) with a likelihood ch
 ``spins``      the same on s = (x + 1)/2 for x ∈ {−1, +1} ("spin" likelihood)
 ``continuous`` Gaussian N(x; m(z), σ²) with a fixed σ (``model.sigma``) or a learned
 ``image``      per-sample, per-feature log σ² (``model.learn_variance``, the default)
+``image`` on   binomial: the pixel counts n = N x of grey levels k/N (``DataSpec.levels``) as
+a grid         n ~ Binomial(N, π): log p = Σ_i [log C(N, n_i) + n_i log π_i + (N − n_i) log(1 − π_i)]
+               (N independent Bernoulli draws of one π, the binary case counted N times)
 =============  =======================================================================
 
 On spin lattices the family's defaults make the Bernoulli decoder autoregressive (``model.decoder``):
@@ -43,7 +46,7 @@ from physgen.models.nets import (ConvDecoder, ConvEncoder, Conditioner, check_po
                                  image_shape, mlp)
 from physgen.models.registry import register
 
-LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian")
+LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian", "binomial")
 DECODERS = ("factorized", "autoregressive")
 LOG_2PI = math.log(2 * math.pi)
 
@@ -55,7 +58,7 @@ class VAEConfig:
     latent: int = 16                    # latent dimension D
     hidden: tuple[int, ...] = (256, 256)  # encoder widths (the decoder mirrors them)
     beta: float = 1.0                   # weight of the KL term (β-VAE)
-    likelihood: str = "auto"            # auto (from the data kind) | bernoulli | spin | gaussian
+    likelihood: str = "auto"            # auto (from the data kind) | bernoulli | spin | gaussian | binomial
     learn_variance: bool = True         # Gaussian: decoder predicts log σ² (else fixed sigma)
     sigma: float = 0.1                  # Gaussian: fixed decoder standard deviation
     min_log_var: float = -9.0           # Gaussian: lower clamp of the learned log σ²
@@ -97,10 +100,16 @@ class ConvVAEConfig(VAEConfig):
         super().__post_init__()
 
 
-def resolve_likelihood(config: VAEConfig, kind: str) -> str:
-    """The decoder likelihood for data of ``kind`` (``auto``: binary -> bernoulli, spins -> spin, else gaussian)."""
-    auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": "gaussian"}[kind]
+def resolve_likelihood(config: VAEConfig, spec: DataSpec) -> str:
+    """The decoder likelihood for data like ``spec`` (``auto``: binary -> bernoulli, spins -> spin, images on
+    a grid of grey levels -> binomial, else gaussian)."""
+    kind = spec.kind
+    grid = "binomial" if spec.levels else "gaussian"
+    auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": grid}[kind]
     lik = auto if config.likelihood == "auto" else config.likelihood
+    if lik == "binomial" and not (kind == "image" and spec.levels):
+        raise UserError("model.likelihood=binomial needs grey images whose pixels lie on a grid k/N "
+                        f"(kind 'image'), got kind {kind!r} without such a grid")
     if lik == "spin" and kind != "spins":
         raise UserError(f"model.likelihood=spin needs data of kind 'spins', got {kind!r}")
     if lik == "bernoulli" and kind in ("spins", "continuous"):
@@ -146,7 +155,7 @@ class VAE(GenerativeModel):
 
     def __init__(self, config: VAEConfig, spec: DataSpec):
         super().__init__(config, spec)
-        self.likelihood = resolve_likelihood(config, spec.kind)
+        self.likelihood = resolve_likelihood(config, spec)
         self.learned_var = self.likelihood == "gaussian" and config.learn_variance
         self.autoregressive = check_decoder(config, spec, self.likelihood)
         self.cond = Conditioner(spec, config.label_dim)
@@ -201,6 +210,10 @@ class VAE(GenerativeModel):
     # --- likelihood -------------------------------------------------------------------------
     def log_likelihood(self, x: torch.Tensor, params: torch.Tensor, log_var: torch.Tensor | None) -> torch.Tensor:
         """log p(x|z) summed over features: ``(B, *shape)`` -> ``(B,)``."""
+        if self.likelihood == "binomial":
+            n, N = x * self.spec.levels, float(self.spec.levels)
+            log_c = torch.lgamma(torch.tensor(N + 1.0)) - torch.lgamma(n + 1) - torch.lgamma(N - n + 1)
+            return (log_c - n * F.softplus(-params) - (N - n) * F.softplus(params)).flatten(1).sum(1)
         if self.likelihood in ("bernoulli", "spin"):
             target = (x + 1) / 2 if self.likelihood == "spin" else x
             if self.autoregressive:
@@ -240,9 +253,13 @@ class VAE(GenerativeModel):
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         x = batch["x"]
-        if self.likelihood == "bernoulli" and (x.min() < 0 or x.max() > 1):
-            raise UserError("model.likelihood=bernoulli: data values must lie in [0, 1] "
+        if self.likelihood in ("bernoulli", "binomial") and (x.min() < 0 or x.max() > 1):
+            raise UserError(f"model.likelihood={self.likelihood}: data values must lie in [0, 1] "
                             "(use likelihood=gaussian or rescale the data)")
+        if self.likelihood == "binomial" and bool(((x * self.spec.levels).round() - x * self.spec.levels)
+                                                    .abs().max() > 1e-4 * self.spec.levels):
+            raise UserError(f"model.likelihood=binomial: the model-space pixels are not on the grid k/"
+                            f"{self.spec.levels} (data.transform must be none; or use likelihood=gaussian)")
 
     # --- scoring ----------------------------------------------------------------------------
     def log_weights(self, x: torch.Tensor, c: torch.Tensor | None, k: int, generator) -> torch.Tensor:
@@ -297,6 +314,10 @@ class VAE(GenerativeModel):
 
     def draw(self, params: torch.Tensor, log_var: torch.Tensor | None, *, generator) -> torch.Tensor:
         """A sample of the decoder distribution with the given parameters."""
+        if self.likelihood == "binomial":
+            N = float(self.spec.levels)
+            counts = torch.full_like(params, N)
+            return torch.binomial(counts, torch.sigmoid(params), generator=generator) / N
         if self.likelihood in ("bernoulli", "spin"):
             if self.autoregressive:
                 bits = self.head.sample(params, generator=generator).reshape(len(params), *self.spec.shape)
@@ -316,7 +337,7 @@ class VAE(GenerativeModel):
         if self.autoregressive:
             bits = self.head.sample(params, generator=torch.Generator(params.device).manual_seed(0))
             params = self.head(2 * bits - 1, params).reshape(len(z), *self.spec.shape)
-        if self.likelihood == "bernoulli":
+        if self.likelihood in ("bernoulli", "binomial"):
             return torch.sigmoid(params)
         if self.likelihood == "spin":
             return torch.tanh(params / 2)  # E[s] = 2π − 1

@@ -20,7 +20,8 @@ from physgen.samplers.draws import bernoulli
 class BipartiteEnergy(Protocol):
     """The members Gibbs sweeps, the global spin flip, parallel tempering and AIS use.
 
-    ``visible``: ``"bernoulli"`` ({0,1}), ``"spin"`` (±1) or ``"gaussian"`` (ℝ, std ``sigma (n,)``);
+    ``visible``: ``"bernoulli"`` ({0,1}), ``"spin"`` (±1), ``"gaussian"`` (ℝ, std ``sigma (n,)``) or
+    ``"binomial"`` (grey levels k/N, ``trials`` = N);
     ``beta``: ``1.0`` or a tensor broadcastable to ``v.shape[:-1] + (1,)``; ``base_a``: the base model's
     visible bias (None: untempered).
     """
@@ -32,6 +33,7 @@ class BipartiteEnergy(Protocol):
     sigma: torch.Tensor | None
     beta: torch.Tensor | float
     base_a: torch.Tensor | None
+    trials: int
 
     @property
     def n_visible(self) -> int: ...
@@ -81,9 +83,12 @@ class BipartiteEnergy(Protocol):
 
 
 def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
-                 generator: torch.Generator | None) -> torch.Tensor:
+                 generator: torch.Generator | None, trials: int = 1) -> torch.Tensor:
     """Draw visible units given their field ``(..., n)``: Bernoulli ``σ(f)``, spin ``p(+1) = σ(2f)``,
-    Gaussian ``N(f, σ²)``."""
+    Gaussian ``N(f, σ²)``, binomial ``Binomial(N, σ(f))/N`` (``trials`` = N)."""
+    if visible == "binomial":
+        counts = torch.full_like(field, float(trials))
+        return torch.binomial(counts, torch.sigmoid(field), generator=generator).div_(trials)
     if visible == "gaussian":
         return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
     if visible == "bernoulli":

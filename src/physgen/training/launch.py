@@ -6,6 +6,8 @@ half-made run directory.
 """
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import shutil
 import time
@@ -104,7 +106,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
     if resume:
         transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
-        _check_same_data(out, data_path, spec, prev)
+        spec = _check_same_data(out, data_path, spec, prev)
     else:
         transform = fit_transform(cfg.data.transform, train_ds.samples, ds.kind)
     model = registry.instantiate(cls, cfg.model, spec)
@@ -125,7 +127,7 @@ def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict,
     transform = None
     if resume:
         transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
-        _check_same_data(out, data_path, spec, prev)
+        spec = _check_same_data(out, data_path, spec, prev)
     prep = prepare(source, path, transform_name=cfg.data.transform, condition=cfg.data.condition,
                    val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
                    transform=transform)
@@ -309,12 +311,15 @@ def _check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
                                 f"({old[section].get(key)!r} -> {value!r}); start a new run instead")
 
 
-def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> None:
+def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> DataSpec:
+    """The run's saved spec, after checking that ``data_path`` is the data it was trained on (a spec saved
+    before specs recorded the grey-level grid matches the data's spec without it)."""
     if prev.get("data_sha256") and R.file_sha256(data_path) != prev["data_sha256"]:
         raise UserError(f"--data {data_path}: differs from the file this run was trained on ({prev.get('data')})")
     saved = DataSpec.from_json(R.read_json(out / R.SPEC))
-    if saved != spec:
+    if saved != (dataclasses.replace(spec, levels=None) if saved.levels is None else spec):
         raise UserError(f"--data {data_path}: its shape/kind/conditions differ from the run's {R.SPEC}")
+    return saved
 
 
 def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[str, Any]:

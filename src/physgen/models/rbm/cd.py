@@ -4,7 +4,7 @@ The CD surrogate ``L = mean_{v∈data} F(v) − mean_{v⁻∈neg} F(v⁻)`` has,
 logits (``ṽ = v``, or ``v/σ²`` for Gaussian units) and ``σ(x)`` the hidden activation probabilities,
 
     ∂L/∂W = −( ṽ₀ᵀσ(x₀)/B − ṽ⁻ᵀσ(x⁻)/C )      ∂L/∂b = −( ⟨σ(x₀)⟩ − ⟨σ(x⁻)⟩ )
-    ∂L/∂a = −( ⟨v₀⟩ − ⟨v⁻⟩ ) / σ²             (σ² = 1 for Bernoulli and spin units)
+    ∂L/∂a = −( ⟨v₀⟩ − ⟨v⁻⟩ ) / σ²             (σ² = 1 for Bernoulli and spin units; N ⟨·⟩ for binomial)
 
 — the positive minus negative statistics of Hinton (2002) / Tieleman (2008).  Computing them directly
 reuses the logits the Gibbs chain already needs, so one CD-1 update costs the five matrix products of the
@@ -74,10 +74,10 @@ def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: in
     pw = (torch.sigmoid(x) if p is None else p) * w
     dW = e.outer(e.scaled(v) if vc is None else vc, pw)
     vw = (v * w).sum(0)
-    da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw
+    da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw * e.trials if e.visible == "binomial" else vw
     if not value:
         loss = None
-    elif e.visible == "gaussian" or not e.untempered:
+    elif e.visible in ("gaussian", "binomial") or not e.untempered:
         loss = -torch.dot(w[:, 0], e.free_energy(v, x))
     else:
         loss = torch.dot(e.a, vw) + torch.dot(w[:, 0], softplus(x).sum(-1))

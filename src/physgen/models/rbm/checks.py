@@ -7,6 +7,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 
 MAX_CONDITIONS = 64
+# grey images whose pixels lie on a grid k/N (DataSpec.levels): binomial units counting the N steps; other
 # grey images in [0, 1]: Bernoulli units whose data are the pixel intensities read as probabilities (the
 # convention of the MNIST RBMs of Hinton & Salakhutdinov 2006); samples are then E[v | h] (RBM.sample)
 _AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli"}
@@ -14,10 +15,14 @@ _FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
         "gaussian": "model.visible=gaussian"}
 
 
-def resolve_visible(visible: str, kind: str) -> str:
-    """The visible unit type for data of ``kind``; refuses combinations that cannot be right."""
+def resolve_visible(visible: str, spec: DataSpec) -> str:
+    """The visible unit type for data like ``spec``; refuses combinations that cannot be right."""
+    kind = spec.kind
     if visible == "auto":
-        return _AUTO[kind]
+        return "binomial" if kind == "image" and spec.levels else _AUTO[kind]
+    if visible == "binomial" and not (kind == "image" and spec.levels):
+        raise UserError("model.visible=binomial: needs grey images whose pixels lie on a grid k/N "
+                        f"(kind 'image'); the data are {kind!r} without such a grid")
     if kind == "spins" and visible == "bernoulli":
         raise UserError("model.visible=bernoulli: the data are ±1 spins; use model.visible=spin")
     if kind == "binary" and visible == "spin":
@@ -27,13 +32,19 @@ def resolve_visible(visible: str, kind: str) -> str:
     return visible
 
 
-def check_values(x: torch.Tensor, visible: str, kind: str = "binary") -> None:
+def check_values(x: torch.Tensor, visible: str, kind: str = "binary", trials: int = 1) -> None:
     """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
-    ``kind`` ``image``: [0, 1]) or ±1."""
+    ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``trials`` = N)."""
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":
+        return
+    if visible == "binomial":
+        n = x * trials
+        if not bool(((x >= 0) & (x <= 1)).all()) or float((n - n.round()).abs().max()) > 1e-4 * trials:
+            raise UserError(f"data: binomial units need pixels on the grid k/{trials} in [0, 1] (data.transform "
+                            f"must be none); use {_FIX['bernoulli']} or {_FIX['gaussian']}")
         return
     is01 = bool(((x >= 0) & (x <= 1)).all()) if kind == "image" else bool(((x == 0) | (x == 1)).all())
     ispm = bool(((x == 1) | (x == -1)).all())
@@ -49,7 +60,7 @@ def check_values(x: torch.Tensor, visible: str, kind: str = "binary") -> None:
 
 
 def data_bias(v: torch.Tensor, visible: str, eps: float = 0.02) -> torch.Tensor:
-    """Visible bias matching the data's marginals (Hinton 2012 guide, §8.1): ``logit p`` (Bernoulli),
+    """Visible bias matching the data's marginals (Hinton 2012 guide, §8.1): ``logit p`` (Bernoulli, binomial),
     ``atanh m`` (spin), the mean (Gaussian); marginals clipped away from 0/1 by ``eps``."""
     mean = v.mean(0)
     if visible == "gaussian":

@@ -12,6 +12,11 @@ and weights ``W (n, m)``, visible bias ``a (n,)``, hidden bias ``b (m,)``:
                ``E(v,h) = Σ_i (v_i−a_i)²/(2σ_i²) − bᵀh − Σ_ij (v_i/σ_i²) W_ij h_j``
                ``p(v_i|h) = N(a_i + W_{i:}h, σ_i²)``,  ``p(h_j=1|v) = σ(b_j + Σ_i v_i W_ij/σ_i²)``
                ``F(v) = Σ_i (v_i−a_i)²/(2σ_i²) − Σ_j softplus(b_j + Σ_i v_i W_ij/σ_i²)``.
+``binomial``   grey levels ``v_i ∈ {0, 1/N, …, 1}`` counted as ``n_i = N v_i`` (N = ``trials``), each unit N
+               Bernoulli units sharing their weights (Teh & Hinton 2001; Welling, Rosen-Zvi & Hinton 2005):
+               ``E(v,h) = −aᵀn − bᵀh − nᵀWh − Σ_i log C(N, n_i)``
+               ``p(n_i|h) = Binomial(N, σ(a_i + W_{i:}h))``,  ``p(h_j=1|v) = σ(b_j + nᵀW_{:j})``
+               ``F(v) = −aᵀn − Σ_i log C(N, n_i) − Σ_j softplus(b_j + nᵀW_{:j})``.
 
 Tempered family (for parallel tempering and AIS).  For an inverse temperature ``β ∈ [0, 1]`` and a
 "base" visible bias ``a_A`` (the independent model A with ``W = 0``, ``b = 0``) the joint is
@@ -20,8 +25,8 @@ RBM with ``W_β = βW``, ``b_β = βb`` and visible bias ``a_β = (1−β)a_A + 
 
 ``F_β(v) = (1−β) U_A(v) + β U(v) − Σ_j softplus(β (b_j + ṽᵀW_{:j}))``
 
-with ``U`` the visible term of ``F`` (``−aᵀv`` or the Gaussian quadratic) and ``ṽ = v`` (``v/σ²``
-for Gaussian units).  ``β`` may be a tensor broadcastable against ``v.shape[:-1] + (1,)`` so that all
+with ``U`` the visible term of ``F`` (``−aᵀv``, the binomial's ``−aᵀn − Σ log C(N, n)`` or the Gaussian
+quadratic) and ``ṽ = v`` (``v/σ²`` for Gaussian units, ``n = N v`` for binomial ones).  ``β`` may be a tensor broadcastable against ``v.shape[:-1] + (1,)`` so that all
 replicas of parallel tempering are updated with one matrix product.
 """
 from __future__ import annotations
@@ -36,7 +41,7 @@ from torch.nn.functional import softplus
 from physgen.samplers.draws import bernoulli
 from physgen.samplers.energy import sample_units  # noqa: F401  (also part of this module's API)
 
-VISIBLE = ("bernoulli", "spin", "gaussian")
+VISIBLE = ("bernoulli", "spin", "gaussian", "binomial")
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class RBMEnergy:
     beta: torch.Tensor | float = 1.0
     base_a: torch.Tensor | None = None
     Wc: torch.Tensor | None = None   # W in the products' dtype (bfloat16), set by :meth:`fast`
+    trials: int = 1                  # binomial units: N, the number of grey-level steps
 
     @property
     def n_visible(self) -> int:
@@ -85,8 +91,8 @@ class RBMEnergy:
     def operands(self, v: torch.Tensor) -> torch.Tensor | None:
         """Binary/spin rows ``v (..., n)`` as the operand of this energy's products (bfloat16 after
         :meth:`fast`, else ``v`` itself), to cast once for :meth:`hidden_logits` and :meth:`outer`; None for
-        Gaussian units (their products take ``v/σ²``)."""
-        if self.visible == "gaussian":
+        Gaussian and binomial units (their products take ``ṽ``)."""
+        if self.visible in ("gaussian", "binomial"):
             return None
         return v if self.Wc is None else v.to(self.Wc.dtype)
 
@@ -118,7 +124,9 @@ class RBMEnergy:
         return self.a if self.base_a is None else self.base_a
 
     def scaled(self, v: torch.Tensor) -> torch.Tensor:
-        """``ṽ``: ``v``, or ``v/σ²`` for Gaussian units."""
+        """``ṽ``: ``v``, ``v/σ²`` for Gaussian units, the counts ``N v`` for binomial ones."""
+        if self.visible == "binomial":
+            return v * self.trials
         return v / self.sigma ** 2 if self.visible == "gaussian" else v
 
     # --- conditionals -----------------------------------------------------------------------
@@ -128,7 +136,7 @@ class RBMEnergy:
         return z if isinstance(self.beta, float) and self.beta == 1.0 else self.beta * z
 
     def visible_field(self, h: torch.Tensor) -> torch.Tensor:
-        """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli), half-logit (spin) or mean (Gaussian)."""
+        """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli, binomial), half-logit (spin) or mean (Gaussian)."""
         beta = self.beta
         a = self.a if self.base_a is None else (1 - beta) * self.base_a + beta * self.a
         if isinstance(beta, float) and beta == 1.0:
@@ -142,14 +150,14 @@ class RBMEnergy:
     def visible_mean(self, h: torch.Tensor) -> torch.Tensor:
         """``E[v | h]``: ``(..., m) -> (..., n)``."""
         f = self.visible_field(h)
-        if self.visible == "bernoulli":
+        if self.visible in ("bernoulli", "binomial"):
             return torch.sigmoid(f)
         if self.visible == "spin":
             return torch.tanh(f)
         return f
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        return sample_units(self.visible, self.visible_field(h), self.sigma, generator)
+        return sample_units(self.visible, self.visible_field(h), self.sigma, generator, self.trials)
 
     def gibbs_step(self, v: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """One block-Gibbs sweep ``v -> h ~ p(h|v) -> v' ~ p(v|h)``."""
@@ -157,9 +165,14 @@ class RBMEnergy:
 
     # --- energies --------------------------------------------------------------------------
     def visible_term(self, v: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """The visible part of ``F`` with bias ``a``: ``−aᵀv`` or ``Σ (v − a)²/(2σ²)``; ``(..., n) -> (...)``."""
+        """The visible part of ``F`` with bias ``a``: ``−aᵀv``, ``−aᵀn − Σ log C(N, n)`` (binomial) or
+        ``Σ (v − a)²/(2σ²)``; ``(..., n) -> (...)``."""
         if self.visible == "gaussian":
             return (((v - a) / self.sigma) ** 2).sum(-1) / 2
+        if self.visible == "binomial":
+            n, N = v * self.trials, float(self.trials)
+            log_c = math.lgamma(N + 1) - torch.lgamma(n + 1) - torch.lgamma(N - n + 1)
+            return -(n * a + log_c).sum(-1)
         return -(v * a).sum(-1)
 
     def free_energy(self, v: torch.Tensor, hidden_logits: torch.Tensor | None = None) -> torch.Tensor:
@@ -180,6 +193,8 @@ class RBMEnergy:
         a = self._ba()
         if self.visible == "bernoulli":
             vis = softplus(a).sum()
+        elif self.visible == "binomial":
+            vis = self.trials * softplus(a).sum()   # Σ_n C(N, n) e^{a n} = (1 + e^a)^N
         elif self.visible == "spin":
             vis = (a.abs() + torch.log1p(torch.exp(-2 * a.abs()))).sum()  # log 2cosh a
         else:
@@ -194,16 +209,18 @@ class RBMEnergy:
         """Samples of the independent base model ``(..., n)`` (a chain initialisation)."""
         a = self._ba().detach()
         field = torch.zeros(*shape, self.n_visible, device=a.device, dtype=a.dtype) + a
-        return sample_units(self.visible, field, None if self.sigma is None else self.sigma.detach(), generator)
+        return sample_units(self.visible, field, None if self.sigma is None else self.sigma.detach(), generator,
+                            self.trials)
 
     def detach(self) -> "RBMEnergy":
         d = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
         return RBMEnergy(self.visible, d(self.W), d(self.a), d(self.b), d(self.sigma), d(self.beta), d(self.base_a),
-                         self.Wc)
+                         self.Wc, self.trials)
 
     def to(self, dtype: torch.dtype) -> "RBMEnergy":
         c = lambda t: t.to(dtype) if isinstance(t, torch.Tensor) else t  # noqa: E731
-        return RBMEnergy(self.visible, c(self.W), c(self.a), c(self.b), c(self.sigma), c(self.beta), c(self.base_a))
+        return RBMEnergy(self.visible, c(self.W), c(self.a), c(self.b), c(self.sigma), c(self.beta), c(self.base_a),
+                         trials=self.trials)
 
 
 def bf16_products(W: torch.Tensor) -> bool:

@@ -80,13 +80,14 @@ class RBM(GenerativeModel):
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
-        self.visible = checks.resolve_visible(config.visible, spec.kind)
+        self.visible = checks.resolve_visible(config.visible, spec)
+        self.trials = spec.levels if self.visible == "binomial" else 1
         self.flip = (self.visible == "spin") if config.flip is None else bool(config.flip)
         if self.flip and self.visible != "spin":
             raise UserError(f"model.flip: the global spin flip needs spin visible units (visible={self.visible})")
         self.cond_values = checks.condition_values(spec)
         K, n, m = max(1, len(self.cond_values)), spec.n_features, config.n_hidden
-        if config.method == "exact" and min(n if self.visible != "gaussian" else 99, m) > EXACT_MAX_UNITS:
+        if config.method == "exact" and min(n if self.enumerable else 99, m) > EXACT_MAX_UNITS:
             raise UserError(f"model.method=exact: needs <= {EXACT_MAX_UNITS} hidden (or binary visible) units, "
                             f"got {n} visible and {m} hidden; use method=pcd or pt")
         self.W = nn.Parameter(config.init_std * torch.randn(K, n, m))
@@ -111,13 +112,18 @@ class RBM(GenerativeModel):
         shape = (K, R, c.n_chains, n) if R else (K, c.n_chains, n) if c.method == "pcd" else (K, 0, n)
         self.register_buffer("chains", torch.zeros(shape))
 
+    @property
+    def enumerable(self) -> bool:
+        """Binary or spin visible units: their states can be enumerated and flipped one at a time."""
+        return self.visible in ("bernoulli", "spin")
+
     # --- parameters as maths -------------------------------------------------------------------
     def energy(self, k: int = 0) -> RBMEnergy:
         """The :class:`RBMEnergy` of condition index ``k`` (views of the parameters; differentiable)."""
         # K = 1: squeeze (a view whose backward is free) instead of W[0] (backward allocates a zero W)
         pick = (lambda t: t.squeeze(0)) if self.W.shape[0] == 1 else (lambda t: t[k])  # noqa: E731
         sigma = torch.exp(pick(self.log_sigma)) if self.visible == "gaussian" else None
-        return RBMEnergy(self.visible, pick(self.W), pick(self.a), pick(self.b), sigma)
+        return RBMEnergy(self.visible, pick(self.W), pick(self.a), pick(self.b), sigma, trials=self.trials)
 
     def condition_index(self, condition: dict[str, float] | None) -> int:
         """Index of the RBM for ``condition`` (e.g. ``{"temperature": 2.27}``); UserError lists trained values."""
@@ -132,7 +138,7 @@ class RBM(GenerativeModel):
 
     # --- training --------------------------------------------------------------------------------
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
-        checks.check_values(batch["x"], self.visible, self.spec.kind)
+        checks.check_values(batch["x"], self.visible, self.spec.kind, self.trials)
 
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -202,7 +208,7 @@ class RBM(GenerativeModel):
     def stacked_energy(self) -> RBMEnergy:
         """All K RBMs as one (detached) energy: ``W (K, n, m)``, ``a (K, 1, n)``, ``b (K, 1, m)``."""
         sigma = torch.exp(self.log_sigma)[:, None] if self.visible == "gaussian" else None
-        return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma).detach()
+        return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma, trials=self.trials).detach()
 
     @torch.no_grad()
     def _chain_visible(self, generator: torch.Generator) -> list[torch.Tensor]:
@@ -359,9 +365,9 @@ class RBM(GenerativeModel):
         """Reconstruction error, pseudo-likelihood (binary/spin) and exact mean log-likelihood (small models)."""
         recon = e.visible_mean(torch.sigmoid(e.hidden_logits(v)))
         out = {prefix + "recon_error": float(((v - recon) ** 2).sum(-1).mean())}
-        if self.visible != "gaussian":
+        if self.enumerable:
             out[prefix + "pseudo_likelihood"] = float(pseudo_log_likelihood(e, v, generator).mean())
-        if min(e.n_hidden, e.n_visible if self.visible != "gaussian" else 99) <= 16:
+        if min(e.n_hidden, e.n_visible if self.enumerable else 99) <= 16:
             e64 = e.to(torch.float64)
             out[prefix + "exact_log_likelihood"] = float(-e64.free_energy(v.double()).mean()
                                                          - partition.exact_log_z(e64))
@@ -402,7 +408,8 @@ class RBM(GenerativeModel):
             x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
         else:
             raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
-        if self.spec.kind == "image":   # grey levels: the mean E[v | h] of a last half-sweep, not binary draws
+        if self.visible == "bernoulli" and self.spec.kind == "image":   # grey levels: the mean E[v | h] of a
+            # last half-sweep, not binary draws (binomial units draw grey levels themselves)
             x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
         return x.reshape(n, *self.spec.shape)
 
@@ -423,7 +430,7 @@ class RBM(GenerativeModel):
         if method not in ("exact", "ais"):
             raise UserError(f"method={method}: the rbm supports exact and ais")
         x = x.reshape(len(x), -1).to(self.W)
-        checks.check_values(x, self.visible, self.spec.kind)
+        checks.check_values(x, self.visible, self.spec.kind, self.trials)
         batch = {"x": x} if cond is None else {"x": x, "cond": cond.to(self.W)}
         idx = torch.zeros(len(x), dtype=torch.long) if not self.cond_values else checks.batch_index(
             self.spec, self.cond_values, batch).cpu()

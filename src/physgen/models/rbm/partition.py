@@ -48,6 +48,8 @@ def _log_g(e: RBMEnergy, mu: torch.Tensor) -> torch.Tensor:
     """Σ_i log Σ_{v_i} exp(...) for each row of ``mu = a + hWᵀ`` ``(S, n) -> (S,)``."""
     if e.visible == "bernoulli":
         return softplus(mu).sum(-1)
+    if e.visible == "binomial":
+        return e.trials * softplus(mu).sum(-1)
     if e.visible == "spin":
         return (mu.abs() + torch.log1p(torch.exp(-2 * mu.abs()))).sum(-1) + 0 * mu.sum(-1)
     s2 = e.sigma ** 2
@@ -68,9 +70,9 @@ def exact_log_z(energy: RBMEnergy, *, chunk: int = 2 ** 16, layer: str | None = 
     e = energy.to(torch.float64)
     n, m = e.n_visible, e.n_hidden
     if layer is None:
-        layer = "visible" if (e.visible != "gaussian" and n <= m) else "hidden"
+        layer = "visible" if (e.visible in ("bernoulli", "spin") and n <= m) else "hidden"
     units = n if layer == "visible" else m
-    if units > MAX_UNITS or (layer == "visible" and e.visible == "gaussian"):
+    if units > MAX_UNITS or (layer == "visible" and e.visible not in ("bernoulli", "spin")):
         raise UserError(f"exact log Z needs a binary layer with <= {MAX_UNITS} units "
                         f"(this RBM has {n} visible ({e.visible}), {m} hidden); use method=ais")
     parts = []
@@ -90,7 +92,7 @@ def exact_log_prob_all(energy: RBMEnergy) -> torch.Tensor:
     States are ordered as :func:`all_states` (use :func:`states_index` to look data up).
     """
     e = energy.to(torch.float64)
-    if e.visible == "gaussian" or e.n_visible > MAX_UNITS:
+    if e.visible not in ("bernoulli", "spin") or e.n_visible > MAX_UNITS:
         raise UserError(f"exact distribution needs <= {MAX_UNITS} binary visible units")
     x = all_states(e.n_visible, spin=e.visible == "spin", device=e.W.device)
     logp = -e.free_energy(x)

@@ -26,8 +26,9 @@ RBM with ``W_β = βW``, ``b_β = βb`` and visible bias ``a_β = (1−β)a_A + 
 ``F_β(v) = (1−β) U_A(v) + β U(v) − Σ_j softplus(β (b_j + ṽᵀW_{:j}))``
 
 with ``U`` the visible term of ``F`` (``−aᵀv``, the binomial's ``−aᵀn − Σ log C(N, n)`` or the Gaussian
-quadratic) and ``ṽ = v`` (``v/σ²`` for Gaussian units, ``n = N v`` for binomial ones).  ``β`` may be a tensor broadcastable against ``v.shape[:-1] + (1,)`` so that all
-replicas of parallel tempering are updated with one matrix product.
+quadratic) and ``ṽ = v`` (``v/σ²`` for Gaussian units, ``n = N v`` for binomial ones).  ``β`` may be a
+tensor broadcastable against ``v.shape[:-1] + (1,)`` so that all replicas of parallel tempering are updated
+with one matrix product.
 """
 from __future__ import annotations
 
@@ -136,7 +137,8 @@ class RBMEnergy:
         return z if isinstance(self.beta, float) and self.beta == 1.0 else self.beta * z
 
     def visible_field(self, h: torch.Tensor) -> torch.Tensor:
-        """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli, binomial), half-logit (spin) or mean (Gaussian)."""
+        """``a_β + β W h``: ``(..., m) -> (..., n)``: the logit (Bernoulli, binomial), half-logit (spin) or mean
+        (Gaussian)."""
         beta = self.beta
         a = self.a if self.base_a is None else (1 - beta) * self.base_a + beta * self.a
         if isinstance(beta, float) and beta == 1.0:

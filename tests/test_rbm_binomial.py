@@ -113,7 +113,7 @@ def _spec(levels: int | None = 16, shape=(2, 3)) -> DataSpec:
 def test_closed_form_gradient_is_the_cd_gradient():
     """∂L/∂W = −(⟨n p(h|n)⟩_data − ⟨n p(h|n)⟩_neg) with the counts n = N v (CD-1, one chain per row)."""
     torch.manual_seed(0)
-    model = RBM(RBMConfig(n_hidden=4, method="cd", k=1), _spec(levels=4))
+    model = RBM(RBMConfig(visible="binomial", n_hidden=4, method="cd", k=1), _spec(levels=4))
     data = torch.randint(0, 5, (32, 6)).float() / 4
     model.ready[0] = 1
     loss, _ = model.loss({"x": data.reshape(32, 2, 3)}, generator=torch.Generator().manual_seed(1))
@@ -131,11 +131,13 @@ def test_grey_grid_and_unit_choice():
     assert grey_grid(np.array([0.0, 0.5, 1.0])) == 2
     assert grey_grid(np.array([0.0, 0.3333, 1.0])) is None        # not on a grid to 1e-5
     assert grey_grid(np.linspace(0, 1, 300)) is None               # more levels than 255 steps
-    assert RBM(RBMConfig(), _spec()).visible == "binomial"
-    assert RBM(RBMConfig(), _spec(levels=None)).visible == "bernoulli"
+    assert RBM(RBMConfig(), _spec()).visible == "bernoulli"                 # auto: intensities as probabilities
+    assert RBM(RBMConfig(visible="binomial"), _spec()).trials == 16
+    with pytest.raises(UserError, match="model.visible=binomial"):
+        RBM(RBMConfig(visible="binomial"), _spec(levels=None))
     with pytest.raises(UserError, match="model.visible=binomial"):
         RBM(RBMConfig(visible="binomial"), DataSpec("binary", (6,)))
-    model = RBM(RBMConfig(n_hidden=4, burn_in=5), _spec(levels=4))
+    model = RBM(RBMConfig(visible="binomial", n_hidden=4, burn_in=5), _spec(levels=4))
     with pytest.raises(UserError, match="grid k/4"):
         model.loss({"x": torch.full((4, 2, 3), 0.3)}, generator=torch.Generator())
     x = model.sample(50, generator=torch.Generator().manual_seed(0), init="random")

@@ -72,8 +72,8 @@ class DBN(GenerativeModel):
             raise UserError("data.condition: the dbn models unconditioned data only (train one run per condition, "
                             "or use the rbm, which holds one RBM per condition value)")
         sizes = [spec.n_features, *config.layers]
-        # the bottom RBM reads grey images as Bernoulli probabilities: the up-down fine-tuning and the
-        # likelihood bounds are written for Bernoulli, spin and Gaussian units, not binomial ones
+        # the up-down fine-tuning and the likelihood bounds are written for Bernoulli, spin and Gaussian
+        # units: the bottom RBM is not offered binomial ones
         specs = [replace(spec, levels=None)] + [DataSpec("binary", (m,)) for m in sizes[1:-1]]
         self.rbms = nn.ModuleList([RBM(config.layer_config(i), specs[i]) for i in range(len(config.layers))])
         if config.tie_init:

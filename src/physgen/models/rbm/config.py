@@ -14,8 +14,8 @@ EXACT_MAX_UNITS = 20
 class RBMConfig:
     """Hyperparameters of :class:`physgen.models.rbm.RBM` (defaults are physgen's defaults).
 
-    visible          ``auto`` (spins -> spin, binary -> bernoulli, grey images on a grid of levels k/N ->
-                     binomial, other grey images -> bernoulli, continuous -> gaussian) or explicit
+    visible          ``auto`` (spins -> spin, binary and grey images -> bernoulli, continuous -> gaussian) or
+                     explicit (``binomial``: grey images on a grid of levels k/N)
     n_hidden         number of Bernoulli hidden units
     method           negative phase: ``cd`` (CD-k from data, Hinton 2002), ``pcd`` (persistent chains,
                      Tieleman 2008), ``pt`` (parallel tempering, Desjardins et al. 2010), ``exact``

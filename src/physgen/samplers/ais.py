@@ -82,7 +82,7 @@ class _Annealer:
         p = torch.sigmoid(beta * self.x)
         h = (torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype) < p).to(p.dtype)
         field = torch.addmm((1 - beta) * self.base_a + beta * e.a, h, e.W.T, alpha=beta)
-        v = sample_units(e.visible, field, e.sigma, generator, e.trials)
+        v = sample_units(e.visible, field, e.sigma, generator, e.levels)
         if flip:
             v, _ = flip_move(e.tempered(beta, self.base_a), v, generator)
         self.prepare(v)

@@ -21,7 +21,7 @@ class BipartiteEnergy(Protocol):
     """The members Gibbs sweeps, the global spin flip, parallel tempering and AIS use.
 
     ``visible``: ``"bernoulli"`` ({0,1}), ``"spin"`` (±1), ``"gaussian"`` (ℝ, std ``sigma (n,)``) or
-    ``"binomial"`` (grey levels k/N, ``trials`` = N);
+    ``"binomial"`` (grey levels k/N, ``levels`` = N) or ``"softmax"`` (one-hot groups of N + 1 units);
     ``beta``: ``1.0`` or a tensor broadcastable to ``v.shape[:-1] + (1,)``; ``base_a``: the base model's
     visible bias (None: untempered).
     """
@@ -33,7 +33,7 @@ class BipartiteEnergy(Protocol):
     sigma: torch.Tensor | None
     beta: torch.Tensor | float
     base_a: torch.Tensor | None
-    trials: int
+    levels: int
 
     @property
     def n_visible(self) -> int: ...
@@ -83,12 +83,18 @@ class BipartiteEnergy(Protocol):
 
 
 def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
-                 generator: torch.Generator | None, trials: int = 1) -> torch.Tensor:
+                 generator: torch.Generator | None, levels: int = 1) -> torch.Tensor:
     """Draw visible units given their field ``(..., n)``: Bernoulli ``σ(f)``, spin ``p(+1) = σ(2f)``,
-    Gaussian ``N(f, σ²)``, binomial ``Binomial(N, σ(f))/N`` (``trials`` = N)."""
+    Gaussian ``N(f, σ²)``, binomial ``Binomial(N, σ(f))/N`` (``levels`` = N), softmax: one category of each
+    consecutive group of N + 1 units drawn with probabilities ``softmax(f_group)`` (Gumbel-max), one-hot."""
+    if visible == "softmax":
+        groups = field.unflatten(-1, (-1, levels + 1))
+        u = torch.rand(groups.shape, generator=generator, device=field.device, dtype=field.dtype)
+        pick = (groups - torch.log(-torch.log(u.clamp_min(1e-30)))).argmax(-1)
+        return torch.nn.functional.one_hot(pick, levels + 1).to(field.dtype).flatten(-2)
     if visible == "binomial":
-        counts = torch.full_like(field, float(trials))
-        return torch.binomial(counts, torch.sigmoid(field), generator=generator).div_(trials)
+        counts = torch.full_like(field, float(levels))
+        return torch.binomial(counts, torch.sigmoid(field), generator=generator).div_(levels)
     if visible == "gaussian":
         return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
     if visible == "bernoulli":

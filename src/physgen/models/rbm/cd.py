@@ -74,7 +74,7 @@ def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: in
     pw = (torch.sigmoid(x) if p is None else p) * w
     dW = e.outer(e.scaled(v) if vc is None else vc, pw)
     vw = (v * w).sum(0)
-    da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw * e.trials if e.visible == "binomial" else vw
+    da = vw * e.sigma ** -2 if e.visible == "gaussian" else vw * e.levels if e.visible == "binomial" else vw
     if not value:
         loss = None
     elif e.visible in ("gaussian", "binomial") or not e.untempered:

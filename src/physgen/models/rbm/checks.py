@@ -7,11 +7,12 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 
 MAX_CONDITIONS = 64
+# grey images on a grid k/N (DataSpec.levels): softmax units, one-hot over the N + 1 levels of each pixel; other
 # grey images in [0, 1]: Bernoulli units whose data are the pixel intensities read as probabilities (the
-# convention of the MNIST RBMs of Hinton & Salakhutdinov 2006); samples are then E[v | h] (RBM.sample).
-# Binomial units (model.visible=binomial, images on a grid k/N) measured worse on the 8x8 digits: 300 s of one
-# core gave AUC 1.00 and KL 0.67 (lr 0.01/16; 1.00 and 1.23 at lr 0.01), against 0.94 and 0.30 for these
-# (benchmarks/defaults.py protocol): a binomial law reaches 16/16 only when σ(a + Wh) is within ~1% of 1
+# convention of the MNIST RBMs of Hinton & Salakhutdinov 2006), samples E[v | h] (RBM.sample).  On the 8x8
+# digits, 300 s of one core (benchmarks/defaults.py protocol): softmax AUC 0.67-0.69, KL 0.07; Bernoulli 0.94,
+# KL 0.30; binomial units (model.visible=binomial) 1.00, KL 0.67 at lr 0.01/16 (1.23 at lr 0.01): a binomial
+# law reaches 16/16 only when σ(a + Wh) is within ~1% of 1
 _AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli"}
 _FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
         "gaussian": "model.visible=gaussian"}
@@ -21,9 +22,9 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
     """The visible unit type for data like ``spec``; refuses combinations that cannot be right."""
     kind = spec.kind
     if visible == "auto":
-        return _AUTO[kind]
-    if visible == "binomial" and not (kind == "image" and spec.levels):
-        raise UserError("model.visible=binomial: needs grey images whose pixels lie on a grid k/N "
+        return "softmax" if kind == "image" and spec.levels else _AUTO[kind]
+    if visible in ("binomial", "softmax") and not (kind == "image" and spec.levels):
+        raise UserError(f"model.visible={visible}: needs grey images whose pixels lie on a grid k/N "
                         f"(kind 'image'); the data are {kind!r} without such a grid")
     if kind == "spins" and visible == "bernoulli":
         raise UserError("model.visible=bernoulli: the data are ±1 spins; use model.visible=spin")
@@ -34,18 +35,18 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
     return visible
 
 
-def check_values(x: torch.Tensor, visible: str, kind: str = "binary", trials: int = 1) -> None:
+def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: int = 1) -> None:
     """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
-    ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``trials`` = N)."""
+    ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``levels`` = N)."""
     if not bool(torch.isfinite(x).all()):
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":
         return
-    if visible == "binomial":
-        n = x * trials
-        if not bool(((x >= 0) & (x <= 1)).all()) or float((n - n.round()).abs().max()) > 1e-4 * trials:
-            raise UserError(f"data: binomial units need pixels on the grid k/{trials} in [0, 1] (data.transform "
+    if visible in ("binomial", "softmax"):
+        n = x * levels
+        if not bool(((x >= 0) & (x <= 1)).all()) or float((n - n.round()).abs().max()) > 1e-4 * levels:
+            raise UserError(f"data: {visible} units need pixels on the grid k/{levels} in [0, 1] (data.transform "
                             f"must be none); use {_FIX['bernoulli']} or {_FIX['gaussian']}")
         return
     is01 = bool(((x >= 0) & (x <= 1)).all()) if kind == "image" else bool(((x == 0) | (x == 1)).all())
@@ -67,6 +68,8 @@ def data_bias(v: torch.Tensor, visible: str, eps: float = 0.02) -> torch.Tensor:
     mean = v.mean(0)
     if visible == "gaussian":
         return mean
+    if visible == "softmax":   # log p_k of each level (one-hot groups), unseen levels at log 1e-3
+        return torch.log(mean.clamp_min(1e-3))
     if visible == "spin":
         return torch.atanh(mean.clamp(-1 + 2 * eps, 1 - 2 * eps))
     p = mean.clamp(eps, 1 - eps)

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from physgen.errors import UserError
 
 METHODS = ("cd", "pcd", "pt", "exact")
-VISIBLE_CHOICES = ("auto", "bernoulli", "spin", "gaussian", "binomial")
+VISIBLE_CHOICES = ("auto", "bernoulli", "spin", "gaussian", "binomial", "softmax")
 EXACT_MAX_UNITS = 20
 
 
@@ -14,8 +14,9 @@ EXACT_MAX_UNITS = 20
 class RBMConfig:
     """Hyperparameters of :class:`physgen.models.rbm.RBM` (defaults are physgen's defaults).
 
-    visible          ``auto`` (spins -> spin, binary and grey images -> bernoulli, continuous -> gaussian) or
-                     explicit (``binomial``: grey images on a grid of levels k/N)
+    visible          ``auto`` (spins -> spin, binary -> bernoulli, grey images on a grid of levels k/N ->
+                     softmax, other grey images -> bernoulli, continuous -> gaussian) or explicit
+                     (``binomial``, ``softmax``: grey images on a grid)
     n_hidden         number of Bernoulli hidden units
     method           negative phase: ``cd`` (CD-k from data, Hinton 2002), ``pcd`` (persistent chains,
                      Tieleman 2008), ``pt`` (parallel tempering, Desjardins et al. 2010), ``exact``

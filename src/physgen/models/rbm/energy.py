@@ -12,11 +12,15 @@ and weights ``W (n, m)``, visible bias ``a (n,)``, hidden bias ``b (m,)``:
                ``E(v,h) = Σ_i (v_i−a_i)²/(2σ_i²) − bᵀh − Σ_ij (v_i/σ_i²) W_ij h_j``
                ``p(v_i|h) = N(a_i + W_{i:}h, σ_i²)``,  ``p(h_j=1|v) = σ(b_j + Σ_i v_i W_ij/σ_i²)``
                ``F(v) = Σ_i (v_i−a_i)²/(2σ_i²) − Σ_j softplus(b_j + Σ_i v_i W_ij/σ_i²)``.
-``binomial``   grey levels ``v_i ∈ {0, 1/N, …, 1}`` counted as ``n_i = N v_i`` (N = ``trials``), each unit N
+``binomial``   grey levels ``v_i ∈ {0, 1/N, …, 1}`` counted as ``n_i = N v_i`` (N = ``levels``), each unit N
                Bernoulli units sharing their weights (Teh & Hinton 2001; Welling, Rosen-Zvi & Hinton 2005):
                ``E(v,h) = −aᵀn − bᵀh − nᵀWh − Σ_i log C(N, n_i)``
                ``p(n_i|h) = Binomial(N, σ(a_i + W_{i:}h))``,  ``p(h_j=1|v) = σ(b_j + nᵀW_{:j})``
                ``F(v) = −aᵀn − Σ_i log C(N, n_i) − Σ_j softplus(b_j + nᵀW_{:j})``.
+``softmax``    grey levels as categories: each pixel is a group of N + 1 units of which exactly one is on
+               (the K-ary units of Salakhutdinov, Mnih & Hinton 2007), with the Bernoulli energy on the
+               one-hot vector; ``p(pixel i = k | h) = softmax_k(a_ik + W_{ik:}h)`` and
+               ``F(u) = −aᵀu − Σ_j softplus(b_j + uᵀW_{:j})``.
 
 Tempered family (for parallel tempering and AIS).  For an inverse temperature ``β ∈ [0, 1]`` and a
 "base" visible bias ``a_A`` (the independent model A with ``W = 0``, ``b = 0``) the joint is
@@ -42,7 +46,7 @@ from torch.nn.functional import softplus
 from physgen.samplers.draws import bernoulli
 from physgen.samplers.energy import sample_units  # noqa: F401  (also part of this module's API)
 
-VISIBLE = ("bernoulli", "spin", "gaussian", "binomial")
+VISIBLE = ("bernoulli", "spin", "gaussian", "binomial", "softmax")
 
 
 @dataclass(frozen=True)
@@ -62,7 +66,7 @@ class RBMEnergy:
     beta: torch.Tensor | float = 1.0
     base_a: torch.Tensor | None = None
     Wc: torch.Tensor | None = None   # W in the products' dtype (bfloat16), set by :meth:`fast`
-    trials: int = 1                  # binomial units: N, the number of grey-level steps
+    levels: int = 1                  # binomial and softmax units: N, the number of grey-level steps
 
     @property
     def n_visible(self) -> int:
@@ -127,7 +131,7 @@ class RBMEnergy:
     def scaled(self, v: torch.Tensor) -> torch.Tensor:
         """``ṽ``: ``v``, ``v/σ²`` for Gaussian units, the counts ``N v`` for binomial ones."""
         if self.visible == "binomial":
-            return v * self.trials
+            return v * self.levels
         return v / self.sigma ** 2 if self.visible == "gaussian" else v
 
     # --- conditionals -----------------------------------------------------------------------
@@ -154,12 +158,14 @@ class RBMEnergy:
         f = self.visible_field(h)
         if self.visible in ("bernoulli", "binomial"):
             return torch.sigmoid(f)
+        if self.visible == "softmax":
+            return f.unflatten(-1, (-1, self.levels + 1)).softmax(-1).flatten(-2)
         if self.visible == "spin":
             return torch.tanh(f)
         return f
 
     def sample_visible(self, h: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        return sample_units(self.visible, self.visible_field(h), self.sigma, generator, self.trials)
+        return sample_units(self.visible, self.visible_field(h), self.sigma, generator, self.levels)
 
     def gibbs_step(self, v: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
         """One block-Gibbs sweep ``v -> h ~ p(h|v) -> v' ~ p(v|h)``."""
@@ -172,7 +178,7 @@ class RBMEnergy:
         if self.visible == "gaussian":
             return (((v - a) / self.sigma) ** 2).sum(-1) / 2
         if self.visible == "binomial":
-            n, N = v * self.trials, float(self.trials)
+            n, N = v * self.levels, float(self.levels)
             log_c = math.lgamma(N + 1) - torch.lgamma(n + 1) - torch.lgamma(N - n + 1)
             return -(n * a + log_c).sum(-1)
         return -(v * a).sum(-1)
@@ -196,7 +202,9 @@ class RBMEnergy:
         if self.visible == "bernoulli":
             vis = softplus(a).sum()
         elif self.visible == "binomial":
-            vis = self.trials * softplus(a).sum()   # Σ_n C(N, n) e^{a n} = (1 + e^a)^N
+            vis = self.levels * softplus(a).sum()   # Σ_n C(N, n) e^{a n} = (1 + e^a)^N
+        elif self.visible == "softmax":
+            vis = torch.logsumexp(a.unflatten(-1, (-1, self.levels + 1)), -1).sum()
         elif self.visible == "spin":
             vis = (a.abs() + torch.log1p(torch.exp(-2 * a.abs()))).sum()  # log 2cosh a
         else:
@@ -212,17 +220,17 @@ class RBMEnergy:
         a = self._ba().detach()
         field = torch.zeros(*shape, self.n_visible, device=a.device, dtype=a.dtype) + a
         return sample_units(self.visible, field, None if self.sigma is None else self.sigma.detach(), generator,
-                            self.trials)
+                            self.levels)
 
     def detach(self) -> "RBMEnergy":
         d = lambda t: t.detach() if isinstance(t, torch.Tensor) else t  # noqa: E731
         return RBMEnergy(self.visible, d(self.W), d(self.a), d(self.b), d(self.sigma), d(self.beta), d(self.base_a),
-                         self.Wc, self.trials)
+                         self.Wc, self.levels)
 
     def to(self, dtype: torch.dtype) -> "RBMEnergy":
         c = lambda t: t.to(dtype) if isinstance(t, torch.Tensor) else t  # noqa: E731
         return RBMEnergy(self.visible, c(self.W), c(self.a), c(self.b), c(self.sigma), c(self.beta), c(self.base_a),
-                         trials=self.trials)
+                         levels=self.levels)
 
 
 def bf16_products(W: torch.Tensor) -> bool:

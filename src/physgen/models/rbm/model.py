@@ -81,12 +81,13 @@ class RBM(GenerativeModel):
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
         self.visible = checks.resolve_visible(config.visible, spec)
-        self.trials = spec.levels if self.visible == "binomial" else 1
+        self.levels = spec.levels if self.visible in ("binomial", "softmax") else 1
         self.flip = (self.visible == "spin") if config.flip is None else bool(config.flip)
         if self.flip and self.visible != "spin":
             raise UserError(f"model.flip: the global spin flip needs spin visible units (visible={self.visible})")
         self.cond_values = checks.condition_values(spec)
-        K, n, m = max(1, len(self.cond_values)), spec.n_features, config.n_hidden
+        K, m = max(1, len(self.cond_values)), config.n_hidden
+        n = spec.n_features * (self.levels + 1 if self.visible == "softmax" else 1)   # softmax: one-hot groups
         if config.method == "exact" and min(n if self.enumerable else 99, m) > EXACT_MAX_UNITS:
             raise UserError(f"model.method=exact: needs <= {EXACT_MAX_UNITS} hidden (or binary visible) units, "
                             f"got {n} visible and {m} hidden; use method=pcd or pt")
@@ -123,14 +124,28 @@ class RBM(GenerativeModel):
         # K = 1: squeeze (a view whose backward is free) instead of W[0] (backward allocates a zero W)
         pick = (lambda t: t.squeeze(0)) if self.W.shape[0] == 1 else (lambda t: t[k])  # noqa: E731
         sigma = torch.exp(pick(self.log_sigma)) if self.visible == "gaussian" else None
-        return RBMEnergy(self.visible, pick(self.W), pick(self.a), pick(self.b), sigma, trials=self.trials)
+        return RBMEnergy(self.visible, pick(self.W), pick(self.a), pick(self.b), sigma, levels=self.levels)
 
     def condition_index(self, condition: dict[str, float] | None) -> int:
         """Index of the RBM for ``condition`` (e.g. ``{"temperature": 2.27}``); UserError lists trained values."""
         return checks.condition_index(self.spec, self.cond_values, condition)
 
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """Data rows ``(B, n_features)`` as visible units: softmax units take the one-hot vector of each
+        pixel's level ``(B, n_features (N + 1))``; other units the values themselves."""
+        if self.visible != "softmax":
+            return x
+        k = (x * self.levels).round().long()
+        return torch.nn.functional.one_hot(k, self.levels + 1).to(self.W.dtype).flatten(-2)
+
+    def decode(self, u: torch.Tensor) -> torch.Tensor:
+        """Inverse of :meth:`encode`: one-hot groups -> grey levels k/N ``(B, n_features)``."""
+        if self.visible != "softmax":
+            return u
+        return u.unflatten(-1, (-1, self.levels + 1)).argmax(-1).to(u.dtype) / self.levels
+
     def _groups(self, batch: dict[str, torch.Tensor]) -> list[tuple[int, torch.Tensor]]:
-        x = batch["x"].reshape(len(batch["x"]), -1)
+        x = self.encode(batch["x"].reshape(len(batch["x"]), -1))
         if not self.cond_values:
             return [(0, x)]
         idx = checks.batch_index(self.spec, self.cond_values, batch)
@@ -138,7 +153,7 @@ class RBM(GenerativeModel):
 
     # --- training --------------------------------------------------------------------------------
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
-        checks.check_values(batch["x"], self.visible, self.spec.kind, self.trials)
+        checks.check_values(batch["x"], self.visible, self.spec.kind, self.levels)
 
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
@@ -208,7 +223,7 @@ class RBM(GenerativeModel):
     def stacked_energy(self) -> RBMEnergy:
         """All K RBMs as one (detached) energy: ``W (K, n, m)``, ``a (K, 1, n)``, ``b (K, 1, m)``."""
         sigma = torch.exp(self.log_sigma)[:, None] if self.visible == "gaussian" else None
-        return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma, trials=self.trials).detach()
+        return RBMEnergy(self.visible, self.W, self.a[:, None], self.b[:, None], sigma, levels=self.levels).detach()
 
     @torch.no_grad()
     def _chain_visible(self, generator: torch.Generator) -> list[torch.Tensor]:
@@ -408,6 +423,7 @@ class RBM(GenerativeModel):
             x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
         else:
             raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
+        x = self.decode(x)
         if self.visible == "bernoulli" and self.spec.kind == "image":   # grey levels: the mean E[v | h] of a
             # last half-sweep, not binary draws (binomial units draw grey levels themselves)
             x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
@@ -419,7 +435,7 @@ class RBM(GenerativeModel):
                 raise UserError(f"sample init {init!r}: use 'persistent', 'random' or a tensor of rows")
             have = init == "persistent" and self.ready[k] and self.chains.shape[-2] > 0
             return self.chains[k].reshape(-1, self.chains.shape[-1]) if have else None
-        return None if init is None else torch.as_tensor(init).reshape(len(init), -1)
+        return None if init is None else self.encode(torch.as_tensor(init).reshape(len(init), -1).to(self.W))
 
     def log_prob(self, x: torch.Tensor, *, method: str = "exact", generator: torch.Generator | None = None,
                  cond: torch.Tensor | None = None, n_chains: int = 100, n_betas: int = 5000,
@@ -430,7 +446,7 @@ class RBM(GenerativeModel):
         if method not in ("exact", "ais"):
             raise UserError(f"method={method}: the rbm supports exact and ais")
         x = x.reshape(len(x), -1).to(self.W)
-        checks.check_values(x, self.visible, self.spec.kind, self.trials)
+        checks.check_values(x, self.visible, self.spec.kind, self.levels)
         batch = {"x": x} if cond is None else {"x": x, "cond": cond.to(self.W)}
         idx = torch.zeros(len(x), dtype=torch.long) if not self.cond_values else checks.batch_index(
             self.spec, self.cond_values, batch).cpu()
@@ -440,7 +456,7 @@ class RBM(GenerativeModel):
             e = self.energy(k).detach().to(torch.float64)
             info = self._log_z(e, method, generator, n_chains, n_betas, schedule)
             sel = idx == k
-            out[sel] = (-e.free_energy(x[sel.to(x.device)].double()) - info["log_z"]).cpu()
+            out[sel] = (-e.free_energy(self.encode(x[sel.to(x.device)]).double()) - info["log_z"]).cpu()
             infos.append(info)
         attrs = infos[0] if len(infos) == 1 else {key: [i[key] for i in infos] for key in infos[0]}
         return out, attrs

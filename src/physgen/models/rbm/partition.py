@@ -49,7 +49,9 @@ def _log_g(e: RBMEnergy, mu: torch.Tensor) -> torch.Tensor:
     if e.visible == "bernoulli":
         return softplus(mu).sum(-1)
     if e.visible == "binomial":
-        return e.trials * softplus(mu).sum(-1)
+        return e.levels * softplus(mu).sum(-1)
+    if e.visible == "softmax":
+        return torch.logsumexp(mu.unflatten(-1, (-1, e.levels + 1)), -1).sum(-1)
     if e.visible == "spin":
         return (mu.abs() + torch.log1p(torch.exp(-2 * mu.abs()))).sum(-1) + 0 * mu.sum(-1)
     s2 = e.sigma ** 2

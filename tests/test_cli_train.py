@@ -472,3 +472,23 @@ def test_score_attributes_of_any_shape_are_written(tmp_path):
         assert f.attrs["log_z"] == "json:[1.5, 2.5]" and f.attrs["log_z_error"] == 0.25 and f.attrs["n"] == 3
         assert "skip" not in f.attrs and json.loads(f.attrs["per_t"][5:]) == {"2.0": [1.0]}
         np.testing.assert_array_equal(f["log_prob"][()], [0.0, 1.0, 2.0])
+
+
+def test_grey_image_run_saved_without_levels_resumes_with_its_own_units(cli, tmp_path, monkeypatch):
+    """A run whose spec.json has no ``levels`` (made before the grid of grey levels was recorded) resumes on
+    the same file with the units it was trained with (the RBM's Bernoulli reading of intensities, which
+    ``visible = auto`` chose then), not the softmax units a fresh run on that grid gets."""
+    import physgen.models.base as base
+    levels = np.random.default_rng(2).integers(0, 5, size=(40, 2, 2))
+    data = save(Dataset((levels / 4).astype(np.float32), "image"), tmp_path / "grey.h5")
+    fresh, old = tmp_path / "fresh", tmp_path / "old"
+    assert cli("train", "rbm", "--data", data, "--out", fresh, "--steps", "2", *Q)[0] == 0
+    assert json.loads((fresh / "spec.json").read_text())["levels"] == 4
+    assert _final_weights(fresh)["model.W"].shape[1] == 4 * 5                      # one-hot groups of 5 levels
+    with monkeypatch.context() as m:                                              # the code before the grid
+        m.setattr(base, "grey_grid", lambda x: None)
+        assert cli("train", "rbm", "--data", data, "--out", old, "--steps", "2", *Q)[0] == 0
+    assert json.loads((old / "spec.json").read_text()).get("levels") is None
+    assert cli("train", "rbm", "--data", data, "--out", old, "--resume", "--steps", "4", *Q)[0] == 0
+    assert _final_weights(old)["model.W"].shape[1] == 4
+    assert json.loads((old / "summary.json").read_text())["steps"] == 4

@@ -81,7 +81,8 @@ class DataSpec:
 
 def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:
     """The smallest ``N <= max_steps`` with every value of ``x`` on the grid ``{k/N : k = 0..N}`` (to 1e-5;
-    the 8×8 digits, stored as pixel/16: 16), or None: intensities a binomial unit or likelihood can count."""
+    the 8×8 digits, stored as pixel/16: 16), or None: the levels that the RBM's softmax and binomial units and
+    the VAE's categorical and binomial likelihoods model."""
     values = np.unique(x)
     if len(values) > max_steps + 1 or values[0] < 0 or values[-1] > 1:
         return None

@@ -7,7 +7,6 @@ half-made run directory.
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import shutil
 import time

@@ -35,7 +35,8 @@ from physgen.samplers.tempering import default_betas, pt_sample, pt_sweep
 
 
 class RBM(GenerativeModel):
-    """Restricted Boltzmann machine with ``n = prod(spec.shape)`` visible and ``config.n_hidden`` hidden units.
+    """Restricted Boltzmann machine with ``n = prod(spec.shape)`` visible (softmax units: ``(N + 1)`` per pixel,
+    the one-hot groups of :meth:`encode`) and ``config.n_hidden`` hidden units.
 
     Parameters (``K`` = number of condition values, 1 when unconditioned): ``W (K, n, m)``,
     ``a (K, n)``, ``b (K, m)`` and, for Gaussian units, ``log_sigma (K, n)``.  Buffers: ``chains``
@@ -429,7 +430,7 @@ class RBM(GenerativeModel):
             raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
         x = self.decode(x)
         if self.visible == "bernoulli" and self.spec.kind == "image":   # grey levels: the mean E[v | h] of a
-            # last half-sweep, not binary draws (binomial units draw grey levels themselves)
+            # last half-sweep, not binary draws (binomial and softmax units draw grey levels themselves)
             x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
         return x.reshape(n, *self.spec.shape)
 

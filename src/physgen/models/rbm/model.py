@@ -1,4 +1,4 @@
-"""The ``rbm`` model: Bernoulli / spin / Gaussian visible units, CD-k, PCD, parallel tempering, exact.
+"""The ``rbm`` model: Bernoulli / spin / Gaussian / binomial / softmax visible units, CD-k, PCD, PT, exact.
 
 Training minimises ``L = mean_data F(v) − mean_neg F(v⁻)`` with ``v⁻`` drawn (without gradient) from
 the model by the negative-phase sampler; its gradient is the contrastive-divergence estimate of the
@@ -46,8 +46,8 @@ class RBM(GenerativeModel):
     """
 
     name: ClassVar[str] = "rbm"
-    description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin or Gaussian visible units; CD-k, PCD, "
-                                  "parallel tempering, global spin flip; exact log Z and AIS")
+    description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin, Gaussian, binomial or softmax visible "
+                                  "units; CD-k, PCD, parallel tempering, global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
     checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))

@@ -92,6 +92,12 @@ def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:
     return None
 
 
+def on_grid(x: torch.Tensor, levels: int) -> bool:
+    """Whether every value of ``x`` is one of the grey levels ``k/N``, ``k = 0..N`` (``N`` = ``levels``)."""
+    n = x * levels
+    return bool(((x >= 0) & (x <= 1)).all()) and float((n - n.round()).abs().max()) <= 1e-4 * levels
+
+
 def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
     """Merge config overlays section by section (later parts win), deep-copying the values:
     ``overlay({"train": {"lr": 1e-3}}, {"train": {"max_time": 60}}) == {"train": {"lr": 1e-3, "max_time": 60}}``."""

@@ -43,10 +43,11 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.autoregressive import AutoregressiveHead
-from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
 from physgen.models.nets import (ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
                                  image_shape, mlp)
 from physgen.models.registry import register
+from physgen.samplers.draws import binomial_fraction, categorical
 
 LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian", "binomial", "categorical")
 DECODERS = ("factorized", "autoregressive")
@@ -219,12 +220,11 @@ class VAE(GenerativeModel):
     def log_likelihood(self, x: torch.Tensor, params: torch.Tensor, log_var: torch.Tensor | None) -> torch.Tensor:
         """log p(x|z) summed over features: ``(B, *shape)`` -> ``(B,)``."""
         if self.likelihood == "categorical":
-            k = (x * self.spec.levels).round().long().unsqueeze(-1)
-            return torch.log_softmax(params, -1).gather(-1, k).flatten(1).sum(1)
+            k = (x * self.spec.levels).round().long()
+            return torch.distributions.Categorical(logits=params).log_prob(k).flatten(1).sum(1)
         if self.likelihood == "binomial":
-            n, N = x * self.spec.levels, float(self.spec.levels)
-            log_c = torch.lgamma(torch.tensor(N + 1.0)) - torch.lgamma(n + 1) - torch.lgamma(N - n + 1)
-            return (log_c - n * F.softplus(-params) - (N - n) * F.softplus(params)).flatten(1).sum(1)
+            n = (x * self.spec.levels).round()
+            return torch.distributions.Binomial(self.spec.levels, logits=params).log_prob(n).flatten(1).sum(1)
         if self.likelihood in ("bernoulli", "spin"):
             target = (x + 1) / 2 if self.likelihood == "spin" else x
             if self.autoregressive:
@@ -267,8 +267,7 @@ class VAE(GenerativeModel):
         if self.likelihood in ("bernoulli", "binomial", "categorical") and (x.min() < 0 or x.max() > 1):
             raise UserError(f"model.likelihood={self.likelihood}: data values must lie in [0, 1] "
                             "(use likelihood=gaussian or rescale the data)")
-        grid = self.likelihood in ("binomial", "categorical")
-        if grid and bool(((x * self.spec.levels).round() - x * self.spec.levels).abs().max() > 1e-4 * self.spec.levels):
+        if self.likelihood in ("binomial", "categorical") and not on_grid(x, self.spec.levels):
             raise UserError(f"model.likelihood={self.likelihood}: the model-space pixels are not on the grid k/"
                             f"{self.spec.levels} (data.transform must be none; or use likelihood=gaussian)")
 
@@ -325,13 +324,10 @@ class VAE(GenerativeModel):
 
     def draw(self, params: torch.Tensor, log_var: torch.Tensor | None, *, generator) -> torch.Tensor:
         """A sample of the decoder distribution with the given parameters."""
-        if self.likelihood == "categorical":   # Gumbel-max draw of a level per pixel
-            u = torch.rand(params.shape, generator=generator, device=params.device).clamp_min(1e-30)
-            return (params - torch.log(-torch.log(u))).argmax(-1).to(params.dtype) / self.spec.levels
+        if self.likelihood == "categorical":
+            return categorical(params, generator).to(params.dtype) / self.spec.levels
         if self.likelihood == "binomial":
-            N = float(self.spec.levels)
-            counts = torch.full_like(params, N)
-            return torch.binomial(counts, torch.sigmoid(params), generator=generator) / N
+            return binomial_fraction(self.spec.levels, torch.sigmoid(params), generator)
         if self.likelihood in ("bernoulli", "spin"):
             if self.autoregressive:
                 bits = self.head.sample(params, generator=generator).reshape(len(params), *self.spec.shape)

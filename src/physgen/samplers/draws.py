@@ -13,3 +13,15 @@ def bernoulli(p: torch.Tensor, generator: torch.Generator | None, out: torch.Ten
     if out is None:
         return torch.rand(p.shape, generator=generator, device=p.device, dtype=p.dtype).sub_(p).lt_(0)
     return torch.rand(p.shape, generator=generator, out=out).sub_(p).lt_(0)
+
+
+def categorical(logits: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``k ~ Categorical(softmax(logits))`` along the last axis ``(..., K) -> (...)`` int64, by the Gumbel-max
+    trick: ``argmax_k (ℓ_k + g_k)`` with ``g = −log(−log u)``, ``u ~ U(0, 1)`` (Gumbel 1954; one batched draw)."""
+    u = torch.rand(logits.shape, generator=generator, device=logits.device, dtype=logits.dtype).clamp_min_(1e-30)
+    return (logits - torch.log(-torch.log(u))).argmax(-1)
+
+
+def binomial_fraction(levels: int, p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """``n / N`` with ``n ~ Binomial(N, p)`` elementwise (``N`` = ``levels``): grey levels on the grid k/N."""
+    return torch.binomial(torch.full_like(p, float(levels)), p, generator=generator).div_(levels)

@@ -13,7 +13,7 @@ from typing import Protocol, runtime_checkable
 
 import torch
 
-from physgen.samplers.draws import bernoulli
+from physgen.samplers.draws import bernoulli, binomial_fraction, categorical
 
 
 @runtime_checkable
@@ -88,13 +88,10 @@ def sample_units(visible: str, field: torch.Tensor, sigma: torch.Tensor | None,
     Gaussian ``N(f, σ²)``, binomial ``Binomial(N, σ(f))/N`` (``levels`` = N), softmax: one category of each
     consecutive group of N + 1 units drawn with probabilities ``softmax(f_group)`` (Gumbel-max), one-hot."""
     if visible == "softmax":
-        groups = field.unflatten(-1, (-1, levels + 1))
-        u = torch.rand(groups.shape, generator=generator, device=field.device, dtype=field.dtype)
-        pick = (groups - torch.log(-torch.log(u.clamp_min(1e-30)))).argmax(-1)
+        pick = categorical(field.unflatten(-1, (-1, levels + 1)), generator)
         return torch.nn.functional.one_hot(pick, levels + 1).to(field.dtype).flatten(-2)
     if visible == "binomial":
-        counts = torch.full_like(field, float(levels))
-        return torch.binomial(counts, torch.sigmoid(field), generator=generator).div_(levels)
+        return binomial_fraction(levels, torch.sigmoid(field), generator)
     if visible == "gaussian":
         return field + sigma * torch.randn(field.shape, generator=generator, device=field.device, dtype=field.dtype)
     if visible == "bernoulli":

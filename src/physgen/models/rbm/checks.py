@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from physgen.errors import UserError
-from physgen.models.base import DataSpec
+from physgen.models.base import DataSpec, on_grid
 
 MAX_CONDITIONS = 64
 # grey images on a grid k/N (DataSpec.levels): softmax units, one-hot over the N + 1 levels of each pixel; other
@@ -45,8 +45,7 @@ def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: in
     if visible == "gaussian":
         return
     if visible in ("binomial", "softmax"):
-        n = x * levels
-        if not bool(((x >= 0) & (x <= 1)).all()) or float((n - n.round()).abs().max()) > 1e-4 * levels:
+        if not on_grid(x, levels):
             raise UserError(f"data: {visible} units need pixels on the grid k/{levels} in [0, 1] (data.transform "
                             f"must be none); use {_FIX['bernoulli']} or {_FIX['gaussian']}")
         return

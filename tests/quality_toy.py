@@ -1,7 +1,7 @@
 """A stand-in for ``physgen.metrics.quality.QualityProbe`` in the trainer's tests (not part of physgen).
 
 ``MeanProbe`` scores generated data by the distance of its feature means from the held-out ones (lower is
-better), or by a scripted sequence of scores (``scores``), so that the trainer's bookkeeping is tested
+better), or by a scripted sequence of scores (``scores``, with an optional ``floor_noise``), so that the trainer's bookkeeping is tested
 without depending on a real metric's noise.
 """
 from __future__ import annotations
@@ -14,13 +14,15 @@ from physgen.errors import UserError
 class MeanProbe:
     name = "mean err"
 
-    def __init__(self, heldout, *, condition=None, seed=0, max_samples=2000, scores=None):
+    def __init__(self, heldout, *, condition=None, seed=0, max_samples=2000, scores=None, floor_noise=None):
         if len(heldout) < 2:
             raise UserError(f"data.val_fraction: {len(heldout)} held-out samples, need >= 2")
         x = np.asarray(heldout.samples, dtype=np.float64).reshape(len(heldout), -1)
         self.mean, self.n, self.scores, self.calls = x.mean(0), min(len(heldout), max_samples), scores, []
         half = len(x) // 2
         self.floor = {"score": float(np.abs(x[:half].mean(0) - x[half:].mean(0)).sum())}
+        if floor_noise is not None:
+            self.floor_noise = float(floor_noise)
 
     def requests(self):
         return [(self.n, None)]

@@ -137,6 +137,21 @@ def test_best_is_chosen_by_the_validation_score_not_the_loss(tmp_path):
     assert set(v["floor"]) == {"score"} and v["verdict"].startswith("mean err 1 (floor")
 
 
+def test_best_is_the_latest_score_within_the_probe_noise_of_the_lowest(tmp_path):
+    """The one-standard-error rule: with floor_noise 0.5, scripted scores 3, 1, 1.3, 5, 1.4, 2 make step 5
+    ``best`` (1.4 <= 1 + 0.5, the latest such); the lowest score (1) stays the trainer's ``best`` value, which
+    patience and resume count from, and the summary records the tolerance."""
+    trainer = _trainer(tmp_path, TrainConfig(steps=6, batch_size=16, log_every=1, lr=0.05),
+                       probe=lambda ds: MeanProbe(ds, scores=[3.0, 1.0, 1.3, 5.0, 1.4, 2.0], floor_noise=0.5))
+    trainer._cadence = Cadence(share=1.0, first=0.0, growth=0.0)   # a probe at every step
+    summary = trainer.fit()
+    tensors, state = load_checkpoint(tmp_path / "t" / "checkpoints" / "best.json")
+    assert state["step"] == 5 and state["best"] == 1.0 and state["quality"]["best"]["score"] == 1.4
+    v = summary["validation"]
+    assert v["best_step"] == 5 and v["best"]["score"] == 1.4 and v["tolerance"] == 0.5
+    assert v["final"]["score"] == 2.0
+
+
 def test_converged_when_the_score_stops_improving_for_patience(tmp_path):
     """A constant score after the first probe: the run stops ``converged`` after ~patience seconds of its
     60 s budget."""

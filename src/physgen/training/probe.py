@@ -57,6 +57,12 @@ class Validator:
     def floor(self) -> dict[str, float]:
         return {k: float(v) for k, v in self.probe.floor.items()}
 
+    @property
+    def tolerance(self) -> float:
+        """How close to the lowest score a later one counts as a tie for ``best``: the probe's
+        ``floor_noise`` (the standard deviation of a score at its floor), 0 for a probe without one."""
+        return float(getattr(self.probe, "floor_noise", 0.0))
+
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))
 

@@ -91,7 +91,13 @@ class Trainer:
     ``probe`` (a :class:`physgen.training.probe.Validator`) scores samples of the model against held-out data
     at a wall-clock cadence costing <= 5% of the time (:class:`physgen.training.probe.Cadence`) and once at
     the end: the values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the
-    ``on_quality`` event, and the lowest ``score`` picks the ``best`` checkpoint.
+    ``on_quality`` event, and they pick the ``best`` checkpoint: the latest probe whose ``score`` is within the
+    probe's ``tolerance`` (one standard deviation of a score at the floor) of the lowest score so far.  Scores
+    that close cannot be told apart by the probe, and of two such states the later one has trained longer:
+    the one-standard-error rule (Breiman et al. 1984, *Classification and Regression Trees*, §3.4.3; Hastie,
+    Tibshirani & Friedman 2009, *The Elements of Statistical Learning*, §7.10) with "simplest" read as "most
+    trained".  A noisy probe on a small held-out set therefore no longer keeps an early state as ``best``
+    by a lucky draw.
     """
 
     def __init__(self, model, config: TrainConfig, data: TensorData, *, run_dir: str | Path | None = None,
@@ -376,7 +382,7 @@ class Trainer:
             return None
         best = self.best_quality or self.last_quality
         return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
-                "final_step": self._quality_step, "floor": self.probe.floor,
+                "final_step": self._quality_step, "floor": self.probe.floor, "tolerance": self.probe.tolerance,
                 "verdict": self.probe.verdict(best) if best else None, "probes": self._cadence.count,
                 "probe_time_s": self._cadence.spent}
 
@@ -455,8 +461,9 @@ class Trainer:
 
     def quality(self, *, final: bool = False) -> dict[str, float]:
         """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
-        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event; a lower ``score`` than every earlier one
-        writes the ``best`` checkpoint; ``patience`` seconds without one stop the run (status ``converged``).
+        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` within the probe's
+        ``tolerance`` of the lowest so far writes the ``best`` checkpoint (see :class:`Trainer`); ``patience``
+        seconds without a new lowest score stop the run (status ``converged``).
         Its cost counts towards the probe cadence (the loss validation runs with it when ``val_every = 0``)."""
         t = time.monotonic()
         try:
@@ -473,11 +480,13 @@ class Trainer:
             self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,
                               "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
         score = values.get("score", math.nan)
-        if math.isfinite(score) and score < self.best:
-            self.best, self.best_quality, self.best_step, self._best_at = score, values, self.step, now
+        if math.isfinite(score) and score <= self.best + self.probe.tolerance:
+            self.best_quality, self.best_step = values, self.step
+            if score < self.best:
+                self.best, self._best_at = score, now
             self._save_best()
-        elif (not final and self.cfg.patience is not None and now - self._best_at >= self.cfg.patience
-              and self.status == "running"):
+        if (not final and self.cfg.patience is not None and now - self._best_at >= self.cfg.patience
+                and self.status == "running"):
             self.stop_requested, self.status = True, "converged"
         if not final:
             self._cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)

@@ -1,8 +1,8 @@
 """A stand-in for ``physgen.metrics.quality.QualityProbe`` in the trainer's tests (not part of physgen).
 
 ``MeanProbe`` scores generated data by the distance of its feature means from the held-out ones (lower is
-better), or by a scripted sequence of scores (``scores``, with an optional ``floor_noise``), so that the trainer's bookkeeping is tested
-without depending on a real metric's noise.
+better), or by a scripted sequence of scores (``scores``, with an optional ``floor_noise``), so that the
+trainer's bookkeeping is tested without depending on a real metric's noise.
 """
 from __future__ import annotations
 

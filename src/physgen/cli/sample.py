@@ -21,7 +21,7 @@ def register(sub) -> None:
     p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
-                   help="which checkpoint to use: best (the best validation score; the latest where the run has "
+                   help="which checkpoint to use: best (chosen by the validation score; the latest where the run has "
                         "no best) or latest (default best)")
     p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
                    help="h5: physgen dataset (default); root: a TTree 'events', one branch per feature; "

@@ -17,7 +17,7 @@ def register(sub) -> None:
     add_seed(p)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
-                   help="which checkpoint to score: best (the best validation score; the latest where the run has "
+                   help="which checkpoint to score: best (chosen by the validation score; the latest where the run has "
                         "no best) or latest (default best)")
 
 

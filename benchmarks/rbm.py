@@ -4,6 +4,7 @@
     python benchmarks/rbm.py kl     [--hidden 16 ...]  # exact KL on 4×4 Ising at T = 2.5 (PCD/flip/PT/exact)
     python benchmarks/rbm.py ising  [--hidden 64]      # L = 8 thermodynamics at six temperatures
     python benchmarks/rbm.py digits                    # course reproduction: 500 hidden, CD-1, lr 0.1, batch 64
+    python benchmarks/rbm.py chains --run RUN --reference MC.h5   # model or sampler? Gibbs from three starts
 
 Each prints a Markdown table (docs/benchmarks.md, docs/rbm.md).  Timings are wall
 clock on whatever machine runs it; ratios are measured in the same run.
@@ -351,6 +352,33 @@ def save_grid(x: np.ndarray, path: Path, title: str) -> None:
     plt.close(fig)
 
 
+# --- chains ------------------------------------------------------------------------------------------
+def cmd_chains(args) -> None:
+    """A trained temperature-conditioned spin RBM (``--run``) sampled by block Gibbs from three starts: its
+    persistent chains, random spins, and the reference Monte Carlo lattices (``--reference``, a ``physgen data
+    ising`` file).  Relative errors of ⟨e⟩ and ⟨|m|⟩ against the reference per T: starts that agree place the
+    error in the model, starts that disagree in the sampler's burn-in."""
+    from physgen.data import load
+    from physgen.metrics.observables import spin_features
+    from physgen.training import load_run
+
+    run, ref = load_run(args.run, which=args.checkpoint), load(args.reference)
+    temps = np.asarray(ref.conditions["temperature"])
+    print(f"`{args.run}` ({run.checkpoint}), {args.burn_in} sweeps, {args.n} lattices per T: "
+          "relative error of ⟨e⟩ / ⟨|m|⟩ against the reference\n")
+    print("| T | persistent | random | reference lattices |\n|---|---|---|---|")
+    for t in np.unique(temps):
+        real = np.asarray(ref.samples)[temps == t][:args.n]
+        truth = spin_features(real).mean(0)
+        cells = []
+        for init in ("persistent", "random", real):
+            fake = run.model.sample(len(real), generator=torch.Generator().manual_seed(args.seed),
+                                    condition={"temperature": float(t)}, burn_in=args.burn_in, init=init)
+            err = 100 * (spin_features(fake.numpy()).mean(0) / truth - 1)
+            cells.append(f"{err[0]:+.1f}% / {err[1]:+.1f}%")
+        print(f"| {t:g} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -376,9 +404,16 @@ def main() -> None:
     d = sub.add_parser("digits")
     d.add_argument("--epochs", type=int, default=200)  # 1797 images: ~5,600 updates, as 10 MNIST epochs
     d.add_argument("--out", default=str(ROOT / "docs" / "img" / "rbm"))
+    c = sub.add_parser("chains")
+    c.add_argument("--run", required=True, help="a physgen train rbm run on spins, conditioned on temperature")
+    c.add_argument("--reference", required=True, help="independent Monte Carlo lattices (physgen data ising)")
+    c.add_argument("--checkpoint", choices=("best", "latest"), default="best")
+    c.add_argument("--burn-in", type=int, default=1000, help="Gibbs sweeps (the sampler's default: 1000)")
+    c.add_argument("--n", type=int, default=1000, help="lattices per temperature")
+    c.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    {"speed": cmd_speed, "kl": cmd_kl, "ising": cmd_ising, "digits": cmd_digits}[args.cmd](args)
+    {"speed": cmd_speed, "kl": cmd_kl, "ising": cmd_ising, "digits": cmd_digits, "chains": cmd_chains}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -24,10 +24,16 @@ real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and it
 A row passes when every measured value is ≤ its target (the error bars are shown, not used).  A family that
 fails (a non-zero exit, a time-out) is reported with its one-line error and the others continue.
 
+``--runs N`` repeats every training, sampling and evaluation N times on the same data and splits, run r with
+``physgen train --seed S+r`` (S: ``--seed``) and ``physgen sample --seed r`` (run 0: the single run's commands
+and paths; run r ≥ 1 adds ``-rR`` to its paths).  A row then shows the median [min–max] over the runs and
+passes when the median is ≤ its target; a cell with a failed run fails with that run's error.
+
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 80 min on one core
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --record      # also docs/scoreboard.md
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --runs 3      # medians of 3 runs, ≈ 4 h
     python benchmarks/defaults.py --out /tmp/smoke --max-time 5 --families rbm --datasets digits
 """
 from __future__ import annotations
@@ -36,8 +42,10 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,15 +169,26 @@ def _fail(cell: dict, exc: Exception) -> dict:
     return {**cell, "status": "failed", "reason": (reason.splitlines() or ["failed"])[0][:200]}
 
 
-def train_cell(family: str, data: str, paths, args) -> dict:
-    """Train, sample and judge one (family, data set); a failure becomes the cell's one-line reason."""
+def _seed(seed: int) -> list[str]:
+    """``--seed SEED``, or nothing for 0 (the default of ``physgen train`` and ``physgen sample``)."""
+    return ["--seed", str(seed)] if seed else []
+
+
+def _name(data: str, family: str, run: int) -> str:
+    """The stem of one run's directory, samples, evaluation and logs: ``DATA-FAMILY``, ``-rR`` added for R >= 1."""
+    return f"{data}-{family}" + (f"-r{run}" if run else "")
+
+
+def train_cell(family: str, data: str, paths, args, run: int = 0) -> dict:
+    """Train, sample and judge one (family, data set); a failure becomes the cell's one-line reason.
+    Run ``run`` trains with seed ``--seed`` + ``run`` and samples with seed ``run`` (run 0: the single-run commands)."""
     from physgen.data import load
 
-    out, run_dir = args.out, f"runs/{data}-{family}"
-    fake, judge_dir, log = f"samples/{data}-{family}.h5", f"eval/{data}-{family}", args.out / "logs" / f"{data}-{family}"
+    out, name = args.out, _name(data, family, run)
+    run_dir, fake, judge_dir, log = f"runs/{name}", f"samples/{name}.h5", f"eval/{name}", args.out / "logs" / name
     argv = ["train", family, "--data", paths[0], "--out", run_dir]
     argv += (["--condition", "temperature"] if data == "ising" else []) + ["--max-time", f"{args.max_time:g}"]
-    argv += (["--seed", str(args.seed)] if args.seed else []) + list(BOOKKEEPING)
+    argv += _seed(args.seed + run) + list(BOOKKEEPING)
     cell: dict = {"commands": []}
     try:
         t = run_physgen(argv, cwd=out, threads=args.threads, log=log.with_suffix(".train.log"),
@@ -180,7 +199,7 @@ def train_cell(family: str, data: str, paths, args) -> dict:
         summary = json.loads((out / run_dir / "summary.json").read_text())
         cell.update(steps=summary.get("steps"), train_status=summary.get("status"))
         n = len(load(out / paths[1]))
-        s = check(run_physgen(["sample", run_dir, "--n", str(n), "--out", fake, "--overwrite"], cwd=out,
+        s = check(run_physgen(["sample", run_dir, "--n", str(n), *_seed(run), "--out", fake, "--overwrite"], cwd=out,
                               threads=args.threads, log=log.with_suffix(".sample.log"), timeout=args.sample_timeout))
         cell["commands"].append(s["command"])
         metrics, judge = JUDGES[data]
@@ -194,22 +213,62 @@ def train_cell(family: str, data: str, paths, args) -> dict:
     return {**cell, "status": "ok", "checks": checks, "pass": all(c["pass"] for c in checks if c["pass"] is not None)}
 
 
-def sampling_cell(family: str, ising_cell: dict | None, args) -> dict:
-    """Wall time of ``physgen sample RUN --n 1000`` on the family's Ising run."""
+def _run_of(cell: dict | None, run: int) -> dict | None:
+    """Run ``run`` of a repeated cell (its ``per_run``), or the cell itself (one run, or none)."""
+    return cell["per_run"][run] if cell and "per_run" in cell else cell
+
+
+def sampling_cell(family: str, ising_cell: dict | None, args, run: int = 0) -> dict:
+    """Wall time of ``physgen sample RUN --n 1000`` on the family's Ising run (run ``run`` of a repeated cell)."""
+    ising_cell = _run_of(ising_cell, run)
     if not ising_cell or ising_cell.get("status") != "ok":
         return {"status": "failed", "reason": "needs the family's Ising run, which did not finish", "commands": []}
-    argv = ["sample", f"runs/ising-{family}", "--n", str(SAMPLING_N), "--out", f"samples/sampling-{family}.h5",
-            "--overwrite"]
+    name = _name("sampling", family, run)
+    argv = ["sample", f"runs/{_name('ising', family, run)}", "--n", str(SAMPLING_N), *_seed(run),
+            "--out", f"samples/{name}.h5", "--overwrite"]
     cell: dict = {"commands": []}
     try:
         s = run_physgen(argv, cwd=args.out, threads=args.threads, timeout=args.sample_timeout,
-                        log=args.out / "logs" / f"sampling-{family}.log")
+                        log=args.out / "logs" / f"{name}.log")
         cell["commands"].append(s["command"])
         check(s)
     except (CommandFailed, OSError) as exc:
         return _fail(cell, exc)
     row = _check(f"`physgen sample --n {SAMPLING_N}` s", {"value": s["wall_s"]}, SAMPLING_TARGET_S)
     return {**cell, "status": "ok", "checks": [row], "pass": row["pass"]}
+
+
+# --- several runs of one cell: {"per_run": [cells], "checks": medians} ------------------------------------------
+def repeated(cell_of_run, runs: int) -> dict:
+    """``cell_of_run(0)`` for one run (the single-run cell, unchanged); else the runs 0 .. runs-1 as one cell."""
+    return cell_of_run(0) if runs == 1 else combine_runs([cell_of_run(r) for r in range(runs)])
+
+
+def combine_runs(cells: list[dict]) -> dict:
+    """One cell from the cells of its runs: each quantity's median (which the verdict is taken on), min, max and
+    per-run values; failed when one run failed, with that run's reason.  The runs are kept under ``per_run``."""
+    cell = {"commands": [c for one in cells for c in one.get("commands", [])], "per_run": cells}
+    failed = [(r, one["reason"]) for r, one in enumerate(cells) if one["status"] != "ok"]
+    if failed:
+        return {**cell, "status": "failed", "reason": f"run {failed[0][0]}: {failed[0][1]}"[:200]}
+    by_quantity: dict[str, list[dict]] = {}
+    for one in cells:
+        for c in one["checks"]:
+            by_quantity.setdefault(c["quantity"], []).append(c)
+    checks = [_median_check(rows) for rows in by_quantity.values()]
+    return {**cell, "status": "ok", "checks": checks, "pass": all(c["pass"] for c in checks if c["pass"] is not None)}
+
+
+def _median_check(rows: list[dict]) -> dict:
+    """One quantity over the runs: ``value`` = ``median`` (None if a run has none), ``min``, ``max``, the runs'
+    ``values`` and ``errors``; the floor and note of the first run (the real data are the same for every run)."""
+    values = [c["value"] for c in rows]
+    known = [v for v in values if v is not None]
+    median = statistics.median(values) if None not in values else None
+    first = rows[0]
+    return {**first, **_check(first["quantity"], {"value": median, "floor": first.get("floor")}, first["target"]),
+            "median": median, "min": min(known, default=None), "max": max(known, default=None),
+            "values": values, "errors": [c.get("error") for c in rows]}
 
 
 # --- table ------------------------------------------------------------------------------------------------------
@@ -221,23 +280,55 @@ def _num(x: float | None, pct: bool = False) -> str:
     return f"{x:.3g}"
 
 
+def _value(c: dict, pct: bool) -> str:
+    """The defaults column: ``value ± error`` of one run, ``median [min–max]`` of several."""
+    if "values" in c:
+        return f"{_num(c['value'], pct)} [{_num(c['min'], pct)}–{_num(c['max'], pct)}]"
+    return _num(c["value"], pct) + (f" ± {_num(c['error'], pct)}" if c.get("error") is not None else "")
+
+
 def _row(data: str, family: str, c: dict) -> str:
     pct = "rel. err." in c["quantity"]
-    value = _num(c["value"], pct) + (f" ± {_num(c['error'], pct)}" if c.get("error") is not None else "")
     target = "—" if c["target"] is None else f"≤ {_num(c['target'], pct)}"
     verdict = {True: "pass", False: "**fail**", None: c.get("note", "reported")}[c["pass"]]
     quantity = c["quantity"].replace("|", r"\|")  # ⟨|m|⟩ inside a table cell
-    return f"| {data} | {family} | {quantity} | {value} | {_num(c.get('floor'), pct)} | {target} | {verdict} |"
+    return f"| {data} | {family} | {quantity} | {_value(c, pct)} | {_num(c.get('floor'), pct)} | {target} | {verdict} |"
+
+
+def _run_rows(data: str, family: str, cell: dict) -> list[str]:
+    """The commands table's rows of one cell: one per run (``FAMILY run R`` where the cell has several)."""
+    runs = cell.get("per_run")
+    named = [(family, cell)] if runs is None else [(f"{family} run {r}", c) for r, c in enumerate(runs)]
+    rows = []
+    for name, c in named:
+        cmds = "<br>".join(f"`{cmd}`" for cmd in c.get("commands", [])) or "—"
+        wall = f"{c['train_wall_s']:.0f}" if c.get("train_wall_s") is not None else "—"
+        status = c.get("train_status") or c["status"]
+        rows.append(f"| {data} | {name} | {status} | {c.get('steps', '—')} | {wall} | {cmds} |")
+    return rows
+
+
+def _header(board: dict) -> list[str]:
+    """The lines above the first table: settings, the runs per cell and their seeds, the combined invocations."""
+    lines = [f"Budget `--max-time {board['max_time']:g}` per training run, {board['threads']} thread(s), seed "
+             f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
+             f"{board['versions'].get('torch')}; {board['date']}.", ""]
+    n = board.get("runs_per_cell", 1)
+    if n > 1:
+        seeds = ", ".join(str(board["seed"] + r) for r in range(n))
+        lines += [f"{n} runs per cell: `physgen train` with seeds {seeds} and `physgen sample` with seeds "
+                  f"{', '.join(map(str, range(n)))} (seed 0, the default, is not written); defaults: the median "
+                  "[min–max] over the runs, the verdict is the median's.", ""]
+    lines += [f"Combined run: `{r['command']}` ({r['date']})." for r in board.get("runs", [])]
+    lines += [""] if board.get("runs") else []
+    defaults, verdict = ("defaults: median [min–max]", "verdict (median)") if n > 1 else ("defaults", "verdict")
+    return [*lines, f"| data | family | quantity | {defaults} | floor | target | {verdict} |",
+            "|---|---|---|---|---|---|---|"]
 
 
 def markdown(board: dict) -> str:
     """Two tables: every measured quantity (defaults vs floor vs target) and every run's exact command."""
-    lines = [f"Budget `--max-time {board['max_time']:g}` per training run, {board['threads']} thread(s), seed "
-             f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
-             f"{board['versions'].get('torch')}; {board['date']}.", "",
-             *[f"Combined run: `{r['command']}` ({r['date']})." for r in board.get("runs", [])],
-             *([""] if board.get("runs") else []),
-             "| data | family | quantity | defaults | floor | target | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = _header(board)
     runs = ["| data | family | status | steps | train s | commands |", "|---|---|---|---|---|---|"]
     n_pass = n_checks = 0
     for data in DATASETS:
@@ -251,10 +342,7 @@ def markdown(board: dict) -> str:
                     lines.append(_row(data, family, c))
                     n_checks += c["pass"] is not None
                     n_pass += bool(c["pass"])
-            cmds = "<br>".join(f"`{c}`" for c in cell.get("commands", [])) or "—"
-            wall = f"{cell['train_wall_s']:.0f}" if cell.get("train_wall_s") is not None else "—"
-            runs.append(f"| {data} | {family} | {cell.get('train_status') or cell['status']} | {cell.get('steps', '—')} "
-                        f"| {wall} | {cmds} |")
+            runs += _run_rows(data, family, cell)
     for data, reason in board.get("skipped", {}).items():
         lines.append(f"| {data} | all | — | skipped: {reason} | — | — | — |")
     data_cmds = "\n".join(board.get("data_commands", []))
@@ -279,6 +367,9 @@ def parse_args(argv=None):
     p.add_argument("--ttbar-protocol", choices=("10k", "holdout"), default="10k",
                    help="with --ttbar: judge against the training events (10k, default) or 2,000 held-out ones")
     p.add_argument("--seed", type=int, default=0, help="seed of the data and splits (default 0)")
+    p.add_argument("--runs", type=int, default=1,
+                   help="runs per (data set, family), run r with `physgen train --seed SEED+r` and `physgen sample "
+                        "--seed r`; each quantity's median [min–max], verdict on the median (default 1)")
     p.add_argument("--sample-timeout", type=float, default=900.0, help="seconds before a sampling run is failed")
     p.add_argument("--record", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
     p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS_JSON",
@@ -296,8 +387,8 @@ def _names(text: str, allowed, option: str) -> list[str]:
 def check_args(args) -> tuple[list[str], list[str]]:
     from physgen.errors import UserError
 
-    if not args.max_time > 0 or args.threads < 1 or args.seed < 0 or not args.sample_timeout > 0:
-        raise UserError("--max-time and --sample-timeout must be > 0, --threads >= 1, --seed >= 0")
+    if not args.max_time > 0 or args.threads < 1 or args.seed < 0 or not args.sample_timeout > 0 or args.runs < 1:
+        raise UserError("--max-time and --sample-timeout must be > 0, --threads >= 1, --seed >= 0, --runs >= 1")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file, expected a directory")
     return _names(args.datasets, DATASETS, "--datasets"), _names(args.families, FAMILIES, "--families")
@@ -322,14 +413,16 @@ def run(args) -> dict:
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/defaults.py", *_generic_out(sys.argv[1:])]),
-             "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {}}
+             "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {},
+             **({"runs_per_cell": args.runs} if args.runs > 1 else {})}
     paths, board["skipped"] = prepare(datasets, args, board["data_commands"])
     results = board["results"]
     for data in ("ttbar", "ising", "digits"):
         if data in paths and (data in datasets or (data == "ising" and "sampling" in datasets)):
-            results[data] = {f: train_cell(f, data, paths[data], args) for f in families}
+            results[data] = {f: repeated(partial(train_cell, f, data, paths[data], args), args.runs) for f in families}
     if "sampling" in datasets:
-        results["sampling"] = {f: sampling_cell(f, results.get("ising", {}).get(f), args) for f in families}
+        results["sampling"] = {f: repeated(partial(sampling_cell, f, results.get("ising", {}).get(f), args), args.runs)
+                               for f in families}
     write_json(args.out / "results.json", board)
     write_text(args.out / "results.md", markdown(board))
     return board
@@ -337,8 +430,14 @@ def run(args) -> dict:
 
 def combine(paths: list[Path]) -> dict:
     """One board from several runs' ``results.json``: their results, skipped data sets and data commands;
-    settings, date and command of each run are listed under ``runs``."""
+    settings, date and command of each run are listed under ``runs``.  The files must share ``--runs``."""
+    from physgen.errors import UserError
+
     boards = [json.loads(Path(p).read_text()) for p in paths]
+    runs = sorted({b.get("runs_per_cell", 1) for b in boards})
+    if len(runs) > 1:
+        raise UserError(f"--combine: the files were run with different --runs ({', '.join(map(str, runs))}); "
+                        "combine files of one --runs value")
     out = {**boards[0], "results": {}, "skipped": {}, "data_commands": [],
            "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed")} for b in boards]}
     for b in boards:

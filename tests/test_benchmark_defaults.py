@@ -6,6 +6,7 @@ import importlib.util
 import json
 import re
 import sys
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ def _load():
 
 
 bench = _load()
+from cli_runs import command_text  # noqa: E402  (benchmarks/ is on the path once the script is loaded)
 
 
 def _obs(real, fake, floor, err=0.01):
@@ -154,3 +156,145 @@ def test_combine_merges_the_runs_of_several_invocations(tmp_path):
     assert "| digits | ebm | mean KL |" in table
     assert "Combined run: `python benchmarks/defaults.py --datasets digits` (d)." in table
     assert bench.main(["--out", str(tmp_path / "d"), "--combine", str(tmp_path / "none.json")]) == 2
+
+
+# --- --runs N: every cell N times, the median judged ----------------------------------------------------------
+DIGITS_AUC_PER_RUN = (0.55, 0.70, 0.58)   # run 1 alone misses the 0.60 target; the median, 0.58, meets it
+
+
+def _fake_physgen(calls: list[list[str]]):
+    """A stand-in for ``run_physgen``: records the arguments, writes what train and evaluate leave behind
+    (evaluate: digits metrics whose AUC is DIGITS_AUC_PER_RUN[run], the run read from the samples' name)."""
+    def run_physgen(args, *, cwd, threads, log=None, timeout=None):
+        args = list(map(str, args))
+        calls.append(args)
+        out = Path(cwd) / args[args.index("--out") + 1] if "--out" in args else None
+        if args[0] == "train":
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "summary.json").write_text(json.dumps({"steps": 5, "status": "max-time"}))
+        elif args[0] == "evaluate":
+            run = int(m.group(1)) if (m := re.search(r"-r(\d+)\.h5$", args[args.index("--fake") + 1])) else 0
+            out.mkdir(parents=True, exist_ok=True)
+            metrics = {"c2st_auc": {"value": DIGITS_AUC_PER_RUN[run], "error": 0.02, "floor": 0.5},
+                       "kl": {"value": 0.01 * (run + 1), "error": 0.001, "floor": 0.002}}
+            (out / "metrics.json").write_text(json.dumps(metrics))
+        return {"command": command_text(args, threads), "rc": 0, "wall_s": 10.0 + len(calls), "cpu_s": 0.0,
+                "error": None}
+    return run_physgen
+
+
+@pytest.fixture
+def fake_runs(tmp_path, monkeypatch):
+    """No physgen process: ``run_physgen`` faked, the data prepared as two file names of 599 rows."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bench, "run_physgen", _fake_physgen(calls))
+    monkeypatch.setattr("physgen.data.load", lambda path: [0] * 599)
+    paths = {"digits": ("data/digits-train.h5", "data/digits-test.h5"), "ising": ("data/ising-train.h5", "x.h5")}
+    monkeypatch.setattr(bench, "prepare", lambda datasets, args, commands: (paths, {}))
+    return calls
+
+
+def _args(tmp_path, **kw):
+    return bench.parse_args(["--out", str(tmp_path), "--max-time", "2", *(a for k, v in kw.items()
+                                                                            for a in (f"--{k}", str(v)))])
+
+
+def test_run_r_adds_seeds_and_a_path_suffix_and_run_0_is_the_single_run(tmp_path, fake_runs):
+    args = _args(tmp_path, seed=4)
+    single = bench.train_cell("rbm", "digits", ("d/train.h5", "d/test.h5"), args)
+    cell = bench.repeated(partial(bench.train_cell, "rbm", "digits", ("d/train.h5", "d/test.h5"), args), 3)
+    assert bench.repeated(lambda r: single, 1) is single and "per_run" not in single
+    assert cell["per_run"][0]["commands"] == single["commands"]
+    train, sample, evaluate = cell["per_run"][2]["commands"]
+    assert train == ("OMP_NUM_THREADS=1 physgen train rbm --data d/train.h5 --out runs/digits-rbm-r2 --max-time 2 "
+                     "--seed 6 --no-progress --overwrite")
+    assert sample == ("OMP_NUM_THREADS=1 physgen sample runs/digits-rbm-r2 --n 599 --seed 2 "
+                      "--out samples/digits-rbm-r2.h5 --overwrite")
+    assert "--fake samples/digits-rbm-r2.h5 --out eval/digits-rbm-r2" in evaluate and "--seed 4 " in evaluate
+    assert "--seed" not in single["commands"][1] and "--seed 4 " in single["commands"][0]
+    assert cell["commands"] == [c for run in cell["per_run"] for c in run["commands"]]
+
+
+def test_the_verdict_is_the_median_s_with_min_max_and_every_run_kept(tmp_path, fake_runs):
+    cell = bench.repeated(partial(bench.train_cell, "rbm", "digits", ("a.h5", "b.h5"), _args(tmp_path)), 3)
+    auc, kl = cell["checks"]
+    assert (auc["quantity"], auc["value"], auc["median"], auc["min"], auc["max"]) == ("classifier AUC", 0.58, 0.58,
+                                                                                       0.55, 0.70)
+    assert auc["values"] == list(DIGITS_AUC_PER_RUN) and auc["errors"] == [0.02] * 3
+    assert auc["floor"] == 0.5 and auc["target"] == 0.6 and auc["pass"] is True and cell["pass"] is True
+    assert [run["checks"][0]["pass"] for run in cell["per_run"]] == [True, False, True]
+    assert kl["value"] == pytest.approx(0.02) and kl["pass"] is None
+    rows = [bench._check("x", {"value": v}, 0.6) for v in (0.7, 0.5, 0.65, 0.45)]   # even: the middle two's mean
+    assert bench._median_check(rows)["value"] == pytest.approx(0.575) and bench._median_check(rows)["pass"] is True
+    assert bench._median_check(rows[:3])["pass"] is False
+    assert bench._median_check([*rows, bench._check("x", {}, 0.6)])["pass"] is False
+
+
+def test_a_failed_run_fails_the_cell_with_its_reason():
+    ok = {"status": "ok", "commands": ["a"], "checks": [bench._check("mean KL", {"value": 0.01}, 0.03)]}
+    cell = bench.combine_runs([ok, {"status": "failed", "reason": "physgen train: error: boom", "commands": ["b"]}])
+    assert cell["status"] == "failed" and cell["reason"] == "run 1: physgen train: error: boom"
+    assert cell["commands"] == ["a", "b"]
+
+
+def test_sampling_times_the_ising_run_of_each_run_and_takes_the_median(tmp_path, fake_runs):
+    args = _args(tmp_path)
+    runs = [{"status": "ok"}, {"status": "ok"}]
+    cell = bench.repeated(partial(bench.sampling_cell, "vae", {"status": "ok", "per_run": runs}, args), 2)
+    assert [run["commands"][0].split()[3] for run in cell["per_run"]] == ["runs/ising-vae", "runs/ising-vae-r1"]
+    assert cell["per_run"][1]["commands"][0].endswith("--seed 1 --out samples/sampling-vae-r1.h5 --overwrite")
+    (row,) = cell["checks"]
+    assert row["values"] == [11.0, 12.0] and row["value"] == 11.5 and row["pass"] is True
+    failed = bench.repeated(partial(bench.sampling_cell, "vae", {"per_run": [runs[0], {"status": "failed"}]}, args), 2)
+    assert failed["status"] == "failed" and failed["reason"].startswith("run 1: needs the family's Ising run")
+
+
+def test_multi_run_board_results_and_table(tmp_path, fake_runs):
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), "--max-time", "2", "--families", "rbm", "--datasets", "digits",
+                       "--runs", "3", "--seed", "1"]) == 0
+    board = json.loads((out / "results.json").read_text())
+    assert board["runs_per_cell"] == 3 and len(board["results"]["digits"]["rbm"]["per_run"]) == 3
+    table = (out / "results.md").read_text()
+    assert ("3 runs per cell: `physgen train` with seeds 1, 2, 3 and `physgen sample` with seeds 0, 1, 2 "
+            "(seed 0, the default, is not written)") in table
+    assert "| data | family | quantity | defaults: median [min–max] | floor | target | verdict (median) |" in table
+    assert "| digits | rbm | classifier AUC | 0.58 [0.55–0.7] | 0.5 | ≤ 0.6 | pass |" in table
+    assert "1 of 1 checks pass." in table
+    assert "| digits | rbm run 2 | max-time | 5 |" in table and "--out runs/digits-rbm-r2 " in table
+    assert all(_columns(line) == 7 for line in table.splitlines() if line.startswith("| digits | rbm | "))
+
+
+def test_one_run_keeps_the_single_run_board(tmp_path, fake_runs):
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), "--max-time", "2", "--families", "rbm", "--datasets", "digits"]) == 0
+    board = json.loads((out / "results.json").read_text())
+    assert "runs_per_cell" not in board and "per_run" not in board["results"]["digits"]["rbm"]
+    assert "| digits | rbm | classifier AUC | 0.55 ± 0.02 | 0.5 | ≤ 0.6 | pass |" in (out / "results.md").read_text()
+
+
+@pytest.mark.parametrize("runs", ["0", "-2"])
+def test_runs_below_one_is_a_one_line_error(tmp_path, capsys, runs):
+    out = tmp_path / "acc"
+    assert bench.main(["--out", str(out), "--runs", runs]) == 2
+    err = capsys.readouterr().err
+    assert "--runs >= 1" in err and err.count("\n") == 1 and not out.exists()
+
+
+def test_combine_takes_multi_run_files_and_refuses_mixed_runs(tmp_path, capsys):
+    aggregated = bench.combine_runs([{"status": "ok", "commands": [f"c{r}"], "checks": [
+        bench._check("mean KL", {"value": v}, 0.03)]} for r, v in enumerate((0.01, 0.04, 0.02))])
+    for name, runs in (("a", 3), ("b", 3), ("one", 1)):
+        board = {**_board({"digits" if name == "b" else "ttbar": {"rbm": aggregated}}), "command": name,
+                 **({"runs_per_cell": runs} if runs > 1 else {})}
+        (tmp_path / f"{name}.json").write_text(json.dumps(board))
+    assert bench.main(["--out", str(tmp_path / "c"), "--combine", str(tmp_path / "a.json"),
+                       str(tmp_path / "b.json")]) == 0
+    table = (tmp_path / "c" / "results.md").read_text()
+    assert "| ttbar | rbm | mean KL | 0.02 [0.01–0.04] | — | ≤ 0.03 | pass |" in table
+    assert "| digits | rbm | mean KL | 0.02 [0.01–0.04] |" in table and "3 runs per cell" in table
+    capsys.readouterr()
+    assert bench.main(["--out", str(tmp_path / "d"), "--combine", str(tmp_path / "a.json"),
+                       str(tmp_path / "one.json")]) == 2
+    err = capsys.readouterr().err
+    assert "different --runs (1, 3)" in err and err.count("\n") == 1 and not (tmp_path / "d").exists()

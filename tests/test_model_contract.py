@@ -73,7 +73,7 @@ def test_conditioned_lattices_get_the_projection_critic():
 def test_recorded_choices_are_the_defaults():
     """Spot checks of the measured settings (benchmarks/compare.py and the model guides)."""
     d = lambda name, kind: registry.get(name).defaults(example_spec(kind))  # noqa: E731
-    assert "transform" not in d("rbm", "continuous").get("data", {}) and d("rbm", "spins")["model"]["n_hidden"] == 64
+    assert "transform" not in d("rbm", "continuous").get("data", {}) and d("rbm", "spins")["model"]["filters"] == 2
     assert d("ddpm", "spins")["train"]["batch_size"] == 32
     assert d("vae", "continuous")["model"]["latent"] == 3 and d("vae", "spins")["model"]["latent"] == 8
     assert d("ddpm", "spins")["model"]["channels"] == [16, 32] and d("ddpm", "continuous")["model"]["steps"] == 100

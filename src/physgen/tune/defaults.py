@@ -22,7 +22,7 @@ from physgen.tune.space import Param, Space
 
 #: model name -> {network kind: size keys}; "any" when the model builds one kind of network
 SIZE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "rbm": {"any": ("n_hidden",)},
+    "rbm": {"mlp": ("n_hidden",), "cnn": ("n_hidden",), "translation": ("filters",)},
     "vae": {"any": ("latent", "hidden")},
     "conv-vae": {"any": ("latent", "channels")},
     "gan": {"any": ("latent", "hidden_g", "hidden_d")},
@@ -69,7 +69,9 @@ def size_keys(cls, model_config: Any, spec: DataSpec) -> tuple[str, ...]:
 
 def _network(model_config: Any, spec: DataSpec) -> str:
     """``mlp`` for tabular data and ``cnn``/``unet``/``conv`` for lattices and images, unless the
-    config names one (``net`` or ``arch``)."""
+    config names one (``net`` or ``arch``); ``translation`` for an rbm with translation-invariant filters."""
+    if getattr(model_config, "filters", 0):   # an rbm with translation-invariant filters: their number
+        return "translation"
     chosen = getattr(model_config, "net", None) or getattr(model_config, "arch", None) or "auto"
     if chosen != "auto":
         return chosen

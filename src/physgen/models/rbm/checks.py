@@ -5,6 +5,7 @@ import torch
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, on_grid
+from physgen.models.rbm.symmetry import Translations
 
 MAX_CONDITIONS = 64
 # grey images on a grid k/N (DataSpec.levels): softmax units, one-hot over the N + 1 levels of each pixel; other
@@ -127,3 +128,13 @@ def batch_index(spec: DataSpec, values: list[float], batch: dict[str, torch.Tens
     if bool((dist.min(1).values > 1e-6 * table.abs().clamp(min=1)[idx]).any()):
         raise UserError(f"data: condition values outside the trained set ({', '.join(f'{v:g}' for v in values)})")
     return idx
+
+
+def translations(filters: int, spec: DataSpec, visible: str, size: int = 0) -> Translations | None:
+    """The lattice's translation group for ``model.filters`` > 0 (None for 0); refuses units it does not fit."""
+    if not filters:
+        return None
+    if visible not in ("spin", "bernoulli"):
+        raise UserError(f"model.filters={filters}: translation-invariant weights need spin or Bernoulli visible units "
+                        f"(visible={visible}); use model.filters=0")
+    return Translations(spec.shape, filters, size)

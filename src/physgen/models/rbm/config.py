@@ -8,6 +8,7 @@ from physgen.errors import UserError
 METHODS = ("cd", "pcd", "pt", "exact")
 VISIBLE_CHOICES = ("auto", "bernoulli", "spin", "gaussian", "binomial", "softmax")
 EXACT_MAX_UNITS = 20
+N_HIDDEN = 64   # the default width of a dense RBM
 
 
 @dataclass
@@ -17,7 +18,13 @@ class RBMConfig:
     visible          ``auto`` (spins -> spin, binary -> bernoulli, grey images on a grid of levels k/N ->
                      softmax, other grey images -> bernoulli, continuous -> gaussian) or explicit
                      (``binomial``, ``softmax``: grey images on a grid)
-    n_hidden         number of Bernoulli hidden units
+    n_hidden         number of Bernoulli hidden units of a dense RBM (``filters`` = 0; left at its default
+                     otherwise)
+    filters          0: dense weights; F ≥ 1: translation-invariant weights on the periodic lattice of the
+                     data's shape (Carleo & Troyer 2017; :mod:`physgen.models.rbm.symmetry`): F filters, so
+                     ``F·n`` hidden units for ``n`` sites; spin and Bernoulli units
+    filter_size      with ``filters``: each filter's support, a window of this many sites per dimension
+                     (0, or more than the lattice's side: the whole lattice)
     method           negative phase: ``cd`` (CD-k from data, Hinton 2002), ``pcd`` (persistent chains,
                      Tieleman 2008), ``pt`` (parallel tempering, Desjardins et al. 2010), ``exact``
                      (exact gradient by enumerating the smaller layer; tiny models only)
@@ -35,7 +42,9 @@ class RBMConfig:
     """
 
     visible: str = "auto"
-    n_hidden: int = 64
+    n_hidden: int = N_HIDDEN
+    filters: int = 0
+    filter_size: int = 0
     method: str = "pcd"
     k: int = 1
     n_chains: int = 100
@@ -63,8 +72,13 @@ class RBMConfig:
         for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")
-        if not isinstance(self.burn_in, int) or self.burn_in < 0:
-            raise bad("burn_in", "must be an integer >= 0")
+        for name in ("burn_in", "filters", "filter_size"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
+                raise bad(name, "must be an integer >= 0")
+        if self.filters and self.n_hidden != N_HIDDEN:
+            raise UserError(f"model.n_hidden={self.n_hidden} with model.filters={self.filters}: translation-invariant "
+                            f"filters give filters × sites hidden units; set model.filters=0 for a dense RBM with "
+                            f"n_hidden units")
         if not isinstance(self.n_temperatures, int) or self.n_temperatures < 2:
             raise bad("n_temperatures", "must be an integer >= 2")
         if not 0.0 <= self.beta_min < 1.0:

@@ -9,6 +9,9 @@ a sparsity penalty or a learned σ asks for autograd.  ``method = "exact"`` uses
 ``log Z`` enumerated (the exact
 NLL).  Persistent chains are registered buffers, hence checkpointed and resumed.
 
+Lattices: ``model.filters`` > 0 makes the weights translation-invariant on the periodic lattice
+(:mod:`physgen.models.rbm.symmetry`; the default on spins); every gradient is projected onto them.
+
 Conditioning: a run conditioned on a discrete condition (e.g. the temperatures of a multi-temperature
 Ising file) or on labels holds one independent RBM per value (parameters stacked along a leading axis
 ``K``); ``sample(condition={"temperature": T})`` picks the matching one and lists the trained values
@@ -47,7 +50,8 @@ class RBM(GenerativeModel):
 
     name: ClassVar[str] = "rbm"
     description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin, Gaussian, binomial or softmax visible "
-                                  "units; CD-k, PCD, parallel tempering, global spin flip; exact log Z and AIS")
+                                  "units; translation-invariant filters on lattices; CD-k, PCD, parallel tempering, "
+                                  "global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
     checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))

@@ -275,7 +275,8 @@ def cmd_kl(args) -> None:
             out = f"{tmp}/run-{spec.replace(':', '-')}"
             t = time.perf_counter()
             subprocess.run(PHYSGEN + ["train", "rbm", "--data", f"{tmp}/d.h5", "--out", out, "--epochs", epochs,
-                                      "--set", f"model.n_hidden={hidden}", "--set", f"model.method={method}",
+                                      "--set", "model.filters=0", "--set", f"model.n_hidden={hidden}",
+                                      "--set", f"model.method={method}",
                                       "--set", f"model.flip={flip}", "--set", "train.progress=false",
                                       *[a for kv in args.set for a in ("--set", kv)]], check=True,
                            stdout=subprocess.DEVNULL)
@@ -299,7 +300,8 @@ def cmd_ising(args) -> None:
                                   "--seed", "0", "--out", data], check=True, stdout=subprocess.DEVNULL)
         t = time.perf_counter()
         subprocess.run(PHYSGEN + ["train", "rbm", "--data", data, "--out", run, "--condition", "temperature",
-                                  "--epochs", str(args.epochs), "--set", f"model.n_hidden={args.hidden}",
+                                  "--epochs", str(args.epochs), "--set", "model.filters=0",
+                                  "--set", f"model.n_hidden={args.hidden}",
                                   "--set", "train.progress=false", *[a for kv in args.set for a in ("--set", kv)]],
                        check=True, stdout=subprocess.DEVNULL)
         train_s = time.perf_counter() - t

@@ -49,7 +49,7 @@ def thermodynamics_vs_t(g: Gallery, quick: bool, seed: int) -> None:
     ds = monte_carlo(g.out, quick, seed)
     epochs = 20 if quick else 50
     train("rbm", data=g.out / "data" / "ising_L8.h5", out=g.out / "run_L8", overwrite=True, epochs=epochs, seed=seed,
-          condition="temperature", sets=["model.n_hidden=64", "train.progress=false"])
+          condition="temperature", sets=["model.filters=0", "model.n_hidden=64", "train.progress=false"])
     run = load_run(g.out / "run_L8", which="latest")
     temps = sorted(set(ds.conditions["temperature"].tolist()))
     n = 500 if quick else 2000
@@ -107,7 +107,7 @@ def hidden_units(g: Gallery, quick: bool, seed: int) -> None:
     for m in hidden:
         run_dir = g.out / f"run_L4_h{m}"
         train("rbm", data=path, out=run_dir, overwrite=True, epochs=20 if quick else 30, seed=seed,
-              condition="temperature", sets=[f"model.n_hidden={m}", "train.progress=false"])
+              condition="temperature", sets=["model.filters=0", f"model.n_hidden={m}", "train.progress=false"])
         model = load_run(run_dir, which="latest").model
         for t in temps:
             p = ExactIsing(4, t).probabilities

@@ -127,7 +127,8 @@ def test_rbm_pcd_trains_resumes_exactly_and_samples_on_the_device(cli, tmp_path,
     error in the sampler's inverse temperature): 20/20; unscaled: 0/20."""
     import scipy.stats
 
-    sets = ["--set", "model.filters=0", "--set", "model.n_hidden=16", "--set", "model.method=pcd", "--set", "data.val_fraction=0",
+    sets = ["--set", "model.filters=0", "--set", "model.n_hidden=16", "--set", "model.method=pcd",
+            "--set", "data.val_fraction=0",
             "--set", "train.schedule=constant", *Q]          # (a schedule's horizon is the first run's step cap)
     full, part = tmp_path / "full", tmp_path / "part"
     assert cli("train", "rbm", "--data", lattices, "--out", full, "--steps", "1500", *sets)[0] == 0

@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 COMMON = ["--no-progress", "--device", "cpu", "--set", "data.val_fraction=0", "--set", "train.batch_size=16",
           "--set", "train.schedule=constant", "--set", "train.checkpoint_every=5"]
 MODELS = {  # tiny models: the test is about the state, not the fit
-    "rbm": ["--set", "model.method=pcd", "--set", "model.filters=0", "--set", "model.n_hidden=8", "--set", "model.n_chains=8"],
+    "rbm": ["--set", "model.method=pcd", "--set", "model.filters=0", "--set", "model.n_hidden=8",
+            "--set", "model.n_chains=8"],
     "ebm": ["--set", "model.net=mlp", "--set", "model.hidden=[8]", "--set", "model.k_steps=3",
             "--set", "model.buffer_size=32"],
 }

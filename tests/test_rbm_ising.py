@@ -30,7 +30,8 @@ def test_cli_conditioned_train_sample_score(cli, tmp_path):
     data = exact_ising_file(tmp_path / "two.h5", (1.5, 3.0), n=400)
     run = tmp_path / "run"
     code, out, err = cli("train", "rbm", "--data", data, "--out", run, "--condition", "temperature",
-                         "--epochs", "2", "--set", "model.filters=0", "--set", "model.n_hidden=8", "--set", "model.burn_in=20")
+                         "--epochs", "2", "--set", "model.filters=0", "--set", "model.n_hidden=8",
+                         "--set", "model.burn_in=20")
     assert code == 0, err
     code, _, err = cli("sample", run, "--n", "50", "--out", tmp_path / "s.h5", "--condition", "temperature=3.0")
     assert code == 0, err
@@ -51,7 +52,8 @@ def test_cli_sample_unconditioned_with_sampler_options(cli, tmp_path):
     data = exact_ising_file(tmp_path / "one.h5", n=300)
     run = tmp_path / "run"
     assert cli("train", "rbm", "--data", data, "--out", run, "--epochs", "1",
-               "--set", "model.filters=0", "--set", "model.n_hidden=4", "--set", "model.method=pt", "--set", "model.n_temperatures=3")[0] == 0
+               "--set", "model.filters=0", "--set", "model.n_hidden=4", "--set", "model.method=pt",
+               "--set", "model.n_temperatures=3")[0] == 0
     code, _, err = cli("sample", run, "--n", "7", "--out", tmp_path / "s.h5", "--steps", "5", "--sampler", "gibbs")
     assert code == 0, err
     assert load(tmp_path / "s.h5").samples.shape == (7, 4, 4)
@@ -77,7 +79,8 @@ def test_resume_gives_identical_weights_and_chains(cli, tmp_path, method):
     a linear decay depends on the total budget, which this test changes)."""
     from physgen.training import load_run
     data = exact_ising_file(tmp_path / "d.h5", n=500)
-    sets = ["--set", "model.filters=0", "--set", "model.n_hidden=6", "--set", f"model.method={method}", "--set", "model.n_temperatures=3",
+    sets = ["--set", "model.filters=0", "--set", "model.n_hidden=6", "--set", f"model.method={method}",
+            "--set", "model.n_temperatures=3",
             "--set", "model.monitor_every=7", "--set", "train.batch_size=32", "--set", "train.schedule=constant"]
     assert cli("train", "rbm", "--data", data, "--out", tmp_path / "a", "--steps", "40", *sets)[0] == 0
     assert cli("train", "rbm", "--data", data, "--out", tmp_path / "b", "--steps", "20", *sets)[0] == 0

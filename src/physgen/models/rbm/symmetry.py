@@ -28,7 +28,8 @@ class Translations:
     """The translation group of a periodic lattice of shape ``shape`` acting on ``F = filters`` filters whose
     support is the window of ``size`` sites per dimension (0, or more than a side: the whole lattice).
 
-    ``mask (n,)``: the displacements inside the window; ``disp (n, n)``: flat index of the displacement ``r_i − r_j mod L`` of visible site ``i`` and hidden site
+    ``mask (n,)``: the displacements inside the window; ``disp (n, n)``: flat index of the displacement
+    ``r_i − r_j mod L`` of visible site ``i`` and hidden site
     ``j``; each displacement occurs ``n`` times.
     """
 
@@ -36,7 +37,7 @@ class Translations:
         self.shape, self.filters = tuple(shape), int(filters)
         coords = torch.stack(torch.meshgrid(*(torch.arange(s) for s in self.shape), indexing="ij"), -1)
         coords = coords.reshape(-1, len(self.shape))                       # (n, d)
-        diff = (coords[:, None, :] - coords[None, :, :]) % torch.tensor(self.shape)   # (n, n, d)
+        diff = (coords[:, None, :] - coords[None, :, :]) % torch.tensor(self.shape)     # (n, n, d)
         strides = torch.tensor([int(torch.tensor(self.shape[k + 1:]).prod()) for k in range(len(self.shape))])
         self.disp = (diff * strides).sum(-1)                               # (n, n)
         self.n = len(coords)

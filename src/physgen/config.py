@@ -134,6 +134,8 @@ class DataConfig:
     # records the resolved choice
     transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"] = "auto"
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
+    # training batches moved by random symmetries of a periodic spin lattice (physgen.training.augment)
+    augment: Literal["none", "lattice"] = "none"
     val_fraction: float = 0.1            # held out (seeded by train.seed) for the quality probe and validation
     # memory for the training data: a file whose in-memory footprint exceeds it is streamed from disk in
     # shuffled chunks (docs/training.md); "auto" is half the available RAM, config.toml records the resolved size
@@ -142,6 +144,7 @@ class DataConfig:
     def __post_init__(self) -> None:
         _check(self.transform in TRANSFORMS, "data.transform", " | ".join(TRANSFORMS), self.transform)
         _check(0 <= self.val_fraction < 1, "data.val_fraction", "in [0, 1)", self.val_fraction)
+        _check(self.augment in ("none", "lattice"), "data.augment", "none | lattice", self.augment)
         if str(self.max_memory).strip().lower() != "auto":
             from physgen.data.memory import parse_bytes
 

@@ -25,6 +25,7 @@ from physgen.models import registry
 from physgen.models.base import DataSpec
 from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
+from physgen.training import augment as augmentation
 from physgen.training import distributed as dist
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
@@ -145,7 +146,9 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     model, spec, transform, tdata, val_ds, constants, streamed = prepared
     vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
-    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe)
+    augment = augmentation.resolve(cfg.data.augment, spec.kind, spec.shape, constants.get("attrs", {}))
+    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe,
+                      augment=augment)
     if ctx.is_main and not resume:  # every check passed: only now write
         _write_new_run(out, cfg, spec, transform, data_path, overwrite)
     accepted = [not resume]   # a resume changes the run directory once its checkpoint is restored

@@ -49,7 +49,7 @@ class TrainingDiverged(UserError):
     """NaN/Inf loss or parameters; the last good checkpoint has been restored."""
 
 
-PURPOSES = {"step": 0, "start": 1, "validate": 2, "preview": 3, "quality": 4}
+PURPOSES = {"step": 0, "start": 1, "validate": 2, "preview": 3, "quality": 4, "augment": 5}
 
 PLAN_SHARE = 0.02      # a time budget's first 2% (at most PLAN_MAX seconds) times the steps for the schedule
 PLAN_MAX = 5.0
@@ -102,8 +102,9 @@ class Trainer:
 
     def __init__(self, model, config: TrainConfig, data: TensorData, *, run_dir: str | Path | None = None,
                  val_data: TensorData | None = None, ctx: dist.DistContext | None = None,
-                 device: torch.device | None = None, probe=None):
+                 device: torch.device | None = None, probe=None, augment=None):
         self.cfg, self.ctx = config, ctx or dist.DistContext()
+        self.augment = augment   # None, or (x, generator) -> x: training batches' symmetry images
         self.device = device or dist.resolve_device(config.device, self.ctx.local_rank)
         self.dtype = getattr(torch, config.dtype)
         self.model = model.to(device=self.device, dtype=self.dtype)
@@ -268,6 +269,8 @@ class Trainer:
         else:
             idx = self.order.indices(self.epoch, self.position, self.ctx.rank, self.ctx.world_size)
             batch, rows = self.data.batch(idx.to(self.device)), idx.shape[0]
+        if self.augment is not None:   # random symmetry images, drawn from the step's own generator
+            batch["x"] = self.augment(batch["x"], self._generator(self.step, "augment"))
         lr = set_learning_rates(self.optimizers, self.cfg, self.step, self._span["horizon"], self.lr_scale,
                                 self._span["start"])
         if not self.model.training:

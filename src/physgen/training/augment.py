@@ -1,0 +1,57 @@
+"""Training batches transformed by the exact symmetries of a periodic spin lattice (``data.augment = "lattice"``).
+
+The nearest-neighbour Ising model on an ``L × L`` periodic square lattice at field ``h = 0`` is invariant under
+the ``L²`` translations, the eight rotations and reflections of the square (the point group D4) and the global
+spin flip ``s → −s``: a configuration and its images have the same Boltzmann weight, so a model of the
+ensemble may see any of them.  Each row of a batch gets its own uniformly drawn element of the group
+(``8 · 2 · L²`` elements; a rectangular lattice keeps the four reflections of the rectangle), drawn from the
+step's generator, so a resumed run sees the same images as an uninterrupted one.  The spin flip is left out
+when the data were made at a field ``h ≠ 0`` (their ``h`` attribute), which breaks it.
+
+The symmetries: e.g. Newman & Barkema, *Monte Carlo Methods in Statistical Physics* (1999), ch. 3.
+"""
+from __future__ import annotations
+
+import torch
+
+from physgen.errors import UserError
+
+CHOICES = ("none", "lattice")
+
+
+class LatticeSymmetries:
+    """Random images of ``(B, L₁, L₂)`` spin lattices under the symmetry group (see module docstring)."""
+
+    def __init__(self, shape: tuple[int, ...], flip: bool = True):
+        if len(shape) != 2:
+            raise UserError(f"data.augment=lattice: needs 2-D lattices, the data have shape {tuple(shape)}; "
+                            f"use data.augment=none")
+        self.shape, self.flip = tuple(shape), bool(flip)
+
+    def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """``x (B, L₁, L₂)`` -> the same rows, each moved by its own random group element."""
+        B, (L1, L2), dev = len(x), self.shape, x.device
+        draw = lambda high: torch.randint(high, (B, 1, 1), generator=generator).to(dev)  # noqa: E731
+        i = torch.arange(L1, device=dev).view(1, L1, 1).expand(B, L1, L2)
+        j = torch.arange(L2, device=dev).view(1, 1, L2).expand(B, L1, L2)
+        if L1 == L2:   # the transpose joins the reflections to make D4
+            swap = draw(2).bool()
+            i, j = torch.where(swap, j, i), torch.where(swap, i, j)
+        i = torch.where(draw(2).bool(), L1 - 1 - i, i)
+        j = torch.where(draw(2).bool(), L2 - 1 - j, j)
+        i, j = (i + draw(L1)) % L1, (j + draw(L2)) % L2
+        rows = torch.arange(B, device=dev).view(B, 1, 1)
+        out = x[rows, i, j]
+        if self.flip:
+            out = out * (1 - 2 * draw(2)).to(out.dtype)
+        return out
+
+
+def resolve(name: str, kind: str, shape: tuple[int, ...], attrs: dict) -> LatticeSymmetries | None:
+    """The batch transform of ``data.augment = name`` for data of ``kind`` and ``shape`` (None: no augmentation)."""
+    if name == "none":
+        return None
+    if kind != "spins":
+        raise UserError(f"data.augment={name}: the symmetries of a spin lattice apply to spin data, the data are "
+                        f"{kind!r}; use data.augment=none")
+    return LatticeSymmetries(shape, flip=float(attrs.get("h", 0.0) or 0.0) == 0.0)

@@ -4,8 +4,8 @@ A lattice of ``n`` sites with periodic boundaries (shape ``(L₁, …, L_d)``) a
 ``(f, j)`` (``f < F``, site ``j``; flat index ``f·n + j``) sees the visible spin at site ``i`` through the
 weight ``w_f(r_i − r_j mod L)``, and every hidden unit of filter ``f`` has the bias ``b_f``; every visible
 unit has the same bias ``a``.  The hidden layer has ``m = F·n`` units, but only ``F·w + F + 1``
-parameters (``w`` the sites of a filter's window, ``n`` without one): the energy is invariant under the ``n`` lattice translations, as the Ising Hamiltonian is,
-and each training configuration counts as its ``n`` translates.
+parameters (``w`` the sites of a filter's window, ``n`` without one): the energy is invariant under the
+``n`` lattice translations, as the Ising Hamiltonian is, and each training configuration counts as its ``n`` translates.
 
 The weights stay dense tensors ``W (n, F·n)``, so every sampler, the exact and AIS partition functions and the
 closed-form CD gradients apply unchanged.  The symmetry is kept by the gradient: :meth:`Translations.project`

@@ -21,23 +21,26 @@ from physgen.models.autoregressive import AutoregressiveHead
 from physgen.models.base import DataSpec
 from physgen.models.vae import VAE, ConvVAE, ConvVAEConfig, VAEConfig
 
+GLOBAL = pytest.mark.parametrize("global_mean", [False, True], ids=["window", "window+mean"])
+
 L, CONTEXT, N_DRAWS = 3, 2, 200_000
 STATES = torch.tensor(list(itertools.product([0.0, 1.0], repeat=L * L))).reshape(-1, L, L)
 
 
-def head_and_context(seed: int = 0) -> tuple[AutoregressiveHead, torch.Tensor]:
-    """A randomly initialised head with weights scaled up (a law far from uniform) and one context map."""
+def head_and_context(seed: int = 0, global_mean: bool = False) -> tuple[AutoregressiveHead, torch.Tensor]:
+    """A randomly initialised head with weights scaled up (a law far from uniform) and one context map;
+    ``global_mean`` adds the running mean of the earlier spins to every site's input."""
     torch.manual_seed(seed)
-    head = AutoregressiveHead(CONTEXT, kernel=3, width=16)
+    head = AutoregressiveHead(CONTEXT, kernel=3, width=16, global_mean=global_mean)
     with torch.no_grad():
         for p in head.parameters():
             p.mul_(3.0)
     return head, torch.randn(1, CONTEXT, L, L)
 
 
-def exact_law(seed: int = 0) -> np.ndarray:
+def exact_law(seed: int = 0, global_mean: bool = False) -> np.ndarray:
     """p(x | h) of every 3×3 state (raster order of ``STATES``), from the teacher-forced logits."""
-    head, h = head_and_context(seed)
+    head, h = head_and_context(seed, global_mean)
     states = STATES.double()
     with torch.no_grad():
         logits = head.double()(2 * states - 1, h.double().expand(len(states), -1, -1, -1))
@@ -50,14 +53,16 @@ def state_index(bits: torch.Tensor) -> np.ndarray:
     return (bits.reshape(len(bits), -1).long() * weights).sum(1).numpy()
 
 
-def test_the_law_is_normalised():
+@GLOBAL
+def test_the_law_is_normalised(global_mean):
     """Σ_x p(x) = 1 holds only if no logit sees its own site or a later one."""
-    assert exact_law(0).sum() == pytest.approx(1.0, abs=1e-12)
-    assert exact_law(1).sum() == pytest.approx(1.0, abs=1e-12)
+    assert exact_law(0, global_mean).sum() == pytest.approx(1.0, abs=1e-12)
+    assert exact_law(1, global_mean).sum() == pytest.approx(1.0, abs=1e-12)
 
 
-def test_logits_depend_only_on_earlier_sites():
-    head, _ = head_and_context(0)
+@GLOBAL
+def test_logits_depend_only_on_earlier_sites(global_mean):
+    head, _ = head_and_context(0, global_mean)
     x = torch.randint(0, 2, (1, 5, 5)).float() * 2 - 1
     for i in range(25):
         y = x.clone().reshape(-1)
@@ -66,18 +71,19 @@ def test_logits_depend_only_on_earlier_sites():
         assert not changed.reshape(-1)[:i + 1].any()
 
 
-def test_ancestral_sampling_draws_the_exact_law():
-    head, h = head_and_context(0)
+@GLOBAL
+def test_ancestral_sampling_draws_the_exact_law(global_mean):
+    head, h = head_and_context(0, global_mean)
     bits = head.sample(h.expand(N_DRAWS, -1, -1, -1), generator=torch.Generator().manual_seed(0))
     counts = torch.bincount(torch.from_numpy(state_index(bits)), minlength=2 ** (L * L))
-    assert chi2_pvalue(counts, torch.from_numpy(exact_law(0))) > 1e-3
+    assert chi2_pvalue(counts, torch.from_numpy(exact_law(0, global_mean))) > 1e-3
 
 
 @pytest.mark.parametrize("cls,config", [(VAE, VAEConfig), (ConvVAE, ConvVAEConfig)])
 def test_spin_lattices_get_the_autoregressive_decoder_by_default(cls, config):
     spec = DataSpec("spins", (8, 8))
     model = cls(config(**{**cls.defaults(spec)["model"], "latent": 4}), spec)
-    assert model.autoregressive
+    assert model.autoregressive and model.head.global_mean is not None
     x = torch.randint(0, 2, (6, 8, 8)).float() * 2 - 1
     elbo, _ = model.log_prob(x, method="elbo", k=8, generator=torch.Generator().manual_seed(0))
     iwae, _ = model.log_prob(x, method="iwae", k=8, generator=torch.Generator().manual_seed(0))
@@ -88,6 +94,8 @@ def test_spin_lattices_get_the_autoregressive_decoder_by_default(cls, config):
     assert "decoder" not in cls.defaults(binary).get("model", {})
     # the dataclass default is what runs made before the option did: their checkpoints still load
     assert not cls(config(latent=4), spec).autoregressive
+    window_only = cls(config(latent=4, decoder="autoregressive"), spec)
+    assert window_only.head.global_mean is None and "head.global_mean.weight" not in window_only.state_dict()
 
 
 def test_autoregressive_decoder_refuses_what_it_cannot_model():

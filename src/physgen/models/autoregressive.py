@@ -12,6 +12,12 @@ the k//2 rows above and the k//2 sites to the left), ``h (C, H, W)`` is the deco
 carries z and the condition) and ``g`` is a small per-site MLP. Sites outside the lattice count as 0.
 Training scores all sites in one pass (teacher forcing); sampling visits the H·W sites in order, each
 step a k×k dot product per sample, so a 16×16 lattice costs 256 small matrix products.
+
+The window sees k//2 rows; with ``global_mean`` each site also gets the mean of every spin drawn
+before it, m_<i = (1/i) Σ_{j<i} s_j (0 at the first site), through a learned ``V m_<i`` added inside
+g. That carries the sign and size of the magnetization the sample has committed to, which a local
+window loses: without it an ordered lattice can flip into a second domain once the first lies more
+than k//2 rows above.
 """
 from __future__ import annotations
 
@@ -38,9 +44,11 @@ class AutoregressiveHead(nn.Module):
     per-site hidden layers of g.
     """
 
-    def __init__(self, context: int, *, kernel: int = 5, width: int = 64, depth: int = 2, act: str = "leaky_relu"):
+    def __init__(self, context: int, *, kernel: int = 5, width: int = 64, depth: int = 2, act: str = "leaky_relu",
+                 global_mean: bool = False):
         super().__init__()
         self.kernel = kernel
+        self.global_mean = nn.Linear(1, width, bias=False) if global_mean else None
         self.conv = nn.Conv2d(1, width, kernel, padding=kernel // 2)
         self.register_buffer("mask", causal_mask(kernel), persistent=False)
         self.context = nn.Linear(context, width, bias=False)
@@ -55,8 +63,16 @@ class AutoregressiveHead(nn.Module):
 
     def forward(self, s: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits: ``s (B, H, W)`` spins (±1), ``h (B, C, H, W)`` -> ``(B, H, W)``."""
-        a = F.conv2d(s.unsqueeze(1), self.weight(), self.conv.bias, padding=self.kernel // 2)
-        pre = a.permute(0, 2, 3, 1) + self.context(h.permute(0, 2, 3, 1))      # (B, H, W, width)
+        k, causal = self.kernel, self.mask.flatten().nonzero().squeeze(1)        # the k²//2 sites before
+        patches = F.unfold(s.unsqueeze(1), k, padding=k // 2)[:, causal]         # (B, k²//2, H·W)
+        w = self.conv.weight.reshape(len(self.conv.weight), k * k)[:, causal]    # (width, k²//2)
+        a = (patches.transpose(1, 2) @ w.t() + self.conv.bias).reshape(*s.shape, -1)
+        pre = a + self.context(h.permute(0, 2, 3, 1))                           # (B, H, W, width)
+        if self.global_mean is not None:
+            flat = s.flatten(1)
+            before = flat.cumsum(1) - flat                                         # Σ_{j<i} s_j
+            count = torch.arange(flat.shape[1], device=s.device, dtype=s.dtype).clamp(min=1)
+            pre = pre + self.global_mean((before / count).reshape(*s.shape, 1))
         return self.out(pre).squeeze(-1)
 
     @torch.no_grad()
@@ -68,9 +84,14 @@ class AutoregressiveHead(nn.Module):
         w = self.weight().reshape(len(self.conv.weight), k * k).t()             # (k², width)
         ctx = self.context(h.permute(0, 2, 3, 1)) + self.conv.bias              # (B, H, W, width)
         u = torch.rand((b, rows, cols), generator=generator, device=h.device, dtype=h.dtype)
+        total = torch.zeros(b, 1, device=h.device, dtype=h.dtype)                 # Σ_{j<i} s_j
         for r in range(rows):
             for c in range(cols):
                 patch = s[:, r:r + k, c:c + k].reshape(b, k * k)
-                logit = self.out(patch @ w + ctx[:, r, c]).squeeze(-1)
-                s[:, r + pad, c + pad] = torch.where(u[:, r, c] < torch.sigmoid(logit), 1.0, -1.0)
+                pre = patch @ w + ctx[:, r, c]
+                if self.global_mean is not None:
+                    pre = pre + self.global_mean(total / max(r * cols + c, 1))
+                spin = torch.where(u[:, r, c] < torch.sigmoid(self.out(pre).squeeze(-1)), 1.0, -1.0)
+                s[:, r + pad, c + pad] = spin
+                total += spin.unsqueeze(1)
         return (s[:, pad:pad + rows, pad:pad + cols] + 1) / 2

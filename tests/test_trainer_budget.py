@@ -274,3 +274,42 @@ def test_the_schedule_span_after_a_resume(tmp_path, saved, cap, expected):
     trainer = _trainer(tmp_path, TrainConfig(max_time=10, steps=cap, batch_size=16))
     trainer.step = 30
     assert trainer._resumed_span(saved) == expected
+
+
+def test_a_slow_sampler_gets_a_smaller_probe_that_fits_the_share(tmp_path):
+    """A model drawing 2 ms per sample, a 96-row reference and a 1.2 s budget: a full probe (0.19 s) alone
+    would be 16% of the run.  The timed draw before the first step shrinks the reference to the 8-row minimum
+    (about share · S / 3 = 0.02 s a probe) and the first probe waits until its cost fits the share."""
+    import time as clock
+
+    from physgen.training.probe import PROBES_PER_BUDGET
+
+    trainer = _trainer(tmp_path, TrainConfig(max_time=1.2, batch_size=16, log_every=50), n=200,
+                       probe=lambda heldout: MeanProbe(heldout))
+    made = []
+
+    def resize(max_samples):
+        made.append(MeanProbe(Dataset(np.zeros((96, 2), np.float32), "continuous"), max_samples=max_samples))
+        return made[-1]
+    trainer.probe.probe, trainer.probe.resize = resize(2000), resize
+    sample = trainer.model.sample
+
+    def slow(n, **kw):
+        clock.sleep(0.002 * n)
+        return sample(n, **kw)
+    trainer.model.sample = slow
+    summary = trainer.fit()
+    v = summary["validation"]
+    assert PROBES_PER_BUDGET == 3 and v["probe_samples"] == 8 and made[-1].n == 8 and len(made) == 2
+    assert v["probe_time_s"] <= 0.05 * summary["wall_time_s"] + 0.002 * 16 + 0.01   # (+ the timed draw)
+    assert summary["wall_time_s"] >= 0.9 * 1.2
+
+
+def test_cadence_waits_for_an_expected_cost():
+    """``expect(cost)``: the first probe is due once cost <= share · elapsed; the timed draw counts as spent."""
+    cadence = Cadence(share=0.05, first=1.0)
+    cadence.expect(2.0, spent=0.5)
+    assert cadence.next_at() == pytest.approx(40.0) and not cadence.due(39.9) and cadence.due(40.0)
+    cheap = Cadence(share=0.05, first=1.0)
+    cheap.expect(0.01)
+    assert cheap.next_at() == 1.0

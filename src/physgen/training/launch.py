@@ -216,8 +216,10 @@ def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig
     from physgen.metrics.quality import QualityProbe
     from physgen.training.probe import Validator
 
-    probe = QualityProbe(heldout, condition=cfg.data.condition, seed=cfg.train.seed)
-    return Validator(probe, spec, transform, constants)
+    def probe(max_samples: int = 2000) -> QualityProbe:
+        return QualityProbe(heldout, condition=cfg.data.condition, seed=cfg.train.seed, max_samples=max_samples)
+
+    return Validator(probe(), spec, transform, constants, resize=probe)
 
 
 def _seed_globals(seed: int) -> None:

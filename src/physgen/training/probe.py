@@ -5,16 +5,29 @@ scored against the held-out data by :class:`physgen.metrics.quality.QualityProbe
 train/eval mode are restored afterwards, so a probe never changes the training: a resumed run stays exact
 although probes run at wall-clock times).  :class:`Cadence` decides when: probe ``k + 1`` is due once the
 wall time since the start satisfies ``spent_k <= share * elapsed``, where ``spent_k`` is the measured cost of
-probes ``1..k`` (default share 5%); the first is due after ``first`` seconds.
+probes ``1..k`` (default share 5%); the first is due after ``first`` seconds, or once the probe's expected
+cost fits the share.
+
+The cost of a probe is that of drawing as many samples as the held-out reference holds, which for a slow
+sampler (a diffusion model's 100 denoising steps, long Gibbs or Langevin chains) can exceed the whole share of a
+short run.  Before the first step the trainer therefore times a draw of a few samples
+(:meth:`Validator.cost`); with a time budget S it shrinks the reference (:meth:`Validator.fit`) so that
+one probe costs about ``share · S / PROBES_PER_BUDGET``, and the first probe waits until its expected cost
+fits the share.  A smaller reference gives a noisier score and a larger floor; both are recorded.
 """
 from __future__ import annotations
 
 import contextlib
+import time
 from typing import Any
 
 import torch
 
 from physgen.training.data import draw
+
+PILOT = 16               # samples of the timed draw that estimates a probe's cost
+PROBES_PER_BUDGET = 3    # with a time budget, at least this many probes fit in the share
+MIN_PER_VALUE = 4        # the smallest reference keeps this many rows per condition value (and 8 in all)
 
 
 class Cadence:
@@ -39,15 +52,47 @@ class Cadence:
     def record(self, elapsed: float, cost: float) -> None:
         self.spent, self.last, self.count = self.spent + cost, elapsed, self.count + 1
 
+    def expect(self, cost: float, spent: float = 0.0) -> None:
+        """A probe is expected to cost ``cost`` seconds: the first waits until ``cost <= share * elapsed``;
+        ``spent`` seconds already went to measuring it."""
+        self.first = max(self.first, cost / self.share)
+        self.spent += spent
+
 
 class Validator:
     """Score ``model`` against held-out data: ``__call__(model, generator, ema) -> dict`` (``score`` and its
     components, lower is better) through ``probe`` (a :class:`~physgen.metrics.quality.QualityProbe`);
     ``spec``/``transform`` map model-space samples to data space (:func:`physgen.training.data.draw`);
-    ``constants`` are the training file's constant conditions and attributes (``RUN/data.json``)."""
+    ``constants`` are the training file's constant conditions and attributes (``RUN/data.json``);
+    ``resize(max_samples)`` (optional) builds the same probe on a smaller reference, for :meth:`fit`."""
 
-    def __init__(self, probe, spec, transform, constants: dict[str, Any] | None = None):
+    def __init__(self, probe, spec, transform, constants: dict[str, Any] | None = None, resize=None):
         self.probe, self.spec, self.transform, self.constants = probe, spec, transform, constants or {}
+        self.resize = resize
+
+    @property
+    def size(self) -> int:
+        """Samples one probe draws (the reference's size)."""
+        return int(sum(k for k, _ in self.probe.requests()))
+
+    def cost(self, model, generator: torch.Generator, ema=None) -> float:
+        """Seconds per generated sample, from a timed draw of up to ``PILOT`` samples at the first condition
+        value (the model left as it was, like a probe)."""
+        k, condition = self.probe.requests()[0]
+        k = max(1, min(int(k), PILOT))
+        t = time.perf_counter()
+        with untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
+            draw(model, self.spec, self.transform, [(k, condition)], generator, constants=self.constants)
+        return (time.perf_counter() - t) / k
+
+    def fit(self, per_sample: float, seconds: float) -> int:
+        """Shrink the reference so that one probe costs about ``seconds`` at ``per_sample`` seconds a sample
+        (never below ``MIN_PER_VALUE`` rows per condition value, 8 in all); returns the new :attr:`size`."""
+        smallest = max(8, MIN_PER_VALUE * len(self.probe.requests()))
+        n = max(smallest, int(seconds / max(per_sample, 1e-9)))
+        if self.resize is not None and n < self.size:
+            self.probe = self.resize(n)
+        return self.size
 
     @property
     def name(self) -> str:

@@ -39,7 +39,7 @@ from physgen.training import distributed as dist
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates
-from physgen.training.probe import Cadence, untouched
+from physgen.training.probe import PROBES_PER_BUDGET, Cadence, untouched
 
 EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
           "on_epoch_end", "on_divergence", "on_train_end")
@@ -231,8 +231,11 @@ class Trainer:
         self._closed_form = bool(self.model.closed_form_gradients) and not self.ctx.enabled
         self._step_optimizers = ({k: dist.SyncedOptimizer(o, self.ctx) for k, o in self.optimizers.items()}
                                  if self.ctx.enabled else self.optimizers)
+        if self.probe is not None and self.ctx.is_main:
+            self._plan_probes()
         self._t_last = self._best_at = time.monotonic()
-        self._plan_from = (self.step, self._t_last, 0.0)   # (step, time, probe seconds) the step rate counts from
+        # (step, time, probe seconds) the step rate counts from
+        self._plan_from = (self.step, self._t_last, self._cadence.spent)
         self.trigger("on_train_start")
 
     def _resumed_span(self, saved: dict[str, Any]) -> dict[str, Any]:
@@ -387,7 +390,7 @@ class Trainer:
         return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
                 "final_step": self._quality_step, "floor": self.probe.floor, "tolerance": self.probe.tolerance,
                 "verdict": self.probe.verdict(best) if best else None, "probes": self._cadence.count,
-                "probe_time_s": self._cadence.spent}
+                "probe_time_s": self._cadence.spent, "probe_samples": self.probe.size}
 
     # --- helpers -----------------------------------------------------------------------------------
     @property
@@ -462,6 +465,25 @@ class Trainer:
         self.trigger("on_validation")
         return result
 
+    def _plan_probes(self) -> None:
+        """Time a small draw (:meth:`Validator.cost`); with a time budget shrink the probe's reference so that
+        a probe costs about ``share · max_time / PROBES_PER_BUDGET``; the first probe waits until its expected
+        cost fits the share (:mod:`physgen.training.probe`)."""
+        t = time.monotonic()
+        try:
+            per_sample = self.probe.cost(self.model, self._generator(self.step, "quality"), self.ema)
+        except (NotImplementedError, UserError) as exc:
+            self._drop_probe(exc)
+            return
+        if self.cfg.max_time is not None:
+            self.probe.fit(per_sample, self._cadence.share * self.cfg.max_time / PROBES_PER_BUDGET)
+        self._cadence.expect(per_sample * self.probe.size, time.monotonic() - t)
+
+    def _drop_probe(self, exc: Exception) -> None:
+        """A model that cannot sample (or whose samples the probe refuses): train on without a probe."""
+        self.say(f"physgen: no quality probe ({exc or type(exc).__name__}); best is chosen by the loss")
+        self.probe = None
+
     def quality(self, *, final: bool = False) -> dict[str, float]:
         """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
         in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` within the probe's
@@ -471,9 +493,8 @@ class Trainer:
         t = time.monotonic()
         try:
             values = self.probe(self.model, self._generator(self.step, "quality"), self.ema)
-        except (NotImplementedError, UserError) as exc:   # e.g. a model that cannot sample: train on without
-            self.say(f"physgen: no quality probe ({exc or type(exc).__name__}); best is chosen by the loss")
-            self.probe = None
+        except (NotImplementedError, UserError) as exc:
+            self._drop_probe(exc)
             return {}
         if not self.cfg.val_every:
             self.validate()

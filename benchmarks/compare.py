@@ -45,6 +45,7 @@ import os
 import shlex
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -326,6 +327,9 @@ def parse_args(argv=None):
     p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of data, splits, training and evaluation (default 0)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (default 1)")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="cells run this many at a time, each with --threads threads (default 1; quick-mode "
+                        "numbers do not depend on it, the wall times do)")
     p.add_argument("--record", action="store_true",
                    help=f"write the table into {DOC.relative_to(REPO)}; with --quick also {REFERENCE.relative_to(REPO)}")
     return p.parse_args(argv)
@@ -344,8 +348,8 @@ def _choices(text: str, allowed, option: str) -> list[str]:
 def check_args(args) -> tuple[list[str], list[str]]:
     from physgen.errors import UserError
 
-    if not args.max_time > 0 or args.threads < 1 or args.seed < 0:
-        raise UserError("--max-time must be > 0, --threads >= 1 and --seed >= 0")
+    if not args.max_time > 0 or args.threads < 1 or args.jobs < 1 or args.seed < 0:
+        raise UserError("--max-time must be > 0, --threads >= 1, --jobs >= 1 and --seed >= 0")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file, expected a directory")
     return _choices(args.data, DATASETS, "--data"), _choices(args.families, FAMILIES, "--families")
@@ -367,9 +371,11 @@ def run_board(args) -> dict:
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/compare.py", *sys.argv[1:]]), "skipped": skipped,
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": data_commands, "results": {}}
-    for data in paths:
-        for family in families:
-            board["results"].setdefault(data, {})[family] = run_cell(family, data, paths[data], args.out, args)
+    cells = [(data, family) for data in paths for family in families]
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:   # each cell runs its own physgen processes
+        done = list(pool.map(lambda c: run_cell(c[1], c[0], paths[c[0]], args.out, args), cells))
+    for (data, family), cell in zip(cells, done):
+        board["results"].setdefault(data, {})[family] = cell
     write_json(args.out / "scoreboard.json", board)
     write_text(args.out / "scoreboard.md", markdown(board))
     run_commands = [c for cells in board["results"].values() for cell in cells.values() for c in cell.get("commands", [])]

@@ -374,7 +374,7 @@ class ConvVAE(VAE):
     # L=16 Ising at T = 1.8, 2.27, 3, 300 s of one core, autoregressive decoder: ⟨e⟩ within 3.5%, ⟨|m|⟩
     # within 2.1% at T = 1.8 but 14.5% at T_c (the factorised decoder: about 15% everywhere)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive", "ar_global": True}}, budget(300)),
+        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive"}}, budget(300)),
         "binary": overlay({"model": {"latent": 8}}, budget(120)),
     }
 

@@ -51,6 +51,7 @@ class AutoregressiveHead(nn.Module):
         self.global_mean = nn.Linear(1, width, bias=False) if global_mean else None
         self.conv = nn.Conv2d(1, width, kernel, padding=kernel // 2)
         self.register_buffer("mask", causal_mask(kernel), persistent=False)
+        self.register_buffer("causal", self.mask.flatten().nonzero().squeeze(1), persistent=False)  # (k²//2,)
         self.context = nn.Linear(context, width, bias=False)
         layers: list[nn.Module] = [activation(act)]
         for _ in range(depth - 1):
@@ -63,9 +64,9 @@ class AutoregressiveHead(nn.Module):
 
     def forward(self, s: torch.Tensor, h: torch.Tensor) -> torch.Tensor:
         """Teacher-forced logits: ``s (B, H, W)`` spins (±1), ``h (B, C, H, W)`` -> ``(B, H, W)``."""
-        k, causal = self.kernel, self.mask.flatten().nonzero().squeeze(1)        # the k²//2 sites before
-        patches = F.unfold(s.unsqueeze(1), k, padding=k // 2)[:, causal]         # (B, k²//2, H·W)
-        w = self.conv.weight.reshape(len(self.conv.weight), k * k)[:, causal]    # (width, k²//2)
+        k = self.kernel                                                        # the k²//2 sites before i:
+        patches = F.unfold(s.unsqueeze(1), k, padding=k // 2)[:, self.causal]    # (B, k²//2, H·W)
+        w = self.conv.weight.reshape(len(self.conv.weight), k * k)[:, self.causal]   # (width, k²//2)
         a = (patches.transpose(1, 2) @ w.t() + self.conv.bias).reshape(*s.shape, -1)
         pre = a + self.context(h.permute(0, 2, 3, 1))                           # (B, H, W, width)
         if self.global_mean is not None:

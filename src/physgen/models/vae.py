@@ -149,9 +149,9 @@ class VAE(GenerativeModel):
     # 1e-3, batch 64, MLP 256-256):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising at T = 1.8, 2.27, 3, latent 8, autoregressive decoder with the running mean of the
-        # earlier spins (ar_global; ar_kernel 9, 5 and 7 measured worse): 300 s of one core on a busy
-        # machine, worst errors of ⟨e⟩ and ⟨|m|⟩ 6.7% and 4.6% (⟨e⟩ at T = 3) for two seeds, AUC 0.56-0.60; the
-        # window alone gave 8.9-13% at T_c and T = 3 and χ at T = 1.8 33x Monte Carlo's (domain flips)
+        # earlier spins (ar_global; ar_kernel 9, 5 and 7 measured worse): 300 s of one core, two runs of
+        # benchmarks/defaults.py: medians within 0.53% at T = 1.8, 2.9% at T_c, ⟨|m|⟩ at T = 3 7.1% (4.1-10%);
+        # the window alone gave 8.9-13% at T_c and T = 3 and χ at T = 1.8 33x Monte Carlo's (domain flips)
         "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive", "ar_global": True}}, budget(300)),
         # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile): 300 s of
         # one core, KL 0.0066 (floor 0.0056), AUC 0.520 against 10,000 held-out events (benchmarks/defaults.py)

@@ -81,8 +81,7 @@ class Validator:
         k, condition = self.probe.requests()[0]
         k = max(1, min(int(k), PILOT))
         t = time.perf_counter()
-        with untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
-            draw(model, self.spec, self.transform, [(k, condition)], generator, constants=self.constants)
+        self._draw(model, [(k, condition)], generator, ema)
         return (time.perf_counter() - t) / k
 
     def fit(self, per_sample: float, seconds: float) -> int:
@@ -112,10 +111,13 @@ class Validator:
         return str(self.probe.verdict(values))
 
     def __call__(self, model, generator: torch.Generator, ema=None) -> dict[str, float]:
-        with untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
-            fake = draw(model, self.spec, self.transform, list(self.probe.requests()), generator,
-                        constants=self.constants)
+        fake = self._draw(model, list(self.probe.requests()), generator, ema)
         return {k: float(v) for k, v in self.probe.score(fake).items()}
+
+    def _draw(self, model, plan, generator: torch.Generator, ema):
+        """Samples per ``plan`` in data space, from the EMA weights when given, the model left untouched."""
+        with untouched(model), (ema.applied(model) if ema is not None else contextlib.nullcontext()):
+            return draw(model, self.spec, self.transform, plan, generator, constants=self.constants)
 
 
 @contextlib.contextmanager

@@ -1,6 +1,6 @@
 # physgen: two commands set everything up on a fresh machine (see README).
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
-#   make test   install into ./.venv and run the test suite
+#   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process)
 #   make bench  run every speed benchmark (~15 min) and rewrite the table in docs/benchmarks.md
 # Override the torch version (>= 2.13) with `make test TORCH_VERSION=2.13.0` or TORCH_SPEC="torch>=2.13".
 PYTHON ?= python3
@@ -10,6 +10,7 @@ TORCH_SPEC ?= torch==$(TORCH_VERSION)
 DEMO_OUT ?= demo-out
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 
 .PHONY: install demo demo-quick test test-slow test-all bench clean
@@ -32,13 +33,13 @@ demo-quick: install
 	$(BIN)/physgen demo --quick --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: install
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-slow: install
-	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m slow -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 test-all: install
-	$(BIN)/python -m pytest -m "slow or not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "slow or not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -c "import numba" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]' \

@@ -12,6 +12,7 @@ DEMO_ARGS ?=
 PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 .PHONY: install demo demo-quick test test-slow test-all bench clean
 
@@ -33,13 +34,13 @@ demo-quick: install
 	$(BIN)/physgen demo --quick --out $(DEMO_OUT) $(DEMO_ARGS)
 
 test: install
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 test-slow: install
-	$(BIN)/python -m pytest -m slow -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) -m slow $(PYTEST_ARGS)
 
 test-all: install
-	$(BIN)/python -m pytest -m "slow or not slow" -n $(TEST_WORKERS) $(PYTEST_ARGS)
+	$(PYTEST) -m "slow or not slow" $(PYTEST_ARGS)
 
 bench: install
 	$(BIN)/python -c "import numba" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]' \

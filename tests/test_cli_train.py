@@ -142,6 +142,9 @@ def test_sampler_options_are_passed_or_refused(cli, tmp_path, spins):
     code, _, err = cli("sample", run, "--n", "3", "--out", tmp_path / "b.h5", "--sampler", "gibbs")
     assert code == 2
     _one_error_line(err, "takes no sampler option(s) --sampler")
+    code, _, err = cli("sample", run, "--n", "3", "--out", tmp_path / "c.h5", "--guidance", "0.5")
+    assert code == 2 and not (tmp_path / "c.h5").exists()
+    _one_error_line(err, "takes no sampler option(s) --guidance")
 
 
 @pytest.mark.parametrize("args,needles", [

@@ -190,6 +190,26 @@ def test_guidance_needs_a_condition_dropout():
         model.sample(2, generator=gen(0), condition={"temperature": 1.5}, guidance=1.0)
 
 
+@pytest.mark.parametrize("interval, guided", [(1.0, 10), (0.3, 3)])
+def test_guidance_interval_guides_only_the_noisiest_steps(interval, guided):
+    """With T = 10 steps, interval f guides the steps t ≥ (1 − f)·T (one doubled network call each); the others
+    are single conditional calls."""
+    spec = DataSpec("spins", (4, 4), condition_names=("temperature",), condition_values={"temperature": (2.0, 3.0)})
+    model = build("ddpm", {"channels": (4,), "emb_dim": 8, "p_uncond": 0.1, "guidance": 0.5, "timesteps": 10,
+                           "steps": 10, "guidance_interval": interval}, spec)
+    sizes = []
+    model.denoiser.register_forward_hook(lambda mod, args, out: sizes.append(len(args[0])))
+    model.sample(2, generator=gen(0), condition={"temperature": 2.5})
+    assert sizes.count(4) == guided and sizes.count(2) == 10 - guided
+
+
+def test_guidance_interval_must_be_a_fraction():
+    spec = DataSpec("spins", (4, 4))
+    for bad in (0.0, 1.5):
+        with pytest.raises(UserError, match="guidance_interval"):
+            build("ddpm", {"channels": (4,), "guidance_interval": bad}, spec)
+
+
 def test_state_dict_round_trip_gives_identical_samples():
     spec = DataSpec("continuous", (2,))
     a = build("ddpm", {"timesteps": 30, "width": 16, "blocks": 1, "emb_dim": 8}, spec)
@@ -232,6 +252,8 @@ def test_cli_train_and_sample_with_each_sampler(cli, tmp_path, toy_file):
     code, out, err = cli("sample", run, "--n", "30", "--out", tmp_path / "em.h5", "--sampler", "euler-maruyama")
     assert code == 2 and "sampler=euler-maruyama" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "em.h5").exists()
+    code, out, err = cli("sample", run, "--n", "30", "--out", tmp_path / "g.h5", "--guidance", "1")
+    assert code == 2 and "p_uncond" in err and len(err.strip().splitlines()) == 1   # unconditional run
 
 
 def test_cli_rejects_fewer_than_two_diffusion_steps(cli, tmp_path, toy_file):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
+from physgen.cli.common import add_out, add_seed, add_verb, finite_float, nonneg_int, positive_float, positive_int
 from physgen.errors import UserError
 
 
@@ -19,6 +19,9 @@ def register(sub) -> None:
     p.add_argument("--extrapolate", action="store_true", help="allow condition values outside the trained range")
     p.add_argument("--steps", type=nonneg_int, help="sampler steps (passed to the model's sampler as steps=N)")
     p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
+    p.add_argument("--guidance", type=finite_float, metavar="W",
+                   help="classifier-free guidance weight of a conditional diffusion run trained with model.p_uncond > 0 "
+                        "(default: the run's model.guidance)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
                    help="which checkpoint to use: best (chosen by the validation score; the latest where the run has "
@@ -64,7 +67,8 @@ def run(args) -> int:
 
         check(args)
     condition = parse_conditions(args.condition) or None
-    options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler)) if v is not None}
+    options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler), ("guidance", args.guidance))
+               if v is not None}
     run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
     if run_.checkpoint != args.checkpoint and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)

@@ -50,6 +50,7 @@ class DiffusionNetConfig:
     emb_dim: int = 128                   # time (+ condition) embedding size
     p_uncond: float = 0.0                # probability to drop the condition in training (enables guidance)
     guidance: float = 0.0                # default classifier-free guidance weight w at sampling
+    guidance_interval: float = 1.0       # guide only the noisiest fraction f of the chain (t ≥ (1 − f) T)
     clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
 
     def __post_init__(self) -> None:
@@ -62,6 +63,8 @@ class DiffusionNetConfig:
         check_positive("emb_dim", self.emb_dim)
         if not 0 <= self.p_uncond < 1:
             raise UserError(f"model.p_uncond: must be in [0, 1), got {self.p_uncond}")
+        if not 0 < self.guidance_interval <= 1:
+            raise UserError(f"model.guidance_interval: must be in (0, 1], got {self.guidance_interval}")
 
 
 @dataclass
@@ -225,10 +228,18 @@ class _Diffusion(GenerativeModel):
             return c, None
         return c, rand((len(c),), generator, c.device) < self.config.p_uncond
 
-    def _guided(self, net: Denoiser, c: torch.Tensor | None, guidance: float):
-        """ε(x, t) with classifier-free guidance (1 + w) ε(x, t, c) − w ε(x, t, ∅)."""
+    def _guided(self, net: Denoiser, c: torch.Tensor | None, guidance: float, t_end: float):
+        """ε(x, t) with classifier-free guidance (1 + w) ε(x, t, c) − w ε(x, t, ∅) where t ≥ (1 − f) t_end
+        (f: ``guidance_interval``; t_end: T steps, or 1 for the SDE), the conditional ε(x, t, c) elsewhere.
+
+        Guiding only the noisy part of the chain, where the large-scale structure is decided, leaves the fine
+        structure to the conditional model (Kynkäänniemi et al., *Applying guidance in a limited interval
+        improves sample and distribution quality in diffusion models*, NeurIPS 2024) and costs one extra
+        network call per guided step only."""
+        start = (1 - self.config.guidance_interval) * t_end
+
         def fn(x, t):
-            if c is None or guidance == 0:
+            if c is None or guidance == 0 or float(t[0]) < start:
                 return net(x, t, c)
             both = net(torch.cat([x, x]), torch.cat([t, t]), torch.cat([c, c]),
                        torch.cat([torch.zeros(len(x), dtype=torch.bool, device=x.device),
@@ -312,8 +323,8 @@ class DDPM(_Diffusion):
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         clip = cfg.clip or self.data_clip()
         eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
-        x = rev.ddim(self._guided(net, c, w), (n, *self.spec.shape), self.alpha_bar, steps=steps, eta=eta,
-                     generator=generator, device=self.device, clip=clip)
+        x = rev.ddim(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), self.alpha_bar, steps=steps,
+                     eta=eta, generator=generator, device=self.device, clip=clip)
         return self.from_model_space(x)
 
 
@@ -365,7 +376,7 @@ class ScoreSDE(_Diffusion):
         if (sampler or "euler-maruyama") != "euler-maruyama":
             raise UserError(f"sampler={sampler}: model 'score-sde' supports euler-maruyama")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
-        eps_like = self._guided(net, c, w)
+        eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
         k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
         x = rev.euler_maruyama(score_fn, (n, *self.spec.shape), self.sde, steps=int(steps or cfg.steps),

@@ -119,21 +119,22 @@ def test_sampling_without_an_ising_run_is_a_failed_row():
 
 
 def test_one_family_at_a_tiny_budget_end_to_end(tmp_path):
-    """rbm on digits with --max-time 2: the exact commands run, results.json and the table are complete."""
+    """vae on digits (the cheapest sampler) with --max-time 2: the exact commands run, results.json and the
+    table are complete."""
     out = tmp_path / "acc"
-    assert bench.main(["--out", str(out), "--max-time", "2", "--families", "rbm", "--datasets", "digits"]) == 0
+    assert bench.main(["--out", str(out), "--max-time", "2", "--families", "vae", "--datasets", "digits"]) == 0
     board = json.loads((out / "results.json").read_text())
-    cell = board["results"]["digits"]["rbm"]
+    cell = board["results"]["digits"]["vae"]
     assert cell["status"] == "ok" and cell["steps"] > 0
-    assert cell["commands"][0] == ("OMP_NUM_THREADS=1 physgen train rbm --data data/digits-train.h5 "
-                                   "--out runs/digits-rbm --max-time 2 --no-progress --overwrite")
+    assert cell["commands"][0] == ("OMP_NUM_THREADS=1 physgen train vae --data data/digits-train.h5 "
+                                   "--out runs/digits-vae --max-time 2 --no-progress --overwrite")
     assert [c.split()[2] for c in cell["commands"]] == ["train", "sample", "evaluate"]
     auc = cell["checks"][0]
     assert auc["quantity"] == "classifier AUC" and auc["target"] == 0.6 and 0.0 <= auc["value"] <= 1.0
     assert auc["floor"] is not None and auc["pass"] == (auc["value"] <= 0.6)
     table = (out / "results.md").read_text()
     assert table.startswith("Budget `--max-time 2` per training run")
-    assert "| digits | rbm | classifier AUC |" in table and f"`{cell['commands'][0]}`" in table
+    assert "| digits | vae | classifier AUC |" in table and f"`{cell['commands'][0]}`" in table
     assert re.search(r"\d+ of 1 checks pass\.", table)
 
 

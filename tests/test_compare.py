@@ -160,21 +160,21 @@ def test_ttbar_events_are_generated_when_absent(tmp_path):
 
 
 def test_one_cell_runs_the_cli_and_a_failing_family_is_reported(tmp_path, monkeypatch):
-    """digits: rbm at a tiny step budget runs train, sample and evaluate as printed; vae, given a bad budget,
-    fails with its one-line CLI error while the table still holds the rbm row."""
-    monkeypatch.setitem(compare.QUICK_STEPS, "rbm", 20)
+    """digits: vae at a tiny step budget (the cheapest sampler) runs train, sample and evaluate as printed; rbm,
+    given a bad budget, fails with its one-line CLI error while the table still holds the vae row."""
+    monkeypatch.setitem(compare.QUICK_STEPS, "vae", 20)
     budget = compare.budget_args
-    monkeypatch.setattr(compare, "budget_args", lambda f, q, t: ["--steps", "-1"] if f == "vae" else budget(f, q, t))
+    monkeypatch.setattr(compare, "budget_args", lambda f, q, t: ["--steps", "-1"] if f == "rbm" else budget(f, q, t))
     out = tmp_path / "sb"
-    assert compare.main(["--quick", "--out", str(out), "--data", "digits", "--families", "rbm,vae"]) == 1
+    assert compare.main(["--quick", "--out", str(out), "--data", "digits", "--families", "vae,rbm"]) == 1
     board = json.loads((out / "scoreboard.json").read_text())
-    rbm, vae = board["results"]["digits"]["rbm"], board["results"]["digits"]["vae"]
-    assert rbm["status"] == "ok" and rbm["steps"] == 20 and 0.0 <= rbm["metrics"]["c2st_auc"]["value"] <= 1.0
-    assert rbm["command"] == ("OMP_NUM_THREADS=1 physgen train rbm --data data/digits-train.h5 --out runs/digits-rbm "
+    vae, rbm = board["results"]["digits"]["vae"], board["results"]["digits"]["rbm"]
+    assert vae["status"] == "ok" and vae["steps"] == 20 and 0.0 <= vae["metrics"]["c2st_auc"]["value"] <= 1.0
+    assert vae["command"] == ("OMP_NUM_THREADS=1 physgen train vae --data data/digits-train.h5 --out runs/digits-vae "
                               "--steps 20 --no-progress --overwrite")
-    assert vae["status"] == "failed" and "--steps" in vae["reason"] and "\n" not in vae["reason"]
+    assert rbm["status"] == "failed" and "--steps" in rbm["reason"] and "\n" not in rbm["reason"]
     table = (out / "scoreboard.md").read_text()
-    assert f"`{rbm['command']}` |" in table and "| digits | vae | failed: " in table
+    assert f"`{vae['command']}` |" in table and "| digits | rbm | failed: " in table
     commands = (out / "commands.txt").read_text().splitlines()
     assert commands[0] == "OMP_NUM_THREADS=1 physgen data digits --out data/digits-all.h5 --overwrite"
     assert [c.split()[2] for c in commands[1:]] == ["train", "sample", "evaluate", "train"]
@@ -182,14 +182,14 @@ def test_one_cell_runs_the_cli_and_a_failing_family_is_reported(tmp_path, monkey
 
 @pytest.mark.slow
 def test_quick_mode_is_deterministic(tmp_path):
-    """Two quick runs of the cheapest cell give identical numbers (≈ 1 min)."""
+    """Two quick runs of the cheapest cell (digits, vae) give identical numbers (≈ 40 s)."""
     boards = []
     for name in ("a", "b"):
-        args = ["--quick", "--out", str(tmp_path / name), "--data", "digits", "--families", "rbm"]
+        args = ["--quick", "--out", str(tmp_path / name), "--data", "digits", "--families", "vae"]
         assert compare.main(args) == 0
         boards.append(json.loads((tmp_path / name / "scoreboard.json").read_text()))
-    cells = [b["results"]["digits"]["rbm"] for b in boards]
-    assert cells[0]["metrics"] == cells[1]["metrics"] and cells[0]["steps"] == compare.QUICK_STEPS["rbm"]
+    cells = [b["results"]["digits"]["vae"] for b in boards]
+    assert cells[0]["metrics"] == cells[1]["metrics"] and cells[0]["steps"] == compare.QUICK_STEPS["vae"]
 
 
 def test_record_replaces_only_the_marked_section(tmp_path):

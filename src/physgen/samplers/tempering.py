@@ -27,21 +27,26 @@ def default_betas(n_temperatures: int, beta_min: float = 0.0, *, device=None, dt
     return torch.linspace(beta_min, 1.0, n_temperatures, device=device, dtype=dtype)
 
 
-def _swap(energy: BipartiteEnergy, chains: torch.Tensor, betas: torch.Tensor, parity: int,
-          generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+def _swap(energy: BipartiteEnergy, chains: torch.Tensor, z: torch.Tensor, betas: torch.Tensor, parity: int,
+          generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Swap moves between the pairs (k, k + 1) with k ≡ parity (mod 2); ``z (R, C, m)``: the chains' untempered
+    hidden inputs b + ṽW, which give every tempered free energy as ``F_β(x; β z)`` without another product.
+    Returns the chains, their inputs (moved with them) and the acceptance rate of each pair."""
     lo = torch.arange(parity, len(betas) - 1, 2, device=chains.device)
     if len(lo) == 0:
-        return chains, torch.zeros(0, device=chains.device)
+        return chains, z, torch.zeros(0, device=chains.device)
     hi = lo + 1
-    e_lo, e_hi = energy.tempered(betas[lo, None, None]), energy.tempered(betas[hi, None, None])
-    x_lo, x_hi = chains[lo], chains[hi]
-    log_r = (e_lo.free_energy(x_lo) + e_hi.free_energy(x_hi)
-             - e_lo.free_energy(x_hi) - e_hi.free_energy(x_lo))                  # (P, C)
+    b_lo, b_hi = betas[lo, None, None], betas[hi, None, None]
+    e_lo, e_hi = energy.tempered(b_lo), energy.tempered(b_hi)
+    x_lo, x_hi, z_lo, z_hi = chains[lo], chains[hi], z[lo], z[hi]
+    log_r = (e_lo.free_energy(x_lo, b_lo * z_lo) + e_hi.free_energy(x_hi, b_hi * z_hi)
+             - e_lo.free_energy(x_hi, b_lo * z_hi) - e_hi.free_energy(x_lo, b_hi * z_lo))      # (P, C)
     u = torch.rand(log_r.shape, generator=generator, device=chains.device, dtype=chains.dtype)
     acc = (torch.log(u) < log_r)[..., None]
-    chains = chains.clone()
+    chains, z = chains.clone(), z.clone()
     chains[lo], chains[hi] = torch.where(acc, x_hi, x_lo), torch.where(acc, x_lo, x_hi)
-    return chains, acc.squeeze(-1).float().mean(-1)
+    z[lo], z[hi] = torch.where(acc, z_hi, z_lo), torch.where(acc, z_lo, z_hi)
+    return chains, z, acc.squeeze(-1).float().mean(-1)
 
 
 def pt_sweep(energy: BipartiteEnergy, chains: torch.Tensor, betas: torch.Tensor, generator: torch.Generator | None, *,
@@ -49,17 +54,19 @@ def pt_sweep(energy: BipartiteEnergy, chains: torch.Tensor, betas: torch.Tensor,
     """``steps`` Gibbs sweeps of every replica, each followed by swaps; chains ``(R, C, n)``.
 
     Returns the new chains and the swap acceptance rate of each neighbour pair ``(R − 1,)``
-    (averaged over the sweeps).  The base bias of the tempered family is the model's own ``a``.
+    (averaged over the sweeps).  The base bias of the tempered family is the model's own ``a``.  The swaps
+    of a sweep share one product: the untempered hidden inputs of all replicas.
     """
-    tempered = energy.tempered(betas[:, None, None])
+    tempered, plain = energy.tempered(betas[:, None, None]), energy.tempered(1.0)
     rate = torch.zeros(len(betas) - 1, device=chains.device)
     with torch.no_grad():
         for s in range(steps):
             chains = tempered.gibbs_step(chains, generator)
             if flip:
                 chains, _ = flip_move(tempered, chains, generator)
+            z = plain.hidden_logits(chains)
             for parity in (0, 1):
-                chains, acc = _swap(energy, chains, betas, parity, generator)
+                chains, z, acc = _swap(energy, chains, z, betas, parity, generator)
                 rate[parity::2] += acc / steps
     return chains, rate
 

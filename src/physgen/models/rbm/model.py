@@ -83,11 +83,12 @@ class RBM(GenerativeModel):
         # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
         "binary": overlay({"model": {"n_hidden": 128}}, budget(60, steps=10_000)),
         # grey 8x8 digits (softmax units over the 17 levels, visible=auto), 300 s of one core against 599 held-out
-        # images: parallel tempering (10 replicas, in training and sampling) with weight decay l2 1e-4 (the
-        # Hinton guide's usual weight cost, §10) sampled with 1,000 sweeps: AUC 0.492 and 0.520 for two seeds,
-        # KL 0.042-0.044 (floor 0.50, 0.032), 300 sweeps 0.574 (599 images in 55 s), 100 sweeps 0.551, Gibbs 0.589; PCD-1:
-        # 0.608 and 0.572, KL 0.050 (without l2 0.667 and 0.682; l2 1e-3 0.665; lr 0.003 0.639; 256 hidden
-        # 0.759); PCD-5 0.649 and 0.672: persistent Gibbs chains mix too slowly between the digits
+        # images: parallel tempering (10 replicas, in training and sampling), weight decay l2 1e-4 (the Hinton
+        # guide's usual weight cost, §10) and 300 sampling sweeps (599 images in 55 s): AUC 0.529-0.551 (median
+        # 0.550), KL 0.040-0.042 over three runs of benchmarks/defaults.py (floor 0.50, 0.032); one run sampled
+        # with 1,000 sweeps 0.492 and 0.520 (two seeds), 100 sweeps 0.551, Gibbs 0.589.  PCD-1: 0.608 and 0.572,
+        # KL 0.050 (without l2 0.667 and 0.682; l2 1e-3 0.665; lr 0.003 0.639; 256 hidden 0.759); PCD-5 0.649
+        # and 0.672: persistent Gibbs chains mix too slowly between the digits
         "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(300, steps=10_000)),
     }
 

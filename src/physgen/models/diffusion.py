@@ -50,7 +50,7 @@ class DiffusionNetConfig:
     emb_dim: int = 128                   # time (+ condition) embedding size
     p_uncond: float = 0.0                # probability to drop the condition in training (enables guidance)
     guidance: float = 0.0                # default classifier-free guidance weight w at sampling
-    guidance_interval: float = 1.0       # guide only the noisiest fraction f of the chain (t ≥ (1 − f) T)
+    guidance_interval: float = 1.0       # guide only the noisiest fraction f of the chain (t ≥ (1 − f) T; SDE: T = 1)
     clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
 
     def __post_init__(self) -> None:

@@ -152,6 +152,22 @@ def test_best_is_the_latest_score_within_the_probe_noise_of_the_lowest(tmp_path)
     assert v["final"]["score"] == 2.0
 
 
+def _probe_with_floor(ds, scores, floor, noise):
+    probe = MeanProbe(ds, scores=scores, floor_noise=noise)
+    probe.floor = {"score": floor}
+    return probe
+
+
+def test_a_lowest_score_below_the_floor_ties_with_every_state_near_the_floor(tmp_path):
+    """Floor 2, floor_noise 0.5, scripted scores 3, 0.5, 2.4, 5, 2.6: the lucky 0.5 does not keep step 2 as
+    ``best``; step 3 (2.4 <= max(0.5, 2) + 0.5) is the latest tie, step 5 (2.6) is not."""
+    trainer = _trainer(tmp_path, TrainConfig(steps=5, batch_size=16, log_every=1, lr=0.05),
+                       probe=lambda ds: _probe_with_floor(ds, [3.0, 0.5, 2.4, 5.0, 2.6], 2.0, 0.5))
+    trainer._cadence = Cadence(share=1.0, first=0.0, growth=0.0)   # a probe at every step
+    v = trainer.fit()["validation"]
+    assert v["best_step"] == 3 and v["best"]["score"] == 2.4 and trainer.best == 0.5
+
+
 def test_converged_when_the_score_stops_improving_for_patience(tmp_path):
     """A constant score after the first probe: the run stops ``converged`` after ~patience seconds of its
     60 s budget."""

@@ -277,7 +277,7 @@ class DDPM(_Diffusion):
         # T = 3), AUC 0.503; batch 64: 4,548 updates, 3-5% (21% at T = 3); batch 16: 16,162, 12.7% at T = 3.
         # DDIM leaves isolated wrong spins (⟨E⟩ 14% off at T = 2.0)
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "steps": 100},
-                          "train": {"batch_size": 32}}, budget(300)),
+                          "train": {"batch_size": 32, "schedule": "cosine"}}, budget(300)),
         # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64: AUC 0.52 (floor 0.49) in 60 s
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50}, "train": {"batch_size": 64}}, budget(120)),
         # grey 8x8 digits (17 levels), 300 s of one core against 599 held-out images: in logit space

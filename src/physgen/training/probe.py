@@ -18,6 +18,7 @@ fits the share.  A smaller reference gives a noisier score and a larger floor; b
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 from typing import Any
 
@@ -106,6 +107,14 @@ class Validator:
         """How close to the lowest score a later one counts as a tie for ``best``: the probe's
         ``floor_noise`` (the standard deviation of a score at its floor), 0 for a probe without one."""
         return float(getattr(self.probe, "floor_noise", 0.0))
+
+    def tie_bound(self, lowest: float) -> float:
+        """The highest score that ties with the ``lowest`` so far for ``best``: max(lowest, floor) + tolerance.
+
+        A score below the floor is a lucky draw of the probe, not a better model: a model that samples the
+        data's own distribution scores the floor on average, with standard deviation ``tolerance``.  So every
+        state within one standard deviation of the floor (or of the lowest score, when that is higher) ties."""
+        return max(lowest, float(self.probe.floor.get("score", -math.inf))) + self.tolerance
 
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))

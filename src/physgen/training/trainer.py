@@ -92,8 +92,9 @@ class Trainer:
     at a wall-clock cadence costing <= 5% of the time (:class:`physgen.training.probe.Cadence`) and once at
     the end: the values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the
     ``on_quality`` event, and they pick the ``best`` checkpoint: the latest probe whose ``score`` is within the
-    probe's ``tolerance`` (one standard deviation of a score at the floor) of the lowest score so far.  Scores
-    that close cannot be told apart by the probe, and of two such states the later one has trained longer:
+    probe's ``tolerance`` (one standard deviation of a score at the floor) of the lowest score so far, or of
+    the floor when the lowest lies below it (``Validator.tie_bound``).  Scores that close cannot be told
+    apart by the probe, and of two such states the later one has trained longer:
     the one-standard-error rule (Breiman et al. 1984, *Classification and Regression Trees*, §3.4.3; Hastie,
     Tibshirani & Friedman 2009, *The Elements of Statistical Learning*, §7.10) with "simplest" read as "most
     trained".  A noisy probe on a small held-out set therefore no longer keeps an early state as ``best``
@@ -486,8 +487,8 @@ class Trainer:
 
     def quality(self, *, final: bool = False) -> dict[str, float]:
         """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
-        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` within the probe's
-        ``tolerance`` of the lowest so far writes the ``best`` checkpoint (see :class:`Trainer`); ``patience``
+        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` up to the probe's
+        ``tie_bound`` of the lowest so far writes the ``best`` checkpoint (see :class:`Trainer`); ``patience``
         seconds without a new lowest score stop the run (status ``converged``).
         Its cost counts towards the probe cadence (the loss validation runs with it when ``val_every = 0``)."""
         t = time.monotonic()
@@ -504,7 +505,7 @@ class Trainer:
             self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,
                               "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
         score = values.get("score", math.nan)
-        if math.isfinite(score) and score <= self.best + self.probe.tolerance:
+        if math.isfinite(score) and score <= self.probe.tie_bound(self.best):
             self.best_quality, self.best_step = values, self.step
             if score < self.best:
                 self.best, self._best_at = score, now

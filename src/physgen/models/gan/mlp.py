@@ -235,7 +235,7 @@ class WGANGP(GAN):
         # trained T after 600 s (+ a 600 s resume); the MLP reached AUC 0.92 in the scoreboard's 60 s
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
-                          "train": {"batch_size": 64, "ema": 0.99}}, budget(600)),
+                          "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(600)),
         # binarized 8x8 digits, the MLP: at the real-vs-real floors (AUC 0.51) after 10,000 steps in 56 s
         "binary": budget(120),
         # grey 8x8 digits: the MLP in logit space (data.transform=logit) with its output clamped to the training

@@ -21,26 +21,29 @@ from physgen.models.autoregressive import AutoregressiveHead
 from physgen.models.base import DataSpec
 from physgen.models.vae import VAE, ConvVAE, ConvVAEConfig, VAEConfig
 
-GLOBAL = pytest.mark.parametrize("global_mean", [False, True], ids=["window", "window+mean"])
+GLOBAL = pytest.mark.parametrize("global_mean,periodic", [(False, False), (True, False), (False, True), (True, True)],
+                                 ids=["window", "window+mean", "torus", "torus+mean"])
 
 L, CONTEXT, N_DRAWS = 3, 2, 200_000
 STATES = torch.tensor(list(itertools.product([0.0, 1.0], repeat=L * L))).reshape(-1, L, L)
 
 
-def head_and_context(seed: int = 0, global_mean: bool = False) -> tuple[AutoregressiveHead, torch.Tensor]:
+def head_and_context(seed: int = 0, global_mean: bool = False, periodic: bool = False
+                     ) -> tuple[AutoregressiveHead, torch.Tensor]:
     """A randomly initialised head with weights scaled up (a law far from uniform) and one context map;
-    ``global_mean`` adds the running mean of the earlier spins to every site's input."""
+    ``global_mean`` adds the running mean of the earlier spins to every site's input, ``periodic`` wraps
+    the window round the torus."""
     torch.manual_seed(seed)
-    head = AutoregressiveHead(CONTEXT, kernel=3, width=16, global_mean=global_mean)
+    head = AutoregressiveHead(CONTEXT, kernel=3, width=16, global_mean=global_mean, periodic=periodic)
     with torch.no_grad():
         for p in head.parameters():
             p.mul_(3.0)
     return head, torch.randn(1, CONTEXT, L, L)
 
 
-def exact_law(seed: int = 0, global_mean: bool = False) -> np.ndarray:
+def exact_law(seed: int = 0, global_mean: bool = False, periodic: bool = False) -> np.ndarray:
     """p(x | h) of every 3×3 state (raster order of ``STATES``), from the teacher-forced logits."""
-    head, h = head_and_context(seed, global_mean)
+    head, h = head_and_context(seed, global_mean, periodic)
     states = STATES.double()
     with torch.no_grad():
         logits = head.double()(2 * states - 1, h.double().expand(len(states), -1, -1, -1))
@@ -54,15 +57,15 @@ def state_index(bits: torch.Tensor) -> np.ndarray:
 
 
 @GLOBAL
-def test_the_law_is_normalised(global_mean):
+def test_the_law_is_normalised(global_mean, periodic):
     """Σ_x p(x) = 1 holds only if no logit sees its own site or a later one."""
-    assert exact_law(0, global_mean).sum() == pytest.approx(1.0, abs=1e-12)
-    assert exact_law(1, global_mean).sum() == pytest.approx(1.0, abs=1e-12)
+    assert exact_law(0, global_mean, periodic).sum() == pytest.approx(1.0, abs=1e-12)
+    assert exact_law(1, global_mean, periodic).sum() == pytest.approx(1.0, abs=1e-12)
 
 
 @GLOBAL
-def test_logits_depend_only_on_earlier_sites(global_mean):
-    head, _ = head_and_context(0, global_mean)
+def test_logits_depend_only_on_earlier_sites(global_mean, periodic):
+    head, _ = head_and_context(0, global_mean, periodic)
     x = torch.randint(0, 2, (1, 5, 5)).float() * 2 - 1
     for i in range(25):
         y = x.clone().reshape(-1)
@@ -72,11 +75,24 @@ def test_logits_depend_only_on_earlier_sites(global_mean):
 
 
 @GLOBAL
-def test_ancestral_sampling_draws_the_exact_law(global_mean):
-    head, h = head_and_context(0, global_mean)
+def test_ancestral_sampling_draws_the_exact_law(global_mean, periodic):
+    head, h = head_and_context(0, global_mean, periodic)
     bits = head.sample(h.expand(N_DRAWS, -1, -1, -1), generator=torch.Generator().manual_seed(0))
     counts = torch.bincount(torch.from_numpy(state_index(bits)), minlength=2 ** (L * L))
-    assert chi2_pvalue(counts, torch.from_numpy(exact_law(0, global_mean))) > 1e-3
+    assert chi2_pvalue(counts, torch.from_numpy(exact_law(0, global_mean, periodic))) > 1e-3
+
+
+def test_the_periodic_window_sees_across_the_boundary():
+    """On a 5×5 torus the last site of a row sees the row's first site, and a site of the last row the
+    first row; on the open lattice neither does."""
+    x = torch.randint(0, 2, (1, 5, 5), generator=torch.Generator().manual_seed(0)).float() * 2 - 1
+    for periodic in (False, True):
+        head, _ = head_and_context(0, periodic=periodic)
+        for flip, site in (((1, 0), (1, 4)), ((0, 2), (4, 2))):
+            y = x.clone()
+            y[0, flip[0], flip[1]] *= -1
+            h = torch.zeros(1, CONTEXT, 5, 5)
+            assert bool(head(x, h)[0, site[0], site[1]] != head(y, h)[0, site[0], site[1]]) == periodic
 
 
 @pytest.mark.parametrize("cls,config", [(VAE, VAEConfig), (ConvVAE, ConvVAEConfig)])

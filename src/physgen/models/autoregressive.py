@@ -97,16 +97,18 @@ class AutoregressiveHead(nn.Module):
         """Ancestral draw in raster order: ``h (B, C, H, W)`` -> bits ``(B, H, W)`` in {0, 1}."""
         b, _, rows, cols = h.shape
         index, mask = self.neighbours(rows, cols, h.device)
-        s = torch.zeros(b, rows * cols, device=h.device, dtype=h.dtype)
+        n = rows * cols
+        s = torch.zeros(b, n + 1, device=h.device, dtype=h.dtype)                # the spins and the zero slot n
+        mask = mask.to(h.dtype)
         w = self.conv.weight.reshape(len(self.conv.weight), -1).t()             # (k², width)
         ctx = (self.context(h.permute(0, 2, 3, 1)) + self.conv.bias).reshape(b, rows * cols, -1)
         u = torch.rand((b, rows, cols), generator=generator, device=h.device, dtype=h.dtype).reshape(b, -1)
         total = torch.zeros(b, 1, device=h.device, dtype=h.dtype)                 # Σ_{j<i} s_j
-        for i in range(rows * cols):
-            pre = self._window(s, index[i:i + 1], mask[i:i + 1])[:, 0] @ w + ctx[:, i]
+        for i in range(n):
+            pre = (s[:, index[i]] * mask[i]) @ w + ctx[:, i]
             if self.global_mean is not None:
                 pre = pre + self.global_mean(total / max(i, 1))
             spin = torch.where(u[:, i] < torch.sigmoid(self.out(pre).squeeze(-1)), 1.0, -1.0)
             s[:, i] = spin
             total += spin.unsqueeze(1)
-        return ((s + 1) / 2).reshape(b, rows, cols)
+        return ((s[:, :n] + 1) / 2).reshape(b, rows, cols)

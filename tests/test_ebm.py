@@ -59,6 +59,57 @@ def test_buffer_state_survives_a_state_dict_round_trip():
     assert b.data_range == a.data_range != (-1.0, 1.0)
 
 
+def test_buffer_restarts_from_a_clipped_gaussian_when_given_one():
+    buf = ReplayBuffer(4000, (2,), low=-1.0, high=3.0, reinit_fraction=0.0)
+    buf.set_gaussian(torch.tensor([0.0, 2.0]), torch.tensor([0.5, 2.0]))
+    x, _ = buf.draw(4000, gen(0))
+    assert x.min() >= -1.0 and x.max() <= 3.0
+    # feature 0: N(0, 0.5²) inside the box (clipped beyond 2σ): mean 0 ± 4 standard errors (0.03), std 0.5 ± 4%
+    assert abs(float(x[:, 0].mean())) < 4 * 0.5 / math.sqrt(4000)
+    assert float(x[:, 0].std()) == pytest.approx(0.5, rel=0.04)
+    # feature 1: N(2, 2²) clipped to [-1, 3]: P(x = 3) = P(z > 0.5) = 0.309 (Binomial sd 0.007)
+    assert float((x[:, 1] == 3.0).float().mean()) == pytest.approx(0.3085, abs=0.03)
+
+
+# --- Gaussian base --------------------------------------------------------------------------------------------
+def test_gaussian_base_adds_the_fitted_quadratic_to_the_network_energy():
+    x = torch.tensor([[0.0, 10.0], [2.0, 14.0], [4.0, 12.0]])
+    model = build("ebm", {}, SPEC2)   # continuous data: base = auto -> gaussian
+    model._fit_range(x)
+    torch.testing.assert_close(model.base_mean, torch.tensor([2.0, 12.0]))
+    torch.testing.assert_close(model.base_std, torch.tensor([2.0, 2.0]))
+    y = torch.randn(5, 2, generator=gen(0))
+    with torch.no_grad():
+        quad = 0.5 * ((y - torch.tensor([2.0, 12.0])) / 2.0).pow(2).sum(1)
+        torch.testing.assert_close(model.energy(y), model.energy_net(y) + quad)
+        bare = build("ebm", {"base": "none"}, SPEC2)
+        torch.testing.assert_close(bare.energy(y), bare.energy_net(y))
+    with pytest.raises(UserError, match="model.base=gaussian"):
+        build("ebm", {"base": "gaussian"}, DataSpec("spins", (4, 4)))
+    with pytest.raises(UserError, match="model.base"):
+        build("ebm", {"base": "normal"}, SPEC2)
+
+
+def test_langevin_on_the_bare_base_samples_its_gaussian():
+    """With the network's output zeroed, p_θ is the base N(μ, σ²).  4,000 conventional Langevin chains started
+    at μ + 3σ, 600 steps of η = 0.05σ² (the start is forgotten to 0.975^600 ~ 1e-7; ULA's stationary variance
+    is σ²/(1 − η/4), the standard deviation 0.6% high).  Tolerances are 4 standard errors plus that bias:
+    the test catches a mean off by 0.06σ or a standard deviation off by 5%."""
+    data = torch.tensor([[-4.0, 6.0], [4.0, 14.0]])   # μ = (0, 10), σ = (5.66, 5.66); box [-40, 50]
+    model = build("ebm", {"langevin": "conventional", "step_size": 0.05 * 32.0, "margin": 2.0, "grad_clip": 0.0,
+                          "hidden": (8,)}, SPEC2)
+    model._fit_range(data)
+    with torch.no_grad():
+        model.energy_net.net[-1].weight.zero_()
+        model.energy_net.net[-1].bias.zero_()
+    mu, sigma = model.base_mean, model.base_std
+    x0 = (mu + 3 * sigma).expand(4000, 2).clone()
+    z = (model.langevin(x0, None, n_steps=600, generator=gen(0)).samples - mu) / sigma
+    assert float(z.mean(0).abs().max()) < 4 / math.sqrt(4000), z.mean(0)
+    for k in range(2):
+        assert float(z[:, k].std()) == pytest.approx(1.006, abs=4 / math.sqrt(8000)), z.std(0)
+
+
 # --- loss, guard --------------------------------------------------------------------------------------------
 def test_cd_loss_formula():
     # buffer = batch size and no re-init: every buffer row is a fake sample after the update

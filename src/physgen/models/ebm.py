@@ -3,7 +3,7 @@
 p_θ(x) ∝ exp(−E_θ(x)).  The log-likelihood gradient is −∇θE(x_data) + E_{p_θ}[∇θE(x)]; the model
 expectation is estimated with K MCMC steps — Langevin (:func:`physgen.samplers.langevin.ula`), or the
 discrete Langevin proposal with a Metropolis–Hastings test on ±1 data (:func:`physgen.samplers.discrete.dlp`)
-— started from a replay buffer of past chains, ~5% restarted from uniform noise (Du & Mordatch 2019; the
+— started from a replay buffer of past chains, ~5% restarted from noise (Du & Mordatch 2019; the
 course notebook after Lippe's UvA tutorial 8).  The loss per batch is
 
     L = mean E(x_real) − mean E(x_fake) + α · mean(E(x_real)² + E(x_fake)²),
@@ -16,6 +16,15 @@ sampled as what they are, ±1 configurations (binary: 2x − 1), by gradient-inf
 :mod:`physgen.samplers.discrete`), so the negatives the energy is trained against are valid configurations;
 ``sampler="langevin"`` relaxes them to [−1, 1] and maps back with sign(x).  Continuous and image data
 live in the run's transformed space, within the training range widened by ``margin``.
+
+Continuous data have a Gaussian base (``base="gaussian"``, their default): the energy is
+
+    E_θ(x) = f_θ(x) + ½ Σ_i ((x_i − μ_i) / σ_i)²,
+
+with μ, σ the training set's per-feature mean and standard deviation, so p_θ is a diagonal Gaussian tilted by
+exp(−f_θ) (the exponential tilting of a base distribution, Arbel, Zhou & Gretton 2021; Xiao et al. 2021).
+The network only learns the departure from the base, the density falls off outside the data however f_θ
+extrapolates, and fresh chains start from the base instead of uniform noise over the range.
 
 Langevin defaults follow Du & Mordatch: ``form="decoupled"`` uses θ ← clamp(θ − η clip(∇E) + s w) with a
 large step η = 10 and a small noise s = 0.005 (a cooled chain; cheap, stable); ``form="conventional"`` uses
@@ -43,7 +52,7 @@ from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, randn
 from physgen.samplers.discrete import dlp, to_spins
 from physgen.samplers.langevin import ula
-from physgen.samplers.replay import ReplayBuffer, uniform
+from physgen.samplers.replay import ReplayBuffer, gaussian, uniform
 
 LANGEVIN_FORMS = ("decoupled", "conventional", "course")
 SAMPLERS = ("auto", "langevin", "discrete")
@@ -65,16 +74,18 @@ class EBMConfig:
     noise: float = 0.005                  # noise std of the decoupled form
     grad_clip: float = 0.03               # elementwise clip of ∇E during Langevin (0 = off)
     buffer_size: int = 8192               # replay buffer size (>= batch size)
-    reinit: float = 0.05                  # fraction of each batch restarted from uniform noise
+    reinit: float = 0.05                  # fraction of each batch restarted from noise (or data: restart)
     real_noise: float = 0.005             # std of the Gaussian noise added to real data
     margin: float = 0.05                  # data range (fitted on the first batch) widened by this fraction
     energy_limit: float = 1e4             # blow-up guard: |E| above this -> NaN loss -> trainer rollback
     sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
     sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
     sampler: str = "auto"                 # auto (discrete for spins/binary, else langevin) | langevin | discrete
-    restart: str = "auto"                 # replay chains (re)start from: noise | data (auto: data for discrete chains)
+    restart: str = "auto"                 # replay chains (re)start from: noise (the base if any, else uniform) | data
+    #                                       (auto: data for discrete chains)
     discrete_step: float = 0.8            # α of the discrete Langevin proposal (flip w.p. σ(−2/α) at ∇E = 0)
     mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
+    base: str = "auto"                    # auto (gaussian for continuous data, else none) | gaussian | none (docstring)
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -102,6 +113,8 @@ class EBMConfig:
             raise UserError(f"model.restart: must be auto, noise or data, got {self.restart!r}")
         if self.sample_init not in ("buffer", "noise"):
             raise UserError(f"model.sample_init: must be buffer or noise, got {self.sample_init!r}")
+        if self.base not in ("auto", "gaussian", "none"):
+            raise UserError(f"model.base: must be auto, gaussian or none, got {self.base!r}")
         if not 0 <= self.reinit <= 1:
             raise UserError(f"model.reinit: must be in [0, 1], got {self.reinit}")
 
@@ -150,18 +163,20 @@ class EBM(GenerativeModel):
     description: ClassVar[str] = ("energy-based model (MLP/CNN energy), contrastive divergence with Langevin or discrete "
                                   "MCMC chains in a replay buffer")
     config_class: ClassVar[type] = EBMConfig
-    checkpoint_version: ClassVar[int] = 2   # 2: the replay buffer keeps each slot's condition
+    checkpoint_version: ClassVar[int] = 3   # 2: the replay buffer keeps each slot's condition; 3: the Gaussian base
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
     # Du & Mordatch / Lippe: Adam with β1 = 0 (no momentum across changing negative samples), small lr
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), conventional
-        # Langevin η = 0.02, K = 30, α = 0.05, lr 1e-3, MLP 128-128: KL 0.053 (floor 0.0056), AUC 0.665
-        # against 10,000 held-out events in 300 s of one core (benchmarks/defaults.py); the decoupled defaults
-        # with K = 20 stayed at AUC 0.96 in 60 s
+        # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), Gaussian base,
+        # conventional Langevin η = 0.02, K = 30, α = 0.05, lr 1e-4, MLP 128-128: KL 0.0098-0.013 (floor
+        # 0.0056), AUC 0.543-0.592 against 10,000 held-out events in 300 s of one core, three runs
+        # (benchmarks/defaults.py).  Without the base the chains piled up at the walls of the box and the
+        # held-out KL rose from 0.09 after 10 s to 0.36 after 300 s (lr 1e-3; 0.054 to 0.14 in 120 s at lr 1e-4);
+        # with the base and lr 1e-3 it rose from 0.04 to 0.08 in 120 s.  The decoupled defaults with K = 20
+        # stayed at AUC 0.96 in 60 s
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
-                                         "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]},
-                               "train": {"lr": 1e-3}}, budget(300)),
+                                         "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]}}, budget(300)),
         # L=16 Ising, K = 20 discrete steps per update (see DISCRETE below), 300 s of one core
         "spins": overlay({"model": {"k_steps": 20}}, budget(300)),
         # binarized digits (discrete chains, DISCRETE below), K = 20: 3,257 updates in 120 s, KL 0.0018 (floor
@@ -200,6 +215,12 @@ class EBM(GenerativeModel):
         self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit,
                                    cond_dim=self.cond.dim)
         self.register_buffer("range_fitted", torch.tensor(fixed))
+        base = config.base if config.base != "auto" else ("gaussian" if spec.kind == "continuous" else "none")
+        if base == "gaussian" and fixed:
+            raise UserError(f"model.base=gaussian: needs continuous data or images, not {spec.kind}")
+        self.gaussian_base = base == "gaussian"
+        self.register_buffer("base_mean", torch.zeros(spec.shape))
+        self.register_buffer("base_std", torch.ones(spec.shape))
 
     def _build_net(self, config: EBMConfig, spec: DataSpec) -> nn.Module:
         kind = config.net if config.net != "auto" else ("cnn" if len(spec.shape) in (2, 3) else "mlp")
@@ -220,10 +241,12 @@ class EBM(GenerativeModel):
 
     # --- energy ---------------------------------------------------------------------------------
     def energy(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """E_θ(x | c): ``x (B, *shape)`` in model space, ``c (B, cond_dim)`` -> ``(B,)``."""
-        if self.image_shape is not None:
-            x = x.reshape(len(x), *self.image_shape)
-        return self.energy_net(x, c)
+        """E_θ(x | c): ``x (B, *shape)`` in model space, ``c (B, cond_dim)`` -> ``(B,)``; the network's output
+        plus the Gaussian base's ½‖(x − μ)/σ‖² where there is one."""
+        e = self.energy_net(x if self.image_shape is None else x.reshape(len(x), *self.image_shape), c)
+        if self.gaussian_base:
+            e = e + 0.5 * ((x - self.base_mean) / self.base_std).pow(2).flatten(1).sum(1)
+        return e
 
     def to_model_space(self, x: torch.Tensor) -> torch.Tensor:
         """binary {0,1} -> {−1, 1}; spins, continuous and image data (after the run's transform) unchanged."""
@@ -245,6 +268,7 @@ class EBM(GenerativeModel):
         the samples striped with |m| < 0.5 when started from noise, 0.3-0.8% from data; docs/ebm.md)."""
         x = self.to_model_space(data["x"])
         self._fit_range(x)
+        self._share_base()
         c = self.cond.from_batch(data)
         if c is not None and not resumed:
             self.buffer.set_conditions(c, generator)
@@ -258,13 +282,22 @@ class EBM(GenerativeModel):
     @torch.no_grad()
     def _fit_range(self, x: torch.Tensor) -> None:
         """Continuous data: the Langevin/noise range is [min, max] of ``x`` (the training set, or the first
-        batch outside the trainer) widened by ``margin`` on each side; spins/binary use [−1, 1]."""
+        batch outside the trainer) widened by ``margin`` on each side, and the base's μ, σ are its per-feature
+        mean and standard deviation; spins/binary use [−1, 1]."""
         if bool(self.range_fitted):
             return
         lo, hi = float(x.min()), float(x.max())
         pad = self.config.margin * max(hi - lo, 1e-6)
         self.buffer.set_range(lo - pad, hi + pad)
+        self.base_mean.copy_(x.mean(0))
+        self.base_std.copy_(x.std(0).clamp_min(1e-6) if len(x) > 1 else torch.ones_like(self.base_std))
         self.range_fitted.fill_(True)
+        self._share_base()
+
+    def _share_base(self) -> None:
+        """Fresh replay chains start from the Gaussian base when there is one."""
+        if self.gaussian_base:
+            self.buffer.set_gaussian(self.base_mean, self.base_std)
 
     # --- MCMC ------------------------------------------------------------------------------------
     def run_chains(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator) -> torch.Tensor:
@@ -355,8 +388,9 @@ class EBM(GenerativeModel):
 
     # --- generation and analysis -------------------------------------------------------------------
     def _start(self, n: int, condition, generator, init: str = "noise") -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Chain starts ``(n, *shape)``: uniform noise, or random replay-buffer states (the persistent chains
-        the model was trained against; with replacement when n > buffer size) once the buffer is filled."""
+        """Chain starts ``(n, *shape)``: noise (the Gaussian base, else uniform), or random replay-buffer states
+        (the persistent chains the model was trained against; with replacement when n > buffer size) once the
+        buffer is filled."""
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         if init == "buffer" and bool(self.buffer.filled):
@@ -368,13 +402,15 @@ class EBM(GenerativeModel):
                    else torch.randint(size, (n,), generator=generator, device=gdev))
             return self.buffer.data[idx.to(self.device)].clone(), c
         lo, hi = self.data_range
+        if self.gaussian_base:
+            return gaussian((n, *self.spec.shape), self.base_mean, self.base_std, lo, hi, generator, self.device), c
         return uniform((n, *self.spec.shape), lo, hi, generator, self.device), c
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, init: str | None = None) -> torch.Tensor:
         """``(n, *shape)``: ``steps`` (default ``sample_steps``) Langevin steps from ``init`` (default
-        ``sample_init``: the replay buffer's persistent chains, or uniform noise)."""
+        ``sample_init``: the replay buffer's persistent chains, or noise)."""
         allowed = "discrete" if self.discrete else "langevin"
         if sampler not in (None, allowed):
             raise UserError(f"sampler={sampler}: this ebm samples with {allowed} (model.sampler)")
@@ -392,7 +428,7 @@ class EBM(GenerativeModel):
     @torch.no_grad()
     def chain_snapshots(self, n: int, *, generator: torch.Generator, steps: Sequence[int] = (0, 1, 5, 10, 20, 40, 60),
                         condition: dict[str, float] | None = None) -> dict[int, torch.Tensor]:
-        """Model-space states ``{step: (n, *shape)}`` of chains started from uniform noise (the course's figure)."""
+        """Model-space states ``{step: (n, *shape)}`` of chains started from noise (the course's figure)."""
         steps = sorted(int(s) for s in steps)
         if not steps or steps[0] < 0:
             raise UserError(f"snapshot steps must be >= 0, got {steps}")

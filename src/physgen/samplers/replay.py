@@ -16,13 +16,19 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.randomness import generator_device, rand
+from physgen.randomness import generator_device, rand, randn
 
 
 def uniform(shape, low: float, high: float, generator: torch.Generator | None, device, dtype=torch.float32
             ) -> torch.Tensor:
     """Uniform noise on [low, high) drawn with ``generator`` (on its own device) and moved to ``device``."""
     return low + (high - low) * rand(shape, generator, device, dtype)
+
+
+def gaussian(shape, mean: torch.Tensor, std: torch.Tensor, low: float, high: float,
+             generator: torch.Generator | None, device) -> torch.Tensor:
+    """N(mean, std²) draws ``shape`` (``mean``, ``std`` broadcast against it) clipped to [low, high]."""
+    return (mean + std * randn(shape, generator, device)).clamp(low, high)
 
 
 class ReplayBuffer(nn.Module):
@@ -51,6 +57,7 @@ class ReplayBuffer(nn.Module):
         self.register_buffer("conditioned", torch.zeros((), dtype=torch.bool))
         self.restart_x: torch.Tensor | None = None      # see set_restarts
         self.restart_cond: torch.Tensor | None = None
+        self.gaussian: tuple[torch.Tensor, torch.Tensor] | None = None   # see set_gaussian
 
     @torch.no_grad()
     def set_conditions(self, pool: torch.Tensor, generator: torch.Generator | None) -> None:
@@ -77,10 +84,19 @@ class ReplayBuffer(nn.Module):
         self.restart_x = x.detach().to(self.data.device, self.data.dtype)
         self.restart_cond = None if cond is None else cond.detach().to(self.cond.device, self.cond.dtype)
 
+    @torch.no_grad()
+    def set_gaussian(self, mean: torch.Tensor, std: torch.Tensor) -> None:
+        """Fill and restart chains from N(mean, std²) clipped to [low, high] (``mean``, ``std``: ``shape``)
+        instead of uniform noise.  Not checkpointed: the caller sets it again when a run resumes."""
+        self.gaussian = (mean.detach().to(self.data.device), std.detach().to(self.data.device))
+
     def _fresh(self, slots: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-        """Starting states ``(len(slots), *shape)``: uniform noise, or restart rows (:meth:`set_restarts`)."""
+        """Starting states ``(len(slots), *shape)``: uniform noise, restart rows (:meth:`set_restarts`) or
+        Gaussian draws (:meth:`set_gaussian`)."""
         dev = self.data.device
         pool = self.restart_x
+        if pool is None and self.gaussian is not None:
+            return gaussian((len(slots), *self.shape), *self.gaussian, float(self.low), float(self.high), generator, dev)
         if pool is None:
             return uniform((len(slots), *self.shape), float(self.low), float(self.high), generator, dev)
         if self.restart_cond is not None and bool(self.conditioned):

@@ -74,7 +74,7 @@ def test_buffer_restarts_from_a_clipped_gaussian_when_given_one():
 # --- Gaussian base --------------------------------------------------------------------------------------------
 def test_gaussian_base_adds_the_fitted_quadratic_to_the_network_energy():
     x = torch.tensor([[0.0, 10.0], [2.0, 14.0], [4.0, 12.0]])
-    model = build("ebm", {}, SPEC2)   # continuous data: base = auto -> gaussian
+    model = build("ebm", {"real_noise": 0.0}, SPEC2)   # continuous data: base = auto -> gaussian
     model._fit_range(x)
     torch.testing.assert_close(model.base_mean, torch.tensor([2.0, 12.0]))
     torch.testing.assert_close(model.base_std, torch.tensor([2.0, 2.0]))
@@ -84,6 +84,11 @@ def test_gaussian_base_adds_the_fitted_quadratic_to_the_network_energy():
         torch.testing.assert_close(model.energy(y), model.energy_net(y) + quad)
         bare = build("ebm", {"base": "none"}, SPEC2)
         torch.testing.assert_close(bare.energy(y), bare.energy_net(y))
+    # σ² adds the real-data jitter; a constant feature keeps 0.1% of the box (here [-0.4, 8.4])
+    for noise, expected in ((0.5, [0.5, (8.0 + 0.25) ** 0.5]), (0.0, [0.0088, 8.0 ** 0.5])):
+        jittered = build("ebm", {"real_noise": noise}, SPEC2)
+        jittered._fit_range(torch.tensor([[0.0, 4.0], [0.0, 8.0]]))
+        torch.testing.assert_close(jittered.base_std, torch.tensor(expected))
     with pytest.raises(UserError, match="model.base=gaussian"):
         build("ebm", {"base": "gaussian"}, DataSpec("spins", (4, 4)))
     with pytest.raises(UserError, match="model.base"):

@@ -283,14 +283,17 @@ class EBM(GenerativeModel):
     def _fit_range(self, x: torch.Tensor) -> None:
         """Continuous data: the Langevin/noise range is [min, max] of ``x`` (the training set, or the first
         batch outside the trainer) widened by ``margin`` on each side, and the base's μ, σ are its per-feature
-        mean and standard deviation; spins/binary use [−1, 1]."""
+        mean and standard deviation (of the data with their ``real_noise`` jitter, at least 0.1% of the box);
+        spins/binary use [−1, 1]."""
         if bool(self.range_fitted):
             return
         lo, hi = float(x.min()), float(x.max())
         pad = self.config.margin * max(hi - lo, 1e-6)
         self.buffer.set_range(lo - pad, hi + pad)
         self.base_mean.copy_(x.mean(0))
-        self.base_std.copy_(x.std(0).clamp_min(1e-6) if len(x) > 1 else torch.ones_like(self.base_std))
+        var = x.var(0) if len(x) > 1 else torch.ones_like(self.base_std)
+        # the data the energy sees carry the real_noise jitter; a constant feature keeps a width of 0.1% of the box
+        self.base_std.copy_((var + self.config.real_noise ** 2).sqrt().clamp_min(1e-3 * (hi - lo + 2 * pad)))
         self.range_fitted.fill_(True)
         self._share_base()
 

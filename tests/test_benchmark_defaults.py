@@ -216,6 +216,18 @@ def test_run_r_adds_seeds_and_a_path_suffix_and_run_0_is_the_single_run(tmp_path
     assert cell["commands"] == [c for run in cell["per_run"] for c in run["commands"]]
 
 
+def test_the_ising_judge_draws_3000_samples_per_temperature_against_10000_monte_carlo_lattices(tmp_path, monkeypatch):
+    """At T = 3 one standard error of the ⟨|m|⟩ comparison is then 1.5%, half the tightest target."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bench, "run_physgen", _fake_physgen(calls))
+    commands: list[str] = []
+    paths, _ = bench.prepare(["ising"], _args(tmp_path), commands)
+    train_data, test_data = (c[c.index("--samples") + 1] for c in calls)
+    assert (train_data, test_data) == ("1000", "10000") and paths["ising"][1] == "data/ising-test.h5"
+    train, sample, _ = bench.train_cell("vae", "ising", paths["ising"], _args(tmp_path))["commands"]
+    assert " --n 9000 " in sample and "--condition temperature" in train
+
+
 def test_the_verdict_is_the_median_s_with_min_max_and_every_run_kept(tmp_path, fake_runs):
     cell = bench.repeated(partial(bench.train_cell, "rbm", "digits", ("a.h5", "b.h5"), _args(tmp_path)), 3)
     auc, kl = cell["checks"]

@@ -16,8 +16,8 @@ real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and it
   --algorithm wolff`` (other options at their defaults), conditioned on T; 3,000 samples per T judged against
   an independent Monte Carlo run (the next seed) of 10,000 configurations per T: relative errors of ⟨e⟩ and
   ⟨|m|⟩ per T; C and χ reported beside the Monte Carlo values.  At T = 3, where ⟨|m|⟩ is small (|m| has a
-  relative spread of 0.75 there), one standard error of the ⟨|m|⟩ comparison is 1.5% (1.4% from the samples,
-  0.75% from the reference); with 1,000 a side it was 3.3%, as large as the 3% target.
+  relative spread of 0.73 there), one standard error of the ⟨|m|⟩ comparison is 1.5% (1.3% from the samples,
+  0.73% from the reference); with 1,000 a side it was 3.3%, as large as the 3% target.
 * ``digits`` — ``physgen data digits`` (8x8 grey images, labels dropped), a seeded 2/3 : 1/3 split;
   classifier AUC on the held-out third (KL reported).
 * ``sampling`` — wall time of ``physgen sample RUN --n 1000`` on each family's Ising run (the whole command,
@@ -33,7 +33,7 @@ passes when the median is ≤ its target; a cell with a failed run fails with th
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 80 min on one core
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 90 min on one core
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --record      # also docs/scoreboard.md
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --runs 3      # medians of 3 runs, ≈ 4 h
     python benchmarks/defaults.py --out /tmp/smoke --max-time 5 --families rbm --datasets digits

@@ -2,7 +2,9 @@
 
 Du & Mordatch (2019, "Implicit generation and generalization in energy-based models", §3.1): negative
 samples start from past chains kept in a buffer, and a small fraction (≈5%) of every batch restarts from
-uniform noise so that modes not yet visited keep being found.  The buffer is a registered
+uniform noise so that modes not yet visited keep being found (here uniform noise by default; the model may
+instead restart chains from data rows, :meth:`ReplayBuffer.set_restarts`, or from a Gaussian,
+:meth:`ReplayBuffer.set_gaussian`).  The buffer is a registered
 ``nn.Module`` buffer, so it is saved in the model's checkpoint and survives ``physgen train --resume``.
 
 Conditional models keep one condition per slot (``cond_dim > 0``; the class-conditional buffers of

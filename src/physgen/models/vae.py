@@ -151,9 +151,9 @@ class VAE(GenerativeModel):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising at T = 1.8, 2.27, 3, latent 8, autoregressive decoder with the running mean of the
         # earlier spins (ar_global; ar_kernel 9, 5 and 7 measured worse), its window wrapped round the torus
-        # (ar_periodic) and a cosine learning-rate decay over the budget; 300 s of one core, 1,000 samples per
-        # T against 10,000 Monte Carlo lattices per T, two runs: ⟨e⟩ and ⟨|m|⟩ within 0.70% at every T, and
-        # within 2.3% except ⟨|m|⟩ at T = 3, 5.5% low (±2.2%).  The open window left ⟨e⟩ at T = 3 5.7-6.1% too
+        # (ar_periodic) and a cosine learning-rate decay over the budget; 300 s of one core, two runs of
+        # benchmarks/defaults.py (3,000 samples per T against 10,000 Monte Carlo lattices per T): ⟨e⟩ and
+        # ⟨|m|⟩ within 2.9% except ⟨|m|⟩ at T = 3, 4.7% low (2.7% and 6.7%).  The open window left ⟨e⟩ at T = 3 5.7-6.1% too
         # high in every run: the 2L bonds across the boundary (1/L of all bonds) came out uncorrelated (0.03
         # against 0.41 at T = 3).  The torus window at a constant rate: worst errors 1.3%, 2.4%, 6.6%, 9.2%
         # and 14% in five runs (the state at the end of a constant-rate run moves ⟨|m|⟩ at T = 3 by ±10%).

@@ -193,3 +193,38 @@ def test_image_levels_are_recorded_and_samples_put_on_them():
 
 class _Spec:
     condition_names, n_labels, feature_names, kind = (), 0, None, "image"
+
+
+def test_draw_asks_a_chunked_family_for_at_most_its_chunk_per_call_on_cpu():
+    """``draw`` splits each condition's count into calls of at most ``cpu_sample_chunk`` (a diffusion U-Net
+    runs 100 times per sample, and per-lattice cost doubled from batches of 128 to 1,000 on one core), keeps
+    the plan's order, and leaves a family without a chunk at one call per condition."""
+    from physgen.models.diffusion import DDPM
+    from physgen.training.data import chunks, draw
+
+    assert chunks(300, 128) == [128, 128, 44] and chunks(256, 128) == [128, 128]
+    assert chunks(5, 128) == [5] and chunks(1000, None) == [1000]
+    assert DDPM.cpu_sample_chunk == 128
+
+    class Recorder(torch.nn.Module):
+        cpu_sample_chunk, calls = 2, []
+
+        @property
+        def device(self):
+            return torch.device("cpu")
+
+        def sample(self, n, *, generator, condition=None):
+            self.calls.append((n, condition["t"]))
+            return torch.full((n, 1), condition["t"])
+
+    class Spec:
+        condition_names, n_labels, feature_names, kind, shape = ("t",), 0, None, "continuous", (1,)
+
+    none = fit_transform("none", np.zeros((2, 1), np.float32), "continuous")
+    out = draw(Recorder(), Spec(), none, [(5, {"t": 1.0}), (1, {"t": 2.0})], torch.Generator())
+    assert Recorder.calls == [(2, 1.0), (2, 1.0), (1, 1.0), (1, 2.0)]
+    np.testing.assert_array_equal(out.samples[:, 0], out.conditions["t"])
+    np.testing.assert_array_equal(out.conditions["t"], [1, 1, 1, 1, 1, 2])
+    Recorder.cpu_sample_chunk, Recorder.calls = None, []
+    draw(Recorder(), Spec(), none, [(5, {"t": 1.0})], torch.Generator())
+    assert Recorder.calls == [(5, 1.0)]

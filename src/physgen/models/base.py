@@ -154,6 +154,10 @@ class GenerativeModel(nn.Module):
     #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward``.  A family
     #: whose answer depends on its options overrides it with a property.
     closed_form_gradients: ClassVar[bool] = False
+    #: on CPU, :func:`physgen.training.data.draw` asks :meth:`sample` for at most this many samples per call
+    #: (None: all at once) -- for families that run a large network many times per sample, whose
+    #: activations for a big batch no longer fit in cache
+    cpu_sample_chunk: ClassVar[int | None] = None
     #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}``, the part of
     #: :meth:`defaults` that does not depend on the data
     default_config: ClassVar[dict[str, Any]] = {}

@@ -100,12 +100,22 @@ def to_dataset(x: np.ndarray, spec, transform: Transform, plan: Plan, *, constan
     return Dataset(samples, spec.kind, conditions, labels, attrs)
 
 
+def chunks(n: int, size: int | None) -> list[int]:
+    """``n`` split into consecutive counts of at most ``size`` (None: ``[n]``), e.g. 300, 128 -> 128, 128, 44."""
+    if size is None or n <= size:
+        return [n]
+    return [size] * (n // size) + ([n % size] if n % size else [])
+
+
 @torch.no_grad()
 def draw(model, spec, transform: Transform, plan: Plan, generator: torch.Generator, *,
          constants: dict | None = None, attrs: dict | None = None, **sampler_options) -> Dataset:
-    """Sample ``model`` per ``plan`` (``model.sample(k, condition=c)`` for each ``(k, c)``) and map the samples to
+    """Sample ``model`` per ``plan`` (``model.sample(k, condition=c)`` for each ``(k, c)``, in calls of at most
+    ``model.cpu_sample_chunk`` samples on CPU) and map the samples to
     data space (:func:`to_dataset`): what ``physgen sample`` writes and what the trainer's quality probe scores."""
-    parts = [model.sample(k, generator=generator, condition=c, **sampler_options) for k, c in plan]
+    chunk = model.cpu_sample_chunk if model.device.type == "cpu" else None
+    parts = [model.sample(j, generator=generator, condition=c, **sampler_options)
+             for k, c in plan for j in chunks(k, chunk)]
     x = torch.cat([p.detach().float().cpu().reshape(len(p), *spec.shape) for p in parts]).numpy()
     return to_dataset(x, spec, transform, plan, constants=constants, attrs=attrs)
 

@@ -237,7 +237,9 @@ class WGANGP(GAN):
         # runs, T = 1.8, 2.27, 3) ⟨|m|⟩ at T = 3 was 11% and 12.5% too low (3.0% in a third run), 21% at a
         # constant rate; the other ⟨e⟩ and ⟨|m|⟩ errors within 4.6% (4.5% at a constant rate).  Judged with
         # 3,000 samples per T against 10,000 Monte Carlo lattices per T, two more runs: 6.2% and 13% too low,
-        # χ at T = 3 0.62-0.83 against 1.36
+        # χ at T = 3 0.62-0.83 against 1.36.  Not adopted, one 300 s run each: model.match_observables=300
+        # with match_fluctuations (batch 64 or 128) put ⟨|m|⟩ at T_c 9.3% and 9.6% too high (χ 0.96-1.08 against
+        # 4.19)
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
                           "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(600)),

@@ -241,7 +241,8 @@ class WGANGP(GAN):
         # with match_fluctuations (batch 64 or 128) put ⟨|m|⟩ at T_c 9.3% and 9.6% too high (χ 0.96-1.08 against
         # 4.19); a minibatch standard deviation (Karras et al. 2018) of √N|m| and √N e over runs of 4 samples
         # ordered by T, fed to the critic head, gave ⟨|m|⟩ at T = 3 0.9%, 3.0%, 9.6% and 14% too low in four
-        # runs (T_c 6.1% in the second, χ at T = 3 0.78-0.99): the |m| distribution stays too narrow there
+        # runs (T_c 6.1% in the second, χ at T = 3 0.78-0.99): the |m| distribution stays too narrow there;
+        # n_critic 5: 4.1% and 15% too low in two runs (χ 0.88 and 0.89)
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
                           "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(600)),

@@ -239,13 +239,11 @@ class WGANGP(GAN):
         # 3,000 samples per T against 10,000 Monte Carlo lattices per T, two more runs: 6.2% and 13% too low,
         # χ at T = 3 0.62-0.83 against 1.36.  Not adopted, one 300 s run each: model.match_observables=300
         # with match_fluctuations (batch 64 or 128) put ⟨|m|⟩ at T_c 9.3% and 9.6% too high (χ 0.96-1.08 against
-        # 4.19); a minibatch standard deviation (Karras et al. 2018) of √N|m| and √N e over runs of 4 samples
-        # ordered by T, fed to the critic head, gave ⟨|m|⟩ at T = 3 0.9%, 3.0%, 9.6% and 14% too low in four
-        # runs (T_c 6.1% in the second, χ at T = 3 0.78-0.99): the |m| distribution stays too narrow there;
-        # n_critic 5: 4.1% and 15% too low in two runs (χ 0.88 and 0.89).  match_observables=30 with
-        # match_fluctuations put every ⟨e⟩ and ⟨|m|⟩ within 4.5% in two runs (⟨|m|⟩ at T = 3 +0.9% and −3.0%, χ
-        # there 1.40 and 1.22) but made the lattices easy to tell from Monte Carlo: classifier AUC 0.82-0.83
-        # against 0.51 for these defaults (the nearest-neighbour correlation at T = 3 0.46 against 0.41)
+        # 4.19); model.n_critic=5: ⟨|m|⟩ at T = 3 4.1% and 15% too low in two runs (χ 0.88 and 0.89).
+        # model.match_observables=30 with match_fluctuations put every ⟨e⟩ and ⟨|m|⟩ within 4.5% in two runs
+        # (⟨|m|⟩ at T = 3 +0.9% and −3.0%, χ there 1.40 and 1.22) but made the lattices easy to tell from Monte
+        # Carlo: classifier AUC 0.82-0.83 against 0.51 for these defaults (the nearest-neighbour correlation at
+        # T = 3 0.46 against 0.41)
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
                           "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(600)),

@@ -244,10 +244,11 @@ def test_wgan_gp_groups_the_architecture_options_and_checks_them_in_one_place():
     check_options(WGANGPConfig(arch="conv", projection=True, lattice_stats=True), spins, conditioned=True)
 
 
-@pytest.mark.parametrize("kernel, stride, padding, dilation", [(3, 1, 1, 1), (3, 2, 1, 1), (4, 2, 1, 1), (3, 1, 2, 2)])
+@pytest.mark.parametrize("kernel, stride, padding, dilation", [(3, 1, 1, 1), (3, 2, 1, 1), (4, 2, 1, 1), (3, 1, 2, 2),
+                                                                   (3, 1, 4, 4), (3, 1, 8, 8)])
 def test_periodic_conv_equals_builtin_circular_padding(kernel, stride, padding, dilation):
-    """PeriodicConv2d (wrap by index_select) gives nn.Conv2d(padding_mode="circular")'s outputs and input
-    gradients, with the same parameter names, for every kernel/stride/dilation the networks use."""
+    """PeriodicConv2d gives nn.Conv2d(padding_mode="circular")'s outputs and input gradients, with the same
+    parameter names, for every kernel/stride/dilation the networks use, up to a wrap as wide as the lattice."""
     from physgen.models.nets import PeriodicConv2d
     torch.manual_seed(0)
     ref = nn.Conv2d(3, 5, kernel, stride=stride, padding=padding, dilation=dilation, padding_mode="circular")
@@ -259,3 +260,15 @@ def test_periodic_conv_equals_builtin_circular_padding(kernel, stride, padding, 
     g_ref, = torch.autograd.grad(y_ref.square().sum(), x)
     g, = torch.autograd.grad(y.square().sum(), x)
     torch.testing.assert_close(g, g_ref)
+
+
+@pytest.mark.parametrize("p", [1, 3, 4, 5, 9])
+def test_periodic_pad_wraps_like_numpy_with_exact_derivatives(p):
+    """periodic_pad equals numpy's pad(mode="wrap"), also for wraps wider than the lattice, and its first
+    and second derivatives pass torch.autograd.gradcheck / gradgradcheck (in float64)."""
+    from physgen.models.nets import periodic_pad
+    x = torch.arange(2 * 4 * 3, dtype=torch.float64).reshape(2, 4, 3)
+    np.testing.assert_array_equal(periodic_pad(x, p).numpy(), np.pad(x.numpy(), [(0, 0), (p, p), (p, p)], mode="wrap"))
+    x = torch.randn(2, 4, 5, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(lambda t: periodic_pad(t, p), (x,))
+    assert torch.autograd.gradgradcheck(lambda t: periodic_pad(t, p).square(), (x,))

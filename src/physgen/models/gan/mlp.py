@@ -234,8 +234,11 @@ class WGANGP(GAN):
         # global-pool generator path (docs/gan.md); the MLP reached AUC 0.92 in the scoreboard's 60 s.  The
         # learning rate decays by a cosine over the budget (at a constant rate ⟨|m|⟩ at T = 3 was 21% too low).
         # Judged in 300 s of one core (T = 1.8, 2.27, 3; 3,000 samples per T against 10,000 Monte Carlo
-        # lattices per T): ⟨|m|⟩ at T = 3 3.0-13% too low in seven runs (median 11%), the other ⟨e⟩ and ⟨|m|⟩
-        # within 4.6%, C at T_c 1.39-1.55 against 1.51.  In eighteen runs with one of the options below (or an
+        # lattices per T), benchmarks/defaults.py --runs 3: ⟨|m|⟩ at T = 3 +2.4, −4.8, −10% (3,937-4,084
+        # updates; seven runs before the periodic padding got faster, 3,463-3,507 updates: 3.0-13% too low),
+        # the other ⟨e⟩ and ⟨|m|⟩ within 4.4%, C at T_c 1.28-1.53 against 1.51, χ at T = 3 0.56-0.83 against
+        # 1.36.  One run of the 600 s default budget: ⟨|m|⟩ at T = 3 +1.4%, χ 1.25, Binder cumulant 0.02.
+        # In eighteen 300 s runs with one of the options below (or an
         # extra critic or generator input) changed, the distribution of m at T = 3 had two humps (Binder
         # cumulant 0.24-0.38 against Monte Carlo's 0.08) and ⟨m²⟩ was mostly 0.03-0.04 against 0.046: the spin
         # correlations beyond three sites are too weak, and G makes up part of ⟨|m|⟩ with a global shift.

@@ -51,41 +51,31 @@ def _fold(g: torch.Tensor, p: int, dim: int) -> torch.Tensor:
     return out
 
 
-class _PeriodicPad(torch.autograd.Function):
-    """Wrap the last two dimensions by ``p``; the backward is the fold, itself differentiable (its backward
-    is this wrap), so second derivatives (the WGAN gradient penalty) work.  Autograd's own backward of the
-    slices would allocate and zero a full-size gradient per slice."""
+class _TorusPad(torch.autograd.Function):
+    """The wrap of the last two dimensions by ``p`` (``fold=False``) or its adjoint, the fold (``fold=True``).
+    Each is linear and the other's backward, so derivatives of any order (the WGAN gradient penalty's
+    second) are these two maps again.  Autograd's own backward of the slices would allocate and zero a
+    full-size gradient per slice."""
 
     @staticmethod
-    def forward(ctx, x: torch.Tensor, p: int) -> torch.Tensor:
-        ctx.p = p
-        return _wrap(_wrap(x, p, -2), p, -1)
+    def forward(ctx, x: torch.Tensor, p: int, fold: bool) -> torch.Tensor:
+        ctx.p, ctx.fold = p, fold
+        return _fold(_fold(x, p, -1), p, -2) if fold else _wrap(_wrap(x, p, -2), p, -1)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
-        return _PeriodicFold.apply(g, ctx.p), None
-
-
-class _PeriodicFold(torch.autograd.Function):
-    @staticmethod
-    def forward(ctx, g: torch.Tensor, p: int) -> torch.Tensor:
-        ctx.p = p
-        return _fold(_fold(g, p, -1), p, -2)
-
-    @staticmethod
-    def backward(ctx, gg: torch.Tensor):
-        return _PeriodicPad.apply(gg, ctx.p), None
+        return _TorusPad.apply(g, ctx.p, not ctx.fold), None, None
 
 
 def periodic_pad(x: torch.Tensor, p: int) -> torch.Tensor:
     """``x (..., H, W)`` -> ``(..., H + 2p, W + 2p)`` wrapped round the torus: entry (i, j) is entry
     ((i − p) mod H, (j − p) mod W) of ``x``.  Slices and ``cat`` forward and a slice-add backward
-    (:class:`_PeriodicPad`) while p <= H, W; ``index_select`` beyond."""
+    (:class:`_TorusPad`) while p <= H, W; ``index_select`` beyond."""
     h, w = x.shape[-2:]
     if p > h or p > w:
         x = x.index_select(-2, torch.arange(-p, h + p, device=x.device) % h)
         return x.index_select(-1, torch.arange(-p, w + p, device=x.device) % w)
-    return _PeriodicPad.apply(x, p)
+    return _TorusPad.apply(x, p, False)
 
 
 class PeriodicConv2d(nn.Conv2d):

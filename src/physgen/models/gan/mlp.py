@@ -237,7 +237,7 @@ class WGANGP(GAN):
         # lattices per T), benchmarks/defaults.py --runs 3: ⟨|m|⟩ at T = 3 +2.4, −4.8, −10% (3,937-4,084
         # updates; seven runs before the periodic padding got faster, 3,463-3,507 updates: 3.0-13% too low),
         # the other ⟨e⟩ and ⟨|m|⟩ within 4.4%, C at T_c 1.28-1.53 against 1.51, χ at T = 3 0.56-0.83 against
-        # 1.36.  One run of the 600 s default budget: ⟨|m|⟩ at T = 3 +1.4%, χ 1.25, Binder cumulant 0.02.
+        # 1.36.  Two runs of the 600 s default budget: ⟨|m|⟩ at T = 3 +1.4% and −6.0%, χ 1.25 and 0.68.
         # In eighteen 300 s runs with one of the options below (or an
         # extra critic or generator input) changed, the distribution of m at T = 3 had two humps (Binder
         # cumulant 0.24-0.38 against Monte Carlo's 0.08) and ⟨m²⟩ was mostly 0.03-0.04 against 0.046: the spin
@@ -246,6 +246,9 @@ class WGANGP(GAN):
         # - model.global_pool=false: +4.5, −1.3, −2.8, +7.8% and benchmarks/defaults.py --runs 3 a median of
         #   3.0%, χ there 0.86 against 0.72, but ⟨e⟩ at T_c 5.2% too low (2.8-6.2%) and C at T_c 2.96 and at
         #   T = 1.8 4.73 (Monte Carlo 1.51 and 0.44): the energy, the sufficient statistic, got worse;
+        # - train.lr=1e-3 (benchmarks/defaults.py --runs 3): +5.7, −7.3, −6.4% (median 6.4%), though χ at T = 3
+        #   0.91-1.43 and at T_c 1.38-4.14 (Monte Carlo 4.19) and the Binder cumulant 0.08-0.25;
+        #   model.n_critic=2 +2.3% (one run); train.batch_size=32 −6.5% (one run);
         # - model.n_critic=5 −4.1, −15%; the critic's dilations_d=[1,2,4,8] −3.9, −3.4, −8.4% (χ 0.70-0.73);
         #   G's dilations all 1 −9.0% (one run); global_pool=false with n_critic=2 −9.1% (one run);
         # - model.match_observables=300 with match_fluctuations put ⟨|m|⟩ at T_c 9.3-9.6% too high;

@@ -238,13 +238,13 @@ class WGANGP(GAN):
         # updates; seven runs before the periodic padding got faster, 3,463-3,507 updates: 3.0-13% too low),
         # the other ⟨e⟩ and ⟨|m|⟩ within 4.4%, C at T_c 1.28-1.53 against 1.51, χ at T = 3 0.56-0.83 against
         # 1.36.  Two runs of the 600 s default budget: ⟨|m|⟩ at T = 3 +1.4% and −6.0%, χ 1.25 and 0.68.
-        # In eighteen 300 s runs with one of the options below (or an
-        # extra critic or generator input) changed, the distribution of m at T = 3 had two humps (Binder
-        # cumulant 0.24-0.38 against Monte Carlo's 0.08) and ⟨m²⟩ was mostly 0.03-0.04 against 0.046: the spin
-        # correlations beyond three sites are too weak, and G makes up part of ⟨|m|⟩ with a global shift.
+        # In eighteen 300 s runs with one of the options below (or an extra critic or generator input) changed,
+        # the distribution of m at T = 3 had two humps (Binder cumulant 0.24-0.38 against Monte Carlo's 0.08)
+        # and ⟨m²⟩ was mostly 0.03-0.04 against 0.046: the spin correlations beyond three sites are too weak,
+        # and G makes up part of ⟨|m|⟩ with a global shift.
         # Not adopted (⟨|m|⟩ at T = 3; two 300 s runs each unless stated):
         # - model.global_pool=false: +4.5, −1.3, −2.8, +7.8% and benchmarks/defaults.py --runs 3 a median of
-        #   3.0%, χ there 0.86 against 0.72, but ⟨e⟩ at T_c 5.2% too low (2.8-6.2%) and C at T_c 2.96 and at
+        #   3.0%, χ there 0.86 (0.72 with the path), but ⟨e⟩ at T_c 5.2% too low (2.8-6.2%) and C at T_c 2.96 and at
         #   T = 1.8 4.73 (Monte Carlo 1.51 and 0.44): the energy, the sufficient statistic, got worse;
         # - train.lr=1e-3 (benchmarks/defaults.py --runs 3): +5.7, −7.3, −6.4% (median 6.4%), though χ at T = 3
         #   0.91-1.43 and at T_c 1.38-4.14 (Monte Carlo 4.19) and the Binder cumulant 0.08-0.25;

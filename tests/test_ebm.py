@@ -196,6 +196,23 @@ def test_spin_lattice_cnn_energy_conditional_sampling_gives_spins():
         torch.testing.assert_close(model.energy(batch["x"], c), model.energy(torch.roll(batch["x"], (4, -4), (1, 2)), c))
 
 
+
+def test_picture_cnn_energy_keeps_full_resolution_first_and_sees_positions():
+    from physgen.models.ebm import CNNEnergy
+
+    picture = CNNEnergy((1, 8, 8), (16, 32, 64), cond_dim=0, circular=False)
+    lattice = CNNEnergy((1, 8, 8), (16, 32, 64), cond_dim=0, circular=True)
+    x = torch.rand(5, 1, 8, 8, generator=gen(0))
+    assert picture.convs[0].stride == (1, 1) and picture.convs(x).shape == (5, 64, 2, 2)
+    assert picture.head[0].in_features == 64 * 2 * 2 and lattice.head[0].in_features == 64
+    assert lattice.convs[0].stride == (2, 2) and lattice.convs(x).shape == (5, 64, 2, 2)
+    assert picture(x).shape == lattice(x).shape == (5,)
+    # the same stroke in two places of a blank picture gets two energies
+    a, b = torch.zeros(1, 1, 8, 8), torch.zeros(1, 1, 8, 8)
+    a[..., 1:3, 1:3], b[..., 1:3, 5:7] = 1.0, 1.0
+    with torch.no_grad():
+        assert float(picture(a)) != pytest.approx(float(picture(b)), abs=1e-6)
+
 # --- trainer integration: rollback and exact resume --------------------------------------------------------
 @pytest.fixture
 def toy_file(tmp_path):

@@ -196,7 +196,6 @@ def test_spin_lattice_cnn_energy_conditional_sampling_gives_spins():
         torch.testing.assert_close(model.energy(batch["x"], c), model.energy(torch.roll(batch["x"], (4, -4), (1, 2)), c))
 
 
-
 def test_picture_cnn_energy_keeps_full_resolution_first_and_sees_positions():
     from physgen.models.ebm import CNNEnergy
 
@@ -212,6 +211,7 @@ def test_picture_cnn_energy_keeps_full_resolution_first_and_sees_positions():
     a[..., 1:3, 1:3], b[..., 1:3, 5:7] = 1.0, 1.0
     with torch.no_grad():
         assert float(picture(a)) != pytest.approx(float(picture(b)), abs=1e-6)
+
 
 # --- trainer integration: rollback and exact resume --------------------------------------------------------
 @pytest.fixture

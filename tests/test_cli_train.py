@@ -423,8 +423,11 @@ def test_max_time_via_cli_prints_how_to_continue(cli, tmp_path, cont):
     assert code == 0, err
     lines = out.strip().splitlines()
     assert lines[0].startswith("max-time: toy-gauss at step 1/100000")
-    assert lines[1] == f"continue with: physgen train toy-gauss --out {tmp_path / 'r'} --resume"
+    assert lines[1] == (f"stopped by --max-time at step 1 of 100,000 (0% done): finish with "
+                        f"physgen train toy-gauss --out {tmp_path / 'r'} --resume")
     assert latest(tmp_path / "r" / "checkpoints").name == "step-00000001.json"
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert (summary["stopped_by"], summary["planned_steps"], summary["steps"]) == ("time", 100000, 1)
 
 
 def test_checkpoint_of_a_differently_configured_run_is_refused(cli, tmp_path, spins):

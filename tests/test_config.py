@@ -160,15 +160,36 @@ def test_every_registered_model_config_round_trips(name):
     assert C.resolve(name, cls.config_class, sets=sets) == cfg
 
 
-def test_a_user_cap_replaces_the_default_time_budget_and_a_time_budget_the_default_caps():
-    """The family's default budget (max_time and a step cap) gives way to the user's: --steps alone runs those
-    steps with no time limit, --max-time alone runs that long with no cap, both together are both limits."""
-    family = {"train": {"max_time": 120.0, "epochs": None, "steps": 10000}}
+def test_a_user_step_budget_replaces_the_default_and_a_time_cap_leaves_it_in_place():
+    """The family's default budget is a number of steps: --steps alone replaces it (and clears a time cap below
+    it), --max-time alone caps it and leaves the planned steps in place, both together are both limits."""
+    family = {"train": {"max_time": None, "epochs": None, "steps": 10000}}
     steps_only = C.resolve("toy", None, base=family, extra={"train": {"steps": 50}}).train
     assert steps_only.steps == 50 and steps_only.max_time is None
+    capped = C.resolve("toy", None, base={"train": {"max_time": 120.0, "steps": 10000}},
+                       extra={"train": {"steps": 50}}).train
+    assert capped.steps == 50 and capped.max_time is None
     time_only = C.resolve("toy", None, base=family, extra={"train": {"max_time": 30.0}}).train
-    assert time_only.max_time == 30.0 and time_only.steps is None and time_only.epochs is None
+    assert time_only.max_time == 30.0 and time_only.steps == 10000 and time_only.epochs is None
     both = C.resolve("toy", None, base=family, extra={"train": {"max_time": 30.0, "steps": 50}}).train
     assert both.max_time == 30.0 and both.steps == 50
     neither = C.resolve("toy", None, base=family).train
-    assert neither.max_time == 120.0 and neither.steps == 10000
+    assert neither.max_time is None and neither.steps == 10000 and neither.until == "budget"
+    explicit_time_budget = C.resolve("toy", None, base=family, sets=["train.steps=none"],
+                                     extra={"train": {"max_time": 30.0}}).train
+    assert explicit_time_budget.steps is None and explicit_time_budget.epochs is None
+
+
+def test_every_family_default_budget_is_a_number_of_steps():
+    """No family's default depends on the machine: every kind's budget is ``train.steps`` with no time cap."""
+    from physgen.cli.models import EXAMPLES, example_spec
+    from physgen.models import registry
+
+    for name in registry.names():
+        cls = registry.get(name)
+        for kind in EXAMPLES:
+            if kind not in cls.kinds:
+                continue
+            train = cls.defaults(example_spec(kind)).get("train", {})
+            assert isinstance(train.get("steps"), int) and train["steps"] >= 100, (name, kind, train)
+            assert train.get("max_time") is None and train.get("epochs") is None, (name, kind, train)

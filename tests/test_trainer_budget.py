@@ -77,15 +77,15 @@ def test_a_time_budget_trains_for_its_seconds():
 
 
 def test_budget_resolution_from_flags_and_layers():
-    """--max-time without --epochs/--steps clears the caps below it (family defaults, a saved run); with one of
-    them it is a limit beside it; a config with no budget at all falls back to FALLBACK_EPOCHS epochs."""
+    """--max-time caps the step budget below it (family defaults, a saved run) and leaves it in place; --epochs
+    or --steps replace it; a config with no budget at all falls back to FALLBACK_EPOCHS epochs."""
     from physgen import config as C
 
     family = {"train": {"epochs": 7, "steps": 100}}
     cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, extra=launch.cli_overrides(max_time=30))
-    assert (cfg.train.epochs, cfg.train.steps, cfg.train.max_time) == (None, None, 30)
+    assert (cfg.train.epochs, cfg.train.steps, cfg.train.max_time) == (7, 100, 30)
     cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, sets=["train.max_time=30"])
-    assert (cfg.train.epochs, cfg.train.steps) == (None, None)
+    assert (cfg.train.epochs, cfg.train.steps) == (7, 100)
     cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family,
                     extra=launch.cli_overrides(max_time=30, epochs=2))
     assert (cfg.train.epochs, cfg.train.steps, cfg.train.max_time) == (2, None, 30)

@@ -43,12 +43,15 @@ class TrainConfig:
     """Optimisation and bookkeeping settings shared by every model (the ``[train]`` section)."""
 
     batch_size: int = 64                 # global batch (split across ranks under torchrun)
-    # The budget: epochs and steps are hard caps (steps wins over epochs); max_time is seconds of wall time
-    # per invocation.  max_time with neither cap is a time budget (the run trains that long unless it
-    # converges, see patience); none of the three set falls back to FALLBACK_EPOCHS epochs.
+    # The budget: steps (or epochs) is the plan, a number of optimizer steps that the learning-rate schedule
+    # and the probes run over (steps wins over epochs); max_time is a cap of seconds of wall time per
+    # invocation, after which the run checkpoints and stops cleanly, to be continued with --resume.  Only
+    # max_time with neither steps nor epochs is a time budget (the schedule's length is then estimated from
+    # the step rate, so such a run depends on the machine); none of the three falls back to FALLBACK_EPOCHS.
     epochs: int | None = None
-    steps: int | None = None             # stop after this many optimizer steps (overrides epochs)
-    max_time: float | None = None        # seconds of wall time, then checkpoint and stop cleanly
+    steps: int | None = None             # the plan: this many optimizer steps (overrides epochs)
+    max_time: float | None = None        # the cap: seconds of wall time per invocation
+    until: Literal["budget", "floor"] = "budget"  # floor: stop early once the held-out probe is at its floor
     patience: float | None = None        # seconds of training without a better validation score -> converged
     optimizer: Literal["sgd", "adam", "adamw"] = "adam"
     lr: float = 1e-3
@@ -107,6 +110,7 @@ class TrainConfig:
                self.max_time)
         _check(self.patience is None or _finite_pos(self.patience), "train.patience",
                "a finite number > 0 (seconds) or none", self.patience)
+        _check(self.until in ("budget", "floor"), "train.until", "budget | floor", self.until)
         _check(self.optimizer in OPTIMIZERS, "train.optimizer", " | ".join(OPTIMIZERS), self.optimizer)
         _check(self.schedule in SCHEDULES, "train.schedule", " | ".join(SCHEDULES), self.schedule)
         _check(_finite_pos(self.lr), "train.lr", "a finite number > 0", self.lr)
@@ -436,8 +440,9 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
             sets: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
             base: Mapping[str, Any] | None = None) -> RunConfig:
     """Defaults <- ``base`` (family defaults or a saved run) <- ``config_file`` <- ``--set`` items <- ``extra``
-    (CLI flags).  A ``train.max_time`` set by the last three without ``train.epochs``/``train.steps`` clears the
-    caps of ``base`` (:func:`_time_budget`)."""
+    (CLI flags).  A ``train.steps``/``train.epochs`` set by the last three without ``train.max_time`` clears the
+    time cap of ``base`` (:func:`_time_budget`); a ``train.max_time`` leaves the step budget below it in place
+    (time is a cap)."""
     where = str(config_file) if config_file is not None else "config"
     user = merge(load_toml(config_file) if config_file is not None else {}, parse_set(sets))
     user = merge(user, extra or {})
@@ -447,17 +452,14 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
 
 
 def _time_budget(user: Mapping[str, Any]) -> dict[str, Any]:
-    """The user's budget replaces the one below it (a family's default budget, a saved run's): a ``train.max_time``
-    set without ``train.epochs``/``train.steps`` clears their caps, and an epoch or step cap set without
-    ``train.max_time`` clears the time limit."""
+    """The user's step budget replaces the one below it (a family's default budget, a saved run's) whole: an
+    epoch or step budget set without ``train.max_time`` clears the time cap below it.  A ``train.max_time`` set
+    alone caps the step budget below it and leaves it in place."""
     train = user.get("train", {})
     if not isinstance(train, Mapping):
         return {}
     unset = (None, "none", "None", "null", "")
-    timed = "max_time" in train and train["max_time"] not in unset
     capped = any(k in train and train[k] not in unset for k in ("epochs", "steps"))
-    if timed and not capped and "epochs" not in train and "steps" not in train:
-        return {"train": {"epochs": None, "steps": None}}
     if capped and "max_time" not in train:
         return {"train": {"max_time": None}}
     return {}

@@ -54,12 +54,12 @@ def example_spec(kind: str):
     return DataSpec(k, shape, names)
 
 
-def budgets(cls) -> dict[str, float | None]:
-    """Kind -> the family's default ``train.max_time`` on that kind's example data (None: kind unsupported
-    or no time budget)."""
-    out: dict[str, float | None] = {}
+def budgets(cls) -> dict[str, int | None]:
+    """Kind -> the family's default step budget (``train.steps``) on that kind's example data (None: kind
+    unsupported or no step budget)."""
+    out: dict[str, int | None] = {}
     for kind in EXAMPLES:
-        out[kind] = cls.defaults(example_spec(kind)).get("train", {}).get("max_time") if kind in cls.kinds else None
+        out[kind] = cls.defaults(example_spec(kind)).get("train", {}).get("steps") if kind in cls.kinds else None
     return out
 
 
@@ -67,11 +67,11 @@ def run_list(args) -> int:
     from physgen.models import registry
 
     kinds = "/".join(EXAMPLES)
-    print(f"{'model':16s} {'type':12s} {'budget s (' + kinds + ')':42s} description")
+    print(f"{'model':16s} {'type':12s} {'steps (' + kinds + ')':42s} description")
     for name in registry.names():
         cls = registry.get(name)
         kind = "adversarial" if cls.adversarial else "likelihood"
-        budget = "/".join("—" if v is None else f"{v:g}" for v in budgets(cls).values())
+        budget = "/".join("—" if v is None else f"{v:,}" for v in budgets(cls).values())
         print(f"{name:16s} {kind:12s} {budget:42s} {cls.description}")
     return 0
 

@@ -15,12 +15,18 @@ def register(sub) -> None:
     p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config value, e.g. --set model.n_hidden=64 --set train.lr=0.01 (repeatable)")
-    p.add_argument("--epochs", type=nonneg_int, help="at most this many passes over the data (train.epochs)")
-    p.add_argument("--steps", type=nonneg_int, help="at most this many optimizer steps; overrides --epochs (train.steps)")
+    p.add_argument("--epochs", type=nonneg_int,
+                   help="train this many passes over the data instead of the family's default steps (train.epochs)")
+    p.add_argument("--steps", type=nonneg_int,
+                   help="train this many optimizer steps instead of the family's default; overrides --epochs "
+                        "(train.steps)")
     p.add_argument("--max-time", type=positive_float, metavar="SECONDS",
-                   help="train for this wall time (stopping earlier only when the validation score stopped "
-                        "improving for train.patience seconds); with --epochs/--steps a limit beside them "
-                        "(train.max_time)")
+                   help="a wall-time cap for this invocation: the run stops cleanly at the cap or at its steps, "
+                        "whichever comes first, and --resume finishes it (train.max_time); the model does not "
+                        "depend on it")
+    p.add_argument("--until", choices=("budget", "floor"),
+                   help="budget (default): train the planned steps; floor: stop early once the held-out probe is "
+                        "at its real-vs-real floor within its noise (train.until)")
     p.add_argument("--seed", type=seed_int, help="random seed (train.seed, default 0)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (train.device)")
     p.add_argument("--condition", metavar="NAME|labels",
@@ -50,6 +56,8 @@ def run(args) -> int:
         sets.append(f"train.checkpoint_every={args.checkpoint_every}")
     if args.labels_per_class:
         sets.append(f"model.labels_per_class={args.labels_per_class}")
+    if args.until:
+        sets.append(f"train.until={args.until}")
     summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=sets,
                     resume=args.resume, overwrite=args.overwrite, epochs=args.epochs, steps=args.steps,
                     max_time=args.max_time, seed=args.seed, device=args.device, condition=args.condition,
@@ -61,22 +69,36 @@ def run(args) -> int:
     total = f"/{summary['total_steps']}" if summary.get("total_steps") is not None else ""
     print(f"{summary['status']}: {summary['model']} at step {summary['steps']}{total}"
           f"{loss_text} ({summary['wall_time_s']:.1f} s) -> {args.out}")
-    line = validation_line(summary.get("validation"), args.model, args.out, summary)
-    if line:
-        print(line)
-    elif summary["status"] in ("max-time", "terminated", "stopped"):
-        print(f"continue with: physgen train {args.model} --out {args.out} --resume")
+    for line in (stop_line(summary, args.model, args.out),
+                 validation_line(summary.get("validation"), args.model, args.out, summary)):
+        if line:
+            print(line)
     return 0
+
+
+def stop_line(summary: dict, model: str, out: str) -> str | None:
+    """What ended a run before its planned steps, with the command that finishes it: ``stopped by --max-time at
+    step 1,200 of 4,000 (30% done): finish with physgen train MODEL --out RUN --resume``; the floor of
+    ``--until floor`` reached early is said too."""
+    done, planned, by = summary.get("steps"), summary.get("planned_steps"), summary.get("stopped_by")
+    finish = f"physgen train {model} --out {out} --resume"
+    if by == "floor" and planned:
+        return f"stopped at the floor at step {done:,} of {planned:,} planned (--until floor)"
+    if summary["status"] not in ("max-time", "terminated", "stopped"):
+        return None
+    what = {"time": "--max-time", "signal": "a termination signal"}.get(by, "a stop request")
+    if planned:
+        return f"stopped by {what} at step {done:,} of {planned:,} ({100 * done / planned:.0f}% done): finish with {finish}"
+    return f"stopped by {what} at step {done:,}: continue with {finish}"
 
 
 def validation_line(validation: dict | None, model: str, out: str, summary: dict) -> str | None:
     """``validation: KL 0.080 (floor 0.010) — 8x floor: train longer (physgen train MODEL --out RUN --resume
-    --max-time S)``: the quality probe's verdict on the best checkpoint, with the command that continues the run
-    when the verdict asks for more training (or the run was cut short)."""
+    --steps 2S)``: the quality probe's verdict on the best checkpoint; when the verdict asks for more training
+    of a run that did its planned steps, the command that continues it for as many steps again."""
     if not validation or not validation.get("verdict"):
         return None
     line = f"validation: {validation['verdict']}"
-    if "train longer" in line or summary["status"] in ("max-time", "terminated", "stopped"):
-        seconds = max(60, round(float(summary.get("wall_time_s") or 0.0)))
-        line += f" (physgen train {model} --out {out} --resume --max-time {seconds})"
+    if "train longer" in line and summary["status"] == "completed" and summary.get("planned_steps"):
+        line += f" (physgen train {model} --out {out} --resume --steps {2 * int(summary['planned_steps'])})"
     return line

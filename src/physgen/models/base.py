@@ -108,10 +108,13 @@ def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def budget(seconds: float, steps: int | None = None) -> dict[str, Any]:
-    """The default training budget overlay: ``seconds`` of wall time, no epoch cap, and no step cap unless
-    ``steps`` is given (families whose learning rate decays over the run's steps need a known length)."""
-    return {"train": {"max_time": float(seconds), "epochs": None, "steps": steps}}
+def budget(steps: int) -> dict[str, Any]:
+    """The default training budget overlay: ``steps`` optimizer steps and no time cap.  A step budget makes the
+    run the same on every machine: the learning-rate schedule and the quality probes run over the steps, so
+    the same command and seed give the same model on a fast, a slow or a busy host (``--max-time`` caps it)."""
+    if not (isinstance(steps, int) and steps >= 1):
+        raise ValueError(f"budget: {steps!r} is not a number of steps >= 1")
+    return {"train": {"steps": steps, "epochs": None, "max_time": None}}
 
 
 def kind_of(spec: DataSpec) -> str:
@@ -166,6 +169,13 @@ class GenerativeModel(nn.Module):
     #: by :meth:`defaults`: widths, learning rates,
     #: sampler settings, the data transform the family needs, and the training budget (:func:`budget`)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {}
+
+    @classmethod
+    def probe_samples(cls, spec: DataSpec) -> int | None:
+        """The most held-out rows the training's quality probe compares samples with (None: the trainer's
+        default): families whose sampler is costly (many network evaluations per sample) cap it, so that the
+        probes stay a small share of the training.  A function of the data only, never of the machine."""
+        return None
 
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:

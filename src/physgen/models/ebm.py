@@ -189,14 +189,14 @@ class EBM(GenerativeModel):
         # with the base and lr 1e-3 it rose from 0.04 to 0.08 in 120 s.  The decoupled defaults with K = 20
         # stayed at AUC 0.96 in 60 s
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
-                                         "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]}}, budget(300)),
+                                         "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]}}, budget(35_000)),
         # L=16 Ising, K = 20 discrete steps per update (see DISCRETE below), 300 s of one core
-        "spins": overlay({"model": {"k_steps": 20}}, budget(300)),
+        "spins": overlay({"model": {"k_steps": 20}}, budget(3_500)),
         # binarized digits (discrete chains, DISCRETE below), K = 20, 120 s of one core beside another job: 1,367
         # and 1,580 updates, KL 0.0024 and 0.0035 (floor 0.0008), AUC 0.539 and 0.570 (floor 0.512) against the
         # training data; CNNEnergy's lattice layout in the same conditions 2,014 updates, KL 0.0041, AUC 0.676.
         # Grey images (Langevin) share K = 20
-        "binary": overlay({"model": {"k_steps": 20}}, budget(120)),
+        "binary": overlay({"model": {"k_steps": 20}}, budget(1_500)),
         # grey 8x8 digits: Langevin in logit space (data.transform=logit), where the saturated pixel values sit
         # at the ends of the range the chains are clamped to, with the Langevin and real-data noise scaled by
         # that range's width (5.9 instead of 1: s = 0.03 for 0.005), lr 3e-4, CNNEnergy's picture layout.  300 s
@@ -205,7 +205,7 @@ class EBM(GenerativeModel):
         # 0.898, the lattice layout 0.856 at lr 3e-4 and 0.905 at lr 1e-4: it takes both.  Scoreboard (599
         # held-out images, five runs): AUC median 0.563 (0.497-0.591), KL 0.053 (floor 0.032)
         "image": overlay({"data": {"transform": "logit"}, "model": {"noise": 0.03, "real_noise": 0.03},
-                          "train": {"lr": 3e-4}}, budget(300)),
+                          "train": {"lr": 3e-4}}, budget(4_300)),
     }
 
     # spins and binary data (discrete chains, which sample p_θ itself rather than a cooled version of it):

@@ -34,7 +34,7 @@ from physgen.training.stream_setup import plan, prepare
 from physgen.training.trainer import Trainer, TrainingDiverged
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
-RESUMABLE = {"epochs", "steps", "max_time", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
+RESUMABLE = {"epochs", "steps", "max_time", "until", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
              "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every", "val_every", "device",
              "tensorboard"}
 
@@ -211,12 +211,19 @@ def _previous_summary(out: Path, prev: dict) -> dict[str, Any]:
         return dict(prev)
 
 
+PROBE_SAMPLES = 2000   # the probe's reference: at most this many held-out rows
+
+
 def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig):
-    """The trainer's quality probe on the held-out split (:class:`physgen.training.probe.Validator`)."""
+    """The trainer's quality probe on the held-out split (:class:`physgen.training.probe.Validator`), on at most
+    ``PROBE_SAMPLES`` held-out rows, or fewer where the family says so
+    (:meth:`~physgen.models.base.GenerativeModel.probe_samples`)."""
     from physgen.metrics.quality import QualityProbe
     from physgen.training.probe import Validator
 
-    def probe(max_samples: int = 2000) -> QualityProbe:
+    size = min(PROBE_SAMPLES, registry.get(cfg.model_name).probe_samples(spec) or PROBE_SAMPLES)
+
+    def probe(max_samples: int = size) -> QualityProbe:
         return QualityProbe(heldout, condition=cfg.data.condition, seed=cfg.train.seed, max_samples=max_samples)
 
     return Validator(probe(), spec, transform, constants, resize=probe)
@@ -296,6 +303,9 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
     if saved.get("model_name") != model_name:
         raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
     before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
+    if before.train.steps is not None or before.train.epochs is not None:
+        # a time cap holds for one invocation: `--resume` alone finishes the planned steps
+        saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
     cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
     _check_resume_changes(before, cfg)
@@ -331,7 +341,8 @@ def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[
     return {"model": cfg.model_name, "status": result["status"], "data": str(data_path.resolve()),
             "data_sha256": prev.get("data_sha256") or R.file_sha256(data_path), "seed": cfg.train.seed,
             "condition": cfg.data.condition, "steps": result["step"], "epoch": result["epoch"],
-            "total_steps": result["total_steps"], "wall_time_s": wall, "lr_scale": result["lr_scale"],
+            "total_steps": result["total_steps"], "planned_steps": result.get("planned_steps"),
+            "stopped_by": result.get("stopped_by"), "wall_time_s": wall, "lr_scale": result["lr_scale"],
             "retries": result["retries"], "n_parameters": sum(p.numel() for p in model.parameters()),
             "device": str(device), "world_size": ctx.world_size, "last_metrics": result["last"],
             "started": prev.get("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))),

@@ -2,18 +2,20 @@
 scored against the held-out data by :class:`physgen.metrics.quality.QualityProbe`.
 
 :class:`Validator` draws and scores (the EMA weights when the run keeps them; the model's buffers and
-train/eval mode are restored afterwards, so a probe never changes the training: a resumed run stays exact
-although probes run at wall-clock times).  :class:`Cadence` decides when: probe ``k + 1`` is due once the
-wall time since the start satisfies ``spent_k <= share * elapsed``, where ``spent_k`` is the measured cost of
-probes ``1..k`` (default share 5%); the first is due after ``first`` seconds, or once the probe's expected
-cost fits the share.
+train/eval mode are restored afterwards, so a probe never changes the training: a resumed run stays exact).
 
-The cost of a probe is that of drawing as many samples as the held-out reference holds, which for a slow
-sampler (a diffusion model's 100 denoising steps, long Gibbs or Langevin chains) can exceed the whole share of a
-short run.  Before the first step the trainer therefore times a draw of a few samples
-(:meth:`Validator.cost`); with a time budget S it shrinks the reference (:meth:`Validator.fit`) so that
-one probe costs about ``share · S / PROBES_PER_BUDGET``, and the first probe waits until its expected cost
-fits the share.  A smaller reference gives a noisier score and a larger floor; both are recorded.
+When probes run:
+
+- **A step budget** (every family's default, and ``--steps``/``--epochs``): :class:`StepCadence` probes at
+  fixed steps, ``round(k · S / P)`` for ``k = 1..P`` (``P = PROBES_PER_RUN``, or ``PROBES_UNTIL_FLOOR`` with
+  ``train.until = "floor"``), on a reference whose size depends only on the data and the family
+  (:meth:`GenerativeModel.probe_samples`).  Nothing depends on the clock, so the ``best`` checkpoint that the
+  probes pick is the same on any machine and under any load.
+- **A time budget** (``train.max_time`` with neither ``train.steps`` nor ``train.epochs``, as a tuning trial
+  runs): :class:`Cadence` keeps the probes' measured cost within a share (5%) of the elapsed wall time.
+  Before the first step the trainer times a draw of a few samples (:meth:`Validator.cost`) and shrinks the
+  reference (:meth:`Validator.fit`) so that one probe costs about ``share · S / PROBES_PER_BUDGET``.  A
+  smaller reference gives a noisier score and a larger floor; both are recorded.
 """
 from __future__ import annotations
 
@@ -28,6 +30,8 @@ from physgen.training.data import draw
 
 PILOT = 16               # samples of the timed draw that estimates a probe's cost
 PROBES_PER_BUDGET = 3    # with a time budget, at least this many probes fit in the share
+PROBES_PER_RUN = 5       # with a step budget: probes at steps S/5, 2S/5, ..., S
+PROBES_UNTIL_FLOOR = 20  # with train.until = "floor": probes at steps S/20, ..., S, stopping at the first at floor
 MIN_PER_VALUE = 4        # the smallest reference keeps this many rows per condition value (and 8 in all)
 
 
@@ -58,6 +62,22 @@ class Cadence:
         ``spent`` seconds already went to measuring it."""
         self.first = max(self.first, cost / self.share)
         self.spent += spent
+
+
+class StepCadence:
+    """Probes at fixed optimizer steps of a step budget: ``round(k · total / probes)`` for ``k = 1..probes``
+    (the last is the final step).  ``due(step)`` is a pure function of the step, so the probes, and the ``best``
+    checkpoint they choose, do not depend on the machine's speed or load."""
+
+    def __init__(self, total: int, probes: int):
+        self.at = sorted({max(1, round(k * total / probes)) for k in range(1, probes + 1)}) if total > 0 else []
+        self.spent, self.count, self.share = 0.0, 0, 0.0
+
+    def due(self, step: int) -> bool:
+        return step in self.at
+
+    def record(self, elapsed: float, cost: float) -> None:
+        self.spent, self.count = self.spent + cost, self.count + 1
 
 
 class Validator:
@@ -118,6 +138,16 @@ class Validator:
 
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))
+
+    def at_floor(self, values: dict[str, float]) -> bool:
+        """Whether ``values`` are at the probe's floor within its noise (the verdict "at floor")."""
+        score = float(values.get("score", math.nan))
+        if not math.isfinite(score):
+            return False
+        threshold = getattr(self.probe, "threshold", None)
+        if threshold is not None:
+            return score <= float(threshold)
+        return self.verdict(values).endswith("at floor")
 
     def __call__(self, model, generator: torch.Generator, ema=None) -> dict[str, float]:
         fake = self._draw(model, list(self.probe.requests()), generator, ema)

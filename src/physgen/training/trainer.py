@@ -39,7 +39,8 @@ from physgen.training import distributed as dist
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates
-from physgen.training.probe import PROBES_PER_BUDGET, Cadence, untouched
+from physgen.training.probe import (PROBES_PER_BUDGET, PROBES_PER_RUN, PROBES_UNTIL_FLOOR, Cadence, StepCadence,
+                                    untouched)
 
 EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
           "on_epoch_end", "on_divergence", "on_train_end")
@@ -130,7 +131,10 @@ class Trainer:
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
         self.probe, self.last_quality, self.best_quality, self.best_step = probe, {}, {}, None
-        self._cadence = Cadence()
+        # probes at fixed steps of a step budget (reproducible), at a wall-clock share of a time budget
+        self._cadence = (StepCadence(self.total_steps, PROBES_UNTIL_FLOOR if config.until == "floor" else PROBES_PER_RUN)
+                         if self.total_steps is not None else Cadence())
+        self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
         self._quality_step: int | None = None          # step of the last probe
         self._span: dict[str, Any] = {"start": 0, "horizon": self.total_steps, "timed": False}  # lr schedule
         self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
@@ -300,9 +304,10 @@ class Trainer:
         if stop:
             self.stop_requested = True
         if late or term:
-            # a time budget that ran out is the run's plan; a cap that time cut short is not
+            # a time budget that ran out is the run's plan; a step budget that the time cap cut short is not
             timed_out = "completed" if self.total_steps is None else "max-time"
             self.stop_requested, self.status = True, timed_out if late else "terminated"
+            self.stopped_by = "time" if late else "signal"
 
     def _forward(self, batch, generator):
         """(loss tensor or None, loss value, logs) for one step; adversarial models update here, and
@@ -337,12 +342,17 @@ class Trainer:
             return  # diverged and rolled back
         if cfg.val_every and s % cfg.val_every == 0:
             self.validate()
-        if self.probe is not None and self.ctx.is_main and self._cadence.due(time.monotonic() - self._t0):
+        if self.probe is not None and self.ctx.is_main and self._probe_due():
             self.quality()
         if cfg.checkpoint_every and s % cfg.checkpoint_every == 0:
             self.save_checkpoint()
         if cfg.preview_every and s % cfg.preview_every == 0:
             self.preview()
+
+    def _probe_due(self) -> bool:
+        if isinstance(self._cadence, StepCadence):
+            return self._cadence.due(self.step)
+        return self._cadence.due(time.monotonic() - self._t0)
 
     def _end_epoch(self) -> None:
         self.epoch, self.position = self.epoch + 1, 0
@@ -377,11 +387,21 @@ class Trainer:
         return self.result()
 
     def result(self) -> dict[str, Any]:
-        """What ``fit`` returns: status, step, epoch, budget, times, lr scale, retries, last logs, validation."""
-        return {"status": self.status, "step": self.step, "epoch": self.epoch, "position": self.position,
-                "total_steps": self.total_steps, "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
+        """What ``fit`` returns: status, what stopped the run (``stopped_by``: ``budget`` — the planned steps
+        were done; ``time`` — ``max_time`` ran out, before the planned steps when there are any; ``floor`` —
+        ``train.until = "floor"`` and the probe reached its floor; ``patience``, ``signal``, ``request``
+        (a callback or Ctrl-C), ``divergence``), step, epoch, planned steps, times, lr scale, retries, last
+        logs, validation."""
+        return {"status": self.status, "stopped_by": self._stop_reason(), "step": self.step, "epoch": self.epoch,
+                "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps, "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
                 "last": self.last_logs, "validation": self._validation_summary()}
+
+    def _stop_reason(self) -> str | None:
+        if self.stopped_by is not None:
+            return self.stopped_by
+        return {"completed": "budget", "stopped": "request", "converged": "patience", "diverged": "divergence",
+                "max-time": "time", "terminated": "signal"}.get(self.status)
 
     def _validation_summary(self) -> dict[str, Any] | None:
         """What ``summary.json`` records under ``validation`` (None without a probe or off rank 0)."""
@@ -467,9 +487,12 @@ class Trainer:
         return result
 
     def _plan_probes(self) -> None:
-        """Time a small draw (:meth:`Validator.cost`); with a time budget shrink the probe's reference so that
+        """With a time budget: time a small draw (:meth:`Validator.cost`), shrink the probe's reference so that
         a probe costs about ``share · max_time / PROBES_PER_BUDGET``; the first probe waits until its expected
-        cost fits the share (:mod:`physgen.training.probe`)."""
+        cost fits the share (:mod:`physgen.training.probe`).  A step budget's probes need no plan: they run at
+        fixed steps on a reference of fixed size."""
+        if isinstance(self._cadence, StepCadence):
+            return
         t = time.monotonic()
         try:
             per_sample = self.probe.cost(self.model, self._generator(self.step, "quality"), self.ema)
@@ -512,7 +535,9 @@ class Trainer:
             self._save_best()
         if (not final and self.cfg.patience is not None and now - self._best_at >= self.cfg.patience
                 and self.status == "running"):
-            self.stop_requested, self.status = True, "converged"
+            self.stop_requested, self.status, self.stopped_by = True, "converged", "patience"
+        if not final and self.cfg.until == "floor" and self.status == "running" and self.probe.at_floor(values):
+            self.stop_requested, self.status, self.stopped_by = True, "completed", "floor"
         if not final:
             self._cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)
         self.trigger("on_quality")

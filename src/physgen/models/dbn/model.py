@@ -61,9 +61,9 @@ class DBN(GenerativeModel):
     # the held-out bound of [128, 128] from −17.76 to −17.30 nats (the RBM of the first layer: −17.32);
     # greedy + fine-tuning take ~40 s of an idle core
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": overlay({"model": {"layers": [64, 64]}}, budget(240)),
-        "continuous": overlay({"model": {"layers": [64, 64]}, "data": {"transform": "standardize"}}, budget(120)),
-        "binary": overlay({"model": {"layers": [128, 128], "finetune_steps": 5000}}, budget(180)),
+        "spins": overlay({"model": {"layers": [64, 64]}}, budget(10_000)),
+        "continuous": overlay({"model": {"layers": [64, 64]}, "data": {"transform": "standardize"}}, budget(10_000)),
+        "binary": overlay({"model": {"layers": [128, 128], "finetune_steps": 5000}}, budget(15_000)),
     }
 
     def __init__(self, config: DBNConfig, spec: DataSpec):

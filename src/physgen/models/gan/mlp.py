@@ -84,7 +84,8 @@ class VanillaGAN(GAN):
     # the course's settings everywhere; budget: 100 epochs of the 1,797 digit images took 59 s
     # (a recorded run, docs/gan.md); no recorded run on lattices or tabular data
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": budget(120), "binary": budget(60), "continuous": overlay({"data": {"transform": "minmax"}}, budget(120))}
+        "spins": budget(14_000), "binary": budget(15_000),
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(50_000))}
 
     def build(self, config: VanillaGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim
@@ -229,7 +230,7 @@ class WGANGP(GAN):
         # seven 300 s runs on one core gave KL 0.006-0.009 (floor 0.0056), C2ST AUC 0.594-0.658 (median 0.636)
         # against 10,000 held-out events (benchmarks/defaults.py; with data.transform=minmax and
         # model.output=tanh: KL 0.049, AUC 0.96)
-        "continuous": overlay({"model": {"output": "linear"}}, budget(300)),
+        "continuous": overlay({"model": {"output": "linear"}}, budget(80_000)),
         # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
         # global-pool generator path (docs/gan.md); the MLP reached AUC 0.92 in the scoreboard's 60 s.  The
         # learning rate decays by a cosine over the budget (at a constant rate ⟨|m|⟩ at T = 3 was 21% too low).
@@ -257,15 +258,15 @@ class WGANGP(GAN):
         #   0.51 (the spin correlation at distance 3-5 turned negative)
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
-                          "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(600)),
+                          "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(4_000)),
         # binarized 8x8 digits, the MLP: at the real-vs-real floors (AUC 0.51) after 10,000 steps in 56 s
-        "binary": budget(120),
+        "binary": budget(20_000),
         # grey 8x8 digits: the MLP in logit space (data.transform=logit) with its output clamped to the training
         # range (model.output=clip), so that G can put whole pixels at 0 and 16/16 (49% and 9% of the data's):
         # 300 s of one core against 599 held-out images gave AUC 0.557 and 0.515 for two sampling seeds, 0.554 with
         # another training seed (floor 0.50), KL 0.041-0.045 (floor 0.032); clip on raw intensities AUC 0.568, KL
         # 0.055; the linear output in logit space 0.91, and tanh on raw intensities (the binary defaults) 0.70
-        "image": overlay({"data": {"transform": "logit"}, "model": {"output": "clip"}}, budget(300)),
+        "image": overlay({"data": {"transform": "logit"}, "model": {"output": "clip"}}, budget(70_000)),
     }
 
     @classmethod

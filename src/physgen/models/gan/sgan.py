@@ -148,8 +148,8 @@ class SGAN(GAN):
     # budget: on 8x8 digits (1,347 training rows, 10 labels per class) the 8,000 steps of docs/sgan.md took
     # 100-200 s on one busy CPU core, 5,000 steps 30-120 s; the same wall time on lattices and tabular data
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "binary": budget(180), "spins": budget(180),
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(180)),
+        "binary": budget(8_000), "spins": budget(3_000),
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(8_000)),
     }
 
     def build(self, config: SGANConfig, spec: DataSpec) -> None:

@@ -82,7 +82,7 @@ class ThesisDCGAN(GAN):
     # improving; docs/gan.md): the thesis architecture converges slowly, hence the long budget.
     # No recorded run on other kinds (they fall back to the trainer's default budget)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(1200))}
+        "continuous": overlay({"data": {"transform": "minmax"}}, budget(2_000))}
 
     def build(self, config: ThesisDCGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim

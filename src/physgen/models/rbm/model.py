@@ -78,13 +78,13 @@ class RBM(GenerativeModel):
         # 0.64% and 5.3%; the same on the whole lattice diverged at lr
         # 0.01 and at lr 0.003 reached 13-21% in 100 s (filters learn the global mode, not the bonds); dense
         # weights, 64 hidden: 10-15% at T_c and T = 3, C at T_c 74% low
-        "spins": overlay({"model": {"filters": 2, "filter_size": 3}}, budget(300, steps=20_000)),
+        "spins": overlay({"model": {"filters": 2, "filter_size": 3}}, budget(20_000)),
         # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
         # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events in
         # 300 s of one core (benchmarks/defaults.py)
-        "continuous": overlay({"model": {"n_hidden": 64}}, budget(60, steps=10_000)),
+        "continuous": overlay({"model": {"n_hidden": 64}}, budget(100_000)),
         # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
-        "binary": overlay({"model": {"n_hidden": 128}}, budget(60, steps=10_000)),
+        "binary": overlay({"model": {"n_hidden": 128}}, budget(10_000)),
         # grey 8x8 digits (softmax units over the 17 levels, visible=auto), 300 s of one core against 599 held-out
         # images: parallel tempering (10 replicas, in training and sampling), weight decay l2 1e-4 (the Hinton
         # guide's usual weight cost, §10) and 300 sampling sweeps (599 images in 55 s): AUC 0.529-0.551 (median
@@ -92,7 +92,7 @@ class RBM(GenerativeModel):
         # with 1,000 sweeps 0.492 and 0.520 (two seeds), 100 sweeps 0.551, Gibbs 0.589.  PCD-1: 0.608 and 0.572,
         # KL 0.050 (without l2 0.667 and 0.682; l2 1e-3 0.665; lr 0.003 0.639; 256 hidden 0.759); PCD-5 0.649
         # and 0.672: persistent Gibbs chains mix too slowly between the digits
-        "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(300, steps=10_000)),
+        "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(10_000)),
     }
 
     def __init__(self, config: RBMConfig, spec: DataSpec):

@@ -1,8 +1,12 @@
-"""physgen's acceptance benchmark: what the families' defaults reach in a fixed time budget.
+"""physgen's acceptance benchmark: what the families' defaults reach, as users type the commands.
 
-Every model is trained with exactly ``physgen train MODEL --data F [--condition temperature] --max-time S``
-(no ``--set``, no ``--config``; only the bookkeeping flags ``--no-progress --overwrite`` are added and
-printed) and sampled with ``physgen sample RUN --n N`` at its defaults.  The samples are judged with
+Every model is trained with exactly ``physgen train MODEL --data F [--condition temperature]`` — no budget
+flag, so each family trains its default number of steps; no ``--set``, no ``--config``; only the bookkeeping
+flags ``--no-progress --overwrite`` are added and printed — and sampled with ``physgen sample RUN --n N`` at
+its defaults.  The wall time of every command is recorded beside its result.  ``--busy K`` runs K busy loops
+beside every command (K = 2 holds both cores of a 2-core machine): the same step budgets then give the same
+models, only later.  ``--max-time S`` adds a wall-time cap to every training (a run it cuts short is reported
+with its status ``max-time``).  The samples are judged with
 ``physgen evaluate`` against real data the model never saw (tt̄: see below), each measure next to its
 real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and its target:
 
@@ -36,6 +40,7 @@ Usage::
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 90 min on one core
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --record      # also docs/scoreboard.md
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --runs 3      # medians of 3 runs, ≈ 4 h
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/load --busy 2     # both cores busy: same models
     python benchmarks/defaults.py --out /tmp/smoke --max-time 5 --families rbm --datasets digits
 """
 from __future__ import annotations
@@ -190,17 +195,19 @@ def train_cell(family: str, data: str, paths, args, run: int = 0) -> dict:
     out, name = args.out, _name(data, family, run)
     run_dir, fake, judge_dir, log = f"runs/{name}", f"samples/{name}.h5", f"eval/{name}", args.out / "logs" / name
     argv = ["train", family, "--data", paths[0], "--out", run_dir]
-    argv += (["--condition", "temperature"] if data == "ising" else []) + ["--max-time", f"{args.max_time:g}"]
+    argv += (["--condition", "temperature"] if data == "ising" else [])
+    argv += ["--max-time", f"{args.max_time:g}"] if args.max_time is not None else []
     argv += _seed(args.seed + run) + list(BOOKKEEPING)
     cell: dict = {"commands": []}
     try:
-        t = run_physgen(argv, cwd=out, threads=args.threads, log=log.with_suffix(".train.log"),
-                        timeout=2 * args.max_time + 300)
+        timeout = 2 * args.max_time + 300 if args.max_time is not None else args.train_timeout
+        t = run_physgen(argv, cwd=out, threads=args.threads, log=log.with_suffix(".train.log"), timeout=timeout)
         cell["commands"].append(t["command"])
         cell["train_wall_s"] = t["wall_s"]
         check(t)
         summary = json.loads((out / run_dir / "summary.json").read_text())
-        cell.update(steps=summary.get("steps"), train_status=summary.get("status"))
+        cell.update(steps=summary.get("steps"), train_status=summary.get("status"),
+                    planned_steps=summary.get("planned_steps"), stopped_by=summary.get("stopped_by"))
         n = ISING_SAMPLES_PER_T * len(ISING_TEMPERATURES) if data == "ising" else len(load(out / paths[1]))
         s = check(run_physgen(["sample", run_dir, "--n", str(n), *_seed(run), "--out", fake, "--overwrite"], cwd=out,
                               threads=args.threads, log=log.with_suffix(".sample.log"), timeout=args.sample_timeout))
@@ -313,7 +320,10 @@ def _run_rows(data: str, family: str, cell: dict) -> list[str]:
 
 def _header(board: dict) -> list[str]:
     """The lines above the first table: settings, the runs per cell and their seeds, the combined invocations."""
-    lines = [f"Budget `--max-time {board['max_time']:g}` per training run, {board['threads']} thread(s), seed "
+    budget = ("each family's default step budget (no budget flag)" if board.get("max_time") is None else
+              f"each family's default step budget capped by `--max-time {board['max_time']:g}`")
+    busy = f", {board['busy']} busy loop(s) beside every command" if board.get("busy") else ""
+    lines = [f"Budget: {budget}; {board['threads']} thread(s){busy}, seed "
              f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
              f"{board['versions'].get('torch')}; {board['date']}.", ""]
     n = board.get("runs_per_cell", 1)
@@ -363,7 +373,12 @@ def parse_args(argv=None):
     p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
     p.add_argument("--datasets", default=",".join(DATASETS),
                    help="comma list of ttbar,ising,digits,sampling (default: all; sampling uses the Ising runs)")
-    p.add_argument("--max-time", type=float, default=300.0, help="seconds per training run (default 300)")
+    p.add_argument("--max-time", type=float, default=None,
+                   help="a wall-time cap of every training run (default: none, the defaults' step budgets)")
+    p.add_argument("--train-timeout", type=float, default=7200.0,
+                   help="seconds before a training run without --max-time is failed (default 7200)")
+    p.add_argument("--busy", type=int, default=0, metavar="K",
+                   help="K busy loops run beside every command (a loaded machine; default 0)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every run (default 1)")
     p.add_argument("--ttbar", type=Path, default=None,
                    help="tt̄ events file (s t y per line) instead of Pythia events (default: physgen data pythia)")
@@ -390,8 +405,10 @@ def _names(text: str, allowed, option: str) -> list[str]:
 def check_args(args) -> tuple[list[str], list[str]]:
     from physgen.errors import UserError
 
-    if not args.max_time > 0 or args.threads < 1 or args.seed < 0 or not args.sample_timeout > 0 or args.runs < 1:
-        raise UserError("--max-time and --sample-timeout must be > 0, --threads >= 1, --seed >= 0, --runs >= 1")
+    if (args.max_time is not None and not args.max_time > 0) or args.threads < 1 or args.seed < 0 \
+            or not args.sample_timeout > 0 or args.runs < 1 or not args.train_timeout > 0 or args.busy < 0:
+        raise UserError("--max-time, --train-timeout and --sample-timeout must be > 0, --threads >= 1, --seed >= 0, "
+                        "--runs >= 1, --busy >= 0")
     if args.out.exists() and not args.out.is_dir():
         raise UserError(f"--out {args.out}: is a file, expected a directory")
     return _names(args.datasets, DATASETS, "--datasets"), _names(args.families, FAMILIES, "--families")
@@ -405,19 +422,37 @@ def _generic_out(argv: list[str]) -> list[str]:
 def run(args) -> dict:
     import platform
 
-    from physgen.atomic import write_json, write_text
     from physgen.training.rundir import versions
 
     datasets, families = check_args(args)
     args.out.mkdir(parents=True, exist_ok=True)
     args.out = args.out.resolve()
-    board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed,
+    board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed, "busy": args.busy,
              "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
              "command": shlex.join(["python", "benchmarks/defaults.py", *_generic_out(sys.argv[1:])]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {},
              **({"runs_per_cell": args.runs} if args.runs > 1 else {})}
+    loops = busy_loops(args.busy)
+    try:
+        return _run_cells(args, board, datasets, families)
+    finally:
+        for p in loops:
+            p.kill()
+            p.wait()
+
+
+def busy_loops(k: int) -> list:
+    """``k`` processes spinning on the CPU beside the benchmark's commands (a loaded machine)."""
+    import subprocess
+
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(k)]
+
+
+def _run_cells(args, board: dict, datasets: list[str], families: list[str]) -> dict:
+    from physgen.atomic import write_json, write_text
+
     paths, board["skipped"] = prepare(datasets, args, board["data_commands"])
     results = board["results"]
     for data in ("ttbar", "ising", "digits"):
@@ -442,7 +477,7 @@ def combine(paths: list[Path]) -> dict:
         raise UserError(f"--combine: the files were run with different --runs ({', '.join(map(str, runs))}); "
                         "combine files of one --runs value")
     out = {**boards[0], "results": {}, "skipped": {}, "data_commands": [],
-           "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed")} for b in boards]}
+           "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed", "busy")} for b in boards]}
     for b in boards:
         for data, cells in b["results"].items():   # one data set's families may come from several runs
             out["results"].setdefault(data, {}).update(cells)

@@ -34,9 +34,9 @@ from physgen.training.stream_setup import plan, prepare
 from physgen.training.trainer import Trainer, TrainingDiverged
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused
-RESUMABLE = {"epochs", "steps", "max_time", "until", "patience", "on_divergence", "max_retries", "retry_lr_factor", "progress",
-             "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every", "val_every", "device",
-             "tensorboard"}
+RESUMABLE = {"epochs", "steps", "max_time", "until", "patience", "on_divergence", "max_retries", "retry_lr_factor",
+             "progress", "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every",
+             "val_every", "device", "tensorboard"}
 
 
 def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,

@@ -393,7 +393,8 @@ class Trainer:
         (a callback or Ctrl-C), ``divergence``), step, epoch, planned steps, times, lr scale, retries, last
         logs, validation."""
         return {"status": self.status, "stopped_by": self._stop_reason(), "step": self.step, "epoch": self.epoch,
-                "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps, "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
+                "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps,
+                "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
                 "last": self.last_logs, "validation": self._validation_summary()}
 

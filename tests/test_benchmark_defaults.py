@@ -95,7 +95,8 @@ def test_percent_rows_read_as_percent():
 @pytest.mark.parametrize("argv, message", [
     (["--datasets", "ising,mnist"], "--datasets: unknown mnist"),
     (["--families", "rbm,flow"], "--families: unknown flow"),
-    (["--max-time", "0"], "--max-time and --sample-timeout must be > 0"),
+    (["--max-time", "0"], "--max-time, --train-timeout and --sample-timeout must be > 0"),
+    (["--busy", "-1"], "--busy >= 0"),
     (["--threads", "0"], "--threads >= 1"),
 ])
 def test_bad_options_are_one_line_errors_and_write_nothing(tmp_path, capsys, argv, message):
@@ -133,7 +134,8 @@ def test_one_family_at_a_tiny_budget_end_to_end(tmp_path):
     assert auc["quantity"] == "classifier AUC" and auc["target"] == 0.6 and 0.0 <= auc["value"] <= 1.0
     assert auc["floor"] is not None and auc["pass"] == (auc["value"] <= 0.6)
     table = (out / "results.md").read_text()
-    assert table.startswith("Budget `--max-time 2` per training run")
+    assert table.startswith("Budget: each family's default step budget capped by `--max-time 2`")
+    assert cell["planned_steps"] == 70_000 and cell["stopped_by"] in ("time", "budget")
     assert "| digits | vae | classifier AUC |" in table and f"`{cell['commands'][0]}`" in table
     assert re.search(r"\d+ of 1 checks pass\.", table)
 

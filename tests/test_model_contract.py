@@ -43,7 +43,7 @@ def test_every_family_declares_the_contract(name):
 @pytest.mark.parametrize("kind", KINDS)
 def test_defaults_build_a_valid_config_and_model(name, kind):
     """Each family's overlay for each supported kind validates (model, train, data sections) and builds the
-    model on that kind's example data; epochs = None (no epoch cap) is checked apart, being the trainer's."""
+    model on that kind's example data; its budget is a number of steps (no time, no epochs)."""
     cls = registry.get(name)
     spec = example_spec(kind)
     if kind not in cls.kinds:
@@ -52,8 +52,8 @@ def test_defaults_build_a_valid_config_and_model(name, kind):
     assert set(d) <= {"model", "train", "data"}
     train = dict(d.get("train", {}))
     if kind in cls.defaults_by_kind:
-        assert train.get("max_time", 0) > 0 and train.get("epochs", "unset") is None, "a budget in seconds"
-        assert train["steps"] is None or name == "rbm", "a step cap only where the lr decays over the run"
+        assert isinstance(train.get("steps"), int) and train["steps"] > 0, "a budget in steps"
+        assert train.get("max_time", "unset") is None and train.get("epochs", "unset") is None, "no time, no epochs"
     train.pop("epochs", None)
     cfg = C.build_config(name, cls.config_class, {**d, "train": train})
     model = cls(cfg.model, spec)
@@ -84,7 +84,8 @@ def test_recorded_choices_are_the_defaults():
 def test_image_data_share_the_binary_defaults_then_take_their_own():
     assert kind_of(DataSpec("image", (8, 8))) == "binary" and kind_of(DataSpec("spins", (4, 4))) == "spins"
     assert default_kinds(DataSpec("image", (8, 8))) == ("binary", "image")
-    assert registry.get("vae").defaults(DataSpec("image", (8, 8))) == registry.get("vae").defaults(example_spec("binary"))
+    vae_grey, vae_binary = (registry.get("vae").defaults(example_spec(k)) for k in ("image", "binary"))
+    assert vae_grey["model"] == vae_binary["model"] and vae_grey["train"]["steps"] == 70_000
     grey, binary = (registry.get("ddpm").defaults(example_spec(k)) for k in ("image", "binary"))
     assert grey["data"]["transform"] == "logit" and "transform" not in binary.get("data", {})
     assert grey["model"]["channels"] == [32, 64] and grey["model"]["steps"] == 100
@@ -96,10 +97,13 @@ def test_image_data_share_the_binary_defaults_then_take_their_own():
 
 def test_overlay_and_budget():
     a = {"train": {"lr": 1.0, "betas": [0.5, 0.9]}}
-    assert budget(30, steps=5) == {"train": {"max_time": 30.0, "epochs": None, "steps": 5}}
+    assert budget(5_000) == {"train": {"steps": 5000, "epochs": None, "max_time": None}}
     out = overlay(a, {"train": {"lr": 2.0}, "model": {"k": 1}}, budget(60))
-    assert out == {"train": {"lr": 2.0, "betas": [0.5, 0.9], "max_time": 60.0, "epochs": None, "steps": None},
+    assert out == {"train": {"lr": 2.0, "betas": [0.5, 0.9], "max_time": None, "epochs": None, "steps": 60},
                    "model": {"k": 1}}
+    for bad in (0, -3, 2.5, None):
+        with pytest.raises(ValueError, match="is not a number of steps"):
+            budget(bad)
     out["train"]["betas"].append(1)
     assert a["train"]["betas"] == [0.5, 0.9]
 
@@ -111,15 +115,15 @@ def test_models_lists_the_budget_per_kind(cli):
     for name in NAMES:
         shown = lines[name][2].split("/")
         want = budgets(registry.get(name))
-        assert shown == ["—" if v is None else f"{v:g}" for v in want.values()]
-    assert lines["ddpm"][2] == "300/120/300/300" and lines["thesis-dcgan"][2] == "—/—/1200/—"
-    assert lines["vae"][2].split("/")[3] == lines["vae"][2].split("/")[1]  # grey images inherit the binary budget
+        assert shown == ["—" if v is None else f"{v:,}" for v in want.values()]
+    assert lines["ddpm"][2] == "10,000/8,000/55,000/3,500" and lines["thesis-dcgan"][2] == "—/—/2,000/—"
+    assert lines["dcgan"][2].split("/")[3] == lines["dcgan"][2].split("/")[1]  # grey images inherit the binary budget
 
 
 def test_models_defaults_prints_the_overlay_as_toml(cli, tmp_path):
     code, out, err = cli("models", "defaults", "ddpm", "--kind", "spins")
     assert code == 0, err
-    assert 'on spins data of shape (16, 16)' in out and "channels = [16, 32]" in out and "max_time = 300.0" in out
+    assert 'on spins data of shape (16, 16)' in out and "channels = [16, 32]" in out and "steps = 10000" in out
     code, out, err = cli("models", "defaults", "conv-vae", "--kind", "continuous")
     assert code == 2 and "cannot model data of kind 'continuous'" in err and len(err.strip().splitlines()) == 1
 

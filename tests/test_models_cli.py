@@ -90,3 +90,15 @@ def test_every_model_has_a_summary_whose_counts_are_its_parameters(cli, name):
         p.numel() for p in model.parameters() if p.requires_grad) or model.adversarial
     code, out, _ = cli("models", "summary", name)
     assert code == 0 and "total params:" in out
+
+
+def test_the_budget_table_in_the_training_guide_is_the_registry_s():
+    """docs/training.md's table of default step budgets is generated from the families' defaults
+    (`physgen.cli.models.budget_table`): a changed default without the table fails here."""
+    from pathlib import Path
+
+    from physgen.cli.models import budget_table
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "training.md").read_text(encoding="utf-8")
+    begin, end = "<!-- budget-table:begin -->\n", "\n<!-- budget-table:end -->"
+    assert text[text.index(begin) + len(begin):text.index(end)] == budget_table()

@@ -45,11 +45,14 @@ def readme_commands(text: str) -> list[list[str]]:
 
 
 def shrink(args: list[str]) -> list[str]:
-    """``args`` with every budget flag of :data:`SHRINK` set to its small value."""
+    """``args`` with every budget flag of :data:`SHRINK` set to its small value; a ``train`` that trains its
+    family's default steps (no --steps/--epochs) trains 20."""
     out = list(args)
     for i, word in enumerate(out[:-1]):
         if word in SHRINK:
             out[i + 1] = SHRINK[word](out[i + 1])
+    if out[:1] == ["train"] and "--resume" not in out and not {"--steps", "--epochs"} & set(out):
+        out += ["--steps", "20"]
     return out
 
 
@@ -66,7 +69,8 @@ def test_readme_commands_are_found():
     verbs = [c[0] for c in commands]
     assert {"data", "train", "sample", "evaluate"} <= set(verbs), verbs
     assert shrink(["train", "rbm", "--max-time", "60", "--n", "5000"]) == \
-        ["train", "rbm", "--max-time", "3", "--n", "200"]
+        ["train", "rbm", "--max-time", "3", "--n", "200", "--steps", "20"]
+    assert shrink(["train", "rbm", "--steps", "500"]) == ["train", "rbm", "--steps", "20"]
 
 
 def test_joins_continuations_and_drops_comments():

@@ -63,6 +63,17 @@ def budgets(cls) -> dict[str, int | None]:
     return out
 
 
+def budget_table() -> str:
+    """The default step budgets of every registered family as a Markdown table (docs/training.md holds it)."""
+    from physgen.models import registry
+
+    lines = ["| family | " + " | ".join(EXAMPLES) + " |", "|---" * (len(EXAMPLES) + 1) + "|"]
+    for name in registry.names():
+        steps = budgets(registry.get(name)).values()
+        lines.append(f"| `{name}` | " + " | ".join("—" if v is None else f"{v:,}" for v in steps) + " |")
+    return "\n".join(lines)
+
+
 def run_list(args) -> int:
     from physgen.models import registry
 

@@ -1,15 +1,39 @@
-"""Name -> model class, for ``physgen train NAME`` and ``physgen models``."""
+"""Name -> model class, for ``physgen train NAME`` and ``physgen models``.
+
+Families are found through the ``physgen.models`` entry-point group (PEP 621
+``[project.entry-points."physgen.models"]``): each entry names a model and the class that implements it,
+``NAME = "package.module:Class"``.  physgen declares its own families there, and any installed package can
+add one the same way: it then appears in ``physgen models`` and trains with ``physgen train NAME``.  A class
+may also be registered in-process with :func:`register` (tests, notebooks).  Entry points are loaded on first
+use of a name, so ``physgen --help`` imports no family.  Where physgen runs from a source tree that was never
+installed (no distribution metadata), its own families are read from :data:`BUILTIN`, the same table as its
+``pyproject.toml``.
+"""
 from __future__ import annotations
 
 import importlib
+from importlib import metadata
 from typing import Any
 
 from physgen import memory
 from physgen.errors import UserError
 
-# family modules imported on first use, so `physgen --help` stays fast
-_FAMILIES = ("physgen.models.rbm", "physgen.models.vae", "physgen.models.gan",
-             "physgen.models.ebm", "physgen.models.diffusion", "physgen.models.dbn")
+GROUP = "physgen.models"
+#: physgen's own families (its pyproject.toml declares the same entry points)
+BUILTIN = {
+    "conv-vae": "physgen.models.vae:ConvVAE",
+    "dbn": "physgen.models.dbn.model:DBN",
+    "dcgan": "physgen.models.gan.dcgan:DCGAN",
+    "ddpm": "physgen.models.diffusion:DDPM",
+    "ebm": "physgen.models.ebm:EBM",
+    "gan": "physgen.models.gan.mlp:VanillaGAN",
+    "rbm": "physgen.models.rbm.model:RBM",
+    "score-sde": "physgen.models.diffusion:ScoreSDE",
+    "sgan": "physgen.models.gan.sgan:SGAN",
+    "thesis-dcgan": "physgen.models.gan.thesis:ThesisDCGAN",
+    "vae": "physgen.models.vae:VAE",
+    "wgan-gp": "physgen.models.gan.mlp:WGANGP",
+}
 _REGISTRY: dict[str, type] = {}
 
 
@@ -21,21 +45,37 @@ def register(cls: type) -> type:
     return cls
 
 
-def _load_families() -> None:
-    for module in _FAMILIES:
-        if importlib.util.find_spec(module) is not None:
-            importlib.import_module(module)
+def entry_points() -> dict[str, str]:
+    """Model name -> ``"module:Class"`` of every installed ``physgen.models`` entry point, plus :data:`BUILTIN`
+    where physgen's own distribution metadata is absent."""
+    found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
+    return {**BUILTIN, **found}
+
+
+def _load(name: str, target: str) -> type:
+    """Import ``module:Class`` and register the class under ``name``; a broken plug-in is one clear error."""
+    module, _, qualname = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module)
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"model {name!r}: its entry point {target!r} cannot be loaded ({exc})") from None
+    if getattr(obj, "name", None) != name:
+        raise UserError(f"model {name!r}: its entry point {target!r} is a class named {getattr(obj, 'name', None)!r}")
+    return register(obj) if _REGISTRY.get(name) is not obj else obj
 
 
 def names() -> list[str]:
-    _load_families()
-    return sorted(_REGISTRY)
+    return sorted(set(entry_points()) | set(_REGISTRY))
 
 
 def get(name: str) -> type:
-    _load_families()
     if name not in _REGISTRY:
-        raise UserError(f"unknown model {name!r} (available: {', '.join(sorted(_REGISTRY)) or 'none'})")
+        target = entry_points().get(name)
+        if target is None:
+            raise UserError(f"unknown model {name!r} (available: {', '.join(names()) or 'none'})")
+        return _load(name, target)
     return _REGISTRY[name]
 
 

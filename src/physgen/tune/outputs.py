@@ -1,8 +1,8 @@
 """The study's files besides the SQLite database: ``best.toml`` and ``trials.csv`` (atomic writes).
 
 ``best.toml`` is a run config (``model_name`` and ``[model]``/``[train]``/``[data]`` sections) holding
-the best trial's searched values plus what every trial shared (``train.max_time`` = ``--trial-time``,
-``train.seed``, ``data.condition``), so ``physgen train MODEL --data FILE --out RUN --config best.toml``
+the best trial's searched values plus what every trial shared (``train.max_time`` = ``--trial-time`` with
+``train.steps`` and ``train.epochs`` none — a time budget —, ``train.seed``, ``data.condition``), so ``physgen train MODEL --data FILE --out RUN --config best.toml``
 repeats that trial's training on any data file; flags still override it (e.g. ``--max-time``).
 ``trials.csv`` has one row per trial: ``number, state, value, seconds`` and one column per parameter;
 ``value`` is the objective of complete trials (empty for pruned and failed ones).
@@ -37,6 +37,8 @@ def best_config(study, space: Space, settings: dict[str, Any]) -> dict[str, Any]
         return None
     values = space.decode(best.params)
     values["train.max_time"] = float(settings["trial_time"])
+    for key in ("train.steps", "train.epochs"):   # the trials' time budget, not the family's steps
+        values.setdefault(key, None)
     values["train.seed"] = int(settings["seed"])
     if settings.get("condition"):
         values["data.condition"] = settings["condition"]

@@ -3,7 +3,8 @@
 ``best.toml`` is a run config (``model_name`` and ``[model]``/``[train]``/``[data]`` sections) holding
 the best trial's searched values plus what every trial shared (``train.max_time`` = ``--trial-time`` with
 ``train.steps`` and ``train.epochs`` none — a time budget —, ``train.seed``, ``data.condition``), so
-``physgen train MODEL --data FILE --out RUN --config best.toml`` repeats that trial's training on any data file; flags still override it (e.g. ``--max-time``).
+``physgen train MODEL --data FILE --out RUN --config best.toml`` repeats that trial's training on any data file;
+flags still override it (e.g. ``--max-time``).
 ``trials.csv`` has one row per trial: ``number, state, value, seconds`` and one column per parameter;
 ``value`` is the objective of complete trials (empty for pruned and failed ones).
 """

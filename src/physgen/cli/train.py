@@ -18,7 +18,8 @@ def register(sub) -> None:
     p.add_argument("--epochs", type=nonneg_int,
                    help="train this many passes over the data instead of the family's default steps (train.epochs)")
     p.add_argument("--steps", type=nonneg_int,
-                   help="train this many optimizer steps instead of the family's default; overrides --epochs "
+                   help="train this many optimizer steps instead of the family's default step budget for the data "
+                        "(`physgen models` lists them; docs/training.md how long they take); overrides --epochs "
                         "(train.steps)")
     p.add_argument("--max-time", type=positive_float, metavar="SECONDS",
                    help="a wall-time cap for this invocation: the run stops cleanly at the cap or at its steps, "

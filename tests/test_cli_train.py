@@ -498,3 +498,18 @@ def test_grey_image_run_saved_without_levels_resumes_with_its_own_units(cli, tmp
     assert cli("train", "rbm", "--data", data, "--out", old, "--resume", "--steps", "4", *Q)[0] == 0
     assert _final_weights(old)["model.W"].shape[1] == 4
     assert json.loads((old / "summary.json").read_text())["steps"] == 4
+
+
+def test_an_explicit_option_wins_over_a_default_that_contradicts_it(cli, tmp_path):
+    """On spins the rbm defaults to translation-invariant filters; --set model.n_hidden=8 asks for a dense RBM,
+    and gets one (config.toml records filters = 0), instead of an error about the default it did not set."""
+    x = np.where(np.random.default_rng(0).random((200, 4, 4)) < 0.5, -1, 1).astype(np.int8)
+    data = save(Dataset(x, "spins"), tmp_path / "s.h5")
+    code, out, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "r", "--steps", "3", "--no-progress",
+                         "--set", "model.n_hidden=8")
+    assert code == 0, err
+    config = (tmp_path / "r" / "config.toml").read_text()
+    assert "n_hidden = 8" in config and "filters = 0" in config
+    code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "both", "--steps", "3", "--no-progress",
+                       "--set", "model.n_hidden=8", "--set", "model.filters=2")
+    assert code == 2 and "model.n_hidden=8 with model.filters=2" in err

@@ -169,6 +169,10 @@ class GenerativeModel(nn.Module):
     #: by :meth:`defaults`: widths, learning rates,
     #: sampler settings, the data transform the family needs, and the training budget (:func:`budget`)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {}
+    #: ``[model]`` keys whose explicit setting by the user drops the family defaults of the keys listed with it,
+    #: so that the user's choice wins over a default that contradicts it (the rbm: ``n_hidden`` asks for a dense
+    #: RBM, which the spins default ``filters`` would refuse); ``config.toml`` records the resolved values
+    default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     @classmethod
     def probe_samples(cls, spec: DataSpec) -> int | None:

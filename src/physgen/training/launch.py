@@ -288,11 +288,24 @@ def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
-    cfg = C.resolve(model_name, cls.config_class, base=cls.defaults(spec), config_file=config_file, sets=sets,
+    base = _yield_to_user(cls, cls.defaults(spec), config_file, sets)
+    cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
     return cfg
+
+
+def _yield_to_user(cls, defaults: dict[str, Any], config_file, sets) -> dict[str, Any]:
+    """The family ``defaults`` without the ``[model]`` values that contradict a key the user set explicitly
+    (``cls.default_conflicts``), unless the user set those too."""
+    given = C.merge(C.load_toml(config_file) if config_file is not None else {}, C.parse_set(sets)).get("model", {})
+    model = dict(defaults.get("model", {}))
+    for key in given if isinstance(given, dict) else ():
+        for dropped in cls.default_conflicts.get(key, ()):
+            if dropped not in given:
+                model.pop(dropped, None)
+    return {**defaults, "model": model} if "model" in defaults else defaults
 
 
 def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):

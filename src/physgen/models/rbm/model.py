@@ -68,6 +68,8 @@ class RBM(GenerativeModel):
     # on the digits 200 epochs (5,800 updates, lr decaying to 0) reach AUC 0.55 (floor 0.51), 20 s at a
     # constant lr 0.01 (9,700 updates) only AUC 0.92 — and 10,000 matches the recorded runs' lengths:
     # 8,000 updates on L=16 Ising, 9,400 (30 epochs) in the exact 4×4 Ising check (KL ≤ 0.05, tests)
+    # a user's n_hidden asks for dense weights: the translation-invariant filters of the spins defaults give way
+    default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size")}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising at T = 1.8, 2.27, 3 (--condition temperature, 1,000 per T), 300 s of one core, against
         # independent Monte Carlo (benchmarks/defaults.py): translation-invariant weights, 2 filters on 3×3

@@ -45,7 +45,7 @@ def test_tiny_run_writes_the_table_and_results(tmp_path, capsys):
     q = vae["quality"]
     assert set(q["kl_per_feature"]) == {"s", "t", "y"} and q["n_per_side"] == 150
     assert q["kl"] >= 0 and q["kl_floor"] >= 0 and 0 <= q["auc"] <= 1 and 0 <= q["auc_floor"] <= 1
-    assert q["nonfinite_rows"] >= 0
+    assert q["nonfinite_rows"] == 0   # a VAE's decoder output is finite
     assert isinstance(vae["meets_aim"], bool)
     lines = table.splitlines()
     assert lines[0].startswith("| generator | events | seconds | events/s | × Pythia hadron | KL (floor) | AUC (floor)")

@@ -144,6 +144,16 @@ class Trainer:
         self.logbook: Logbook | None = None           # metrics.csv during fit (rank 0 with a run directory)
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
         self._window = _Window()
+        # set when fit() starts: the clock, the progress bar, the step strategy (loss through DDP or not,
+        # closed-form gradients), the optimizers the step uses, and the (step, time, probe seconds) that a time
+        # budget's step rate counts from
+        now = time.monotonic()
+        self._t0 = self._t_last = self._best_at = now
+        self._bar = tqdm(disable=True)
+        self._loss_fn: Callable | None = None
+        self._closed_form = False
+        self._step_optimizers: dict[str, Any] = self.optimizers
+        self._plan_from: tuple[int, float, float] = (0, now, 0.0)
 
     # --- callbacks ---------------------------------------------------------------------------
     def add_callback(self, event: str, fn: Callable[["Trainer"], None]) -> None:
@@ -394,7 +404,7 @@ class Trainer:
         logs, validation."""
         return {"status": self.status, "stopped_by": self._stop_reason(), "step": self.step, "epoch": self.epoch,
                 "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps,
-                "wall_time_s": time.monotonic() - getattr(self, "_t0", time.monotonic()),
+                "wall_time_s": time.monotonic() - self._t0,
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
                 "last": self.last_logs, "validation": self._validation_summary()}
 

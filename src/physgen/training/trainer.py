@@ -36,9 +36,12 @@ from physgen.config import TrainConfig, to_dict
 from physgen.errors import UserError
 from physgen.training import checkpoint as ckpt
 from physgen.training import distributed as dist
+from physgen.training import steps
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
-from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates
+from physgen.training.optim import EMA, build_optimizers, set_learning_rates
+from physgen.training.span import Span
+from physgen.training.window import Window
 from physgen.training.probe import (PROBES_PER_BUDGET, PROBES_PER_RUN, PROBES_UNTIL_FLOOR, Cadence, StepCadence,
                                     untouched)
 
@@ -51,11 +54,6 @@ class TrainingDiverged(UserError):
 
 
 PURPOSES = {"step": 0, "start": 1, "validate": 2, "preview": 3, "quality": 4, "augment": 5}
-
-PLAN_SHARE = 0.02      # a time budget's first 2% (at most PLAN_MAX seconds) times the steps for the schedule
-PLAN_MAX = 5.0
-PLAN_MIN_STEPS = 5
-
 
 _M64 = (1 << 64) - 1
 
@@ -136,23 +134,21 @@ class Trainer:
                          if self.total_steps is not None else Cadence())
         self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
         self._quality_step: int | None = None          # step of the last probe
-        self._span: dict[str, Any] = {"start": 0, "horizon": self.total_steps, "timed": False}  # lr schedule
+        self._span = Span.fresh(self.total_steps)    # the lr schedule's steps
         self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
         self._checked = 0                             # step of the last parameter check (or start/restore)
         self._written: tuple[int, float] | None = None  # (step, monotonic time) of the last checkpoint on disk
         self._writer: ckpt.BackgroundWriter | None = None
         self.logbook: Logbook | None = None           # metrics.csv during fit (rank 0 with a run directory)
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
-        self._window = _Window()
+        self._window = Window()
         # set when fit() starts: the clock, the progress bar, the step strategy (loss through DDP or not,
         # closed-form gradients), the optimizers the step uses, and the (step, time, probe seconds) that a time
         # budget's step rate counts from
         now = time.monotonic()
         self._t0 = self._t_last = self._best_at = now
         self._bar = tqdm(disable=True)
-        self._loss_fn: Callable | None = None
-        self._closed_form = False
-        self._step_optimizers: dict[str, Any] = self.optimizers
+        self._step: steps.LossStep | steps.AdversarialStep | None = None   # the step strategy (steps.choose)
         self._plan_from: tuple[int, float, float] = (0, now, 0.0)
 
     # --- callbacks ---------------------------------------------------------------------------
@@ -227,25 +223,19 @@ class Trainer:
                 self.run_dir / "checkpoints", model=self.model.name, model_version=self._model_version)
             tensors, state = ckpt.for_rank(tensors, state, self.ctx.rank, self.ctx.world_size, path)
             # DDP starts by broadcasting rank 0's parameters: wrap first, so that each rank's own values stay
-            self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
+            self._step = steps.choose(self.model, self.ctx, self.optimizers, self.cfg.grad_clip)
             self._restore(tensors, state)
             if skipped:
                 self.say(ckpt.skipped_line(skipped, path))
-            self._span = self._resumed_span(state.get("schedule") or {})
+            self._span = Span.resumed(state.get("schedule") or {}, self.step, self.total_steps)
             self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
             self._written = (self.step, time.monotonic())
             if self.logbook is not None:
                 self.logbook.truncate_after(self.step)
         else:
-            if self.total_steps is None:
-                self._span = {"start": 0, "horizon": None, "timed": True}
             self.model.on_fit_start(self.data.all(), resumed=False, generator=self._generator(0, "start"))
             self.save_checkpoint(event=False)
-            self._loss_fn = dist.loss_function(self.model, self.ctx) if not self.model.adversarial else None
-        # closed-form gradients skip autograd; under DDP the loss path lets DDP all-reduce them
-        self._closed_form = bool(self.model.closed_form_gradients) and not self.ctx.enabled
-        self._step_optimizers = ({k: dist.SyncedOptimizer(o, self.ctx) for k, o in self.optimizers.items()}
-                                 if self.ctx.enabled else self.optimizers)
+            self._step = steps.choose(self.model, self.ctx, self.optimizers, self.cfg.grad_clip)
         if self.probe is not None and self.ctx.is_main:
             self._plan_probes()
         self._t_last = self._best_at = time.monotonic()
@@ -253,32 +243,18 @@ class Trainer:
         self._plan_from = (self.step, self._t_last, self._cadence.spent)
         self.trigger("on_train_start")
 
-    def _resumed_span(self, saved: dict[str, Any]) -> dict[str, Any]:
-        """The lr schedule's span after a resume: the saved span of a time budget that was interrupted, while it
-        lasts (exact resume, also when a step cap is given); else the step cap's (the whole run, or from here
-        for a time-budget run); else a new span from here whose length is estimated (a warm restart: the saved
-        span was spent, or its time budget ran out, ``ended``)."""
-        horizon = saved.get("horizon")
-        if saved.get("timed") and not saved.get("ended") and (horizon is None or self.step < horizon):
-            return {"start": int(saved.get("start", 0)), "horizon": horizon, "timed": True}
-        if self.total_steps is not None:
-            return {"start": self.step if saved.get("timed") else 0, "horizon": self.total_steps, "timed": False}
-        return {"start": self.step, "horizon": None, "timed": True}
-
     def _horizon_candidate(self) -> float:
-        """The estimated last step of the schedule's span (0 while the timing warm-up lasts, or not needed):
-        the step rate measured so far (probe time excluded) times the budget's remaining seconds."""
-        if not (self._span["timed"] and self._span["horizon"] is None and self.cfg.schedule in ("cosine", "linear")):
+        """A time budget's estimated last step of the schedule's span (0 while the timing warm-up lasts, or not
+        needed): the step rate measured so far (probe time excluded) times the budget's remaining seconds."""
+        if not self._span.needs_estimate(self.cfg.schedule):
             return 0.0
         step0, t0, probe0 = self._plan_from
         now = time.monotonic()
-        ran = now - t0 - (self._cadence.spent - probe0)
-        steps = self.step + 1 - step0
-        if steps < PLAN_MIN_STEPS or ran < min(PLAN_SHARE * self.cfg.max_time, PLAN_MAX):
-            return 0.0
         share = self._cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
-        remaining = max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share)
-        return float(self.step + 1 + max(1, round(steps / max(ran, 1e-9) * remaining)))
+        return self._span.estimate(step=self.step, steps_timed=self.step + 1 - step0,
+                                   seconds_timed=now - t0 - (self._cadence.spent - probe0),
+                                   remaining=max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share),
+                                   max_time=self.cfg.max_time)
 
     def _one_step(self) -> None:
         if self._streamed:
@@ -289,24 +265,23 @@ class Trainer:
             batch, rows = self.data.batch(idx.to(self.device)), idx.shape[0]
         if self.augment is not None:   # random symmetry images, drawn from the step's own generator
             batch["x"] = self.augment(batch["x"], self._generator(self.step, "augment"))
-        lr = set_learning_rates(self.optimizers, self.cfg, self.step, self._span["horizon"], self.lr_scale,
-                                self._span["start"])
+        lr = set_learning_rates(self.optimizers, self.cfg, self.step, self._span.horizon, self.lr_scale,
+                                self._span.start)
         if not self.model.training:
             self.model.train()
-        loss, value, logs = self._forward(batch, self._generator(self.step))
+        loss, value, logs = self._step.run(batch, self._generator(self.step))
         nonfinite = value is not None and not math.isfinite(value)
         bad, late, term, stop, horizon = dist.all_reduce_max(
             [float(nonfinite), float(self._over_time()), float(self._terminate), float(self.stop_requested),
              self._horizon_candidate()], self.ctx, self.device)
         if bad:
             return self._diverged(self.step + 1, f"loss is {value}" if nonfinite else "on another rank")
-        if not self.model.adversarial:
-            self._backward_and_update(loss)
+        self._step.update(loss)
         if self.ema is not None:
             self.ema.update(self.model)
         self.step, self.position = self.step + 1, self.position + 1
         if horizon:
-            self._span["horizon"] = int(horizon)
+            self._span.horizon = int(horizon)
         self._window.add(value, logs, rows * self.ctx.world_size, lr)
         self._bar_update()
         self.trigger("on_batch_end")
@@ -318,33 +293,6 @@ class Trainer:
             timed_out = "completed" if self.total_steps is None else "max-time"
             self.stop_requested, self.status = True, timed_out if late else "terminated"
             self.stopped_by = "time" if late else "signal"
-
-    def _forward(self, batch, generator):
-        """(loss tensor or None, loss value, logs) for one step; adversarial models update here, and
-        closed-form models write their gradients here (loss None)."""
-        if self.model.adversarial:
-            logs = self.model.adversarial_step(batch, self._step_optimizers, generator=generator)
-            logs = {k: float(v) for k, v in logs.items()}
-            bad = [v for v in logs.values() if not math.isfinite(v)]
-            value = bad[0] if bad else float(logs.get("loss", next(iter(logs.values()), 0.0)))
-            return None, value, logs
-        for opt in self.optimizers.values():
-            opt.zero_grad(set_to_none=True)
-        if self._closed_form:
-            value, logs = self.model.gradients(batch, generator=generator)
-            return None, None if value is None else float(value), {k: float(v) for k, v in logs.items()}
-        loss, logs = self._loss_fn(batch, generator)
-        return loss, float(loss.detach()), {k: float(v) for k, v in logs.items()}
-
-    def _backward_and_update(self, loss: torch.Tensor | None) -> None:
-        """Back-propagate ``loss`` (None: the model wrote its gradients, :meth:`GenerativeModel.gradients`),
-        clip, step."""
-        if loss is not None:
-            loss.backward()
-        if self.cfg.grad_clip is not None:
-            grad_norm_clip(self.optimizers, self.cfg.grad_clip)
-        for opt in self.optimizers.values():
-            opt.step()
 
     def _periodic(self) -> None:
         cfg, s = self.cfg, self.step
@@ -383,9 +331,9 @@ class Trainer:
             self._end_epoch()
         if self.probe is not None and self.ctx.is_main and self._quality_step != self.step:
             self.quality(final=True)
-        ended = self._span["timed"] and self.status == "completed" and not self._span.get("ended")
+        ended = self._span.timed and self.status == "completed" and not self._span.ended
         if ended:   # the time budget was spent: a later --resume --max-time starts a new span
-            self._span["ended"] = True
+            self._span.ended = True
         if self._written is None or self._written[0] != self.step or ended:
             self.save_checkpoint()
         self.preview()
@@ -594,7 +542,7 @@ class Trainer:
                  "retries": self.retries, "best": self.best if math.isfinite(self.best) else None,
                  "elapsed": self.elapsed, "world_size": self.ctx.world_size, "total_steps": self.total_steps,
                  "optimizers": opt_json, "rng": rng_j,
-                 "schedule": {"name": self.cfg.schedule, "step": self.step, **self._span},
+                 "schedule": {"name": self.cfg.schedule, "step": self.step, **self._span.to_json()},
                  "quality": {"best": self.best_quality, "best_step": self.best_step},
                  "window": self._window.to_json(),
                  "config": {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}}
@@ -719,7 +667,7 @@ class Trainer:
         self.best = state["best"] if state.get("best") is not None else math.inf
         quality = state.get("quality") or {}
         self.best_quality, self.best_step = quality.get("best") or {}, quality.get("best_step")
-        self._window = _Window.from_json(state.get("window"))
+        self._window = Window.from_json(state.get("window"))
         self._good, self._checked = (tensors, state), self.step
 
     def _diverged(self, step: int, reason: str) -> None:
@@ -744,8 +692,7 @@ class Trainer:
         self.retries, self.lr_scale = retries + 1, lr_scale * self.cfg.retry_lr_factor
         self.say(f"physgen: {message}; retrying with the learning rate x{self.lr_scale:g} "
                  f"(retry {self.retries}/{self.cfg.max_retries})")
-        if self._loss_fn is not None and self.ctx.enabled:
-            self._loss_fn = dist.loss_function(self.model, self.ctx)
+        self._step.rebuild()
 
 
 def _close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:
@@ -768,40 +715,3 @@ def _on_sigterm(trainer: Trainer):
     def handler(signum, frame):
         trainer._terminate = True
     return signal.signal(signal.SIGTERM, handler)
-
-
-class _Window:
-    """Running sums between two logging steps (the loss over the steps that computed it, ``n_loss``)."""
-
-    def __init__(self):
-        self.n, self.n_loss, self.samples, self.loss, self.lr = 0, 0, 0, 0.0, 0.0
-        self.logs: dict[str, float] = defaultdict(float)
-
-    def add(self, loss: float | None, logs: dict[str, float], samples: int, lr: float) -> None:
-        self.n, self.samples, self.lr = self.n + 1, self.samples + samples, lr
-        if loss is not None:
-            self.n_loss, self.loss = self.n_loss + 1, self.loss + loss
-        for k, v in logs.items():
-            self.logs[k] += v
-
-    def to_json(self) -> dict:
-        return {"n": self.n, "n_loss": self.n_loss, "samples": self.samples, "loss": self.loss, "lr": self.lr,
-                "logs": dict(self.logs)}
-
-    @classmethod
-    def from_json(cls, d: dict | None) -> "_Window":
-        w = cls()
-        if d:
-            w.n, w.samples, w.loss, w.lr = d["n"], d["samples"], d["loss"], d["lr"]
-            w.n_loss = d.get("n_loss", w.n)   # (checkpoints before the lazily evaluated loss)
-            w.logs.update(d["logs"])
-        return w
-
-    def row(self, seconds: float) -> dict[str, float]:
-        """The window's averages (no ``loss`` when no step of it computed one)."""
-        n = max(self.n, 1)
-        row = {"lr": self.lr, **({"loss": self.loss / self.n_loss} if self.n_loss else {}),
-               "samples_per_s": self.samples / max(seconds, 1e-9)}
-        row.update({k: v / n for k, v in self.logs.items() if k != "loss"})
-        self.__init__()
-        return row

@@ -70,7 +70,7 @@ class TrainConfig:
     dtype: Literal["float32", "float64"] = "float32"
     # float32 matrix products during fit (torch.set_float32_matmul_precision): "highest" is plain float32;
     # "medium" allows bfloat16-based kernels on CPU (oneDNN) and TF32 on CUDA: faster, relative error up to
-    # ~4e-3 (on the 2-core AMD EPYC dev VM: 2.1x faster at 7e-7, docs/training.md); float64 is never affected
+    # ~4e-3 (a bfloat16 mantissa; docs/training.md, benchmarks/records/training.md); float64 is never affected
     matmul_precision: Literal["highest", "high", "medium"] = "highest"
     drop_last: bool = False
     log_every: int = 10                  # steps between metrics.csv rows

@@ -300,13 +300,11 @@ QUANTILE_MAX_FEATURES = 64
 
 def resolve_transform(name: str, kind: str, n_features: int = 1) -> str:
     """The transform ``data.transform = name`` means for data of ``kind`` with ``n_features`` features per
-    sample.  ``auto`` Gaussianises continuous (tabular) features (``quantile``: on Pythia tt̄ events
-    ``benchmarks/defaults.py --datasets ttbar`` gives the VAE KL 0.0066, AUC 0.520 in 300 s; with
-    ``--set data.transform=standardize`` it reached 0.020, 0.716) up to :data:`QUANTILE_MAX_FEATURES`
-    features, and standardises wider data (calorimeter-like rows: the quantile map costs ~260 µs a row at
-    1,024 features, more than a training step, which a run streamed from disk pays at every read:
-    ``benchmarks/large_data.py``); it leaves spins, binary data and images untouched (pixel intensities
-    already share one bounded scale).  Any other name is itself."""
+    sample.  ``auto`` Gaussianises continuous (tabular) features (``quantile``, far closer to the data than
+    ``standardize`` on Pythia tt̄ events) up to :data:`QUANTILE_MAX_FEATURES` features, and standardises wider
+    data (calorimeter-like rows: the quantile map costs more than a training step there, which a run streamed
+    from disk pays at every read); it leaves spins, binary data and images untouched (pixel intensities
+    already share one bounded scale).  Evidence: benchmarks/records/transforms.md.  Any other name is itself."""
     if name != "auto":
         return name
     if kind != "continuous":

@@ -125,9 +125,8 @@ class CNNEnergy(nn.Module):
 
     Lattices (``circular``, periodic padding) are translation invariant: stride 2 from the first layer and a
     global mean pool.  Pictures (zero padding) are not: the first layer keeps the full resolution and the head
-    sees the flattened feature map, so the energy knows where a stroke is.  On the binarized digits (the binary
-    defaults, 120 s of one core beside another job) the classifier AUC against the data went from 0.676 with the
-    lattice layout to 0.539 and 0.570; for the grey digits see ``EBM.defaults_by_kind``.
+    sees the flattened feature map, so the energy knows where a stroke is (on the digits the picture layout is
+    the closer to the data: benchmarks/records/ebm.md).
     """
 
     def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], cond_dim: int, circular: bool):
@@ -181,43 +180,29 @@ class EBM(GenerativeModel):
     # Du & Mordatch / Lippe: Adam with β1 = 0 (no momentum across changing negative samples), small lr
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam", "betas": [0.0, 0.999]}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), Gaussian base,
-        # conventional Langevin η = 0.02, K = 30, α = 0.05, lr 1e-4, MLP 128-128: KL 0.0098-0.013 (floor
-        # 0.0056), AUC 0.543-0.592 against 10,000 held-out events in 300 s of one core, three runs
-        # (benchmarks/defaults.py).  Without the base the chains piled up at the walls of the box and the
-        # held-out KL rose from 0.09 after 10 s to 0.36 after 300 s (lr 1e-3; 0.054 to 0.14 in 120 s at lr 1e-4);
-        # with the base and lr 1e-3 it rose from 0.04 to 0.08 in 120 s.  The decoupled defaults with K = 20
-        # stayed at AUC 0.96 in 60 s
+        # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), a Gaussian base (Arbel,
+        # Zhou & Gretton 2021) that keeps the chains off the walls of the box, conventional Langevin, lr 1e-4
+        # (benchmarks/records/ebm.md)
         "continuous": overlay({"model": {"langevin": "conventional", "step_size": 0.02, "k_steps": 30,
                                          "grad_clip": 0.0, "alpha": 0.05, "hidden": [128, 128]}}, budget(35_000)),
-        # L=16 Ising, K = 20 discrete steps per update (see DISCRETE below), 300 s of one core
+        # L=16 Ising, K = 20 discrete steps per update (see DISCRETE below; benchmarks/records/ebm.md)
         "spins": overlay({"model": {"k_steps": 20}}, budget(3_500)),
-        # binarized digits (discrete chains, DISCRETE below), K = 20, 120 s of one core beside another job: 1,367
-        # and 1,580 updates, KL 0.0024 and 0.0035 (floor 0.0008), AUC 0.539 and 0.570 (floor 0.512) against the
-        # training data; CNNEnergy's lattice layout in the same conditions 2,014 updates, KL 0.0041, AUC 0.676.
-        # Grey images (Langevin) share K = 20
+        # binarized digits (discrete chains, DISCRETE below), K = 20, close to the real-vs-real floors
+        # (benchmarks/records/ebm.md).  Grey images (Langevin) share K = 20
         "binary": overlay({"model": {"k_steps": 20}}, budget(1_500)),
         # grey 8x8 digits: Langevin in logit space (data.transform=logit), where the saturated pixel values sit
         # at the ends of the range the chains are clamped to, with the Langevin and real-data noise scaled by
-        # that range's width (5.9 instead of 1: s = 0.03 for 0.005), lr 3e-4, CNNEnergy's picture layout.  300 s
-        # of one core, then `physgen sample --n 1198 --seed 5` and `physgen evaluate --metrics c2st` against the
-        # 1,198 training images: AUC 0.657 and 0.650 (training seeds 0, 1; the ddpm's defaults 0.653); at lr 1e-4
-        # 0.898, the lattice layout 0.856 at lr 3e-4 and 0.905 at lr 1e-4: it takes both.  Scoreboard (599
-        # held-out images, five runs): AUC median 0.563 (0.497-0.591), KL 0.053 (floor 0.032)
+        # that range's width (5.9 instead of 1: s = 0.03 for Du & Mordatch's 0.005), lr 3e-4, CNNEnergy's picture
+        # layout; each change alone is not enough (benchmarks/records/ebm.md)
         "image": overlay({"data": {"transform": "logit"}, "model": {"noise": 0.03, "real_noise": 0.03},
                           "train": {"lr": 3e-4}}, budget(4_300)),
     }
 
     # spins and binary data (discrete chains, which sample p_θ itself rather than a cooled version of it):
     # the energy must span the log-probability range of the data (~270 nats between a random and an ordered
-    # L = 16 lattice at T = 1.8), which the family's α = 0.1 on E² forbids.  L=16 Ising at T = 1.8, 2.27, 3
-    # (--condition temperature, 1,000 per T), 300 s of one core, against independent Monte Carlo
-    # (benchmarks/defaults.py, 3,000 samples per T against 10,000 Monte Carlo lattices per T): α = 0.1 and
-    # lr 1e-4 left the samples random (⟨e⟩ 99% off).  At lr 1e-3, α = 1e-3 put ⟨|m|⟩ at T = 3 4.3% and 8.8%
-    # too low in two runs (χ 0.97 against 1.36 in a third): α E² pulls the energies at one temperature
-    # together, so p_θ comes out too flat where the log-probability varies least.  α = 1e-4: ⟨|m|⟩ at T = 3
-    # within 0.39%-3.6% in three runs, χ 1.31-1.41, every ⟨e⟩ and ⟨|m|⟩ within 3.6%.  The binarized digits
-    # keep the α = 1e-3 they were measured with
+    # L = 16 lattice at T = 1.8), which the family's α = 0.1 on E² forbids; α E² also pulls the energies at one
+    # temperature together, so p_θ comes out too flat where the log-probability varies least, hence α = 1e-4 on
+    # spins; the binarized digits keep the α = 1e-3 they were measured with (benchmarks/records/ebm.md)
     DISCRETE: ClassVar[dict[str, dict[str, Any]]] = {"spins": {"model": {"alpha": 1e-4}, "train": {"lr": 1e-3}},
                                                      "binary": {"model": {"alpha": 1e-3}, "train": {"lr": 1e-3}}}
 
@@ -287,8 +272,8 @@ class EBM(GenerativeModel):
         """Fit the Langevin/noise range on the whole training set; for conditioned runs draw the replay slots'
         conditions from its conditions (fresh runs; resumed runs load both with the buffer); with
         ``restart = data`` (auto for discrete chains) chains start and restart from training rows of their
-        slot's condition: a chain started from noise at low temperature is quenched (L = 16 at T = 1.8: 9.3% of
-        the samples striped with |m| < 0.5 when started from noise, 0.3-0.8% from data; docs/ebm.md)."""
+        slot's condition: a chain started from noise at low temperature is quenched into striped states
+        (docs/ebm.md, benchmarks/records/ebm.md)."""
         x = self.to_model_space(data["x"])
         self._fit_range(x)
         self._share_base()

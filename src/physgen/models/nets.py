@@ -81,9 +81,8 @@ def periodic_pad(x: torch.Tensor, p: int) -> torch.Tensor:
 class PeriodicConv2d(nn.Conv2d):
     """Convolution on a torus: wraps ``padding`` rows and columns round (:func:`periodic_pad`) and convolves without
     padding.  The same function as ``nn.Conv2d(..., padding_mode="circular")`` with the same parameters
-    (``weight``, ``bias``), and faster on the CPU: on a WGAN-GP critic update (batch 64, width 16, L = 16,
-    dilations 1, 2, 4, 1, gradient penalty included; ``benchmarks/periodic_conv.py``, one thread) the built-in
-    circular pad takes 1.62× and a wrap by two ``index_select`` 1.22–1.24× the time.
+    (``weight``, ``bias``), and faster on the CPU than the built-in circular pad or an ``index_select`` wrap
+    (``benchmarks/periodic_conv.py``; benchmarks/records/wgan-gp.md).
     ``(B, C_in, H, W)`` -> ``(B, C_out, H', W')`` with H' = ⌊(H + 2p − d(k − 1) − 1)/s⌋ + 1."""
 
     def __init__(self, c_in: int, c_out: int, kernel_size: int, *, stride: int = 1, padding: int = 1,

@@ -107,10 +107,8 @@ class ConvVAEConfig(VAEConfig):
 
 def resolve_likelihood(config: VAEConfig, spec: DataSpec) -> str:
     """The decoder likelihood for data like ``spec`` (``auto``: binary -> bernoulli, spins -> spin, images on
-    a grid of grey levels -> categorical, else gaussian).  On the 8x8 digits (300 s of one core, 599 held-out
-    images; docs/vae.md) the categorical decoder gave AUC 0.51-0.63 over three runs and two sampling seeds,
-    KL 0.046-0.054 (floors 0.50, 0.032); the binomial 0.586 and 0.620, KL 0.054; the Gaussian with learned
-    variance 0.87, KL 0.097."""
+    a grid of grey levels -> categorical, else gaussian).  The categorical decoder keeps the point masses of
+    the grid's end levels, which Gaussian draws smear (docs/vae.md, benchmarks/records/vae.md)."""
     kind = spec.kind
     grid = "categorical" if spec.levels else "gaussian"
     auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": grid}[kind]
@@ -146,24 +144,18 @@ class VAE(GenerativeModel):
     description: ClassVar[str] = "MLP variational autoencoder (Bernoulli/spin/Gaussian likelihood, ELBO and IWAE scores)"
     config_class: ClassVar[type] = VAEConfig
     default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
-    # per data kind (benchmarks/compare.py scoreboard, 60 s of one core per run, docs/scoreboard.md; Adam
-    # 1e-3, batch 64, MLP 256-256):
+    # per data kind (Adam 1e-3, batch 64, MLP 256-256; benchmarks/records/vae.md):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # L=16 Ising at T = 1.8, 2.27, 3, latent 8, autoregressive decoder with the running mean of the
-        # earlier spins (ar_global; ar_kernel 9, 5 and 7 measured worse), its window wrapped round the torus
-        # (ar_periodic) and a cosine learning-rate decay over the budget; 300 s of one core, two runs of
-        # benchmarks/defaults.py (3,000 samples per T against 10,000 Monte Carlo lattices per T): ⟨e⟩ and
-        # ⟨|m|⟩ within 2.9% except ⟨|m|⟩ at T = 3, 4.7% low (2.7% and 6.7%).  The open window left ⟨e⟩ at T = 3 5.7-6.1% too
-        # high in every run: the 2L bonds across the boundary (1/L of all bonds) came out uncorrelated (0.03
-        # against 0.41 at T = 3).  The torus window at a constant rate: worst errors 1.3%, 2.4%, 6.6%, 9.2%
-        # and 14% in five runs (the state at the end of a constant-rate run moves ⟨|m|⟩ at T = 3 by ±10%).
-        # The window alone gave 8.9-13% at T_c and T = 3 and χ at T = 1.8 33x Monte Carlo's (domain flips)
+        # L=16 Ising: latent 8, an autoregressive decoder (PixelVAE, Gulrajani et al. 2017) with the running mean
+        # of the earlier spins (ar_global: no second domain), its window wrapped round the torus (ar_periodic:
+        # the boundary bonds stay correlated) and a cosine decay that makes the end state reproducible
+        # (benchmarks/records/vae.md)
         "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive", "ar_global": True, "ar_periodic": True},
                           "train": {"schedule": "cosine"}}, budget(9_000)),
-        # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile): 300 s of
-        # one core, KL 0.0066 (floor 0.0056), AUC 0.520 against 10,000 held-out events (benchmarks/defaults.py)
+        # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile;
+        # benchmarks/records/vae.md)
         "continuous": overlay({"model": {"latent": 3}}, budget(220_000)),
-        # binarized 8x8 digits, latent 8: at the real-vs-real floors (AUC 0.53) in 16 s
+        # binarized 8x8 digits, latent 8: at the real-vs-real floors (benchmarks/records/vae.md)
         "binary": overlay({"model": {"latent": 8}}, budget(14_000)),
         # grey 8x8 digits (docs/scoreboard.md)
         "image": budget(70_000),
@@ -379,10 +371,8 @@ class ConvVAE(VAE):
     config_class: ClassVar[type] = ConvVAEConfig
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
     default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
-    # the MLP vae's latent sizes; measured in the scoreboard's quick mode (800 updates) on L=16 Ising
-    # (KL 0.41 vs the MLP's 0.52, AUC 0.64 vs 0.66, at 5x the CPU time) and digits (AUC 0.56 vs 0.49).
-    # L=16 Ising at T = 1.8, 2.27, 3, 300 s of one core, autoregressive decoder: ⟨e⟩ within 3.5%, ⟨|m|⟩
-    # within 2.1% at T = 1.8 but 14.5% at T_c (the factorised decoder: about 15% everywhere)
+    # the MLP vae's latent sizes; on spins the autoregressive decoder, which keeps the bonds that a factorised
+    # decoder breaks (benchmarks/records/vae.md)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive"}}, budget(2_500)),
         "binary": overlay({"model": {"latent": 8}}, budget(4_000)),

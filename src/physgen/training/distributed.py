@@ -54,8 +54,8 @@ def init(device: torch.device) -> DistContext:
 
 def shutdown(ctx: DistContext, *, clean: bool = True) -> None:
     """Leave the process group.  After a clean run the ranks leave together (a barrier first: a rank
-    that tore down its gloo pairs while a peer still used them aborted with "terminate called without
-    an active exception" in about 1 run in 7 on a loaded 2-core machine); after an error there is no
+    that tore down its gloo pairs while a peer still used them could abort with "terminate called without
+    an active exception": benchmarks/records/training.md); after an error there is no
     barrier (the peers may be inside another collective).  Then ``destroy_process_group`` and a garbage
     collection, so that no backend object is left to the interpreter's finalizer."""
     if ctx.enabled:

@@ -5,7 +5,7 @@ Columns are ``step, epoch, ...`` followed by every key logged so far; a key that
 restored step are dropped, so the file describes exactly one trajectory.  Rows are appended in batches,
 at most ``FLUSH_SECONDS`` apart, and whenever the trainer writes a checkpoint (:meth:`Logbook.flush`), so
 every row up to a checkpoint on disk is in the file: a resume after ``kill -9`` logs the rest again.  (A
-write and flush per row was ~45 us in the RBM benchmark, ~0.5% of its 1 ms updates logged every 10 steps.)
+write and flush per row costs a measurable share of a fast update: benchmarks/records/training.md.)
 """
 from __future__ import annotations
 

@@ -57,9 +57,9 @@ def build_optimizers(groups: dict[str, list[nn.Parameter]], cfg: TrainConfig) ->
 
 def _fusable(params: list[nn.Parameter]) -> bool | None:
     """PyTorch's fused (one-kernel) SGD update when every parameter is a float tensor on the CPU or a CUDA
-    device (the same update; on CPU ~0.03 ms less per SGD-with-momentum step at 576×500); else the default.
-    Adam/AdamW keep PyTorch's default implementation: its fused kernel rounds differently, which moved the
-    slow tt̄ WGAN-GP check's classifier AUC from inside its 0.65 bound to 0.670."""
+    device (the same update, faster); else the default.  Adam/AdamW keep PyTorch's default implementation:
+    its fused kernel rounds differently, enough to move the slow tt̄ WGAN-GP check past its AUC bound
+    (benchmarks/records/training.md)."""
     ok = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float16, torch.bfloat16, torch.float32,
                                                                torch.float64) for p in params)
     return True if ok else None

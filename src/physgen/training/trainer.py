@@ -633,7 +633,7 @@ class Trainer:
         """(snapshot, disk) at an epoch end: the state is snapshotted in memory when ``guard_every`` steps have
         passed since the last snapshot (a step count, so that a rollback, and a retry after it, is reproducible),
         and written to disk when ``checkpoint_interval`` seconds have passed since the last written checkpoint.
-        (An RBM epoch of 29 updates takes ~30 ms; snapshotting each, ~0.3 ms, was 1% of the training.)  Ranks
+        (Snapshotting every epoch end costs a share of a short epoch: benchmarks/records/training.md.)  Ranks
         agree on the disk write (any rank due -> all): it ends in a barrier that every rank must join."""
         snapshot = self.step - self._good[1]["step"] >= self.cfg.guard_every
         due = self._written is None or time.monotonic() - self._written[1] >= self.cfg.checkpoint_interval

@@ -103,8 +103,8 @@ def refresh(wf, chains: Chains) -> None:
 def default_step(name: str, sigma: float = 1.0) -> float:
     """Move width 2σ (Metropolis) or time step 0.3σ² (importance), σ the width of the trap's ground state.
 
-    Both lie near the largest ``1/(error² · time)`` of the energy for two electrons in 2D at ω = 1 among the
-    widths 0.5–4 and time steps 0.01–1 tried (acceptance about 0.6 and 0.94).
+    Both lie near the largest ``1/(error² · time)`` of the energy for two electrons in 2D at ω = 1
+    (benchmarks/records/vmc.md).
     """
     return 2.0 * sigma if name == "metropolis" else 0.3 * sigma ** 2
 

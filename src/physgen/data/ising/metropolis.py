@@ -37,11 +37,11 @@ on CUDA ``torch.Tensor.random_`` on the device.
 
 Threads.  On CPU a sweep is ~50 short element-wise torch operations, each a parallel region of its own
 when torch runs several threads.  When another process keeps a core busy, every region waits for a
-descheduled thread, and a 2-thread sweep on a fully loaded 2-core machine ran 20–40× slower than a
-1-thread one.  So by default (``threads=None``) the engine runs its CPU work on one torch thread —
-whatever ``torch.get_num_threads()`` is — and restores the caller's setting afterwards; the samples do
-not depend on the thread count.  ``threads=n`` uses ``n`` threads, which pays only on an otherwise idle
-machine (``benchmarks/ising.py`` measures both).
+descheduled thread, and a 2-thread sweep on a fully loaded 2-core machine ran many times slower than a
+1-thread one (benchmarks/records/training.md).  So by default (``threads=None``) the engine runs its CPU
+work on one torch thread — whatever ``torch.get_num_threads()`` is — and restores the caller's setting
+afterwards; the samples do not depend on the thread count.  ``threads=n`` uses ``n`` threads, which pays
+only on an otherwise idle machine (``benchmarks/ising.py`` measures both).
 """
 from __future__ import annotations
 
@@ -282,7 +282,7 @@ class CheckerboardMetropolis:
     def _ties_numpy(self, b: np.ndarray, tie: np.ndarray, level: np.ndarray) -> None:
         """The tie resolution of :meth:`_levels` on CPU, in place on NumPy views of the same buffers and
         with the same random words: ~10 operations on ~1% of the sites, where NumPy's per-call cost is
-        a fraction of torch's (this was ~40% of a sweep at L = 128, 64 chains)."""
+        a fraction of torch's (benchmarks/records/training.md)."""
         idx = np.flatnonzero(tie)
         if idx.size:
             chain = (idx // level[0, 0].size) % self.M

@@ -56,10 +56,8 @@ class DBN(GenerativeModel):
     default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
                                                           "schedule": "constant", "batch_size": 64,
                                                           "matmul_precision": "medium"}}
-    # the schedule (5,000 updates per layer, model.steps_per_layer) ends a run, the time budget is a safety net
-    # on a loaded machine.  Binarized digits (docs/dbn.md): 5,000 up-down updates after the greedy pass raise
-    # the held-out bound of [128, 128] from −17.76 to −17.30 nats (the RBM of the first layer: −17.32);
-    # greedy + fine-tuning take ~40 s of an idle core
+    # the schedule (model.steps_per_layer per layer) ends a run; on binarized digits up-down fine-tuning after the
+    # greedy pass (Hinton, Osindero & Teh 2006, §5) raises the held-out bound (docs/dbn.md, benchmarks/records/dbn.md)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "spins": overlay({"model": {"layers": [64, 64]}}, budget(10_000)),
         "continuous": overlay({"model": {"layers": [64, 64]}, "data": {"transform": "standardize"}}, budget(10_000)),

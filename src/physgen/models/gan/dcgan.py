@@ -41,8 +41,7 @@ class DCGAN(GAN):
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 2e-4, "optimizer": "adam", "betas": [0.5, 0.999]}}
-    # budget only: a conditional dcgan on L=16 Ising took 2,320 steps in 620 s (a recorded run);
-    # for lattices wgan-gp (model.arch=conv) is the measured choice
+    # budget only; for lattices wgan-gp (model.arch=conv) is the measured choice (benchmarks/records/gan.md)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"spins": budget(20_000), "binary": budget(20_000)}
 
     def build(self, config: DCGANConfig, spec: DataSpec) -> None:

@@ -81,8 +81,7 @@ class VanillaGAN(GAN):
     config_class: ClassVar[type] = VanillaGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
     default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
-    # the course's settings everywhere; budget: 100 epochs of the 1,797 digit images took 59 s
-    # (a recorded run, docs/gan.md); no recorded run on lattices or tabular data
+    # the course's settings on every kind; step budgets converted from time budgets (benchmarks/records/gan.md)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "spins": budget(14_000), "binary": budget(15_000),
         "continuous": overlay({"data": {"transform": "minmax"}}, budget(50_000))}
@@ -221,58 +220,30 @@ class WGANGP(GAN):
     config_class: ClassVar[type] = WGANGPConfig
     default_output: ClassVar[str] = "tanh"
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
-    # tuned on the tt̄ events (docs/gan.md): an EMA of the weights, which damps the oscillation of WGAN-GP
-    # iterates (Yazıcı et al. 2019)
+    # an EMA of the weights damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019); tuned on the tt̄
+    # events (benchmarks/records/wgan-gp.md)
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
                                                 "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # Pythia tt̄ (s, t, y) on Gaussianised features (data.transform=auto: quantile), linear output:
-        # seven 300 s runs on one core gave KL 0.006-0.009 (floor 0.0056), C2ST AUC 0.594-0.658 (median 0.636)
-        # against 10,000 held-out events (benchmarks/defaults.py; with data.transform=minmax and
-        # model.output=tanh: KL 0.049, AUC 0.96)
+        # tt̄ (s, t, y): a linear output on Gaussianised features (data.transform=auto: quantile); minmax data
+        # with a tanh output came out far from the data (benchmarks/records/wgan-gp.md)
         "continuous": overlay({"model": {"output": "linear"}}, budget(80_000)),
-        # temperature-conditioned L=16 Ising: the periodic conv G and critic with lattice statistics and a
-        # global-pool generator path (docs/gan.md); the MLP reached AUC 0.92 in the scoreboard's 60 s.  The
-        # learning rate decays by a cosine over the budget (at a constant rate ⟨|m|⟩ at T = 3 was 21% too low).
-        # Judged in 300 s of one core (T = 1.8, 2.27, 3; 3,000 samples per T against 10,000 Monte Carlo
-        # lattices per T), benchmarks/defaults.py --runs 3: ⟨|m|⟩ at T = 3 +2.4, −4.8, −10% (3,937-4,084
-        # updates; seven runs before the periodic padding got faster, 3,463-3,507 updates: 3.0-13% too low),
-        # the other ⟨e⟩ and ⟨|m|⟩ within 4.4%, C at T_c 1.28-1.53 against 1.51, χ at T = 3 0.56-0.83 against
-        # 1.36.  Two runs of the 600 s default budget: ⟨|m|⟩ at T = 3 +1.4% and −6.0%, χ 1.25 and 0.68.
-        # In eighteen 300 s runs with one of the options below (or an extra critic or generator input) changed,
-        # the distribution of m at T = 3 had two humps (Binder cumulant 0.24-0.38 against Monte Carlo's 0.08)
-        # and ⟨m²⟩ was mostly 0.03-0.04 against 0.046: the spin correlations beyond three sites are too weak,
-        # and G makes up part of ⟨|m|⟩ with a global shift.
-        # Not adopted (⟨|m|⟩ at T = 3; two 300 s runs each unless stated):
-        # - model.global_pool=false: +4.5, −1.3, −2.8, +7.8% and benchmarks/defaults.py --runs 3 a median of
-        #   3.0%, χ there 0.86 (0.72 with the path), but ⟨e⟩ at T_c 5.2% too low (2.8-6.2%) and C at T_c 2.96 and at
-        #   T = 1.8 4.73 (Monte Carlo 1.51 and 0.44): the energy, the sufficient statistic, got worse;
-        # - train.lr=1e-3 (benchmarks/defaults.py --runs 3): +5.7, −7.3, −6.4% (median 6.4%), though χ at T = 3
-        #   0.91-1.43 and at T_c 1.38-4.14 (Monte Carlo 4.19) and the Binder cumulant 0.08-0.25;
-        #   model.n_critic=2 +2.3% (one run); train.batch_size=32 −6.5% (one run);
-        # - model.n_critic=5 −4.1, −15%; the critic's dilations_d=[1,2,4,8] −3.9, −3.4, −8.4% (χ 0.70-0.73);
-        #   G's dilations all 1 −9.0% (one run); global_pool=false with n_critic=2 −9.1% (one run);
-        # - model.match_observables=300 with match_fluctuations put ⟨|m|⟩ at T_c 9.3-9.6% too high;
-        #   match_observables=30 (10, 5) with match_fluctuations put ⟨|m|⟩ at T = 3 within 3% (8.4%, 16%, one run
-        #   each) but made the lattices easy to tell from Monte Carlo, classifier AUC 0.82-0.83 (0.78) against
-        #   0.51 (the spin correlation at distance 3-5 turned negative)
+        # L=16 Ising: periodic conv G and critic with lattice statistics and a global-pool generator path; the
+        # cosine decay keeps ⟨|m|⟩ at T = 3 right (benchmarks/records/wgan-gp.md, with the options not adopted)
         "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
                                     "global_pool": True},
                           "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(4_000)),
-        # binarized 8x8 digits, the MLP: at the real-vs-real floors (AUC 0.51) after 10,000 steps in 56 s
+        # binarized 8x8 digits: the MLP reaches the real-vs-real floors (benchmarks/records/wgan-gp.md)
         "binary": budget(20_000),
         # grey 8x8 digits: the MLP in logit space (data.transform=logit) with its output clamped to the training
-        # range (model.output=clip), so that G can put whole pixels at 0 and 16/16 (49% and 9% of the data's):
-        # 300 s of one core against 599 held-out images gave AUC 0.557 and 0.515 for two sampling seeds, 0.554 with
-        # another training seed (floor 0.50), KL 0.041-0.045 (floor 0.032); clip on raw intensities AUC 0.568, KL
-        # 0.055; the linear output in logit space 0.91, and tanh on raw intensities (the binary defaults) 0.70
+        # range (model.output=clip), so that G can put whole pixels at 0 and 16/16 (benchmarks/records/wgan-gp.md)
         "image": overlay({"data": {"transform": "logit"}, "model": {"output": "clip"}}, budget(70_000)),
     }
 
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:
-        """:attr:`defaults_by_kind`, plus the projection critic on conditioned spin lattices (run p1: with it,
-        ⟨|m|⟩ at T = 3.5 went from −59% to −15% and energies to within 3.5%)."""
+        """:attr:`defaults_by_kind`, plus the projection critic (Miyato & Koyama 2018) on conditioned spin
+        lattices, which keeps the high-temperature magnetisation right (benchmarks/records/wgan-gp.md)."""
         out = super().defaults(spec)
         if spec.kind == "spins" and spec.condition_names:
             out["model"]["projection"] = True

@@ -12,9 +12,8 @@ the features also include the squared deviations ``(|m| − t_k,|m|)²`` and ``(
 whose means are the data's variances at ``T_k`` when the means are right — the susceptibility
 ``χ = N Var|m| / T`` and specific heat ``C = N Var e / T²`` — with σ the spread of the squared deviations of
 the training lattices from their own temperature's means.  Means alone can be met by a mixture of too-ordered
-and too-disordered lattices (measured: a run with weight 300 put 57% of its 2.125 lattices at |m| > 0.9 and
-15% below 0.4, against 31% and 1% in the data, ⟨e⟩ right but C 9× the data's); raw second moments ⟨e²⟩
-in units of their spread over all temperatures were too weak a constraint (C still 1.5–3× too large).
+and too-disordered lattices, and raw second moments ⟨e²⟩ in units of their spread over all temperatures are
+too weak a constraint on C (benchmarks/records/wgan-gp.md).
 Squaring a batch mean adds its variance,
 ``E(μ̂ − t)² = (μ − t)² + Var s / n``, which would reward the generator for making ``s`` the same on every
 lattice — the opposite of the fluctuations (susceptibility, ⟨m²⟩) it must learn.  So each group is split
@@ -26,8 +25,7 @@ The generated statistics are those of the lattices physgen outputs, ``sign(y)`` 
 output ``y``, with the gradient passed straight through to ``y`` (``ŝ = y + (sign y − y)`` with the bracket
 detached; the straight-through estimator of Bengio, Léonard & Courville 2013).  Matching ``s(y)`` of the
 soft outputs instead is biased: a site with ``y = 0.1`` counts 0.1 towards ``m`` but becomes a full spin, so
-the generator is pulled to soft values whose signs are too ordered or too disordered (with weight 300, ⟨E⟩ of
-the sampled lattices up to 5% too low, 2–5% at most temperatures).
+the generator is pulled to soft values whose signs are too ordered or too disordered (benchmarks/records/wgan-gp.md).
 """
 from __future__ import annotations
 

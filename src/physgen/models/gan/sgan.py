@@ -145,8 +145,8 @@ class SGAN(GAN):
     default_config: ClassVar[dict] = {"data": {"condition": "labels"},
                                       "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
                                                 "betas": [0.5, 0.999]}}
-    # budget: on 8x8 digits (1,347 training rows, 10 labels per class) the 8,000 steps of docs/sgan.md took
-    # 100-200 s on one busy CPU core, 5,000 steps 30-120 s; the same wall time on lattices and tabular data
+    # budget: the step counts of docs/sgan.md's runs (8,000 on the 8x8 digits, 3,000 on Ising phases);
+    # benchmarks/records/sgan.md and budgets.md
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "binary": budget(8_000), "spins": budget(3_000),
         "continuous": overlay({"data": {"transform": "minmax"}}, budget(8_000)),

@@ -78,9 +78,8 @@ class ThesisDCGAN(GAN):
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-4, "optimizer": "adam",
                                                 "betas": [0.5, 0.999]}}
-    # tanh output, so minmax data; on the tt̄ events 2,064 steps took 1,202 s (KL 0.25, AUC 0.85, still
-    # improving; docs/gan.md): the thesis architecture converges slowly, hence the long budget.
-    # No recorded run on other kinds (they fall back to the trainer's default budget)
+    # tanh output, so minmax data; the thesis architecture converges slowly, hence the long budget
+    # (benchmarks/records/thesis-dcgan.md).  Other kinds fall back to the trainer's default budget
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": overlay({"data": {"transform": "minmax"}}, budget(2_000))}
 

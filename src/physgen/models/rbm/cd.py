@@ -69,7 +69,7 @@ def stacked_gradients(e: RBMEnergy, v: torch.Tensor, x: torch.Tensor, n_data: in
     may be passed when the caller has it, ``vc`` = ``v`` already in the products' dtype
     (:meth:`RBMEnergy.operands`); ``value=False`` skips ``L`` (None).  (The vector sums are taken as
     elementwise products summed over rows: matrix-vector products would follow ``train.matmul_precision``
-    into bfloat16 kernels, ~3× slower at this size.)"""
+    into bfloat16 kernels, slower at this size: benchmarks/records/rbm.md.)"""
     w = _row_weights(len(v), n_data, x.dtype, x.device)
     pw = (torch.sigmoid(x) if p is None else p) * w
     dW = e.outer(e.scaled(v) if vc is None else vc, pw)

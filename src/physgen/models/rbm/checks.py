@@ -10,10 +10,9 @@ from physgen.models.rbm.symmetry import Translations
 MAX_CONDITIONS = 64
 # grey images on a grid k/N (DataSpec.levels): softmax units, one-hot over the N + 1 levels of each pixel; other
 # grey images in [0, 1]: Bernoulli units whose data are the pixel intensities read as probabilities (the
-# convention of the MNIST RBMs of Hinton & Salakhutdinov 2006), samples E[v | h] (RBM.sample).  On the 8x8
-# digits, 300 s of one core (benchmarks/defaults.py protocol; softmax with the image defaults: RBM.defaults_by_kind),
-# with PCD: softmax AUC 0.58-0.63 (KL 0.05), Bernoulli 0.94 (KL 0.30), binomial units (model.visible=binomial) 1.00,
-# KL 0.67 at lr 0.01/16 (1.23 at lr 0.01): a binomial law reaches 16/16 only when σ(a + Wh) is within ~1% of 1
+# convention of the MNIST RBMs of Hinton & Salakhutdinov 2006), samples E[v | h] (RBM.sample).  Softmax units fit
+# the digits' grid far better than Bernoulli or binomial ones: a binomial law reaches 16/16 only when σ(a + Wh) is
+# within ~1% of 1 (benchmarks/records/rbm.md)
 _AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli"}
 _FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
         "gaussian": "model.visible=gaussian"}

@@ -84,10 +84,10 @@ class RBMEnergy:
         """This energy with a bfloat16 copy of ``W`` for its matrix products when float32 products run at
         ``"medium"`` precision (``train.matmul_precision``, docs/training.md) on a CPU with bfloat16 kernels;
         else ``self``.  "medium" already rounds the operands to bfloat16 inside oneDNN, but per product
-        (W re-cast three times per update); casting once halves the cost of a 64×576×500 product on an
-        AVX512-BF16 core.  Products then return bfloat16 (relative rounding 2⁻⁹), converted back to ``W``'s
-        dtype before any bias is added.  For sampling and CD statistics only (no autograd through ``Wc``).
-        ``out``: a bfloat16 tensor shaped like ``W`` to cast into (a trainer's per-update copy, reused)."""
+        (W re-cast three times per update); casting once is cheaper (benchmarks/records/rbm.md).  Products then
+        return bfloat16 (relative rounding 2⁻⁹), converted back to ``W``'s dtype before any bias is added.  For
+        sampling and CD statistics only (no autograd through ``Wc``).  ``out``: a bfloat16 tensor shaped like
+        ``W`` to cast into (a trainer's per-update copy, reused)."""
         if not bf16_products(self.W):
             return self
         Wc = self.W.detach().to(torch.bfloat16) if out is None else out.copy_(self.W.detach())

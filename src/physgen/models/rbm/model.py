@@ -57,43 +57,30 @@ class RBM(GenerativeModel):
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
     # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two
-    # Ising modes; measured on 4×4 Ising at T = 2.5 (docs/rbm.md).  Matrix products at "medium" precision:
-    # ~2× faster on CPUs with bfloat16 units at float32-level error (docs/training.md); log Z, AIS and the
-    # exact likelihood are computed in float64, which the setting never touches
+    # Ising modes (docs/rbm.md).  Matrix products at "medium" precision: faster on CPUs with bfloat16 units at
+    # float32-level error (docs/training.md); log Z, AIS and the exact likelihood are computed in float64, which
+    # the setting never touches (benchmarks/records/rbm.md)
     default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
                                                           "schedule": "linear", "batch_size": 64,
                                                           "matmul_precision": "medium"}}
-    # per data kind (benchmarks/compare.py scoreboard, docs/scoreboard.md, 200 epochs within 60 s of one
-    # core).  The budget caps the updates at 10,000, over which the linear decay runs: PCD needs the decay —
-    # on the digits 200 epochs (5,800 updates, lr decaying to 0) reach AUC 0.55 (floor 0.51), 20 s at a
-    # constant lr 0.01 (9,700 updates) only AUC 0.92 — and 10,000 matches the recorded runs' lengths:
-    # 8,000 updates on L=16 Ising, 9,400 (30 epochs) in the exact 4×4 Ising check (KL ≤ 0.05, tests)
+    # per data kind; the linear decay runs over the step budget, which PCD needs (Tieleman 2008; benchmarks/records/
+    # rbm.md, budgets.md)
     # a user's n_hidden asks for dense weights: the translation-invariant filters of the spins defaults give way
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size")}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # L=16 Ising at T = 1.8, 2.27, 3 (--condition temperature, 1,000 per T), 300 s of one core, against
-        # independent Monte Carlo (benchmarks/defaults.py): translation-invariant weights, 2 filters on 3×3
-        # windows (512 hidden units, 21 parameters per temperature, ~17,800 updates): ⟨e⟩ and ⟨|m|⟩ within
-        # 2.5% at every T, C and χ within 10% (lr 0.003: 2.8%); two runs with 57,000-65,000 updates (a faster
-        # host): within 1.1% but ⟨|m|⟩ at T = 3 (2.0% and 5.5%, ± 3%); judged with 3,000 samples per T against
-        # 10,000 Monte Carlo lattices per T (± 1.5% at T = 3), two more runs: within 3.2%, but ⟨|m|⟩ at T_c
-        # 0.64% and 5.3%; the same on the whole lattice diverged at lr
-        # 0.01 and at lr 0.003 reached 13-21% in 100 s (filters learn the global mode, not the bonds); dense
-        # weights, 64 hidden: 10-15% at T_c and T = 3, C at T_c 74% low
+        # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
+        # represent nearest-neighbour bonds; whole-lattice filters and dense weights were worse
+        # (benchmarks/records/rbm.md)
         "spins": overlay({"model": {"filters": 2, "filter_size": 3}}, budget(20_000)),
         # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
-        # auto: quantile), 64 hidden: KL 0.011 (floor 0.0056), AUC 0.73 against 10,000 held-out events in
-        # 300 s of one core (benchmarks/defaults.py)
+        # auto: quantile), 64 hidden (benchmarks/records/rbm.md)
         "continuous": overlay({"model": {"n_hidden": 64}}, budget(100_000)),
-        # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (AUC 0.47) in 2.7 s
+        # binarized 8x8 digits: 128 hidden reach the real-vs-real floors (benchmarks/records/rbm.md)
         "binary": overlay({"model": {"n_hidden": 128}}, budget(10_000)),
-        # grey 8x8 digits (softmax units over the 17 levels, visible=auto), 300 s of one core against 599 held-out
-        # images: parallel tempering (10 replicas, in training and sampling), weight decay l2 1e-4 (the Hinton
-        # guide's usual weight cost, §10) and 300 sampling sweeps (599 images in 55 s): AUC 0.529-0.551 (median
-        # 0.550), KL 0.040-0.042 over three runs of benchmarks/defaults.py (floor 0.50, 0.032); one run sampled
-        # with 1,000 sweeps 0.492 and 0.520 (two seeds), 100 sweeps 0.551, Gibbs 0.589.  PCD-1: 0.608 and 0.572,
-        # KL 0.050 (without l2 0.667 and 0.682; l2 1e-3 0.665; lr 0.003 0.639; 256 hidden 0.759); PCD-5 0.649
-        # and 0.672: persistent Gibbs chains mix too slowly between the digits
+        # grey 8x8 digits (softmax units over the 17 levels, visible=auto): parallel tempering (Desjardins et al.
+        # 2010; 10 replicas, in training and sampling), since persistent Gibbs chains mix too slowly between the
+        # digits, weight decay l2 1e-4 (the Hinton guide's usual weight cost, §10) and 300 sampling sweeps
+        # (benchmarks/records/rbm.md, with the settings not adopted)
         "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(10_000)),
     }
 
@@ -200,7 +187,7 @@ class RBM(GenerativeModel):
     def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
                   ) -> tuple[torch.Tensor, dict[str, float]]:
         """:meth:`loss`'s value and logs with its closed-form gradient added to ``W.grad``, ``a.grad``,
-        ``b.grad`` (no graph, no backward pass: ~0.1 ms of a 1.3 ms PCD-1 update at 576×500)."""
+        ``b.grad`` (no graph, no backward pass; its cost: benchmarks/records/rbm.md)."""
         if not self._explicit:
             raise NotImplementedError("rbm: closed-form gradients need method cd/pcd without sparsity or learned sigma")
         total, logs, grads = self._objective(batch, generator)
@@ -264,8 +251,8 @@ class RBM(GenerativeModel):
     @torch.no_grad()
     def _chain_visible(self, generator: torch.Generator) -> list[torch.Tensor]:
         """PCD: k − 1 full sweeps and the last ``h → v`` of every persistent chain of every condition value
-        at once (batched products; a single RBM uses plain 2-D products, which oneDNN runs ~2.5x faster
-        than a batch of one): ``(K, C, n)``.  Each group finishes its chains in :meth:`_finish_chain`, its
+        at once (batched products; a single RBM uses plain 2-D products, which oneDNN runs faster than a
+        batch of one): ``(K, C, n)``.  Each group finishes its chains in :meth:`_finish_chain`, its
         ``v → x`` product stacked with the data's.  Returns the K tensors ``(C, n)``."""
         single = self.W.shape[0] == 1
         e = self._fast_energy(0) if single else self.stacked_energy().fast()

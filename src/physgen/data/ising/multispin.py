@@ -200,6 +200,17 @@ def _counts(S, out):
                     k = 0
 
 
+@_njit
+def _unpack(S, out):
+    """out[c] = ±1 spins of chain c (bit c % 64 of group c // 64), out (M, L, L) int8."""
+    L = S.shape[1]
+    for c in range(out.shape[0]):
+        g, r = c // BITS, np.uint64(c % BITS)
+        for i in range(L):
+            for j in range(L):
+                out[c, i, j] = np.int8(2 * np.int64((S[g, i, j] >> r) & np.uint64(1)) - 1)
+
+
 # ------------------------------------------------------------------------------------------ engine
 def pack(spins: np.ndarray) -> np.ndarray:
     """(M, L, L) ±1 spins -> (G, L, L) uint64 words, G = ⌈M / 64⌉; chain c is bit c % 64 of group c // 64."""
@@ -213,11 +224,15 @@ def pack(spins: np.ndarray) -> np.ndarray:
 
 def unpack(words: np.ndarray, M: int) -> np.ndarray:
     """Inverse of :func:`pack`: (G, L, L) uint64 -> (M, L, L) int8 ±1."""
-    G, L = words.shape[0], words.shape[1]
+    out = np.empty((M,) + words.shape[1:], np.int8)
+    if AVAILABLE:
+        _unpack(words, out)
+        return out
+    G, L = words.shape[0], words.shape[1]                               # pragma: no cover - numba is a dependency
     bits = np.unpackbits(np.ascontiguousarray(words, dtype="<u8").view(np.uint8).reshape(G, L, L, 8),
-                         axis=-1, bitorder="little")                    # (G, L, L, 64)
-    s = bits.transpose(0, 3, 1, 2).reshape(G * BITS, L, L)[:M]
-    return (2 * s.astype(np.int8) - 1)
+                         axis=-1, bitorder="little")
+    out[:] = 2 * bits.transpose(0, 3, 1, 2).reshape(G * BITS, L, L)[:M].astype(np.int8) - 1
+    return out
 
 
 def flip_probabilities(beta: np.ndarray, J: float, h: float) -> tuple[np.ndarray, bool]:

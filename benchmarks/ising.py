@@ -239,25 +239,28 @@ def exactness(make, name: str) -> dict:
     return {"name": name, "mean": est.value, "error": est.error, "exact": exact, "z": z, "ok": ok}
 
 
-def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> float:
-    """Sweeps in calls of k = 1, 2, 4, … (k doubles while a call takes < seconds/20, so numba's parallel
-    region spans many sweeps) until ``seconds`` have passed: bounded even when the machine stalls a run."""
+def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> tuple[float, float]:
+    """(flips per wall second, flips per CPU second of this process).  Sweeps in calls of k = 1, 2, 4, …
+    (k doubles while a call takes < seconds/20, so numba's parallel region spans many sweeps) until
+    ``seconds`` have passed: bounded even when the machine stalls a run."""
     sim = make(random_spins(chains, L, seed), 1.0 / T, seed)
     sim.sweep(2)                                                 # warm-up (and numba compilation)
-    n, k, t0 = 0, 1, time.perf_counter()
+    n, k, t0, p0 = 0, 1, time.perf_counter(), time.process_time()
     while True:
         c0 = time.perf_counter()
         sim.sweep(k)
         n += k
         now = time.perf_counter()
         if now - t0 >= seconds:
-            return chains * L * L * n / (now - t0)
+            flips = chains * L * L * n
+            return flips / (now - t0), flips / max(time.process_time() - p0, 1e-9)
         if now - c0 < seconds / 20:
             k *= 2
 
 
 def measure(contenders: dict, args) -> dict:
-    """Median flips/s of each contender over ``args.repeat`` interleaved rounds of ~``args.seconds`` each."""
+    """Median flips/s (wall and per CPU second) of each contender over ``args.repeat`` interleaved rounds of
+    ~``args.seconds`` each."""
     L, C, T = args.size, args.chains, args.temperature
     rates = {k: [] for k in contenders}
     loads = []
@@ -265,7 +268,8 @@ def measure(contenders: dict, args) -> dict:
         for k, make in contenders.items():
             rates[k].append(flips_per_s(make, L, C, T, args.seconds, args.seed + r))
         loads.append(os.getloadavg()[0])
-    return {k: {"median": statistics.median(v), "runs": v} for k, v in rates.items()} | {
+    return {k: {"median": statistics.median(w for w, _ in v), "runs": [w for w, _ in v],
+                "cpu_median": statistics.median(c for _, c in v)} for k, v in rates.items()} | {
         "_load": (min(loads), max(loads))}
 
 
@@ -316,15 +320,18 @@ def main() -> None:
     print(f"L={args.size}, {args.chains} chains, T={args.temperature}, h=0, device {args.device}, "
           f"median of {args.repeat} interleaved runs, load {lo:.2f}-{hi:.2f}/{ncores} cores")
     for k, v in res.items():
-        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   runs {', '.join(f'{x / 1e6:.0f}' for x in v['runs'])}")
+        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   runs {', '.join(f'{x / 1e6:.0f}' for x in v['runs'])}"
+              f"   (per CPU second of the process: {v['cpu_median'] / 1e6:.1f} M)")
     ratios = {}
     pairs = [(eng, ref) for ref in res if ref.startswith(("numpy", "numba")) for eng in res if eng.startswith("engine")]
     pairs += [("engine default", ref) for ref in res if ref.startswith("engine torch")]
     for eng, ref in pairs:
         ratios[f"{eng} / {ref}"] = res[eng]["median"] / res[ref]["median"]
-        print(f"  ratio {eng} / {ref}: {ratios[f'{eng} / {ref}']:.2f}x")
+        cpu = res[eng]["cpu_median"] / res[ref]["cpu_median"]
+        print(f"  ratio {eng} / {ref}: {ratios[f'{eng} / {ref}']:.2f}x   (per CPU second: {cpu:.2f}x)")
     out = {"machine": conditions.machine(), "size": args.size, "chains": args.chains, "T": args.temperature,
            "device": args.device, "load_idle": [lo, hi], "rates": {k: v["median"] for k, v in res.items()},
+           "rates_per_cpu_second": {k: v["cpu_median"] for k, v in res.items()},
            "ratios": ratios, "checks": checks}
     if args.under_load:
         out["under_load"] = under_load(contenders, res, args)

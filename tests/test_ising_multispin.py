@@ -195,3 +195,30 @@ def test_cli_engine_option(cli, tmp_path):
         assert load(tmp_path / f"{engine}.h5").attrs["engine"] == engine
     code, _, err = cli(*base, "--engine", "multispin", "--algorithm", "wolff", "--out", str(tmp_path / "w.h5"))
     assert code == 2 and err.count("\n") == 1 and "--engine" in err and "Traceback" not in err, err
+
+
+def test_make_bench_parses_the_benchmark_output():
+    """benchmarks/run_all.py turns benchmarks/ising.py's output into table rows (ratios, load, the default)."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[1] / "benchmarks"
+    sys.path.insert(0, str(bench))
+    spec = importlib.util.spec_from_file_location("physgen_run_all", bench / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    n = run_all.conditions.cores()
+    out = (f"engine default: multispin (numba, 1 thread)\n"
+           f"L=128, 64 chains, T=2.269, h=0, device cpu, median of 3 interleaved runs, load 1.00-1.20/{n} cores\n"
+           f"  engine default               3000.0 M flips/s   runs 3000   (per CPU second of the process: 3000 M)\n"
+           f"  engine torch 1 thread         750.0 M flips/s   runs 750   (per CPU second of the process: 750 M)\n"
+           f"  numpy (1 thread)              400.0 M flips/s   runs 400   (per CPU second of the process: 400 M)\n"
+           f"  numba (1 thread)              300.0 M flips/s   runs 300   (per CPU second of the process: 300 M)\n"
+           f"under load: one busy-loop process per core ({n}), load 3.00-3.10; fraction of the idle default "
+           f"engine (3000.0 M flips/s):\n"
+           f"  engine default               1800.0 M flips/s     0.60 of idle default engine, 0.60 of its own "
+           f"idle figure\n")
+    rows = run_all.ising(out)
+    assert [r[1] for r in rows] == ["7.50×", "10.00×", "4.00×", "0.60 of its idle"]
+    assert "engine default = multispin (numba, 1 thread)" in rows[0][2] and rows[0][4] == "1.00–1.20"

@@ -44,14 +44,46 @@ AVAILABLE = numba is not None
 BITS = 64
 
 
-def _njit(fn):
-    return numba.njit(cache=True, nogil=True, boundscheck=False)(fn) if AVAILABLE else fn
+def _njit(fn=None, **kw):
+    if fn is None:
+        return lambda f: _njit(f, **kw)
+    return numba.njit(cache=True, nogil=True, boundscheck=False, **kw)(fn) if AVAILABLE else fn
 
 
 # ------------------------------------------------------------------------------------------ kernels
 # Both sweep kernels keep the xoshiro256** state (Blackman & Vigna 2021) in four local words, advance it
 # once per random plane and write it back after each group; bit r of ``thr[g, k, b]`` is bit 63 - b of
 # chain 64g + r's threshold for class k.
+
+@_njit(inline="always")
+def _xoshiro(s0, s1, s2, s3):
+    """One xoshiro256** step: (64 random bits, the next state)."""
+    x = s1 * np.uint64(5)
+    u = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    return u, s0, s1, s2, s3
+
+
+@_njit(inline="always")
+def _site(row, up, dn, j, L, act):
+    """The spin word of site (i, j) and the one-hot masks n_0 … n_4 of its number of antiparallel
+    neighbours (bit-sliced half adders on the indicators a_k = s ^ s_k), restricted to ``act``."""
+    s = row[j]
+    a1 = s ^ up[j]
+    a2 = s ^ dn[j]
+    a3 = s ^ row[j - 1 if j > 0 else L - 1]
+    a4 = s ^ row[j + 1 if j < L - 1 else 0]
+    x1, c1, z1 = a1 ^ a2, a1 & a2, ~(a1 | a2)                          # a1 + a2 = 1, 2, 0
+    x2, c2, z2 = a3 ^ a4, a3 & a4, ~(a3 | a4)
+    return (s, z1 & z2 & act, ((x1 & z2) | (z1 & x2)) & act, ((c1 & z2) | (x1 & x2) | (z1 & c2)) & act,
+            ((c1 & x2) | (x1 & c2)) & act, c1 & c2 & act)
+
 
 @_njit
 def _sweeps_ferro(S, n, thr, active, state):
@@ -68,30 +100,13 @@ def _sweeps_ferro(S, n, thr, active, state):
                 for i in range(L):
                     row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
                     for j in range((i + colour) & 1, L, 2):
-                        s = row[j]
-                        a1 = s ^ up[j]
-                        a2 = s ^ dn[j]
-                        a3 = s ^ row[j - 1 if j > 0 else L - 1]
-                        a4 = s ^ row[j + 1 if j < L - 1 else 0]
-                        x1, c1, z1 = a1 ^ a2, a1 & a2, ~(a1 | a2)          # a1 + a2 = 1, 2, 0
-                        x2, c2, z2 = a3 ^ a4, a3 & a4, ~(a3 | a4)
-                        n0 = z1 & z2 & act
-                        n1 = ((x1 & z2) | (z1 & x2)) & act
-                        n2 = ((c1 & z2) | (x1 & x2) | (z1 & c2)) & act
-                        flip = ((c1 & (x2 | c2)) | (x1 & c2)) & act          # n >= 3
+                        s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
+                        flip = n3 | n4
                         eq = n0 | n1 | n2                                     # undecided chains
                         lt = zero
                         b = 0
                         while eq and b < BITS:                              # most significant plane first
-                            x = s1 * np.uint64(5)
-                            u = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
-                            t = s1 << np.uint64(17)
-                            s2 ^= s0
-                            s3 ^= s1
-                            s1 ^= s2
-                            s0 ^= s3
-                            s2 ^= t
-                            s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+                            u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
                             tb = (n0 & t8[b]) | (n1 & t4[b]) | (n2 & t0[b])
                             lt |= eq & tb & ~u                                # u_b = 0 < T_b = 1: flip
                             eq &= ~(u ^ tb)                                   # still equal so far
@@ -119,18 +134,7 @@ def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state):
                 for i in range(L):
                     row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
                     for j in range((i + colour) & 1, L, 2):
-                        s = row[j]
-                        a1 = s ^ up[j]
-                        a2 = s ^ dn[j]
-                        a3 = s ^ row[j - 1 if j > 0 else L - 1]
-                        a4 = s ^ row[j + 1 if j < L - 1 else 0]
-                        x1, c1, z1 = a1 ^ a2, a1 & a2, ~(a1 | a2)
-                        x2, c2, z2 = a3 ^ a4, a3 & a4, ~(a3 | a4)
-                        n0 = z1 & z2 & act
-                        n1 = ((x1 & z2) | (z1 & x2)) & act
-                        n2 = ((c1 & z2) | (x1 & x2) | (z1 & c2)) & act
-                        n3 = ((c1 & x2) | (x1 & c2)) & act
-                        n4 = c1 & c2 & act
+                        s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
                         if split:
                             ns = ~s
                             cls[0], cls[1], cls[2], cls[3], cls[4] = n0 & ns, n0 & s, n1 & ns, n1 & s, n2 & ns
@@ -147,15 +151,7 @@ def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state):
                         lt = zero
                         b = 0
                         while eq and b < BITS:
-                            x = s1 * np.uint64(5)
-                            u = ((x << np.uint64(7)) | (x >> np.uint64(57))) * np.uint64(9)
-                            t = s1 << np.uint64(17)
-                            s2 ^= s0
-                            s3 ^= s1
-                            s1 ^= s2
-                            s0 ^= s3
-                            s2 ^= t
-                            s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+                            u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
                             tb = zero
                             for q in range(Q):
                                 tb |= tm[q] & tg[tested[q], b]

@@ -48,12 +48,17 @@ def ising(out: str) -> list[list[str]]:
              ("engine default", f"numba ({n} threads)", f"engine 1, numba {n}"),
              ("engine default", "engine torch 1 thread", "engine 1, torch 1"),
              (f"engine torch {n} threads", "numpy (1 thread)", f"torch {n}, NumPy 1")]
+    cpu = {m.group(1): float(m.group(2)) for m in
+           re.finditer(r"^  (engine [\w ]+?|numpy \(1 thread\)|numba \(\d+ threads?\))\s+[\d.]+ M flips/s   runs .*"
+                       r"\(per CPU second of the process: ([\d.]+) M\)", out, re.M)}
     default = re.search(r"^engine default: (.*)$", out, re.M)
     rows = []
     for eng, ref, threads in pairs:
         if eng in rates and ref in rates:
+            per_cpu = (f" ({cpu[eng]:.0f} vs {cpu[ref]:.0f} per CPU second of the process, "
+                       f"{cpu[eng] / cpu[ref]:.2f}×)") if eng in cpu and ref in cpu else ""
             rows.append([f"Ising sweeps: {eng} / {ref}", f"{rates[eng] / rates[ref]:.2f}×",
-                         f"{rates[eng]:.0f} vs {rates[ref]:.0f} M flips/s; {where}", threads, load])
+                         f"{rates[eng]:.0f} vs {rates[ref]:.0f} M flips/s{per_cpu}; {where}", threads, load])
     if rows and default:
         rows[0][2] += f"; engine default = {default.group(1)}"
     if rows and checks:

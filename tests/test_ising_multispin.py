@@ -222,3 +222,4 @@ def test_make_bench_parses_the_benchmark_output():
     rows = run_all.ising(out)
     assert [r[1] for r in rows] == ["7.50×", "10.00×", "4.00×", "0.60 of its idle"]
     assert "engine default = multispin (numba, 1 thread)" in rows[0][2] and rows[0][4] == "1.00–1.20"
+    assert "(3000 vs 400 per CPU second of the process, 7.50×)" in rows[0][2]

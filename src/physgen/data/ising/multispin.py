@@ -31,8 +31,6 @@ runs at its share of a core.  Without numba, :data:`AVAILABLE` is False and noth
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 try:
@@ -210,12 +208,7 @@ def _unpack(S, out):
 # ------------------------------------------------------------------------------------------ engine
 def pack(spins: np.ndarray) -> np.ndarray:
     """(M, L, L) ±1 spins -> (G, L, L) uint64 words, G = ⌈M / 64⌉; chain c is bit c % 64 of group c // 64."""
-    M, L = spins.shape[0], spins.shape[1]
-    G = -(-M // BITS)
-    bits = np.zeros((G * BITS, L, L), np.uint8)
-    bits[:M] = spins > 0
-    packed = np.packbits(bits.reshape(G, BITS, L, L).transpose(0, 2, 3, 1), axis=-1, bitorder="little")
-    return np.ascontiguousarray(packed).view("<u8").reshape(G, L, L).astype(np.uint64)
+    return _pack_chains(np.asarray(spins) > 0)
 
 
 def unpack(words: np.ndarray, M: int) -> np.ndarray:
@@ -248,25 +241,27 @@ def flip_probabilities(beta: np.ndarray, J: float, h: float) -> tuple[np.ndarray
     return p, split
 
 
-def threshold_planes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-chain probabilities (M, K) -> (planes (G, K, 64), certain (G, K)) for :func:`_sweeps`.
-
-    T = ⌊p · 2^64⌋ (computed exactly from the float64 p); p = 1 is ``certain`` instead."""
-    M, K = p.shape
+def _pack_chains(bits: np.ndarray) -> np.ndarray:
+    """(M, ...) booleans -> (G, ...) uint64 words, chain c in bit c % 64 of word c // 64."""
+    M = bits.shape[0]
     G = -(-M // BITS)
-    planes = np.zeros((G, K, BITS), np.uint64)
-    cert = np.zeros((G, K), np.uint64)
-    for c in range(M):
-        g, r = divmod(c, BITS)
-        for k in range(K):
-            if p[c, k] >= 1.0:
-                cert[g, k] |= np.uint64(1 << r)
-                continue
-            t = math.floor(math.ldexp(float(p[c, k]), BITS))           # exact: p is a float64 in [0, 1)
-            for b in range(BITS):
-                if (t >> (BITS - 1 - b)) & 1:
-                    planes[g, k, b] |= np.uint64(1 << r)
-    return planes, cert
+    padded = np.zeros((G * BITS,) + bits.shape[1:], np.uint8)
+    padded[:M] = bits
+    moved = np.moveaxis(padded.reshape((G, BITS) + bits.shape[1:]), 1, -1)
+    return np.ascontiguousarray(np.packbits(moved, axis=-1, bitorder="little")).view("<u8")[..., 0].astype(np.uint64)
+
+
+def threshold_planes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-chain probabilities (M, K) -> (planes (G, K, 64), certain (G, K)) for the sweep kernels.
+
+    T = ⌊p · 2^64⌋, computed exactly from the float64 p (scaling by 2^64 is exact, and so is the floor
+    and the conversion of a float below 2^64 to uint64); p = 1 is ``certain`` instead."""
+    p = np.asarray(p, np.float64)
+    certain = p >= 1.0
+    t = np.floor(np.ldexp(np.where(certain, 0.0, p), BITS)).astype(np.uint64)            # (M, K)
+    shifts = np.uint64(BITS - 1) - np.arange(BITS, dtype=np.uint64)
+    bits = ((t[..., None] >> shifts) & np.uint64(1)).astype(bool)                        # (M, K, 64)
+    return _pack_chains(bits), _pack_chains(certain)
 
 
 class MultispinMetropolis:

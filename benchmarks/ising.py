@@ -1,13 +1,16 @@
 """Ising engine speed against the strongest plain references we could write, idle and under CPU load.
 
-physgen's :class:`~physgen.data.ising.CheckerboardMetropolis` is timed against
+physgen's engines — ``engine default``, what ``physgen data ising`` runs on the CPU: the multispin-coded
+kernel (:mod:`physgen.data.ising.multispin`, 64 chains per machine word, one thread; the torch engine
+when numba is missing), and the torch engine :class:`~physgen.data.ising.CheckerboardMetropolis`
+(``engine torch``, 1 and all threads) — are timed against
 
 * **NumPy** — the lattice kept as its four (L/2)×(L/2) checkerboard sublattices, so each half sweep
   touches only the sites it updates; neighbour sums by slicing into a preallocated int8 buffer (no
   ``np.roll`` copies); one float32 uniform per site compared with a 5-entry acceptance table indexed
   by s_i Σ s_j (no ``exp`` per site); the flip as an int8 product.  Single-threaded (NumPy does not
   parallelise element-wise work).
-* **numba** (when installed: ``pip install physgen[bench]``) — a compiled checkerboard loop, chains in
+* **numba** — a compiled checkerboard loop, one spin per byte, chains in
   parallel (``prange``), a 24-bit uniform from an inline xorshift64* generator (one stream per chain)
   for every site (branch-free), compared with an integer table of round(e^{-βΔE} 2^24).
 
@@ -17,10 +20,10 @@ within 4 standard errors (errors from the integrated autocorrelation time).
 
 Timings are interleaved ``--repeat`` times (medians), with the 1-minute load average printed beside
 each figure.  ``--under-load`` then starts one busy-loop process per core (each stops by itself after
-at most ``--load-seconds``; all are stopped when the measurement ends) and times the engine's default
-configuration and the NumPy reference again, each as a fraction of its idle single-thread figure.
+at most ``--load-seconds``; all are stopped when the measurement ends) and times the engines and the
+NumPy reference again, each as a fraction of its own idle figure and of the idle default engine.
 
-    python benchmarks/ising.py                       # L = 128, 64 chains, CPU
+    python benchmarks/ising.py                       # L = 128, 64 chains, T_c, CPU
     python benchmarks/ising.py --under-load
     python benchmarks/ising.py --device cuda --chains 1024
 """
@@ -40,7 +43,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conditions  # noqa: E402
 
-from physgen.data.ising import CheckerboardMetropolis  # noqa: E402
+from physgen.data.ising import CheckerboardMetropolis, multispin  # noqa: E402
 from physgen.physics import kaufman  # noqa: E402
 from physgen.stats import mean_with_error  # noqa: E402
 
@@ -201,6 +204,19 @@ class Engine:
         return self.eng.energy_magnetization()[0].cpu().numpy()
 
 
+class Multispin:
+    """physgen's multispin-coded engine (what ``physgen data ising`` runs on the CPU) with the same interface."""
+
+    def __init__(self, spins: np.ndarray, beta: float, seed: int):
+        self.eng = multispin.MultispinMetropolis(spins, np.full(len(spins), beta), seed=seed)
+
+    def sweep(self, n: int = 1) -> None:
+        self.eng.sweep(n)
+
+    def energy(self) -> np.ndarray:
+        return self.eng.energy_magnetization()[0]
+
+
 # ---------------------------------------------------------------------------------------- measuring
 def random_spins(chains: int, L: int, seed: int) -> np.ndarray:
     return (2 * np.random.default_rng(seed).integers(0, 2, size=(chains, L, L)) - 1).astype(np.int8)
@@ -223,25 +239,28 @@ def exactness(make, name: str) -> dict:
     return {"name": name, "mean": est.value, "error": est.error, "exact": exact, "z": z, "ok": ok}
 
 
-def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> float:
-    """Sweeps in calls of k = 1, 2, 4, … (k doubles while a call takes < seconds/20, so numba's parallel
-    region spans many sweeps) until ``seconds`` have passed: bounded even when the machine stalls a run."""
+def flips_per_s(make, L: int, chains: int, T: float, seconds: float, seed: int) -> tuple[float, float]:
+    """(flips per wall second, flips per CPU second of this process).  Sweeps in calls of k = 1, 2, 4, …
+    (k doubles while a call takes < seconds/20, so numba's parallel region spans many sweeps) until
+    ``seconds`` have passed: bounded even when the machine stalls a run."""
     sim = make(random_spins(chains, L, seed), 1.0 / T, seed)
     sim.sweep(2)                                                 # warm-up (and numba compilation)
-    n, k, t0 = 0, 1, time.perf_counter()
+    n, k, t0, p0 = 0, 1, time.perf_counter(), time.process_time()
     while True:
         c0 = time.perf_counter()
         sim.sweep(k)
         n += k
         now = time.perf_counter()
         if now - t0 >= seconds:
-            return chains * L * L * n / (now - t0)
+            flips = chains * L * L * n
+            return flips / (now - t0), flips / max(time.process_time() - p0, 1e-9)
         if now - c0 < seconds / 20:
             k *= 2
 
 
 def measure(contenders: dict, args) -> dict:
-    """Median flips/s of each contender over ``args.repeat`` interleaved rounds of ~``args.seconds`` each."""
+    """Median flips/s (wall and per CPU second) of each contender over ``args.repeat`` interleaved rounds of
+    ~``args.seconds`` each."""
     L, C, T = args.size, args.chains, args.temperature
     rates = {k: [] for k in contenders}
     loads = []
@@ -249,7 +268,8 @@ def measure(contenders: dict, args) -> dict:
         for k, make in contenders.items():
             rates[k].append(flips_per_s(make, L, C, T, args.seconds, args.seed + r))
         loads.append(os.getloadavg()[0])
-    return {k: {"median": statistics.median(v), "runs": v} for k, v in rates.items()} | {
+    return {k: {"median": statistics.median(w for w, _ in v), "runs": [w for w, _ in v],
+                "cpu_median": statistics.median(c for _, c in v)} for k, v in rates.items()} | {
         "_load": (min(loads), max(loads))}
 
 
@@ -270,20 +290,24 @@ def main() -> None:
 
     ncores = conditions.cores()
     kernels = numba_kernels()
+    cpu_multispin = args.device == "cpu" and multispin.AVAILABLE
     contenders = {
-        "engine default": lambda s, b, sd: Engine(s, b, sd, args.device),
-        "engine 1 thread": lambda s, b, sd: Engine(s, b, sd, args.device, threads=1),
+        "engine default": (lambda s, b, sd: Multispin(s, b, sd)) if cpu_multispin
+        else (lambda s, b, sd: Engine(s, b, sd, args.device)),
+        "engine torch 1 thread": lambda s, b, sd: Engine(s, b, sd, args.device, threads=1),
     }
     if args.device == "cpu" and ncores > 1:
-        contenders[f"engine {ncores} threads"] = lambda s, b, sd: Engine(s, b, sd, args.device, threads=ncores)
+        contenders[f"engine torch {ncores} threads"] = lambda s, b, sd: Engine(s, b, sd, args.device,
+                                                                               threads=ncores)
     contenders["numpy (1 thread)"] = lambda s, b, sd: NumpyCheckerboard(s, b, sd)
     if kernels is None:
-        print("numba is not installed (pip install 'physgen[bench]'): the numba reference is skipped")
+        print("numba is not installed: the numba reference is skipped and the default engine is the torch engine")
     else:
         contenders[f"numba ({ncores} threads)"] = lambda s, b, sd: NumbaCheckerboard(kernels, s, b, sd, ncores)
         contenders["numba (1 thread)"] = lambda s, b, sd: NumbaCheckerboard(kernels, s, b, sd, 1)
 
     print(f"machine: {conditions.machine()}")
+    print(f"engine default: {'multispin (numba, 1 thread)' if cpu_multispin else 'torch'}")
     print(f"command: {' '.join(['python', 'benchmarks/ising.py', *sys.argv[1:]])}")
     checks = []
     if not args.no_check:
@@ -296,14 +320,18 @@ def main() -> None:
     print(f"L={args.size}, {args.chains} chains, T={args.temperature}, h=0, device {args.device}, "
           f"median of {args.repeat} interleaved runs, load {lo:.2f}-{hi:.2f}/{ncores} cores")
     for k, v in res.items():
-        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   runs {', '.join(f'{x / 1e6:.0f}' for x in v['runs'])}")
+        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   runs {', '.join(f'{x / 1e6:.0f}' for x in v['runs'])}"
+              f"   (per CPU second of the process: {v['cpu_median'] / 1e6:.1f} M)")
     ratios = {}
-    for ref in [k for k in res if k.startswith(("numpy", "numba"))]:
-        for eng in [k for k in res if k.startswith("engine")]:
-            ratios[f"{eng} / {ref}"] = res[eng]["median"] / res[ref]["median"]
-            print(f"  ratio {eng} / {ref}: {ratios[f'{eng} / {ref}']:.2f}x")
+    pairs = [(eng, ref) for ref in res if ref.startswith(("numpy", "numba")) for eng in res if eng.startswith("engine")]
+    pairs += [("engine default", ref) for ref in res if ref.startswith("engine torch")]
+    for eng, ref in pairs:
+        ratios[f"{eng} / {ref}"] = res[eng]["median"] / res[ref]["median"]
+        cpu = res[eng]["cpu_median"] / res[ref]["cpu_median"]
+        print(f"  ratio {eng} / {ref}: {ratios[f'{eng} / {ref}']:.2f}x   (per CPU second: {cpu:.2f}x)")
     out = {"machine": conditions.machine(), "size": args.size, "chains": args.chains, "T": args.temperature,
            "device": args.device, "load_idle": [lo, hi], "rates": {k: v["median"] for k, v in res.items()},
+           "rates_per_cpu_second": {k: v["cpu_median"] for k, v in res.items()},
            "ratios": ratios, "checks": checks}
     if args.under_load:
         out["under_load"] = under_load(contenders, res, args)
@@ -314,22 +342,20 @@ def main() -> None:
 
 
 def under_load(contenders: dict, idle: dict, args) -> dict:
-    """Time the engine's default configuration and the NumPy reference with one busy loop per core."""
-    keep = {k: contenders[k] for k in ("engine default", "engine 1 thread", "numpy (1 thread)")}
-    if f"engine {conditions.cores()} threads" in contenders:
-        keep[f"engine {conditions.cores()} threads"] = contenders[f"engine {conditions.cores()} threads"]
+    """Time the engines and the NumPy reference with one busy loop per core."""
+    keep = {k: v for k, v in contenders.items() if k.startswith("engine") or k == "numpy (1 thread)"}
     with conditions.busy_cores(max_seconds=args.load_seconds):
         loaded = measure(keep, args)
     lo, hi = loaded.pop("_load")
-    base = idle["engine 1 thread"]["median"]
+    base = idle["engine default"]["median"]
     print(f"under load: one busy-loop process per core ({conditions.cores()}), load {lo:.2f}-{hi:.2f}; "
-          f"fraction of the idle 1-thread engine ({base / 1e6:.1f} M flips/s):")
+          f"fraction of the idle default engine ({base / 1e6:.1f} M flips/s):")
     out = {}
     for k, v in loaded.items():
         frac = v["median"] / base
         own = v["median"] / idle[k]["median"]
-        out[k] = {"flips_per_s": v["median"], "of_idle_engine_1_thread": frac, "of_own_idle": own}
-        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   {frac:6.2f} of idle 1-thread engine, "
+        out[k] = {"flips_per_s": v["median"], "of_idle_engine_default": frac, "of_own_idle": own}
+        print(f"  {k:<24} {v['median'] / 1e6:10.1f} M flips/s   {frac:6.2f} of idle default engine, "
               f"{own:.2f} of its own idle figure")
     return out | {"load": [lo, hi]}
 

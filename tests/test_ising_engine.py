@@ -20,7 +20,7 @@ import scipy.stats
 import torch
 
 from physgen.data import load, save
-from physgen.data.ising import CheckerboardMetropolis, ThinningWarning, WolffClusters, simulate
+from physgen.data.ising import CheckerboardMetropolis, ThinningWarning, WolffClusters, multispin, simulate
 from physgen.data.ising.wolff import neighbour_table
 from physgen.errors import UserError
 from physgen.physics import observables as ob
@@ -237,16 +237,19 @@ def _pvalues_of_observables(energy, abs_m, ex) -> dict:
 
 
 N_L4, REPEATS = 2000, 2       # samples per temperature and repeat, repeats: the default tests' size
+SEED = 300                    # seed of the first repeat
+ENGINES = ["multispin", "torch"] if multispin.AVAILABLE else ["torch"]
 
 
-def _pvalues_vs_exact(algorithm, temperatures, J=1.0, h=0.0, repeats=REPEATS, n=N_L4, size=4):
+def _pvalues_vs_exact(algorithm, temperatures, J=1.0, h=0.0, repeats=REPEATS, n=N_L4, size=4, engine="auto",
+                      seed=SEED):
     """{'energy': [...], 'energy_bin': [...], 'abs_m': [...], 'abs_m_bin': [...]} p-values, one per
     temperature and repeat.  Random (infinite temperature) starts: every chain must reach equilibrium from
     anywhere (this exposed the reducibility of checkerboard Metropolis with p0 = 1, see metropolis.py)."""
     out = {}
     for rep in range(repeats):
         ds = simulate(size, temperatures, n, chains=n // 2, burn_in=100, thin=25, algorithm=algorithm, J=J,
-                      h=h, seed=100 + rep, start="random")
+                      h=h, seed=seed + rep, start="random", engine=engine if algorithm == "metropolis" else "auto")
         for T in temperatures:
             s = ds.samples[ds.conditions["temperature"] == T]
             for name, p in _pvalues_of_samples(s, ExactIsing(size, T, J, h)).items():
@@ -265,16 +268,18 @@ def _assert_consistent(pvalues):
                                   for k, v in pvalues.items()}
 
 
-def test_metropolis_l4_histograms_match_exact_enumeration():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_metropolis_l4_histograms_match_exact_enumeration(engine):
     """Power (benchmarks/power.py ising, 200 repetitions): |⟨e⟩| 2% too small caught 200/200; a 5% excess
     in the most probable energy level 2/200 (no bias: 0/200), i.e. this size checks temperatures and
     mixing, not single bins (see the slow test)."""
-    _assert_consistent(_pvalues_vs_exact("metropolis", [1.5, 2.269, 3.5]))
+    _assert_consistent(_pvalues_vs_exact("metropolis", [1.5, 2.269, 3.5], engine=engine))
 
 
-def test_metropolis_l4_with_field_and_antiferromagnet_match_exact_enumeration():
-    ps = _pvalues_vs_exact("metropolis", [2.0, 3.0], J=1.0, h=0.3)
-    for name, extra in _pvalues_vs_exact("metropolis", [1.5, 2.5], J=-1.0, h=0.5).items():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_metropolis_l4_with_field_and_antiferromagnet_match_exact_enumeration(engine):
+    ps = _pvalues_vs_exact("metropolis", [2.0, 3.0], J=1.0, h=0.3, engine=engine)
+    for name, extra in _pvalues_vs_exact("metropolis", [1.5, 2.5], J=-1.0, h=0.5, engine=engine).items():
         ps[name] += extra
     _assert_consistent(ps)
 
@@ -283,19 +288,20 @@ def test_wolff_l4_histograms_match_exact_enumeration():
     _assert_consistent(_pvalues_vs_exact("wolff", [1.5, 2.269, 3.5]))
 
 
-@pytest.mark.parametrize("algorithm,size", [("metropolis", 2), ("wolff", 2), ("wolff", 3)])
-def test_smaller_and_odd_lattices_match_exact_enumeration(algorithm, size):
+@pytest.mark.parametrize("algorithm,size,engine", [("metropolis", 2, e) for e in ENGINES]
+                         + [("wolff", 2, "auto"), ("wolff", 3, "auto")])
+def test_smaller_and_odd_lattices_match_exact_enumeration(algorithm, size, engine):
     """L = 2 (left and right neighbours coincide: two bonds per pair) and odd L = 3 (Wolff only)."""
-    _assert_consistent(_pvalues_vs_exact(algorithm, [1.5, 2.5, 4.0], size=size))
+    _assert_consistent(_pvalues_vs_exact(algorithm, [1.5, 2.5, 4.0], size=size, engine=engine))
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("algorithm", ["metropolis", "wolff"])
-def test_l4_histograms_high_power(algorithm):
+@pytest.mark.parametrize("algorithm,engine", [("metropolis", e) for e in ENGINES] + [("wolff", "auto")])
+def test_l4_histograms_high_power(algorithm, engine):
     """20,000 samples per temperature, 3 repeats.  Power (benchmarks/power.py ising, 50 repetitions): a 5%
     excess in the most probable energy level at every T is caught 50/50, a 2% excess 5/50 (no bias: 1/50
     false positives); |⟨e⟩| 2% too small 50/50."""
-    _assert_consistent(_pvalues_vs_exact(algorithm, [1.0, 2.0, 2.269, 2.6, 4.0], repeats=3, n=20000))
+    _assert_consistent(_pvalues_vs_exact(algorithm, [1.0, 2.0, 2.269, 2.6, 4.0], repeats=3, n=20000, engine=engine))
 
 
 # ------------------------------------------------------------------------------------- vs Onsager (L = 32)
@@ -370,7 +376,7 @@ def test_metropolis_and_wolff_agree_at_tc_high_power():
 def test_series_error_from_autocorrelation_matches_spread_of_chains():
     """mean_with_error on a recorded energy series agrees with the chain-to-chain spread (a check that the
     stored τ_int is the right size)."""
-    ds = simulate(16, [2.5], 640, chains=64, burn_in=300, thin=1, seed=4)
+    ds = simulate(16, [2.5], 640, chains=64, burn_in=300, thin=1, seed=6)
     means = _chain_means(ds, 2.5, ob.energy_per_spin)
     e = ob.energy_per_spin(ds.samples).reshape(-1, 64).T                # (chains, time)
     est = mean_with_error(e, tau=ds.attrs["tau_int_energy"][0])

@@ -15,7 +15,7 @@ EXAMPLE = ("physgen data ising --size 32 --temperatures 1.5,2.269,3.0 --samples 
            "--burn-in 1000 --thin 10 --algorithm metropolis --seed 0 --out ising.h5")
 OPTION_NAMES = {"size": "--size", "temperatures": "--temperatures", "samples": "--samples", "chains": "--chains",
                 "burn_in": "--burn-in", "thin": "--thin", "algorithm": "--algorithm", "J": "--J", "h": "--h",
-                "start": "--start"}
+                "start": "--start", "engine": "--engine"}
 
 
 def _size(text: str) -> int:
@@ -60,6 +60,9 @@ def register(sub) -> None:
     p.add_argument("--J", type=finite_float, default=1.0, help="coupling J (default 1)")
     p.add_argument("--h", type=finite_float, default=0.0, help="magnetic field h (default 0)")
     p.add_argument("--device", default=None, help="torch device for Metropolis (default: cuda if available)")
+    p.add_argument("--engine", choices=("auto", "multispin", "torch"), default="auto",
+                   help="Metropolis engine: 'multispin' (64 chains per machine word, CPU, needs numba), 'torch' "
+                        "(CPU or CUDA), or 'auto' (default: multispin on the CPU when numba is installed)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="generator processes, one shard each, merged into --out; seeds are spawned from --seed, "
@@ -78,7 +81,7 @@ def run(args) -> int:
 
     temperatures = args.temperatures if args.temperatures is not None else args.t_range
     params = dict(chains=args.chains, burn_in=args.burn_in, thin=args.thin, algorithm=args.algorithm,
-                  J=args.J, h=args.h, start=args.start)
+                  J=args.J, h=args.h, start=args.start, engine=args.engine)
     names = OPTION_NAMES | ({"temperatures": "--t-range"} if args.temperatures is None else {})
     validate(args.size, temperatures, args.samples, names=names, **params)
     rank, world = torchrun_shard()
@@ -90,6 +93,8 @@ def run(args) -> int:
         plan(args.samples, args.chains, args.workers)
     check_writable(out, overwrite=args.overwrite)
     device = _device(args.device)
+    if args.engine == "multispin" and device is not None and device.type != "cpu":
+        raise UserError(f"--engine: the multispin engine runs on the CPU, not on --device {args.device}")
     common = dict(seed=args.seed, device=device, progress=args.progress, **params)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")

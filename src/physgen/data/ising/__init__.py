@@ -1,6 +1,9 @@
 """The 2D Ising model Monte Carlo engine.
 
 * :func:`simulate` — configurations at several temperatures as a physgen Dataset (kind ``spins``).
+* :class:`multispin.MultispinMetropolis <physgen.data.ising.multispin.MultispinMetropolis>` — the same
+  Metropolis chains, 64 per machine word (numba, CPU; what :func:`simulate` runs on the CPU; imported on
+  first use, as numba takes a while to load).
 * :class:`CheckerboardMetropolis` — torch, vectorised over chains and temperatures, CPU or CUDA.
 * :class:`WolffClusters` — Wolff single-cluster updates, vectorised over chains (NumPy).
 

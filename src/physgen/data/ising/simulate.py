@@ -23,6 +23,7 @@ from physgen.memory import require
 
 ALGORITHMS = ("metropolis", "wolff")
 STARTS = ("ordered", "random")
+ENGINES = ("auto", "multispin", "torch")
 SWEEP_DEFINITION = {
     "metropolis": "one checkerboard sweep = L^2 single-spin Metropolis attempts",
     "wolff": "one sweep = round(L^2 / <cluster size>) Wolff cluster flips (mean size from burn-in)",
@@ -59,10 +60,10 @@ class _Plan:
 
 
 def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=10, algorithm="metropolis",
-             J=1.0, h=0.0, start="ordered", names: dict[str, str] | None = None) -> _Plan:
+             J=1.0, h=0.0, start="ordered", engine="auto", names: dict[str, str] | None = None) -> _Plan:
     """Check every parameter; raise UserError('<name>: <problem>').  ``names`` maps parameter -> CLI option."""
     n = {k: k for k in ("size", "temperatures", "samples", "chains", "burn_in", "thin", "algorithm", "J", "h",
-                        "start")} | (names or {})
+                        "start", "engine")} | (names or {})
     temps = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
     _check(isinstance(size, (int, np.integer)) and size >= 2, n["size"], f"must be an integer >= 2, got {size!r}")
     _check(temps.size >= 1 and temps.ndim == 1, n["temperatures"], "needs at least one temperature")
@@ -76,6 +77,12 @@ def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=1
     _check(algorithm in ALGORITHMS, n["algorithm"],
            f"unknown algorithm {algorithm!r} (choose {' or '.join(ALGORITHMS)})")
     _check(start in STARTS, n["start"], f"unknown start {start!r} (choose {' or '.join(STARTS)})")
+    _check(engine in ENGINES, n["engine"], f"unknown engine {engine!r} (choose {', '.join(ENGINES)})")
+    if engine == "multispin":
+        from physgen.data.ising import multispin
+
+        _check(algorithm == "metropolis", n["engine"], "the multispin engine runs Metropolis only")
+        _check(multispin.AVAILABLE, n["engine"], "the multispin engine needs numba (pip install numba)")
     _check(math.isfinite(J) and math.isfinite(h), n["J"], "J and h must be finite")
     if algorithm == "metropolis":
         _check(size % 2 == 0, n["size"], f"checkerboard Metropolis needs an even size, got {size} (use wolff)")
@@ -95,24 +102,28 @@ def _check(ok: bool, name: str, problem: str) -> None:
 
 def simulate(size: int, temperatures, n_samples: int, *, chains: int | None = None, burn_in: int = 1000,
              thin: int = 10, algorithm: str = "metropolis", J: float = 1.0, h: float = 0.0, seed: int = 0,
-             start: str = "ordered", device=None, progress: bool = False) -> Dataset:
+             start: str = "ordered", engine: str = "auto", device=None, progress: bool = False) -> Dataset:
     """Sample the 2D Ising model E = -J Σ_<ij> s_i s_j - h Σ s_i (periodic L×L) at each temperature.
 
     Returns a Dataset of kind ``spins``: samples ``(n_T · n_samples, L, L)`` int8, grouped by temperature
     (in the order given; within one temperature time-major over the chains), ``conditions["temperature"]``
     and attrs ``size, J, h, algorithm, seed, burn_in, thin, chains, temperatures, tau_int_abs_m,
-    tau_int_energy`` (τ_int in sweeps, one per temperature) and ``sweep_definition``.
-    Metropolis runs on ``device`` (default CUDA when available); Wolff runs on the CPU (NumPy).
+    tau_int_energy`` (τ_int in sweeps, one per temperature), ``sweep_definition``, ``device`` and ``engine``.
+    Metropolis on the CPU runs the multispin-coded kernel (:mod:`~physgen.data.ising.multispin`, engine
+    ``"multispin"``) when numba is installed, else the torch engine (``"torch"``,
+    :class:`~physgen.data.ising.CheckerboardMetropolis`), which also runs on CUDA (the default ``device``
+    when available); ``engine`` forces either.  The two have the same transition kernel and different random
+    numbers, so a seed gives different samples with each.  Wolff runs on the CPU (NumPy, engine ``"wolff"``).
     ``start="ordered"`` starts each chain fully magnetised with a random sign (so both ordered phases
     appear below T_c, and no chain is caught in the long-lived striped states a random quench produces);
     ``"random"`` starts from independent random spins (infinite temperature).
     """
     plan = validate(size, temperatures, n_samples, chains=chains, burn_in=burn_in, thin=thin,
-                    algorithm=algorithm, J=J, h=h, start=start)
+                    algorithm=algorithm, J=J, h=h, start=start, engine=engine)
     seeds = np.random.SeedSequence(int(seed)).spawn(2)
     beta = np.repeat(1.0 / plan.temperatures, plan.chains)                         # (M,)
     spins = _initial(len(beta), plan.size, start, np.random.default_rng(seeds[0]))
-    runner = _Runner(plan, beta, spins, J, h, seeds[1], device)
+    runner = _Runner(plan, beta, spins, J, h, seeds[1], device, engine)
     snapshots, e_series, m_series = runner.run(progress)
     return _dataset(plan, snapshots, e_series, m_series, runner, J=J, h=h, seed=seed, start=start)
 
@@ -129,20 +140,29 @@ class _Runner:
     second half of burn-in on, and a snapshot every ``thin`` sampling sweeps."""
 
     def __init__(self, plan: _Plan, beta: np.ndarray, spins: np.ndarray, J: float, h: float,
-                 seed: np.random.SeedSequence, device):
+                 seed: np.random.SeedSequence, device, engine: str = "auto"):
+        from physgen.data.ising import multispin
         from physgen.data.ising.metropolis import CheckerboardMetropolis
         from physgen.data.ising.wolff import WolffClusters
 
         self.plan, self.groups = plan, np.repeat(np.arange(len(plan.temperatures)), plan.chains)
         if plan.algorithm == "wolff":
             self.engine = WolffClusters(spins, beta, J=J, rng=np.random.default_rng(seed))
-            self.device = "cpu"
+            self.device, self.name = "cpu", "wolff"
+            return
+        if engine == "multispin" and device is not None and torch.device(device).type != "cpu":
+            raise UserError(f"engine: the multispin engine runs on the CPU, not on {device}")
+        if device is None and engine != "multispin":
+            device = "cuda" if torch.cuda.is_available() else "cpu"
+        dev = torch.device(device if device is not None else "cpu")
+        if engine == "multispin" or (engine == "auto" and dev.type == "cpu" and multispin.AVAILABLE):
+            self.engine = multispin.MultispinMetropolis(spins, beta, J=J, h=h, seed=int(seed.generate_state(1)[0]))
+            self.name = "multispin"
         else:
-            dev = torch.device(device) if device is not None else torch.device(
-                "cuda" if torch.cuda.is_available() else "cpu")
             self.engine = CheckerboardMetropolis(torch.from_numpy(spins).to(dev), beta, J=J, h=h,
                                                  seed=int(seed.generate_state(1)[0]))
-            self.device = str(dev)
+            self.name = "torch"
+        self.device = str(dev)
 
     def _sweep(self, calibrate: bool = False) -> None:
         if self.plan.algorithm == "wolff":
@@ -157,6 +177,8 @@ class _Runner:
     def _spins(self) -> np.ndarray:
         if self.plan.algorithm == "wolff":
             return self.engine.spins.copy()
+        if self.name == "multispin":
+            return self.engine.spins()
         return self.engine.spins().cpu().numpy()
 
     def run(self, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -205,7 +227,8 @@ def _dataset(plan: _Plan, snaps: np.ndarray, e: np.ndarray, m: np.ndarray, runne
              "algorithm": plan.algorithm, "seed": int(params["seed"]), "burn_in": plan.burn_in,
              "thin": plan.thin, "chains": c, "start": params["start"], "n_samples_per_temperature": plan.n_samples,
              "temperatures": [float(t) for t in plan.temperatures], "tau_int_abs_m": tau_m,
-             "tau_int_energy": tau_e, "sweep_definition": SWEEP_DEFINITION[plan.algorithm], "device": runner.device}
+             "tau_int_energy": tau_e, "sweep_definition": SWEEP_DEFINITION[plan.algorithm], "device": runner.device,
+             "engine": runner.name}
     if plan.algorithm == "wolff":
         n_cl = runner.engine.n_clusters.reshape(n_t, c)[:, 0]
         attrs["wolff_clusters_per_sweep"] = [int(x) for x in n_cl]

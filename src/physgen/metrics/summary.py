@@ -10,17 +10,22 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 
-def floor_table(result: Mapping[str, Any], *, title: str | None = None) -> str:
+def floor_table(result: Mapping[str, Any], *, title: str | None = None,
+                floor_label: str = "floor (real vs real)") -> str:
     """One line per metric: ``name  value ± error  floor ± error  value/floor``; keys starting with ``_``
-    and entries without a value are skipped."""
+    and entries without a value are skipped.  ``floor_label`` heads the floor column (e.g. "exact" where the
+    reference is an exact value)."""
+    entries = {name: e for name, e in result.items()
+               if not name.startswith("_") and isinstance(e, Mapping) and e.get("value") is not None}
+    width = max([len("metric"), *map(len, entries)])
+    fw = max(len(floor_label), 20)
     lines = [title] if title else []
-    lines.append(f"{'metric':<22} {'value':>20} {'floor (real vs real)':>22} {'value/floor':>12}")
-    for name, e in result.items():
-        if name.startswith("_") or not isinstance(e, Mapping) or e.get("value") is None:
-            continue
+    lines.append(f"{'metric':<{width}}  {'value':>20}  {floor_label:>{fw}}  {'value/floor':>11}")
+    for name, e in entries.items():
         value, floor = e["value"], e.get("floor")
         ratio = f"{value / floor:.3g}" if floor not in (None, 0) else "—"
-        lines.append(f"{name:<22} {_pm(value, e.get('error')):>20} {_pm(floor, e.get('floor_error')):>22} {ratio:>12}")
+        lines.append(f"{name:<{width}}  {_pm(value, e.get('error')):>20}  {_pm(floor, e.get('floor_error')):>{fw}}"
+                     f"  {ratio:>11}")
     return "\n".join(lines)
 
 

@@ -120,7 +120,8 @@ plt.show()
 result = evaluate(real, fake, metrics="kl,mmd,c2st,observables", seed=SEED, n_boot=50)
 from physgen.report.evaluate_plots import observables_vs_temperature
 
-display(observables_vs_temperature(result))
+observables_vs_temperature(result)
+plt.show()
 
 # %% [markdown]
 # ## 4. Unsupervised analysis: PCA finds the magnetization

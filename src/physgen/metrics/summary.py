@@ -23,7 +23,7 @@ def floor_table(result: Mapping[str, Any], *, title: str | None = None,
     lines.append(f"{'metric':<{width}}  {'value':>20}  {floor_label:>{fw}}  {'value/floor':>11}")
     for name, e in entries.items():
         value, floor = e["value"], e.get("floor")
-        ratio = f"{value / floor:.3g}" if floor not in (None, 0) else "—"
+        ratio = f"{value / floor:.3g}" if floor is not None and floor > 0 else "—"
         lines.append(f"{name:<{width}}  {_pm(value, e.get('error')):>20}  {_pm(floor, e.get('floor_error')):>{fw}}"
                      f"  {ratio:>11}")
     return "\n".join(lines)

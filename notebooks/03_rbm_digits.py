@@ -27,7 +27,6 @@ OUT = Path(os.environ.get("PHYSGEN_NOTEBOOK_OUT", "notebook-runs")) / "03_rbm_di
 OUT.mkdir(parents=True, exist_ok=True)
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 from physgen.data import save
 from physgen.data.digits import load_digits, split

@@ -1,10 +1,12 @@
 # %% [markdown]
 # # Variational autoencoders: latent spaces of digits and of Ising configurations
 #
-# A VAE (Kingma & Welling 2014) has an encoder $q_\phi(z\mid x) = \mathcal N(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x))$
-# and a decoder $p_\theta(x\mid z)$ (Bernoulli pixels or spins here) with the prior $p(z) = \mathcal N(0, I)$.
+# A VAE (Kingma & Welling 2014) has an encoder
+# $q_\phi(z\mid x) = \mathcal N(\mu_\phi(x), \operatorname{diag}\sigma^2_\phi(x))$ and a decoder $p_\theta(x\mid z)$
+# (Bernoulli pixels or spins here) with the prior $p(z) = \mathcal N(0, I)$.
 # It maximises the evidence lower bound
-# $$\log p_\theta(x) \ge \mathrm{ELBO}(x) = \mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)] - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z)),$$
+# $$\log p_\theta(x) \ge \mathrm{ELBO}(x) = \mathbb E_{q_\phi(z\mid x)}[\log p_\theta(x\mid z)]
+#   - \mathrm{KL}(q_\phi(z\mid x)\,\|\,p(z)),$$
 # with the reparameterisation $z = \mu + \sigma\odot\varepsilon$. The importance-weighted bound with $k$ samples
 # (IWAE; Burda et al. 2016) is tighter and tends to $\log p(x)$ as $k\to\infty$:
 # $$\log p(x) \ge \mathbb E\left[\log \frac1k\sum_{i=1}^k \frac{p_\theta(x, z_i)}{q_\phi(z_i\mid x)}\right].$$

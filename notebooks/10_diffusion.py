@@ -3,8 +3,10 @@
 #
 # A DDPM (Ho, Jain & Abbeel 2020) fixes a **forward** Markov chain that turns data into Gaussian noise,
 # $$q(x_t\mid x_{t-1}) = \mathcal N\!\left(\sqrt{1-\beta_t}\,x_{t-1},\, \beta_t I\right), \qquad
-#   q(x_t\mid x_0) = \mathcal N\!\left(\sqrt{\bar\alpha_t}\,x_0,\,(1-\bar\alpha_t) I\right),\quad \bar\alpha_t = \prod_{s\le t}(1-\beta_s),$$
-# and learns the **reverse** one by predicting the added noise: with $x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$,
+#   q(x_t\mid x_0) = \mathcal N\!\left(\sqrt{\bar\alpha_t}\,x_0,\,(1-\bar\alpha_t) I\right),
+#   \quad \bar\alpha_t = \prod_{s\le t}(1-\beta_s),$$
+# and learns the **reverse** one by predicting the added noise: with
+# $x_t = \sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\,\varepsilon$,
 # the loss is $\mathbb E_{t, x_0, \varepsilon}\|\varepsilon - \varepsilon_\theta(x_t, t)\|^2$. Ancestral sampling runs
 # all $T$ reverse steps; DDIM (Song, Meng & Ermon 2021) takes a deterministic shortcut through a subsequence of them.
 #

@@ -77,7 +77,8 @@ plt.show()
 # %%
 r = np.linspace(0, 3.5, 200)
 plt.figure(figsize=(6, 3.6))
-for label, key in (("non-interacting (VMC)", "2 particles, 2-D"), ("Coulomb, RBM × Jastrow", "2 electrons, 2-D, RBM × Jastrow")):
+for label, key in (("non-interacting (VMC)", "2 particles, 2-D"),
+                   ("Coulomb, RBM × Jastrow", "2 electrons, 2-D, RBM × Jastrow")):
     rho = one_body_density(runs[key][0].final.positions, bins=40)
     plt.plot(rho["centres"], rho["density"], "o-", ms=2, lw=0.8, label=label)
 plt.plot(r, noninteracting_density(r, 2, 2, 1.0), "k--", lw=0.8, label="non-interacting, exact")

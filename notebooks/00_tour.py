@@ -26,9 +26,8 @@ OUT = Path(os.environ.get("PHYSGEN_NOTEBOOK_OUT", "notebook-runs")) / "00_tour" 
 OUT.mkdir(parents=True, exist_ok=True)
 
 import matplotlib.pyplot as plt
-import numpy as np
 
-from physgen.data import Dataset, save
+from physgen.data import save
 from physgen.data.ising import simulate
 from physgen.metrics import evaluate
 from physgen.metrics.summary import floor_table
@@ -93,13 +92,11 @@ print(summary["status"], "after", summary["steps"], "steps,", f"{summary['wall_t
 run = load_run(OUT / "rbm", which="latest")
 
 # %% [markdown]
-# Samples come from block Gibbs sampling of each temperature's RBM:
+# Samples come from block Gibbs sampling of each temperature's RBM. Without a `condition`, `sample` spreads
+# them evenly over the trained temperatures (`condition={"temperature": 2.27}` picks one):
 
 # %%
-parts = [run.sample(n_per_t, seed=SEED, condition={"temperature": t}, burn_in=200 if QUICK else 1000)
-         for t in temperatures]
-fake = Dataset(np.concatenate([p.samples for p in parts]), "spins",
-               conditions={"temperature": np.concatenate([p.conditions["temperature"] for p in parts])})
+fake = run.sample(len(real), seed=SEED, burn_in=200 if QUICK else 1000)
 fig, axes = plt.subplots(2, 3, figsize=(9, 6))
 for j, t in enumerate(temperatures):
     for i, (ds, name) in enumerate(((real, "Monte Carlo"), (fake, "RBM"))):

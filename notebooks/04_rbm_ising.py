@@ -82,9 +82,7 @@ mc_file = save(mc, OUT / "ising_L8.h5", overwrite=True)
 summary = train("rbm", data=mc_file, out=OUT / "L8", overwrite=True, seed=SEED, condition="temperature",
                 steps=400 if QUICK else 6000, sets=["model.filters=0", "model.n_hidden=64", "train.progress=false"])
 run = load_run(OUT / "L8", which="latest")
-parts = [run.sample(n, seed=SEED, condition={"temperature": t}, burn_in=200 if QUICK else 1000) for t in temps]
-rbm = Dataset(np.concatenate([q.samples for q in parts]), "spins",
-              {"temperature": np.concatenate([q.conditions["temperature"] for q in parts])})
+rbm = run.sample(len(mc), seed=SEED, burn_in=200 if QUICK else 1000)      # n per trained temperature
 th_mc = thermodynamics_by_temperature(mc, rng=SEED, n_boot=100)
 th_rbm = thermodynamics_by_temperature(rbm, rng=SEED, n_boot=100)
 fig, axes = plt.subplots(2, 2, figsize=(10, 7))

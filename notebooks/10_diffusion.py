@@ -99,19 +99,18 @@ train("ddpm", data=save(ising, OUT / "ising.h5", overwrite=True), out=OUT / "run
       sets=["model.channels=[16,32]", "model.timesteps=200", EMA, "train.progress=false"])
 ising_run = load_run(OUT / "run_ising", which="latest")
 n_gen = 100 if QUICK else 1000
-parts = [ising_run.sample(n_gen, seed=SEED, condition={"temperature": t}, sampler="ddim", steps=50) for t in temps]
+gen_ising = ising_run.sample(len(temps) * n_gen, seed=SEED, sampler="ddim", steps=50)   # n_gen per temperature
 fig, axes = plt.subplots(2, 6, figsize=(10, 3.6))
-for row, (t, p) in enumerate(zip(temps, parts)):
+for row, t in enumerate(temps):
+    gen = gen_ising.samples[gen_ising.conditions["temperature"] == t]
+    mc = ising.samples[ising.conditions["temperature"] == t]
     for j in range(6):
-        axes[row, j].imshow(p.samples[j], cmap="gray", vmin=-1, vmax=1)
+        axes[row, j].imshow(gen[j], cmap="gray", vmin=-1, vmax=1)
         axes[row, j].set(xticks=[], yticks=[])
     axes[row, 0].set_ylabel(f"T = {t}")
-    mc = ising.samples[ising.conditions["temperature"] == t]
-    print(f"T = {t}: <|m|> {np.abs(magnetization(p.samples)).mean():.3f} vs MC {np.abs(magnetization(mc)).mean():.3f}; "
-          f"<e> {energy_per_spin(p.samples).mean():.3f} vs MC {energy_per_spin(mc).mean():.3f}")
+    print(f"T = {t}: <|m|> {np.abs(magnetization(gen)).mean():.3f} vs MC {np.abs(magnetization(mc)).mean():.3f}; "
+          f"<e> {energy_per_spin(gen).mean():.3f} vs MC {energy_per_spin(mc).mean():.3f}")
 plt.show()
-gen_ising = Dataset(np.concatenate([p.samples for p in parts]), "spins",
-                    {"temperature": np.concatenate([p.conditions["temperature"] for p in parts])})
 
 # %% [markdown]
 # ## Evaluation against the floors

@@ -2,6 +2,7 @@
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
 #   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process)
 #   make bench  run every speed benchmark (~15 min) and rewrite the table in docs/benchmarks.md
+#   make notebooks  execute notebooks/*.py into notebooks-out/*.html (quick mode; PHYSGEN_QUICK=0: full)
 # Override the torch version (>= 2.13) with `make test TORCH_VERSION=2.13.0` or TORCH_SPEC="torch>=2.13".
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,11 +11,12 @@ TORCH_SPEC ?= torch==$(TORCH_VERSION)
 DEMO_OUT ?= demo-out
 DEMO_ARGS ?=
 PYTEST_ARGS ?=
+PHYSGEN_QUICK ?= 1
 TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-.PHONY: install demo demo-quick test test-slow test-all bench clean
+.PHONY: install demo demo-quick test test-slow test-all bench notebooks clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +48,17 @@ bench: install
 	$(BIN)/python -c "import numba" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[bench]' \
 		|| echo "numba could not be installed: the numba reference is skipped"
 	$(BIN)/python benchmarks/run_all.py
+
+notebooks: install
+	$(BIN)/python -c "import jupytext, nbconvert, ipykernel" 2>/dev/null || $(BIN)/python -m pip install -q -e '.[notebooks]'
+	mkdir -p notebooks-out
+	for nb in notebooks/[0-9][0-9]_*.py; do \
+		name=$$(basename $$nb .py); \
+		$(BIN)/jupytext --quiet --to ipynb --output notebooks-out/$$name.ipynb $$nb && \
+		PHYSGEN_QUICK=$(PHYSGEN_QUICK) PHYSGEN_NOTEBOOK_OUT=$(CURDIR)/notebooks-out/runs \
+			$(BIN)/jupyter nbconvert --to html --execute --ExecutePreprocessor.timeout=3600 \
+			--output-dir notebooks-out notebooks-out/$$name.ipynb || exit 1; \
+	done
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info

@@ -104,29 +104,25 @@ def fail(message: str, code: int = 2) -> None:
 
 def pythia_ttbar(directory: Path, n: int = 10_000, seed: int = 1) -> Path:
     """``directory/ttbar-pythia-n{n}-seed{seed}.h5``: ``n`` pp → tt̄ events at √s = 13 TeV with the thesis'
-    features (s, t in GeV², y), made by ``physgen data pythia`` (hard level) when the file is absent and
-    reused otherwise (the command writes atomically: a file that exists is complete).  Without Pythia 8
+    features (s, t in GeV², y) from :func:`physgen.data.hep.generate.pythia_dataset` (hard level; the events
+    of ``physgen data pythia --process ttbar --ecm 13000 --n N --features s,t,y --seed S``), made when the file
+    is absent and reused otherwise (written atomically: a file that exists is complete).  Without Pythia 8
     (``pip install 'physgen[hep]'``) the script prints ``skipped`` and how to install it, and exits 0."""
-    import contextlib
     import importlib.util
-    import io
-    import shlex
 
-    from physgen.cli import main
+    from physgen.data import save
+    from physgen.data.hep.generate import pythia_dataset
+    from physgen.errors import UserError
 
     path = Path(directory) / f"ttbar-pythia-n{n}-seed{seed}.h5"
-    argv = ["data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(n), "--features", "s,t,y",
-            "--seed", str(seed), "--out", str(path)]
     if path.is_file():
-        print(f"  reusing {path} (physgen {shlex.join(argv)})")
+        print(f"  reusing {path}")
         return path
     if importlib.util.find_spec("pythia8mc") is None:
         fail("skipped: the tt̄ events come from Pythia 8: pip install 'physgen[hep]'", code=0)
     path.parent.mkdir(parents=True, exist_ok=True)
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err):
-        code = main(argv)
-    if code != 0:
-        message = err.getvalue().strip().splitlines()
-        fail(f"physgen {shlex.join(argv)}: {message[-1] if message else 'failed'}")
+    try:
+        save(pythia_dataset("ttbar", 13000, n, features=["s", "t", "y"], seed=seed), path)
+    except UserError as exc:
+        fail(f"pythia tt̄ events: {exc}")
     return path

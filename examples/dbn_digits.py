@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from _common import Gallery, parser
-from rbm_digits import grid, independent_pixels_log_likelihood, split_digits
+from physgen.metrics.baselines import independent_pixels_log_likelihood
+from rbm_digits import grid, split_digits
 
 NAME = "dbn_digits"
 

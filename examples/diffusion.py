@@ -23,7 +23,6 @@ import numpy as np
 from _common import Gallery, parser
 
 NAME = "diffusion"
-MODES_1D = ((-1.0, 0.25, 0.4), (1.5, 0.3, 0.6))     # (mean, std, weight) of the 1-D mixture
 TIMESTEPS_1D = 200
 
 
@@ -32,42 +31,27 @@ def ema(quick: bool) -> str:
     return f"train.ema={0.99 if quick else 0.999}"
 
 
-def mixture_1d(n: int, seed: int):
-    from physgen.data import Dataset
-
-    rng = np.random.default_rng(seed)
-    k = rng.choice(len(MODES_1D), size=n, p=[w for *_, w in MODES_1D])
-    mean, std = np.array([m[0] for m in MODES_1D])[k], np.array([m[1] for m in MODES_1D])[k]
-    x = (mean + std * rng.standard_normal(n)).astype(np.float32)[:, None]
-    return Dataset(x, "continuous", attrs={"feature_names": ["x"], "source": "two-Gaussian mixture"})
-
-
 def reverse_trajectories(model, n: int, seed: int) -> np.ndarray:
     """``(T + 1, n)`` states of ancestral sampling, recorded at every call of the denoiser."""
     import torch
 
-    from physgen.samplers.ddpm import ddpm_ancestral
+    from physgen.samplers.ddpm import ancestral_paths
 
-    states = []
-
-    def eps_fn(x, t):
-        states.append(x.detach().cpu().numpy()[:, 0].copy())
-        return model.denoiser(x, t, None)
-
-    x = ddpm_ancestral(eps_fn, (n, 1), model.alpha_bar, generator=torch.Generator().manual_seed(seed),
-                       device=model.device, clip=model.data_clip())
-    return np.array(states + [x.cpu().numpy()[:, 0]])
+    paths = ancestral_paths(lambda x, t: model.denoiser(x, t, None), (n, 1), model.alpha_bar,
+                            generator=torch.Generator().manual_seed(seed), device=model.device, clip=model.data_clip())
+    return paths[..., 0].cpu().numpy()
 
 
 def one_dimensional(g: Gallery, quick: bool, seed: int) -> None:
     from matplotlib.figure import Figure
 
     from physgen.data import save
+    from physgen.data.toys import mixture_1d
     from physgen.metrics import wasserstein
     from physgen.samplers.ddpm import beta_schedule
     from physgen.training import load_run, train
 
-    real = mixture_1d(5000, seed)
+    real = mixture_1d(5000, seed=seed)
     save(real, g.out / "data" / "mixture_1d.h5", overwrite=True)
     train("ddpm", data=g.out / "data" / "mixture_1d.h5", out=g.out / "run_1d", overwrite=True, seed=seed,
           steps=800 if quick else 5000, sets=[f"model.timesteps={TIMESTEPS_1D}", ema(quick), "train.progress=false",

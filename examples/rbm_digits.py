@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from _common import Gallery, parser
+from physgen.metrics.baselines import independent_pixels_log_likelihood
 
 NAME = "rbm_digits"
 
@@ -20,22 +21,13 @@ NAME = "rbm_digits"
 def split_digits(out, seed: int):
     """Binarized digits, shuffled and split 1500 train / 297 test; both saved under OUT/data/."""
     from physgen.data import save
-    from physgen.data.digits import load_digits
+    from physgen.data.digits import load_digits, split
 
-    ds = load_digits(binarize=0.5)
-    perm = np.random.default_rng(seed).permutation(len(ds))
-    train, test = ds.subset(perm[:1500]), ds.subset(perm[1500:])
+    train, test = split(load_digits(binarize=0.5), 1500, seed=seed)
     (out / "data").mkdir(exist_ok=True)
     save(train, out / "data" / "train.h5", overwrite=True)
     save(test, out / "data" / "test.h5", overwrite=True)
     return train, test
-
-
-def independent_pixels_log_likelihood(train, test) -> float:
-    """Mean log-likelihood (nats) of ``test`` under independent Bernoulli pixels fitted on ``train``."""
-    p = np.clip(train.samples.reshape(len(train), -1).mean(0), 1e-3, 1 - 1e-3)
-    x = test.samples.reshape(len(test), -1)
-    return float(np.mean(x @ np.log(p) + (1 - x) @ np.log1p(-p)))
 
 
 def grid(fig, ax, images: np.ndarray, title: str, rows: int = 8) -> None:

@@ -11,7 +11,6 @@ of generated against held-out real digits, beside the real-vs-real floor.
 """
 from __future__ import annotations
 
-import csv
 import json
 import shutil
 
@@ -20,14 +19,6 @@ import numpy as np
 from _common import Gallery, parser
 
 NAME = "vanilla_gan"
-
-
-def last_rows(path, n: int = 50) -> dict[str, float]:
-    """Mean of the last ``n`` logged rows of ``metrics.csv`` for the GAN's health columns."""
-    with open(path, newline="") as f:
-        rows = list(csv.DictReader(f))[-n:]
-    keys = ("g_loss", "d_loss", "d_real", "d_fake")
-    return {k: float(np.mean([float(r[k]) for r in rows if r.get(k) not in (None, "")])) for k in keys}
 
 
 def main(argv=None) -> dict:
@@ -39,6 +30,7 @@ def main(argv=None) -> dict:
     from physgen.data.digits import load_digits
     from physgen.metrics import c2st_auc
     from physgen.training import load_run, train
+    from physgen.training.logbook import tail_means
 
     epochs = args.epochs or (10 if args.quick else 100)
     shown = [e for e in (1, 2, 4, 10, 50, 100) if e <= epochs]
@@ -58,7 +50,7 @@ def main(argv=None) -> dict:
     g.record("sample_epochs", diag["epochs"])
     g.record("diversity_ratio_by_epoch", diag["diversity_ratio"])
     g.record("warnings", [w["kind"] for w in diag["warnings"]])
-    g.record("last_50_iterations", last_rows(run_dir / "metrics.csv"))
+    g.record("last_50_iterations", tail_means(run_dir, ("g_loss", "d_loss", "d_real", "d_fake"), 50))
     fake = load_run(run_dir, which="latest").sample(len(te), seed=args.seed)
     auc = c2st_auc(te.samples, fake.samples, seed=args.seed)
     half = len(te) // 2

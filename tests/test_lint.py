@@ -14,7 +14,7 @@ def test_ruff_passes():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     if not Path(ruff).exists():
         pytest.skip("ruff is not installed (pip install 'physgen[test]')")
-    proc = subprocess.run([ruff, "check", "src", "tests", "benchmarks", "examples"], cwd=REPO,
+    proc = subprocess.run([ruff, "check", "src", "tests", "benchmarks", "examples", "notebooks"], cwd=REPO,
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout[-3000:]
 

@@ -26,3 +26,14 @@ def load_digits(*, binarize: float | None = None) -> Dataset:
     samples, kind = scale_pixels(np.asarray(bunch.images), DIGITS_MAX, binarize)
     attrs = {"source": "sklearn.datasets.load_digits", "binarize": binarize, "full_scale": DIGITS_MAX}
     return Dataset(samples, kind, labels=np.asarray(bunch.target, dtype=np.int64), attrs=attrs).validate("digits")
+
+
+def split(ds: Dataset, n_train: int, *, seed: int = 0) -> tuple[Dataset, Dataset]:
+    """``(train, test)``: the rows of ``ds`` shuffled by ``np.random.default_rng(seed).permutation`` and cut
+    after ``n_train`` (1 <= n_train < len(ds))."""
+    from physgen.errors import UserError
+
+    if not 1 <= n_train < len(ds):
+        raise UserError(f"n_train: must be between 1 and {len(ds) - 1}, got {n_train}")
+    perm = np.random.default_rng(seed).permutation(len(ds))
+    return ds.subset(perm[:n_train]), ds.subset(perm[n_train:])

@@ -141,3 +141,29 @@ def _checker_log_density(x: Any, is_torch: bool) -> Any:
     inside = ((x >= -2) & (x < 2)).all(1) & ((cell[:, 0] + cell[:, 1]) % 2 == 0)
     value = lib.full_like(x[:, 0], -math.log(len(CHECKER_SQUARES)))
     return lib.where(inside, value, lib.full_like(value, -math.inf))
+
+
+MIXTURE_1D = ((-1.0, 0.25, 0.4), (1.5, 0.3, 0.6))  # (mean, std, weight) of the default 1-D mixture
+
+
+def mixture_1d(n: int, *, seed: int = 0, modes=MIXTURE_1D) -> Dataset:
+    """``n`` draws ``(n, 1)`` float32 from the 1-D Gaussian mixture Σ_k w_k N(μ_k, σ_k²) with ``modes`` =
+    ``((μ, σ, w), ...)`` (weights summing to 1); ``labels`` are the mode indices."""
+    mean, std, weight = (np.array(c, dtype=np.float64) for c in zip(*modes))
+    if np.any(std <= 0) or np.any(weight < 0) or not np.isclose(weight.sum(), 1.0):
+        raise UserError("modes: each mode is (mean, std > 0, weight >= 0) and the weights sum to 1")
+    rng = np.random.default_rng(seed)
+    k = rng.choice(len(weight), size=n, p=weight / weight.sum())
+    x = (mean[k] + std[k] * rng.standard_normal(n)).astype(np.float32)[:, None]
+    return Dataset(x, "continuous", labels=k.astype(np.int64),
+                   attrs={"feature_names": ["x"], "source": "1-D Gaussian mixture", "modes": [list(m) for m in modes]})
+
+
+def mixture_1d_log_density(x: np.ndarray, modes=MIXTURE_1D) -> np.ndarray:
+    """Exact log-density of :func:`mixture_1d` at ``x`` (any shape)."""
+    from scipy.special import logsumexp
+    from scipy.stats import norm
+
+    x = np.asarray(x, dtype=np.float64)[..., None]
+    mean, std, weight = (np.array(c, dtype=np.float64) for c in zip(*modes))
+    return logsumexp(norm.logpdf(x, mean, std) + np.log(weight), axis=-1)

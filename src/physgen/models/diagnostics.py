@@ -184,9 +184,9 @@ def _column(rows: list[dict[str, Any]], key: str) -> tuple[np.ndarray, np.ndarra
 
 def loss_figure(rows: list[dict[str, Any]], loss: str = "bce"):
     """The course's two panels: G loss and D loss/2; D(x) and D(G(z)), against the iteration."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from physgen.report.html import pyplot
+
+    plt = pyplot()
 
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
     s, g = _column(rows, "g_loss")
@@ -205,9 +205,9 @@ def loss_figure(rows: list[dict[str, Any]], loss: str = "bce"):
 
 def samples_figure(grids: dict[int, np.ndarray], spec, real: np.ndarray, n_show: int = 8):
     """One row per epoch: the first ``n_show`` fixed-z samples (images), or feature histograms (tabular)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from physgen.report.html import pyplot
+
+    plt = pyplot()
 
     epochs = sorted(grids)
     image = len(spec.shape) >= 2
@@ -251,9 +251,9 @@ def encode_means(model, x: torch.Tensor, cond: torch.Tensor | None = None,
 
 def latent_scatter(model, x: torch.Tensor, color: np.ndarray, *, label: str = "label", **cond):
     """Scatter of the first two latent coordinates of μ(x), coloured by ``color`` (label or temperature)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from physgen.report.html import pyplot
+
+    plt = pyplot()
 
     mu = encode_means(model, x, **cond)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))

@@ -20,10 +20,9 @@ MAX_PAIRS = 6
 
 
 def _plt():
-    import matplotlib
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-    return plt
+    from physgen.report.html import pyplot
+
+    return pyplot()
 
 
 def feature_histograms(real: np.ndarray, fake: np.ndarray, names: list[str], result: dict, bins: int = 50):

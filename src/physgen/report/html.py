@@ -21,6 +21,20 @@ th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}img{max-widt
 .fail{color:#a00}.note{color:#555;font-size:90%}pre{background:#f6f6f6;padding:.5em;overflow-x:auto}"""
 
 
+def pyplot():
+    """``matplotlib.pyplot`` on the Agg backend (no display needed), unless pyplot is imported already: then the
+    caller's backend is kept (in a Jupyter notebook, the inline backend that shows figures in the cell)."""
+    import sys
+
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
 def figure_png(fig, dpi: int = 100) -> bytes:
     """Render a matplotlib figure to PNG bytes and close it."""
     import matplotlib.pyplot as plt

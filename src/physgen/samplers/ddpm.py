@@ -159,3 +159,18 @@ def _corrector_step(score_fn, x, tb, snr, generator):
     grad_norm = grad.flatten(1).norm(dim=1).mean().clamp(min=1e-12)
     step = 2 * (snr * math.sqrt(x[0].numel()) / grad_norm) ** 2
     return x + step * grad + torch.sqrt(2 * step) * z
+
+
+@torch.no_grad()
+def ancestral_paths(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *,
+                    generator: torch.Generator | None, device=None, clip=None) -> torch.Tensor:
+    """:func:`ddpm_ancestral` with its whole trajectory: ``(T + 1, *shape)``, the state x_T ~ N(0, I) and the
+    state after each of the T reverse steps (the last row is the sample), recorded at every call of ``eps_fn``."""
+    states = []
+
+    def record(x, t):
+        states.append(x.detach().clone())
+        return eps_fn(x, t)
+
+    x = ddpm_ancestral(record, shape, abar, generator=generator, device=device, clip=clip)
+    return torch.stack([*states, x])

@@ -150,3 +150,14 @@ def _tensorboard(logdir: Path):
                       "logging to metrics.csv only", stacklevel=2)
         return None
     return SummaryWriter(str(logdir))
+
+
+def tail_means(run_dir: str | Path, keys, n: int = 50) -> dict[str, float]:
+    """Mean of each of ``keys`` over the last ``n`` rows of ``RUN_DIR/metrics.csv`` (rows where the key is
+    empty are skipped; NaN when none has it)."""
+    _, rows = _read(Path(run_dir) / "metrics.csv")
+    out = {}
+    for k in keys:
+        vals = [float(r[k]) for r in rows[-n:] if r.get(k) not in (None, "")]
+        out[k] = sum(vals) / len(vals) if vals else math.nan
+    return out

@@ -35,8 +35,9 @@ def register(sub) -> None:
     p.add_argument("--interaction", choices=("none", "coulomb"), default="none",
                    help="pair interaction: none (default) or coulomb (1/r, needs d >= 2)")
     p.add_argument("--hidden", type=_int, default=2, help="hidden units H of the RBM (default 2)")
-    p.add_argument("--jastrow", choices=("none", "pade"), default="none",
-                   help="multiply ψ by a Padé–Jastrow factor with the electron cusp (default none)")
+    p.add_argument("--jastrow", choices=("auto", "none", "pade"), default="auto",
+                   help="Padé–Jastrow factor with the electron cusp: auto (default: pade with --interaction "
+                        "coulomb in d >= 2, else none), none or pade")
     p.add_argument("--sigma", type=finite_float, default=None, help="width σ of the RBM's Gaussian (default 1/√ω)")
     p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
                    help="brute-force Metropolis or importance sampling with the Langevin drift (default)")

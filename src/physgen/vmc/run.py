@@ -20,7 +20,7 @@ from physgen.vmc.optimiser import make_optimizer
 from physgen.vmc.samplers import make_sampler, start
 from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction, check_shape
 
-JASTROWS = ("none", "pade")
+JASTROWS = ("auto", "none", "pade")
 DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the one-body density
 
 
@@ -28,14 +28,16 @@ DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the on
 class VMCConfig:
     """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
     sampling (:func:`~physgen.vmc.samplers.default_step`);
-    ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"none"`` or ``"pade"``)."""
+    ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"auto"`` (the default: ``"pade"`` with Coulomb
+    repulsion between two or more particles in d ≥ 2, else ``"none"``, so that the default ansatz can reach
+    the exact ground state), ``"none"`` or ``"pade"``; ``as_dict`` records the resolved choice)."""
 
     particles: int = 1
     dim: int = 1
     omega: float = 1.0
     interaction: str = "none"
     hidden: int = 2
-    jastrow: str = "none"
+    jastrow: str = "auto"
     sigma: float | None = None
     sampler: str = "importance"
     step: float | None = None
@@ -47,6 +49,11 @@ class VMCConfig:
     optimizer: str = "adam"
     init_scale: float = 0.01
     final_samples: int | None = None
+
+    def __post_init__(self):
+        if self.jastrow == "auto":  # the cusp factor wherever there is a Coulomb cusp to form
+            cusp = self.interaction == "coulomb" and self.particles > 1 and self.dim >= 2
+            object.__setattr__(self, "jastrow", "pade" if cusp else "none")
 
     def validate(self) -> None:
         """Raise :class:`~physgen.errors.UserError` naming the first bad setting (``vmc.<name>``)."""

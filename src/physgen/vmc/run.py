@@ -26,7 +26,8 @@ DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the on
 
 @dataclass(frozen=True)
 class VMCConfig:
-    """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
+    """Every setting of a run (``sampler="auto"``: ``"metropolis"`` with ``fermions``, else ``"importance"``;
+    ``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
     sampling (:func:`~physgen.vmc.samplers.default_step`);
     ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"auto"`` (the default: ``"pade"`` with Coulomb
     repulsion between two or more particles in d ≥ 2, else ``"none"``, so that the default ansatz can reach
@@ -39,7 +40,7 @@ class VMCConfig:
     hidden: int = 2
     jastrow: str = "auto"
     sigma: float | None = None
-    sampler: str = "importance"
+    sampler: str = "auto"
     step: float | None = None
     iterations: int = 50
     samples: int = 10_000
@@ -49,8 +50,11 @@ class VMCConfig:
     optimizer: str = "adam"
     init_scale: float = 0.01
     final_samples: int | None = None
+    fermions: bool = False
 
     def __post_init__(self):
+        if self.sampler == "auto":  # importance sampling's drift diverges at the nodes of a determinant
+            object.__setattr__(self, "sampler", "metropolis" if self.fermions else "importance")
         if self.jastrow == "auto":  # the cusp factor wherever there is a Coulomb cusp to form
             cusp = self.interaction == "coulomb" and self.particles > 1 and self.dim >= 2
             object.__setattr__(self, "jastrow", "pade" if cusp else "none")
@@ -65,6 +69,12 @@ class VMCConfig:
             raise UserError(f"vmc.jastrow: must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}")
         if self.jastrow == "pade":
             PadeJastrow.cusp(self.dim)
+        if self.fermions:
+            from physgen.vmc.slater import closed_shells
+
+            if self.dim != 2:
+                raise UserError(f"vmc.dim: --fermions is for electrons in two dimensions, got {self.dim}")
+            closed_shells(self.particles)
         if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
             raise UserError("vmc.interaction: coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)")
         for name in ("iterations", "walkers"):
@@ -96,7 +106,7 @@ class VMCConfig:
 class VMCResult:
     """The trained wave function, one record per iteration and the final estimate."""
 
-    wavefunction: RBMWaveFunction
+    wavefunction: RBMWaveFunction  # or a SlaterRBM with fermions
     history: list[dict]
     final: Estimate
     config: VMCConfig
@@ -122,6 +132,12 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
                                                 scale=config.init_scale)
     if wavefunction is None and config.jastrow == "pade":
         wf.jastrow = PadeJastrow.cusp(config.dim)
+    if wavefunction is None and config.fermions:
+        from physgen.vmc.slater import SlaterRBM, spin_jastrow
+
+        if config.jastrow == "pade":
+            wf.jastrow = spin_jastrow(config.particles)
+        wf = SlaterRBM(wf, config.omega)
     sampler = make_sampler(config.sampler, config.step, sigma)
     opt = make_optimizer(config.optimizer, config.lr)
     chains = start(wf, config.walkers, rng)

@@ -41,9 +41,9 @@ def register(sub) -> None:
                    help="Padé–Jastrow factor with the electron cusp: auto (default: pade with --interaction "
                         "coulomb in d >= 2, else none), none or pade")
     p.add_argument("--sigma", type=finite_float, default=None, help="width σ of the RBM's Gaussian (default 1/√ω)")
-    p.add_argument("--sampler", choices=("auto", "metropolis", "importance"), default="auto",
-                   help="brute-force Metropolis or importance sampling with the Langevin drift (auto, the "
-                        "default: importance, or metropolis with --fermions)")
+    p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
+                   help="brute-force Metropolis or importance sampling with the Langevin drift (default; "
+                        "drift-limited with --fermions)")
     p.add_argument("--step", type=finite_float, default=None,
                    help="Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)")
     p.add_argument("--iterations", type=_int, default=50, help="optimisation steps (default 50)")

@@ -26,7 +26,7 @@ DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the on
 
 @dataclass(frozen=True)
 class VMCConfig:
-    """Every setting of a run (``sampler="auto"``: ``"metropolis"`` with ``fermions``, else ``"importance"``;
+    """Every setting of a run (importance sampling is drift-limited with ``fermions``;
     ``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
     sampling (:func:`~physgen.vmc.samplers.default_step`);
     ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"auto"`` (the default: ``"pade"`` with Coulomb
@@ -40,7 +40,7 @@ class VMCConfig:
     hidden: int = 2
     jastrow: str = "auto"
     sigma: float | None = None
-    sampler: str = "auto"
+    sampler: str = "importance"
     step: float | None = None
     iterations: int = 50
     samples: int = 10_000
@@ -53,8 +53,6 @@ class VMCConfig:
     fermions: bool = False
 
     def __post_init__(self):
-        if self.sampler == "auto":  # importance sampling's drift diverges at the nodes of a determinant
-            object.__setattr__(self, "sampler", "metropolis" if self.fermions else "importance")
         if self.jastrow == "auto":  # the cusp factor wherever there is a Coulomb cusp to form
             cusp = self.interaction == "coulomb" and self.particles > 1 and self.dim >= 2
             object.__setattr__(self, "jastrow", "pade" if cusp else "none")
@@ -138,7 +136,7 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
         if config.jastrow == "pade":
             wf.jastrow = spin_jastrow(config.particles)
         wf = SlaterRBM(wf, config.omega)
-    sampler = make_sampler(config.sampler, config.step, sigma)
+    sampler = make_sampler(config.sampler, config.step, sigma, limit=config.fermions)
     opt = make_optimizer(config.optimizer, config.lr)
     chains = start(wf, config.walkers, rng)
     history = []

@@ -11,18 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int
+from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int, positive_int
 from physgen.errors import UserError
 
 EXAMPLE = "physgen nqs --hamiltonian tfim --lattice chain --size 10 --h 1 --alpha 2 --iterations 100 --out nqs-out"
 FLAGS = {"complex_params": "--complex"}
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
 
 
 def register(sub) -> None:
@@ -32,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--hamiltonian", choices=("tfim", "heisenberg", "j1j2"), default="tfim",
                    help="transverse-field Ising (default), Heisenberg or J1-J2 (S = σ/2)")
     p.add_argument("--lattice", choices=("chain", "square"), default="chain", help="chain (default) or square")
-    p.add_argument("--size", type=_int, required=True, help="linear size L (N = L or L² sites)")
+    p.add_argument("--size", type=positive_int, required=True, help="linear size L (N = L or L² sites)")
     p.add_argument("--pbc", action=argparse.BooleanOptionalAction, default=True,
                    help="periodic boundaries (default; --no-pbc: open)")
     p.add_argument("--h", type=finite_float, default=1.0, help="transverse field of the tfim (default 1)")
@@ -46,10 +39,10 @@ def register(sub) -> None:
                    help="Marshall sign rule (default: on for Heisenberg antiferromagnets on bipartite lattices)")
     p.add_argument("--sampler", choices=("flip", "exchange"), default=None,
                    help="Metropolis moves (default: exchange where Sᶻ is conserved, else flip)")
-    p.add_argument("--samples", type=_int, default=1000, help="samples per iteration (default 1000)")
-    p.add_argument("--walkers", type=_int, default=50, help="parallel Markov chains (default 50)")
+    p.add_argument("--samples", type=positive_int, default=1000, help="samples per iteration (default 1000)")
+    p.add_argument("--walkers", type=positive_int, default=50, help="parallel Markov chains (default 50)")
     p.add_argument("--burn-in", type=nonneg_int, default=2, help="sweeps discarded per iteration (default 2)")
-    p.add_argument("--iterations", type=_int, default=300, help="optimisation steps (default 300)")
+    p.add_argument("--iterations", type=positive_int, default=300, help="optimisation steps (default 300)")
     p.add_argument("--optimizer", choices=("sr", "adam"), default="sr",
                    help="stochastic reconfiguration (default) or adam")
     p.add_argument("--sr", dest="optimizer", action="store_const", const="sr", help="same as --optimizer sr")
@@ -57,7 +50,8 @@ def register(sub) -> None:
     p.add_argument("--diag-shift", type=finite_float, default=0.01, help="diagonal shift of SR (default 0.01)")
     p.add_argument("--init-scale", type=finite_float, default=0.01,
                    help="standard deviation of the random initial parameters (default 0.01)")
-    p.add_argument("--final-samples", type=_int, default=None, help="samples of the final run (default 10 × --samples)")
+    p.add_argument("--final-samples", type=positive_int, default=None,
+                   help="samples of the final run (default 10 × --samples)")
     p.add_argument("--no-exact", action="store_true", help="skip the exact diagonalization")
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     p.add_argument("--out", required=True, help="output directory (result.json, report.html, params.safetensors)")

@@ -76,7 +76,8 @@ def summary(result, density: dict) -> dict:
     return {"settings": {**cfg.as_dict(), "sweeps_per_iteration": cfg.sweeps, "final_sweeps": cfg.final_sweeps,
                          **result.extras},
             "wavefunction": {"psi": ("det↑ det↓ F (Slater determinants of oscillator orbitals × the RBM marginal)"
-                                     if getattr(cfg, "fermions", False) else "F (the RBM marginal)"), "sigma": result.wavefunction.sigma,
+                                     if getattr(cfg, "fermions", False) else "F (the RBM marginal)"),
+                             "sigma": result.wavefunction.sigma,
                              "parameters": result.wavefunction.n_params,
                              "jastrow_beta": (None if result.wavefunction.jastrow is None
                                               else math.exp(result.wavefunction.jastrow.log_beta))},

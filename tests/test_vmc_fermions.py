@@ -95,7 +95,7 @@ def test_drift_limited_importance_sampling_agrees_with_metropolis():
     rbm = RBMWaveFunction.gaussian(6, 2, 2, omega=1.0)
     rbm.jastrow = spin_jastrow(6)
     wf, ham = SlaterRBM(rbm, 1.0), Hamiltonian(1.0, "coulomb")
-    res = [estimate(wf, ham, make_sampler(name, None, 1.0, limit=True), start(wf, 50, rng), 200, rng, burn_in=50,
+    res = [estimate(wf, ham, make_sampler(name, None, 1.0, limit=True), start(wf, 40, rng), 120, rng, burn_in=40,
                     gradient=False) for name in ("importance", "metropolis")]
     assert abs(res[0].energy - res[1].energy) < 4 * np.hypot(res[0].walker_error, res[1].walker_error)
     assert res[0].variance < 3 and res[1].variance < 3

@@ -78,6 +78,9 @@ def test_small_systems_against_closed_forms():
     assert exact_ground_state(ham)[0] == pytest.approx(-np.sqrt(1.1 ** 2 + 4 * 0.36), abs=1e-12)
     ham = make_hamiltonian("heisenberg", Lattice("square", 4, True))
     assert exact_ground_state(ham)[0] / 16 == pytest.approx(-0.7017802, abs=1e-6)
+    # Majumdar–Ghosh point J₂ = J/2 (J. Math. Phys. 10, 1388 (1969)): dimer product states, E₀ = −3NJ/8.
+    ham = make_hamiltonian("j1j2", Lattice("chain", 8, True), J2=0.5)
+    assert exact_ground_state(ham)[0] == pytest.approx(-3.0, abs=1e-10)
 
 
 @pytest.mark.parametrize("name", ["rbm", "rbm-symmetric", "jastrow", "mean-field"])

@@ -77,6 +77,10 @@ def exact_ground_state(hamiltonian, *, max_states: int = 1 << 20) -> tuple[float
     if dim > max_states:
         raise UserError(f"nqs.exact: {n} sites have a {dim:,}-state space, more than the {max_states:,} "
                         "handled by exact diagonalization")
+    from physgen.memory import require
+
+    k = hamiltonian.connected(to_spins(np.zeros(1, np.int64), n))[1].shape[1]
+    require(dim * k * 40, what=f"nqs.exact: {n} sites ({dim:,} states)", reduce="use a smaller lattice or --no-exact")
     h, states = sparse_hamiltonian(hamiltonian)
     if dim <= 64:  # ARPACK needs k < dim; a dense solver for tiny spaces
         w, v = np.linalg.eigh(h.toarray())

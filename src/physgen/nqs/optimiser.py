@@ -76,8 +76,8 @@ class Adam:
 def make_optimizer(name: str, lr: float, diag_shift: float = 0.01):
     if not (np.isfinite(lr) and lr > 0):
         raise UserError(f"nqs.lr: must be > 0, got {lr}")
-    if not (np.isfinite(diag_shift) and diag_shift >= 0):
-        raise UserError(f"nqs.diag_shift: must be >= 0, got {diag_shift}")
+    if not (np.isfinite(diag_shift) and diag_shift > 0):  # S alone is singular with fewer samples than parameters
+        raise UserError(f"nqs.diag_shift: must be > 0, got {diag_shift}")
     if name == "sr":
         return SR(lr, diag_shift)
     if name == "adam":

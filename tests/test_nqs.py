@@ -151,9 +151,11 @@ def test_energy_statistics_and_vscore():
     e = np.full((10, 4), -3.0)
     st = energy_statistics(e, 6)
     assert st["energy"] == -3.0 and st["variance"] == 0 and st["vscore"] == 0 and st["error"] == 0
+    assert st["walker_error"] == 0
     e = np.random.default_rng(0).normal(-2.0, 0.5, (400, 10))
     st = energy_statistics(e, 5)
     assert st["vscore"] == pytest.approx(5 * st["variance"] / st["energy"] ** 2)
+    assert st["walker_error"] == pytest.approx(0.5 / np.sqrt(4000), rel=0.3)
 
 
 @pytest.mark.parametrize("kw, tol", [(dict(hamiltonian="tfim", size=6, h=1.0), 2e-3),
@@ -178,7 +180,7 @@ def test_nqs_cli_writes_result_and_report(cli, tmp_path):
     data = json.loads((out / "result.json").read_text())
     assert data["exact"]["energy"] == pytest.approx(-2.0)
     assert data["settings"]["marshall"] is True and data["settings"]["sampler"] == "exchange"
-    assert {"energy", "error", "variance", "vscore", "relative_error"} <= set(data["final"])
+    assert {"energy", "error", "walker_error", "variance", "vscore", "relative_error"} <= set(data["final"])
     assert len(data["observables"]["structure_factor"]["value"]) == 4
     html = (out / "report.html").read_text()
     assert "Energy convergence" in html and "data:image/png" in html

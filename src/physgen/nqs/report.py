@@ -72,6 +72,7 @@ def build_report(data: dict) -> Report:
                  f"({'periodic' if s['pbc'] else 'open'})")
     rep.section("Result")
     rows = [["energy", f"{fin['energy']:.8g} ± {_fmt(fin['error'])} (blocking)"],
+            ["error from the spread of the walkers", _fmt(fin["walker_error"])],
             ["variance of E_L", f"{fin['variance']:.4g}"], ["V-score N·Var/E²", _fmt(fin["vscore"])],
             ["acceptance", f"{fin['acceptance']:.3f}"], ["samples (final run)", fin["samples"]]]
     if exact:

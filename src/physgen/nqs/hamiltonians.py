@@ -6,7 +6,8 @@ H_ss' (B, K))``, the first being s itself with the diagonal element; the local e
 then E_L(s) = Σ_k H_ss'_k ψ(s'_k)/ψ(s) (Carleo & Troyer, Science 355, 602 (2017)).
 
 * :class:`TFIM` — transverse-field Ising model, ``H = −J Σ_⟨ij⟩ σᶻ_i σᶻ_j − h Σ_i σˣ_i``; critical at h = J in
-  one dimension (Pfeuty, Ann. Phys. 57, 79 (1970)), h ≈ 3.044 J on the square lattice.
+  one dimension (Pfeuty, Ann. Phys. 57, 79 (1970)), h ≈ 3.044 J on the square lattice (Blöte & Deng, Phys. Rev. E 66,
+  066110 (2002)).
 * :class:`Heisenberg` — ``H = J₁ Σ_⟨ij⟩ S_i·S_j + J₂ Σ_⟨⟨ij⟩⟩ S_i·S_j`` with spin operators S = σ/2 (so a
   Pauli-matrix convention, Σ σ·σ, has four times these energies); J₂ = 0 is the Heisenberg model, J₂ ≠ 0
   the J₁–J₂ model.  Since S_i·S_j = ¼σᶻσᶻ + ½(σ⁺_i σ⁻_j + σ⁻_i σ⁺_j), a bond with antiparallel spins connects

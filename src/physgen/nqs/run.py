@@ -24,6 +24,7 @@ from physgen.nqs.lattice import Lattice
 from physgen.nqs.observables import measure
 from physgen.nqs.optimiser import make_optimizer
 from physgen.nqs.sampler import Metropolis, sample, start
+from physgen.vmc.run import check_budget
 
 
 @dataclass(frozen=True)
@@ -67,16 +68,7 @@ class NQSConfig:
         rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")
         if ham.conserves_sz and rule != "exchange":
             raise UserError(f"nqs.sampler: {self.hamiltonian} is sampled at Sᶻ = 0 with exchange moves")
-        for name in ("iterations", "walkers"):
-            if getattr(self, name) < 1:
-                raise UserError(f"nqs.{name}: must be >= 1, got {getattr(self, name)}")
-        if self.burn_in < 0:
-            raise UserError(f"nqs.burn_in: must be >= 0, got {self.burn_in}")
-        for name in ("samples", "final_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 2 * self.walkers:
-                raise UserError(f"nqs.{name}: must be at least 2 sweeps of all walkers (>= {2 * self.walkers}), "
-                                f"got {value}")
+        check_budget(self, "nqs")
         lr = self.lr if self.lr is not None else (0.05 if self.optimizer == "sr" else 0.01)
         return lat, ham, ansatz, Metropolis(rule), make_optimizer(self.optimizer, lr, self.diag_shift)
 

@@ -75,16 +75,7 @@ class VMCConfig:
             closed_shells(self.particles)
         if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
             raise UserError("vmc.interaction: coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)")
-        for name in ("iterations", "walkers"):
-            if getattr(self, name) < 1:
-                raise UserError(f"vmc.{name}: must be >= 1, got {getattr(self, name)}")
-        if self.burn_in < 0:
-            raise UserError(f"vmc.burn_in: must be >= 0, got {self.burn_in}")
-        for name in ("samples", "final_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 2 * self.walkers:
-                raise UserError(f"vmc.{name}: must be at least 2 sweeps of all walkers "
-                                f"(>= {2 * self.walkers}), got {value}")
+        check_budget(self, "vmc")
         if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
             raise UserError(f"vmc.init_scale: must be >= 0, got {self.init_scale}")
 
@@ -98,6 +89,21 @@ class VMCConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+def check_budget(config, prefix: str) -> None:
+    """``iterations``, ``walkers`` ≥ 1, ``burn_in`` ≥ 0, ``samples`` and ``final_samples`` (if set) at least two
+    sweeps of all walkers; errors name ``<prefix>.<field>``."""
+    for name in ("iterations", "walkers"):
+        if getattr(config, name) < 1:
+            raise UserError(f"{prefix}.{name}: must be >= 1, got {getattr(config, name)}")
+    if config.burn_in < 0:
+        raise UserError(f"{prefix}.burn_in: must be >= 0, got {config.burn_in}")
+    for name in ("samples", "final_samples"):
+        value = getattr(config, name)
+        if value is not None and value < 2 * config.walkers:
+            raise UserError(f"{prefix}.{name}: must be at least 2 sweeps of all walkers "
+                            f"(>= {2 * config.walkers}), got {value}")
 
 
 @dataclass

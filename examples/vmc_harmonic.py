@@ -117,7 +117,7 @@ def main(argv=None) -> dict:
     # 3. two electrons in 2D, omega = 1
     coulomb = dict(particles=2, dim=2, interaction="coulomb", hidden=4, iterations=iters, samples=samples,
                    final_samples=final, lr=0.02, init_scale=0.1)
-    rbm = run(VMCConfig(**coulomb), args.seed)
+    rbm = run(VMCConfig(jastrow="none", **coulomb), args.seed)
     g.record("two_electrons_2d_rbm", summary(rbm, 3.0), text(summary(rbm, 3.0)))
     pade = run(VMCConfig(jastrow="pade", **coulomb), args.seed)
     g.record("two_electrons_2d_rbm_pade_jastrow", summary(pade, 3.0), text(summary(pade, 3.0)))

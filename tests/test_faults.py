@@ -201,6 +201,12 @@ def test_vmc_too_many_samples_is_refused(cli, tmp_path):
     assert not (tmp_path / "v").exists()
 
 
+def test_nqs_too_many_samples_is_refused(cli, tmp_path):
+    code, _, err = cli("nqs", "--size", "8", "--samples", str(10 ** 15), "--out", tmp_path / "n")
+    _one_error_line(code, err, "--samples", "bytes", "lower --samples")
+    assert not (tmp_path / "n").exists()
+
+
 def test_pythia_too_many_events_is_refused_before_generating(cli, tmp_path):
     pytest.importorskip("pythia8mc")
     code, _, err = cli("data", "pythia", "--process", "ttbar", "--ecm", "13000", "--n", str(10 ** 13),

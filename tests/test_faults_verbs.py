@@ -146,6 +146,8 @@ def _verbs(i: dict[str, Path], out: Path) -> dict[str, tuple[list, Path]]:
                             "--estimators", "20"], out / "an"),
         "vmc": (["vmc", "--particles", "1", "--dim", "1", "--iterations", "2", "--samples", "100", "--walkers", "10",
                  "--quiet", "--out", out / "vmc"], out / "vmc"),
+        "nqs": (["nqs", "--size", "4", "--iterations", "2", "--samples", "100", "--walkers", "10", "--quiet", "--out",
+                 out / "nqs"], out / "nqs"),
         "tune": (["tune", "toy-gauss", "--data", i["cont"], "--out", out / "tune", "--trials", "1", "--trial-time",
                   "0.5"], out / "tune"),
         "demo": (["demo", "--out", out / "demo", "--stages", "fast"], out / "demo"),
@@ -497,7 +499,7 @@ def test_only_temporaries_of_ended_processes_on_this_host_are_swept(tmp_path):
     assert long.read_text() == "x"
 
 
-@pytest.mark.parametrize("verb", ["evaluate", "analyze pca", "vmc"])
+@pytest.mark.parametrize("verb", ["evaluate", "analyze pca", "vmc", "nqs"])
 def test_a_second_writer_of_an_output_directory_is_refused(cli, tmp_path, inputs, verb):
     """``evaluate``, ``analyze`` and ``vmc`` write several files into ``--out``: one writer at a time (the lock
     of ``train``), so two commands never leave a mix of their files; the directory the lock made is removed."""
@@ -511,7 +513,8 @@ def test_a_second_writer_of_an_output_directory_is_refused(cli, tmp_path, inputs
     assert not (out / ".physgen.lock").exists()
 
 
-@pytest.mark.parametrize("verb", ["sample", "data toy", "data ising", "analyze pca", "train", "evaluate", "vmc"])
+@pytest.mark.parametrize("verb", ["sample", "data toy", "data ising", "analyze pca", "train", "evaluate", "vmc",
+                                  "nqs"])
 def test_seeds_out_of_range_are_refused_by_the_parser(cli, tmp_path, inputs, verb):
     """``--seed`` above the generators' range (2**63; 2**32 for scikit-learn's) is a usage error, not a
     traceback from HDF5, torch or scikit-learn."""

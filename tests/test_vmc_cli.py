@@ -62,3 +62,21 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, args, fl
     code, stdout, err = cli("vmc", *args, "--out", out)
     assert code == 2 and flag in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_coulomb_turns_the_cusp_factor_on_by_default(cli, tmp_path):
+    """With --interaction coulomb the default ansatz carries the Padé–Jastrow cusp; --jastrow none removes it;
+    without interaction the default stays the plain RBM (which is exact there)."""
+    from physgen.vmc.run import VMCConfig
+
+    assert VMCConfig(particles=2, dim=2, interaction="coulomb").jastrow == "pade"
+    assert VMCConfig(particles=2, dim=2).jastrow == "none"
+    assert VMCConfig(particles=2, dim=2, interaction="coulomb", jastrow="none").jastrow == "none"
+    for extra, beta in (([], True), (["--jastrow", "none"], False)):
+        out = tmp_path / str(beta)
+        code, _, err = cli("vmc", "--particles", "2", "--dim", "2", "--interaction", "coulomb", *extra, *QUICK,
+                           "--quiet", "--out", out)
+        assert code == 0, err
+        data = json.loads((out / "vmc.json").read_text())
+        assert (data["wavefunction"]["jastrow_beta"] is not None) == beta
+        assert data["settings"]["jastrow"] == ("pade" if beta else "none")

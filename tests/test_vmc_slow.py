@@ -39,7 +39,7 @@ def test_rbm_alone_captures_part_of_the_correlation():
     """Without the Jastrow factor the RBM's energy lies between the exact 3 and the uncorrelated Gaussian's
     2 + √(π/2) = 3.2533 (measured 3.072, 3.072, 3.078 over seeds 0, 1, 2; the local energy's variance diverges
     logarithmically at r₁₂ → 0 in 2D because ψ has no cusp, so this error bar is only indicative)."""
-    res = run_vmc(VMCConfig(**COULOMB), np.random.default_rng(0))
+    res = run_vmc(VMCConfig(jastrow="none", **COULOMB), np.random.default_rng(0))
     f = res.final
     print(f"\nRBM alone: E = {f.energy:.5f} +- {f.error:.1e}, variance {f.variance:.2f}")
     assert 3.0 < f.energy < 3.2533

@@ -13,7 +13,7 @@ from physgen.cli.common import ArgumentParser
 from physgen.errors import UserError
 from physgen.paths import describe, forget_inputs, shown
 
-VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc")
+VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc", "nqs")
 
 
 def build_parser() -> ArgumentParser:

@@ -34,12 +34,16 @@ def register(sub) -> None:
     p.add_argument("--omega", type=finite_float, default=1.0, help="trap frequency ω > 0 (default 1)")
     p.add_argument("--interaction", choices=("none", "coulomb"), default="none",
                    help="pair interaction: none (default) or coulomb (1/r, needs d >= 2)")
+    p.add_argument("--fermions", action="store_true",
+                   help="closed-shell electrons in 2D (N = 2, 6, 12, 20): Slater determinants × RBM × Jastrow")
     p.add_argument("--hidden", type=_int, default=2, help="hidden units H of the RBM (default 2)")
-    p.add_argument("--jastrow", choices=("none", "pade"), default="none",
-                   help="multiply ψ by a Padé–Jastrow factor with the electron cusp (default none)")
+    p.add_argument("--jastrow", choices=("auto", "none", "pade"), default="auto",
+                   help="Padé–Jastrow factor with the electron cusp: auto (default: pade with --interaction "
+                        "coulomb in d >= 2, else none), none or pade")
     p.add_argument("--sigma", type=finite_float, default=None, help="width σ of the RBM's Gaussian (default 1/√ω)")
     p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
-                   help="brute-force Metropolis or importance sampling with the Langevin drift (default)")
+                   help="brute-force Metropolis or importance sampling with the Langevin drift (default; "
+                        "drift-limited with --fermions)")
     p.add_argument("--step", type=finite_float, default=None,
                    help="Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)")
     p.add_argument("--iterations", type=_int, default=50, help="optimisation steps (default 50)")
@@ -70,7 +74,7 @@ def config_from_args(args):
                     hidden=args.hidden, jastrow=args.jastrow, sigma=args.sigma, sampler=args.sampler,
                     step=args.step, iterations=args.iterations, samples=args.samples, walkers=args.walkers,
                     burn_in=args.burn_in, lr=args.lr, optimizer=args.optimizer, init_scale=args.init_scale,
-                    final_samples=args.final_samples)
+                    final_samples=args.final_samples, fermions=args.fermions)
     try:
         cfg.validate()
     except UserError as exc:

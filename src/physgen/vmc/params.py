@@ -17,14 +17,19 @@ from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction
 
 
 def save_params(path: str | Path, wf: RBMWaveFunction) -> Path:
-    """Write ``wf`` atomically to ``path``."""
+    """Write ``wf`` atomically to ``path`` (a :class:`~physgen.vmc.slater.SlaterRBM` as its RBM, with
+    ``fermions`` and ``omega`` in the metadata and one ``jastrow_alpha`` per pair)."""
     from safetensors.numpy import save
 
+    extra_meta = {}
+    if hasattr(wf, "rbm"):
+        extra_meta = {"fermions": "1", "omega": repr(wf.omega)}
+        wf = wf.rbm
     tensors = {"a": wf.a, "b": wf.b, "W": wf.W}
     if wf.jastrow is not None:
-        tensors["jastrow_alpha"] = np.array([wf.jastrow.alpha])
+        tensors["jastrow_alpha"] = np.atleast_1d(np.asarray(wf.jastrow.alpha, dtype=np.float64)).ravel()
         tensors["jastrow_log_beta"] = np.array([wf.jastrow.log_beta])
-    meta = {"sigma": repr(float(wf.sigma)), "particles": str(wf.n_particles), "dim": str(wf.dim)}
+    meta = {"sigma": repr(float(wf.sigma)), "particles": str(wf.n_particles), "dim": str(wf.dim), **extra_meta}
     data = save({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in tensors.items()}, metadata=meta)
     return write_bytes(path, data)
 
@@ -44,7 +49,15 @@ def load_params(path: str | Path) -> RBMWaveFunction:
     except Exception as exc:  # malformed header, missing tensor or metadata key
         raise UserError(f"{path}: not a physgen vmc parameter file ({str(exc).splitlines()[0][:120]})") from None
     if "jastrow_alpha" in t:
-        wf.jastrow = PadeJastrow(float(t["jastrow_alpha"][0]), float(t["jastrow_log_beta"][0]))
+        alpha = t["jastrow_alpha"]
+        wf.jastrow = PadeJastrow(float(alpha[0]) if alpha.size == 1 else alpha, float(t["jastrow_log_beta"][0]))
+    if meta.get("fermions") == "1":
+        from physgen.vmc.slater import SlaterRBM
+
+        try:
+            return SlaterRBM(wf, float(meta["omega"]))
+        except (KeyError, ValueError, UserError) as exc:
+            raise UserError(f"{path}: not a physgen vmc parameter file ({exc})") from None
     return wf
 
 

@@ -23,11 +23,28 @@ def exact_energy(config) -> tuple[float, str] | None:
     """The exact ground-state energy where one is known: no interaction, or two electrons with
     (d, ω) = (2, 1) → 3 or (3, ½) → 2 (closed-form solutions; the relative wave function is
     (1 + r/(d − 1)) exp(−ω r²/4))."""
+    if getattr(config, "fermions", False) and config.interaction == "none":
+        from physgen.vmc.slater import noninteracting_energy
+
+        return noninteracting_energy(config.particles, config.omega), "ω Σ 2(n+1)² over the filled shells (no interaction)"
     if config.interaction == "none" or config.particles == 1:
         return 0.5 * config.omega * config.particles * config.dim, EXACT_NOTE["trap"]
     if config.particles == 2 and (config.dim, config.omega) in {(2, 1.0), (3, 0.5)}:
         return (3.0 if config.dim == 2 else 2.0), EXACT_NOTE["taut"]
     return None
+
+
+# Diffusion Monte Carlo energies of closed-shell quantum dots, (N, ω) → E (Pedersen Lohne, Hagen,
+# Hjorth-Jensen, Kvaal & Pederiva, Phys. Rev. B 84, 115302 (2011)).
+DMC_REFERENCE = {(6, 1.0): 20.15932, (6, 0.5): 11.78484, (6, 0.1): 3.55385, (12, 1.0): 65.70010}
+
+
+def reference_energy(config) -> dict | None:
+    """The diffusion Monte Carlo energy of ``config`` (2D electrons with Coulomb repulsion) where tabulated."""
+    value = DMC_REFERENCE.get((config.particles, float(config.omega)))
+    if not (getattr(config, "fermions", False) and config.interaction == "coulomb" and config.dim == 2 and value):
+        return None
+    return {"value": value, "source": "diffusion Monte Carlo (Pedersen Lohne et al., Phys. Rev. B 84, 115302 (2011))"}
 
 
 def one_body_density(positions: np.ndarray, bins: int = 60) -> dict:
@@ -58,7 +75,9 @@ def summary(result, density: dict) -> dict:
     exact = exact_energy(cfg)
     return {"settings": {**cfg.as_dict(), "sweeps_per_iteration": cfg.sweeps, "final_sweeps": cfg.final_sweeps,
                          **result.extras},
-            "wavefunction": {"psi": "F (the RBM marginal)", "sigma": result.wavefunction.sigma,
+            "wavefunction": {"psi": ("det↑ det↓ F (Slater determinants of oscillator orbitals × the RBM marginal)"
+                                     if getattr(cfg, "fermions", False) else "F (the RBM marginal)"),
+                             "sigma": result.wavefunction.sigma,
                              "parameters": result.wavefunction.n_params,
                              "jastrow_beta": (None if result.wavefunction.jastrow is None
                                               else math.exp(result.wavefunction.jastrow.log_beta))},
@@ -69,6 +88,7 @@ def summary(result, density: dict) -> dict:
                       "acceptance": final.acceptance, "samples": int(final.series.size * cfg.walkers),
                       "blocking": final.blocking.as_dict()},
             "exact_energy": None if exact is None else {"value": exact[0], "source": exact[1]},
+            "reference_energy": reference_energy(cfg),
             "one_body_density": density, "seconds": result.seconds}
 
 
@@ -98,6 +118,10 @@ def build_report(data: dict) -> Report:
             ["samples (final run)", fin["samples"]], ["blocking level", fin["blocking"]["level"]]]
     if data["exact_energy"]:
         rows.append(["exact energy", f"{data['exact_energy']['value']:g} ({data['exact_energy']['source']})"])
+    ref = data.get("reference_energy")
+    if ref:
+        rows.append(["reference energy", f"{ref['value']:g} ({ref['source']}); "
+                                         f"{100 * (fin['energy'] / ref['value'] - 1):+.3f} %"])
     rep.table(["quantity", "value"], rows)
     rep.text(f"ψ = F, the Gaussian–binary RBM marginal with {s['hidden']} hidden units, σ = "
              f"{data['wavefunction']['sigma']:.4g}" + (", times a Padé–Jastrow factor" if s["jastrow"] == "pade"
@@ -110,6 +134,8 @@ def build_report(data: dict) -> Report:
                 fmt="o-", ms=2, lw=0.8, capsize=1.5, label="⟨E_L⟩ ± blocking error")
     if data["exact_energy"]:
         ax.axhline(data["exact_energy"]["value"], color="k", ls="--", lw=0.8, label="exact")
+    if ref:
+        ax.axhline(ref["value"], color="k", ls=":", lw=0.8, label="diffusion Monte Carlo")
     ax.set(xlabel="iteration", ylabel="energy", title="Energy versus iteration")
     ax.legend()
     rep.section("Energy versus iteration").figure(fig, alt="energy versus iteration")

@@ -20,22 +20,25 @@ from physgen.vmc.optimiser import make_optimizer
 from physgen.vmc.samplers import make_sampler, start
 from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction, check_shape
 
-JASTROWS = ("none", "pade")
+JASTROWS = ("auto", "none", "pade")
 DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the one-body density
 
 
 @dataclass(frozen=True)
 class VMCConfig:
-    """Every setting of a run (``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
+    """Every setting of a run (importance sampling is drift-limited with ``fermions``;
+    ``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
     sampling (:func:`~physgen.vmc.samplers.default_step`);
-    ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"none"`` or ``"pade"``)."""
+    ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"auto"`` (the default: ``"pade"`` with Coulomb
+    repulsion between two or more particles in d ≥ 2, else ``"none"``, so that the default ansatz can reach
+    the exact ground state), ``"none"`` or ``"pade"``; ``as_dict`` records the resolved choice)."""
 
     particles: int = 1
     dim: int = 1
     omega: float = 1.0
     interaction: str = "none"
     hidden: int = 2
-    jastrow: str = "none"
+    jastrow: str = "auto"
     sigma: float | None = None
     sampler: str = "importance"
     step: float | None = None
@@ -47,6 +50,12 @@ class VMCConfig:
     optimizer: str = "adam"
     init_scale: float = 0.01
     final_samples: int | None = None
+    fermions: bool = False
+
+    def __post_init__(self):
+        if self.jastrow == "auto":  # the cusp factor wherever there is a Coulomb cusp to form
+            cusp = self.interaction == "coulomb" and self.particles > 1 and self.dim >= 2
+            object.__setattr__(self, "jastrow", "pade" if cusp else "none")
 
     def validate(self) -> None:
         """Raise :class:`~physgen.errors.UserError` naming the first bad setting (``vmc.<name>``)."""
@@ -58,18 +67,15 @@ class VMCConfig:
             raise UserError(f"vmc.jastrow: must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}")
         if self.jastrow == "pade":
             PadeJastrow.cusp(self.dim)
+        if self.fermions:
+            from physgen.vmc.slater import closed_shells
+
+            if self.dim != 2:
+                raise UserError(f"vmc.dim: --fermions is for electrons in two dimensions, got {self.dim}")
+            closed_shells(self.particles)
         if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
             raise UserError("vmc.interaction: coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)")
-        for name in ("iterations", "walkers"):
-            if getattr(self, name) < 1:
-                raise UserError(f"vmc.{name}: must be >= 1, got {getattr(self, name)}")
-        if self.burn_in < 0:
-            raise UserError(f"vmc.burn_in: must be >= 0, got {self.burn_in}")
-        for name in ("samples", "final_samples"):
-            value = getattr(self, name)
-            if value is not None and value < 2 * self.walkers:
-                raise UserError(f"vmc.{name}: must be at least 2 sweeps of all walkers "
-                                f"(>= {2 * self.walkers}), got {value}")
+        check_budget(self, "vmc")
         if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
             raise UserError(f"vmc.init_scale: must be >= 0, got {self.init_scale}")
 
@@ -85,11 +91,26 @@ class VMCConfig:
         return asdict(self)
 
 
+def check_budget(config, prefix: str) -> None:
+    """``iterations``, ``walkers`` ≥ 1, ``burn_in`` ≥ 0, ``samples`` and ``final_samples`` (if set) at least two
+    sweeps of all walkers; errors name ``<prefix>.<field>``."""
+    for name in ("iterations", "walkers"):
+        if getattr(config, name) < 1:
+            raise UserError(f"{prefix}.{name}: must be >= 1, got {getattr(config, name)}")
+    if config.burn_in < 0:
+        raise UserError(f"{prefix}.burn_in: must be >= 0, got {config.burn_in}")
+    for name in ("samples", "final_samples"):
+        value = getattr(config, name)
+        if value is not None and value < 2 * config.walkers:
+            raise UserError(f"{prefix}.{name}: must be at least 2 sweeps of all walkers "
+                            f"(>= {2 * config.walkers}), got {value}")
+
+
 @dataclass
 class VMCResult:
     """The trained wave function, one record per iteration and the final estimate."""
 
-    wavefunction: RBMWaveFunction
+    wavefunction: RBMWaveFunction  # or a SlaterRBM with fermions
     history: list[dict]
     final: Estimate
     config: VMCConfig
@@ -115,7 +136,13 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
                                                 scale=config.init_scale)
     if wavefunction is None and config.jastrow == "pade":
         wf.jastrow = PadeJastrow.cusp(config.dim)
-    sampler = make_sampler(config.sampler, config.step, sigma)
+    if wavefunction is None and config.fermions:
+        from physgen.vmc.slater import SlaterRBM, spin_jastrow
+
+        if config.jastrow == "pade":
+            wf.jastrow = spin_jastrow(config.particles)
+        wf = SlaterRBM(wf, config.omega)
+    sampler = make_sampler(config.sampler, config.step, sigma, limit=config.fermions)
     opt = make_optimizer(config.optimizer, config.lr)
     chains = start(wf, config.walkers, rng)
     history = []

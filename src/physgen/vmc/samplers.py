@@ -10,6 +10,11 @@ once (positions ``(B, N, d)``, one independent chain per walker).
   ``F = 2∇ψ/ψ``; the proposal density is the Green's function
   ``G(x'|x) ∝ exp(−|r_p' − r_p − D step F_p(x)|² / 4D step)`` and the acceptance ratio is
   ``G(x|x') |ψ(x')|² / (G(x'|x) |ψ(x)|²)`` (Reynolds et al., J. Chem. Phys. 77, 5593 (1982)).
+  With ``limit=True`` the drift ``v = D F = ∇ln|ψ|`` of the moved particle is replaced by
+  ``v̄ = v (−1 + √(1 + 2|v|²Δt)) / (|v|²Δt)`` in both Green's functions (Umrigar, Nightingale & Runge,
+  J. Chem. Phys. 99, 2865 (1993)): unchanged where |v|²Δt ≪ 1, at most √(2/Δt) near the nodes of a
+  determinant, where ∇ln|ψ| diverges and the unlimited drift throws walkers into configurations from which
+  every later proposal is rejected.
 """
 from __future__ import annotations
 
@@ -69,10 +74,20 @@ class Importance:
     """Importance sampling with the Langevin drift, time step ``step``."""
 
     step: float = 0.3
+    limit: bool = False
     name = "importance"
 
     def __post_init__(self):
         _check_step(self.step)
+
+    def _drift(self, grad: np.ndarray) -> np.ndarray:
+        """``D F Δt = ∇ln|ψ| Δt`` of one particle ``(B, d)``, drift-limited if ``limit``."""
+        dt = self.step
+        if not self.limit:
+            return grad * dt
+        v2dt = np.sum(grad ** 2, axis=1, keepdims=True) * dt
+        factor = np.where(v2dt > 1e-12, (np.sqrt(1.0 + 2.0 * v2dt) - 1.0) / np.maximum(v2dt, 1e-300), 1.0)
+        return grad * dt * factor
 
     def sweep(self, wf, chains: Chains, rng: np.random.Generator) -> np.ndarray:
         dt, d = self.step, DIFFUSION
@@ -80,12 +95,12 @@ class Importance:
             chains.grad = wf.grad_log_psi(chains.x)
         accepted = np.zeros(len(chains.x))
         for p in range(wf.n_particles):
-            force = 2.0 * chains.grad[:, p, :]
+            drift = self._drift(chains.grad[:, p, :])
             y = chains.x.copy()
-            y[:, p, :] += d * dt * force + np.sqrt(dt) * rng.standard_normal(force.shape)
+            y[:, p, :] += drift + np.sqrt(dt) * rng.standard_normal(drift.shape)
             log_new, grad_new = wf.log_psi_and_grad(y)
-            forward = y[:, p, :] - chains.x[:, p, :] - d * dt * force
-            backward = chains.x[:, p, :] - y[:, p, :] - d * dt * 2.0 * grad_new[:, p, :]
+            forward = y[:, p, :] - chains.x[:, p, :] - drift
+            backward = chains.x[:, p, :] - y[:, p, :] - self._drift(grad_new[:, p, :])
             log_green = (np.sum(forward ** 2, axis=1) - np.sum(backward ** 2, axis=1)) / (4 * d * dt)
             ok = np.log(rng.random(len(y))) < log_green + 2.0 * (log_new - chains.log_psi)
             chains.x[ok] = y[ok]
@@ -109,14 +124,15 @@ def default_step(name: str, sigma: float = 1.0) -> float:
     return 2.0 * sigma if name == "metropolis" else 0.3 * sigma ** 2
 
 
-def make_sampler(name: str, step: float | None = None, sigma: float = 1.0):
-    """``"metropolis"`` or ``"importance"``; ``step=None`` takes :func:`default_step`."""
+def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, limit: bool = False):
+    """``"metropolis"`` or ``"importance"`` (drift-limited if ``limit``); ``step=None`` takes
+    :func:`default_step`."""
     if name not in SAMPLERS:
         raise UserError(f"vmc.sampler: must be one of {', '.join(SAMPLERS)}, got {name!r}")
     step = default_step(name, sigma) if step is None else step
     if name == "metropolis":
         return Metropolis(step)
-    return Importance(step)
+    return Importance(step, limit)
 
 
 def _check_step(step: float) -> None:

@@ -1,0 +1,136 @@
+"""Spin-½ lattice Hamiltonians in the σᶻ basis and their connected matrix elements.
+
+A configuration is ``s (B, N)`` of ±1 (σᶻ eigenvalues, float64).  Every Hamiltonian gives, for each
+configuration, the K configurations it connects to and the matrix elements, ``connected(s) -> (s' (B, K, N),
+H_ss' (B, K))``, the first being s itself with the diagonal element; the local energy of a wave function is
+then E_L(s) = Σ_k H_ss'_k ψ(s'_k)/ψ(s) (Carleo & Troyer, Science 355, 602 (2017)).
+
+* :class:`TFIM` — transverse-field Ising model, ``H = −J Σ_⟨ij⟩ σᶻ_i σᶻ_j − h Σ_i σˣ_i``; critical at h = J in
+  one dimension (Pfeuty, Ann. Phys. 57, 79 (1970)), h ≈ 3.044 J on the square lattice (Blöte & Deng, Phys. Rev. E 66,
+  066110 (2002)).
+* :class:`Heisenberg` — ``H = J₁ Σ_⟨ij⟩ S_i·S_j + J₂ Σ_⟨⟨ij⟩⟩ S_i·S_j`` with spin operators S = σ/2 (so a
+  Pauli-matrix convention, Σ σ·σ, has four times these energies); J₂ = 0 is the Heisenberg model, J₂ ≠ 0
+  the J₁–J₂ model.  Since S_i·S_j = ¼σᶻσᶻ + ½(σ⁺_i σ⁻_j + σ⁻_i σ⁺_j), a bond with antiparallel spins connects
+  to the configuration with the two spins exchanged, element J/2.
+
+**Marshall sign rule** (Marshall, Proc. R. Soc. A 232, 48 (1955)).  On a bipartite lattice the unitary
+rotation by π about z of every spin of one sublattice flips the sign of the exchange elements of the bonds
+that join the two sublattices; the rotated Heisenberg ground state is then positive, so a real, positive
+ansatz can represent it.  ``marshall=True`` applies that rotation to the Hamiltonian: energies and σᶻ
+observables are unchanged.  J₂ bonds join sites of one sublattice and keep their sign (the rule is then
+exact only at J₂ = 0).
+
+Both models have Tr H = 0: the infinite-temperature energy E_∞ of the V-score is 0.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from physgen.errors import UserError
+from physgen.nqs.lattice import Lattice
+
+HAMILTONIANS = ("tfim", "heisenberg", "j1j2")
+
+
+@dataclass(frozen=True)
+class TFIM:
+    """``H = −J Σ_⟨ij⟩ σᶻ_i σᶻ_j − h Σ_i σˣ_i`` on ``lattice``."""
+
+    lattice: Lattice
+    h: float = 1.0
+    J: float = 1.0
+    name = "tfim"
+    conserves_sz = False
+    e_infinity = 0.0
+
+    def __post_init__(self):
+        _finite("h", self.h)
+        _finite("J", self.J)
+
+    @property
+    def n_sites(self) -> int:
+        return self.lattice.n_sites
+
+    def connected(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``s (B, N)`` → ``(B, N + 1, N)`` configurations (s, then s with spin i flipped) and elements."""
+        b = self.lattice.bonds(1)
+        n = s.shape[1]
+        diag = -self.J * np.sum(s[:, b[:, 0]] * s[:, b[:, 1]], axis=1)
+        flips = np.repeat(s[:, None, :], n + 1, axis=1)
+        idx = np.arange(n)
+        flips[:, idx + 1, idx] *= -1
+        mels = np.concatenate([diag[:, None], np.full((len(s), n), -self.h)], axis=1)
+        return flips, mels
+
+
+@dataclass(frozen=True)
+class Heisenberg:
+    """``H = J Σ_⟨ij⟩ S_i·S_j + J2 Σ_⟨⟨ij⟩⟩ S_i·S_j`` on ``lattice`` (S = σ/2), Marshall-rotated if ``marshall``."""
+
+    lattice: Lattice
+    J: float = 1.0
+    J2: float = 0.0
+    marshall: bool = False
+    name = "heisenberg"
+    conserves_sz = True
+    e_infinity = 0.0
+
+    def __post_init__(self):
+        _finite("J", self.J)
+        _finite("J2", self.J2)
+        if self.marshall and not self.lattice.bipartite:
+            raise UserError("nqs.marshall: the Marshall sign rule needs a bipartite lattice "
+                            "(an even --size with periodic boundaries)")
+
+    @property
+    def n_sites(self) -> int:
+        return self.lattice.n_sites
+
+    def bond_table(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(pairs (n_b, 2), couplings (n_b,), exchange signs (n_b,))``."""
+        pairs = [self.lattice.bonds(1)]
+        couplings = [np.full(len(pairs[0]), float(self.J))]
+        if self.J2 != 0.0:
+            pairs.append(self.lattice.bonds(2))
+            couplings.append(np.full(len(pairs[1]), float(self.J2)))
+        p, c = np.concatenate(pairs), np.concatenate(couplings)
+        sub = self.lattice.sublattice
+        sign = np.where(self.marshall & (sub[p[:, 0]] != sub[p[:, 1]]), -1.0, 1.0)
+        return p, c, sign
+
+    def connected(self, s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``s (B, N)`` → ``(B, n_b + 1, N)`` (s, then s with each bond's spins exchanged) and elements
+        (``J/2`` times the Marshall sign where the spins differ, else 0)."""
+        p, c, sign = self.bond_table()
+        si, sj = s[:, p[:, 0]], s[:, p[:, 1]]
+        diag = 0.25 * np.sum(c * si * sj, axis=1)
+        swapped = np.repeat(s[:, None, :], len(p) + 1, axis=1)
+        k = np.arange(1, len(p) + 1)
+        swapped[:, k, p[:, 0]], swapped[:, k, p[:, 1]] = sj, si
+        off = np.where(si != sj, 0.5 * c * sign, 0.0)
+        return swapped, np.concatenate([diag[:, None], off], axis=1)
+
+
+def make_hamiltonian(name: str, lattice: Lattice, *, h: float = 1.0, J: float = 1.0, J2: float = 0.0,
+                     marshall: bool | None = None):
+    """``"tfim"``, ``"heisenberg"`` or ``"j1j2"``; ``marshall=None`` applies the sign rule to the
+    Heisenberg-type models on bipartite lattices with J > 0 (antiferromagnets)."""
+    if name not in HAMILTONIANS:
+        raise UserError(f"nqs.hamiltonian: must be one of {', '.join(HAMILTONIANS)}, got {name!r}")
+    if name == "tfim":
+        if marshall:
+            raise UserError("nqs.marshall: the Marshall sign rule applies to heisenberg and j1j2 only")
+        return TFIM(lattice, h=h, J=J)
+    if lattice.n_sites % 2:
+        raise UserError(f"nqs.size: {name} is sampled at total Sᶻ = 0, which needs an even number of sites "
+                        f"(got {lattice.n_sites})")
+    if marshall is None:
+        marshall = lattice.bipartite and J > 0
+    return Heisenberg(lattice, J=J, J2=J2 if name == "j1j2" else 0.0, marshall=marshall)
+
+
+def _finite(name: str, value: float) -> None:
+    if not np.isfinite(value):
+        raise UserError(f"nqs.{name}: must be a finite number, got {value}")

@@ -1,0 +1,144 @@
+"""The optimisation loop of a neural-quantum-state run: sample, measure, update; then a final measurement.
+
+Each iteration runs ``burn_in`` sweeps (the chains carry over), then ``samples // walkers`` recorded sweeps,
+computes E_L and O_k on every recorded configuration, records the energy with its blocking error, the
+variance and the V-score (:mod:`physgen.nqs.estimators`), and takes one optimiser step
+(:mod:`physgen.nqs.optimiser`).  A last run of ``final_samples`` at the final parameters gives the reported
+energy and the observables (:mod:`physgen.nqs.observables`).  Where the exact energy is known
+(:func:`physgen.nqs.exact.exact_energy`) every record carries the relative error |E − E₀|/|E₀|.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Callable
+
+import numpy as np
+
+from physgen.errors import UserError
+from physgen.nqs.ansatz import make_ansatz
+from physgen.nqs.estimators import energy_statistics, local_energy
+from physgen.nqs.exact import exact_energy
+from physgen.nqs.hamiltonians import make_hamiltonian
+from physgen.nqs.lattice import Lattice
+from physgen.nqs.observables import measure
+from physgen.nqs.optimiser import make_optimizer
+from physgen.nqs.sampler import Metropolis, sample, start
+from physgen.vmc.run import check_budget
+
+
+@dataclass(frozen=True)
+class NQSConfig:
+    """Every setting of a run.  ``marshall=None``: on for Heisenberg-type antiferromagnets on bipartite
+    lattices; ``sampler=None``: ``exchange`` when H conserves Sᶻ, else ``flip``; ``lr=None``: 0.05 for SR,
+    0.01 for Adam; ``final_samples=None``: 10 × ``samples``; ``exact_max_states``: the largest Hilbert
+    space (or Sᶻ = 0 sector) diagonalized for the exact energy (0: never)."""
+
+    hamiltonian: str = "tfim"
+    lattice: str = "chain"
+    size: int = 8
+    pbc: bool = True
+    h: float = 1.0
+    J: float = 1.0
+    J2: float = 0.0
+    ansatz: str = "rbm"
+    alpha: float = 1.0
+    complex_params: bool = False
+    marshall: bool | None = None
+    sampler: str | None = None
+    samples: int = 1000
+    walkers: int = 50
+    burn_in: int = 2
+    iterations: int = 300
+    optimizer: str = "sr"
+    lr: float | None = None
+    diag_shift: float = 0.01
+    init_scale: float = 0.01
+    final_samples: int | None = None
+    exact_max_states: int = 1 << 20
+
+    def build(self, rng: np.random.Generator):
+        """``(lattice, hamiltonian, ansatz, sampler, optimiser)``, validating every setting."""
+        lat = Lattice(self.lattice, self.size, self.pbc)
+        ham = make_hamiltonian(self.hamiltonian, lat, h=self.h, J=self.J, J2=self.J2, marshall=self.marshall)
+        if self.hamiltonian != "j1j2" and self.J2 != 0.0:
+            raise UserError("nqs.J2: only the j1j2 Hamiltonian has a next-nearest coupling")
+        ansatz = make_ansatz(self.ansatz, lat, alpha=self.alpha, complex_params=self.complex_params, rng=rng,
+                             scale=self.init_scale)
+        rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")
+        if ham.conserves_sz and rule != "exchange":
+            raise UserError(f"nqs.sampler: {self.hamiltonian} is sampled at Sᶻ = 0 with exchange moves")
+        check_budget(self, "nqs")
+        lr = self.lr if self.lr is not None else (0.05 if self.optimizer == "sr" else 0.01)
+        return lat, ham, ansatz, Metropolis(rule), make_optimizer(self.optimizer, lr, self.diag_shift)
+
+    @property
+    def final_sweeps(self) -> int:
+        return (self.final_samples or 10 * self.samples) // self.walkers
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class NQSResult:
+    """The trained ansatz, one record per iteration, the final statistics and observables."""
+
+    config: NQSConfig
+    ansatz: object
+    hamiltonian: object
+    history: list[dict]
+    final: dict
+    observables: dict
+    exact: dict | None
+    seconds: float
+    extras: dict = field(default_factory=dict)
+
+
+def measure_step(ansatz, ham, sampler, chains, sweeps, rng, *, burn_in, derivatives=True):
+    """Sample and evaluate: ``(s (T, B, N), E_L (T, B), O (T·B, P) or None, acceptance)``."""
+    s, acc = sample(ansatz, sampler, chains, sweeps, rng, burn_in=burn_in)
+    flat = s.reshape(-1, s.shape[-1])
+    e = local_energy(ansatz, ham, flat)
+    o = ansatz.derivatives(flat) if derivatives else None
+    return s, e.reshape(s.shape[:2]), o, acc
+
+
+def _with_exact(stats: dict, exact: dict | None) -> dict:
+    if exact is not None:
+        stats["relative_error"] = abs(stats["energy"] - exact["energy"]) / abs(exact["energy"])
+    return stats
+
+
+def run_nqs(config: NQSConfig, rng: np.random.Generator, *, progress: Callable[[dict], None] | None = None,
+            exact: dict | None = None) -> NQSResult:
+    """Optimise the ansatz of ``config``; ``exact`` (``{"energy", "method"}``) skips the exact computation."""
+    lat, ham, ansatz, sampler, opt = config.build(rng)
+    t0 = time.perf_counter()
+    if exact is None and config.exact_max_states > 0:
+        found = exact_energy(ham, max_states=config.exact_max_states)
+        exact = None if found is None else {"energy": found[0], "method": found[1]}
+    exact_seconds = time.perf_counter() - t0
+    chains = start(ansatz, lat.n_sites, config.walkers, sampler.rule, rng)
+    sweeps = config.samples // config.walkers
+    history = []
+    for it in range(config.iterations):
+        t_it = time.perf_counter()
+        _, e, o, acc = measure_step(ansatz, ham, sampler, chains, sweeps, rng,
+                                    burn_in=config.burn_in if it else 10 * config.burn_in + 10)
+        stats = _with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact)
+        if not (np.isfinite(stats["energy"]) and np.all(np.isfinite(o))):
+            raise UserError(f"nqs.lr: the energy became non-finite at iteration {it + 1} (lower the learning rate)")
+        ansatz.params = opt.step(ansatz.params, o, e.ravel(), ansatz.is_complex)
+        record = {"iteration": it, **stats, "acceptance": acc, "seconds": time.perf_counter() - t_it}
+        history.append(record)
+        if progress is not None:
+            progress(record)
+    s, e, _, acc = measure_step(ansatz, ham, sampler, chains, config.final_sweeps, rng,
+                                burn_in=10 * config.burn_in, derivatives=False)
+    final = {**_with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact), "acceptance": acc,
+             "samples": int(e.size)}
+    return NQSResult(config, ansatz, ham, history, final, measure(s, lat), exact, time.perf_counter() - t0,
+                     extras={"sampler": sampler.rule, "marshall": getattr(ham, "marshall", False),
+                             "parameters": ansatz.n_params, "sites": lat.n_sites,
+                             "exact_seconds": exact_seconds})

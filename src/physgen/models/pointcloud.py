@@ -137,7 +137,6 @@ class EPiCFlowMatching(GenerativeModel):
     default_config: ClassVar[dict[str, Any]] = {
         "train": {"batch_size": 128, "lr": 1e-3, "schedule": "cosine", "ema": 0.999, "steps": 20_000,
                   "epochs": None, "max_time": None}}
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"pointcloud": {}}
     cpu_sample_chunk: ClassVar[int | None] = 1024
 
     def __init__(self, config: EPiCFMConfig, spec: DataSpec):

@@ -76,8 +76,13 @@ def _read(args):
 
 
 def _read_root(args):
-    from physgen.data.hep.root import root_dataset
+    from physgen.data.hep.root import root_dataset, root_pointcloud
 
+    if args.kind == "pointcloud":
+        if args.columns or args.array or args.mask is not None or args.mask_feature is not None:
+            raise UserError("--columns/--array/--mask/--mask-feature: ROOT point clouds take --tree, --branches, --pad")
+        branches = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else None
+        return root_pointcloud(args.file, tree=args.tree, branches=branches, pad=args.pad)
     if args.kind != "continuous" or args.columns or args.array:
         raise UserError("--kind/--columns/--array: ROOT files take --tree, --branches and --pad")
     branches = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else None

@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from physgen.data.hep.pythia import MAX_FAILURES, Shard, pythia_module, quiet_stdout
+from physgen.data.hep.pythia import MAX_FAILURES, Shard, pythia_module, quiet_stdout, start_pythia
 from physgen.errors import UserError
 
 JET_TYPES = ("gluon", "quark", "top", "w", "z")
@@ -89,15 +89,8 @@ class JetSpec:
 
 
 def _start(spec: JetSpec, seed: int):
-    p8 = pythia_module()
-    pythia = p8.Pythia("", False)
-    for line in [*spec.lines(), "Random:setSeed = on", f"Random:seed = {int(seed)}"]:
-        if not pythia.readString(line, False):
-            raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
-    if not pythia.init():
-        raise UserError(f"--ecm/--pt: Pythia cannot start {spec.jet_type} jets at p_T {spec.pt:g} GeV and "
-                        f"√s = {spec.ecm:g} GeV")
-    return pythia
+    return start_pythia(spec.lines(), seed, f"--ecm/--pt: Pythia cannot start {spec.jet_type} jets at p_T "
+                                            f"{spec.pt:g} GeV and √s = {spec.ecm:g} GeV")
 
 
 def _hard_axes(process) -> np.ndarray:

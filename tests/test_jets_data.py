@@ -148,7 +148,7 @@ def test_jet_physics_masses_and_multiplicities():
     """Top jets peak at m_t, W and Z jets at m_W and m_Z (the mode of the jet mass in 10 GeV bins lies within
     15 GeV of the pole mass), and gluon jets have more constituents than light-quark jets (Casimir scaling:
     C_A/C_F = 9/4 for the radiated multiplicity; a one-sided Mann–Whitney test at 150 + 150 jets, whose power
-    against the observed ≈ 30 % difference is ≈ 1).  About 800 jets at one thread: ≈ 2 min."""
+    against the observed ≈ 30 % difference is ≈ 1); about 800 jets in all."""
     pytest.importorskip("pythia8mc")
     pytest.importorskip("fastjet")
     from scipy import stats

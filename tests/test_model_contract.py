@@ -32,7 +32,7 @@ def test_every_family_declares_the_contract(name):
     assert cls.name == name and cls.description and cls.description != GenerativeModel.description
     assert cls.config_class is not object and callable(cls.config_class)
     assert isinstance(cls.adversarial, bool) and isinstance(cls.checkpoint_version, int)
-    assert set(cls.kinds) <= {"spins", "binary", "continuous", "image"}
+    assert set(cls.kinds) <= {"spins", "binary", "continuous", "image", "pointcloud"}
     assert isinstance(cls.default_spec, DataSpec) and cls.default_spec.kind in cls.kinds
     assert set(cls.defaults_by_kind) <= set(KINDS)
     # the hooks of the old contract are gone

@@ -9,7 +9,7 @@ import json
 
 from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, add_verb
 
-SUBVERBS = ("ising", "import", "digits", "mnist", "toy", "pythia", "merge")
+SUBVERBS = ("ising", "import", "digits", "mnist", "toy", "pythia", "jets", "merge")
 
 
 def register(sub) -> None:
@@ -41,6 +41,9 @@ def run_info(args) -> int:
         print(f"condition   {name}: {c['distinct']} distinct, {values}")
     if "labels" in summary:
         print(f"labels      {summary['labels']}")
+    if "multiplicity" in summary:
+        m = summary["multiplicity"]
+        print(f"particles   {m['min']} .. {m['max']} per sample (mean {m['mean']:.2f}) in {m['slots']} slots")
     for key, value in summary["attrs"].items():
         print(f"attr        {key} = {value}")
     return 0

@@ -1,7 +1,7 @@
 """``physgen data import FILE --out OUT.h5``: CSV/TXT, NPY, NPZ, LHE events or ROOT trees into a physgen dataset file."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb, positive_int
+from physgen.cli.common import add_out, add_verb, nonneg_int, positive_int
 from physgen.data.hep.lhe import is_lhe
 from physgen.data.hep.root import is_root
 from physgen.data.io import KINDS
@@ -27,6 +27,11 @@ def register(sub) -> None:
                         help="ROOT files: pad/truncate jagged branches to N entries and add a mask per entry")
     parser.add_argument("--array", metavar="NAME", help="array of an .npz archive holding the samples "
                                                          "(default: 'samples', 'x' or the only array)")
+    parser.add_argument("--mask", metavar="NAME", help="--kind pointcloud, .npz files: the (N, P) mask array "
+                                                        "(default: the array 'mask' if present)")
+    parser.add_argument("--mask-feature", type=nonneg_int, metavar="K",
+                        help="--kind pointcloud: particle-feature column K holds the mask (JetNet files: 3); "
+                             "without --mask/--mask-feature, slots with any non-zero feature are particles")
 
 
 def run(args) -> int:
@@ -50,6 +55,14 @@ def _read(args):
              if value is not None]
     if given:
         raise UserError(f"{given[0]}: only for ROOT files (.root), got {args.file}")
+    if args.kind == "pointcloud":
+        from physgen.data.pointcloud import import_pointcloud
+
+        if args.columns:
+            raise UserError("--columns: not for --kind pointcloud (every particle feature is kept)")
+        return import_pointcloud(args.file, array=args.array, mask=args.mask, mask_feature=args.mask_feature)
+    if args.mask is not None or args.mask_feature is not None:
+        raise UserError("--mask/--mask-feature: only with --kind pointcloud")
     if is_lhe(args.file):
         from physgen.data.hep.lhe import lhe_dataset
 
@@ -63,8 +76,13 @@ def _read(args):
 
 
 def _read_root(args):
-    from physgen.data.hep.root import root_dataset
+    from physgen.data.hep.root import root_dataset, root_pointcloud
 
+    if args.kind == "pointcloud":
+        if args.columns or args.array or args.mask is not None or args.mask_feature is not None:
+            raise UserError("--columns/--array/--mask/--mask-feature: ROOT point clouds take --tree, --branches, --pad")
+        branches = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else None
+        return root_pointcloud(args.file, tree=args.tree, branches=branches, pad=args.pad)
     if args.kind != "continuous" or args.columns or args.array:
         raise UserError("--kind/--columns/--array: ROOT files take --tree, --branches and --pad")
     branches = [b.strip() for b in args.branches.split(",") if b.strip()] if args.branches else None

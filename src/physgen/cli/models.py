@@ -17,9 +17,10 @@ from physgen.errors import UserError
 
 
 #: the data each kind's defaults are shown for (``physgen models``): Ising L=16, binarized 8x8 digits, tt̄
-#: events, grey 8x8 digits
+#: events, grey 8x8 digits, 30-particle jets
 EXAMPLES = {"spins": ("spins", (16, 16), None), "binary": ("binary", (8, 8), None),
-            "continuous": ("continuous", (3,), ("s", "t", "y")), "image": ("image", (8, 8), None)}
+            "continuous": ("continuous", (3,), ("s", "t", "y")), "image": ("image", (8, 8), None),
+            "pointcloud": ("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))}
 
 
 def register(sub) -> None:

@@ -5,7 +5,9 @@ Layout
 ``/samples``                 ``(N, *shape)``: ``int8`` ±1 (kind ``spins``), ``uint8`` 0/1 (``binary``),
                              ``float32`` (``continuous`` tabular features, ``image`` pixels)
 ``/conditions/<name>``       ``(N,)`` float64, e.g. ``/conditions/temperature``
-``/labels``                  ``(N,)`` int64, optional (digit class, phase)
+``/labels``                  ``(N,)`` int64, optional (digit class, phase, jet type)
+``/mask``                    ``(N, P)`` uint8 0/1, kind ``pointcloud`` only: 1 where particle slot ``p`` of a
+                             sample ``(P, F)`` holds a particle, 0 where it is padding (padding is zeros)
 root attributes              ``kind``, ``source``, ``physgen_version``, ``feature_names`` (tabular),
                              and the generator's parameters (JSON-serialisable scalars/lists)
 
@@ -30,8 +32,9 @@ from physgen.atomic import check_writable, write_bytes
 from physgen.errors import UserError
 from physgen.paths import as_path, refuse_unreachable, shown
 
-KINDS = ("spins", "binary", "continuous", "image")
-DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32}
+KINDS = ("spins", "binary", "continuous", "image", "pointcloud")
+DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32,
+          "pointcloud": np.float32}
 CHUNK_BYTES = 1 << 20   # bytes of one /samples chunk (whole rows)
 
 
@@ -44,19 +47,23 @@ def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 
 @dataclass
 class Dataset:
-    """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``."""
+    """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``;
+    ``mask`` ``(N, P)`` for kind ``pointcloud`` (samples ``(N, P, F)``), else None."""
 
     samples: np.ndarray
     kind: str
     conditions: dict[str, np.ndarray] = field(default_factory=dict)
     labels: np.ndarray | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
+    mask: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.samples = np.asarray(self.samples)
         self.conditions = {k: np.asarray(v, dtype=np.float64) for k, v in self.conditions.items()}
         if self.labels is not None:
             self.labels = np.asarray(self.labels)
+        if self.mask is not None:
+            self.mask = np.asarray(self.mask)
 
     def __len__(self) -> int:
         return int(self.samples.shape[0])
@@ -75,7 +82,8 @@ class Dataset:
         """Rows ``index`` of every per-sample array; attributes are shared."""
         return Dataset(self.samples[index], self.kind,
                        {k: v[index] for k, v in self.conditions.items()},
-                       None if self.labels is None else self.labels[index], dict(self.attrs))
+                       None if self.labels is None else self.labels[index], dict(self.attrs),
+                       None if self.mask is None else self.mask[index])
 
     def validate(self, where: str = "dataset") -> "Dataset":
         """Check the contract; raise UserError naming ``where`` and the field on violation."""
@@ -103,7 +111,29 @@ def _validate(ds: Dataset, where: str) -> None:
     names = ds.feature_names
     if names is not None and x.ndim == 2 and len(names) != x.shape[1]:
         raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[1]} features")
+    _validate_mask(ds, where)
     _validate_physics(ds.attrs, where)
+
+
+def _validate_mask(ds: Dataset, where: str) -> None:
+    """Kind ``pointcloud``: samples ``(N, P, F)``, a 0/1 ``/mask`` ``(N, P)``, padded slots all zero, one
+    feature name per particle feature; other kinds have no mask."""
+    x, mask = ds.samples, ds.mask
+    if ds.kind != "pointcloud":
+        if mask is not None:
+            raise UserError(f"{where}: /mask is for kind 'pointcloud' only, this file has kind {ds.kind!r}")
+        return
+    if x.ndim != 3:
+        raise UserError(f"{where}: /samples of kind 'pointcloud' has shape {x.shape}, expected (N, P, F)")
+    if mask is None:
+        raise UserError(f"{where}: kind 'pointcloud' needs /mask of shape {x.shape[:2]}")
+    if mask.shape != x.shape[:2] or mask.dtype.kind not in "biu" or not np.all((mask == 0) | (mask == 1)):
+        raise UserError(f"{where}: /mask has shape {mask.shape} dtype {mask.dtype}, expected {x.shape[:2]} of 0/1")
+    if np.any(x[mask == 0] != 0):
+        raise UserError(f"{where}: /samples has non-zero values in padded particle slots (/mask 0)")
+    names = ds.feature_names
+    if names is not None and len(names) != x.shape[2]:
+        raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[2]} particle features")
 
 
 def _validate_physics(attrs: dict[str, Any], where: str) -> None:
@@ -197,6 +227,8 @@ def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression:
             grp.create_dataset(name, data=values.astype(np.float64))
         if ds.labels is not None:
             f.create_dataset("labels", data=ds.labels.astype(np.int64))
+        if ds.mask is not None:
+            f.create_dataset("mask", data=ds.mask.astype(np.uint8), compression=compression)
         for key, value in attrs.items():
             if value is not None:
                 f.attrs[key] = _attr_to_h5(value)
@@ -262,7 +294,8 @@ def _read(f: h5py.File, where: str) -> Dataset:
     if "conditions" in f:
         conditions = {name: f["conditions"][name][()] for name in f["conditions"]}
     labels = f["labels"][()] if "labels" in f else None
-    return Dataset(samples, str(kind), conditions, labels, attrs).validate(where)
+    mask = f["mask"][()] if "mask" in f else None
+    return Dataset(samples, str(kind), conditions, labels, attrs, mask).validate(where)
 
 
 def _check_memory(f: h5py.File, where: str) -> None:
@@ -280,7 +313,7 @@ def _check_memory(f: h5py.File, where: str) -> None:
     total = declared(samples) + 2 * array_bytes(samples.shape or (1,), 1)
     if isinstance(f.get("conditions"), h5py.Group):
         total += sum(declared(f["conditions"][name], 8) for name in f["conditions"])
-    total += declared(f.get("labels"), 8)
+    total += declared(f.get("labels"), 8) + declared(f.get("mask"), 1)
     require(total, what=f"{where}: /samples of shape {samples.shape} {samples.dtype}",
             reduce="use a file with fewer samples")
 
@@ -297,4 +330,8 @@ def describe(ds: Dataset, max_values: int = 12) -> Mapping[str, Any]:
     if ds.labels is not None:
         labels, counts = np.unique(ds.labels, return_counts=True)
         summary["labels"] = {int(k): int(c) for k, c in zip(labels, counts)}
+    if ds.mask is not None:
+        n = ds.mask.sum(axis=1)
+        summary["multiplicity"] = {"min": int(n.min()), "mean": float(n.mean()), "max": int(n.max()),
+                                   "slots": int(ds.mask.shape[1])}
     return summary

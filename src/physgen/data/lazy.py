@@ -38,6 +38,7 @@ class LazyDataset:
     labels: np.ndarray | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     chunk_rows: int = 1
+    mask: np.ndarray | None = None   # kind pointcloud: /mask (N, P), read whole (one byte a particle slot)
 
     def __len__(self) -> int:
         return self.n
@@ -92,6 +93,7 @@ def _header(f: h5py.File, path: Path) -> LazyDataset:
     s = f["samples"]
     conditions = {name: f["conditions"][name][()] for name in f["conditions"]} if "conditions" in f else {}
     labels = f["labels"][()] if "labels" in f else None
+    mask = f["mask"][()] if "mask" in f else None
     if len(s.shape) < 2 or s.shape[0] < 1:
         raise UserError(f"{where}: /samples has shape {s.shape}, expected (N, ...) with N >= 1")
     n = int(s.shape[0])
@@ -105,14 +107,17 @@ def _header(f: h5py.File, path: Path) -> LazyDataset:
         raise UserError(f"{where}: /labels has shape {labels.shape}, expected ({n},)")
     # everything but the sample values, checked on a one-row stand-in (ones are valid for every kind)
     stand_in = io.Dataset(np.ones((1, *s.shape[1:]), dtype=s.dtype), str(kind),
-                          {k: v[:1] for k, v in conditions.items()}, None if labels is None else labels[:1], attrs)
+                          {k: v[:1] for k, v in conditions.items()}, None if labels is None else labels[:1], attrs,
+                          None if mask is None else np.ones((1, *mask.shape[1:]), mask.dtype))
     stand_in.validate(where)
+    if mask is not None and (mask.shape != tuple(s.shape[:2]) or not np.all((mask == 0) | (mask == 1))):
+        raise UserError(f"{where}: /mask has shape {mask.shape}, expected {tuple(s.shape[:2])} of 0/1")
     for name, values in conditions.items():
         if not np.all(np.isfinite(values)):
             raise UserError(f"{where}: /conditions/{name} contains NaN or Inf")
     return LazyDataset(path, n, tuple(s.shape[1:]), np.dtype(s.dtype), str(kind),
                        {k: np.asarray(v, dtype=np.float64) for k, v in conditions.items()}, labels, attrs,
-                       block_rows(s))
+                       block_rows(s), mask)
 
 
 def block_rows(samples: h5py.Dataset) -> int:
@@ -159,7 +164,8 @@ def load_within(path: str | Path, max_memory: int, seed: int) -> tuple[io.Datase
     finally:
         samples.file.close()
     ds = io.Dataset(x, source.kind, {k: v[rows] for k, v in source.conditions.items()},
-                    None if source.labels is None else source.labels[rows], dict(source.attrs))
+                    None if source.labels is None else source.labels[rows], dict(source.attrs),
+                    None if source.mask is None else source.mask[rows])
     record = {"file_rows": len(source), "rows": cap, "seed": [int(seed), SUBSAMPLE_SEED], "max_memory": int(max_memory),
               "file_mean": [float(m) for m in mean], "file_std": [float(s) for s in np.sqrt(m2 / n)]}
     return ds, record

@@ -1,9 +1,9 @@
 """Combine datasets of one kind and shape into one: the rows concatenated, in order (a new, plain file).
 
-``merge(parts)`` concatenates ``/samples``, every ``/conditions/<name>`` and ``/labels`` along the first
-axis.  The parts must agree in kind, sample shape, condition names, the presence of labels and feature
-names.  Root attributes equal in every part are kept; attributes that differ are listed part by part under
-``shards`` (one dict per part).
+``merge(parts)`` concatenates ``/samples``, every ``/conditions/<name>`` and ``/labels`` (and a point cloud's
+``/mask``) along the first axis.  The parts must agree in kind, sample shape, condition names, the
+presence of labels and feature names.  Root attributes equal in every part are kept; attributes that
+differ are listed part by part under ``shards`` (one dict per part).
 
 Shards of one sharded run (``physgen data ising --workers`` or one file per ``torchrun`` rank) carry
 ``shard_index`` and ``shard_count``: such a set must be complete (every index ``0 .. count-1`` exactly once)
@@ -37,7 +37,8 @@ def merge(parts: Sequence[Dataset], names: Sequence[str] | None = None) -> Datas
     samples = np.concatenate([ds.samples for ds in parts])
     conditions = {k: np.concatenate([ds.conditions[k] for ds in parts]) for k in first.conditions}
     labels = None if first.labels is None else np.concatenate([ds.labels for ds in parts])
-    return Dataset(samples, first.kind, conditions, labels, _attrs(parts, sharded))
+    mask = None if first.mask is None else np.concatenate([ds.mask for ds in parts])
+    return Dataset(samples, first.kind, conditions, labels, _attrs(parts, sharded), mask)
 
 
 def _shard_order(parts: Sequence[Dataset], names: list[str]) -> list[int]:

@@ -15,6 +15,8 @@ What the metrics see, by dataset kind:
   ±1 configurations; ``observables`` per temperature.
 * ``binary`` / ``image``: every pixel is a feature (flattened); FPD only on request (a Gaussian fit of
   raw pixels is slow and rarely meaningful).
+* ``pointcloud`` (jets): JetNet's metrics ``w1m``, ``w1p``, ``w1efp``, ``fpd``, ``kpd`` on the particles and
+  their energy-flow polynomials (:mod:`physgen.metrics.jetnet`).
 """
 from __future__ import annotations
 
@@ -34,7 +36,8 @@ METRICS = ("kl", "js", "mmd", "w1", "fpd", "c2st", "observables")
 DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
                    "spins": METRICS,
                    "binary": ("kl", "js", "mmd", "w1", "c2st"),
-                   "image": ("kl", "js", "mmd", "w1", "c2st")}
+                   "image": ("kl", "js", "mmd", "w1", "c2st"),
+                   "pointcloud": ("w1m", "w1p", "w1efp", "fpd", "kpd")}
 
 
 @dataclass
@@ -72,10 +75,11 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) 
         return list(DEFAULT_METRICS[kind])
     names = [m.strip() for m in (metrics.split(",") if isinstance(metrics, str) else metrics) if m.strip()]
     names = ["c2st" if n == "c2st_auc" else n for n in names]
-    unknown = [n for n in names if n not in METRICS]
+    allowed = DEFAULT_METRICS["pointcloud"] if kind == "pointcloud" else METRICS
+    unknown = [n for n in names if n not in allowed]
     if unknown or not names:
         raise UserError(f"--metrics: unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
-                        f"(choose from {','.join(METRICS)})")
+                        f"(choose from {','.join(allowed)}{' for point clouds' if kind == 'pointcloud' else ''})")
     if "observables" in names and kind != "spins":
         raise UserError(f"--metrics: 'observables' needs spin data, the files are of kind {kind!r}")
     return list(dict.fromkeys(names))
@@ -96,6 +100,7 @@ class Context:
     temperatures: list[float] | None
     warn: Callable[[str], None]
     skipped: dict = field(default_factory=dict)
+    cache: dict = field(default_factory=dict)
 
     def rng(self, tag: int) -> np.random.Generator:
         """Independent generator per metric, so selecting metrics never changes another's numbers."""
@@ -115,6 +120,10 @@ def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0) -> tuple[np.ndarra
     if ds.kind == "spins":
         from physgen.metrics.observables import spin_features
         return spin_features(ds.samples, J=J, h=h), ["energy", "abs_magnetization"]
+    if ds.kind == "pointcloud":   # per-particle-slot features, padding included
+        names = ds.feature_names or [f"f{j}" for j in range(ds.shape[1])]
+        return (np.asarray(ds.samples, np.float64).reshape(len(ds), -1),
+                [f"{n}_{p}" for p in range(ds.shape[0]) for n in names])
     x = np.asarray(ds.samples, np.float64).reshape(len(ds), -1)
     names = ds.feature_names if ds.kind == "continuous" and ds.feature_names else None
     return x, names or ([f"x{j}" for j in range(x.shape[1])] if ds.kind == "continuous"
@@ -130,7 +139,7 @@ def evaluate(real: Dataset, fake: Dataset, metrics=None, seed: int = 0, n_boot: 
     projections and classifier; ``n_boot`` bootstrap resamples; ``names`` label the inputs in messages.
     Bad input raises :class:`~physgen.errors.UserError`; tiny samples run but call ``warn``.
     """
-    from physgen.metrics import compute
+    from physgen.metrics import compute, jetnet
 
     cfg = config or EvalConfig(n_boot=n_boot)
     warn = warn or (lambda msg: warnings.warn(msg, UserWarning, stacklevel=3))
@@ -152,9 +161,10 @@ def evaluate(real: Dataset, fake: Dataset, metrics=None, seed: int = 0, n_boot: 
         warn_once(f"only {split.n} samples per side after the real/real split: intervals are unreliable")
     ctx = Context(real, fake, split, tab_real, tab_fake, feat_names, cfg, seed, temps, warn_once)
     out: dict = {"_meta": _meta(real, fake, names, ctx, chosen)}
+    functions = jetnet.METRIC_FUNCTIONS if real.kind == "pointcloud" else compute.METRIC_FUNCTIONS
     for name in chosen:
         log(f"computing {name}")
-        out.update(compute.METRIC_FUNCTIONS[name](ctx))
+        out.update(functions[name](ctx))
     out["_meta"]["warnings"] = messages
     return _json_safe(out)
 

@@ -26,6 +26,7 @@ BUILTIN = {
     "dcgan": "physgen.models.gan.dcgan:DCGAN",
     "ddpm": "physgen.models.diffusion:DDPM",
     "ebm": "physgen.models.ebm:EBM",
+    "epic-fm": "physgen.models.pointcloud:EPiCFlowMatching",
     "gan": "physgen.models.gan.mlp:VanillaGAN",
     "rbm": "physgen.models.rbm.model:RBM",
     "score-sde": "physgen.models.diffusion:ScoreSDE",

@@ -52,6 +52,19 @@ def feature_histograms(real: np.ndarray, fake: np.ndarray, names: list[str], res
     return fig
 
 
+def jet_views(real: Dataset, fake: Dataset) -> tuple[tuple, tuple]:
+    """``(real particles, fake particles, names)`` ``(n, 3)`` of every unmasked particle, and the jets'
+    ``(mass/p_T, Σ p_T,rel, multiplicity)`` ``(N, 3)`` with names, for point clouds."""
+    from physgen.metrics.jetnet import RELATIVE, jet_mass, relative_coordinates
+
+    def views(ds):
+        rel, mask = relative_coordinates(ds.samples, ds.feature_names), ds.mask.astype(bool)
+        jets = np.stack([jet_mass(rel, mask), (rel[..., 2] * mask).sum(axis=1), mask.sum(axis=1)], axis=1)
+        return rel[mask], jets
+    (pr, jr), (pf, jf) = views(real), views(fake)
+    return (pr, pf, list(RELATIVE)), (jr, jf, ["jet_mass", "jet_pt_rel", "multiplicity"])
+
+
 def _ratio(hr: np.ndarray, hf: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Ratio of normalised counts fake/real with Poisson errors (NaN where real is empty)."""
     nr, nf = hr.sum(), max(hf.sum(), 1)
@@ -199,6 +212,12 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
     rep.table(["metric", "value", "error", "floor (real vs real)", "floor error", "value / floor"],
               metrics_rows(result))
     if not plots:
+        return rep
+    if real.kind == "pointcloud":
+        particles, jets = jet_views(real, fake)
+        rep.section("Particle and jet distributions", "jets")
+        rep.figure(feature_histograms(*particles, result), "particle features (every particle of every jet)")
+        rep.figure(feature_histograms(*jets, result), "jet mass over jet p_T, jet p_T,rel and multiplicity")
         return rep
     J, h = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0))
     tr, names = tabular_view(real, J, h)

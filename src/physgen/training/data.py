@@ -96,7 +96,11 @@ def to_dataset(x: np.ndarray, spec, transform: Transform, plan: Plan, *, constan
     attrs = {**constants.get("attrs", {}), **(attrs or {})}
     if spec.feature_names:
         attrs["feature_names"] = list(spec.feature_names)
-    return Dataset(samples, spec.kind, conditions, labels, attrs)
+    mask = None
+    if spec.kind == "pointcloud":   # a slot is a particle when any feature is non-zero (the models' convention)
+        mask = np.any(samples != 0, axis=-1).astype(np.uint8)
+        samples = samples * mask[..., None]
+    return Dataset(samples, spec.kind, conditions, labels, attrs, mask)
 
 
 def chunks(n: int, size: int | None) -> list[int]:

@@ -233,5 +233,7 @@ class StreamingData:
 
 def as_dataset(source: LazyDataset, samples: np.ndarray, rows: np.ndarray) -> Dataset:
     """An in-memory :class:`Dataset` of file rows ``rows`` whose samples ``samples`` were read already."""
+    mask = getattr(source, "mask", None)
     return Dataset(samples, source.kind, {k: v[rows] for k, v in source.conditions.items()},
-                   None if source.labels is None else source.labels[rows], dict(source.attrs))
+                   None if source.labels is None else source.labels[rows], dict(source.attrs),
+                   None if mask is None else mask[rows])

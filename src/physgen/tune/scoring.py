@@ -58,7 +58,9 @@ def _concat(parts: list[Dataset]) -> Dataset:
     first = parts[0]
     labels = None if first.labels is None else np.concatenate([p.labels for p in parts])
     conditions = {k: np.concatenate([p.conditions[k] for p in parts]) for k in first.conditions}
-    return Dataset(np.concatenate([p.samples for p in parts]), first.kind, conditions, labels, dict(first.attrs))
+    mask = None if first.mask is None else np.concatenate([p.mask for p in parts])
+    return Dataset(np.concatenate([p.samples for p in parts]), first.kind, conditions, labels, dict(first.attrs),
+                   mask)
 
 
 def reference(heldout: Dataset, condition: str | None) -> Dataset:
@@ -69,7 +71,7 @@ def reference(heldout: Dataset, condition: str | None) -> Dataset:
     if len(np.unique(heldout.conditions["temperature"])) == 1:
         return heldout
     kept = {k: v for k, v in heldout.conditions.items() if k != "temperature"}
-    return Dataset(heldout.samples, heldout.kind, kept, heldout.labels, dict(heldout.attrs))
+    return Dataset(heldout.samples, heldout.kind, kept, heldout.labels, dict(heldout.attrs), heldout.mask)
 
 
 def score(objective: str, heldout: Dataset, fake: Dataset, *, condition: str | None, seed: int) -> dict:
@@ -79,7 +81,7 @@ def score(objective: str, heldout: Dataset, fake: Dataset, *, condition: str | N
     metric, name = OBJECTIVES[objective]
     real = reference(heldout, condition)
     if real is not heldout:
-        fake = Dataset(fake.samples, fake.kind, {}, fake.labels, dict(fake.attrs))
+        fake = Dataset(fake.samples, fake.kind, {}, fake.labels, dict(fake.attrs), fake.mask)
     result = evaluate(real, fake, [metric], seed=seed, n_boot=N_BOOT[objective], names=("held-out", "samples"),
                       warn=lambda msg: None)[name]
     value, floor = result.get("value"), result.get("floor")

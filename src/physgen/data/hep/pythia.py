@@ -140,15 +140,21 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def _start(spec: Spec, seed: int):
+    where = "--ecm/--pythia" if spec.settings else "--ecm"
+    return start_pythia(spec.lines(), seed, f"{where}: Pythia cannot start {spec.process} at {spec.ecm:g} GeV "
+                                            f"(below the process' threshold or a contradictory setting)")
+
+
+def start_pythia(lines: list[str], seed: int, failure: str):
+    """An initialised Pythia with ``lines`` and the seed; a rejected line or a failed ``init()`` (message
+    ``failure``) is a one-line UserError."""
     p8 = pythia_module()
     pythia = p8.Pythia("", False)
-    for line in [*spec.lines(), "Random:setSeed = on", f"Random:seed = {int(seed)}"]:
+    for line in [*lines, "Random:setSeed = on", f"Random:seed = {int(seed)}"]:
         if not pythia.readString(line, False):
             raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
     if not pythia.init():
-        where = "--ecm/--pythia" if spec.settings else "--ecm"
-        raise UserError(f"{where}: Pythia cannot start {spec.process} at {spec.ecm:g} GeV "
-                        f"(below the process' threshold or a contradictory setting)")
+        raise UserError(failure)
     return pythia
 
 

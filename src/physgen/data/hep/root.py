@@ -161,11 +161,61 @@ def _read(path: Path, tree: str | None, branches: Sequence[str] | None, pad: int
     return names, columns, wanted, name
 
 
+def root_pointcloud(path: str | os.PathLike, *, tree: str | None = None, branches: Sequence[str] | None = None,
+                    pad: int | None = None):
+    """Jagged branches of a ROOT tree (one entry per particle, the same count in every branch of an event) as a
+    ``pointcloud`` :class:`~physgen.data.Dataset` ``(N, P, B)`` with its mask; ``branches`` defaults to every
+    jagged numeric branch, ``pad`` (P) to the largest count (events with more particles keep their first P)."""
+    import awkward as ak
+
+    from physgen.data.pointcloud import from_arrays
+
+    path = Path(path)
+    if pad is not None and int(pad) < 1:
+        raise UserError(f"--pad: must be >= 1, got {pad}")
+    with _open(path) as f:
+        obj, name = _tree(f, path, tree)
+        available = list(obj.keys())
+        if branches:
+            missing = [b for b in branches if b not in available]
+            if missing:
+                raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
+        try:
+            arrays = {b: obj.arrays([b], library="ak")[b] for b in (branches or available)}
+        except Exception as exc:
+            raise UserError(f"{path}: not a readable ROOT file ({_one_line(exc)})") from None
+    jagged = {b: a for b, a in arrays.items() if isinstance(a.type.content, ak.types.ListType)
+              and isinstance(a.type.content.content, ak.types.NumpyType)}
+    if branches and len(jagged) != len(arrays):
+        flat = next(b for b in arrays if b not in jagged)
+        raise UserError(f"--branches: branch {flat!r} is not a variable-length list of numbers (one per particle)")
+    if not jagged:
+        raise UserError(f"{path}: tree {name!r} has no variable-length numeric branches to read as particles")
+    counts = {b: ak.to_numpy(ak.num(a)) for b, a in jagged.items()}
+    first = next(iter(counts))
+    for b, c in counts.items():
+        if not np.array_equal(c, counts[first]):
+            raise UserError(f"--branches: branches {first!r} and {b!r} have different particle counts")
+    n_max = int(counts[first].max()) if len(counts[first]) else 0
+    if len(counts[first]) == 0 or n_max == 0:
+        raise UserError(f"{path}: tree {name!r} has no particles")
+    width = int(pad) if pad is not None else n_max
+    values = np.stack([_numeric(ak.to_numpy(ak.fill_none(ak.pad_none(a, width, clip=True), 0)), b)
+                       for b, a in jagged.items()], axis=2)
+    mask = np.arange(width)[None, :] < counts[first][:, None]
+    attrs = {"source": "root", "source_file": path.name, "tree": name, "branches": list(jagged), "pad": width}
+    return from_arrays(values, mask, names=list(jagged), attrs=attrs, where=str(path))
+
+
 def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: bool = False) -> Path:
     """Write a tabular dataset ``(N, F)`` as a ROOT TTree ``tree``: one float32 branch per feature
-    (named by ``feature_names``, else ``f0 …``), float64 branches for the conditions, int64 ``labels``."""
+    (named by ``feature_names``, else ``f0 …``), float64 branches for the conditions, int64 ``labels``.
+    A point cloud ``(N, P, F)`` becomes one variable-length float32 branch per particle feature (the masked
+    particles only) with the count branch ``n_particles``."""
     from physgen.atomic import atomic_path
 
+    if ds.kind == "pointcloud":
+        return _write_root_cloud(path, ds, tree=tree, overwrite=overwrite)
     if ds.samples.ndim != 2:
         raise UserError(f"--format root: needs tabular samples (N, features), got shape {ds.samples.shape}")
     try:
@@ -181,4 +231,32 @@ def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: 
         with uproot.recreate(tmp) as f:
             f.mktree(tree, {name: values.dtype for name, values in branches.items()})
             f[tree].extend(branches)
+    return Path(path)
+
+
+def _write_root_cloud(path, ds, *, tree: str, overwrite: bool) -> Path:
+    import awkward as ak
+
+    from physgen.atomic import atomic_path
+
+    try:
+        import uproot
+    except ImportError:
+        raise UserError(INSTALL_HINT.replace("reading", "writing")) from None
+    names = ds.feature_names or [f"f{j}" for j in range(ds.samples.shape[2])]
+    mask = ds.mask.astype(bool)
+    counts = mask.sum(axis=1)
+    order = np.argsort(~mask, axis=1, kind="stable")     # the particles first, in slot order
+    x = np.take_along_axis(ds.samples, order[..., None], axis=1)
+    particles = {name: ak.unflatten(x[..., j][np.arange(x.shape[1])[None] < counts[:, None]].astype(np.float32),
+                                    counts) for j, name in enumerate(names)}
+    data = {name: values for name, values in ds.conditions.items()}
+    if ds.labels is not None:
+        data["labels"] = ds.labels.astype(np.int64)
+    data["particles"] = ak.zip(particles)
+    with atomic_path(path, overwrite=overwrite) as tmp:
+        with uproot.recreate(tmp) as f:
+            f.mktree(tree, {k: (v.type if k == "particles" else v.dtype) for k, v in data.items()},
+                     counter_name=lambda counted: "n_particles", field_name=lambda outer, inner: inner)
+            f[tree].extend(data)
     return Path(path)

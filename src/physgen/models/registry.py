@@ -9,7 +9,8 @@ from physgen.errors import UserError
 
 # family modules imported on first use, so `physgen --help` stays fast
 _FAMILIES = ("physgen.models.rbm", "physgen.models.vae", "physgen.models.gan",
-             "physgen.models.ebm", "physgen.models.diffusion", "physgen.models.dbn")
+             "physgen.models.ebm", "physgen.models.diffusion", "physgen.models.dbn",
+             "physgen.models.flow", "physgen.models.flow_matching")
 _REGISTRY: dict[str, type] = {}
 
 

@@ -157,8 +157,7 @@ class FlowMatching(_Diffusion):
         ode.check_method(method, steps or cfg.steps)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         field = self._guided(net, c, w, 1.0)
-        p = next(self.parameters())
-        x0 = randn((n, *self.spec.shape), generator, p.device, p.dtype)
+        x0 = randn((n, *self.spec.shape), generator, self.device, self.data_lo.dtype)
         x, _ = ode.integrate(lambda x, t: field(x, 1 - t), x0, method=method, steps=int(steps or cfg.steps),
                              rtol=cfg.rtol, atol=cfg.atol)
         clip = self.data_clip()

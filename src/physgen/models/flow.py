@@ -118,9 +118,9 @@ class Flow(GenerativeModel):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": steps_budget(12000),
         "spins": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                          "train": {"batch_size": 64}}, steps_budget(4000)),
+                          "train": {"batch_size": 64}}, steps_budget(3000)),
         "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                           "train": {"batch_size": 64}}, steps_budget(4000)),
+                           "train": {"batch_size": 64}}, steps_budget(3000)),
     }
 
     def __init__(self, config: FlowConfig, spec: DataSpec):

@@ -288,10 +288,11 @@ def test_cli_bad_options_give_one_line(cli, tmp_path, gauss_file, model, option,
 # --- slow: flow matching against an exact mixture ---------------------------------------------------------------
 @pytest.mark.slow
 def test_flow_matching_reaches_the_exact_mixture_in_w1():
-    """A 1-D mixture ½N(−2, 0.5²) + ½N(2, 0.5²): 3,000 updates of the MLP (batch 256) and 20,000 Heun samples
-    (50 steps) give W1 < 0.06 against 20,000 exact draws; two exact samples of that size differ by W1 ≈ 0.01,
-    and a model with a mode weight off by 5% has W1 ≈ 0.2, so the test detects it."""
-    from scipy.stats import wasserstein_distance
+    """A 1-D mixture ½N(−2, 0.5²) + ½N(2, 0.5²): 3,000 updates of the MLP (batch 256, cosine decay) and 20,000
+    Heun samples (50 steps) give W1 = ∫|F_n − F| dx < 0.05 against the exact CDF F.  Exact draws of that size
+    give 0.014 on average (0.026 the largest of 20 sets); a mode weight off by 5% gives 0.22 and modes 10% too
+    wide 0.039, so the test sees a wrong weight for sure and a wrong width mostly."""
+    from scipy.stats import norm
 
     def mixture(n, g):
         side = torch.randint(2, (n, 1), generator=g) * 4.0 - 2.0
@@ -300,12 +301,16 @@ def test_flow_matching_reaches_the_exact_mixture_in_w1():
     torch.manual_seed(0)
     model = FlowMatching(FlowMatchingConfig(width=64, blocks=2, emb_dim=32), DataSpec("continuous", (1,)))
     opt = torch.optim.Adam(model.parameters(), 2e-3)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 3000)
     g = gen(0)
     for _ in range(3000):
         loss, _ = model.loss({"x": mixture(256, g)}, generator=g)
         opt.zero_grad()
         loss.backward()
         opt.step()
-    x = model.sample(20000, generator=gen(1)).flatten().numpy()
-    w1 = wasserstein_distance(x, mixture(20000, gen(2)).flatten().numpy())
-    assert w1 < 0.06, w1
+        decay.step()
+    x = np.sort(model.sample(20000, generator=gen(1)).flatten().double().numpy())
+    grid = np.linspace(-8, 8, 160001)
+    exact = 0.5 * norm.cdf(grid, -2, 0.5) + 0.5 * norm.cdf(grid, 2, 0.5)
+    w1 = np.trapezoid(np.abs(np.searchsorted(x, grid, side="right") / len(x) - exact), grid)
+    assert w1 < 0.05, w1

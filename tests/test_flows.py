@@ -314,3 +314,22 @@ def test_flow_matching_reaches_the_exact_mixture_in_w1():
     exact = 0.5 * norm.cdf(grid, -2, 0.5) + 0.5 * norm.cdf(grid, 2, 0.5)
     w1 = np.trapezoid(np.abs(np.searchsorted(x, grid, side="right") / len(x) - exact), grid)
     assert w1 < 0.05, w1
+
+
+# --- GPU path (skipped without CUDA) -----------------------------------------------------------------------------
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+@pytest.mark.parametrize("model", ["flow", "flow-matching"])
+def test_cuda_train_resume_sample_and_score(cli, tmp_path, gauss_file, model):
+    """Both families train, resume, sample and (flow) score on the GPU through the CLI."""
+    run = tmp_path / "run"
+    q = ["--no-progress", "--device", "cuda"]
+    code, out, err = cli("train", model, "--data", gauss_file, "--out", run, "--steps", "5", *q)
+    assert code == 0, err
+    code, out, err = cli("train", model, "--data", gauss_file, "--out", run, "--steps", "10", "--resume", *q)
+    assert code == 0 and "step 10" in out, err
+    code, out, err = cli("sample", run, "--n", "50", "--out", tmp_path / "s.h5", "--device", "cuda")
+    assert code == 0, err
+    if model == "flow":
+        code, out, err = cli("score", run, "--data", gauss_file, "--out", tmp_path / "lp.h5", "--device", "cuda")
+        assert code == 0 and "(exact)" in out, err

@@ -27,6 +27,8 @@ BUILTIN = {
     "ddpm": "physgen.models.diffusion:DDPM",
     "ebm": "physgen.models.ebm:EBM",
     "epic-fm": "physgen.models.pointcloud:EPiCFlowMatching",
+    "flow": "physgen.models.flow:Flow",
+    "flow-matching": "physgen.models.flow_matching:FlowMatching",
     "gan": "physgen.models.gan.mlp:VanillaGAN",
     "rbm": "physgen.models.rbm.model:RBM",
     "score-sde": "physgen.models.diffusion:ScoreSDE",

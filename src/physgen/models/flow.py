@@ -1,0 +1,262 @@
+"""Normalizing flows: ``flow`` (zuko's neural spline and masked autoregressive flows), optionally conditional.
+
+A flow is an invertible map f_c: x ↦ z onto a standard normal base, so the density is exact by the change of
+variables (Rezende & Mohamed 2015; Papamakarios et al. 2021, *Normalizing flows for probabilistic modeling and
+inference*, JMLR 22)::
+
+    log p(x | c) = log N(f_c(x); 0, I) + log |det ∂f_c(x)/∂x|,
+
+and x = f_c⁻¹(z), z ~ N(0, I) samples it.  f_c is a stack of ``model.transforms`` autoregressive transforms,
+each feature transformed given the earlier ones (orders alternate between transforms) and the condition c:
+
+* ``nsf`` — monotonic rational-quadratic splines with ``model.bins`` bins on [−5, 5] (identity outside;
+  Durkan et al. 2019, *Neural spline flows*, NeurIPS);
+* ``maf`` — affine maps z_i = (x_i − μ_i) exp(−α_i) (Papamakarios, Pavlakou & Murray 2017, *Masked
+  autoregressive flow for density estimation*, NeurIPS),
+
+with MADE hyper-networks (Germain et al. 2015) of widths ``model.hidden``.  ``model.passes = 2`` makes every
+transform a coupling layer (half the features given the other half: one pass to sample instead of one per
+feature), which lattices and images need for sampling to be fast.  The transforms are zuko's
+(Rozet et al., zuko 1.x).
+
+Data kinds.  Tabular data are modelled as they come from the run's transform (``data.transform=auto``
+Gaussianises them).  Values in [0, 1] (images) are first mapped to the real line by
+s = α + (1 − 2α) y, z = log s − log(1 − s) (Dinh, Sohl-Dickstein & Bengio 2017, §4.1), whose log-Jacobian
+Σ log[(1 − 2α)/(s(1 − s))] enters the density.  Discrete data -- spins (±1), binary pixels, grey images on a
+grid of N + 1 levels -- are dequantised (Theis, van den Oord & Bethge 2016; Uria, Murray & Larochelle 2013):
+each value k ∈ {0..K−1} becomes y = (k + u)/K with u ~ U(0, 1), and since the cell of k has volume K^−D,
+
+    log P(x) = log ∫_cell p(y) dy ≥ E_u[log p(y)] − D log K                                   (Jensen),
+
+the bound that training maximises.  :meth:`Flow.log_prob` gives it (``elbo``, averaged over ``k`` draws) or the
+importance-weighted bound logsumexp_i log p(y_i) − log k − D log K (``iwae``; Burda et al. 2016), which
+tends to log P(x) as k grows.  Samples are decoded as k = ⌊K y⌋.  On continuous data ``exact`` is the exact
+log-density.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel, on_grid, overlay
+from physgen.models.nets import Conditioner, check_positive
+from physgen.models.registry import register
+from physgen.randomness import rand, randn
+
+FLOWS = ("nsf", "maf")
+DEQUANTIZE = ("auto", "uniform", "none")
+
+
+def steps_budget(steps: int) -> dict[str, Any]:
+    """The default training budget overlay: ``steps`` optimizer steps, no epoch or time cap."""
+    return {"train": {"steps": int(steps), "epochs": None, "max_time": None}}
+
+
+@dataclass
+class FlowConfig:
+    """Options of ``flow`` (``--set model.NAME=VALUE``)."""
+
+    flow: str = "nsf"                    # nsf (rational-quadratic splines) | maf (affine)
+    transforms: int = 5                  # autoregressive transforms
+    hidden: tuple[int, ...] = (128, 128)  # MADE hidden widths per transform
+    bins: int = 8                        # nsf: spline bins on [−5, 5]
+    passes: int = 0                      # 0: fully autoregressive; 2: coupling layers (fast sampling)
+    dequantize: str = "auto"             # discrete data: auto (= uniform) | uniform; none for continuous data only
+    alpha: float = 0.05                  # [0, 1] data: logit margin, s = α + (1 − 2α) y
+    label_dim: int = 0                   # labels: 0 = one-hot, > 0 = learned embedding size
+
+    def __post_init__(self) -> None:
+        self.hidden = tuple(int(h) for h in self.hidden)
+        if self.flow not in FLOWS:
+            raise UserError(f"model.flow: must be one of {', '.join(FLOWS)}, got {self.flow!r}")
+        if self.dequantize not in DEQUANTIZE:
+            raise UserError(f"model.dequantize: must be one of {', '.join(DEQUANTIZE)}, got {self.dequantize!r}")
+        check_positive("transforms", self.transforms)
+        check_positive("hidden", list(self.hidden))
+        check_positive("bins", self.bins)
+        check_positive("label_dim", self.label_dim, allow_zero=True)
+        if self.passes != 0 and self.passes < 2:
+            raise UserError(f"model.passes: must be 0 (autoregressive) or >= 2 (2: coupling), got {self.passes}")
+        if not 0 < self.alpha < 0.5:
+            raise UserError(f"model.alpha: must be in (0, 0.5), got {self.alpha}")
+
+
+def levels_of(config: FlowConfig, spec: DataSpec) -> int | None:
+    """K, the number of values a discrete feature takes (spins, binary: 2; grey images on a grid k/N: N + 1),
+    or None for data modelled as continuous."""
+    if spec.kind == "continuous":
+        if config.dequantize == "uniform":
+            raise UserError("model.dequantize=uniform: continuous data are not discrete; use auto or none")
+        return None
+    if spec.kind in ("spins", "binary"):
+        if config.dequantize == "none":
+            raise UserError(f"model.dequantize=none: {spec.kind} data are discrete and need dequantize=uniform")
+        return 2
+    if config.dequantize == "none":
+        return None
+    if not spec.levels:
+        if config.dequantize == "uniform":
+            raise UserError("model.dequantize=uniform: these images are not on a grid of grey levels k/N")
+        return None
+    return spec.levels + 1
+
+
+@register
+class Flow(GenerativeModel):
+    """Normalizing flow (neural spline or masked autoregressive; zuko) with an exact likelihood on continuous
+    data and a dequantisation bound on discrete data; conditional on the run's conditions or labels."""
+
+    name: ClassVar[str] = "flow"
+    description: ClassVar[str] = "normalizing flow (zuko NSF/MAF, exact log-likelihood; dequantised discrete data)"
+    config_class: ClassVar[type] = FlowConfig
+    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
+    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 1e-3, "schedule": "cosine"}}
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        "continuous": steps_budget(12000),
+        "spins": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
+                          "train": {"batch_size": 64}}, steps_budget(3000)),
+        "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
+                           "train": {"batch_size": 64}}, steps_budget(3000)),
+    }
+
+    def __init__(self, config: FlowConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        import zuko
+
+        self.levels = levels_of(config, spec)
+        self.unit = spec.kind != "continuous"          # values in [0, 1] go through the logit map
+        self.cond = Conditioner(spec, config.label_dim)
+        d = spec.n_features
+        options: dict[str, Any] = {"transforms": config.transforms, "hidden_features": config.hidden,
+                                   "passes": config.passes or None}
+        if config.flow == "nsf":
+            self.flow = zuko.flows.NSF(d, self.cond.dim, bins=config.bins, **options)
+        else:
+            self.flow = zuko.flows.MAF(d, self.cond.dim, **options)
+
+    # --- data <-> the flow's space ---------------------------------------------------------------
+    def _indices(self, x: torch.Tensor) -> torch.Tensor:
+        """Discrete model-space values ``(B, D)`` -> level indices k ∈ {0..K−1} (float)."""
+        if self.spec.kind == "spins":
+            return (x + 1) / 2
+        if self.spec.kind == "binary":
+            return x
+        return (x * (self.levels - 1)).round()
+
+    def _from_indices(self, k: torch.Tensor) -> torch.Tensor:
+        if self.spec.kind == "spins":
+            return 2 * k - 1
+        if self.spec.kind == "binary":
+            return k
+        return k / (self.levels - 1)
+
+    def _to_flow(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``y (B, D)`` in [0, 1] -> ``(z = logit(α + (1 − 2α) y), Σ log dz/dy (B,))``."""
+        a = self.config.alpha
+        s = a + (1 - 2 * a) * y
+        z = torch.log(s) - torch.log1p(-s)
+        log_det = (math.log(1 - 2 * a) - torch.log(s) - torch.log1p(-s)).sum(1)
+        return z, log_det
+
+    def _from_flow(self, z: torch.Tensor) -> torch.Tensor:
+        a = self.config.alpha
+        return ((torch.sigmoid(z) - a) / (1 - 2 * a)).clamp(0.0, 1.0)
+
+    def log_density(self, v: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """log p(v | c) of the flow's input ``v (B, D)``: ``(B,)`` (change of variables; zuko)."""
+        return self.flow(c).log_prob(v)
+
+    def log_p(self, x: torch.Tensor, c: torch.Tensor | None, generator: torch.Generator | None) -> torch.Tensor:
+        """``(B,)``: the exact log-density of continuous ``x (B, *shape)``; for discrete data one dequantised
+        draw's term log p(y) − D log K of the bound (its mean over u is the bound)."""
+        v = x.flatten(1)
+        extra = torch.zeros(len(v), dtype=v.dtype, device=v.device)
+        if self.levels is not None:
+            u = rand(v.shape, generator, v.device, v.dtype)
+            v = (self._indices(v) + u) / self.levels
+            extra = extra - v.shape[1] * math.log(self.levels)
+        if self.unit:
+            v, log_det = self._to_flow(v)
+            extra = extra + log_det
+        return self.log_density(v, c) + extra
+
+    # --- training ------------------------------------------------------------------------------------
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Negative log-likelihood per feature (nats), averaged over the batch; logs the per-sample value."""
+        lp = self.log_p(batch["x"], self.cond.from_batch(batch), generator)
+        nll = -lp.mean()
+        return nll / self.spec.n_features, {"nll": float(nll.detach())}
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        x = batch["x"]
+        kind = self.spec.kind
+        if kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
+            raise UserError("data: spins must be ±1 for a flow")
+        if kind == "binary" and not bool(((x == 0) | (x == 1)).all()):
+            raise UserError("data: binary data must be 0/1 for a flow")
+        if kind == "image":
+            if bool((x < 0).any() | (x > 1).any()):
+                raise UserError("data: a flow models images with values in [0, 1] (set data.transform=none)")
+            if self.levels is not None and not on_grid(x, self.levels - 1):
+                raise UserError(f"model.dequantize: the pixels are not on the grid k/{self.levels - 1} "
+                                "(data.transform must be none; or set model.dequantize=none)")
+
+    def networks(self):
+        """One network: the flow, its log-density at the dummy input."""
+        x, cond, labels = self.dummy_inputs()
+        c = self.cond(cond, labels) if self.cond.active else None
+        return {"model": ([self], lambda: self.log_density(x.flatten(1), c))}
+
+    # --- scoring ---------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, *, method: str = "exact", generator: torch.Generator | None = None,
+                 k: int | None = None, cond: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                 chunk: int = 4096, **options: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Per-sample log-likelihood ``(N,)`` in nats of ``x (N, *shape)`` (model space).
+
+        Continuous data: ``exact``, log p(x | c) by the change of variables.  Discrete (dequantised) data:
+        ``elbo``, the mean of log p(y_i) − D log K over ``k`` draws (default 1), or ``iwae``,
+        logsumexp_i log p(y_i) − log k − D log K (default k = 100), both lower bounds on log P(x | c).
+        """
+        discrete = self.levels is not None
+        allowed = ("elbo", "iwae") if discrete else ("exact",)
+        if method not in allowed:
+            why = ("the data are discrete (dequantised): the flow gives lower bounds" if discrete
+                   else "the flow's density of continuous data is exact")
+            raise UserError(f"--method {method}: model 'flow' supports {' and '.join(allowed)} here ({why})")
+        k = int(k if k is not None else (100 if method == "iwae" else 1))
+        if k < 1:
+            raise UserError(f"--k {k}: must be >= 1")
+        out = []
+        step = max(1, chunk // k)
+        for s in range(0, len(x), step):
+            xs = x[s:s + step]
+            c = self.cond(None if cond is None else cond[s:s + step],
+                          None if labels is None else labels[s:s + step]) if self.cond.active else None
+            rep = lambda t: None if t is None else t.repeat_interleave(k, 0)  # noqa: E731
+            lp = self.log_p(rep(xs), rep(c), generator).view(len(xs), k)
+            out.append(lp.mean(1) if method != "iwae" else torch.logsumexp(lp, 1) - math.log(k))
+        attrs: dict[str, Any] = {"method": method, "k": k, "bound": "lower" if discrete else "exact"}
+        return torch.cat(out), attrs
+
+    # --- generation ---------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None
+               ) -> torch.Tensor:
+        """``(n, *shape)`` samples x = f_c⁻¹(z), z ~ N(0, I); discrete data decoded as k = ⌊K y⌋."""
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        p = next(self.parameters())
+        z = randn((n, self.spec.n_features), generator, p.device, p.dtype)
+        v = self.flow(c).transform.inv(z)
+        if self.unit:
+            v = self._from_flow(v)
+        if self.levels is not None:
+            v = self._from_indices((v * self.levels).floor().clamp(0, self.levels - 1))
+        return v.reshape(n, *self.spec.shape)
+

@@ -116,7 +116,7 @@ def test_models_lists_the_budget_per_kind(cli):
         shown = lines[name][2].split("/")
         want = budgets(registry.get(name))
         assert shown == ["—" if v is None else f"{v:,}" for v in want.values()]
-    assert lines["ddpm"][2] == "10,000/8,000/55,000/3,500" and lines["thesis-dcgan"][2] == "—/—/2,000/—"
+    assert lines["ddpm"][2] == "10,000/8,000/55,000/3,500/—" and lines["thesis-dcgan"][2] == "—/—/2,000/—/—"
     assert lines["dcgan"][2].split("/")[3] == lines["dcgan"][2].split("/")[1]  # grey images inherit the binary budget
 
 

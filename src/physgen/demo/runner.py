@@ -71,16 +71,17 @@ def _run_stage(stage: Stage, ctx: StageContext) -> dict[str, Any]:
     missing = [n for n in stage.needs if ctx.results.get(n, {}).get("status") != "ok"]
     if missing:
         ctx.report.text(f"Skipped: needs stage(s) {', '.join(missing)}, which did not finish.", cls="fail")
-        return {"status": "skipped", "reason": f"needs {', '.join(missing)}", "seconds": 0.0}
-    start = time.perf_counter()
+        return {"status": "skipped", "reason": f"needs {', '.join(missing)}", "seconds": 0.0, "cpu_seconds": 0.0}
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         summary = stage.func(ctx)
-        return {"status": "ok", "seconds": time.perf_counter() - start, "summary": summary}
+        return {"status": "ok", "seconds": time.perf_counter() - start,
+                "cpu_seconds": time.process_time() - cpu, "summary": summary}
     except Exception as exc:  # one stage failing must not stop the demo
         ctx.report.text(f"This stage failed: {type(exc).__name__}: {exc}", cls="fail")
         ctx.report.code(traceback.format_exc(limit=8))
         return {"status": "failed", "seconds": time.perf_counter() - start,
-                "error": f"{type(exc).__name__}: {exc}"}
+                "cpu_seconds": time.process_time() - cpu, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, device: str | None,
@@ -114,7 +115,8 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         write_text(stage_dir / "section.html", html)
         write_json(done, result)
         sections.append(html)
-        _log(f"[{i}/{len(stages)}] {stage.name}: {result['status']} in {result['seconds']:.1f} s")
+        _log(f"[{i}/{len(stages)}] {stage.name}: {result['status']} in {result['seconds']:.1f} s "
+             f"({result['cpu_seconds']:.1f} s CPU)")
     return _write_report(out_dir, stages, results, sections, command, intro)
 
 
@@ -147,8 +149,9 @@ def _write_report(out_dir: Path, stages: list[Stage], results: dict[str, dict[st
         report.text(intro)
     report.text("Data generated, models trained and samples judged against Monte Carlo and exact results.")
     report.section("Run", anchor="run").code(f"{command}\n{_versions()}")
-    rows = [(s.title, results[s.name]["status"], f"{results[s.name]['seconds']:.1f}") for s in stages]
-    report.table(["stage", "status", "seconds"], rows)
+    rows = [(s.title, results[s.name]["status"], f"{results[s.name]['seconds']:.1f}",
+             f"{results[s.name].get('cpu_seconds', float('nan')):.1f}") for s in stages]
+    report.table(["stage", "status", "seconds", "CPU seconds"], rows)
     for html in sections:
         report.raw(html)
     write_json(out_dir / "summary.json", {s.name: results[s.name] for s in stages})

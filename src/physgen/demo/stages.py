@@ -16,11 +16,12 @@ MODEL_PLANS = {
     "gan": ("WGAN-GP (conditional on T)",
             ModelPlan("wgan-gp", QuickPlan(1500, ("model.arch=mlp", "model.lattice_stats=false",
                                                    "model.global_pool=false", "model.projection=false",
-                                                   "model.bond_features=true")))),
+                                                   "model.bond_features=true", "model.match_observables=10")))),
     "ebm": ("Energy-based model (discrete Metropolis–Hastings chains on the spins)",
-            ModelPlan("ebm", QuickPlan(400, ("model.k_steps=10", "model.channels=[8,16]")))),
+            ModelPlan("ebm", QuickPlan(1000, ("model.k_steps=5", "model.channels=[8,16]")))),
     "ddpm": ("Diffusion model (DDPM)",
-             ModelPlan("ddpm", QuickPlan(1000, ("model.timesteps=100", "model.steps=50", "train.ema=0.99")))),
+             ModelPlan("ddpm", QuickPlan(3000, ("model.net=mlp", "model.timesteps=100", "model.steps=50",
+                                                "train.ema=0.99", "train.batch_size=64")))),
 }
 
 # each stage's notebook (notebooks/NN_topic.py), linked from its section of the report

@@ -10,15 +10,15 @@ from physgen.demo.runner import Stage
 
 MODEL_PLANS = {
     "rbm": ("Restricted Boltzmann machine (one spin RBM per temperature)",
-            ModelPlan("rbm", QuickPlan(1000))),
+            ModelPlan("rbm", QuickPlan(1500))),
     "vae": ("Variational autoencoder (conditional on T)",
             ModelPlan("vae", QuickPlan(500))),
     "gan": ("WGAN-GP (conditional on T)",
             ModelPlan("wgan-gp", QuickPlan(1500, ("model.arch=mlp", "model.lattice_stats=false",
                                                    "model.global_pool=false", "model.projection=false",
-                                                   "model.bond_features=true", "model.match_observables=10")))),
+                                                   "model.bond_features=true", "model.match_observables=30")))),
     "ebm": ("Energy-based model (discrete Metropolis–Hastings chains on the spins)",
-            ModelPlan("ebm", QuickPlan(1000, ("model.k_steps=5", "model.channels=[8,16]")))),
+            ModelPlan("ebm", QuickPlan(1000, ("model.k_steps=5", "model.channels=[8,16]", "train.lr=3e-3")))),
     "ddpm": ("Diffusion model (DDPM)",
              ModelPlan("ddpm", QuickPlan(3000, ("model.net=mlp", "model.timesteps=100", "model.steps=50",
                                                 "train.ema=0.99", "train.batch_size=64")))),

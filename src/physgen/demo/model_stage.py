@@ -17,7 +17,7 @@ from physgen.demo.ising_stage import plot_snapshots, thermodynamics_table
 from physgen.demo.runner import StageContext
 
 EVAL_METRICS = ("kl", "mmd", "c2st", "observables")
-SAFETY_CAP_S = 600.0  # quick mode: seconds after which a model stage's training stops short of its steps
+SAFETY_CAP_S = 1800.0  # quick mode: seconds after which a model stage's training stops short of its steps
 QUICK_SETS = ("data.val_fraction=0",)  # quick mode: no held-out split, no quality probes (the stage judges)
 
 

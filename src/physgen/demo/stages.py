@@ -20,8 +20,8 @@ MODEL_PLANS = {
     "ebm": ("Energy-based model (discrete Metropolis–Hastings chains on the spins)",
             ModelPlan("ebm", QuickPlan(1000, ("model.k_steps=5", "model.channels=[8,16]", "train.lr=3e-3")))),
     "ddpm": ("Diffusion model (DDPM)",
-             ModelPlan("ddpm", QuickPlan(3000, ("model.net=mlp", "model.timesteps=100", "model.steps=50",
-                                                "train.ema=0.99", "train.batch_size=64")))),
+             ModelPlan("ddpm", QuickPlan(1000, ("model.timesteps=100", "model.steps=50", "train.lr=6e-3",
+                                                "train.ema=0.99")))),
 }
 
 # each stage's notebook (notebooks/NN_topic.py), linked from its section of the report

@@ -38,7 +38,8 @@ def test_model_stages_train_for_their_step_budgets(quick_demo):
         assert f"--steps {plan.quick.steps} " in s["command"] and s["budget"] == f"{plan.quick.steps:,} steps"
         assert f"Quick mode: {s['budget']} of training" in html  # the family's section
         assert f"<td>{s['budget']}</td>" in html.split('id="compare"')[1]  # the comparison
-    assert "gives the quality recorded in docs/scoreboard.md" in html.split("<h2")[0]  # the first lines
+    first = html.split("<h2")[0]  # the report's first lines
+    assert "make demo" in first and "gives the quality recorded in docs/scoreboard.md" in first
 
 
 def test_every_family_is_physical(quick_demo):

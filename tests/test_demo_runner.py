@@ -87,3 +87,17 @@ def test_model_stage_budgets(tmp_path):
 def test_demo_cli_rejects_a_bad_budget(cli, tmp_path):
     code, _, err = cli("demo", "--out", tmp_path / "d", "--max-time", "0")
     assert code == 2 and "--max-time" in err and not (tmp_path / "d").exists()
+
+
+def test_notebook_links(tmp_path):
+    """A section links its notebook relative to the report, notebooks/README.md where the file is absent,
+    and names it where the repository has no notebooks/."""
+    from physgen.demo.runner import notebook_link
+
+    root, out = tmp_path / "repo" / "notebooks", tmp_path / "repo" / "demo-out"
+    assert "notebooks/04_rbm_ising.py in the physgen repository" in notebook_link("04_rbm_ising.py", out, root)
+    root.mkdir(parents=True)
+    (root / "README.md").write_text("# notebooks")
+    assert 'href="../notebooks/README.md"' in notebook_link("04_rbm_ising.py", out, root)
+    (root / "04_rbm_ising.py").write_text("# %%")
+    assert 'href="../notebooks/04_rbm_ising.py">notebooks/04_rbm_ising.py</a>' in notebook_link("04_rbm_ising.py", out, root)

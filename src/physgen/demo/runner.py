@@ -47,14 +47,16 @@ class Stage:
     notebook: str | None = None  # file name under the repository's notebooks/ that walks through this stage
 
 
-def notebook_link(name: str, out_dir: Path) -> str:
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"  # in a clone of the repository
+
+
+def notebook_link(name: str, out_dir: Path, root: Path = NOTEBOOKS_DIR) -> str:
     """HTML paragraph linking ``notebooks/<name>`` of the repository physgen runs from (relative to the report,
     so that it opens from ``OUT/report.html``); ``notebooks/README.md`` where that file is absent, and the
     name alone where physgen is not run from a clone."""
     import html
     import os
 
-    root = Path(__file__).resolve().parents[3] / "notebooks"
     target = root / name if (root / name).is_file() else root / "README.md"
     label = f"notebooks/{target.name}"
     if not target.is_file():

@@ -40,6 +40,6 @@ STAGES = [
 ]
 
 QUICK_NOTE = ("Quick mode: L = 8 lattices at three temperatures and a short step budget per family, to show in "
-              "about two minutes that every family learns the Ising model. The full demo (make demo, or physgen "
-              "demo without --quick) trains each family on L = 16 lattices with its default settings and budget, "
-              "which give the quality recorded in docs/scoreboard.md.")
+              "about two minutes on one core that every family learns the Ising model. The full demo, make demo "
+              "(physgen demo without --quick), gives the quality recorded in docs/scoreboard.md: L = 16 lattices, "
+              "each family with its default settings and budget.")

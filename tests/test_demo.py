@@ -25,18 +25,47 @@ def test_every_stage_finishes_and_is_in_the_report(quick_demo):
     assert "physgen demo --quick" in html  # the exact command is recorded
 
 
-def test_model_stages_use_the_defaults_and_the_quick_budget(quick_demo):
+def test_model_stages_train_for_their_step_budgets(quick_demo):
+    """Every family trains for exactly its quick step budget (same command and seed: same models), and its
+    section and the comparison state that budget."""
+    from physgen.demo.stages import MODEL_PLANS
+
     summary = json.loads((quick_demo / "summary.json").read_text())
-    for name in ("rbm", "vae", "gan", "ebm", "ddpm"):
+    html = (quick_demo / "report.html").read_text()
+    for name, (_, plan) in MODEL_PLANS.items():
         s = summary[name]["summary"]
-        assert s["budget_s"] == 12.0 and "--max-time 12 " in s["command"] and "--set" not in s["command"], name
+        assert s["budget_steps"] == plan.quick.steps == s["steps"], name
+        assert f"--steps {plan.quick.steps} " in s["command"] and s["budget"] == f"{plan.quick.steps:,} steps"
+        assert f"Quick mode: {s['budget']} of training" in html  # the family's section
+        assert f"<td>{s['budget']}</td>" in html.split('id="compare"')[1]  # the comparison
+    first = html.split("<h2")[0]  # the report's first lines
+    assert "make demo" in first and "gives the quality recorded in docs/scoreboard.md" in first
+
+
+def test_every_family_is_physical(quick_demo):
+    """results.json: ⟨e⟩ within 10% and ⟨|m|⟩ within 15% of Monte Carlo at T = 1.5 and 3 for every family,
+    and no training warning (mode collapse)."""
+    results = json.loads((quick_demo / "results.json").read_text())
+    assert set(results["families"]) == {"rbm", "vae", "gan", "ebm", "ddpm"}
+    for name, r in results["families"].items():
+        assert set(r["checks"]) == {"1.5", "3"}, name
+        for t, row in r["checks"].items():
+            assert row["energy"]["relative_error"] <= 0.10, (name, t, row)
+            assert row["abs_magnetization"]["relative_error"] <= 0.15, (name, t, row)
+        assert r["warnings"] == [], (name, r["warnings"])
+    assert results["passed"]
+
+
+def test_sections_link_their_notebooks(quick_demo):
+    html = (quick_demo / "report.html").read_text()
+    assert html.count("Notebook: ") == len(STAGES)
 
 
 def test_monte_carlo_matches_onsager_away_from_tc(quick_demo):
     from physgen.physics import onsager
 
     obs = json.loads((quick_demo / "summary.json").read_text())["ising"]["summary"]["observables"]
-    for t in ("1.5", "3.5"):  # L=16 finite-size corrections are < 1% in the energy here
+    for t in ("1.5", "3.5"):  # finite-size corrections of the L=8 energy are < 1% here
         e = obs[t]["energy"]
         assert e["value"] == pytest.approx(float(onsager.energy_per_spin(float(t))), abs=0.02)
     assert obs["1.5"]["abs_magnetization"]["value"] == pytest.approx(0.98650, abs=0.01)

@@ -63,21 +63,41 @@ def test_a_different_budget_reruns_finished_stages(tmp_path):
     assert calls == ["good", "bad", "after"]  # another budget: run again
 
 
-def test_model_stage_command_is_the_family_defaults_with_a_budget(tmp_path):
-    """A model stage runs `physgen train MODEL --condition temperature --max-time S`: no --set, no epochs."""
-    from physgen.demo.model_stage import ModelPlan, budget, train_command
+def test_model_stage_budgets(tmp_path):
+    """Quick mode: each family's step budget and settings, under the safety cap; full demo: the family's
+    defaults and default budget; --max-time: a time budget instead of either."""
+    from physgen.demo.model_stage import SAFETY_CAP_S, ModelPlan, QuickPlan, budget, train_command
     from physgen.demo.runner import StageContext
     from physgen.demo.stages import MODEL_PLANS
 
-    ctx = StageContext(tmp_path, tmp_path / "s", True, 0, None, None, {})
-    assert budget(ctx) == 12.0 and budget(StageContext(tmp_path, tmp_path, False, 0, None, None, {})) == 60.0
-    ctx = StageContext(tmp_path, tmp_path / "s", True, 3, None, None, {}, max_time=7.5)
-    cmd = train_command(ModelPlan("ddpm"), ctx, "d.h5")
-    assert cmd == f"physgen train ddpm --data d.h5 --out {tmp_path / 's' / 'run'} --condition temperature " \
-                  "--max-time 7.5 --seed 3 --no-progress"
-    assert all(plan == ModelPlan(plan.model) for _, plan in MODEL_PLANS.values())  # nothing but the family
+    plan = ModelPlan("ddpm", QuickPlan(700, ("model.steps=20",)))
+    quick = StageContext(tmp_path, tmp_path / "s", True, 3, None, None, {})
+    assert budget(plan, quick).steps == 700 and budget(plan, quick).describe() == "700 steps"
+    assert train_command(plan, quick, "d.h5") == (
+        f"physgen train ddpm --data d.h5 --out {tmp_path / 's' / 'run'} --condition temperature --steps 700 "
+        f"--max-time {SAFETY_CAP_S:g} --set data.val_fraction=0 --set model.steps=20 --seed 3 --no-progress")
+    full = StageContext(tmp_path, tmp_path / "s", False, 3, None, None, {})
+    assert train_command(plan, full, "d.h5") == (
+        f"physgen train ddpm --data d.h5 --out {tmp_path / 's' / 'run'} --condition temperature --seed 3 --no-progress")
+    timed = StageContext(tmp_path, tmp_path / "s", False, 3, None, None, {}, max_time=7.5)
+    assert budget(plan, timed).describe() == "7.5 s" and "--max-time 7.5 --seed" in train_command(plan, timed, "d")
+    assert all(plan.quick.steps >= 100 for _, plan in MODEL_PLANS.values())  # a step budget for every family
 
 
 def test_demo_cli_rejects_a_bad_budget(cli, tmp_path):
     code, _, err = cli("demo", "--out", tmp_path / "d", "--max-time", "0")
     assert code == 2 and "--max-time" in err and not (tmp_path / "d").exists()
+
+
+def test_notebook_links(tmp_path):
+    """A section links its notebook relative to the report, notebooks/README.md where the file is absent,
+    and names it where the repository has no notebooks/."""
+    from physgen.demo.runner import notebook_link
+
+    root, out = tmp_path / "repo" / "notebooks", tmp_path / "repo" / "demo-out"
+    assert "notebooks/04_rbm_ising.py in the physgen repository" in notebook_link("04_rbm_ising.py", out, root)
+    root.mkdir(parents=True)
+    (root / "README.md").write_text("# notebooks")
+    assert 'href="../notebooks/README.md"' in notebook_link("04_rbm_ising.py", out, root)
+    (root / "04_rbm_ising.py").write_text("# %%")
+    assert 'href="../notebooks/04_rbm_ising.py">notebooks/04_rbm_ising.py</a>' in notebook_link("04_rbm_ising.py", out, root)

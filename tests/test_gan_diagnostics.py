@@ -53,6 +53,18 @@ def test_mode_collapse_warning_when_diversity_is_lost():
     assert [w["kind"] for w in diag.warnings] == ["mode-collapse"] and "mode collapse at epoch 2" in tr.said[0]
 
 
+def test_no_collapse_warning_before_any_diversity():
+    """A generator that has produced no diversity yet (one output for every z from the start) has not
+    collapsed: the warning needs diversity that was there and was lost."""
+    m, real = make()
+    with torch.no_grad():
+        m.gen.body.fc_g0.weight.zero_()
+    diag, tr = GANDiagnostics(m, None, real), FakeTrainer()
+    diag.snapshot(1, tr)
+    diag.snapshot(2, tr)
+    assert diag.diversity[1] < 1e-6 and diag.warnings == [] and tr.said == []
+
+
 def test_diagnostics_files_are_written(tmp_path):
     m, real = make(DataSpec("continuous", (3,), ("s", "t", "y")), output="linear")
     diag = GANDiagnostics(m, tmp_path, torch.randn(100, 3), epochs=(1,))

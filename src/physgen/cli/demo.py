@@ -13,18 +13,19 @@ def register(sub) -> None:
     parser.add_argument("--out", default="demo-out", help="output directory (default demo-out); "
                         "re-running with the same directory reuses finished stages")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer configurations and temperatures, 12 s of training per model stage")
+                        help="L=8 lattices at three temperatures and a fixed step budget per family "
+                             "(about two minutes on one core)")
     parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
     parser.add_argument("--max-time", type=positive_float, default=None, metavar="SECONDS",
-                        help="training budget of each model stage (default 60; with --quick 12); every model "
-                             "otherwise uses its family's defaults")
+                        help="a time budget for each model stage instead of the default budgets (the family's "
+                             "own; with --quick a step budget per family)")
     parser.add_argument("--stages", default=None, help="comma-separated subset of stages to run")
     add_seed(parser)
 
 
 def run(args) -> int:
     from physgen.demo.runner import run_stages
-    from physgen.demo.stages import STAGES
+    from physgen.demo.stages import QUICK_NOTE, STAGES
     from physgen.errors import UserError
     from physgen.runlock import RunLock
 
@@ -42,6 +43,6 @@ def run(args) -> int:
     command = "physgen " + " ".join(shlex.quote(str(a)) for a in args.argv)
     with RunLock(out):  # one demo per output directory: its stages are reused and resumed from there
         path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command,
-                          max_time=args.max_time)
+                          max_time=args.max_time, intro=QUICK_NOTE if args.quick else None)
     print(f"report written to {path}")
     return 0

@@ -7,19 +7,20 @@ import numpy as np
 
 from physgen.demo.runner import StageContext
 
-SIZE = 16
+SIZES = {False: 16, True: 8}  # quick? -> lattice size L
 TEMPERATURES = (1.5, 1.8, 2.0, 2.1, 2.2, 2.25, 2.3, 2.4, 2.5, 2.7, 3.0, 3.5)
 MODEL_TEMPERATURES = {False: (1.5, 1.8, 2.1, 2.25, 2.4, 2.7, 3.0, 3.5), True: (1.5, 2.25, 3.0)}
-MODEL_SAMPLES = {False: 500, True: 150}  # per temperature, for training and judging the models
+MONTE_CARLO_SAMPLES = {False: 1000, True: 300}  # per temperature
+MODEL_SAMPLES = {False: 500, True: 300}  # per temperature, for training and judging the models
 
 
 def simulate_demo_data(ctx: StageContext):
-    """Equilibrated L=16 configurations at 12 temperatures (Wolff: fast near Tc)."""
+    """Equilibrated configurations at 12 temperatures, L=16 (quick: L=8) (Wolff: fast near Tc)."""
     from physgen.data import save
     from physgen.data.ising import simulate
 
-    n = 200 if ctx.quick else 1000
-    ds = simulate(SIZE, list(TEMPERATURES), n, algorithm="wolff", burn_in=200 if ctx.quick else 500,
+    n = MONTE_CARLO_SAMPLES[ctx.quick]
+    ds = simulate(SIZES[ctx.quick], list(TEMPERATURES), n, algorithm="wolff", burn_in=200 if ctx.quick else 500,
                   thin=4, seed=ctx.seed, device=ctx.device)
     save(ds, ctx.path("ising.h5"), overwrite=True)
     return ds
@@ -94,7 +95,7 @@ def ising_stage(ctx: StageContext) -> dict[str, Any]:
     ds = simulate_demo_data(ctx)
     save(model_subset(ds, ctx.quick), ctx.path("model_data.h5"), overwrite=True)
     table = thermodynamics_table(ds, ctx.seed)
-    ctx.report.text(f"2D Ising, L={SIZE}, periodic, J=1, Wolff cluster updates; {len(ds)} configurations at "
+    ctx.report.text(f"2D Ising, L={SIZES[ctx.quick]}, periodic, J=1, Wolff cluster updates; {len(ds)} configurations at "
                     f"{len(TEMPERATURES)} temperatures. Errors are bootstrap standard errors; black curves are "
                     "Onsager's exact infinite-lattice results (finite-size effects are visible near Tc).")
     ctx.report.figure(plot_observables({"Monte Carlo": table}), "observables", ctx.path("observables.png"))

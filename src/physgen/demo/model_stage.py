@@ -1,52 +1,105 @@
 """Demo stages for the model families: train on the demo's Ising data conditioned on temperature,
-sample at every trained temperature, and judge the samples with the evaluation suite."""
+sample at every trained temperature, and judge the samples with the evaluation suite.
+
+The full demo trains each family with its own defaults (its default budget, or ``physgen demo --max-time``).
+Quick mode trains each family for a fixed number of optimizer steps with settings sized for the quick
+lattices (:class:`QuickPlan`): the same command and seed give the same models on any host; a time cap
+(:data:`SAFETY_CAP_S`) only guards against a stalled machine, and the report says when it ended a run."""
 from __future__ import annotations
 
 import csv
+import json
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from physgen.demo.ising_stage import plot_snapshots, thermodynamics_table
 from physgen.demo.runner import StageContext
 
 EVAL_METRICS = ("kl", "mmd", "c2st", "observables")
-BUDGET_S = {False: 60.0, True: 12.0}  # quick? -> default training budget of a model stage (seconds)
+SAFETY_CAP_S = 1800.0  # quick mode: seconds after which a model stage's training stops short of its steps
+QUICK_SETS = ("data.val_fraction=0",)  # quick mode: no held-out split, no quality probes (the stage judges)
+
+
+@dataclass(frozen=True)
+class QuickPlan:
+    """A family's quick-mode run: ``steps`` optimizer steps with the ``--set`` overrides ``sets`` (model size,
+    learning-rate schedule, sampling steps) on top of the family's defaults."""
+
+    steps: int
+    sets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
 class ModelPlan:
-    """A model stage: the registered family, trained and sampled with its defaults (the budget is the
-    demo's ``--max-time``, the same for every model stage)."""
+    """A model stage: the registered family, trained with its defaults (full demo) or with ``quick``."""
 
     model: str
+    quick: QuickPlan = field(default_factory=lambda: QuickPlan(1000))
 
 
-def budget(ctx: StageContext) -> float:
-    """Seconds of training per model stage: ``physgen demo --max-time``, else 60 (``--quick``: 12)."""
-    return ctx.max_time if ctx.max_time is not None else BUDGET_S[ctx.quick]
+@dataclass(frozen=True)
+class Budget:
+    """What a model stage trains for: ``steps`` (a step budget, with ``max_time`` as a safety cap),
+    ``max_time`` alone (a time budget), or neither (the family's default budget); ``sets`` are --set items."""
+
+    steps: int | None
+    max_time: float | None
+    sets: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        if self.steps is not None:
+            return f"{self.steps:,} steps"
+        if self.max_time is not None:
+            return f"{self.max_time:g} s"
+        return "the family's default budget"
+
+
+def budget(plan: ModelPlan, ctx: StageContext) -> Budget:
+    """``physgen demo --max-time S``: S seconds (quick mode keeps its model settings); else quick mode's
+    step budget of ``plan`` under :data:`SAFETY_CAP_S`, or the family's defaults in the full demo."""
+    sets = (*QUICK_SETS, *plan.quick.sets) if ctx.quick else ()
+    if ctx.max_time is not None:
+        return Budget(None, ctx.max_time, sets)
+    if ctx.quick:
+        return Budget(plan.quick.steps, SAFETY_CAP_S, sets)
+    return Budget(None, None)
 
 
 def train_command(plan: ModelPlan, ctx: StageContext, data: str) -> str:
     """The ``physgen train`` command a model stage runs (``--no-progress`` only keeps the log quiet)."""
-    return shlex.join(["physgen", "train", plan.model, "--data", str(data), "--out", str(ctx.path("run")),
-                       "--condition", "temperature", "--max-time", f"{budget(ctx):g}", "--seed", str(ctx.seed),
-                       "--no-progress"])
+    b = budget(plan, ctx)
+    args = ["physgen", "train", plan.model, "--data", str(data), "--out", str(ctx.path("run")),
+            "--condition", "temperature"]
+    if b.steps is not None:
+        args += ["--steps", str(b.steps)]
+    if b.max_time is not None:
+        args += ["--max-time", f"{b.max_time:g}"]
+    for item in b.sets:
+        args += ["--set", item]
+    return shlex.join([*args, "--seed", str(ctx.seed), "--no-progress"])
+
+
+def sample_command(ctx: StageContext, n: int) -> str:
+    """The ``physgen sample`` command of a model stage (the last checkpoint: the state after the budget)."""
+    return shlex.join(["physgen", "sample", str(ctx.path("run")), "--n", str(n), "--checkpoint", "latest",
+                       "--seed", str(ctx.seed), "--out", str(ctx.path("samples.h5"))])
 
 
 def _train(plan: ModelPlan, ctx: StageContext, data: str):
-    """Train with the family's defaults and the stage's time budget (resuming an interrupted earlier
-    attempt from its checkpoint) and return the loaded run."""
+    """Train with the stage's budget (resuming an interrupted earlier attempt from its checkpoint) and return
+    the run loaded at its last checkpoint, which a step budget makes the same on every host."""
     from physgen.training import load_run, train
     from physgen.training.checkpoint import latest
 
+    b = budget(plan, ctx)
     run_dir = ctx.path("run")
-    common = dict(sets=("train.progress=false",), max_time=budget(ctx), device=ctx.device)
+    common = dict(sets=("train.progress=false", *b.sets), steps=b.steps, max_time=b.max_time, device=ctx.device)
     if latest(run_dir / "checkpoints") is not None:  # (killed before its first checkpoint: start again)
         train(plan.model, data=data, out=run_dir, resume=True, **common)
     else:
         train(plan.model, data=data, out=run_dir, overwrite=True, condition="temperature", seed=ctx.seed, **common)
-    return load_run(run_dir, device=ctx.device)
+    return load_run(run_dir, device=ctx.device, which="latest")
 
 
 def sample_like(run, real, seed: int):
@@ -73,33 +126,62 @@ def _loss_curve(run_dir):
     return fig
 
 
+def run_warnings(run_dir) -> list[str]:
+    """The warnings a run's diagnostics recorded (``RUN/diagnostics/diagnostics.json``; GANs: mode collapse,
+    a winning discriminator), as their messages."""
+    path = run_dir / "diagnostics" / "diagnostics.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8")).get("warnings", [])
+    except (OSError, ValueError):
+        return []
+    return [str(w.get("message", w)) if isinstance(w, dict) else str(w) for w in found]
+
+
+def _budget_sentence(plan: ModelPlan, ctx: StageContext, b: Budget, run, n_params: int, seconds: float) -> str:
+    if b.steps is not None:
+        reached = f"{run.step:,} steps" if run.step >= b.steps else \
+            f"only {run.step:,} of {b.steps:,} steps: the {b.max_time:g} s safety cap ended it"
+        head = (f"Quick mode: {b.describe()} of training ({reached}, {seconds:.0f} s), the family's defaults with "
+                f"the settings below for the small lattices ({n_params:,} parameters)")
+    elif b.max_time is not None:
+        head = f"The family's defaults with a {b.describe()} budget ({n_params:,} parameters, {run.step:,} steps)"
+    else:
+        head = f"The family's defaults and default budget ({n_params:,} parameters, {run.step:,} steps, {seconds:.0f} s)"
+    return head + ", then samples at the sampler's defaults, spread over the trained temperatures:"
+
+
 def model_stage(plan: ModelPlan):
     """A demo stage function for ``plan`` (needs the ``ising`` stage's data)."""
     def stage(ctx: StageContext) -> dict[str, Any]:
+        import time
+
         from physgen.data import load, save
         from physgen.metrics import evaluate
         from physgen.report.evaluate_plots import metrics_rows
 
         data = ctx.results["ising"]["summary"]["model_data"]
         real = load(data)
+        b = budget(plan, ctx)
+        start = time.perf_counter()
         run = _train(plan, ctx, data)
+        seconds = time.perf_counter() - start
         fake = sample_like(run, real, ctx.seed)
         save(fake, ctx.path("samples.h5"), overwrite=True)
-        result = evaluate(real, fake, list(EVAL_METRICS), seed=ctx.seed, n_boot=100)
+        result = evaluate(real, fake, list(EVAL_METRICS), seed=ctx.seed, n_boot=50 if ctx.quick else 100)
         n_params = sum(p.numel() for p in run.model.parameters())
-        ctx.report.text(f"The family's defaults with a {budget(ctx):g} s budget ({n_params:,} parameters, "
-                        f"{run.step} steps), then {len(fake)} samples at the sampler's defaults, spread over the "
-                        "trained temperatures:")
-        ctx.report.code(f"{train_command(plan, ctx, data)}\n"
-                        f"physgen sample {shlex.quote(str(ctx.path('run')))} --n {len(fake)} "
-                        f"--seed {ctx.seed} --out {shlex.quote(str(ctx.path('samples.h5')))}")
+        warnings = run_warnings(ctx.path("run"))
+        ctx.report.text(_budget_sentence(plan, ctx, b, run, n_params, seconds))
+        ctx.report.code(f"{train_command(plan, ctx, data)}\n{sample_command(ctx, len(fake))}")
+        for message in warnings:
+            ctx.report.text(f"Training warning: {message}", cls="fail")
         ctx.report.table(["metric", "value", "error", "floor (real vs real)", "floor error", "value / floor"],
                          metrics_rows(result))
         ctx.report.figure(_loss_curve(ctx.path("run")), "training curve", ctx.path("loss.png"))
         ctx.report.figure(plot_snapshots(fake), "generated configurations", ctx.path("snapshots.png"))
         table = thermodynamics_table(fake, ctx.seed)
-        return {"model": plan.model, "parameters": n_params, "steps": run.step, "budget_s": budget(ctx),
-                "command": train_command(plan, ctx, data),
+        return {"model": plan.model, "parameters": n_params, "steps": run.step, "budget": b.describe(),
+                "budget_steps": b.steps, "budget_s": b.max_time, "sets": list(b.sets), "train_s": seconds,
+                "command": train_command(plan, ctx, data), "warnings": warnings,
                 "metrics": {k: {f: v.get(f) for f in ("value", "error", "floor")}
                             for k, v in result.items() if not k.startswith("_")},
                 "observables": {str(t): v for t, v in table.items()}}

@@ -44,6 +44,25 @@ class Stage:
     title: str
     func: Callable[[StageContext], dict[str, Any]]
     needs: tuple[str, ...] = field(default=())
+    notebook: str | None = None  # file name under the repository's notebooks/ that walks through this stage
+
+
+NOTEBOOKS_DIR = Path(__file__).resolve().parents[3] / "notebooks"  # in a clone of the repository
+
+
+def notebook_link(name: str, out_dir: Path, root: Path = NOTEBOOKS_DIR) -> str:
+    """HTML paragraph linking ``notebooks/<name>`` of the repository physgen runs from (relative to the report,
+    so that it opens from ``OUT/report.html``); ``notebooks/README.md`` where that file is absent, and the
+    name alone where physgen is not run from a clone."""
+    import html
+    import os
+
+    target = root / name if (root / name).is_file() else root / "README.md"
+    label = f"notebooks/{target.name}"
+    if not target.is_file():
+        return f"<p>Notebook: {html.escape(f'notebooks/{name}')} in the physgen repository.</p>"
+    href = os.path.relpath(target, out_dir.resolve()).replace(os.sep, "/")
+    return f'<p>Notebook: <a href="{html.escape(href)}">{html.escape(label)}</a></p>'
 
 
 def _log(message: str) -> None:
@@ -54,23 +73,25 @@ def _run_stage(stage: Stage, ctx: StageContext) -> dict[str, Any]:
     missing = [n for n in stage.needs if ctx.results.get(n, {}).get("status") != "ok"]
     if missing:
         ctx.report.text(f"Skipped: needs stage(s) {', '.join(missing)}, which did not finish.", cls="fail")
-        return {"status": "skipped", "reason": f"needs {', '.join(missing)}", "seconds": 0.0}
-    start = time.perf_counter()
+        return {"status": "skipped", "reason": f"needs {', '.join(missing)}", "seconds": 0.0, "cpu_seconds": 0.0}
+    start, cpu = time.perf_counter(), time.process_time()
     try:
         summary = stage.func(ctx)
-        return {"status": "ok", "seconds": time.perf_counter() - start, "summary": summary}
+        return {"status": "ok", "seconds": time.perf_counter() - start,
+                "cpu_seconds": time.process_time() - cpu, "summary": summary}
     except Exception as exc:  # one stage failing must not stop the demo
         ctx.report.text(f"This stage failed: {type(exc).__name__}: {exc}", cls="fail")
         ctx.report.code(traceback.format_exc(limit=8))
         return {"status": "failed", "seconds": time.perf_counter() - start,
-                "error": f"{type(exc).__name__}: {exc}"}
+                "cpu_seconds": time.process_time() - cpu, "error": f"{type(exc).__name__}: {exc}"}
 
 
 def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, device: str | None,
-               command: str, max_time: float | None = None) -> Path:
+               command: str, max_time: float | None = None, intro: str | None = None) -> Path:
     """Run (or reuse) every stage and write ``out_dir/report.html``; returns its path.
 
-    ``max_time``: seconds of training per model stage (None: each stage's default)."""
+    ``max_time``: seconds of training per model stage (None: each stage's default); ``intro``: a paragraph
+    placed first in the report."""
     out_dir.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, Any]] = {}
     sections: list[str] = []
@@ -87,6 +108,8 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         _log(f"[{i}/{len(stages)}] {stage.name}: {stage.title} ...")
         stage_dir.mkdir(parents=True, exist_ok=True)
         report = Report(stage.title).section(stage.title, anchor=stage.name)
+        if stage.notebook:
+            report.raw(notebook_link(stage.notebook, out_dir))
         ctx = StageContext(out_dir, stage_dir, quick, seed, device, report, results, max_time)
         result = {**_run_stage(stage, ctx), "quick": quick, "max_time": max_time}
         results[stage.name] = result
@@ -94,8 +117,9 @@ def run_stages(stages: list[Stage], out_dir: Path, *, quick: bool, seed: int, de
         write_text(stage_dir / "section.html", html)
         write_json(done, result)
         sections.append(html)
-        _log(f"[{i}/{len(stages)}] {stage.name}: {result['status']} in {result['seconds']:.1f} s")
-    return _write_report(out_dir, stages, results, sections, command)
+        _log(f"[{i}/{len(stages)}] {stage.name}: {result['status']} in {result['seconds']:.1f} s "
+             f"({result['cpu_seconds']:.1f} s CPU)")
+    return _write_report(out_dir, stages, results, sections, command, intro)
 
 
 def _finished(stage_dir: Path) -> tuple[dict[str, Any] | None, str]:
@@ -121,12 +145,15 @@ def _versions() -> str:
 
 
 def _write_report(out_dir: Path, stages: list[Stage], results: dict[str, dict[str, Any]],
-                  sections: list[str], command: str) -> Path:
+                  sections: list[str], command: str, intro: str | None = None) -> Path:
     report = Report("physgen demo")
+    if intro:
+        report.text(intro)
     report.text("Data generated, models trained and samples judged against Monte Carlo and exact results.")
     report.section("Run", anchor="run").code(f"{command}\n{_versions()}")
-    rows = [(s.title, results[s.name]["status"], f"{results[s.name]['seconds']:.1f}") for s in stages]
-    report.table(["stage", "status", "seconds"], rows)
+    rows = [(s.title, results[s.name]["status"], f"{results[s.name]['seconds']:.1f}",
+             f"{results[s.name].get('cpu_seconds', float('nan')):.1f}") for s in stages]
+    report.table(["stage", "status", "seconds", "CPU seconds"], rows)
     for html in sections:
         report.raw(html)
     write_json(out_dir / "summary.json", {s.name: results[s.name] for s in stages})

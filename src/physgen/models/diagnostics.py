@@ -109,7 +109,7 @@ class GANDiagnostics:
         best = max(self.diversity.values(), default=0.0)
         self.diversity[epoch] = float(ratio)
         # collapse = diversity lost (below the threshold and below half the best seen), not "not yet learned"
-        if ratio < self.collapse_ratio and best >= 2 * ratio and not self._warned("mode-collapse"):
+        if ratio < self.collapse_ratio and best > 0 and best >= 2 * ratio and not self._warned("mode-collapse"):
             hint = "model.loss=wgan-gp, " if self.model.config.loss == "bce" else ""
             self._warn(trainer, "mode-collapse",
                        f"mode collapse at epoch {epoch}: sample diversity fell to {ratio:.2f} of the data's "

@@ -79,12 +79,12 @@ def energy_figure(g: Gallery, res, reference: float, quick: bool) -> None:
     f = res.final
     right.axhline(f.energy, color="C3", lw=0.8, label=f"final {f.energy:.4f} ± {f.error:.1g}")
     right.axhspan(f.energy - f.error, f.energy + f.error, color="C3", alpha=0.2)
-    tail = [r["energy"] for r in it[len(it) // 3:]]
+    tail = [r["energy"] for r in it[len(it) // 2:]]
     right.set_ylim(reference - 0.02, max(max(tail), f.energy) + 0.03)
     left.set_title(f"Six electrons, ω = {OMEGA:g}: all iterations" + (" (quick run)" if quick else ""))
     right.set_title("zoom on the reference")
     left.legend()
-    right.legend()
+    right.legend(loc="lower left")
     g.save(fig, "energy_vs_iteration")
 
 

@@ -198,3 +198,19 @@ def test_sgan_digits(tmp_path):
     assert sgan > sup - 0.01
     cm = np.asarray(r["sgan_confusion_matrix"])
     assert cm.sum() == r["sgan_accuracy"]["n"] and np.trace(cm) / cm.sum() == pytest.approx(sgan)
+
+
+@pytest.mark.slow
+def test_vmc_quantum_dot(tmp_path):
+    r = quick("vmc_quantum_dot", tmp_path)                            # 50 iterations of 2,000 samples (≈ 15 s CPU)
+    for n, shells in ((6, 10.0), (12, 28.0)):                          # ω Σ 2(n+1)², exact with zero variance
+        free = r[f"noninteracting_n{n}"]
+        assert free["energy"] == pytest.approx(shells, abs=1e-10) and free["variance"] < 1e-20
+    c = r["coulomb_n6"]
+    assert c["settings"]["iterations"] == 50 and c["settings"]["samples"] == 2000
+    assert c["reference"] == 20.15932                                  # DMC, Pedersen Lohne et al. 2011
+    assert c["energy"] > c["reference"] - 3 * c["error"]               # variational (20.20692 ± 0.003)
+    assert 0 < c["relative_deviation"] < 0.01 and c["variance"] < 0.5  # (+0.24 %, variance 0.16)
+    assert r["noninteracting_n6_density_l1"] < 0.1                    # the exact density, up to noise (0.036)
+    assert r["coulomb_n6_density_l1"] > 0.2                           # the repulsion spreads it (0.43)
+    assert (tmp_path / "vmc_quantum_dot" / "coulomb" / "report.html").exists()

@@ -35,7 +35,9 @@ from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 
-SAMPLERS = ("ddpm", "ddim", "euler-maruyama")
+SAMPLERS = ("ddpm", "ddim", "euler-maruyama", "dpm-solver++", "sde-dpm-solver++")
+DDPM_SAMPLERS = ("dpm-solver++", "sde-dpm-solver++", "ddpm", "ddim")
+SDE_SAMPLERS = ("dpm-solver++", "euler-maruyama")
 NETS = ("auto", "mlp", "unet")
 
 
@@ -75,17 +77,19 @@ class DDPMConfig(DiffusionNetConfig):
     schedule: str = "linear"             # linear | cosine
     beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
     beta_end: float = 0.02
-    sampler: str = "ddpm"                # default reverse process: ddpm | ddim
-    steps: int = 0                       # default number of reverse steps (0: T for ddpm, 50 for ddim)
+    sampler: str = "dpm-solver++"        # default reverse process: dpm-solver++ | sde-dpm-solver++ | ddpm | ddim
+    steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
+    solver_steps: int = 20               # default dpm-solver++ / sde-dpm-solver++ steps (network calls)
     ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
-        if self.sampler not in ("ddpm", "ddim"):
-            raise UserError(f"model.sampler: must be ddpm or ddim, got {self.sampler!r}")
+        if self.sampler not in DDPM_SAMPLERS:
+            raise UserError(f"model.sampler: must be one of {', '.join(DDPM_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps, allow_zero=True)
+        check_positive("solver_steps", self.solver_steps)
         check_positive("clip", self.clip, allow_zero=True)
         check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
 
@@ -98,7 +102,9 @@ class ScoreSDEConfig(DiffusionNetConfig):
     fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
     eps: float = 1e-5                    # smallest training time
     sample_eps: float = 1e-3             # last time of the reverse integration
+    sampler: str = "dpm-solver++"        # default reverse process: dpm-solver++ | euler-maruyama
     steps: int = 500                     # default Euler–Maruyama steps
+    solver_steps: int = 20               # default dpm-solver++ steps (network calls)
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
     snr: float = 0.16                    # corrector signal-to-noise ratio
 
@@ -106,7 +112,10 @@ class ScoreSDEConfig(DiffusionNetConfig):
         super().__post_init__()
         rev.VESDE(self.sigma)
         check_positive("fourier_scale", self.fourier_scale)
+        if self.sampler not in SDE_SAMPLERS:
+            raise UserError(f"model.sampler: must be one of {', '.join(SDE_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps)
+        check_positive("solver_steps", self.solver_steps)
         check_positive("corrector_steps", self.corrector_steps, allow_zero=True)
         check_positive("snr", self.snr)
         if not 0 < self.eps < 1 or not 0 < self.sample_eps < 1:
@@ -266,7 +275,7 @@ class DDPM(_Diffusion):
     """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021)."""
 
     name: ClassVar[str] = "ddpm"
-    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with ancestral and DDIM sampling"
+    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
     # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
     # of the product: ``steps`` respaces the ancestral sampler (``physgen sample --steps N`` overrides it)
@@ -320,18 +329,32 @@ class DDPM(_Diffusion):
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None
                ) -> torch.Tensor:
-        """``(n, *shape)`` samples: ``sampler`` ddpm (alias ancestral; respaced when ``steps`` < T) or ddim;
-        ``steps`` defaults to ``model.steps`` (0: T for ddpm, 50 for ddim)."""
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+
+        * ``dpm-solver++`` — DPM-Solver++(2M) on the probability-flow ODE, ``sde-dpm-solver++`` — its SDE
+          variant (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver`), ``steps`` defaulting to
+          ``model.solver_steps``;
+        * ``ddpm`` (alias ``ancestral``; respaced when ``steps`` < T) and ``ddim`` (η = ``model.ddim_eta``),
+          ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim).
+        """
         cfg = self.config
         sampler = {"ancestral": "ddpm"}.get(sampler or cfg.sampler, sampler or cfg.sampler)
-        if sampler not in ("ddpm", "ddim"):
-            raise UserError(f"sampler={sampler}: model 'ddpm' supports ddpm (alias ancestral) and ddim")
-        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
+        if sampler not in DDPM_SAMPLERS:
+            raise UserError(f"sampler={sampler}: model 'ddpm' supports {', '.join(DDPM_SAMPLERS)} "
+                            "(ddpm alias ancestral)")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         clip = cfg.clip or self.data_clip()
+        eps_fn = self._guided(net, c, w, cfg.timesteps)
+        shape = (n, *self.spec.shape)
+        if sampler in ("dpm-solver++", "sde-dpm-solver++"):
+            steps = int(steps or cfg.solver_steps)
+            x = rev.dpm_solver(eps_fn, shape, self.alpha_bar, steps=steps, stochastic=sampler.startswith("sde"),
+                               generator=generator, device=self.device, clip=clip)
+            return self.from_model_space(x)
+        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
         eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
-        x = rev.ddim(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), self.alpha_bar, steps=steps,
-                     eta=eta, generator=generator, device=self.device, clip=clip)
+        x = rev.ddim(eps_fn, shape, self.alpha_bar, steps=steps, eta=eta, generator=generator, device=self.device,
+                     clip=clip)
         return self.from_model_space(x)
 
 
@@ -340,7 +363,7 @@ class ScoreSDE(_Diffusion):
     """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
 
     name: ClassVar[str] = "score-sde"
-    description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier time features, Euler–Maruyama / PC sampler"
+    description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier features, DPM-Solver++ / Euler–Maruyama (PC) sampler"
     config_class: ClassVar[type] = ScoreSDEConfig
     # no recorded quality run: the DDPM's networks per kind and budgets, with fewer Euler–Maruyama steps
     # on lattices so that the default sampler draws 1,000 L=16 lattices within a minute
@@ -378,18 +401,36 @@ class ScoreSDE(_Diffusion):
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
                corrector_steps: int | None = None) -> torch.Tensor:
-        """``(n, *shape)`` samples by Euler–Maruyama (predictor–corrector with ``corrector_steps`` > 0)."""
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+
+        * ``dpm-solver++`` — DPM-Solver++(2M) on the probability-flow ODE (Lu et al. 2022b) over ``steps``
+          (default ``model.solver_steps``) noise levels s(t) from s(1) to s(``sample_eps``) spaced as in
+          Karras et al. (2022, eq. 5, ρ = 7), then the denoising to s = 0;
+        * ``euler-maruyama`` — the reverse SDE in ``steps`` (default ``model.steps``) steps, predictor–corrector
+          with ``corrector_steps`` > 0 (which selects it when no ``sampler`` is named).
+
+        The data prediction of the VE SDE is x̂_0 = x + s(t)² s_θ(x, t) (Tweedie's formula).
+        """
         cfg = self.config
-        if (sampler or "euler-maruyama") != "euler-maruyama":
-            raise UserError(f"sampler={sampler}: model 'score-sde' supports euler-maruyama")
+        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
+        if sampler is None:
+            sampler = "euler-maruyama" if k > 0 else cfg.sampler   # the corrector belongs to Euler–Maruyama
+        if sampler not in SDE_SAMPLERS:
+            raise UserError(f"sampler={sampler}: model 'score-sde' supports {', '.join(SDE_SAMPLERS)}")
+        if sampler == "dpm-solver++" and k > 0:
+            raise UserError("corrector_steps: the Langevin corrector runs with sampler=euler-maruyama")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
-        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
-        x = rev.euler_maruyama(score_fn, (n, *self.spec.shape), self.sde, steps=int(steps or cfg.steps),
-                               generator=generator, device=self.device, eps=cfg.sample_eps,
-                               corrector_steps=k, snr=cfg.snr)
+        shape = (n, *self.spec.shape)
+        if sampler == "dpm-solver++":
+            x = rev.dpm_solver_ve(score_fn, shape, self.sde, steps=int(steps or cfg.solver_steps), generator=generator,
+                                  device=self.device, eps=cfg.sample_eps)
+        else:
+            x = rev.euler_maruyama(score_fn, shape, self.sde, steps=int(steps or cfg.steps), generator=generator,
+                                   device=self.device, eps=cfg.sample_eps, corrector_steps=k, snr=cfg.snr)
         clip = self.data_clip()
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])
         return self.from_model_space(x)
+

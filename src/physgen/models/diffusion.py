@@ -3,12 +3,16 @@
 ``ddpm``
     Forward q(x_t|x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I), t = 0..T−1, linear or cosine β schedule; the network
     ε_θ(x_t, t, c) is trained with L = E ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t, c)‖² (mean over features).
-    Sampling: ``sampler="ddpm"`` (ancestral, all T steps, or respaced with ``steps`` < T) or ``"ddim"``
-    (deterministic, η = ``ddim_eta``) — :mod:`physgen.samplers.ddpm`.
+    Sampling (:mod:`physgen.samplers.ddpm`): ``sampler="sde-dpm-solver++"`` (the default) and
+    ``"dpm-solver++"``, DPM-Solver++(2M) on the reverse SDE and on the probability-flow ODE (Lu et al. 2022),
+    ``"ddpm"`` (ancestral, all T steps, or respaced with ``steps`` < T) or ``"ddim"`` (η = ``ddim_eta``).
+    The stochastic solver is the default because an ODE sampler keeps the errors of an imperfect ε_θ that the
+    injected noise of the SDE corrects (Karras et al. 2022, §4); docs/diffusion.md has the comparison.
 ``score-sde``
     Variance-exploding SDE dx = σ^t dW; s_θ(x, t) = net(x, t)/s(t) trained by denoising score matching,
     L = E_t ‖s(t) s_θ(x_0 + s(t) z, t) + z‖² (the course's code after Song et al. 2021, t ~ U(ε, 1)),
-    with Gaussian Fourier time features; sampling with Euler–Maruyama, optionally predictor–corrector.
+    with Gaussian Fourier time features; sampling with DPM-Solver++(2M) on the reverse SDE (the default) or the
+    probability-flow ODE, or with Euler–Maruyama, optionally predictor–corrector.
 
 Both use an MLP denoiser with residual blocks for tabular / 2-D data and a small U-Net for images and
 spin lattices (circular padding).  Spins are modelled as continuous ±1 values; samples are mapped back with
@@ -36,8 +40,8 @@ from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 
 SAMPLERS = ("ddpm", "ddim", "euler-maruyama", "dpm-solver++", "sde-dpm-solver++")
-DDPM_SAMPLERS = ("dpm-solver++", "sde-dpm-solver++", "ddpm", "ddim")
-SDE_SAMPLERS = ("dpm-solver++", "euler-maruyama")
+DDPM_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "ddpm", "ddim")
+SDE_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "euler-maruyama")
 NETS = ("auto", "mlp", "unet")
 
 
@@ -77,9 +81,9 @@ class DDPMConfig(DiffusionNetConfig):
     schedule: str = "linear"             # linear | cosine
     beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
     beta_end: float = 0.02
-    sampler: str = "dpm-solver++"        # default reverse process: dpm-solver++ | sde-dpm-solver++ | ddpm | ddim
+    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | ddpm | ddim
     steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
-    solver_steps: int = 20               # default dpm-solver++ / sde-dpm-solver++ steps (network calls)
+    solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
     ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
@@ -102,9 +106,9 @@ class ScoreSDEConfig(DiffusionNetConfig):
     fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
     eps: float = 1e-5                    # smallest training time
     sample_eps: float = 1e-3             # last time of the reverse integration
-    sampler: str = "dpm-solver++"        # default reverse process: dpm-solver++ | euler-maruyama
+    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | euler-maruyama
     steps: int = 500                     # default Euler–Maruyama steps
-    solver_steps: int = 20               # default dpm-solver++ steps (network calls)
+    solver_steps: int = 50               # default sde-dpm-solver++ / dpm-solver++ steps (network calls)
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
     snr: float = 0.16                    # corrector signal-to-noise ratio
 
@@ -331,9 +335,9 @@ class DDPM(_Diffusion):
                ) -> torch.Tensor:
         """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
 
-        * ``dpm-solver++`` — DPM-Solver++(2M) on the probability-flow ODE, ``sde-dpm-solver++`` — its SDE
-          variant (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver`), ``steps`` defaulting to
-          ``model.solver_steps``;
+        * ``sde-dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE, ``dpm-solver++`` — on the probability-flow
+          ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver`), ``steps`` defaulting to
+          ``model.solver_steps`` (at most T);
         * ``ddpm`` (alias ``ancestral``; respaced when ``steps`` < T) and ``ddim`` (η = ``model.ddim_eta``),
           ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim).
         """
@@ -347,7 +351,7 @@ class DDPM(_Diffusion):
         eps_fn = self._guided(net, c, w, cfg.timesteps)
         shape = (n, *self.spec.shape)
         if sampler in ("dpm-solver++", "sde-dpm-solver++"):
-            steps = int(steps or cfg.solver_steps)
+            steps = int(steps or min(cfg.solver_steps, cfg.timesteps))
             x = rev.dpm_solver(eps_fn, shape, self.alpha_bar, steps=steps, stochastic=sampler.startswith("sde"),
                                generator=generator, device=self.device, clip=clip)
             return self.from_model_space(x)
@@ -363,7 +367,7 @@ class ScoreSDE(_Diffusion):
     """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
 
     name: ClassVar[str] = "score-sde"
-    description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier features, DPM-Solver++ / Euler–Maruyama (PC) sampler"
+    description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
     config_class: ClassVar[type] = ScoreSDEConfig
     # no recorded quality run: the DDPM's networks per kind and budgets, with fewer Euler–Maruyama steps
     # on lattices so that the default sampler draws 1,000 L=16 lattices within a minute
@@ -403,9 +407,10 @@ class ScoreSDE(_Diffusion):
                corrector_steps: int | None = None) -> torch.Tensor:
         """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
 
-        * ``dpm-solver++`` — DPM-Solver++(2M) on the probability-flow ODE (Lu et al. 2022b) over ``steps``
-          (default ``model.solver_steps``) noise levels s(t) from s(1) to s(``sample_eps``) spaced as in
-          Karras et al. (2022, eq. 5, ρ = 7), then the denoising to s = 0;
+        * ``sde-dpm-solver++`` / ``dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE / the probability-flow
+          ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver_ve`) over ``steps`` (default
+          ``model.solver_steps``) noise levels s(t) from s(1) to s(``sample_eps``) spaced as in Karras et al.
+          (2022, eq. 5, ρ = 7), then the denoising to s = 0;
         * ``euler-maruyama`` — the reverse SDE in ``steps`` (default ``model.steps``) steps, predictor–corrector
           with ``corrector_steps`` > 0 (which selects it when no ``sampler`` is named).
 
@@ -417,15 +422,16 @@ class ScoreSDE(_Diffusion):
             sampler = "euler-maruyama" if k > 0 else cfg.sampler   # the corrector belongs to Euler–Maruyama
         if sampler not in SDE_SAMPLERS:
             raise UserError(f"sampler={sampler}: model 'score-sde' supports {', '.join(SDE_SAMPLERS)}")
-        if sampler == "dpm-solver++" and k > 0:
+        if sampler != "euler-maruyama" and k > 0:
             raise UserError("corrector_steps: the Langevin corrector runs with sampler=euler-maruyama")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
         shape = (n, *self.spec.shape)
-        if sampler == "dpm-solver++":
-            x = rev.dpm_solver_ve(score_fn, shape, self.sde, steps=int(steps or cfg.solver_steps), generator=generator,
-                                  device=self.device, eps=cfg.sample_eps)
+        if sampler != "euler-maruyama":
+            x = rev.dpm_solver_ve(score_fn, shape, self.sde, steps=int(steps or cfg.solver_steps),
+                                  stochastic=sampler.startswith("sde"), generator=generator, device=self.device,
+                                  eps=cfg.sample_eps)
         else:
             x = rev.euler_maruyama(score_fn, shape, self.sde, steps=int(steps or cfg.steps), generator=generator,
                                    device=self.device, eps=cfg.sample_eps, corrector_steps=k, snr=cfg.snr)

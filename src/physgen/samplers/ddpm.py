@@ -202,9 +202,11 @@ def euler_maruyama(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, st
 
 
 @torch.no_grad()
-def dpm_solver_ve(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, steps: int,
+def dpm_solver_ve(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, steps: int, stochastic: bool = False,
                   generator: torch.Generator | None, device=None, eps: float = 1e-3, rho: float = 7.0) -> torch.Tensor:
-    """DPM-Solver++(2M) (Lu et al. 2022b) on the probability-flow ODE of the VE SDE (α = 1, σ = s(t)).
+    """DPM-Solver++(2M) (Lu et al. 2022b) on the probability-flow ODE of the VE SDE (α = 1, σ = s(t)), or with
+    ``stochastic`` on the reverse SDE (its first-order step then draws exactly from N(x̂_0 + (σ_t/σ_s)²(x − x̂_0),
+    σ_t²(1 − σ_t²/σ_s²) I), the Gaussian posterior of the forward process).
 
     ``steps`` noise levels from s(1) to s(``eps``) spaced as in Karras et al. (2022, eq. 5; ``rho``), then the
     denoising to s = 0: ``steps`` calls of ``score_fn``, the data prediction x̂_0 = x + s² ∇log p_t (Tweedie).
@@ -225,7 +227,7 @@ def dpm_solver_ve(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, ste
         return x.double() + sigmas[i] ** 2 * score_fn(x, t).double()
 
     x = randn(shape, generator, device) * s_max
-    return dpm_solver_pp(denoise, x, [1.0] * len(sigmas), sigmas, order=2)
+    return dpm_solver_pp(denoise, x, [1.0] * len(sigmas), sigmas, order=2, stochastic=stochastic, generator=generator)
 
 
 def _corrector_step(score_fn, x, tb, snr, generator):

@@ -282,7 +282,9 @@ class DDPM(_Diffusion):
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
     # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
-    # of the product: ``steps`` respaces the ancestral sampler (``physgen sample --steps N`` overrides it)
+    # of the product: the default sampler is sde-dpm-solver++ with ``solver_steps`` network calls (docs/diffusion.md
+    # compares it with the others); ``steps`` respaces the ancestral sampler of ``--sampler ddpm``
+    # (``physgen sample --steps N`` overrides either)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # Pythia tt̄ (s, t, y), MLP 128 × 3 blocks, T = 500, 100 respaced ancestral steps, 300 s of one core,
         # against 10,000 held-out events: Gaussianised features (data.transform=auto: quantile) KL 0.0101,
@@ -369,8 +371,9 @@ class ScoreSDE(_Diffusion):
     name: ClassVar[str] = "score-sde"
     description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
     config_class: ClassVar[type] = ScoreSDEConfig
-    # no recorded quality run: the DDPM's networks per kind and budgets, with fewer Euler–Maruyama steps
-    # on lattices so that the default sampler draws 1,000 L=16 lattices within a minute
+    # no recorded quality run: the DDPM's networks per kind and budgets; the default sampler is sde-dpm-solver++
+    # with ``solver_steps`` = 50 (the DDPM's choice, with more steps for a model whose SDE solver is unmeasured);
+    # ``steps`` (fewer on lattices) is for ``--sampler euler-maruyama``
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": overlay({"data": {"transform": "standardize"}}, budget(300)),
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 100},

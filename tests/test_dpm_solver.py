@@ -206,6 +206,17 @@ def test_score_sde_default_sampler_and_the_corrector():
         build("score-sde", {"sampler": "ddim"}, spec)
     with pytest.raises(UserError, match="model.solver_steps"):
         build("ddpm", {"solver_steps": 0}, spec)
+    with pytest.raises(UserError, match="model.solver_spacing"):
+        build("ddpm", {"solver_spacing": "karras"}, spec)
+
+
+def test_solver_spacing_time_uses_the_respaced_ancestral_grid():
+    seen = []
+    model = build("ddpm", {"timesteps": 100, "width": 16, "blocks": 1, "emb_dim": 8, "solver_steps": 9,
+                           "solver_spacing": "time"}, DataSpec("continuous", (2,)))
+    model.denoiser.register_forward_hook(lambda mod, args, out: seen.append(int(args[1][0])))
+    model.sample(3, generator=gen(0))
+    assert seen == R.timestep_subsequence(100, 9)[::-1]
 
 
 @pytest.mark.parametrize("name", ["ddpm", "score-sde"])

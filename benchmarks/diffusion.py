@@ -1,7 +1,8 @@
-"""DDPM versus DDIM sampling: time per sample and quality, on one trained ``ddpm`` run.
+"""DDPM, DDIM and DPM-Solver++ sampling: time per sample and quality, on one trained ``ddpm`` run.
 
-For each reverse process — DDPM ancestral over all T steps, respaced DDPM (fewer steps, η = 1) and DDIM
-(η = 0) with 100/50/20/10 steps — draw ``--n`` samples with each of ``--seeds`` sampling seeds, time
+For each reverse process — DDPM ancestral over all T steps, respaced DDPM (fewer steps, η = 1), DDIM
+(η = 0) with 100/50/20/10 steps, DPM-Solver++(2M) with 50/20/10 steps and its SDE variant with 50/20 — draw
+``--n`` samples with each of ``--seeds`` sampling seeds, time
 them (median over the seeds), and measure the mean per-feature histogram KL(real‖fake)
 (:func:`physgen.metrics.divergences.kl_divergence`, 50 bins) and the mean per-feature W1 against the
 real data, as mean ± standard deviation over the seeds, next to the real-vs-real floor (two disjoint
@@ -28,7 +29,9 @@ from physgen.metrics.wasserstein import wasserstein
 from physgen.models.base import DataSpec
 from physgen.models.registry import build
 
-SETTINGS = [("ddpm", None), ("ddpm", 100), ("ddim", 100), ("ddim", 50), ("ddim", 20), ("ddim", 10)]
+SETTINGS = [("ddpm", None), ("ddpm", 100), ("ddim", 100), ("ddim", 50), ("ddim", 20), ("ddim", 10),
+            ("dpm-solver++", 50), ("dpm-solver++", 20), ("dpm-solver++", 10), ("sde-dpm-solver++", 50),
+            ("sde-dpm-solver++", 20)]
 
 
 def toy_model(train_steps: int):
@@ -83,7 +86,7 @@ def main() -> None:
     ref = real[:half]
     print(f"T = {T}, n = {args.n}, {args.seeds} seeds, threads {torch.get_num_threads()}; "
           f"KL floor (real vs real) {floor:.4f}")
-    print(f"{'sampler':8s} {'steps':>6s} {'ms/sample':>10s} {'KL mean ± sd':>18s} {'W1 mean ± sd':>18s}")
+    print(f"{'sampler':16s} {'steps':>6s} {'ms/sample':>10s} {'KL mean ± sd':>18s} {'W1 mean ± sd':>18s}")
     rows = []
     for sampler, steps in SETTINGS:
         times, kls, w1s = [], [], []
@@ -96,7 +99,7 @@ def main() -> None:
         ms = 1e3 * statistics.median(times) / args.n
         sd = (lambda v: statistics.stdev(v) if len(v) > 1 else float("nan"))
         rows.append((sampler, steps or T, ms, statistics.mean(kls), kls))
-        print(f"{sampler:8s} {steps or T:6d} {ms:10.4f} {statistics.mean(kls):9.4f} ± {sd(kls):.4f} "
+        print(f"{sampler:16s} {steps or T:6d} {ms:10.4f} {statistics.mean(kls):9.4f} ± {sd(kls):.4f} "
               f"{statistics.mean(w1s):9.4f} ± {sd(w1s):.4f}")
     print(f"load {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     base = rows[0]

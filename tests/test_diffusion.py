@@ -196,7 +196,7 @@ def test_guidance_interval_guides_only_the_noisiest_steps(interval, guided):
     are single conditional calls."""
     spec = DataSpec("spins", (4, 4), condition_names=("temperature",), condition_values={"temperature": (2.0, 3.0)})
     model = build("ddpm", {"channels": (4,), "emb_dim": 8, "p_uncond": 0.1, "guidance": 0.5, "timesteps": 10,
-                           "steps": 10, "guidance_interval": interval}, spec)
+                           "sampler": "ddpm", "steps": 10, "guidance_interval": interval}, spec)
     sizes = []
     model.denoiser.register_forward_hook(lambda mod, args, out: sizes.append(len(args[0])))
     model.sample(2, generator=gen(0), condition={"temperature": 2.5})

@@ -3,12 +3,16 @@
 ``ddpm``
     Forward q(x_t|x_0) = N(√ᾱ_t x_0, (1 − ᾱ_t) I), t = 0..T−1, linear or cosine β schedule; the network
     ε_θ(x_t, t, c) is trained with L = E ‖ε − ε_θ(√ᾱ_t x_0 + √(1 − ᾱ_t) ε, t, c)‖² (mean over features).
-    Sampling: ``sampler="ddpm"`` (ancestral, all T steps, or respaced with ``steps`` < T) or ``"ddim"``
-    (deterministic, η = ``ddim_eta``) — :mod:`physgen.samplers.ddpm`.
+    Sampling (:mod:`physgen.samplers.ddpm`): ``sampler="sde-dpm-solver++"`` (the default) and
+    ``"dpm-solver++"``, DPM-Solver++(2M) on the reverse SDE and on the probability-flow ODE (Lu et al. 2022),
+    ``"ddpm"`` (ancestral, all T steps, or respaced with ``steps`` < T) or ``"ddim"`` (η = ``ddim_eta``).
+    The stochastic solver is the default because an ODE sampler keeps the errors of an imperfect ε_θ that the
+    injected noise of the SDE corrects (Karras et al. 2022, §4); docs/diffusion.md has the comparison.
 ``score-sde``
     Variance-exploding SDE dx = σ^t dW; s_θ(x, t) = net(x, t)/s(t) trained by denoising score matching,
     L = E_t ‖s(t) s_θ(x_0 + s(t) z, t) + z‖² (the course's code after Song et al. 2021, t ~ U(ε, 1)),
-    with Gaussian Fourier time features; sampling with Euler–Maruyama, optionally predictor–corrector.
+    with Gaussian Fourier time features; sampling with DPM-Solver++(2M) on the reverse SDE (the default) or the
+    probability-flow ODE, or with Euler–Maruyama, optionally predictor–corrector.
 
 Both use an MLP denoiser with residual blocks for tabular / 2-D data and a small U-Net for images and
 spin lattices (circular padding).  Spins are modelled as continuous ±1 values; samples are mapped back with
@@ -35,7 +39,9 @@ from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 
-SAMPLERS = ("ddpm", "ddim", "euler-maruyama")
+SAMPLERS = ("ddpm", "ddim", "euler-maruyama", "dpm-solver++", "sde-dpm-solver++")
+DDPM_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "ddpm", "ddim")
+SDE_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "euler-maruyama")
 NETS = ("auto", "mlp", "unet")
 
 
@@ -75,17 +81,22 @@ class DDPMConfig(DiffusionNetConfig):
     schedule: str = "linear"             # linear | cosine
     beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
     beta_end: float = 0.02
-    sampler: str = "ddpm"                # default reverse process: ddpm | ddim
-    steps: int = 0                       # default number of reverse steps (0: T for ddpm, 50 for ddim)
+    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | ddpm | ddim
+    steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
+    solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
+    solver_spacing: str = "logsnr"       # timesteps of the DPM-Solvers: logsnr (even in log-SNR) | time (even in t)
     ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
-        if self.sampler not in ("ddpm", "ddim"):
-            raise UserError(f"model.sampler: must be ddpm or ddim, got {self.sampler!r}")
+        if self.sampler not in DDPM_SAMPLERS:
+            raise UserError(f"model.sampler: must be one of {', '.join(DDPM_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps, allow_zero=True)
+        check_positive("solver_steps", self.solver_steps)
+        if self.solver_spacing not in ("logsnr", "time"):
+            raise UserError(f"model.solver_spacing: must be logsnr or time, got {self.solver_spacing!r}")
         check_positive("clip", self.clip, allow_zero=True)
         check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
 
@@ -98,7 +109,9 @@ class ScoreSDEConfig(DiffusionNetConfig):
     fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
     eps: float = 1e-5                    # smallest training time
     sample_eps: float = 1e-3             # last time of the reverse integration
+    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | euler-maruyama
     steps: int = 500                     # default Euler–Maruyama steps
+    solver_steps: int = 50               # default sde-dpm-solver++ / dpm-solver++ steps (network calls)
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
     snr: float = 0.16                    # corrector signal-to-noise ratio
 
@@ -106,7 +119,10 @@ class ScoreSDEConfig(DiffusionNetConfig):
         super().__post_init__()
         rev.VESDE(self.sigma)
         check_positive("fourier_scale", self.fourier_scale)
+        if self.sampler not in SDE_SAMPLERS:
+            raise UserError(f"model.sampler: must be one of {', '.join(SDE_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps)
+        check_positive("solver_steps", self.solver_steps)
         check_positive("corrector_steps", self.corrector_steps, allow_zero=True)
         check_positive("snr", self.snr)
         if not 0 < self.eps < 1 or not 0 < self.sample_eps < 1:
@@ -273,10 +289,12 @@ class DDPM(_Diffusion):
     """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021)."""
 
     name: ClassVar[str] = "ddpm"
-    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with ancestral and DDIM sampling"
+    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
     # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
-    # of the product: ``steps`` respaces the ancestral sampler (``physgen sample --steps N`` overrides it)
+    # of the product: the default sampler is sde-dpm-solver++ with ``solver_steps`` network calls (docs/diffusion.md
+    # compares it with the others); ``steps`` respaces the ancestral sampler of ``--sampler ddpm``
+    # (``physgen sample --steps N`` overrides either)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # Pythia tt̄ (s, t, y), MLP 128 × 3 blocks, T = 500, 100 respaced ancestral steps, 300 s of one core,
         # against 10,000 held-out events: Gaussianised features (data.transform=auto: quantile) KL 0.0101,
@@ -290,10 +308,13 @@ class DDPM(_Diffusion):
         # at a constant rate ⟨|m|⟩ at T = 3 was 9-13% too high and χ at T = 1.8 0.68. Batch 64: 4,548 updates,
         # 3-5% (21% at T = 3); batch 16: 16,162, 12.7% at T = 3.
         # DDIM leaves isolated wrong spins (⟨E⟩ 14% off at T = 2.0)
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "steps": 100},
+        # sde-dpm-solver++ on the time-even grid of the respaced ancestral sampler (docs/diffusion.md)
+        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "steps": 100,
+                                    "solver_steps": 15, "solver_spacing": "time"},
                           "train": {"batch_size": 32, "schedule": "cosine"}}, budget(10_000)),
         # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64: AUC 0.52 (floor 0.49) in 60 s
-        "binary": overlay({"model": {"channels": [16, 32], "steps": 50}, "train": {"batch_size": 64}}, budget(8_000)),
+        "binary": overlay({"model": {"channels": [16, 32], "steps": 50, "solver_spacing": "time"},
+                           "train": {"batch_size": 64}}, budget(8_000)),
         # grey 8x8 digits (17 levels), 300 s of one core against 599 held-out images: in logit space
         # (data.transform=logit) with U-Net [32, 64], batch 256 and 100 respaced steps, AUC 0.55 and 0.54 for two
         # sampling seeds (floor 0.50), the pixels at the saturated ends as often as in the data (0: 49.7% vs 49.0%,
@@ -327,18 +348,32 @@ class DDPM(_Diffusion):
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None
                ) -> torch.Tensor:
-        """``(n, *shape)`` samples: ``sampler`` ddpm (alias ancestral; respaced when ``steps`` < T) or ddim;
-        ``steps`` defaults to ``model.steps`` (0: T for ddpm, 50 for ddim)."""
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+
+        * ``sde-dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE, ``dpm-solver++`` — on the probability-flow
+          ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver`), ``steps`` defaulting to
+          ``model.solver_steps`` (at most T);
+        * ``ddpm`` (alias ``ancestral``; respaced when ``steps`` < T) and ``ddim`` (η = ``model.ddim_eta``),
+          ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim).
+        """
         cfg = self.config
         sampler = {"ancestral": "ddpm"}.get(sampler or cfg.sampler, sampler or cfg.sampler)
-        if sampler not in ("ddpm", "ddim"):
-            raise UserError(f"sampler={sampler}: model 'ddpm' supports ddpm (alias ancestral) and ddim")
-        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
+        if sampler not in DDPM_SAMPLERS:
+            raise UserError(f"sampler={sampler}: model 'ddpm' supports {', '.join(DDPM_SAMPLERS)} "
+                            "(ddpm alias ancestral)")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         clip = cfg.clip or self.data_clip()
+        eps_fn = self._guided(net, c, w, cfg.timesteps)
+        shape = (n, *self.spec.shape)
+        if sampler in ("dpm-solver++", "sde-dpm-solver++"):
+            steps = int(steps or min(cfg.solver_steps, cfg.timesteps))
+            x = rev.dpm_solver(eps_fn, shape, self.alpha_bar, steps=steps, stochastic=sampler.startswith("sde"),
+                               spacing=cfg.solver_spacing, generator=generator, device=self.device, clip=clip)
+            return self.from_model_space(x)
+        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
         eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
-        x = rev.ddim(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), self.alpha_bar, steps=steps,
-                     eta=eta, generator=generator, device=self.device, clip=clip)
+        x = rev.ddim(eps_fn, shape, self.alpha_bar, steps=steps, eta=eta, generator=generator, device=self.device,
+                     clip=clip)
         return self.from_model_space(x)
 
 
@@ -347,10 +382,11 @@ class ScoreSDE(_Diffusion):
     """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
 
     name: ClassVar[str] = "score-sde"
-    description: ClassVar[str] = "score-based model, VE SDE, Gaussian Fourier time features, Euler–Maruyama / PC sampler"
+    description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
     config_class: ClassVar[type] = ScoreSDEConfig
-    # no recorded quality run: the DDPM's networks per kind and budgets, with fewer Euler–Maruyama steps
-    # on lattices so that the default sampler draws 1,000 L=16 lattices within a minute
+    # no recorded quality run: the DDPM's networks per kind and budgets; the default sampler is sde-dpm-solver++
+    # with ``solver_steps`` = 50 (the DDPM's choice, with more steps for a model whose SDE solver is unmeasured);
+    # ``steps`` (fewer on lattices) is for ``--sampler euler-maruyama``
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": overlay({"data": {"transform": "standardize"}}, budget(50_000)),
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 100},
@@ -385,18 +421,38 @@ class ScoreSDE(_Diffusion):
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
                corrector_steps: int | None = None) -> torch.Tensor:
-        """``(n, *shape)`` samples by Euler–Maruyama (predictor–corrector with ``corrector_steps`` > 0)."""
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+
+        * ``sde-dpm-solver++`` / ``dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE / the probability-flow
+          ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver_ve`) over ``steps`` (default
+          ``model.solver_steps``) noise levels s(t) from s(1) to s(``sample_eps``) spaced as in Karras et al.
+          (2022, eq. 5, ρ = 7), then the denoising to s = 0;
+        * ``euler-maruyama`` — the reverse SDE in ``steps`` (default ``model.steps``) steps, predictor–corrector
+          with ``corrector_steps`` > 0 (which selects it when no ``sampler`` is named).
+
+        The data prediction of the VE SDE is x̂_0 = x + s(t)² s_θ(x, t) (Tweedie's formula).
+        """
         cfg = self.config
-        if (sampler or "euler-maruyama") != "euler-maruyama":
-            raise UserError(f"sampler={sampler}: model 'score-sde' supports euler-maruyama")
+        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
+        if sampler is None:
+            sampler = "euler-maruyama" if k > 0 else cfg.sampler   # the corrector belongs to Euler–Maruyama
+        if sampler not in SDE_SAMPLERS:
+            raise UserError(f"sampler={sampler}: model 'score-sde' supports {', '.join(SDE_SAMPLERS)}")
+        if sampler != "euler-maruyama" and k > 0:
+            raise UserError("corrector_steps: the Langevin corrector runs with sampler=euler-maruyama")
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
-        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
-        x = rev.euler_maruyama(score_fn, (n, *self.spec.shape), self.sde, steps=int(steps or cfg.steps),
-                               generator=generator, device=self.device, eps=cfg.sample_eps,
-                               corrector_steps=k, snr=cfg.snr)
+        shape = (n, *self.spec.shape)
+        if sampler != "euler-maruyama":
+            x = rev.dpm_solver_ve(score_fn, shape, self.sde, steps=int(steps or cfg.solver_steps),
+                                  stochastic=sampler.startswith("sde"), generator=generator, device=self.device,
+                                  eps=cfg.sample_eps)
+        else:
+            x = rev.euler_maruyama(score_fn, shape, self.sde, steps=int(steps or cfg.steps), generator=generator,
+                                   device=self.device, eps=cfg.sample_eps, corrector_steps=k, snr=cfg.snr)
         clip = self.data_clip()
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])
         return self.from_model_space(x)
+

@@ -1,4 +1,4 @@
-"""Reverse processes of diffusion models: DDPM ancestral, DDIM, and Euler–Maruyama for the VE SDE.
+"""Reverse processes of diffusion models: DDPM ancestral, DDIM, DPM-Solver++, and Euler–Maruyama for the VE SDE.
 
 The model predicts, these functions loop (diffusers' scheduler/pipeline split).  Denoisers are callables:
 
@@ -53,6 +53,19 @@ def timestep_subsequence(T: int, steps: int) -> list[int]:
     return sorted({int(round(v)) for v in torch.linspace(0, T - 1, int(steps)).tolist()})
 
 
+def logsnr_subsequence(abar: torch.Tensor, steps: int) -> list[int]:
+    """Up to ``steps`` increasing timesteps in [0, T) including 0 and T − 1, the nearest to an evenly spaced
+    grid of the half log-SNR λ_t = ½ log(ᾱ_t / (1 − ᾱ_t)) (the "logSNR" spacing of Lu et al. 2022a, §3.4)."""
+    T = len(abar)
+    if not 1 <= int(steps) <= T:
+        raise UserError(f"steps: must be between 1 and T={T}, got {steps}")
+    lam = (0.5 * torch.log(abar / (1 - abar))).double().flip(0)          # increasing, index T − 1 − t
+    grid = torch.linspace(float(lam[0]), float(lam[-1]), int(steps), dtype=torch.float64)
+    idx = torch.searchsorted(lam, grid).clamp(1, T - 1)
+    nearest = torch.where(grid - lam[idx - 1] < lam[idx] - grid, idx - 1, idx)
+    return sorted({T - 1 - int(i) for i in nearest})
+
+
 @torch.no_grad()
 def ddpm_ancestral(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *,
                    generator: torch.Generator | None, device=None, clip=None) -> torch.Tensor:
@@ -95,6 +108,38 @@ def ddim(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps:
     return x
 
 
+@torch.no_grad()
+def dpm_solver(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps: int, order: int = 2,
+               stochastic: bool = False, spacing: str = "logsnr", generator: torch.Generator | None, device=None,
+               clip=None) -> torch.Tensor:
+    """DPM-Solver++ (Lu et al. 2022b; :func:`physgen.samplers.dpm_solver.dpm_solver_pp`) on the DDPM's timesteps.
+
+    The levels are the timesteps τ of :func:`logsnr_subsequence` (``spacing="logsnr"``: even in log-SNR, the
+    choice of Lu et al. 2022a for few steps) or :func:`timestep_subsequence` (``"time"``: even in t), with
+    α = √ᾱ_τ, σ = √(1 − ᾱ_τ), from T − 1 down to 0, then ᾱ = 1 (σ = 0): ``steps`` network calls at most, the
+    last step the denoising x̂_0 as in DDIM.  The data prediction is x̂_0 = (x − σ ε̂)/α, clamped by ``clip`` (as in
+    :func:`ddpm_ancestral`: DPM-Solver++ with thresholding).  ``order`` 2 is the 2M multistep solver, 1 is
+    DDIM (η = 0); ``stochastic`` solves the reverse SDE (order 1: respaced ancestral DDPM).
+    """
+    from physgen.samplers.dpm_solver import dpm_solver_pp
+
+    device = device if device is not None else abar.device
+    lo, hi = _clip_bounds(clip, device)
+    abar = abar.to(device=device, dtype=torch.float64)
+    seq = (logsnr_subsequence(abar, steps) if spacing == "logsnr" else timestep_subsequence(len(abar), steps))[::-1]
+    levels = [float(abar[t]) for t in seq] + [1.0]
+    alphas = [math.sqrt(v) for v in levels]
+    sigmas = [math.sqrt(1 - v) for v in levels]
+
+    def denoise(x, i):
+        eps = eps_fn(x, torch.full((shape[0],), seq[i], device=device, dtype=torch.long)).double()
+        x0 = (x.double() - sigmas[i] * eps) / alphas[i]
+        return x0 if lo is None else torch.maximum(torch.minimum(x0, hi), lo)
+
+    x = randn(shape, generator, device)
+    return dpm_solver_pp(denoise, x, alphas, sigmas, order=order, stochastic=stochastic, generator=generator)
+
+
 def _clip_bounds(clip, device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
     if clip is None:
         return None, None
@@ -118,6 +163,11 @@ class VESDE:
 
     def marginal_std(self, t: torch.Tensor) -> torch.Tensor:
         return torch.sqrt((self.sigma ** (2 * t) - 1.0) / (2 * math.log(self.sigma)))
+
+    def time_of_std(self, s: torch.Tensor) -> torch.Tensor:
+        """The inverse of :meth:`marginal_std`: t = ln(1 + 2 ln σ · s²) / (2 ln σ)."""
+        two_log = 2 * math.log(self.sigma)
+        return torch.log1p(two_log * s ** 2) / two_log
 
     def diffusion(self, t: torch.Tensor) -> torch.Tensor:
         return self.sigma ** t
@@ -149,6 +199,35 @@ def euler_maruyama(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, st
         mean = x + (g ** 2) * score_fn(x, tb) * dt
         x = mean + g * math.sqrt(dt) * randn(shape, generator, device)
     return mean
+
+
+@torch.no_grad()
+def dpm_solver_ve(score_fn: Callable, shape: tuple[int, ...], sde: VESDE, *, steps: int, stochastic: bool = False,
+                  generator: torch.Generator | None, device=None, eps: float = 1e-3, rho: float = 7.0) -> torch.Tensor:
+    """DPM-Solver++(2M) (Lu et al. 2022b) on the probability-flow ODE of the VE SDE (α = 1, σ = s(t)), or with
+    ``stochastic`` on the reverse SDE (its first-order step then draws exactly from N(x̂_0 + (σ_t/σ_s)²(x − x̂_0),
+    σ_t²(1 − σ_t²/σ_s²) I), the Gaussian posterior of the forward process).
+
+    ``steps`` noise levels from s(1) to s(``eps``) spaced as in Karras et al. (2022, eq. 5; ``rho``), then the
+    denoising to s = 0: ``steps`` calls of ``score_fn``, the data prediction x̂_0 = x + s² ∇log p_t (Tweedie).
+    The start is s(1) · N(0, I), as in :func:`euler_maruyama`.
+    """
+    from physgen.samplers.dpm_solver import dpm_solver_pp, karras_sigmas
+
+    if int(steps) < 1:
+        raise UserError(f"steps: must be >= 1, got {steps}")
+    device = device if device is not None else "cpu"
+    one = torch.ones((), dtype=torch.float64)
+    s_max, s_min = float(sde.marginal_std(one)), float(sde.marginal_std(one * eps))
+    sigmas = karras_sigmas(s_max, s_min, int(steps)) + [0.0]
+    times = [float(sde.time_of_std(torch.tensor(v, dtype=torch.float64))) for v in sigmas[:-1]]
+
+    def denoise(x, i):
+        t = torch.full((shape[0],), times[i], device=device)
+        return x.double() + sigmas[i] ** 2 * score_fn(x, t).double()
+
+    x = randn(shape, generator, device) * s_max
+    return dpm_solver_pp(denoise, x, [1.0] * len(sigmas), sigmas, order=2, stochastic=stochastic, generator=generator)
 
 
 def _corrector_step(score_fn, x, tb, snr, generator):

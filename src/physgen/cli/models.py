@@ -65,11 +65,12 @@ def budgets(cls) -> dict[str, int | None]:
 
 
 def budget_table() -> str:
-    """The default step budgets of every registered family as a Markdown table (docs/training.md holds it)."""
+    """The default step budgets of every installed family (the ``physgen.models`` entry points; not classes
+    registered in-process) as a Markdown table (docs/training.md holds it)."""
     from physgen.models import registry
 
     lines = ["| family | " + " | ".join(EXAMPLES) + " |", "|---" * (len(EXAMPLES) + 1) + "|"]
-    for name in registry.names():
+    for name in sorted(registry.entry_points()):
         steps = budgets(registry.get(name)).values()
         lines.append(f"| `{name}` | " + " | ".join("—" if v is None else f"{v:,}" for v in steps) + " |")
     return "\n".join(lines)

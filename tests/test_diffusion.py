@@ -304,8 +304,12 @@ def test_clip_to_data_keeps_samples_in_the_training_range(name):
 
 @pytest.mark.slow
 def test_ddpm_unet_reproduces_ising_energy_and_magnetization(cli, tmp_path):
-    """L = 16, T = 2.0: ⟨E⟩ and ⟨|m|⟩ of DDPM samples (sign of the continuous output, full ancestral
-    sampling) within 3% of the Monte Carlo training data (statistical errors of both means < 0.3%)."""
+    """L = 16, T = 2.0: ⟨E⟩ and ⟨|m|⟩ of DDPM samples (sign of the continuous output, ancestral sampling)
+    within 3% of the Monte Carlo training data (statistical errors of both means < 0.3%), after 2,400 steps
+    with the learning rate decayed by a cosine, as the spins defaults do.  Measured: ⟨E⟩ 0.73% and ⟨|m|⟩ 0.21%
+    off; at a constant rate the final state's ⟨E⟩ landed 0.2% or 4.9% off for two Monte Carlo data sets of
+    the same chain settings (the torch and the multispin engine), so the constant-rate recipe could not
+    tell a good model from a bad one."""
     from physgen.data import load
     from physgen.data.ising import simulate
     from physgen.physics.observables import energy_per_spin, magnetization
@@ -315,7 +319,7 @@ def test_ddpm_unet_reproduces_ising_energy_and_magnetization(cli, tmp_path):
     code, _, err = cli("train", "ddpm", "--data", data, "--out", run, "--steps", "2400", "--no-progress",
                        "--set", "train.batch_size=64", "--set", "model.timesteps=300",
                        "--set", "model.channels=[16,32]", "--set", "model.emb_dim=64",
-                       "--set", "train.schedule=constant",    # the recipe this check was measured with
+                       "--set", "train.schedule=cosine",      # the spins defaults' schedule
                        "--set", "data.val_fraction=0.02")   # (200 held-out lattices: the quality probe's draw)
     assert code == 0, err
     code, _, err = cli("sample", run, "--n", "500", "--out", tmp_path / "fake.h5", "--sampler", "ddpm")

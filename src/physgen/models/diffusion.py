@@ -296,29 +296,18 @@ class DDPM(_Diffusion):
     # compares it with the others); ``steps`` respaces the ancestral sampler of ``--sampler ddpm``
     # (``physgen sample --steps N`` overrides either)
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # Pythia tt̄ (s, t, y), MLP 128 × 3 blocks, T = 500, 100 respaced ancestral steps, 300 s of one core,
-        # against 10,000 held-out events: Gaussianised features (data.transform=auto: quantile) KL 0.0101,
-        # AUC 0.527; standardised KL 0.0099, AUC 0.546 (floor 0.0056, 0.5)
+        # tabular events: MLP 128 × 3 blocks, T = 500, Gaussianised features (benchmarks/records/diffusion.md)
         "continuous": overlay({"model": {"steps": 100}}, budget(55_000)),
-        # L=16 Ising at T = 1.8, 2.27, 3 (--condition temperature, 1,000 per T), U-Net [16, 32], embedding 64,
-        # T = 300, 100 respaced ancestral steps, 300 s of one core, against independent Monte Carlo: batch 32
-        # took 9,000-10,500 updates; with the learning rate decayed by a cosine over the budget, two runs of
-        # benchmarks/defaults.py (3,000 samples per T against 10,000 Monte Carlo lattices per T) put ⟨e⟩ and
-        # ⟨|m|⟩ within 0.54% at T = 1.8, 1.9% at T_c and 1.6% at T = 3 (χ at T = 1.8 0.18-0.30 against 0.11);
-        # at a constant rate ⟨|m|⟩ at T = 3 was 9-13% too high and χ at T = 1.8 0.68. Batch 64: 4,548 updates,
-        # 3-5% (21% at T = 3); batch 16: 16,162, 12.7% at T = 3.
-        # DDIM leaves isolated wrong spins (⟨E⟩ 14% off at T = 2.0)
-        # sde-dpm-solver++ on the time-even grid of the respaced ancestral sampler (docs/diffusion.md)
+        # spin lattices: U-Net [16, 32], T = 300, batch 32, a cosine decay over the budget; sde-dpm-solver++ on the
+        # time-even grid of the respaced ancestral sampler (benchmarks/records/diffusion.md)
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "steps": 100,
                                     "solver_steps": 15, "solver_spacing": "time"},
                           "train": {"batch_size": 32, "schedule": "cosine"}}, budget(10_000)),
-        # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64: AUC 0.52 (floor 0.49) in 60 s
+        # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64 (benchmarks/records/diffusion.md)
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50, "solver_spacing": "time"},
                            "train": {"batch_size": 64}}, budget(8_000)),
-        # grey 8x8 digits (17 levels), 300 s of one core against 599 held-out images: in logit space
-        # (data.transform=logit) with U-Net [32, 64], batch 256 and 100 respaced steps, AUC 0.55 and 0.54 for two
-        # sampling seeds (floor 0.50), the pixels at the saturated ends as often as in the data (0: 49.7% vs 49.0%,
-        # 16/16: 8.0% vs 9.2%); on raw intensities with the binary defaults AUC 0.62-0.68, 16/16 at 6%
+        # grey 8x8 digits: logit space (saturated pixels reachable), U-Net [32, 64], batch 256
+        # (benchmarks/records/diffusion.md)
         "image": overlay({"data": {"transform": "logit"}, "model": {"channels": [32, 64], "steps": 100},
                           "train": {"batch_size": 256}}, budget(3_500)),
     }

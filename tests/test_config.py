@@ -160,6 +160,40 @@ def test_every_registered_model_config_round_trips(name):
     assert C.resolve(name, cls.config_class, sets=sets) == cfg
 
 
+@pytest.mark.parametrize("name", _registered())
+def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
+    """Contract: a choice option is typed ``Literal[...]``, and a value outside it raises a UserError naming the
+    config key whether the config comes from ``--set`` or is built in Python; no choice option is a plain
+    ``str`` checked by hand (a ``str`` field's default here is a free text, e.g. a path)."""
+    import dataclasses
+    import typing
+
+    from physgen.models import registry
+
+    cls = registry.get(name).config_class
+    if cls is None:
+        pytest.skip(f"{name} takes no options")
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        choices = C.literal_choices(hints[f.name])
+        if choices is None:
+            continue
+        assert f.default in choices, (name, f.name)
+        with pytest.raises(UserError, match=rf"^model\.{f.name}: 'no-such-choice' is not one of "):
+            cls(**{f.name: "no-such-choice"})
+        with pytest.raises(UserError, match=rf"^model\.{f.name}: 'no-such-choice' is not one of "):
+            C.resolve(name, cls, sets=[f"model.{f.name}=no-such-choice"])
+    plain = [f.name for f in dataclasses.fields(cls) if hints[f.name] is str]
+    assert plain == [], f"{name}: choice options typed str instead of Literal: {plain}"
+
+
+def test_train_and_data_choices_are_checked_from_the_python_api():
+    with pytest.raises(UserError, match=r"^train\.optimizer: 'rmsprop' is not one of sgd \| adam \| adamw$"):
+        C.TrainConfig(optimizer="rmsprop")
+    with pytest.raises(UserError, match=r"^data\.augment: 'flip' is not one of none \| lattice$"):
+        C.DataConfig(augment="flip")
+
+
 def test_a_user_step_budget_replaces_the_default_and_a_time_cap_leaves_it_in_place():
     """The family's default budget is a number of steps: --steps alone replaces it (and clears a time cap below
     it), --max-time alone caps it and leaves the planned steps in place, both together are both limits."""

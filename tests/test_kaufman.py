@@ -85,5 +85,5 @@ def test_energy_map_bad_input():
                              condition_values={"temperature": (1.0, 2.0)}), cond_map="energy")
     with pytest.raises(UserError, match="model.cond_map=energy: needs"):
         Conditioner(DataSpec("spins", (16, 16)), cond_map="energy")
-    with pytest.raises(UserError, match="model.cond_map: 'beta' is not one of linear, energy"):
+    with pytest.raises(UserError, match=r"model.cond_map: 'beta' is not one of linear \| energy"):
         GANConfig(cond_map="beta")

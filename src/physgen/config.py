@@ -16,6 +16,7 @@ scikit-learn's declared parameter constraints, checked once.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import tomllib
 import types
@@ -27,15 +28,45 @@ from typing import Any, Literal, Mapping, Sequence
 from physgen.errors import UserError
 from physgen.paths import refuse_unreachable
 
-OPTIMIZERS = ("sgd", "adam", "adamw")
-SCHEDULES = ("constant", "cosine", "linear", "step", "exponential")
-TRANSFORMS = ("auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile")
+Optimizer = Literal["sgd", "adam", "adamw"]
+Schedule = Literal["constant", "cosine", "linear", "step", "exponential"]
+Transform = Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"]
+OPTIMIZERS, SCHEDULES, TRANSFORMS = (typing.get_args(t) for t in (Optimizer, Schedule, Transform))
 FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 
 def _check(cond: bool, key: str, need: str, value: Any) -> None:
     if not cond:
         raise UserError(f"{key}: {value!r} is invalid, must be {need}")
+
+
+def literal_choices(tp: Any) -> tuple[Any, ...] | None:
+    """The allowed values of a ``Literal[...]`` (or ``Literal[...] | None``) annotation; None for other types."""
+    if typing.get_origin(tp) is Literal:
+        return typing.get_args(tp)
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if len(args) == 1 and typing.get_origin(args[0]) is Literal:
+            return (*typing.get_args(args[0]), None)
+    return None
+
+
+@functools.cache
+def _choice_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple((f.name, choices) for f in dataclasses.fields(cls)
+                 if (choices := literal_choices(hints[f.name])) is not None)
+
+
+def check_choices(obj: Any, section: str) -> None:
+    """Every ``Literal``-typed field of the dataclass ``obj`` holds one of its declared values, else a UserError
+    naming the config key (``section.field``): the one check of the choice options, whether the config came from
+    TOML, ``--set`` or the Python API."""
+    for name, choices in _choice_fields(type(obj)):
+        value = getattr(obj, name)
+        if value not in choices:
+            shown = " | ".join("none" if c is None else str(c) for c in choices)
+            raise UserError(f"{section}.{name}: {value!r} is not one of {shown}")
 
 
 @dataclass
@@ -53,13 +84,13 @@ class TrainConfig:
     max_time: float | None = None        # the cap: seconds of wall time per invocation
     until: Literal["budget", "floor"] = "budget"  # floor: stop early once the held-out probe is at its floor
     patience: float | None = None        # seconds of training without a better validation score -> converged
-    optimizer: Literal["sgd", "adam", "adamw"] = "adam"
+    optimizer: Optimizer = "adam"
     lr: float = 1e-3
     group_lr: dict[str, float] = field(default_factory=dict)  # per parameter-group learning rates
     momentum: float = 0.0                # sgd only
     betas: tuple[float, float] = (0.9, 0.999)  # adam/adamw
     weight_decay: float = 0.0
-    schedule: Literal["constant", "cosine", "linear", "step", "exponential"] = "constant"
+    schedule: Schedule = "constant"
     warmup_steps: int = 0
     step_size: int = 1000                # schedule "step": multiply by gamma every step_size steps
     gamma: float = 0.5                   # schedule "step"/"exponential" factor
@@ -92,6 +123,7 @@ class TrainConfig:
     tensorboard: bool = False
 
     def __post_init__(self) -> None:
+        check_choices(self, "train")
         for key in ("batch_size", "log_every", "keep_last", "step_size", "guard_every"):
             v = getattr(self, key)
             _check(isinstance(v, int) and v >= 1, f"train.{key}", "an integer >= 1", v)
@@ -110,9 +142,6 @@ class TrainConfig:
                self.max_time)
         _check(self.patience is None or _finite_pos(self.patience), "train.patience",
                "a finite number > 0 (seconds) or none", self.patience)
-        _check(self.until in ("budget", "floor"), "train.until", "budget | floor", self.until)
-        _check(self.optimizer in OPTIMIZERS, "train.optimizer", " | ".join(OPTIMIZERS), self.optimizer)
-        _check(self.schedule in SCHEDULES, "train.schedule", " | ".join(SCHEDULES), self.schedule)
         _check(_finite_pos(self.lr), "train.lr", "a finite number > 0", self.lr)
         for name, lr in self.group_lr.items():
             _check(_finite_pos(lr), f"train.group_lr.{name}", "a finite number > 0", lr)
@@ -124,8 +153,6 @@ class TrainConfig:
         _check(self.grad_clip is None or _finite_pos(self.grad_clip), "train.grad_clip", "> 0", self.grad_clip)
         _check(self.ema is None or 0 < self.ema < 1, "train.ema", "in (0, 1)", self.ema)
         _check(0 < self.retry_lr_factor < 1, "train.retry_lr_factor", "in (0, 1)", self.retry_lr_factor)
-        _check(self.matmul_precision in ("highest", "high", "medium"), "train.matmul_precision",
-               "highest | high | medium", self.matmul_precision)
         _check(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
                "train.device", "auto | cpu | cuda | cuda:N | mps", self.device)
 
@@ -136,7 +163,7 @@ class DataConfig:
 
     # auto: standardize continuous (tabular) data, leave spins, binary and images untouched; config.toml
     # records the resolved choice
-    transform: Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"] = "auto"
+    transform: Transform = "auto"
     condition: str | None = None         # condition name (e.g. "temperature") or "labels"
     # training batches moved by random symmetries of a periodic spin lattice (physgen.training.augment)
     augment: Literal["none", "lattice"] = "none"
@@ -146,9 +173,8 @@ class DataConfig:
     max_memory: str = "auto"
 
     def __post_init__(self) -> None:
-        _check(self.transform in TRANSFORMS, "data.transform", " | ".join(TRANSFORMS), self.transform)
+        check_choices(self, "data")
         _check(0 <= self.val_fraction < 1, "data.val_fraction", "in [0, 1)", self.val_fraction)
-        _check(self.augment in ("none", "lattice"), "data.augment", "none | lattice", self.augment)
         if str(self.max_memory).strip().lower() != "auto":
             from physgen.data.memory import parse_bytes
 

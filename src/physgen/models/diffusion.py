@@ -25,11 +25,13 @@ EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpoin
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+import typing
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
@@ -39,17 +41,16 @@ from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 
-SAMPLERS = ("ddpm", "ddim", "euler-maruyama", "dpm-solver++", "sde-dpm-solver++")
-DDPM_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "ddpm", "ddim")
-SDE_SAMPLERS = ("sde-dpm-solver++", "dpm-solver++", "euler-maruyama")
-NETS = ("auto", "mlp", "unet")
+DDPMSampler = Literal["sde-dpm-solver++", "dpm-solver++", "ddpm", "ddim"]
+SDESampler = Literal["sde-dpm-solver++", "dpm-solver++", "euler-maruyama"]
+DDPM_SAMPLERS, SDE_SAMPLERS = typing.get_args(DDPMSampler), typing.get_args(SDESampler)
 
 
 @dataclass
 class DiffusionNetConfig:
     """Network options shared by ``ddpm`` and ``score-sde``."""
 
-    net: str = "auto"                    # auto (mlp for tabular, unet for lattices/images) | mlp | unet
+    net: Literal["auto", "mlp", "unet"] = "auto"  # auto: mlp for tabular data, unet for lattices/images
     width: int = 128                     # MLP width
     blocks: int = 3                      # MLP residual blocks
     channels: tuple[int, ...] = (32, 64)  # U-Net level widths
@@ -60,9 +61,8 @@ class DiffusionNetConfig:
     clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         self.channels = tuple(int(c) for c in self.channels)
-        if self.net not in NETS:
-            raise UserError(f"model.net: must be one of {', '.join(NETS)}, got {self.net!r}")
         check_positive("width", self.width)
         check_positive("blocks", self.blocks)
         check_positive("channels", list(self.channels))
@@ -78,25 +78,21 @@ class DDPMConfig(DiffusionNetConfig):
     """Options of ``ddpm`` (``--set model.NAME=VALUE``)."""
 
     timesteps: int = 500                 # T (course: 300-1000)
-    schedule: str = "linear"             # linear | cosine
+    schedule: Literal["linear", "cosine"] = "linear"
     beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
     beta_end: float = 0.02
-    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | ddpm | ddim
+    sampler: DDPMSampler = "sde-dpm-solver++"  # the default reverse process
     steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
     solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
-    solver_spacing: str = "logsnr"       # timesteps of the DPM-Solvers: logsnr (even in log-SNR) | time (even in t)
+    solver_spacing: Literal["logsnr", "time"] = "logsnr"  # DPM-Solver times: even in log-SNR | even in t
     ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
     def __post_init__(self) -> None:
         super().__post_init__()
         rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
-        if self.sampler not in DDPM_SAMPLERS:
-            raise UserError(f"model.sampler: must be one of {', '.join(DDPM_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps, allow_zero=True)
         check_positive("solver_steps", self.solver_steps)
-        if self.solver_spacing not in ("logsnr", "time"):
-            raise UserError(f"model.solver_spacing: must be logsnr or time, got {self.solver_spacing!r}")
         check_positive("clip", self.clip, allow_zero=True)
         check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
 
@@ -109,7 +105,7 @@ class ScoreSDEConfig(DiffusionNetConfig):
     fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
     eps: float = 1e-5                    # smallest training time
     sample_eps: float = 1e-3             # last time of the reverse integration
-    sampler: str = "sde-dpm-solver++"    # default reverse process: sde-dpm-solver++ | dpm-solver++ | euler-maruyama
+    sampler: SDESampler = "sde-dpm-solver++"  # the default reverse process
     steps: int = 500                     # default Euler–Maruyama steps
     solver_steps: int = 50               # default sde-dpm-solver++ / dpm-solver++ steps (network calls)
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
@@ -119,8 +115,6 @@ class ScoreSDEConfig(DiffusionNetConfig):
         super().__post_init__()
         rev.VESDE(self.sigma)
         check_positive("fourier_scale", self.fourier_scale)
-        if self.sampler not in SDE_SAMPLERS:
-            raise UserError(f"model.sampler: must be one of {', '.join(SDE_SAMPLERS)}, got {self.sampler!r}")
         check_positive("steps", self.steps)
         check_positive("solver_steps", self.solver_steps)
         check_positive("corrector_steps", self.corrector_steps, allow_zero=True)

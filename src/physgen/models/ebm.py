@@ -39,11 +39,12 @@ from __future__ import annotations
 import contextlib
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar, Sequence
+from typing import Any, ClassVar, Literal, Sequence
 
 import torch
 from torch import nn
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.nets import Conditioner, check_positive, conv2d, mlp
@@ -54,8 +55,6 @@ from physgen.samplers.discrete import dlp, to_spins
 from physgen.samplers.langevin import ula
 from physgen.samplers.replay import ReplayBuffer, gaussian, uniform
 
-LANGEVIN_FORMS = ("decoupled", "conventional", "course")
-SAMPLERS = ("auto", "langevin", "discrete")
 DISCRETE_KINDS = ("spins", "binary")
 RESTART_ROWS = 65536
 
@@ -64,13 +63,13 @@ RESTART_ROWS = 65536
 class EBMConfig:
     """Options of ``ebm`` (``--set model.NAME=VALUE``)."""
 
-    net: str = "auto"                     # auto (mlp for tabular, cnn for lattices/images) | mlp | cnn
+    net: Literal["auto", "mlp", "cnn"] = "auto"  # auto: mlp for tabular data, cnn for lattices/images
     hidden: tuple[int, ...] = (128, 128)  # MLP widths
     channels: tuple[int, ...] = (16, 32, 64)  # CNN widths (stride-2 stages while H, W stay even)
     alpha: float = 0.1                    # weight of the energy-magnitude regulariser
     k_steps: int = 60                     # K Langevin steps per update
     step_size: float = 10.0               # Langevin η
-    langevin: str = "decoupled"           # decoupled | conventional | course
+    langevin: Literal["decoupled", "conventional", "course"] = "decoupled"
     noise: float = 0.005                  # noise std of the decoupled form
     grad_clip: float = 0.03               # elementwise clip of ∇E during Langevin (0 = off)
     buffer_size: int = 8192               # replay buffer size (>= batch size)
@@ -79,21 +78,18 @@ class EBMConfig:
     margin: float = 0.05                  # data range (fitted on the first batch) widened by this fraction
     energy_limit: float = 1e4             # blow-up guard: |E| above this -> NaN loss -> trainer rollback
     sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
-    sample_init: str = "buffer"           # start of `physgen sample` chains: buffer (persistent chains) | noise
-    sampler: str = "auto"                 # auto (discrete for spins/binary, else langevin) | langevin | discrete
-    restart: str = "auto"                 # replay chains (re)start from: noise (the base if any, else uniform) | data
-    #                                       (auto: data for discrete chains)
+    sample_init: Literal["buffer", "noise"] = "buffer"  # start of `physgen sample` chains (buffer: persistent)
+    sampler: Literal["auto", "langevin", "discrete"] = "auto"  # auto: discrete for spins/binary, else langevin
+    # where replay chains (re)start: noise (the base if any, else uniform) or data; auto: data for discrete chains
+    restart: Literal["auto", "noise", "data"] = "auto"
     discrete_step: float = 0.8            # α of the discrete Langevin proposal (flip w.p. σ(−2/α) at ∇E = 0)
     mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
-    base: str = "auto"                    # auto (gaussian for continuous data, else none) | gaussian | none (docstring)
+    base: Literal["auto", "gaussian", "none"] = "auto"  # auto: gaussian for continuous data, else none (docstring)
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
-        if self.net not in ("auto", "mlp", "cnn"):
-            raise UserError(f"model.net: must be auto, mlp or cnn, got {self.net!r}")
-        if self.langevin not in LANGEVIN_FORMS:
-            raise UserError(f"model.langevin: must be one of {', '.join(LANGEVIN_FORMS)}, got {self.langevin!r}")
         if int(self.k_steps) < 1:
             raise UserError(f"model.k_steps: K must be >= 1, got {self.k_steps}")
         if not (math.isfinite(self.step_size) and self.step_size > 0):
@@ -105,16 +101,8 @@ class EBMConfig:
         check_positive("energy_limit", self.energy_limit)
         for name in ("alpha", "noise", "grad_clip", "real_noise", "margin"):
             check_positive(name, getattr(self, name), allow_zero=True)
-        if self.sampler not in SAMPLERS:
-            raise UserError(f"model.sampler: must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         if not (math.isfinite(self.discrete_step) and self.discrete_step > 0):
             raise UserError(f"model.discrete_step: must be > 0, got {self.discrete_step}")
-        if self.restart not in ("auto", "noise", "data"):
-            raise UserError(f"model.restart: must be auto, noise or data, got {self.restart!r}")
-        if self.sample_init not in ("buffer", "noise"):
-            raise UserError(f"model.sample_init: must be buffer or noise, got {self.sample_init!r}")
-        if self.base not in ("auto", "gaussian", "none"):
-            raise UserError(f"model.base: must be auto, gaussian or none, got {self.base!r}")
         if not 0 <= self.reinit <= 1:
             raise UserError(f"model.reinit: must be in [0, 1], got {self.reinit}")
 

@@ -37,18 +37,17 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, on_grid, overlay
 from physgen.models.nets import Conditioner, check_positive
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
 
-FLOWS = ("nsf", "maf")
-DEQUANTIZE = ("auto", "uniform", "none")
 
 
 def steps_budget(steps: int) -> dict[str, Any]:
@@ -60,21 +59,18 @@ def steps_budget(steps: int) -> dict[str, Any]:
 class FlowConfig:
     """Options of ``flow`` (``--set model.NAME=VALUE``)."""
 
-    flow: str = "nsf"                    # nsf (rational-quadratic splines) | maf (affine)
+    flow: Literal["nsf", "maf"] = "nsf"  # rational-quadratic splines | affine
     transforms: int = 5                  # autoregressive transforms
     hidden: tuple[int, ...] = (128, 128)  # MADE hidden widths per transform
     bins: int = 8                        # nsf: spline bins on [−5, 5]
     passes: int = 0                      # 0: fully autoregressive; 2: coupling layers (fast sampling)
-    dequantize: str = "auto"             # discrete data: auto (= uniform) | uniform; none for continuous data only
+    dequantize: Literal["auto", "uniform", "none"] = "auto"  # discrete data: auto = uniform; none: continuous only
     alpha: float = 0.05                  # [0, 1] data: logit margin, s = α + (1 − 2α) y
     label_dim: int = 0                   # labels: 0 = one-hot, > 0 = learned embedding size
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
-        if self.flow not in FLOWS:
-            raise UserError(f"model.flow: must be one of {', '.join(FLOWS)}, got {self.flow!r}")
-        if self.dequantize not in DEQUANTIZE:
-            raise UserError(f"model.dequantize: must be one of {', '.join(DEQUANTIZE)}, got {self.dequantize!r}")
         check_positive("transforms", self.transforms)
         check_positive("hidden", list(self.hidden))
         check_positive("bins", self.bins)

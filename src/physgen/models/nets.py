@@ -16,7 +16,8 @@ Every size problem is a :class:`~physgen.errors.UserError` naming the ``model.*`
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import typing
+from typing import Callable, Literal, Sequence
 
 import numpy as np
 import torch
@@ -26,13 +27,18 @@ from physgen.errors import UserError
 from physgen.physics.kaufman import energy_per_spin
 
 
+Activation = Literal["relu", "leaky_relu", "tanh", "silu", "elu", "gelu"]
+CondMap = Literal["linear", "energy"]   # Conditioner: how a continuous condition enters the networks
+COND_MAPS = typing.get_args(CondMap)
+
+
 def activation(name: str) -> nn.Module:
-    """``"relu" | "leaky_relu" | "tanh" | "silu" | "elu"`` -> module (LeakyReLU slope 0.2)."""
+    """``"relu" | "leaky_relu" | "tanh" | "silu" | "elu" | "gelu"`` -> module (LeakyReLU slope 0.2)."""
     table: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU, "leaky_relu": lambda: nn.LeakyReLU(0.2), "tanh": nn.Tanh,
         "silu": nn.SiLU, "elu": nn.ELU, "gelu": nn.GELU}
     if name not in table:
-        raise UserError(f"model.activation: unknown activation {name!r} (choose from {', '.join(table)})")
+        raise UserError(f"model.act: {name!r} is not one of {' | '.join(table)}")
     return table[name]()
 
 
@@ -144,8 +150,6 @@ def image_shape(spec, error: str | None = None) -> tuple[int, int, int]:
                      "use an MLP model such as 'vae', 'gan' or 'wgan-gp'").format(shape=shape))
 
 
-COND_MAPS = ("linear", "energy")   # Conditioner: how a continuous condition enters the networks
-
 
 class Conditioner(nn.Module):
     """Condition vector ``c`` of shape ``(B, dim)`` from a batch (or from ``--condition`` values).
@@ -165,7 +169,7 @@ class Conditioner(nn.Module):
         self.names = tuple(spec.condition_names)
         self.values = {k: tuple(v) for k, v in spec.condition_values.items()}
         if cond_map not in COND_MAPS:
-            raise UserError(f"model.cond_map: {cond_map!r} is not one of {', '.join(COND_MAPS)}")
+            raise UserError(f"model.cond_map: {cond_map!r} is not one of {' | '.join(COND_MAPS)}")
         self.energy_map = EnergyMap(spec) if cond_map == "energy" else None
         lo = [self._feature_values(min(spec.condition_values[n])) for n in self.names]
         hi = [self._feature_values(max(spec.condition_values[n])) for n in self.names]

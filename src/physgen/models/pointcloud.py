@@ -33,19 +33,17 @@ minibatch optimal transport", TMLR 2024, arXiv:2302.00482.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
-
-SOLVERS = ("euler", "midpoint")
-
 
 @dataclass
 class EPiCFMConfig:
@@ -56,15 +54,14 @@ class EPiCFMConfig:
     layers: int = 4          # EPiC layers
     emb_dim: int = 32        # sinusoidal time embedding size
     steps: int = 100         # ODE steps at sampling
-    solver: str = "midpoint"  # euler | midpoint
+    solver: Literal["euler", "midpoint"] = "midpoint"
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         for key in ("hidden", "global_dim", "layers", "emb_dim", "steps"):
             value = getattr(self, key)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise UserError(f"model.{key}: must be an integer >= 1, got {value!r}")
-        if self.solver not in SOLVERS:
-            raise UserError(f"model.solver: must be one of {', '.join(SOLVERS)}, got {self.solver!r}")
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -35,22 +35,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.autoregressive import AutoregressiveHead
 from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
-from physgen.models.nets import (ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
+from physgen.models.nets import (Activation, ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
                                  image_shape, mlp)
 from physgen.models.registry import register
 from physgen.samplers.draws import binomial_fraction, categorical
 
-LIKELIHOODS = ("auto", "bernoulli", "spin", "gaussian", "binomial", "categorical")
-DECODERS = ("factorized", "autoregressive")
 LOG_2PI = math.log(2 * math.pi)
 
 
@@ -61,14 +60,15 @@ class VAEConfig:
     latent: int = 16                    # latent dimension D
     hidden: tuple[int, ...] = (256, 256)  # encoder widths (the decoder mirrors them)
     beta: float = 1.0                   # weight of the KL term (β-VAE)
-    likelihood: str = "auto"            # auto (from the data kind) | bernoulli | spin | gaussian | binomial | categorical
+    # auto: from the data kind
+    likelihood: Literal["auto", "bernoulli", "spin", "gaussian", "binomial", "categorical"] = "auto"
     learn_variance: bool = True         # Gaussian: decoder predicts log σ² (else fixed sigma)
     sigma: float = 0.1                  # Gaussian: fixed decoder standard deviation
     min_log_var: float = -9.0           # Gaussian: lower clamp of the learned log σ²
     label_dim: int = 0                  # labels: 0 = one-hot concatenation, > 0 = learned embedding size
-    act: str = "leaky_relu"
+    act: Activation = "leaky_relu"
     sample_mean: bool = False           # Gaussian: sample() returns m(z) instead of a draw
-    decoder: str = "factorized"         # factorized | autoregressive (Bernoulli/spin lattices; spins' default)
+    decoder: Literal["factorized", "autoregressive"] = "factorized"  # autoregressive: Bernoulli/spin lattices
     context: int = 4                    # autoregressive: context channels per site from the decoder
     ar_kernel: int = 9                  # autoregressive: causal window (odd)
     ar_width: int = 64                  # autoregressive: hidden width of the per-site network
@@ -76,16 +76,13 @@ class VAEConfig:
     ar_periodic: bool = False           # autoregressive: the window wraps round a periodic lattice
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
         check_positive("latent", self.latent)
         check_positive("hidden", list(self.hidden))
         check_positive("beta", self.beta, allow_zero=True)
         check_positive("sigma", self.sigma)
         check_positive("label_dim", self.label_dim, allow_zero=True)
-        if self.likelihood not in LIKELIHOODS:
-            raise UserError(f"model.likelihood: {self.likelihood!r} is not one of {', '.join(LIKELIHOODS)}")
-        if self.decoder not in DECODERS:
-            raise UserError(f"model.decoder: {self.decoder!r} is not one of {', '.join(DECODERS)}")
         check_positive("context", self.context)
         check_positive("ar_width", self.ar_width)
         if self.ar_kernel < 3 or self.ar_kernel % 2 == 0:

@@ -18,14 +18,16 @@ state vector (its error norm is the RMS over every coordinate of every sample) w
 """
 from __future__ import annotations
 
-from typing import Callable
+import typing
+from typing import Callable, Literal
 
 import numpy as np
 import torch
 
 from physgen.errors import UserError
 
-METHODS = ("euler", "midpoint", "heun", "rk45")
+Method = Literal["euler", "midpoint", "heun", "rk45"]
+METHODS = typing.get_args(Method)
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 

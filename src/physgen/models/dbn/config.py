@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
+from physgen.config import check_choices
 from physgen.errors import UserError
-from physgen.models.rbm.config import RBMConfig
-
-DECAYS = ("linear", "constant")
+from physgen.models.rbm.config import Method, RBMConfig, Visible
 # the RBMConfig fields every layer shares (the bottom layer's visible type, σ and flip apply to it alone)
 SHARED = ("method", "k", "n_chains", "n_temperatures", "beta_min", "l2", "l1", "sparsity_target",
           "sparsity_cost", "init_std", "monitor_every", "burn_in", "thin")
@@ -38,14 +38,14 @@ class DBNConfig:
 
     layers: list[int] = field(default_factory=lambda: [128, 128])
     steps_per_layer: int = 5000
-    decay: str = "linear"
+    decay: Literal["linear", "constant"] = "linear"
     tie_init: bool = False
     finetune_steps: int = 0
-    visible: str = "auto"
+    visible: Visible = "auto"
     flip: bool | None = None
     sigma: float = 1.0
     learn_sigma: bool = False
-    method: str = "pcd"
+    method: Method = "pcd"
     k: int = 1
     n_chains: int = 100
     n_temperatures: int = 10
@@ -60,6 +60,7 @@ class DBNConfig:
     thin: int = 10
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         if not isinstance(self.layers, (list, tuple)) or len(self.layers) == 0:
             raise UserError(f"model.layers: {self.layers!r} is invalid (a non-empty list of hidden-layer sizes, "
                             f"e.g. [500, 500, 2000])")
@@ -72,8 +73,6 @@ class DBNConfig:
             raise UserError(f"model.steps_per_layer: {self.steps_per_layer!r} is invalid (must be an integer >= 1)")
         if not isinstance(self.finetune_steps, int) or self.finetune_steps < 0:
             raise UserError(f"model.finetune_steps: {self.finetune_steps!r} is invalid (must be an integer >= 0)")
-        if self.decay not in DECAYS:
-            raise UserError(f"model.decay: {self.decay!r} is invalid (choose {'|'.join(DECAYS)})")
         for i in range(len(self.layers)):
             self.layer_config(i)   # RBMConfig validates the shared settings (errors name model.KEY)
 

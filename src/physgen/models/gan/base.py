@@ -18,21 +18,20 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
-from physgen.models.nets import COND_MAPS, Conditioner, check_positive
+from physgen.models.nets import CondMap, Conditioner, check_positive
 from physgen.models.spaces import from_signed
 
-LOSSES = ("bce", "wgan-gp")
-G_LOSSES = ("non-saturating", "minimax")
-NOISES = ("uniform", "normal")
-OUTPUTS = ("auto", "tanh", "linear", "clip")
+Noise = Literal["uniform", "normal"]
+Loss = Literal["bce", "wgan-gp"]
 
 
 @dataclass
@@ -40,32 +39,28 @@ class GANConfig:
     """Options every GAN shares (``--set model.NAME=VALUE``)."""
 
     latent: int = 20                 # noise dimension
-    noise: str = "uniform"           # uniform on [−1, 1] | normal N(0, I)
-    loss: str = "bce"                # bce | wgan-gp
-    g_loss: str = "non-saturating"   # bce only: non-saturating | minimax
+    noise: Noise = "uniform"         # uniform on [−1, 1] | normal N(0, I)
+    loss: Loss = "bce"
+    g_loss: Literal["non-saturating", "minimax"] = "non-saturating"   # bce only
     gp_weight: float = 10.0          # wgan-gp: λ
     n_critic: int = 1                # critic updates per generator update
     label_dim: int = 0               # labels: 0 = one-hot concatenation, > 0 = learned embedding size
-    cond_map: str = "linear"         # how a temperature enters the networks: linear | energy (the exact energy
+    cond_map: CondMap = "linear"     # how a temperature enters the networks: linear | energy (the exact energy
                                      # per spin u_L(T) of the finite lattice, Kaufman 1949; spin lattices)
-    output: str = "auto"             # generator output on continuous and image data: auto | tanh | linear | clip
+    output: Literal["auto", "tanh", "linear", "clip"] = "auto"   # generator output on continuous and image data
                                      # (clip: linear, clamped to the training data's per-feature range; images:
                                      # auto = tanh on [0, 1] intensities, linear/clip for a run in logit space)
     diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
     sample_epochs: tuple[int, ...] = (1, 2, 4, 10, 50, 100)  # epochs whose fixed-z samples are kept
 
     def __post_init__(self) -> None:
+        check_choices(self, "model")
         check_positive("latent", self.latent)
         check_positive("n_critic", self.n_critic)
         check_positive("gp_weight", self.gp_weight, allow_zero=True)
         check_positive("label_dim", self.label_dim, allow_zero=True)
         self.sample_epochs = tuple(int(e) for e in self.sample_epochs)
         check_positive("sample_epochs", list(self.sample_epochs))
-        for option, value, allowed in (("noise", self.noise, NOISES), ("loss", self.loss, LOSSES),
-                                       ("g_loss", self.g_loss, G_LOSSES), ("output", self.output, OUTPUTS),
-                                       ("cond_map", self.cond_map, COND_MAPS)):
-            if value not in allowed:
-                raise UserError(f"model.{option}: {value!r} is not one of {', '.join(allowed)}")
 
 
 class GAN(GenerativeModel):

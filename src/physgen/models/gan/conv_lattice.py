@@ -33,15 +33,14 @@ Shapes: ``z (B, latent + k·H·W)``; a ``z`` of only ``latent`` columns (the fix
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Literal, Sequence
 
 import torch
 from torch import nn
 
-from physgen.errors import UserError
 from physgen.models.nets import conv2d, image_shape, mlp
 
-PADDINGS = ("auto", "circular", "zeros")
+Padding = Literal["auto", "circular", "zeros"]
 
 
 def lattice_shape(spec, option: str = "model.arch") -> tuple[int, int, int]:
@@ -50,10 +49,8 @@ def lattice_shape(spec, option: str = "model.arch") -> tuple[int, int, int]:
                              "got {shape}; use model.arch=mlp for tabular data")
 
 
-def padding_mode(padding: str, kind: str) -> str:
+def padding_mode(padding: Padding, kind: str) -> str:
     """``auto`` -> circular for spin lattices (periodic boundaries), zeros otherwise."""
-    if padding not in PADDINGS:
-        raise UserError(f"model.padding: {padding!r} is not one of {', '.join(PADDINGS)}")
     if padding == "auto":
         return "circular" if kind == "spins" else "zeros"
     return padding

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from physgen.models.base import DataSpec, budget
-from physgen.models.gan.base import GAN, GANConfig
+from physgen.models.gan.base import GAN, GANConfig, Noise
 from physgen.models.nets import ConvCritic, ConvDecoder, FlatConditional, check_positive, image_shape
 from physgen.models.registry import register
 
@@ -22,7 +22,7 @@ class DCGANConfig(GANConfig):
     """``dcgan``: stage widths; normal noise of size 64 by default."""
 
     latent: int = 64
-    noise: str = "normal"
+    noise: Noise = "normal"
     channels: tuple[int, ...] = (32, 64)
 
     def __post_init__(self) -> None:

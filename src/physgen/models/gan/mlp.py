@@ -17,18 +17,18 @@ weight EMA 0.999 (``model.output=tanh`` with ``data.transform=minmax`` is the th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import torch
 from torch import nn
 
 from physgen.models.base import DataSpec, budget, overlay
-from physgen.models.gan.base import GAN, GANConfig
+from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
 from physgen.errors import UserError
-from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
+from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape, padding_mode
 from physgen.models.gan.observables import ObservableMatching
 from physgen.models.gan.reweighted import ReweightedReals
-from physgen.models.nets import BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
+from physgen.models.nets import Activation, BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
 from physgen.models.registry import register
 
 
@@ -94,7 +94,7 @@ class VanillaGAN(GAN):
                                     ())
 
 
-ARCHS = ("mlp", "conv")
+Arch = Literal["mlp", "conv"]
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,7 @@ class MLPArch:
 
     hidden_g: tuple[int, ...]
     hidden_d: tuple[int, ...]
-    act: str
+    act: Activation
     bond_features: bool
 
 
@@ -116,7 +116,7 @@ class ConvArch:
     dilations_g: tuple[int, ...]
     dilations_d: tuple[int, ...]
     noise_channels: int
-    padding: str
+    padding: Padding
     lattice_stats: bool
     global_pool: bool
     projection: bool
@@ -135,19 +135,19 @@ class WGANGPConfig(GANConfig):
     """
 
     latent: int = 32
-    noise: str = "normal"
-    loss: str = "wgan-gp"
+    noise: Noise = "normal"
+    loss: Loss = "wgan-gp"
     n_critic: int = 5
     hidden_g: tuple[int, ...] = (128, 128, 128)
     hidden_d: tuple[int, ...] = (128, 128, 128)
-    act: str = "leaky_relu"
+    act: Activation = "leaky_relu"
     bond_features: bool = False       # lattices: the critic also sees nearest-neighbour products s_i s_j
-    arch: str = "mlp"                 # mlp | conv (lattices/images: periodic conv G and critic, conv_lattice.py)
+    arch: Arch = "mlp"                # conv: lattices/images, periodic conv G and critic (conv_lattice.py)
     width: int = 32                   # conv: channels of every G and critic layer
     dilations_g: tuple[int, ...] = (1, 2, 4, 1, 2, 1)  # conv: dilation of each residual G block
     dilations_d: tuple[int, ...] = (1, 2, 4, 1)        # conv: dilation of each residual critic block
     noise_channels: int = 2           # conv: per-site noise channels of G (z gains noise_channels·H·W columns)
-    padding: str = "auto"             # conv: auto (circular for spins, zeros otherwise) | circular | zeros
+    padding: Padding = "auto"         # conv: auto is circular for spins, zeros otherwise
     lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
     global_pool: bool = False         # conv: each G block also gets a per-channel field from the site mean of h
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
@@ -170,10 +170,6 @@ class WGANGPConfig(GANConfig):
         check_positive("noise_channels", self.noise_channels)
         check_positive("match_observables", self.match_observables, allow_zero=True)
         check_positive("reweight", self.reweight, allow_zero=True)
-        if self.arch not in ARCHS:
-            raise UserError(f"model.arch: {self.arch!r} is not one of {', '.join(ARCHS)}")
-        if self.padding not in PADDINGS:
-            raise UserError(f"model.padding: {self.padding!r} is not one of {', '.join(PADDINGS)}")
         super().__post_init__()
 
     @property

@@ -73,6 +73,7 @@ class SGANConfig(GANConfig):
         check_positive("hidden_d", list(self.hidden_d))
         for name in ("slope", "noise_in", "noise_hidden", "unsup_weight"):
             check_positive(name, getattr(self, name), allow_zero=True)
+        super().__post_init__()
         if self.loss != "bce":
             raise UserError(f"model.loss: sgan trains the (K+1)-class discriminator loss, set model.loss=bce "
                             f"(got {self.loss!r})")

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
+from physgen.config import check_choices
 from physgen.errors import UserError
 
-METHODS = ("cd", "pcd", "pt", "exact")
-VISIBLE_CHOICES = ("auto", "bernoulli", "spin", "gaussian", "binomial", "softmax")
+Visible = Literal["auto", "bernoulli", "spin", "gaussian", "binomial", "softmax"]
+Method = Literal["cd", "pcd", "pt", "exact"]
 EXACT_MAX_UNITS = 20
 N_HIDDEN = 64   # the default width of a dense RBM
 
@@ -41,11 +43,11 @@ class RBMConfig:
     burn_in, thin    defaults of :meth:`RBM.sample`
     """
 
-    visible: str = "auto"
+    visible: Visible = "auto"
     n_hidden: int = N_HIDDEN
     filters: int = 0
     filter_size: int = 0
-    method: str = "pcd"
+    method: Method = "pcd"
     k: int = 1
     n_chains: int = 100
     n_temperatures: int = 10
@@ -65,10 +67,7 @@ class RBMConfig:
     def __post_init__(self) -> None:
         def bad(field: str, need: str) -> UserError:
             return UserError(f"model.{field}: {getattr(self, field)!r} is invalid ({need})")
-        if self.visible not in VISIBLE_CHOICES:
-            raise bad("visible", "choose " + "|".join(VISIBLE_CHOICES))
-        if self.method not in METHODS:
-            raise bad("method", "choose " + "|".join(METHODS))
+        check_choices(self, "model")
         for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
                 raise bad(name, "must be an integer >= 1")

@@ -112,13 +112,14 @@ class CloudSpace:
         hist[empty] = hist.sum(0, keepdim=True).expand(int(empty.sum()), -1) if (~empty).any() else 1.0
         self.multiplicity.copy_(hist)
 
-    def draw_mask(self, n: int, labels: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+    def draw_mask(self, n: int, labels: torch.Tensor | None, generator: torch.Generator | None) -> torch.Tensor:
         """``(n, P, 1)`` masks whose multiplicities k are drawn from the training histogram (the row of each
         label, or row 0 without labels); the first k slots are real."""
         dev = self.feat_mean.device
         rows = labels if labels is not None else torch.zeros(n, dtype=torch.long, device=dev)
         probs = self.multiplicity[rows].to(torch.float64)
-        k = torch.multinomial(probs.cpu(), 1, generator=cpu_generator(generator))[:, 0].to(dev)
+        cpu = cpu_generator(generator) if generator is not None else None
+        k = torch.multinomial(probs.cpu(), 1, generator=cpu)[:, 0].to(dev)
         p = self.spec.shape[0]
         return (torch.arange(p, device=dev)[None] < k[:, None]).to(self.feat_mean.dtype)[..., None]
 

@@ -200,6 +200,7 @@ def run_summary(args) -> int:
         print(f"total params: {v['total']:,}  trainable: {v['trainable']:,}  non-trainable: {v['non_trainable']:,}")
     if model.adversarial:
         out = model.output_kind
-        print(f"\ngenerator output: {out}; discriminator output: a logit "
-              f"({'sigmoid inside the BCE loss' if model.config.loss == 'bce' else 'WGAN critic value'})")
+        what = {"bce": "a logit (sigmoid inside the BCE loss)", "lsgan": "a raw score (least-squares loss)"}
+        print(f"\ngenerator output: {out}; discriminator output: "
+              f"{what.get(model.config.loss, 'a logit (WGAN critic value)')}")
     return 0

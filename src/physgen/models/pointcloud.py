@@ -42,6 +42,7 @@ from torch import nn
 from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.epic import CloudSpace, EPiCLayer, masked_mean
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 
@@ -73,28 +74,6 @@ def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     return nn.functional.pad(out, (0, dim - 2 * half))
 
 
-class EPiCLayer(nn.Module):
-    """One equivariant point-cloud layer: global ← global + MLP(mean, sum/P, global, ctx); particle ←
-    particle + MLP(particle, global, ctx), masked."""
-
-    def __init__(self, hidden: int, global_dim: int, ctx: int):
-        super().__init__()
-        act = nn.LeakyReLU(0.01)
-        self.glob = nn.Sequential(nn.Linear(2 * hidden + global_dim + ctx, hidden), act, nn.Linear(hidden, global_dim))
-        self.local = nn.Sequential(nn.Linear(hidden + global_dim + ctx, hidden), act, nn.Linear(hidden, hidden))
-        self.act = act
-
-    def forward(self, h, g, ctx, mask):
-        count = mask.sum(1).clamp(min=1.0)                      # (B, 1)
-        total = (h * mask).sum(1)
-        pooled = torch.cat([total / count, total / h.shape[1], g, ctx], dim=1)
-        g = self.act(g + self.glob(pooled))
-        p = h.shape[1]
-        local = torch.cat([h, g[:, None].expand(-1, p, -1), ctx[:, None].expand(-1, p, -1)], dim=2)
-        h = self.act(h + self.local(local)) * mask
-        return h, g
-
-
 class EPiCNet(nn.Module):
     """v(x, t, c, mask): ``x`` ``(B, P, F)``, ``t`` ``(B,)``, ``c`` ``(B, C)`` or None, ``mask`` ``(B, P, 1)`` →
     ``(B, P, F)`` (zero on padded slots)."""
@@ -115,14 +94,14 @@ class EPiCNet(nn.Module):
             ctx = torch.cat([ctx, c], dim=1)
         p = x.shape[1]
         h = self.act(self.inp(torch.cat([x, ctx[:, None].expand(-1, p, -1)], dim=2))) * mask
-        g = self.act(self.g0(torch.cat([(h * mask).sum(1) / mask.sum(1).clamp(min=1.0), ctx], dim=1)))
+        g = self.act(self.g0(torch.cat([masked_mean(h, mask), ctx], dim=1)))
         for layer in self.layers:
             h, g = layer(h, g, ctx, mask)
         return self.out(h) * mask
 
 
 @register
-class EPiCFlowMatching(GenerativeModel):
+class EPiCFlowMatching(CloudSpace, GenerativeModel):
     """Conditional flow matching with an EPiC network on particle clouds (module docstring)."""
 
     name: ClassVar[str] = "epic-fm"
@@ -143,55 +122,13 @@ class EPiCFlowMatching(GenerativeModel):
         self.cond = Conditioner(spec)
         p, f = spec.shape
         self.net = EPiCNet(f, config, self.cond.dim)
-        names = list(spec.feature_names or [])
-        self.log_feature = names.index("pt_rel") if "pt_rel" in names else -1
-        self.register_buffer("feat_mean", torch.zeros(f))
-        self.register_buffer("feat_std", torch.ones(f))
-        self.register_buffer("multiplicity", torch.ones(max(spec.n_labels or 1, 1), p + 1))
-
-    # --- model space -----------------------------------------------------------------------------
-    @staticmethod
-    def mask_of(x: torch.Tensor) -> torch.Tensor:
-        """``(B, P, 1)`` float: 1 where a slot has any non-zero feature."""
-        return (x != 0).any(dim=2, keepdim=True).to(x.dtype)
-
-    def _forward_map(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        if self.log_feature >= 0:
-            k = self.log_feature
-            x = x.clone()
-            x[..., k] = torch.log(x[..., k].clamp(min=1e-12))
-        return (x - self.feat_mean) / self.feat_std * mask
-
-    def _inverse_map(self, z: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        x = z * self.feat_std + self.feat_mean
-        if self.log_feature >= 0:
-            k = self.log_feature
-            x = x.clone()
-            x[..., k] = torch.exp(x[..., k])
-        return x * mask
+        self.init_cloud_space()
 
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
         """Fresh runs: the per-feature mean and standard deviation over real particles (after the log of
         p_T,rel) and the multiplicity histogram (per label when conditioned on labels)."""
-        if resumed:
-            return
-        x = data["x"]
-        mask = self.mask_of(x)
-        if self.log_feature >= 0:
-            x = x.clone()
-            x[..., self.log_feature] = torch.log(x[..., self.log_feature].clamp(min=1e-12))
-        m = mask.expand_as(x).bool()
-        real = x[m].reshape(-1, x.shape[2]) if m.any() else torch.zeros(1, x.shape[2], device=x.device)
-        self.feat_mean.copy_(real.mean(0))
-        self.feat_std.copy_(real.std(0).clamp(min=1e-6) if len(real) > 1 else torch.ones_like(self.feat_std))
-        counts = mask[..., 0].sum(1).long()
-        labels = data.get("labels")
-        hist = torch.zeros_like(self.multiplicity)
-        rows = labels.long() if (labels is not None and self.spec.n_labels) else torch.zeros_like(counts)
-        hist.index_put_((rows, counts), torch.ones_like(counts, dtype=hist.dtype), accumulate=True)
-        empty = hist.sum(1) == 0
-        hist[empty] = hist.sum(0, keepdim=True).expand(int(empty.sum()), -1) if (~empty).any() else 1.0
-        self.multiplicity.copy_(hist)
+        if not resumed:
+            self.fit_cloud_space(data)
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         if not torch.isfinite(batch["x"]).all():
@@ -231,11 +168,8 @@ class EPiCFlowMatching(GenerativeModel):
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         dev = self.feat_mean.device
-        rows = labels if labels is not None else torch.zeros(n, dtype=torch.long, device=dev)
-        probs = self.multiplicity[rows].to(torch.float64)
-        k = torch.multinomial(probs.cpu(), 1, generator=_cpu_generator(generator))[:, 0].to(dev)
+        mask = self.draw_mask(n, labels, generator)
         p, f = self.spec.shape
-        mask = (torch.arange(p, device=dev)[None] < k[:, None]).to(self.feat_mean.dtype)[..., None]
         z = torch.randn((n, p, f), generator=generator, device=generator.device).to(dev) * mask
         dt = 1.0 / steps
         for i in range(steps):
@@ -246,11 +180,3 @@ class EPiCFlowMatching(GenerativeModel):
             z = z + dt * v
         return self._inverse_map(z, mask)
 
-
-def _cpu_generator(generator: torch.Generator) -> torch.Generator | None:
-    """``generator`` when it lives on the CPU (torch.multinomial on CPU tensors needs a CPU generator), else
-    a CPU generator seeded from it."""
-    if generator.device.type == "cpu":
-        return generator
-    seed = int(torch.randint(0, 2 ** 62, (1,), generator=generator, device=generator.device).item())
-    return torch.Generator().manual_seed(seed)

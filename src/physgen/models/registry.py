@@ -27,6 +27,7 @@ BUILTIN = {
     "ddpm": "physgen.models.diffusion:DDPM",
     "ebm": "physgen.models.ebm:EBM",
     "epic-fm": "physgen.models.pointcloud:EPiCFlowMatching",
+    "epic-gan": "physgen.models.gan.epic_gan:EPiCGAN",
     "flow": "physgen.models.flow:Flow",
     "flow-matching": "physgen.models.flow_matching:FlowMatching",
     "gan": "physgen.models.gan.mlp:VanillaGAN",

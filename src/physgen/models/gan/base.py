@@ -11,7 +11,8 @@ Losses (D outputs a logit a = logit D(x), so D(x) = σ(a); numerically stable BC
              updated every call, the generator every ``n_critic``-th call.
 
 Logged per step: ``g_loss``, ``d_loss``, ``d_real`` = mean D(x), ``d_fake`` = mean D(G(z)) (probabilities for
-``bce``, critic values for ``wgan-gp``), and for ``wgan-gp`` also ``w_dist`` = E f(x) − E f(G(z)) and ``gp``.
+``bce``, raw outputs for ``lsgan``, critic values for ``wgan-gp``), and for ``wgan-gp`` also ``w_dist`` =
+E f(x) − E f(G(z)) and ``gp``.
 A non-finite loss skips that player's update and is logged as NaN so the trainer rolls back.
 """
 from __future__ import annotations
@@ -31,7 +32,7 @@ from physgen.models.nets import CondMap, Conditioner, check_positive
 from physgen.models.spaces import from_signed
 
 Noise = Literal["uniform", "normal"]
-Loss = Literal["bce", "wgan-gp"]
+Loss = Literal["bce", "wgan-gp", "lsgan"]
 
 
 @dataclass
@@ -40,7 +41,7 @@ class GANConfig:
 
     latent: int = 20                 # noise dimension
     noise: Noise = "uniform"         # uniform on [−1, 1] | normal N(0, I)
-    loss: Loss = "bce"
+    loss: Loss = "bce"               # lsgan: least squares (Mao et al. 2017)
     g_loss: Literal["non-saturating", "minimax"] = "non-saturating"   # bce only
     gp_weight: float = 10.0          # wgan-gp: λ
     n_critic: int = 1                # critic updates per generator update
@@ -189,6 +190,9 @@ class GAN(GenerativeModel):
             loss = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
                     + F.binary_cross_entropy_with_logits(fake_out, torch.zeros_like(fake_out)))
             logs = {"d_real": torch.sigmoid(real_out).mean(), "d_fake": torch.sigmoid(fake_out).mean()}
+        elif self.config.loss == "lsgan":
+            loss = 0.5 * ((real_out - 1) ** 2).mean() + 0.5 * (fake_out ** 2).mean()
+            logs = {"d_real": real_out.mean(), "d_fake": fake_out.mean()}
         else:
             gp = self.gradient_penalty(x, fake, c, generator)
             w = real_out.mean() - fake_out.mean()
@@ -201,11 +205,13 @@ class GAN(GenerativeModel):
         out = self.disc(fake, c)
         if self.config.loss == "wgan-gp":
             loss = -out.mean()
+        elif self.config.loss == "lsgan":
+            loss = 0.5 * ((out - 1) ** 2).mean()
         elif self.config.g_loss == "non-saturating":
             loss = F.binary_cross_entropy_with_logits(out, torch.ones_like(out))
         else:  # minimax: minimise E log(1 − D(G(z))) = −BCE(D(G(z)), 0)
             loss = -F.binary_cross_entropy_with_logits(out, torch.zeros_like(out))
-        d_fake = torch.sigmoid(out).mean() if self.config.loss == "bce" else out.mean()
+        d_fake = torch.sigmoid(out).mean() if self.config.loss == "bce" else out.mean()   # raw for lsgan
         return {"g_loss": _apply(loss + self.generator_penalty(fake, c), opt), "d_fake_g": float(d_fake.detach())}
 
     def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:

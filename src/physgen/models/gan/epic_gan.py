@@ -1,0 +1,208 @@
+"""``epic-gan``: the equivariant point-cloud GAN of Buhmann, Kasieczka and Thaler (EPiC-GAN, SciPost Phys. 15
+(2023) 130, arXiv:2301.08128) on particle clouds (kind ``pointcloud``, e.g. ``physgen data jets``).
+
+Model space: the features of :class:`~physgen.models.epic.CloudSpace` (standardised over the real particles,
+log p_T,rel), with the mask appended as a last channel: the GAN's internal clouds are ``(B, P, F + 1)``, so
+that the generator hands its multiplicity to the discriminator with the points.
+
+Generator: a global latent z_g ~ N(0, I_latent) and one latent point z_i ~ N(0, I_point_latent) per real slot;
+the points are embedded by a linear map, the global vector is a linear map of z_g, then ``layers_g`` EPiC
+layers (:class:`~physgen.models.epic.EPiCLayer`) and a linear map to the F features, zero on padded slots.
+Discriminator: a linear embedding of the points, ``layers_d`` EPiC layers, then an MLP of the masked mean and
+sum of the points and the global vector to one output.  The condition (a one-hot jet type, or a learned
+embedding) enters every layer of both.  Both networks are permutation equivariant (the discriminator
+invariant) and linear in P.
+
+Multiplicity: a generated cloud's number of particles k is drawn from the training set's multiplicity
+histogram (per label when conditioned on labels, a checkpointed buffer); its first k slots are real.  In
+training the generated batch takes the multiplicities of the real batch it is compared with, a draw from the
+same distribution (per label, too).
+
+Loss: least squares (LSGAN, Mao et al. 2017, arXiv:1611.04076), as in the paper: D minimises
+½ E (D(x) − 1)² + ½ E D(G(z))², G minimises ½ E (D(G(z)) − 1)²; one D and one G update per step.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import torch
+from torch import nn
+
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, budget
+from physgen.models.epic import CloudSpace, EPiCLayer, context, mask_of, masked_mean
+from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
+from physgen.models.nets import check_positive
+from physgen.models.registry import register
+
+
+@dataclass
+class EPiCGANConfig(GANConfig):
+    """``epic-gan``: widths and depths of the EPiC generator and discriminator (``[model]`` section); the
+    defaults are those of the authors' public training script (6 generator and 3 discriminator EPiC layers,
+    width 128, 10 global and 3 per-point latents, least-squares loss)."""
+
+    latent: int = 10          # global latent z_g
+    noise: Noise = "normal"
+    loss: Loss = "lsgan"
+    point_latent: int = 3     # latent features per point z_i
+    hidden: int = 128         # per-point width of both networks
+    global_dim: int = 10      # global vector width of both networks
+    layers_g: int = 6         # EPiC layers of the generator
+    layers_d: int = 3         # EPiC layers of the discriminator
+    diagnostics: bool = False  # the image-grid diagnostics of the other GANs do not apply to point clouds
+
+    def __post_init__(self) -> None:
+        for key in ("point_latent", "hidden", "global_dim", "layers_g", "layers_d"):
+            check_positive(key, getattr(self, key))
+        super().__post_init__()
+        if self.output not in ("auto", "linear"):
+            raise UserError(f"model.output: epic-gan generates standardised features with a linear output "
+                            f"(auto or linear), got {self.output!r}")
+        if self.diagnostics:
+            raise UserError("model.diagnostics: the GAN diagnostics (image grids) are not available for point "
+                            "clouds; judge a run with physgen evaluate")
+
+
+class EPiCGenerator(nn.Module):
+    """G(z, c): ``z`` ``(B, latent + P (1 + point_latent))`` = [z_g, (mask_i, z_i) for each slot] and ``c``
+    ``(B, C)`` or None → ``(B, P, F + 1)``: the features (zero on padded slots) and the mask."""
+
+    def __init__(self, p: int, features: int, config: EPiCGANConfig, cond_dim: int):
+        super().__init__()
+        self.p, self.latent, self.point_latent = p, config.latent, config.point_latent
+        self.inp = nn.Linear(config.point_latent + cond_dim, config.hidden)
+        self.g0 = nn.Linear(config.latent + cond_dim, config.global_dim)
+        self.layers = nn.ModuleList(EPiCLayer(config.hidden, config.global_dim, cond_dim)
+                                    for _ in range(config.layers_g))
+        self.out = nn.Linear(config.hidden, features)
+        self.act = nn.LeakyReLU(0.01)
+
+    def forward(self, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        b = len(z)
+        points = z[:, self.latent:].reshape(b, self.p, 1 + self.point_latent)    # (B, P, 1 + point_latent)
+        mask, zp = points[..., :1], points[..., 1:]
+        ctx = context(c, b, z)
+        h = self.act(self.inp(torch.cat([zp, ctx[:, None].expand(-1, self.p, -1)], dim=2))) * mask
+        g = self.act(self.g0(torch.cat([z[:, :self.latent], ctx], dim=1)))
+        for layer in self.layers:
+            h, g = layer(h, g, ctx, mask)
+        return torch.cat([self.out(h) * mask, mask], dim=2)
+
+
+class EPiCDiscriminator(nn.Module):
+    """D(x, c): ``x`` ``(B, P, F + 1)`` (features and mask), ``c`` ``(B, C)`` or None → ``(B,)`` outputs,
+    invariant under permutations of the particles."""
+
+    def __init__(self, features: int, config: EPiCGANConfig, cond_dim: int):
+        super().__init__()
+        self.inp = nn.Linear(features + cond_dim, config.hidden)
+        self.g0 = nn.Linear(config.hidden + cond_dim, config.global_dim)
+        self.layers = nn.ModuleList(EPiCLayer(config.hidden, config.global_dim, cond_dim)
+                                    for _ in range(config.layers_d))
+        self.head = nn.Sequential(nn.Linear(2 * config.hidden + config.global_dim + cond_dim, config.hidden),
+                                  nn.LeakyReLU(0.01), nn.Linear(config.hidden, 1))
+        self.act = nn.LeakyReLU(0.01)
+
+    def forward(self, x: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        b, p = x.shape[:2]
+        mask, feats = x[..., -1:], x[..., :-1]
+        ctx = context(c, b, x)
+        h = self.act(self.inp(torch.cat([feats, ctx[:, None].expand(-1, p, -1)], dim=2))) * mask
+        g = self.act(self.g0(torch.cat([masked_mean(h, mask), ctx], dim=1)))
+        for layer in self.layers:
+            h, g = layer(h, g, ctx, mask)
+        pooled = torch.cat([masked_mean(h, mask), (h * mask).sum(1) / p, g, ctx], dim=1)
+        return self.head(pooled)[:, 0]
+
+
+@register
+class EPiCGAN(CloudSpace, GAN):
+    """EPiC-GAN on particle clouds (module docstring)."""
+
+    name: ClassVar[str] = "epic-gan"
+    description: ClassVar[str] = ("EPiC-GAN: permutation-equivariant GAN on particle clouds (jets), least-squares "
+                                  "loss; multiplicity from the data")
+    config_class: ClassVar[type] = EPiCGANConfig
+    kinds: ClassVar[tuple[str, ...]] = ("pointcloud",)
+    default_spec: ClassVar[DataSpec] = DataSpec("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))
+    default_output: ClassVar[str] = "linear"
+    # the paper's optimiser: Adam 10⁻⁴ for both players, batch 128 (arXiv:2301.08128, sec. 3)
+    default_config: ClassVar[dict[str, Any]] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam"}}
+    # step budget: benchmarks/records/jets.md
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"pointcloud": budget(20_000)}
+
+    def build(self, config: EPiCGANConfig, spec: DataSpec) -> None:
+        if len(spec.shape) != 2:
+            raise UserError(f"model epic-gan: point clouds of shape (P, F) expected, got {spec.shape}")
+        p, f = spec.shape
+        self.gen = EPiCGenerator(p, f, config, self.cond.dim)
+        self.disc = EPiCDiscriminator(f, config, self.cond.dim)
+        self.init_cloud_space()
+        self._train_mask: torch.Tensor | None = None
+
+    # --- spaces -------------------------------------------------------------------------------------
+    def to_internal(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, P, F)`` clouds → ``(B, P, F + 1)``: standardised features and the mask."""
+        mask = mask_of(x)
+        return torch.cat([self._forward_map(x, mask), mask], dim=2)
+
+    def to_data(self, y: torch.Tensor) -> torch.Tensor:
+        return self._inverse_map(y[..., :-1], y[..., -1:])
+
+    def generate(self, z: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        return self.gen(z, c)
+
+    @property
+    def noise_dim(self) -> int:
+        return self.config.latent + self.spec.shape[0] * (1 + self.config.point_latent)
+
+    def noise(self, n: int, generator: torch.Generator | None, mask: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n, noise_dim)``: the global latent, then per slot the mask and the point latent (zero on padded
+        slots).  The mask is ``mask``, else the current real batch's in training, else drawn from the
+        multiplicity histogram of all clouds."""
+        if mask is None:
+            mask = self._train_mask if self._train_mask is not None and len(self._train_mask) == n else \
+                self.draw_mask(n, None, generator)
+        p, dev = self.spec.shape[0], self.device
+        draw = (lambda *s: torch.randn(s, generator=generator, device=dev)) if self.config.noise == "normal" else \
+            (lambda *s: torch.rand(s, generator=generator, device=dev) * 2 - 1)
+        zg = draw(n, self.config.latent)
+        zp = draw(n, p, self.config.point_latent) * mask
+        return torch.cat([zg, torch.cat([mask, zp], dim=2).flatten(1)], dim=1)
+
+    # --- training -----------------------------------------------------------------------------------
+    def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
+        """Fresh runs: the feature standardisation and the multiplicity histogram (per label)."""
+        super().on_fit_start(data, resumed=resumed, generator=generator)
+        if not resumed:
+            self.fit_cloud_space(data)
+
+    def adversarial_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
+                         *, generator: torch.Generator) -> dict[str, float]:
+        """The GAN step, the generated clouds taking the real batch's multiplicities."""
+        self._train_mask = mask_of(batch["x"])
+        try:
+            return super().adversarial_step(batch, optimizers, generator=generator)
+        finally:
+            self._train_mask = None
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        if not torch.isfinite(batch["x"]).all():
+            raise UserError("training data: point-cloud features must be finite")
+
+    def attach_diagnostics(self, trainer) -> None:
+        pass
+
+    # --- sampling -----------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
+               z: torch.Tensor | None = None) -> torch.Tensor:
+        """``(n, P, F)`` clouds: multiplicities from the training histogram of each cloud's label, then one
+        generator pass (``z`` given: use it)."""
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        c = self.cond(cond, labels) if self.cond.active else None
+        if z is None:
+            z = self.noise(n, generator, self.draw_mask(n, labels, generator))
+        return self.to_data(self.generate(z.to(self.device), c))

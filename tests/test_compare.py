@@ -9,10 +9,11 @@ stale), or its KL / MMD / ⟨e⟩,⟨|m|⟩ relative error > recorded·1.5 + 3σ
 on the same CPU and torch build the numbers are reproduced exactly (checked below); the tolerance only
 absorbs changes of platform or library version.
 
-Power of the AUC rule (``python benchmarks/power.py compare``: a true AUC shift Δ against the recorded DeLong
-errors, analytic): Δ = 0.1 is caught with probability 0.12–0.19 in the cells recorded near 0.5–0.66 on
-Ising and digits (errors ≈ 0.03; Δ = 0.2: 0.97–0.99), 0.89–0.95 in the tt̄ cells (errors ≈ 0.017), ≥ 0.97
-in the cells recorded at 0.78–1.0; Δ = 0.05 is caught only in the cells recorded at 0.87–1.0 (0.4–1.0).
+Power of the AUC rule (``python benchmarks/power.py compare``: a true AUC shift Δ, the new AUC drawn
+around it with the recorded DeLong error, analytic): Δ = 0.1 is caught with probability 0.09–0.15 in the
+Ising and digits cells recorded at 0.50–0.66 (errors ≈ 0.03; Δ = 0.2: 0.96–0.99), 0.27 in the Ising ebm's
+(0.72), 0.83–0.91 in the tt̄ cells at 0.52–0.67, ≥ 0.94 in the cells at 0.87–1.0; Δ = 0.05 only in the
+cells at 0.87–1.0 (0.07–0.35, 1.0 where the recorded AUC is ≥ 0.997).
 """
 from __future__ import annotations
 

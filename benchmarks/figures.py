@@ -34,9 +34,10 @@ FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm")      # benchmarks/defaults.p
 
 # --- numbers ------------------------------------------------------------------------------------------------
 def sig2(x: float) -> str:
-    """Two significant digits, trailing zeros kept (0.0105 -> 0.010 or 0.011, 0.03 -> 0.030, 10.4 -> 10)."""
-    s = f"{x:#.2g}"
-    return s.rstrip(".") if "e" not in s else f"{x:.2g}"
+    """Two significant digits, trailing zeros kept (0.03 -> 0.030, 10.4 -> 10); whole numbers from 100 on."""
+    if abs(x) >= 10:
+        return f"{x:.0f}" if abs(x) >= 100 else f"{x:#.2g}".rstrip(".")
+    return f"{x:#.2g}" if abs(x) >= 1e-4 else f"{x:.2g}"
 
 
 def pct(x: float) -> str:

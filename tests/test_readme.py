@@ -40,7 +40,7 @@ SKIP: dict[str, str] = {}
 # Printed lines not compared, by their first word, with the reason.
 UNCHECKED = {"validation:": "the verdict against the floor depends on the training length",
              "…": "an elision of the metric lines"}
-NUMBER = re.compile(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 
 
 def readme_commands(text: str) -> list[list[str]]:
@@ -119,7 +119,7 @@ def test_readme_outputs_are_found():
     """The parser sees the quick start's printed lines (guards the tests below against an empty list)."""
     outputs = dict((" ".join(c[:2]), lines) for c, lines in readme_outputs((ROOT / "README.md").read_text()))
     assert {"data ising", "data info", "train rbm", "sample runs/rbm", "evaluate --real"} <= set(outputs)
-    assert _masked("kl   0.03243 ± 0.00864 (floor 0.024)") == "kl N ± N (floor N)"
+    assert _masked("kl   0.03243 ± 0.00864 (floor 0.024)") == _masked("kl -1.5 ± 2e-3 (floor 7)") == "kl N ± N (floor N)"
 
 
 def test_readme_data_outputs_are_printed_verbatim(cli, tmp_path, monkeypatch):

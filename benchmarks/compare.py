@@ -293,11 +293,12 @@ def reference_from(board: dict) -> dict:
             "command": board["command"], "results": ref}
 
 
-def regressions(ref: dict, new: dict, *, auc_tol: float = 0.05, rel_tol: float = 0.5, n_sigma: float = 3.0):
-    """Messages for metrics clearly worse than the reference (lower is better for every metric).
+def regressions(ref: dict, new: dict, *, auc_tol: float = 0.005, rel_tol: float = 0.5, n_sigma: float = 3.0):
+    """Messages for metrics that moved from the reference beyond its errors (lower is better for every metric).
 
-    AUC: worse when ``new > ref + auc_tol + n_sigma·σ``; KL, MMD, relative errors: worse when
-    ``new > ref·(1 + rel_tol) + n_sigma·σ``, with σ the two errors in quadrature.
+    AUC: two-sided, ``|new − ref| > n_sigma·σ + auc_tol`` (a cell recorded near 1 can only move down, and a
+    better one means the reference is stale); KL, MMD, relative errors: worse when
+    ``new > ref·(1 + rel_tol) + n_sigma·σ``.  σ: the two errors (DeLong, bootstrap) in quadrature.
     """
     bad = []
     for key, r in ref.items():
@@ -306,7 +307,13 @@ def regressions(ref: dict, new: dict, *, auc_tol: float = 0.05, rel_tol: float =
             bad.append(f"{key}: missing in the new results")
             continue
         sigma = math.hypot(r.get("error") or 0.0, n.get("error") or 0.0)
-        limit = (r["value"] + auc_tol if key == "c2st_auc" else r["value"] * (1 + rel_tol)) + n_sigma * sigma
+        if key == "c2st_auc":
+            limit = auc_tol + n_sigma * sigma
+            if abs(n["value"] - r["value"]) > limit:
+                bad.append(f"{key}: {n['value']:.4g} differs from the recorded {r['value']:.4g} by more than "
+                           f"{limit:.3g} (worse, or better: re-record with --quick --record)")
+            continue
+        limit = r["value"] * (1 + rel_tol) + n_sigma * sigma
         if n["value"] > limit:
             bad.append(f"{key}: {n['value']:.4g} > limit {limit:.4g} (recorded {r['value']:.4g})")
     return bad

@@ -18,7 +18,8 @@ ancestral sampler against its enumerated 512-state law), ``thermo`` (tests/test_
 within 4 bootstrap errors), ``metrics`` (tests/test_metrics_mmd.py and tests/test_metrics_c2st.py null tests), ``stats``
 (tests/test_stats.py, coverage of the AR(1) error bars), ``onsager`` (tests/test_ising_engine.py's L = 32
 and Metropolis-vs-Wolff checks: their own simulations, analytic power from the measured errors), ``exact``
-(tests/test_physics_exact.py's G(r) and exact-ensemble checks, analytic).
+(tests/test_physics_exact.py's G(r) and exact-ensemble checks, analytic), ``compare``
+(tests/test_compare.py's quick-mode AUC rule against the recorded DeLong errors, analytic).
 """
 from __future__ import annotations
 
@@ -393,9 +394,36 @@ def exact(reps: int, rng: np.random.Generator) -> list[dict]:
     return out
 
 
+# ------------------------------------------------------------------------------------- compare
+def compare(reps: int, rng: np.random.Generator) -> list[dict]:
+    """tests/test_compare.py's AUC rule, |new − recorded| > 3σ + tol (σ: the recorded and new DeLong errors in
+    quadrature), for every cell of benchmarks/compare_quick_reference.json: a true AUC shift Δ, the new AUC
+    drawn around it with the recorded error, is caught with Φ((Δ − lim)/e) + Φ((−Δ − lim)/e) (analytic)."""
+    import scipy.stats
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import compare as c
+
+    reference = json.loads(c.REFERENCE.read_text())
+    tol = c.regressions.__kwdefaults__["auc_tol"]
+    out = []
+    for data, cells in reference["results"].items():
+        for family, metrics in cells.items():
+            value, e = metrics["c2st_auc"]["value"], metrics["c2st_auc"]["error"]
+            limit = tol + 3 * np.hypot(e, e)
+            for delta in (0.05, 0.1, 0.2):
+                p = (float(scipy.stats.norm.cdf((delta - limit) / e) + scipy.stats.norm.cdf((-delta - limit) / e))
+                     if e > 0 else float(delta > limit))
+                label = f"{data} {family}: AUC {value:.3f} ± {e:.3f}, limit ±{limit:.3f}"
+                print(f"{'compare':9s} {label:58s} {f'shift {delta:g}':9s} {100 * p:5.1f}%  (analytic)", flush=True)
+                out.append({"section": "compare", "test": f"{data} {family}", "shift": delta, "rate": p,
+                            "limit": float(limit), "analytic": True})
+    return out
+
+
 SECTIONS = {"ising": ising, "gibbs": gibbs, "langevin": langevin, "discrete": discrete,
             "autoregressive": autoregressive, "thermo": thermo, "metrics": metrics, "stats": stats,
-            "onsager": onsager, "exact": exact}
+            "onsager": onsager, "exact": exact, "compare": compare}
 
 
 def main(argv=None) -> int:

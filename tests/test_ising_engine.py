@@ -383,8 +383,12 @@ def test_series_error_from_autocorrelation_matches_spread_of_chains():
     assert est.error == pytest.approx(means.std(ddof=1) / np.sqrt(64), rel=0.35)
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_cuda_matches_exact_enumeration():
+    """The engine on a CUDA device: 4,000 L = 4 energies at T = 2.269 against exact enumeration (chi-square,
+    p > 1e-4).  Power (exact independent draws through this decision rule, 200 repetitions each): samples
+    from the temperature at which |⟨e⟩| is 2% smaller are caught 40/200, 5% smaller 200/200; no bias 0/200."""
     ds = simulate(4, [2.269], 4000, chains=2000, burn_in=100, thin=25, seed=1, device="cuda")
     ex = ExactIsing(4, 2.269)
     p = _chi2_pvalue(ob.energy_per_spin(ds.samples), *ex.energy_distribution())

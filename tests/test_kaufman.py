@@ -1,5 +1,7 @@
-"""Kaufman's exact finite-lattice solution against enumeration, Onsager and its own derivative; the
-GAN conditioner's energy map built on it."""
+"""Kaufman's exact finite-lattice solution against enumeration, a transfer matrix, Onsager and its own
+derivative; the GAN conditioner's energy map built on it.  The references are computed here, independently
+of the code: enumeration of every state (L ≤ 4, a 3 × 4 torus) and the row-to-row transfer matrix of
+strips up to 8 × 16 (ln Z = ln Tr T^length from its eigenvalues; Kramers & Wannier 1941)."""
 import numpy as np
 import pytest
 import torch
@@ -34,6 +36,36 @@ def test_rectangular_torus_equals_enumeration():
         u = -(np.exp(log_w - log_z) * bonds).sum() / (m * n)
         assert kaufman.log_partition(m, T, cols=n) == pytest.approx(log_z, abs=1e-10)
         assert kaufman.energy_per_spin(m, T, cols=n) == pytest.approx(u, abs=1e-10)
+
+
+def _transfer_matrix_log_z(width: int, length: int, T: float) -> float:
+    """ln Z of the periodic ``width × length`` lattice (J = 1) as ln Tr T^length, T the symmetric
+    2^width × 2^width row-to-row transfer matrix exp(K (½ h(s) + ½ h(s') + s·s')), h a row's bond sum."""
+    codes = np.arange(2 ** width)
+    s = 2 * ((codes[:, None] >> np.arange(width)) & 1) - 1                     # (2^w, w) rows of spins
+    row = (s * np.roll(s, -1, 1)).sum(1)
+    lam = np.linalg.eigvalsh(np.exp((row[:, None] / 2 + row[None, :] / 2 + s @ s.T) / T))
+    top = np.abs(lam).max()
+    return length * np.log(top) + np.log(np.sum((lam / top) ** length))
+
+
+def _transfer_matrix_energy(width: int, length: int, T: float, h: float = 1e-5) -> float:
+    """⟨E⟩/N = −(1/N) ∂ln Z/∂β by a central difference in β of the transfer-matrix ln Z."""
+    beta = 1.0 / T
+    up, down = (_transfer_matrix_log_z(width, length, 1.0 / (beta + d)) for d in (h, -h))
+    return -(up - down) / (2 * h) / (width * length)
+
+
+@pytest.mark.parametrize("rows,cols", [(4, 16), (16, 4), (3, 16), (16, 3), (8, 16), (16, 8)])
+def test_strips_equal_transfer_matrix(rows, cols):
+    """Sides of 16 (the lattices the GAN's energy map uses), both orientations of the formula's m and n, odd
+    and even widths: ln Z to 1e-9 and the closed-form energy to 1e-7 of the transfer matrix's."""
+    for T in TEMPERATURES:
+        w, length = min(rows, cols), max(rows, cols)
+        assert kaufman.log_partition(rows, T, cols=cols) == pytest.approx(_transfer_matrix_log_z(w, length, T),
+                                                                          abs=1e-9)
+        assert kaufman.energy_per_spin(rows, T, cols=cols) == pytest.approx(_transfer_matrix_energy(w, length, T),
+                                                                            abs=1e-7)
 
 
 def test_large_lattice_reaches_onsager_and_derivative_is_consistent():
@@ -71,12 +103,20 @@ def test_energy_map_normalises_the_exact_energy_over_the_trained_range():
     want = 2 * (u - u[0]) / (u[-1] - u[0]) - 1
     assert np.allclose(c, want, atol=1e-5)
     assert c[0] == pytest.approx(-1.0, abs=1e-6) and c[-1] == pytest.approx(1.0, abs=1e-6)
-    # the linear map puts 2.25 at its place in T, the energy map where u_L(2.25) lies: 45% of the way
-    # from 2.125 to 2.375 (u changes fastest just above T_c), not 50%
+    # the linear map puts 2.25 at its place in T
     linear = Conditioner(_spins_spec())(T)[:, 0]
     assert float(linear[1]) == pytest.approx(2 * (2.25 - 1.5) / 2.0 - 1, abs=1e-6)
-    ends = cond(torch.tensor([[2.125], [2.375]]))[:, 0].double().numpy()
-    assert (c[1] - ends[0]) / (ends[1] - ends[0]) == pytest.approx(0.451, abs=0.002)
+
+
+def test_energy_map_interpolates_where_the_transfer_matrix_energy_lies():
+    """On an 8 × 16 lattice the energy map puts T = 2.25 where the transfer matrix's u(2.25) lies between
+    u(2.125) and u(2.375), short of halfway (u changes fastest just above T_c), not at 50% as the linear map."""
+    cond = Conditioner(_spins_spec(shape=(8, 16)), cond_map="energy")
+    c = cond(torch.tensor([[2.125], [2.25], [2.375]]))[:, 0].double().numpy()
+    u = [_transfer_matrix_energy(8, 16, t) for t in (2.125, 2.25, 2.375)]
+    want = (u[1] - u[0]) / (u[2] - u[0])
+    assert (c[1] - c[0]) / (c[2] - c[0]) == pytest.approx(want, abs=2e-4)
+    assert want < 0.49
 
 
 def test_energy_map_bad_input():

@@ -5,6 +5,11 @@ dropped) and run in-process in a fresh directory, with the budgets shrunk so the
 about 20 s on one core: ``--max-time`` 3 s, ``--samples`` 100, ``--n`` 200, ``--epochs``/``--steps`` at most 20. Files a
 user brings (``events.txt``) get a small generated stand-in, so a documented command cannot drift from a
 working one without this test failing.
+
+The outputs the README prints under a command (its ``#   `` lines) are checked too: the data commands
+(``physgen data ising``, ``physgen data info``) are deterministic for their default seed, so they run at the
+documented size and their lines must appear verbatim (whitespace aside); the other commands' lines are
+checked in the shrunk run with every number masked (their figures depend on the training length).
 """
 from __future__ import annotations
 
@@ -13,6 +18,7 @@ import shlex
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
@@ -31,6 +37,11 @@ SHRINK = {
 # Commands not run, with the reason (none at present: every documented command runs).
 SKIP: dict[str, str] = {}
 
+# Printed lines not compared, by their first word, with the reason.
+UNCHECKED = {"validation:": "the verdict against the floor depends on the training length",
+             "…": "an elision of the metric lines"}
+NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
+
 
 def readme_commands(text: str) -> list[list[str]]:
     """The ``physgen`` command lines of the ```bash blocks of ``text``, as argument lists (in order)."""
@@ -42,6 +53,32 @@ def readme_commands(text: str) -> list[list[str]]:
             if words and words[0] == "physgen":
                 commands.append(words[1:])
     return commands
+
+
+def readme_outputs(text: str) -> list[tuple[list[str], list[str]]]:
+    """(command, its printed lines) for every ``physgen`` line of the ```bash blocks that is followed by
+    ``#   `` comment lines, the README's record of what the command prints."""
+    out: list[tuple[list[str], list[str]]] = []
+    for block in BASH_BLOCK.findall(text):
+        current = None
+        for line in re.sub(r"\\\n", " ", block).splitlines():
+            stripped = line.strip()
+            if stripped.startswith("#") and current is not None:
+                current[1].append(stripped.lstrip("#").strip())
+                continue
+            words = shlex.split(line, comments=True)
+            current = (words[1:], []) if words and words[0] == "physgen" else None
+            if current is not None:
+                out.append(current)
+    return [(c, lines) for c, lines in out if lines]
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _masked(text: str) -> str:
+    return NUMBER.sub("N", _flat(text))
 
 
 def shrink(args: list[str]) -> list[str]:
@@ -78,6 +115,29 @@ def test_joins_continuations_and_drops_comments():
     assert readme_commands(text) == [["data", "ising", "--size", "8", "--out", "a.h5"]]
 
 
+def test_readme_outputs_are_found():
+    """The parser sees the quick start's printed lines (guards the tests below against an empty list)."""
+    outputs = dict((" ".join(c[:2]), lines) for c, lines in readme_outputs((ROOT / "README.md").read_text()))
+    assert {"data ising", "data info", "train rbm", "sample runs/rbm", "evaluate --real"} <= set(outputs)
+    assert _masked("kl   0.03243 ± 0.00864 (floor 0.024)") == _masked("kl -1.5 ± 2e-3 (floor 7)") == "kl N ± N (floor N)"
+
+
+def test_readme_data_outputs_are_printed_verbatim(cli, tmp_path, monkeypatch):
+    """``physgen data ising`` and ``physgen data info`` at the documented size print the README's lines, the
+    numbers included (the Metropolis chains are seeded; about 5 s of one core)."""
+    from physgen.data.ising import multispin
+
+    if not multispin.AVAILABLE:
+        pytest.skip("the README's τ_int figures are the multispin engine's (the torch engine draws other chains)")
+    monkeypatch.chdir(tmp_path)
+    for args, lines in readme_outputs((ROOT / "README.md").read_text(encoding="utf-8")):
+        if args[0] != "data":
+            continue
+        code, out, err = cli(*args)
+        assert code == 0, err
+        assert _flat(" ".join(lines)) in _flat(err + "\n" + out), f"physgen {' '.join(args)}:\n{err}{out}"
+
+
 def test_readme_commands_run(cli, tmp_path, monkeypatch):
     """Every README ``physgen`` command, budgets shrunk, exits 0 (run in order in a fresh directory)."""
     import torch
@@ -85,14 +145,19 @@ def test_readme_commands_run(cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     _events_stand_in(tmp_path / "events.txt")
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    printed = {tuple(c): lines for c, lines in readme_outputs(text) if c[0] != "data"}
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        for args in readme_commands((ROOT / "README.md").read_text(encoding="utf-8")):
+        for args in readme_commands(text):
             line = " ".join(["physgen", *args])
             if line in SKIP:
                 continue
             code, out, err = cli(*shrink(args))
             assert code == 0, f"{line}\n(run as: physgen {' '.join(shrink(args))})\n{out}\n{err}"
+            for want in printed.get(tuple(args), []):     # the documented lines, numbers masked
+                if want.split()[0] not in UNCHECKED:
+                    assert _masked(want) in _masked(out + "\n" + err), f"{line}: no line like {want!r}\n{out}{err}"
     finally:
         torch.set_num_threads(threads)

@@ -47,7 +47,8 @@ def test_bound_drops_probes_before_samples():
 
 
 def test_trainer_records_share(tmp_path):
-    """A short rbm run (20 steps: even the smallest reference is above the share) records its bounded plan and the seconds of loop and checks in summary.json."""
+    """A short rbm run (20 steps: even the smallest reference is above the share) records its bounded plan and
+    the seconds of loop and checks in summary.json."""
     import numpy as np
 
     from physgen.data import Dataset, save

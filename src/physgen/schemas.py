@@ -238,7 +238,8 @@ TRANSFORM = Obj(required={"name": Str(tuple(TRANSFORM_PARAMS))})
 
 SUMMARY = Obj(required={"model": _NAME, "status": _NAME},
               optional={"data": _NAME, "data_sha256": Opt(Str(length=64, hex=True)), "seed": Int(0),
-                        "wall_time_s": Num(lo=0), "started": _NAME, "steps": Int(0)})
+                        "wall_time_s": Num(lo=0), "loop_s": Num(lo=0), "checks_s": Num(lo=0), "started": _NAME,
+                        "steps": Int(0)})
 
 _SCALAR = OneOf((Str(), Num(), Bool()))
 DATA = Obj(optional={"attrs": Map(OneOf((_SCALAR, List(_SCALAR)))), "conditions": Map(Num()),

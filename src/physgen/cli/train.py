@@ -69,12 +69,18 @@ def run(args) -> int:
     loss_text = f", loss {loss:.5g}" if isinstance(loss, float) else ""
     total = f"/{summary['total_steps']}" if summary.get("total_steps") is not None else ""
     print(f"{summary['status']}: {summary['model']} at step {summary['steps']}{total}"
-          f"{loss_text} ({summary['wall_time_s']:.1f} s) -> {args.out}")
+          f"{loss_text} ({summary['wall_time_s']:.1f} s{_split(summary)}) -> {args.out}")
     for line in (stop_line(summary, args.model, args.out),
                  validation_line(summary.get("validation"), args.model, args.out, summary)):
         if line:
             print(line)
     return 0
+
+
+def _split(summary: dict) -> str:
+    """``: loop X s, checks Y s`` when the run had quality checks (probes and validation passes)."""
+    checks = summary.get("checks_s")
+    return f": loop {summary['loop_s']:.1f} s, checks {checks:.1f} s" if checks else ""
 
 
 def stop_line(summary: dict, model: str, out: str) -> str | None:

@@ -181,6 +181,17 @@ class GenerativeModel(nn.Module):
         probes stay a small share of the training.  A function of the data only, never of the machine."""
         return None
 
+    def step_work(self, batch_size: int) -> float | None:
+        """The work of one training step on ``batch_size`` rows, in the units of :meth:`sample_work` (None: not
+        declared).  With both declared, the trainer bounds its quality checks to a share of the training's work
+        (:mod:`physgen.training.probe`); a function of the configuration only, never of the machine."""
+        return None
+
+    def sample_work(self, n: int) -> float | None:
+        """The work of drawing ``n`` samples at one condition value with the default sampler, in the units of
+        :meth:`step_work` (None: not declared)."""
+        return None
+
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:
         """The family's default config overlay for data described by ``spec`` (a nested dict of raw values,

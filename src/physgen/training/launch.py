@@ -351,11 +351,13 @@ def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> 
 
 def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[str, Any]:
     wall = float(prev.get("wall_time_s", 0.0)) + result["wall_time_s"]
+    checks = float(prev.get("checks_s", 0.0)) + float(result.get("checks_s", 0.0))
     return {"model": cfg.model_name, "status": result["status"], "data": str(data_path.resolve()),
             "data_sha256": prev.get("data_sha256") or R.file_sha256(data_path), "seed": cfg.train.seed,
             "condition": cfg.data.condition, "steps": result["step"], "epoch": result["epoch"],
             "total_steps": result["total_steps"], "planned_steps": result.get("planned_steps"),
-            "stopped_by": result.get("stopped_by"), "wall_time_s": wall, "lr_scale": result["lr_scale"],
+            "stopped_by": result.get("stopped_by"), "wall_time_s": wall, "loop_s": max(wall - checks, 0.0),
+            "checks_s": checks, "lr_scale": result["lr_scale"],
             "retries": result["retries"], "n_parameters": sum(p.numel() for p in model.parameters()),
             "device": str(device), "world_size": ctx.world_size, "last_metrics": result["last"],
             "started": prev.get("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))),

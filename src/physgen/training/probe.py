@@ -11,6 +11,13 @@ When probes run:
   ``train.until = "floor"``), on a reference whose size depends only on the data and the family
   (:meth:`GenerativeModel.probe_samples`).  Nothing depends on the clock, so the ``best`` checkpoint that the
   probes pick is the same on any machine and under any load.
+- **The checks' share of a step budget**: where the family declares the work of a training step and of a
+  draw (:meth:`GenerativeModel.step_work`, :meth:`GenerativeModel.sample_work`), :func:`bound` keeps the
+  probes' declared work within ``CHECK_SHARE`` of the training's (``STEP_OVERHEAD`` added to every step for
+  the optimizer and the trainer's bookkeeping): a plan within it is kept as it is; otherwise fewer probes run
+  (the final one always), then the reference shrinks as with a time budget.  A smaller reference gives a
+  noisier score and a larger floor (``tolerance`` and ``floor`` record both).  Work, not time: the plan is
+  the same on every machine.
 - **A time budget** (``train.max_time`` with neither ``train.steps`` nor ``train.epochs``, as a tuning trial
   runs): :class:`Cadence` keeps the probes' measured cost within a share (5%) of the elapsed wall time.
   Before the first step the trainer times a draw of a few samples (:meth:`Validator.cost`) and shrinks the
@@ -32,6 +39,8 @@ PILOT = 16               # samples of the timed draw that estimates a probe's co
 PROBES_PER_BUDGET = 3    # with a time budget, at least this many probes fit in the share
 PROBES_PER_RUN = 5       # with a step budget: probes at steps S/5, 2S/5, ..., S
 PROBES_UNTIL_FLOOR = 20  # with train.until = "floor": probes at steps S/20, ..., S, stopping at the first at floor
+CHECK_SHARE = 0.10       # with a step budget: the probes' declared work at most this share of the training's
+STEP_OVERHEAD = 16e6     # work of a trainer step beside the model's (optimizer, bookkeeping), multiply-adds
 MIN_PER_VALUE = 4        # the smallest reference keeps this many rows per condition value (and 8 in all)
 
 
@@ -80,6 +89,17 @@ class StepCadence:
         self.spent, self.count = self.spent + cost, self.count + 1
 
 
+def bound(probes: int, per_probe: float, training: float, share: float = CHECK_SHARE) -> tuple[int, float]:
+    """``(probes, work per probe)`` within ``share · training`` work: ``probes`` of ``per_probe`` work each
+    when they fit; else as many (at least one) as fit whole; else one, of ``share · training`` work (the
+    caller shrinks the reference to it)."""
+    allowed = share * training
+    if probes * per_probe <= allowed:
+        return probes, per_probe
+    fit = int(allowed // per_probe) if per_probe > 0 else probes
+    return (fit, per_probe) if fit >= 1 else (1, allowed)
+
+
 class Validator:
     """Score ``model`` against held-out data: ``__call__(model, generator, ema) -> dict`` (``score`` and its
     components, lower is better) through ``probe`` (a :class:`~physgen.metrics.quality.QualityProbe`);
@@ -104,6 +124,12 @@ class Validator:
         t = time.perf_counter()
         self._draw(model, [(k, condition)], generator, ema)
         return (time.perf_counter() - t) / k
+
+    def work(self, model) -> float | None:
+        """The declared work of one probe's draw (:meth:`GenerativeModel.sample_work` over the requests; None
+        when the family declares none)."""
+        parts = [model.sample_work(int(k)) for k, _ in self.probe.requests()]
+        return None if any(p is None for p in parts) else float(sum(parts))
 
     def fit(self, per_sample: float, seconds: float) -> int:
         """Shrink the reference so that one probe costs about ``seconds`` at ``per_sample`` seconds a sample

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from physgen.errors import UserError
-from physgen.training.probe import PROBES_PER_BUDGET, StepCadence
+from physgen.training.probe import CHECK_SHARE, PROBES_PER_BUDGET, STEP_OVERHEAD, StepCadence, bound
 
 
 class Probes:
@@ -36,6 +36,7 @@ class Probes:
         cost fits the share (:mod:`physgen.training.probe`).  A step budget's probes need no plan: they run at
         fixed steps on a reference of fixed size."""
         if isinstance(self._cadence, StepCadence):
+            self._bound_probes()
             return
         t = time.monotonic()
         try:
@@ -46,6 +47,24 @@ class Probes:
         if self.cfg.max_time is not None:
             self.probe.fit(per_sample, self._cadence.share * self.cfg.max_time / PROBES_PER_BUDGET)
         self._cadence.expect(per_sample * self.probe.size, time.monotonic() - t)
+
+    def _bound_probes(self) -> None:
+        """A step budget: keep the probes' declared work within ``CHECK_SHARE`` of the training's
+        (:func:`physgen.training.probe.bound`); fewer probes, then a smaller reference, where it does not fit.
+        Computed from the configuration alone, the same on every machine and on resume."""
+        step, per_probe = self.model.step_work(self.cfg.batch_size), self.probe.work(self.model)
+        if step is None or per_probe is None or not self._cadence.at:
+            return
+        training = self.total_steps * (step + STEP_OVERHEAD)
+        planned, size = len(self._cadence.at), self.probe.size
+        probes, allowed = bound(planned, per_probe, training)
+        if allowed < per_probe:
+            self.probe.fit(per_probe / max(size, 1), allowed)
+        self._check_share = probes * (self.probe.work(self.model) or 0.0) / training
+        if (probes, self.probe.size) != (planned, size):
+            self._cadence = StepCadence(self.total_steps, probes)
+            self.say(f"physgen: quality checks bounded to {CHECK_SHARE:.0%} of the training's work: {probes} "
+                     f"probe(s) of {self.probe.size} samples (planned: {planned} of {size})")
 
     def _drop_probe(self, exc: Exception) -> None:
         """A model that cannot sample (or whose samples the probe refuses): train on without a probe."""
@@ -63,9 +82,10 @@ class Probes:
             values = self.probe(self.model, self._generator(self.step, "quality"), self.ema)
         except (NotImplementedError, UserError) as exc:
             self._drop_probe(exc)
+            self.checks_s += time.monotonic() - t
             return {}
         if not self.cfg.val_every:
-            self.validate()
+            self.validate(timed=False)
         now = time.monotonic()
         self.last_quality, self._quality_step = values, self.step
         if self.logbook is not None:
@@ -84,6 +104,7 @@ class Probes:
             self.stop_requested, self.status, self.stopped_by = True, "completed", "floor"
         if not final:
             self._cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)
+        self.checks_s += time.monotonic() - t
         self.trigger("on_quality")
         return values
 
@@ -95,4 +116,6 @@ class Probes:
         return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
                 "final_step": self._quality_step, "floor": self.probe.floor, "tolerance": self.probe.tolerance,
                 "verdict": self.probe.verdict(best) if best else None, "probes": self._cadence.count,
-                "probe_time_s": self._cadence.spent, "probe_samples": self.probe.size}
+                "probe_time_s": self._cadence.spent, "probe_samples": self.probe.size,
+                "planned_probes": len(self._cadence.at) if isinstance(self._cadence, StepCadence) else None,
+                "check_work_share": self._check_share}

@@ -65,10 +65,19 @@ class Reporting:
         self.trigger("on_log")
         return True
 
-    def validate(self) -> dict[str, float]:
-        """Average of ``model.validate`` over the validation data (rank 0); logged as ``val_*``."""
+    def validate(self, *, timed: bool = True) -> dict[str, float]:
+        """Average of ``model.validate`` over the validation data (rank 0); logged as ``val_*``.  Its seconds
+        count towards ``checks_s`` (``timed=False``: the caller, a probe, counts them)."""
         if self.val_data is None or not self.ctx.is_main:
             return {}
+        t = time.monotonic()
+        try:
+            return self._validate()
+        finally:
+            if timed:
+                self.checks_s += time.monotonic() - t
+
+    def _validate(self) -> dict[str, float]:
         sums: dict[str, float] = defaultdict(float)
         n = len(self.val_data)
         with untouched(self.model):  # a validation pass never changes the training (persistent chains, counters)
@@ -118,7 +127,7 @@ class Reporting:
         logs, validation."""
         return {"status": self.status, "stopped_by": self._stop_reason(), "step": self.step, "epoch": self.epoch,
                 "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps,
-                "wall_time_s": time.monotonic() - self._t0,
+                "wall_time_s": time.monotonic() - self._t0, "checks_s": self.checks_s,
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
                 "last": self.last_logs, "validation": self._validation_summary()}
 

@@ -94,6 +94,8 @@ class Trainer(Reporting, Probes, Checkpoints):
                          if self.total_steps is not None else Cadence())
         self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
         self._quality_step: int | None = None          # step of the last probe
+        self._check_share: float | None = None         # the probes' declared work / the training's (step budget)
+        self.checks_s = 0.0                            # seconds of probes and validation passes in this fit
         self._span = Span.fresh(self.total_steps)    # the lr schedule's steps
         self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
         self._checked = 0                             # step of the last parameter check (or start/restore)

@@ -28,7 +28,7 @@ from torch.nn.functional import binary_cross_entropy, logsigmoid
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
-from physgen.models.rbm import cd, checks, partition
+from physgen.models.rbm import cd, checks, partition, work
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
 from physgen.samplers import ais as ais_mod
@@ -452,6 +452,19 @@ class RBM(GenerativeModel):
             # last half-sweep, not binary draws (binomial and softmax units draw grey levels themselves)
             x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
         return x.reshape(n, *self.spec.shape)
+
+    def step_work(self, batch_size: int) -> float | None:
+        """Multiply-add equivalents of one training step (:mod:`physgen.models.rbm.work`)."""
+        c = self.config
+        return work.step(n_visible=self.W.shape[-2], n_hidden=self.W.shape[-1], batch=batch_size, method=c.method,
+                         k=c.k, chains=c.n_chains, replicas=c.n_temperatures if c.method == "pt" else 1,
+                         groups=self.W.shape[0], tied=bool(self.symmetry))
+
+    def sample_work(self, n: int) -> float | None:
+        """Multiply-add equivalents of ``sample(n)`` with its defaults (:mod:`physgen.models.rbm.work`)."""
+        c = self.config
+        return work.sample(n, n_visible=self.W.shape[-2], n_hidden=self.W.shape[-1], burn_in=c.burn_in,
+                           replicas=c.n_temperatures if c.method == "pt" else 1)
 
     def _init_rows(self, k: int, init: Any) -> torch.Tensor | None:
         if isinstance(init, str):

@@ -5,28 +5,33 @@ For each family that ``physgen models`` lists and each data kind — tt̄ events
 the commands a user types, each in its own process with ``OMP_NUM_THREADS = k`` for k = 1 and all cores
 (``os.cpu_count()``), on the CPU and, when ``torch.cuda.is_available()``, on CUDA:
 
-* **training** — ``physgen train FAMILY --data F --steps N --device D --no-progress --overwrite`` (the
-  family's defaults for the data, only the step count set, small enough for a few seconds of training).
-  The figure is read from the run's ``metrics.csv``: its training rows (one per ``train.log_every`` steps)
-  give each logged interval's seconds (``time_s`` differences) and samples (``samples_per_s`` × seconds: the
-  data rows the steps consumed, ``train.batch_size`` a step).  Training samples per second = the samples of
-  the counted intervals / their seconds, where the first interval (the first step's one-time costs) and
-  every interval that holds a quality probe or a validation pass (a ``metrics.csv`` row without
-  ``samples_per_s`` between two training rows) are left out.  Start-up (interpreter, imports, data loading
-  and transform, model construction, the first checkpoint) and the end (final probe, checkpoint, preview)
+* **training** — ``physgen train FAMILY --data F --steps N --set data.val_fraction=0 --device D
+  --no-progress --overwrite``: the family's defaults for the data with the step count set (N = its default
+  budget / 150, at least 50: the default budgets are about 300 s of one core, so about 2 s of training) and
+  no held-out split, so no quality probes (a figure of the training loop leaves them out anyway, and they
+  would cost more than the training: a probe samples the model; ``--probes`` keeps the split, as users run
+  it).  The figure is read from the run's ``metrics.csv``: its training rows (one per ``train.log_every``
+  steps) give each logged interval's seconds (``time_s`` differences) and samples (``samples_per_s`` ×
+  seconds: the data rows the steps consumed, ``train.batch_size`` a step).  Training samples per second =
+  the samples of the counted intervals / their seconds, where the first interval (the first step's
+  one-time costs) and every interval that holds a quality probe or a validation pass (a ``metrics.csv``
+  row without ``samples_per_s`` between two training rows) are left out.  Start-up (interpreter, imports,
+  data loading and transform, model construction, the first checkpoint) and the end (checkpoint, preview)
   fall outside the training rows, so they are not counted either; the whole command's wall time is
-  reported beside.  A run too short to have a clean interval is counted with its probes (marked).
-* **generation** — the run is loaded with the public API (``physgen.training.load_run(RUN, device=D)``), one
-  warm-up draw is made, and ``Run.sample(n)`` (the family's default sampler, as ``physgen sample`` calls it)
-  is timed at each thread count (``torch.set_num_threads``): *sampling alone*, no interpreter start, no
-  model loading, no file written.  Then the whole ``physgen sample RUN --n n --device D --out F`` command is
-  timed at each thread count: interpreter start, imports, loading the run, sampling and writing the file.
+  reported beside.  A run without a clean interval is counted with its probes (marked).
+* **generation** — in a child process the run is loaded with the public API
+  (``physgen.training.load_run(RUN, device=D)``), a warm-up draw of 16 is made, a draw of 64 sets n (about
+  ``SAMPLE_SECONDS`` of sampling on the first thread count, 64 to ``MAX_N``), and ``Run.sample(n)`` (the
+  family's default sampler, as ``physgen sample`` calls it) is timed at each thread count
+  (``torch.set_num_threads``): *sampling alone*, no interpreter start, no model loading, no file written.
+  Then the whole ``physgen sample RUN --n n --device D --out F`` command is timed once, at the first thread
+  count (one core): interpreter start, imports, loading the run, sampling and writing the file.
 
 Every row carries its thread count and the 1-minute load average at its start and end; the header carries
 the machine, the torch version, the date and each data file's command with its own rate (the generator a
 network would replace, whole command).  A family without defaults for a kind gets "—" with the reason; a
 command that fails gets its one-line error.  The table goes between the ``throughput`` markers of
-docs/benchmarks.md (``--no-write``: printed only; ``--quick`` never writes).  About 15 minutes on 2 cores.
+docs/benchmarks.md (``--no-write``: printed only; ``--quick`` never writes).  About 15 minutes on 2 idle cores.
 
     python benchmarks/throughput.py                                    # all families, kinds, threads 1 and all
     python benchmarks/throughput.py --families vae,ddpm --kinds digits --no-write
@@ -61,13 +66,14 @@ KIND_OF = {"ttbar": ("continuous", "tt̄ (s, t, y)"), "ising": ("spins", "Ising 
 #: data kind -> (samples made by the default run, by --quick)
 DATA_N = {"ttbar": (10_000, 2000), "ising": (2000, 500), "digits": (1797, 1797), "jets": (1000, 100)}
 #: training steps: the family's default budget for the data / BUDGET_SHARE (the default budgets are about 300 s
-#: of one core, docs/training.md), at least MIN_STEPS so that logged intervals without a probe remain (probes
-#: run at 1/5, 2/5, ... of the steps, metrics rows every 10 steps); --quick trains QUICK_STEPS
-BUDGET_SHARE, MIN_STEPS, QUICK_STEPS = 200, 100, 30
-#: samples drawn per family (a second or more of sampling on one core); --quick draws QUICK_N
-SAMPLE_N = {"rbm": 500, "dbn": 500, "ebm": 200, "ddpm": 200, "score-sde": 200, "flow-matching": 1000,
-            "epic-fm": 100, "flow": 2000}
-DEFAULT_N, QUICK_N = 5000, 50
+#: of one core, docs/training.md), at least MIN_STEPS (metrics rows every 10 steps, the first left out; with
+#: --probes, at least 100 so that rows without a probe remain: probes run at 1/5, 2/5, ... of the steps);
+#: --quick trains QUICK_STEPS
+BUDGET_SHARE, MIN_STEPS, QUICK_STEPS = 150, 50, 30
+NO_PROBES = ["--set", "data.val_fraction=0"]
+#: sampling alone lasts about SAMPLE_SECONDS on the first thread count (n from a timed draw of 64, at most MAX_N);
+#: --quick draws QUICK_N
+SAMPLE_SECONDS, MAX_N, QUICK_N = 1.0, 20_000, 50
 
 
 # --- data ---------------------------------------------------------------------------------------------
@@ -124,20 +130,22 @@ def training_rate(metrics_csv: Path) -> dict:
             "rate": samples / seconds if seconds > 0 else None, "probes_included": probes}
 
 
-def steps_for(family: str, data: Path) -> int:
-    """Steps of ``family``'s training on ``data``: its default budget / BUDGET_SHARE, at least MIN_STEPS."""
+def steps_for(family: str, data: Path, probes: bool) -> int:
+    """Steps of ``family``'s training on ``data``: its default budget / BUDGET_SHARE, at least MIN_STEPS (100
+    with ``probes``)."""
     from physgen.data import load
     from physgen.models import registry
     from physgen.models.base import DataSpec
 
     budget = registry.get(family).defaults(DataSpec.from_dataset(load(data))).get("train", {}).get("steps")
-    return max(MIN_STEPS, round((budget or 0) / BUDGET_SHARE, -1))
+    return int(max(100 if probes else MIN_STEPS, round((budget or 0) / BUDGET_SHARE, -1)))
 
 
-def train(family: str, data: Path, run: Path, steps: int, threads: int, device: str, logs: Path) -> dict:
-    """``physgen train`` as a user runs it; its rate (:func:`training_rate`), batch size and wall time."""
+def train(family: str, data: Path, run: Path, steps: int, threads: int, device: str, logs: Path,
+          probes: bool = False) -> dict:
+    """``physgen train`` with the family's defaults; its rate (:func:`training_rate`), batch size, wall time."""
     args = ["train", family, "--data", os.path.relpath(data, run.parent), "--out", run.name, "--steps", steps,
-            "--device", device, "--no-progress", "--overwrite"]
+            *([] if probes else NO_PROBES), "--device", device, "--no-progress", "--overwrite"]
     res = check(run_physgen(args, cwd=run.parent, threads=threads, log=logs / f"train-{run.name}.txt"))
     batch = tomllib.loads((run / "config.toml").read_text())["train"]["batch_size"]
     return {**training_rate(run / "metrics.csv"), "batch_size": batch, "planned_steps": steps,
@@ -145,17 +153,23 @@ def train(family: str, data: Path, run: Path, steps: int, threads: int, device: 
 
 
 # --- generation ---------------------------------------------------------------------------------------
-def sampling_alone(run: str, n: int, threads: list[int], device: str) -> dict:
+def sampling_alone(run: str, n: int | None, threads: list[int], device: str) -> dict:
     """In this process: seconds of ``load_run`` and of ``Run.sample(n)`` at each thread count, after a warm-up
-    draw (the child process of :func:`sample`)."""
+    draw; ``n=None``: about SAMPLE_SECONDS of sampling at ``threads[0]`` (the child process of :func:`sample`)."""
     import torch
 
     from physgen.training import load_run
 
+    torch.set_num_threads(threads[0])
     t0 = time.perf_counter()
     r = load_run(run, device=device)
     out = {"load_s": time.perf_counter() - t0, "sample_s": {}}
-    r.sample(min(n, 16), seed=1)
+    r.sample(16, seed=1)
+    if n is None:
+        t0 = time.perf_counter()
+        r.sample(64, seed=2)
+        n = int(float(f"{min(MAX_N, max(64, 64 * SAMPLE_SECONDS / (time.perf_counter() - t0))):.2g}"))
+    out["n"] = n
     for k in threads:
         torch.set_num_threads(k)
         t0 = time.perf_counter()
@@ -164,9 +178,9 @@ def sampling_alone(run: str, n: int, threads: list[int], device: str) -> dict:
     return out
 
 
-def sample(run: Path, n: int, threads: list[int], device: str, logs: Path) -> dict:
-    """Sampling alone (a child running :func:`sampling_alone`), then the whole ``physgen sample`` command, at
-    each thread count: {threads: {alone_rate, command_s, command_rate, command}}, load_s."""
+def sample(run: Path, n: int | None, threads: list[int], device: str, logs: Path) -> dict:
+    """Sampling alone at each thread count (a child running :func:`sampling_alone`), then the whole ``physgen
+    sample`` command at ``threads[0]``: {n, load_s, k: {alone_s, alone_rate}, command: {s, rate, text}}."""
     import subprocess
 
     code = (f"import json, sys; sys.path.insert(0, {str(HERE)!r}); import throughput; "
@@ -177,30 +191,39 @@ def sample(run: Path, n: int, threads: list[int], device: str, logs: Path) -> di
     if proc.returncode != 0:
         raise CommandFailed(f"Run.sample: {(proc.stderr.strip().splitlines() or ['no output'])[-1][:200]}")
     alone = json.loads(proc.stdout.strip().splitlines()[-1])
-    out = {"load_s": alone["load_s"]}
+    n = alone["n"]
+    out = {"n": n, "load_s": alone["load_s"]}
     for k in threads:
-        args = ["sample", run.name, "--n", n, "--device", device, "--out", f"{run.name}-samples.h5", "--overwrite"]
-        res = check(run_physgen(args, cwd=run.parent, threads=k, log=logs / f"sample-{run.name}-t{k}.txt"))
-        secs = alone["sample_s"][str(k)]
-        out[k] = {"alone_s": secs, "alone_rate": n / secs, "command_s": res["wall_s"],
-                  "command_rate": n / res["wall_s"], "command": res["command"]}
+        out[k] = {"alone_s": alone["sample_s"][str(k)], "alone_rate": n / alone["sample_s"][str(k)]}
+    args = ["sample", run.name, "--n", n, "--device", device, "--out", f"{run.name}-samples.h5", "--overwrite"]
+    res = check(run_physgen(args, cwd=run.parent, threads=threads[0], log=logs / f"sample-{run.name}.txt"))
+    out["command"] = {"s": res["wall_s"], "rate": n / res["wall_s"], "text": res["command"]}
     return out
 
 
 # --- one family on one kind -----------------------------------------------------------------------------
-def unsupported(family: str, kind: str) -> str | None:
-    """Why ``family`` has no defaults for ``kind`` (None when it has)."""
+def unsupported(family: str, kind: str, data: Path | None = None) -> str | None:
+    """Why ``family`` cannot train with its defaults on ``kind`` (its data file ``data``); None when it can."""
     from physgen.models import registry
 
     cls = registry.get(family)
     physgen_kind = KIND_OF[kind][0]
-    return None if physgen_kind in cls.kinds else f"no defaults for {physgen_kind} data (`physgen models`)"
+    if physgen_kind not in cls.kinds:
+        return f"no defaults for {physgen_kind} data (`physgen models`)"
+    if data is not None:
+        from physgen.data import load
+        from physgen.models.base import DataSpec
+
+        ds = load(data)
+        if cls.defaults(DataSpec.from_dataset(ds)).get("data", {}).get("condition") == "labels" and ds.labels is None:
+            return "its defaults condition on /labels, which these data lack"
+    return None
 
 
 def measure(family: str, kind: str, data: Path, a) -> list[dict]:
     """Rows (one per device and thread count) of ``family`` on ``kind``: training and generation figures."""
-    steps = QUICK_STEPS if a.quick else steps_for(family, data)
-    n = QUICK_N if a.quick else SAMPLE_N.get(family, DEFAULT_N)
+    steps = QUICK_STEPS if a.quick else steps_for(family, data, a.probes)
+    n = QUICK_N if a.quick else None
     rows = []
     for device in a.devices:
         load0, trained = os.getloadavg()[0], {}
@@ -208,15 +231,16 @@ def measure(family: str, kind: str, data: Path, a) -> list[dict]:
             for k in a.threads:
                 run = a.out / "runs" / f"{family}-{kind}-{device}-t{k}"
                 run.parent.mkdir(parents=True, exist_ok=True)
-                trained[k] = train(family, data, run, steps, k, device, a.out / "logs")
+                trained[k] = train(family, data, run, steps, k, device, a.out / "logs", a.probes)
             gen = sample(a.out / "runs" / f"{family}-{kind}-{device}-t{a.threads[0]}", n, a.threads, device,
                          a.out / "logs")
         except CommandFailed as exc:
             rows.append({"family": family, "kind": kind, "device": device, "error": str(exc)})
             continue
         load = (load0, os.getloadavg()[0])
-        rows += [{"family": family, "kind": kind, "device": device, "threads": k, "train": trained[k],
-                  "n": n, "load_s": gen["load_s"], "sample": gen[k], "load": load} for k in a.threads]
+        rows += [{"family": family, "kind": kind, "device": device, "threads": k, "train": trained[k], "n": gen["n"],
+                  "load_s": gen["load_s"], "sample": gen[k], "command": gen["command"] if k == a.threads[0] else None,
+                  "load": load} for k in a.threads]
     return rows
 
 
@@ -232,14 +256,15 @@ def table_rows(rows: list[dict]) -> list[str]:
         head = f"| {r['family']} | {KIND_OF[r['kind']][1]} | {r.get('device', '—')} |"
         if "reason" in r or "error" in r:
             what = r.get("reason") or f"failed: {r['error']}"
-            out.append(f"{head} — | — | {what} | — | — | — |")
+            out.append(f"{head} — | — | {what} | — | — | — | — |")
             continue
         t, s = r["train"], r["sample"]
         counted = (f"{t['steps']:.0f} of {t['planned_steps']} steps × batch {t['batch_size']} in {t['seconds']:.2f} s"
                    f"{' (probes included)' if t['probes_included'] else ''}; whole command {t['wall_s']:.1f} s")
+        c = r["command"]
+        whole = "—" if c is None else f"{_num(c['rate'])} ({c['s']:.1f} s; loading the run {r['load_s']:.2f} s)"
         out.append(f"{head} {r['threads']} | {_num(t['rate'])} | {counted} | {_num(s['alone_rate'])} | "
-                   f"{_num(s['command_rate'])} ({s['command_s']:.1f} s for {r['n']:,}; loading {r['load_s']:.2f} s) | "
-                   f"{r['load'][0]:.2f}–{r['load'][1]:.2f} |")
+                   f"{r['n']:,} | {whole} | {r['load'][0]:.2f}–{r['load'][1]:.2f} |")
     return out
 
 
@@ -249,15 +274,17 @@ def markdown(res: dict) -> str:
              f"{res['load'][0]:.2f} at the start, {res['load'][1]:.2f} at the end. Regenerate with "
              f"`{res['command']}` (part of `make bench`).", "",
              "| family | data | device | threads | training samples/s | counted | generated samples/s, sampling "
-             "alone | whole `physgen sample` command, samples/s | load |", "|---|---|---|---|---:|---|---:|---|---|"]
+             "alone | n | whole `physgen sample --n n` command, samples/s (one thread) | load |",
+             "|---|---|---|---|---:|---|---:|---:|---|---|"]
     lines += table_rows(res["rows"])
     lines += ["", "Data (each made once; the rate is the whole command's, the generator a network replaces):", ""]
     for kind, d in res["data"].items():
         rate = "" if d.get("rate") is None else f" — {d['rate']:,.1f} samples/s ({d['seconds']:.1f} s)"
         lines.append(f"- {KIND_OF[kind][1]}: " + (f"`{d['command']}`{rate}" if "command" in d else d["reason"]))
     lines += ["", "Commands of every row (k threads, device D, N steps and n samples as in the row):", "", "```",
-              "OMP_NUM_THREADS=k physgen train FAMILY --data DATA.h5 --out RUN --steps N --device D --no-progress "
-              "--overwrite", "OMP_NUM_THREADS=k physgen sample RUN --n n --device D --out RUN-samples.h5 --overwrite",
+              "OMP_NUM_THREADS=k physgen train FAMILY --data DATA.h5 --out RUN --steps N"
+              + ("" if res["probes"] else " --set data.val_fraction=0") + " --device D --no-progress --overwrite",
+              "OMP_NUM_THREADS=1 physgen sample RUN --n n --device D --out RUN-samples.h5 --overwrite",
               "# sampling alone: physgen.training.load_run(RUN, device=D).sample(n) after a warm-up draw, "
               "torch.set_num_threads(k)", "```"]
     return "\n".join(lines) + "\n"
@@ -273,6 +300,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--out", type=Path, help="directory for data, runs, logs and results.json (default: temporary)")
     p.add_argument("--quick", action="store_true",
                    help=f"smoke test: {QUICK_STEPS} steps, {QUICK_N} samples, small data files; never writes the docs")
+    p.add_argument("--probes", action="store_true",
+                   help="keep the held-out split and its quality probes in training (as users run it; slower)")
     p.add_argument("--no-write", action="store_true", help="print the table, leave docs/benchmarks.md alone")
     a = p.parse_args(argv)
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -300,6 +329,7 @@ def run(a) -> dict:
     """Every family on every kind; the results (``markdown`` renders them)."""
     stamp = lambda: datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M")
     res = {"started": stamp(), "machine": conditions.machine(), "load": [os.getloadavg()[0]], "data": {}, "rows": [],
+           "probes": a.probes,
            "command": " ".join(["python benchmarks/throughput.py", *a.shown])}
     for kind in a.kinds:
         try:
@@ -307,7 +337,7 @@ def run(a) -> dict:
         except CommandFailed as exc:
             res["data"][kind] = {"reason": f"not measured: {exc}"}
         for family in a.families:
-            reason = unsupported(family, kind) or res["data"][kind].get("reason")
+            reason = res["data"][kind].get("reason") or unsupported(family, kind, Path(d["path"]))
             if reason:
                 res["rows"].append({"family": family, "kind": kind, "reason": reason})
                 continue

@@ -42,20 +42,23 @@ def test_training_rate_counts_clean_intervals_only(tmp_path):
 
 def test_quick_mode_on_one_family_prints_the_table(tmp_path, capsys):
     doc = bench.DOC.read_text()
-    code = bench.main(["--quick", "--families", "gan,epic-fm", "--kinds", "digits", "--threads", "1",
+    code = bench.main(["--quick", "--families", "gan,epic-fm", "--kinds", "digits", "--threads", "1,2",
                        "--devices", "cpu", "--out", str(tmp_path)])
     out = capsys.readouterr().out
     assert code == 0 and bench.DOC.read_text() == doc              # --quick never writes the docs
     lines = [ln for ln in out.splitlines() if ln.startswith("| ")]
     header, rows = lines[0], lines[1:]
     assert header.startswith("| family | data | device | threads | training samples/s |")
-    assert len(rows) == 2 and all(r.count(" | ") == header.count(" | ") for r in rows)
-    gan = rows[0].split(" | ")
-    assert gan[:4] == ["| gan", "digits 8 × 8", "cpu", "1"] and float(gan[4].replace(",", "")) > 0
-    assert f"of {bench.QUICK_STEPS} steps × batch" in gan[5] and float(gan[6].replace(",", "")) > 0
-    assert rows[1].startswith("| epic-fm | digits 8 × 8 | — | — | — | no defaults for image data")
+    assert len(rows) == 3 and all(r.count(" | ") == header.count(" | ") for r in rows)
+    for threads, row in zip(("1", "2"), rows):
+        cells = row.split(" | ")
+        assert cells[:4] == ["| gan", "digits 8 × 8", "cpu", threads] and float(cells[4].replace(",", "")) > 0
+        assert f"of {bench.QUICK_STEPS} steps × batch" in cells[5] and float(cells[6].replace(",", "")) > 0
+        assert cells[7] == str(bench.QUICK_N)
+        assert (cells[8] == "—") == (threads == "2")                  # the whole command: one thread only
+    assert rows[2].startswith("| epic-fm | digits 8 × 8 | — | — | — | no defaults for image data")
     assert "OMP_NUM_THREADS=1 physgen data digits --out digits-n1797.h5" in out
-    assert "throughput: 1 rows measured, 0 failed, 1 without defaults; load " in out
+    assert "throughput: 2 rows measured, 0 failed, 1 without defaults; load " in out
     assert (tmp_path / "results.json").is_file()
 
 

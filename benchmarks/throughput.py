@@ -77,7 +77,7 @@ SAMPLE_SECONDS, MAX_N, QUICK_N = 1.0, 20_000, 50
 
 
 # --- data ---------------------------------------------------------------------------------------------
-def data_args(kind: str, n: int, path: Path) -> list[str]:
+def data_args(kind: str, n: int, path: str | Path) -> list[str]:
     """``physgen data ...`` arguments that make ``n`` samples of ``kind`` into ``path``."""
     if kind == "ttbar":
         return pythia_ttbar.pythia_args(path, n, pythia_ttbar.SEED)

@@ -9,7 +9,7 @@ the commands a user types, each in its own process with ``OMP_NUM_THREADS = k`` 
   --no-progress --overwrite``: the family's defaults for the data with the step count set (N = its default
   budget / 150, at least 50: the default budgets are about 300 s of one core, so about 2 s of training) and
   no held-out split, so no quality probes (a figure of the training loop leaves them out anyway, and they
-  would cost more than the training: a probe samples the model; ``--probes`` keeps the split, as users run
+  can cost more than the training: a probe samples the model; ``--probes`` keeps the split, as users run
   it).  The figure is read from the run's ``metrics.csv``: its training rows (one per ``train.log_every``
   steps) give each logged interval's seconds (``time_s`` differences) and samples (``samples_per_s`` ×
   seconds: the data rows the steps consumed, ``train.batch_size`` a step).  Training samples per second =

@@ -90,7 +90,7 @@ def readme_ttbar(board: dict) -> str:
              f"10,000 Pythia tt̄ events, judged against 10,000 other events (floor in brackets{medians}; "
              f"{board['date'][:10]}): `python benchmarks/defaults.py --datasets ttbar --out OUT`; "
              "Ising, digits and sampling times: [docs/scoreboard.md](docs/scoreboard.md); "
-             "speed: [docs/benchmarks.md](docs/benchmarks.md).", "",
+             "speed: [docs/benchmarks.md](docs/benchmarks.md) ([per family](docs/benchmarks.md#throughput-per-family)).", "",
              "| tt̄ (s, t, y) | " + " | ".join(fams) + " |", "|---" * (len(fams) + 1) + "|"]
     for quantity, label, fmt in (("mean KL", "mean per-feature KL", sig2),
                                  ("classifier AUC", "classifier AUC", lambda v: f"{v:.3f}")):

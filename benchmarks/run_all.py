@@ -4,7 +4,10 @@ Each benchmark runs as its own process (its command is recorded in the table); i
 the figures below are taken from it.  The table — date, machine, load average, and for every figure its
 reference and conditions — replaces whatever stands between the two marker comments of
 docs/benchmarks.md, so re-running regenerates it.  A benchmark that fails leaves a row saying so (and
-the script exits non-zero after writing the table).  About 10–15 minutes on 2 cores.
+the script exits non-zero after writing the table).  ``benchmarks/throughput.py`` writes its own table (every
+family's training and generated samples per second) between the ``throughput`` markers of the same document
+and leaves one row here; ``--no-write`` is passed on to it, and ``--from-log`` re-renders only its row.
+About 25–30 minutes on 2 cores, 15 of them for the throughput table.
 
     python benchmarks/run_all.py                    # all, then rewrite the table
     python benchmarks/run_all.py --only ising rbm   # a subset (the other rows are dropped)
@@ -145,6 +148,18 @@ def metrics(out: str) -> list[list[str]]:
     return rows
 
 
+def throughput(out: str) -> list[list[str]]:
+    m = re.search(r"^throughput: (\d+) rows measured, (\d+) failed, (\d+) without defaults; load ([\d.]+-[\d.]+)$",
+                  out, re.M)
+    if not m:
+        return []
+    failed = f"; {m.group(2)} failed (their errors are in the table)" if int(m.group(2)) else ""
+    return [["Throughput of every family: training and generated samples/s", f"{m.group(1)} rows",
+             f"the table under “Throughput per family” below, written by the same command; {m.group(3)} "
+             f"family/data pairs without defaults{failed}", f"1 and {os.cpu_count()}",
+             m.group(4).replace("-", "–")]]
+
+
 def _find(pattern: str, text: str) -> str:
     m = re.search(pattern, text)
     return "–".join(m.groups()).replace("-", "–") if m else "?"
@@ -174,12 +189,16 @@ BENCHES = {
     "diffusion": (["benchmarks/diffusion.py", "--n", "2000", "--seeds", "3", "--train-steps", "2000"], ONE,
                   diffusion),
     "metrics": (["benchmarks/metrics.py", "--skip-100k", "--n", "5000", "--repeat", "3"], ONE, metrics),
+    "throughput": (["benchmarks/throughput.py"], {}, throughput),   # sets its threads per command
 }
+#: benchmarks that write their own table into docs/benchmarks.md (given --no-write when run_all.py is)
+OWN_TABLE = {"throughput"}
 
 
-def run(name: str, logged: str | None = None) -> tuple[list[list[str]], bool, float]:
+def run(name: str, logged: str | None = None, no_write: bool = False) -> tuple[list[list[str]], bool, float]:
     """Run benchmark ``name`` (or take its output from ``logged``): (table rows, success, seconds)."""
     args, env_extra, parse = BENCHES[name]
+    args = [*args, "--no-write"] if no_write and name in OWN_TABLE else args
     env_words = " ".join(f"{k}={v}" for k, v in env_extra.items())
     command = f"`{(env_words + ' ') if env_words else ''}python {' '.join(args)}`"
     t0 = time.monotonic()
@@ -240,7 +259,7 @@ def main() -> None:
         print(f"# started {started} UTC, load {load0:.2f}", flush=True)
     results, failed = [], []
     for name in args.only or (list(logged) if logged is not None else BENCHES):
-        rows, ok, secs = run(name, None if logged is None else logged[name])
+        rows, ok, secs = run(name, None if logged is None else logged[name], args.no_write)
         results.append(rows)
         if logged is None:
             print(f"[{name}: {'ok' if ok else 'FAILED'}, {secs:.0f} s]", flush=True)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
+from physgen.models.contract import Hook
 
 
 @dataclass(frozen=True)
@@ -229,9 +230,12 @@ class GenerativeModel(nn.Module):
         parameters and buffers here (visible biases from data means, data ranges, persistent chains);
         state that is not checkpointed (e.g. fitted resampling weights) is rebuilt on both."""
 
-    def attach_diagnostics(self, trainer) -> None:
-        """Register trainer callbacks that write diagnostics (``trainer.add_callback(event, fn)``), e.g. a
-        GAN's loss curves and fixed-noise samples; called before every fit.  Default: none."""
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """``(event, hook)`` pairs the report layer calls during every fit with a read-only
+        :class:`~physgen.models.contract.RunContext` (never the trainer), e.g. a GAN's loss curves and
+        fixed-noise samples, reported as files through the context; called before every fit with the training
+        samples ``x`` ``(N, *shape)`` in model space on the training device.  Default: none."""
+        return []
 
     def networks(self) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
         """Name -> (modules whose parameters are counted together, a forward call through them on a dummy
@@ -259,16 +263,17 @@ class GenerativeModel(nn.Module):
         return {"loss": float(loss), **{k: float(v) for k, v in logs.items()}}
 
     @torch.no_grad()
-    def preview(self, *, generator: torch.Generator) -> np.ndarray | None:
+    def preview(self, *, generator: torch.Generator, **sample_options: Any) -> np.ndarray | None:
         """An image (H, W) in [0, 1] saved by the trainer under ``previews/``; default: a 4x4 grid of
-        samples when one sample is 2-D (Ising lattices, digits), else None."""
+        samples when one sample is 2-D (Ising lattices, digits), else None.  ``sample_options`` go to
+        :meth:`sample` (families with costly samplers override this to pass e.g. a shorter burn-in)."""
         if len(self.spec.shape) != 2:
             return None
         cond = ({name: float(sorted(v)[len(v) // 2]) for name, v in self.spec.condition_values.items()}
                 if self.spec.condition_names else None)  # a trained value near the middle
         if self.spec.n_labels:
             cond = {"labels": 0}
-        x = self.sample(16, generator=generator, condition=cond).detach().float().cpu().numpy()
+        x = self.sample(16, generator=generator, condition=cond, **sample_options).detach().float().cpu().numpy()
         lo, hi = float(x.min()), float(x.max())
         x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
         h, w = self.spec.shape

@@ -26,6 +26,7 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.contract import Hook
 from physgen.models.nets import COND_MAPS, Conditioner, check_positive
 from physgen.models.spaces import from_signed
 
@@ -229,14 +230,14 @@ class GAN(GenerativeModel):
         grad, = torch.autograd.grad(self.disc(xh, c).sum(), xh, create_graph=True)
         return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-    def attach_diagnostics(self, trainer) -> None:
-        """With ``model.diagnostics``: register :class:`~physgen.models.diagnostics.GANDiagnostics` (loss
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """With ``model.diagnostics``: the hooks of :class:`~physgen.models.diagnostics.GANDiagnostics` (loss
         curves, fixed-noise samples, warnings under ``RUN_DIR/diagnostics``)."""
-        if self.config.diagnostics:
-            from physgen.models.diagnostics import GANDiagnostics
+        if not self.config.diagnostics:
+            return []
+        from physgen.models.diagnostics import GANDiagnostics
 
-            run_dir = trainer.run_dir if getattr(trainer.ctx, "is_main", True) else None
-            GANDiagnostics(self, run_dir, trainer.data.x, epochs=self.config.sample_epochs).attach(trainer)
+        return GANDiagnostics(self, x, epochs=self.config.sample_epochs).hooks()
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         x = batch["x"]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.contract import Hook
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import PADDINGS, LatticeCritic, LatticeGenerator, lattice_shape, padding_mode
@@ -283,11 +284,12 @@ class WGANGP(GAN):
         if self.observables is not None and not resumed:
             self.observables.fit(data["x"], data.get("cond"), self.reals)
 
-    def attach_diagnostics(self, trainer) -> None:
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
         """Also print ``model.reweight``'s summary (grid, effective sample sizes) when training starts."""
-        super().attach_diagnostics(trainer)
+        hooks = super().run_hooks(x)
         if self.reals is not None:
-            trainer.add_callback("on_train_start", lambda t: t.say("physgen: " + self.reweight_summary))
+            hooks.append(("on_train_start", lambda ctx: ctx.say("physgen: " + self.reweight_summary)))
+        return hooks
 
     def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         """With ``model.reweight``: a reweighted real batch of the same size (:mod:`~physgen.models.gan.reweighted`)."""

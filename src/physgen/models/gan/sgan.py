@@ -40,6 +40,7 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.contract import Hook
 from physgen.models.gan.base import GAN, GANConfig, _apply
 from physgen.models.nets import Conditioner, check_positive, flat_dim
 from physgen.models.registry import register
@@ -222,16 +223,10 @@ class SGAN(GAN):
                 "rows": "row numbers in the run's training set (after the data.val_fraction split)",
                 "labelled_rows": {str(k): [r for r, c in zip(rows, y) if c == k] for k in range(self.n_classes)}}
 
-    def attach_diagnostics(self, trainer) -> None:
-        """The GAN diagnostics, and ``RUN_DIR/labelled.json`` written when training starts."""
-        super().attach_diagnostics(trainer)
-        if trainer.run_dir is not None and getattr(trainer.ctx, "is_main", True):
-            from pathlib import Path
-
-            from physgen.atomic import write_json
-
-            path = Path(trainer.run_dir) / LABELLED_FILE
-            trainer.add_callback("on_train_start", lambda t: write_json(path, self.labelled_record()))
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """The GAN diagnostics, and ``RUN_DIR/labelled.json`` reported when training starts."""
+        return [*super().run_hooks(x),
+                ("on_train_start", lambda ctx: ctx.report(LABELLED_FILE, self.labelled_record()))]
 
     # --- training -----------------------------------------------------------------------------
     def classify(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

@@ -415,11 +415,7 @@ class RBM(GenerativeModel):
     # --- generation and scoring ------------------------------------------------------------------
     def preview(self, *, generator: torch.Generator):
         """The base class's 4×4 sample grid, drawn with a short burn-in (≤ 100 sweeps) to stay cheap."""
-        self._preview = True
-        try:
-            return super().preview(generator=generator)
-        finally:
-            self._preview = False
+        return super().preview(generator=generator, burn_in=min(self.config.burn_in, 100))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
@@ -435,8 +431,7 @@ class RBM(GenerativeModel):
         k = self.condition_index(condition)
         e = self.energy(k).detach()
         c = self.config
-        default = min(c.burn_in, 100) if getattr(self, "_preview", False) else c.burn_in
-        burn_in = default if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
+        burn_in = c.burn_in if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
         thin, flip = c.thin if thin is None else thin, self.flip if flip is None else flip
         start = self._init_rows(k, init)
         sampler = sampler or ("pt" if c.method == "pt" else "gibbs")

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.contract import Hook
+from physgen.models.contract import DemoStage, Hook
 
 
 @dataclass(frozen=True)
@@ -118,6 +118,11 @@ def budget(steps: int) -> dict[str, Any]:
     return {"train": {"steps": steps, "epochs": None, "max_time": None}}
 
 
+#: the size keys ``physgen tune`` searches for a family without :attr:`GenerativeModel.size_keys` (those its
+#: config dataclass has)
+FALLBACK_SIZE_KEYS = ("n_hidden", "latent", "hidden", "hidden_g", "hidden_d")
+
+
 def kind_of(spec: DataSpec) -> str:
     """The data kind whose defaults apply: ``spins``, ``binary``, ``continuous``; ``image`` data (grey levels
     in [0, 1]) share the ``binary`` defaults, being lattices of pixels too."""
@@ -174,6 +179,15 @@ class GenerativeModel(nn.Module):
     #: so that the user's choice wins over a default that contradicts it (the rbm: ``n_hidden`` asks for a dense
     #: RBM, which the spins default ``filters`` would refuse); ``config.toml`` records the resolved values
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: ``physgen tune``'s built-in space: the ``[model]`` keys that set the network's size, per network kind
+    #: (:meth:`network_kind`; ``"any"`` when the family builds one kind); None: :data:`FALLBACK_SIZE_KEYS`
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = None
+    #: True when the family is also a classifier (``n_classes`` and ``compare_classifiers``): ``physgen evaluate
+    #: RUN --data TEST`` then scores it on labelled test data
+    classifier: ClassVar[bool] = False
+    #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
+    #: never inherited by a subclass
+    demo: ClassVar[DemoStage | None] = None
 
     @classmethod
     def probe_samples(cls, spec: DataSpec) -> int | None:
@@ -181,6 +195,24 @@ class GenerativeModel(nn.Module):
         default): families whose sampler is costly (many network evaluations per sample) cap it, so that the
         probes stay a small share of the training.  A function of the data only, never of the machine."""
         return None
+
+    @classmethod
+    def network_kind(cls, config: Any, spec: DataSpec) -> str:
+        """The kind of network ``config`` builds for data ``spec`` (the :attr:`size_keys` entry that applies):
+        the config's ``net`` or ``arch`` when it names one, else ``mlp`` for tabular data and ``cnn`` for
+        lattices and images."""
+        chosen = getattr(config, "net", None) or getattr(config, "arch", None) or "auto"
+        if chosen != "auto":
+            return chosen
+        return "cnn" if len(spec.shape) in (2, 3) else "mlp"
+
+    @classmethod
+    def search_size_keys(cls, config: Any, spec: DataSpec) -> tuple[str, ...]:
+        """The :attr:`size_keys` of the network ``config`` builds for ``spec``."""
+        table = cls.size_keys
+        if table is None:
+            return FALLBACK_SIZE_KEYS
+        return table.get("any") or table.get(cls.network_kind(config, spec), ())
 
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:

@@ -55,3 +55,18 @@ class RunContext:
 
 #: a model's hook: called with the run's context at its event
 Hook = Callable[[RunContext], None]
+
+
+@dataclass(frozen=True)
+class DemoStage:
+    """A family's stage of ``physgen demo`` (:attr:`~physgen.models.base.GenerativeModel.demo`): the stage's
+    name and title, its place among the model stages (``order``, ascending), the notebook its report section
+    links to (``notebooks/NAME``), and quick mode's run: ``quick_steps`` optimizer steps with the ``--set``
+    overrides ``quick_sets`` on top of the family's defaults (sized for the quick demo's L = 8 lattices)."""
+
+    stage: str
+    title: str
+    order: int
+    notebook: str
+    quick_steps: int
+    quick_sets: tuple[str, ...] = ()

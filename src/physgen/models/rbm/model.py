@@ -28,6 +28,7 @@ from torch.nn.functional import binary_cross_entropy, logsigmoid
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.contract import DemoStage
 from physgen.models.rbm import cd, checks, partition
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
@@ -49,6 +50,11 @@ class RBM(GenerativeModel):
     """
 
     name: ClassVar[str] = "rbm"
+    # translation-invariant filters (network kind "translation"): their number is the size
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("n_hidden",), "cnn": ("n_hidden",),
+                                                              "translation": ("filters",)}
+    demo: ClassVar[DemoStage | None] = DemoStage("rbm", "Restricted Boltzmann machine (one spin RBM per temperature)",
+                                                 10, "04_rbm_ising.py", 1500)
     description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin, Gaussian, binomial or softmax visible "
                                   "units; translation-invariant filters on lattices; CD-k, PCD, parallel tempering, "
                                   "global spin flip; exact log Z and AIS")
@@ -83,6 +89,11 @@ class RBM(GenerativeModel):
         # (benchmarks/records/rbm.md, with the settings not adopted)
         "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(10_000)),
     }
+
+    @classmethod
+    def network_kind(cls, config: RBMConfig, spec: DataSpec) -> str:
+        """``translation`` with translation-invariant filters, else the base class's answer."""
+        return "translation" if config.filters else super().network_kind(config, spec)
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)

@@ -182,8 +182,9 @@ class GenerativeModel(nn.Module):
     #: ``physgen tune``'s built-in space: the ``[model]`` keys that set the network's size, per network kind
     #: (:meth:`network_kind`; ``"any"`` when the family builds one kind); None: :data:`FALLBACK_SIZE_KEYS`
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = None
-    #: True when the family is also a classifier (``n_classes`` and ``compare_classifiers``): ``physgen evaluate
-    #: RUN --data TEST`` then scores it on labelled test data
+    #: True when the family is also a classifier: it has ``n_classes`` and ``compare_classifiers(x_test, y_test,
+    #: *, temperatures, baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}`` (test accuracy beside
+    #: baselines), which ``physgen evaluate RUN --data TEST`` reports on labelled test data
     classifier: ClassVar[bool] = False
     #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
     #: never inherited by a subclass

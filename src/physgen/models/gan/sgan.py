@@ -142,6 +142,7 @@ class SGAN(GAN):
                                   "feature matching; model.labels_per_class labels, the rest unlabelled")
     config_class: ClassVar[type] = SGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (8, 8), n_labels=10)
+    classifier: ClassVar[bool] = True
     # Adam with β1 = 0.5 as in the paper, batch 100 (the paper's); the labels must reach the model
     default_config: ClassVar[dict] = {"data": {"condition": "labels"},
                                       "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
@@ -172,6 +173,10 @@ class SGAN(GAN):
     def n_classes(self) -> int:
         """K, the number of real classes (the classifier's outputs)."""
         return int(self.disc.head.out_features)
+
+    def compare_classifiers(self, x_test: torch.Tensor, y_test: np.ndarray, **options: Any) -> dict[str, Any]:
+        """:func:`compare_classifiers` of this model (what ``physgen evaluate RUN --data TEST`` scores)."""
+        return compare_classifiers(self, x_test, y_test, **options)
 
     def networks(self):
         """The generator and the classifier/discriminator, each with its forward call."""

@@ -8,7 +8,7 @@ own contrastive-divergence loss.  The schedule is a counter: the DBN's update ``
 optimizer skips the others), and with ``model.decay = "linear"`` its gradient is scaled by ``(S − s)/S`` at
 its ``s``-th update — the linear learning-rate decay PCD needs, per layer.  The counter ``updates`` and every
 RBM's chains are registered buffers, so a checkpoint holds the whole schedule and a resumed run continues
-it exactly; a trainer callback stops the run once the last layer has had its ``S`` updates.  With
+it exactly; a run hook (:meth:`DBN.run_hooks`) asks the run to stop once the last layer has had its ``S`` updates.  With
 ``model.finetune_steps = F`` the schedule goes on with ``F`` up-down updates of the whole network
 (:mod:`physgen.models.dbn.finetune`): the directed layers' recognition weights are untied from the generative
 ones (flag ``untied``, parameters ``rec.W``, ``rec.b``) and the bound's ``q`` uses them from then on.

@@ -30,8 +30,8 @@ class RunContext:
     ``step``: optimizer steps done; ``epoch``: whole epochs done and ``position``: batches into the current
     one; ``rank`` and ``is_main`` (rank 0); ``run_dir`` (None for a run without a directory); ``logs``: the
     last logged row (``step``, ``epoch``, the model's logs averaged over the logging window, ``time_s``);
-    ``history``: every row of ``metrics.csv`` so far, as written (values are strings; rank 0 with a run
-    directory, else empty).
+    ``history``: every row of ``metrics.csv`` so far (floats as their ``repr`` strings, rows read back from
+    an earlier run's file all strings: read values with ``float``; rank 0 with a run directory, else empty).
     """
 
     event: str

@@ -32,7 +32,7 @@ def test_model_stages_train_for_their_step_budgets(quick_demo):
 
     summary = json.loads((quick_demo / "summary.json").read_text())
     html = (quick_demo / "report.html").read_text()
-    for name, (_, plan) in MODEL_PLANS.items():
+    for name, (_, plan, _) in MODEL_PLANS.items():
         s = summary[name]["summary"]
         assert s["budget_steps"] == plan.quick.steps == s["steps"], name
         assert f"--steps {plan.quick.steps} " in s["command"] and s["budget"] == f"{plan.quick.steps:,} steps"

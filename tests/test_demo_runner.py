@@ -81,7 +81,7 @@ def test_model_stage_budgets(tmp_path):
         f"physgen train ddpm --data d.h5 --out {tmp_path / 's' / 'run'} --condition temperature --seed 3 --no-progress")
     timed = StageContext(tmp_path, tmp_path / "s", False, 3, None, None, {}, max_time=7.5)
     assert budget(plan, timed).describe() == "7.5 s" and "--max-time 7.5 --seed" in train_command(plan, timed, "d")
-    assert all(plan.quick.steps >= 100 for _, plan in MODEL_PLANS.values())  # a step budget for every family
+    assert all(plan.quick.steps >= 100 for _, plan, _ in MODEL_PLANS.values())  # a step budget for every family
 
 
 def test_demo_cli_rejects_a_bad_budget(cli, tmp_path):

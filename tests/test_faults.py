@@ -510,9 +510,9 @@ def _fails_in_setup(where: str, monkeypatch, data_path: Path):
     if where == "data.json":
         _full_disk_at("data.json", monkeypatch)
     elif where == "diagnostics":
-        def attach(self, trainer):
+        def run_hooks(self, x):
             raise UserError("model.diagnostics: cannot be attached")
-        monkeypatch.setattr(trainer_toy.ToyGauss, "attach_diagnostics", attach)
+        monkeypatch.setattr(trainer_toy.ToyGauss, "run_hooks", run_hooks)
     elif where == "on_fit_start":
         def start(self, data, *, resumed, generator):
             raise UserError("--data: found bad rows while setting up")

@@ -1,11 +1,12 @@
 """``physgen evaluate RUN_DIR --data TEST.h5``: a trained run judged on test data it never saw.
 
 The run's samples (as many as the test rows, ``physgen sample``'s defaults, ``--seed``) are compared with
-the test rows by the same metrics as ``physgen evaluate --real TEST.h5 --fake SAMPLES.h5``.  For an
-``sgan`` run on test data that carry ``/labels``, the result also has a ``classifier`` entry: the test
-accuracy of the SGAN's classifier beside the same network trained on the same labelled subset without the
-GAN and beside a random forest fitted to that subset
-(:func:`physgen.models.gan.sgan.compare_classifiers`; Salimans et al. 2016, §5), each with its binomial
+the test rows by the same metrics as ``physgen evaluate --real TEST.h5 --fake SAMPLES.h5``.  For a run of a
+family that is also a classifier (``classifier = True`` on its class, e.g. the semi-supervised GAN) on test
+data that carry ``/labels``, the result also has a ``classifier`` entry: the test accuracy of the model's
+classifier beside the same network trained on the same labelled subset without the GAN and beside a random
+forest fitted to that subset (the family's ``compare_classifiers``, e.g.
+:func:`physgen.models.gan.sgan.compare_classifiers`; Salimans et al. 2016, §5), each with its binomial
 standard error √(p(1 − p)/n) over the n labelled test rows.
 """
 from __future__ import annotations
@@ -57,13 +58,13 @@ def load_pair(args, check=None):
 
 
 def wants_classifier(run, real) -> bool:
-    """An ``sgan`` run and test data with at least one labelled row (a label outside the run's K classes is
-    a UserError, raised here before any work)."""
-    if getattr(run.model, "name", None) != "sgan":
+    """A run of a classifier family (``classifier = True``) and test data with at least one labelled row (a
+    label outside the run's K classes is a UserError, raised here before any work)."""
+    if not run.model.classifier:
         return False
     labels = None if real.labels is None else np.asarray(real.labels, dtype=np.int64)
     if labels is None or not bool((labels >= 0).any()):
-        print("note: --data has no /labels: the sgan classifier is not scored", file=sys.stderr)
+        print(f"note: --data has no /labels: the {run.model.name} classifier is not scored", file=sys.stderr)
         return False
     k = run.model.n_classes
     if int(labels.max()) >= k:
@@ -72,7 +73,7 @@ def wants_classifier(run, real) -> bool:
 
 
 def classifier_entry(run, real, *, seed: int, baseline_steps: int | None) -> dict[str, Any]:
-    """The ``classifier`` entry of ``metrics.json`` for an sgan ``run`` on labelled test data ``real``
+    """The ``classifier`` entry of ``metrics.json`` for a classifier ``run`` on labelled test data ``real``
     (checked by :func:`wants_classifier`); rows with a negative label are left out.
 
     ``{"sgan" | "supervised" | "random_forest": {"value", "error", "n"}, "sgan_minus_supervised",
@@ -80,14 +81,13 @@ def classifier_entry(run, real, *, seed: int, baseline_steps: int | None) -> dic
     ["per_temperature"]}``."""
     import torch
 
-    from physgen.models.gan.sgan import compare_classifiers
     from physgen.training.data import to_model_space
 
     labels = np.asarray(real.labels, dtype=np.int64)
     test = real.subset(np.flatnonzero(labels >= 0))
     x = torch.from_numpy(to_model_space(test.samples, test.kind, run.transform))
-    res = compare_classifiers(run.model, x, labels[labels >= 0], temperatures=test.conditions.get("temperature"),
-                              baseline_steps=baseline_steps, seed=seed)
+    res = run.model.compare_classifiers(x, labels[labels >= 0], temperatures=test.conditions.get("temperature"),
+                                        baseline_steps=baseline_steps, seed=seed)
     res["sgan_minus_supervised"] = res["sgan"]["value"] - res["supervised"]["value"]
     res["checkpoint"] = {"which": run.checkpoint, "step": run.step}
     return res

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
+from physgen.models.contract import DemoStage, Hook
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,11 @@ def budget(steps: int) -> dict[str, Any]:
     return {"train": {"steps": steps, "epochs": None, "max_time": None}}
 
 
+#: the size keys ``physgen tune`` searches for a family without :attr:`GenerativeModel.size_keys` (those its
+#: config dataclass has)
+FALLBACK_SIZE_KEYS = ("n_hidden", "latent", "hidden", "hidden_g", "hidden_d")
+
+
 def kind_of(spec: DataSpec) -> str:
     """The data kind whose defaults apply: ``spins``, ``binary``, ``continuous``; ``image`` data (grey levels
     in [0, 1]) share the ``binary`` defaults, being lattices of pixels too."""
@@ -173,6 +179,16 @@ class GenerativeModel(nn.Module):
     #: so that the user's choice wins over a default that contradicts it (the rbm: ``n_hidden`` asks for a dense
     #: RBM, which the spins default ``filters`` would refuse); ``config.toml`` records the resolved values
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {}
+    #: ``physgen tune``'s built-in space: the ``[model]`` keys that set the network's size, per network kind
+    #: (:meth:`network_kind`; ``"any"`` when the family builds one kind); None: :data:`FALLBACK_SIZE_KEYS`
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = None
+    #: True when the family is also a classifier: it has ``n_classes`` and ``compare_classifiers(x_test, y_test,
+    #: *, temperatures, baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}`` (test accuracy beside
+    #: baselines), which ``physgen evaluate RUN --data TEST`` reports on labelled test data
+    classifier: ClassVar[bool] = False
+    #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
+    #: never inherited by a subclass
+    demo: ClassVar[DemoStage | None] = None
 
     @classmethod
     def probe_samples(cls, spec: DataSpec) -> int | None:
@@ -191,6 +207,24 @@ class GenerativeModel(nn.Module):
         """The work of drawing ``n`` samples at one condition value with the default sampler, in the units of
         :meth:`step_work` (None: not declared)."""
         return None
+
+    @classmethod
+    def network_kind(cls, config: Any, spec: DataSpec) -> str:
+        """The kind of network ``config`` builds for data ``spec`` (the :attr:`size_keys` entry that applies):
+        the config's ``net`` or ``arch`` when it names one, else ``mlp`` for tabular data and ``cnn`` for
+        lattices and images."""
+        chosen = getattr(config, "net", None) or getattr(config, "arch", None) or "auto"
+        if chosen != "auto":
+            return chosen
+        return "cnn" if len(spec.shape) in (2, 3) else "mlp"
+
+    @classmethod
+    def search_size_keys(cls, config: Any, spec: DataSpec) -> tuple[str, ...]:
+        """The :attr:`size_keys` of the network ``config`` builds for ``spec``."""
+        table = cls.size_keys
+        if table is None:
+            return FALLBACK_SIZE_KEYS
+        return table.get("any") or table.get(cls.network_kind(config, spec), ())
 
     @classmethod
     def defaults(cls, spec: DataSpec) -> dict[str, Any]:
@@ -240,9 +274,12 @@ class GenerativeModel(nn.Module):
         parameters and buffers here (visible biases from data means, data ranges, persistent chains);
         state that is not checkpointed (e.g. fitted resampling weights) is rebuilt on both."""
 
-    def attach_diagnostics(self, trainer) -> None:
-        """Register trainer callbacks that write diagnostics (``trainer.add_callback(event, fn)``), e.g. a
-        GAN's loss curves and fixed-noise samples; called before every fit.  Default: none."""
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """``(event, hook)`` pairs the report layer calls during every fit with a read-only
+        :class:`~physgen.models.contract.RunContext` (never the trainer), e.g. a GAN's loss curves and
+        fixed-noise samples, reported as files through the context; called before every fit with the training
+        samples ``x`` ``(N, *shape)`` in model space on the training device.  Default: none."""
+        return []
 
     def networks(self) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
         """Name -> (modules whose parameters are counted together, a forward call through them on a dummy
@@ -270,16 +307,17 @@ class GenerativeModel(nn.Module):
         return {"loss": float(loss), **{k: float(v) for k, v in logs.items()}}
 
     @torch.no_grad()
-    def preview(self, *, generator: torch.Generator) -> np.ndarray | None:
+    def preview(self, *, generator: torch.Generator, **sample_options: Any) -> np.ndarray | None:
         """An image (H, W) in [0, 1] saved by the trainer under ``previews/``; default: a 4x4 grid of
-        samples when one sample is 2-D (Ising lattices, digits), else None."""
+        samples when one sample is 2-D (Ising lattices, digits), else None.  ``sample_options`` go to
+        :meth:`sample` (families with costly samplers override this to pass e.g. a shorter burn-in)."""
         if len(self.spec.shape) != 2:
             return None
         cond = ({name: float(sorted(v)[len(v) // 2]) for name, v in self.spec.condition_values.items()}
                 if self.spec.condition_names else None)  # a trained value near the middle
         if self.spec.n_labels:
             cond = {"labels": 0}
-        x = self.sample(16, generator=generator, condition=cond).detach().float().cpu().numpy()
+        x = self.sample(16, generator=generator, condition=cond, **sample_options).detach().float().cpu().numpy()
         lo, hi = float(x.min()), float(x.max())
         x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
         h, w = self.spec.shape

@@ -1,7 +1,7 @@
 """Diagnostics the course plots for GANs, and latent-space tools for VAEs.
 
-GAN diagnostics (:class:`GANDiagnostics`, attached to the trainer by default, written to
-``RUN_DIR/diagnostics/``; Raschka et al. 2022, ch. 17, Figs. 17.8-17.9):
+GAN diagnostics (:class:`GANDiagnostics`, run hooks of every GAN by default, their files written by the
+report layer to ``RUN_DIR/diagnostics/``; Raschka et al. 2022, ch. 17, Figs. 17.8-17.9):
 
 * ``losses.png``: generator loss and discriminator loss/2 per logged iteration, and the discriminator
   outputs D(x) and D(G(z)) (critic values for WGAN-GP);
@@ -22,26 +22,28 @@ Keras VAE example (Chollet 2017), and a traversal of one latent coordinate.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 import torch
 
+from physgen.models.contract import RunContext
+
 DEFAULT_EPOCHS = (1, 2, 4, 10, 50, 100)
+DIR = "diagnostics"   # under the run directory
 
 
 class GANDiagnostics:
-    """Trainer callbacks (``on_log``, ``on_epoch_end``, ``on_train_end``) recording GAN health.
+    """Run hooks (``on_log``, ``on_epoch_end``, ``on_train_end``) recording GAN health; they read the run's
+    :class:`~physgen.models.contract.RunContext` and hand their files to its ``report`` sink.
 
     ``real`` is the training data ``(N, *shape)`` in model space (a subset is kept for diversity).
     """
 
-    def __init__(self, model, run_dir: str | Path | None, real: torch.Tensor, *,
-                 epochs: Sequence[int] = DEFAULT_EPOCHS, n_fixed: int = 64, seed: int = 1234,
-                 d_win: float = 0.05, window: int = 20, collapse_ratio: float = 0.25):
+    def __init__(self, model, real: torch.Tensor, *, epochs: Sequence[int] = DEFAULT_EPOCHS, n_fixed: int = 64,
+                 seed: int = 1234, d_win: float = 0.05, window: int = 20, collapse_ratio: float = 0.25):
         self.model, self.epochs = model, tuple(epochs)
-        self.dir = Path(run_dir) / "diagnostics" if run_dir is not None else None
         g = torch.Generator().manual_seed(seed)
         self.z = _noise(model, n_fixed, g)                                   # the fixed z (CPU)
         idx = torch.randperm(len(real), generator=g)[:512]
@@ -53,15 +55,13 @@ class GANDiagnostics:
         self.warnings: list[dict[str, Any]] = []
         self._rows: list[tuple[float, float]] = []
 
-    def attach(self, trainer) -> "GANDiagnostics":
-        trainer.add_callback("on_log", self.on_log)
-        trainer.add_callback("on_epoch_end", self.on_epoch_end)
-        trainer.add_callback("on_train_end", self.on_train_end)
-        return self
+    def hooks(self) -> list[tuple[str, Callable[[RunContext], None]]]:
+        """``(event, hook)`` pairs for :meth:`~physgen.models.base.GenerativeModel.run_hooks`."""
+        return [("on_log", self.on_log), ("on_epoch_end", self.on_epoch_end), ("on_train_end", self.on_train_end)]
 
     # --- events ------------------------------------------------------------------------------
-    def on_log(self, trainer) -> None:
-        logs = trainer.last_logs
+    def on_log(self, ctx: RunContext) -> None:
+        logs = ctx.logs
         if self.model.config.loss != "bce" or "g_loss" not in logs:
             return
         self._rows = (self._rows + [(float(logs["d_fake"]), float(logs["g_loss"]))])[-self.window:]
@@ -69,24 +69,21 @@ class GANDiagnostics:
             d_fake, g = np.array(self._rows).T
             slope = np.polyfit(np.arange(len(g)), g, 1)[0]
             if d_fake.max() < self.d_win and slope > 0:
-                self._warn(trainer, "discriminator-wins",
+                self._warn(ctx, "discriminator-wins",
                            f"the discriminator wins: D(G(z)) < {self.d_win} for the last {self.window} log rows "
                            f"while the generator loss rises (slope {slope:.3g}/row); lower the D learning rate "
                            "(train.group_lr.discriminator) or use model.loss=wgan-gp")
 
-    def on_epoch_end(self, trainer) -> None:
-        epoch = int(trainer.epoch)
-        if epoch in self.epochs:
-            self.snapshot(epoch, trainer)
+    def on_epoch_end(self, ctx: RunContext) -> None:
+        if ctx.epoch in self.epochs:
+            self.snapshot(ctx.epoch, ctx)
 
-    def on_train_end(self, trainer) -> None:
-        epoch = int(trainer.epoch) + (1 if trainer.position else 0)
+    def on_train_end(self, ctx: RunContext) -> None:
+        epoch = ctx.epochs_begun
         if epoch not in self.grids:
-            self.snapshot(epoch, trainer)
-        if self.dir is None or not getattr(trainer.ctx, "is_main", True):
-            return
-        rows = list(getattr(getattr(trainer, "logbook", None), "rows", []) or [])
-        self.write(rows)
+            self.snapshot(epoch, ctx)
+        for name, data in self.files(list(ctx.history)).items():
+            ctx.report(name, data)
 
     # --- helpers -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -102,7 +99,7 @@ class GANDiagnostics:
         finally:
             m.train(was)
 
-    def snapshot(self, epoch: int, trainer=None) -> None:
+    def snapshot(self, epoch: int, ctx: RunContext | None = None) -> None:
         x = self.fixed_samples()
         self.grids[epoch] = x.numpy()
         ratio = _diversity(self.model.to_internal(x.to(self.real.device))) / max(self.real_div, 1e-12)
@@ -111,33 +108,31 @@ class GANDiagnostics:
         # collapse = diversity lost (below the threshold and below half the best seen), not "not yet learned"
         if ratio < self.collapse_ratio and best > 0 and best >= 2 * ratio and not self._warned("mode-collapse"):
             hint = "model.loss=wgan-gp, " if self.model.config.loss == "bce" else ""
-            self._warn(trainer, "mode-collapse",
+            self._warn(ctx, "mode-collapse",
                        f"mode collapse at epoch {epoch}: sample diversity fell to {ratio:.2f} of the data's "
                        f"(best so far {best:.2f}); try {hint}a lower learning rate or a larger batch")
 
     def _warned(self, kind: str) -> bool:
         return any(w["kind"] == kind for w in self.warnings)
 
-    def _warn(self, trainer, kind: str, message: str) -> None:
-        step = int(getattr(trainer, "step", -1)) if trainer is not None else -1
-        self.warnings.append({"kind": kind, "step": step, "message": message})
-        if trainer is not None:
-            trainer.say(f"physgen: warning: {message}")
+    def _warn(self, ctx: RunContext | None, kind: str, message: str) -> None:
+        self.warnings.append({"kind": kind, "step": ctx.step if ctx is not None else -1, "message": message})
+        if ctx is not None:
+            ctx.say(f"physgen: warning: {message}")
 
-    def write(self, rows: list[dict[str, Any]]) -> None:
-        """Write ``losses.png``, ``samples.png`` and ``diagnostics.json`` under ``RUN_DIR/diagnostics``."""
-        from physgen.atomic import write_bytes, write_json
-        from physgen.report.html import figure_png
-
-        self.dir.mkdir(parents=True, exist_ok=True)
+    def files(self, rows: list[Mapping[str, Any]]) -> dict[str, Any]:
+        """The files under ``RUN_DIR/diagnostics``, name -> data for the report layer: ``losses.png`` (from the
+        logged ``rows``, when there are any), ``samples.png`` (when an epoch was sampled), ``diagnostics.json``.
+        The figures are functions that draw them (drawn only where the files are written)."""
+        out: dict[str, Any] = {}
         if rows:
-            write_bytes(self.dir / "losses.png", figure_png(loss_figure(rows, self.model.config.loss)))
+            out[f"{DIR}/losses.png"] = partial(loss_figure, rows, self.model.config.loss)
         if self.grids:
             real = self.real.float().cpu().numpy()
-            write_bytes(self.dir / "samples.png", figure_png(samples_figure(self.grids, self.model.spec, real)))
-        write_json(self.dir / "diagnostics.json",
-                   {"diversity_ratio": {str(k): v for k, v in sorted(self.diversity.items())},
-                    "warnings": self.warnings, "epochs": sorted(self.grids)})
+            out[f"{DIR}/samples.png"] = partial(samples_figure, dict(self.grids), self.model.spec, real)
+        out[f"{DIR}/diagnostics.json"] = {"diversity_ratio": {str(k): v for k, v in sorted(self.diversity.items())},
+                                          "warnings": list(self.warnings), "epochs": sorted(self.grids)}
+        return out
 
 
 def _noise(model, n: int, g: torch.Generator) -> torch.Tensor:

@@ -34,6 +34,7 @@ from torch import nn
 from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.contract import DemoStage
 from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
 from physgen.models.nets import Conditioner, check_positive
 from physgen.models.registry import register
@@ -177,6 +178,11 @@ class _Diffusion(GenerativeModel):
         one network evaluation per reverse step), so that the probes stay near a tenth of the training."""
         return None if spec.kind == "continuous" else 150
 
+    @classmethod
+    def network_kind(cls, config: DiffusionNetConfig, spec: DataSpec) -> str:
+        """``model.net``, or with ``auto`` ``mlp`` for tabular data and ``unet`` for lattices and images."""
+        kind = super().network_kind(config, spec)
+        return "unet" if kind == "cnn" else kind
 
     def __init__(self, config: DiffusionNetConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -283,6 +289,10 @@ class DDPM(_Diffusion):
     """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021)."""
 
     name: ClassVar[str] = "ddpm"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
+    demo: ClassVar[DemoStage | None] = DemoStage(
+        "ddpm", "Diffusion model (DDPM)", 50, "10_diffusion.py", 1000,
+        ("model.timesteps=100", "model.steps=50", "train.lr=6e-3", "train.ema=0.99"))
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
     # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
@@ -365,6 +375,7 @@ class ScoreSDE(_Diffusion):
     """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
 
     name: ClassVar[str] = "score-sde"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
     description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
     config_class: ClassVar[type] = ScoreSDEConfig
     # no recorded quality run: the DDPM's networks per kind and budgets; the default sampler is sde-dpm-solver++

@@ -47,6 +47,7 @@ from torch import nn
 from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.contract import DemoStage
 from physgen.models.nets import Conditioner, check_positive, conv2d, mlp
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
@@ -159,6 +160,10 @@ class EBM(GenerativeModel):
     """Energy-based model with replay-buffer contrastive divergence (Du & Mordatch 2019)."""
 
     name: ClassVar[str] = "ebm"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("hidden",), "cnn": ("channels",)}
+    demo: ClassVar[DemoStage | None] = DemoStage(
+        "ebm", "Energy-based model (discrete Metropolis–Hastings chains on the spins)", 40, "09_ebm_langevin.py", 1800,
+        ("model.k_steps=5", "model.channels=[8,16]", "train.lr=3e-3", "train.batch_size=64"))
     description: ClassVar[str] = ("energy-based model (MLP/CNN energy), contrastive divergence with Langevin or discrete "
                                   "MCMC chains in a replay buffer")
     config_class: ClassVar[type] = EBMConfig

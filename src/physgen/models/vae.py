@@ -45,6 +45,7 @@ from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.autoregressive import AutoregressiveHead
 from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
+from physgen.models.contract import DemoStage
 from physgen.models.nets import (Activation, ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
                                  image_shape, mlp)
 from physgen.models.registry import register
@@ -138,6 +139,9 @@ class VAE(GenerativeModel):
     labels or continuous parameters (temperature) when the run is."""
 
     name: ClassVar[str] = "vae"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "hidden")}
+    demo: ClassVar[DemoStage | None] = DemoStage("vae", "Variational autoencoder (conditional on T)", 20,
+                                                 "06_vae_latent.py", 500)
     description: ClassVar[str] = "MLP variational autoencoder (Bernoulli/spin/Gaussian likelihood, ELBO and IWAE scores)"
     config_class: ClassVar[type] = VAEConfig
     default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
@@ -364,6 +368,7 @@ class ConvVAE(VAE):
     periodic padding on spin lattices."""
 
     name: ClassVar[str] = "conv-vae"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "channels")}
     description: ClassVar[str] = "convolutional VAE for images and spin lattices (periodic padding for spins)"
     config_class: ClassVar[type] = ConvVAEConfig
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")

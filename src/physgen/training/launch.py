@@ -27,6 +27,7 @@ from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training import augment as augmentation
 from physgen.training import distributed as dist
+from physgen.training import hooks
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
 from physgen.training.data import split, to_tensor_data
@@ -159,7 +160,7 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
         if ctx.is_main and resume:
             trainer.add_callback("on_train_start", lambda t: _accept_resume(out, cfg, prev, accepted))
         dist.barrier(ctx)
-        model.attach_diagnostics(trainer)  # optional model hook: diagnostic callbacks (e.g. GAN plots)
+        hooks.attach(trainer, model)  # the model's run hooks (e.g. GAN diagnostics), given a read-only context
         for event, fn in callbacks:
             trainer.add_callback(event, fn)
         result = trainer.fit(resume=resume)

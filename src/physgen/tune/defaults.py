@@ -8,8 +8,10 @@ For model ``cls`` on data described by ``spec`` the effective defaults are resol
 * the size keys of the network the config builds (hidden units, latent dimension, layer widths):
   half, the default and double, every layer scaled together.
 
-Only keys that exist in the model's config dataclass are used (:data:`SIZE_KEYS` is filtered by the
-dataclass's fields), so a family whose config changes never gets a space naming a missing key.
+A family declares its size keys per network kind on its class
+(:attr:`~physgen.models.base.GenerativeModel.size_keys`, :meth:`~physgen.models.base.GenerativeModel.network_kind`);
+only keys that exist in the model's config dataclass are used, so a family whose config changes never gets a
+space naming a missing key.
 """
 from __future__ import annotations
 
@@ -19,22 +21,6 @@ from typing import Any
 from physgen import config as C
 from physgen.models.base import DataSpec
 from physgen.tune.space import Param, Space
-
-#: model name -> {network kind: size keys}; "any" when the model builds one kind of network
-SIZE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
-    "rbm": {"mlp": ("n_hidden",), "cnn": ("n_hidden",), "translation": ("filters",)},
-    "vae": {"any": ("latent", "hidden")},
-    "conv-vae": {"any": ("latent", "channels")},
-    "gan": {"any": ("latent", "hidden_g", "hidden_d")},
-    "thesis-dcgan": {"any": ("latent",)},
-    "dcgan": {"any": ("latent", "channels")},
-    "wgan-gp": {"mlp": ("latent", "hidden_g", "hidden_d"), "conv": ("latent", "width")},
-    "ebm": {"mlp": ("hidden",), "cnn": ("channels",)},
-    "ddpm": {"mlp": ("width",), "unet": ("channels",)},
-    "score-sde": {"mlp": ("width",), "unet": ("channels",)},
-}
-#: size keys searched for a model missing from :data:`SIZE_KEYS`
-FALLBACK_KEYS = ("n_hidden", "latent", "hidden", "hidden_g", "hidden_d")
 
 
 def effective_config(cls, spec: DataSpec) -> C.RunConfig:
@@ -58,26 +44,12 @@ def default_space(cls, spec: DataSpec, n_train: int | None = None) -> Space:
 
 
 def size_keys(cls, model_config: Any, spec: DataSpec) -> tuple[str, ...]:
-    """The size keys of the network ``model_config`` builds for ``spec`` that the dataclass has."""
+    """The size keys of the network ``model_config`` builds for ``spec`` (the family's
+    :meth:`~physgen.models.base.GenerativeModel.search_size_keys`) that the dataclass has."""
     if not dataclasses.is_dataclass(model_config):
         return ()
     fields = {f.name for f in dataclasses.fields(model_config)}
-    table = SIZE_KEYS.get(cls.name)
-    keys = FALLBACK_KEYS if table is None else table.get("any") or table.get(_network(model_config, spec), ())
-    return tuple(k for k in keys if k in fields)
-
-
-def _network(model_config: Any, spec: DataSpec) -> str:
-    """``mlp`` for tabular data and ``cnn``/``unet``/``conv`` for lattices and images, unless the
-    config names one (``net`` or ``arch``); ``translation`` for an rbm with translation-invariant filters."""
-    if getattr(model_config, "filters", 0):   # an rbm with translation-invariant filters: their number
-        return "translation"
-    chosen = getattr(model_config, "net", None) or getattr(model_config, "arch", None) or "auto"
-    if chosen != "auto":
-        return chosen
-    if len(spec.shape) not in (2, 3):
-        return "mlp"
-    return "unet" if hasattr(model_config, "blocks") else "cnn"
+    return tuple(k for k in cls.search_size_keys(model_config, spec) if k in fields)
 
 
 def _scaled(value: Any) -> tuple:

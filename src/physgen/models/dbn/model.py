@@ -8,7 +8,7 @@ own contrastive-divergence loss.  The schedule is a counter: the DBN's update ``
 optimizer skips the others), and with ``model.decay = "linear"`` its gradient is scaled by ``(S − s)/S`` at
 its ``s``-th update — the linear learning-rate decay PCD needs, per layer.  The counter ``updates`` and every
 RBM's chains are registered buffers, so a checkpoint holds the whole schedule and a resumed run continues
-it exactly; a trainer callback stops the run once the last layer has had its ``S`` updates.  With
+it exactly; a run hook (:meth:`DBN.run_hooks`) asks the run to stop once the last layer has had its ``S`` updates.  With
 ``model.finetune_steps = F`` the schedule goes on with ``F`` up-down updates of the whole network
 (:mod:`physgen.models.dbn.finetune`): the directed layers' recognition weights are untied from the generative
 ones (flag ``untied``, parameters ``rec.W``, ``rec.b``) and the bound's ``q`` uses them from then on.
@@ -29,6 +29,7 @@ from torch import nn
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.contract import Hook, RunContext
 from physgen.models.dbn import finetune
 from physgen.models.dbn import likelihood as L
 from physgen.models.dbn.config import DBNConfig
@@ -252,13 +253,12 @@ class DBN(GenerativeModel):
             groups["recognition"] = list(self.rec.parameters())
         return groups
 
-    def attach_diagnostics(self, trainer) -> None:
-        """Stop the trainer once the schedule (greedy pass and fine-tuning) is complete (a ``stop_requested``
-        callback)."""
-        def stop_when_done(t) -> None:
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """Ask the run to stop once the schedule (greedy pass and fine-tuning) is complete."""
+        def stop_when_done(ctx: RunContext) -> None:
             if self.schedule_done:
-                t.stop_requested = True
-        trainer.add_callback("on_batch_end", stop_when_done)
+                ctx.request_stop()
+        return [("on_batch_end", stop_when_done)]
 
     @torch.no_grad()
     def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
@@ -282,11 +282,7 @@ class DBN(GenerativeModel):
     # --- generation ------------------------------------------------------------------------------
     def preview(self, *, generator: torch.Generator):
         """The base class's 4×4 sample grid, drawn with a short burn-in (≤ 100 sweeps)."""
-        self._preview = True
-        try:
-            return super().preview(generator=generator)
-        finally:
-            self._preview = False
+        return super().preview(generator=generator, burn_in=min(self.config.burn_in, 100))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
@@ -298,8 +294,6 @@ class DBN(GenerativeModel):
         images: the mean ``E[v | h_1]``)."""
         if condition:
             raise UserError(f"--condition {','.join(condition)}: this run was trained without conditions")
-        if getattr(self, "_preview", False) and burn_in is None and steps is None:
-            burn_in = min(self.config.burn_in, 100)
         top = self.rbms[-1]
         h = top.sample(n, generator=generator, burn_in=burn_in, thin=thin, init=init, chains=chains,
                        sampler=sampler, steps=steps, flip=flip if self.n_layers == 1 else None)

@@ -28,6 +28,7 @@ from torch.nn import functional as F
 from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
+from physgen.models.contract import Hook
 from physgen.models.nets import CondMap, Conditioner, check_positive
 from physgen.models.spaces import from_signed
 
@@ -160,6 +161,11 @@ class GAN(GenerativeModel):
             return torch.rand(shape, generator=generator, device=dev) * 2 - 1
         return torch.randn(shape, generator=generator, device=dev)
 
+    def training_noise(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The noise of a generated batch compared with the real batch ``x`` (model space): by default
+        :meth:`noise` of ``len(x)`` rows, independent of ``x``."""
+        return self.noise(len(x), generator)
+
     # --- training ---------------------------------------------------------------------------
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """Generator (incl. a learned label embedding) and discriminator parameters, for two optimizers."""
@@ -176,7 +182,7 @@ class GAN(GenerativeModel):
         logs = self._d_step(x, None if c is None else c.detach(), optimizers["discriminator"], generator)
         if int(self.calls) % self.config.n_critic == 0:
             c = self.cond.from_batch(batch)  # fresh graph: a learned label embedding trains with G
-            g = self._g_step(len(x), c, optimizers["generator"], generator)
+            g = self._g_step(x, c, optimizers["generator"], generator)
             self.last_g.copy_(torch.tensor([g["g_loss"], g["d_fake_g"]]))
         self.calls += 1
         g_loss, d_fake_g = self.last_g.tolist()
@@ -184,7 +190,7 @@ class GAN(GenerativeModel):
 
     def _d_step(self, x, c, opt, generator) -> dict[str, float]:
         with torch.no_grad():
-            fake = self.generate(self.noise(len(x), generator), c)
+            fake = self.generate(self.training_noise(x, generator), c)
         real_out, fake_out = self.disc(x, c), self.disc(fake, c)
         if self.config.loss == "bce":
             loss = (F.binary_cross_entropy_with_logits(real_out, torch.ones_like(real_out))
@@ -200,8 +206,8 @@ class GAN(GenerativeModel):
             logs = {"d_real": real_out.mean(), "d_fake": fake_out.mean(), "w_dist": w, "gp": gp}
         return {"d_loss": _apply(loss, opt), **{k: float(v.detach()) for k, v in logs.items()}}
 
-    def _g_step(self, n, c, opt, generator) -> dict[str, float]:
-        fake = self.generate(self.noise(n, generator), c)
+    def _g_step(self, x, c, opt, generator) -> dict[str, float]:
+        fake = self.generate(self.training_noise(x, generator), c)
         out = self.disc(fake, c)
         if self.config.loss == "wgan-gp":
             loss = -out.mean()
@@ -230,14 +236,14 @@ class GAN(GenerativeModel):
         grad, = torch.autograd.grad(self.disc(xh, c).sum(), xh, create_graph=True)
         return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
-    def attach_diagnostics(self, trainer) -> None:
-        """With ``model.diagnostics``: register :class:`~physgen.models.diagnostics.GANDiagnostics` (loss
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """With ``model.diagnostics``: the hooks of :class:`~physgen.models.diagnostics.GANDiagnostics` (loss
         curves, fixed-noise samples, warnings under ``RUN_DIR/diagnostics``)."""
-        if self.config.diagnostics:
-            from physgen.models.diagnostics import GANDiagnostics
+        if not self.config.diagnostics:
+            return []
+        from physgen.models.diagnostics import GANDiagnostics
 
-            run_dir = trainer.run_dir if getattr(trainer.ctx, "is_main", True) else None
-            GANDiagnostics(self, run_dir, trainer.data.x, epochs=self.config.sample_epochs).attach(trainer)
+        return GANDiagnostics(self, x, epochs=self.config.sample_epochs).hooks()
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         x = batch["x"]

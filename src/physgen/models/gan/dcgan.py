@@ -36,6 +36,7 @@ class DCGAN(GAN):
     """Convolutional GAN for images and spin lattices."""
 
     name: ClassVar[str] = "dcgan"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "channels")}
     description: ClassVar[str] = "deep convolutional GAN for images and spin lattices (sizes configurable)"
     config_class: ClassVar[type] = DCGANConfig
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")

@@ -140,7 +140,6 @@ class EPiCGAN(CloudSpace, GAN):
         self.gen = EPiCGenerator(p, f, config, self.cond.dim)
         self.disc = EPiCDiscriminator(f, config, self.cond.dim)
         self.init_cloud_space()
-        self._train_mask: torch.Tensor | None = None
 
     # --- spaces -------------------------------------------------------------------------------------
     def to_internal(self, x: torch.Tensor) -> torch.Tensor:
@@ -160,11 +159,9 @@ class EPiCGAN(CloudSpace, GAN):
 
     def noise(self, n: int, generator: torch.Generator | None, mask: torch.Tensor | None = None) -> torch.Tensor:
         """``(n, noise_dim)``: the global latent, then per slot the mask and the point latent (zero on padded
-        slots).  The mask is ``mask``, else the current real batch's in training, else drawn from the
-        multiplicity histogram of all clouds."""
+        slots).  The mask is ``mask`` ``(n, P, 1)``, else drawn from the multiplicity histogram of all clouds."""
         if mask is None:
-            mask = self._train_mask if self._train_mask is not None and len(self._train_mask) == n else \
-                self.draw_mask(n, None, generator)
+            mask = self.draw_mask(n, None, generator)
         p, dev = self.spec.shape[0], self.device
         draw = (lambda *s: torch.randn(s, generator=generator, device=dev)) if self.config.noise == "normal" else \
             (lambda *s: torch.rand(s, generator=generator, device=dev) * 2 - 1)
@@ -179,21 +176,14 @@ class EPiCGAN(CloudSpace, GAN):
         if not resumed:
             self.fit_cloud_space(data)
 
-    def adversarial_step(self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer],
-                         *, generator: torch.Generator) -> dict[str, float]:
-        """The GAN step, the generated clouds taking the real batch's multiplicities."""
-        self._train_mask = mask_of(batch["x"])
-        try:
-            return super().adversarial_step(batch, optimizers, generator=generator)
-        finally:
-            self._train_mask = None
+    def training_noise(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """The generated clouds take the multiplicities of the real batch ``x`` they are compared with (a draw
+        from the data's multiplicity distribution)."""
+        return self.noise(len(x), generator, x[..., -1:])
 
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         if not torch.isfinite(batch["x"]).all():
             raise UserError("training data: point-cloud features must be finite")
-
-    def attach_diagnostics(self, trainer) -> None:
-        pass
 
     # --- sampling -----------------------------------------------------------------------------------
     @torch.no_grad()

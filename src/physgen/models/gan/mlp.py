@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.contract import DemoStage, Hook
 from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
 from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape, padding_mode
@@ -77,6 +78,7 @@ class VanillaGAN(GAN):
     """The course's vanilla GAN (Raschka ch. 17)."""
 
     name: ClassVar[str] = "gan"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "hidden_g", "hidden_d")}
     description: ClassVar[str] = "the course's vanilla GAN (Raschka ch. 17): MLP 20→100→d, BCE, uniform noise"
     config_class: ClassVar[type] = VanillaGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
@@ -211,6 +213,12 @@ class WGANGP(GAN):
     ``arch=conv`` the periodic conv G and critic of :mod:`physgen.models.gan.conv_lattice`."""
 
     name: ClassVar[str] = "wgan-gp"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("latent", "hidden_g", "hidden_d"),
+                                                              "conv": ("latent", "width")}
+    demo: ClassVar[DemoStage | None] = DemoStage(
+        "gan", "WGAN-GP (conditional on T)", 30, "08_wgan_gp_temperature.py", 1500,
+        ("model.arch=mlp", "model.lattice_stats=false", "model.global_pool=false", "model.projection=false",
+         "model.bond_features=true", "model.match_observables=30"))
     description: ClassVar[str] = ("Wasserstein GAN with gradient penalty (λ=10, n_critic=5): MLP tuned for tabular data, "
                                   "or model.arch=conv (periodic conv nets for lattices)")
     config_class: ClassVar[type] = WGANGPConfig
@@ -279,11 +287,12 @@ class WGANGP(GAN):
         if self.observables is not None and not resumed:
             self.observables.fit(data["x"], data.get("cond"), self.reals)
 
-    def attach_diagnostics(self, trainer) -> None:
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
         """Also print ``model.reweight``'s summary (grid, effective sample sizes) when training starts."""
-        super().attach_diagnostics(trainer)
+        hooks = super().run_hooks(x)
         if self.reals is not None:
-            trainer.add_callback("on_train_start", lambda t: t.say("physgen: " + self.reweight_summary))
+            hooks.append(("on_train_start", lambda ctx: ctx.say("physgen: " + self.reweight_summary)))
+        return hooks
 
     def real_batch(self, batch: dict[str, torch.Tensor], generator: torch.Generator) -> dict[str, torch.Tensor]:
         """With ``model.reweight``: a reweighted real batch of the same size (:mod:`~physgen.models.gan.reweighted`)."""

@@ -40,6 +40,7 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.contract import Hook
 from physgen.models.gan.base import GAN, GANConfig, _apply
 from physgen.models.nets import Conditioner, check_positive, flat_dim
 from physgen.models.registry import register
@@ -142,6 +143,7 @@ class SGAN(GAN):
                                   "feature matching; model.labels_per_class labels, the rest unlabelled")
     config_class: ClassVar[type] = SGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (8, 8), n_labels=10)
+    classifier: ClassVar[bool] = True
     # Adam with β1 = 0.5 as in the paper, batch 100 (the paper's); the labels must reach the model
     default_config: ClassVar[dict] = {"data": {"condition": "labels"},
                                       "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
@@ -172,6 +174,10 @@ class SGAN(GAN):
     def n_classes(self) -> int:
         """K, the number of real classes (the classifier's outputs)."""
         return int(self.disc.head.out_features)
+
+    def compare_classifiers(self, x_test: torch.Tensor, y_test: np.ndarray, **options: Any) -> dict[str, Any]:
+        """:func:`compare_classifiers` of this model (what ``physgen evaluate RUN --data TEST`` scores)."""
+        return compare_classifiers(self, x_test, y_test, **options)
 
     def networks(self):
         """The generator and the classifier/discriminator, each with its forward call."""
@@ -223,16 +229,10 @@ class SGAN(GAN):
                 "rows": "row numbers in the run's training set (after the data.val_fraction split)",
                 "labelled_rows": {str(k): [r for r, c in zip(rows, y) if c == k] for k in range(self.n_classes)}}
 
-    def attach_diagnostics(self, trainer) -> None:
-        """The GAN diagnostics, and ``RUN_DIR/labelled.json`` written when training starts."""
-        super().attach_diagnostics(trainer)
-        if trainer.run_dir is not None and getattr(trainer.ctx, "is_main", True):
-            from pathlib import Path
-
-            from physgen.atomic import write_json
-
-            path = Path(trainer.run_dir) / LABELLED_FILE
-            trainer.add_callback("on_train_start", lambda t: write_json(path, self.labelled_record()))
+    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
+        """The GAN diagnostics, and ``RUN_DIR/labelled.json`` reported when training starts."""
+        return [*super().run_hooks(x),
+                ("on_train_start", lambda ctx: ctx.report(LABELLED_FILE, self.labelled_record()))]
 
     # --- training -----------------------------------------------------------------------------
     def classify(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:

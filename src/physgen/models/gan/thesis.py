@@ -73,6 +73,7 @@ class ThesisDCGAN(GAN):
     """The thesis DCGAN for tabular events (exact architecture and parameter counts)."""
 
     name: ClassVar[str] = "thesis-dcgan"
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent",)}
     description: ClassVar[str] = "the thesis DCGAN for tabular LHC events (G 125,835 / D 101,513 parameters)"
     config_class: ClassVar[type] = ThesisDCGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))

@@ -28,6 +28,7 @@ from torch.nn.functional import binary_cross_entropy, logsigmoid
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.contract import DemoStage
 from physgen.models.rbm import cd, checks, partition, work
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
@@ -49,6 +50,11 @@ class RBM(GenerativeModel):
     """
 
     name: ClassVar[str] = "rbm"
+    # translation-invariant filters (network kind "translation"): their number is the size
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("n_hidden",), "cnn": ("n_hidden",),
+                                                              "translation": ("filters",)}
+    demo: ClassVar[DemoStage | None] = DemoStage("rbm", "Restricted Boltzmann machine (one spin RBM per temperature)",
+                                                 10, "04_rbm_ising.py", 1500)
     description: ClassVar[str] = ("restricted Boltzmann machine: Bernoulli, spin, Gaussian, binomial or softmax visible "
                                   "units; translation-invariant filters on lattices; CD-k, PCD, parallel tempering, "
                                   "global spin flip; exact log Z and AIS")
@@ -83,6 +89,11 @@ class RBM(GenerativeModel):
         # (benchmarks/records/rbm.md, with the settings not adopted)
         "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(10_000)),
     }
+
+    @classmethod
+    def network_kind(cls, config: RBMConfig, spec: DataSpec) -> str:
+        """``translation`` with translation-invariant filters, else the base class's answer."""
+        return "translation" if config.filters else super().network_kind(config, spec)
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -415,11 +426,7 @@ class RBM(GenerativeModel):
     # --- generation and scoring ------------------------------------------------------------------
     def preview(self, *, generator: torch.Generator):
         """The base class's 4×4 sample grid, drawn with a short burn-in (≤ 100 sweeps) to stay cheap."""
-        self._preview = True
-        try:
-            return super().preview(generator=generator)
-        finally:
-            self._preview = False
+        return super().preview(generator=generator, burn_in=min(self.config.burn_in, 100))
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
@@ -435,8 +442,7 @@ class RBM(GenerativeModel):
         k = self.condition_index(condition)
         e = self.energy(k).detach()
         c = self.config
-        default = min(c.burn_in, 100) if getattr(self, "_preview", False) else c.burn_in
-        burn_in = default if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
+        burn_in = c.burn_in if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
         thin, flip = c.thin if thin is None else thin, self.flip if flip is None else flip
         start = self._init_rows(k, init)
         sampler = sampler or ("pt" if c.method == "pt" else "gibbs")

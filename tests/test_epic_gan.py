@@ -115,8 +115,9 @@ def test_generated_multiplicities_follow_the_training_distribution():
     s1 = model.sample(50, generator=g, condition={"labels": 1})
     assert torch.all(mask_of(s1)[..., 0].sum(1) == 6)
     assert torch.all(s1[..., 2][mask_of(s1)[..., 0] == 1] > 0)   # p_T,rel positive
-    model._train_mask = mask_of(x[:5])
-    assert torch.equal(model.noise(5, g)[:, model.config.latent:].view(5, 8, -1)[..., :1], model._train_mask)
+    real = model.to_internal(x[:5])
+    z = model.training_noise(real, g)[:, model.config.latent:].view(5, 8, -1)
+    assert torch.equal(z[..., :1], mask_of(x[:5]))
 
 
 def test_config_errors():

@@ -9,7 +9,6 @@ separable.  The AUC's standard error is DeLong's (DeLong, DeLong & Clarke-Pearso
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from physgen.errors import UserError
 from physgen.stats import Estimate
@@ -31,6 +30,8 @@ def make_classifier(name: str = "hgb", seed: int = 0):
 
 def delong(y_true: np.ndarray, scores: np.ndarray) -> tuple[float, float]:
     """ROC AUC and its DeLong standard error for binary labels ``(N,)`` and scores ``(N,)``."""
+    import scipy.stats  # imported where used: commands that never call this skip loading scipy.stats
+
     y_true = np.asarray(y_true).astype(bool)
     pos, neg = np.asarray(scores, float)[y_true], np.asarray(scores, float)[~y_true]
     m, n = len(pos), len(neg)
@@ -51,6 +52,7 @@ def c2st_auc(real, fake, *, seed: int = 0, test_fraction: float = 0.5, classifie
     Rows are flattened to features; the split is stratified and seeded (``seed``), and the same seed
     fixes the classifier's randomness.  Returns an :class:`~physgen.stats.Estimate` (DeLong error).
     """
+    import scipy.stats
     from sklearn.model_selection import train_test_split
 
     real = np.asarray(real, dtype=np.float64).reshape(len(real), -1)

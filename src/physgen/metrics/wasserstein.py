@@ -12,7 +12,6 @@ the distributions agree.
 from __future__ import annotations
 
 import numpy as np
-import scipy.stats
 
 from physgen.errors import UserError
 
@@ -30,6 +29,8 @@ def _pair(real, fake) -> tuple[np.ndarray, np.ndarray]:
 
 def wasserstein(real, fake) -> np.ndarray:
     """Per-feature W1 ``(d,)`` between samples ``(N, d)`` and ``(M, d)`` (any N, M), via scipy."""
+    import scipy.stats  # imported where used: commands that never call this skip loading scipy.stats
+
     real, fake = _pair(real, fake)
     return np.array([scipy.stats.wasserstein_distance(real[:, j], fake[:, j]) for j in range(real.shape[1])])
 

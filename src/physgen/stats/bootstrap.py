@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
-import scipy.stats
 
 
 @dataclass(frozen=True)
@@ -59,6 +58,8 @@ def bootstrap(statistic: Callable[..., float], *samples: np.ndarray, n_boot: int
     Estimate with ``value = statistic(*samples)``, ``error`` = bootstrap standard deviation and the
     interval.  With fewer than 2 rows in a sample the error is NaN (reported as ``null`` in JSON).
     """
+    import scipy.stats  # imported where used: commands that never call this skip loading scipy.stats
+
     arrays = [np.asarray(s) for s in samples]
     value = float(statistic(*arrays))
     if min(len(a) for a in arrays) < 2 or n_boot < 2:

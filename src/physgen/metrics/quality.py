@@ -58,6 +58,7 @@ added Gaussian pixel noise of σ = 0.1 (the median-bandwidth MMD barely sees it)
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -85,7 +86,9 @@ class QualityProbe:
     the reference (and so the total of :meth:`requests`).
 
     Attributes: ``name`` (headline label), ``floor`` (same keys as :meth:`score`), ``floor_noise``,
-    ``threshold`` (the "at floor" bound of :meth:`verdict`).
+    ``threshold`` (the "at floor" bound of :meth:`verdict`).  The reference rows and half-splits are drawn at
+    construction; the metric's held-out statistics and the floor are computed on first use, so a probe that
+    is only asked for :meth:`requests` (and replaced by a smaller one) costs no kernel or histogram work.
     """
 
     def __init__(self, heldout: Dataset, *, condition: str | None, seed: int = 0, max_samples: int = 2000):
@@ -99,22 +102,46 @@ class QualityProbe:
         self._pooled = len(self._values) > MAX_GROUPS
         strata = self._strata(self._ref_ids)
         self._n_strata = int(strata.max()) + 1
-        self._metric = _make_metric(heldout, rows, strata, self._n_strata, self._seed)
-        self.name = self._metric.name
-        splits = [_half_split(strata, self._n_strata, rng) for _ in range(N_SPLITS)]
-        self._split = splits[0]
-        self._set_floor([self._metric.compare_ref(a, b) for a, b in splits])
+        self._splits = [_half_split(strata, self._n_strata, rng) for _ in range(N_SPLITS)]
+        self._split = self._splits[0]
+        self._reference = (heldout, rows, strata)   # the metric's input, built by _metric on first use
 
     def _strata(self, ids: np.ndarray) -> np.ndarray:
         """Rows are halved within each condition value, or all together beyond MAX_GROUPS values."""
         return np.zeros_like(ids) if self._pooled else ids
 
-    def _set_floor(self, bases: list[dict[str, np.ndarray]]) -> None:
+    @functools.cached_property
+    def _metric(self):
+        """The data kind's metric on the reference rows (:func:`_make_metric`)."""
+        heldout, rows, strata = self._reference
+        self._reference = None
+        return _make_metric(heldout, rows, strata, self._n_strata, self._seed)
+
+    @property
+    def name(self) -> str:
+        return self._metric.name
+
+    @functools.cached_property
+    def _floor(self) -> tuple[dict[str, float], float, float]:
+        """``(floor, floor_noise, threshold)`` from the paired half-splits of the reference."""
+        bases = [self._metric.compare_ref(a, b) for a, b in self._splits]
         pairs = [self._summary(_average(bases[i], bases[i + 1])) for i in range(0, len(bases), 2)]
-        self.floor = {k: float(np.mean([p[k] for p in pairs])) for k in pairs[0]}
-        self.floor_noise = float(np.std([p["score"] for p in pairs], ddof=1))
-        f = self.floor["score"]
-        self.threshold = max(AT_FLOOR_RATIO * f, f + NOISE_SIGMAS * self.floor_noise)
+        floor = {k: float(np.mean([p[k] for p in pairs])) for k in pairs[0]}
+        noise = float(np.std([p["score"] for p in pairs], ddof=1))
+        f = floor["score"]
+        return floor, noise, max(AT_FLOOR_RATIO * f, f + NOISE_SIGMAS * noise)
+
+    @property
+    def floor(self) -> dict[str, float]:
+        return self._floor[0]
+
+    @property
+    def floor_noise(self) -> float:
+        return self._floor[1]
+
+    @property
+    def threshold(self) -> float:
+        return self._floor[2]
 
     def requests(self) -> list[tuple[int, dict[str, float] | None]]:
         """``[(count, {condition: value}), ...]``: the reference's count at each condition value.

@@ -48,15 +48,20 @@ def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: in
             raise UserError(f"data: {visible} units need pixels on the grid k/{levels} in [0, 1] (data.transform "
                             f"must be none); use {_FIX['bernoulli']} or {_FIX['gaussian']}")
         return
-    is01 = bool(((x >= 0) & (x <= 1)).all()) if kind == "image" else bool(((x == 0) | (x == 1)).all())
-    ispm = bool(((x == 1) | (x == -1)).all())
-    if visible == "bernoulli" and not is01:
-        fix = (f"use {_FIX['spin']}" if ispm
+
+    def is01() -> bool:   # (each test is one pass over the data: run only where needed)
+        return bool(((x >= 0) & (x <= 1)).all()) if kind == "image" else bool(((x == 0) | (x == 1)).all())
+
+    def ispm() -> bool:
+        return bool(((x == 1) | (x == -1)).all())
+
+    if visible == "bernoulli" and not is01():
+        fix = (f"use {_FIX['spin']}" if ispm()
                else f"binarize the data (e.g. physgen data digits --binarize) or {_FIX['gaussian']}")
         raise UserError(f"data: a Bernoulli RBM needs values in {{0,1}} (got values in "
                         f"[{float(x.min()):g}, {float(x.max()):g}]); {fix}")
-    if visible == "spin" and not ispm:
-        fix = _FIX["bernoulli"] if is01 else _FIX["gaussian"]
+    if visible == "spin" and not ispm():
+        fix = _FIX["bernoulli"] if is01() else _FIX["gaussian"]
         raise UserError(f"data: a spin RBM needs values in {{-1,+1}} (got values in "
                         f"[{float(x.min()):g}, {float(x.max()):g}]); use {fix}")
 

@@ -125,19 +125,3 @@ def test_learns_a_gaussian_cloud():
     feats = np.stack([s[:, 0], s[:, 1], np.log(s[:, 2])], 1)
     np.testing.assert_allclose(feats.mean(0), [0.3, -0.2, -2.0], atol=0.03)
     np.testing.assert_allclose(feats.std(0), [0.1, 0.1, 0.5], rtol=0.2)
-
-
-@pytest.mark.cuda
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_train_and_sample(tmp_path, cli):
-    """The CUDA path: train, sample with labels, samples of the training layout (positive p_T,rel)."""
-    x, mask = _clouds(n=200, seed=3)
-    save(from_arrays(x, mask, names=NAMES, labels=np.zeros(200, np.int64)), tmp_path / "d.h5")
-    code, _, err = cli("train", "epic-fm", "--data", tmp_path / "d.h5", "--out", tmp_path / "run", "--device",
-                       "cuda", "--condition", "labels", "--steps", "20", "--set", "data.val_fraction=0",
-                       "--no-progress")
-    assert code == 0, err
-    code, _, err = cli("sample", tmp_path / "run", "--n", "100", "--device", "cuda", "--out", tmp_path / "s.h5")
-    assert code == 0, err
-    s = load(tmp_path / "s.h5")
-    assert s.kind == "pointcloud" and np.all(s.samples[..., 2][s.mask == 1] > 0)

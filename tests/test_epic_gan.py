@@ -184,11 +184,13 @@ def test_bad_input_is_one_line_exit_2(tmp_path, cli, two_types):
 
 @pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_cuda_train_and_sample(tmp_path, cli):
-    """The CUDA path: train conditioned on labels, sample, clouds of the training layout and multiplicities."""
+@pytest.mark.parametrize("family", ["epic-gan", "epic-fm"])
+def test_cuda_train_and_sample(tmp_path, cli, family):
+    """The CUDA path of both point-cloud families: train conditioned on labels, sample, clouds of the training
+    layout and multiplicities (positive p_T,rel)."""
     x, mask = _clouds(n=200, seed=3)
     save(from_arrays(x, mask, names=NAMES, labels=np.zeros(200, np.int64)), tmp_path / "d.h5")
-    code, _, err = cli("train", "epic-gan", "--data", tmp_path / "d.h5", "--out", tmp_path / "run", "--device",
+    code, _, err = cli("train", family, "--data", tmp_path / "d.h5", "--out", tmp_path / "run", "--device",
                        "cuda", "--condition", "labels", "--steps", "20", "--set", "data.val_fraction=0",
                        "--no-progress")
     assert code == 0, err

@@ -288,7 +288,8 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
 def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
-    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind."""
+    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
+    once the data are read (:func:`resolved`)."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
     base = _yield_to_user(cls, cls.defaults(spec), config_file, sets)

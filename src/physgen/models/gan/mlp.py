@@ -183,7 +183,8 @@ class WGANGPConfig(GANConfig):
 
 def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> None:
     """Every cross-option check of ``wgan-gp`` in one place: options of the other architecture left on,
-    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels)."""
+    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels);
+    ``config`` resolved for ``spec`` (:meth:`WGANGP.resolve`)."""
     other = "conv" if config.arch == "mlp" else "mlp"
     for option in ("global_pool", "projection", "bond_features"):
         if option in ARCH_OPTIONS[other] and getattr(config, option):

@@ -227,7 +227,7 @@ def test_cli_rejects_a_non_boolean_global_pool(cli, lattices, tmp_path):
 
 
 def test_wgan_gp_groups_the_architecture_options_and_checks_them_in_one_place():
-    from physgen.models.gan.mlp import ConvArch, MLPArch, WGANGPConfig, check_options
+    from physgen.models.gan.mlp import WGANGP, ConvArch, MLPArch, WGANGPConfig, check_options
 
     assert WGANGPConfig().arch_options == MLPArch((128, 128, 128), (128, 128, 128), "leaky_relu", False)
     conv = WGANGPConfig(arch="conv", width=8).arch_options
@@ -238,9 +238,9 @@ def test_wgan_gp_groups_the_architecture_options_and_checks_them_in_one_place():
                            ({"arch": "conv", "projection": True}, "projection: the projection critic needs"),
                            ({"arch": "conv", "dilations_g": (8,)}, "dilations_g: dilation 8 wraps"),
                            ({"bond_features": True}, "bond_features: needs lattice data")):
+        spec = spins if "bond_features" not in options or options.get("arch") else DataSpec("continuous", (3,))
         with pytest.raises(UserError, match=match):
-            check_options(WGANGPConfig(**options), spins if "bond_features" not in options or options.get("arch")
-                          else DataSpec("continuous", (3,)), conditioned=False)
+            check_options(WGANGP.resolve(WGANGPConfig(**options), spec), spec, conditioned=False)
     check_options(WGANGPConfig(arch="conv", projection=True, lattice_stats=True), spins, conditioned=True)
 
 

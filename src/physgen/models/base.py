@@ -234,12 +234,26 @@ class GenerativeModel(nn.Module):
         the spec's kind; families whose defaults depend on more of the spec (e.g. on conditioning) extend it."""
         return overlay(cls.default_config, *(cls.defaults_by_kind.get(k, {}) for k in default_kinds(spec)))
 
+    @classmethod
+    def check_kind(cls, spec: DataSpec) -> None:
+        """UserError unless the family models data of ``spec.kind`` (:attr:`kinds`)."""
+        if spec.kind not in cls.kinds:
+            raise UserError(f"model {cls.name!r} cannot model data of kind {spec.kind!r} "
+                            f"(supported: {', '.join(cls.kinds)})")
+
+    @classmethod
+    def resolve(cls, config: Any, spec: DataSpec) -> Any:
+        """``config`` with every data-dependent choice (``"auto"``) replaced by the concrete value the family
+        takes for data like ``spec`` (the base: ``config`` unchanged).  Resolving twice gives the same config;
+        an explicit choice that cannot fit the data is a UserError.  ``physgen train`` resolves once, before
+        writing ``config.toml``, so a run records what it trained; :meth:`__init__` resolves again, so a
+        config saved with ``"auto"`` builds the same model."""
+        return config
+
     def __init__(self, config, spec: DataSpec):
         super().__init__()
-        if spec.kind not in self.kinds:
-            raise UserError(f"model {self.name!r} cannot model data of kind {spec.kind!r} "
-                            f"(supported: {', '.join(self.kinds)})")
-        self.config = config
+        self.check_kind(spec)
+        self.config = type(self).resolve(config, spec)
         self.spec = spec
 
     # --- training -------------------------------------------------------------------------

@@ -24,7 +24,7 @@ EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpoin
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import typing
 from typing import Any, ClassVar, Literal
 
@@ -184,10 +184,17 @@ class _Diffusion(GenerativeModel):
         kind = super().network_kind(config, spec)
         return "unet" if kind == "cnn" else kind
 
+    @classmethod
+    def resolve(cls, config: DiffusionNetConfig, spec: DataSpec) -> DiffusionNetConfig:
+        """``net = auto``: ``unet`` for lattices and images, ``mlp`` for tabular data."""
+        if config.net != "auto":
+            return config
+        return replace(config, net="unet" if len(spec.shape) in (2, 3) else "mlp")
+
     def __init__(self, config: DiffusionNetConfig, spec: DataSpec):
         super().__init__(config, spec)
         self.cond = Conditioner(spec)
-        self.denoiser = self._build_denoiser(config, spec)
+        self.denoiser = self._build_denoiser(self.config, spec)
         # per-feature training range in model space (set by on_fit_start; ±inf = unknown)
         self.register_buffer("data_lo", torch.full(tuple(spec.shape), -float("inf")))
         self.register_buffer("data_hi", torch.full(tuple(spec.shape), float("inf")))
@@ -219,7 +226,7 @@ class _Diffusion(GenerativeModel):
         raise NotImplementedError
 
     def _build_denoiser(self, config: DiffusionNetConfig, spec: DataSpec) -> Denoiser:
-        kind = config.net if config.net != "auto" else ("unet" if len(spec.shape) in (2, 3) else "mlp")
+        kind = config.net
         e = config.emb_dim
         if kind == "unet":
             if len(spec.shape) not in (2, 3):

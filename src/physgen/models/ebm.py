@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal, Sequence
 
 import torch
@@ -205,27 +205,42 @@ class EBM(GenerativeModel):
         base = super().defaults(spec)
         return overlay(base, cls.DISCRETE[spec.kind]) if spec.kind in cls.DISCRETE else base
 
+    @classmethod
+    def resolve(cls, config: EBMConfig, spec: DataSpec) -> EBMConfig:
+        """The ``auto`` choices for data like ``spec``: ``net`` cnn for lattices and images, else mlp;
+        ``sampler`` discrete for spins and binary data, else langevin; ``restart`` data for discrete chains, else
+        noise; ``base`` gaussian for continuous data, else none.  Refuses a discrete sampler or a Gaussian base
+        on data they cannot apply to."""
+        fixed = spec.kind in DISCRETE_KINDS
+        pick = {"net": "cnn" if len(spec.shape) in (2, 3) else "mlp",
+                "sampler": "discrete" if fixed else "langevin",
+                "base": "gaussian" if spec.kind == "continuous" else "none"}
+        chosen = {key: pick[key] if getattr(config, key) == "auto" else getattr(config, key) for key in pick}
+        chosen["restart"] = (config.restart if config.restart != "auto"
+                             else "data" if chosen["sampler"] == "discrete" else "noise")
+        if chosen["sampler"] == "discrete" and not fixed:
+            raise UserError(f"model.sampler=discrete: needs spins or binary data, not {spec.kind}")
+        if chosen["base"] == "gaussian" and fixed:
+            raise UserError(f"model.base=gaussian: needs continuous data or images, not {spec.kind}")
+        same = all(getattr(config, key) == value for key, value in chosen.items())
+        return config if same else replace(config, **chosen)
+
     def __init__(self, config: EBMConfig, spec: DataSpec):
         super().__init__(config, spec)
+        config = self.config
         self.cond = Conditioner(spec)
         self.energy_net = self._build_net(config, spec)
         fixed = spec.kind in DISCRETE_KINDS
-        if config.sampler == "discrete" and not fixed:
-            raise UserError(f"model.sampler=discrete: needs spins or binary data, not {spec.kind}")
-        self.discrete = fixed and config.sampler != "langevin"
+        self.discrete = config.sampler == "discrete"
         self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit,
                                    cond_dim=self.cond.dim)
         self.register_buffer("range_fitted", torch.tensor(fixed))
-        base = config.base if config.base != "auto" else ("gaussian" if spec.kind == "continuous" else "none")
-        if base == "gaussian" and fixed:
-            raise UserError(f"model.base=gaussian: needs continuous data or images, not {spec.kind}")
-        self.gaussian_base = base == "gaussian"
+        self.gaussian_base = config.base == "gaussian"
         self.register_buffer("base_mean", torch.zeros(spec.shape))
         self.register_buffer("base_std", torch.ones(spec.shape))
 
     def _build_net(self, config: EBMConfig, spec: DataSpec) -> nn.Module:
-        kind = config.net if config.net != "auto" else ("cnn" if len(spec.shape) in (2, 3) else "mlp")
-        if kind == "cnn":
+        if config.net == "cnn":
             if len(spec.shape) not in (2, 3):
                 raise UserError(f"model.net=cnn: data of shape {spec.shape} is not an image or lattice")
             shape = (1, *spec.shape) if len(spec.shape) == 2 else tuple(spec.shape)
@@ -273,8 +288,7 @@ class EBM(GenerativeModel):
         c = self.cond.from_batch(data)
         if c is not None and not resumed:
             self.buffer.set_conditions(c, generator)
-        restart = self.config.restart if self.config.restart != "auto" else ("data" if self.discrete else "noise")
-        if restart == "data":
+        if self.config.restart == "data":
             if len(x) > RESTART_ROWS:   # a fixed subset, the same when the run resumes
                 keep = torch.randperm(len(x), generator=torch.Generator().manual_seed(0))[:RESTART_ROWS].to(x.device)
                 x, c = x[keep], None if c is None else c[keep]

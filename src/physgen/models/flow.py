@@ -36,7 +36,7 @@ log-density.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -119,10 +119,20 @@ class Flow(GenerativeModel):
                            "train": {"batch_size": 64}}, steps_budget(3000)),
     }
 
+    @classmethod
+    def resolve(cls, config: FlowConfig, spec: DataSpec) -> FlowConfig:
+        """``dequantize = auto``: uniform for discrete data (spins, binary, grey images on a grid k/N), none for
+        continuous data and other images."""
+        if config.dequantize != "auto":
+            return config
+        discrete = spec.kind in ("spins", "binary") or (spec.kind == "image" and bool(spec.levels))
+        return replace(config, dequantize="uniform" if discrete else "none")
+
     def __init__(self, config: FlowConfig, spec: DataSpec):
         super().__init__(config, spec)
         import zuko
 
+        config = self.config
         self.levels = levels_of(config, spec)
         self.unit = spec.kind != "continuous"          # values in [0, 1] go through the logit map
         self.cond = Conditioner(spec, config.label_dim)

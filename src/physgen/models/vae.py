@@ -34,7 +34,7 @@ which satisfies ELBO ≤ IWAE_k ≤ IWAE_{k'} ≤ log p(x) for k < k' (computed 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -103,24 +103,6 @@ class ConvVAEConfig(VAEConfig):
         super().__post_init__()
 
 
-def resolve_likelihood(config: VAEConfig, spec: DataSpec) -> str:
-    """The decoder likelihood for data like ``spec`` (``auto``: binary -> bernoulli, spins -> spin, images on
-    a grid of grey levels -> categorical, else gaussian).  The categorical decoder keeps the point masses of
-    the grid's end levels, which Gaussian draws smear (docs/vae.md, benchmarks/records/vae.md)."""
-    kind = spec.kind
-    grid = "categorical" if spec.levels else "gaussian"
-    auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": grid}[kind]
-    lik = auto if config.likelihood == "auto" else config.likelihood
-    if lik in ("binomial", "categorical") and not (kind == "image" and spec.levels):
-        raise UserError(f"model.likelihood={lik} needs grey images whose pixels lie on a grid k/N "
-                        f"(kind 'image'), got kind {kind!r} without such a grid")
-    if lik == "spin" and kind != "spins":
-        raise UserError(f"model.likelihood=spin needs data of kind 'spins', got {kind!r}")
-    if lik == "bernoulli" and kind in ("spins", "continuous"):
-        raise UserError(f"model.likelihood=bernoulli needs binary or [0, 1] image data, got {kind!r}")
-    return lik
-
-
 def check_decoder(config: VAEConfig, spec: DataSpec, likelihood: str) -> bool:
     """Whether the decoder is autoregressive; UserError where it cannot be (not Bernoulli, not a lattice)."""
     if config.decoder == "autoregressive":
@@ -162,9 +144,29 @@ class VAE(GenerativeModel):
         "image": budget(70_000),
     }
 
+    @classmethod
+    def resolve(cls, config: VAEConfig, spec: DataSpec) -> VAEConfig:
+        """The decoder likelihood for data like ``spec`` (``auto``: binary -> bernoulli, spins -> spin, images on
+        a grid of grey levels -> categorical, else gaussian); refuses a likelihood the data cannot have.  The
+        categorical decoder keeps the point masses of the grid's end levels, which Gaussian draws smear
+        (docs/vae.md, benchmarks/records/vae.md)."""
+        kind = spec.kind
+        grid = "categorical" if spec.levels else "gaussian"
+        auto = {"binary": "bernoulli", "spins": "spin", "continuous": "gaussian", "image": grid}[kind]
+        lik = auto if config.likelihood == "auto" else config.likelihood
+        if lik in ("binomial", "categorical") and not (kind == "image" and spec.levels):
+            raise UserError(f"model.likelihood={lik} needs grey images whose pixels lie on a grid k/N "
+                            f"(kind 'image'), got kind {kind!r} without such a grid")
+        if lik == "spin" and kind != "spins":
+            raise UserError(f"model.likelihood=spin needs data of kind 'spins', got {kind!r}")
+        if lik == "bernoulli" and kind in ("spins", "continuous"):
+            raise UserError(f"model.likelihood=bernoulli needs binary or [0, 1] image data, got {kind!r}")
+        return config if lik == config.likelihood else replace(config, likelihood=lik)
+
     def __init__(self, config: VAEConfig, spec: DataSpec):
         super().__init__(config, spec)
-        self.likelihood = resolve_likelihood(config, spec)
+        config = self.config
+        self.likelihood = config.likelihood
         self.learned_var = self.likelihood == "gaussian" and config.learn_variance
         self.autoregressive = check_decoder(config, spec, self.likelihood)
         self.cond = Conditioner(spec, config.label_dim)

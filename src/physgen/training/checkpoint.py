@@ -32,7 +32,7 @@ import re
 import shutil
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import torch
@@ -218,18 +218,23 @@ def prune(directory: str | Path, keep_last: int) -> None:
         json_path.with_suffix(".safetensors").unlink(missing_ok=True)
 
 
-def check_model_config(state: dict[str, Any], model_config: Any) -> None:
+def check_model_config(state: dict[str, Any], model_config: Any,
+                       resolve: Callable[[Any], Any] | None = None) -> None:
     """Refuse a checkpoint whose recorded ``[model]`` config differs from ``model_config``.  An option the
     checkpoint does not record (it predates the option) matches when ``model_config`` has its default, which
-    is what the older code did."""
-    from physgen.config import to_dict
+    is what the older code did.  ``resolve`` (the family's :meth:`~physgen.models.base.GenerativeModel.resolve`
+    for the run's data) is applied to both sides, so a choice recorded as ``"auto"`` matches its resolution."""
+    from physgen.config import from_dict, to_dict
 
     saved = (state.get("config") or {}).get("model")
     if saved is None:
         return
-    current = json.loads(json.dumps(to_dict(model_config)))
+    resolve = resolve or (lambda config: config)
+    current = json.loads(json.dumps(to_dict(resolve(model_config))))
     defaults = json.loads(json.dumps(to_dict(type(model_config)())))
     saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
+    if saved != current and "auto" in saved.values():
+        saved = json.loads(json.dumps(to_dict(resolve(from_dict(type(model_config), saved, "model")))))
     diff = sorted(k for k in set(saved) | set(current) if saved.get(k) != current.get(k))
     if diff:
         k = diff[0]

@@ -146,7 +146,8 @@ class Checkpoints:
         return loss if loss is not None and math.isfinite(loss) else None
 
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
-        ckpt.check_model_config(state, self.model.config)
+        model = self.model
+        ckpt.check_model_config(state, model.config, resolve=lambda config: model.resolve(config, model.spec))
         model_sd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
         try:
             self.model.load_state_dict(model_sd, strict=True)

@@ -110,6 +110,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
         spec = _check_same_data(out, data_path, spec, prev)
     else:
         transform = fit_transform(cfg.data.transform, train_ds.samples, ds.kind)
+    cfg = resolved(cls, cfg, spec)
     model = registry.instantiate(cls, cfg.model, spec)
     tdata = to_tensor_data(train_ds, transform, cfg.data.condition)
     if not bool(tdata.x.isfinite().all()):
@@ -129,6 +130,7 @@ def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict,
     if resume:
         transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
         spec = _check_same_data(out, data_path, spec, prev)
+    cfg = resolved(cls, cfg, spec)
     prep = prepare(source, path, transform_name=cfg.data.transform, condition=cfg.data.condition,
                    val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
                    transform=transform)
@@ -286,7 +288,8 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
 def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
-    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind."""
+    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
+    once the data are read (:func:`resolved`)."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
     base = _yield_to_user(cls, cls.defaults(spec), config_file, sets)
@@ -295,6 +298,13 @@ def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
     return cfg
+
+
+def resolved(cls, cfg: C.RunConfig, spec: DataSpec) -> C.RunConfig:
+    """``cfg`` with its ``[model]`` choices resolved for data like ``spec`` by the family
+    (:meth:`~physgen.models.base.GenerativeModel.resolve`): ``config.toml`` records the concrete choices."""
+    cls.check_kind(spec)
+    return dataclasses.replace(cfg, model=cls.resolve(cfg.model, spec))
 
 
 def _yield_to_user(cls, defaults: dict[str, Any], config_file, sets) -> dict[str, Any]:
@@ -322,7 +332,8 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
         saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
     cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
-    _check_resume_changes(before, cfg)
+    spec = DataSpec.from_json(R.read_json(out / R.SPEC))   # a run saved with "auto" choices compares resolved
+    _check_resume_changes(resolved(cls, before, spec), resolved(cls, cfg, spec))
     prev = R.read_json(out / R.SUMMARY)
     data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
     if data is None and not data_path.is_file():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -189,7 +189,8 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
         line = ckpt.skipped_line(skipped, ck, flag=f"--checkpoint {which}", action="using",
                                  prefix="physgen: warning: ")
         (warn or _to_stderr)(line)
-    ckpt.check_model_config(state, cfg.model)
+    cfg = replace(cfg, model=cls.resolve(cfg.model, spec))   # a run saved with "auto" choices
+    ckpt.check_model_config(state, cfg.model, resolve=lambda config: cls.resolve(config, spec))
     model = registry.instantiate(cls, cfg.model, spec)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
     dev = resolve_device(str(device)) if device is not None else resolve_device("auto")

@@ -33,7 +33,7 @@ from physgen.models.contract import Hook, RunContext
 from physgen.models.dbn import finetune
 from physgen.models.dbn import likelihood as L
 from physgen.models.dbn.config import DBNConfig
-from physgen.models.rbm import cd
+from physgen.models.rbm import cd, checks
 from physgen.models.rbm.energy import RBMEnergy
 from physgen.models.rbm.model import RBM
 from physgen.models.rbm.partition import exact_log_z
@@ -65,8 +65,16 @@ class DBN(GenerativeModel):
         "binary": overlay({"model": {"layers": [128, 128], "finetune_steps": 5000}}, budget(15_000)),
     }
 
+    @classmethod
+    def resolve(cls, config: DBNConfig, spec: DataSpec) -> DBNConfig:
+        """``visible = auto``: the bottom RBM's unit type for data like ``spec`` without grey levels (the
+        bottom RBM is not offered binomial or softmax units)."""
+        visible = checks.resolve_visible(config.visible, replace(spec, levels=None))
+        return config if visible == config.visible else replace(config, visible=visible)
+
     def __init__(self, config: DBNConfig, spec: DataSpec):
         super().__init__(config, spec)
+        config = self.config
         if spec.condition_names or spec.n_labels:
             raise UserError("data.condition: the dbn models unconditioned data only (train one run per condition, "
                             "or use the rbm, which holds one RBM per condition value)")

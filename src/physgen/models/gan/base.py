@@ -18,7 +18,7 @@ A non-finite loss skips that player's update and is logged as NaN so the trainer
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar, Literal
 
 import torch
@@ -75,11 +75,21 @@ class GAN(GenerativeModel):
     """
 
     adversarial: ClassVar[bool] = True
-    default_output: ClassVar[str] = "tanh"     # generator output on continuous data when output=auto
+    default_output: ClassVar[str] = "tanh"     # generator output on continuous data when output=auto (resolve)
     description: ClassVar[str] = "GAN"
+
+    @classmethod
+    def resolve(cls, config: GANConfig, spec: DataSpec) -> GANConfig:
+        """``output = auto``: tanh on spins, binary data and [0, 1] image intensities, else the family's
+        :attr:`default_output`."""
+        if config.output != "auto":
+            return config
+        squashed = spec.kind in ("spins", "binary", "image")
+        return replace(config, output="tanh" if squashed else cls.default_output)
 
     def __init__(self, config: GANConfig, spec: DataSpec):
         super().__init__(config, spec)
+        config = self.config
         self.cond = Conditioner(spec, config.label_dim, config.cond_map)
         self.build(config, spec)
         self.register_buffer("calls", torch.zeros((), dtype=torch.long))  # adversarial steps taken
@@ -108,10 +118,7 @@ class GAN(GenerativeModel):
     def output_kind(self) -> str:
         """``tanh`` (always for spins/binary; images unless ``output`` is linear or clip), ``linear`` or ``clip``
         (continuous data, images)."""
-        out = self.config.output
-        if self.spec.kind in ("spins", "binary") or (self.spec.kind == "image" and out == "auto"):
-            return "tanh"
-        return self.default_output if out == "auto" else out
+        return "tanh" if self.spec.kind in ("spins", "binary") else self.config.output
 
     @property
     def squash(self) -> bool:

@@ -49,13 +49,6 @@ def lattice_shape(spec, option: str = "model.arch") -> tuple[int, int, int]:
                              "got {shape}; use model.arch=mlp for tabular data")
 
 
-def padding_mode(padding: Padding, kind: str) -> str:
-    """``auto`` -> circular for spin lattices (periodic boundaries), zeros otherwise."""
-    if padding == "auto":
-        return "circular" if kind == "spins" else "zeros"
-    return padding
-
-
 def _conv(c_in: int, c_out: int, mode: str, dilation: int = 1) -> nn.Conv2d:
     """3×3 convolution keeping H×W ('same' padding of size ``dilation``, circular or zeros)."""
     return conv2d(c_in, c_out, 3, padding=dilation, dilation=dilation, circular=mode == "circular")

@@ -16,7 +16,7 @@ weight EMA 0.999 (``model.output=tanh`` with ``data.transform=minmax`` is the th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -26,7 +26,7 @@ from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.contract import DemoStage, Hook
 from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
 from physgen.errors import UserError
-from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape, padding_mode
+from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape
 from physgen.models.gan.observables import ObservableMatching
 from physgen.models.gan.reweighted import ReweightedReals
 from physgen.models.nets import Activation, BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
@@ -183,7 +183,8 @@ class WGANGPConfig(GANConfig):
 
 def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> None:
     """Every cross-option check of ``wgan-gp`` in one place: options of the other architecture left on,
-    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels)."""
+    and options that need a kind or shape of data (``conditioned``: the run has a condition or labels);
+    ``config`` resolved for ``spec`` (:meth:`WGANGP.resolve`)."""
     other = "conv" if config.arch == "mlp" else "mlp"
     for option in ("global_pool", "projection", "bond_features"):
         if option in ARCH_OPTIONS[other] and getattr(config, option):
@@ -200,7 +201,7 @@ def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> No
         raise UserError("model.projection: the projection critic needs a conditioned run (data.condition)")
     if config.lattice_stats and spec.kind != "spins":
         raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
-    if padding_mode(config.padding, spec.kind) == "circular":
+    if config.padding == "circular":
         for option in ("dilations_g", "dilations_d"):
             if max(getattr(config, option)) > min(shape[1:]) // 2:
                 raise UserError(f"model.{option}: dilation {max(getattr(config, option))} wraps more than half "
@@ -253,6 +254,15 @@ class WGANGP(GAN):
             out["model"]["projection"] = True
         return out
 
+    @classmethod
+    def resolve(cls, config: WGANGPConfig, spec: DataSpec) -> WGANGPConfig:
+        """The GAN's ``output``, and ``padding = auto``: circular on spin lattices (periodic boundaries), zeros
+        otherwise."""
+        config = super().resolve(config, spec)
+        if config.padding != "auto":
+            return config
+        return replace(config, padding="circular" if spec.kind == "spins" else "zeros")
+
     def build(self, config: WGANGPConfig, spec: DataSpec) -> None:
         check_options(config, spec, conditioned=bool(self.cond.dim))
         self.reals = ReweightedReals(spec, config.reweight) if config.reweight else None
@@ -271,7 +281,7 @@ class WGANGP(GAN):
     def _build_conv(self, config: WGANGPConfig, spec: DataSpec) -> None:
         """``model.arch=conv``: :class:`LatticeGenerator` / :class:`LatticeCritic` (periodic on spins)."""
         shape, c = lattice_shape(spec), self.cond.dim
-        mode = padding_mode(config.padding, spec.kind)
+        mode = config.padding
         self.gen = LatticeGenerator(shape, spec.shape, latent=config.latent, cond_dim=c, width=config.width,
                                     dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode,
                                     global_pool=config.global_pool)

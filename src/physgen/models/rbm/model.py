@@ -20,6 +20,7 @@ otherwise.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any, ClassVar
 
 import torch
@@ -95,9 +96,15 @@ class RBM(GenerativeModel):
         """``translation`` with translation-invariant filters, else the base class's answer."""
         return "translation" if config.filters else super().network_kind(config, spec)
 
+    @classmethod
+    def resolve(cls, config: RBMConfig, spec: DataSpec) -> RBMConfig:
+        """``visible = auto``: the unit type for data like ``spec`` (:func:`checks.resolve_visible`)."""
+        visible = checks.resolve_visible(config.visible, spec)
+        return config if visible == config.visible else replace(config, visible=visible)
+
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
-        self.visible = checks.resolve_visible(config.visible, spec)
+        self.visible = self.config.visible
         self.levels = spec.levels if self.visible in ("binomial", "softmax") else 1
         self.flip = (self.visible == "spin") if config.flip is None else bool(config.flip)
         if self.flip and self.visible != "spin":

@@ -186,6 +186,17 @@ def test_ddpm_default_sampler_is_sde_dpm_solver_and_the_others_keep_their_steps(
         model.sample(2, generator=gen(0), sampler="heun")
 
 
+def test_spin_lattices_sample_ancestrally_by_default():
+    """On spins the ddpm's default is the ancestral sampler with 100 respaced steps: the DPM-Solvers biased ⟨|m|⟩
+    of the paramagnet (benchmarks/records/diffusion.md); tabular data keep sde-dpm-solver++."""
+    from physgen.models import registry
+
+    ddpm = registry.get("ddpm")
+    spins = ddpm.defaults(DataSpec("spins", (16, 16)))["model"]
+    assert spins["sampler"] == "ddpm" and spins["steps"] == 100
+    assert "sampler" not in ddpm.defaults(DataSpec("continuous", (3,))).get("model", {})
+
+
 def test_a_run_recorded_with_the_ancestral_sampler_keeps_it():
     """Checkpoints written before DPM-Solver++ record ``sampler = "ddpm"``: their default stays ancestral."""
     model = build("ddpm", {"timesteps": 50, "width": 16, "blocks": 1, "emb_dim": 8, "sampler": "ddpm", "steps": 25},

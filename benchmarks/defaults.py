@@ -37,7 +37,7 @@ passes when the median is ≤ its target; a cell with a failed run fails with th
 
 Usage::
 
-    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 90 min on one core
+    OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc               # ≈ 110 min on one core
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --record      # also docs/scoreboard.md
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/acc --runs 3      # medians of 3 runs, ≈ 4 h
     OMP_NUM_THREADS=1 python benchmarks/defaults.py --out /tmp/load --busy 2     # both cores busy: same models

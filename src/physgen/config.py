@@ -423,16 +423,16 @@ def parse_set(items: Sequence[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for item in items:
         if "=" not in item:
-            raise UserError(f"--set {item}: expected section.key=value")
+            raise UserError("expected section.key=value", key="sets", value=item)
         key, value = item.split("=", 1)
         parts = [p.strip() for p in key.strip().split(".")]
         if len(parts) < 2 or parts[0] not in SECTIONS or not all(parts):
-            raise UserError(f"--set {item}: key must be section.key with section one of {', '.join(SECTIONS)}")
+            raise UserError(f"key must be section.key with section one of {', '.join(SECTIONS)}", key="sets", value=item)
         node = out.setdefault(parts[0], {})
         for p in parts[1:-1]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
-                raise UserError(f"--set {item}: {key} conflicts with another --set")
+                raise UserError(f"{key} conflicts with another --set", key="sets", value=item)
         node[parts[-1]] = value.strip()
     return out
 

@@ -1,16 +1,40 @@
 """User-facing errors.
 
 Anything a user can get wrong (a bad option, a missing or malformed file, a checkpoint of another
-model) raises :class:`UserError` with a one-line message that names the file or option and the
-problem.  The CLI prints it as ``physgen: error: <message>`` and exits with status 2; library users
-catch it as a ``ValueError``.
+model) raises :class:`UserError` with a one-line message that names the file, parameter or config key
+and the problem.  An error about a parameter passes ``key=`` (the function's parameter, e.g. ``n``, or
+the config key, e.g. ``train.max_time``) and, optionally, ``value=`` (the value as the user wrote it):
+the message then reads ``n=0: must be >= 1``.  The CLI prints ``physgen: error: <message>``, with the
+key replaced by the option that sets it (``--n 0: must be >= 1``; :mod:`physgen.cli.flags`), and exits
+with status 2; library users catch it as a ``ValueError``.
 """
+from __future__ import annotations
+
+from typing import Any, Callable
 
 
 class UserError(ValueError):
-    """Bad input from the user: reported on one line, exit code 2, never a traceback."""
+    """Bad input from the user: reported on one line, exit code 2, never a traceback.
+
+    ``key``: the parameter or config key the message is about (``"a/b"`` for two of them); ``value``: the
+    value shown after it.  ``str(err)`` is ``"{key}={value}: {message}"`` (``"{key}: {message}"`` without a
+    value, the bare message without a key); :meth:`render` names the key differently.
+    """
 
     exit_code = 2
 
-    def __init__(self, message: str):
-        super().__init__(" ".join(str(message).split()))  # always one line
+    def __init__(self, message: str, *, key: str | None = None, value: Any = None):
+        self.detail = " ".join(str(message).split())  # always one line
+        self.key = key
+        self.value = None if value is None else " ".join(str(value).split())
+        super().__init__(self.render(lambda k: k, "="))
+
+    def render(self, name: Callable[[str], str], sep: str = " ") -> str:
+        """The message with each part of the key shown as ``name(part)`` and ``sep`` before the value
+        (the CLI passes the option of a key and a space: ``--n 0: must be >= 1``)."""
+        if self.key is None:
+            return self.detail
+        head = "/".join(name(part) for part in self.key.split("/"))
+        if self.value is not None:
+            head += f"{sep}{self.value}"
+        return f"{head}: {self.detail}" if self.detail else head

@@ -88,7 +88,7 @@ def cluster_space(ds: Dataset, on: Literal["raw", "pca"] = "raw", *, n_component
         return x
     if on == "pca":
         return fit_pca(x, n_components, seed=seed).transform(x).astype(np.float32)
-    raise UserError(f"--on: unknown space {on!r}, expected raw or pca")
+    raise UserError(f"unknown space {on!r}, expected raw or pca", key="on")
 
 
 def kmeans(x: np.ndarray, k: int, *, seed: int = 0, n_init: int = 10) -> KMeans:
@@ -126,7 +126,7 @@ def analyze_hierarchical(ds: Dataset, linkage: str = "ward", *, k: int | None = 
     holds the linkage matrix ``Z`` ``(n_points − 1, 4)`` for the dendrogram.
     """
     if linkage not in LINKAGES:
-        raise UserError(f"--linkage: unknown linkage {linkage!r}, expected one of {', '.join(LINKAGES)}")
+        raise UserError(f"unknown linkage {linkage!r}, expected one of {', '.join(LINKAGES)}", key="linkage")
     features.require_rows(ds, 2, "hierarchical", "a linkage tree")
     if k is not None:
         check_k(k, len(ds))
@@ -158,7 +158,7 @@ def _reduce(x: np.ndarray, max_points: int, how: str, seed: int) -> tuple[np.nda
         rng = np.random.default_rng(seed)
         idx = np.sort(rng.choice(n, size=max_points, replace=False))
         return x[idx], pairwise_distances_argmin(x, x[idx]), f"random subsample ({max_points})"
-    raise UserError(f"--reduce: unknown reduction {how!r}, expected kmeans or subsample")
+    raise UserError(f"unknown reduction {how!r}, expected kmeans or subsample", key="reduce")
 
 
 def _finish(ds: Dataset, labels: np.ndarray, protocol: dict[str, Any]) -> ClusterResult:

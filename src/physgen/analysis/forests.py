@@ -81,14 +81,14 @@ def make_target(ds: Dataset, target: Literal["phase", "label"], *, tc: float | N
     if target == "phase":
         t = features.temperature(ds)
         if t is None:
-            raise UserError("--target phase: the file has no /conditions/temperature (use --target label)")
+            raise UserError("the file has no /conditions/temperature (use --target label)", key="target", value="phase")
         tc = critical_temperature(float(ds.attrs.get("J", 1.0))) if tc is None else float(tc)
         return phase_labels(t, tc), tc
     if target == "label":
         if ds.labels is None:
-            raise UserError("--target label: the file has no /labels (use --target phase for Ising data)")
+            raise UserError("the file has no /labels (use --target phase for Ising data)", key="target", value="label")
         return np.asarray(ds.labels, dtype=np.int64), tc
-    raise UserError(f"--target: unknown target {target!r}, expected phase or label")
+    raise UserError(f"unknown target {target!r}, expected phase or label", key="target")
 
 
 def build_models(n_estimators: int, seed: int) -> dict[str, Any]:

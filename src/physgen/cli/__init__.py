@@ -1,7 +1,8 @@
 """The ``physgen`` command line: one module per verb, each exposing ``register(subparsers)``.
 
 Every verb validates its input; a :class:`~physgen.errors.UserError` becomes one line on stderr
-(``physgen: error: ...``) and exit status 2, never a traceback.
+(``physgen: error: ...``, the parameter or config key it names shown as its option) and exit status 2, never a
+traceback.
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from typing import Sequence
 
 from physgen.cli.common import ArgumentParser
+from physgen.cli.flags import option_namer
 from physgen.errors import UserError
 from physgen.paths import describe, forget_inputs, shown
 
@@ -41,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with _output_lock(args):
             result = args.func(args)
     except UserError as exc:
-        print(f"physgen: error: {exc}", file=sys.stderr)
+        print(f"physgen: error: {exc.render(option_namer(parser, args.func))}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. disk full or permission denied while writing an output
         where = f"{shown(exc.filename)}: " if exc.filename else ""

@@ -13,17 +13,18 @@ def register(sub) -> None:
 
     p = add_verb(sub, "jets", "generate jets as particle clouds (JetNet format: η_rel, φ_rel, p_T,rel and a mask) "
                  "with Pythia 8 and fastjet (needs: pip install 'physgen[hep]')", EXAMPLE, run)
-    p.add_argument("--type", choices=JET_TYPES, required=True,
+    p.add_argument("--type", dest="jet_type", choices=JET_TYPES, required=True,
                    help="gluon (gg → gg, qq̄ → gg), quark (→ uū, dd̄, ss̄), top (tt̄, hadronic), w (WW, hadronic) "
                         "or z (ZZ, hadronic); see docs/hep.md")
     p.add_argument("--n", type=positive_int, required=True, help="number of jets")
-    p.add_argument("--particles", type=positive_int, default=30,
+    p.add_argument("--particles", dest="n_particles", metavar="PARTICLES", type=positive_int, default=30,
                    help="constituents kept per jet, leading in p_T, zero-padded (JetNet: 30 or 150; default 30)")
     p.add_argument("--pt", type=positive_float, default=1000.0,
                    help="jet p_T in GeV: hard p̂_T within ±1 %%, leading jet in [0.8, 1.6] × pt (default 1000)")
     p.add_argument("--ecm", type=positive_float, default=13000.0, help="centre-of-mass energy √s in GeV (default 13000)")
-    p.add_argument("--jet-r", type=positive_float, default=0.8, help="anti-kT radius R (default 0.8)")
-    p.add_argument("--pythia", action="append", default=[], metavar="'KEY = VALUE'",
+    p.add_argument("--jet-r", dest="r", metavar="JET_R", type=positive_float, default=0.8,
+                   help="anti-kT radius R (default 0.8)")
+    p.add_argument("--pythia", dest="settings", action="append", default=[], metavar="'KEY = VALUE'",
                    help="any Pythia setting, repeatable, applied last (checked by Pythia)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="generator processes; seeds are spawned from --seed, same (seed, workers) → same jets")
@@ -40,14 +41,14 @@ def run(args) -> int:
     from physgen.errors import UserError
     from physgen.memory import require
 
-    spec = J.JetSpec(args.type, args.particles, args.pt, args.ecm, args.jet_r, tuple(args.pythia))
+    spec = J.JetSpec(args.jet_type, args.n_particles, args.pt, args.ecm, args.r, tuple(args.settings))
     spec.check()
-    for line in args.pythia:
+    for line in args.settings:
         key = line.split("=")[0].strip().lower()
         if key in RESERVED or key.startswith("random:") or key.startswith("phasespace:pthat"):
             raise UserError(f"--pythia: {line.split('=')[0].strip()} is set by physgen (--seed, --ecm or --pt); "
                             "not settable here")
-    require(args.n * (args.particles * 45 + 200), what=f"--n {args.n}",
+    require(args.n * (args.n_particles * 45 + 200), what=f"--n {args.n}",
             reduce="lower --n (or generate several files with different --seed and merge them)")
     check_writable(args.out, overwrite=args.overwrite)
     start = time.perf_counter()
@@ -58,7 +59,7 @@ def run(args) -> int:
     ds = J.to_dataset(spec, shard, attrs)
     save(ds, args.out, overwrite=args.overwrite)
     n = ds.mask.sum(axis=1)
-    print(f"wrote {args.out}: {len(ds)} {args.type} jets at p_T ≈ {args.pt:g} GeV, √s = {args.ecm:g} GeV "
-          f"(anti-kT R = {args.jet_r:g}), {args.particles} particle slots (mean {n.mean():.1f} filled); "
+    print(f"wrote {args.out}: {len(ds)} {args.jet_type} jets at p_T ≈ {args.pt:g} GeV, √s = {args.ecm:g} GeV "
+          f"(anti-kT R = {args.r:g}), {args.n_particles} particle slots (mean {n.mean():.1f} filled); "
           f"{args.n / seconds:.1f} jets/s with {args.workers} worker(s), {shard.stats['events']} events read")
     return 0

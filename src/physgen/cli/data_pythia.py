@@ -46,7 +46,7 @@ def register(sub) -> None:
                    help="outgoing resonances at their pole mass (default: Breit–Wigner masses, Pythia's default)")
     p.add_argument("--pthat-min", type=nonneg_float, default=None,
                    help="minimum p̂_T of the hard process in GeV (default: 20 for dijet, none otherwise)")
-    p.add_argument("--pythia", action="append", default=[], metavar="'KEY = VALUE'",
+    p.add_argument("--pythia", dest="settings", action="append", default=[], metavar="'KEY = VALUE'",
                    help="any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by Pythia)")
     p.add_argument("--workers", type=positive_int, default=1,
                    help="generator processes; seeds are spawned from --seed, same (seed, workers) → same events")
@@ -91,7 +91,7 @@ def _spec_and_features(args):
     from physgen.errors import UserError
 
     spec = P.Spec(args.process, args.ecm, level=args.level, on_shell=args.on_shell, pthat_min=args.pthat_min,
-                  settings=tuple(args.pythia), jets=args.jets, jet_r=args.jet_r, jet_pt_min=args.jet_pt_min,
+                  settings=tuple(args.settings), jets=args.jets, jet_r=args.jet_r, jet_pt_min=args.jet_pt_min,
                   leptons=args.leptons)
     if args.level == "hadron":
         from physgen.data.hep.hadron import feature_names

@@ -18,7 +18,7 @@ def register(sub) -> None:
                              "--data has rows) are judged against --data; an sgan run on labelled --data also "
                              "gets its classifier's test accuracy beside a supervised baseline and a random forest")
     parser.add_argument("--data", default=None, help="with RUN_DIR: the test dataset file (.h5)")
-    parser.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+    parser.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
                         help="with RUN_DIR: which checkpoint to sample (default best, as physgen sample)")
     parser.add_argument("--baseline-steps", type=nonneg_int, default=None,
                         help="with an sgan RUN_DIR: steps of the supervised baseline (default: the SGAN's steps)")

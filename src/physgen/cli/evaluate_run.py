@@ -47,8 +47,8 @@ def load_pair(args, check=None):
     real = load(args.data)
     if check is not None:
         check(real)
-    run = load_run(args.run_dir, which=args.checkpoint)
-    if run.checkpoint != args.checkpoint and not run.skipped:
+    run = load_run(args.run_dir, which=args.which)
+    if run.checkpoint != args.which and not run.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run.step})", file=sys.stderr)
     if real.kind != run.spec.kind or tuple(real.shape) != tuple(run.spec.shape):
         raise UserError(f"--data {args.data}: samples of kind {real.kind!r} and shape {real.shape}, the run was "

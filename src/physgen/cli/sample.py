@@ -23,7 +23,7 @@ def register(sub) -> None:
                    help="classifier-free guidance weight of a conditional diffusion run trained with model.p_uncond > 0 "
                         "(default: the run's model.guidance)")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+    p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
                    help="which checkpoint to use: best (chosen by the validation score; the latest where the run has "
                         "no best) or latest (default best)")
     p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
@@ -69,8 +69,8 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler), ("guidance", args.guidance))
                if v is not None}
-    run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
-    if run_.checkpoint != args.checkpoint and not run_.skipped:
+    run_ = load_run(args.run_dir, device=args.device, which=args.which)
+    if run_.checkpoint != args.which and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
     ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
     if args.format == "h5":

@@ -16,7 +16,7 @@ def register(sub) -> None:
     p.add_argument("--k", type=positive_int, help="importance samples / chains (passed to the model as k=K)")
     add_seed(p)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", choices=("best", "latest"), default="best",
+    p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
                    help="which checkpoint to score: best (chosen by the validation score; the latest where the run has "
                         "no best) or latest (default best)")
 
@@ -65,7 +65,7 @@ def run(args) -> int:
     refuse_overwriting_inputs({"--data": args.data, "RUN_DIR": run_files(args.run_dir)}, {"--out": args.out})
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     ds = load(args.data)
-    run_ = load_run(args.run_dir, device=args.device, which=args.checkpoint)
+    run_ = load_run(args.run_dir, device=args.device, which=args.which)
     options = {"k": args.k} if args.k is not None else {}
     lp, attrs = run_.log_prob(ds, method=args.method, seed=args.seed, **options)
     attrs = {"log_z": float("nan"), "log_z_error": float("nan"), **attrs, "method": args.method,

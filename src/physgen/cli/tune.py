@@ -18,7 +18,8 @@ def register(sub) -> None:
     p.add_argument("--objective", choices=OBJECTIVE_CHOICES, default="kl",
                    help="held-out score to minimise: kl (mean per-feature KL), auc (classifier two-sample "
                         "AUC), observables (Ising observables' chi2/dof); default kl")
-    p.add_argument("--space", metavar="FILE", help="TOML search space (default: the family's built-in space)")
+    p.add_argument("--space", dest="space_file", metavar="FILE",
+                   help="TOML search space (default: the family's built-in space)")
     p.add_argument("--seed", type=seed_int, default=0, help="seed of the split, sampler and every trial (default 0)")
     p.add_argument("--condition", metavar="NAME|labels",
                    help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")
@@ -33,11 +34,11 @@ def run(args) -> int:
     from physgen.tune.split import HELDOUT, TRAIN
 
     split_dir = Path(args.out) / "data"
-    refuse_overwriting_inputs({"--data": args.data, "--space": args.space},
+    refuse_overwriting_inputs({"--data": args.data, "--space": args.space_file},
                               {"--out": [split_dir / TRAIN, split_dir / HELDOUT]})
     try:
         tune(args.model, data=args.data, out=args.out, trials=args.trials, trial_time=args.trial_time,
-             objective=args.objective, space_file=args.space, seed=args.seed, condition=args.condition)
+             objective=args.objective, space_file=args.space_file, seed=args.seed, condition=args.condition)
     except Exception as exc:
         if not _database_error(exc):
             raise

@@ -94,10 +94,10 @@ def find_idx_files(idx_dir: str | os.PathLike, split: str = "train") -> tuple[Pa
     ``train-images.idx3-ubyte`` spelling, each raw or with ``.gz``.
     """
     if split not in SPLITS:
-        raise UserError(f"--split: unknown split {split!r}, expected train or test")
+        raise UserError(f"unknown split {split!r}, expected train or test", key="split")
     folder = Path(idx_dir)
     if not folder.is_dir():
-        raise UserError(f"--idx-dir {folder}: {'not a directory' if folder.exists() else 'no such directory'}")
+        raise UserError("not a directory" if folder.exists() else "no such directory", key="idx_dir", value=folder)
     prefix = SPLITS[split]
     return (_find(folder, prefix, "images", 3), _find(folder, prefix, "labels", 1))
 
@@ -108,7 +108,7 @@ def _find(folder: Path, prefix: str, what: str, ndim: int) -> Path:
         for candidate in (folder / name, folder / f"{name}.gz"):
             if candidate.is_file():
                 return candidate
-    raise UserError(f"--idx-dir {folder}: no {what} file {names[0]}[.gz] (or {names[1]}[.gz])")
+    raise UserError(f"no {what} file {names[0]}[.gz] (or {names[1]}[.gz])", key="idx_dir", value=folder)
 
 
 def load_mnist(idx_dir: str | os.PathLike, split: str = "train", *, binarize: float | None = None) -> Dataset:
@@ -135,7 +135,7 @@ def load_mnist(idx_dir: str | os.PathLike, split: str = "train", *, binarize: fl
 def check_threshold(binarize: float | None) -> None:
     """``--binarize`` must be a threshold on the [0, 1] intensity scale: 0 <= T < 1."""
     if binarize is not None and not (0.0 <= float(binarize) < 1.0):
-        raise UserError(f"--binarize: threshold {binarize} must be in [0, 1) (intensities are scaled to [0, 1])")
+        raise UserError(f"threshold {binarize} must be in [0, 1) (intensities are scaled to [0, 1])", key="binarize")
 
 
 def scale_pixels(pixels: np.ndarray, full_scale: float, binarize: float | None) -> tuple[np.ndarray, str]:

@@ -33,11 +33,11 @@ def from_arrays(particles: np.ndarray, mask: np.ndarray | None = None, *, mask_f
     if x.dtype.kind not in "biuf":
         raise UserError(f"{where}: dtype {x.dtype} is not a real number type")
     if mask is not None and mask_feature is not None:
-        raise UserError("--mask/--mask-feature: give one of them, not both")
+        raise UserError("give one of them, not both", key="mask/mask_feature")
     if mask_feature is not None:
         if not 0 <= mask_feature < x.shape[2] or x.shape[2] < 2:
-            raise UserError(f"--mask-feature: {mask_feature} is not a feature index of {x.shape[2]} features "
-                            "(the mask must leave at least one feature)")
+            raise UserError(f"{mask_feature} is not a feature index of {x.shape[2]} features "
+                            "(the mask must leave at least one feature)", key="mask_feature")
         mask = x[:, :, mask_feature]
         x = np.delete(x, mask_feature, axis=2)
     x = x.astype(np.float64)
@@ -49,8 +49,8 @@ def from_arrays(particles: np.ndarray, mask: np.ndarray | None = None, *, mask_f
     if mask.ndim == 3 and mask.shape[2] == 1:
         mask = mask[:, :, 0]
     if mask.shape != x.shape[:2] or not np.all((mask == 0) | (mask == 1)):
-        raise UserError(f"--mask: shape {mask.shape} with values other than 0/1 or a shape other than {x.shape[:2]}"
-                        if mask.shape == x.shape[:2] else f"--mask: shape {mask.shape}, expected {x.shape[:2]}")
+        raise UserError(f"shape {mask.shape} with values other than 0/1 or a shape other than {x.shape[:2]}"
+                        if mask.shape == x.shape[:2] else f"shape {mask.shape}, expected {x.shape[:2]}", key="mask")
     mask = mask.astype(np.uint8)
     samples = (x * mask[:, :, None]).astype(np.float32)
     names = list(names) if names is not None else [f"f{j}" for j in range(samples.shape[2])]
@@ -68,17 +68,17 @@ def import_pointcloud(path: str | os.PathLike, *, array: str | None = None, mask
     path = as_path(path)
     suffix = path.suffix.lower()
     if suffix not in (".npy", ".npz"):
-        raise UserError(f"--kind pointcloud: reads .npy or .npz files (got {path.name})")
+        raise UserError(f"reads .npy or .npz files (got {path.name})", key="kind", value="pointcloud")
     table = read_table(path, array=array)
     mask_values = None
     if suffix == ".npz" and mask_feature is None:
         with np.load(path, allow_pickle=False) as archive:
             if mask is not None and mask not in archive.files:
-                raise UserError(f"--mask: {path} has no array {mask!r} (arrays: {', '.join(archive.files)})")
+                raise UserError(f"{path} has no array {mask!r} (arrays: {', '.join(archive.files)})", key="mask")
             key = mask or ("mask" if "mask" in archive.files and array != "mask" else None)
             mask_values = archive[key] if key is not None else None
     elif mask is not None:
-        raise UserError("--mask: names an array of an .npz file; for .npy use --mask-feature K")
+        raise UserError("names an array of an .npz file; for .npy use --mask-feature K", key="mask")
     attrs = {"source": os.path.abspath(path), "format": table.fmt}
     return from_arrays(table.values, mask_values, mask_feature=mask_feature, labels=table.labels, attrs=attrs,
                        where=str(path))

@@ -99,5 +99,5 @@ def refuse_workers_under_torchrun(workers: int) -> None:
     """Under ``torchrun`` every rank is one shard: ``--workers`` must be 1."""
     world = torchrun_shard()[1]
     if int(workers) > 1 and world > 1:
-        raise UserError(f"--workers: under torchrun each of the {world} processes writes one shard; "
-                        f"use --workers 1 (got {workers})")
+        raise UserError(f"under torchrun each of the {world} processes writes one shard; "
+                        f"use --workers 1 (got {workers})", key="workers")

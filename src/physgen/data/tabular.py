@@ -60,12 +60,12 @@ def read_table(path: str | os.PathLike, *, array: str | None = None) -> Table:
     head = _open_head(path)
     if head.startswith(NPY_MAGIC):
         if array is not None:
-            raise UserError(f"--array: only used with .npz archives, {path} is a .npy file")
+            raise UserError(f"only used with .npz archives, {path} is a .npy file", key="array")
         return _read_npy(path)
     if head.startswith(ZIP_MAGIC):
         return _read_npz(path, array)
     if array is not None:
-        raise UserError(f"--array: only used with .npz archives, {path} is a text file")
+        raise UserError(f"only used with .npz archives, {path} is a text file", key="array")
     return read_text(path)
 
 
@@ -280,7 +280,7 @@ def _read_npz(path: Path, array: str | None) -> Table:
 def _npz_key(path: Path, arrays: dict[str, np.ndarray], array: str | None) -> str:
     if array is not None:
         if array not in arrays:
-            raise UserError(f"--array: {path} has no array {array!r} (arrays: {', '.join(arrays) or 'none'})")
+            raise UserError(f"{path} has no array {array!r} (arrays: {', '.join(arrays) or 'none'})", key="array")
         return array
     for key in ("samples", "x", "X"):
         if key in arrays:
@@ -332,15 +332,15 @@ def select_columns(table: Table, columns: Sequence[str] | None, where: str) -> T
         return table
     wanted = [c.strip() for item in columns for c in str(item).split(",") if c.strip()]
     if not wanted:
-        raise UserError("--columns: no columns given")
+        raise UserError("no columns given", key="columns")
     if table.values.ndim != 2:
-        raise UserError(f"--columns: {where} holds arrays of shape {table.values.shape[1:]}, "
-                        "columns can only be picked from a 2-D table")
+        raise UserError(f"{where} holds arrays of shape {table.values.shape[1:]}, "
+                        "columns can only be picked from a 2-D table", key="columns")
     names = table.names or default_names(table.values.shape[1])
     index = [_column_index(c, names, where) for c in wanted]
     dup = {names[i] for i in index if index.count(i) > 1}
     if dup:
-        raise UserError(f"--columns: column {sorted(dup)[0]!r} of {where} selected more than once")
+        raise UserError(f"column {sorted(dup)[0]!r} of {where} selected more than once", key="columns")
     return Table(table.values[:, index], [names[i] for i in index], table.lines, table.labels, table.fmt)
 
 
@@ -350,9 +350,10 @@ def _column_index(token: str, names: list[str], where: str) -> int:
     try:
         index = int(token)
     except ValueError:
-        raise UserError(f"--columns: unknown column {token!r} in {where} (columns: {', '.join(names)})") from None
+        raise UserError(f"unknown column {token!r} in {where} (columns: {', '.join(names)})", key="columns") from None
     if not 0 <= index < len(names):
-        raise UserError(f"--columns: index {index} out of range for {where} with {len(names)} columns (0..{len(names) - 1})")
+        raise UserError(f"index {index} out of range for {where} with {len(names)} columns (0..{len(names) - 1})",
+                        key="columns")
     return index
 
 
@@ -386,7 +387,7 @@ def convert_kind(table: Table, kind: str, where: str) -> np.ndarray:
     image: float32, ``uint8`` input scaled by 1/255, a 2-D table of k*k columns reshaped to (N, k, k).
     """
     if kind not in KINDS:
-        raise UserError(f"--kind: unknown kind {kind!r}, expected one of {', '.join(KINDS)}")
+        raise UserError(f"unknown kind {kind!r}, expected one of {', '.join(KINDS)}", key="kind")
     x = table.values
     if kind == "spins":
         _check_allowed(table, (-1, 1), "spins", where)
@@ -440,7 +441,7 @@ def import_file(path: str | os.PathLike, *, kind: str = "continuous", columns: S
     Attributes: ``source`` (absolute path), ``format``, ``feature_names`` (2-D tables), ``columns``.
     """
     if kind not in KINDS:
-        raise UserError(f"--kind: unknown kind {kind!r}, expected one of {', '.join(KINDS)}")
+        raise UserError(f"unknown kind {kind!r}, expected one of {', '.join(KINDS)}", key="kind")
     path = as_path(path)
     where = str(path)
     table = select_columns(read_table(path, array=array), columns, where)

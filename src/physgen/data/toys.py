@@ -41,10 +41,10 @@ def check_toy(name: str, noise: float | None = None) -> float | None:
     if noise is None:
         return DEFAULT_NOISE[name]
     if name == "checkerboard":
-        raise UserError("--noise: toy 'checkerboard' is uniform on its squares and takes no noise")
+        raise UserError("toy 'checkerboard' is uniform on its squares and takes no noise", key="noise")
     if not math.isfinite(noise) or noise < 0 or (noise == 0 and name in ("ring", "grid")):
         need = "> 0" if name in ("ring", "grid") else ">= 0"
-        raise UserError(f"--noise: {noise} must be finite and {need} for toy {name!r}")
+        raise UserError(f"{noise} must be finite and {need} for toy {name!r}", key="noise")
     return float(noise)
 
 
@@ -67,7 +67,7 @@ def sample_toy(name: str, n: int, *, rng: np.random.Generator, noise: float | No
     """
     noise = check_toy(name, noise)
     if int(n) != n or n < 1:
-        raise UserError(f"--n: number of samples must be >= 1 (got {n})")
+        raise UserError(f"number of samples must be >= 1 (got {n})", key="n")
     n = int(n)
     if name in ("ring", "grid"):
         centers = toy_centers(name)

@@ -78,10 +78,11 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) 
     allowed = DEFAULT_METRICS["pointcloud"] if kind == "pointcloud" else METRICS
     unknown = [n for n in names if n not in allowed]
     if unknown or not names:
-        raise UserError(f"--metrics: unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
-                        f"(choose from {','.join(allowed)}{' for point clouds' if kind == 'pointcloud' else ''})")
+        raise UserError(f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
+                        f"(choose from {','.join(allowed)}{' for point clouds' if kind == 'pointcloud' else ''})",
+                        key="metrics")
     if "observables" in names and kind != "spins":
-        raise UserError(f"--metrics: 'observables' needs spin data, the files are of kind {kind!r}")
+        raise UserError(f"'observables' needs spin data, the files are of kind {kind!r}", key="metrics")
     return list(dict.fromkeys(names))
 
 

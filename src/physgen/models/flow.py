@@ -234,10 +234,10 @@ class Flow(GenerativeModel):
         if method not in allowed:
             why = ("the data are discrete (dequantised): the flow gives lower bounds" if discrete
                    else "the flow's density of continuous data is exact")
-            raise UserError(f"--method {method}: model 'flow' supports {' and '.join(allowed)} here ({why})")
+            raise UserError(f"model 'flow' supports {' and '.join(allowed)} here ({why})", key="method", value=method)
         k = int(k if k is not None else (100 if method == "iwae" else 1))
         if k < 1:
-            raise UserError(f"--k {k}: must be >= 1")
+            raise UserError("must be >= 1", key="k", value=k)
         out = []
         step = max(1, chunk // k)
         for s in range(0, len(x), step):

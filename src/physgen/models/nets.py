@@ -219,7 +219,7 @@ class Conditioner(nn.Module):
         unknown = set(condition) - set(self.names) - ({"labels", "label"} if self.n_labels else set())
         if unknown:
             have = ", ".join(self.names + (("labels",) if self.n_labels else ())) or "nothing"
-            raise UserError(f"--condition {sorted(unknown)[0]}: the run is conditioned on {have}")
+            raise UserError(f"the run is conditioned on {have}", key="condition", value=sorted(unknown)[0])
         dev = self.lo.device
         cond = None
         if self.names:
@@ -239,7 +239,8 @@ class Conditioner(nn.Module):
                 labels = torch.randint(self.n_labels, (n,), generator=_cpu(generator)).to(dev)
             else:
                 if not float(value).is_integer() or not 0 <= int(value) < self.n_labels:
-                    raise UserError(f"--condition labels={value}: expected an integer in 0..{self.n_labels - 1}")
+                    raise UserError(f"expected an integer in 0..{self.n_labels - 1}",
+                                    key="condition", value=f"labels={value}")
                 labels = torch.full((n,), int(value), dtype=torch.long, device=dev)
         return cond, labels
 

@@ -164,7 +164,7 @@ class EPiCFlowMatching(CloudSpace, GenerativeModel):
         ``model.steps``) ODE steps of the learned velocity from Gaussian noise."""
         steps = int(steps if steps is not None else self.config.steps)
         if steps < 1:
-            raise UserError(f"--steps: must be >= 1, got {steps}")
+            raise UserError(f"must be >= 1, got {steps}", key="steps")
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         dev = self.feat_mean.device

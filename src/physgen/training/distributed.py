@@ -80,23 +80,23 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
     if kind == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"--device {name}: CUDA is not available on this machine")
+        raise UserError("CUDA is not available on this machine", key="device", value=name)
     if kind == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-        raise UserError(f"--device {name}: MPS is not available on this machine")
+        raise UserError("MPS is not available on this machine", key="device", value=name)
     if name == "cuda" and int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return torch.device("cuda", _gpu_for(local_rank, name))
     try:
         return torch.device(name)
     except RuntimeError:
-        raise UserError(f"--device {name}: not a device (auto | cpu | cuda | cuda:N | mps)") from None
+        raise UserError("not a device (auto | cpu | cuda | cuda:N | mps)", key="device", value=name) from None
 
 
 def _gpu_for(local_rank: int, name: str) -> int:
     """This rank's GPU: one per process (NCCL cannot put two ranks on one device)."""
     procs, gpus = int(os.environ.get("LOCAL_WORLD_SIZE", "1")), torch.cuda.device_count()
     if procs > gpus:
-        raise UserError(f"--device {name}: torchrun started {procs} processes on this node but there are only "
-                        f"{gpus} CUDA devices (use --nproc_per_node={gpus} or --device cpu)")
+        raise UserError(f"torchrun started {procs} processes on this node but there are only "
+                        f"{gpus} CUDA devices (use --nproc_per_node={gpus} or --device cpu)", key="device", value=name)
     return local_rank
 
 

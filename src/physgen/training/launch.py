@@ -80,7 +80,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
     else:
         _check_fresh(out, overwrite)
         if data is None:
-            raise UserError("--data: required when starting a new run")
+            raise UserError("required when starting a new run", key="data")
         data_path, prev = as_path(data), {}
         ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
         cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
@@ -248,13 +248,13 @@ def _check_fresh(out: Path, overwrite: bool) -> None:
     if not out.exists():
         return
     if not out.is_dir():
-        raise UserError(f"--out {out}: is a file, expected a run directory")
+        raise UserError("is a file, expected a run directory", key="out", value=out)
     if not any(p.name != LOCK_NAME for p in out.iterdir()):
         return
     if not overwrite:
-        raise UserError(f"--out {out}: already exists (pass --resume to continue it or --overwrite to replace it)")
+        raise UserError("already exists (pass --resume to continue it or --overwrite to replace it)", key="out", value=out)
     if not R.is_run_dir(out):
-        raise UserError(f"--out {out}: not a physgen run directory; refusing to replace it")
+        raise UserError("not a physgen run directory; refusing to replace it", key="out", value=out)
 
 
 def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_path: Path, overwrite: bool) -> None:
@@ -337,7 +337,7 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
     prev = R.read_json(out / R.SUMMARY)
     data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
     if data is None and not data_path.is_file():
-        raise UserError(f"--data: the run's data file {data_path} is gone; pass --data FILE")
+        raise UserError(f"the run's data file {data_path} is gone; pass --data FILE", key="data")
     return cfg, data_path, prev
 
 
@@ -346,18 +346,18 @@ def _check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
     for section in ("model", "data", "train"):
         for key, value in new[section].items():
             if old[section].get(key) != value and not (section == "train" and key in RESUMABLE):
-                raise UserError(f"--resume: cannot change {section}.{key} of an existing run "
-                                f"({old[section].get(key)!r} -> {value!r}); start a new run instead")
+                raise UserError(f"cannot change {section}.{key} of an existing run "
+                                f"({old[section].get(key)!r} -> {value!r}); start a new run instead", key="resume")
 
 
 def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> DataSpec:
     """The run's saved spec, after checking that ``data_path`` is the data it was trained on (a spec saved
     before specs recorded the grey-level grid matches the data's spec without it)."""
     if prev.get("data_sha256") and R.file_sha256(data_path) != prev["data_sha256"]:
-        raise UserError(f"--data {data_path}: differs from the file this run was trained on ({prev.get('data')})")
+        raise UserError(f"differs from the file this run was trained on ({prev.get('data')})", key="data", value=data_path)
     saved = DataSpec.from_json(R.read_json(out / R.SPEC))
     if saved != (dataclasses.replace(spec, levels=None) if saved.levels is None else spec):
-        raise UserError(f"--data {data_path}: its shape/kind/conditions differ from the run's {R.SPEC}")
+        raise UserError(f"its shape/kind/conditions differ from the run's {R.SPEC}", key="data", value=data_path)
     return saved
 
 

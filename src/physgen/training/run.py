@@ -50,7 +50,7 @@ class Run:
         A conditioned run sampled without ``condition`` spreads ``n`` evenly over the trained values.
         """
         if n < 1:
-            raise UserError(f"--n {n}: must be >= 1")
+            raise UserError("must be >= 1", key="n", value=n)
         self._check_memory(n)
         plan = self._condition_plan(n, condition, extrapolate)
         _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
@@ -79,7 +79,7 @@ class Run:
         names = list(spec.condition_names) + (["labels"] if spec.n_labels else [])
         if not names:
             if condition:
-                raise UserError(f"--condition: this run was not trained with conditions (got {', '.join(condition)})")
+                raise UserError(f"this run was not trained with conditions (got {', '.join(condition)})", key="condition")
             return [(n, None)]
         if not condition:
             values = (spec.condition_values[names[0]] if spec.condition_names else tuple(range(spec.n_labels)))
@@ -87,7 +87,7 @@ class Run:
             return [(int(k), {names[0]: v}) for k, v in zip(counts, values) if k > 0]
         unknown = sorted(set(condition) - set(names))
         if unknown or set(names) - set(condition):
-            raise UserError(f"--condition: this run is conditioned on {', '.join(names)} (got {', '.join(condition)})")
+            raise UserError(f"this run is conditioned on {', '.join(names)} (got {', '.join(condition)})", key="condition")
         for name, value in condition.items():
             _check_condition(spec, name, value, extrapolate)
         return [(n, dict(condition))]
@@ -114,13 +114,13 @@ class Run:
         if self.spec.condition_names:
             missing = [n for n in self.spec.condition_names if n not in ds.conditions]
             if missing:
-                raise UserError(f"--data: the run is conditioned on {', '.join(missing)} but the file has no "
-                                f"/conditions/{missing[0]}")
+                raise UserError(f"the run is conditioned on {', '.join(missing)} but the file has no "
+                                f"/conditions/{missing[0]}", key="data")
             cond = np.stack([ds.conditions[n] for n in self.spec.condition_names], axis=1)
             out["cond"] = torch.as_tensor(cond, dtype=x.dtype, device=x.device)
         if self.spec.n_labels:
             if ds.labels is None:
-                raise UserError("--data: the run is conditioned on labels but the file has no /labels")
+                raise UserError("the run is conditioned on labels but the file has no /labels", key="data")
             out["labels"] = torch.as_tensor(ds.labels, dtype=torch.int64, device=x.device)
         return out
 
@@ -136,13 +136,13 @@ class Run:
 def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool) -> None:
     if name == "labels":
         if not (float(value).is_integer() and 0 <= value < spec.n_labels):
-            raise UserError(f"--condition labels={value}: must be an integer in 0..{spec.n_labels - 1}")
+            raise UserError(f"must be an integer in 0..{spec.n_labels - 1}", key="condition", value=f"labels={value}")
         return
     lo, hi = spec.condition_range(name)
     if not extrapolate and not lo <= value <= hi:
         trained = ", ".join(f"{v:g}" for v in spec.condition_values[name][:20])
-        raise UserError(f"--condition {name}={value:g}: outside the trained range [{lo:g}, {hi:g}] "
-                        f"(trained: {trained}); pass --extrapolate to allow it")
+        raise UserError(f"outside the trained range [{lo:g}, {hi:g}] "
+                        f"(trained: {trained}); pass --extrapolate to allow it", key="condition", value=f"{name}={value:g}")
 
 
 def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> None:
@@ -175,7 +175,7 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
     spec = DataSpec.from_json(R.read_json(path / R.SPEC))
     transform = transform_from_json(R.read_json(path / R.TRANSFORM), str(path / R.TRANSFORM))
     if which not in ("best", "latest"):
-        raise UserError(f"--checkpoint {which}: choose best | latest")
+        raise UserError("choose best | latest", key="which", value=which)
     directory = path / R.CHECKPOINTS
     best = directory / "best.json"
     candidates = [p for _, p in reversed(ckpt.steps(directory))]

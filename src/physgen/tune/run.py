@@ -33,19 +33,19 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
                  space_file=None, condition: str | None = None) -> Space:
     """Validate the request; returns the search space or raises UserError."""
     if not isinstance(trials, int) or trials < 1:
-        raise UserError(f"--trials {trials}: must be an integer >= 1")
+        raise UserError("must be an integer >= 1", key="trials", value=trials)
     if not trial_time > 0:
-        raise UserError(f"--trial-time {trial_time}: must be > 0 seconds")
+        raise UserError("must be > 0 seconds", key="trial_time", value=trial_time)
     out = Path(out)
     if out.exists() and not out.is_dir():
-        raise UserError(f"--out {out}: is a file, expected a directory")
+        raise UserError("is a file, expected a directory", key="out", value=out)
     if out.is_dir() and any(p.name != LOCK_NAME for p in out.iterdir()) and not (out / S.STUDY_FILE).is_file():
-        raise UserError(f"--out {out}: exists and holds no study ({S.STUDY_FILE}); use a new or empty directory")
+        raise UserError(f"exists and holds no study ({S.STUDY_FILE}); use a new or empty directory", key="out", value=out)
     S.optuna_module()
     cls = registry.get(model)
     ds = load(data)
     if len(ds) < MIN_SAMPLES:
-        raise UserError(f"--data {data}: {len(ds)} samples are too few to tune on (need >= {MIN_SAMPLES})")
+        raise UserError(f"{len(ds)} samples are too few to tune on (need >= {MIN_SAMPLES})", key="data", value=data)
     check_objective(objective, ds, condition)
     spec = DataSpec.from_dataset(ds, condition)
     if spec.kind not in cls.kinds:
@@ -53,7 +53,7 @@ def check_inputs(model: str, *, data, out, trials: int, trial_time: float, objec
     cls(effective_config(cls, spec).model, spec)  # the family's defaults build for this data
     n_train = len(ds) - int(round(split.HELDOUT_FRACTION * len(ds)))
     space = load_space(space_file, cls.config_class) if space_file else default_space(cls, spec, n_train)
-    check_space(space, model, cls.config_class, cls.defaults(spec), f"--space {space_file}" if space_file else "space")
+    check_space(space, model, cls.config_class, cls.defaults(spec), str(space_file) if space_file else None)
     return space
 
 

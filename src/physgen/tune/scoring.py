@@ -29,16 +29,17 @@ N_BOOT = {"kl": 0, "auc": 0, "observables": 100}
 def check_objective(objective: str, ds: Dataset, condition: str | None) -> None:
     """Refuse an objective the data cannot give (``--objective`` names the problem)."""
     if objective not in OBJECTIVES:
-        raise UserError(f"--objective {objective}: unknown (choose from {', '.join(OBJECTIVES)})")
+        raise UserError(f"unknown (choose from {', '.join(OBJECTIVES)})", key="objective", value=objective)
     if objective != "observables":
         return
     if ds.kind != "spins":
-        raise UserError(f"--objective observables: needs spin data, --data is of kind {ds.kind!r}")
+        raise UserError(f"needs spin data, --data is of kind {ds.kind!r}", key="objective", value="observables")
     temps = ds.conditions.get("temperature")
     if temps is None:
-        raise UserError("--objective observables: needs /conditions/temperature in --data")
+        raise UserError("needs /conditions/temperature in --data", key="objective", value="observables")
     if len(np.unique(temps)) > 1 and condition != "temperature":
-        raise UserError("--objective observables: the data has several temperatures; pass --condition temperature")
+        raise UserError("the data has several temperatures; pass --condition temperature",
+                        key="objective", value="observables")
 
 
 def sample_like(run, heldout: Dataset, condition: str | None, seed: int) -> Dataset:
@@ -86,7 +87,7 @@ def score(objective: str, heldout: Dataset, fake: Dataset, *, condition: str | N
                       warn=lambda msg: None)[name]
     value, floor = result.get("value"), result.get("floor")
     if value is None or not math.isfinite(value):
-        raise UserError(f"--objective {objective}: could not be computed ({result.get('skipped', 'no value')})")
+        raise UserError(f"could not be computed ({result.get('skipped', 'no value')})", key="objective", value=objective)
     if objective == "auc":
         value = max(value, 1.0 - value)
         floor = None if floor is None else max(floor, 1.0 - floor)

@@ -140,47 +140,51 @@ def _label(choice: Any) -> Any:
 # --- reading a space file ------------------------------------------------------------------------
 def load_space(path: str | Path, model_config_class: type) -> Space:
     """Parse a TOML space file against the model's config class; every problem is a UserError
-    naming ``--space PATH`` and the key."""
-    where = f"--space {path}"
+    naming ``space_file=PATH`` and the key."""
     try:
         raw = C.load_toml(path)
     except UserError as exc:
-        raise UserError(f"--space {exc}") from None
-    return parse_space(raw, model_config_class, where)
+        raise _bad(str(path), exc.detail.removeprefix(f"{path}: ")) from None
+    return parse_space(raw, model_config_class, str(path))
 
 
-def parse_space(raw: Mapping[str, Any], model_config_class: type, where: str = "--space") -> Space:
+def _bad(where: str | None, message: str) -> UserError:
+    """A problem of the space file ``where`` (the parameter ``space_file``), or of a space given in Python."""
+    return UserError(message, key="space_file", value=where) if where else UserError(f"space: {message}")
+
+
+def parse_space(raw: Mapping[str, Any], model_config_class: type, where: str | None = None) -> Space:
     """A :class:`Space` from the parsed TOML ``raw`` (see the module docstring for the format)."""
     params = [_param(key, table, model_config_class, where) for key, table in _tables(raw, [], where)]
     if not params:
-        raise UserError(f"{where}: defines no parameters (write e.g. [\"train.lr\"] with low and high)")
+        raise _bad(where, "defines no parameters (write e.g. [\"train.lr\"] with low and high)")
     return Space(tuple(params))
 
 
-def _tables(raw: Mapping[str, Any], path: list[str], where: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+def _tables(raw: Mapping[str, Any], path: list[str], where: str | None) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """``(dotted key, table)`` for every table holding one of :data:`FIELDS` (nested tables flattened)."""
     for name, value in raw.items():
         key = ".".join(path + [str(name)])
         if not isinstance(value, Mapping):
-            raise UserError(f"{where}: {key}: expected a table with low/high or choices, got {value!r}")
+            raise _bad(where, f"{key}: expected a table with low/high or choices, got {value!r}")
         if any(f in value for f in FIELDS):
             yield key, value
         else:
             yield from _tables(value, path + [str(name)], where)
 
 
-def field_type(key: str, model_config_class: type, where: str = "--space") -> Any:
+def field_type(key: str, model_config_class: type, where: str | None = None) -> Any:
     """The declared type of config key ``section.name``; unknown keys raise UserError listing the known."""
     section, _, name = key.partition(".")
     classes = {"model": model_config_class, "train": C.TrainConfig, "data": C.DataConfig}
     cls = classes.get(section)
     if cls is None or not name or "." in name:
-        raise UserError(f"{where}: unknown key {key!r} (write section.key with section one of model, train, data)")
+        raise _bad(where, f"unknown key {key!r} (write section.key with section one of model, train, data)")
     if key in RESERVED:
-        raise UserError(f"{where}: {key} is set by {RESERVED[key]}, not searched")
+        raise _bad(where, f"{key} is set by {RESERVED[key]}, not searched")
     fields = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
     if name not in fields:
-        raise UserError(f"{where}: unknown key {key!r} (known in [{section}]: {', '.join(fields) or 'none'})")
+        raise _bad(where, f"unknown key {key!r} (known in [{section}]: {', '.join(fields) or 'none'})")
     return typing.get_type_hints(cls)[name]
 
 
@@ -192,61 +196,61 @@ def _numeric(tp: Any) -> str | None:
     return {int: "int", float: "float"}.get(tp)
 
 
-def _param(key: str, table: Mapping[str, Any], model_config_class: type, where: str) -> Param:
+def _param(key: str, table: Mapping[str, Any], model_config_class: type, where: str | None) -> Param:
     tp = field_type(key, model_config_class, where)
     unknown = [k for k in table if k not in FIELDS]
     if unknown:
-        raise UserError(f"{where}: {key}: unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
+        raise _bad(where, f"{key}: unknown field(s) {', '.join(unknown)} (known: {', '.join(FIELDS)})")
     if "choices" in table:
         return _categorical(key, table, tp, where)
     kind = _numeric(tp)
     if kind is None:
-        raise UserError(f"{where}: {key}: a key of this type takes choices = [...], not a range")
+        raise _bad(where, f"{key}: a key of this type takes choices = [...], not a range")
     if "low" not in table or "high" not in table:
-        raise UserError(f"{where}: {key}: a range needs both low and high (or give choices)")
+        raise _bad(where, f"{key}: a range needs both low and high (or give choices)")
     low, high, step = (_number(table.get(f), kind, f"{key}.{f}", where) for f in ("low", "high", "step"))
     log = table.get("log", False)
     if not isinstance(log, bool):
-        raise UserError(f"{where}: {key}.log: {log!r} is not true or false")
+        raise _bad(where, f"{key}.log: {log!r} is not true or false")
     if not low < high:
-        raise UserError(f"{where}: {key}: empty range (low {low!r} must be < high {high!r})")
+        raise _bad(where, f"{key}: empty range (low {low!r} must be < high {high!r})")
     if log and low <= 0:
-        raise UserError(f"{where}: {key}: a log range needs low > 0 (got {low!r})")
+        raise _bad(where, f"{key}: a log range needs low > 0 (got {low!r})")
     if step is not None and (step <= 0 or (log and not (kind == "int" and step == 1))):
-        raise UserError(f"{where}: {key}.step: must be > 0 and cannot be combined with log = true")
+        raise _bad(where, f"{key}.step: must be > 0 and cannot be combined with log = true")
     return Param(key, kind, low, high, log, step)
 
 
-def _categorical(key: str, table: Mapping[str, Any], tp: Any, where: str) -> Param:
+def _categorical(key: str, table: Mapping[str, Any], tp: Any, where: str | None) -> Param:
     extra = [f for f in ("low", "high", "log", "step") if f in table]
     if extra:
-        raise UserError(f"{where}: {key}: give either choices or a range, not both ({', '.join(extra)})")
+        raise _bad(where, f"{key}: give either choices or a range, not both ({', '.join(extra)})")
     choices = table["choices"]
     if not isinstance(choices, list) or not choices:
-        raise UserError(f"{where}: {key}: choices must be a non-empty list")
+        raise _bad(where, f"{key}: choices must be a non-empty list")
     values = [C.coerce(c, tp, key) for c in choices]
     values = [tuple(v) if isinstance(v, list) else v for v in values]
     if len({json.dumps(_label(v)) for v in values}) < len(values):
-        raise UserError(f"{where}: {key}: choices repeat a value")
+        raise _bad(where, f"{key}: choices repeat a value")
     return Param(key, "categorical", choices=tuple(values))
 
 
-def _number(value: Any, kind: str, key: str, where: str) -> float | int | None:
+def _number(value: Any, kind: str, key: str, where: str | None) -> float | int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise UserError(f"{where}: {key}: {value!r} is not a number")
+        raise _bad(where, f"{key}: {value!r} is not a number")
     if not math.isfinite(value):
-        raise UserError(f"{where}: {key}: {value!r} is not finite")
+        raise _bad(where, f"{key}: {value!r} is not finite")
     if kind == "int":
         if float(value) != int(value):
-            raise UserError(f"{where}: {key}: {value!r} is not an integer")
+            raise _bad(where, f"{key}: {value!r} is not an integer")
         return int(value)
     return float(value)
 
 
 def check_space(space: Space, model_name: str, model_config_class: type, base: Mapping[str, Any],
-                where: str = "--space") -> None:
+                where: str | None = None) -> None:
     """Every range end and every choice must give a valid config on its own (over the family's
     defaults ``base``), so that a trial never fails on a value the space itself allows."""
     for p in space:
@@ -254,4 +258,4 @@ def check_space(space: Space, model_name: str, model_config_class: type, base: M
             try:
                 C.resolve(model_name, model_config_class, base=base, sets=[set_item(p.key, value)])
             except UserError as exc:
-                raise UserError(f"{where}: {p.key} = {value!r} is not a valid value ({exc})") from None
+                raise _bad(where, f"{p.key} = {value!r} is not a valid value ({exc})") from None

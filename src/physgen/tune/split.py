@@ -55,8 +55,9 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
     if record_path.is_file():
         record = read_json(record_path)
         if record.get("source_sha256") != digest or record.get("seed") != seed:
-            raise UserError(f"--data {data}: the study in {directory.parent} was split from another file or "
-                            f"seed ({record.get('source')}, seed {record.get('seed')}); use another --out")
+            raise UserError(f"the study in {directory.parent} was split from another file or "
+                            f"seed ({record.get('source')}, seed {record.get('seed')}); use another --out",
+                            key="data", value=data)
         damaged = _damaged(directory, record)
         if not damaged:
             return record
@@ -66,7 +67,8 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
     held = heldout_rows(len(ds), HELDOUT_FRACTION, np.random.default_rng([seed, 0x7E57]), _groups(ds, condition))
     train = np.setdiff1d(np.arange(len(ds)), held)
     if len(held) < 2 or len(train) < 2:
-        raise UserError(f"--data {data}: {len(ds)} samples are too few to hold out {HELDOUT_FRACTION:.0%} for scoring")
+        raise UserError(f"{len(ds)} samples are too few to hold out {HELDOUT_FRACTION:.0%} for scoring",
+                        key="data", value=data)
     save(ds.subset(train), directory / TRAIN, overwrite=True)
     save(ds.subset(held), directory / HELDOUT, overwrite=True)
     record = {"source": str(data.resolve()), "source_sha256": digest, "seed": seed,

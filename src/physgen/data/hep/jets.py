@@ -70,15 +70,15 @@ class JetSpec:
     def check(self) -> None:
         """One-line UserError for an unusable spec."""
         if self.jet_type not in JET_TYPES:
-            raise UserError(f"--type: unknown jet type {self.jet_type!r}; choose from {', '.join(JET_TYPES)}")
+            raise UserError(f"unknown jet type {self.jet_type!r}; choose from {', '.join(JET_TYPES)}", key="jet_type")
         if int(self.n_particles) < 1:
-            raise UserError(f"--particles: must be >= 1, got {self.n_particles!r}")
+            raise UserError(f"must be >= 1, got {self.n_particles!r}", key="n_particles")
         if not (np.isfinite(self.pt) and self.pt > 0):
-            raise UserError(f"--pt: must be a finite momentum > 0 GeV, got {self.pt!r}")
+            raise UserError(f"must be a finite momentum > 0 GeV, got {self.pt!r}", key="pt")
         if not (np.isfinite(self.ecm) and self.ecm > 2 * (1 + PTHAT_SPREAD) * self.pt):
-            raise UserError(f"--ecm: must exceed 2 × 1.01 × --pt = {2.02 * self.pt:g} GeV, got {self.ecm!r}")
+            raise UserError(f"must exceed 2 × 1.01 × --pt = {2.02 * self.pt:g} GeV, got {self.ecm!r}", key="ecm")
         if not (0 < self.r <= 2.0):
-            raise UserError(f"--jet-r: must be in (0, 2], got {self.r!r}")
+            raise UserError(f"must be in (0, 2], got {self.r!r}", key="r")
         try:
             import fastjet  # noqa: F401
         except ImportError:
@@ -89,8 +89,8 @@ class JetSpec:
 
 
 def _start(spec: JetSpec, seed: int):
-    return start_pythia(spec.lines(), seed, f"--ecm/--pt: Pythia cannot start {spec.jet_type} jets at p_T "
-                                            f"{spec.pt:g} GeV and √s = {spec.ecm:g} GeV")
+    return start_pythia(spec.lines(), seed, f"Pythia cannot start {spec.jet_type} jets at p_T {spec.pt:g} GeV and "
+                                            f"√s = {spec.ecm:g} GeV", key="ecm/pt")
 
 
 def _hard_axes(process) -> np.ndarray:
@@ -145,15 +145,15 @@ def generate_shard(spec: JetSpec, n: int, seed: int, progress: Callable[[int], N
             if not pythia.next():
                 failures += 1
                 if failures >= MAX_FAILURES:
-                    raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
+                    raise UserError(f"Pythia failed {MAX_FAILURES} events in a row", key="settings")
                 continue
             failures, events = 0, events + 1
             found = leading_jet(final_visible(pythia.event)[0], spec, _hard_axes(pythia.process))
             if found is None:
                 rejected += 1
                 if rejected >= MAX_REJECTED:
-                    raise UserError(f"--pt: no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × --pt matched "
-                                    f"to the hard process in {MAX_REJECTED} events in a row")
+                    raise UserError(f"no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × --pt matched "
+                                    f"to the hard process in {MAX_REJECTED} events in a row", key="pt")
                 continue
             rejected = 0
             clouds.append(found[0]), jets.append(found[1])
@@ -181,7 +181,7 @@ def generate(spec: JetSpec, n: int, *, seed: int = 0, workers: int = 1, progress
 
     spec.check()
     if int(n) < 1:
-        raise UserError(f"--n: must be >= 1, got {n!r}")
+        raise UserError(f"must be >= 1, got {n!r}", key="n")
     common.check_workers(workers, n, "--n")
     seeds, sizes = S.shard_seeds(seed, workers), S.shard_sizes(n, workers)
     with _bar(n, progress) as bar:

@@ -87,35 +87,35 @@ def pythia_module():
 def check_settings(spec: Spec) -> None:
     """Validate ``spec`` and every ``--pythia`` line with Pythia's own settings database (one-line UserError)."""
     if spec.process not in PROCESSES:
-        raise UserError(f"--process: unknown process {spec.process!r}; choose from {', '.join(PROCESSES)}")
+        raise UserError(f"unknown process {spec.process!r}; choose from {', '.join(PROCESSES)}", key="process")
     if not (np.isfinite(spec.ecm) and spec.ecm > 0):
-        raise UserError(f"--ecm: must be a finite energy > 0 GeV, got {spec.ecm!r}")
+        raise UserError(f"must be a finite energy > 0 GeV, got {spec.ecm!r}", key="ecm")
     if spec.level not in LEVELS:
-        raise UserError(f"--level: unknown level {spec.level!r}; choose from {', '.join(LEVELS)}")
+        raise UserError(f"unknown level {spec.level!r}; choose from {', '.join(LEVELS)}", key="level")
     if spec.pthat_min is not None and not (np.isfinite(spec.pthat_min) and spec.pthat_min >= 0):
-        raise UserError(f"--pthat-min: must be a finite momentum >= 0 GeV, got {spec.pthat_min!r}")
+        raise UserError(f"must be a finite momentum >= 0 GeV, got {spec.pthat_min!r}", key="pthat_min")
     if spec.level == "hadron":
         _check_hadron(spec)
     for line in spec.settings:
         key = line.split("=")[0].strip().lower()
         if key in RESERVED or key.startswith("random:"):
-            raise UserError(f"--pythia: {line.split('=')[0].strip()} is set by physgen "
-                            f"({'--seed' if key.startswith('random:') else '--ecm'}); not settable here")
+            raise UserError(f"{line.split('=')[0].strip()} is set by physgen "
+                            f"({'--seed' if key.startswith('random:') else '--ecm'}); not settable here", key="settings")
     p8 = pythia_module()
     with quiet_stdout():
         probe = p8.Pythia("", False)
         for line in spec.settings:
             if "\n" in line or not probe.readString(line, False):
-                raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
+                raise UserError(f"Pythia rejects {line!r} (unknown key or invalid value)", key="settings")
 
 
 def _check_hadron(spec: Spec) -> None:
     if not (0 < spec.jet_r <= 2.0):
-        raise UserError(f"--jet-r: must be in (0, 2], got {spec.jet_r!r}")
+        raise UserError(f"must be in (0, 2], got {spec.jet_r!r}", key="jet_r")
     if spec.jets < 0 or spec.leptons < 0 or spec.jets + spec.leptons == 0:
-        raise UserError(f"--jets/--leptons: must be >= 0 and not both 0, got {spec.jets} and {spec.leptons}")
+        raise UserError(f"must be >= 0 and not both 0, got {spec.jets} and {spec.leptons}", key="jets/leptons")
     if not (np.isfinite(spec.jet_pt_min) and spec.jet_pt_min >= 0):
-        raise UserError(f"--jet-pt-min: must be a finite momentum >= 0 GeV, got {spec.jet_pt_min!r}")
+        raise UserError(f"must be a finite momentum >= 0 GeV, got {spec.jet_pt_min!r}", key="jet_pt_min")
     try:
         import fastjet  # noqa: F401
     except ImportError:
@@ -140,21 +140,21 @@ def quiet_stdout() -> Iterator[None]:
 
 
 def _start(spec: Spec, seed: int):
-    where = "--ecm/--pythia" if spec.settings else "--ecm"
-    return start_pythia(spec.lines(), seed, f"{where}: Pythia cannot start {spec.process} at {spec.ecm:g} GeV "
-                                            f"(below the process' threshold or a contradictory setting)")
+    return start_pythia(spec.lines(), seed, f"Pythia cannot start {spec.process} at {spec.ecm:g} GeV "
+                                            f"(below the process' threshold or a contradictory setting)",
+                        key="ecm/settings" if spec.settings else "ecm")
 
 
-def start_pythia(lines: list[str], seed: int, failure: str):
+def start_pythia(lines: list[str], seed: int, failure: str, key: str):
     """An initialised Pythia with ``lines`` and the seed; a rejected line or a failed ``init()`` (message
-    ``failure``) is a one-line UserError."""
+    ``failure`` about the parameter(s) ``key``) is a one-line UserError."""
     p8 = pythia_module()
     pythia = p8.Pythia("", False)
     for line in [*lines, "Random:setSeed = on", f"Random:seed = {int(seed)}"]:
         if not pythia.readString(line, False):
-            raise UserError(f"--pythia: Pythia rejects {line!r} (unknown key or invalid value)")
+            raise UserError(f"Pythia rejects {line!r} (unknown key or invalid value)", key="settings")
     if not pythia.init():
-        raise UserError(failure)
+        raise UserError(failure, key=key)
     return pythia
 
 
@@ -162,8 +162,8 @@ def _outgoing(event):
     """The hard process' two final-state particles as (p3, p4), ordered by their ids."""
     final = [event[i] for i in range(5, event.size()) if event[i].isFinal()]
     if len(final) != 2:
-        raise UserError(f"--pythia: the hard process has {len(final)} outgoing particles; physgen reads 2 → 2 "
-                        "processes only")
+        raise UserError(f"the hard process has {len(final)} outgoing particles; physgen reads 2 → 2 "
+                        "processes only", key="settings")
     a, b = final
     return (b, a) if order_outgoing(a.id(), b.id()) else (a, b)
 
@@ -179,7 +179,7 @@ def generate_shard(spec: Spec, n: int, seed: int, progress: Callable[[int], None
             if not pythia.next():
                 failures += 1
                 if failures >= MAX_FAILURES:
-                    raise UserError(f"--pythia: Pythia failed {MAX_FAILURES} events in a row")
+                    raise UserError(f"Pythia failed {MAX_FAILURES} events in a row", key="settings")
                 continue
             failures = 0
             rows.append(read(pythia))

@@ -46,10 +46,10 @@ def _tree(f, path: Path, name: str | None):
     trees = sorted({k.split(";")[0] for k, c in f.classnames().items() if c in TREE_CLASSES})
     if name is None:
         if len(trees) != 1:
-            raise UserError(f"--tree: {path} has {len(trees)} trees ({', '.join(trees) or 'none'}); name one")
+            raise UserError(f"{path} has {len(trees)} trees ({', '.join(trees) or 'none'}); name one", key="tree")
         name = trees[0]
     if name not in trees:
-        raise UserError(f"--tree: {path} has no tree {name!r}; trees: {', '.join(trees) or 'none'}")
+        raise UserError(f"{path} has no tree {name!r}; trees: {', '.join(trees) or 'none'}", key="tree")
     return f[name], name
 
 
@@ -66,14 +66,15 @@ def _columns(name: str, array, pad: int | None) -> tuple[list[str], list[np.ndar
     if isinstance(content, ak.types.ListType) and isinstance(content.content, ak.types.NumpyType):
         counts = ak.to_numpy(ak.num(array))
         if pad is None:
-            raise UserError(f"--pad: branch {name!r} is jagged ({counts.min()} to {counts.max()} entries per event); "
-                            "pass --pad N to pad/truncate it to N entries with a mask, or leave it out of --branches")
+            raise UserError(f"branch {name!r} is jagged ({counts.min()} to {counts.max()} entries per event); "
+                            "pass --pad N to pad/truncate it to N entries with a mask, or leave it out of --branches",
+                            key="pad")
         values = _numeric(ak.to_numpy(ak.fill_none(ak.pad_none(array, pad, clip=True), 0)), name)
         mask = (np.arange(pad)[None, :] < counts[:, None]).astype(np.float64)
         names = [f"{name}_{i}" for i in range(pad)] + [f"{name}_mask_{i}" for i in range(pad)]
         return names, list(values.T) + list(mask.T)
-    raise UserError(f"--branches: branch {name!r} has type {content}; physgen imports numbers, fixed-size "
-                    "arrays and (with --pad) variable-length lists of numbers")
+    raise UserError(f"branch {name!r} has type {content}; physgen imports numbers, fixed-size "
+                    "arrays and (with --pad) variable-length lists of numbers", key="branches")
 
 
 def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | None) -> None:
@@ -103,7 +104,7 @@ def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | 
 
 def _numeric(values: np.ndarray, name: str) -> np.ndarray:
     if values.dtype.kind not in "biuf":
-        raise UserError(f"--branches: branch {name!r} holds {values.dtype}, not numbers")
+        raise UserError(f"branch {name!r} holds {values.dtype}, not numbers", key="branches")
     return values.astype(np.float64)
 
 
@@ -117,7 +118,7 @@ def root_dataset(path: str | os.PathLike, *, tree: str | None = None, branches: 
 
     path = Path(path)
     if pad is not None and int(pad) < 1:
-        raise UserError(f"--pad: must be >= 1, got {pad}")
+        raise UserError(f"must be >= 1, got {pad}", key="pad")
     try:
         names, columns, wanted, name = _read(path, tree, branches, pad)
     except UserError:
@@ -145,16 +146,16 @@ def _read(path: Path, tree: str | None, branches: Sequence[str] | None, pad: int
         wanted = list(branches) if branches else available
         missing = [b for b in wanted if b not in available]
         if missing:
-            raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
+            raise UserError(f"tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}", key="branches")
         if len(set(wanted)) != len(wanted):
-            raise UserError("--branches: a branch is named twice")
+            raise UserError("a branch is named twice", key="branches")
         _check_memory(obj, path, name, wanted, pad)
         names, columns = [], []
         for b in wanted:
             try:
                 array = obj.arrays([b], library="ak")[b]
             except Exception as exc:  # a branch uproot cannot deserialise
-                raise UserError(f"--branches: cannot read branch {b!r} of {path} ({_one_line(exc)})") from None
+                raise UserError(f"cannot read branch {b!r} of {path} ({_one_line(exc)})", key="branches") from None
             more_names, more_columns = _columns(b, array, pad)
             names += more_names
             columns += more_columns
@@ -172,14 +173,15 @@ def root_pointcloud(path: str | os.PathLike, *, tree: str | None = None, branche
 
     path = Path(path)
     if pad is not None and int(pad) < 1:
-        raise UserError(f"--pad: must be >= 1, got {pad}")
+        raise UserError(f"must be >= 1, got {pad}", key="pad")
     with _open(path) as f:
         obj, name = _tree(f, path, tree)
         available = list(obj.keys())
         if branches:
             missing = [b for b in branches if b not in available]
             if missing:
-                raise UserError(f"--branches: tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}")
+                raise UserError(f"tree {name!r} has no branch {missing[0]!r}; branches: {', '.join(available)}",
+                                key="branches")
         try:
             arrays = {b: obj.arrays([b], library="ak")[b] for b in (branches or available)}
         except Exception as exc:
@@ -188,14 +190,14 @@ def root_pointcloud(path: str | os.PathLike, *, tree: str | None = None, branche
               and isinstance(a.type.content.content, ak.types.NumpyType)}
     if branches and len(jagged) != len(arrays):
         flat = next(b for b in arrays if b not in jagged)
-        raise UserError(f"--branches: branch {flat!r} is not a variable-length list of numbers (one per particle)")
+        raise UserError(f"branch {flat!r} is not a variable-length list of numbers (one per particle)", key="branches")
     if not jagged:
         raise UserError(f"{path}: tree {name!r} has no variable-length numeric branches to read as particles")
     counts = {b: ak.to_numpy(ak.num(a)) for b, a in jagged.items()}
     first = next(iter(counts))
     for b, c in counts.items():
         if not np.array_equal(c, counts[first]):
-            raise UserError(f"--branches: branches {first!r} and {b!r} have different particle counts")
+            raise UserError(f"branches {first!r} and {b!r} have different particle counts", key="branches")
     n_max = int(counts[first].max()) if len(counts[first]) else 0
     if len(counts[first]) == 0 or n_max == 0:
         raise UserError(f"{path}: tree {name!r} has no particles")
@@ -217,7 +219,7 @@ def write_root(path: str | os.PathLike, ds, *, tree: str = "events", overwrite: 
     if ds.kind == "pointcloud":
         return _write_root_cloud(path, ds, tree=tree, overwrite=overwrite)
     if ds.samples.ndim != 2:
-        raise UserError(f"--format root: needs tabular samples (N, features), got shape {ds.samples.shape}")
+        raise UserError(f"needs tabular samples (N, features), got shape {ds.samples.shape}", key="format", value="root")
     try:
         import uproot
     except ImportError:

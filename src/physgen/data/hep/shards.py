@@ -44,7 +44,7 @@ def generate(spec: Spec, n: int, *, seed: int = 0, workers: int = 1, progress: b
     """``n`` events in ``workers`` shards (processes when ``workers > 1``), concatenated in shard order."""
     check_settings(spec)
     if int(n) < 1:
-        raise UserError(f"--n: must be >= 1, got {n!r}")
+        raise UserError(f"must be >= 1, got {n!r}", key="n")
     common.check_workers(workers, n, "--n")
     seeds, sizes = shard_seeds(seed, workers), shard_sizes(n, workers)
     with _bar(n, progress) as bar:

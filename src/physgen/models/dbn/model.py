@@ -301,7 +301,7 @@ class DBN(GenerativeModel):
         ``init`` rows are of the top RBM's visible layer), then ``h_l ~ p_l(h_l | h_{l+1})`` down to ``v`` (grey
         images: the mean ``E[v | h_1]``)."""
         if condition:
-            raise UserError(f"--condition {','.join(condition)}: this run was trained without conditions")
+            raise UserError("this run was trained without conditions", key="condition", value=','.join(condition))
         top = self.rbms[-1]
         h = top.sample(n, generator=generator, burn_in=burn_in, thin=thin, init=init, chains=chains,
                        sampler=sampler, steps=steps, flip=flip if self.n_layers == 1 else None)
@@ -328,11 +328,11 @@ class DBN(GenerativeModel):
         ``log_z_error``, the AIS bracket, ``posterior`` (``enumerated``/``sampled``), ``mc_error`` (standard
         error of the mean bound from the draws) and ``mean_log_prob_error`` (both errors combined)."""
         if method not in METHODS:
-            raise UserError(f"--method {method}: the dbn supports {', '.join(METHODS)}")
+            raise UserError(f"the dbn supports {', '.join(METHODS)}", key="method", value=method)
         if options.get("cond") is not None or options.get("labels") is not None:
-            raise UserError("--data: the dbn was trained without conditions")
+            raise UserError("the dbn was trained without conditions", key="data")
         if k is not None and k < 2:
-            raise UserError(f"--k {k}: the dbn bound needs at least 2 posterior samples per row")
+            raise UserError("the dbn bound needs at least 2 posterior samples per row", key="k", value=k)
         v = x.reshape(len(x), -1).to(self.rbms[0].W)
         self.rbms[0].check_batch({"x": v})
         es = self.energies()

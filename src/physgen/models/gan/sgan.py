@@ -157,7 +157,7 @@ class SGAN(GAN):
 
     def build(self, config: SGANConfig, spec: DataSpec) -> None:
         if spec.n_labels is not None and spec.n_labels < 2:
-            raise UserError(f"--data: sgan needs at least two classes in /labels (found {spec.n_labels})")
+            raise UserError(f"sgan needs at least two classes in /labels (found {spec.n_labels})", key="data")
         # the generator is unconditional: the labels are the classifier's targets, not a condition
         self.cond = Conditioner(replace(spec, n_labels=None, condition_names=(), condition_values={}))
         # without labels (a spec from `physgen models`) the classifier is sized for two classes; training

@@ -103,18 +103,18 @@ def condition_index(spec: DataSpec, values: list[float], condition: dict[str, fl
     """Index of ``condition`` among the trained values (relative tolerance 1e-6); UserError listing them."""
     if not values:
         if condition:
-            raise UserError(f"--condition {','.join(condition)}: this run was trained without conditions")
+            raise UserError("this run was trained without conditions", key="condition", value=','.join(condition))
         return 0
     name = _name(spec)
     trained = ", ".join(f"{v:g}" for v in values)
     if not condition or (name not in condition and not (name == "labels" and "label" in condition)):
-        raise UserError(f"--condition: this run is conditioned on {name}; pass --condition {name}=VALUE "
-                        f"(trained: {trained})")
+        raise UserError(f"this run is conditioned on {name}; pass --condition {name}=VALUE "
+                        f"(trained: {trained})", key="condition")
     want = float(condition.get(name, condition.get("label")))
     for i, v in enumerate(values):
         if abs(v - want) <= 1e-6 * max(1.0, abs(v)):
             return i
-    raise UserError(f"--condition {name}={want:g}: the run was trained on {name} = {trained} only")
+    raise UserError(f"the run was trained on {name} = {trained} only", key="condition", value=f"{name}={want:g}")
 
 
 def batch_index(spec: DataSpec, values: list[float], batch: dict[str, torch.Tensor]) -> torch.Tensor:

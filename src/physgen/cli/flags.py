@@ -1,0 +1,43 @@
+"""The option that sets a parameter or config key, read from the argparse parsers.
+
+Library errors name what the Python caller passed (:class:`physgen.errors.UserError` with ``key=``): a
+function's parameter (``n``) or a config key (``train.max_time``).  On the command line the same mistake
+names the option the user typed.  Both names come from the parser of the verb that ran: an option's
+``dest`` is the parameter it sets, and an option whose help names a config key in parentheses,
+``(train.max_time)``, sets that key.  A key no option sets is shown as it is (``model.n_hidden``, set with
+``--set model.n_hidden=...``).
+"""
+from __future__ import annotations
+
+import argparse
+import re
+from typing import Callable
+
+CONFIG_KEY = re.compile(r"\(((?:model|train|data)\.\w+)[,)]")
+
+
+def option_namer(parser: argparse.ArgumentParser, func: Callable) -> Callable[[str], str]:
+    """``name(key)``: the option of ``key`` among the options of the parsers on the way from ``parser`` to the
+    verb whose ``func`` ran (its sub-verb's options win), else ``key`` itself."""
+    options: dict[str, str] = {}
+    for p in _path(parser, func) or [parser]:
+        for action in p._actions:
+            long = [s for s in action.option_strings if s.startswith("--")]
+            if not long or action.dest == argparse.SUPPRESS:
+                continue
+            options[action.dest] = long[0]
+            for key in CONFIG_KEY.findall(action.help or ""):
+                options[key] = long[0]
+    return lambda key: options.get(key, key)
+
+
+def _path(parser: argparse.ArgumentParser, func: Callable) -> list[argparse.ArgumentParser] | None:
+    """The parsers from ``parser`` down to the one whose default ``func`` is ``func``; None if there is none."""
+    if parser.get_default("func") is func:
+        return [parser]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                if (path := _path(sub, func)) is not None:
+                    return [parser, *path]
+    return None

@@ -96,9 +96,9 @@ def test_hierarchical_on_spins_with_ward():
 
 def test_bad_linkage_and_reduction():
     ds, _ = _blobs()
-    with pytest.raises(UserError, match="--linkage: unknown linkage 'median'"):
+    with pytest.raises(UserError, match="linkage: unknown linkage 'median'"):
         analyze_hierarchical(ds, "median")
-    with pytest.raises(UserError, match="--reduce: unknown reduction"):
+    with pytest.raises(UserError, match="reduce: unknown reduction"):
         analyze_hierarchical(ds, "ward", max_points=10, reduce="magic")
 
 

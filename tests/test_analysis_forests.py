@@ -82,10 +82,10 @@ def test_bagging_reduces_prediction_variance():
 
 def test_missing_targets_are_user_errors():
     spins = _toy_phases(per_t=2)
-    with pytest.raises(UserError, match="--target label: the file has no /labels"):
+    with pytest.raises(UserError, match="target=label: the file has no /labels"):
         make_target(spins, "label")
     bare = Dataset(spins.samples, "spins")
-    with pytest.raises(UserError, match="--target phase: the file has no /conditions/temperature"):
+    with pytest.raises(UserError, match="target=phase: the file has no /conditions/temperature"):
         make_target(bare, "phase")
     cold = Dataset(spins.samples, "spins", {"temperature": np.full(len(spins), 1.0)})
     with pytest.raises(UserError, match="only class 1"):

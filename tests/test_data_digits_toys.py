@@ -127,11 +127,11 @@ def test_log_density_values_and_torch_gradient():
 def test_toy_argument_errors():
     with pytest.raises(UserError, match="unknown toy 'banana'"):
         make_toy("banana", 10)
-    with pytest.raises(UserError, match="--n: number of samples must be >= 1"):
+    with pytest.raises(UserError, match="^n: number of samples must be >= 1"):
         make_toy("ring", 0)
     with pytest.raises(UserError, match="checkerboard' is uniform .* takes no noise"):
         make_toy("checkerboard", 10, noise=0.1)
-    with pytest.raises(UserError, match="--noise: 0.0 must be finite and > 0"):
+    with pytest.raises(UserError, match="^noise: 0.0 must be finite and > 0"):
         make_toy("ring", 10, noise=0.0)
     with pytest.raises(UserError, match="'moons' has no analytic density"):
         toy_log_density("moons", np.zeros((1, 2)))

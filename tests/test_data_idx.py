@@ -99,10 +99,10 @@ def test_bad_gzip_and_count_mismatch(tmp_path):
 
 
 def test_missing_directory_and_files(tmp_path):
-    with pytest.raises(UserError, match="--idx-dir .*nowhere: no such directory"):
+    with pytest.raises(UserError, match="idx_dir=.*nowhere: no such directory"):
         load_mnist(tmp_path / "nowhere")
     (tmp_path / "file").write_text("x")
-    with pytest.raises(UserError, match="--idx-dir .*file: not a directory"):
+    with pytest.raises(UserError, match="idx_dir=.*file: not a directory"):
         load_mnist(tmp_path / "file")
     _write_split(tmp_path, "train")
     with pytest.raises(UserError, match=r"no images file t10k-images-idx3-ubyte\[.gz\]"):
@@ -110,7 +110,7 @@ def test_missing_directory_and_files(tmp_path):
     (tmp_path / "train-labels-idx1-ubyte").unlink()
     with pytest.raises(UserError, match="no labels file train-labels-idx1-ubyte"):
         load_mnist(tmp_path, "train")
-    with pytest.raises(UserError, match="--split: unknown split 'valid'"):
+    with pytest.raises(UserError, match="^split: unknown split 'valid'"):
         load_mnist(tmp_path, "valid")
-    with pytest.raises(UserError, match=r"--binarize: threshold 1.0 must be in \[0, 1\)"):
+    with pytest.raises(UserError, match=r"^binarize: threshold 1.0 must be in \[0, 1\)"):
         load_mnist(tmp_path, binarize=1.0)

@@ -109,7 +109,7 @@ def test_npz_with_labels_and_names(tmp_path):
     with pytest.raises(UserError, match="cannot tell which array.*--array"):
         import_file(tmp_path / "b.npz")
     assert len(import_file(tmp_path / "b.npz", array="second")) == 3
-    with pytest.raises(UserError, match="--array: .* has no array 'third'"):
+    with pytest.raises(UserError, match="array: .* has no array 'third'"):
         import_file(tmp_path / "b.npz", array="third")
 
 
@@ -117,7 +117,7 @@ def test_format_is_detected_from_content_not_name(tmp_path):
     np.save(tmp_path / "x.npy", np.ones((2, 2)))
     (tmp_path / "x.npy").rename(tmp_path / "x.dat")
     assert import_file(tmp_path / "x.dat").attrs["format"] == "npy"
-    with pytest.raises(UserError, match="--array: only used with .npz archives"):
+    with pytest.raises(UserError, match="array: only used with .npz archives"):
         import_file(tmp_path / "x.dat", array="samples")
 
 

@@ -201,7 +201,7 @@ def test_bad_sizes_and_kinds_are_user_errors():
     m = registry.build("thesis-dcgan", {}, DataSpec("continuous", (3,)))
     with pytest.raises(UserError, match="data.transform=minmax"):
         m.check_batch({"x": torch.tensor([[0.0, 2.0, 0.5]])})
-    with pytest.raises(UserError, match="--condition temperature"):
+    with pytest.raises(UserError, match="condition=temperature"):
         m.sample(2, generator=G(0), condition={"temperature": 2.0})
 
 

@@ -78,7 +78,7 @@ def test_from_arrays_mask_sources():
     by_zero = from_arrays(x[..., :3])
     np.testing.assert_array_equal(by_feature.mask, by_zero.mask)
     assert by_feature.shape == (4, 3) and by_feature.mask.sum() == 6
-    with pytest.raises(UserError, match="--mask-feature"):
+    with pytest.raises(UserError, match="^mask_feature: "):
         from_arrays(x, mask_feature=9)
     with pytest.raises(UserError, match="NaN"):
         from_arrays(np.full((1, 2, 2), np.nan))

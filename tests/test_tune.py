@@ -214,8 +214,8 @@ def test_tuple_choices_reach_optuna_as_text_and_come_back_as_tuples():
 ])
 def test_bad_spaces_name_the_key(raw, needle):
     with pytest.raises(UserError) as exc:
-        parse_space(raw, RBM.config_class, "--space s.toml")
-    assert needle in str(exc.value) and str(exc.value).startswith("--space s.toml")
+        parse_space(raw, RBM.config_class, "s.toml")
+    assert needle in str(exc.value) and str(exc.value).startswith("space_file=s.toml: ")
 
 
 def test_space_values_must_give_valid_configs():

@@ -152,7 +152,7 @@ def test_conditional_vae_on_temperature_accepts_untrained_values():
     torch.testing.assert_close(c, torch.tensor([[-1.0], [1.0], [0.0]]))
     lp, _ = m.log_prob(x, method="iwae", k=3, generator=G(15), cond=torch.full((4, 1), 2.71))
     assert torch.isfinite(lp).all()
-    with pytest.raises(UserError, match="--condition pressure"):
+    with pytest.raises(UserError, match="condition=pressure"):
         m.sample(2, generator=G(0), condition={"pressure": 1.0})
     with pytest.raises(UserError, match="conditioned on temperature"):
         m.loss({"x": x}, generator=G(0))

@@ -2,18 +2,14 @@
 
 Library errors name what the Python caller passed (:class:`physgen.errors.UserError` with ``key=``): a
 function's parameter (``n``) or a config key (``train.max_time``).  On the command line the same mistake
-names the option the user typed.  Both names come from the parser of the verb that ran: an option's
-``dest`` is the parameter it sets, and an option whose help names a config key in parentheses,
-``(train.max_time)``, sets that key.  A key no option sets is shown as it is (``model.n_hidden``, set with
-``--set model.n_hidden=...``).
+names the option the user typed, read from the parser of the verb that ran: an option's ``dest`` is the
+parameter it sets.  A key no option's ``dest`` matches is shown as it is: a config key such as
+``train.max_time`` may come from ``--set``, ``--config`` or an option, so it stays the key.
 """
 from __future__ import annotations
 
 import argparse
-import re
 from typing import Callable
-
-CONFIG_KEY = re.compile(r"\(((?:model|train|data)\.\w+)[,)]")
 
 
 def option_namer(parser: argparse.ArgumentParser, func: Callable) -> Callable[[str], str]:
@@ -26,8 +22,6 @@ def option_namer(parser: argparse.ArgumentParser, func: Callable) -> Callable[[s
             if not long or action.dest == argparse.SUPPRESS:
                 continue
             options[action.dest] = long[0]
-            for key in CONFIG_KEY.findall(action.help or ""):
-                options[key] = long[0]
     return lambda key: options.get(key, key)
 
 

@@ -72,9 +72,9 @@ def run_copy(tiny_run, tmp_path) -> Path:
 # --- 1. sizes checked before allocating ---------------------------------------------------------------------
 def test_require_names_bytes_limit_and_remedy():
     memory.require(10, what="x", reduce="less", limit=10)
-    with pytest.raises(UserError, match=r"^--n 5: needs 4,096 bytes \(4.0 KiB\) of memory, more than the 1,024 bytes "
-                                        r"\(1.0 KiB\) available; lower --n$"):
-        memory.require(4096, what="--n 5", reduce="lower --n", limit=1024)
+    with pytest.raises(UserError, match=r"^n=5: needs 4,096 bytes \(4.0 KiB\) of memory, more than the 1,024 bytes "
+                                        r"\(1.0 KiB\) available; lower n$"):
+        memory.require(4096, key="n", value=5, reduce="lower n", limit=1024)
 
 
 def test_available_memory_is_read_or_the_check_is_skipped(monkeypatch, tmp_path):

@@ -87,7 +87,7 @@ def test_study_continues_in_sqlite_and_refuses_other_settings(tmp_path):
     states = [t.state.name for t in again.get_trials()]
     assert states == ["COMPLETE", "COMPLETE", "FAIL"] and stale.number == 2
     assert len(S.finished(again)) == 3
-    with pytest.raises(UserError, match="--objective: differs from the study"):
+    with pytest.raises(UserError, match="^objective: differs from the study"):
         S.open_study(tmp_path, {**SETTINGS, "objective": "auc"}, seed=0, n_trials=4)
 
 
@@ -208,7 +208,7 @@ def test_tuple_choices_reach_optuna_as_text_and_come_back_as_tuples():
     ({"model.visible": {"low": 1, "high": 2}}, "takes choices"),
     ({"model.n_hidden": {"low": 1.5, "high": 8}}, "not an integer"),
     ({"train.lr": {"low": 1e-4, "high": 1e-2, "sigma": 1}}, "unknown field(s) sigma"),
-    ({"train.max_time": {"low": 1, "high": 2}}, "set by --trial-time"),
+    ({"train.max_time": {"low": 1, "high": 2}}, "set by trial_time"),
     ({"train": {"lr": 0.1}}, "expected a table"),
     ({}, "defines no parameters"),
 ])

@@ -7,10 +7,18 @@ the config key, e.g. ``train.max_time``) and, optionally, ``value=`` (the value 
 the message then reads ``n=0: must be >= 1``.  The CLI prints ``physgen: error: <message>``, with the
 key replaced by the option that sets it (``--n 0: must be >= 1``; :mod:`physgen.cli.flags`), and exits
 with status 2; library users catch it as a ``ValueError``.
+
+A notice that is not an error (a warning line) names its key with :func:`note`, and a hint inside a message
+names a parameter with :func:`as_written`: the key as it is in Python, the option inside :func:`naming` (which the
+CLI enters around the verb it runs).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, Callable, Iterator
+
+_NAME: ContextVar[Callable[[str], str] | None] = ContextVar("physgen_key_names", default=None)
 
 
 class UserError(ValueError):
@@ -38,3 +46,28 @@ class UserError(ValueError):
         if self.value is not None:
             head += f"{sep}{self.value}"
         return f"{head}: {self.detail}" if self.detail else head
+
+
+@contextmanager
+def naming(name: Callable[[str], str]) -> Iterator[None]:
+    """Within the block, :func:`note` shows a key as ``name(key)`` (the CLI: the option that sets it)."""
+    token = _NAME.set(name)
+    try:
+        yield
+    finally:
+        _NAME.reset(token)
+
+
+def as_written(key: str) -> str:
+    """``key`` as the user wrote it: the option that sets it inside :func:`naming`, else the key itself (for a
+    hint in a message's text, e.g. ``f"lower {as_written('n')}"``)."""
+    namer = _NAME.get()
+    return key if namer is None else namer(key)
+
+
+def note(message: str, *, key: str | None = None, value: Any = None) -> str:
+    """``message`` about ``key`` (= ``value``) on one line, as :class:`UserError` would show it: ``key=value:
+    message`` from Python, ``--option value: message`` inside :func:`naming`."""
+    err = UserError(message, key=key, value=value)
+    name = _NAME.get()
+    return str(err) if name is None else err.render(name)

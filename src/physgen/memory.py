@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 from physgen.errors import UserError
 
@@ -52,14 +53,17 @@ def array_bytes(shape, itemsize: int) -> int:
     return math.prod(int(s) for s in shape) * int(itemsize)
 
 
-def require(nbytes: int, *, what: str, reduce: str, limit: int | None = None) -> None:
+def require(nbytes: int, *, what: str | None = None, key: str | None = None, value: Any = None, reduce: str,
+            limit: int | None = None) -> None:
     """Raise UserError when ``nbytes`` exceeds ``limit`` (default: :func:`available`).
 
-    ``what`` names the parameter or file (the message starts with it), ``reduce`` says how to need less,
-    e.g. ``"lower --samples"``.  Nothing happens when the available memory cannot be read.
+    The message names the parameter ``key`` (= ``value``; :class:`~physgen.errors.UserError`) or starts with
+    ``what`` (a file or an object); ``reduce`` says how to need less, e.g. ``"lower samples"``.  Nothing
+    happens when the available memory cannot be read.
     """
     limit = available() if limit is None else limit
     if limit is None or nbytes <= limit:
         return
-    raise UserError(f"{what}: needs {nbytes:,} bytes ({human(nbytes)}) of memory, more than the {limit:,} bytes "
-                    f"({human(limit)}) available; {reduce}")
+    message = (f"needs {nbytes:,} bytes ({human(nbytes)}) of memory, more than the {limit:,} bytes "
+               f"({human(limit)}) available; {reduce}")
+    raise UserError(message if what is None else f"{what}: {message}", key=key, value=value)

@@ -43,17 +43,17 @@ class RunLock:
     """Exclusive writer lock of ``directory``; use as a context manager.
 
     ``create``: make a missing directory (and remove it again on release when nothing else was written there);
-    without it a missing directory is not locked (the caller refuses it).  ``what`` names the directory in
-    messages (e.g. ``"--out"``); ``note`` receives, when the locked block ends without an error, the one-line
-    notice that a stale lock (of a process that ended without releasing it) was taken over.
+    without it a missing directory is not locked (the caller refuses it).  ``key`` is the parameter that names
+    the directory (:class:`~physgen.errors.UserError`); ``note`` receives, when the locked block ends without
+    an error, the one-line notice that a stale lock (of a process that ended without releasing it) was taken over.
     """
 
-    def __init__(self, directory: PathArg, *, create: bool = True, what: str = "--out",
+    def __init__(self, directory: PathArg, *, create: bool = True, key: str = "out",
                  note: Callable[[str], None] = _note):
         self.directory = as_path(directory)
         self.path = self.directory / LOCK_NAME
         self.create = create
-        self.what = what
+        self.key = key
         self.note = note
         self.previous: dict[str, Any] | None = None  # the record of a stale lock taken over
         self._fd: int | None = None
@@ -65,20 +65,22 @@ class RunLock:
                 self._lock()
         except OSError as exc:
             self._undo_mkdir()
-            raise UserError(f"{self.what} {shown(self.directory)}: cannot write there ({describe(exc)})") from None
+            raise self._error(f"cannot write there ({describe(exc)})") from None
         return self
+
+    def _error(self, message: str) -> UserError:
+        return UserError(message, key=self.key, value=shown(self.directory))
 
     def _make_directory(self) -> bool:
         """Whether the directory exists (made now when ``create``)."""
-        where = f"{self.what} {shown(self.directory)}"
         try:
             if not stat.S_ISDIR(os.stat(self.directory).st_mode):
-                raise UserError(f"{where}: is a file, expected a directory")
+                raise self._error("is a file, expected a directory")
             return True
         except FileNotFoundError:
             pass
         except OSError as exc:
-            raise UserError(f"{where}: {describe(exc)}") from None
+            raise self._error(describe(exc)) from None
         if not self.create:
             return False
         self._created = [p for p in (self.directory, *self.directory.parents) if not p.exists()]
@@ -104,9 +106,8 @@ class RunLock:
                 holder = _read(fd)
                 os.close(fd)
                 self._undo_mkdir()
-                raise UserError(f"{self.what} {shown(self.directory)}: another physgen process is writing this "
-                                f"directory ({_describe(holder)}); wait for it to end or choose another "
-                                f"{self.what}") from None
+                raise self._error(f"another physgen process is writing this directory ({_describe(holder)}); "
+                                  "wait for it to end or choose another directory") from None
             except OSError:
                 os.close(fd)
                 raise
@@ -115,7 +116,7 @@ class RunLock:
                 break
             os.close(fd)  # the holder deleted the file between our open and lock: try the new one
         else:  # pragma: no cover - would need 100 deletions in a row
-            raise UserError(f"{self.what} {shown(self.directory)}: could not take the lock {LOCK_NAME}")
+            raise self._error(f"could not take the lock {LOCK_NAME}")
         self._claim()
 
     def _claim(self) -> None:

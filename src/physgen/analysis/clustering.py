@@ -74,10 +74,10 @@ def temperature_counts(labels: np.ndarray, temperature: np.ndarray, k: int) -> d
             for t in np.unique(temperature)}
 
 
-def check_k(k: int, n: int, where: str = "--k") -> None:
-    """One-line UserError unless 1 <= k <= n."""
+def check_k(k: int, n: int, of: str = "samples") -> None:
+    """One-line UserError about the parameter ``k`` unless 1 <= k <= n, the number of ``of``."""
     if not 1 <= int(k) <= n:
-        raise UserError(f"{where}: k = {k} must be between 1 and the number of samples ({n})")
+        raise UserError(f"k = {k} must be between 1 and the number of {of} ({n})", key="k")
 
 
 def cluster_space(ds: Dataset, on: Literal["raw", "pca"] = "raw", *, n_components: int = 2,
@@ -132,7 +132,7 @@ def analyze_hierarchical(ds: Dataset, linkage: str = "ward", *, k: int | None = 
         check_k(k, len(ds))
     x = cluster_space(ds, on, n_components=n_components, standardize=standardize, seed=seed)
     points, assign, how = _reduce(x, max_points, reduce, seed)
-    check_k(k or 1, len(points), "--k (clusters of the reduced tree points)")
+    check_k(k or 1, len(points), "points of the reduced tree")
     z = hierarchy.linkage(points.astype(np.float64), method=linkage, metric="euclidean")
     cut = hierarchy.fcluster(z, t=height, criterion="distance") if height is not None else \
         hierarchy.fcluster(z, t=k or 3, criterion="maxclust")

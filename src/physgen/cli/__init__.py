@@ -12,7 +12,7 @@ from typing import Sequence
 
 from physgen.cli.common import ArgumentParser
 from physgen.cli.flags import option_namer
-from physgen.errors import UserError
+from physgen.errors import UserError, naming
 from physgen.paths import describe, forget_inputs, shown
 
 VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc", "nqs")
@@ -39,11 +39,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     args.argv = argv
+    name = option_namer(parser, args.func)
     try:
-        with _output_lock(args):
+        with naming(name), _output_lock(args):
             result = args.func(args)
     except UserError as exc:
-        print(f"physgen: error: {exc.render(option_namer(parser, args.func))}", file=sys.stderr)
+        print(f"physgen: error: {exc.render(name)}", file=sys.stderr)
         return exc.exit_code
     except OSError as exc:  # e.g. disk full or permission denied while writing an output
         where = f"{shown(exc.filename)}: " if exc.filename else ""

@@ -69,7 +69,12 @@ def _read(args):
         if args.kind != "continuous" or args.array:
             raise UserError("--kind/--array: LHE events are continuous features; choose them with --columns")
         columns = [c for part in args.columns or [] for c in part.split(",") if c.strip()]
-        return lhe_dataset(args.file, columns or None)
+        try:
+            return lhe_dataset(args.file, columns or None)
+        except UserError as exc:  # lhe_dataset's ``features`` are this verb's --columns
+            if exc.key != "features":
+                raise
+            raise UserError(exc.detail, key="columns", value=exc.value) from None
     from physgen.data.tabular import import_file
 
     return import_file(args.file, kind=args.kind, columns=args.columns, array=args.array)

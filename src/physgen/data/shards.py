@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 
 def spawn_states(seed: int, count: int) -> list[int]:
@@ -88,16 +88,16 @@ def count(k: int) -> None:
         _COUNTER.value += k
 
 
-def check_workers(workers: int, limit: int, limit_name: str, option: str = "--workers") -> None:
-    """``option`` (a shard count) must be between 1 and ``limit``: every shard needs at least one unit of
-    ``limit_name`` (events, chains, ...)."""
+def check_workers(workers: int, limit: int, unit: str, key: str = "workers") -> None:
+    """The shard count ``workers`` (the parameter ``key``) must be between 1 and ``limit``: every shard needs at
+    least one of the ``limit`` ``unit`` (events, chains, ...)."""
     if int(workers) < 1 or int(workers) > int(limit):
-        raise UserError(f"{option}: must be between 1 and {limit_name} ({limit}), got {workers!r}")
+        raise UserError(f"must be between 1 and the number of {unit} ({limit}), got {workers!r}", key=key)
 
 
 def refuse_workers_under_torchrun(workers: int) -> None:
-    """Under ``torchrun`` every rank is one shard: ``--workers`` must be 1."""
+    """Under ``torchrun`` every rank is one shard: ``workers`` must be 1."""
     world = torchrun_shard()[1]
     if int(workers) > 1 and world > 1:
         raise UserError(f"under torchrun each of the {world} processes writes one shard; "
-                        f"use --workers 1 (got {workers})", key="workers")
+                        f"use {as_written('workers')} 1 (got {workers})", key="workers")

@@ -38,7 +38,7 @@ import numpy as np
 import torch
 
 from physgen.atomic import atomic_path, write_bytes, write_json
-from physgen.errors import UserError
+from physgen.errors import UserError, note
 from physgen.schemas import check_checkpoint, loads
 
 FORMAT = "physgen-checkpoint"
@@ -204,11 +204,12 @@ def load_first_valid(candidates: list[Path], *, model: str, model_version: int =
                                      if len(skipped) > 1 else ""))
 
 
-def skipped_line(skipped: list[tuple[Path, str]], used: Path, *, flag: str = "--resume",
+def skipped_line(skipped: list[tuple[Path, str]], used: Path, *, key: str = "resume", value: Any = None,
                  action: str = "resuming from", prefix: str = "physgen: ") -> str:
-    """One line: which checkpoints ``flag`` skipped and why, and which one it uses instead."""
+    """One line: which checkpoints the parameter ``key`` (= ``value``) skipped and why, and which one it uses
+    instead (the key shown by :func:`physgen.errors.note`)."""
     why = "; ".join(f"{p.stem} ({reason.removeprefix(str(p) + ': ')})" for p, reason in skipped)
-    return f"{prefix}{flag}: skipped {why}; {action} {used.stem}"
+    return prefix + note(f"skipped {why}; {action} {used.stem}", key=key, value=value)
 
 
 def prune(directory: str | Path, keep_last: int) -> None:

@@ -20,7 +20,7 @@ import torch
 from physgen import config as C
 from physgen.data import Dataset
 from physgen.data.transforms import Transform, transform_from_json
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.training import checkpoint as ckpt
@@ -72,7 +72,9 @@ class Run:
         per_value = model_item + 4 + np.dtype(DTYPES.get(self.spec.kind, np.float32)).itemsize
         n_cond = len(self.spec.condition_names) + (1 if self.spec.n_labels else 0) + 1
         need = array_bytes((n, *self.spec.shape), per_value) + 8 * n * n_cond
-        require(need, what=f"--n {n}", reduce="lower --n (or sample in several files with different --seed)")
+        require(need, key="n", value=n,
+                reduce=f"lower {as_written('n')} (or sample in several files with different "
+                       f"{as_written('seed')})")
 
     def _condition_plan(self, n: int, condition, extrapolate: bool) -> list[tuple[int, dict | None]]:
         spec = self.spec
@@ -186,7 +188,7 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
     ck, tensors, state, skipped = ckpt.load_first_valid(
         candidates, model=cls.name, model_version=int(getattr(cls, "checkpoint_version", 1)))
     if skipped:
-        line = ckpt.skipped_line(skipped, ck, flag=f"--checkpoint {which}", action="using",
+        line = ckpt.skipped_line(skipped, ck, key="which", value=which, action="using",
                                  prefix="physgen: warning: ")
         (warn or _to_stderr)(line)
     cfg = replace(cfg, model=cls.resolve(cfg.model, spec))   # a run saved with "auto" choices

@@ -27,11 +27,11 @@ from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 from physgen import config as C
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 FIELDS = ("low", "high", "log", "step", "choices")
-#: keys the command line sets for every trial (``--trial-time``, ``--seed``, ``--condition``)
-RESERVED = {"train.max_time": "--trial-time", "train.seed": "--seed", "data.condition": "--condition"}
+#: config keys set for every trial by a parameter of :func:`physgen.tune.tune` (config key -> parameter)
+RESERVED = {"train.max_time": "trial_time", "train.seed": "seed", "data.condition": "condition"}
 
 
 @dataclass(frozen=True)
@@ -181,7 +181,7 @@ def field_type(key: str, model_config_class: type, where: str | None = None) -> 
     if cls is None or not name or "." in name:
         raise _bad(where, f"unknown key {key!r} (write section.key with section one of model, train, data)")
     if key in RESERVED:
-        raise _bad(where, f"{key} is set by {RESERVED[key]}, not searched")
+        raise _bad(where, f"{key} is set by {as_written(RESERVED[key])}, not searched")
     fields = [f.name for f in dataclasses.fields(cls)] if dataclasses.is_dataclass(cls) else []
     if name not in fields:
         raise _bad(where, f"unknown key {key!r} (known in [{section}]: {', '.join(fields) or 'none'})")

@@ -56,7 +56,7 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
         record = read_json(record_path)
         if record.get("source_sha256") != digest or record.get("seed") != seed:
             raise UserError(f"the study in {directory.parent} was split from another file or "
-                            f"seed ({record.get('source')}, seed {record.get('seed')}); use another --out",
+                            f"seed ({record.get('source')}, seed {record.get('seed')}); use another output directory",
                             key="data", value=data)
         damaged = _damaged(directory, record)
         if not damaged:

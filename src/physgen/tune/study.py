@@ -22,9 +22,9 @@ from physgen.errors import UserError
 STUDY_FILE = "study.db"
 STUDY_NAME = "physgen-tune"
 SETTINGS = "physgen_settings"
-#: settings key -> the option that sets it (for the refusal message)
-OPTIONS = {"model": "MODEL", "data_sha256": "--data", "objective": "--objective", "space": "--space",
-           "seed": "--seed", "trial_time": "--trial-time", "condition": "--condition"}
+#: settings key -> the parameter of :func:`physgen.tune.tune` that sets it (named by the refusal)
+PARAMETERS = {"model": "model", "data_sha256": "data", "objective": "objective", "space": "space_file",
+              "seed": "seed", "trial_time": "trial_time", "condition": "condition"}
 
 
 def optuna_module():
@@ -74,10 +74,10 @@ def open_study(directory: str | Path | None, settings: dict[str, Any], *, seed: 
 
 
 def _check_same(stored: dict, settings: dict, directory) -> None:
-    for key, option in OPTIONS.items():
+    for key, parameter in PARAMETERS.items():
         if stored.get(key) != settings.get(key):
-            raise UserError(f"{option}: differs from the study in {directory} (stored: {stored.get(key)!r}); "
-                            f"continue it with the same settings or use another --out")
+            raise UserError(f"differs from the study in {directory} (stored: {stored.get(key)!r}); continue it "
+                            "with the same settings or use another output directory", key=parameter)
 
 
 def _fail_stale(study) -> None:
@@ -88,7 +88,7 @@ def _fail_stale(study) -> None:
 
 
 def finished(study) -> list:
-    """Trials that count towards ``--trials``: complete, pruned or failed."""
+    """Trials that count towards ``trials``: complete, pruned or failed."""
     from optuna.trial import TrialState
 
     return study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL))

@@ -80,25 +80,27 @@ def hard_features(kin: Mapping[str, np.ndarray], ecm: float) -> dict[str, np.nda
     return out
 
 
-def select(features: Mapping[str, np.ndarray], names: Sequence[str], where: str = "--features") -> np.ndarray:
-    """Stack the named features into ``(N, len(names))`` float64; unknown names are a UserError."""
+def select(features: Mapping[str, np.ndarray], names: Sequence[str], key: str = "features") -> np.ndarray:
+    """Stack the named features into ``(N, len(names))`` float64; unknown names are a UserError about the
+    parameter ``key`` that gave them."""
     unknown = [n for n in names if n not in features]
     if unknown:
-        raise UserError(f"{where}: unknown feature {unknown[0]!r}; choose from {', '.join(features)}")
+        raise UserError(f"unknown feature {unknown[0]!r}; choose from {', '.join(features)}", key=key)
     return np.stack([np.asarray(features[n], dtype=np.float64) for n in names], axis=1)
 
 
 def parse_features(text: str | None, available: Sequence[str], default: Sequence[str],
-                   where: str = "--features") -> list[str]:
-    """``"s,t,y"`` → ``["s", "t", "y"]``, checked against ``available``; ``None`` → ``default``."""
+                   key: str = "features") -> list[str]:
+    """``"s,t,y"`` → ``["s", "t", "y"]``, checked against ``available``; ``None`` → ``default``.  A UserError
+    names the parameter ``key`` that gave ``text``."""
     if text is None:
         return list(default)
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
-        raise UserError(f"{where}: no feature names given")
+        raise UserError("no feature names given", key=key)
     unknown = [n for n in names if n not in available]
     if unknown:
-        raise UserError(f"{where}: unknown feature {unknown[0]!r}; choose from {', '.join(available)}")
+        raise UserError(f"unknown feature {unknown[0]!r}; choose from {', '.join(available)}", key=key)
     if len(set(names)) != len(names):
-        raise UserError(f"{where}: a feature is named twice in {text!r}")
+        raise UserError(f"a feature is named twice in {text!r}", key=key)
     return names

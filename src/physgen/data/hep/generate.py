@@ -28,9 +28,9 @@ def pythia_dataset(process: str, ecm: float, n: int, *, features: Sequence[str] 
         available = default = feature_names(spec.jets, spec.leptons)
     else:
         available, default = F.ALL_HARD_FEATURES, F.HARD_FEATURES
-    names = F.parse_features(None if features is None else ",".join(features), available, default, where="features")
+    names = F.parse_features(None if features is None else ",".join(features), available, default)
     shard = S.generate(spec, n, seed=seed, workers=workers)
     columns = dict(zip(default, shard.kin["hadron"].T)) if level == "hadron" else F.hard_features(shard.kin, spec.ecm)
     attrs = P.describe_run(spec, shard, seed=seed, workers=workers)
-    return Dataset(F.select(columns, names, where="features").astype("float32"), "continuous",
+    return Dataset(F.select(columns, names).astype("float32"), "continuous",
                    attrs={**attrs, "feature_names": names}).validate(f"pythia {process}")

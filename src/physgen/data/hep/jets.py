@@ -182,7 +182,7 @@ def generate(spec: JetSpec, n: int, *, seed: int = 0, workers: int = 1, progress
     spec.check()
     if int(n) < 1:
         raise UserError(f"must be >= 1, got {n!r}", key="n")
-    common.check_workers(workers, n, "--n")
+    common.check_workers(workers, n, "jets")
     seeds, sizes = S.shard_seeds(seed, workers), S.shard_sizes(n, workers)
     with _bar(n, progress) as bar:
         if workers == 1:

@@ -174,8 +174,8 @@ def lhe_dataset(path: str | os.PathLike, features: list[str] | None = None):
 
     kin, init = read_lhe(path)
     names = list(features) if features else list(F.HARD_FEATURES)
-    names = F.parse_features(",".join(names), F.ALL_HARD_FEATURES, F.HARD_FEATURES, where="--columns")
-    values = F.select(F.hard_features(kin, init["ecm"]), names, where="--columns")
+    names = F.parse_features(",".join(names), F.ALL_HARD_FEATURES, F.HARD_FEATURES)
+    values = F.select(F.hard_features(kin, init["ecm"]), names)
     if not np.all(np.isfinite(values)):
         raise UserError(f"{path}: events with non-finite features (massless outgoing particles along the beam?)")
     attrs = {"source": "lhe", "source_file": Path(path).name, "ecm": init["ecm"], "sigma_pb": init["sigma_pb"],

@@ -45,7 +45,7 @@ def generate(spec: Spec, n: int, *, seed: int = 0, workers: int = 1, progress: b
     check_settings(spec)
     if int(n) < 1:
         raise UserError(f"must be >= 1, got {n!r}", key="n")
-    common.check_workers(workers, n, "--n")
+    common.check_workers(workers, n, "events")
     seeds, sizes = shard_seeds(seed, workers), shard_sizes(n, workers)
     with _bar(n, progress) as bar:
         if workers == 1:

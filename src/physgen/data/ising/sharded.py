@@ -18,13 +18,13 @@ from physgen.data.ising.simulate import ThinningWarning, simulate, validate
 from physgen.data.merge import merge
 
 
-def plan(n_samples: int, chains: int | None, workers: int, option: str = "--workers"
+def plan(n_samples: int, chains: int | None, workers: int, key: str = "workers"
          ) -> tuple[list[int], list[int]]:
     """``(samples per temperature, chains per temperature)`` of each of ``workers`` shards; every shard gets
-    at least one of each (UserError on ``option`` otherwise)."""
+    at least one of each (UserError on the parameter ``key`` otherwise)."""
     chains = min(int(n_samples), 32) if chains is None else int(chains)
-    limit, name = (chains, "--chains") if chains <= n_samples else (n_samples, "--samples")
-    shards.check_workers(workers, limit, name, option)
+    limit, unit = (chains, "chains") if chains <= n_samples else (n_samples, "samples per temperature")
+    shards.check_workers(workers, limit, unit, key)
     return shards.split(n_samples, workers), shards.split(chains, workers)
 
 

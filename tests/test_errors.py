@@ -1,6 +1,7 @@
 """Errors name what the caller passed: the parameter (or config key) from Python, its option on the command line."""
 import ast
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -34,21 +35,47 @@ def test_key_and_value_survive_pickling():
                                                                             "--n 0: must be >= 1")
 
 
-def _flag_first_errors(path: Path) -> list[str]:
-    """``file:line`` of each ``UserError("--...")`` in ``path``: a message that starts with a CLI option."""
+def _starts_with_option(node: ast.AST | None) -> bool:
+    """Whether ``node`` is a string (or f-string) that starts with ``--`` or with ``vmc.``/``nqs.`` (the
+    prefixes parameters had before ``key=``)."""
+    if isinstance(node, ast.JoinedStr) and node.values:
+        node = node.values[0]
+    return isinstance(node, ast.Constant) and isinstance(node.value, str) and re.match(
+        r"--[a-z]|vmc\.|nqs\.", node.value) is not None
+
+
+def _option_first_messages(path: Path) -> list[str]:
+    """``file:line`` of each ``UserError("--...")`` in ``path``, and of each call passing a helper an option to
+    put at the start of its message (``what="--n"``, ``where="--features"``, ``flag="--resume"``, ...)."""
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "UserError" and node.args:
-            first = node.args[0]
-            if isinstance(first, ast.JoinedStr) and first.values:
-                first = first.values[0]
-            if isinstance(first, ast.Constant) and isinstance(first.value, str) and first.value.startswith("--"):
-                found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+        if not isinstance(node, ast.Call):
+            continue
+        first = node.args[0] if node.args and getattr(node.func, "id", None) == "UserError" else None
+        if _starts_with_option(first) or any(_starts_with_option(kw.value) for kw in node.keywords):
+            found.append(f"{path.relative_to(SRC)}:{node.lineno}")
+        found += [f"{path.relative_to(SRC)}:{node.lineno}" for arg in node.args[1:] if _starts_with_option(arg)]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):  # defaults: ``def f(what="--out")``
+        if isinstance(node, ast.arguments):
+            found += [f"{path.relative_to(SRC)}:{d.lineno}" for d in [*node.defaults, *node.kw_defaults]
+                      if _starts_with_option(d)]
     return found
 
 
 def test_library_errors_do_not_start_with_an_option():
-    """Outside ``physgen.cli`` a UserError names the parameter (``key=``), never the option: the CLI maps it."""
+    """Outside ``physgen.cli`` a UserError names the parameter (``key=``), never the option: the CLI maps it.
+    Helpers are not handed an option to start their message with, and their defaults are not options."""
     bad = [hit for p in sorted(SRC.rglob("*.py")) if "cli" not in p.relative_to(SRC).parts[:1]
-           for hit in _flag_first_errors(p)]
+           for hit in _option_first_messages(p)]
     assert not bad, bad
+
+
+def test_a_notice_names_the_key_as_the_caller_wrote_it():
+    """Warning lines and hints: the key from Python, the option inside the CLI's :func:`naming`."""
+    from physgen.errors import as_written, naming, note
+
+    assert (note("skipped", key="which", value="best"), as_written("n")) == ("which=best: skipped", "n")
+    with naming(lambda k: {"which": "--checkpoint"}.get(k, k)):
+        assert (note("skipped", key="which", value="best"), as_written("which")) == (
+            "--checkpoint best: skipped", "--checkpoint")
+    assert as_written("which") == "which"

@@ -177,11 +177,11 @@ def test_two_electrons_in_2d_with_jastrow_reach_taut_energy():
 
 
 @pytest.mark.parametrize("kwargs, name", [
-    (dict(particles=0), "vmc.particles"), (dict(dim=0), "vmc.dim"), (dict(omega=0.0), "vmc.omega"),
-    (dict(omega=-1.0), "vmc.omega"), (dict(step=0.0), "vmc.step"), (dict(hidden=0), "vmc.hidden"),
-    (dict(iterations=0), "vmc.iterations"), (dict(lr=0.0), "vmc.lr"), (dict(sampler="gibbs"), "vmc.sampler"),
-    (dict(interaction="coulomb", particles=2), "vmc.interaction"), (dict(jastrow="pade"), "vmc.jastrow"),
-    (dict(samples=10), "vmc.samples")])
+    (dict(particles=0), "^particles: "), (dict(dim=0), "^dim: "), (dict(omega=0.0), "^omega: "),
+    (dict(omega=-1.0), "^omega: "), (dict(step=0.0), "^step: "), (dict(hidden=0), "^hidden: "),
+    (dict(iterations=0), "^iterations: "), (dict(lr=0.0), "^lr: "), (dict(sampler="gibbs"), "^sampler: "),
+    (dict(interaction="coulomb", particles=2), "^interaction: "), (dict(jastrow="pade"), "^jastrow: "),
+    (dict(samples=10), "^samples: ")])
 def test_bad_settings_name_the_parameter(kwargs, name):
     with pytest.raises(UserError, match=name):
         VMCConfig(**kwargs).validate()
@@ -190,7 +190,7 @@ def test_bad_settings_name_the_parameter(kwargs, name):
 def test_a_diverging_run_is_refused_with_the_learning_rate_named():
     cfg = VMCConfig(particles=1, dim=1, optimizer="gd", lr=1e6, iterations=20, samples=200, walkers=20,
                     init_scale=0.5)
-    with np.errstate(all="ignore"), pytest.raises(UserError, match="vmc.lr"):
+    with np.errstate(all="ignore"), pytest.raises(UserError, match="^lr: "):
         run_vmc(cfg, np.random.default_rng(0))
 
 

@@ -6,7 +6,6 @@ complete run).  Every setting is checked before anything is written.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,6 @@ from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int, pos
 from physgen.errors import UserError
 
 EXAMPLE = "physgen nqs --hamiltonian tfim --lattice chain --size 10 --h 1 --alpha 2 --iterations 100 --out nqs-out"
-FLAGS = {"complex_params": "--complex"}
 
 
 def register(sub) -> None:
@@ -34,7 +32,7 @@ def register(sub) -> None:
     p.add_argument("--ansatz", choices=("rbm", "rbm-symmetric", "jastrow", "mean-field"), default="rbm",
                    help="wave function (default rbm)")
     p.add_argument("--alpha", type=finite_float, default=1.0, help="hidden-unit density α (default 1)")
-    p.add_argument("--complex", action="store_true", help="complex parameters (default real)")
+    p.add_argument("--complex", dest="complex_params", action="store_true", help="complex parameters (default real)")
     p.add_argument("--marshall", action=argparse.BooleanOptionalAction, default=None,
                    help="Marshall sign rule (default: on for Heisenberg antiferromagnets on bipartite lattices)")
     p.add_argument("--sampler", choices=("flip", "exchange"), default=None,
@@ -59,17 +57,11 @@ def register(sub) -> None:
     add_seed(p)
 
 
-def _flag(message: str) -> str:
-    """``nqs.burn_in: ...`` → ``--burn-in: ...``."""
-    return re.sub(r"\bnqs\.([A-Za-z0-9_]+)",
-                  lambda m: FLAGS.get(m.group(1), "--" + m.group(1).replace("_", "-")), message)
-
-
 def config_from_args(args):
     from physgen.nqs.run import NQSConfig
 
     return NQSConfig(hamiltonian=args.hamiltonian, lattice=args.lattice, size=args.size, pbc=args.pbc, h=args.h,
-                     J=args.J, J2=args.J2, ansatz=args.ansatz, alpha=args.alpha, complex_params=args.complex,
+                     J=args.J, J2=args.J2, ansatz=args.ansatz, alpha=args.alpha, complex_params=args.complex_params,
                      marshall=args.marshall, sampler=args.sampler, samples=args.samples, walkers=args.walkers,
                      burn_in=args.burn_in, iterations=args.iterations, optimizer=args.optimizer, lr=args.lr,
                      diag_shift=args.diag_shift, init_scale=args.init_scale, final_samples=args.final_samples,
@@ -93,22 +85,19 @@ def run(args) -> int:
 
     cfg = config_from_args(args)
     out = Path(args.out)
-    try:
-        cfg.build(np.random.default_rng(args.seed))
-        _check_memory(cfg)
-        if out.exists() and not out.is_dir():
-            raise UserError(f"--out: {out} exists and is not a directory")
-        if (out / "result.json").exists() and not args.overwrite:
-            raise UserError(f"--out: {out / 'result.json'} already exists (pass --overwrite to replace it)")
+    cfg.build(np.random.default_rng(args.seed))
+    _check_memory(cfg)
+    if out.exists() and not out.is_dir():
+        raise UserError(f"--out: {out} exists and is not a directory")
+    if (out / "result.json").exists() and not args.overwrite:
+        raise UserError(f"--out: {out / 'result.json'} already exists (pass --overwrite to replace it)")
 
-        def progress(rec: dict) -> None:
-            rel = f"  rel. error {rec['relative_error']:.2e}" if "relative_error" in rec else ""
-            print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
-                  f"  var {rec['variance']:.3g}{rel}", flush=True)
+    def progress(rec: dict) -> None:
+        rel = f"  rel. error {rec['relative_error']:.2e}" if "relative_error" in rec else ""
+        print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
+              f"  var {rec['variance']:.3g}{rel}", flush=True)
 
-        result = run_nqs(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
-    except UserError as exc:
-        raise UserError(_flag(str(exc))) from None
+    result = run_nqs(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
     result.extras["seed"] = args.seed
     data = write_outputs(out, result)
     fin, exact = data["final"], data["exact"]

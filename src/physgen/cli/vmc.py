@@ -6,7 +6,6 @@ complete run).  Every setting is checked before anything is written.
 from __future__ import annotations
 
 import argparse
-import re
 from pathlib import Path
 
 import numpy as np
@@ -62,11 +61,6 @@ def register(sub) -> None:
     add_seed(p)
 
 
-def _flag(message: str) -> str:
-    """``vmc.burn_in: ...`` → ``--burn-in: ...`` (library parameter names to CLI flags)."""
-    return re.sub(r"\bvmc\.([a-z_]+)", lambda m: "--" + m.group(1).replace("_", "-"), message)
-
-
 def config_from_args(args):
     from physgen.vmc.run import VMCConfig
 
@@ -75,10 +69,7 @@ def config_from_args(args):
                     step=args.step, iterations=args.iterations, samples=args.samples, walkers=args.walkers,
                     burn_in=args.burn_in, lr=args.lr, optimizer=args.optimizer, init_scale=args.init_scale,
                     final_samples=args.final_samples, fermions=args.fermions)
-    try:
-        cfg.validate()
-    except UserError as exc:
-        raise UserError(_flag(str(exc))) from None
+    cfg.validate()
     _check_memory(cfg)
     return cfg
 
@@ -108,10 +99,7 @@ def run(args) -> int:
         print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
               f"  var {rec['variance']:.3g}  acceptance {rec['acceptance']:.3f}", flush=True)
 
-    try:
-        result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
-    except UserError as exc:
-        raise UserError(_flag(str(exc))) from None
+    result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
     result.extras["seed"] = args.seed
     data = write_outputs(out, result)
     fin = data["final"]

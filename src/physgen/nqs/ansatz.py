@@ -95,7 +95,7 @@ class SymmetricRBM(Ansatz):
     def __init__(self, translations: np.ndarray, alpha: int = 1, *, rng: np.random.Generator, scale: float = 0.01,
                  dtype=np.float64):
         if int(alpha) != alpha or alpha < 1:
-            raise UserError(f"nqs.alpha: the symmetric RBM needs a whole number of filters >= 1, got {alpha}")
+            raise UserError(f"the symmetric RBM needs a whole number of filters >= 1, got {alpha}", key="alpha")
         self.translations = np.asarray(translations)
         n = self.translations.shape[1]
         self._init({"a": (1,), "b": (int(alpha),), "W": (int(alpha), n)}, rng, scale, dtype)
@@ -145,11 +145,11 @@ def make_ansatz(name: str, lattice, *, alpha: float = 1.0, complex_params: bool 
                 rng: np.random.Generator, scale: float = 0.01):
     """Build ansatz ``name`` (one of :data:`ANSATZE`) for ``lattice``'s sites."""
     if name not in ANSATZE:
-        raise UserError(f"nqs.ansatz: must be one of {', '.join(ANSATZE)}, got {name!r}")
+        raise UserError(f"must be one of {', '.join(ANSATZE)}, got {name!r}", key="ansatz")
     if not (np.isfinite(alpha) and alpha > 0):
-        raise UserError(f"nqs.alpha: must be > 0, got {alpha}")
+        raise UserError(f"must be > 0, got {alpha}", key="alpha")
     if not (np.isfinite(scale) and scale >= 0):
-        raise UserError(f"nqs.init_scale: must be >= 0, got {scale}")
+        raise UserError(f"must be >= 0, got {scale}", key="init_scale")
     dtype = np.complex128 if complex_params else np.float64
     n = lattice.n_sites
     if name == "rbm":

@@ -22,7 +22,7 @@ from itertools import combinations
 
 import numpy as np
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 CHUNK = 1 << 22  # connected elements per block when building H
 
@@ -75,12 +75,13 @@ def exact_ground_state(hamiltonian, *, max_states: int = 1 << 20) -> tuple[float
     n = hamiltonian.n_sites
     dim = math.comb(n, n // 2) if hamiltonian.conserves_sz else 2 ** n
     if dim > max_states:
-        raise UserError(f"nqs.exact: {n} sites have a {dim:,}-state space, more than the {max_states:,} "
-                        "handled by exact diagonalization")
+        raise UserError(f"{n} sites have a {dim:,}-state space, more than the {max_states:,} "
+                        "handled by exact diagonalization", key="max_states")
     from physgen.memory import require
 
     k = hamiltonian.connected(to_spins(np.zeros(1, np.int64), n))[1].shape[1]
-    require(dim * k * 40, what=f"nqs.exact: {n} sites ({dim:,} states)", reduce="use a smaller lattice or --no-exact")
+    require(dim * k * 40, what=f"exact diagonalization of {n} sites ({dim:,} states)",
+            reduce=f"use a smaller lattice or skip the exact energy ({as_written('no_exact')})")
     h, states = sparse_hamiltonian(hamiltonian)
     if dim <= 64:  # ARPACK needs k < dim; a dense solver for tiny spaces
         w, v = np.linalg.eigh(h.toarray())
@@ -93,8 +94,8 @@ def exact_ground_state(hamiltonian, *, max_states: int = 1 << 20) -> tuple[float
 def tfim_chain_energy(n_sites: int, h: float, J: float = 1.0) -> float:
     """Ground-state energy of the periodic TFIM chain of ``n_sites`` (see the module docstring)."""
     if n_sites < 2 or h < 0 or J < 0:
-        raise UserError(f"nqs.exact: the free-fermion formula needs N >= 2, h >= 0 and J >= 0 "
-                        f"(got N = {n_sites}, h = {h}, J = {J})")
+        raise UserError(f"the free-fermion formula of the transverse-field Ising chain needs N >= 2, h >= 0 and "
+                        f"J >= 0 (got N = {n_sites}, h = {h}, J = {J})")
     k = 2 * np.pi * (np.arange(n_sites) + 0.5) / n_sites
     eps = 2 * np.sqrt(np.maximum(J ** 2 + h ** 2 - 2 * J * h * np.cos(k), 0.0))
     return float(-0.5 * np.sum(eps))

@@ -81,8 +81,8 @@ class Heisenberg:
         _finite("J", self.J)
         _finite("J2", self.J2)
         if self.marshall and not self.lattice.bipartite:
-            raise UserError("nqs.marshall: the Marshall sign rule needs a bipartite lattice "
-                            "(an even --size with periodic boundaries)")
+            raise UserError("the Marshall sign rule needs a bipartite lattice "
+                            "(an even size with periodic boundaries)", key="marshall")
 
     @property
     def n_sites(self) -> int:
@@ -118,14 +118,14 @@ def make_hamiltonian(name: str, lattice: Lattice, *, h: float = 1.0, J: float = 
     """``"tfim"``, ``"heisenberg"`` or ``"j1j2"``; ``marshall=None`` applies the sign rule to the
     Heisenberg-type models on bipartite lattices with J > 0 (antiferromagnets)."""
     if name not in HAMILTONIANS:
-        raise UserError(f"nqs.hamiltonian: must be one of {', '.join(HAMILTONIANS)}, got {name!r}")
+        raise UserError(f"must be one of {', '.join(HAMILTONIANS)}, got {name!r}", key="hamiltonian")
     if name == "tfim":
         if marshall:
-            raise UserError("nqs.marshall: the Marshall sign rule applies to heisenberg and j1j2 only")
+            raise UserError("the Marshall sign rule applies to heisenberg and j1j2 only", key="marshall")
         return TFIM(lattice, h=h, J=J)
     if lattice.n_sites % 2:
-        raise UserError(f"nqs.size: {name} is sampled at total Sᶻ = 0, which needs an even number of sites "
-                        f"(got {lattice.n_sites})")
+        raise UserError(f"{name} is sampled at total Sᶻ = 0, which needs an even number of sites "
+                        f"(got {lattice.n_sites})", key="size")
     if marshall is None:
         marshall = lattice.bipartite and J > 0
     return Heisenberg(lattice, J=J, J2=J2 if name == "j1j2" else 0.0, marshall=marshall)
@@ -133,4 +133,4 @@ def make_hamiltonian(name: str, lattice: Lattice, *, h: float = 1.0, J: float = 
 
 def _finite(name: str, value: float) -> None:
     if not np.isfinite(value):
-        raise UserError(f"nqs.{name}: must be a finite number, got {value}")
+        raise UserError(f"must be a finite number, got {value}", key=name)

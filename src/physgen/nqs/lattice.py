@@ -27,11 +27,11 @@ class Lattice:
 
     def __post_init__(self):
         if self.kind not in LATTICES:
-            raise UserError(f"nqs.lattice: must be one of {', '.join(LATTICES)}, got {self.kind!r}")
+            raise UserError(f"must be one of {', '.join(LATTICES)}, got {self.kind!r}", key="lattice")
         least = 3 if self.pbc else 2
         if int(self.size) < least:
-            raise UserError(f"nqs.size: must be >= {least} ({'periodic' if self.pbc else 'open'} boundaries), "
-                            f"got {self.size}")
+            raise UserError(f"must be >= {least} ({'periodic' if self.pbc else 'open'} boundaries), "
+                            f"got {self.size}", key="size")
 
     @property
     def dim(self) -> int:
@@ -84,7 +84,7 @@ class Lattice:
         """``(G, N)`` permutations: row g maps site i to the site translated by the g-th lattice vector
         (all L^d translations; periodic boundaries only)."""
         if not self.pbc:
-            raise UserError("nqs.ansatz: a translation-symmetric ansatz needs periodic boundaries (--pbc)")
+            raise UserError("a translation-symmetric ansatz needs periodic boundaries", key="ansatz")
         return np.stack([self.index(self.coords + self.coords[g]) for g in range(self.n_sites)])
 
     @cached_property

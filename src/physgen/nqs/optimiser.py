@@ -75,11 +75,11 @@ class Adam:
 
 def make_optimizer(name: str, lr: float, diag_shift: float = 0.01):
     if not (np.isfinite(lr) and lr > 0):
-        raise UserError(f"nqs.lr: must be > 0, got {lr}")
+        raise UserError(f"must be > 0, got {lr}", key="lr")
     if not (np.isfinite(diag_shift) and diag_shift > 0):  # S alone is singular with fewer samples than parameters
-        raise UserError(f"nqs.diag_shift: must be > 0, got {diag_shift}")
+        raise UserError(f"must be > 0, got {diag_shift}", key="diag_shift")
     if name == "sr":
         return SR(lr, diag_shift)
     if name == "adam":
         return Adam(lr)
-    raise UserError(f"nqs.optimizer: must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    raise UserError(f"must be one of {', '.join(OPTIMIZERS)}, got {name!r}", key="optimizer")

@@ -62,13 +62,13 @@ class NQSConfig:
         lat = Lattice(self.lattice, self.size, self.pbc)
         ham = make_hamiltonian(self.hamiltonian, lat, h=self.h, J=self.J, J2=self.J2, marshall=self.marshall)
         if self.hamiltonian != "j1j2" and self.J2 != 0.0:
-            raise UserError("nqs.J2: only the j1j2 Hamiltonian has a next-nearest coupling")
+            raise UserError("only the j1j2 Hamiltonian has a next-nearest coupling", key="J2")
         ansatz = make_ansatz(self.ansatz, lat, alpha=self.alpha, complex_params=self.complex_params, rng=rng,
                              scale=self.init_scale)
         rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")
         if ham.conserves_sz and rule != "exchange":
-            raise UserError(f"nqs.sampler: {self.hamiltonian} is sampled at Sᶻ = 0 with exchange moves")
-        check_budget(self, "nqs")
+            raise UserError(f"{self.hamiltonian} is sampled at Sᶻ = 0 with exchange moves", key="sampler")
+        check_budget(self)
         lr = self.lr if self.lr is not None else (0.05 if self.optimizer == "sr" else 0.01)
         return lat, ham, ansatz, Metropolis(rule), make_optimizer(self.optimizer, lr, self.diag_shift)
 
@@ -128,7 +128,7 @@ def run_nqs(config: NQSConfig, rng: np.random.Generator, *, progress: Callable[[
                                     burn_in=config.burn_in if it else 10 * config.burn_in + 10)
         stats = _with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact)
         if not (np.isfinite(stats["energy"]) and np.all(np.isfinite(o))):
-            raise UserError(f"nqs.lr: the energy became non-finite at iteration {it + 1} (lower the learning rate)")
+            raise UserError(f"the energy became non-finite at iteration {it + 1} (lower the learning rate)", key="lr")
         ansatz.params = opt.step(ansatz.params, o, e.ravel(), ansatz.is_complex)
         record = {"iteration": it, **stats, "acceptance": acc, "seconds": time.perf_counter() - t_it}
         history.append(record)

@@ -45,7 +45,7 @@ class Metropolis:
 
     def __post_init__(self):
         if self.rule not in RULES:
-            raise UserError(f"nqs.sampler: must be one of {', '.join(RULES)}, got {self.rule!r}")
+            raise UserError(f"must be one of {', '.join(RULES)}, got {self.rule!r}", key="sampler")
 
     def sweep(self, ansatz, chains: Chains, rng: np.random.Generator) -> float:
         b, n = chains.s.shape

@@ -126,13 +126,14 @@ class Run:
             out["labels"] = torch.as_tensor(ds.labels, dtype=torch.int64, device=x.device)
         return out
 
-    def check_data(self, ds: Dataset, where: str = "--data") -> None:
+    def check_data(self, ds: Dataset, key: str = "data") -> None:
+        """Refuse data (the parameter ``key``) of another kind, shape or feature list than the run's."""
         if ds.kind != self.spec.kind or tuple(ds.shape) != tuple(self.spec.shape):
-            raise UserError(f"{where}: data of kind {ds.kind!r} shape {tuple(ds.shape)} does not match the run "
-                            f"({self.spec.kind!r} shape {tuple(self.spec.shape)})")
+            raise UserError(f"data of kind {ds.kind!r} shape {tuple(ds.shape)} does not match the run "
+                            f"({self.spec.kind!r} shape {tuple(self.spec.shape)})", key=key)
         names, trained = ds.feature_names, self.spec.feature_names
         if names and trained and tuple(names) != tuple(trained):  # same shape, other columns (or order)
-            raise UserError(f"{where}: features {', '.join(names)} differ from the run's ({', '.join(trained)})")
+            raise UserError(f"features {', '.join(names)} differ from the run's ({', '.join(trained)})", key=key)
 
 
 def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool) -> None:
@@ -144,7 +145,8 @@ def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool)
     if not extrapolate and not lo <= value <= hi:
         trained = ", ".join(f"{v:g}" for v in spec.condition_values[name][:20])
         raise UserError(f"outside the trained range [{lo:g}, {hi:g}] "
-                        f"(trained: {trained}); pass --extrapolate to allow it", key="condition", value=f"{name}={value:g}")
+                        f"(trained: {trained}); pass {as_written('extrapolate')} to allow it", key="condition",
+                        value=f"{name}={value:g}")
 
 
 def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> None:

@@ -27,9 +27,9 @@ class Hamiltonian:
 
     def __post_init__(self):
         if not (np.isfinite(self.omega) and self.omega > 0):
-            raise UserError(f"vmc.omega: must be > 0, got {self.omega}")
+            raise UserError(f"must be > 0, got {self.omega}", key="omega")
         if self.interaction not in INTERACTIONS:
-            raise UserError(f"vmc.interaction: must be one of {', '.join(INTERACTIONS)}, got {self.interaction!r}")
+            raise UserError(f"must be one of {', '.join(INTERACTIONS)}, got {self.interaction!r}", key="interaction")
 
     def trap(self, x: np.ndarray) -> np.ndarray:
         """``½ ω² Σ |r|²`` for positions ``(B, N, d)`` → ``(B,)``."""

@@ -48,9 +48,9 @@ class Adam:
 
 def make_optimizer(name: str, lr: float):
     if not (np.isfinite(lr) and lr > 0):
-        raise UserError(f"vmc.lr: must be > 0, got {lr}")
+        raise UserError(f"must be > 0, got {lr}", key="lr")
     if name == "gd":
         return GradientDescent(lr)
     if name == "adam":
         return Adam(lr)
-    raise UserError(f"vmc.optimizer: must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
+    raise UserError(f"must be one of {', '.join(OPTIMIZERS)}, got {name!r}", key="optimizer")

@@ -58,26 +58,26 @@ class VMCConfig:
             object.__setattr__(self, "jastrow", "pade" if cusp else "none")
 
     def validate(self) -> None:
-        """Raise :class:`~physgen.errors.UserError` naming the first bad setting (``vmc.<name>``)."""
+        """Raise :class:`~physgen.errors.UserError` naming the first bad setting (``key=`` the field)."""
         Hamiltonian(self.omega, self.interaction)
         check_shape(self.particles, self.dim, self.hidden, 1.0 if self.sigma is None else self.sigma)
         make_sampler(self.sampler, self.step)
         make_optimizer(self.optimizer, self.lr)
         if self.jastrow not in JASTROWS:
-            raise UserError(f"vmc.jastrow: must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}")
+            raise UserError(f"must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}", key="jastrow")
         if self.jastrow == "pade":
             PadeJastrow.cusp(self.dim)
         if self.fermions:
             from physgen.vmc.slater import closed_shells
 
             if self.dim != 2:
-                raise UserError(f"vmc.dim: --fermions is for electrons in two dimensions, got {self.dim}")
+                raise UserError(f"the fermion wave function is for electrons in two dimensions, got {self.dim}", key="dim")
             closed_shells(self.particles)
         if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
-            raise UserError("vmc.interaction: coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)")
-        check_budget(self, "vmc")
+            raise UserError("coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)", key="interaction")
+        check_budget(self)
         if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
-            raise UserError(f"vmc.init_scale: must be >= 0, got {self.init_scale}")
+            raise UserError(f"must be >= 0, got {self.init_scale}", key="init_scale")
 
     @property
     def sweeps(self) -> int:
@@ -91,19 +91,19 @@ class VMCConfig:
         return asdict(self)
 
 
-def check_budget(config, prefix: str) -> None:
+def check_budget(config) -> None:
     """``iterations``, ``walkers`` ≥ 1, ``burn_in`` ≥ 0, ``samples`` and ``final_samples`` (if set) at least two
-    sweeps of all walkers; errors name ``<prefix>.<field>``."""
+    sweeps of all walkers; errors name the field (``key=``)."""
     for name in ("iterations", "walkers"):
         if getattr(config, name) < 1:
-            raise UserError(f"{prefix}.{name}: must be >= 1, got {getattr(config, name)}")
+            raise UserError(f"must be >= 1, got {getattr(config, name)}", key=name)
     if config.burn_in < 0:
-        raise UserError(f"{prefix}.burn_in: must be >= 0, got {config.burn_in}")
+        raise UserError(f"must be >= 0, got {config.burn_in}", key="burn_in")
     for name in ("samples", "final_samples"):
         value = getattr(config, name)
         if value is not None and value < 2 * config.walkers:
-            raise UserError(f"{prefix}.{name}: must be at least 2 sweeps of all walkers "
-                            f"(>= {2 * config.walkers}), got {value}")
+            raise UserError(f"must be at least 2 sweeps of all walkers (>= {2 * config.walkers}), got {value}",
+                            key=name)
 
 
 @dataclass
@@ -151,8 +151,8 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
         est = estimate(wf, ham, sampler, chains, config.sweeps, rng,
                        burn_in=config.burn_in if it else 10 * config.burn_in)
         if not (np.isfinite(est.energy) and np.all(np.isfinite(est.gradient))):
-            raise UserError(f"vmc.lr: the energy became non-finite at iteration {it + 1} "
-                            f"(lower the learning rate, {config.lr:g})")
+            raise UserError(f"the energy became non-finite at iteration {it + 1} "
+                            f"(lower the learning rate, {config.lr:g})", key="lr")
         wf.set_flat(opt.step(wf.flat(), est.gradient))
         record = iteration_record(it, est, time.perf_counter() - t_it)
         history.append(record)

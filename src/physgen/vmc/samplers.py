@@ -128,7 +128,7 @@ def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, li
     """``"metropolis"`` or ``"importance"`` (drift-limited if ``limit``); ``step=None`` takes
     :func:`default_step`."""
     if name not in SAMPLERS:
-        raise UserError(f"vmc.sampler: must be one of {', '.join(SAMPLERS)}, got {name!r}")
+        raise UserError(f"must be one of {', '.join(SAMPLERS)}, got {name!r}", key="sampler")
     step = default_step(name, sigma) if step is None else step
     if name == "metropolis":
         return Metropolis(step)
@@ -137,4 +137,4 @@ def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, li
 
 def _check_step(step: float) -> None:
     if not (np.isfinite(step) and step > 0):
-        raise UserError(f"vmc.step: must be > 0, got {step}")
+        raise UserError(f"must be > 0, got {step}", key="step")

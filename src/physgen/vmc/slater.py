@@ -36,7 +36,8 @@ def closed_shells(n_particles: int) -> int:
     """The number of filled shells K with N = K(K+1); refuses other N."""
     k = int(round((np.sqrt(1 + 4 * n_particles) - 1) / 2))
     if k < 1 or k * (k + 1) != n_particles:
-        raise UserError(f"vmc.particles: --fermions needs a closed shell in 2D (2, 6, 12, 20, ...), got {n_particles}")
+        raise UserError(f"the fermion wave function needs a closed shell in 2D (2, 6, 12, 20, ...), got {n_particles}",
+                        key="particles")
     return k
 
 
@@ -75,7 +76,7 @@ class SlaterRBM:
 
     def __init__(self, rbm: RBMWaveFunction, omega: float):
         if rbm.dim != 2:
-            raise UserError(f"vmc.dim: --fermions is for electrons in two dimensions, got dim {rbm.dim}")
+            raise UserError(f"the fermion wave function is for electrons in two dimensions, got dim {rbm.dim}", key="dim")
         self.rbm, self.omega = rbm, float(omega)
         self.orbitals = np.array(orbitals(rbm.n_particles))
         half = rbm.n_particles // 2

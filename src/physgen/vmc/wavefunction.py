@@ -159,7 +159,7 @@ class PadeJastrow:
     def cusp(cls, dim: int, log_beta: float = 0.0) -> "PadeJastrow":
         """α = 1/(d − 1), the cusp of two electrons of opposite spin (d ≥ 2)."""
         if dim < 2:
-            raise UserError("vmc.jastrow: the electron cusp needs dim >= 2")
+            raise UserError("the electron cusp needs dim >= 2", key="jastrow")
         return cls(alpha=1.0 / (dim - 1), log_beta=log_beta)
 
     @staticmethod
@@ -198,10 +198,10 @@ class PadeJastrow:
 def check_shape(n_particles: int, dim: int, hidden: int, sigma: float) -> None:
     """Refuse impossible sizes with the parameter's name (the CLI maps ``vmc.X`` to ``--X``)."""
     if int(n_particles) < 1:
-        raise UserError(f"vmc.particles: must be >= 1, got {n_particles}")
+        raise UserError(f"must be >= 1, got {n_particles}", key="particles")
     if int(dim) < 1:
-        raise UserError(f"vmc.dim: must be >= 1, got {dim}")
+        raise UserError(f"must be >= 1, got {dim}", key="dim")
     if int(hidden) < 1:
-        raise UserError(f"vmc.hidden: must be >= 1, got {hidden}")
+        raise UserError(f"must be >= 1, got {hidden}", key="hidden")
     if not (np.isfinite(sigma) and sigma > 0):
-        raise UserError(f"vmc.sigma: must be > 0, got {sigma}")
+        raise UserError(f"must be > 0, got {sigma}", key="sigma")

@@ -45,26 +45,6 @@ def test_network_is_permutation_equivariant_and_ignores_padding():
     assert torch.all(out[m[..., 0] == 0] == 0)
 
 
-def test_multiplicity_follows_the_data_per_label():
-    """Label 0 clouds have 3 or 6 particles, label 1 always 5; 4,000 samples of label 0 give a fraction of 3s
-    within 4 binomial σ (0.032) of the training set's fraction."""
-    x0, _ = _clouds(n=300, counts=(3, 6))
-    x1, _ = _clouds(n=300, counts=(5,), seed=1)
-    x = torch.tensor(np.concatenate([x0, x1]), dtype=torch.float32)
-    labels = torch.tensor([0] * 300 + [1] * 300)
-    model = _model(labels=2)
-    g = torch.Generator().manual_seed(0)
-    model.on_fit_start({"x": x, "labels": labels}, resumed=False, generator=g)
-    s0 = model.sample(4000, generator=g, condition={"labels": 0})
-    counts = EPiCFlowMatching.mask_of(s0)[..., 0].sum(1)
-    assert set(counts.unique().tolist()) <= {3.0, 6.0}
-    data_fraction = float((EPiCFlowMatching.mask_of(x[:300])[..., 0].sum(1) == 3).float().mean())
-    assert abs(float((counts == 3).float().mean()) - data_fraction) < 4 * 0.5 / np.sqrt(4000)
-    s1 = model.sample(50, generator=g, condition={"labels": 1})
-    assert torch.all(EPiCFlowMatching.mask_of(s1)[..., 0].sum(1) == 5)
-    assert torch.all(s1[..., 2][EPiCFlowMatching.mask_of(s1)[..., 0] == 1] > 0)   # p_T,rel positive
-
-
 def test_config_errors():
     with pytest.raises(UserError, match="model.steps"):
         EPiCFMConfig(steps=0)

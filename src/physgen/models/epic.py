@@ -15,8 +15,12 @@ permutes the h_i and leaves g unchanged; the cost is linear in P.
 """
 from __future__ import annotations
 
+from typing import ClassVar
+
 import torch
 from torch import nn
+
+from physgen.models.base import DataSpec
 
 
 def mask_of(x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +67,10 @@ class CloudSpace:
 
     Model space: each feature standardised by its mean and standard deviation over the real particles of the
     training set, after ``log`` for a feature named ``pt_rel`` (so generated p_T,rel are positive); padded
-    slots stay zero."""
+    slots stay zero.  It also gives the families' data kind and default data (30 particles of a jet)."""
+
+    kinds: ClassVar[tuple[str, ...]] = ("pointcloud",)
+    default_spec: ClassVar[DataSpec] = DataSpec("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))
 
     def init_cloud_space(self) -> None:
         p, f = self.spec.shape

@@ -108,8 +108,6 @@ class EPiCFlowMatching(CloudSpace, GenerativeModel):
     description: ClassVar[str] = ("flow matching on particle clouds (jets) with a permutation-equivariant EPiC "
                                   "network; multiplicity from the data")
     config_class: ClassVar[type] = EPiCFMConfig
-    kinds: ClassVar[tuple[str, ...]] = ("pointcloud",)
-    default_spec: ClassVar[DataSpec] = DataSpec("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))
     default_config: ClassVar[dict[str, Any]] = {
         "train": {"batch_size": 128, "lr": 1e-3, "schedule": "cosine", "ema": 0.999, "steps": 20_000,
                   "epochs": None, "max_time": None}}

@@ -125,8 +125,6 @@ class EPiCGAN(CloudSpace, GAN):
     description: ClassVar[str] = ("EPiC-GAN: permutation-equivariant GAN on particle clouds (jets), least-squares "
                                   "loss; multiplicity from the data")
     config_class: ClassVar[type] = EPiCGANConfig
-    kinds: ClassVar[tuple[str, ...]] = ("pointcloud",)
-    default_spec: ClassVar[DataSpec] = DataSpec("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))
     default_output: ClassVar[str] = "linear"
     # the paper's optimiser: Adam 10⁻⁴ for both players, batch 128 (arXiv:2301.08128, sec. 3)
     default_config: ClassVar[dict[str, Any]] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam"}}

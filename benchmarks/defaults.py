@@ -327,14 +327,20 @@ def _header(board: dict) -> list[str]:
              f"{board['seed']}, tt̄ protocol `{board['ttbar_protocol']}`; {board['machine']}; torch "
              f"{board['versions'].get('torch')}; {board['date']}.", ""]
     n = board.get("runs_per_cell", 1)
+    mixed = n == 1 and any("per_run" in c for cells in board["results"].values() for c in cells.values())
     if n > 1:
         seeds = ", ".join(str(board["seed"] + r) for r in range(n))
         lines += [f"{n} runs per cell: `physgen train` with seeds {seeds} and `physgen sample` with seeds "
                   f"{', '.join(map(str, range(n)))} (seed 0, the default, is not written); defaults: the median "
                   "[min–max] over the runs, the verdict is the median's.", ""]
+    elif mixed:
+        lines += ["A cell with several runs (`FAMILY run R` in the commands table) ran `physgen train` with seeds "
+                  f"{board['seed']} + R and `physgen sample` with seed R; it shows the median [min–max] over its "
+                  "runs, and its verdict is the median's.", ""]
     lines += [f"Combined run: `{r['command']}` ({r['date']})." for r in board.get("runs", [])]
     lines += [""] if board.get("runs") else []
-    defaults, verdict = ("defaults: median [min–max]", "verdict (median)") if n > 1 else ("defaults", "verdict")
+    defaults, verdict = (("defaults: median [min–max]", "verdict (median)") if n > 1 else
+                         ("defaults (several runs: median [min–max])", "verdict") if mixed else ("defaults", "verdict"))
     return [*lines, f"| data | family | quantity | {defaults} | floor | target | {verdict} |",
             "|---|---|---|---|---|---|---|"]
 
@@ -468,16 +474,14 @@ def _run_cells(args, board: dict, datasets: list[str], families: list[str]) -> d
 
 def combine(paths: list[Path]) -> dict:
     """One board from several runs' ``results.json``: their results, skipped data sets and data commands;
-    settings, date and command of each run are listed under ``runs``.  The files must share ``--runs``."""
-    from physgen.errors import UserError
-
+    settings, date and command of each run are listed under ``runs``.  Files of different ``--runs`` combine
+    into a board whose repeated cells carry their runs (``per_run``) and whose header says so."""
     boards = [json.loads(Path(p).read_text()) for p in paths]
     runs = sorted({b.get("runs_per_cell", 1) for b in boards})
-    if len(runs) > 1:
-        raise UserError(f"--combine: the files were run with different --runs ({', '.join(map(str, runs))}); "
-                        "combine files of one --runs value")
-    out = {**boards[0], "results": {}, "skipped": {}, "data_commands": [],
-           "runs": [{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed", "busy")} for b in boards]}
+    out = {**{k: v for k, v in boards[0].items() if k != "runs_per_cell"}, "results": {}, "skipped": {},
+           "data_commands": [], **({"runs_per_cell": runs[0]} if len(runs) == 1 and runs[0] > 1 else {}),
+           "runs": [{**{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed", "busy")},
+                     "runs_per_cell": b.get("runs_per_cell", 1)} for b in boards]}
     for b in boards:
         for data, cells in b["results"].items():   # one data set's families may come from several runs
             out["results"].setdefault(data, {}).update(cells)

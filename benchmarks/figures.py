@@ -7,7 +7,8 @@ repeat from it are made here, by one function each, and written between marker c
 
 * README.md, ``ttbar-defaults``: the tt̄ table (mean per-feature KL and classifier AUC per family);
 * docs/models.md, ``acceptance-defaults``: per family the tt̄ KL / AUC, the worst Ising relative error of
-  ⟨e⟩ and ⟨|m|⟩ over the temperatures, and the digits AUC.
+  ⟨e⟩ and ⟨|m|⟩ over the temperatures, and the digits AUC;
+* docs/training.md, ``training-times``: per family and data set the default steps and the wall time they took.
 
 A cell of ``--runs N`` shows its median, as docs/scoreboard.md does.  tests/test_docs_figures.py
 regenerates the tables from the committed record and fails when a document differs.
@@ -168,9 +169,39 @@ def models_table(board: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- docs/training.md: how long the default budgets took ---------------------------------------------------
+def _time_cell(cell: dict | None) -> str:
+    if cell is None:
+        return "—"
+    if cell.get("status") != "ok":
+        return "failed"
+    cell = cell.get("per_run", [cell])[0]
+    if not cell.get("train_wall_s"):
+        return "failed"
+    steps = f"{cell['steps']:,}" if cell.get("steps") else "?"
+    return f"{cell['train_wall_s']:,.0f} s ({steps} steps)"
+
+
+def training_times(board: dict) -> str:
+    """docs/training.md's table: the wall time of ``physgen train`` with the default steps, per family and data
+    set of the record (run 0 of a repeated cell), with the record's thread count and load."""
+    res = board["results"]
+    data = [d for d in ("ttbar", "ising", "digits") if d in res]
+    names = {"ttbar": "tt̄ (10,000 events)", "ising": "Ising L = 16 (3 × 1,000)", "digits": "8×8 grey digits (1,198)"}
+    busy = f", {board['busy']} busy loop(s) beside it" if board.get("busy") else ""
+    lines = [f"Training wall time of the default steps in the recorded acceptance run of {board['date'][:10]} "
+             f"({board['machine']}, {board['threads']} thread(s) per command{busy}; "
+             "[scoreboard.md](scoreboard.md) gives each command):", "",
+             "| family | " + " | ".join(names[d] for d in data) + " |", "|---" * (len(data) + 1) + "|"]
+    for f in _families(board):
+        lines.append(f"| `{f}` | " + " | ".join(_time_cell(res[d].get(f)) for d in data) + " |")
+    return "\n".join(lines) + "\n"
+
+
 # --- the documents --------------------------------------------------------------------------------------------
 SECTIONS = {("README.md", "ttbar-defaults"): readme_ttbar,
-            ("docs/models.md", "acceptance-defaults"): models_table}
+            ("docs/models.md", "acceptance-defaults"): models_table,
+            ("docs/training.md", "training-times"): training_times}
 
 
 def sections(board: dict) -> dict[tuple[str, str], str]:

@@ -296,7 +296,7 @@ def test_runs_below_one_is_a_one_line_error(tmp_path, capsys, runs):
     assert "--runs >= 1" in err and err.count("\n") == 1 and not out.exists()
 
 
-def test_combine_takes_multi_run_files_and_refuses_mixed_runs(tmp_path, capsys):
+def test_combine_takes_multi_run_files_and_mixed_runs(tmp_path, capsys):
     aggregated = bench.combine_runs([{"status": "ok", "commands": [f"c{r}"], "checks": [
         bench._check("mean KL", {"value": v}, 0.03)]} for r, v in enumerate((0.01, 0.04, 0.02))])
     for name, runs in (("a", 3), ("b", 3), ("one", 1)):
@@ -308,8 +308,14 @@ def test_combine_takes_multi_run_files_and_refuses_mixed_runs(tmp_path, capsys):
     table = (tmp_path / "c" / "results.md").read_text()
     assert "| ttbar | rbm | mean KL | 0.02 [0.01–0.04] | — | ≤ 0.03 | pass |" in table
     assert "| digits | rbm | mean KL | 0.02 [0.01–0.04] |" in table and "3 runs per cell" in table
-    capsys.readouterr()
+    one = {**_board({"ising": {"vae": {"status": "ok", "commands": ["v"], "checks": [
+        bench._check("mean KL", {"value": 0.01, "error": 0.002}, 0.03)]}}}), "command": "one"}
+    (tmp_path / "one.json").write_text(json.dumps(one))
     assert bench.main(["--out", str(tmp_path / "d"), "--combine", str(tmp_path / "a.json"),
-                       str(tmp_path / "one.json")]) == 2
-    err = capsys.readouterr().err
-    assert "different --runs (1, 3)" in err and err.count("\n") == 1 and not (tmp_path / "d").exists()
+                       str(tmp_path / "one.json")]) == 0
+    board = json.loads((tmp_path / "d" / "results.json").read_text())
+    assert "runs_per_cell" not in board and [r["runs_per_cell"] for r in board["runs"]] == [3, 1]
+    table = (tmp_path / "d" / "results.md").read_text()
+    assert "| ttbar | rbm | mean KL | 0.02 [0.01–0.04] | — | ≤ 0.03 | pass |" in table
+    assert "| ising | vae | mean KL | 0.01 ± 0.002 |" in table
+    assert "A cell with several runs" in table and "runs per cell" not in table

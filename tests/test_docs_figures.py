@@ -47,7 +47,7 @@ def test_every_document_has_its_markers():
     """The marker pairs exist where the generated tables belong (a missing pair would make the check vacuous)."""
     board = _fixture("results-runs2.json")
     docs = figures.documents(board)
-    assert set(docs) == {"README.md", "docs/models.md"}
+    assert set(docs) == {"README.md", "docs/models.md", "docs/training.md"}
 
 
 def _cell_value(board, data, family, quantity):
@@ -100,7 +100,7 @@ def test_failed_cell_reads_failed():
 def test_rewrite_changes_only_the_marked_tables_and_a_stale_figure_fails(tmp_path):
     """Regenerating into copies of the documents keeps every line outside the markers, is then up to date,
     and a figure edited by hand inside the markers is reported (the check can fail)."""
-    for doc in ("README.md", "docs/models.md"):
+    for doc in ("README.md", "docs/models.md", "docs/training.md"):
         (tmp_path / doc).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(REPO / doc, tmp_path / doc)
     board = _fixture("results-runs2.json")
@@ -121,3 +121,19 @@ def test_script_check_and_bad_input(tmp_path, capsys):
     assert figures.main(["--results", str(tmp_path / "none.json"), "--check"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("figures: error: ") and err.count("\n") == 1
+
+
+def test_training_times_carry_the_recorded_wall_times_and_steps():
+    """docs/training.md's table gives each cell's training wall time and steps from the record (run 0 of a
+    repeated cell), and names a failed cell."""
+    board = _fixture("results-single.json")
+    text = figures.training_times(board)
+    for family, cell in board["results"]["digits"].items():
+        if cell.get("status") == "ok" and cell.get("train_wall_s"):
+            assert f"| `{family}` | {cell['train_wall_s']:,.0f} s ({cell['steps']:,} steps) |" in text
+    broken = {**board, "results": {"digits": {"rbm": {"status": "failed", "reason": "x"}}}}
+    assert "| `rbm` | failed |" in figures.training_times(broken)
+    runs2 = _fixture("results-runs2.json")
+    for family, cell in runs2["results"]["digits"].items():
+        first = cell["per_run"][0]
+        assert f"| `{family}` | {first['train_wall_s']:,.0f} s ({first['steps']:,} steps) |" in figures.training_times(runs2)

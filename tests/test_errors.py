@@ -70,6 +70,58 @@ def test_library_errors_do_not_start_with_an_option():
     assert not bad, bad
 
 
+#: ``(module, option)`` pairs a library message may still spell as an option, each with the reason.
+CLI_TEXT = {
+    ("atomic.py", "--overwrite"): "the CLI's own way to replace an output (Python passes overwrite=True)",
+    ("paths.py", "--overwrite"): "the CLI's check that no output replaces one of its inputs",
+    ("training/launch.py", "--resume"): "how to continue a run from the command line",
+    ("training/launch.py", "--overwrite"): "the CLI's own way to replace an output",
+    ("training/checkpoint.py", "--nproc_per_node"): "torchrun's option, not physgen's",
+    ("training/distributed.py", "--nproc_per_node"): "torchrun's option, not physgen's",
+    ("config.py", "--set"): "the `SECTION.KEY=VALUE` items are --set text from Python too",
+    ("data/transforms.py", "--set"): "generic advice: a config override, not a parameter",
+    ("training/stream_setup.py", "--set"): "generic advice: a config override, not a parameter",
+}
+MESSAGE_CALLS = {"UserError", "require", "note"}   # a UserError, a memory refusal's hint, a warning line
+
+
+def _options_in_messages(path: Path) -> list[str]:
+    """``file:line option`` of each ``--option`` in a string literal inside a :data:`MESSAGE_CALLS` call."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        name = getattr(node, "func", None)
+        if not isinstance(node, ast.Call) or (getattr(name, "id", None) or getattr(name, "attr", None)) not in \
+                MESSAGE_CALLS:
+            continue
+        for sub in ast.walk(node):
+            if isinstance(sub, ast.Constant) and isinstance(sub.value, str):
+                found += [f"{path.relative_to(SRC).as_posix()}:{sub.lineno} {flag}"
+                          for flag in re.findall(r"--[a-z][a-z_-]*", sub.value)]
+    return found
+
+
+def test_library_messages_name_options_through_as_written():
+    """Outside ``physgen.cli`` a message that mentions another parameter writes ``as_written(key)`` (the key from
+    Python, its option from the CLI), never ``--option``; :data:`CLI_TEXT` lists the few that describe the command
+    line itself, and each of them is still there."""
+    hits = [hit for p in sorted(SRC.rglob("*.py")) if "cli" not in p.relative_to(SRC).parts[:1]
+            for hit in _options_in_messages(p)]
+    allowed = [h for h in hits if (h.split(":")[0], h.split()[1]) in CLI_TEXT]
+    assert not set(hits) - set(allowed), sorted(set(hits) - set(allowed))
+    assert {(h.split(":")[0], h.split()[1]) for h in allowed} == set(CLI_TEXT)
+
+
+def test_worker_processes_name_keys_as_their_parent():
+    """:func:`physgen.data.shards.run_processes` hands the CLI's naming on to its workers."""
+    from physgen.cli.flags import OptionNames
+    from physgen.data.shards import run_processes
+    from physgen.errors import as_written, naming
+
+    with naming(OptionNames({"pt": "--pt"})):
+        assert run_processes(as_written, [("pt",), ("n",)]) == ["--pt", "n"]
+    assert run_processes(as_written, [("pt",)]) == ["pt"]
+
+
 def test_a_notice_names_the_key_as_the_caller_wrote_it():
     """Warning lines and hints: the key from Python, the option inside the CLI's :func:`naming`."""
     from physgen.errors import as_written, naming, note

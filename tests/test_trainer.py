@@ -98,7 +98,7 @@ def test_max_time_stops_with_a_resumable_checkpoint(tmp_path, cont, monkeypatch)
 def test_nan_loss_stops_naming_the_step_and_restores_the_last_good_checkpoint(tmp_path, cont):
     sets = QUIET + ["model.nan_at_call=13", "train.checkpoint_every=5"]
     with pytest.raises(TrainingDiverged, match=r"^training diverged at step 13 \(loss is nan\); restored the "
-                                               r"checkpoint of step 10; rerun with --on-divergence retry"):
+                                               r"checkpoint of step 10; rerun with on_divergence retry"):
         train("toy-gauss", data=cont, out=tmp_path / "r", steps=40, sets=sets)
     w = _weights(tmp_path / "r")
     assert all(torch.isfinite(t).all() for k, t in w.items() if t.dtype.is_floating_point)

@@ -271,7 +271,7 @@ def test_split_is_stratified_recorded_and_checked(tmp_path, spins):
 def test_objective_checks_against_the_data(spins, moons):
     with pytest.raises(UserError, match="needs spin data"):
         scoring.check_objective("observables", load(moons), None)
-    with pytest.raises(UserError, match="pass --condition temperature"):
+    with pytest.raises(UserError, match="pass condition temperature"):
         scoring.check_objective("observables", load(spins), None)
     scoring.check_objective("observables", load(spins), "temperature")
     scoring.check_objective("auc", load(moons), None)

@@ -58,6 +58,17 @@ def naming(name: Callable[[str], str]) -> Iterator[None]:
         _NAME.reset(token)
 
 
+def current_naming() -> Callable[[str], str] | None:
+    """The ``name`` of the :func:`naming` block in effect (None outside one), to hand on to a worker process."""
+    return _NAME.get()
+
+
+def use_naming(name: Callable[[str], str] | None) -> None:
+    """Show keys as ``name(key)`` from here on in this thread: a worker process starts with its parent's
+    :func:`current_naming` (:func:`physgen.data.shards.run_processes`)."""
+    _NAME.set(name)
+
+
 def as_written(key: str) -> str:
     """``key`` as the user wrote it: the option that sets it inside :func:`naming`, else the key itself (for a
     hint in a message's text, e.g. ``f"lower {as_written('n')}"``)."""

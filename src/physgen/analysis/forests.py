@@ -25,7 +25,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from physgen.analysis import features
 from physgen.data import Dataset
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 CRITICAL_HALF_WIDTH = 0.3
 MODELS = ("random_forest", "bagging", "tree")
@@ -81,12 +81,14 @@ def make_target(ds: Dataset, target: Literal["phase", "label"], *, tc: float | N
     if target == "phase":
         t = features.temperature(ds)
         if t is None:
-            raise UserError("the file has no /conditions/temperature (use --target label)", key="target", value="phase")
+            raise UserError(f"the file has no /conditions/temperature (use {as_written('target')} label)",
+                            key="target", value="phase")
         tc = critical_temperature(float(ds.attrs.get("J", 1.0))) if tc is None else float(tc)
         return phase_labels(t, tc), tc
     if target == "label":
         if ds.labels is None:
-            raise UserError("the file has no /labels (use --target phase for Ising data)", key="target", value="label")
+            raise UserError(f"the file has no /labels (use {as_written('target')} phase for Ising data)",
+                            key="target", value="label")
         return np.asarray(ds.labels, dtype=np.int64), tc
     raise UserError(f"unknown target {target!r}, expected phase or label", key="target")
 

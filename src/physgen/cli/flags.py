@@ -22,7 +22,18 @@ def option_namer(parser: argparse.ArgumentParser, func: Callable) -> Callable[[s
             if not long or action.dest == argparse.SUPPRESS:
                 continue
             options[action.dest] = long[0]
-    return lambda key: options.get(key, key)
+    return OptionNames(options)
+
+
+class OptionNames:
+    """``name(key)``: the option of ``key`` in ``options`` (dest -> option), else ``key``; picklable, so a worker
+    process names keys as its parent does."""
+
+    def __init__(self, options: dict[str, str]):
+        self.options = dict(options)
+
+    def __call__(self, key: str) -> str:
+        return self.options.get(key, key)
 
 
 def _path(parser: argparse.ArgumentParser, func: Callable) -> list[argparse.ArgumentParser] | None:

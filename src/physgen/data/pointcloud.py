@@ -16,7 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from physgen.data.io import Dataset
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 
 def from_arrays(particles: np.ndarray, mask: np.ndarray | None = None, *, mask_feature: int | None = None,
@@ -78,7 +78,7 @@ def import_pointcloud(path: str | os.PathLike, *, array: str | None = None, mask
             key = mask or ("mask" if "mask" in archive.files and array != "mask" else None)
             mask_values = archive[key] if key is not None else None
     elif mask is not None:
-        raise UserError("names an array of an .npz file; for .npy use --mask-feature K", key="mask")
+        raise UserError(f"names an array of an .npz file; for .npy use {as_written('mask_feature')} K", key="mask")
     attrs = {"source": os.path.abspath(path), "format": table.fmt}
     return from_arrays(table.values, mask_values, mask_feature=mask_feature, labels=table.labels, attrs=attrs,
                        where=str(path))

@@ -9,6 +9,7 @@ the same ``(seed, W)`` gives the same output whether the shards run in one proce
 from __future__ import annotations
 
 import os
+import pickle
 import threading
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from physgen.errors import UserError, as_written
+from physgen.errors import UserError, as_written, current_naming, use_naming
 
 
 def spawn_states(seed: int, count: int) -> list[int]:
@@ -43,14 +44,16 @@ def torchrun_shard() -> tuple[int, int]:
 
 def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) -> list[Any]:
     """``[fn(*job) for job in jobs]``, each job in its own worker process (``spawn`` start method, one
-    thread each); results in job order.  ``fn`` may call :func:`count` to advance ``bar`` (a tqdm bar)."""
+    thread each); results in job order.  ``fn`` may call :func:`count` to advance ``bar`` (a tqdm bar).  The
+    workers name keys as this process does (:func:`physgen.errors.current_naming`) where that naming can be
+    pickled."""
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
     with ProcessPoolExecutor(len(jobs), mp_context=ctx, initializer=_init_worker,
-                             initargs=(counter, os.getpid())) as pool:
+                             initargs=(counter, os.getpid(), _picklable(current_naming()))) as pool:
         futures = [pool.submit(fn, *job) for job in jobs]
         while not all(f.done() for f in futures):
             time.sleep(0.1)
@@ -65,9 +68,19 @@ _COUNTER = None
 PARENT_POLL_S = 0.5  # how often a worker checks that its parent is alive
 
 
-def _init_worker(counter, parent: int) -> None:
+def _picklable(value: Any) -> Any:
+    """``value``, or None where it cannot be pickled (a lambda)."""
+    try:
+        pickle.dumps(value)
+    except Exception:
+        return None
+    return value
+
+
+def _init_worker(counter, parent: int, name: Callable[[str], str] | None = None) -> None:
     global _COUNTER
     _COUNTER = counter
+    use_naming(name)
     os.environ["OMP_NUM_THREADS"] = "1"
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="physgen-parent-watch").start()
 

@@ -26,7 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from physgen.data.io import KINDS, Dataset
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.paths import as_path, refuse_unreachable
 
 NPY_MAGIC = b"\x93NUMPY"
@@ -288,7 +288,7 @@ def _npz_key(path: Path, arrays: dict[str, np.ndarray], array: str | None) -> st
     data = [k for k in arrays if k not in ("labels", "feature_names")]
     if len(data) != 1:
         raise UserError(f"{path}: cannot tell which array holds the samples ({', '.join(arrays) or 'no arrays'}); "
-                        f"name it 'samples' or pass --array NAME")
+                        f"name it 'samples' or pass {as_written('array')} NAME")
     return data[0]
 
 
@@ -424,7 +424,7 @@ def _check_allowed(table: Table, allowed: tuple[int, int], kind: str, where: str
     if count:
         r, c = (int(v[0]) for v in np.nonzero(bad))
         value = x[r, c]
-        raise UserError(f"{where}: --kind {kind} needs values {allowed[0]} and {allowed[1]} only; "
+        raise UserError(f"{where}: {as_written('kind')} {kind} needs values {allowed[0]} and {allowed[1]} only; "
                         f"{_count(count, 'other value')} (first {value:g} at {_place(table, r, c)})")
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from physgen.config import to_dict
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.training import checkpoint as ckpt
 from physgen.training import distributed as dist
 from physgen.training.window import Window
@@ -185,7 +185,7 @@ class Checkpoints:
                 self.save_checkpoint(event=False)
                 if self._writer is not None:
                     self._writer.wait()
-            hint = ("rerun with --on-divergence retry or a lower train.lr" if self.cfg.on_divergence == "stop"
+            hint = (f"rerun with {as_written('on_divergence')} retry or a lower train.lr" if self.cfg.on_divergence == "stop"
                     else f"gave up after {retries} retries; lower train.lr")
             raise TrainingDiverged(f"{message}; {hint}")
         self.retries, self.lr_scale = retries + 1, lr_scale * self.cfg.retry_lr_factor

@@ -16,7 +16,7 @@ import torch
 
 from physgen.data import Dataset
 from physgen.data.transforms import Transform
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 
 @dataclass
@@ -129,7 +129,7 @@ def to_tensor_data(ds: Dataset, transform: Transform, condition: str | None) -> 
     from physgen.memory import array_bytes, require
 
     require(array_bytes(ds.samples.shape, 4 + 8), what=f"training data of shape {tuple(ds.samples.shape)}",
-            reduce="train on fewer samples (a smaller --data file)")
+            reduce=f"train on fewer samples (a smaller {as_written('data')} file)")
     x = torch.from_numpy(to_model_space(ds.samples, ds.kind, transform))
     cond = labels = None
     if condition == "labels":

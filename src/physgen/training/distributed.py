@@ -17,7 +17,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 
 @dataclass
@@ -96,7 +96,8 @@ def _gpu_for(local_rank: int, name: str) -> int:
     procs, gpus = int(os.environ.get("LOCAL_WORLD_SIZE", "1")), torch.cuda.device_count()
     if procs > gpus:
         raise UserError(f"torchrun started {procs} processes on this node but there are only "
-                        f"{gpus} CUDA devices (use --nproc_per_node={gpus} or --device cpu)", key="device", value=name)
+                        f"{gpus} CUDA devices (use --nproc_per_node={gpus} or {as_written('device')} cpu)",
+                        key="device", value=name)
     return local_rank
 
 

@@ -20,7 +20,7 @@ from physgen.data import load
 from physgen.data.lazy import peek
 from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.models.base import DataSpec
 from physgen.paths import as_path
@@ -337,7 +337,7 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
     prev = R.read_json(out / R.SUMMARY)
     data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
     if data is None and not data_path.is_file():
-        raise UserError(f"the run's data file {data_path} is gone; pass --data FILE", key="data")
+        raise UserError(f"the run's data file {data_path} is gone; pass {as_written('data')} FILE", key="data")
     return cfg, data_path, prev
 
 

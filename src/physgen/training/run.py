@@ -158,7 +158,7 @@ def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> N
         return
     bad = [k for k in options if k not in params]
     if bad:
-        raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join('--' + b for b in bad)}")
+        raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join(as_written(b) for b in bad)}")
 
 
 def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best",

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from physgen.data import load
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.models.base import DataSpec
 from physgen.runlock import LOCK_NAME, RunLock
@@ -88,7 +88,7 @@ def _study(model: str, space: Space, *, data, out: Path, trials: int, trial_time
                        out / "trials", float(trial_time), objective, seed, condition, train, load_run)
     remaining = trials - len(S.finished(study))
     if remaining <= 0:
-        log(f"the study in {out} already has {len(S.finished(study))} finished trials (--trials {trials})")
+        log(f"the study in {out} already has {len(S.finished(study))} finished trials ({as_written('trials')} {trials})")
     for _ in range(max(0, remaining)):
         line = _one_trial(study, setup, trials)
         outputs.write_trials_csv(out / outputs.TRIALS_CSV, study, space)

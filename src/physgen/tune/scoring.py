@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from physgen.data import Dataset
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.metrics.evaluate import evaluate
 
 #: objective -> (evaluate's metric name, its entry in the result)
@@ -33,12 +33,13 @@ def check_objective(objective: str, ds: Dataset, condition: str | None) -> None:
     if objective != "observables":
         return
     if ds.kind != "spins":
-        raise UserError(f"needs spin data, --data is of kind {ds.kind!r}", key="objective", value="observables")
+        raise UserError(f"needs spin data, {as_written('data')} is of kind {ds.kind!r}", key="objective",
+                        value="observables")
     temps = ds.conditions.get("temperature")
     if temps is None:
-        raise UserError("needs /conditions/temperature in --data", key="objective", value="observables")
+        raise UserError(f"needs /conditions/temperature in {as_written('data')}", key="objective", value="observables")
     if len(np.unique(temps)) > 1 and condition != "temperature":
-        raise UserError("the data has several temperatures; pass --condition temperature",
+        raise UserError(f"the data has several temperatures; pass {as_written('condition')} temperature",
                         key="objective", value="observables")
 
 

@@ -31,7 +31,7 @@ from typing import Any, Callable
 import numpy as np
 
 from physgen.data.hep.pythia import MAX_FAILURES, Shard, pythia_module, quiet_stdout, start_pythia
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 JET_TYPES = ("gluon", "quark", "top", "w", "z")
 HADRONIC_W = ("24:onMode = off", "24:onIfAny = 1 2 3 4 5")
@@ -76,7 +76,8 @@ class JetSpec:
         if not (np.isfinite(self.pt) and self.pt > 0):
             raise UserError(f"must be a finite momentum > 0 GeV, got {self.pt!r}", key="pt")
         if not (np.isfinite(self.ecm) and self.ecm > 2 * (1 + PTHAT_SPREAD) * self.pt):
-            raise UserError(f"must exceed 2 × 1.01 × --pt = {2.02 * self.pt:g} GeV, got {self.ecm!r}", key="ecm")
+            raise UserError(f"must exceed 2 × 1.01 × {as_written('pt')} = {2.02 * self.pt:g} GeV, got {self.ecm!r}",
+                            key="ecm")
         if not (0 < self.r <= 2.0):
             raise UserError(f"must be in (0, 2], got {self.r!r}", key="r")
         try:
@@ -152,7 +153,7 @@ def generate_shard(spec: JetSpec, n: int, seed: int, progress: Callable[[int], N
             if found is None:
                 rejected += 1
                 if rejected >= MAX_REJECTED:
-                    raise UserError(f"no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × --pt matched "
+                    raise UserError(f"no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × {as_written('pt')} matched "
                                     f"to the hard process in {MAX_REJECTED} events in a row", key="pt")
                 continue
             rejected = 0

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from physgen.data.hep.features import order_outgoing
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 
 INSTALL_HINT = "physgen data pythia needs Pythia 8: pip install 'physgen[hep]' (or pip install pythia8mc==8.317.2)"
 PROCESSES = {
@@ -100,7 +100,8 @@ def check_settings(spec: Spec) -> None:
         key = line.split("=")[0].strip().lower()
         if key in RESERVED or key.startswith("random:"):
             raise UserError(f"{line.split('=')[0].strip()} is set by physgen "
-                            f"({'--seed' if key.startswith('random:') else '--ecm'}); not settable here", key="settings")
+                            f"({as_written('seed' if key.startswith('random:') else 'ecm')}); not settable here",
+                            key="settings")
     p8 = pythia_module()
     with quiet_stdout():
         probe = p8.Pythia("", False)

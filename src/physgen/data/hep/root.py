@@ -16,7 +16,7 @@ from typing import Sequence
 
 import numpy as np
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.paths import refuse_unreachable
 
 INSTALL_HINT = "reading ROOT files needs uproot: pip install 'physgen[hep]' (or pip install uproot)"
@@ -67,14 +67,15 @@ def _columns(name: str, array, pad: int | None) -> tuple[list[str], list[np.ndar
         counts = ak.to_numpy(ak.num(array))
         if pad is None:
             raise UserError(f"branch {name!r} is jagged ({counts.min()} to {counts.max()} entries per event); "
-                            "pass --pad N to pad/truncate it to N entries with a mask, or leave it out of --branches",
+                            f"pass {as_written('pad')} N to pad/truncate it to N entries with a mask, or leave it out of "
+                            f"{as_written('branches')}",
                             key="pad")
         values = _numeric(ak.to_numpy(ak.fill_none(ak.pad_none(array, pad, clip=True), 0)), name)
         mask = (np.arange(pad)[None, :] < counts[:, None]).astype(np.float64)
         names = [f"{name}_{i}" for i in range(pad)] + [f"{name}_mask_{i}" for i in range(pad)]
         return names, list(values.T) + list(mask.T)
     raise UserError(f"branch {name!r} has type {content}; physgen imports numbers, fixed-size "
-                    "arrays and (with --pad) variable-length lists of numbers", key="branches")
+                    f"arrays and (with {as_written('pad')}) variable-length lists of numbers", key="branches")
 
 
 def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | None) -> None:
@@ -99,7 +100,7 @@ def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | 
         features += width
         widest = max(widest, stored, 8 * width * n)
     require(20 * features * n + widest, what=f"{path}: tree {name!r} with {n:,} entries and {features} features",
-            reduce="import fewer --branches (or split the file)")
+            reduce=f"import fewer {as_written('branches')} (or split the file)")
 
 
 def _numeric(values: np.ndarray, name: str) -> np.ndarray:

@@ -27,7 +27,7 @@ import math
 import torch
 from torch.nn.functional import softplus
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models.rbm.energy import RBMEnergy
 from physgen.models.rbm.partition import all_states
 from physgen.samplers.draws import bernoulli
@@ -79,7 +79,7 @@ def _states(energies: list[RBMEnergy], device) -> list[torch.Tensor]:
     U = posterior_units(energies)
     if U > ENUM_MAX:
         raise UserError(f"exact DBN likelihood: {U} hidden units below the top layer; at most {ENUM_MAX} can be "
-                        f"enumerated (use --method bound or ais)")
+                        f"enumerated (use {as_written('method')} bound or ais)")
     s = all_states(U, device=device)
     out, start = [], 0
     for e in energies[:-1]:

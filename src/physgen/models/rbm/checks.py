@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import torch
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models.base import DataSpec, on_grid
 from physgen.models.rbm.symmetry import Translations
 
@@ -108,7 +108,7 @@ def condition_index(spec: DataSpec, values: list[float], condition: dict[str, fl
     name = _name(spec)
     trained = ", ".join(f"{v:g}" for v in values)
     if not condition or (name not in condition and not (name == "labels" and "label" in condition)):
-        raise UserError(f"this run is conditioned on {name}; pass --condition {name}=VALUE "
+        raise UserError(f"this run is conditioned on {name}; pass {as_written('condition')} {name}=VALUE "
                         f"(trained: {trained})", key="condition")
     want = float(condition.get(name, condition.get("label")))
     for i, v in enumerate(values):

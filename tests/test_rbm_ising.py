@@ -63,7 +63,7 @@ def test_cli_sample_unconditioned_with_sampler_options(cli, tmp_path):
 
 def test_exact_kl_of_a_dense_rbm_with_the_default_training(cli, tmp_path):
     """20,000 exact 4×4 samples at T = 2.5, a dense spin RBM with 16 hidden units (``model.n_hidden=16``, which
-    replaces the spins default of translation-invariant filters), physgen's training defaults otherwise (PCD-3 +
+    replaces the spins default of translation-invariant filters), physgen's training defaults otherwise (PCD-1 +
     global flip, SGD momentum 0.9, lr 0.01 decaying linearly over 10,000 updates): KL ≤ 0.05 nats against the
     exact distribution.  The translation-invariant default itself: tests/test_rbm_symmetry.py."""
     data = exact_ising_file(tmp_path / "ising.h5")

@@ -76,10 +76,9 @@ class RBM(GenerativeModel):
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size")}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
-        # represent nearest-neighbour bonds; whole-lattice filters and dense weights were worse.  PCD-3: three
-        # Gibbs sweeps per update keep the persistent chains near the model at T_c, where one sweep biases the
-        # gradient (Tieleman 2008; benchmarks/records/rbm.md)
-        "spins": overlay({"model": {"filters": 2, "filter_size": 3, "k": 3}}, budget(20_000)),
+        # represent nearest-neighbour bonds; whole-lattice filters and dense weights were worse
+        # (benchmarks/records/rbm.md)
+        "spins": overlay({"model": {"filters": 2, "filter_size": 3}}, budget(20_000)),
         # Pythia tt̄ events: Gaussian visible units (visible=auto) on Gaussianised features (data.transform=
         # auto: quantile), 64 hidden (benchmarks/records/rbm.md)
         "continuous": overlay({"model": {"n_hidden": 64}}, budget(100_000)),

@@ -251,7 +251,7 @@ def test_default_space_follows_the_network_the_config_builds():
     assert "model.hidden" in default_space(ebm, DataSpec("continuous", (2,))).keys
     assert "model.channels" in default_space(ebm, DataSpec("spins", (8, 8))).keys
     sizes = {p.key: p.choices for p in default_space(RBM, DataSpec("spins", (8, 8)))}
-    assert sizes["model.filters"] == (1, 2, 4) and sizes["train.batch_size"] == (32, 64, 128)
+    assert sizes["model.filters"] == (1, 2, 4) and sizes["train.batch_size"] == (128, 256, 512)
     assert "model.n_hidden" not in sizes      # translation-invariant filters: their number is the size
     dense = {p.key: p.choices for p in default_space(RBM, DataSpec("binary", (8, 8)))}
     assert dense["model.n_hidden"] == (64, 128, 256)

@@ -500,6 +500,12 @@ def test_grey_image_run_saved_without_levels_resumes_with_its_own_units(cli, tmp
     assert json.loads((old / "summary.json").read_text())["steps"] == 4
 
 
+def _spins_default_config(cli, data, tmp_path) -> str:
+    code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "d", "--steps", "3", "--no-progress")
+    assert code == 0, err
+    return (tmp_path / "d" / "config.toml").read_text()
+
+
 def test_an_explicit_option_wins_over_a_default_that_contradicts_it(cli, tmp_path):
     """On spins the rbm defaults to translation-invariant filters; --set model.n_hidden=8 asks for a dense RBM,
     and gets one (config.toml records filters = 0), instead of an error about the default it did not set."""
@@ -510,6 +516,12 @@ def test_an_explicit_option_wins_over_a_default_that_contradicts_it(cli, tmp_pat
     assert code == 0, err
     config = (tmp_path / "r" / "config.toml").read_text()
     assert "n_hidden = 8" in config and "filters = 0" in config
+    assert "batch_size = 64" in config          # the filters' batch of 256 gives way too (default_config's 64)
+    code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "b512", "--steps", "3", "--no-progress",
+                       "--set", "model.n_hidden=8", "--set", "train.batch_size=128")
+    assert code == 0, err
+    assert "batch_size = 128" in (tmp_path / "b512" / "config.toml").read_text()
+    assert "batch_size = 256" in _spins_default_config(cli, data, tmp_path)
     code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "both", "--steps", "3", "--no-progress",
                        "--set", "model.n_hidden=8", "--set", "model.filters=2")
     assert code == 2 and "model.n_hidden=8 with model.filters=2" in err

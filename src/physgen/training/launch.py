@@ -308,15 +308,24 @@ def resolved(cls, cfg: C.RunConfig, spec: DataSpec) -> C.RunConfig:
 
 
 def _yield_to_user(cls, defaults: dict[str, Any], config_file, sets) -> dict[str, Any]:
-    """The family ``defaults`` without the ``[model]`` values that contradict a key the user set explicitly
-    (``cls.default_conflicts``), unless the user set those too."""
-    given = C.merge(C.load_toml(config_file) if config_file is not None else {}, C.parse_set(sets)).get("model", {})
-    model = dict(defaults.get("model", {}))
+    """The family ``defaults`` without the values that contradict a ``[model]`` key the user set explicitly
+    (``cls.default_conflicts``: bare names are ``[model]`` keys, ``section.key`` another section's), unless the
+    user set those too.  A dropped value falls back to the family's kind-independent ``default_config``."""
+    user = C.merge(C.load_toml(config_file) if config_file is not None else {}, C.parse_set(sets))
+    given = user.get("model", {})
+    out = {section: dict(values) if isinstance(values, dict) else values for section, values in defaults.items()}
     for key in given if isinstance(given, dict) else ():
         for dropped in cls.default_conflicts.get(key, ()):
-            if dropped not in given:
-                model.pop(dropped, None)
-    return {**defaults, "model": model} if "model" in defaults else defaults
+            section, _, name = dropped.rpartition(".")
+            section = section or "model"
+            if name in (user.get(section) or {}) or not isinstance(out.get(section), dict):
+                continue
+            base = (cls.default_config or {}).get(section, {})
+            if name in base:
+                out[section][name] = base[name]
+            else:
+                out[section].pop(name, None)
+    return out
 
 
 def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):

@@ -72,8 +72,10 @@ class RBM(GenerativeModel):
                                                           "matmul_precision": "medium"}}
     # per data kind; the linear decay runs over the step budget, which PCD needs (Tieleman 2008; benchmarks/records/
     # rbm.md, budgets.md)
-    # a user's n_hidden asks for dense weights: the translation-invariant filters of the spins defaults give way
-    default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size")}
+    # a user's n_hidden asks for dense weights: the translation-invariant filters of the spins defaults, and the
+    # batch chosen for them, give way
+    default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size",
+                                                                             "train.batch_size")}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
         # represent nearest-neighbour bonds; whole-lattice filters and dense weights were worse.  Batches of 256

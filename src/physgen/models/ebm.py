@@ -307,7 +307,8 @@ class EBM(GenerativeModel):
         self.buffer.set_range(lo - pad, hi + pad)
         self.base_mean.copy_(x.mean(0))
         var = x.var(0) if len(x) > 1 else torch.ones_like(self.base_std)
-        # the data the energy sees carry the real_noise jitter; a constant feature keeps a width of 0.1% of the box
+        # the data the energy sees carry the real_noise jitter; a constant feature keeps a floor width, a fixed
+        # fraction of the box
         self.base_std.copy_((var + self.config.real_noise ** 2).sqrt().clamp_min(1e-3 * (hi - lo + 2 * pad)))
         self.range_fitted.fill_(True)
         self._share_base()

@@ -190,6 +190,19 @@ def test_allocation_failure_while_building_is_one_line(monkeypatch):
         registry.instantiate(cls, None, DataSpec("binary", (4,)))
 
 
+def test_loading_a_run_sizes_the_model_from_its_checkpoint(tiny_run, monkeypatch):
+    """load_run checks memory with the checkpoint's tensor bytes; it never builds on the meta device (whose
+    kernels import much of torch: about a second of every sample or evaluate command)."""
+    from physgen.models import registry
+    from physgen.training import load_run
+
+    seen = []
+    monkeypatch.setattr(registry, "model_bytes", lambda *a: pytest.fail("meta build"))
+    monkeypatch.setattr(registry.memory, "require", lambda nbytes, **kw: seen.append(nbytes))
+    load_run(tiny_run, device="cpu")
+    assert len(seen) == 1 and seen[0] > 0
+
+
 def test_toy_too_many_points_is_refused(cli, tmp_path):
     code, _, err = cli("data", "toy", "ring", "--n", str(10 ** 15), "--out", tmp_path / "x.h5")
     _one_error_line(code, err, "--n", "bytes", "lower --n")

@@ -91,14 +91,16 @@ def build(name: str, config: Any, spec) -> Any:
     return instantiate(cls, config, spec)
 
 
-def instantiate(cls: type, config: Any, spec) -> Any:
+def instantiate(cls: type, config: Any, spec, *, nbytes: int | None = None) -> Any:
     """``cls(config, spec)`` once its parameters and buffers are known to fit in the memory available.
 
-    The model is first built on PyTorch's ``meta`` device (shapes only: nothing is allocated and no random
-    number is drawn) to add up its tensors' bytes, which :func:`physgen.memory.require` checks; a family
-    whose constructor cannot run there skips the estimate.  An allocation that still fails is one
+    ``nbytes``: their size when the caller knows it (a checkpoint's tensors).  Otherwise the model is first
+    built on PyTorch's ``meta`` device (shapes only: nothing is allocated and no random number is drawn) to
+    add up its tensors' bytes; :func:`physgen.memory.require` checks them.  A family whose constructor
+    cannot run there skips the estimate.  An allocation that still fails is one
     :class:`UserError` naming the model, not a traceback."""
-    nbytes = model_bytes(cls, config, spec)
+    if nbytes is None:
+        nbytes = model_bytes(cls, config, spec)
     reduce = "choose a smaller network (the model.* sizes, e.g. n_hidden, hidden, channels, latent)"
     if nbytes is not None:
         memory.require(nbytes, what=f"model {cls.name}", reduce=reduce)

@@ -195,7 +195,8 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
         (warn or _to_stderr)(line)
     cfg = replace(cfg, model=cls.resolve(cfg.model, spec))   # a run saved with "auto" choices
     ckpt.check_model_config(state, cfg.model, resolve=lambda config: cls.resolve(config, spec))
-    model = registry.instantiate(cls, cfg.model, spec)
+    weights = sum(t.numel() * t.element_size() for k, t in tensors.items() if k.startswith("model."))
+    model = registry.instantiate(cls, cfg.model, spec, nbytes=weights)   # (no meta build: the sizes are known)
     _load_weights(model, tensors, use_ema=cfg.train.ema is not None, where=str(ck))
     dev = resolve_device(str(device)) if device is not None else resolve_device("auto")
     model = model.to(device=dev, dtype=getattr(torch, cfg.train.dtype)).eval()

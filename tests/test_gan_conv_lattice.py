@@ -288,3 +288,14 @@ def test_periodic_conv_benchmark_runs_and_checks_agreement(capsys):
     assert capsys.readouterr().out.count("ms per update") == 3
     with pytest.raises(SystemExit):
         bench.main(["--dilations", "1,20"])
+
+
+def test_periodic_pad_keeps_a_channels_last_layout():
+    """A channels-last batch (the diffusion U-Net's sampling layout) is wrapped into a channels-last buffer with
+    the same entries as the contiguous one."""
+    from physgen.models.nets import periodic_pad
+    x = torch.randn(3, 4, 6, 5)
+    y = periodic_pad(x.contiguous(memory_format=torch.channels_last), 2)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, periodic_pad(x, 2), rtol=0, atol=0)
+    np.testing.assert_array_equal(y.numpy(), np.pad(x.numpy(), [(0, 0), (0, 0), (2, 2), (2, 2)], mode="wrap"))

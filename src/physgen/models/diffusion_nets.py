@@ -126,6 +126,10 @@ class UNet(nn.Module):
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.inp(x)
+        if h.device.type == "cpu" and not torch.is_grad_enabled():
+            # sampling on the CPU: channels-last activations, the layout oneDNN's convolutions run natively
+            # (NCHW inputs are reordered at every call); benchmarks/records/diffusion.md
+            h = h.contiguous(memory_format=torch.channels_last)
         skips = []
         for i, block in enumerate(self.down):
             h = block(h, emb)

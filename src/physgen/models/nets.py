@@ -42,14 +42,25 @@ def activation(name: str) -> nn.Module:
     return table[name]()
 
 
-def _wrap(x: torch.Tensor, p: int, dim: int) -> torch.Tensor:
-    """``p`` entries of ``x`` wrapped round each end of ``dim`` (size n -> n + 2p), p <= n."""
-    n = x.shape[dim]
-    return torch.cat([x.narrow(dim, n - p, p), x, x.narrow(dim, 0, p)], dim)
+def _wrap2d(x: torch.Tensor, p: int) -> torch.Tensor:
+    """``x (..., H, W)`` -> ``(..., H + 2p, W + 2p)`` wrapped round the torus (p <= H, W): one buffer, filled by
+    slice copies (rows, then whole columns, which fills the corners), in ``x``'s memory layout (channels-last
+    stays channels-last): one full copy, where a ``cat`` per dimension makes two."""
+    h, w = x.shape[-2:]
+    channels_last = x.dim() == 4 and not x.is_contiguous() and x.is_contiguous(memory_format=torch.channels_last)
+    out = torch.empty((*x.shape[:-2], h + 2 * p, w + 2 * p), dtype=x.dtype, device=x.device,
+                      memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    out[..., p:h + p, p:w + p] = x
+    out[..., :p, p:w + p] = x[..., h - p:, :]
+    out[..., h + p:, p:w + p] = x[..., :p, :]
+    out[..., :, :p] = out[..., :, w:w + p]
+    out[..., :, w + p:] = out[..., :, p:2 * p]
+    return out
 
 
 def _fold(g: torch.Tensor, p: int, dim: int) -> torch.Tensor:
-    """The adjoint of :func:`_wrap`: size n + 2p -> n, each wrapped entry added back onto its source."""
+    """The adjoint of the wrap of one dimension (:func:`_wrap2d` wraps two): size n + 2p -> n, each wrapped
+    entry added back onto its source."""
     n = g.shape[dim] - 2 * p
     out = g.narrow(dim, p, n).clone()
     out.narrow(dim, 0, p).add_(g.narrow(dim, n + p, p))
@@ -66,7 +77,7 @@ class _TorusPad(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x: torch.Tensor, p: int, fold: bool) -> torch.Tensor:
         ctx.p, ctx.fold = p, fold
-        return _fold(_fold(x, p, -1), p, -2) if fold else _wrap(_wrap(x, p, -2), p, -1)
+        return _fold(_fold(x, p, -1), p, -2) if fold else _wrap2d(x, p)
 
     @staticmethod
     def backward(ctx, g: torch.Tensor):
@@ -75,7 +86,7 @@ class _TorusPad(torch.autograd.Function):
 
 def periodic_pad(x: torch.Tensor, p: int) -> torch.Tensor:
     """``x (..., H, W)`` -> ``(..., H + 2p, W + 2p)`` wrapped round the torus: entry (i, j) is entry
-    ((i − p) mod H, (j − p) mod W) of ``x``.  Slices and ``cat`` forward and a slice-add backward
+    ((i − p) mod H, (j − p) mod W) of ``x``.  Slice copies forward and a slice-add backward
     (:class:`_TorusPad`) while p <= H, W; ``index_select`` beyond."""
     h, w = x.shape[-2:]
     if p > h or p > w:

@@ -4,7 +4,7 @@ wrapping the torus in PyTorch, on one WGAN-GP-like critic update.
 The three convolutions share their weights and compute the same function (checked here to float32
 round-off before timing):
 
-* ``physgen`` — :class:`physgen.models.nets.PeriodicConv2d` (slices and ``cat``, a slice-add backward);
+* ``physgen`` — :class:`physgen.models.nets.PeriodicConv2d` (slice copies into one buffer, a slice-add backward);
 * ``builtin`` — ``nn.Conv2d(..., padding_mode="circular")``;
 * ``index_select`` — the wrap as two ``index_select`` with indices (i − p) mod L, then an unpadded conv.
 

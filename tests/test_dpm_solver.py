@@ -187,13 +187,13 @@ def test_ddpm_default_sampler_is_sde_dpm_solver_and_the_others_keep_their_steps(
 
 
 def test_spin_lattices_sample_ancestrally_by_default():
-    """On spins the ddpm's default is the ancestral sampler with 50 respaced steps: the DPM-Solvers biased ⟨|m|⟩
+    """On spins the ddpm's default is the ancestral sampler with 100 respaced steps: the DPM-Solvers biased ⟨|m|⟩
     of the paramagnet (benchmarks/records/diffusion.md); tabular data keep sde-dpm-solver++."""
     from physgen.models import registry
 
     ddpm = registry.get("ddpm")
     spins = ddpm.defaults(DataSpec("spins", (16, 16)))["model"]
-    assert spins["sampler"] == "ddpm" and spins["steps"] == 50
+    assert spins["sampler"] == "ddpm" and spins["steps"] == 100
     assert "sampler" not in ddpm.defaults(DataSpec("continuous", (3,))).get("model", {})
 
 

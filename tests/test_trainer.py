@@ -156,8 +156,41 @@ def test_nan_parameter_is_caught_at_the_next_log_step(tmp_path):
 
 
 def test_closed_form_models_log_the_value_of_the_step_that_ends_a_row(tmp_path):
-    """An RBM's closed-form path (``gradients``) gives every step's value; each metrics row's loss is the
-    mean of the values of its window of steps."""
+    """An RBM's closed-form path (``gradients``) is asked for its value only on the steps that end a metrics row
+    (and the last planned step); each row's loss is that step's value, so the column has no gap; the trained
+    parameters equal those of a run that asks at every step (``log_every = 1``)."""
+    from physgen.models.rbm import RBM, RBMConfig
+
+    x = (torch.rand(64, 9, generator=torch.Generator().manual_seed(0)) < 0.5).float()
+    runs = {}
+    for every in (3, 1):
+        torch.manual_seed(0)
+        model = RBM(RBMConfig(n_hidden=4, method="pcd", n_chains=8, monitor_every=10**6), DataSpec("binary", (9,)))
+        asked, values, inner = [], {}, model.gradients
+
+        def spy(batch, *, generator, value=True, inner=inner, asked=asked, values=values):
+            asked.append(value)
+            out = inner(batch, generator=generator, value=value)
+            values[len(asked)] = None if out[0] is None else float(out[0])
+            return out
+        model.gradients = spy
+        cfg = TrainConfig(steps=10, batch_size=16, log_every=every, lr=0.05, progress=False, device="cpu")
+        Trainer(model, cfg, TensorData(x), run_dir=tmp_path / f"r{every}").fit()
+        with open(tmp_path / f"r{every}" / "metrics.csv", newline="") as f:
+            rows = list(csv.DictReader(f))
+        runs[every] = (asked, values, rows, [p.detach().clone() for p in model.parameters()])
+    asked, values, rows, params = runs[3]
+    assert [i + 1 for i, v in enumerate(asked) if v] == [3, 6, 9, 10]
+    assert [s for s, v in values.items() if v is not None] == [3, 6, 9, 10]   # the value is skipped elsewhere
+    assert [int(r["step"]) for r in rows] == [3, 6, 9, 10]
+    assert [float(r["loss"]) for r in rows] == pytest.approx([values[s] for s in (3, 6, 9, 10)], rel=1e-6)
+    assert all(runs[1][0]) and all(torch.equal(a, b) for a, b in zip(params, runs[1][3]))
+    assert [float(r["loss"]) for r in runs[1][2]][2::3] == pytest.approx([values[s] for s in (3, 6, 9)], rel=1e-6)
+
+
+def test_closed_form_models_without_the_value_flag_are_asked_for_every_value(tmp_path):
+    """A family whose ``gradients`` takes no ``value`` keyword (the signature before it) still trains: the
+    closed-form step calls it as before, at every step, and every row averages its steps' values."""
     from physgen.models.rbm import RBM, RBMConfig
 
     x = (torch.rand(64, 9, generator=torch.Generator().manual_seed(0)) < 0.5).float()
@@ -165,11 +198,11 @@ def test_closed_form_models_log_the_value_of_the_step_that_ends_a_row(tmp_path):
     model = RBM(RBMConfig(n_hidden=4, method="pcd", n_chains=8, monitor_every=10**6), DataSpec("binary", (9,)))
     values, inner = [], model.gradients
 
-    def spy(batch, *, generator):
+    def old_style(batch, *, generator):
         out = inner(batch, generator=generator)
         values.append(float(out[0]))
         return out
-    model.gradients = spy
+    model.gradients = old_style
     cfg = TrainConfig(steps=10, batch_size=16, log_every=3, lr=0.05, progress=False, device="cpu")
     Trainer(model, cfg, TensorData(x), run_dir=tmp_path / "r").fit()
     with open(tmp_path / "r" / "metrics.csv", newline="") as f:

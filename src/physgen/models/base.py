@@ -262,10 +262,12 @@ class GenerativeModel(nn.Module):
         """Scalar loss to minimise and a dict of floats to log."""
         raise NotImplementedError
 
-    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
+                  ) -> tuple[torch.Tensor | None, dict[str, float]]:
         """The value and logs of :meth:`loss`, its gradient written (accumulated) into the parameters'
-        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``)."""
+        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``).  With
+        ``value=False`` (the trainer asks for the value only on the steps that end a ``metrics.csv`` row) the
+        model may skip computing the loss value and return None in its place; the gradient is the same."""
         raise NotImplementedError
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:

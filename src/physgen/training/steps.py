@@ -5,11 +5,14 @@
   RBM's contrastive divergence), no autograd graph;
 - :class:`AdversarialStep` — ``model.adversarial_step(batch, optimizers)`` updates both players itself.
 
-Each has ``run(batch, generator) -> (loss tensor or None, loss value or None, logs)`` and ``update(loss)``
-(back-propagate where there is a loss, clip the global gradient norm, step every optimizer).
+Each has ``run(batch, generator, value=True) -> (loss tensor or None, loss value or None, logs)`` and
+``update(loss)`` (back-propagate where there is a loss, clip the global gradient norm, step every optimizer).
+``value=False`` tells the step that the trainer does not need this step's loss value: only the closed-form
+step acts on it (the model may then skip computing the value, which is not part of its gradient).
 """
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
@@ -31,7 +34,7 @@ class LossStep:
         self.model, self.ctx, self.optimizers, self.grad_clip = model, ctx, optimizers, grad_clip
         self.loss_fn = dist.loss_function(model, ctx)
 
-    def run(self, batch, generator):
+    def run(self, batch, generator, value: bool = True):
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
         loss, logs = self.loss_fn(batch, generator)
@@ -53,16 +56,21 @@ class LossStep:
 
 class ClosedFormStep(LossStep):
     """``model.gradients`` writes the gradient (:attr:`GenerativeModel.closed_form_gradients`); single process
-    only (under DDP the loss path lets DDP all-reduce the gradients)."""
+    only (under DDP the loss path lets DDP all-reduce the gradients).  The model is asked for the loss value
+    only when the trainer needs it, where its ``gradients`` takes ``value``."""
 
     def __init__(self, model, ctx, optimizers, grad_clip):
         self.model, self.ctx, self.optimizers, self.grad_clip = model, ctx, optimizers, grad_clip
+        self.lazy = "value" in inspect.signature(model.gradients).parameters
 
-    def run(self, batch, generator):
+    def run(self, batch, generator, value: bool = True):
         for opt in self.optimizers.values():
             opt.zero_grad(set_to_none=True)
-        value, logs = self.model.gradients(batch, generator=generator)
-        return None, None if value is None else float(value), _floats(logs)
+        if value or not self.lazy:
+            out, logs = self.model.gradients(batch, generator=generator)
+        else:
+            out, logs = self.model.gradients(batch, generator=generator, value=False)
+        return None, None if out is None else float(out), _floats(logs)
 
     def rebuild(self) -> None:
         pass
@@ -77,7 +85,7 @@ class AdversarialStep:
         self.optimizers = ({k: dist.SyncedOptimizer(o, ctx) for k, o in optimizers.items()} if ctx.enabled
                            else optimizers)
 
-    def run(self, batch, generator):
+    def run(self, batch, generator, value: bool = True):
         logs = _floats(self.model.adversarial_step(batch, self.optimizers, generator=generator))
         bad = [v for v in logs.values() if not math.isfinite(v)]
         value = bad[0] if bad else float(logs.get("loss", next(iter(logs.values()), 0.0)))

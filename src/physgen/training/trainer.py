@@ -216,7 +216,7 @@ class Trainer(Reporting, Probes, Checkpoints):
                                 self._span.start)
         if not self.model.training:
             self.model.train()
-        loss, value, logs = self._step.run(batch, self._generator(self.step))
+        loss, value, logs = self._step.run(batch, self._generator(self.step), self._value_needed())
         nonfinite = value is not None and not math.isfinite(value)
         bad, late, term, stop, horizon = dist.all_reduce_max(
             [float(nonfinite), float(self._over_time()), float(self._terminate), float(self.stop_requested),
@@ -240,6 +240,12 @@ class Trainer(Reporting, Probes, Checkpoints):
             timed_out = "completed" if self.total_steps is None else "max-time"
             self.stop_requested, self.status = True, timed_out if late else "terminated"
             self.stopped_by = "time" if late else "signal"
+
+    def _value_needed(self) -> bool:
+        """Whether this step's loss value is needed: on the steps that end a ``metrics.csv`` row and on the last
+        planned step (a closed-form step computes it only then; other steps always have it)."""
+        step = self.step + 1
+        return step % self.cfg.log_every == 0 or (self.total_steps is not None and step >= self.total_steps)
 
     def _periodic(self) -> None:
         cfg, s = self.cfg, self.step

@@ -200,24 +200,25 @@ class DBN(GenerativeModel):
             value = f * value + (1 - f) * value.detach()
         return value, self._logs(l, logs)
 
-    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
-        """:meth:`loss` without autograd: the current layer writes its closed-form gradient, scaled by the decay."""
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
+                  ) -> tuple[torch.Tensor | None, dict[str, float]]:
+        """:meth:`loss` without autograd: the current layer writes its closed-form gradient, scaled by the decay
+        (``value=False``: the layer may skip its value, as :meth:`RBM.gradients`)."""
         if self.finetuning:
-            value, logs, params, grads = self._up_down(batch, generator)
+            total, logs, params, grads = self._up_down(batch, generator)
             for p, g in zip(params, grads):
                 p.grad = g if p.grad is None else p.grad.add_(g)
-            return value, logs
+            return total, logs
         l, sub = self._layer_batch(batch, generator)
         f = self._scale()
         r = self.rbms[l]
-        value, logs = r.gradients(sub, generator=generator)
+        total, logs = r.gradients(sub, generator=generator, value=value)
         self.updates.add_(1)
         if f != 1.0:
             for p in r.parameters():
                 if p.grad is not None:
                     p.grad.mul_(f)
-        return value, self._logs(l, logs)
+        return total, self._logs(l, logs)
 
     @torch.no_grad()
     def _untie(self) -> None:

@@ -206,13 +206,15 @@ class RBM(GenerativeModel):
         """CD/PCD without sparsity or learned σ: :meth:`gradients` skips autograd (:mod:`~physgen.models.rbm.cd`)."""
         return self._explicit
 
-    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
-                  ) -> tuple[torch.Tensor, dict[str, float]]:
+    def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
+                  ) -> tuple[torch.Tensor | None, dict[str, float]]:
         """:meth:`loss`'s value and logs with its closed-form gradient added to ``W.grad``, ``a.grad``,
-        ``b.grad`` (no graph, no backward pass; its cost: benchmarks/records/rbm.md)."""
+        ``b.grad`` (no graph, no backward pass; its cost: benchmarks/records/rbm.md).  ``value=False``: the
+        value (a softplus over every hidden logit) is skipped and None returned; the gradient, the chains and
+        the random draws are the same."""
         if not self._explicit:
             raise NotImplementedError("rbm: closed-form gradients need method cd/pcd without sparsity or learned sigma")
-        total, logs, grads = self._objective(batch, generator)
+        total, logs, grads = self._objective(batch, generator, value)
         for p, g in zip((self.W, self.a, self.b), grads):
             p.grad = g if p.grad is None else p.grad.add_(g)
         return total, logs

@@ -187,6 +187,8 @@ def test_visible_resolution_and_conflicts():
     ("spin", [[0.0, 1.0, 1.0]], "use model.visible=bernoulli"),
     ("gaussian", [[0.0, float("nan"), 1.0]], "NaN"),
     ("spin", [[1.0, float("nan"), 1.0]], "NaN"),
+    ("gaussian", [[0.0, float("inf"), 1.0]], "1 NaN/Inf values"),
+    ("bernoulli", [[0.0, 1.0, -float("inf")]], "1 NaN/Inf values"),
 ])
 def test_bad_data_values(visible, data, fix):
     kind = {"bernoulli": "binary", "gaussian": "image", "spin": "spins"}[visible]

@@ -38,7 +38,7 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
 def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: int = 1) -> None:
     """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
     ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``levels`` = N)."""
-    if not bool(torch.isfinite(x).all()):
+    if x.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):  # (NaN propagates: one pass)
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":

@@ -17,6 +17,7 @@ import torch
 from physgen.data import save
 from physgen.errors import UserError
 from physgen.models.base import DataSpec
+from physgen.models.nets import cpu_has_native_bf16
 from physgen.models.registry import build
 from physgen.samplers import ddpm as R
 
@@ -97,6 +98,27 @@ def test_ddim_with_exact_eps_converges_with_steps():
         errs.append(float((x.std(0) / S - 1).abs().max()))
     assert errs[0] > errs[1] > errs[2] and errs[2] < 0.02, errs
     assert_gaussian(x, MU, S, rel_std=0.02)
+
+
+def test_respaced_ancestral_with_beta_variance_is_closer_to_the_gaussian():
+    """Respaced to 50 of T = 1000 steps, σ² = β̃ under-disperses N(μ, s²) (by ~11% in s = 0.5 here);
+    σ² = β of the respaced process adds the missing noise.  The standard error of a std ratio at N = 20,000
+    is 0.5%, far below the gaps asserted."""
+    abar = R.alpha_bar(R.beta_schedule("linear", 1000))
+    err = {}
+    for variance in R.VARIANCES:
+        x = R.ddim(exact_eps(abar), (N, 2), abar, steps=50, eta=1.0, generator=gen(4), variance=variance)
+        err[variance] = float((x.std(0) / S - 1).abs().max())
+    assert err["posterior"] > 0.08 and err["beta"] < 0.06, err
+    assert_gaussian(x, MU, S, rel_std=0.06)
+
+
+def test_unknown_ancestral_variance_is_a_user_error():
+    abar = R.alpha_bar(R.beta_schedule("linear", 10))
+    with pytest.raises(UserError, match="model.ancestral_variance"):
+        R.ddim(exact_eps(abar), (2, 2), abar, steps=5, eta=1.0, generator=gen(0), variance="large")
+    with pytest.raises(UserError, match="ancestral_variance"):
+        build("ddpm", {"ancestral_variance": "large"}, DataSpec("continuous", (2,)))
 
 
 def test_ddim_eta0_is_deterministic_given_the_start_and_eta1_is_not():
@@ -327,3 +349,41 @@ def test_ddpm_unet_reproduces_ising_energy_and_magnetization(cli, tmp_path):
     real, fake = load(data).samples, load(tmp_path / "fake.h5").samples
     for f in (energy_per_spin, lambda s: np.abs(magnetization(s))):
         assert abs(f(fake).mean() / f(real).mean() - 1) < 0.03, (f(fake).mean(), f(real).mean())
+
+
+# --- bfloat16 sampling on the CPU ------------------------------------------------------------------------
+def test_float32_sampling_uses_the_model_itself():
+    m = build("ddpm", {"channels": [8, 16], "emb_dim": 16}, DataSpec("spins", (8, 8)))
+    assert m._sampling_denoiser() is m.denoiser
+
+
+@pytest.mark.skipif(not cpu_has_native_bf16(), reason="this CPU has no bfloat16 instructions")
+def test_bfloat16_sampling_runs_a_copy_that_agrees_with_float32():
+    m = build("ddpm", {"channels": [8, 16], "emb_dim": 16, "sample_dtype": "bfloat16"}, DataSpec("spins", (8, 8)))
+    m.eval()
+    den = m._sampling_denoiser()
+    assert den is not m.denoiser and next(den.net.parameters()).dtype == torch.bfloat16
+    assert next(m.denoiser.net.parameters()).dtype == torch.float32          # the checkpointed model is untouched
+    x, t = torch.randn(64, 8, 8, generator=gen(5)), torch.full((64,), 10)
+    with torch.no_grad():
+        a, b = m.denoiser(x, t), den(x, t)
+    assert b.dtype == torch.float32 and float((a - b).norm() / a.norm()) < 0.03   # a bfloat16 mantissa: ~4e-3
+    assert m.sample(4, generator=gen(6), steps=3).shape == (4, 8, 8)
+
+
+def test_group_norm_of_bfloat16_channels_last_activations():
+    from physgen.models.diffusion_nets import GroupNorm
+
+    norm = GroupNorm(4, 8)
+    x = torch.randn(3, 8, 5, 5, generator=gen(7)).to(torch.bfloat16).contiguous(memory_format=torch.channels_last)
+    y = norm.to(torch.bfloat16)(x)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(y, torch.nn.functional.group_norm(x.contiguous(), 4, norm.weight, norm.bias))
+
+
+def test_bfloat16_sampling_falls_back_to_float32_without_bfloat16_instructions(monkeypatch):
+    import physgen.models.diffusion as D
+
+    monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: False)
+    m = build("ddpm", {"channels": [8, 16], "emb_dim": 16, "sample_dtype": "bfloat16"}, DataSpec("spins", (8, 8)))
+    assert m._sampling_denoiser() is m.denoiser

@@ -165,7 +165,7 @@ def test_bfloat16_products_under_medium_precision_match_float32():
     """RBMEnergy.fast(): a no-op at "highest"; at "medium" (where the CPU has bf16 kernels) logits, fields and
     CD statistics from the bf16 copy of W agree with float32 to bf16 rounding (~2⁻⁸ relative)."""
     from physgen.models.rbm.cd import stacked_gradients
-    from physgen.models.rbm.energy import _cpu_has_bf16_kernels
+    from physgen.models.nets import cpu_has_bf16_kernels
     g = torch.Generator().manual_seed(0)
     e = RBMEnergy("bernoulli", 0.3 * torch.randn(40, 30, generator=g), torch.randn(40, generator=g),
                   torch.randn(30, generator=g))
@@ -177,7 +177,7 @@ def test_bfloat16_products_under_medium_precision_match_float32():
         f = e.fast()
     finally:
         torch.set_float32_matmul_precision(before)
-    if not _cpu_has_bf16_kernels():
+    if not cpu_has_bf16_kernels():
         assert f is e
         return
     assert f.Wc.dtype == torch.bfloat16 and f.W is e.W

@@ -24,6 +24,7 @@ EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpoin
 """
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, replace
 import typing
 from typing import Any, ClassVar, Literal
@@ -36,7 +37,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.contract import DemoStage
 from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
-from physgen.models.nets import Conditioner, check_positive
+from physgen.models.nets import Conditioner, check_positive, cpu_has_native_bf16
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
@@ -60,6 +61,9 @@ class DiffusionNetConfig:
     guidance: float = 0.0                # default classifier-free guidance weight w at sampling
     guidance_interval: float = 1.0       # guide only the noisiest fraction f of the chain (t ≥ (1 − f) T; SDE: T = 1)
     clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
+    # the U-Net's arithmetic while sampling on a CPU with bfloat16 instructions (nets.cpu_has_native_bf16):
+    # "bfloat16" runs its convolutions and activations in bfloat16 (the sampler's state stays float32/64)
+    sample_dtype: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self) -> None:
         check_choices(self, "model")
@@ -87,6 +91,7 @@ class DDPMConfig(DiffusionNetConfig):
     solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
     solver_spacing: Literal["logsnr", "time"] = "logsnr"  # DPM-Solver times: even in log-SNR | even in t
     ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
+    ancestral_variance: Literal["posterior", "beta"] = "posterior"  # ddpm/ddim noise per step: β̃_t or β_t
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
     def __post_init__(self) -> None:
@@ -159,7 +164,9 @@ class Denoiser(nn.Module):
             emb = emb + ce
         if self.image_shape is None:
             return self.net(x, emb)
-        return self.net(x.reshape(len(x), *self.image_shape), emb).reshape(x.shape)
+        dtype = next(self.net.parameters()).dtype          # bfloat16 for a sampling copy (sample_dtype)
+        h = self.net(x.reshape(len(x), *self.image_shape).to(dtype), emb.to(dtype))
+        return h.to(x.dtype).reshape(x.shape)
 
 
 class _Diffusion(GenerativeModel):
@@ -288,7 +295,17 @@ class _Diffusion(GenerativeModel):
         w = self.config.guidance if guidance is None else float(guidance)
         if w != 0 and (c is None or self.config.p_uncond == 0):
             raise UserError("guidance: needs a conditional run trained with model.p_uncond > 0")
-        return self.denoiser, c, w
+        return self._sampling_denoiser(), c, w
+
+    def _sampling_denoiser(self) -> Denoiser:
+        """The denoiser, or with ``sample_dtype = "bfloat16"`` on a CPU with bfloat16 instructions a copy whose
+        U-Net holds bfloat16 weights (the time embedding stays float32)."""
+        if (self.config.sample_dtype == "float32" or self.config.net != "unet" or self.device.type != "cpu"
+                or not cpu_has_native_bf16()):
+            return self.denoiser
+        den = copy.deepcopy(self.denoiser)
+        den.net.to(torch.bfloat16)
+        return den
 
 
 @register
@@ -374,7 +391,7 @@ class DDPM(_Diffusion):
         steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
         eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
         x = rev.ddim(eps_fn, shape, self.alpha_bar, steps=steps, eta=eta, generator=generator, device=self.device,
-                     clip=clip)
+                     clip=clip, variance=cfg.ancestral_variance)
         return self.from_model_space(x)
 
 

@@ -79,12 +79,22 @@ def _groups(ch: int) -> int:
     return math.gcd(ch, 8)
 
 
+class GroupNorm(nn.GroupNorm):
+    """``nn.GroupNorm`` that normalises bfloat16 channels-last CPU activations in the contiguous layout (ATen's
+    channels-last bfloat16 group norm is a slow path on the CPU), returning channels-last; same parameters."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous():
+            return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
+        return super().forward(x)
+
+
 class ResConvBlock(nn.Module):
     """Two 3×3 convolutions with GroupNorm + SiLU, the embedding added between them, and a 1×1 skip."""
 
     def __init__(self, c_in: int, c_out: int, emb_dim: int, circular: bool):
         super().__init__()
-        self.n1, self.n2 = nn.GroupNorm(_groups(c_in), c_in), nn.GroupNorm(_groups(c_out), c_out)
+        self.n1, self.n2 = GroupNorm(_groups(c_in), c_in), GroupNorm(_groups(c_out), c_out)
         self.c1 = conv2d(c_in, c_out, 3, padding=1, circular=circular)
         self.c2 = conv2d(c_out, c_out, 3, padding=1, circular=circular)
         self.emb = nn.Linear(emb_dim, c_out)
@@ -121,7 +131,7 @@ class UNet(nn.Module):
                                                   conv2d(b, a, 3, padding=1, circular=circular))
                                     for a, b in zip(levels[:-1], levels[1:]))
         self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, circular) for a in levels)
-        self.out = nn.Sequential(nn.GroupNorm(_groups(levels[0]), levels[0]), nn.SiLU(),
+        self.out = nn.Sequential(GroupNorm(_groups(levels[0]), levels[0]), nn.SiLU(),
                                  conv2d(levels[0], c, 3, padding=1, circular=circular))
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:

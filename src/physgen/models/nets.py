@@ -10,12 +10,16 @@
 * :func:`conv2d` / :class:`PeriodicConv2d` — a convolution padded with zeros or, on a periodic lattice,
   by wrapping the borders round the torus;
 * :func:`image_shape` — ``(C, H, W)`` of a data spec (``(L, L)`` lattices and ``(H, W)`` images
-  get one channel).
+  get one channel);
+* :func:`cpu_has_bf16_kernels` / :func:`cpu_has_native_bf16` — whether oneDNN runs bfloat16 products and
+  convolutions on this CPU, and whether the CPU has bfloat16 instructions for them.
 
 Every size problem is a :class:`~physgen.errors.UserError` naming the ``model.*`` option.
 """
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 import typing
 from typing import Callable, Literal, Sequence
 
@@ -30,6 +34,24 @@ from physgen.physics.kaufman import energy_per_spin
 Activation = Literal["relu", "leaky_relu", "tanh", "silu", "elu", "gelu"]
 CondMap = Literal["linear", "energy"]   # Conditioner: how a continuous condition enters the networks
 COND_MAPS = typing.get_args(CondMap)
+
+
+@functools.cache
+def cpu_has_bf16_kernels() -> bool:
+    """oneDNN runs bfloat16 products and convolutions on AVX-512 CPUs (natively with AVX512-BF16 or AMX,
+    emulated otherwise)."""
+    return bool(torch.backends.mkldnn.is_available() and torch.backends.cpu.get_cpu_capability() == "AVX512")
+
+
+@functools.cache
+def cpu_has_native_bf16() -> bool:
+    """:func:`cpu_has_bf16_kernels` on a CPU with bfloat16 instructions (the ``avx512_bf16`` or ``amx_bf16``
+    flag of Linux's ``/proc/cpuinfo``; False where that file is absent)."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return False
+    return cpu_has_bf16_kernels() and bool(flags & {"avx512_bf16", "amx_bf16"})
 
 
 def activation(name: str) -> nn.Module:

@@ -20,6 +20,7 @@ from physgen.errors import UserError
 from physgen.randomness import randn
 
 SCHEDULES = ("linear", "cosine")
+VARIANCES = ("posterior", "beta")   # the ancestral step's noise: β̃_t or β_t (:func:`ddim`)
 
 
 def beta_schedule(kind: str, T: int, beta_start: float = 1e-4, beta_end: float = 0.02) -> torch.Tensor:
@@ -79,14 +80,19 @@ def ddpm_ancestral(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor,
 
 @torch.no_grad()
 def ddim(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps: int, eta: float = 0.0,
-         generator: torch.Generator | None, device=None, clip=None) -> torch.Tensor:
+         generator: torch.Generator | None, device=None, clip=None, variance: str = "posterior") -> torch.Tensor:
     """DDIM (Song, Meng & Ermon 2021, eq. 12) on an evenly spaced subsequence τ of ``steps`` timesteps.
 
-    x_{τ'} = √ᾱ_{τ'} x̂_0 + √(1 − ᾱ_{τ'} − σ²) ε̂ + σ z,  x̂_0 = (x_τ − √(1 − ᾱ_τ) ε̂)/√ᾱ_τ,
+    x_{τ'} = √ᾱ_{τ'} x̂_0 + √(1 − ᾱ_{τ'} − σ²) ε̂ + s z,  x̂_0 = (x_τ − √(1 − ᾱ_τ) ε̂)/√ᾱ_τ,
     σ = η √((1 − ᾱ_{τ'})/(1 − ᾱ_τ)) √(1 − ᾱ_τ/ᾱ_{τ'}).  η = 0: deterministic; η = 1 with all T steps is
     exactly DDPM ancestral sampling with σ_t² = β̃_t (and "respaced" DDPM with fewer steps).
+    ``variance``: the noise s added per step — ``"posterior"`` s = σ (β̃ at η = 1, the lower bound on the
+    reverse variance), ``"beta"`` s = σ √((1 − ᾱ_τ)/(1 − ᾱ_{τ'})) (β_τ of the respaced forward process at
+    η = 1, the upper bound; Ho et al. 2020 §3.2, Nichol & Dhariwal 2021 §3.1), the mean unchanged.
     ``clip`` as in :func:`ddpm_ancestral`.
     """
+    if variance not in VARIANCES:
+        raise UserError(f"model.ancestral_variance: must be one of {', '.join(VARIANCES)}, got {variance!r}")
     lo, hi = _clip_bounds(clip, device if device is not None else abar.device)
     device = device if device is not None else abar.device
     abar = abar.to(device=device, dtype=torch.float64)
@@ -103,6 +109,8 @@ def ddim(eps_fn: Callable, shape: tuple[int, ...], abar: torch.Tensor, *, steps:
             eps = (x.double() - a_t.sqrt() * x0) / (1 - a_t).sqrt()
         sigma = eta * ((1 - a_prev) / (1 - a_t)).sqrt() * (1 - a_t / a_prev).sqrt()
         mean = a_prev.sqrt() * x0 + (1 - a_prev - sigma ** 2).clamp(min=0).sqrt() * eps
+        if variance == "beta" and i > 0:
+            sigma = sigma * ((1 - a_t) / (1 - a_prev)).sqrt()
         x = mean + (sigma * randn(shape, generator, device) if i > 0 and eta > 0 else 0.0)
         x = x.float()
     return x

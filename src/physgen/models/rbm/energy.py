@@ -36,13 +36,13 @@ with one matrix product.
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, replace
 
 import torch
 from torch.nn.functional import softplus
 
+from physgen.models.nets import cpu_has_bf16_kernels
 from physgen.samplers.draws import bernoulli
 from physgen.samplers.energy import sample_units  # noqa: F401  (also part of this module's API)
 
@@ -236,10 +236,4 @@ class RBMEnergy:
 def bf16_products(W: torch.Tensor) -> bool:
     """bfloat16 operands for float32 CPU products at "medium" precision, where oneDNN has bf16 kernels."""
     return (W.dtype == torch.float32 and W.device.type == "cpu"
-            and torch.get_float32_matmul_precision() == "medium" and _cpu_has_bf16_kernels())
-
-
-@functools.cache
-def _cpu_has_bf16_kernels() -> bool:
-    """oneDNN runs bfloat16 products on AVX-512 CPUs (natively with AVX512-BF16 or AMX, emulated otherwise)."""
-    return bool(torch.backends.mkldnn.is_available() and torch.backends.cpu.get_cpu_capability() == "AVX512")
+            and torch.get_float32_matmul_precision() == "medium" and cpu_has_bf16_kernels())

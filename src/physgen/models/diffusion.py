@@ -328,9 +328,12 @@ class DDPM(_Diffusion):
         "continuous": overlay({"model": {"steps": 100}}, budget(55_000)),
         # spin lattices: U-Net [16, 32], T = 300, batch 32, a cosine decay over the budget; the ancestral sampler
         # with 100 respaced steps (with 50, 40 and fewer, and with the DPM-Solvers, ⟨|m|⟩ of the paramagnet
-        # rises); with --sampler sde-dpm-solver++ they run on the time-even grid (benchmarks/records/diffusion.md)
+        # rises; σ² = β instead of β̃ disorders the lattice), its U-Net in bfloat16 where the CPU has bfloat16
+        # instructions; with --sampler sde-dpm-solver++ they run on the time-even grid
+        # (benchmarks/records/diffusion.md)
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "sampler": "ddpm",
-                                    "steps": 100, "solver_steps": 15, "solver_spacing": "time"},
+                                    "steps": 100, "solver_steps": 15, "solver_spacing": "time",
+                                    "sample_dtype": "bfloat16"},
                           "train": {"batch_size": 32, "schedule": "cosine"}}, budget(10_000)),
         # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64 (benchmarks/records/diffusion.md)
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50, "solver_spacing": "time"},

@@ -204,3 +204,22 @@ def test_model_config_check_accepts_options_newer_than_the_checkpoint_at_their_d
         ck.check_model_config(old, WGANGPConfig(match_observables=2.0))
     with pytest.raises(UserError, match=r"model.width = 32, this run has 16"):
         ck.check_model_config(old, WGANGPConfig(width=16))
+
+
+def test_metadata_order_does_not_change_the_file():
+    """The safetensors writer orders ``__metadata__`` as a hash map; the saved bytes must not depend on it."""
+    import json
+
+    from safetensors.torch import load, save as serialize
+
+    data = serialize({"w": torch.arange(6.0).reshape(2, 3), "n": torch.tensor(3)}, metadata={"format": "f", "model": "m"})
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    for order in (["format", "model"], ["model", "format"]):
+        header["__metadata__"] = {k: header["__metadata__"][k] for k in order}
+        text = json.dumps(header, separators=(",", ":")).encode()
+        variant = data[:8] + text + b" " * (n - len(text)) + data[8 + n:]
+        out = ck.canonical_header(variant)
+        assert out == ck.canonical_header(data) and len(out) == len(data)
+        a, b = load(out), load(data)
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)

@@ -55,6 +55,22 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def canonical_header(data: bytes) -> bytes:
+    """safetensors bytes with the ``__metadata__`` entries of the JSON header in sorted key order, the header's
+    length and every tensor unchanged.  The writer keeps the metadata in a hash map, whose order varies from
+    process to process, so equal tensors and metadata could give files of different SHA-256."""
+    n = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + n])
+    meta = header.get("__metadata__")
+    if not meta or len(meta) < 2:
+        return data
+    header["__metadata__"] = dict(sorted(meta.items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if len(text) > n:
+        return data
+    return data[:8] + text + b" " * (n - len(text)) + data[8 + n:]
+
+
 def step_tag(step: int) -> str:
     return f"step-{step:08d}"
 
@@ -67,7 +83,7 @@ def save(directory: str | Path, tag: str, tensors: dict[str, torch.Tensor], stat
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cpu = {k: v.detach().to("cpu").contiguous() for k, v in tensors.items()}
-    data = serialize(cpu, metadata={"format": FORMAT, "model": model})
+    data = canonical_header(serialize(cpu, metadata={"format": FORMAT, "model": model}))
     write_bytes(directory / f"{tag}.safetensors", data)
     meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "model": model, "model_version": model_version,
             "tensors": f"{tag}.safetensors", "sha256": hashlib.sha256(data).hexdigest(), "state": state}

@@ -235,10 +235,10 @@ def test_draw_asks_a_chunked_family_for_at_most_its_chunk_per_call_on_cpu():
 def test_the_transformed_data_check_finds_any_nan_or_inf(bad):
     """The launch's one-pass check (minimum and maximum) finds a single NaN or ±Inf anywhere, and passes finite
     and empty data."""
-    from physgen.training.launch import _finite
+    from physgen.models.base import all_finite
 
     x = torch.rand(300, 7, dtype=torch.float64, generator=torch.Generator().manual_seed(0)).float()
     if bad is not None:
         x[123, 4] = bad
-    assert _finite(x) is (bad is None)
-    assert _finite(torch.empty(0, 7))
+    assert all_finite(x) is (bad is None)
+    assert all_finite(torch.empty(0, 7))

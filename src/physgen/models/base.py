@@ -93,6 +93,11 @@ def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:
     return None
 
 
+def all_finite(x: torch.Tensor) -> bool:
+    """No NaN/Inf in ``x`` (empty: True), from its minimum and maximum: one pass, and a NaN reaches both."""
+    return x.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
+
+
 def on_grid(x: torch.Tensor, levels: int) -> bool:
     """Whether every value of ``x`` is one of the grey levels ``k/N``, ``k = 0..N`` (``N`` = ``levels``)."""
     n = x * levels

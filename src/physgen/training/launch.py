@@ -22,7 +22,7 @@ from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
 from physgen.errors import UserError, as_written
 from physgen.models import registry
-from physgen.models.base import DataSpec
+from physgen.models.base import DataSpec, all_finite
 from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training import augment as augmentation
@@ -113,7 +113,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     cfg = resolved(cls, cfg, spec)
     model = registry.instantiate(cls, cfg.model, spec)
     tdata = to_tensor_data(train_ds, transform, cfg.data.condition)
-    if not _finite(tdata.x):
+    if not all_finite(tdata.x):
         raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
                         f"use another transform")
     model.check_batch(tdata.all())
@@ -135,20 +135,13 @@ def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict,
                    val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
                    transform=transform)
     model = registry.instantiate(cls, cfg.model, spec)
-    if not _finite(prep.data.x):
+    if not all_finite(prep.data.x):
         raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
                         f"use another transform")
     model.check_batch(prep.data.all())
     constants = R.data_constants(source, cfg.data.condition)
     return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
                   (model, spec, prep.transform, prep.data, prep.val, constants, prep.info))
-
-
-def _finite(x) -> bool:
-    """No NaN/Inf in ``x``: its minimum and maximum are finite (one pass; a NaN propagates to both)."""
-    import torch
-
-    return x.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
 
 
 def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, prepared) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import torch
 
 from physgen.errors import UserError, as_written
-from physgen.models.base import DataSpec, on_grid
+from physgen.models.base import DataSpec, all_finite, on_grid
 from physgen.models.rbm.symmetry import Translations
 
 MAX_CONDITIONS = 64
@@ -38,7 +38,7 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
 def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: int = 1) -> None:
     """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
     ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``levels`` = N)."""
-    if x.numel() and not bool(torch.isfinite(torch.stack(torch.aminmax(x))).all()):  # (NaN propagates: one pass)
+    if not all_finite(x):
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":

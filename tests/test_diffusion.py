@@ -379,6 +379,11 @@ def test_group_norm_of_bfloat16_channels_last_activations():
     y = norm.to(torch.bfloat16)(x)
     assert y.is_contiguous(memory_format=torch.channels_last)
     torch.testing.assert_close(y, torch.nn.functional.group_norm(x.contiguous(), 4, norm.weight, norm.bias))
+    shift = torch.randn(3, 8, 1, 1, generator=gen(8)).to(torch.bfloat16)    # the block's embedding offset
+    y = norm(x, shift)
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(y, torch.nn.functional.group_norm(x + shift, 4, norm.weight, norm.bias)
+                       .contiguous(memory_format=torch.channels_last))   # the same bfloat16 sums, bit for bit
 
 
 def test_bfloat16_sampling_falls_back_to_float32_without_bfloat16_instructions(monkeypatch):

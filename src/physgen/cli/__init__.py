@@ -7,8 +7,10 @@ traceback.
 from __future__ import annotations
 
 import atexit
+import ctypes
 import gc
 import importlib
+import os
 import sys
 from typing import Sequence
 
@@ -38,6 +40,7 @@ def build_parser() -> ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     _printable_streams()
     _freeze_at_exit()
+    _keep_freed_memory()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -75,6 +78,33 @@ def _freeze_at_exit() -> None:
 
 
 _FREEZE_REGISTERED = False
+
+# glibc mallopt(3) parameters: blocks up to 32 MiB from the heap (the largest threshold glibc accepts on 64-bit
+# systems), and freed memory kept until 64 MiB lie free at the heap's top
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+_MMAP_THRESHOLD, _TRIM_THRESHOLD = 32 << 20, 64 << 20
+
+
+def _keep_freed_memory() -> None:
+    """Let glibc's malloc reuse freed tensor memory instead of mapping fresh pages for every tensor.
+
+    By default glibc serves a block above its mmap threshold (128 KiB, raised dynamically up to the largest
+    block freed so far) with a fresh ``mmap`` and unmaps it on free, and returns free memory at the heap's top
+    to the system beyond 128 KiB; PyTorch on the CPU allocates and frees its activations at every operation, so
+    each call faults its pages in anew (minor page faults, counted as system time).  Fixing the two thresholds
+    (:data:`_MMAP_THRESHOLD`, :data:`_TRIM_THRESHOLD`) keeps those pages in the process, as the jemalloc and
+    TCMalloc settings of PyTorch's CPU performance guide do.  Linux with glibc only; skipped where the user
+    set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (theirs stand) or ``mallopt`` is absent.  The
+    figures: benchmarks/records/diffusion.md."""
+    if not sys.platform.startswith("linux") or {"MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"} & set(os.environ):
+        return
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):   # not glibc (musl has no mallopt)
+        return
+    mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
+    mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
+    mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD)
 
 
 def _output_lock(args):

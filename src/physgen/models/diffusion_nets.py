@@ -80,13 +80,16 @@ def _groups(ch: int) -> int:
 
 
 class GroupNorm(nn.GroupNorm):
-    """``nn.GroupNorm`` that normalises bfloat16 channels-last CPU activations in the contiguous layout (ATen's
-    channels-last bfloat16 group norm is a slow path on the CPU), returning channels-last; same parameters."""
+    """``nn.GroupNorm`` of ``x + shift`` (``shift`` broadcast, e.g. a per-sample channel offset ``(B, C, 1, 1)``,
+    or None); same parameters.  bfloat16 channels-last CPU activations are shifted and normalised in the
+    contiguous layout and returned channels-last: ATen's channels-last bfloat16 group norm, and its bfloat16
+    additions broadcast along the innermost (channel) dimension, are slow paths on the CPU."""
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
         if x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous():
-            return super().forward(x.contiguous()).contiguous(memory_format=torch.channels_last)
-        return super().forward(x)
+            x = x.contiguous()
+            return super().forward(x if shift is None else x + shift).contiguous(memory_format=torch.channels_last)
+        return super().forward(x if shift is None else x + shift)
 
 
 class ResConvBlock(nn.Module):
@@ -102,8 +105,8 @@ class ResConvBlock(nn.Module):
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
-        h = self.c1(self.act(self.n1(x))) + self.emb(emb)[:, :, None, None]
-        return self.skip(x) + self.c2(self.act(self.n2(h)))
+        h = self.c1(self.act(self.n1(x)))
+        return self.skip(x) + self.c2(self.act(self.n2(h, self.emb(emb)[:, :, None, None])))
 
 
 class UNet(nn.Module):

@@ -26,7 +26,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import scipy.linalg
 
 from physgen.errors import UserError
 
@@ -42,6 +41,7 @@ def gaussian_fit(x) -> tuple[np.ndarray, np.ndarray]:
 
 def frechet_distance(mu1, cov1, mu2, cov2) -> float:
     """Closed-form FD between N(mu1, cov1) and N(mu2, cov2); matrix square root by scipy.linalg.sqrtm."""
+    import scipy.linalg   # on use: most of the import time of physgen.metrics otherwise
     mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
     cov1, cov2 = np.atleast_2d(cov1).astype(np.float64), np.atleast_2d(cov2).astype(np.float64)
     with warnings.catch_warnings():

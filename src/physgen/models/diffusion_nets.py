@@ -86,10 +86,10 @@ class GroupNorm(nn.GroupNorm):
     additions broadcast along the innermost (channel) dimension, are slow paths on the CPU."""
 
     def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
-        if x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous():
-            x = x.contiguous()
-            return super().forward(x if shift is None else x + shift).contiguous(memory_format=torch.channels_last)
-        return super().forward(x if shift is None else x + shift)
+        reorder = x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous()
+        x = x.contiguous() if reorder else x
+        y = super().forward(x if shift is None else x + shift)
+        return y.contiguous(memory_format=torch.channels_last) if reorder else y
 
 
 class ResConvBlock(nn.Module):

@@ -5,6 +5,7 @@ import sys
 
 from physgen.cli.common import add_out, add_seed, add_verb, finite_float, nonneg_int, positive_float, positive_int
 from physgen.errors import UserError
+from physgen.training.exact_sampling import DEFAULT_CHAINS
 
 
 def register(sub) -> None:
@@ -29,6 +30,20 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
                    help="h5: physgen dataset (default); root: a TTree 'events', one branch per feature; "
                         "lhe: tt̄ events rebuilt from the features s, t, y (see docs/hep.md)")
+    p.add_argument("--mcmc", action="store_true",
+                   help="exact Boltzmann samples: Markov chains that propose from the model and accept with the Ising "
+                        "weight e^(-H/T) of the training data (or --hamiltonian); families with a density only")
+    p.add_argument("--importance", action="store_true",
+                   help="the model's samples with self-normalised importance weights /log_weights against the "
+                        "Boltzmann weight, and their effective sample size")
+    p.add_argument("--chains", type=int, metavar="C",
+                   help=f"--mcmc: parallel chains (default {DEFAULT_CHAINS}); other runs: the model's sampler chains")
+    p.add_argument("--hamiltonian", choices=("ising",),
+                   help="--mcmc/--importance: the target Hamiltonian when the run's data records none "
+                        "(with --J, --h, --open)")
+    p.add_argument("--J", type=finite_float, default=1.0, help="--hamiltonian ising: coupling J (default 1)")
+    p.add_argument("--h", type=finite_float, default=0.0, help="--hamiltonian ising: field h (default 0)")
+    p.add_argument("--open", action="store_true", help="--hamiltonian ising: open instead of periodic boundaries")
     p.add_argument("--ecm", type=positive_float, default=None,
                    help="--format lhe: collision energy √s in GeV (default: the training data's 'ecm' attribute)")
     p.add_argument("--top-mass", type=positive_float, default=173.0,
@@ -69,10 +84,21 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler), ("guidance", args.guidance))
                if v is not None}
+    exact = _exact_options(args)
     run_ = load_run(args.run_dir, device=args.device, which=args.which)
     if run_.checkpoint != args.which and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
-    ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **options)
+    if exact:
+        from physgen.training.exact_sampling import check_exact, constants_of
+
+        check_exact(run_.config.model_name, run_.spec.kind, exact.get("hamiltonian"), constants_of(run_),
+                    chains=args.chains)
+        for why in run_.outside_trained_range(condition):
+            print(f"physgen: warning: {why}: the chains stay exact, the acceptance reported below says what the "
+                  "model is worth there", file=sys.stderr)
+    elif args.chains is not None:
+        options["chains"] = args.chains
+    ds = run_.sample(args.n, seed=args.seed, condition=condition, extrapolate=args.extrapolate, **exact, **options)
     if args.format == "h5":
         save(ds, args.out, overwrite=args.overwrite)
     else:
@@ -80,4 +106,34 @@ def run(args) -> int:
 
         write(args, ds)
     print(f"wrote {len(ds)} {ds.kind} samples of shape {ds.shape} -> {args.out}")
+    if exact:
+        from physgen.training.exact_sampling import acceptance_text
+
+        print(acceptance_text(ds))
     return 0
+
+
+def _exact_options(args) -> dict:
+    """``Run.sample``'s keywords for --mcmc / --importance; refuses their flags without them."""
+    if args.mcmc and args.importance:
+        raise UserError("--mcmc and --importance exclude each other")
+    if args.chains is not None and args.chains < 1:
+        raise UserError(f"--chains: must be >= 1, got {args.chains}")
+    if not (args.mcmc or args.importance):
+        if args.hamiltonian or args.open or args.J != 1.0 or args.h != 0.0:
+            raise UserError("--hamiltonian, --J, --h and --open go with --mcmc or --importance")
+        return {}
+    if args.format != "h5":
+        raise UserError("--mcmc/--importance write physgen's h5 format (drop --format)")
+    if args.steps is not None or args.sampler is not None or args.guidance is not None:
+        raise UserError("--mcmc/--importance propose with the model's own sampler: drop --steps, --sampler, --guidance")
+    if not args.hamiltonian and (args.open or args.J != 1.0 or args.h != 0.0):
+        raise UserError("--J, --h and --open describe --hamiltonian ising: add it")
+    out: dict = {"mcmc": args.mcmc, "importance": args.importance}
+    if args.mcmc and args.chains is not None:
+        out["chains"] = args.chains
+    if args.hamiltonian:
+        from physgen.training.exact_sampling import Hamiltonian
+
+        out["hamiltonian"] = Hamiltonian(args.J, args.h, not args.open)
+    return out

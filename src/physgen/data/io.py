@@ -48,7 +48,8 @@ def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 @dataclass
 class Dataset:
     """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``;
-    ``mask`` ``(N, P)`` for kind ``pointcloud`` (samples ``(N, P, F)``), else None."""
+    ``mask`` ``(N, P)`` for kind ``pointcloud`` (samples ``(N, P, F)``), else None; ``log_weights`` ``(N,)``
+    self-normalised importance weights (log w_k, Σ w_k = 1 per temperature) of weighted samples, else None."""
 
     samples: np.ndarray
     kind: str
@@ -56,6 +57,7 @@ class Dataset:
     labels: np.ndarray | None = None
     attrs: dict[str, Any] = field(default_factory=dict)
     mask: np.ndarray | None = None
+    log_weights: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         self.samples = np.asarray(self.samples)
@@ -64,6 +66,8 @@ class Dataset:
             self.labels = np.asarray(self.labels)
         if self.mask is not None:
             self.mask = np.asarray(self.mask)
+        if self.log_weights is not None:
+            self.log_weights = np.asarray(self.log_weights, dtype=np.float64)
 
     def __len__(self) -> int:
         return int(self.samples.shape[0])
@@ -83,7 +87,8 @@ class Dataset:
         return Dataset(self.samples[index], self.kind,
                        {k: v[index] for k, v in self.conditions.items()},
                        None if self.labels is None else self.labels[index], dict(self.attrs),
-                       None if self.mask is None else self.mask[index])
+                       None if self.mask is None else self.mask[index],
+                       None if self.log_weights is None else self.log_weights[index])
 
     def validate(self, where: str = "dataset") -> "Dataset":
         """Check the contract; raise UserError naming ``where`` and the field on violation."""
@@ -112,6 +117,9 @@ def _validate(ds: Dataset, where: str) -> None:
     if names is not None and x.ndim == 2 and len(names) != x.shape[1]:
         raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[1]} features")
     _validate_mask(ds, where)
+    if ds.log_weights is not None and (ds.log_weights.shape != (n,) or not np.all(np.isfinite(ds.log_weights))):
+        raise UserError(f"{where}: /log_weights has shape {ds.log_weights.shape} or non-finite values, "
+                        f"expected ({n},) finite numbers")
     _validate_physics(ds.attrs, where)
 
 
@@ -229,6 +237,8 @@ def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression:
             f.create_dataset("labels", data=ds.labels.astype(np.int64))
         if ds.mask is not None:
             f.create_dataset("mask", data=ds.mask.astype(np.uint8), compression=compression)
+        if ds.log_weights is not None:
+            f.create_dataset("log_weights", data=ds.log_weights.astype(np.float64))
         for key, value in attrs.items():
             if value is not None:
                 f.attrs[key] = _attr_to_h5(value)
@@ -295,7 +305,8 @@ def _read(f: h5py.File, where: str) -> Dataset:
         conditions = {name: f["conditions"][name][()] for name in f["conditions"]}
     labels = f["labels"][()] if "labels" in f else None
     mask = f["mask"][()] if "mask" in f else None
-    return Dataset(samples, str(kind), conditions, labels, attrs, mask).validate(where)
+    log_weights = f["log_weights"][()] if "log_weights" in f else None
+    return Dataset(samples, str(kind), conditions, labels, attrs, mask, log_weights).validate(where)
 
 
 def _check_memory(f: h5py.File, where: str) -> None:

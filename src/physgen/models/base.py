@@ -360,6 +360,12 @@ class GenerativeModel(nn.Module):
         """Per-sample log-likelihood ``(N,)`` (exact or a bound) and attributes (log Z ± error...)."""
         raise UserError(f"model {self.name!r} has no likelihood method {method!r}")
 
+    def proposal(self, condition: dict[str, float] | None = None):
+        """A :class:`~physgen.samplers.boltzmann.Proposal` for exact Boltzmann sampling of spin lattices at
+        ``condition``: draws with their log-probability up to a constant, and a kernel reversible with respect
+        to the model (default: none; families with an exact or unbiased probability of a configuration)."""
+        raise UserError(f"model {self.name!r} has no probability of a configuration to propose with")
+
     @property
     def device(self) -> torch.device:
         for t in list(self.parameters()) + list(self.buffers()):

@@ -67,6 +67,8 @@ class EBMConfig:
     net: Literal["auto", "mlp", "cnn"] = "auto"  # auto: mlp for tabular data, cnn for lattices/images
     hidden: tuple[int, ...] = (128, 128)  # MLP widths
     channels: tuple[int, ...] = (16, 32, 64)  # CNN widths (stride-2 stages while H, W stay even)
+    # lattices' first CNN layer: strided (halves H, W at once) or full (keeps every site, so it sees each bond)
+    stem: Literal["strided", "full"] = "strided"
     alpha: float = 0.1                    # weight of the energy-magnitude regulariser
     k_steps: int = 60                     # K Langevin steps per update
     step_size: float = 10.0               # Langevin η
@@ -112,19 +114,22 @@ class CNNEnergy(nn.Module):
     """``(B, C, H, W)`` (+ condition planes) -> ``(B,)``: 3×3 convs + SiLU, halving H and W while they stay
     even, then an MLP head.
 
-    Lattices (``circular``, periodic padding) are translation invariant: stride 2 from the first layer and a
-    global mean pool.  Pictures (zero padding) are not: the first layer keeps the full resolution and the head
-    sees the flattened feature map, so the energy knows where a stroke is (on the digits the picture layout is
-    the closer to the data: benchmarks/records/ebm.md).
+    Lattices (``circular``, periodic padding) are translation invariant: a global mean pool, and stride 2 from
+    the first layer (``full_stem=False``) or from the second (``full_stem=True``: the first layer's 3×3 window
+    sits on every site, so its features resolve each nearest-neighbour bond s_i s_j, the Ising energy's terms).
+    Pictures (zero padding) are not: the first layer keeps the full resolution and the head sees the flattened
+    feature map, so the energy knows where a stroke is (on the digits the picture layout is the closer to the
+    data: benchmarks/records/ebm.md).
     """
 
-    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], cond_dim: int, circular: bool):
+    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], cond_dim: int, circular: bool,
+                 full_stem: bool = False):
         super().__init__()
         c, h, w = shape
         layers: list[nn.Module] = []
         prev = c + cond_dim
         for i, ch in enumerate(channels):
-            halve = h % 2 == 0 and w % 2 == 0 and h > 2 and (circular or i > 0)
+            halve = h % 2 == 0 and w % 2 == 0 and h > 2 and (i > 0 or (circular and not full_stem))
             stride = 2 if halve else 1
             h, w = h // stride, w // stride
             layers += [conv2d(prev, ch, 3, stride=stride, padding=1, circular=circular), nn.SiLU()]
@@ -162,8 +167,9 @@ class EBM(GenerativeModel):
     name: ClassVar[str] = "ebm"
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("hidden",), "cnn": ("channels",)}
     demo: ClassVar[DemoStage | None] = DemoStage(
-        "ebm", "Energy-based model (discrete Metropolis–Hastings chains on the spins)", 40, "09_ebm_langevin.py", 1800,
-        ("model.k_steps=5", "model.channels=[8,16]", "train.lr=3e-3", "train.batch_size=64"))
+        "ebm", "Energy-based model (discrete Metropolis–Hastings chains on the spins)", 40, "09_ebm_langevin.py", 3000,
+        ("model.k_steps=5", "model.channels=[8,16]", "model.stem=full", "train.lr=3e-3", "train.batch_size=64",
+         "train.schedule=cosine", "model.sample_steps=50"))
     description: ClassVar[str] = ("energy-based model (MLP/CNN energy), contrastive divergence with Langevin or discrete "
                                   "MCMC chains in a replay buffer")
     config_class: ClassVar[type] = EBMConfig
@@ -245,7 +251,8 @@ class EBM(GenerativeModel):
                 raise UserError(f"model.net=cnn: data of shape {spec.shape} is not an image or lattice")
             shape = (1, *spec.shape) if len(spec.shape) == 2 else tuple(spec.shape)
             self.image_shape = shape
-            return CNNEnergy(shape, config.channels, self.cond.dim, circular=spec.kind == "spins")
+            return CNNEnergy(shape, config.channels, self.cond.dim, circular=spec.kind == "spins",
+                             full_stem=config.stem == "full")
         self.image_shape = None
         return MLPEnergy(spec.n_features, config.hidden, self.cond.dim)
 

@@ -44,22 +44,58 @@ class Run:
 
     # --- sampling ------------------------------------------------------------------------------
     def sample(self, n: int, *, seed: int = 0, condition: dict[str, float] | None = None,
-               extrapolate: bool = False, **sampler_options: Any) -> Dataset:
+               extrapolate: bool = False, mcmc: bool = False, importance: bool = False, chains: int | None = None,
+               burn_in: int | None = None, hamiltonian=None, **sampler_options: Any) -> Dataset:
         """``n`` samples in data space; ``condition`` e.g. ``{"temperature": 2.5}`` or ``{"labels": 3}``.
 
         A conditioned run sampled without ``condition`` spreads ``n`` evenly over the trained values.
+        ``mcmc=True``: a Markov chain whose law is exactly the Boltzmann distribution of the training data's
+        Hamiltonian (or ``hamiltonian``, a :class:`~physgen.training.exact_sampling.Hamiltonian`), with the model
+        as proposal (``chains`` chains, ``burn_in`` moves discarded; without ``mcmc`` both are the model's own
+        sampler options); ``importance=True``: the model's draws with self-normalised importance weights
+        ``log_weights`` against it (:mod:`physgen.training.exact_sampling`).
         """
         if n < 1:
             raise UserError("must be >= 1", key="n", value=n)
+        if mcmc and importance:
+            raise UserError("mcmc and importance exclude each other")
+        exact = "mcmc" if mcmc else "importance" if importance else None
         self._check_memory(n)
-        plan = self._condition_plan(n, condition, extrapolate)
-        _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
+        temperature = None
+        if exact is not None and condition and "temperature" in condition and \
+                "temperature" not in self.spec.condition_names:   # the target's temperature, not the model's
+            condition = dict(condition)
+            temperature = float(condition.pop("temperature"))
+        plan = self._condition_plan(n, condition or None, extrapolate or exact is not None)
         gen = torch.Generator(device=self.model.device).manual_seed(int(seed))
         constants = R.read_json(self.path / R.DATA) if (self.path / R.DATA).is_file() else {}
         attrs = {"source": "physgen sample", "run": str(self.path.resolve()), "model": self.config.model_name,
                  "checkpoint": self.checkpoint, "checkpoint_step": self.step, "seed": int(seed)}
+        if exact is not None:
+            from physgen.training.exact_sampling import sample_exact
+
+            if sampler_options:
+                raise UserError(f"{exact}: the model proposes with its own sampler; drop "
+                                f"{', '.join(sorted(sampler_options))}")
+            return sample_exact(self, plan, method=exact, generator=gen, constants=constants,
+                                hamiltonian=hamiltonian, chains=chains, burn_in=burn_in, attrs=attrs,
+                                temperature=temperature)
+        if hamiltonian is not None:
+            raise UserError("hamiltonian goes with mcmc or importance")
+        sampler_options.update({k: v for k, v in (("chains", chains), ("burn_in", burn_in)) if v is not None})
+        _check_options(self.model.sample, self.model.name, sampler_options, "sampler option")
         return draw(self.model, self.spec, self.transform, plan, gen, constants=constants, attrs=attrs,
                     **sampler_options)
+
+    def outside_trained_range(self, condition: dict[str, float] | None) -> list[str]:
+        """The continuous conditions of ``condition`` that lie outside the run's trained range, as text."""
+        out = []
+        for name, value in (condition or {}).items():
+            if name in self.spec.condition_names:
+                lo, hi = self.spec.condition_range(name)
+                if not lo <= float(value) <= hi:
+                    out.append(f"{name}={value:g} is outside the trained range [{lo:g}, {hi:g}]")
+        return out
 
     def _check_memory(self, n: int) -> None:
         """Refuse ``n`` samples whose arrays do not fit in memory: the model's samples in its dtype and their

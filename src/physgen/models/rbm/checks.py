@@ -95,7 +95,7 @@ def condition_values(spec: DataSpec) -> list[float]:
     return []
 
 
-def _name(spec: DataSpec) -> str:
+def condition_key(spec: DataSpec) -> str:
     return spec.condition_names[0] if spec.condition_names else "labels"
 
 
@@ -105,7 +105,7 @@ def condition_index(spec: DataSpec, values: list[float], condition: dict[str, fl
         if condition:
             raise UserError("this run was trained without conditions", key="condition", value=','.join(condition))
         return 0
-    name = _name(spec)
+    name = condition_key(spec)
     trained = ", ".join(f"{v:g}" for v in values)
     if not condition or (name not in condition and not (name == "labels" and "label" in condition)):
         raise UserError(f"this run is conditioned on {name}; pass {as_written('condition')} {name}=VALUE "
@@ -121,7 +121,7 @@ def batch_index(spec: DataSpec, values: list[float], batch: dict[str, torch.Tens
     """``(B,)`` index of each row's condition value (from ``batch["cond"][:, 0]`` or ``batch["labels"]``)."""
     if spec.condition_names:
         if "cond" not in batch:
-            raise UserError(f"data: this run is conditioned on {_name(spec)} but the batch has no conditions")
+            raise UserError(f"data: this run is conditioned on {condition_key(spec)} but the batch has no conditions")
         c = batch["cond"].reshape(len(batch["cond"]), -1)[:, 0].double()
     else:
         c = batch["labels"].double()

@@ -34,7 +34,8 @@ from physgen.models.rbm import cd, checks, partition, work
 from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
 from physgen.samplers import ais as ais_mod
-from physgen.samplers.gibbs import gibbs_sample, initial_state
+from physgen.samplers.boltzmann import Proposal
+from physgen.samplers.gibbs import gibbs_sample, gibbs_steps, initial_state
 from physgen.samplers.tempering import default_betas, pt_sample, pt_sweep
 
 
@@ -471,6 +472,33 @@ class RBM(GenerativeModel):
             # last half-sweep, not binary draws (binomial and softmax units draw grey levels themselves)
             x = e.visible_mean(e.sample_hidden(x.to(self.W), generator)).to(x.dtype)
         return x.reshape(n, *self.spec.shape)
+
+    def proposal(self, condition: dict[str, float] | None = None):
+        """The block-Gibbs kernel of the RBM trained nearest to ``condition``, as a proposal for exact Boltzmann
+        sampling (:mod:`physgen.samplers.boltzmann`): one sweep ``v → h → v′`` is reversible with respect to
+        the marginal q(v) ∝ e^{−F(v)}, whose ``log q = −F(v)`` it reports (spin lattices only)."""
+        if self.spec.kind != "spins":
+            raise UserError(f"the rbm proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
+        k, cond = 0, None
+        if self.cond_values:
+            want = float(next(iter(condition.values()))) if condition else float("nan")
+            k = min(range(len(self.cond_values)), key=lambda i: abs(self.cond_values[i] - want)) if want == want else 0
+            cond = {checks.condition_key(self.spec): self.cond_values[k]}
+        e = self.energy(k).detach()
+        e64, shape = e.to(torch.float64), self.spec.shape
+
+        def log_q(v: torch.Tensor) -> torch.Tensor:
+            return -e64.free_energy(v.reshape(len(v), -1).double())
+
+        def draw(n: int, generator: torch.Generator):
+            v = self.sample(n, generator=generator, condition=cond)
+            return v.reshape(n, *shape), log_q(v)
+
+        def move(s: torch.Tensor, _log_q: torch.Tensor, generator: torch.Generator):
+            v = gibbs_steps(e, s.reshape(len(s), -1).to(self.W), 1, generator)
+            return v.reshape(len(s), *shape), log_q(v)
+
+        return Proposal(draw, move, lambda s, generator: log_q(s.to(self.W)))
 
     def step_work(self, batch_size: int) -> float | None:
         """Multiply-add equivalents of one training step (:mod:`physgen.models.rbm.work`)."""

@@ -1,0 +1,138 @@
+"""Exact Boltzmann samples from a trained run: ``Run.sample(..., mcmc=True)`` and ``importance=True``.
+
+The run's model proposes (:meth:`~physgen.models.base.GenerativeModel.proposal`); the Ising Hamiltonian of its
+training data — J, h and the boundary recorded in the file, or one given by the caller — accepts or weights
+(:mod:`physgen.samplers.boltzmann`).  A run conditioned on temperature gets one target per temperature of the
+sampling plan; at a temperature outside the trained range the chains stay exact and only their acceptance
+suffers, which the result's attributes report.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from physgen.data import Dataset
+from physgen.errors import UserError
+from physgen.models import registry
+from physgen.samplers.boltzmann import IsingTarget, boltzmann_chains, importance_weights
+from physgen.training.data import to_dataset
+
+DEFAULT_CHAINS = 16      # parallel Markov chains of --mcmc
+DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
+
+
+@dataclass(frozen=True)
+class Hamiltonian:
+    """The Ising couplings of ``physgen sample --hamiltonian ising --J J --h H [--open]``."""
+
+    J: float = 1.0
+    h: float = 0.0
+    periodic: bool = True
+
+    @classmethod
+    def of_data(cls, attrs: dict) -> "Hamiltonian | None":
+        """The Hamiltonian a training file records (``J``, ``h``, ``boundary``), or None where it has no ``J``."""
+        if "J" not in attrs:
+            return None
+        return cls(float(attrs["J"]), float(attrs.get("h", 0.0)), str(attrs.get("boundary", "periodic")) != "open")
+
+    def at(self, temperature: float) -> IsingTarget:
+        return IsingTarget(float(temperature), self.J, self.h, self.periodic)
+
+
+def families_with_density() -> list[str]:
+    """The registered families whose models propose Boltzmann moves (they define ``proposal``)."""
+    from physgen.models.base import GenerativeModel
+
+    return [name for name in registry.names()
+            if getattr(registry.get(name), "proposal", None) is not GenerativeModel.proposal]
+
+
+def constants_of(run) -> dict:
+    """The training file's constant conditions and attributes the run recorded (``RUN/data.json``)."""
+    from physgen.training import rundir as R
+
+    return R.read_json(run.path / R.DATA) if (run.path / R.DATA).is_file() else {}
+
+
+def check_exact(model_name: str, kind: str, hamiltonian: Hamiltonian | None, constants: dict, *,
+                chains: int | None) -> Hamiltonian:
+    """Refuse what exact sampling cannot do (one line each); returns the target's couplings."""
+    from physgen.models.base import GenerativeModel
+
+    if getattr(registry.get(model_name), "proposal", None) is GenerativeModel.proposal:
+        raise UserError(f"model {model_name!r} has no probability of a configuration to correct with the Boltzmann "
+                        f"weight; families that can: {', '.join(families_with_density())}")
+    if kind != "spins":
+        raise UserError(f"exact Boltzmann sampling needs a run trained on spin lattices, not {kind} data")
+    if chains is not None and chains < 1:
+        raise UserError(f"chains: must be >= 1, got {chains}")
+    found = hamiltonian or Hamiltonian.of_data(constants.get("attrs", {}))
+    if found is None:
+        raise UserError("the run's training data records no Hamiltonian (no J attribute); "
+                        "pass --hamiltonian ising --J J [--h H]")
+    return found
+
+
+def sample_exact(run, plan, *, method: str, generator: torch.Generator, constants: dict,
+                 hamiltonian: Hamiltonian | None, chains: int | None, burn_in: int | None, attrs: dict,
+                 temperature: float | None = None) -> Dataset:
+    """``method`` ``"mcmc"`` or ``"importance"`` samples of ``run`` for each ``(k, condition)`` of ``plan``
+    (at ``temperature`` where the run is not conditioned on it: the training file's by default);
+    the Dataset's attributes report the acceptance, τ_int and effective sizes (lists when the plan has several
+    temperatures), and importance samples carry ``log_weights``."""
+    couplings = check_exact(run.config.model_name, run.spec.kind, hamiltonian, constants, chains=chains)
+    fixed_t = temperature if temperature is not None else constants.get("conditions", {}).get("temperature")
+    parts, logw, reports = [], [], []
+    for k, condition in plan:
+        t = (condition or {}).get("temperature", fixed_t)
+        if t is None:
+            raise UserError("exact Boltzmann sampling needs a temperature: pass --condition temperature=T")
+        target = couplings.at(t)
+        proposal = run.model.proposal(condition)
+        if method == "mcmc":
+            res = boltzmann_chains(proposal, target, k, chains=chains or DEFAULT_CHAINS, generator=generator,
+                                   burn_in=DEFAULT_BURN_IN if burn_in is None else burn_in)
+            parts.append(res.samples)
+            reports.append({"temperature": float(t), **res.attrs()})
+        else:
+            s, log_q = proposal.draw(k, generator)
+            lw, ess = importance_weights(target.log_weight(s).cpu().numpy(), log_q.detach().cpu().numpy())
+            parts.append(s)
+            logw.append(lw)
+            reports.append({"temperature": float(t), "importance_ess": ess, "importance_ess_fraction": ess / k})
+    x = torch.cat([p.detach().float().cpu() for p in parts]).numpy()
+    ds = to_dataset(x, run.spec, run.transform, plan, constants=constants, attrs=attrs)
+    ds.attrs.update(_report_attrs(reports, method, couplings))
+    if logw:
+        ds.log_weights = np.concatenate(logw)
+    return ds
+
+
+def _report_attrs(reports: list[dict], method: str, couplings: Hamiltonian) -> dict:
+    """One attribute per reported quantity: a number for one temperature, a list for several."""
+    keys = [key for key in reports[0]]
+    out = {("mcmc_temperature" if method == "mcmc" and key == "temperature" else
+            "importance_temperature" if key == "temperature" else key):
+           (reports[0][key] if len(reports) == 1 else [r[key] for r in reports]) for key in keys}
+    out.update({"exact_method": method, "target_hamiltonian": "ising", "target_J": couplings.J,
+                "target_h": couplings.h, "target_boundary": "periodic" if couplings.periodic else "open"})
+    return out
+
+
+def acceptance_text(ds: Dataset) -> str:
+    """One line for the command line: acceptance and τ_int per temperature, or the ESS of importance weights."""
+    a = ds.attrs
+    listify = lambda v: v if isinstance(v, list) else [v]  # noqa: E731
+    if a.get("exact_method") == "mcmc":
+        rows = zip(listify(a["mcmc_temperature"]), listify(a["mcmc_acceptance"]),
+                   listify(a["mcmc_tau_int_energy"]), listify(a["mcmc_tau_int_abs_magnetization"]),
+                   listify(a["mcmc_n_effective"]))
+        return "; ".join(f"T={t:g}: acceptance {acc:.1%}, tau_int E/|m| {te:.2f}/{tm:.2f} moves, "
+                         f"{neff:.0f} independent" for t, acc, te, tm, neff in rows)
+    rows = zip(listify(a["importance_temperature"]), listify(a["importance_ess"]),
+               listify(a["importance_ess_fraction"]))
+    return "; ".join(f"T={t:g}: ESS {ess:.1f} ({frac:.1%})" for t, ess, frac in rows if math.isfinite(ess))

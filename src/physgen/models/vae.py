@@ -329,6 +329,48 @@ class VAE(GenerativeModel):
         z = torch.randn((n, self.config.latent), generator=generator, device=self.device)
         return self.draw(*self.decode(z, c), generator=generator)
 
+    def proposal(self, condition: dict[str, float] | None = None):
+        """Independent draws for exact Boltzmann sampling of spin lattices (:mod:`physgen.samplers.boltzmann`),
+        on the extended space of (x, z).
+
+        A draw is z ~ p(z), x ~ p(x|z); on (x, z) the target π(x) r(z|x), with the encoder r as the auxiliary
+        conditional, has the marginal π on x and the importance ratio π(x) r(z|x) / (p(z) p(x|z)), so the chain
+        reports log q = log p(z) + log p(x|z) − log r(z|x) of the z that made x: a one-draw unbiased estimate of
+        log p(x) whose extended-space chain is exact (pseudo-marginal MCMC, Andrieu & Roberts, Ann. Stat. 37,
+        697, 2009).  Given states are scored at z ~ r(z|x), an exact draw of the extended target."""
+        if self.spec.kind != "spins":
+            raise UserError(f"the vae proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
+        condition = {k: v for k, v in (condition or {}).items() if k in self.cond.names} or None
+        if self.cond.active and not condition:
+            raise UserError("this vae is conditioned: pass a condition (e.g. temperature=T)")
+
+        def log_q(x: torch.Tensor, z: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+            mu, log_var = self.encode(x, c)
+            log_r = -0.5 * ((z - mu) ** 2 * torch.exp(-log_var) + log_var + LOG_2PI).sum(1)
+            log_pz = -0.5 * (z ** 2 + LOG_2PI).sum(1)
+            return (log_pz + self.log_likelihood(x, *self.decode(z, c)) - log_r).double()
+
+        def conditions(n: int, generator: torch.Generator) -> torch.Tensor | None:
+            cond, labels = self.cond.for_sampling(n, condition, generator)
+            return self.cond(cond, labels) if self.cond.active else None
+
+        @torch.no_grad()
+        def draw(n: int, generator: torch.Generator):
+            c = conditions(n, generator)
+            z = torch.randn((n, self.config.latent), generator=generator, device=self.device)
+            x = self.draw(*self.decode(z, c), generator=generator)
+            return x, log_q(x, z, c)
+
+        @torch.no_grad()
+        def score(s: torch.Tensor, generator: torch.Generator):
+            c = conditions(len(s), generator)
+            x = s.to(self.device, torch.float32)
+            return log_q(x, self.reparameterize(*self.encode(x, c), generator), c)
+
+        from physgen.samplers.boltzmann import Proposal
+
+        return Proposal(draw, log_q=score)
+
     def draw(self, params: torch.Tensor, log_var: torch.Tensor | None, *, generator) -> torch.Tensor:
         """A sample of the decoder distribution with the given parameters."""
         if self.likelihood == "categorical":

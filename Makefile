@@ -1,6 +1,7 @@
 # physgen: two commands set everything up on a fresh machine (see README).
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
 #   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process)
+#   make test-slow  the slow statistical tests (TEST_WORKERS processes of OMP_NUM_THREADS threads, default 1)
 #   make bench  run every speed benchmark (~30 min) and rewrite the tables in docs/benchmarks.md
 #   make notebooks  execute notebooks/*.py into notebooks-out/*.html (quick mode; PHYSGEN_QUICK=0: full)
 # Override the torch version (>= 2.13) with `make test TORCH_VERSION=2.13.0` or TORCH_SPEC="torch>=2.13".
@@ -39,7 +40,7 @@ test: install
 	$(PYTEST) $(PYTEST_ARGS)
 
 test-slow: install
-	$(PYTEST) -m slow $(PYTEST_ARGS)
+	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTEST) -m slow $(PYTEST_ARGS)
 
 test-all: install
 	$(PYTEST) -m "slow or not slow" $(PYTEST_ARGS)

@@ -18,7 +18,8 @@ OPTION_NAMES = {"size": "--size", "temperatures": "--temperatures", "samples": "
                 "start": "--start", "engine": "--engine"}
 
 
-def _size(text: str) -> int:
+def lattice_size(text: str) -> int:
+    """``--size``: an integer L >= 2."""
     try:
         value = int(text)
     except ValueError:
@@ -28,7 +29,7 @@ def _size(text: str) -> int:
     return value
 
 
-def _t_range(text: str) -> list[float]:
+def t_range(text: str) -> list[float]:
     """``"1.0:3.5:16"`` -> 16 evenly spaced temperatures from 1.0 to 3.5 inclusive."""
     parts = text.split(":")
     try:
@@ -43,10 +44,10 @@ def _t_range(text: str) -> list[float]:
 def register(sub) -> None:
     p = add_verb(sub, "ising", "sample 2D Ising configurations (checkerboard Metropolis or Wolff clusters)",
                  EXAMPLE, run)
-    p.add_argument("--size", type=_size, required=True, help="lattice size L (L x L, periodic)")
+    p.add_argument("--size", type=lattice_size, required=True, help="lattice size L (L x L, periodic)")
     temps = p.add_mutually_exclusive_group(required=True)
     temps.add_argument("--temperatures", type=float_list, help="comma-separated temperatures, e.g. 1.5,2.0,2.269")
-    temps.add_argument("--t-range", type=_t_range, help="LOW:HIGH:COUNT evenly spaced temperatures")
+    temps.add_argument("--t-range", type=t_range, help="LOW:HIGH:COUNT evenly spaced temperatures")
     p.add_argument("--samples", type=positive_int, required=True, help="configurations per temperature")
     p.add_argument("--chains", type=positive_int, default=None,
                    help="independent chains per temperature (default min(samples, 32))")

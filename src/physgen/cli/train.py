@@ -1,9 +1,12 @@
-"""``physgen train MODEL``: train a registered model on a dataset file into a run directory."""
+"""``physgen train MODEL``: train a registered model on a dataset file (or, for the families that can, on a
+Hamiltonian alone: ``--hamiltonian ising``) into a run directory."""
 from __future__ import annotations
 
 import os
 
-from physgen.cli.common import add_verb, nonneg_int, positive_float, positive_int, seed_int
+from physgen.cli.common import add_verb, finite_float, float_list, nonneg_int, positive_float, positive_int, seed_int
+from physgen.cli.data_ising import lattice_size, t_range
+from physgen.errors import UserError
 
 
 def register(sub) -> None:
@@ -42,6 +45,16 @@ def register(sub) -> None:
     p.add_argument("--labels-per-class", type=positive_int, metavar="N",
                    help="semi-supervised models (sgan): keep N labels per class, the rest unlabelled "
                         "(model.labels_per_class)")
+    h = p.add_argument_group("training on a Hamiltonian, without data (van; docs/van.md)")
+    h.add_argument("--hamiltonian", choices=("ising",),
+                   help="minimise the variational free energy of this Hamiltonian instead of fitting --data")
+    h.add_argument("--size", type=lattice_size, metavar="L", help="--hamiltonian: lattice size L >= 2 (L x L)")
+    h.add_argument("--temperatures", type=float_list, help="--hamiltonian: comma-separated temperatures, e.g. 2.0,2.5")
+    h.add_argument("--t-range", type=t_range, metavar="LOW:HIGH:COUNT",
+                   help="--hamiltonian: COUNT evenly spaced temperatures from LOW to HIGH")
+    h.add_argument("--J", type=finite_float, help="--hamiltonian: coupling J (default 1)")
+    h.add_argument("--h", type=finite_float, help="--hamiltonian: field h (default 0)")
+    h.add_argument("--open", action="store_true", help="--hamiltonian: open instead of periodic boundaries")
 
 
 def run(args) -> int:
@@ -62,7 +75,7 @@ def run(args) -> int:
     summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=sets,
                     resume=args.resume, overwrite=args.overwrite, epochs=args.epochs, steps=args.steps,
                     max_time=args.max_time, seed=args.seed, device=args.device, condition=args.condition,
-                    on_divergence=args.on_divergence)
+                    on_divergence=args.on_divergence, hamiltonian=hamiltonian_of(args))
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return 0
     loss = summary["last_metrics"].get("loss")
@@ -70,11 +83,46 @@ def run(args) -> int:
     total = f"/{summary['total_steps']}" if summary.get("total_steps") is not None else ""
     print(f"{summary['status']}: {summary['model']} at step {summary['steps']}{total}"
           f"{loss_text} ({summary['wall_time_s']:.1f} s{_split(summary)}) -> {args.out}")
+    f_q = summary["last_metrics"].get("f_q")
+    if isinstance(f_q, float):
+        print(f"variational free energy per spin F_q/N = {f_q:.6g} (an upper bound on F/N; last logged steps)")
     for line in (stop_line(summary, args.model, args.out),
                  validation_line(summary.get("validation"), args.model, args.out, summary)):
         if line:
             print(line)
     return 0
+
+
+def hamiltonian_of(args):
+    """The :class:`~physgen.training.hamiltonian.IsingTraining` of ``--hamiltonian ising --size L --temperatures
+    T1,T2 | --t-range LO:HI:N [--J] [--h] [--open]``, or None without ``--hamiltonian`` (its flags are then
+    refused)."""
+    flags = {"--size": args.size, "--temperatures": args.temperatures, "--t-range": args.t_range, "--J": args.J,
+             "--h": args.h, "--open": args.open or None}
+    if args.hamiltonian is None:
+        given = [flag for flag, value in flags.items() if value is not None]
+        if given:
+            raise UserError(f"{', '.join(given)}: describe --hamiltonian ising; add it (or drop them)")
+        return None
+    if args.data is not None:
+        raise UserError("--data/--hamiltonian: give one (a run trains on a data file or on a Hamiltonian)")
+    if args.resume:
+        raise UserError("--hamiltonian: the run records its Hamiltonian; resume without --hamiltonian and its flags")
+    if args.size is None:
+        raise UserError("--size: required with --hamiltonian")
+    if (args.temperatures is None) == (args.t_range is None):
+        raise UserError("--temperatures/--t-range: give one with --hamiltonian")
+    from physgen.training.hamiltonian import IsingTraining
+
+    key = "temperatures" if args.t_range is None else "t_range"
+    temperatures = args.temperatures if args.t_range is None else args.t_range
+    try:
+        return IsingTraining(args.size, tuple(temperatures), 1.0 if args.J is None else args.J,
+                             0.0 if args.h is None else args.h, not args.open)
+    except UserError as exc:   # (named by the flag that gave the temperatures)
+        if exc.key == "temperatures":
+            raise UserError(exc.detail, key=key, value=exc.value) from None
+        raise
 
 
 def _split(summary: dict) -> str:

@@ -1,17 +1,23 @@
 """Thermodynamic comparison of real and generated Ising configurations, temperature by temperature.
 
-For each temperature T the observables of :func:`physgen.physics.observables.thermodynamics` (energy per
-spin ⟨e⟩, ⟨|m|⟩, specific heat C, susceptibility χ, Binder cumulant U₄; bootstrap errors) are computed
-for the real and the generated configurations, with the difference ``Δ = fake − real``, its error
-``σ_Δ = sqrt(σ_real² + σ_fake²)`` and ``z = Δ/σ_Δ``.  The floor is the same comparison between two
-disjoint halves of the real configurations at that temperature.  The distributions of the energy per
-spin and of |m| (discrete on a finite lattice) are compared by exact-category KL/JS
-(:func:`~physgen.metrics.divergences.discrete_divergences`), and the spin–spin correlation function
-G(r) is reported for both.  Infinite-lattice references come from :mod:`physgen.physics.onsager`.
+For each temperature T the observables of :func:`physgen.physics.observables.thermodynamics_report` (energy
+per spin ⟨e⟩, ⟨|m|⟩, specific heat C, susceptibility χ, Binder cumulant U₄) are computed for the real and
+the generated configurations, with the difference ``Δ = fake − real``, its error
+``σ_Δ = sqrt(σ_real² + σ_fake²)`` and ``z = Δ/σ_Δ``.  Errors are block-bootstrap errors that respect how
+each file's rows were produced (:class:`~physgen.physics.observables.Sampling`: Markov chains and their
+τ_int from the file's attributes, measured on the rows where a real file records none, independent rows
+for generated samples without τ_int attributes); weighted files (``log_weights``) give weighted averages
+and weighted-bootstrap errors, renormalised per temperature.  Each file's entry states its
+``error_method``, ``block_length``, ``tau_int`` and ``ess``.  The floor is the same comparison between two
+disjoint halves of the real configurations at that temperature that share no chain segment
+(:meth:`~physgen.physics.observables.Sampling.halves`).  The distributions of the energy per spin and of
+|m| (discrete on a finite lattice) are compared by exact-category KL/JS
+(:func:`~physgen.metrics.divergences.discrete_divergences`; weighted histograms scaled to the effective
+sample size for weighted files), and the spin–spin correlation function G(r) is reported for both.
+Infinite-lattice references come from :mod:`physgen.physics.onsager`.
 
 Summary: ``chi2_per_dof = mean z²`` over all temperatures and observables — ≈ 1 when the generated
-configurations reproduce the thermodynamics within errors (bootstrap errors ignore Monte Carlo
-autocorrelation, so real-data χ²/dof can exceed 1 for strongly correlated chains).
+configurations reproduce the thermodynamics within errors.
 """
 from __future__ import annotations
 
@@ -19,9 +25,11 @@ import math
 
 import numpy as np
 
-from physgen.metrics.divergences import discrete_divergences
+from physgen.metrics.divergences import discrete_divergences, kl_js_from_counts
+from physgen.physics.observables import OBSERVABLES, Sampling
 
-OBSERVABLES = ("energy", "abs_magnetization", "specific_heat", "susceptibility", "binder")
+__all__ = ["OBSERVABLES", "compare_at_temperature", "onsager_reference", "spin_features", "summarise",
+           "temperature_key"]
 
 
 def spin_features(spins: np.ndarray, *, J: float = 1.0, h: float = 0.0) -> np.ndarray:
@@ -61,38 +69,83 @@ def _difference(a, b) -> dict[str, float | None]:
 
 
 def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: float = 1.0, h: float = 0.0,
-                           n_boot: int = 200, rng: np.random.Generator | None = None) -> dict:
-    """Real vs fake (and real half vs real half) observables at temperature ``t``; ``(N, L, L)`` inputs."""
-    from physgen.physics.observables import correlation_function, thermodynamics
+                           n_boot: int = 200, rng: np.random.Generator | None = None,
+                           real_sampling: Sampling | None = None, fake_sampling: Sampling | None = None,
+                           real_log_weights: np.ndarray | None = None,
+                           fake_log_weights: np.ndarray | None = None) -> dict:
+    """Real vs fake (and real half vs real half) observables at temperature ``t``; ``(N, L, L)`` inputs.
+
+    ``*_sampling``: how each file's rows were produced (default: independent rows); ``*_log_weights``
+    ``(N,)``: importance weights of weighted files (module docstring).  Every existing key of an entry is
+    kept; the ``real``/``fake`` estimates carry their error method, and ``sampling`` describes both files.
+    """
+    from physgen.physics.observables import correlation_function, normalised_weights, thermodynamics_report
 
     rng = rng if rng is not None else np.random.default_rng(0)
-    half = len(real) // 2
-    perm = rng.permutation(len(real))
-    th = {name: thermodynamics(x, t, J=J, h=h, rng=rng, n_boot=n_boot)
-          for name, x in (("real", real), ("fake", fake))}
-    halves = [thermodynamics(real[perm[i * half:(i + 1) * half]], t, J=J, h=h, rng=rng, n_boot=n_boot)
-              for i in range(2)] if half >= 2 else None
+    real_sampling = real_sampling if real_sampling is not None else Sampling.independent(len(real))
+    fake_sampling = fake_sampling if fake_sampling is not None else Sampling.independent(len(fake))
+    ia, ib = real_sampling.halves(rng)
+    kw = dict(J=J, h=h, rng=rng, n_boot=n_boot)
+    th = {"real": thermodynamics_report(real, t, sampling=real_sampling, log_weights=real_log_weights, **kw),
+          "fake": thermodynamics_report(fake, t, sampling=fake_sampling, log_weights=fake_log_weights, **kw)}
+    halves = [thermodynamics_report(real[i], t, sampling=real_sampling.take(i),
+                                    log_weights=None if real_log_weights is None else real_log_weights[i], **kw)[0]
+              for i in (ia, ib)] if min(len(ia), len(ib)) >= 2 else None
     ref = onsager_reference(t, J)
     out = {"n_real": int(len(real)), "n_fake": int(len(fake)), "observables": {}}
     for name in OBSERVABLES:
-        entry = {"real": th["real"][name].to_json(), "fake": th["fake"][name].to_json(),
-                 "difference": _difference(th["real"][name], th["fake"][name]), "onsager": ref.get(name)}
+        (r, r_notes), (f, f_notes) = ((th[k][0][name], th[k][1][name]) for k in ("real", "fake"))
+        entry = {"real": {**r.to_json(), **r_notes}, "fake": {**f.to_json(), **f_notes},
+                 "difference": _difference(r, f), "onsager": ref.get(name)}
         entry["floor"] = _difference(halves[0][name], halves[1][name]) if halves else None
         out["observables"][name] = entry
-    out["distributions"] = _distribution_divergences(real, fake, perm, half, J, h)
-    r, g_real = correlation_function(real)
-    _, g_fake = correlation_function(fake)
+    w_real, w_fake = normalised_weights(real_log_weights, len(real)), normalised_weights(fake_log_weights, len(fake))
+    out["sampling"] = {"real": _describe(real_sampling, real_log_weights, th["real"][1]),
+                       "fake": _describe(fake_sampling, fake_log_weights, th["fake"][1]),
+                       "floor_split": "real halves share no chain segment (whole chains to each half; an odd chain "
+                                      "split in time)"}
+    out["distributions"] = _distribution_divergences(real, fake, (ia, ib), (w_real, w_fake),
+                                                     (real_log_weights is not None, fake_log_weights is not None), J, h)
+    r, g_real = correlation_function(real, log_weights=real_log_weights)
+    _, g_fake = correlation_function(fake, log_weights=fake_log_weights)
     out["correlation"] = {"r": np.asarray(r, float).tolist(), "real": np.asarray(g_real, float).tolist(),
                           "fake": np.asarray(g_fake, float).tolist()}
     return out
 
 
-def _distribution_divergences(real, fake, perm, half, J, h) -> dict:
+def _describe(sampling: Sampling, log_weights, notes: dict) -> dict:
+    """The ``sampling`` entry of one file: chains, τ_int (stored samples), weights and effective size."""
+    return {**sampling.describe(), "weighted": log_weights is not None, "ess": notes["energy"]["ess"]}
+
+
+def _counts(values: np.ndarray, categories: np.ndarray, w: np.ndarray, weighted: bool) -> np.ndarray:
+    """Histogram of ``values`` over ``categories``: counts, or for weighted rows the normalised weights
+    scaled to the effective sample size (Σ w)²/Σ w² (so the pseudo-count weighs as for that many draws)."""
+    index = np.searchsorted(categories, values)
+    if not weighted:
+        return np.bincount(index, minlength=categories.size).astype(np.float64)
+    w = w / w.sum()
+    return np.bincount(index, weights=w, minlength=categories.size) / np.sum(w * w)
+
+
+def _divergence(x: np.ndarray, y: np.ndarray, wx, wy, weighted: tuple[bool, bool]) -> tuple[float, float]:
+    """(KL, JS) of two discrete samples ``(N,)``, ``(M,)``, weighted where ``weighted`` says so."""
+    if not any(weighted):
+        return discrete_divergences(x, y)
+    x, y = np.round(np.asarray(x, np.float64), 9), np.round(np.asarray(y, np.float64), 9)
+    categories = np.union1d(x, y)
+    kl, js = kl_js_from_counts(_counts(x, categories, wx, weighted[0]), _counts(y, categories, wy, weighted[1]))
+    return float(kl), float(js)
+
+
+def _distribution_divergences(real, fake, halves, weights, weighted, J, h) -> dict:
     fr, ff = spin_features(real, J=J, h=h), spin_features(fake, J=J, h=h)
+    (ia, ib), (wr, wf) = halves, weights
     out = {}
     for j, name in enumerate(("energy", "abs_magnetization")):
-        kl, js = discrete_divergences(fr[:, j], ff[:, j])
-        floor = discrete_divergences(fr[perm[:half], j], fr[perm[half:2 * half], j]) if half >= 1 else (None, None)
+        kl, js = _divergence(fr[:, j], ff[:, j], wr, wf, weighted)
+        floor = (_divergence(fr[ia, j], fr[ib, j], wr[ia], wr[ib], (weighted[0], weighted[0]))
+                 if min(len(ia), len(ib)) >= 1 else (None, None))
         out[name] = {"kl": kl, "js": js, "kl_floor": floor[0], "js_floor": floor[1]}
     return out
 

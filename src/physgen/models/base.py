@@ -191,6 +191,9 @@ class GenerativeModel(nn.Module):
     #: *, temperatures, baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}`` (test accuracy beside
     #: baselines), which ``physgen evaluate RUN --data TEST`` reports on labelled test data
     classifier: ClassVar[bool] = False
+    #: True when the family also trains without data, on a Hamiltonian alone (``physgen train NAME --hamiltonian
+    #: ising``: :mod:`physgen.training.hamiltonian`), its ``model.objective = "free-energy"``
+    trains_on_hamiltonian: ClassVar[bool] = False
     #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
     #: never inherited by a subclass
     demo: ClassVar[DemoStage | None] = None

@@ -36,6 +36,7 @@ BUILTIN = {
     "sgan": "physgen.models.gan.sgan:SGAN",
     "thesis-dcgan": "physgen.models.gan.thesis:ThesisDCGAN",
     "vae": "physgen.models.vae:VAE",
+    "van": "physgen.models.van:VAN",
     "wgan-gp": "physgen.models.gan.mlp:WGANGP",
 }
 _REGISTRY: dict[str, type] = {}

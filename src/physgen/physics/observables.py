@@ -7,15 +7,36 @@ the evaluation suite).
     e = (−J Σ_<ij> s_i s_j − h Σ s_i)/N_s (2L² bonds),   m = Σ s_i / N_s,
     C = N_s (⟨e²⟩ − ⟨e⟩²)/T²,   χ = N_s (⟨m²⟩ − ⟨|m|⟩²)/T,   U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)  (Binder 1981).
 
-Errors come from :func:`physgen.stats.bootstrap` over configurations, which assumes nearly independent
-samples (thin by ≥ 2 τ_int, see ``simulate``'s attrs); for a correlated series use
-:func:`physgen.stats.mean_with_error` on :func:`energy_per_spin` / :func:`magnetization`.
+Weighted samples (``log_weights``, self-normalised importance weights w_k): every average is
+⟨O⟩ = Σ w_k O_k / Σ w_k, and the effective sample size is (Σ w)²/Σ w² (Kish 1965).
+
+Errors (:func:`thermodynamics_report`) come from a non-overlapping block bootstrap
+(:func:`physgen.stats.bootstrap.block_bootstrap_replicates`; Carlstein 1986, Künsch 1989) that respects how
+the rows were produced (:class:`Sampling`, read from the file by :func:`sampling_of`): the rows of each
+Markov chain are cut into blocks of b = ⌈4 τ_int⌉ − 1 consecutive stored samples (b = 1, the ordinary
+bootstrap, for independent rows), with τ_int of e for ⟨e⟩ and C and τ_int of |m| for ⟨|m|⟩, χ and U
+(τ_int in stored samples, Sokal 1997 §3).  A block bootstrap misses the correlation across the block
+boundaries inside a chain, a relative bias O(τ_int/b) of the variance (Künsch 1989; Lahiri, *Resampling
+Methods for Dependent Data*, 2003, ch. 3); the error is corrected for it under a single-exponential
+autocorrelation with that τ_int by the factor sqrt(Σ_chains v(ℓ_c) / Σ_blocks v(ℓ_B)), v(ℓ) the variance of
+a sum of ℓ consecutive values (:func:`block_bias_correction`): 1 when blocks are whole chains or rows are
+independent.  Weighted rows are resampled the same way with their weights renormalised in every resample.
 """
 from __future__ import annotations
+
+import math
+from dataclasses import dataclass
 
 import numpy as np
 
 from physgen.errors import UserError
+
+OBSERVABLES = ("energy", "abs_magnetization", "specific_heat", "susceptibility", "binder")
+SERIES = {"energy": "energy", "specific_heat": "energy", "abs_magnetization": "abs_m", "susceptibility": "abs_m",
+          "binder": "abs_m"}
+"""The series whose τ_int sets the block length of each observable's error."""
+MIN_BLOCKS = 10
+"""Blocks are shortened so that a sample has at least this many (where it has that many rows)."""
 
 
 def _as_spins(spins: np.ndarray) -> np.ndarray:
@@ -45,21 +66,24 @@ def magnetization(spins: np.ndarray) -> np.ndarray:
     return _sum(s) / (s.shape[1] * s.shape[2])
 
 
-def correlation_function(spins: np.ndarray, chunk: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+def correlation_function(spins: np.ndarray, chunk: int = 2048,
+                         log_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Spin–spin correlation G(r) = ⟨s_x s_{x+r}⟩ for r = 0..L//2 along the two lattice axes.
 
-    Averaged over sites, both axes and all configurations; computed from the FFT autocorrelation
+    Averaged over sites, both axes and all configurations (weighted by the normalised
+    ``exp(log_weights)`` ``(N,)`` when given); computed from the FFT autocorrelation
     C(d) = (1/N_s) Σ_x s_x s_{x+d} = IFFT(|FFT s|²)/N_s (Wiener–Khinchin), ``chunk`` configurations at a
     time.  Not connected: above T_c G(r) → 0, below it G(r) → m² at large r.  Returns ``(r, G)``, each
     ``(L//2 + 1,)``.
     """
     s = _as_spins(spins)
     L = s.shape[1]
+    w = normalised_weights(log_weights, len(s))
     total = np.zeros((L, L))
     for start in range(0, len(s), chunk):
         f = np.fft.rfft2(s[start:start + chunk].astype(np.float64))
-        total += np.fft.irfft2(f * np.conj(f), s=(L, L)).sum(0)
-    corr = total / (len(s) * L * L)
+        total += np.tensordot(w[start:start + chunk], np.fft.irfft2(f * np.conj(f), s=(L, L)), axes=1)
+    corr = total / (L * L)
     r = np.arange(L // 2 + 1)
     return r, 0.5 * (corr[0, r] + corr[r, 0])
 
@@ -71,46 +95,330 @@ def binder_cumulant(m: np.ndarray) -> float:
     return float(1.0 - np.mean(m ** 4) / (3.0 * m2 ** 2)) if m2 > 0 else float("nan")
 
 
-def _specific_heat(e: np.ndarray, n_spins: int, T: float) -> float:
-    return float(n_spins * np.var(e) / T ** 2)
+def normalised_weights(log_weights: np.ndarray | None, n: int) -> np.ndarray:
+    """``(n,)`` weights w_k = exp(log w_k) / Σ_j exp(log w_j), renormalised over the given rows (1/n each
+    without ``log_weights``)."""
+    if log_weights is None:
+        return np.full(n, 1.0 / max(n, 1))
+    lw = np.asarray(log_weights, dtype=np.float64)
+    if lw.shape != (n,) or not np.all(np.isfinite(lw)):
+        raise UserError(f"log_weights: expected {n} finite numbers (one per configuration), got shape {lw.shape}")
+    w = np.exp(lw - lw.max())
+    return w / w.sum()
 
 
-def _susceptibility(m: np.ndarray, n_spins: int, T: float) -> float:
-    return float(n_spins * (np.mean(m ** 2) - np.mean(np.abs(m)) ** 2) / T)
+def effective_sample_size(weights: np.ndarray) -> float:
+    """Kish's effective sample size (Σ w)² / Σ w² of weights ``(N,)`` (N for equal weights)."""
+    w = np.asarray(weights, dtype=np.float64)
+    return float(w.sum() ** 2 / np.sum(w * w)) if np.any(w > 0) else 0.0
 
 
-def thermodynamics(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
-                   n_boot: int = 200) -> dict:
-    """Energy, |m|, specific heat, susceptibility and Binder cumulant of samples at one temperature.
+@dataclass(frozen=True)
+class Sampling:
+    """How the N rows of a sample at one temperature were produced.
 
-    Returns ``{"energy", "abs_magnetization", "specific_heat", "susceptibility", "binder"}`` ->
-    :class:`physgen.stats.Estimate` (value on all samples, error = bootstrap standard deviation over
-    resampled configurations; energies per spin, C and χ per spin).
+    ``chain`` ``(N,)``: the Markov chain of each row; ``time`` ``(N,)``: its position in that chain (only
+    the order matters); ``tau_energy``, ``tau_abs_m``: τ_int of e and of |m| in stored samples (½ for
+    independent rows); ``source``: where they come from (``"independent"``, ``"file attributes"``,
+    ``"estimated"``).
     """
-    from physgen.stats import bootstrap
+
+    chain: np.ndarray
+    time: np.ndarray
+    tau_energy: float = 0.5
+    tau_abs_m: float = 0.5
+    source: str = "independent"
+
+    def __post_init__(self) -> None:
+        chain, time = np.asarray(self.chain).ravel(), np.asarray(self.time).ravel()
+        if chain.shape != time.shape:
+            raise UserError(f"sampling: chain {chain.shape} and time {time.shape} must have one entry per row")
+        for name in ("tau_energy", "tau_abs_m"):
+            tau = float(getattr(self, name))
+            if not (math.isfinite(tau) and tau >= 0):
+                raise UserError(f"sampling: {name} must be a finite number >= 0, got {getattr(self, name)!r}")
+        object.__setattr__(self, "chain", chain)
+        object.__setattr__(self, "time", time)
+
+    def __len__(self) -> int:
+        return len(self.chain)
+
+    def tau(self, series: str) -> float:
+        """τ_int (stored samples) of ``"energy"`` or ``"abs_m"``."""
+        return float(self.tau_energy if series == "energy" else self.tau_abs_m)
+
+    @property
+    def n_chains(self) -> int:
+        return int(len(np.unique(self.chain)))
+
+    @classmethod
+    def independent(cls, n: int) -> "Sampling":
+        """``n`` independent rows (each its own chain)."""
+        return cls(np.arange(n), np.zeros(n, dtype=np.int64))
+
+    @classmethod
+    def chains(cls, parts: list[tuple[int, int]], *, order: str, tau_energy: float, tau_abs_m: float,
+               source: str = "file attributes") -> "Sampling":
+        """Rows of consecutive ``parts`` ``[(rows, chains), ...]`` (one per simulation run), each ordered
+        ``"time-major"`` (row i of a part: chain i mod c, step i div c; :func:`physgen.data.ising.simulate`)
+        or ``"chain-major"`` (chain i div ⌈rows/c⌉; ``physgen sample --mcmc``)."""
+        chain, time, offset = [], [], 0
+        for rows, c in parts:
+            i = np.arange(int(rows))
+            per = -(-int(rows) // int(c))
+            chain.append(offset + (i % c if order == "time-major" else i // per))
+            time.append(i // c if order == "time-major" else i % per)
+            offset += int(c)
+        return cls(np.concatenate(chain), np.concatenate(time), tau_energy, tau_abs_m, source)
+
+    @classmethod
+    def estimated(cls, e: np.ndarray, m: np.ndarray, chain: np.ndarray | None = None,
+                  time: np.ndarray | None = None) -> "Sampling":
+        """τ_int of the series ``e`` and ``|m|`` ``(N,)`` measured on the rows themselves (Sokal's window,
+        :func:`physgen.stats.autocorr.integrated_autocorrelation_time`, chains truncated to the shortest);
+        one chain in row order unless ``chain``/``time`` say otherwise."""
+        from physgen.stats.autocorr import integrated_autocorrelation_time
+
+        n = len(e)
+        chain = np.zeros(n, dtype=np.int64) if chain is None else np.asarray(chain)
+        time = np.arange(n) if time is None else np.asarray(time)
+        ids, c = np.unique(chain, return_inverse=True)
+        order = np.lexsort((time, c))
+        shortest = int(np.bincount(c).min()) if n else 0
+
+        def tau(x: np.ndarray) -> float:
+            if shortest < 4:
+                return 0.5
+            series = np.stack([x[order][c[order] == k][:shortest] for k in range(len(ids))])
+            return integrated_autocorrelation_time(series)
+        return cls(chain, time, tau(np.asarray(e, np.float64)), tau(np.abs(np.asarray(m, np.float64))), "estimated")
+
+    def take(self, index: np.ndarray) -> "Sampling":
+        """The rows ``index`` (their chains, steps and τ_int)."""
+        return Sampling(self.chain[index], self.time[index], self.tau_energy, self.tau_abs_m, self.source)
+
+    def halves(self, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+        """Two disjoint halves ``(A, B)`` of the row indices that share no chain segment: chains in random
+        order, the first ⌊C/2⌋ to A and the next ⌊C/2⌋ to B; an odd chain out is split in time (its first
+        half to A, its second to B).  Independent rows: a random split into two halves of ⌊N/2⌋."""
+        ids = rng.permutation(np.unique(self.chain))
+        k = len(ids) // 2
+        a, b = np.isin(self.chain, ids[:k]), np.isin(self.chain, ids[k:2 * k])
+        ia, ib = [np.flatnonzero(a)], [np.flatnonzero(b)]
+        if len(ids) % 2:
+            rest = np.flatnonzero(self.chain == ids[-1])
+            rest = rest[np.argsort(self.time[rest], kind="stable")]
+            ia.append(rest[:len(rest) // 2])
+            ib.append(rest[len(rest) - len(rest) // 2:])
+        return rng.permutation(np.concatenate(ia)), rng.permutation(np.concatenate(ib))
+
+    def describe(self) -> dict:
+        """JSON summary: chains, τ_int of e and |m| (stored samples) and their source."""
+        return {"chains": self.n_chains, "tau_int_energy": float(self.tau_energy),
+                "tau_int_abs_m": float(self.tau_abs_m), "tau_source": self.source}
+
+
+def block_length(tau: float, n: int) -> int:
+    """Block length b = ⌈4 τ_int⌉ − 1 stored samples (1 for independent rows; ≥ 2 τ_int for τ_int ≥ ½),
+    shortened to ⌊n/MIN_BLOCKS⌋ (at least 1) so that a sample of ``n`` rows keeps enough blocks."""
+    b = max(1, math.ceil(4.0 * float(tau) - 1e-9) - 1)
+    return int(max(1, min(b, n // MIN_BLOCKS)))
+
+
+def block_bias_correction(sampling: Sampling, block_sizes: np.ndarray, tau: float) -> float:
+    """Factor sqrt(Σ_chains v(ℓ_c) / Σ_blocks v(ℓ_B)) by which a block-bootstrap error is scaled: the true
+    variance of a mean over the chains over the one the blocks see, v(ℓ) the variance of a sum of ℓ
+    consecutive values under a single-exponential autocorrelation with τ_int ``tau``
+    (:func:`physgen.stats.autocorr.sum_variance`).  1 when blocks are whole chains or τ_int = ½."""
+    from physgen.stats.autocorr import sum_variance
+
+    chains = np.bincount(np.unique(sampling.chain, return_inverse=True)[1])
+    inside = float(np.sum(sum_variance(block_sizes, tau)))
+    return math.sqrt(float(np.sum(sum_variance(chains, tau))) / inside) if inside > 0 else 1.0
+
+
+def _moments(e: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """``(N, 6)`` per-row moments [e − ē, (e − ē)², |m| − a, (|m| − a)², m², m⁴] (ē, a: plain means;
+    centring keeps ⟨e²⟩ − ⟨e⟩² accurate)."""
+    a = np.abs(m)
+    de, da = e - e.mean(), a - a.mean()
+    return np.stack([de, de * de, da, da * da, m * m, m ** 4], axis=1)
+
+
+def _observables(moments: np.ndarray, w: np.ndarray, n_spins: int, T: float, shift: tuple[float, float]
+                 ) -> np.ndarray:
+    """``(B, 5)`` observables (order of :data:`OBSERVABLES`) of the rows weighted by ``w`` ``(B, N)``:
+    ⟨O⟩ = Σ w_k O_k / Σ w_k from the per-row ``moments`` ``(N, 6)`` of :func:`_moments` (``shift`` = (ē, a))."""
+    avg = (w @ moments) / w.sum(-1, keepdims=True)
+    de, de2, da, da2, m2, m4 = np.moveaxis(avg, -1, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        binder = np.where(m2 > 0, 1.0 - m4 / (3.0 * m2 * m2), np.nan)
+    return np.stack([shift[0] + de, shift[1] + da, n_spins * (de2 - de * de) / T ** 2,
+                     n_spins * (da2 - da * da) / T, binder], axis=-1)
+
+
+def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
+                          n_boot: int = 200, level: float = 0.68, sampling: Sampling | None = None,
+                          log_weights: np.ndarray | None = None) -> tuple[dict, dict]:
+    """Energy, |m|, specific heat, susceptibility and Binder cumulant at one temperature, with errors.
+
+    ``spins`` ``(N, L, L)``; ``sampling``: how the rows were produced (default: independent rows);
+    ``log_weights`` ``(N,)``: importance weights (renormalised over these rows; default equal).  Values are
+    the (weighted) averages of the module docstring; errors the (weighted) block bootstrap described there,
+    ``n_boot`` resamples.  Returns ``(estimates, errors)``: ``{name: Estimate}`` for the names of
+    :data:`OBSERVABLES`, and ``{name: {"error_method", "block_length", "n_blocks", "tau_int", "tau_source",
+    "bias_correction", "ess"}}`` (τ_int in stored samples, ``ess`` = (Σ w)²/Σ w²).
+    """
+    from physgen.stats.bootstrap import block_bootstrap_replicates, block_labels, estimate_from_replicates
 
     if not (np.isfinite(temperature) and temperature > 0):
         raise UserError(f"temperature: must be finite and > 0, got {temperature!r}")
     s = _as_spins(spins)
-    n_spins, T = s.shape[1] * s.shape[2], float(temperature)
+    n, n_spins, T = len(s), s.shape[1] * s.shape[2], float(temperature)
+    sampling = Sampling.independent(n) if sampling is None else sampling
+    if len(sampling) != n:
+        raise UserError(f"sampling: describes {len(sampling)} rows, the sample has {n}")
+    w = normalised_weights(log_weights, n)
     e, m = energy_per_spin(s, J, h), magnetization(s)
+    shift = (float(e.mean()), float(np.abs(m).mean()))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
-    stats = {
-        "energy": (lambda x: float(np.mean(x)), e),
-        "abs_magnetization": (lambda x: float(np.mean(np.abs(x))), m),
-        "specific_heat": (lambda x: _specific_heat(x, n_spins, T), e),
-        "susceptibility": (lambda x: _susceptibility(x, n_spins, T), m),
-        "binder": (binder_cumulant, m),
-    }
-    return {name: bootstrap(fn, x, n_boot=n_boot, rng=rng) for name, (fn, x) in stats.items()}
+    ess, weighted = effective_sample_size(w), log_weights is not None
+    estimates, notes, done = {}, {}, {}
+    for series in ("energy", "abs_m"):
+        tau = sampling.tau(series)
+        b = block_length(tau, n)
+        if b not in done:
+            labels, sizes = block_labels(sampling.chain, sampling.time, b)
+            done[b] = (sizes, *block_bootstrap_replicates(lambda x, ww: _observables(x, ww, n_spins, T, shift),
+                                                          _moments(e, m), labels=labels, weights=w,
+                                                          n_boot=n_boot, rng=rng))
+        sizes, value, reps = done[b]
+        factor = block_bias_correction(sampling, sizes, tau)
+        method = ("weighted-" if weighted else "") + ("block-bootstrap" if sizes.max(initial=1) > 1 else "bootstrap")
+        for j, name in enumerate(OBSERVABLES):
+            if SERIES[name] == series:
+                estimates[name] = estimate_from_replicates(value[j], reps[:, j], level, factor)
+                notes[name] = {"error_method": method, "block_length": b, "n_blocks": int(len(sizes)),
+                               "tau_int": float(tau), "tau_source": sampling.source, "bias_correction": factor,
+                               "ess": ess}
+    return {k: estimates[k] for k in OBSERVABLES}, {k: notes[k] for k in OBSERVABLES}
+
+
+def thermodynamics(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
+                   n_boot: int = 200, sampling: Sampling | None = None, log_weights: np.ndarray | None = None
+                   ) -> dict:
+    """Energy, |m|, specific heat, susceptibility and Binder cumulant of samples at one temperature.
+
+    Returns ``{"energy", "abs_magnetization", "specific_heat", "susceptibility", "binder"}`` ->
+    :class:`physgen.stats.Estimate` (value on all samples, weighted by ``log_weights`` when given; error =
+    standard deviation over block-bootstrap resamples that respect ``sampling``, the ordinary bootstrap over
+    configurations for independent rows; energies per spin, C and χ per spin).  See
+    :func:`thermodynamics_report` for the method of each error.
+    """
+    return thermodynamics_report(spins, temperature, J=J, h=h, rng=rng, n_boot=n_boot, sampling=sampling,
+                                 log_weights=log_weights)[0]
+
+
+def _numbers(value) -> np.ndarray:
+    """An attribute (number, list or array) as a flat float64 array."""
+    return np.atleast_1d(np.asarray(value, dtype=np.float64)).ravel()
+
+
+def _position(values, t: float) -> int | None:
+    """Index of temperature ``t`` in the attribute ``values`` (None when absent)."""
+    hit = np.flatnonzero(np.isclose(_numbers(values), t, rtol=1e-6, atol=1e-9))
+    return int(hit[0]) if hit.size else None
+
+
+def _simulation_sampling(attrs: dict, t: float, n: int) -> Sampling | None:
+    """Layout and τ_int of rows from :func:`physgen.data.ising.simulate` (or a merge of such files, whose
+    differing attributes sit under ``shards``): each part's rows at ``t`` time-major over its chains, τ_int
+    per temperature in sweeps thinned to stored samples.  None when the attributes do not describe ``n`` rows."""
+    from physgen.stats.autocorr import thinned_tau
+
+    parts, taus = [], []
+    for part in attrs.get("shards") or [{}]:
+        get = lambda key: part.get(key, attrs.get(key))  # noqa: E731
+        if any(get(k) is None for k in ("tau_int_energy", "tau_int_abs_m", "thin", "chains", "temperatures")):
+            return None
+        j = _position(get("temperatures"), t)
+        if j is None:
+            continue
+        rows = get("shard_samples_per_temperature") or get("n_samples_per_temperature")
+        chains = int(get("shard_chains") or get("chains"))
+        if rows is None or j >= len(_numbers(get("tau_int_energy"))) or j >= len(_numbers(get("tau_int_abs_m"))):
+            return None
+        thin = float(get("thin"))
+        parts.append((int(rows), min(chains, int(rows))))
+        taus.append((int(rows), thinned_tau(_numbers(get("tau_int_energy"))[j], thin),
+                     thinned_tau(_numbers(get("tau_int_abs_m"))[j], thin)))
+    if not parts or sum(r for r, _ in parts) != n:
+        return None
+    rows = np.array([r for r, _, _ in taus], dtype=np.float64)
+    tau_e, tau_m = (float(np.dot(rows, [x[k] for x in taus]) / rows.sum()) for k in (1, 2))
+    return Sampling.chains(parts, order="time-major", tau_energy=tau_e, tau_abs_m=tau_m)
+
+
+def _mcmc_sampling(attrs: dict, t: float, n: int, has_temperature: bool) -> Sampling | None:
+    """Layout and τ_int (recorded steps) of ``physgen sample --mcmc`` rows: chain-major over ``mcmc_chains``
+    chains, numbers or lists per ``mcmc_temperature``."""
+    keys = ("mcmc_tau_int_energy", "mcmc_tau_int_abs_magnetization", "mcmc_chains")
+    if any(attrs.get(k) is None for k in keys):
+        return None
+    values = [_numbers(attrs[k]) for k in keys]
+    temps = attrs.get("mcmc_temperature")
+    j = _position(temps, t) if temps is not None else None
+    if j is None and not has_temperature and all(len(v) == 1 for v in values):
+        j = 0
+    if j is None or any(j >= len(v) for v in values):
+        return None
+    chains = max(1, min(int(values[2][j]), n))
+    return Sampling.chains([(n, chains)], order="chain-major", tau_energy=max(0.5, values[0][j]),
+                           tau_abs_m=max(0.5, values[1][j]))
+
+
+TAU_KEYS = ("tau_int_energy", "tau_int_abs_m", "mcmc_tau_int_energy", "mcmc_tau_int_abs_magnetization")
+
+
+def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
+                unrecorded: str = "estimate", J: float = 1.0, h: float = 0.0) -> Sampling:
+    """How the ``rows`` (default: all) of an Ising Dataset at ``temperature`` were produced.
+
+    From the file's attributes when they describe these rows (:func:`physgen.data.ising.simulate`'s
+    ``tau_int_energy``, ``tau_int_abs_m``, ``thin``, ``chains``, ``temperatures``; or ``physgen sample
+    --mcmc``'s ``mcmc_tau_int_energy``, ``mcmc_tau_int_abs_magnetization``, ``mcmc_chains``,
+    ``mcmc_temperature``).  Otherwise, with ``unrecorded="estimate"`` (or when the file has τ_int attributes
+    that do not match its rows), τ_int is measured on the rows in file order (:meth:`Sampling.estimated`);
+    with ``unrecorded="independent"`` the rows are taken as independent (a model's samples).
+    """
+    if unrecorded not in ("estimate", "independent"):
+        raise UserError(f"unrecorded: must be 'estimate' or 'independent', got {unrecorded!r}")
+    rows = np.arange(len(dataset)) if rows is None else np.asarray(rows)
+    attrs, t, n = dataset.attrs, float(temperature), len(rows)
+    found = (_simulation_sampling(attrs, t, n)
+             or _mcmc_sampling(attrs, t, n, "temperature" in dataset.conditions))
+    if found is not None:
+        return found
+    recorded = any(k in attrs for k in TAU_KEYS) or any(k in part for part in attrs.get("shards") or []
+                                                         for k in TAU_KEYS)
+    if unrecorded == "independent" and not recorded:
+        return Sampling.independent(n)
+    s = dataset.samples[rows]
+    return Sampling.estimated(energy_per_spin(s, J, h), magnetization(s))
 
 
 def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> dict[float, dict]:
-    """:func:`thermodynamics` for each distinct ``conditions['temperature']`` of an Ising Dataset."""
+    """:func:`thermodynamics` for each distinct ``conditions['temperature']`` of an Ising Dataset, with the
+    rows' :func:`sampling_of` and the file's ``log_weights`` (renormalised per temperature)."""
     if "temperature" not in dataset.conditions:
         raise UserError("dataset: has no /conditions/temperature")
     J, h = float(dataset.attrs.get("J", 1.0)), float(dataset.attrs.get("h", 0.0))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     temps = dataset.conditions["temperature"]
-    return {float(T): thermodynamics(dataset.samples[temps == T], float(T), J=J, h=h, rng=rng, n_boot=n_boot)
-            for T in np.unique(temps)}
+    out = {}
+    for T in np.unique(temps):
+        rows = np.flatnonzero(temps == T)
+        lw = None if dataset.log_weights is None else dataset.log_weights[rows]
+        out[float(T)] = thermodynamics(dataset.samples[rows], float(T), J=J, h=h, rng=rng, n_boot=n_boot,
+                                       sampling=sampling_of(dataset, float(T), rows, J=J, h=h), log_weights=lw)
+    return out

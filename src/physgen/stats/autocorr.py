@@ -73,3 +73,39 @@ def mean_with_error(x: np.ndarray, tau: float | None = None) -> Estimate:
     value = float(chains.mean())
     error = float(chains.std(ddof=1) * math.sqrt(2.0 * tau / n)) if n > 1 else math.nan
     return Estimate(value, error, value - error, value + error, 0.68, 0)
+
+
+def _lag_one(tau: float) -> float:
+    """Lag-1 autocorrelation r of the exponential model ρ(t) = r^t with integrated time ``tau`` (0 for τ ≤ ½)."""
+    tau = float(tau)
+    if not math.isfinite(tau) or tau < 0:
+        raise ValueError(f"tau: must be a finite number >= 0, got {tau!r}")
+    return 0.0 if tau <= 0.5 else (2.0 * tau - 1.0) / (2.0 * tau + 1.0)
+
+
+def thinned_tau(tau: float, thin: float) -> float:
+    """τ_int in stored samples of a series kept every ``thin`` steps, from its τ_int ``tau`` in steps.
+
+    Single-mode (exponential) model ρ(t) = r^t, for which τ_int = ½ (1 + r)/(1 − r), so
+    r = (2τ − 1)/(2τ + 1) per step and r^thin per stored sample (Sokal 1997 §3, τ_int of one exponential
+    mode).  ``thin = 1`` returns ``tau``; independent data (τ ≤ ½) gives ½.
+    """
+    if not (math.isfinite(float(thin)) and thin >= 1):
+        raise ValueError(f"thin: must be a number >= 1, got {thin!r}")
+    r = _lag_one(tau) ** float(thin)
+    return 0.5 * (1.0 + r) / (1.0 - r) if r < 1.0 else math.inf
+
+
+def sum_variance(lengths, tau: float) -> np.ndarray:
+    """Var(Σ_{i<ℓ} x_i)/σ² of ℓ consecutive values of a stationary series with τ_int ``tau``, per length.
+
+    Exponential model ρ(k) = r^k (see :func:`thinned_tau`):
+    v(ℓ) = ℓ + 2 Σ_{k=1}^{ℓ−1} (ℓ − k) r^k = ℓ + 2 r (ℓ (1 − r) − (1 − r^ℓ)) / (1 − r)²,
+    which tends to 2 τ_int ℓ for ℓ ≫ τ and equals ℓ for independent values.  ``lengths``: any shape of
+    integers ≥ 0; returns float64 of the same shape.
+    """
+    length = np.asarray(lengths, dtype=np.float64)
+    r = _lag_one(tau)
+    if r == 0.0:
+        return length.copy()
+    return length + 2.0 * r * (length * (1.0 - r) - (1.0 - r ** length)) / (1.0 - r) ** 2

@@ -16,7 +16,7 @@ from typing import Any, Callable, Sequence
 
 from physgen import config as C
 from physgen.atomic import write_json, write_text
-from physgen.data import load
+from physgen.data import Dataset, load, save
 from physgen.data.lazy import peek
 from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
@@ -55,10 +55,14 @@ def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=N
     return out
 
 
-def train(model_name: str, *, data: str | Path | None, out: str | Path, config_file: str | Path | None = None,
+def train(model_name: str, *, data: str | Path | None = None, out: str | Path, config_file: str | Path | None = None,
           sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False,
-          callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = (), **flags: Any) -> dict[str, Any]:
+          callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = (), hamiltonian=None,
+          **flags: Any) -> dict[str, Any]:
     """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: see :func:`cli_overrides`.
+
+    ``hamiltonian`` (:class:`physgen.training.hamiltonian.IsingTraining`), instead of ``data``: a new run of a
+    family that trains on the Hamiltonian alone; its rows (the temperatures) are saved as ``RUN/hamiltonian.h5``.
 
     ``callbacks``: ``(event, fn)`` pairs registered on the trainer (:data:`physgen.training.trainer.EVENTS`),
     e.g. ``("on_quality", fn)`` reading ``trainer.last_quality``; ``fn`` may set ``trainer.stop_requested = True``
@@ -66,10 +70,25 @@ def train(model_name: str, *, data: str | Path | None, out: str | Path, config_f
 
     ``out`` is locked for the call (:class:`physgen.runlock.RunLock`): a second writer is refused naming this one."""
     out = as_path(out)
+    if hamiltonian is not None:
+        data, sets, flags = _hamiltonian_run(model_name, hamiltonian, data, resume, sets, flags)
     main = os.environ.get("RANK", "0") == "0"  # under torchrun rank 0 writes
     lock = RunLock(out, create=not resume) if main else nullcontext()
     with lock:
         return _train(model_name, data, out, config_file, sets, resume, overwrite, callbacks, flags)
+
+
+def _hamiltonian_run(model_name, hamiltonian, data, resume: bool, sets, flags):
+    """``(data, sets, flags)`` of a run trained on ``hamiltonian`` (:mod:`physgen.training.hamiltonian`): its
+    rows in memory, the settings it fixes; UserError for what cannot go with it."""
+    from physgen.training import hamiltonian as H
+
+    if data is not None:
+        raise UserError("give one: a run trains on a data file or on a Hamiltonian", key="data/hamiltonian")
+    if resume:
+        raise UserError(f"the run records its Hamiltonian ({R.HAMILTONIAN}); resume without it", key="hamiltonian")
+    H.check(registry.get(model_name), hamiltonian, sets, flags.get("condition"))
+    return hamiltonian.dataset(), [*sets, *hamiltonian.sets()], flags
 
 
 def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwrite: bool, callbacks, flags):
@@ -81,8 +100,11 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         _check_fresh(out, overwrite)
         if data is None:
             raise UserError("required when starting a new run", key="data")
-        data_path, prev = as_path(data), {}
-        ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
+        if isinstance(data, Dataset):   # rows made in memory (a Hamiltonian run): saved in the run directory
+            data_path, prev, ds = out / R.HAMILTONIAN, {}, data
+        else:
+            data_path, prev = as_path(data), {}
+            ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
         cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
@@ -99,10 +121,13 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
          ctx: dist.DistContext, device, callbacks=(), ds=None) -> dict[str, Any]:
     _seed_globals(cfg.train.seed)
     source = peek(data_path) if ds is None else ds
-    path = plan(source, resolve_max_memory(cfg.data.max_memory), cfg.train.batch_size, cfg.train.dtype)
-    if path.streamed:
-        return _run_streamed(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, source, path)
-    ds = load(data_path)
+    inline = source if isinstance(source, Dataset) else None   # rows made in memory, written with the run
+    if inline is None:
+        path = plan(source, resolve_max_memory(cfg.data.max_memory), cfg.train.batch_size, cfg.train.dtype)
+        if path.streamed:
+            return _run_streamed(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, source,
+                                 path)
+    ds = inline if inline is not None else load(data_path)
     spec = DataSpec.from_dataset(ds, cfg.data.condition)
     train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
     if resume:
@@ -119,7 +144,7 @@ def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: 
     model.check_batch(tdata.all())
     constants = R.data_constants(ds, cfg.data.condition)
     return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
-                  (model, spec, transform, tdata, val_ds, constants, None))
+                  (model, spec, transform, tdata, val_ds, constants, None), inline=inline)
 
 
 def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
@@ -144,8 +169,10 @@ def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict,
                   (model, spec, prep.transform, prep.data, prep.val, constants, prep.info))
 
 
-def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, prepared) -> dict[str, Any]:
-    """Build the trainer on the prepared data, write the run directory (fresh runs), train, write the summary."""
+def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, prepared,
+         inline: Dataset | None = None) -> dict[str, Any]:
+    """Build the trainer on the prepared data, write the run directory (fresh runs; with ``inline``, rows made in
+    memory, first those rows as ``data_path``), train, write the summary."""
     model, spec, transform, tdata, val_ds, constants, streamed = prepared
     vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
@@ -153,7 +180,7 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe,
                       augment=augment)
     if ctx.is_main and not resume:  # every check passed: only now write
-        _write_new_run(out, cfg, spec, transform, data_path, overwrite)
+        _write_new_run(out, cfg, spec, transform, data_path, overwrite, inline)
     accepted = [not resume]   # a resume changes the run directory once its checkpoint is restored
     started = time.time()
     try:  # from here on, whatever ends the run (setup included) leaves a final status in summary.json
@@ -257,7 +284,8 @@ def _check_fresh(out: Path, overwrite: bool) -> None:
         raise UserError("not a physgen run directory; refusing to replace it", key="out", value=out)
 
 
-def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_path: Path, overwrite: bool) -> None:
+def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_path: Path, overwrite: bool,
+                   inline: Dataset | None = None) -> None:
     if overwrite and out.exists() and R.is_run_dir(out):
         for child in out.iterdir():  # all but the lock this process holds
             if child.name == LOCK_NAME:
@@ -267,7 +295,8 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
             else:
                 child.unlink()
     out.mkdir(parents=True, exist_ok=True)
-    files = [(R.CONFIG, lambda p: write_text(p, cfg.to_toml())), (R.SPEC, lambda p: write_json(p, spec.to_json())),
+    files = [(data_path.name, lambda p: save(inline, p, overwrite=True))] if inline is not None else []
+    files += [(R.CONFIG, lambda p: write_text(p, cfg.to_toml())), (R.SPEC, lambda p: write_json(p, spec.to_json())),
              (R.TRANSFORM, lambda p: write_json(p, transform.to_json())),
              (R.SUMMARY, lambda p: write_json(p, {
                  "model": cfg.model_name, "status": "running", "data": str(data_path.resolve()),
@@ -345,6 +374,8 @@ def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
     _check_resume_changes(resolved(cls, before, spec), resolved(cls, cfg, spec))
     prev = R.read_json(out / R.SUMMARY)
     data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
+    if data is None and not data_path.is_file() and (out / R.HAMILTONIAN).is_file():   # a moved Hamiltonian run
+        data_path = out / R.HAMILTONIAN
     if data is None and not data_path.is_file():
         raise UserError(f"the run's data file {data_path} is gone; pass {as_written('data')} FILE", key="data")
     return cfg, data_path, prev

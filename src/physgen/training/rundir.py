@@ -7,6 +7,8 @@
 ``RUN/data.json``       physical constants of the training file carried to samples (J, h, size, and
                         conditions that are constant in the file, e.g. a single temperature)
 ``RUN/metrics.csv``     one row per logging step;  ``RUN/checkpoints/``;  ``RUN/previews/``
+``RUN/hamiltonian.h5``  a run trained on a Hamiltonian alone: its rows, the temperatures
+                        (:mod:`physgen.training.hamiltonian`)
 """
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from physgen.paths import as_path, refuse_unreachable, shown
 CONFIG, SPEC, TRANSFORM, SUMMARY = "config.toml", "spec.json", "transform.json", "summary.json"
 CHECKPOINTS = "checkpoints"
 DATA = "data.json"
-CARRIED_ATTRS = ("J", "h", "size")
+HAMILTONIAN = "hamiltonian.h5"
+CARRIED_ATTRS = ("J", "h", "size", "boundary")
 
 
 def is_run_dir(path: Path) -> bool:
@@ -44,7 +47,7 @@ def require_run_dir(path: str | Path) -> Path:
 def run_files(path: str | Path) -> list[Path]:
     """The files a run consists of (its JSON/TOML/CSV files and checkpoints), not other files a user put there."""
     path = as_path(path)
-    files = [path / name for name in (CONFIG, SPEC, TRANSFORM, SUMMARY, DATA, "metrics.csv")]
+    files = [path / name for name in (CONFIG, SPEC, TRANSFORM, SUMMARY, DATA, "metrics.csv", HAMILTONIAN)]
     return files + [path / CHECKPOINTS]
 
 

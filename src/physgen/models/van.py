@@ -1,0 +1,407 @@
+"""Variational autoregressive network: ``van``, an exactly normalised model of L×L spin lattices.
+
+The lattice is read in raster order, s = (s_1 … s_D) with D = L² and s_i ∈ {−1, +1}, and the model is a product
+of conditionals (Wu, Wang & Zhang, *Solving statistical mechanics using variational autoregressive networks*,
+PRL 122, 080602, 2019)::
+
+    q₀(s | c) = Π_i σ(s_i ℓ_i(s_<i, c)),        log q₀(s | c) = Σ_i log σ(s_i ℓ_i),
+
+so log q is exact and normalised, and ancestral sampling (site 1, then site 2 given site 1, …) draws i.i.d.
+lattices.  c is the run's condition (the temperature, mapped by :class:`~physgen.models.nets.Conditioner`),
+an input of every conditional: one network covers a range of temperatures.
+
+**Architecture: a masked dense network** (MADE, Germain, Gregor, Murray & Larochelle, *MADE: masked autoencoder
+for distribution estimation*, ICML 2015).  Hidden unit k of every layer has a degree m_k ∈ {1 … D−1}; a weight
+from input j (degree j) to a first-layer unit is kept when m_k ≥ j, between hidden layers when m_k′ ≥ m_k, and
+from a unit to the logit of site i when m_k < i, so ℓ_i depends on s_<i only.  A masked input→output matrix
+A (A_ij, j < i; ``model.direct``) adds the linear autoregressive part, which with no hidden layer is the whole
+model.  Why dense and not masked convolutions (PixelCNN) on a CPU: the first layer's pre-activations
+a = b + W s are a sum over sites, so sampling site by site updates them in place, a ← a + s_i W_{:,i}: a
+lattice costs O(D·H) with one hidden layer of H units (O(D·H²) with two), the price of a single forward
+pass, where a PixelCNN re-runs its whole stack of convolutions D times.  Every site also sees every earlier
+site, whatever the boundary conditions, with no receptive field to grow.  Training (likelihood or free
+energy) scores whole lattices in one teacher-forced pass.
+
+**Z₂ symmetry.**  With h = 0 the Boltzmann law is invariant under s → −s; the model is then symmetrised
+(VAN paper, eq. 5)::
+
+    q(s) = ½ [q₀(s) + q₀(−s)],
+
+which is still normalised and is sampled by drawing from q₀ and flipping the whole lattice with probability ½.
+``model.z2 = auto`` symmetrises a free-energy run with h = 0 and leaves likelihood training unsymmetrised.
+
+**Two objectives** (``model.objective``):
+
+* ``likelihood`` — maximum likelihood on data, loss −(1/D) mean log q(x) (nats per spin);
+* ``free-energy`` — no data: the variational free energy of the Ising Hamiltonian
+  E(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i (``model.J``, ``model.h``, ``model.boundary``) at temperature T,
+
+      F_q = E_q[E(s) + T log q(s)] = F + T·KL(q ‖ p) ≥ F,    p = e^{−E/T}/Z,  F = −T log Z,
+
+  minimised with the score-function (REINFORCE) gradient and a baseline b (Williams 1992; VAN eq. 4)::
+
+      ∇ βF_q = E_q[(βE(s) + log q(s) − b) ∇ log q(s)],        b = batch mean of βE + log q,
+
+  from i.i.d. draws of q (the baseline lowers the variance; the mean over a batch of n costs a bias of
+  order 1/n, as in the VAN paper).  ``model.anneal = τ`` raises β as β(1 − e^{−t/τ}) over the steps t
+  (VAN's β-annealing, β(1 − a^t), a = e^{−1/τ}), which keeps early training away from a single ordered state.
+  :mod:`physgen.training.hamiltonian` makes such runs (``physgen train van --hamiltonian ising …``).
+
+Shapes: lattices ``(B, L, L)`` float ±1 (binary data 0/1, read as s = 2x − 1); log-probabilities ``(B,)``.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Literal
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from physgen.config import check_choices
+from physgen.errors import UserError
+from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.nets import Activation, CondMap, Conditioner, activation, check_positive
+from physgen.models.registry import register
+from physgen.randomness import rand
+
+OBJECTIVES = ("likelihood", "free-energy")
+
+
+@dataclass
+class VANConfig:
+    """Options of ``van`` (``--set model.NAME=VALUE``)."""
+
+    hidden: tuple[int, ...] = (128,)         # MADE hidden widths (empty: the linear model of model.direct alone)
+    direct: bool = True                      # masked input -> output weights A_ij (j < i)
+    act: Activation = "tanh"
+    z2: Literal["auto", "on", "off"] = "auto"  # q = [q0(s) + q0(-s)]/2; auto: on for free energy with h = 0
+    objective: Literal["likelihood", "free-energy"] = "likelihood"
+    J: float = 1.0                           # free-energy: coupling of E(s) = -J sum s_i s_j - h sum s_i
+    h: float = 0.0                           # free-energy: field
+    boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
+    samples: int = 256                       # free-energy: draws per temperature per step
+    anneal: float = 0.0                      # free-energy: beta ramp beta (1 - exp(-t/anneal)) over steps t; 0: none
+    cond_map: CondMap = "linear"             # how the temperature enters (nets.Conditioner)
+    label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
+
+    def __post_init__(self) -> None:
+        check_choices(self, "model")
+        widths = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
+        check_positive("hidden", list(widths))
+        self.hidden = tuple(int(h) for h in widths)
+        if not self.hidden and not self.direct:
+            raise UserError("model.hidden: empty with model.direct=false leaves no weights; give a width or direct=true")
+        check_positive("samples", self.samples)
+        check_positive("anneal", self.anneal, allow_zero=True)
+        check_positive("label_dim", self.label_dim, allow_zero=True)
+        for name in ("J", "h"):
+            if not math.isfinite(float(getattr(self, name))):
+                raise UserError(f"model.{name}: must be finite, got {getattr(self, name)!r}")
+
+
+def degrees(units: int, d: int) -> torch.Tensor:
+    """MADE degrees ``(units,)`` in 1 … d−1, spread evenly: m_k = 1 + ⌊k (d − 1) / units⌋."""
+    return 1 + torch.arange(units) * (d - 1) // units
+
+
+class MaskedLinear(nn.Linear):
+    """``nn.Linear`` whose weight ``(out, in)`` is multiplied by a fixed 0/1 ``mask`` of the same shape."""
+
+    def __init__(self, n_in: int, n_out: int, mask: torch.Tensor, bias: bool = True):
+        super().__init__(n_in, n_out, bias=bias)
+        self.register_buffer("mask", mask.to(self.weight.dtype), persistent=False)
+
+    @property
+    def masked(self) -> torch.Tensor:
+        return self.weight * self.mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.masked, self.bias)
+
+
+class MADE(nn.Module):
+    """Autoregressive logits ``ℓ (B, D)`` of D binary sites (module docstring): ℓ_i depends on s_<i and c only.
+
+    ``hidden``: widths of the masked hidden layers; ``direct``: the masked linear input→output part;
+    ``cond_dim``: width of the condition vector c, an unmasked input of the first layer and of the logits."""
+
+    def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int):
+        super().__init__()
+        self.d = d
+        self.act = activation(act)
+        site = torch.arange(1, d + 1)
+        layers, previous = [], site
+        for width in hidden:
+            m = degrees(width, d)
+            layers.append(MaskedLinear(len(previous), width, (m[:, None] >= previous[None, :])))
+            previous = m
+        self.layers = nn.ModuleList(layers)
+        self.out = MaskedLinear(len(previous), d, site[:, None] > previous[None, :]) if hidden else None
+        self.direct = MaskedLinear(d, d, site[:, None] > site[None, :], bias=not hidden) if direct else None
+        self.cond_hidden = nn.Linear(cond_dim, hidden[0], bias=False) if cond_dim and hidden else None
+        self.cond_out = nn.Linear(cond_dim, d, bias=False) if cond_dim else None
+        if self.direct is not None:
+            nn.init.zeros_(self.direct.weight)   # start from the hidden layers' (or a uniform) law
+
+    def _top(self, a: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations from the first layer's pre-activations ``a (B, H₁)``."""
+        h = self.act(a)
+        for layer in self.layers[1:]:
+            h = self.act(layer(h))
+        return h
+
+    def _first(self, s: torch.Tensor | None, c: torch.Tensor | None, n: int) -> torch.Tensor:
+        """First-layer pre-activations ``(n, H₁)``: b + W s (+ V c); ``s`` None: b (+ V c) (no site drawn yet)."""
+        first = self.layers[0]
+        a = first(s) if s is not None else first.bias.expand(n, -1)
+        return a + self.cond_hidden(c) if self.cond_hidden is not None else a
+
+    def _offset(self, c: torch.Tensor | None, n: int, like: torch.Tensor) -> torch.Tensor:
+        """The logits' terms that do not depend on s: output biases and U c, ``(n, D)``."""
+        out = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        for part in (self.out, self.direct):
+            if part is not None and part.bias is not None:
+                out = out + part.bias
+        return out + self.cond_out(c) if self.cond_out is not None else out
+
+    def forward(self, s: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits: ``s (B, D)`` ±1, ``c (B, C)`` -> ``(B, D)`` in one pass."""
+        logits = self._offset(c, len(s), s)
+        if self.layers:
+            logits = logits + F.linear(self._top(self._first(s, c, len(s))), self.out.masked)
+        if self.direct is not None:
+            logits = logits + F.linear(s, self.direct.masked)
+        return logits
+
+    @torch.no_grad()
+    def sample(self, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor
+               ) -> torch.Tensor:
+        """``n`` ancestral draws ``(n, D)`` ±1 of q₀, site by site; the first layer's pre-activations are
+        updated in place, a ← a + s_i W_{:,i}, instead of re-running the network (module docstring)."""
+        u = rand((n, self.d), generator, like.device, like.dtype)
+        s = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        offset = self._offset(c, n, like)
+        a = self._first(None, c, n).clone() if self.layers else None
+        w_in = self.layers[0].masked if self.layers else None                 # (H₁, D)
+        w_out = self.out.masked if self.out is not None else None             # (D, H_last)
+        direct = self.direct.masked if self.direct is not None else None      # (D, D)
+        for i in range(self.d):
+            logit = offset[:, i]
+            if w_out is not None:
+                logit = logit + self._top(a) @ w_out[i]
+            if direct is not None and i:
+                logit = logit + s[:, :i] @ direct[i, :i]
+            spin = torch.where(u[:, i] < torch.sigmoid(logit), 1.0, -1.0).to(like.dtype)
+            s[:, i] = spin
+            if a is not None:
+                a.addr_(spin, w_in[:, i])
+        return s
+
+
+def log_sigmoid_sum(s: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Σ_i log σ(s_i ℓ_i) ``(B,)`` in float64 (the log-probability of ±1 sites with P(s_i = +1) = σ(ℓ_i))."""
+    return F.logsigmoid(s.double() * logits.double()).sum(1)
+
+
+@register
+class VAN(GenerativeModel):
+    """Variational autoregressive network (MADE) of spin lattices: exact normalised log q, i.i.d. samples,
+    trained on data or on the Ising Hamiltonian alone (variational free energy)."""
+
+    name: ClassVar[str] = "van"
+    description: ClassVar[str] = ("variational autoregressive network (MADE; exact log q, i.i.d. samples; "
+                                  "trains on data or on the Ising Hamiltonian alone)")
+    config_class: ClassVar[type] = VANConfig
+    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary")
+    default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
+    trains_on_hamiltonian: ClassVar[bool] = True
+    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("hidden",)}
+    default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-3, "schedule": "cosine"}}
+    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
+        "spins": budget(2000),
+        "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(4000)),
+    }
+
+    @classmethod
+    def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:
+        """``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off."""
+        if config.z2 != "auto":
+            return config
+        on = config.objective == "free-energy" and float(config.h) == 0.0
+        return replace(config, z2="on" if on else "off")
+
+    def __init__(self, config: VANConfig, spec: DataSpec):
+        super().__init__(config, spec)
+        config = self.config
+        if len(spec.shape) != 2:
+            raise UserError(f"model 'van' models L×L lattices, not data of shape {tuple(spec.shape)}")
+        if config.objective == "free-energy":
+            _check_free_energy(spec)
+        self.cond = Conditioner(spec, config.label_dim, config.cond_map)
+        self.net = MADE(spec.n_features, config.hidden, direct=config.direct, act=config.act, cond_dim=self.cond.dim)
+        self.symmetric = config.z2 == "on"
+        self.register_buffer("steps_done", torch.zeros((), dtype=torch.int64))   # free-energy: the β ramp's t
+
+    # --- data <-> spins ------------------------------------------------------------------------------
+    def _spins(self, x: torch.Tensor) -> torch.Tensor:
+        """Model-space lattices ``(B, L, L)`` -> spins ``(B, D)`` ±1."""
+        s = x.reshape(len(x), -1)
+        return 2 * s - 1 if self.spec.kind == "binary" else s
+
+    def _data(self, s: torch.Tensor) -> torch.Tensor:
+        """Spins ``(B, D)`` -> model-space lattices ``(B, L, L)``."""
+        x = (s + 1) / 2 if self.spec.kind == "binary" else s
+        return x.reshape(len(s), *self.spec.shape)
+
+    # --- the density -------------------------------------------------------------------------------
+    def log_q(self, s: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """log q(s | c) ``(B,)`` float64 of spins ``s (B, D)``: log q₀, or with Z₂ symmetry
+        log ½[q₀(s) + q₀(−s)] (both in one batched pass)."""
+        if not self.symmetric:
+            return log_sigmoid_sum(s, self.net(s, c))
+        both = torch.cat([s, -s])
+        cc = None if c is None else torch.cat([c, c])
+        lq = log_sigmoid_sum(both, self.net(both, cc)).view(2, len(s))
+        return torch.logsumexp(lq, 0) - math.log(2.0)
+
+    def draw(self, n: int, c: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
+        """``n`` i.i.d. spins ``(n, D)`` from q (with Z₂ symmetry: from q₀, each lattice flipped with probability ½)."""
+        like = next(self.parameters())
+        s = self.net.sample(n, c, generator, like)
+        if self.symmetric:
+            flip = rand((n, 1), generator, s.device, s.dtype) < 0.5
+            s = torch.where(flip, -s, s)
+        return s
+
+    def _condition(self, n: int, condition: dict[str, float] | None, generator: torch.Generator
+                   ) -> torch.Tensor | None:
+        cond, labels = self.cond.for_sampling(n, condition, generator)
+        return self.cond(cond, labels) if self.cond.active else None
+
+    # --- training --------------------------------------------------------------------------------------
+    def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
+             ) -> tuple[torch.Tensor, dict[str, float]]:
+        """Likelihood: −(1/D) mean log q(x) (nats per spin).  Free energy: the REINFORCE estimate of
+        (1/D) ∇ mean_T βF_q at the batch's temperatures, whose value is (1/D) mean_T β F_q (module docstring)."""
+        if self.config.objective == "free-energy":
+            return self._free_energy_loss(batch, generator)
+        lq = self.log_q(self._spins(batch["x"]), self.cond.from_batch(batch))
+        nll = -lq.mean()
+        return (nll / self.spec.n_features).float(), {"nll": float(nll.detach())}
+
+    def _free_energy_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator
+                          ) -> tuple[torch.Tensor, dict[str, float]]:
+        temps = torch.unique(batch["cond"][:, 0])                              # (K,) the batch's temperatures
+        per = self.config.samples
+        t = temps.repeat_interleave(per)                                       # (K·S,)
+        c = self.cond(t[:, None])
+        s = self.draw(len(t), c, generator)
+        lq = self.log_q(s, c)                                                  # (K·S,) float64, with gradient
+        energy = self.energy(s)                                                # (K·S,) float64
+        beta = 1.0 / t.double()
+        if self.training and torch.is_grad_enabled():
+            self.steps_done += 1
+        reward = (self.beta_scale() * beta * energy + lq).detach()
+        baseline = reward.view(len(temps), per).mean(1).repeat_interleave(per)
+        d = self.spec.n_features
+        surrogate = ((reward - baseline) * lq).mean() / d
+        value = (beta * energy + lq.detach()).mean() / d                      # (1/D) mean_T βF_q at the target β
+        loss = surrogate - surrogate.detach() + value
+        f_q = ((energy + t.double() * lq.detach()) / d).view(len(temps), per).mean(1)   # F_q/N per temperature
+        logs = {"f_q": float(f_q.mean()), "energy": float(energy.mean() / d)}
+        if len(temps) > 1:
+            logs.update({f"f_q[T={float(v):g}]": float(f) for v, f in zip(temps, f_q)})
+        return loss.float(), logs
+
+    def energy(self, s: torch.Tensor) -> torch.Tensor:
+        """E(s) ``(B,)`` float64 of spins ``(B, D)``: the Ising energy of ``model.J``, ``model.h``, ``model.boundary``."""
+        from physgen.samplers.boltzmann import IsingTarget
+
+        target = IsingTarget(1.0, float(self.config.J), float(self.config.h), self.config.boundary == "periodic")
+        return target.energy(s.reshape(len(s), *self.spec.shape))
+
+    def beta_scale(self) -> float:
+        """The β-annealing factor 1 − e^{−t/τ} at step t (1 without ``model.anneal``)."""
+        tau = float(self.config.anneal)
+        return 1.0 if tau == 0 else 1.0 - math.exp(-float(self.steps_done) / tau)
+
+    def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
+        if self.config.objective == "free-energy":
+            return
+        x = batch["x"]
+        if self.spec.kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
+            raise UserError("data: spins must be ±1 for a van")
+        if self.spec.kind == "binary" and not bool(((x == 0) | (x == 1)).all()):
+            raise UserError("data: binary data must be 0/1 for a van")
+
+    def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
+        """Held-out negative log-likelihood (free energy: nothing is held out, the batch is only temperatures)."""
+        if self.config.objective == "free-energy":
+            return {}
+        return super().validate(batch, generator=generator)
+
+    def networks(self):
+        """One network: the MADE, its teacher-forced logits at the dummy input."""
+        x, cond, labels = self.dummy_inputs()
+        c = self.cond(cond, labels) if self.cond.active else None
+        return {"model": ([self], lambda: self.net(self._spins(x), c))}
+
+    # --- scoring -----------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def log_prob(self, x: torch.Tensor, *, method: str = "exact", generator: torch.Generator | None = None,
+                 cond: torch.Tensor | None = None, labels: torch.Tensor | None = None, chunk: int = 4096,
+                 **options: Any) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Exact log q(x | c) ``(N,)`` float64 in nats of ``x (N, L, L)`` (model space); ``cond (N, C)`` raw
+        condition values and ``labels (N,)`` of a conditioned run."""
+        if method != "exact":
+            raise UserError("model 'van' gives the exact normalised log-likelihood only", key="method", value=method)
+        out = []
+        for start in range(0, len(x), chunk):
+            part = slice(start, start + chunk)
+            c = self.cond(None if cond is None else cond[part], None if labels is None else labels[part]) \
+                if self.cond.active else None
+            out.append(self.log_q(self._spins(x[part]), c))
+        empty = torch.zeros(0, dtype=torch.float64, device=x.device)
+        return (torch.cat(out) if out else empty), {"method": "exact", "bound": "exact"}
+
+    # --- generation ----------------------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None
+               ) -> torch.Tensor:
+        """``(n, L, L)`` i.i.d. ancestral samples in model space (±1 spins; 0/1 binary)."""
+        return self._data(self.draw(n, self._condition(n, condition, generator), generator))
+
+    def proposal(self, condition: dict[str, float] | None = None):
+        """Independent draws with their exact log q (float64) for exact Boltzmann sampling of spin lattices
+        (:mod:`physgen.samplers.boltzmann`); ``log_q`` scores given lattices ``(N, L, L)``."""
+        if self.spec.kind != "spins":
+            raise UserError(f"the van proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
+        condition = {k: v for k, v in (condition or {}).items() if k in self.cond.names} or None
+        if self.cond.active and not condition:
+            raise UserError("this van is conditioned: pass a condition (e.g. temperature=T)")
+
+        @torch.no_grad()
+        def draw(n: int, generator: torch.Generator):
+            c = self._condition(n, condition, generator)
+            s = self.draw(n, c, generator)
+            return self._data(s), self.log_q(s, c)
+
+        @torch.no_grad()
+        def score(x: torch.Tensor, generator: torch.Generator):
+            c = self._condition(len(x), condition, generator)
+            return self.log_q(self._spins(x.to(next(self.parameters()))), c)
+
+        from physgen.samplers.boltzmann import Proposal
+
+        return Proposal(draw, log_q=score)
+
+
+def _check_free_energy(spec: DataSpec) -> None:
+    """``model.objective = free-energy`` needs spin lattices conditioned on temperature alone (the rows of a
+    ``--hamiltonian`` run: :mod:`physgen.training.hamiltonian`)."""
+    if spec.kind != "spins" or tuple(spec.condition_names) != ("temperature",) or spec.n_labels:
+        raise UserError("model.objective=free-energy: trains on the temperatures of spin lattices "
+                        "(physgen train van --hamiltonian ising --size L --temperatures T ...), not on "
+                        f"{spec.kind} data conditioned on {', '.join(spec.condition_names) or 'nothing'}")

@@ -1,0 +1,93 @@
+"""Training without data: a run that learns the Boltzmann law of a Hamiltonian from the Hamiltonian alone.
+
+``physgen train van --hamiltonian ising --size L --temperatures T1,T2 [--J J] [--h H] [--open] --out RUN`` (or
+``train(..., hamiltonian=IsingTraining(...))``) trains a family that declares
+:attr:`~physgen.models.base.GenerativeModel.trains_on_hamiltonian` by minimising its variational free energy
+(``model.objective = "free-energy"``, e.g. :mod:`physgen.models.van`).  The run goes through the same trainer
+as every other: its training rows are the temperatures alone, one row per temperature (a placeholder lattice
+of +1 and ``/conditions/temperature``), conditioned on temperature, with every row in every batch
+(``train.batch_size`` = the number of temperatures; the model draws ``model.samples`` lattices per temperature
+and step) and nothing held out.  The rows are saved in the run directory as ``RUN/hamiltonian.h5`` with the
+attributes ``J``, ``h``, ``size`` and ``boundary``, so that ``RUN/data.json`` records the Hamiltonian
+(``physgen sample RUN --mcmc`` finds its target there) and ``--resume`` finds its data.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from physgen.config import parse_set
+from physgen.data import Dataset
+from physgen.errors import UserError
+
+#: the config keys a Hamiltonian run sets itself (``section.key``)
+SET_BY_HAMILTONIAN = ("model.objective", "model.J", "model.h", "model.boundary", "train.batch_size",
+                      "data.condition", "data.val_fraction")
+
+
+@dataclass(frozen=True)
+class IsingTraining:
+    """The Ising model E(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i on an L×L lattice (``periodic`` or open) at the
+    ``temperatures`` to learn it at (each > 0, deduplicated and sorted)."""
+
+    size: int
+    temperatures: tuple[float, ...]
+    J: float = 1.0
+    h: float = 0.0
+    periodic: bool = True
+
+    def __post_init__(self) -> None:
+        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 2:
+            raise UserError("must be an integer >= 2", key="size", value=self.size)
+        temps = tuple(float(t) for t in np.atleast_1d(np.asarray(self.temperatures, dtype=float)))
+        if not temps:
+            raise UserError("need at least one temperature", key="temperatures")
+        for t in temps:
+            if not (math.isfinite(t) and t > 0):
+                raise UserError("every temperature must be finite and > 0", key="temperatures", value=f"{t:g}")
+        for name in ("J", "h"):
+            if not math.isfinite(float(getattr(self, name))):
+                raise UserError("must be finite", key=name, value=getattr(self, name))
+        object.__setattr__(self, "size", int(self.size))
+        object.__setattr__(self, "temperatures", tuple(sorted(set(temps))))
+
+    @property
+    def boundary(self) -> str:
+        return "periodic" if self.periodic else "open"
+
+    def dataset(self) -> Dataset:
+        """The run's rows: one placeholder lattice ``(K, L, L)`` of +1 per temperature, the temperatures as
+        ``/conditions/temperature`` and the Hamiltonian as attributes."""
+        k, L = len(self.temperatures), self.size
+        attrs = {"source": "physgen train --hamiltonian ising", "hamiltonian": "ising", "size": L,
+                 "J": float(self.J), "h": float(self.h), "boundary": self.boundary,
+                 "temperatures": list(self.temperatures)}
+        return Dataset(np.ones((k, L, L), dtype=np.int8), "spins", {"temperature": np.array(self.temperatures)},
+                       None, attrs).validate("hamiltonian")
+
+    def sets(self) -> list[str]:
+        """``--set`` items of the run: the free-energy objective with this Hamiltonian, every temperature in
+        every batch, nothing held out, conditioned on temperature."""
+        return ["model.objective=free-energy", f"model.J={float(self.J)!r}", f"model.h={float(self.h)!r}",
+                f"model.boundary={self.boundary}", f"train.batch_size={len(self.temperatures)}",
+                "data.val_fraction=0", "data.condition=temperature"]
+
+
+def check(cls, hamiltonian: IsingTraining, sets, condition: str | None) -> None:
+    """Refuse a family that cannot train on a Hamiltonian, and user settings that a Hamiltonian run sets."""
+    if not getattr(cls, "trains_on_hamiltonian", False):
+        from physgen.models import registry
+
+        able = [n for n in registry.names() if getattr(registry.get(n), "trains_on_hamiltonian", False)]
+        raise UserError(f"model {cls.name!r} trains on data only; families that train on a Hamiltonian: "
+                        f"{', '.join(able) or 'none'}", key="hamiltonian")
+    if condition is not None:
+        raise UserError("a Hamiltonian run is conditioned on temperature; drop it", key="condition", value=condition)
+    given = parse_set(list(sets))
+    for key in SET_BY_HAMILTONIAN:
+        section, name = key.split(".")
+        if name in given.get(section, {}):
+            raise UserError(f"{key} is set by the Hamiltonian run (model.samples sets the draws per temperature)",
+                            key="sets", value=f"{key}={given[section][name]}")

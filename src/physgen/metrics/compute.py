@@ -197,20 +197,32 @@ def c2st_metrics(ctx) -> dict:
 def observables_metrics(ctx) -> dict:
     """Per-temperature thermodynamics, real vs fake, with half-vs-half floors; χ²/dof summary."""
     from physgen.metrics import observables as ob
+    from physgen.physics.observables import sampling_of
 
     if not ctx.temperatures:
         return {"observables": _skipped(ctx, "observables", "no /conditions/temperature in the files")}
     J, h = float(ctx.real.attrs.get("J", 1.0)), float(ctx.real.attrs.get("h", 0.0))
     per_t = {}
     for i, t in enumerate(ctx.temperatures):
-        r = ctx.real.samples[floors.rows_at(ctx.real, t)]
-        f = ctx.fake.samples[floors.rows_at(ctx.fake, t)]
-        per_t[ob.temperature_key(t)] = ob.compare_at_temperature(r, f, t, J=J, h=h, n_boot=ctx.cfg.n_boot,
-                                                                  rng=ctx.rng(100 + i))
+        rows = {"real": floors.rows_at(ctx.real, t), "fake": floors.rows_at(ctx.fake, t)}
+        ds = {"real": ctx.real, "fake": ctx.fake}
+        kw = {f"{k}_sampling": sampling_of(ds[k], t, rows[k], J=J, h=h,
+                                           unrecorded="estimate" if k == "real" else "independent") for k in ds}
+        kw.update({f"{k}_log_weights": None if ds[k].log_weights is None else ds[k].log_weights[rows[k]] for k in ds})
+        per_t[ob.temperature_key(t)] = ob.compare_at_temperature(ds["real"].samples[rows["real"]],
+                                                                  ds["fake"].samples[rows["fake"]], t, J=J, h=h,
+                                                                  n_boot=ctx.cfg.n_boot, rng=ctx.rng(100 + i), **kw)
     summary = ob.summarise(per_t)
     protocol = {"seed": ctx.seed, "n_boot": ctx.cfg.n_boot, "J": J, "h": h,
                 "value": "chi2/dof = mean z^2 of (fake - real)/error over temperatures and observables",
-                "floor": "same between two disjoint halves of the real configurations at each temperature",
+                "floor": "same between two disjoint halves of the real configurations at each temperature "
+                         "(whole Markov chains to each half)",
+                "errors": "block bootstrap over blocks of ceil(4 tau_int) - 1 consecutive stored samples of one "
+                          "chain (Carlstein 1986, Kunsch 1989), tau_int of e for energy and C, of |m| for |m|, chi "
+                          "and U4, from the file's attributes (real files without them: measured on the rows; "
+                          "generated files without them: independent rows), corrected for the correlation "
+                          "across block boundaries under an exponential autocorrelation; weighted files "
+                          "(log_weights): weighted averages and weighted bootstrap",
                 "observables": list(ob.OBSERVABLES)}
     return {"observables": {**summary, "ci_low": None, "ci_high": None, "by_temperature": per_t,
                             "protocol": protocol}}

@@ -28,9 +28,6 @@ import numpy as np
 from physgen.metrics.divergences import discrete_divergences, kl_js_from_counts
 from physgen.physics.observables import OBSERVABLES, Sampling
 
-__all__ = ["OBSERVABLES", "compare_at_temperature", "onsager_reference", "spin_features", "summarise",
-           "temperature_key"]
-
 
 def spin_features(spins: np.ndarray, *, J: float = 1.0, h: float = 0.0) -> np.ndarray:
     """``(N, L, L)`` ±1 configurations -> ``(N, 2)`` features [energy per spin, |m|]."""

@@ -27,13 +27,11 @@ OUT.mkdir(parents=True, exist_ok=True)
 
 import matplotlib.pyplot as plt
 import numpy as np
-import torch
 
 from physgen.data import save
 from physgen.data.ising import ThinningWarning, simulate
 from physgen.physics.exact import ExactIsing, exact_ensembles
 from physgen.physics.observables import binder_cumulant, energy_per_spin, magnetization
-from physgen.samplers.boltzmann import IsingTarget, boltzmann_chains
 from physgen.stats import mean_with_error
 from physgen.training import load_run, train
 

@@ -10,7 +10,7 @@ from physgen.demo.runner import StageContext
 SIZES = {False: 16, True: 8}  # quick? -> lattice size L
 TEMPERATURES = (1.5, 1.8, 2.0, 2.1, 2.2, 2.25, 2.3, 2.4, 2.5, 2.7, 3.0, 3.5)
 MODEL_TEMPERATURES = {False: (1.5, 1.8, 2.1, 2.25, 2.4, 2.7, 3.0, 3.5), True: (1.5, 2.25, 3.0)}
-MONTE_CARLO_SAMPLES = {False: 1000, True: 300}  # per temperature
+MONTE_CARLO_SAMPLES = {False: 1000, True: 1000}  # per temperature: the reference of the models' observables
 MODEL_SAMPLES = {False: 500, True: 300}  # per temperature, for training and judging the models
 
 

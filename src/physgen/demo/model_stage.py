@@ -13,11 +13,14 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from physgen.demo.ising_stage import plot_snapshots, thermodynamics_table
 from physgen.demo.runner import StageContext
 
 EVAL_METRICS = ("kl", "mmd", "c2st", "observables")
 SAFETY_CAP_S = 1800.0  # quick mode: seconds after which a model stage's training stops short of its steps
+JUDGE_FACTOR = 3   # samples drawn per training configuration for the observables and the demo's checks
 QUICK_SETS = ("data.val_fraction=0",)  # quick mode: no held-out split, no quality probes (the stage judges)
 
 
@@ -102,11 +105,18 @@ def _train(plan: ModelPlan, ctx: StageContext, data: str):
     return load_run(run_dir, device=ctx.device, which="latest")
 
 
-def sample_like(run, real, seed: int):
-    """``len(real)`` samples at the sampler's defaults (``physgen sample RUN --n len(real)``): a run
+def sample_like(run, real, seed: int, factor: int = 1):
+    """``factor × len(real)`` samples at the sampler's defaults (``physgen sample RUN --n N``): a run
     conditioned on the temperature spreads them evenly over its trained temperatures, which is how the
     demo's real data is laid out (the same number of configurations at each temperature)."""
-    return run.sample(len(real), seed=seed)
+    return run.sample(factor * len(real), seed=seed)
+
+
+def first_per_temperature(ds, k: int):
+    """The first ``k`` configurations of each temperature of ``ds`` (in the file's order of temperatures)."""
+    temps = ds.conditions["temperature"]
+    rows = np.concatenate([np.flatnonzero(temps == t)[:k] for t in dict.fromkeys(temps.tolist())])
+    return ds.subset(rows)
 
 
 def _loss_curve(run_dir):
@@ -165,20 +175,21 @@ def model_stage(plan: ModelPlan):
         start = time.perf_counter()
         run = _train(plan, ctx, data)
         seconds = time.perf_counter() - start
-        fake = sample_like(run, real, ctx.seed)
-        save(fake, ctx.path("samples.h5"), overwrite=True)
+        judged = sample_like(run, real, ctx.seed, JUDGE_FACTOR)   # the observables' checks: less sampling noise
+        save(judged, ctx.path("samples.h5"), overwrite=True)
+        fake = first_per_temperature(judged, len(real) // len(np.unique(real.conditions["temperature"])))
         result = evaluate(real, fake, list(EVAL_METRICS), seed=ctx.seed, n_boot=50 if ctx.quick else 100)
         n_params = sum(p.numel() for p in run.model.parameters())
         warnings = run_warnings(ctx.path("run"))
         ctx.report.text(_budget_sentence(plan, ctx, b, run, n_params, seconds))
-        ctx.report.code(f"{train_command(plan, ctx, data)}\n{sample_command(ctx, len(fake))}")
+        ctx.report.code(f"{train_command(plan, ctx, data)}\n{sample_command(ctx, len(judged))}")
         for message in warnings:
             ctx.report.text(f"Training warning: {message}", cls="fail")
         ctx.report.table(["metric", "value", "error", "floor (real vs real)", "floor error", "value / floor"],
                          metrics_rows(result))
         ctx.report.figure(_loss_curve(ctx.path("run")), "training curve", ctx.path("loss.png"))
         ctx.report.figure(plot_snapshots(fake), "generated configurations", ctx.path("snapshots.png"))
-        table = thermodynamics_table(fake, ctx.seed)
+        table = thermodynamics_table(judged, ctx.seed)
         return {"model": plan.model, "parameters": n_params, "steps": run.step, "budget": b.describe(),
                 "budget_steps": b.steps, "budget_s": b.max_time, "sets": list(b.sets), "train_s": seconds,
                 "command": train_command(plan, ctx, data), "warnings": warnings,

@@ -12,11 +12,13 @@ reversible with respect to it, q(s) K(s → s′) = q(s′) K(s′ → s).  Acce
 
 makes the chain reversible with respect to π: with K(s → s′) = q(s′) K(s′ → s)/q(s),
 π(s) K(s → s′) A(s → s′) = min(π(s) K(s → s′), π(s′) K(s′ → s)), symmetric in (s, s′), so π is its stationary
-law whatever the model's quality (Metropolis et al. 1953; Hastings 1970).  Independent draws from q (K(s → s′) = q(s′): the independence sampler of a normalising
-flow or an autoregressive network) and the block-Gibbs sweep of an RBM (reversible with respect to its
-marginal) are both such kernels.  Normalisations cancel, so q need not be normalised.  Where q is only
-estimated without bias (pseudo-marginal chains, Andrieu & Roberts, Ann. Stat. 37, 697, 2009) the estimate of
-the current state is kept with it, which is what :func:`boltzmann_chains` does with the ``log_q`` it carries.
+law whatever the model's quality (Metropolis et al. 1953; Hastings 1970).  Independent draws from q
+(K(s → s′) = q(s′): the independence sampler of a normalising flow or an autoregressive network) and the
+block-Gibbs sweep of an RBM (reversible with respect to its marginal) are both such kernels.  Normalisations
+cancel, so q need not be normalised.  A model whose q(s) is an integral (a dequantised flow, a VAE) runs the
+same chain on an extended state (s, u) whose target has the marginal π, reporting the log q of the (s, u) it
+drew; the chain carries that value with its state (the pseudo-marginal construction, Andrieu & Roberts,
+Ann. Stat. 37, 697, 2009).
 The model's quality shows as the acceptance rate and the autocorrelation time, not as bias (self-learning
 Monte Carlo, Liu et al., PRB 95, 041101, 2017; Albergo, Kanwar & Shanahan, PRD 100, 034515, 2019).
 

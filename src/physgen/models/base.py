@@ -194,6 +194,9 @@ class GenerativeModel(nn.Module):
     #: True when the family also trains without data, on a Hamiltonian alone (``physgen train NAME --hamiltonian
     #: ising``: :mod:`physgen.training.hamiltonian`), its ``model.objective = "free-energy"``
     trains_on_hamiltonian: ClassVar[bool] = False
+    #: the overlay that a run on a Hamiltonian puts over :meth:`defaults` (the user's ``--config``, ``--set`` and
+    #: flags still win), e.g. a learning rate that suits the free energy rather than a likelihood
+    hamiltonian_defaults: ClassVar[dict[str, Any]] = {}
     #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
     #: never inherited by a subclass
     demo: ClassVar[DemoStage | None] = None

@@ -23,7 +23,7 @@ site, whatever the boundary conditions, with no receptive field to grow.  Traini
 energy) scores whole lattices in one teacher-forced pass.
 
 **Z₂ symmetry.**  With h = 0 the Boltzmann law is invariant under s → −s; the model is then symmetrised
-(VAN paper, eq. 5)::
+(as in the VAN paper)::
 
     q(s) = ½ [q₀(s) + q₀(−s)],
 
@@ -38,7 +38,8 @@ which is still normalised and is sampled by drawing from q₀ and flipping the w
 
       F_q = E_q[E(s) + T log q(s)] = F + T·KL(q ‖ p) ≥ F,    p = e^{−E/T}/Z,  F = −T log Z,
 
-  minimised with the score-function (REINFORCE) gradient and a baseline b (Williams 1992; VAN eq. 4)::
+  minimised with the score-function (REINFORCE) gradient and a baseline b (Williams, Machine Learning 8, 229,
+  1992; VAN paper; E_q[∇ log q] = 0 lets any constant b in)::
 
       ∇ βF_q = E_q[(βE(s) + log q(s) − b) ∇ log q(s)],        b = batch mean of βE + log q,
 
@@ -218,11 +219,13 @@ class VAN(GenerativeModel):
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
     trains_on_hamiltonian: ClassVar[bool] = True
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("hidden",)}
-    default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 1e-3, "schedule": "cosine"}}
+    default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 3e-3, "schedule": "cosine"}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "spins": budget(2000),
-        "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(4000)),
+        "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(2000)),
     }
+    #: the free energy has no data to over-fit: a higher learning rate (docs/van.md)
+    hamiltonian_defaults: ClassVar[dict[str, Any]] = {"train": {"lr": 1e-2}}
 
     @classmethod
     def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:

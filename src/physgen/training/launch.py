@@ -22,7 +22,7 @@ from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
 from physgen.errors import UserError, as_written
 from physgen.models import registry
-from physgen.models.base import DataSpec, all_finite
+from physgen.models.base import DataSpec, all_finite, overlay
 from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training import augment as augmentation
@@ -105,7 +105,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         else:
             data_path, prev = as_path(data), {}
             ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
-        cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags)
+        cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     clean = False
@@ -314,14 +314,16 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
         raise
 
 
-def _fresh_config(model_name, cls, ds, config_file, sets, flags) -> C.RunConfig:
-    """Family defaults for this data (``cls.defaults(spec)``) <- ``--config`` <- ``--set`` <- flags.  The data
+def _fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
+    """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
+    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The data
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
     defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
     once the data are read (:func:`resolved`)."""
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
-    base = _yield_to_user(cls, cls.defaults(spec), config_file, sets)
+    defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
+    base = _yield_to_user(cls, defaults, config_file, sets)
     cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it

@@ -113,7 +113,7 @@ def effective_sample_size(weights: np.ndarray) -> float:
     return float(w.sum() ** 2 / np.sum(w * w)) if np.any(w > 0) else 0.0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Sampling:
     """How the N rows of a sample at one temperature were produced.
 

@@ -141,7 +141,9 @@ def block_bootstrap_replicates(statistic: Callable[[np.ndarray, np.ndarray], np.
     chunk = max(1, max_elements // max(n, n_blocks))
     reps = []
     for start in range(0, int(n_boot), chunk):
-        counts = gen.multinomial(n_blocks, np.full(n_blocks, 1.0 / n_blocks), size=min(chunk, n_boot - start))
+        b = min(chunk, n_boot - start)
+        drawn = gen.integers(0, n_blocks, size=(b, n_blocks)) + n_blocks * np.arange(b)[:, None]
+        counts = np.bincount(drawn.ravel(), minlength=b * n_blocks).reshape(b, n_blocks)
         reps.append(np.asarray(statistic(x, counts[:, labels] * w), dtype=np.float64).reshape(len(counts), -1))
     return value, np.concatenate(reps)
 

@@ -49,7 +49,8 @@ def chunk_shape(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
 class Dataset:
     """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``;
     ``mask`` ``(N, P)`` for kind ``pointcloud`` (samples ``(N, P, F)``), else None; ``log_weights`` ``(N,)``
-    self-normalised importance weights (log w_k, Σ w_k = 1 per temperature) of weighted samples, else None."""
+    self-normalised importance weights (log w_k, Σ w_k = 1 per temperature; −∞ for a weight of 0) of weighted
+    samples, else None."""
 
     samples: np.ndarray
     kind: str
@@ -117,9 +118,10 @@ def _validate(ds: Dataset, where: str) -> None:
     if names is not None and x.ndim == 2 and len(names) != x.shape[1]:
         raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[1]} features")
     _validate_mask(ds, where)
-    if ds.log_weights is not None and (ds.log_weights.shape != (n,) or not np.all(np.isfinite(ds.log_weights))):
-        raise UserError(f"{where}: /log_weights has shape {ds.log_weights.shape} or non-finite values, "
-                        f"expected ({n},) finite numbers")
+    if ds.log_weights is not None and (ds.log_weights.shape != (n,) or np.any(np.isnan(ds.log_weights))
+                                       or np.any(ds.log_weights == np.inf)):
+        raise UserError(f"{where}: /log_weights has shape {ds.log_weights.shape} or NaN/+Inf values, "
+                        f"expected ({n},) numbers or -Inf (weight 0)")
     _validate_physics(ds.attrs, where)
 
 

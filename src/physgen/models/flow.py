@@ -168,9 +168,11 @@ class Flow(GenerativeModel):
         log_det = (math.log(1 - 2 * a) - torch.log(s) - torch.log1p(-s)).sum(1)
         return z, log_det
 
-    def _from_flow(self, z: torch.Tensor) -> torch.Tensor:
+    def _from_flow(self, z: torch.Tensor, clamp: bool = True) -> torch.Tensor:
+        """Inverse of :meth:`_to_flow`; ``clamp=False`` keeps the values of the margin α outside [0, 1]."""
         a = self.config.alpha
-        return ((torch.sigmoid(z) - a) / (1 - 2 * a)).clamp(0.0, 1.0)
+        y = (torch.sigmoid(z) - a) / (1 - 2 * a)
+        return y.clamp(0.0, 1.0) if clamp else y
 
     def log_density(self, v: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """log p(v | c) of the flow's input ``v (B, D)``: ``(B,)`` (change of variables; zuko)."""
@@ -274,11 +276,13 @@ class Flow(GenerativeModel):
     def proposal(self, condition: dict[str, float] | None = None):
         """Independent draws for exact Boltzmann sampling of spin lattices (:mod:`physgen.samplers.boltzmann`).
 
-        The proposal is the continuous draw y ∈ [0, 1]^D whose cells give the spins; its density
+        The proposal is the continuous draw y whose cells of [0, 1]^D give the spins; its density
         log q(y) = log p(v) + log |dv/dy| is exact.  On y the target π(s(y)) K^D (the Boltzmann law spread
-        uniformly over each cell, whose marginal on s is π) has the acceptance ratio π(s′) q(y) / (π(s) q(y′)),
-        so the chain on y, read as spins, is exact (the extended-space view of dequantisation; Nicoli et al.,
-        PRE 101, 023304, 2020)."""
+        uniformly over each cell, whose marginal on s is π) has the importance ratio π(s) K^D / q(y), so the
+        chain on y, read as spins, is exact, and the weights are those of a normalised proposal (the
+        extended-space view of dequantisation; Nicoli et al., PRE 101, 023304, 2020).  The logit map's margin α
+        lets y leave [0, 1]^D, where the target is 0: such a draw reports log q = +∞, so a chain never accepts
+        it and its importance weight is 0.  Reported: log q(y) − D log K."""
         if self.spec.kind != "spins":
             raise UserError(f"the flow proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
         condition = {k: v for k, v in (condition or {}).items() if k in self.cond.names} or None
@@ -286,13 +290,15 @@ class Flow(GenerativeModel):
             raise UserError("this flow is conditioned: pass a condition (e.g. temperature=T)")
 
         def log_q(y: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-            v, log_det = self._to_flow(y)
-            return (self.log_density(v, c) + log_det).double()
+            inside = ((y >= 0) & (y <= 1)).all(1)
+            v, log_det = self._to_flow(y.clamp(0.0, 1.0))
+            lq = (self.log_density(v, c) + log_det).double() - y.shape[1] * math.log(self.levels)
+            return torch.where(inside, lq, torch.full_like(lq, math.inf))
 
         @torch.no_grad()
         def draw(n: int, generator: torch.Generator):
             x, v, c = self._draw(n, generator, condition)
-            return x, log_q(self._from_flow(v), c)
+            return x, log_q(self._from_flow(v, clamp=False), c)
 
         @torch.no_grad()
         def score(s: torch.Tensor, generator: torch.Generator):

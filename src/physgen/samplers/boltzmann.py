@@ -173,9 +173,9 @@ def boltzmann_chains(proposal: Proposal, target: IsingTarget, n: int, *, chains:
 def importance_weights(log_p: torch.Tensor | np.ndarray, log_q: torch.Tensor | np.ndarray
                        ) -> tuple[np.ndarray, float]:
     """Self-normalised log-weights ``(N,)`` (log w_k − log Σ w) of draws from q against π, and the effective
-    sample size (Σ w)² / Σ w²."""
+    sample size (Σ w)² / Σ w².  A draw outside the target's support (log q = +∞) weighs 0 (log w = −∞)."""
     log_w = np.asarray(log_p, dtype=np.float64) - np.asarray(log_q, dtype=np.float64)
-    if not np.all(np.isfinite(log_w)):
-        raise UserError("importance weights: the model gave a non-finite log-probability")
+    if np.any(np.isnan(log_w) | (log_w == np.inf)) or not np.any(np.isfinite(log_w)):
+        raise UserError("importance weights: the model gave no finite log-probability, or an invalid one")
     log_w = log_w - np.logaddexp.reduce(log_w)
     return log_w, float(1.0 / np.exp(np.logaddexp.reduce(2.0 * log_w)))

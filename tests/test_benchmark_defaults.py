@@ -32,16 +32,38 @@ def _obs(real, fake, floor, err=0.01):
 
 
 def test_ising_checks_are_relative_errors_per_temperature_with_floors():
+    """⟨e⟩ and ⟨|m|⟩ against the family's target; C and χ against the temperature's fluctuation target or twice
+    their floor, whichever is larger; U₄ at T_c only."""
     res = {"observables": {"by_temperature": {"2.27": {"observables": {
         "energy": _obs(-1.4, -1.435, 0.014), "abs_magnetization": _obs(0.6, 0.66, -0.006),
-        "specific_heat": _obs(1.5, 1.2, 0.1), "susceptibility": _obs(6.0, 5.0, 0.5)}}}}}
+        "specific_heat": _obs(1.5, 1.2, 0.1), "susceptibility": _obs(6.0, 5.5, 0.5),
+        "binder": _obs(0.5, 0.52, 0.01)}}}}}
     rows = bench.ising_checks("rbm", res)
-    assert [r["quantity"] for r in rows] == ["T=2.27 ⟨e⟩ rel. err.", "T=2.27 ⟨|m|⟩ rel. err.", "T=2.27 C", "T=2.27 χ"]
-    e, m, c, chi = rows
+    assert [r["quantity"] for r in rows] == ["T=2.27 ⟨e⟩ rel. err.", "T=2.27 ⟨|m|⟩ rel. err.", "T=2.27 C rel. err.",
+                                             "T=2.27 χ rel. err.", "T=2.27 U₄ rel. err."]
+    e, m, c, chi, u4 = rows
     assert e["value"] == pytest.approx(0.025) and e["floor"] == pytest.approx(0.01) and e["pass"] is True
     assert m["value"] == pytest.approx(0.1) and m["pass"] is False
-    assert c["target"] is None and c["pass"] is None and c["value"] == 1.2 and c["note"].startswith("Monte Carlo 1.5")
+    assert c["value"] == pytest.approx(0.2) and c["target"] == pytest.approx(2 * 0.1 / 1.5) and c["pass"] is False
+    assert chi["value"] == pytest.approx(0.5 / 6) and chi["target"] == pytest.approx(2 * 0.5 / 6) and chi["pass"]
+    assert u4["value"] == pytest.approx(0.04) and u4["target"] == bench.BINDER_TARGET and u4["pass"] is True
     assert bench.ising_checks("vae", res)[1]["target"] == 0.05
+    res["observables"]["by_temperature"] = {"1.8": res["observables"]["by_temperature"]["2.27"]}
+    rows = bench.ising_checks("rbm", res)
+    assert len(rows) == 4 and rows[2]["target"] == 0.25   # no U₄ away from T_c; C's target 25% at T = 1.8
+
+
+def test_recorded_fluctuations_are_judged_from_their_monte_carlo_note():
+    """Rows recorded before C and χ had targets become relative errors against the note's Monte Carlo value."""
+    old = [{"quantity": "T=1.8 C", "value": 0.5, "error": 0.05, "floor": None, "target": None, "pass": None,
+            "note": "Monte Carlo 0.4 ± 0.01"},
+           {"quantity": "T=3 χ", "value": 1.05, "error": 0.02, "floor": None, "target": None, "pass": None,
+            "note": "Monte Carlo 1 ± 0.02"},
+           {"quantity": "T=3 ⟨e⟩ rel. err.", "value": 0.01, "error": 0.001, "floor": 0.0, "target": 0.03, "pass": True}]
+    c, chi, e = bench.judge_reported_fluctuations(old)
+    assert c["quantity"] == "T=1.8 C rel. err." and c["value"] == pytest.approx(0.25) and c["target"] == 0.25
+    assert c["pass"] is True and chi["value"] == pytest.approx(0.05) and chi["target"] == 0.10 and chi["pass"]
+    assert e is old[2]
 
 
 def test_ttbar_and_digits_checks_use_the_family_targets():

@@ -315,8 +315,8 @@ class DDPM(_Diffusion):
     name: ClassVar[str] = "ddpm"
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
     demo: ClassVar[DemoStage | None] = DemoStage(
-        "ddpm", "Diffusion model (DDPM)", 50, "10_diffusion.py", 1000,
-        ("model.timesteps=100", "model.steps=50", "train.lr=6e-3", "train.ema=0.99"))
+        "ddpm", "Diffusion model (DDPM)", 50, "10_diffusion.py", 3000,
+        ("model.timesteps=100", "model.steps=100", "train.lr=3e-3", "train.ema=0.99"))
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
     # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part

@@ -406,5 +406,5 @@ def _check_free_energy(spec: DataSpec) -> None:
     ``--hamiltonian`` run: :mod:`physgen.training.hamiltonian`)."""
     if spec.kind != "spins" or tuple(spec.condition_names) != ("temperature",) or spec.n_labels:
         raise UserError("model.objective=free-energy: trains on the temperatures of spin lattices "
-                        "(physgen train van --hamiltonian ising --size L --temperatures T ...), not on "
+                        "(a run on a Hamiltonian, docs/van.md), not on "
                         f"{spec.kind} data conditioned on {', '.join(spec.condition_names) or 'nothing'}")

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from physgen.data import Dataset
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.samplers.boltzmann import IsingTarget, boltzmann_chains, importance_weights
 from physgen.training.data import to_dataset
@@ -72,8 +72,8 @@ def check_exact(model_name: str, kind: str, hamiltonian: Hamiltonian | None, con
         raise UserError(f"chains: must be >= 1, got {chains}")
     found = hamiltonian or Hamiltonian.of_data(constants.get("attrs", {}))
     if found is None:
-        raise UserError("the run's training data records no Hamiltonian (no J attribute); "
-                        "pass --hamiltonian ising --J J [--h H]")
+        raise UserError("the run's training data records no Hamiltonian (no J attribute); give "
+                        f"{as_written('hamiltonian')} (the Ising couplings J and h)")
     return found
 
 
@@ -90,7 +90,8 @@ def sample_exact(run, plan, *, method: str, generator: torch.Generator, constant
     for k, condition in plan:
         t = (condition or {}).get("temperature", fixed_t)
         if t is None:
-            raise UserError("exact Boltzmann sampling needs a temperature: pass --condition temperature=T")
+            raise UserError(f"exact Boltzmann sampling needs a temperature: give {as_written('condition')} "
+                            "temperature=T")
         target = couplings.at(t)
         proposal = run.model.proposal(condition)
         if method == "mcmc":

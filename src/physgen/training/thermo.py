@@ -28,7 +28,7 @@ from typing import Iterable
 import numpy as np
 import torch
 
-from physgen.errors import UserError
+from physgen.errors import UserError, as_written
 from physgen.physics import thermo as P
 from physgen.training.exact_sampling import Hamiltonian, check_exact, constants_of
 
@@ -66,7 +66,7 @@ def run_temperatures(run, constants: dict) -> list[float]:
         return sorted(float(t) for t in values)
     t = constants.get("conditions", {}).get("temperature")
     if t is None:
-        raise UserError("the run records no temperature: pass --temperatures or --t-range", key="temperatures")
+        raise UserError(f"the run records no temperature: give {as_written('temperatures')}", key="temperatures")
     return [float(t)]
 
 

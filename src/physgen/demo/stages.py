@@ -39,6 +39,6 @@ STAGES = [
 ]
 
 QUICK_NOTE = ("Quick mode: L = 8 lattices at three temperatures and a short step budget per family, to show in "
-              "about two minutes on one core that every family learns the Ising model. The full demo, make demo "
+              "about four minutes of one core that every family learns the Ising model. The full demo, make demo "
               "(physgen demo without --quick), gives the quality recorded in docs/scoreboard.md: L = 16 lattices, "
               "each family with its default settings and budget.")

@@ -58,6 +58,17 @@ def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def _cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else the platform's machine type."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def _first(v):
     return v[0] if isinstance(v, list) else v
 
@@ -122,7 +133,7 @@ def main(argv=None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     cwd = args.out.resolve()
     board = {"temperature": args.temperature, "n": args.n, "threads": args.threads,
-             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs",
+             "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs",
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "command": "python benchmarks/exact_sampling.py " + " ".join(
                  ("OUT" if sys.argv[i - 1] == "--out" else a) for i, a in enumerate(sys.argv[1:], 1)), "rows": []}

@@ -26,7 +26,7 @@ def _simulate(seed: int, **kw) -> Dataset:
 
 def _truth(ex: ExactIsing) -> dict[str, float]:
     return {"energy": ex.mean_energy, "abs_magnetization": ex.mean_abs_m, "specific_heat": ex.specific_heat,
-            "susceptibility": ex.susceptibility, "binder": ex.binder()}
+            "susceptibility": ex.susceptibility, "binder": ex.binder(), "correlation_length": ex.correlation_length()}
 
 
 def _reweighted_draws(n: int, t: float, t0: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -216,7 +216,7 @@ def test_evaluate_states_the_error_method_and_the_effective_size():
     r = evaluate(real, fake, ["observables"], seed=0, n_boot=100)
     json.dumps(r, allow_nan=False)
     per_t = r["observables"]["by_temperature"]["2.5"]
-    assert r["observables"]["dof"] == 5 and r["observables"]["value"] < 4.0
+    assert r["observables"]["dof"] == 6 and r["observables"]["value"] < 4.0
     assert {"n_real", "n_fake", "observables", "distributions", "correlation", "sampling"} <= set(per_t)
     assert per_t["sampling"]["fake"]["weighted"] and per_t["sampling"]["fake"]["ess"] < 0.8 * len(s)
     assert per_t["sampling"]["real"]["tau_source"] == "file attributes" and per_t["sampling"]["real"]["chains"] == 4

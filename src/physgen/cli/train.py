@@ -87,7 +87,8 @@ def run(args) -> int:
     if isinstance(f_q, float):
         print(f"variational free energy per spin F_q/N = {f_q:.6g} (an upper bound on F/N; last logged steps)")
     for line in (stop_line(summary, args.model, args.out),
-                 validation_line(summary.get("validation"), args.model, args.out, summary)):
+                 validation_line(summary.get("validation"), args.model, args.out, summary),
+                 (summary.get("validation") or {}).get("fluctuations")):
         if line:
             print(line)
     return 0

@@ -54,7 +54,8 @@ def onsager_reference(t: float, J: float = 1.0) -> dict[str, float | None]:
         except (ValueError, ZeroDivisionError, FloatingPointError):
             return None
     return {"energy": safe(onsager.energy_per_spin), "abs_magnetization": safe(onsager.spontaneous_magnetization),
-            "specific_heat": safe(onsager.specific_heat), "susceptibility": None, "binder": None}
+            "specific_heat": safe(onsager.specific_heat), "susceptibility": None, "binder": None,
+            "correlation_length": None}
 
 
 def _difference(a, b) -> dict[str, float | None]:

@@ -22,7 +22,10 @@ Metric by data kind (samples in data space, ``(N, *shape)``):
   :func:`physgen.physics.observables.energy_per_spin`, J and h from the held-out attrs, default 1 and 0)
   and ``|m| = |Σ_i s_i|/L²``; relative errors ``|⟨e⟩_fake − ⟨e⟩_held| / max(|⟨e⟩_held|, 1/L²)``, the
   same for ⟨|m|⟩.  Components ``e_err`` and ``m_err`` (maxima over T) and ``e_err[temperature=T]``,
-  ``m_err[temperature=T]`` (up to 16 values); headline = ``max(e_err, m_err)``.  Its floor is set by
+  ``m_err[temperature=T]`` (up to 16 values); headline = ``max(e_err, m_err)``.  Beside the headline,
+  ``c_err`` and ``chi_err``: the largest relative errors over T of var(e) and var(|m|), i.e. of
+  C = N_s var(e)/T² and χ = N_s var(|m|)/T (denominator at least 1/N_s²), with floors of their own;
+  :meth:`QualityProbe.remarks` states them.  Its floor is set by
   the noisiest (T, observable), usually ⟨|m|⟩ above T_c; the per-T components and their floors show where
   an error sits.
 * ``binary`` / ``image`` (and spins that are not square lattices): the maximum mean discrepancy with the
@@ -188,6 +191,12 @@ class QualityProbe:
         ratio = v / f
         return f"{head} — {ratio:.1f}x floor: train longer" if ratio < 10 else \
             f"{head} — {ratio:.0f}x floor: train longer"
+
+    def remarks(self, values: dict[str, float]) -> str | None:
+        """A second line beside :meth:`verdict` where the metric has one (spins: the errors of C and χ
+        against their floors), else None."""
+        remarks = getattr(self._metric, "remarks", None)
+        return remarks(values, self.floor) if remarks is not None and values else None
 
     def _summary(self, base: dict[str, np.ndarray]) -> dict[str, float]:
         named = self.condition is not None and not self._pooled and len(self._values) <= MAX_NAMED
@@ -355,26 +364,32 @@ def _quantile_edges(col: np.ndarray, bins: int) -> np.ndarray:
 
 
 class _Spins:
-    """Relative errors of ⟨e⟩ and ⟨|m|⟩ per condition value, for ``(N, L, L)`` ±1 lattices."""
+    """Relative errors of ⟨e⟩, ⟨|m|⟩, C and χ per condition value, for ``(N, L, L)`` ±1 lattices (the
+    headline is the means' error; C and χ, through the variances of e and |m|, are reported beside it)."""
 
     name = "e/|m| rel err"
 
     def __init__(self, x: np.ndarray, groups: np.ndarray, n_groups: int, J: float, h: float):
         self._J, self._h, self._n_groups = J, h, n_groups
         self._feat, self._groups = self._features(x), groups
-        self._resolution = 1.0 / (x.shape[1] * x.shape[2])
+        self._resolution = np.array([1.0, 1.0, 1.0 / (x.shape[1] * x.shape[2]), 1.0 / (x.shape[1] * x.shape[2])]) \
+            / (x.shape[1] * x.shape[2])
 
     def _features(self, x: np.ndarray) -> np.ndarray:
         from physgen.metrics.observables import spin_features
 
         return spin_features(x, J=self._J, h=self._h)
 
-    def _means(self, feat: np.ndarray, groups: np.ndarray, idx: np.ndarray) -> np.ndarray:
-        """``(G, 2)`` means of [e, |m|] over rows ``idx`` per group."""
+    def _moments(self, feat: np.ndarray, groups: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """``(G, 4)`` [⟨e⟩, ⟨|m|⟩, var e, var |m|] over rows ``idx`` per group: C = N_s var(e)/T² and
+        χ = N_s var(|m|)/T, so their relative errors at one T are those of the variances."""
         g = groups[idx]
         n = np.bincount(g, minlength=self._n_groups)[:, None]
         sums = np.stack([np.bincount(g, feat[idx, k], minlength=self._n_groups) for k in range(2)], axis=1)
-        return sums / n
+        means = sums / n
+        dev = feat[idx, :2] - means[g]
+        var = np.stack([np.bincount(g, dev[:, k] ** 2, minlength=self._n_groups) for k in range(2)], axis=1)
+        return np.concatenate([means, var / np.maximum(n - 1, 1)], axis=1)
 
     def _errors(self, ref: np.ndarray, other: np.ndarray) -> dict[str, np.ndarray]:
         return {"err": np.abs(other - ref) / np.maximum(np.abs(ref), self._resolution)}
@@ -383,21 +398,33 @@ class _Spins:
         return self._features(x), groups
 
     def compare_ref(self, a: np.ndarray, b: np.ndarray) -> dict[str, np.ndarray]:
-        return self._errors(self._means(self._feat, self._groups, a), self._means(self._feat, self._groups, b))
+        return self._errors(self._moments(self._feat, self._groups, a), self._moments(self._feat, self._groups, b))
 
     def compare_fake(self, state, a: np.ndarray, f: np.ndarray) -> dict[str, np.ndarray]:
         feat, groups = state
-        return self._errors(self._means(self._feat, self._groups, a), self._means(feat, groups, f))
+        return self._errors(self._moments(self._feat, self._groups, a), self._moments(feat, groups, f))
 
     def summarise(self, base, values, condition) -> dict[str, float]:
         err = base["err"]
-        e_err, m_err = float(err[:, 0].max()), float(err[:, 1].max())
-        out = {"score": max(e_err, m_err), "e_err": e_err, "m_err": m_err}
+        e_err, m_err, c_err, chi_err = (float(err[:, k].max()) for k in range(4))
+        out = {"score": max(e_err, m_err), "e_err": e_err, "m_err": m_err, "c_err": c_err, "chi_err": chi_err}
         if values is not None:
-            for v, (e, m) in zip(values, err):
+            for v, (e, m, _, _) in zip(values, err):
                 out[f"e_err[{condition}={v:g}]"] = float(e)
                 out[f"m_err[{condition}={v:g}]"] = float(m)
         return out
+
+    @staticmethod
+    def remarks(values: dict[str, float], floor: dict[str, float]) -> str | None:
+        """``fluctuations: C 8.1% (floor 6.0%), χ 14% (floor 11%)``: the largest relative errors over T of
+        the specific heat and the susceptibility beside their real-vs-real floors."""
+        if "c_err" not in values or "c_err" not in floor:
+            return None
+        def percent(x: float) -> str:
+            return f"{100 * x:.0f}%" if 100 * x >= 10 or not math.isfinite(x) else f"{100 * x:.1f}%"
+        parts = [f"{label} {percent(values[key])} (floor {percent(floor[key])})"
+                 for label, key in (("C", "c_err"), ("χ", "chi_err"))]
+        return "fluctuations: " + ", ".join(parts)
 
 
 class _MMD:

@@ -99,6 +99,15 @@ class ExactIsing:
         m = self.magnetizations
         return 1.0 - self._mean(m ** 4) / (3.0 * self._mean(m ** 2) ** 2)
 
+    def correlation_length(self) -> float:
+        """Second-moment correlation length ξ₂ = sqrt(χ'(0)/χ'(k₁) − 1) / (2 sin(π/L)) from the exact
+        correlations G(d) = ⟨s_0 s_d⟩ over every displacement d: χ'(k) = Σ_d G(d) cos(k·d), k₁ = (2π/L, 0)
+        (the same quantity as :func:`physgen.physics.observables.second_moment_length`, by another route)."""
+        s = self.states.astype(np.float64)
+        g = np.tensordot(self.probabilities, s[:, :1, :1] * s, axes=1)          # (L, L): G(dx, dy)
+        k0, k1 = g.sum(), float(np.sum(g * np.cos(2 * np.pi * np.arange(self.L) / self.L)[None, :]))
+        return float(np.sqrt(k0 / k1 - 1.0) / (2.0 * np.sin(np.pi / self.L)))
+
     def _distribution(self, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         keys = np.round(values * self.n_spins).astype(np.int64)       # exact integers: no float ties
         levels, inverse = np.unique(keys, return_inverse=True)

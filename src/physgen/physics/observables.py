@@ -5,7 +5,12 @@ the evaluation suite).
 :mod:`physgen.physics.exact` (N_s = L²):
 
     e = (−J Σ_<ij> s_i s_j − h Σ s_i)/N_s (2L² bonds),   m = Σ s_i / N_s,
-    C = N_s (⟨e²⟩ − ⟨e⟩²)/T²,   χ = N_s (⟨m²⟩ − ⟨|m|⟩²)/T,   U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)  (Binder 1981).
+    C = N_s (⟨e²⟩ − ⟨e⟩²)/T²,   χ = N_s (⟨m²⟩ − ⟨|m|⟩²)/T,   U = 1 − ⟨m⁴⟩/(3⟨m²⟩²)  (Binder 1981),
+    ξ₂ = sqrt(⟨m²⟩/⟨|m̃(k₁)|²⟩ − 1) / (2 sin(π/L)),
+
+the second-moment correlation length in lattice spacings (Cooper, Freedman & Preston, Nucl. Phys. B 210,
+210, 1982; Caracciolo et al., Phys. Rev. Lett. 74, 2969, 1995), with m̃(k) = Σ_x s_x e^{ik·x}/N_s the
+Fourier magnetisation at the smallest non-zero wave vector k₁ = (2π/L, 0), averaged with (0, 2π/L).
 
 Weighted samples (``log_weights``, self-normalised importance weights w_k): every average is
 ⟨O⟩ = Σ w_k O_k / Σ w_k, and the effective sample size is (Σ w)²/Σ w² (Kish 1965).
@@ -31,9 +36,9 @@ import numpy as np
 
 from physgen.errors import UserError
 
-OBSERVABLES = ("energy", "abs_magnetization", "specific_heat", "susceptibility", "binder")
+OBSERVABLES = ("energy", "abs_magnetization", "specific_heat", "susceptibility", "binder", "correlation_length")
 SERIES = {"energy": "energy", "specific_heat": "energy", "abs_magnetization": "abs_m", "susceptibility": "abs_m",
-          "binder": "abs_m"}
+          "binder": "abs_m", "correlation_length": "abs_m"}
 """The series whose τ_int sets the block length of each observable's error."""
 MIN_BLOCKS = 10
 """Blocks are shortened so that a sample has at least this many (where it has that many rows)."""
@@ -86,6 +91,26 @@ def correlation_function(spins: np.ndarray, chunk: int = 2048,
     corr = total / (L * L)
     r = np.arange(L // 2 + 1)
     return r, 0.5 * (corr[0, r] + corr[r, 0])
+
+
+def lowest_mode_power(spins: np.ndarray) -> np.ndarray:
+    """(N,) |m̃(k₁)|² = |Σ_x s_x e^{ik₁·x}|²/N_s², averaged over k₁ = (2π/L, 0) and (0, 2π/L): the structure
+    factor at the smallest non-zero wave vector (per spin²), the denominator of the second-moment
+    correlation length (module docstring)."""
+    s = _as_spins(spins)
+    L = s.shape[1]
+    phase = np.exp(2j * np.pi * np.arange(L) / L)
+    rows, cols = s.sum(2, dtype=np.float64) @ phase, s.sum(1, dtype=np.float64) @ phase
+    return 0.5 * (np.abs(rows) ** 2 + np.abs(cols) ** 2) / (L * L) ** 2
+
+
+def second_moment_length(m2: np.ndarray, f1: np.ndarray, L: int) -> np.ndarray:
+    """ξ₂ = sqrt(⟨m²⟩/⟨|m̃(k₁)|²⟩ − 1) / (2 sin(π/L)) from the averages ``m2`` and ``f1`` (NaN where the ratio
+    is below 1 or ``f1`` is 0 to rounding, as on a fully ordered lattice)."""
+    m2, f1 = np.asarray(m2, dtype=np.float64), np.asarray(f1, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(f1 > 1e-12 * np.abs(m2), m2 / f1, np.nan)
+        return np.where(ratio >= 1.0, np.sqrt(ratio - 1.0), np.nan) / (2.0 * math.sin(math.pi / L))
 
 
 def binder_cumulant(m: np.ndarray) -> float:
@@ -237,30 +262,31 @@ def block_bias_correction(sampling: Sampling, block_sizes: np.ndarray, tau: floa
     return math.sqrt(float(np.sum(sum_variance(chains, tau))) / inside) if inside > 0 else 1.0
 
 
-def _moments(e: np.ndarray, m: np.ndarray) -> np.ndarray:
-    """``(N, 6)`` per-row moments [e − ē, (e − ē)², |m| − a, (|m| − a)², m², m⁴] (ē, a: plain means;
-    centring keeps ⟨e²⟩ − ⟨e⟩² accurate)."""
+def _moments(e: np.ndarray, m: np.ndarray, f1: np.ndarray) -> np.ndarray:
+    """``(N, 7)`` per-row moments [e − ē, (e − ē)², |m| − a, (|m| − a)², m², m⁴, |m̃(k₁)|²] (ē, a: plain
+    means; centring keeps ⟨e²⟩ − ⟨e⟩² accurate)."""
     a = np.abs(m)
     de, da = e - e.mean(), a - a.mean()
-    return np.stack([de, de * de, da, da * da, m * m, m ** 4], axis=1)
+    return np.stack([de, de * de, da, da * da, m * m, m ** 4, f1], axis=1)
 
 
 def _observables(moments: np.ndarray, w: np.ndarray, n_spins: int, T: float, shift: tuple[float, float]
                  ) -> np.ndarray:
-    """``(B, 5)`` observables (order of :data:`OBSERVABLES`) of the rows weighted by ``w`` ``(B, N)``:
-    ⟨O⟩ = Σ w_k O_k / Σ w_k from the per-row ``moments`` ``(N, 6)`` of :func:`_moments` (``shift`` = (ē, a))."""
+    """``(B, 6)`` observables (order of :data:`OBSERVABLES`) of the rows weighted by ``w`` ``(B, N)``:
+    ⟨O⟩ = Σ w_k O_k / Σ w_k from the per-row ``moments`` ``(N, 7)`` of :func:`_moments` (``shift`` = (ē, a))."""
     avg = (w @ moments) / w.sum(-1, keepdims=True)
-    de, de2, da, da2, m2, m4 = np.moveaxis(avg, -1, 0)
+    de, de2, da, da2, m2, m4, f1 = np.moveaxis(avg, -1, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         binder = np.where(m2 > 0, 1.0 - m4 / (3.0 * m2 * m2), np.nan)
     return np.stack([shift[0] + de, shift[1] + da, n_spins * (de2 - de * de) / T ** 2,
-                     n_spins * (da2 - da * da) / T, binder], axis=-1)
+                     n_spins * (da2 - da * da) / T, binder,
+                     second_moment_length(m2, f1, math.isqrt(n_spins))], axis=-1)
 
 
 def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
                           n_boot: int = 200, level: float = 0.68, sampling: Sampling | None = None,
                           log_weights: np.ndarray | None = None) -> tuple[dict, dict]:
-    """Energy, |m|, specific heat, susceptibility and Binder cumulant at one temperature, with errors.
+    """Energy, |m|, specific heat, susceptibility, Binder cumulant and ξ₂ at one temperature, with errors.
 
     ``spins`` ``(N, L, L)``; ``sampling``: how the rows were produced (default: independent rows);
     ``log_weights`` ``(N,)``: importance weights (renormalised over these rows; default equal).  Values are
@@ -290,7 +316,7 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
         if b not in done:
             labels, sizes = block_labels(sampling.chain, sampling.time, b)
             done[b] = (sizes, *block_bootstrap_replicates(lambda x, ww: _observables(x, ww, n_spins, T, shift),
-                                                          _moments(e, m), labels=labels, weights=w,
+                                                          _moments(e, m, lowest_mode_power(s)), labels=labels, weights=w,
                                                           n_boot=n_boot, rng=rng))
         sizes, value, reps = done[b]
         factor = block_bias_correction(sampling, sizes, tau)
@@ -307,9 +333,10 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
 def thermodynamics(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
                    n_boot: int = 200, sampling: Sampling | None = None, log_weights: np.ndarray | None = None
                    ) -> dict:
-    """Energy, |m|, specific heat, susceptibility and Binder cumulant of samples at one temperature.
+    """Energy, |m|, specific heat, susceptibility, Binder cumulant and ξ₂ of samples at one temperature.
 
-    Returns ``{"energy", "abs_magnetization", "specific_heat", "susceptibility", "binder"}`` ->
+    Returns ``{"energy", "abs_magnetization", "specific_heat", "susceptibility", "binder",
+    "correlation_length"}`` ->
     :class:`physgen.stats.Estimate` (value on all samples, weighted by ``log_weights`` when given; error =
     standard deviation over block-bootstrap resamples that respect ``sampling``, the ordinary bootstrap over
     configurations for independent rows; energies per spin, C and χ per spin).  See

@@ -99,10 +99,14 @@ def pair_plots(real: np.ndarray, fake: np.ndarray, names: list[str], bins: int =
     return fig
 
 
-def observables_vs_temperature(result: dict, J: float = 1.0):
-    """Figure: ⟨e⟩, ⟨|m|⟩, C, χ, U₄ versus T — MC (real), generated, Onsager (infinite lattice)."""
+def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int, ...] | None = None,
+                               h: float = 0.0, periodic: bool = True):
+    """Figure: ⟨e⟩, ⟨|m|⟩, C, χ, U₄, ξ₂ versus T — MC (real), generated, Onsager (infinite lattice) and, for
+    ⟨e⟩ and C of a periodic ``shape`` lattice, the exact finite-lattice curve
+    (:func:`physgen.physics.thermo.exact_values`: Kaufman, or enumeration for L ≤ 4)."""
     from physgen.metrics.observables import OBSERVABLES
     from physgen.physics import onsager
+    from physgen.physics.thermo import exact_values, reference_method
 
     plt = _plt()
     per_t = result["observables"]["by_temperature"]
@@ -113,6 +117,12 @@ def observables_vs_temperature(result: dict, J: float = 1.0):
     grid = np.linspace(max(temps.min() * 0.9, 0.05), temps.max() * 1.05, 300)
     curves = {"energy": onsager.energy_per_spin, "abs_magnetization": onsager.spontaneous_magnetization,
               "specific_heat": onsager.specific_heat}
+    exact = None
+    if shape is not None and len(shape) == 2 and reference_method(tuple(shape), J, h, periodic) is not None:
+        coarse = np.linspace(grid[0], grid[-1], 60)
+        values = [exact_values(tuple(shape), float(t), J, h, periodic) for t in coarse]
+        exact = (coarse, {k: np.array([v[k] for v in values]) for k in ("energy", "specific_heat")},
+                 f"exact ({values[0]['method']}, {shape[0]}×{shape[1]})")
     for ax, name in zip(axes, OBSERVABLES):
         for who, style in (("real", dict(fmt="o", color="k", label="Monte Carlo")),
                            ("fake", dict(fmt="s", color="C1", mfc="none", label="generated"))):
@@ -122,9 +132,12 @@ def observables_vs_temperature(result: dict, J: float = 1.0):
         if name in curves:
             with np.errstate(all="ignore"):
                 ax.plot(grid, np.asarray(curves[name](grid, J=J), float), "b-", lw=0.8, label="Onsager (L=∞)")
+        if exact is not None and name in exact[1]:
+            ax.plot(exact[0], exact[1][name], "g--", lw=0.9, label=exact[2])
         ax.axvline(onsager.T_C * J, color="grey", ls=":", lw=0.8)
         ax.set_xlabel("T"), ax.set_title(name.replace("_", " "), fontsize=10)
-    axes[0].legend(fontsize=7)
+    for ax in (axes[0], axes[2]):
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -231,9 +244,11 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
         rep.section("Observables versus temperature", "observables")
         rep.text("z = (generated − Monte Carlo)/σ per observable; KL of the energy and |m| distributions "
                  "(exact categories) with the real-half floor in brackets.", cls="note")
-        rep.table(["T", "N real", "N gen", "z ⟨e⟩", "z ⟨|m|⟩", "z C", "z χ", "z U₄", "KL(e)", "KL(|m|)"],
+        rep.table(["T", "N real", "N gen", "z ⟨e⟩", "z ⟨|m|⟩", "z C", "z χ", "z U₄", "z ξ₂", "KL(e)", "KL(|m|)"],
                   temperature_rows(result))
-        rep.figure(observables_vs_temperature(result, J), "observables vs temperature")
+        rep.figure(observables_vs_temperature(result, J, shape=tuple(real.shape), h=h,
+                                              periodic=str(real.attrs.get("boundary", "periodic")) != "open"),
+                   "observables vs temperature")
         rep.figure(correlation_plots(result), "spin-spin correlation function")
     if real.kind != "continuous":
         rep.section("Samples", "samples").figure(sample_grid(real, fake), "real and generated samples")

@@ -165,6 +165,11 @@ class Validator:
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))
 
+    def remarks(self, values: dict[str, float]) -> str | None:
+        """The probe's line beside its verdict (spins: C and χ against their floors), or None."""
+        remarks = getattr(self.probe, "remarks", None)
+        return remarks(values) if remarks is not None else None
+
     def at_floor(self, values: dict[str, float]) -> bool:
         """Whether ``values`` are at the probe's floor within its noise (the verdict "at floor")."""
         score = float(values.get("score", math.nan))

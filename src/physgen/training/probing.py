@@ -115,7 +115,8 @@ class Probes:
         best = self.best_quality or self.last_quality
         return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
                 "final_step": self._quality_step, "floor": self.probe.floor, "tolerance": self.probe.tolerance,
-                "verdict": self.probe.verdict(best) if best else None, "probes": self._cadence.count,
+                "verdict": self.probe.verdict(best) if best else None,
+                "fluctuations": self.probe.remarks(best) if best else None, "probes": self._cadence.count,
                 "probe_time_s": self._cadence.spent, "probe_samples": self.probe.size,
                 "planned_probes": len(self._cadence.at) if isinstance(self._cadence, StepCadence) else None,
                 "check_work_share": self._check_share}

@@ -252,6 +252,20 @@ def test_the_ising_judge_draws_3000_samples_per_temperature_against_10000_monte_
     assert " --n 9000 " in sample and "--condition temperature" in train
 
 
+def test_the_second_ising_set_is_judged_alike_and_van_runs_on_spins_only(tmp_path, monkeypatch):
+    """``ising-off`` makes its own files at T = 2.0, 2.4, 3.5 (1,000 to train on, 10,000 to judge against) and its
+    cells train conditioned on T; ``van`` is planned for the Ising sets and ``sampling`` only."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bench, "run_physgen", _fake_physgen(calls))
+    paths, _ = bench.prepare(["ising-off"], _args(tmp_path), [])
+    assert [c[c.index("--temperatures") + 1] for c in calls] == ["2,2.4,3.5"] * 2
+    assert paths == {"ising-off": ("data/ising-off-train.h5", "data/ising-off-test.h5")}
+    train, sample, _ = bench.train_cell("rbm", "ising-off", paths["ising-off"], _args(tmp_path))["commands"]
+    assert " --n 9000 " in sample and "--condition temperature" in train
+    assert [d for d in bench.DATASETS if bench.models("van", d)] == ["ising", "ising-off", "sampling"]
+    assert all(bench.models("rbm", d) for d in bench.DATASETS) and bench.ISING_TARGETS["van"] == 0.03
+
+
 def test_the_verdict_is_the_median_s_with_min_max_and_every_run_kept(tmp_path, fake_runs):
     cell = bench.repeated(partial(bench.train_cell, "rbm", "digits", ("a.h5", "b.h5"), _args(tmp_path)), 3)
     auc, kl = cell["checks"]

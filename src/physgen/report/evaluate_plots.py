@@ -127,7 +127,8 @@ def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int
         for who, style in (("real", dict(fmt="o", color="k", label="Monte Carlo")),
                            ("fake", dict(fmt="s", color="C1", mfc="none", label="generated"))):
             vals = [per_t[k]["observables"][name][who] for k in keys]
-            ax.errorbar(temps[order], [v["value"] for v in vals], yerr=[v["error"] or 0.0 for v in vals],
+            ax.errorbar(temps[order], [np.nan if v["value"] is None else v["value"] for v in vals],
+                        yerr=[v["error"] or 0.0 for v in vals],
                         ms=4, capsize=2, **style)
         if name in curves:
             with np.errstate(all="ignore"):

@@ -52,8 +52,11 @@ def test_tau_int_of_white_noise_is_one_half():
 
 @pytest.mark.parametrize("phi", [0.5, 0.9])
 def test_tau_int_of_ar1_matches_exact(phi):
+    """16 chains of 20,000 steps: τ_int within 10% of (1 + φ) / (2(1 − φ)).  Measured over 20 seeds and 1
+    and 2 threads, τ_int / exact − 1: −0.003 ± 0.009 (φ = 0.5) and −0.007 ± 0.022 (φ = 0.9), 4 sd inside the
+    bound at φ = 0.9 (4 chains gave −0.013 ± 0.039, and 0.117 for one seed)."""
     exact = (1 + phi) / (2 * (1 - phi))
-    assert integrated_autocorrelation_time(ar1(phi, 20000, 4, seed=1)) == pytest.approx(exact, rel=0.1)
+    assert integrated_autocorrelation_time(ar1(phi, 20000, 16, seed=1)) == pytest.approx(exact, rel=0.1)
 
 
 def test_mean_error_covers_truth_for_correlated_series():

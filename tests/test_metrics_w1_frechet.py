@@ -23,7 +23,9 @@ def test_equal_size_shortcut_matches_scipy():
 
 
 def test_sliced_w1_of_a_shift():
-    """For Y = X + δ every projection is shifted by θ·δ, so SW1 = mean_θ |θ·δ| exactly."""
+    """For Y = X + δ every projection is shifted by θ·δ, so SW1 = mean_θ |θ·δ| exactly.  With 20,000 uniform
+    directions SW1 / E|θ·δ| − 1 measured over 20 seeds and 1 and 2 threads is −0.001 ± 0.005 against the bound
+    0.03 (6 sd); 4,000 directions gave ± 0.010 (2.6 sd)."""
     rng = np.random.default_rng(2)
     x, delta = rng.normal(size=(3000, 5)), np.array([0.5, -1.0, 0.0, 2.0, 0.1])
     theta = random_directions(5, 64, rng=3)
@@ -31,8 +33,8 @@ def test_sliced_w1_of_a_shift():
     # uniform directions: E|θ·δ| = ‖δ‖ Γ(d/2) / (√π Γ((d+1)/2)) for θ uniform on S^{d−1}
     from math import gamma, pi, sqrt
     expected = np.linalg.norm(delta) * gamma(2.5) / (sqrt(pi) * gamma(3.0))
-    x = x[:200]          # a pure shift is exact at any size; only the directions are Monte Carlo (4000)
-    assert sliced_wasserstein(x, x + delta, n_projections=4000, rng=4) == pytest.approx(expected, rel=0.03)
+    x = x[:200]          # a pure shift is exact at any size; only the directions are Monte Carlo (20,000)
+    assert sliced_wasserstein(x, x + delta, n_projections=20_000, rng=4) == pytest.approx(expected, rel=0.03)
 
 
 def test_frechet_closed_form_general():
@@ -73,21 +75,29 @@ def _fpd_repeats(shift, n, repeats, seed):
 def test_fpd_of_identical_distributions_extrapolates_to_zero():
     """Identical N(0, I₃), n = 5000, 30 pairs: FD_∞ = 0.00037 ± 0.00028 (plug-in FD ≈ 0.006).  Subsets
     drawn with replacement gave 0.00240 ± 0.00033 (the plug-in bias at n, 7σ from zero): the bound 0.0012
-    (3σ) separates the two.  Each value lies within 3 of its own errors of zero."""
+    (3σ) separates the two.  Each value lies within 4 of its own errors of zero (for calibrated errors 30
+    values pass with probability 0.998; within 3 they would fail 8% of seed sets).  Measured over 8 seed sets
+    and 1 and 2 threads: |mean FD_∞| 0.00022 ± 0.00012 (8 sd inside 0.0012), the largest |value| / error
+    1.8 ± 0.4 (5 sd inside 4), and mean error / spread 1.38 ± 0.23: the errors exceed the spread by about
+    40% at zero distance, where the values pile up near 0, so the band is [0.6, 2.2] (3.6 sd)."""
     values, errors = _fpd_repeats(0.0, 5000, 30, seed=500)
     assert abs(values.mean()) < 0.0012, values.mean()
-    assert np.all(np.abs(values) < 3 * errors), (values, errors)
-    assert 0.6 < errors.mean() / values.std(ddof=1) < 2.0        # the error bar is the spread's size
+    assert np.all(np.abs(values) < 4 * errors), (values, errors)
+    assert 0.6 < errors.mean() / values.std(ddof=1) < 2.2        # the error bar is the spread's size
 
 
 @pytest.mark.parametrize("shift", [(0.5, 0.0, 0.0), (0.3, -0.4, 0.2)])
 def test_fpd_of_a_mean_shift_is_its_squared_norm(shift):
     """Equal covariances: FD = ‖Δμ‖² exactly (0.25 and 0.29).  n = 2000, 20 pairs: the mean FD_∞ lies
-    within 3 standard errors of the mean of the truth, each value within 4 of its errors."""
+    within 3 standard errors of the mean of the truth, each value within 5 of its errors.  Each error comes
+    from its own extrapolation fit, so z = (value − truth) / error has heavier tails than a normal: over 20
+    seed sets and 1 and 2 threads mean z² is 1.16 ± 0.40 and 1.04 ± 0.44 (calibrated), but the largest |z|
+    of 20 pairs is 2.7 ± 0.7 and 2.2 ± 0.6 (4.2 once), 3.3 and 4.3 sd inside 5 (4 failed one seed set in
+    20); the mean's |z| is 1.0 ± 0.6 and 0.8 ± 0.5 against 3."""
     truth = float(np.sum(np.square(shift)))
     values, errors = _fpd_repeats(np.array(shift), 2000, 20, seed=800)
     assert abs(values.mean() - truth) < 3 * values.std(ddof=1) / np.sqrt(len(values)), (values.mean(), truth)
-    assert np.all(np.abs(values - truth) < 4 * errors), (values, errors)
+    assert np.all(np.abs(values - truth) < 5 * errors), (values, errors)
 
 
 def test_fpd_sizes_are_checked_and_reported():

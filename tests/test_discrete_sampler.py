@@ -46,17 +46,22 @@ def chi2_pvalue(beta_chain: float, *, mh: bool = True, step_size: float = 0.8, s
 
 
 def test_dmala_samples_the_exact_ising_distribution():
+    """False-alarm rate 10⁻³ (the rule p > 10⁻³).  p over seeds 0–4 and 1 and 2 threads: 0.16–0.66 (0.16 at
+    seed 0, the same at both thread counts)."""
     assert chi2_pvalue(BETA) > 1e-3
 
 
 def test_the_test_sees_a_five_percent_coupling_error_and_the_unadjusted_bias():
+    """Over seeds 0–4 and 1 and 2 threads: p ≤ 1.7×10⁻⁷ for the 5% coupling error, p = 0 (underflow) for DULA."""
     assert chi2_pvalue(1.05 * BETA) < 1e-3
     assert chi2_pvalue(BETA, mh=False, step_size=2.0) < 1e-3
 
 
 def test_acceptance_and_flip_rates_at_the_default_step():
     """α = 0.8 on the 3×3 model (4,000 chains, 100 steps from random spins): 96% of the proposals are
-    accepted and 3.7% of the spins flip per step (the figures docs/ebm.md quotes)."""
+    accepted and 3.7% of the spins flip per step (the figures docs/ebm.md quotes).  Measured over seeds 0–4 and
+    1 and 2 threads: acceptance 0.9626 ± 0.0003 and flip rate 0.0368 ± 0.0001, at least 22 sd inside both
+    bands."""
     g = torch.Generator().manual_seed(0)
     res = dlp(lambda y: BETA * bond_sum(y), to_spins(torch.rand((4000, L * L), generator=g) * 2 - 1),
               step_size=0.8, n_steps=100, generator=g)

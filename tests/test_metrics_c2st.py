@@ -9,6 +9,7 @@ from physgen.metrics import c2st_auc, delong
 
 
 def test_delong_auc_matches_sklearn_and_bootstrap():
+    """Measured over 8 seeds and 1 and 2 threads: |DeLong SE / bootstrap SD − 1| = 0.022 ± 0.010 against 0.1 (8 sd)."""
     rng = np.random.default_rng(0)
     y = np.r_[np.zeros(400, int), np.ones(300, int)]
     s = np.round(rng.normal(size=700) + 0.7 * y, 1)          # rounded: ties exercise the midranks
@@ -22,7 +23,8 @@ def test_delong_auc_matches_sklearn_and_bootstrap():
 def test_null_is_half_and_separated_is_one():
     """Same law: AUC consistent with 0.5 (Fisher p over 4 seeds > 0.01); 3σ apart: AUC > 0.95.  Power of
     the null check (benchmarks/power.py metrics, 20 repetitions): a 0.05σ shift of one feature is flagged
-    0/20 (no shift: 1/20)."""
+    0/20 (no shift: 1/20).  False-alarm rate 1% (the rule p > 0.01); over 8 seeds and 1 and 2 threads the
+    combined p is 0.11–0.89 (0.23 at the test's seeds)."""
     pvals = []
     for seed in range(4):
         rng = np.random.default_rng(seed)

@@ -81,7 +81,9 @@ def test_null_consistent_with_zero_and_alternative_clearly_not():
     """Same distribution: z = MMD²/error is N(0,1)-like (Fisher-combined two-sided p over 5 seeds > 0.01);
     separated (mean shift 1σ in 3-D, n=400): MMD² > 5 errors and far above the floor.  Power of the null
     check (benchmarks/power.py metrics, 20 repetitions): a shift of 0.05σ in one feature is flagged 0/20
-    (no shift: 0/20): it checks the error bars' calibration, not percent-level sensitivity."""
+    (no shift: 0/20): it checks the error bars' calibration, not percent-level sensitivity.  False-alarm rate
+    1% for calibrated errors; over 8 seeds and 1 and 2 threads the combined p is 0.77–1.0 (0.77 at the test's
+    seeds: the errors run large), and the separated case's smallest MMD²/error 7.5 ± 0.6 (4.3 sd above 5)."""
     pvals = []
     for seed in range(5):
         rng = np.random.default_rng(seed)

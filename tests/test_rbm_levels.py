@@ -5,7 +5,8 @@ all (N + 1)^n visible states.
 The sampler test uses the decision rule of tests/test_gibbs.py (Fisher-combined chi-square and largest-bin
 p-values over five laws, both > 1e-3) with 20,000 draws per law over 27 (binomial) or 9 (softmax) states;
 its power is checked here: the same draws judged against a law whose one weight is off by 0.2 are rejected
-(test_sampler_test_has_power).
+(test_sampler_test_has_power).  Over generator seeds offset by 0, 1000 and 2000 and 1 and 2 threads the
+combined p are 0.11–0.94 and AIS log Z is 0.0005–0.007 nats off (against 0.05).
 """
 from __future__ import annotations
 

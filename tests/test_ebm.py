@@ -23,6 +23,7 @@ def gen(seed: int) -> torch.Generator:
 
 # --- replay buffer -------------------------------------------------------------------------------------
 def test_buffer_fills_with_uniform_noise_and_draws_distinct_slots():
+    """The mean's |z| over seeds 0, 1000, …, 4000 and 1 and 2 threads: 0.9 ± 0.6 against 4."""
     buf = ReplayBuffer(1000, (3,), low=-2.0, high=0.5, reinit_fraction=0.0)
     x, slots = buf.draw(1000, gen(0))
     assert bool(buf.filled) and len(set(slots.tolist())) == 1000
@@ -32,6 +33,8 @@ def test_buffer_fills_with_uniform_noise_and_draws_distinct_slots():
 
 
 def test_buffer_reinitialises_about_five_percent_and_push_writes_back():
+    """|z| of the re-initialised count over seeds 0, 1000, …, 4000 and 1 and 2 threads: 0.7 ± 0.4 against 3
+    (false-alarm rate 0.27%)."""
     buf = ReplayBuffer(4000, (2,), low=-1.0, high=1.0)
     buf.draw(1, gen(0))
     buf.data.fill_(5.0)  # outside [-1, 1]: a re-initialised row is recognisable
@@ -60,6 +63,8 @@ def test_buffer_state_survives_a_state_dict_round_trip():
 
 
 def test_buffer_restarts_from_a_clipped_gaussian_when_given_one():
+    """Over seeds 0, 1000, …, 4000 and 1 and 2 threads: the mean's |z| 0.7 ± 0.6 against 4, the std
+    0.022 ± 0.004 off (relative) against 0.04 (4.6 sd)."""
     buf = ReplayBuffer(4000, (2,), low=-1.0, high=3.0, reinit_fraction=0.0)
     buf.set_gaussian(torch.tensor([0.0, 2.0]), torch.tensor([0.5, 2.0]))
     x, _ = buf.draw(4000, gen(0))
@@ -99,7 +104,8 @@ def test_langevin_on_the_bare_base_samples_its_gaussian():
     """With the network's output zeroed, p_θ is the base N(μ, σ²).  4,000 conventional Langevin chains started
     at μ + 3σ, 600 steps of η = 0.05σ² (the start is forgotten to 0.975^600 ~ 1e-7; ULA's stationary variance
     is σ²/(1 − η/4), the standard deviation 0.6% high).  Tolerances are 4 standard errors plus that bias:
-    the test catches a mean off by 0.06σ or a standard deviation off by 5%."""
+    the test catches a mean off by 0.06σ or a standard deviation off by 5%.  |z| over seeds 0, 1000, …, 4000
+    and 1 and 2 threads: mean 1.1 ± 0.4, std 1.2 ± 0.5, against 4."""
     data = torch.tensor([[-4.0, 6.0], [4.0, 14.0]])   # μ = (0, 10), σ = (5.66, 5.66); box [-40, 50]
     model = build("ebm", {"langevin": "conventional", "step_size": 0.05 * 32.0, "margin": 2.0, "grad_clip": 0.0,
                           "hidden": (8,)}, SPEC2)

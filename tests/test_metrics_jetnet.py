@@ -89,9 +89,9 @@ def _fd_by_eigenvalues(a, b):
 
 def test_fpd_analytic_gaussian_shift():
     """x ~ N(0, I₃), y ~ N(μ, I₃): after dividing by x's column maxima s, FD = Σ μ²/s² (+ 0 covariance term
-    since both covariances scale alike); the extrapolated FPD agrees within 3 errors.  Measured over 8 seeds and 1 and 2 threads: the
-    deviation is 0.19 ± 0.24 of the tolerance 3σ + 10⁻⁴ (3.4 sd inside); the KPD of equal laws is
-    0.4 ± 0.4 of its error against 3 (6 sd)."""
+    since both covariances scale alike); the extrapolated FPD agrees within 3 errors.  Measured over 8 seeds
+    and 1 and 2 threads: the deviation is 0.19 ± 0.24 of the tolerance 3σ + 10⁻⁴ (3.4 sd inside); the KPD of
+    equal laws is 0.4 ± 0.4 of its error against 3 (6 sd)."""
     from physgen.metrics.frechet import frechet_distance_samples
 
     rng = np.random.default_rng(3)

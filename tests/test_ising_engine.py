@@ -357,7 +357,9 @@ def test_metropolis_and_wolff_agree_at_tc():
     """L = 16 at T_c: ⟨e⟩, ⟨|m|⟩ and ⟨m²⟩ agree within 4 combined standard errors; Wolff decorrelates faster.
     Power (benchmarks/power.py onsager, from this simulation's errors): a bias in one algorithm's ⟨e⟩ of
     2% / 5% is caught with probability 0.90 / 1.00, in ⟨|m|⟩ 0.05 / 0.97, in ⟨m²⟩ 0.01 / 0.43 (the slow
-    test below catches 2% in each)."""
+    test below catches 2% in each).  A 4σ test (false-alarm rate 2×10⁻⁴ for the three).  At the test's seed z
+    is +2.7, −2.4 and −2.6 with 1 and 2 threads; over seeds 9 + 1000 k (k = 0–3) the z scatter on both sides
+    of 0 (−2.6 to +2.7) and with 4× the chains they do not grow (−1.7 to +2.1): no systematic difference."""
     met, wol, rows = _metropolis_and_wolff_at_tc()
     for name, a, da, b, db in rows:
         assert abs(a - b) < 4 * np.hypot(da, db), (name, a, da, b, db)

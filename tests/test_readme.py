@@ -39,6 +39,7 @@ SKIP: dict[str, str] = {}
 
 # Printed lines not compared, by their first word, with the reason.
 UNCHECKED = {"validation:": "the verdict against the floor depends on the training length",
+             "fluctuations:": "the errors of C and χ depend on the training length (and need a probe)",
              "…": "an elision of the metric lines"}
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 

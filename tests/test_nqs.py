@@ -119,7 +119,8 @@ def test_local_energy_equals_h_psi_over_psi(name, kw):
 def test_metropolis_samples_psi_squared(rule):
     """Visits of the 16 (flip) or 6 (exchange, Sᶻ = 0) states of 4 spins against |ψ|² (χ² test), 20,000
     samples of thinned chains.  Power: the same samples reject |ψ|² with one amplitude changed by 20 %
-    (asserted below)."""
+    (asserted below).  False-alarm rate 10⁻³; over seeds 3 + 1000 k (k = 0–7) and 1 and 2 threads p is
+    0.13–0.95 (flip) and 0.007–0.83 (exchange), and at most 3×10⁻¹⁵ against the changed amplitude."""
     rng = np.random.default_rng(3)
     lat = Lattice("chain", 4, True)
     ans = make_ansatz("rbm", lat, alpha=1, complex_params=True, rng=rng, scale=0.3)
@@ -137,7 +138,9 @@ def test_metropolis_samples_psi_squared(rule):
 
 
 def test_observables_of_the_uniform_state():
-    """ψ = const: σᶻ independent ±1, so ⟨σᶻσᶻ⟩ = 0, ⟨m²⟩ = 1/N and S(q) = 1 at every q (within 5 errors)."""
+    """ψ = const: σᶻ independent ±1, so ⟨σᶻσᶻ⟩ = 0, ⟨m²⟩ = 1/N and S(q) = 1 at every q (within 5 errors).  The
+    largest |z| over seeds 4 + 1000 k (k = 0–7) and 1 and 2 threads: 1.9 ± 0.9 (2.7 at the test's seed)
+    against 5."""
     rng = np.random.default_rng(4)
     s = rng.choice([-1.0, 1.0], size=(400, 50, 8))
     obs = measure(s, Lattice("chain", 8, True))
@@ -148,14 +151,17 @@ def test_observables_of_the_uniform_state():
 
 
 def test_energy_statistics_and_vscore():
+    """The walker error of 100 independent walkers is within 30% of σ/√n: over 200 seeds its relative error is
+    0.003 ± 0.074 (4 sd inside; 0.02 at seed 0).  With 10 walkers the spread was ± 0.14 (0.25 at seed 0 and up
+    to 0.42 over 8 seeds): the sample std of 10 walker means carries 24% noise."""
     e = np.full((10, 4), -3.0)
     st = energy_statistics(e, 6)
     assert st["energy"] == -3.0 and st["variance"] == 0 and st["vscore"] == 0 and st["error"] == 0
     assert st["walker_error"] == 0
-    e = np.random.default_rng(0).normal(-2.0, 0.5, (400, 10))
+    e = np.random.default_rng(0).normal(-2.0, 0.5, (400, 100))
     st = energy_statistics(e, 5)
     assert st["vscore"] == pytest.approx(5 * st["variance"] / st["energy"] ** 2)
-    assert st["walker_error"] == pytest.approx(0.5 / np.sqrt(4000), rel=0.3)
+    assert st["walker_error"] == pytest.approx(0.5 / np.sqrt(40000), rel=0.3)
 
 
 @pytest.mark.parametrize("kw, tol", [(dict(hamiltonian="tfim", size=6, h=1.0), 2e-3),

@@ -157,7 +157,8 @@ def main(argv=None) -> int:
     temps = [float(x) for x in args.temperatures.split(",")]
     tlist = ",".join(f"{t:g}" for t in temps)
     board = {"size": args.size, "temperatures": temps, "reference_sweeps": args.reference_sweeps, "n": args.n,
-             "threads": args.threads, "machine": f"{_cpu_model()}", "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "threads": args.threads, "machine": f"{_cpu_model()}",
+             "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "command": "python benchmarks/exact_targets.py " + " ".join(
                  ("OUT" if sys.argv[i - 1] == "--out" else a) for i, a in enumerate(sys.argv[1:], 1)), "rows": []}
     for name, seed, samples, thin in (("reference.h5", 7, args.reference_sweeps // args.thin, args.thin),

@@ -119,7 +119,8 @@ def markdown(board: dict) -> str:
         lines += ["| L | flags | F_q/N rel. err. | F/N (IS) − exact | S/N (IS) − exact | ESS/M | `--mcmc` acceptance | "
                   "train wall / CPU s | load |", "|---|---|---|---|---|---|---|---|---|"]
         for r in board["single"]:
-            lines.append(f"| {r['L']} | {r.get('flags') or '(defaults)'} | {r['rel_err_f_q']:.2e} | {r['delta_f']:+.1e} ± {r['f']['error']:.1e} | "
+            lines.append(f"| {r['L']} | {r.get('flags') or '(defaults)'} | {r['rel_err_f_q']:.2e} | "
+                         f"{r['delta_f']:+.1e} ± {r['f']['error']:.1e} | "
                          f"{r['delta_s']:+.1e} ± {r['s']['error']:.1e} | {100 * r['ess_fraction']:.1f}% | "
                          f"{100 * r['acceptance']:.1f}% | {r['train']['wall_s']:.0f} / {r['train']['cpu_s']:.0f} | "
                          f"{r['train']['load']} |")

@@ -303,8 +303,8 @@ def metrics(reps: int, rng: np.random.Generator) -> list[dict]:
 
 # ------------------------------------------------------------------------------------- stats
 def stats(reps: int, rng: np.random.Generator) -> list[dict]:
-    """test_stats' coverage check (200 AR(1) chains, φ = 0.8, 2000 steps; coverage of ±1 error in
-    (0.58, 0.78)): the error bars planted too small by the bias."""
+    """test_stats' coverage check (1,000 AR(1) chains, φ = 0.8, 2000 steps; coverage of ±1 error in
+    (0.62, 0.74)): the error bars planted too small by the bias."""
     import test_stats as t
     from physgen.stats import mean_with_error
 
@@ -312,11 +312,11 @@ def stats(reps: int, rng: np.random.Generator) -> list[dict]:
     for bias in BIASES:
         caught = []
         for _ in range(max(reps // 2, 10)):
-            x = t.ar1(0.8, 2000, 200, seed=int(rng.integers(1 << 31)))
+            x = t.ar1(0.8, 2000, 1000, seed=int(rng.integers(1 << 31)))
             z = [e.value / ((1 - bias) * e.error) for e in map(mean_with_error, x)]
-            caught.append(not 0.58 < np.mean(np.abs(z) < 1) < 0.78)
+            caught.append(not 0.62 < np.mean(np.abs(z) < 1) < 0.74)
         r = rate(caught)
-        show("stats", "AR(1) error-bar coverage, 200 chains, errors too small", bias, r)
+        show("stats", "AR(1) error-bar coverage, 1,000 chains, errors too small", bias, r)
         out.append({"section": "stats", "test": "coverage", "bias": bias} | r)
     return out
 

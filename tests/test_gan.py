@@ -139,7 +139,8 @@ def test_wgan_gp_fits_a_shifted_gaussian():
     for step in range(3000):
         m.adversarial_step({"x": 0.3 * torch.randn(128, 2, generator=g) + target}, opts, generator=g)
         with torch.no_grad():
-            torch._foreach_lerp_(list(avg.parameters()), list(m.gen.parameters()), 0.01)
+            for a, p in zip(avg.parameters(), m.gen.parameters()):
+                a.lerp_(p, 0.01)
     m.gen = avg
     x = m.sample(4000, generator=G(7))
     torch.testing.assert_close(x.mean(0), target, atol=0.25, rtol=0)

@@ -78,3 +78,21 @@ def check(result: dict) -> dict:
     if result["error"] is not None:
         raise CommandFailed(result["error"])
     return result
+
+
+def script_command(script: str, argv: list[str] | None = None) -> str:
+    """``python benchmarks/SCRIPT ARGS`` as it was invoked, the value of ``--out`` written ``OUT`` (a recorded
+    command names no machine path)."""
+    args = sys.argv[1:] if argv is None else argv
+    return " ".join(["python", f"benchmarks/{script}",
+                     *("OUT" if i and args[i - 1] == "--out" else a for i, a in enumerate(args))])
+
+
+def write_results(cwd: Path, board: dict, table: str) -> int:
+    """Write ``cwd/results.json`` and ``cwd/results.md``, print the table; the script's exit status (0)."""
+    from physgen.atomic import write_json, write_text
+
+    write_json(cwd / "results.json", board)
+    write_text(cwd / "results.md", table)
+    print(table)
+    return 0

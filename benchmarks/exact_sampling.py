@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import run_physgen  # noqa: E402
+from cli_runs import run_physgen, script_command, write_results  # noqa: E402
 
 TC = 2.269185
 ENGINES = ("metropolis", "wolff")
@@ -127,7 +127,7 @@ def markdown(board: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from physgen.atomic import write_json, write_text
+    from physgen.atomic import write_json
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -135,8 +135,7 @@ def main(argv=None) -> int:
     board = {"temperature": args.temperature, "n": args.n, "threads": args.threads,
              "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs",
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "command": "python benchmarks/exact_sampling.py " + " ".join(
-                 ("OUT" if sys.argv[i - 1] == "--out" else a) for i, a in enumerate(sys.argv[1:], 1)), "rows": []}
+             "command": script_command("exact_sampling.py"), "rows": []}
     for L in (int(x) for x in args.sizes.split(",")):
         for algorithm in ENGINES:
             board["rows"].append(engine_row(L, algorithm, args, cwd))
@@ -147,10 +146,7 @@ def main(argv=None) -> int:
         for family in args.families.split(","):
             board["rows"].append(family_row(L, family, data, args, cwd))
         write_json(cwd / "results.json", board)
-    table = markdown(board)
-    write_text(cwd / "results.md", table)
-    print(table)
-    return 0
+    return write_results(cwd, board, markdown(board))
 
 
 if __name__ == "__main__":

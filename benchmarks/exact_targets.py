@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import run_physgen  # noqa: E402
+from cli_runs import run_physgen, script_command, write_results  # noqa: E402
 from exact_sampling import _cpu_model, _load  # noqa: E402
 
 JUDGED = ("energy", "abs_magnetization", "specific_heat", "susceptibility", "binder")
@@ -149,7 +149,7 @@ def markdown(board: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from physgen.atomic import write_json, write_text
+    from physgen.atomic import write_json
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -159,8 +159,7 @@ def main(argv=None) -> int:
     board = {"size": args.size, "temperatures": temps, "reference_sweeps": args.reference_sweeps, "n": args.n,
              "threads": args.threads, "machine": f"{_cpu_model()}",
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "command": "python benchmarks/exact_targets.py " + " ".join(
-                 ("OUT" if sys.argv[i - 1] == "--out" else a) for i, a in enumerate(sys.argv[1:], 1)), "rows": []}
+             "command": script_command("exact_targets.py"), "rows": []}
     for name, seed, samples, thin in (("reference.h5", 7, args.reference_sweeps // args.thin, args.thin),
                                       ("train.h5", 0, args.train_samples, None)):
         extra = [] if thin is None else ["--thin", thin]
@@ -175,10 +174,7 @@ def main(argv=None) -> int:
     for family in args.families.split(","):
         board["rows"] += family_rows(family, temps, refs, args, cwd)
         write_json(cwd / "results.json", board)
-    table = markdown(board)
-    write_text(cwd / "results.md", table)
-    print(table)
-    return 0
+    return write_results(cwd, board, markdown(board))
 
 
 if __name__ == "__main__":

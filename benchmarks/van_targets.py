@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from cli_runs import check, run_physgen  # noqa: E402
+from cli_runs import check, run_physgen, script_command, write_results  # noqa: E402
 from exact_sampling import _cpu_model, _load  # noqa: E402
 
 BETA_C_ISH = 2.272727   # T = 1/0.44
@@ -135,15 +135,14 @@ def markdown(board: dict) -> str:
 
 
 def main(argv=None) -> int:
-    from physgen.atomic import write_json, write_text
+    from physgen.atomic import write_json
 
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     cwd = args.out.resolve()
     parts = args.parts.split(",")
     board = {"machine": _cpu_model(), "threads": args.threads, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "command": "python benchmarks/van_targets.py " + " ".join(
-                 ("OUT" if sys.argv[i - 1] == "--out" else a) for i, a in enumerate(sys.argv[1:], 1))}
+             "command": script_command("van_targets.py")}
     if "single" in parts:
         board["single"] = []
         for L in (int(x) for x in args.sizes.split(",")):
@@ -151,11 +150,7 @@ def main(argv=None) -> int:
             write_json(cwd / "results.json", board)
     if "range" in parts:
         board["range"] = range_part(args, cwd)
-    write_json(cwd / "results.json", board)
-    text = markdown(board)
-    write_text(cwd / "results.md", text)
-    print(text)
-    return 0
+    return write_results(cwd, board, markdown(board))
 
 
 if __name__ == "__main__":

@@ -54,19 +54,13 @@ def parse_args(argv=None):
 
 
 def _observables(path: Path, t: float) -> dict:
-    """``{name: (value, error)}`` of the rows of ``path`` at ``t``, errors that respect the recorded chains."""
+    """``{name: (value, error)}`` of the rows of ``path`` at ``t``, errors that respect the recorded chains
+    (:func:`physgen.physics.observables.thermodynamics_by_temperature`)."""
     from physgen.data import load
-    from physgen.physics import observables as ob
+    from physgen.physics.observables import thermodynamics_by_temperature
 
-    ds = load(path)
-    temps = ds.conditions.get("temperature")
-    rows = np.arange(len(ds)) if temps is None else np.flatnonzero(np.isclose(temps, t))
-    if temps is None and "mcmc_temperature" not in ds.attrs:
-        sampling = ob.Sampling.independent(len(rows))
-    else:
-        sampling = ob.sampling_of(ds, t, rows, unrecorded="independent")
-    est, _ = ob.thermodynamics_report(ds.samples[rows], t, sampling=sampling, rng=0, n_boot=200,
-                                      J=float(ds.attrs.get("J", 1.0)), h=float(ds.attrs.get("h", 0.0)))
+    by_t = thermodynamics_by_temperature(load(path), rng=0)
+    est = by_t[min(by_t, key=lambda k: abs(k - t))]
     return {k: (float(est[k].value), float(est[k].error)) for k in JUDGED}
 
 

@@ -26,12 +26,10 @@ JUDGED = (("energy", "⟨e⟩"), ("abs_magnetization", "⟨|m|⟩"), ("specific_
 
 def observables(ds, t: float, seed: int) -> dict:
     """``{name: Estimate}`` of the rows of ``ds`` at ``t``, errors from the chains the file records."""
-    from physgen.physics import observables as ob
+    from physgen.physics.observables import thermodynamics_by_temperature
 
-    temps = ds.conditions.get("temperature")
-    rows = np.arange(len(ds)) if temps is None else np.flatnonzero(np.isclose(temps, t))
-    sampling = ob.sampling_of(ds, t, rows, unrecorded="independent")
-    return ob.thermodynamics_report(ds.samples[rows], t, sampling=sampling, rng=seed)[0]
+    by_t = thermodynamics_by_temperature(ds, rng=seed)
+    return by_t[min(by_t, key=lambda k: abs(k - t))]
 
 
 def main(argv=None) -> dict:

@@ -24,8 +24,7 @@ def train_model(g: Gallery, name: str, layers: str, steps: int, seed: int, extra
     """Train the dbn family on OUT/data/train.h5 into OUT/NAME; the schedule (``steps`` per layer) ends it."""
     from physgen.training import train
 
-    sets = [f"model.layers={layers}", f"model.steps_per_layer={steps}", "train.progress=false",
-            "train.max_time=86400", *extra]
+    sets = [f"model.layers={layers}", f"model.steps_per_layer={steps}", "train.progress=false", *extra]
     summary = train("dbn", data=g.out / "data" / "train.h5", out=g.out / name, overwrite=True, epochs=100000,
                     seed=seed, sets=sets)
     return {"layers": layers, "steps_per_layer": steps, "steps": summary.get("steps"),

@@ -83,11 +83,16 @@ for t in temperatures:
 # Its gradient is a difference of two averages, over the data and over the model; physgen estimates the
 # second with persistent Gibbs chains (PCD, Tieleman 2008). With `condition="temperature"` one RBM is trained
 # per temperature, side by side. Training has a **step budget**, so the same seed gives the same model.
+#
+# On spin lattices the hidden layer is translation invariant: `model.filters` copies of the lattice, each unit
+# seeing a 3×3 window of spins through its filter's weights (`model.filter_size`), so the default 2 filters give
+# $2L^2 = 512$ hidden units at $L = 16$. `--set model.filters=4` doubles them; `model.n_hidden` sizes the dense
+# weights of `model.filters=0` (and of non-lattice data) and has no effect while filters are on.
 
 # %%
 steps = 300 if QUICK else 5000
 summary = train("rbm", data=data_file, out=OUT / "rbm", overwrite=True, seed=SEED, condition="temperature",
-                steps=steps, sets=["model.n_hidden=64", "train.progress=false"])
+                steps=steps, sets=["model.filters=2", "train.progress=false"])   # the spin default, written out
 print(summary["status"], "after", summary["steps"], "steps,", f"{summary['wall_time_s']:.1f} s")
 run = load_run(OUT / "rbm", which="latest")
 

@@ -1,10 +1,13 @@
 # %% [markdown]
 # # LHC events: Pythia 8, the thesis DCGAN, LHE and ROOT files, and the network against the generator
 #
-# Proton–proton collisions $pp \to t\bar t$ at $\sqrt s = 13$ TeV from Pythia 8 at the hard (leading-order) level,
-# described by three features per event, as in the thesis: the partonic Mandelstam invariants and the rapidity of
-# the $t\bar t$ pair,
-# $$\hat s = (p_1 + p_2)^2 = x_1 x_2 s,\qquad \hat t = (p_1 - p_3)^2,\qquad y = \tfrac12\ln\frac{x_1}{x_2}.$$
+# Proton–proton collisions $pp \to t\bar t$ at $\sqrt{s_{pp}} = 13$ TeV from Pythia 8 at the hard (leading-order) level,
+# described by three features per event, as in the thesis: two Lorentz invariants of the partons $p_1, p_2$ and the
+# top $p_3$, and the rapidity of the $t\bar t$ pair,
+# $$s = 2\,p_1\!\cdot p_2 = \hat s = x_1 x_2 s_{pp},\qquad t = -2\,p_1\!\cdot p_3 = \hat t - m_t^2,\qquad
+# y = \tfrac12\ln\frac{x_1}{x_2},$$
+# with the Mandelstam $\hat t = (p_1 - p_3)^2$ and massless partons ($s_{pp}$: the beams' centre-of-mass energy
+# squared). The stored `t` is thus $\hat t$ shifted by the top mass squared ([docs/hep.md](../docs/hep.md)).
 # A generative network trained on them is worth having in place of the generator when it is much faster at the
 # same quality. Quality is measured against held-out Pythia events, each metric beside its floor.
 # Events move between tools as Les Houches Event (LHE) files and ROOT trees; physgen writes and reads both.
@@ -89,7 +92,7 @@ plt.show()
 # %% [markdown]
 # ## LHE and ROOT files
 #
-# Generated $(\hat s, \hat t, y)$ become full $t\bar t$ events (on-shell tops of mass 173 GeV, the azimuth drawn
+# Generated $(s, t, y)$ become full $t\bar t$ events (on-shell tops of mass 173 GeV, the azimuth drawn
 # uniformly; samples outside the physical region are dropped), written as LHE and read back; the features survive
 # the round trip. A ROOT tree holds the features as branches.
 

@@ -11,13 +11,13 @@ from physgen.errors import UserError
 
 def register(sub) -> None:
     p = add_verb(sub, "train", "train a model on a dataset file, or on a Hamiltonian alone (resumable run directory)",
-                 "physgen train rbm --data ising.h5 --out runs/rbm --set model.n_hidden=64 --epochs 20", run)
+                 "physgen train rbm --data ising.h5 --out runs/rbm --set model.filters=4 --steps 5000", run)
     p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
     p.add_argument("--data", help="training dataset file (.h5); optional with --resume, none with --hamiltonian")
     p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
     p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one config value, e.g. --set model.n_hidden=64 --set train.lr=0.01 (repeatable)")
+                   help="override one config value, e.g. --set model.filters=4 --set train.lr=0.01 (repeatable)")
     p.add_argument("--epochs", type=nonneg_int,
                    help="train this many passes over the data instead of the family's default steps (train.epochs)")
     p.add_argument("--steps", type=nonneg_int,

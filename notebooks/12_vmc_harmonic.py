@@ -12,8 +12,8 @@
 # $2\,\mathrm{Cov}(E_L, \partial_\theta \ln\psi)$ drives Adam. Errors are blocking errors (Flyvbjerg & Petersen 1989).
 #
 # Exact references: $E_0 = \omega N d/2$ without interaction; two electrons in 2-D at $\omega = 1$ have $E_0 = 3$
-# exactly (Taut 1993). A Padé–Jastrow factor $e^{\alpha r_{12}/(1 + \beta r_{12})}$ gives the electron cusp that the
-# RBM alone cannot form. The same experiment as `examples/vmc_harmonic.py`.
+# exactly (Taut, J. Phys. A 27, 1045 (1994)). A Padé–Jastrow factor $e^{\alpha r_{12}/(1 + \beta r_{12})}$ gives the
+# electron cusp that the RBM alone cannot form. The same experiment as `examples/vmc_harmonic.py`.
 
 # %%
 import os

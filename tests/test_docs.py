@@ -127,3 +127,19 @@ def test_readme_needs_no_file_outside_the_repository():
 
 def test_readme_is_at_most_150_lines():
     assert len((ROOT / "README.md").read_text().splitlines()) <= 150
+
+
+def test_records_index_lists_every_record():
+    """benchmarks/records/README.md links every record file (and the acceptance results)."""
+    records = ROOT / "benchmarks" / "records"
+    index = set(LINK.findall((records / "README.md").read_text(encoding="utf-8")))
+    files = {p.name for p in records.glob("*.md") if p.name != "README.md"} | {"acceptance/results.json"}
+    assert not files - index, f"records missing from the index: {sorted(files - index)}"
+
+
+def test_gallery_table_lists_every_example():
+    """examples/README.md's table has a row for every example script."""
+    text = (ROOT / "examples" / "README.md").read_text(encoding="utf-8")
+    scripts = {p.name for p in (ROOT / "examples").glob("*.py") if not p.name.startswith("_")}
+    missing = [s for s in sorted(scripts) if f"| `{s}` |" not in text]
+    assert not missing, f"examples missing from the gallery table: {missing}"

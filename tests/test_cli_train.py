@@ -525,3 +525,19 @@ def test_an_explicit_option_wins_over_a_default_that_contradicts_it(cli, tmp_pat
     code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "both", "--steps", "3", "--no-progress",
                        "--set", "model.n_hidden=8", "--set", "model.filters=2")
     assert code == 2 and "model.n_hidden=8 with model.filters=2" in err
+
+
+@pytest.mark.parametrize("where", ["set", "toml"])
+def test_an_option_set_to_its_default_value_still_counts_as_set(cli, tmp_path, where):
+    """n_hidden = 64 is the dense default: asked for beside filters = 2 it is refused all the same, from --set
+    and from a config file, because "did the user set it?" is read from the record of the user's keys."""
+    x = np.where(np.random.default_rng(0).random((200, 4, 4)) < 0.5, -1, 1).astype(np.int8)
+    data = save(Dataset(x, "spins"), tmp_path / "s.h5")
+    if where == "set":
+        given = ["--set", "model.filters=2", "--set", "model.n_hidden=64"]
+    else:
+        (tmp_path / "c.toml").write_text("[model]\nfilters = 2\nn_hidden = 64\n")
+        given = ["--config", tmp_path / "c.toml"]
+    code, _, err = cli("train", "rbm", "--data", data, "--out", tmp_path / "r", "--steps", "3", "--no-progress", *given)
+    assert code == 2 and "model.n_hidden=64 with model.filters=2" in err and "Traceback" not in err
+    assert not (tmp_path / "r").exists()

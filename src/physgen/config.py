@@ -189,6 +189,9 @@ class RunConfig:
     model: Any
     train: TrainConfig = field(default_factory=TrainConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    #: the dotted keys (``model.n_hidden``) the user set in a config file, a ``--set`` or a flag; not saved.
+    #: Conflicts between options are decided on this record, never by comparing a value with its default
+    given: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {"model_name": self.model_name, "model": to_dict(self.model),
@@ -474,7 +477,13 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
     user = merge(user, extra or {})
     raw = merge(dict(base or {}), user)
     raw = merge(raw, _time_budget(user))
-    return build_config(model_name, model_config_class, raw, where)
+    return dataclasses.replace(build_config(model_name, model_config_class, raw, where), given=dotted_keys(user))
+
+
+def dotted_keys(tables: Mapping[str, Any]) -> frozenset[str]:
+    """``{"model": {"n_hidden": 8}}`` -> ``{"model.n_hidden"}``: the keys of a nested overlay, one level deep."""
+    return frozenset(f"{section}.{key}" for section, values in tables.items() if isinstance(values, Mapping)
+                     for key in values)
 
 
 def _time_budget(user: Mapping[str, Any]) -> dict[str, Any]:

@@ -261,6 +261,12 @@ class GenerativeModel(nn.Module):
         config saved with ``"auto"`` builds the same model."""
         return config
 
+    @classmethod
+    def check_given(cls, config: Any, given: frozenset[str]) -> None:
+        """Refuse (UserError) a combination of options the user set that the family cannot honour;
+        ``given``: the dotted keys set by a config file, ``--set`` or a flag (:attr:`physgen.config.RunConfig.given`),
+        so a value that happens to equal its default still counts as set.  The base accepts every combination."""
+
     def __init__(self, config, spec: DataSpec):
         super().__init__()
         self.check_kind(spec)

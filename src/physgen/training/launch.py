@@ -323,9 +323,10 @@ def _fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian:
     user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
     defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
-    base = _yield_to_user(cls, defaults, config_file, sets)
+    base = _yield_to_user(cls, defaults, user.given)
     cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
                     extra=cli_overrides(**flags))
+    cls.check_given(cfg.model, cfg.given)
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
     return cfg
@@ -338,18 +339,17 @@ def resolved(cls, cfg: C.RunConfig, spec: DataSpec) -> C.RunConfig:
     return dataclasses.replace(cfg, model=cls.resolve(cfg.model, spec))
 
 
-def _yield_to_user(cls, defaults: dict[str, Any], config_file, sets) -> dict[str, Any]:
-    """The family ``defaults`` without the values that contradict a ``[model]`` key the user set explicitly
-    (``cls.default_conflicts``: bare names are ``[model]`` keys, ``section.key`` another section's), unless the
-    user set those too.  A dropped value falls back to the family's kind-independent ``default_config``."""
-    user = C.merge(C.load_toml(config_file) if config_file is not None else {}, C.parse_set(sets))
-    given = user.get("model", {})
+def _yield_to_user(cls, defaults: dict[str, Any], given: frozenset[str]) -> dict[str, Any]:
+    """The family ``defaults`` without the values that contradict a ``[model]`` key the user set (``given``,
+    dotted keys; ``cls.default_conflicts``: bare names are ``[model]`` keys, ``section.key`` another section's),
+    unless the user set those too.  A dropped value falls back to the family's kind-independent
+    ``default_config``."""
     out = {section: dict(values) if isinstance(values, dict) else values for section, values in defaults.items()}
-    for key in given if isinstance(given, dict) else ():
+    for key in sorted(k.partition(".")[2] for k in given if k.startswith("model.")):
         for dropped in cls.default_conflicts.get(key, ()):
             section, _, name = dropped.rpartition(".")
             section = section or "model"
-            if name in (user.get(section) or {}) or not isinstance(out.get(section), dict):
+            if f"{section}.{name}" in given or not isinstance(out.get(section), dict):
                 continue
             base = (cls.default_config or {}).get(section, {})
             if name in base:

@@ -75,9 +75,7 @@ class RBMConfig:
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
                 raise bad(name, "must be an integer >= 0")
         if self.filters and self.n_hidden != N_HIDDEN:
-            raise UserError(f"model.n_hidden={self.n_hidden} with model.filters={self.filters}: translation-invariant "
-                            f"filters give filters × sites hidden units; set model.filters=0 for a dense RBM with "
-                            f"n_hidden units")
+            raise dense_with_filters(self)
         if not isinstance(self.n_temperatures, int) or self.n_temperatures < 2:
             raise bad("n_temperatures", "must be an integer >= 2")
         if not 0.0 <= self.beta_min < 1.0:
@@ -89,3 +87,10 @@ class RBMConfig:
             raise bad("sparsity_target", "must be in (0, 1)")
         if not self.sigma > 0:
             raise bad("sigma", "must be > 0")
+
+
+def dense_with_filters(config: RBMConfig) -> UserError:
+    """The error for a width ``n_hidden`` asked of an RBM with translation-invariant ``filters``."""
+    return UserError(f"model.n_hidden={config.n_hidden} with model.filters={config.filters}: translation-invariant "
+                     f"filters give filters × sites hidden units; set model.filters=0 for a dense RBM with "
+                     f"n_hidden units")

@@ -31,7 +31,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.contract import DemoStage
 from physgen.models.rbm import cd, checks, partition, work
-from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig
+from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig, dense_with_filters
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
 from physgen.samplers import ais as ais_mod
 from physgen.samplers.boltzmann import Proposal
@@ -106,6 +106,12 @@ class RBM(GenerativeModel):
         """``visible = auto``: the unit type for data like ``spec`` (:func:`checks.resolve_visible`)."""
         visible = checks.resolve_visible(config.visible, spec)
         return config if visible == config.visible else replace(config, visible=visible)
+
+    @classmethod
+    def check_given(cls, config: RBMConfig, given: frozenset[str]) -> None:
+        """A ``model.n_hidden`` the user set asks for dense weights, which ``filters`` ≥ 1 replaces."""
+        if "model.n_hidden" in given and config.filters:
+            raise dense_with_filters(config)
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)

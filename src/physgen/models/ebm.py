@@ -366,11 +366,6 @@ class EBM(GenerativeModel):
         if self.spec.kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
             raise UserError("data: spins must be ±1 for an EBM")
 
-    def check_batch_size(self, batch_size: int) -> None:
-        if batch_size > self.config.buffer_size:
-            raise UserError(f"model.buffer_size: {self.config.buffer_size} is smaller than the batch size "
-                            f"{batch_size} (train.batch_size)")
-
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
         """CD loss with replay buffer (module docstring); NaN loss on blow-up."""

@@ -39,8 +39,6 @@ from physgen.errors import UserError
 #: the per-spin quantities of a temperature, in report order
 QUANTITIES = ("free_energy", "energy", "entropy", "specific_heat", "abs_magnetization", "susceptibility",
               "variational_free_energy")
-#: the ones that need a normalised q
-NEEDS_NORMALISED = ("free_energy", "entropy")
 
 
 @dataclass(frozen=True)

@@ -51,11 +51,6 @@ MAX_DIAG_DIM = 16
 
 
 # --- step-size schedules -----------------------------------------------------------------------
-def constant(eta: float) -> Callable[[int], float]:
-    """η_i = η."""
-    return lambda i: float(eta)
-
-
 def polynomial(a: float, b: float = 1.0, gamma: float = 0.55) -> Callable[[int], float]:
     """η_i = a (b + i)^(-γ), γ ∈ (0.5, 1] (Welling & Teh 2011, SGLD)."""
     return lambda i: float(a * (b + i) ** (-gamma))

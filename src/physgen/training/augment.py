@@ -16,8 +16,6 @@ import torch
 
 from physgen.errors import UserError
 
-CHOICES = ("none", "lattice")
-
 
 class LatticeSymmetries:
     """Random images of ``(B, L₁, L₂)`` spin lattices under the symmetry group (see module docstring)."""

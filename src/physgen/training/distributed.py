@@ -147,15 +147,6 @@ class SyncedOptimizer:
         return getattr(self._opt, name)
 
 
-def broadcast_parameters(model: nn.Module, ctx: DistContext) -> None:
-    """Make every rank start from rank 0's parameters and buffers."""
-    if ctx.enabled:
-        import torch.distributed as dist
-
-        for t in list(model.parameters()) + list(model.buffers()):
-            dist.broadcast(t.data, src=0)
-
-
 def all_reduce_max(values: list[float], ctx: DistContext, device: torch.device) -> list[float]:
     """Element-wise maximum over ranks (used to agree on divergence and time-budget flags)."""
     if not ctx.enabled:

@@ -50,7 +50,3 @@ class Hamiltonian:
     def local_energy(self, wf, x: np.ndarray) -> np.ndarray:
         """``E_L(x) = −½ ∇²ψ/ψ + V(x)``, ``(B,)``; the kinetic part is the wave function's closed form."""
         return wf.kinetic(x) + self.potential(x)
-
-    def exact_noninteracting(self, n_particles: int, dim: int) -> float:
-        """Ground-state energy ``ω N d / 2`` of the trap alone."""
-        return 0.5 * self.omega * n_particles * dim

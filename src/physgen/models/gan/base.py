@@ -154,7 +154,6 @@ class GAN(GenerativeModel):
         if self.spec.kind == "image":
             return ((y + 1) / 2).clamp(0, 1) if self.squash else y
         return from_signed(y, self.spec.kind)
-        return y
 
     @property
     def noise_dim(self) -> int:

@@ -103,7 +103,10 @@ def test_unreadable_inputs(cli, tmp_path):
     _fails(cli, ["data", "import", tmp_path / "missing.csv", "--out", out], out, "missing.csv: no such file")
     _fails(cli, ["data", "import", tmp_path, "--out", out], out, "is a directory")
     save(Dataset(np.ones((2, 2), np.float32), "continuous"), tmp_path / "d.h5")
-    _fails(cli, ["data", "import", tmp_path / "d.h5", "--out", out], out, "d.h5: not a UTF-8 text file")
+    _fails(cli, ["data", "import", tmp_path / "d.h5", "--out", out], out, "d.h5: an HDF5 file without JetNet's",
+           "a physgen dataset file")
+    (tmp_path / "b.dat").write_bytes(bytes(range(256)))
+    _fails(cli, ["data", "import", tmp_path / "b.dat", "--out", out], out, "b.dat: not a UTF-8 text file")
     np.save(tmp_path / "x.npy", np.ones((100, 3)))
     (tmp_path / "x.npy").write_bytes((tmp_path / "x.npy").read_bytes()[:300])
     _fails(cli, ["data", "import", tmp_path / "x.npy", "--out", out], out, "x.npy: not a readable .npy file")

@@ -1,7 +1,9 @@
-"""``physgen data import FILE --out OUT.h5``: CSV/TXT, NPY, NPZ, LHE events or ROOT trees into a physgen dataset file."""
+"""``physgen data import FILE --out OUT.h5``: CSV/TXT, NPY, NPZ, LHE events, ROOT trees or JetNet's HDF5 files into a
+physgen dataset file."""
 from __future__ import annotations
 
 from physgen.cli.common import add_out, add_verb, nonneg_int, positive_int
+from physgen.data.hep.jetnet_files import is_hdf5
 from physgen.data.hep.lhe import is_lhe
 from physgen.data.hep.root import is_root
 from physgen.data.io import KINDS
@@ -11,13 +13,18 @@ EXAMPLE = "physgen data import events.txt --out ttbar.h5 --columns s,t,y"
 
 
 def register(sub) -> None:
+    from physgen.data.hep.jets import JET_TYPES
+
     parser = add_verb(sub, "import", "import CSV/TXT (comment header '# s t y' gives feature names), NPY, NPZ, "
-                      "LHE events (.lhe[.gz]: the features of docs/hep.md) or ROOT trees (.root)",
+                      "LHE events (.lhe[.gz]: the features of docs/hep.md), ROOT trees (.root) or JetNet's files "
+                      "(g.hdf5, t150.hdf5, ...: point clouds, docs/jets.md)",
                       EXAMPLE, run)
-    parser.add_argument("file", help="input file: delimited text (commas, tabs or spaces), .npy, .npz, .lhe[.gz] or .root")
+    parser.add_argument("file", help="input file: delimited text (commas, tabs or spaces), .npy, .npz, .lhe[.gz], "
+                                     ".root or a JetNet .hdf5 file")
     add_out(parser, help="output dataset file (.h5)")
-    parser.add_argument("--kind", default="continuous", choices=KINDS,
-                        help="continuous (float32), binary (0/1), spins (-1/+1) or image (default continuous)")
+    parser.add_argument("--kind", choices=KINDS,
+                        help="continuous (float32), binary (0/1), spins (-1/+1), image or pointcloud (default continuous; "
+                             "JetNet files: pointcloud)")
     parser.add_argument("--columns", nargs="+", metavar="COL",
                         help="columns to keep, by name or 0-based index (space or comma separated); "
                              "for LHE files the feature names, e.g. s,t,y")
@@ -30,8 +37,10 @@ def register(sub) -> None:
     parser.add_argument("--mask", metavar="NAME", help="--kind pointcloud, .npz files: the (N, P) mask array "
                                                         "(default: the array 'mask' if present)")
     parser.add_argument("--mask-feature", type=nonneg_int, metavar="K",
-                        help="--kind pointcloud: particle-feature column K holds the mask (JetNet files: 3); "
+                        help="--kind pointcloud: particle-feature column K holds the mask (JetNet's arrays: 3); "
                              "without --mask/--mask-feature, slots with any non-zero feature are particles")
+    parser.add_argument("--jet-type", choices=JET_TYPES, help="JetNet files: the jet type of every jet (default: from "
+                                                               "the file name, g q t w z with or without 150)")
 
 
 def run(args) -> int:
@@ -48,7 +57,12 @@ def run(args) -> int:
 
 
 def _read(args):
-    """The dataset from ``args.file``, by its suffix: ROOT, LHE, else a table (text, NPY, NPZ)."""
+    """The dataset from ``args.file``, by its suffix: JetNet's HDF5, ROOT, LHE, else a table (text, NPY, NPZ)."""
+    if is_hdf5(args.file):
+        return _read_jetnet(args)
+    if args.jet_type is not None:
+        raise UserError(f"--jet-type: only for JetNet's HDF5 files (g.hdf5, t150.hdf5, ...), got {args.file}")
+    args.kind = args.kind or "continuous"
     if is_root(args.file):
         return _read_root(args)
     given = [flag for flag, value in (("--tree", args.tree), ("--branches", args.branches), ("--pad", args.pad))
@@ -78,6 +92,20 @@ def _read(args):
     from physgen.data.tabular import import_file
 
     return import_file(args.file, kind=args.kind, columns=args.columns, array=args.array)
+
+
+def _read_jetnet(args):
+    from physgen.data.hep.jetnet_files import read_jetnet
+
+    given = [flag for flag, value in (("--columns", args.columns), ("--tree", args.tree), ("--branches", args.branches),
+                                      ("--pad", args.pad), ("--array", args.array), ("--mask", args.mask),
+                                      ("--mask-feature", args.mask_feature)) if value is not None]
+    if given:
+        raise UserError(f"{given[0]}: not for JetNet's HDF5 files (every particle feature is kept, the mask is "
+                        "feature 3); they take --jet-type")
+    if args.kind not in (None, "pointcloud"):
+        raise UserError(f"--kind {args.kind}: JetNet's HDF5 files are point clouds (--kind pointcloud)")
+    return read_jetnet(args.file, jet_type=args.jet_type)
 
 
 def _read_root(args):

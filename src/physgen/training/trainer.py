@@ -33,15 +33,15 @@ from physgen.errors import UserError
 from physgen.training import checkpoint as ckpt
 from physgen.training import distributed as dist
 from physgen.training import signals, steps
-from physgen.training.checkpointing import Checkpoints, TrainingDiverged  # noqa: F401  (part of this API)
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, set_learning_rates
 from physgen.training.probe import PROBES_PER_RUN, PROBES_UNTIL_FLOOR, Cadence, StepCadence
-from physgen.training.probing import Probes
 from physgen.training.reporting import Reporting
 from physgen.training.seeds import PURPOSES, step_seed  # noqa: F401  (step_seed: part of this module's API)
 from physgen.training.span import Span
+from physgen.training.trainer_checkpoints import Checkpoints, TrainingDiverged  # noqa: F401  (part of this API)
+from physgen.training.trainer_probes import Probes
 from physgen.training.window import Window
 
 EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
@@ -56,8 +56,9 @@ class Trainer(Reporting, Probes, Checkpoints):
     ``trainer.stop_requested`` ends it earlier; it returns a summary dict.  With neither steps nor epochs the
     budget is ``max_time`` alone (a time budget).  Its parts: the step strategy (:mod:`~physgen.training.steps`),
     the schedule's span (:mod:`~physgen.training.span`), quality probes and ``best``
-    (:mod:`~physgen.training.probing`), checkpoints and rollback (:mod:`~physgen.training.checkpointing`), and
-    progress, logging, validation and previews (:mod:`~physgen.training.reporting`).
+    (:mod:`~physgen.training.trainer_probes`), checkpoints and rollback
+    (:mod:`~physgen.training.trainer_checkpoints`), and progress, logging, validation and previews
+    (:mod:`~physgen.training.reporting`).
     """
 
     def __init__(self, model, config: TrainConfig, data: TensorData, *, run_dir: str | Path | None = None,

@@ -18,7 +18,7 @@ import trainer_toy  # noqa: F401  (registers toy-gauss)
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from physgen import memory
+from physgen import memory_guard
 from physgen.config import dumps_toml, load_toml
 from physgen.data import Dataset, load, save
 from physgen.errors import UserError
@@ -71,19 +71,19 @@ def run_copy(tiny_run, tmp_path) -> Path:
 
 # --- 1. sizes checked before allocating ---------------------------------------------------------------------
 def test_require_names_bytes_limit_and_remedy():
-    memory.require(10, what="x", reduce="less", limit=10)
+    memory_guard.require(10, what="x", reduce="less", limit=10)
     with pytest.raises(UserError, match=r"^n=5: needs 4,096 bytes \(4.0 KiB\) of memory, more than the 1,024 bytes "
                                         r"\(1.0 KiB\) available; lower n$"):
-        memory.require(4096, key="n", value=5, reduce="lower n", limit=1024)
+        memory_guard.require(4096, key="n", value=5, reduce="lower n", limit=1024)
 
 
 def test_available_memory_is_read_or_the_check_is_skipped(monkeypatch, tmp_path):
-    got = memory.available()
+    got = memory_guard.available()
     assert got is None or got > 0
-    monkeypatch.setattr(memory, "MEMINFO", tmp_path / "absent")
+    monkeypatch.setattr(memory_guard, "MEMINFO", tmp_path / "absent")
     monkeypatch.setitem(__import__("sys").modules, "psutil", None)   # as if psutil were not installed
-    assert memory.available() is None
-    memory.require(1 << 60, what="x", reduce="less")                  # unknown memory: no refusal
+    assert memory_guard.available() is None
+    memory_guard.require(1 << 60, what="x", reduce="less")                  # unknown memory: no refusal
 
 
 def test_hdf5_declaring_terabytes_is_refused_before_reading(cli, tmp_path):
@@ -111,7 +111,7 @@ def test_npy_header_declaring_terabytes_is_refused(cli, tmp_path):
 
 
 def _memory_limit(monkeypatch, limit: int) -> None:
-    monkeypatch.setattr(memory, "available", lambda: limit)
+    monkeypatch.setattr(memory_guard, "available", lambda: limit)
 
 
 @pytest.mark.parametrize("ext", ["csv", "txt"])
@@ -198,7 +198,7 @@ def test_loading_a_run_sizes_the_model_from_its_checkpoint(tiny_run, monkeypatch
 
     seen = []
     monkeypatch.setattr(registry, "model_bytes", lambda *a: pytest.fail("meta build"))
-    monkeypatch.setattr(registry.memory, "require", lambda nbytes, **kw: seen.append(nbytes))
+    monkeypatch.setattr(registry.memory_guard, "require", lambda nbytes, **kw: seen.append(nbytes))
     load_run(tiny_run, device="cpu")
     assert len(seen) == 1 and seen[0] > 0
 

@@ -170,14 +170,14 @@ def test_python_errors_name_the_parameter(tmp_path):
 
 @pytest.mark.faults
 def test_truncated_and_oversized_files_are_refused(tmp_path, cli, monkeypatch):
-    from physgen import memory
+    from physgen import memory_guard
 
     write_jetnet(tmp_path / "z.hdf5", *jetnet_arrays(n=200))
     (tmp_path / "cut").mkdir()
     (tmp_path / "cut" / "z.hdf5").write_bytes((tmp_path / "z.hdf5").read_bytes()[:3000])
     code, _, err = cli("data", "import", tmp_path / "cut" / "z.hdf5", "--out", tmp_path / "out.h5")
     assert code == 2 and "not a readable HDF5 file" in err and len(err.strip().splitlines()) == 1, err
-    monkeypatch.setattr(memory, "available", lambda: 100_000)   # 200 jets × 30 slots need about 270 kB
+    monkeypatch.setattr(memory_guard, "available", lambda: 100_000)   # 200 jets × 30 slots need about 270 kB
     code, _, err = cli("data", "import", tmp_path / "z.hdf5", "--out", tmp_path / "out.h5")
     assert code == 2 and "bytes" in err and "available" in err and len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "out.h5").exists()

@@ -39,7 +39,7 @@ def run(args) -> int:
     from physgen.data.hep import jets as J
     from physgen.data.hep.pythia import RESERVED
     from physgen.errors import UserError
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     spec = J.JetSpec(args.jet_type, args.n_particles, args.pt, args.ecm, args.r, tuple(args.settings))
     spec.check()

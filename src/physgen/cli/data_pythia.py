@@ -109,7 +109,7 @@ def _check_memory(args, n_columns: int) -> None:
     tuple (~860 bytes) until the shard is assembled into float64 arrays (200 bytes, then copied by column and when
     shards are combined); a hadron-level row is a small NumPy array (~400 bytes with its tuple) of ``n_columns``
     float64 values, stacked and combined; the features are float32."""
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     per_event = 1500 if args.level == "hard" else 400 + 24 * n_columns
     require(args.n * (per_event + 8 * n_columns), what=f"--n {args.n}",

@@ -23,7 +23,7 @@ def run(args) -> int:
     from physgen.data import save
     from physgen.data.toys import make_toy
 
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     # ~64 bytes a point: two float64 coordinates and a few same-sized temporaries while drawing them
     require(64 * args.n, what=f"--n {args.n}", reduce="lower --n")

@@ -70,7 +70,7 @@ def config_from_args(args):
 
 def _check_memory(cfg) -> None:
     """Refuse sample counts whose configurations (float64), local-energy and derivative arrays do not fit."""
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     n = cfg.size ** (1 if cfg.lattice == "chain" else 2)
     params = int(max(cfg.alpha, 1) * n * (n + 2)) + n * n

@@ -77,7 +77,7 @@ def config_from_args(args):
 def _check_memory(cfg) -> None:
     """Refuse sample counts whose per-sweep energy series (float64, and a copy for the blocking analysis) and
     walker arrays (positions and a few same-sized work arrays, float64) do not fit in memory."""
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     need = 16 * max(cfg.sweeps, cfg.final_sweeps) + 64 * cfg.walkers * cfg.particles * cfg.dim
     require(need, what=f"--samples {cfg.samples} --final-samples {cfg.final_samples or 10 * cfg.samples} "

@@ -315,7 +315,7 @@ def _check_memory(f: h5py.File, where: str) -> None:
     """Refuse a file whose declared datasets (their shapes, not the file size: compression makes a 6 kB file
     declare terabytes) need more memory than is available: the arrays, conditions widened to float64, and the
     validation's boolean temporaries (~2 bytes per sample value)."""
-    from physgen.memory import array_bytes, require
+    from physgen.memory_guard import array_bytes, require
 
     def declared(node: Any, itemsize: int | None = None) -> int:
         if not isinstance(node, h5py.Dataset):

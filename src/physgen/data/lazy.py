@@ -16,7 +16,7 @@ import numpy as np
 
 from physgen.data import io
 from physgen.errors import UserError
-from physgen.memory import array_bytes, require
+from physgen.memory_guard import array_bytes, require
 
 BLOCK_BYTES = 1 << 20          # rows per block of an unchunked file: about 1 MiB
 CACHE_BYTES = 8 << 20          # HDF5 chunk cache while reading blocks (a file chunk read in parts)

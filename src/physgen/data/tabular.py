@@ -240,7 +240,7 @@ def _declared_bytes(f) -> int:
 
 def _check_memory(path: Path, declared: int, copies: int = 2) -> None:
     """Refuse arrays that need more memory than is available (``copies``: the array, then its float32 copy)."""
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     require(copies * declared, what=f"{path}", reduce="import a smaller file (split it into several)")
 

@@ -15,7 +15,7 @@ import importlib
 from importlib import metadata
 from typing import Any
 
-from physgen import memory
+from physgen import memory_guard
 from physgen.errors import UserError
 
 GROUP = "physgen.models"
@@ -97,14 +97,14 @@ def instantiate(cls: type, config: Any, spec, *, nbytes: int | None = None) -> A
 
     ``nbytes``: their size when the caller knows it (a checkpoint's tensors).  Otherwise the model is first
     built on PyTorch's ``meta`` device (shapes only: nothing is allocated and no random number is drawn) to
-    add up its tensors' bytes; :func:`physgen.memory.require` checks them.  A family whose constructor
+    add up its tensors' bytes; :func:`physgen.memory_guard.require` checks them.  A family whose constructor
     cannot run there skips the estimate.  An allocation that still fails is one
     :class:`UserError` naming the model, not a traceback."""
     if nbytes is None:
         nbytes = model_bytes(cls, config, spec)
     reduce = "choose a smaller network (the model.* sizes, e.g. n_hidden, hidden, channels, latent)"
     if nbytes is not None:
-        memory.require(nbytes, what=f"model {cls.name}", reduce=reduce)
+        memory_guard.require(nbytes, what=f"model {cls.name}", reduce=reduce)
     try:
         return cls(config, spec)
     except MemoryError:

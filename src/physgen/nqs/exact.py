@@ -77,7 +77,7 @@ def exact_ground_state(hamiltonian, *, max_states: int = 1 << 20) -> tuple[float
     if dim > max_states:
         raise UserError(f"{n} sites have a {dim:,}-state space, more than the {max_states:,} "
                         "handled by exact diagonalization", key="max_states")
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     k = hamiltonian.connected(to_spins(np.zeros(1, np.int64), n))[1].shape[1]
     require(dim * k * 40, what=f"exact diagonalization of {n} sites ({dim:,} states)",

@@ -126,7 +126,7 @@ def draw(model, spec, transform: Transform, plan: Plan, generator: torch.Generat
 def to_tensor_data(ds: Dataset, transform: Transform, condition: str | None) -> TensorData:
     """Tensors of ``ds`` in model space; ``condition`` is a condition name, ``"labels"`` or None.  Refuses data
     whose float32 copy and its copy in the training dtype (at most float64) do not fit in memory."""
-    from physgen.memory import array_bytes, require
+    from physgen.memory_guard import array_bytes, require
 
     require(array_bytes(ds.samples.shape, 4 + 8), what=f"training data of shape {tuple(ds.samples.shape)}",
             reduce=f"train on fewer samples (a smaller {as_written('data')} file)")

@@ -101,7 +101,7 @@ class Run:
         """Refuse ``n`` samples whose arrays do not fit in memory: the model's samples in its dtype and their
         float32 concatenation, the data-space samples, and a float64 per sample and condition or label."""
         from physgen.data.io import DTYPES
-        from physgen.memory import array_bytes, require
+        from physgen.memory_guard import array_bytes, require
 
         p = next(iter(self.model.parameters()), None)
         model_item = p.element_size() if p is not None else 4

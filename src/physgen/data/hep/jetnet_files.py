@@ -102,7 +102,7 @@ def _read_arrays(f, where: str) -> tuple[np.ndarray, np.ndarray]:
     counts, real dtype, finite values and the memory they need."""
     import h5py
 
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     present = [name for name in (PARTICLES, JETS) if isinstance(f.get(name), h5py.Dataset)]
     if not present:

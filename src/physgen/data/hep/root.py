@@ -82,7 +82,7 @@ def _check_memory(obj, path: Path, name: str, wanted: Sequence[str], pad: int | 
     """Refuse a tree whose import needs more memory than is available, before reading it: per entry, 20 bytes a
     feature (its float64 column, the stacked float64 table and the float32 copy) plus the widest branch as read
     (its stored bytes, or 8 a feature).  Each branch's feature count comes from its first entry."""
-    from physgen.memory import require
+    from physgen.memory_guard import require
 
     n = int(getattr(obj, "num_entries", 0) or 0)
     if n <= 0:

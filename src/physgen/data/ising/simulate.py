@@ -19,7 +19,7 @@ import torch
 
 from physgen.data.io import Dataset
 from physgen.errors import UserError
-from physgen.memory import require
+from physgen.memory_guard import require
 
 ALGORITHMS = ("metropolis", "wolff")
 STARTS = ("ordered", "random")

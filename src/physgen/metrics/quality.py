@@ -3,8 +3,8 @@
 The trainer builds one :class:`QualityProbe` from the held-out (validation) rows, asks it what to generate
 (:meth:`QualityProbe.requests`), scores the generated samples (:meth:`QualityProbe.score`, lower is better)
 and prints :meth:`QualityProbe.verdict`.  Everything the probe needs from the held-out set (binning, kernel
-bandwidth and matrix, observables, the floor) is computed once at construction, so a call to ``score``
-on 2,000 samples takes a few tens of milliseconds on one core.
+bandwidth and matrix, observables, the floor) is computed once, so a call to ``score`` repeats none of that
+work (its time: benchmarks/records/training.md).
 
 Metric by data kind (samples in data space, ``(N, *shape)``):
 
@@ -51,13 +51,9 @@ which makes the floor of a max-over-T headline slightly conservative (a little h
 
 Verdict rule: "at floor" when ``score <= threshold = max(1.5 × floor, floor + 2 × floor_noise)``,
 otherwise ``"{score/floor}x floor: train longer"``.  The generated counts must follow :meth:`requests`
-(fewer samples raise the histogram and kernel biases above the floor's).  Measured power (seeds 0..49,
-fractions called "at floor"): 3 N(0,1) features, 2,000 held-out and 2,000 generated rows — 50/50 for the
-same distribution, 35/50 for a mean shift of 0.2 σ in one feature, 10/50 for 0.3 σ, 0/50 for 0.5 σ; 8×8
-Ising lattices at T = 2 and 3 (1,000 each) — 45/50 for Monte Carlo samples of the same chains, 0/50 for
-lattices simulated at 1.1 T; 8×8 digits, 800 held-out, conditioned on labels (seeds 0..19) — 20/20 for
-other digits of the same classes, 0/20 for the same digits with shuffled labels, but 20/20 for digits with
-added Gaussian pixel noise of σ = 0.1 (the median-bandwidth MMD barely sees it).
+(fewer samples raise the histogram and kernel biases above the floor's).  What the rule tells apart (mean
+shifts of one feature, lattices at another temperature, digits with shuffled labels) and what it misses (weak
+Gaussian pixel noise on digits, which the median-bandwidth MMD barely sees): benchmarks/records/training.md.
 """
 from __future__ import annotations
 

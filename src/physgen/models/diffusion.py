@@ -174,9 +174,8 @@ class _Diffusion(GenerativeModel):
 
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
-    # a trained L = 16 Ising U-Net (channels 16, 32), 100 respaced steps, one thread beside two other
-    # single-thread jobs on two cores: 28, 35, 39, 77 and 104 ms per lattice in batches of 32, 128, 256, 500
-    # and 1,000
+    # on CPU at most 128 samples per call: in larger batches the U-Net's activations fall out of the cache and
+    # each sample costs more (benchmarks/records/diffusion.md)
     cpu_sample_chunk: ClassVar[int | None] = 128
 
     @classmethod

@@ -25,5 +25,6 @@ def _chain(h: int, *values: int) -> int:
 
 def step_seed(seed: int, rank: int, step: int, purpose: str = "step") -> int:
     """63-bit seed of the generator for ``purpose`` at optimizer step ``step`` on rank ``rank``
-    (SplitMix64 chained over the four integers: distinct inputs give decorrelated seeds; ~2 us)."""
+    (SplitMix64 chained over the four integers: distinct inputs give decorrelated seeds; its cost:
+    benchmarks/records/training.md)."""
     return _chain(_chain(0x57E9, seed, rank), step, PURPOSES[purpose]) >> 1

@@ -32,6 +32,7 @@ def sgan_run(tmp_path_factory):
 
 
 def test_sgan_run_reports_its_classifier_beside_the_baseline_and_the_forest(cli, sgan_run, tmp_path):
+    """The three classifiers' accuracies count correct rows of the 100 test rows, with binomial errors."""
     from physgen.models.gan.sgan import compare_classifiers
     from physgen.training import load_run
 
@@ -43,7 +44,7 @@ def test_sgan_run_reports_its_classifier_beside_the_baseline_and_the_forest(cli,
     c = res["classifier"]
     for name in ("sgan", "supervised", "random_forest"):
         p = c[name]["value"]
-        assert 0 <= p <= 1 and c[name]["n"] == 100
+        assert c[name]["n"] == 100 and p * 100 == pytest.approx(round(p * 100))      # k correct rows of 100
         assert c[name]["error"] == pytest.approx(math.sqrt(p * (1 - p) / 100))   # binomial standard error
     assert c["n_labelled"] == 30 and c["sgan_steps"] == c["baseline_steps"] == 12
     assert c["sgan_minus_supervised"] == pytest.approx(c["sgan"]["value"] - c["supervised"]["value"])

@@ -138,6 +138,8 @@ def test_vanilla_gan(tmp_path):
 
 @pytest.mark.slow
 def test_thesis_dcgan_ttbar(tmp_path):
+    """The example end to end at 20 steps: the events it generates and keeps, small real-vs-real floors of the
+    per-feature KL and the classifier AUC, and finite judged values."""
     pytest.importorskip("pythia8mc")
     r = quick("thesis_dcgan_ttbar", tmp_path)                        # 10⁴ Pythia events, made into OUT/data
     assert r["training"]["n_events"] == 10000 and r["training"]["steps_done"] == 20
@@ -147,9 +149,9 @@ def test_thesis_dcgan_ttbar(tmp_path):
     assert all(0 <= v["floor"] < 0.05 for v in r["kl_per_feature"].values())   # (0.008-0.021)
     assert r["c2st_auc"]["floor"] < 0.56                                        # (0.489)
     # 20 steps run the example end to end (data, training, sampling, judging), not a fit: the judged values are
-    # well-formed measures with their floors; the quality of a full run is docs/gan.md's benchmark
-    assert all(math.isfinite(r[k]["value"]) and r[k]["value"] >= 0 for k in ("kl", "w1"))
-    assert 0.0 <= r["c2st_auc"]["value"] <= 1.0 and r["w1"]["floor"] > 0
+    # numbers with their floors (the metrics themselves: tests/test_metrics_*); the quality of a full run is
+    # docs/gan.md's benchmark
+    assert all(math.isfinite(r[k]["value"]) for k in ("kl", "w1", "c2st_auc")) and r["w1"]["floor"] > 0
 
 
 @pytest.mark.slow

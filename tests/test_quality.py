@@ -137,13 +137,16 @@ def test_too_small_heldout_raises():
 
 @pytest.mark.parametrize("kind", ["continuous", "spins", "binary"])
 def test_two_heldout_samples_suffice(kind):
+    """Two held-out rows A, B: a copy in the same order scores 0 (each half against itself), the reversed copy
+    scores the floor (each half against the other, m(A, B))."""
     samples = {"continuous": np.array([[0.0, 1.0], [1.0, 0.0]], np.float32),
                "spins": np.array([np.ones((4, 4)), -np.ones((4, 4))], np.int8),
                "binary": np.array([[0, 1, 1], [1, 0, 1]], np.uint8)}[kind]
     probe = QualityProbe(Dataset(samples, kind), condition=None)
     assert probe.requests() == [(2, None)]
     values = probe.score(Dataset(samples[::-1].copy(), kind))
-    assert math.isfinite(values["score"]) and values["score"] >= 0
+    assert math.isfinite(values["score"]) and values["score"] == pytest.approx(probe.floor["score"], abs=1e-12)
+    assert probe.score(Dataset(samples.copy(), kind))["score"] == pytest.approx(0.0, abs=1e-12)
 
 
 def test_fake_mismatch_and_nonfinite():

@@ -80,6 +80,8 @@ def test_bad_input_is_one_line_exit_2(cli, digits, tmp_path):
 
 
 def test_train_records_the_labels_resumes_exactly_and_samples(cli, digits, tmp_path):
+    """Labelled rows recorded, an exact resume, labelled samples, and classifier accuracies that count correct
+    rows (whole numbers out of 50, the overall one the mean of the two temperatures' halves)."""
     from physgen.training import load_run
 
     assert cli("train", "sgan", "--data", digits, "--out", tmp_path / "a", "--steps", "12", *SMALL)[0] == 0
@@ -99,7 +101,10 @@ def test_train_records_the_labels_resumes_exactly_and_samples(cli, digits, tmp_p
     res = compare_classifiers(run.model, x, load(digits).labels[:50], forest_trees=5,
                               temperatures=np.repeat([1.0, 2.0], 25))
     for name in ("sgan", "supervised", "random_forest"):
-        assert 0 <= res[name]["value"] <= 1 and res[name]["n"] == 50
+        # an accuracy over the 50 rows: a whole number of correct rows out of 50, the mean of the two halves
+        assert res[name]["n"] == 50 and res[name]["value"] * 50 == pytest.approx(round(res[name]["value"] * 50))
+        halves = res["per_temperature"]
+        assert res[name]["value"] == pytest.approx((halves["1"][name] + halves["2"][name]) / 2)
     assert res["baseline_steps"] == 12 and set(res["per_temperature"]) == {"1", "2"}
 
 

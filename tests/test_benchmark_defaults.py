@@ -163,9 +163,12 @@ def test_one_family_at_a_tiny_budget_end_to_end(tmp_path):
 
 
 def test_scoreboard_document_has_the_section_record_fills():
-    from record import replace_between
+    """The scoreboard document carries the markers of the section that the benchmark rewrites: a new body lands
+    between them."""
+    from record import markers, replace_between
 
-    replace_between(bench.DOC.read_text(), bench.DOC_SECTION, "x")
+    begin, end = markers(bench.DOC_SECTION)
+    assert f"{begin}\nx\n{end}" in replace_between(bench.DOC.read_text(), bench.DOC_SECTION, "x")
 
 
 def test_combine_merges_the_runs_of_several_invocations(tmp_path):

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.linalg
 
+from physgen import variational
 from physgen.errors import UserError
-from physgen.vmc.optimiser import Adam as _Adam
 
 OPTIMIZERS = ("sr", "adam")
 
@@ -60,11 +60,11 @@ class Adam:
     """Adam on the energy gradient (2 Re F, 2 Im F)."""
 
     lr: float = 0.01
-    inner: _Adam | None = field(default=None, repr=False)
+    inner: variational.Adam | None = field(default=None, repr=False)
 
     def step(self, theta: np.ndarray, o: np.ndarray, e: np.ndarray, is_complex: bool) -> np.ndarray:
         if self.inner is None:
-            self.inner = _Adam(self.lr)
+            self.inner = variational.Adam(self.lr)
         g = 2.0 * force(o, e, is_complex)
         if not is_complex:
             return self.inner.step(np.real(theta), np.real(g))

@@ -24,7 +24,7 @@ from physgen.nqs.lattice import Lattice
 from physgen.nqs.observables import measure
 from physgen.nqs.optimiser import make_optimizer
 from physgen.nqs.sampler import Metropolis, sample, start
-from physgen.vmc.run import check_budget
+from physgen.variational import check_budget
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Callable
 import numpy as np
 
 from physgen.errors import UserError
+from physgen.variational import check_budget
 from physgen.vmc.estimators import Estimate, estimate
 from physgen.vmc.hamiltonian import Hamiltonian
 from physgen.vmc.optimiser import make_optimizer
@@ -89,21 +90,6 @@ class VMCConfig:
 
     def as_dict(self) -> dict:
         return asdict(self)
-
-
-def check_budget(config) -> None:
-    """``iterations``, ``walkers`` ≥ 1, ``burn_in`` ≥ 0, ``samples`` and ``final_samples`` (if set) at least two
-    sweeps of all walkers; errors name the field (``key=``)."""
-    for name in ("iterations", "walkers"):
-        if getattr(config, name) < 1:
-            raise UserError(f"must be >= 1, got {getattr(config, name)}", key=name)
-    if config.burn_in < 0:
-        raise UserError(f"must be >= 0, got {config.burn_in}", key="burn_in")
-    for name in ("samples", "final_samples"):
-        value = getattr(config, name)
-        if value is not None and value < 2 * config.walkers:
-            raise UserError(f"must be at least 2 sweeps of all walkers (>= {2 * config.walkers}), got {value}",
-                            key=name)
 
 
 @dataclass

@@ -12,12 +12,17 @@ For every lattice size L (``--sizes``) at T = ``--temperature`` (default T_c):
   in moves, so the independent samples are N / (2 max τ_int) per the command's CPU seconds.
 
 τ_int is Sokal's automatic-window estimate for both (:mod:`physgen.stats.autocorr`); every command runs as a
-subprocess with ``OMP_NUM_THREADS=--threads``; the load average is recorded before and after each.
+subprocess with ``OMP_NUM_THREADS=--threads``; the load average is recorded before and after each.  A whole
+command carries the interpreter's start-up (``import torch``, ~1.5 s), which at small n dominates a fast engine, so
+every command also runs at ``--scale`` × n, and the rate past start-up is the extra independent samples over the
+extra CPU seconds.  ``--reuse`` keeps a family's run already trained in ``OUT/runs`` (re-measuring on a quiet
+machine without training again).
 
 Usage::
 
     python benchmarks/exact_sampling.py --out /tmp/exact                       # L = 16, rbm vae flow
     python benchmarks/exact_sampling.py --out /tmp/exact --sizes 16,32 --families rbm
+    python benchmarks/exact_sampling.py --out /tmp/exact --sizes 32 --families rbm --reuse
 """
 from __future__ import annotations
 
@@ -45,6 +50,9 @@ def parse_args(argv=None):
     p.add_argument("--n", type=int, default=4000, help="samples per measurement (default 4000)")
     p.add_argument("--train-samples", type=int, default=1000, help="Wolff lattices to train on (default 1000)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every command (default 1)")
+    p.add_argument("--scale", type=int, default=4,
+                   help="each command also runs at SCALE × n, for the rate past start-up (default 4)")
+    p.add_argument("--reuse", action="store_true", help="keep a family's run already trained in OUT/runs")
     return p.parse_args(argv)
 
 
@@ -73,56 +81,76 @@ def _first(v):
     return v[0] if isinstance(v, list) else v
 
 
-def engine_row(L: int, algorithm: str, args, cwd: Path) -> dict:
-    out = f"{algorithm}-{L}.h5"
+def _timed(argv_for, attrs_tau, args, cwd: Path) -> dict:
+    """Run ``argv_for(n, out)`` at n = ``args.n`` and at ``args.scale`` × n: the whole command's rate at n, and
+    the rate past start-up from the difference of the two, ((scale − 1) n / 2τ) / (CPU(scale·n) − CPU(n)),
+    τ read (``attrs_tau``) from the longer run's file."""
     load_before = _load()
-    r = run_physgen(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples", args.n,
-                     "--thin", 1, "--algorithm", algorithm, "--seed", 1, "--out", out, "--overwrite"],
-                    cwd=cwd, threads=args.threads)
-    if r["error"]:
-        return {"L": L, "sampler": algorithm, "error": r["error"]}
-    a = _h5_attrs(cwd / out)
-    tau = max(_first(a["tau_int_energy"]), _first(a["tau_int_abs_m"]))
-    n_eff = args.n / (2 * tau)
-    return {"L": L, "sampler": algorithm, "command": r["command"], "cpu_s": r["cpu_s"], "wall_s": r["wall_s"],
-            "tau_int_energy": _first(a["tau_int_energy"]), "tau_int_abs_m": _first(a["tau_int_abs_m"]),
-            "unit": "sweeps", "n_effective": n_eff, "per_cpu_s": n_eff / r["cpu_s"],
-            "load": f"{load_before} -> {_load()}"}
+    small = run_physgen(argv_for(args.n, "small.h5"), cwd=cwd, threads=args.threads)
+    if small["error"]:
+        return {"error": small["error"]}
+    big_n = args.scale * args.n
+    big = run_physgen(argv_for(big_n, "big.h5"), cwd=cwd, threads=args.threads)
+    if big["error"]:
+        return {"error": big["error"]}
+    a_small, a_big = _h5_attrs(cwd / "small.h5"), _h5_attrs(cwd / "big.h5")
+    tau_e, tau_m, extra = attrs_tau(a_small)
+    n_eff = args.n / (2 * max(tau_e, tau_m))
+    tau_big = max(attrs_tau(a_big)[:2])
+    extra_cpu = big["cpu_s"] - small["cpu_s"]
+    marginal = (big_n - args.n) / (2 * tau_big) / extra_cpu if extra_cpu > 0 else float("nan")
+    return {"command": small["command"], "cpu_s": small["cpu_s"], "wall_s": small["wall_s"],
+            "tau_int_energy": tau_e, "tau_int_abs_m": tau_m, "n_effective": n_eff, "per_cpu_s": n_eff / small["cpu_s"],
+            "scaled_n": big_n, "scaled_cpu_s": big["cpu_s"], "tau_int_scaled": tau_big, "per_cpu_s_past_startup": marginal,
+            "load": f"{load_before} -> {_load()}", **extra}
+
+
+def engine_row(L: int, algorithm: str, args, cwd: Path) -> dict:
+    def argv(n, out):
+        return ["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples", n, "--thin", 1,
+                "--algorithm", algorithm, "--seed", 1, "--out", out, "--overwrite"]
+
+    def tau(a):
+        return _first(a["tau_int_energy"]), _first(a["tau_int_abs_m"]), {}
+
+    return {"L": L, "sampler": algorithm, "unit": "sweeps", **_timed(argv, tau, args, cwd)}
 
 
 def family_row(L: int, family: str, data: str, args, cwd: Path) -> dict:
     run = f"runs/{family}-{L}"
-    t = run_physgen(["train", family, "--data", data, "--out", run, "--no-progress", "--overwrite"],
-                    cwd=cwd, threads=args.threads)
-    if t["error"]:
-        return {"L": L, "sampler": f"{family} --mcmc", "error": t["error"]}
-    out = f"mcmc-{family}-{L}.h5"
-    load_before = _load()
-    r = run_physgen(["sample", run, "--n", args.n, "--mcmc", "--out", out, "--overwrite"], cwd=cwd,
-                    threads=args.threads)
-    if r["error"]:
-        return {"L": L, "sampler": f"{family} --mcmc", "error": r["error"]}
-    a = _h5_attrs(cwd / out)
-    return {"L": L, "sampler": f"{family} --mcmc", "command": r["command"], "train_command": t["command"],
-            "train_cpu_s": t["cpu_s"], "cpu_s": r["cpu_s"], "wall_s": r["wall_s"],
-            "acceptance": a["mcmc_acceptance"], "tau_int_energy": a["mcmc_tau_int_energy"],
-            "tau_int_abs_m": a["mcmc_tau_int_abs_magnetization"], "unit": "moves",
-            "n_effective": a["mcmc_n_effective"], "per_cpu_s": a["mcmc_n_effective"] / r["cpu_s"],
-            "load": f"{load_before} -> {_load()}"}
+    row = {"L": L, "sampler": f"{family} --mcmc", "unit": "moves"}
+    if args.reuse and (cwd / run / "summary.json").is_file():
+        row["train_command"] = "(reused)"
+    else:
+        t = run_physgen(["train", family, "--data", data, "--out", run, "--no-progress", "--overwrite"],
+                        cwd=cwd, threads=args.threads)
+        if t["error"]:
+            return {**row, "error": t["error"]}
+        row.update(train_command=t["command"], train_cpu_s=t["cpu_s"])
+
+    def argv(n, out):
+        return ["sample", run, "--n", n, "--mcmc", "--out", out, "--overwrite"]
+
+    def tau(a):
+        return a["mcmc_tau_int_energy"], a["mcmc_tau_int_abs_magnetization"], {"acceptance": a["mcmc_acceptance"]}
+
+    return {**row, **_timed(argv, tau, args, cwd)}
 
 
 def markdown(board: dict) -> str:
     lines = [f"T = {board['temperature']:g}, {board['n']} samples per row, {board['threads']} thread(s); "
              f"{board['machine']}; {board['date']}; `{board['command']}`.", "",
-             "| L | sampler | acceptance | τ_int E / \\|m\\| | independent samples | CPU s | per CPU-second | load |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| L | sampler | acceptance | τ_int E / \\|m\\| | independent samples | CPU s | per CPU-second "
+             f"| per CPU-second past start-up ({board['scale']}× n) | load |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for r in board["rows"]:
         if "error" in r:
-            lines.append(f"| {r['L']} | {r['sampler']} | failed: {r['error']} | | | | | |")
+            lines.append(f"| {r['L']} | {r['sampler']} | failed: {r['error']} | | | | | | |")
             continue
         acc = f"{100 * r['acceptance']:.1f}%" if "acceptance" in r else "—"
         lines.append(f"| {r['L']} | {r['sampler']} | {acc} | {r['tau_int_energy']:.2f} / {r['tau_int_abs_m']:.2f} "
-                     f"{r['unit']} | {r['n_effective']:.0f} | {r['cpu_s']:.1f} | {r['per_cpu_s']:.1f} | {r['load']} |")
+                     f"{r['unit']} | {r['n_effective']:.0f} | {r['cpu_s']:.1f} | {r['per_cpu_s']:.1f} "
+                     f"| {r['per_cpu_s_past_startup']:.1f} | {r['load']} |")
     return "\n".join(lines) + "\n"
 
 
@@ -132,7 +160,7 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     cwd = args.out.resolve()
-    board = {"temperature": args.temperature, "n": args.n, "threads": args.threads,
+    board = {"temperature": args.temperature, "n": args.n, "scale": args.scale, "threads": args.threads,
              "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs",
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "command": script_command("exact_sampling.py"), "rows": []}

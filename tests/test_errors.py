@@ -80,7 +80,7 @@ CLI_TEXT = {
     ("training/distributed.py", "--nproc_per_node"): "torchrun's option, not physgen's",
     ("config.py", "--set"): "the `SECTION.KEY=VALUE` items are --set text from Python too",
     ("data/transforms.py", "--set"): "generic advice: a config override, not a parameter",
-    ("training/stream_setup.py", "--set"): "generic advice: a config override, not a parameter",
+    ("training/stream_plan.py", "--set"): "generic advice: a config override, not a parameter",
 }
 MESSAGE_CALLS = {"UserError", "require", "note"}   # a UserError, a memory refusal's hint, a warning line
 

@@ -19,7 +19,7 @@ from physgen.errors import UserError
 from physgen.training.checkpoint import latest
 from physgen.training.data import BatchOrder, split_rows
 from physgen.training.stream import ChunkOrder
-from physgen.training.stream_setup import plan, prepare
+from physgen.training.stream_plan import plan, prepare
 
 Q = ["--no-progress", "--device", "cpu"]
 

@@ -31,7 +31,6 @@ from physgen.paths import refuse_unreachable
 Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["constant", "cosine", "linear", "step", "exponential"]
 Transform = Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"]
-OPTIMIZERS, SCHEDULES, TRANSFORMS = (typing.get_args(t) for t in (Optimizer, Schedule, Transform))
 FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 

@@ -31,7 +31,7 @@ from physgen.training import hooks
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
 from physgen.training.data import split, to_tensor_data
-from physgen.training.stream_setup import plan, prepare
+from physgen.training.stream_plan import plan, prepare
 from physgen.training.trainer import Trainer, TrainingDiverged
 
 # settings that may change when resuming (budgets and bookkeeping); anything else is refused

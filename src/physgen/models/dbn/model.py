@@ -107,7 +107,7 @@ class DBN(GenerativeModel):
         update; its persistent chains start from the rows ``x`` (the RBM's own first-batch start, whose
         data-based visible bias the tie then replaces), their hidden units redrawn under the tied weights."""
         r, below = self.rbms[l], self.rbms[l - 1]
-        r._maybe_start(0, x, generator)
+        r.start_from(0, x, generator)
         r.W.copy_(below.W.mT), r.a.copy_(below.b), r.b.copy_(below.a)
         if r.chain_hidden.shape[-2] > 0:
             r.chain_hidden[0] = r.energy().detach().sample_hidden(r.chains[0], generator)

@@ -46,7 +46,6 @@ from physgen.models.nets import cpu_has_bf16_kernels
 from physgen.samplers.draws import bernoulli
 from physgen.samplers.energy import sample_units  # noqa: F401  (also part of this module's API)
 
-VISIBLE = ("bernoulli", "spin", "gaussian", "binomial", "softmax")
 
 
 @dataclass(frozen=True)

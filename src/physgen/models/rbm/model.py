@@ -79,7 +79,7 @@ class RBM(GenerativeModel):
                                                                              "train.batch_size")}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
-        # represent nearest-neighbour bonds; whole-lattice filters and dense weights were worse.  Batches of 256
+        # represent nearest-neighbour bonds.  Batches of 256
         # lattices: the data's bond statistics fluctuate most at T_c, and the coupling learned there follows them
         # (benchmarks/records/rbm.md)
         "spins": overlay({"model": {"filters": 2, "filter_size": 3}, "train": {"batch_size": 256}},
@@ -239,7 +239,7 @@ class RBM(GenerativeModel):
         self._fast = {}
         groups = self._groups(batch)
         for k, v in groups:
-            self._maybe_start(k, v, generator)
+            self.start_from(k, v, generator)
         chain_v = self._chain_visible(generator) if self.config.method == "pcd" else None
         for k, v in groups:
             if self._explicit:
@@ -372,8 +372,9 @@ class RBM(GenerativeModel):
                 full[k] = part
         return out
 
-    def _maybe_start(self, k: int, v: torch.Tensor, generator: torch.Generator) -> None:
-        """First batch of group k: visible bias from data (Hinton guide §8.1), chains from the data rows."""
+    def start_from(self, k: int, v: torch.Tensor, generator: torch.Generator) -> None:
+        """Once, at the first batch ``v`` of group k (a DBN's greedy layers call it too): the visible bias from
+        the data (Hinton guide §8.1) and the persistent chains from the data rows."""
         if self.ready[k]:
             return
         with torch.no_grad():

@@ -22,6 +22,16 @@ pass, where a PixelCNN re-runs its whole stack of convolutions D times.  Every s
 site, whatever the boundary conditions, with no receptive field to grow.  Training (likelihood or free
 energy) scores whole lattices in one teacher-forced pass.
 
+**The temperature as a gain.**  At inverse temperature β a Boltzmann conditional's logit is β times a function
+of the earlier spins (for nearest neighbours, 2β J Σ_j s_j over the neighbours already drawn), so the condition
+also multiplies the s-dependent part of every logit::
+
+    ℓ_i(s_<i, c) = b_i(c) + e^{g_i(c)} f_i(s_<i, c),        g(c) = G c,
+
+a feature-wise modulation (FiLM; Perez, Strub, de Vries, Dumoulin & Courville, AAAI 2018) with G started at 0.
+``model.gain = auto`` turns it on when the run's temperatures take more than one value: with the condition
+entering additively only, the masked linear part is one coupling for every temperature.
+
 **Z₂ symmetry.**  With h = 0 the Boltzmann law is invariant under s → −s; the model is then symmetrised
 (as in the VAN paper)::
 
@@ -85,6 +95,7 @@ class VANConfig:
     samples: int = 256                       # free-energy: draws per temperature per step
     anneal: float = 0.0                      # free-energy: beta ramp beta (1 - exp(-t/anneal)) over steps t; 0: none
     cond_map: CondMap = "linear"             # how the temperature enters (nets.Conditioner)
+    gain: Literal["auto", "on", "off"] = "auto"   # logits b(c) + e^{G c} f(s): auto = on for a range of temperatures
     label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
 
     def __post_init__(self) -> None:
@@ -126,9 +137,11 @@ class MADE(nn.Module):
     """Autoregressive logits ``ℓ (B, D)`` of D binary sites (module docstring): ℓ_i depends on s_<i and c only.
 
     ``hidden``: widths of the masked hidden layers; ``direct``: the masked linear input→output part;
-    ``cond_dim``: width of the condition vector c, an unmasked input of the first layer and of the logits."""
+    ``cond_dim``: width of the condition vector c, an unmasked input of the first layer and of the logits;
+    ``gain``: the s-dependent part of every logit is also multiplied by e^{G c} (module docstring)."""
 
-    def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int):
+    def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int,
+                 gain: bool = False):
         super().__init__()
         self.d = d
         self.act = activation(act)
@@ -143,6 +156,9 @@ class MADE(nn.Module):
         self.direct = MaskedLinear(d, d, site[:, None] > site[None, :], bias=not hidden) if direct else None
         self.cond_hidden = nn.Linear(cond_dim, hidden[0], bias=False) if cond_dim and hidden else None
         self.cond_out = nn.Linear(cond_dim, d, bias=False) if cond_dim else None
+        self.cond_gain = nn.Linear(cond_dim, d, bias=False) if cond_dim and gain else None
+        if self.cond_gain is not None:
+            nn.init.zeros_(self.cond_gain.weight)   # gain 1: the unconditioned network's logits at the start
         if self.direct is not None:
             nn.init.zeros_(self.direct.weight)   # start from the hidden layers' (or a uniform) law
 
@@ -169,12 +185,25 @@ class MADE(nn.Module):
 
     def forward(self, s: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits: ``s (B, D)`` ±1, ``c (B, C)`` -> ``(B, D)`` in one pass."""
-        logits = self._offset(c, len(s), s)
+        terms = []
         if self.layers:
-            logits = logits + F.linear(self._top(self._first(s, c, len(s))), self.out.masked)
+            terms.append(F.linear(self._top(self._first(s, c, len(s))), self.out.masked))
         if self.direct is not None:
-            logits = logits + F.linear(s, self.direct.masked)
-        return logits
+            terms.append(F.linear(s, self.direct.masked))
+        return self._logit(self._offset(c, len(s), s), terms, self.gain(c))
+
+    def gain(self, c: torch.Tensor | None) -> torch.Tensor | None:
+        """The condition's gain e^{G c} ``(B, D)`` on the s-dependent part of the logits; None without one."""
+        return None if self.cond_gain is None else torch.exp(self.cond_gain(c))
+
+    @staticmethod
+    def _logit(offset: torch.Tensor, terms: list[torch.Tensor], gain: torch.Tensor | None) -> torch.Tensor:
+        """offset + gain · Σ terms (without a gain: the terms added one by one to the offset)."""
+        if gain is not None:
+            return offset + gain * sum(terms)
+        for term in terms:
+            offset = offset + term
+        return offset
 
     @torch.no_grad()
     def sample(self, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor
@@ -188,12 +217,14 @@ class MADE(nn.Module):
         w_in = self.layers[0].masked if self.layers else None                 # (H₁, D)
         w_out = self.out.masked if self.out is not None else None             # (D, H_last)
         direct = self.direct.masked if self.direct is not None else None      # (D, D)
+        gain = self.gain(c)                                                   # (n, D) or None
         for i in range(self.d):
-            logit = offset[:, i]
+            terms = []
             if w_out is not None:
-                logit = logit + self._top(a) @ w_out[i]
+                terms.append(self._top(a) @ w_out[i])
             if direct is not None and i:
-                logit = logit + s[:, :i] @ direct[i, :i]
+                terms.append(s[:, :i] @ direct[i, :i])
+            logit = self._logit(offset[:, i], terms, None if gain is None else gain[:, i])
             spin = torch.where(u[:, i] < torch.sigmoid(logit), 1.0, -1.0).to(like.dtype)
             s[:, i] = spin
             if a is not None:
@@ -221,20 +252,28 @@ class VAN(GenerativeModel):
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("hidden",)}
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 3e-3, "schedule": "cosine"}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": budget(2000),
+        # Ising lattices: the symmetric model q = [q0(s) + q0(-s)]/2 and batches moved by the lattice's symmetries
+        # (data.augment; the spin flip left out for data made at h != 0, where model.z2=off is also needed):
+        # 1,000 lattices per temperature are few for a network that sees whole lattices (benchmarks/records/van.md)
+        "spins": overlay({"model": {"z2": "on"}, "data": {"augment": "lattice"}}, budget(8000)),
         "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(2000)),
     }
     #: the free energy: the REINFORCE gradient is noisier than a likelihood's, so more steps at the same rate
-    #: (docs/van.md, "Measured")
-    hamiltonian_defaults: ClassVar[dict[str, Any]] = budget(8000)
+    #: (docs/van.md, "Measured"); the data defaults' symmetrisation gives way to z2 = auto (on at h = 0)
+    hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"model": {"z2": "auto"}, "data": {"augment": "none"}},
+                                                             budget(8000))
 
     @classmethod
     def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:
-        """``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off."""
-        if config.z2 != "auto":
-            return config
-        on = config.objective == "free-energy" and float(config.h) == 0.0
-        return replace(config, z2="on" if on else "off")
+        """``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off.
+        ``gain = auto``: on when a continuous condition (the temperature) takes more than one value."""
+        if config.z2 == "auto":
+            on = config.objective == "free-energy" and float(config.h) == 0.0
+            config = replace(config, z2="on" if on else "off")
+        if config.gain == "auto":
+            spread = any(len(set(spec.condition_values.get(name, ()))) > 1 for name in spec.condition_names)
+            config = replace(config, gain="on" if spread else "off")
+        return config
 
     def __init__(self, config: VANConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -244,7 +283,8 @@ class VAN(GenerativeModel):
         if config.objective == "free-energy":
             _check_free_energy(spec)
         self.cond = Conditioner(spec, config.label_dim, config.cond_map)
-        self.net = MADE(spec.n_features, config.hidden, direct=config.direct, act=config.act, cond_dim=self.cond.dim)
+        self.net = MADE(spec.n_features, config.hidden, direct=config.direct, act=config.act, cond_dim=self.cond.dim,
+                        gain=config.gain == "on")
         self.symmetric = config.z2 == "on"
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.int64))   # free-energy: the β ramp's t
 

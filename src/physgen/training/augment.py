@@ -52,4 +52,17 @@ def resolve(name: str, kind: str, shape: tuple[int, ...], attrs: dict) -> Lattic
     if kind != "spins":
         raise UserError(f"data.augment={name}: the symmetries of a spin lattice apply to spin data, the data are "
                         f"{kind!r}; use data.augment=none")
-    return LatticeSymmetries(shape, flip=float(attrs.get("h", 0.0) or 0.0) == 0.0)
+    return LatticeSymmetries(shape, flip=field(attrs) == 0.0)
+
+
+def field(attrs: dict) -> float:
+    """The field h the data were made at (their ``h`` attribute; 0 where they record none)."""
+    return float(attrs.get("h", 0.0) or 0.0)
+
+
+def check_flip_symmetric(config, attrs: dict) -> None:
+    """A model made symmetric under s → −s (``model.z2 = on``) needs data made at h = 0 (UserError otherwise)."""
+    h = field(attrs)
+    if getattr(config, "z2", None) == "on" and h != 0.0:
+        raise UserError(f"model.z2=on: the data were made at h = {h:g}, which breaks the s → −s symmetry; "
+                        f"set model.z2=off")

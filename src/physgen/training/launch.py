@@ -177,6 +177,7 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
     augment = augmentation.resolve(cfg.data.augment, spec.kind, spec.shape, constants.get("attrs", {}))
+    augmentation.check_flip_symmetric(cfg.model, constants.get("attrs", {}))
     trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe,
                       augment=augment)
     if ctx.is_main and not resume:  # every check passed: only now write

@@ -132,3 +132,26 @@ def test_until_floor_stops_at_the_first_probe_at_the_floor(tmp_path, cli):
     assert summary["stopped_by"] == "floor" and summary["steps"] < 2000 and summary["steps"] % 100 == 0
     assert "at floor" in summary["validation"]["verdict"]
     assert f"stopped at the floor at step {summary['steps']:,} of 2,000 planned (--until floor)" in out
+
+
+def test_a_run_leaves_the_caller_s_global_generators_as_they_were(tmp_path, data):
+    """``train`` seeds the global generators for the duration of the run (layers draw their initial weights from
+    torch's) and gives them back unchanged: the caller's next draws of ``random``, NumPy and torch are the
+    draws it would have made without the run; and a second run after other global draws is the same run."""
+    import random
+
+    import torch
+
+    random.seed(11)
+    np.random.seed(11)
+    torch.manual_seed(11)
+    train("vae", data=data, out=tmp_path / "a", sets=SETS, **{**FLAGS, "steps": 14})
+    after = (random.random(), float(np.random.random()), float(torch.rand(())))
+    random.seed(11)
+    np.random.seed(11)
+    torch.manual_seed(11)
+    assert after == (random.random(), float(np.random.random()), float(torch.rand(())))
+    train("vae", data=data, out=tmp_path / "b", sets=SETS, **{**FLAGS, "steps": 14})
+    for which in ("latest",):
+        ta, tb = tensors(tmp_path / "a", which), tensors(tmp_path / "b", which)
+        assert all(np.array_equal(ta[k], tb[k]) for k in ta)

@@ -17,6 +17,7 @@ import numpy as np
 from physgen.data import io
 from physgen.errors import UserError
 from physgen.memory_guard import array_bytes, require
+from physgen.streams import STREAMS
 
 BLOCK_BYTES = 1 << 20          # rows per block of an unchunked file: about 1 MiB
 CACHE_BYTES = 8 << 20          # HDF5 chunk cache while reading blocks (a file chunk read in parts)
@@ -129,7 +130,7 @@ def block_rows(samples: h5py.Dataset) -> int:
     return max(1, min(int(samples.shape[0]), BLOCK_BYTES // row))
 
 
-SUBSAMPLE_SEED = 0x5B5A
+SUBSAMPLE_SEED = STREAMS["file-subsample"]
 WORKING_BYTES = 16      # bytes per value beyond the stored ones that evaluate/analyze work with (float64 copies)
 
 

@@ -17,6 +17,7 @@ import torch
 from physgen.data import Dataset
 from physgen.data.transforms import Transform
 from physgen.errors import UserError, as_written
+from physgen.streams import entropy, rng
 
 
 @dataclass
@@ -157,7 +158,7 @@ def split_rows(n: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.n
                         f"(raise it, or set data.val_fraction=0 for no validation)")
     if n_val >= n:
         raise UserError(f"data.val_fraction={val_fraction}: leaves no training rows out of {n}")
-    perm = np.random.default_rng([seed, 0x5A17]).permutation(n)
+    perm = rng("validation-split", seed).permutation(n)
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
@@ -184,7 +185,7 @@ class BatchOrder:
     def permutation(self, epoch: int) -> torch.Tensor:
         """``(n,)`` int64 permutation of epoch ``epoch`` (depends only on seed and epoch)."""
         if self._cache is None or self._cache[0] != epoch:
-            seed = int(np.random.SeedSequence([self.seed, epoch, 0xDA7A]).generate_state(1, np.uint64)[0] >> 1)
+            seed = int(np.random.SeedSequence(entropy("epoch-order", self.seed, epoch)).generate_state(1, np.uint64)[0] >> 1)
             gen = torch.Generator().manual_seed(seed)
             self._cache = (epoch, torch.randperm(self.n, generator=gen))
         return self._cache[1]

@@ -6,6 +6,7 @@ half-made run directory.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -110,7 +111,8 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
     ctx = dist.init(device)
     clean = False
     try:
-        summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, ds)
+        with _seeded_globals(cfg.train.seed, device):
+            summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, ds)
         clean = True
         return summary
     finally:
@@ -119,7 +121,6 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
 
 def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
          ctx: dist.DistContext, device, callbacks=(), ds=None) -> dict[str, Any]:
-    _seed_globals(cfg.train.seed)
     source = peek(data_path) if ds is None else ds
     inline = source if isinstance(source, Dataset) else None   # rows made in memory, written with the run
     if inline is None:
@@ -260,16 +261,27 @@ def _probe(heldout, spec: DataSpec, transform, constants: dict, cfg: C.RunConfig
     return Validator(probe(), spec, transform, constants, resize=probe)
 
 
-def _seed_globals(seed: int) -> None:
-    """The CLI seeds the global RNGs once (for libraries that use them); physgen itself passes generators."""
+@contextlib.contextmanager
+def _seeded_globals(seed: int, device):
+    """The global generators (Python's, NumPy's, torch's) seeded with the run's seed for the duration of a run,
+    for the libraries whose layers draw their initial weights from them, and given back to the caller as they
+    were afterwards: physgen's own draws pass explicit generators (:mod:`physgen.streams`)."""
     import random
 
     import numpy as np
     import torch
 
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
+    py_state, np_state = random.getstate(), np.random.get_state()
+    cuda = [device.index or 0] if getattr(device, "type", None) == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        random.seed(seed)
+        np.random.seed(seed % 2**32)
+        torch.manual_seed(seed)
+        try:
+            yield
+        finally:
+            random.setstate(py_state)
+            np.random.set_state(np_state)
 
 
 def _check_fresh(out: Path, overwrite: bool) -> None:

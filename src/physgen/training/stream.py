@@ -25,6 +25,7 @@ from physgen.data import Dataset
 from physgen.data.lazy import LazyDataset
 from physgen.data.transforms import Transform
 from physgen.errors import UserError
+from physgen.streams import entropy
 from physgen.training.data import TensorData, to_model_space
 
 
@@ -75,7 +76,7 @@ class ChunkOrder:
         """``(chunks, starts)``: the epoch's block order ``(n_chunks,)`` and the stream position where each
         buffer starts ``(n_buffers + 1,)``."""
         if self._plan is None or self._plan[0] != epoch:
-            gen = torch.Generator().manual_seed(_seed(self.seed, epoch, 0xC4A7))
+            gen = torch.Generator().manual_seed(_seed(*entropy("stream-order", self.seed, epoch)))
             chunks = torch.randperm(len(self.counts), generator=gen).numpy()
             per_buffer = np.add.reduceat(self.counts[chunks], np.arange(0, len(chunks), self.buffer_chunks))
             self._plan = (epoch, chunks, np.concatenate([[0], np.cumsum(per_buffer)]))
@@ -89,7 +90,7 @@ class ChunkOrder:
     def buffer_perm(self, epoch: int, k: int) -> torch.Tensor:
         """``(rows_k,)`` int64 shuffle of buffer ``k``'s rows (seeded by seed, epoch and k)."""
         _, starts = self.plan(epoch)
-        gen = torch.Generator().manual_seed(_seed(self.seed, epoch, k, 0xB0FF))
+        gen = torch.Generator().manual_seed(_seed(*entropy("stream-block", self.seed, epoch, k)))
         return torch.randperm(int(starts[k + 1] - starts[k]), generator=gen)
 
     # --- a rank's batches ----------------------------------------------------------------------

@@ -26,6 +26,7 @@ from physgen.data import memory as M
 from physgen.data.lazy import LazyDataset
 from physgen.data.transforms import Transform, make_transform, resolve_transform
 from physgen.errors import UserError
+from physgen.streams import entropy, rng
 from physgen.training.data import split_rows, to_tensor_data
 from physgen.training.stream import StreamingData, as_dataset
 
@@ -65,11 +66,11 @@ def prepare(source: LazyDataset, p: Plan, *, transform_name: str, condition: str
     n_heldout = len(val_rows)
     cap = max(1, (p.max_memory // 4) // p.row_bytes)
     if len(val_rows) > cap:
-        val_rows = np.sort(np.random.default_rng([seed, 0x5A18]).choice(val_rows, cap, replace=False))
+        val_rows = np.sort(rng("heldout-subsample", seed).choice(val_rows, cap, replace=False))
     fit_cap = max(1, (p.max_memory // 8) // p.row_bytes)
     fit_rows = train_rows
     if len(train_rows) > fit_cap:
-        fit_rows = np.sort(np.random.default_rng([seed, 0xF175]).choice(train_rows, fit_cap, replace=False))
+        fit_rows = np.sort(rng("fit-sample", seed).choice(train_rows, fit_cap, replace=False))
     name = resolve_transform(transform_name, source.kind, int(np.prod(source.shape)))
     moments = _Moments() if transform is None and name in ("standardize", "minmax") else None
     val_x, fit_x = _survey(source, train_rows, val_rows, fit_rows, moments)
@@ -84,8 +85,9 @@ def prepare(source: LazyDataset, p: Plan, *, transform_name: str, condition: str
     val = as_dataset(source, val_x, val_rows) if len(val_rows) else None
     info = {"max_memory": p.max_memory, "footprint": p.footprint, "chunk_rows": c, "buffer_chunks": buffer_chunks,
             "n_train": len(train_rows), "n_heldout": n_heldout, "n_heldout_used": len(val_rows),
-            "heldout_subsample_seed": [seed, 0x5A18] if len(val_rows) < n_heldout else None,
-            "fit_sample": len(fit_rows), "fit_sample_seed": [seed, 0xF175] if len(fit_rows) < len(train_rows) else None}
+            "heldout_subsample_seed": entropy("heldout-subsample", seed) if len(val_rows) < n_heldout else None,
+            "fit_sample": len(fit_rows),
+            "fit_sample_seed": entropy("fit-sample", seed) if len(fit_rows) < len(train_rows) else None}
     return Prepared(data, val, transform, info)
 
 

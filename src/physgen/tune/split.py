@@ -17,6 +17,7 @@ import numpy as np
 from physgen.atomic import write_json
 from physgen.data import Dataset, load, save
 from physgen.errors import UserError
+from physgen.streams import rng
 from physgen.training.rundir import file_sha256, read_json
 
 HELDOUT_FRACTION = 0.2
@@ -64,7 +65,7 @@ def make_split(data: str | Path, directory: str | Path, *, seed: int, condition:
         (warn or _to_stderr)(f"physgen: warning: {directory / damaged}: missing or damaged; the split is made "
                              f"again from {data}")
     ds = load(data)
-    held = heldout_rows(len(ds), HELDOUT_FRACTION, np.random.default_rng([seed, 0x7E57]), _groups(ds, condition))
+    held = heldout_rows(len(ds), HELDOUT_FRACTION, rng("tune-heldout", seed), _groups(ds, condition))
     train = np.setdiff1d(np.arange(len(ds)), held)
     if len(held) < 2 or len(train) < 2:
         raise UserError(f"{len(ds)} samples are too few to hold out {HELDOUT_FRACTION:.0%} for scoring",

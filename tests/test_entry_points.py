@@ -59,13 +59,26 @@ class PlugGauss(GenerativeModel):
 '''
 
 
-def test_the_builtin_table_is_the_pyproject_entry_points():
-    """A source tree that was never installed finds the same families as an installed physgen."""
+def test_a_source_tree_never_installed_reads_its_families_from_pyproject(monkeypatch):
+    """Without physgen's distribution metadata (a source tree on sys.path), the families are the entry points of
+    the tree's pyproject.toml, each loading to the class it names; with the metadata, none are added."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["project"]["entry-points"][registry.GROUP] == registry.BUILTIN
-    for name, target in registry.BUILTIN.items():
-        cls = registry.get(name)
-        assert f"{cls.__module__}:{cls.__qualname__}" == target
+    table = project["project"]["entry-points"][registry.GROUP]
+
+    def absent(name):
+        raise registry.metadata.PackageNotFoundError(name)
+
+    registry.source_tree_families.cache_clear()
+    monkeypatch.setattr(registry.metadata, "distribution", absent)
+    try:
+        assert registry.source_tree_families() == table and set(table) <= set(registry.names())
+        for name, target in table.items():
+            cls = registry.get(name)
+            assert f"{cls.__module__}:{cls.__qualname__}" == target
+    finally:
+        registry.source_tree_families.cache_clear()
+    monkeypatch.undo()
+    assert registry.source_tree_families() == {}
 
 
 def test_an_unknown_or_broken_family_is_one_clear_error():

@@ -6,39 +6,23 @@ Families are found through the ``physgen.models`` entry-point group (PEP 621
 add one the same way: it then appears in ``physgen models`` and trains with ``physgen train NAME``.  A class
 may also be registered in-process with :func:`register` (tests, notebooks).  Entry points are loaded on first
 use of a name, so ``physgen --help`` imports no family.  Where physgen runs from a source tree that was never
-installed (no distribution metadata), its own families are read from :data:`BUILTIN`, the same table as its
-``pyproject.toml``.
+installed (no distribution metadata), its own families are read from that tree's ``pyproject.toml``: a family is
+one module plus one entry-point line.
 """
 from __future__ import annotations
 
+import functools
 import importlib
+import tomllib
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from physgen import memory_guard
 from physgen.errors import UserError
 
 GROUP = "physgen.models"
-#: physgen's own families (its pyproject.toml declares the same entry points)
-BUILTIN = {
-    "conv-vae": "physgen.models.vae:ConvVAE",
-    "dbn": "physgen.models.dbn.model:DBN",
-    "dcgan": "physgen.models.gan.dcgan:DCGAN",
-    "ddpm": "physgen.models.diffusion:DDPM",
-    "ebm": "physgen.models.ebm:EBM",
-    "epic-fm": "physgen.models.pointcloud:EPiCFlowMatching",
-    "epic-gan": "physgen.models.gan.epic_gan:EPiCGAN",
-    "flow": "physgen.models.flow:Flow",
-    "flow-matching": "physgen.models.flow_matching:FlowMatching",
-    "gan": "physgen.models.gan.mlp:VanillaGAN",
-    "rbm": "physgen.models.rbm.model:RBM",
-    "score-sde": "physgen.models.diffusion:ScoreSDE",
-    "sgan": "physgen.models.gan.sgan:SGAN",
-    "thesis-dcgan": "physgen.models.gan.thesis:ThesisDCGAN",
-    "vae": "physgen.models.vae:VAE",
-    "van": "physgen.models.van:VAN",
-    "wgan-gp": "physgen.models.gan.mlp:WGANGP",
-}
+PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"   # of a source tree: src/physgen/models/
 _REGISTRY: dict[str, type] = {}
 
 
@@ -51,10 +35,26 @@ def register(cls: type) -> type:
 
 
 def entry_points() -> dict[str, str]:
-    """Model name -> ``"module:Class"`` of every installed ``physgen.models`` entry point, plus :data:`BUILTIN`
-    where physgen's own distribution metadata is absent."""
+    """Model name -> ``"module:Class"`` of every installed ``physgen.models`` entry point, plus physgen's own
+    from its source tree's ``pyproject.toml`` where physgen was never installed (:func:`source_tree_families`)."""
     found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
-    return {**BUILTIN, **found}
+    return {**source_tree_families(), **found}
+
+
+@functools.cache
+def source_tree_families() -> dict[str, str]:
+    """physgen's own entry points read from ``pyproject.toml`` beside ``src/`` when its distribution metadata is
+    absent (a source tree on ``sys.path``, never installed); empty when physgen is installed."""
+    try:
+        metadata.distribution("physgen")
+        return {}
+    except metadata.PackageNotFoundError:
+        pass
+    try:
+        project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError):
+        return {}
+    return dict(project.get("project", {}).get("entry-points", {}).get(GROUP, {}))
 
 
 def _load(name: str, target: str) -> type:

@@ -86,8 +86,8 @@ for t in temperatures:
 #
 # On spin lattices the hidden layer is translation invariant: `model.filters` copies of the lattice, each unit
 # seeing a 3×3 window of spins through its filter's weights (`model.filter_size`), so the default 2 filters give
-# $2L^2 = 512$ hidden units at $L = 16$. `--set model.filters=4` doubles them; `model.n_hidden` sizes the dense
-# weights of `model.filters=0` (and of non-lattice data) and has no effect while filters are on.
+# $2L^2 = 512$ hidden units at $L = 16$. `--set model.filters=4` doubles them; `model.n_hidden` asks for dense
+# weights of that many hidden units instead (as on non-lattice data), and is refused together with `model.filters`.
 
 # %%
 steps = 300 if QUICK else 5000

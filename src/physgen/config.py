@@ -68,6 +68,12 @@ def check_choices(obj: Any, section: str) -> None:
             raise UserError(f"{section}.{name}: {value!r} is not one of {shown}")
 
 
+def resumable(default: Any) -> Any:
+    """A ``[train]`` field that ``--resume`` may change (a budget, a cadence, bookkeeping): its dataclass field,
+    marked in its metadata (:data:`RESUMABLE` lists them)."""
+    return field(default=default, metadata={"resumable": True})
+
+
 @dataclass
 class TrainConfig:
     """Optimisation and bookkeeping settings shared by every model (the ``[train]`` section)."""
@@ -78,11 +84,11 @@ class TrainConfig:
     # invocation, after which the run checkpoints and stops cleanly, to be continued with --resume.  Only
     # max_time with neither steps nor epochs is a time budget (the schedule's length is then estimated from
     # the step rate, so such a run depends on the machine); none of the three falls back to FALLBACK_EPOCHS.
-    epochs: int | None = None
-    steps: int | None = None             # the plan: this many optimizer steps (overrides epochs)
-    max_time: float | None = None        # the cap: seconds of wall time per invocation
-    until: Literal["budget", "floor"] = "budget"  # floor: stop early once the held-out probe is at its floor
-    patience: float | None = None        # seconds of training without a better validation score -> converged
+    epochs: int | None = resumable(None)
+    steps: int | None = resumable(None)             # the plan: this many optimizer steps (overrides epochs)
+    max_time: float | None = resumable(None)        # the cap: seconds of wall time per invocation
+    until: Literal["budget", "floor"] = resumable("budget")  # floor: stop early once the held-out probe is at its floor
+    patience: float | None = resumable(None)        # seconds of training without a better validation score -> converged
     optimizer: Optimizer = "adam"
     lr: float = 1e-3
     group_lr: dict[str, float] = field(default_factory=dict)  # per parameter-group learning rates
@@ -96,30 +102,30 @@ class TrainConfig:
     grad_clip: float | None = None       # max global gradient norm
     ema: float | None = None             # EMA decay of the weights (e.g. 0.999); sampling uses EMA
     seed: int = 0
-    device: str = "auto"                 # auto | cpu | cuda | cuda:N | mps
+    device: str = resumable("auto")                 # auto | cpu | cuda | cuda:N | mps
     dtype: Literal["float32", "float64"] = "float32"
     # float32 matrix products during fit (torch.set_float32_matmul_precision): "highest" is plain float32;
     # "medium" allows bfloat16-based kernels on CPU (oneDNN) and TF32 on CUDA: faster, relative error up to
     # ~4e-3 (a bfloat16 mantissa; docs/training.md, benchmarks/records/training.md); float64 is never affected
     matmul_precision: Literal["highest", "high", "medium"] = "highest"
     drop_last: bool = False
-    log_every: int = 10                  # steps between metrics.csv rows
-    checkpoint_every: int = 0            # steps between checkpoints (0: at each epoch end only)
-    checkpoint_interval: float = 30.0    # checkpoint_every = 0: an epoch-end checkpoint is written to disk only
+    log_every: int = resumable(10)                  # steps between metrics.csv rows
+    checkpoint_every: int = resumable(0)            # steps between checkpoints (0: at each epoch end only)
+    checkpoint_interval: float = resumable(30.0)    # checkpoint_every = 0: an epoch-end checkpoint is written to disk only
                                          # when >= this many seconds passed since the last one (0: every epoch)
     guard_every: int = 100               # divergence guard: the parameters are checked for NaN/Inf at the first
                                          # metrics row, and (checkpoint_every = 0) the rollback point is
                                          # snapshotted in memory at the first epoch end, >= this many steps after
                                          # the last check / snapshot (1: every row and epoch end); losses: always
-    keep_last: int = 3
-    preview_every: int = 0               # steps between preview images (0: at the end only)
-    val_every: int = 0                   # steps between validation passes (0: with each quality probe, or at
+    keep_last: int = resumable(3)
+    preview_every: int = resumable(0)               # steps between preview images (0: at the end only)
+    val_every: int = resumable(0)                   # steps between validation passes (0: with each quality probe, or at
                                          # each epoch end where the run has no probe)
-    on_divergence: Literal["stop", "retry"] = "stop"
-    retry_lr_factor: float = 0.1
-    max_retries: int = 3
-    progress: bool = True
-    tensorboard: bool = False
+    on_divergence: Literal["stop", "retry"] = resumable("stop")
+    retry_lr_factor: float = resumable(0.1)
+    max_retries: int = resumable(3)
+    progress: bool = resumable(True)
+    tensorboard: bool = resumable(False)
 
     def __post_init__(self) -> None:
         check_choices(self, "train")
@@ -154,6 +160,10 @@ class TrainConfig:
         _check(0 < self.retry_lr_factor < 1, "train.retry_lr_factor", "in (0, 1)", self.retry_lr_factor)
         _check(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
                "train.device", "auto | cpu | cuda | cuda:N | mps", self.device)
+
+
+#: the ``[train]`` keys a resumed run may change (the fields declared with :func:`resumable`)
+RESUMABLE = frozenset(f.name for f in dataclasses.fields(TrainConfig) if f.metadata.get("resumable"))
 
 
 @dataclass

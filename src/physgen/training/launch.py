@@ -35,12 +35,6 @@ from physgen.training.data import split, to_tensor_data
 from physgen.training.stream_plan import plan, prepare
 from physgen.training.trainer import Trainer, TrainingDiverged
 
-# settings that may change when resuming (budgets and bookkeeping); anything else is refused
-RESUMABLE = {"epochs", "steps", "max_time", "until", "patience", "on_divergence", "max_retries", "retry_lr_factor",
-             "progress", "log_every", "checkpoint_every", "checkpoint_interval", "keep_last", "preview_every",
-             "val_every", "device", "tensorboard"}
-
-
 def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
                   on_divergence=None) -> dict[str, Any]:
     """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``; ``--max-time``
@@ -400,7 +394,7 @@ def _check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
     old, new = before.to_dict(), after.to_dict()
     for section in ("model", "data", "train"):
         for key, value in new[section].items():
-            if old[section].get(key) != value and not (section == "train" and key in RESUMABLE):
+            if old[section].get(key) != value and not (section == "train" and key in C.RESUMABLE):
                 raise UserError(f"cannot change {section}.{key} of an existing run "
                                 f"({old[section].get(key)!r} -> {value!r}); start a new run instead", key="resume")
 

@@ -75,17 +75,29 @@ def plot_observables(tables: dict[str, dict[float, dict[str, Any]]]):
     return fig
 
 
-def plot_snapshots(ds, temperatures=(1.5, 2.25, 3.5)):
-    """One configuration per temperature, black = +1."""
+def plot_snapshots(ds, temperatures=(1.5, 2.25, 3.5), per_temperature: int = 3):
+    """``per_temperature`` configurations (rows) at each of ``temperatures`` (columns; the nearest temperature
+    the data hold), black = +1, white = −1, each lattice in a frame so that a uniform one still shows."""
     import matplotlib.pyplot as plt
 
     temps = ds.conditions["temperature"]
-    fig, axes = plt.subplots(1, len(temperatures), figsize=(3 * len(temperatures), 3))
-    for ax, t in zip(axes, temperatures):
-        idx = int(np.argmin(np.abs(temps - t)))
-        ax.imshow(ds.samples[idx], cmap="gray_r", vmin=-1, vmax=1)
-        ax.set_title(f"T = {temps[idx]:.3g}")
-        ax.axis("off")
+    k = max(1, int(per_temperature))
+    fig, axes = plt.subplots(k, len(temperatures), figsize=(2.4 * len(temperatures), 2.4 * k + 0.4), squeeze=False)
+    for col, t in enumerate(temperatures):
+        nearest = temps[int(np.argmin(np.abs(temps - t)))]
+        rows = np.flatnonzero(temps == nearest)[:k]
+        axes[0, col].set_title(f"T = {nearest:.3g}")
+        for row in range(k):
+            ax = axes[row, col]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            for spine in ax.spines.values():
+                spine.set(visible=True, color="black", linewidth=1.2)
+            if row < len(rows):
+                ax.imshow(ds.samples[rows[row]], cmap="gray_r", vmin=-1, vmax=1, interpolation="nearest")
+            else:
+                ax.set_axis_off()   # fewer configurations at this temperature than rows
+    fig.tight_layout()
     return fig
 
 
@@ -99,7 +111,8 @@ def ising_stage(ctx: StageContext) -> dict[str, Any]:
                     f"{len(TEMPERATURES)} temperatures. Errors are bootstrap standard errors; black curves are "
                     "Onsager's exact infinite-lattice results (finite-size effects are visible near Tc).")
     ctx.report.figure(plot_observables({"Monte Carlo": table}), "observables", ctx.path("observables.png"))
-    ctx.report.figure(plot_snapshots(ds), "snapshots", ctx.path("snapshots.png"))
+    ctx.report.figure(plot_snapshots(ds), "configurations, three per temperature (black = +1)",
+                      ctx.path("snapshots.png"))
     tau = ds.attrs.get("tau_int_abs_m")
     rows = [(f"{t:g}", f"{v['energy']['value']:.4f} ± {v['energy']['error']:.4f}",
              f"{v['abs_magnetization']['value']:.4f} ± {v['abs_magnetization']['error']:.4f}",

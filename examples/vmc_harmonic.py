@@ -6,7 +6,7 @@ optimised with Adam on the energy ⟨E_L⟩ sampled from |ψ|²; errors are bloc
 1. one particle in 1D: the exact Gaussian parameters give E = ω/2 with zero variance, and Adam finds them
    from a random start;
 2. two non-interacting particles in 2D: E → 2;
-3. two electrons in 2D at ω = 1 (exact E = 3, Taut 1993): the RBM alone, and the RBM times a Padé–Jastrow
+3. two electrons in 2D at ω = 1 (exact E = 3, Taut 1994): the RBM alone, and the RBM times a Padé–Jastrow
    factor with the electron cusp; the one-body density beside the non-interacting one, and the full HTML
    report of the Jastrow run (``coulomb_jastrow/report.html``);
 4. brute-force Metropolis against importance sampling on the trained two-electron wave function, at equal

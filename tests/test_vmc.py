@@ -90,7 +90,8 @@ def _exact_two_electron_psi(x, dim):
 
 @pytest.mark.parametrize("dim, energy", [(2, 3.0), (3, 2.0)])
 def test_hamiltonian_gives_the_exact_two_electron_energy(dim, energy):
-    """Hψ = Eψ for the closed-form two-electron states (Taut 1993): E = 3 in 2D at ω = 1, 2 in 3D at ω = ½."""
+    """Hψ = Eψ for the closed-form two-electron states (Taut 1994 in 2D, 1993 in 3D): E = 3 in 2D at ω = 1,
+    2 in 3D at ω = ½."""
     omega = 1.0 if dim == 2 else 0.5
     ham = Hamiltonian(omega, "coulomb")
     x = np.random.default_rng(3).normal(0, 1.2, (20, 2, dim))

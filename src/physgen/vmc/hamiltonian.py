@@ -5,7 +5,8 @@ Natural units ħ = m = e = 1 (and 4πε₀ = 1):
     H = Σ_p (−½ ∇_p² + ½ ω² |r_p|²) + Σ_{p<q} 1/|r_p − r_q|     (the second sum with ``interaction="coulomb"``)
 
 Exact checks: without interaction the ground state has E = ω·N·d/2; two electrons in two dimensions at
-ω = 1 have E = 3 exactly (Taut, Phys. Rev. A 48, 3561 (1993)).
+ω = 1 have E = 3 exactly (Taut, J. Phys. A 27, 1045 (1994); in 3D at ω = ½, E = 2: Taut, Phys. Rev. A 48,
+3561 (1993)).
 """
 from __future__ import annotations
 

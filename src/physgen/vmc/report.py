@@ -16,7 +16,7 @@ from physgen.atomic import write_json
 from physgen.report.html import Report
 
 EXACT_NOTE = {"trap": "ω·N·d/2 (no interaction)",
-              "taut": "two electrons with Coulomb repulsion, exact (Taut, Phys. Rev. A 48, 3561 (1993))"}
+              "taut": "two electrons with Coulomb repulsion, exact (Taut, J. Phys. A 27, 1045 (1994))"}
 
 
 def exact_energy(config) -> tuple[float, str] | None:

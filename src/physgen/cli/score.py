@@ -11,9 +11,14 @@ def register(sub) -> None:
                  "physgen score runs/rbm --data ising.h5 --method ais --out scores.h5", run)
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train`")
     p.add_argument("--data", required=True, help="dataset file (.h5) of the run's kind and shape")
-    add_out(p, help="output HDF5 file: /log_prob (N,), attributes log_z, log_z_error, method")
-    p.add_argument("--method", default="exact", help="exact | ais | elbo | iwae | ... (model-dependent; default exact)")
-    p.add_argument("--k", type=positive_int, help="importance samples / chains (passed to the model as k=K)")
+    add_out(p, help="output HDF5 file: /log_prob (N,), attributes log_z, log_z_error, method "
+                    "(--method ode: /log_prob_error (N,) too)")
+    p.add_argument("--method", default="exact", help="exact | ais | elbo | iwae | ode | ... (model-dependent; default "
+                                                     "exact; ode: the probability-flow ODE of ddpm, score-sde and "
+                                                     "flow-matching runs on continuous data)")
+    p.add_argument("--k", type=positive_int, help="importance samples / chains / Hutchinson probes of --method ode "
+                                                  "(passed to the model as k=K)")
+    p.add_argument("--steps", type=positive_int, help="--method ode: RK4 steps from the data to the prior (default 100)")
     add_seed(p)
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
     p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
@@ -21,8 +26,9 @@ def register(sub) -> None:
                         "no best) or latest (default best)")
 
 
-def write_scores(path, log_prob, attrs, *, overwrite: bool) -> None:
-    """Atomically write ``/log_prob`` and the attributes (JSON text for non-scalar values)."""
+def write_scores(path, log_prob, attrs, *, overwrite: bool, errors=None) -> None:
+    """Atomically write ``/log_prob``, ``/log_prob_error`` (the standard error of each value, when given) and the
+    attributes (JSON text for non-scalar values)."""
     import json
 
     import numpy as np
@@ -31,6 +37,8 @@ def write_scores(path, log_prob, attrs, *, overwrite: bool) -> None:
 
     def fill(f) -> None:
         f.create_dataset("log_prob", data=np.asarray(log_prob, dtype=np.float64))
+        if errors is not None:
+            f.create_dataset("log_prob_error", data=np.asarray(errors, dtype=np.float64))
         for key, value in attrs.items():
             value = _plain(value)
             if value is None:
@@ -66,12 +74,17 @@ def run(args) -> int:
     check_writable(args.out, overwrite=args.overwrite, what="--out")
     ds = load(args.data)
     run_ = load_run(args.run_dir, device=args.device, which=args.which)
-    options = {"k": args.k} if args.k is not None else {}
+    if args.method == "ode":
+        from physgen.models.ode_score import check_ode
+
+        check_ode(run_.model.name, run_.spec.kind)
+    options = {key: value for key, value in (("k", args.k), ("steps", args.steps)) if value is not None}
     lp, attrs = run_.log_prob(ds, method=args.method, seed=args.seed, **options)
+    errors = attrs.pop("log_prob_error", None)
     attrs = {"log_z": float("nan"), "log_z_error": float("nan"), **attrs, "method": args.method,
              "run": str(run_.path.resolve()), "data": str(args.data), "mean_log_prob": float(np.mean(lp)),
              "physgen_version": __version__}
-    write_scores(args.out, lp, attrs, overwrite=args.overwrite)
+    write_scores(args.out, lp, attrs, overwrite=args.overwrite, errors=errors)
     print(f"mean log p = {attrs['mean_log_prob']:.6g} nats over {len(lp)} samples ({args.method})"
           f"{_log_z_text(attrs)} -> {args.out}")
     return 0

@@ -296,6 +296,23 @@ class _Diffusion(GenerativeModel):
             raise UserError("guidance: needs a conditional run trained with model.p_uncond > 0")
         return self._sampling_denoiser(), c, w
 
+    # --- likelihood ---------------------------------------------------------------------------------------
+    def log_prob(self, x: torch.Tensor, *, method: str = "ode", generator: torch.Generator | None = None,
+                 k: int | None = None, cond: torch.Tensor | None = None, labels: torch.Tensor | None = None,
+                 steps: int | None = None, chunk: int = 4096) -> tuple[torch.Tensor, dict[str, Any]]:
+        """Per-sample log-likelihood ``(N,)`` in nats of continuous ``x (N, *shape)`` (model space) through the
+        probability-flow ODE of :meth:`probability_flow`: ``steps`` RK4 steps, the divergence exact for D <= 16,
+        else (or with ``k``) Hutchinson's with ``k`` probes (:func:`physgen.models.ode_score.ode_log_prob`)."""
+        from physgen.models.ode_score import ode_log_prob
+
+        return ode_log_prob(self, x, method=method, generator=generator, k=k, cond=cond, labels=labels, steps=steps,
+                            chunk=chunk)
+
+    def probability_flow(self, net, steps: int):
+        """The ODE from the data to the prior (:class:`~physgen.samplers.ode_likelihood.ProbabilityFlow`) of the
+        denoiser ``net(x (R, D), t (R,), c) -> (R, D)``, in ``steps`` steps."""
+        raise NotImplementedError
+
     def _sampling_denoiser(self) -> Denoiser:
         """The denoiser, or with ``sample_dtype = "bfloat16"`` on a CPU with bfloat16 instructions a copy whose
         U-Net holds bfloat16 weights (the time embedding stays float32)."""
@@ -396,6 +413,15 @@ class DDPM(_Diffusion):
                      clip=clip, variance=cfg.ancestral_variance)
         return self.from_model_space(x)
 
+    def probability_flow(self, net, steps: int):
+        """Song et al. (2021)'s probability-flow ODE in DDIM's coordinates on the float64 schedule
+        (:func:`physgen.samplers.probability_flow.vp_flow`); ``net`` predicts ε."""
+        from physgen.samplers.probability_flow import vp_flow
+
+        cfg = self.config
+        abar = rev.alpha_bar(rev.beta_schedule(cfg.schedule, cfg.timesteps, cfg.beta_start, cfg.beta_end))
+        return vp_flow(net, abar, steps)
+
 
 @register
 class ScoreSDE(_Diffusion):
@@ -476,4 +502,10 @@ class ScoreSDE(_Diffusion):
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])
         return self.from_model_space(x)
+
+    def probability_flow(self, net, steps: int):
+        """dx/ds = −net(x, t(s)) in the noise level s (:func:`physgen.samplers.probability_flow.ve_flow`)."""
+        from physgen.samplers.probability_flow import ve_flow
+
+        return ve_flow(lambda x, t, c: -net(x, t, c), self.sde, self.config.eps, steps)
 

@@ -160,3 +160,10 @@ class FlowMatching(_Diffusion):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])
         return self.from_model_space(x)
 
+    def probability_flow(self, net, steps: int):
+        """dx/dτ = −v_θ(x, 1 − τ) = −net(x, τ) from the data (τ = 0) to N(0, I) at τ = 1
+        (:func:`physgen.samplers.probability_flow.linear_path_flow`)."""
+        from physgen.samplers.probability_flow import linear_path_flow
+
+        return linear_path_flow(lambda x, t, c: -net(x, t, c), steps)
+

@@ -98,7 +98,7 @@ def _timed(argv_for, attrs_tau, args, cwd: Path) -> dict:
     n_eff = args.n / (2 * max(tau_e, tau_m))
     tau_big = max(attrs_tau(a_big)[:2])
     extra_cpu = big["cpu_s"] - small["cpu_s"]
-    marginal = (big_n - args.n) / (2 * tau_big) / extra_cpu if extra_cpu > 0 else float("nan")
+    marginal = (big_n - args.n) / (2 * tau_big) / extra_cpu if extra_cpu > 0 else None   # None: within the noise
     return {"command": small["command"], "cpu_s": small["cpu_s"], "wall_s": small["wall_s"],
             "tau_int_energy": tau_e, "tau_int_abs_m": tau_m, "n_effective": n_eff, "per_cpu_s": n_eff / small["cpu_s"],
             "scaled_n": big_n, "scaled_cpu_s": big["cpu_s"], "tau_int_scaled": tau_big, "per_cpu_s_past_startup": marginal,
@@ -137,6 +137,10 @@ def family_row(L: int, family: str, data: str, args, cwd: Path) -> dict:
     return {**row, **_timed(argv, tau, args, cwd)}
 
 
+def _rate(value: float | None) -> str:
+    return "— (no extra CPU time measured)" if value is None else f"{value:.1f}"
+
+
 def markdown(board: dict) -> str:
     lines = [f"T = {board['temperature']:g}, {board['n']} samples per row, {board['threads']} thread(s); "
              f"{board['machine']}; {board['date']}; `{board['command']}`.", "",
@@ -150,7 +154,7 @@ def markdown(board: dict) -> str:
         acc = f"{100 * r['acceptance']:.1f}%" if "acceptance" in r else "—"
         lines.append(f"| {r['L']} | {r['sampler']} | {acc} | {r['tau_int_energy']:.2f} / {r['tau_int_abs_m']:.2f} "
                      f"{r['unit']} | {r['n_effective']:.0f} | {r['cpu_s']:.1f} | {r['per_cpu_s']:.1f} "
-                     f"| {r['per_cpu_s_past_startup']:.1f} | {r['load']} |")
+                     f"| {_rate(r['per_cpu_s_past_startup'])} | {r['load']} |")
     return "\n".join(lines) + "\n"
 
 

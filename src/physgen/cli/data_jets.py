@@ -26,8 +26,9 @@ def register(sub) -> None:
                    help="anti-kT radius R (default 0.8)")
     p.add_argument("--pythia", dest="settings", action="append", default=[], metavar="'KEY = VALUE'",
                    help="any Pythia setting, repeatable, applied last (checked by Pythia)")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="generator processes; seeds are spawned from --seed, same (seed, workers) → same jets")
+    p.add_argument("--workers", type=positive_int, default=None,
+                   help="generator processes (default: this machine's cores); the jets come from shards of "
+                        "2,500 seeded from --seed, so the same --n and --seed give the same jets for any --workers")
     p.add_argument("--progress", action="store_true", help="show a progress bar with jets/s")
     add_seed(p)
     add_out(p, help="output dataset file (.h5)")
@@ -51,15 +52,17 @@ def run(args) -> int:
     require(args.n * (args.n_particles * 45 + 200), what=f"--n {args.n}",
             reduce="lower --n (or generate several files with different --seed and merge them)")
     check_writable(args.out, overwrite=args.overwrite)
+    workers = J.default_workers() if args.workers is None else args.workers
     start = time.perf_counter()
-    shard = J.generate(spec, args.n, seed=args.seed, workers=args.workers, progress=args.progress)
+    shard = J.generate(spec, args.n, seed=args.seed, workers=workers, progress=args.progress)
     seconds = max(time.perf_counter() - start, 1e-9)
-    attrs = J.describe_run(spec, shard, seed=args.seed, workers=args.workers)
+    attrs = J.describe_run(spec, shard, seed=args.seed, workers=workers)
     attrs["jets_per_second"] = args.n / seconds
     ds = J.to_dataset(spec, shard, attrs)
     save(ds, args.out, overwrite=args.overwrite)
     n = ds.mask.sum(axis=1)
     print(f"wrote {args.out}: {len(ds)} {args.jet_type} jets at p_T ≈ {args.pt:g} GeV, √s = {args.ecm:g} GeV "
           f"(anti-kT R = {args.r:g}), {args.n_particles} particle slots (mean {n.mean():.1f} filled); "
-          f"{args.n / seconds:.1f} jets/s with {args.workers} worker(s), {shard.stats['events']} events read")
+          f"{args.n / seconds:.1f} jets/s with {min(workers, len(shard.stats['seeds']))} worker(s), "
+          f"{shard.stats['events']} events read")
     return 0

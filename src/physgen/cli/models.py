@@ -7,13 +7,13 @@ variance as non-trainable weights (so ``thesis-dcgan`` reports the thesis's tabl
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
-
-import torch
-from torch import nn
+from typing import TYPE_CHECKING, Any, Callable
 
 from physgen.cli.common import ArgumentParser, add_verb
 from physgen.errors import UserError
+
+if TYPE_CHECKING:
+    from torch import nn
 
 
 #: the data each kind's defaults are shown for (``physgen models``): Ising L=16, binarized 8x8 digits, tt̄
@@ -133,10 +133,12 @@ def run_defaults(args) -> int:
     return 0
 
 
-def layer_rows(modules: list[nn.Module], forward: Callable[[], Any]) -> list[tuple[str, str, str, int, int]]:
+def layer_rows(modules: list["nn.Module"], forward: Callable[[], Any]) -> list[tuple[str, str, str, int, int]]:
     """(name, type, output shape, trainable, non-trainable) of every leaf layer, in call order; without a
     forward call, one row per parameter tensor (name, "Parameter", its shape)."""
     from physgen.models.nets import count_parameters
+
+    import torch
 
     rows: list[tuple[str, str, str, int, int]] = []
     if forward is None:
@@ -160,7 +162,7 @@ def layer_rows(modules: list[nn.Module], forward: Callable[[], Any]) -> list[tup
     return rows
 
 
-def counts(modules: list[nn.Module]) -> dict[str, int]:
+def counts(modules: list["nn.Module"]) -> dict[str, int]:
     from physgen.models.nets import count_parameters
 
     out = {"total": 0, "trainable": 0, "non_trainable": 0}

@@ -5,7 +5,7 @@ import sys
 
 from physgen.cli.common import add_out, add_seed, add_verb, finite_float, nonneg_int, positive_float, positive_int
 from physgen.errors import UserError
-from physgen.training.exact_sampling import DEFAULT_CHAINS
+from physgen.samplers import DEFAULT_CHAINS
 
 
 def register(sub) -> None:

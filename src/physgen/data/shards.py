@@ -42,9 +42,9 @@ def torchrun_shard() -> tuple[int, int]:
     return int(os.environ.get("RANK", "0")), int(os.environ.get("WORLD_SIZE", "1"))
 
 
-def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) -> list[Any]:
-    """``[fn(*job) for job in jobs]``, each job in its own worker process (``spawn`` start method, one
-    thread each); results in job order.  ``fn`` may call :func:`count` to advance ``bar`` (a tqdm bar).  The
+def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None, processes: int | None = None) -> list[Any]:
+    """``[fn(*job) for job in jobs]`` in ``processes`` worker processes (default: one per job; ``spawn`` start
+    method, one thread each); results in job order.  ``fn`` may call :func:`count` to advance ``bar`` (a tqdm bar).  The
     workers name keys as this process does (:func:`physgen.errors.current_naming`) where that naming can be
     pickled."""
     import multiprocessing as mp
@@ -52,7 +52,7 @@ def run_processes(fn: Callable[..., Any], jobs: Sequence[tuple], *, bar=None) ->
 
     ctx = mp.get_context("spawn")
     counter = ctx.Value("q", 0)
-    with ProcessPoolExecutor(len(jobs), mp_context=ctx, initializer=_init_worker,
+    with ProcessPoolExecutor(min(len(jobs), processes or len(jobs)), mp_context=ctx, initializer=_init_worker,
                              initargs=(counter, os.getpid(), _picklable(current_naming()))) as pool:
         futures = [pool.submit(fn, *job) for job in jobs]
         while not all(f.done() for f in futures):

@@ -17,10 +17,10 @@ import torch
 from physgen.data import Dataset
 from physgen.errors import UserError, as_written
 from physgen.models import registry
+from physgen.samplers import DEFAULT_CHAINS
 from physgen.samplers.boltzmann import IsingTarget, boltzmann_chains, importance_weights
 from physgen.training.data import to_dataset
 
-DEFAULT_CHAINS = 16      # parallel Markov chains of --mcmc
 DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
 
 

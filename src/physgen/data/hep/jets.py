@@ -25,11 +25,13 @@ Monash 2013 Tune", Eur. Phys. J. C 74 (2014) 3024.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
 
+from physgen.data.hep.hadron import NEUTRINOS
 from physgen.data.hep.pythia import MAX_FAILURES, Shard, pythia_module, quiet_stdout, start_pythia
 from physgen.errors import UserError, as_written
 
@@ -47,6 +49,9 @@ JET_FEATURES = ("jet_pt", "jet_eta", "jet_mass", "jet_n")
 PTHAT_SPREAD = 0.01          # hard-process p̂_T within (1 ± PTHAT_SPREAD) × pt
 JET_WINDOW = (0.8, 1.6)      # leading-jet p_T window in units of pt
 MAX_REJECTED = 2000          # consecutive events without an accepted jet before a shard gives up
+EVENT_BATCH = 128            # events per Pythia::nextBatch call
+SHARD_JETS = 2500            # jets per shard (one Pythia instance, one seed)
+_TWOPI = 2 * math.pi
 
 
 @dataclass(frozen=True)
@@ -94,9 +99,33 @@ def _start(spec: JetSpec, seed: int):
                                             f"√s = {spec.ecm:g} GeV", key="ecm/pt")
 
 
-def _hard_axes(process) -> np.ndarray:
-    """``(2, 2)`` (η, φ) of the hard process' two outgoing particles (entries 5 and 6 of the process record)."""
-    return np.array([(process[i].eta(), process[i].phi()) for i in (5, 6)])
+def _pythia_eta(px: float, py: float, pz: float) -> float:
+    """Pythia's ``Vec4::eta`` in the C library's libm: ±log((|p| + |p_z|) / p_T)."""
+    x = math.log((math.sqrt(px * px + py * py + pz * pz) + abs(pz)) / math.sqrt(px * px + py * py))
+    return x if pz > 0 else -x
+
+
+def _fastjet_eta(px: float, py: float, pz: float) -> float:
+    """fastjet's ``PseudoJet::pseudorapidity``, operation for operation in the C library's libm, so that the
+    value equals the C++ one bit for bit (NumPy's vectorised transcendentals can differ in the last place)."""
+    if px == 0.0 and py == 0.0:
+        return 1e5
+    if pz == 0.0:
+        return 0.0
+    theta = math.atan(math.sqrt(px * px + py * py) / pz)
+    if theta < 0.0:
+        theta += math.pi
+    return -math.log(math.tan(theta / 2))
+
+
+def _fastjet_phi_std(px: float, py: float) -> float:
+    """fastjet's ``PseudoJet::phi_std``: atan2 mapped into [0, 2π), then into (−π, π]."""
+    phi = 0.0 if px * px + py * py == 0.0 else math.atan2(py, px)
+    if phi < 0.0:
+        phi += _TWOPI
+    if phi >= _TWOPI:
+        phi -= _TWOPI
+    return phi - _TWOPI if phi > math.pi else phi
 
 
 def wrap_phi(dphi: np.ndarray) -> np.ndarray:
@@ -104,63 +133,133 @@ def wrap_phi(dphi: np.ndarray) -> np.ndarray:
     return np.pi - np.mod(np.pi - dphi, 2 * np.pi)
 
 
-def leading_jet(p: np.ndarray, spec: JetSpec, axes: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The accepted leading jet of ``(K, 4)`` ``(E, px, py, pz)`` particles, or None.
+class _Visible:
+    """Which particle ids Pythia calls visible (``ParticleData::isVisible``; neutrinos never), cached by |id|."""
 
-    Returns ``(cloud, jet)``: cloud ``(n_particles, 4)`` rows (η_rel, φ_rel, p_T,rel, mask) ordered by p_T,
-    jet ``(4,)`` (p_T, η, mass, multiplicity).  Rejected: no jet with p_T ≥ 0.8 pt, a leading jet above 1.6 pt,
-    or a leading jet farther than ``r`` from both hard-process axes."""
+    def __init__(self, pythia):
+        self.data, self.known = pythia.particleData, {}
+
+    def __call__(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.abs(ids)
+        for i in np.unique(ids).tolist():
+            if i not in self.known:
+                self.known[i] = i not in NEUTRINOS and bool(self.data.isVisible(i))
+        table = np.array(sorted(self.known.items()))
+        return table[np.searchsorted(table[:, 0], ids), 1].astype(bool)
+
+
+def event_batch(pythia, m: int, visible: _Visible):
+    """``m`` Pythia events as arrays (``Pythia::nextBatch``, the same events as ``m`` calls of ``next()``).
+
+    Returns ``(particles, axes)``: particles, an awkward array of events, each a list of its final visible
+    particles as ``Momentum4D`` records (px, py, pz, E) in event-record order; axes ``(k, 2, 2)`` (η, φ) of
+    the hard process' two outgoing particles (event-record entries 5 and 6, a copy of the process record's).
+    Failed events are skipped, so ``k ≤ m``."""
+    import awkward as ak
+
+    events = pythia.nextBatch(int(m), "skip")
+    prt = events["prt"]
+    flat_ids = ak.to_numpy(ak.flatten(prt["id"]))
+    keep = (prt["status"] > 0) & ak.unflatten(visible(flat_ids), ak.num(prt["id"]))
+    p = prt["p"][keep]
+    particles = ak.zip({"px": p.px, "py": p.py, "pz": p.pz, "E": p.e}, with_name="Momentum4D")
+    hard = prt["p"][:, 5:7]
+    hx, hy, hz = (ak.to_numpy(ak.flatten(getattr(hard, c))).tolist() for c in ("px", "py", "pz"))
+    axes = np.array([(_pythia_eta(x, y, z), math.atan2(y, x)) for x, y, z in zip(hx, hy, hz)]).reshape(-1, 2, 2)
+    return particles, axes
+
+
+def _offsets(counts) -> np.ndarray:
+    """``(len + 1,)`` start offsets of consecutive lists of the given lengths."""
+    return np.concatenate([[0], np.cumsum(np.asarray(counts, dtype=np.int64))])
+
+
+def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.ndarray, np.ndarray] | None]:
+    """The accepted leading jet of each event of :func:`event_batch`, or None.
+
+    One anti-k_T clustering of the whole batch (fastjet's array interface).  Each accepted jet is
+    ``(cloud, jet)``: cloud ``(n_particles, 4)`` rows (η_rel, φ_rel, p_T,rel, mask) ordered by p_T, jet ``(4,)``
+    (p_T, η, mass, multiplicity).  Rejected: no jet with p_T ≥ 0.8 pt, a leading jet above 1.6 pt, or a
+    leading jet farther than ``r`` from both hard-process axes."""
+    import awkward as ak
     import fastjet
 
     lo, hi = JET_WINDOW[0] * spec.pt, JET_WINDOW[1] * spec.pt
-    parts = [fastjet.PseudoJet(float(px), float(py), float(pz), float(e)) for e, px, py, pz in p]
-    sequence = fastjet.ClusterSequence(parts, fastjet.JetDefinition(fastjet.antikt_algorithm, float(spec.r)))
-    jets = fastjet.sorted_by_pt(sequence.inclusive_jets(lo))
-    if not jets or jets[0].pt() > hi:
-        return None
-    jet = jets[0]
-    eta, phi, pt = jet.eta(), jet.phi_std(), jet.pt()
-    dr = np.hypot(axes[:, 0] - eta, wrap_phi(axes[:, 1] - phi))
-    if not np.any(dr < spec.r):
-        return None
-    c = np.array([(q.eta(), q.phi_std(), q.pt()) for q in jet.constituents()], dtype=np.float64)
-    c = c[np.argsort(-c[:, 2], kind="stable")][:spec.n_particles]
-    cloud = np.zeros((spec.n_particles, 4))
-    cloud[:len(c), 0] = c[:, 0] - eta
-    cloud[:len(c), 1] = wrap_phi(c[:, 1] - phi)
-    cloud[:len(c), 2] = c[:, 2] / pt
-    cloud[:len(c), 3] = 1.0
-    return cloud, np.array([pt, eta, jet.m(), len(jet.constituents())], dtype=np.float64)
+    sequence = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, float(spec.r)))
+    jets, members = sequence.inclusive_jets(lo), sequence.constituent_index(lo)
+    flat = lambda a, c: ak.to_numpy(ak.flatten(getattr(a, c)))           # noqa: E731
+    px, py, pz = (flat(particles, c) for c in ("px", "py", "pz"))
+    first_particle = _offsets(ak.num(particles))
+    jx, jy, jz, je = (flat(jets, c) for c in ("px", "py", "pz", "E"))
+    first_jet = _offsets(ak.num(jets))
+    member_index = ak.to_numpy(ak.flatten(members, axis=None))
+    first_member = _offsets(ak.to_numpy(ak.flatten(ak.num(members, axis=2))))
+    out: list[tuple[np.ndarray, np.ndarray] | None] = []
+    for k in range(len(first_jet) - 1):
+        j0, j1 = first_jet[k], first_jet[k + 1]
+        if j0 == j1:
+            out.append(None)
+            continue
+        kt2 = jx[j0:j1] * jx[j0:j1] + jy[j0:j1] * jy[j0:j1]
+        lead = j0 + int(np.argmax(kt2))                      # fastjet::sorted_by_pt's first jet
+        pt = math.sqrt(kt2[lead - j0])
+        if pt > hi:
+            out.append(None)
+            continue
+        x, y, z, en = float(jx[lead]), float(jy[lead]), float(jz[lead]), float(je[lead])
+        eta, phi = _fastjet_eta(x, y, z), _fastjet_phi_std(x, y)
+        dr = np.hypot(axes[k, :, 0] - eta, wrap_phi(axes[k, :, 1] - phi))
+        if not np.any(dr < spec.r):
+            out.append(None)
+            continue
+        m2 = (en + z) * (en - z) - kt2[lead - j0]
+        mass = math.sqrt(m2) if m2 >= 0.0 else -math.sqrt(-m2)
+        index = first_particle[k] + member_index[first_member[lead]:first_member[lead + 1]]
+        cx, cy, cz = px[index], py[index], pz[index]
+        cpt = np.sqrt(cx * cx + cy * cy)
+        order = np.argsort(-cpt, kind="stable")[:spec.n_particles]
+        c = np.array([(_fastjet_eta(cx[i], cy[i], cz[i]), _fastjet_phi_std(cx[i], cy[i]), cpt[i]) for i in order],
+                     dtype=np.float64).reshape(-1, 3)
+        cloud = np.zeros((spec.n_particles, 4))
+        cloud[:len(c), 0] = c[:, 0] - eta
+        cloud[:len(c), 1] = wrap_phi(c[:, 1] - phi)
+        cloud[:len(c), 2] = c[:, 2] / pt
+        cloud[:len(c), 3] = 1.0
+        out.append((cloud, np.array([pt, eta, mass, len(index)], dtype=np.float64)))
+    return out
 
 
 def generate_shard(spec: JetSpec, n: int, seed: int, progress: Callable[[int], None] | None = None) -> Shard:
     """``n`` accepted jets from one Pythia instance seeded with ``seed``: ``Shard.kin`` holds ``cloud``
-    ``(n, P, 4)`` and ``jet`` ``(n, 4)`` (:func:`leading_jet`); ``stats`` σ, tried/accepted and ``events``
-    (Pythia events read, accepted or not)."""
-    from physgen.data.hep.hadron import final_visible
+    ``(n, P, 4)`` and ``jet`` ``(n, 4)`` (:func:`leading_jets`); ``stats`` σ, tried/accepted and ``events``
+    (Pythia events read, accepted or not).
 
-    clouds, jets, events, failures, rejected, reported = [], [], 0, 0, 0, 0
+    Events come in batches of at most :data:`EVENT_BATCH`, never more than the jets still missing (an event
+    gives at most one jet), so the shard reads exactly the events that one ``next()`` at a time would."""
+    clouds, jets, events, failures, rejected = [], [], 0, 0, 0
     with quiet_stdout():
         pythia = _start(spec, seed)
+        visible = _Visible(pythia)
         while len(clouds) < n:
-            if not pythia.next():
-                failures += 1
-                if failures >= MAX_FAILURES:
-                    raise UserError(f"Pythia failed {MAX_FAILURES} events in a row", key="settings")
-                continue
-            failures, events = 0, events + 1
-            found = leading_jet(final_visible(pythia.event)[0], spec, _hard_axes(pythia.process))
-            if found is None:
-                rejected += 1
-                if rejected >= MAX_REJECTED:
-                    raise UserError(f"no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × {as_written('pt')} matched "
-                                    f"to the hard process in {MAX_REJECTED} events in a row", key="pt")
-                continue
-            rejected = 0
-            clouds.append(found[0]), jets.append(found[1])
-            if progress is not None and (len(clouds) - reported >= 5 or len(clouds) == n):
-                progress(len(clouds) - reported)
-                reported = len(clouds)
+            m = min(EVENT_BATCH, n - len(clouds))
+            particles, axes = event_batch(pythia, m, visible)
+            failures = failures + m if len(axes) == 0 else 0
+            if failures >= MAX_FAILURES:
+                raise UserError(f"Pythia failed {MAX_FAILURES} events in a row", key="settings")
+            before = len(clouds)
+            for found in leading_jets(particles, axes, spec):
+                events += 1
+                if found is None:
+                    rejected += 1
+                    if rejected >= MAX_REJECTED:
+                        raise UserError(f"no leading jet in [{JET_WINDOW[0]:g}, {JET_WINDOW[1]:g}] × "
+                                        f"{as_written('pt')} matched to the hard process in {MAX_REJECTED} events "
+                                        "in a row", key="pt")
+                    continue
+                rejected = 0
+                clouds.append(found[0]), jets.append(found[1])
+            if progress is not None and len(clouds) > before:
+                progress(len(clouds) - before)
         info = pythia.infoPython()
         stats = {"sigma_pb": info.sigmaGen() * 1e9, "sigma_err_pb": info.sigmaErr() * 1e9,
                  "tried": int(info.nTried()), "accepted": int(info.nAccepted()), "seed": int(seed),
@@ -174,22 +273,43 @@ def _worker(spec: JetSpec, n: int, seed: int) -> Shard:
     return generate_shard(spec, n, seed, common.count)
 
 
-def generate(spec: JetSpec, n: int, *, seed: int = 0, workers: int = 1, progress: bool = False) -> Shard:
-    """``n`` jets in ``workers`` shards (processes when ``workers > 1``), concatenated in shard order; the same
-    ``(seed, workers)`` gives the same jets (seeds as :func:`physgen.data.hep.shards.shard_seeds`)."""
+def shard_plan(n: int, seed: int) -> tuple[list[int], list[int]]:
+    """``(sizes, seeds)`` of the shards that make ``n`` jets: ⌈n / SHARD_JETS⌉ shards of near-equal size, seeds
+    spawned from ``seed`` (:func:`physgen.data.hep.shards.shard_seeds`).  The plan depends on ``n`` and ``seed``
+    only, so the jets do not depend on how many processes make them."""
+    from physgen.data.hep import shards as S
+
+    count = -(-int(n) // SHARD_JETS)
+    return S.shard_sizes(n, count), S.shard_seeds(seed, count)
+
+
+def default_workers() -> int:
+    """The cores this process may run on."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def generate(spec: JetSpec, n: int, *, seed: int = 0, workers: int | None = None, progress: bool = False) -> Shard:
+    """``n`` jets from the shards of :func:`shard_plan`, concatenated in shard order and made by ``workers``
+    processes (default: :func:`default_workers`; one shard at a time in this process when 1).  The same
+    ``(n, seed)`` gives the same jets for any ``workers``."""
     from physgen.data import shards as common
     from physgen.data.hep import shards as S
 
     spec.check()
     if int(n) < 1:
         raise UserError(f"must be >= 1, got {n!r}", key="n")
-    common.check_workers(workers, n, "jets")
-    seeds, sizes = S.shard_seeds(seed, workers), S.shard_sizes(n, workers)
+    workers = default_workers() if workers is None else int(workers)
+    if workers < 1:
+        raise UserError(f"must be >= 1, got {workers!r}", key="workers")
+    sizes, seeds = shard_plan(n, seed)
     with _bar(n, progress) as bar:
-        if workers == 1:
-            shards = [generate_shard(spec, sizes[0], seeds[0], bar.update)]
+        if workers == 1 or len(sizes) == 1:
+            shards = [generate_shard(spec, size, s, bar.update) for size, s in zip(sizes, seeds)]
         else:
-            shards = common.run_processes(_worker, list(zip([spec] * len(sizes), sizes, seeds)), bar=bar)
+            shards = common.run_processes(_worker, list(zip([spec] * len(sizes), sizes, seeds)), bar=bar,
+                                          processes=workers)
     out = S.combine(shards)
     out.stats["events"] = int(sum(s.stats["events"] for s in shards))
     return out

@@ -4,6 +4,7 @@
 #   make test-slow  the slow statistical tests (TEST_WORKERS processes of OMP_NUM_THREADS threads, default 1)
 #   make bench  run every speed benchmark (~30 min) and rewrite the tables in docs/benchmarks.md
 #   make notebooks  execute notebooks/*.py into notebooks-out/*.html (quick mode; PHYSGEN_QUICK=0: full)
+#   make docs   the documentation site, built strictly into site/ (MkDocs; notebooks executed in quick mode)
 # Override the torch version (>= 2.13) with `make test TORCH_VERSION=2.13.0` or TORCH_SPEC="torch>=2.13".
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,7 @@ TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
-.PHONY: install demo demo-quick test test-slow test-all bench notebooks clean
+.PHONY: install demo demo-quick test test-slow test-all bench notebooks docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,5 +62,10 @@ notebooks: install
 			--output-dir notebooks-out notebooks-out/$$name.ipynb || exit 1; \
 	done
 
+docs: install
+	$(BIN)/python -c "import mkdocs, material, mkdocstrings, mkdocs_jupyter, selenium" 2>/dev/null \
+		|| $(BIN)/python -m pip install -q -e '.[docs]'
+	NO_MKDOCS_2_WARNING=1 PHYSGEN_QUICK=$(PHYSGEN_QUICK) $(BIN)/mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) build src/*.egg-info
+	rm -rf $(VENV) $(DEMO_OUT) build site src/*.egg-info

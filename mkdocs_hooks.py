@@ -14,7 +14,8 @@ unchanged in the site:
 * the notebooks are executed at build time in quick mode (``PHYSGEN_QUICK=1`` unless set), with inline
   figures and their data files in a temporary folder; mkdocs-jupyter caches each executed notebook under
   ``build/docs-cache/`` keyed by the notebook, its options and the source of ``src/physgen``, so a rebuild
-  executes only what changed; links of the notebooks' cells to Markdown files point to the pages made of them;
+  executes only what changed; links of the notebooks' cells to Markdown files point to the pages made of them,
+  and a notebook's title is its first heading as plain text;
 * nothing is loaded from outside the site: the MathJax and mermaid loaders that nbconvert's template points at
   a CDN are dropped from the notebook pages (their math shows as TeX source), and Sphinx roles of the
   docstrings (``:func:`~physgen.stats.bootstrap```) become links to the API pages, or code where the target
@@ -186,10 +187,19 @@ def _notebook_links(html: str, page, files) -> str:
     return _MD_LINK.sub(repl, html)
 
 
+def _notebook_title(path: str) -> str | None:
+    """The notebook's first heading as plain text (without the backticks and dollars of code and math)."""
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        if line.startswith("# # "):
+            return re.sub(r"[`$]", "", line[4:]).strip()
+    return None
+
+
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
     if fnmatch.fnmatchcase(src, NOTEBOOKS):
         html = _notebook_links(_LOADERS.sub("", html), page, files)
+        page.title = _notebook_title(page.file.abs_src_path) or page.title
     elif src.startswith(f"{REFERENCE}/"):
         html = _ROLE.sub(_role_link, html)
     return html

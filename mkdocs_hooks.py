@@ -15,7 +15,7 @@ unchanged in the site:
   figures and their data files in a temporary folder; mkdocs-jupyter caches each executed notebook under
   ``build/docs-cache/`` keyed by the notebook, its options and the source of ``src/physgen``, so a rebuild
   executes only what changed; links of the notebooks' cells to Markdown files point to the pages made of them,
-  and a notebook's title is its first heading as plain text;
+  a notebook's title is its first heading as plain text, and its table of contents links to its headings;
 * nothing is loaded from outside the site: the MathJax and mermaid loaders that nbconvert's template points at
   a CDN are dropped from the notebook pages (their math shows as TeX source), and Sphinx roles of the
   docstrings (``:func:`~physgen.stats.bootstrap```) become links to the API pages, or code where the target
@@ -195,10 +195,31 @@ def _notebook_title(path: str) -> str | None:
     return None
 
 
+_HEADING = re.compile(r'<h([1-6]) id="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
+_ANCHOR_LINK = re.compile(r'<a class="anchor-link"[^>]*>.*?</a>', re.S)
+
+
+def _toc_items(toc):
+    for item in toc:
+        yield item
+        yield from _toc_items(item.children)
+
+
+def _align_toc(html: str, page) -> None:
+    """The table of contents of a notebook page takes the ids and titles of the page's headings, in order
+    (mkdocs-jupyter derives its entries separately, and drops the code of a heading such as `epic-fm`: ...)."""
+    headings = [(id_, _ANCHOR_LINK.sub("", inner).strip()) for _, id_, inner in _HEADING.findall(html)]
+    items = list(_toc_items(page.toc))
+    if len(items) == len(headings):
+        for item, (id_, title) in zip(items, headings):
+            item.id, item.title = id_, title
+
+
 def on_page_content(html, page, config, files):
     src = page.file.src_uri
     if fnmatch.fnmatchcase(src, NOTEBOOKS):
         html = _notebook_links(_LOADERS.sub("", html), page, files)
+        _align_toc(html, page)
         page.title = _notebook_title(page.file.abs_src_path) or page.title
     elif src.startswith(f"{REFERENCE}/"):
         html = _ROLE.sub(_role_link, html)

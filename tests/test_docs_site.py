@@ -87,12 +87,16 @@ def test_api_pages_cover_every_subpackage():
 
 
 def test_relative_links_of_the_site_resolve_within_the_site():
-    """docs/*.md link to ../benchmarks/records/, ../examples/ and ../notebooks/: the site carries them all."""
+    """docs/*.md link to ../benchmarks/records/, ../examples/ and ../notebooks/, and the notebooks to ../docs/:
+    the site carries them all."""
     hooks = _hooks()
     carried = set(hooks.site_sources()) | set(hooks.api_pages())
     dead = []
-    for page in sorted(p for p in carried if p.endswith(".md") and (ROOT / p).is_file()):
-        for target in LINK.findall((ROOT / page).read_text(encoding="utf-8")):
+    for page in sorted(p for p in carried if p.endswith((".md", ".py")) and (ROOT / p).is_file()):
+        text = (ROOT / page).read_text(encoding="utf-8")
+        if page.endswith(".py"):  # a notebook: the links of its Markdown cells (comment lines)
+            text = "\n".join(line for line in text.splitlines() if line.startswith("#"))
+        for target in LINK.findall(text):
             if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
                 continue
             path = posixpath.normpath(posixpath.join(posixpath.dirname(page), unquote(target.split("#", 1)[0])))
@@ -256,10 +260,10 @@ def _browser_check(site: Path, pages: list[str], notebook_pages: set[str], chrom
 @pytest.mark.slow
 def test_site_builds_strictly_is_self_contained_and_renders(tmp_path, monkeypatch):
     site = tmp_path / "site"
+    notebooks = {f"notebooks/{p.stem}.html" for p in ROOT.glob("notebooks/[0-9][0-9]_*.py")}  # before the build
     _build_site(site)
     pages = _parse_site(site)
     assert (site / "index.html").is_file() and (site / "docs" / "api.html").is_file()
-    notebooks = {f"notebooks/{p.stem}.html" for p in ROOT.glob("notebooks/[0-9][0-9]_*.py")}
     assert notebooks and all((site / n).is_file() for n in notebooks), sorted(notebooks)
     external = _external_resources(site, pages)
     assert not external, "resources loaded from outside the site:\n" + "\n".join(external[:50])

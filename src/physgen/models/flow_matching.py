@@ -16,7 +16,9 @@ et al. 2023), computed within each group of equal conditions so that the noise g
 paths are then straighter and few ODE steps suffice.
 
 Sampling integrates dx/dt = v_θ(x, t, c) from t = 0 to 1 with :func:`physgen.samplers.ode.integrate`
-(``sampler`` heun, midpoint, euler with ``steps`` steps, or SciPy's adaptive rk45).  The network is the
+(``sampler`` heun, midpoint, euler with ``steps`` steps, or SciPy's adaptive rk45), or runs the SDE with the
+same marginals built from v_θ (``sampler="sde"``, noise strength ``noise``;
+:mod:`physgen.samplers.interpolant_sde`).  The network is the
 diffusion models' (:mod:`physgen.models.diffusion_nets`: the residual MLP for tabular data, the U-Net with
 circular padding for lattices and images), fed the noise level τ = 1 − t through the sinusoidal embedding of
 1000 τ, so classifier-free guidance and its interval (``p_uncond``, ``guidance``, ``guidance_interval``)
@@ -39,7 +41,7 @@ from physgen.models.diffusion_nets import sinusoidal_embedding
 from physgen.models.flow import steps_budget
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
-from physgen.samplers import ode
+from physgen.samplers import interpolant_sde, ode
 
 TIME_SCALE = 1000.0   # the noise level τ ∈ [0, 1] enters the sinusoidal embedding as 1000 τ (ddpm's timestep range)
 
@@ -50,8 +52,9 @@ class FlowMatchingConfig(DiffusionNetConfig):
 
     coupling: Literal["independent", "ot"] = "independent"  # ot: minibatch optimal transport, per condition
     sigma_min: float = 0.0               # width of the conditional path at t = 1
-    sampler: ode.Method = "heun"
+    sampler: Literal[ode.Method, "sde"] = "heun"
     steps: int = 50                      # fixed-step samplers: number of steps
+    noise: float = 10.0                  # sde: ε(t) = noise × (1 − (1 − σ_min) t)
     rtol: float = 1e-4                   # rk45 tolerances
     atol: float = 1e-4
 
@@ -61,6 +64,8 @@ class FlowMatchingConfig(DiffusionNetConfig):
             raise UserError(f"model.sigma_min: must be in [0, 1), got {self.sigma_min}")
         if not isinstance(self.steps, int) or self.steps < 1:
             raise UserError(f"model.steps: must be an integer >= 1, got {self.steps!r}")
+        if not self.noise >= 0:
+            raise UserError(f"model.noise: must be >= 0, got {self.noise}")
         if not (self.rtol > 0 and self.atol > 0):
             raise UserError(f"model.rtol / model.atol: must be > 0, got {self.rtol}, {self.atol}")
 
@@ -108,7 +113,10 @@ class FlowMatching(_Diffusion):
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": overlay({"train": {"schedule": "cosine"}}, steps_budget(30000)),
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 50},
+        # spin lattices: the SDE sampler with 100 steps (the same 100 network calls as Heun's 50 steps); the ODE
+        # keeps the network's errors to the end and leaves the lattices too disordered
+        # (benchmarks/records/flows.md)
+        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "sampler": "sde", "steps": 100},
                           "train": {"batch_size": 32, "schedule": "cosine"}}, steps_budget(6000)),
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50}, "train": {"batch_size": 64}},
                           steps_budget(4000)),
@@ -149,12 +157,17 @@ class FlowMatching(_Diffusion):
         ``model.sampler``) with ``steps`` steps (default ``model.steps``; rk45 chooses its own)."""
         cfg = self.config
         method = sampler or cfg.sampler
-        ode.check_method(method, steps or cfg.steps)
+        if method != "sde":
+            ode.check_method(method, steps or cfg.steps)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         field = self._guided(net, c, w, 1.0)
         x0 = randn((n, *self.spec.shape), generator, self.device, self.data_lo.dtype)
-        x, _ = ode.integrate(lambda x, t: field(x, 1 - t), x0, method=method, steps=int(steps or cfg.steps),
-                             rtol=cfg.rtol, atol=cfg.atol)
+        if method == "sde":
+            x = interpolant_sde.euler_maruyama(lambda x, t: field(x, 1 - t), x0, steps=int(steps or cfg.steps),
+                                               gamma=cfg.noise, generator=generator, sigma_min=cfg.sigma_min)
+        else:
+            x, _ = ode.integrate(lambda x, t: field(x, 1 - t), x0, method=method, steps=int(steps or cfg.steps),
+                                 rtol=cfg.rtol, atol=cfg.atol)
         clip = self.data_clip()
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])

@@ -130,6 +130,18 @@ plt.xlabel("L"), plt.ylabel("τ_int(|m|) (sweeps)"), plt.title("at T_c"), plt.le
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Run section 1 with `algorithm="metropolis"` and `thin=2`: near $T_c$ the recorded `ds.attrs["tau_int_abs_m"]`
+#    grows far above the thinning, and the bootstrap errors, which treat the samples as independent, come out too
+#    small: the points of $\chi$ and $C$ scatter about Onsager's curve by more than their error bars.
+# 2. Switch on a field, `simulate(..., algorithm="metropolis", h=0.1)`: the transition is smeared out,
+#    $\langle|m|\rangle$ stays well above zero beyond $T_c$, and the peak of $\chi$ flattens; Onsager's curves
+#    ($h = 0$) no longer apply.
+# 3. Add $L = 32$ to `sizes` in section 3 (and more sweeps): the fitted $z$ of Metropolis approaches 2.17, while
+#    Wolff's stays small.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # The $4\times4$ Metropolis samples against exact samples from the enumerated Boltzmann distribution

@@ -144,6 +144,17 @@ pca_section(Report("pca"), pca, ds, save_dir=OUT)
 show("pca_variance_projections", "pca_pc1")
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Run k-means on Ising with $k = 2$: the disordered configurations are split between the two ordered
+#    clusters by the sign of their small magnetisation, so two clusters cannot separate the phases.
+# 2. Widen the critical region, `analyze_forest(..., critical_half_width=0.5)`: the forest trains on the deep phases
+#    only, and its accuracy at $T = 2.0$ and $2.5$ shows how far it extrapolates towards $T_c$; the configurations
+#    just above $T_c$, still full of large ordered domains on a $16\times16$ lattice, are the ones it gets wrong.
+# 3. Widen the ring's modes, `make_toy("ring", ..., noise=0.35)`: neighbouring modes overlap and the elbow at
+#    $k = 8$ fades.
+
+# %% [markdown]
 # ## Evaluation
 #
 # Each method against what is known: the true modes of the ring and the moons (adjusted Rand index, 1 = perfect),

@@ -97,6 +97,16 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Add 2 and 8 to `hidden` and look at $T_c$: the exact KL keeps falling with each doubling there, while at
+#    $T = 1.5$ it was already small with one unit (the sign of $m$).
+# 2. Train the $8\times8$ RBMs with `model.n_hidden=16` instead of 64: $C$ and $\chi$ near $T_c$ are the first
+#    observables to drift from Monte Carlo, long before $\langle e\rangle$ does.
+# 3. Double the training steps of the $4\times4$ models: the KL at $T_c$ falls for the large RBMs, and stays put
+#    for the one-unit RBM, whose error is the ansatz's, not the optimisation's.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # The RBM's $8\times8$ samples against the Monte Carlo configurations (floor: two halves of the Monte Carlo

@@ -77,6 +77,16 @@ for row, (label, imgs) in enumerate((("held out", test_set.samples), ("RBM", fak
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Set `model.tie_init=false`: the second RBM starts from random weights, and the DBN's bound can end below
+#    the single RBM's log-likelihood (the greedy guarantee needs the tied start).
+# 2. Skip fine-tuning (`model.finetune_steps=0` and `steps = 2 * S` for the DBN): the bound after greedy training
+#    alone shows what the up-down pass adds.
+# 3. Raise `k` in the DBN's `log_prob` from 10 to 100: the bound tightens by a fraction of a nat, telling how much
+#    of the gap to the RBM is the bound's looseness.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # Samples of both models against held-out digits (floor: two halves of the real digits), and the

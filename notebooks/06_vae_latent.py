@@ -86,6 +86,16 @@ plt.show()
 print(f"max |r(μ_d, m)| = {r:.3f}; mean latent radius by T:", {t: round(v, 2) for t, v in radius.items()})
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Train the digits VAE with `model.beta=4` (a β-VAE): the KL term weighs more, the ELBO falls, and the
+#    latent scatter shrinks towards the prior, with the classes overlapping more.
+# 2. Raise `k` of the IWAE to 1000: the bound rises above the ELBO by more, the gap being the cost of the
+#    approximate posterior.
+# 3. Train the Ising VAE with `model.latent=1`: its single coordinate follows the magnetisation, and the two
+#    ordered states end up at opposite ends of one axis.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # Digits decoded from prior samples against held-out digits, and the ELBO/IWAE bounds (no floor: the RBM of

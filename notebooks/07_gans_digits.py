@@ -71,6 +71,16 @@ for name, fake in fakes.items():
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Train the vanilla GAN ten times longer (`steps = 2000`) and watch $D(x)$ and $D(G(z))$: near 0.5 the game is
+#    balanced; if $D(x) \to 1$ and $D(G(z)) \to 0$ the discriminator has won and the generator stops learning.
+# 2. Use `model.g_loss=minimax` (the original $\log(1 - D(G(z)))$): early in training, when $D(G(z)) \approx 0$, its
+#    gradient vanishes and the samples improve more slowly.
+# 3. Compare the fixed-z diversity ratio by epoch: a drop well below 1 is mode collapse, many $z$ giving the same
+#    digit.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # Each GAN's images against held-out digits. The floor of the classifier AUC is two halves of the real digits

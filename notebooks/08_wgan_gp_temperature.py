@@ -77,6 +77,16 @@ axes[0].legend()
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Add $T = 4.5$ to `unseen` (Monte Carlo and sampling both follow): the error in $\langle e\rangle$ and
+#    $\langle|m|\rangle$ grows with the distance from the trained range.
+# 2. Remove $T = 2.0$ from `trained`: interpolating across the transition from 1.8 to 2.6 gets harder, and the
+#    error at $T_c$ grows.
+# 3. Set `model.gp_weight=0`: without the gradient penalty the critic is no longer kept 1-Lipschitz, its loss drifts,
+#    and the samples degrade.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # Separately at the trained temperatures and at the two unseen ones (floor: two halves of the Monte Carlo data

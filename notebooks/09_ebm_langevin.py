@@ -106,6 +106,16 @@ plt.show()
 print("AUROC of the energy, data vs:", {k: round(v, 3) for k, v in auroc.items()})
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Switch off the gradient clip (`model.grad_clip=0` in `recipe`): the energy landscape deepens until chains from noise
+#    overshoot the ring, as the training note warns.
+# 2. Train with `model.k_steps=5`: the short chains never reach the data during training, and the chains from
+#    noise end far from the ring (a short-run model that samples well only from its buffer).
+# 3. Score perturbed data with `noise_std=0.1` in `ood_scores`: the perturbation hides inside the ring's own width
+#    and the AUROC of the energy drops towards 0.5.
+
+# %% [markdown]
 # ## Evaluation against the floors
 #
 # Chain samples (200 Langevin steps from noise) against held-out ring points, and the landscape's rank

@@ -86,6 +86,16 @@ plt.xlabel("r"), plt.ylabel("ρ(r)"), plt.legend()
 plt.show()
 
 # %% [markdown]
+# ## Try this
+#
+# 1. Pass `jastrow="none"` to the two Coulomb runs (the default, `"auto"`, adds the Padé–Jastrow factor whenever
+#    there is a Coulomb cusp): the RBM alone stays above $E_0 = 3$ by more than its error bar, the missing cusp.
+# 2. Cut `samples` by four: the blocking errors double ($\propto 1/\sqrt{n}$), and the noisier gradient makes the
+#    energy wander above $E_0$ near the end.
+# 3. Set `omega=0.5` for the non-interacting runs: the exact energy becomes $\omega N d/2$ (0.25 and 1), and the
+#    one-body density spreads by $\sqrt 2$.
+
+# %% [markdown]
 # ## Evaluation against the exact energies
 #
 # The final energies with their blocking errors against the exact ground-state energies (the floor a variational

@@ -157,7 +157,7 @@ bins = np.linspace(0, 0.35, 30)
 axes[3].hist(jet_mass(xr, mr), bins=bins, histtype="stepfilled", color="0.8", density=True)
 axes[3].hist(jet_mass(xf, mf), bins=bins, histtype="step", density=True)
 axes[3].set(xlabel="jet m / p_T")
-bins = np.linspace(0.5, 1.0, 30)
+bins = np.linspace(0, 1.2, 49)
 axes[4].hist((xr[..., 2] * mr).sum(1), bins=bins, histtype="stepfilled", color="0.8", density=True)
 axes[4].hist((xf[..., 2] * mf).sum(1), bins=bins, histtype="step", density=True)
 axes[4].set(xlabel="Σ p_T,rel of the 30 leading")
@@ -165,6 +165,12 @@ axes[0].legend(fontsize=8)
 plt.show()
 
 # %% [markdown]
+# The last panel is a constraint: the 30 leading constituents carry most of a real jet's momentum, so their
+# $p_{T,\text{rel}}$ add up to nearly 1. The particle features can each look nearly right while their sum does
+# not: a correlation between the particles of a jet, which no single-particle histogram sees. That is why JetNet's
+# metrics judge jet-level quantities as well (the mass, the EFPs), and why a short run can pass some and fail
+# others.
+#
 # ## JetNet's metrics and the truth-vs-truth floor
 #
 # `evaluate(real, fake)` on point clouds computes the five metrics, each with its floor from two halves of the

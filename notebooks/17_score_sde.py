@@ -214,8 +214,9 @@ print(f"mean log p: true {truth.mean():.3f} ± {sem(truth):.3f}, ODE {lp_ode.mea
 #    with the step, and the median true $\log p$ of the samples climbs towards the data's.
 # 2. Train with `train.steps` ten times larger: the score's relative error at small $t$ falls, and the ODE
 #    samples catch up with the SDE's (the SDE's noise corrects part of the network's error, the ODE carries it).
-# 3. Set `model.sigma=5` before training: $s(1) \approx 1.7$ no longer covers the ring (radius 2), the prior
-#    $\mathcal N(0, s(1)^2 I)$ is a poor stand-in for $p_1$, and the ODE's $\log p$ falls below the true one.
+# 3. Set `model.sigma=5` before training (and `SIGMA = 5`): $s(1) \approx 2.7$ is barely larger than the ring's
+#    radius of 2, so $p_1$ still remembers the ring, the prior $\mathcal N(0, s(1)^2 I)$ is a poor stand-in for it,
+#    and both the samples and the ODE's $\log p$ suffer.
 
 # %% [markdown]
 # ## Evaluation against the floors and the exact density

@@ -203,10 +203,10 @@ plt.show()
 #
 # 1. Double `n_train` (and the steps): the floors shrink like $1/\sqrt N$ for the $W_1$ metrics, so a model must
 #    improve just to keep its ratio to the floor.
-# 2. Train `epic-gan` on the same file with the same number of steps and compare the jet-mass peak: the GAN draws
-#    a jet in one pass, but its mass distribution is usually the first thing to go wrong.
-# 3. Sample with `steps=5` instead of 20: the ODE's discretisation blurs the prongs, and `w1efp` (which sees the
-#    angular structure) grows faster than `w1p`.
+# 2. Train `epic-gan` on the same file with the same number of steps and compare the jet-mass peak, Σ p_T,rel
+#    and `w1m` with `epic-fm`'s: the GAN draws a jet in one generator pass, `epic-fm` in an ODE integration.
+# 3. Sample with `steps=5` instead of 20: the ODE's discretisation error enters the generated jets, and the
+#    metrics show which features it reaches first.
 
 # %% [markdown]
 # ## Evaluation against the truth-vs-truth floors

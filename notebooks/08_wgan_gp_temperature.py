@@ -89,12 +89,13 @@ plt.show()
 # %% [markdown]
 # ## Evaluation against the floors
 #
-# Separately at the trained temperatures and at the two unseen ones (floor: two halves of the Monte Carlo data
-# at the same temperatures).
+# Separately at the trained temperatures and at the two unseen ones, against an independent Monte Carlo run
+# (another seed, not the training data; floor: two halves of it at the same temperatures).
 
 # %%
+mc_test = simulate(8, trained + unseen, n, algorithm="wolff", burn_in=100, thin=3, chains=20, seed=SEED + 1)
 for label, ts in (("trained temperatures", trained), ("unseen: T_c (interpolation), 3.5 (extrapolation)", unseen)):
-    real = mc.subset(np.isin(t_mc, ts))
+    real = mc_test.subset(np.isin(mc_test.conditions["temperature"], ts))
     fake = gen.subset(np.isin(gen.conditions["temperature"], ts))
     print(floor_table(evaluate(real, fake, metrics="kl,c2st,observables", seed=SEED, n_boot=50),
                       title=f"WGAN-GP ({summary['steps']} steps) vs Monte Carlo, {label}"), "\n")

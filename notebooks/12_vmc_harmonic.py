@@ -59,7 +59,7 @@ runs = {
                                  np.random.default_rng(SEED)), 2.0),
 }
 coulomb = dict(particles=2, dim=2, interaction="coulomb", hidden=4, lr=0.02, init_scale=0.1, **common)
-runs["2 electrons, 2-D, RBM"] = (run_vmc(VMCConfig(**coulomb), np.random.default_rng(SEED)), 3.0)
+runs["2 electrons, 2-D, RBM"] = (run_vmc(VMCConfig(jastrow="none", **coulomb), np.random.default_rng(SEED)), 3.0)
 runs["2 electrons, 2-D, RBM × Jastrow"] = (run_vmc(VMCConfig(jastrow="pade", **coulomb), np.random.default_rng(SEED)), 3.0)
 fig, axes = plt.subplots(1, len(runs), figsize=(4 * len(runs), 3.4))
 for ax, (title, (res, exact)) in zip(axes, runs.items()):
@@ -88,8 +88,10 @@ plt.show()
 # %% [markdown]
 # ## Try this
 #
-# 1. Pass `jastrow="none"` to the two Coulomb runs (the default, `"auto"`, adds the Padé–Jastrow factor whenever
-#    there is a Coulomb cusp): the RBM alone stays above $E_0 = 3$ by more than its error bar, the missing cusp.
+# 1. Compare the two Coulomb runs: the RBM alone (`jastrow="none"`) stays above $E_0 = 3$ by more than its error
+#    bar, the missing electron-electron cusp; the default `jastrow="auto"` adds the Padé–Jastrow factor that
+#    supplies it whenever there is a Coulomb interaction. Give the RBM alone 8 hidden units and see whether
+#    hidden units can stand in for the cusp.
 # 2. Cut `samples` by four: the blocking errors double ($\propto 1/\sqrt{n}$), and the noisier gradient makes the
 #    energy wander above $E_0$ near the end.
 # 3. Set `omega=0.5` for the non-interacting runs: the exact energy becomes $\omega N d/2$ (0.25 and 1), and the

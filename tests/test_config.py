@@ -162,9 +162,11 @@ def test_every_registered_model_config_round_trips(name):
 
 @pytest.mark.parametrize("name", _registered())
 def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
-    """Contract: a choice option is typed ``Literal[...]``, and a value outside it raises a UserError naming the
-    config key whether the config comes from ``--set`` or is built in Python; no choice option is a plain
-    ``str`` checked by hand (a ``str`` field's default here is a free text, e.g. a path)."""
+    """Contract: a choice option is typed ``Literal[...]`` or is a sampler field
+    (:func:`physgen.samplers.registry.option`, whose choices are the registered samplers), and a value outside it
+    raises a UserError naming the config key whether the config comes from ``--set`` or is built in Python; no
+    choice option is a plain ``str`` checked by hand (a ``str`` field's default here is a free text, e.g. a
+    path)."""
     import dataclasses
     import typing
 
@@ -174,8 +176,13 @@ def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
     if cls is None:
         pytest.skip(f"{name} takes no options")
     hints = typing.get_type_hints(cls)
+    registered = [f for f in dataclasses.fields(cls) if "sampler_field" in f.metadata]
     for f in dataclasses.fields(cls):
         choices = C.literal_choices(hints[f.name])
+        if f in registered:
+            from physgen.samplers import registry as samplers
+
+            choices = samplers.names(f.metadata["sampler_field"])
         if choices is None:
             continue
         assert f.default in choices, (name, f.name)
@@ -183,7 +190,7 @@ def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
             cls(**{f.name: "no-such-choice"})
         with pytest.raises(UserError, match=rf"^model\.{f.name}: 'no-such-choice' is not one of "):
             C.resolve(name, cls, sets=[f"model.{f.name}=no-such-choice"])
-    plain = [f.name for f in dataclasses.fields(cls) if hints[f.name] is str]
+    plain = [f.name for f in dataclasses.fields(cls) if hints[f.name] is str and f not in registered]
     assert plain == [], f"{name}: choice options typed str instead of Literal: {plain}"
 
 

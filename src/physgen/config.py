@@ -58,14 +58,20 @@ def _choice_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...]], ...]:
 
 
 def check_choices(obj: Any, section: str) -> None:
-    """Every ``Literal``-typed field of the dataclass ``obj`` holds one of its declared values, else a UserError
-    naming the config key (``section.field``): the one check of the choice options, whether the config came from
-    TOML, ``--set`` or the Python API."""
+    """Every ``Literal``-typed field of the dataclass ``obj`` holds one of its declared values, and every sampler
+    field (:func:`physgen.samplers.registry.option`) names a registered sampler, else a UserError naming the
+    config key (``section.field``): the one check of the choice options, whether the config came from TOML,
+    ``--set`` or the Python API."""
     for name, choices in _choice_fields(type(obj)):
         value = getattr(obj, name)
         if value not in choices:
             shown = " | ".join("none" if c is None else str(c) for c in choices)
             raise UserError(f"{section}.{name}: {value!r} is not one of {shown}")
+    for f in dataclasses.fields(obj):
+        if "sampler_field" in f.metadata:
+            from physgen.samplers import registry
+
+            registry.check(f.metadata["sampler_field"], getattr(obj, f.name), f"{section}.{f.name}")
 
 
 def resumable(default: Any) -> Any:

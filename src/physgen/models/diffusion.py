@@ -25,8 +25,8 @@ EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpoin
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, replace
-import typing
 from typing import Any, ClassVar, Literal
 
 import torch
@@ -42,10 +42,7 @@ from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
-
-DDPMSampler = Literal["sde-dpm-solver++", "dpm-solver++", "ddpm", "ddim"]
-SDESampler = Literal["sde-dpm-solver++", "dpm-solver++", "euler-maruyama"]
-DDPM_SAMPLERS, SDE_SAMPLERS = typing.get_args(DDPMSampler), typing.get_args(SDESampler)
+from physgen.samplers import registry as samplers
 
 
 @dataclass
@@ -86,7 +83,7 @@ class DDPMConfig(DiffusionNetConfig):
     schedule: Literal["linear", "cosine"] = "linear"
     beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
     beta_end: float = 0.02
-    sampler: DDPMSampler = "sde-dpm-solver++"  # the default reverse process
+    sampler: str = samplers.option("vp-eps", "sde-dpm-solver++")  # the default reverse process
     steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
     solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
     solver_spacing: Literal["logsnr", "time"] = "logsnr"  # DPM-Solver times: even in log-SNR | even in t
@@ -111,7 +108,7 @@ class ScoreSDEConfig(DiffusionNetConfig):
     fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
     eps: float = 1e-5                    # smallest training time
     sample_eps: float = 1e-3             # last time of the reverse integration
-    sampler: SDESampler = "sde-dpm-solver++"  # the default reverse process
+    sampler: str = samplers.option("ve-score", "sde-dpm-solver++")  # the default reverse process
     steps: int = 500                     # default Euler–Maruyama steps
     solver_steps: int = 50               # default sde-dpm-solver++ / dpm-solver++ steps (network calls)
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
@@ -394,24 +391,11 @@ class DDPM(_Diffusion):
           ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim).
         """
         cfg = self.config
-        sampler = {"ancestral": "ddpm"}.get(sampler or cfg.sampler, sampler or cfg.sampler)
-        if sampler not in DDPM_SAMPLERS:
-            raise UserError(f"sampler={sampler}: model 'ddpm' supports {', '.join(DDPM_SAMPLERS)} "
-                            "(ddpm alias ancestral)")
+        run = samplers.get("vp-eps", sampler or cfg.sampler, family=self.name)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
-        clip = cfg.clip or self.data_clip()
-        eps_fn = self._guided(net, c, w, cfg.timesteps)
-        shape = (n, *self.spec.shape)
-        if sampler in ("dpm-solver++", "sde-dpm-solver++"):
-            steps = int(steps or min(cfg.solver_steps, cfg.timesteps))
-            x = rev.dpm_solver(eps_fn, shape, self.alpha_bar, steps=steps, stochastic=sampler.startswith("sde"),
-                               spacing=cfg.solver_spacing, generator=generator, device=self.device, clip=clip)
-            return self.from_model_space(x)
-        steps = int(steps or cfg.steps or (cfg.timesteps if sampler == "ddpm" else min(50, cfg.timesteps)))
-        eta = 1.0 if sampler == "ddpm" else cfg.ddim_eta
-        x = rev.ddim(eps_fn, shape, self.alpha_bar, steps=steps, eta=eta, generator=generator, device=self.device,
-                     clip=clip, variance=cfg.ancestral_variance)
-        return self.from_model_space(x)
+        problem = samplers.Problem(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), generator,
+                                   self.device, cfg, schedule=self.alpha_bar, clip=cfg.clip or self.data_clip())
+        return self.from_model_space(run.run(problem, steps))
 
     def probability_flow(self, net, steps: int):
         """Song et al. (2021)'s probability-flow ODE in DDIM's coordinates on the float64 schedule
@@ -483,21 +467,13 @@ class ScoreSDE(_Diffusion):
         k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
         if sampler is None:
             sampler = "euler-maruyama" if k > 0 else cfg.sampler   # the corrector belongs to Euler–Maruyama
-        if sampler not in SDE_SAMPLERS:
-            raise UserError(f"sampler={sampler}: model 'score-sde' supports {', '.join(SDE_SAMPLERS)}")
-        if sampler != "euler-maruyama" and k > 0:
-            raise UserError("corrector_steps: the Langevin corrector runs with sampler=euler-maruyama")
+        run = samplers.get("ve-score", sampler, family=self.name)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
-        shape = (n, *self.spec.shape)
-        if sampler != "euler-maruyama":
-            x = rev.dpm_solver_ve(score_fn, shape, self.sde, steps=int(steps or cfg.solver_steps),
-                                  stochastic=sampler.startswith("sde"), generator=generator, device=self.device,
-                                  eps=cfg.sample_eps)
-        else:
-            x = rev.euler_maruyama(score_fn, shape, self.sde, steps=int(steps or cfg.steps), generator=generator,
-                                   device=self.device, eps=cfg.sample_eps, corrector_steps=k, snr=cfg.snr)
+        problem = samplers.Problem(score_fn, (n, *self.spec.shape), generator, self.device,
+                                   dataclasses.replace(cfg, corrector_steps=k), schedule=self.sde)
+        x = run.run(problem, steps)
         clip = self.data_clip()
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])

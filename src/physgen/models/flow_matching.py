@@ -41,7 +41,7 @@ from physgen.models.diffusion_nets import sinusoidal_embedding
 from physgen.models.flow import steps_budget
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
-from physgen.samplers import interpolant_sde, ode
+from physgen.samplers import registry as samplers
 
 TIME_SCALE = 1000.0   # the noise level τ ∈ [0, 1] enters the sinusoidal embedding as 1000 τ (ddpm's timestep range)
 
@@ -52,7 +52,7 @@ class FlowMatchingConfig(DiffusionNetConfig):
 
     coupling: Literal["independent", "ot"] = "independent"  # ot: minibatch optimal transport, per condition
     sigma_min: float = 0.0               # width of the conditional path at t = 1
-    sampler: Literal[ode.Method, "sde"] = "heun"
+    sampler: str = samplers.option("velocity", "heun")  # heun, midpoint, euler, rk45, sde or a plug-in's
     steps: int = 50                      # fixed-step samplers: number of steps
     noise: float = 10.0                  # sde: ε(t) = noise × (1 − (1 − σ_min) t)
     rtol: float = 1e-4                   # rk45 tolerances
@@ -156,18 +156,12 @@ class FlowMatching(_Diffusion):
         """``(n, *shape)`` samples: x(1) of dx/dt = v_θ(x, t, c), x(0) ~ N(0, I), by ``sampler`` (default
         ``model.sampler``) with ``steps`` steps (default ``model.steps``; rk45 chooses its own)."""
         cfg = self.config
-        method = sampler or cfg.sampler
-        if method != "sde":
-            ode.check_method(method, steps or cfg.steps)
+        run = samplers.get("velocity", sampler or cfg.sampler, family=self.name)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         field = self._guided(net, c, w, 1.0)
         x0 = randn((n, *self.spec.shape), generator, self.device, self.data_lo.dtype)
-        if method == "sde":
-            x = interpolant_sde.euler_maruyama(lambda x, t: field(x, 1 - t), x0, steps=int(steps or cfg.steps),
-                                               gamma=cfg.noise, generator=generator, sigma_min=cfg.sigma_min)
-        else:
-            x, _ = ode.integrate(lambda x, t: field(x, 1 - t), x0, method=method, steps=int(steps or cfg.steps),
-                                 rtol=cfg.rtol, atol=cfg.atol)
+        x = run.run(samplers.Problem(lambda x, t: field(x, 1 - t), x0.shape, generator, self.device, cfg, x0=x0),
+                    steps)
         clip = self.data_clip()
         if isinstance(clip, tuple):
             x = torch.maximum(torch.minimum(x, clip[1]), clip[0])

@@ -12,17 +12,13 @@ one module plus one entry-point line.
 from __future__ import annotations
 
 import functools
-import importlib
-import tomllib
-from importlib import metadata
-from pathlib import Path
+from importlib import metadata  # noqa: F401  (tests replace metadata.distribution through this name)
 from typing import Any
 
-from physgen import memory_guard
+from physgen import memory_guard, plugins
 from physgen.errors import UserError
 
 GROUP = "physgen.models"
-PYPROJECT = Path(__file__).resolve().parents[3] / "pyproject.toml"   # of a source tree: src/physgen/models/
 _REGISTRY: dict[str, type] = {}
 
 
@@ -37,35 +33,19 @@ def register(cls: type) -> type:
 def entry_points() -> dict[str, str]:
     """Model name -> ``"module:Class"`` of every installed ``physgen.models`` entry point, plus physgen's own
     from its source tree's ``pyproject.toml`` where physgen was never installed (:func:`source_tree_families`)."""
-    found = {ep.name: ep.value for ep in metadata.entry_points(group=GROUP)}
-    return {**source_tree_families(), **found}
+    return {**source_tree_families(), **plugins.installed(GROUP)}
 
 
 @functools.cache
 def source_tree_families() -> dict[str, str]:
-    """physgen's own entry points read from ``pyproject.toml`` beside ``src/`` when its distribution metadata is
+    """physgen's own families read from ``pyproject.toml`` beside ``src/`` when its distribution metadata is
     absent (a source tree on ``sys.path``, never installed); empty when physgen is installed."""
-    try:
-        metadata.distribution("physgen")
-        return {}
-    except metadata.PackageNotFoundError:
-        pass
-    try:
-        project = tomllib.loads(PYPROJECT.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError):
-        return {}
-    return dict(project.get("project", {}).get("entry-points", {}).get(GROUP, {}))
+    return plugins.source_tree(GROUP)
 
 
 def _load(name: str, target: str) -> type:
     """Import ``module:Class`` and register the class under ``name``; a broken plug-in is one clear error."""
-    module, _, qualname = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(module)
-        for part in qualname.split("."):
-            obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
-        raise UserError(f"model {name!r}: its entry point {target!r} cannot be loaded ({exc})") from None
+    obj = plugins.load(f"model {name!r}", target)
     if getattr(obj, "name", None) != name:
         raise UserError(f"model {name!r}: its entry point {target!r} is a class named {getattr(obj, 'name', None)!r}")
     return register(obj) if _REGISTRY.get(name) is not obj else obj

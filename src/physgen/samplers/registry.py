@@ -1,0 +1,126 @@
+"""Samplers by name: the loops that turn a model's learned field into samples (``physgen sample --sampler NAME``,
+``model.sampler``).
+
+A family states what it learned and hands it over as a :class:`Problem`; the sampler it names owns the loop.
+The family never branches on the sampler's name (the scheduler/pipeline split of diffusers, von Platen et
+al. 2022).  What a family hands over is one of three *fields*:
+
+* ``vp-eps`` — ε̂(x, t), t ∈ {0, …, T − 1} int64, on a variance-preserving schedule: ``schedule`` is
+  ᾱ ``(T,)`` float64 (``ddpm``);
+* ``ve-score`` — ∇ log p_t(x), t ∈ (0, 1], on a variance-exploding SDE: ``schedule`` is the
+  :class:`~physgen.samplers.ddpm.VESDE` (``score-sde``);
+* ``velocity`` — v(x, t) carrying noise at t = 0 to data at t = 1, ``x0`` the noise (``flow-matching``).
+
+A :class:`Sampler` has a ``name``, the ``field`` it consumes and ``run(problem, steps)`` returning the
+samples in the model's space, ``(B, *shape)``; ``steps`` None means its default, read from the family's
+settings.  Samplers are found like the model families, through the ``physgen.samplers`` entry-point group,
+one entry ``FIELD.NAME = "module:object"`` each (:mod:`physgen.plugins`): a new sampler is one module plus
+one entry-point line, and every family with that field can use it by name.  :func:`register` adds one
+in-process (tests, notebooks).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from physgen import plugins
+from physgen.errors import UserError
+
+GROUP = "physgen.samplers"
+FIELDS = ("vp-eps", "ve-score", "velocity")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a family hands a sampler.
+
+    ``field(x (B, *shape), t (B,)) -> (B, *shape)``; ``shape`` includes the batch; ``settings`` is the family's
+    config with the call's overrides applied (a sampler reads its own keys from it, e.g. ``steps``,
+    ``ddim_eta``, ``noise``); ``clip`` bounds x̂_0 for the VP samplers (a float, a (lo, hi) pair of tensors or
+    None); ``x0`` is the starting noise of the ``velocity`` field."""
+
+    field: Callable
+    shape: tuple[int, ...]
+    generator: Any
+    device: Any
+    settings: Any
+    schedule: Any = None
+    clip: Any = None
+    x0: Any = None
+
+
+@dataclass(frozen=True)
+class Sampler:
+    """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space."""
+
+    name: str
+    field: str
+    run: Callable[[Problem, "int | None"], Any]
+    description: str = ""
+    aliases: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        if self.field not in FIELDS:
+            raise ValueError(f"sampler {self.name!r}: field must be one of {', '.join(FIELDS)}, got {self.field!r}")
+
+
+_REGISTRY: dict[tuple[str, str], Sampler] = {}
+
+
+def register(sampler: Sampler) -> Sampler:
+    """Make ``sampler`` (and its aliases) available to every family with its field."""
+    for name in (sampler.name, *sampler.aliases):
+        known = _REGISTRY.get((sampler.field, name))
+        if known is not None and known is not sampler:
+            raise RuntimeError(f"sampler {sampler.field}.{name} registered twice")
+        _REGISTRY[(sampler.field, name)] = sampler
+    return sampler
+
+
+@functools.cache
+def _entries() -> dict[tuple[str, str], str]:
+    found = {**plugins.source_tree(GROUP), **plugins.installed(GROUP)}
+    return {tuple(key.split(".", 1)): target for key, target in found.items() if "." in key}
+
+
+def _load_all(field_name: str) -> None:
+    for (f, name), target in _entries().items():
+        if f == field_name and (f, name) not in _REGISTRY:
+            obj = plugins.load(f"sampler {f}.{name}", target)
+            if not isinstance(obj, Sampler) or (obj.field, obj.name) != (f, name):
+                raise UserError(f"sampler {f}.{name}: its entry point {target!r} is not a Sampler named {name!r} "
+                                f"for the field {f}")
+            register(obj)
+
+
+def names(field_name: str) -> list[str]:
+    """The samplers of ``field_name`` by their main names (aliases left out), sorted."""
+    _load_all(field_name)
+    return sorted({s.name for (f, _), s in _REGISTRY.items() if f == field_name})
+
+
+def get(field_name: str, name: str, *, family: str = "") -> Sampler:
+    """The sampler ``name`` for ``field_name``, or one UserError listing what ``family`` can use."""
+    if (field_name, name) not in _REGISTRY:
+        _load_all(field_name)
+    try:
+        return _REGISTRY[(field_name, name)]
+    except KeyError:
+        who = f"model {family!r}" if family else f"the field {field_name}"
+        raise UserError(f"sampler={name}: {who} supports {', '.join(names(field_name))}") from None
+
+
+def option(field_name: str, default: str) -> Any:
+    """A config field choosing a sampler of ``field_name`` (``model.sampler``): its values are the registered
+    samplers, checked by :func:`physgen.config.check_choices` like a ``Literal`` choice."""
+    return dataclasses.field(default=default, metadata={"sampler_field": field_name})
+
+
+def check(field_name: str, name: str, key: str) -> None:
+    """A config's ``key`` (e.g. ``model.sampler``) names a sampler of ``field_name``, else a UserError naming it."""
+    try:
+        get(field_name, name)
+    except UserError:
+        raise UserError(f"{key}: {name!r} is not one of {' | '.join(names(field_name))}") from None

@@ -11,7 +11,8 @@ positive).  Padded slots stay zero and are excluded from every sum.
 Flow matching (Lipman et al. 2023, with the straight conditional paths of Liu et al. 2023 / Tong et al.
 2023, σ = 0): with x₀ ~ N(0, I) on the real slots, t ~ U(0, 1) and x_t = (1 − t) x₀ + t x₁, the network
 v_θ(x_t, t, c, mask) is trained to minimise the masked mean of |v_θ − (x₁ − x₀)|²; sampling integrates
-dx/dt = v_θ from t = 0 to 1 with ``steps`` fixed midpoint (or Euler) steps.
+dx/dt = v_θ from t = 0 to 1 with ``steps`` fixed midpoint (or Euler) steps of the named velocity sampler
+(:mod:`physgen.samplers.registry`).
 
 Multiplicity: the number of particles of a generated cloud is drawn from the training set's multiplicity
 histogram (per label when conditioned on labels), recorded in a checkpointed buffer; its first k slots are
@@ -45,6 +46,7 @@ from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.epic import CloudSpace, EPiCLayer, masked_mean
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
+from physgen.samplers import registry as samplers
 
 @dataclass
 class EPiCFMConfig:
@@ -169,12 +171,8 @@ class EPiCFlowMatching(CloudSpace, GenerativeModel):
         mask = self.draw_mask(n, labels, generator)
         p, f = self.spec.shape
         z = torch.randn((n, p, f), generator=generator, device=generator.device).to(dev) * mask
-        dt = 1.0 / steps
-        for i in range(steps):
-            t = torch.full((n,), i * dt, device=dev)
-            v = self.net(z, t, c, mask)
-            if self.config.solver == "midpoint":
-                v = self.net(z + 0.5 * dt * v, t + 0.5 * dt, c, mask)
-            z = z + dt * v
+        run = samplers.get("velocity", self.config.solver, family=self.name)
+        z = run.run(samplers.Problem(lambda x, t: self.net(x, t, c, mask), z.shape, generator, dev, self.config,
+                                     x0=z), steps)
         return self._inverse_map(z, mask)
 

@@ -74,7 +74,8 @@ VE_EULER_MARUYAMA = Sampler("euler-maruyama", "ve-score", _ve_euler_maruyama,
 def _ode(method: str):
     def run(p: Problem, steps: int | None):
         cfg = p.settings
-        x, _ = ode.integrate(p.field, p.x0, method=method, steps=int(steps or cfg.steps), rtol=cfg.rtol, atol=cfg.atol)
+        tolerances = {"rtol": cfg.rtol, "atol": cfg.atol} if method == "rk45" else {}
+        x, _ = ode.integrate(p.field, p.x0, method=method, steps=int(steps or cfg.steps), **tolerances)
         return x
     return run
 

@@ -63,6 +63,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cli_runs import CommandFailed, check, run_physgen  # noqa: E402
+import conditions  # noqa: E402
 from compare import _choices, split, unlabeled  # noqa: E402
 import pythia_ttbar  # noqa: E402
 from record import record  # noqa: E402
@@ -131,7 +132,7 @@ def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
                     save(d, out / p, overwrite=True)
                 paths["ttbar"] = ("data/ttbar-train.h5", "data/ttbar-test.h5")
     for data, temperatures in ISING_SETS.items():
-        if data in datasets or (data == "ising" and "sampling" in datasets):
+        if data in datasets or (data == "ising" and "sampling" in datasets and not args.ising_runs):
             cli(ising_args(args.seed, f"data/{data}-train.h5", temperatures=temperatures))
             cli(ising_args(args.seed + 1, f"data/{data}-test.h5", ISING_REFERENCE_PER_T, temperatures))
             paths[data] = (f"data/{data}-train.h5", f"data/{data}-test.h5")
@@ -300,6 +301,24 @@ def sampling_cell(family: str, ising_cell: dict | None, args, run: int = 0) -> d
     return {**cell, "status": "ok", "checks": [row], "pass": row["pass"]}
 
 
+def reused_ising_run(family: str, args) -> dict:
+    """``--ising-runs DIR``: link the family's trained run of DIR as ``runs/ising-FAMILY`` (and ``-rR`` for every
+    repetition) of this output, as if trained here; a failed cell where DIR has none."""
+    for stem in ("ising", "ising-off"):
+        source = (args.ising_runs / "runs" / f"{stem}-{family}").resolve()
+        if (source / "config.toml").is_file():
+            break
+    else:
+        return {"status": "failed", "reason": f"--ising-runs: no runs/ising-{family} or runs/ising-off-{family}"}
+    (args.out / "runs").mkdir(parents=True, exist_ok=True)
+    for r in range(args.runs):
+        link = args.out / "runs" / _name("ising", family, r)
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(source, target_is_directory=True)
+    return {"status": "ok"}
+
+
 # --- several runs of one cell: {"per_run": [cells], "checks": medians} ------------------------------------------
 def repeated(cell_of_run, runs: int) -> dict:
     """``cell_of_run(0)`` for one run (the single-run cell, unchanged); else the runs 0 .. runs-1 as one cell."""
@@ -389,7 +408,8 @@ def _header(board: dict) -> list[str]:
         lines += ["A cell with several runs (`FAMILY run R` in the commands table) ran `physgen train` with seeds "
                   f"{board['seed']} + R and `physgen sample` with seed R; it shows the median [min–max] over its "
                   "runs, and its verdict is the median's.", ""]
-    lines += [f"Combined run: `{r['command']}` ({r['date']})." for r in board.get("runs", [])]
+    lines += [f"Combined run: `{r['command']}` ({r['date']}" + (f"; {r['machine']}" if r.get("machine") else "")
+              + (f"; load {r['load']}" if r.get("load") else "") + ")." for r in board.get("runs", [])]
     lines += [""] if board.get("runs") else []
     defaults, verdict = (("defaults: median [min–max]", "verdict (median)") if n > 1 else
                          ("defaults (several runs: median [min–max])", "verdict") if mixed else ("defaults", "verdict"))
@@ -448,6 +468,10 @@ def parse_args(argv=None):
                    help="runs per (data set, family), run r with `physgen train --seed SEED+r` and `physgen sample "
                         "--seed r`; each quantity's median [min–max], verdict on the median (default 1)")
     p.add_argument("--sample-timeout", type=float, default=900.0, help="seconds before a sampling run is failed")
+    p.add_argument("--ising-runs", type=Path, default=None, metavar="DIR",
+                   help="sampling without ising: time the trained Ising runs of an earlier --out DIR "
+                        "(DIR/runs/ising-FAMILY, else DIR/runs/ising-off-FAMILY: the same family and defaults) "
+                        "instead of training new ones; every --runs repetition times the same run")
     p.add_argument("--record", action="store_true", help=f"write the table into {DOC.relative_to(REPO)}")
     p.add_argument("--combine", nargs="+", type=Path, metavar="RESULTS_JSON",
                    help="no runs: one table from the results.json of earlier runs (e.g. one per data set, run on "
@@ -474,8 +498,10 @@ def check_args(args) -> tuple[list[str], list[str]]:
 
 
 def _generic_out(argv: list[str]) -> list[str]:
-    """``argv`` with the value of ``--out`` replaced by ``OUT`` (the recorded command names no machine path)."""
-    return [("OUT" if i and argv[i - 1] == "--out" else a) for i, a in enumerate(argv)]
+    """``argv`` with the values of ``--out`` and ``--ising-runs`` replaced by ``OUT`` and ``DIR`` (the recorded
+    command names no machine path)."""
+    generic = {"--out": "OUT", "--ising-runs": "DIR"}
+    return [(generic.get(argv[i - 1], a) if i else a) for i, a in enumerate(argv)]
 
 
 def run(args) -> dict:
@@ -489,7 +515,8 @@ def run(args) -> dict:
     board = {"max_time": args.max_time, "threads": args.threads, "seed": args.seed, "busy": args.busy,
              "ttbar_protocol": "pythia" if args.ttbar is None else args.ttbar_protocol,
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "machine": f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs", "versions": versions(),
+             "machine": f"{conditions.cpu_model()}, {platform.system()} {platform.machine()}, {os.cpu_count()} CPUs",
+             "versions": versions(), "load": f"{os.getloadavg()[0]:.2f}",
              "command": shlex.join(["python", "benchmarks/defaults.py", *_generic_out(sys.argv[1:])]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {},
              **({"runs_per_cell": args.runs} if args.runs > 1 else {})}
@@ -519,8 +546,12 @@ def _run_cells(args, board: dict, datasets: list[str], families: list[str]) -> d
             results[data] = {f: repeated(partial(train_cell, f, data, paths[data], args), args.runs)
                              for f in families if models(f, data)}
     if "sampling" in datasets:
-        results["sampling"] = {f: repeated(partial(sampling_cell, f, results.get("ising", {}).get(f), args), args.runs)
+        trained = results.get("ising", {})
+        if args.ising_runs and "ising" not in datasets:
+            trained = {f: reused_ising_run(f, args) for f in families}
+        results["sampling"] = {f: repeated(partial(sampling_cell, f, trained.get(f), args), args.runs)
                                for f in families}
+    board["load"] = f"{board.get('load', '?')} → {os.getloadavg()[0]:.2f}"   # 1-minute load at start and end
     write_json(args.out / "results.json", board)
     write_text(args.out / "results.md", markdown(board))
     return board
@@ -535,7 +566,8 @@ def combine(paths: list[Path]) -> dict:
     out = {**{k: v for k, v in boards[0].items() if k != "runs_per_cell"}, "results": {}, "skipped": {},
            "data_commands": [], **({"runs_per_cell": runs[0]} if len(runs) == 1 and runs[0] > 1 else {}),
            "runs": [run for b in boards for run in (b.get("runs") or [
-               {**{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed", "busy")},
+               {**{k: b.get(k) for k in ("command", "date", "max_time", "threads", "seed", "busy", "machine", "load")
+                   if k in b or k not in ("machine", "load")},
                 "runs_per_cell": b.get("runs_per_cell", 1)}])]}
     for b in boards:
         for data, cells in b["results"].items():   # one data set's families may come from several runs

@@ -182,7 +182,7 @@ def test_combine_merges_the_runs_of_several_invocations(tmp_path):
     table = (tmp_path / "c" / "results.md").read_text()
     assert "| ttbar | rbm | mean KL |" in table and "| digits | rbm | mean KL |" in table
     assert "| digits | ebm | mean KL |" in table
-    assert "Combined run: `python benchmarks/defaults.py --datasets digits` (d)." in table
+    assert "Combined run: `python benchmarks/defaults.py --datasets digits` (d; m)." in table
     assert bench.main(["--out", str(tmp_path / "d"), "--combine", str(tmp_path / "none.json")]) == 2
 
 
@@ -358,3 +358,20 @@ def test_combine_takes_multi_run_files_and_mixed_runs(tmp_path, capsys):
     assert "| ttbar | rbm | mean KL | 0.02 [0.01–0.04] | — | ≤ 0.03 | pass |" in table
     assert "| ising | vae | mean KL | 0.01 ± 0.002 |" in table
     assert "A cell with several runs" in table and "runs per cell" not in table
+
+
+def test_ising_runs_reuses_the_trained_runs_of_an_earlier_output(tmp_path):
+    """``--ising-runs DIR`` links DIR's ``runs/ising-FAMILY`` (else ``runs/ising-off-FAMILY``) as this output's
+    Ising run for every repetition, and a family DIR lacks is a failed cell, not a crash."""
+    import argparse
+
+    earlier = tmp_path / "earlier" / "runs" / "ising-off-vae"
+    earlier.mkdir(parents=True)
+    (earlier / "config.toml").write_text("")
+    args = argparse.Namespace(ising_runs=tmp_path / "earlier", out=tmp_path / "out", runs=2)
+    assert bench.reused_ising_run("vae", args) == {"status": "ok"}
+    for stem in ("ising-vae", "ising-vae-r1"):
+        assert (tmp_path / "out" / "runs" / stem).resolve() == earlier.resolve()
+    missing = bench.reused_ising_run("ebm", args)
+    assert missing["status"] == "failed" and "runs/ising-ebm" in missing["reason"]
+    assert bench._generic_out(["--ising-runs", "/x/y", "--out", "/z"]) == ["--ising-runs", "DIR", "--out", "OUT"]

@@ -72,10 +72,14 @@ REPO = Path(__file__).resolve().parents[1]
 DOC = REPO / "docs" / "scoreboard.md"
 DOC_SECTION = "defaults-results"
 
-FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm", "van", "flow-matching")
+FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm", "van", "flow-matching", "flow")
 DATASETS = ("ttbar", "ising", "ising-off", "digits", "sampling")
 #: the data sets a family can model (every one where it is not listed)
-FAMILY_DATASETS = {"van": ("ising", "ising-off", "sampling")}
+FAMILY_DATASETS = {"van": ("ising", "ising-off", "sampling"), "flow": ("ttbar",)}
+# ``physgen score --method`` of the held-out log-likelihood on tt̄, for every family that has one: the flow's is
+# exact, the VAE's an importance-weighted bound (IWAE), the RBM's from AIS's log Z, the diffusion and flow-matching
+# models' through the probability-flow ODE
+LOGLIK_METHODS = {"flow": "exact", "vae": "iwae", "rbm": "ais", "ddpm": "ode", "flow-matching": "ode"}
 BOOKKEEPING = ("--no-progress", "--overwrite")  # added to every `physgen train`; no effect on the model
 ISING_SIZE, ISING_TEMPERATURES, ISING_PER_T = 16, (1.8, 2.27, 3.0), 1000
 #: the Ising data sets: the acceptance temperatures and a second set away from them (ordered, just above T_c,
@@ -87,7 +91,7 @@ SAMPLING_N = 1000
 
 # targets: (KL, AUC) on tt̄; relative error of ⟨e⟩ and ⟨|m|⟩ per T on Ising; AUC on digits; seconds to sample
 TTBAR_TARGETS = {"wgan-gp": (0.03, 0.65), "ddpm": (0.02, 0.60), "vae": (0.05, 0.70), "rbm": (0.10, 0.80),
-                 "ebm": (0.10, 0.80), "flow-matching": (0.02, 0.60)}
+                 "ebm": (0.10, 0.80), "flow-matching": (0.02, 0.60), "flow": (0.02, 0.60)}
 ISING_TARGETS = {"rbm": 0.03, "ddpm": 0.03, "vae": 0.05, "wgan-gp": 0.05, "ebm": 0.05, "van": 0.03,
                  "flow-matching": 0.03}
 # relative errors of C and χ by temperature (or twice their floor where that is larger), and of U₄ at T_c
@@ -156,6 +160,25 @@ def _check(quantity: str, entry: dict, target: float | None) -> dict:
 def ttbar_checks(family: str, res: dict) -> list[dict]:
     kl, auc = TTBAR_TARGETS[family]
     return [_check("mean KL", res["kl"], kl), _check("classifier AUC", res["c2st_auc"], auc)]
+
+
+def loglik_check(family: str, scores: Path) -> dict:
+    """The held-out log-likelihood in nats per event (reported, no target): the mean of ``physgen score``'s
+    ``/log_prob`` with its standard error over the events (for an estimated log p, e.g. AIS's log Z or the ODE's
+    Hutchinson probes, the estimator's error is added in quadrature where the file records it)."""
+    import h5py
+    import numpy as np
+
+    with h5py.File(scores, "r") as f:
+        lp = np.asarray(f["log_prob"], dtype=np.float64)
+        per_event = np.asarray(f["log_prob_error"], dtype=np.float64) if "log_prob_error" in f else None
+        log_z_error = float(f.attrs.get("log_z_error", float("nan")))
+    err = float(lp.std(ddof=1) / np.sqrt(len(lp)))
+    extra = [float(np.sqrt(np.sum(per_event ** 2)) / len(lp))] if per_event is not None else []
+    extra += [log_z_error] if np.isfinite(log_z_error) else []
+    err = float(np.sqrt(err ** 2 + sum(e ** 2 for e in extra)))
+    return _check(f"held-out log-likelihood (nats/event, {LOGLIK_METHODS[family]})",
+                  {"value": float(lp.mean()), "error": err}, None)
 
 
 def ising_checks(family: str, res: dict) -> list[dict]:
@@ -271,6 +294,13 @@ def train_cell(family: str, data: str, paths, args, run: int = 0) -> dict:
                               cwd=out, threads=args.threads, log=log.with_suffix(".evaluate.log")))
         cell["commands"].append(e["command"])
         checks = judge(family, json.loads((out / judge_dir / "metrics.json").read_text()))
+        if data == "ttbar" and family in LOGLIK_METHODS:
+            scores = f"scores/{name}.h5"
+            c = check(run_physgen(["score", run_dir, "--data", paths[1], "--method", LOGLIK_METHODS[family],
+                                   *_seed(run), "--out", scores, "--overwrite"], cwd=out, threads=args.threads,
+                                  log=log.with_suffix(".score.log"), timeout=args.sample_timeout))
+            cell["commands"].append(c["command"])
+            checks.append(loglik_check(family, out / scores))
     except (CommandFailed, OSError, ValueError, KeyError, TypeError) as exc:  # the other cells still run
         return _fail(cell, exc)
     return {**cell, "status": "ok", "checks": checks, "pass": all(c["pass"] for c in checks if c["pass"] is not None)}

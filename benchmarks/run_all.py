@@ -120,7 +120,7 @@ def langevin(out: str) -> list[list[str]]:
 
 
 def diffusion(out: str) -> list[list[str]]:
-    m = re.search(r"^equal quality \(mean KL <= ([\d.]+) x DDPM's ([\d.]+), over (\d+) seeds\): (\w+) with "
+    m = re.search(r"^equal quality \(mean KL <= ([\d.]+) x DDPM's ([\d.]+), over (\d+) seeds\): ([\w+-]+) with "
                   r"(\d+) steps, ([\d.]+)x faster per sample than DDPM with (\d+) steps; its worst seed (is|is NOT) "
                   r"within", out, re.M)
     load = _find(r"load ([\d.]+) at the start, ([\d.]+)", out)

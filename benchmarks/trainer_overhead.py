@@ -9,7 +9,8 @@ data are 10,000 rows of 3 correlated features in [−1, 1] generated here, or 2,
 
 Both loops make the same optimizer steps on the same batches with the same random numbers: the
 hand-written loop takes its batches from the same seeded :class:`~physgen.training.data.BatchOrder`,
-reseeds one generator per step with the trainer's ``step_seed``, calls the model's own step
+reseeds one generator per step with the trainer's ``step_seed``, sets the run's learning-rate schedule and
+clips the gradient as the run's config says, calls the model's own step
 (``adversarial_step``, or ``loss`` + ``backward`` + ``step``) and updates the same EMA; after the run
 their parameters are compared (bit for bit when the kernels are deterministic).  What the trainer adds:
 the loss/NaN checks, learning-rate schedule, metrics rows, divergence guard, epoch-end snapshots and
@@ -47,7 +48,7 @@ from physgen.models import registry  # noqa: E402
 from physgen.models.base import DataSpec  # noqa: E402
 from physgen.training import Trainer  # noqa: E402
 from physgen.training.data import BatchOrder, to_tensor_data  # noqa: E402
-from physgen.training.optim import EMA, build_optimizers  # noqa: E402
+from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates  # noqa: E402
 from physgen.training.trainer import step_seed  # noqa: E402
 
 
@@ -90,6 +91,7 @@ def hand_loop(name, ds, sets, steps, seed) -> tuple[float, torch.nn.Module]:
     for step in range(steps):
         batch = data.batch(order.indices(step // per_epoch, step % per_epoch))
         g.manual_seed(step_seed(seed, 0, step))
+        set_learning_rates(opts, cfg, step, steps, 1.0)   # the run's schedule (cosine on spins), as the trainer
         if model.adversarial:
             logs = model.adversarial_step(batch, opts, generator=g)
             _ = {k: float(v) for k, v in logs.items()}
@@ -99,6 +101,8 @@ def hand_loop(name, ds, sets, steps, seed) -> tuple[float, torch.nn.Module]:
             loss, logs = model.loss(batch, generator=g)
             _ = float(loss.detach())
             loss.backward()
+            if cfg.grad_clip is not None:
+                grad_norm_clip(opts, cfg.grad_clip)
             for o in opts.values():
                 o.step()
         if ema is not None:

@@ -9,6 +9,7 @@ import sys
 from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -375,3 +376,24 @@ def test_ising_runs_reuses_the_trained_runs_of_an_earlier_output(tmp_path):
     missing = bench.reused_ising_run("ebm", args)
     assert missing["status"] == "failed" and "runs/ising-ebm" in missing["reason"]
     assert bench._generic_out(["--ising-runs", "/x/y", "--out", "/z"]) == ["--ising-runs", "DIR", "--out", "OUT"]
+
+
+def test_the_held_out_log_likelihood_is_the_mean_with_its_standard_error(tmp_path):
+    """The tt̄ log-likelihood row: the mean of ``/log_prob`` over the events; its error is the standard error of
+    that mean, with the estimator's own error (per-event ODE errors, AIS's log Z error) added in quadrature."""
+    import h5py
+
+    lp = np.array([-27.0, -26.0, -25.0, -26.0])
+    with h5py.File(tmp_path / "s.h5", "w") as f:
+        f["log_prob"] = lp
+        f.attrs["log_z_error"] = 0.3
+    row = bench.loglik_check("rbm", tmp_path / "s.h5")
+    sem = lp.std(ddof=1) / 2
+    assert row["value"] == pytest.approx(-26.0) and row["error"] == pytest.approx(np.hypot(sem, 0.3))
+    assert row["target"] is None and row["quantity"] == "held-out log-likelihood (nats/event, ais)"
+    with h5py.File(tmp_path / "o.h5", "w") as f:
+        f["log_prob"] = lp
+        f["log_prob_error"] = np.full(4, 0.2)
+        f.attrs["log_z_error"] = float("nan")
+    row = bench.loglik_check("ddpm", tmp_path / "o.h5")
+    assert row["error"] == pytest.approx(np.hypot(sem, 0.2 * 2 / 4))

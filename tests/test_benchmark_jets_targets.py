@@ -12,7 +12,7 @@ import jets_targets as jt  # noqa: E402
 
 
 def _metrics(ratio_w1m: float, ratio_fpd: float) -> dict:
-    out = {k: {"value": 0.002, "error": 0.0001, "floor": 0.002} for k in jt.METRICS}
+    out = {k: {"value": 0.002, "error": 0.0001, "floor": 0.002, "floor_error": 0.0003} for k in jt.METRICS}
     out["w1m"]["value"] = 0.002 * ratio_w1m
     out["fpd"]["value"] = 0.002 * ratio_fpd
     return out
@@ -39,3 +39,8 @@ def test_bad_options_exit_2(capsys, tmp_path):
     assert jt.main(["--dir", str(tmp_path), "--stages", "data,nope"]) == 2
     assert jt.main(["--dir", str(tmp_path), "--families", "gan"]) == 2
     assert "bad --stages/--families" in capsys.readouterr().err
+
+
+def test_a_floor_within_its_error_of_zero_counts_as_its_error():
+    assert jt.resolved_floor({"floor": -3.6e-05, "floor_error": 1.5e-04}) == 1.5e-04
+    assert jt.resolved_floor({"floor": 8.1e-04, "floor_error": 1.4e-04}) == 8.1e-04

@@ -65,3 +65,26 @@ def test_a_report_outside_the_run_directory_is_refused(tmp_path):
     for name in ("../x.json", "/x.json", ""):
         with pytest.raises(ValueError, match="not a path inside the run directory"):
             hooks.write_report(tmp_path, name, {})
+
+
+def test_a_hook_stops_the_run_with_its_reason(tmp_path):
+    """``ctx.request_stop(reason)`` ends the run after that step with status ``stopped`` and the reason as the
+    summary's ``stopped_by`` (one line, at most 80 characters); without a reason it reads ``request``."""
+
+    class Reasoned(Hooked):
+        def run_hooks(self, x):
+            def batch(ctx: RunContext):
+                if ctx.step == 4:
+                    ctx.request_stop("target\nreached")
+            return [("on_batch_end", batch)]
+
+    x = torch.from_numpy(np.random.default_rng(1).normal(size=(64, 2)).astype(np.float32))
+    model = Reasoned(ToyGaussConfig(), DataSpec("continuous", (2,)))
+    cfg = TrainConfig(epochs=3, batch_size=16, log_every=2, progress=False, device="cpu")
+    trainer = Trainer(model, cfg, TensorData(x), run_dir=tmp_path / "r")
+    hooks.attach(trainer, model)
+    summary = trainer.fit()
+    assert (summary["step"], summary["status"], summary["stopped_by"]) == (4, "stopped", "target reached")
+    trainer, model = _trainer(tmp_path / "plain")
+    hooks.attach(trainer, model)
+    assert trainer.fit()["stopped_by"] == "request"

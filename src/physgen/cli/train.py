@@ -142,7 +142,8 @@ def stop_line(summary: dict, model: str, out: str) -> str | None:
         return f"stopped at the floor at step {done:,} of {planned:,} planned (--until floor)"
     if summary["status"] not in ("max-time", "terminated", "stopped"):
         return None
-    what = {"time": "--max-time", "signal": "a termination signal"}.get(by, "a stop request")
+    what = {"time": "--max-time", "signal": "a termination signal", "request": "a stop request", None: "a stop request"
+            }.get(by, f"a stop request ({by})")
     if planned:
         return f"stopped by {what} at step {done:,} of {planned:,} ({100 * done / planned:.0f}% done): finish with {finish}"
     return f"stopped by {what} at step {done:,}: continue with {finish}"

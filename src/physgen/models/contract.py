@@ -11,7 +11,8 @@ the run directory and the logged rows from the context, and acts only through th
   arguments returning one of those (called only where the file is written, so that a figure is drawn once
   and only on the rank that writes it);
 * ``say(message)``: one line on stderr (rank 0 only);
-* ``request_stop()``: end the run cleanly after the current step (status ``stopped``).
+* ``request_stop(reason=None)``: end the run cleanly after the current step (status ``stopped``); ``reason``, one
+  short line such as ``"target reached"``, is the summary's ``stopped_by`` (default ``request``).
 
 Events are the trainer's (``on_train_start``, ``on_batch_end``, ``on_log``, ``on_validation``, ``on_quality``,
 ``on_checkpoint``, ``on_epoch_end``, ``on_divergence``, ``on_train_end``).
@@ -45,7 +46,7 @@ class RunContext:
     history: Sequence[Mapping[str, Any]]
     report: Callable[[str, Any], None]
     say: Callable[[str], None]
-    request_stop: Callable[[], None]
+    request_stop: Callable[..., None]
 
     @property
     def epochs_begun(self) -> int:

@@ -52,8 +52,8 @@ def _report(trainer, name: str, data: Any) -> None:
         write_report(trainer.run_dir, name, data)
 
 
-def _stop(trainer) -> None:
-    trainer.stop_requested = True
+def _stop(trainer, reason: str | None = None) -> None:
+    trainer.request_stop(reason)
 
 
 def write_report(run_dir: str | Path, name: str, data: Any) -> Path:

@@ -52,9 +52,10 @@ class Trainer(Reporting, Probes, Checkpoints):
     """Train ``model`` on ``data`` with ``config``; checkpoints go to ``run_dir/checkpoints``.
 
     ``fit(resume=False)`` runs the planned ``config.steps`` (or ``config.epochs``) optimizer steps, unless the
-    ``max_time`` cap, ``--until floor``, convergence (``patience``), a signal or a callback setting
-    ``trainer.stop_requested`` ends it earlier; it returns a summary dict.  With neither steps nor epochs the
-    budget is ``max_time`` alone (a time budget).  Its parts: the step strategy (:mod:`~physgen.training.steps`),
+    ``max_time`` cap, ``--until floor``, convergence (``patience``), a signal or a callback calling
+    :meth:`request_stop` (or setting ``trainer.stop_requested``) ends it earlier; it returns a summary dict.
+    With neither steps nor epochs the budget is ``max_time`` alone (a time budget).  Its parts: the step
+    strategy (:mod:`~physgen.training.steps`),
     the schedule's span (:mod:`~physgen.training.span`), quality probes and ``best``
     (:mod:`~physgen.training.trainer_probes`), checkpoints and rollback
     (:mod:`~physgen.training.trainer_checkpoints`), and progress, logging, validation and previews
@@ -241,6 +242,16 @@ class Trainer(Reporting, Probes, Checkpoints):
             timed_out = "completed" if self.total_steps is None else "max-time"
             self.stop_requested, self.status = True, timed_out if late else "terminated"
             self.stopped_by = "time" if late else "signal"
+
+    def request_stop(self, reason: str | None = None) -> None:
+        """End the run cleanly after the current step (status ``stopped``); ``reason`` (one short line) becomes
+        the summary's ``stopped_by``, ``request`` when None."""
+        if reason is not None:
+            text = " ".join(str(reason).split())[:80]
+            if not text:
+                raise ValueError("request_stop: the reason is empty")
+            self.stopped_by = text
+        self.stop_requested = True
 
     def _value_needed(self) -> bool:
         """Whether this step's loss value is needed: on the steps that end a ``metrics.csv`` row and on the last

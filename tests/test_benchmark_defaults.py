@@ -117,7 +117,7 @@ def test_percent_rows_read_as_percent():
 
 @pytest.mark.parametrize("argv, message", [
     (["--datasets", "ising,mnist"], "--datasets: unknown mnist"),
-    (["--families", "rbm,flow"], "--families: unknown flow"),
+    (["--families", "rbm,nope"], "--families: unknown nope"),
     (["--max-time", "0"], "--max-time, --train-timeout and --sample-timeout must be > 0"),
     (["--busy", "-1"], "--busy >= 0"),
     (["--threads", "0"], "--threads >= 1"),

@@ -25,7 +25,6 @@ EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpoin
 from __future__ import annotations
 
 import copy
-import dataclasses
 from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Literal
 
@@ -472,7 +471,7 @@ class ScoreSDE(_Diffusion):
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
         problem = samplers.Problem(score_fn, (n, *self.spec.shape), generator, self.device,
-                                   dataclasses.replace(cfg, corrector_steps=k), schedule=self.sde)
+                                   replace(cfg, corrector_steps=k), schedule=self.sde)
         x = run.run(problem, steps)
         clip = self.data_clip()
         if isinstance(clip, tuple):

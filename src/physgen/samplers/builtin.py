@@ -6,22 +6,21 @@ fixed-step ODE samplers, ``solver_steps`` for DPM-Solver++.
 """
 from __future__ import annotations
 
+from physgen.errors import UserError
 from physgen.samplers import ddpm as rev
 from physgen.samplers import interpolant_sde, ode
 from physgen.samplers.registry import Problem, Sampler
 
 
 # --- ε̂ on a variance-preserving schedule (ddpm) ------------------------------------------------------------
-def _ancestral(p: Problem, steps: int | None):
-    cfg, T = p.settings, len(p.schedule)
-    return rev.ddim(p.field, p.shape, p.schedule, steps=int(steps or cfg.steps or T), eta=1.0,
-                    generator=p.generator, device=p.device, clip=p.clip, variance=cfg.ancestral_variance)
-
-
-def _ddim(p: Problem, steps: int | None):
-    cfg, T = p.settings, len(p.schedule)
-    return rev.ddim(p.field, p.shape, p.schedule, steps=int(steps or cfg.steps or min(50, T)), eta=cfg.ddim_eta,
-                    generator=p.generator, device=p.device, clip=p.clip, variance=cfg.ancestral_variance)
+def _ddim(ancestral: bool):
+    """DDIM's update; ``ancestral``: η = 1 and T steps by default (DDPM), else η = ``ddim_eta`` and 50 steps."""
+    def run(p: Problem, steps: int | None):
+        cfg, T = p.settings, len(p.schedule)
+        default, eta = (T, 1.0) if ancestral else (min(50, T), cfg.ddim_eta)
+        return rev.ddim(p.field, p.shape, p.schedule, steps=int(steps or cfg.steps or default), eta=eta,
+                        generator=p.generator, device=p.device, clip=p.clip, variance=cfg.ancestral_variance)
+    return run
 
 
 def _dpm_solver(stochastic: bool):
@@ -33,9 +32,9 @@ def _dpm_solver(stochastic: bool):
     return run
 
 
-DDPM = Sampler("ddpm", "vp-eps", _ancestral, "ancestral sampling (Ho et al. 2020), respaced when steps < T",
+DDPM = Sampler("ddpm", "vp-eps", _ddim(ancestral=True), "ancestral sampling (Ho et al. 2020), respaced when steps < T",
                aliases=("ancestral",))
-DDIM = Sampler("ddim", "vp-eps", _ddim, "DDIM (Song, Meng & Ermon 2021) with η = model.ddim_eta")
+DDIM = Sampler("ddim", "vp-eps", _ddim(ancestral=False), "DDIM (Song, Meng & Ermon 2021) with η = model.ddim_eta")
 VP_DPM_SOLVER = Sampler("dpm-solver++", "vp-eps", _dpm_solver(False),
                         "DPM-Solver++(2M) on the probability-flow ODE (Lu et al. 2022b)")
 VP_SDE_DPM_SOLVER = Sampler("sde-dpm-solver++", "vp-eps", _dpm_solver(True),
@@ -47,8 +46,6 @@ def _ve_dpm_solver(stochastic: bool):
     def run(p: Problem, steps: int | None):
         cfg = p.settings
         if cfg.corrector_steps > 0:
-            from physgen.errors import UserError
-
             raise UserError("corrector_steps: the Langevin corrector runs with sampler=euler-maruyama")
         return rev.dpm_solver_ve(p.field, p.shape, p.schedule, steps=int(steps or cfg.solver_steps),
                                  stochastic=stochastic, generator=p.generator, device=p.device, eps=cfg.sample_eps)

@@ -1,4 +1,5 @@
-"""Chains and square lattices: sites, bonds, sublattices and the translation group.
+"""Chains and square lattices: sites, bonds, sublattices and the translation group (that of
+:class:`physgen.physics.lattice.Torus`, shared with the lattice models and the augmentation).
 
 Sites are numbered ``i = x`` on a chain of ``L`` sites and ``i = x + L·y`` on an ``L × L`` square lattice.
 ``bonds(1)`` are the nearest-neighbour pairs, ``bonds(2)`` the next-nearest ones (``i, i+2`` on a chain,
@@ -13,6 +14,7 @@ from functools import cached_property
 import numpy as np
 
 from physgen.errors import UserError
+from physgen.physics.lattice import Torus
 
 LATTICES = ("chain", "square")
 
@@ -42,15 +44,18 @@ class Lattice:
         return self.size ** self.dim
 
     @cached_property
+    def torus(self) -> Torus:
+        """The periodic lattice of the same sites (its coordinates in reverse order: ``(y, x)``)."""
+        return Torus((self.size,) * self.dim)
+
+    @cached_property
     def coords(self) -> np.ndarray:
-        """Integer coordinates ``(N, d)`` of the sites."""
-        i = np.arange(self.n_sites)
-        return i[:, None] if self.dim == 1 else np.stack([i % self.size, i // self.size], axis=1)
+        """Integer coordinates ``(N, d)`` of the sites, ``(x, y)``."""
+        return self.torus.coords[:, ::-1].copy()
 
     def index(self, coords: np.ndarray) -> np.ndarray:
         """Site numbers of coordinates ``(..., d)`` (taken modulo L)."""
-        c = np.mod(coords, self.size)
-        return c[..., 0] if self.dim == 1 else c[..., 0] + self.size * c[..., 1]
+        return self.torus.index(np.asarray(coords)[..., ::-1])
 
     def _pairs(self, shifts) -> np.ndarray:
         pairs = set()
@@ -85,7 +90,7 @@ class Lattice:
         (all L^d translations; periodic boundaries only)."""
         if not self.pbc:
             raise UserError("a translation-symmetric ansatz needs periodic boundaries", key="ansatz")
-        return np.stack([self.index(self.coords + self.coords[g]) for g in range(self.n_sites)])
+        return self.torus.translations
 
     @cached_property
     def momenta(self) -> np.ndarray:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import torch
 
 from physgen.errors import UserError
+from physgen.physics.lattice import Torus
 
 
 class LatticeSymmetries:
@@ -25,25 +26,21 @@ class LatticeSymmetries:
             raise UserError(f"data.augment=lattice: needs 2-D lattices, the data have shape {tuple(shape)}; "
                             f"use data.augment=none")
         self.shape, self.flip = tuple(shape), bool(flip)
+        self.lattice = Torus(self.shape)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-        """``x (B, L₁, L₂)`` -> the same rows, each moved by its own random group element."""
+        """``x (B, L₁, L₂)`` -> the same rows, each moved by its own random group element
+        (:meth:`physgen.physics.lattice.Torus.images`)."""
         B, (L1, L2), dev = len(x), self.shape, x.device
-        draw = lambda high: torch.randint(high, (B, 1, 1), generator=generator).to(dev)  # noqa: E731
-        i = torch.arange(L1, device=dev).view(1, L1, 1).expand(B, L1, L2)
-        j = torch.arange(L2, device=dev).view(1, 1, L2).expand(B, L1, L2)
-        if L1 == L2:   # the transpose joins the reflections to make D4
-            swap = draw(2).bool()
-            i, j = torch.where(swap, j, i), torch.where(swap, i, j)
-        i = torch.where(draw(2).bool(), L1 - 1 - i, i)
-        j = torch.where(draw(2).bool(), L2 - 1 - j, j)
-        i, j = (i + draw(L1)) % L1, (j + draw(L2)) % L2
-        rows = torch.arange(B, device=dev).view(B, 1, 1)
-        out = x[rows, i, j]
+        draw = lambda high: torch.randint(high, (B,), generator=generator).to(dev)  # noqa: E731
+        swap = draw(2).bool() if L1 == L2 else None   # the transpose joins the reflections to make D4
+        reflect = torch.stack([draw(2).bool(), draw(2).bool()], -1)
+        shift = torch.stack([draw(L1), draw(L2)], -1)
+        image = self.lattice.images(swap=swap, reflect=reflect, shift=shift)      # (B, n)
+        out = x.reshape(B, -1).gather(1, image).view_as(x)
         if self.flip:
-            out = out * (1 - 2 * draw(2)).to(out.dtype)
+            out = out * (1 - 2 * draw(2)).view(B, 1, 1).to(out.dtype)
         return out
-
 
 def resolve(name: str, kind: str, shape: tuple[int, ...], attrs: dict) -> LatticeSymmetries | None:
     """The batch transform of ``data.augment = name`` for data of ``kind`` and ``shape`` (None: no augmentation)."""

@@ -21,28 +21,27 @@ Science 355, 602 (translation-symmetric RBM with feature filters, hidden-unit de
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
+
+from physgen.physics.lattice import Torus
 
 
 class Translations:
     """The translation group of a periodic lattice of shape ``shape`` acting on ``F = filters`` filters whose
     support is the window of ``size`` sites per dimension (0, or more than a side: the whole lattice).
 
-    ``mask (n,)``: the displacements inside the window; ``disp (n, n)``: flat index of the displacement
-    ``r_i − r_j mod L`` of visible site ``i`` and hidden site
-    ``j``; each displacement occurs ``n`` times.
+    ``mask (n,)``: the displacements inside the window; ``disp (n, n)``: the site of the displacement
+    ``r_i − r_j mod L`` of visible site ``i`` and hidden site ``j`` (:attr:`physgen.physics.lattice.Torus.displacements`).
     """
 
     def __init__(self, shape: tuple[int, ...], filters: int, size: int = 0):
         self.shape, self.filters = tuple(shape), int(filters)
-        coords = torch.stack(torch.meshgrid(*(torch.arange(s) for s in self.shape), indexing="ij"), -1)
-        coords = coords.reshape(-1, len(self.shape))                       # (n, d)
-        diff = (coords[:, None, :] - coords[None, :, :]) % torch.tensor(self.shape)     # (n, n, d)
-        strides = torch.tensor([int(torch.tensor(self.shape[k + 1:]).prod()) for k in range(len(self.shape))])
-        self.disp = (diff * strides).sum(-1)                               # (n, n)
-        self.n = len(coords)
+        lattice = Torus(self.shape)
+        self.disp, self.n = torch.from_numpy(lattice.displacements), lattice.n          # (n, n)
         # displacements inside the window [0, size)^d (all of them for size 0): the filters' support
-        self.mask = (coords < size).all(-1) if size else torch.ones(self.n, dtype=torch.bool)   # (n,)
+        inside = (lattice.coords < size).all(-1) if size else np.ones(self.n, dtype=bool)
+        self.mask = torch.from_numpy(inside)                                                # (n,)
 
     @property
     def n_hidden(self) -> int:

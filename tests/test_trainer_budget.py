@@ -124,7 +124,7 @@ def test_best_is_chosen_by_the_validation_score_not_the_loss(tmp_path):
     the best and final values with the floor."""
     trainer = _trainer(tmp_path, TrainConfig(steps=5, batch_size=16, log_every=1, lr=0.05),
                        probe=lambda ds: MeanProbe(ds, scores=[3.0, 1.0, 2.0, 5.0, 4.0]))
-    trainer._cadence = StepCadence(5, 5)   # a probe at every step, whatever the clock
+    trainer.checks.cadence = StepCadence(5, 5)   # a probe at every step, whatever the clock
     seen = []
     trainer.add_callback("on_quality", lambda t: seen.append((t.step, t.last_quality["score"])))
     summary = trainer.fit()
@@ -144,7 +144,7 @@ def test_best_is_the_latest_score_within_the_probe_noise_of_the_lowest(tmp_path)
     patience and resume count from, and the summary records the tolerance."""
     trainer = _trainer(tmp_path, TrainConfig(steps=6, batch_size=16, log_every=1, lr=0.05),
                        probe=lambda ds: MeanProbe(ds, scores=[3.0, 1.0, 1.3, 5.0, 1.4, 2.0], floor_noise=0.5))
-    trainer._cadence = StepCadence(6, 6)   # a probe at every step, whatever the clock
+    trainer.checks.cadence = StepCadence(6, 6)   # a probe at every step, whatever the clock
     summary = trainer.fit()
     tensors, state = load_checkpoint(tmp_path / "t" / "checkpoints" / "best.json")
     assert state["step"] == 5 and state["best"] == 1.0 and state["quality"]["best"]["score"] == 1.4
@@ -164,7 +164,7 @@ def test_a_lowest_score_below_the_floor_ties_with_every_state_near_the_floor(tmp
     ``best``; step 3 (2.4 <= max(0.5, 2) + 0.5) is the latest tie, step 5 (2.6) is not."""
     trainer = _trainer(tmp_path, TrainConfig(steps=5, batch_size=16, log_every=1, lr=0.05),
                        probe=lambda ds: _probe_with_floor(ds, [3.0, 0.5, 2.4, 5.0, 2.6], 2.0, 0.5))
-    trainer._cadence = StepCadence(5, 5)   # a probe at every step, whatever the clock
+    trainer.checks.cadence = StepCadence(5, 5)   # a probe at every step, whatever the clock
     v = trainer.fit()["validation"]
     assert v["best_step"] == 3 and v["best"]["score"] == 2.4 and trainer.best == 0.5
 
@@ -174,7 +174,7 @@ def test_converged_when_the_score_stops_improving_for_patience(tmp_path):
     60 s budget."""
     trainer = _trainer(tmp_path, TrainConfig(max_time=60, patience=0.5, batch_size=16, log_every=20),
                        probe=lambda ds: MeanProbe(ds, scores=[1.0]))
-    trainer._cadence = Cadence(first=0.1)
+    trainer.checks.cadence = Cadence(first=0.1)
     summary = trainer.fit()
     assert summary["status"] == "converged" and summary["wall_time_s"] < 10
 

@@ -1,4 +1,5 @@
-"""Typed run configuration: dataclasses validated at construction, TOML in and out, ``--set`` overrides.
+"""Typed run configuration: dataclasses validated at construction, TOML in and out (:mod:`physgen.tomlio`),
+``--set`` overrides coerced to the declared types (:mod:`physgen.coerce`).
 
 A run's configuration has three sections::
 
@@ -18,15 +19,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Mapping, Sequence
 
+from physgen.coerce import coerce
 from physgen.errors import UserError
-from physgen.paths import refuse_unreachable
+from physgen.tomlio import dumps_toml, load_toml  # noqa: F401  (part of this module's API)
 
 Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["constant", "cosine", "linear", "step", "exponential"]
@@ -261,175 +262,6 @@ def from_dict(cls: type, values: Mapping[str, Any], section: str) -> Any:
         raise
     except (TypeError, ValueError) as exc:
         raise UserError(f"[{section}]: {exc}") from None
-
-
-# --- type coercion -----------------------------------------------------------------------------
-_TRUE = {"true", "yes", "on", "1"}
-_FALSE = {"false", "no", "off", "0"}
-
-
-def coerce(value: Any, tp: Any, key: str) -> Any:
-    """Convert ``value`` (TOML value or ``--set`` text) to type ``tp``; UserError names ``key``."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if tp is Any:
-        return value
-    if origin in (typing.Union, types.UnionType):
-        return _coerce_union(value, args, key)
-    if origin is Literal:
-        text = value if not isinstance(value, str) else value.strip()
-        if text not in args:
-            raise UserError(f"{key}: {value!r} is not one of {' | '.join(map(str, args))}")
-        return text
-    if origin in (list, tuple, Sequence) or tp in (list, tuple):
-        return _coerce_seq(value, origin or tp, args, key)
-    if origin is dict or tp is dict:
-        return _coerce_dict(value, args, key)
-    return _coerce_scalar(value, tp, key)
-
-
-def _coerce_union(value: Any, args: tuple, key: str) -> Any:
-    is_null = value is None or (isinstance(value, str) and value.strip().lower() in ("none", "null", ""))
-    if type(None) in args and is_null:
-        return None
-    errors = []
-    for arg in args:
-        if arg is type(None):
-            continue
-        try:
-            return coerce(value, arg, key)
-        except UserError as exc:
-            errors.append(str(exc))
-    raise UserError(errors[0] if errors else f"{key}: invalid value {value!r}")
-
-
-def _coerce_seq(value: Any, origin: Any, args: tuple, key: str) -> Any:
-    if isinstance(value, str):
-        text = value.strip().strip("[]()")
-        value = [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
-    if not isinstance(value, (list, tuple)):
-        raise UserError(f"{key}: {value!r} is not a list")
-    if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
-        if len(value) != len(args):
-            raise UserError(f"{key}: expected {len(args)} values, got {len(value)}")
-        return tuple(coerce(v, a, key) for v, a in zip(value, args))
-    item = args[0] if args else Any
-    items = [coerce(v, item, key) for v in value]
-    return tuple(items) if origin is tuple else items
-
-
-def _coerce_dict(value: Any, args: tuple, key: str) -> dict:
-    if isinstance(value, str):  # "a=1,b=2"
-        pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
-        if any(len(p) != 2 for p in pairs):
-            raise UserError(f"{key}: {value!r} is not a table (write name=value,name=value)")
-        value = {k.strip(): v.strip() for k, v in pairs}
-    if not isinstance(value, Mapping):
-        raise UserError(f"{key}: {value!r} is not a table")
-    vt = args[1] if len(args) == 2 else Any
-    return {str(k): coerce(v, vt, f"{key}.{k}") for k, v in value.items()}
-
-
-def _coerce_scalar(value: Any, tp: Any, key: str) -> Any:
-    if tp is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-            return value.strip().lower() in _TRUE
-        raise UserError(f"{key}: {value!r} is not a boolean (true/false)")
-    if tp is int:
-        if isinstance(value, bool):
-            raise UserError(f"{key}: {value!r} is not an integer")
-        if isinstance(value, int):
-            return value
-        try:
-            return int(str(value).strip())  # exact for big integers (seeds)
-        except ValueError:
-            pass
-        try:
-            f = float(value)  # "1e3" or 64.0
-            if f != int(f):
-                raise ValueError
-            return int(f)
-        except (TypeError, ValueError, OverflowError):
-            raise UserError(f"{key}: {value!r} is not an integer") from None
-    if tp is float:
-        try:
-            if isinstance(value, bool):
-                raise ValueError
-            f = float(value)
-        except (TypeError, ValueError):
-            raise UserError(f"{key}: {value!r} is not a number") from None
-        if not math.isfinite(f):
-            raise UserError(f"{key}: {value!r} is not finite")
-        return f
-    if tp is str:
-        if isinstance(value, (dict, list)):
-            raise UserError(f"{key}: {value!r} is not a string")
-        return str(value)
-    return value
-
-
-# --- TOML --------------------------------------------------------------------------------------
-def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; missing or malformed files raise UserError naming the file and line."""
-    path = Path(path)
-    if not path.is_file():
-        refuse_unreachable(path, str(path))  # a symlink loop or a denied permission, named
-        raise UserError(f"{path}: no such config file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise UserError(f"{path}: not valid TOML ({exc})") from None
-
-
-def dumps_toml(d: Mapping[str, Any]) -> str:
-    """Serialise a nested dict of scalars, lists and tables to TOML.
-
-    TOML has no null: ``None`` is written as the string ``"none"``, which :func:`coerce` reads back
-    as ``None`` for optional fields, so configs round-trip exactly.
-    """
-    lines: list[str] = []
-    _emit_table(d, [], lines)
-    return "\n".join(lines).strip() + "\n"
-
-
-def _emit_table(d: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
-    scalars = {k: v for k, v in d.items() if not isinstance(v, Mapping)}
-    tables = {k: v for k, v in d.items() if isinstance(v, Mapping)}
-    if path and (scalars or not tables):
-        lines.append(f"\n[{'.'.join(_toml_key(p) for p in path)}]")
-    for k, v in scalars.items():
-        lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
-    for k, v in tables.items():
-        _emit_table(v, path + [str(k)], lines)
-
-
-def _toml_key(k: str) -> str:
-    k = str(k)
-    return k if k and all(c.isalnum() or c in "-_" for c in k) else _toml_str(k)
-
-
-def _toml_str(s: str) -> str:
-    out = s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\t", "\\t")
-    return f'"{out}"'
-
-
-def _toml_value(v: Any) -> str:
-    if v is None:
-        return '"none"'
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
-        if not math.isfinite(v):
-            return ("nan" if math.isnan(v) else "inf" if v > 0 else "-inf")
-        return repr(v)
-    if isinstance(v, str):
-        return _toml_str(v)
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
 # --- overrides and resolution ------------------------------------------------------------------

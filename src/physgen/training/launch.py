@@ -20,35 +20,21 @@ from physgen.atomic import write_json, write_text
 from physgen.data import Dataset, load, save
 from physgen.data.lazy import peek
 from physgen.data.memory import resolve_max_memory
-from physgen.data.transforms import fit_transform, resolve_transform, transform_from_json
-from physgen.errors import UserError, as_written
+from physgen.data.transforms import fit_transform, transform_from_json
+from physgen.errors import UserError
 from physgen.models import registry
-from physgen.models.base import DataSpec, all_finite, overlay
+from physgen.models.base import DataSpec, all_finite
 from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
 from physgen.training import augment as augmentation
 from physgen.training import distributed as dist
 from physgen.training import hooks
 from physgen.training import rundir as R
-from physgen.training.checkpoint import latest
 from physgen.training.data import split, to_tensor_data
 from physgen.training.stream_plan import plan, prepare
+from physgen.training.run_config import (  # noqa: F401  (cli_overrides: part of this module's API)
+    cli_overrides, fresh_config, resolved, resume_config)
 from physgen.training.trainer import Trainer, TrainingDiverged
-
-def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
-                  on_divergence=None) -> dict[str, Any]:
-    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``; ``--max-time``
-    without ``--epochs``/``--steps`` clears both caps: :func:`physgen.config.resolve`)."""
-    train = {"epochs": epochs, "steps": steps, "max_time": max_time, "seed": seed, "device": device,
-             "on_divergence": on_divergence}
-    train = {k: v for k, v in train.items() if v is not None}
-    if epochs is not None and steps is None:
-        train["steps"] = None
-    out: dict[str, Any] = {"train": train}
-    if condition is not None:
-        out["data"] = {"condition": condition}
-    return out
-
 
 def train(model_name: str, *, data: str | Path | None = None, out: str | Path, config_file: str | Path | None = None,
           sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False,
@@ -90,7 +76,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
     cls = registry.get(model_name)
     ds = None  # the dataset, read once
     if resume:
-        cfg, data_path, prev = _resume_config(model_name, cls, out, data, config_file, sets, flags)
+        cfg, data_path, prev = resume_config(model_name, cls, out, data, config_file, sets, flags)
     else:
         _check_fresh(out, overwrite)
         if data is None:
@@ -100,7 +86,7 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         else:
             data_path, prev = as_path(data), {}
             ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
-        cfg = _fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
+        cfg = fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     clean = False
@@ -319,84 +305,6 @@ def _write_new_run(out: Path, cfg: C.RunConfig, spec: DataSpec, transform, data_
             except OSError:  # e.g. a read-only file system: the original error is the one to report
                 pass
         raise
-
-
-def _fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
-    """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
-    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The data
-    spec needs the condition, which the user's layers may set: they are resolved once without the family's
-    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
-    once the data are read (:func:`resolved`)."""
-    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
-    spec = DataSpec.from_dataset(ds, user.data.condition)
-    defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
-    base = _yield_to_user(cls, defaults, user.given)
-    cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
-                    extra=cli_overrides(**flags))
-    cls.check_given(cfg.model, cfg.given)
-    cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
-    cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
-    return cfg
-
-
-def resolved(cls, cfg: C.RunConfig, spec: DataSpec) -> C.RunConfig:
-    """``cfg`` with its ``[model]`` choices resolved for data like ``spec`` by the family
-    (:meth:`~physgen.models.base.GenerativeModel.resolve`): ``config.toml`` records the concrete choices."""
-    cls.check_kind(spec)
-    return dataclasses.replace(cfg, model=cls.resolve(cfg.model, spec))
-
-
-def _yield_to_user(cls, defaults: dict[str, Any], given: frozenset[str]) -> dict[str, Any]:
-    """The family ``defaults`` without the values that contradict a ``[model]`` key the user set (``given``,
-    dotted keys; ``cls.default_conflicts``: bare names are ``[model]`` keys, ``section.key`` another section's),
-    unless the user set those too.  A dropped value falls back to the family's kind-independent
-    ``default_config``."""
-    out = {section: dict(values) if isinstance(values, dict) else values for section, values in defaults.items()}
-    for key in sorted(k.partition(".")[2] for k in given if k.startswith("model.")):
-        for dropped in cls.default_conflicts.get(key, ()):
-            section, _, name = dropped.rpartition(".")
-            section = section or "model"
-            if f"{section}.{name}" in given or not isinstance(out.get(section), dict):
-                continue
-            base = (cls.default_config or {}).get(section, {})
-            if name in base:
-                out[section][name] = base[name]
-            else:
-                out[section].pop(name, None)
-    return out
-
-
-def _resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
-    R.require_run_dir(out)
-    if latest(out / R.CHECKPOINTS) is None:
-        raise UserError(f"{out}: has no checkpoint to resume from")
-    saved = C.load_toml(out / R.CONFIG)
-    if saved.get("model_name") != model_name:
-        raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
-    before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
-    if before.train.steps is not None or before.train.epochs is not None:
-        # a time cap holds for one invocation: `--resume` alone finishes the planned steps
-        saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
-    cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
-                    extra=cli_overrides(**flags))
-    spec = DataSpec.from_json(R.read_json(out / R.SPEC))   # a run saved with "auto" choices compares resolved
-    _check_resume_changes(resolved(cls, before, spec), resolved(cls, cfg, spec))
-    prev = R.read_json(out / R.SUMMARY)
-    data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
-    if data is None and not data_path.is_file() and (out / R.HAMILTONIAN).is_file():   # a moved Hamiltonian run
-        data_path = out / R.HAMILTONIAN
-    if data is None and not data_path.is_file():
-        raise UserError(f"the run's data file {data_path} is gone; pass {as_written('data')} FILE", key="data")
-    return cfg, data_path, prev
-
-
-def _check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
-    old, new = before.to_dict(), after.to_dict()
-    for section in ("model", "data", "train"):
-        for key, value in new[section].items():
-            if old[section].get(key) != value and not (section == "train" and key in C.RESUMABLE):
-                raise UserError(f"cannot change {section}.{key} of an existing run "
-                                f"({old[section].get(key)!r} -> {value!r}); start a new run instead", key="resume")
 
 
 def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> DataSpec:

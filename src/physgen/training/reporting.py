@@ -129,7 +129,7 @@ class Reporting:
                 "position": self.position, "total_steps": self.total_steps, "planned_steps": self.total_steps,
                 "wall_time_s": time.monotonic() - self._t0, "checks_s": self.checks_s,
                 "train_time_s": self.elapsed, "lr_scale": self.lr_scale, "retries": self.retries,
-                "last": self.last_logs, "validation": self._validation_summary()}
+                "last": self.last_logs, "validation": self.checks.summary() if self.ctx.is_main else None}
 
     def _stop_reason(self) -> str | None:
         if self.stopped_by is not None:

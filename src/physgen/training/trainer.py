@@ -36,19 +36,18 @@ from physgen.training import signals, steps
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, set_learning_rates
-from physgen.training.probe import PROBES_PER_RUN, PROBES_UNTIL_FLOOR, Cadence, StepCadence
 from physgen.training.reporting import Reporting
 from physgen.training.seeds import PURPOSES, step_seed  # noqa: F401  (step_seed: part of this module's API)
 from physgen.training.span import Span
 from physgen.training.trainer_checkpoints import Checkpoints, TrainingDiverged  # noqa: F401  (part of this API)
-from physgen.training.trainer_probes import Probes
+from physgen.training.trainer_probes import QualityChecks
 from physgen.training.window import Window
 
 EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quality", "on_checkpoint",
           "on_epoch_end", "on_divergence", "on_train_end")
 
 
-class Trainer(Reporting, Probes, Checkpoints):
+class Trainer(Reporting, Checkpoints):
     """Train ``model`` on ``data`` with ``config``; checkpoints go to ``run_dir/checkpoints``.
 
     ``fit(resume=False)`` runs the planned ``config.steps`` (or ``config.epochs``) optimizer steps, unless the
@@ -56,8 +55,8 @@ class Trainer(Reporting, Probes, Checkpoints):
     :meth:`request_stop` (or setting ``trainer.stop_requested``) ends it earlier; it returns a summary dict.
     With neither steps nor epochs the budget is ``max_time`` alone (a time budget).  Its parts: the step
     strategy (:mod:`~physgen.training.steps`),
-    the schedule's span (:mod:`~physgen.training.span`), quality probes and ``best``
-    (:mod:`~physgen.training.trainer_probes`), checkpoints and rollback
+    the schedule's span (:mod:`~physgen.training.span`), the quality probes and what they found
+    (:class:`~physgen.training.trainer_probes.QualityChecks`, ``trainer.checks``), checkpoints and rollback
     (:mod:`~physgen.training.trainer_checkpoints`), and progress, logging, validation and previews
     (:mod:`~physgen.training.reporting`).
     """
@@ -90,13 +89,8 @@ class Trainer(Reporting, Probes, Checkpoints):
         self.step = self.epoch = self.position = self.retries = 0
         self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
-        self.probe, self.last_quality, self.best_quality, self.best_step = probe, {}, {}, None
-        # probes at fixed steps of a step budget (reproducible), at a wall-clock share of a time budget
-        self._cadence = (StepCadence(self.total_steps, PROBES_UNTIL_FLOOR if config.until == "floor" else PROBES_PER_RUN)
-                         if self.total_steps is not None else Cadence())
+        self.checks = QualityChecks(probe, self.total_steps, until_floor=config.until == "floor")
         self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
-        self._quality_step: int | None = None          # step of the last probe
-        self._check_share: float | None = None         # the probes' declared work / the training's (step budget)
         self.checks_s = 0.0                            # seconds of probes and validation passes in this fit
         self._span = Span.fresh(self.total_steps)    # the lr schedule's steps
         self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
@@ -110,7 +104,7 @@ class Trainer(Reporting, Probes, Checkpoints):
         # closed-form gradients), the optimizers the step uses, and the (step, time, probe seconds) that a time
         # budget's step rate counts from
         now = time.monotonic()
-        self._t0 = self._t_last = self._best_at = now
+        self._t0 = self._t_last = now
         self._bar = tqdm(disable=True)
         self._step: steps.LossStep | steps.AdversarialStep | None = None   # the step strategy (steps.choose)
         self._plan_from: tuple[int, float, float] = (0, now, 0.0)
@@ -186,10 +180,11 @@ class Trainer(Reporting, Probes, Checkpoints):
             self.save_checkpoint(event=False)
             self._step = steps.choose(self.model, self.ctx, self.optimizers, self.cfg.grad_clip)
         if self.probe is not None and self.ctx.is_main:
-            self._plan_probes()
-        self._t_last = self._best_at = time.monotonic()
+            self.checks.plan(self.model, self.ema, self._generator(self.step, "quality"), batch_size=self.cfg.batch_size,
+                             max_time=self.cfg.max_time, say=self.say)
+        self._t_last = self.checks.lowest_at = time.monotonic()
         # (step, time, probe seconds) the step rate counts from
-        self._plan_from = (self.step, self._t_last, self._cadence.spent)
+        self._plan_from = (self.step, self._t_last, self.checks.cadence.spent)
         self.trigger("on_train_start")
 
     def _horizon_candidate(self) -> float:
@@ -199,9 +194,9 @@ class Trainer(Reporting, Probes, Checkpoints):
             return 0.0
         step0, t0, probe0 = self._plan_from
         now = time.monotonic()
-        share = self._cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
+        share = self.checks.cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
         return self._span.estimate(step=self.step, steps_timed=self.step + 1 - step0,
-                                   seconds_timed=now - t0 - (self._cadence.spent - probe0),
+                                   seconds_timed=now - t0 - (self.checks.cadence.spent - probe0),
                                    remaining=max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share),
                                    max_time=self.cfg.max_time)
 
@@ -253,6 +248,43 @@ class Trainer(Reporting, Probes, Checkpoints):
             self.stopped_by = text
         self.stop_requested = True
 
+    def quality(self, *, final: bool = False) -> dict[str, float]:
+        """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
+        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` up to the probe's
+        ``tie_bound`` of the lowest so far writes the ``best`` checkpoint (see :class:`Trainer`); ``patience``
+        seconds without a new lowest score stop the run (status ``converged``), and so does the probe's floor
+        with ``until = "floor"``.  Its cost counts towards the probe cadence (the loss validation runs with it
+        when ``val_every = 0``)."""
+        t = time.monotonic()
+        values = self.checks.score(self.model, self._generator(self.step, "quality"), self.ema, self.say)
+        if values is None:
+            self.checks_s += time.monotonic() - t
+            return {}
+        if not self.cfg.val_every:
+            self.validate(timed=False)
+        now = time.monotonic()
+        if self.logbook is not None:
+            self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,
+                              "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
+        is_best, self.best = self.checks.record(values, self.step, self.best, now)
+        if is_best:
+            self._save_best()
+        reason = None if final or self.status != "running" else self.checks.stop_reason(
+            values, now, patience=self.cfg.patience, until=self.cfg.until)
+        if reason is not None:
+            self.stop_requested, self.stopped_by = True, reason
+            self.status = "converged" if reason == "patience" else "completed"
+        if not final:
+            self.checks.cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)
+        self.checks_s += time.monotonic() - t
+        self.trigger("on_quality")
+        return values
+
+    probe = property(lambda self: self.checks.validator, doc="The quality probe (None without one).")
+    last_quality = property(lambda self: self.checks.last, doc="The values of the last quality probe.")
+    best_quality = property(lambda self: self.checks.best, doc="The values of the ``best`` probe.")
+    best_step = property(lambda self: self.checks.best_step, doc="The step of the ``best`` probe.")
+
     def _value_needed(self) -> bool:
         """Whether this step's loss value is needed: on the steps that end a ``metrics.csv`` row and on the last
         planned step (a closed-form step computes it only then; other steps always have it)."""
@@ -265,7 +297,7 @@ class Trainer(Reporting, Probes, Checkpoints):
             return  # diverged and rolled back
         if cfg.val_every and s % cfg.val_every == 0:
             self.validate()
-        if self.probe is not None and self.ctx.is_main and self._probe_due():
+        if self.probe is not None and self.ctx.is_main and self.checks.due(s, time.monotonic() - self._t0):
             self.quality()
         if cfg.checkpoint_every and s % cfg.checkpoint_every == 0:
             self.save_checkpoint()
@@ -289,7 +321,7 @@ class Trainer(Reporting, Probes, Checkpoints):
             self._log()
         if self.position >= self.order.batches_per_epoch:
             self._end_epoch()
-        if self.probe is not None and self.ctx.is_main and self._quality_step != self.step:
+        if self.probe is not None and self.ctx.is_main and self.checks.step != self.step:
             self.quality(final=True)
         ended = self._span.timed and self.status == "completed" and not self._span.ended
         if ended:   # the time budget was spent: a later --resume --max-time starts a new span

@@ -41,7 +41,7 @@ class Checkpoints:
                  "elapsed": self.elapsed, "world_size": self.ctx.world_size, "total_steps": self.total_steps,
                  "optimizers": opt_json, "rng": rng_j,
                  "schedule": {"name": self.cfg.schedule, "step": self.step, **self._span.to_json()},
-                 "quality": {"best": self.best_quality, "best_step": self.best_step},
+                 "quality": self.checks.to_json(),
                  "window": self._window.to_json(),
                  "config": {"model": to_dict(self.model.config), "train": to_dict(self.cfg)}}
         return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
@@ -164,8 +164,7 @@ class Checkpoints:
         for key in ("step", "epoch", "position", "lr_scale", "retries", "elapsed"):
             setattr(self, key, state[key])
         self.best = state["best"] if state.get("best") is not None else math.inf
-        quality = state.get("quality") or {}
-        self.best_quality, self.best_step = quality.get("best") or {}, quality.get("best_step")
+        self.checks.restore(state.get("quality"))
         self._window = Window.from_json(state.get("window"))
         self._good, self._checked = (tensors, state), self.step
 

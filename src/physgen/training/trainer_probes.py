@@ -1,7 +1,7 @@
 """The trainer's quality probes: when they run (:mod:`physgen.training.probe`), scoring the model against the
 held-out data, choosing ``best`` (the one-standard-error rule), ``patience`` and ``--until floor``, and the
-``validation`` part of the summary.  A part of :class:`physgen.training.trainer.Trainer` (a mixin over its
-attributes).
+``validation`` part of the summary: :class:`QualityChecks`, an object of the run that owns this state, given
+what it needs by its caller (:meth:`physgen.training.trainer.Trainer.quality` runs one check).
 
 A probe (a :class:`physgen.training.probe.Validator`) scores samples of the model against held-out data; the
 values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the ``on_quality`` event, and they
@@ -16,107 +16,130 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
+from typing import Any, Callable
 
 from physgen.errors import UserError
-from physgen.training.probe import CHECK_SHARE, PROBES_PER_BUDGET, STEP_OVERHEAD, StepCadence, bound
+from physgen.training.probe import (CHECK_SHARE, PROBES_PER_BUDGET, PROBES_PER_RUN, PROBES_UNTIL_FLOOR, STEP_OVERHEAD,
+                                    Cadence, StepCadence, bound)
 
 
-class Probes:
-    """Quality probes of a :class:`~physgen.training.trainer.Trainer`."""
+class QualityChecks:
+    """The quality probes of one run and what they found.
 
-    def _probe_due(self) -> bool:
-        if isinstance(self._cadence, StepCadence):
-            return self._cadence.due(self.step)
-        return self._cadence.due(time.monotonic() - self._t0)
+    State: ``validator`` (a :class:`~physgen.training.probe.Validator`; None without a probe or once dropped),
+    ``cadence`` (when probes run: :class:`~physgen.training.probe.StepCadence` for a step budget of
+    ``total_steps``, :class:`~physgen.training.probe.Cadence` for a time budget), ``last`` and ``best`` (the
+    values of the last probe and of the ``best`` one), ``step`` and ``best_step`` (their steps), ``check_share``
+    (the probes' declared work over the training's, with a step budget) and ``lowest_at`` (the monotonic time
+    of the lowest score so far, which ``patience`` counts from)."""
 
-    def _plan_probes(self) -> None:
+    def __init__(self, validator, total_steps: int | None, *, until_floor: bool = False):
+        self.validator, self.total_steps = validator, total_steps
+        # probes at fixed steps of a step budget (reproducible), at a wall-clock share of a time budget
+        self.cadence = (StepCadence(total_steps, PROBES_UNTIL_FLOOR if until_floor else PROBES_PER_RUN)
+                        if total_steps is not None else Cadence())
+        self.last: dict[str, float] = {}
+        self.best: dict[str, float] = {}
+        self.step: int | None = None
+        self.best_step: int | None = None
+        self.check_share: float | None = None
+        self.lowest_at = time.monotonic()
+
+    def due(self, step: int, elapsed: float) -> bool:
+        """Whether a probe is due after optimizer step ``step``, ``elapsed`` seconds into this fit."""
+        if isinstance(self.cadence, StepCadence):
+            return self.cadence.due(step)
+        return self.cadence.due(elapsed)
+
+    def plan(self, model, ema, generator, *, batch_size: int, max_time: float | None,
+             say: Callable[[str], None]) -> None:
         """With a time budget: time a small draw (:meth:`Validator.cost`), shrink the probe's reference so that
         a probe costs about ``share · max_time / PROBES_PER_BUDGET``; the first probe waits until its expected
         cost fits the share (:mod:`physgen.training.probe`).  A step budget's probes need no plan: they run at
-        fixed steps on a reference of fixed size."""
-        if isinstance(self._cadence, StepCadence):
-            self._bound_probes()
+        fixed steps on a reference of fixed size, bounded by :meth:`bound_work`."""
+        if isinstance(self.cadence, StepCadence):
+            self.bound_work(model, batch_size, say)
             return
         t = time.monotonic()
         try:
-            per_sample = self.probe.cost(self.model, self._generator(self.step, "quality"), self.ema)
+            per_sample = self.validator.cost(model, generator, ema)
         except (NotImplementedError, UserError) as exc:
-            self._drop_probe(exc)
+            self.drop(exc, say)
             return
-        if self.cfg.max_time is not None:
-            self.probe.fit(per_sample, self._cadence.share * self.cfg.max_time / PROBES_PER_BUDGET)
-        self._cadence.expect(per_sample * self.probe.size, time.monotonic() - t)
+        if max_time is not None:
+            self.validator.fit(per_sample, self.cadence.share * max_time / PROBES_PER_BUDGET)
+        self.cadence.expect(per_sample * self.validator.size, time.monotonic() - t)
 
-    def _bound_probes(self) -> None:
+    def bound_work(self, model, batch_size: int, say: Callable[[str], None]) -> None:
         """A step budget: keep the probes' declared work within ``CHECK_SHARE`` of the training's
         (:func:`physgen.training.probe.bound`); fewer probes, then a smaller reference, where it does not fit.
         Computed from the configuration alone, the same on every machine and on resume."""
-        step, per_probe = self.model.step_work(self.cfg.batch_size), self.probe.work(self.model)
-        if step is None or per_probe is None or not self._cadence.at:
+        step, per_probe = model.step_work(batch_size), self.validator.work(model)
+        if step is None or per_probe is None or not self.cadence.at:
             return
         training = self.total_steps * (step + STEP_OVERHEAD)
-        planned, size = len(self._cadence.at), self.probe.size
+        planned, size = len(self.cadence.at), self.validator.size
         probes, allowed = bound(planned, per_probe, training)
         if allowed < per_probe:
-            self.probe.fit(per_probe / max(size, 1), allowed)
-        self._check_share = probes * (self.probe.work(self.model) or 0.0) / training
-        if (probes, self.probe.size) != (planned, size):
-            self._cadence = StepCadence(self.total_steps, probes)
-            self.say(f"physgen: quality checks bounded to {CHECK_SHARE:.0%} of the training's work: {probes} "
-                     f"probe(s) of {self.probe.size} samples (planned: {planned} of {size})")
+            self.validator.fit(per_probe / max(size, 1), allowed)
+        self.check_share = probes * (self.validator.work(model) or 0.0) / training
+        if (probes, self.validator.size) != (planned, size):
+            self.cadence = StepCadence(self.total_steps, probes)
+            say(f"physgen: quality checks bounded to {CHECK_SHARE:.0%} of the training's work: {probes} "
+                f"probe(s) of {self.validator.size} samples (planned: {planned} of {size})")
 
-    def _drop_probe(self, exc: Exception) -> None:
+    def drop(self, exc: Exception, say: Callable[[str], None]) -> None:
         """A model that cannot sample (or whose samples the probe refuses): train on without a probe."""
-        self.say(f"physgen: no quality probe ({exc or type(exc).__name__}); best is chosen by the loss")
-        self.probe = None
+        say(f"physgen: no quality probe ({exc or type(exc).__name__}); best is chosen by the loss")
+        self.validator = None
 
-    def quality(self, *, final: bool = False) -> dict[str, float]:
-        """Score samples of the model against the held-out data (rank 0, with a probe): ``val_<key>`` columns
-        in ``metrics.csv``, ``last_quality``, the ``on_quality`` event.  A ``score`` up to the probe's
-        ``tie_bound`` of the lowest so far writes the ``best`` checkpoint (see :class:`Trainer`); ``patience``
-        seconds without a new lowest score stop the run (status ``converged``).
-        Its cost counts towards the probe cadence (the loss validation runs with it when ``val_every = 0``)."""
-        t = time.monotonic()
+    def score(self, model, generator, ema, say: Callable[[str], None]) -> dict[str, float] | None:
+        """The probe's values for the model now (None: the probe was dropped)."""
         try:
-            values = self.probe(self.model, self._generator(self.step, "quality"), self.ema)
+            return self.validator(model, generator, ema)
         except (NotImplementedError, UserError) as exc:
-            self._drop_probe(exc)
-            self.checks_s += time.monotonic() - t
-            return {}
-        if not self.cfg.val_every:
-            self.validate(timed=False)
-        now = time.monotonic()
-        self.last_quality, self._quality_step = values, self.step
-        if self.logbook is not None:
-            self.logbook.log({"step": self.step, "epoch": self.epoch + self.position / self.order.batches_per_epoch,
-                              "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
-        score = values.get("score", math.nan)
-        if math.isfinite(score) and score <= self.probe.tie_bound(self.best):
-            self.best_quality, self.best_step = values, self.step
-            if score < self.best:
-                self.best, self._best_at = score, now
-            self._save_best()
-        if (not final and self.cfg.patience is not None and now - self._best_at >= self.cfg.patience
-                and self.status == "running"):
-            self.stop_requested, self.status, self.stopped_by = True, "converged", "patience"
-        if not final and self.cfg.until == "floor" and self.status == "running" and self.probe.at_floor(values):
-            self.stop_requested, self.status, self.stopped_by = True, "completed", "floor"
-        if not final:
-            self._cadence.record(t - self._t0, time.monotonic() - t)   # (the best checkpoint's snapshot included)
-        self.checks_s += time.monotonic() - t
-        self.trigger("on_quality")
-        return values
-
-    def _validation_summary(self) -> dict[str, Any] | None:
-        """What ``summary.json`` records under ``validation`` (None without a probe or off rank 0)."""
-        if self.probe is None or not self.ctx.is_main:
+            self.drop(exc, say)
             return None
-        best = self.best_quality or self.last_quality
-        return {"metric": self.probe.name, "best": best, "best_step": self.best_step, "final": self.last_quality,
-                "final_step": self._quality_step, "floor": self.probe.floor, "tolerance": self.probe.tolerance,
-                "verdict": self.probe.verdict(best) if best else None,
-                "fluctuations": self.probe.remarks(best) if best else None, "probes": self._cadence.count,
-                "probe_time_s": self._cadence.spent, "probe_samples": self.probe.size,
-                "planned_probes": len(self._cadence.at) if isinstance(self._cadence, StepCadence) else None,
-                "check_work_share": self._check_share}
+
+    def record(self, values: dict[str, float], step: int, lowest: float, now: float) -> tuple[bool, float]:
+        """Keep the values of the probe at ``step``: (whether they are the new ``best`` — a score up to the
+        probe's ``tie_bound`` of ``lowest``, the lowest score so far —, the lowest score now)."""
+        self.last, self.step = values, step
+        score = values.get("score", math.nan)
+        if not (math.isfinite(score) and score <= self.validator.tie_bound(lowest)):
+            return False, lowest
+        self.best, self.best_step = values, step
+        if score < lowest:
+            lowest, self.lowest_at = score, now
+        return True, lowest
+
+    def stop_reason(self, values: dict[str, float], now: float, *, patience: float | None,
+                    until: str | None) -> str | None:
+        """``patience`` when that many seconds passed without a new lowest score, ``floor`` when ``until =
+        "floor"`` and the probe reached its floor; None to train on."""
+        if patience is not None and now - self.lowest_at >= patience:
+            return "patience"
+        if until == "floor" and self.validator.at_floor(values):
+            return "floor"
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        """What a checkpoint keeps: the best values and their step."""
+        return {"best": self.best, "best_step": self.best_step}
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        state = state or {}
+        self.best, self.best_step = state.get("best") or {}, state.get("best_step")
+
+    def summary(self) -> dict[str, Any] | None:
+        """What ``summary.json`` records under ``validation`` (None without a probe)."""
+        if self.validator is None:
+            return None
+        best, v = self.best or self.last, self.validator
+        return {"metric": v.name, "best": best, "best_step": self.best_step, "final": self.last,
+                "final_step": self.step, "floor": v.floor, "tolerance": v.tolerance,
+                "verdict": v.verdict(best) if best else None,
+                "fluctuations": v.remarks(best) if best else None, "probes": self.cadence.count,
+                "probe_time_s": self.cadence.spent, "probe_samples": v.size,
+                "planned_probes": len(self.cadence.at) if isinstance(self.cadence, StepCadence) else None,
+                "check_work_share": self.check_share}

@@ -1,0 +1,110 @@
+"""A run's configuration: the family's defaults for the data, under the user's layers (``--config``, ``--set``,
+flags), for a fresh run; the saved ``config.toml`` under the user's resumable changes, for a resumed one.
+Precedence: family defaults <- ``--config`` <- ``--set`` <- flags (:func:`physgen.config.resolve`)."""
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from physgen import config as C
+from physgen.data.memory import resolve_max_memory
+from physgen.data.transforms import resolve_transform
+from physgen.errors import UserError, as_written
+from physgen.models.base import DataSpec, overlay
+from physgen.paths import as_path
+from physgen.training import rundir as R
+from physgen.training.checkpoint import latest
+
+
+def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
+                  on_divergence=None) -> dict[str, Any]:
+    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``; ``--max-time``
+    without ``--epochs``/``--steps`` clears both caps: :func:`physgen.config.resolve`)."""
+    train = {"epochs": epochs, "steps": steps, "max_time": max_time, "seed": seed, "device": device,
+             "on_divergence": on_divergence}
+    train = {k: v for k, v in train.items() if v is not None}
+    if epochs is not None and steps is None:
+        train["steps"] = None
+    out: dict[str, Any] = {"train": train}
+    if condition is not None:
+        out["data"] = {"condition": condition}
+    return out
+
+
+def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
+    """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
+    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The data
+    spec needs the condition, which the user's layers may set: they are resolved once without the family's
+    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
+    once the data are read (:func:`resolved`)."""
+    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
+    spec = DataSpec.from_dataset(ds, user.data.condition)
+    defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
+    base = yield_to_user(cls, defaults, user.given)
+    cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
+                    extra=cli_overrides(**flags))
+    cls.check_given(cfg.model, cfg.given)
+    cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
+    cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
+    return cfg
+
+
+def resolved(cls, cfg: C.RunConfig, spec: DataSpec) -> C.RunConfig:
+    """``cfg`` with its ``[model]`` choices resolved for data like ``spec`` by the family
+    (:meth:`~physgen.models.base.GenerativeModel.resolve`): ``config.toml`` records the concrete choices."""
+    cls.check_kind(spec)
+    return dataclasses.replace(cfg, model=cls.resolve(cfg.model, spec))
+
+
+def yield_to_user(cls, defaults: dict[str, Any], given: frozenset[str]) -> dict[str, Any]:
+    """The family ``defaults`` without the values that contradict a ``[model]`` key the user set (``given``,
+    dotted keys; ``cls.default_conflicts``: bare names are ``[model]`` keys, ``section.key`` another section's),
+    unless the user set those too.  A dropped value falls back to the family's kind-independent
+    ``default_config``."""
+    out = {section: dict(values) if isinstance(values, dict) else values for section, values in defaults.items()}
+    for key in sorted(k.partition(".")[2] for k in given if k.startswith("model.")):
+        for dropped in cls.default_conflicts.get(key, ()):
+            section, _, name = dropped.rpartition(".")
+            section = section or "model"
+            if f"{section}.{name}" in given or not isinstance(out.get(section), dict):
+                continue
+            base = (cls.default_config or {}).get(section, {})
+            if name in base:
+                out[section][name] = base[name]
+            else:
+                out[section].pop(name, None)
+    return out
+
+
+def resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
+    R.require_run_dir(out)
+    if latest(out / R.CHECKPOINTS) is None:
+        raise UserError(f"{out}: has no checkpoint to resume from")
+    saved = C.load_toml(out / R.CONFIG)
+    if saved.get("model_name") != model_name:
+        raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
+    before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
+    if before.train.steps is not None or before.train.epochs is not None:
+        # a time cap holds for one invocation: `--resume` alone finishes the planned steps
+        saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
+    cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
+                    extra=cli_overrides(**flags))
+    spec = DataSpec.from_json(R.read_json(out / R.SPEC))   # a run saved with "auto" choices compares resolved
+    check_resume_changes(resolved(cls, before, spec), resolved(cls, cfg, spec))
+    prev = R.read_json(out / R.SUMMARY)
+    data_path = as_path(data) if data is not None else Path(str(prev.get("data", "")))
+    if data is None and not data_path.is_file() and (out / R.HAMILTONIAN).is_file():   # a moved Hamiltonian run
+        data_path = out / R.HAMILTONIAN
+    if data is None and not data_path.is_file():
+        raise UserError(f"the run's data file {data_path} is gone; pass {as_written('data')} FILE", key="data")
+    return cfg, data_path, prev
+
+
+def check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
+    old, new = before.to_dict(), after.to_dict()
+    for section in ("model", "data", "train"):
+        for key, value in new[section].items():
+            if old[section].get(key) != value and not (section == "train" and key in C.RESUMABLE):
+                raise UserError(f"cannot change {section}.{key} of an existing run "
+                                f"({old[section].get(key)!r} -> {value!r}); start a new run instead", key="resume")

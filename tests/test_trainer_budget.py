@@ -25,6 +25,7 @@ from physgen.models.base import DataSpec
 from physgen.training import Trainer, launch, load_run, train
 from physgen.training.checkpoint import load
 from physgen.training.data import TensorData, split
+from physgen.train_options import layer
 from physgen.training.probe import Cadence, StepCadence, Validator
 from physgen.training.span import Span
 
@@ -83,12 +84,12 @@ def test_budget_resolution_from_flags_and_layers():
     from physgen import config as C
 
     family = {"train": {"epochs": 7, "steps": 100}}
-    cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, extra=launch.cli_overrides(max_time=30))
+    cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, extra=layer(max_time=30))
     assert (cfg.train.epochs, cfg.train.steps, cfg.train.max_time) == (7, 100, 30)
     cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, sets=["train.max_time=30"])
     assert (cfg.train.epochs, cfg.train.steps) == (7, 100)
     cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family,
-                    extra=launch.cli_overrides(max_time=30, epochs=2))
+                    extra=layer(max_time=30, epochs=2))
     assert (cfg.train.epochs, cfg.train.steps, cfg.train.max_time) == (2, None, 30)
     assert TrainConfig().epochs == FALLBACK_EPOCHS and TrainConfig(max_time=5).epochs is None
     assert TrainConfig(steps=3).epochs is None

@@ -144,8 +144,9 @@ def test_run_trial_turns_a_pruned_training_into_a_pruned_trial(tmp_path):
     study = _study_with_history()
     calls = {}
 
-    def fake_train(model_name, *, data, out, sets, max_time, seed, condition, overwrite, callbacks):
-        calls.update(model=model_name, sets=sets, max_time=max_time, seed=seed, events=[e for e, _ in callbacks])
+    def fake_train(model_name, *, data, out, sets, max_time, seed, condition, overwrite, callbacks, progress):
+        calls.update(model=model_name, sets=sets, max_time=max_time, seed=seed, events=[e for e, _ in callbacks],
+                     progress=progress)
         trainer = FakeTrainer()
         for score in (3.0, 3.5, 4.0, 4.5):
             trainer.validate(score, [fn for _, fn in callbacks])
@@ -162,7 +163,7 @@ def test_run_trial_turns_a_pruned_training_into_a_pruned_trial(tmp_path):
     with pytest.raises(optuna.TrialPruned):
         run_trial(trial, setup)
     assert calls["model"] == "rbm" and calls["max_time"] == 2.5 and calls["seed"] == 7
-    assert calls["events"] == ["on_quality"] and "train.progress=false" in calls["sets"]
+    assert calls["events"] == ["on_quality"] and calls["progress"] is False
     assert any(s.startswith("train.lr=") for s in calls["sets"]) and any(s.startswith("model.n_hidden=")
                                                                        for s in calls["sets"])
 

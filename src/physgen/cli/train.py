@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 
-from physgen.cli.common import add_verb, finite_float, float_list, nonneg_int, positive_float, positive_int, seed_int
+from physgen.cli import common
+from physgen.cli.common import add_verb, finite_float, float_list
 from physgen.cli.data_ising import lattice_size, t_range
 from physgen.errors import UserError
+from physgen import train_options as options
 
 
 def register(sub) -> None:
@@ -18,33 +20,10 @@ def register(sub) -> None:
     p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
                    help="override one config value, e.g. --set model.filters=4 --set train.lr=0.01 (repeatable)")
-    p.add_argument("--epochs", type=nonneg_int,
-                   help="train this many passes over the data instead of the family's default steps (train.epochs)")
-    p.add_argument("--steps", type=nonneg_int,
-                   help="train this many optimizer steps instead of the family's default step budget for the data "
-                        "(`physgen models` lists them; docs/training.md how long they take); overrides --epochs "
-                        "(train.steps)")
-    p.add_argument("--max-time", type=positive_float, metavar="SECONDS",
-                   help="a wall-time cap for this invocation: the run stops cleanly at the cap or at its steps, "
-                        "whichever comes first, and --resume finishes it (train.max_time); the model does not "
-                        "depend on it")
-    p.add_argument("--until", choices=("budget", "floor"),
-                   help="budget (default): train the planned steps; floor: stop early once the held-out probe is "
-                        "at its real-vs-real floor within its noise (train.until)")
-    p.add_argument("--seed", type=seed_int, help="random seed (train.seed, default 0)")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (train.device)")
-    p.add_argument("--condition", metavar="NAME|labels",
-                   help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")
     p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
     p.add_argument("--overwrite", action="store_true", help="replace an existing run directory --out")
-    p.add_argument("--on-divergence", choices=("stop", "retry"),
-                   help="on NaN/Inf: restore the last good checkpoint, then stop or retry with a lower lr")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
-    p.add_argument("--checkpoint-every", type=positive_int, metavar="STEPS",
-                   help="checkpoint every STEPS optimizer steps (train.checkpoint_every)")
-    p.add_argument("--labels-per-class", type=positive_int, metavar="N",
-                   help="semi-supervised models (sgan): keep N labels per class, the rest unlabelled "
-                        "(model.labels_per_class)")
+    for option in options.TRAIN:   # the named options: one table (physgen.train_options)
+        add_option(p, option)
     h = p.add_argument_group("training on a Hamiltonian, without data (van; docs/van.md)")
     h.add_argument("--hamiltonian", choices=("ising",),
                    help="minimise the variational free energy of this Hamiltonian instead of fitting --data")
@@ -57,25 +36,26 @@ def register(sub) -> None:
     h.add_argument("--open", action="store_true", help="--hamiltonian: open instead of periodic boundaries")
 
 
+def add_option(parser, option: options.Option) -> None:
+    """``option`` as an argparse argument: its flag, ``dest`` its keyword, the help ending with the key it sets."""
+    help = f"{option.help} ({option.key})"
+    if option.switch is not None:
+        parser.add_argument(option.flag, dest=option.name, action="store_const", const=option.switch, help=help)
+        return
+    kind = getattr(common, option.type) if option.type else None
+    parser.add_argument(option.flag, dest=option.name, type=kind, metavar=option.metavar, choices=option.choices,
+                        help=help)
+
+
 def run(args) -> int:
     from physgen.paths import refuse_overwriting_inputs
     from physgen.training import train
 
     replaced = args.out if args.overwrite and not args.resume else None  # --overwrite replaces the directory
     refuse_overwriting_inputs({"--data": args.data, "--config": args.config}, {"--out": replaced})
-    sets = list(args.sets)
-    if args.no_progress:
-        sets.append("train.progress=false")
-    if args.checkpoint_every:
-        sets.append(f"train.checkpoint_every={args.checkpoint_every}")
-    if args.labels_per_class:
-        sets.append(f"model.labels_per_class={args.labels_per_class}")
-    if args.until:
-        sets.append(f"train.until={args.until}")
-    summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=sets,
-                    resume=args.resume, overwrite=args.overwrite, epochs=args.epochs, steps=args.steps,
-                    max_time=args.max_time, seed=args.seed, device=args.device, condition=args.condition,
-                    on_divergence=args.on_divergence, hamiltonian=hamiltonian_of(args))
+    named = {o.name: getattr(args, o.name) for o in options.TRAIN}
+    summary = train(args.model, data=args.data, out=args.out, config_file=args.config, sets=args.sets,
+                    resume=args.resume, overwrite=args.overwrite, hamiltonian=hamiltonian_of(args), **named)
     if os.environ.get("RANK", "0") != "0":  # under torchrun only rank 0 reports
         return 0
     loss = summary["last_metrics"].get("loss")

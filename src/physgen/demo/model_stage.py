@@ -97,7 +97,7 @@ def _train(plan: ModelPlan, ctx: StageContext, data: str):
 
     b = budget(plan, ctx)
     run_dir = ctx.path("run")
-    common = dict(sets=("train.progress=false", *b.sets), steps=b.steps, max_time=b.max_time, device=ctx.device)
+    common = dict(sets=tuple(b.sets), steps=b.steps, max_time=b.max_time, device=ctx.device, progress=False)
     if latest(run_dir / "checkpoints") is not None:  # (killed before its first checkpoint: start again)
         train(plan.model, data=data, out=run_dir, resume=True, **common)
     else:

@@ -21,148 +21,30 @@ time embedding; with ``p_uncond`` > 0 the condition is dropped during training s
 guidance ε̂ = (1 + w) ε_θ(x, t, c) − w ε_θ(x, t, ∅) can be used at sampling (``guidance=w``; Ho & Salimans 2021).
 EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpointed by the trainer and
 :func:`physgen.training.load_run` samples with the averaged weights.
+The options and their checks: :mod:`physgen.models.diffusion_config`; the conditional denoiser:
+:mod:`physgen.models.diffusion_denoiser`.
 """
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.contract import DemoStage
-from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet, sinusoidal_embedding
-from physgen.models.nets import Conditioner, check_positive, cpu_has_native_bf16
+from physgen.models.diffusion_config import DDPMConfig, DiffusionNetConfig, ScoreSDEConfig
+from physgen.models.diffusion_denoiser import Denoiser, SinusoidalEmbedding
+from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet
+from physgen.models.nets import Conditioner, cpu_has_native_bf16
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, rand, randn
 from physgen.samplers import ddpm as rev
 from physgen.samplers import registry as samplers
-
-
-@dataclass
-class DiffusionNetConfig:
-    """Network options shared by ``ddpm`` and ``score-sde``."""
-
-    net: Literal["auto", "mlp", "unet"] = "auto"  # auto: mlp for tabular data, unet for lattices/images
-    width: int = 128                     # MLP width
-    blocks: int = 3                      # MLP residual blocks
-    channels: tuple[int, ...] = (32, 64)  # U-Net level widths
-    emb_dim: int = 128                   # time (+ condition) embedding size
-    p_uncond: float = 0.0                # probability to drop the condition in training (enables guidance)
-    guidance: float = 0.0                # default classifier-free guidance weight w at sampling
-    guidance_interval: float = 1.0       # guide only the noisiest fraction f of the chain (t ≥ (1 − f) T; SDE: T = 1)
-    clip_to_data: bool = True            # continuous data: keep samples (DDPM/DDIM: x̂_0) in the training range
-    # the U-Net's arithmetic while sampling on a CPU with bfloat16 instructions (nets.cpu_has_native_bf16):
-    # "bfloat16" runs its convolutions and activations in bfloat16 (the sampler's state stays float32/64)
-    sample_dtype: Literal["float32", "bfloat16"] = "float32"
-
-    def __post_init__(self) -> None:
-        check_choices(self, "model")
-        self.channels = tuple(int(c) for c in self.channels)
-        check_positive("width", self.width)
-        check_positive("blocks", self.blocks)
-        check_positive("channels", list(self.channels))
-        check_positive("emb_dim", self.emb_dim)
-        if not 0 <= self.p_uncond < 1:
-            raise UserError(f"model.p_uncond: must be in [0, 1), got {self.p_uncond}")
-        if not 0 < self.guidance_interval <= 1:
-            raise UserError(f"model.guidance_interval: must be in (0, 1], got {self.guidance_interval}")
-
-
-@dataclass
-class DDPMConfig(DiffusionNetConfig):
-    """Options of ``ddpm`` (``--set model.NAME=VALUE``)."""
-
-    timesteps: int = 500                 # T (course: 300-1000)
-    schedule: Literal["linear", "cosine"] = "linear"
-    beta_start: float = 1e-4             # linear schedule at T = 1000 (scaled by 1000/T)
-    beta_end: float = 0.02
-    sampler: str = samplers.option("vp-eps", "sde-dpm-solver++")  # the default reverse process
-    steps: int = 0                       # default ddpm / ddim steps (0: T for ddpm, 50 for ddim)
-    solver_steps: int = 20               # default sde-dpm-solver++ / dpm-solver++ steps (network calls, ≤ T)
-    solver_spacing: Literal["logsnr", "time"] = "logsnr"  # DPM-Solver times: even in log-SNR | even in t
-    ddim_eta: float = 0.0                # DDIM stochasticity (0 deterministic, 1 = DDPM)
-    ancestral_variance: Literal["posterior", "beta"] = "posterior"  # ddpm/ddim noise per step: β̃_t or β_t
-    clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
-        check_positive("steps", self.steps, allow_zero=True)
-        check_positive("solver_steps", self.solver_steps)
-        check_positive("clip", self.clip, allow_zero=True)
-        check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
-
-
-@dataclass
-class ScoreSDEConfig(DiffusionNetConfig):
-    """Options of ``score-sde`` (``--set model.NAME=VALUE``)."""
-
-    sigma: float = 25.0                  # VE SDE: s(1)² = (σ² − 1)/(2 ln σ)
-    fourier_scale: float = 30.0          # std of the Gaussian Fourier frequencies
-    eps: float = 1e-5                    # smallest training time
-    sample_eps: float = 1e-3             # last time of the reverse integration
-    sampler: str = samplers.option("ve-score", "sde-dpm-solver++")  # the default reverse process
-    steps: int = 500                     # default Euler–Maruyama steps
-    solver_steps: int = 50               # default sde-dpm-solver++ / dpm-solver++ steps (network calls)
-    corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
-    snr: float = 0.16                    # corrector signal-to-noise ratio
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        rev.VESDE(self.sigma)
-        check_positive("fourier_scale", self.fourier_scale)
-        check_positive("steps", self.steps)
-        check_positive("solver_steps", self.solver_steps)
-        check_positive("corrector_steps", self.corrector_steps, allow_zero=True)
-        check_positive("snr", self.snr)
-        if not 0 < self.eps < 1 or not 0 < self.sample_eps < 1:
-            raise UserError(f"model.eps / model.sample_eps: must be in (0, 1), got {self.eps}, {self.sample_eps}")
-
-
-class SinusoidalEmbedding(nn.Module):
-    """``t: (B,)`` -> ``(B, dim)`` (:func:`sinusoidal_embedding`)."""
-
-    def __init__(self, dim: int):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, t: torch.Tensor) -> torch.Tensor:
-        return sinusoidal_embedding(t, self.dim)
-
-
-class Denoiser(nn.Module):
-    """net(x, time_embed(t) + cond_embed(c)); a learned null embedding replaces a dropped condition.
-
-    ``x: (B, *shape)``, ``t: (B,)``, ``c: (B, cond_dim)`` or None, ``drop: (B,)`` bool -> ``(B, *shape)``.
-    """
-
-    def __init__(self, net: nn.Module, time_embed: nn.Module, emb_dim: int, cond_dim: int,
-                 image_shape: tuple[int, ...] | None):
-        super().__init__()
-        self.net, self.time = net, time_embed
-        self.image_shape = image_shape
-        self.cond_proj = nn.Linear(cond_dim, emb_dim) if cond_dim else None
-        self.null = nn.Parameter(torch.zeros(emb_dim)) if cond_dim else None
-
-    def forward(self, x: torch.Tensor, t: torch.Tensor, c: torch.Tensor | None = None,
-                drop: torch.Tensor | None = None) -> torch.Tensor:
-        emb = self.time(t)
-        if self.cond_proj is not None:
-            ce = self.cond_proj(c) if c is not None else self.null.expand(len(x), -1)
-            if drop is not None:
-                ce = torch.where(drop[:, None], self.null.expand_as(ce), ce)
-            emb = emb + ce
-        if self.image_shape is None:
-            return self.net(x, emb)
-        dtype = next(self.net.parameters()).dtype          # bfloat16 for a sampling copy (sample_dtype)
-        h = self.net(x.reshape(len(x), *self.image_shape).to(dtype), emb.to(dtype))
-        return h.to(x.dtype).reshape(x.shape)
 
 
 class _Diffusion(GenerativeModel):

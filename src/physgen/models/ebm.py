@@ -33,22 +33,26 @@ large step η = 10 and a small noise s = 0.005 (a cooled chain; cheap, stable); 
 Blow-up guard: if an energy is NaN/inf or |E| exceeds ``energy_limit``, :meth:`EBM.loss` returns a NaN loss
 (and logs ``blowup = 1``) without touching the replay buffer, so the trainer's non-finite-loss rollback
 restores the last good checkpoint.
+
+The options and their checks: :mod:`physgen.models.ebm_config`; the energy networks:
+:mod:`physgen.models.ebm_nets`.
 """
 from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal, Sequence
+from dataclasses import replace
+from typing import Any, ClassVar, Sequence
 
 import torch
 from torch import nn
 
-from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.contract import DemoStage
-from physgen.models.nets import Conditioner, check_positive, conv2d, mlp
+from physgen.models.ebm_config import EBMConfig
+from physgen.models.ebm_nets import CNNEnergy, MLPEnergy
+from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, randn
@@ -58,106 +62,6 @@ from physgen.samplers.replay import ReplayBuffer, gaussian, uniform
 
 DISCRETE_KINDS = ("spins", "binary")
 RESTART_ROWS = 65536
-
-
-@dataclass
-class EBMConfig:
-    """Options of ``ebm`` (``--set model.NAME=VALUE``)."""
-
-    net: Literal["auto", "mlp", "cnn"] = "auto"  # auto: mlp for tabular data, cnn for lattices/images
-    hidden: tuple[int, ...] = (128, 128)  # MLP widths
-    channels: tuple[int, ...] = (16, 32, 64)  # CNN widths (stride-2 stages while H, W stay even)
-    # lattices' first CNN layer: strided (halves H, W at once) or full (keeps every site, so it sees each bond)
-    stem: Literal["strided", "full"] = "strided"
-    alpha: float = 0.1                    # weight of the energy-magnitude regulariser
-    k_steps: int = 60                     # K Langevin steps per update
-    step_size: float = 10.0               # Langevin η
-    langevin: Literal["decoupled", "conventional", "course"] = "decoupled"
-    noise: float = 0.005                  # noise std of the decoupled form
-    grad_clip: float = 0.03               # elementwise clip of ∇E during Langevin (0 = off)
-    buffer_size: int = 8192               # replay buffer size (>= batch size)
-    reinit: float = 0.05                  # fraction of each batch restarted from noise (or data: restart)
-    real_noise: float = 0.005             # std of the Gaussian noise added to real data
-    margin: float = 0.05                  # data range (fitted on the first batch) widened by this fraction
-    energy_limit: float = 1e4             # blow-up guard: |E| above this -> NaN loss -> trainer rollback
-    sample_steps: int = 0                 # Langevin steps of `physgen sample` (0: k_steps from the buffer, 256 from noise)
-    sample_init: Literal["buffer", "noise"] = "buffer"  # start of `physgen sample` chains (buffer: persistent)
-    sampler: Literal["auto", "langevin", "discrete"] = "auto"  # auto: discrete for spins/binary, else langevin
-    # where replay chains (re)start: noise (the base if any, else uniform) or data; auto: data for discrete chains
-    restart: Literal["auto", "noise", "data"] = "auto"
-    discrete_step: float = 0.8            # α of the discrete Langevin proposal (flip w.p. σ(−2/α) at ∇E = 0)
-    mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
-    base: Literal["auto", "gaussian", "none"] = "auto"  # auto: gaussian for continuous data, else none (docstring)
-
-    def __post_init__(self) -> None:
-        check_choices(self, "model")
-        self.hidden = tuple(int(h) for h in self.hidden)
-        self.channels = tuple(int(c) for c in self.channels)
-        if int(self.k_steps) < 1:
-            raise UserError(f"model.k_steps: K must be >= 1, got {self.k_steps}")
-        if not (math.isfinite(self.step_size) and self.step_size > 0):
-            raise UserError(f"model.step_size: must be > 0, got {self.step_size}")
-        check_positive("hidden", list(self.hidden))
-        check_positive("channels", list(self.channels))
-        check_positive("buffer_size", self.buffer_size)
-        check_positive("sample_steps", self.sample_steps, allow_zero=True)
-        check_positive("energy_limit", self.energy_limit)
-        for name in ("alpha", "noise", "grad_clip", "real_noise", "margin"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        if not (math.isfinite(self.discrete_step) and self.discrete_step > 0):
-            raise UserError(f"model.discrete_step: must be > 0, got {self.discrete_step}")
-        if not 0 <= self.reinit <= 1:
-            raise UserError(f"model.reinit: must be in [0, 1], got {self.reinit}")
-
-
-class CNNEnergy(nn.Module):
-    """``(B, C, H, W)`` (+ condition planes) -> ``(B,)``: 3×3 convs + SiLU, halving H and W while they stay
-    even, then an MLP head.
-
-    Lattices (``circular``, periodic padding) are translation invariant: a global mean pool, and stride 2 from
-    the first layer (``full_stem=False``) or from the second (``full_stem=True``: the first layer's 3×3 window
-    sits on every site, so its features resolve each nearest-neighbour bond s_i s_j, the Ising energy's terms).
-    Pictures (zero padding) are not: the first layer keeps the full resolution and the head sees the flattened
-    feature map, so the energy knows where a stroke is (on the digits the picture layout is the closer to the
-    data: benchmarks/records/ebm.md).
-    """
-
-    def __init__(self, shape: tuple[int, int, int], channels: Sequence[int], cond_dim: int, circular: bool,
-                 full_stem: bool = False):
-        super().__init__()
-        c, h, w = shape
-        layers: list[nn.Module] = []
-        prev = c + cond_dim
-        for i, ch in enumerate(channels):
-            halve = h % 2 == 0 and w % 2 == 0 and h > 2 and (i > 0 or (circular and not full_stem))
-            stride = 2 if halve else 1
-            h, w = h // stride, w // stride
-            layers += [conv2d(prev, ch, 3, stride=stride, padding=1, circular=circular), nn.SiLU()]
-            prev = ch
-        self.convs = nn.Sequential(*layers)
-        self.pool = circular
-        features = prev if circular else prev * h * w
-        self.head = nn.Sequential(nn.Linear(features + cond_dim, prev), nn.SiLU(), nn.Linear(prev, 1))
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        if c is not None:
-            planes = c[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
-            x = torch.cat([x, planes], 1)
-        h = self.convs(x)
-        h = h.mean(dim=(2, 3)) if self.pool else h.flatten(1)
-        return self.head(h if c is None else torch.cat([h, c], 1)).squeeze(1)
-
-
-class MLPEnergy(nn.Module):
-    """``(B, d)`` (+ condition) -> ``(B,)`` with SiLU activations (smooth gradients for Langevin)."""
-
-    def __init__(self, d: int, hidden: Sequence[int], cond_dim: int):
-        super().__init__()
-        self.net = mlp([d + cond_dim, *hidden, 1], act="silu")
-
-    def forward(self, x: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        h = x.flatten(1)
-        return self.net(h if c is None else torch.cat([h, c], 1)).squeeze(1)
 
 
 @register

@@ -30,89 +30,28 @@ ELBO or the importance-weighted bound of Burda, Grosse & Salakhutdinov (2016)::
     IWAE_k(x) = E[ log (1/k) Σ_{i≤k} p(x, z_i) / q(z_i|x) ],   z_i ~ q(z|x),
 
 which satisfies ELBO ≤ IWAE_k ≤ IWAE_{k'} ≤ log p(x) for k < k' (computed with ``logsumexp``).
+The options and their checks: :mod:`physgen.models.vae_config`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physgen.config import check_choices
 from physgen.errors import UserError
 from physgen.models.autoregressive import AutoregressiveHead
 from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
 from physgen.models.contract import DemoStage
-from physgen.models.nets import (Activation, ConvDecoder, ConvEncoder, Conditioner, check_positive, flat_dim,
-                                 image_shape, mlp)
+from physgen.models.nets import ConvDecoder, ConvEncoder, Conditioner, flat_dim, image_shape, mlp
 from physgen.models.registry import register
+from physgen.models.vae_config import ConvVAEConfig, VAEConfig, check_decoder
 from physgen.samplers.draws import binomial_fraction, categorical
 
 LOG_2PI = math.log(2 * math.pi)
-
-
-@dataclass
-class VAEConfig:
-    """Options of ``vae`` (``--set model.NAME=VALUE``)."""
-
-    latent: int = 16                    # latent dimension D
-    hidden: tuple[int, ...] = (256, 256)  # encoder widths (the decoder mirrors them)
-    beta: float = 1.0                   # weight of the KL term (β-VAE)
-    # auto: from the data kind
-    likelihood: Literal["auto", "bernoulli", "spin", "gaussian", "binomial", "categorical"] = "auto"
-    learn_variance: bool = True         # Gaussian: decoder predicts log σ² (else fixed sigma)
-    sigma: float = 0.1                  # Gaussian: fixed decoder standard deviation
-    min_log_var: float = -9.0           # Gaussian: lower clamp of the learned log σ²
-    label_dim: int = 0                  # labels: 0 = one-hot concatenation, > 0 = learned embedding size
-    act: Activation = "leaky_relu"
-    sample_mean: bool = False           # Gaussian: sample() returns m(z) instead of a draw
-    decoder: Literal["factorized", "autoregressive"] = "factorized"  # autoregressive: Bernoulli/spin lattices
-    context: int = 4                    # autoregressive: context channels per site from the decoder
-    ar_kernel: int = 9                  # autoregressive: causal window (odd)
-    ar_width: int = 64                  # autoregressive: hidden width of the per-site network
-    ar_global: bool = False             # autoregressive: each site also sees the mean of the spins before it
-    ar_periodic: bool = False           # autoregressive: the window wraps round a periodic lattice
-
-    def __post_init__(self) -> None:
-        check_choices(self, "model")
-        self.hidden = tuple(int(h) for h in self.hidden)
-        check_positive("latent", self.latent)
-        check_positive("hidden", list(self.hidden))
-        check_positive("beta", self.beta, allow_zero=True)
-        check_positive("sigma", self.sigma)
-        check_positive("label_dim", self.label_dim, allow_zero=True)
-        check_positive("context", self.context)
-        check_positive("ar_width", self.ar_width)
-        if self.ar_kernel < 3 or self.ar_kernel % 2 == 0:
-            raise UserError(f"model.ar_kernel={self.ar_kernel}: must be an odd number >= 3")
-
-
-@dataclass
-class ConvVAEConfig(VAEConfig):
-    """Options of ``conv-vae``: ``channels`` per stride-2 stage (H and W must divide by 2**len)."""
-
-    channels: tuple[int, ...] = (32, 64)
-    hidden: tuple[int, ...] = (256,)
-
-    def __post_init__(self) -> None:
-        self.channels = tuple(int(c) for c in self.channels)
-        check_positive("channels", list(self.channels))
-        super().__post_init__()
-
-
-def check_decoder(config: VAEConfig, spec: DataSpec, likelihood: str) -> bool:
-    """Whether the decoder is autoregressive; UserError where it cannot be (not Bernoulli, not a lattice)."""
-    if config.decoder == "autoregressive":
-        if likelihood not in ("bernoulli", "spin"):
-            raise UserError("model.decoder=autoregressive needs a Bernoulli or spin likelihood "
-                            f"(spins or binary data), got {likelihood!r}")
-        error = "model.decoder=autoregressive needs lattices of shape (H, W) or (1, H, W), got {shape}"
-        if image_shape(spec, error)[0] != 1:
-            raise UserError(error.format(shape=tuple(spec.shape)))
-    return config.decoder == "autoregressive"
 
 
 @register

@@ -32,15 +32,15 @@ from physgen.training import hooks
 from physgen.training import rundir as R
 from physgen.training.data import split, to_tensor_data
 from physgen.training.stream_plan import plan, prepare
-from physgen.training.run_config import (  # noqa: F401  (cli_overrides: part of this module's API)
-    cli_overrides, fresh_config, resolved, resume_config)
+from physgen.training.run_config import fresh_config, resolved, resume_config
 from physgen.training.trainer import Trainer, TrainingDiverged
 
 def train(model_name: str, *, data: str | Path | None = None, out: str | Path, config_file: str | Path | None = None,
           sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False,
           callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = (), hamiltonian=None,
           **flags: Any) -> dict[str, Any]:
-    """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: see :func:`cli_overrides`.
+    """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: the named options of
+    :data:`physgen.train_options.TRAIN` as keywords (``steps=500``, ``max_time=60``, ``progress=False``, ...).
 
     ``hamiltonian`` (:class:`physgen.training.hamiltonian.IsingTraining`), instead of ``data``: a new run of a
     family that trains on the Hamiltonian alone; its rows (the temperatures) are saved as ``RUN/hamiltonian.h5``.

@@ -15,21 +15,7 @@ from physgen.models.base import DataSpec, overlay
 from physgen.paths import as_path
 from physgen.training import rundir as R
 from physgen.training.checkpoint import latest
-
-
-def cli_overrides(*, epochs=None, steps=None, max_time=None, seed=None, device=None, condition=None,
-                  on_divergence=None) -> dict[str, Any]:
-    """Command-line flags as a config overlay (``--epochs`` alone also clears ``train.steps``; ``--max-time``
-    without ``--epochs``/``--steps`` clears both caps: :func:`physgen.config.resolve`)."""
-    train = {"epochs": epochs, "steps": steps, "max_time": max_time, "seed": seed, "device": device,
-             "on_divergence": on_divergence}
-    train = {k: v for k, v in train.items() if v is not None}
-    if epochs is not None and steps is None:
-        train["steps"] = None
-    out: dict[str, Any] = {"train": train}
-    if condition is not None:
-        out["data"] = {"condition": condition}
-    return out
+from physgen.train_options import layer
 
 
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
@@ -38,12 +24,12 @@ def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: 
     spec needs the condition, which the user's layers may set: they are resolved once without the family's
     defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
     once the data are read (:func:`resolved`)."""
-    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=cli_overrides(**flags))
+    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=layer(**flags))
     spec = DataSpec.from_dataset(ds, user.data.condition)
     defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
     base = yield_to_user(cls, defaults, user.given)
     cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
-                    extra=cli_overrides(**flags))
+                    extra=layer(**flags))
     cls.check_given(cfg.model, cfg.given)
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit
@@ -89,7 +75,7 @@ def resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
         # a time cap holds for one invocation: `--resume` alone finishes the planned steps
         saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
     cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
-                    extra=cli_overrides(**flags))
+                    extra=layer(**flags))
     spec = DataSpec.from_json(R.read_json(out / R.SPEC))   # a run saved with "auto" choices compares resolved
     check_resume_changes(resolved(cls, before, spec), resolved(cls, cfg, spec))
     prev = R.read_json(out / R.SUMMARY)

@@ -65,7 +65,7 @@ def run_trial(trial, setup: TrialSetup) -> float:
     # each trial is a time budget of --trial-time seconds (no step budget): trials of every setting get equal time
     budget = [f"train.{k}=none" for k in ("steps", "epochs") if f"train.{k}" not in values]
     summary = setup.train(setup.model, data=setup.train_data, out=out, overwrite=True,
-                          sets=[*to_sets(values), *budget, "train.progress=false"], max_time=setup.trial_time,
+                          sets=[*to_sets(values), *budget], progress=False, max_time=setup.trial_time,
                           seed=setup.seed, condition=setup.condition, **hooks)
     trial.set_user_attr("steps", int(summary.get("steps", 0)))
     if reporter.pruned:

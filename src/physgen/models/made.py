@@ -1,0 +1,154 @@
+"""Masked autoregressive network (MADE) of D binary ±1 sites: the network of :mod:`physgen.models.van`.
+
+MADE (Germain, Gregor, Murray & Larochelle, *MADE: masked autoencoder for distribution estimation*, ICML 2015)
+gives the logits ℓ_i(s_<i, c), i = 1 … D, of the conditionals P(s_i = +1 | s_<i, c) = σ(ℓ_i) in one pass.
+Hidden unit k of every layer has a degree m_k ∈ {1 … D−1} (:func:`degrees`); a weight from input j (degree j)
+to a first-layer unit is kept when m_k ≥ j, between hidden layers when m_k′ ≥ m_k, and from a unit to the
+logit of site i when m_k < i (:class:`MaskedLinear`), so ℓ_i depends on s_<i only.  A masked input→output
+matrix A (A_ij, j < i) adds the linear autoregressive part, which with no hidden layer is the whole network.
+
+The condition c (a vector of width C) is an unmasked input of the first layer and of the logits' offsets, and
+with ``gain`` also multiplies the s-dependent part of every logit, a feature-wise modulation (FiLM; Perez,
+Strub, de Vries, Dumoulin & Courville, AAAI 2018) with G started at 0::
+
+    ℓ_i(s_<i, c) = b_i(c) + e^{g_i(c)} f_i(s_<i, c),        g(c) = G c.
+
+Ancestral sampling draws site 1, then site 2 given site 1, …; the first layer's pre-activations a = b + W s
+are a sum over sites, so each drawn spin updates them in place, a ← a + s_i W_{:,i}: a lattice costs O(D·H)
+with one hidden layer of H units, the price of one teacher-forced pass.
+
+Shapes: spins ``(B, D)`` ±1, condition ``(B, C)``, logits ``(B, D)``; :func:`log_sigmoid_sum` gives
+log q₀(s | c) = Σ_i log σ(s_i ℓ_i) ``(B,)`` in float64.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from physgen.models.nets import activation
+from physgen.randomness import rand
+
+
+def degrees(units: int, d: int) -> torch.Tensor:
+    """MADE degrees ``(units,)`` in 1 … d−1, spread evenly: m_k = 1 + ⌊k (d − 1) / units⌋."""
+    return 1 + torch.arange(units) * (d - 1) // units
+
+
+class MaskedLinear(nn.Linear):
+    """``nn.Linear`` whose weight ``(out, in)`` is multiplied by a fixed 0/1 ``mask`` of the same shape."""
+
+    def __init__(self, n_in: int, n_out: int, mask: torch.Tensor, bias: bool = True):
+        super().__init__(n_in, n_out, bias=bias)
+        self.register_buffer("mask", mask.to(self.weight.dtype), persistent=False)
+
+    @property
+    def masked(self) -> torch.Tensor:
+        return self.weight * self.mask
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.masked, self.bias)
+
+
+class MADE(nn.Module):
+    """Autoregressive logits ``ℓ (B, D)`` of D binary sites (module docstring): ℓ_i depends on s_<i and c only.
+
+    ``hidden``: widths of the masked hidden layers; ``direct``: the masked linear input→output part;
+    ``cond_dim``: width of the condition vector c, an unmasked input of the first layer and of the logits;
+    ``gain``: the s-dependent part of every logit is also multiplied by e^{G c} (module docstring)."""
+
+    def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int,
+                 gain: bool = False):
+        super().__init__()
+        self.d = d
+        self.act = activation(act)
+        site = torch.arange(1, d + 1)
+        layers, previous = [], site
+        for width in hidden:
+            m = degrees(width, d)
+            layers.append(MaskedLinear(len(previous), width, (m[:, None] >= previous[None, :])))
+            previous = m
+        self.layers = nn.ModuleList(layers)
+        self.out = MaskedLinear(len(previous), d, site[:, None] > previous[None, :]) if hidden else None
+        self.direct = MaskedLinear(d, d, site[:, None] > site[None, :], bias=not hidden) if direct else None
+        self.cond_hidden = nn.Linear(cond_dim, hidden[0], bias=False) if cond_dim and hidden else None
+        self.cond_out = nn.Linear(cond_dim, d, bias=False) if cond_dim else None
+        self.cond_gain = nn.Linear(cond_dim, d, bias=False) if cond_dim and gain else None
+        if self.cond_gain is not None:
+            nn.init.zeros_(self.cond_gain.weight)   # gain 1: the unconditioned network's logits at the start
+        if self.direct is not None:
+            nn.init.zeros_(self.direct.weight)   # start from the hidden layers' (or a uniform) law
+
+    def _top(self, a: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations from the first layer's pre-activations ``a (B, H₁)``."""
+        h = self.act(a)
+        for layer in self.layers[1:]:
+            h = self.act(layer(h))
+        return h
+
+    def _first(self, s: torch.Tensor | None, c: torch.Tensor | None, n: int) -> torch.Tensor:
+        """First-layer pre-activations ``(n, H₁)``: b + W s (+ V c); ``s`` None: b (+ V c) (no site drawn yet)."""
+        first = self.layers[0]
+        a = first(s) if s is not None else first.bias.expand(n, -1)
+        return a + self.cond_hidden(c) if self.cond_hidden is not None else a
+
+    def _offset(self, c: torch.Tensor | None, n: int, like: torch.Tensor) -> torch.Tensor:
+        """The logits' terms that do not depend on s: output biases and U c, ``(n, D)``."""
+        out = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        for part in (self.out, self.direct):
+            if part is not None and part.bias is not None:
+                out = out + part.bias
+        return out + self.cond_out(c) if self.cond_out is not None else out
+
+    def forward(self, s: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+        """Teacher-forced logits: ``s (B, D)`` ±1, ``c (B, C)`` -> ``(B, D)`` in one pass."""
+        terms = []
+        if self.layers:
+            terms.append(F.linear(self._top(self._first(s, c, len(s))), self.out.masked))
+        if self.direct is not None:
+            terms.append(F.linear(s, self.direct.masked))
+        return self._logit(self._offset(c, len(s), s), terms, self.gain(c))
+
+    def gain(self, c: torch.Tensor | None) -> torch.Tensor | None:
+        """The condition's gain e^{G c} ``(B, D)`` on the s-dependent part of the logits; None without one."""
+        return None if self.cond_gain is None else torch.exp(self.cond_gain(c))
+
+    @staticmethod
+    def _logit(offset: torch.Tensor, terms: list[torch.Tensor], gain: torch.Tensor | None) -> torch.Tensor:
+        """offset + gain · Σ terms (without a gain: the terms added one by one to the offset)."""
+        if gain is not None:
+            return offset + gain * sum(terms)
+        for term in terms:
+            offset = offset + term
+        return offset
+
+    @torch.no_grad()
+    def sample(self, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor
+               ) -> torch.Tensor:
+        """``n`` ancestral draws ``(n, D)`` ±1 of q₀, site by site; the first layer's pre-activations are
+        updated in place, a ← a + s_i W_{:,i}, instead of re-running the network (module docstring)."""
+        u = rand((n, self.d), generator, like.device, like.dtype)
+        s = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        offset = self._offset(c, n, like)
+        a = self._first(None, c, n).clone() if self.layers else None
+        w_in = self.layers[0].masked if self.layers else None                 # (H₁, D)
+        w_out = self.out.masked if self.out is not None else None             # (D, H_last)
+        direct = self.direct.masked if self.direct is not None else None      # (D, D)
+        gain = self.gain(c)                                                   # (n, D) or None
+        for i in range(self.d):
+            terms = []
+            if w_out is not None:
+                terms.append(self._top(a) @ w_out[i])
+            if direct is not None and i:
+                terms.append(s[:, :i] @ direct[i, :i])
+            logit = self._logit(offset[:, i], terms, None if gain is None else gain[:, i])
+            spin = torch.where(u[:, i] < torch.sigmoid(logit), 1.0, -1.0).to(like.dtype)
+            s[:, i] = spin
+            if a is not None:
+                a.addr_(spin, w_in[:, i])
+        return s
+
+
+def log_sigmoid_sum(s: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
+    """Σ_i log σ(s_i ℓ_i) ``(B,)`` in float64 (the log-probability of ±1 sites with P(s_i = +1) = σ(ℓ_i))."""
+    return F.logsigmoid(s.double() * logits.double()).sum(1)

@@ -1,0 +1,84 @@
+"""The named training options are stated once (physgen.train_options.TRAIN): the command line's arguments and
+their help, the Python keywords of physgen.training.train and the table in docs/training.md all come from it,
+and each option sets its key, as a user who set it."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from physgen import config as C
+from physgen import train_options
+from physgen.cli import build_parser
+from physgen.models import registry
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "training.md"
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices["train"]
+
+
+def test_the_command_line_options_are_the_table():
+    actions = {a.dest: a for a in _train_parser()._actions}
+    for o in train_options.TRAIN:
+        action = actions[o.name]
+        assert action.option_strings == [o.flag]
+        assert action.help == f"{o.help} ({o.key})"
+        assert (action.choices and tuple(action.choices)) == (o.choices or None)
+        if o.switch is not None:
+            assert action.const is o.switch and action.nargs == 0
+
+
+def test_the_docs_hold_the_table_verbatim():
+    assert train_options.docs_table() in DOCS.read_text()
+
+
+def test_every_key_is_a_config_field():
+    fields = {"train": C.TrainConfig, "data": C.DataConfig}
+    for o in train_options.TRAIN:
+        section, _, name = o.key.partition(".")
+        cls = fields.get(section) or registry.get("sgan").config_class   # (model.labels_per_class: the sgan's)
+        assert name in {f.name for f in dataclasses.fields(cls)}, o.key
+
+
+def test_a_named_option_is_a_layer_the_user_set():
+    cfg = C.resolve("toy-gauss", _toy_config(), extra=train_options.layer(steps=500, progress=False, until="floor",
+                                                                           checkpoint_every=7, condition="labels"))
+    assert (cfg.train.steps, cfg.train.progress, cfg.train.until, cfg.train.checkpoint_every) == (500, False, "floor", 7)
+    assert cfg.data.condition == "labels"
+    assert {"train.steps", "train.progress", "train.until", "train.checkpoint_every", "data.condition"} <= cfg.given
+    # --epochs alone replaces the step budget below it
+    layer = train_options.layer(epochs=3)
+    assert layer == {"train": {"epochs": 3, "steps": None}}
+    assert train_options.layer() == {"train": {}}
+    with pytest.raises(TypeError, match="unknown training option.*stepz"):
+        train_options.layer(stepz=5)
+
+
+def test_the_cli_passes_every_named_option(monkeypatch, tmp_path):
+    seen = {}
+
+    def fake_train(model, **kwargs):
+        seen.update(kwargs)
+        raise SystemExit(0)
+
+    monkeypatch.setattr("physgen.training.train", fake_train)
+    from physgen.cli import main
+
+    argv = ["train", "rbm", "--data", "d.h5", "--out", str(tmp_path / "run"), "--steps", "5", "--until", "floor",
+            "--no-progress", "--checkpoint-every", "3", "--labels-per-class", "2", "--seed", "4"]
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert {k: seen[k] for k in ("steps", "until", "progress", "checkpoint_every", "labels_per_class", "seed")} == {
+        "steps": 5, "until": "floor", "progress": False, "checkpoint_every": 3, "labels_per_class": 2, "seed": 4}
+    assert seen["epochs"] is None and seen["sets"] == []
+
+
+def _toy_config():
+    import trainer_toy   # (registers the test-only model "toy-gauss")
+
+    return trainer_toy.ToyGaussConfig

@@ -27,8 +27,8 @@ from typing import Sequence
 import numpy as np
 
 from physgen.data.io import KINDS, Dataset
-from physgen.data.tabular_text import (_col_label, _delimiter, _fields, _header_from_comments, _header_from_first_row,
-                                       _split_lines, _text_bytes, _to_floats)
+from physgen.data.tabular_text import (col_label, delimiter, split_fields, header_from_comments, header_from_first_row,
+                                       split_lines, text_bytes, to_floats)
 from physgen.errors import UserError, as_written
 from physgen.paths import as_path, refuse_unreachable
 
@@ -88,27 +88,27 @@ def _open_head(path: Path) -> bytes:
 def read_text(path: str | os.PathLike) -> Table:
     """Parse a delimited text file into a float64 ``(N, d)`` table with names and line numbers."""
     path = as_path(path)
-    _check_memory(path, _text_bytes(path), copies=1)
+    _check_memory(path, text_bytes(path), copies=1)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UserError(f"{path}: not a UTF-8 text file (byte {exc.start}); expected CSV/TXT, .npy or .npz") from None
     except OSError as exc:
         raise UserError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    comments, rows = _split_lines(text)
+    comments, rows = split_lines(text)
     if not rows:
         what = "is empty" if not text.strip() else "has no data rows (only comments/blank lines)"
         raise UserError(f"{path}: {what}")
-    delim = _delimiter(rows[0][1])
-    fields = [(no, _fields(line, delim)) for no, line in rows]
-    names = _header_from_first_row(fields)
+    delim = delimiter(rows[0][1])
+    fields = [(no, split_fields(line, delim)) for no, line in rows]
+    names = header_from_first_row(fields)
     if names is not None:
         fields = fields[1:]
         if not fields:
             raise UserError(f"{path}: has a header row but no data rows")
     else:
-        names = _header_from_comments(comments, rows[0][0], len(fields[0][1]), delim)
-    values, lines = _to_floats(path, fields, names)
+        names = header_from_comments(comments, rows[0][0], len(fields[0][1]), delim)
+    values, lines = to_floats(path, fields, names)
     return Table(values, names or default_names(values.shape[1]), lines, None, "text")
 
 
@@ -268,7 +268,7 @@ def check_finite(table: Table, where: str) -> None:
 def _place(table: Table, r: int, c: int) -> str:
     names = table.names if table.values.ndim == 2 else None
     row = f"line {int(table.lines[r])}" if table.lines is not None else f"row {r}"
-    col = _col_label(c, names) if table.values.ndim == 2 else f"flat index {c}"
+    col = col_label(c, names) if table.values.ndim == 2 else f"flat index {c}"
     return f"{row}, column {col}" if table.values.ndim == 2 else f"{row}, {col}"
 
 

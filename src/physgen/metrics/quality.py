@@ -64,7 +64,7 @@ import numpy as np
 
 from physgen.data import Dataset
 from physgen.errors import UserError
-from physgen.metrics.quality_metrics import MAX_NAMED, _make_metric
+from physgen.metrics.quality_metrics import MAX_NAMED, make_metric
 
 N_SPLITS = 16
 """Random half-splits of the reference for the floor (averaged in consecutive pairs)."""
@@ -110,10 +110,10 @@ class QualityProbe:
 
     @functools.cached_property
     def _metric(self):
-        """The data kind's metric on the reference rows (:func:`_make_metric`)."""
+        """The data kind's metric on the reference rows (:func:`physgen.metrics.quality_metrics.make_metric`)."""
         heldout, rows, strata = self._reference
         self._reference = None
-        return _make_metric(heldout, rows, strata, self._n_strata, self._seed)
+        return make_metric(heldout, rows, strata, self._n_strata, self._seed)
 
     @property
     def name(self) -> str:

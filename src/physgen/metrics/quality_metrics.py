@@ -4,7 +4,7 @@ Each metric is built on the reference (held-out) rows and has the same interface
 turns generated samples into its state, ``compare_ref(a, b)`` and ``compare_fake(state, a, f)`` return
 ``{component: array}`` between two index sets (reference half ``a`` against reference half ``b`` or
 generated rows ``f``), and ``summarise(base, values, condition)`` gives ``{"score": headline, ...}``,
-lower is better.  :func:`_make_metric` picks the metric of a data kind:
+lower is better.  :func:`make_metric` picks the metric of a data kind:
 
 * ``_Tabular`` (``continuous``, ``(N, d)``): per feature j, ``KL_j(held-out ‖ other)`` in nats on
   ``B = clip(n_half // 50, 5, 20)`` equal-mass bins cut at held-out quantiles plus under- and overflow
@@ -29,7 +29,7 @@ MAX_NAMED = 16
 """Per-feature / per-value components are reported up to this many features or values."""
 
 
-def _make_metric(heldout: Dataset, rows, strata, n_strata, seed):
+def make_metric(heldout: Dataset, rows, strata, n_strata, seed):
     """The metric of the data kind, on held-out rows ``rows`` with stratum ids ``strata``."""
     x = np.asarray(heldout.samples)[rows]
     if heldout.kind == "continuous":

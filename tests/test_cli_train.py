@@ -150,7 +150,7 @@ def test_sampler_options_are_passed_or_refused(cli, tmp_path, spins):
 @pytest.mark.parametrize("args,needles", [
     (["--set", "model.noise=-1"], ["model.noise"]),
     (["--set", "train.lr=fast"], ["train.lr: 'fast' is not a number"]),
-    (["--set", "model.bogus=1"], ["unknown key(s) bogus"]),
+    (["--set", "model.bogus=1"], ["model.bogus: not a key of [model]"]),
     (["--set", "data.transform=standardize"], ["transforms apply to continuous data only"]),
     (["--device", "cuda:0"] if not torch.cuda.is_available() else ["--device", "tpu"], ["device", "cuda"]),
     (["--config", "missing.toml"], ["no such config file"]),

@@ -64,8 +64,8 @@ def test_set_is_coerced_to_the_field_type(item, section, key, value):
 
 
 @pytest.mark.parametrize("item,msg", [
-    ("model.n_hiden=3", r"\[model\]: unknown key\(s\) n_hiden \(known: n_hidden"),
-    ("train.foo=1", r"\[train\]: unknown key\(s\) foo"),
+    ("model.n_hiden=3", r"model.n_hiden: not a key of \[model\] for this model \(known: .*n_hidden"),
+    ("train.foo=1", r"train.foo: not a key of \[train\] \(known"),
     ("optim.lr=1", "section one of model, train, data"),
     ("model.n_hidden", "expected section.key=value"),
     ("model.n_hidden=abc", "model.n_hidden: 'abc' is not an integer"),

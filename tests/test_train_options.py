@@ -78,6 +78,48 @@ def test_the_cli_passes_every_named_option(monkeypatch, tmp_path):
     assert seen["epochs"] is None and seen["sets"] == []
 
 
+@pytest.fixture(scope="module")
+def spins(tmp_path_factory):
+    from physgen.cli import main
+
+    path = tmp_path_factory.mktemp("data") / "ising.h5"
+    assert main(["data", "ising", "--size", "4", "--temperatures", "2", "--samples", "40", "--out", str(path)]) == 0
+    return path
+
+
+@pytest.mark.parametrize("given,named", [
+    (["--labels-per-class", "3"], "--labels-per-class: not a key of [model]"),          # the flag typed
+    (["--set", "model.labels_per_class=3"], "model.labels_per_class: not a key of [model]"),   # the key typed
+    (["--set", "train.max_time=-1"], "train.max_time: -1.0 is invalid"),
+    (["--set", "model.n_hidden=0", "--steps", "3"], "model.n_hidden: 0 is invalid"),
+])
+def test_an_error_names_what_the_user_typed(spins, tmp_path, capsys, given, named):
+    from physgen.cli import main
+
+    assert main(["train", "rbm", "--data", str(spins), "--out", str(tmp_path / "run"), *given]) == 2
+    assert f"physgen: error: {named}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_keyword_error_names_the_keyword(spins, tmp_path):
+    from physgen.training import train
+
+    with pytest.raises(ValueError, match=r"^labels_per_class: not a key of \[model\]"):
+        train("rbm", data=spins, out=tmp_path / "a", labels_per_class=3)
+    with pytest.raises(ValueError, match=r"^max_time: -1.0 is invalid"):
+        train("rbm", data=spins, out=tmp_path / "b", max_time=-1)
+    with pytest.raises(ValueError, match=r"^train.max_time: -1.0 is invalid"):
+        train("rbm", data=spins, out=tmp_path / "c", sets=["train.max_time=-1"])
+    # the keyword's value is above --set's: a bad --set under a good keyword is no error
+    summary = train("rbm", data=spins, out=tmp_path / "d", sets=["train.max_time=-1"], max_time=60, steps=2,
+                    progress=False)
+    assert summary["status"] == "completed"
+    from physgen.errors import UserError
+
+    err = UserError("x", key="train.max_time/train.steps").rekeyed({"train.max_time": "max_time"})
+    assert (err.key, str(err)) == ("max_time/train.steps", "max_time/train.steps: x")
+
+
 def _toy_config():
     import trainer_toy   # (registers the test-only model "toy-gauss")
 

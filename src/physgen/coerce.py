@@ -25,7 +25,7 @@ def coerce(value: Any, tp: Any, key: str) -> Any:
     if origin is Literal:
         text = value if not isinstance(value, str) else value.strip()
         if text not in args:
-            raise UserError(f"{key}: {value!r} is not one of {' | '.join(map(str, args))}")
+            raise UserError(f"{value!r} is not one of {' | '.join(map(str, args))}", key=key)
         return text
     if origin in (list, tuple, Sequence) or tp in (list, tuple):
         return _coerce_seq(value, origin or tp, args, key)
@@ -45,8 +45,8 @@ def _coerce_union(value: Any, args: tuple, key: str) -> Any:
         try:
             return coerce(value, arg, key)
         except UserError as exc:
-            errors.append(str(exc))
-    raise UserError(errors[0] if errors else f"{key}: invalid value {value!r}")
+            errors.append(exc)
+    raise errors[0] if errors else UserError(f"invalid value {value!r}", key=key)
 
 
 def _coerce_seq(value: Any, origin: Any, args: tuple, key: str) -> Any:
@@ -54,10 +54,10 @@ def _coerce_seq(value: Any, origin: Any, args: tuple, key: str) -> Any:
         text = value.strip().strip("[]()")
         value = [part.strip().strip("'\"") for part in text.split(",") if part.strip()]
     if not isinstance(value, (list, tuple)):
-        raise UserError(f"{key}: {value!r} is not a list")
+        raise UserError(f"{value!r} is not a list", key=key)
     if origin is tuple and args and not (len(args) == 2 and args[1] is Ellipsis):
         if len(value) != len(args):
-            raise UserError(f"{key}: expected {len(args)} values, got {len(value)}")
+            raise UserError(f"expected {len(args)} values, got {len(value)}", key=key)
         return tuple(coerce(v, a, key) for v, a in zip(value, args))
     item = args[0] if args else Any
     items = [coerce(v, item, key) for v in value]
@@ -68,10 +68,10 @@ def _coerce_dict(value: Any, args: tuple, key: str) -> dict:
     if isinstance(value, str):  # "a=1,b=2"
         pairs = [p.split("=", 1) for p in value.split(",") if p.strip()]
         if any(len(p) != 2 for p in pairs):
-            raise UserError(f"{key}: {value!r} is not a table (write name=value,name=value)")
+            raise UserError(f"{value!r} is not a table (write name=value,name=value)", key=key)
         value = {k.strip(): v.strip() for k, v in pairs}
     if not isinstance(value, Mapping):
-        raise UserError(f"{key}: {value!r} is not a table")
+        raise UserError(f"{value!r} is not a table", key=key)
     vt = args[1] if len(args) == 2 else Any
     return {str(k): coerce(v, vt, f"{key}.{k}") for k, v in value.items()}
 
@@ -82,10 +82,10 @@ def _coerce_scalar(value: Any, tp: Any, key: str) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
             return value.strip().lower() in _TRUE
-        raise UserError(f"{key}: {value!r} is not a boolean (true/false)")
+        raise UserError(f"{value!r} is not a boolean (true/false)", key=key)
     if tp is int:
         if isinstance(value, bool):
-            raise UserError(f"{key}: {value!r} is not an integer")
+            raise UserError(f"{value!r} is not an integer", key=key)
         if isinstance(value, int):
             return value
         try:
@@ -98,19 +98,19 @@ def _coerce_scalar(value: Any, tp: Any, key: str) -> Any:
                 raise ValueError
             return int(f)
         except (TypeError, ValueError, OverflowError):
-            raise UserError(f"{key}: {value!r} is not an integer") from None
+            raise UserError(f"{value!r} is not an integer", key=key) from None
     if tp is float:
         try:
             if isinstance(value, bool):
                 raise ValueError
             f = float(value)
         except (TypeError, ValueError):
-            raise UserError(f"{key}: {value!r} is not a number") from None
+            raise UserError(f"{value!r} is not a number", key=key) from None
         if not math.isfinite(f):
-            raise UserError(f"{key}: {value!r} is not finite")
+            raise UserError(f"{value!r} is not finite", key=key)
         return f
     if tp is str:
         if isinstance(value, (dict, list)):
-            raise UserError(f"{key}: {value!r} is not a string")
+            raise UserError(f"{value!r} is not a string", key=key)
         return str(value)
     return value

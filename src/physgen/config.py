@@ -37,7 +37,7 @@ FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, 
 
 def _check(cond: bool, key: str, need: str, value: Any) -> None:
     if not cond:
-        raise UserError(f"{key}: {value!r} is invalid, must be {need}")
+        raise UserError(f"{value!r} is invalid, must be {need}", key=key)
 
 
 def literal_choices(tp: Any) -> tuple[Any, ...] | None:
@@ -67,7 +67,7 @@ def check_choices(obj: Any, section: str) -> None:
         value = getattr(obj, name)
         if value not in choices:
             shown = " | ".join("none" if c is None else str(c) for c in choices)
-            raise UserError(f"{section}.{name}: {value!r} is not one of {shown}")
+            raise UserError(f"{value!r} is not one of {shown}", key=f"{section}.{name}")
     for f in dataclasses.fields(obj):
         if "sampler_field" in f.metadata:
             from physgen.samplers import registry
@@ -240,7 +240,7 @@ def _plain(v: Any) -> Any:
 def from_dict(cls: type, values: Mapping[str, Any], section: str) -> Any:
     """Build dataclass ``cls`` from ``values``, coercing each to its declared type.
 
-    Unknown keys raise ``UserError("<section>: unknown key(s) a, b (known: ...)")``; invalid values
+    Unknown keys raise ``UserError`` about those keys (``section.key``, listing the known ones); invalid values
     raise from the coercion or from ``cls.__post_init__``.
     """
     if not dataclasses.is_dataclass(cls):
@@ -254,7 +254,8 @@ def from_dict(cls: type, values: Mapping[str, Any], section: str) -> Any:
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = [k for k in values if k not in known]
     if unknown:
-        raise UserError(f"[{section}]: unknown key(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        raise UserError(f"not a key of [{section}]{' for this model' if section == 'model' else ''} "
+                        f"(known: {', '.join(known)})", key="/".join(f"{section}.{k}" for k in unknown))
     kwargs = {k: coerce(v, hints[k], f"{section}.{k}") for k, v in values.items()}
     try:
         return cls(**kwargs)

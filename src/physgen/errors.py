@@ -47,6 +47,14 @@ class UserError(ValueError):
             head += f"{sep}{self.value}"
         return f"{head}: {self.detail}" if self.detail else head
 
+    def rekeyed(self, names: dict[str, str]) -> "UserError":
+        """This error with each part of its key that is in ``names`` replaced by ``names[part]`` (e.g. the config
+        key ``train.max_time`` by the keyword ``max_time`` that set it); returned for ``raise``."""
+        if self.key is not None:
+            self.key = "/".join(names.get(part, part) for part in self.key.split("/"))
+            self.args = (self.render(lambda k: k, "="),)
+        return self
+
 
 @contextmanager
 def naming(name: Callable[[str], str]) -> Iterator[None]:

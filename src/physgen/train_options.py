@@ -9,8 +9,11 @@ and the key counts as set by the user.  Every other key is set with ``--set sect
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
+
+from physgen.errors import UserError
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,20 @@ def layer(**values: Any) -> dict[str, dict[str, Any]]:
         out["train"]["steps"] = None
     out.setdefault("train", {})
     return out
+
+
+@contextmanager
+def named_as_given(**values: Any) -> Iterator[None]:
+    """Within the block, a :class:`~physgen.errors.UserError` about a configuration key that one of the named
+    options given here set (not None) names that option instead: its keyword (``max_time=-1: ...``), which the
+    command line shows as the flag the user typed (``--max-time``; :mod:`physgen.cli.flags`).  A key the user
+    set with ``--set`` or ``--config`` keeps its name (``train.max_time``): the error names what was typed."""
+    names = {BY_NAME[name].key: name for name, value in values.items() if value is not None and name in BY_NAME}
+    try:
+        yield
+    except UserError as exc:
+        exc.rekeyed(names)
+        raise
 
 
 def docs_table() -> str:

@@ -26,6 +26,7 @@ from physgen.models import registry
 from physgen.models.base import DataSpec, all_finite
 from physgen.paths import as_path
 from physgen.runlock import LOCK_NAME, RunLock
+from physgen.train_options import named_as_given
 from physgen.training import augment as augmentation
 from physgen.training import distributed as dist
 from physgen.training import hooks
@@ -55,7 +56,7 @@ def train(model_name: str, *, data: str | Path | None = None, out: str | Path, c
         data, sets, flags = _hamiltonian_run(model_name, hamiltonian, data, resume, sets, flags)
     main = os.environ.get("RANK", "0") == "0"  # under torchrun rank 0 writes
     lock = RunLock(out, create=not resume) if main else nullcontext()
-    with lock:
+    with lock, named_as_given(**flags):
         return _train(model_name, data, out, config_file, sets, resume, overwrite, callbacks, flags)
 
 

@@ -66,7 +66,7 @@ class RBMConfig:
 
     def __post_init__(self) -> None:
         def bad(field: str, need: str) -> UserError:
-            return UserError(f"model.{field}: {getattr(self, field)!r} is invalid ({need})")
+            return UserError(f"{getattr(self, field)!r} is invalid ({need})", key=f"model.{field}")
         check_choices(self, "model")
         for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin"):
             if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:

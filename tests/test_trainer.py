@@ -401,7 +401,7 @@ def test_epoch_end_checkpoints_are_written_at_most_every_checkpoint_interval(tmp
     trainer, _ = _trainer(tmp_path, TrainConfig(epochs=3, batch_size=8, keep_last=10, progress=False,
                                                 checkpoint_interval=interval, guard_every=1))
     snapshots = []
-    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
+    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t.checkpoints.good[1]["step"]))
     trainer.fit()
     steps = sorted(int(p.stem.split("-")[1]) for p in (tmp_path / "t" / "checkpoints").glob("step-*.json"))
     assert steps == expected and snapshots == [8, 16, 24]
@@ -427,7 +427,7 @@ def test_guard_every_sets_the_parameter_check_and_snapshot_cadence(tmp_path, gua
     trainer = Trainer(_Silent(trainer_toy.ToyGaussConfig(), DataSpec("continuous", (2,))), cfg,
                       TensorData(x), run_dir=tmp_path / "t")
     snapshots = []
-    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t._good[1]["step"]))
+    trainer.add_callback("on_epoch_end", lambda t: snapshots.append(t.checkpoints.good[1]["step"]))
 
     _poison(trainer, 30, "unused", 1)
     with pytest.raises(TrainingDiverged, match=rf"diverged at step {caught} \(a parameter is NaN/Inf\); "
@@ -445,7 +445,7 @@ def test_epoch_end_snapshots_wait_for_guard_every_steps_unless_a_disk_checkpoint
                                                                     keep_last=20, checkpoint_interval=interval,
                                                                     guard_every=20))
         seen = []
-        trainer.add_callback("on_epoch_end", lambda t: seen.append(t._good[1]["step"]))
+        trainer.add_callback("on_epoch_end", lambda t: seen.append(t.checkpoints.good[1]["step"]))
         trainer.fit()
         assert seen == expected
 
@@ -465,7 +465,7 @@ def test_memory_snapshots_roll_back_exactly(tmp_path):
     trainer, _ = _trainer(tmp_path, TrainConfig(epochs=4, batch_size=8, log_every=4, progress=False,
                                                 checkpoint_interval=1e9, guard_every=1))
     seen = []
-    trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, None, t._good[0]["model.mu"].clone())))
+    trainer.add_callback("on_epoch_end", lambda t: seen.append((t.step, None, t.checkpoints.good[0]["model.mu"].clone())))
 
     _poison(trainer, 22, "mu", 0)
     with pytest.raises(TrainingDiverged, match=r"restored the checkpoint of step 16"):

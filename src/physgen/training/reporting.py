@@ -59,7 +59,7 @@ class Reporting:
             steps = {"step": self.step} if self.total_steps is None else {}
             self._bar.set_postfix(**steps, loss=f"{row.get('loss', math.nan):.4g}",
                                   samples_s=f"{row['samples_per_s']:.4g}", refresh=False)
-        if self.step - self._checked >= self.cfg.guard_every and not self._params_finite():
+        if self.step - self.checkpoints.checked >= self.cfg.guard_every and not self.checkpoints.finite(self.step):
             self._diverged(self.step, "a parameter is NaN/Inf")
             return False
         self.trigger("on_log")
@@ -118,6 +118,14 @@ class Reporting:
         with atomic_path(path) as tmp:
             matplotlib.image.imsave(tmp, np.asarray(image), cmap="gray", format="png")
         return path
+
+    def loss_metric(self) -> float | None:
+        """The last finite validation loss, else the last finite training loss (None: neither)."""
+        val = self.last_val.get("val_loss")
+        if val is not None and math.isfinite(val):
+            return val
+        loss = self.last_logs.get("loss")
+        return loss if loss is not None and math.isfinite(loss) else None
 
     def result(self) -> dict[str, Any]:
         """What ``fit`` returns: status, what stopped the run (``stopped_by``: ``budget`` — the planned steps

@@ -10,6 +10,7 @@ the probes' share)).  The span is saved in every checkpoint (``state["schedule"]
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 PLAN_SHARE = 0.02      # a time budget's first 2% (at most PLAN_MAX seconds) times the steps for the schedule
@@ -52,6 +53,19 @@ class Span:
         if steps_timed < PLAN_MIN_STEPS or seconds_timed < min(PLAN_SHARE * max_time, PLAN_MAX):
             return 0.0
         return float(step + 1 + max(1, round(steps_timed / max(seconds_timed, 1e-9) * remaining)))
+
+    def candidate(self, schedule: str, max_time: float | None, *, step: int, since: tuple[int, float, float],
+                  started: float, probe_spent: float, probe_share: float) -> float:
+        """A time budget's estimated last step now (0 while the timing warm-up lasts, or when none is needed): the
+        step rate since ``since`` = (step, monotonic time, probe seconds then), probe time (``probe_spent`` in
+        all) excluded, times the seconds left of ``max_time`` counted from ``started``, times (1 − the probes'
+        expected ``probe_share``)."""
+        if not self.needs_estimate(schedule):
+            return 0.0
+        step0, t0, probe0 = since
+        now = time.monotonic()
+        return self.estimate(step=step, steps_timed=step + 1 - step0, seconds_timed=now - t0 - (probe_spent - probe0),
+                             remaining=max(max_time - (now - started), 0.0) * (1.0 - probe_share), max_time=max_time)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"start": self.start, "horizon": self.horizon, "timed": self.timed}

@@ -29,17 +29,19 @@ import torch
 from tqdm.auto import tqdm
 
 from physgen.config import TrainConfig
-from physgen.errors import UserError
+from physgen.config import to_dict
+from physgen.errors import UserError, as_written
 from physgen.training import checkpoint as ckpt
 from physgen.training import distributed as dist
 from physgen.training import signals, steps
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.logbook import Logbook
 from physgen.training.optim import EMA, build_optimizers, set_learning_rates
+from physgen.training.progress import Progress, field_view
 from physgen.training.reporting import Reporting
 from physgen.training.seeds import PURPOSES, step_seed  # noqa: F401  (step_seed: part of this module's API)
 from physgen.training.span import Span
-from physgen.training.trainer_checkpoints import Checkpoints, TrainingDiverged  # noqa: F401  (part of this API)
+from physgen.training.trainer_checkpoints import Checkpointer, TrainingDiverged  # noqa: F401  (part of this API)
 from physgen.training.trainer_probes import QualityChecks
 from physgen.training.window import Window
 
@@ -47,7 +49,7 @@ EVENTS = ("on_train_start", "on_batch_end", "on_log", "on_validation", "on_quali
           "on_epoch_end", "on_divergence", "on_train_end")
 
 
-class Trainer(Reporting, Checkpoints):
+class Trainer(Reporting):
     """Train ``model`` on ``data`` with ``config``; checkpoints go to ``run_dir/checkpoints``.
 
     ``fit(resume=False)`` runs the planned ``config.steps`` (or ``config.epochs``) optimizer steps, unless the
@@ -56,10 +58,17 @@ class Trainer(Reporting, Checkpoints):
     With neither steps nor epochs the budget is ``max_time`` alone (a time budget).  Its parts: the step
     strategy (:mod:`~physgen.training.steps`),
     the schedule's span (:mod:`~physgen.training.span`), the quality probes and what they found
-    (:class:`~physgen.training.trainer_probes.QualityChecks`, ``trainer.checks``), checkpoints and rollback
-    (:mod:`~physgen.training.trainer_checkpoints`), and progress, logging, validation and previews
-    (:mod:`~physgen.training.reporting`).
+    (:class:`~physgen.training.trainer_probes.QualityChecks`, ``trainer.checks``), the checkpoints and the
+    rollback point (:class:`~physgen.training.trainer_checkpoints.Checkpointer`, ``trainer.checkpoints``), and
+    progress, logging, validation and previews (:mod:`~physgen.training.reporting`).  Where the run stands is
+    ``trainer.progress`` (:class:`~physgen.training.progress.Progress`), shown as ``trainer.step``, ``epoch``, ...
     """
+
+    run_dir = property(lambda self: self.checkpoints.run_dir,
+                       lambda self, value: setattr(self.checkpoints, "run_dir", value),
+                       doc="The run directory (None: checkpoints in memory only).")
+    step, epoch, position, lr_scale, retries, best, elapsed = map(field_view, (
+        "step", "epoch", "position", "lr_scale", "retries", "best", "elapsed"))
 
     def __init__(self, model, config: TrainConfig, data: TensorData, *, run_dir: str | Path | None = None,
                  val_data: TensorData | None = None, ctx: dist.DistContext | None = None,
@@ -71,7 +80,6 @@ class Trainer(Reporting, Checkpoints):
         self.model = model.to(device=self.device, dtype=self.dtype)
         self.data = data.to(self.device, self.dtype)
         self.val_data = val_data.to(self.device, self.dtype) if val_data is not None else None
-        self.run_dir = Path(run_dir) if run_dir is not None else None
         self._streamed = bool(getattr(data, "streamed", False))  # a file larger than memory (training.stream)
         if self._streamed:
             self.order = data.order(config.batch_size, seed=config.seed, drop_last=config.drop_last,
@@ -86,17 +94,14 @@ class Trainer(Reporting, Checkpoints):
         self.optimizers = build_optimizers(model.parameter_groups(), config)
         self.ema = EMA(model, config.ema) if config.ema else None
         self.callbacks: dict[str, list[Callable]] = defaultdict(list)
-        self.step = self.epoch = self.position = self.retries = 0
-        self.lr_scale, self.best, self.elapsed = 1.0, math.inf, 0.0
+        self.progress = Progress()
+        self.checkpoints = Checkpointer(self.model, self.optimizers, self.ema, self.ctx, self.device,
+                                        Path(run_dir) if run_dir is not None else None, config, self.progress)
         self.stop_requested, self.status, self.last_logs, self.last_val = False, "running", {}, {}
         self.checks = QualityChecks(probe, self.total_steps, until_floor=config.until == "floor")
         self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
         self.checks_s = 0.0                            # seconds of probes and validation passes in this fit
         self._span = Span.fresh(self.total_steps)    # the lr schedule's steps
-        self._good: tuple[dict, dict] | None = None   # the last good state (rollback point)
-        self._checked = 0                             # step of the last parameter check (or start/restore)
-        self._written: tuple[int, float] | None = None  # (step, monotonic time) of the last checkpoint on disk
-        self._writer: ckpt.BackgroundWriter | None = None
         self.logbook: Logbook | None = None           # metrics.csv during fit (rank 0 with a run directory)
         self._terminate = False  # set by SIGTERM (e.g. a batch system's wall-time warning)
         self._window = Window()
@@ -123,7 +128,7 @@ class Trainer(Reporting, Checkpoints):
     def fit(self, *, resume: bool = False) -> dict[str, Any]:
         """Train; ``resume=True`` continues from the newest checkpoint in ``run_dir``."""
         self._t0 = time.monotonic()
-        self._writer = ckpt.BackgroundWriter() if self._writes else None
+        self.checkpoints.writer = ckpt.BackgroundWriter() if self._writes else None
         precision = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision(self.cfg.matmul_precision)
         try:
@@ -132,7 +137,7 @@ class Trainer(Reporting, Checkpoints):
             torch.set_float32_matmul_precision(precision)
             if self.logbook is not None:
                 self.logbook.close()
-            writer, self._writer = self._writer, None
+            writer, self.checkpoints.writer = self.checkpoints.writer, None
             if writer is not None:
                 signals.close_quietly_on_error(writer)
 
@@ -163,7 +168,7 @@ class Trainer(Reporting, Checkpoints):
             if self.run_dir is None:
                 raise UserError("no run directory to resume from")
             path, tensors, state, skipped = ckpt.load_newest_valid(
-                self.run_dir / "checkpoints", model=self.model.name, model_version=self._model_version)
+                self.run_dir / "checkpoints", model=self.model.name, model_version=self.checkpoints.model_version)
             tensors, state = ckpt.for_rank(tensors, state, self.ctx.rank, self.ctx.world_size, path)
             # DDP starts by broadcasting rank 0's parameters: wrap first, so that each rank's own values stay
             self._step = steps.choose(self.model, self.ctx, self.optimizers, self.cfg.grad_clip)
@@ -172,7 +177,7 @@ class Trainer(Reporting, Checkpoints):
                 self.say(ckpt.skipped_line(skipped, path))
             self._span = Span.resumed(state.get("schedule") or {}, self.step, self.total_steps)
             self.model.on_fit_start(self.data.all(), resumed=True, generator=self._generator(self.step, "start"))
-            self._written = (self.step, time.monotonic())
+            self.checkpoints.written = (self.step, time.monotonic())
             if self.logbook is not None:
                 self.logbook.truncate_after(self.step)
         else:
@@ -186,19 +191,6 @@ class Trainer(Reporting, Checkpoints):
         # (step, time, probe seconds) the step rate counts from
         self._plan_from = (self.step, self._t_last, self.checks.cadence.spent)
         self.trigger("on_train_start")
-
-    def _horizon_candidate(self) -> float:
-        """A time budget's estimated last step of the schedule's span (0 while the timing warm-up lasts, or not
-        needed): the step rate measured so far (probe time excluded) times the budget's remaining seconds."""
-        if not self._span.needs_estimate(self.cfg.schedule):
-            return 0.0
-        step0, t0, probe0 = self._plan_from
-        now = time.monotonic()
-        share = self.checks.cadence.share if self.probe is not None else 0.0   # (the probes' expected share)
-        return self._span.estimate(step=self.step, steps_timed=self.step + 1 - step0,
-                                   seconds_timed=now - t0 - (self.checks.cadence.spent - probe0),
-                                   remaining=max(self.cfg.max_time - (now - self._t0), 0.0) * (1.0 - share),
-                                   max_time=self.cfg.max_time)
 
     def _one_step(self) -> None:
         if self._streamed:
@@ -217,7 +209,10 @@ class Trainer(Reporting, Checkpoints):
         nonfinite = value is not None and not math.isfinite(value)
         bad, late, term, stop, horizon = dist.all_reduce_max(
             [float(nonfinite), float(self._over_time()), float(self._terminate), float(self.stop_requested),
-             self._horizon_candidate()], self.ctx, self.device)
+             self._span.candidate(self.cfg.schedule, self.cfg.max_time, step=self.step, since=self._plan_from,
+                                  started=self._t0, probe_spent=self.checks.cadence.spent,
+                                  probe_share=self.checks.cadence.share if self.probe is not None else 0.0)],
+            self.ctx, self.device)
         if bad:
             return self._diverged(self.step + 1, f"loss is {value}" if nonfinite else "on another rank")
         self._step.update(loss)
@@ -268,7 +263,7 @@ class Trainer(Reporting, Checkpoints):
                               "time_s": self.elapsed + now - self._t_last, **{f"val_{k}": v for k, v in values.items()}})
         is_best, self.best = self.checks.record(values, self.step, self.best, now)
         if is_best:
-            self._save_best()
+            self.checkpoints.save_best(self.state, self.logbook)
         reason = None if final or self.status != "running" else self.checks.stop_reason(
             values, now, patience=self.cfg.patience, until=self.cfg.until)
         if reason is not None:
@@ -309,7 +304,7 @@ class Trainer(Reporting, Checkpoints):
         if not self.cfg.val_every and self.probe is None:  # (with a probe: at the probe's cadence)
             self.validate()
         if not self.cfg.checkpoint_every:
-            snapshot, disk = self._epoch_end_due()
+            snapshot, disk = self.checkpoints.epoch_end_due(self.step)
             if snapshot or disk:
                 self.save_checkpoint(to_disk=disk)
         self.trigger("on_epoch_end")
@@ -326,11 +321,11 @@ class Trainer(Reporting, Checkpoints):
         ended = self._span.timed and self.status == "completed" and not self._span.ended
         if ended:   # the time budget was spent: a later --resume --max-time starts a new span
             self._span.ended = True
-        if self._written is None or self._written[0] != self.step or ended:
+        if self.checkpoints.written is None or self.checkpoints.written[0] != self.step or ended:
             self.save_checkpoint()
         self.preview()
-        if self._writer is not None:
-            self._writer.wait()  # the last checkpoint is on disk before on_train_end and the summary
+        if self.checkpoints.writer is not None:
+            self.checkpoints.writer.wait()  # the last checkpoint is on disk before on_train_end and the summary
         self.trigger("on_train_end")
         if self.logbook is not None:
             self.logbook.close()
@@ -343,3 +338,59 @@ class Trainer(Reporting, Checkpoints):
 
     def _over_time(self) -> bool:
         return self.cfg.max_time is not None and time.monotonic() - self._t0 >= self.cfg.max_time
+
+    # --- checkpoints and the divergence guard (the Checkpointer writes; the trainer decides when) ---------------
+    @property
+    def _writes(self) -> bool:
+        return self.checkpoints.writes
+
+    def state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """Everything needed to continue: (tensors on the CPU, JSON state)."""
+        return self.checkpoints.snapshot(
+            total_steps=self.total_steps, schedule={"name": self.cfg.schedule, "step": self.step, **self._span.to_json()},
+            quality=self.checks.to_json(), window=self._window.to_json(),
+            config={"model": to_dict(self.model.config), "train": to_dict(self.cfg)})
+
+    def save_checkpoint(self, event: bool = True, *, to_disk: bool = True) -> None:
+        """Snapshot the state as the rollback point; rank 0 writes it unless ``to_disk`` is False (epoch ends closer
+        than ``checkpoint_interval`` seconds to the last written checkpoint: with short epochs the writes would
+        cost more than the training).  Without a probe, the validation (else training) loss picks ``best``."""
+        if self.checkpoints.good is not None and not self.checkpoints.finite(self.step):
+            return self._diverged(self.step, "a parameter is NaN/Inf")
+        metric = self.loss_metric() if self.probe is None else None   # with a probe, quality() picks best
+        if self.checkpoints.save(self.state(), to_disk=to_disk, metric=metric, logbook=self.logbook) and event:
+            if self.checkpoints.writer is not None and self.callbacks["on_checkpoint"]:
+                self.checkpoints.writer.wait()  # callbacks may read the files
+            self.trigger("on_checkpoint")
+
+    def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
+        self.checkpoints.load(tensors, state)
+        self.checks.restore(state.get("quality"))
+        self._window = Window.from_json(state.get("window"))
+
+    def _diverged(self, step: int, reason: str) -> None:
+        """Roll back to the last good state; then stop (``TrainingDiverged``) or retry with a lower learning rate
+        (``train.on_divergence``, at most ``max_retries`` times)."""
+        tensors, state = self.checkpoints.good
+        lr_scale, retries = self.lr_scale, self.retries
+        self._restore(tensors, state)
+        if self.total_steps is not None:
+            self._bar.n = self.step
+        if self.logbook is not None:
+            self.logbook.truncate_after(self.step)
+        message = f"training diverged at step {step} ({reason}); restored the checkpoint of step {self.step}"
+        self.trigger("on_divergence")
+        if self.cfg.on_divergence == "stop" or retries >= self.cfg.max_retries:
+            self.status = "diverged"
+            written = self.checkpoints.written
+            if written is None or written[0] != self.step:  # the restored state was in memory only
+                self.save_checkpoint(event=False)
+                if self.checkpoints.writer is not None:
+                    self.checkpoints.writer.wait()
+            hint = (f"rerun with {as_written('on_divergence')} retry or a lower train.lr"
+                    if self.cfg.on_divergence == "stop" else f"gave up after {retries} retries; lower train.lr")
+            raise TrainingDiverged(f"{message}; {hint}")
+        self.retries, self.lr_scale = retries + 1, lr_scale * self.cfg.retry_lr_factor
+        self.say(f"physgen: {message}; retrying with the learning rate x{self.lr_scale:g} "
+                 f"(retry {self.retries}/{self.cfg.max_retries})")
+        self._step.rebuild()

@@ -34,7 +34,7 @@ def test_a_snapshot_restores_tensors_and_progress_exactly(tmp_path):
     keeper = _keeper(tmp_path)
     keeper.progress.step, keeper.progress.epoch, keeper.progress.lr_scale = 7, 2, 0.25
     snap = keeper.snapshot(total_steps=10, config={"model": to_dict(keeper.model.config)})
-    assert keeper.save(snap, to_disk=True, metric=1.5, logbook=None)
+    assert keeper.save(snap, to_disk=True, metric=1.5)
     assert keeper.progress.best == 1.5 and keeper.written[0] == 7
     files = sorted(p.name for p in (tmp_path / "checkpoints").iterdir())
     assert "step-00000007.safetensors" in files and "best.safetensors" in files

@@ -6,7 +6,7 @@ from __future__ import annotations
 import functools
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import torch
 
@@ -67,18 +67,17 @@ class Checkpointer:
         return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
 
     def save(self, snapshot: tuple[dict[str, torch.Tensor], dict[str, Any]], *, to_disk: bool, metric: float | None,
-             logbook=None) -> bool:
+             flush: Callable[[], None] = lambda: None) -> bool:
         """Keep ``snapshot`` as the rollback point and, with ``to_disk``, send it to disk (a collective: every rank
-        calls it); it is also ``best`` when ``metric`` is below the progress's ``best``.  ``logbook`` is flushed
-        first, so that every ``metrics.csv`` row up to a checkpoint on disk is in the file.  True when sent."""
+        calls it); it is also ``best`` when ``metric`` is below the progress's ``best``.  ``flush()`` runs first
+        (the trainer's: every ``metrics.csv`` row up to a checkpoint on disk is in the file).  True when sent."""
         tensors, state = self.good = snapshot
         if not to_disk:
             return False
         is_best = metric is not None and metric < self.progress.best
         if is_best:
             self.progress.best = state["best"] = metric
-        if logbook is not None:
-            logbook.flush()
+        flush()
         self.send(tensors, state, is_best=is_best)
         dist.barrier(self.ctx)
         return True
@@ -114,7 +113,7 @@ class Checkpointer:
             ckpt.add_rank_states(tensors, state, ranked, rank_rng)
         return tensors, state
 
-    def save_best(self, snapshot, logbook=None) -> None:
+    def save_best(self, snapshot: Callable[[], tuple[dict, dict]], flush: Callable[[], None] = lambda: None) -> None:
         """Write ``snapshot()`` as a step checkpoint and as ``best`` (rank 0, with finite parameters; the rollback
         point and the checkpoint cadence are left alone, so that the training does not depend on when probes
         ran).  Under ``torchrun`` only ``best`` is written: rank 0 alone probes, so it cannot collect the other
@@ -122,8 +121,7 @@ class Checkpointer:
         if not self.writes or not self.finite_here():
             return
         tensors, state = snapshot()
-        if logbook is not None:
-            logbook.flush()
+        flush()
         if self.ctx.enabled:
             self._submit(functools.partial(ckpt.save, self.run_dir / "checkpoints", "best", model=self.model.name,
                                            model_version=self.model_version), tensors, state)

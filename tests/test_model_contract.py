@@ -1,4 +1,5 @@
-"""The model contract: every registered family declares its class attributes, its per-kind defaults build a
+"""The model contract: the maths a family supplies is a short list and its description is its card; every
+registered family declares its class attributes, its per-kind defaults build a
 valid run config, ``physgen models`` shows the budgets, and the samplers import no model."""
 from __future__ import annotations
 
@@ -24,6 +25,23 @@ def test_the_base_declares_every_contract_attribute_with_a_type():
     hints = typing.get_type_hints(GenerativeModel, include_extras=False)
     for attr in CONTRACT:
         assert attr in hints and typing.get_origin(hints[attr]) is typing.ClassVar, attr
+
+
+MATHS = ("__init__", "loss", "gradients", "parameter_groups", "adversarial_step", "check_batch", "on_fit_start",
+         "validate", "sample", "log_prob", "proposal", "device")
+
+
+def test_the_maths_contract_is_short_and_the_description_is_the_card():
+    from physgen.models.card import FamilyCard
+
+    own = [k for k in vars(GenerativeModel) if not k.startswith("__") or k == "__init__"]
+    assert own == list(MATHS) and len(own) <= 12
+    described = set(vars(FamilyCard))
+    assert set(CONTRACT) <= described
+    assert {"defaults", "resolve", "check_given", "step_work", "sample_work", "networks", "preview"} <= described
+    assert not described & set(MATHS)
+    for name in NAMES:   # every family found through its entry point carries a card
+        assert issubclass(registry.get(name), FamilyCard), name
 
 
 @pytest.mark.parametrize("name", NAMES)

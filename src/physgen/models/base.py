@@ -1,4 +1,5 @@
-"""The model contract shared by every family and the model-agnostic trainer.
+"""The model contract shared by every family and the model-agnostic trainer: the maths a family supplies
+(:class:`GenerativeModel`); what describes the family is its card (:class:`physgen.models.card.FamilyCard`).
 
 A model knows its parameters and gives a loss (energy difference, negative ELBO, denoising error)
 or, for two-player models, one adversarial step; it never owns the training loop.  Samplers own
@@ -13,259 +14,29 @@ Batches are ``dict[str, Tensor]``:
 """
 from __future__ import annotations
 
-import copy
-import dataclasses
-from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar
+from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.contract import DemoStage, Hook
+# (re-exported: the data spec and the card's helpers are part of this module's API)
+from physgen.models.card import (FALLBACK_SIZE_KEYS, FamilyCard, budget, default_kinds,  # noqa: F401
+                                 kind_of, overlay)
+from physgen.models.spec import DataSpec, all_finite, grey_grid, on_grid  # noqa: F401
 
 
-@dataclass(frozen=True)
-class DataSpec:
-    """What a model needs to know about its training data (saved with the run as JSON)."""
+class GenerativeModel(FamilyCard, nn.Module):
+    """Base class of every physgen model: the maths a family supplies to the trainer and the CLI.
 
-    kind: str
-    shape: tuple[int, ...]
-    feature_names: tuple[str, ...] | None = None
-    condition_names: tuple[str, ...] = ()
-    condition_values: dict[str, tuple[float, ...]] = field(default_factory=dict)  # distinct values seen
-    n_labels: int | None = None
-    levels: int | None = None   # grey images whose pixels all lie on the grid {k/N, k = 0..N}: N (digits: 16)
-
-    @classmethod
-    def from_dataset(cls, ds, condition: str | None = None) -> "DataSpec":
-        """Spec of a :class:`physgen.data.Dataset`; ``condition`` is a condition name or ``"labels"``."""
-        names: tuple[str, ...] = ()
-        values: dict[str, tuple[float, ...]] = {}
-        n_labels = None
-        if condition == "labels":
-            if ds.labels is None:
-                raise UserError("data.condition=labels: the data file has no /labels")
-            n_labels = int(ds.labels.max()) + 1
-        elif condition is not None:
-            if condition not in ds.conditions:
-                have = ", ".join(sorted(ds.conditions)) or "none"
-                raise UserError(f"data.condition={condition}: the data file has no /conditions/{condition} (it has: {have})")
-            names = (condition,)
-            values = {condition: tuple(float(v) for v in np.unique(ds.conditions[condition]))}
-        fn = ds.feature_names
-        samples = getattr(ds, "samples", None)
-        levels = grey_grid(samples) if ds.kind == "image" and isinstance(samples, np.ndarray) else None
-        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels, levels)
-
-    @property
-    def n_features(self) -> int:
-        return int(np.prod(self.shape))
-
-    def condition_range(self, name: str) -> tuple[float, float]:
-        vals = self.condition_values[name]
-        return min(vals), max(vals)
-
-    def to_json(self) -> dict[str, Any]:
-        d = dataclasses.asdict(self)
-        d["shape"] = list(self.shape)
-        return d
-
-    @classmethod
-    def from_json(cls, d: dict[str, Any]) -> "DataSpec":
-        return cls(d["kind"], tuple(d["shape"]), tuple(d["feature_names"]) if d.get("feature_names") else None,
-                   tuple(d.get("condition_names", ())),
-                   {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"),
-                   d.get("levels"))
-
-
-def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:
-    """The smallest ``N <= max_steps`` with every value of ``x`` on the grid ``{k/N : k = 0..N}`` (to 1e-5;
-    the 8×8 digits, stored as pixel/16: 16), or None: the levels that the RBM's softmax and binomial units and
-    the VAE's categorical and binomial likelihoods model."""
-    values = np.unique(x)
-    if len(values) > max_steps + 1 or values[0] < 0 or values[-1] > 1:
-        return None
-    for n in range(1, max_steps + 1):
-        if np.abs(values * n - np.round(values * n)).max() <= 1e-5 * n:
-            return n
-    return None
-
-
-def all_finite(x: torch.Tensor) -> bool:
-    """No NaN/Inf in ``x`` (empty: True), from its minimum and maximum: one pass, and a NaN reaches both."""
-    return x.numel() == 0 or bool(torch.isfinite(torch.stack(torch.aminmax(x))).all())
-
-
-def on_grid(x: torch.Tensor, levels: int) -> bool:
-    """Whether every value of ``x`` is one of the grey levels ``k/N``, ``k = 0..N`` (``N`` = ``levels``)."""
-    n = x * levels
-    return bool(((x >= 0) & (x <= 1)).all()) and float((n - n.round()).abs().max()) <= 1e-4 * levels
-
-
-def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
-    """Merge config overlays section by section (later parts win), deep-copying the values:
-    ``overlay({"train": {"lr": 1e-3}}, {"train": {"max_time": 60}}) == {"train": {"lr": 1e-3, "max_time": 60}}``."""
-    out: dict[str, Any] = {}
-    for part in parts:
-        for section, values in part.items():
-            out.setdefault(section, {}).update(copy.deepcopy(values))
-    return out
-
-
-def budget(steps: int) -> dict[str, Any]:
-    """The default training budget overlay: ``steps`` optimizer steps and no time cap.  A step budget makes the
-    run the same on every machine: the learning-rate schedule and the quality probes run over the steps, so
-    the same command and seed give the same model on a fast, a slow or a busy host (``--max-time`` caps it)."""
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"budget: {steps!r} is not a number of steps >= 1")
-    return {"train": {"steps": steps, "epochs": None, "max_time": None}}
-
-
-#: the size keys ``physgen tune`` searches for a family without :attr:`GenerativeModel.size_keys` (those its
-#: config dataclass has)
-FALLBACK_SIZE_KEYS = ("n_hidden", "latent", "hidden", "hidden_g", "hidden_d")
-
-
-def kind_of(spec: DataSpec) -> str:
-    """The data kind whose defaults apply: ``spins``, ``binary``, ``continuous``; ``image`` data (grey levels
-    in [0, 1]) share the ``binary`` defaults, being lattices of pixels too."""
-    return "binary" if spec.kind == "image" else spec.kind
-
-
-def default_kinds(spec: DataSpec) -> tuple[str, ...]:
-    """The :attr:`GenerativeModel.defaults_by_kind` entries that apply to ``spec``, in merge order: its
-    :func:`kind_of`, then, for grey images, the family's own ``image`` entry (what differs from binary pixels)."""
-    return (kind_of(spec), "image") if spec.kind == "image" else (kind_of(spec),)
-
-
-class GenerativeModel(nn.Module):
-    """Base class of every physgen model: the contract between a family, the trainer and the CLI.
-
-    A family declares the class attributes below (every one has a default here, so a subclass names only
-    what differs), builds its networks in ``__init__`` from its ``config_class`` instance and the run's
-    :class:`DataSpec`, and implements :meth:`loss` (or, with ``adversarial = True``,
-    :meth:`adversarial_step`) and :meth:`sample`.  State that must survive a resume (persistent chains,
-    replay buffers, fitted data ranges) lives in registered buffers so it is checkpointed.
+    A family describes itself on its card (:class:`~physgen.models.card.FamilyCard`'s class attributes, which
+    it overrides where it differs), builds its networks in ``__init__`` from its ``config_class`` instance and
+    the run's :class:`DataSpec`, and implements :meth:`loss` (or :meth:`gradients` in closed form, or, with
+    ``adversarial = True``, :meth:`adversarial_step`) and :meth:`sample`; :meth:`log_prob` and
+    :meth:`proposal` where it has a likelihood or a probability of a configuration.  State that must survive
+    a resume (persistent chains, replay buffers, fitted data ranges) lives in registered buffers so it is
+    checkpointed.
     """
-
-    #: the registry / CLI name (``physgen train NAME``)
-    name: ClassVar[str] = "base"
-    #: one line shown by ``physgen models``
-    description: ClassVar[str] = ""
-    #: the ``[model]`` section's dataclass; its ``__post_init__`` validates and raises :class:`UserError`
-    config_class: ClassVar[type] = object
-    #: True for two-player models: the trainer calls :meth:`adversarial_step` instead of :meth:`loss`
-    adversarial: ClassVar[bool] = False
-    #: data kinds the family can model (``DataSpec.kind``)
-    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
-    #: the data the family is usually run on; sizes the networks of ``physgen models summary`` without --data
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
-    #: bumped when the meaning or layout of the saved tensors changes (old checkpoints are then refused)
-    checkpoint_version: ClassVar[int] = 1
-    #: True when :meth:`gradients` writes the gradient of :meth:`loss` in closed form (e.g. the RBM's
-    #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward``.  A family
-    #: whose answer depends on its options overrides it with a property.
-    closed_form_gradients: ClassVar[bool] = False
-    #: on CPU, :func:`physgen.training.data.draw` asks :meth:`sample` for at most this many samples per call
-    #: (None: all at once) -- for families that run a large network many times per sample, whose
-    #: activations for a big batch no longer fit in cache
-    cpu_sample_chunk: ClassVar[int | None] = None
-    #: the family's fixed config overlay ``{"model": {...}, "train": {...}, "data": {...}}``, the part of
-    #: :meth:`defaults` that does not depend on the data
-    default_config: ClassVar[dict[str, Any]] = {}
-    #: overlays per data kind (``spins``, ``binary``, ``continuous``; ``image`` data take ``binary`` and then
-    #: an ``image`` entry where a family has one, see :func:`default_kinds`) merged over :attr:`default_config`
-    #: by :meth:`defaults`: widths, learning rates,
-    #: sampler settings, the data transform the family needs, and the training budget (:func:`budget`)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {}
-    #: ``[model]`` keys whose explicit setting by the user drops the family defaults of the keys listed with it,
-    #: so that the user's choice wins over a default that contradicts it (the rbm: ``n_hidden`` asks for a dense
-    #: RBM, which the spins default ``filters`` would refuse); ``config.toml`` records the resolved values
-    default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {}
-    #: ``physgen tune``'s built-in space: the ``[model]`` keys that set the network's size, per network kind
-    #: (:meth:`network_kind`; ``"any"`` when the family builds one kind); None: :data:`FALLBACK_SIZE_KEYS`
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = None
-    #: True when the family is also a classifier: it has ``n_classes`` and ``compare_classifiers(x_test, y_test,
-    #: *, temperatures, baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}`` (test accuracy beside
-    #: baselines), which ``physgen evaluate RUN --data TEST`` reports on labelled test data
-    classifier: ClassVar[bool] = False
-    #: True when the family also trains without data, on a Hamiltonian alone (``physgen train NAME --hamiltonian
-    #: ising``: :mod:`physgen.training.hamiltonian`), its ``model.objective = "free-energy"``
-    trains_on_hamiltonian: ClassVar[bool] = False
-    #: the overlay that a run on a Hamiltonian puts over :meth:`defaults` (the user's ``--config``, ``--set`` and
-    #: flags still win), e.g. a learning rate that suits the free energy rather than a likelihood
-    hamiltonian_defaults: ClassVar[dict[str, Any]] = {}
-    #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
-    #: never inherited by a subclass
-    demo: ClassVar[DemoStage | None] = None
-
-    @classmethod
-    def probe_samples(cls, spec: DataSpec) -> int | None:
-        """The most held-out rows the training's quality probe compares samples with (None: the trainer's
-        default): families whose sampler is costly (many network evaluations per sample) cap it, so that the
-        probes stay a small share of the training.  A function of the data only, never of the machine."""
-        return None
-
-    def step_work(self, batch_size: int) -> float | None:
-        """The work of one training step on ``batch_size`` rows, in the units of :meth:`sample_work` (None: not
-        declared).  With both declared, the trainer bounds its quality checks to a share of the training's work
-        (:mod:`physgen.training.probe`); a function of the configuration only, never of the machine."""
-        return None
-
-    def sample_work(self, n: int) -> float | None:
-        """The work of drawing ``n`` samples at one condition value with the default sampler, in the units of
-        :meth:`step_work` (None: not declared)."""
-        return None
-
-    @classmethod
-    def network_kind(cls, config: Any, spec: DataSpec) -> str:
-        """The kind of network ``config`` builds for data ``spec`` (the :attr:`size_keys` entry that applies):
-        the config's ``net`` or ``arch`` when it names one, else ``mlp`` for tabular data and ``cnn`` for
-        lattices and images."""
-        chosen = getattr(config, "net", None) or getattr(config, "arch", None) or "auto"
-        if chosen != "auto":
-            return chosen
-        return "cnn" if len(spec.shape) in (2, 3) else "mlp"
-
-    @classmethod
-    def search_size_keys(cls, config: Any, spec: DataSpec) -> tuple[str, ...]:
-        """The :attr:`size_keys` of the network ``config`` builds for ``spec``."""
-        table = cls.size_keys
-        if table is None:
-            return FALLBACK_SIZE_KEYS
-        return table.get("any") or table.get(cls.network_kind(config, spec), ())
-
-    @classmethod
-    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
-        """The family's default config overlay for data described by ``spec`` (a nested dict of raw values,
-        sections ``model``, ``train``, ``data``): what ``physgen train`` uses before ``--config``, ``--set``
-        and the flags.  The base merges :attr:`default_config` and the :attr:`defaults_by_kind` entry of
-        the spec's kind; families whose defaults depend on more of the spec (e.g. on conditioning) extend it."""
-        return overlay(cls.default_config, *(cls.defaults_by_kind.get(k, {}) for k in default_kinds(spec)))
-
-    @classmethod
-    def check_kind(cls, spec: DataSpec) -> None:
-        """UserError unless the family models data of ``spec.kind`` (:attr:`kinds`)."""
-        if spec.kind not in cls.kinds:
-            raise UserError(f"model {cls.name!r} cannot model data of kind {spec.kind!r} "
-                            f"(supported: {', '.join(cls.kinds)})")
-
-    @classmethod
-    def resolve(cls, config: Any, spec: DataSpec) -> Any:
-        """``config`` with every data-dependent choice (``"auto"``) replaced by the concrete value the family
-        takes for data like ``spec`` (the base: ``config`` unchanged).  Resolving twice gives the same config;
-        an explicit choice that cannot fit the data is a UserError.  ``physgen train`` resolves once, before
-        writing ``config.toml``, so a run records what it trained; :meth:`__init__` resolves again, so a
-        config saved with ``"auto"`` builds the same model."""
-        return config
-
-    @classmethod
-    def check_given(cls, config: Any, given: frozenset[str]) -> None:
-        """Refuse (UserError) a combination of options the user set that the family cannot honour;
-        ``given``: the dotted keys set by a config file, ``--set`` or a flag (:attr:`physgen.config.RunConfig.given`),
-        so a value that happens to equal its default still counts as set.  The base accepts every combination."""
 
     def __init__(self, config, spec: DataSpec):
         super().__init__()
@@ -307,29 +78,6 @@ class GenerativeModel(nn.Module):
         parameters and buffers here (visible biases from data means, data ranges, persistent chains);
         state that is not checkpointed (e.g. fitted resampling weights) is rebuilt on both."""
 
-    def run_hooks(self, x: torch.Tensor) -> list[tuple[str, Hook]]:
-        """``(event, hook)`` pairs the report layer calls during every fit with a read-only
-        :class:`~physgen.models.contract.RunContext` (never the trainer), e.g. a GAN's loss curves and
-        fixed-noise samples, reported as files through the context; called before every fit with the training
-        samples ``x`` ``(N, *shape)`` in model space on the training device.  Default: none."""
-        return []
-
-    def networks(self) -> dict[str, tuple[list[nn.Module], Callable[[], Any] | None]]:
-        """Name -> (modules whose parameters are counted together, a forward call through them on a dummy
-        batch of two, or None when the model has parameters but no layers), for ``physgen models summary``.
-        Default: the whole model as one network without a forward call."""
-        return {"model": ([self], None)}
-
-    def dummy_inputs(self, n: int = 2) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """``(x (n, *shape) zeros, cond (n, C) at the middle of each trained range or None, labels (n,) or
-        None)``: inputs for :meth:`networks`' forward calls."""
-        spec = self.spec
-        cond = None
-        if spec.condition_names:
-            cond = torch.tensor([[sum(spec.condition_range(c)) / 2 for c in spec.condition_names]] * n)
-        labels = torch.zeros(n, dtype=torch.long) if spec.n_labels else None
-        return torch.zeros(n, *spec.shape), cond, labels
-
     def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
         """Metrics on a held-out batch (averaged by the trainer, logged as ``val_<key>``).
         Default: the training loss without gradients (nothing for adversarial models)."""
@@ -338,27 +86,6 @@ class GenerativeModel(nn.Module):
         with torch.no_grad():
             loss, logs = self.loss(batch, generator=generator)
         return {"loss": float(loss), **{k: float(v) for k, v in logs.items()}}
-
-    @torch.no_grad()
-    def preview(self, *, generator: torch.Generator, **sample_options: Any) -> np.ndarray | None:
-        """An image (H, W) in [0, 1] saved by the trainer under ``previews/``; default: a 4x4 grid of
-        samples when one sample is 2-D (Ising lattices, digits), else None.  ``sample_options`` go to
-        :meth:`sample` (families with costly samplers override this to pass e.g. a shorter burn-in)."""
-        if len(self.spec.shape) != 2:
-            return None
-        cond = ({name: float(sorted(v)[len(v) // 2]) for name, v in self.spec.condition_values.items()}
-                if self.spec.condition_names else None)  # a trained value near the middle
-        if self.spec.n_labels:
-            cond = {"labels": 0}
-        x = self.sample(16, generator=generator, condition=cond, **sample_options).detach().float().cpu().numpy()
-        lo, hi = float(x.min()), float(x.max())
-        x = (x - lo) / (hi - lo) if hi > lo else np.zeros_like(x)
-        h, w = self.spec.shape
-        grid = np.ones((4 * (h + 1) - 1, 4 * (w + 1) - 1), dtype=np.float32)
-        for i, img in enumerate(x[:16]):
-            r, c = divmod(i, 4)
-            grid[r * (h + 1): r * (h + 1) + h, c * (w + 1): c * (w + 1) + w] = img
-        return grid
 
     # --- generation and scoring -----------------------------------------------------------
     @torch.no_grad()

@@ -20,8 +20,10 @@ def register(sub) -> None:
     p = add_verb(sub, "nqs", "neural quantum states: RBM ansätze for spin Hamiltonians against exact energies",
                  EXAMPLE, run)
     p.set_defaults(locks_out=True)
-    p.add_argument("--hamiltonian", choices=("tfim", "heisenberg", "j1j2"), default="tfim",
-                   help="transverse-field Ising (default), Heisenberg or J1-J2 (S = σ/2)")
+    from physgen.nqs.hamiltonians import HAMILTONIANS
+
+    p.add_argument("--hamiltonian", choices=tuple(HAMILTONIANS), default="tfim",
+                   help="; ".join(f"{name}: {entry.help}" for name, entry in HAMILTONIANS.items()))
     p.add_argument("--lattice", choices=("chain", "square"), default="chain", help="chain (default) or square")
     p.add_argument("--size", type=positive_int, required=True, help="linear size L (N = L or L² sites)")
     p.add_argument("--pbc", action=argparse.BooleanOptionalAction, default=True,

@@ -21,17 +21,45 @@ observables are unchanged.  J₂ bonds join sites of one sublattice and keep the
 exact only at J₂ = 0).
 
 Both models have Tr H = 0: the infinite-temperature energy E_∞ of the V-score is 0.
+
+**Adding a Hamiltonian** is one class and one registration: a class with ``n_sites``, ``connected(s)`` (above),
+``name``, ``conserves_sz`` (True: sampled at total Sᶻ = 0 with exchange moves) and ``e_infinity`` (Tr H / 2^N),
+and a builder ``fn(lattice, *, h, J, J2, marshall)`` registered with :func:`register_hamiltonian`; ``physgen nqs
+--hamiltonian NAME``, :class:`physgen.nqs.run.NQSConfig` and the exact diagonalization then take it.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import numpy as np
 
 from physgen.errors import UserError
 from physgen.nqs.lattice import Lattice
 
-HAMILTONIANS = ("tfim", "heisenberg", "j1j2")
+
+@dataclass(frozen=True)
+class HamiltonianEntry:
+    """A registered Hamiltonian: ``build(lattice, *, h, J, J2, marshall)`` makes it, ``help`` is its line in
+    ``physgen nqs --help``, ``next_nearest`` says it reads ``J2``."""
+
+    build: Callable[..., Any]
+    help: str
+    next_nearest: bool = False
+
+
+#: name -> entry: the Hamiltonians ``physgen nqs --hamiltonian`` offers (:func:`register_hamiltonian`)
+HAMILTONIANS: dict[str, HamiltonianEntry] = {}
+
+
+def register_hamiltonian(name: str, help: str, *, next_nearest: bool = False):
+    """Decorator: register ``fn(lattice, *, h, J, J2, marshall) -> Hamiltonian`` under ``name``."""
+    def add(fn: Callable[..., Any]) -> Callable[..., Any]:
+        if name in HAMILTONIANS and HAMILTONIANS[name].build is not fn:
+            raise RuntimeError(f"Hamiltonian {name!r} registered twice")
+        HAMILTONIANS[name] = HamiltonianEntry(fn, help, next_nearest)
+        return fn
+    return add
 
 
 @dataclass(frozen=True)
@@ -115,20 +143,38 @@ class Heisenberg:
 
 def make_hamiltonian(name: str, lattice: Lattice, *, h: float = 1.0, J: float = 1.0, J2: float = 0.0,
                      marshall: bool | None = None):
-    """``"tfim"``, ``"heisenberg"`` or ``"j1j2"``; ``marshall=None`` applies the sign rule to the
-    Heisenberg-type models on bipartite lattices with J > 0 (antiferromagnets)."""
+    """The registered Hamiltonian ``name`` (``"tfim"``, ``"heisenberg"``, ``"j1j2"``, ...) on ``lattice``;
+    ``marshall=None`` applies the sign rule to the Heisenberg-type models on bipartite lattices with J > 0
+    (antiferromagnets)."""
     if name not in HAMILTONIANS:
         raise UserError(f"must be one of {', '.join(HAMILTONIANS)}, got {name!r}", key="hamiltonian")
-    if name == "tfim":
-        if marshall:
-            raise UserError("the Marshall sign rule applies to heisenberg and j1j2 only", key="marshall")
-        return TFIM(lattice, h=h, J=J)
+    return HAMILTONIANS[name].build(lattice, h=h, J=J, J2=J2, marshall=marshall)
+
+
+@register_hamiltonian("tfim", "transverse-field Ising (the default)")
+def _tfim(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | None) -> TFIM:
+    if marshall:
+        raise UserError("the Marshall sign rule applies to heisenberg and j1j2 only", key="marshall")
+    return TFIM(lattice, h=h, J=J)
+
+
+def _exchange(name: str, lattice: Lattice, J: float, J2: float, marshall: bool | None) -> Heisenberg:
     if lattice.n_sites % 2:
         raise UserError(f"{name} is sampled at total Sᶻ = 0, which needs an even number of sites "
                         f"(got {lattice.n_sites})", key="size")
     if marshall is None:
         marshall = lattice.bipartite and J > 0
-    return Heisenberg(lattice, J=J, J2=J2 if name == "j1j2" else 0.0, marshall=marshall)
+    return Heisenberg(lattice, J=J, J2=J2, marshall=marshall)
+
+
+@register_hamiltonian("heisenberg", "Heisenberg, S = σ/2")
+def _heisenberg(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | None) -> Heisenberg:
+    return _exchange("heisenberg", lattice, J, 0.0, marshall)
+
+
+@register_hamiltonian("j1j2", "J1-J2, S = σ/2", next_nearest=True)
+def _j1j2(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | None) -> Heisenberg:
+    return _exchange("j1j2", lattice, J, J2, marshall)
 
 
 def _finite(name: str, value: float) -> None:

@@ -19,7 +19,7 @@ from physgen.errors import UserError
 from physgen.nqs.ansatz import make_ansatz
 from physgen.nqs.estimators import energy_statistics, local_energy
 from physgen.nqs.exact import exact_energy
-from physgen.nqs.hamiltonians import make_hamiltonian
+from physgen.nqs.hamiltonians import HAMILTONIANS, make_hamiltonian
 from physgen.nqs.lattice import Lattice
 from physgen.nqs.observables import measure
 from physgen.nqs.optimiser import make_optimizer
@@ -61,8 +61,8 @@ class NQSConfig:
         """``(lattice, hamiltonian, ansatz, sampler, optimiser)``, validating every setting."""
         lat = Lattice(self.lattice, self.size, self.pbc)
         ham = make_hamiltonian(self.hamiltonian, lat, h=self.h, J=self.J, J2=self.J2, marshall=self.marshall)
-        if self.hamiltonian != "j1j2" and self.J2 != 0.0:
-            raise UserError("only the j1j2 Hamiltonian has a next-nearest coupling", key="J2")
+        if not HAMILTONIANS[self.hamiltonian].next_nearest and self.J2 != 0.0:
+            raise UserError(f"{self.hamiltonian} has no next-nearest coupling (j1j2 has)", key="J2")
         ansatz = make_ansatz(self.ansatz, lat, alpha=self.alpha, complex_params=self.complex_params, rng=rng,
                              scale=self.init_scale)
         rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")

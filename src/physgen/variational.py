@@ -1,12 +1,14 @@
-"""What the two variational Monte Carlo drivers share (:mod:`physgen.vmc`, particles in continuous space, and
-:mod:`physgen.nqs`, spins on a lattice): the Adam update of a real parameter vector and the check of a run's
-sampling budget.
+"""The variational Monte Carlo driver that :mod:`physgen.vmc` (particles in continuous space) and
+:mod:`physgen.nqs` (spins on a lattice) both run (:func:`optimise`), the Adam update of a real parameter vector
+and the check of a run's sampling budget.
 
 Adam: Kingma & Ba, ICLR 2015 (arXiv:1412.6980), with bias-corrected first and second moments.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -49,3 +51,24 @@ def check_budget(config) -> None:
         if value is not None and value < 2 * config.walkers:
             raise UserError(f"must be at least 2 sweeps of all walkers (>= {2 * config.walkers}), got {value}",
                             key=name)
+
+
+def optimise(iterations: int, step: Callable[[int], dict | None], *, lr: float,
+             progress: Callable[[dict], None] | None = None) -> list[dict]:
+    """The variational loop: iteration ``it`` calls ``step(it)``, which samples |ψ|², estimates the energy and
+    its gradient (or the force of stochastic reconfiguration), updates the parameters and returns the
+    iteration's record, or None, without an update, when an estimate is not finite.  Each record gets its wall
+    time (``seconds``), joins the history and goes to ``progress``.  A non-finite estimate is a UserError that
+    names the learning rate ``lr``."""
+    history = []
+    for it in range(iterations):
+        t = time.perf_counter()
+        record = step(it)
+        if record is None:
+            raise UserError(f"the energy became non-finite at iteration {it + 1} (lower the learning rate, {lr:g})",
+                            key="lr")
+        record["seconds"] = time.perf_counter() - t
+        history.append(record)
+        if progress is not None:
+            progress(record)
+    return history

@@ -24,7 +24,7 @@ from physgen.nqs.lattice import Lattice
 from physgen.nqs.observables import measure
 from physgen.nqs.optimiser import make_optimizer
 from physgen.nqs.sampler import Metropolis, sample, start
-from physgen.variational import check_budget
+from physgen.variational import check_budget, optimise
 
 
 @dataclass(frozen=True)
@@ -121,19 +121,17 @@ def run_nqs(config: NQSConfig, rng: np.random.Generator, *, progress: Callable[[
     exact_seconds = time.perf_counter() - t0
     chains = start(ansatz, lat.n_sites, config.walkers, sampler.rule, rng)
     sweeps = config.samples // config.walkers
-    history = []
-    for it in range(config.iterations):
-        t_it = time.perf_counter()
+
+    def step(it: int) -> dict | None:
         _, e, o, acc = measure_step(ansatz, ham, sampler, chains, sweeps, rng,
                                     burn_in=config.burn_in if it else 10 * config.burn_in + 10)
         stats = _with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact)
         if not (np.isfinite(stats["energy"]) and np.all(np.isfinite(o))):
-            raise UserError(f"the energy became non-finite at iteration {it + 1} (lower the learning rate)", key="lr")
+            return None
         ansatz.params = opt.step(ansatz.params, o, e.ravel(), ansatz.is_complex)
-        record = {"iteration": it, **stats, "acceptance": acc, "seconds": time.perf_counter() - t_it}
-        history.append(record)
-        if progress is not None:
-            progress(record)
+        return {"iteration": it, **stats, "acceptance": acc}
+
+    history = optimise(config.iterations, step, lr=opt.lr, progress=progress)
     s, e, _, acc = measure_step(ansatz, ham, sampler, chains, config.final_sweeps, rng,
                                 burn_in=10 * config.burn_in, derivatives=False)
     final = {**_with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact), "acceptance": acc,

@@ -14,7 +14,7 @@ from typing import Callable
 import numpy as np
 
 from physgen.errors import UserError
-from physgen.variational import check_budget
+from physgen.variational import check_budget, optimise
 from physgen.vmc.estimators import Estimate, estimate
 from physgen.vmc.hamiltonian import Hamiltonian
 from physgen.vmc.optimiser import make_optimizer
@@ -104,11 +104,11 @@ class VMCResult:
     extras: dict = field(default_factory=dict)
 
 
-def iteration_record(it: int, est: Estimate, seconds: float) -> dict:
+def iteration_record(it: int, est: Estimate) -> dict:
     grad_norm = float(np.linalg.norm(est.gradient)) if est.gradient is not None else None
     return {"iteration": it, "energy": est.energy, "error": est.error,
             "walker_error": est.walker_error if np.isfinite(est.walker_error) else None, "variance": est.variance,
-            "acceptance": est.acceptance, "gradient_norm": grad_norm, "seconds": seconds}
+            "acceptance": est.acceptance, "gradient_norm": grad_norm}
 
 
 def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWaveFunction | None = None,
@@ -131,19 +131,15 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
     sampler = make_sampler(config.sampler, config.step, sigma, limit=config.fermions)
     opt = make_optimizer(config.optimizer, config.lr)
     chains = start(wf, config.walkers, rng)
-    history = []
-    for it in range(config.iterations):
-        t_it = time.perf_counter()
-        est = estimate(wf, ham, sampler, chains, config.sweeps, rng,
-                       burn_in=config.burn_in if it else 10 * config.burn_in)
+
+    def step(it: int) -> dict | None:
+        est = estimate(wf, ham, sampler, chains, config.sweeps, rng, burn_in=config.burn_in if it else 10 * config.burn_in)
         if not (np.isfinite(est.energy) and np.all(np.isfinite(est.gradient))):
-            raise UserError(f"the energy became non-finite at iteration {it + 1} "
-                            f"(lower the learning rate, {config.lr:g})", key="lr")
+            return None
         wf.set_flat(opt.step(wf.flat(), est.gradient))
-        record = iteration_record(it, est, time.perf_counter() - t_it)
-        history.append(record)
-        if progress is not None:
-            progress(record)
+        return iteration_record(it, est)
+
+    history = optimise(config.iterations, step, lr=config.lr, progress=progress)
     final = estimate(wf, ham, sampler, chains, config.final_sweeps, rng, burn_in=config.burn_in,
                      gradient=False, keep_positions=DENSITY_SAMPLES)
     return VMCResult(wf, history, final, config, time.perf_counter() - t0, extras={"step_used": sampler.step})

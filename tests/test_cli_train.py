@@ -484,7 +484,7 @@ def test_grey_image_run_saved_without_levels_resumes_with_its_own_units(cli, tmp
     """A run whose spec.json has no ``levels`` (made before the grid of grey levels was recorded) resumes on
     the same file with the units it was trained with (the RBM's Bernoulli reading of intensities, which
     ``visible = auto`` chose then), not the softmax units a fresh run on that grid gets."""
-    import physgen.models.base as base
+    import physgen.models.spec as spec
     levels = np.random.default_rng(2).integers(0, 5, size=(40, 2, 2))
     data = save(Dataset((levels / 4).astype(np.float32), "image"), tmp_path / "grey.h5")
     fresh, old = tmp_path / "fresh", tmp_path / "old"
@@ -492,7 +492,7 @@ def test_grey_image_run_saved_without_levels_resumes_with_its_own_units(cli, tmp
     assert json.loads((fresh / "spec.json").read_text())["levels"] == 4
     assert _final_weights(fresh)["model.W"].shape[1] == 4 * 5                      # one-hot groups of 5 levels
     with monkeypatch.context() as m:                                              # the code before the grid
-        m.setattr(base, "grey_grid", lambda x: None)
+        m.setattr(spec, "grey_grid", lambda x: None)
         assert cli("train", "rbm", "--data", data, "--out", old, "--steps", "2", *Q)[0] == 0
     assert json.loads((old / "spec.json").read_text()).get("levels") is None
     assert cli("train", "rbm", "--data", data, "--out", old, "--resume", "--steps", "4", *Q)[0] == 0

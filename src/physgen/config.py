@@ -320,12 +320,31 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
     (CLI flags).  A ``train.steps``/``train.epochs`` set by the last three without ``train.max_time`` clears the
     time cap of ``base`` (:func:`_time_budget`); a ``train.max_time`` leaves the step budget below it in place
     (time is a cap)."""
-    where = str(config_file) if config_file is not None else "config"
+    return resolve_layers(model_name, model_config_class, user_layers(config_file, sets, extra), base=base,
+                          where=str(config_file) if config_file is not None else "config")
+
+
+def user_layers(config_file: str | Path | None = None, sets: Sequence[str] = (),
+                extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The user's layers read once, as one raw overlay: ``config_file`` <- ``--set`` items <- ``extra`` (the
+    named options).  Its keys are what the user set (:func:`dotted_keys`)."""
     user = merge(load_toml(config_file) if config_file is not None else {}, parse_set(sets))
-    user = merge(user, extra or {})
-    raw = merge(dict(base or {}), user)
-    raw = merge(raw, _time_budget(user))
+    return merge(user, extra or {})
+
+
+def resolve_layers(model_name: str, model_config_class: type, user: Mapping[str, Any], *,
+                   base: Mapping[str, Any] | None = None, where: str = "config") -> RunConfig:
+    """The run config of the user's overlay ``user`` (:func:`user_layers`) over ``base``, recording the keys the
+    user set (``given``)."""
+    raw = merge(merge(dict(base or {}), user), _time_budget(user))
     return dataclasses.replace(build_config(model_name, model_config_class, raw, where), given=dotted_keys(user))
+
+
+def condition_of(user: Mapping[str, Any]) -> str | None:
+    """``data.condition`` as the user's overlay sets it (None: not set, or set to none)."""
+    data = user.get("data", {})
+    value = data.get("condition") if isinstance(data, Mapping) else None
+    return coerce(value, typing.get_type_hints(DataConfig)["condition"], "data.condition")
 
 
 def dotted_keys(tables: Mapping[str, Any]) -> frozenset[str]:

@@ -20,16 +20,16 @@ from physgen.train_options import layer
 
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
-    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The data
-    spec needs the condition, which the user's layers may set: they are resolved once without the family's
-    defaults to read it.  ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices
-    once the data are read (:func:`resolved`)."""
-    user = C.resolve(model_name, cls.config_class, config_file=config_file, sets=sets, extra=layer(**flags))
-    spec = DataSpec.from_dataset(ds, user.data.condition)
+    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
+    once (:func:`physgen.config.user_layers`); the data spec takes its condition from them.
+    ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices once the data are read
+    (:func:`resolved`)."""
+    user = C.user_layers(config_file, sets, layer(**flags))
+    spec = DataSpec.from_dataset(ds, C.condition_of(user))
     defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
-    base = yield_to_user(cls, defaults, user.given)
-    cfg = C.resolve(model_name, cls.config_class, base=base, config_file=config_file, sets=sets,
-                    extra=layer(**flags))
+    base = yield_to_user(cls, defaults, C.dotted_keys(user))
+    cfg = C.resolve_layers(model_name, cls.config_class, user, base=base,
+                           where=str(config_file) if config_file is not None else "config")
     cls.check_given(cfg.model, cfg.given)
     cfg.data.transform = resolve_transform(cfg.data.transform, spec.kind, spec.n_features)  # config.toml records it
     cfg.data.max_memory = resolve_max_memory(cfg.data.max_memory)          # and the memory limit

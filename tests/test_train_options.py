@@ -92,6 +92,8 @@ def spins(tmp_path_factory):
     (["--set", "model.labels_per_class=3"], "model.labels_per_class: not a key of [model]"),   # the key typed
     (["--set", "train.max_time=-1"], "train.max_time: -1.0 is invalid"),
     (["--set", "model.n_hidden=0", "--steps", "3"], "model.n_hidden: 0 is invalid"),
+    (["--until", "floor", "--set", "data.val_fraction=0"], "--until floor: stops at the held-out probe's floor"),
+    (["--set", "train.until=floor", "--set", "data.val_fraction=0"], "train.until floor: stops at the held-out"),
 ])
 def test_an_error_names_what_the_user_typed(spins, tmp_path, capsys, given, named):
     from physgen.cli import main

@@ -156,6 +156,10 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     """Build the trainer on the prepared data, write the run directory (fresh runs; with ``inline``, rows made in
     memory, first those rows as ``data_path``), train, write the summary."""
     model, spec, transform, tdata, val_ds, constants, streamed = prepared
+    if cfg.train.until == "floor" and val_ds is None:
+        raise UserError("stops at the held-out probe's floor, and this run holds nothing out "
+                        "(data.val_fraction = 0): hold some out, or train the planned steps", key="train.until",
+                        value="floor")
     vdata = to_tensor_data(val_ds, transform, cfg.data.condition) if val_ds is not None else None
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
     augment = augmentation.resolve(cfg.data.augment, spec.kind, spec.shape, constants.get("attrs", {}))

@@ -37,7 +37,7 @@ class LongitudinalIsing:
 
 @pytest.fixture
 def registered():
-    @H.register_hamiltonian("ising-z", "Ising chain in a longitudinal field (a test's)")
+    @H.register_hamiltonian("ising-z", "Ising chain in a longitudinal field (a test's)", couplings=("h", "J"))
     def build(lattice, *, h, J, J2, marshall):
         return LongitudinalIsing(lattice, h=h, J=J)
 
@@ -65,4 +65,6 @@ def test_physgen_nqs_offers_it(registered, tmp_path, capsys):
     assert result["exact"]["energy"] == pytest.approx(-(4 * 1.0 + 0.5 * 4), abs=1e-9)
     # an option the registered Hamiltonian does not read is refused
     assert main(["nqs", "--hamiltonian", "ising-z", "--size", "4", "--J2", "0.3", "--out", str(tmp_path / "b")]) == 2
-    assert "physgen: error: --J2: ising-z has no next-nearest coupling" in capsys.readouterr().err
+    assert "physgen: error: --J2: ising-z does not read it (its couplings: h, J)" in capsys.readouterr().err
+    assert main(["nqs", "--hamiltonian", "heisenberg", "--size", "4", "--h", "2", "--out", str(tmp_path / "c")]) == 2
+    assert "physgen: error: --h: heisenberg does not read it (its couplings: J)" in capsys.readouterr().err

@@ -41,23 +41,25 @@ from physgen.nqs.lattice import Lattice
 @dataclass(frozen=True)
 class HamiltonianEntry:
     """A registered Hamiltonian: ``build(lattice, *, h, J, J2, marshall)`` makes it, ``help`` is its line in
-    ``physgen nqs --help``, ``next_nearest`` says it reads ``J2``."""
+    ``physgen nqs --help``, ``couplings`` the ones of ``h``, ``J``, ``J2`` it reads (a run that sets another is
+    refused)."""
 
     build: Callable[..., Any]
     help: str
-    next_nearest: bool = False
+    couplings: tuple[str, ...] = ("J",)
 
 
 #: name -> entry: the Hamiltonians ``physgen nqs --hamiltonian`` offers (:func:`register_hamiltonian`)
 HAMILTONIANS: dict[str, HamiltonianEntry] = {}
 
 
-def register_hamiltonian(name: str, help: str, *, next_nearest: bool = False):
-    """Decorator: register ``fn(lattice, *, h, J, J2, marshall) -> Hamiltonian`` under ``name``."""
+def register_hamiltonian(name: str, help: str, *, couplings: tuple[str, ...] = ("J",)):
+    """Decorator: register ``fn(lattice, *, h, J, J2, marshall) -> Hamiltonian`` under ``name``, reading the
+    ``couplings``."""
     def add(fn: Callable[..., Any]) -> Callable[..., Any]:
         if name in HAMILTONIANS and HAMILTONIANS[name].build is not fn:
             raise RuntimeError(f"Hamiltonian {name!r} registered twice")
-        HAMILTONIANS[name] = HamiltonianEntry(fn, help, next_nearest)
+        HAMILTONIANS[name] = HamiltonianEntry(fn, help, tuple(couplings))
         return fn
     return add
 
@@ -151,7 +153,7 @@ def make_hamiltonian(name: str, lattice: Lattice, *, h: float = 1.0, J: float = 
     return HAMILTONIANS[name].build(lattice, h=h, J=J, J2=J2, marshall=marshall)
 
 
-@register_hamiltonian("tfim", "transverse-field Ising (the default)")
+@register_hamiltonian("tfim", "transverse-field Ising (the default)", couplings=("h", "J"))
 def _tfim(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | None) -> TFIM:
     if marshall:
         raise UserError("the Marshall sign rule applies to heisenberg and j1j2 only", key="marshall")
@@ -172,7 +174,7 @@ def _heisenberg(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bo
     return _exchange("heisenberg", lattice, J, 0.0, marshall)
 
 
-@register_hamiltonian("j1j2", "J1-J2, S = σ/2", next_nearest=True)
+@register_hamiltonian("j1j2", "J1-J2, S = σ/2", couplings=("J", "J2"))
 def _j1j2(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | None) -> Heisenberg:
     return _exchange("j1j2", lattice, J, J2, marshall)
 

@@ -61,8 +61,10 @@ class NQSConfig:
         """``(lattice, hamiltonian, ansatz, sampler, optimiser)``, validating every setting."""
         lat = Lattice(self.lattice, self.size, self.pbc)
         ham = make_hamiltonian(self.hamiltonian, lat, h=self.h, J=self.J, J2=self.J2, marshall=self.marshall)
-        if not HAMILTONIANS[self.hamiltonian].next_nearest and self.J2 != 0.0:
-            raise UserError(f"{self.hamiltonian} has no next-nearest coupling (j1j2 has)", key="J2")
+        reads = HAMILTONIANS[self.hamiltonian].couplings
+        for name, neutral in (("h", 1.0), ("J2", 0.0)):   # (a value other than the default was set)
+            if name not in reads and getattr(self, name) != neutral:
+                raise UserError(f"{self.hamiltonian} does not read it (its couplings: {', '.join(reads)})", key=name)
         ansatz = make_ansatz(self.ansatz, lat, alpha=self.alpha, complex_params=self.complex_params, rng=rng,
                              scale=self.init_scale)
         rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")

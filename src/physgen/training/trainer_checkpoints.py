@@ -48,10 +48,10 @@ class Checkpointer:
     def model_version(self) -> int:
         return int(getattr(type(self.model), "checkpoint_version", 1))
 
-    def snapshot(self, **extra: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    def snapshot(self, *, total_steps: int | None, **extra: Any) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         """Everything needed to continue, copied to the CPU: the model's, optimizers', EMA's and RNGs' tensors, and
-        the JSON state: the progress, ``extra`` (``total_steps`` and the other parts' states) and the optimizers'
-        and RNGs' JSON parts."""
+        the JSON state: the progress, the planned ``total_steps``, ``extra`` (the other parts' states) and the
+        optimizers' and RNGs' JSON parts."""
         tensors = {f"model.{k}": v for k, v in self.model.state_dict().items()}
         opt_json = {}
         for name, opt in self.optimizers.items():
@@ -62,7 +62,7 @@ class Checkpointer:
             tensors.update(self.ema.state_tensors())
         rng_t, rng_j = ckpt.rng_state()
         tensors.update(rng_t)
-        state = {**self.progress.to_json(), "world_size": self.ctx.world_size, "total_steps": extra.pop("total_steps"),
+        state = {**self.progress.to_json(), "world_size": self.ctx.world_size, "total_steps": total_steps,
                  "optimizers": opt_json, "rng": rng_j, **extra}
         return {k: v.detach().to("cpu", copy=True) for k, v in tensors.items()}, state
 

@@ -73,7 +73,7 @@ def test_set_is_coerced_to_the_field_type(item, section, key, value):
     ("model.n_hidden=0", "model.n_hidden"),
     ("model.visible=ising", r"model.visible: 'ising' is not one of bernoulli \| spin \| gaussian"),
     ("model.learn_sigma=maybe", "not a boolean"),
-    ("train.lr=-1", "train.lr: -1.0 is invalid"),
+    ("train.lr=-1", "train.lr=-1.0: must be a number > 0"),
     ("train.lr=nan", "train.lr: 'nan' is not finite"),
     ("train.optimizer=rmsprop", "train.optimizer"),
     ("train.betas=0.9", "expected 2 values"),

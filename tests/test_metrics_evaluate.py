@@ -198,5 +198,5 @@ def test_constant_feature_and_config_validation():
     json.dumps(r, allow_nan=False)
     assert r["kl"]["per_feature"]["x1"]["value"] == pytest.approx(0.0, abs=1e-12)
     assert r["fpd"]["value"] is not None
-    with pytest.raises(UserError, match="pseudo-count"):
+    with pytest.raises(UserError, match=r"^alpha=0.0: must be a number > 0"):
         EvalConfig(alpha=0.0)

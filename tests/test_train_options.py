@@ -90,10 +90,10 @@ def spins(tmp_path_factory):
 @pytest.mark.parametrize("given,named", [
     (["--labels-per-class", "3"], "--labels-per-class: not a key of [model]"),          # the flag typed
     (["--set", "model.labels_per_class=3"], "model.labels_per_class: not a key of [model]"),   # the key typed
-    (["--set", "train.max_time=-1"], "train.max_time: -1.0 is invalid"),
-    (["--set", "model.n_hidden=0", "--steps", "3"], "model.n_hidden: 0 is invalid"),
+    (["--set", "train.max_time=-1"], "train.max_time=-1.0: must be a number > 0 or none"),
+    (["--set", "model.n_hidden=0", "--steps", "3"], "model.n_hidden=0: must be an integer >= 1"),
     (["--until", "floor", "--set", "data.val_fraction=0"], "--until floor: stops at the held-out probe's floor"),
-    (["--set", "train.until=floor", "--set", "data.val_fraction=0"], "train.until floor: stops at the held-out"),
+    (["--set", "train.until=floor", "--set", "data.val_fraction=0"], "train.until=floor: stops at the held-out"),
 ])
 def test_an_error_names_what_the_user_typed(spins, tmp_path, capsys, given, named):
     from physgen.cli import main
@@ -108,9 +108,9 @@ def test_a_keyword_error_names_the_keyword(spins, tmp_path):
 
     with pytest.raises(ValueError, match=r"^labels_per_class: not a key of \[model\]"):
         train("rbm", data=spins, out=tmp_path / "a", labels_per_class=3)
-    with pytest.raises(ValueError, match=r"^max_time: -1.0 is invalid"):
+    with pytest.raises(ValueError, match=r"^max_time=-1.0: must be a number > 0"):
         train("rbm", data=spins, out=tmp_path / "b", max_time=-1)
-    with pytest.raises(ValueError, match=r"^train.max_time: -1.0 is invalid"):
+    with pytest.raises(ValueError, match=r"^train.max_time=-1.0: must be a number > 0"):
         train("rbm", data=spins, out=tmp_path / "c", sets=["train.max_time=-1"])
     # the keyword's value is above --set's: a bad --set under a good keyword is no error
     summary = train("rbm", data=spins, out=tmp_path / "d", sets=["train.max_time=-1"], max_time=60, steps=2,

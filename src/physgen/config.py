@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 from physgen.coerce import coerce
+from physgen.constraints import Constraint, Each, Interval, Satisfies, validate
 from physgen.errors import UserError
 from physgen.tomlio import dumps_toml, load_toml  # noqa: F401  (part of this module's API)
 
@@ -33,11 +33,6 @@ Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["constant", "cosine", "linear", "step", "exponential"]
 Transform = Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"]
 FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
-
-
-def _check(cond: bool, key: str, need: str, value: Any) -> None:
-    if not cond:
-        raise UserError(f"{value!r} is invalid, must be {need}", key=key)
 
 
 def literal_choices(tp: Any) -> tuple[Any, ...] | None:
@@ -58,21 +53,24 @@ def _choice_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...]], ...]:
                  if (choices := literal_choices(hints[f.name])) is not None)
 
 
-def check_choices(obj: Any, section: str) -> None:
+def check_choices(obj: Any, section: str | None) -> None:
     """Every ``Literal``-typed field of the dataclass ``obj`` holds one of its declared values, and every sampler
     field (:func:`physgen.samplers.registry.option`) names a registered sampler, else a UserError naming the
     config key (``section.field``): the one check of the choice options, whether the config came from TOML,
     ``--set`` or the Python API."""
+    def key(name: str) -> str:
+        return f"{section}.{name}" if section else name
+
     for name, choices in _choice_fields(type(obj)):
         value = getattr(obj, name)
         if value not in choices:
             shown = " | ".join("none" if c is None else str(c) for c in choices)
-            raise UserError(f"{value!r} is not one of {shown}", key=f"{section}.{name}")
+            raise UserError(f"{value!r} is not one of {shown}", key=key(name))
     for f in dataclasses.fields(obj):
         if "sampler_field" in f.metadata:
             from physgen.samplers import registry
 
-            registry.check(f.metadata["sampler_field"], getattr(obj, f.name), f"{section}.{f.name}")
+            registry.check(f.metadata["sampler_field"], getattr(obj, f.name), key(f.name))
 
 
 def resumable(default: Any) -> Any:
@@ -134,39 +132,36 @@ class TrainConfig:
     progress: bool = resumable(True)
     tensorboard: bool = resumable(False)
 
+    #: the declared range of each numeric option (:mod:`physgen.constraints`)
+    constraints: ClassVar[dict[str, Constraint]] = {
+        **{key: Interval(int, 1, None) for key in ("batch_size", "log_every", "keep_last", "step_size",
+                                                   "guard_every")},
+        **{key: Interval(int, 0, None) for key in ("warmup_steps", "checkpoint_every", "preview_every",
+                                                   "val_every", "max_retries")},
+        "seed": Interval(int, 0, 2**63, closed="left"),
+        "epochs": Interval(int, 0, None, none=True),
+        "steps": Interval(int, 0, None, none=True),
+        "checkpoint_interval": Interval(float, 0, None),
+        "max_time": Interval(float, 0, None, closed="neither", none=True),
+        "patience": Interval(float, 0, None, closed="neither", none=True),
+        "lr": Interval(float, 0, None, closed="neither"),
+        "group_lr": Each(Interval(float, 0, None, closed="neither")),
+        "momentum": Interval(float, 0, 1, closed="left"),
+        "betas": Satisfies(lambda b: len(b) == 2 and Each(Interval(float, 0, 1, closed="left")).accepts(b),
+                           "two numbers in [0, 1)"),
+        "weight_decay": Interval(float, 0, None),
+        "gamma": Interval(float, 0, 1, closed="right"),
+        "grad_clip": Interval(float, 0, None, closed="neither", none=True),
+        "ema": Interval(float, 0, 1, closed="neither", none=True),
+        "retry_lr_factor": Interval(float, 0, 1, closed="neither"),
+        "device": Satisfies(lambda d: d == "auto" or d.split(":")[0] in ("cpu", "cuda", "mps"),
+                            "auto | cpu | cuda | cuda:N | mps"),
+    }
+
     def __post_init__(self) -> None:
-        check_choices(self, "train")
-        for key in ("batch_size", "log_every", "keep_last", "step_size", "guard_every"):
-            v = getattr(self, key)
-            _check(isinstance(v, int) and v >= 1, f"train.{key}", "an integer >= 1", v)
         if self.epochs is None and self.steps is None and self.max_time is None:
             self.epochs = FALLBACK_EPOCHS
-        _check(self.epochs is None or (isinstance(self.epochs, int) and self.epochs >= 0), "train.epochs",
-               "an integer >= 0 or none", self.epochs)
-        for key in ("warmup_steps", "checkpoint_every", "preview_every", "val_every", "seed", "max_retries"):
-            v = getattr(self, key)
-            _check(isinstance(v, int) and v >= 0, f"train.{key}", "an integer >= 0", v)
-        _check(self.seed < 2**63, "train.seed", "< 2**63", self.seed)
-        _check(self.steps is None or self.steps >= 0, "train.steps", "an integer >= 0", self.steps)
-        _check(math.isfinite(self.checkpoint_interval) and self.checkpoint_interval >= 0, "train.checkpoint_interval",
-               ">= 0 seconds", self.checkpoint_interval)
-        _check(self.max_time is None or _finite_pos(self.max_time), "train.max_time", "a finite number > 0 (seconds)",
-               self.max_time)
-        _check(self.patience is None or _finite_pos(self.patience), "train.patience",
-               "a finite number > 0 (seconds) or none", self.patience)
-        _check(_finite_pos(self.lr), "train.lr", "a finite number > 0", self.lr)
-        for name, lr in self.group_lr.items():
-            _check(_finite_pos(lr), f"train.group_lr.{name}", "a finite number > 0", lr)
-        _check(0 <= self.momentum < 1, "train.momentum", "in [0, 1)", self.momentum)
-        _check(len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "train.betas", "two numbers in [0, 1)",
-               self.betas)
-        _check(self.weight_decay >= 0, "train.weight_decay", ">= 0", self.weight_decay)
-        _check(0 < self.gamma <= 1, "train.gamma", "in (0, 1]", self.gamma)
-        _check(self.grad_clip is None or _finite_pos(self.grad_clip), "train.grad_clip", "> 0", self.grad_clip)
-        _check(self.ema is None or 0 < self.ema < 1, "train.ema", "in (0, 1)", self.ema)
-        _check(0 < self.retry_lr_factor < 1, "train.retry_lr_factor", "in (0, 1)", self.retry_lr_factor)
-        _check(self.device == "auto" or self.device.split(":")[0] in ("cpu", "cuda", "mps"),
-               "train.device", "auto | cpu | cuda | cuda:N | mps", self.device)
+        validate(self, "train")
 
 
 #: the ``[train]`` keys a resumed run may change (the fields declared with :func:`resumable`)
@@ -188,9 +183,10 @@ class DataConfig:
     # shuffled chunks (docs/training.md); "auto" is half the available RAM, config.toml records the resolved size
     max_memory: str = "auto"
 
+    constraints: ClassVar[dict[str, Constraint]] = {"val_fraction": Interval(float, 0, 1, closed="left")}
+
     def __post_init__(self) -> None:
-        check_choices(self, "data")
-        _check(0 <= self.val_fraction < 1, "data.val_fraction", "in [0, 1)", self.val_fraction)
+        validate(self, "data")
         if str(self.max_memory).strip().lower() != "auto":
             from physgen.data.memory import parse_bytes
 
@@ -215,10 +211,6 @@ class RunConfig:
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
-
-
-def _finite_pos(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x) and x > 0
 
 
 # --- dataclass <-> dict ------------------------------------------------------------------------

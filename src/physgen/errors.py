@@ -42,9 +42,11 @@ class UserError(ValueError):
         (the CLI passes the option of a key and a space: ``--n 0: must be >= 1``)."""
         if self.key is None:
             return self.detail
-        head = "/".join(name(part) for part in self.key.split("/"))
-        if self.value is not None:
-            head += f"{sep}{self.value}"
+        parts = self.key.split("/")
+        head = "/".join(name(part) for part in parts)
+        if self.value is not None:   # a config key keeps its "=" (train.lr=0); an option its own separator (--lr 0)
+            shown = name(parts[-1])
+            head += f"{'=' if shown == parts[-1] and not shown.startswith('-') else sep}{self.value}"
         return f"{head}: {self.detail}" if self.detail else head
 
     def rekeyed(self, names: dict[str, str]) -> "UserError":

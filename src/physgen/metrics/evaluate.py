@@ -23,11 +23,12 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 
 from physgen.data import Dataset
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval, validate
 from physgen.errors import UserError
 from physgen.metrics import floors
 from physgen.metrics.floors import Split
@@ -58,15 +59,13 @@ class EvalConfig:
     classifier: str = "hgb"
     test_fraction: float = 0.5
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "bins": POSITIVE_INT, "bins_2d": POSITIVE_INT, "alpha": POSITIVE,   # a pseudo-count 0 allows infinite KL
+        "level": Interval(float, 0, 1, closed="neither"), "n_boot": NON_NEGATIVE_INT,
+        "max_samples": Interval(int, 2, None), "mmd_groups": Interval(int, 2, None)}
+
     def __post_init__(self) -> None:
-        if self.bins < 1 or self.bins_2d < 1:
-            raise UserError("bins: must be >= 1")
-        if not self.alpha > 0:
-            raise UserError(f"alpha: the pseudo-count must be > 0 (got {self.alpha}); 0 allows infinite KL")
-        if not 0 < self.level < 1:
-            raise UserError(f"level: {self.level} must be in (0, 1)")
-        if self.n_boot < 0 or self.max_samples < 2 or self.mmd_groups < 2:
-            raise UserError("n_boot must be >= 0, max_samples >= 2, mmd_groups >= 2")
+        validate(self, None)
 
 
 def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) -> list[str]:

@@ -16,11 +16,10 @@ The schedules are checked by building them (:mod:`physgen.samplers.ddpm`); every
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from physgen.config import check_choices
-from physgen.errors import UserError
-from physgen.models.nets import check_positive
+from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, WIDTHS, Constraint,
+                                 Interval, validate)
 from physgen.samplers import ddpm as rev
 from physgen.samplers import registry as samplers
 
@@ -42,17 +41,14 @@ class DiffusionNetConfig:
     # "bfloat16" runs its convolutions and activations in bfloat16 (the sampler's state stays float32/64)
     sample_dtype: Literal["float32", "bfloat16"] = "float32"
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "width": POSITIVE_INT, "blocks": POSITIVE_INT, "channels": WIDTHS, "emb_dim": POSITIVE_INT,
+        "p_uncond": Interval(float, 0, 1, closed="left"), "guidance": FINITE,
+        "guidance_interval": Interval(float, 0, 1, closed="right")}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
+        validate(self, "model")
         self.channels = tuple(int(c) for c in self.channels)
-        check_positive("width", self.width)
-        check_positive("blocks", self.blocks)
-        check_positive("channels", list(self.channels))
-        check_positive("emb_dim", self.emb_dim)
-        if not 0 <= self.p_uncond < 1:
-            raise UserError(f"model.p_uncond: must be in [0, 1), got {self.p_uncond}")
-        if not 0 < self.guidance_interval <= 1:
-            raise UserError(f"model.guidance_interval: must be in (0, 1], got {self.guidance_interval}")
 
 
 @dataclass
@@ -71,13 +67,12 @@ class DDPMConfig(DiffusionNetConfig):
     ancestral_variance: Literal["posterior", "beta"] = "posterior"  # ddpm/ddim noise per step: β̃_t or β_t
     clip: float = 0.0                    # clamp x̂_0 to ±clip while sampling (0 = off; spins use 1)
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "steps": NON_NEGATIVE_INT, "solver_steps": POSITIVE_INT, "clip": NON_NEGATIVE, "ddim_eta": NON_NEGATIVE}
+
     def __post_init__(self) -> None:
         super().__post_init__()
         rev.beta_schedule(self.schedule, self.timesteps, self.beta_start, self.beta_end)  # validates
-        check_positive("steps", self.steps, allow_zero=True)
-        check_positive("solver_steps", self.solver_steps)
-        check_positive("clip", self.clip, allow_zero=True)
-        check_positive("ddim_eta", self.ddim_eta, allow_zero=True)
 
 
 @dataclass
@@ -94,13 +89,11 @@ class ScoreSDEConfig(DiffusionNetConfig):
     corrector_steps: int = 0             # Langevin corrector steps per predictor step (predictor-corrector)
     snr: float = 0.16                    # corrector signal-to-noise ratio
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "fourier_scale": POSITIVE, "steps": POSITIVE_INT, "solver_steps": POSITIVE_INT,
+        "corrector_steps": NON_NEGATIVE_INT, "snr": POSITIVE, "eps": Interval(float, 0, 1, closed="neither"),
+        "sample_eps": Interval(float, 0, 1, closed="neither")}
+
     def __post_init__(self) -> None:
         super().__post_init__()
         rev.VESDE(self.sigma)
-        check_positive("fourier_scale", self.fourier_scale)
-        check_positive("steps", self.steps)
-        check_positive("solver_steps", self.solver_steps)
-        check_positive("corrector_steps", self.corrector_steps, allow_zero=True)
-        check_positive("snr", self.snr)
-        if not 0 < self.eps < 1 or not 0 < self.sample_eps < 1:
-            raise UserError(f"model.eps / model.sample_eps: must be in (0, 1), got {self.eps}, {self.sample_eps}")

@@ -12,13 +12,11 @@ Every bad value is a :class:`~physgen.errors.UserError` naming the ``model.*`` o
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from physgen.config import check_choices
-from physgen.errors import UserError
-from physgen.models.nets import check_positive
+from physgen.constraints import (NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, WIDTHS, Constraint, Interval,
+                                 validate)
 
 
 @dataclass
@@ -50,22 +48,13 @@ class EBMConfig:
     mh: bool = True                       # Metropolis–Hastings test of the discrete proposal (exact for any α)
     base: Literal["auto", "gaussian", "none"] = "auto"  # auto: gaussian for continuous data, else none (ebm.py's docstring)
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "hidden": WIDTHS, "channels": WIDTHS, "k_steps": POSITIVE_INT, "step_size": POSITIVE,
+        "buffer_size": POSITIVE_INT, "sample_steps": NON_NEGATIVE_INT, "energy_limit": POSITIVE,
+        **{name: NON_NEGATIVE for name in ("alpha", "noise", "grad_clip", "real_noise", "margin")},
+        "discrete_step": POSITIVE, "reinit": Interval(float, 0, 1)}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
+        validate(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
         self.channels = tuple(int(c) for c in self.channels)
-        if int(self.k_steps) < 1:
-            raise UserError(f"model.k_steps: K must be >= 1, got {self.k_steps}")
-        if not (math.isfinite(self.step_size) and self.step_size > 0):
-            raise UserError(f"model.step_size: must be > 0, got {self.step_size}")
-        check_positive("hidden", list(self.hidden))
-        check_positive("channels", list(self.channels))
-        check_positive("buffer_size", self.buffer_size)
-        check_positive("sample_steps", self.sample_steps, allow_zero=True)
-        check_positive("energy_limit", self.energy_limit)
-        for name in ("alpha", "noise", "grad_clip", "real_noise", "margin"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        if not (math.isfinite(self.discrete_step) and self.discrete_step > 0):
-            raise UserError(f"model.discrete_step: must be > 0, got {self.discrete_step}")
-        if not 0 <= self.reinit <= 1:
-            raise UserError(f"model.reinit: must be in [0, 1], got {self.reinit}")

@@ -41,18 +41,13 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from physgen.config import check_choices
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Interval, Satisfies, validate
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel, on_grid, overlay
-from physgen.models.nets import Conditioner, check_positive
+from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
+from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
 
-
-
-def steps_budget(steps: int) -> dict[str, Any]:
-    """The default training budget overlay: ``steps`` optimizer steps, no epoch or time cap."""
-    return {"train": {"steps": int(steps), "epochs": None, "max_time": None}}
 
 
 @dataclass
@@ -68,17 +63,14 @@ class FlowConfig:
     alpha: float = 0.05                  # [0, 1] data: logit margin, s = α + (1 − 2α) y
     label_dim: int = 0                   # labels: 0 = one-hot, > 0 = learned embedding size
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "transforms": POSITIVE_INT, "hidden": WIDTHS, "bins": POSITIVE_INT, "label_dim": NON_NEGATIVE_INT,
+        "passes": Satisfies(lambda p: NON_NEGATIVE_INT.accepts(p) and p != 1, "0 (autoregressive) or >= 2 (2: coupling)"),
+        "alpha": Interval(float, 0, 0.5, closed="neither")}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
+        validate(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
-        check_positive("transforms", self.transforms)
-        check_positive("hidden", list(self.hidden))
-        check_positive("bins", self.bins)
-        check_positive("label_dim", self.label_dim, allow_zero=True)
-        if self.passes != 0 and self.passes < 2:
-            raise UserError(f"model.passes: must be 0 (autoregressive) or >= 2 (2: coupling), got {self.passes}")
-        if not 0 < self.alpha < 0.5:
-            raise UserError(f"model.alpha: must be in (0, 0.5), got {self.alpha}")
 
 
 def levels_of(config: FlowConfig, spec: DataSpec) -> int | None:
@@ -112,11 +104,11 @@ class Flow(GenerativeModel):
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 1e-3, "schedule": "cosine"}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": steps_budget(12000),
+        "continuous": budget(12000),
         "spins": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                          "train": {"batch_size": 64}}, steps_budget(3000)),
+                          "train": {"batch_size": 64}}, budget(3000)),
         "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                           "train": {"batch_size": 64}}, steps_budget(3000)),
+                           "train": {"batch_size": 64}}, budget(3000)),
     }
 
     @classmethod

@@ -34,11 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from physgen.errors import UserError
-from physgen.models.base import overlay
+from physgen.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Constraint, Interval
+from physgen.models.base import budget, overlay
 from physgen.models.diffusion import DiffusionNetConfig, _Diffusion
 from physgen.models.diffusion_nets import sinusoidal_embedding
-from physgen.models.flow import steps_budget
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
 from physgen.samplers import registry as samplers
@@ -58,16 +57,9 @@ class FlowMatchingConfig(DiffusionNetConfig):
     rtol: float = 1e-4                   # rk45 tolerances
     atol: float = 1e-4
 
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if not 0 <= self.sigma_min < 1:
-            raise UserError(f"model.sigma_min: must be in [0, 1), got {self.sigma_min}")
-        if not isinstance(self.steps, int) or self.steps < 1:
-            raise UserError(f"model.steps: must be an integer >= 1, got {self.steps!r}")
-        if not self.noise >= 0:
-            raise UserError(f"model.noise: must be >= 0, got {self.noise}")
-        if not (self.rtol > 0 and self.atol > 0):
-            raise UserError(f"model.rtol / model.atol: must be > 0, got {self.rtol}, {self.atol}")
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "sigma_min": Interval(float, 0, 1, closed="left"), "steps": POSITIVE_INT, "noise": NON_NEGATIVE,
+        "rtol": POSITIVE, "atol": POSITIVE}
 
 
 class NoiseLevelEmbedding(nn.Module):
@@ -112,16 +104,16 @@ class FlowMatching(_Diffusion):
     config_class: ClassVar[type] = FlowMatchingConfig
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": overlay({"train": {"schedule": "cosine"}}, steps_budget(30000)),
+        "continuous": overlay({"train": {"schedule": "cosine"}}, budget(30000)),
         # spin lattices: the SDE sampler with 100 steps (the same 100 network calls as Heun's 50 steps); the ODE
         # keeps the network's errors to the end and leaves the lattices too disordered
         # (benchmarks/records/flows.md)
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "sampler": "sde", "steps": 100},
-                          "train": {"batch_size": 32, "schedule": "cosine"}}, steps_budget(6000)),
+                          "train": {"batch_size": 32, "schedule": "cosine"}}, budget(6000)),
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50}, "train": {"batch_size": 64}},
-                          steps_budget(4000)),
+                          budget(4000)),
         "image": overlay({"data": {"transform": "logit"}, "model": {"channels": [32, 64]},
-                          "train": {"batch_size": 256}}, steps_budget(3000)),
+                          "train": {"batch_size": 256}}, budget(3000)),
     }
 
     def _time_embed(self, config) -> nn.Module:

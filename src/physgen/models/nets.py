@@ -159,15 +159,6 @@ def mlp(sizes: Sequence[int], *, act: str = "leaky_relu", bias: bool = True, dro
     return nn.Sequential(*layers)
 
 
-def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
-    """Raise a UserError about ``model.<name>`` unless ``value`` (an int or a sequence) is > 0 (or >= 0)."""
-    values = value if isinstance(value, (list, tuple)) else [value]
-    for v in values:
-        if not isinstance(v, (int, float)) or isinstance(v, bool) or (v < 0 if allow_zero else v <= 0):
-            need = ">= 0" if allow_zero else "> 0"
-            raise UserError(f"must be {need}, got {value!r}", key=f"model.{name}")
-
-
 def image_shape(spec, error: str | None = None) -> tuple[int, int, int]:
     """``(C, H, W)`` of a lattice/image spec; tabular data cannot go through a conv net (UserError with
     ``error``, formatted with ``{shape}``, or a default message)."""

@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from physgen.config import check_choices
+from physgen.constraints import POSITIVE_INT, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.epic import CloudSpace, EPiCLayer, masked_mean
@@ -59,12 +59,11 @@ class EPiCFMConfig:
     steps: int = 100         # ODE steps at sampling
     solver: Literal["euler", "midpoint"] = "midpoint"
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        key: POSITIVE_INT for key in ("hidden", "global_dim", "layers", "emb_dim", "steps")}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
-        for key in ("hidden", "global_dim", "layers", "emb_dim", "steps"):
-            value = getattr(self, key)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UserError(f"model.{key}: must be an integer >= 1, got {value!r}")
+        validate(self, "model")
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:

@@ -13,12 +13,13 @@ Every bad value is a :class:`~physgen.errors.UserError` naming the ``model.*`` o
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from physgen.config import check_choices
+from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, WIDTHS, Constraint,
+                                 Satisfies, validate)
 from physgen.errors import UserError
 from physgen.models.base import DataSpec
-from physgen.models.nets import Activation, check_positive, image_shape
+from physgen.models.nets import Activation, image_shape
 
 
 @dataclass
@@ -43,18 +44,14 @@ class VAEConfig:
     ar_global: bool = False             # autoregressive: each site also sees the mean of the spins before it
     ar_periodic: bool = False           # autoregressive: the window wraps round a periodic lattice
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "latent": POSITIVE_INT, "hidden": WIDTHS, "beta": NON_NEGATIVE, "sigma": POSITIVE, "min_log_var": FINITE,
+        "label_dim": NON_NEGATIVE_INT, "context": POSITIVE_INT, "ar_width": POSITIVE_INT,
+        "ar_kernel": Satisfies(lambda k: POSITIVE_INT.accepts(k) and k >= 3 and k % 2 == 1, "an odd integer >= 3")}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
+        validate(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
-        check_positive("latent", self.latent)
-        check_positive("hidden", list(self.hidden))
-        check_positive("beta", self.beta, allow_zero=True)
-        check_positive("sigma", self.sigma)
-        check_positive("label_dim", self.label_dim, allow_zero=True)
-        check_positive("context", self.context)
-        check_positive("ar_width", self.ar_width)
-        if self.ar_kernel < 3 or self.ar_kernel % 2 == 0:
-            raise UserError(f"model.ar_kernel={self.ar_kernel}: must be an odd number >= 3")
 
 
 @dataclass
@@ -64,10 +61,11 @@ class ConvVAEConfig(VAEConfig):
     channels: tuple[int, ...] = (32, 64)
     hidden: tuple[int, ...] = (256,)
 
+    constraints: ClassVar[dict[str, Constraint]] = {"channels": WIDTHS}
+
     def __post_init__(self) -> None:
-        self.channels = tuple(int(c) for c in self.channels)
-        check_positive("channels", list(self.channels))
         super().__post_init__()
+        self.channels = tuple(int(c) for c in self.channels)
 
 
 def check_decoder(config: VAEConfig, spec: DataSpec, likelihood: str) -> bool:

@@ -68,11 +68,11 @@ from typing import Any, ClassVar, Literal
 
 import torch
 
-from physgen.config import check_choices
+from physgen.constraints import FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
 from physgen.models.made import MADE, log_sigmoid_sum
-from physgen.models.nets import Activation, CondMap, Conditioner, check_positive
+from physgen.models.nets import Activation, CondMap, Conditioner
 from physgen.models.registry import register
 from physgen.randomness import rand
 
@@ -97,19 +97,17 @@ class VANConfig:
     gain: Literal["auto", "on", "off"] = "auto"   # logits b(c) + e^{G c} f(s): auto = on for a range of temperatures
     label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
+        "J": FINITE, "h": FINITE}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
-        widths = (self.hidden,) if isinstance(self.hidden, int) else tuple(self.hidden)
-        check_positive("hidden", list(widths))
-        self.hidden = tuple(int(h) for h in widths)
+        if isinstance(self.hidden, int):   # one width given as a number
+            self.hidden = (self.hidden,)
+        validate(self, "model")
+        self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden and not self.direct:
             raise UserError("model.hidden: empty with model.direct=false leaves no weights; give a width or direct=true")
-        check_positive("samples", self.samples)
-        check_positive("anneal", self.anneal, allow_zero=True)
-        check_positive("label_dim", self.label_dim, allow_zero=True)
-        for name in ("J", "h"):
-            if not math.isfinite(float(getattr(self, name))):
-                raise UserError(f"model.{name}: must be finite, got {getattr(self, name)!r}")
 
 
 @register

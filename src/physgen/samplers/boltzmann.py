@@ -30,13 +30,13 @@ Shapes: configurations ``(N, L, L)`` of ±1 (any float dtype), energies ``(N,)``
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, ClassVar
 
 import numpy as np
 import torch
 
+from physgen.constraints import FINITE, POSITIVE, Constraint, validate
 from physgen.errors import UserError
 
 
@@ -49,12 +49,10 @@ class IsingTarget:
     h: float = 0.0
     periodic: bool = True
 
+    constraints: ClassVar[dict[str, Constraint]] = {"temperature": POSITIVE, "J": FINITE, "h": FINITE}
+
     def __post_init__(self) -> None:
-        for name in ("temperature", "J", "h"):
-            if not math.isfinite(float(getattr(self, name))):
-                raise UserError(f"{name}: must be finite, got {getattr(self, name)!r}")
-        if not float(self.temperature) > 0:
-            raise UserError(f"temperature: must be > 0, got {self.temperature!r}")
+        validate(self, None)
 
     def energy(self, s: torch.Tensor) -> torch.Tensor:
         """Total energy H(s) ``(N,)`` float64 of configurations ``(N, L, L)``: every bond once (right and down

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
 from physgen.config import parse_set
+from physgen.constraints import FINITE, Constraint, Interval, validate
 from physgen.data import Dataset
 from physgen.errors import UserError
 
@@ -38,18 +40,16 @@ class IsingTraining:
     h: float = 0.0
     periodic: bool = True
 
+    constraints: ClassVar[dict[str, Constraint]] = {"size": Interval(int, 2, None), "J": FINITE, "h": FINITE}
+
     def __post_init__(self) -> None:
-        if isinstance(self.size, bool) or not isinstance(self.size, (int, np.integer)) or self.size < 2:
-            raise UserError("must be an integer >= 2", key="size", value=self.size)
+        validate(self, None)
         temps = tuple(float(t) for t in np.atleast_1d(np.asarray(self.temperatures, dtype=float)))
         if not temps:
             raise UserError("need at least one temperature", key="temperatures")
         for t in temps:
             if not (math.isfinite(t) and t > 0):
                 raise UserError("every temperature must be finite and > 0", key="temperatures", value=f"{t:g}")
-        for name in ("J", "h"):
-            if not math.isfinite(float(getattr(self, name))):
-                raise UserError("must be finite", key=name, value=getattr(self, name))
         object.__setattr__(self, "size", int(self.size))
         object.__setattr__(self, "temperatures", tuple(sorted(set(temps))))
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from physgen import constraints
 from physgen.data.io import Dataset
 from physgen.errors import UserError
 from physgen.memory_guard import require
@@ -65,15 +66,15 @@ def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=1
     n = {k: k for k in ("size", "temperatures", "samples", "chains", "burn_in", "thin", "algorithm", "J", "h",
                         "start", "engine")} | (names or {})
     temps = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
-    _check(isinstance(size, (int, np.integer)) and size >= 2, n["size"], f"must be an integer >= 2, got {size!r}")
+    constraints.require(size, constraints.Interval(int, 2, None), n["size"])
     _check(temps.size >= 1 and temps.ndim == 1, n["temperatures"], "needs at least one temperature")
     _check(np.all(np.isfinite(temps)) and np.all(temps > 0), n["temperatures"],
            f"every temperature must be finite and > 0, got {', '.join(f'{t:g}' for t in temps)}")
-    _check(n_samples >= 1, n["samples"], f"must be >= 1, got {n_samples}")
+    constraints.require(n_samples, constraints.POSITIVE_INT, n["samples"])
     chains = min(int(n_samples), 32) if chains is None else chains
-    _check(chains >= 1, n["chains"], f"must be >= 1, got {chains}")
-    _check(burn_in >= 0, n["burn_in"], f"must be >= 0, got {burn_in}")
-    _check(thin >= 1, n["thin"], f"must be >= 1, got {thin}")
+    constraints.require(chains, constraints.POSITIVE_INT, n["chains"])
+    constraints.require(burn_in, constraints.NON_NEGATIVE_INT, n["burn_in"])
+    constraints.require(thin, constraints.POSITIVE_INT, n["thin"])
     _check(algorithm in ALGORITHMS, n["algorithm"],
            f"unknown algorithm {algorithm!r} (choose {' or '.join(ALGORITHMS)})")
     _check(start in STARTS, n["start"], f"unknown start {start!r} (choose {' or '.join(STARTS)})")
@@ -83,7 +84,8 @@ def validate(size, temperatures, n_samples, *, chains=None, burn_in=1000, thin=1
 
         _check(algorithm == "metropolis", n["engine"], "the multispin engine runs Metropolis only")
         _check(multispin.AVAILABLE, n["engine"], "the multispin engine needs numba (pip install numba)")
-    _check(math.isfinite(J) and math.isfinite(h), n["J"], "J and h must be finite")
+    constraints.require(J, constraints.FINITE, n["J"])
+    constraints.require(h, constraints.FINITE, n["h"])
     if algorithm == "metropolis":
         _check(size % 2 == 0, n["size"], f"checkerboard Metropolis needs an even size, got {size} (use wolff)")
     else:

@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import ClassVar, Literal
 
-from physgen.config import check_choices
-from physgen.errors import UserError
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Satisfies, validate
 from physgen.models.rbm.config import Method, RBMConfig, Visible
 # the RBMConfig fields every layer shares (the bottom layer's visible type, σ and flip apply to it alone)
 SHARED = ("method", "k", "n_chains", "n_temperatures", "beta_min", "l2", "l1", "sparsity_target",
@@ -59,20 +58,15 @@ class DBNConfig:
     burn_in: int = 1000
     thin: int = 10
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "layers": Satisfies(lambda v: len(v) > 0 and WIDTHS.accepts(v),
+                            "a non-empty list of hidden-layer sizes >= 1, e.g. [500, 500, 2000]"),
+        "steps_per_layer": POSITIVE_INT, "finetune_steps": NON_NEGATIVE_INT,
+        **{key: c for key, c in RBMConfig.constraints.items() if key in SHARED}}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
-        if not isinstance(self.layers, (list, tuple)) or len(self.layers) == 0:
-            raise UserError(f"model.layers: {self.layers!r} is invalid (a non-empty list of hidden-layer sizes, "
-                            f"e.g. [500, 500, 2000])")
-        bad = [v for v in self.layers if isinstance(v, bool) or not isinstance(v, int) or v < 1]
-        if bad:
-            raise UserError(f"model.layers: {list(self.layers)!r} is invalid (every layer size must be an integer "
-                            f">= 1; got {bad[0]!r})")
+        validate(self, "model")
         self.layers = [int(v) for v in self.layers]
-        if not isinstance(self.steps_per_layer, int) or self.steps_per_layer < 1:
-            raise UserError(f"model.steps_per_layer: {self.steps_per_layer!r} is invalid (must be an integer >= 1)")
-        if not isinstance(self.finetune_steps, int) or self.finetune_steps < 0:
-            raise UserError(f"model.finetune_steps: {self.finetune_steps!r} is invalid (must be an integer >= 0)")
         for i in range(len(self.layers)):
             self.layer_config(i)   # RBMConfig validates the shared settings (errors name model.KEY)
 

@@ -25,11 +25,11 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physgen.config import check_choices
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.contract import Hook
-from physgen.models.nets import CondMap, Conditioner, check_positive
+from physgen.models.nets import CondMap, Conditioner
 from physgen.models.spaces import from_signed
 
 Noise = Literal["uniform", "normal"]
@@ -55,14 +55,13 @@ class GANConfig:
     diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
     sample_epochs: tuple[int, ...] = (1, 2, 4, 10, 50, 100)  # epochs whose fixed-z samples are kept
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "latent": POSITIVE_INT, "n_critic": POSITIVE_INT, "gp_weight": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
+        "sample_epochs": WIDTHS}
+
     def __post_init__(self) -> None:
-        check_choices(self, "model")
-        check_positive("latent", self.latent)
-        check_positive("n_critic", self.n_critic)
-        check_positive("gp_weight", self.gp_weight, allow_zero=True)
-        check_positive("label_dim", self.label_dim, allow_zero=True)
+        validate(self, "model")
         self.sample_epochs = tuple(int(e) for e in self.sample_epochs)
-        check_positive("sample_epochs", list(self.sample_epochs))
 
 
 class GAN(GenerativeModel):

@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from physgen.constraints import WIDTHS, Constraint
 from physgen.models.base import DataSpec, budget
 from physgen.models.gan.base import GAN, GANConfig, Noise
-from physgen.models.nets import ConvCritic, ConvDecoder, FlatConditional, check_positive, image_shape
+from physgen.models.nets import ConvCritic, ConvDecoder, FlatConditional, image_shape
 from physgen.models.registry import register
 
 
@@ -25,10 +26,11 @@ class DCGANConfig(GANConfig):
     noise: Noise = "normal"
     channels: tuple[int, ...] = (32, 64)
 
+    constraints: ClassVar[dict[str, Constraint]] = {"channels": WIDTHS}
+
     def __post_init__(self) -> None:
-        self.channels = tuple(int(c) for c in self.channels)
-        check_positive("channels", list(self.channels))
         super().__post_init__()
+        self.channels = tuple(int(c) for c in self.channels)
 
 
 @register

@@ -29,11 +29,11 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
+from physgen.constraints import POSITIVE_INT, Constraint
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, budget
 from physgen.models.epic import CloudSpace, EPiCLayer, context, mask_of, masked_mean
 from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
-from physgen.models.nets import check_positive
 from physgen.models.registry import register
 
 
@@ -53,9 +53,10 @@ class EPiCGANConfig(GANConfig):
     layers_d: int = 3         # EPiC layers of the discriminator
     diagnostics: bool = False  # the image-grid diagnostics of the other GANs do not apply to point clouds
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        key: POSITIVE_INT for key in ("point_latent", "hidden", "global_dim", "layers_g", "layers_d")}
+
     def __post_init__(self) -> None:
-        for key in ("point_latent", "hidden", "global_dim", "layers_g", "layers_d"):
-            check_positive(key, getattr(self, key))
         super().__post_init__()
         if self.output not in ("auto", "linear"):
             raise UserError(f"model.output: epic-gan generates standardised features with a linear output "

@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Literal
 import torch
 from torch import nn
 
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint
 from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.contract import DemoStage, Hook
 from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
@@ -29,7 +30,7 @@ from physgen.errors import UserError
 from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape
 from physgen.models.gan.observables import ObservableMatching
 from physgen.models.gan.reweighted import ReweightedReals
-from physgen.models.nets import Activation, BondFeatures, FlatConditional, Prepend, check_positive, flat_dim, mlp
+from physgen.models.nets import Activation, BondFeatures, FlatConditional, Prepend, flat_dim, mlp
 from physgen.models.registry import register
 
 
@@ -42,14 +43,13 @@ class VanillaGANConfig(GANConfig):
     slope: float = 0.01
     dropout: float = 0.5
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "hidden_g": WIDTHS, "hidden_d": WIDTHS, "slope": NON_NEGATIVE, "dropout": NON_NEGATIVE}
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
         self.hidden_d = tuple(int(h) for h in self.hidden_d)
-        check_positive("hidden_g", list(self.hidden_g))
-        check_positive("hidden_d", list(self.hidden_d))
-        check_positive("slope", self.slope, allow_zero=True)
-        check_positive("dropout", self.dropout, allow_zero=True)
-        super().__post_init__()
 
 
 def raschka_generator(sizes: list[int], slope: float) -> nn.Sequential:
@@ -159,20 +159,14 @@ class WGANGPConfig(GANConfig):
     reweight: int = 0                 # spins conditioned on temperature: real batches at this many temperatures
                                       # over the trained range, Ferrenberg-Swendsen reweighted (reweighted.py)
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "hidden_g": WIDTHS, "hidden_d": WIDTHS, "width": POSITIVE_INT, "dilations_g": WIDTHS, "dilations_d": WIDTHS,
+        "noise_channels": POSITIVE_INT, "match_observables": NON_NEGATIVE, "reweight": NON_NEGATIVE_INT}
+
     def __post_init__(self) -> None:
-        self.hidden_g = tuple(int(h) for h in self.hidden_g)
-        self.hidden_d = tuple(int(h) for h in self.hidden_d)
-        self.dilations_g = tuple(int(d) for d in self.dilations_g)
-        self.dilations_d = tuple(int(d) for d in self.dilations_d)
-        check_positive("hidden_g", list(self.hidden_g))
-        check_positive("hidden_d", list(self.hidden_d))
-        check_positive("width", self.width)
-        check_positive("dilations_g", list(self.dilations_g))
-        check_positive("dilations_d", list(self.dilations_d))
-        check_positive("noise_channels", self.noise_channels)
-        check_positive("match_observables", self.match_observables, allow_zero=True)
-        check_positive("reweight", self.reweight, allow_zero=True)
         super().__post_init__()
+        for name in ("hidden_g", "hidden_d", "dilations_g", "dilations_d"):
+            setattr(self, name, tuple(int(v) for v in getattr(self, name)))
 
     @property
     def arch_options(self) -> MLPArch | ConvArch:

@@ -38,11 +38,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.contract import Hook
 from physgen.models.gan.base import GAN, GANConfig, _apply
-from physgen.models.nets import Conditioner, check_positive, flat_dim
+from physgen.models.nets import Conditioner, flat_dim
 from physgen.models.registry import register
 
 LABELLED_FILE = "labelled.json"
@@ -63,22 +64,17 @@ class SGANConfig(GANConfig):
     unsup_weight: float = 1.0             # w: weight of the unsupervised (real vs fake) term
     g_batchnorm: bool = True              # batch normalisation in the generator (as in the paper)
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        "labels_per_class": POSITIVE_INT, "label_seed": NON_NEGATIVE_INT, "hidden_g": WIDTHS, "hidden_d": WIDTHS,
+        **{name: NON_NEGATIVE for name in ("slope", "noise_in", "noise_hidden", "unsup_weight")}}
+
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.hidden_g = tuple(int(h) for h in self.hidden_g)
         self.hidden_d = tuple(int(h) for h in self.hidden_d)
-        check_positive("labels_per_class", self.labels_per_class)
-        check_positive("label_seed", self.label_seed, allow_zero=True)
-        if not isinstance(self.labels_per_class, int):
-            raise UserError(f"model.labels_per_class: must be an integer, got {self.labels_per_class!r}")
-        check_positive("hidden_g", list(self.hidden_g))
-        check_positive("hidden_d", list(self.hidden_d))
-        for name in ("slope", "noise_in", "noise_hidden", "unsup_weight"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        super().__post_init__()
         if self.loss != "bce":
             raise UserError(f"model.loss: sgan trains the (K+1)-class discriminator loss, set model.loss=bce "
                             f"(got {self.loss!r})")
-        super().__post_init__()
 
 
 class NoisyClassifier(nn.Module):

@@ -22,9 +22,10 @@ from typing import Any, ClassVar
 
 from torch import nn
 
+from physgen.constraints import NON_NEGATIVE, Constraint
 from physgen.models.base import DataSpec, budget, overlay
 from physgen.models.gan.base import GAN, GANConfig
-from physgen.models.nets import FlatConditional, check_positive, flat_dim
+from physgen.models.nets import FlatConditional, flat_dim
 from physgen.models.registry import register
 
 FILTERS = (128, 64, 32, 16)
@@ -36,10 +37,7 @@ class ThesisDCGANConfig(GANConfig):
     slope: float = 0.2
     dropout: float = 0.2
 
-    def __post_init__(self) -> None:
-        check_positive("slope", self.slope, allow_zero=True)
-        check_positive("dropout", self.dropout, allow_zero=True)
-        super().__post_init__()
+    constraints: ClassVar[dict[str, Constraint]] = {"slope": NON_NEGATIVE, "dropout": NON_NEGATIVE}
 
 
 def _bn(n: int, dims: int) -> nn.Module:

@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
-from physgen.config import check_choices
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval, validate
 from physgen.errors import UserError
 
 Visible = Literal["auto", "bernoulli", "spin", "gaussian", "binomial", "softmax"]
@@ -64,29 +64,17 @@ class RBMConfig:
     burn_in: int = 1000
     thin: int = 10
 
+    constraints: ClassVar[dict[str, Constraint]] = {
+        **{name: POSITIVE_INT for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin")},
+        **{name: NON_NEGATIVE_INT for name in ("burn_in", "filters", "filter_size")},
+        "n_temperatures": Interval(int, 2, None), "beta_min": Interval(float, 0, 1, closed="left"),
+        **{name: NON_NEGATIVE for name in ("l2", "l1", "sparsity_cost", "init_std")},
+        "sparsity_target": Interval(float, 0, 1, closed="neither"), "sigma": POSITIVE}
+
     def __post_init__(self) -> None:
-        def bad(field: str, need: str) -> UserError:
-            return UserError(f"{getattr(self, field)!r} is invalid ({need})", key=f"model.{field}")
-        check_choices(self, "model")
-        for name in ("n_hidden", "k", "n_chains", "monitor_every", "thin"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
-                raise bad(name, "must be an integer >= 1")
-        for name in ("burn_in", "filters", "filter_size"):
-            if not isinstance(getattr(self, name), int) or getattr(self, name) < 0:
-                raise bad(name, "must be an integer >= 0")
-        if self.filters and self.n_hidden != N_HIDDEN:
+        validate(self, "model")
+        if self.filters and self.n_hidden != N_HIDDEN:   # (the Python API; the CLI decides on what was given)
             raise dense_with_filters(self)
-        if not isinstance(self.n_temperatures, int) or self.n_temperatures < 2:
-            raise bad("n_temperatures", "must be an integer >= 2")
-        if not 0.0 <= self.beta_min < 1.0:
-            raise bad("beta_min", "must be in [0, 1)")
-        for name in ("l2", "l1", "sparsity_cost", "init_std"):
-            if not float(getattr(self, name)) >= 0:
-                raise bad(name, "must be >= 0")
-        if not 0.0 < self.sparsity_target < 1.0:
-            raise bad("sparsity_target", "must be in (0, 1)")
-        if not self.sigma > 0:
-            raise bad("sigma", "must be > 0")
 
 
 def dense_with_filters(config: RBMConfig) -> UserError:

@@ -3,7 +3,7 @@
     python benchmarks/nqs.py [--problems tfim20,heisenberg20,tfim4x4] [--iterations 400] [--samples 1000]
                              [--tolerance 0.01] [--no-netket]
 
-Each problem runs ``physgen.nqs.run.run_nqs`` (RBM, α = 2, real parameters, SR with learning rate η = 0.05
+Each problem runs ``physgen.quantum.nqs.run_nqs`` (RBM, α = 2, real parameters, SR with learning rate η = 0.05
 and diagonal shift λ = 0.01, 50 walkers) and prints the final energy, its blocking error, the relative error
 against the exact energy and the wall time.  Where NetKet is importable (it is never a dependency of physgen:
 ``pip install netket`` puts it and a CPU-only jax beside physgen for this script) the same optimisation runs
@@ -52,10 +52,10 @@ import time
 
 import numpy as np
 
-from physgen.nqs.exact import exact_energy
-from physgen.nqs.hamiltonians import make_hamiltonian
-from physgen.nqs.lattice import Lattice
-from physgen.nqs.run import NQSConfig, run_nqs
+from physgen.quantum.exact import exact_energy
+from physgen.quantum.hamiltonians import make_hamiltonian
+from physgen.quantum.lattice import Lattice
+from physgen.quantum.nqs import NQSConfig, run_nqs
 
 PROBLEMS = {
     "tfim20": dict(hamiltonian="tfim", lattice="chain", size=20, h=1.0),
@@ -73,7 +73,7 @@ def config(problem: dict, iterations: int, samples: int) -> NQSConfig:
 
 def burn_ins(cfg: NQSConfig) -> tuple[int, int, int]:
     """Sweeps discarded before the first iteration, before each later one and before the final measurement
-    (as :func:`physgen.nqs.run.run_nqs` does it)."""
+    (as :func:`physgen.quantum.nqs.run_nqs` does it)."""
     return 10 * cfg.burn_in + 10, cfg.burn_in, 10 * cfg.burn_in
 
 
@@ -153,9 +153,9 @@ def step_check(nk, problem: dict, seed: int = 3) -> float:
     batch of NetKet's chains at parameters 30 times the initial scale), with NetKet's ``Sgd(η/2)``."""
     import jax
 
-    from physgen.nqs.ansatz import make_ansatz
-    from physgen.nqs.estimators import local_energy
-    from physgen.nqs.optimiser import SR
+    from physgen.quantum.estimators import local_energy
+    from physgen.quantum.optimisers import SR
+    from physgen.quantum.wavefunctions import make_ansatz
 
     cfg = config(problem, 1, 1000)
     ham_nk, sampler = netket_problem(nk, cfg)

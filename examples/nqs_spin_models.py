@@ -1,4 +1,4 @@
-"""Neural quantum states of spin chains against exact energies (``physgen.nqs``).
+"""Neural quantum states of spin chains against exact energies (``physgen.quantum``, as ``physgen nqs``).
 
 1. transverse-field Ising chain (periodic) across the transition, h = 0.5, 1, 1.5: the RBM (α = 1) with
    stochastic reconfiguration against the free-fermion ground-state energy;
@@ -19,7 +19,7 @@ NAME = "nqs_spin_models"
 
 
 def run(seed, **kw):
-    from physgen.nqs.run import NQSConfig, run_nqs
+    from physgen.quantum import NQSConfig, run_nqs
 
     return run_nqs(NQSConfig(**kw), np.random.default_rng(seed))
 
@@ -46,7 +46,7 @@ def main(argv=None) -> dict:
     fig = Figure(figsize=(5, 3.4), layout="constrained")
     ax = fig.subplots()
     hh = np.linspace(0.3, 1.7, 100)
-    from physgen.nqs.exact import tfim_chain_energy
+    from physgen.quantum.exact import tfim_chain_energy
 
     ax.plot(hh, [tfim_chain_energy(size, x) / size for x in hh], "k-", lw=0.8, label="free fermions (exact)")
     ax.errorbar(fields, [tfim[h]["energy"] / size for h in fields], yerr=[tfim[h]["error"] / size for h in fields],

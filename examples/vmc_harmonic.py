@@ -1,6 +1,6 @@
 """Variational Monte Carlo with an RBM wave function: the course's quantum project, with exact checks.
 
-ψ(x) = F(x), the marginal of a Gaussian–binary RBM over the particle coordinates (``physgen.vmc``), is
+ψ(x) = F(x), the marginal of a Gaussian–binary RBM over the particle coordinates (``physgen.quantum``), is
 optimised with Adam on the energy ⟨E_L⟩ sampled from |ψ|²; errors are blocking errors.
 
 1. one particle in 1D: the exact Gaussian parameters give E = ω/2 with zero variance, and Adam finds them
@@ -24,7 +24,7 @@ NAME = "vmc_harmonic"
 
 
 def run(cfg, seed):
-    from physgen.vmc import run_vmc
+    from physgen.quantum import run_vmc
 
     return run_vmc(cfg, np.random.default_rng(seed))
 
@@ -57,7 +57,8 @@ def energy_figure(g: Gallery, runs: dict) -> None:
 def density_figure(g: Gallery, runs: dict) -> None:
     from matplotlib.figure import Figure
 
-    from physgen.vmc.report import noninteracting_density, one_body_density
+    from physgen.quantum.estimators import one_body_density
+    from physgen.quantum.exact import noninteracting_density
 
     fig = Figure(figsize=(6, 3.6))
     ax = fig.subplots()
@@ -91,11 +92,10 @@ def sampler_figure(g: Gallery, rows: list[dict]) -> None:
 def main(argv=None) -> dict:
     args = parser(NAME, __doc__).parse_args(argv)
     g = Gallery(NAME, args)
-    from physgen.vmc import Hamiltonian, RBMWaveFunction, VMCConfig
-    from physgen.vmc.compare import compare_samplers
-    from physgen.vmc.estimators import estimate
-    from physgen.vmc.report import write_outputs
-    from physgen.vmc.samplers import Importance, start
+    from physgen.quantum import Hamiltonian, RBMWaveFunction, VMCConfig
+    from physgen.quantum.estimators import compare_samplers, estimate
+    from physgen.quantum.report import write_outputs
+    from physgen.quantum.samplers import Importance, start
 
     iters, samples = (40, 2000) if args.quick else (200, 10_000)
     final = 10 * samples

@@ -39,7 +39,7 @@ def closed_shell_density(r: np.ndarray, n_particles: int, omega: float) -> np.nd
     are isotropic, so the value on the x axis is the radial density)."""
     from numpy.polynomial.hermite import hermval
 
-    from physgen.vmc.slater import orbitals
+    from physgen.quantum.slater import orbitals
 
     r = np.asarray(r, dtype=float)
     total = np.zeros_like(r)
@@ -91,7 +91,7 @@ def energy_figure(g: Gallery, res, reference: float, quick: bool) -> None:
 def density_figure(g: Gallery, runs: dict) -> None:
     from matplotlib.figure import Figure
 
-    from physgen.vmc.report import one_body_density
+    from physgen.quantum.estimators import one_body_density
 
     fig = Figure(figsize=(6, 3.8), layout="constrained")
     ax = fig.subplots()
@@ -109,7 +109,7 @@ def density_deviation(res, n_particles: int) -> float:
     """∫|ρ_VMC − ρ₀| d²r / N, the fraction of the density that differs from the non-interacting closed-shell
     ρ₀ (radial histogram of the final run, 40 bins): sampling noise without interaction, the spread of the
     density by the repulsion with it."""
-    from physgen.vmc.report import one_body_density
+    from physgen.quantum.estimators import one_body_density
 
     rho = one_body_density(res.final.positions, bins=40)
     c, d = np.array(rho["centres"]), np.array(rho["density"])
@@ -121,9 +121,10 @@ def density_deviation(res, n_particles: int) -> float:
 def main(argv=None) -> dict:
     args = parser(NAME, __doc__).parse_args(argv)
     g = Gallery(NAME, args)
-    from physgen.vmc import VMCConfig, run_vmc
-    from physgen.vmc.report import DMC_REFERENCE, write_outputs
-    from physgen.vmc.slater import noninteracting_energy
+    from physgen.quantum import VMCConfig, run_vmc
+    from physgen.quantum.exact import DMC_REFERENCE
+    from physgen.quantum.report import write_outputs
+    from physgen.quantum.slater import noninteracting_energy
 
     def run(cfg):
         return run_vmc(cfg, np.random.default_rng(args.seed))

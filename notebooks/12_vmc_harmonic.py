@@ -28,10 +28,10 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from physgen.metrics.summary import floor_table
-from physgen.vmc import Hamiltonian, RBMWaveFunction, VMCConfig, run_vmc
-from physgen.vmc.estimators import estimate
-from physgen.vmc.report import noninteracting_density, one_body_density
-from physgen.vmc.samplers import Importance, start
+from physgen.quantum import Hamiltonian, RBMWaveFunction, VMCConfig, run_vmc
+from physgen.quantum.estimators import estimate, one_body_density
+from physgen.quantum.exact import noninteracting_density
+from physgen.quantum.samplers import Importance, start
 
 iters, samples = (40, 2000) if QUICK else (200, 10_000)
 

@@ -39,13 +39,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from physgen.metrics.summary import floor_table
-from physgen.nqs.estimators import local_energy
-from physgen.nqs.exact import exact_ground_state, tfim_chain_energy
-from physgen.nqs.hamiltonians import make_hamiltonian
-from physgen.nqs.lattice import Lattice
-from physgen.nqs.report import write_outputs
-from physgen.nqs.run import NQSConfig, run_nqs
-from physgen.nqs.sampler import Metropolis, sample, start
+from physgen.quantum import NQSConfig, run_nqs
+from physgen.quantum.estimators import local_energy
+from physgen.quantum.exact import exact_ground_state, tfim_chain_energy
+from physgen.quantum.hamiltonians import make_hamiltonian
+from physgen.quantum.lattice import Lattice
+from physgen.quantum.report import write_outputs
+from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
 from physgen.stats.blocking import blocking
 
 N = 12 if QUICK else 20
@@ -142,8 +142,8 @@ write_outputs(OUT / "heisenberg", heis)            # result.json, report.html, p
 # %%
 res = runs["TFIM, SR"]
 rng = np.random.default_rng(SEED + 1)
-chains = start(res.ansatz, N, 4, "flip", rng)
-s, acc = sample(res.ansatz, Metropolis("flip"), chains, 2048 if QUICK else 16384, rng, burn_in=50)
+chains = start_spins(res.ansatz, N, 4, "flip", rng)
+s, acc = sample_spins(res.ansatz, SpinMetropolis("flip"), chains, 2048 if QUICK else 16384, rng, burn_in=50)
 e_local = np.real(local_energy(res.ansatz, res.hamiltonian, s.reshape(-1, N))).reshape(s.shape[:2])
 series = {"E_L": e_local.mean(axis=1), "|m|": np.abs(s.mean(axis=-1)).mean(axis=1)}
 plt.figure(figsize=(5.5, 3.5))

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from physgen.nqs import hamiltonians as H
-from physgen.nqs.exact import exact_energy
-from physgen.nqs.lattice import Lattice
+from physgen.quantum import hamiltonians as H
+from physgen.quantum.exact import exact_energy
+from physgen.quantum.lattice import Lattice
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from physgen.models.rbm.symmetry import Translations
-from physgen.nqs.lattice import Lattice
+from physgen.quantum.lattice import Lattice
 from physgen.physics.lattice import Torus
 from physgen.training.augment import LatticeSymmetries
 

@@ -9,14 +9,13 @@ import pytest
 from scipy.stats import chisquare
 
 from physgen.errors import UserError
-from physgen.nqs.ansatz import make_ansatz
-from physgen.nqs.estimators import energy_statistics, local_energy
-from physgen.nqs.exact import exact_ground_state, sparse_hamiltonian, tfim_chain_energy, to_spins
-from physgen.nqs.hamiltonians import make_hamiltonian
-from physgen.nqs.lattice import Lattice
-from physgen.nqs.observables import measure
-from physgen.nqs.run import NQSConfig, run_nqs
-from physgen.nqs.sampler import Metropolis, sample, start
+from physgen.quantum.estimators import energy_statistics, local_energy, measure
+from physgen.quantum.exact import exact_ground_state, sparse_hamiltonian, tfim_chain_energy, to_spins
+from physgen.quantum.hamiltonians import make_hamiltonian
+from physgen.quantum.lattice import Lattice
+from physgen.quantum.nqs import NQSConfig, run_nqs
+from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
+from physgen.quantum.wavefunctions import make_ansatz
 
 X = np.array([[0, 1], [1, 0]])
 Y = np.array([[0, -1j], [1j, 0]])
@@ -24,7 +23,7 @@ Z = np.diag([1.0, -1.0])
 
 
 def _op(single, site, n):
-    """σ acting on ``site`` of ``n`` in the basis of :mod:`physgen.nqs.exact` (bit i set ↔ σᶻ_i = +1):
+    """σ acting on ``site`` of ``n`` in the basis of :mod:`physgen.quantum.exact` (bit i set ↔ σᶻ_i = +1):
     state index Σ_i bit_i 2^i, so site 0 is the last Kronecker factor and bit 1 is the first basis vector of
     the flipped single-site matrix."""
     flip = np.array([[0, 1], [1, 0]])
@@ -124,8 +123,8 @@ def test_metropolis_samples_psi_squared(rule):
     rng = np.random.default_rng(3)
     lat = Lattice("chain", 4, True)
     ans = make_ansatz("rbm", lat, alpha=1, complex_params=True, rng=rng, scale=0.3)
-    chains = start(ans, 4, 200, rule, rng)
-    s, _ = sample(ans, Metropolis(rule), chains, 100, rng, burn_in=20)
+    chains = start_spins(ans, 4, 200, rule, rng)
+    s, _ = sample_spins(ans, SpinMetropolis(rule), chains, 100, rng, burn_in=20)
     idx = np.sum((s[::5].reshape(-1, 4) > 0) << np.arange(4), axis=1)
     states = np.arange(16) if rule == "flip" else np.array([3, 5, 6, 9, 10, 12])
     p = np.abs(np.exp(ans.log_psi(to_spins(states, 4)))) ** 2

@@ -36,7 +36,7 @@ def test_nqs_spin_models_example(tmp_path):
 @pytest.mark.slow
 def test_two_electrons_as_fermions_reach_taut():
     """N = 2 with --fermions (a singlet: 1 × 1 determinants, the cusp α = 1): E within 0.3 % of 3."""
-    from physgen.vmc.run import VMCConfig, run_vmc
+    from physgen.quantum.vmc import VMCConfig, run_vmc
 
     cfg = VMCConfig(particles=2, dim=2, interaction="coulomb", fermions=True, hidden=2, iterations=60,
                     samples=2000, lr=0.02, init_scale=0.0, final_samples=40_000)

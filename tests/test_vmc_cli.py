@@ -10,7 +10,7 @@ QUICK = ["--iterations", "3", "--samples", "400", "--walkers", "50", "--final-sa
 
 
 def test_vmc_writes_json_report_and_params(cli, tmp_path):
-    from physgen.vmc.params import load_params
+    from physgen.quantum.params import load_params
 
     out = tmp_path / "run"
     code, stdout, err = cli("vmc", "--particles", "2", "--dim", "2", "--interaction", "coulomb", "--jastrow", "pade",
@@ -67,7 +67,7 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(cli, tmp_path, args, fl
 def test_coulomb_turns_the_cusp_factor_on_by_default(cli, tmp_path):
     """With --interaction coulomb the default ansatz carries the Padé–Jastrow cusp; --jastrow none removes it;
     without interaction the default stays the plain RBM (which is exact there)."""
-    from physgen.vmc.run import VMCConfig
+    from physgen.quantum.vmc import VMCConfig
 
     assert VMCConfig(particles=2, dim=2, interaction="coulomb").jastrow == "pade"
     assert VMCConfig(particles=2, dim=2).jastrow == "none"

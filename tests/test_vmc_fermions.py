@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 
-from physgen.vmc.hamiltonian import Hamiltonian
-from physgen.vmc.slater import SlaterRBM, noninteracting_energy, spin_jastrow
-from physgen.vmc.wavefunction import RBMWaveFunction
+from physgen.quantum.hamiltonians import Hamiltonian
+from physgen.quantum.slater import SlaterRBM, noninteracting_energy, spin_jastrow
+from physgen.quantum.wavefunctions import RBMWaveFunction
 
 
 def _wf(n=6, seed=1, scale=0.2, jastrow=True):
@@ -67,7 +67,7 @@ def test_gradient_laplacian_and_parameter_derivatives_match_finite_differences()
 
 
 def test_cli_fermions_run_and_bad_input(cli, tmp_path):
-    from physgen.vmc.params import load_params
+    from physgen.quantum.params import load_params
 
     out = tmp_path / "run"
     code, stdout, err = cli("vmc", "--fermions", "--particles", "6", "--dim", "2", "--iterations", "2", "--samples",
@@ -89,8 +89,8 @@ def test_drift_limited_importance_sampling_agrees_with_metropolis():
     """On the Slater–Jastrow state of six electrons the drift-limited importance sampler and Metropolis give
     the same energy within 4 combined errors (the unlimited drift leaves walkers stuck near the nodes).  Over
     seeds 0–4 and 1 and 2 threads: |z| 1.1 ± 0.8 (2.0 at seed 0), variances 1.29 ± 0.10 against 3."""
-    from physgen.vmc.estimators import estimate
-    from physgen.vmc.samplers import make_sampler, start
+    from physgen.quantum.estimators import estimate
+    from physgen.quantum.samplers import make_sampler, start
 
     rng = np.random.default_rng(0)
     rbm = RBMWaveFunction.gaussian(6, 2, 2, omega=1.0)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from physgen.vmc import Hamiltonian, VMCConfig, run_vmc
-from physgen.vmc.compare import compare_samplers
+from physgen.quantum import Hamiltonian, VMCConfig, run_vmc
+from physgen.quantum.estimators import compare_samplers
 
 ROOT = Path(__file__).resolve().parents[1]
 COULOMB = dict(particles=2, dim=2, interaction="coulomb", hidden=4, iterations=200, samples=10_000, lr=0.02,

@@ -6,12 +6,11 @@ complete run).  Every setting is checked before anything is written.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import numpy as np
 
-from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int, positive_int
-from physgen.errors import UserError
+from physgen.cli.common import add_verb, finite_float, nonneg_int, positive_int
+from physgen.cli.quantum_common import add_output_options, output_dir, print_written, run_and_write
 
 EXAMPLE = "physgen nqs --hamiltonian tfim --lattice chain --size 10 --h 1 --alpha 2 --iterations 100 --out nqs-out"
 
@@ -20,7 +19,7 @@ def register(sub) -> None:
     p = add_verb(sub, "nqs", "neural quantum states: RBM ansätze for spin Hamiltonians against exact energies",
                  EXAMPLE, run)
     p.set_defaults(locks_out=True)
-    from physgen.nqs.hamiltonians import HAMILTONIANS
+    from physgen.quantum.hamiltonians import HAMILTONIANS
 
     p.add_argument("--hamiltonian", choices=tuple(HAMILTONIANS), default="tfim",
                    help="; ".join(f"{name}: {entry.help}" for name, entry in HAMILTONIANS.items()))
@@ -53,14 +52,11 @@ def register(sub) -> None:
     p.add_argument("--final-samples", type=positive_int, default=None,
                    help="samples of the final run (default 10 × --samples)")
     p.add_argument("--no-exact", action="store_true", help="skip the exact diagonalization")
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
-    p.add_argument("--out", required=True, help="output directory (result.json, report.html, params.safetensors)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
-    add_seed(p)
+    add_output_options(p, "result.json", "no progress lines")
 
 
 def config_from_args(args):
-    from physgen.nqs.run import NQSConfig
+    from physgen.quantum.nqs import NQSConfig
 
     return NQSConfig(hamiltonian=args.hamiltonian, lattice=args.lattice, size=args.size, pbc=args.pbc, h=args.h,
                      J=args.J, J2=args.J2, ansatz=args.ansatz, alpha=args.alpha, complex_params=args.complex_params,
@@ -82,31 +78,24 @@ def _check_memory(cfg) -> None:
 
 
 def run(args) -> int:
-    from physgen.nqs.report import write_outputs
-    from physgen.nqs.run import run_nqs
+    from physgen.quantum.nqs import run_nqs
 
     cfg = config_from_args(args)
-    out = Path(args.out)
     cfg.build(np.random.default_rng(args.seed))
     _check_memory(cfg)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out: {out} exists and is not a directory")
-    if (out / "result.json").exists() and not args.overwrite:
-        raise UserError(f"--out: {out / 'result.json'} already exists (pass --overwrite to replace it)")
+    out = output_dir(args, "result.json")
 
     def progress(rec: dict) -> None:
         rel = f"  rel. error {rec['relative_error']:.2e}" if "relative_error" in rec else ""
         print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
               f"  var {rec['variance']:.3g}{rel}", flush=True)
 
-    result = run_nqs(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
-    result.extras["seed"] = args.seed
-    data = write_outputs(out, result)
+    data = run_and_write(run_nqs, cfg, args, out, progress)
     fin, exact = data["final"], data["exact"]
     line = f"final: E = {fin['energy']:.8g} ± {fin['error']:.2g} (variance {fin['variance']:.3g}, V-score " \
            f"{fin['vscore']:.3g})"
     if exact:
         line += f"; exact {exact['energy']:.10g}, relative error {fin['relative_error']:.2e}"
     print(line)
-    print(f"wrote {out / 'result.json'}, {out / 'report.html'}, {out / 'params.safetensors'}")
+    print_written(out, "result.json")
     return 0

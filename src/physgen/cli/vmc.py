@@ -6,12 +6,9 @@ complete run).  Every setting is checked before anything is written.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
-import numpy as np
-
-from physgen.cli.common import add_seed, add_verb, finite_float, nonneg_int
-from physgen.errors import UserError
+from physgen.cli.common import add_verb, finite_float, nonneg_int
+from physgen.cli.quantum_common import add_output_options, output_dir, print_written, run_and_write
 
 EXAMPLE = ("physgen vmc --particles 2 --dim 2 --interaction coulomb --jastrow pade --hidden 4 "
            "--iterations 100 --out vmc-out")
@@ -55,14 +52,11 @@ def register(sub) -> None:
     p.add_argument("--optimizer", choices=("gd", "adam"), default="adam", help="gd or adam (default)")
     p.add_argument("--init-scale", type=finite_float, default=0.01,
                    help="standard deviation of the random initial parameters (default 0.01)")
-    p.add_argument("--quiet", action="store_true", help="no progress line per iteration")
-    p.add_argument("--out", required=True, help="output directory (vmc.json, report.html, params.safetensors)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
-    add_seed(p)
+    add_output_options(p, "vmc.json", "no progress line per iteration")
 
 
 def config_from_args(args):
-    from physgen.vmc.run import VMCConfig
+    from physgen.quantum.vmc import VMCConfig
 
     cfg = VMCConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=args.interaction,
                     hidden=args.hidden, jastrow=args.jastrow, sigma=args.sigma, sampler=args.sampler,
@@ -85,28 +79,21 @@ def _check_memory(cfg) -> None:
 
 
 def run(args) -> int:
-    from physgen.vmc.report import write_outputs
-    from physgen.vmc.run import run_vmc
+    from physgen.quantum.vmc import run_vmc
 
     cfg = config_from_args(args)
-    out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise UserError(f"--out: {out} exists and is not a directory")
-    if (out / "vmc.json").exists() and not args.overwrite:
-        raise UserError(f"--out: {out / 'vmc.json'} already exists (pass --overwrite to replace it)")
+    out = output_dir(args, "vmc.json")
 
     def progress(rec: dict) -> None:
         print(f"iteration {rec['iteration'] + 1}/{cfg.iterations}: E = {rec['energy']:.6f} ± {rec['error']:.2g}"
               f"  var {rec['variance']:.3g}  acceptance {rec['acceptance']:.3f}", flush=True)
 
-    result = run_vmc(cfg, np.random.default_rng(args.seed), progress=None if args.quiet else progress)
-    result.extras["seed"] = args.seed
-    data = write_outputs(out, result)
+    data = run_and_write(run_vmc, cfg, args, out, progress)
     fin = data["final"]
     exact = data["exact_energy"]
     line = f"final: E = {fin['energy']:.6f} ± {fin['error']:.2g} (variance {fin['variance']:.3g})"
     if exact:
         line += f"; exact {exact['value']:g}"
     print(line)
-    print(f"wrote {out / 'vmc.json'}, {out / 'report.html'}, {out / 'params.safetensors'}")
+    print_written(out, "vmc.json")
     return 0

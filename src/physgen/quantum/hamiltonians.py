@@ -1,9 +1,11 @@
-"""Spin-½ lattice Hamiltonians in the σᶻ basis and their connected matrix elements.
+"""The Hamiltonians of the quantum runs: spin-½ lattice models in the σᶻ basis with their connected matrix
+elements (``physgen nqs``), and particles in a harmonic trap with optional Coulomb repulsion with the local
+energy E_L = Hψ/ψ (``physgen vmc``).
 
-A configuration is ``s (B, N)`` of ±1 (σᶻ eigenvalues, float64).  Every Hamiltonian gives, for each
-configuration, the K configurations it connects to and the matrix elements, ``connected(s) -> (s' (B, K, N),
-H_ss' (B, K))``, the first being s itself with the diagonal element; the local energy of a wave function is
-then E_L(s) = Σ_k H_ss'_k ψ(s'_k)/ψ(s) (Carleo & Troyer, Science 355, 602 (2017)).
+**Spin lattices.**  A configuration is ``s (B, N)`` of ±1 (σᶻ eigenvalues, float64).  Every Hamiltonian
+gives, for each configuration, the K configurations it connects to and the matrix elements, ``connected(s) ->
+(s' (B, K, N), H_ss' (B, K))``, the first being s itself with the diagonal element; the local energy of a wave
+function is then E_L(s) = Σ_k H_ss'_k ψ(s'_k)/ψ(s) (Carleo & Troyer, Science 355, 602 (2017)).
 
 * :class:`TFIM` — transverse-field Ising model, ``H = −J Σ_⟨ij⟩ σᶻ_i σᶻ_j − h Σ_i σˣ_i``; critical at h = J in
   one dimension (Pfeuty, Ann. Phys. 57, 79 (1970)), h ≈ 3.044 J on the square lattice (Blöte & Deng, Phys. Rev. E 66,
@@ -25,17 +27,27 @@ Both models have Tr H = 0: the infinite-temperature energy E_∞ of the V-score 
 **Adding a Hamiltonian** is one class and one registration: a class with ``n_sites``, ``connected(s)`` (above),
 ``name``, ``conserves_sz`` (True: sampled at total Sᶻ = 0 with exchange moves) and ``e_infinity`` (Tr H / 2^N),
 and a builder ``fn(lattice, *, h, J, J2, marshall)`` registered with :func:`register_hamiltonian`; ``physgen nqs
---hamiltonian NAME``, :class:`physgen.nqs.run.NQSConfig` and the exact diagonalization then take it.
+--hamiltonian NAME``, :class:`physgen.quantum.nqs.NQSConfig` and the exact diagonalization then take it.
+
+**The harmonic trap** (:class:`Hamiltonian`) with optional Coulomb repulsion, in natural units ħ = m = e = 1
+(and 4πε₀ = 1):
+
+    H = Σ_p (−½ ∇_p² + ½ ω² |r_p|²) + Σ_{p<q} 1/|r_p − r_q|     (the second sum with ``interaction="coulomb"``)
+
+Exact checks: without interaction the ground state has E = ω·N·d/2; two electrons in two dimensions at
+ω = 1 have E = 3 exactly (Taut, J. Phys. A 27, 1045 (1994); in 3D at ω = ½, E = 2: Taut, Phys. Rev. A 48,
+3561 (1993)).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 
+from physgen.constraints import FINITE, POSITIVE, Constraint, validate
 from physgen.errors import UserError
-from physgen.nqs.lattice import Lattice
+from physgen.quantum.lattice import Lattice
 
 
 @dataclass(frozen=True)
@@ -75,9 +87,10 @@ class TFIM:
     conserves_sz = False
     e_infinity = 0.0
 
+    constraints: ClassVar[dict[str, Constraint]] = {"h": FINITE, "J": FINITE}
+
     def __post_init__(self):
-        _finite("h", self.h)
-        _finite("J", self.J)
+        validate(self, None)
 
     @property
     def n_sites(self) -> int:
@@ -107,9 +120,10 @@ class Heisenberg:
     conserves_sz = True
     e_infinity = 0.0
 
+    constraints: ClassVar[dict[str, Constraint]] = {"J": FINITE, "J2": FINITE}
+
     def __post_init__(self):
-        _finite("J", self.J)
-        _finite("J2", self.J2)
+        validate(self, None)
         if self.marshall and not self.lattice.bipartite:
             raise UserError("the Marshall sign rule needs a bipartite lattice "
                             "(an even size with periodic boundaries)", key="marshall")
@@ -179,6 +193,40 @@ def _j1j2(lattice: Lattice, *, h: float, J: float, J2: float, marshall: bool | N
     return _exchange("j1j2", lattice, J, J2, marshall)
 
 
-def _finite(name: str, value: float) -> None:
-    if not np.isfinite(value):
-        raise UserError(f"must be a finite number, got {value}", key=name)
+#: pair interactions of the trap
+INTERACTIONS = ("none", "coulomb")
+
+
+@dataclass(frozen=True)
+class Hamiltonian:
+    """``omega`` > 0; ``interaction`` in :data:`INTERACTIONS`."""
+
+    omega: float = 1.0
+    interaction: str = "none"
+
+    constraints: ClassVar[dict[str, Constraint]] = {"omega": POSITIVE}
+
+    def __post_init__(self):
+        validate(self, None)
+        if self.interaction not in INTERACTIONS:
+            raise UserError(f"must be one of {', '.join(INTERACTIONS)}, got {self.interaction!r}", key="interaction")
+
+    def trap(self, x: np.ndarray) -> np.ndarray:
+        """``½ ω² Σ |r|²`` for positions ``(B, N, d)`` → ``(B,)``."""
+        return 0.5 * self.omega ** 2 * np.sum(x.reshape(len(x), -1) ** 2, axis=1)
+
+    def repulsion(self, x: np.ndarray) -> np.ndarray:
+        """``Σ_{p<q} 1/r_pq`` → ``(B,)`` (zeros without interaction)."""
+        n = x.shape[1]
+        if self.interaction == "none" or n < 2:
+            return np.zeros(len(x))
+        p, q = np.triu_indices(n, k=1)
+        r = np.linalg.norm(x[:, p, :] - x[:, q, :], axis=-1)
+        return np.sum(1.0 / r, axis=1)
+
+    def potential(self, x: np.ndarray) -> np.ndarray:
+        return self.trap(x) + self.repulsion(x)
+
+    def local_energy(self, wf, x: np.ndarray) -> np.ndarray:
+        """``E_L(x) = −½ ∇²ψ/ψ + V(x)``, ``(B,)``; the kinetic part is the wave function's closed form."""
+        return wf.kinetic(x) + self.potential(x)

@@ -1,4 +1,8 @@
-"""The optimisation loop: sample, estimate the energy gradient, step the parameters; then a final run.
+"""``physgen vmc``: variational Monte Carlo of particles in a harmonic trap with an RBM wave function —
+:class:`VMCConfig`, :func:`run_vmc` and its :class:`VMCResult`.
+
+The optimisation loop (:func:`physgen.quantum.driver.optimise`): sample, estimate the energy gradient, step the
+parameters; then a final run.
 
 Each iteration runs ``burn_in`` sweeps (the walkers carry over from the previous iteration) and then
 ``samples // walkers`` measured sweeps, records the energy with its blocking error, the variance of the
@@ -8,28 +12,28 @@ local energy and the acceptance, and takes one optimiser step.  After the last i
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from physgen.errors import UserError
-from physgen.variational import check_budget, optimise
-from physgen.vmc.estimators import Estimate, estimate
-from physgen.vmc.hamiltonian import Hamiltonian
-from physgen.vmc.optimiser import make_optimizer
-from physgen.vmc.samplers import make_sampler, start
-from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction, check_shape
+from physgen.quantum.driver import SamplingBudget, check_budget, optimise
+from physgen.quantum.estimators import Estimate, estimate
+from physgen.quantum.hamiltonians import Hamiltonian
+from physgen.quantum.optimisers import GRADIENT_OPTIMIZERS, make_optimizer
+from physgen.quantum.samplers import make_sampler, start
+from physgen.quantum.wavefunctions import PadeJastrow, RBMWaveFunction, check_shape
 
 JASTROWS = ("auto", "none", "pade")
 DENSITY_SAMPLES = 200_000  # walker positions kept from the final run for the one-body density
 
 
 @dataclass(frozen=True)
-class VMCConfig:
+class VMCConfig(SamplingBudget):
     """Every setting of a run (importance sampling is drift-limited with ``fermions``;
     ``sigma=None``: 1/√ω; ``step=None``: 2σ for Metropolis, 0.3σ² for importance
-    sampling (:func:`~physgen.vmc.samplers.default_step`);
+    sampling (:func:`~physgen.quantum.samplers.default_step`);
     ``final_samples=None``: 10 × ``samples``; ``jastrow``: ``"auto"`` (the default: ``"pade"`` with Coulomb
     repulsion between two or more particles in d ≥ 2, else ``"none"``, so that the default ansatz can reach
     the exact ground state), ``"none"`` or ``"pade"``; ``as_dict`` records the resolved choice)."""
@@ -63,13 +67,13 @@ class VMCConfig:
         Hamiltonian(self.omega, self.interaction)
         check_shape(self.particles, self.dim, self.hidden, 1.0 if self.sigma is None else self.sigma)
         make_sampler(self.sampler, self.step)
-        make_optimizer(self.optimizer, self.lr)
+        make_optimizer(self.optimizer, self.lr, choices=GRADIENT_OPTIMIZERS)
         if self.jastrow not in JASTROWS:
             raise UserError(f"must be one of {', '.join(JASTROWS)}, got {self.jastrow!r}", key="jastrow")
         if self.jastrow == "pade":
             PadeJastrow.cusp(self.dim)
         if self.fermions:
-            from physgen.vmc.slater import closed_shells
+            from physgen.quantum.slater import closed_shells
 
             if self.dim != 2:
                 raise UserError(f"the fermion wave function is for electrons in two dimensions, got {self.dim}", key="dim")
@@ -77,19 +81,6 @@ class VMCConfig:
         if self.interaction == "coulomb" and self.dim == 1 and self.particles > 1:
             raise UserError("coulomb needs dim >= 2 (1/|x| is not integrable in one dimension)", key="interaction")
         check_budget(self)
-        if not (np.isfinite(self.init_scale) and self.init_scale >= 0):
-            raise UserError(f"must be >= 0, got {self.init_scale}", key="init_scale")
-
-    @property
-    def sweeps(self) -> int:
-        return self.samples // self.walkers
-
-    @property
-    def final_sweeps(self) -> int:
-        return (self.final_samples or 10 * self.samples) // self.walkers
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -123,13 +114,13 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
     if wavefunction is None and config.jastrow == "pade":
         wf.jastrow = PadeJastrow.cusp(config.dim)
     if wavefunction is None and config.fermions:
-        from physgen.vmc.slater import SlaterRBM, spin_jastrow
+        from physgen.quantum.slater import SlaterRBM, spin_jastrow
 
         if config.jastrow == "pade":
             wf.jastrow = spin_jastrow(config.particles)
         wf = SlaterRBM(wf, config.omega)
     sampler = make_sampler(config.sampler, config.step, sigma, limit=config.fermions)
-    opt = make_optimizer(config.optimizer, config.lr)
+    opt = make_optimizer(config.optimizer, config.lr, choices=GRADIENT_OPTIMIZERS)
     chains = start(wf, config.walkers, rng)
 
     def step(it: int) -> dict | None:

@@ -1,5 +1,6 @@
-"""Exact ground-state energies: Lanczos on the sparse Hamiltonian, and the free-fermion 1D TFIM.
+"""Exact and reference ground-state energies of the quantum runs.
 
+**Spins on a lattice** (:func:`exact_energy`): Lanczos on the sparse Hamiltonian, and the free-fermion 1D TFIM.
 :func:`exact_ground_state` builds H in the σᶻ basis — the full 2^N space, or for Hamiltonians that conserve
 total Sᶻ the Sᶻ = 0 sector of C(N, N/2) states — as a ``scipy.sparse`` matrix from the Hamiltonian's own
 connected elements, and finds its lowest eigenvalue with ``scipy.sparse.linalg.eigsh`` (implicitly
@@ -14,6 +15,14 @@ momenta are k = 2π(n + ½)/N, n = 0 … N−1, and
 
 for any N ≥ 2 (at odd N the unpaired mode k = π enters with its sign, −½·2(h + J), which is −½ε_π for
 h, J ≥ 0; the formula is for J ≥ 0, h ≥ 0).
+
+**Particles in a harmonic trap** (:func:`exact_trap_energy`): without interaction E = ω·N·d/2, with fermions
+in closed shells ω Σ 2(n+1)² (:func:`physgen.quantum.slater.noninteracting_energy`), and for two electrons
+with Coulomb repulsion at (d, ω) = (2, 1) → 3 or (3, ½) → 2 (closed-form solutions; the relative wave function
+is (1 + r/(d − 1)) exp(−ω r²/4); Taut, J. Phys. A 27, 1045 (1994) and Phys. Rev. A 48, 3561 (1993)).
+:func:`noninteracting_density` is the one-body density of the non-interacting ground state, N Gaussians of
+variance 1/2ω per coordinate; :data:`DMC_REFERENCE` holds diffusion Monte Carlo energies of closed-shell
+quantum dots (:func:`reference_energy`).
 """
 from __future__ import annotations
 
@@ -27,6 +36,7 @@ from physgen.errors import UserError, as_written
 CHUNK = 1 << 22  # connected elements per block when building H
 
 
+# -- spins on a lattice --------------------------------------------------------------------------------------------
 def basis(n_sites: int, sz_zero: bool) -> np.ndarray:
     """Basis states as sorted integers: all 2^N, or the C(N, N/2) with N/2 bits set."""
     if not sz_zero:
@@ -113,3 +123,41 @@ def exact_energy(hamiltonian, *, max_states: int = 1 << 20) -> tuple[float, str]
         return None
     sector = ", Sᶻ = 0 sector" if hamiltonian.conserves_sz else ""
     return exact_ground_state(hamiltonian, max_states=max_states)[0], f"exact diagonalization (Lanczos{sector})"
+
+
+# -- particles in a harmonic trap ----------------------------------------------------------------------------------
+EXACT_NOTE = {"trap": "ω·N·d/2 (no interaction)",
+              "taut": "two electrons with Coulomb repulsion, exact (Taut, J. Phys. A 27, 1045 (1994))"}
+
+
+def exact_trap_energy(config) -> tuple[float, str] | None:
+    """The exact ground-state energy of a ``physgen vmc`` run's settings where one is known: no interaction,
+    or two electrons with (d, ω) = (2, 1) → 3 or (3, ½) → 2 (closed-form solutions; the relative wave function
+    is (1 + r/(d − 1)) exp(−ω r²/4))."""
+    if getattr(config, "fermions", False) and config.interaction == "none":
+        from physgen.quantum.slater import noninteracting_energy
+
+        return noninteracting_energy(config.particles, config.omega), "ω Σ 2(n+1)² over the filled shells (no interaction)"
+    if config.interaction == "none" or config.particles == 1:
+        return 0.5 * config.omega * config.particles * config.dim, EXACT_NOTE["trap"]
+    if config.particles == 2 and (config.dim, config.omega) in {(2, 1.0), (3, 0.5)}:
+        return (3.0 if config.dim == 2 else 2.0), EXACT_NOTE["taut"]
+    return None
+
+
+# Diffusion Monte Carlo energies of closed-shell quantum dots, (N, ω) → E (Pedersen Lohne, Hagen,
+# Hjorth-Jensen, Kvaal & Pederiva, Phys. Rev. B 84, 115302 (2011)).
+DMC_REFERENCE = {(6, 1.0): 20.15932, (6, 0.5): 11.78484, (6, 0.1): 3.55385, (12, 1.0): 65.70010}
+
+
+def reference_energy(config) -> dict | None:
+    """The diffusion Monte Carlo energy of ``config`` (2D electrons with Coulomb repulsion) where tabulated."""
+    value = DMC_REFERENCE.get((config.particles, float(config.omega)))
+    if not (getattr(config, "fermions", False) and config.interaction == "coulomb" and config.dim == 2 and value):
+        return None
+    return {"value": value, "source": "diffusion Monte Carlo (Pedersen Lohne et al., Phys. Rev. B 84, 115302 (2011))"}
+
+
+def noninteracting_density(coords: np.ndarray, n: int, dim: int, omega: float) -> np.ndarray:
+    """ρ₀ = N (ω/π)^{d/2} exp(−ω r²) (radial or along x)."""
+    return n * (omega / math.pi) ** (dim / 2) * np.exp(-omega * np.asarray(coords) ** 2)

@@ -1,34 +1,37 @@
-"""The optimisation loop of a neural-quantum-state run: sample, measure, update; then a final measurement.
+"""``physgen nqs``: neural quantum states of lattice spin models — :class:`NQSConfig`, :func:`run_nqs` and its
+:class:`NQSResult`.
+
+The optimisation loop (:func:`physgen.quantum.driver.optimise`): sample, measure, update; then a final
+measurement.
 
 Each iteration runs ``burn_in`` sweeps (the chains carry over), then ``samples // walkers`` recorded sweeps,
 computes E_L and O_k on every recorded configuration, records the energy with its blocking error, the
-variance and the V-score (:mod:`physgen.nqs.estimators`), and takes one optimiser step
-(:mod:`physgen.nqs.optimiser`).  A last run of ``final_samples`` at the final parameters gives the reported
-energy and the observables (:mod:`physgen.nqs.observables`).  Where the exact energy is known
-(:func:`physgen.nqs.exact.exact_energy`) every record carries the relative error |E − E₀|/|E₀|.
+variance and the V-score (:mod:`physgen.quantum.estimators`), and takes one optimiser step
+(:mod:`physgen.quantum.optimisers`).  A last run of ``final_samples`` at the final parameters gives the
+reported energy and the observables (:func:`physgen.quantum.estimators.measure`).  Where the exact energy is
+known (:func:`physgen.quantum.exact.exact_energy`) every record carries the relative error |E − E₀|/|E₀|.
 """
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
 
 from physgen.errors import UserError
-from physgen.nqs.ansatz import make_ansatz
-from physgen.nqs.estimators import energy_statistics, local_energy
-from physgen.nqs.exact import exact_energy
-from physgen.nqs.hamiltonians import HAMILTONIANS, make_hamiltonian
-from physgen.nqs.lattice import Lattice
-from physgen.nqs.observables import measure
-from physgen.nqs.optimiser import make_optimizer
-from physgen.nqs.sampler import Metropolis, sample, start
-from physgen.variational import check_budget, optimise
+from physgen.quantum.driver import SamplingBudget, check_budget, optimise
+from physgen.quantum.estimators import energy_statistics, local_energy, measure
+from physgen.quantum.exact import exact_energy
+from physgen.quantum.hamiltonians import HAMILTONIANS, make_hamiltonian
+from physgen.quantum.lattice import Lattice
+from physgen.quantum.optimisers import SAMPLE_OPTIMIZERS, make_optimizer
+from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
+from physgen.quantum.wavefunctions import make_ansatz
 
 
 @dataclass(frozen=True)
-class NQSConfig:
+class NQSConfig(SamplingBudget):
     """Every setting of a run.  ``marshall=None``: on for Heisenberg-type antiferromagnets on bipartite
     lattices; ``sampler=None``: ``exchange`` when H conserves Sᶻ, else ``flip``; ``lr=None``: 0.05 for SR,
     0.01 for Adam; ``final_samples=None``: 10 × ``samples``; ``exact_max_states``: the largest Hilbert
@@ -72,14 +75,8 @@ class NQSConfig:
             raise UserError(f"{self.hamiltonian} is sampled at Sᶻ = 0 with exchange moves", key="sampler")
         check_budget(self)
         lr = self.lr if self.lr is not None else (0.05 if self.optimizer == "sr" else 0.01)
-        return lat, ham, ansatz, Metropolis(rule), make_optimizer(self.optimizer, lr, self.diag_shift)
-
-    @property
-    def final_sweeps(self) -> int:
-        return (self.final_samples or 10 * self.samples) // self.walkers
-
-    def as_dict(self) -> dict:
-        return asdict(self)
+        opt = make_optimizer(self.optimizer, lr, self.diag_shift, choices=SAMPLE_OPTIMIZERS)
+        return lat, ham, ansatz, SpinMetropolis(rule), opt
 
 
 @dataclass
@@ -99,7 +96,7 @@ class NQSResult:
 
 def measure_step(ansatz, ham, sampler, chains, sweeps, rng, *, burn_in, derivatives=True):
     """Sample and evaluate: ``(s (T, B, N), E_L (T, B), O (T·B, P) or None, acceptance)``."""
-    s, acc = sample(ansatz, sampler, chains, sweeps, rng, burn_in=burn_in)
+    s, acc = sample_spins(ansatz, sampler, chains, sweeps, rng, burn_in=burn_in)
     flat = s.reshape(-1, s.shape[-1])
     e = local_energy(ansatz, ham, flat)
     o = ansatz.derivatives(flat) if derivatives else None
@@ -121,11 +118,10 @@ def run_nqs(config: NQSConfig, rng: np.random.Generator, *, progress: Callable[[
         found = exact_energy(ham, max_states=config.exact_max_states)
         exact = None if found is None else {"energy": found[0], "method": found[1]}
     exact_seconds = time.perf_counter() - t0
-    chains = start(ansatz, lat.n_sites, config.walkers, sampler.rule, rng)
-    sweeps = config.samples // config.walkers
+    chains = start_spins(ansatz, lat.n_sites, config.walkers, sampler.rule, rng)
 
     def step(it: int) -> dict | None:
-        _, e, o, acc = measure_step(ansatz, ham, sampler, chains, sweeps, rng,
+        _, e, o, acc = measure_step(ansatz, ham, sampler, chains, config.sweeps, rng,
                                     burn_in=config.burn_in if it else 10 * config.burn_in + 10)
         stats = _with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact)
         if not (np.isfinite(stats["energy"]) and np.all(np.isfinite(o))):

@@ -7,7 +7,7 @@ rest spin down.  The wave function is
     ψ(x) = det[φ_j(r_p)]_↑ · det[φ_j(r_p)]_↓ · F(x) · exp(J(x)),    φ_{n_x n_y}(r) = H_{n_x}(√ω x) H_{n_y}(√ω y),
 
 with H_n the physicists' Hermite polynomials, F the Gaussian–binary RBM marginal of
-:mod:`physgen.vmc.wavefunction` (whose Gaussian exp(−ω Σx²/2), σ = 1/√ω, completes the oscillator
+:mod:`physgen.quantum.wavefunctions` (whose Gaussian exp(−ω Σx²/2), σ = 1/√ω, completes the oscillator
 orbitals and whose hidden units are a correlation factor) and J the Padé–Jastrow factor with the cusp of
 each pair: α = 1 for opposite spins and α = 1/3 for equal spins in 2D (1/(d ∓ 1); Kato's cusp condition).
 With W = a = b = 0 and no Jastrow factor, ψ is the non-interacting ground state, E = ω Σ_shells 2(n+1)²
@@ -29,7 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from physgen.errors import UserError
-from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction
+from physgen.quantum.wavefunctions import PadeJastrow, RBMWaveFunction
 
 
 def closed_shells(n_particles: int) -> int:
@@ -72,7 +72,7 @@ def spin_jastrow(n_particles: int, log_beta: float = 0.0) -> PadeJastrow:
 class SlaterRBM:
     """ψ = det↑ · det↓ · F_RBM · e^J (module docstring); ``rbm`` carries F, the Jastrow factor and every trained
     parameter, so the interface (``log_psi``, ``grad_log_psi``, ``kinetic``, ``param_grads``, ``flat``, …)
-    is that of :class:`~physgen.vmc.wavefunction.RBMWaveFunction`; ``log_psi`` is ln|ψ|."""
+    is that of :class:`~physgen.quantum.wavefunctions.RBMWaveFunction`; ``log_psi`` is ln|ψ|."""
 
     def __init__(self, rbm: RBMWaveFunction, omega: float):
         if rbm.dim != 2:

@@ -1,7 +1,9 @@
-"""Markov chains that sample |ψ(x)|²: brute-force Metropolis and importance sampling (Langevin drift).
+"""Markov chains that sample |ψ|² for the quantum runs: Metropolis and importance sampling of particles in
+continuous space (``physgen vmc``), and Metropolis flips or exchanges of spins on a lattice (``physgen nqs``).
 
-Both move one particle at a time; a *sweep* proposes a move of every particle once, for all walkers at
-once (positions ``(B, N, d)``, one independent chain per walker).
+**Particles** (:func:`make_sampler`, :func:`start`).  Both samplers move one particle at a time; a *sweep*
+proposes a move of every particle once, for all walkers at once (positions ``(B, N, d)``, one independent
+chain per walker).
 
 * :class:`Metropolis` — ``r_p' = r_p + step·(U − ½)``, U uniform in [0, 1)^d, accepted with probability
   ``min(1, |ψ(x')|²/|ψ(x)|²)`` (Metropolis et al., J. Chem. Phys. 21, 1087 (1953)).
@@ -15,6 +17,15 @@ once (positions ``(B, N, d)``, one independent chain per walker).
   J. Chem. Phys. 99, 2865 (1993)): unchanged where |v|²Δt ≪ 1, at most √(2/Δt) near the nodes of a
   determinant, where ∇ln|ψ| diverges and the unlimited drift throws walkers into configurations from which
   every later proposal is rejected.
+
+**Spins** (:class:`SpinMetropolis`, :func:`start_spins`, :func:`sample_spins`): Metropolis–Hastings chains
+over spin configurations.  ``walkers`` independent chains advance together (configurations ``s (B, N)``).  A
+*sweep* is N proposals per chain, each accepted with probability min(1, |ψ(s')/ψ(s)|²) (Metropolis et al.,
+J. Chem. Phys. 21, 1087 (1953)); both proposals are symmetric:
+
+* ``"flip"`` — flip one spin chosen uniformly;
+* ``"exchange"`` — exchange the spins of two distinct sites chosen uniformly (keeps total Sᶻ; the chains
+  start at Sᶻ = 0, the sector of the Heisenberg antiferromagnet's ground state).
 """
 from __future__ import annotations
 
@@ -24,6 +35,8 @@ import numpy as np
 
 from physgen.errors import UserError
 
+# -- particles in continuous space ---------------------------------------------------------------------------------
+#: the samplers of particles :func:`make_sampler` builds
 SAMPLERS = ("metropolis", "importance")
 DIFFUSION = 0.5
 
@@ -138,3 +151,70 @@ def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, li
 def _check_step(step: float) -> None:
     if not (np.isfinite(step) and step > 0):
         raise UserError(f"must be > 0, got {step}", key="step")
+
+
+# -- spins on a lattice --------------------------------------------------------------------------------------------
+#: the moves of :class:`SpinMetropolis`
+RULES = ("flip", "exchange")
+
+
+@dataclass
+class SpinChains:
+    """Configurations ``s (B, N)`` (±1 float64) and their ``log_psi (B,)``."""
+
+    s: np.ndarray
+    log_psi: np.ndarray
+
+
+def start_spins(ansatz, n_sites: int, walkers: int, rule: str, rng: np.random.Generator) -> SpinChains:
+    """Uniformly random configurations; Sᶻ = 0 ones (half the spins up) for the exchange rule."""
+    if rule == "exchange":
+        half = np.where(np.arange(n_sites) < n_sites // 2, 1.0, -1.0)
+        s = rng.permuted(np.tile(half, (walkers, 1)), axis=1)
+    else:
+        s = rng.choice([-1.0, 1.0], size=(walkers, n_sites))
+    return SpinChains(s, ansatz.log_psi(s))
+
+
+@dataclass(frozen=True)
+class SpinMetropolis:
+    """Single-flip or exchange Metropolis; ``sweep`` returns the fraction of accepted proposals."""
+
+    rule: str = "flip"
+
+    def __post_init__(self):
+        if self.rule not in RULES:
+            raise UserError(f"must be one of {', '.join(RULES)}, got {self.rule!r}", key="sampler")
+
+    def sweep(self, ansatz, chains: SpinChains, rng: np.random.Generator) -> float:
+        b, n = chains.s.shape
+        rows = np.arange(b)
+        accepted = 0
+        for _ in range(n):
+            proposal = chains.s.copy()
+            i = rng.integers(n, size=b)
+            if self.rule == "flip":
+                proposal[rows, i] *= -1
+            else:
+                j = (i + rng.integers(1, n, size=b)) % n
+                proposal[rows, i], proposal[rows, j] = chains.s[rows, j], chains.s[rows, i]
+            log_new = ansatz.log_psi(proposal)
+            ok = np.log(rng.random(b)) < 2.0 * np.real(log_new - chains.log_psi)
+            chains.s[ok] = proposal[ok]
+            chains.log_psi[ok] = log_new[ok]
+            accepted += int(ok.sum())
+        return accepted / (b * n)
+
+
+def sample_spins(ansatz, sampler: SpinMetropolis, chains: SpinChains, sweeps: int, rng: np.random.Generator,
+                 *, burn_in: int = 0) -> tuple[np.ndarray, float]:
+    """``burn_in`` discarded sweeps, then ``sweeps`` recorded ones: ``(s (T, B, N), acceptance)``."""
+    chains.log_psi = ansatz.log_psi(chains.s)  # the parameters may have changed since the last call
+    for _ in range(burn_in):
+        sampler.sweep(ansatz, chains, rng)
+    out = np.empty((sweeps, *chains.s.shape))
+    acc = 0.0
+    for t in range(sweeps):
+        acc += sampler.sweep(ansatz, chains, rng)
+        out[t] = chains.s
+    return out, acc / max(sweeps, 1)

@@ -1,7 +1,11 @@
-"""Saving and loading the wave-function parameters as safetensors (no code runs on load).
+"""Saving and loading the parameters of the quantum runs as float64 safetensors (no code runs on load).
 
-Tensors: ``a (N·d,)``, ``b (H,)``, ``W (N·d, H)`` and, with a Padé–Jastrow factor, ``jastrow_alpha (1,)``
-and ``jastrow_log_beta (1,)``, all float64; the metadata holds ``sigma``, ``particles`` and ``dim``.
+* ``physgen vmc`` (:func:`save_params`, :func:`load_params`): tensors ``a (N·d,)``, ``b (H,)``, ``W (N·d, H)``
+  and, with a Padé–Jastrow factor, ``jastrow_alpha (1,)`` (one per pair with fermions) and
+  ``jastrow_log_beta (1,)``; the metadata holds ``sigma``, ``particles`` and ``dim`` (and ``fermions``,
+  ``omega`` for a Slater determinant).
+* ``physgen nqs`` (:func:`save_ansatz`): the ansatz's parameter arrays by name (complex ones as ``NAME.real``,
+  ``NAME.imag``), with the class name in the metadata.
 """
 from __future__ import annotations
 
@@ -13,14 +17,20 @@ import numpy as np
 from physgen.atomic import write_bytes
 from physgen.errors import UserError
 from physgen.paths import as_path
-from physgen.vmc.wavefunction import PadeJastrow, RBMWaveFunction
+from physgen.quantum.wavefunctions import PadeJastrow, RBMWaveFunction
+
+
+def _write_float64(path: str | Path, tensors: dict[str, np.ndarray], metadata: dict[str, str]) -> Path:
+    """Write ``tensors`` as contiguous float64 safetensors with ``metadata``, atomically."""
+    from safetensors.numpy import save
+
+    data = save({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in tensors.items()}, metadata=metadata)
+    return write_bytes(path, data)
 
 
 def save_params(path: str | Path, wf: RBMWaveFunction) -> Path:
-    """Write ``wf`` atomically to ``path`` (a :class:`~physgen.vmc.slater.SlaterRBM` as its RBM, with
+    """Write ``wf`` atomically to ``path`` (a :class:`~physgen.quantum.slater.SlaterRBM` as its RBM, with
     ``fermions`` and ``omega`` in the metadata and one ``jastrow_alpha`` per pair)."""
-    from safetensors.numpy import save
-
     extra_meta = {}
     if hasattr(wf, "rbm"):
         extra_meta = {"fermions": "1", "omega": repr(wf.omega)}
@@ -30,8 +40,7 @@ def save_params(path: str | Path, wf: RBMWaveFunction) -> Path:
         tensors["jastrow_alpha"] = np.atleast_1d(np.asarray(wf.jastrow.alpha, dtype=np.float64)).ravel()
         tensors["jastrow_log_beta"] = np.array([wf.jastrow.log_beta])
     meta = {"sigma": repr(float(wf.sigma)), "particles": str(wf.n_particles), "dim": str(wf.dim), **extra_meta}
-    data = save({k: np.ascontiguousarray(v, dtype=np.float64) for k, v in tensors.items()}, metadata=meta)
-    return write_bytes(path, data)
+    return _write_float64(path, tensors, meta)
 
 
 def load_params(path: str | Path) -> RBMWaveFunction:
@@ -52,7 +61,7 @@ def load_params(path: str | Path) -> RBMWaveFunction:
         alpha = t["jastrow_alpha"]
         wf.jastrow = PadeJastrow(float(alpha[0]) if alpha.size == 1 else alpha, float(t["jastrow_log_beta"][0]))
     if meta.get("fermions") == "1":
-        from physgen.vmc.slater import SlaterRBM
+        from physgen.quantum.slater import SlaterRBM
 
         try:
             return SlaterRBM(wf, float(meta["omega"]))
@@ -67,3 +76,15 @@ def _metadata(data: bytes) -> dict[str, str]:
     header = json.loads(data[8:8 + size].decode("utf-8"))
     meta = header.get("__metadata__") if isinstance(header, dict) else None
     return meta if isinstance(meta, dict) else {}
+
+
+def save_ansatz(path: str | Path, ansatz) -> Path:
+    """The lattice ansatz's parameter arrays as float64 safetensors (complex ones as ``NAME.real``,
+    ``NAME.imag``), with the class name in the metadata."""
+    tensors = {}
+    for name, value in ansatz.tensors().items():
+        if np.iscomplexobj(value):
+            tensors[f"{name}.real"], tensors[f"{name}.imag"] = value.real, value.imag
+        else:
+            tensors[name] = value
+    return _write_float64(path, tensors, {"ansatz": type(ansatz).__name__})

@@ -49,7 +49,7 @@ from physgen.models.base import DataSpec  # noqa: E402
 from physgen.training import Trainer  # noqa: E402
 from physgen.training.data import BatchOrder, to_tensor_data  # noqa: E402
 from physgen.training.optim import EMA, build_optimizers, grad_norm_clip, set_learning_rates  # noqa: E402
-from physgen.training.trainer import step_seed  # noqa: E402
+from physgen.streams import step_seed  # noqa: E402
 
 
 def lattices(size: int, n: int = 2_000, seed: int = 0) -> Dataset:

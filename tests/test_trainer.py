@@ -122,7 +122,7 @@ def test_retry_lowers_the_learning_rate_and_finishes(tmp_path, cont, capsys):
 def test_step_seeds_are_pinned_and_the_trainer_seeds_its_generators_with_them(tmp_path):
     """step_seed values are part of the reproducibility contract (a run must give the same numbers after a
     refactor); the trainer's generators are seeded with them."""
-    from physgen.training.trainer import step_seed
+    from physgen.streams import step_seed
 
     assert step_seed(7, 1, 123) == 5193538374400866649
     assert step_seed(0, 0, 0, "start") == 1387458751269772157

@@ -1,7 +1,7 @@
 """Where a training run stands: the state the trainer's parts share and that a checkpoint records to continue from.
 
 A run resumed from a checkpoint sets these fields from the checkpoint's JSON state (:meth:`Progress.load`), and
-with the tensors and the step-seeded randomness (:mod:`physgen.training.seeds`) that is all it needs to go on
+with the tensors and the step-seeded randomness (:func:`physgen.streams.step_seed`) that is all it needs to go on
 exactly as the uninterrupted run would have.
 """
 from __future__ import annotations

@@ -20,7 +20,7 @@ from physgen.training import steps
 from physgen.training.optim import EMA, build_optimizers
 from physgen.training.progress import Progress, field_view
 from physgen.training.reporting import Reporter
-from physgen.training.seeds import step_seed
+from physgen.streams import step_seed
 from physgen.training.span import Span
 from physgen.training.trainer_checkpoints import Checkpointer, TrainingDiverged
 from physgen.training.trainer_probes import QualityChecks

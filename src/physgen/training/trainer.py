@@ -35,7 +35,7 @@ from physgen.training import signals, steps
 from physgen.training.data import BatchOrder, TensorData
 from physgen.training.optim import set_learning_rates
 from physgen.training.run_parts import EVENTS, RunParts  # noqa: F401  (EVENTS: part of this module's API)
-from physgen.training.seeds import PURPOSES, step_seed  # noqa: F401  (part of this module's API)
+from physgen.streams import step_seed  # noqa: F401  (part of this module's API)
 from physgen.training.span import Span
 from physgen.training.trainer_checkpoints import TrainingDiverged  # noqa: F401  (part of this module's API)
 

@@ -9,25 +9,29 @@ and the key counts as set by the user.  Every other key is set with ``--set sect
 """
 from __future__ import annotations
 
+import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
+from physgen import constraints
+from physgen.config import DataConfig, TrainConfig, literal_choices
+from physgen.constraints import Constraint
 from physgen.errors import UserError
 
 
 @dataclass(frozen=True)
 class Option:
     """One named option: the configuration ``key`` (``section.name``) it sets, its command-line ``flag``, the
-    ``help`` text, the argparse ``type`` (a name in :mod:`physgen.cli.common`), ``metavar`` and ``choices``; a
-    switch (a flag without an argument) sets ``switch``."""
+    ``help`` text and ``metavar``; a switch (a flag without an argument) sets ``switch``.  The value's type, range
+    and choices are the key's declaration in its section's dataclass (:func:`declared`); a ``[model]`` key, whose
+    dataclass is the family's, names its argparse ``type`` (a name in :mod:`physgen.cli.common`) here."""
 
     key: str
     flag: str
     help: str
-    type: str | None = None
     metavar: str | None = None
-    choices: tuple[str, ...] | None = None
+    type: str | None = None
     switch: Any = None
 
     @property
@@ -35,28 +39,48 @@ class Option:
         """The keyword argument of :func:`physgen.training.train` (the key's name in its section)."""
         return self.key.partition(".")[2]
 
+    @property
+    def declared(self) -> tuple[type, Constraint | None, tuple[Any, ...] | None] | None:
+        """``(kind, constraint, choices)`` of a ``train.*`` or ``data.*`` key as its dataclass declares them: the
+        Python type a typed value becomes (``int``, ``float`` or ``str``), its range (:mod:`physgen.constraints`)
+        and its ``Literal`` choices (None where it has none); None for a key of another section."""
+        section, _, name = self.key.partition(".")
+        cls = {"train": TrainConfig, "data": DataConfig}.get(section)
+        if cls is None:
+            return None
+        hint = typing.get_type_hints(cls)[name]
+        constraint = dict(constraints.declared(cls)).get(name)
+        choices = literal_choices(hint)
+        kind = constraint.kind if isinstance(constraint, constraints.Interval) else str
+        return kind, constraint, None if choices is None else tuple(c for c in choices if c is not None)
+
+    @property
+    def choices(self) -> tuple[Any, ...] | None:
+        """The values the option takes, where its key declares a choice."""
+        return self.declared[2] if self.declared else None
+
 
 TRAIN = (
     Option("train.epochs", "--epochs", "train this many passes over the data instead of the family's default steps",
-           "nonneg_int", "N"),
+           metavar="N"),
     Option("train.steps", "--steps", "train this many optimizer steps instead of the family's default step budget for "
            "the data (`physgen models` lists them; docs/training.md how long they take); overrides --epochs",
-           "nonneg_int", "N"),
+           metavar="N"),
     Option("train.max_time", "--max-time", "a wall-time cap for this invocation: the run stops cleanly at the cap or "
            "at its steps, whichever comes first, and --resume finishes it; the model does not depend on it",
-           "positive_float", "SECONDS"),
+           metavar="SECONDS"),
     Option("train.until", "--until", "budget (default): train the planned steps; floor: stop early once the held-out "
-           "probe is at its real-vs-real floor within its noise", choices=("budget", "floor")),
-    Option("train.seed", "--seed", "random seed (default 0)", "seed_int"),
+           "probe is at its real-vs-real floor within its noise"),
+    Option("train.seed", "--seed", "random seed (default 0)"),
     Option("train.device", "--device", "auto | cpu | cuda | cuda:N | mps"),
     Option("data.condition", "--condition", "condition on /conditions/NAME (e.g. temperature) or on /labels",
            metavar="NAME|labels"),
     Option("train.on_divergence", "--on-divergence", "on NaN/Inf: restore the last good checkpoint, then stop or "
-           "retry with a lower lr", choices=("stop", "retry")),
-    Option("train.checkpoint_every", "--checkpoint-every", "checkpoint every STEPS optimizer steps", "positive_int",
-           "STEPS"),
+           "retry with a lower lr"),
+    Option("train.checkpoint_every", "--checkpoint-every", "checkpoint every STEPS optimizer steps (0: at each epoch "
+           "end)", metavar="STEPS"),
     Option("model.labels_per_class", "--labels-per-class", "semi-supervised models (sgan): keep N labels per class, "
-           "the rest unlabelled", "positive_int", "N"),
+           "the rest unlabelled", "N", type="positive_int"),
     Option("train.progress", "--no-progress", "no progress bar", switch=False),
 )
 BY_NAME = {o.name: o for o in TRAIN}

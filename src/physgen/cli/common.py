@@ -39,6 +39,15 @@ finite_float = _number(float, lambda v: True, "finite")
 seed_int = _number(int, lambda v: 0 <= v < 2 ** 63, "in 0 .. 2**63 - 1")   # train.seed's range (a signed 64-bit)
 
 
+def declared(kind: type, constraint) -> Callable[[str], object]:
+    """The argument type of a value declared as ``kind`` within ``constraint`` (:mod:`physgen.constraints`; None:
+    any value of ``kind``), with the constraint's words in its error."""
+    if constraint is None:
+        return kind
+    need = constraint.describe().removesuffix(" or none")   # (a flag's value is never none)
+    return _number(kind, constraint.accepts, need.removeprefix("a number ").removeprefix("an integer "))
+
+
 def float_list(text: str) -> list[float]:
     """``"1.5,2.0,2.269"`` -> ``[1.5, 2.0, 2.269]`` (finite numbers only)."""
     return [finite_float(part) for part in text.split(",") if part.strip()]

@@ -42,7 +42,8 @@ def add_option(parser, option: options.Option) -> None:
     if option.switch is not None:
         parser.add_argument(option.flag, dest=option.name, action="store_const", const=option.switch, help=help)
         return
-    kind = getattr(common, option.type) if option.type else None
+    declared = option.declared
+    kind = getattr(common, option.type) if option.type else (common.declared(*declared[:2]) if declared else None)
     parser.add_argument(option.flag, dest=option.name, type=kind, metavar=option.metavar, choices=option.choices,
                         help=help)
 

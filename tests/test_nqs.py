@@ -214,3 +214,18 @@ def test_library_errors_name_the_parameter():
         make_hamiltonian("ising", Lattice("chain", 4))
     with pytest.raises(UserError, match="^lattice: "):
         Lattice("triangular", 4)
+
+
+def test_a_coupling_given_counts_as_set_even_at_its_default_value():
+    """``h`` given to an exchange model is refused whatever its value (1.0 is the tfim's default), and one left out
+    takes its default without counting as given."""
+    from physgen.quantum import NQSConfig
+
+    rng = np.random.default_rng(0)
+    with pytest.raises(UserError, match="^h: heisenberg does not read it"):
+        NQSConfig(hamiltonian="heisenberg", size=4, h=1.0).build(rng)
+    with pytest.raises(UserError, match="^J2: tfim does not read it"):
+        NQSConfig(hamiltonian="tfim", size=4, J2=0.0).build(rng)
+    cfg = NQSConfig(hamiltonian="heisenberg", size=4)
+    assert (cfg.h, cfg.J2, cfg.given) == (1.0, 0.0, frozenset())
+    cfg.build(rng)

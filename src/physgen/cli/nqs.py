@@ -27,9 +27,9 @@ def register(sub) -> None:
     p.add_argument("--size", type=positive_int, required=True, help="linear size L (N = L or L² sites)")
     p.add_argument("--pbc", action=argparse.BooleanOptionalAction, default=True,
                    help="periodic boundaries (default; --no-pbc: open)")
-    p.add_argument("--h", type=finite_float, default=1.0, help="transverse field of the tfim (default 1)")
+    p.add_argument("--h", type=finite_float, help="transverse field of the tfim (default 1)")
     p.add_argument("--J", type=finite_float, default=1.0, help="nearest-neighbour coupling (default 1)")
-    p.add_argument("--J2", type=finite_float, default=0.0, help="next-nearest coupling of j1j2 (default 0)")
+    p.add_argument("--J2", type=finite_float, help="next-nearest coupling of j1j2 (default 0)")
     p.add_argument("--ansatz", choices=("rbm", "rbm-symmetric", "jastrow", "mean-field"), default="rbm",
                    help="wave function (default rbm)")
     p.add_argument("--alpha", type=finite_float, default=1.0, help="hidden-unit density α (default 1)")

@@ -30,20 +30,26 @@ from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
 from physgen.quantum.wavefunctions import make_ansatz
 
 
+#: the couplings a Hamiltonian may read and their values when not given
+COUPLING_DEFAULTS = {"h": 1.0, "J2": 0.0}
+
+
 @dataclass(frozen=True)
 class NQSConfig(SamplingBudget):
     """Every setting of a run.  ``marshall=None``: on for Heisenberg-type antiferromagnets on bipartite
     lattices; ``sampler=None``: ``exchange`` when H conserves Sᶻ, else ``flip``; ``lr=None``: 0.05 for SR,
     0.01 for Adam; ``final_samples=None``: 10 × ``samples``; ``exact_max_states``: the largest Hilbert
-    space (or Sᶻ = 0 sector) diagonalized for the exact energy (0: never)."""
+    space (or Sᶻ = 0 sector) diagonalized for the exact energy (0: never).  A coupling left as None takes its
+    default (:data:`COUPLING_DEFAULTS`); one given is recorded in :attr:`given`, and a Hamiltonian that does not
+    read it refuses it, whatever its value."""
 
     hamiltonian: str = "tfim"
     lattice: str = "chain"
     size: int = 8
     pbc: bool = True
-    h: float = 1.0
+    h: float | None = None
     J: float = 1.0
-    J2: float = 0.0
+    J2: float | None = None
     ansatz: str = "rbm"
     alpha: float = 1.0
     complex_params: bool = False
@@ -60,14 +66,20 @@ class NQSConfig(SamplingBudget):
     final_samples: int | None = None
     exact_max_states: int = 1 << 20
 
+    def __post_init__(self):
+        given = frozenset(name for name in COUPLING_DEFAULTS if getattr(self, name) is not None)
+        object.__setattr__(self, "given", given)   # (not a field: the settings record the values)
+        for name, default in COUPLING_DEFAULTS.items():
+            if name not in given:
+                object.__setattr__(self, name, default)
+
     def build(self, rng: np.random.Generator):
         """``(lattice, hamiltonian, ansatz, sampler, optimiser)``, validating every setting."""
         lat = Lattice(self.lattice, self.size, self.pbc)
         ham = make_hamiltonian(self.hamiltonian, lat, h=self.h, J=self.J, J2=self.J2, marshall=self.marshall)
         reads = HAMILTONIANS[self.hamiltonian].couplings
-        for name, neutral in (("h", 1.0), ("J2", 0.0)):   # (a value other than the default was set)
-            if name not in reads and getattr(self, name) != neutral:
-                raise UserError(f"{self.hamiltonian} does not read it (its couplings: {', '.join(reads)})", key=name)
+        for name in sorted(self.given - set(reads)):
+            raise UserError(f"{self.hamiltonian} does not read it (its couplings: {', '.join(reads)})", key=name)
         ansatz = make_ansatz(self.ansatz, lat, alpha=self.alpha, complex_params=self.complex_params, rng=rng,
                              scale=self.init_scale)
         rule = self.sampler or ("exchange" if ham.conserves_sz else "flip")

@@ -36,6 +36,40 @@ from physgen.training.stream_plan import plan, prepare
 from physgen.training.run_config import fresh_config, resolved, resume_config
 from physgen.training.trainer import Trainer, TrainingDiverged
 
+@dataclasses.dataclass(frozen=True)
+class Launch:
+    """One invocation of a run, decided before anything is trained: the family ``cls``, the run config ``cfg``
+    (resolved for the data once they are read), the run directory ``out``, the data file ``data_path``, the
+    previous ``summary.json`` of a resumed run (``prev``, empty for a new one), the ``resume`` / ``overwrite``
+    choices, the distributed context and device, and the user's ``callbacks``."""
+
+    cls: type
+    cfg: C.RunConfig
+    out: Path
+    data_path: Path
+    prev: dict
+    resume: bool
+    overwrite: bool
+    ctx: dist.DistContext
+    device: Any
+    callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What the trainer is built on: the ``model``, the data's ``spec`` and ``transform``, the training tensors
+    ``tdata``, the held-out rows ``val_ds`` (None: nothing held out), the data ``constants`` and, for a streamed
+    file, the stream's ``streamed`` record."""
+
+    model: Any
+    spec: DataSpec
+    transform: Any
+    tdata: Any
+    val_ds: Dataset | None
+    constants: dict
+    streamed: dict | None = None
+
+
 def train(model_name: str, *, data: str | Path | None = None, out: str | Path, config_file: str | Path | None = None,
           sets: Sequence[str] = (), resume: bool = False, overwrite: bool = False,
           callbacks: Sequence[tuple[str, Callable[[Trainer], None]]] = (), hamiltonian=None,
@@ -90,72 +124,82 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
         cfg = fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
+    launch = Launch(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, tuple(callbacks))
     clean = False
     try:
         with _seeded_globals(cfg.train.seed, device):
-            summary = _run(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, ds)
+            summary = _run(launch, ds)
         clean = True
         return summary
     finally:
         dist.shutdown(ctx, clean=clean)
 
 
-def _run(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
-         ctx: dist.DistContext, device, callbacks=(), ds=None) -> dict[str, Any]:
-    source = peek(data_path) if ds is None else ds
+def _run(launch: Launch, ds=None) -> dict[str, Any]:
+    cfg = launch.cfg
+    source = peek(launch.data_path) if ds is None else ds
     inline = source if isinstance(source, Dataset) else None   # rows made in memory, written with the run
     if inline is None:
         path = plan(source, resolve_max_memory(cfg.data.max_memory), cfg.train.batch_size, cfg.train.dtype)
         if path.streamed:
-            return _run_streamed(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, source,
-                                 path)
-    ds = inline if inline is not None else load(data_path)
+            return _run_streamed(launch, source, path)
+    ds = inline if inline is not None else load(launch.data_path)
     spec = DataSpec.from_dataset(ds, cfg.data.condition)
     train_ds, val_ds = split(ds, cfg.data.val_fraction, cfg.train.seed)
-    if resume:
-        transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
-        spec = _check_same_data(out, data_path, spec, prev)
+    if launch.resume:
+        transform = _saved_transform(launch.out)
+        spec = _check_same_data(launch.out, launch.data_path, spec, launch.prev)
     else:
         transform = fit_transform(cfg.data.transform, train_ds.samples, ds.kind)
-    cfg = resolved(cls, cfg, spec)
-    model = registry.instantiate(cls, cfg.model, spec)
+    launch = dataclasses.replace(launch, cfg=resolved(launch.cls, cfg, spec))
+    cfg = launch.cfg
     tdata = to_tensor_data(train_ds, transform, cfg.data.condition)
-    if not all_finite(tdata.x):
-        raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
-                        f"use another transform")
-    model.check_batch(tdata.all())
+    model = _checked_model(launch, spec, tdata)
     constants = R.data_constants(ds, cfg.data.condition)
-    return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
-                  (model, spec, transform, tdata, val_ds, constants, None), inline=inline)
+    return _fit(launch, Prepared(model, spec, transform, tdata, val_ds, constants), inline=inline)
 
 
-def _run_streamed(cls, cfg: C.RunConfig, out: Path, data_path: Path, prev: dict, resume: bool, overwrite: bool,
-                  ctx: dist.DistContext, device, callbacks, source, path) -> dict[str, Any]:
+def _run_streamed(launch: Launch, source, path) -> dict[str, Any]:
     """A file larger than ``data.max_memory``: streamed in shuffled chunks (:mod:`physgen.training.stream`)."""
+    cfg = launch.cfg
     spec = DataSpec.from_dataset(source, cfg.data.condition)
     transform = None
-    if resume:
-        transform = transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
-        spec = _check_same_data(out, data_path, spec, prev)
-    cfg = resolved(cls, cfg, spec)
+    if launch.resume:
+        transform = _saved_transform(launch.out)
+        spec = _check_same_data(launch.out, launch.data_path, spec, launch.prev)
+    launch = dataclasses.replace(launch, cfg=resolved(launch.cls, cfg, spec))
+    cfg = launch.cfg
     prep = prepare(source, path, transform_name=cfg.data.transform, condition=cfg.data.condition,
                    val_fraction=cfg.data.val_fraction, seed=cfg.train.seed, batch_size=cfg.train.batch_size,
                    transform=transform)
-    model = registry.instantiate(cls, cfg.model, spec)
-    if not all_finite(prep.data.x):
-        raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {data_path}; "
-                        f"use another transform")
-    model.check_batch(prep.data.all())
+    model = _checked_model(launch, spec, prep.data)
     constants = R.data_constants(source, cfg.data.condition)
-    return _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks,
-                  (model, spec, prep.transform, prep.data, prep.val, constants, prep.info))
+    return _fit(launch, Prepared(model, spec, prep.transform, prep.data, prep.val, constants, prep.info))
 
 
-def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, prepared,
-         inline: Dataset | None = None) -> dict[str, Any]:
+def _saved_transform(out: Path):
+    """The data transform a resumed run was trained with (``RUN/transform.json``)."""
+    return transform_from_json(R.read_json(out / R.TRANSFORM), str(out / R.TRANSFORM))
+
+
+def _checked_model(launch: Launch, spec: DataSpec, tdata):
+    """The family's model for ``spec``, after checking that the training tensors are finite and a batch it takes."""
+    cfg = launch.cfg
+    model = registry.instantiate(launch.cls, cfg.model, spec)
+    if not all_finite(tdata.x):
+        raise UserError(f"data.transform={cfg.data.transform}: produced NaN/Inf values from {launch.data_path}; "
+                        f"use another transform")
+    model.check_batch(tdata.all())
+    return model
+
+
+def _fit(launch: Launch, prepared: Prepared, inline: Dataset | None = None) -> dict[str, Any]:
     """Build the trainer on the prepared data, write the run directory (fresh runs; with ``inline``, rows made in
     memory, first those rows as ``data_path``), train, write the summary."""
-    model, spec, transform, tdata, val_ds, constants, streamed = prepared
+    cfg, out, data_path, prev, resume, ctx = (launch.cfg, launch.out, launch.data_path, launch.prev, launch.resume,
+                                              launch.ctx)
+    model, spec, transform, tdata, val_ds, constants = (prepared.model, prepared.spec, prepared.transform,
+                                                        prepared.tdata, prepared.val_ds, prepared.constants)
     if cfg.train.until == "floor" and val_ds is None:
         raise UserError("stops at the held-out probe's floor, and this run holds nothing out "
                         "(data.val_fraction = 0): hold some out, or train the planned steps", key="train.until",
@@ -164,10 +208,10 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
     probe = _probe(val_ds, spec, transform, constants, cfg) if val_ds is not None and ctx.is_main else None
     augment = augmentation.resolve(cfg.data.augment, spec.kind, spec.shape, constants.get("attrs", {}))
     augmentation.check_flip_symmetric(cfg.model, constants.get("attrs", {}))
-    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=device, probe=probe,
-                      augment=augment)
+    trainer = Trainer(model, cfg.train, tdata, run_dir=out, val_data=vdata, ctx=ctx, device=launch.device,
+                      probe=probe, augment=augment)
     if ctx.is_main and not resume:  # every check passed: only now write
-        _write_new_run(out, cfg, spec, transform, data_path, overwrite, inline)
+        _write_new_run(out, cfg, spec, transform, data_path, launch.overwrite, inline)
     accepted = [not resume]   # a resume changes the run directory once its checkpoint is restored
     started = time.time()
     try:  # from here on, whatever ends the run (setup included) leaves a final status in summary.json
@@ -177,19 +221,19 @@ def _fit(cfg, out, data_path, prev, resume, overwrite, ctx, device, callbacks, p
             trainer.add_callback("on_train_start", lambda t: _accept_resume(out, cfg, prev, accepted))
         dist.barrier(ctx)
         hooks.attach(trainer, model)  # the model's run hooks (e.g. GAN diagnostics), given a read-only context
-        for event, fn in callbacks:
+        for event, fn in launch.callbacks:
             trainer.add_callback(event, fn)
         result = trainer.fit(resume=resume)
     except BaseException as exc:
         if ctx.is_main and accepted[0]:
-            _write_final_status(out, trainer, exc, cfg, data_path, prev, model, device, ctx, started)
+            _write_final_status(launch, trainer, exc, model, started)
         raise
-    summary = _summary(cfg, data_path, prev, result, model, device, ctx, started)
+    summary = _summary(launch, result, model, started)
     if result.get("validation") is not None:
         summary["validation"] = {**result["validation"], "val_fraction": cfg.data.val_fraction,
                                  "n_heldout": len(val_ds), "split_seed": cfg.train.seed}
-    if streamed is not None:
-        summary["streamed"] = streamed
+    if prepared.streamed is not None:
+        summary["streamed"] = prepared.streamed
     if ctx.is_main:
         write_json(out / R.SUMMARY, summary)
     return summary
@@ -202,20 +246,19 @@ def _accept_resume(out: Path, cfg: C.RunConfig, prev: dict, accepted: list) -> N
     accepted[0] = True
 
 
-def _write_final_status(out: Path, trainer: Trainer, exc: BaseException, cfg, data_path, prev, model, device, ctx,
-                        started) -> None:
+def _write_final_status(launch: Launch, trainer: Trainer, exc: BaseException, model, started: float) -> None:
     """``summary.json`` of a run that ended with ``exc``: status ``diverged``, ``terminated``
     (Ctrl-C) or ``failed``, and the error's one-line message.  Best effort: the original error is the one raised."""
     status = ("diverged" if isinstance(exc, TrainingDiverged) else
               "terminated" if isinstance(exc, KeyboardInterrupt) else "failed")
     error = " ".join(str(exc).split())[:500] or type(exc).__name__
     try:
-        summary = _summary(cfg, data_path, prev, {**trainer.result(), "status": status}, model, device, ctx, started)
+        summary = _summary(launch, {**trainer.result(), "status": status}, model, started)
     except Exception:  # e.g. the data file is gone: the summary written so far, with the final status
-        summary = _previous_summary(out, prev)
+        summary = _previous_summary(launch.out, launch.prev)
         summary["status"] = status
     try:
-        write_json(out / R.SUMMARY, {**summary, "error": error})
+        write_json(launch.out / R.SUMMARY, {**summary, "error": error})
     except Exception:  # e.g. the disk is full: the original error is the one to report
         pass
 
@@ -323,7 +366,8 @@ def _check_same_data(out: Path, data_path: Path, spec: DataSpec, prev: dict) -> 
     return saved
 
 
-def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[str, Any]:
+def _summary(launch: Launch, result: dict, model, started: float) -> dict[str, Any]:
+    cfg, data_path, prev = launch.cfg, launch.data_path, launch.prev
     wall = float(prev.get("wall_time_s", 0.0)) + result["wall_time_s"]
     checks = float(prev.get("checks_s", 0.0)) + float(result.get("checks_s", 0.0))
     return {"model": cfg.model_name, "status": result["status"], "data": str(data_path.resolve()),
@@ -333,6 +377,6 @@ def _summary(cfg, data_path, prev, result, model, device, ctx, started) -> dict[
             "stopped_by": result.get("stopped_by"), "wall_time_s": wall, "loop_s": max(wall - checks, 0.0),
             "checks_s": checks, "lr_scale": result["lr_scale"],
             "retries": result["retries"], "n_parameters": sum(p.numel() for p in model.parameters()),
-            "device": str(device), "world_size": ctx.world_size, "last_metrics": result["last"],
+            "device": str(launch.device), "world_size": launch.ctx.world_size, "last_metrics": result["last"],
             "started": prev.get("started", time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started))),
             "versions": R.versions()}

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-import physgen.cli as cli
+import physgen.cli.process as cli
 
 
 class _Libc:
@@ -36,24 +36,24 @@ def libc(monkeypatch):
 
 
 def test_the_mmap_and_trim_thresholds_are_fixed(libc):
-    cli._keep_freed_memory()
+    cli.keep_freed_memory()
     assert libc.calls == [(-3, 32 << 20), (-1, 64 << 20)]      # M_MMAP_THRESHOLD, M_TRIM_THRESHOLD
 
 
 @pytest.mark.parametrize("key", ["MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"])
 def test_a_users_own_malloc_setting_stands(libc, monkeypatch, key):
     monkeypatch.setenv(key, "131072")
-    cli._keep_freed_memory()
+    cli.keep_freed_memory()
     assert libc.calls == []
 
 
 def test_other_platforms_and_libcs_are_left_alone(libc, monkeypatch):
     monkeypatch.setattr(cli.sys, "platform", "darwin")
-    cli._keep_freed_memory()
+    cli.keep_freed_memory()
     assert libc.calls == []
     monkeypatch.setattr(cli.sys, "platform", "linux")
     monkeypatch.setattr(cli.ctypes, "CDLL", lambda name: object())      # no mallopt (e.g. musl)
-    cli._keep_freed_memory()
+    cli.keep_freed_memory()
     assert libc.calls == []
 
 
@@ -63,4 +63,4 @@ def test_glibc_accepts_the_thresholds():
         mallopt = cli.ctypes.CDLL(None).mallopt
     except AttributeError:
         pytest.skip("this libc has no mallopt")
-    assert mallopt(-3, cli._MMAP_THRESHOLD) == 1 and mallopt(-1, cli._TRIM_THRESHOLD) == 1
+    assert mallopt(-3, cli.MMAP_THRESHOLD) == 1 and mallopt(-1, cli.TRIM_THRESHOLD) == 1

@@ -4,11 +4,10 @@ the comparison of samplers and the observables of the final state.
 **Errors** (both runs).  The error of a mean, ⟨E_L⟩ or an observable, is the blocking error
 (:func:`physgen.stats.blocking.blocking`; Flyvbjerg & Petersen 1989) of the series of per-sweep means over the
 walkers, a series whose correlation is the chains' own (:func:`sweep_blocking`).  Blocking needs long series:
-on short ones its test cannot see the correlation and the error comes out too small (measured on one particle
-in 1D, importance sampling with Δt = 0.3, against the spread of 40 repeated runs: 0.4 of the true error at 20
-sweeps, 0.8 at 200, 1.0 at 2,000).  Because the walkers are independent chains, the spread of the per-walker
-time averages gives a second error, ``walker_error`` = std/√B (:func:`walker_error`), which stays right for
-short runs (0.85, 1.0, 1.1 in the same measurement) as long as there are tens of walkers.
+on short ones its test cannot see the correlation and the error comes out too small.  Because the walkers are
+independent chains, the spread of the per-walker time averages gives a second error, ``walker_error`` = std/√B
+(:func:`walker_error`), which stays right for short runs as long as there are tens of walkers (both measured
+against repeated runs: benchmarks/records/vmc.md, "Errors of short runs").
 
 **Particles in continuous space** (:func:`estimate`): energy, variance and energy gradient of one parameter
 set.  The energy gradient is the standard VMC estimator for a real wave function,

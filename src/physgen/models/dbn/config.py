@@ -60,7 +60,7 @@ class DBNConfig:
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "layers": Satisfies(lambda v: len(v) > 0 and WIDTHS.accepts(v),
-                            "a non-empty list of hidden-layer sizes >= 1, e.g. [500, 500, 2000]"),
+                            "a non-empty list of hidden-layer sizes, each an integer >= 1 (e.g. [500, 500, 2000])"),
         "steps_per_layer": POSITIVE_INT, "finetune_steps": NON_NEGATIVE_INT,
         **{key: c for key, c in RBMConfig.constraints.items() if key in SHARED}}
 

@@ -44,6 +44,38 @@ def test_the_maths_contract_is_short_and_the_description_is_the_card():
         assert issubclass(registry.get(name), FamilyCard), name
 
 
+def _card_constants() -> set[str]:
+    from physgen.models.card import FamilyCard
+
+    hints = typing.get_type_hints(FamilyCard, include_extras=False)
+    return {k for k, v in hints.items() if typing.get_origin(v) is typing.ClassVar}
+
+
+def _is_card_class(klass: type) -> bool:
+    """A class of a card module (``physgen.models.rbm.card``, ``physgen.models.vae_card``, ...)."""
+    leaf = klass.__module__.rpartition(".")[2]
+    return leaf == "card" or leaf.endswith("_card")
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_every_family_keeps_its_constants_on_its_card(name):
+    """A family's constants are declared in a card class of its own card module, never in the body of a model
+    class (or a mixin) it inherits.  Only ``demo`` stays on the model class (the demo reads it from the class that
+    declares it), and properties (answers that depend on the built model's options, e.g. ``closed_form_gradients``)."""
+    from physgen.models.card import FamilyCard
+
+    cls = registry.get(name)
+    constants = _card_constants() - {"demo"}
+    assert {"name", "description", "config_class", "defaults_by_kind", "size_keys"} <= constants
+    for klass in cls.__mro__:
+        if klass is FamilyCard or _is_card_class(klass):
+            continue
+        stray = {k for k in constants & set(vars(klass)) if not isinstance(vars(klass)[k], property)}
+        assert not stray, f"{name}: {klass.__qualname__} declares card constants {sorted(stray)} in its body"
+    declares_name = next(k for k in cls.__mro__ if "name" in vars(k))
+    assert _is_card_class(declares_name) and vars(declares_name)["name"] == name
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_every_family_declares_the_contract(name):
     cls = registry.get(name)

@@ -21,8 +21,8 @@ time embedding; with ``p_uncond`` > 0 the condition is dropped during training s
 guidance ε̂ = (1 + w) ε_θ(x, t, c) − w ε_θ(x, t, ∅) can be used at sampling (``guidance=w``; Ho & Salimans 2021).
 EMA of the weights is the trainer's (``--set train.ema=0.999``): it is checkpointed by the trainer and
 :func:`physgen.training.load_run` samples with the averaged weights.
-The options and their checks: :mod:`physgen.models.diffusion_config`; the conditional denoiser:
-:mod:`physgen.models.diffusion_denoiser`.
+The options and their checks: :mod:`physgen.models.diffusion_config`; the families' cards (names, defaults per
+data kind): :mod:`physgen.models.diffusion_card`; the conditional denoiser: :mod:`physgen.models.diffusion_denoiser`.
 """
 from __future__ import annotations
 
@@ -34,8 +34,9 @@ import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.contract import DemoStage
+from physgen.models.diffusion_card import DDPMCard, DiffusionCard, ScoreSDECard
 from physgen.models.diffusion_config import DDPMConfig, DiffusionNetConfig, ScoreSDEConfig
 from physgen.models.diffusion_denoiser import Denoiser, SinusoidalEmbedding
 from physgen.models.diffusion_nets import GaussianFourierFeatures, MLPDenoiser, UNet
@@ -47,20 +48,9 @@ from physgen.samplers import ddpm as rev
 from physgen.samplers import registry as samplers
 
 
-class _Diffusion(GenerativeModel):
-    """Shared machinery: conditioning, data <-> model-space maps, guidance; the shared defaults."""
-
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
-    # on CPU at most 128 samples per call: in larger batches the U-Net's activations fall out of the cache and
-    # each sample costs more (benchmarks/records/diffusion.md)
-    cpu_sample_chunk: ClassVar[int | None] = 128
-
-    @classmethod
-    def probe_samples(cls, spec: DataSpec) -> int | None:
-        """Lattices and images: at most 150 held-out rows in the training's quality probe (each sample costs
-        one network evaluation per reverse step), so that the probes stay near a tenth of the training."""
-        return None if spec.kind == "continuous" else 150
+class _Diffusion(DiffusionCard, GenerativeModel):
+    """Shared machinery: conditioning, data <-> model-space maps, guidance; the shared card:
+    :class:`physgen.models.diffusion_card.DiffusionCard`."""
 
     @classmethod
     def network_kind(cls, config: DiffusionNetConfig, spec: DataSpec) -> str:
@@ -203,40 +193,14 @@ class _Diffusion(GenerativeModel):
 
 
 @register
-class DDPM(_Diffusion):
-    """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021)."""
+class DDPM(DDPMCard, _Diffusion):
+    """Denoising diffusion probabilistic model (Ho, Jain & Abbeel 2020) with DDIM sampling (Song et al. 2021).
+    Its card (name, defaults, size keys): :class:`physgen.models.diffusion_card.DDPMCard`."""
 
-    name: ClassVar[str] = "ddpm"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
+    # declared here, not in DDPMCard: the demo reads the stage of the class that declares it
     demo: ClassVar[DemoStage | None] = DemoStage(
         "ddpm", "Diffusion model (DDPM)", 50, "10_diffusion.py", 3000,
         ("model.timesteps=100", "model.steps=100", "train.lr=3e-3", "train.ema=0.99"))
-    description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
-    config_class: ClassVar[type] = DDPMConfig
-    # recorded tt̄ and Ising runs (docs/diffusion.md) and the scoreboard (docs/scoreboard.md); the sampler is part
-    # of the product: the default sampler is sde-dpm-solver++ with ``solver_steps`` network calls (docs/diffusion.md
-    # compares it with the others); ``steps`` respaces the ancestral sampler of ``--sampler ddpm``
-    # (``physgen sample --steps N`` overrides either)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # tabular events: MLP 128 × 3 blocks, T = 500, Gaussianised features (benchmarks/records/diffusion.md)
-        "continuous": overlay({"model": {"steps": 100}}, budget(55_000)),
-        # spin lattices: U-Net [16, 32], T = 300, batch 32, a cosine decay over the budget; the ancestral sampler
-        # with 100 respaced steps (with 50, 40 and fewer, and with the DPM-Solvers, ⟨|m|⟩ of the paramagnet
-        # rises; σ² = β instead of β̃ disorders the lattice), its U-Net in bfloat16 where the CPU has bfloat16
-        # instructions; with --sampler sde-dpm-solver++ they run on the time-even grid
-        # (benchmarks/records/diffusion.md)
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "sampler": "ddpm",
-                                    "steps": 100, "solver_steps": 15, "solver_spacing": "time",
-                                    "sample_dtype": "bfloat16"},
-                          "train": {"batch_size": 32, "schedule": "cosine"}}, budget(10_000)),
-        # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64 (benchmarks/records/diffusion.md)
-        "binary": overlay({"model": {"channels": [16, 32], "steps": 50, "solver_spacing": "time"},
-                           "train": {"batch_size": 64}}, budget(8_000)),
-        # grey 8x8 digits: logit space (saturated pixels reachable), U-Net [32, 64], batch 256
-        # (benchmarks/records/diffusion.md)
-        "image": overlay({"data": {"transform": "logit"}, "model": {"channels": [32, 64], "steps": 100},
-                          "train": {"batch_size": 256}}, budget(3_500)),
-    }
 
     def __init__(self, config: DDPMConfig, spec: DataSpec):
         super().__init__(config, spec)
@@ -289,22 +253,9 @@ class DDPM(_Diffusion):
 
 
 @register
-class ScoreSDE(_Diffusion):
-    """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code)."""
-
-    name: ClassVar[str] = "score-sde"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
-    description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
-    config_class: ClassVar[type] = ScoreSDEConfig
-    # no recorded quality run: the DDPM's networks per kind and budgets; the default sampler is sde-dpm-solver++
-    # with ``solver_steps`` = 50 (the DDPM's choice, with more steps for a model whose SDE solver is unmeasured);
-    # ``steps`` (fewer on lattices) is for ``--sampler euler-maruyama``
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": overlay({"data": {"transform": "standardize"}}, budget(50_000)),
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 100},
-                          "train": {"batch_size": 64}}, budget(3_000)),
-        "binary": overlay({"model": {"channels": [16, 32], "steps": 100}, "train": {"batch_size": 64}}, budget(8_000)),
-    }
+class ScoreSDE(ScoreSDECard, _Diffusion):
+    """Score-based generative model with the variance-exploding SDE (Song et al. 2021; the course's code).
+    Its card: :class:`physgen.models.diffusion_card.ScoreSDECard`."""
 
     def __init__(self, config: ScoreSDEConfig, spec: DataSpec):
         super().__init__(config, spec)

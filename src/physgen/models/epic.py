@@ -15,12 +15,8 @@ permutes the h_i and leaves g unchanged; the cost is linear in P.
 """
 from __future__ import annotations
 
-from typing import ClassVar
-
 import torch
 from torch import nn
-
-from physgen.models.base import DataSpec
 
 
 def mask_of(x: torch.Tensor) -> torch.Tensor:
@@ -67,10 +63,8 @@ class CloudSpace:
 
     Model space: each feature standardised by its mean and standard deviation over the real particles of the
     training set, after ``log`` for a feature named ``pt_rel`` (so generated p_T,rel are positive); padded
-    slots stay zero.  It also gives the families' data kind and default data (30 particles of a jet)."""
-
-    kinds: ClassVar[tuple[str, ...]] = ("pointcloud",)
-    default_spec: ClassVar[DataSpec] = DataSpec("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))
+    slots stay zero.  The families' data kind and usual data are on their shared card,
+    :class:`physgen.models.pointcloud_card.CloudCard`."""
 
     def init_cloud_space(self) -> None:
         p, f = self.spec.shape

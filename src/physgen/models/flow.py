@@ -32,45 +32,25 @@ the bound that training maximises.  :meth:`Flow.log_prob` gives it (``elbo``, av
 importance-weighted bound logsumexp_i log p(y_i) − log k − D log K (``iwae``; Burda et al. 2016), which
 tends to log P(x) as k grows.  Samples are decoded as k = ⌊K y⌋.  On continuous data ``exact`` is the exact
 log-density.
+
+The options and their checks: :mod:`physgen.models.flow_config`; the family's card (name, defaults per data
+kind): :mod:`physgen.models.flow_card`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from typing import Any
 
 import torch
 
-from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Interval, Satisfies, validate
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
+from physgen.models.base import DataSpec, GenerativeModel, on_grid
+from physgen.models.flow_card import FlowCard
+from physgen.models.flow_config import FlowConfig
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
-
-
-
-@dataclass
-class FlowConfig:
-    """Options of ``flow`` (``--set model.NAME=VALUE``)."""
-
-    flow: Literal["nsf", "maf"] = "nsf"  # rational-quadratic splines | affine
-    transforms: int = 5                  # autoregressive transforms
-    hidden: tuple[int, ...] = (128, 128)  # MADE hidden widths per transform
-    bins: int = 8                        # nsf: spline bins on [−5, 5]
-    passes: int = 0                      # 0: fully autoregressive; 2: coupling layers (fast sampling)
-    dequantize: Literal["auto", "uniform", "none"] = "auto"  # discrete data: auto = uniform; none: continuous only
-    alpha: float = 0.05                  # [0, 1] data: logit margin, s = α + (1 − 2α) y
-    label_dim: int = 0                   # labels: 0 = one-hot, > 0 = learned embedding size
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "transforms": POSITIVE_INT, "hidden": WIDTHS, "bins": POSITIVE_INT, "label_dim": NON_NEGATIVE_INT,
-        "passes": Satisfies(lambda p: NON_NEGATIVE_INT.accepts(p) and p != 1, "0 (autoregressive) or >= 2 (2: coupling)"),
-        "alpha": Interval(float, 0, 0.5, closed="neither")}
-
-    def __post_init__(self) -> None:
-        validate(self, "model")
-        self.hidden = tuple(int(h) for h in self.hidden)
 
 
 def levels_of(config: FlowConfig, spec: DataSpec) -> int | None:
@@ -94,22 +74,10 @@ def levels_of(config: FlowConfig, spec: DataSpec) -> int | None:
 
 
 @register
-class Flow(GenerativeModel):
+class Flow(FlowCard, GenerativeModel):
     """Normalizing flow (neural spline or masked autoregressive; zuko) with an exact likelihood on continuous
-    data and a dequantisation bound on discrete data; conditional on the run's conditions or labels."""
-
-    name: ClassVar[str] = "flow"
-    description: ClassVar[str] = "normalizing flow (zuko NSF/MAF, exact log-likelihood; dequantised discrete data)"
-    config_class: ClassVar[type] = FlowConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 1e-3, "schedule": "cosine"}}
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": budget(12000),
-        "spins": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                          "train": {"batch_size": 64}}, budget(3000)),
-        "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
-                           "train": {"batch_size": 64}}, budget(3000)),
-    }
+    data and a dequantisation bound on discrete data; conditional on the run's conditions or labels.  Its card
+    (name, defaults): :class:`physgen.models.flow_card.FlowCard`."""
 
     @classmethod
     def resolve(cls, config: FlowConfig, spec: DataSpec) -> FlowConfig:

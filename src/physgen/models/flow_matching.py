@@ -24,42 +24,25 @@ circular padding for lattices and images), fed the noise level τ = 1 − t thro
 1000 τ, so classifier-free guidance and its interval (``p_uncond``, ``guidance``, ``guidance_interval``)
 work as in ``ddpm``.  Spins are modelled as continuous ±1 values and decoded by sign, binary data as ±1 and
 decoded by the threshold 0; continuous samples are clipped to the training range (``clip_to_data``).
+
+The options and their checks: :mod:`physgen.models.flow_matching_config`; the family's card (name, defaults
+per data kind): :mod:`physgen.models.flow_matching_card`.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
 
 import numpy as np
 import torch
 from torch import nn
 
-from physgen.constraints import NON_NEGATIVE, POSITIVE, POSITIVE_INT, Constraint, Interval
-from physgen.models.base import budget, overlay
-from physgen.models.diffusion import DiffusionNetConfig, _Diffusion
+from physgen.models.diffusion import _Diffusion
 from physgen.models.diffusion_nets import sinusoidal_embedding
+from physgen.models.flow_matching_card import FlowMatchingCard
+from physgen.models.flow_matching_config import FlowMatchingConfig  # noqa: F401  (re-exported: the family's options)
 from physgen.models.registry import register
 from physgen.randomness import rand, randn
 from physgen.samplers import registry as samplers
 
 TIME_SCALE = 1000.0   # the noise level τ ∈ [0, 1] enters the sinusoidal embedding as 1000 τ (ddpm's timestep range)
-
-
-@dataclass
-class FlowMatchingConfig(DiffusionNetConfig):
-    """Options of ``flow-matching`` (``--set model.NAME=VALUE``)."""
-
-    coupling: Literal["independent", "ot"] = "independent"  # ot: minibatch optimal transport, per condition
-    sigma_min: float = 0.0               # width of the conditional path at t = 1
-    sampler: str = samplers.option("velocity", "heun")  # heun, midpoint, euler, rk45, sde or a plug-in's
-    steps: int = 50                      # fixed-step samplers: number of steps
-    noise: float = 10.0                  # sde: ε(t) = noise × (1 − (1 − σ_min) t)
-    rtol: float = 1e-4                   # rk45 tolerances
-    atol: float = 1e-4
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "sigma_min": Interval(float, 0, 1, closed="left"), "steps": POSITIVE_INT, "noise": NON_NEGATIVE,
-        "rtol": POSITIVE, "atol": POSITIVE}
 
 
 class NoiseLevelEmbedding(nn.Module):
@@ -95,26 +78,10 @@ def ot_permutation(x0: torch.Tensor, x1: torch.Tensor, groups: torch.Tensor | No
 
 
 @register
-class FlowMatching(_Diffusion):
+class FlowMatching(FlowMatchingCard, _Diffusion):
     """Conditional flow matching with straight paths (Lipman et al. 2023), optional minibatch OT coupling
-    (Tong et al. 2024), ODE sampling; the ddpm's MLP / U-Net networks."""
-
-    name: ClassVar[str] = "flow-matching"
-    description: ClassVar[str] = "conditional flow matching (straight paths, optional minibatch OT), ODE sampler"
-    config_class: ClassVar[type] = FlowMatchingConfig
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": overlay({"train": {"schedule": "cosine"}}, budget(30000)),
-        # spin lattices: the SDE sampler with 100 steps (the same 100 network calls as Heun's 50 steps); the ODE
-        # keeps the network's errors to the end and leaves the lattices too disordered
-        # (benchmarks/records/flows.md)
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "sampler": "sde", "steps": 100},
-                          "train": {"batch_size": 32, "schedule": "cosine"}}, budget(6000)),
-        "binary": overlay({"model": {"channels": [16, 32], "steps": 50}, "train": {"batch_size": 64}},
-                          budget(4000)),
-        "image": overlay({"data": {"transform": "logit"}, "model": {"channels": [32, 64]},
-                          "train": {"batch_size": 256}}, budget(3000)),
-    }
+    (Tong et al. 2024), ODE sampling; the ddpm's MLP / U-Net networks.  Its card (name, defaults):
+    :class:`physgen.models.flow_matching_card.FlowMatchingCard`."""
 
     def _time_embed(self, config) -> nn.Module:
         return NoiseLevelEmbedding(config.emb_dim)

@@ -24,6 +24,9 @@ sum divided by P) and the current global vector, then every particle from itself
 residual connections, LeakyReLU; the time (sinusoidal embedding) and the condition enter every update.
 Permutation equivariant in the particles, and linear in cost.
 
+The options and their checks: :mod:`physgen.models.pointcloud_config`; the family's card (name, defaults, data
+kind): :mod:`physgen.models.pointcloud_card`.
+
 References: E. Buhmann, G. Kasieczka, J. Thaler, "EPiC-GAN: Equivariant point cloud generation for particle
 jets", SciPost Phys. 15 (2023) 130, arXiv:2301.08128; J. Birk, E. Buhmann, C. Ewen, G. Kasieczka, D. Shih,
 "Flow matching beyond kinematics: generating jets with particle-ID and trajectory displacement
@@ -33,37 +36,18 @@ minibatch optimal transport", TMLR 2024, arXiv:2302.00482.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar, Literal
-
 import numpy as np
 import torch
 from torch import nn
 
-from physgen.constraints import POSITIVE_INT, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.epic import CloudSpace, EPiCLayer, masked_mean
 from physgen.models.nets import Conditioner
+from physgen.models.pointcloud_card import EPiCFMCard
+from physgen.models.pointcloud_config import EPiCFMConfig
 from physgen.models.registry import register
 from physgen.samplers import registry as samplers
-
-@dataclass
-class EPiCFMConfig:
-    """Options of ``epic-fm`` (``[model]`` section)."""
-
-    hidden: int = 128        # per-particle width
-    global_dim: int = 32     # global vector width
-    layers: int = 4          # EPiC layers
-    emb_dim: int = 32        # sinusoidal time embedding size
-    steps: int = 100         # ODE steps at sampling
-    solver: Literal["euler", "midpoint"] = "midpoint"
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        key: POSITIVE_INT for key in ("hidden", "global_dim", "layers", "emb_dim", "steps")}
-
-    def __post_init__(self) -> None:
-        validate(self, "model")
 
 
 def time_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
@@ -102,17 +86,9 @@ class EPiCNet(nn.Module):
 
 
 @register
-class EPiCFlowMatching(CloudSpace, GenerativeModel):
-    """Conditional flow matching with an EPiC network on particle clouds (module docstring)."""
-
-    name: ClassVar[str] = "epic-fm"
-    description: ClassVar[str] = ("flow matching on particle clouds (jets) with a permutation-equivariant EPiC "
-                                  "network; multiplicity from the data")
-    config_class: ClassVar[type] = EPiCFMConfig
-    default_config: ClassVar[dict[str, Any]] = {
-        "train": {"batch_size": 128, "lr": 1e-3, "schedule": "cosine", "ema": 0.999, "steps": 20_000,
-                  "epochs": None, "max_time": None}}
-    cpu_sample_chunk: ClassVar[int | None] = 1024
+class EPiCFlowMatching(EPiCFMCard, CloudSpace, GenerativeModel):
+    """Conditional flow matching with an EPiC network on particle clouds (module docstring).  Its card (name,
+    defaults, data kind): :class:`physgen.models.pointcloud_card.EPiCFMCard`."""
 
     def __init__(self, config: EPiCFMConfig, spec: DataSpec):
         super().__init__(config, spec)

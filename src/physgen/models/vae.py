@@ -30,7 +30,8 @@ ELBO or the importance-weighted bound of Burda, Grosse & Salakhutdinov (2016)::
     IWAE_k(x) = E[ log (1/k) Σ_{i≤k} p(x, z_i) / q(z_i|x) ],   z_i ~ q(z|x),
 
 which satisfies ELBO ≤ IWAE_k ≤ IWAE_{k'} ≤ log p(x) for k < k' (computed with ``logsumexp``).
-The options and their checks: :mod:`physgen.models.vae_config`.
+The options and their checks: :mod:`physgen.models.vae_config`; the families' cards (names, defaults per data
+kind): :mod:`physgen.models.vae_card`.
 """
 from __future__ import annotations
 
@@ -44,10 +45,11 @@ from torch.nn import functional as F
 
 from physgen.errors import UserError
 from physgen.models.autoregressive import AutoregressiveHead
-from physgen.models.base import DataSpec, GenerativeModel, budget, on_grid, overlay
+from physgen.models.base import DataSpec, GenerativeModel, on_grid
 from physgen.models.contract import DemoStage
 from physgen.models.nets import ConvDecoder, ConvEncoder, Conditioner, flat_dim, image_shape, mlp
 from physgen.models.registry import register
+from physgen.models.vae_card import ConvVAECard, VAECard
 from physgen.models.vae_config import ConvVAEConfig, VAEConfig, check_decoder
 from physgen.samplers.draws import binomial_fraction, categorical
 
@@ -55,33 +57,14 @@ LOG_2PI = math.log(2 * math.pi)
 
 
 @register
-class VAE(GenerativeModel):
+class VAE(VAECard, GenerativeModel):
     """MLP variational autoencoder (Kingma & Welling 2014) with ELBO/IWAE scoring; conditional on
-    labels or continuous parameters (temperature) when the run is."""
+    labels or continuous parameters (temperature) when the run is.  Its card (name, defaults, size keys):
+    :class:`physgen.models.vae_card.VAECard`."""
 
-    name: ClassVar[str] = "vae"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "hidden")}
+    # declared here, not in VAECard: the demo reads the stage of the class that declares it
     demo: ClassVar[DemoStage | None] = DemoStage("vae", "Variational autoencoder (conditional on T)", 20,
                                                  "06_vae_latent.py", 500)
-    description: ClassVar[str] = "MLP variational autoencoder (Bernoulli/spin/Gaussian likelihood, ELBO and IWAE scores)"
-    config_class: ClassVar[type] = VAEConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
-    # per data kind (Adam 1e-3, batch 64, MLP 256-256; benchmarks/records/vae.md):
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # L=16 Ising: latent 8, an autoregressive decoder (PixelVAE, Gulrajani et al. 2017) with the running mean
-        # of the earlier spins (ar_global: no second domain), its window wrapped round the torus (ar_periodic:
-        # the boundary bonds stay correlated) and a cosine decay that makes the end state reproducible
-        # (benchmarks/records/vae.md)
-        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive", "ar_global": True, "ar_periodic": True},
-                          "train": {"schedule": "cosine"}}, budget(9_000)),
-        # Pythia tt̄ (s, t, y), latent 3 on Gaussianised features (data.transform=auto: quantile;
-        # benchmarks/records/vae.md)
-        "continuous": overlay({"model": {"latent": 3}}, budget(220_000)),
-        # binarized 8x8 digits, latent 8: at the real-vs-real floors (benchmarks/records/vae.md)
-        "binary": overlay({"model": {"latent": 8}}, budget(14_000)),
-        # grey 8x8 digits (docs/scoreboard.md)
-        "image": budget(70_000),
-    }
 
     @classmethod
     def resolve(cls, config: VAEConfig, spec: DataSpec) -> VAEConfig:
@@ -346,22 +329,9 @@ class VAE(GenerativeModel):
 
 
 @register
-class ConvVAE(VAE):
+class ConvVAE(ConvVAECard, VAE):
     """Convolutional VAE: stride-2 conv encoder, transposed-conv decoder (the course's Keras conv VAE);
-    periodic padding on spin lattices."""
-
-    name: ClassVar[str] = "conv-vae"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "channels")}
-    description: ClassVar[str] = "convolutional VAE for images and spin lattices (periodic padding for spins)"
-    config_class: ClassVar[type] = ConvVAEConfig
-    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
-    default_spec: ClassVar[DataSpec] = DataSpec("binary", (28, 28))
-    # the MLP vae's latent sizes; on spins the autoregressive decoder, which keeps the bonds that a factorised
-    # decoder breaks (benchmarks/records/vae.md)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": overlay({"model": {"latent": 8, "decoder": "autoregressive"}}, budget(2_500)),
-        "binary": overlay({"model": {"latent": 8}}, budget(4_000)),
-    }
+    periodic padding on spin lattices.  Its card: :class:`physgen.models.vae_card.ConvVAECard`."""
 
     def _build(self, config: ConvVAEConfig, spec: DataSpec) -> None:
         shape = image_shape(spec)

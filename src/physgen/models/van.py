@@ -59,82 +59,34 @@ which is still normalised and is sampled by drawing from q₀ and flipping the w
   :mod:`physgen.training.hamiltonian` makes such runs (``physgen train van --hamiltonian ising …``).
 
 Shapes: lattices ``(B, L, L)`` float ±1 (binary data 0/1, read as s = 2x − 1); log-probabilities ``(B,)``.
+The options and their checks: :mod:`physgen.models.van_config`; the family's card (name, defaults per data
+kind, Hamiltonian defaults): :mod:`physgen.models.van_card`.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from typing import Any
 
 import torch
 
-from physgen.constraints import FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.made import MADE, log_sigmoid_sum
-from physgen.models.nets import Activation, CondMap, Conditioner
+from physgen.models.nets import Conditioner
 from physgen.models.registry import register
+from physgen.models.van_card import VANCard
+from physgen.models.van_config import VANConfig
 from physgen.randomness import rand
 
 OBJECTIVES = ("likelihood", "free-energy")
 
 
-@dataclass
-class VANConfig:
-    """Options of ``van`` (``--set model.NAME=VALUE``)."""
-
-    hidden: tuple[int, ...] = (128,)         # MADE hidden widths (empty: the linear model of model.direct alone)
-    direct: bool = True                      # masked input -> output weights A_ij (j < i)
-    act: Activation = "tanh"
-    z2: Literal["auto", "on", "off"] = "auto"  # q = [q0(s) + q0(-s)]/2; auto: on for free energy with h = 0
-    objective: Literal["likelihood", "free-energy"] = "likelihood"
-    J: float = 1.0                           # free-energy: coupling of E(s) = -J sum s_i s_j - h sum s_i
-    h: float = 0.0                           # free-energy: field
-    boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
-    samples: int = 256                       # free-energy: draws per temperature per step
-    anneal: float = 0.0                      # free-energy: beta ramp beta (1 - exp(-t/anneal)) over steps t; 0: none
-    cond_map: CondMap = "linear"             # how the temperature enters (nets.Conditioner)
-    gain: Literal["auto", "on", "off"] = "auto"   # logits b(c) + e^{G c} f(s): auto = on for a range of temperatures
-    label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
-        "J": FINITE, "h": FINITE}
-
-    def __post_init__(self) -> None:
-        if isinstance(self.hidden, int):   # one width given as a number
-            self.hidden = (self.hidden,)
-        validate(self, "model")
-        self.hidden = tuple(int(h) for h in self.hidden)
-        if not self.hidden and not self.direct:
-            raise UserError("model.hidden: empty with model.direct=false leaves no weights; give a width or direct=true")
-
-
 @register
-class VAN(GenerativeModel):
+class VAN(VANCard, GenerativeModel):
     """Variational autoregressive network (MADE) of spin lattices: exact normalised log q, i.i.d. samples,
-    trained on data or on the Ising Hamiltonian alone (variational free energy)."""
-
-    name: ClassVar[str] = "van"
-    description: ClassVar[str] = ("variational autoregressive network (MADE; exact log q, i.i.d. samples; "
-                                  "trains on data or on the Ising Hamiltonian alone)")
-    config_class: ClassVar[type] = VANConfig
-    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary")
-    default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
-    trains_on_hamiltonian: ClassVar[bool] = True
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("hidden",)}
-    default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 3e-3, "schedule": "cosine"}}
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # Ising lattices: the symmetric model q = [q0(s) + q0(-s)]/2 and batches moved by the lattice's symmetries
-        # (data.augment; the spin flip left out for data made at h != 0, where model.z2=off is also needed):
-        # 1,000 lattices per temperature are few for a network that sees whole lattices (benchmarks/records/van.md)
-        "spins": overlay({"model": {"z2": "on"}, "data": {"augment": "lattice"}}, budget(8000)),
-        "binary": overlay({"model": {"act": "relu", "hidden": [256]}}, budget(2000)),
-    }
-    #: the free energy: the REINFORCE gradient is noisier than a likelihood's, so more steps at the same rate
-    #: (docs/van.md, "Measured"); the data defaults' symmetrisation gives way to z2 = auto (on at h = 0)
-    hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"model": {"z2": "auto"}, "data": {"augment": "none"}},
-                                                             budget(8000))
+    trained on data or on the Ising Hamiltonian alone (variational free energy).  Its card (name, defaults,
+    size keys): :class:`physgen.models.van_card.VANCard`."""
 
     @classmethod
     def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:

@@ -22,15 +22,16 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from typing import Any, ClassVar
+from typing import Any
 
 import torch
 from torch import nn
 
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, GenerativeModel, budget, overlay
+from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.contract import Hook, RunContext
 from physgen.models.dbn import finetune
+from physgen.models.dbn.card import DBNCard
 from physgen.models.dbn import likelihood as L
 from physgen.models.dbn.config import DBNConfig
 from physgen.models.rbm import cd, checks
@@ -43,27 +44,11 @@ from physgen.samplers.draws import bernoulli
 METHODS = ("exact", "bound", "ais")
 
 
-class DBN(GenerativeModel):
+class DBN(DBNCard, GenerativeModel):
     """Deep belief network: ``rbms[l]`` couples layer ``l`` (``l = 0``: the data, ``n = prod(spec.shape)``
     units) to layer ``l + 1`` (``config.layers[l]`` Bernoulli units).  Buffers: ``updates`` (loss calls, the
-    greedy schedule) and each RBM's own (persistent chains, ``ready``)."""
-
-    name: ClassVar[str] = "dbn"
-    description: ClassVar[str] = ("deep belief network: stacked RBMs trained greedily layer by layer; Gibbs in the "
-                                  "top RBM and a down-pass; variational lower bound with AIS")
-    config_class: ClassVar[type] = DBNConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("binary", (8, 8))
-    # the RBM family's optimiser (SGD with momentum); the learning-rate decay is the model's, per layer
-    default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
-                                                          "schedule": "constant", "batch_size": 64,
-                                                          "matmul_precision": "medium"}}
-    # the schedule (model.steps_per_layer per layer) ends a run; on binarized digits up-down fine-tuning after the
-    # greedy pass (Hinton, Osindero & Teh 2006, §5) raises the held-out bound (docs/dbn.md, benchmarks/records/dbn.md)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": overlay({"model": {"layers": [64, 64]}}, budget(10_000)),
-        "continuous": overlay({"model": {"layers": [64, 64]}, "data": {"transform": "standardize"}}, budget(10_000)),
-        "binary": overlay({"model": {"layers": [128, 128], "finetune_steps": 5000}}, budget(15_000)),
-    }
+    greedy schedule) and each RBM's own (persistent chains, ``ready``).  Its card (name, defaults):
+    :class:`physgen.models.dbn.card.DBNCard`."""
 
     @classmethod
     def resolve(cls, config: DBNConfig, spec: DataSpec) -> DBNConfig:

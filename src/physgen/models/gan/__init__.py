@@ -2,7 +2,9 @@
 
 All share :class:`physgen.models.gan.base.GAN` (``adversarial = True``, two parameter groups
 ``generator`` / ``discriminator``, one :meth:`~GAN.adversarial_step` per batch) and are conditional on
-labels or continuous parameters when the run is.
+labels or continuous parameters when the run is.  What describes each family (name, defaults per data kind,
+size keys) is its card in :mod:`physgen.models.gan.card`; the options are in :mod:`physgen.models.gan.config` and
+:mod:`physgen.models.gan.wgan_config`.
 """
 from physgen.models.gan.base import GAN, GANConfig
 from physgen.models.gan.dcgan import DCGAN, DCGANConfig

@@ -18,64 +18,29 @@ A non-finite loss skips that player's update and is logged as NaN so the trainer
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import ClassVar, Literal
+from dataclasses import replace
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.contract import Hook
-from physgen.models.nets import CondMap, Conditioner
+from physgen.models.gan.card import GANCard
+from physgen.models.gan.config import GANConfig
+from physgen.models.nets import Conditioner
 from physgen.models.spaces import from_signed
 
-Noise = Literal["uniform", "normal"]
-Loss = Literal["bce", "wgan-gp", "lsgan"]
-
-
-@dataclass
-class GANConfig:
-    """Options every GAN shares (``--set model.NAME=VALUE``)."""
-
-    latent: int = 20                 # noise dimension
-    noise: Noise = "uniform"         # uniform on [−1, 1] | normal N(0, I)
-    loss: Loss = "bce"               # lsgan: least squares (Mao et al. 2017)
-    g_loss: Literal["non-saturating", "minimax"] = "non-saturating"   # bce only
-    gp_weight: float = 10.0          # wgan-gp: λ
-    n_critic: int = 1                # critic updates per generator update
-    label_dim: int = 0               # labels: 0 = one-hot concatenation, > 0 = learned embedding size
-    cond_map: CondMap = "linear"     # how a temperature enters the networks: linear | energy (the exact energy
-                                     # per spin u_L(T) of the finite lattice, Kaufman 1949; spin lattices)
-    output: Literal["auto", "tanh", "linear", "clip"] = "auto"   # generator output on continuous and image data
-                                     # (clip: linear, clamped to the training data's per-feature range; images:
-                                     # auto = tanh on [0, 1] intensities, linear/clip for a run in logit space)
-    diagnostics: bool = True         # write RUN_DIR/diagnostics (loss curves, fixed-z samples, warnings)
-    sample_epochs: tuple[int, ...] = (1, 2, 4, 10, 50, 100)  # epochs whose fixed-z samples are kept
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "latent": POSITIVE_INT, "n_critic": POSITIVE_INT, "gp_weight": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
-        "sample_epochs": WIDTHS}
-
-    def __post_init__(self) -> None:
-        validate(self, "model")
-        self.sample_epochs = tuple(int(e) for e in self.sample_epochs)
-
-
-class GAN(GenerativeModel):
+class GAN(GANCard, GenerativeModel):
     """Base of the GAN family; subclasses build ``self.gen`` and ``self.disc`` in :meth:`build`.
 
     ``self.gen(z, c) -> (B, *spec.shape)`` pre-activation; ``self.disc(x, c) -> (B,)`` logits/critic values,
     with ``x`` in the GAN's internal space: spins ±1; binary data, and images under a tanh output, mapped from
     [0, 1] to [−1, 1]; continuous data, and images under a linear or clipped output (e.g. in logit space), as
-    given (after the run's preprocessing).
+    given (after the run's preprocessing).  The GANs' shared card: :class:`physgen.models.gan.card.GANCard`; the
+    options every GAN shares: :class:`physgen.models.gan.config.GANConfig`.
     """
-
-    adversarial: ClassVar[bool] = True
-    default_output: ClassVar[str] = "tanh"     # generator output on continuous data when output=auto (resolve)
-    description: ClassVar[str] = "GAN"
 
     @classmethod
     def resolve(cls, config: GANConfig, spec: DataSpec) -> GANConfig:

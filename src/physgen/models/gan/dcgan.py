@@ -8,44 +8,18 @@ Spin lattices use circular (periodic) padding in D.  With ``loss=wgan-gp`` D has
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
 
-from physgen.constraints import WIDTHS, Constraint
-from physgen.models.base import DataSpec, budget
-from physgen.models.gan.base import GAN, GANConfig, Noise
+from physgen.models.base import DataSpec
+from physgen.models.gan.base import GAN
+from physgen.models.gan.card import DCGANCard
+from physgen.models.gan.config import DCGANConfig
 from physgen.models.nets import ConvCritic, ConvDecoder, FlatConditional, image_shape
 from physgen.models.registry import register
 
 
-@dataclass
-class DCGANConfig(GANConfig):
-    """``dcgan``: stage widths; normal noise of size 64 by default."""
-
-    latent: int = 64
-    noise: Noise = "normal"
-    channels: tuple[int, ...] = (32, 64)
-
-    constraints: ClassVar[dict[str, Constraint]] = {"channels": WIDTHS}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.channels = tuple(int(c) for c in self.channels)
-
-
 @register
-class DCGAN(GAN):
-    """Convolutional GAN for images and spin lattices."""
-
-    name: ClassVar[str] = "dcgan"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "channels")}
-    description: ClassVar[str] = "deep convolutional GAN for images and spin lattices (sizes configurable)"
-    config_class: ClassVar[type] = DCGANConfig
-    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "image")
-    default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 2e-4, "optimizer": "adam", "betas": [0.5, 0.999]}}
-    # budget only; for lattices wgan-gp (model.arch=conv) is the measured choice (benchmarks/records/gan.md)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"spins": budget(20_000), "binary": budget(20_000)}
+class DCGAN(DCGANCard, GAN):
+    """Convolutional GAN for images and spin lattices.  Its card: :class:`physgen.models.gan.card.DCGANCard`."""
 
     def build(self, config: DCGANConfig, spec: DataSpec) -> None:
         shape = image_shape(spec)

@@ -23,47 +23,17 @@ Loss: least squares (LSGAN, Mao et al. 2017, arXiv:1611.04076), as in the paper:
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
-from physgen.constraints import POSITIVE_INT, Constraint
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, budget
+from physgen.models.base import DataSpec
 from physgen.models.epic import CloudSpace, EPiCLayer, context, mask_of, masked_mean
-from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
+from physgen.models.gan.base import GAN
+from physgen.models.gan.card import EPiCGANCard
+from physgen.models.gan.config import EPiCGANConfig
 from physgen.models.registry import register
-
-
-@dataclass
-class EPiCGANConfig(GANConfig):
-    """``epic-gan``: widths and depths of the EPiC generator and discriminator (``[model]`` section); the
-    defaults are those of the authors' public training script (6 generator and 3 discriminator EPiC layers,
-    width 128, 10 global and 3 per-point latents, least-squares loss)."""
-
-    latent: int = 10          # global latent z_g
-    noise: Noise = "normal"
-    loss: Loss = "lsgan"
-    point_latent: int = 3     # latent features per point z_i
-    hidden: int = 128         # per-point width of both networks
-    global_dim: int = 10      # global vector width of both networks
-    layers_g: int = 6         # EPiC layers of the generator
-    layers_d: int = 3         # EPiC layers of the discriminator
-    diagnostics: bool = False  # the image-grid diagnostics of the other GANs do not apply to point clouds
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        key: POSITIVE_INT for key in ("point_latent", "hidden", "global_dim", "layers_g", "layers_d")}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        if self.output not in ("auto", "linear"):
-            raise UserError(f"model.output: epic-gan generates standardised features with a linear output "
-                            f"(auto or linear), got {self.output!r}")
-        if self.diagnostics:
-            raise UserError("model.diagnostics: the GAN diagnostics (image grids) are not available for point "
-                            "clouds; judge a run with physgen evaluate")
 
 
 class EPiCGenerator(nn.Module):
@@ -119,18 +89,9 @@ class EPiCDiscriminator(nn.Module):
 
 
 @register
-class EPiCGAN(CloudSpace, GAN):
-    """EPiC-GAN on particle clouds (module docstring)."""
-
-    name: ClassVar[str] = "epic-gan"
-    description: ClassVar[str] = ("EPiC-GAN: permutation-equivariant GAN on particle clouds (jets), least-squares "
-                                  "loss; multiplicity from the data")
-    config_class: ClassVar[type] = EPiCGANConfig
-    default_output: ClassVar[str] = "linear"
-    # the paper's optimiser: Adam 10⁻⁴ for both players, batch 128 (arXiv:2301.08128, sec. 3)
-    default_config: ClassVar[dict[str, Any]] = {"train": {"batch_size": 128, "lr": 1e-4, "optimizer": "adam"}}
-    # step budget: benchmarks/records/jets.md
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {"pointcloud": budget(20_000)}
+class EPiCGAN(EPiCGANCard, CloudSpace, GAN):
+    """EPiC-GAN on particle clouds (module docstring).  Its card (name, defaults, data kind):
+    :class:`physgen.models.gan.card.EPiCGANCard`."""
 
     def build(self, config: EPiCGANConfig, spec: DataSpec) -> None:
         if len(spec.shape) != 2:

@@ -16,40 +16,24 @@ weight EMA 0.999 (``model.output=tanh`` with ``data.transform=minmax`` is the th
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar, Literal
+from dataclasses import replace
+from typing import ClassVar
 
 import torch
 from torch import nn
 
-from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint
-from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.base import DataSpec
 from physgen.models.contract import DemoStage, Hook
-from physgen.models.gan.base import GAN, GANConfig, Loss, Noise
+from physgen.models.gan.base import GAN
+from physgen.models.gan.card import VanillaGANCard, WGANGPCard
+from physgen.models.gan.config import VanillaGANConfig
 from physgen.errors import UserError
-from physgen.models.gan.conv_lattice import LatticeCritic, Padding, LatticeGenerator, lattice_shape
+from physgen.models.gan.conv_lattice import LatticeCritic, LatticeGenerator, lattice_shape
 from physgen.models.gan.observables import ObservableMatching
 from physgen.models.gan.reweighted import ReweightedReals
-from physgen.models.nets import Activation, BondFeatures, FlatConditional, Prepend, flat_dim, mlp
+from physgen.models.gan.wgan_config import ARCH_OPTIONS, ConvArch, MLPArch, WGANGPConfig  # noqa: F401  (MLPArch, ConvArch: re-exported)
+from physgen.models.nets import BondFeatures, FlatConditional, Prepend, flat_dim, mlp
 from physgen.models.registry import register
-
-
-@dataclass
-class VanillaGANConfig(GANConfig):
-    """``gan``: hidden widths of G and D, LeakyReLU slope, D dropout."""
-
-    hidden_g: tuple[int, ...] = (100,)
-    hidden_d: tuple[int, ...] = (100,)
-    slope: float = 0.01
-    dropout: float = 0.5
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "hidden_g": WIDTHS, "hidden_d": WIDTHS, "slope": NON_NEGATIVE, "dropout": NON_NEGATIVE}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.hidden_g = tuple(int(h) for h in self.hidden_g)
-        self.hidden_d = tuple(int(h) for h in self.hidden_d)
 
 
 def raschka_generator(sizes: list[int], slope: float) -> nn.Sequential:
@@ -74,19 +58,8 @@ def raschka_discriminator(sizes: list[int], slope: float, dropout: float) -> nn.
 
 
 @register
-class VanillaGAN(GAN):
-    """The course's vanilla GAN (Raschka ch. 17)."""
-
-    name: ClassVar[str] = "gan"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent", "hidden_g", "hidden_d")}
-    description: ClassVar[str] = "the course's vanilla GAN (Raschka ch. 17): MLP 20→100→d, BCE, uniform noise"
-    config_class: ClassVar[type] = VanillaGANConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("image", (28, 28))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 64, "lr": 1e-3, "optimizer": "adam"}}
-    # the course's settings on every kind; step budgets converted from time budgets (benchmarks/records/gan.md)
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "spins": budget(14_000), "binary": budget(15_000),
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(50_000))}
+class VanillaGAN(VanillaGANCard, GAN):
+    """The course's vanilla GAN (Raschka ch. 17).  Its card: :class:`physgen.models.gan.card.VanillaGANCard`."""
 
     def build(self, config: VanillaGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim
@@ -94,85 +67,6 @@ class VanillaGAN(GAN):
                                    spec.shape)
         self.disc = FlatConditional(raschka_discriminator([d + c, *config.hidden_d], config.slope, config.dropout),
                                     ())
-
-
-Arch = Literal["mlp", "conv"]
-
-
-@dataclass(frozen=True)
-class MLPArch:
-    """``model.arch=mlp``: the flat generator and critic (widths per hidden layer, activation), optionally
-    with the nearest-neighbour bond products as extra critic inputs on lattices."""
-
-    hidden_g: tuple[int, ...]
-    hidden_d: tuple[int, ...]
-    act: Activation
-    bond_features: bool
-
-
-@dataclass(frozen=True)
-class ConvArch:
-    """``model.arch=conv``: the periodic residual conv generator and critic of :mod:`.conv_lattice`."""
-
-    width: int
-    dilations_g: tuple[int, ...]
-    dilations_d: tuple[int, ...]
-    noise_channels: int
-    padding: Padding
-    lattice_stats: bool
-    global_pool: bool
-    projection: bool
-
-
-ARCH_OPTIONS = {"mlp": tuple(MLPArch.__dataclass_fields__), "conv": tuple(ConvArch.__dataclass_fields__)}
-
-
-@dataclass
-class WGANGPConfig(GANConfig):
-    """``wgan-gp``: MLP widths; defaults tuned on the tt̄ events (see docs/gan.md).
-
-    The architecture's own options are flat keys (``model.width=16``); :attr:`arch_options` groups those
-    of the chosen ``arch`` (:class:`MLPArch` or :class:`ConvArch`), and :func:`check_options` holds every
-    check that spans options or needs the data.
-    """
-
-    latent: int = 32
-    noise: Noise = "normal"
-    loss: Loss = "wgan-gp"
-    n_critic: int = 5
-    hidden_g: tuple[int, ...] = (128, 128, 128)
-    hidden_d: tuple[int, ...] = (128, 128, 128)
-    act: Activation = "leaky_relu"
-    bond_features: bool = False       # lattices: the critic also sees nearest-neighbour products s_i s_j
-    arch: Arch = "mlp"                # conv: lattices/images, periodic conv G and critic (conv_lattice.py)
-    width: int = 32                   # conv: channels of every G and critic layer
-    dilations_g: tuple[int, ...] = (1, 2, 4, 1, 2, 1)  # conv: dilation of each residual G block
-    dilations_d: tuple[int, ...] = (1, 2, 4, 1)        # conv: dilation of each residual critic block
-    noise_channels: int = 2           # conv: per-site noise channels of G (z gains noise_channels·H·W columns)
-    padding: Padding = "auto"         # conv: auto is circular for spins, zeros otherwise
-    lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
-    global_pool: bool = False         # conv: each G block also gets a per-channel field from the site mean of h
-    projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
-    match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
-                                      # trained condition value to the data (observables.py; 0 = off)
-    match_fluctuations: bool = False  # with match_observables: also the variances of |m| and e per value (χ, C)
-    reweight: int = 0                 # spins conditioned on temperature: real batches at this many temperatures
-                                      # over the trained range, Ferrenberg-Swendsen reweighted (reweighted.py)
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "hidden_g": WIDTHS, "hidden_d": WIDTHS, "width": POSITIVE_INT, "dilations_g": WIDTHS, "dilations_d": WIDTHS,
-        "noise_channels": POSITIVE_INT, "match_observables": NON_NEGATIVE, "reweight": NON_NEGATIVE_INT}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        for name in ("hidden_g", "hidden_d", "dilations_g", "dilations_d"):
-            setattr(self, name, tuple(int(v) for v in getattr(self, name)))
-
-    @property
-    def arch_options(self) -> MLPArch | ConvArch:
-        """The options of the chosen architecture, as one frozen record."""
-        cls = MLPArch if self.arch == "mlp" else ConvArch
-        return cls(**{name: getattr(self, name) for name in ARCH_OPTIONS[self.arch]})
 
 
 def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> None:
@@ -203,50 +97,16 @@ def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> No
 
 
 @register
-class WGANGP(GAN):
+class WGANGP(WGANGPCard, GAN):
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017): MLP G and critic, or with
-    ``arch=conv`` the periodic conv G and critic of :mod:`physgen.models.gan.conv_lattice`."""
+    ``arch=conv`` the periodic conv G and critic of :mod:`physgen.models.gan.conv_lattice`.  Its card (name,
+    defaults, size keys): :class:`physgen.models.gan.card.WGANGPCard`."""
 
-    name: ClassVar[str] = "wgan-gp"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("latent", "hidden_g", "hidden_d"),
-                                                              "conv": ("latent", "width")}
+    # declared here, not in WGANGPCard: the demo reads the stage of the class that declares it
     demo: ClassVar[DemoStage | None] = DemoStage(
         "gan", "WGAN-GP (conditional on T)", 30, "08_wgan_gp_temperature.py", 1500,
         ("model.arch=mlp", "model.lattice_stats=false", "model.global_pool=false", "model.projection=false",
          "model.bond_features=true", "model.match_observables=30"))
-    description: ClassVar[str] = ("Wasserstein GAN with gradient penalty (λ=10, n_critic=5): MLP tuned for tabular data, "
-                                  "or model.arch=conv (periodic conv nets for lattices)")
-    config_class: ClassVar[type] = WGANGPConfig
-    default_output: ClassVar[str] = "tanh"
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
-    # an EMA of the weights damps the oscillation of WGAN-GP iterates (Yazıcı et al. 2019); tuned on the tt̄
-    # events (benchmarks/records/wgan-gp.md)
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 5e-4, "optimizer": "adam", "betas": [0.5, 0.9],
-                                                "ema": 0.999}}
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        # tt̄ (s, t, y): a linear output on Gaussianised features (data.transform=auto: quantile); minmax data
-        # with a tanh output came out far from the data (benchmarks/records/wgan-gp.md)
-        "continuous": overlay({"model": {"output": "linear"}}, budget(80_000)),
-        # L=16 Ising: periodic conv G and critic with lattice statistics and a global-pool generator path; the
-        # cosine decay keeps ⟨|m|⟩ at T = 3 right (benchmarks/records/wgan-gp.md, with the options not adopted)
-        "spins": overlay({"model": {"arch": "conv", "width": 16, "n_critic": 3, "lattice_stats": True,
-                                    "global_pool": True},
-                          "train": {"batch_size": 64, "ema": 0.99, "schedule": "cosine"}}, budget(4_000)),
-        # binarized 8x8 digits: the MLP reaches the real-vs-real floors (benchmarks/records/wgan-gp.md)
-        "binary": budget(20_000),
-        # grey 8x8 digits: the MLP in logit space (data.transform=logit) with its output clamped to the training
-        # range (model.output=clip), so that G can put whole pixels at 0 and 16/16 (benchmarks/records/wgan-gp.md)
-        "image": overlay({"data": {"transform": "logit"}, "model": {"output": "clip"}}, budget(70_000)),
-    }
-
-    @classmethod
-    def defaults(cls, spec: DataSpec) -> dict[str, Any]:
-        """:attr:`defaults_by_kind`, plus the projection critic (Miyato & Koyama 2018) on conditioned spin
-        lattices, which keeps the high-temperature magnetisation right (benchmarks/records/wgan-gp.md)."""
-        out = super().defaults(spec)
-        if spec.kind == "spins" and spec.condition_names:
-            out["model"]["projection"] = True
-        return out
 
     @classmethod
     def resolve(cls, config: WGANGPConfig, spec: DataSpec) -> WGANGPConfig:

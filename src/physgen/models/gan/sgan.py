@@ -30,51 +30,24 @@ random forest fitted to the same labelled subset.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any, ClassVar
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint
 from physgen.errors import UserError
-from physgen.models.base import DataSpec, budget, overlay
+from physgen.models.base import DataSpec
 from physgen.models.contract import Hook
-from physgen.models.gan.base import GAN, GANConfig, _apply
+from physgen.models.gan.base import GAN, _apply
+from physgen.models.gan.card import SGANCard
+from physgen.models.gan.config import SGANConfig
 from physgen.models.nets import Conditioner, flat_dim
 from physgen.models.registry import register
 
 LABELLED_FILE = "labelled.json"
-
-
-@dataclass
-class SGANConfig(GANConfig):
-    """``sgan``: labelled rows per class, the (K+1)-class discriminator's widths and noise, the generator's."""
-
-    labels_per_class: int = 10            # labelled training rows kept per class (the rest are unlabelled)
-    label_seed: int = 0                   # seed of the draw of the labelled rows (the same on every rank)
-    latent: int = 32
-    hidden_g: tuple[int, ...] = (256, 256)
-    hidden_d: tuple[int, ...] = (256, 128, 128)
-    slope: float = 0.2                    # LeakyReLU slope of the discriminator
-    noise_in: float = 0.3                 # σ of the Gaussian noise added to D's input while training
-    noise_hidden: float = 0.5             # σ of the Gaussian noise added to D's hidden layers while training
-    unsup_weight: float = 1.0             # w: weight of the unsupervised (real vs fake) term
-    g_batchnorm: bool = True              # batch normalisation in the generator (as in the paper)
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "labels_per_class": POSITIVE_INT, "label_seed": NON_NEGATIVE_INT, "hidden_g": WIDTHS, "hidden_d": WIDTHS,
-        **{name: NON_NEGATIVE for name in ("slope", "noise_in", "noise_hidden", "unsup_weight")}}
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self.hidden_g = tuple(int(h) for h in self.hidden_g)
-        self.hidden_d = tuple(int(h) for h in self.hidden_d)
-        if self.loss != "bce":
-            raise UserError(f"model.loss: sgan trains the (K+1)-class discriminator loss, set model.loss=bce "
-                            f"(got {self.loss!r})")
 
 
 class NoisyClassifier(nn.Module):
@@ -131,25 +104,9 @@ def unsupervised_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> t
 
 
 @register
-class SGAN(GAN):
-    """Semi-supervised GAN (Salimans et al. 2016): a K-logit classifier that is also the discriminator."""
-
-    name: ClassVar[str] = "sgan"
-    description: ClassVar[str] = ("semi-supervised GAN (Salimans et al. 2016): (K+1)-class discriminator/classifier, "
-                                  "feature matching; model.labels_per_class labels, the rest unlabelled")
-    config_class: ClassVar[type] = SGANConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("image", (8, 8), n_labels=10)
-    classifier: ClassVar[bool] = True
-    # Adam with β1 = 0.5 as in the paper, batch 100 (the paper's); the labels must reach the model
-    default_config: ClassVar[dict] = {"data": {"condition": "labels"},
-                                      "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",
-                                                "betas": [0.5, 0.999]}}
-    # budget: the step counts of docs/sgan.md's runs (8,000 on the 8x8 digits, 3,000 on Ising phases);
-    # benchmarks/records/sgan.md and budgets.md
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "binary": budget(8_000), "spins": budget(3_000),
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(8_000)),
-    }
+class SGAN(SGANCard, GAN):
+    """Semi-supervised GAN (Salimans et al. 2016): a K-logit classifier that is also the discriminator.  Its
+    card (name, defaults, ``classifier``): :class:`physgen.models.gan.card.SGANCard`."""
 
     def build(self, config: SGANConfig, spec: DataSpec) -> None:
         if spec.n_labels is not None and spec.n_labels < 2:

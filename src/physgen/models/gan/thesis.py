@@ -17,27 +17,17 @@ Counted as Keras counts (BatchNorm running mean and variance are non-trainable w
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, ClassVar
 
 from torch import nn
 
-from physgen.constraints import NON_NEGATIVE, Constraint
-from physgen.models.base import DataSpec, budget, overlay
-from physgen.models.gan.base import GAN, GANConfig
+from physgen.models.base import DataSpec
+from physgen.models.gan.base import GAN
+from physgen.models.gan.card import ThesisDCGANCard
+from physgen.models.gan.config import ThesisDCGANConfig
 from physgen.models.nets import FlatConditional, flat_dim
 from physgen.models.registry import register
 
 FILTERS = (128, 64, 32, 16)
-
-
-@dataclass
-class ThesisDCGANConfig(GANConfig):
-    latent: int = 100
-    slope: float = 0.2
-    dropout: float = 0.2
-
-    constraints: ClassVar[dict[str, Constraint]] = {"slope": NON_NEGATIVE, "dropout": NON_NEGATIVE}
 
 
 def _bn(n: int, dims: int) -> nn.Module:
@@ -67,20 +57,9 @@ def thesis_discriminator(n_in: int, slope: float, dropout: float) -> nn.Sequenti
 
 
 @register
-class ThesisDCGAN(GAN):
-    """The thesis DCGAN for tabular events (exact architecture and parameter counts)."""
-
-    name: ClassVar[str] = "thesis-dcgan"
-    size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("latent",)}
-    description: ClassVar[str] = "the thesis DCGAN for tabular LHC events (G 125,835 / D 101,513 parameters)"
-    config_class: ClassVar[type] = ThesisDCGANConfig
-    default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
-    default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-4, "optimizer": "adam",
-                                                "betas": [0.5, 0.999]}}
-    # tanh output, so minmax data; the thesis architecture converges slowly, hence the long budget
-    # (benchmarks/records/thesis-dcgan.md).  Other kinds fall back to the trainer's default budget
-    defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
-        "continuous": overlay({"data": {"transform": "minmax"}}, budget(2_000))}
+class ThesisDCGAN(ThesisDCGANCard, GAN):
+    """The thesis DCGAN for tabular events (exact architecture and parameter counts).  Its card:
+    :class:`physgen.models.gan.card.ThesisDCGANCard`."""
 
     def build(self, config: ThesisDCGANConfig, spec: DataSpec) -> None:
         d, c = flat_dim(spec), self.cond.dim

@@ -3,8 +3,8 @@ network on the same labelled subset) and a random forest (on the same labelled s
 
 ``python benchmarks/sgan.py digits --labels-per-class 10 --seeds 0 1 2 3 4``  8×8 digits: a stratified
     75/25 train/test split (seeded), ``physgen train sgan`` on the training rows with that many labels per
-    class (8,000 steps), then :func:`physgen.models.gan.sgan.compare_classifiers` on the test rows; prints one row per
-    seed and the mean over seeds with its standard error, and the SGAN − supervised gap.
+    class (8,000 steps), then :func:`physgen.models.gan.sgan_classifiers.compare_classifiers` on the test rows;
+    prints one row per seed and the mean over seeds with its standard error, and the SGAN − supervised gap.
 ``python benchmarks/sgan.py ising --size 16 --per-temperature 200``  Ising phases (1 = ordered, T < Tc):
     Metropolis lattices at 1.0..3.6, labels kept only far from Tc (T < 1.8 or T > 3.0) and
     ``--labels-per-class`` of them per phase; test lattices at every temperature; prints the accuracy per
@@ -70,7 +70,7 @@ def _mean(values: list[float]) -> tuple[float, float]:
 
 def digits(args) -> int:
     from physgen.data.digits import load_digits
-    from physgen.models.gan.sgan import compare_classifiers
+    from physgen.models.gan.sgan_classifiers import compare_classifiers
 
     ds = load_digits()
     rows = []
@@ -110,7 +110,7 @@ def _ising(args):
 def ising(args) -> int:
     from physgen.analysis.forests import critical_temperature, phase_labels
     from physgen.data import Dataset
-    from physgen.models.gan.sgan import compare_classifiers
+    from physgen.models.gan.sgan_classifiers import compare_classifiers
 
     started = time.time()
     ds = _ising(args)

@@ -3,7 +3,7 @@
 Salimans et al. (2016, §5)'s SGAN trained with ``physgen.training.train("sgan", ...)``: a classifier with K
 real classes and the class "generated", a generator trained by feature matching, 10 labelled digits per
 class and every other training digit unlabelled.  On held-out digits
-``physgen.models.gan.sgan.compare_classifiers`` scores the SGAN's classifier, the same network trained on
+``physgen.models.gan.sgan_classifiers.compare_classifiers`` scores the SGAN's classifier, the same network trained on
 the 100 labelled digits alone for as many steps (the supervised baseline), and a random forest fitted to
 the same labels.  The split is the one of ``benchmarks/sgan.py`` (stratified 75/25, labelled rows drawn
 with ``model.label_seed`` = the seed).  Figures: the three accuracies with binomial errors and the SGAN's
@@ -67,7 +67,7 @@ def main(argv=None) -> dict:
 
     from physgen.data import save
     from physgen.data.digits import load_digits
-    from physgen.models.gan.sgan import compare_classifiers, predict
+    from physgen.models.gan.sgan_classifiers import compare_classifiers, predict
     from physgen.training import load_run, train
     from physgen.training.data import to_model_space
 

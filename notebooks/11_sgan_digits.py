@@ -31,7 +31,7 @@ from physgen.data import save
 from physgen.data.digits import load_digits
 from physgen.metrics import evaluate
 from physgen.metrics.summary import floor_table
-from physgen.models.gan.sgan import compare_classifiers, predict
+from physgen.models.gan.sgan_classifiers import compare_classifiers, predict
 from physgen.training import load_run, train
 from physgen.training.data import to_model_space
 

@@ -33,7 +33,7 @@ def sgan_run(tmp_path_factory):
 
 def test_sgan_run_reports_its_classifier_beside_the_baseline_and_the_forest(cli, sgan_run, tmp_path):
     """The three classifiers' accuracies count correct rows of the 100 test rows, with binomial errors."""
-    from physgen.models.gan.sgan import compare_classifiers
+    from physgen.models.gan.sgan_classifiers import compare_classifiers
     from physgen.training import load_run
 
     run_dir, test = sgan_run

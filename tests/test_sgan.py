@@ -12,7 +12,8 @@ from torch.nn import functional as F
 from physgen.data import Dataset, load, save
 from physgen.errors import UserError
 from physgen.models.base import DataSpec
-from physgen.models.gan.sgan import SGAN, SGANConfig, compare_classifiers, unsupervised_loss
+from physgen.models.gan.sgan import SGAN, SGANConfig, unsupervised_loss
+from physgen.models.gan.sgan_classifiers import compare_classifiers
 
 SMALL = ["--set", "model.hidden_g=[16]", "--set", "model.hidden_d=[16, 16]", "--set", "model.latent=4",
          "--set", "model.labels_per_class=3", "--set", "train.batch_size=32", "--set", "train.epochs=1",

@@ -23,7 +23,7 @@ def test_sgan_beats_the_same_network_trained_on_the_labels_alone(tmp_path):
 
     from physgen.data import save
     from physgen.data.digits import load_digits
-    from physgen.models.gan.sgan import compare_classifiers
+    from physgen.models.gan.sgan_classifiers import compare_classifiers
     from physgen.training import load_run, train
 
     ds = load_digits()

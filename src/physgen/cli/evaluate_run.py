@@ -6,7 +6,7 @@ family that is also a classifier (``classifier = True`` on its class, e.g. the s
 data that carry ``/labels``, the result also has a ``classifier`` entry: the test accuracy of the model's
 classifier beside the same network trained on the same labelled subset without the GAN and beside a random
 forest fitted to that subset (the family's ``compare_classifiers``, e.g.
-:func:`physgen.models.gan.sgan.compare_classifiers`; Salimans et al. 2016, §5), each with its binomial
+:func:`physgen.models.gan.sgan_classifiers.compare_classifiers`; Salimans et al. 2016, §5), each with its binomial
 standard error √(p(1 − p)/n) over the n labelled test rows.
 """
 from __future__ import annotations

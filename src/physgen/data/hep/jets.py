@@ -177,10 +177,12 @@ def _offsets(counts) -> np.ndarray:
 def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.ndarray, np.ndarray] | None]:
     """The accepted leading jet of each event of :func:`event_batch`, or None.
 
-    One anti-k_T clustering of the whole batch (fastjet's array interface).  Each accepted jet is
-    ``(cloud, jet)``: cloud ``(n_particles, 4)`` rows (η_rel, φ_rel, p_T,rel, mask) ordered by p_T, jet ``(4,)``
-    (p_T, η, mass, multiplicity).  Rejected: no jet with p_T ≥ 0.8 pt, a leading jet above 1.6 pt, or a
-    leading jet farther than ``r`` from both hard-process axes."""
+    One anti-k_T clustering of the whole batch (fastjet's array interface), then array operations over the
+    batch's jets and constituents.  Each accepted jet is ``(cloud, jet)``: cloud ``(n_particles, 4)`` rows
+    (η_rel, φ_rel, p_T,rel, mask) ordered by p_T, jet ``(4,)`` (p_T, η, mass, multiplicity).  Rejected: no jet
+    with p_T ≥ 0.8 pt, a leading jet above 1.6 pt, or a leading jet farther than ``r`` from both hard-process
+    axes.  η and φ are computed per value in libm as fastjet does (:func:`_fastjet_eta`), every other value by
+    the same floating-point operations as fastjet's, so the jets equal fastjet's own bit for bit."""
     import awkward as ak
     import fastjet
 
@@ -194,39 +196,57 @@ def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.nd
     first_jet = _offsets(ak.num(jets))
     member_index = ak.to_numpy(ak.flatten(members, axis=None))
     first_member = _offsets(ak.to_numpy(ak.flatten(ak.num(members, axis=2))))
-    out: list[tuple[np.ndarray, np.ndarray] | None] = []
-    for k in range(len(first_jet) - 1):
-        j0, j1 = first_jet[k], first_jet[k + 1]
-        if j0 == j1:
-            out.append(None)
-            continue
-        kt2 = jx[j0:j1] * jx[j0:j1] + jy[j0:j1] * jy[j0:j1]
-        lead = j0 + int(np.argmax(kt2))                      # fastjet::sorted_by_pt's first jet
-        pt = math.sqrt(kt2[lead - j0])
-        if pt > hi:
-            out.append(None)
-            continue
-        x, y, z, en = float(jx[lead]), float(jy[lead]), float(jz[lead]), float(je[lead])
-        eta, phi = _fastjet_eta(x, y, z), _fastjet_phi_std(x, y)
-        dr = np.hypot(axes[k, :, 0] - eta, wrap_phi(axes[k, :, 1] - phi))
-        if not np.any(dr < spec.r):
-            out.append(None)
-            continue
-        m2 = (en + z) * (en - z) - kt2[lead - j0]
-        mass = math.sqrt(m2) if m2 >= 0.0 else -math.sqrt(-m2)
-        index = first_particle[k] + member_index[first_member[lead]:first_member[lead + 1]]
-        cx, cy, cz = px[index], py[index], pz[index]
-        cpt = np.sqrt(cx * cx + cy * cy)
-        order = np.argsort(-cpt, kind="stable")[:spec.n_particles]
-        c = np.array([(_fastjet_eta(cx[i], cy[i], cz[i]), _fastjet_phi_std(cx[i], cy[i]), cpt[i]) for i in order],
-                     dtype=np.float64).reshape(-1, 3)
-        cloud = np.zeros((spec.n_particles, 4))
-        cloud[:len(c), 0] = c[:, 0] - eta
-        cloud[:len(c), 1] = wrap_phi(c[:, 1] - phi)
-        cloud[:len(c), 2] = c[:, 2] / pt
-        cloud[:len(c), 3] = 1.0
-        out.append((cloud, np.array([pt, eta, mass, len(index)], dtype=np.float64)))
+    out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * (len(first_jet) - 1)
+    event, lead = _leading(jx * jx + jy * jy, first_jet)
+    kt2 = jx[lead] * jx[lead] + jy[lead] * jy[lead]
+    pt = np.sqrt(kt2)
+    x, y, z, en = jx[lead].tolist(), jy[lead].tolist(), jz[lead].tolist(), je[lead].tolist()
+    eta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(x, y, z)])
+    phi = np.array([_fastjet_phi_std(a, b) for a, b in zip(x, y)])
+    near = np.hypot(axes[event, :, 0] - eta[:, None], wrap_phi(axes[event, :, 1] - phi[:, None])) < spec.r
+    keep = (pt <= hi) & near.any(axis=1)
+    event, lead, kt2, pt, eta, phi = event[keep], lead[keep], kt2[keep], pt[keep], eta[keep], phi[keep]
+    m2 = (je[lead] + jz[lead]) * (je[lead] - jz[lead]) - kt2
+    mass = np.where(m2 >= 0.0, np.sqrt(np.abs(m2)), -np.sqrt(np.abs(m2)))
+    # the constituents of the accepted jets, jet after jet, each jet's by decreasing p_T (stable), the first
+    # n_particles kept
+    count = first_member[lead + 1] - first_member[lead]
+    owner = np.repeat(np.arange(len(lead)), count)
+    start = np.repeat(np.cumsum(count) - count, count)
+    slot = np.arange(len(owner)) - start
+    index = first_particle[event][owner] + member_index[np.repeat(first_member[lead], count) + slot]
+    cx, cy, cz = px[index], py[index], pz[index]
+    cpt = np.sqrt(cx * cx + cy * cy)
+    order = np.lexsort((-cpt, owner))
+    rank = slot                                    # owner[order] == owner: the rank within each jet
+    chosen = order[rank < spec.n_particles]
+    owner, rank = owner[chosen], rank[rank < spec.n_particles]
+    ceta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(cx[chosen].tolist(), cy[chosen].tolist(),
+                                                             cz[chosen].tolist())])
+    cphi = np.array([_fastjet_phi_std(a, b) for a, b in zip(cx[chosen].tolist(), cy[chosen].tolist())])
+    clouds = np.zeros((len(lead), spec.n_particles, 4))
+    clouds[owner, rank, 0] = ceta - eta[owner]
+    clouds[owner, rank, 1] = wrap_phi(cphi - phi[owner])
+    clouds[owner, rank, 2] = cpt[chosen] / pt[owner]
+    clouds[owner, rank, 3] = 1.0
+    jet = np.column_stack([pt, eta, mass, count.astype(np.float64)])
+    for k, e in enumerate(event.tolist()):
+        out[e] = (clouds[k], jet[k])
     return out
+
+
+def _leading(kt2: np.ndarray, first_jet: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(events, jets)``: the events with at least one jet and the index of each one's hardest jet (the first
+    of equal ``kt2``, as ``fastjet::sorted_by_pt`` and ``np.argmax`` pick), from the jets' squared transverse
+    momenta ``kt2`` and the events' jet offsets ``first_jet`` (:func:`_offsets`)."""
+    counts = np.diff(first_jet)
+    event = np.flatnonzero(counts > 0)
+    if len(event) == 0:
+        return event, event
+    starts = first_jet[event]
+    best = np.repeat(np.maximum.reduceat(kt2, starts), counts[event])
+    at = np.where(kt2 == best, np.arange(len(kt2)), len(kt2))
+    return event, np.minimum.reduceat(at, starts)
 
 
 def generate_shard(spec: JetSpec, n: int, seed: int, progress: Callable[[int], None] | None = None) -> Shard:

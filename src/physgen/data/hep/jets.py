@@ -200,7 +200,7 @@ def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.nd
     event, lead = _leading(jx * jx + jy * jy, first_jet)
     kt2 = jx[lead] * jx[lead] + jy[lead] * jy[lead]
     pt = np.sqrt(kt2)
-    x, y, z, en = jx[lead].tolist(), jy[lead].tolist(), jz[lead].tolist(), je[lead].tolist()
+    x, y, z = jx[lead].tolist(), jy[lead].tolist(), jz[lead].tolist()
     eta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(x, y, z)])
     phi = np.array([_fastjet_phi_std(a, b) for a, b in zip(x, y)])
     near = np.hypot(axes[event, :, 0] - eta[:, None], wrap_phi(axes[event, :, 1] - phi[:, None])) < spec.r

@@ -197,8 +197,9 @@ def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.nd
     member_index = ak.to_numpy(ak.flatten(members, axis=None))
     first_member = _offsets(ak.to_numpy(ak.flatten(ak.num(members, axis=2))))
     out: list[tuple[np.ndarray, np.ndarray] | None] = [None] * (len(first_jet) - 1)
-    event, lead = _leading(jx * jx + jy * jy, first_jet)
-    kt2 = jx[lead] * jx[lead] + jy[lead] * jy[lead]
+    jet_kt2 = jx * jx + jy * jy
+    event, lead = _leading(jet_kt2, first_jet)
+    kt2 = jet_kt2[lead]
     pt = np.sqrt(kt2)
     x, y, z = jx[lead].tolist(), jy[lead].tolist(), jz[lead].tolist()
     eta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(x, y, z)])
@@ -217,13 +218,13 @@ def leading_jets(particles, axes: np.ndarray, spec: JetSpec) -> list[tuple[np.nd
     index = first_particle[event][owner] + member_index[np.repeat(first_member[lead], count) + slot]
     cx, cy, cz = px[index], py[index], pz[index]
     cpt = np.sqrt(cx * cx + cy * cy)
-    order = np.lexsort((-cpt, owner))
-    rank = slot                                    # owner[order] == owner: the rank within each jet
-    chosen = order[rank < spec.n_particles]
-    owner, rank = owner[chosen], rank[rank < spec.n_particles]
-    ceta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(cx[chosen].tolist(), cy[chosen].tolist(),
-                                                             cz[chosen].tolist())])
-    cphi = np.array([_fastjet_phi_std(a, b) for a, b in zip(cx[chosen].tolist(), cy[chosen].tolist())])
+    # sorted by jet, then by decreasing p_T: the jets' blocks keep their places, so slot is the rank in its jet
+    kept = slot < spec.n_particles
+    chosen = np.lexsort((-cpt, owner))[kept]
+    owner, rank = owner[kept], slot[kept]
+    qx, qy, qz = cx[chosen].tolist(), cy[chosen].tolist(), cz[chosen].tolist()
+    ceta = np.array([_fastjet_eta(a, b, c) for a, b, c in zip(qx, qy, qz)])
+    cphi = np.array([_fastjet_phi_std(a, b) for a, b in zip(qx, qy)])
     clouds = np.zeros((len(lead), spec.n_particles, 4))
     clouds[owner, rank, 0] = ceta - eta[owner]
     clouds[owner, rank, 1] = wrap_phi(cphi - phi[owner])

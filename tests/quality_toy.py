@@ -14,11 +14,13 @@ from physgen.errors import UserError
 class MeanProbe:
     name = "mean err"
 
-    def __init__(self, heldout, *, condition=None, seed=0, max_samples=2000, scores=None, floor_noise=None):
+    def __init__(self, heldout, *, condition=None, seed=0, max_samples=2000, scores=None, floor_noise=None,
+                 score_noise=None):
         if len(heldout) < 2:
             raise UserError(f"data.val_fraction: {len(heldout)} held-out samples, need >= 2")
         x = np.asarray(heldout.samples, dtype=np.float64).reshape(len(heldout), -1)
         self.mean, self.n, self.scores, self.calls = x.mean(0), min(len(heldout), max_samples), scores, []
+        self.score_noise = score_noise
         half = len(x) // 2
         self.floor = {"score": float(np.abs(x[:half].mean(0) - x[half:].mean(0)).sum())}
         if floor_noise is not None:
@@ -33,7 +35,10 @@ class MeanProbe:
         self.calls.append(err)
         if self.scores is not None:
             err = self.scores[min(len(self.calls), len(self.scores)) - 1]
-        return {"score": err, "err": err}
+        values = {"score": err, "err": err}
+        if self.score_noise is not None:
+            values["score_noise"] = self.score_noise[min(len(self.calls), len(self.score_noise)) - 1]
+        return values
 
     def verdict(self, values):
         ratio = values["score"] / max(self.floor["score"], 1e-12)

@@ -155,8 +155,13 @@ class QualityProbe:
     def score(self, fake: Dataset) -> dict[str, float]:
         """Metrics of generated samples ``fake`` (data space, conditions/labels per :meth:`requests`).
 
-        Returns ``{"score": headline, <components>}``, every value lower-is-better; all ``inf`` (and
-        ``nonfinite_fraction``) when the samples contain NaN/Inf.
+        Returns ``{"score": headline, <components>, "score_noise": σ̂}``, every value lower-is-better but
+        ``score_noise``, all ``inf`` (and ``nonfinite_fraction``) when the samples contain NaN/Inf.
+        ``score_noise = |h₁ − h₂| / 2``, with ``h₁ = m(A, F₁)`` and ``h₂ = m(B, F₂)`` the headlines of the two
+        halves, estimates the standard deviation of ``score = (h₁ + h₂)/2`` for this model's samples
+        (E[(h₁ − h₂)²]/4 = Var(score) for independent halves).  It can far exceed ``floor_noise``: a biased
+        model's headline is ``|bias + noise|``, whose spread is the noise's, where a headline at the floor is
+        a folded ``|noise|`` with a smaller spread.
         """
         self._check_fake(fake)
         x = np.asarray(fake.samples)
@@ -170,8 +175,10 @@ class QualityProbe:
                              values=None if self._pooled else self._values, condition=self.condition)
         state = self._metric.prepare(x, strata)
         a, b = self._split
-        return self._summary(_average(self._metric.compare_fake(state, a, f1),
-                                      self._metric.compare_fake(state, b, f2)))
+        first, second = self._metric.compare_fake(state, a, f1), self._metric.compare_fake(state, b, f2)
+        values = self._summary(_average(first, second))
+        values["score_noise"] = 0.5 * abs(self._summary(first)["score"] - self._summary(second)["score"])
+        return values
 
     def verdict(self, values: dict[str, float]) -> str:
         """One line, e.g. ``"KL 0.012 (floor 0.010) — at floor"`` or ``"… — 8.0x floor: train longer"``."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from physgen import threads
 from physgen.data import Dataset
 from physgen.data.transforms import Transform
 from physgen.errors import UserError, as_written
@@ -118,8 +119,11 @@ def draw(model, spec, transform: Transform, plan: Plan, generator: torch.Generat
     ``model.cpu_sample_chunk`` samples on CPU) and map the samples to
     data space (:func:`to_dataset`): what ``physgen sample`` writes and what the trainer's quality probe scores."""
     chunk = model.cpu_sample_chunk if model.device.type == "cpu" else None
-    parts = [model.sample(j, generator=generator, condition=c, **sampler_options)
-             for k, c in plan for j in chunks(k, chunk)]
+    rows = max((min(k, chunk or k) for k, _ in plan), default=1)
+    small = threads.for_model(model, rows) if model.device.type == "cpu" else None
+    with threads.torch_threads(small):   # one thread for a small model's draws (physgen.threads)
+        parts = [model.sample(j, generator=generator, condition=c, **sampler_options)
+                 for k, c in plan for j in chunks(k, chunk)]
     x = torch.cat([p.detach().float().cpu().reshape(len(p), *spec.shape) for p in parts]).numpy()
     return to_dataset(x, spec, transform, plan, constants=constants, attrs=attrs)
 

@@ -154,13 +154,16 @@ class Validator:
         ``floor_noise`` (the standard deviation of a score at its floor), 0 for a probe without one."""
         return float(getattr(self.probe, "floor_noise", 0.0))
 
-    def tie_bound(self, lowest: float) -> float:
-        """The highest score that ties with the ``lowest`` so far for ``best``: max(lowest, floor) + tolerance.
+    def tie_bound(self, lowest: float, noise: float = 0.0) -> float:
+        """The highest score that ties with the ``lowest`` so far for ``best``: max(lowest, floor) + max(tolerance,
+        noise), ``noise`` the run's pooled estimate of a model score's standard deviation (the probes'
+        ``score_noise``, :class:`~physgen.training.trainer_probes.QualityChecks`).
 
         A score below the floor is a lucky draw of the probe, not a better model: a model that samples the
-        data's own distribution scores the floor on average, with standard deviation ``tolerance``.  So every
-        state within one standard deviation of the floor (or of the lowest score, when that is higher) ties."""
-        return max(lowest, float(self.probe.floor.get("score", -math.inf))) + self.tolerance
+        data's own distribution scores the floor on average, with standard deviation ``tolerance``.  A model
+        away from the floor scores with a larger spread (``score_noise``).  So every state within one standard
+        deviation of the floor (or of the lowest score, when that is higher) ties."""
+        return max(lowest, float(self.probe.floor.get("score", -math.inf))) + max(self.tolerance, noise)
 
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))

@@ -27,6 +27,7 @@ from typing import Any
 
 import torch
 
+from physgen import threads
 from physgen.config import TrainConfig
 from physgen.errors import UserError
 from physgen.training import checkpoint as ckpt
@@ -79,8 +80,10 @@ class Trainer(RunParts):
         self.checkpoints.writer = ckpt.BackgroundWriter() if self._writes else None
         precision = torch.get_float32_matmul_precision()
         torch.set_float32_matmul_precision(self.cfg.matmul_precision)
+        small = threads.for_model(self.model, self.cfg.batch_size) if self.device.type == "cpu" else None
         try:
-            return self._fit(resume)
+            with threads.torch_threads(small):   # one thread for a small model's steps (physgen.threads)
+                return self._fit(resume)
         finally:
             torch.set_float32_matmul_precision(precision)
             self.reporter.close()

@@ -5,9 +5,12 @@ what it needs by its caller (:meth:`physgen.training.trainer.Trainer.quality` ru
 
 A probe (a :class:`physgen.training.probe.Validator`) scores samples of the model against held-out data; the
 values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the ``on_quality`` event, and they
-pick the ``best`` checkpoint: the latest probe whose ``score`` is within the probe's ``tolerance`` (one
-standard deviation of a score at the floor) of the lowest score so far, or of the floor when the lowest lies
-below it (``Validator.tie_bound``).  Scores that close cannot be told apart by the probe, and of two such
+pick the ``best`` checkpoint: the latest probe whose ``score`` is within one standard deviation of the lowest
+score so far, or of the floor when the lowest lies below it (``Validator.tie_bound``).  That standard deviation
+is the larger of the probe's ``tolerance`` (the spread of a score at the floor) and the run's ``noise``: the
+root mean square of the probes' ``score_noise`` so far, each the half-difference of the score's two
+independent halves, which measures the spread of the model's own scores (larger than the floor's away from
+it).  Scores that close cannot be told apart by the probe, and of two such
 states the later one has trained longer: the one-standard-error rule (Breiman et al. 1984, *Classification and
 Regression Trees*, §3.4.3; Hastie, Tibshirani & Friedman 2009, *The Elements of Statistical Learning*, §7.10)
 with "simplest" read as "most trained", so a noisy probe on a small held-out set does not keep an early state
@@ -44,6 +47,7 @@ class QualityChecks:
         self.best_step: int | None = None
         self.check_share: float | None = None
         self.lowest_at = time.monotonic()
+        self.noise_sq: list[float] = []   # the probes' score_noise², pooled into ``noise``
 
     def due(self, step: int, elapsed: float) -> bool:
         """Whether a probe is due after optimizer step ``step``, ``elapsed`` seconds into this fit."""
@@ -105,8 +109,10 @@ class QualityChecks:
         """Keep the values of the probe at ``step``: (whether they are the new ``best`` — a score up to the
         probe's ``tie_bound`` of ``lowest``, the lowest score so far —, the lowest score now)."""
         self.last, self.step = values, step
-        score = values.get("score", math.nan)
-        if not (math.isfinite(score) and score <= self.validator.tie_bound(lowest)):
+        score, noise = values.get("score", math.nan), values.get("score_noise", math.nan)
+        if math.isfinite(noise):
+            self.noise_sq.append(noise ** 2)
+        if not (math.isfinite(score) and score <= self.validator.tie_bound(lowest, self.noise)):
             return False, lowest
         self.best, self.best_step = values, step
         if score < lowest:
@@ -123,13 +129,20 @@ class QualityChecks:
             return "floor"
         return None
 
+    @property
+    def noise(self) -> float:
+        """The run's pooled standard deviation of a model score: sqrt(mean score_noise²) over its probes (0 before
+        the first)."""
+        return math.sqrt(sum(self.noise_sq) / len(self.noise_sq)) if self.noise_sq else 0.0
+
     def to_json(self) -> dict[str, Any]:
-        """What a checkpoint keeps: the best values and their step."""
-        return {"best": self.best, "best_step": self.best_step}
+        """What a checkpoint keeps: the best values and their step, the probes' squared noises."""
+        return {"best": self.best, "best_step": self.best_step, "noise_sq": list(self.noise_sq)}
 
     def restore(self, state: dict[str, Any] | None) -> None:
         state = state or {}
         self.best, self.best_step = state.get("best") or {}, state.get("best_step")
+        self.noise_sq = [float(x) for x in state.get("noise_sq") or []]
 
     def summary(self) -> dict[str, Any] | None:
         """What ``summary.json`` records under ``validation`` (None without a probe)."""
@@ -137,7 +150,7 @@ class QualityChecks:
             return None
         best, v = self.best or self.last, self.validator
         return {"metric": v.name, "best": best, "best_step": self.best_step, "final": self.last,
-                "final_step": self.step, "floor": v.floor, "tolerance": v.tolerance,
+                "final_step": self.step, "floor": v.floor, "tolerance": max(v.tolerance, self.noise),
                 "verdict": v.verdict(best) if best else None,
                 "fluctuations": v.remarks(best) if best else None, "probes": self.cadence.count,
                 "probe_time_s": self.cadence.spent, "probe_samples": v.size,

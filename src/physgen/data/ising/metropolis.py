@@ -45,11 +45,12 @@ only on an otherwise idle machine (``benchmarks/ising.py`` measures both).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 
 import numpy as np
 import torch
+
+from physgen.threads import torch_threads
 
 _TWO32 = 2 ** 32
 
@@ -89,20 +90,6 @@ def _flatnonzero(mask: torch.Tensor) -> torch.Tensor:
     if mask.device.type == "cpu":
         return torch.from_numpy(np.flatnonzero(mask.numpy()))
     return torch.nonzero(mask.reshape(-1)).squeeze(1)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run the block with ``n`` torch intra-op threads (``None``: unchanged), then restore the setting."""
-    old = torch.get_num_threads()
-    if n is None or n == old:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _thresholds(p: torch.Tensor) -> torch.Tensor:

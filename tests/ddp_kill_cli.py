@@ -10,8 +10,8 @@ from physgen.training.trainer import Trainer
 _periodic = Trainer._periodic
 
 
-def _periodic_then_kill(self):
-    _periodic(self)
+def _periodic_then_kill(self, **options):
+    _periodic(self, **options)
     if self.ctx.rank == int(os.environ["KILL_RANK"]) and self.step == int(os.environ["KILL_STEP"]):
         os.kill(os.getpid(), signal.SIGKILL)
 

@@ -24,7 +24,7 @@ def build_parser() -> ArgumentParser:
 
     parser = ArgumentParser(prog="physgen", description="Generative and unsupervised learning on physics data.",
                             epilog="Example: physgen data ising --size 16 --temperatures 1.5,2.269,3.0 "
-                                   "--samples 1000 --out ising.h5")
+                                   "--samples 1000 --algorithm wolff --out ising.h5")
     parser.add_argument("--version", action="version", version=f"physgen {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=ArgumentParser)
     for verb in VERBS:

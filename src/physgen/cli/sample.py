@@ -10,7 +10,7 @@ from physgen.samplers import DEFAULT_CHAINS
 
 def register(sub) -> None:
     p = add_verb(sub, "sample", "draw samples from a trained run (same kind as its training data)",
-                 "physgen sample runs/rbm --n 1000 --condition temperature=2.5 --out rbm_samples.h5", run)
+                 "physgen sample runs/rbm --n 1000 --condition temperature=2.269 --out rbm_samples.h5", run)
     p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train`")
     p.add_argument("--n", type=positive_int, required=True, help="number of samples")
     add_out(p, help="output dataset file (.h5)")

@@ -80,16 +80,19 @@ def run(args) -> int:
 
 
 def line(record: dict) -> str:
-    """One temperature on one line: each estimate ± error (exact value in brackets) and the ESS."""
+    """One temperature on one line: each estimate ± error, with the exact value and z = (estimate − exact)/error
+    in brackets, and the ESS."""
+    from physgen.physics.thermo import LABELS, QUANTITIES, z_score
+
     parts = []
-    names = {"free_energy": "F/N", "energy": "U/N", "entropy": "S/N", "specific_heat": "C"}
     exact = record["exact"] or {}
-    for key, name in names.items():
+    for key in QUANTITIES:
         e = record["estimates"].get(key)
         if e is None:
             continue
         err = f" ± {e['error']:.2g}" if e["error"] is not None else ""
-        ref = f" (exact {exact[key]:.5g})" if key in exact else ""
-        parts.append(f"{name} = {e['value']:.5g}{err}{ref}")
+        z = z_score(e, exact, key)
+        ref = f" (exact {exact[key]:.5g}" + (f", z {z:+.1f}" if z is not None else "") + ")" if key in exact else ""
+        parts.append(f"{LABELS[key]} = {e['value']:.5g}{err}{ref}")
     return (f"T={record['temperature']:g}: " + ", ".join(parts)
             + f"; ESS {record['ess']:.0f} ({record['ess_fraction']:.1%})")

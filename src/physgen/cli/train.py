@@ -13,7 +13,8 @@ from physgen import train_options as options
 
 def register(sub) -> None:
     p = add_verb(sub, "train", "train a model on a dataset file, or on a Hamiltonian alone (resumable run directory)",
-                 "physgen train rbm --data ising.h5 --out runs/rbm --set model.filters=4 --steps 5000", run)
+                 "physgen train rbm --data ising.h5 --condition temperature --out runs/rbm --set model.filters=4 "
+                 "--steps 5000", run)
     p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
     p.add_argument("--data", help="training dataset file (.h5); optional with --resume, none with --hamiltonian")
     p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
@@ -64,15 +65,29 @@ def run(args) -> int:
     total = f"/{summary['total_steps']}" if summary.get("total_steps") is not None else ""
     print(f"{summary['status']}: {summary['model']} at step {summary['steps']}{total}"
           f"{loss_text} ({summary['wall_time_s']:.1f} s{_split(summary)}) -> {args.out}")
-    f_q = summary["last_metrics"].get("f_q")
-    if isinstance(f_q, float):
-        print(f"variational free energy per spin F_q/N = {f_q:.6g} (an upper bound on F/N; last logged steps)")
+    for line in free_energy_lines(summary):
+        print(line)
     for line in (stop_line(summary, args.model, args.out),
                  validation_line(summary.get("validation"), args.model, args.out, summary),
                  (summary.get("validation") or {}).get("fluctuations")):
         if line:
             print(line)
     return 0
+
+
+def free_energy_lines(summary: dict) -> list[str]:
+    """A run on a Hamiltonian: its variational free energy per spin F_q/N (an upper bound on F/N), and beside it,
+    per temperature, the exact F/N of the finite lattice where one is known (``summary["free_energy"]``:
+    :func:`physgen.training.hamiltonian.exact_free_energies`)."""
+    f_q = summary["last_metrics"].get("f_q")
+    if not isinstance(f_q, float):
+        return []
+    lines = [f"variational free energy per spin F_q/N = {f_q:.6g} (an upper bound on F/N; last logged steps)"]
+    for row in summary.get("free_energy") or ():
+        relative = f", relative {row['relative']:.2e}" if row.get("relative") is not None else ""
+        lines.append(f"  T={row['temperature']:g}: F_q/N = {row['f_q']:.6g}, exact F/N = {row['exact']:.6g} "
+                     f"({row['method']}): F_q/N - F/N = {row['excess']:.3g}{relative}")
+    return lines
 
 
 def hamiltonian_of(args):

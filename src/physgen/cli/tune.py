@@ -8,7 +8,7 @@ OBJECTIVE_CHOICES = ("kl", "auc", "observables")
 
 def register(sub) -> None:
     p = add_verb(sub, "tune", "search a model's hyperparameters with Optuna (resumable study in --out)",
-                 "physgen tune rbm --data ising.h5 --trials 30 --trial-time 60 --out tune/rbm", run)
+                 "physgen tune rbm --data ising.h5 --condition temperature --trials 30 --trial-time 60 --out tune/rbm", run)
     p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
     p.add_argument("--data", required=True, help="dataset file (.h5); split once into train and held-out parts")
     p.add_argument("--trials", type=positive_int, required=True,

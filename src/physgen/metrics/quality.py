@@ -50,7 +50,9 @@ distribution) value and floor have the same expectation per feature / per T; the
 which makes the floor of a max-over-T headline slightly conservative (a little high).
 
 Verdict rule: "at floor" when ``score <= threshold = max(1.5 × floor, floor + 2 × floor_noise)``,
-otherwise ``"{score/floor}x floor: train longer"``.  The generated counts must follow :meth:`requests`
+otherwise ``"{score/floor}x floor: train longer"``; a relative-error metric (spins) whose floor is above 50%
+cannot resolve its quantity, and says so instead of "at floor" (``not resolved by the probe``, in the verdict
+and the fluctuations remark: ``physgen evaluate`` judges it).  The generated counts must follow :meth:`requests`
 (fewer samples raise the histogram and kernel biases above the floor's).  What the rule tells apart (mean
 shifts of one feature, lattices at another temperature, digits with shuffled labels) and what it misses (weak
 Gaussian pixel noise on digits, which the median-bandwidth MMD barely sees): benchmarks/records/training.md.
@@ -181,11 +183,17 @@ class QualityProbe:
         return values
 
     def verdict(self, values: dict[str, float]) -> str:
-        """One line, e.g. ``"KL 0.012 (floor 0.010) — at floor"`` or ``"… — 8.0x floor: train longer"``."""
+        """One line, e.g. ``"KL 0.012 (floor 0.010) — at floor"`` or ``"… — 8.0x floor: train longer"``; a score
+        within the threshold of a floor above the metric's ``resolved_below`` (spins: a relative error of 50%)
+        is ``"… — not resolved by the probe (floor above 50%): judge with physgen evaluate"``, since such a
+        probe would call a model off by a factor 2 "at floor"."""
         v, f = float(values["score"]), self.floor["score"]
         head = f"{self.name} {v:.3g} (floor {f:.3g})"
         if not math.isfinite(v):
             return f"{head} — not finite: the samples contain NaN/Inf"
+        limit = getattr(self._metric, "resolved_below", None)
+        if v <= self.threshold and limit is not None and not f <= limit:
+            return f"{head} — not resolved by the probe (floor above {limit:.0%}): judge with physgen evaluate"
         if v <= self.threshold:
             return f"{head} — at floor"
         if f <= 0:

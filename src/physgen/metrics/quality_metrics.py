@@ -99,6 +99,11 @@ class _Spins:
     headline is the means' error; C and χ, through the variances of e and |m|, are reported beside it)."""
 
     name = "e/|m| rel err"
+    #: a relative error the probe resolves only where its real-vs-real floor is at most this: above 50%, two real
+    #: half-samples already differ by more than half the quantity's value, and with the verdict's threshold of
+    #: 1.5 × floor a model off by a factor 2 or more would still read "at floor" — such a probe cannot tell a right
+    #: value from a wrong one, and ``physgen evaluate`` (every sample, bootstrap errors, χ²/dof over T) judges it
+    resolved_below = 0.5
 
     def __init__(self, x: np.ndarray, groups: np.ndarray, n_groups: int, J: float, h: float):
         self._J, self._h, self._n_groups = J, h, n_groups
@@ -145,17 +150,24 @@ class _Spins:
                 out[f"m_err[{condition}={v:g}]"] = float(m)
         return out
 
-    @staticmethod
-    def remarks(values: dict[str, float], floor: dict[str, float]) -> str | None:
+    @classmethod
+    def remarks(cls, values: dict[str, float], floor: dict[str, float]) -> str | None:
         """``fluctuations: C 8.1% (floor 6.0%), χ 14% (floor 11%)``: the largest relative errors over T of
-        the specific heat and the susceptibility beside their real-vs-real floors."""
+        the specific heat and the susceptibility beside their real-vs-real floors; a quantity whose floor is
+        above :attr:`resolved_below` is named as not resolved (``χ not resolved by the probe (floor 178%)``) and
+        the line ends with ``judge with physgen evaluate``."""
         if "c_err" not in values or "c_err" not in floor:
             return None
         def percent(x: float) -> str:
             return f"{100 * x:.0f}%" if 100 * x >= 10 or not math.isfinite(x) else f"{100 * x:.1f}%"
-        parts = [f"{label} {percent(values[key])} (floor {percent(floor[key])})"
-                 for label, key in (("C", "c_err"), ("χ", "chi_err"))]
-        return "fluctuations: " + ", ".join(parts)
+        parts, unresolved = [], False
+        for label, key in (("C", "c_err"), ("χ", "chi_err")):
+            if not floor[key] <= cls.resolved_below:
+                unresolved = True
+                parts.append(f"{label} not resolved by the probe (floor {percent(floor[key])})")
+            else:
+                parts.append(f"{label} {percent(values[key])} (floor {percent(floor[key])})")
+        return "fluctuations: " + ", ".join(parts) + (": judge with physgen evaluate" if unresolved else "")
 
 
 class _MMD:

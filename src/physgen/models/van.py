@@ -184,6 +184,13 @@ class VAN(VANCard, GenerativeModel):
             logs.update({f"f_q[T={float(v):g}]": float(f) for v, f in zip(temps, f_q)})
         return loss.float(), logs
 
+    def samples_in(self, batch: dict[str, torch.Tensor], rows: int) -> int:
+        """Free energy: the lattices drawn, ``model.samples`` per distinct temperature of the batch (its rows are
+        temperatures); likelihood: the rows."""
+        if self.config.objective != "free-energy":
+            return rows
+        return int(torch.unique(batch["cond"][:, 0]).numel()) * int(self.config.samples)
+
     def energy(self, s: torch.Tensor) -> torch.Tensor:
         """E(s) ``(B,)`` float64 of spins ``(B, D)``: the Ising energy of ``model.J``, ``model.h``, ``model.boundary``."""
         from physgen.samplers.boltzmann import IsingTarget

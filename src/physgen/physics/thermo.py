@@ -39,6 +39,17 @@ from physgen.errors import UserError
 #: the per-spin quantities of a temperature, in report order
 QUANTITIES = ("free_energy", "energy", "entropy", "specific_heat", "abs_magnetization", "susceptibility",
               "variational_free_energy")
+#: how tables and printed lines name them (every one per spin; χ = N(⟨m²⟩ − ⟨|m|⟩²)/T)
+LABELS = {"free_energy": "F/N", "energy": "U/N", "entropy": "S/N", "specific_heat": "C/N",
+          "abs_magnetization": "<|m|>", "susceptibility": "χ/N", "variational_free_energy": "F_q/N"}
+
+
+def z_score(estimate: dict | None, exact: dict | None, key: str) -> float | None:
+    """z = (estimate − exact)/error of ``key``: the miss in units of the bootstrap error (|z| ≲ 2 in ~95% of
+    unbiased estimates with a well-estimated error), or None without an estimate, an error > 0 or an exact value."""
+    if not estimate or not exact or key not in exact or not estimate.get("error"):
+        return None
+    return (float(estimate["value"]) - float(exact[key])) / float(estimate["error"])
 
 
 @dataclass(frozen=True)

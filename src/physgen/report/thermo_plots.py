@@ -89,14 +89,16 @@ def _exact_cell(values: dict | None, key: str) -> str:
 
 
 def table_rows(result: dict) -> list[list]:
-    """Per temperature and quantity: estimate ± error, exact, Onsager, and the ESS."""
+    """Per temperature and quantity (labelled as :data:`physgen.physics.thermo.LABELS`): estimate ± error, exact,
+    z = (estimate − exact)/error, Onsager, and the ESS."""
     rows = []
     for r in result["temperatures"]:
         for key in P.QUANTITIES:
             if key in r["estimates"] or (r["exact"] and key in r["exact"]):
-                rows.append([f"{r['temperature']:g}", key, _cell(r["estimates"].get(key)),
-                             _exact_cell(r["exact"], key), _exact_cell(r["onsager"], key),
-                             f"{r['ess']:.0f} ({r['ess_fraction']:.1%})"])
+                z = P.z_score(r["estimates"].get(key), r["exact"], key)
+                rows.append([f"{r['temperature']:g}", P.LABELS[key], _cell(r["estimates"].get(key)),
+                             _exact_cell(r["exact"], key), "–" if z is None else f"{z:+.1f}",
+                             _exact_cell(r["onsager"], key), f"{r['ess']:.0f} ({r['ess_fraction']:.1%})"])
     return rows
 
 
@@ -119,5 +121,5 @@ def thermo_report(result: dict, *, plots: bool = True) -> Report:
         rep.section("Magnetisation and susceptibility")
         rep.figure(figure(result, MAGNETIC, grid, curves), alt="|m| and chi against T")
     rep.section("Every temperature")
-    rep.table(["T", "quantity", "estimate", "exact", "Onsager (L = ∞)", "ESS"], table_rows(result))
+    rep.table(["T", "quantity", "estimate", "exact", "z", "Onsager (L = ∞)", "ESS"], table_rows(result))
     return rep

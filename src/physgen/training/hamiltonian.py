@@ -91,3 +91,30 @@ def check(cls, hamiltonian: IsingTraining, sets, condition: str | None) -> None:
         if name in given.get(section, {}):
             raise UserError(f"{key} is set by the Hamiltonian run (model.samples sets the draws per temperature)",
                             key="sets", value=f"{key}={given[section][name]}")
+
+
+def exact_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
+    """The variational free energy per spin F_q/N = mean_q(E + T log q)/N of a run on a Hamiltonian's last logged
+    steps (``last``: ``f_q`` of a single temperature, ``f_q[T=t]`` per temperature of several) beside the exact
+    F/N = −T ln Z / N of its finite lattice (:func:`physgen.physics.thermo.exact_values`: enumeration up to
+    4×4, Kaufman's partition function for a periodic lattice at h = 0), one dict per temperature:
+    ``temperature``, ``f_q``, ``exact``, ``method``, ``excess`` = F_q/N − F/N (≥ 0 up to the estimate's noise,
+    Gibbs–Bogoliubov) and ``relative`` = excess / |F/N|.  Empty where no exact value applies (e.g. open
+    boundaries with h ≠ 0) or the attributes (``size``, ``J``, ``h``, ``boundary``) are missing."""
+    from physgen.physics.thermo import exact_values
+
+    try:
+        L, J, h, periodic = int(attrs["size"]), float(attrs["J"]), float(attrs["h"]), attrs["boundary"] == "periodic"
+    except (KeyError, TypeError, ValueError):
+        return []
+    temperatures = [float(t) for t in temperatures]
+    rows = []
+    for t in temperatures:
+        f_q = last.get(f"f_q[T={t:g}]", last.get("f_q") if len(temperatures) == 1 else None)
+        exact = exact_values((L, L), t, J, h, periodic) if isinstance(f_q, float) else None
+        if exact is None:
+            continue
+        f = float(exact["free_energy"])
+        rows.append({"temperature": t, "f_q": f_q, "exact": f, "method": exact["method"], "excess": f_q - f,
+                     "relative": (f_q - f) / abs(f) if f else None})
+    return rows

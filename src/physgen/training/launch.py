@@ -107,6 +107,24 @@ def _hamiltonian_run(model_name, hamiltonian, data, resume: bool, sets, flags):
     return hamiltonian.dataset(), [*sets, *hamiltonian.sets()], flags
 
 
+def _warn_unconditioned(ds, condition: str | None) -> None:
+    """One line on stderr when the data hold a ``/conditions/<name>`` with several distinct values (e.g. Ising
+    lattices at several temperatures) and the run learns the unconditional mixture p(x) = Σ_T p(T) p(x | T)
+    instead of p(x | T): sampling it cannot then ask for one temperature."""
+    import sys
+
+    import numpy as np
+
+    if condition is not None:
+        return
+    for name, values in getattr(ds, "conditions", {}).items():
+        distinct = np.unique(np.asarray(values)).size
+        if distinct > 1:
+            print(f"physgen: warning: the data hold {distinct} values of /conditions/{name} and the model learns "
+                  f"their mixture; pass --condition {name} to learn one distribution per {name}", file=sys.stderr)
+            return
+
+
 def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwrite: bool, callbacks, flags):
     cls = registry.get(model_name)
     ds = None  # the dataset, read once
@@ -122,6 +140,8 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
             data_path, prev = as_path(data), {}
             ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
         cfg = fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
+        if os.environ.get("RANK", "0") == "0":
+            _warn_unconditioned(ds, cfg.data.condition)
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     launch = Launch(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, tuple(callbacks))
@@ -234,6 +254,13 @@ def _fit(launch: Launch, prepared: Prepared, inline: Dataset | None = None) -> d
                                  "n_heldout": len(val_ds), "split_seed": cfg.train.seed}
     if prepared.streamed is not None:
         summary["streamed"] = prepared.streamed
+    if "f_q" in summary["last_metrics"]:   # a run on a Hamiltonian: its F_q/N beside the exact F/N
+        from physgen.training.hamiltonian import exact_free_energies
+
+        exact = exact_free_energies(constants.get("attrs", {}), spec.condition_values.get("temperature", ()),
+                                    summary["last_metrics"])
+        if exact:
+            summary["free_energy"] = exact
     if ctx.is_main:
         write_json(out / R.SUMMARY, summary)
     return summary

@@ -39,7 +39,9 @@ class RunParts:
     ``callbacks`` (event -> functions); ``status``, ``stop_requested`` and ``stopped_by`` (what ended the run);
     ``_span`` (the learning-rate schedule's steps); ``_t0`` (the monotonic time a fit started); ``_step`` (the
     step strategy, :func:`physgen.training.steps.choose`, set when a fit starts); ``_terminate`` (set by
-    SIGTERM, e.g. a batch system's wall-time warning)."""
+    SIGTERM, e.g. a batch system's wall-time warning, or a first Ctrl-C); ``_probe_pending`` (a probe due at the
+    step a stop signal ended on, skipped then so that the run exits at once, and run first by the resume: the
+    probe's generator depends on the step alone, so its values are the uninterrupted run's)."""
 
     run_dir = property(lambda self: self.checkpoints.run_dir,
                        lambda self, value: setattr(self.checkpoints, "run_dir", value),
@@ -63,6 +65,7 @@ class RunParts:
         self.stopped_by: str | None = None           # what ended the run (see :meth:`result`)
         self._span = Span.fresh(total_steps)
         self._terminate = False
+        self._probe_pending = False
         self._t0 = time.monotonic()
         self._step: steps.LossStep | steps.AdversarialStep | None = None
 
@@ -135,7 +138,8 @@ class RunParts:
         """Everything needed to continue: (tensors on the CPU, JSON state)."""
         return self.checkpoints.snapshot(
             total_steps=self.total_steps, schedule={"name": self.cfg.schedule, "step": self.step, **self._span.to_json()},
-            quality=self.checks.to_json(), window=self.reporter.window.to_json(),
+            quality={**self.checks.to_json(), **({"pending": True} if self._probe_pending else {})},
+            window=self.reporter.window.to_json(),
             config={"model": to_dict(self.model.config), "train": to_dict(self.cfg)})
 
     def save_checkpoint(self, event: bool = True, *, to_disk: bool = True) -> None:
@@ -153,6 +157,7 @@ class RunParts:
     def _restore(self, tensors: dict[str, torch.Tensor], state: dict[str, Any]) -> None:
         self.checkpoints.load(tensors, state)
         self.checks.restore(state.get("quality"))
+        self._probe_pending = bool((state.get("quality") or {}).get("pending"))
         self.reporter.window = Window.from_json(state.get("window"))
 
     def _diverged(self, step: int, reason: str) -> None:

@@ -1,4 +1,4 @@
-"""The trainer's process-level plumbing: SIGTERM as a clean stop, and closing the checkpoint writer without
+"""The trainer's process-level plumbing: SIGTERM and Ctrl-C as a clean stop, and closing the checkpoint writer without
 hiding the error that ended a run."""
 from __future__ import annotations
 
@@ -20,12 +20,26 @@ def close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:
         pass
 
 
-def on_sigterm(trainer):
-    """Make SIGTERM stop training cleanly at the next step boundary (with a checkpoint); returns the
-    previous handler, or None when not in the main thread (signal handlers cannot be set there)."""
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+
+def on_stop_signals(trainer) -> dict | None:
+    """Make SIGTERM and a first Ctrl-C (SIGINT) stop training cleanly at the next step boundary, with a checkpoint
+    and without the end-of-run probe (batch systems kill ~30 s after SIGTERM: Slurm's KillWait, Kubernetes'
+    grace period); a second Ctrl-C interrupts at once (KeyboardInterrupt).  A signal the process ignores (e.g.
+    SIGINT of a background job) stays ignored.  Returns the previous handlers for :func:`restore`, or None when
+    not in the main thread (signal handlers cannot be set there)."""
     if threading.current_thread() is not threading.main_thread():
         return None
 
     def handler(signum, frame):
         trainer._terminate = True
-    return signal.signal(signal.SIGTERM, handler)
+        if signum == signal.SIGINT:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+    return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN}
+
+
+def restore(previous: dict | None) -> None:
+    """Put back the handlers :func:`on_stop_signals` replaced."""
+    for sig, handler in (previous or {}).items():
+        signal.signal(sig, handler if handler is not None else signal.SIG_DFL)

@@ -19,7 +19,6 @@ reproduces the uninterrupted one too.
 from __future__ import annotations
 
 import math
-import signal
 import time
 from functools import partial
 from pathlib import Path
@@ -95,7 +94,7 @@ class Trainer(RunParts):
         self.reporter.open(self.run_dir if self._writes else None)
         self._start(resume)
         self.reporter.open_bar()
-        previous = signals.on_sigterm(self)
+        previous = signals.on_stop_signals(self)
         try:
             while not self._capped() and not self.stop_requested:
                 if self.position >= self.order.batches_per_epoch:
@@ -106,8 +105,7 @@ class Trainer(RunParts):
                     self._end_epoch()
         finally:
             self.reporter.bar.close()
-            if previous is not None:
-                signal.signal(signal.SIGTERM, previous)
+            signals.restore(previous)
         return self._finish()
 
     def _capped(self) -> bool:
@@ -140,6 +138,9 @@ class Trainer(RunParts):
         # (step, time, probe seconds) the step rate counts from
         self._plan_from = (self.step, self.reporter.t_last, self.checks.cadence.spent)
         self.trigger("on_train_start")
+        if self._probe_pending and self.probe is not None and self.ctx.is_main:   # the probe a stop signal skipped
+            self._probe_pending = False
+            self.quality()
 
     def _one_step(self) -> None:
         if self._streamed:
@@ -170,10 +171,10 @@ class Trainer(RunParts):
         self.step, self.position = self.step + 1, self.position + 1
         if horizon:
             self._span.horizon = int(horizon)
-        self.reporter.window.add(value, logs, rows * self.ctx.world_size, lr)
+        self.reporter.window.add(value, logs, self.model.samples_in(batch, rows) * self.ctx.world_size, lr)
         self.reporter.tick(self._t0)
         self.trigger("on_batch_end")
-        self._periodic()
+        self._periodic(probe=not term)
         if stop:
             self.stop_requested = True
         if late or term:
@@ -188,14 +189,19 @@ class Trainer(RunParts):
         step = self.step + 1
         return step % self.cfg.log_every == 0 or (self.total_steps is not None and step >= self.total_steps)
 
-    def _periodic(self) -> None:
+    def _periodic(self, *, probe: bool = True) -> None:
+        """This step's logging, validation, probe, checkpoint and preview; without ``probe`` (a stop signal came)
+        a probe due now is left to the resume (``_probe_pending``)."""
         cfg, s = self.cfg, self.step
         if s % cfg.log_every == 0 and not self._log():
             return  # diverged and rolled back
         if cfg.val_every and s % cfg.val_every == 0:
             self.validate()
         if self.probe is not None and self.ctx.is_main and self.checks.due(s, time.monotonic() - self._t0):
-            self.quality()
+            if probe:
+                self.quality()
+            else:
+                self._probe_pending = True
         if cfg.checkpoint_every and s % cfg.checkpoint_every == 0:
             self.save_checkpoint()
         if cfg.preview_every and s % cfg.preview_every == 0:
@@ -218,14 +224,16 @@ class Trainer(RunParts):
             self._log()
         if self.position >= self.order.batches_per_epoch:
             self._end_epoch()
-        if self.probe is not None and self.ctx.is_main and self.checks.step != self.step:
+        signalled = self.stopped_by == "signal"   # exit at once: no end-of-run probe or preview
+        if self.probe is not None and self.ctx.is_main and self.checks.step != self.step and not signalled:
             self.quality(final=True)
         ended = self._span.timed and self.status == "completed" and not self._span.ended
         if ended:   # the time budget was spent: a later --resume --max-time starts a new span
             self._span.ended = True
         if self.checkpoints.written is None or self.checkpoints.written[0] != self.step or ended:
             self.save_checkpoint()
-        self.preview()
+        if not signalled:
+            self.preview()
         if self.checkpoints.writer is not None:
             self.checkpoints.writer.wait()  # the last checkpoint is on disk before on_train_end and the summary
         self.trigger("on_train_end")

@@ -42,9 +42,11 @@ class RBMCard:
     # per data kind; the linear decay runs over the step budget, which PCD needs (Tieleman 2008; benchmarks/records/
     # rbm.md, budgets.md)
     # a user's n_hidden asks for dense weights: the translation-invariant filters of the spins defaults, and the
-    # batch chosen for them, give way
+    # batch chosen for them, give way; a user's filters ask for translation-invariant weights: the dense width of
+    # the binary and continuous defaults gives way
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size",
-                                                                             "train.batch_size")}
+                                                                             "train.batch_size"),
+                                                                "filters": ("n_hidden",)}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
         # represent nearest-neighbour bonds.  Batches of 256

@@ -447,11 +447,28 @@ def _header(board: dict) -> list[str]:
             "|---|---|---|---|---|---|---|"]
 
 
+def _is_fluctuation(quantity: str) -> bool:
+    """C, χ and U₄ (the fluctuations) against every other check (the means: ⟨e⟩, ⟨|m|⟩, KL, AUC, time)."""
+    return any(f" {q} " in f" {quantity} " for q in ("C", "χ", "U₄"))
+
+
+def _summary(checks: list[tuple[str, str, dict]]) -> list[str]:
+    """The judged checks counted by kind, means and fluctuations, and every failed mean named."""
+    lines = []
+    for kind, fluct in (("means (⟨e⟩, ⟨|m|⟩, KL, AUC, sampling time)", False), ("fluctuations (C, χ, U₄)", True)):
+        judged = [(d, f, c) for d, f, c in checks if c["pass"] is not None and _is_fluctuation(c["quantity"]) == fluct]
+        failed = [f"{d}/{f} {c['quantity']}" for d, f, c in judged if not c["pass"]]
+        named = f"; failed: {', '.join(failed)}" if failed and not fluct else ""
+        lines.append(f"Of the {kind}: {len(judged) - len(failed)} of {len(judged)} pass{named}".rstrip(".") + ".")
+    return lines
+
+
 def markdown(board: dict) -> str:
     """Two tables: every measured quantity (defaults vs floor vs target) and every run's exact command."""
     lines = _header(board)
     runs = ["| data | family | status | steps | train s | commands |", "|---|---|---|---|---|---|"]
     n_pass = n_checks = 0
+    judged: list[tuple[str, str, dict]] = []
     for data in DATASETS:
         for family, cell in board["results"].get(data, {}).items():
             if cell["status"] != "ok":
@@ -461,13 +478,14 @@ def markdown(board: dict) -> str:
             else:
                 for c in cell["checks"]:
                     lines.append(_row(data, family, c))
+                    judged.append((data, family, c))
                     n_checks += c["pass"] is not None
                     n_pass += bool(c["pass"])
             runs += _run_rows(data, family, cell)
     for data, reason in board.get("skipped", {}).items():
         lines.append(f"| {data} | all | — | skipped: {reason} | — | — | — |")
     data_cmds = "\n".join(board.get("data_commands", []))
-    return "\n".join([*lines, "", f"{n_pass} of {n_checks} checks pass.", "", *runs, "",
+    return "\n".join([*lines, "", f"{n_pass} of {n_checks} checks pass.", "", *_summary(judged), "", *runs, "",
                       "Data (run in `--out`; the splits are seeded, done by the script):", "", "```bash",
                       data_cmds, "```", ""])
 

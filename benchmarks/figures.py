@@ -75,6 +75,23 @@ def _median_note(cell: dict, fmt=lambda v: f"{v:.3f}", c: dict | None = None) ->
 
 
 # --- README: the tt̄ table ----------------------------------------------------------------------------------
+def _run_date(board: dict, data: str) -> str:
+    """The date of the run that measured data set ``data``: the last of ``board["runs"]`` whose command covers it
+    (``--datasets`` naming it, or no ``--datasets``: all), as ``--combine`` keeps the last run's cells."""
+    date = board["date"]
+    for run in board.get("runs", []):
+        m = re.search(r"--datasets[ =](\S+)", run.get("command", ""))
+        if m is None or data in m[1].split(","):
+            date = run.get("date", date)
+    return date[:10]
+
+
+def _run_dates(board: dict, datasets) -> str:
+    """The dates of the runs that measured ``datasets``: one date, or the first and the last."""
+    dates = sorted({_run_date(board, d) for d in datasets})
+    return dates[0] if len(dates) == 1 else f"{dates[0]} to {dates[-1]}"
+
+
 def readme_ttbar(board: dict) -> str:
     """The README's tt̄ paragraph and table: ``| quantity (floor) | family … |``, KL to two significant
     digits, AUC to three decimals; a failed cell reads ``failed``."""
@@ -90,7 +107,7 @@ def readme_ttbar(board: dict) -> str:
         medians = "; " + ", ".join(f"{f}: median of {_runs(cells[f])} runs" for f in repeated)
     lines = [f"`physgen train MODEL --data F` (its default steps) and `physgen sample` defaults, one core, "
              f"10,000 Pythia tt̄ events, judged against 10,000 other events (floor in brackets{medians}; "
-             f"{board['date'][:10]}): `python benchmarks/defaults.py --datasets ttbar --out OUT`; "
+             f"{_run_date(board, 'ttbar')}): `python benchmarks/defaults.py --datasets ttbar --out OUT`; "
              "Ising, digits and sampling times: [docs/scoreboard.md](docs/scoreboard.md); "
              "speed: [docs/benchmarks.md](docs/benchmarks.md) ([per family](docs/benchmarks.md#throughput-per-family)).", "",
              "| tt̄ (s, t, y) | " + " | ".join(fams) + " |", "|---" * (len(fams) + 1) + "|"]
@@ -160,7 +177,8 @@ def models_table(board: dict) -> str:
     kl_floor, auc_floor, digits_floor = (_floor(ttbar, "mean KL"), _floor(ttbar, "classifier AUC"),
                                          _floor(digits, "classifier AUC"))
     floors = f" (floor {sig2(kl_floor)} / {auc_floor:.2f})" if kl_floor and auc_floor else ""
-    lines = [f"From the recorded acceptance run of {board['date'][:10]} ({board['machine']}, "
+    runs = _run_dates(board, [d for d in ("ttbar", "ising", "digits") if d in res])
+    lines = [f"From the recorded acceptance runs of {runs} ({board['machine']}, "
              f"{board['threads']} thread(s) per command); each figure with its error, floor and command in "
              "[scoreboard.md](scoreboard.md):", "",
              f"| family | tt̄ KL / AUC{floors} | Ising L = 16, worst ⟨e⟩, ⟨\\|m\\|⟩ error over T = "
@@ -192,7 +210,7 @@ def training_times(board: dict) -> str:
     data = [d for d in ("ttbar", "ising", "digits") if d in res]
     names = {"ttbar": "tt̄ (10,000 events)", "ising": "Ising L = 16 (3 × 1,000)", "digits": "8×8 grey digits (1,198)"}
     busy = f", {board['busy']} busy loop(s) beside it" if board.get("busy") else ""
-    lines = [f"Training wall time of the default steps in the recorded acceptance run of {board['date'][:10]} "
+    lines = [f"Training wall time of the default steps in the recorded acceptance runs of {_run_dates(board, data)} "
              f"({board['machine']}, {board['threads']} thread(s) per command{busy}; "
              "[scoreboard.md](scoreboard.md) gives each command):", "",
              "| family | " + " | ".join(names[d] for d in data) + " |", "|---" * (len(data) + 1) + "|"]

@@ -137,3 +137,15 @@ def test_training_times_carry_the_recorded_wall_times_and_steps():
     for family, cell in runs2["results"]["digits"].items():
         first = cell["per_run"][0]
         assert f"| `{family}` | {first['train_wall_s']:,.0f} s ({first['steps']:,} steps) |" in figures.training_times(runs2)
+
+
+def test_tables_are_dated_by_the_runs_that_measured_them():
+    """A combined record dates the tt̄ table by the last run that covered tt̄, not by its first run."""
+    board = {**_fixture("results-single.json"), "date": "2026-01-01 00:00 UTC", "runs": [
+        {"command": "python benchmarks/defaults.py --out OUT", "date": "2026-01-01 00:00 UTC"},
+        {"command": "python benchmarks/defaults.py --out OUT --datasets ising", "date": "2026-01-02 00:00 UTC"},
+        {"command": "python benchmarks/defaults.py --out OUT --datasets ttbar", "date": "2026-01-03 00:00 UTC"}]}
+    assert figures._run_date(board, "ttbar") == "2026-01-03"
+    assert figures._run_date(board, "digits") == "2026-01-01"
+    assert figures._run_dates(board, ["ttbar", "ising", "digits"]) == "2026-01-01 to 2026-01-03"
+    assert "2026-01-03" in figures.readme_ttbar(board)

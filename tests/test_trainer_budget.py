@@ -156,18 +156,19 @@ def test_best_is_the_latest_score_within_the_probe_noise_of_the_lowest(tmp_path)
 
 def test_a_model_scores_spread_widens_the_tie_for_best(tmp_path):
     """A biased model's score spreads wider than one at the floor: with floor_noise 0.1 and the probes'
-    score_noise 0.8, 0.2, 0.2 (pooled: sqrt(0.72/3) = 0.49), scripted scores 3, 1, 1.45 make step 3 ``best``
-    (1.45 <= 1 + 0.49) where the floor's noise alone would keep step 2; the summary records the tolerance used
-    and a checkpoint keeps the squared noises for resume."""
+    score_noise 0.8, 0.2, 0.2 (pooled: σ = sqrt(0.72/3) = 0.49), scripted scores 3, 1, 2.3 make step 3 ``best``
+    (2.3 <= 1 + 2·√2·σ = 2.39: not two standard deviations of a difference worse) where the floor's noise alone
+    would keep step 2; the summary records the tolerance used and a checkpoint keeps the squared noises for
+    resume."""
     trainer = _trainer(tmp_path, TrainConfig(steps=3, batch_size=16, log_every=1, lr=0.05),
-                       probe=lambda ds: MeanProbe(ds, scores=[3.0, 1.0, 1.45], floor_noise=0.1,
+                       probe=lambda ds: MeanProbe(ds, scores=[3.0, 1.0, 2.3], floor_noise=0.1,
                                                   score_noise=[0.8, 0.2, 0.2]))
     trainer.checks.cadence = StepCadence(3, 3)
     summary = trainer.fit()
     tensors, state = load_checkpoint(tmp_path / "t" / "checkpoints" / "best.json")
     assert state["step"] == 3 and state["quality"]["noise_sq"] == pytest.approx([0.64, 0.04, 0.04])
     v = summary["validation"]
-    assert v["best_step"] == 3 and v["tolerance"] == pytest.approx((0.72 / 3) ** 0.5)
+    assert v["best_step"] == 3 and v["tolerance"] == pytest.approx(2 * 2 ** 0.5 * (0.72 / 3) ** 0.5)
 
 
 def _probe_with_floor(ds, scores, floor, noise):

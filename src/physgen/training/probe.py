@@ -100,6 +100,11 @@ def bound(probes: int, per_probe: float, training: float, share: float = CHECK_S
     return (fit, per_probe) if fit >= 1 else (1, allowed)
 
 
+SIGNIFICANCE = 2.0
+"""Standard deviations of the difference of two probe scores by which an earlier state must beat a later one to
+stay ``best`` (:meth:`Validator.tie_bound`): a one-sided test at about the 2 % level."""
+
+
 class Validator:
     """Score ``model`` against held-out data: ``__call__(model, generator, ema) -> dict`` (``score`` and its
     components, lower is better) through ``probe`` (a :class:`~physgen.metrics.quality.QualityProbe`);
@@ -155,15 +160,21 @@ class Validator:
         return float(getattr(self.probe, "floor_noise", 0.0))
 
     def tie_bound(self, lowest: float, noise: float = 0.0) -> float:
-        """The highest score that ties with the ``lowest`` so far for ``best``: max(lowest, floor) + max(tolerance,
-        noise), ``noise`` the run's pooled estimate of a model score's standard deviation (the probes'
-        ``score_noise``, :class:`~physgen.training.trainer_probes.QualityChecks`).
+        """The highest score that ties with the ``lowest`` so far for ``best``:
+        ``max(lowest, floor) + max(tolerance, z·√2·noise)``, ``noise`` the run's pooled standard deviation of a
+        model's score (the probes' ``score_noise``, :class:`~physgen.training.trainer_probes.QualityChecks`) and
+        ``z`` = :data:`SIGNIFICANCE`.
 
         A score below the floor is a lucky draw of the probe, not a better model: a model that samples the
         data's own distribution scores the floor on average, with standard deviation ``tolerance``.  A model
-        away from the floor scores with a larger spread (``score_noise``).  So every state within one standard
-        deviation of the floor (or of the lowest score, when that is higher) ties."""
-        return max(lowest, float(self.probe.floor.get("score", -math.inf))) + max(self.tolerance, noise)
+        away from the floor scores with a larger spread (``score_noise``), and the difference of two such scores
+        has √2 times that spread: an earlier state stays ``best`` only when its score is lower than a later
+        one's by ``z`` standard deviations of that difference."""
+        return max(lowest, float(self.probe.floor.get("score", -math.inf))) + self.tie_tolerance(noise)
+
+    def tie_tolerance(self, noise: float = 0.0) -> float:
+        """How far above the lowest score (or the floor) a later score still ties: max(tolerance, z·√2·noise)."""
+        return max(self.tolerance, SIGNIFICANCE * math.sqrt(2.0) * noise)
 
     def verdict(self, values: dict[str, float]) -> str:
         return str(self.probe.verdict(values))

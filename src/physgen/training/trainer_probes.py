@@ -5,15 +5,16 @@ what it needs by its caller (:meth:`physgen.training.trainer.Trainer.quality` ru
 
 A probe (a :class:`physgen.training.probe.Validator`) scores samples of the model against held-out data; the
 values go to ``metrics.csv`` as ``val_*``, to ``trainer.last_quality`` and the ``on_quality`` event, and they
-pick the ``best`` checkpoint: the latest probe whose ``score`` is within one standard deviation of the lowest
-score so far, or of the floor when the lowest lies below it (``Validator.tie_bound``).  That standard deviation
-is the larger of the probe's ``tolerance`` (the spread of a score at the floor) and the run's ``noise``: the
-root mean square of the probes' ``score_noise`` so far, each the half-difference of the score's two
-independent halves, which measures the spread of the model's own scores (larger than the floor's away from
-it).  Scores that close cannot be told apart by the probe, and of two such
-states the later one has trained longer: the one-standard-error rule (Breiman et al. 1984, *Classification and
-Regression Trees*, §3.4.3; Hastie, Tibshirani & Friedman 2009, *The Elements of Statistical Learning*, §7.10)
-with "simplest" read as "most trained", so a noisy probe on a small held-out set does not keep an early state
+pick the ``best`` checkpoint: the latest probe whose ``score`` ties with the lowest score so far, or with the
+floor when the lowest lies below it (``Validator.tie_bound``).  A tie is a score within the probe's
+``tolerance`` (the spread of a score at the floor), or within two standard deviations of the difference of two
+model scores, whichever is larger; a model score's standard deviation is the run's ``noise``, the root mean
+square of the probes' ``score_noise`` so far (each the half-difference of the score's two independent halves),
+which measures the spread of the model's own scores (larger than the floor's away from it).  Scores that close
+cannot be told apart by the probe, and of two such states the later one has trained longer: the
+one-standard-error rule (Breiman et al. 1984, *Classification and Regression Trees*, §3.4.3; Hastie, Tibshirani
+& Friedman 2009, *The Elements of Statistical Learning*, §7.10) with "simplest" read as "most trained" and the
+error that of a difference of two scores, so a noisy probe on a small held-out set does not keep an early state
 as ``best`` by a lucky draw."""
 from __future__ import annotations
 
@@ -150,7 +151,7 @@ class QualityChecks:
             return None
         best, v = self.best or self.last, self.validator
         return {"metric": v.name, "best": best, "best_step": self.best_step, "final": self.last,
-                "final_step": self.step, "floor": v.floor, "tolerance": max(v.tolerance, self.noise),
+                "final_step": self.step, "floor": v.floor, "tolerance": v.tie_tolerance(self.noise),
                 "verdict": v.verdict(best) if best else None,
                 "fluctuations": v.remarks(best) if best else None, "probes": self.cadence.count,
                 "probe_time_s": self.cadence.spent, "probe_samples": v.size,

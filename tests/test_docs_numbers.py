@@ -110,7 +110,7 @@ NOT_FIGURES = {
     ("docs/diffusion.md", "0.01 nats"): "a test's tolerance",
     ("docs/hep.md", "1 % of"): "the window of the hard process' p̂_T around --pt, a setting",
     ("docs/hep.md", "300 s on the training"): "generator_speed.py's training time per family, a setting",
-    ("docs/cli.md", "1 %%"): "the window of the hard process' p̂_T around --pt, a setting (argparse's %%)",
+    ("docs/cli.md", "1 %, leading"): "the window of the hard process' p̂_T around --pt, a setting",
     ("docs/getting-started.md", "10% of the data"): "data.val_fraction, the held-out share, a setting",
     ("docs/training.md", "30 s); a probe"): "Slurm's and Kubernetes' grace period, their setting",
     ("docs/pitfalls.md", "10% of the training"): "data.val_fraction, the held-out share, a setting",

@@ -23,6 +23,25 @@ def _quiet_threads():
     yield
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, each of W workers computes on cores // W threads (torch's intra-op pool and the BLAS
+    pools through threadpoolctl), unless OMP_NUM_THREADS is set: W workers of all-core pools on the same cores
+    wait for one another's threads at every small operation.  Subprocesses keep the environment as it is, so a
+    ``physgen`` command a test runs chooses its threads as a user's does (physgen.threads)."""
+    workers = os.environ.get("PYTEST_XDIST_WORKER_COUNT")
+    if not workers or os.environ.get("OMP_NUM_THREADS", "").strip():
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    per_worker = max(1, len(os.sched_getaffinity(0)) // int(workers))
+    torch.set_num_threads(per_worker)
+    BLAS_LIMITS.append(threadpool_limits(per_worker))   # kept for the worker's life
+
+
+BLAS_LIMITS: list = []
+
+
 @pytest.fixture
 def cli(capsys):
     """Run ``physgen ARGS...`` in-process; returns (exit_code, stdout, stderr)."""

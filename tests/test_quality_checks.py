@@ -25,8 +25,11 @@ class ScriptedValidator:
             raise UserError("this model cannot sample")
         return {"score": score}
 
-    def tie_bound(self, lowest):
-        return max(lowest, self.floor["score"]) + self.tolerance
+    def tie_bound(self, lowest, noise=0.0):
+        return max(lowest, self.floor["score"]) + self.tie_tolerance(noise)
+
+    def tie_tolerance(self, noise=0.0):
+        return max(self.tolerance, 2 * 2 ** 0.5 * noise)
 
     def at_floor(self, values):
         return values["score"] <= self.floor["score"] + self.tolerance
@@ -64,7 +67,7 @@ def test_a_step_budget_probes_at_fixed_steps_and_keeps_the_most_trained_tie():
     assert picked == [True, True, True, True, True] and lowest == 1.5
     assert checks.best == {"score": 1.55} and checks.best_step == 50 and checks.step == 50
     assert checks.lowest_at == 40.0
-    assert checks.to_json() == {"best": {"score": 1.55}, "best_step": 50}
+    assert checks.to_json() == {"best": {"score": 1.55}, "best_step": 50, "noise_sq": []}
 
 
 def test_a_score_beyond_the_tolerance_is_not_best_and_patience_counts_from_the_lowest():

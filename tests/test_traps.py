@@ -200,7 +200,10 @@ SLOW_PROBE = textwrap.dedent("""
 """)
 
 
-def test_sigterm_exits_at_once_with_a_checkpoint_and_resume_completes(tmp_path):
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 0), (signal.SIGINT, 130)])
+def test_a_stop_signal_exits_at_once_with_a_checkpoint_and_resume_completes(tmp_path, sig, code):
+    """SIGTERM (a batch system's stop) and Ctrl-C (SIGINT): out within 10 s with a checkpoint and no probe after
+    the signal; SIGTERM exits 0, Ctrl-C 130 (an interrupted command: ``physgen train … && next`` stops there)."""
     script, log, run = tmp_path / "slow_probe.py", tmp_path / "probes.log", tmp_path / "run"
     script.write_text(SLOW_PROBE)
     rng = np.random.default_rng(0)
@@ -215,9 +218,9 @@ def test_sigterm_exits_at_once_with_a_checkpoint_and_resume_completes(tmp_path):
     while time.monotonic() < deadline and _rows(run / "metrics.csv") < 5:
         time.sleep(0.02)
     sent = time.time()
-    proc.send_signal(signal.SIGTERM)
+    proc.send_signal(sig)
     out, err = proc.communicate(timeout=60)
-    assert time.time() - sent < 10 and proc.returncode == 0, err
+    assert time.time() - sent < 10 and proc.returncode == code, err
     summary = json.loads((run / "summary.json").read_text())
     assert summary["status"] == "terminated" and summary["stopped_by"] == "signal"
     assert latest(run / "checkpoints").name == f"step-{summary['steps']:08d}.json"

@@ -24,6 +24,7 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from physgen import threads
     from physgen.demo.runner import run_stages
     from physgen.demo.stages import QUICK_NOTE, STAGES
     from physgen.errors import UserError
@@ -41,7 +42,9 @@ def run(args) -> int:
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")
     command = "physgen " + " ".join(shlex.quote(str(a)) for a in args.argv)
-    with RunLock(out):  # one demo per output directory: its stages are reused and resumed from there
+    # the quick demo's models, data and checks are all small: one thread (physgen.threads), unless the user chose
+    pinned = None if args.quick is False or threads.user_set() else 1
+    with RunLock(out), threads.torch_threads(pinned):  # one demo per output directory: stages are reused from there
         path = run_stages(stages, out, quick=args.quick, seed=args.seed, device=args.device, command=command,
                           max_time=args.max_time, intro=QUICK_NOTE if args.quick else None)
     print(f"report written to {path}")

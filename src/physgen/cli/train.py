@@ -3,6 +3,7 @@ Hamiltonian alone: ``--hamiltonian ising``) into a run directory."""
 from __future__ import annotations
 
 import os
+import sys
 
 from physgen.cli import common
 from physgen.cli.common import add_verb, finite_float, float_list
@@ -51,8 +52,9 @@ def add_option(parser, option: options.Option) -> None:
 
 def run(args) -> int:
     from physgen.paths import refuse_overwriting_inputs
-    from physgen.training import train
+    from physgen.training import signals, train
 
+    signals.interrupted()   # forget a Ctrl-C of an earlier in-process run
     replaced = args.out if args.overwrite and not args.resume else None  # --overwrite replaces the directory
     refuse_overwriting_inputs({"--data": args.data, "--config": args.config}, {"--out": replaced})
     named = {o.name: getattr(args, o.name) for o in options.TRAIN}
@@ -72,6 +74,9 @@ def run(args) -> int:
                  (summary.get("validation") or {}).get("fluctuations")):
         if line:
             print(line)
+    if signals.interrupted():   # Ctrl-C: checkpointed, but the command did not finish (`cmd && next` stops)
+        print("physgen: interrupted", file=sys.stderr)
+        return 130
     return 0
 
 

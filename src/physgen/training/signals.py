@@ -21,6 +21,15 @@ def close_quietly_on_error(writer: ckpt.BackgroundWriter) -> None:
 
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+INTERRUPTED: list = []
+"""The trainers a Ctrl-C stopped (cleared by :func:`interrupted`)."""
+
+
+def interrupted() -> bool:
+    """Whether a Ctrl-C stopped a training since the last call (then forgotten)."""
+    seen = bool(INTERRUPTED)
+    INTERRUPTED.clear()
+    return seen
 
 
 def on_stop_signals(trainer) -> dict | None:
@@ -35,6 +44,7 @@ def on_stop_signals(trainer) -> dict | None:
     def handler(signum, frame):
         trainer._terminate = True
         if signum == signal.SIGINT:
+            INTERRUPTED.append(trainer)   # the command then exits with 130, as an interrupted program does
             signal.signal(signal.SIGINT, signal.default_int_handler)
     return {sig: signal.signal(sig, handler) for sig in STOP_SIGNALS if signal.getsignal(sig) is not signal.SIG_IGN}
 

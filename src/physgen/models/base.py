@@ -67,11 +67,6 @@ class GenerativeModel(FamilyCard, nn.Module):
         """One update of every player (two-player models only); returns floats to log."""
         raise NotImplementedError
 
-    def samples_in(self, batch: dict[str, torch.Tensor], rows: int) -> int:
-        """The samples one training step on ``batch`` (``rows`` rows) learns from, which ``metrics.csv``'s
-        ``samples_per_s`` counts: the rows themselves, unless the family draws its own samples per row."""
-        return rows
-
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         """Validate data before training (e.g. {0,1} vs ±1); raise UserError naming the parameter to change."""
 

@@ -122,6 +122,11 @@ class FamilyCard:
         (:mod:`physgen.training.probe`); a function of the configuration only, never of the machine."""
         return None
 
+    def samples_in(self, batch: dict, rows: int) -> int:
+        """The samples one training step on ``batch`` (``rows`` rows) learns from, which ``metrics.csv``'s
+        ``samples_per_s`` counts: the rows themselves, unless the family draws its own samples per row."""
+        return rows
+
     def sample_work(self, n: int) -> float | None:
         """The work of drawing ``n`` samples at one condition value with the default sampler, in the units of
         :meth:`step_work` (None: not declared)."""

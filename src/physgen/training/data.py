@@ -197,3 +197,19 @@ class BatchOrder:
     def indices(self, epoch: int, b: int, rank: int = 0, world: int = 1) -> torch.Tensor:
         rows = self.permutation(epoch)[b * self.batch_size:(b + 1) * self.batch_size]
         return rows if world == 1 else torch.tensor_split(rows, world)[rank]
+
+
+def unconditioned_warning(ds, condition: str | None) -> str | None:
+    """The warning for a run on data whose ``/conditions/<name>`` holds several distinct values (e.g. Ising
+    lattices at several temperatures) that is not conditioned on it: it learns the mixture
+    p(x) = Σ_T p(T) p(x | T) instead of p(x | T), and sampling cannot then ask for one temperature.  None when
+    the run is conditioned or no condition varies."""
+    if condition is not None:
+        return None
+    for name, values in (getattr(ds, "conditions", None) or {}).items():
+        distinct = np.unique(np.asarray(values)).size
+        if distinct > 1:
+            return (f"physgen: warning: the data hold {distinct} values of /conditions/{name} and the model learns "
+                    f"their mixture; pass --condition {name} to learn one distribution per {name}")
+    return None
+

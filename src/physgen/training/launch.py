@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import sys
 import time
 from contextlib import nullcontext
 from pathlib import Path
@@ -31,7 +32,7 @@ from physgen.training import augment as augmentation
 from physgen.training import distributed as dist
 from physgen.training import hooks
 from physgen.training import rundir as R
-from physgen.training.data import split, to_tensor_data
+from physgen.training.data import split, to_tensor_data, unconditioned_warning
 from physgen.training.stream_plan import plan, prepare
 from physgen.training.run_config import fresh_config, resolved, resume_config
 from physgen.training.trainer import Trainer, TrainingDiverged
@@ -107,24 +108,6 @@ def _hamiltonian_run(model_name, hamiltonian, data, resume: bool, sets, flags):
     return hamiltonian.dataset(), [*sets, *hamiltonian.sets()], flags
 
 
-def _warn_unconditioned(ds, condition: str | None) -> None:
-    """One line on stderr when the data hold a ``/conditions/<name>`` with several distinct values (e.g. Ising
-    lattices at several temperatures) and the run learns the unconditional mixture p(x) = Σ_T p(T) p(x | T)
-    instead of p(x | T): sampling it cannot then ask for one temperature."""
-    import sys
-
-    import numpy as np
-
-    if condition is not None:
-        return
-    for name, values in getattr(ds, "conditions", {}).items():
-        distinct = np.unique(np.asarray(values)).size
-        if distinct > 1:
-            print(f"physgen: warning: the data hold {distinct} values of /conditions/{name} and the model learns "
-                  f"their mixture; pass --condition {name} to learn one distribution per {name}", file=sys.stderr)
-            return
-
-
 def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwrite: bool, callbacks, flags):
     cls = registry.get(model_name)
     ds = None  # the dataset, read once
@@ -140,8 +123,9 @@ def _train(model_name, data, out: Path, config_file, sets, resume: bool, overwri
             data_path, prev = as_path(data), {}
             ds = peek(data_path)   # the header and per-row arrays; the samples are read by _run (or streamed)
         cfg = fresh_config(model_name, cls, ds, config_file, sets, flags, hamiltonian=isinstance(ds, Dataset))
-        if os.environ.get("RANK", "0") == "0":
-            _warn_unconditioned(ds, cfg.data.condition)
+        note = unconditioned_warning(ds, cfg.data.condition) if os.environ.get("RANK", "0") == "0" else None
+        if note:   # said once the run starts: bad input still gets its one line
+            callbacks = [*callbacks, ("on_train_start", lambda trainer: print(note, file=sys.stderr))]
     device = dist.resolve_device(cfg.train.device, int(os.environ.get("LOCAL_RANK", "0")))
     ctx = dist.init(device)
     launch = Launch(cls, cfg, out, data_path, prev, resume, overwrite, ctx, device, tuple(callbacks))

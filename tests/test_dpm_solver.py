@@ -175,7 +175,7 @@ def assert_exact_output(x: torch.Tensor, moments, mu: torch.Tensor) -> None:
 
     Against N(μ, Σ) itself at n = 20,000 and |z| < 3.5, the largest |z| of the five over seeds s + 1000 k
     (k = 0–19, one thread) was 2.2 ± 0.3 (linear-30), 1.5 ± 0.6, 1.6 ± 0.6, 1.7 ± 0.8 and 2.1 ± 0.7 (VE SDE,
-    3.77 at k = 17): the variances' discretisation error of about 1% sits 1 to 2 standard errors out.  Against
+    3.77 at k = 12): the variances' discretisation error of about 1% sits 1 to 2 standard errors out.  Against
     the exact moments at n = 40,000: see ``benchmarks/records/test_margins.md``."""
     mean, cov = moments
     assert ((mean - mu).abs() < 0.02 * SIGMA.diag().sqrt()).all() and ((cov.diag() / SIGMA.diag() - 1).abs() < 0.02).all()

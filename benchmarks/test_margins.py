@@ -1,0 +1,423 @@
+"""The statistical tests' checked quantities over a family of seeds, for benchmarks/records/test_margins.md.
+
+Each function below reproduces one test's computation (importing the test module's own helpers) with the test's
+seeds s replaced by s + 1000 k, k = 0 … N−1: member 0 is the test itself.  It returns the values the test
+compares with its thresholds, before the comparison; ``BOUNDS`` names each value's threshold ("<" an upper and
+">" a lower bound).  Per value the summary gives mean ± sd, the extreme over the seeds, the number of seeds on
+the wrong side and the margin |threshold − mean| / sd.
+
+    OMP_NUM_THREADS=1 python benchmarks/test_margins.py --tests dpm_solver ddim --seeds 20
+    OMP_NUM_THREADS=1 python benchmarks/test_margins.py --list
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import math
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def max_abs_z(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> tuple[float, float]:
+    """Largest |z| of the sample mean and of the sample std of ``x (n, d)`` against exact moments."""
+    x, n = x.double(), len(x)
+    return (float(((x.mean(0) - mean) / (std / math.sqrt(n))).abs().max()),
+            float(((x.std(0) / std - 1) / (1 / math.sqrt(2 * n))).abs().max()))
+
+
+def gaussian_z(x: torch.Tensor, mu: torch.Tensor, cov: torch.Tensor) -> float:
+    """test_dpm_solver.assert_gaussian's largest |z| of the 2 means and 3 covariance entries."""
+    x, n = x.double(), len(x)
+    z_mean = (x.mean(0) - mu) / (cov.diag() / n).sqrt()
+    se_cov = ((cov.diag()[:, None] * cov.diag()[None, :] + cov ** 2) / n).sqrt()
+    return float(max(z_mean.abs().max(), ((torch.cov(x.T) - cov) / se_cov).abs().max()))
+
+
+# --- samplers with the exact denoiser ---------------------------------------------------------------------
+def dpm_solver(k: int) -> dict:
+    """Largest |z| of the five against the solver's exact output moments (the test) and, ``*_target``, against
+    N(μ, Σ) (the former test, whose discretisation error of about 1% in the variances it counted as noise)."""
+    import test_dpm_solver as T
+    from physgen.samplers import ddpm as R
+
+    out = {}
+    for kind, steps, seed in (("linear", 30, 1), ("cosine", 60, 1)):
+        abar = R.alpha_bar(R.beta_schedule(kind, 1000))
+        x = R.dpm_solver(T.exact_eps(abar), (T.N, 2), abar, steps=steps, generator=gen(seed + 1000 * k))
+        out[f"{kind}{steps}"] = gaussian_z(x, *T.ddpm_moments(abar, steps))
+        out[f"{kind}{steps}_target"] = gaussian_z(x, T.MU, T.SIGMA)
+    abar = R.alpha_bar(R.beta_schedule("linear", 1000))
+    x = R.dpm_solver(T.exact_eps(abar), (T.N, 2), abar, steps=100, stochastic=True, generator=gen(2 + 1000 * k))
+    out["sde100"], out["sde100_target"] = gaussian_z(x, *T.ddpm_moments(abar, 100, True)), gaussian_z(x, T.MU, T.SIGMA)
+    sde, mu = R.VESDE(100.0), torch.zeros(2, dtype=torch.float64)
+
+    def score(x, t):
+        s2 = float(sde.marginal_std(t[:1].double())) ** 2
+        return (-torch.linalg.solve(T.SIGMA + s2 * T.EYE, (x.double() - mu).T).T).float()
+
+    for name, steps, stochastic, seed in (("ve_ode", 30, False, 3), ("ve_sde", 50, True, 4)):
+        x = R.dpm_solver_ve(score, (T.N, 2), sde, steps=steps, stochastic=stochastic, generator=gen(seed + 1000 * k))
+        out[name], out[f"{name}_target"] = gaussian_z(x, *T.ve_moments(sde, steps, stochastic)), gaussian_z(x, mu, T.SIGMA)
+    return out
+
+
+def ddim(k: int) -> dict:
+    import test_diffusion as T
+    from physgen.samplers import ddpm as R
+
+    abar = R.alpha_bar(R.beta_schedule("linear", 1000))
+    errs = []
+    for steps in (20, 100, 1000):
+        x = R.ddim(T.exact_eps(abar), (T.N, 2), abar, steps=steps, generator=gen(2 + 1000 * k))
+        errs.append(float((x.std(0) / T.S - 1).abs().max()))
+    zm, zs = max_abs_z(x, *T.exact_moments(abar, 1000))
+    return {"std_err_1000": errs[2], "order_ok": float(errs[0] > errs[1] > errs[2]), "z_mean": zm, "z_std": zs}
+
+
+def respaced(k: int) -> dict:
+    import test_diffusion as T
+    from physgen.samplers import ddpm as R
+
+    abar = R.alpha_bar(R.beta_schedule("linear", 1000))
+    err = {}
+    for variance in R.VARIANCES:
+        x = R.ddim(T.exact_eps(abar), (T.N, 2), abar, steps=50, eta=1.0, generator=gen(4 + 1000 * k),
+                   variance=variance)
+        err[variance] = float((x.std(0) / T.S - 1).abs().max())
+    zm, zs = max_abs_z(x, *T.exact_moments(abar, 50, eta=1.0, variance="beta"))
+    return {"err_posterior": err["posterior"], "err_beta": err["beta"], "z_mean": zm, "z_std": zs}
+
+
+def ddpm_ancestral(k: int) -> dict:
+    import test_diffusion as T
+    from physgen.samplers import ddpm as R
+
+    out = {}
+    for kind in ("linear", "cosine"):
+        abar = R.alpha_bar(R.beta_schedule(kind, 1000))
+        x = R.ddpm_ancestral(T.exact_eps(abar), (T.N, 2), abar, generator=gen(1 + 1000 * k))
+        out[f"{kind}_z_mean"], out[f"{kind}_z_std"] = max_abs_z(x, *T.exact_moments(abar, 1000, eta=1.0))
+    return out
+
+
+def ancestral_paths(k: int) -> dict:
+    from physgen.samplers.ddpm import alpha_bar, ancestral_paths as paths_of, beta_schedule
+
+    abar = alpha_bar(beta_schedule("linear", 100))
+    eps = lambda x, t: torch.sqrt(1 - abar[t]).view(-1, 1) * x  # noqa: E731
+    final = paths_of(eps, (4000, 1), abar, generator=gen(1000 * k))[-1]
+    v, a = 1.0, abar.double().tolist()
+    for t in reversed(range(len(a))):
+        a_prev = a[t - 1] if t > 0 else 1.0
+        s2 = (1 - a_prev) / (1 - a[t]) * (1 - a[t] / a_prev)
+        c = math.sqrt(a_prev * a[t]) + math.sqrt(max(1 - a_prev - s2, 0.0) * (1 - a[t]))
+        v = c * c * v + (s2 if t > 0 else 0.0)
+    std = math.sqrt(v)
+    return {"z_std": abs(float(final.std()) - std) / (std / math.sqrt(2 * 4000)), "abs_mean": abs(float(final.mean()))}
+
+
+# --- trained models -------------------------------------------------------------------------------------------
+def flow_affine(k: int) -> dict:
+    from physgen.models.base import DataSpec
+    from physgen.models.flow import Flow, FlowConfig
+
+    mean, cov = torch.tensor([1.0, -0.5]), torch.tensor([[1.0, 0.6], [0.6, 0.5]])
+    truth = torch.distributions.MultivariateNormal(mean, cov)
+    torch.manual_seed(1000 * k)
+    x, test = truth.sample((2000,)), truth.sample((2000,))
+    model = Flow(FlowConfig(flow="maf", transforms=1, hidden=(16,)), DataSpec("continuous", (2,)))
+    opt = torch.optim.Adam(model.parameters(), 1e-2)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 800)
+    g = gen(1000 * k)
+    for _ in range(800):
+        loss, _ = model.loss({"x": x}, generator=g)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        decay.step()
+    with torch.no_grad():
+        d = model.log_prob(test, method="exact")[0] - truth.log_prob(test)
+        s = model.sample(4000, generator=gen(3 + 1000 * k))
+    return {"abs_mean_dlogp": abs(float(d.mean())), "median_dlogp": float(d.abs().median()),
+            "mean_dev": float((s.mean(0) - mean).abs().max()), "cov_dev": float((torch.cov(s.T) - cov).abs().max())}
+
+
+def thermo_van(k: int) -> dict:
+    from physgen.training import load_run, train
+    from physgen.training.hamiltonian import IsingTraining
+    from physgen.training.thermo import thermodynamics
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        train("van", out=Path(tmp) / "van", hamiltonian=IsingTraining(4, (2.5,), 1.0, 0.0, True), steps=300,
+              seed=1000 * k, sets=["train.progress=false", "train.lr=0.01"])
+        result = thermodynamics(load_run(Path(tmp) / "van"), n=20_000, seed=1000 * k, n_boot=100)
+    (rec,) = result["temperatures"]
+    keys = ("free_energy", "energy", "entropy", "specific_heat", "abs_magnetization", "susceptibility")
+    pulls = [abs(rec["estimates"][q]["value"] - rec["exact"][q]) / rec["estimates"][q]["error"] for q in keys]
+    f, fq = rec["exact"]["free_energy"], rec["estimates"]["variational_free_energy"]
+    return {"max_pull": max(pulls), "fq_minus_f": fq["value"] - f, "fq_z": (fq["value"] - f) / fq["error"],
+            "ess_fraction": rec["ess_fraction"]}
+
+
+def vae_iwae(k: int) -> dict:
+    import test_vae as T
+
+    m, mvn = T.linear_gaussian_vae(exact=False)
+    x = torch.from_numpy(mvn.rvs(size=4000, random_state=2 + 1000 * k).astype(np.float32))
+    truth = mvn.logpdf(x.numpy())
+    with torch.no_grad():
+        est = {"elbo": m.log_prob(x, method="elbo", k=10, generator=gen(8 + 1000 * k))[0].numpy()}
+        for n in (1, 10, 100, 1000):
+            est[n] = m.log_prob(x, method="iwae", k=n, generator=gen(9 + n + 1000 * k))[0].numpy()
+
+    def z(a, b):
+        d = b - a
+        return float(d.mean() / (d.std(ddof=1) / np.sqrt(len(d))))
+
+    return {"abs_z_elbo_1": abs(z(est["elbo"], est[1])), "z_elbo_10": z(est["elbo"], est[10]),
+            "z_10_100": z(est[10], est[100]), "z_100_1000": z(est[100], est[1000]),
+            "z_1000_truth": z(est[1000], truth), "gap_elbo": float((truth - est["elbo"]).mean()),
+            "gap_ratio": float((truth - est[1000]).mean() / (truth - est["elbo"]).mean())}
+
+
+def van_reinforce(k: int) -> dict:
+    import test_van as T
+    from physgen.models.base import DataSpec
+
+    out = {}
+    for z2, h in (("on", 0.0), ("off", 0.3)):
+        spec = DataSpec("spins", (2, 2), None, ("temperature",), {"temperature": (1.5,)})
+        model = T.random_van(spec, 0, hidden=(8,), objective="free-energy", z2=z2, h=h, samples=40_000).train()
+        params = list(model.parameters())
+        exact = T.exact_beta_free_energy(model, 1.5)
+        want = torch.cat([g.flatten() for g in torch.autograd.grad(exact, params)])
+        batch = {"x": torch.ones(1, 2, 2), "cond": torch.tensor([[1.5]])}
+        grads, values = [], []
+        for j in range(5):
+            loss, _ = model.loss(batch, generator=gen(j + 1000 * k))
+            grads.append(torch.cat([g.flatten() for g in torch.autograd.grad(loss, params)]))
+            values.append(float(loss.detach()))
+        got = torch.stack(grads).mean(0).double()
+        out[f"{z2}_grad_rel"] = float((got - want).norm() / want.norm())
+        out[f"{z2}_loss_dev"] = abs(float(np.mean(values)) - float(exact.detach()))
+    return out
+
+
+def tune_tpe(k: int) -> dict:
+    from physgen.models import registry
+    from physgen.tune import parse_space, study as S
+
+    space = parse_space({"train.weight_decay": {"low": 0.0, "high": 10.0}}, registry.get("rbm").config_class)
+    study = S.open_study(None, {"model": "rbm", "objective": "kl", "seed": k, "trial_time": 1.0}, seed=k,
+                         n_trials=30)
+    for _ in range(30):
+        trial = study.ask()
+        x = space.suggest(trial)["train.weight_decay"]
+        study.tell(trial, (x - 3.7) ** 2)
+    return {"distance": abs(study.best_trial.params["train.weight_decay"] - 3.7)}
+
+
+_TTBAR: list = []
+
+
+def ttbar(k: int) -> dict:
+    """test_metrics_evaluate's fixture ``_shuffled_result`` with the shuffle's seed 11 + 1000 k and evaluate's 1000 k."""
+    from conftest import PYTHIA_TTBAR_ARGS
+    from physgen.cli import main
+    from physgen.data import Dataset, load
+    from physgen.data.transforms import make_transform
+    from physgen.metrics import evaluate
+
+    if not _TTBAR:
+        with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()):
+            assert main([*PYTHIA_TTBAR_ARGS, "--out", f"{tmp}/ttbar.h5"]) == 0
+            x = np.asarray(load(f"{tmp}/ttbar.h5").samples, dtype=np.float64)
+        _TTBAR.append(make_transform("yeo-johnson").fit(x).transform(x))
+    x, rng = _TTBAR[0], np.random.default_rng(11 + 1000 * k)
+    shuffled = np.stack([rng.permutation(c) for c in x.T], axis=1)
+    names = {"feature_names": ["s", "t", "y"]}
+    r = evaluate(Dataset(x.astype(np.float32), "continuous", attrs=names),
+                 Dataset(shuffled.astype(np.float32), "continuous", attrs=names), seed=1000 * k, n_boot=50)
+    out = {name: (r[name]["value"] - r[name]["floor"]) / r[name]["error"]
+           for name in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd", "sliced_w1")}
+    auc = r["c2st_auc"]
+    return {**out, "kl_floor": r["kl"]["floor"], "auc_ci_low": auc["ci_low"], "kl2d_ratio": r["kl_2d"]["value"] /
+            r["kl_2d"]["floor"], "auc_floor_z": abs(auc["floor"] - 0.5) / auc["floor_error"],
+            "kl_z": (r["kl"]["value"] - r["kl"]["floor"]) / r["kl"]["floor_error"]}
+
+
+# --- observables with errors ----------------------------------------------------------------------------------
+def nqs_uniform(k: int) -> dict:
+    from physgen.quantum.estimators import measure
+    from physgen.quantum.lattice import Lattice
+
+    s = np.random.default_rng(4 + 1000 * k).choice([-1.0, 1.0], size=(400, 50, 8))
+    obs = measure(s, Lattice("chain", 8, True))
+    z = [abs(obs["nn_correlation"]["value"]) / obs["nn_correlation"]["error"],
+         abs(obs["magnetisation_sq"]["value"] - 1 / 8) / obs["magnetisation_sq"]["error"]]
+    z += [abs(v - 1) / e for v, e in zip(obs["structure_factor"]["value"], obs["structure_factor"]["error"])]
+    return {"max_z": max(z)}
+
+
+def thermo_uniform(k: int) -> dict:
+    from physgen.physics import thermo as P
+    from physgen.physics.exact import ExactIsing
+
+    ex = ExactIsing(3, 3.0)
+    idx = np.random.default_rng(2 + 1000 * k).integers(0, 512, 20_000)
+    d = P.Draws(ex.energies[idx] * 9, np.abs(ex.magnetizations[idx]), np.full(len(idx), -9 * math.log(2)), 9)
+    est = P.with_errors(d, 3.0, normalised=True, variational=False, n_boot=100,
+                        rng=np.random.default_rng(3 + 1000 * k))
+    exact = P._enumeration(3, 3.0, 1.0, 0.0)
+    return {"max_pull": max(abs(est[q]["value"] - v) / est[q]["error"] for q, v in exact.items())}
+
+
+def jetnet(k: int) -> dict:
+    from physgen.metrics import jetnet as J
+
+    rng = np.random.default_rng(1 + 1000 * k)
+    x, y = rng.normal(size=(20000, 1)), rng.normal(0.3, 1, size=(20000, 1))
+    mean, std = J.w1_batches(x, y, n_eval=20000, n_batches=5, rng=2 + 1000 * k)
+    out = {"w1_dev": abs(mean[0] - 0.3) / (4 * std[0] + 0.02)}
+    rng = np.random.default_rng(3 + 1000 * k)
+    x = rng.normal(size=(6000, 3))
+    mu = np.array([0.2, 0.0, -0.1])
+    y = rng.normal(size=(6000, 3)) + mu
+    r = J.fpd_efp(x, y, n_batches=10, rng=4 + 1000 * k)
+    out["fpd_dev"] = abs(r["value"] - np.sum((mu / np.abs(x).max(axis=0)) ** 2)) / (3 * r["error"] + 1e-4)
+    return out
+
+
+def vmc_walker(k: int) -> dict:
+    from physgen.quantum import Hamiltonian, RBMWaveFunction
+    from physgen.quantum.estimators import estimate
+    from physgen.quantum.samplers import Importance, start
+
+    wf = RBMWaveFunction.random(1, 1, 2, sigma=1.0, rng=np.random.default_rng(0), scale=0.3)
+    energies, walker_errors = [], []
+    for rep in range(40):
+        rng = np.random.default_rng(rep + 1 + 1000 * k)
+        est = estimate(wf, Hamiltonian(1.0), Importance(0.3), start(wf, 100, rng), 20, rng, burn_in=100,
+                       gradient=False)
+        energies.append(est.energy)
+        walker_errors.append(est.walker_error)
+    return {"ratio": float(np.mean(walker_errors) / np.std(energies))}
+
+
+def vmc_fermions_drift(k: int) -> dict:
+    from physgen.quantum.estimators import estimate
+    from physgen.quantum.hamiltonians import Hamiltonian
+    from physgen.quantum.samplers import make_sampler, start
+    from physgen.quantum.slater import SlaterRBM, spin_jastrow
+    from physgen.quantum.wavefunctions import RBMWaveFunction
+
+    rng = np.random.default_rng(1000 * k)
+    rbm = RBMWaveFunction.gaussian(6, 2, 2, omega=1.0)
+    rbm.jastrow = spin_jastrow(6)
+    wf, ham = SlaterRBM(rbm, 1.0), Hamiltonian(1.0, "coulomb")
+    res = [estimate(wf, ham, make_sampler(name, None, 1.0, limit=True), start(wf, 40, rng), 120, rng, burn_in=40,
+                    gradient=False) for name in ("importance", "metropolis")]
+    return {"abs_z": abs(res[0].energy - res[1].energy) / np.hypot(res[0].walker_error, res[1].walker_error),
+            "variance_max": max(res[0].variance, res[1].variance)}
+
+
+# name: (function, {value: (">" or "<", threshold)}, the test)
+TESTS = {
+    "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
+                   "test_dpm_solver::test_*_recovers_the_gaussian"),
+    "ddim": (ddim, {"std_err_1000": ("<", 0.02), "order_ok": (">", 0.5), "z_mean": ("<", 4), "z_std": ("<", 4)},
+             "test_diffusion::test_ddim_with_exact_eps_converges_with_steps"),
+    "respaced": (respaced, {"err_posterior": (">", 0.08), "err_beta": ("<", 0.06), "z_mean": ("<", 4),
+                            "z_std": ("<", 4)},
+                 "test_diffusion::test_respaced_ancestral_with_beta_variance_is_closer_to_the_gaussian"),
+    "ddpm_ancestral": (ddpm_ancestral, {f"{k}_z_{m}": ("<", 4) for k in ("linear", "cosine") for m in ("mean", "std")},
+                       "test_diffusion::test_ddpm_ancestral_with_exact_eps_recovers_the_gaussian"),
+    "ancestral_paths": (ancestral_paths, {"z_std": ("<", 4), "abs_mean": ("<", 0.05)},
+                        "test_shared_helpers::test_ancestral_paths_records_the_reverse_process"),
+    "flow_affine": (flow_affine, {"abs_mean_dlogp": ("<", 0.02), "median_dlogp": ("<", 0.15), "mean_dev": ("<", 0.2),
+                                  "cov_dev": ("<", 0.2)}, "test_flows::test_an_affine_flow_learns_a_gaussian"),
+    "thermo_van": (thermo_van, {"max_pull": ("<", 4), "fq_minus_f": ("<", 0.01), "fq_z": (">", -4),
+                                "ess_fraction": (">", 0.5)}, "test_thermo::test_van_matches_exact_enumeration"),
+    "vae_iwae": (vae_iwae, {"abs_z_elbo_1": ("<", 4), "z_elbo_10": (">", 3), "z_10_100": (">", 3),
+                            "z_100_1000": (">", -3), "z_1000_truth": (">", -3), "gap_elbo": (">", 0.3),
+                            "gap_ratio": ("<", 0.05)},
+                 "test_vae::test_iwae_bounds_order_and_converge_to_log_likelihood"),
+    "van_reinforce": (van_reinforce, {"on_grad_rel": ("<", 0.03), "on_loss_dev": ("<", 0.005),
+                                      "off_grad_rel": ("<", 0.03), "off_loss_dev": ("<", 0.005)},
+                      "test_van::test_reinforce_gradient_matches_the_exact_gradient"),
+    "tune_tpe": (tune_tpe, {"distance": ("<", 0.15)}, "test_tune::test_tpe_finds_the_minimum_of_a_quadratic"),
+    "ttbar": (ttbar, {**{m: (">", 3) for m in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd", "sliced_w1")},
+                      "kl_floor": ("<", 0.02), "auc_ci_low": (">", 0.65), "kl2d_ratio": (">", 3),
+                      "auc_floor_z": ("<", 3), "kl_z": ("<", 3)},
+              "test_metrics_evaluate::test_ttbar_floors_and_shuffled_events"),
+    "nqs_uniform": (nqs_uniform, {"max_z": ("<", 5)}, "test_nqs::test_observables_of_the_uniform_state"),
+    "thermo_uniform": (thermo_uniform, {"max_pull": ("<", 4)},
+                       "test_thermo::test_uniform_proposal_and_weightless_draws"),
+    "jetnet": (jetnet, {"w1_dev": ("<", 1), "fpd_dev": ("<", 1)},
+               "test_metrics_jetnet::test_w1_of_shifted_gaussians_and_scipy, test_fpd_analytic_gaussian_shift"),
+    "vmc_walker": (vmc_walker, {"ratio": (">", 0.6), "ratio ": ("<", 1.4)},
+                   "test_vmc::test_walker_error_matches_the_spread_of_repeated_short_runs"),
+    "vmc_fermions_drift": (vmc_fermions_drift, {"abs_z": ("<", 4), "variance_max": ("<", 3)},
+                           "test_vmc_fermions::test_drift_limited_importance_sampling_agrees_with_metropolis"),
+}
+
+
+def summarise(name: str, rows: list[dict], bounds: dict) -> list[dict]:
+    """Per bounded value: mean ± sd over the seeds, the extreme towards the threshold, failures and the margin."""
+    out = []
+    for key, (op, threshold) in bounds.items():
+        v = np.array([r[key.strip()] for r in rows])
+        mean, sd = float(v.mean()), float(v.std(ddof=1))
+        worst = float(v.max() if op == "<" else v.min())
+        fails = int(np.sum(v >= threshold) if op == "<" else np.sum(v <= threshold))
+        margin = (threshold - mean if op == "<" else mean - threshold) / sd if sd > 0 else math.inf
+        out.append({"test": name, "value": key.strip(), "bound": f"{op} {threshold}", "mean": mean, "sd": sd,
+                    "worst": worst, "seed0": float(v[0]), "fails": fails, "n": len(v), "margin_sd": margin})
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--tests", nargs="+", default=list(TESTS), choices=list(TESTS), metavar="NAME")
+    ap.add_argument("--seeds", type=int, default=20, help="k = 0 … seeds − 1 (default 20)")
+    ap.add_argument("--list", action="store_true", help="print the names and the tests they reproduce")
+    ap.add_argument("--json", type=Path, help="append the per-seed rows and the summaries here")
+    args = ap.parse_args()
+    if args.list:
+        for name, (_, _, test) in TESTS.items():
+            print(f"{name:20s} tests/{test}")
+        return
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} thread(s)", flush=True)
+    for name in args.tests:
+        fn, bounds, test = TESTS[name]
+        t0, rows = time.perf_counter(), []
+        for k in range(args.seeds):
+            rows.append({"k": k, **fn(k)})
+        seconds = (time.perf_counter() - t0) / args.seeds
+        print(f"\n{name} ({test}): {args.seeds} seeds, {seconds:.2f} s a seed", flush=True)
+        summary = summarise(name, rows, bounds)
+        for s in summary:
+            print(f"  {s['value']:16s} {s['mean']:.4g} ± {s['sd']:.2g}  worst {s['worst']:.4g}  seed 0 {s['seed0']:.4g}"
+                  f"  bound {s['bound']:8s} fails {s['fails']}/{s['n']}  margin {s['margin_sd']:.1f} sd", flush=True)
+        if args.json:
+            with args.json.open("a") as f:
+                f.write(json.dumps({"test": name, "rows": rows, "summary": summary}) + "\n")
+
+
+if __name__ == "__main__":
+    main()

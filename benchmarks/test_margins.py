@@ -256,7 +256,9 @@ def ttbar(k: int) -> dict:
     out = {name: (r[name]["value"] - r[name]["floor"]) / r[name]["error"]
            for name in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd", "sliced_w1")}
     auc = r["c2st_auc"]
-    return {**out, "kl_floor": r["kl"]["floor"], "auc_ci_low": auc["ci_low"], "kl2d_ratio": r["kl_2d"]["value"] /
+    per_feature = [pf["floor"] for pf in r["kl"]["per_feature"].values()]
+    return {**out, "kl_floor": r["kl"]["floor"], "feature_floor_min": min(per_feature),
+            "feature_floor_max": max(per_feature), "auc_ci_low": auc["ci_low"], "kl2d_ratio": r["kl_2d"]["value"] /
             r["kl_2d"]["floor"], "auc_floor_z": abs(auc["floor"] - 0.5) / auc["floor_error"],
             "kl_z": (r["kl"]["value"] - r["kl"]["floor"]) / r["kl"]["floor_error"]}
 
@@ -336,6 +338,99 @@ def vmc_fermions_drift(k: int) -> dict:
             "variance_max": max(res[0].variance, res[1].variance)}
 
 
+def gan_discriminator(k: int) -> dict:
+    import test_gan as T
+    from physgen.models.base import DataSpec
+
+    m = T.build("wgan-gp", DataSpec("continuous", (1,)), loss="bce", hidden_d=(32, 32), noise="normal", latent=1)
+    m.generate = lambda z, c=None: z - 1.0
+    opt = torch.optim.Adam(m.disc.parameters(), lr=3e-3)
+    g = gen(5 + 1000 * k)
+    for _ in range(600):
+        m._d_step(torch.randn(256, 1, generator=g) + 1.0, None, opt, g)
+    grid = torch.tensor([[-1.0], [0.0], [1.0]])
+    with torch.no_grad():
+        return {"max_logit_dev": float((m.disc(grid) - 2 * grid.squeeze(1)).abs().max())}
+
+
+def gan_wgan(k: int) -> dict:
+    import copy
+
+    import test_gan as T
+    from physgen.models.base import DataSpec
+
+    m = T.build("wgan-gp", DataSpec("continuous", (2,)), hidden_g=(32, 32), hidden_d=(32, 32), latent=2,
+                output="linear")
+    opts = {n: torch.optim.Adam(v, lr=2e-4, betas=(0.5, 0.9)) for n, v in m.parameter_groups().items()}
+    g, target, avg = gen(6 + 1000 * k), torch.tensor([1.5, -0.5]), copy.deepcopy(m.gen)
+    for _ in range(3000):
+        m.adversarial_step({"x": 0.3 * torch.randn(128, 2, generator=g) + target}, opts, generator=g)
+        with torch.no_grad():
+            for a, p in zip(avg.parameters(), m.gen.parameters()):
+                a.lerp_(p, 0.01)
+    m.gen = avg
+    x = m.sample(4000, generator=gen(7 + 1000 * k))
+    return {"mean_dev": float((x.mean(0) - target).abs().max()), "std": float(x.std(0).mean())}
+
+
+def c2st(k: int) -> dict:
+    import scipy.stats
+
+    from physgen.metrics import c2st_auc
+
+    pvals = []
+    for seed in range(4):
+        rng = np.random.default_rng(seed + 1000 * k)
+        est = c2st_auc(rng.normal(size=(600, 3)), rng.normal(size=(600, 3)), seed=seed + 1000 * k)
+        pvals.append(2 * scipy.stats.norm.sf(abs(est.value - 0.5) / est.error))
+    rng = np.random.default_rng(10 + 1000 * k)
+    est = c2st_auc(rng.normal(size=(600, 3)), rng.normal(3.0, 1.0, size=(600, 3)), classifier="forest")
+    return {"p": float(scipy.stats.combine_pvalues(pvals).pvalue), "auc_separated": est.value}
+
+
+def mmd_null(k: int) -> dict:
+    import scipy.stats
+
+    from physgen.metrics import evaluate_arrays
+
+    pvals, names = [], ("mmd2_median", "mmd2_multiscale", "kpd")
+    for seed in range(5):
+        rng = np.random.default_rng(seed + 1000 * k)
+        r = evaluate_arrays(rng.normal(size=(800, 3)), rng.normal(size=(400, 3)), ["mmd"], seed=seed + 1000 * k,
+                            n_boot=100)
+        pvals += [2 * scipy.stats.norm.sf(abs(r[n]["value"] / r[n]["error"])) for n in names]
+    rng = np.random.default_rng(9 + 1000 * k)
+    r = evaluate_arrays(rng.normal(size=(1600, 3)), rng.normal(1.0, 1.0, size=(800, 3)), ["mmd"], n_boot=100,
+                        seed=1000 * k)
+    return {"p": float(scipy.stats.combine_pvalues(pvals).pvalue),
+            "min_z_separated": min(r[n]["value"] / r[n]["error"] for n in names),
+            "floor_z": (r["mmd"]["value"] - r["mmd"]["floor"]) / r["mmd"]["error"]}
+
+
+def dmala(k: int) -> dict:
+    import test_discrete_sampler as T
+    from physgen.samplers.discrete import dlp, to_spins
+
+    g = gen(1000 * k)
+    res = dlp(lambda y: T.BETA * T.bond_sum(y), to_spins(torch.rand((4000, T.L * T.L), generator=g) * 2 - 1),
+              step_size=0.8, n_steps=100, generator=g)
+    return {"p": T.chi2_pvalue(T.BETA, seed=1000 * k), "acceptance": float(res.acceptance_rate.mean()),
+            "flip_rate": res.flip_rate}
+
+
+def rbm_symmetry(k: int) -> dict:
+    from test_rbm_ising import exact_ising_file, kl_exact
+
+    from physgen.cli import main
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        data = exact_ising_file(Path(tmp) / "ising.h5", seed=1000 * k)
+        assert main(["train", "rbm", "--data", str(data), "--out", f"{tmp}/run", "--steps", "5000",
+                     "--seed", str(1000 * k), "--no-progress"]) == 0
+        return {"kl": kl_exact(Path(tmp) / "run")}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -362,7 +457,8 @@ TESTS = {
                       "test_van::test_reinforce_gradient_matches_the_exact_gradient"),
     "tune_tpe": (tune_tpe, {"distance": ("<", 0.15)}, "test_tune::test_tpe_finds_the_minimum_of_a_quadratic"),
     "ttbar": (ttbar, {**{m: (">", 3) for m in ("mmd2_median", "mmd2_multiscale", "kpd", "fpd", "sliced_w1")},
-                      "kl_floor": ("<", 0.02), "auc_ci_low": (">", 0.65), "kl2d_ratio": (">", 3),
+                      "kl_floor": ("<", 0.02), "kl_floor ": (">", 0.003), "feature_floor_min": (">", 0.0015),
+                      "feature_floor_max": ("<", 0.03), "auc_ci_low": (">", 0.65), "kl2d_ratio": (">", 3),
                       "auc_floor_z": ("<", 3), "kl_z": ("<", 3)},
               "test_metrics_evaluate::test_ttbar_floors_and_shuffled_events"),
     "nqs_uniform": (nqs_uniform, {"max_z": ("<", 5)}, "test_nqs::test_observables_of_the_uniform_state"),
@@ -374,6 +470,19 @@ TESTS = {
                    "test_vmc::test_walker_error_matches_the_spread_of_repeated_short_runs"),
     "vmc_fermions_drift": (vmc_fermions_drift, {"abs_z": ("<", 4), "variance_max": ("<", 3)},
                            "test_vmc_fermions::test_drift_limited_importance_sampling_agrees_with_metropolis"),
+    "gan_discriminator": (gan_discriminator, {"max_logit_dev": ("<", 0.3)},
+                          "test_gan::test_discriminator_learns_the_optimal_discriminator"),
+    "gan_wgan": (gan_wgan, {"mean_dev": ("<", 0.25), "std": (">", 0.1), "std ": ("<", 0.6)},
+                 "test_gan::test_wgan_gp_fits_a_shifted_gaussian"),
+    "c2st": (c2st, {"p": (">", 0.01), "auc_separated": (">", 0.95)},
+             "test_metrics_c2st::test_null_is_half_and_separated_is_one"),
+    "mmd_null": (mmd_null, {"p": (">", 0.01), "min_z_separated": (">", 5), "floor_z": (">", 5)},
+                 "test_metrics_mmd::test_null_consistent_with_zero_and_alternative_clearly_not"),
+    "dmala": (dmala, {"p": (">", 1e-3), "acceptance": (">", 0.95), "acceptance ": ("<", 0.97),
+                      "flip_rate": (">", 0.035), "flip_rate ": ("<", 0.039)},
+              "test_discrete_sampler::test_dmala_samples_the_exact_ising_distribution, "
+              "test_acceptance_and_flip_rates_at_the_default_step"),
+    "rbm_symmetry": (rbm_symmetry, {"kl": ("<", 0.03)}, "test_rbm_symmetry::test_exact_kl_translation_invariant"),
 }
 
 

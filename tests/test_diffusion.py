@@ -74,9 +74,9 @@ def exact_moments(abar: torch.Tensor, steps: int, eta: float = 0.0, variance: st
 
 def assert_exact_moments(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> None:
     """Sample mean and std of ``x (n, 2)`` within 4 standard errors (σ/√n and σ/√(2n)) of the exact moments.
-    Largest |z| of the two coordinates over 7 seeds and 1 and 2 threads, mean and std: ancestral linear
-    0.8 ± 0.5 and 1.3 ± 0.4, cosine 0.6 ± 0.3 and 1.8 ± 0.6, DDIM 1.1 ± 0.7 and 1.2 ± 0.8, respaced β
-    1.1 ± 0.6 and 1.4 ± 0.7: at least 3.5 sd inside 4."""
+    Largest |z| of the two coordinates over the tests' seeds s + 1000 k (k = 0–19, one thread), mean and std:
+    ancestral linear 0.87 ± 0.57 and 1.17 ± 0.45, cosine 0.89 ± 0.44 and 1.30 ± 0.72, DDIM 0.97 ± 0.58 and
+    1.10 ± 0.66, respaced β 1.19 ± 0.79 and 1.09 ± 0.54 (largest 3.19): at least 3.6 sd inside 4."""
     x = x.double()
     n = len(x)
     assert ((x.mean(0) - mean).abs() < 4 * std / math.sqrt(n)).all(), (x.mean(0), mean)
@@ -132,8 +132,9 @@ def test_ddpm_ancestral_with_exact_eps_recovers_the_gaussian(kind):
 
 
 def test_ddim_with_exact_eps_converges_with_steps():
-    """The std error against s shrinks with the steps (exactly 13.9%, 2.8% and 0.3%; at 1,000 steps 0.007 ±
-    0.004 over 5 seeds and 1 and 2 threads, 3.4 sd inside 0.02), and the 1,000-step samples carry the exact
+    """The std error against s shrinks with the steps (exactly 13.9%, 2.8% and 0.3%; at 1,000 steps 0.0060 ±
+    0.0038 over seeds 2 + 1000 k, k = 0–19, one thread, largest 0.014: 3.7 sd inside 0.02), and the 1,000-step
+    samples carry the exact
     moments, whose mean is off μ by the start's mismatch (−0.9 and +1.8 standard errors): the former 3σ test
     against μ measured |z| 2.1 ± 1.2, up to 3.5."""
     abar = R.alpha_bar(R.beta_schedule("linear", 1000))
@@ -148,9 +149,9 @@ def test_ddim_with_exact_eps_converges_with_steps():
 def test_respaced_ancestral_with_beta_variance_is_closer_to_the_gaussian():
     """Respaced to 50 of T = 1000 steps, σ² = β̃ under-disperses N(μ, s²) (by ~11% in s = 0.5 here);
     σ² = β of the respaced process adds the missing noise.  The standard error of a std ratio at N = 20,000
-    is 0.5%, far below the gaps asserted: the exact errors are 11.4% and 3.5%, measured 0.112 ± 0.006 (5.6 sd
-    above 0.08) and 0.037 ± 0.008 (3.1 sd below 0.06) over 5 seeds and 1 and 2 threads; the samples carry the
-    exact moments of the respaced process."""
+    is 0.5%, far below the gaps asserted: the exact errors are 11.4% and 3.5%, measured 0.112 ± 0.004 (7.4 sd
+    above 0.08) and 0.036 ± 0.005 (4.4 sd below 0.06, largest 0.050) over seeds 4 + 1000 k (k = 0–19, one
+    thread); the samples carry the exact moments of the respaced process."""
     abar = R.alpha_bar(R.beta_schedule("linear", 1000))
     err = {}
     for variance in R.VARIANCES:

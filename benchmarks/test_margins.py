@@ -431,6 +431,123 @@ def rbm_symmetry(k: int) -> dict:
         return {"kl": kl_exact(Path(tmp) / "run")}
 
 
+def _pcd_rbm(data: torch.Tensor, spec, n_hidden: int, epochs: int, lr: float, seed: int):
+    """test_ais.train with its seeds (torch and the generator, 0 there) set to ``seed``."""
+    from physgen.models.rbm import RBM, RBMConfig
+
+    torch.manual_seed(seed)
+    g = gen(seed)
+    model = RBM(RBMConfig(n_hidden=n_hidden, method="pcd", k=1), spec)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    for _ in range(epochs):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(data), 64):
+            loss, _ = model.loss({"x": data[perm[i:i + 64]]}, generator=g)
+            opt.zero_grad(), loss.backward(), opt.step()
+    return model
+
+
+def _ais_values(e, seed: int, prefix: str, **kw) -> dict:
+    from physgen.models.rbm.partition import exact_log_z
+    from physgen.samplers.ais import ais_log_z
+
+    exact = float(exact_log_z(e))
+    r = ais_log_z(e, generator=gen(seed), **kw)
+    return {f"{prefix}_dev": abs(r.log_z - exact), f"{prefix}_dev_3se": abs(r.log_z - exact) / (3 * r.log_z_error + 1e-3),
+            f"{prefix}_bracket": min(exact - r.log_z_lower, r.log_z_upper - exact)}
+
+
+def ais(k: int) -> dict:
+    from sklearn.datasets import load_digits
+
+    from physgen.models.base import DataSpec
+    from physgen.physics.exact import ExactIsing
+
+    data = torch.tensor(load_digits().data / 16 > 0.5, dtype=torch.float32)
+    e = _pcd_rbm(data, DataSpec("binary", (64,)), 20, 8, 0.05, 1000 * k).energy(0).detach()
+    base = torch.logit(data.mean(0).clamp(0.02, 0.98))
+    out = _ais_values(e, 1000 * k, "digits", n_chains=64, n_betas=3000, base_a=base)
+    ising = ExactIsing(4, 2.5)
+    idx = torch.multinomial(torch.tensor(ising.probabilities), 5000, replacement=True, generator=gen(1 + 1000 * k))
+    data = torch.tensor(ising.states[idx.numpy()].reshape(-1, 16), dtype=torch.float32)
+    e = _pcd_rbm(data, DataSpec("spins", (4, 4)), 16, 5, 0.01, 1000 * k).energy(0).detach()
+    return {**out, **_ais_values(e, 1000 * k, "ising", n_chains=64, n_betas=3000, flip=True)}
+
+
+def rbm_digits(k: int) -> dict:
+    """test_rbm_digits with torch seed, generator and shuffle seed 1000 k (0 there)."""
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+
+    from physgen.models.base import DataSpec
+    from physgen.models.rbm import RBM, RBMConfig
+
+    digits = load_digits()
+    x = (digits.data / 16 > 0.5).astype(np.float32)
+    train, held_out = x[:1500], x[1500:]
+    clf = LogisticRegression(max_iter=2000).fit(train, digits.target[:1500])
+    torch.manual_seed(1000 * k)
+    g = gen(1000 * k)
+    model = RBM(RBMConfig(n_hidden=500, method="cd", k=1, monitor_every=10 ** 9), DataSpec("binary", (8, 8)))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    data = torch.tensor(train)
+    for _ in range(150):
+        perm = torch.randperm(len(data), generator=g)
+        for i in range(0, len(data), 64):
+            loss, _ = model.loss({"x": data[perm[i:i + 64]]}, generator=g)
+            opt.zero_grad(), loss.backward(), opt.step()
+    samples = model.sample(300, generator=g, init="random", burn_in=1000).reshape(300, 64).numpy()
+    rng = np.random.default_rng(1000 * k)
+    noise = np.array([rng.permutation(s) for s in samples])
+    nn = lambda s: np.abs(s[:, None, :] - train[None]).sum(-1).min(1).mean()  # noqa: E731
+    d_rbm, d_real, d_noise = nn(samples), nn(held_out), nn(noise)
+    classes = np.bincount(clf.predict(samples), minlength=10)
+    return {"rbm_over_held_out": d_rbm / d_real, "rbm_over_shuffled": d_rbm / d_noise,
+            "classes": int((classes >= 5).sum())}
+
+
+def quality(k: int) -> dict:
+    from physgen.data import Dataset
+    from physgen.data.digits import load_digits
+    from physgen.metrics.quality import QualityProbe
+    from test_quality import gaussian
+
+    rng = np.random.default_rng(1000 * k)
+    probe = QualityProbe(gaussian(2000, 3, rng), condition=None, seed=1000 * k)
+    scores = [probe.score(gaussian(2000, 3, rng))["score"] for _ in range(4)]
+    out = {"same_over_threshold": float(np.mean(scores)) / probe.threshold,
+           "same_over_floor": float(np.mean(scores)) / probe.floor["score"],
+           "one_sample_over_floor": scores[0] / probe.floor["score"]}
+    digits = load_digits()
+    rng = np.random.default_rng(1000 * k)
+    perm = rng.permutation(len(digits))
+    held, rest = digits.subset(perm[:800]), perm[800:]
+    probe = QualityProbe(held, condition="labels", seed=1000 * k)
+    fake = digits.subset(np.concatenate([rest[digits.labels[rest] == c][:n] for n, c in
+                                         ((r[0], int(r[1]["labels"])) for r in probe.requests())]))
+    out["digits_over_threshold"] = probe.score(fake)["score"] / probe.threshold
+    shuffled = Dataset(fake.samples, fake.kind, labels=rng.permutation(fake.labels))
+    out["shuffled_over_threshold"] = probe.score(shuffled)["score"] / probe.threshold
+    return out
+
+
+def fpd_identical(k: int) -> dict:
+    from test_metrics_w1_frechet import _fpd_repeats
+
+    values, errors = _fpd_repeats(0.0, 5000, 30, seed=500 + 1000 * k)
+    return {"abs_mean": abs(float(values.mean())), "max_over_error": float(np.max(np.abs(values) / errors)),
+            "error_over_spread": float(errors.mean() / values.std(ddof=1))}
+
+
+def frechet_diagonal(k: int) -> dict:
+    from physgen.metrics.frechet import frechet_distance_samples
+
+    m1, m2, s1, s2 = np.array([0.0, 1.0]), np.array([0.5, 1.0]), np.array([1.0, 2.0]), np.array([1.5, 2.0])
+    rng = np.random.default_rng(6 + 1000 * k)
+    x, y = m1 + s1 * rng.normal(size=(200_000, 2)), m2 + s2 * rng.normal(size=(200_000, 2))
+    return {"abs_dev": abs(frechet_distance_samples(x, y) - (np.sum((m1 - m2) ** 2) + np.sum((s1 - s2) ** 2)))}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -483,6 +600,21 @@ TESTS = {
               "test_discrete_sampler::test_dmala_samples_the_exact_ising_distribution, "
               "test_acceptance_and_flip_rates_at_the_default_step"),
     "rbm_symmetry": (rbm_symmetry, {"kl": ("<", 0.03)}, "test_rbm_symmetry::test_exact_kl_translation_invariant"),
+    "ais": (ais, {"digits_dev": ("<", 0.1), "digits_dev_3se": ("<", 1), "digits_bracket": (">", -0.1),
+                  "ising_dev": ("<", 0.1), "ising_dev_3se": ("<", 1), "ising_bracket": (">", -0.1)},
+            "test_ais::test_ais_on_rbm_trained_on_digits, test_ais_on_rbm_trained_on_ising"),
+    "rbm_digits": (rbm_digits, {"rbm_over_held_out": ("<", 1.8), "rbm_over_shuffled": ("<", 0.6),
+                                "classes": (">", 5.5)},
+                   "test_rbm_digits::test_cd1_rbm_on_digits_gives_recognisable_samples"),
+    "quality": (quality, {"same_over_threshold": ("<", 1), "same_over_floor": (">", 0.5), "same_over_floor ": ("<", 1.5),
+                          "one_sample_over_floor": ("<", 1.5),
+                          "digits_over_threshold": ("<", 1), "shuffled_over_threshold": (">", 2)},
+                "test_quality::test_same_distribution_is_at_floor, test_digits_mmd_by_label"),
+    "fpd_identical": (fpd_identical, {"abs_mean": ("<", 0.0012), "max_over_error": ("<", 4),
+                                      "error_over_spread": (">", 0.6), "error_over_spread ": ("<", 2.2)},
+                      "test_metrics_w1_frechet::test_fpd_of_identical_distributions_extrapolates_to_zero"),
+    "frechet_diagonal": (frechet_diagonal, {"abs_dev": ("<", 0.02)},
+                         "test_metrics_w1_frechet::test_frechet_diagonal_and_samples"),
 }
 
 
@@ -525,7 +657,7 @@ def main() -> None:
                   f"  bound {s['bound']:8s} fails {s['fails']}/{s['n']}  margin {s['margin_sd']:.1f} sd", flush=True)
         if args.json:
             with args.json.open("a") as f:
-                f.write(json.dumps({"test": name, "rows": rows, "summary": summary}) + "\n")
+                f.write(json.dumps({"test": name, "rows": rows, "summary": summary}, default=float) + "\n")
 
 
 if __name__ == "__main__":

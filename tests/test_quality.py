@@ -22,17 +22,22 @@ def lattices(n, L, temps, value=1):
 
 
 def test_same_distribution_is_at_floor():
-    """Over seeds 0–4 and 1 and 2 threads: score / threshold 0.62 ± 0.04 (8.6 sd below 1), score / floor
-    0.94 ± 0.07 (6.6 and 8.6 sd inside (0.5, 1.5))."""
+    """The mean score of 4 independent same-law samples is at the floor.  One sample's score / floor is
+    χ²-like: 1.06 ± 0.16 over seeds 1000 k (k = 0–39, one thread), up to 1.57, so the verdict's 1.5 × floor
+    calls about 1 same-law sample in 40 "train longer" (a probe's designed false alarm, not a test's): the test
+    asserted it on one sample and failed at k = 14.  The mean of 4 over k = 0–19: score / floor 1.03 ± 0.10
+    (largest 1.22; 5.4 and 4.8 sd inside (0.5, 1.5)), score / threshold 0.69 ± 0.07 (4.8 sd below 1)."""
     rng = np.random.default_rng(0)
     probe = QualityProbe(gaussian(2000, 3, rng), condition=None, seed=0)
     assert probe.requests() == [(2000, None)]
-    values = probe.score(gaussian(2000, 3, rng))
+    draws = [probe.score(gaussian(2000, 3, rng)) for _ in range(4)]
+    values = draws[0]
     assert set(values) == set(probe.floor) | {"score_noise"} and values["score_noise"] >= 0
     assert values["score"] == values["kl"] and probe.name == "KL"
-    assert values["score"] <= probe.threshold
-    assert 0.5 < values["score"] / probe.floor["score"] < 1.5
-    assert probe.verdict(values).endswith("— at floor")
+    score = float(np.mean([d["score"] for d in draws]))
+    assert score <= probe.threshold
+    assert 0.5 < score / probe.floor["score"] < 1.5
+    assert probe.verdict({**values, "score": score}).endswith("— at floor")
 
 
 def test_known_shift_gives_analytic_kl():
@@ -167,8 +172,8 @@ def test_fake_mismatch_and_nonfinite():
 
 
 def test_digits_mmd_by_label():
-    """Over seeds 0–4 and 1 and 2 threads: same classes 0.68 ± 0.04 of the threshold (8.6 sd below 1), shuffled
-    labels 2.36 ± 0.06 times it (5.6 sd above 2)."""
+    """Over seeds 1000 k (k = 0–19, one thread): same classes 0.67 ± 0.04 of the threshold (largest 0.72; 8.5 sd
+    below 1), shuffled labels 2.37 ± 0.05 times it (smallest 2.27; 6.8 sd above 2)."""
     from physgen.data.digits import load_digits
 
     digits = load_digits()

@@ -1,6 +1,7 @@
 # physgen: two commands set everything up on a fresh machine (see README).
 #   make demo   install into ./.venv and run `physgen demo` on built-in data
-#   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process)
+#   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process), printing
+#               its 15 slowest tests (PYTEST_ARGS, default "-q --durations=15")
 #   make test-slow  the slow statistical tests (TEST_WORKERS processes of OMP_NUM_THREADS threads, default 1)
 #   make bench  run every speed benchmark (~30 min) and rewrite the tables in docs/benchmarks.md
 #   make notebooks  execute notebooks/*.py into notebooks-out/*.html (quick mode; PHYSGEN_QUICK=0: full)
@@ -12,7 +13,7 @@ TORCH_VERSION ?= 2.13.0
 TORCH_SPEC ?= torch==$(TORCH_VERSION)
 DEMO_OUT ?= demo-out
 DEMO_ARGS ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -q --durations=15
 PHYSGEN_QUICK ?= 1
 TEST_WORKERS ?= 2
 BIN := $(VENV)/bin

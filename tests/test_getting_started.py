@@ -8,38 +8,19 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
+from doc_commands import page_commands
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "getting-started.md"
-BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 NUMBER = re.compile(r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?")
 UNCHECKED = ("validation:", "fluctuations:", "…")   # the probe's verdicts depend on the machine; elisions
 TIME_LIMIT_S = 400
-
-
-def page_commands(text: str) -> list[tuple[list[str], list[str]]]:
-    """``(argv after "physgen", the printed lines shown under it)`` for every ``physgen`` line of the ```bash
-    blocks of ``text`` (backslash continuations joined, trailing comments dropped), in order."""
-    out: list[tuple[list[str], list[str]]] = []
-    for block in BASH_BLOCK.findall(text):
-        current = None
-        for line in re.sub(r"\\\n", " ", block).splitlines():
-            stripped = line.strip()
-            if stripped.startswith("#") and current is not None:
-                current[1].append(stripped.lstrip("#").strip())
-                continue
-            words = shlex.split(line, comments=True)
-            current = (words[1:], []) if words and words[0] == "physgen" else None
-            if current is not None:
-                out.append(current)
-    return out
 
 
 def _masked(text: str) -> str:

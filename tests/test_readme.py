@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from doc_commands import BASH_BLOCK, page_commands
 
 ROOT = Path(__file__).resolve().parents[1]
-BASH_BLOCK = re.compile(r"^```bash\n(.*?)^```", re.S | re.M)
 
 # Budget flags and the value each is shrunk to (a callable gets the documented value).
 SHRINK = {
@@ -59,19 +59,7 @@ def readme_commands(text: str) -> list[list[str]]:
 def readme_outputs(text: str) -> list[tuple[list[str], list[str]]]:
     """(command, its printed lines) for every ``physgen`` line of the ```bash blocks that is followed by
     ``#   `` comment lines, the README's record of what the command prints."""
-    out: list[tuple[list[str], list[str]]] = []
-    for block in BASH_BLOCK.findall(text):
-        current = None
-        for line in re.sub(r"\\\n", " ", block).splitlines():
-            stripped = line.strip()
-            if stripped.startswith("#") and current is not None:
-                current[1].append(stripped.lstrip("#").strip())
-                continue
-            words = shlex.split(line, comments=True)
-            current = (words[1:], []) if words and words[0] == "physgen" else None
-            if current is not None:
-                out.append(current)
-    return [(c, lines) for c, lines in out if lines]
+    return [(c, lines) for c, lines in page_commands(text) if lines]
 
 
 def _flat(text: str) -> str:

@@ -548,6 +548,90 @@ def frechet_diagonal(k: int) -> dict:
     return {"abs_dev": abs(frechet_distance_samples(x, y) - (np.sum((m1 - m2) ** 2) + np.sum((s1 - s2) ** 2)))}
 
 
+def langevin(k: int) -> dict:
+    """test_langevin's 3σ variance tests, the mixture and truncated-target p rules, τ_int and the acceptance."""
+    import scipy.stats
+    import test_langevin as T
+    from physgen.samplers import langevin as L
+
+    out = {}
+    for eta in (0.4, 0.2, 0.05):
+        v, err = T.ula_variance(eta, "conventional", seed=1000 * k)
+        out[f"ula_z_{eta}"] = abs(v - 1 / (1 - eta / 4)) / err
+    for eta in (0.4, 0.1):
+        v, err = T.ula_variance(eta, "course", seed=3 + 1000 * k)
+        out[f"course_z_{eta}"] = abs(v - 1 / (2 - eta)) / err
+    for form in ("conventional", "course"):
+        p = T.mixture_pvalues(L.mala, range(1000 * k, 1000 * k + 5), step_size=0.5, form=form)
+        out[f"mixture_p_{form}"] = float(scipy.stats.combine_pvalues(p, method="fisher").pvalue)
+    res = L.ula(lambda x: -0.5 * x.pow(2).sum(1), torch.zeros(16, 1), step_size=0.5, n_steps=4000,
+                generator=gen(2 + 1000 * k), burn_in=100, record=True)
+    out["tau_rel"] = abs(float(res.tau_int.mean()) / 3.5 - 1)
+    out["acceptance"] = float(L.mala(T.gaussian_log_prob(), torch.zeros(64, 2), step_size=0.05, n_steps=300,
+                                     generator=gen(1 + 1000 * k), diagnostics=False).acceptance_rate.mean())
+    return out
+
+
+def vmc_optimise(k: int) -> dict:
+    """test_vmc's two optimisations (free particles to E = 2; Taut's two electrons to E = 3) from rng 1000 k."""
+    from physgen.quantum import VMCConfig, run_vmc
+
+    cfg = VMCConfig(particles=2, dim=2, hidden=2, iterations=60, samples=2000, walkers=100, lr=0.05,
+                    init_scale=0.3, step=0.3, final_samples=20000)
+    res = run_vmc(cfg, np.random.default_rng(1000 * k))
+    out = {"free_start": res.history[0]["energy"], "free_dev": abs(res.final.energy - 2.0),
+           "free_dev_5se": abs(res.final.energy - 2.0) / (5 * res.final.error + 1e-3),
+           "free_variance": res.final.variance}
+    cfg = VMCConfig(particles=2, dim=2, interaction="coulomb", hidden=4, jastrow="pade", iterations=60,
+                    samples=3000, step=0.3, lr=0.02, init_scale=0.1, final_samples=30000)
+    res = run_vmc(cfg, np.random.default_rng(1000 * k))
+    return {**out, "taut_dev": abs(res.final.energy - 3.0), "taut_variance": res.final.variance}
+
+
+def exact_sampling(k: int) -> dict:
+    """test_exact_sampling: --mcmc chains of under-trained rbm, flow and vae (data seed 3 + 1000 k, training 1000 k,
+    exact starts 1000 k, chains 1 + 1000 k), the biased proposal (2 + 1000 k) and the importance weights (4 + 1000 k)."""
+    import test_exact_sampling as T
+    from physgen.data import save
+    from physgen.data.ising import simulate
+    from physgen.physics.exact import ExactIsing
+    from physgen.samplers.boltzmann import IsingTarget, Proposal, importance_weights
+    from physgen.training import load_run, train
+
+    exact, out = ExactIsing(T.L, T.T), {}
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        data = save(simulate(T.L, [T.T], 2000, algorithm="wolff", seed=3 + 1000 * k), Path(tmp) / "ising4.h5")
+        for family, steps, moves in (("rbm", 100, 100), ("flow", 30, 10), ("vae", 30, 10)):
+            train(family, data=data, out=Path(tmp) / family, steps=steps, seed=1000 * k,
+                  sets=["train.progress=false"])
+            run = load_run(Path(tmp) / family)
+            ends = T.chain_ends(run.model.proposal({"temperature": T.T}), T.exact_draws(exact, 4000, 1000 * k),
+                                moves, seed=1 + 1000 * k)
+            out[f"{family}_p"] = T.joint_chi2(ends, exact)[2]
+            out[f"{family}_own_p"] = T.joint_chi2(run.sample(4000, seed=1 + 1000 * k).samples, exact)[2]
+    bern = torch.distributions.Bernoulli(probs=torch.full((T.L, T.L), 0.7, dtype=torch.float64))
+
+    def log_q(s, generator=None):
+        return bern.log_prob((s.double() + 1) / 2).sum((1, 2))
+
+    def draw(n, generator):
+        s = (2 * (torch.rand((n, T.L, T.L), generator=generator, dtype=torch.float64) < 0.7) - 1).double()
+        return s, log_q(s)
+
+    ends = T.chain_ends(Proposal(draw, log_q=log_q), T.exact_draws(exact, 4000, 2 + 1000 * k), 100, seed=2 + 1000 * k)
+    out["biased_p"] = T.joint_chi2(ends, exact)[2]
+    s = (2 * torch.randint(0, 2, (20000, 3, 3), generator=gen(4 + 1000 * k)) - 1).double()   # 3×3 (4×4 before)
+    target, small = IsingTarget(T.T), ExactIsing(3, T.T)
+    log_w, ess = importance_weights(target.log_weight(s), torch.full((len(s),), -9 * np.log(2.0), dtype=torch.float64))
+    w = np.exp(log_w)
+    for name, values, truth in (("e", target.energy(s).numpy() / 9, small.mean_energy),
+                                ("m", np.abs(s.numpy().mean((1, 2))), small.mean_abs_m)):
+        mean = float((w * values).sum())
+        out[f"weights_pull_{name}"] = abs(mean - truth) / float(np.sqrt((w * (values - mean) ** 2).sum() / ess))
+    return out
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -615,6 +699,20 @@ TESTS = {
                       "test_metrics_w1_frechet::test_fpd_of_identical_distributions_extrapolates_to_zero"),
     "frechet_diagonal": (frechet_diagonal, {"abs_dev": ("<", 0.02)},
                          "test_metrics_w1_frechet::test_frechet_diagonal_and_samples"),
+    "langevin": (langevin, {**{f"ula_z_{e}": ("<", 4) for e in (0.4, 0.2, 0.05)},
+                            **{f"course_z_{e}": ("<", 4) for e in (0.4, 0.1)},
+                            "mixture_p_conventional": (">", 0.01), "mixture_p_course": (">", 0.01),
+                            "tau_rel": ("<", 0.2), "acceptance": (">", 0.95)},
+                 "test_langevin (ULA variances, course form, mixture p, τ_int, MALA acceptance)"),
+    "vmc_optimise": (vmc_optimise, {"free_start": (">", 2.03), "free_dev": ("<", 0.01), "free_dev_5se": ("<", 1),
+                                    "free_variance": ("<", 0.02), "taut_dev": ("<", 0.005),
+                                    "taut_variance": ("<", 0.05)},
+                     "test_vmc::test_two_noninteracting_particles_in_2d_optimise_to_2, "
+                     "test_two_electrons_in_2d_with_jastrow_reach_taut_energy"),
+    "exact_sampling": (exact_sampling, {**{f"{f}_p": (">", 1e-3) for f in ("rbm", "flow", "vae", "biased")},
+                                        **{f"{f}_own_p": ("<", 1e-10) for f in ("rbm", "flow", "vae")},
+                                        "weights_pull_e": ("<", 4), "weights_pull_m": ("<", 4)},
+                       "test_exact_sampling (--mcmc chains, biased proposal, importance weights)"),
 }
 
 

@@ -158,10 +158,11 @@ def test_samplers_draw_psi_squared(sampler):
 
 def test_two_noninteracting_particles_in_2d_optimise_to_2():
     """From a far-off random start, Adam brings E to 2.0 and the variance close to zero (passes for seeds 0–5:
-    final E − 2 between −0.0001 and +0.0016, variance ≤ 0.002).  Over seeds 0–4 and 1 and 2 threads: |E − 2|
-    0.0006 ± 0.0006 (17 sd inside 0.01), |E − 2| / (5σ + 10⁻³) 0.24 ± 0.19 (3.9 sd inside 1).  The start's
-    E − 2 over seeds 0–29 is 0.10–1.10 (geometric mean 0.27, log-sd 0.6; 0.28 at seed 0): the check that the
-    start is far off asks for more than 0.03 (3.7 sd in the log), where 0.1 sat 1.7 sd away."""
+    final E − 2 between −0.0001 and +0.0016, variance ≤ 0.002).  Over seeds 1000 k (k = 0–19, one thread):
+    |E − 2| 0.0005 ± 0.0006 (largest 0.0024; 17 sd inside 0.01), |E − 2| / (5σ + 10⁻³) 0.19 ± 0.17 (largest
+    0.60; 4.7 sd inside 1), variance at most 0.0033.  The start's E − 2 over seeds 0–29 is 0.10–1.10 (geometric
+    mean 0.27, log-sd 0.6; 0.28 at seed 0) and over seeds 1000 k 0.065–0.99 (0.25, log-sd 0.68): the check that
+    the start is far off asks for more than 0.03 (3.7 and 3.1 sd in the log), where 0.1 sat 1.7 sd away."""
     cfg = VMCConfig(particles=2, dim=2, hidden=2, iterations=60, samples=2000, walkers=100, lr=0.05,
                     init_scale=0.3, step=0.3, final_samples=20000)
     res = run_vmc(cfg, np.random.default_rng(0))
@@ -172,8 +173,8 @@ def test_two_noninteracting_particles_in_2d_optimise_to_2():
 
 def test_two_electrons_in_2d_with_jastrow_reach_taut_energy():
     """RBM × Padé–Jastrow, ω = 1: E within 1 % of the exact 3 (measured: 3.0000 ± 0.0001 after 100
-    iterations of 5,000 samples, seed 0).  Over seeds 0–4 and 1 and 2 threads: |E − 3| 0.0008 ± 0.0005 (7.7 sd
-    inside 0.005), variance 0.0014 ± 0.0008 against 0.05."""
+    iterations of 5,000 samples, seed 0).  Over seeds 1000 k (k = 0–19, one thread): |E − 3| 0.0006 ± 0.0004
+    (largest 0.0013; 11 sd inside 0.005), variance 0.0012 ± 0.0006 against 0.05."""
     cfg = VMCConfig(particles=2, dim=2, interaction="coulomb", hidden=4, jastrow="pade", iterations=60,
                     samples=3000, step=0.3, lr=0.02, init_scale=0.1, final_samples=30000)
     res = run_vmc(cfg, np.random.default_rng(0))

@@ -632,6 +632,28 @@ def exact_sampling(k: int) -> dict:
     return out
 
 
+def dbn(k: int) -> dict:
+    """test_dbn's sampled bound and AIS (generator 2 + 1000 k) and its χ² of samples (seed 1000 k)."""
+    import test_dbn as T
+    from physgen.models.rbm.partition import exact_log_z
+
+    model = T.tiny((4, 3, 3), scale=0.8)
+    v, g = T.visible_states(model), gen(2 + 1000 * k)
+    exact_b, _ = model.log_prob(v, method="bound")
+    mc, info = model.log_prob(v, method="bound", k=400, generator=g)
+    out = {"bound_z": abs(float(mc.mean() - exact_b.mean())) / info["mc_error"]}
+    _, info = model.log_prob(v, method="ais", generator=g, n_chains=200, n_betas=500)
+    log_z = float(exact_log_z(model.rbms[-1].energy().detach().to(torch.float64)))
+    out["ais_dev"] = abs(info["log_z"] - log_z) / (4 * info["log_z_error"] + 0.02)
+    model = T.tiny((4, 3), scale=1.0)
+    target = T._exact_marginal(model)
+    out["chi2_p"] = T._chi2_p(model, 20_000, 1000 * k, target)
+    with torch.no_grad():
+        model.rbms[0].a.add_(0.1)
+    out["shifted_p"] = T._chi2_p(model, 20_000, 1000 * k, target)
+    return out
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -713,6 +735,8 @@ TESTS = {
                                         **{f"{f}_own_p": ("<", 1e-10) for f in ("rbm", "flow", "vae")},
                                         "weights_pull_e": ("<", 4), "weights_pull_m": ("<", 4)},
                        "test_exact_sampling (--mcmc chains, biased proposal, importance weights)"),
+    "dbn": (dbn, {"bound_z": ("<", 4), "ais_dev": ("<", 1), "chi2_p": (">", 1e-3), "shifted_p": ("<", 1e-3)},
+            "test_dbn::test_sampled_bound_and_ais_agree_with_the_exact_bound, test_samples_follow_the_exact_marginal"),
 }
 
 

@@ -654,6 +654,69 @@ def dbn(k: int) -> dict:
     return out
 
 
+def thermo_flow(k: int) -> dict:
+    """test_thermo's flow in extended space: 3×3 exact data (seed 1 + 1000 k), 100 training steps (seed 1000 k),
+    10,000 draws (seed 1000 k)."""
+    from physgen.data import Dataset, save
+    from physgen.physics.exact import exact_ensembles
+    from physgen.training import load_run, train
+    from physgen.training.thermo import thermodynamics
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        states, temps = exact_ensembles(3, [2.5], 2000, seed=1 + 1000 * k)
+        data = save(Dataset(states, "spins", {"temperature": temps}, None,
+                            {"J": 1.0, "h": 0.0, "boundary": "periodic"}), Path(tmp) / "exact3.h5")
+        train("flow", data=data, out=Path(tmp) / "flow", steps=100, seed=1000 * k, sets=["train.progress=false"])
+        (rec,) = thermodynamics(load_run(Path(tmp) / "flow"), n=10_000, seed=1000 * k, n_boot=100)["temperatures"]
+    keys = ("free_energy", "energy", "entropy", "specific_heat")
+    return {"max_pull": max(abs(rec["estimates"][q]["value"] - rec["exact"][q]) / rec["estimates"][q]["error"]
+                            for q in keys), "ess_fraction": rec["ess_fraction"]}
+
+
+def van_samples(k: int) -> dict:
+    """test_van's sampler χ² (model seed 2, draws 3 + 1000 k; conditioned: model 5, draws 6 + 1000 k)."""
+    import test_van as T
+
+    out = {}
+    for z2 in ("on", "off"):
+        other = T.random_van(3, 2, hidden=(16, 8), z2="off" if z2 == "on" else "on")
+        model = T.random_van(3, 2, hidden=(16, 8), z2=z2)
+        x = model.sample(100_000, generator=gen(3 + 1000 * k))
+        codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
+        counts = torch.bincount(codes, minlength=512).double().numpy()
+        with torch.no_grad():
+            out[f"{z2}_p"] = T.pooled_chi2(counts, model.log_prob(T.all_states(3))[0].exp().numpy() * len(x))[2]
+            out[f"{z2}_other_p"] = T.pooled_chi2(counts, other.log_prob(T.all_states(3))[0].exp().numpy() * len(x))[2]
+    spec = T.DataSpec("spins", (3, 3), None, ("temperature",), {"temperature": (2.0, 3.0)})
+    model = T.random_van(spec, 5, hidden=(16, 8))
+    x = model.sample(100_000, generator=gen(6 + 1000 * k), condition={"temperature": 2.5})
+    codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
+    counts = torch.bincount(codes, minlength=512).double().numpy()
+    with torch.no_grad():
+        q = lambda t: model.log_prob(T.all_states(3), cond=torch.full((512, 1), t))[0].exp().numpy()  # noqa: E731
+        out["cond_p"], out["cond_other_p"] = (T.pooled_chi2(counts, q(2.5) * len(x))[2],
+                                              T.pooled_chi2(counts, q(2.0) * len(x))[2])
+    return out
+
+
+def van_free_energy(k: int) -> dict:
+    """test_van's data-free 4×4 run: 400 steps at lr 10⁻², training seed 1000 k; F_q − F by enumeration."""
+    import test_van as T
+    from physgen.physics.exact import ExactIsing
+    from physgen.training import load_run, train
+    from physgen.training.hamiltonian import IsingTraining
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        summary = train("van", hamiltonian=IsingTraining(4, (2.5,)), out=Path(tmp) / "free", steps=400,
+                        seed=1000 * k, sets=["train.progress=false", "train.lr=0.01"])
+        with torch.no_grad():
+            f_q = T.exact_f_q(load_run(Path(tmp) / "free").model, 2.5)
+    f = -2.5 * ExactIsing(4, 2.5).log_z / 16
+    return {"fq_minus_f": f_q - f, "logged_dev": abs(summary["last_metrics"]["f_q"] - f_q)}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -737,6 +800,14 @@ TESTS = {
                        "test_exact_sampling (--mcmc chains, biased proposal, importance weights)"),
     "dbn": (dbn, {"bound_z": ("<", 4), "ais_dev": ("<", 1), "chi2_p": (">", 1e-3), "shifted_p": ("<", 1e-3)},
             "test_dbn::test_sampled_bound_and_ais_agree_with_the_exact_bound, test_samples_follow_the_exact_marginal"),
+    "thermo_flow": (thermo_flow, {"max_pull": ("<", 4)},
+                    "test_thermo::test_flow_extended_space_matches_exact_enumeration"),
+    "van_samples": (van_samples, {"on_p": (">", 1e-3), "off_p": (">", 1e-3), "cond_p": (">", 1e-3),
+                                  "on_other_p": ("<", 1e-10), "off_other_p": ("<", 1e-10), "cond_other_p": ("<", 1e-10)},
+                    "test_van::test_samples_follow_log_q, test_conditioned_samples_follow_log_q_with_the_temperature_gain"),
+    "van_free_energy": (van_free_energy, {"fq_minus_f": ("<", 0.002), "fq_minus_f ": (">", 0),
+                                          "logged_dev": ("<", 0.003)},
+                        "test_van::test_free_energy_training_approaches_the_exact_free_energy"),
 }
 
 

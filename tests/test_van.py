@@ -71,8 +71,8 @@ def test_samples_follow_log_q(z2):
     """100,000 draws on 3×3 (the incremental sampler, with the whole-lattice flip under Z₂) against q from the
     teacher-forced pass: the χ² test over the 512 states passes (p > 10⁻³; p-values over three seeds of each
     setting were 0.18–0.77), while the same counts against the other setting's q fail (p < 10⁻¹⁰).  False-alarm
-    rate 10⁻³; over seeds 2 + 1000 k (k = 0–4) and 1 and 2 threads p is 0.24–0.83 and 0 (underflow) against
-    the other q."""
+    rate 10⁻³; over draw seeds 3 + 1000 k (k = 0–19, one thread) p is 0.035–0.96 (z2 on) and 0.048–0.94
+    (off), and 0 (underflow) against the other q."""
     other = random_van(3, 2, hidden=(16, 8), z2="off" if z2 == "on" else "on")
     model = random_van(3, 2, hidden=(16, 8), z2=z2)
     x = model.sample(100_000, generator=torch.Generator().manual_seed(3))
@@ -86,8 +86,8 @@ def test_samples_follow_log_q(z2):
 def test_conditioned_samples_follow_log_q_with_the_temperature_gain():
     """A van conditioned on two temperatures carries the gain e^{G c} (``gain = auto``), and its incremental
     sampler still draws q(s | T): 100,000 draws on 3×3 at T = 2.5 pass the χ² test over the 512 states
-    (p > 10⁻³) and fail against q at T = 2 (p < 10⁻¹⁰).  Over seeds 5 + 1000 k (k = 0–4), p was 0.11–0.93 and 0
-    (underflow) against the other temperature's q."""
+    (p > 10⁻³) and fail against q at T = 2 (p < 10⁻¹⁰).  Over draw seeds 6 + 1000 k (k = 0–19, one thread), p
+    was 0.012–0.96 (false-alarm rate 10⁻³) and 0 (underflow) against the other temperature's q."""
     spec = DataSpec("spins", (3, 3), None, ("temperature",), {"temperature": (2.0, 3.0)})
     model = random_van(spec, 5, hidden=(16, 8))
     assert model.config.gain == "on" and model.net.cond_gain is not None
@@ -206,9 +206,9 @@ def exact_f_q(model: VAN, T: float) -> float:
 
 def test_free_energy_training_approaches_the_exact_free_energy(free_run):
     """After 400 steps F_q/N (by enumeration) lies above the exact F/N = −T log Z/N (the variational bound) and
-    within 0.002 of it (measured over seeds 0–4 and 1 and 2 threads: 1.5×10⁻⁴ to 2.3×10⁻⁴; the untrained model
-    is 0.56–0.58 above);
-    the logged F_q/N estimates it within 0.003 (measured: within 4×10⁻⁴); data.json records the Hamiltonian."""
+    within 0.002 of it (measured over training seeds 1000 k, k = 0–19, one thread: 1.8×10⁻⁴ ± 0.3×10⁻⁴,
+    1.3×10⁻⁴ to 2.4×10⁻⁴, 65 sd inside; the untrained model is 0.56–0.58 above); the logged F_q/N estimates it
+    within 0.003 (measured: within 3×10⁻⁴); data.json records the Hamiltonian."""
     from physgen.training import load_run
     from physgen.training import rundir as R
 

@@ -717,6 +717,47 @@ def van_free_energy(k: int) -> dict:
     return {"fq_minus_f": f_q - f, "logged_dev": abs(summary["last_metrics"]["f_q"] - f_q)}
 
 
+def nqs_metropolis(k: int) -> dict:
+    """test_nqs::test_metropolis_samples_psi_squared with rng 3 + 1000 k (ansatz, starts and chains)."""
+    from scipy.stats import chisquare
+
+    from physgen.quantum.exact import to_spins
+    from physgen.quantum.lattice import Lattice
+    from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
+    from physgen.quantum.wavefunctions import make_ansatz
+
+    out = {}
+    for rule in ("flip", "exchange"):
+        rng = np.random.default_rng(3 + 1000 * k)
+        ans = make_ansatz("rbm", Lattice("chain", 4, True), alpha=1, complex_params=True, rng=rng, scale=0.3)
+        s, _ = sample_spins(ans, SpinMetropolis(rule), start_spins(ans, 4, 200, rule, rng), 100, rng, burn_in=20)
+        idx = np.sum((s[::5].reshape(-1, 4) > 0) << np.arange(4), axis=1)
+        states = np.arange(16) if rule == "flip" else np.array([3, 5, 6, 9, 10, 12])
+        p = np.abs(np.exp(ans.log_psi(to_spins(states, 4)))) ** 2
+        counts = np.array([np.sum(idx == j) for j in states])
+        out[f"{rule}_p"] = chisquare(counts, p / p.sum() * counts.sum()).pvalue
+        p[np.argmax(p)] *= 1.2 ** 2
+        out[f"{rule}_changed_p"] = chisquare(counts, p / p.sum() * counts.sum()).pvalue
+    return out
+
+
+def kpd_and_auc(k: int) -> dict:
+    """test_metrics_jetnet's KPD of equal laws (rng 5 + 1000 k, 6 + 1000 k) and test_tune's folded AUC of equal
+    laws (rng 1000 k, scoring seed 1000 k)."""
+    from physgen.data import Dataset
+    from physgen.metrics import jetnet as J
+    from physgen.tune import scoring
+
+    rng = np.random.default_rng(5 + 1000 * k)
+    rng.normal(size=(60, 4)), rng.normal(0.5, 1, size=(50, 4))        # the test's explicit-MMD arrays come first
+    same = J.kpd_efp(rng.normal(size=(2000, 4)), rng.normal(size=(2000, 4)), batch_size=500, rng=6 + 1000 * k)
+    rng = np.random.default_rng(1000 * k)
+    real = Dataset(rng.normal(size=(400, 2)).astype(np.float32), "continuous")
+    good = Dataset(rng.normal(size=(400, 2)).astype(np.float32), "continuous")
+    auc = scoring.score("auc", real, good, condition=None, seed=1000 * k)["value"]
+    return {"kpd_z": abs(same["value"]) / same["error"], "folded_auc": auc}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -808,6 +849,12 @@ TESTS = {
     "van_free_energy": (van_free_energy, {"fq_minus_f": ("<", 0.002), "fq_minus_f ": (">", 0),
                                           "logged_dev": ("<", 0.003)},
                         "test_van::test_free_energy_training_approaches_the_exact_free_energy"),
+    "nqs_metropolis": (nqs_metropolis, {"flip_p": (">", 1e-4), "exchange_p": (">", 1e-4),
+                                        "flip_changed_p": ("<", 1e-4), "exchange_changed_p": ("<", 1e-4)},
+                       "test_nqs::test_metropolis_samples_psi_squared"),
+    "kpd_and_auc": (kpd_and_auc, {"kpd_z": ("<", 3), "folded_auc": ("<", 0.6), "folded_auc ": (">", 0.5)},
+                    "test_metrics_jetnet::test_kpd_batch_equals_explicit_unbiased_mmd, "
+                    "test_tune::test_scores_are_lower_for_better_samples"),
 }
 
 

@@ -758,6 +758,28 @@ def kpd_and_auc(k: int) -> dict:
     return {"kpd_z": abs(same["value"]) / same["error"], "folded_auc": auc}
 
 
+def delong_and_pca(k: int) -> dict:
+    """test_metrics_c2st's DeLong SE against the bootstrap (rng 1000 k) and test_analysis_pca's PC1 fraction
+    (data seed 1 + 1000 k)."""
+    from sklearn.metrics import roc_auc_score
+
+    from physgen.analysis import analyze_pca
+    from physgen.metrics import delong
+    from test_analysis_pca import _ordered_mixture
+
+    rng = np.random.default_rng(1000 * k)
+    y = np.r_[np.zeros(400, int), np.ones(300, int)]
+    s = np.round(rng.normal(size=700) + 0.7 * y, 1)
+    _, se = delong(y, s)
+    boot = [roc_auc_score(y[i], s[i]) for i in
+            (np.r_[rng.choice(400, 400), 400 + rng.choice(300, 300)] for _ in range(1000))]
+    result = analyze_pca(_ordered_mixture(4000, 8, 0.5, seed=1 + 1000 * k), n_components=5, n_boot=50)
+    return {"delong_rel": abs(se / np.std(boot) - 1),
+            "pc1_dev": abs(result.explained_variance_ratio[0] - (0.5 + 0.5 / 64)) / (3 * np.sqrt(0.25 / 4000) + 0.005),
+            "other_max": float(np.max(result.explained_variance_ratio[1:]) / (2.0 * 0.5 / 64)),
+            "pc1_weights_dev": float(np.max(np.abs(np.abs(result.components[0]) - 1 / 8)) / 0.02)}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -855,6 +877,10 @@ TESTS = {
     "kpd_and_auc": (kpd_and_auc, {"kpd_z": ("<", 3), "folded_auc": ("<", 0.6), "folded_auc ": (">", 0.5)},
                     "test_metrics_jetnet::test_kpd_batch_equals_explicit_unbiased_mmd, "
                     "test_tune::test_scores_are_lower_for_better_samples"),
+    "delong_and_pca": (delong_and_pca, {"delong_rel": ("<", 0.1), "pc1_dev": ("<", 1), "other_max": ("<", 1),
+                                        "pc1_weights_dev": ("<", 1)},
+                       "test_metrics_c2st::test_delong_auc_matches_sklearn_and_bootstrap, "
+                       "test_analysis_pca::test_pc1_variance_matches_the_analytic_mixture_value"),
 }
 
 

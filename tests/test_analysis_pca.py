@@ -21,8 +21,9 @@ def _ordered_mixture(n, L, f, seed):
 
 
 def test_pc1_variance_matches_the_analytic_mixture_value():
-    """Over seeds 1 + 100 k (k = 0–4): |PC1 fraction − f − (1 − f)/L²| is 0.3 ± 0.4 binomial SE against 3 SE +
-    0.005 (8 sd); the largest other fraction 0.68 ± 0.004 of its bound."""
+    """Over seeds 1 + 1000 k (k = 0–19, one thread): |PC1 fraction − f − (1 − f)/L²| is 0.21 ± 0.14 of its
+    tolerance 3 SE + 0.005 (largest 0.52; 5.6 sd inside); the largest other fraction 0.68 ± 0.01 of its bound
+    (30 sd)."""
     L, f = 8, 0.5
     result = analyze_pca(_ordered_mixture(4000, L, f, seed=1), n_components=5, n_boot=50)
     expected = f + (1 - f) / L**2  # 0.5078

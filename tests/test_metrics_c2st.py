@@ -9,7 +9,8 @@ from physgen.metrics import c2st_auc, delong
 
 
 def test_delong_auc_matches_sklearn_and_bootstrap():
-    """Measured over 8 seeds and 1 and 2 threads: |DeLong SE / bootstrap SD − 1| = 0.022 ± 0.010 against 0.1 (8 sd)."""
+    """Measured over seeds 1000 k (k = 0–19, one thread): |DeLong SE / bootstrap SD − 1| = 0.017 ± 0.011 (largest
+    0.041) against 0.1 (7.2 sd)."""
     rng = np.random.default_rng(0)
     y = np.r_[np.zeros(400, int), np.ones(300, int)]
     s = np.round(rng.normal(size=700) + 0.7 * y, 1)          # rounded: ties exercise the midranks

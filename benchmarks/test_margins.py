@@ -780,6 +780,40 @@ def delong_and_pca(k: int) -> dict:
             "pc1_weights_dev": float(np.max(np.abs(np.abs(result.components[0]) - 1 / 8)) / 0.02)}
 
 
+def gan_reweighted(k: int) -> dict:
+    """test_gan_reweighted: data seed 1000 k, draw seed 1 + 1000 k; the largest |z| of the six, the rows per
+    temperature, the observable targets at 2.3 and the fluctuation targets' relative errors."""
+    import test_gan_reweighted as T
+    from physgen.models import registry
+    from physgen.models.gan.observables import observables
+    from physgen.physics.exact import ExactIsing
+
+    model = registry.build("wgan-gp", {**T.SMALL, "reweight": 3, "match_observables": 1.0, "match_fluctuations": True},
+                           T.SPEC)
+    x, t = T.exact_lattices(6000, seed=1000 * k)
+    model.reals.fit(x, t)
+    batch = model.reals.draw(20000, gen(1 + 1000 * k))
+    s, zs, zs_old, rows_min, rows_max = observables(batch["x"]).double(), [], [], 20000, 0
+    for temp in (2.1, 2.3, 2.5):
+        rows = (batch["cond"][:, 0] - temp).abs() < 1e-6
+        rows_min, rows_max = min(rows_min, int(rows.sum())), max(rows_max, int(rows.sum()))
+        ex = ExactIsing(4, temp)
+        ess = float(model.reals.ess[round((temp - 2.1) / 0.2)])
+        for j, exact in ((0, ex.mean_abs_m), (2, ex.mean_energy)):
+            got = s[rows, j]
+            zs.append(abs(float(got.mean()) - exact) / (float(got.std()) * (1 / int(rows.sum()) + 1 / ess) ** 0.5))
+            zs_old.append(abs(float(got.mean()) - exact) / (float(got.std()) / min(int(rows.sum()), ess) ** 0.5))
+    model.observables.fit(x, t, model.reals)
+    ex = ExactIsing(4, 2.3)
+    target = model.observables.target
+    var_m, var_e = target[1, 3:].tolist()
+    return {"max_z": max(zs), "max_z_min_se": max(zs_old), "rows_min": rows_min, "rows_max": rows_max,
+            "target_m_dev": abs(float(target[1, 0]) - ex.mean_abs_m),
+            "target_e_dev": abs(float(target[1, 2]) - ex.mean_energy),
+            "var_e_rel": abs(var_e / (ex.specific_heat * 2.3 ** 2 / ex.n_spins) - 1),
+            "var_m_rel": abs(var_m / (ex.susceptibility * 2.3 / ex.n_spins) - 1)}
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -881,6 +915,11 @@ TESTS = {
                                         "pc1_weights_dev": ("<", 1)},
                        "test_metrics_c2st::test_delong_auc_matches_sklearn_and_bootstrap, "
                        "test_analysis_pca::test_pc1_variance_matches_the_analytic_mixture_value"),
+    "gan_reweighted": (gan_reweighted, {"max_z": ("<", 4), "max_z_min_se": ("<", 4), "rows_min": (">", 6000),
+                                        "rows_max": ("<", 7300),
+                                        "target_m_dev": ("<", 0.01), "target_e_dev": ("<", 0.03),
+                                        "var_e_rel": ("<", 0.1), "var_m_rel": ("<", 0.1)},
+                       "test_gan_reweighted (draws at the middle temperature, observable and fluctuation targets)"),
 }
 
 

@@ -814,6 +814,27 @@ def gan_reweighted(k: int) -> dict:
             "var_m_rel": abs(var_m / (ex.susceptibility * 2.3 / ex.n_spins) - 1)}
 
 
+def pointcloud_multiplicity(k: int) -> dict:
+    """test_pointcloud_multiplicity: training clouds seeds 1000 k and 1 + 1000 k, generator 1000 k."""
+    import scipy.stats
+    import test_pointcloud_multiplicity as T
+    from physgen.models.base import DataSpec
+    from physgen.models.epic import mask_of
+
+    x = torch.tensor(np.concatenate([T._clouds(2000, (2, 3, 4, 5), (0.1, 0.2, 0.3, 0.4), seed=1000 * k),
+                                     T._clouds(300, (6,), seed=1 + 1000 * k)]), dtype=torch.float32)
+    labels, out = torch.tensor([0] * 2000 + [1] * 300), {}
+    for family, make in T.FAMILIES.items():
+        model = make(DataSpec("pointcloud", (8, 3), T.NAMES, n_labels=2))
+        g = gen(1000 * k)
+        model.on_fit_start({"x": x, "labels": labels}, resumed=False, generator=g)
+        with torch.no_grad():
+            counts = mask_of(model.sample(4000, generator=g, condition={"labels": 0}))[..., 0].sum(1).long().numpy()
+        expected = np.bincount(mask_of(x[:2000])[..., 0].sum(1).long().numpy(), minlength=9)[2:6] / 2000 * 4000
+        out[f"{family}_p"] = float(scipy.stats.chisquare(np.bincount(counts, minlength=9)[2:6], expected).pvalue)
+    return out
+
+
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
@@ -920,6 +941,8 @@ TESTS = {
                                         "target_m_dev": ("<", 0.01), "target_e_dev": ("<", 0.03),
                                         "var_e_rel": ("<", 0.1), "var_m_rel": ("<", 0.1)},
                        "test_gan_reweighted (draws at the middle temperature, observable and fluctuation targets)"),
+    "pointcloud_multiplicity": (pointcloud_multiplicity, {"epic-gan_p": (">", 0.01), "epic-fm_p": (">", 0.01)},
+                                "test_pointcloud_multiplicity::test_generated_multiplicities_follow_the_training_distribution"),
 }
 
 

@@ -834,6 +834,266 @@ def pointcloud_multiplicity(k: int) -> dict:
         out[f"{family}_p"] = float(scipy.stats.chisquare(np.bincount(counts, minlength=9)[2:6], expected).pvalue)
     return out
 
+def stats_bootstrap(k: int) -> dict:
+    """test_stats' bootstrap errors (data seeds 0 and 3, bootstrap seeds 1 and 7, each + 1000 k) and white-noise
+    τ_int and ESS (seed 1000 k)."""
+    from physgen.stats import bootstrap, effective_sample_size, integrated_autocorrelation_time
+
+    x = np.random.default_rng(1000 * k).normal(2.0, 3.0, size=2000)
+    est = bootstrap(np.mean, x, n_boot=2000, rng=1 + 1000 * k)
+    rng = np.random.default_rng(3 + 1000 * k)
+    a, b = rng.normal(size=(300, 2)), rng.normal(1.0, size=(200, 2))
+    e1 = bootstrap(lambda u, v: float(np.linalg.norm(u.mean(0) - v.mean(0))), a, b, n_boot=300, rng=7 + 1000 * k)
+    w = np.random.default_rng(1000 * k).normal(size=(8, 5000))
+    return {"mean_error_rel": abs(est.error / (3.0 / math.sqrt(2000)) - 1),
+            "two_sample_error_rel": abs(e1.error / math.sqrt(1 / 300 + 1 / 200) - 1),
+            "tau_white_dev": abs(integrated_autocorrelation_time(w) - 0.5),
+            "ess_white_rel": abs(effective_sample_size(w) / 40000 - 1)}
+
+
+def _moments_z(trace: torch.Tensor, mean: np.ndarray, cov: np.ndarray) -> float:
+    """test_langevin.check_moments' largest |z| of the means and covariance entries (it asserts each < 4)."""
+    from physgen.stats import mean_with_error
+
+    x, zs = trace.double().numpy().transpose(1, 0, 2), []
+    for i in range(x.shape[2]):
+        est = mean_with_error(x[:, :, i])
+        zs.append(abs(est.value - mean[i]) / est.error)
+        for j in range(i, x.shape[2]):
+            est = mean_with_error((x[:, :, i] - mean[i]) * (x[:, :, j] - mean[j]))
+            zs.append(abs(est.value - cov[i, j]) / est.error)
+    return float(max(zs))
+
+
+def langevin_moments(k: int) -> dict:
+    """test_langevin's check_moments tests (MALA Gaussian, seed 10; ULA biased covariance, 11; MALA mixture, 20;
+    each + 1000 k) and the truncated-target combined p (seeds 100 + 1000 k … 102 + 1000 k)."""
+    import scipy.stats
+    import test_langevin as T
+    from physgen.samplers import langevin as L
+
+    out = {}
+    res = L.mala(T.gaussian_log_prob(), torch.zeros(32, 2), step_size=0.3, n_steps=2500,
+                 generator=gen(10 + 1000 * k), burn_in=200, record=True)
+    out["mala_gauss_z"] = _moments_z(res.trace, T.MU.numpy(), T.SIGMA.numpy())
+    out["mala_gauss_acc"] = float(res.acceptance_rate.mean())
+    eta = 0.15
+    lam, vec = torch.linalg.eigh(T.SIGMA.double())
+    cov_eta = (vec @ torch.diag(lam / (1 - eta / (4 * lam))) @ vec.T).numpy()
+    res = L.ula(T.gaussian_log_prob(), torch.zeros(32, 2), step_size=eta, n_steps=3000,
+                generator=gen(11 + 1000 * k), burn_in=200, record=True)
+    out["ula_cov_z"] = _moments_z(res.trace, T.MU.numpy(), cov_eta)
+    res = L.mala(T.mixture_log_prob, torch.zeros(32, 2, dtype=torch.float64), step_size=0.8, n_steps=2500,
+                 generator=gen(20 + 1000 * k), burn_in=200, record=True)
+    out["mala_mixture_z"] = _moments_z(res.trace, *T.mixture_moments())
+    lo, hi, ps = -0.5, 1.0, []
+    for seed in range(3):
+        g = gen(100 + seed + 1000 * k)
+        x0 = lo + (hi - lo) * torch.rand(3000, 1, generator=g, dtype=torch.float64)
+        x = L.mala(lambda x: -0.5 * x.pow(2).sum(1), x0, step_size=0.5, n_steps=200, generator=g,
+                   clamp=(lo, hi), grad_clip=0.2, diagnostics=False).samples[:, 0].numpy()
+        ps.append(scipy.stats.kstest(x, scipy.stats.truncnorm(lo, hi).cdf).pvalue)
+    out["truncated_p"] = float(scipy.stats.combine_pvalues(ps).pvalue)
+    return out
+
+
+def ising_tc(k: int) -> dict:
+    """test_ising_engine::test_metropolis_and_wolff_agree_at_tc with simulate's seed 9 + 1000 k: |z| of the
+    three differences (signed in ``z_*``) and the ratio of the τ_int of |m|."""
+    import test_ising_engine as T
+    from physgen.data.ising import simulate
+    from physgen.physics import onsager
+
+    common = dict(chains=128, seed=9 + 1000 * k)
+    met = simulate(16, [onsager.T_C], 2560, burn_in=1000, thin=50, algorithm="metropolis", **common)
+    wol = simulate(16, [onsager.T_C], 2560, burn_in=100, thin=4, algorithm="wolff", **common)
+    fns = {"e": T.ob.energy_per_spin, "abs_m": lambda s: np.abs(T.ob.magnetization(s)),
+           "m2": lambda s: T.ob.magnetization(s) ** 2}
+    out = {}
+    for name, fn in fns.items():
+        (a, da), (b, db) = (T._mean_and_error(T._chain_means(d, onsager.T_C, fn)) for d in (met, wol))
+        out[f"z_{name}"] = float((a - b) / np.hypot(da, db))
+    out["max_abs_z"] = max(abs(v) for v in out.values())
+    out["tau_ratio"] = float(met.attrs["tau_int_abs_m"][0] / wol.attrs["tau_int_abs_m"][0])
+    return out
+
+
+def gibbs(k: int) -> dict:
+    """test_gibbs with the generators' seeds s + 1000 k (the five laws, small_rbm's 100 + seed, kept): the
+    Fisher-combined χ² and largest-bin p of each test (the rule: both > 10⁻³) and the flip move's single p."""
+    import test_gibbs as T
+    from physgen.models.rbm.partition import _log_g, all_states, states_index
+    from physgen.samplers.gibbs import flip_move, gibbs_sample
+    from physgen.samplers.tempering import default_betas, pt_sample, pt_sweep
+
+    def g(seed):
+        return gen(seed + 1000 * k)
+
+    runs = {}
+    for visible, flip in (("bernoulli", False), ("spin", False), ("spin", True)):
+        runs[f"gibbs_{visible}{'_flip' if flip else ''}"] = [
+            T.visible_pvalues(T.small_rbm(visible, s), gibbs_sample(T.small_rbm(visible, s), T.N_EXACT, generator=g(s),
+                                                                    burn_in=50, flip=flip)) for s in T.SEEDS]
+    runs["thinned"] = [T.visible_pvalues(T.small_rbm("bernoulli", s), gibbs_sample(
+        T.small_rbm("bernoulli", s), T.N, generator=g(s), chains=2000, burn_in=100, thin=20, init=torch.ones(1, 6)))
+        for s in T.SEEDS]
+    for visible, flip in (("bernoulli", False), ("spin", True)):
+        runs[f"pt_{visible}"] = [T.visible_pvalues(T.small_rbm(visible, s), pt_sample(
+            T.small_rbm(visible, s), T.N // 2, betas=default_betas(4, dtype=torch.float64), generator=g(s),
+            burn_in=30, flip=flip)) for s in T.SEEDS]
+    e, gg = T.small_rbm("spin", 0), g(0)
+    betas = default_betas(3, 0.2, dtype=torch.float64)
+    chains, _ = pt_sweep(e, e.random_visible((3, T.N), gg), betas, gg, steps=30)
+    runs["replicas"] = [T.histogram_pvalues(torch.bincount(states_index(chains[r]), minlength=64),
+                                            torch.softmax(-e.tempered(float(b)).free_energy(all_states(6, spin=True)), 0))
+                        for r, b in enumerate(betas)]
+    runs["gaussian_hidden"] = []
+    for s in T.SEEDS:
+        e, gg = T.small_rbm("gaussian", s), g(s)
+        h = e.sample_hidden(gibbs_sample(e, T.N, generator=gg, burn_in=200), gg)
+        hs = all_states(4)
+        runs["gaussian_hidden"].append(T.histogram_pvalues(torch.bincount(states_index(h), minlength=16),
+                                                           torch.softmax(hs @ e.b + _log_g(e, e.a + hs @ e.W.T), 0)))
+    out = {f"{name}_{stat}": T.combined([pair[i] for pair in pairs])
+           for name, pairs in runs.items() for i, stat in enumerate(("chi2", "bin"))}
+    e, gg = T.small_rbm("spin", 3), g(3)
+    probs = T.exact_log_prob_all(e).exp()
+    x = all_states(6, spin=True)[torch.multinomial(probs, T.N, replacement=True, generator=gg)]
+    out["flip_move_p"] = T.visible_pvalue(e, flip_move(e, x, gg)[0])
+    return out
+
+
+def rbm_cd(k: int) -> dict:
+    """test_rbm_cd with the generators' seeds s + 1000 k (the laws kept): the flip z-test's |z| and the combined
+    χ² p of the hidden-state and stacked sweep tests."""
+    import test_gibbs as G
+    import test_rbm_cd as T
+    from physgen.models.rbm.energy import RBMEnergy
+    from physgen.models.rbm.partition import _log_g, all_states, states_index
+    from physgen.samplers.gibbs import flip_from_logits, sweeps
+
+    e, g = G.small_rbm("spin", 2), gen(1000 * k)
+    s = T._units("spin", (4000, 6), g)
+    v, _ = flip_from_logits(e, s, e.hidden_logits(s), gen(3 + 1000 * k))
+    flipped = (v != s).all(-1).double()
+    accept = torch.exp(e.flip_log_ratio(s)).clamp(max=1.0)
+    out = {"flip_z": abs(float((flipped.mean() - accept.mean()) / (accept * (1 - accept)).mean().sqrt() * 4000 ** 0.5))}
+    for visible, flip in (("bernoulli", False), ("spin", True), ("gaussian", False)):
+        p = []
+        for seed in G.SEEDS:
+            e = G.small_rbm(visible, seed)
+            v, _, h = sweeps(e, torch.zeros(G.N, e.n_hidden, dtype=torch.float64), 60, gen(seed + 1000 * k), flip=flip)
+            if visible == "gaussian":
+                hs = all_states(e.n_hidden)
+                probs = torch.softmax(hs @ e.b + _log_g(e, e.a + hs @ e.W.T), 0)
+                p.append(G.chi2_pvalue(torch.bincount(states_index(h), minlength=len(hs)), probs))
+            else:
+                p.append(G.visible_pvalue(e, v))
+        out[f"hidden_{visible}_p"] = G.combined(p)
+    for visible, flip in (("bernoulli", False), ("spin", True)):
+        p = []
+        for seed in G.SEEDS:
+            es = [G.small_rbm(visible, 10 * seed + j) for j in range(3)]
+            stacked = RBMEnergy(visible, torch.stack([e.W for e in es]), torch.stack([e.a for e in es])[:, None],
+                                torch.stack([e.b for e in es])[:, None])
+            v, _, _ = sweeps(stacked, torch.zeros(3, G.N, 4, dtype=torch.float64), 60, gen(seed + 1000 * k), flip=flip)
+            p += [G.visible_pvalue(e, v[j]) for j, e in enumerate(es)]
+        out[f"stacked_{visible}_p"] = G.combined(p)
+    return out
+
+
+def rbm_levels(k: int) -> dict:
+    """test_rbm_levels with the generators' seeds s + 1000 k (the laws kept): the Gibbs tests' combined χ² and
+    largest-bin p (the rule: both > 10⁻³; against the shifted law: not both), AIS |log Z − exact| and the
+    binomial conditional's largest mean and variance deviations."""
+    import test_gibbs as G
+    import test_rbm_levels as T
+    from physgen.models.rbm.partition import exact_log_z
+    from physgen.samplers.ais import ais_log_z
+    from physgen.samplers.gibbs import gibbs_sample
+
+    out = {}
+    for visible in T.UNITS:
+        draws = []
+        for seed in range(5):
+            e = T.level_rbm(visible, seed)
+            draws.append((seed, T.state_counts(e, gibbs_sample(e, 20000, generator=gen(seed + 1000 * k), burn_in=50))))
+        for shift, tag in ((0.0, ""), (0.2, "_shifted")):
+            pairs = [G.histogram_pvalues(c, T.exact_probs(T.level_rbm(visible, seed, shift=shift))) for seed, c in draws]
+            for i, stat in enumerate(("chi2", "bin")):
+                out[f"{visible}{tag}_{stat}"] = G.combined([pair[i] for pair in pairs])
+        e = T.level_rbm(visible, 2, n_pix=4, m=4)
+        out[f"{visible}_ais_dev"] = abs(ais_log_z(e, n_chains=200, n_betas=2000, generator=gen(1000 * k)).log_z
+                                        - float(exact_log_z(e)))
+    e = T.level_rbm("binomial", 1, levels=4)
+    h = torch.tensor([[1.0, 0.0, 1.0]], dtype=torch.float64).expand(40000, -1)
+    x = e.sample_visible(h, gen(1000 * k)) * 4
+    p = torch.sigmoid(e.visible_field(h[:1]))[0]
+    out["binomial_mean_dev"] = float((x.mean(0) - 4 * p).abs().max())
+    out["binomial_var_dev"] = float((x.var(0) - 4 * p * (1 - p)).abs().max())
+    out["shifted_rejected"] = float(all(min(out[f"{v}_shifted_chi2"], out[f"{v}_shifted_bin"]) <= 1e-3
+                                        for v in T.UNITS))
+    return out
+
+
+def reweighting(k: int) -> dict:
+    """test_reweighting with the exact samples' seeds s + 1000 k: the free energies' largest deviation and, over
+    the three parametrised seeds 1–3, the largest |z| of the 18 reweighted means and the smallest ESS."""
+    import test_reweighting as T
+    from physgen.physics.exact import ExactIsing
+    from physgen.physics.reweighting import effective_sample_size, free_energies, log_weights
+
+    E, _, B = T._exact_samples((2.0, 2.4, 2.8), 4000, seed=1000 * k)
+    levels, f = free_energies(E, B)
+    exact = np.array([ExactIsing(4, 1 / b).log_z for b in levels])
+    out = {"f_dev": float(np.abs(f - (exact - exact[0])).max()), "max_z": 0.0, "min_ess": math.inf}
+    for seed in (1, 2, 3):
+        E, M, B = T._exact_samples((2.1, 2.5), 5000, seed + 1000 * k)
+        fit = free_energies(E, B)
+        for temp in (2.1, 2.3, 2.5):
+            lw = log_weights(E, B, 1 / temp, fit)
+            w, ess = np.exp(lw), effective_sample_size(lw)
+            out["min_ess"] = min(out["min_ess"], float(ess))
+            ex = ExactIsing(4, temp)
+            for got, values, exact_value in ((w @ E / 16, E / 16, ex.mean_energy), (w @ M, M, ex.mean_abs_m)):
+                se = np.sqrt(w @ (values - got) ** 2 / ess)
+                out["max_z"] = max(out["max_z"], float(abs(got - exact_value) / se))
+    return out
+
+
+def augment_and_toys(k: int) -> dict:
+    """test_augment's uniformity p (generator 1 + 1000 k) and test_data_digits_toys' χ² of the mixtures (seeds
+    0–2 + 1000 k, Fisher-combined; 20% wrong noise, 9 + 1000 k) and of the checkerboard (1000 k)."""
+    import scipy.stats
+    import test_data_digits_toys as D
+    from physgen.data.toys import CHECKER_SQUARES, sample_toy
+    from physgen.training.augment import LatticeSymmetries
+
+    x = -torch.ones(25_000, 5, 5)
+    x[:, 0, 0] = 1
+    y = LatticeSymmetries((5, 5))(x, gen(1 + 1000 * k))
+    flipped = y.sum((1, 2)) > 0
+    site = torch.where(flipped[:, None, None], -y, y).flatten(1).argmax(1)
+    out = {"augment_sites_p": float(scipy.stats.chisquare(np.bincount(site.numpy(), minlength=25)).pvalue),
+           "augment_flips_p": float(scipy.stats.binomtest(int(flipped.sum()), len(flipped)).pvalue)}
+    for name, noise in (("ring", 0.1), ("grid", 0.05), ("ring", 0.3)):
+        edges = np.linspace(-3.5, 3.5, int(round(7 / noise)) + 1)
+        probs = D._mixture_bin_probabilities(name, noise, edges)
+        ps = [D._chi2_pvalue(sample_toy(name, 20000, rng=np.random.default_rng(s + 1000 * k), noise=noise)[0],
+                             probs, edges) for s in range(3)]
+        out[f"{name}{noise}_p"] = float(scipy.stats.combine_pvalues(ps).pvalue)
+        wrong = sample_toy(name, 20000, rng=np.random.default_rng(9 + 1000 * k), noise=1.2 * noise)[0]
+        out[f"{name}{noise}_wrong_p"] = float(D._chi2_pvalue(wrong, probs, edges))
+    x, labels = sample_toy("checkerboard", 16000, rng=np.random.default_rng(1000 * k))
+    cell = np.floor(x).astype(int)
+    assert np.array_equal(cell, CHECKER_SQUARES[labels].astype(int))
+    ps = [scipy.stats.chisquare(np.bincount(labels, minlength=8)).pvalue,
+          scipy.stats.kstest(x[:, 0] - cell[:, 0], "uniform").pvalue,
+          scipy.stats.kstest(x[:, 1] - cell[:, 1], "uniform").pvalue]
+    out["checkerboard_p"] = float(scipy.stats.combine_pvalues(ps).pvalue)
+    return out
+
+
 
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
@@ -943,6 +1203,34 @@ TESTS = {
                        "test_gan_reweighted (draws at the middle temperature, observable and fluctuation targets)"),
     "pointcloud_multiplicity": (pointcloud_multiplicity, {"epic-gan_p": (">", 0.01), "epic-fm_p": (">", 0.01)},
                                 "test_pointcloud_multiplicity::test_generated_multiplicities_follow_the_training_distribution"),
+    "stats_bootstrap": (stats_bootstrap, {"mean_error_rel": ("<", 0.1), "two_sample_error_rel": ("<", 0.2),
+                                          "tau_white_dev": ("<", 0.05), "ess_white_rel": ("<", 0.1)},
+                        "test_stats (bootstrap errors, white-noise τ_int and ESS)"),
+    "langevin_moments": (langevin_moments, {"mala_gauss_z": ("<", 4), "ula_cov_z": ("<", 4),
+                                            "mala_mixture_z": ("<", 4), "mala_gauss_acc": (">", 0.5),
+                                            "truncated_p": (">", 0.01)},
+                         "test_langevin (check_moments: MALA Gaussian, ULA covariance, MALA mixture; truncated p)"),
+    "ising_tc": (ising_tc, {"max_abs_z": ("<", 4), "tau_ratio": (">", 2)},
+                 "test_ising_engine::test_metropolis_and_wolff_agree_at_tc"),
+    "gibbs": (gibbs, {f"{t}_{stat}": (">", 1e-3) for t in ("gibbs_bernoulli", "gibbs_spin", "gibbs_spin_flip",
+                                                             "thinned", "pt_bernoulli", "pt_spin", "replicas",
+                                                             "gaussian_hidden") for stat in ("chi2", "bin")}
+              | {"flip_move_p": (">", 1e-3)},
+              "test_gibbs (Gibbs, thinned, PT, replicas, Gaussian hidden marginal, flip move)"),
+    "rbm_cd": (rbm_cd, {"flip_z": ("<", 4)} | {f"{t}_p": (">", 1e-3) for t in (
+        "hidden_bernoulli", "hidden_spin", "hidden_gaussian", "stacked_bernoulli", "stacked_spin")},
+               "test_rbm_cd (logit flip z-test, hidden-state and stacked sweeps)"),
+    "rbm_levels": (rbm_levels, {f"{v}_{stat}": (">", 1e-3) for v in ("binomial", "softmax") for stat in ("chi2", "bin")}
+                   | {"binomial_ais_dev": ("<", 0.05), "softmax_ais_dev": ("<", 0.05), "binomial_mean_dev": ("<", 0.03),
+                      "binomial_var_dev": ("<", 0.05), "shifted_rejected": (">", 0.5)},
+                   "test_rbm_levels (Gibbs against enumeration, its power, AIS log Z, binomial conditional)"),
+    "reweighting": (reweighting, {"f_dev": ("<", 0.05), "max_z": ("<", 4), "min_ess": (">", 1000)},
+                    "test_reweighting (free energies, reweighted ⟨E⟩ and ⟨|m|⟩ at 2.1, 2.3, 2.5)"),
+    "augment_and_toys": (augment_and_toys, {v: (">", 1e-3) for v in (
+        "augment_sites_p", "augment_flips_p", "ring0.1_p", "grid0.05_p", "ring0.3_p", "checkerboard_p")}
+                         | {f"{t}_wrong_p": ("<", 1e-6) for t in ("ring0.1", "grid0.05", "ring0.3")},
+                         "test_augment::test_group_elements_are_uniform, test_data_digits_toys (mixture and "
+                         "checkerboard samplers)"),
 }
 
 

@@ -24,16 +24,18 @@ def test_images_keep_energy_and_magnetization():
 
 def test_group_elements_are_uniform():
     """One up spin in a 5×5 lattice of down spins lands on each of the 25 sites equally often and the global
-    flip happens half the time (chi-square p > 0.001 over 25,000 draws; a bias of 20% on one site gives p < 1e-6).
-    False-alarm rate 10⁻³ per check; over seeds 1 + 100 k (k = 0–4) and 1 and 2 threads p is 0.07–0.93 (sites)
-    and 0.41–0.97 (flips), 0.93 and 0.41 at the test's seed."""
+    flip happens half the time (p > 10⁻⁴ over 25,000 draws; a bias of 20% on one site gives p < 1e-6, a flip
+    probability of 0.52 instead of 0.5 is 6.3 standard errors, p ≈ 3×10⁻¹⁰).  False-alarm rate 10⁻⁴ per check:
+    at 10⁻³ the flip check failed seed 1 + 1000 k at k = 8 (p = 0.0009) of 20, the rule's own false alarm: over
+    k = 0–199 (one thread) the flip fraction's z is −0.12 ± 1.08 and both p are uniform (Kolmogorov–Smirnov p
+    0.63 flips, 0.55 sites; smallest 0.0009 and 0.0038); 0.93 and 0.41 at the test's seed."""
     x = -torch.ones(25_000, 5, 5)
     x[:, 0, 0] = 1
     y = LatticeSymmetries((5, 5))(x, torch.Generator().manual_seed(1))
     flipped = y.sum((1, 2)) > 0
     site = torch.where(flipped[:, None, None], -y, y).flatten(1).argmax(1)
-    assert scipy.stats.chisquare(np.bincount(site.numpy(), minlength=25)).pvalue > 1e-3
-    assert scipy.stats.binomtest(int(flipped.sum()), len(flipped)).pvalue > 1e-3
+    assert scipy.stats.chisquare(np.bincount(site.numpy(), minlength=25)).pvalue > 1e-4
+    assert scipy.stats.binomtest(int(flipped.sum()), len(flipped)).pvalue > 1e-4
 
 
 def test_no_flip_at_a_field_and_refusals():

@@ -1096,6 +1096,39 @@ def augment_and_toys(k: int) -> dict:
     return out
 
 
+def ising_exact(k: int) -> dict:
+    """test_ising_engine's L ≤ 4 histograms against exact enumeration (simulate's seeds 300 + 1000 k and the next):
+    per test the smallest Fisher-combined p and the smallest single p of its four statistics (the rule: > 10⁻³
+    and > 10⁻⁴)."""
+    import scipy.stats
+    import test_ising_engine as T
+
+    def record(name, ps):
+        out[f"{name}_fisher"] = min(float(scipy.stats.combine_pvalues(v, method="fisher").pvalue) for v in ps.values())
+        out[f"{name}_single"] = min(min(v) for v in ps.values())
+
+    out, seed = {}, T.SEED + 1000 * k
+    for engine in T.ENGINES:
+        record(f"met_{engine}", T._pvalues_vs_exact("metropolis", [1.5, 2.269, 3.5], engine=engine, seed=seed))
+        ps = T._pvalues_vs_exact("metropolis", [2.0, 3.0], J=1.0, h=0.3, engine=engine, seed=seed)
+        for name, extra in T._pvalues_vs_exact("metropolis", [1.5, 2.5], J=-1.0, h=0.5, engine=engine,
+                                               seed=seed).items():
+            ps[name] += extra
+        record(f"field_{engine}", ps)
+        record(f"l2_{engine}", T._pvalues_vs_exact("metropolis", [1.5, 2.5, 4.0], size=2, engine=engine, seed=seed))
+    record("wolff", T._pvalues_vs_exact("wolff", [1.5, 2.269, 3.5], seed=seed))
+    for size in (2, 3):
+        record(f"wolff_l{size}", T._pvalues_vs_exact("wolff", [1.5, 2.5, 4.0], size=size, seed=seed))
+    return out
+
+
+
+def _ising_engines() -> tuple[str, ...]:
+    """test_ising_engine.ENGINES without importing the test module at start-up."""
+    from physgen.data.ising import multispin
+
+    return ("multispin", "torch") if multispin.AVAILABLE else ("torch",)
+
 
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
@@ -1235,6 +1268,11 @@ TESTS = {
                          | {f"{t}_wrong_p": ("<", 1e-6) for t in ("ring0.1", "grid0.05", "ring0.3")},
                          "test_augment::test_group_elements_are_uniform, test_data_digits_toys (mixture and "
                          "checkerboard samplers)"),
+    "ising_exact": (ising_exact, {f"{t}_{e}_{stat}": (">", bound) for t in ("met", "field", "l2") for e in _ising_engines()
+                                  for stat, bound in (("fisher", 1e-3), ("single", 1e-4))}
+                    | {f"wolff{t}_fisher": (">", 1e-3) for t in ("", "_l2", "_l3")}
+                    | {f"wolff{t}_single": (">", 1e-4) for t in ("", "_l2", "_l3")},
+                    "test_ising_engine (L ≤ 4 histograms against exact enumeration, Metropolis and Wolff)"),
 }
 
 

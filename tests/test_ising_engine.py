@@ -9,6 +9,11 @@ Measured power (``python benchmarks/power.py ising``: exact independent draws wi
 the tests' own p-values and decision rule): |⟨e⟩| off by 2% (a temperature error) is caught every time
 (200/200) at the default size; a 5% excess in the most probable energy level is not (2/200, the same as
 no bias) and needs the slow test's 20,000 × 3 samples per temperature (50/50; 2%: 5/50).
+
+The L ≤ 4 histogram tests over simulate's seeds 300 + 1000 k (and the next, k = 0–19, one thread; both engines;
+benchmarks/test_margins.py ising_exact): the smallest Fisher-combined p of a test's four statistics 0.0012–0.98
+(720 values; the rule > 10⁻³, about 1/720 expected at the smallest) and its smallest single p 0.00021 or more
+(the rule > 10⁻⁴); every test passed at every seed.
 """
 import warnings
 

@@ -1122,6 +1122,42 @@ def ising_exact(k: int) -> dict:
     return out
 
 
+def ising_ordered_start(k: int) -> dict:
+    """test_ising_engine::test_ordered_start_gives_both_signs_and_random_start_is_random, simulate's seed 1 + 1000 k:
+    the ordered chains in each phase (of 64) and the random start's mean |m| after one sweep."""
+    from physgen.data.ising import simulate
+    from physgen.physics import observables as ob
+
+    m = ob.magnetization(simulate(16, [1.5], 64, chains=64, burn_in=20, thin=5, seed=1 + 1000 * k).samples)
+    hot = simulate(16, [1.5], 64, chains=64, burn_in=0, thin=1, seed=1 + 1000 * k, start="random")
+    return {"plus": float((m > 0.9).sum()), "minus": float((m < -0.9).sum()),
+            "hot_abs_m": float(np.abs(ob.magnetization(hot.samples)).mean())}
+
+
+def ising_onsager(k: int) -> dict:
+    """test_ising_engine::test_l32_matches_onsager_at_low_and_high_temperature, simulate's seed 5 + 1000 k: each
+    deviation over its tolerance (4 SE + 5×10⁻⁴, or the series' allowance) and the errors."""
+    import test_ising_engine as T
+    from physgen.data.ising import simulate
+    from physgen.physics import onsager
+
+    ob = T.ob
+    ds = simulate(32, [1.5, 3.5], 2048, chains=128, burn_in=400, thin=10, seed=5 + 1000 * k)
+    out = {}
+    for temp in (1.5, 3.5):
+        e, de = T._mean_and_error(T._chain_means(ds, temp, ob.energy_per_spin))
+        out[f"e_{temp}"], out[f"de_{temp}"] = abs(e - onsager.energy_per_spin(temp)) / (4 * de + 5e-4), float(de)
+    m, dm = T._mean_and_error(T._chain_means(ds, 1.5, lambda s: np.abs(ob.magnetization(s))))
+    out["m_1.5"], out["dm_1.5"] = abs(m - onsager.spontaneous_magnetization(1.5)) / (4 * dm + 5e-4), float(dm)
+    coeffs = [1, 4, 12, 36, 100, 276, 740, 1972, 5172, 13492, 34876, 89764, 229628]
+    chi0 = np.polyval(coeffs[::-1], np.tanh(1 / 3.5))
+    m2, dm2 = T._mean_and_error(1024 * T._chain_means(ds, 3.5, lambda s: ob.magnetization(s) ** 2))
+    out["m2_3.5"] = abs(m2 - chi0) / (4 * dm2 + 0.05 * chi0)
+    am, dam = T._mean_and_error(T._chain_means(ds, 3.5, lambda s: np.abs(ob.magnetization(s))))
+    out["am_3.5"] = abs(am - np.sqrt(2 * chi0 / (np.pi * 1024))) / (4 * dam + 0.03 * am)
+    return {key: float(v) for key, v in out.items()}
+
+
 
 def _ising_engines() -> tuple[str, ...]:
     """test_ising_engine.ENGINES without importing the test module at start-up."""
@@ -1273,6 +1309,12 @@ TESTS = {
                     | {f"wolff{t}_fisher": (">", 1e-3) for t in ("", "_l2", "_l3")}
                     | {f"wolff{t}_single": (">", 1e-4) for t in ("", "_l2", "_l3")},
                     "test_ising_engine (L ≤ 4 histograms against exact enumeration, Metropolis and Wolff)"),
+    "ising_ordered_start": (ising_ordered_start, {"plus": (">", 15), "minus": (">", 15), "hot_abs_m": ("<", 0.5)},
+                            "test_ising_engine::test_ordered_start_gives_both_signs_and_random_start_is_random"),
+    "ising_onsager": (ising_onsager, {"e_1.5": ("<", 1), "e_3.5": ("<", 1), "m_1.5": ("<", 1), "m2_3.5": ("<", 1),
+                                      "am_3.5": ("<", 1), "de_1.5": ("<", 2e-3), "de_3.5": ("<", 2e-3),
+                                      "dm_1.5": ("<", 5e-4)},
+                      "test_ising_engine::test_l32_matches_onsager_at_low_and_high_temperature"),
 }
 
 

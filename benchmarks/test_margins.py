@@ -1158,6 +1158,36 @@ def ising_onsager(k: int) -> dict:
     return {key: float(v) for key, v in out.items()}
 
 
+def physics_exact(k: int) -> dict:
+    """test_physics_exact's Binder cumulant of normal draws (rng 1000 k), thermodynamics of exact L = 4 samples
+    (draws 11 + 1000 k, bootstrap 1 + 1000 k: the largest |pull|, the errors over their cap, the energy error
+    against σ/√N), G(r) of exact samples (3 + 1000 k) and exact_ensembles' ⟨e⟩ (seed 5 + 1000 k)."""
+    import test_physics_exact as T
+    from physgen.physics import observables as ob
+    from physgen.physics.exact import ExactIsing
+
+    rng = np.random.default_rng(1000 * k)
+    rng.choice([-1.0, 1.0], 1000)
+    out = {"binder_normal": abs(float(ob.binder_cumulant(rng.normal(size=200000))))}
+    ex = ExactIsing(4, 2.5)
+    rng = np.random.default_rng(11 + 1000 * k)
+    s = ex.states[rng.choice(ex.probabilities.size, size=T.N_THERMO, p=ex.probabilities)]
+    est, truth = ob.thermodynamics(s, 2.5, rng=1 + 1000 * k, n_boot=200), T._thermo_truth(ex)
+    out["max_pull"] = max(abs(est[key].value - v) / est[key].error for key, v in truth.items())
+    out["error_over_cap"] = max(est[key].error / (0.1 * abs(v) + 0.01) for key, v in truth.items())
+    e = ob.energy_per_spin(s)
+    out["energy_error_rel"] = abs(est["energy"].error / (e.std() / np.sqrt(len(e))) - 1)
+    ex, rng = ExactIsing(4, 2.4), np.random.default_rng(3 + 1000 * k)
+    s = ex.states[rng.choice(ex.probabilities.size, size=20000, p=ex.probabilities)]
+    out["g_dev"] = float(np.abs(ob.correlation_function(s)[1] - ex.correlation()[1]).max())
+    from physgen.physics.exact import exact_ensembles
+
+    states, temps = exact_ensembles(3, (1.5, 3.0), 4000, seed=5 + 1000 * k)
+    out["ensemble_z"] = max(abs(e.mean() - ExactIsing(3, t).mean_energy) / (e.std() / np.sqrt(len(e)))
+                            for t in (1.5, 3.0) for e in [ob.energy_per_spin(states[temps == t])])
+    return {key: float(v) for key, v in out.items()}
+
+
 
 def _ising_engines() -> tuple[str, ...]:
     """test_ising_engine.ENGINES without importing the test module at start-up."""
@@ -1315,6 +1345,9 @@ TESTS = {
                                       "am_3.5": ("<", 1), "de_1.5": ("<", 2e-3), "de_3.5": ("<", 2e-3),
                                       "dm_1.5": ("<", 5e-4)},
                       "test_ising_engine::test_l32_matches_onsager_at_low_and_high_temperature"),
+    "physics_exact": (physics_exact, {"binder_normal": ("<", 0.02), "max_pull": ("<", 4), "error_over_cap": ("<", 1),
+                                      "energy_error_rel": ("<", 0.2), "g_dev": ("<", 0.01), "ensemble_z": ("<", 4)},
+                      "test_physics_exact (Binder cumulant of normal draws, thermodynamics of exact samples)"),
 }
 
 

@@ -160,7 +160,8 @@ G_TOL = 0.01    # tolerance on G(r) from 20,000 exact samples: 4-5.5 sigma (sigm
 def test_correlation_function_matches_exact():
     """G(r) of 20,000 exact L = 4 samples at T = 2.4 within G_TOL of the exact values.  Power
     (benchmarks/power.py exact, analytic from the spread of 30 repeated draws): a 2% bias in G(1) = 0.730
-    is caught with probability 0.995, in G(2) = 0.675 0.92; 5%: 1.00 (a tolerance of 0.02: 0.001, 0.005)."""
+    is caught with probability 0.995, in G(2) = 0.675 0.92; 5%: 1.00 (a tolerance of 0.02: 0.001, 0.005).
+    Largest |G − exact| over seeds 3 + 1000 k (k = 0–19, one thread): 0.0020 ± 0.0013, up to 0.0039 (6.3 sd)."""
     ex = ExactIsing(4, 2.4)
     rng = np.random.default_rng(3)
     s = ex.states[rng.choice(ex.probabilities.size, size=20000, p=ex.probabilities)]
@@ -172,7 +173,8 @@ def test_correlation_function_matches_exact():
 
 
 def test_binder_cumulant_limits():
-    """|U₄| of 200,000 normal draws over seeds 0, 1000, …, 7000 and 1 and 2 threads: 0.002 ± 0.002 against 0.02 (9 sd)."""
+    """|U₄| of 200,000 normal draws over seeds 1000 k (k = 0–19, one thread): 0.0017 ± 0.0015, largest 0.0058,
+    against 0.02 (12 sd)."""
     rng = np.random.default_rng(0)
     assert ob.binder_cumulant(rng.choice([-1.0, 1.0], 1000)) == pytest.approx(2 / 3)
     assert abs(ob.binder_cumulant(rng.normal(size=200000))) < 0.02
@@ -197,9 +199,10 @@ def test_thermodynamics_estimates_cover_exact_values():
 
     Power (benchmarks/power.py thermo, 50 repetitions of exact draws): |⟨e⟩| 2% too small (a temperature
     error) is caught 50/50; a 5% excess in the most probable energy level 8/50, 2% 0/50 (no bias: 0/50).
-    (With 4000 samples the 4-error band would admit ≈ 1.8%: 2% caught 8/50.)  The largest |pull| over seeds
-    0, 1000, …, 7000 and 1 and 2 threads: 1.0 ± 0.6 (a 4σ test); the bootstrap error within 0.037 ± 0.020 of
-    σ/√N (8 sd inside 0.2)."""
+    (With 4000 samples the 4-error band would admit ≈ 1.8%: 2% caught 8/50.)  Over seeds 11 + 1000 k (draws)
+    and 1 + 1000 k (bootstrap), k = 0–19, one thread: the largest |pull| 0.99 ± 0.48, up to 1.86 (a 4σ test; 6.3
+    sd); the bootstrap error within 0.037 ± 0.032 of σ/√N, largest 0.149 (5.1 sd inside 0.2); the errors at most
+    0.098 of their sanity cap."""
     T = 2.5
     ex = ExactIsing(4, T)
     rng = np.random.default_rng(11)
@@ -222,7 +225,8 @@ def test_observables_refuse_bad_shapes():
 def test_exact_ensembles_draw_from_the_boltzmann_distribution():
     """⟨e⟩ of 4000 exact L = 3 draws within 4 standard errors.  Power (benchmarks/power.py exact,
     analytic): a 2% bias in ⟨e⟩ is caught with probability 1.00 at T = 1.5 and 0.02 at T = 3.0; 5%: 1.00
-    and 0.82."""
+    and 0.82.  The larger |z| of the two over seeds 5 + 1000 k (k = 0–19, one thread): 1.06 ± 0.67, up to 2.63
+    (4.4 sd inside 4)."""
     from physgen.physics.exact import exact_ensembles
     from physgen.physics.observables import energy_per_spin
 

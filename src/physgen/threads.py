@@ -9,8 +9,8 @@ thread that has no core: a run of many small operations then goes several times 
 The rule: work of fewer than :data:`SMALL_WORK` multiply-adds per call (a training step, a chunk of samples)
 runs on one thread; larger work keeps torch's setting.  The choice depends on the configuration only, never
 on the machine's load, so a run stays reproducible bit for bit on one platform.  A user who sets
-``OMP_NUM_THREADS`` (or calls :func:`torch.set_num_threads` with it set) decides alone: physgen then never
-changes the thread count.
+``OMP_NUM_THREADS`` decides alone: physgen then never changes the thread count.  Without it, small work runs
+on one thread even after a call to :func:`torch.set_num_threads`, whose setting comes back when the work ends.
 """
 from __future__ import annotations
 

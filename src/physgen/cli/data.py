@@ -9,7 +9,7 @@ import json
 
 from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, add_verb
 
-SUBVERBS = ("ising", "import", "digits", "mnist", "toy", "pythia", "jets", "merge")
+SUBVERBS = ("ising", "lattice", "import", "digits", "mnist", "toy", "pythia", "jets", "merge")
 
 
 def register(sub) -> None:

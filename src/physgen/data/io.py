@@ -3,11 +3,16 @@
 Layout
 ------
 ``/samples``                 ``(N, *shape)``: ``int8`` ±1 (kind ``spins``), ``uint8`` 0/1 (``binary``),
+                             ``int8`` 0 … n_states−1 (``categorical``, with root attribute ``n_states``),
                              ``float32`` (``continuous`` tabular features, ``image`` pixels)
 ``/conditions/<name>``       ``(N,)`` float64, e.g. ``/conditions/temperature``
 ``/labels``                  ``(N,)`` int64, optional (digit class, phase, jet type)
 ``/mask``                    ``(N, P)`` uint8 0/1, kind ``pointcloud`` only: 1 where particle slot ``p`` of a
                              sample ``(P, F)`` holds a particle, 0 where it is padding (padding is zeros)
+``/hamiltonian/<name>``      ``(L, L)`` float64, optional: a lattice model's quenched couplings (``Jx[i, j]``
+                             couples site (i, j) to (i, j+1 mod L), ``Jy[i, j]`` to (i+1 mod L, j)); the model's
+                             name and scalar couplings are the root attributes ``hamiltonian`` and
+                             ``hamiltonian_<key>`` (:mod:`physgen.lattice`)
 root attributes              ``kind``, ``source``, ``physgen_version``, ``feature_names`` (tabular),
                              and the generator's parameters (JSON-serialisable scalars/lists)
 
@@ -32,9 +37,9 @@ from physgen.atomic import check_writable, write_bytes
 from physgen.errors import UserError
 from physgen.paths import as_path, refuse_unreachable, shown
 
-KINDS = ("spins", "binary", "continuous", "image", "pointcloud")
+KINDS = ("spins", "binary", "continuous", "image", "pointcloud", "categorical")
 DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32,
-          "pointcloud": np.float32}
+          "pointcloud": np.float32, "categorical": np.int8}
 CHUNK_BYTES = 1 << 20   # bytes of one /samples chunk (whole rows)
 
 
@@ -50,7 +55,7 @@ class Dataset:
     """In-memory dataset.  ``samples`` is ``(N, *shape)``; ``conditions[name]`` and ``labels`` ``(N,)``;
     ``mask`` ``(N, P)`` for kind ``pointcloud`` (samples ``(N, P, F)``), else None; ``log_weights`` ``(N,)``
     self-normalised importance weights (log w_k, Σ w_k = 1 per temperature; −∞ for a weight of 0) of weighted
-    samples, else None."""
+    samples, else None; ``hamiltonian`` the quenched couplings of a lattice model (name -> ``(L, L)``)."""
 
     samples: np.ndarray
     kind: str
@@ -59,6 +64,7 @@ class Dataset:
     attrs: dict[str, Any] = field(default_factory=dict)
     mask: np.ndarray | None = None
     log_weights: np.ndarray | None = None
+    hamiltonian: dict[str, np.ndarray] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.samples = np.asarray(self.samples)
@@ -69,6 +75,7 @@ class Dataset:
             self.mask = np.asarray(self.mask)
         if self.log_weights is not None:
             self.log_weights = np.asarray(self.log_weights, dtype=np.float64)
+        self.hamiltonian = {k: np.asarray(v, dtype=np.float64) for k, v in (self.hamiltonian or {}).items()}
 
     def __len__(self) -> int:
         return int(self.samples.shape[0])
@@ -89,7 +96,7 @@ class Dataset:
                        {k: v[index] for k, v in self.conditions.items()},
                        None if self.labels is None else self.labels[index], dict(self.attrs),
                        None if self.mask is None else self.mask[index],
-                       None if self.log_weights is None else self.log_weights[index])
+                       None if self.log_weights is None else self.log_weights[index], dict(self.hamiltonian))
 
     def validate(self, where: str = "dataset") -> "Dataset":
         """Check the contract; raise UserError naming ``where`` and the field on violation."""
@@ -106,6 +113,9 @@ def _validate(ds: Dataset, where: str) -> None:
     if x.dtype != DTYPES[ds.kind]:
         raise UserError(f"{where}: /samples has dtype {x.dtype}, kind {ds.kind!r} requires {np.dtype(DTYPES[ds.kind])}")
     _validate_values(x, ds.kind, where)
+    if ds.kind == "categorical":
+        _validate_categorical(x, ds.attrs, where)
+    _validate_hamiltonian(ds, where)
     n = x.shape[0]
     for name, values in ds.conditions.items():
         if values.shape != (n,):
@@ -144,6 +154,26 @@ def _validate_mask(ds: Dataset, where: str) -> None:
     names = ds.feature_names
     if names is not None and len(names) != x.shape[2]:
         raise UserError(f"{where}: attribute feature_names has {len(names)} names for {x.shape[2]} particle features")
+
+
+def _validate_categorical(x: np.ndarray, attrs: dict[str, Any], where: str) -> None:
+    q = attrs.get("n_states")
+    if isinstance(q, np.ndarray) and q.shape == ():
+        q = q[()]
+    if isinstance(q, (bool, np.bool_)) or not isinstance(q, (int, np.integer)) or q < 2:
+        raise UserError(f"{where}: kind 'categorical' needs the root attribute n_states, an integer >= 2")
+    if x.size and (x.min() < 0 or x.max() >= q):
+        raise UserError(f"{where}: /samples of kind 'categorical' must hold states 0..{q - 1} (n_states = {q})")
+
+
+def _validate_hamiltonian(ds: Dataset, where: str) -> None:
+    """Quenched couplings: ``(L, L)`` finite arrays, L the samples' side."""
+    for name, values in ds.hamiltonian.items():
+        side = ds.samples.shape[-1]
+        if values.shape != (side, side):
+            raise UserError(f"{where}: /hamiltonian/{name} has shape {values.shape}, expected ({side}, {side})")
+        if not np.all(np.isfinite(values)):
+            raise UserError(f"{where}: /hamiltonian/{name} has non-finite values")
 
 
 def _validate_physics(attrs: dict[str, Any], where: str) -> None:
@@ -241,6 +271,10 @@ def save(ds: Dataset, path: str | Path, *, overwrite: bool = False, compression:
             f.create_dataset("mask", data=ds.mask.astype(np.uint8), compression=compression)
         if ds.log_weights is not None:
             f.create_dataset("log_weights", data=ds.log_weights.astype(np.float64))
+        if ds.hamiltonian:
+            group = f.create_group("hamiltonian")
+            for name, values in ds.hamiltonian.items():
+                group.create_dataset(name, data=values)
         for key, value in attrs.items():
             if value is not None:
                 f.attrs[key] = _attr_to_h5(value)
@@ -308,7 +342,10 @@ def _read(f: h5py.File, where: str) -> Dataset:
     labels = f["labels"][()] if "labels" in f else None
     mask = f["mask"][()] if "mask" in f else None
     log_weights = f["log_weights"][()] if "log_weights" in f else None
-    return Dataset(samples, str(kind), conditions, labels, attrs, mask, log_weights).validate(where)
+    hamiltonian = {}
+    if isinstance(f.get("hamiltonian"), h5py.Group):
+        hamiltonian = {name: f["hamiltonian"][name][()] for name in f["hamiltonian"]}
+    return Dataset(samples, str(kind), conditions, labels, attrs, mask, log_weights, hamiltonian).validate(where)
 
 
 def _check_memory(f: h5py.File, where: str) -> None:

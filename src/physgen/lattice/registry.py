@@ -1,0 +1,66 @@
+"""Name -> lattice model family, for ``physgen data lattice``, ``physgen exact`` and ``--hamiltonian``.
+
+Families are found through the ``physgen.lattice_models`` entry-point group (PEP 621
+``[project.entry-points."physgen.lattice_models"]``), ``NAME = "package.module:Class"`` with ``Class`` a
+:class:`~physgen.lattice.model.LatticeModel` subclass whose ``name`` is ``NAME``: a new model is one module plus
+one entry-point line, in physgen or in any installed package.  :func:`register` adds one in-process (tests,
+notebooks).
+"""
+from __future__ import annotations
+
+from physgen import plugins
+from physgen.errors import UserError
+
+GROUP = "physgen.lattice_models"
+_REGISTRY: dict[str, type] = {}
+
+
+def register(cls: type) -> type:
+    """Class decorator: make ``cls`` available under ``cls.name``."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def entry_points() -> dict[str, str]:
+    return {**plugins.source_tree(GROUP), **plugins.installed(GROUP)}
+
+
+def names() -> list[str]:
+    return sorted(set(entry_points()) | set(_REGISTRY))
+
+
+def get(name: str) -> type:
+    """The family ``name``; an unknown name is one UserError listing the known ones."""
+    if name not in _REGISTRY:
+        target = entry_points().get(name)
+        if target is None:
+            raise UserError(f"unknown lattice model {name!r} (known: {', '.join(names())})")
+        cls = plugins.load(f"lattice model {name!r}", target)
+        if getattr(cls, "name", None) != name:
+            raise UserError(f"lattice model {name!r}: its entry point {target!r} is named {getattr(cls, 'name', None)!r}")
+        _REGISTRY[name] = cls
+    return _REGISTRY[name]
+
+
+def build(name: str, size: int, **kwargs):
+    """An instance of the family ``name`` on an L×L lattice (keyword arguments of
+    :class:`~physgen.lattice.model.LatticeModel`)."""
+    return get(name)(size, **kwargs)
+
+
+def from_dataset(ds, where: str = "dataset"):
+    """The model instance a data file records (root attribute ``hamiltonian``, scalar couplings
+    ``hamiltonian_<key>``, ``size``, ``boundary``, and quenched couplings under ``/hamiltonian``); a UserError
+    when the file records none."""
+    attrs = ds.attrs
+    name = attrs.get("hamiltonian")
+    if name is None:
+        raise UserError(f"{where}: records no lattice model (no attribute 'hamiltonian'; make it with "
+                        f"`physgen data lattice`)")
+    cls = get(str(name))
+    params = {k[len("hamiltonian_"):]: v for k, v in attrs.items() if k.startswith("hamiltonian_")}
+    couplings = {"j" + k[1:]: v for k, v in ds.hamiltonian.items()} or None
+    if cls.quenched and couplings is None:
+        raise UserError(f"{where}: model {name!r} has quenched couplings, but the file has no /hamiltonian datasets")
+    size = int(attrs.get("size", ds.samples.shape[-1]))
+    return cls(size, boundary=str(attrs.get("boundary", "periodic")), params=params, couplings=couplings)

@@ -1,0 +1,85 @@
+"""State spaces of a lattice site: what a site holds and how two sites' values give a bond energy.
+
+A lattice Hamiltonian with nearest-neighbour couplings is written once, for every model,
+
+    E(s) = Σ_<ij> J_ij · b(s_i, s_j) + h Σ_i a(s_i),
+
+where the state space supplies the bond function ``b`` and the site function ``a``:
+
+- :class:`Spins`: ``s = ±1`` (``int8``), ``b(s, t) = −s t``, ``a(s) = −s`` (the Ising convention
+  ``E = −J Σ s_i s_j − h Σ s_i``);
+- :class:`States`: ``s ∈ {0, …, q−1}`` (``int8``), ``b(s, t) = −δ(s, t)``, ``a(s) = −δ(s, 0)`` (the q-state Potts
+  model, ``E = −J Σ δ(s_i, s_j) − h Σ δ(s_i, 0)``; Wu, Rev. Mod. Phys. 54, 235, 1982).
+
+The functions take NumPy arrays or torch tensors alike and return float64 (NumPy) or the tensor's float dtype.
+A continuous space (a real field with a polynomial site term) gives the same two functions.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _as_float(x):
+    """``x`` as float64 (NumPy) or as the default float dtype (torch), for booleans and integers alike."""
+    if isinstance(x, np.ndarray) or np.isscalar(x):
+        return np.asarray(x, dtype=np.float64)
+    import torch
+
+    return x.to(torch.get_default_dtype())
+
+
+class Spins:
+    """Ising spins ±1 (data kind ``spins``)."""
+
+    kind = "spins"
+    q = 2
+    values = np.array([-1, 1], dtype=np.int8)
+
+    def bond(self, s, t):
+        return -_as_float(s * t)
+
+    def site(self, s):
+        return -_as_float(s)
+
+    def index(self, s: np.ndarray) -> np.ndarray:
+        """State index 0/1 of the values −1/+1."""
+        return (np.asarray(s) > 0).astype(np.int64)
+
+    def random(self, rng: np.random.Generator, shape) -> np.ndarray:
+        return (2 * rng.integers(0, 2, size=shape, dtype=np.int8) - 1).astype(np.int8)
+
+    def propose(self, rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
+        """A Metropolis proposal at every site: the flipped spin (symmetric)."""
+        return (-s).astype(np.int8)
+
+    def describe(self) -> str:
+        return "spins ±1"
+
+
+class States:
+    """q-state Potts variables 0 … q−1 (data kind ``categorical``)."""
+
+    kind = "categorical"
+
+    def __init__(self, q: int):
+        self.q = int(q)
+        self.values = np.arange(self.q, dtype=np.int8)
+
+    def bond(self, s, t):
+        return -_as_float(s == t)
+
+    def site(self, s):
+        return -_as_float(s == 0)
+
+    def index(self, s: np.ndarray) -> np.ndarray:
+        return np.asarray(s).astype(np.int64)
+
+    def random(self, rng: np.random.Generator, shape) -> np.ndarray:
+        return rng.integers(0, self.q, size=shape, dtype=np.int8)
+
+    def propose(self, rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
+        """A Metropolis proposal at every site: one of the q − 1 other states, uniformly (symmetric)."""
+        return ((s + rng.integers(1, self.q, size=s.shape, dtype=np.int8)) % self.q).astype(np.int8)
+
+    def describe(self) -> str:
+        return f"{self.q} states 0..{self.q - 1}"

@@ -27,8 +27,11 @@ def register(sub) -> None:
     for option in options.TRAIN:   # the named options: one table (physgen.train_options)
         add_option(p, option)
     h = p.add_argument_group("training on a Hamiltonian, without data (van; docs/van.md)")
-    h.add_argument("--hamiltonian", choices=("ising",),
-                   help="minimise the variational free energy of this Hamiltonian instead of fitting --data")
+    h.add_argument("--hamiltonian", metavar="NAME",
+                   help="minimise the variational free energy of this Hamiltonian instead of fitting --data: ising, "
+                        "or a spin model of `physgen data lattice` (ea, triangular)")
+    h.add_argument("--hamiltonian-from", metavar="FILE",
+                   help="the Hamiltonian (and quenched couplings) a `physgen data lattice` file records")
     h.add_argument("--size", type=lattice_size, metavar="L", help="--hamiltonian: lattice size L >= 2 (L x L)")
     h.add_argument("--temperatures", type=float_list, help="--hamiltonian: comma-separated temperatures, e.g. 2.0,2.5")
     h.add_argument("--t-range", type=t_range, metavar="LOW:HIGH:COUNT",
@@ -36,6 +39,10 @@ def register(sub) -> None:
     h.add_argument("--J", type=finite_float, help="--hamiltonian: coupling J (default 1)")
     h.add_argument("--h", type=finite_float, help="--hamiltonian: field h (default 0)")
     h.add_argument("--open", action="store_true", help="--hamiltonian: open instead of periodic boundaries")
+    h.add_argument("--disorder", choices=("pm", "gauss"), default=None,
+                   help="--hamiltonian ea: +-J (pm, default) or Gaussian couplings")
+    h.add_argument("--disorder-seed", type=common.nonneg_int, default=None,
+                   help="--hamiltonian ea: the seed the couplings are drawn with (default 0)")
 
 
 def add_option(parser, option: options.Option) -> None:
@@ -96,22 +103,22 @@ def free_energy_lines(summary: dict) -> list[str]:
 
 
 def hamiltonian_of(args):
-    """The :class:`~physgen.training.hamiltonian.IsingTraining` of ``--hamiltonian ising --size L --temperatures
-    T1,T2 | --t-range LO:HI:N [--J] [--h] [--open]``, or None without ``--hamiltonian`` (its flags are then
-    refused)."""
+    """The :class:`~physgen.training.hamiltonian.IsingTraining` of ``--hamiltonian NAME --size L --temperatures
+    T1,T2 | --t-range LO:HI:N [--J] [--h] [--open] [--disorder D --disorder-seed S]`` or of ``--hamiltonian-from
+    FILE`` with the temperatures, or None without either (their flags are then refused)."""
     flags = {"--size": args.size, "--temperatures": args.temperatures, "--t-range": args.t_range, "--J": args.J,
-             "--h": args.h, "--open": args.open or None}
-    if args.hamiltonian is None:
+             "--h": args.h, "--open": args.open or None, "--disorder": args.disorder,
+             "--disorder-seed": args.disorder_seed}
+    source = args.hamiltonian_from
+    if args.hamiltonian is None and source is None:
         given = [flag for flag, value in flags.items() if value is not None]
         if given:
-            raise UserError(f"{', '.join(given)}: describe --hamiltonian ising; add it (or drop them)")
+            raise UserError(f"{', '.join(given)}: describe --hamiltonian ising (or another model); add it (or drop them)")
         return None
     if args.data is not None:
         raise UserError("--data/--hamiltonian: give one (a run trains on a data file or on a Hamiltonian)")
     if args.resume:
         raise UserError("--hamiltonian: the run records its Hamiltonian; resume without --hamiltonian and its flags")
-    if args.size is None:
-        raise UserError("--size: required with --hamiltonian")
     if (args.temperatures is None) == (args.t_range is None):
         raise UserError("--temperatures/--t-range: give one with --hamiltonian")
     from physgen.training.hamiltonian import IsingTraining
@@ -119,12 +126,38 @@ def hamiltonian_of(args):
     key = "temperatures" if args.t_range is None else "t_range"
     temperatures = args.temperatures if args.t_range is None else args.t_range
     try:
-        return IsingTraining(args.size, tuple(temperatures), 1.0 if args.J is None else args.J,
-                             0.0 if args.h is None else args.h, not args.open)
+        if source is not None:
+            return _from_file(source, args, flags, tuple(temperatures))
+        if args.size is None:
+            raise UserError("--size: required with --hamiltonian")
+        from physgen.lattice import registry
+
+        params = registry.get(args.hamiltonian).params   # (an unknown name: one line naming the known ones)
+        J = args.J if args.J is not None else (params["J"].default if "J" in params else 1.0)
+        return IsingTraining(args.size, tuple(temperatures), J, 0.0 if args.h is None else args.h, not args.open,
+                             args.hamiltonian, args.disorder, args.disorder_seed)
     except UserError as exc:   # (named by the flag that gave the temperatures)
         if exc.key == "temperatures":
             raise UserError(exc.detail, key=key, value=exc.value) from None
         raise
+
+
+def _from_file(source: str, args, flags: dict, temperatures: tuple[float, ...]):
+    """``--hamiltonian-from FILE``: the model a data file records, its quenched couplings those of its disorder
+    seed (the van draws them from the seed)."""
+    from physgen.data import load
+    from physgen.lattice import registry
+    from physgen.training.hamiltonian import IsingTraining
+
+    clash = [f for f in ("--size", "--J", "--h", "--open", "--disorder", "--disorder-seed") if flags[f] is not None]
+    if args.hamiltonian is not None or clash:
+        raise UserError(f"--hamiltonian-from: the file names the Hamiltonian; drop {', '.join(clash) or '--hamiltonian'}")
+    model = registry.from_dataset(load(source), source)
+    if not model.reproducible():
+        raise UserError(f"--hamiltonian-from: {source}'s couplings are not those its disorder seed draws; the van "
+                        f"takes quenched couplings from a seed (`physgen data lattice --disorder-seed`)")
+    return IsingTraining(model.size, temperatures, float(model.values.get("J", 1.0)), model.h,
+                         model.boundary == "periodic", model.name, model.disorder, model.disorder_seed)
 
 
 def _split(summary: dict) -> str:

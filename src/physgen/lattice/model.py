@@ -99,6 +99,8 @@ class LatticeModel:
             raise UserError(f"{self.name}: has no quenched couplings (--disorder and stored couplings are for "
                             f"{', '.join(quenched_names()) or 'quenched models'})")
         self.space = self.make_space()
+        self.disorder = (disorder or "pm") if self.quenched else None
+        self.disorder_seed = (0 if disorder_seed is None else int(disorder_seed)) if self.quenched else None
         base = couplings if couplings is not None else self.make_couplings(disorder, disorder_seed)
         self.couplings = {k: self._checked(k, v) for k, v in base.items()}
         mask = self.boundary_mask()
@@ -221,16 +223,19 @@ class LatticeModel:
             return array
         import torch
 
-        return torch.as_tensor(array, dtype=torch.get_default_dtype(), device=x.device)
+        return torch.as_tensor(array, dtype=torch.float64, device=x.device)
 
     # --- files -----------------------------------------------------------------------------------------------
     def attrs(self) -> dict[str, Any]:
-        """The root attributes a data file records: ``hamiltonian``, ``hamiltonian_<key>``, size, boundary and,
-        for q-state models, ``n_states``."""
+        """The root attributes a data file records: ``hamiltonian``, ``hamiltonian_<key>``, size, boundary,
+        for q-state models ``n_states`` and for quenched models the ``disorder`` and ``disorder_seed`` the
+        couplings were drawn with."""
         out: dict[str, Any] = {"hamiltonian": self.name, "size": self.size, "boundary": self.boundary}
         out.update({f"hamiltonian_{k}": v for k, v in self.values.items()})
         if isinstance(self.space, States):
             out["n_states"] = self.space.q
+        if self.quenched:
+            out.update(disorder=self.disorder, disorder_seed=self.disorder_seed)
         return out
 
     def datasets(self) -> dict[str, np.ndarray]:
@@ -238,6 +243,13 @@ class LatticeModel:
         if not self.quenched:
             return {}
         return {"J" + k[1:]: v for k, v in self.couplings.items()}
+
+    def reproducible(self) -> bool:
+        """Whether the couplings are those its disorder seed draws (always, for a model without disorder)."""
+        if not self.quenched:
+            return True
+        drawn = self.make_couplings(self.disorder, self.disorder_seed)
+        return all(np.array_equal(drawn[k], self.couplings[k]) for k in self.couplings)
 
     def describe(self) -> str:
         shown = ", ".join(f"{k}={v:g}" for k, v in self.values.items())

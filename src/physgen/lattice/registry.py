@@ -48,19 +48,29 @@ def build(name: str, size: int, **kwargs):
     return get(name)(size, **kwargs)
 
 
-def from_dataset(ds, where: str = "dataset"):
-    """The model instance a data file records (root attribute ``hamiltonian``, scalar couplings
-    ``hamiltonian_<key>``, ``size``, ``boundary``, and quenched couplings under ``/hamiltonian``); a UserError
-    when the file records none."""
-    attrs = ds.attrs
+def from_attrs(attrs: dict, couplings: dict | None = None, *, size: int | None = None, where: str = "dataset"):
+    """The model instance that attributes record (``hamiltonian``, scalar couplings ``hamiltonian_<key>``,
+    ``size``, ``boundary``, and for quenched models ``disorder`` and ``disorder_seed`` or the ``couplings``
+    ``{"Jx": …, "Jy": …}`` of a file's ``/hamiltonian`` group); a UserError when they record none."""
     name = attrs.get("hamiltonian")
     if name is None:
         raise UserError(f"{where}: records no lattice model (no attribute 'hamiltonian'; make it with "
                         f"`physgen data lattice`)")
     cls = get(str(name))
     params = {k[len("hamiltonian_"):]: v for k, v in attrs.items() if k.startswith("hamiltonian_")}
-    couplings = {"j" + k[1:]: v for k, v in ds.hamiltonian.items()} or None
-    if cls.quenched and couplings is None:
-        raise UserError(f"{where}: model {name!r} has quenched couplings, but the file has no /hamiltonian datasets")
-    size = int(attrs.get("size", ds.samples.shape[-1]))
-    return cls(size, boundary=str(attrs.get("boundary", "periodic")), params=params, couplings=couplings)
+    if str(name) == "ising":
+        params = {k: attrs[k] for k in ("J", "h") if k in attrs} | params
+    stored = {"j" + k[1:]: v for k, v in (couplings or {}).items()} or None
+    extra = {}
+    if cls.quenched and "disorder_seed" in attrs:
+        extra = {"disorder": str(attrs.get("disorder", "pm")), "disorder_seed": int(attrs["disorder_seed"])}
+    elif cls.quenched and stored is None:
+        raise UserError(f"{where}: model {name!r} has quenched couplings, but neither they nor their disorder seed "
+                        f"are recorded")
+    side = int(attrs.get("size", size if size is not None else 0))
+    return cls(side, boundary=str(attrs.get("boundary", "periodic")), params=params, couplings=stored, **extra)
+
+
+def from_dataset(ds, where: str = "dataset"):
+    """The model instance a data file records (:func:`from_attrs` with its ``/hamiltonian`` couplings)."""
+    return from_attrs(ds.attrs, ds.hamiltonian, size=int(ds.samples.shape[-1]), where=where)

@@ -11,7 +11,7 @@ where the state space supplies the bond function ``b`` and the site function ``a
 - :class:`States`: ``s ∈ {0, …, q−1}`` (``int8``), ``b(s, t) = −δ(s, t)``, ``a(s) = −δ(s, 0)`` (the q-state Potts
   model, ``E = −J Σ δ(s_i, s_j) − h Σ δ(s_i, 0)``; Wu, Rev. Mod. Phys. 54, 235, 1982).
 
-The functions take NumPy arrays or torch tensors alike and return float64 (NumPy) or the tensor's float dtype.
+The functions take NumPy arrays or torch tensors alike and return float64 arrays or tensors.
 A continuous space (a real field with a polynomial site term) gives the same two functions.
 """
 from __future__ import annotations
@@ -20,12 +20,12 @@ import numpy as np
 
 
 def _as_float(x):
-    """``x`` as float64 (NumPy) or as the default float dtype (torch), for booleans and integers alike."""
+    """``x`` as float64 (a NumPy array or a torch tensor), for booleans and integers alike."""
     if isinstance(x, np.ndarray) or np.isscalar(x):
         return np.asarray(x, dtype=np.float64)
     import torch
 
-    return x.to(torch.get_default_dtype())
+    return x.to(torch.float64)
 
 
 class Spins:

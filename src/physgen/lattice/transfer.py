@@ -81,6 +81,16 @@ def solve(model: LatticeModel, temperatures) -> list[Exact]:
     return [_solve_one(model, float(T)) for T in temperatures]
 
 
+def exact_values(model: LatticeModel, temperature: float) -> dict | None:
+    """``{"method": "transfer matrix", "free_energy", "energy", "entropy", "specific_heat"}`` per site at
+    ``temperature``, or None where the lattice is beyond the solver."""
+    if entries(model) > MAX_ENTRIES:
+        return None
+    row = solve(model, [temperature])[0]
+    return {"method": "transfer matrix", "free_energy": row.free_energy, "energy": row.energy,
+            "entropy": row.entropy, "specific_heat": row.specific_heat}
+
+
 def _along(vec: np.ndarray, axis: int, ndim: int) -> np.ndarray:
     shape = [1] * ndim
     shape[axis] = len(vec)

@@ -192,11 +192,28 @@ class VAN(VANCard, GenerativeModel):
         return int(torch.unique(batch["cond"][:, 0]).numel()) * int(self.config.samples)
 
     def energy(self, s: torch.Tensor) -> torch.Tensor:
-        """E(s) ``(B,)`` float64 of spins ``(B, D)``: the Ising energy of ``model.J``, ``model.h``, ``model.boundary``."""
+        """E(s) ``(B,)`` float64 of spins ``(B, D)``: the Ising energy of ``model.J``, ``model.h``, ``model.boundary``,
+        or that of the lattice model ``model.hamiltonian`` (:func:`lattice_model`)."""
         from physgen.samplers.boltzmann import IsingTarget
+
+        if self.config.hamiltonian != "ising":
+            return self.lattice_model().energy(s.reshape(len(s), *self.spec.shape).to(torch.float64))
 
         target = IsingTarget(1.0, float(self.config.J), float(self.config.h), self.config.boundary == "periodic")
         return target.energy(s.reshape(len(s), *self.spec.shape))
+
+    def lattice_model(self):
+        """The :mod:`physgen.lattice` model of ``model.hamiltonian`` on the data's L×L lattice: ``model.J`` and
+        ``model.h`` where the model has them, its quenched couplings drawn from ``model.disorder`` and
+        ``model.disorder_seed``."""
+        if getattr(self, "_lattice", None) is None:
+            from physgen.lattice import registry
+
+            cfg, cls = self.config, registry.get(self.config.hamiltonian)
+            params = {k: float(getattr(cfg, k)) for k in ("J", "h") if k in cls.params}
+            extra = {"disorder": cfg.disorder, "disorder_seed": cfg.disorder_seed} if cls.quenched else {}
+            self._lattice = cls(int(self.spec.shape[-1]), boundary=cfg.boundary, params=params, **extra)
+        return self._lattice
 
     def beta_scale(self) -> float:
         """The β-annealing factor 1 − e^{−t/τ} at step t (1 without ``model.anneal``)."""

@@ -30,6 +30,9 @@ class VANConfig:
     J: float = 1.0                           # free-energy: coupling of E(s) = -J sum s_i s_j - h sum s_i
     h: float = 0.0                           # free-energy: field
     boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
+    hamiltonian: str = "ising"               # free-energy: the lattice model (physgen.lattice) with J, h as its own
+    disorder: Literal["pm", "gauss"] = "pm"  # free-energy, quenched models: the couplings' distribution
+    disorder_seed: int = 0                   # free-energy, quenched models: the seed the couplings are drawn with
     samples: int = 256                       # free-energy: draws per temperature per step
     anneal: float = 0.0                      # free-energy: beta ramp beta (1 - exp(-t/anneal)) over steps t; 0: none
     cond_map: CondMap = "linear"             # how the temperature enters (nets.Conditioner)
@@ -38,7 +41,7 @@ class VANConfig:
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
-        "J": FINITE, "h": FINITE}
+        "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT}
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, int):   # one width given as a number

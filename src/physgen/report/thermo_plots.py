@@ -29,9 +29,11 @@ def temperature_grid(temperatures: list[float]) -> np.ndarray:
 
 def exact_curves(result: dict, grid: np.ndarray) -> tuple[dict | None, dict | None]:
     """``({quantity: (GRID,)}, …)`` of the finite-lattice reference and of Onsager on ``grid`` (None where none
-    applies)."""
+    applies: the Ising model's only; another lattice model's exact values are those of thermo.json)."""
     ham, shape = result["hamiltonian"], tuple(result["lattice"])
     periodic = ham["boundary"] == "periodic"
+    if ham.get("model", "ising") != "ising":   # a physgen.lattice model: its exact values are in the table
+        return None, None
 
     def curve(values_at) -> dict | None:
         rows = [values_at(float(t)) for t in grid]

@@ -31,7 +31,7 @@ Shapes: configurations ``(N, L, L)`` of ±1 (any float dtype), energies ``(N,)``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, ClassVar
+from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
@@ -66,6 +66,22 @@ class IsingTarget:
 
     def log_weight(self, s: torch.Tensor) -> torch.Tensor:
         """log π(s) + log Z = −H(s)/T, ``(N,)`` float64."""
+        return -self.energy(s) / float(self.temperature)
+
+
+@dataclass(frozen=True)
+class LatticeTarget:
+    """The Boltzmann weight log π(s) = −E(s)/T (+ const) of any lattice model of :mod:`physgen.lattice`
+    (``model``, an instance with its couplings), with the interface of :class:`IsingTarget`."""
+
+    temperature: float
+    model: Any
+
+    def energy(self, s: torch.Tensor) -> torch.Tensor:
+        """Total energy E(s) ``(N,)`` float64 of configurations ``(N, L, L)``."""
+        return self.model.energy(s.to(torch.float64))
+
+    def log_weight(self, s: torch.Tensor) -> torch.Tensor:
         return -self.energy(s) / float(self.temperature)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -18,7 +19,7 @@ from physgen.data import Dataset
 from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.samplers import DEFAULT_CHAINS
-from physgen.samplers.boltzmann import IsingTarget, boltzmann_chains, importance_weights
+from physgen.samplers.boltzmann import IsingTarget, LatticeTarget, boltzmann_chains, importance_weights
 from physgen.training.data import to_dataset
 
 DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
@@ -26,20 +27,35 @@ DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
 
 @dataclass(frozen=True)
 class Hamiltonian:
-    """The Ising couplings of ``physgen sample --hamiltonian ising --J J --h H [--open]``."""
+    """The Ising couplings of ``physgen sample --hamiltonian ising --J J --h H [--open]``, or (``lattice``) any
+    model instance of :mod:`physgen.lattice` with its couplings."""
 
     J: float = 1.0
     h: float = 0.0
     periodic: bool = True
+    lattice: Any = None
 
     @classmethod
     def of_data(cls, attrs: dict) -> "Hamiltonian | None":
-        """The Hamiltonian a training file records (``J``, ``h``, ``boundary``), or None where it has no ``J``."""
+        """The Hamiltonian a training file records: a lattice model's attributes (``hamiltonian`` and its own,
+        :func:`physgen.lattice.registry.from_attrs`), or the Ising ``J``, ``h``, ``boundary``; None where it has
+        neither."""
+        if attrs.get("hamiltonian", "ising") != "ising":
+            from physgen.lattice import registry
+
+            model = registry.from_attrs(attrs, where="the run's training data")
+            return cls(float(model.values.get("J", 1.0)), model.h, model.boundary == "periodic", model)
         if "J" not in attrs:
             return None
         return cls(float(attrs["J"]), float(attrs.get("h", 0.0)), str(attrs.get("boundary", "periodic")) != "open")
 
-    def at(self, temperature: float) -> IsingTarget:
+    @property
+    def name(self) -> str:
+        return "ising" if self.lattice is None else self.lattice.name
+
+    def at(self, temperature: float):
+        if self.lattice is not None:
+            return LatticeTarget(float(temperature), self.lattice)
         return IsingTarget(float(temperature), self.J, self.h, self.periodic)
 
 
@@ -119,7 +135,7 @@ def _report_attrs(reports: list[dict], method: str, couplings: Hamiltonian) -> d
     out = {("mcmc_temperature" if method == "mcmc" and key == "temperature" else
             "importance_temperature" if key == "temperature" else key):
            (reports[0][key] if len(reports) == 1 else [r[key] for r in reports]) for key in keys}
-    out.update({"exact_method": method, "target_hamiltonian": "ising", "target_J": couplings.J,
+    out.update({"exact_method": method, "target_hamiltonian": couplings.name, "target_J": couplings.J,
                 "target_h": couplings.h, "target_boundary": "periodic" if couplings.periodic else "open"})
     return out
 

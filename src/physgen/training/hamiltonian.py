@@ -25,20 +25,26 @@ from physgen.data import Dataset
 from physgen.errors import UserError
 
 #: the config keys a Hamiltonian run sets itself (``section.key``)
-SET_BY_HAMILTONIAN = ("model.objective", "model.J", "model.h", "model.boundary", "train.batch_size",
-                      "data.condition", "data.val_fraction")
+SET_BY_HAMILTONIAN = ("model.objective", "model.J", "model.h", "model.boundary", "model.hamiltonian",
+                      "model.disorder", "model.disorder_seed", "train.batch_size", "data.condition",
+                      "data.val_fraction")
 
 
 @dataclass(frozen=True)
 class IsingTraining:
     """The Ising model E(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i on an L×L lattice (``periodic`` or open) at the
-    ``temperatures`` to learn it at (each > 0, deduplicated and sorted)."""
+    ``temperatures`` to learn it at (each > 0, deduplicated and sorted), or another spin model of
+    :mod:`physgen.lattice` (``model``: ``ea``, ``triangular``, a plug-in's) with its coupling ``J``, field ``h``
+    where it has one, and for a quenched model the ``disorder`` and ``disorder_seed`` of its couplings."""
 
     size: int
     temperatures: tuple[float, ...]
     J: float = 1.0
     h: float = 0.0
     periodic: bool = True
+    model: str = "ising"
+    disorder: str | None = None
+    disorder_seed: int | None = None
 
     constraints: ClassVar[dict[str, Constraint]] = {"size": Interval(int, 2, None), "J": FINITE, "h": FINITE}
 
@@ -52,6 +58,26 @@ class IsingTraining:
                 raise UserError("every temperature must be finite and > 0", key="temperatures", value=f"{t:g}")
         object.__setattr__(self, "size", int(self.size))
         object.__setattr__(self, "temperatures", tuple(sorted(set(temps))))
+        if self.model == "ising" and (self.disorder is not None or self.disorder_seed is not None):
+            raise UserError("ising has no quenched couplings (disorder is for ea)", key="disorder")
+        if self.model != "ising":
+            lattice = self.lattice()
+            if lattice.space.kind != "spins":
+                raise UserError(f"{self.model}: the van draws spins ±1; a model of {lattice.space.describe()} needs "
+                                f"q-state outputs, which it does not have", key="hamiltonian")
+            if self.h and "h" not in lattice.params:
+                raise UserError(f"{self.model} has no field h", key="h", value=f"{self.h:g}")
+
+    def lattice(self):
+        """The :mod:`physgen.lattice` model instance of this Hamiltonian."""
+        from physgen.lattice import registry
+
+        cls = registry.get(self.model)
+        params = {k: v for k, v in (("J", float(self.J)), ("h", float(self.h))) if k in cls.params}
+        extra = {"disorder": self.disorder, "disorder_seed": self.disorder_seed} if cls.quenched else {}
+        if not cls.quenched and (self.disorder is not None or self.disorder_seed is not None):
+            raise UserError(f"{self.model} has no quenched couplings", key="disorder")
+        return cls(self.size, boundary=self.boundary, params=params, **extra)
 
     @property
     def boundary(self) -> str:
@@ -61,17 +87,30 @@ class IsingTraining:
         """The run's rows: one placeholder lattice ``(K, L, L)`` of +1 per temperature, the temperatures as
         ``/conditions/temperature`` and the Hamiltonian as attributes."""
         k, L = len(self.temperatures), self.size
-        attrs = {"source": "physgen train --hamiltonian ising", "hamiltonian": "ising", "size": L,
-                 "J": float(self.J), "h": float(self.h), "boundary": self.boundary,
-                 "temperatures": list(self.temperatures)}
+        if self.model == "ising":
+            attrs = {"source": "physgen train --hamiltonian ising", "hamiltonian": "ising", "size": L,
+                     "J": float(self.J), "h": float(self.h), "boundary": self.boundary,
+                     "temperatures": list(self.temperatures)}
+            couplings = {}
+        else:
+            lattice = self.lattice()
+            attrs = {"source": f"physgen train --hamiltonian {self.model}", **lattice.attrs(),
+                     "temperatures": list(self.temperatures)}
+            couplings = lattice.datasets()
         return Dataset(np.ones((k, L, L), dtype=np.int8), "spins", {"temperature": np.array(self.temperatures)},
-                       None, attrs).validate("hamiltonian")
+                       None, attrs, hamiltonian=couplings).validate("hamiltonian")
 
     def sets(self) -> list[str]:
         """``--set`` items of the run: the free-energy objective with this Hamiltonian, every temperature in
         every batch, nothing held out, conditioned on temperature."""
+        own = []
+        if self.model != "ising":
+            lattice = self.lattice()
+            own = [f"model.hamiltonian={self.model}"]
+            if lattice.quenched:
+                own += [f"model.disorder={lattice.disorder}", f"model.disorder_seed={lattice.disorder_seed}"]
         return ["model.objective=free-energy", f"model.J={float(self.J)!r}", f"model.h={float(self.h)!r}",
-                f"model.boundary={self.boundary}", f"train.batch_size={len(self.temperatures)}",
+                f"model.boundary={self.boundary}", *own, f"train.batch_size={len(self.temperatures)}",
                 "data.val_fraction=0", "data.condition=temperature"]
 
 
@@ -103,6 +142,8 @@ def exact_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
     boundaries with h ≠ 0) or the attributes (``size``, ``J``, ``h``, ``boundary``) are missing."""
     from physgen.physics.thermo import exact_values
 
+    if attrs.get("hamiltonian", "ising") != "ising":
+        return _lattice_free_energies(attrs, temperatures, last)
     try:
         L, J, h, periodic = int(attrs["size"]), float(attrs["J"]), float(attrs["h"]), attrs["boundary"] == "periodic"
     except (KeyError, TypeError, ValueError):
@@ -112,6 +153,24 @@ def exact_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
     for t in temperatures:
         f_q = last.get(f"f_q[T={t:g}]", last.get("f_q") if len(temperatures) == 1 else None)
         exact = exact_values((L, L), t, J, h, periodic) if isinstance(f_q, float) else None
+        if exact is None:
+            continue
+        f = float(exact["free_energy"])
+        rows.append({"temperature": t, "f_q": f_q, "exact": f, "method": exact["method"], "excess": f_q - f,
+                     "relative": (f_q - f) / abs(f) if f else None})
+    return rows
+
+
+def _lattice_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
+    """:func:`exact_free_energies` for a model of :mod:`physgen.lattice` (its transfer matrix)."""
+    from physgen.lattice import registry, transfer
+
+    model = registry.from_attrs(attrs, where="the run's Hamiltonian")
+    temperatures = [float(t) for t in temperatures]
+    rows = []
+    for t in temperatures:
+        f_q = last.get(f"f_q[T={t:g}]", last.get("f_q") if len(temperatures) == 1 else None)
+        exact = transfer.exact_values(model, t) if isinstance(f_q, float) else None
         if exact is None:
             continue
         f = float(exact["free_energy"])

@@ -24,7 +24,8 @@ CONFIG, SPEC, TRANSFORM, SUMMARY = "config.toml", "spec.json", "transform.json",
 CHECKPOINTS = "checkpoints"
 DATA = "data.json"
 HAMILTONIAN = "hamiltonian.h5"
-CARRIED_ATTRS = ("J", "h", "size", "boundary")
+CARRIED_ATTRS = ("J", "h", "size", "boundary", "hamiltonian", "disorder", "disorder_seed", "n_states")
+# (and every ``hamiltonian_<key>``: the scalar couplings of a lattice model, physgen.lattice)
 
 
 def is_run_dir(path: Path) -> bool:
@@ -105,7 +106,10 @@ def data_constants(ds, condition: str | None) -> dict[str, Any]:
     digits), those values (``levels``): samples are put on the same grid."""
     import numpy as np
 
-    attrs = {k: ds.attrs[k] for k in CARRIED_ATTRS if isinstance(ds.attrs.get(k), (int, float, str))}
+    keys = [*CARRIED_ATTRS, *(k for k in ds.attrs if k.startswith("hamiltonian_"))]
+    attrs = {k: ds.attrs[k] for k in keys if isinstance(ds.attrs.get(k), (int, float, str))}
+    if attrs.get("hamiltonian") == "ising":   # the default Hamiltonian of spin data, left implicit
+        del attrs["hamiltonian"]
     conds = {name: float(v[0]) for name, v in ds.conditions.items()
              if name != condition and len(v) and np.all(v == v[0])}
     out = {"attrs": attrs, "conditions": conds}

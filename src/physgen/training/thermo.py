@@ -113,8 +113,18 @@ def _record(run, kind: str, couplings: Hamiltonian, temperature: float, draws: P
     ess, frac = est.pop("ess"), est.pop("ess_fraction")
     return {"temperature": temperature, "method": f"importance sampling ({kind} q)", "estimates": est,
             "ess": ess, "ess_fraction": frac,
-            "exact": P.exact_values(shape, temperature, couplings.J, couplings.h, couplings.periodic),
-            "onsager": P.onsager_values(temperature, couplings.J, couplings.h)}
+            "exact": _exact(couplings, shape, temperature),
+            "onsager": None if couplings.lattice is not None else P.onsager_values(temperature, couplings.J, couplings.h)}
+
+
+def _exact(couplings: Hamiltonian, shape: tuple[int, ...], temperature: float) -> dict | None:
+    """The finite lattice's exact values: the Ising model's (enumeration, Kaufman), or a lattice model's
+    transfer matrix."""
+    if couplings.lattice is None:
+        return P.exact_values(shape, temperature, couplings.J, couplings.h, couplings.periodic)
+    from physgen.lattice import transfer
+
+    return transfer.exact_values(couplings.lattice, temperature)
 
 
 def thermodynamics(run, temperatures: Iterable[float] | None = None, *, n: int = DEFAULT_N, seed: int = 0,
@@ -144,8 +154,16 @@ def thermodynamics(run, temperatures: Iterable[float] | None = None, *, n: int =
     return {"run": str(run.path.resolve()), "family": run.config.model_name, "checkpoint": run.checkpoint,
             "checkpoint_step": run.step, "lattice": shape, "n_spins": int(np.prod(shape)),
             "hamiltonian": {"J": couplings.J, "h": couplings.h,
-                            "boundary": "periodic" if couplings.periodic else "open"},
+                            "boundary": "periodic" if couplings.periodic else "open",
+                            **({"model": couplings.name} if couplings.lattice is not None else {})},
             "proposal": kind, "note": NOTES[kind].format(family=run.config.model_name),
-            "reference": P.reference_method(tuple(shape), couplings.J, couplings.h, couplings.periodic),
+            "reference": (P.reference_method(tuple(shape), couplings.J, couplings.h, couplings.periodic)
+                          if couplings.lattice is None else _lattice_reference(couplings.lattice)),
             "units": "per spin (k_B = 1): F, U, S divided by N; C = Var(E)/(N T^2); chi = N (<m^2> - <|m|>^2)/T",
             "n": int(n), "seed": int(seed), "n_boot": int(n_boot), "temperatures": records}
+
+
+def _lattice_reference(model) -> str | None:
+    from physgen.lattice import transfer
+
+    return "transfer matrix" if transfer.entries(model) <= transfer.MAX_ENTRIES else None

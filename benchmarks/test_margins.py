@@ -1188,6 +1188,182 @@ def physics_exact(k: int) -> dict:
     return {key: float(v) for key, v in out.items()}
 
 
+# --- test_rbm, test_observable_errors, test_vae (grey levels, training), test_ebm ---------------------------
+def rbm_exact(k: int) -> dict:
+    """test_rbm's pseudo-likelihood expectation (generator 1000 k; the energy, seed 5, kept) and the four SGD
+    loops of test_training_loop_improves_likelihood (torch seed and generator 1000 k, 0 there): the gain in
+    exact log-likelihood and the shortfall below the data law's log-likelihood of the same rows (unbounded:
+    below the law's −entropy, the former reference, and below the rows' empirical optimum)."""
+    import test_rbm as T
+    from physgen.models.rbm import RBM, RBMConfig, pseudo_log_likelihood
+    from physgen.models.rbm.partition import all_states, exact_log_prob_all, states_index
+
+    e = T.random_energy("bernoulli", n=4, m=3, seed=5)
+    v = all_states(4)[5:6].repeat(20000, 1)
+    est = float(pseudo_log_likelihood(e, v, gen(1000 * k)).mean())
+    logp, exact = exact_log_prob_all(e), 0.0
+    for i in range(4):
+        other = v[0].clone()
+        other[i] = 1 - other[i]
+        pair = torch.stack([logp[states_index(v[:1])][0], logp[states_index(other[None])][0]])
+        exact += float(pair[0] - torch.logsumexp(pair, 0))
+    out = {"pl_dev": abs(est - exact), "pl_signed": est - exact}
+    ups = (all_states(6, spin=True) > 0).double().sum(1)
+    law = 0.5 * 0.9 ** ups * 0.1 ** (6 - ups) + 0.5 * 0.1 ** ups * 0.9 ** (6 - ups)
+    entropy = float(-(law * law.log()).sum())
+    for method in ("cd", "pcd", "pt", "exact"):
+        torch.manual_seed(1000 * k)
+        g = gen(1000 * k)
+        data = torch.where(torch.rand(512, 6, generator=g) < 0.9, 1.0, -1.0)
+        data[1::2] *= -1
+        model = RBM(RBMConfig(n_hidden=6, method=method, k=2, n_chains=64, n_temperatures=4), T._spec())
+        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 15)
+        ll = lambda: float(exact_log_prob_all(model.energy(0).detach())[states_index(data)].mean())  # noqa: E731
+        before = None
+        for _ in range(15):
+            for i in range(0, 512, 32):
+                loss, _ = model.loss({"x": data[i:i + 32]}, generator=g)
+                opt.zero_grad(), loss.backward(), opt.step()
+                before = ll() if before is None else before
+            decay.step()
+        after = ll()
+        law_ll = float(law[states_index(data)].log().mean())
+        counts = torch.bincount(states_index(data), minlength=64).double() / len(data)
+        empirical_ll = float((counts[counts > 0] * counts[counts > 0].log()).sum())
+        out[f"{method}_gain"], out[f"{method}_below_optimum"] = after - before, -entropy - after
+        out[f"{method}_below_law"], out[f"{method}_below_empirical"] = law_ll - after, empirical_ll - after
+    return out
+
+
+def observable_errors(k: int) -> dict:
+    """test_observable_errors' AR(1) block bootstrap (series rng 5 + 1000 k, bootstrap 1 + 1000 k; the blocked
+    error against the expectation for independent blocks of 40, ``blocked_signed`` against the true error),
+    weighted uniform draws at T = 10 (21 + 1000 k, 22 + 1000 k; ``pull_*`` signed) and evaluate's Monte Carlo
+    file against reweighted exact draws (simulate 31 + 1000 k, draws 32 + 1000 k, evaluate 1000 k; ``z_*`` the
+    six z of the χ²/dof).  The two mean-z² calibrations state their own 30-seed measurements and are not
+    repeated here."""
+    import test_observable_errors as T
+    from physgen.data import Dataset
+    from physgen.metrics import evaluate
+    from physgen.physics import observables as ob
+    from physgen.physics.exact import ExactIsing
+    from physgen.stats.autocorr import sum_variance
+    from physgen.stats.bootstrap import block_bootstrap, block_labels
+
+    rng = np.random.default_rng(5 + 1000 * k)
+    r, n = 0.8, 20000
+    x = np.empty(n)
+    x[0] = rng.normal()
+    for i in range(1, n):
+        x[i] = r * x[i - 1] + np.sqrt(1 - r * r) * rng.normal()
+    tau = 0.5 * (1 + r) / (1 - r)
+    truth = np.sqrt(sum_variance(n, tau) / n ** 2)
+    expected = np.sqrt(n / 40 * sum_variance(40, tau) / n ** 2)   # independent blocks of 40: 5.7% below truth
+    mean = lambda v, w: (w @ v) / w.sum(-1)  # noqa: E731
+    naive = block_bootstrap(mean, x, n_boot=1000, rng=1 + 1000 * k)
+    blocked = block_bootstrap(mean, x, labels=block_labels(np.zeros(n), np.arange(n), 40)[0], n_boot=1000,
+                              rng=1 + 1000 * k)
+    out = {"naive_rel": abs(naive.error / (truth / 3) - 1), "blocked_rel": abs(blocked.error / expected - 1),
+           "naive_signed": naive.error / (truth / 3) - 1, "blocked_block_signed": blocked.error / expected - 1,
+           "blocked_signed": blocked.error / truth - 1}
+    t, rng = 10.0, np.random.default_rng(21 + 1000 * k)
+    s = (2 * rng.integers(0, 2, size=(80000, 4, 4)) - 1).astype(np.int8)
+    lw = -16 * ob.energy_per_spin(s) / t
+    est, _ = ob.thermodynamics_report(s, t, log_weights=lw, rng=22 + 1000 * k)
+    pulls = {q: (est[q].value - v) / est[q].error for q, v in T._truth(ExactIsing(4, t)).items()}
+    out["weighted_max_pull"] = max(abs(v) for v in pulls.values())
+    out.update({f"pull_{q}": v for q, v in pulls.items()})
+    flat = ob.thermodynamics(s, t, rng=22 + 1000 * k)
+    out["flat_z"] = abs(flat["energy"].value) / flat["energy"].error
+    out["flat_power"] = abs(est["energy"].value) / (4 * flat["energy"].error)
+    t = 2.5
+    real = T._simulate(31 + 1000 * k, size=4, temperatures=[t], n=1200)
+    s, lw = T._reweighted_draws(4000, t, 3.0, np.random.default_rng(32 + 1000 * k))
+    fake = Dataset(s, "spins", {"temperature": np.full(len(s), t)}, log_weights=lw)
+    with contextlib.redirect_stderr(io.StringIO()):
+        res = evaluate(real, fake, ["observables"], seed=1000 * k, n_boot=100)
+    per_t = res["observables"]["by_temperature"]["2.5"]
+    out["chi2_dof"] = res["observables"]["value"]
+    out["ess_fraction"] = per_t["sampling"]["fake"]["ess"] / len(s)
+    g_diff = np.asarray(per_t["correlation"]["fake"]) - ExactIsing(4, t).correlation()[1]
+    out["g_dev"] = float(np.abs(g_diff).max())
+    out.update({f"g_signed_{j}": float(v) for j, v in enumerate(g_diff)})
+    out.update({f"z_{q}": e["difference"]["z"] for q, e in per_t["observables"].items()})
+    return out
+
+
+def vae_levels(k: int) -> dict:
+    """test_vae's grey-level draws (generator 5 + 1000 k; the laws, from seeds 0, 2, 3, kept): the largest
+    |mean − π| of 20,000 binomial draws and |frequency − softmax| of 20,000 categorical ones (vae, conv-vae);
+    and test_training_step_lowers_the_negative_elbo's drop of the loss over 60 steps (initialisation seed,
+    data seed 12 and step seeds, each + 1000 k)."""
+    import test_vae as T
+    from physgen.models import registry
+    from physgen.models.base import DataSpec
+
+    m = T.build(spec=DataSpec("image", (6,), levels=4), likelihood="binomial")
+    params = torch.randn(4, 6, generator=gen(3))
+    draws = m.draw(params[:1].expand(20000, -1), None, generator=gen(5 + 1000 * k))
+    out = {"binomial_dev": float((draws.mean(0) - torch.sigmoid(params[0])).abs().max())}
+    for name in ("vae", "conv-vae"):
+        m = T.build(name, spec=DataSpec("image", (4, 4), levels=4))
+        with torch.no_grad():
+            params, _ = m.decode(torch.randn(3, m.config.latent, generator=gen(2)))
+            draws = m.draw(params[:1].expand(20000, -1, -1, -1), None, generator=gen(5 + 1000 * k))
+        freq = torch.stack([(draws * 4 == j).float().mean(0) for j in range(5)], -1)
+        out[f"{name}_categorical_dev"] = float((freq - params[0].softmax(-1)).abs().max())
+    torch.manual_seed(1000 * k)
+    m = registry.build("vae", {"latent": 2, "hidden": (32,)}, DataSpec("binary", (4, 4)))
+    x = torch.bernoulli(torch.full((64, 4, 4), 0.2), generator=gen(12 + 1000 * k))
+    opt = torch.optim.Adam(m.parameters(), lr=1e-2)
+    first = None
+    for step in range(60):
+        loss, _ = m.loss({"x": x}, generator=gen(step + 1000 * k))
+        opt.zero_grad(), loss.backward(), opt.step()
+        first = first if first is not None else float(loss.detach())
+    out["elbo_drop"] = first - float(loss.detach())
+    return out
+
+
+def ebm_buffer(k: int) -> dict:
+    """test_ebm's replay buffer (uniform fill, generator 1000 k; re-initialised count, 1000 k and 1 + 1000 k;
+    clipped Gaussian restarts against the clipped law's exact moments, 1000 k; ``*_former`` (unbounded) against
+    N(0, 0.5²)'s, the former reference) and the Langevin chains on the bare Gaussian base (1000 k)."""
+    import test_ebm as T
+    from physgen.models.registry import build
+    from physgen.samplers.replay import ReplayBuffer
+
+    buf = ReplayBuffer(1000, (3,), low=-2.0, high=0.5, reinit_fraction=0.0)
+    x, _ = buf.draw(1000, gen(1000 * k))
+    out = {"uniform_z": abs(float(x.mean()) + 0.75) / (2.5 / math.sqrt(12 * 3000))}
+    buf = ReplayBuffer(4000, (2,), low=-1.0, high=1.0)
+    buf.draw(1, gen(1000 * k))
+    buf.data.fill_(5.0)
+    x, _ = buf.draw(4000, gen(1 + 1000 * k))
+    out["reinit_z"] = abs(int((x[:, 0] != 5.0).sum()) - 200) / math.sqrt(4000 * 0.05 * 0.95)
+    buf = ReplayBuffer(4000, (2,), low=-1.0, high=3.0, reinit_fraction=0.0)
+    buf.set_gaussian(torch.tensor([0.0, 2.0]), torch.tensor([0.5, 2.0]))
+    x, _ = buf.draw(4000, gen(1000 * k))
+    mean, std = T.clipped_normal_moments(0.0, 0.5, -1.0, 3.0)
+    m, s = float(x[:, 0].mean()), float(x[:, 0].std())
+    out.update({"gauss_mean_z": abs(m - mean) / (std / math.sqrt(4000)), "gauss_std_rel": abs(s / std - 1),
+                "gauss_top_dev": abs(float((x[:, 1] == 3.0).float().mean()) - 0.3085),
+                "gauss_std_signed": s / std - 1, "gauss_mean_z_former": abs(m) / (0.5 / math.sqrt(4000)),
+                "gauss_std_rel_former": abs(s / 0.5 - 1)})
+    model = build("ebm", {"langevin": "conventional", "step_size": 0.05 * 32.0, "margin": 2.0, "grad_clip": 0.0,
+                          "hidden": (8,)}, T.SPEC2)
+    model._fit_range(torch.tensor([[-4.0, 6.0], [4.0, 14.0]]))
+    with torch.no_grad():
+        model.energy_net.net[-1].weight.zero_()
+        model.energy_net.net[-1].bias.zero_()
+    mu, sigma = model.base_mean, model.base_std
+    z = (model.langevin((mu + 3 * sigma).expand(4000, 2).clone(), None, n_steps=600,
+                        generator=gen(1000 * k)).samples - mu) / sigma
+    out["langevin_mean_z"] = float(z.mean(0).abs().max()) * math.sqrt(4000)
+    out["langevin_std_z"] = float((z.std(0) - 1.006).abs().max()) * math.sqrt(8000)
+    return out
+
 
 def _ising_engines() -> tuple[str, ...]:
     """test_ising_engine.ENGINES without importing the test module at start-up."""
@@ -1348,6 +1524,21 @@ TESTS = {
     "physics_exact": (physics_exact, {"binder_normal": ("<", 0.02), "max_pull": ("<", 4), "error_over_cap": ("<", 1),
                                       "energy_error_rel": ("<", 0.2), "g_dev": ("<", 0.01), "ensemble_z": ("<", 4)},
                       "test_physics_exact (Binder cumulant of normal draws, thermodynamics of exact samples)"),
+    "rbm_exact": (rbm_exact, {"pl_dev": ("<", 0.05)} | {f"{m}_gain": (">", 1.0) for m in ("cd", "pcd", "pt", "exact")}
+                  | {f"{m}_below_law": ("<", 0.05) for m in ("cd", "pcd", "pt", "exact")},
+                  "test_rbm::test_pseudo_likelihood_expectation_matches_exact, test_training_loop_improves_likelihood"),
+    "observable_errors": (observable_errors, {"naive_rel": ("<", 0.15), "blocked_rel": ("<", 0.2),
+                                              "weighted_max_pull": ("<", 5), "flat_z": ("<", 4),
+                                              "flat_power": (">", 1), "chi2_dof": ("<", 15),
+                                              "ess_fraction": ("<", 0.8), "g_dev": ("<", 0.03)},
+                          "test_observable_errors (AR(1) block bootstrap, weighted uniform draws, evaluate)"),
+    "vae_levels": (vae_levels, {"binomial_dev": ("<", 0.01), "vae_categorical_dev": ("<", 0.015),
+                                "conv-vae_categorical_dev": ("<", 0.015), "elbo_drop": (">", 2.0)},
+                   "test_vae (binomial and categorical grey-level draws, ELBO training step)"),
+    "ebm_buffer": (ebm_buffer, {"uniform_z": ("<", 4), "reinit_z": ("<", 4), "gauss_mean_z": ("<", 4),
+                                "gauss_std_rel": ("<", 0.04), "gauss_top_dev": ("<", 0.03),
+                                "langevin_mean_z": ("<", 4), "langevin_std_z": ("<", 4)},
+                   "test_ebm (replay buffer fill, re-initialisation, Gaussian restarts; bare-base Langevin)"),
 }
 
 

@@ -67,21 +67,30 @@ def test_single_mode_model_of_a_correlated_series():
 
 def test_block_bootstrap_of_an_ar1_series_sees_the_autocorrelation():
     """Error of the mean of an AR(1) series (τ_int = 4.5): the ordinary bootstrap is too small by
-    sqrt(2 τ_int) = 3; blocks of 40 (≈ 9 τ_int) recover the error within the bootstrap's own scatter.  Relative
-    deviations over seeds 0, 1000, …, 7000 and 1 and 2 threads: 0.029 ± 0.022 (naive, against 0.15: 5.6 sd) and 0.055 ± 0.033
-    (blocked, against 0.2: 4.4 sd)."""
+    sqrt(2 τ_int) = 3; blocks of 40 (≈ 9 τ_int) recover the error up to the blocks' known bias: independent
+    blocks of ℓ = 40 see the variance of a sum of 40 consecutive values, ℓ·8.0 instead of ℓ·2τ_int = ℓ·9.0, so
+    the error they should give is 5.7% below the true one, and the blocked error is checked against that.
+
+    Over series and bootstrap seeds s + 1000 k (one thread) with 1,000 resamples: naive error / (truth / 3) − 1
+    is 0.000 ± 0.017 over k = 0–19 (0.001 ± 0.024, largest |·| 0.075, over k = 0–199): 0.15 sits 6.2 sd away;
+    blocked error / expected − 1 is −0.001 ± 0.026 (0.001 ± 0.036, largest |·| 0.126, over 200): 0.2 sits
+    5.5 sd away.  The former check of the blocked error against the true one at 300 resamples had
+    −0.056 ± 0.048, down to −0.207 over 200 seeds (3.0 sd from −0.2; one failure)."""
     rng = np.random.default_rng(5)
     r, n = 0.8, 20000
     x = np.empty(n)
     x[0] = rng.normal()
     for i in range(1, n):
         x[i] = r * x[i - 1] + np.sqrt(1 - r * r) * rng.normal()
-    truth = np.sqrt(sum_variance(n, 0.5 * (1 + r) / (1 - r)) / n ** 2)
+    tau = 0.5 * (1 + r) / (1 - r)
+    truth = np.sqrt(sum_variance(n, tau) / n ** 2)
+    expected = np.sqrt(n / 40 * sum_variance(40, tau) / n ** 2)   # independent blocks of 40
+    assert expected == pytest.approx(truth, rel=0.06)
     mean = lambda v, w: (w @ v) / w.sum(-1)  # noqa: E731
-    naive = block_bootstrap(mean, x, n_boot=300, rng=1)
-    blocked = block_bootstrap(mean, x, labels=block_labels(np.zeros(n), np.arange(n), 40)[0], n_boot=300, rng=1)
+    naive = block_bootstrap(mean, x, n_boot=1000, rng=1)
+    blocked = block_bootstrap(mean, x, labels=block_labels(np.zeros(n), np.arange(n), 40)[0], n_boot=1000, rng=1)
     assert naive.error == pytest.approx(truth / 3, rel=0.15)
-    assert blocked.error == pytest.approx(truth, rel=0.2)
+    assert blocked.error == pytest.approx(expected, rel=0.2)
 
 
 # --- reading the files' layout -------------------------------------------------------------------------------------
@@ -166,22 +175,31 @@ def test_z_of_independent_monte_carlo_files_is_standard_normal():
 # --- weighted samples ----------------------------------------------------------------------------------------------
 
 def test_weighted_uniform_draws_reproduce_exact_thermodynamics():
-    """20 000 uniform 4×4 configurations weighted by e^{−H/T} at T = 10 (Kish ESS ≈ 14 000): every weighted
-    observable within 4 errors of the exact value.  (At T ≲ 6 uniform draws are a poor proposal: the
+    """80 000 uniform 4×4 configurations weighted by e^{−H/T} at T = 10 (Kish ESS ≈ 56 000): every weighted
+    observable within 5 errors of the exact value; unweighted, the energy is that of T = ∞ (0 within 4 errors,
+    and the weighted one more than 4 of those errors away).  (At T ≲ 6 uniform draws are a poor proposal: the
     ordered states carry rare, huge weights, the self-normalised estimate of C is biased low by about 0.6 of
     its error at T = 6 and no error bar covers that; the reweighting test below uses a proposal close to
-    the target.)"""
+    the target.)
+
+    At T = 10 the pulls of C and of the Binder cumulant are still skewed and wider than a unit normal: with
+    20 000 draws over seeds s + 1000 k (k = 0–1199, one thread) C's pull was −0.21 ± 1.09 and U₄'s
+    +0.33 ± 1.20 (mean z² 1.55), and the largest |pull| of the six exceeded 4 at 8 of 1,200 seeds (5.47 once).
+    With 80 000 draws (k = 0–399): U₄ +0.15 ± 1.13, C −0.07 ± 1.06, the others' sd 1.00–1.06; the largest
+    |pull| 1.32 ± 0.58 over k = 0–19 (6.3 sd below 5) and 1.39 ± 0.69, largest 4.02, over 400.  The
+    unweighted energy's z is −0.02 ± 1.01 (largest |z| 3.37 of 400: the former 3σ rule fails 0.27% of runs),
+    and the weighted energy lies 144 or more of the unweighted energy's errors from 0."""
     t, rng = 10.0, np.random.default_rng(21)
-    s = (2 * rng.integers(0, 2, size=(20000, 4, 4)) - 1).astype(np.int8)
+    s = (2 * rng.integers(0, 2, size=(80000, 4, 4)) - 1).astype(np.int8)
     lw = -16 * ob.energy_per_spin(s) / t
     est, notes = ob.thermodynamics_report(s, t, log_weights=lw, rng=22)    # unnormalised: renormalised inside
     w = np.exp(lw - lw.max())
     assert notes["energy"]["ess"] == pytest.approx(w.sum() ** 2 / np.sum(w * w))
     assert notes["specific_heat"]["error_method"] == "weighted-bootstrap"
     for name, value in _truth(ExactIsing(4, t)).items():
-        assert abs(est[name].value - value) < 4 * est[name].error, (name, est[name], value)
+        assert abs(est[name].value - value) < 5 * est[name].error, (name, est[name], value)
     flat = ob.thermodynamics(s, t, rng=22)                                 # unweighted: infinite temperature
-    assert abs(flat["energy"].value) < 3 * flat["energy"].error < abs(est["energy"].value)
+    assert abs(flat["energy"].value) < 4 * flat["energy"].error < abs(est["energy"].value)
 
 
 def test_weighted_errors_are_calibrated():
@@ -208,7 +226,17 @@ def _weighted_mean_z2(seed_base: int, weighted: bool = True) -> float:
 
 def test_evaluate_states_the_error_method_and_the_effective_size():
     """A Monte Carlo file (correlated: block bootstrap) against a weighted file of exact reweighted draws;
-    every existing key stays, the new ones describe each error; weighted G(r) matches the exact one."""
+    every existing key stays, the new ones describe each error; weighted G(r) matches the exact one.
+
+    The χ²/dof of the six observables' z is not χ²₆/6: the six are strongly correlated (|m|, U₄ and ξ₂ move
+    together, |ρ| 0.6–0.98; the first principal component carries 92% of the variance), so it behaves like
+    0.92 χ²₁.  Over the seeds s + 1000 k (simulate, draws and evaluate; k = 0–1199, one thread) it was
+    1.06 ± 1.37, median 0.65, 99.9% quantile 11.3, largest 11.95, and above the former bound 4 at 51 of 1,200
+    (4.3%; 3.2 at the test's own seed); each z 1.01–1.04 wide.  A normal model with the measured covariance
+    puts 6×10⁻⁵ above 15 (and 10⁻³ above 10.1, where 4 of the 1,200 seeds lay: the tail is about 3 times the
+    model's), so the bound 15 fails about 2×10⁻⁴ of runs.  G(r) − exact at r = 1, 2: −0.0001 ± 0.0052 and
+    −0.0001 ± 0.0065 (no bias); the larger |·| 0.0054 ± 0.0039 over 1,200 seeds, largest 0.023 (2 above the
+    former 0.02), and 0.0074 ± 0.0046 over k = 0–19: 0.03 is 6.3 and 4.9 sd away."""
     from physgen.metrics import evaluate
 
     t = 2.5
@@ -218,7 +246,7 @@ def test_evaluate_states_the_error_method_and_the_effective_size():
     r = evaluate(real, fake, ["observables"], seed=0, n_boot=100)
     json.dumps(r, allow_nan=False)
     per_t = r["observables"]["by_temperature"]["2.5"]
-    assert r["observables"]["dof"] == 6 and r["observables"]["value"] < 4.0
+    assert r["observables"]["dof"] == 6 and r["observables"]["value"] < 15.0
     assert {"n_real", "n_fake", "observables", "distributions", "correlation", "sampling"} <= set(per_t)
     assert per_t["sampling"]["fake"]["weighted"] and per_t["sampling"]["fake"]["ess"] < 0.8 * len(s)
     assert per_t["sampling"]["real"]["tau_source"] == "file attributes" and per_t["sampling"]["real"]["chains"] == 4
@@ -230,7 +258,7 @@ def test_evaluate_states_the_error_method_and_the_effective_size():
         assert entry["fake"]["ess"] == pytest.approx(per_t["sampling"]["fake"]["ess"]), name
         assert entry["floor"]["z"] is not None, name
     assert "block bootstrap" in r["observables"]["protocol"]["errors"]
-    np.testing.assert_allclose(per_t["correlation"]["fake"], ExactIsing(4, t).correlation()[1], atol=0.02)
+    np.testing.assert_allclose(per_t["correlation"]["fake"], ExactIsing(4, t).correlation()[1], atol=0.03)
 
 
 def test_bad_weights_and_layouts_raise_user_errors():

@@ -111,8 +111,9 @@ def test_exact_method_loss_is_negative_log_likelihood():
 
 
 def test_pseudo_likelihood_expectation_matches_exact():
-    """E over the flipped site of n·log σ(F(ṽ) − F(v)) = Σ_i log p(v_i | v_−i).  |estimate − exact| over seeds 0,
-    1000, …, 7000 and 1 and 2 threads: 0.006 ± 0.004 against 0.05 (10 sd)."""
+    """E over the flipped site of n·log σ(F(ṽ) − F(v)) = Σ_i log p(v_i | v_−i).  |estimate − exact| over
+    generator seeds s + 1000 k (k = 0–19, one thread): 0.0057 ± 0.0034, largest 0.014, against 0.05 (12.9 sd);
+    signed 0.0006 ± 0.0064 over 100 seeds (no bias)."""
     e = random_energy("bernoulli", n=4, m=3, seed=5)
     v = all_states(4)[5:6].repeat(20000, 1)
     est = float(pseudo_log_likelihood(e, v, torch.Generator().manual_seed(0)).mean())
@@ -139,13 +140,23 @@ def test_persistent_chains_are_buffers_and_resume():
 
 @pytest.mark.parametrize("method", ["cd", "pcd", "pt", "exact"])
 def test_training_loop_improves_likelihood(method):
-    """A short explicit SGD loop on a two-mode spin distribution raises the exact log-likelihood."""
+    """A short explicit SGD loop on a two-mode spin distribution raises the exact log-likelihood of the 512 rows
+    by more than 1 nat and ends within 0.05 nats of the log-likelihood of those rows under the law that drew
+    them (the data's exact law).  The learning rate decays to 0 over the 15 epochs (cosine).
+
+    Over torch and generator seeds s + 1000 k (k = 0–99, one thread) the shortfall below the law is
+    0.005 ± 0.008 (cd), 0.004 ± 0.009 (pcd), 0.003 ± 0.008 (pt), 0.002 ± 0.008 (exact), largest 0.024, so
+    0.05 sits 5.4 sd or more away; the gain 1.56 ± 0.07, smallest 1.40 (7.9 sd above 1).  The former reference,
+    the law's negative entropy, carries the 512 rows' own sampling noise (0.07 nats sd: the shortfall against it
+    was 0.04 ± 0.06 over 20 seeds, above 0.1 at 2 of 20 for cd, pcd and pt), and at a constant learning rate
+    the last SGD step's noise put the final state up to 0.17 nats below the law (cd at k = 72)."""
     torch.manual_seed(0)
     g = torch.Generator().manual_seed(0)
     data = torch.where(torch.rand(512, 6, generator=g) < 0.9, 1.0, -1.0)
     data[1::2] *= -1                                   # two symmetric modes, interleaved
     model = RBM(RBMConfig(n_hidden=6, method=method, k=2, n_chains=64, n_temperatures=4), _spec())
     opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
+    decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 15)
     ll = lambda: float(exact_log_prob_all(model.energy(0).detach())[states_index(data)].mean())  # noqa: E731
     before = None
     for epoch in range(15):
@@ -153,10 +164,11 @@ def test_training_loop_improves_likelihood(method):
             loss, logs = model.loss({"x": data[i:i + 32]}, generator=g)
             opt.zero_grad(), loss.backward(), opt.step()
             before = ll() if before is None else before
+        decay.step()
     ups = (all_states(6, spin=True) > 0).double().sum(1)
     law = 0.5 * 0.9 ** ups * 0.1 ** (6 - ups) + 0.5 * 0.1 ** ups * 0.9 ** (6 - ups)   # the data's exact law
-    entropy = float(-(law * law.log()).sum())
-    assert ll() > before + 1.0 and ll() > -entropy - 0.1     # within 0.1 nats of the optimum
+    law_ll = float(law[states_index(data)].log().mean())       # the law's log-likelihood of these rows
+    assert ll() > before + 1.0 and ll() > law_ll - 0.05
     assert {"recon_error", "pseudo_likelihood", "exact_log_likelihood"} <= set(logs)
 
 

@@ -40,3 +40,7 @@ class VANCard:
     #: (docs/van.md, "Measured"); the data defaults' symmetrisation gives way to z2 = auto (on at h = 0)
     hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"model": {"z2": "auto"}, "data": {"augment": "none"}},
                                                              budget(8000))
+    #: a spin glass or a frustrated magnet (physgen.lattice): β-annealing over the first ~1,000 steps, as Wu, Wang &
+    #: Zhang (PRL 122, 080602, 2019) anneal, so that the reverse-KL gradient does not settle in one valley of a
+    #: rugged landscape before it has seen the others (benchmarks/records/lattice.md)
+    lattice_model_defaults: ClassVar[dict[str, Any]] = {"model": {"anneal": 1000.0}}

@@ -20,13 +20,18 @@ from physgen.train_options import layer
 
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
-    ``hamiltonian_defaults`` over them) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
+    ``hamiltonian_defaults`` over them, and for a lattice model other than the Ising ferromagnet its
+    ``lattice_model_defaults`` over those) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
     once (:func:`physgen.config.user_layers`); the data spec takes its condition from them.
     ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices once the data are read
     (:func:`resolved`)."""
     user = C.user_layers(config_file, sets, layer(**flags))
     spec = DataSpec.from_dataset(ds, C.condition_of(user))
-    defaults = overlay(cls.defaults(spec), cls.hamiltonian_defaults) if hamiltonian else cls.defaults(spec)
+    defaults = cls.defaults(spec)
+    if hamiltonian:
+        defaults = overlay(defaults, cls.hamiltonian_defaults)
+        if ds.attrs.get("hamiltonian", "ising") != "ising":
+            defaults = overlay(defaults, getattr(cls, "lattice_model_defaults", {}))
     base = yield_to_user(cls, defaults, C.dotted_keys(user))
     cfg = C.resolve_layers(model_name, cls.config_class, user, base=base,
                            where=str(config_file) if config_file is not None else "config")

@@ -2,7 +2,7 @@
 train from their Hamiltonian, and ``sample --mcmc/--importance`` and ``thermo`` correct against the very same
 instance (its couplings drawn from the recorded disorder seed).
 
-The thermodynamic check: a 4×4 ±J Edwards–Anderson instance, 300 steps, 20,000 importance-sampled draws at
+The thermodynamic check: a 4×4 ±J Edwards–Anderson instance, 300 steps (β annealed over 50), 20,000 importance-sampled draws at
 T = 1; |z| of F, U, S and C against the transfer matrix must stay below 4 (the run's own errors; the same check on
 the Ising model is audited over 20 seeds in benchmarks/records/test_margins.md, ``thermo_van``)."""
 from __future__ import annotations
@@ -27,7 +27,8 @@ def ea_run(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("ea") / "van"
     assert main(["train", "van", "--hamiltonian", "ea", "--size", "4", "--disorder-seed", "2", "--temperatures",
-                 "1.0", "--steps", "300", "--set", "train.lr=0.01", "--out", str(out), *Q]) == 0
+                 "1.0", "--steps", "300", "--set", "train.lr=0.01", "--set", "model.anneal=50", "--out", str(out),
+                 *Q]) == 0
     return out
 
 
@@ -71,6 +72,10 @@ def test_the_triangular_antiferromagnet_takes_its_own_default_coupling(cli, tmp_
     assert code == 0, err
     attrs = json.loads((out / "data.json").read_text())["attrs"]
     assert attrs["hamiltonian"] == "triangular" and attrs["hamiltonian_J"] == -1.0
+    import tomllib
+
+    config = tomllib.loads((out / "config.toml").read_text())["model"]
+    assert config["anneal"] == 1000.0 and config["hamiltonian"] == "triangular"   # the lattice models' default
 
 
 def test_hamiltonian_from_a_data_file(cli, tmp_path):

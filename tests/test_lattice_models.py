@@ -217,3 +217,19 @@ def test_a_plug_in_model_is_one_module_and_one_entry_point(cli, tmp_path, monkey
     assert row["log_z"] == pytest.approx(enumeration.solve(model, [1.5])[0].log_z)
     assert cli("data", "lattice", "--model", "aniso", "--size", "4", "--temperatures", "1.5", "--samples", "4",
                "--burn-in", "10", "--thin", "10", "--out", tmp_path / "a.h5")[0] == 0
+
+
+def test_evaluate_judges_a_spin_glass_with_its_own_energy(cli, tmp_path):
+    common = ["data", "lattice", "--model", "ea", "--size", "4", "--disorder-seed", "3", "--temperatures", "0.8,1.5",
+              "--samples", "200", "--burn-in", "100", "--thin", "5", "--algorithm", "tempering", "--replicas", "4"]
+    for name, seed in (("real", "0"), ("fake", "1")):
+        assert cli(*common, "--seed", seed, "--out", tmp_path / f"{name}.h5")[0] == 0
+    code, _, err = cli("evaluate", "--real", tmp_path / "real.h5", "--fake", tmp_path / "fake.h5", "--metrics",
+                       "observables", "--n-boot", "20", "--out", tmp_path / "ev")
+    assert code == 0, err
+    result = json.loads((tmp_path / "ev" / "metrics.json").read_text())["observables"]["by_temperature"]
+    real, model = load(tmp_path / "real.h5"), lat.build("ea", 4, disorder_seed=3)
+    rows = real.conditions["temperature"] == 0.8
+    entry = result["0.8"]["observables"]["energy"]
+    assert entry["real"]["value"] == pytest.approx(float((model.energy(real.samples[rows]) / 16).mean()))
+    assert entry["onsager"] is None

@@ -74,3 +74,11 @@ def from_attrs(attrs: dict, couplings: dict | None = None, *, size: int | None =
 def from_dataset(ds, where: str = "dataset"):
     """The model instance a data file records (:func:`from_attrs` with its ``/hamiltonian`` couplings)."""
     return from_attrs(ds.attrs, ds.hamiltonian, size=int(ds.samples.shape[-1]), where=where)
+
+
+def model_of(ds):
+    """The lattice model whose energy a Dataset's observables use: None for the Ising model (the attributes ``J``
+    and ``h`` give its energy) and for data of no lattice model, else :func:`from_dataset`."""
+    if ds.attrs.get("hamiltonian", "ising") == "ising":
+        return None
+    return from_dataset(ds)

@@ -115,11 +115,12 @@ class Context:
         return flat(self.real, split.a), flat(self.real, split.b), flat(self.fake, split.f)
 
 
-def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0) -> tuple[np.ndarray, list[str]]:
-    """``(N, d)`` features the per-feature metrics use, and their names (see module docstring)."""
+def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0, model=None) -> tuple[np.ndarray, list[str]]:
+    """``(N, d)`` features the per-feature metrics use, and their names (see module docstring); spin energies of
+    the Ising ``J``, ``h`` or of a :mod:`physgen.lattice` ``model``."""
     if ds.kind == "spins":
         from physgen.metrics.observables import spin_features
-        return spin_features(ds.samples, J=J, h=h), ["energy", "abs_magnetization"]
+        return spin_features(ds.samples, J=J, h=h, model=model), ["energy", "abs_magnetization"]
     if ds.kind == "pointcloud":   # per-particle-slot features, padding included
         names = ds.feature_names or [f"f{j}" for j in range(ds.shape[1])]
         return (np.asarray(ds.samples, np.float64).reshape(len(ds), -1),
@@ -147,9 +148,11 @@ def evaluate(real: Dataset, fake: Dataset, metrics=None, seed: int = 0, n_boot: 
     floors.check_pair(real, fake, names)
     chosen = parse_metrics(metrics, real.kind)
     temps = floors.temperature_pairs(real, fake, names)
-    J, h = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0))
-    tab_real, feat_names = tabular_view(real, J, h)
-    tab_fake, _ = tabular_view(fake, J, h)
+    from physgen.lattice.registry import model_of
+
+    J, h, model = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0)), model_of(real)
+    tab_real, feat_names = tabular_view(real, J, h, model)
+    tab_fake, _ = tabular_view(fake, J, h, model)
     split = floors.make_split(real, fake, np.random.default_rng([seed, 0]), temps)
     messages: list[str] = []
 

@@ -29,12 +29,13 @@ from physgen.metrics.divergences import discrete_divergences, kl_js_from_counts
 from physgen.physics.observables import OBSERVABLES, Sampling
 
 
-def spin_features(spins: np.ndarray, *, J: float = 1.0, h: float = 0.0) -> np.ndarray:
-    """``(N, L, L)`` ±1 configurations -> ``(N, 2)`` features [energy per spin, |m|]."""
+def spin_features(spins: np.ndarray, *, J: float = 1.0, h: float = 0.0, model=None) -> np.ndarray:
+    """``(N, L, L)`` ±1 configurations -> ``(N, 2)`` features [energy per spin, |m|] (the energy of the Ising
+    ``J``, ``h``, or of a :mod:`physgen.lattice` ``model``)."""
     from physgen.physics.observables import energy_per_spin, magnetization
 
     spins = np.asarray(spins)
-    return np.stack([np.asarray(energy_per_spin(spins, J=J, h=h), np.float64),
+    return np.stack([np.asarray(energy_per_spin(spins, J=J, h=h, model=model), np.float64),
                      np.abs(np.asarray(magnetization(spins), np.float64))], axis=1)
 
 
@@ -70,8 +71,9 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
                            n_boot: int = 200, rng: np.random.Generator | None = None,
                            real_sampling: Sampling | None = None, fake_sampling: Sampling | None = None,
                            real_log_weights: np.ndarray | None = None,
-                           fake_log_weights: np.ndarray | None = None) -> dict:
-    """Real vs fake (and real half vs real half) observables at temperature ``t``; ``(N, L, L)`` inputs.
+                           fake_log_weights: np.ndarray | None = None, model=None) -> dict:
+    """Real vs fake (and real half vs real half) observables at temperature ``t``; ``(N, L, L)`` inputs, energies
+    of the Ising ``J``, ``h`` or of a :mod:`physgen.lattice` ``model`` (no Onsager reference then).
 
     ``*_sampling``: how each file's rows were produced (default: independent rows); ``*_log_weights``
     ``(N,)``: importance weights of weighted files (module docstring).  Every existing key of an entry is
@@ -83,13 +85,13 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
     real_sampling = real_sampling if real_sampling is not None else Sampling.independent(len(real))
     fake_sampling = fake_sampling if fake_sampling is not None else Sampling.independent(len(fake))
     ia, ib = real_sampling.halves(rng)
-    kw = dict(J=J, h=h, rng=rng, n_boot=n_boot)
+    kw = dict(J=J, h=h, rng=rng, n_boot=n_boot, model=model)
     th = {"real": thermodynamics_report(real, t, sampling=real_sampling, log_weights=real_log_weights, **kw),
           "fake": thermodynamics_report(fake, t, sampling=fake_sampling, log_weights=fake_log_weights, **kw)}
     halves = [thermodynamics_report(real[i], t, sampling=real_sampling.take(i),
                                     log_weights=None if real_log_weights is None else real_log_weights[i], **kw)[0]
               for i in (ia, ib)] if min(len(ia), len(ib)) >= 2 else None
-    ref = onsager_reference(t, J)
+    ref = onsager_reference(t, J) if model is None else {}
     out = {"n_real": int(len(real)), "n_fake": int(len(fake)), "observables": {}}
     for name in OBSERVABLES:
         (r, r_notes), (f, f_notes) = ((th[k][0][name], th[k][1][name]) for k in ("real", "fake"))
@@ -103,7 +105,8 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
                        "floor_split": "real halves share no chain segment (whole chains to each half; an odd chain "
                                       "split in time)"}
     out["distributions"] = _distribution_divergences(real, fake, (ia, ib), (w_real, w_fake),
-                                                     (real_log_weights is not None, fake_log_weights is not None), J, h)
+                                                     (real_log_weights is not None, fake_log_weights is not None), J, h,
+                                                     model)
     r, g_real = correlation_function(real, log_weights=real_log_weights)
     _, g_fake = correlation_function(fake, log_weights=fake_log_weights)
     out["correlation"] = {"r": np.asarray(r, float).tolist(), "real": np.asarray(g_real, float).tolist(),
@@ -136,8 +139,8 @@ def _divergence(x: np.ndarray, y: np.ndarray, wx, wy, weighted: tuple[bool, bool
     return float(kl), float(js)
 
 
-def _distribution_divergences(real, fake, halves, weights, weighted, J, h) -> dict:
-    fr, ff = spin_features(real, J=J, h=h), spin_features(fake, J=J, h=h)
+def _distribution_divergences(real, fake, halves, weights, weighted, J, h, model=None) -> dict:
+    fr, ff = spin_features(real, J=J, h=h, model=model), spin_features(fake, J=J, h=h, model=model)
     (ia, ib), (wr, wf) = halves, weights
     out = {}
     for j, name in enumerate(("energy", "abs_magnetization")):

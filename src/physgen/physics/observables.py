@@ -57,8 +57,11 @@ def _sum(x: np.ndarray) -> np.ndarray:
     return x.sum((1, 2), dtype=np.float64)
 
 
-def energy_per_spin(spins: np.ndarray, J: float = 1.0, h: float = 0.0) -> np.ndarray:
-    """(N,) energy per spin e = (−J Σ_<ij> s_i s_j − h Σ s_i)/L² (right and down bonds, periodic)."""
+def energy_per_spin(spins: np.ndarray, J: float = 1.0, h: float = 0.0, *, model=None) -> np.ndarray:
+    """(N,) energy per spin e = (−J Σ_<ij> s_i s_j − h Σ s_i)/L² (right and down bonds, periodic), or with
+    ``model`` (a :mod:`physgen.lattice` model: a spin glass, a frustrated magnet) that model's E(s)/N."""
+    if model is not None:
+        return model.energy(np.asarray(spins)) / model.n_sites
     s = _as_spins(spins)
     bonds = _sum(s * np.roll(s, -1, 2)) + _sum(s * np.roll(s, -1, 1))
     return (-J * bonds - h * _sum(s)) / (s.shape[1] * s.shape[2])
@@ -160,10 +163,11 @@ def _observables(moments: np.ndarray, w: np.ndarray, n_spins: int, T: float, shi
 
 def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
                           n_boot: int = 200, level: float = 0.68, sampling: Sampling | None = None,
-                          log_weights: np.ndarray | None = None) -> tuple[dict, dict]:
+                          log_weights: np.ndarray | None = None, model=None) -> tuple[dict, dict]:
     """Energy, |m|, specific heat, susceptibility, Binder cumulant and ξ₂ at one temperature, with errors.
 
-    ``spins`` ``(N, L, L)``; ``sampling``: how the rows were produced (default: independent rows);
+    ``spins`` ``(N, L, L)``; energies of the Ising ``J``, ``h`` or of ``model`` (:func:`energy_per_spin`);
+    ``sampling``: how the rows were produced (default: independent rows);
     ``log_weights`` ``(N,)``: importance weights (renormalised over these rows; default equal).  Values are
     the (weighted) averages of the module docstring; errors the (weighted) block bootstrap described there,
     ``n_boot`` resamples.  Returns ``(estimates, errors)``: ``{name: Estimate}`` for the names of
@@ -180,7 +184,7 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
     if len(sampling) != n:
         raise UserError(f"sampling: describes {len(sampling)} rows, the sample has {n}")
     w = normalised_weights(log_weights, n)
-    e, m = energy_per_spin(s, J, h), magnetization(s)
+    e, m = energy_per_spin(s, J, h, model=model), magnetization(s)
     shift = (float(e.mean()), float(np.abs(m).mean()))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     ess, weighted = effective_sample_size(w), log_weights is not None
@@ -206,8 +210,8 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
 
 
 def thermodynamics(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: float = 0.0, rng=None,
-                   n_boot: int = 200, sampling: Sampling | None = None, log_weights: np.ndarray | None = None
-                   ) -> dict:
+                   n_boot: int = 200, sampling: Sampling | None = None, log_weights: np.ndarray | None = None,
+                   model=None) -> dict:
     """Energy, |m|, specific heat, susceptibility, Binder cumulant and ξ₂ of samples at one temperature.
 
     Returns ``{"energy", "abs_magnetization", "specific_heat", "susceptibility", "binder",
@@ -218,7 +222,7 @@ def thermodynamics(spins: np.ndarray, temperature: float, *, J: float = 1.0, h: 
     :func:`thermodynamics_report` for the method of each error.
     """
     return thermodynamics_report(spins, temperature, J=J, h=h, rng=rng, n_boot=n_boot, sampling=sampling,
-                                 log_weights=log_weights)[0]
+                                 log_weights=log_weights, model=model)[0]
 
 
 def _numbers(value) -> np.ndarray:
@@ -283,7 +287,7 @@ TAU_KEYS = ("tau_int_energy", "tau_int_abs_m", "mcmc_tau_int_energy", "mcmc_tau_
 
 
 def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
-                unrecorded: str = "estimate", J: float = 1.0, h: float = 0.0) -> Sampling:
+                unrecorded: str = "estimate", J: float = 1.0, h: float = 0.0, model=None) -> Sampling:
     """How the ``rows`` (default: all) of an Ising Dataset at ``temperature`` were produced.
 
     From the file's attributes when they describe these rows (:func:`physgen.data.ising.simulate`'s
@@ -306,7 +310,7 @@ def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
     if unrecorded == "independent" and not recorded:
         return Sampling.independent(n)
     s = dataset.samples[rows]
-    return Sampling.estimated(energy_per_spin(s, J, h), magnetization(s))
+    return Sampling.estimated(energy_per_spin(s, J, h, model=model), magnetization(s))
 
 
 def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> dict[float, dict]:
@@ -314,7 +318,9 @@ def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> di
     rows' :func:`sampling_of` and the file's ``log_weights`` (renormalised per temperature)."""
     if "temperature" not in dataset.conditions:
         raise UserError("dataset: has no /conditions/temperature")
-    J, h = float(dataset.attrs.get("J", 1.0)), float(dataset.attrs.get("h", 0.0))
+    from physgen.lattice.registry import model_of
+
+    J, h, model = float(dataset.attrs.get("J", 1.0)), float(dataset.attrs.get("h", 0.0)), model_of(dataset)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     temps = dataset.conditions["temperature"]
     out = {}
@@ -322,5 +328,6 @@ def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> di
         rows = np.flatnonzero(temps == T)
         lw = None if dataset.log_weights is None else dataset.log_weights[rows]
         out[float(T)] = thermodynamics(dataset.samples[rows], float(T), J=J, h=h, rng=rng, n_boot=n_boot,
-                                       sampling=sampling_of(dataset, float(T), rows, J=J, h=h), log_weights=lw)
+                                       sampling=sampling_of(dataset, float(T), rows, J=J, h=h, model=model),
+                                       log_weights=lw, model=model)
     return out

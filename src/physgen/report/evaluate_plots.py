@@ -100,10 +100,11 @@ def pair_plots(real: np.ndarray, fake: np.ndarray, names: list[str], bins: int =
 
 
 def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int, ...] | None = None,
-                               h: float = 0.0, periodic: bool = True):
+                               h: float = 0.0, periodic: bool = True, model=None):
     """Figure: ⟨e⟩, ⟨|m|⟩, C, χ, U₄, ξ₂ versus T — MC (real), generated, Onsager (infinite lattice) and, for
     ⟨e⟩ and C of a periodic ``shape`` lattice, the exact finite-lattice curve
-    (:func:`physgen.physics.thermo.exact_values`: Kaufman, or enumeration for L ≤ 4)."""
+    (:func:`physgen.physics.thermo.exact_values`: Kaufman, or enumeration for L ≤ 4).  For another lattice
+    ``model`` (:mod:`physgen.lattice`) the Ising curves are left out and its own T_c is marked where known."""
     from physgen.metrics.observables import OBSERVABLES
     from physgen.physics import onsager
     from physgen.physics.thermo import exact_values, reference_method
@@ -118,7 +119,11 @@ def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int
     curves = {"energy": onsager.energy_per_spin, "abs_magnetization": onsager.spontaneous_magnetization,
               "specific_heat": onsager.specific_heat}
     exact = None
-    if shape is not None and len(shape) == 2 and reference_method(tuple(shape), J, h, periodic) is not None:
+    if model is not None:
+        curves, t_c = {}, model.critical_temperature()
+    else:
+        t_c = onsager.T_C * J
+    if model is None and shape is not None and len(shape) == 2 and reference_method(tuple(shape), J, h, periodic) is not None:
         coarse = np.linspace(grid[0], grid[-1], 60)
         values = [exact_values(tuple(shape), float(t), J, h, periodic) for t in coarse]
         exact = (coarse, {k: np.array([v[k] for v in values]) for k in ("energy", "specific_heat")},
@@ -135,7 +140,8 @@ def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int
                 ax.plot(grid, np.asarray(curves[name](grid, J=J), float), "b-", lw=0.8, label="Onsager (L=∞)")
         if exact is not None and name in exact[1]:
             ax.plot(exact[0], exact[1][name], "g--", lw=0.9, label=exact[2])
-        ax.axvline(onsager.T_C * J, color="grey", ls=":", lw=0.8)
+        if t_c is not None:
+            ax.axvline(t_c, color="grey", ls=":", lw=0.8)
         ax.set_xlabel("T"), ax.set_title(name.replace("_", " "), fontsize=10)
     for ax in (axes[0], axes[2]):
         ax.legend(fontsize=7)
@@ -233,9 +239,11 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
         rep.figure(feature_histograms(*particles, result), "particle features (every particle of every jet)")
         rep.figure(feature_histograms(*jets, result), "jet mass over jet p_T, jet p_T,rel and multiplicity")
         return rep
-    J, h = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0))
-    tr, names = tabular_view(real, J, h)
-    tf, _ = tabular_view(fake, J, h)
+    from physgen.lattice.registry import model_of
+
+    J, h, model = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0)), model_of(real)
+    tr, names = tabular_view(real, J, h, model)
+    tf, _ = tabular_view(fake, J, h, model)
     if real.kind in ("continuous", "spins"):
         rep.section("Per-feature distributions", "features")
         rep.figure(feature_histograms(tr, tf, names, result), "per-feature histograms with ratio panels")
@@ -248,7 +256,8 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
         rep.table(["T", "N real", "N gen", "z ⟨e⟩", "z ⟨|m|⟩", "z C", "z χ", "z U₄", "z ξ₂", "KL(e)", "KL(|m|)"],
                   temperature_rows(result))
         rep.figure(observables_vs_temperature(result, J, shape=tuple(real.shape), h=h,
-                                              periodic=str(real.attrs.get("boundary", "periodic")) != "open"),
+                                              periodic=str(real.attrs.get("boundary", "periodic")) != "open",
+                                              model=model),
                    "observables vs temperature")
         rep.figure(correlation_plots(result), "spin-spin correlation function")
     if real.kind != "continuous":

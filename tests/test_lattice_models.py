@@ -233,3 +233,22 @@ def test_evaluate_judges_a_spin_glass_with_its_own_energy(cli, tmp_path):
     entry = result["0.8"]["observables"]["energy"]
     assert entry["real"]["value"] == pytest.approx(float((model.energy(real.samples[rows]) / 16).mean()))
     assert entry["onsager"] is None
+    overlap = result["0.8"]["overlap"]
+    assert set(overlap) == {"q2", "binder", "histogram", "kl", "js"} and abs(overlap["q2"]["difference"]["z"]) < 5
+
+
+def test_the_overlap_of_independent_replicas_follows_the_exact_p_of_q():
+    """P(q) of parallel-tempering samples of a 3×3 glass against its exact distribution (χ², p > 10⁻³)."""
+    from physgen.lattice.observables import exact_overlap_distribution, overlap_summary, overlaps
+
+    model, temps = lat.build("ea", 3, disorder_seed=7), np.array([0.8, 1.5])
+    engine, rng = Tempering(model, temps), np.random.default_rng(5)
+    x = model.space.random(rng, (4000, len(temps), *model.shape))
+    for _ in range(60):
+        x = engine.sweep(x, rng)
+    q = overlaps(x[:, 0])
+    levels, p = exact_overlap_distribution(model, 0.8)
+    observed = np.bincount(np.searchsorted(levels, np.round(q, 9)), minlength=len(levels))
+    assert stats.chisquare(observed, p * len(q)).pvalue > 1e-3
+    summary = overlap_summary(q, n_boot=100)
+    assert abs(summary["q2"].value - float(p @ levels ** 2)) < 4 * summary["q2"].error

@@ -111,6 +111,28 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
     _, g_fake = correlation_function(fake, log_weights=fake_log_weights)
     out["correlation"] = {"r": np.asarray(r, float).tolist(), "real": np.asarray(g_real, float).tolist(),
                           "fake": np.asarray(g_fake, float).tolist()}
+    if model is not None and model.quenched:
+        weighted = real_log_weights is not None or fake_log_weights is not None
+        out["overlap"] = overlap_entry(real, fake, weighted, n_boot, rng)
+    return out
+
+
+def overlap_entry(real: np.ndarray, fake: np.ndarray, weighted: bool, n_boot: int, rng: np.random.Generator) -> dict:
+    """A quenched model's overlap P(q) of both files (:mod:`physgen.lattice.observables`): ``q2`` and ``binder``
+    with ``real``, ``fake`` and their ``difference``, the ``histogram`` of each, and ``kl``/``js`` of the two
+    P(q); importance-weighted files are left out (``skipped``)."""
+    from physgen.lattice.observables import overlap_summary, overlaps
+
+    if weighted:
+        return {"skipped": "importance-weighted samples: the overlap of weighted pairs is not computed"}
+    q_real, q_fake = overlaps(real), overlaps(fake)
+    if min(len(q_real), len(q_fake)) < 2:
+        return {"skipped": "fewer than 4 samples"}
+    s_real, s_fake = (overlap_summary(q, n_boot=n_boot, rng=rng) for q in (q_real, q_fake))
+    out = {name: {"real": s_real[name].to_json(), "fake": s_fake[name].to_json(),
+                  "difference": _difference(s_real[name], s_fake[name])} for name in ("q2", "binder")}
+    kl, js = discrete_divergences(np.round(q_real, 9), np.round(q_fake, 9))
+    out.update(histogram={"real": s_real["histogram"], "fake": s_fake["histogram"]}, kl=float(kl), js=float(js))
     return out
 
 

@@ -181,6 +181,21 @@ def temperature_rows(result: dict) -> list[list]:
     return rows
 
 
+def overlap_rows(result: dict) -> list[list]:
+    """Rows ``[T, ⟨q²⟩ real, ⟨q²⟩ generated, z, g real, g generated, z, KL(P(q))]`` of a spin glass's overlap
+    (empty where the evaluation has none)."""
+    rows = []
+    per_t = result["observables"]["by_temperature"]
+    for key in sorted(per_t, key=float):
+        o = per_t[key].get("overlap")
+        if not o or "skipped" in o:
+            continue
+        cells = [f"{_fmt(o[q][side]['value'])} ± {_fmt(o[q][side]['error'])}" if k < 2 else _fmt(o[q]["difference"]["z"])
+                 for q in ("q2", "binder") for k, side in enumerate(("real", "fake", "z"))]
+        rows.append([key, *cells, _fmt(o["kl"])])
+    return rows
+
+
 def sample_grid(real: Dataset, fake: Dataset, n: int = 8):
     """Figure: ``n`` real (top) and ``n`` generated (bottom) samples as images."""
     plt = _plt()
@@ -260,6 +275,11 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
                                               model=model),
                    "observables vs temperature")
         rep.figure(correlation_plots(result), "spin-spin correlation function")
+        overlap = overlap_rows(result)
+        if overlap:
+            rep.section("Overlap of independent replicas", "overlap")
+            rep.text("q = (1/N) Σ s_i s′_i of two independent samples; g = (3 − ⟨q⁴⟩/⟨q²⟩²)/2.", cls="note")
+            rep.table(["T", "⟨q²⟩ real", "⟨q²⟩ gen", "z", "g real", "g gen", "z", "KL(P(q))"], overlap)
     if real.kind != "continuous":
         rep.section("Samples", "samples").figure(sample_grid(real, fake), "real and generated samples")
     return rep

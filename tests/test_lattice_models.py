@@ -252,3 +252,25 @@ def test_the_overlap_of_independent_replicas_follows_the_exact_p_of_q():
     assert stats.chisquare(observed, p * len(q)).pvalue > 1e-3
     summary = overlap_summary(q, n_boot=100)
     assert abs(summary["q2"].value - float(p @ levels ** 2)) < 4 * summary["q2"].error
+
+
+@pytest.mark.parametrize("name,kw", [("ea", {"disorder_seed": 4}), ("triangular", {}), ("ising", {})])
+def test_training_batches_keep_only_the_models_symmetries(name, kw):
+    """The images ``data.augment = lattice`` makes of a model's data have the same energy: the square's group
+    for the Ising model, translations and inversion on the triangular lattice, the spin flip alone for a glass."""
+    import torch
+
+    from physgen.training.augment import resolve
+
+    model = lat.build(name, 6, **kw)
+    attrs = {"hamiltonian": name, **model.attrs()}
+    augment = resolve("lattice", "spins", model.shape, attrs)
+    x = torch.from_numpy(model.space.random(np.random.default_rng(0), (200, 6, 6)))
+    y = augment(x, torch.Generator().manual_seed(1))
+    np.testing.assert_allclose(model.energy(y.numpy()), model.energy(x.numpy()))
+    assert not torch.equal(x, y)
+    if name != "ising":   # the square's full group would not keep these energies
+        from physgen.training.augment import LatticeSymmetries
+
+        wrong = LatticeSymmetries(model.shape, group="square")(x, torch.Generator().manual_seed(1))
+        assert not np.allclose(model.energy(wrong.numpy()), model.energy(x.numpy()))

@@ -21,6 +21,7 @@ class EdwardsAnderson(LatticeModel):
     summary = "Edwards-Anderson spin glass, spins ±1, quenched couplings ±J or Gaussian"
     params = {"J": Param(1.0, low=0.0, help="coupling scale: J_ij = ±J, or Gaussian with standard deviation J")}
     quenched = True
+    symmetry = "none"   # the quenched couplings break every spatial symmetry; the spin flip remains at h = 0
     order_name = "overlap"
 
     def make_couplings(self, disorder: str | None, seed: int | None) -> dict[str, np.ndarray]:

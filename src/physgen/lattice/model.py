@@ -74,7 +74,8 @@ class LatticeModel:
 
     Class attributes a family declares: ``name``; ``params`` (key -> :class:`Param`); ``triangular`` (whether it
     has the third bond); ``quenched`` (couplings drawn from a disorder seed and stored in files);
-    ``algorithms`` (its classical samplers, Metropolis first); ``summary`` (one line).  Instance attributes:
+    ``algorithms`` (its classical samplers, Metropolis first); ``symmetry`` (the spatial symmetries of its
+    ensemble); ``summary`` (one line).  Instance attributes:
     ``size``, ``boundary``, ``values`` (the checked parameters), ``space``, ``couplings`` (direction -> ``(L, L)``
     float64) and ``h``.
     """
@@ -85,6 +86,9 @@ class LatticeModel:
     triangular: ClassVar[bool] = False
     quenched: ClassVar[bool] = False
     algorithms: ClassVar[tuple[str, ...]] = ("metropolis", "tempering")
+    #: the lattice's symmetries for training batches (physgen.training.augment): "square" (translations and the
+    #: square's rotations and reflections), "inversion" (translations and r -> -r), "none"
+    symmetry: ClassVar[str] = "square"
 
     def __init__(self, size: int, *, boundary: str = "periodic", params: dict[str, Any] | None = None,
                  couplings: dict[str, np.ndarray] | None = None, disorder: str | None = None,

@@ -16,3 +16,4 @@ class TriangularIsing(LatticeModel):
     params = {"J": Param(-1.0, help="coupling (J < 0 antiferromagnetic, frustrated)"),
               "h": Param(0.0, help="magnetic field")}
     triangular = True
+    symmetry = "inversion"   # translations and r -> -r map the bonds (0,1), (1,0), (1,-1) onto themselves

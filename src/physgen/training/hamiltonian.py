@@ -136,41 +136,32 @@ def exact_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
     """The variational free energy per spin F_q/N = mean_q(E + T log q)/N of a run on a Hamiltonian's last logged
     steps (``last``: ``f_q`` of a single temperature, ``f_q[T=t]`` per temperature of several) beside the exact
     F/N = −T ln Z / N of its finite lattice (:func:`physgen.physics.thermo.exact_values`: enumeration up to
-    4×4, Kaufman's partition function for a periodic lattice at h = 0), one dict per temperature:
-    ``temperature``, ``f_q``, ``exact``, ``method``, ``excess`` = F_q/N − F/N (≥ 0 up to the estimate's noise,
-    Gibbs–Bogoliubov) and ``relative`` = excess / |F/N|.  Empty where no exact value applies (e.g. open
-    boundaries with h ≠ 0) or the attributes (``size``, ``J``, ``h``, ``boundary``) are missing."""
+    4×4, Kaufman's partition function for a periodic lattice at h = 0; for another model of
+    :mod:`physgen.lattice` its transfer matrix), one dict per temperature: ``temperature``, ``f_q``, ``exact``,
+    ``method``, ``excess`` = F_q/N − F/N (≥ 0 up to the estimate's noise, Gibbs–Bogoliubov) and ``relative`` =
+    excess / |F/N|.  Empty where no exact value applies (e.g. open boundaries with h ≠ 0) or the attributes
+    (``size``, ``J``, ``h``, ``boundary``) are missing."""
     from physgen.physics.thermo import exact_values
 
     if attrs.get("hamiltonian", "ising") != "ising":
-        return _lattice_free_energies(attrs, temperatures, last)
+        from physgen.lattice import registry, transfer
+
+        model = registry.from_attrs(attrs, where="the run's Hamiltonian")
+        return _beside_exact(temperatures, last, lambda t: transfer.exact_values(model, t))
     try:
         L, J, h, periodic = int(attrs["size"]), float(attrs["J"]), float(attrs["h"]), attrs["boundary"] == "periodic"
     except (KeyError, TypeError, ValueError):
         return []
+    return _beside_exact(temperatures, last, lambda t: exact_values((L, L), t, J, h, periodic))
+
+
+def _beside_exact(temperatures, last: dict, exact_at) -> list[dict]:
+    """The rows of :func:`exact_free_energies`, ``exact_at(T)`` giving the exact values (or None)."""
     temperatures = [float(t) for t in temperatures]
     rows = []
     for t in temperatures:
         f_q = last.get(f"f_q[T={t:g}]", last.get("f_q") if len(temperatures) == 1 else None)
-        exact = exact_values((L, L), t, J, h, periodic) if isinstance(f_q, float) else None
-        if exact is None:
-            continue
-        f = float(exact["free_energy"])
-        rows.append({"temperature": t, "f_q": f_q, "exact": f, "method": exact["method"], "excess": f_q - f,
-                     "relative": (f_q - f) / abs(f) if f else None})
-    return rows
-
-
-def _lattice_free_energies(attrs: dict, temperatures, last: dict) -> list[dict]:
-    """:func:`exact_free_energies` for a model of :mod:`physgen.lattice` (its transfer matrix)."""
-    from physgen.lattice import registry, transfer
-
-    model = registry.from_attrs(attrs, where="the run's Hamiltonian")
-    temperatures = [float(t) for t in temperatures]
-    rows = []
-    for t in temperatures:
-        f_q = last.get(f"f_q[T={t:g}]", last.get("f_q") if len(temperatures) == 1 else None)
-        exact = transfer.exact_values(model, t) if isinstance(f_q, float) else None
+        exact = exact_at(t) if isinstance(f_q, float) else None
         if exact is None:
             continue
         f = float(exact["free_energy"])

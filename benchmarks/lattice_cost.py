@@ -20,7 +20,6 @@ import platform
 import time
 import warnings
 
-import numpy as np
 import torch
 
 import physgen.lattice as lattice
@@ -57,7 +56,8 @@ def van_mcmc(run_dir: str, model, T: float, steps: int, chains: int, burn_in: in
     pairs = chains // 2 * 2
     q2 = ((s[0:pairs:2] * s[1:pairs:2]).mean(-1)) ** 2                       # (pairs/2, steps)
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
-    return {"sampler": f"van --mcmc ({chains} chains)", "tau_energy": float(res.tau_energy), "tau_overlap_sq": float(tau(q2)),
+    return {"sampler": f"van --mcmc ({chains} chains)", "tau_energy": float(res.tau_energy),
+            "tau_overlap_sq": float(tau(q2)),
             "acceptance": float(res.acceptance), "seconds_per_move": cpu / ((burn_in + steps) * chains),
             "cpu_s": cpu, "moves": (burn_in + steps) * chains, "training_s": summary.get("wall_time_s")}
 

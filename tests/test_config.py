@@ -162,8 +162,9 @@ def test_every_registered_model_config_round_trips(name):
 
 @pytest.mark.parametrize("name", _registered())
 def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
-    """Contract: a choice option is typed ``Literal[...]`` or is a sampler field
-    (:func:`physgen.samplers.registry.option`, whose choices are the registered samplers), and a value outside it
+    """Contract: a choice option is typed ``Literal[...]``, is a sampler field
+    (:func:`physgen.samplers.registry.option`, whose choices are the registered samplers) or a registry's names
+    (:func:`physgen.config.registry_choice`), and a value outside it
     raises a UserError naming the config key whether the config comes from ``--set`` or is built in Python; no
     choice option is a plain ``str`` checked by hand (a ``str`` field's default here is a free text, e.g. a
     path)."""
@@ -176,13 +177,15 @@ def test_every_choice_option_is_a_literal_checked_from_the_python_api(name):
     if cls is None:
         pytest.skip(f"{name} takes no options")
     hints = typing.get_type_hints(cls)
-    registered = [f for f in dataclasses.fields(cls) if "sampler_field" in f.metadata]
+    registered = [f for f in dataclasses.fields(cls) if "sampler_field" in f.metadata or "choices_from" in f.metadata]
     for f in dataclasses.fields(cls):
         choices = C.literal_choices(hints[f.name])
-        if f in registered:
+        if "sampler_field" in f.metadata:
             from physgen.samplers import registry as samplers
 
             choices = samplers.names(f.metadata["sampler_field"])
+        if "choices_from" in f.metadata:   # a registry's names (config.registry_choice)
+            choices = C.registered_choices(f)
         if choices is None:
             continue
         assert f.default in choices, (name, f.name)

@@ -2,9 +2,10 @@
 train from their Hamiltonian, and ``sample --mcmc/--importance`` and ``thermo`` correct against the very same
 instance (its couplings drawn from the recorded disorder seed).
 
-The thermodynamic check: a 4×4 ±J Edwards–Anderson instance, 300 steps (β annealed over 50), 20,000 importance-sampled draws at
-T = 1; |z| of F, U, S and C against the transfer matrix must stay below 4 (the run's own errors; the same check on
-the Ising model is audited over 20 seeds in benchmarks/records/test_margins.md, ``thermo_van``)."""
+The thermodynamic check: a 4×4 ±J Edwards–Anderson instance, 300 steps (β annealed over 50), 20,000
+importance-sampled draws at T = 1; |z| of F, U, S and C against the transfer matrix must stay below 4 (the
+run's own errors; the same check on the Ising model is audited over 20 seeds in
+benchmarks/records/test_margins.md, ``thermo_van``)."""
 from __future__ import annotations
 
 import json

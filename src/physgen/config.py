@@ -71,6 +71,23 @@ def check_choices(obj: Any, section: str | None) -> None:
             from physgen.samplers import registry
 
             registry.check(f.metadata["sampler_field"], getattr(obj, f.name), key(f.name))
+        if "choices_from" in f.metadata:
+            names = registered_choices(f)
+            if getattr(obj, f.name) not in names:
+                raise UserError(f"{getattr(obj, f.name)!r} is not one of {' | '.join(names)}", key=key(f.name))
+
+
+def registry_choice(default: str, names: str) -> Any:
+    """A field whose value is one of the names a registry lists: ``names`` is ``"module:function"`` of a function
+    returning them (e.g. the lattice models, found through entry points; :func:`check_choices` checks it)."""
+    return field(default=default, metadata={"choices_from": names})
+
+
+def registered_choices(f: dataclasses.Field) -> list[str]:
+    """The names a :func:`registry_choice` field accepts."""
+    from physgen import plugins
+
+    return list(plugins.load(f"the choices of {f.name}", f.metadata["choices_from"])())
 
 
 def resumable(default: Any) -> Any:

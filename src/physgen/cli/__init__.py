@@ -16,7 +16,8 @@ from physgen.cli.flags import option_namer
 from physgen.errors import UserError, naming
 from physgen.paths import describe, forget_inputs, shown
 
-VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc", "nqs", "thermo", "exact")
+VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "demo", "tune", "vmc", "nqs", "thermo",
+         "exact")
 
 
 def build_parser() -> ArgumentParser:

@@ -27,7 +27,7 @@ class EdwardsAnderson(LatticeModel):
     def make_couplings(self, disorder: str | None, seed: int | None) -> dict[str, np.ndarray]:
         disorder = disorder or "pm"
         if disorder not in DISORDERS:
-            raise UserError(f"ea: --disorder must be one of {', '.join(DISORDERS)}, got {disorder!r}")
+            raise UserError(f"ea: must be one of {', '.join(DISORDERS)}, got {disorder!r}", key="disorder")
         rng = np.random.default_rng(0 if seed is None else seed)
         J = self.values["J"]
         if disorder == "pm":

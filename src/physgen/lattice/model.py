@@ -54,7 +54,8 @@ class Param:
                     raise ValueError
                 number = int(number)
         except (TypeError, ValueError):
-            raise UserError(f"{model}: parameter {key}={value!r} is not {'an integer' if self.kind is int else 'a number'}") from None
+            kind = "an integer" if self.kind is int else "a number"
+            raise UserError(f"{model}: parameter {key}={value!r} is not {kind}") from None
         if not math.isfinite(number):
             raise UserError(f"{model}: parameter {key}={value!r} must be finite")
         if self.low is not None and number < self.low:
@@ -100,8 +101,8 @@ class LatticeModel:
         self.size, self.boundary = int(size), boundary
         self.values = self.check_params(params or {})
         if (disorder is not None or couplings is not None) and not self.quenched:
-            raise UserError(f"{self.name}: has no quenched couplings (--disorder and stored couplings are for "
-                            f"{', '.join(quenched_names()) or 'quenched models'})")
+            raise UserError(f"{self.name} has no quenched couplings (models with them: "
+                            f"{', '.join(quenched_names()) or 'none'})", key="disorder")
         self.space = self.make_space()
         self.disorder = (disorder or "pm") if self.quenched else None
         self.disorder_seed = (0 if disorder_seed is None else int(disorder_seed)) if self.quenched else None

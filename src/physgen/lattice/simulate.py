@@ -33,19 +33,20 @@ SWEEP_DEFINITION = {
 }
 
 
-def check_algorithm(model: LatticeModel, algorithm: str, option: str = "--algorithm") -> None:
-    """A UserError naming the algorithms that apply where ``algorithm`` does not apply to ``model``."""
+def check_algorithm(model: LatticeModel, algorithm: str, key: str = "algorithm") -> None:
+    """A UserError (about ``key``) naming the algorithms that apply where ``algorithm`` does not apply to
+    ``model``."""
     if algorithm not in ALGORITHMS:
-        raise UserError(f"{option}: unknown algorithm {algorithm!r} (choose {', '.join(ALGORITHMS)})")
+        raise UserError(f"unknown algorithm {algorithm!r} (choose {', '.join(ALGORITHMS)})", key=key)
     clusters = [a for a in model.algorithms if a in ("wolff", "swendsen-wang")]
     if algorithm not in model.algorithms:
         extra = (f"; cluster updates apply to {', '.join(_cluster_models())}" if algorithm in ("wolff", "swendsen-wang")
                  else "")
-        raise UserError(f"{option}: {algorithm} does not apply to {model.name} (it has {', '.join(model.algorithms)})"
-                        + extra)
+        raise UserError(f"{algorithm} does not apply to {model.name} (it has {', '.join(model.algorithms)})" + extra,
+                        key=key)
     why = getattr(model, "cluster_ok", lambda: None)() if algorithm in clusters else None
     if why:
-        raise UserError(f"{option}: {algorithm} on {model.name} {why} (use metropolis or tempering)")
+        raise UserError(f"{algorithm} on {model.name} {why} (use metropolis or tempering)", key=key)
 
 
 def _cluster_models() -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from physgen.config import registry_choice
 from physgen.constraints import FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
 from physgen.errors import UserError
 from physgen.models.nets import Activation, CondMap
@@ -30,7 +31,7 @@ class VANConfig:
     J: float = 1.0                           # free-energy: coupling of E(s) = -J sum s_i s_j - h sum s_i
     h: float = 0.0                           # free-energy: field
     boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
-    hamiltonian: str = "ising"               # free-energy: the lattice model (physgen.lattice) with J, h as its own
+    hamiltonian: str = registry_choice("ising", "physgen.lattice.registry:names")   # free-energy: the lattice model
     disorder: Literal["pm", "gauss"] = "pm"  # free-energy, quenched models: the couplings' distribution
     disorder_seed: int = 0                   # free-energy, quenched models: the seed the couplings are drawn with
     samples: int = 256                       # free-energy: draws per temperature per step

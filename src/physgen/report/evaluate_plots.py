@@ -123,7 +123,8 @@ def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int
         curves, t_c = {}, model.critical_temperature()
     else:
         t_c = onsager.T_C * J
-    if model is None and shape is not None and len(shape) == 2 and reference_method(tuple(shape), J, h, periodic) is not None:
+    square = model is None and shape is not None and len(shape) == 2
+    if square and reference_method(tuple(shape), J, h, periodic) is not None:
         coarse = np.linspace(grid[0], grid[-1], 60)
         values = [exact_values(tuple(shape), float(t), J, h, periodic) for t in coarse]
         exact = (coarse, {k: np.array([v[k] for v in values]) for k in ("energy", "specific_heat")},

@@ -274,3 +274,14 @@ def test_training_batches_keep_only_the_models_symmetries(name, kw):
 
         wrong = LatticeSymmetries(model.shape, group="square")(x, torch.Generator().manual_seed(1))
         assert not np.allclose(model.energy(wrong.numpy()), model.energy(x.numpy()))
+
+
+def test_the_help_examples_run_without_warnings(cli, tmp_path, monkeypatch):
+    import shlex
+
+    from physgen.cli import data_lattice, exact
+
+    monkeypatch.chdir(tmp_path)
+    for example in (data_lattice.EXAMPLE.replace("--samples 500", "--samples 100"), exact.EXAMPLE):
+        code, _, err = cli(*shlex.split(example)[1:])
+        assert code == 0 and "warning" not in err.lower(), err

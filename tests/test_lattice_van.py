@@ -92,6 +92,14 @@ def test_hamiltonian_from_a_data_file(cli, tmp_path):
     assert attrs["disorder_seed"] == 5 and attrs["size"] == 4
 
 
+def test_hamiltonian_from_a_file_without_a_model(cli, tmp_path):
+    from physgen.data import Dataset, save
+
+    path = save(Dataset(np.ones((2, 4, 4), np.int8), "spins"), tmp_path / "plain.h5")
+    code, _, err = cli("train", "van", "--hamiltonian-from", path, "--temperatures", "1.0", "--out", tmp_path / "r", *Q)
+    assert code == 2 and "records no lattice model" in err and not (tmp_path / "r").exists()
+
+
 @pytest.mark.parametrize("args,message", [
     (["--hamiltonian", "potts", "--size", "4"], "needs q-state outputs"),
     (["--hamiltonian", "ising", "--size", "4", "--disorder-seed", "1"], "ising has no quenched couplings"),

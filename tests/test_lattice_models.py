@@ -285,3 +285,18 @@ def test_the_help_examples_run_without_warnings(cli, tmp_path, monkeypatch):
     for example in (data_lattice.EXAMPLE.replace("--samples 500", "--samples 100"), exact.EXAMPLE):
         code, _, err = cli(*shlex.split(example)[1:])
         assert code == 0 and "warning" not in err.lower(), err
+
+
+def test_an_rbm_on_spin_glass_data_has_dense_weights(cli, tmp_path):
+    """A glass's quenched couplings break every translation: the rbm's spin default of shared filters gives way to
+    dense weights (and a user's filters still win)."""
+    import tomllib
+
+    data = tmp_path / "ea.h5"
+    assert cli("data", "lattice", "--model", "ea", "--size", "4", "--temperatures", "1.0", "--samples", "64",
+               "--burn-in", "10", "--thin", "50", "--algorithm", "tempering", "--replicas", "2", "--out", data)[0] == 0
+    for sets, filters in (([], 0), (["--set", "model.filters=2"], 2)):
+        out = tmp_path / f"rbm{filters}"
+        code, _, err = cli("train", "rbm", "--data", data, "--steps", "2", "--out", out, "--no-progress", *sets)
+        assert code == 0, err
+        assert tomllib.loads((out / "config.toml").read_text())["model"]["filters"] == filters

@@ -21,7 +21,7 @@ from physgen.train_options import layer
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
     ``hamiltonian_defaults`` over them, and for a lattice model other than the Ising ferromagnet its
-    ``lattice_model_defaults`` over those) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
+    ``lattice_model_defaults`` over those; for data of a spin glass its ``quenched_data_defaults``) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
     once (:func:`physgen.config.user_layers`); the data spec takes its condition from them.
     ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices once the data are read
     (:func:`resolved`)."""
@@ -32,6 +32,8 @@ def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: 
         defaults = overlay(defaults, cls.hamiltonian_defaults)
         if ds.attrs.get("hamiltonian", "ising") != "ising":
             defaults = overlay(defaults, getattr(cls, "lattice_model_defaults", {}))
+    elif _quenched(ds.attrs):
+        defaults = overlay(defaults, getattr(cls, "quenched_data_defaults", {}))
     base = yield_to_user(cls, defaults, C.dotted_keys(user))
     cfg = C.resolve_layers(model_name, cls.config_class, user, base=base,
                            where=str(config_file) if config_file is not None else "config")
@@ -99,3 +101,17 @@ def check_resume_changes(before: C.RunConfig, after: C.RunConfig) -> None:
             if old[section].get(key) != value and not (section == "train" and key in C.RESUMABLE):
                 raise UserError(f"cannot change {section}.{key} of an existing run "
                                 f"({old[section].get(key)!r} -> {value!r}); start a new run instead", key="resume")
+
+
+def _quenched(attrs: dict) -> bool:
+    """Whether data come from a lattice model with quenched couplings (a spin glass), whose instance breaks
+    every translation: families then drop weights shared across the lattice (``quenched_data_defaults``)."""
+    name = attrs.get("hamiltonian", "ising")
+    if name == "ising":
+        return False
+    from physgen.lattice import registry
+
+    try:
+        return bool(registry.get(str(name)).quenched)
+    except UserError:
+        return False

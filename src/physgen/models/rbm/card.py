@@ -47,6 +47,9 @@ class RBMCard:
     default_conflicts: ClassVar[dict[str, tuple[str, ...]]] = {"n_hidden": ("filters", "filter_size",
                                                                              "train.batch_size"),
                                                                 "filters": ("n_hidden",)}
+    #: data of a spin glass (physgen.lattice, quenched couplings): no translation symmetry to share weights over,
+    #: so dense weights
+    quenched_data_defaults: ClassVar[dict[str, Any]] = {"model": {"filters": 0}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # L=16 Ising: translation-invariant weights (Carleo & Troyer 2017), 2 filters on 3×3 windows, which
         # represent nearest-neighbour bonds.  Batches of 256

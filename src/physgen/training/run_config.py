@@ -21,8 +21,9 @@ from physgen.train_options import layer
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
     ``hamiltonian_defaults`` over them, and for a lattice model other than the Ising ferromagnet its
-    ``lattice_model_defaults`` over those; for data of a spin glass its ``quenched_data_defaults``) <- ``--config`` <- ``--set`` <- flags.  The user's layers are read
-    once (:func:`physgen.config.user_layers`); the data spec takes its condition from them.
+    ``lattice_model_defaults`` over those; for data of a spin glass its ``quenched_data_defaults``) <- ``--config``
+    <- ``--set`` <- flags.  The user's layers are read once (:func:`physgen.config.user_layers`); the data spec
+    takes its condition from them.
     ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices once the data are read
     (:func:`resolved`)."""
     user = C.user_layers(config_file, sets, layer(**flags))

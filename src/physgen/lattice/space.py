@@ -33,6 +33,7 @@ class Spins:
 
     kind = "spins"
     q = 2
+    relabeling_symmetric = True   # b(−s, −t) = b(s, t): at h = 0 the spin flip keeps every energy
     values = np.array([-1, 1], dtype=np.int8)
 
     def bond(self, s, t):
@@ -60,6 +61,7 @@ class States:
     """q-state Potts variables 0 … q−1 (data kind ``categorical``)."""
 
     kind = "categorical"
+    relabeling_symmetric = True   # δ is kept by a cyclic shift of the states: at h = 0 so is every energy
 
     def __init__(self, q: int):
         self.q = int(q)

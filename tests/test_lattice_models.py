@@ -183,7 +183,7 @@ def test_exact_from_a_data_file_uses_its_couplings(cli, tmp_path):
     (["data", "lattice", "--model", "potts", "--disorder", "pm"], "--disorder: potts has no quenched couplings"),
     (["data", "lattice", "--model", "ea", "--algorithm", "wolff"], "wolff does not apply to ea .*cluster updates apply to"),
     (["data", "lattice", "--model", "potts", "--param", "J=-1", "--algorithm", "swendsen-wang"], "needs J > 0"),
-    (["exact", "--model", "ising", "--size", "13", "--temperatures", "1"], "over the limit .* largest periodic size"),
+    (["exact", "--model", "ising", "--size", "14", "--temperatures", "1"], "over the limit .* largest periodic size"),
 ])
 def test_bad_input_is_one_line_and_exit_2(cli, tmp_path, args, message):
     import re

@@ -48,39 +48,39 @@ class Exact:
         return dict(self.__dict__)
 
 
+def _symmetric(model: LatticeModel) -> bool:
+    """Whether a global relabeling of the states (the spin flip, a cyclic shift of Potts states) keeps every
+    energy: at zero field, for the state spaces that declare it."""
+    return model.h == 0 and getattr(model.space, "relabeling_symmetric", False)
+
+
 def first_rows(model: LatticeModel) -> int:
-    """How many first rows the torus holds fixed: q^L, or q^(L−1) where a global relabeling of the states
-    (the spin flip, a cyclic shift of Potts states) keeps the energy, i.e. at zero field, so that fixing the
-    first site's state and multiplying Z by q loses nothing."""
+    """How many first rows the torus holds fixed: q^L, or q^(L−1) where a global relabeling keeps the energy
+    (:func:`_symmetric`), so that fixing the first site's state and multiplying Z by q loses nothing."""
     q, L = model.space.q, model.size
-    symmetric = model.h == 0 and getattr(model.space, "relabeling_symmetric", False)
-    return q ** (L - 1) if symmetric else q ** L
+    return q ** (L - 1) if _symmetric(model) else q ** L
+
+
+def _count(q: int, L: int, torus: bool, triangular: bool, symmetric: bool) -> int:
+    if not torus:
+        return q ** L
+    return q ** (L - int(symmetric)) * q ** (L + int(triangular))
 
 
 def entries(model: LatticeModel) -> int:
     """Frontier entries the solver needs for ``model``."""
-    q, L = model.space.q, model.size
-    if model.boundary == "open":
-        return q ** L
-    return first_rows(model) * q ** (L + int(model.triangular))
+    return _count(model.space.q, model.size, model.boundary == "periodic", model.triangular, _symmetric(model))
 
 
 def check_size(model: LatticeModel) -> None:
     """A UserError stating the limit when ``model`` is beyond the solver."""
     if entries(model) > MAX_ENTRIES:
         q, L = model.space.q, model.size
-        largest = max(n for n in range(2, L + 1) if entries(_resized(model, n)) <= MAX_ENTRIES)
+        shape = (q, model.boundary == "periodic", model.triangular, _symmetric(model))
+        largest = max(n for n in range(2, L + 1) if _count(q, n, *shape[1:]) <= MAX_ENTRIES)
         raise UserError(f"{model.name}: the transfer matrix of a {L}x{L} {model.boundary} lattice with q={q} needs "
                         f"{entries(model):.2g} frontier entries, over the limit {MAX_ENTRIES:.0e} "
                         f"(the largest {model.boundary} size for this model is L={largest})")
-
-
-def _resized(model: LatticeModel, n: int):
-    class Shape:   # what entries() reads
-        pass
-    s = Shape()
-    s.space, s.size, s.boundary, s.triangular = model.space, n, model.boundary, model.triangular
-    return s
 
 
 def solve(model: LatticeModel, temperatures) -> list[Exact]:

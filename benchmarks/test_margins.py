@@ -1195,7 +1195,7 @@ def rbm_exact(k: int) -> dict:
     exact log-likelihood and the shortfall below the data law's log-likelihood of the same rows (unbounded:
     below the law's −entropy, the former reference, and below the rows' empirical optimum)."""
     import test_rbm as T
-    from physgen.models.rbm import RBM, RBMConfig, pseudo_log_likelihood
+    from physgen.models.rbm import pseudo_log_likelihood
     from physgen.models.rbm.partition import all_states, exact_log_prob_all, states_index
 
     e = T.random_energy("bernoulli", n=4, m=3, seed=5)
@@ -1212,22 +1212,7 @@ def rbm_exact(k: int) -> dict:
     law = 0.5 * 0.9 ** ups * 0.1 ** (6 - ups) + 0.5 * 0.1 ** ups * 0.9 ** (6 - ups)
     entropy = float(-(law * law.log()).sum())
     for method in ("cd", "pcd", "pt", "exact"):
-        torch.manual_seed(1000 * k)
-        g = gen(1000 * k)
-        data = torch.where(torch.rand(512, 6, generator=g) < 0.9, 1.0, -1.0)
-        data[1::2] *= -1
-        model = RBM(RBMConfig(n_hidden=6, method=method, k=2, n_chains=64, n_temperatures=4), T._spec())
-        opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.5)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, 15)
-        ll = lambda: float(exact_log_prob_all(model.energy(0).detach())[states_index(data)].mean())  # noqa: E731
-        before = None
-        for _ in range(15):
-            for i in range(0, 512, 32):
-                loss, _ = model.loss({"x": data[i:i + 32]}, generator=g)
-                opt.zero_grad(), loss.backward(), opt.step()
-                before = ll() if before is None else before
-            decay.step()
-        after = ll()
+        data, before, after, _ = T._train_two_modes(method, 1000 * k)
         law_ll = float(law[states_index(data)].log().mean())
         counts = torch.bincount(states_index(data), minlength=64).double() / len(data)
         empirical_ll = float((counts[counts > 0] * counts[counts > 0].log()).sum())
@@ -1248,18 +1233,10 @@ def observable_errors(k: int) -> dict:
     from physgen.metrics import evaluate
     from physgen.physics import observables as ob
     from physgen.physics.exact import ExactIsing
-    from physgen.stats.autocorr import sum_variance
     from physgen.stats.bootstrap import block_bootstrap, block_labels
 
-    rng = np.random.default_rng(5 + 1000 * k)
-    r, n = 0.8, 20000
-    x = np.empty(n)
-    x[0] = rng.normal()
-    for i in range(1, n):
-        x[i] = r * x[i - 1] + np.sqrt(1 - r * r) * rng.normal()
-    tau = 0.5 * (1 + r) / (1 - r)
-    truth = np.sqrt(sum_variance(n, tau) / n ** 2)
-    expected = np.sqrt(n / 40 * sum_variance(40, tau) / n ** 2)   # independent blocks of 40: 5.7% below truth
+    x, truth, expected = T._ar1_series(5 + 1000 * k)   # expected: independent blocks of 40, 5.7% below truth
+    n = len(x)
     mean = lambda v, w: (w @ v) / w.sum(-1)  # noqa: E731
     naive = block_bootstrap(mean, x, n_boot=1000, rng=1 + 1000 * k)
     blocked = block_bootstrap(mean, x, labels=block_labels(np.zeros(n), np.arange(n), 40)[0], n_boot=1000,

@@ -65,6 +65,18 @@ def test_single_mode_model_of_a_correlated_series():
     assert np.array_equal(sum_variance([1, 5], 0.5), [1.0, 5.0])
 
 
+def _ar1_series(seed: int, r: float = 0.8, n: int = 20000) -> tuple[np.ndarray, float, float]:
+    """An AR(1) series ``(n,)`` of unit variance and lag-one correlation ``r`` (τ_int = ½ (1 + r)/(1 − r)), the
+    true error of its mean and the error independent blocks of 40 should give (``sum_variance``)."""
+    rng = np.random.default_rng(seed)
+    x = np.empty(n)
+    x[0] = rng.normal()
+    for i in range(1, n):
+        x[i] = r * x[i - 1] + np.sqrt(1 - r * r) * rng.normal()
+    tau = 0.5 * (1 + r) / (1 - r)
+    return x, np.sqrt(sum_variance(n, tau) / n ** 2), np.sqrt(n / 40 * sum_variance(40, tau) / n ** 2)
+
+
 def test_block_bootstrap_of_an_ar1_series_sees_the_autocorrelation():
     """Error of the mean of an AR(1) series (τ_int = 4.5): the ordinary bootstrap is too small by
     sqrt(2 τ_int) = 3; blocks of 40 (≈ 9 τ_int) recover the error up to the blocks' known bias: independent
@@ -76,15 +88,8 @@ def test_block_bootstrap_of_an_ar1_series_sees_the_autocorrelation():
     blocked error / expected − 1 is −0.001 ± 0.026 (0.001 ± 0.036, largest |·| 0.126, over 200): 0.2 sits
     5.5 sd away.  The former check of the blocked error against the true one at 300 resamples had
     −0.056 ± 0.048, down to −0.207 over 200 seeds (3.0 sd from −0.2; one failure)."""
-    rng = np.random.default_rng(5)
-    r, n = 0.8, 20000
-    x = np.empty(n)
-    x[0] = rng.normal()
-    for i in range(1, n):
-        x[i] = r * x[i - 1] + np.sqrt(1 - r * r) * rng.normal()
-    tau = 0.5 * (1 + r) / (1 - r)
-    truth = np.sqrt(sum_variance(n, tau) / n ** 2)
-    expected = np.sqrt(n / 40 * sum_variance(40, tau) / n ** 2)   # independent blocks of 40
+    x, truth, expected = _ar1_series(5)
+    n = len(x)
     assert expected == pytest.approx(truth, rel=0.06)
     mean = lambda v, w: (w @ v) / w.sum(-1)  # noqa: E731
     naive = block_bootstrap(mean, x, n_boot=1000, rng=1)

@@ -38,6 +38,15 @@ def source_tree(group: str) -> dict[str, str]:
     return dict(project.get("project", {}).get("entry-points", {}).get(group, {}))
 
 
+def load_named(what: str, name: str, target: str) -> Any:
+    """:func:`load`, and the object's ``name`` must be ``name``: a class registered under another name is one
+    UserError naming ``what``."""
+    obj = load(what, target)
+    if getattr(obj, "name", None) != name:
+        raise UserError(f"{what}: its entry point {target!r} is a class named {getattr(obj, 'name', None)!r}")
+    return obj
+
+
 def load(what: str, target: str) -> Any:
     """The object ``target`` (``"module:qualname"``) names; a broken entry is one UserError naming ``what``."""
     module, _, qualname = target.partition(":")

@@ -39,10 +39,6 @@ def model_of(args):
     if args.model is None or args.size is None:
         raise UserError("--model and --size are required (or --from FILE)")
     cls = registry.get(args.model)
-    if (args.disorder is not None or args.disorder_seed is not None) and not cls.quenched:
-        quenched = [n for n in registry.names() if registry.get(n).quenched]
-        raise UserError(f"--disorder: {args.model} has no quenched couplings (models with disorder: "
-                        f"{', '.join(quenched)})")
     params = dict(args.param)
     return cls(args.size, boundary=args.boundary, params=params, disorder=args.disorder,
                disorder_seed=args.disorder_seed)

@@ -100,7 +100,7 @@ class LatticeModel:
             raise UserError(f"{self.name}: boundary must be one of {', '.join(BOUNDARIES)}, got {boundary!r}")
         self.size, self.boundary = int(size), boundary
         self.values = self.check_params(params or {})
-        if (disorder is not None or couplings is not None) and not self.quenched:
+        if (disorder is not None or disorder_seed is not None or couplings is not None) and not self.quenched:
             raise UserError(f"{self.name} has no quenched couplings (models with them: "
                             f"{', '.join(quenched_names()) or 'none'})", key="disorder")
         self.space = self.make_space()
@@ -203,9 +203,10 @@ class LatticeModel:
         row-major order; sites of one colour can be updated at once."""
         L = self.size
         colour = -np.ones(self.shape, dtype=np.int64)
+        neighbours = self.neighbours()
         for i in range(L):
             for j in range(L):
-                taken = {colour[(i + di) % L, (j + dj) % L] for di, dj, J in self.neighbours() if J[i, j] != 0}
+                taken = {colour[(i + di) % L, (j + dj) % L] for di, dj, J in neighbours if J[i, j] != 0}
                 colour[i, j] = min(c for c in range(len(taken) + 1) if c not in taken)
         return colour
 

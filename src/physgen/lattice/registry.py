@@ -35,10 +35,7 @@ def get(name: str) -> type:
         target = entry_points().get(name)
         if target is None:
             raise UserError(f"unknown lattice model {name!r} (known: {', '.join(names())})")
-        cls = plugins.load(f"lattice model {name!r}", target)
-        if getattr(cls, "name", None) != name:
-            raise UserError(f"lattice model {name!r}: its entry point {target!r} is named {getattr(cls, 'name', None)!r}")
-        _REGISTRY[name] = cls
+        _REGISTRY[name] = plugins.load_named(f"lattice model {name!r}", name, target)
     return _REGISTRY[name]
 
 

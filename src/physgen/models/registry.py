@@ -45,9 +45,7 @@ def source_tree_families() -> dict[str, str]:
 
 def _load(name: str, target: str) -> type:
     """Import ``module:Class`` and register the class under ``name``; a broken plug-in is one clear error."""
-    obj = plugins.load(f"model {name!r}", target)
-    if getattr(obj, "name", None) != name:
-        raise UserError(f"model {name!r}: its entry point {target!r} is a class named {getattr(obj, 'name', None)!r}")
+    obj = plugins.load_named(f"model {name!r}", name, target)
     return register(obj) if _REGISTRY.get(name) is not obj else obj
 
 

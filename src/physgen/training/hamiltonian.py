@@ -74,10 +74,8 @@ class IsingTraining:
 
         cls = registry.get(self.model)
         params = {k: v for k, v in (("J", float(self.J)), ("h", float(self.h))) if k in cls.params}
-        extra = {"disorder": self.disorder, "disorder_seed": self.disorder_seed} if cls.quenched else {}
-        if not cls.quenched and (self.disorder is not None or self.disorder_seed is not None):
-            raise UserError(f"{self.model} has no quenched couplings", key="disorder")
-        return cls(self.size, boundary=self.boundary, params=params, **extra)
+        return cls(self.size, boundary=self.boundary, params=params, disorder=self.disorder,
+                   disorder_seed=self.disorder_seed)
 
     @property
     def boundary(self) -> str:

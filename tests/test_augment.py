@@ -42,7 +42,7 @@ def test_no_flip_at_a_field_and_refusals():
     x = torch.ones(100, 4, 4)
     assert torch.equal(resolve("lattice", "spins", (4, 4), {"h": 0.5})(x, torch.Generator().manual_seed(0)), x)
     assert resolve("none", "spins", (4, 4), {}) is None
-    with pytest.raises(UserError, match="spin data"):
+    with pytest.raises(UserError, match="spin or q-state data"):
         resolve("lattice", "continuous", (3,), {})
     with pytest.raises(UserError, match="2-D"):
         resolve("lattice", "spins", (16,), {})
@@ -65,3 +65,20 @@ def test_cli_augmented_run_resumes_exactly(cli, tmp_path):
     code, _, err = cli("train", "vae", "--data", data, "--out", tmp_path / "c", "--steps", "5",
                        "--set", "data.augment=mirror")
     assert code == 2 and "data.augment" in err and len(err.strip().splitlines()) == 1
+
+
+def test_potts_lattices_are_relabelled_uniformly():
+    """On q-state lattices the spin flip's place is taken by a random relabelling: each of the q! = 6 permutations
+    of 3 states appears equally often (χ² over 12,000 rows refuses p < 10⁻⁴), and a row keeps how many sites hold
+    each state.  The lattice holds state 0 at six sites, 1 at two and 2 at one, so the counts name the
+    permutation."""
+    x = torch.zeros(12_000, 3, 3)
+    x[:, 0, 1], x[:, 1, 1], x[:, 2, 2] = 1, 1, 2
+    y = resolve("lattice", "categorical", (3, 3), {"n_states": 3, "hamiltonian": "potts"})(
+        x, torch.Generator().manual_seed(2))
+    counts = torch.stack([(y.flatten(1) == a).sum(1) for a in range(3)], 1)        # (B, 3)
+    assert torch.equal(counts.sort(1).values, torch.tensor([1, 2, 6]).expand(len(y), 3))
+    perm = torch.stack([(counts == c).float().argmax(1) for c in (6, 2, 1)], 1)   # where 0, 1 and 2 went
+    code = perm[:, 0] * 3 + perm[:, 1]
+    seen = np.bincount(code.numpy(), minlength=9)[[1, 2, 3, 5, 6, 7]]
+    assert seen.sum() == len(y) and scipy.stats.chisquare(seen).pvalue > 1e-4

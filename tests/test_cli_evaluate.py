@@ -80,7 +80,7 @@ def _raw(path, samples, kind="continuous"):
     ("single", "has 1 sample(s); evaluation needs at least 2"),
     ("metric", "unknown metric 'fid'"),
     ("temperature", "only in"),
-    ("observables", "'observables' needs spin data"),
+    ("observables", "'observables' needs lattice data"),
 ])
 def test_bad_input_exit_2_one_line_nothing_written(cli, files, tmp_path, case, message):
     real, fake = files

@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 #: events, grey 8x8 digits, 30-particle jets
 EXAMPLES = {"spins": ("spins", (16, 16), None), "binary": ("binary", (8, 8), None),
             "continuous": ("continuous", (3,), ("s", "t", "y")), "image": ("image", (8, 8), None),
-            "pointcloud": ("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel"))}
+            "pointcloud": ("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel")),
+            "categorical": ("categorical", (16, 16), None)}
+EXAMPLE_STATES = 3   # the categorical example: 3-state Potts lattices
 
 
 def register(sub) -> None:
@@ -52,7 +54,7 @@ def example_spec(kind: str):
     from physgen.models.base import DataSpec
 
     k, shape, names = EXAMPLES[kind]
-    return DataSpec(k, shape, names)
+    return DataSpec(k, shape, names, n_states=EXAMPLE_STATES if k == "categorical" else None)
 
 
 def budgets(cls) -> dict[str, int | None]:

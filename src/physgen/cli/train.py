@@ -8,6 +8,7 @@ import sys
 from physgen.cli import common
 from physgen.cli.common import add_verb, finite_float, float_list
 from physgen.cli.data_ising import lattice_size, t_range
+from physgen.cli.lattice_options import key_value
 from physgen.errors import UserError
 from physgen import train_options as options
 
@@ -29,7 +30,7 @@ def register(sub) -> None:
     h = p.add_argument_group("training on a Hamiltonian, without data (van; docs/van.md)")
     h.add_argument("--hamiltonian", metavar="NAME",
                    help="minimise the variational free energy of this Hamiltonian instead of fitting --data: ising, "
-                        "or a spin model of `physgen data lattice` (ea, triangular)")
+                        "or a model of `physgen data lattice` (potts, ea, triangular)")
     h.add_argument("--hamiltonian-from", metavar="FILE",
                    help="the Hamiltonian (and quenched couplings) a `physgen data lattice` file records")
     h.add_argument("--size", type=lattice_size, metavar="L", help="--hamiltonian: lattice size L >= 2 (L x L)")
@@ -39,6 +40,8 @@ def register(sub) -> None:
     h.add_argument("--J", type=finite_float, help="--hamiltonian: coupling J (default 1)")
     h.add_argument("--h", type=finite_float, help="--hamiltonian: field h (default 0)")
     h.add_argument("--open", action="store_true", help="--hamiltonian: open instead of periodic boundaries")
+    h.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
+                   help="--hamiltonian: a model parameter, repeatable (e.g. --param q=3)")
     h.add_argument("--disorder", choices=("pm", "gauss"), default=None,
                    help="--hamiltonian ea: +-J (pm, default) or Gaussian couplings")
     h.add_argument("--disorder-seed", type=common.nonneg_int, default=None,
@@ -108,7 +111,7 @@ def hamiltonian_of(args):
     FILE`` with the temperatures, or None without either (their flags are then refused)."""
     flags = {"--size": args.size, "--temperatures": args.temperatures, "--t-range": args.t_range, "--J": args.J,
              "--h": args.h, "--open": args.open or None, "--disorder": args.disorder,
-             "--disorder-seed": args.disorder_seed}
+             "--disorder-seed": args.disorder_seed, "--param": args.param or None}
     source = args.hamiltonian_from
     if args.hamiltonian is None and source is None:
         given = [flag for flag, value in flags.items() if value is not None]
@@ -132,10 +135,17 @@ def hamiltonian_of(args):
             raise UserError("--size: required with --hamiltonian")
         from physgen.lattice import registry
 
-        params = registry.get(args.hamiltonian).params   # (an unknown name: one line naming the known ones)
-        J = args.J if args.J is not None else (params["J"].default if "J" in params else 1.0)
-        return IsingTraining(args.size, tuple(temperatures), J, 0.0 if args.h is None else args.h, not args.open,
-                             args.hamiltonian, args.disorder, args.disorder_seed)
+        cls = registry.get(args.hamiltonian)   # (an unknown name: one line naming the known ones)
+        given = cls.check_params(dict(args.param))
+        named = {"J": args.J, "h": args.h}
+        for key, value in dict(args.param).items():
+            if key in named and named[key] is not None:
+                raise UserError(f"--param {key}: given twice (also as --{key})")
+            named[key] = given.get(key, value)
+        J = named["J"] if named["J"] is not None else (cls.params["J"].default if "J" in cls.params else 1.0)
+        others = tuple((k, float(given[k])) for k in dict(args.param) if k not in ("J", "h"))
+        return IsingTraining(args.size, tuple(temperatures), float(J), 0.0 if named["h"] is None else float(named["h"]),
+                             not args.open, args.hamiltonian, args.disorder, args.disorder_seed, others)
     except UserError as exc:   # (named by the flag that gave the temperatures)
         if exc.key == "temperatures":
             raise UserError(exc.detail, key=key, value=exc.value) from None
@@ -149,15 +159,17 @@ def _from_file(source: str, args, flags: dict, temperatures: tuple[float, ...]):
     from physgen.lattice import registry
     from physgen.training.hamiltonian import IsingTraining
 
-    clash = [f for f in ("--size", "--J", "--h", "--open", "--disorder", "--disorder-seed") if flags[f] is not None]
+    clash = [f for f in ("--size", "--J", "--h", "--open", "--disorder", "--disorder-seed", "--param")
+             if flags[f] is not None]
     if args.hamiltonian is not None or clash:
         raise UserError(f"--hamiltonian-from: the file names the Hamiltonian; drop {', '.join(clash) or '--hamiltonian'}")
     model = registry.from_dataset(load(source), source)
     if not model.reproducible():
         raise UserError(f"--hamiltonian-from: {source}'s couplings are not those its disorder seed draws; the van "
                         f"takes quenched couplings from a seed (`physgen data lattice --disorder-seed`)")
+    others = tuple((k, float(v)) for k, v in model.values.items() if k not in ("J", "h"))
     return IsingTraining(model.size, temperatures, float(model.values.get("J", 1.0)), model.h,
-                         model.boundary == "periodic", model.name, model.disorder, model.disorder_seed)
+                         model.boundary == "periodic", model.name, model.disorder, model.disorder_seed, others)
 
 
 def _split(summary: dict) -> str:

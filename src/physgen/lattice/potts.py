@@ -1,8 +1,10 @@
 """The q-state Potts model on the square lattice, E = −J Σ_<ij> δ(s_i, s_j) (Wu, Rev. Mod. Phys. 54, 235, 1982).
 
 Sites hold 0 … q−1.  The ferromagnet (J > 0) orders below T_c = J / ln(1 + √q) (Baxter 1973), continuously for
-q ≤ 4 and at a first-order transition for q > 4.  Order parameter: m = (q·max_a ρ_a − 1)/(q − 1), with ρ_a the
-fraction of sites in state a.  Cluster updates: Swendsen & Wang, PRL 58, 86 (1987).
+q ≤ 4 and at a first-order transition for q > 4.  Order parameter: |m| = √((q Σ_a ρ_a² − 1)/(q − 1)), with ρ_a
+the fraction of sites in state a, the length of the simplex-representation magnetisation
+(:meth:`physgen.lattice.space.States.components`; q = 2: the Ising |m|).  Cluster updates: Swendsen & Wang,
+PRL 58, 86 (1987).
 """
 from __future__ import annotations
 
@@ -29,10 +31,8 @@ class Potts(LatticeModel):
         return J / math.log(1 + math.sqrt(self.values["q"])) if J > 0 else None
 
     def order_parameter(self, x: np.ndarray) -> np.ndarray:
-        q = self.space.q
-        flat = x.reshape(len(x), -1).astype(np.int64)
-        counts = np.stack([(flat == a).sum(1) for a in range(q)], 1)
-        return (q * counts.max(1) / flat.shape[1] - 1) / (q - 1)
+        m = self.space.components(x).mean((-2, -1))           # (n, q)
+        return np.sqrt((m * m).sum(1))
 
     def cluster_ok(self) -> str | None:
         return None if self.values["J"] > 0 else "needs J > 0"

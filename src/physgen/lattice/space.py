@@ -11,10 +11,13 @@ where the state space supplies the bond function ``b`` and the site function ``a
 - :class:`States`: ``s ∈ {0, …, q−1}`` (``int8``), ``b(s, t) = −δ(s, t)``, ``a(s) = −δ(s, 0)`` (the q-state Potts
   model, ``E = −J Σ δ(s_i, s_j) − h Σ δ(s_i, 0)``; Wu, Rev. Mod. Phys. 54, 235, 1982).
 
-The functions take NumPy arrays or torch tensors alike and return float64 arrays or tensors.
+The functions take NumPy arrays or torch tensors alike and return float64 arrays or tensors.  ``components``
+gives the order-parameter field whose sum over the lattice is the magnetisation.
 A continuous space (a real field with a polynomial site term) gives the same two functions.
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -53,6 +56,10 @@ class Spins:
         """A Metropolis proposal at every site: the flipped spin (symmetric)."""
         return (-s).astype(np.int8)
 
+    def components(self, x: np.ndarray) -> np.ndarray:
+        """``(N, 1, L, L)`` float64: the spin as the one component of the order-parameter field."""
+        return np.asarray(x, dtype=np.float64)[:, None]
+
     def describe(self) -> str:
         return "spins ±1"
 
@@ -82,6 +89,17 @@ class States:
     def propose(self, rng: np.random.Generator, s: np.ndarray) -> np.ndarray:
         """A Metropolis proposal at every site: one of the q − 1 other states, uniformly (symmetric)."""
         return ((s + rng.integers(1, self.q, size=s.shape, dtype=np.int8)) % self.q).astype(np.int8)
+
+    def components(self, x: np.ndarray) -> np.ndarray:
+        """``(N, q, L, L)`` float64: the order-parameter field of the simplex representation,
+        φ_a(x) = √(q/(q−1)) (δ(s_x, a) − 1/q), a = 0 … q−1 (Zia & Wallace, J. Phys. A 8, 1495, 1975), so that
+        Σ_a φ_a(x) φ_a(y) = (q δ(s_x, s_y) − 1)/(q − 1): 1 for equal states, −1/(q−1) otherwise (q = 2: s_x s_y of
+        Ising spins).  The lattice's order parameter is |m| = |Σ_x φ(x)| / N: 1 when ordered, O(N^−½) when
+        disordered."""
+        x = np.asarray(x)
+        q = self.q
+        onehot = (x[:, None] == np.arange(q).reshape(1, q, *([1] * (x.ndim - 1)))).astype(np.float64)
+        return math.sqrt(q / (q - 1)) * (onehot - 1.0 / q)
 
     def describe(self) -> str:
         return f"{self.q} states 0..{self.q - 1}"

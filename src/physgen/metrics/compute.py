@@ -62,7 +62,8 @@ def histogram_metrics(ctx, which: str) -> dict:
     out = {which: entry(_boot(ctx, stat, ia, jf, 10 + k), _boot(ctx, stat, ia, ib, 12 + k),
                         _base_protocol(ctx, **binning),
                         per_feature=_per_feature(ctx.names, full(ia, jf), full(ia, ib)))}
-    pairs = dv.feature_pairs(len(edges), cfg.max_pair_features) if ctx.real.kind in ("continuous", "spins") else []
+    tabular = ctx.real.kind in ("continuous", "spins", "categorical")
+    pairs = dv.feature_pairs(len(edges), cfg.max_pair_features) if tabular else []
     if pairs:
         out[f"{which}_2d"] = _pair_entry(ctx, which, k, pairs, (a, b, f))
     return out

@@ -36,6 +36,7 @@ from physgen.metrics.floors import Split
 METRICS = ("kl", "js", "mmd", "w1", "fpd", "c2st", "observables")
 DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
                    "spins": METRICS,
+                   "categorical": METRICS,
                    "binary": ("kl", "js", "mmd", "w1", "c2st"),
                    "image": ("kl", "js", "mmd", "w1", "c2st"),
                    "pointcloud": ("w1m", "w1p", "w1efp", "fpd", "kpd")}
@@ -80,8 +81,9 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) 
         raise UserError(f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
                         f"(choose from {','.join(allowed)}{' for point clouds' if kind == 'pointcloud' else ''})",
                         key="metrics")
-    if "observables" in names and kind != "spins":
-        raise UserError(f"'observables' needs spin data, the files are of kind {kind!r}", key="metrics")
+    if "observables" in names and kind not in ("spins", "categorical"):
+        raise UserError(f"'observables' needs lattice data (spins or q states), the files are of kind {kind!r}",
+                        key="metrics")
     return list(dict.fromkeys(names))
 
 
@@ -118,7 +120,9 @@ class Context:
 def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0, model=None) -> tuple[np.ndarray, list[str]]:
     """``(N, d)`` features the per-feature metrics use, and their names (see module docstring); spin energies of
     the Ising ``J``, ``h`` or of a :mod:`physgen.lattice` ``model``."""
-    if ds.kind == "spins":
+    if ds.kind == "categorical" and model is None:
+        raise UserError("q-state lattices: the file records no lattice model (attribute hamiltonian) to judge them by")
+    if ds.kind in ("spins", "categorical"):
         from physgen.metrics.observables import spin_features
         return spin_features(ds.samples, J=J, h=h, model=model), ["energy", "abs_magnetization"]
     if ds.kind == "pointcloud":   # per-particle-slot features, padding included

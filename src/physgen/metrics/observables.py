@@ -30,13 +30,14 @@ from physgen.physics.observables import OBSERVABLES, Sampling
 
 
 def spin_features(spins: np.ndarray, *, J: float = 1.0, h: float = 0.0, model=None) -> np.ndarray:
-    """``(N, L, L)`` ±1 configurations -> ``(N, 2)`` features [energy per spin, |m|] (the energy of the Ising
-    ``J``, ``h``, or of a :mod:`physgen.lattice` ``model``)."""
+    """``(N, L, L)`` ±1 configurations (q states of a Potts ``model``) -> ``(N, 2)`` features [energy per spin,
+    |m|] (the energy of the Ising ``J``, ``h``, or of a :mod:`physgen.lattice` ``model``; |m| of q states:
+    :func:`physgen.physics.observables.magnetization`)."""
     from physgen.physics.observables import energy_per_spin, magnetization
 
     spins = np.asarray(spins)
     return np.stack([np.asarray(energy_per_spin(spins, J=J, h=h, model=model), np.float64),
-                     np.abs(np.asarray(magnetization(spins), np.float64))], axis=1)
+                     np.abs(np.asarray(magnetization(spins, model), np.float64))], axis=1)
 
 
 def temperature_key(t: float) -> str:
@@ -107,8 +108,8 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
     out["distributions"] = _distribution_divergences(real, fake, (ia, ib), (w_real, w_fake),
                                                      (real_log_weights is not None, fake_log_weights is not None), J, h,
                                                      model)
-    r, g_real = correlation_function(real, log_weights=real_log_weights)
-    _, g_fake = correlation_function(fake, log_weights=fake_log_weights)
+    r, g_real = correlation_function(real, log_weights=real_log_weights, model=model)
+    _, g_fake = correlation_function(fake, log_weights=fake_log_weights, model=model)
     out["correlation"] = {"r": np.asarray(r, float).tolist(), "real": np.asarray(g_real, float).tolist(),
                           "fake": np.asarray(g_fake, float).tolist()}
     if model is not None and model.quenched:

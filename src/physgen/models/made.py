@@ -1,4 +1,4 @@
-"""Masked autoregressive network (MADE) of D binary ±1 sites: the network of :mod:`physgen.models.van`.
+"""Masked autoregressive network (MADE) of D sites, ±1 spins or k states: the network of :mod:`physgen.models.van`.
 
 MADE (Germain, Gregor, Murray & Larochelle, *MADE: masked autoencoder for distribution estimation*, ICML 2015)
 gives the logits ℓ_i(s_<i, c), i = 1 … D, of the conditionals P(s_i = +1 | s_<i, c) = σ(ℓ_i) in one pass.
@@ -17,10 +17,15 @@ Ancestral sampling draws site 1, then site 2 given site 1, …; the first layer'
 are a sum over sites, so each drawn spin updates them in place, a ← a + s_i W_{:,i}: a lattice costs O(D·H)
 with one hidden layer of H units, the price of one teacher-forced pass.
 
+Sites of k > 2 states (``per_site = k``): each site is k one-hot inputs and k logits, all of the site's degree,
+and P(s_i = j | s_<i, c) = softmax(ℓ_i)_j; :func:`sample_states` draws them.
+
 Shapes: spins ``(B, D)`` ±1, condition ``(B, C)``, logits ``(B, D)``; :func:`log_sigmoid_sum` gives
-log q₀(s | c) = Σ_i log σ(s_i ℓ_i) ``(B,)`` in float64.
+log q₀(s | c) = Σ_i log σ(s_i ℓ_i) ``(B,)`` in float64.  k states: inputs and logits ``(B, D·k)``.
 """
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -58,22 +63,24 @@ class MADE(nn.Module):
     ``gain``: the s-dependent part of every logit is also multiplied by e^{G c} (module docstring)."""
 
     def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int,
-                 gain: bool = False):
+                 gain: bool = False, per_site: int = 1):
         super().__init__()
-        self.d = d
+        self.d, self.per_site = d, per_site
         self.act = activation(act)
-        site = torch.arange(1, d + 1)
+        site = torch.arange(1, d + 1).repeat_interleave(per_site)   # the site (degree) of each input and logit
+        width_io = len(site)
         layers, previous = [], site
         for width in hidden:
             m = degrees(width, d)
             layers.append(MaskedLinear(len(previous), width, (m[:, None] >= previous[None, :])))
             previous = m
         self.layers = nn.ModuleList(layers)
-        self.out = MaskedLinear(len(previous), d, site[:, None] > previous[None, :]) if hidden else None
-        self.direct = MaskedLinear(d, d, site[:, None] > site[None, :], bias=not hidden) if direct else None
+        self.out = MaskedLinear(len(previous), width_io, site[:, None] > previous[None, :]) if hidden else None
+        self.direct = MaskedLinear(width_io, width_io, site[:, None] > site[None, :], bias=not hidden) \
+            if direct else None
         self.cond_hidden = nn.Linear(cond_dim, hidden[0], bias=False) if cond_dim and hidden else None
-        self.cond_out = nn.Linear(cond_dim, d, bias=False) if cond_dim else None
-        self.cond_gain = nn.Linear(cond_dim, d, bias=False) if cond_dim and gain else None
+        self.cond_out = nn.Linear(cond_dim, width_io, bias=False) if cond_dim else None
+        self.cond_gain = nn.Linear(cond_dim, width_io, bias=False) if cond_dim and gain else None
         if self.cond_gain is not None:
             nn.init.zeros_(self.cond_gain.weight)   # gain 1: the unconditioned network's logits at the start
         if self.direct is not None:
@@ -93,15 +100,16 @@ class MADE(nn.Module):
         return a + self.cond_hidden(c) if self.cond_hidden is not None else a
 
     def _offset(self, c: torch.Tensor | None, n: int, like: torch.Tensor) -> torch.Tensor:
-        """The logits' terms that do not depend on s: output biases and U c, ``(n, D)``."""
-        out = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        """The logits' terms that do not depend on s: output biases and U c, ``(n, D·k)``."""
+        out = torch.zeros(n, self.d * self.per_site, dtype=like.dtype, device=like.device)
         for part in (self.out, self.direct):
             if part is not None and part.bias is not None:
                 out = out + part.bias
         return out + self.cond_out(c) if self.cond_out is not None else out
 
     def forward(self, s: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher-forced logits: ``s (B, D)`` ±1, ``c (B, C)`` -> ``(B, D)`` in one pass."""
+        """Teacher-forced logits: ``s (B, D·k)`` (±1 spins; one-hot states), ``c (B, C)`` -> ``(B, D·k)`` in one
+        pass."""
         terms = []
         if self.layers:
             terms.append(F.linear(self._top(self._first(s, c, len(s))), self.out.masked))
@@ -147,6 +155,48 @@ class MADE(nn.Module):
             if a is not None:
                 a.addr_(spin, w_in[:, i])
         return s
+
+
+def sample_states(net: MADE, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor,
+                  *, canonical: bool) -> torch.Tensor:
+    """``n`` ancestral draws ``(n, D)`` int64 of a categorical MADE (``per_site`` = k states, one-hot inputs,
+    k logits a site), each site's state from the softmax of its logits by inversion of the CDF; the first
+    layer's pre-activations are updated in place, a ← a + W_{:, (i, s_i)}.  ``canonical``: only states up to
+    one above the largest drawn so far are allowed (the first site draws 0;
+    :mod:`physgen.models.relabel`)."""
+    d, k = net.d, net.per_site
+    dev, dtype = like.device, like.dtype
+    with torch.no_grad():
+        u = rand((n, d), generator, dev, torch.float64)
+        s = torch.zeros(n, d, dtype=torch.int64, device=dev)
+        x = torch.zeros(n, d * k, dtype=dtype, device=dev)                       # the one-hot inputs drawn so far
+        offset = net._offset(c, n, like).view(n, d, k)
+        a = net._first(None, c, n).clone() if net.layers else None
+        w_in = net.layers[0].masked.t().contiguous() if net.layers else None    # (D·k, H₁)
+        w_out = net.out.masked.view(d, k, -1) if net.out is not None else None  # (D, k, H_last)
+        direct = net.direct.masked.view(d, k, d * k) if net.direct is not None else None
+        gain = net.gain(c)
+        gain = None if gain is None else gain.view(n, d, k)
+        highest = torch.full((n,), -1, dtype=torch.int64, device=dev)
+        states = torch.arange(k, device=dev)
+        rows = torch.arange(n, device=dev)
+        for i in range(d):
+            terms = []
+            if w_out is not None:
+                terms.append(net._top(a) @ w_out[i].t())
+            if direct is not None and i:
+                terms.append(x[:, :i * k] @ direct[i, :, :i * k].t())
+            logit = net._logit(offset[:, i], terms, None if gain is None else gain[:, i]).double()
+            top = highest + 1 if canonical else torch.full_like(highest, k - 1)
+            logit = logit.masked_fill(states[None, :] > top[:, None], -math.inf)
+            cdf = torch.softmax(logit, 1).cumsum(1)
+            choice = torch.minimum((cdf < u[:, i:i + 1]).sum(1), top)
+            s[:, i] = choice
+            x[rows, i * k + choice] = 1
+            highest = torch.maximum(highest, choice)
+            if a is not None:
+                a += w_in[i * k + choice]
+    return s
 
 
 def log_sigmoid_sum(s: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:

@@ -23,6 +23,7 @@ class DataSpec:
     condition_values: dict[str, tuple[float, ...]] = field(default_factory=dict)  # distinct values seen
     n_labels: int | None = None
     levels: int | None = None   # grey images whose pixels all lie on the grid {k/N, k = 0..N}: N (digits: 16)
+    n_states: int | None = None   # categorical data: the number of states q (values 0 … q−1)
 
     @classmethod
     def from_dataset(cls, ds, condition: str | None = None) -> "DataSpec":
@@ -43,7 +44,8 @@ class DataSpec:
         fn = ds.feature_names
         samples = getattr(ds, "samples", None)
         levels = grey_grid(samples) if ds.kind == "image" and isinstance(samples, np.ndarray) else None
-        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels, levels)
+        n_states = int(ds.attrs["n_states"]) if ds.kind == "categorical" else None
+        return cls(ds.kind, tuple(ds.shape), tuple(fn) if fn else None, names, values, n_labels, levels, n_states)
 
     @property
     def n_features(self) -> int:
@@ -56,6 +58,8 @@ class DataSpec:
     def to_json(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
         d["shape"] = list(self.shape)
+        if self.n_states is None:
+            del d["n_states"]
         return d
 
     @classmethod
@@ -63,7 +67,7 @@ class DataSpec:
         return cls(d["kind"], tuple(d["shape"]), tuple(d["feature_names"]) if d.get("feature_names") else None,
                    tuple(d.get("condition_names", ())),
                    {k: tuple(v) for k, v in d.get("condition_values", {}).items()}, d.get("n_labels"),
-                   d.get("levels"))
+                   d.get("levels"), d.get("n_states"))
 
 
 def grey_grid(x: np.ndarray, max_steps: int = 255) -> int | None:

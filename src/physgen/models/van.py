@@ -72,7 +72,8 @@ import torch
 
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
-from physgen.models.made import MADE, log_sigmoid_sum
+from physgen.models import relabel
+from physgen.models.made import MADE, log_sigmoid_sum, sample_states
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.van_card import VANCard
@@ -107,27 +108,45 @@ class VAN(VANCard, GenerativeModel):
             raise UserError(f"model 'van' models L×L lattices, not data of shape {tuple(spec.shape)}")
         if config.objective == "free-energy":
             _check_free_energy(spec)
+        self.states = None
+        if spec.kind == "categorical":
+            if not spec.n_states or spec.n_states < 2:
+                raise UserError("model 'van': categorical data need their number of states (attribute n_states >= 2)")
+            self.states = int(spec.n_states)
         self.cond = Conditioner(spec, config.label_dim, config.cond_map)
         self.net = MADE(spec.n_features, config.hidden, direct=config.direct, act=config.act, cond_dim=self.cond.dim,
-                        gain=config.gain == "on")
+                        gain=config.gain == "on", per_site=self.states or 1)
         self.symmetric = config.z2 == "on"
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.int64))   # free-energy: the β ramp's t
 
     # --- data <-> spins ------------------------------------------------------------------------------
     def _spins(self, x: torch.Tensor) -> torch.Tensor:
-        """Model-space lattices ``(B, L, L)`` -> spins ``(B, D)`` ±1."""
+        """Model-space lattices ``(B, L, L)`` -> spins ``(B, D)`` ±1 (q states: int64 0 … q−1)."""
         s = x.reshape(len(x), -1)
+        if self.states is not None:
+            return s.round().long()
         return 2 * s - 1 if self.spec.kind == "binary" else s
 
     def _data(self, s: torch.Tensor) -> torch.Tensor:
         """Spins ``(B, D)`` -> model-space lattices ``(B, L, L)``."""
+        if self.states is not None:
+            s = s.to(next(self.parameters()).dtype)
         x = (s + 1) / 2 if self.spec.kind == "binary" else s
         return x.reshape(len(s), *self.spec.shape)
+
+    def _inputs(self, s: torch.Tensor) -> torch.Tensor:
+        """The network's inputs: spins ``(B, D)`` as they are; q states one-hot ``(B, D·q)``."""
+        if self.states is None:
+            return s
+        like = next(self.parameters())
+        return torch.nn.functional.one_hot(s, self.states).to(like.dtype).reshape(len(s), -1)
 
     # --- the density -------------------------------------------------------------------------------
     def log_q(self, s: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
         """log q(s | c) ``(B,)`` float64 of spins ``s (B, D)``: log q₀, or with Z₂ symmetry
-        log ½[q₀(s) + q₀(−s)] (both in one batched pass)."""
+        log ½[q₀(s) + q₀(−s)] (both in one batched pass); q states: :meth:`_log_q_states`."""
+        if self.states is not None:
+            return self._log_q_states(s, c)
         if not self.symmetric:
             return log_sigmoid_sum(s, self.net(s, c))
         both = torch.cat([s, -s])
@@ -135,9 +154,25 @@ class VAN(VANCard, GenerativeModel):
         lq = log_sigmoid_sum(both, self.net(both, cc)).view(2, len(s))
         return torch.logsumexp(lq, 0) - math.log(2.0)
 
+    def _log_q_states(self, s: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
+        """log q(s | c) ``(B,)`` float64 of q-state lattices ``s (B, D)``: Σ_i log softmax(ℓ_i)[s_i], or with the
+        relabelling symmetry log q₀(c(s)) − log |orbit(s)| on the canonical form (:mod:`physgen.models.relabel`)."""
+        q = self.states
+        if self.symmetric:
+            s = relabel.canonical(s, q)
+        logits = self.net(self._inputs(s), c).view(len(s), -1, q).double()
+        if self.symmetric:
+            logits = logits.masked_fill(relabel.disallowed(s, q), -math.inf)
+        lq = torch.log_softmax(logits, -1).gather(-1, s[:, :, None]).squeeze(-1).sum(1)
+        return lq - relabel.log_orbit(s, q) if self.symmetric else lq
+
     def draw(self, n: int, c: torch.Tensor | None, generator: torch.Generator) -> torch.Tensor:
-        """``n`` i.i.d. spins ``(n, D)`` from q (with Z₂ symmetry: from q₀, each lattice flipped with probability ½)."""
+        """``n`` i.i.d. spins ``(n, D)`` from q (with Z₂ symmetry: from q₀, each lattice flipped with probability ½;
+        q states: int64, with the relabelling symmetry a canonical draw under a random permutation of the states)."""
         like = next(self.parameters())
+        if self.states is not None:
+            s = sample_states(self.net, n, c, generator, like, canonical=self.symmetric)
+            return relabel.relabelled(s, self.states, generator) if self.symmetric else s
         s = self.net.sample(n, c, generator, like)
         if self.symmetric:
             flip = rand((n, 1), generator, s.device, s.dtype) < 0.5
@@ -197,20 +232,25 @@ class VAN(VANCard, GenerativeModel):
         from physgen.samplers.boltzmann import IsingTarget
 
         if self.config.hamiltonian != "ising":
-            return self.lattice_model().energy(s.reshape(len(s), *self.spec.shape).to(torch.float64))
+            s = s if self.states is not None else s.to(torch.float64)
+            return self.lattice_model().energy(s.reshape(len(s), *self.spec.shape))
 
         target = IsingTarget(1.0, float(self.config.J), float(self.config.h), self.config.boundary == "periodic")
         return target.energy(s.reshape(len(s), *self.spec.shape))
 
     def lattice_model(self):
         """The :mod:`physgen.lattice` model of ``model.hamiltonian`` on the data's L×L lattice: ``model.J`` and
-        ``model.h`` where the model has them, its quenched couplings drawn from ``model.disorder`` and
+        ``model.h`` where the model has them, its other parameters from ``model.params`` (the number of states q
+        of q-state data from the data), its quenched couplings drawn from ``model.disorder`` and
         ``model.disorder_seed``."""
         if getattr(self, "_lattice", None) is None:
             from physgen.lattice import registry
 
             cfg, cls = self.config, registry.get(self.config.hamiltonian)
             params = {k: float(getattr(cfg, k)) for k in ("J", "h") if k in cls.params}
+            params.update(cfg.param_values())
+            if self.states is not None and "q" in cls.params:
+                params["q"] = self.states
             extra = {"disorder": cfg.disorder, "disorder_seed": cfg.disorder_seed} if cls.quenched else {}
             self._lattice = cls(int(self.spec.shape[-1]), boundary=cfg.boundary, params=params, **extra)
         return self._lattice
@@ -224,6 +264,8 @@ class VAN(VANCard, GenerativeModel):
         if self.config.objective == "free-energy":
             return
         x = batch["x"]
+        if self.states is not None and not bool(((x >= 0) & (x < self.states) & (x == x.round())).all()):
+            raise UserError(f"data: q-state lattices must hold the states 0..{self.states - 1} for a van")
         if self.spec.kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
             raise UserError("data: spins must be ±1 for a van")
         if self.spec.kind == "binary" and not bool(((x == 0) | (x == 1)).all()):
@@ -239,7 +281,7 @@ class VAN(VANCard, GenerativeModel):
         """One network: the MADE, its teacher-forced logits at the dummy input."""
         x, cond, labels = self.dummy_inputs()
         c = self.cond(cond, labels) if self.cond.active else None
-        return {"model": ([self], lambda: self.net(self._spins(x), c))}
+        return {"model": ([self], lambda: self.net(self._inputs(self._spins(x)), c))}
 
     # --- scoring -----------------------------------------------------------------------------------------
     @torch.no_grad()
@@ -269,8 +311,8 @@ class VAN(VANCard, GenerativeModel):
     def proposal(self, condition: dict[str, float] | None = None):
         """Independent draws with their exact log q (float64) for exact Boltzmann sampling of spin lattices
         (:mod:`physgen.samplers.boltzmann`); ``log_q`` scores given lattices ``(N, L, L)``."""
-        if self.spec.kind != "spins":
-            raise UserError(f"the van proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
+        if self.spec.kind not in ("spins", "categorical"):
+            raise UserError(f"the van proposes Boltzmann moves on spin or q-state lattices, not {self.spec.kind} data")
         condition = {k: v for k, v in (condition or {}).items() if k in self.cond.names} or None
         if self.cond.active and not condition:
             raise UserError("this van is conditioned: pass a condition (e.g. temperature=T)")
@@ -294,7 +336,7 @@ class VAN(VANCard, GenerativeModel):
 def _check_free_energy(spec: DataSpec) -> None:
     """``model.objective = free-energy`` needs spin lattices conditioned on temperature alone (the rows of a
     ``--hamiltonian`` run: :mod:`physgen.training.hamiltonian`)."""
-    if spec.kind != "spins" or tuple(spec.condition_names) != ("temperature",) or spec.n_labels:
-        raise UserError("model.objective=free-energy: trains on the temperatures of spin lattices "
+    if spec.kind not in ("spins", "categorical") or tuple(spec.condition_names) != ("temperature",) or spec.n_labels:
+        raise UserError("model.objective=free-energy: trains on the temperatures of spin or q-state lattices "
                         "(a run on a Hamiltonian, docs/van.md), not on "
                         f"{spec.kind} data conditioned on {', '.join(spec.condition_names) or 'nothing'}")

@@ -32,6 +32,7 @@ class VANConfig:
     h: float = 0.0                           # free-energy: field
     boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
     hamiltonian: str = registry_choice("ising", "physgen.lattice.registry:names")   # free-energy: the lattice model
+    params: str = ""                         # free-energy: the lattice model's other parameters, "KEY=VALUE,..."
     disorder: Literal["pm", "gauss"] = "pm"  # free-energy, quenched models: the couplings' distribution
     disorder_seed: int = 0                   # free-energy, quenched models: the seed the couplings are drawn with
     samples: int = 256                       # free-energy: draws per temperature per step
@@ -51,3 +52,15 @@ class VANConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden and not self.direct:
             raise UserError("model.hidden: empty with model.direct=false leaves no weights; give a width or direct=true")
+        self.param_values()
+
+    def param_values(self) -> dict[str, str]:
+        """``model.params`` as a dict, KEY -> VALUE text (the lattice model checks the keys and values)."""
+        out = {}
+        for item in filter(None, (part.strip() for part in str(self.params).split(","))):
+            key, eq, value = item.partition("=")
+            if not eq or not key.strip() or not value.strip():
+                raise UserError("model.params: expected KEY=VALUE items separated by commas", key="model.params",
+                                value=item)
+            out[key.strip()] = value.strip()
+        return out

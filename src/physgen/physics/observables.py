@@ -67,43 +67,61 @@ def energy_per_spin(spins: np.ndarray, J: float = 1.0, h: float = 0.0, *, model=
     return (-J * bonds - h * _sum(s)) / (s.shape[1] * s.shape[2])
 
 
-def magnetization(spins: np.ndarray) -> np.ndarray:
-    """(N,) signed magnetization per spin m = Σ s_i / L²."""
+def _fields(s: np.ndarray, model) -> np.ndarray | None:
+    """``(N, k, L, L)`` order-parameter components of a q-state ``model``'s lattices
+    (:meth:`physgen.lattice.space.States.components`), or None for spins (the spin is its own field)."""
+    if model is None or model.space.kind == "spins":
+        return None
+    return model.space.components(s)
+
+
+def magnetization(spins: np.ndarray, model=None) -> np.ndarray:
+    """(N,) signed magnetization per spin m = Σ s_i / L²; for a q-state ``model`` (Potts) the length of the
+    simplex-representation magnetisation, |Σ_x φ(x)| / L² (:func:`_fields`), which is ≥ 0."""
     s = _as_spins(spins)
+    fields = _fields(s, model)
+    if fields is not None:
+        return np.sqrt((fields.mean((2, 3)) ** 2).sum(1))
     return _sum(s) / (s.shape[1] * s.shape[2])
 
 
-def correlation_function(spins: np.ndarray, chunk: int = 2048,
-                         log_weights: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def correlation_function(spins: np.ndarray, chunk: int = 2048, log_weights: np.ndarray | None = None,
+                         model=None) -> tuple[np.ndarray, np.ndarray]:
     """Spin–spin correlation G(r) = ⟨s_x s_{x+r}⟩ for r = 0..L//2 along the two lattice axes.
 
     Averaged over sites, both axes and all configurations (weighted by the normalised
     ``exp(log_weights)`` ``(N,)`` when given); computed from the FFT autocorrelation
     C(d) = (1/N_s) Σ_x s_x s_{x+d} = IFFT(|FFT s|²)/N_s (Wiener–Khinchin), ``chunk`` configurations at a
-    time.  Not connected: above T_c G(r) → 0, below it G(r) → m² at large r.  Returns ``(r, G)``, each
-    ``(L//2 + 1,)``.
+    time.  Not connected: above T_c G(r) → 0, below it G(r) → m² at large r.  For a q-state ``model`` the
+    sum over the order-parameter components, G(r) = (q⟨δ(s_x, s_{x+r})⟩ − 1)/(q − 1).  Returns ``(r, G)``,
+    each ``(L//2 + 1,)``.
     """
     s = _as_spins(spins)
     L = s.shape[1]
     w = normalised_weights(log_weights, len(s))
     total = np.zeros((L, L))
     for start in range(0, len(s), chunk):
-        f = np.fft.rfft2(s[start:start + chunk].astype(np.float64))
-        total += np.tensordot(w[start:start + chunk], np.fft.irfft2(f * np.conj(f), s=(L, L)), axes=1)
+        part = s[start:start + chunk]
+        fields = _fields(part, model)
+        f = np.fft.rfft2(part.astype(np.float64)[:, None] if fields is None else fields)
+        power = np.fft.irfft2(f * np.conj(f), s=(L, L)).sum(1)
+        total += np.tensordot(w[start:start + chunk], power, axes=1)
     corr = total / (L * L)
     r = np.arange(L // 2 + 1)
     return r, 0.5 * (corr[0, r] + corr[r, 0])
 
 
-def lowest_mode_power(spins: np.ndarray) -> np.ndarray:
+def lowest_mode_power(spins: np.ndarray, model=None) -> np.ndarray:
     """(N,) |m̃(k₁)|² = |Σ_x s_x e^{ik₁·x}|²/N_s², averaged over k₁ = (2π/L, 0) and (0, 2π/L): the structure
     factor at the smallest non-zero wave vector (per spin²), the denominator of the second-moment
-    correlation length (module docstring)."""
+    correlation length (module docstring); for a q-state ``model`` summed over the order-parameter components."""
     s = _as_spins(spins)
     L = s.shape[1]
+    fields = _fields(s, model)
+    f = s.astype(np.float64)[:, None] if fields is None else fields          # (N, k, L, L)
     phase = np.exp(2j * np.pi * np.arange(L) / L)
-    rows, cols = s.sum(2, dtype=np.float64) @ phase, s.sum(1, dtype=np.float64) @ phase
-    return 0.5 * (np.abs(rows) ** 2 + np.abs(cols) ** 2) / (L * L) ** 2
+    rows, cols = f.sum(3) @ phase, f.sum(2) @ phase                            # (N, k)
+    return 0.5 * (np.abs(rows) ** 2 + np.abs(cols) ** 2).sum(1) / (L * L) ** 2
 
 
 def second_moment_length(m2: np.ndarray, f1: np.ndarray, L: int) -> np.ndarray:
@@ -184,7 +202,7 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
     if len(sampling) != n:
         raise UserError(f"sampling: describes {len(sampling)} rows, the sample has {n}")
     w = normalised_weights(log_weights, n)
-    e, m = energy_per_spin(s, J, h, model=model), magnetization(s)
+    e, m = energy_per_spin(s, J, h, model=model), magnetization(s, model)
     shift = (float(e.mean()), float(np.abs(m).mean()))
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     ess, weighted = effective_sample_size(w), log_weights is not None
@@ -194,9 +212,9 @@ def thermodynamics_report(spins: np.ndarray, temperature: float, *, J: float = 1
         b = block_length(tau, n)
         if b not in done:
             labels, sizes = block_labels(sampling.chain, sampling.time, b)
+            moments = _moments(e, m, lowest_mode_power(s, model))
             done[b] = (sizes, *block_bootstrap_replicates(lambda x, ww: _observables(x, ww, n_spins, T, shift),
-                                                          _moments(e, m, lowest_mode_power(s)), labels=labels, weights=w,
-                                                          n_boot=n_boot, rng=rng))
+                                                          moments, labels=labels, weights=w, n_boot=n_boot, rng=rng))
         sizes, value, reps = done[b]
         factor = block_bias_correction(sampling, sizes, tau)
         method = ("weighted-" if weighted else "") + ("block-bootstrap" if sizes.max(initial=1) > 1 else "bootstrap")
@@ -310,7 +328,7 @@ def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
     if unrecorded == "independent" and not recorded:
         return Sampling.independent(n)
     s = dataset.samples[rows]
-    return Sampling.estimated(energy_per_spin(s, J, h, model=model), magnetization(s))
+    return Sampling.estimated(energy_per_spin(s, J, h, model=model), magnetization(s, model))
 
 
 def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> dict[float, dict]:

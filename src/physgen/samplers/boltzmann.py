@@ -68,6 +68,10 @@ class IsingTarget:
         """log π(s) + log Z = −H(s)/T, ``(N,)`` float64."""
         return -self.energy(s) / float(self.temperature)
 
+    def abs_magnetization(self, s: torch.Tensor) -> torch.Tensor:
+        """|m| = |Σ s|/N ``(N,)`` float64 of configurations ``(N, L, L)``."""
+        return s.to(torch.float64).mean((1, 2)).abs()
+
 
 @dataclass(frozen=True)
 class LatticeTarget:
@@ -83,6 +87,14 @@ class LatticeTarget:
 
     def log_weight(self, s: torch.Tensor) -> torch.Tensor:
         return -self.energy(s) / float(self.temperature)
+
+    def abs_magnetization(self, s: torch.Tensor) -> torch.Tensor:
+        """The model's |m| ``(N,)`` float64 (:func:`physgen.physics.observables.magnetization`)."""
+        from physgen.physics.observables import magnetization
+
+        if self.model.space.kind == "spins":
+            return s.to(torch.float64).mean((1, 2)).abs()
+        return torch.from_numpy(magnetization(s.cpu().numpy(), self.model)).to(s.device)
 
 
 Draw = Callable[[int, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
@@ -176,7 +188,7 @@ def boltzmann_chains(proposal: Proposal, target: IsingTarget, n: int, *, chains:
             if (t - burn_in + 1) % thin == 0:
                 kept.append(s.clone())
                 energies.append(-log_p * float(target.temperature))
-                mags.append(s.to(torch.float64).mean((1, 2)).abs())
+                mags.append(target.abs_magnetization(s))
     series = {name: torch.stack(x, 1).cpu().numpy() for name, x in (("e", energies), ("m", mags))}   # (C, T)
     samples = torch.stack(kept, 1).reshape(-1, *s.shape[1:])[:n]   # chain-major
     from physgen.stats.autocorr import integrated_autocorrelation_time as tau

@@ -6,10 +6,11 @@ spin flip ``s → −s``: a configuration and its images have the same Boltzmann
 ensemble may see any of them.  Each row of a batch gets its own uniformly drawn element of the group
 (``8 · 2 · L²`` elements; a rectangular lattice keeps the four reflections of the rectangle), drawn from the
 step's generator, so a resumed run sees the same images as an uninterrupted one.  The spin flip is left out
-when the data were made at a field ``h ≠ 0`` (their ``h`` attribute), which breaks it.  Data of another lattice
-model (:mod:`physgen.lattice`) keep only the symmetries of that model, its ``symmetry``: the triangular lattice's
-translations and inversion r → −r, and for a spin glass, whose quenched couplings break every spatial symmetry,
-the spin flip alone.
+when the data were made at a field ``h ≠ 0`` (their ``h`` attribute), which breaks it.  On q-state (Potts)
+lattices its place is taken by a uniformly random relabelling of the q states, the Potts model's S_q.  Data of
+another lattice model (:mod:`physgen.lattice`) keep only the symmetries of that model, its ``symmetry``: the
+triangular lattice's translations and inversion r → −r, and for a spin glass, whose quenched couplings break every
+spatial symmetry, the spin flip alone.
 
 The symmetries: e.g. Newman & Barkema, *Monte Carlo Methods in Statistical Physics* (1999), ch. 3.
 """
@@ -24,11 +25,11 @@ from physgen.physics.lattice import Torus
 class LatticeSymmetries:
     """Random images of ``(B, L₁, L₂)`` spin lattices under the symmetry group (see module docstring)."""
 
-    def __init__(self, shape: tuple[int, ...], flip: bool = True, group: str = "square"):
+    def __init__(self, shape: tuple[int, ...], flip: bool = True, group: str = "square", states: int | None = None):
         if len(shape) != 2:
             raise UserError(f"data.augment=lattice: needs 2-D lattices, the data have shape {tuple(shape)}; "
                             f"use data.augment=none")
-        self.shape, self.flip, self.group = tuple(shape), bool(flip), group
+        self.shape, self.flip, self.group, self.states = tuple(shape), bool(flip), group, states
         self.lattice = Torus(self.shape)
 
     def __call__(self, x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -44,6 +45,10 @@ class LatticeSymmetries:
         elif self.group == "inversion":   # translations and r -> -r (both axes reflected together)
             both = draw(2).bool()
             out = self._moved(x, None, torch.stack([both, both], -1), torch.stack([draw(L1), draw(L2)], -1))
+        if self.flip and self.states is not None:   # q states: a uniformly random relabelling per row
+            perm = torch.rand((B, self.states), generator=generator).argsort(1).to(dev)
+            flat = out.reshape(B, -1)
+            return perm.gather(1, flat.round().long()).to(out.dtype).view_as(out)
         if self.flip:
             out = out * (1 - 2 * draw(2)).view(B, 1, 1).to(out.dtype)
         return out
@@ -56,15 +61,16 @@ def resolve(name: str, kind: str, shape: tuple[int, ...], attrs: dict) -> Lattic
     """The batch transform of ``data.augment = name`` for data of ``kind`` and ``shape`` (None: no augmentation)."""
     if name == "none":
         return None
-    if kind != "spins":
-        raise UserError(f"data.augment={name}: the symmetries of a spin lattice apply to spin data, the data are "
-                        f"{kind!r}; use data.augment=none")
+    if kind not in ("spins", "categorical"):
+        raise UserError(f"data.augment={name}: the symmetries of a lattice apply to spin or q-state data, the data "
+                        f"are {kind!r}; use data.augment=none")
     group = "square"
     if attrs.get("hamiltonian", "ising") != "ising":
         from physgen.lattice import registry
 
         group = registry.get(str(attrs["hamiltonian"])).symmetry
-    return LatticeSymmetries(shape, flip=field(attrs) == 0.0, group=group)
+    states = int(attrs["n_states"]) if kind == "categorical" else None
+    return LatticeSymmetries(shape, flip=field(attrs) == 0.0, group=group, states=states)
 
 
 def field(attrs: dict) -> float:

@@ -52,14 +52,17 @@ class TensorData:
 
 def to_model_space(samples: np.ndarray, kind: str, transform: Transform) -> np.ndarray:
     """``(N, *shape)`` stored samples -> float32 model-space values."""
-    if kind in ("spins", "binary"):
+    if kind in ("spins", "binary", "categorical"):
         return samples.astype(np.float32)
     return transform.transform(samples)
 
 
 def to_data_space(x: np.ndarray, kind: str, transform: Transform) -> np.ndarray:
     """``(N, *shape)`` model-space values -> stored samples (the inverse of :func:`to_model_space`): spins
-    ``int8`` sign(x), binary ``uint8`` [x > 1/2], continuous/image ``float32`` after inverting the transform."""
+    ``int8`` sign(x), binary ``uint8`` [x > 1/2], categorical ``int8`` round(x), continuous/image ``float32`` after
+    inverting the transform."""
+    if kind == "categorical":
+        return np.rint(x).astype(np.int8)
     if kind == "spins":
         return np.where(x > 0, 1, -1).astype(np.int8)
     if kind == "binary":

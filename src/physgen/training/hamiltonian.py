@@ -26,7 +26,7 @@ from physgen.errors import UserError
 
 #: the config keys a Hamiltonian run sets itself (``section.key``)
 SET_BY_HAMILTONIAN = ("model.objective", "model.J", "model.h", "model.boundary", "model.hamiltonian",
-                      "model.disorder", "model.disorder_seed", "train.batch_size", "data.condition",
+                      "model.params", "model.disorder", "model.disorder_seed", "train.batch_size", "data.condition",
                       "data.val_fraction")
 
 
@@ -34,8 +34,9 @@ SET_BY_HAMILTONIAN = ("model.objective", "model.J", "model.h", "model.boundary",
 class IsingTraining:
     """The Ising model E(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i on an L×L lattice (``periodic`` or open) at the
     ``temperatures`` to learn it at (each > 0, deduplicated and sorted), or another spin model of
-    :mod:`physgen.lattice` (``model``: ``ea``, ``triangular``, a plug-in's) with its coupling ``J``, field ``h``
-    where it has one, and for a quenched model the ``disorder`` and ``disorder_seed`` of its couplings."""
+    :mod:`physgen.lattice` (``model``: ``potts``, ``ea``, ``triangular``, a plug-in's) with its coupling ``J``, field
+    ``h`` where it has one, its other parameters ``params`` (``(("q", 3),)`` for the 3-state Potts model), and for
+    a quenched model the ``disorder`` and ``disorder_seed`` of its couplings."""
 
     size: int
     temperatures: tuple[float, ...]
@@ -45,6 +46,7 @@ class IsingTraining:
     model: str = "ising"
     disorder: str | None = None
     disorder_seed: int | None = None
+    params: tuple[tuple[str, float], ...] = ()
 
     constraints: ClassVar[dict[str, Constraint]] = {"size": Interval(int, 2, None), "J": FINITE, "h": FINITE}
 
@@ -60,11 +62,10 @@ class IsingTraining:
         object.__setattr__(self, "temperatures", tuple(sorted(set(temps))))
         if self.model == "ising" and (self.disorder is not None or self.disorder_seed is not None):
             raise UserError("ising has no quenched couplings (disorder is for ea)", key="disorder")
+        if self.model == "ising" and self.params:
+            raise UserError(f"ising has the parameters J and h only, not {self.params[0][0]}", key="params")
         if self.model != "ising":
             lattice = self.lattice()
-            if lattice.space.kind != "spins":
-                raise UserError(f"{self.model}: the van draws spins ±1; a model of {lattice.space.describe()} needs "
-                                f"q-state outputs, which it does not have", key="hamiltonian")
             if self.h and "h" not in lattice.params:
                 raise UserError(f"{self.model} has no field h", key="h", value=f"{self.h:g}")
 
@@ -74,6 +75,7 @@ class IsingTraining:
 
         cls = registry.get(self.model)
         params = {k: v for k, v in (("J", float(self.J)), ("h", float(self.h))) if k in cls.params}
+        params.update(dict(self.params))
         return cls(self.size, boundary=self.boundary, params=params, disorder=self.disorder,
                    disorder_seed=self.disorder_seed)
 
@@ -82,8 +84,8 @@ class IsingTraining:
         return "periodic" if self.periodic else "open"
 
     def dataset(self) -> Dataset:
-        """The run's rows: one placeholder lattice ``(K, L, L)`` of +1 per temperature, the temperatures as
-        ``/conditions/temperature`` and the Hamiltonian as attributes."""
+        """The run's rows: one placeholder lattice ``(K, L, L)`` of +1 per temperature (of state 0 for a q-state
+        model), the temperatures as ``/conditions/temperature`` and the Hamiltonian as attributes."""
         k, L = len(self.temperatures), self.size
         if self.model == "ising":
             attrs = {"source": "physgen train --hamiltonian ising", "hamiltonian": "ising", "size": L,
@@ -95,7 +97,9 @@ class IsingTraining:
             attrs = {"source": f"physgen train --hamiltonian {self.model}", **lattice.attrs(),
                      "temperatures": list(self.temperatures)}
             couplings = lattice.datasets()
-        return Dataset(np.ones((k, L, L), dtype=np.int8), "spins", {"temperature": np.array(self.temperatures)},
+        kind = "spins" if self.model == "ising" else self.lattice().space.kind
+        rows = np.ones((k, L, L), dtype=np.int8) if kind == "spins" else np.zeros((k, L, L), dtype=np.int8)
+        return Dataset(rows, kind, {"temperature": np.array(self.temperatures)},
                        None, attrs, hamiltonian=couplings).validate("hamiltonian")
 
     def sets(self) -> list[str]:
@@ -105,6 +109,8 @@ class IsingTraining:
         if self.model != "ising":
             lattice = self.lattice()
             own = [f"model.hamiltonian={self.model}"]
+            if self.params:
+                own.append("model.params=" + ",".join(f"{k}={v:g}" for k, v in self.params))
             if lattice.quenched:
                 own += [f"model.disorder={lattice.disorder}", f"model.disorder_seed={lattice.disorder_seed}"]
         return ["model.objective=free-energy", f"model.J={float(self.J)!r}", f"model.h={float(self.h)!r}",

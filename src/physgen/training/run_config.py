@@ -21,7 +21,8 @@ from physgen.train_options import layer
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
     ``hamiltonian_defaults`` over them, and for a lattice model other than the Ising ferromagnet its
-    ``lattice_model_defaults`` over those; for data of a spin glass its ``quenched_data_defaults``) <- ``--config``
+    ``lattice_model_defaults`` over those, and for a q-state model its ``q_state_model_defaults`` over all; for data
+    of a spin glass its ``quenched_data_defaults``) <- ``--config``
     <- ``--set`` <- flags.  The user's layers are read once (:func:`physgen.config.user_layers`); the data spec
     takes its condition from them.
     ``data.transform = "auto"`` is resolved for the data's kind; the ``[model]`` choices once the data are read
@@ -33,6 +34,8 @@ def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: 
         defaults = overlay(defaults, cls.hamiltonian_defaults)
         if ds.attrs.get("hamiltonian", "ising") != "ising":
             defaults = overlay(defaults, getattr(cls, "lattice_model_defaults", {}))
+        if spec.kind == "categorical":
+            defaults = overlay(defaults, getattr(cls, "q_state_model_defaults", {}))
     elif _quenched(ds.attrs):
         defaults = overlay(defaults, getattr(cls, "quenched_data_defaults", {}))
     base = yield_to_user(cls, defaults, C.dotted_keys(user))

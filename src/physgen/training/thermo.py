@@ -30,6 +30,7 @@ import torch
 
 from physgen.errors import UserError, as_written
 from physgen.physics import thermo as P
+from physgen.physics.observables import magnetization
 from physgen.training.exact_sampling import Hamiltonian, check_exact, constants_of
 
 DEFAULT_N = 10_000      # draws per temperature
@@ -89,16 +90,19 @@ def _proposal_draw(run, temperature: float):
 
 def draws_at(run, temperature: float, couplings: Hamiltonian, n: int, generator: torch.Generator) -> P.Draws:
     """``n`` draws of the run's model at ``temperature`` as :class:`~physgen.physics.thermo.Draws` (energies
-    under ``couplings``); UserError where a draw is not a lattice of ±1."""
+    under ``couplings``, |m| of q states as :func:`~physgen.physics.observables.magnetization` gives it); UserError
+    where a draw is not a lattice of ±1 (of q states, for a q-state model)."""
     draw, target = _proposal_draw(run, temperature), couplings.at(temperature)
+    states = couplings.lattice is not None and couplings.lattice.space.kind == "categorical"
     energy, abs_m, log_q = [], [], []
     for start in range(0, n, CHUNK):
         s, lq = draw(min(CHUNK, n - start), generator)
         s = s.detach().to(torch.float64)
-        if s.dim() != 3 or not bool((s.abs() == 1).all()):
+        if s.dim() != 3 or not bool((s == s.round()).all() if states else (s.abs() == 1).all()):
             raise UserError(f"model {run.config.model_name!r}: its draws are not lattices of ±1 spins")
         energy.append(target.energy(s).cpu().numpy())
-        abs_m.append(s.mean((1, 2)).abs().cpu().numpy())
+        abs_m.append(magnetization(s.cpu().numpy(), couplings.lattice) if states
+                     else s.mean((1, 2)).abs().cpu().numpy())
         log_q.append(lq.detach().double().cpu().numpy())
     n_spins = int(np.prod(run.spec.shape))
     return P.Draws(np.concatenate(energy), np.concatenate(abs_m), np.concatenate(log_q), n_spins)

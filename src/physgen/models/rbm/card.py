@@ -31,6 +31,7 @@ class RBMCard:
     config_class: ClassVar[type] = RBMConfig
     checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
+    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image", "categorical")
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012
     # guide, §9) and a linearly decaying learning rate, which damps the oscillation of the weight of the two
     # Ising modes (docs/rbm.md).  Matrix products at "medium" precision: faster on CPUs with bfloat16 units at
@@ -67,4 +68,6 @@ class RBMCard:
         # digits, weight decay l2 1e-4 (the Hinton guide's usual weight cost, §10) and 300 sampling sweeps
         # (benchmarks/records/rbm.md, with the settings not adopted)
         "image": overlay({"model": {"l2": 1e-4, "method": "pt", "burn_in": 300}}, budget(10_000)),
+        # q-state (Potts) lattices: one softmax unit of q states per site, dense weights (visible=auto)
+        "categorical": overlay({"model": {"n_hidden": 128}}, budget(20_000)),
     }

@@ -13,7 +13,8 @@ MAX_CONDITIONS = 64
 # convention of the MNIST RBMs of Hinton & Salakhutdinov 2006), samples E[v | h] (RBM.sample).  Softmax units fit
 # the digits' grid far better than Bernoulli or binomial ones: a binomial law reaches 16/16 only when σ(a + Wh) is
 # within ~1% of 1 (benchmarks/records/rbm.md)
-_AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli"}
+_AUTO = {"spins": "spin", "binary": "bernoulli", "continuous": "gaussian", "image": "bernoulli",
+         "categorical": "softmax"}   # q-state (Potts) lattices: one softmax unit of q states per site
 _FIX = {"spin": "model.visible=spin", "bernoulli": "model.visible=bernoulli",
         "gaussian": "model.visible=gaussian"}
 
@@ -23,9 +24,11 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
     kind = spec.kind
     if visible == "auto":
         return "softmax" if kind == "image" and spec.levels else _AUTO[kind]
-    if visible in ("binomial", "softmax") and not (kind == "image" and spec.levels):
+    if kind == "categorical" and visible != "softmax":
+        raise UserError(f"model.visible={visible}: the data are q-state lattices; use model.visible=softmax")
+    if visible in ("binomial", "softmax") and not (kind == "image" and spec.levels) and kind != "categorical":
         raise UserError(f"model.visible={visible}: needs grey images whose pixels lie on a grid k/N "
-                        f"(kind 'image'); the data are {kind!r} without such a grid")
+                        f"(kind 'image') or q-state lattices; the data are {kind!r} without such a grid")
     if kind == "spins" and visible == "bernoulli":
         raise UserError("model.visible=bernoulli: the data are ±1 spins; use model.visible=spin")
     if kind == "binary" and visible == "spin":
@@ -37,11 +40,16 @@ def resolve_visible(visible: str, spec: DataSpec) -> str:
 
 def check_values(x: torch.Tensor, visible: str, kind: str = "binary", levels: int = 1) -> None:
     """Raise UserError (naming the fix) unless ``x`` suits the visible units: finite, {0,1} (grey images of
-    ``kind`` ``image``: [0, 1]), ±1, or on the grid k/N of binomial units (``levels`` = N)."""
+    ``kind`` ``image``: [0, 1]), ±1, on the grid k/N of binomial units (``levels`` = N), or for ``kind``
+    ``categorical`` the states 0 … N."""
     if not all_finite(x):
         bad = int((~torch.isfinite(x)).sum())
         raise UserError(f"data: {bad} NaN/Inf values; clean the data file before training an RBM")
     if visible == "gaussian":
+        return
+    if kind == "categorical":
+        if not bool(((x >= 0) & (x <= levels) & (x == x.round())).all()):
+            raise UserError(f"data: q-state lattices must hold the states 0..{levels}")
         return
     if visible in ("binomial", "softmax"):
         if not on_grid(x, levels):

@@ -78,7 +78,9 @@ class RBM(RBMCard, GenerativeModel):
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)
         self.visible = self.config.visible
-        self.levels = spec.levels if self.visible in ("binomial", "softmax") else 1
+        self.states = spec.kind == "categorical"    # q-state lattices: values are the state indices 0 … q−1
+        self.levels = (spec.n_states - 1 if self.states else spec.levels) if self.visible in ("binomial", "softmax") \
+            else 1
         self.flip = (self.visible == "spin") if config.flip is None else bool(config.flip)
         if self.flip and self.visible != "spin":
             raise UserError(f"model.flip: the global spin flip needs spin visible units (visible={self.visible})")
@@ -138,17 +140,18 @@ class RBM(RBMCard, GenerativeModel):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """Data rows ``(B, n_features)`` as visible units: softmax units take the one-hot vector of each
-        pixel's level ``(B, n_features (N + 1))``; other units the values themselves."""
+        pixel's level (of each site's state) ``(B, n_features (N + 1))``; other units the values themselves."""
         if self.visible != "softmax":
             return x
-        k = (x * self.levels).round().long()
+        k = (x if self.states else x * self.levels).round().long()
         return torch.nn.functional.one_hot(k, self.levels + 1).to(self.W.dtype).flatten(-2)
 
     def decode(self, u: torch.Tensor) -> torch.Tensor:
-        """Inverse of :meth:`encode`: one-hot groups -> grey levels k/N ``(B, n_features)``."""
+        """Inverse of :meth:`encode`: one-hot groups -> grey levels k/N (states k) ``(B, n_features)``."""
         if self.visible != "softmax":
             return u
-        return u.unflatten(-1, (-1, self.levels + 1)).argmax(-1).to(u.dtype) / self.levels
+        k = u.unflatten(-1, (-1, self.levels + 1)).argmax(-1).to(u.dtype)
+        return k if self.states else k / self.levels
 
     def _groups(self, batch: dict[str, torch.Tensor]) -> list[tuple[int, torch.Tensor]]:
         x = self.encode(batch["x"].reshape(len(batch["x"]), -1))

@@ -73,9 +73,10 @@ def init_rows(model: RBM, k: int, init: Any) -> torch.Tensor | None:
 def proposal(model: RBM, condition: dict[str, float] | None = None) -> Proposal:
     """The block-Gibbs kernel of the RBM trained nearest to ``condition``, as a proposal for exact Boltzmann
     sampling (:mod:`physgen.samplers.boltzmann`): one sweep ``v → h → v′`` is reversible with respect to
-    the marginal q(v) ∝ e^{−F(v)}, whose ``log q = −F(v)`` it reports (spin lattices only)."""
-    if model.spec.kind != "spins":
-        raise UserError(f"the rbm proposes Boltzmann moves on spin lattices, not {model.spec.kind} data")
+    the marginal q(v) ∝ e^{−F(v)}, whose ``log q = −F(v)`` it reports (spin and q-state lattices; q states enter
+    as their one-hot softmax units, :meth:`~physgen.models.rbm.model.RBM.encode`)."""
+    if model.spec.kind not in ("spins", "categorical"):
+        raise UserError(f"the rbm proposes Boltzmann moves on spin or q-state lattices, not {model.spec.kind} data")
     k, cond = 0, None
     if model.cond_values:
         want = float(next(iter(condition.values()))) if condition else float("nan")
@@ -84,15 +85,15 @@ def proposal(model: RBM, condition: dict[str, float] | None = None) -> Proposal:
     e = model.energy(k).detach()
     e64, shape = e.to(torch.float64), model.spec.shape
 
-    def log_q(v: torch.Tensor) -> torch.Tensor:
-        return -e64.free_energy(v.reshape(len(v), -1).double())
+    def log_q(x: torch.Tensor) -> torch.Tensor:
+        return -e64.free_energy(model.encode(x.reshape(len(x), -1)).double())
 
     def draw(n: int, generator: torch.Generator):
         v = model.sample(n, generator=generator, condition=cond)
         return v.reshape(n, *shape), log_q(v)
 
     def move(s: torch.Tensor, _log_q: torch.Tensor, generator: torch.Generator):
-        v = gibbs_steps(e, s.reshape(len(s), -1).to(model.W), 1, generator)
+        v = model.decode(gibbs_steps(e, model.encode(s.reshape(len(s), -1).to(model.W)), 1, generator))
         return v.reshape(len(s), *shape), log_q(v)
 
     return Proposal(draw, move, lambda s, generator: log_q(s.to(model.W)))

@@ -14,7 +14,9 @@ temperature set.
         --T 0.7012 --run RUN
 
 ``RUN``: a ``physgen train van --hamiltonian ea --size L --disorder-seed S --temperatures …,T,…`` run (or
-``--hamiltonian potts --param q=10 …``).
+``--hamiltonian potts --param q=10 …``); ``--rbm RBM``: an rbm trained on the model's Monte Carlo data at T
+(``physgen data lattice … --algorithm tempering``, ``physgen train rbm --data …``), whose block-Gibbs kernel is the
+proposal of its ``--mcmc``.
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def classical(model, algorithm: str, T: float, sweeps: int, chains: int, burn_in
                                              if algorithm == "tempering" else {})}
 
 
-def van_mcmc(run_dir: str, model, T: float, steps: int, chains: int, burn_in: int) -> dict:
+def learned_mcmc(run_dir: str, model, T: float, steps: int, chains: int, burn_in: int) -> dict:
     from physgen.samplers.boltzmann import LatticeTarget, boltzmann_chains
     from physgen.training import load_run
 
@@ -65,7 +67,7 @@ def van_mcmc(run_dir: str, model, T: float, steps: int, chains: int, burn_in: in
     else:
         tau_order = float(res.tau_abs_magnetization)
     summary = json.load(open(os.path.join(run_dir, "summary.json")))
-    return {"sampler": f"van --mcmc ({chains} chains)", "tau_energy": float(res.tau_energy),
+    return {"sampler": f"{run.config.model_name} --mcmc ({chains} chains)", "tau_energy": float(res.tau_energy),
             "tau_order": tau_order,
             "acceptance": float(res.acceptance), "seconds_per_move": cpu / ((burn_in + steps) * chains),
             "cpu_s": cpu, "moves": (burn_in + steps) * chains, "training_s": summary.get("wall_time_s")}
@@ -73,7 +75,8 @@ def van_mcmc(run_dir: str, model, T: float, steps: int, chains: int, burn_in: in
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--run", required=True)
+    ap.add_argument("--run", required=True, help="a data-free van run on the model")
+    ap.add_argument("--rbm", default=None, help="an rbm run trained on the model's Monte Carlo data")
     ap.add_argument("--model", default="ea")
     ap.add_argument("--param", action="append", default=[], help="KEY=VALUE, repeatable")
     ap.add_argument("--size", type=int, default=10)
@@ -90,8 +93,9 @@ def main() -> None:
             classical(model, "tempering", args.T, args.sweeps // 4, 32, 1000)]
     if "swendsen-wang" in model.algorithms:
         rows.append(classical(model, "swendsen-wang", args.T, args.sweeps // 4, 32, 1000))
-    rows += [van_mcmc(args.run, model, args.T, 2000, 16, 100),      # sample --mcmc's default chains
-             van_mcmc(args.run, model, args.T, 250, 256, 100)]
+    for run in filter(None, (args.run, args.rbm)):
+        rows += [learned_mcmc(run, model, args.T, 2000, 16, 100),      # sample --mcmc's default chains
+                 learned_mcmc(run, model, args.T, 250, 256, 100)]
     print(f"{model.describe()}, T = {args.T}, one core; load {os.getloadavg()}")
     print(f"{'sampler':<26} {'tau_E':>8} {'tau_ord':>8} {'s/move':>10} {'s/independent':>14}")
     for r in rows:

@@ -717,6 +717,66 @@ def van_free_energy(k: int) -> dict:
     return {"fq_minus_f": f_q - f, "logged_dev": abs(summary["last_metrics"]["f_q"] - f_q)}
 
 
+def potts_van(k: int) -> dict:
+    """test_lattice_van's q-state van check: model seed 1000 k, draws 1 + 1000 k, both symmetrisations."""
+    import test_lattice_van as T
+
+    out = {}
+    for z2 in ("on", "off"):
+        check = T.q_state_van_check(z2, 1000 * k, 1 + 1000 * k)
+        out.update({f"{z2}_{key}": value for key, value in check.items() if z2 == "on" or key != "relabel_dev"})
+    return out
+
+
+def potts_thermo(k: int) -> dict:
+    """test_lattice_van's 3×3 q = 3 Potts van (300 steps, lr 10⁻², β annealed over 50; training seed 1000 k) and
+    thermo's 20,000 draws (seed 1 + 1000 k): the largest |pull| of F, U, S and C against enumeration."""
+    from physgen.training import load_run, train
+    from physgen.training.hamiltonian import IsingTraining
+    from physgen.training.thermo import thermodynamics
+
+    with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        train("van", out=Path(tmp) / "van", hamiltonian=IsingTraining(3, (1.0,), model="potts", params=(("q", 3),)),
+              steps=300, seed=1000 * k, sets=["train.progress=false", "train.lr=0.01", "model.anneal=50"])
+        result = thermodynamics(load_run(Path(tmp) / "van"), n=20_000, seed=1 + 1000 * k, n_boot=100)
+    (rec,) = result["temperatures"]
+    keys = ("free_energy", "energy", "entropy", "specific_heat")
+    return {"max_pull": max(abs(rec["estimates"][q]["value"] - rec["exact"][q]) / rec["estimates"][q]["error"]
+                            for q in keys)}
+
+
+def potts_evaluate(k: int) -> dict:
+    """test_lattice_van's Potts evaluation: the 3×3 q = 3 van of its fixture (training seed 0), then sample --mcmc,
+    Swendsen–Wang data and evaluate, each with --seed 1000 k; |z| of ⟨e⟩ and ⟨|m|⟩."""
+    import test_lattice_van as T
+    from physgen.cli import main
+
+    def cli(*args):
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            code = main([str(a) for a in args])
+        return code, out.getvalue(), err.getvalue()
+
+    global _POTTS_RUN
+    if "_POTTS_RUN" not in globals():
+        _POTTS_RUN = Path(tempfile.mkdtemp()) / "van"
+        assert cli("train", "van", "--hamiltonian", "potts", "--param", "q=3", "--size", "3", "--temperatures",
+                   "1.0", "--steps", "300", "--set", "train.lr=0.01", "--set", "model.anneal=50", "--out",
+                   _POTTS_RUN, "--no-progress")[0] == 0
+    with tempfile.TemporaryDirectory() as tmp:
+        _, entry = T.potts_evaluation(cli, _POTTS_RUN, Path(tmp), 1000 * k)
+    return {"abs_z_energy": abs(entry["energy"]["difference"]["z"]),
+            "abs_z_abs_m": abs(entry["abs_magnetization"]["difference"]["z"])}
+
+
+def potts_relabel(k: int) -> dict:
+    """test_augment's relabelling χ² with the generator seed 2 + 1000 k."""
+    import test_augment as T
+
+    return {"p": T.relabelling_p(2 + 1000 * k)}
+
+
 def nqs_metropolis(k: int) -> dict:
     """test_nqs::test_metropolis_samples_psi_squared with rng 3 + 1000 k (ansatz, starts and chains)."""
     from scipy.stats import chisquare
@@ -1351,6 +1411,14 @@ def _ising_engines() -> tuple[str, ...]:
 
 # name: (function, {value: (">" or "<", threshold)}, the test)
 TESTS = {
+    "potts_van": (potts_van, {"on_norm_dev": ("<", 1e-12), "on_relabel_dev": ("<", 1e-12), "on_p": (">", 1e-4),
+                              "off_norm_dev": ("<", 1e-12), "off_p": (">", 1e-4)},
+                  "test_lattice_van::test_the_q_state_van_is_normalised_and_samples_its_own_law"),
+    "potts_thermo": (potts_thermo, {"max_pull": ("<", 4)},
+                     "test_lattice_van::test_thermo_of_the_potts_model_agrees_with_enumeration"),
+    "potts_evaluate": (potts_evaluate, {"abs_z_energy": ("<", 5), "abs_z_abs_m": ("<", 5)},
+                       "test_lattice_van::test_potts_samples_and_their_evaluation"),
+    "potts_relabel": (potts_relabel, {"p": (">", 1e-4)}, "test_augment::test_potts_lattices_are_relabelled_uniformly"),
     "dpm_solver": (dpm_solver, {v: ("<", 4) for v in ("linear30", "cosine60", "sde100", "ve_ode", "ve_sde")},
                    "test_dpm_solver::test_*_recovers_the_gaussian"),
     "ddim": (ddim, {"std_err_1000": ("<", 0.02), "order_ok": (">", 0.5), "z_mean": ("<", 4), "z_std": ("<", 4)},

@@ -40,6 +40,13 @@ entering additively only, the masked linear part is one coupling for every tempe
 which is still normalised and is sampled by drawing from q₀ and flipping the whole lattice with probability ½.
 ``model.z2 = auto`` symmetrises a free-energy run with h = 0 and leaves likelihood training unsymmetrised.
 
+**q-state lattices** (Potts data of kind ``categorical``, or ``--hamiltonian potts``): each site is q one-hot
+inputs and q logits, P(s_i = a | s_<i, c) = softmax(ℓ_i)_a, drawn site by site in the same way.  Without a
+field the Boltzmann law is invariant under the q! relabellings of the states, and ``model.z2 = on`` makes the
+model so at the cost of one pass: the network models canonical lattices (states renumbered in order of first
+appearance) and q(s) = q₀(canonical(s)) (q − k)!/q!, with k the number of distinct states
+(:mod:`physgen.models.relabel`).
+
 **Two objectives** (``model.objective``):
 
 * ``likelihood`` — maximum likelihood on data, loss −(1/D) mean log q(x) (nats per spin);
@@ -58,7 +65,8 @@ which is still normalised and is sampled by drawing from q₀ and flipping the w
   (VAN's β-annealing, β(1 − a^t), a = e^{−1/τ}), which keeps early training away from a single ordered state.
   :mod:`physgen.training.hamiltonian` makes such runs (``physgen train van --hamiltonian ising …``).
 
-Shapes: lattices ``(B, L, L)`` float ±1 (binary data 0/1, read as s = 2x − 1); log-probabilities ``(B,)``.
+Shapes: lattices ``(B, L, L)`` float ±1 (binary data 0/1, read as s = 2x − 1; q states 0 … q−1);
+log-probabilities ``(B,)``.
 The options and their checks: :mod:`physgen.models.van_config`; the family's card (name, defaults per data
 kind, Hamiltonian defaults): :mod:`physgen.models.van_card`.
 """

@@ -161,7 +161,7 @@ def test_bad_metric_names():
     a = np.zeros((5, 2))
     with pytest.raises(UserError, match="unknown metric 'fid'"):
         evaluate_arrays(a, a, ["kl", "fid"])
-    with pytest.raises(UserError, match="needs spin data"):
+    with pytest.raises(UserError, match="needs lattice data"):
         evaluate_arrays(a, a, "observables")
 
 

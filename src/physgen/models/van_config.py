@@ -10,11 +10,12 @@ Every bad value is a :class:`~physgen.errors.UserError` naming the ``model.*`` o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from physgen.config import registry_choice
-from physgen.constraints import FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, validate
+from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each,
+                                 validate)
 from physgen.errors import UserError
 from physgen.models.nets import Activation, CondMap
 
@@ -32,7 +33,7 @@ class VANConfig:
     h: float = 0.0                           # free-energy: field
     boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
     hamiltonian: str = registry_choice("ising", "physgen.lattice.registry:names")   # free-energy: the lattice model
-    params: str = ""                         # free-energy: the lattice model's other parameters, "KEY=VALUE,..."
+    params: dict[str, float] = field(default_factory=dict)   # free-energy: the lattice model's other parameters (q)
     disorder: Literal["pm", "gauss"] = "pm"  # free-energy, quenched models: the couplings' distribution
     disorder_seed: int = 0                   # free-energy, quenched models: the seed the couplings are drawn with
     samples: int = 256                       # free-energy: draws per temperature per step
@@ -43,7 +44,7 @@ class VANConfig:
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
-        "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT}
+        "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT, "params": Each(FINITE)}
 
     def __post_init__(self) -> None:
         if isinstance(self.hidden, int):   # one width given as a number
@@ -52,15 +53,8 @@ class VANConfig:
         self.hidden = tuple(int(h) for h in self.hidden)
         if not self.hidden and not self.direct:
             raise UserError("model.hidden: empty with model.direct=false leaves no weights; give a width or direct=true")
-        self.param_values()
+        self.params = {str(k): float(v) for k, v in dict(self.params).items()}
 
-    def param_values(self) -> dict[str, str]:
-        """``model.params`` as a dict, KEY -> VALUE text (the lattice model checks the keys and values)."""
-        out = {}
-        for item in filter(None, (part.strip() for part in str(self.params).split(","))):
-            key, eq, value = item.partition("=")
-            if not eq or not key.strip() or not value.strip():
-                raise UserError("model.params: expected KEY=VALUE items separated by commas", key="model.params",
-                                value=item)
-            out[key.strip()] = value.strip()
-        return out
+    def param_values(self) -> dict[str, float]:
+        """``model.params``: the lattice model's parameters besides J and h (``--set model.params.q=3``)."""
+        return dict(self.params)

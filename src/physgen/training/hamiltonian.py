@@ -109,8 +109,7 @@ class IsingTraining:
         if self.model != "ising":
             lattice = self.lattice()
             own = [f"model.hamiltonian={self.model}"]
-            if self.params:
-                own.append("model.params=" + ",".join(f"{k}={v:g}" for k, v in self.params))
+            own += [f"model.params.{k}={v!r}" for k, v in self.params]
             if lattice.quenched:
                 own += [f"model.disorder={lattice.disorder}", f"model.disorder_seed={lattice.disorder_seed}"]
         return ["model.objective=free-energy", f"model.J={float(self.J)!r}", f"model.h={float(self.h)!r}",

@@ -28,15 +28,19 @@ from physgen.training import load_run
 Q = ["--no-progress"]
 
 
-@pytest.fixture(scope="module")
-def ea_run(tmp_path_factory):
+def small_van(out, *model: str) -> str:
+    """A data-free van of ``model`` (``--hamiltonian …`` arguments) at T = 1: 300 steps at lr 10⁻², β annealed over
+    50; ``out`` the run directory."""
     from physgen.cli import main
 
-    out = tmp_path_factory.mktemp("ea") / "van"
-    assert main(["train", "van", "--hamiltonian", "ea", "--size", "4", "--disorder-seed", "2", "--temperatures",
-                 "1.0", "--steps", "300", "--set", "train.lr=0.01", "--set", "model.anneal=50", "--out", str(out),
-                 *Q]) == 0
+    assert main(["train", "van", *model, "--temperatures", "1.0", "--steps", "300", "--set", "train.lr=0.01",
+                 "--set", "model.anneal=50", "--out", str(out), *Q]) == 0
     return out
+
+
+@pytest.fixture(scope="module")
+def ea_run(tmp_path_factory):
+    return small_van(tmp_path_factory.mktemp("ea") / "van", "--hamiltonian", "ea", "--size", "4", "--disorder-seed", "2")
 
 
 def test_the_run_records_the_instance_and_its_energy_is_the_models(ea_run):
@@ -173,13 +177,7 @@ def test_the_q_state_van_is_normalised_and_samples_its_own_law(z2):
 
 @pytest.fixture(scope="module")
 def potts_run(tmp_path_factory):
-    from physgen.cli import main
-
-    out = tmp_path_factory.mktemp("potts") / "van"
-    assert main(["train", "van", "--hamiltonian", "potts", "--param", "q=3", "--size", "3", "--temperatures",
-                 "1.0", "--steps", "300", "--set", "train.lr=0.01", "--set", "model.anneal=50", "--out", str(out),
-                 *Q]) == 0
-    return out
+    return small_van(tmp_path_factory.mktemp("potts") / "van", "--hamiltonian", "potts", "--param", "q=3", "--size", "3")
 
 
 def test_thermo_of_the_potts_model_agrees_with_enumeration(potts_run):

@@ -83,6 +83,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--T", type=float, default=0.5)
     ap.add_argument("--sweeps", type=int, default=10000)
+    ap.add_argument("--chain-steps", type=int, default=250, help="recorded moves of each of 256 learned chains")
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     torch.set_num_threads(1)
@@ -95,7 +96,7 @@ def main() -> None:
         rows.append(classical(model, "swendsen-wang", args.T, args.sweeps // 4, 32, 1000))
     for run in filter(None, (args.run, args.rbm)):
         rows += [learned_mcmc(run, model, args.T, 2000, 16, 100),      # sample --mcmc's default chains
-                 learned_mcmc(run, model, args.T, 250, 256, 100)]
+                 learned_mcmc(run, model, args.T, args.chain_steps, 256, 100)]
     print(f"{model.describe()}, T = {args.T}, one core; load {os.getloadavg()}")
     print(f"{'sampler':<26} {'tau_E':>8} {'tau_ord':>8} {'s/move':>10} {'s/independent':>14}")
     for r in rows:

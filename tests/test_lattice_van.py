@@ -244,3 +244,23 @@ def test_an_rbm_learns_potts_lattices_with_softmax_units(cli, tmp_path):
     ds = load(tmp_path / "s.h5")
     assert ds.kind == "categorical" and set(np.unique(ds.samples)) <= {0, 1, 2}
     assert 0 < ds.attrs["mcmc_acceptance"] <= 1 and ds.attrs["target_hamiltonian"] == "potts"
+
+
+def test_a_van_learns_potts_data_by_likelihood(cli, tmp_path):
+    """``train van --data`` on q-state lattices: the symmetrised q-state network with relabelling augmentation by
+    default, exact log q of the data, and samples of the data's kind."""
+    data = tmp_path / "potts.h5"
+    assert cli("data", "lattice", "--model", "potts", "--param", "q=3", "--size", "3", "--temperatures", "1.0",
+               "--samples", "300", "--algorithm", "swendsen-wang", "--out", data)[0] == 0
+    out = tmp_path / "van"
+    code, _, err = cli("train", "van", "--data", data, "--steps", "60", "--out", out, *Q)
+    assert code == 0, err
+    run = load_run(out)
+    assert run.model.states == 3 and run.model.symmetric and run.config.data.augment == "lattice"
+    every = torch.from_numpy(enumeration.states(lat.build("potts", 3)).astype(np.float32))
+    lq, _ = run.model.log_prob(every)
+    assert float(torch.logsumexp(lq, 0)) == pytest.approx(0.0, abs=1e-9)
+    code, _, err = cli("sample", out, "--n", "50", "--out", tmp_path / "s.h5")
+    assert code == 0, err
+    ds = load(tmp_path / "s.h5")
+    assert ds.kind == "categorical" and ds.attrs["n_states"] == 3 and set(np.unique(ds.samples)) <= {0, 1, 2}

@@ -31,8 +31,7 @@ class Potts(LatticeModel):
         return J / math.log(1 + math.sqrt(self.values["q"])) if J > 0 else None
 
     def order_parameter(self, x: np.ndarray) -> np.ndarray:
-        m = self.space.components(x).mean((-2, -1))           # (n, q)
-        return np.sqrt((m * m).sum(1))
+        return self.space.magnetization(x)
 
     def cluster_ok(self) -> str | None:
         return None if self.values["J"] > 0 else "needs J > 0"

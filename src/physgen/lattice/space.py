@@ -101,5 +101,14 @@ class States:
         onehot = (x[:, None] == np.arange(q).reshape(1, q, *([1] * (x.ndim - 1)))).astype(np.float64)
         return math.sqrt(q / (q - 1)) * (onehot - 1.0 / q)
 
+    def magnetization(self, x: np.ndarray) -> np.ndarray:
+        """``(N,)`` |m| = |Σ_x φ(x)| / N of lattices ``x (N, L, L)`` (:meth:`components`), from the fractions ρ_a of
+        sites in each state: |m|² = (q Σ_a ρ_a² − 1)/(q − 1), without the ``(N, q, L, L)`` field."""
+        flat = np.asarray(x).reshape(len(x), -1).astype(np.int64)
+        rows = np.repeat(np.arange(len(flat)), flat.shape[1])
+        rho = np.bincount(rows * self.q + flat.ravel(), minlength=len(flat) * self.q).reshape(-1, self.q)
+        rho = rho / flat.shape[1]
+        return np.sqrt(np.maximum((self.q * (rho * rho).sum(1) - 1) / (self.q - 1), 0.0))
+
     def describe(self) -> str:
         return f"{self.q} states 0..{self.q - 1}"

@@ -77,11 +77,11 @@ def _fields(s: np.ndarray, model) -> np.ndarray | None:
 
 def magnetization(spins: np.ndarray, model=None) -> np.ndarray:
     """(N,) signed magnetization per spin m = Σ s_i / L²; for a q-state ``model`` (Potts) the length of the
-    simplex-representation magnetisation, |Σ_x φ(x)| / L² (:func:`_fields`), which is ≥ 0."""
+    simplex-representation magnetisation, |Σ_x φ(x)| / L² (:meth:`physgen.lattice.space.States.magnetization`),
+    which is ≥ 0."""
     s = _as_spins(spins)
-    fields = _fields(s, model)
-    if fields is not None:
-        return np.sqrt((fields.mean((2, 3)) ** 2).sum(1))
+    if model is not None and model.space.kind != "spins":
+        return model.space.magnetization(s)
     return _sum(s) / (s.shape[1] * s.shape[2])
 
 

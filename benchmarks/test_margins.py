@@ -595,7 +595,7 @@ def exact_sampling(k: int) -> dict:
     from physgen.data import save
     from physgen.data.ising import simulate
     from physgen.physics.exact import ExactIsing
-    from physgen.samplers.boltzmann import IsingTarget, Proposal, importance_weights
+    from physgen.samplers.boltzmann import Proposal, importance_weights
     from physgen.training import load_run, train
 
     exact, out = ExactIsing(T.L, T.T), {}
@@ -622,7 +622,7 @@ def exact_sampling(k: int) -> dict:
     ends = T.chain_ends(Proposal(draw, log_q=log_q), T.exact_draws(exact, 4000, 2 + 1000 * k), 100, seed=2 + 1000 * k)
     out["biased_p"] = T.joint_chi2(ends, exact)[2]
     s = (2 * torch.randint(0, 2, (20000, 3, 3), generator=gen(4 + 1000 * k)) - 1).double()   # 3×3 (4×4 before)
-    target, small = IsingTarget(T.T), ExactIsing(3, T.T)
+    target, small = T.ising_at(T.T, 3), ExactIsing(3, T.T)
     log_w, ess = importance_weights(target.log_weight(s), torch.full((len(s),), -9 * np.log(2.0), dtype=torch.float64))
     w = np.exp(log_w)
     for name, values, truth in (("e", target.energy(s).numpy() / 9, small.mean_energy),

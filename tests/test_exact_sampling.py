@@ -9,7 +9,8 @@ from scipy import stats
 
 from physgen.data import load, save
 from physgen.physics.exact import ExactIsing
-from physgen.samplers.boltzmann import IsingTarget, Proposal, boltzmann_chains, importance_weights
+from physgen.lattice import registry as lattices
+from physgen.samplers.boltzmann import LatticeTarget, Proposal, boltzmann_chains, importance_weights
 
 L, T = 4, 2.5
 
@@ -68,6 +69,12 @@ def flow4(ising4, tmp_path_factory):
     return load_run(out)
 
 
+def ising_at(T: float, size: int = L, **params) -> LatticeTarget:
+    """The Boltzmann target of the Ising model of ``params`` (J, h; ``boundary``) on a ``size``² lattice."""
+    boundary = params.pop("boundary", "periodic")
+    return LatticeTarget(T, lattices.build("ising", size, params=params, boundary=boundary))
+
+
 def exact_draws(exact: ExactIsing, n: int, seed: int) -> torch.Tensor:
     rng = np.random.default_rng(seed)
     return torch.as_tensor(np.asarray(exact.states)[rng.choice(len(exact.probabilities), n, p=exact.probabilities)],
@@ -78,8 +85,8 @@ def chain_ends(proposal, init: torch.Tensor, moves: int, seed: int) -> np.ndarra
     """The states of ``len(init)`` Metropolis–Hastings chains after ``moves`` moves from ``init``: independent
     draws of π when the kernel leaves π invariant, since the starts are exact."""
     gen = torch.Generator().manual_seed(seed)
-    res = boltzmann_chains(proposal, IsingTarget(T), len(init), chains=len(init), burn_in=moves - 1, generator=gen,
-                           init=init)
+    res = boltzmann_chains(proposal, ising_at(T, init.shape[-1]), len(init), chains=len(init), burn_in=moves - 1,
+                           generator=gen, init=init)
     return res.samples.numpy()
 
 
@@ -144,7 +151,7 @@ def test_importance_weights_recover_exact_means():
     gen = torch.Generator().manual_seed(4)
     s = (2 * torch.randint(0, 2, (20000, 3, 3), generator=gen) - 1).double()
     log_q = torch.full((len(s),), -9 * np.log(2.0), dtype=torch.float64)
-    target = IsingTarget(T)
+    target = ising_at(T, 3)
     log_w, ess = importance_weights(target.log_weight(s), log_q)
     w = np.exp(log_w)
     assert w.sum() == pytest.approx(1.0) and 1 < ess < len(s)
@@ -156,13 +163,26 @@ def test_importance_weights_recover_exact_means():
         assert abs(mean - truth) < 4 * err, (mean, truth, err)
 
 
-def test_ising_target_energy_matches_enumeration(exact):
-    """Periodic energies equal the enumeration's; open boundaries drop the 2L wrapping bonds."""
+def test_ising_target_energy_counts_every_bond_once(exact):
+    """The target's energy equals a site-by-site sum over right and down neighbours (periodic: 2L² bonds; open
+    boundaries drop the 2L wrapping ones), and the enumeration's."""
     s = torch.as_tensor(np.array(exact.states[::997]), dtype=torch.float64)
-    np.testing.assert_allclose(IsingTarget(T).energy(s).numpy() / (L * L), exact.energies[::997])
-    up = torch.ones(1, L, L)
-    assert float(IsingTarget(T, periodic=False).energy(up)) == -2 * L * (L - 1)
-    assert float(IsingTarget(T, h=0.5).energy(up)) == -2 * L * L - 0.5 * L * L
+
+    def by_hand(x, J, h, periodic):
+        e = 0.0
+        for i in range(L):
+            for j in range(L):
+                for di, dj in ((0, 1), (1, 0)):
+                    if periodic or (i + di < L and j + dj < L):
+                        e -= J * x[i, j] * x[(i + di) % L, (j + dj) % L]
+                e -= h * x[i, j]
+        return e
+
+    for J, h, boundary in ((1.0, 0.0, "periodic"), (0.7, 0.3, "periodic"), (-1.3, 0.5, "open")):
+        got = ising_at(T, J=J, h=h, boundary=boundary).energy(s).numpy()
+        want = [by_hand(x.numpy(), J, h, boundary == "periodic") for x in s]
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ising_at(T).energy(s).numpy() / (L * L), exact.energies[::997])
 
 
 def test_cli_mcmc_and_importance_write_their_attributes(cli, rbm4, tmp_path):
@@ -226,3 +246,18 @@ def test_cli_needs_a_hamiltonian_where_the_data_records_none(cli, tmp_path):
                        "--condition", "temperature=2", "--out", tmp_path / "y.h5")
     assert code == 0, err
     assert load(tmp_path / "y.h5").attrs["target_J"] == 0.5
+
+
+def test_chains_that_never_move_report_no_independent_samples():
+    """A proposal the target always rejects leaves every chain at its start: τ_int is infinite and the effective
+    number of samples 0, not the ½ a constant series would give."""
+    def draw(n, generator):
+        s = (2 * torch.randint(0, 2, (n, 3, 3), generator=generator) - 1).double()
+        return s, torch.zeros(n, dtype=torch.float64)
+
+    def move(s, log_q, generator):   # claims each new state 10⁶ times likelier under q than the old: never accepted
+        return draw(len(s), generator)[0], log_q + 1e6
+
+    res = boltzmann_chains(Proposal(draw, move), ising_at(T, 3), 40, chains=4, burn_in=5,
+                           generator=torch.Generator().manual_seed(0))
+    assert res.acceptance == 0 and res.tau_energy == np.inf and res.n_effective == 0

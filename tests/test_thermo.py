@@ -158,11 +158,11 @@ def test_flow_extended_space_matches_exact_enumeration(tmp_path_factory):
     over seeds 0–3."""
     import torch
 
-    from physgen.training.exact_sampling import Hamiltonian
+    from physgen.lattice import registry
     from physgen.training.thermo import draws_at, thermodynamics
 
     run = trained("flow", exact_file(tmp_path_factory, 3), tmp_path_factory, steps=100)
-    d = draws_at(run, T, Hamiltonian(), 4000, torch.Generator().manual_seed(0))
+    d = draws_at(run, T, registry.build("ising", 3), 4000, torch.Generator().manual_seed(0))
     assert np.any(d.log_q == np.inf) and np.all(np.isfinite(d.log_q[d.log_q != np.inf]))
     (rec,) = thermodynamics(run, n=10_000, seed=0, n_boot=100)["temperatures"]
     assert rec["temperature"] == T and rec["exact"]["method"] == "enumeration"    # the file's temperature
@@ -231,18 +231,26 @@ def test_cli_refuses_runs_without_a_density_spins_or_hamiltonian(cli, capsys, ex
     train("rbm", data=tmp_path / "plain.h5", out=tmp_path / "rbm", steps=2, seed=0, sets=["train.progress=false"])
     capsys.readouterr()     # the training's own notes
     code, _, err = cli("thermo", tmp_path / "rbm", "--temperatures", "2", "--out", tmp_path / "c")
-    assert code == 2 and "record no Hamiltonian" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 2 and "records no Hamiltonian" in err and len(err.strip().splitlines()) == 1, err
     assert not any((tmp_path / x).exists() for x in "abc")
 
 
-def test_without_references(cli, tmp_path):
-    """An open 3×3 lattice in a field has neither a finite-lattice nor an Onsager reference: the estimates,
-    with null references, and a report are still written."""
+def test_without_references(cli, tmp_path, monkeypatch):
+    """An open 3×3 lattice in a field has no Onsager reference, and its finite-lattice one is the transfer
+    matrix; with the transfer matrix's limit set below it there is none: the estimates, with null references,
+    and a report are still written."""
+    from physgen.lattice import transfer
     from physgen.training import train
     from physgen.training.hamiltonian import IsingTraining
 
     train("van", out=tmp_path / "run", hamiltonian=IsingTraining(3, (2.0,), 1.0, 0.2, False), steps=20, seed=0,
           sets=["train.progress=false"])
+    code, stdout, err = cli("thermo", tmp_path / "run", "--n", "500", "--n-boot", "5", "--out", tmp_path / "tm")
+    assert code == 0 and "(exact " in stdout, err
+    result = json.loads((tmp_path / "tm" / "thermo.json").read_text())
+    (rec,) = result["temperatures"]
+    assert result["reference"] == rec["exact"]["method"] == "transfer matrix" and rec["onsager"] is None
+    monkeypatch.setattr(transfer, "MAX_ENTRIES", 1)
     code, stdout, err = cli("thermo", tmp_path / "run", "--n", "500", "--n-boot", "5", "--out", tmp_path / "th")
     assert code == 0, err
     assert "T=2: F/N = " in stdout and "exact" not in stdout

@@ -220,7 +220,8 @@ def test_free_energy_training_approaches_the_exact_free_energy(free_run):
     untrained = VAN(run.model.config, run.spec)
     assert exact_f_q(untrained, T4) > f + 0.3
     assert summary["last_metrics"]["f_q"] == pytest.approx(f_q, abs=0.003)
-    assert R.read_json(out / R.DATA)["attrs"] == {"J": 1.0, "h": 0.0, "size": 4, "boundary": "periodic"}
+    assert R.read_json(out / R.DATA)["attrs"] == {"J": 1.0, "h": 0.0, "size": 4, "boundary": "periodic",
+                                                  "hamiltonian_J": 1.0, "hamiltonian_h": 0.0}
     assert run.config.model.objective == "free-energy" and run.config.model.z2 == "on"
     assert VAN.hamiltonian_defaults["train"]["steps"] == 8000 and run.config.data.augment == "none"
 

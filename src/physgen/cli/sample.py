@@ -91,8 +91,10 @@ def run(args) -> int:
     if exact:
         from physgen.training.exact_sampling import check_exact, constants_of
 
+        if "hamiltonian" in exact:   # --hamiltonian ising --J --h [--open] on the run's lattice
+            exact["hamiltonian"] = exact["hamiltonian"](int(run_.spec.shape[-1]))
         check_exact(run_.config.model_name, run_.spec.kind, exact.get("hamiltonian"), constants_of(run_),
-                    chains=args.chains)
+                    chains=args.chains, shape=run_.spec.shape)
         for why in run_.outside_trained_range(condition):
             print(f"physgen: warning: {why}: the chains stay exact, the acceptance reported below says what the "
                   "model is worth there", file=sys.stderr)
@@ -133,7 +135,9 @@ def _exact_options(args) -> dict:
     if args.mcmc and args.chains is not None:
         out["chains"] = args.chains
     if args.hamiltonian:
-        from physgen.training.exact_sampling import Hamiltonian
+        from functools import partial
 
-        out["hamiltonian"] = Hamiltonian(args.J, args.h, not args.open)
+        from physgen.training.exact_sampling import ising
+
+        out["hamiltonian"] = partial(ising, J=args.J, h=args.h, periodic=not args.open)
     return out

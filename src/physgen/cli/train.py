@@ -106,7 +106,7 @@ def free_energy_lines(summary: dict) -> list[str]:
 
 
 def hamiltonian_of(args):
-    """The :class:`~physgen.training.hamiltonian.IsingTraining` of ``--hamiltonian NAME --size L --temperatures
+    """The :class:`~physgen.training.hamiltonian.HamiltonianTraining` of ``--hamiltonian NAME --size L --temperatures
     T1,T2 | --t-range LO:HI:N [--J] [--h] [--open] [--disorder D --disorder-seed S]`` or of ``--hamiltonian-from
     FILE`` with the temperatures, or None without either (their flags are then refused)."""
     flags = {"--size": args.size, "--temperatures": args.temperatures, "--t-range": args.t_range, "--J": args.J,
@@ -157,7 +157,7 @@ def _from_file(source: str, args, flags: dict, temperatures: tuple[float, ...]):
     seed (the van draws them from the seed)."""
     from physgen.data import load
     from physgen.lattice import registry
-    from physgen.training.hamiltonian import IsingTraining
+    from physgen.training.hamiltonian import HamiltonianTraining
 
     clash = [f for f in ("--size", "--J", "--h", "--open", "--disorder", "--disorder-seed", "--param")
              if flags[f] is not None]
@@ -167,9 +167,7 @@ def _from_file(source: str, args, flags: dict, temperatures: tuple[float, ...]):
     if not model.reproducible():
         raise UserError(f"--hamiltonian-from: {source}'s couplings are not those its disorder seed draws; the van "
                         f"takes quenched couplings from a seed (`physgen data lattice --disorder-seed`)")
-    others = tuple((k, float(v)) for k, v in model.values.items() if k not in ("J", "h"))
-    return IsingTraining(model.size, temperatures, float(model.values.get("J", 1.0)), model.h,
-                         model.boundary == "periodic", model.name, model.disorder, model.disorder_seed, others)
+    return HamiltonianTraining(model, temperatures)
 
 
 def _split(summary: dict) -> str:

@@ -2,11 +2,14 @@
 
 Its Monte Carlo data come from physgen's Ising engine (:mod:`physgen.data.ising`: multispin checkerboard
 Metropolis and Wolff clusters), so ``physgen data lattice --model ising`` writes the configurations of
-``physgen data ising``.
+``physgen data ising``.  Its exact references on the torus are enumeration (L ≤ 4) and Kaufman's partition
+function (h = 0; Kaufman, Phys. Rev. 76, 1232, 1949), elsewhere the transfer matrix; on the infinite lattice
+Onsager's free energy and Yang's spontaneous magnetisation (:mod:`physgen.physics.thermo`).
 """
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from physgen.lattice.model import LatticeModel, Param
 
@@ -23,3 +26,27 @@ class Ising(LatticeModel):
 
     def cluster_ok(self) -> str | None:
         return "needs h = 0" if self.values["h"] else None
+
+    def attrs(self) -> dict[str, Any]:
+        """The general attributes plus ``J`` and ``h``, the layout of ``physgen data ising`` files."""
+        return {**super().attrs(), "J": self.values["J"], "h": self.values["h"]}
+
+    def _closed_form(self) -> str | None:
+        from physgen.physics.thermo import reference_method
+
+        return reference_method(self.shape, self.values["J"], self.h, self.boundary == "periodic")
+
+    def exact(self, temperature: float) -> dict | None:
+        if self._closed_form() is None:
+            return super().exact(temperature)
+        from physgen.physics.thermo import exact_values
+
+        return exact_values(self.shape, temperature, self.values["J"], self.h, True)
+
+    def reference_method(self) -> str | None:
+        return self._closed_form() or super().reference_method()
+
+    def infinite_lattice(self, temperature: float) -> dict | None:
+        from physgen.physics.thermo import onsager_values
+
+        return onsager_values(temperature, self.values["J"], self.h)

@@ -132,6 +132,24 @@ class LatticeModel:
 
     order_name: ClassVar[str] = "abs_magnetization"
 
+    def exact(self, temperature: float) -> dict | None:
+        """The finite lattice's exact values per site at ``temperature`` (``method``, ``free_energy``,
+        ``energy``, ``entropy``, ``specific_heat``): the transfer matrix (:mod:`physgen.lattice.transfer`), or None
+        beyond its size."""
+        from physgen.lattice import transfer
+
+        return transfer.exact_values(self, temperature)
+
+    def reference_method(self) -> str | None:
+        """The name of the method :meth:`exact` uses on this lattice, or None where it has none."""
+        from physgen.lattice import transfer
+
+        return "transfer matrix" if transfer.entries(self) <= transfer.MAX_ENTRIES else None
+
+    def infinite_lattice(self, temperature: float) -> dict | None:
+        """The infinite lattice's exact values per site at ``temperature`` where they are known, else None."""
+        return None
+
     # --- derived ---------------------------------------------------------------------------------------------
     @classmethod
     def check_params(cls, given: dict[str, Any]) -> dict[str, float]:

@@ -68,14 +68,30 @@ def from_attrs(attrs: dict, couplings: dict | None = None, *, size: int | None =
     return cls(side, boundary=str(attrs.get("boundary", "periodic")), params=params, couplings=stored, **extra)
 
 
+def recorded(attrs: dict, size: int | None = None, where: str = "the run's training data"):
+    """The model instance attributes record, as :func:`from_attrs`, where ``hamiltonian`` defaults to the Ising
+    model whose ``J`` (``h``, ``boundary``: the layout of ``physgen data ising``) they give; None where they record
+    neither."""
+    name = str(attrs.get("hamiltonian", "ising"))
+    if name == "ising" and "J" not in attrs and "hamiltonian_J" not in attrs:
+        return None
+    return from_attrs({**attrs, "hamiltonian": name}, size=size, where=where)
+
+
 def from_dataset(ds, where: str = "dataset"):
     """The model instance a data file records (:func:`from_attrs` with its ``/hamiltonian`` couplings)."""
     return from_attrs(ds.attrs, ds.hamiltonian, size=int(ds.samples.shape[-1]), where=where)
 
 
 def model_of(ds):
-    """The lattice model whose energy a Dataset's observables use: None for the Ising model (the attributes ``J``
-    and ``h`` give its energy) and for data of no lattice model, else :func:`from_dataset`."""
-    if ds.attrs.get("hamiltonian", "ising") == "ising":
+    """The lattice model whose energy a Dataset's observables use: the model the file records
+    (:func:`from_dataset`; the Ising model of its ``J``, ``h`` and ``boundary`` for ``physgen data ising``
+    files), the Ising model with J = 1, h = 0 for L×L spins that record none, None for other data."""
+    x = ds.samples
+    if ds.kind not in ("spins", "categorical") or x.ndim != 3 or x.shape[1] != x.shape[2]:
         return None
-    return from_dataset(ds)
+    if ds.attrs.get("hamiltonian", "ising") != "ising":
+        return from_dataset(ds)
+    if ds.kind != "spins":
+        return None
+    return recorded(ds.attrs, int(x.shape[-1]), where="dataset") or build("ising", int(x.shape[-1]))

@@ -204,20 +204,22 @@ def observables_metrics(ctx) -> dict:
         return {"observables": _skipped(ctx, "observables", "no /conditions/temperature in the files")}
     from physgen.lattice.registry import model_of
 
-    J, h, model = float(ctx.real.attrs.get("J", 1.0)), float(ctx.real.attrs.get("h", 0.0)), model_of(ctx.real)
+    model = model_of(ctx.real)
     per_t = {}
     for i, t in enumerate(ctx.temperatures):
         rows = {"real": floors.rows_at(ctx.real, t), "fake": floors.rows_at(ctx.fake, t)}
         ds = {"real": ctx.real, "fake": ctx.fake}
-        kw = {f"{k}_sampling": sampling_of(ds[k], t, rows[k], J=J, h=h, model=model,
+        kw = {f"{k}_sampling": sampling_of(ds[k], t, rows[k], model=model,
                                            unrecorded="estimate" if k == "real" else "independent") for k in ds}
         kw.update({f"{k}_log_weights": None if ds[k].log_weights is None else ds[k].log_weights[rows[k]] for k in ds})
         per_t[ob.temperature_key(t)] = ob.compare_at_temperature(ds["real"].samples[rows["real"]],
-                                                                  ds["fake"].samples[rows["fake"]], t, J=J, h=h,
+                                                                  ds["fake"].samples[rows["fake"]], t,
                                                                   n_boot=ctx.cfg.n_boot, rng=ctx.rng(100 + i),
                                                                   model=model, **kw)
     summary = ob.summarise(per_t)
-    protocol = {"seed": ctx.seed, "n_boot": ctx.cfg.n_boot, "J": J, "h": h,
+    protocol = {"seed": ctx.seed, "n_boot": ctx.cfg.n_boot,
+                "J": float(model.values.get("J", 1.0)) if model is not None else 1.0,
+                "h": model.h if model is not None else 0.0,
                 "value": "chi2/dof = mean z^2 of (fake - real)/error over temperatures and observables",
                 "floor": "same between two disjoint halves of the real configurations at each temperature "
                          "(whole Markov chains to each half)",

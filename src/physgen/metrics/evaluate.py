@@ -117,14 +117,15 @@ class Context:
         return flat(self.real, split.a), flat(self.real, split.b), flat(self.fake, split.f)
 
 
-def tabular_view(ds: Dataset, J: float = 1.0, h: float = 0.0, model=None) -> tuple[np.ndarray, list[str]]:
-    """``(N, d)`` features the per-feature metrics use, and their names (see module docstring); spin energies of
-    the Ising ``J``, ``h`` or of a :mod:`physgen.lattice` ``model``."""
+def tabular_view(ds: Dataset, model=None) -> tuple[np.ndarray, list[str]]:
+    """``(N, d)`` features the per-feature metrics use, and their names (see module docstring); lattice energies
+    of the :mod:`physgen.lattice` ``model`` (:func:`physgen.lattice.registry.model_of`; the Ising model with
+    J = 1, h = 0 where None)."""
     if ds.kind == "categorical" and model is None:
         raise UserError("q-state lattices: the file records no lattice model (attribute hamiltonian) to judge them by")
     if ds.kind in ("spins", "categorical"):
         from physgen.metrics.observables import spin_features
-        return spin_features(ds.samples, J=J, h=h, model=model), ["energy", "abs_magnetization"]
+        return spin_features(ds.samples, model=model), ["energy", "abs_magnetization"]
     if ds.kind == "pointcloud":   # per-particle-slot features, padding included
         names = ds.feature_names or [f"f{j}" for j in range(ds.shape[1])]
         return (np.asarray(ds.samples, np.float64).reshape(len(ds), -1),
@@ -154,9 +155,9 @@ def evaluate(real: Dataset, fake: Dataset, metrics=None, seed: int = 0, n_boot: 
     temps = floors.temperature_pairs(real, fake, names)
     from physgen.lattice.registry import model_of
 
-    J, h, model = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0)), model_of(real)
-    tab_real, feat_names = tabular_view(real, J, h, model)
-    tab_fake, _ = tabular_view(fake, J, h, model)
+    model = model_of(real)
+    tab_real, feat_names = tabular_view(real, model)
+    tab_fake, _ = tabular_view(fake, model)
     split = floors.make_split(real, fake, np.random.default_rng([seed, 0]), temps)
     messages: list[str] = []
 

@@ -92,7 +92,8 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
     halves = [thermodynamics_report(real[i], t, sampling=real_sampling.take(i),
                                     log_weights=None if real_log_weights is None else real_log_weights[i], **kw)[0]
               for i in (ia, ib)] if min(len(ia), len(ib)) >= 2 else None
-    ref = onsager_reference(t, J) if model is None else {}
+    ising = model is None or model.name == "ising"
+    ref = onsager_reference(t, J if model is None else float(model.values["J"])) if ising else {}
     out = {"n_real": int(len(real)), "n_fake": int(len(fake)), "observables": {}}
     for name in OBSERVABLES:
         (r, r_notes), (f, f_notes) = ((th[k][0][name], th[k][1][name]) for k in ("real", "fake"))

@@ -37,8 +37,7 @@ def make_metric(heldout: Dataset, rows, strata, n_strata, seed):
     if heldout.kind == "spins" and x.ndim == 3 and x.shape[1] == x.shape[2]:
         from physgen.lattice.registry import model_of
 
-        return _Spins(x, strata, n_strata, float(heldout.attrs.get("J", 1.0)), float(heldout.attrs.get("h", 0.0)),
-                      model_of(heldout))
+        return _Spins(x, strata, n_strata, model_of(heldout))
     return _MMD(x, strata if n_strata > 1 else None, seed)
 
 
@@ -108,8 +107,8 @@ class _Spins:
     #: value from a wrong one, and ``physgen evaluate`` (every sample, bootstrap errors, χ²/dof over T) judges it
     resolved_below = 0.5
 
-    def __init__(self, x: np.ndarray, groups: np.ndarray, n_groups: int, J: float, h: float, model=None):
-        self._J, self._h, self._model, self._n_groups = J, h, model, n_groups
+    def __init__(self, x: np.ndarray, groups: np.ndarray, n_groups: int, model):
+        self._model, self._n_groups = model, n_groups
         self._feat, self._groups = self._features(x), groups
         self._resolution = np.array([1.0, 1.0, 1.0 / (x.shape[1] * x.shape[2]), 1.0 / (x.shape[1] * x.shape[2])]) \
             / (x.shape[1] * x.shape[2])
@@ -117,7 +116,7 @@ class _Spins:
     def _features(self, x: np.ndarray) -> np.ndarray:
         from physgen.metrics.observables import spin_features
 
-        return spin_features(x, J=self._J, h=self._h, model=self._model)
+        return spin_features(x, model=self._model)
 
     def _moments(self, feat: np.ndarray, groups: np.ndarray, idx: np.ndarray) -> np.ndarray:
         """``(G, 4)`` [⟨e⟩, ⟨|m|⟩, var e, var |m|] over rows ``idx`` per group: C = N_s var(e)/T² and

@@ -235,16 +235,11 @@ class VAN(VANCard, GenerativeModel):
         return int(torch.unique(batch["cond"][:, 0]).numel()) * int(self.config.samples)
 
     def energy(self, s: torch.Tensor) -> torch.Tensor:
-        """E(s) ``(B,)`` float64 of spins ``(B, D)``: the Ising energy of ``model.J``, ``model.h``, ``model.boundary``,
-        or that of the lattice model ``model.hamiltonian`` (:func:`lattice_model`)."""
-        from physgen.samplers.boltzmann import IsingTarget
-
-        if self.config.hamiltonian != "ising":
-            s = s if self.states is not None else s.to(torch.float64)
-            return self.lattice_model().energy(s.reshape(len(s), *self.spec.shape))
-
-        target = IsingTarget(1.0, float(self.config.J), float(self.config.h), self.config.boundary == "periodic")
-        return target.energy(s.reshape(len(s), *self.spec.shape))
+        """E(s) ``(B,)`` float64 of lattices ``(B, D)`` under the lattice model ``model.hamiltonian`` of the
+        config (:meth:`lattice_model`; the Ising model of ``model.J``, ``model.h``, ``model.boundary`` by
+        default)."""
+        s = s if self.states is not None else s.to(torch.float64)
+        return self.lattice_model().energy(s.reshape(len(s), *self.spec.shape))
 
     def lattice_model(self):
         """The :mod:`physgen.lattice` model of ``model.hamiltonian`` on the data's L×L lattice: ``model.J`` and

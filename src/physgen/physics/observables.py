@@ -57,14 +57,21 @@ def _sum(x: np.ndarray) -> np.ndarray:
     return x.sum((1, 2), dtype=np.float64)
 
 
+ENERGY_CHUNK = 1 << 22   # sites per block of energy_per_spin
+
+
 def energy_per_spin(spins: np.ndarray, J: float = 1.0, h: float = 0.0, *, model=None) -> np.ndarray:
     """(N,) energy per spin e = (−J Σ_<ij> s_i s_j − h Σ s_i)/L² (right and down bonds, periodic), or with
     ``model`` (a :mod:`physgen.lattice` model: a spin glass, a frustrated magnet) that model's E(s)/N."""
-    if model is not None:
-        return model.energy(np.asarray(spins)) / model.n_sites
-    s = _as_spins(spins)
-    bonds = _sum(s * np.roll(s, -1, 2)) + _sum(s * np.roll(s, -1, 1))
-    return (-J * bonds - h * _sum(s)) / (s.shape[1] * s.shape[2])
+    if model is None:
+        from physgen.lattice import registry
+
+        s = _as_spins(spins)
+        model = registry.build("ising", s.shape[1], params={"J": J, "h": h})
+    else:
+        s = np.asarray(spins)
+    rows = max(1, ENERGY_CHUNK // model.n_sites)   # float64 intermediates stay bounded on large data
+    return np.concatenate([model.energy(s[i:i + rows]) for i in range(0, len(s), rows)]) / model.n_sites
 
 
 def _fields(s: np.ndarray, model) -> np.ndarray | None:
@@ -338,14 +345,14 @@ def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> di
         raise UserError("dataset: has no /conditions/temperature")
     from physgen.lattice.registry import model_of
 
-    J, h, model = float(dataset.attrs.get("J", 1.0)), float(dataset.attrs.get("h", 0.0)), model_of(dataset)
+    model = model_of(dataset)
     rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     temps = dataset.conditions["temperature"]
     out = {}
     for T in np.unique(temps):
         rows = np.flatnonzero(temps == T)
         lw = None if dataset.log_weights is None else dataset.log_weights[rows]
-        out[float(T)] = thermodynamics(dataset.samples[rows], float(T), J=J, h=h, rng=rng, n_boot=n_boot,
-                                       sampling=sampling_of(dataset, float(T), rows, J=J, h=h, model=model),
+        out[float(T)] = thermodynamics(dataset.samples[rows], float(T), rng=rng, n_boot=n_boot,
+                                       sampling=sampling_of(dataset, float(T), rows, model=model),
                                        log_weights=lw, model=model)
     return out

@@ -99,15 +99,14 @@ def pair_plots(real: np.ndarray, fake: np.ndarray, names: list[str], bins: int =
     return fig
 
 
-def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int, ...] | None = None,
-                               h: float = 0.0, periodic: bool = True, model=None):
-    """Figure: ⟨e⟩, ⟨|m|⟩, C, χ, U₄, ξ₂ versus T — MC (real), generated, Onsager (infinite lattice) and, for
-    ⟨e⟩ and C of a periodic ``shape`` lattice, the exact finite-lattice curve
-    (:func:`physgen.physics.thermo.exact_values`: Kaufman, or enumeration for L ≤ 4).  For another lattice
-    ``model`` (:mod:`physgen.lattice`) the Ising curves are left out and its own T_c is marked where known."""
+def observables_vs_temperature(result: dict, model=None):
+    """Figure: ⟨e⟩, ⟨|m|⟩, C, χ, U₄, ξ₂ versus T — MC (real), generated, and for the Ising ``model`` at h = 0
+    (None: J = 1 on an infinite lattice) Onsager's infinite-lattice curves and, where the lattice has one, the
+    exact finite-lattice curve of ⟨e⟩ and C (:meth:`~physgen.lattice.model.LatticeModel.exact`: Kaufman, or
+    enumeration for L ≤ 4).  Another lattice ``model`` (:mod:`physgen.lattice`) has its own T_c marked where
+    known."""
     from physgen.metrics.observables import OBSERVABLES
     from physgen.physics import onsager
-    from physgen.physics.thermo import exact_values, reference_method
 
     plt = _plt()
     per_t = result["observables"]["by_temperature"]
@@ -118,17 +117,20 @@ def observables_vs_temperature(result: dict, J: float = 1.0, *, shape: tuple[int
     grid = np.linspace(max(temps.min() * 0.9, 0.05), temps.max() * 1.05, 300)
     curves = {"energy": onsager.energy_per_spin, "abs_magnetization": onsager.spontaneous_magnetization,
               "specific_heat": onsager.specific_heat}
-    exact = None
-    if model is not None:
+    exact, J = None, 1.0 if model is None else float(model.values.get("J", 1.0))
+    if model is None:
+        t_c = onsager.T_C
+    elif model.name != "ising":
         curves, t_c = {}, model.critical_temperature()
     else:
-        t_c = onsager.T_C * J
-    square = model is None and shape is not None and len(shape) == 2
-    if square and reference_method(tuple(shape), J, h, periodic) is not None:
-        coarse = np.linspace(grid[0], grid[-1], 60)
-        values = [exact_values(tuple(shape), float(t), J, h, periodic) for t in coarse]
-        exact = (coarse, {k: np.array([v[k] for v in values]) for k in ("energy", "specific_heat")},
-                 f"exact ({values[0]['method']}, {shape[0]}×{shape[1]})")
+        t_c = model.critical_temperature()
+        if model.h:
+            curves = {}
+        if model.reference_method() in ("enumeration", "kaufman"):
+            coarse = np.linspace(grid[0], grid[-1], 60)
+            values = [model.exact(float(t)) for t in coarse]
+            exact = (coarse, {k: np.array([v[k] for v in values]) for k in ("energy", "specific_heat")},
+                     f"exact ({values[0]['method']}, {model.size}×{model.size})")
     for ax, name in zip(axes, OBSERVABLES):
         for who, style in (("real", dict(fmt="o", color="k", label="Monte Carlo")),
                            ("fake", dict(fmt="s", color="C1", mfc="none", label="generated"))):
@@ -257,9 +259,9 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
         return rep
     from physgen.lattice.registry import model_of
 
-    J, h, model = float(real.attrs.get("J", 1.0)), float(real.attrs.get("h", 0.0)), model_of(real)
-    tr, names = tabular_view(real, J, h, model)
-    tf, _ = tabular_view(fake, J, h, model)
+    model = model_of(real)
+    tr, names = tabular_view(real, model)
+    tf, _ = tabular_view(fake, model)
     if real.kind in ("continuous", "spins"):
         rep.section("Per-feature distributions", "features")
         rep.figure(feature_histograms(tr, tf, names, result), "per-feature histograms with ratio panels")
@@ -271,9 +273,7 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
                  "(exact categories) with the real-half floor in brackets.", cls="note")
         rep.table(["T", "N real", "N gen", "z ⟨e⟩", "z ⟨|m|⟩", "z C", "z χ", "z U₄", "z ξ₂", "KL(e)", "KL(|m|)"],
                   temperature_rows(result))
-        rep.figure(observables_vs_temperature(result, J, shape=tuple(real.shape), h=h,
-                                              periodic=str(real.attrs.get("boundary", "periodic")) != "open",
-                                              model=model),
+        rep.figure(observables_vs_temperature(result, model),
                    "observables vs temperature")
         rep.figure(correlation_plots(result), "spin-spin correlation function")
         overlap = overlap_rows(result)

@@ -1,9 +1,8 @@
 """Exact Boltzmann samples from a learned model: Metropolis–Hastings and importance weights against e^{−βH}.
 
 A trained model with a computable (unnormalised) probability q(s) of a spin configuration becomes a proposal
-for the known target π(s) = e^{−βH(s)}/Z of the Ising Hamiltonian
-
-    H(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i        (nearest neighbours of an L×L lattice, periodic or open).
+for the known target π(s) = e^{−βH(s)}/Z of a lattice Hamiltonian (:class:`LatticeTarget`: any model of
+:mod:`physgen.lattice`, e.g. the Ising model H(s) = −J Σ_<ij> s_i s_j − h Σ_i s_i).
 
 **Markov chain** (:func:`boltzmann_chains`).  The proposal is a kernel K(s → s′) that leaves q invariant and is
 reversible with respect to it, q(s) K(s → s′) = q(s′) K(s′ → s).  Accepting s′ with probability
@@ -30,70 +29,45 @@ Shapes: configurations ``(N, L, L)`` of ±1 (any float dtype), energies ``(N,)``
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, ClassVar
 
 import numpy as np
 import torch
 
-from physgen.constraints import FINITE, POSITIVE, Constraint, validate
+from physgen.constraints import POSITIVE, Constraint, validate
 from physgen.errors import UserError
 
 
 @dataclass(frozen=True)
-class IsingTarget:
-    """The Boltzmann weight log π(s) = −H(s)/T (+ const) of the Ising model on an L×L lattice."""
+class LatticeTarget:
+    """The Boltzmann weight log π(s) = −E(s)/T (+ const) of a lattice model of :mod:`physgen.lattice` (``model``,
+    an instance with its couplings, lattice and boundary: the Ising model, Potts, a spin glass, ...)."""
 
     temperature: float
-    J: float = 1.0
-    h: float = 0.0
-    periodic: bool = True
+    model: Any
 
-    constraints: ClassVar[dict[str, Constraint]] = {"temperature": POSITIVE, "J": FINITE, "h": FINITE}
+    constraints: ClassVar[dict[str, Constraint]] = {"temperature": POSITIVE}
 
     def __post_init__(self) -> None:
         validate(self, None)
 
     def energy(self, s: torch.Tensor) -> torch.Tensor:
-        """Total energy H(s) ``(N,)`` float64 of configurations ``(N, L, L)``: every bond once (right and down
-        neighbours; with ``periodic`` the bonds that wrap around too)."""
-        s = s.to(torch.float64)
-        if self.periodic:
-            bonds = (s * s.roll(-1, 1)).sum((1, 2)) + (s * s.roll(-1, 2)).sum((1, 2))
-        else:
-            bonds = (s[:, 1:, :] * s[:, :-1, :]).sum((1, 2)) + (s[:, :, 1:] * s[:, :, :-1]).sum((1, 2))
-        return -self.J * bonds - self.h * s.sum((1, 2))
-
-    def log_weight(self, s: torch.Tensor) -> torch.Tensor:
-        """log π(s) + log Z = −H(s)/T, ``(N,)`` float64."""
-        return -self.energy(s) / float(self.temperature)
-
-    def abs_magnetization(self, s: torch.Tensor) -> torch.Tensor:
-        """|m| = |Σ s|/N ``(N,)`` float64 of configurations ``(N, L, L)``."""
-        return s.to(torch.float64).mean((1, 2)).abs()
-
-
-@dataclass(frozen=True)
-class LatticeTarget:
-    """The Boltzmann weight log π(s) = −E(s)/T (+ const) of any lattice model of :mod:`physgen.lattice`
-    (``model``, an instance with its couplings), with the interface of :class:`IsingTarget`."""
-
-    temperature: float
-    model: Any
-
-    def energy(self, s: torch.Tensor) -> torch.Tensor:
-        """Total energy E(s) ``(N,)`` float64 of configurations ``(N, L, L)``."""
+        """Total energy E(s) ``(N,)`` float64 of configurations ``(N, L, L)`` (every bond once)."""
         return self.model.energy(s.to(torch.float64))
 
     def log_weight(self, s: torch.Tensor) -> torch.Tensor:
+        """log π(s) + log Z = −E(s)/T, ``(N,)`` float64."""
         return -self.energy(s) / float(self.temperature)
 
     def abs_magnetization(self, s: torch.Tensor) -> torch.Tensor:
-        """The model's |m| ``(N,)`` float64 (:func:`physgen.physics.observables.magnetization`)."""
-        from physgen.physics.observables import magnetization
-
+        """The model's |m| ``(N,)`` float64: |Σ s|/N for spins, the simplex length for q states
+        (:func:`physgen.physics.observables.magnetization`)."""
         if self.model.space.kind == "spins":
             return s.to(torch.float64).mean((1, 2)).abs()
+        from physgen.physics.observables import magnetization
+
         return torch.from_numpy(magnetization(s.cpu().numpy(), self.model)).to(s.device)
 
 
@@ -126,8 +100,9 @@ class Proposal:
 class ChainResult:
     """What :func:`boltzmann_chains` returns: ``samples`` ``(n, L, L)`` (chain-major: the ``n // chains``
     recorded states of chain 0, then of chain 1, ...), the acceptance rate of the recorded moves, τ_int of
-    E and of |m| in recorded steps (Sokal's window, all chains together), and the effective number of
-    independent samples n / (2 max τ_int)."""
+    E and of |m| in recorded steps (Sokal's window, all chains together; infinite where no recorded move was
+    accepted, since chains that never moved carry no measure of it), and the effective number of independent
+    samples n / (2 max τ_int)."""
 
     samples: torch.Tensor
     acceptance: float
@@ -155,7 +130,7 @@ def _accept(log_ratio: torch.Tensor, generator: torch.Generator) -> torch.Tensor
 
 
 @torch.no_grad()
-def boltzmann_chains(proposal: Proposal, target: IsingTarget, n: int, *, chains: int, generator: torch.Generator,
+def boltzmann_chains(proposal: Proposal, target: LatticeTarget, n: int, *, chains: int, generator: torch.Generator,
                      burn_in: int = 100, thin: int = 1,
                      init: torch.Tensor | None = None) -> ChainResult:
     """``chains`` Metropolis–Hastings chains whose stationary law is ``target`` (module docstring), started
@@ -193,6 +168,8 @@ def boltzmann_chains(proposal: Proposal, target: IsingTarget, n: int, *, chains:
     samples = torch.stack(kept, 1).reshape(-1, *s.shape[1:])[:n]   # chain-major
     from physgen.stats.autocorr import integrated_autocorrelation_time as tau
 
+    if tried and not accepted:   # the chains never moved: their states are the starts, τ_int is unmeasured
+        return ChainResult(samples, 0.0, math.inf, math.inf, chains, burn_in, thin)
     return ChainResult(samples, accepted / max(tried, 1), tau(series["e"]), tau(series["m"]), chains, burn_in, thin)
 
 

@@ -1,7 +1,7 @@
 """Exact Boltzmann samples from a trained run: ``Run.sample(..., mcmc=True)`` and ``importance=True``.
 
-The run's model proposes (:meth:`~physgen.models.base.GenerativeModel.proposal`); the Ising Hamiltonian of its
-training data — J, h and the boundary recorded in the file, or one given by the caller — accepts or weights
+The run's model proposes (:meth:`~physgen.models.base.GenerativeModel.proposal`); the lattice model of its
+training data (:func:`physgen.lattice.registry.recorded`), or one given by the caller, accepts or weights
 (:mod:`physgen.samplers.boltzmann`).  A run conditioned on temperature gets one target per temperature of the
 sampling plan; at a temperature outside the trained range the chains stay exact and only their acceptance
 suffers, which the result's attributes report.
@@ -9,8 +9,6 @@ suffers, which the result's attributes report.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import torch
@@ -19,44 +17,17 @@ from physgen.data import Dataset
 from physgen.errors import UserError, as_written
 from physgen.models import registry
 from physgen.samplers import DEFAULT_CHAINS
-from physgen.samplers.boltzmann import IsingTarget, LatticeTarget, boltzmann_chains, importance_weights
+from physgen.samplers.boltzmann import LatticeTarget, boltzmann_chains, importance_weights
 from physgen.training.data import to_dataset
 
 DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
 
 
-@dataclass(frozen=True)
-class Hamiltonian:
-    """The Ising couplings of ``physgen sample --hamiltonian ising --J J --h H [--open]``, or (``lattice``) any
-    model instance of :mod:`physgen.lattice` with its couplings."""
+def ising(size: int, J: float = 1.0, h: float = 0.0, periodic: bool = True):
+    """The Ising model of ``physgen sample --hamiltonian ising --J J --h H [--open]`` on an L×L lattice."""
+    from physgen.lattice import registry
 
-    J: float = 1.0
-    h: float = 0.0
-    periodic: bool = True
-    lattice: Any = None
-
-    @classmethod
-    def of_data(cls, attrs: dict) -> "Hamiltonian | None":
-        """The Hamiltonian a training file records: a lattice model's attributes (``hamiltonian`` and its own,
-        :func:`physgen.lattice.registry.from_attrs`), or the Ising ``J``, ``h``, ``boundary``; None where it has
-        neither."""
-        if attrs.get("hamiltonian", "ising") != "ising":
-            from physgen.lattice import registry
-
-            model = registry.from_attrs(attrs, where="the run's training data")
-            return cls(float(model.values.get("J", 1.0)), model.h, model.boundary == "periodic", model)
-        if "J" not in attrs:
-            return None
-        return cls(float(attrs["J"]), float(attrs.get("h", 0.0)), str(attrs.get("boundary", "periodic")) != "open")
-
-    @property
-    def name(self) -> str:
-        return "ising" if self.lattice is None else self.lattice.name
-
-    def at(self, temperature: float):
-        if self.lattice is not None:
-            return LatticeTarget(float(temperature), self.lattice)
-        return IsingTarget(float(temperature), self.J, self.h, self.periodic)
+    return registry.build("ising", size, params={"J": J, "h": h}, boundary="periodic" if periodic else "open")
 
 
 def families_with_density() -> list[str]:
@@ -74,9 +45,10 @@ def constants_of(run) -> dict:
     return R.read_json(run.path / R.DATA) if (run.path / R.DATA).is_file() else {}
 
 
-def check_exact(model_name: str, kind: str, hamiltonian: Hamiltonian | None, constants: dict, *,
-                chains: int | None) -> Hamiltonian:
-    """Refuse what exact sampling cannot do (one line each); returns the target's couplings."""
+def check_exact(model_name: str, kind: str, hamiltonian, constants: dict, *, chains: int | None,
+                shape: tuple[int, ...]):
+    """Refuse what exact sampling cannot do (one line each); returns the target's lattice model: ``hamiltonian``
+    (a :mod:`physgen.lattice` model of the run's ``shape``) or the one the training data record."""
     from physgen.models.base import GenerativeModel
 
     if getattr(registry.get(model_name), "proposal", None) is GenerativeModel.proposal:
@@ -86,21 +58,26 @@ def check_exact(model_name: str, kind: str, hamiltonian: Hamiltonian | None, con
         raise UserError(f"exact Boltzmann sampling needs a run trained on spin or q-state lattices, not {kind} data")
     if chains is not None and chains < 1:
         raise UserError(f"chains: must be >= 1, got {chains}")
-    found = hamiltonian or Hamiltonian.of_data(constants.get("attrs", {}))
+    from physgen.lattice import registry as lattices
+
+    found = hamiltonian or lattices.recorded(constants.get("attrs", {}), int(shape[-1]))
     if found is None:
         raise UserError("the run's training data records no Hamiltonian (no J attribute); give "
                         f"{as_written('hamiltonian')} (the Ising couplings J and h)")
+    if tuple(found.shape) != tuple(int(x) for x in shape):
+        raise UserError(f"the target {found.describe()} does not fit the run's lattice {tuple(shape)}")
     return found
 
 
 def sample_exact(run, plan, *, method: str, generator: torch.Generator, constants: dict,
-                 hamiltonian: Hamiltonian | None, chains: int | None, burn_in: int | None, attrs: dict,
+                 hamiltonian, chains: int | None, burn_in: int | None, attrs: dict,
                  temperature: float | None = None) -> Dataset:
     """``method`` ``"mcmc"`` or ``"importance"`` samples of ``run`` for each ``(k, condition)`` of ``plan``
     (at ``temperature`` where the run is not conditioned on it: the training file's by default);
     the Dataset's attributes report the acceptance, τ_int and effective sizes (lists when the plan has several
     temperatures), and importance samples carry ``log_weights``."""
-    couplings = check_exact(run.config.model_name, run.spec.kind, hamiltonian, constants, chains=chains)
+    model = check_exact(run.config.model_name, run.spec.kind, hamiltonian, constants, chains=chains,
+                        shape=run.spec.shape)
     fixed_t = temperature if temperature is not None else constants.get("conditions", {}).get("temperature")
     parts, logw, reports = [], [], []
     for k, condition in plan:
@@ -108,7 +85,7 @@ def sample_exact(run, plan, *, method: str, generator: torch.Generator, constant
         if t is None:
             raise UserError(f"exact Boltzmann sampling needs a temperature: give {as_written('condition')} "
                             "temperature=T")
-        target = couplings.at(t)
+        target = LatticeTarget(float(t), model)
         proposal = run.model.proposal(condition)
         if method == "mcmc":
             res = boltzmann_chains(proposal, target, k, chains=chains or DEFAULT_CHAINS, generator=generator,
@@ -123,20 +100,20 @@ def sample_exact(run, plan, *, method: str, generator: torch.Generator, constant
             reports.append({"temperature": float(t), "importance_ess": ess, "importance_ess_fraction": ess / k})
     x = torch.cat([p.detach().float().cpu() for p in parts]).numpy()
     ds = to_dataset(x, run.spec, run.transform, plan, constants=constants, attrs=attrs)
-    ds.attrs.update(_report_attrs(reports, method, couplings))
+    ds.attrs.update(_report_attrs(reports, method, model))
     if logw:
         ds.log_weights = np.concatenate(logw)
     return ds
 
 
-def _report_attrs(reports: list[dict], method: str, couplings: Hamiltonian) -> dict:
+def _report_attrs(reports: list[dict], method: str, model) -> dict:
     """One attribute per reported quantity: a number for one temperature, a list for several."""
     keys = [key for key in reports[0]]
     out = {("mcmc_temperature" if method == "mcmc" and key == "temperature" else
             "importance_temperature" if key == "temperature" else key):
            (reports[0][key] if len(reports) == 1 else [r[key] for r in reports]) for key in keys}
-    out.update({"exact_method": method, "target_hamiltonian": couplings.name, "target_J": couplings.J,
-                "target_h": couplings.h, "target_boundary": "periodic" if couplings.periodic else "open"})
+    out.update({"exact_method": method, "target_hamiltonian": model.name,
+                "target_J": float(model.values.get("J", 1.0)), "target_h": model.h, "target_boundary": model.boundary})
     return out
 
 

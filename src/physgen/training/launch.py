@@ -78,7 +78,7 @@ def train(model_name: str, *, data: str | Path | None = None, out: str | Path, c
     """Train (or resume) a run; returns ``summary.json``'s content.  ``flags``: the named options of
     :data:`physgen.train_options.TRAIN` as keywords (``steps=500``, ``max_time=60``, ``progress=False``, ...).
 
-    ``hamiltonian`` (:class:`physgen.training.hamiltonian.IsingTraining`), instead of ``data``: a new run of a
+    ``hamiltonian`` (:class:`physgen.training.hamiltonian.HamiltonianTraining`), instead of ``data``: a new run of a
     family that trains on the Hamiltonian alone; its rows (the temperatures) are saved as ``RUN/hamiltonian.h5``.
 
     ``callbacks``: ``(event, fn)`` pairs registered on the trainer (:data:`physgen.training.trainer.EVENTS`),

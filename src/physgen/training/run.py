@@ -50,7 +50,7 @@ class Run:
 
         A conditioned run sampled without ``condition`` spreads ``n`` evenly over the trained values.
         ``mcmc=True``: a Markov chain whose law is exactly the Boltzmann distribution of the training data's
-        Hamiltonian (or ``hamiltonian``, a :class:`~physgen.training.exact_sampling.Hamiltonian`), with the model
+        Hamiltonian (or ``hamiltonian``, a :mod:`physgen.lattice` model of the run's lattice), with the model
         as proposal (``chains`` chains, ``burn_in`` moves discarded; without ``mcmc`` both are the model's own
         sampler options); ``importance=True``: the model's draws with self-normalised importance weights
         ``log_weights`` against it (:mod:`physgen.training.exact_sampling`).

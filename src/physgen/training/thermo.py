@@ -1,9 +1,10 @@
 """Thermodynamics of a trained run's Hamiltonian by importance sampling its model: ``physgen thermo``.
 
 A run whose family has a probability of a spin configuration (:func:`~physgen.training.exact_sampling.
-families_with_density`) proposes draws s ~ q with log q; against the Ising Hamiltonian of its training data
-(``RUN/data.json``: J, h, boundary) :mod:`physgen.physics.thermo` turns them into F, U, S, C, ⟨|m|⟩ and χ per
-spin with bootstrap errors, beside the exact values of the lattice.  What a family's log q allows:
+families_with_density`) proposes draws s ~ q with log q; against the lattice model of its training data
+(``RUN/data.json``; :func:`~physgen.lattice.registry.recorded`) :mod:`physgen.physics.thermo` turns them into
+F, U, S, C, ⟨|m|⟩ and χ per spin with bootstrap errors, beside the exact values of the lattice.
+What a family's log q allows:
 
 * ``normalised`` — ``van``: i.i.d. draws of an exactly normalised q(s): every quantity, and the variational free
   energy F_q ≥ F;
@@ -30,8 +31,8 @@ import torch
 
 from physgen.errors import UserError, as_written
 from physgen.physics import thermo as P
-from physgen.physics.observables import magnetization
-from physgen.training.exact_sampling import Hamiltonian, check_exact, constants_of
+from physgen.samplers.boltzmann import LatticeTarget
+from physgen.training.exact_sampling import check_exact, constants_of
 
 DEFAULT_N = 10_000      # draws per temperature
 DEFAULT_BOOT = 200      # bootstrap resamples
@@ -88,12 +89,12 @@ def _proposal_draw(run, temperature: float):
     return run.model.proposal(condition).draw
 
 
-def draws_at(run, temperature: float, couplings: Hamiltonian, n: int, generator: torch.Generator) -> P.Draws:
+def draws_at(run, temperature: float, model, n: int, generator: torch.Generator) -> P.Draws:
     """``n`` draws of the run's model at ``temperature`` as :class:`~physgen.physics.thermo.Draws` (energies
-    under ``couplings``, |m| of q states as :func:`~physgen.physics.observables.magnetization` gives it); UserError
+    and the model's |m| under the lattice ``model``, :class:`~physgen.samplers.boltzmann.LatticeTarget`); UserError
     where a draw is not a lattice of ±1 (of q states, for a q-state model)."""
-    draw, target = _proposal_draw(run, temperature), couplings.at(temperature)
-    states = couplings.lattice is not None and couplings.lattice.space.kind == "categorical"
+    draw, target = _proposal_draw(run, temperature), LatticeTarget(float(temperature), model)
+    states = model.space.kind == "categorical"
     energy, abs_m, log_q = [], [], []
     for start in range(0, n, CHUNK):
         s, lq = draw(min(CHUNK, n - start), generator)
@@ -101,34 +102,22 @@ def draws_at(run, temperature: float, couplings: Hamiltonian, n: int, generator:
         if s.dim() != 3 or not bool((s == s.round()).all() if states else (s.abs() == 1).all()):
             raise UserError(f"model {run.config.model_name!r}: its draws are not lattices of ±1 spins")
         energy.append(target.energy(s).cpu().numpy())
-        abs_m.append(magnetization(s.cpu().numpy(), couplings.lattice) if states
-                     else s.mean((1, 2)).abs().cpu().numpy())
+        abs_m.append(target.abs_magnetization(s).cpu().numpy())
         log_q.append(lq.detach().double().cpu().numpy())
     n_spins = int(np.prod(run.spec.shape))
     return P.Draws(np.concatenate(energy), np.concatenate(abs_m), np.concatenate(log_q), n_spins)
 
 
-def _record(run, kind: str, couplings: Hamiltonian, temperature: float, draws: P.Draws, *, n_boot: int,
+def _record(run, kind: str, model, temperature: float, draws: P.Draws, *, n_boot: int,
             rng: np.random.Generator) -> dict:
     """One temperature's entry of ``thermo.json``."""
-    shape = tuple(int(x) for x in run.spec.shape)
     est = P.with_errors(draws, temperature, normalised=kind != "unnormalised", variational=kind == "normalised",
                         n_boot=n_boot, rng=rng)
     ess, frac = est.pop("ess"), est.pop("ess_fraction")
     return {"temperature": temperature, "method": f"importance sampling ({kind} q)", "estimates": est,
             "ess": ess, "ess_fraction": frac,
-            "exact": _exact(couplings, shape, temperature),
-            "onsager": None if couplings.lattice is not None else P.onsager_values(temperature, couplings.J, couplings.h)}
-
-
-def _exact(couplings: Hamiltonian, shape: tuple[int, ...], temperature: float) -> dict | None:
-    """The finite lattice's exact values: the Ising model's (enumeration, Kaufman), or a lattice model's
-    transfer matrix."""
-    if couplings.lattice is None:
-        return P.exact_values(shape, temperature, couplings.J, couplings.h, couplings.periodic)
-    from physgen.lattice import transfer
-
-    return transfer.exact_values(couplings.lattice, temperature)
+            "exact": model.exact(temperature),
+            "onsager": model.infinite_lattice(temperature)}
 
 
 def thermodynamics(run, temperatures: Iterable[float] | None = None, *, n: int = DEFAULT_N, seed: int = 0,
@@ -140,34 +129,23 @@ def thermodynamics(run, temperatures: Iterable[float] | None = None, *, n: int =
     if n_boot < 0:
         raise UserError("must be >= 0", key="n_boot", value=n_boot)
     constants = constants_of(run)
-    couplings = Hamiltonian.of_data(constants.get("attrs", {}))
-    check_exact(run.config.model_name, run.spec.kind, couplings or Hamiltonian(), constants, chains=None)
-    if couplings is None:
-        raise UserError("the run's training data record no Hamiltonian (no J attribute in RUN/data.json)")
+    model = check_exact(run.config.model_name, run.spec.kind, None, constants, chains=None, shape=run.spec.shape)
     temps = check_temperatures(run_temperatures(run, constants) if temperatures is None else temperatures)
     kind = normalisation(run.model)
     generator = torch.Generator(device=run.model.device).manual_seed(int(seed))
     rng = np.random.default_rng(int(seed))
     records = []
     for t in temps:
-        records.append(_record(run, kind, couplings, t, draws_at(run, t, couplings, int(n), generator),
+        records.append(_record(run, kind, model, t, draws_at(run, t, model, int(n), generator),
                                n_boot=n_boot, rng=rng))
         if progress is not None:
             progress(records[-1])
     shape = [int(x) for x in run.spec.shape]
     return {"run": str(run.path.resolve()), "family": run.config.model_name, "checkpoint": run.checkpoint,
             "checkpoint_step": run.step, "lattice": shape, "n_spins": int(np.prod(shape)),
-            "hamiltonian": {"J": couplings.J, "h": couplings.h,
-                            "boundary": "periodic" if couplings.periodic else "open",
-                            **({"model": couplings.name} if couplings.lattice is not None else {})},
+            "hamiltonian": {"J": float(model.values.get("J", 1.0)), "h": model.h, "boundary": model.boundary,
+                            **({"model": model.name} if model.name != "ising" else {})},
             "proposal": kind, "note": NOTES[kind].format(family=run.config.model_name),
-            "reference": (P.reference_method(tuple(shape), couplings.J, couplings.h, couplings.periodic)
-                          if couplings.lattice is None else _lattice_reference(couplings.lattice)),
+            "reference": model.reference_method(),
             "units": "per spin (k_B = 1): F, U, S divided by N; C = Var(E)/(N T^2); chi = N (<m^2> - <|m|>^2)/T",
             "n": int(n), "seed": int(seed), "n_boot": int(n_boot), "temperatures": records}
-
-
-def _lattice_reference(model) -> str | None:
-    from physgen.lattice import transfer
-
-    return "transfer matrix" if transfer.entries(model) <= transfer.MAX_ENTRIES else None

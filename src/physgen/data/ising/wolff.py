@@ -123,7 +123,7 @@ class WolffClusters:
 
     def energy_magnetization(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-spin energy (h = 0) and magnetization, each (M,) float64."""
-        s = self.spins.astype(np.int32)
-        bonds = (s * np.roll(s, 1, 1)).sum((1, 2)) + (s * np.roll(s, 1, 2)).sum((1, 2))
-        n = float(self.L * self.L)
-        return -self.J * bonds / n, s.sum((1, 2)) / n
+        from physgen.physics.observables import energy_per_spin
+
+        m = self.spins.sum((1, 2), dtype=np.int64) / float(self.L * self.L)
+        return energy_per_spin(self.spins, self.J), m

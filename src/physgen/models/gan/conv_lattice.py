@@ -109,9 +109,9 @@ N_STATS = 4
 
 
 def lattice_stats(x: torch.Tensor) -> torch.Tensor:
-    """``x (B, C, H, W)`` -> ``(B, 4)``: m, |m|, m² and the nearest-neighbour energy per site
-    e = −(1/N) Σ_i s_i (s_{i+x̂} + s_{i+ŷ}) on the periodic lattice (J = 1, h = 0), averaged over channels —
-    the Ising model's sufficient statistics (E, M) and the order parameter, for the critic head
+    """``x (B, C, H, W)`` -> ``(B, 4)``: m, |m|, m² and the nearest-neighbour bond statistic
+    b = −(1/N) Σ_i s_i (s_{i+x̂} + s_{i+ŷ}) on the periodic lattice, averaged over channels — the Ising model's
+    sufficient statistics (E = J N b − h N m for any J, h) and the order parameter, for the critic head
     (``model.lattice_stats=true``).  Translation invariant."""
     m = x.mean(dim=(1, 2, 3))
     e = -(x * (torch.roll(x, 1, dims=-1) + torch.roll(x, 1, dims=-2))).mean(dim=(1, 2, 3))

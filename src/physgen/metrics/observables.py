@@ -68,13 +68,14 @@ def _difference(a, b) -> dict[str, float | None]:
     return {"value": diff, "error": err if math.isfinite(err) else None, "z": z if math.isfinite(z) else None}
 
 
-def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: float = 1.0, h: float = 0.0,
-                           n_boot: int = 200, rng: np.random.Generator | None = None,
+def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, n_boot: int = 200,
+                           rng: np.random.Generator | None = None,
                            real_sampling: Sampling | None = None, fake_sampling: Sampling | None = None,
                            real_log_weights: np.ndarray | None = None,
                            fake_log_weights: np.ndarray | None = None, model=None) -> dict:
     """Real vs fake (and real half vs real half) observables at temperature ``t``; ``(N, L, L)`` inputs, energies
-    of the Ising ``J``, ``h`` or of a :mod:`physgen.lattice` ``model`` (no Onsager reference then).
+    of the :mod:`physgen.lattice` ``model`` (None: the Ising model at J = 1, h = 0), with Onsager's
+    infinite-lattice values beside those of the Ising model.
 
     ``*_sampling``: how each file's rows were produced (default: independent rows); ``*_log_weights``
     ``(N,)``: importance weights of weighted files (module docstring).  Every existing key of an entry is
@@ -86,14 +87,14 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
     real_sampling = real_sampling if real_sampling is not None else Sampling.independent(len(real))
     fake_sampling = fake_sampling if fake_sampling is not None else Sampling.independent(len(fake))
     ia, ib = real_sampling.halves(rng)
-    kw = dict(J=J, h=h, rng=rng, n_boot=n_boot, model=model)
+    kw = dict(rng=rng, n_boot=n_boot, model=model)
     th = {"real": thermodynamics_report(real, t, sampling=real_sampling, log_weights=real_log_weights, **kw),
           "fake": thermodynamics_report(fake, t, sampling=fake_sampling, log_weights=fake_log_weights, **kw)}
     halves = [thermodynamics_report(real[i], t, sampling=real_sampling.take(i),
                                     log_weights=None if real_log_weights is None else real_log_weights[i], **kw)[0]
               for i in (ia, ib)] if min(len(ia), len(ib)) >= 2 else None
     ising = model is None or model.name == "ising"
-    ref = onsager_reference(t, J if model is None else float(model.values["J"])) if ising else {}
+    ref = onsager_reference(t, 1.0 if model is None else float(model.values["J"])) if ising else {}
     out = {"n_real": int(len(real)), "n_fake": int(len(fake)), "observables": {}}
     for name in OBSERVABLES:
         (r, r_notes), (f, f_notes) = ((th[k][0][name], th[k][1][name]) for k in ("real", "fake"))
@@ -107,8 +108,7 @@ def compare_at_temperature(real: np.ndarray, fake: np.ndarray, t: float, *, J: f
                        "floor_split": "real halves share no chain segment (whole chains to each half; an odd chain "
                                       "split in time)"}
     out["distributions"] = _distribution_divergences(real, fake, (ia, ib), (w_real, w_fake),
-                                                     (real_log_weights is not None, fake_log_weights is not None), J, h,
-                                                     model)
+                                                     (real_log_weights is not None, fake_log_weights is not None), model)
     r, g_real = correlation_function(real, log_weights=real_log_weights, model=model)
     _, g_fake = correlation_function(fake, log_weights=fake_log_weights, model=model)
     out["correlation"] = {"r": np.asarray(r, float).tolist(), "real": np.asarray(g_real, float).tolist(),
@@ -163,8 +163,8 @@ def _divergence(x: np.ndarray, y: np.ndarray, wx, wy, weighted: tuple[bool, bool
     return float(kl), float(js)
 
 
-def _distribution_divergences(real, fake, halves, weights, weighted, J, h, model=None) -> dict:
-    fr, ff = spin_features(real, J=J, h=h, model=model), spin_features(fake, J=J, h=h, model=model)
+def _distribution_divergences(real, fake, halves, weights, weighted, model=None) -> dict:
+    fr, ff = spin_features(real, model=model), spin_features(fake, model=model)
     (ia, ib), (wr, wf) = halves, weights
     out = {}
     for j, name in enumerate(("energy", "abs_magnetization")):

@@ -17,9 +17,9 @@ Metric by data kind (samples in data space, ``(N, *shape)``; the metrics are in 
   arXiv:2211.10295, recommend per-feature W1 beside a real-vs-real floor).  Components ``kl`` and
   ``w1`` (means over features) and ``kl[name]``, ``w1[name]`` per feature (up to 16 features);
   headline = ``kl``.  A conditioned run draws at the held-out condition values; the histograms pool them.
-* ``spins`` (Ising lattices ``(N, L, L)`` of ±1): per condition value T, the energy per spin
-  ``e = −(J Σ_<ij> s_i s_j + h Σ_i s_i)/L²`` (periodic nearest neighbours,
-  :func:`physgen.physics.observables.energy_per_spin`, J and h from the held-out attrs, default 1 and 0)
+* ``spins`` (lattices ``(N, L, L)`` of ±1): per condition value T, the energy per spin ``e = E/L²`` of the
+  lattice model the held-out file records (:func:`physgen.lattice.registry.model_of`; the Ising model
+  ``E = −J Σ_<ij> s_i s_j − h Σ_i s_i`` with J = 1, h = 0 where it records none)
   and ``|m| = |Σ_i s_i|/L²``; relative errors ``|⟨e⟩_fake − ⟨e⟩_held| / max(|⟨e⟩_held|, 1/L²)``, the
   same for ⟨|m|⟩.  Components ``e_err`` and ``m_err`` (maxima over T) and ``e_err[temperature=T]``,
   ``m_err[temperature=T]`` (up to 16 values); headline = ``max(e_err, m_err)``.  Beside the headline,

@@ -312,7 +312,7 @@ TAU_KEYS = ("tau_int_energy", "tau_int_abs_m", "mcmc_tau_int_energy", "mcmc_tau_
 
 
 def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
-                unrecorded: str = "estimate", J: float = 1.0, h: float = 0.0, model=None) -> Sampling:
+                unrecorded: str = "estimate", model=None) -> Sampling:
     """How the ``rows`` (default: all) of an Ising Dataset at ``temperature`` were produced.
 
     From the file's attributes when they describe these rows (:func:`physgen.data.ising.simulate`'s
@@ -335,7 +335,7 @@ def sampling_of(dataset, temperature: float, rows: np.ndarray | None = None, *,
     if unrecorded == "independent" and not recorded:
         return Sampling.independent(n)
     s = dataset.samples[rows]
-    return Sampling.estimated(energy_per_spin(s, J, h, model=model), magnetization(s, model))
+    return Sampling.estimated(energy_per_spin(s, model=model), magnetization(s, model))
 
 
 def thermodynamics_by_temperature(dataset, *, rng=None, n_boot: int = 200) -> dict[float, dict]:

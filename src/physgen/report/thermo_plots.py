@@ -30,10 +30,12 @@ def temperature_grid(temperatures: list[float]) -> np.ndarray:
 def exact_curves(result: dict, grid: np.ndarray) -> tuple[dict | None, dict | None]:
     """``({quantity: (GRID,)}, …)`` of the finite-lattice reference and of Onsager on ``grid`` (None where none
     applies: the Ising model's only; another lattice model's exact values are those of thermo.json)."""
+    from physgen.lattice import registry
+
     ham, shape = result["hamiltonian"], tuple(result["lattice"])
-    periodic = ham["boundary"] == "periodic"
-    if ham.get("model", "ising") != "ising":   # a physgen.lattice model: its exact values are in the table
-        return None, None
+    if ham.get("model", "ising") != "ising" or len(shape) != 2 or shape[0] != shape[1]:
+        return None, None   # another physgen.lattice model: its exact values are in the table
+    model = registry.build("ising", shape[0], params={"J": ham["J"], "h": ham["h"]}, boundary=ham["boundary"])
 
     def curve(values_at) -> dict | None:
         rows = [values_at(float(t)) for t in grid]
@@ -41,8 +43,8 @@ def exact_curves(result: dict, grid: np.ndarray) -> tuple[dict | None, dict | No
             return None
         return {k: np.array([r[k] for r in rows], dtype=float) for k in rows[0] if k != "method"}
 
-    finite = curve(lambda t: P.exact_values(shape, t, ham["J"], ham["h"], periodic))
-    return finite, curve(lambda t: P.onsager_values(t, ham["J"], ham["h"]))
+    closed = model.reference_method() in ("enumeration", "kaufman")   # (the transfer matrix: at its T only)
+    return curve(model.exact) if closed else None, curve(model.infinite_lattice)
 
 
 def _panel(ax, key: str, label: str, result: dict, grid: np.ndarray, finite: dict | None, inf: dict | None) -> None:

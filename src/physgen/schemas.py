@@ -219,7 +219,7 @@ def check(value: Any, schema: Any, where: str, at: str = "") -> Any:
 
 
 # --- the run directory's files ----------------------------------------------------------------------------
-KINDS = ("spins", "binary", "continuous", "image", "pointcloud", "categorical")
+KINDS = ("spins", "binary", "continuous", "image", "pointcloud", "categorical", "field")
 MAX_VALUES = 2 ** 31          # a sample shape with more values than this is not a file physgen wrote
 _NAME = Str()
 _NUMBERS = List(Num())

@@ -37,9 +37,9 @@ from physgen.atomic import check_writable, write_bytes
 from physgen.errors import UserError
 from physgen.paths import as_path, refuse_unreachable, shown
 
-KINDS = ("spins", "binary", "continuous", "image", "pointcloud", "categorical")
+KINDS = ("spins", "binary", "continuous", "image", "pointcloud", "categorical", "field")
 DTYPES = {"spins": np.int8, "binary": np.uint8, "continuous": np.float32, "image": np.float32,
-          "pointcloud": np.float32, "categorical": np.int8}
+          "pointcloud": np.float32, "categorical": np.int8, "field": np.float32}
 CHUNK_BYTES = 1 << 20   # bytes of one /samples chunk (whole rows)
 
 
@@ -203,7 +203,7 @@ def _validate_values(x: np.ndarray, kind: str, where: str) -> None:
         raise UserError(f"{where}: /samples of kind 'spins' must contain only -1 and +1")
     if kind == "binary" and not np.all((x == 0) | (x == 1)):
         raise UserError(f"{where}: /samples of kind 'binary' must contain only 0 and 1")
-    if kind in ("continuous", "image"):
+    if kind in ("continuous", "image", "field"):
         bad = ~np.isfinite(x)
         if bad.any():
             rows = np.unique(np.nonzero(bad.reshape(len(x), -1))[0])

@@ -195,7 +195,12 @@ class LatticeModel:
             e = e + (self._like(x, J) * self.space.bond(x, roll(x, *DIRECTIONS[key]))).sum((-2, -1))
         if self.h:
             e = e + self.h * self.space.site(x).sum((-2, -1))
-        return e
+        extra = self.potential(x)
+        return e if extra is None else e + extra.sum((-2, -1))
+
+    def potential(self, x):
+        """``(..., L, L)``: a site term of the energy beyond h a(s) (the φ⁴ potential), None by default."""
+        return None
 
     def neighbours(self) -> list[tuple[int, int, np.ndarray]]:
         """Every site's neighbours: ``(di, dj, J)`` with ``J[i, j]`` the coupling of ``(i, j)`` to
@@ -212,6 +217,8 @@ class LatticeModel:
         neighbours keep their values in ``x``; ``local_energy(x, v') − local_energy(x, x)`` is the energy change
         of setting one site to ``v'``."""
         e = self.h * self.space.site(v) if self.h else 0.0
+        extra = self.potential(v)
+        e = e if extra is None else e + extra
         for di, dj, J in self.neighbours():
             e = e + J * self.space.bond(v, roll(x, di, dj))
         return e

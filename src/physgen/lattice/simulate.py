@@ -6,7 +6,8 @@ the model's order parameter (for quenched models the overlap q² of chain pairs)
 from the second half of burn-in on; their integrated autocorrelation times (sweeps, Sokal's window) are stored
 per temperature, with a warning where ``thin < 2 τ_int``.  Samplers: ``metropolis`` (:mod:`.metropolis`),
 ``swendsen-wang`` (:mod:`.cluster`), ``tempering`` (:mod:`.tempering`: every chain is a ladder of ``replicas``
-temperatures, the requested ones included; the acceptance of each neighbouring pair is stored) and, for the Ising
+temperatures, the requested ones included; the acceptance of each neighbouring pair is stored), ``hmc`` for a
+continuous field (:mod:`.hmc`: one trajectory per sweep, its step size adapted during burn-in) and, for the Ising
 model, physgen's Ising engine (``metropolis`` and ``wolff``, :func:`physgen.data.ising.simulate`).
 """
 from __future__ import annotations
@@ -25,11 +26,12 @@ from physgen.lattice.model import LatticeModel
 from physgen.lattice.tempering import Tempering, ladder
 from physgen.memory_guard import require
 
-ALGORITHMS = ("metropolis", "wolff", "swendsen-wang", "tempering")
+ALGORITHMS = ("metropolis", "wolff", "swendsen-wang", "tempering", "hmc")
 SWEEP_DEFINITION = {
     "metropolis": "one sweep = N single-site Metropolis attempts, colour class by colour class",
     "swendsen-wang": "one sweep = one Swendsen-Wang cluster decomposition and relabelling of the lattice",
     "tempering": "one sweep = one Metropolis sweep of every replica, then one round of neighbour exchanges",
+    "hmc": "one sweep = one HMC trajectory of every chain (leapfrog, then accept or reject)",
 }
 
 
@@ -57,8 +59,10 @@ def _cluster_models() -> list[str]:
 
 def simulate(model: LatticeModel, temperatures, n_samples: int, *, chains: int | None = None, burn_in: int = 1000,
              thin: int = 10, algorithm: str = "metropolis", start: str = "ordered", replicas: int = 16,
-             seed: int = 0, progress: bool = False, names: dict[str, str] | None = None) -> Dataset:
-    """``n_samples`` configurations of ``model`` at each temperature (see the module docstring)."""
+             seed: int = 0, progress: bool = False, names: dict[str, str] | None = None,
+             step_size: float | None = None, trajectory: float = 1.0) -> Dataset:
+    """``n_samples`` configurations of ``model`` at each temperature (see the module docstring); ``step_size``
+    and ``trajectory`` are HMC's (:class:`~physgen.lattice.hmc.HMC`)."""
     n = {k: k for k in ("temperatures", "samples", "chains", "burn_in", "thin", "replicas")} | (names or {})
     temps = np.atleast_1d(np.asarray(temperatures, dtype=np.float64))
     if temps.ndim != 1 or not (np.all(np.isfinite(temps)) and np.all(temps > 0)):
@@ -77,7 +81,14 @@ def simulate(model: LatticeModel, temperatures, n_samples: int, *, chains: int |
     rungs = ladder(temps, replicas) if algorithm == "tempering" else temps
     require(3 * per_chain * len(rungs) * chains * model.n_sites + 64 * len(rungs) * chains * model.n_sites,
             what=f"{n['samples']} {n_samples} x {len(temps)} temperature(s)", reduce=f"lower {n['samples']}")
-    return _Run(model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress).dataset()
+    run = _Run(model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress)
+    if algorithm == "hmc":
+        from physgen.lattice.hmc import HMC
+
+        run.hmc = HMC(model, step_size=step_size, trajectory=trajectory, adapt=burn_in)
+    elif step_size is not None or trajectory != 1.0:
+        raise UserError("the step size and trajectory length are hmc's: drop them or use hmc", key="algorithm")
+    return run.dataset()
 
 
 def _ising_engine(model, temps, n_samples, chains, burn_in, thin, algorithm, start, seed, progress) -> Dataset:
@@ -104,6 +115,8 @@ class _Run:
         space, shape = self.model.space, (count, *self.model.shape)
         if self.start == "random":
             return space.random(self.rng, shape)
+        if space.kind == "field":
+            return space.ordered(self.rng, count, self.model.shape)
         pick = space.values[self.rng.integers(0, space.q, size=count)]
         return np.broadcast_to(pick[:, None, None], shape).astype(np.int8).copy()
 
@@ -115,7 +128,8 @@ class _Run:
             step = lambda x: engine.sweep(x, self.rng)  # noqa: E731
             view = lambda x: x.transpose(1, 0, 2, 3)[self.where]  # noqa: E731  (T, C, L, L)
         else:
-            engine = (SwendsenWang if self.algorithm == "swendsen-wang" else Metropolis)(self.model)
+            engine = self.hmc if self.algorithm == "hmc" else \
+                (SwendsenWang if self.algorithm == "swendsen-wang" else Metropolis)(self.model)
             beta = np.repeat(1.0 / self.temps, C)
             x = self.initial(len(self.temps) * C)
             step = lambda x: engine.sweep(x, beta, self.rng)  # noqa: E731
@@ -160,14 +174,18 @@ class _Run:
                  "start": self.start, "n_samples_per_temperature": self.n_samples,
                  "temperatures": [float(t) for t in self.temps], "tau_int_energy": tau_e,
                  f"tau_int_{order_key}": tau_o, "sweep_definition": SWEEP_DEFINITION[self.algorithm]}
-        if self.algorithm == "metropolis":
+        if self.algorithm in ("metropolis", "hmc"):
             attrs["acceptance"] = float(engine.acceptance)
+        if self.algorithm == "hmc":
+            attrs.update(hmc_step_size=engine.step_size, hmc_trajectory_length=engine.trajectory,
+                         hmc_leapfrog_steps=engine.leapfrog_steps())
         if self.algorithm == "swendsen-wang":
             attrs["mean_cluster_size"] = float(engine.mean_cluster)
         if self.algorithm == "tempering":
             attrs["ladder"] = [float(t) for t in self.rungs]
             attrs["tempering_acceptance"] = [float(a) for a in engine.acceptance]
         _warn_thinning(self.thin, self.temps, tau_e, tau_o)
+        samples = samples.astype(np.float32) if self.model.space.kind == "field" else samples
         return Dataset(np.ascontiguousarray(samples.reshape(T * self.n_samples, L, L)), self.model.space.kind,
                        {"temperature": np.repeat(self.temps, self.n_samples)}, None, attrs,
                        hamiltonian=self.model.datasets())

@@ -13,7 +13,8 @@ where the state space supplies the bond function ``b`` and the site function ``a
 
 The functions take NumPy arrays or torch tensors alike and return float64 arrays or tensors.  ``components``
 gives the order-parameter field whose sum over the lattice is the magnetisation.
-A continuous space (a real field with a polynomial site term) gives the same two functions.
+- :class:`Field`: ``φ ∈ ℝ`` (float64 in chains, ``float32`` in files), ``b(φ, ψ) = −φ ψ``; its site term is the
+  model's own polynomial (:meth:`physgen.lattice.model.LatticeModel.site_energy`; the φ⁴ action).
 """
 from __future__ import annotations
 
@@ -112,3 +113,34 @@ class States:
 
     def describe(self) -> str:
         return f"{self.q} states 0..{self.q - 1}"
+
+
+class Field:
+    """A real scalar field φ ∈ ℝ at each site (data kind ``field``): the bond ``b(φ, ψ) = −φ ψ`` of the lattice
+    Laplacian's off-diagonal part; the site term comes from the model (a polynomial in φ)."""
+
+    kind = "field"
+    q = None
+    relabeling_symmetric = True   # b(−φ, −ψ) = b(φ, ψ): an even site term keeps every action under φ -> −φ
+    dtype = np.float64
+
+    def bond(self, s, t):
+        return -_as_float(s * t)
+
+    def site(self, s):
+        return _as_float(s) * 0.0
+
+    def random(self, rng: np.random.Generator, shape) -> np.ndarray:
+        return rng.standard_normal(shape)
+
+    def ordered(self, rng: np.random.Generator, count: int, shape) -> np.ndarray:
+        """``count`` constant fields ±1 (a random sign each) of ``shape``."""
+        sign = rng.choice(np.array([-1.0, 1.0]), size=count)
+        return np.broadcast_to(sign.reshape(-1, *([1] * len(shape))), (count, *shape)).copy()
+
+    def components(self, x: np.ndarray) -> np.ndarray:
+        """``(N, 1, L, L)`` float64: the field as its own order-parameter component."""
+        return np.asarray(x, dtype=np.float64)[:, None]
+
+    def describe(self) -> str:
+        return "real field"

@@ -68,12 +68,17 @@ def _count(q: int, L: int, torus: bool, triangular: bool, symmetric: bool) -> in
 
 
 def entries(model: LatticeModel) -> int:
-    """Frontier entries the solver needs for ``model``."""
+    """Frontier entries the solver needs for ``model`` (a continuous field: check_size refuses it)."""
+    if model.space.q is None:
+        check_size(model)
     return _count(model.space.q, model.size, model.boundary == "periodic", model.triangular, _symmetric(model))
 
 
 def check_size(model: LatticeModel) -> None:
-    """A UserError stating the limit when ``model`` is beyond the solver."""
+    """A UserError stating the limit when ``model`` is beyond the solver (or is a continuous field)."""
+    if model.space.q is None:
+        raise UserError(f"{model.name}: the transfer matrix sums over discrete states; a continuous field has none "
+                        f"(its classical reference is hmc data)")
     if entries(model) > MAX_ENTRIES:
         q, L = model.space.q, model.size
         shape = (q, model.boundary == "periodic", model.triangular, _symmetric(model))

@@ -39,6 +39,7 @@ DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
                    "categorical": METRICS,
                    "binary": ("kl", "js", "mmd", "w1", "c2st"),
                    "image": ("kl", "js", "mmd", "w1", "c2st"),
+                   "field": ("kl", "js", "mmd", "w1", "c2st"),
                    "pointcloud": ("w1m", "w1p", "w1efp", "fpd", "kpd")}
 
 

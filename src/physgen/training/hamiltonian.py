@@ -96,6 +96,10 @@ def IsingTraining(size: int, temperatures, J: float = 1.0, h: float = 0.0, perio
 
 def check(cls, hamiltonian: HamiltonianTraining, sets, condition: str | None) -> None:
     """Refuse a family that cannot train on a Hamiltonian, and user settings that a Hamiltonian run sets."""
+    kind = hamiltonian.model.space.kind
+    if getattr(cls, "trains_on_hamiltonian", False) and kind not in cls.kinds:
+        raise UserError(f"model {cls.name!r} cannot learn {hamiltonian.model.name} ({kind} configurations; it "
+                        f"models {', '.join(cls.kinds)})", key="hamiltonian")
     if not getattr(cls, "trains_on_hamiltonian", False):
         from physgen.models import registry
 

@@ -202,6 +202,8 @@ def observables_metrics(ctx) -> dict:
 
     if not ctx.temperatures:
         return {"observables": _skipped(ctx, "observables", "no /conditions/temperature in the files")}
+    if ctx.real.kind == "field":
+        return field_metrics(ctx)
     from physgen.lattice.registry import model_of
 
     model = model_of(ctx.real)
@@ -231,6 +233,22 @@ def observables_metrics(ctx) -> dict:
                           "(log_weights): weighted averages and weighted bootstrap",
                 "observables": list(ob.OBSERVABLES)}
     return {"observables": {**summary, "ci_low": None, "ci_high": None, "by_temperature": per_t,
+                            "protocol": protocol}}
+
+
+def field_metrics(ctx) -> dict:
+    """Per-temperature field observables, real vs fake, with half-vs-half floors; χ²/dof summary."""
+    from physgen.metrics import observables as ob
+    from physgen.metrics.field_compare import FIELD_OBSERVABLES, compare_fields
+
+    per_t = {ob.temperature_key(t): compare_fields(ctx.real.samples[floors.rows_at(ctx.real, t)],
+                                                   ctx.fake.samples[floors.rows_at(ctx.fake, t)])
+             for t in ctx.temperatures}
+    protocol = {"seed": ctx.seed, "observables": list(FIELD_OBSERVABLES),
+                "value": "chi2/dof = mean z^2 of (fake - real)/error over temperatures and observables",
+                "floor": "same between the first and second half of the real rows at each temperature",
+                "errors": "blocked jackknife over 20 blocks of rows in file order (physgen.lattice.field_observables)"}
+    return {"observables": {**ob.summarise(per_t), "ci_low": None, "ci_high": None, "by_temperature": per_t,
                             "protocol": protocol}}
 
 

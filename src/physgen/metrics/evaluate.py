@@ -39,7 +39,7 @@ DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
                    "categorical": METRICS,
                    "binary": ("kl", "js", "mmd", "w1", "c2st"),
                    "image": ("kl", "js", "mmd", "w1", "c2st"),
-                   "field": ("kl", "js", "mmd", "w1", "c2st"),
+                   "field": ("kl", "js", "mmd", "w1", "c2st", "observables"),
                    "pointcloud": ("w1m", "w1p", "w1efp", "fpd", "kpd")}
 
 
@@ -82,8 +82,8 @@ def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) 
         raise UserError(f"unknown metric {', '.join(map(repr, unknown)) or '(none given)'} "
                         f"(choose from {','.join(allowed)}{' for point clouds' if kind == 'pointcloud' else ''})",
                         key="metrics")
-    if "observables" in names and kind not in ("spins", "categorical"):
-        raise UserError(f"'observables' needs lattice data (spins or q states), the files are of kind {kind!r}",
+    if "observables" in names and kind not in ("spins", "categorical", "field"):
+        raise UserError(f"'observables' needs lattice data (spins, q states or a field), the files are of kind {kind!r}",
                         key="metrics")
     return list(dict.fromkeys(names))
 

@@ -184,6 +184,17 @@ def temperature_rows(result: dict) -> list[list]:
     return rows
 
 
+def field_rows(result: dict) -> list[list]:
+    """Rows ``[T, observable, real ± error, generated ± error, z, floor z]`` of a field evaluation."""
+    rows = []
+    per_t = result["observables"]["by_temperature"]
+    for key in sorted(per_t, key=float):
+        for name, e in per_t[key]["observables"].items():
+            cells = [f"{_fmt(e[s]['value'])} ± {_fmt(e[s]['error'])}" for s in ("real", "fake")]
+            rows.append([key, name, *cells, _fmt(e["difference"]["z"]), _fmt((e["floor"] or {}).get("z"))])
+    return rows
+
+
 def overlap_rows(result: dict) -> list[list]:
     """Rows ``[T, ⟨q²⟩ real, ⟨q²⟩ generated, z, g real, g generated, z, KL(P(q))]`` of a spin glass's overlap
     (empty where the evaluation has none)."""
@@ -267,7 +278,13 @@ def evaluation_report(real: Dataset, fake: Dataset, result: dict, *, plots: bool
         rep.figure(feature_histograms(tr, tf, names, result), "per-feature histograms with ratio panels")
         if tr.shape[1] >= 2:
             rep.section("Feature pairs", "pairs").figure(pair_plots(tr, tf, names), "2-D pair histograms")
-    if isinstance(result.get("observables"), dict) and result["observables"].get("by_temperature"):
+    if real.kind == "field" and isinstance(result.get("observables"), dict) \
+            and result["observables"].get("by_temperature"):
+        rep.section("Field observables", "observables")
+        rep.text("z = (generated − Monte Carlo)/σ per observable (blocked jackknife errors); the floor compares "
+                 "the two halves of the Monte Carlo rows.", cls="note")
+        rep.table(["T", "observable", "Monte Carlo", "generated", "z", "floor z"], field_rows(result))
+    elif isinstance(result.get("observables"), dict) and result["observables"].get("by_temperature"):
         rep.section("Observables versus temperature", "observables")
         rep.text("z = (generated − Monte Carlo)/σ per observable; KL of the energy and |m| distributions "
                  "(exact categories) with the real-half floor in brackets.", cls="note")

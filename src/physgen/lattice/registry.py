@@ -78,6 +78,20 @@ def recorded(attrs: dict, size: int | None = None, where: str = "the run's train
     return from_attrs({**attrs, "hamiltonian": name}, size=size, where=where)
 
 
+def from_config(cfg, size: int, states: int | None = None):
+    """The model a family's config names for a Hamiltonian run (``model.hamiltonian``): ``model.J`` and
+    ``model.h`` where the model has them, its other parameters from ``model.params`` (the number of states q of
+    q-state data: ``states``), ``model.boundary``, and for a quenched model the couplings drawn from
+    ``model.disorder`` and ``model.disorder_seed``, on an ``size``² lattice."""
+    cls = get(cfg.hamiltonian)
+    params = {k: float(getattr(cfg, k)) for k in ("J", "h") if k in cls.params}
+    params.update(dict(cfg.params))
+    if states is not None and "q" in cls.params:
+        params["q"] = states
+    extra = {"disorder": cfg.disorder, "disorder_seed": cfg.disorder_seed} if cls.quenched else {}
+    return cls(int(size), boundary=cfg.boundary, params=params, **extra)
+
+
 def from_dataset(ds, where: str = "dataset"):
     """The model instance a data file records (:func:`from_attrs` with its ``/hamiltonian`` couplings)."""
     return from_attrs(ds.attrs, ds.hamiltonian, size=int(ds.samples.shape[-1]), where=where)

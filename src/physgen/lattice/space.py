@@ -142,5 +142,9 @@ class Field:
         """``(N, 1, L, L)`` float64: the field as its own order-parameter component."""
         return np.asarray(x, dtype=np.float64)[:, None]
 
+    def magnetization(self, x: np.ndarray) -> np.ndarray:
+        """``(N,)`` |M|/V = |Σ_x φ_x| / V."""
+        return np.abs(np.asarray(x, dtype=np.float64).reshape(len(x), -1).mean(1))
+
     def describe(self) -> str:
         return "real field"

@@ -33,6 +33,13 @@ importance-weighted bound logsumexp_i log p(y_i) − log k − D log K (``iwae``
 tends to log P(x) as k grows.  Samples are decoded as k = ⌊K y⌋.  On continuous data ``exact`` is the exact
 log-density.
 
+Fields.  Real lattice fields (kind ``field``, the φ⁴ model) get the coupling flow of
+:mod:`physgen.models.lattice_flow` (checkerboard affine couplings with convolutional conditioners, equivariant
+under φ -> −φ) instead of zuko's transforms, and its density is exact.  Such a flow also trains on the action
+alone (``model.objective = "free-energy"``, ``physgen train flow --hamiltonian phi4``): it minimises the reverse
+Kullback–Leibler divergence, i.e. the variational free energy β F_q = E_q[β S(φ) + log q(φ)] ≥ β F, with the
+reparameterised gradient of draws φ = f(z) (Albergo, Kanwar & Shanahan, PRD 100, 034515, 2019).
+
 The options and their checks: :mod:`physgen.models.flow_config`; the family's card (name, defaults per data
 kind): :mod:`physgen.models.flow_card`.
 """
@@ -56,9 +63,9 @@ from physgen.randomness import rand, randn
 def levels_of(config: FlowConfig, spec: DataSpec) -> int | None:
     """K, the number of values a discrete feature takes (spins, binary: 2; grey images on a grid k/N: N + 1),
     or None for data modelled as continuous."""
-    if spec.kind == "continuous":
+    if spec.kind in ("continuous", "field"):
         if config.dequantize == "uniform":
-            raise UserError("model.dequantize=uniform: continuous data are not discrete; use auto or none")
+            raise UserError(f"model.dequantize=uniform: {spec.kind} data are not discrete; use auto or none")
         return None
     if spec.kind in ("spins", "binary"):
         if config.dequantize == "none":
@@ -94,9 +101,20 @@ class Flow(FlowCard, GenerativeModel):
 
         config = self.config
         self.levels = levels_of(config, spec)
-        self.unit = spec.kind != "continuous"          # values in [0, 1] go through the logit map
+        self.unit = spec.kind not in ("continuous", "field")   # values in [0, 1] go through the logit map
         self.cond = Conditioner(spec, config.label_dim)
+        if config.objective == "free-energy" and spec.kind != "field":
+            raise UserError(f"model.objective=free-energy: the flow learns a Hamiltonian of real fields, not of "
+                            f"{spec.kind} data (use van for spin models)")
         d = spec.n_features
+        self.field = None
+        if spec.kind == "field":
+            from physgen.models.lattice_flow import CouplingFlow
+
+            if len(spec.shape) != 2 or spec.shape[0] != spec.shape[1]:
+                raise UserError(f"a flow of fields needs L x L lattices, got shape {spec.shape}")
+            self.field = CouplingFlow(spec.shape[0], config.transforms, config.hidden, self.cond.dim)
+            return
         options: dict[str, Any] = {"transforms": config.transforms, "hidden_features": config.hidden,
                                    "passes": config.passes or None}
         if config.flow == "nsf":
@@ -135,7 +153,10 @@ class Flow(FlowCard, GenerativeModel):
         return y.clamp(0.0, 1.0) if clamp else y
 
     def log_density(self, v: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
-        """log p(v | c) of the flow's input ``v (B, D)``: ``(B,)`` (change of variables; zuko)."""
+        """log p(v | c) of the flow's input ``v (B, D)``: ``(B,)`` (change of variables; zuko, or the coupling
+        flow of fields)."""
+        if self.field is not None:
+            return self.field.log_q(v.view(len(v), *self.spec.shape), c)
         return self.flow(c).log_prob(v)
 
     def log_p(self, x: torch.Tensor, c: torch.Tensor | None, generator: torch.Generator | None) -> torch.Tensor:
@@ -155,14 +176,48 @@ class Flow(FlowCard, GenerativeModel):
     # --- training ------------------------------------------------------------------------------------
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Negative log-likelihood per feature (nats), averaged over the batch; logs the per-sample value."""
+        """Negative log-likelihood per feature (nats), averaged over the batch; logs the per-sample value.  Free
+        energy (fields): (1/D) mean_T β F_q over the batch's temperatures (module docstring)."""
+        if self.config.objective == "free-energy":
+            return self._free_energy_loss(batch, generator)
         lp = self.log_p(batch["x"], self.cond.from_batch(batch), generator)
         nll = -lp.mean()
         return nll / self.spec.n_features, {"nll": float(nll.detach())}
 
+    def _free_energy_loss(self, batch: dict[str, torch.Tensor], generator: torch.Generator
+                          ) -> tuple[torch.Tensor, dict[str, float]]:
+        temps = torch.unique(batch["cond"][:, 0])                              # (K,) the batch's temperatures
+        t = temps.repeat_interleave(self.config.samples)                       # (K·S,)
+        c = self.cond(t[:, None])
+        x, lq = self.field.sample(len(t), c, generator, next(self.parameters()))
+        action = self.energy(x)                                                # (K·S,) float64, differentiable
+        beta, d = 1.0 / t.double(), self.spec.n_features
+        value = (beta * action + lq.double()).mean() / d                       # (1/D) mean_T β F_q
+        f_q = ((action + t.double() * lq.double()) / d).detach().view(len(temps), -1).mean(1)   # F_q/N per T
+        logs = {"f_q": float(f_q.mean()), "energy": float(action.detach().mean() / d)}
+        if len(temps) > 1:
+            logs.update({f"f_q[T={float(v):g}]": float(f) for v, f in zip(temps, f_q)})
+        return value.float(), logs
+
+    def energy(self, x: torch.Tensor) -> torch.Tensor:
+        """The action ``(B,)`` float64 of fields ``x (B, L, L)`` under ``model.hamiltonian`` (free energy)."""
+        if getattr(self, "_lattice", None) is None:
+            from physgen.lattice import registry
+
+            self._lattice = registry.from_config(self.config, self.spec.shape[0])
+        return self._lattice.energy(x.reshape(len(x), *self.spec.shape).double())
+
+    def samples_in(self, batch: dict[str, torch.Tensor], rows: int) -> int:
+        """Free energy: the fields drawn, ``model.samples`` per distinct temperature of the batch; else the rows."""
+        if self.config.objective != "free-energy":
+            return rows
+        return int(torch.unique(batch["cond"][:, 0]).numel()) * int(self.config.samples)
+
     def check_batch(self, batch: dict[str, torch.Tensor]) -> None:
         x = batch["x"]
         kind = self.spec.kind
+        if kind == "field" and self.config.objective != "free-energy" and not bool(torch.isfinite(x).all()):
+            raise UserError("data: a field must be finite")
         if kind == "spins" and not bool(((x == 1) | (x == -1)).all()):
             raise UserError("data: spins must be ±1 for a flow")
         if kind == "binary" and not bool(((x == 0) | (x == 1)).all()):
@@ -226,6 +281,9 @@ class Flow(FlowCard, GenerativeModel):
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         p = next(self.parameters())
+        if self.field is not None:
+            x, _ = self.field.sample(n, c, generator, p)
+            return x, x.flatten(1), c
         z = randn((n, self.spec.n_features), generator, p.device, p.dtype)
         v = self.flow(c).transform.inv(z)
         x = self._from_flow(v) if self.unit else v
@@ -243,11 +301,14 @@ class Flow(FlowCard, GenerativeModel):
         extended-space view of dequantisation; Nicoli et al., PRE 101, 023304, 2020).  The logit map's margin α
         lets y leave [0, 1]^D, where the target is 0: such a draw reports log q = +∞, so a chain never accepts
         it and its importance weight is 0.  Reported: log q(y) − D log K."""
-        if self.spec.kind != "spins":
-            raise UserError(f"the flow proposes Boltzmann moves on spin lattices, not {self.spec.kind} data")
+        if self.spec.kind not in ("spins", "field"):
+            raise UserError(f"the flow proposes Boltzmann moves on spin lattices and fields, not {self.spec.kind} "
+                            f"data")
         condition = {k: v for k, v in (condition or {}).items() if k in self.cond.names} or None
         if self.cond.active and not condition:
             raise UserError("this flow is conditioned: pass a condition (e.g. temperature=T)")
+        if self.field is not None:
+            return self._field_proposal(condition)
 
         def log_q(y: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
             inside = ((y >= 0) & (y <= 1)).all(1)
@@ -268,6 +329,26 @@ class Flow(FlowCard, GenerativeModel):
             return log_q((k + rand(k.shape, generator, k.device, k.dtype)) / self.levels, c)
 
         from physgen.samplers.boltzmann import Proposal
+
+        return Proposal(draw, log_q=score)
+
+    def _field_proposal(self, condition: dict[str, float] | None):
+        """Independent draws of fields with their exact log q (the coupling flow is normalised)."""
+        from physgen.samplers.boltzmann import Proposal
+
+        def cond_for(n: int, generator: torch.Generator):
+            cond, labels = self.cond.for_sampling(n, condition, generator)
+            return self.cond(cond, labels) if self.cond.active else None
+
+        @torch.no_grad()
+        def draw(n: int, generator: torch.Generator):
+            x, lq = self.field.sample(n, cond_for(n, generator), generator, next(self.parameters()))
+            return x, lq.double()
+
+        @torch.no_grad()
+        def score(s: torch.Tensor, generator: torch.Generator):
+            x = s.reshape(len(s), *self.spec.shape).to(next(self.parameters()))
+            return self.field.log_q(x, cond_for(len(s), generator)).double()
 
         return Proposal(draw, log_q=score)
 

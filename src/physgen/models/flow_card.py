@@ -22,6 +22,12 @@ class FlowCard:
     description: ClassVar[str] = "normalizing flow (zuko NSF/MAF, exact log-likelihood; dequantised discrete data)"
     config_class: ClassVar[type] = FlowConfig
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
+    kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image", "field")
+    #: fields train on their action alone (``physgen train flow --hamiltonian phi4``)
+    trains_on_hamiltonian: ClassVar[bool] = True
+    hamiltonian_kinds: ClassVar[tuple[str, ...]] = ("field",)
+    hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"train": {"lr": 1e-3, "schedule": "cosine"}},
+                                                             budget(3000))
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 1e-3, "schedule": "cosine"}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": budget(12000),
@@ -29,4 +35,7 @@ class FlowCard:
                           "train": {"batch_size": 64}}, budget(3000)),
         "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
                            "train": {"batch_size": 64}}, budget(3000)),
+        # fields: Albergo, Kanwar & Shanahan's layout (checkerboard affine couplings, small conv conditioners)
+        "field": overlay({"model": {"transforms": 16, "hidden": [16, 16]}, "train": {"batch_size": 64}},
+                         budget(3000)),
     }

@@ -8,10 +8,12 @@ Every bad value is a :class:`~physgen.errors.UserError` naming the ``model.*`` o
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Interval, Satisfies, validate
+from physgen.config import registry_choice
+from physgen.constraints import (FINITE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each, Interval, Satisfies,
+                                 validate)
 
 
 @dataclass
@@ -26,13 +28,25 @@ class FlowConfig:
     dequantize: Literal["auto", "uniform", "none"] = "auto"  # discrete data: auto = uniform; none: continuous only
     alpha: float = 0.05                  # [0, 1] data: logit margin, s = α + (1 − 2α) y
     label_dim: int = 0                   # labels: 0 = one-hot, > 0 = learned embedding size
+    # fields (kind "field"): the coupling flow of physgen.models.lattice_flow, trained on data or on an action
+    objective: Literal["likelihood", "free-energy"] = "likelihood"
+    hamiltonian: str = registry_choice("phi4", "physgen.lattice.registry:names")   # free-energy: the lattice model
+    params: dict[str, float] = field(default_factory=dict)   # free-energy: its parameters (m2, lam)
+    J: float = 1.0                       # free-energy: set by the Hamiltonian run (a field model has no J)
+    h: float = 0.0                       # free-energy: set by the Hamiltonian run (a field model has no h)
+    boundary: Literal["periodic", "open"] = "periodic"   # free-energy: the lattice's boundary
+    disorder: Literal["pm", "gauss"] = "pm"   # free-energy: set by the Hamiltonian run (no quenched fields)
+    disorder_seed: int = 0                    # free-energy: set by the Hamiltonian run
+    samples: int = 256                   # free-energy: draws per temperature per step
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "transforms": POSITIVE_INT, "hidden": WIDTHS, "bins": POSITIVE_INT, "label_dim": NON_NEGATIVE_INT,
         "passes": Satisfies(lambda p: NON_NEGATIVE_INT.accepts(p) and p != 1, "0 (autoregressive) or >= 2 (2: coupling)"),
-        "alpha": Interval(float, 0, 0.5, closed="neither")}
+        "alpha": Interval(float, 0, 0.5, closed="neither"), "samples": POSITIVE_INT, "params": Each(FINITE),
+        "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT}
 
     def __post_init__(self) -> None:
         validate(self, "model")
         self.hidden = tuple(int(h) for h in self.hidden)
+        self.params = {str(k): float(v) for k, v in dict(self.params).items()}
 

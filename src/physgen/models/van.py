@@ -249,13 +249,7 @@ class VAN(VANCard, GenerativeModel):
         if getattr(self, "_lattice", None) is None:
             from physgen.lattice import registry
 
-            cfg, cls = self.config, registry.get(self.config.hamiltonian)
-            params = {k: float(getattr(cfg, k)) for k in ("J", "h") if k in cls.params}
-            params.update(cfg.param_values())
-            if self.states is not None and "q" in cls.params:
-                params["q"] = self.states
-            extra = {"disorder": cfg.disorder, "disorder_seed": cfg.disorder_seed} if cls.quenched else {}
-            self._lattice = cls(int(self.spec.shape[-1]), boundary=cfg.boundary, params=params, **extra)
+            self._lattice = registry.from_config(self.config, int(self.spec.shape[-1]), states=self.states)
         return self._lattice
 
     def beta_scale(self) -> float:

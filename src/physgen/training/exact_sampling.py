@@ -54,8 +54,9 @@ def check_exact(model_name: str, kind: str, hamiltonian, constants: dict, *, cha
     if getattr(registry.get(model_name), "proposal", None) is GenerativeModel.proposal:
         raise UserError(f"model {model_name!r} has no probability of a configuration to correct with the Boltzmann "
                         f"weight; families that can: {', '.join(families_with_density())}")
-    if kind not in ("spins", "categorical"):
-        raise UserError(f"exact Boltzmann sampling needs a run trained on spin or q-state lattices, not {kind} data")
+    if kind not in ("spins", "categorical", "field"):
+        raise UserError(f"exact Boltzmann sampling needs a run trained on spin or q-state lattices or fields, not "
+                        f"{kind} data")
     if chains is not None and chains < 1:
         raise UserError(f"chains: must be >= 1, got {chains}")
     from physgen.lattice import registry as lattices

@@ -59,6 +59,7 @@ class HamiltonianTraining:
         attrs = {"source": f"physgen train --hamiltonian {self.model.name}", **self.model.attrs(),
                  "temperatures": list(self.temperatures)}
         rows = np.ones((k, L, L), dtype=np.int8) if kind == "spins" else np.zeros((k, L, L), dtype=np.int8)
+        rows = rows.astype(np.float32) if kind == "field" else rows
         return Dataset(rows, kind, {"temperature": np.array(self.temperatures)},
                        None, attrs, hamiltonian=self.model.datasets()).validate("hamiltonian")
 
@@ -96,10 +97,10 @@ def IsingTraining(size: int, temperatures, J: float = 1.0, h: float = 0.0, perio
 
 def check(cls, hamiltonian: HamiltonianTraining, sets, condition: str | None) -> None:
     """Refuse a family that cannot train on a Hamiltonian, and user settings that a Hamiltonian run sets."""
-    kind = hamiltonian.model.space.kind
-    if getattr(cls, "trains_on_hamiltonian", False) and kind not in cls.kinds:
-        raise UserError(f"model {cls.name!r} cannot learn {hamiltonian.model.name} ({kind} configurations; it "
-                        f"models {', '.join(cls.kinds)})", key="hamiltonian")
+    kind, kinds = hamiltonian.model.space.kind, getattr(cls, "hamiltonian_kinds", cls.kinds)
+    if getattr(cls, "trains_on_hamiltonian", False) and kind not in kinds:
+        raise UserError(f"model {cls.name!r} cannot learn {hamiltonian.model.name} from its Hamiltonian ({kind} "
+                        f"configurations; it learns {', '.join(kinds)} ones)", key="hamiltonian")
     if not getattr(cls, "trains_on_hamiltonian", False):
         from physgen.models import registry
 

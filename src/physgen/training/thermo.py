@@ -6,8 +6,9 @@ families_with_density`) proposes draws s ~ q with log q; against the lattice mod
 F, U, S, C, ⟨|m|⟩ and χ per spin with bootstrap errors, beside the exact values of the lattice.
 What a family's log q allows:
 
-* ``normalised`` — ``van``: i.i.d. draws of an exactly normalised q(s): every quantity, and the variational free
-  energy F_q ≥ F;
+* ``normalised`` — ``van``, and ``flow`` on fields: i.i.d. draws of an exactly normalised q(s): every quantity,
+  and the variational free energy F_q ≥ F (for a field the absolute free energy, which HMC alone cannot give;
+  Nicoli et al., PRL 126, 032001, 2021);
 * ``extended`` — ``flow`` and ``vae``/``conv-vae``: i.i.d. draws of a normalised density on an extended space
   whose target has the Boltzmann marginal (Nicoli et al., PRE 101, 023304, 2020), so Ẑ is unbiased: every
   quantity but F_q.  The flow's space is the dequantised y ∈ [0, 1]^D (each spin's cell of width ½, the target
@@ -39,7 +40,7 @@ DEFAULT_BOOT = 200      # bootstrap resamples
 CHUNK = 4096            # draws per call of the proposal
 
 NOTES = {
-    "normalised": "van: i.i.d. draws of an exactly normalised q(s); F = -T log Z with log Z = log mean(e^(-E/T)/q), "
+    "normalised": "{family}: i.i.d. draws of an exactly normalised q(s); F = -T log Z with log Z = log mean(e^(-E/T)/q), "
              "biased low by about (n/ESS - 1)/(2n); F_q = E_q[E + T log q] >= F",
     "extended": "{family}: i.i.d. draws of a normalised density on an extended space with the Boltzmann marginal "
                 "(flow: dequantised cells y in [0,1]^D, draws outside them weight 0; vae: (s, z) with the encoder "
@@ -55,7 +56,7 @@ def normalisation(model) -> str:
     from physgen.models.vae import VAE
     from physgen.models.van import VAN
 
-    if isinstance(model, VAN):
+    if isinstance(model, VAN) or (isinstance(model, Flow) and model.field is not None):
         return "normalised"
     return "extended" if isinstance(model, (Flow, VAE)) else "unnormalised"
 
@@ -94,13 +95,15 @@ def draws_at(run, temperature: float, model, n: int, generator: torch.Generator)
     and the model's |m| under the lattice ``model``, :class:`~physgen.samplers.boltzmann.LatticeTarget`); UserError
     where a draw is not a lattice of ±1 (of q states, for a q-state model)."""
     draw, target = _proposal_draw(run, temperature), LatticeTarget(float(temperature), model)
-    states = model.space.kind == "categorical"
+    kind = model.space.kind
     energy, abs_m, log_q = [], [], []
     for start in range(0, n, CHUNK):
         s, lq = draw(min(CHUNK, n - start), generator)
         s = s.detach().to(torch.float64)
-        if s.dim() != 3 or not bool((s == s.round()).all() if states else (s.abs() == 1).all()):
-            raise UserError(f"model {run.config.model_name!r}: its draws are not lattices of ±1 spins")
+        valid = {"categorical": lambda: (s == s.round()).all(), "field": lambda: torch.isfinite(s).all(),
+                 "spins": lambda: (s.abs() == 1).all()}[kind]
+        if s.dim() != 3 or not bool(valid()):
+            raise UserError(f"model {run.config.model_name!r}: its draws are not lattices of {model.space.describe()}")
         energy.append(target.energy(s).cpu().numpy())
         abs_m.append(target.abs_magnetization(s).cpu().numpy())
         log_q.append(lq.detach().double().cpu().numpy())

@@ -61,9 +61,9 @@ def main() -> None:
 
     o_flow, o_hmc = field_observables(exact.samples, 50), field_observables(hmc.samples, 50)
     tau_flow = float(exact.attrs["mcmc_tau_int_abs_magnetization"])
-    lines = [f"run {args.run}: {model.describe()}; trained {summary.get('steps_done', summary.get('step'))} steps "
-             f"in {summary.get('train_cpu_s', summary.get('elapsed_s', float('nan'))):.0f} s "
-             f"(summary.json); load {load0:.2f} at start, {os.getloadavg()[0]:.2f} at end",
+    lines = [f"run {args.run}: {model.describe()}; trained {summary['steps']} steps in {summary['wall_time_s']:.0f} s "
+             f"wall, F_q/V {summary['last_metrics']['f_q']:.5f} (summary.json); load {load0:.2f} at start, "
+             f"{os.getloadavg()[0]:.2f} at end",
              "", "| observable | flow --mcmc | HMC | z |", "|---|---|---|---|"]
     for k in NAMES:
         a, b = o_flow[k], o_hmc[k]
@@ -73,7 +73,8 @@ def main() -> None:
                                                                                o_hmc["two_point"]["error"])
     lines += ["", f"G_c(x): mean z² {float((zg ** 2).mean()):.2f} over {zg.size} entries, largest |z| "
               f"{float(np.abs(zg).max()):.2f}", "",
-              "| sampler | acceptance | τ_int |M| | ESS | CPU ms per move | ms per independent |M| |", "|---|---|---|---|---|---|",
+              "| sampler | acceptance | τ_int |M| | ESS | CPU ms per move | ms per independent |M| |",
+              "|---|---|---|---|---|---|",
               f"| flow --mcmc ({args.n}, {args.chains} chains) | {exact.attrs['mcmc_acceptance']:.3f} | {tau_flow:.2f} "
               f"| {weighted.attrs['importance_ess_fraction']:.1%} | {1e3 * flow_cpu / moves:.4f} | "
               f"{2e3 * tau_flow * flow_cpu / moves:.4f} |",

@@ -82,7 +82,7 @@ def test_every_family_declares_the_contract(name):
     assert cls.name == name and cls.description and cls.description != GenerativeModel.description
     assert cls.config_class is not object and callable(cls.config_class)
     assert isinstance(cls.adversarial, bool) and isinstance(cls.checkpoint_version, int)
-    assert set(cls.kinds) <= {"spins", "binary", "continuous", "image", "pointcloud", "categorical"}
+    assert set(cls.kinds) <= {"spins", "binary", "continuous", "image", "pointcloud", "categorical", "field"}
     assert isinstance(cls.default_spec, DataSpec) and cls.default_spec.kind in cls.kinds
     assert set(cls.defaults_by_kind) <= set(KINDS)
     # the hooks of the old contract are gone
@@ -166,7 +166,7 @@ def test_models_lists_the_budget_per_kind(cli):
         shown = lines[name][2].split("/")
         want = budgets(registry.get(name))
         assert shown == ["—" if v is None else f"{v:,}" for v in want.values()]
-    assert lines["ddpm"][2] == "10,000/8,000/55,000/3,500/—/—" and lines["thesis-dcgan"][2] == "—/—/2,000/—/—/—"
+    assert lines["ddpm"][2] == "10,000/8,000/55,000/3,500/—/—/—" and lines["thesis-dcgan"][2] == "—/—/2,000/—/—/—/—"
     assert lines["dcgan"][2].split("/")[3] == lines["dcgan"][2].split("/")[1]  # grey images inherit the binary budget
 
 

@@ -334,7 +334,7 @@ def test_cli_bad_hamiltonian_input_is_one_line_and_writes_nothing(cli, tmp_path,
 def test_cli_refuses_hamiltonian_flags_without_it_and_other_families(cli, tmp_path):
     out = tmp_path / "run"
     code, _, err = cli("train", "rbm", "--hamiltonian", "ising", "--size", "4", "--temperatures", "2", "--out", out)
-    assert code == 2 and "model 'rbm' trains on data only; families that train on a Hamiltonian: van" in err
+    assert code == 2 and "model 'rbm' trains on data only; families that train on a Hamiltonian: flow, van" in err
     code, _, err = cli("train", "van", "--size", "4", "--J", "2", "--out", out, "--data", tmp_path / "x.h5")
     assert code == 2 and "--size, --J: describe --hamiltonian ising" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 EXAMPLES = {"spins": ("spins", (16, 16), None), "binary": ("binary", (8, 8), None),
             "continuous": ("continuous", (3,), ("s", "t", "y")), "image": ("image", (8, 8), None),
             "pointcloud": ("pointcloud", (30, 3), ("eta_rel", "phi_rel", "pt_rel")),
-            "categorical": ("categorical", (16, 16), None)}
+            "categorical": ("categorical", (16, 16), None), "field": ("field", (8, 8), None)}
 EXAMPLE_STATES = 3   # the categorical example: 3-state Potts lattices
 
 

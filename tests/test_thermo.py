@@ -225,7 +225,7 @@ def test_cli_refuses_runs_without_a_density_spins_or_hamiltonian(cli, capsys, ex
     save(Dataset(np.random.default_rng(0).normal(size=(200, 3)).astype(np.float32), "continuous"), tmp_path / "c.h5")
     train("flow", data=tmp_path / "c.h5", out=tmp_path / "flow", steps=2, seed=0, sets=["train.progress=false"])
     code, _, err = cli("thermo", tmp_path / "flow", "--temperatures", "2", "--out", tmp_path / "b")
-    assert code == 2 and "q-state lattices, not continuous data" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 2 and "q-state lattices or fields, not continuous data" in err and len(err.strip().splitlines()) == 1, err
     rng = np.random.default_rng(0)
     save(Dataset((2 * rng.integers(0, 2, (200, 4, 4)) - 1).astype(np.int8), "spins"), tmp_path / "plain.h5")
     train("rbm", data=tmp_path / "plain.h5", out=tmp_path / "rbm", steps=2, seed=0, sets=["train.progress=false"])

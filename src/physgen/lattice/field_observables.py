@@ -26,7 +26,7 @@ DEFAULT_BLOCKS = 20
 
 
 def _moments(x: np.ndarray) -> dict[str, np.ndarray]:
-    """Per-sample sums the estimates need: M, M², M⁴ ``(N,)`` and the periodogram ``(N, L, L)``."""
+    """Per-sample sums the estimates need: M ``(N,)`` and the periodogram |φ̃(k)|² ``(N, L, L)``."""
     f = np.fft.fft2(x)
     return {"M": x.sum((1, 2)), "P": (f * np.conj(f)).real}
 

@@ -81,14 +81,10 @@ def simulate(model: LatticeModel, temperatures, n_samples: int, *, chains: int |
     rungs = ladder(temps, replicas) if algorithm == "tempering" else temps
     require(3 * per_chain * len(rungs) * chains * model.n_sites + 64 * len(rungs) * chains * model.n_sites,
             what=f"{n['samples']} {n_samples} x {len(temps)} temperature(s)", reduce=f"lower {n['samples']}")
-    run = _Run(model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress)
-    if algorithm == "hmc":
-        from physgen.lattice.hmc import HMC
-
-        run.hmc = HMC(model, step_size=step_size, trajectory=trajectory, adapt=burn_in)
-    elif step_size is not None or trajectory != 1.0:
+    if algorithm != "hmc" and (step_size is not None or trajectory != 1.0):
         raise UserError("the step size and trajectory length are hmc's: drop them or use hmc", key="algorithm")
-    return run.dataset()
+    return _Run(model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress,
+                hmc={"step_size": step_size, "trajectory": trajectory}).dataset()
 
 
 def _ising_engine(model, temps, n_samples, chains, burn_in, thin, algorithm, start, seed, progress) -> Dataset:
@@ -104,8 +100,9 @@ def _ising_engine(model, temps, n_samples, chains, burn_in, thin, algorithm, sta
 
 
 class _Run:
-    def __init__(self, model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress):
-        self.model, self.temps, self.rungs = model, temps, rungs
+    def __init__(self, model, temps, rungs, n_samples, chains, burn_in, thin, algorithm, start, seed, progress,
+                 hmc: dict | None = None):
+        self.model, self.temps, self.rungs, self.hmc_options = model, temps, rungs, hmc or {}
         self.n_samples, self.chains, self.burn_in, self.thin = n_samples, chains, burn_in, thin
         self.algorithm, self.start, self.seed, self.progress = algorithm, start, seed, progress
         self.rng = np.random.default_rng(seed)
@@ -128,8 +125,7 @@ class _Run:
             step = lambda x: engine.sweep(x, self.rng)  # noqa: E731
             view = lambda x: x.transpose(1, 0, 2, 3)[self.where]  # noqa: E731  (T, C, L, L)
         else:
-            engine = self.hmc if self.algorithm == "hmc" else \
-                (SwendsenWang if self.algorithm == "swendsen-wang" else Metropolis)(self.model)
+            engine = self._engine()
             beta = np.repeat(1.0 / self.temps, C)
             x = self.initial(len(self.temps) * C)
             step = lambda x: engine.sweep(x, beta, self.rng)  # noqa: E731
@@ -149,6 +145,15 @@ class _Run:
                 snaps.append(view(x).copy())
         bar.close()
         return self._pack(np.stack(snaps, 2), np.stack(energy, -1), np.stack(order, -1), engine)
+
+    def _engine(self):
+        """The sampler of one temperature per chain: HMC (adapting its step during burn-in), Swendsen–Wang or
+        Metropolis."""
+        if self.algorithm == "hmc":
+            from physgen.lattice.hmc import HMC
+
+            return HMC(self.model, adapt=self.burn_in, **self.hmc_options)
+        return (SwendsenWang if self.algorithm == "swendsen-wang" else Metropolis)(self.model)
 
     def _order(self, v: np.ndarray) -> np.ndarray:
         """``(T, C')``: the order parameter per chain, or for quenched models q² of chain pairs (2k, 2k+1)."""

@@ -10,21 +10,15 @@ from __future__ import annotations
 import numpy as np
 
 from physgen.lattice.field_observables import field_observables
+from physgen.metrics.observables import _difference
+from physgen.stats import Estimate
 
 FIELD_OBSERVABLES = ("abs_m", "chi2", "binder", "pole_mass")
 
 
-def _difference(a: dict, b: dict) -> dict:
-    """b − a with the errors in quadrature and z (None where undefined)."""
-    diff = float(b["value"] - a["value"])
-    err = float(np.hypot(a["error"], b["error"]))
-    ok = np.isfinite(diff) and np.isfinite(err) and err > 0
-    return {"value": diff if np.isfinite(diff) else None, "error": err if np.isfinite(err) else None,
-            "z": diff / err if ok else None}
-
-
-def _scalars(o: dict) -> dict:
-    return {k: {"value": float(o[k]["value"]), "error": float(o[k]["error"])} for k in FIELD_OBSERVABLES}
+def _scalars(o: dict) -> dict[str, Estimate]:
+    return {k: Estimate(float(o[k]["value"]), float(o[k]["error"]), float(o[k]["value"] - o[k]["error"]),
+                        float(o[k]["value"] + o[k]["error"])) for k in FIELD_OBSERVABLES}
 
 
 def compare_fields(real: np.ndarray, fake: np.ndarray, blocks: int = 20) -> dict:
@@ -35,11 +29,11 @@ def compare_fields(real: np.ndarray, fake: np.ndarray, blocks: int = 20) -> dict
     floor = None
     if half >= 2:
         a, b = field_observables(real[:half], blocks), field_observables(real[half:], blocks)
-        floor = {k: _difference(x, y) for (k, x), y in zip(_scalars(a).items(), _scalars(b).values())}
-    out = {}
-    for k in FIELD_OBSERVABLES:
-        rs, fs = _scalars(r)[k], _scalars(f)[k]
-        out[k] = {"real": rs, "fake": fs, "difference": _difference(rs, fs), "floor": floor and floor[k]}
+        sa, sb = _scalars(a), _scalars(b)
+        floor = {k: _difference(sa[k], sb[k]) for k in FIELD_OBSERVABLES}
+    sr, sf = _scalars(r), _scalars(f)
+    out = {k: {"real": sr[k].to_json(), "fake": sf[k].to_json(), "difference": _difference(sr[k], sf[k]),
+               "floor": floor and floor[k]} for k in FIELD_OBSERVABLES}
     return {"n_real": int(len(real)), "n_fake": int(len(fake)), "observables": out,
             "two_point": {"real": r["two_point"]["value"][:, 0].tolist(),
                           "fake": f["two_point"]["value"][:, 0].tolist()}}

@@ -113,7 +113,9 @@ class Flow(FlowCard, GenerativeModel):
 
             if len(spec.shape) != 2 or spec.shape[0] != spec.shape[1]:
                 raise UserError(f"a flow of fields needs L x L lattices, got shape {spec.shape}")
-            self.field = CouplingFlow(spec.shape[0], config.transforms, config.hidden, self.cond.dim)
+            self.field = CouplingFlow(spec.shape[0], config.transforms, config.hidden, self.cond.dim,
+                                      coupling="spline" if config.flow == "nsf" else "affine", bins=config.bins,
+                                      zero_mode=config.zero_mode)
             return
         options: dict[str, Any] = {"transforms": config.transforms, "hidden_features": config.hidden,
                                    "passes": config.passes or None}

@@ -35,7 +35,9 @@ class FlowCard:
                           "train": {"batch_size": 64}}, budget(3000)),
         "binary": overlay({"model": {"passes": 2, "transforms": 4, "hidden": [128, 128]},
                            "train": {"batch_size": 64}}, budget(3000)),
-        # fields: Albergo, Kanwar & Shanahan's layout (checkerboard affine couplings, small conv conditioners)
-        "field": overlay({"model": {"transforms": 16, "hidden": [16, 16]}, "train": {"batch_size": 64}},
+        # fields: Albergo, Kanwar & Shanahan's layout (checkerboard couplings, small conv conditioners), with
+        # spline couplings and the spline of the lattice mean
+        "field": overlay({"model": {"flow": "nsf", "zero_mode": True, "transforms": 16, "hidden": [16, 16]},
+                          "train": {"batch_size": 64}},
                          budget(3000)),
     }

@@ -38,6 +38,7 @@ class FlowConfig:
     disorder: Literal["pm", "gauss"] = "pm"   # free-energy: set by the Hamiltonian run (no quenched fields)
     disorder_seed: int = 0                    # free-energy: set by the Hamiltonian run
     samples: int = 256                   # free-energy: draws per temperature per step
+    zero_mode: bool = False              # fields: a monotone spline of the lattice mean after the couplings
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "transforms": POSITIVE_INT, "hidden": WIDTHS, "bins": POSITIVE_INT, "label_dim": NON_NEGATIVE_INT,

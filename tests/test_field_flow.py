@@ -1,5 +1,6 @@
 """The coupling flow of lattice fields, with affine and with spline couplings: its log-density is exact
-(Jacobian, inverse), even under φ -> −φ, and a flow trained on the free action alone, corrected by ``--mcmc``, reproduces the exact two-point function."""
+(Jacobian, inverse), even under φ -> −φ, and a flow trained on the free action alone, corrected by ``--mcmc``,
+reproduces the exact two-point function."""
 from __future__ import annotations
 
 import math

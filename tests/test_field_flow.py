@@ -57,10 +57,11 @@ def test_untrained_flow_is_the_standard_normal(coupling):
 
 def test_flow_trained_on_the_free_action_is_made_exact(tmp_path):
     """``train flow --hamiltonian phi4`` on the free theory (L = 4, m² = 1, λ = 0) for 150 steps, then 4,000
-    ``--mcmc`` samples: G(x) against the exact free propagator, blocked jackknife errors.  Measured at training
-    seeds 0, 1, 2: mean z² over the 16 entries 0.31, 0.44, 0.68 (bound 3), acceptance 0.75, importance ESS 71–73 %.
-    Power: the same samples judged against m² = 1.2 give 4.2–5.1, and the flow's own uncorrected draws give
-    218–272 (its G(0, 1) is 0.062 against the exact 0.079): the correction is what passes."""
+    ``--mcmc`` samples: G(x) against the exact free propagator, blocked jackknife errors.  Measured with the
+    field defaults (spline couplings, the mean's spline) at training seeds 0, 1, 2: mean z² over the 16 entries
+    0.39, 0.31, 0.43 (bound 3), acceptance 0.81–0.83, importance ESS 80–88 %.  Power: the same samples judged
+    against m² = 1.2 give 4.9–5.3, and the flow's own uncorrected draws give 86–115 (its G(0, 1) is 0.067
+    against the exact 0.079): the correction is what passes."""
     from physgen.lattice.field_observables import field_observables
     from physgen.lattice.phi4 import free_two_point
     from physgen.training import load_run, train

@@ -213,7 +213,7 @@ def test_a_stop_signal_exits_at_once_with_a_checkpoint_and_resume_completes(tmp_
     args = [sys.executable, str(script), "train", "toy-gauss", "--out", str(run), *Q]
     proc = subprocess.Popen(args + ["--data", str(data), "--steps", "2000", "--set", "model.sleep=0.005",
                                     "--set", "train.log_every=1"], env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, text=True, preexec_fn=_as_from_a_terminal)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and _rows(run / "metrics.csv") < 5:
         time.sleep(0.02)
@@ -230,6 +230,15 @@ def test_a_stop_signal_exits_at_once_with_a_checkpoint_and_resume_completes(tmp_
     res = subprocess.run(args + ["--resume", "--steps", "40"], env=env, capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr
     assert json.loads((run / "summary.json").read_text())["status"] == "completed"
+
+
+def _as_from_a_terminal() -> None:
+    """The child's signal state as a shell gives it: SIGINT and SIGTERM at their defaults and not blocked.  A test
+    worker's own state (a blocked or ignored SIGINT inherited across fork and exec) is not the user's, and physgen
+    keeps a signal its parent ignored ignored, by design."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
 def _rows(path: Path) -> int:

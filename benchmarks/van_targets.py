@@ -3,7 +3,7 @@
 Parts (``--parts``, default all):
 
 * ``single`` — for each L of ``--sizes`` (default 16, 32): ``physgen train van --hamiltonian ising --size L
-  --temperatures 2.272727`` (β = 0.44) with the family's defaults, then ``physgen thermo RUN --n 20000`` and
+  --temperatures T`` (``--temperature``, default 2.272727, β = 0.44) with the family's defaults, then ``physgen thermo RUN --n 20000`` and
   ``physgen sample RUN --n 10000 --mcmc``: the variational F_q/N's relative error, the importance-sampled
   F/N and S/N against exact, the effective sample size and the ``--mcmc`` acceptance (``--single-flags``
   adds flags to the training, printed beside the result);
@@ -42,6 +42,8 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, required=True, help="working directory (runs, results)")
     p.add_argument("--parts", default="single,range", help="comma list of single,range (default both)")
     p.add_argument("--sizes", default="16,32", help="L of the single-temperature part (default 16,32)")
+    p.add_argument("--temperature", type=float, default=BETA_C_ISH,
+                   help="T of the single-temperature part (default 2.272727, beta = 0.44)")
     p.add_argument("--single-flags", default="", help="extra flags of the single-temperature trainings (printed "
                                                        "beside the result), e.g. '--steps 2000'")
     p.add_argument("--range-size", type=int, default=16, help="L of the range part (default 16)")
@@ -66,15 +68,15 @@ def _thermo(run: str, temps: list[float], n: int, out: str, cwd: Path, threads: 
 
 def single(L: int, args, cwd: Path) -> dict:
     run = f"runs/van-{L}"
-    train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", BETA_C_ISH,
+    train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", args.temperature,
                     *args.single_flags.split(), "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
-    thermo, (rec,) = _thermo(run, [BETA_C_ISH], 20000, f"thermo-{L}", cwd, args.threads)
+    thermo, (rec,) = _thermo(run, [args.temperature], 20000, f"thermo-{L}", cwd, args.threads)
     mcmc = _timed(["sample", run, "--n", 10000, "--mcmc", "--out", f"mcmc-{L}.h5", "--overwrite"], cwd, args.threads)
     from physgen.data import load
 
     attrs = load(cwd / f"mcmc-{L}.h5").attrs
     est, exact = rec["estimates"], rec["exact"]
-    return {"L": L, "flags": args.single_flags, "train": train, "thermo": thermo, "mcmc": mcmc,
+    return {"L": L, "T": args.temperature, "flags": args.single_flags, "train": train, "thermo": thermo, "mcmc": mcmc,
             "f_exact": exact["free_energy"], "s_exact": exact["entropy"],
             "f_q": est["variational_free_energy"], "f": est["free_energy"], "s": est["entropy"],
             "rel_err_f_q": (est["variational_free_energy"]["value"] - exact["free_energy"]) / abs(exact["free_energy"]),

@@ -223,3 +223,22 @@ def test_metadata_order_does_not_change_the_file():
         assert out == ck.canonical_header(data) and len(out) == len(data)
         a, b = load(out), load(data)
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_van_saved_before_the_hierarchical_draw_loads_with_one_made(tmp_path):
+    """A run of the Ising free energy saved before ``model.arch`` existed (its config and checkpoint record no
+    ``arch``) drew with one MADE: loading and resuming it builds that network, not today's ``auto`` choice."""
+    from physgen.cli import main
+    from physgen.training.run import load_run
+
+    run = tmp_path / "old"
+    assert main(["train", "van", "--hamiltonian", "ising", "--size", "4", "--temperatures", "2.5", "--steps", "5",
+                 "--set", "model.arch=made", "--out", str(run), "--no-progress"]) == 0
+    config = run / "config.toml"
+    config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith("arch")))
+    for sidecar in (run / "checkpoints").glob("*.json"):
+        state = json.loads(sidecar.read_text())
+        state["state"]["config"]["model"].pop("arch")
+        sidecar.write_text(json.dumps(state))
+    assert load_run(run).model.config.arch == "made"
+    assert main(["train", "van", "--resume", "--steps", "8", "--out", str(run), "--no-progress"]) == 0

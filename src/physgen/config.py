@@ -305,6 +305,15 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def as_saved(model_config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's saved config ``raw`` with the ``[model]`` options it predates set to the values the code that wrote
+    it used: the config class's ``predating`` map (option -> that value), for an option whose default has
+    since changed."""
+    before = getattr(model_config_class, "predating", {})
+    model = dict(raw.get("model", {}))
+    return {**raw, "model": {**{k: v for k, v in before.items() if k not in model}, **model}}
+
+
 def build_config(model_name: str, model_config_class: type, raw: Mapping[str, Any],
                  where: str = "config") -> RunConfig:
     """Validate a raw nested dict (TOML + overrides) into a :class:`RunConfig`."""

@@ -17,6 +17,12 @@ Ancestral sampling draws site 1, then site 2 given site 1, …; the first layer'
 are a sum over sites, so each drawn spin updates them in place, a ← a + s_i W_{:,i}: a lattice costs O(D·H)
 with one hidden layer of H units, the price of one teacher-forced pass.
 
+**Context inputs** (``context = m``): m extra inputs of degree 0, which every hidden unit and every logit may see,
+and hidden degrees then run over 0 … D−1 (units of degree 0 see the context and c only and feed every logit).
+They carry spins already known, such as the boundary of a region drawn by
+:class:`~physgen.models.hierarchical.HierarchicalAR`; like the spins they are part of the gain-multiplied
+f_i(s_<i, x, c).
+
 Sites of k > 2 states (``per_site = k``): each site is k one-hot inputs and k logits, all of the site's degree,
 and P(s_i = j | s_<i, c) = softmax(ℓ_i)_j; :func:`sample_states` draws them.
 
@@ -35,9 +41,9 @@ from physgen.models.nets import activation
 from physgen.randomness import rand
 
 
-def degrees(units: int, d: int) -> torch.Tensor:
-    """MADE degrees ``(units,)`` in 1 … d−1, spread evenly: m_k = 1 + ⌊k (d − 1) / units⌋."""
-    return 1 + torch.arange(units) * (d - 1) // units
+def degrees(units: int, d: int, lowest: int = 1) -> torch.Tensor:
+    """MADE degrees ``(units,)`` in lowest … d−1, spread evenly: m_k = lowest + ⌊k (d − lowest) / units⌋."""
+    return lowest + torch.arange(units) * (d - lowest) // units
 
 
 class MaskedLinear(nn.Linear):
@@ -60,23 +66,25 @@ class MADE(nn.Module):
 
     ``hidden``: widths of the masked hidden layers; ``direct``: the masked linear input→output part;
     ``cond_dim``: width of the condition vector c, an unmasked input of the first layer and of the logits;
-    ``gain``: the s-dependent part of every logit is also multiplied by e^{G c} (module docstring)."""
+    ``gain``: the s-dependent part of every logit is also multiplied by e^{G c} (module docstring);
+    ``context``: the number of degree-0 inputs x placed before the sites (module docstring)."""
 
     def __init__(self, d: int, hidden: tuple[int, ...], *, direct: bool, act: str, cond_dim: int,
-                 gain: bool = False, per_site: int = 1):
+                 gain: bool = False, per_site: int = 1, context: int = 0):
         super().__init__()
-        self.d, self.per_site = d, per_site
+        self.d, self.per_site, self.context = d, per_site, context
         self.act = activation(act)
-        site = torch.arange(1, d + 1).repeat_interleave(per_site)   # the site (degree) of each input and logit
+        site = torch.arange(1, d + 1).repeat_interleave(per_site)   # the site (degree) of each logit
         width_io = len(site)
-        layers, previous = [], site
+        inputs = torch.cat([torch.zeros(context, dtype=site.dtype), site])   # the degree of each input
+        layers, previous = [], inputs
         for width in hidden:
-            m = degrees(width, d)
+            m = degrees(width, d, 0 if context else 1)
             layers.append(MaskedLinear(len(previous), width, (m[:, None] >= previous[None, :])))
             previous = m
         self.layers = nn.ModuleList(layers)
         self.out = MaskedLinear(len(previous), width_io, site[:, None] > previous[None, :]) if hidden else None
-        self.direct = MaskedLinear(width_io, width_io, site[:, None] > site[None, :], bias=not hidden) \
+        self.direct = MaskedLinear(len(inputs), width_io, site[:, None] > inputs[None, :], bias=not hidden) \
             if direct else None
         self.cond_hidden = nn.Linear(cond_dim, hidden[0], bias=False) if cond_dim and hidden else None
         self.cond_out = nn.Linear(cond_dim, width_io, bias=False) if cond_dim else None
@@ -107,15 +115,23 @@ class MADE(nn.Module):
                 out = out + part.bias
         return out + self.cond_out(c) if self.cond_out is not None else out
 
-    def forward(self, s: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
-        """Teacher-forced logits: ``s (B, D·k)`` (±1 spins; one-hot states), ``c (B, C)`` -> ``(B, D·k)`` in one
-        pass."""
+    def forward(self, s: torch.Tensor, c: torch.Tensor | None = None, x: torch.Tensor | None = None
+                ) -> torch.Tensor:
+        """Teacher-forced logits: ``s (B, D·k)`` (±1 spins; one-hot states), ``c (B, C)``, context ``x (B, m)``
+        -> ``(B, D·k)`` in one pass."""
+        if self.context:
+            s = torch.cat([x, s], 1)
         terms = []
         if self.layers:
             terms.append(F.linear(self._top(self._first(s, c, len(s))), self.out.masked))
         if self.direct is not None:
             terms.append(F.linear(s, self.direct.masked))
         return self._logit(self._offset(c, len(s), s), terms, self.gain(c))
+
+    def log_prob(self, s: torch.Tensor, c: torch.Tensor | None = None, x: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """log q₀(s | c, x) = Σ_i log σ(s_i ℓ_i) ``(B,)`` float64 of ±1 spins ``s (B, D)``."""
+        return log_sigmoid_sum(s, self(s, c, x))
 
     def gain(self, c: torch.Tensor | None) -> torch.Tensor | None:
         """The condition's gain e^{G c} ``(B, D)`` on the s-dependent part of the logits; None without one."""
@@ -131,30 +147,34 @@ class MADE(nn.Module):
         return offset
 
     @torch.no_grad()
-    def sample(self, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor
-               ) -> torch.Tensor:
-        """``n`` ancestral draws ``(n, D)`` ±1 of q₀, site by site; the first layer's pre-activations are
-        updated in place, a ← a + s_i W_{:,i}, instead of re-running the network (module docstring)."""
+    def sample(self, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor,
+               x: torch.Tensor | None = None) -> torch.Tensor:
+        """``n`` ancestral draws ``(n, D)`` ±1 of q₀(· | c, x), site by site; the first layer's pre-activations
+        are updated in place, a ← a + s_i W_{:,i}, instead of re-running the network (module docstring)."""
+        m = self.context
         u = rand((n, self.d), generator, like.device, like.dtype)
-        s = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
+        threshold = torch.log(u) - torch.log1p(-u)        # u < σ(ℓ) exactly when logit(u) < ℓ
+        s = torch.zeros(n, m + self.d, dtype=like.dtype, device=like.device)   # context, then the sites drawn
+        if m:
+            s[:, :m] = x
         offset = self._offset(c, n, like)
-        a = self._first(None, c, n).clone() if self.layers else None
-        w_in = self.layers[0].masked if self.layers else None                 # (H₁, D)
-        w_out = self.out.masked if self.out is not None else None             # (D, H_last)
-        direct = self.direct.masked if self.direct is not None else None      # (D, D)
         gain = self.gain(c)                                                   # (n, D) or None
+        a = self._first(s if m else None, c, n).clone() if self.layers else None   # (n, H₁)
+        w_in = self.layers[0].masked if self.layers else None                 # (H₁, m + D)
+        w_out = self.out.masked if self.out is not None else None             # (D, H_last)
+        direct = self.direct.masked if self.direct is not None else None      # (D, m + D)
+        zero = torch.zeros(n, dtype=like.dtype, device=like.device)
         for i in range(self.d):
-            terms = []
+            j = m + i
+            f = s[:, :j] @ direct[i, :j] if direct is not None and j else zero
             if w_out is not None:
-                terms.append(self._top(a) @ w_out[i])
-            if direct is not None and i:
-                terms.append(s[:, :i] @ direct[i, :i])
-            logit = self._logit(offset[:, i], terms, None if gain is None else gain[:, i])
-            spin = torch.where(u[:, i] < torch.sigmoid(logit), 1.0, -1.0).to(like.dtype)
-            s[:, i] = spin
+                f = torch.addmv(f, self._top(a), w_out[i])
+            logit = offset[:, i] + (f if gain is None else gain[:, i] * f)
+            spin = torch.sign(logit - threshold[:, i])
+            s[:, j] = spin
             if a is not None:
-                a.addr_(spin, w_in[:, i])
-        return s
+                a.addr_(spin, w_in[:, j])
+        return s[:, m:]
 
 
 def sample_states(net: MADE, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor,

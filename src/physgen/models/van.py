@@ -22,6 +22,15 @@ pass, where a PixelCNN re-runs its whole stack of convolutions D times.  Every s
 site, whatever the boundary conditions, with no receptive field to grow.  Training (likelihood or free
 energy) scores whole lattices in one teacher-forced pass.  The network is :class:`~physgen.models.made.MADE`.
 
+**Boundaries first** (``model.arch = han``, the default for the Ising free energy): a MADE over the whole
+lattice still draws its D sites one after another.  The hierarchical network
+(:class:`~physgen.models.hierarchical.HierarchicalAR`; Białas, Korcyl & Stebel, CPC 281, 108502, 2022) draws
+the frame (row 0 and column 0), then the middle row and column of the interior given the frame, then those of
+the four quarters given their rings, and so on, every region of a stage in one batch: 5–6 L sequential draws
+instead of L² (172 against 1,024 at L = 32), by small networks that see a region's ring.  For
+nearest-neighbour couplings the Boltzmann law of a region given its ring does not depend on the spins outside
+it, so the small networks lose nothing the law needs.
+
 **The temperature as a gain.**  At inverse temperature β a Boltzmann conditional's logit is β times a function
 of the earlier spins (for nearest neighbours, 2β J Σ_j s_j over the neighbours already drawn), so the condition
 also multiplies the s-dependent part of every logit::
@@ -81,7 +90,8 @@ import torch
 from physgen.errors import UserError
 from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models import relabel
-from physgen.models.made import MADE, log_sigmoid_sum, sample_states
+from physgen.models.hierarchical import HierarchicalAR
+from physgen.models.made import MADE, sample_states
 from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.van_card import VANCard
@@ -99,11 +109,17 @@ class VAN(VANCard, GenerativeModel):
 
     @classmethod
     def resolve(cls, config: VANConfig, spec: DataSpec) -> VANConfig:
-        """``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off.
+        """``arch = auto``: the hierarchical network for the free energy of the Ising model on an L×L lattice (a
+        region's law given its ring is then that of the whole lattice), else one MADE.
+        ``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off.
         ``gain = auto``: on when a continuous condition (the temperature) takes more than one value."""
         if config.z2 == "auto":
             on = config.objective == "free-energy" and float(config.h) == 0.0
             config = replace(config, z2="on" if on else "off")
+        if config.arch == "auto":
+            han = (config.objective == "free-energy" and config.hamiltonian == "ising" and spec.kind == "spins"
+                   and len(spec.shape) == 2 and spec.shape[0] == spec.shape[1])
+            config = replace(config, arch="han" if han else "made")
         if config.gain == "auto":
             spread = any(len(set(spec.condition_values.get(name, ()))) > 1 for name in spec.condition_names)
             config = replace(config, gain="on" if spread else "off")
@@ -122,10 +138,20 @@ class VAN(VANCard, GenerativeModel):
                 raise UserError("model 'van': categorical data need their number of states (attribute n_states >= 2)")
             self.states = int(spec.n_states)
         self.cond = Conditioner(spec, config.label_dim, config.cond_map)
-        self.net = MADE(spec.n_features, config.hidden, direct=config.direct, act=config.act, cond_dim=self.cond.dim,
-                        gain=config.gain == "on", per_site=self.states or 1)
+        self.net = self._network(config, spec)
         self.symmetric = config.z2 == "on"
         self.register_buffer("steps_done", torch.zeros((), dtype=torch.int64))   # free-energy: the β ramp's t
+
+    def _network(self, config: VANConfig, spec: DataSpec):
+        """The MADE over the whole lattice, or (``model.arch = han``) the hierarchical stages of an L×L lattice of
+        ±1 spins (:class:`~physgen.models.hierarchical.HierarchicalAR`)."""
+        options = {"direct": config.direct, "act": config.act, "cond_dim": self.cond.dim, "gain": config.gain == "on"}
+        if config.arch != "han":
+            return MADE(spec.n_features, config.hidden, per_site=self.states or 1, **options)
+        if self.states is not None or spec.shape[0] != spec.shape[1]:
+            raise UserError(f"draws square lattices of ±1 spins, not {spec.kind} data of shape {tuple(spec.shape)}",
+                            key="model.arch", value="han")
+        return HierarchicalAR(int(spec.shape[0]), config.hidden, **options)
 
     # --- data <-> spins ------------------------------------------------------------------------------
     def _spins(self, x: torch.Tensor) -> torch.Tensor:
@@ -156,10 +182,10 @@ class VAN(VANCard, GenerativeModel):
         if self.states is not None:
             return self._log_q_states(s, c)
         if not self.symmetric:
-            return log_sigmoid_sum(s, self.net(s, c))
+            return self.net.log_prob(s, c)
         both = torch.cat([s, -s])
         cc = None if c is None else torch.cat([c, c])
-        lq = log_sigmoid_sum(both, self.net(both, cc)).view(2, len(s))
+        lq = self.net.log_prob(both, cc).view(2, len(s))
         return torch.logsumexp(lq, 0) - math.log(2.0)
 
     def _log_q_states(self, s: torch.Tensor, c: torch.Tensor | None) -> torch.Tensor:
@@ -278,6 +304,8 @@ class VAN(VANCard, GenerativeModel):
         """One network: the MADE, its teacher-forced logits at the dummy input."""
         x, cond, labels = self.dummy_inputs()
         c = self.cond(cond, labels) if self.cond.active else None
+        if self.states is None:
+            return {"model": ([self], lambda: self.net.log_prob(self._spins(x), c))}
         return {"model": ([self], lambda: self.net(self._inputs(self._spins(x)), c))}
 
     # --- scoring -----------------------------------------------------------------------------------------

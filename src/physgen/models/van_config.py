@@ -1,6 +1,6 @@
 """Options of the variational autoregressive network ``van`` (:mod:`physgen.models.van`) and their checks.
 
-:class:`VANConfig` groups the MADE network (hidden widths, the masked direct input -> output weights, the
+:class:`VANConfig` groups the network (one MADE or the hierarchical stages, hidden widths, the masked direct input -> output weights, the
 activation), the Z₂ symmetrisation and the temperature gain (``auto``: chosen by
 :meth:`physgen.models.van.VAN.resolve`), the objective (likelihood on data, or the variational free energy of
 the Ising Hamiltonian with its coupling, field, boundary, draws per step and β-annealing), and how a
@@ -24,6 +24,7 @@ from physgen.models.nets import Activation, CondMap
 class VANConfig:
     """Options of ``van`` (``--set model.NAME=VALUE``)."""
 
+    arch: Literal["auto", "made", "han"] = "auto"   # one MADE over the lattice, or boundaries first (hierarchical)
     hidden: tuple[int, ...] = (128,)         # MADE hidden widths (empty: the linear model of model.direct alone)
     direct: bool = True                      # masked input -> output weights A_ij (j < i)
     act: Activation = "tanh"
@@ -42,6 +43,8 @@ class VANConfig:
     gain: Literal["auto", "on", "off"] = "auto"   # logits b(c) + e^{G c} f(s): auto = on for a range of temperatures
     label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
 
+    #: runs saved before ``arch`` existed drew with one MADE (:func:`physgen.config.as_saved`)
+    predating: ClassVar[dict[str, str]] = {"arch": "made"}
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
         "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT, "params": Each(FINITE)}

@@ -238,9 +238,10 @@ def prune(directory: str | Path, keep_last: int) -> None:
 def check_model_config(state: dict[str, Any], model_config: Any,
                        resolve: Callable[[Any], Any] | None = None) -> None:
     """Refuse a checkpoint whose recorded ``[model]`` config differs from ``model_config``.  An option the
-    checkpoint does not record (it predates the option) matches when ``model_config`` has its default, which
-    is what the older code did.  ``resolve`` (the family's :meth:`~physgen.models.base.GenerativeModel.resolve`
-    for the run's data) is applied to both sides, so a choice recorded as ``"auto"`` matches its resolution."""
+    checkpoint does not record (it predates the option) matches when ``model_config`` has the value the older
+    code used: the config class's ``predating`` value, else its default.  ``resolve`` (the family's
+    :meth:`~physgen.models.base.GenerativeModel.resolve` for the run's data) is applied to both sides, so a
+    choice recorded as ``"auto"`` matches its resolution."""
     from physgen.config import from_dict, to_dict
 
     saved = (state.get("config") or {}).get("model")
@@ -248,7 +249,7 @@ def check_model_config(state: dict[str, Any], model_config: Any,
         return
     resolve = resolve or (lambda config: config)
     current = json.loads(json.dumps(to_dict(resolve(model_config))))
-    defaults = json.loads(json.dumps(to_dict(type(model_config)())))
+    defaults = {**json.loads(json.dumps(to_dict(type(model_config)()))), **getattr(model_config, "predating", {})}
     saved = {**{k: v for k, v in defaults.items() if k not in saved}, **saved}
     if saved != current and "auto" in saved.values():
         saved = json.loads(json.dumps(to_dict(resolve(from_dict(type(model_config), saved, "model")))))

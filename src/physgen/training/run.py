@@ -211,6 +211,7 @@ def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, w
     path = R.require_run_dir(run_dir)
     raw = C.load_toml(path / R.CONFIG)
     cls = registry.get(str(raw.get("model_name", "")))
+    raw = C.as_saved(cls.config_class, raw)
     cfg = C.build_config(cls.name, cls.config_class, raw, str(path / R.CONFIG))
     spec = DataSpec.from_json(R.read_json(path / R.SPEC))
     transform = transform_from_json(R.read_json(path / R.TRANSFORM), str(path / R.TRANSFORM))

@@ -81,6 +81,7 @@ def resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
     saved = C.load_toml(out / R.CONFIG)
     if saved.get("model_name") != model_name:
         raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
+    saved = C.as_saved(cls.config_class, saved)
     before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
     if before.train.steps is not None or before.train.epochs is not None:
         # a time cap holds for one invocation: `--resume` alone finishes the planned steps

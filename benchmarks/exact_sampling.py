@@ -9,7 +9,11 @@ For every lattice size L (``--sizes``) at T = ``--temperature`` (default T_c):
 * each family of ``--families`` — trained with its defaults on ``--train-samples`` Wolff lattices at T
   (``physgen train FAMILY --data F --out RUN``, no budget flag; its time is reported, not charged), then
   ``physgen sample RUN --n N --mcmc`` with its defaults; the file records the acceptance and τ_int of E and |m|
-  in moves, so the independent samples are N / (2 max τ_int) per the command's CPU seconds.
+  in moves, so the independent samples are N / (2 max τ_int) per the command's CPU seconds;
+* ``van (Hamiltonian) --mcmc`` — with ``--van-runs L=RUN,…``: a ``van`` trained on the Ising Hamiltonian alone at
+  T (``physgen train van --hamiltonian ising --size L --temperatures T``, e.g. by ``van_targets.py``), then
+  ``physgen sample RUN --n N --mcmc`` as for the families; the run's training time is reported from its
+  summary, not charged.
 
 τ_int is Sokal's automatic-window estimate for both (:mod:`physgen.stats.autocorr`); every command runs as a
 subprocess with ``OMP_NUM_THREADS=--threads``; the load average is recorded before and after each.  A whole
@@ -23,6 +27,7 @@ Usage::
     python benchmarks/exact_sampling.py --out /tmp/exact                       # L = 16, rbm vae flow
     python benchmarks/exact_sampling.py --out /tmp/exact --sizes 16,32 --families rbm
     python benchmarks/exact_sampling.py --out /tmp/exact --sizes 32 --families rbm --reuse
+    python benchmarks/exact_sampling.py --out /tmp/exact --sizes 16,32 --families none --van-runs 16=R16,32=R32
 """
 from __future__ import annotations
 
@@ -46,13 +51,15 @@ def parse_args(argv=None):
     p.add_argument("--out", type=Path, required=True, help="working directory (data, runs, results.json)")
     p.add_argument("--sizes", default="16", help="comma list of L (default 16)")
     p.add_argument("--temperature", type=float, default=TC, help="T (default T_c = 2.269185)")
-    p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default rbm,vae,flow)")
+    p.add_argument("--families", default=",".join(FAMILIES),
+                   help="comma list of families trained on Wolff data (default rbm,vae,flow; none: no family)")
     p.add_argument("--n", type=int, default=4000, help="samples per measurement (default 4000)")
     p.add_argument("--train-samples", type=int, default=1000, help="Wolff lattices to train on (default 1000)")
     p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS of every command (default 1)")
     p.add_argument("--scale", type=int, default=4,
                    help="each command also runs at SCALE × n, for the rate past start-up (default 4)")
     p.add_argument("--reuse", action="store_true", help="keep a family's run already trained in OUT/runs")
+    p.add_argument("--van-runs", default="", help="L=RUN,...: data-free van runs at T to sample with --mcmc")
     return p.parse_args(argv)
 
 
@@ -137,6 +144,23 @@ def family_row(L: int, family: str, data: str, args, cwd: Path) -> dict:
     return {**row, **_timed(argv, tau, args, cwd)}
 
 
+def van_row(L: int, run: str, args, cwd: Path) -> dict:
+    """``physgen sample RUN --mcmc`` of a van trained on the Hamiltonian alone (its training time from the run)."""
+    import json
+
+    summary = json.loads((Path(run) / "summary.json").read_text())
+    row = {"L": L, "sampler": "van (Hamiltonian) --mcmc", "unit": "moves", "train_command": f"(run {run})",
+           "train_wall_s": summary.get("wall_time_s")}
+
+    def argv(n, out):
+        return ["sample", str(Path(run).resolve()), "--n", n, "--mcmc", "--out", out, "--overwrite"]
+
+    def tau(a):
+        return a["mcmc_tau_int_energy"], a["mcmc_tau_int_abs_magnetization"], {"acceptance": a["mcmc_acceptance"]}
+
+    return {**row, **_timed(argv, tau, args, cwd)}
+
+
 def _rate(value: float | None) -> str:
     return "— (no extra CPU time measured)" if value is None else f"{value:.1f}"
 
@@ -168,14 +192,19 @@ def main(argv=None) -> int:
              "machine": f"{_cpu_model()}, {os.cpu_count()} CPUs",
              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
              "command": script_command("exact_sampling.py"), "rows": []}
+    van_runs = dict(item.split("=", 1) for item in args.van_runs.split(",") if item)
+    families = [f for f in args.families.split(",") if f and f != "none"]
     for L in (int(x) for x in args.sizes.split(",")):
         for algorithm in ENGINES:
             board["rows"].append(engine_row(L, algorithm, args, cwd))
-        data = f"train-{L}.h5"
-        run_physgen(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples",
-                     args.train_samples, "--algorithm", "wolff", "--seed", 0, "--out", data, "--overwrite"],
-                    cwd=cwd, threads=args.threads)
-        for family in args.families.split(","):
+        if str(L) in van_runs:
+            board["rows"].append(van_row(L, van_runs[str(L)], args, cwd))
+        if families:
+            data = f"train-{L}.h5"
+            run_physgen(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples",
+                         args.train_samples, "--algorithm", "wolff", "--seed", 0, "--out", data, "--overwrite"],
+                        cwd=cwd, threads=args.threads)
+        for family in families:
             board["rows"].append(family_row(L, family, data, args, cwd))
         write_json(cwd / "results.json", board)
     return write_results(cwd, board, markdown(board))

@@ -3,10 +3,12 @@
 Parts (``--parts``, default all):
 
 * ``single`` — for each L of ``--sizes`` (default 16, 32): ``physgen train van --hamiltonian ising --size L
-  --temperatures T`` (``--temperature``, default 2.272727, β = 0.44) with the family's defaults, then ``physgen thermo RUN --n 20000`` and
-  ``physgen sample RUN --n 10000 --mcmc``: the variational F_q/N's relative error, the importance-sampled
-  F/N and S/N against exact, the effective sample size and the ``--mcmc`` acceptance (``--single-flags``
-  adds flags to the training, printed beside the result);
+  --temperatures T`` (``--temperature``, default 2.272727, β = 0.44) with the family's defaults, then
+  ``physgen thermo RUN --n 20000`` and ``physgen sample RUN --n 10000 --mcmc``: the variational F_q/N's
+  relative error, the importance-sampled F/N and S/N against exact, the effective sample size and the
+  ``--mcmc`` acceptance (``--single-flags`` adds flags to the training, printed beside the result); with
+  ``--wolff N``, also ``physgen data ising --size L --temperatures T --samples N --algorithm wolff`` and the
+  ``--mcmc`` samples' ⟨e⟩, ⟨|m|⟩ and C against it, each with its blocked error;
 * ``range`` — one model of L = ``--range-size`` (default 16) over ``--t-range`` (default 1.5:3.5:9), trained
   with ``--range-flags`` added (printed beside the result), then ``physgen thermo`` at 21 temperatures of
   [1.5, 3.5] (how many F/N lie within 3 errors of exact) and at 41 temperatures of [2.1, 2.5] (the peak of the
@@ -44,6 +46,8 @@ def parse_args(argv=None):
     p.add_argument("--sizes", default="16,32", help="L of the single-temperature part (default 16,32)")
     p.add_argument("--temperature", type=float, default=BETA_C_ISH,
                    help="T of the single-temperature part (default 2.272727, beta = 0.44)")
+    p.add_argument("--wolff", type=int, default=0,
+                   help="samples of a Wolff run at T to judge the --mcmc samples' e, |m| and C against (0: none)")
     p.add_argument("--single-flags", default="", help="extra flags of the single-temperature trainings (printed "
                                                        "beside the result), e.g. '--steps 2000'")
     p.add_argument("--range-size", type=int, default=16, help="L of the range part (default 16)")
@@ -82,7 +86,35 @@ def single(L: int, args, cwd: Path) -> dict:
             "rel_err_f_q": (est["variational_free_energy"]["value"] - exact["free_energy"]) / abs(exact["free_energy"]),
             "delta_f": est["free_energy"]["value"] - exact["free_energy"],
             "delta_s": est["entropy"]["value"] - exact["entropy"], "ess_fraction": rec["ess_fraction"],
-            "acceptance": float(attrs["mcmc_acceptance"]), "n_effective": float(attrs["mcmc_n_effective"])}
+            "acceptance": float(attrs["mcmc_acceptance"]), "n_effective": float(attrs["mcmc_n_effective"]),
+            **(versus_wolff(L, cwd / f"mcmc-{L}.h5", args, cwd) if args.wolff else {})}
+
+
+def observables(path: Path, T: float) -> dict:
+    """⟨e⟩ and ⟨|m|⟩ per spin of a file's lattices in their order, each with its blocking error (Flyvbjerg &
+    Petersen), and C/N = N β² Var(e) with the jackknife error over 20 contiguous blocks."""
+    from physgen.data import load
+    from physgen.stats.blocking import blocking
+
+    s = load(path).samples.astype(np.float64)
+    n_sites = s.shape[1] * s.shape[2]
+    e = -((s * np.roll(s, -1, 1)).sum((1, 2)) + (s * np.roll(s, -1, 2)).sum((1, 2))) / n_sites
+    m = np.abs(s.sum((1, 2))) / n_sites
+    heat = lambda x: n_sites * np.var(x) / T ** 2  # noqa: E731
+    blocks = np.array_split(np.arange(len(e)), 20)
+    leave_out = np.array([heat(np.delete(e, b)) for b in blocks])
+    c_err = float(np.sqrt((len(blocks) - 1) * np.var(leave_out)))
+    out = {name: {"value": r.mean, "error": r.error} for name, r in (("e", blocking(e)), ("abs_m", blocking(m)))}
+    return {**out, "C": {"value": float(heat(e)), "error": c_err}, "n": len(e)}
+
+
+def versus_wolff(L: int, mcmc: Path, args, cwd: Path) -> dict:
+    """The ``--mcmc`` samples' observables against a Wolff run of ``args.wolff`` lattices at T: z per observable."""
+    wolff = _timed(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples", args.wolff,
+                    "--algorithm", "wolff", "--seed", 7, "--out", f"wolff-{L}.h5", "--overwrite"], cwd, args.threads)
+    a, b = observables(mcmc, args.temperature), observables(cwd / f"wolff-{L}.h5", args.temperature)
+    z = {k: (a[k]["value"] - b[k]["value"]) / float(np.hypot(a[k]["error"], b[k]["error"])) for k in ("e", "abs_m", "C")}
+    return {"wolff": wolff, "mcmc_observables": a, "wolff_observables": b, "z": z}
 
 
 def exact_peak(L: int, lo: float = 2.1, hi: float = 2.6) -> float:
@@ -127,6 +159,12 @@ def markdown(board: dict) -> str:
                          f"{100 * r['acceptance']:.1f}% | {r['train']['wall_s']:.0f} / {r['train']['cpu_s']:.0f} | "
                          f"{r['train']['load']} |")
         lines.append("")
+        for r in board["single"]:
+            if "z" in r:
+                a, b = r["mcmc_observables"], r["wolff_observables"]
+                cells = "; ".join(f"{k} {a[k]['value']:.5f} ± {a[k]['error']:.5f} against {b[k]['value']:.5f} ± "
+                                  f"{b[k]['error']:.5f} (z {r['z'][k]:+.2f})" for k in ("e", "abs_m", "C"))
+                lines += [f"L = {r['L']}, `--mcmc` ({a['n']}) against Wolff ({b['n']}): {cells}.", ""]
     if board.get("range"):
         r = board["range"]
         lines += [f"Range model: L = {r['L']}, `--t-range {r['t_range']}` {r['flags']} (train {r['train']['wall_s']:.0f} s "

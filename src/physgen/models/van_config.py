@@ -1,7 +1,7 @@
 """Options of the variational autoregressive network ``van`` (:mod:`physgen.models.van`) and their checks.
 
-:class:`VANConfig` groups the network (one MADE or the hierarchical stages, hidden widths, the masked direct input -> output weights, the
-activation), the Z₂ symmetrisation and the temperature gain (``auto``: chosen by
+:class:`VANConfig` groups the network (one MADE or the hierarchical stages, hidden widths, the masked direct
+input -> output weights, the activation), the Z₂ symmetrisation and the temperature gain (``auto``: chosen by
 :meth:`physgen.models.van.VAN.resolve`), the objective (likelihood on data, or the variational free energy of
 the Ising Hamiltonian with its coupling, field, boundary, draws per step and β-annealing), and how a
 condition enters (temperature map, label embedding).

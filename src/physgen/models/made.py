@@ -159,7 +159,9 @@ class MADE(nn.Module):
             s[:, :m] = x
         offset = self._offset(c, n, like)
         gain = self.gain(c)                                                   # (n, D) or None
-        a = self._first(s if m else None, c, n).clone() if self.layers else None   # (n, H₁)
+        a = self._first(s if m else None, c, n) if self.layers else None      # (n, H₁)
+        if a is not None and not m:
+            a = a.clone()                                                      # (the bias, expanded)
         w_in = self.layers[0].masked if self.layers else None                 # (H₁, m + D)
         w_out = self.out.masked if self.out is not None else None             # (D, H_last)
         direct = self.direct.masked if self.direct is not None else None      # (D, m + D)
@@ -172,7 +174,7 @@ class MADE(nn.Module):
             logit = offset[:, i] + (f if gain is None else gain[:, i] * f)
             spin = torch.sign(logit - threshold[:, i])
             s[:, j] = spin
-            if a is not None:
+            if a is not None and i + 1 < self.d:
                 a.addr_(spin, w_in[:, j])
         return s[:, m:]
 

@@ -8,7 +8,8 @@ Parts (``--parts``, default all):
   relative error, the importance-sampled F/N and S/N against exact, the effective sample size and the
   ``--mcmc`` acceptance (``--single-flags`` adds flags to the training, printed beside the result); with
   ``--wolff N``, also ``physgen data ising --size L --temperatures T --samples N --algorithm wolff`` and the
-  ``--mcmc`` samples' ⟨e⟩, ⟨|m|⟩ and C against it, each with its blocked error;
+  ``--mcmc`` samples' ⟨e⟩, ⟨|m|⟩ and C against it, each with its blocked error (``--reuse``: judge a run
+  already in ``OUT/runs`` without training it again);
 * ``range`` — one model of L = ``--range-size`` (default 16) over ``--t-range`` (default 1.5:3.5:9), trained
   with ``--range-flags`` added (printed beside the result), then ``physgen thermo`` at 21 temperatures of
   [1.5, 3.5] (how many F/N lie within 3 errors of exact) and at 41 temperatures of [2.1, 2.5] (the peak of the
@@ -50,6 +51,8 @@ def parse_args(argv=None):
                    help="samples of a Wolff run at T to judge the --mcmc samples' e, |m| and C against (0: none)")
     p.add_argument("--single-flags", default="", help="extra flags of the single-temperature trainings (printed "
                                                        "beside the result), e.g. '--steps 2000'")
+    p.add_argument("--reuse", action="store_true",
+                   help="keep a run already trained in OUT/runs (judge it again without training)")
     p.add_argument("--range-size", type=int, default=16, help="L of the range part (default 16)")
     p.add_argument("--t-range", default="1.5:3.5:9", help="the range model's temperatures (default 1.5:3.5:9)")
     p.add_argument("--range-flags", default="", help="extra flags of the range model's training, e.g. "
@@ -72,8 +75,12 @@ def _thermo(run: str, temps: list[float], n: int, out: str, cwd: Path, threads: 
 
 def single(L: int, args, cwd: Path) -> dict:
     run = f"runs/van-{L}"
-    train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", args.temperature,
-                    *args.single_flags.split(), "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
+    if args.reuse and (cwd / run / "summary.json").is_file():
+        wall = json.loads((cwd / run / "summary.json").read_text())["wall_time_s"]
+        train = {"command": "(reused)", "wall_s": wall, "cpu_s": wall, "load": "(reused; CPU s = wall s)"}
+    else:
+        train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", args.temperature,
+                        *args.single_flags.split(), "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
     thermo, (rec,) = _thermo(run, [args.temperature], 20000, f"thermo-{L}", cwd, args.threads)
     mcmc = _timed(["sample", run, "--n", 10000, "--mcmc", "--out", f"mcmc-{L}.h5", "--overwrite"], cwd, args.threads)
     from physgen.data import load

@@ -73,11 +73,16 @@ def _thermo(run: str, temps: list[float], n: int, out: str, cwd: Path, threads: 
     return t, json.loads((cwd / out / "thermo.json").read_text())["temperatures"]
 
 
+def _reused(run: Path) -> dict:
+    """A run kept from before (``--reuse``): its training's wall time from its summary, as CPU time too."""
+    wall = json.loads((run / "summary.json").read_text())["wall_time_s"]
+    return {"command": "(reused)", "wall_s": wall, "cpu_s": wall, "load": "(reused; CPU s = wall s)"}
+
+
 def single(L: int, args, cwd: Path) -> dict:
     run = f"runs/van-{L}"
     if args.reuse and (cwd / run / "summary.json").is_file():
-        wall = json.loads((cwd / run / "summary.json").read_text())["wall_time_s"]
-        train = {"command": "(reused)", "wall_s": wall, "cpu_s": wall, "load": "(reused; CPU s = wall s)"}
+        train = _reused(cwd / run)
     else:
         train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", args.temperature,
                         *args.single_flags.split(), "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
@@ -138,8 +143,9 @@ def exact_peak(L: int, lo: float = 2.1, hi: float = 2.6) -> float:
 def range_part(args, cwd: Path) -> dict:
     L, run = args.range_size, f"runs/van-range-{args.range_size}"
     extra = args.range_flags.split()
-    train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--t-range", args.t_range, *extra,
-                    "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
+    train = _reused(cwd / run) if args.reuse and (cwd / run / "summary.json").is_file() else \
+        _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--t-range", args.t_range, *extra,
+                "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
     wide, records = _thermo(run, list(np.linspace(1.5, 3.5, 21)), 10000, f"thermo-range-{L}", cwd, args.threads)
     z = [(r["estimates"]["free_energy"]["value"] - r["exact"]["free_energy"]) / r["estimates"]["free_energy"]["error"]
          for r in records]

@@ -97,3 +97,18 @@ def test_han_refuses_q_states_and_rectangles():
         random_van(DataSpec("spins", (4, 6)), 0, arch="han")
     with pytest.raises(UserError, match="model.arch=han"):
         random_van(DataSpec("categorical", (4, 4), n_states=3), 0, arch="han")
+
+
+def test_a_tie_between_the_logit_and_the_uniform_draws_a_spin(monkeypatch):
+    """With every uniform at ½ and every logit 0 (an untrained MADE without biases), u < σ(ℓ) is a tie: each
+    site is −1, never 0, in float32 and float64."""
+    import physgen.models.made as made
+
+    monkeypatch.setattr(made, "rand", lambda shape, generator, device, dtype: torch.full(shape, 0.5, dtype=dtype))
+    for dtype in (torch.float32, torch.float64):
+        net = MADE(6, (8,), direct=True, act="tanh", cond_dim=0, context=2).to(dtype)
+        with torch.no_grad():
+            for p in net.parameters():
+                p.zero_()
+        s = net.sample(4, None, None, torch.zeros(1, dtype=dtype), torch.ones(4, 2, dtype=dtype))
+        assert s.dtype == dtype and bool((s == -1).all())

@@ -154,6 +154,7 @@ class MADE(nn.Module):
         m = self.context
         u = rand((n, self.d), generator, like.device, like.dtype)
         threshold = torch.log(u) - torch.log1p(-u)        # u < σ(ℓ) exactly when logit(u) < ℓ
+        up, down = (torch.tensor(v, dtype=like.dtype, device=like.device) for v in (1.0, -1.0))
         s = torch.zeros(n, m + self.d, dtype=like.dtype, device=like.device)   # context, then the sites drawn
         if m:
             s[:, :m] = x
@@ -172,7 +173,7 @@ class MADE(nn.Module):
             if w_out is not None:
                 f = torch.addmv(f, self._top(a), w_out[i])
             logit = offset[:, i] + (f if gain is None else gain[:, i] * f)
-            spin = torch.sign(logit - threshold[:, i])
+            spin = torch.where(logit > threshold[:, i], up, down)          # a tie (float32) is −1, never 0
             s[:, j] = spin
             if a is not None and i + 1 < self.d:
                 a.addr_(spin, w_in[:, j])

@@ -82,7 +82,7 @@ def run(args) -> int:
 def line(record: dict) -> str:
     """One temperature on one line: each estimate ± error, with the exact value and z = (estimate − exact)/error
     in brackets, and the ESS."""
-    from physgen.physics.thermo import LABELS, QUANTITIES, z_score
+    from physgen.physics.thermo import LABELS, PARETO_K_LIMIT, QUANTITIES, z_score
 
     parts = []
     exact = record["exact"] or {}
@@ -94,5 +94,9 @@ def line(record: dict) -> str:
         z = z_score(e, exact, key)
         ref = f" (exact {exact[key]:.5g}" + (f", z {z:+.1f}" if z is not None else "") + ")" if key in exact else ""
         parts.append(f"{LABELS[key]} = {e['value']:.5g}{err}{ref}")
+    k = record.get("pareto_k")
+    tail = "" if k is None else f", Pareto k {k:.2f}" + (
+        f" (above {PARETO_K_LIMIT}: heavy-tailed weights, the errors can be too small; draw more or train longer)"
+        if k > PARETO_K_LIMIT else "")
     return (f"T={record['temperature']:g}: " + ", ".join(parts)
-            + f"; ESS {record['ess']:.0f} ({record['ess_fraction']:.1%})")
+            + f"; ESS {record['ess']:.0f} ({record['ess_fraction']:.1%}){tail}")

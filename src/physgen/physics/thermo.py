@@ -97,10 +97,35 @@ def estimates(d: Draws, T: float, *, normalised: bool, variational: bool) -> dic
     return out
 
 
+#: k̂ above this: the weights' variance is infinite, and the bootstrap errors can be too small (Vehtari et al.)
+PARETO_K_LIMIT = 0.5
+
+
+def pareto_k(log_w: np.ndarray) -> float | None:
+    """The shape k̂ of a generalised Pareto law fitted to the largest importance weights ``exp(log_w) (n,)``: the
+    M = min(n/5, 3√n) largest above the (M+1)-th (Vehtari, Simpson, Gelman, Yao & Gabry, *Pareto smoothed
+    importance sampling*, JMLR 25, 1, 2024).  Var(w) is infinite for k ≥ ½, so the bootstrap errors can then be
+    too small, and above k̂ ≈ 0.7 the self-normalised estimates are unreliable at any practical n.  None with fewer than 5 tail draws
+    or a flat tail."""
+    from scipy.stats import genpareto
+
+    n = len(log_w)
+    m = int(min(n / 5, 3 * math.sqrt(n)))
+    if m < 5:
+        return None
+    top = np.sort(log_w)[-(m + 1):]
+    tail = np.exp(top[1:] - top[-1]) - np.exp(top[0] - top[-1])     # exceedances, scaled by the largest weight
+    if not np.any(tail > 0):
+        return None
+    shape, _, _ = genpareto.fit(tail, floc=0.0)
+    return float(shape)
+
+
 def with_errors(d: Draws, T: float, *, normalised: bool, variational: bool, n_boot: int,
                 rng: np.random.Generator) -> dict:
     """``{quantity: {"value", "error"}}`` of :func:`estimates` with bootstrap errors over ``n_boot`` resamples
-    (error None for ``n_boot`` < 2), plus ``ess`` and ``ess_fraction`` = ESS/n."""
+    (error None for ``n_boot`` < 2), plus ``ess``, ``ess_fraction`` = ESS/n and the weights' tail shape
+    ``pareto_k`` (:func:`pareto_k`)."""
     point = estimates(d, T, normalised=normalised, variational=variational)
     ess = point.pop("ess")
     boot = [estimates(d.take(rng.integers(0, len(d), len(d))), T, normalised=normalised, variational=variational)
@@ -110,7 +135,7 @@ def with_errors(d: Draws, T: float, *, normalised: bool, variational: bool, n_bo
         if key in point:
             spread = float(np.std([b[key] for b in boot], ddof=1)) if n_boot >= 2 else None
             out[key] = {"value": point[key], "error": spread}
-    out.update(ess=ess, ess_fraction=ess / len(d))
+    out.update(ess=ess, ess_fraction=ess / len(d), pareto_k=pareto_k(-d.energy / T - d.log_q))
     return out
 
 

@@ -116,9 +116,9 @@ def _record(run, kind: str, model, temperature: float, draws: P.Draws, *, n_boot
     """One temperature's entry of ``thermo.json``."""
     est = P.with_errors(draws, temperature, normalised=kind != "unnormalised", variational=kind == "normalised",
                         n_boot=n_boot, rng=rng)
-    ess, frac = est.pop("ess"), est.pop("ess_fraction")
+    ess, frac, k = est.pop("ess"), est.pop("ess_fraction"), est.pop("pareto_k")
     return {"temperature": temperature, "method": f"importance sampling ({kind} q)", "estimates": est,
-            "ess": ess, "ess_fraction": frac,
+            "ess": ess, "ess_fraction": frac, "pareto_k": k,
             "exact": model.exact(temperature),
             "onsager": model.infinite_lattice(temperature)}
 

@@ -57,6 +57,12 @@ def test_binary_data_and_a_conditioned_model_are_normalised_at_every_condition()
     assert x.shape == (50, 2, 3) and set(x.unique().tolist()) <= {0.0, 1.0}
 
 
+def state_counts(x: torch.Tensor) -> np.ndarray:
+    """How often each of the 512 states of 3×3 occurs among lattices ``x (n, 3, 3)`` of ±1 ``(512,)``."""
+    codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
+    return torch.bincount(codes, minlength=512).double().numpy()
+
+
 def pooled_chi2(observed: np.ndarray, expected: np.ndarray) -> tuple[float, int, float]:
     """χ² of counts against expectations, cells with fewer than 5 expected pooled into one; (χ², dof, p)."""
     small = expected < 5
@@ -76,8 +82,7 @@ def test_samples_follow_log_q(z2):
     other = random_van(3, 2, hidden=(16, 8), z2="off" if z2 == "on" else "on")
     model = random_van(3, 2, hidden=(16, 8), z2=z2)
     x = model.sample(100_000, generator=torch.Generator().manual_seed(3))
-    codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
-    counts = torch.bincount(codes, minlength=512).double().numpy()
+    counts = state_counts(x)
     q = model.log_prob(all_states(3))[0].exp().numpy()
     assert pooled_chi2(counts, q * len(x))[2] > 1e-3
     assert pooled_chi2(counts, other.log_prob(all_states(3))[0].exp().numpy() * len(x))[2] < 1e-10
@@ -92,8 +97,7 @@ def test_conditioned_samples_follow_log_q_with_the_temperature_gain():
     model = random_van(spec, 5, hidden=(16, 8))
     assert model.config.gain == "on" and model.net.cond_gain is not None
     x = model.sample(100_000, generator=torch.Generator().manual_seed(6), condition={"temperature": 2.5})
-    codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
-    counts = torch.bincount(codes, minlength=512).double().numpy()
+    counts = state_counts(x)
     q = lambda t: model.log_prob(all_states(3), cond=torch.full((512, 1), t))[0].exp().numpy()  # noqa: E731
     assert pooled_chi2(counts, q(2.5) * len(x))[2] > 1e-3
     assert pooled_chi2(counts, q(2.0) * len(x))[2] < 1e-10

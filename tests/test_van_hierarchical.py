@@ -10,7 +10,7 @@ from physgen.errors import UserError
 from physgen.models.base import DataSpec
 from physgen.models.hierarchical import plan
 from physgen.models.made import MADE
-from test_van import all_states, pooled_chi2, random_van
+from test_van import all_states, pooled_chi2, random_van, state_counts
 
 
 @pytest.mark.parametrize("L", [2, 3, 4, 5, 8, 10, 32])
@@ -55,8 +55,7 @@ def test_hierarchical_samples_follow_log_q(z2):
     model = random_van(3, 2, arch="han", hidden=(16, 8), z2=z2)
     other = random_van(3, 7, arch="han", hidden=(16, 8), z2=z2)
     x = model.sample(100_000, generator=torch.Generator().manual_seed(3))
-    codes = (((x.reshape(len(x), -1) + 1) / 2).long() * (1 << torch.arange(9))).sum(1)
-    counts = torch.bincount(codes, minlength=512).double().numpy()
+    counts = state_counts(x)
     q = model.log_prob(all_states(3))[0].exp().numpy()
     assert pooled_chi2(counts, q * len(x))[2] > 1e-3
     assert pooled_chi2(counts, other.log_prob(all_states(3))[0].exp().numpy() * len(x))[2] < 1e-10

@@ -104,9 +104,9 @@ PARETO_K_LIMIT = 0.5
 def pareto_k(log_w: np.ndarray) -> float | None:
     """The shape k̂ of a generalised Pareto law fitted to the largest importance weights ``exp(log_w) (n,)``: the
     M = min(n/5, 3√n) largest above the (M+1)-th (Vehtari, Simpson, Gelman, Yao & Gabry, *Pareto smoothed
-    importance sampling*, JMLR 25, 1, 2024).  Var(w) is infinite for k ≥ ½, so the bootstrap errors can then be
-    too small, and above k̂ ≈ 0.7 the self-normalised estimates are unreliable at any practical n.  None with fewer than 5 tail draws
-    or a flat tail."""
+    importance sampling*, JMLR 25, 1, 2024).  Var(w) is infinite for k ≥ ½, so the bootstrap errors can then
+    be too small, and above k̂ ≈ 0.7 the self-normalised estimates are unreliable at any practical n.  None
+    with fewer than 5 tail draws or a flat tail."""
     from scipy.stats import genpareto
 
     n = len(log_w)

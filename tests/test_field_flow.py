@@ -115,3 +115,13 @@ def test_flow_refuses_a_spin_hamiltonian_and_free_energy_on_data(cli, tmp_path):
                        tmp_path / "a")
     assert code == 2 and "cannot learn ising from its Hamiltonian" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "a").exists()
+
+
+def test_the_spline_of_the_mean_is_refused_outside_fields():
+    """``model.zero_mode`` is a layer of field flows: on other data it is refused in one line, naming the key."""
+    from physgen.errors import UserError
+    from physgen.models.base import DataSpec
+    from physgen.models.flow import Flow, FlowConfig
+
+    with pytest.raises(UserError, match=r"^model.zero_mode=true: a spline of the lattice mean"):
+        Flow(FlowConfig(zero_mode=True), DataSpec("continuous", (3,)))

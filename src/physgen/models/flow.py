@@ -106,6 +106,9 @@ class Flow(FlowCard, GenerativeModel):
         if config.objective == "free-energy" and spec.kind != "field":
             raise UserError(f"model.objective=free-energy: the flow learns a Hamiltonian of real fields, not of "
                             f"{spec.kind} data (use van for spin models)")
+        if config.zero_mode and spec.kind != "field":
+            raise UserError(f"a spline of the lattice mean is a layer of field flows, not of {spec.kind} data",
+                            key="model.zero_mode", value="true")
         d = spec.n_features
         self.field = None
         if spec.kind == "field":

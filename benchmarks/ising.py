@@ -42,85 +42,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import conditions  # noqa: E402
+from numpy_ising import NumpyCheckerboard  # noqa: E402
 
 from physgen.data.ising import CheckerboardMetropolis, multispin  # noqa: E402
 from physgen.physics import kaufman  # noqa: E402
 from physgen.stats import mean_with_error  # noqa: E402
 
 CHECK_L, CHECK_T, CHECK_CHAINS, CHECK_BURN, CHECK_SWEEPS = 16, 2.269, 32, 400, 1500
-
-
-# ---------------------------------------------------------------------------------------- NumPy
-class NumpyCheckerboard:
-    """Metropolis on (C, L, L) ±1 int8 spins at one temperature, the four-sublattice NumPy way.
-
-    Sublattices A = s[0::2, 0::2], B = s[0::2, 1::2], C = s[1::2, 0::2], D = s[1::2, 1::2]; A∪D and B∪C
-    are the two colours.  With indices mod L/2 the neighbours of A[i, j] are B[i, j-1], B[i, j], C[i-1, j],
-    C[i, j] (and symmetrically for the others), so each neighbour sum is two slice additions per
-    shifted term.  Acceptance min(1, e^{-2β s_i Σ s_j}) from a 5-entry float32 table (h = 0).
-    """
-
-    def __init__(self, spins: np.ndarray, beta: float, seed: int):
-        self.rng = np.random.default_rng(seed)
-        self.sub = [np.ascontiguousarray(spins[:, a::2, b::2]) for a, b in ((0, 0), (0, 1), (1, 0), (1, 1))]
-        shape = self.sub[0].shape
-        self.nb = np.empty(shape, np.int8)
-        self.idx = np.empty(shape, np.intp)
-        self.u = np.empty(shape, np.float32)
-        self.thr = np.empty(shape, np.float32)
-        self.flip = np.empty(shape, bool)
-        self.sign = np.empty(shape, np.int8)
-        self.table = np.minimum(1.0, np.exp(-2.0 * beta * np.arange(-4, 5, 2))).astype(np.float32)
-
-    @staticmethod
-    def _add_shifted(out: np.ndarray, x: np.ndarray, axis: int, step: int) -> None:
-        """out[..., k] += x[..., k - step] along ``axis`` (1 rows, 2 columns), periodically."""
-        lo, hi = [slice(None)] * 3, [slice(None)] * 3
-        if step == 1:
-            lo[axis], hi[axis] = slice(1, None), slice(None, -1)
-            e_out, e_in = 0, -1
-        else:
-            lo[axis], hi[axis] = slice(None, -1), slice(1, None)
-            e_out, e_in = -1, 0
-        out[tuple(lo)] += x[tuple(hi)]
-        edge_o, edge_i = [slice(None)] * 3, [slice(None)] * 3
-        edge_o[axis], edge_i[axis] = e_out, e_in
-        out[tuple(edge_o)] += x[tuple(edge_i)]
-
-    def _neighbours(self, k: int) -> np.ndarray:
-        """Neighbour sums of sublattice k (0 A, 1 B, 2 C, 3 D) into ``self.nb``; returns that sublattice."""
-        A, B, C, D = self.sub
-        nb, add = self.nb, self._add_shifted
-        if k == 0:
-            np.add(B, C, out=nb), add(nb, B, 2, 1), add(nb, C, 1, 1)
-        elif k == 3:
-            np.add(C, B, out=nb), add(nb, C, 2, -1), add(nb, B, 1, -1)
-        elif k == 1:
-            np.add(A, D, out=nb), add(nb, A, 2, -1), add(nb, D, 1, 1)
-        else:
-            np.add(D, A, out=nb), add(nb, D, 2, 1), add(nb, A, 1, -1)
-        return self.sub[k]
-
-    def sweep(self, n: int = 1) -> None:
-        for _ in range(n):
-            for k in (0, 3, 1, 2):                           # colour A∪D, then B∪C
-                x = self._neighbours(k)
-                np.multiply(self.nb, x, out=self.nb)           # s_i Σ s_j ∈ {-4, -2, 0, 2, 4}
-                np.add(self.nb, 4, out=self.nb)
-                np.right_shift(self.nb, 1, out=self.nb)        # table index 0..4
-                np.copyto(self.idx, self.nb)
-                self.table.take(self.idx, out=self.thr)
-                self.rng.random(out=self.u, dtype=np.float32)
-                np.less(self.u, self.thr, out=self.flip)
-                np.multiply(self.flip.view(np.int8), -2, out=self.sign)
-                np.add(self.sign, 1, out=self.sign)
-                np.multiply(x, self.sign, out=x)
-
-    def energy(self) -> np.ndarray:
-        """Energy per spin of each chain: every bond joins A∪D to B∪C."""
-        bonds = sum((self._neighbours(k).astype(np.int32) * self.nb).reshape(len(self.nb), -1).sum(1)
-                    for k in (0, 3))
-        return -bonds / (4.0 * self.nb[0].size)
 
 
 # ---------------------------------------------------------------------------------------- numba
@@ -205,10 +133,11 @@ class Engine:
 
 
 class Multispin:
-    """physgen's multispin-coded engine (what ``physgen data ising`` runs on the CPU) with the same interface."""
+    """physgen's multispin-coded engine (what ``physgen data ising`` runs on the CPU) with the same interface;
+    ``threads=None`` is its default (:func:`physgen.data.ising.multispin.kernel_threads`)."""
 
-    def __init__(self, spins: np.ndarray, beta: float, seed: int):
-        self.eng = multispin.MultispinMetropolis(spins, np.full(len(spins), beta), seed=seed)
+    def __init__(self, spins: np.ndarray, beta: float, seed: int, threads: int | None = None):
+        self.eng = multispin.MultispinMetropolis(spins, np.full(len(spins), beta), seed=seed, threads=threads)
 
     def sweep(self, n: int = 1) -> None:
         self.eng.sweep(n)
@@ -296,6 +225,8 @@ def main() -> None:
         else (lambda s, b, sd: Engine(s, b, sd, args.device)),
         "engine torch 1 thread": lambda s, b, sd: Engine(s, b, sd, args.device, threads=1),
     }
+    if cpu_multispin:
+        contenders["engine multispin 1 thread"] = lambda s, b, sd: Multispin(s, b, sd, threads=1)
     if args.device == "cpu" and ncores > 1:
         contenders[f"engine torch {ncores} threads"] = lambda s, b, sd: Engine(s, b, sd, args.device,
                                                                                threads=ncores)
@@ -307,7 +238,9 @@ def main() -> None:
         contenders["numba (1 thread)"] = lambda s, b, sd: NumbaCheckerboard(kernels, s, b, sd, 1)
 
     print(f"machine: {conditions.machine()}")
-    print(f"engine default: {'multispin (numba, 1 thread)' if cpu_multispin else 'torch'}")
+    words = -(-args.chains // multispin.BITS) * args.size ** 2
+    default = f"multispin (numba, {multispin.kernel_threads(words)} threads)" if cpu_multispin else "torch"
+    print(f"engine default: {default}")
     print(f"command: {' '.join(['python', 'benchmarks/ising.py', *sys.argv[1:]])}")
     checks = []
     if not args.no_check:

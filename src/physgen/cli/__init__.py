@@ -20,7 +20,9 @@ VERBS = ("data", "train", "sample", "score", "evaluate", "analyze", "models", "d
          "exact")
 
 
-def build_parser() -> ArgumentParser:
+def build_parser(only: str | None = None) -> ArgumentParser:
+    """The parser of every verb, or of the verb ``only`` alone (what :func:`main` builds when the command line
+    names a verb: the other verbs' modules are then not imported)."""
     from physgen import __version__
 
     parser = ArgumentParser(prog="physgen", description="Generative and unsupervised learning on physics data.",
@@ -28,7 +30,7 @@ def build_parser() -> ArgumentParser:
                                    "--samples 1000 --algorithm wolff --out ising.h5")
     parser.add_argument("--version", action="version", version=f"physgen {__version__}")
     sub = parser.add_subparsers(dest="verb", required=True, metavar="VERB", parser_class=ArgumentParser)
-    for verb in VERBS:
+    for verb in (only,) if only in VERBS else VERBS:
         spec = importlib.util.find_spec(f"physgen.cli.{verb}")
         if spec is not None:  # a verb module may be absent
             importlib.import_module(f"physgen.cli.{verb}").register(sub)
@@ -39,8 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _printable_streams()
     freeze_at_exit()
     keep_freed_memory()
-    parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv else None)
     args = parser.parse_args(argv)
     args.argv = argv
     name = option_namer(parser, args.func)

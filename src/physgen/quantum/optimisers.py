@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
-import scipy.linalg
 
 from physgen.constraints import POSITIVE, require
 from physgen.errors import UserError
@@ -84,6 +83,8 @@ class SR:
     diag_shift: float = 0.01
 
     def step(self, theta: np.ndarray, o: np.ndarray, e: np.ndarray, is_complex: bool) -> np.ndarray:
+        import scipy.linalg                                             # (loaded on first use: ~0.1 s)
+
         oc, ec = _centred(o, e, is_complex)
         n, p = oc.shape
         if p <= n:

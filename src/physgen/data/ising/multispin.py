@@ -24,14 +24,25 @@ word operations only:
 Energies and magnetizations per chain come from bit-sliced vertical counters (one counter per chain in the
 bits of a few words; ripple-carry additions).
 
-Random bits: one xoshiro256** stream per group (Blackman & Vigna, ACM Trans. Math. Softw. 47, 36 (2021)),
-seeded from ``numpy.random.SeedSequence(seed)``; results depend on the seed and the number of chains only.
-The kernel is single-threaded: a sweep is one compiled loop, so on a machine that other processes load it
-runs at its share of a core.  Without numba, :data:`AVAILABLE` is False and nothing here can run.
+Random bits: one xoshiro256** stream per row of each group (Blackman & Vigna, ACM Trans. Math. Softw. 47,
+36 (2021)), seeded from ``numpy.random.SeedSequence(seed)``.  Within one colour the rows do not interact, so
+they are updated in parallel (numba ``prange``, one parallel region per half sweep) on
+:func:`kernel_threads` threads, and the chains depend on the seed, the number of chains and L only, never
+on the number of threads.  Without numba, :data:`AVAILABLE` is False and nothing here can run.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
+
+# GNU OpenMP (numba's threading layer here) lets a thread that waits at the end of a parallel region spin for
+# GOMP_SPINCOUNT iterations (300,000 by default) before it sleeps.  A half sweep is a region of ~0.1 ms: with
+# the default, two such processes on two cores spin against each other and each runs ~20× slower than on one
+# thread (benchmarks/records/ising.md); 1,000 keeps the idle speed within a few per cent.  libgomp reads the
+# value when it is first loaded: where torch (which brings its own copy) was imported first, its setting stays.
+if not (os.environ.get("GOMP_SPINCOUNT") or os.environ.get("OMP_WAIT_POLICY")):
+    os.environ["GOMP_SPINCOUNT"] = "1000"
 
 try:
     import numba
@@ -83,122 +94,168 @@ def _site(row, up, dn, j, L, act):
             ((c1 & x2) | (x1 & c2)) & act, c1 & c2 & act)
 
 
-@_njit
-def _sweeps_ferro(S, n, thr, active, state):
-    """``n`` sweeps at h = 0, J > 0: classes n = 0, 1, 2 (ΔE = 8J, 4J, 0; ``thr[:, 0..2]``) are tested,
-    n ≥ 3 (ΔE < 0) always flip.  S (G, L, L) uint64 in place; active (G,) real chains; state (G, 4)."""
-    G, L = S.shape[0], S.shape[1]
+@_njit(inline="always")
+def _draw(eq, t0, t1, t2, m0, m1, m2, st):
+    """The chains of ``eq`` that draw u < T, T = t0 (chains m0) | t1 (m1) | t2 (m2) per bit plane, most
+    significant plane first; ``st`` is the row's xoshiro256** state (4,), advanced once per plane drawn."""
     zero = np.uint64(0)
-    for g in range(G):
-        s0, s1, s2, s3 = state[g, 0], state[g, 1], state[g, 2], state[g, 3]
-        act = active[g]
-        t8, t4, t0 = thr[g, 0], thr[g, 1], thr[g, 2]
-        for _ in range(n):
-            for colour in range(2):
-                for i in range(L):
-                    row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
-                    for j in range((i + colour) & 1, L, 2):
-                        s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
-                        flip = n3 | n4
-                        eq = n0 | n1 | n2                                     # undecided chains
-                        lt = zero
-                        b = 0
-                        while eq and b < BITS:                              # most significant plane first
-                            u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                            tb = (n0 & t8[b]) | (n1 & t4[b]) | (n2 & t0[b])
-                            lt |= eq & tb & ~u                                # u_b = 0 < T_b = 1: flip
-                            eq &= ~(u ^ tb)                                   # still equal so far
-                            b += 1
-                        row[j] = s ^ (flip | lt)
-        state[g, 0], state[g, 1], state[g, 2], state[g, 3] = s0, s1, s2, s3
+    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+    lt = zero
+    b = 0
+    while eq and b < BITS:
+        u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+        tb = (m0 & t0[b]) | (m1 & t1[b]) | (m2 & t2[b])
+        lt |= eq & tb & ~u                                              # u_b = 0 < T_b = 1: flip
+        eq &= ~(u ^ tb)                                                 # still equal so far
+        b += 1
+    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+    return lt
 
 
-@_njit
-def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state):
+@_njit(parallel=True)
+def _sweeps_ferro(S, n, thr, active, state, counts, part):
+    """``n`` sweeps at h = 0, J > 0: classes n = 0, 1, 2 (ΔE = 8J, 4J, 0; ``thr[:, 0..2]``) are tested,
+    n ≥ 3 (ΔE < 0) always flip.  S (G, L, L) uint64 in place; active (G,) real chains; state (G, L, 4).
+    Where ``counts`` (n, 2, G·64) is not empty, ``counts[t]`` receives the counts of :func:`_counts` after
+    sweep t (``part`` is their work space).
+
+    Within one colour the rows are independent (a row's sites of that colour see only sites of the other
+    colour), and row i of group g draws from its own stream ``state[g, i]``: the rows run in parallel and
+    the result does not depend on the number of threads."""
+    G, L = S.shape[0], S.shape[1]
+    nb = part.shape[0] // G
+    for t in range(n):
+        for colour in range(2):
+            for k in numba.prange(G * L):
+                g, i = k // L, k % L
+                row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
+                t8, t4, t0, act, st = thr[g, 0], thr[g, 1], thr[g, 2], active[g], state[g, i]
+                for j in range((i + colour) & 1, L, 2):
+                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
+                    row[j] = s ^ (n3 | n4 | _draw(n0 | n1 | n2, t8, t4, t0, n0, n1, n2, st))
+        if counts.shape[0] > 0:
+            for k in numba.prange(part.shape[0]):
+                _count_band(S, k, nb, part[k])
+            _sum_bands(part, nb, counts[t])
+
+
+@_njit(parallel=True)
+def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state, counts, part):
     """``n`` sweeps for any J, h.  Classes k = n (split False) or k = 2n + [s = +1] (split True); chains
     in ``cert[g, k]`` always flip in class k, the others draw against ``thr[g, k]``.  ``certain`` and
-    ``tested`` list the classes where some chain does the one or the other."""
+    ``tested`` list the classes where some chain does the one or the other.  Rows in parallel, and
+    ``counts``, as in :func:`_sweeps_ferro`."""
     G, L = S.shape[0], S.shape[1]
     Q, C = tested.shape[0], certain.shape[0]
     zero = np.uint64(0)
-    cls = np.empty(10, np.uint64)
-    tm = np.empty(10, np.uint64)
-    for g in range(G):
-        s0, s1, s2, s3 = state[g, 0], state[g, 1], state[g, 2], state[g, 3]
-        act = active[g]
-        tg, cg = thr[g], cert[g]
-        for _ in range(n):
-            for colour in range(2):
-                for i in range(L):
-                    row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
-                    for j in range((i + colour) & 1, L, 2):
-                        s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
-                        if split:
-                            ns = ~s
-                            cls[0], cls[1], cls[2], cls[3], cls[4] = n0 & ns, n0 & s, n1 & ns, n1 & s, n2 & ns
-                            cls[5], cls[6], cls[7], cls[8], cls[9] = n2 & s, n3 & ns, n3 & s, n4 & ns, n4 & s
-                        else:
-                            cls[0], cls[1], cls[2], cls[3], cls[4] = n0, n1, n2, n3, n4
-                        flip = zero
-                        for q in range(C):
-                            flip |= cls[certain[q]] & cg[certain[q]]
-                        eq = zero
+    nb = part.shape[0] // G
+    for t in range(n):
+        for colour in range(2):
+            for k in numba.prange(G * L):
+                g, i = k // L, k % L
+                row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
+                tg, cg, act, st = thr[g], cert[g], active[g], state[g, i]
+                cls = np.empty(10, np.uint64)
+                tm = np.empty(10, np.uint64)
+                for j in range((i + colour) & 1, L, 2):
+                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
+                    if split:
+                        ns = ~s
+                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0 & ns, n0 & s, n1 & ns, n1 & s, n2 & ns
+                        cls[5], cls[6], cls[7], cls[8], cls[9] = n2 & s, n3 & ns, n3 & s, n4 & ns, n4 & s
+                    else:
+                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0, n1, n2, n3, n4
+                    flip = zero
+                    for q in range(C):
+                        flip |= cls[certain[q]] & cg[certain[q]]
+                    eq = zero
+                    for q in range(Q):
+                        tm[q] = cls[tested[q]] & ~cg[tested[q]]
+                        eq |= tm[q]
+                    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+                    lt = zero
+                    b = 0
+                    while eq and b < BITS:
+                        u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                        tb = zero
                         for q in range(Q):
-                            tm[q] = cls[tested[q]] & ~cg[tested[q]]
-                            eq |= tm[q]
-                        lt = zero
-                        b = 0
-                        while eq and b < BITS:
-                            u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                            tb = zero
-                            for q in range(Q):
-                                tb |= tm[q] & tg[tested[q], b]
-                            lt |= eq & tb & ~u
-                            eq &= ~(u ^ tb)
-                            b += 1
-                        row[j] = s ^ (flip | lt)
-        state[g, 0], state[g, 1], state[g, 2], state[g, 3] = s0, s1, s2, s3
+                            tb |= tm[q] & tg[tested[q], b]
+                        lt |= eq & tb & ~u
+                        eq &= ~(u ^ tb)
+                        b += 1
+                    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+                    row[j] = s ^ (flip | lt)
+        if counts.shape[0] > 0:
+            for k in numba.prange(part.shape[0]):
+                _count_band(S, k, nb, part[k])
+            _sum_bands(part, nb, counts[t])
 
 
-@_njit
-def _counts(S, out):
-    """Per chain: antiparallel bonds (``out[0]``) and up spins (``out[1]``), out (2, G·64) int64.
+BAND = 16
+"""Rows per band of the counters (the bands of all groups are counted in parallel)."""
 
-    Bit-sliced vertical counters of 8 planes per group (branch-free additions), emptied into ``out``
-    every 127 sites, before they can overflow."""
-    G, L = S.shape[0], S.shape[1]
-    out[:] = 0
+
+@_njit(inline="always")
+def _count_band(S, k, nb, acc):
+    """Antiparallel bonds (``acc[0]``) and up spins (``acc[1]``) of each of the 64 chains in band ``k % nb`` of
+    group ``k // nb``, acc (2, 64) int64: bit-sliced vertical counters of 8 planes (branch-free additions),
+    emptied into ``acc`` every 127 sites, before they can overflow."""
+    L = S.shape[1]
+    g, band = k // nb, k % nb
     planes = np.zeros((2, 8), np.uint64)
-    for g in range(G):
-        k = 0
-        for i in range(L):
-            dn = S[g, i + 1 if i < L - 1 else 0]
-            row = S[g, i]
-            for j in range(L):
-                s = row[j]
-                for q in range(3):
-                    x = s ^ dn[j] if q == 0 else (s ^ row[j + 1 if j < L - 1 else 0] if q == 1 else s)
-                    p = 0 if q < 2 else 1
+    acc[:] = 0
+    stop = min(L, (band + 1) * BAND)
+    n = 0
+    for i in range(band * BAND, stop):
+        dn = S[g, i + 1 if i < L - 1 else 0]
+        row = S[g, i]
+        for j in range(L):
+            s = row[j]
+            for q in range(3):
+                x = s ^ dn[j] if q == 0 else (s ^ row[j + 1 if j < L - 1 else 0] if q == 1 else s)
+                p = 0 if q < 2 else 1
+                for w in range(8):
+                    t = planes[p, w] & x
+                    planes[p, w] ^= x
+                    x = t
+            n += 1
+            if n == 127 or (i == stop - 1 and j == L - 1):
+                for p in range(2):
                     for w in range(8):
-                        t = planes[p, w] & x
-                        planes[p, w] ^= x
-                        x = t
-                k += 1
-                if k == 127 or (i == L - 1 and j == L - 1):
-                    for p in range(2):
-                        for w in range(8):
-                            v = planes[p, w]
-                            for r in range(BITS):
-                                out[p, g * BITS + r] += np.int64((v >> np.uint64(r)) & np.uint64(1)) << w
-                            planes[p, w] = 0
-                    k = 0
+                        v = planes[p, w]
+                        for r in range(BITS):
+                            acc[p, r] += np.int64((v >> np.uint64(r)) & np.uint64(1)) << w
+                        planes[p, w] = 0
+                n = 0
 
 
-@_njit
+@_njit(inline="always")
+def _sum_bands(part, nb, out):
+    """out (2, G·64) = the bands' counts ``part`` (G·nb, 2, 64) summed per group (integers: the same for any
+    number of threads)."""
+    out[:] = 0
+    for k in range(part.shape[0]):
+        g = k // nb
+        for p in range(2):
+            for r in range(BITS):
+                out[p, g * BITS + r] += part[k, p, r]
+
+
+@_njit(parallel=True)
+def _counts(S, out, part):
+    """Per chain: antiparallel bonds (``out[0]``) and up spins (``out[1]``), out (2, G·64) int64; ``part``
+    (G·⌈L/BAND⌉, 2, 64) is work space."""
+    nb = part.shape[0] // S.shape[0]
+    for k in numba.prange(part.shape[0]):
+        _count_band(S, k, nb, part[k])
+    _sum_bands(part, nb, out)
+
+
+@_njit(parallel=True)
 def _unpack(S, out):
     """out[c] = ±1 spins of chain c (bit c % 64 of group c // 64), out (M, L, L) int8."""
     L = S.shape[1]
-    for c in range(out.shape[0]):
+    for c in numba.prange(out.shape[0]):
         g, r = c // BITS, np.uint64(c % BITS)
         for i in range(L):
             for j in range(L):
@@ -264,6 +321,44 @@ def threshold_planes(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _pack_chains(bits), _pack_chains(certain)
 
 
+PARALLEL_WORDS = 128 * 128
+"""Words (chain groups × sites) per sweep from which the compiled loops run on several threads: below it a
+half sweep takes a few microseconds, about the cost of starting and joining a parallel region."""
+
+
+def kernel_threads(words: int) -> int:
+    """Threads for sweeps of ``words`` machine words (groups × L²).
+
+    1 below :data:`PARALLEL_WORDS`; else ``OMP_NUM_THREADS`` where the user set it (as for torch,
+    :mod:`physgen.threads`), or the cores this process may run on (numba's count) less those that other
+    processes keep busy (the whole part of the 1-minute load average), at least 1.  A half sweep is a
+    parallel region that waits for its slowest thread, so a thread without a core of its own slows the whole
+    sweep.  The chains do not depend on the number of threads, so this choice can follow the load."""
+    if words < PARALLEL_WORDS:
+        return 1
+    cores = int(numba.config.NUMBA_NUM_THREADS)
+    given = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if given.isdigit():
+        return max(1, min(cores, int(given)))
+    return max(1, cores - int(os.getloadavg()[0]))
+
+
+class _threads:
+    """Run the block's compiled loops on ``n`` threads (numba's per-thread setting), then restore it."""
+
+    def __init__(self, n: int):
+        self.n = min(int(n), int(numba.config.NUMBA_NUM_THREADS))
+
+    def __enter__(self):
+        self.old = numba.get_num_threads()
+        if self.n != self.old:
+            numba.set_num_threads(self.n)
+
+    def __exit__(self, *exc):
+        if self.n != self.old:
+            numba.set_num_threads(self.old)
+
+
 class MultispinMetropolis:
     """``M`` Metropolis chains on periodic L×L lattices, 64 per machine word (module docstring).
 
@@ -275,10 +370,11 @@ class MultispinMetropolis:
     spins : (M, L, L) ±1 array (L even).
     beta : (M,) inverse temperature of each chain.
     J, h : coupling and field.
-    seed : seed of the random bits (one xoshiro256** stream per group of 64 chains).
+    seed : seed of the random bits (one xoshiro256** stream per row of each group of 64 chains).
+    threads : threads of the compiled loops (default :func:`kernel_threads`); the chains do not depend on it.
     """
 
-    def __init__(self, spins, beta, *, J: float = 1.0, h: float = 0.0, seed: int = 0):
+    def __init__(self, spins, beta, *, J: float = 1.0, h: float = 0.0, seed: int = 0, threads: int | None = None):
         if not AVAILABLE:
             raise RuntimeError("the multispin engine needs numba (pip install numba)")
         spins = np.asarray(spins)
@@ -302,10 +398,13 @@ class MultispinMetropolis:
         for g in range(self.G):
             r = min(BITS, self.M - g * BITS)
             self.active[g] = np.uint64((1 << r) - 1) if r < BITS else ~np.uint64(0)
-        state = np.random.SeedSequence(int(seed)).generate_state(4 * self.G, np.uint64).reshape(self.G, 4)
-        state[np.all(state == 0, axis=1), 0] = 1                       # xoshiro's one forbidden state
+        rows = self.G * self.L
+        state = np.random.SeedSequence(int(seed)).generate_state(4 * rows, np.uint64).reshape(self.G, self.L, 4)
+        state[np.all(state == 0, axis=-1), 0] = 1                      # xoshiro's one forbidden state
         self.state = np.ascontiguousarray(state)
         self._counts = np.zeros((2, self.G * BITS), np.int64)
+        self._part = np.zeros((self.G * (-(-self.L // BAND)), 2, BITS), np.int64)
+        self.threads = kernel_threads(self.G * self.L * self.L) if threads is None else max(1, int(threads))
         self.set_spins(spins)
 
     def set_spins(self, spins) -> None:
@@ -314,22 +413,32 @@ class MultispinMetropolis:
 
     def spins(self) -> np.ndarray:
         """The current configuration, (M, L, L) int8 (a new array)."""
-        return unpack(self.S, self.M)
+        with _threads(self.threads):
+            return unpack(self.S, self.M)
 
-    def sweep(self, n: int = 1) -> None:
-        """``n`` full sweeps (colour (i + j) even, then odd; M·L² flip attempts each)."""
-        if self.ferro:
-            _sweeps_ferro(self.S, int(n), self.thr, self.active, self.state)
-        else:
-            _sweeps_general(self.S, int(n), self.split, self.tested, self.certain, self.thr, self.cert, self.active,
-                            self.state)
+    def sweep(self, n: int = 1, record: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
+        """``n`` full sweeps (colour (i + j) even, then odd; M·L² flip attempts each), in one compiled call.
+
+        With ``record``, returns e and m (each (n, M) float64, as :meth:`energy_magnetization`) after every
+        sweep, measured inside the same call."""
+        counts = np.zeros((int(n) if record else 0, 2, self.G * BITS), np.int64)
+        with _threads(self.threads):
+            if self.ferro:
+                _sweeps_ferro(self.S, int(n), self.thr, self.active, self.state, counts, self._part)
+            else:
+                _sweeps_general(self.S, int(n), self.split, self.tested, self.certain, self.thr, self.cert,
+                                self.active, self.state, counts, self._part)
+        return self._observables(counts[:, 0, :self.M], counts[:, 1, :self.M]) if record else None
 
     def energy_magnetization(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-spin energy e = E/L² and magnetization m = Σ s / L², each (M,) float64.
 
         From the antiparallel bonds a and up spins u of each chain: Σ_<ij> s_i s_j = 2L² − 2a, Σ s = 2u − L²."""
-        _counts(self.S, self._counts)
-        anti, up = self._counts[0, :self.M], self._counts[1, :self.M]
+        with _threads(self.threads):
+            _counts(self.S, self._counts, self._part)
+        return self._observables(self._counts[0, :self.M], self._counts[1, :self.M])
+
+    def _observables(self, anti: np.ndarray, up: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         n = float(self.L * self.L)
         bonds = 2.0 * n - 2.0 * anti
         total = 2.0 * up - n

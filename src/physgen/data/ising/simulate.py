@@ -15,7 +15,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
 from physgen import constraints
 from physgen.data.io import Dataset
@@ -130,6 +129,23 @@ def simulate(size: int, temperatures, n_samples: int, *, chains: int | None = No
     return _dataset(plan, snapshots, e_series, m_series, runner, J=J, h=h, seed=seed, start=start)
 
 
+def _cuda(device) -> bool:
+    """Whether the torch engine's default device would be CUDA (``device`` None and CUDA present).  A CPU-only
+    torch build (local version ``+cpu``) answers without importing torch."""
+    if device is not None:
+        return False
+    from importlib import metadata
+
+    try:
+        if metadata.version("torch").endswith("+cpu"):
+            return False
+    except metadata.PackageNotFoundError:                               # pragma: no cover - torch is a dependency
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
 def _initial(m: int, size: int, start: str, rng: np.random.Generator) -> np.ndarray:
     if start == "ordered":
         signs = (2 * rng.integers(0, 2, size=m) - 1).astype(np.int8)
@@ -144,7 +160,6 @@ class _Runner:
     def __init__(self, plan: _Plan, beta: np.ndarray, spins: np.ndarray, J: float, h: float,
                  seed: np.random.SeedSequence, device, engine: str = "auto"):
         from physgen.data.ising import multispin
-        from physgen.data.ising.metropolis import CheckerboardMetropolis
         from physgen.data.ising.wolff import WolffClusters
 
         self.plan, self.groups = plan, np.repeat(np.arange(len(plan.temperatures)), plan.chains)
@@ -152,19 +167,21 @@ class _Runner:
             self.engine = WolffClusters(spins, beta, J=J, rng=np.random.default_rng(seed))
             self.device, self.name = "cpu", "wolff"
             return
-        if engine == "multispin" and device is not None and torch.device(device).type != "cpu":
+        cpu = device is None or str(device).split(":")[0] == "cpu"
+        if engine == "multispin" and not cpu:
             raise UserError(f"engine: the multispin engine runs on the CPU, not on {device}")
-        if device is None and engine != "multispin":
-            device = "cuda" if torch.cuda.is_available() else "cpu"
-        dev = torch.device(device if device is not None else "cpu")
-        if engine == "multispin" or (engine == "auto" and dev.type == "cpu" and multispin.AVAILABLE):
+        if engine == "multispin" or (engine == "auto" and multispin.AVAILABLE and cpu and not _cuda(device)):
             self.engine = multispin.MultispinMetropolis(spins, beta, J=J, h=h, seed=int(seed.generate_state(1)[0]))
-            self.name = "multispin"
-        else:
-            self.engine = CheckerboardMetropolis(torch.from_numpy(spins).to(dev), beta, J=J, h=h,
-                                                 seed=int(seed.generate_state(1)[0]))
-            self.name = "torch"
-        self.device = str(dev)
+            self.name, self.device = "multispin", "cpu"
+            return
+        import torch
+
+        from physgen.data.ising.metropolis import CheckerboardMetropolis
+
+        dev = torch.device(device if device is not None else "cuda" if torch.cuda.is_available() else "cpu")
+        self.engine = CheckerboardMetropolis(torch.from_numpy(spins).to(dev), beta, J=J, h=h,
+                                             seed=int(seed.generate_state(1)[0]))
+        self.name, self.device = "torch", str(dev)
 
     def _sweep(self, calibrate: bool = False) -> None:
         if self.plan.algorithm == "wolff":
@@ -174,7 +191,9 @@ class _Runner:
 
     def _measure(self) -> tuple[np.ndarray, np.ndarray]:
         e, m = self.engine.energy_magnetization()
-        return np.asarray(torch.as_tensor(e).cpu()), np.asarray(torch.as_tensor(m).cpu())
+        if self.name == "torch":
+            return e.cpu().numpy(), m.cpu().numpy()
+        return np.asarray(e), np.asarray(m)
 
     def _spins(self) -> np.ndarray:
         if self.plan.algorithm == "wolff":
@@ -183,8 +202,22 @@ class _Runner:
             return self.engine.spins()
         return self.engine.spins().cpu().numpy()
 
+    def _advance(self, n: int, calibrate: bool, e: np.ndarray | None, m: np.ndarray | None) -> None:
+        """``n`` sweeps; e and m after each into the (n, M) rows ``e``, ``m`` unless they are None.  The multispin
+        engine runs them in one compiled call, the others sweep by sweep."""
+        if self.name == "multispin":
+            out = self.engine.sweep(n, record=e is not None)
+            if out is not None:
+                e[:], m[:] = out
+            return
+        for k in range(n):
+            self._sweep(calibrate)
+            if e is not None:
+                e[k], m[k] = self._measure()
+
     def run(self, progress: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Burn-in, then sampling; e and m are recorded from the second half of burn-in on."""
+        """Burn-in, then sampling; e and m are recorded from the second half of burn-in on, in calls of at most
+        :data:`CALL_SWEEPS` sweeps that end where recording starts, at the end of burn-in and at each snapshot."""
         plan = self.plan
         n_burn = max(plan.burn_in, 3) if plan.algorithm == "wolff" else plan.burn_in  # Wolff calibrates here
         n_total = n_burn + plan.per_chain * plan.thin
@@ -192,15 +225,23 @@ class _Runner:
         e = np.empty((n_total - first, len(self.groups)), dtype=np.float32)
         m = np.empty_like(e)
         snaps = []
+        stops = [first, n_burn] + [n_burn + plan.thin * (k + 1) for k in range(plan.per_chain)]
+        t = 0
         with _progress(progress, n_total) as bar:
-            for t in range(n_total):
-                self._sweep(calibrate=t < n_burn)
-                if t >= first:
-                    e[t - first], m[t - first] = self._measure()
-                if t >= n_burn and (t - n_burn + 1) % plan.thin == 0:
+            for stop in stops:
+                while t < stop:
+                    n = min(stop - t, CALL_SWEEPS)
+                    rows = slice(t - first, t - first + n)
+                    self._advance(n, t < n_burn, *((e[rows], m[rows]) if t >= first else (None, None)))
+                    t += n
+                    bar.update(n)
+                if t > n_burn:
                     snaps.append(self._spins())
-                bar.update()
         return np.stack(snaps), e, m
+
+
+CALL_SWEEPS = 100
+"""Most sweeps per engine call in :meth:`_Runner.run` (the progress bar moves once per call)."""
 
 
 def _progress(enabled: bool, total: int):

@@ -15,8 +15,12 @@ second (user + system of the child).  Cases (``--case``, repeatable; default bot
 * ``one``:  L = 128, T = 2.269, 64 chains, 2,000 sweeps (burn-in 1,990, thin 10, 64 samples);
 * ``four``: L = 128, T = 1.5, 2.0, 2.269, 3.0, 64 chains each, 2,000 sweeps.
 
+``--pairs`` then starts two ``physgen`` commands of case ``one`` at once (a user running two jobs on the two
+cores) and prints the wall time of each pair: with the defaults, with ``OMP_NUM_THREADS=1``, and with OpenMP's
+own spin count (``GOMP_SPINCOUNT=300000``, which physgen's multispin module otherwise lowers to 1,000).
+
     python benchmarks/ising_command.py
-    python benchmarks/ising_command.py --case one --repeat 5
+    python benchmarks/ising_command.py --case one --repeat 5 --pairs
 """
 from __future__ import annotations
 
@@ -61,6 +65,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--case", action="append", choices=sorted(CASES), help="default: both")
     p.add_argument("--repeat", type=int, default=3)
+    p.add_argument("--pairs", action="store_true", help="also time two commands side by side (module docstring)")
     args = p.parse_args()
     print(f"machine: {conditions.machine()}")
     print(f"command: {' '.join(['python', 'benchmarks/ising_command.py', *sys.argv[1:]])}")
@@ -90,6 +95,33 @@ def main() -> None:
                       f"{flips / cpu[k] / 1e6:7.1f} per CPU s   [{shown}]")
             print(f"  ratio physgen / numpy: {wall['numpy'] / wall['physgen']:.2f}x wall, "
                   f"{cpu['numpy'] / cpu['physgen']:.2f}x per CPU second")
+        if args.pairs:
+            pairs(commands(CASES["one"], Path(tmp))["physgen"], args.repeat)
+
+
+def pairs(cmd: list[str], repeat: int) -> None:
+    """Two copies of ``cmd`` at once, under three settings of the environment; the slower copy's wall time."""
+    settings = {"defaults": {}, "OMP_NUM_THREADS=1": {"OMP_NUM_THREADS": "1"},
+                "GOMP_SPINCOUNT=300000": {"GOMP_SPINCOUNT": "300000"}}
+    print(f"two case-one commands side by side, slower of the two, median of {repeat}:")
+    times = {k: [] for k in settings}
+    loads = []
+    for _ in range(repeat):
+        for k, extra in settings.items():
+            env = os.environ | extra
+            second = [*cmd[:-2], cmd[-2].replace("physgen.h5", "second.h5"), cmd[-1]]
+            t0 = time.perf_counter()
+            procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                     for c in (cmd, second)]
+            ends = []
+            for proc in procs:
+                proc.wait()
+                ends.append(time.perf_counter() - t0)
+            times[k].append(max(ends))
+            loads.append(os.getloadavg()[0])
+    for k, v in times.items():
+        print(f"  {k:<22} {statistics.median(v):6.2f} s   ({', '.join(f'{x:.2f}' for x in v)})")
+    print(f"  load {min(loads):.2f}-{max(loads):.2f}")
 
 
 if __name__ == "__main__":

@@ -327,20 +327,14 @@ half sweep takes a few microseconds, about the cost of starting and joining a pa
 
 
 def kernel_threads(words: int) -> int:
-    """Threads for sweeps of ``words`` machine words (groups × L²).
-
-    1 below :data:`PARALLEL_WORDS`; else ``OMP_NUM_THREADS`` where the user set it (as for torch,
-    :mod:`physgen.threads`), or the cores this process may run on (numba's count) less those that other
-    processes keep busy (the whole part of the 1-minute load average), at least 1.  A half sweep is a
-    parallel region that waits for its slowest thread, so a thread without a core of its own slows the whole
-    sweep.  The chains do not depend on the number of threads, so this choice can follow the load."""
+    """Threads for sweeps of ``words`` machine words (groups × L²): 1 below :data:`PARALLEL_WORDS`; else the
+    cores this process may run on (numba's count), or ``OMP_NUM_THREADS`` where the user set it (as for torch,
+    :mod:`physgen.threads`).  The chains do not depend on it."""
     if words < PARALLEL_WORDS:
         return 1
     cores = int(numba.config.NUMBA_NUM_THREADS)
     given = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if given.isdigit():
-        return max(1, min(cores, int(given)))
-    return max(1, cores - int(os.getloadavg()[0]))
+    return max(1, min(cores, int(given))) if given.isdigit() else cores
 
 
 class _threads:

@@ -49,6 +49,8 @@ def parse_args(argv=None):
                    help="T of the single-temperature part (default 2.272727, beta = 0.44)")
     p.add_argument("--wolff", type=int, default=0,
                    help="samples of a Wolff run at T to judge the --mcmc samples' e, |m| and C against (0: none)")
+    p.add_argument("--mcmc-n", type=int, default=10000, help="--mcmc samples of each single-temperature run "
+                   "(default 10000)")
     p.add_argument("--single-flags", default="", help="extra flags of the single-temperature trainings (printed "
                                                        "beside the result), e.g. '--steps 2000'")
     p.add_argument("--reuse", action="store_true",
@@ -87,7 +89,7 @@ def single(L: int, args, cwd: Path) -> dict:
         train = _timed(["train", "van", "--hamiltonian", "ising", "--size", L, "--temperatures", args.temperature,
                         *args.single_flags.split(), "--out", run, "--no-progress", "--overwrite"], cwd, args.threads)
     thermo, (rec,) = _thermo(run, [args.temperature], 20000, f"thermo-{L}", cwd, args.threads)
-    mcmc = _timed(["sample", run, "--n", 10000, "--mcmc", "--out", f"mcmc-{L}.h5", "--overwrite"], cwd, args.threads)
+    mcmc = _timed(["sample", run, "--n", args.mcmc_n, "--mcmc", "--out", f"mcmc-{L}.h5", "--overwrite"], cwd, args.threads)
     from physgen.data import load
 
     attrs = load(cwd / f"mcmc-{L}.h5").attrs
@@ -120,10 +122,21 @@ def observables(path: Path, T: float) -> dict:
     return {**out, "C": {"value": float(heat(e)), "error": c_err}, "n": len(e)}
 
 
+def load_file(path: Path):
+    from physgen.data import load
+
+    return load(path)
+
+
 def versus_wolff(L: int, mcmc: Path, args, cwd: Path) -> dict:
-    """The ``--mcmc`` samples' observables against a Wolff run of ``args.wolff`` lattices at T: z per observable."""
-    wolff = _timed(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples", args.wolff,
-                    "--algorithm", "wolff", "--seed", 7, "--out", f"wolff-{L}.h5", "--overwrite"], cwd, args.threads)
+    """The ``--mcmc`` samples' observables against a Wolff run of ``args.wolff`` lattices at T (with ``--reuse``, the
+    one already in the working directory): z per observable."""
+    reference = cwd / f"wolff-{L}.h5"
+    if args.reuse and reference.is_file() and len(load_file(reference)) == args.wolff:
+        wolff = {"command": "(reused)", "wall_s": None, "cpu_s": None, "load": ""}
+    else:
+        wolff = _timed(["data", "ising", "--size", L, "--temperatures", args.temperature, "--samples", args.wolff,
+                        "--algorithm", "wolff", "--seed", 7, "--out", reference.name, "--overwrite"], cwd, args.threads)
     a, b = observables(mcmc, args.temperature), observables(cwd / f"wolff-{L}.h5", args.temperature)
     z = {k: (a[k]["value"] - b[k]["value"]) / float(np.hypot(a[k]["error"], b[k]["error"])) for k in ("e", "abs_m", "C")}
     return {"wolff": wolff, "mcmc_observables": a, "wolff_observables": b, "z": z}

@@ -145,3 +145,16 @@ def test_a_flag_takes_the_range_and_choices_its_key_declares():
         kind, constraint, _ = by_flag[flag].declared
         with pytest.raises(argparse.ArgumentTypeError, match=f"'{bad}' must be"):
             declared(kind, constraint)(bad)
+
+
+def test_constraints_import_nothing_above_them():
+    """physgen.constraints is the bottom layer of option checking: it imports no other physgen module than the
+    errors (physgen.config, which checks choices and samplers, calls it, never the other way round)."""
+    import ast
+
+    import physgen.constraints as module
+
+    tree = ast.parse(open(module.__file__, encoding="utf-8").read())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
+    imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    assert {m for m in imported if m.startswith("physgen")} == {"physgen.errors"}, imported

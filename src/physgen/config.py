@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping, Sequence
 
 from physgen.coerce import coerce
-from physgen.constraints import Constraint, Each, Interval, Satisfies, validate
+from physgen.constraints import Constraint, Each, Interval, Satisfies, declared, require
 from physgen.errors import UserError
 from physgen.tomlio import dumps_toml, load_toml  # noqa: F401  (part of this module's API)
 
@@ -51,6 +51,15 @@ def _choice_fields(cls: type) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     hints = typing.get_type_hints(cls)
     return tuple((f.name, choices) for f in dataclasses.fields(cls)
                  if (choices := literal_choices(hints[f.name])) is not None)
+
+
+def validate(obj: Any, section: str | None) -> None:
+    """Check the options dataclass ``obj``: its ``Literal`` choices and registered samplers (:func:`check_choices`),
+    then each constraint it declares (:func:`physgen.constraints.declared`).  Keys are ``section.field`` (the bare
+    field name without a section)."""
+    check_choices(obj, section)
+    for name, constraint in declared(type(obj)):
+        require(getattr(obj, name), constraint, f"{section}.{name}" if section else name)
 
 
 def check_choices(obj: Any, section: str | None) -> None:

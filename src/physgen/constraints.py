@@ -2,13 +2,13 @@
 
 An options dataclass declares the range of each numeric field once, in a class attribute
 ``constraints = {"n_hidden": Interval(int, 1, None), "p_uncond": Interval(float, 0, 1, closed="left"), ...}``
-(the style of scikit-learn's ``_parameter_constraints``), and its ``__post_init__`` calls :func:`validate`, which
-checks the ``Literal`` choices (:func:`physgen.config.check_choices`) and then every declared constraint of the
-class and of its bases.  The same constraint objects check a function's arguments (:func:`require`).  A value
-outside its constraint is a :class:`~physgen.errors.UserError` with the key, the value and what is needed
-(``model.n_hidden=0: must be an integer >= 1``; the CLI names the flag that set the key).  What depends on
-several options at once (an odd kernel no larger than the lattice, a sampler that needs a schedule) stays in
-the class's own checks, after :func:`validate`.
+(the style of scikit-learn's ``_parameter_constraints``), and its ``__post_init__`` calls
+:func:`physgen.config.validate`, which checks the ``Literal`` choices and then every declared constraint
+(:func:`declared`) of the class and of its bases.  The same constraint objects check a function's arguments
+(:func:`require`).  A value outside its constraint is a :class:`~physgen.errors.UserError` with the key, the
+value and what is needed (``model.n_hidden=0: must be an integer >= 1``; the CLI names the flag that set the
+key).  What depends on several options at once (an odd kernel no larger than the lattice, a sampler that needs
+a schedule) stays in the class's own checks, after that call.
 """
 from __future__ import annotations
 
@@ -116,17 +116,6 @@ def declared(cls: type) -> tuple[tuple[str, Constraint], ...]:
     for klass in reversed(cls.__mro__):
         merged.update(vars(klass).get("constraints", {}))
     return tuple(merged.items())
-
-
-def validate(obj: Any, section: str | None) -> None:
-    """Check the options dataclass ``obj``: its ``Literal`` choices and registered samplers
-    (:func:`physgen.config.check_choices`), then each declared constraint (:func:`declared`).  Keys are
-    ``section.field`` (the bare field name without a section)."""
-    from physgen.config import check_choices
-
-    check_choices(obj, section)
-    for name, constraint in declared(type(obj)):
-        require(getattr(obj, name), constraint, f"{section}.{name}" if section else name)
 
 
 #: the common ranges, by name

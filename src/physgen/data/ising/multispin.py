@@ -95,6 +95,13 @@ def _site(row, up, dn, j, L, act):
 
 
 @_njit(inline="always")
+def _row(S, k, L):
+    """Row ``k`` of the (G·L) rows of all groups: (group, row index, the row and its upper and lower neighbours)."""
+    g, i = k // L, k % L
+    return g, i, S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
+
+
+@_njit(inline="always")
 def _draw(eq, t0, t1, t2, m0, m1, m2, st):
     """The chains of ``eq`` that draw u < T, T = t0 (chains m0) | t1 (m1) | t2 (m2) per bit plane, most
     significant plane first; ``st`` is the row's xoshiro256** state (4,), advanced once per plane drawn."""
@@ -110,85 +117,6 @@ def _draw(eq, t0, t1, t2, m0, m1, m2, st):
         b += 1
     st[0], st[1], st[2], st[3] = s0, s1, s2, s3
     return lt
-
-
-@_njit(parallel=True)
-def _sweeps_ferro(S, n, thr, active, state, counts, part):
-    """``n`` sweeps at h = 0, J > 0: classes n = 0, 1, 2 (ΔE = 8J, 4J, 0; ``thr[:, 0..2]``) are tested,
-    n ≥ 3 (ΔE < 0) always flip.  S (G, L, L) uint64 in place; active (G,) real chains; state (G, L, 4).
-    Where ``counts`` (n, 2, G·64) is not empty, ``counts[t]`` receives the counts of :func:`_counts` after
-    sweep t (``part`` is their work space).
-
-    Within one colour the rows are independent (a row's sites of that colour see only sites of the other
-    colour), and row i of group g draws from its own stream ``state[g, i]``: the rows run in parallel and
-    the result does not depend on the number of threads."""
-    G, L = S.shape[0], S.shape[1]
-    nb = part.shape[0] // G
-    for t in range(n):
-        for colour in range(2):
-            for k in numba.prange(G * L):
-                g, i = k // L, k % L
-                row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
-                t8, t4, t0, act, st = thr[g, 0], thr[g, 1], thr[g, 2], active[g], state[g, i]
-                for j in range((i + colour) & 1, L, 2):
-                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
-                    row[j] = s ^ (n3 | n4 | _draw(n0 | n1 | n2, t8, t4, t0, n0, n1, n2, st))
-        if counts.shape[0] > 0:
-            for k in numba.prange(part.shape[0]):
-                _count_band(S, k, nb, part[k])
-            _sum_bands(part, nb, counts[t])
-
-
-@_njit(parallel=True)
-def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state, counts, part):
-    """``n`` sweeps for any J, h.  Classes k = n (split False) or k = 2n + [s = +1] (split True); chains
-    in ``cert[g, k]`` always flip in class k, the others draw against ``thr[g, k]``.  ``certain`` and
-    ``tested`` list the classes where some chain does the one or the other.  Rows in parallel, and
-    ``counts``, as in :func:`_sweeps_ferro`."""
-    G, L = S.shape[0], S.shape[1]
-    Q, C = tested.shape[0], certain.shape[0]
-    zero = np.uint64(0)
-    nb = part.shape[0] // G
-    for t in range(n):
-        for colour in range(2):
-            for k in numba.prange(G * L):
-                g, i = k // L, k % L
-                row, up, dn = S[g, i], S[g, i - 1 if i > 0 else L - 1], S[g, i + 1 if i < L - 1 else 0]
-                tg, cg, act, st = thr[g], cert[g], active[g], state[g, i]
-                cls = np.empty(10, np.uint64)
-                tm = np.empty(10, np.uint64)
-                for j in range((i + colour) & 1, L, 2):
-                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
-                    if split:
-                        ns = ~s
-                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0 & ns, n0 & s, n1 & ns, n1 & s, n2 & ns
-                        cls[5], cls[6], cls[7], cls[8], cls[9] = n2 & s, n3 & ns, n3 & s, n4 & ns, n4 & s
-                    else:
-                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0, n1, n2, n3, n4
-                    flip = zero
-                    for q in range(C):
-                        flip |= cls[certain[q]] & cg[certain[q]]
-                    eq = zero
-                    for q in range(Q):
-                        tm[q] = cls[tested[q]] & ~cg[tested[q]]
-                        eq |= tm[q]
-                    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
-                    lt = zero
-                    b = 0
-                    while eq and b < BITS:
-                        u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
-                        tb = zero
-                        for q in range(Q):
-                            tb |= tm[q] & tg[tested[q], b]
-                        lt |= eq & tb & ~u
-                        eq &= ~(u ^ tb)
-                        b += 1
-                    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
-                    row[j] = s ^ (flip | lt)
-        if counts.shape[0] > 0:
-            for k in numba.prange(part.shape[0]):
-                _count_band(S, k, nb, part[k])
-            _sum_bands(part, nb, counts[t])
 
 
 BAND = 16
@@ -249,6 +177,77 @@ def _counts(S, out, part):
     for k in numba.prange(part.shape[0]):
         _count_band(S, k, nb, part[k])
     _sum_bands(part, nb, out)
+
+
+@_njit(parallel=True)
+def _sweeps_ferro(S, n, thr, active, state, counts, part):
+    """``n`` sweeps at h = 0, J > 0: classes n = 0, 1, 2 (ΔE = 8J, 4J, 0; ``thr[:, 0..2]``) are tested,
+    n ≥ 3 (ΔE < 0) always flip.  S (G, L, L) uint64 in place; active (G,) real chains; state (G, L, 4).
+    Where ``counts`` (n, 2, G·64) is not empty, ``counts[t]`` receives the counts of :func:`_counts` after
+    sweep t (``part`` is their work space).
+
+    Within one colour the rows are independent (a row's sites of that colour see only sites of the other
+    colour), and row i of group g draws from its own stream ``state[g, i]``: the rows run in parallel and
+    the result does not depend on the number of threads."""
+    G, L = S.shape[0], S.shape[1]
+    for t in range(n):
+        for colour in range(2):
+            for k in numba.prange(G * L):
+                g, i, row, up, dn = _row(S, k, L)
+                t8, t4, t0, act, st = thr[g, 0], thr[g, 1], thr[g, 2], active[g], state[g, i]
+                for j in range((i + colour) & 1, L, 2):
+                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
+                    row[j] = s ^ (n3 | n4 | _draw(n0 | n1 | n2, t8, t4, t0, n0, n1, n2, st))
+        if counts.shape[0] > 0:
+            _counts(S, counts[t], part)
+
+
+@_njit(parallel=True)
+def _sweeps_general(S, n, split, tested, certain, thr, cert, active, state, counts, part):
+    """``n`` sweeps for any J, h.  Classes k = n (split False) or k = 2n + [s = +1] (split True); chains
+    in ``cert[g, k]`` always flip in class k, the others draw against ``thr[g, k]``.  ``certain`` and
+    ``tested`` list the classes where some chain does the one or the other.  Rows in parallel, and
+    ``counts``, as in :func:`_sweeps_ferro`."""
+    G, L = S.shape[0], S.shape[1]
+    Q, C = tested.shape[0], certain.shape[0]
+    zero = np.uint64(0)
+    for t in range(n):
+        for colour in range(2):
+            for k in numba.prange(G * L):
+                g, i, row, up, dn = _row(S, k, L)
+                tg, cg, act, st = thr[g], cert[g], active[g], state[g, i]
+                cls = np.empty(10, np.uint64)
+                tm = np.empty(10, np.uint64)
+                for j in range((i + colour) & 1, L, 2):
+                    s, n0, n1, n2, n3, n4 = _site(row, up, dn, j, L, act)
+                    if split:
+                        ns = ~s
+                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0 & ns, n0 & s, n1 & ns, n1 & s, n2 & ns
+                        cls[5], cls[6], cls[7], cls[8], cls[9] = n2 & s, n3 & ns, n3 & s, n4 & ns, n4 & s
+                    else:
+                        cls[0], cls[1], cls[2], cls[3], cls[4] = n0, n1, n2, n3, n4
+                    flip = zero
+                    for q in range(C):
+                        flip |= cls[certain[q]] & cg[certain[q]]
+                    eq = zero
+                    for q in range(Q):
+                        tm[q] = cls[tested[q]] & ~cg[tested[q]]
+                        eq |= tm[q]
+                    s0, s1, s2, s3 = st[0], st[1], st[2], st[3]
+                    lt = zero
+                    b = 0
+                    while eq and b < BITS:
+                        u, s0, s1, s2, s3 = _xoshiro(s0, s1, s2, s3)
+                        tb = zero
+                        for q in range(Q):
+                            tb |= tm[q] & tg[tested[q], b]
+                        lt |= eq & tb & ~u
+                        eq &= ~(u ^ tb)
+                        b += 1
+                    st[0], st[1], st[2], st[3] = s0, s1, s2, s3
+                    row[j] = s ^ (flip | lt)
+        if counts.shape[0] > 0:
+            _counts(S, counts[t], part)
 
 
 @_njit(parallel=True)

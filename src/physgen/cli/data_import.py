@@ -3,7 +3,6 @@ physgen dataset file."""
 from __future__ import annotations
 
 from physgen.cli.common import add_out, add_verb, nonneg_int, positive_int
-from physgen.data.hep.jetnet_files import is_hdf5
 from physgen.data.hep.lhe import is_lhe
 from physgen.data.hep.root import is_root
 from physgen.data.io import KINDS
@@ -58,6 +57,8 @@ def run(args) -> int:
 
 def _read(args):
     """The dataset from ``args.file``, by its suffix: JetNet's HDF5, ROOT, LHE, else a table (text, NPY, NPZ)."""
+    from physgen.data.hep.jetnet_files import is_hdf5
+
     if is_hdf5(args.file):
         return _read_jetnet(args)
     if args.jet_type is not None:

@@ -10,7 +10,9 @@ issued where ``thin < 2 τ_int``
 """
 from __future__ import annotations
 
+import contextlib
 import math
+import types
 import warnings
 from dataclasses import dataclass
 
@@ -245,9 +247,12 @@ CALL_SWEEPS = 100
 
 
 def _progress(enabled: bool, total: int):
+    """A tqdm bar of ``total`` sweeps, or a stand-in that does nothing (tqdm is then not imported)."""
+    if not enabled:
+        return contextlib.nullcontext(types.SimpleNamespace(update=lambda n=1: None))
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, disable=not enabled, unit="sweep", desc="ising")
+    return tqdm(total=total, unit="sweep", desc="ising")
 
 
 def autocorrelation_times(series: np.ndarray, n_temperatures: int) -> list[float]:

@@ -37,10 +37,10 @@ import os
 import numpy as np
 
 # GNU OpenMP (numba's threading layer here) lets a thread that waits at the end of a parallel region spin for
-# GOMP_SPINCOUNT iterations (300,000 by default) before it sleeps.  A half sweep is a region of ~0.1 ms: with
-# the default, two such processes on two cores spin against each other and each runs ~20× slower than on one
-# thread (benchmarks/records/ising.md); 1,000 keeps the idle speed within a few per cent.  libgomp reads the
-# value when it is first loaded: where torch (which brings its own copy) was imported first, its setting stays.
+# GOMP_SPINCOUNT iterations (300,000 by default) before it sleeps.  A half sweep is a short region: with the
+# default, two such processes on two cores spin against each other and each runs many times slower than on one
+# thread, while a short spin keeps the idle speed (benchmarks/records/ising.md).  libgomp reads the value when it
+# is first loaded: where torch (which brings its own copy) was imported first, its setting stays.
 if not (os.environ.get("GOMP_SPINCOUNT") or os.environ.get("OMP_WAIT_POLICY")):
     os.environ["GOMP_SPINCOUNT"] = "1000"
 

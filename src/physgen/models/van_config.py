@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from physgen.config import registry_choice
-from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each,
-                                 validate)
+from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each)
+from physgen.config import validate
 from physgen.errors import UserError
 from physgen.models.nets import Activation, CondMap
 

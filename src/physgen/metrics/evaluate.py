@@ -28,8 +28,8 @@ from typing import Callable, ClassVar
 import numpy as np
 
 from physgen.data import Dataset
-from physgen.constraints import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval
 from physgen.config import validate
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval
 from physgen.errors import UserError
 from physgen.metrics import floors
 from physgen.metrics.floors import Split

@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from physgen.config import validate
 from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, WIDTHS, Constraint,
                                  Interval)
-from physgen.config import validate
 from physgen.samplers import ddpm as rev
 from physgen.samplers import registry as samplers
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from physgen.config import registry_choice
-from physgen.constraints import (FINITE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each, Interval, Satisfies)
-from physgen.config import validate
+from physgen.config import registry_choice, validate
+from physgen.constraints import FINITE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each, Interval, Satisfies
 
 
 @dataclass

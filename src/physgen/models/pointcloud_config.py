@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from physgen.constraints import POSITIVE_INT, Constraint
 from physgen.config import validate
+from physgen.constraints import POSITIVE_INT, Constraint
 
 
 @dataclass

@@ -15,9 +15,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
+from physgen.config import validate
 from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, WIDTHS, Constraint,
                                  Satisfies)
-from physgen.config import validate
 from physgen.errors import UserError
 from physgen.models.base import DataSpec
 from physgen.models.nets import Activation, image_shape

@@ -13,9 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from physgen.config import registry_choice
-from physgen.constraints import (FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each)
-from physgen.config import validate
+from physgen.config import registry_choice, validate
+from physgen.constraints import FINITE, NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Each
 from physgen.errors import UserError
 from physgen.models.nets import Activation, CondMap
 

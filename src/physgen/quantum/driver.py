@@ -13,8 +13,8 @@ import time
 from dataclasses import asdict
 from typing import Callable, ClassVar
 
-from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Constraint, Interval
 from physgen.config import validate
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Constraint, Interval
 from physgen.errors import UserError
 
 

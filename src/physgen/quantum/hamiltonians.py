@@ -45,8 +45,8 @@ from typing import Any, Callable, ClassVar
 
 import numpy as np
 
-from physgen.constraints import FINITE, POSITIVE, Constraint
 from physgen.config import validate
+from physgen.constraints import FINITE, POSITIVE, Constraint
 from physgen.errors import UserError
 from physgen.quantum.lattice import Lattice
 

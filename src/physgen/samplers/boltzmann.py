@@ -36,8 +36,8 @@ from typing import Any, Callable, ClassVar
 import numpy as np
 import torch
 
-from physgen.constraints import POSITIVE, Constraint
 from physgen.config import validate
+from physgen.constraints import POSITIVE, Constraint
 from physgen.errors import UserError
 
 

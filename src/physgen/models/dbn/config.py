@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
-from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Satisfies
 from physgen.config import validate
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT, WIDTHS, Constraint, Satisfies
 from physgen.models.rbm.config import Method, RBMConfig, Visible
 # the RBMConfig fields every layer shares (the bottom layer's visible type, σ and flip apply to it alone)
 SHARED = ("method", "k", "n_chains", "n_temperatures", "beta_min", "l2", "l1", "sparsity_target",

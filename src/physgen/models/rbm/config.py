@@ -4,8 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Literal
 
-from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval
 from physgen.config import validate
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval
 from physgen.errors import UserError
 
 Visible = Literal["auto", "bernoulli", "spin", "gaussian", "binomial", "softmax"]

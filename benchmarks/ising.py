@@ -1,15 +1,16 @@
 """Ising engine speed against the strongest plain references we could write, idle and under CPU load.
 
 physgen's engines — ``engine default``, what ``physgen data ising`` runs on the CPU: the multispin-coded
-kernel (:mod:`physgen.data.ising.multispin`, 64 chains per machine word, one thread; the torch engine
-when numba is missing), and the torch engine :class:`~physgen.data.ising.CheckerboardMetropolis`
-(``engine torch``, 1 and all threads) — are timed against
+kernel (:mod:`physgen.data.ising.multispin`, 64 chains per machine word, its default threads; the torch
+engine when numba is missing), the same kernel on one thread (``engine multispin 1 thread``), and the torch
+engine :class:`~physgen.data.ising.CheckerboardMetropolis` (``engine torch``, 1 and all threads) — are timed
+against
 
-* **NumPy** — the lattice kept as its four (L/2)×(L/2) checkerboard sublattices, so each half sweep
-  touches only the sites it updates; neighbour sums by slicing into a preallocated int8 buffer (no
-  ``np.roll`` copies); one float32 uniform per site compared with a 5-entry acceptance table indexed
-  by s_i Σ s_j (no ``exp`` per site); the flip as an int8 product.  Single-threaded (NumPy does not
-  parallelise element-wise work).
+* **NumPy** (``benchmarks/numpy_ising.py``) — the lattice kept as its four (L/2)×(L/2) checkerboard
+  sublattices, so each half sweep touches only the sites it updates; neighbour sums by slicing into a
+  preallocated int8 buffer (no ``np.roll`` copies); one float32 uniform per site compared with a 5-entry
+  acceptance table indexed by s_i Σ s_j (no ``exp`` per site); the flip as an int8 product.
+  Single-threaded (NumPy does not parallelise element-wise work).
 * **numba** — a compiled checkerboard loop, one spin per byte, chains in
   parallel (``prange``), a 24-bit uniform from an inline xorshift64* generator (one stream per chain)
   for every site (branch-free), compared with an integer table of round(e^{-βΔE} 2^24).

@@ -25,13 +25,13 @@ class Option:
     """One named option: the configuration ``key`` (``section.name``) it sets, its command-line ``flag``, the
     ``help`` text and ``metavar``; a switch (a flag without an argument) sets ``switch``.  The value's type, range
     and choices are the key's declaration in its section's dataclass (:func:`declared`); a ``[model]`` key, whose
-    dataclass is the family's, names its argparse ``type`` (a name in :mod:`physgen.cli.common`) here."""
+    dataclass is the family's, states its ``range`` here."""
 
     key: str
     flag: str
     help: str
     metavar: str | None = None
-    type: str | None = None
+    range: Constraint | None = None
     switch: Any = None
 
     @property
@@ -80,7 +80,7 @@ TRAIN = (
     Option("train.checkpoint_every", "--checkpoint-every", "checkpoint every STEPS optimizer steps (0: at each epoch "
            "end)", metavar="STEPS"),
     Option("model.labels_per_class", "--labels-per-class", "semi-supervised models (sgan): keep N labels per class, "
-           "the rest unlabelled", "N", type="positive_int"),
+           "the rest unlabelled", "N", range=constraints.POSITIVE_INT),
     Option("train.progress", "--no-progress", "no progress bar", switch=False),
 )
 BY_NAME = {o.name: o for o in TRAIN}

@@ -6,14 +6,14 @@ last, so its presence marks a complete analysis.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from physgen.cli.common import (EXAMPLE_FMT, ArgumentParser, add_seed, add_verb, nonneg_int, positive_float,
-                                positive_int)
+from physgen.cli.common import EXAMPLE_FMT, ArgumentParser
+from physgen.cli.options import Arg, seed_arg, verb
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Interval
 
 METHODS = ("pca", "kmeans", "hierarchical", "forest")
 
@@ -25,67 +25,60 @@ def register(sub) -> None:
                                    "  physgen analyze forest ising.h5 --target phase --out forest-out",
                             formatter_class=EXAMPLE_FMT)
     inner = parser.add_subparsers(dest="method", required=True, metavar="METHOD", parser_class=ArgumentParser)
-    p = add_verb(inner, "pca", "principal components, PC1 vs magnetization, PC1 weights",
-                 "physgen analyze pca ising.h5 --out pca-out", run_pca)
-    _common(p)
-    p.add_argument("--components", type=positive_int, default=10, help="number of components kept (default 10)")
-    p = add_verb(inner, "kmeans", "k-means clustering on raw configurations or PCA projections",
-                 "physgen analyze kmeans ising.h5 --k 3 --out kmeans-out", run_kmeans)
-    _common(p)
-    p.add_argument("--k", type=positive_int, required=True, help="number of clusters")
-    _space(p)
-    p.add_argument("--n-init", type=positive_int, default=10, help="k-means restarts (default 10)")
-    p = add_verb(inner, "hierarchical", "agglomerative clustering (scipy linkage) with a dendrogram",
-                 "physgen analyze hierarchical ising.h5 --linkage ward --k 3 --out hier-out", run_hierarchical)
-    _common(p)
-    p.add_argument("--linkage", required=True, choices=("single", "complete", "average", "ward"),
-                   help="cluster distance: closest pair, farthest pair, mean pair, or Ward's variance increase")
-    cut = p.add_mutually_exclusive_group()
-    cut.add_argument("--k", type=positive_int, help="cut the tree into K clusters (default 3)")
-    cut.add_argument("--height", type=positive_float, help="cut the tree at this merge distance")
-    p.add_argument("--max-points", type=positive_int, default=2000,
-                   help="largest number of points given to the linkage (default 2000); more are reduced")
-    p.add_argument("--reduce", choices=("subsample", "kmeans"), default="subsample",
-                   help="reduction of large data: a random subsample (default) or k-means centroids")
-    _space(p)
-    p = add_verb(inner, "forest", "random forest, bagging and a single tree: phases or labels",
-                 "physgen analyze forest ising.h5 --target phase --out forest-out", run_forest)
-    _common(p, standardize=False)
-    p.add_argument("--target", required=True, choices=("phase", "label"),
-                   help="phase: ordered (T < Tc) vs disordered from /conditions/temperature; label: /labels")
-    p.add_argument("--estimators", type=positive_int, default=50, help="trees per ensemble (default 50)")
-    p.add_argument("--test-fraction", type=_fraction, default=0.25, help="held-out fraction (default 0.25)")
-    p.add_argument("--critical-width", type=positive_float, default=0.3,
-                   help="critical region |T - Tc| < WIDTH (default 0.3)")
-    p.add_argument("--tc", type=positive_float, default=None, help="critical temperature (default 2J/ln(1+sqrt 2))")
-    p.add_argument("--train-on-critical", action="store_true", help="also train on the critical region")
-    p.add_argument("--variance-repeats", type=nonneg_int, default=5,
-                   help="training resamples for the bagging-vs-tree variance figure (default 5; < 2 skips it)")
+    for name, help, example, func, rows in (
+            ("pca", "principal components, PC1 vs magnetization, PC1 weights", "physgen analyze pca ising.h5 --out "
+             "pca-out", run_pca, (*common(), Arg("--components", "number of components kept (default 10)",
+                                                 range=POSITIVE_INT, default=10))),
+            ("kmeans", "k-means clustering on raw configurations or PCA projections", "physgen analyze kmeans ising.h5 "
+             "--k 3 --out kmeans-out", run_kmeans, (
+                 *common(), Arg("--k", "number of clusters", range=POSITIVE_INT, required=True), *SPACE,
+                 Arg("--n-init", "k-means restarts (default 10)", range=POSITIVE_INT, default=10))),
+            ("hierarchical", "agglomerative clustering (scipy linkage) with a dendrogram", "physgen analyze "
+             "hierarchical ising.h5 --linkage ward --k 3 --out hier-out", run_hierarchical, (
+                 *common(),
+                 Arg("--linkage", "cluster distance: closest pair, farthest pair, mean pair, or Ward's variance "
+                     "increase", required=True, choices=("single", "complete", "average", "ward")),
+                 Arg("--k", "cut the tree into K clusters (default 3)", range=POSITIVE_INT, exclusive="cut"),
+                 Arg("--height", "cut the tree at this merge distance", range=POSITIVE, exclusive="cut"),
+                 Arg("--max-points", "largest number of points given to the linkage (default 2000); more are reduced",
+                     range=POSITIVE_INT, default=2000),
+                 Arg("--reduce", "reduction of large data: a random subsample (default) or k-means centroids",
+                     choices=("subsample", "kmeans"), default="subsample"),
+                 *SPACE)),
+            ("forest", "random forest, bagging and a single tree: phases or labels", "physgen analyze forest ising.h5 "
+             "--target phase --out forest-out", run_forest, (
+                 *common(standardize=False),
+                 Arg("--target", "phase: ordered (T < Tc) vs disordered from /conditions/temperature; label: /labels",
+                     required=True, choices=("phase", "label")),
+                 Arg("--estimators", "trees per ensemble (default 50)", range=POSITIVE_INT, default=50),
+                 Arg("--test-fraction", "held-out fraction (default 0.25)", range=FRACTION, default=0.25),
+                 Arg("--critical-width", "critical region |T - Tc| < WIDTH (default 0.3)", range=POSITIVE,
+                     default=0.3),
+                 Arg("--tc", "critical temperature (default 2J/ln(1+sqrt 2))", range=POSITIVE),
+                 Arg("--train-on-critical", "also train on the critical region", action="store_true"),
+                 Arg("--variance-repeats", "training resamples for the bagging-vs-tree variance figure (default 5; < 2 "
+                     "skips it)", range=NON_NEGATIVE_INT, default=5)))):
+        verb(inner, name, help, example, func, rows).set_defaults(locks_out=True)
 
 
-def _common(p: argparse.ArgumentParser, standardize: bool = True) -> None:
-    p.add_argument("file", help="dataset file (.h5)")
-    p.add_argument("--out", required=True, help="output directory (analysis.json, index.html, PNGs)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing analysis in --out")
-    p.set_defaults(locks_out=True)
-    add_seed(p, below=2 ** 32)  # scikit-learn's random_state
-    p.add_argument("--max-memory", default="auto", metavar="SIZE",
-                   help="memory for the samples (e.g. 2GiB; default auto: half the available RAM); a larger file "
-                        "is analysed on a seeded random subsample of rows, recorded in analysis.json")
-    if standardize:
-        p.add_argument("--standardize", action="store_true", help="scale every feature to unit variance first")
+FRACTION = Interval(float, 0, 1, closed="neither")
+SPACE = (Arg("--on", "cluster raw samples or PCA projections", choices=("raw", "pca"), default="raw"),
+         Arg("--components", "PCA components with --on pca (default 2)", range=POSITIVE_INT, default=2))
 
 
-def _space(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--on", choices=("raw", "pca"), default="raw", help="cluster raw samples or PCA projections")
-    p.add_argument("--components", type=positive_int, default=2, help="PCA components with --on pca (default 2)")
+def common(standardize: bool = True) -> tuple[Arg, ...]:
+    """The input file, the output directory, the seed (scikit-learn's ``random_state``) and the memory cap of
+    every method; ``--standardize`` where it applies."""
+    return (Arg("file", "dataset file (.h5)"),
+            Arg("--out", "output directory (analysis.json, index.html, PNGs)", required=True),
+            Arg("--overwrite", "replace an existing analysis in --out", action="store_true"),
+            seed_arg(below=2 ** 32),
+            Arg("--max-memory", "memory for the samples (e.g. 2GiB; default auto: half the available RAM); a larger "
+                "file is analysed on a seeded random subsample of rows, recorded in analysis.json", default="auto",
+                metavar="SIZE")) + (STANDARDIZE if standardize else ())
 
 
-def _fraction(text: str) -> float:
-    value = positive_float(text)
-    if not value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
+STANDARDIZE = (Arg("--standardize", "scale every feature to unit variance first", action="store_true"),)
 
 
 def _prepare(args) -> tuple[Any, Path]:

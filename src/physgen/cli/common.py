@@ -1,4 +1,4 @@
-"""Argument types and shared options for the CLI verbs."""
+"""Argument types of the CLI verbs and the parser class whose errors are one line."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,9 @@ class ArgumentParser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def _number(kind: type, check: Callable[[float], bool], need: str) -> Callable[[str], float]:
+def number(kind: type, check: Callable[[float], bool], need: str) -> Callable[[str], float]:
+    """The argparse type of a finite ``kind`` (int or float) for which ``check`` holds; its error says "must be
+    ``need``"."""
     def parse(text: str):
         try:
             value = kind(text)
@@ -32,11 +34,8 @@ def _number(kind: type, check: Callable[[float], bool], need: str) -> Callable[[
     return parse
 
 
-positive_int = _number(int, lambda v: v >= 1, ">= 1")
-nonneg_int = _number(int, lambda v: v >= 0, ">= 0")
-positive_float = _number(float, lambda v: v > 0, "> 0")
-finite_float = _number(float, lambda v: True, "finite")
-seed_int = _number(int, lambda v: 0 <= v < 2 ** 63, "in 0 .. 2**63 - 1")   # train.seed's range (a signed 64-bit)
+finite_float = number(float, lambda v: True, "finite")
+seed_int = number(int, lambda v: 0 <= v < 2 ** 63, "in 0 .. 2**63 - 1")   # train.seed's range (a signed 64-bit)
 
 
 def declared(kind: type, constraint) -> Callable[[str], object]:
@@ -45,7 +44,7 @@ def declared(kind: type, constraint) -> Callable[[str], object]:
     if constraint is None:
         return kind
     need = constraint.describe().removesuffix(" or none")   # (a flag's value is never none)
-    return _number(kind, constraint.accepts, need.removeprefix("a number ").removeprefix("an integer "))
+    return number(kind, constraint.accepts, need.removeprefix("a number ").removeprefix("an integer "))
 
 
 def float_list(text: str) -> list[float]:
@@ -53,21 +52,26 @@ def float_list(text: str) -> list[float]:
     return [finite_float(part) for part in text.split(",") if part.strip()]
 
 
-def add_out(parser: argparse.ArgumentParser, *, required: bool = True, help: str = "output file") -> None:
-    parser.add_argument("--out", required=required, help=help)
-    parser.add_argument("--overwrite", action="store_true", help="replace --out if it already exists")
+def lattice_size(text: str) -> int:
+    """``--size``: an integer L >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"{text!r} must be >= 2")
+    return value
 
 
-def add_seed(parser: argparse.ArgumentParser, default: int = 0, *, below: int = 2 ** 63) -> None:
-    """``--seed``: an integer in ``0 .. below - 1`` (the generators' range: 2**63 by default; 2**32 where
-    scikit-learn takes the seed)."""
-    kind = seed_int if below == 2 ** 63 else _number(int, lambda v: 0 <= v < below, f"in 0 .. {below - 1}")
-    parser.add_argument("--seed", type=kind, default=default, help=f"random seed (default {default})")
+def t_range(text: str) -> list[float]:
+    """``"1.0:3.5:16"`` -> 16 evenly spaced temperatures from 1.0 to 3.5 inclusive."""
+    import numpy as np
 
-
-def add_verb(sub, name: str, help: str, example: str, func) -> ArgumentParser:
-    """Register a verb whose ``--help`` ends with a runnable example."""
-    parser = sub.add_parser(name, help=help, description=help, epilog=f"Example:\n  {example}",
-                            formatter_class=EXAMPLE_FMT)
-    parser.set_defaults(func=func)
-    return parser
+    parts = text.split(":")
+    try:
+        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
+    except (ValueError, IndexError):
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW:HIGH:COUNT (e.g. 1.0:3.5:16)") from None
+    if len(parts) != 3 or n < 1 or not (math.isfinite(lo) and math.isfinite(hi)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not LOW:HIGH:COUNT with finite bounds and COUNT >= 1")
+    return [float(t) for t in np.linspace(lo, hi, n)]

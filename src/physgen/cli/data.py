@@ -7,7 +7,8 @@ from __future__ import annotations
 import importlib
 import json
 
-from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, add_verb
+from physgen.cli.common import EXAMPLE_FMT, ArgumentParser
+from physgen.cli.options import Arg, verb
 
 SUBVERBS = ("ising", "lattice", "import", "digits", "mnist", "toy", "pythia", "jets", "merge")
 
@@ -22,9 +23,8 @@ def register(sub) -> None:
         module = f"physgen.cli.data_{name}"
         if importlib.util.find_spec(module) is not None:
             importlib.import_module(module).register(inner)
-    info = add_verb(inner, "info", "print a summary of a dataset file", "physgen data info ising.h5", run_info)
-    info.add_argument("file", help="dataset file (.h5)")
-    info.add_argument("--json", action="store_true", help="print the summary as JSON")
+    verb(inner, "info", "print a summary of a dataset file", "physgen data info ising.h5", run_info,
+         (Arg("file", "dataset file (.h5)"), Arg("--json", "print the summary as JSON", action="store_true")))
 
 
 def run_info(args) -> int:

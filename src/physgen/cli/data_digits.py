@@ -1,21 +1,19 @@
 """``physgen data digits --out OUT.h5``: scikit-learn's bundled 8x8 digits with labels (no download)."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb, finite_float
+from physgen.cli.options import Arg, out_args, verb
+from physgen.constraints import FINITE
 
 EXAMPLE = "physgen data digits --out digits.h5 --binarize 0.5"
 
 
-def add_binarize(parser) -> None:
-    parser.add_argument("--binarize", type=finite_float, metavar="T",
-                        help="store binary 0/1 pixels (intensity scaled to [0, 1] > T, 0 <= T < 1) "
-                             "instead of float32 images")
+BINARIZE = Arg("--binarize", "store binary 0/1 pixels (intensity scaled to [0, 1] > T, 0 <= T < 1) instead of "
+               "float32 images", range=FINITE, metavar="T")
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "digits", "scikit-learn's 1797 8x8 handwritten digits, labels kept", EXAMPLE, run)
-    add_out(parser, help="output dataset file (.h5)")
-    add_binarize(parser)
+    verb(sub, "digits", "scikit-learn's 1797 8x8 handwritten digits, labels kept", EXAMPLE, run,
+         (*out_args(help="output dataset file (.h5)"), BINARIZE))
 
 
 def run(args) -> int:

@@ -2,7 +2,8 @@
 physgen dataset file."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb, nonneg_int, positive_int
+from physgen.cli.options import Arg, out_args, verb
+from physgen.constraints import NON_NEGATIVE_INT, POSITIVE_INT
 from physgen.data.hep.lhe import is_lhe
 from physgen.data.hep.root import is_root
 from physgen.data.io import KINDS
@@ -14,32 +15,29 @@ EXAMPLE = "physgen data import events.txt --out ttbar.h5 --columns s,t,y"
 def register(sub) -> None:
     from physgen.data.hep.jets import JET_TYPES
 
-    parser = add_verb(sub, "import", "import CSV/TXT (comment header '# s t y' gives feature names), NPY, NPZ, "
-                      "LHE events (.lhe[.gz]: the features of docs/hep.md), ROOT trees (.root) or JetNet's files "
-                      "(g.hdf5, t150.hdf5, ...: point clouds, docs/jets.md)",
-                      EXAMPLE, run)
-    parser.add_argument("file", help="input file: delimited text (commas, tabs or spaces), .npy, .npz, .lhe[.gz], "
-                                     ".root or a JetNet .hdf5 file")
-    add_out(parser, help="output dataset file (.h5)")
-    parser.add_argument("--kind", choices=KINDS,
-                        help="continuous (float32), binary (0/1), spins (-1/+1), image or pointcloud (default continuous; "
-                             "JetNet files: pointcloud)")
-    parser.add_argument("--columns", nargs="+", metavar="COL",
-                        help="columns to keep, by name or 0-based index (space or comma separated); "
-                             "for LHE files the feature names, e.g. s,t,y")
-    parser.add_argument("--tree", metavar="NAME", help="ROOT files: the TTree or RNTuple (default: the only one)")
-    parser.add_argument("--branches", metavar="A,B,C", help="ROOT files: comma-separated branches (default: all)")
-    parser.add_argument("--pad", type=positive_int, metavar="N",
-                        help="ROOT files: pad/truncate jagged branches to N entries and add a mask per entry")
-    parser.add_argument("--array", metavar="NAME", help="array of an .npz archive holding the samples "
-                                                         "(default: 'samples', 'x' or the only array)")
-    parser.add_argument("--mask", metavar="NAME", help="--kind pointcloud, .npz files: the (N, P) mask array "
-                                                        "(default: the array 'mask' if present)")
-    parser.add_argument("--mask-feature", type=nonneg_int, metavar="K",
-                        help="--kind pointcloud: particle-feature column K holds the mask (JetNet's arrays: 3); "
-                             "without --mask/--mask-feature, slots with any non-zero feature are particles")
-    parser.add_argument("--jet-type", choices=JET_TYPES, help="JetNet files: the jet type of every jet (default: from "
-                                                               "the file name, g q t w z with or without 150)")
+    verb(sub, "import", "import CSV/TXT (comment header '# s t y' gives feature names), NPY, NPZ, LHE events "
+         "(.lhe[.gz]: the features of docs/hep.md), ROOT trees (.root) or JetNet's files (g.hdf5, t150.hdf5, ...: "
+         "point clouds, docs/jets.md)", EXAMPLE, run, (
+             Arg("file", "input file: delimited text (commas, tabs or spaces), .npy, .npz, .lhe[.gz], .root or a "
+                 "JetNet .hdf5 file"),
+             *out_args(help="output dataset file (.h5)"),
+             Arg("--kind", "continuous (float32), binary (0/1), spins (-1/+1), image or pointcloud (default "
+                 "continuous; JetNet files: pointcloud)", choices=KINDS),
+             Arg("--columns", "columns to keep, by name or 0-based index (space or comma separated); for LHE files "
+                 "the feature names, e.g. s,t,y", nargs="+", metavar="COL"),
+             Arg("--tree", "ROOT files: the TTree or RNTuple (default: the only one)", metavar="NAME"),
+             Arg("--branches", "ROOT files: comma-separated branches (default: all)", metavar="A,B,C"),
+             Arg("--pad", "ROOT files: pad/truncate jagged branches to N entries and add a mask per entry",
+                 range=POSITIVE_INT, metavar="N"),
+             Arg("--array", "array of an .npz archive holding the samples (default: 'samples', 'x' or the only "
+                 "array)", metavar="NAME"),
+             Arg("--mask", "--kind pointcloud, .npz files: the (N, P) mask array (default: the array 'mask' if "
+                 "present)", metavar="NAME"),
+             Arg("--mask-feature", "--kind pointcloud: particle-feature column K holds the mask (JetNet's arrays: 3); "
+                 "without --mask/--mask-feature, slots with any non-zero feature are particles",
+                 range=NON_NEGATIVE_INT, metavar="K"),
+             Arg("--jet-type", "JetNet files: the jet type of every jet (default: from the file name, g q t w z with "
+                 "or without 150)", choices=JET_TYPES)))
 
 
 def run(args) -> int:

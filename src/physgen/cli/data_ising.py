@@ -1,77 +1,50 @@
 """``physgen data ising``: 2D Ising configurations from the Monte Carlo engine."""
 from __future__ import annotations
 
-import argparse
-import math
 import sys
 import warnings
 
 import numpy as np
 
-from physgen.cli.common import add_out, add_seed, add_verb, finite_float, float_list, nonneg_int, positive_int
+from physgen.cli.common import float_list, lattice_size, t_range
+from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.constraints import FINITE, NON_NEGATIVE_INT, POSITIVE_INT
 from physgen.errors import UserError
 
 # Wolff near T_c: τ_int ≈ 2 sweeps at L = 32 against ≈ 100 for Metropolis, whose thinning would have to exceed 200
 EXAMPLE = ("physgen data ising --size 32 --temperatures 1.5,2.269,3.0 --samples 1000 --chains 32 "
            "--burn-in 200 --thin 10 --algorithm wolff --seed 0 --out ising.h5")
-OPTION_NAMES = {"size": "--size", "temperatures": "--temperatures", "samples": "--samples", "chains": "--chains",
-                "burn_in": "--burn-in", "thin": "--thin", "algorithm": "--algorithm", "J": "--J", "h": "--h",
-                "start": "--start", "engine": "--engine"}
-
-
-def lattice_size(text: str) -> int:
-    """``--size``: an integer L >= 2."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
-    if value < 2:
-        raise argparse.ArgumentTypeError(f"{text!r} must be >= 2")
-    return value
-
-
-def t_range(text: str) -> list[float]:
-    """``"1.0:3.5:16"`` -> 16 evenly spaced temperatures from 1.0 to 3.5 inclusive."""
-    parts = text.split(":")
-    try:
-        lo, hi, n = float(parts[0]), float(parts[1]), int(parts[2])
-    except (ValueError, IndexError):
-        raise argparse.ArgumentTypeError(f"{text!r} is not LOW:HIGH:COUNT (e.g. 1.0:3.5:16)") from None
-    if len(parts) != 3 or n < 1 or not (math.isfinite(lo) and math.isfinite(hi)):
-        raise argparse.ArgumentTypeError(f"{text!r} is not LOW:HIGH:COUNT with finite bounds and COUNT >= 1")
-    return [float(t) for t in np.linspace(lo, hi, n)]
+ARGS = (
+    Arg("--size", "lattice size L (L x L, periodic)", type=lattice_size, required=True),
+    Arg("--temperatures", "comma-separated temperatures, e.g. 1.5,2.0,2.269", type=float_list,
+        exclusive="temperatures", required=True),
+    Arg("--t-range", "LOW:HIGH:COUNT evenly spaced temperatures", type=t_range, exclusive="temperatures"),
+    Arg("--samples", "configurations per temperature", range=POSITIVE_INT, required=True),
+    Arg("--chains", "independent chains per temperature (default min(samples, 32))", range=POSITIVE_INT),
+    Arg("--burn-in", "sweeps discarded first (default 1000)", range=NON_NEGATIVE_INT, default=1000),
+    Arg("--thin", "sweeps between samples (default 10)", range=POSITIVE_INT, default=10),
+    Arg("--algorithm", "checkerboard Metropolis (any h, even L) or Wolff clusters (h = 0; best near Tc)",
+        choices=("metropolis", "wolff"), default="metropolis"),
+    Arg("--start", "initial configuration: 'ordered' (default; all +1 or all -1 per chain, random sign) or 'random' "
+        "(infinite temperature)", choices=("ordered", "random"), default="ordered"),
+    Arg("--J", "coupling J (default 1)", range=FINITE, default=1.0),
+    Arg("--h", "magnetic field h (default 0)", range=FINITE, default=0.0),
+    Arg("--device", "torch device for Metropolis (default: cuda if available)"),
+    Arg("--engine", "Metropolis engine: 'multispin' (64 chains per machine word, CPU, needs numba), 'torch' (CPU or "
+        "CUDA), or 'auto' (default: multispin on the CPU when numba is installed)",
+        choices=("auto", "multispin", "torch"), default="auto"),
+    Arg("--progress", "show a progress bar", action="store_true"),
+    Arg("--workers", "generator processes, one shard each, merged into --out; seeds are spawned from --seed, same "
+        "(seed, workers) -> same configurations (default 1). Under torchrun every rank writes its shard to "
+        "OUT.shardR-of-W.h5 instead (merge them with `physgen data merge`)", range=POSITIVE_INT, default=1),
+    seed_arg(),
+    *out_args(help="output dataset file (.h5)"))
+#: the flag that sets each argument of the simulation, for its error messages
+OPTION_NAMES = {row.name: row.flag for row in ARGS}
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "ising", "sample 2D Ising configurations (checkerboard Metropolis or Wolff clusters)",
-                 EXAMPLE, run)
-    p.add_argument("--size", type=lattice_size, required=True, help="lattice size L (L x L, periodic)")
-    temps = p.add_mutually_exclusive_group(required=True)
-    temps.add_argument("--temperatures", type=float_list, help="comma-separated temperatures, e.g. 1.5,2.0,2.269")
-    temps.add_argument("--t-range", type=t_range, help="LOW:HIGH:COUNT evenly spaced temperatures")
-    p.add_argument("--samples", type=positive_int, required=True, help="configurations per temperature")
-    p.add_argument("--chains", type=positive_int, default=None,
-                   help="independent chains per temperature (default min(samples, 32))")
-    p.add_argument("--burn-in", type=nonneg_int, default=1000, help="sweeps discarded first (default 1000)")
-    p.add_argument("--thin", type=positive_int, default=10, help="sweeps between samples (default 10)")
-    p.add_argument("--algorithm", choices=("metropolis", "wolff"), default="metropolis",
-                   help="checkerboard Metropolis (any h, even L) or Wolff clusters (h = 0; best near Tc)")
-    p.add_argument("--start", choices=("ordered", "random"), default="ordered",
-                   help="initial configuration: 'ordered' (default; all +1 or all -1 per chain, random sign) "
-                        "or 'random' (infinite temperature)")
-    p.add_argument("--J", type=finite_float, default=1.0, help="coupling J (default 1)")
-    p.add_argument("--h", type=finite_float, default=0.0, help="magnetic field h (default 0)")
-    p.add_argument("--device", default=None, help="torch device for Metropolis (default: cuda if available)")
-    p.add_argument("--engine", choices=("auto", "multispin", "torch"), default="auto",
-                   help="Metropolis engine: 'multispin' (64 chains per machine word, CPU, needs numba), 'torch' "
-                        "(CPU or CUDA), or 'auto' (default: multispin on the CPU when numba is installed)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="generator processes, one shard each, merged into --out; seeds are spawned from --seed, "
-                        "same (seed, workers) -> same configurations (default 1). Under torchrun every rank "
-                        "writes its shard to OUT.shardR-of-W.h5 instead (merge them with `physgen data merge`)")
-    add_seed(p)
-    add_out(p, help="output dataset file (.h5)")
+    verb(sub, "ising", "sample 2D Ising configurations (checkerboard Metropolis or Wolff clusters)", EXAMPLE, run, ARGS)
 
 
 def run(args) -> int:

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import time
 
-from physgen.cli.common import add_out, add_seed, add_verb, positive_float, positive_int
+from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.constraints import POSITIVE, POSITIVE_INT
 
 EXAMPLE = "physgen data jets --type top --n 2000 --particles 30 --workers 2 --seed 1 --out top.h5"
 
@@ -11,27 +12,24 @@ EXAMPLE = "physgen data jets --type top --n 2000 --particles 30 --workers 2 --se
 def register(sub) -> None:
     from physgen.data.hep.jets import JET_TYPES
 
-    p = add_verb(sub, "jets", "generate jets as particle clouds (JetNet format: η_rel, φ_rel, p_T,rel and a mask) "
-                 "with Pythia 8 and fastjet (needs: pip install 'physgen[hep]')", EXAMPLE, run)
-    p.add_argument("--type", dest="jet_type", choices=JET_TYPES, required=True,
-                   help="gluon (gg → gg, qq̄ → gg), quark (→ uū, dd̄, ss̄), top (tt̄, hadronic), w (WW, hadronic) "
-                        "or z (ZZ, hadronic); see docs/hep.md")
-    p.add_argument("--n", type=positive_int, required=True, help="number of jets")
-    p.add_argument("--particles", dest="n_particles", metavar="PARTICLES", type=positive_int, default=30,
-                   help="constituents kept per jet, leading in p_T, zero-padded (JetNet: 30 or 150; default 30)")
-    p.add_argument("--pt", type=positive_float, default=1000.0,
-                   help="jet p_T in GeV: hard p̂_T within ±1 %%, leading jet in [0.8, 1.6] × pt (default 1000)")
-    p.add_argument("--ecm", type=positive_float, default=13000.0, help="centre-of-mass energy √s in GeV (default 13000)")
-    p.add_argument("--jet-r", dest="r", metavar="JET_R", type=positive_float, default=0.8,
-                   help="anti-kT radius R (default 0.8)")
-    p.add_argument("--pythia", dest="settings", action="append", default=[], metavar="'KEY = VALUE'",
-                   help="any Pythia setting, repeatable, applied last (checked by Pythia)")
-    p.add_argument("--workers", type=positive_int, default=None,
-                   help="generator processes (default: this machine's cores); the jets come from shards of "
-                        "2,500 seeded from --seed, so the same --n and --seed give the same jets for any --workers")
-    p.add_argument("--progress", action="store_true", help="show a progress bar with jets/s")
-    add_seed(p)
-    add_out(p, help="output dataset file (.h5)")
+    verb(sub, "jets", "generate jets as particle clouds (JetNet format: η_rel, φ_rel, p_T,rel and a mask) with Pythia "
+         "8 and fastjet (needs: pip install 'physgen[hep]')", EXAMPLE, run, (
+             Arg("--type", "gluon (gg → gg, qq̄ → gg), quark (→ uū, dd̄, ss̄), top (tt̄, hadronic), w (WW, hadronic) or z "
+                 "(ZZ, hadronic); see docs/hep.md", dest="jet_type", choices=JET_TYPES, required=True),
+             Arg("--n", "number of jets", range=POSITIVE_INT, required=True),
+             Arg("--particles", "constituents kept per jet, leading in p_T, zero-padded (JetNet: 30 or 150; default "
+                 "30)", dest="n_particles", metavar="PARTICLES", range=POSITIVE_INT, default=30),
+             Arg("--pt", "jet p_T in GeV: hard p̂_T within ±1 %%, leading jet in [0.8, 1.6] × pt (default 1000)",
+                 range=POSITIVE, default=1000.0),
+             Arg("--ecm", "centre-of-mass energy √s in GeV (default 13000)", range=POSITIVE, default=13000.0),
+             Arg("--jet-r", "anti-kT radius R (default 0.8)", dest="r", metavar="JET_R", range=POSITIVE, default=0.8),
+             Arg("--pythia", "any Pythia setting, repeatable, applied last (checked by Pythia)", dest="settings",
+                 action="append", default=[], metavar="'KEY = VALUE'"),
+             Arg("--workers", "generator processes (default: this machine's cores); the jets come from shards of "
+                 "2,500 seeded from --seed, so the same --n and --seed give the same jets for any --workers",
+                 range=POSITIVE_INT),
+             Arg("--progress", "show a progress bar with jets/s", action="store_true"),
+             seed_arg(), *out_args(help="output dataset file (.h5)")))
 
 
 def run(args) -> int:

@@ -4,46 +4,45 @@ from __future__ import annotations
 import sys
 import warnings
 
-from physgen.cli.common import add_out, add_seed, add_verb, finite_float, float_list, nonneg_int, positive_int
-from physgen.cli.lattice_options import add_model, model_of
+from physgen.cli.common import float_list, t_range
+from physgen.cli.lattice_options import model_args, model_of
+from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.constraints import FINITE, NON_NEGATIVE_INT, POSITIVE_INT
 from physgen.errors import UserError
 
 EXAMPLE = ("physgen data lattice --model potts --param q=3 --size 8 --temperatures 0.9,0.995,1.1 --samples 500 "
            "--algorithm swendsen-wang --thin 15 --out potts.h5")
-NAMES = {"temperatures": "--temperatures", "samples": "--samples", "chains": "--chains", "burn_in": "--burn-in",
-         "thin": "--thin", "replicas": "--replicas", "algorithm": "--algorithm"}
+ARGS = (
+    *model_args(),
+    Arg("--temperatures", "comma-separated temperatures (a field theory's action is at T = 1, its default)",
+        type=float_list, exclusive="temperatures"),
+    Arg("--t-range", "LOW:HIGH:COUNT evenly spaced temperatures", type=t_range, exclusive="temperatures"),
+    Arg("--samples", "configurations per temperature", range=POSITIVE_INT, required=True),
+    Arg("--algorithm", "metropolis (any spin model; the default), swendsen-wang (potts J > 0, ising h = 0), wolff "
+        "(ising h = 0), tempering (parallel tempering over a ladder of --replicas temperatures; any spin model) or hmc "
+        "(hybrid Monte Carlo of a field: phi4; its default)",
+        choices=("metropolis", "wolff", "swendsen-wang", "tempering", "hmc")),
+    Arg("--step-size", "hmc: leapfrog step size (default: adapted during burn-in towards an acceptance of 0.8)",
+        range=FINITE),
+    Arg("--trajectory-length", "hmc: trajectory length = steps x step size (default 1)", range=FINITE),
+    Arg("--chains", "independent chains (ladders, for tempering) per temperature (default min(samples, 32))",
+        range=POSITIVE_INT),
+    Arg("--burn-in", "sweeps discarded first (default 1000)", range=NON_NEGATIVE_INT, default=1000),
+    Arg("--thin", "sweeps between samples (default 10)", range=POSITIVE_INT, default=10),
+    Arg("--replicas", "tempering: temperatures in the ladder, the requested ones included (default 16)",
+        range=POSITIVE_INT, default=16),
+    Arg("--start", "initial configuration: ordered (one random state everywhere; default) or random",
+        choices=("ordered", "random"), default="ordered"),
+    Arg("--progress", "show a progress bar", action="store_true"),
+    seed_arg(),
+    *out_args(help="output dataset file (.h5)"))
+#: the flag that sets each argument of the simulation, for its error messages
+NAMES = {row.name: row.flag for row in ARGS}
 
 
 def register(sub) -> None:
-    from physgen.cli.data_ising import t_range
-
-    p = add_verb(sub, "lattice", "sample any lattice model (Metropolis, Swendsen-Wang, Wolff, parallel tempering or HMC)",
-                 EXAMPLE, run)
-    add_model(p)
-    temps = p.add_mutually_exclusive_group()
-    temps.add_argument("--temperatures", type=float_list,
-                       help="comma-separated temperatures (a field theory's action is at T = 1, its default)")
-    temps.add_argument("--t-range", type=t_range, help="LOW:HIGH:COUNT evenly spaced temperatures")
-    p.add_argument("--samples", type=positive_int, required=True, help="configurations per temperature")
-    p.add_argument("--algorithm", choices=("metropolis", "wolff", "swendsen-wang", "tempering", "hmc"), default=None,
-                   help="metropolis (any spin model; the default), swendsen-wang (potts J > 0, ising h = 0), wolff "
-                        "(ising h = 0), tempering (parallel tempering over a ladder of --replicas temperatures; any "
-                        "spin model) or hmc (hybrid Monte Carlo of a field: phi4; its default)")
-    p.add_argument("--step-size", type=finite_float, default=None,
-                   help="hmc: leapfrog step size (default: adapted during burn-in towards an acceptance of 0.8)")
-    p.add_argument("--trajectory-length", type=finite_float, default=None,
-                   help="hmc: trajectory length = steps x step size (default 1)")
-    p.add_argument("--chains", type=positive_int, default=None,
-                   help="independent chains (ladders, for tempering) per temperature (default min(samples, 32))")
-    p.add_argument("--burn-in", type=nonneg_int, default=1000, help="sweeps discarded first (default 1000)")
-    p.add_argument("--thin", type=positive_int, default=10, help="sweeps between samples (default 10)")
-    p.add_argument("--replicas", type=positive_int, default=16,
-                   help="tempering: temperatures in the ladder, the requested ones included (default 16)")
-    p.add_argument("--start", choices=("ordered", "random"), default="ordered",
-                   help="initial configuration: ordered (one random state everywhere; default) or random")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-    add_seed(p)
-    add_out(p, help="output dataset file (.h5)")
+    verb(sub, "lattice", "sample any lattice model (Metropolis, Swendsen-Wang, Wolff, parallel tempering or HMC)",
+         EXAMPLE, run, ARGS)
 
 
 def run(args) -> int:

@@ -1,15 +1,15 @@
 """``physgen data merge``: combine dataset files (e.g. the shards of a sharded run) into one file."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb
+from physgen.cli.options import Arg, out_args, verb
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "merge", "combine dataset files of one kind and shape into one (rows concatenated; "
-                               "a shard set in shard order)",
-                 "physgen data merge ising.shard0-of-2.h5 ising.shard1-of-2.h5 --out ising.h5", run)
-    p.add_argument("files", nargs="+", metavar="FILE", help="dataset files (.h5) to concatenate")
-    add_out(p, help="output dataset file (.h5), a new plain file")
+    verb(sub, "merge", "combine dataset files of one kind and shape into one (rows concatenated; a shard set in "
+                       "shard order)",
+         "physgen data merge ising.shard0-of-2.h5 ising.shard1-of-2.h5 --out ising.h5", run,
+         (Arg("files", "dataset files (.h5) to concatenate", nargs="+", metavar="FILE"),
+          *out_args(help="output dataset file (.h5), a new plain file")))
 
 
 def run(args) -> int:

@@ -1,20 +1,18 @@
 """``physgen data mnist --idx-dir DIR --out OUT.h5``: MNIST IDX files (raw or .gz) the user downloaded."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_verb
-from physgen.cli.data_digits import add_binarize
+from physgen.cli.data_digits import BINARIZE
+from physgen.cli.options import Arg, out_args, verb
 
 EXAMPLE = "physgen data mnist --idx-dir ~/mnist --split train --binarize 0.5 --out mnist-train.h5"
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "mnist", "MNIST from IDX files (train-images-idx3-ubyte[.gz], ...) in a directory",
-                      EXAMPLE, run)
-    parser.add_argument("--idx-dir", required=True, metavar="DIR", help="directory holding the IDX files")
-    parser.add_argument("--split", default="train", choices=("train", "test"),
-                        help="train (train-*) or test (t10k-*) files (default train)")
-    add_out(parser, help="output dataset file (.h5)")
-    add_binarize(parser)
+    verb(sub, "mnist", "MNIST from IDX files (train-images-idx3-ubyte[.gz], ...) in a directory", EXAMPLE, run,
+         (Arg("--idx-dir", "directory holding the IDX files", required=True, metavar="DIR"),
+          Arg("--split", "train (train-*) or test (t10k-*) files (default train)", default="train",
+              choices=("train", "test")),
+          *out_args(help="output dataset file (.h5)"), BINARIZE))
 
 
 def run(args) -> int:

@@ -1,60 +1,43 @@
 """``physgen data pythia``: pp → tt̄, dijet, Z/γ* → ℓℓ or W → ℓν events from Pythia 8."""
 from __future__ import annotations
 
-import argparse
-import math
 import os
 import time
 
-from physgen.cli.common import add_out, add_seed, add_verb, nonneg_int, positive_float, positive_int
+from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 
 EXAMPLE = "physgen data pythia --process ttbar --ecm 13000 --n 10000 --features s,t,y --seed 1 --out ttbar.h5"
 PROCESS_NAMES = ("ttbar", "dijet", "z-ll", "w-lnu")
 
 
-def nonneg_float(text: str) -> float:
-    """A finite number >= 0 (argparse type)."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid float") from None
-    if not (math.isfinite(value) and value >= 0):
-        raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= 0")
-    return value
-
-
 def register(sub) -> None:
-    p = add_verb(sub, "pythia", "generate pp collision events with Pythia 8 (needs: pip install 'physgen[hep]')",
-                 EXAMPLE, run)
-    p.add_argument("--process", choices=PROCESS_NAMES, required=True,
-                   help="ttbar (gg, qq̄ → tt̄ at LO), dijet (QCD 2 → 2), z-ll (Z/γ* → ee, μμ) or w-lnu (W → eν, μν)")
-    p.add_argument("--ecm", type=positive_float, required=True, help="centre-of-mass energy √s in GeV, e.g. 13000")
-    p.add_argument("--n", type=positive_int, required=True, help="number of events")
-    p.add_argument("--level", choices=("hard", "hadron"), default="hard",
-                   help="hard: the 2 → 2 process only, no showers or hadronisation (default); hadron: full "
-                        "events (showers, multiparton interactions, hadronisation, decays) reduced to jets and leptons")
-    p.add_argument("--jets", type=nonneg_int, default=4, help="hadron level: leading anti-kT jets kept (default 4)")
-    p.add_argument("--jet-r", type=positive_float, default=0.4, help="hadron level: anti-kT radius R (default 0.4)")
-    p.add_argument("--jet-pt-min", type=nonneg_float, default=20.0,
-                   help="hadron level: minimum jet p_T in GeV (default 20)")
-    p.add_argument("--leptons", type=nonneg_int, default=2,
-                   help="hadron level: leading isolated electrons/muons kept (default 2)")
-    p.add_argument("--features", default=None,
-                   help="comma-separated features (default: all of the level's features; 's,t,y' gives the "
-                        "thesis' three at hard level); see docs/hep.md")
-    p.add_argument("--on-shell", action="store_true",
-                   help="outgoing resonances at their pole mass (default: Breit–Wigner masses, Pythia's default)")
-    p.add_argument("--pthat-min", type=nonneg_float, default=None,
-                   help="minimum p̂_T of the hard process in GeV (default: 20 for dijet, none otherwise)")
-    p.add_argument("--pythia", dest="settings", action="append", default=[], metavar="'KEY = VALUE'",
-                   help="any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by Pythia)")
-    p.add_argument("--workers", type=positive_int, default=1,
-                   help="generator processes; seeds are spawned from --seed, same (seed, workers) → same events")
-    p.add_argument("--lhe", metavar="FILE.lhe[.gz]", default=None,
-                   help="also write the hard-level events as a Les Houches Event file")
-    p.add_argument("--progress", action="store_true", help="show a progress bar with events/s")
-    add_seed(p)
-    add_out(p, help="output dataset file (.h5)")
+    verb(sub, "pythia", "generate pp collision events with Pythia 8 (needs: pip install 'physgen[hep]')", EXAMPLE, run, (
+        Arg("--process", "ttbar (gg, qq̄ → tt̄ at LO), dijet (QCD 2 → 2), z-ll (Z/γ* → ee, μμ) or w-lnu (W → eν, μν)",
+            choices=PROCESS_NAMES, required=True),
+        Arg("--ecm", "centre-of-mass energy √s in GeV, e.g. 13000", range=POSITIVE, required=True),
+        Arg("--n", "number of events", range=POSITIVE_INT, required=True),
+        Arg("--level", "hard: the 2 → 2 process only, no showers or hadronisation (default); hadron: full events "
+            "(showers, multiparton interactions, hadronisation, decays) reduced to jets and leptons",
+            choices=("hard", "hadron"), default="hard"),
+        Arg("--jets", "hadron level: leading anti-kT jets kept (default 4)", range=NON_NEGATIVE_INT, default=4),
+        Arg("--jet-r", "hadron level: anti-kT radius R (default 0.4)", range=POSITIVE, default=0.4),
+        Arg("--jet-pt-min", "hadron level: minimum jet p_T in GeV (default 20)", range=NON_NEGATIVE, default=20.0),
+        Arg("--leptons", "hadron level: leading isolated electrons/muons kept (default 2)", range=NON_NEGATIVE_INT,
+            default=2),
+        Arg("--features", "comma-separated features (default: all of the level's features; 's,t,y' gives the thesis' "
+            "three at hard level); see docs/hep.md"),
+        Arg("--on-shell", "outgoing resonances at their pole mass (default: Breit–Wigner masses, Pythia's default)",
+            action="store_true"),
+        Arg("--pthat-min", "minimum p̂_T of the hard process in GeV (default: 20 for dijet, none otherwise)",
+            range=NON_NEGATIVE),
+        Arg("--pythia", "any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by Pythia)",
+            dest="settings", action="append", default=[], metavar="'KEY = VALUE'"),
+        Arg("--workers", "generator processes; seeds are spawned from --seed, same (seed, workers) → same events",
+            range=POSITIVE_INT, default=1),
+        Arg("--lhe", "also write the hard-level events as a Les Houches Event file", metavar="FILE.lhe[.gz]"),
+        Arg("--progress", "show a progress bar with events/s", action="store_true"),
+        seed_arg(), *out_args(help="output dataset file (.h5)")))
 
 
 def run(args) -> int:

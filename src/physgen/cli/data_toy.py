@@ -1,21 +1,20 @@
 """``physgen data toy NAME --n N --out OUT.h5``: 2-D toy distributions for quick model checks."""
 from __future__ import annotations
 
-from physgen.cli.common import add_out, add_seed, add_verb, finite_float, positive_int
+from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.constraints import FINITE, POSITIVE_INT
 from physgen.data.toys import TOYS
 
 EXAMPLE = "physgen data toy ring --n 10000 --seed 1 --out ring.h5"
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "toy", "2-D toy data: " + ", ".join(TOYS), EXAMPLE, run)
-    parser.add_argument("name", choices=TOYS, metavar="NAME", help="one of " + ", ".join(TOYS))
-    parser.add_argument("--n", type=positive_int, required=True, help="number of samples (>= 1)")
-    add_out(parser, help="output dataset file (.h5)")
-    add_seed(parser)
-    parser.add_argument("--noise", type=finite_float, metavar="SIGMA",
-                        help="mode width / noise std (defaults: ring 0.1, grid 0.05, moons 0.1, spiral 0.1; "
-                             "checkerboard takes none)")
+    verb(sub, "toy", "2-D toy data: " + ", ".join(TOYS), EXAMPLE, run,
+         (Arg("name", "one of " + ", ".join(TOYS), choices=TOYS, metavar="NAME"),
+          Arg("--n", "number of samples (>= 1)", range=POSITIVE_INT, required=True),
+          *out_args(help="output dataset file (.h5)"), seed_arg(),
+          Arg("--noise", "mode width / noise std (defaults: ring 0.1, grid 0.05, moons 0.1, spiral 0.1; checkerboard "
+              "takes none)", range=FINITE, metavar="SIGMA")))
 
 
 def run(args) -> int:

@@ -4,23 +4,21 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
-from physgen.cli.common import add_seed, add_verb, positive_float
+from physgen.cli.options import Arg, seed_arg, verb
+from physgen.constraints import POSITIVE
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "demo", "run the end-to-end demo and write DIR/report.html",
-                      "physgen demo --quick --out demo-out", run)
-    parser.add_argument("--out", default="demo-out", help="output directory (default demo-out); "
-                        "re-running with the same directory reuses finished stages")
-    parser.add_argument("--quick", action="store_true",
-                        help="L=8 lattices at three temperatures and a fixed step budget per family "
-                             "(about two minutes on one core)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda when present, else cpu)")
-    parser.add_argument("--max-time", type=positive_float, default=None, metavar="SECONDS",
-                        help="a time budget for each model stage instead of the default budgets (the family's "
-                             "own; with --quick a step budget per family)")
-    parser.add_argument("--stages", default=None, help="comma-separated subset of stages to run")
-    add_seed(parser)
+    verb(sub, "demo", "run the end-to-end demo and write DIR/report.html", "physgen demo --quick --out demo-out", run, (
+        Arg("--out", "output directory (default demo-out); re-running with the same directory reuses finished stages",
+            default="demo-out"),
+        Arg("--quick", "L=8 lattices at three temperatures and a fixed step budget per family (about two minutes on "
+            "one core)", action="store_true"),
+        Arg("--device", "torch device (default: cuda when present, else cpu)"),
+        Arg("--max-time", "a time budget for each model stage instead of the default budgets (the family's own; with "
+            "--quick a step budget per family)", range=POSITIVE, metavar="SECONDS"),
+        Arg("--stages", "comma-separated subset of stages to run"),
+        seed_arg()))
 
 
 def run(args) -> int:

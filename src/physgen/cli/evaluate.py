@@ -4,39 +4,37 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from physgen.cli.common import add_seed, add_verb, nonneg_int
+from physgen.cli.options import Arg, checkpoint_arg, seed_arg, verb
+from physgen.constraints import NON_NEGATIVE_INT
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "evaluate", "compare a generated dataset with a real one (metrics with errors and "
-                      "real-data floors, plots, HTML report)",
-                      "physgen evaluate --real ising.h5 --fake generated.h5 --out eval/ --metrics kl,js,mmd,c2st",
-                      run)
+    parser = verb(sub, "evaluate", "compare a generated dataset with a real one (metrics with errors and real-data "
+                  "floors, plots, HTML report)",
+                  "physgen evaluate --real ising.h5 --fake generated.h5 --out eval/ --metrics kl,js,mmd,c2st", run, (
+                      Arg("run_dir", "instead of --real/--fake: a run made by `physgen train`, whose samples (as many "
+                          "as --data has rows) are judged against --data; an sgan run on labelled --data also gets "
+                          "its classifier's test accuracy beside a supervised baseline and a random forest",
+                          nargs="?", metavar="RUN_DIR"),
+                      Arg("--data", "with RUN_DIR: the test dataset file (.h5)"),
+                      checkpoint_arg("with RUN_DIR: which checkpoint to sample (default best, as physgen sample)"),
+                      Arg("--baseline-steps", "with an sgan RUN_DIR: steps of the supervised baseline (default: the "
+                          "SGAN's steps)", range=NON_NEGATIVE_INT),
+                      Arg("--real", "real (reference) dataset file (.h5)"),
+                      Arg("--fake", "generated dataset file (.h5), same kind and shape"),
+                      Arg("--out", "output directory for metrics.json and report.html", required=True),
+                      Arg("--metrics", "comma list of kl,js,mmd,w1,fpd,c2st,observables (default: all that suit the "
+                          "kind)"),
+                      seed_arg(),
+                      Arg("--n-boot", "bootstrap resamples (default 200)", range=NON_NEGATIVE_INT, default=200),
+                      Arg("--max-samples", "rows per side used by MMD and the classifier test (default 10000)",
+                          range=NON_NEGATIVE_INT, default=10_000),
+                      Arg("--no-plots", "write metrics.json and a report without figures", action="store_true"),
+                      Arg("--overwrite", "replace existing metrics.json/report.html", action="store_true"),
+                      Arg("--max-memory", "memory for the two files' samples, half each (e.g. 4GiB; default auto: "
+                          "half the available RAM); a larger file is read as a seeded random subsample of rows, "
+                          "recorded in metrics.json under _meta.subsample", default="auto", metavar="SIZE")))
     parser.set_defaults(locks_out=True)  # one writer per --out directory
-    parser.add_argument("run_dir", nargs="?", default=None, metavar="RUN_DIR",
-                        help="instead of --real/--fake: a run made by `physgen train`, whose samples (as many as "
-                             "--data has rows) are judged against --data; an sgan run on labelled --data also "
-                             "gets its classifier's test accuracy beside a supervised baseline and a random forest")
-    parser.add_argument("--data", default=None, help="with RUN_DIR: the test dataset file (.h5)")
-    parser.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
-                        help="with RUN_DIR: which checkpoint to sample (default best, as physgen sample)")
-    parser.add_argument("--baseline-steps", type=nonneg_int, default=None,
-                        help="with an sgan RUN_DIR: steps of the supervised baseline (default: the SGAN's steps)")
-    parser.add_argument("--real", default=None, help="real (reference) dataset file (.h5)")
-    parser.add_argument("--fake", default=None, help="generated dataset file (.h5), same kind and shape")
-    parser.add_argument("--out", required=True, help="output directory for metrics.json and report.html")
-    parser.add_argument("--metrics", default=None,
-                        help="comma list of kl,js,mmd,w1,fpd,c2st,observables (default: all that suit the kind)")
-    add_seed(parser)
-    parser.add_argument("--n-boot", type=nonneg_int, default=200, help="bootstrap resamples (default 200)")
-    parser.add_argument("--max-samples", type=nonneg_int, default=10_000,
-                        help="rows per side used by MMD and the classifier test (default 10000)")
-    parser.add_argument("--no-plots", action="store_true", help="write metrics.json and a report without figures")
-    parser.add_argument("--overwrite", action="store_true", help="replace existing metrics.json/report.html")
-    parser.add_argument("--max-memory", default="auto", metavar="SIZE",
-                        help="memory for the two files' samples, half each (e.g. 4GiB; default auto: half the "
-                             "available RAM); a larger file is read as a seeded random subsample of rows, recorded "
-                             "in metrics.json under _meta.subsample")
 
 
 def run(args) -> int:

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import json
 
-from physgen.cli.common import add_verb, float_list
-from physgen.cli.lattice_options import add_model, model_of
+from physgen.cli.common import float_list
+from physgen.cli.lattice_options import model_args, model_of
+from physgen.cli.options import Arg, verb
 
 EXAMPLE = "physgen exact --model ea --size 6 --disorder-seed 1 --temperatures 0.5,1.0,2.0 --out ea6"
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "exact", "exact F, U, S and C per site of a lattice model (transfer matrix)", EXAMPLE, run)
-    add_model(p, required=False)
-    p.add_argument("--temperatures", type=float_list, required=True, help="comma-separated temperatures")
-    p.add_argument("--from", dest="source", default=None, metavar="FILE",
-                   help="take the model (and its quenched couplings) from a dataset file of `physgen data lattice`")
-    p.add_argument("--out", required=True, help="output directory (exact.json is written there)")
-    p.add_argument("--overwrite", action="store_true", help="replace DIR/exact.json if it exists")
+    verb(sub, "exact", "exact F, U, S and C per site of a lattice model (transfer matrix)", EXAMPLE, run, (
+        *model_args(required=False),
+        Arg("--temperatures", "comma-separated temperatures", type=float_list, required=True),
+        Arg("--from", "take the model (and its quenched couplings) from a dataset file of `physgen data lattice`",
+            dest="source", metavar="FILE"),
+        Arg("--out", "output directory (exact.json is written there)", required=True),
+        Arg("--overwrite", "replace DIR/exact.json if it exists", action="store_true")))
 
 
 def run(args) -> int:

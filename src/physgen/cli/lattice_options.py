@@ -2,7 +2,9 @@
 quenched disorder, and the model instance they name."""
 from __future__ import annotations
 
-from physgen.cli.common import nonneg_int
+from physgen.cli.common import lattice_size
+from physgen.cli.options import Arg
+from physgen.constraints import NON_NEGATIVE_INT
 from physgen.errors import UserError
 
 
@@ -16,20 +18,20 @@ def key_value(text: str) -> tuple[str, str]:
     return key.strip(), value.strip()
 
 
-def add_model(p, *, required: bool = True) -> None:
-    from physgen.cli.data_ising import lattice_size
-
-    p.add_argument("--model", required=required,
-                   help="lattice model: ising, potts, ea, triangular, or a plug-in's (physgen.lattice_models)")
-    p.add_argument("--size", type=lattice_size, required=required, help="lattice size L (L x L)")
-    p.add_argument("--boundary", choices=("periodic", "open"), default="periodic",
-                   help="boundary conditions (default periodic)")
-    p.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="a model parameter, repeatable (e.g. --param q=3 --param J=1)")
-    p.add_argument("--disorder", choices=("pm", "gauss"), default=None,
-                   help="quenched couplings of a spin glass: +-J (pm, default) or Gaussian (gauss)")
-    p.add_argument("--disorder-seed", type=nonneg_int, default=None,
-                   help="seed of the quenched couplings (default 0); the couplings are stored in the output")
+def model_args(*, required: bool = True) -> tuple[Arg, ...]:
+    """``--model``, ``--size``, ``--boundary``, ``--param`` and the quenched disorder's ``--disorder`` and
+    ``--disorder-seed``."""
+    return (Arg("--model", "lattice model: ising, potts, ea, triangular, or a plug-in's (physgen.lattice_models)",
+                required=required),
+            Arg("--size", "lattice size L (L x L)", type=lattice_size, required=required),
+            Arg("--boundary", "boundary conditions (default periodic)", choices=("periodic", "open"),
+                default="periodic"),
+            Arg("--param", "a model parameter, repeatable (e.g. --param q=3 --param J=1)", type=key_value,
+                action="append", default=[], metavar="KEY=VALUE"),
+            Arg("--disorder", "quenched couplings of a spin glass: +-J (pm, default) or Gaussian (gauss)",
+                choices=("pm", "gauss")),
+            Arg("--disorder-seed", "seed of the quenched couplings (default 0); the couplings are stored in the output",
+                range=NON_NEGATIVE_INT))
 
 
 def model_of(args):

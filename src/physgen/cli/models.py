@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any, Callable
 
-from physgen.cli.common import ArgumentParser, add_verb
+from physgen.cli.common import ArgumentParser
+from physgen.cli.options import Arg, verb
 from physgen.errors import UserError
 
 if TYPE_CHECKING:
@@ -26,27 +27,23 @@ EXAMPLE_STATES = 3   # the categorical example: 3-state Potts lattices
 
 
 def register(sub) -> None:
-    parser = add_verb(sub, "models", "list the available models and their default training budgets, or print one "
-                      "model's layers or defaults", "physgen models summary thesis-dcgan --json", run_list)
+    parser = verb(sub, "models", "list the available models and their default training budgets, or print one model's "
+                  "layers or defaults", "physgen models summary thesis-dcgan --json", run_list)
     inner = parser.add_subparsers(dest="models_verb", required=False, metavar="SUBVERB", parser_class=ArgumentParser)
-    s = add_verb(inner, "summary", "print a model's layer table (output shapes, parameter counts)",
-                 "physgen models summary dcgan --data ising.h5 --set model.channels=[32,64]", run_summary)
-    s.add_argument("name", help="registered model name (see `physgen models`)")
-    s.add_argument("--json", action="store_true", help="print only the parameter counts as JSON")
-    _data_options(s)
-    s.add_argument("--set", nargs="*", default=[], metavar="model.KEY=VALUE", help="model options")
-    d = add_verb(inner, "defaults", "print the config a model trains with by default on some data (before "
-                 "--config, --set and flags)", "physgen models defaults ddpm --kind spins", run_defaults)
-    d.add_argument("name", help="registered model name (see `physgen models`)")
-    _data_options(d)
-    d.add_argument("--kind", choices=sorted(EXAMPLES), help="show the defaults for this data kind's example data "
-                   "(without --data; default: the model's usual data)")
+    verb(inner, "summary", "print a model's layer table (output shapes, parameter counts)",
+         "physgen models summary dcgan --data ising.h5 --set model.channels=[32,64]", run_summary, (
+             NAME, Arg("--json", "print only the parameter counts as JSON", action="store_true"), *DATA,
+             Arg("--set", "model options", nargs="*", default=[], metavar="model.KEY=VALUE")))
+    verb(inner, "defaults", "print the config a model trains with by default on some data (before --config, --set and "
+         "flags)", "physgen models defaults ddpm --kind spins", run_defaults, (
+             NAME, *DATA,
+             Arg("--kind", "show the defaults for this data kind's example data (without --data; default: the "
+                 "model's usual data)", choices=sorted(EXAMPLES))))
 
 
-def _data_options(parser) -> None:
-    parser.add_argument("--data",
-                        help="dataset file whose kind/shape the model is built for (default: the model's usual data)")
-    parser.add_argument("--condition", help="condition the model on this /conditions name or 'labels' (needs --data)")
+NAME = Arg("name", "registered model name (see `physgen models`)")
+DATA = (Arg("--data", "dataset file whose kind/shape the model is built for (default: the model's usual data)"),
+        Arg("--condition", "condition the model on this /conditions name or 'labels' (needs --data)"))
 
 
 def example_spec(kind: str):

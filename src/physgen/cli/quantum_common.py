@@ -3,23 +3,22 @@
 (its presence marks a complete run)."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
-from physgen.cli.common import add_seed
+from physgen.cli.options import Arg, seed_arg
 from physgen.errors import UserError
 
 
-def add_output_options(p: argparse.ArgumentParser, summary: str, quiet_help: str) -> None:
+def output_args(summary: str, quiet_help: str) -> tuple[Arg, ...]:
     """``--quiet``, ``--out`` (a directory holding ``summary``, the report and the parameters), ``--overwrite``
     and ``--seed``."""
-    p.add_argument("--quiet", action="store_true", help=quiet_help)
-    p.add_argument("--out", required=True, help=f"output directory ({summary}, report.html, params.safetensors)")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run in --out")
-    add_seed(p)
+    return (Arg("--quiet", quiet_help, action="store_true"),
+            Arg("--out", f"output directory ({summary}, report.html, params.safetensors)", required=True),
+            Arg("--overwrite", "replace an existing run in --out", action="store_true"),
+            seed_arg())
 
 
 def output_dir(args, summary: str) -> Path:

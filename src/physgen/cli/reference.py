@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from physgen.cli.options import Arg, add
+
 WIDTH = 100
 OUT = Path("docs") / "cli.md"
 COMMAND = "python -m physgen.cli.reference"
@@ -237,8 +239,8 @@ def render(parser: argparse.ArgumentParser | None = None) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog=COMMAND, description="write the command-line reference (docs/cli.md) "
                                  "from physgen's parsers; run from the repository root")
-    ap.add_argument("--out", type=Path, default=OUT, help=f"the page to write (default {OUT.as_posix()})")
-    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 where --out differs")
+    add(ap, (Arg("--out", f"the page to write (default {OUT.as_posix()})", type=Path, default=OUT),
+             Arg("--check", "write nothing; exit 1 where --out differs", action="store_true")))
     args = ap.parse_args(argv)
     text = render()
     if args.check:

@@ -3,51 +3,47 @@ from __future__ import annotations
 
 import sys
 
-from physgen.cli.common import add_out, add_seed, add_verb, finite_float, nonneg_int, positive_float, positive_int
+from physgen.cli.options import Arg, checkpoint_arg, out_args, seed_arg, verb
+from physgen.constraints import FINITE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 from physgen.errors import UserError
 from physgen.samplers import DEFAULT_CHAINS
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "sample", "draw samples from a trained run (same kind as its training data)",
-                 "physgen sample runs/rbm --n 1000 --condition temperature=2.269 --out rbm_samples.h5", run)
-    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train`")
-    p.add_argument("--n", type=positive_int, required=True, help="number of samples")
-    add_out(p, help="output dataset file (.h5)")
-    add_seed(p)
-    p.add_argument("--condition", action="append", default=[], metavar="NAME=VALUE",
-                   help="condition value, e.g. temperature=2.5 or labels=3 (default: spread over the trained values)")
-    p.add_argument("--extrapolate", action="store_true", help="allow condition values outside the trained range")
-    p.add_argument("--steps", type=nonneg_int, help="sampler steps (passed to the model's sampler as steps=N)")
-    p.add_argument("--sampler", help="sampler name (passed to the model's sampler as sampler=NAME)")
-    p.add_argument("--guidance", type=finite_float, metavar="W",
-                   help="classifier-free guidance weight of a conditional diffusion run trained with model.p_uncond > 0 "
-                        "(default: the run's model.guidance)")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
-                   help="which checkpoint to use: best (chosen by the validation score; the latest where the run has "
-                        "no best) or latest (default best)")
-    p.add_argument("--format", choices=("h5", "root", "lhe"), default="h5",
-                   help="h5: physgen dataset (default); root: a TTree 'events', one branch per feature; "
-                        "lhe: tt̄ events rebuilt from the features s, t, y (see docs/hep.md)")
-    p.add_argument("--mcmc", action="store_true",
-                   help="exact Boltzmann samples: Markov chains that propose from the model and accept with the Ising "
-                        "weight e^(-H/T) of the training data (or --hamiltonian); families with a density only")
-    p.add_argument("--importance", action="store_true",
-                   help="the model's samples with self-normalised importance weights /log_weights against the "
-                        "Boltzmann weight, and their effective sample size")
-    p.add_argument("--chains", type=int, metavar="C",
-                   help=f"--mcmc: parallel chains (default {DEFAULT_CHAINS}); other runs: the model's sampler chains")
-    p.add_argument("--hamiltonian", choices=("ising",),
-                   help="--mcmc/--importance: the target Hamiltonian when the run's data records none "
-                        "(with --J, --h, --open)")
-    p.add_argument("--J", type=finite_float, default=1.0, help="--hamiltonian ising: coupling J (default 1)")
-    p.add_argument("--h", type=finite_float, default=0.0, help="--hamiltonian ising: field h (default 0)")
-    p.add_argument("--open", action="store_true", help="--hamiltonian ising: open instead of periodic boundaries")
-    p.add_argument("--ecm", type=positive_float, default=None,
-                   help="--format lhe: collision energy √s in GeV (default: the training data's 'ecm' attribute)")
-    p.add_argument("--top-mass", type=positive_float, default=173.0,
-                   help="--format lhe: top mass in GeV for on-shell tops (default 173.0, Pythia 8.317's)")
+    verb(sub, "sample", "draw samples from a trained run (same kind as its training data)",
+         "physgen sample runs/rbm --n 1000 --condition temperature=2.269 --out rbm_samples.h5", run, (
+             Arg("run_dir", "run directory made by `physgen train`", metavar="RUN_DIR"),
+             Arg("--n", "number of samples", range=POSITIVE_INT, required=True),
+             *out_args(help="output dataset file (.h5)"), seed_arg(),
+             Arg("--condition", "condition value, e.g. temperature=2.5 or labels=3 (default: spread over the trained "
+                 "values)", action="append", default=[], metavar="NAME=VALUE"),
+             Arg("--extrapolate", "allow condition values outside the trained range", action="store_true"),
+             Arg("--steps", "sampler steps (passed to the model's sampler as steps=N)", range=NON_NEGATIVE_INT),
+             Arg("--sampler", "sampler name (passed to the model's sampler as sampler=NAME)"),
+             Arg("--guidance", "classifier-free guidance weight of a conditional diffusion run trained with "
+                 "model.p_uncond > 0 (default: the run's model.guidance)", range=FINITE, metavar="W"),
+             Arg("--device", "auto | cpu | cuda | cuda:N | mps (default auto)"),
+             checkpoint_arg("which checkpoint to use: best (chosen by the validation score; the latest where the run "
+                            "has no best) or latest (default best)"),
+             Arg("--format", "h5: physgen dataset (default); root: a TTree 'events', one branch per feature; lhe: tt̄ "
+                 "events rebuilt from the features s, t, y (see docs/hep.md)", choices=("h5", "root", "lhe"),
+                 default="h5"),
+             Arg("--mcmc", "exact Boltzmann samples: Markov chains that propose from the model and accept with the "
+                 "Ising weight e^(-H/T) of the training data (or --hamiltonian); families with a density only",
+                 action="store_true"),
+             Arg("--importance", "the model's samples with self-normalised importance weights /log_weights against "
+                 "the Boltzmann weight, and their effective sample size", action="store_true"),
+             Arg("--chains", f"--mcmc: parallel chains (default {DEFAULT_CHAINS}); other runs: the model's sampler "
+                 "chains", type=int, metavar="C"),
+             Arg("--hamiltonian", "--mcmc/--importance: the target Hamiltonian when the run's data records none (with "
+                 "--J, --h, --open)", choices=("ising",)),
+             Arg("--J", "--hamiltonian ising: coupling J (default 1)", range=FINITE, default=1.0),
+             Arg("--h", "--hamiltonian ising: field h (default 0)", range=FINITE, default=0.0),
+             Arg("--open", "--hamiltonian ising: open instead of periodic boundaries", action="store_true"),
+             Arg("--ecm", "--format lhe: collision energy √s in GeV (default: the training data's 'ecm' attribute)",
+                 range=POSITIVE),
+             Arg("--top-mass", "--format lhe: top mass in GeV for on-shell tops (default 173.0, Pythia 8.317's)",
+                 range=POSITIVE, default=173.0)))
 
 
 def parse_conditions(items: list[str]) -> dict[str, float]:

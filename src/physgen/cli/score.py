@@ -3,27 +3,26 @@ from __future__ import annotations
 
 import math
 
-from physgen.cli.common import add_out, add_seed, add_verb, positive_int
+from physgen.cli.options import Arg, checkpoint_arg, out_args, seed_arg, verb
+from physgen.constraints import POSITIVE_INT
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "score", "per-sample log-likelihood of a dataset under a trained run",
-                 "physgen score runs/rbm --data ising.h5 --method ais --out scores.h5", run)
-    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train`")
-    p.add_argument("--data", required=True, help="dataset file (.h5) of the run's kind and shape")
-    add_out(p, help="output HDF5 file: /log_prob (N,), attributes log_z, log_z_error, method "
-                    "(--method ode: /log_prob_error (N,) too)")
-    p.add_argument("--method", default="exact", help="exact | ais | elbo | iwae | ode | ... (model-dependent; default "
-                                                     "exact; ode: the probability-flow ODE of ddpm, score-sde and "
-                                                     "flow-matching runs on continuous data)")
-    p.add_argument("--k", type=positive_int, help="importance samples / chains / Hutchinson probes of --method ode "
-                                                  "(passed to the model as k=K)")
-    p.add_argument("--steps", type=positive_int, help="--method ode: RK4 steps from the data to the prior (default 100)")
-    add_seed(p)
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
-                   help="which checkpoint to score: best (chosen by the validation score; the latest where the run has "
-                        "no best) or latest (default best)")
+    verb(sub, "score", "per-sample log-likelihood of a dataset under a trained run",
+         "physgen score runs/rbm --data ising.h5 --method ais --out scores.h5", run, (
+             Arg("run_dir", "run directory made by `physgen train`", metavar="RUN_DIR"),
+             Arg("--data", "dataset file (.h5) of the run's kind and shape", required=True),
+             *out_args(help="output HDF5 file: /log_prob (N,), attributes log_z, log_z_error, method (--method ode: "
+                       "/log_prob_error (N,) too)"),
+             Arg("--method", "exact | ais | elbo | iwae | ode | ... (model-dependent; default exact; ode: the "
+                 "probability-flow ODE of ddpm, score-sde and flow-matching runs on continuous data)", default="exact"),
+             Arg("--k", "importance samples / chains / Hutchinson probes of --method ode (passed to the model as k=K)",
+                 range=POSITIVE_INT),
+             Arg("--steps", "--method ode: RK4 steps from the data to the prior (default 100)", range=POSITIVE_INT),
+             seed_arg(),
+             Arg("--device", "auto | cpu | cuda | cuda:N | mps (default auto)"),
+             checkpoint_arg("which checkpoint to score: best (chosen by the validation score; the latest where the run "
+                            "has no best) or latest (default best)")))
 
 
 def write_scores(path, log_prob, attrs, *, overwrite: bool, errors=None) -> None:

@@ -3,47 +3,31 @@ the run's model against its Ising Hamiltonian, with bootstrap errors and the exa
 report.html (:mod:`physgen.training.thermo`)."""
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
-from physgen.cli.common import add_out, add_seed, add_verb, float_list, nonneg_int
+from physgen.cli.common import float_list, t_range
+from physgen.cli.options import Arg, checkpoint_arg, out_args, seed_arg, verb
+from physgen.constraints import NON_NEGATIVE_INT
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "thermo", "thermodynamics with errors (F, U, S, C, |m|, chi) by importance sampling a run's "
-                 "model against its Ising Hamiltonian, beside the exact values",
-                 "physgen thermo runs/van --t-range 2.0:3.0:5 --n 20000 --out thermo/", run)
+    p = verb(sub, "thermo", "thermodynamics with errors (F, U, S, C, |m|, chi) by importance sampling a run's model "
+             "against its Ising Hamiltonian, beside the exact values",
+             "physgen thermo runs/van --t-range 2.0:3.0:5 --n 20000 --out thermo/", run, (
+                 Arg("run_dir", "run directory made by `physgen train` (van, flow, vae, rbm)", metavar="RUN_DIR"),
+                 Arg("--temperatures", "comma list of temperatures (default: the run's trained temperatures)",
+                     type=float_list, exclusive="temperatures"),
+                 Arg("--t-range", "COUNT temperatures evenly spaced from LOW to HIGH", type=t_range,
+                     metavar="LOW:HIGH:COUNT", exclusive="temperatures"),
+                 Arg("--n", "draws per temperature (>= 2; default 10000)", type=int, default=10_000),
+                 Arg("--n-boot", "bootstrap resamples for the errors (default 200)", range=NON_NEGATIVE_INT,
+                     default=200),
+                 seed_arg(),
+                 *out_args(help="output directory for thermo.json and report.html"),
+                 Arg("--no-plots", "write the report without figures", action="store_true"),
+                 Arg("--device", "auto | cpu | cuda | cuda:N | mps (default auto)"),
+                 checkpoint_arg()))
     p.set_defaults(locks_out=True)  # one writer per --out directory
-    p.add_argument("run_dir", metavar="RUN_DIR", help="run directory made by `physgen train` (van, flow, vae, rbm)")
-    which = p.add_mutually_exclusive_group()
-    which.add_argument("--temperatures", type=float_list, default=None,
-                       help="comma list of temperatures (default: the run's trained temperatures)")
-    which.add_argument("--t-range", type=t_range, default=None, metavar="LO:HI:N",
-                       help="N temperatures evenly spaced from LO to HI")
-    p.add_argument("--n", type=int, default=10_000, help="draws per temperature (>= 2; default 10000)")
-    p.add_argument("--n-boot", type=nonneg_int, default=200, help="bootstrap resamples for the errors (default 200)")
-    add_seed(p)
-    add_out(p, help="output directory for thermo.json and report.html")
-    p.add_argument("--no-plots", action="store_true", help="write the report without figures")
-    p.add_argument("--device", help="auto | cpu | cuda | cuda:N | mps (default auto)")
-    p.add_argument("--checkpoint", dest="which", choices=("best", "latest"), default="best",
-                   help="which checkpoint to use (default best)")
-
-
-def t_range(text: str) -> list[float]:
-    """``"LO:HI:N"`` -> N evenly spaced temperatures from LO to HI (N = 1: LO alone)."""
-    import numpy as np
-
-    parts = text.split(":")
-    try:
-        if len(parts) != 3:
-            raise ValueError
-        lo, hi, k = float(parts[0]), float(parts[1]), int(parts[2])
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not LO:HI:N (e.g. 1.5:3.5:9)") from None
-    if k < 1 or not (np.isfinite(lo) and np.isfinite(hi)):
-        raise argparse.ArgumentTypeError(f"{text!r}: needs finite LO, HI and N >= 1")
-    return [float(t) for t in np.linspace(lo, hi, k)]
 
 
 def run(args) -> int:

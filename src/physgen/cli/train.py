@@ -5,59 +5,62 @@ from __future__ import annotations
 import os
 import sys
 
+from dataclasses import replace
+
 from physgen.cli import common
-from physgen.cli.common import add_verb, finite_float, float_list
-from physgen.cli.data_ising import lattice_size, t_range
+from physgen.cli.common import float_list, lattice_size, t_range
 from physgen.cli.lattice_options import key_value
+from physgen.cli.options import Arg, verb
+from physgen.constraints import FINITE, NON_NEGATIVE_INT
 from physgen.errors import UserError
 from physgen import train_options as options
 
 
+HAMILTONIAN = "training on a Hamiltonian, without data (van; docs/van.md)"
+ARGS = (
+    Arg("model", "registered model name (see `physgen models`)", metavar="MODEL"),
+    Arg("--data", "training dataset file (.h5); optional with --resume, none with --hamiltonian"),
+    Arg("--out", "run directory to create (or continue with --resume)", required=True),
+    Arg("--config", "TOML file with [model], [train], [data] sections"),
+    Arg("--set", "override one config value, e.g. --set model.filters=4 --set train.lr=0.01 (repeatable)",
+        dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE"),
+    Arg("--resume", "continue the run in --out from its newest checkpoint", action="store_true"),
+    Arg("--overwrite", "replace an existing run directory --out", action="store_true"))
+HAMILTONIAN_ARGS = tuple(replace(row, group=HAMILTONIAN) for row in (
+    Arg("--hamiltonian", "minimise the variational free energy of this Hamiltonian instead of fitting --data: ising, "
+        "or a model of `physgen data lattice` (potts, ea, triangular)", metavar="NAME"),
+    Arg("--hamiltonian-from", "the Hamiltonian (and quenched couplings) a `physgen data lattice` file records",
+        metavar="FILE"),
+    Arg("--size", "--hamiltonian: lattice size L >= 2 (L x L)", type=lattice_size, metavar="L"),
+    Arg("--temperatures", "--hamiltonian: comma-separated temperatures, e.g. 2.0,2.5", type=float_list),
+    Arg("--t-range", "--hamiltonian: COUNT evenly spaced temperatures from LOW to HIGH", type=t_range,
+        metavar="LOW:HIGH:COUNT"),
+    Arg("--J", "--hamiltonian: coupling J (default 1)", range=FINITE),
+    Arg("--h", "--hamiltonian: field h (default 0)", range=FINITE),
+    Arg("--open", "--hamiltonian: open instead of periodic boundaries", action="store_true"),
+    Arg("--param", "--hamiltonian: a model parameter, repeatable (e.g. --param q=3)", type=key_value, action="append",
+        default=[], metavar="KEY=VALUE"),
+    Arg("--disorder", "--hamiltonian ea: +-J (pm, default) or Gaussian couplings", choices=("pm", "gauss")),
+    Arg("--disorder-seed", "--hamiltonian ea: the seed the couplings are drawn with (default 0)",
+        range=NON_NEGATIVE_INT)))
+
+
 def register(sub) -> None:
-    p = add_verb(sub, "train", "train a model on a dataset file, or on a Hamiltonian alone (resumable run directory)",
-                 "physgen train rbm --data ising.h5 --condition temperature --out runs/rbm --set model.filters=4 "
-                 "--steps 5000", run)
-    p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
-    p.add_argument("--data", help="training dataset file (.h5); optional with --resume, none with --hamiltonian")
-    p.add_argument("--out", required=True, help="run directory to create (or continue with --resume)")
-    p.add_argument("--config", help="TOML file with [model], [train], [data] sections")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="SECTION.KEY=VALUE",
-                   help="override one config value, e.g. --set model.filters=4 --set train.lr=0.01 (repeatable)")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its newest checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="replace an existing run directory --out")
-    for option in options.TRAIN:   # the named options: one table (physgen.train_options)
-        add_option(p, option)
-    h = p.add_argument_group("training on a Hamiltonian, without data (van; docs/van.md)")
-    h.add_argument("--hamiltonian", metavar="NAME",
-                   help="minimise the variational free energy of this Hamiltonian instead of fitting --data: ising, "
-                        "or a model of `physgen data lattice` (potts, ea, triangular)")
-    h.add_argument("--hamiltonian-from", metavar="FILE",
-                   help="the Hamiltonian (and quenched couplings) a `physgen data lattice` file records")
-    h.add_argument("--size", type=lattice_size, metavar="L", help="--hamiltonian: lattice size L >= 2 (L x L)")
-    h.add_argument("--temperatures", type=float_list, help="--hamiltonian: comma-separated temperatures, e.g. 2.0,2.5")
-    h.add_argument("--t-range", type=t_range, metavar="LOW:HIGH:COUNT",
-                   help="--hamiltonian: COUNT evenly spaced temperatures from LOW to HIGH")
-    h.add_argument("--J", type=finite_float, help="--hamiltonian: coupling J (default 1)")
-    h.add_argument("--h", type=finite_float, help="--hamiltonian: field h (default 0)")
-    h.add_argument("--open", action="store_true", help="--hamiltonian: open instead of periodic boundaries")
-    h.add_argument("--param", type=key_value, action="append", default=[], metavar="KEY=VALUE",
-                   help="--hamiltonian: a model parameter, repeatable (e.g. --param q=3)")
-    h.add_argument("--disorder", choices=("pm", "gauss"), default=None,
-                   help="--hamiltonian ea: +-J (pm, default) or Gaussian couplings")
-    h.add_argument("--disorder-seed", type=common.nonneg_int, default=None,
-                   help="--hamiltonian ea: the seed the couplings are drawn with (default 0)")
+    verb(sub, "train", "train a model on a dataset file, or on a Hamiltonian alone (resumable run directory)",
+         "physgen train rbm --data ising.h5 --condition temperature --out runs/rbm --set model.filters=4 --steps 5000",
+         run, (*ARGS, *map(named, options.TRAIN), *HAMILTONIAN_ARGS))
 
 
-def add_option(parser, option: options.Option) -> None:
-    """``option`` as an argparse argument: its flag, ``dest`` its keyword, the help ending with the key it sets."""
+def named(option: options.Option) -> Arg:
+    """The row of a named training option (:mod:`physgen.train_options`): its flag, ``dest`` its keyword, the help
+    ending with the key it sets."""
     help = f"{option.help} ({option.key})"
     if option.switch is not None:
-        parser.add_argument(option.flag, dest=option.name, action="store_const", const=option.switch, help=help)
-        return
+        return Arg(option.flag, help, dest=option.name, action="store_const", const=option.switch)
     declared = option.declared
-    kind = getattr(common, option.type) if option.type else (common.declared(*declared[:2]) if declared else None)
-    parser.add_argument(option.flag, dest=option.name, type=kind, metavar=option.metavar, choices=option.choices,
-                        help=help)
+    kind = common.declared(*declared[:2]) if declared else None
+    return Arg(option.flag, help, dest=option.name, type=kind, range=option.range, metavar=option.metavar,
+               choices=option.choices)
 
 
 def run(args) -> int:

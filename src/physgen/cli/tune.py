@@ -1,29 +1,31 @@
 """``physgen tune MODEL``: search hyperparameters with Optuna (TPE, median pruning, resumable study)."""
 from __future__ import annotations
 
-from physgen.cli.common import add_verb, positive_float, positive_int, seed_int
+from physgen.cli.common import seed_int
+from physgen.cli.options import Arg, verb
+from physgen.constraints import POSITIVE, POSITIVE_INT
 
 OBJECTIVE_CHOICES = ("kl", "auc", "observables")
 
 
 def register(sub) -> None:
-    p = add_verb(sub, "tune", "search a model's hyperparameters with Optuna (resumable study in --out)",
-                 "physgen tune rbm --data ising.h5 --condition temperature --trials 30 --trial-time 60 --out tune/rbm", run)
-    p.add_argument("model", metavar="MODEL", help="registered model name (see `physgen models`)")
-    p.add_argument("--data", required=True, help="dataset file (.h5); split once into train and held-out parts")
-    p.add_argument("--trials", type=positive_int, required=True,
-                   help="trials in the study in all (running the command again continues up to this many)")
-    p.add_argument("--trial-time", type=positive_float, required=True, metavar="SECONDS",
-                   help="training wall time of each trial (its train.max_time)")
-    p.add_argument("--objective", choices=OBJECTIVE_CHOICES, default="kl",
-                   help="held-out score to minimise: kl (mean per-feature KL), auc (classifier two-sample "
-                        "AUC), observables (Ising observables' chi2/dof); default kl")
-    p.add_argument("--space", dest="space_file", metavar="FILE",
-                   help="TOML search space (default: the family's built-in space)")
-    p.add_argument("--seed", type=seed_int, default=0, help="seed of the split, sampler and every trial (default 0)")
-    p.add_argument("--condition", metavar="NAME|labels",
-                   help="condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)")
-    p.add_argument("--out", required=True, help="study directory (created, or continued when it holds the study)")
+    verb(sub, "tune", "search a model's hyperparameters with Optuna (resumable study in --out)",
+         "physgen tune rbm --data ising.h5 --condition temperature --trials 30 --trial-time 60 --out tune/rbm", run, (
+             Arg("model", "registered model name (see `physgen models`)", metavar="MODEL"),
+             Arg("--data", "dataset file (.h5); split once into train and held-out parts", required=True),
+             Arg("--trials", "trials in the study in all (running the command again continues up to this many)",
+                 range=POSITIVE_INT, required=True),
+             Arg("--trial-time", "training wall time of each trial (its train.max_time)", range=POSITIVE,
+                 required=True, metavar="SECONDS"),
+             Arg("--objective", "held-out score to minimise: kl (mean per-feature KL), auc (classifier two-sample "
+                 "AUC), observables (Ising observables' chi2/dof); default kl", choices=OBJECTIVE_CHOICES,
+                 default="kl"),
+             Arg("--space", "TOML search space (default: the family's built-in space)", dest="space_file",
+                 metavar="FILE"),
+             Arg("--seed", "seed of the split, sampler and every trial (default 0)", type=seed_int, default=0),
+             Arg("--condition", "condition on /conditions/NAME (e.g. temperature) or on /labels (data.condition)",
+                 metavar="NAME|labels"),
+             Arg("--out", "study directory (created, or continued when it holds the study)", required=True)))
 
 
 def run(args) -> int:

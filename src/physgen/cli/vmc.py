@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 
-from physgen.cli.common import add_verb, finite_float, nonneg_int
-from physgen.cli.quantum_common import add_output_options, output_dir, print_written, run_and_write
+from physgen.cli.options import Arg, keyed, values, verb
+from physgen.cli.quantum_common import output_args, output_dir, print_written, run_and_write
+from physgen.constraints import FINITE, NON_NEGATIVE_INT
 
 EXAMPLE = ("physgen vmc --particles 2 --dim 2 --interaction coulomb --jastrow pade --hidden 4 "
            "--iterations 100 --out vmc-out")
@@ -21,48 +22,49 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
 
 
+def rows() -> tuple[Arg, ...]:
+    """The arguments: a row per :class:`~physgen.quantum.vmc.VMCConfig` field it sets (whose default it takes),
+    then the output options."""
+    from physgen.quantum.vmc import VMCConfig as C
+
+    return (
+        keyed(C, "particles", "--particles", "number of particles N (>= 1)", type=_int, required=True, default=None),
+        keyed(C, "dim", "--dim", "dimension d of space (>= 1)", type=_int, required=True, default=None),
+        keyed(C, "omega", "--omega", "trap frequency ω > 0 (default 1)", range=FINITE),
+        keyed(C, "interaction", "--interaction", "pair interaction: none (default) or coulomb (1/r, needs d >= 2)",
+              choices=("none", "coulomb")),
+        keyed(C, "fermions", "--fermions", "closed-shell electrons in 2D (N = 2, 6, 12, 20): Slater determinants × "
+              "RBM × Jastrow", action="store_true"),
+        keyed(C, "hidden", "--hidden", "hidden units H of the RBM (default 2)", type=_int),
+        keyed(C, "jastrow", "--jastrow", "Padé–Jastrow factor with the electron cusp: auto (default: pade with "
+              "--interaction coulomb in d >= 2, else none), none or pade", choices=("auto", "none", "pade")),
+        keyed(C, "sigma", "--sigma", "width σ of the RBM's Gaussian (default 1/√ω)", range=FINITE),
+        keyed(C, "sampler", "--sampler", "brute-force Metropolis or importance sampling with the Langevin drift "
+              "(default; drift-limited with --fermions)", choices=("metropolis", "importance")),
+        keyed(C, "step", "--step", "Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)",
+              range=FINITE),
+        keyed(C, "iterations", "--iterations", "optimisation steps (default 50)", type=_int),
+        keyed(C, "samples", "--samples", "samples per iteration (default 10000)", type=_int),
+        keyed(C, "walkers", "--walkers", "parallel Markov chains (default 100)", type=_int),
+        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default 10)", range=NON_NEGATIVE_INT),
+        keyed(C, "final_samples", "--final-samples", "samples of the final measurement (default 10 × --samples)",
+              type=_int),
+        keyed(C, "lr", "--lr", "learning rate (default 0.05)", range=FINITE),
+        keyed(C, "optimizer", "--optimizer", "gd or adam (default)", choices=("gd", "adam")),
+        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default 0.01)",
+              range=FINITE),
+        *output_args("vmc.json", "no progress line per iteration"))
+
+
 def register(sub) -> None:
-    p = add_verb(sub, "vmc", "variational Monte Carlo: RBM wave function, harmonic trap, optional Coulomb",
-                 EXAMPLE, run)
-    p.set_defaults(locks_out=True)  # one writer per --out directory
-    p.add_argument("--particles", type=_int, required=True, help="number of particles N (>= 1)")
-    p.add_argument("--dim", type=_int, required=True, help="dimension d of space (>= 1)")
-    p.add_argument("--omega", type=finite_float, default=1.0, help="trap frequency ω > 0 (default 1)")
-    p.add_argument("--interaction", choices=("none", "coulomb"), default="none",
-                   help="pair interaction: none (default) or coulomb (1/r, needs d >= 2)")
-    p.add_argument("--fermions", action="store_true",
-                   help="closed-shell electrons in 2D (N = 2, 6, 12, 20): Slater determinants × RBM × Jastrow")
-    p.add_argument("--hidden", type=_int, default=2, help="hidden units H of the RBM (default 2)")
-    p.add_argument("--jastrow", choices=("auto", "none", "pade"), default="auto",
-                   help="Padé–Jastrow factor with the electron cusp: auto (default: pade with --interaction "
-                        "coulomb in d >= 2, else none), none or pade")
-    p.add_argument("--sigma", type=finite_float, default=None, help="width σ of the RBM's Gaussian (default 1/√ω)")
-    p.add_argument("--sampler", choices=("metropolis", "importance"), default="importance",
-                   help="brute-force Metropolis or importance sampling with the Langevin drift (default; "
-                        "drift-limited with --fermions)")
-    p.add_argument("--step", type=finite_float, default=None,
-                   help="Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)")
-    p.add_argument("--iterations", type=_int, default=50, help="optimisation steps (default 50)")
-    p.add_argument("--samples", type=_int, default=10_000, help="samples per iteration (default 10000)")
-    p.add_argument("--walkers", type=_int, default=100, help="parallel Markov chains (default 100)")
-    p.add_argument("--burn-in", type=nonneg_int, default=10, help="sweeps discarded per iteration (default 10)")
-    p.add_argument("--final-samples", type=_int, default=None,
-                   help="samples of the final measurement (default 10 × --samples)")
-    p.add_argument("--lr", type=finite_float, default=0.05, help="learning rate (default 0.05)")
-    p.add_argument("--optimizer", choices=("gd", "adam"), default="adam", help="gd or adam (default)")
-    p.add_argument("--init-scale", type=finite_float, default=0.01,
-                   help="standard deviation of the random initial parameters (default 0.01)")
-    add_output_options(p, "vmc.json", "no progress line per iteration")
+    verb(sub, "vmc", "variational Monte Carlo: RBM wave function, harmonic trap, optional Coulomb", EXAMPLE, run,
+         rows()).set_defaults(locks_out=True)  # one writer per --out directory
 
 
 def config_from_args(args):
     from physgen.quantum.vmc import VMCConfig
 
-    cfg = VMCConfig(particles=args.particles, dim=args.dim, omega=args.omega, interaction=args.interaction,
-                    hidden=args.hidden, jastrow=args.jastrow, sigma=args.sigma, sampler=args.sampler,
-                    step=args.step, iterations=args.iterations, samples=args.samples, walkers=args.walkers,
-                    burn_in=args.burn_in, lr=args.lr, optimizer=args.optimizer, init_scale=args.init_scale,
-                    final_samples=args.final_samples, fermions=args.fermions)
+    cfg = values(VMCConfig, rows(), args)
     cfg.validate()
     _check_memory(cfg)
     return cfg

@@ -8,6 +8,7 @@ from typing import Literal
 import pytest
 
 from physgen import config as C
+from physgen.budget import FALLBACK_EPOCHS
 from physgen.errors import UserError
 
 
@@ -241,4 +242,4 @@ def test_every_family_default_budget_is_a_number_of_steps():
                 assert isinstance(train.get("steps"), int) and train["steps"] >= 100, (name, kind, train)
                 assert train.get("epochs") is None, (name, kind, train)
             else:   # a kind the family has no defaults for: the trainer's fallback, a number of epochs
-                assert C.build_config(name, cls.config_class, {}).train.epochs == C.FALLBACK_EPOCHS
+                assert C.build_config(name, cls.config_class, {}).train.epochs == FALLBACK_EPOCHS

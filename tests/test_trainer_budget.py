@@ -17,7 +17,8 @@ import torch
 import trainer_toy  # (also registers the test-only model "toy-gauss")
 from quality_toy import MeanProbe
 
-from physgen.config import FALLBACK_EPOCHS, TrainConfig, load_toml
+from physgen.budget import FALLBACK_EPOCHS
+from physgen.config import TrainConfig, load_toml
 from physgen.data import Dataset, save
 from physgen.data.transforms import Transform, resolve_transform
 from physgen.errors import UserError
@@ -348,3 +349,27 @@ def test_cadence_waits_for_an_expected_cost():
     cheap = Cadence(share=0.05, first=1.0)
     cheap.expect(0.01)
     assert cheap.next_at() == 1.0
+
+
+def test_every_layer_replaces_the_plan_below_it_whole(tmp_path):
+    """The budget rule is the same for a config file, --set items and the flags (physgen.budget): epochs
+    given without steps replace the steps below, whichever layer gives them."""
+    from physgen import config as C
+    from physgen.budget import Budget
+
+    family = {"train": {"epochs": None, "steps": 100, "max_time": 60.0}}
+    for kwargs in ({"sets": ["train.epochs=2"]}, {"extra": layer(epochs=2)}):
+        cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, **kwargs)
+        assert Budget.of(cfg.train) == Budget(None, 2, None), kwargs
+    toml = tmp_path / "c.toml"
+    toml.write_text("[train]\nsteps = 50\n")
+    cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, config_file=toml, extra=layer(epochs=3))
+    assert Budget.of(cfg.train) == Budget(None, 3, None)
+    cfg = C.resolve("toy-gauss", trainer_toy.ToyGaussConfig, base=family, config_file=toml, sets=["train.max_time=9"])
+    assert Budget.of(cfg.train) == Budget(50, None, 9.0)
+    assert Budget(steps=5, max_time=1.0).resumed({"train": {"steps": 5, "max_time": 1.0}}) == {
+        "train": {"steps": 5, "max_time": None}}
+    assert Budget(max_time=1.0).resumed({"train": {"max_time": 1.0}}) == {"train": {"max_time": 1.0}}
+    assert Budget(epochs=2).total_steps(7) == 14 and Budget(max_time=3.0).total_steps(7) is None
+    with pytest.raises(UserError, match="no budget"):
+        Budget().total_steps(7)

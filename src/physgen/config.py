@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping, Sequence
 
+from physgen.budget import Budget
 from physgen.coerce import coerce
 from physgen.constraints import Constraint, Each, Interval, Satisfies, declared, require
 from physgen.errors import UserError
@@ -32,7 +33,6 @@ from physgen.tomlio import dumps_toml, load_toml  # noqa: F401  (part of this mo
 Optimizer = Literal["sgd", "adam", "adamw"]
 Schedule = Literal["constant", "cosine", "linear", "step", "exponential"]
 Transform = Literal["auto", "none", "standardize", "minmax", "yeo-johnson", "logit", "quantile"]
-FALLBACK_EPOCHS = 10   # the budget of a config that sets none of train.epochs, train.steps, train.max_time
 
 
 def literal_choices(tp: Any) -> tuple[Any, ...] | None:
@@ -110,11 +110,8 @@ class TrainConfig:
     """Optimisation and bookkeeping settings shared by every model (the ``[train]`` section)."""
 
     batch_size: int = 64                 # global batch (split across ranks under torchrun)
-    # The budget: steps (or epochs) is the plan, a number of optimizer steps that the learning-rate schedule
-    # and the probes run over (steps wins over epochs); max_time is a cap of seconds of wall time per
-    # invocation, after which the run checkpoints and stops cleanly, to be continued with --resume.  Only
-    # max_time with neither steps nor epochs is a time budget (the schedule's length is then estimated from
-    # the step rate, so such a run depends on the machine); none of the three falls back to FALLBACK_EPOCHS.
+    # The budget (physgen.budget): steps (or epochs) is the plan, max_time a cap of wall-time seconds per
+    # invocation; max_time alone is a time budget; none of the three falls back to FALLBACK_EPOCHS epochs.
     epochs: int | None = resumable(None)
     steps: int | None = resumable(None)             # the plan: this many optimizer steps (overrides epochs)
     max_time: float | None = resumable(None)        # the cap: seconds of wall time per invocation
@@ -185,8 +182,7 @@ class TrainConfig:
     }
 
     def __post_init__(self) -> None:
-        if self.epochs is None and self.steps is None and self.max_time is None:
-            self.epochs = FALLBACK_EPOCHS
+        self.steps, self.epochs, self.max_time = dataclasses.astuple(Budget.of(self).completed())
         validate(self, "train")
 
 
@@ -344,9 +340,7 @@ def resolve(model_name: str, model_config_class: type, *, config_file: str | Pat
             sets: Sequence[str] = (), extra: Mapping[str, Any] | None = None,
             base: Mapping[str, Any] | None = None) -> RunConfig:
     """Defaults <- ``base`` (family defaults or a saved run) <- ``config_file`` <- ``--set`` items <- ``extra``
-    (CLI flags).  A ``train.steps``/``train.epochs`` set by the last three without ``train.max_time`` clears the
-    time cap of ``base`` (:func:`_time_budget`); a ``train.max_time`` leaves the step budget below it in place
-    (time is a cap)."""
+    (CLI flags), each layer's budget over the one below as :mod:`physgen.budget` says (:func:`stacked`)."""
     return resolve_layers(model_name, model_config_class, user_layers(config_file, sets, extra), base=base,
                           where=str(config_file) if config_file is not None else "config")
 
@@ -355,15 +349,21 @@ def user_layers(config_file: str | Path | None = None, sets: Sequence[str] = (),
                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The user's layers read once, as one raw overlay: ``config_file`` <- ``--set`` items <- ``extra`` (the
     named options).  Its keys are what the user set (:func:`dotted_keys`)."""
-    user = merge(load_toml(config_file) if config_file is not None else {}, parse_set(sets))
-    return merge(user, extra or {})
+    user = stacked(load_toml(config_file) if config_file is not None else {}, parse_set(sets))
+    return stacked(user, extra or {})
+
+
+def stacked(below: Mapping[str, Any], layer: Mapping[str, Any]) -> dict[str, Any]:
+    """``layer`` merged over ``below``, a plan it gives replacing the budget below whole
+    (:meth:`physgen.budget.Budget.over`)."""
+    return merge(merge(dict(below), layer), Budget.over(layer))
 
 
 def resolve_layers(model_name: str, model_config_class: type, user: Mapping[str, Any], *,
                    base: Mapping[str, Any] | None = None, where: str = "config") -> RunConfig:
     """The run config of the user's overlay ``user`` (:func:`user_layers`) over ``base``, recording the keys the
     user set (``given``)."""
-    raw = merge(merge(dict(base or {}), user), _time_budget(user))
+    raw = stacked(base or {}, user)
     return dataclasses.replace(build_config(model_name, model_config_class, raw, where), given=dotted_keys(user))
 
 
@@ -378,17 +378,3 @@ def dotted_keys(tables: Mapping[str, Any]) -> frozenset[str]:
     """``{"model": {"n_hidden": 8}}`` -> ``{"model.n_hidden"}``: the keys of a nested overlay, one level deep."""
     return frozenset(f"{section}.{key}" for section, values in tables.items() if isinstance(values, Mapping)
                      for key in values)
-
-
-def _time_budget(user: Mapping[str, Any]) -> dict[str, Any]:
-    """The user's step budget replaces the one below it (a family's default budget, a saved run's) whole: an
-    epoch or step budget set without ``train.max_time`` clears the time cap below it.  A ``train.max_time`` set
-    alone caps the step budget below it and leaves it in place."""
-    train = user.get("train", {})
-    if not isinstance(train, Mapping):
-        return {}
-    unset = (None, "none", "None", "null", "")
-    capped = any(k in train and train[k] not in unset for k in ("epochs", "steps"))
-    if capped and "max_time" not in train:
-        return {"train": {"max_time": None}}
-    return {}

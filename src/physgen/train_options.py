@@ -88,9 +88,8 @@ BY_NAME = {o.name: o for o in TRAIN}
 
 def layer(**values: Any) -> dict[str, dict[str, Any]]:
     """The configuration layer of the named options given (None: not given), e.g. ``layer(steps=500,
-    progress=False)`` -> ``{"train": {"steps": 500, "progress": False}}``.  ``epochs`` alone also clears
-    ``train.steps`` (an epoch budget replaces the step budget); a ``max_time`` without ``epochs``/``steps`` caps
-    the step budget below it (:func:`physgen.config.resolve`).  An unknown name is a TypeError, as for any
+    progress=False)`` -> ``{"train": {"steps": 500, "progress": False}}``; the layer's budget replaces or caps
+    the one below it as :mod:`physgen.budget` says.  An unknown name is a TypeError, as for any
     keyword argument."""
     unknown = sorted(set(values) - set(BY_NAME))
     if unknown:
@@ -100,8 +99,6 @@ def layer(**values: Any) -> dict[str, dict[str, Any]]:
         if value is not None:
             section, _, key = BY_NAME[name].key.partition(".")
             out.setdefault(section, {})[key] = value
-    if values.get("epochs") is not None and values.get("steps") is None:
-        out["train"]["steps"] = None
     out.setdefault("train", {})
     return out
 

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from physgen.budget import Budget
 from physgen.errors import UserError
 from physgen.models.contract import DemoStage, Hook
 from physgen.models.spec import DataSpec
@@ -28,13 +29,8 @@ def overlay(*parts: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def budget(steps: int) -> dict[str, Any]:
-    """The default training budget overlay: ``steps`` optimizer steps and no time cap.  A step budget makes the
-    run the same on every machine: the learning-rate schedule and the quality probes run over the steps, so
-    the same command and seed give the same model on a fast, a slow or a busy host (``--max-time`` caps it)."""
-    if not (isinstance(steps, int) and steps >= 1):
-        raise ValueError(f"budget: {steps!r} is not a number of steps >= 1")
-    return {"train": {"steps": steps, "epochs": None, "max_time": None}}
+#: a family's default budget, ``budget(steps)`` (:meth:`physgen.budget.Budget.default`)
+budget = Budget.default
 
 
 #: the size keys ``physgen tune`` searches for a family without :attr:`GenerativeModel.size_keys` (those its

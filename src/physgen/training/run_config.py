@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from physgen import config as C
+from physgen.budget import Budget
 from physgen.data.memory import resolve_max_memory
 from physgen.data.transforms import resolve_transform
 from physgen.errors import UserError, as_written
@@ -83,9 +84,7 @@ def resume_config(model_name, cls, out: Path, data, config_file, sets, flags):
         raise UserError(f"{out}: is a run of model {saved.get('model_name')!r}, not {model_name!r}")
     saved = C.as_saved(cls.config_class, saved)
     before = C.build_config(model_name, cls.config_class, saved, str(out / R.CONFIG))
-    if before.train.steps is not None or before.train.epochs is not None:
-        # a time cap holds for one invocation: `--resume` alone finishes the planned steps
-        saved = {**saved, "train": {**saved.get("train", {}), "max_time": None}}
+    saved = Budget.of(before.train).resumed(saved)   # `--resume` alone finishes the plan
     cfg = C.resolve(model_name, cls.config_class, base=saved, config_file=config_file, sets=sets,
                     extra=layer(**flags))
     spec = DataSpec.from_json(R.read_json(out / R.SPEC))   # a run saved with "auto" choices compares resolved

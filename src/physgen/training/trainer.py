@@ -27,6 +27,7 @@ from typing import Any
 import torch
 
 from physgen import threads
+from physgen.budget import Budget
 from physgen.config import TrainConfig
 from physgen.errors import UserError
 from physgen.training import checkpoint as ckpt
@@ -63,10 +64,7 @@ class Trainer(RunParts):
         streamed = bool(getattr(data, "streamed", False))  # a file larger than memory (training.stream)
         self.order = (data.order if streamed else partial(BatchOrder, len(data)))(
             config.batch_size, seed=config.seed, drop_last=config.drop_last, world=ctx.world_size)
-        total_steps = (config.steps if config.steps is not None else
-                       config.epochs * self.order.batches_per_epoch if config.epochs is not None else None)
-        if total_steps is None and config.max_time is None:
-            raise UserError("train.epochs, train.steps, train.max_time: no budget; set one of them")
+        total_steps = Budget.of(config).total_steps(self.order.batches_per_epoch)
         super().__init__(model, config, ctx=ctx, device=device, run_dir=run_dir, probe=probe,
                          total_steps=total_steps, batches_per_epoch=self.order.batches_per_epoch)
         self._streamed = streamed

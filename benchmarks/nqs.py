@@ -154,7 +154,7 @@ def step_check(nk, problem: dict, seed: int = 3) -> float:
     import jax
 
     from physgen.quantum.estimators import local_energy
-    from physgen.quantum.optimisers import SR
+    from physgen.quantum.optimisers import SR, Gradient
     from physgen.quantum.wavefunctions import make_ansatz
 
     cfg = config(problem, 1, 1000)
@@ -177,7 +177,8 @@ def step_check(nk, problem: dict, seed: int = 3) -> float:
     ansatz = make_ansatz("rbm", lat, alpha=cfg.alpha, complex_params=False, rng=np.random.default_rng(seed))
     ansatz.params = flat(state.parameters)            # physgen's RBM orders its parameters a, b, W
     theta = ansatz.params.copy()
-    ours = SR(0.05, cfg.diag_shift).step(theta, ansatz.derivatives(s), local_energy(ansatz, ham, s), False) - theta
+    samples = Gradient(o=ansatz.derivatives(s), e=local_energy(ansatz, ham, s))
+    ours = SR(0.05, cfg.diag_shift).step(theta, samples) - theta
     return float(np.max(np.abs(ours - (-0.05 / 2) * flat(delta))))
 
 

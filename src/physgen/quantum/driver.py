@@ -13,9 +13,15 @@ import time
 from dataclasses import asdict
 from typing import Callable, ClassVar
 
+import numpy as np
+
 from physgen.config import validate
 from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE_INT, Constraint, Interval
 from physgen.errors import UserError
+from physgen.quantum.optimisers import Gradient
+
+#: the flat parameters of a wave function: ``(get() -> θ (P,), set(θ))``
+Parameters = tuple[Callable[[], np.ndarray], Callable[[np.ndarray], None]]
 
 
 class SamplingBudget:
@@ -49,20 +55,23 @@ def check_budget(config) -> None:
                             key=name)
 
 
-def optimise(iterations: int, step: Callable[[int], dict | None], *, lr: float,
+def optimise(iterations: int, measure: Callable[[int], tuple[dict, Gradient]], params: Parameters, optimiser, *,
              progress: Callable[[dict], None] | None = None) -> list[dict]:
-    """The variational loop: iteration ``it`` calls ``step(it)``, which samples |ψ|², estimates the energy and
-    its gradient (or the force of stochastic reconfiguration), updates the parameters and returns the
-    iteration's record, or None, without an update, when an estimate is not finite.  Each record gets its wall
-    time (``seconds``), joins the history and goes to ``progress``.  A non-finite estimate is a UserError that
-    names the learning rate ``lr``."""
+    """The variational loop of both runs.  Iteration ``it`` calls ``measure(it)``, which samples |ψ|² and returns
+    the iteration's record (with its ``energy``) and its :class:`~physgen.quantum.optimisers.Gradient`; the
+    ``optimiser`` (:mod:`physgen.quantum.optimisers`) then steps the flat parameters, read and written through
+    ``params`` = (get, set).  Each record gets its wall time (``seconds``), joins the history and goes to
+    ``progress``.  A non-finite energy or gradient is a UserError that names the learning rate, before any update
+    from it."""
+    get, put = params
     history = []
     for it in range(iterations):
         t = time.perf_counter()
-        record = step(it)
-        if record is None:
-            raise UserError(f"the energy became non-finite at iteration {it + 1} (lower the learning rate, {lr:g})",
-                            key="lr")
+        record, gradient = measure(it)
+        if not (np.isfinite(record["energy"]) and gradient.finite()):
+            raise UserError(f"the energy became non-finite at iteration {it + 1} (lower the learning rate, "
+                            f"{optimiser.lr:g})", key="lr")
+        put(optimiser.step(get(), gradient))
         record["seconds"] = time.perf_counter() - t
         history.append(record)
         if progress is not None:

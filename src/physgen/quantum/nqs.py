@@ -25,7 +25,7 @@ from physgen.quantum.estimators import energy_statistics, local_energy, measure
 from physgen.quantum.exact import exact_energy
 from physgen.quantum.hamiltonians import HAMILTONIANS, make_hamiltonian
 from physgen.quantum.lattice import Lattice
-from physgen.quantum.optimisers import SAMPLE_OPTIMIZERS, make_optimizer
+from physgen.quantum.optimisers import SAMPLE_OPTIMIZERS, Gradient, make_optimizer
 from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
 from physgen.quantum.wavefunctions import make_ansatz
 
@@ -132,16 +132,16 @@ def run_nqs(config: NQSConfig, rng: np.random.Generator, *, progress: Callable[[
     exact_seconds = time.perf_counter() - t0
     chains = start_spins(ansatz, lat.n_sites, config.walkers, sampler.rule, rng)
 
-    def step(it: int) -> dict | None:
+    def iteration(it: int) -> tuple[dict, Gradient]:
         _, e, o, acc = measure_step(ansatz, ham, sampler, chains, config.sweeps, rng,
                                     burn_in=config.burn_in if it else 10 * config.burn_in + 10)
         stats = _with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact)
-        if not (np.isfinite(stats["energy"]) and np.all(np.isfinite(o))):
-            return None
-        ansatz.params = opt.step(ansatz.params, o, e.ravel(), ansatz.is_complex)
-        return {"iteration": it, **stats, "acceptance": acc}
+        return {"iteration": it, **stats, "acceptance": acc}, Gradient(o=o, e=e.ravel(), is_complex=ansatz.is_complex)
 
-    history = optimise(config.iterations, step, lr=opt.lr, progress=progress)
+    def put(theta: np.ndarray) -> None:
+        ansatz.params = theta
+
+    history = optimise(config.iterations, iteration, (lambda: ansatz.params, put), opt, progress=progress)
     s, e, _, acc = measure_step(ansatz, ham, sampler, chains, config.final_sweeps, rng,
                                 burn_in=10 * config.burn_in, derivatives=False)
     final = {**_with_exact(energy_statistics(e, lat.n_sites, ham.e_infinity), exact), "acceptance": acc,

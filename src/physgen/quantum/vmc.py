@@ -21,7 +21,7 @@ from physgen.errors import UserError
 from physgen.quantum.driver import SamplingBudget, check_budget, optimise
 from physgen.quantum.estimators import Estimate, estimate
 from physgen.quantum.hamiltonians import Hamiltonian
-from physgen.quantum.optimisers import GRADIENT_OPTIMIZERS, make_optimizer
+from physgen.quantum.optimisers import GRADIENT_OPTIMIZERS, Gradient, make_optimizer
 from physgen.quantum.samplers import make_sampler, start
 from physgen.quantum.wavefunctions import PadeJastrow, RBMWaveFunction, check_shape
 
@@ -123,14 +123,11 @@ def run_vmc(config: VMCConfig, rng: np.random.Generator, *, wavefunction: RBMWav
     opt = make_optimizer(config.optimizer, config.lr, choices=GRADIENT_OPTIMIZERS)
     chains = start(wf, config.walkers, rng)
 
-    def step(it: int) -> dict | None:
+    def iteration(it: int) -> tuple[dict, Gradient]:
         est = estimate(wf, ham, sampler, chains, config.sweeps, rng, burn_in=config.burn_in if it else 10 * config.burn_in)
-        if not (np.isfinite(est.energy) and np.all(np.isfinite(est.gradient))):
-            return None
-        wf.set_flat(opt.step(wf.flat(), est.gradient))
-        return iteration_record(it, est)
+        return iteration_record(it, est), Gradient(est.gradient)
 
-    history = optimise(config.iterations, step, lr=config.lr, progress=progress)
+    history = optimise(config.iterations, iteration, (wf.flat, wf.set_flat), opt, progress=progress)
     final = estimate(wf, ham, sampler, chains, config.final_sweeps, rng, burn_in=config.burn_in,
                      gradient=False, keep_positions=DENSITY_SAMPLES)
     return VMCResult(wf, history, final, config, time.perf_counter() - t0, extras={"step_used": sampler.step})

@@ -32,7 +32,7 @@ def sgan_run(tmp_path_factory):
 
 
 def test_sgan_run_reports_its_classifier_beside_the_baseline_and_the_forest(cli, sgan_run, tmp_path):
-    """The three classifiers' accuracies count correct rows of the 100 test rows, with binomial errors."""
+    """The four classifiers' accuracies count correct rows of the 100 test rows, with binomial errors."""
     from physgen.models.gan.sgan_classifiers import compare_classifiers
     from physgen.training import load_run
 
@@ -42,19 +42,20 @@ def test_sgan_run_reports_its_classifier_beside_the_baseline_and_the_forest(cli,
     res = json.loads((tmp_path / "e" / "metrics.json").read_text())
     assert res["kl"]["value"] is not None and res["_meta"]["real"]["n"] == res["_meta"]["fake"]["n"] == 100
     c = res["classifier"]
-    for name in ("sgan", "supervised", "random_forest"):
+    for name in ("sgan", "supervised", "mlp", "random_forest"):
         p = c[name]["value"]
         assert c[name]["n"] == 100 and p * 100 == pytest.approx(round(p * 100))      # k correct rows of 100
         assert c[name]["error"] == pytest.approx(math.sqrt(p * (1 - p) / 100))   # binomial standard error
     assert c["n_labelled"] == 30 and c["sgan_steps"] == c["baseline_steps"] == 12
     assert c["sgan_minus_supervised"] == pytest.approx(c["sgan"]["value"] - c["supervised"]["value"])
+    assert c["sgan_minus_mlp"] == pytest.approx(c["sgan"]["value"] - c["mlp"]["value"])
     assert "classifier test accuracy (100 labelled test rows" in out and "random_forest" in out
     assert 'id="classifier"' in (tmp_path / "e" / "report.html").read_text()
     # the same numbers as the Python API on the same checkpoint and seed
     run, ds = load_run(run_dir), load(test)
     direct = compare_classifiers(run.model, torch.from_numpy(ds.samples), ds.labels, seed=0)
-    assert {k: direct[k]["value"] for k in ("sgan", "supervised", "random_forest")} == \
-           {k: c[k]["value"] for k in ("sgan", "supervised", "random_forest")}
+    assert {k: direct[k]["value"] for k in ("sgan", "supervised", "mlp", "random_forest")} == \
+           {k: c[k]["value"] for k in ("sgan", "supervised", "mlp", "random_forest")}
 
 
 def test_baseline_steps_option_and_unlabelled_rows(cli, sgan_run, tmp_path):

@@ -4,8 +4,8 @@ The run's samples (as many as the test rows, ``physgen sample``'s defaults, ``--
 the test rows by the same metrics as ``physgen evaluate --real TEST.h5 --fake SAMPLES.h5``.  For a run of a
 family that is also a classifier (``classifier = True`` on its class, e.g. the semi-supervised GAN) on test
 data that carry ``/labels``, the result also has a ``classifier`` entry: the test accuracy of the model's
-classifier beside the same network trained on the same labelled subset without the GAN and beside a random
-forest fitted to that subset (the family's ``compare_classifiers``, e.g.
+classifier beside the same network trained on the same labelled subset without the GAN, beside scikit-learn's
+multilayer perceptron and beside a random forest fitted to that subset (the family's ``compare_classifiers``, e.g.
 :func:`physgen.models.gan.sgan_classifiers.compare_classifiers`; Salimans et al. 2016, §5), each with its binomial
 standard error √(p(1 − p)/n) over the n labelled test rows.
 """
@@ -19,7 +19,7 @@ import numpy as np
 from physgen.errors import UserError
 
 CLASSIFIERS = (("sgan", "SGAN classifier"), ("supervised", "same network, labelled rows only"),
-               ("random_forest", "random forest, labelled rows only"))
+               ("mlp", "scikit-learn MLP, labelled rows only"), ("random_forest", "random forest, labelled rows only"))
 
 
 def check_args(args) -> None:
@@ -76,7 +76,7 @@ def classifier_entry(run, real, *, seed: int, baseline_steps: int | None) -> dic
     """The ``classifier`` entry of ``metrics.json`` for a classifier ``run`` on labelled test data ``real``
     (checked by :func:`wants_classifier`); rows with a negative label are left out.
 
-    ``{"sgan" | "supervised" | "random_forest": {"value", "error", "n"}, "sgan_minus_supervised",
+    ``{"sgan" | "supervised" | "mlp" | "random_forest": {"value", "error", "n"}, "sgan_minus_supervised", "sgan_minus_mlp",
     "n_labelled", "labels_per_class", "sgan_steps", "baseline_steps", "forest_trees", "checkpoint",
     ["per_temperature"]}``."""
     import torch
@@ -89,6 +89,7 @@ def classifier_entry(run, real, *, seed: int, baseline_steps: int | None) -> dic
     res = run.model.compare_classifiers(x, labels[labels >= 0], temperatures=test.conditions.get("temperature"),
                                         baseline_steps=baseline_steps, seed=seed)
     res["sgan_minus_supervised"] = res["sgan"]["value"] - res["supervised"]["value"]
+    res["sgan_minus_mlp"] = res["sgan"]["value"] - res["mlp"]["value"]
     res["checkpoint"] = {"which": run.checkpoint, "step": run.step}
     return res
 
@@ -100,7 +101,7 @@ def summary_lines(entry: dict[str, Any]) -> list[str]:
     for key, label in CLASSIFIERS:
         a = entry[key]
         lines.append(f"    {key:<14} {a['value']:.4f} ± {a['error']:.4f}   ({label})")
-    lines.append(f"    sgan − supervised {entry['sgan_minus_supervised']:+.4f}")
+    lines.append(f"    sgan − supervised {entry['sgan_minus_supervised']:+.4f}, sgan − mlp {entry['sgan_minus_mlp']:+.4f}")
     return lines
 
 
@@ -109,8 +110,8 @@ def add_section(report, entry: dict[str, Any]) -> None:
     report.section("Classifier: SGAN against the same network without the GAN", "classifier")
     report.text(f"Test accuracy on {entry['sgan']['n']} labelled test rows, ± binomial standard error. Baseline: "
                 f"the same network trained for {entry['baseline_steps']} steps on the SGAN's "
-                f"{entry['n_labelled']} labelled training rows only; random forest: {entry['forest_trees']} trees "
-                "on the same rows.", cls="note")
+                f"{entry['n_labelled']} labelled training rows only; scikit-learn's MLP ({entry['mlp_hidden']} hidden "
+                f"units) and a random forest ({entry['forest_trees']} trees) on the same rows.", cls="note")
     report.table(["classifier", "accuracy", "error"],
                  [[label, f"{entry[key]['value']:.4f}", f"{entry[key]['error']:.4f}"] for key, label in CLASSIFIERS])
     per_t = entry.get("per_temperature")

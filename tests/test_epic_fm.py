@@ -48,8 +48,8 @@ def test_network_is_permutation_equivariant_and_ignores_padding():
 def test_config_errors():
     with pytest.raises(UserError, match="model.steps"):
         EPiCFMConfig(steps=0)
-    with pytest.raises(UserError, match="model.solver"):
-        EPiCFMConfig(solver="rk9")
+    with pytest.raises(UserError, match="model.sampler"):
+        EPiCFMConfig(sampler="rk9")
     with pytest.raises(UserError, match="cannot model data of kind"):
         EPiCFlowMatching(EPiCFMConfig(), DataSpec("continuous", (3,)))
 
@@ -78,6 +78,30 @@ def test_cli_train_sample_evaluate(tmp_path, cli):
     code, _, err = cli("train", "epic-fm", "--data", tmp_path / "d.h5", "--out", tmp_path / "run2",
                        "--set", "model.steps=0")
     assert code == 2 and "model.steps" in err and len(err.strip().splitlines()) == 1
+
+
+def test_the_sampler_is_a_velocity_sampler_and_solver_its_earlier_name(tmp_path, cli):
+    """model.sampler names any velocity sampler (physgen sample --sampler too); model.solver, its earlier name,
+    still sets it with a one-line note; a run saved with model.solver loads and samples without one."""
+    import tomllib
+
+    xa, ma = _clouds(n=60, seed=0)
+    save(from_arrays(xa, ma, names=NAMES), tmp_path / "d.h5")
+    train = ["train", "epic-fm", "--data", tmp_path / "d.h5", "--steps", "3", "--set", "model.hidden=8",
+             "--set", "model.layers=1", "--set", "data.val_fraction=0", "--no-progress"]
+    code, _, err = cli(*train, "--out", tmp_path / "run", "--set", "model.solver=euler")
+    assert code == 0, err
+    assert err.count("physgen: warning: model.solver is now called model.sampler") == 1
+    assert tomllib.loads((tmp_path / "run" / "config.toml").read_text())["model"]["sampler"] == "euler"
+    code, _, err = cli(*train, "--out", tmp_path / "both", "--set", "model.solver=euler", "--set",
+                       "model.sampler=heun")
+    assert code == 2 and "model.solver: is the earlier name of model.sampler" in err
+    config = tmp_path / "run" / "config.toml"     # a run written before the rename
+    config.write_text(config.read_text().replace("sampler = ", "solver = "))
+    for sampler in ([], ["--sampler", "heun"], ["--sampler", "sde", "--steps", "3"]):
+        code, _, err = cli("sample", tmp_path / "run", "--n", "5", "--out", tmp_path / "s.h5", "--overwrite",
+                           *sampler)
+        assert code == 0 and "warning" not in err, err
 
 
 @pytest.mark.slow

@@ -20,6 +20,7 @@ import dataclasses
 import functools
 import types
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Mapping, Sequence
@@ -265,6 +266,7 @@ def from_dict(cls: type, values: Mapping[str, Any], section: str) -> Any:
         hints = typing.get_type_hints(cls)
     except NameError as exc:  # a developer error (annotation names not importable), not a user error
         raise RuntimeError(f"{cls.__qualname__}: field annotations cannot be resolved ({exc})") from None
+    values = renamed(cls, values, section)
     known = [f.name for f in dataclasses.fields(cls) if f.init]
     unknown = [k for k in values if k not in known]
     if unknown:
@@ -310,12 +312,28 @@ def merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def renamed(cls: type, values: Mapping[str, Any], section: str = "model", *, note: bool = True) -> dict[str, Any]:
+    """``values`` with the earlier names of ``cls``'s keys (its ``renamed`` map: earlier -> current) replaced by
+    the current ones; with ``note``, a one-line FutureWarning for each earlier name the user wrote.  Both
+    names at once are refused."""
+    out = dict(values)
+    for old, new in getattr(cls, "renamed", {}).items():
+        if old in out:
+            if new in out:
+                raise UserError(f"is the earlier name of {section}.{new}: give one of them", key=f"{section}.{old}")
+            out[new] = out.pop(old)
+            if note:
+                warnings.warn(f"{section}.{old} is now called {section}.{new} (the earlier name still works)",
+                              FutureWarning, stacklevel=3)
+    return out
+
+
 def as_saved(model_config_class: type, raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A run's saved config ``raw`` with the ``[model]`` options it predates set to the values the code that wrote
-    it used: the config class's ``predating`` map (option -> that value), for an option whose default has
-    since changed."""
+    """A run's saved config ``raw`` with its keys' earlier names replaced (:func:`renamed`) and the ``[model]``
+    options it predates set to the values the code that wrote it used: the config class's ``predating`` map
+    (option -> that value), for an option whose default has since changed."""
     before = getattr(model_config_class, "predating", {})
-    model = dict(raw.get("model", {}))
+    model = renamed(model_config_class, raw.get("model", {}), note=False)
     return {**raw, "model": {**{k: v for k, v in before.items() if k not in model}, **model}}
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+import warnings
+from contextlib import contextmanager
 from typing import Sequence
 
 from physgen.cli.common import ArgumentParser
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.argv = argv
     name = option_namer(parser, args.func)
     try:
-        with naming(name), _output_lock(args):
+        with naming(name), _output_lock(args), _one_line_notes():
             result = args.func(args)
     except UserError as exc:
         print(f"physgen: error: {exc.render(name)}", file=sys.stderr)
@@ -62,6 +64,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     finally:
         forget_inputs()
     return int(result or 0)
+
+
+@contextmanager
+def _one_line_notes():
+    """Within the block, a FutureWarning (a key's new name) is shown as one line, ``physgen: warning: ...``;
+    other warnings as before."""
+    shown_before = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, FutureWarning):
+            print(f"physgen: warning: {message}", file=sys.stderr)
+        else:
+            shown_before(message, category, filename, lineno, file, line)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = shown_before
 
 
 def _output_lock(args):

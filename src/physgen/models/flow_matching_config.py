@@ -19,11 +19,11 @@ from physgen.samplers import registry as samplers
 
 
 @dataclass
-class FlowMatchingConfig(DiffusionNetConfig):
-    """Options of ``flow-matching`` (``--set model.NAME=VALUE``)."""
+class VelocitySampling:
+    """The options of the velocity samplers (:mod:`physgen.samplers.builtin`), for a family that learns a
+    velocity from noise to data: which sampler, its number of steps, the SDE's noise strength and the adaptive
+    solver's tolerances."""
 
-    coupling: Literal["independent", "ot"] = "independent"  # ot: minibatch optimal transport, per condition
-    sigma_min: float = 0.0               # width of the conditional path at t = 1
     sampler: str = samplers.option("velocity", "heun")  # heun, midpoint, euler, rk45, sde or a plug-in's
     steps: int = 50                      # fixed-step samplers: number of steps
     noise: float = 10.0                  # sde: ε(t) = noise × (1 − (1 − σ_min) t)
@@ -31,5 +31,15 @@ class FlowMatchingConfig(DiffusionNetConfig):
     atol: float = 1e-4
 
     constraints: ClassVar[dict[str, Constraint]] = {
-        "sigma_min": Interval(float, 0, 1, closed="left"), "steps": POSITIVE_INT, "noise": NON_NEGATIVE,
-        "rtol": POSITIVE, "atol": POSITIVE}
+        "steps": POSITIVE_INT, "noise": NON_NEGATIVE, "rtol": POSITIVE, "atol": POSITIVE}
+
+
+@dataclass
+class FlowMatchingConfig(VelocitySampling, DiffusionNetConfig):
+    """Options of ``flow-matching`` (``--set model.NAME=VALUE``): the network's, the sampler's
+    (:class:`VelocitySampling`) and the path's."""
+
+    coupling: Literal["independent", "ot"] = "independent"  # ot: minibatch optimal transport, per condition
+    sigma_min: float = 0.0               # width of the conditional path at t = 1
+
+    constraints: ClassVar[dict[str, Constraint]] = {"sigma_min": Interval(float, 0, 1, closed="left")}

@@ -134,9 +134,10 @@ class EPiCFlowMatching(EPiCFMCard, CloudSpace, GenerativeModel):
     # --- sampling -----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
-               steps: int | None = None) -> torch.Tensor:
-        """``(n, P, F)`` clouds: multiplicities from the training histogram, then ``steps`` (default
-        ``model.steps``) ODE steps of the learned velocity from Gaussian noise."""
+               steps: int | None = None, sampler: str | None = None) -> torch.Tensor:
+        """``(n, P, F)`` clouds: multiplicities from the training histogram, then the learned velocity carried
+        from Gaussian noise by ``sampler`` (default ``model.sampler``) in ``steps`` steps (default
+        ``model.steps``)."""
         steps = int(steps if steps is not None else self.config.steps)
         if steps < 1:
             raise UserError(f"must be >= 1, got {steps}", key="steps")
@@ -146,7 +147,7 @@ class EPiCFlowMatching(EPiCFMCard, CloudSpace, GenerativeModel):
         mask = self.draw_mask(n, labels, generator)
         p, f = self.spec.shape
         z = torch.randn((n, p, f), generator=generator, device=generator.device).to(dev) * mask
-        run = samplers.get("velocity", self.config.solver, family=self.name)
+        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
         z = run.run(samplers.Problem(lambda x, t: self.net(x, t, c, mask), z.shape, generator, dev, self.config,
                                      x0=z), steps)
         return self._inverse_map(z, mask)

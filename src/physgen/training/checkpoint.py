@@ -242,11 +242,12 @@ def check_model_config(state: dict[str, Any], model_config: Any,
     code used: the config class's ``predating`` value, else its default.  ``resolve`` (the family's
     :meth:`~physgen.models.base.GenerativeModel.resolve` for the run's data) is applied to both sides, so a
     choice recorded as ``"auto"`` matches its resolution."""
-    from physgen.config import from_dict, to_dict
+    from physgen.config import from_dict, renamed, to_dict
 
     saved = (state.get("config") or {}).get("model")
     if saved is None:
         return
+    saved = renamed(type(model_config), saved, note=False)
     resolve = resolve or (lambda config: config)
     current = json.loads(json.dumps(to_dict(resolve(model_config))))
     defaults = {**json.loads(json.dumps(to_dict(type(model_config)()))), **getattr(model_config, "predating", {})}

@@ -15,12 +15,16 @@ second (user + system of the child).  Cases (``--case``, repeatable; default bot
 * ``one``:  L = 128, T = 2.269, 64 chains, 2,000 sweeps (burn-in 1,990, thin 10, 64 samples);
 * ``four``: L = 128, T = 1.5, 2.0, 2.269, 3.0, 64 chains each, 2,000 sweeps.
 
+``--physgen PATH`` times another installation's ``physgen`` (for example one installed without the ``hep``
+extra, whose packages bring numba extensions that numba imports before its first call).
+
 ``--pairs`` then starts two ``physgen`` commands of case ``one`` at once (a user running two jobs on the two
 cores) and prints the wall time of each pair: with the defaults, with ``OMP_NUM_THREADS=1``, and with OpenMP's
 own spin count (``GOMP_SPINCOUNT=300000``, which physgen's multispin module otherwise lowers to 1,000).
 
     python benchmarks/ising_command.py
     python benchmarks/ising_command.py --case one --repeat 5 --pairs
+    python benchmarks/ising_command.py --case one --repeat 5 --physgen /path/to/base-env/bin/physgen
 """
 from __future__ import annotations
 
@@ -42,11 +46,11 @@ CASES = {"one": "2.269", "four": "1.5,2.0,2.269,3.0"}
 SIZE, CHAINS, BURN_IN, THIN, SAMPLES = 128, 64, 1990, 10, 64
 
 
-def commands(temperatures: str, out: Path) -> dict[str, list[str]]:
-    """The two contenders' command lines for one case."""
+def commands(temperatures: str, out: Path, physgen: Path | None = None) -> dict[str, list[str]]:
+    """The two contenders' command lines for one case (``physgen``: the executable; default this Python's)."""
     job = ["--size", str(SIZE), "--temperatures", temperatures, "--chains", str(CHAINS), "--samples", str(SAMPLES),
            "--burn-in", str(BURN_IN), "--thin", str(THIN)]
-    physgen = Path(sys.executable).with_name("physgen")
+    physgen = physgen or Path(sys.executable).with_name("physgen")
     return {"physgen": [str(physgen), "data", "ising", *job, "--out", str(out / "physgen.h5"), "--overwrite"],
             "numpy": [sys.executable, str(HERE / "numpy_ising.py"), *job, "--out", str(out / "numpy.h5")]}
 
@@ -66,6 +70,9 @@ def main() -> None:
     p.add_argument("--case", action="append", choices=sorted(CASES), help="default: both")
     p.add_argument("--repeat", type=int, default=3)
     p.add_argument("--pairs", action="store_true", help="also time two commands side by side (module docstring)")
+    p.add_argument("--physgen", type=Path, default=None,
+                   help="the physgen executable to time (default: this Python's), e.g. one of an environment "
+                        "without the hep extra")
     args = p.parse_args()
     print(f"machine: {conditions.machine()}")
     print(f"command: {' '.join(['python', 'benchmarks/ising_command.py', *sys.argv[1:]])}")
@@ -74,7 +81,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for case in args.case or sorted(CASES, reverse=True):
             temps = CASES[case]
-            cmds = commands(temps, Path(tmp))
+            cmds = commands(temps, Path(tmp), args.physgen)
             flips = len(temps.split(",")) * CHAINS * SIZE * SIZE * (BURN_IN + -(-SAMPLES // CHAINS) * THIN)
             runs = {k: [] for k in cmds}
             loads = []
@@ -96,7 +103,7 @@ def main() -> None:
             print(f"  ratio physgen / numpy: {wall['numpy'] / wall['physgen']:.2f}x wall, "
                   f"{cpu['numpy'] / cpu['physgen']:.2f}x per CPU second")
         if args.pairs:
-            pairs(commands(CASES["one"], Path(tmp))["physgen"], args.repeat)
+            pairs(commands(CASES["one"], Path(tmp), args.physgen)["physgen"], args.repeat)
 
 
 def pairs(cmd: list[str], repeat: int) -> None:

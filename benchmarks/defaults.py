@@ -25,6 +25,9 @@ real-vs-real floor (two disjoint halves of the real set; docs/metrics.md) and it
   0.73% from the reference); with 1,000 a side it was 3.3%, as large as the 3% target.
 * ``ising-off`` — the same at a second set of temperatures, T = 2.0, 2.4, 3.5 (ordered, just above T_c, deep in
   the paramagnet): defaults must hold away from the temperatures above.
+* ``ising-random`` — the same at three temperatures drawn uniformly from [1.6, 3.6] for each benchmark run
+  (:func:`random_temperatures`, seeded by ``--seed``; the set is recorded in the results as
+  ``ising_random_temperatures`` and in the data commands): defaults cannot be tuned to fixed points.
 * ``digits`` — ``physgen data digits`` (8x8 grey images, labels dropped), a seeded 2/3 : 1/3 split;
   classifier AUC on the held-out third (KL reported).
 * ``sampling`` — wall time of ``physgen sample RUN --n 1000`` on each family's Ising run (the whole command,
@@ -73,9 +76,9 @@ DOC = REPO / "docs" / "scoreboard.md"
 DOC_SECTION = "defaults-results"
 
 FAMILIES = ("wgan-gp", "ddpm", "vae", "rbm", "ebm", "van", "flow-matching", "flow")
-DATASETS = ("ttbar", "ising", "ising-off", "digits", "sampling")
+DATASETS = ("ttbar", "ising", "ising-off", "ising-random", "digits", "sampling")
 #: the data sets a family can model (every one where it is not listed)
-FAMILY_DATASETS = {"van": ("ising", "ising-off", "sampling"), "flow": ("ttbar",)}
+FAMILY_DATASETS = {"van": ("ising", "ising-off", "ising-random", "sampling"), "flow": ("ttbar",)}
 # ``physgen score --method`` of the held-out log-likelihood on tt̄, for every family that has one: the flow's is
 # exact, the VAE's an importance-weighted bound (IWAE), the RBM's from AIS's log Z, the diffusion and flow-matching
 # models' through the probability-flow ODE
@@ -85,6 +88,7 @@ ISING_SIZE, ISING_TEMPERATURES, ISING_PER_T = 16, (1.8, 2.27, 3.0), 1000
 #: the Ising data sets: the acceptance temperatures and a second set away from them (ordered, just above T_c,
 #: deep in the paramagnet), judged alike
 ISING_SETS = {"ising": ISING_TEMPERATURES, "ising-off": (2.0, 2.4, 3.5)}
+ISING_RANDOM_RANGE = (1.6, 3.6)   # the third set: three temperatures drawn from this range per benchmark run
 ISING_REFERENCE_PER_T, ISING_SAMPLES_PER_T = 10_000, 3000   # the judge: Monte Carlo reference, samples drawn
 TTBAR_N, TTBAR_HOLDOUT, DIGITS_TEST_FRACTION = 10_000, 2000, 1 / 3
 SAMPLING_N = 1000
@@ -103,6 +107,20 @@ N_BOOT = 100
 
 
 # --- data -----------------------------------------------------------------------------------------------
+def random_temperatures(seed: int) -> tuple[float, ...]:
+    """The ``ising-random`` set of a benchmark run with ``--seed seed``: three temperatures drawn uniformly from
+    :data:`ISING_RANDOM_RANGE`, rounded to 0.001 and sorted."""
+    import numpy as np
+
+    draws = np.random.default_rng([seed, 3]).uniform(*ISING_RANDOM_RANGE, size=3)
+    return tuple(sorted(round(float(t), 3) for t in draws))
+
+
+def ising_sets(seed: int) -> dict[str, tuple[float, ...]]:
+    """The Ising data sets of a benchmark run: :data:`ISING_SETS` and ``ising-random``."""
+    return {**ISING_SETS, "ising-random": random_temperatures(seed)}
+
+
 def ising_args(seed: int, out: str, per_t: int = ISING_PER_T, temperatures=ISING_TEMPERATURES) -> list[str]:
     return ["data", "ising", "--size", str(ISING_SIZE), "--temperatures", ",".join(f"{t:g}" for t in temperatures),
             "--samples", str(per_t), "--algorithm", "wolff", "--seed", str(seed), "--out", out, "--overwrite"]
@@ -135,7 +153,7 @@ def prepare(datasets, args, commands: list[str]) -> tuple[dict, dict]:
                 for d, p in zip(parts, ("data/ttbar-train.h5", "data/ttbar-test.h5")):
                     save(d, out / p, overwrite=True)
                 paths["ttbar"] = ("data/ttbar-train.h5", "data/ttbar-test.h5")
-    for data, temperatures in ISING_SETS.items():
+    for data, temperatures in ising_sets(args.seed).items():
         if data in datasets or (data == "ising" and "sampling" in datasets and not args.ising_runs):
             cli(ising_args(args.seed, f"data/{data}-train.h5", temperatures=temperatures))
             cli(ising_args(args.seed + 1, f"data/{data}-test.h5", ISING_REFERENCE_PER_T, temperatures))
@@ -239,7 +257,8 @@ def digits_checks(family: str, res: dict) -> list[dict]:
 
 
 JUDGES = {"ttbar": ("kl,c2st", ttbar_checks), "ising": ("kl,c2st,observables", ising_checks),
-          "ising-off": ("kl,c2st,observables", ising_checks), "digits": ("kl,c2st", digits_checks)}
+          "ising-off": ("kl,c2st,observables", ising_checks), "ising-random": ("kl,c2st,observables", ising_checks),
+          "digits": ("kl,c2st", digits_checks)}
 
 
 def models(family: str, data: str) -> bool:
@@ -498,7 +517,7 @@ def parse_args(argv=None):
     p.add_argument("--out", required=True, type=Path, help="output directory (results.json, results.md, runs)")
     p.add_argument("--families", default=",".join(FAMILIES), help="comma list of families (default: all)")
     p.add_argument("--datasets", default=",".join(DATASETS),
-                   help="comma list of ttbar,ising,ising-off,digits,sampling (default: all; sampling uses the "
+                   help="comma list of ttbar,ising,ising-off,ising-random,digits,sampling (default: all; sampling uses the "
                         "Ising runs)")
     p.add_argument("--max-time", type=float, default=None,
                    help="a wall-time cap of every training run (default: none, the defaults' step budgets)")
@@ -567,6 +586,7 @@ def run(args) -> dict:
              "versions": versions(), "load": f"{os.getloadavg()[0]:.2f}",
              "command": shlex.join(["python", "benchmarks/defaults.py", *_generic_out(sys.argv[1:])]),
              "bookkeeping_flags": list(BOOKKEEPING), "data_commands": [], "results": {}, "skipped": {},
+             "ising_random_temperatures": list(random_temperatures(args.seed)),
              **({"runs_per_cell": args.runs} if args.runs > 1 else {})}
     loops = busy_loops(args.busy)
     try:
@@ -589,7 +609,7 @@ def _run_cells(args, board: dict, datasets: list[str], families: list[str]) -> d
 
     paths, board["skipped"] = prepare(datasets, args, board["data_commands"])
     results = board["results"]
-    for data in ("ttbar", "ising", "ising-off", "digits"):
+    for data in ("ttbar", "ising", "ising-off", "ising-random", "digits"):
         if data in paths and (data in datasets or (data == "ising" and "sampling" in datasets)):
             results[data] = {f: repeated(partial(train_cell, f, data, paths[data], args), args.runs)
                              for f in families if models(f, data)}

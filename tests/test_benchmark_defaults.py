@@ -266,8 +266,22 @@ def test_the_second_ising_set_is_judged_alike_and_van_runs_on_spins_only(tmp_pat
     assert paths == {"ising-off": ("data/ising-off-train.h5", "data/ising-off-test.h5")}
     train, sample, _ = bench.train_cell("rbm", "ising-off", paths["ising-off"], _args(tmp_path))["commands"]
     assert " --n 9000 " in sample and "--condition temperature" in train
-    assert [d for d in bench.DATASETS if bench.models("van", d)] == ["ising", "ising-off", "sampling"]
+    assert [d for d in bench.DATASETS if bench.models("van", d)] == ["ising", "ising-off", "ising-random", "sampling"]
     assert all(bench.models("rbm", d) for d in bench.DATASETS) and bench.ISING_TARGETS["van"] == 0.03
+
+
+def test_the_third_ising_set_is_drawn_per_seed_within_its_range(tmp_path, monkeypatch):
+    """``ising-random``: three temperatures in [1.6, 3.6] drawn from the run's --seed (the same seed, the same set;
+    another seed, another set), written and judged like the fixed sets."""
+    calls: list[list[str]] = []
+    monkeypatch.setattr(bench, "run_physgen", _fake_physgen(calls))
+    drawn = bench.random_temperatures(0)
+    assert len(drawn) == 3 and list(drawn) == sorted(drawn) and all(1.6 <= t <= 3.6 for t in drawn)
+    assert bench.random_temperatures(0) == drawn != bench.random_temperatures(1)
+    paths, _ = bench.prepare(["ising-random"], _args(tmp_path), [])
+    assert [c[c.index("--temperatures") + 1] for c in calls] == [",".join(f"{t:g}" for t in drawn)] * 2
+    assert paths == {"ising-random": ("data/ising-random-train.h5", "data/ising-random-test.h5")}
+    assert bench.JUDGES["ising-random"] == bench.JUDGES["ising"]
 
 
 def test_the_verdict_is_the_median_s_with_min_max_and_every_run_kept(tmp_path, fake_runs):

@@ -25,12 +25,11 @@ from physgen.constraints import declared as declared_constraints
 class Arg:
     """One argument of a verb.
 
-    ``flag`` is ``--name`` for an option or a bare name for a positional argument, ``also`` further option
-    strings of the same option.  The value is parsed by ``type``, or, with a numeric ``range``
-    (:class:`~physgen.constraints.Interval`), as a number of the range's kind inside it.  ``group`` puts the row
-    under a titled section of ``--help``; rows sharing an ``exclusive`` name form a mutually exclusive group, which
-    is required when one of its rows says ``required``.  The other fields are argparse's, and a field left at
-    None is left to argparse."""
+    ``flag`` is ``--name`` for an option or a bare name for a positional argument.  The value is parsed by
+    ``type``, or, with a numeric ``range`` (:class:`~physgen.constraints.Interval`), as a number of the range's
+    kind inside it.  ``group`` puts the row under a titled section of ``--help``; rows sharing an ``exclusive``
+    name form a mutually exclusive group, which is required when one of its rows says ``required``.  The other
+    fields are argparse's, and a field left at None is left to argparse."""
 
     flag: str
     help: str | None = None
@@ -44,7 +43,6 @@ class Arg:
     dest: str | None = None
     const: Any = None
     nargs: int | str | None = None
-    also: tuple[str, ...] = ()
     group: str | None = None
     exclusive: str | None = None
 
@@ -84,8 +82,7 @@ def add(parser: argparse.ArgumentParser, rows: Iterable[Arg]) -> argparse.Argume
                 needed = any(r.required for r in rows if r.exclusive == row.exclusive)
                 exclusive[row.exclusive] = container.add_mutually_exclusive_group(required=needed)
             container = exclusive[row.exclusive]
-        flags = (row.flag, *row.also)
-        container.add_argument(*flags, **row.keywords())
+        container.add_argument(row.flag, **row.keywords())
     return parser
 
 

@@ -3,6 +3,7 @@
 #   make test   install into ./.venv and run the test suite (TEST_WORKERS=2 processes; 0: one process), printing
 #               its 15 slowest tests (PYTEST_ARGS, default "-q --durations=15")
 #   make test-slow  the slow statistical tests (TEST_WORKERS processes of OMP_NUM_THREADS threads, default 1)
+#   make test-avx2  the test suite with every library held to AVX2 kernels (AVX2_ONLY), as an AVX2-only x86-64 runs it
 #   make bench  run every speed benchmark (~30 min) and rewrite the tables in docs/benchmarks.md
 #   make notebooks  execute notebooks/*.py into notebooks-out/*.html (quick mode; PHYSGEN_QUICK=0: full)
 #   make docs   the documentation site, built strictly into site/ (MkDocs; notebooks executed in quick mode)
@@ -18,8 +19,11 @@ PHYSGEN_QUICK ?= 1
 TEST_WORKERS ?= 2
 BIN := $(VENV)/bin
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
+# torch's ATen kernels, oneDNN, MKL, NumPy's dispatch, OpenBLAS and numba's code generation held to AVX2
+AVX2_ONLY := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 \
+	NPY_DISABLE_CPU_FEATURES="X86_V4 AVX512_ICL AVX512_SPR" OPENBLAS_CORETYPE=Haswell NUMBA_CPU_NAME=haswell
 
-.PHONY: install demo demo-quick test test-slow test-all bench notebooks docs clean
+.PHONY: install demo demo-quick test test-slow test-avx2 test-all bench notebooks docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +47,9 @@ test: install
 
 test-slow: install
 	OMP_NUM_THREADS=$${OMP_NUM_THREADS:-1} $(PYTEST) -m slow $(PYTEST_ARGS)
+
+test-avx2: install
+	$(AVX2_ONLY) $(PYTEST) $(PYTEST_ARGS)
 
 test-all: install
 	$(PYTEST) -m "slow or not slow" $(PYTEST_ARGS)

@@ -64,9 +64,9 @@ class Settings:
 
 
 def test_a_keyed_row_takes_the_dataclass_declaration(capsys):
-    rows = (keyed(Settings, "size", "--size", "lattice size"), keyed(Settings, "mode", "--mode", "how"),
+    rows = (keyed(Settings, "size", "--size", "lattice size (default {default})"), keyed(Settings, "mode", "--mode", "how"),
             keyed(Settings, "periodic", "--periodic", "boundaries"), keyed(Settings, "scale", "--scale", "a scale"))
-    assert values(Settings, rows, _parse(rows, [])) == Settings()
+    assert values(Settings, rows, _parse(rows, [])) == Settings() and rows[0].help == "lattice size (default 8)"
     parsed = _parse(rows, ["--size", "4", "--mode", "exact", "--no-periodic", "--scale", "2"])
     assert values(Settings, rows, parsed) == Settings(4, "exact", False, 2.0)
     for argv, need in ((["--size", "0"], "must be >= 1"), (["--mode", "slow"], "invalid choice")):

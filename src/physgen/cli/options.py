@@ -89,8 +89,9 @@ def add(parser: argparse.ArgumentParser, rows: Iterable[Arg]) -> argparse.Argume
 def keyed(cls: type, field: str, flag: str, help: str, **extra: Any) -> Arg:
     """The row of ``flag`` setting ``cls``'s field ``field``: its default, its ``Literal`` choices and its declared
     range (``cls.constraints``, :mod:`physgen.constraints`; else any finite value of an int or float field) are
-    the dataclass's; a bool field is an on/off switch (``--flag`` / ``--no-flag``).  ``extra`` sets the row's
-    other fields (``metavar``, ``group``, ...)."""
+    the dataclass's; a bool field is an on/off switch (``--flag`` / ``--no-flag``).  ``{default}`` in ``help``
+    (``{default:g}``) is the dataclass's default.  ``extra`` sets the row's other fields (``metavar``,
+    ``group``, ...)."""
     from physgen.config import literal_choices
 
     spec = {f.name: f for f in dataclasses.fields(cls)}[field]
@@ -105,7 +106,7 @@ def keyed(cls: type, field: str, flag: str, help: str, **extra: Any) -> Arg:
     else:
         kind = next((k for k in (int, float) if hint in (k, k | None)), None)
         row["range"] = dict(declared_constraints(cls)).get(field) or (kind and Interval(kind, None, None))
-    return Arg(flag, help, **{**row, **extra})
+    return Arg(flag, help.format(default=default), **{**row, **extra})
 
 
 def values(cls: type, rows: Iterable[Arg], args: argparse.Namespace, **more: Any) -> Any:

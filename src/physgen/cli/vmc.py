@@ -30,12 +30,12 @@ def rows() -> tuple[Arg, ...]:
     return (
         keyed(C, "particles", "--particles", "number of particles N (>= 1)", type=_int, required=True, default=None),
         keyed(C, "dim", "--dim", "dimension d of space (>= 1)", type=_int, required=True, default=None),
-        keyed(C, "omega", "--omega", "trap frequency ω > 0 (default 1)", range=FINITE),
+        keyed(C, "omega", "--omega", "trap frequency ω > 0 (default {default:g})", range=FINITE),
         keyed(C, "interaction", "--interaction", "pair interaction: none (default) or coulomb (1/r, needs d >= 2)",
               choices=("none", "coulomb")),
         keyed(C, "fermions", "--fermions", "closed-shell electrons in 2D (N = 2, 6, 12, 20): Slater determinants × "
               "RBM × Jastrow", action="store_true"),
-        keyed(C, "hidden", "--hidden", "hidden units H of the RBM (default 2)", type=_int),
+        keyed(C, "hidden", "--hidden", "hidden units H of the RBM (default {default:g})", type=_int),
         keyed(C, "jastrow", "--jastrow", "Padé–Jastrow factor with the electron cusp: auto (default: pade with "
               "--interaction coulomb in d >= 2, else none), none or pade", choices=("auto", "none", "pade")),
         keyed(C, "sigma", "--sigma", "width σ of the RBM's Gaussian (default 1/√ω)", range=FINITE),
@@ -43,15 +43,15 @@ def rows() -> tuple[Arg, ...]:
               "(default; drift-limited with --fermions)", choices=("metropolis", "importance")),
         keyed(C, "step", "--step", "Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)",
               range=FINITE),
-        keyed(C, "iterations", "--iterations", "optimisation steps (default 50)", type=_int),
-        keyed(C, "samples", "--samples", "samples per iteration (default 10000)", type=_int),
-        keyed(C, "walkers", "--walkers", "parallel Markov chains (default 100)", type=_int),
-        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default 10)", range=NON_NEGATIVE_INT),
+        keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})", type=_int),
+        keyed(C, "samples", "--samples", "samples per iteration (default {default:g})", type=_int),
+        keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})", type=_int),
+        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})", range=NON_NEGATIVE_INT),
         keyed(C, "final_samples", "--final-samples", "samples of the final measurement (default 10 × --samples)",
               type=_int),
-        keyed(C, "lr", "--lr", "learning rate (default 0.05)", range=FINITE),
+        keyed(C, "lr", "--lr", "learning rate (default {default:g})", range=FINITE),
         keyed(C, "optimizer", "--optimizer", "gd or adam (default)", choices=("gd", "adam")),
-        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default 0.01)",
+        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default {default:g})",
               range=FINITE),
         *output_args("vmc.json", "no progress line per iteration"))
 

@@ -3,33 +3,38 @@ from __future__ import annotations
 
 import time
 
-from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.cli.options import Arg, keyed, out_args, seed_arg, values, verb
 from physgen.constraints import POSITIVE, POSITIVE_INT
 
 EXAMPLE = "physgen data jets --type top --n 2000 --particles 30 --workers 2 --seed 1 --out top.h5"
 
 
-def register(sub) -> None:
-    from physgen.data.hep.jets import JET_TYPES
+def rows() -> tuple[Arg, ...]:
+    """The arguments: a row per :class:`~physgen.data.hep.jets.JetSpec` field (whose default it takes), then the
+    run's own."""
+    from physgen.data.hep.jets import JET_TYPES, JetSpec as S
 
+    return (
+        keyed(S, "jet_type", "--type", "gluon (gg → gg, qq̄ → gg), quark (→ uū, dd̄, ss̄), top (tt̄, hadronic), w (WW, "
+              "hadronic) or z (ZZ, hadronic); see docs/hep.md", choices=JET_TYPES, required=True),
+        Arg("--n", "number of jets", range=POSITIVE_INT, required=True),
+        keyed(S, "n_particles", "--particles", "constituents kept per jet, leading in p_T, zero-padded (JetNet: 30 or "
+              "150; default {default})", metavar="PARTICLES", range=POSITIVE_INT),
+        keyed(S, "pt", "--pt", "jet p_T in GeV: hard p̂_T within ±1 %%, leading jet in [0.8, 1.6] × pt (default "
+              "{default:g})", range=POSITIVE),
+        keyed(S, "ecm", "--ecm", "centre-of-mass energy √s in GeV (default {default:g})", range=POSITIVE),
+        keyed(S, "r", "--jet-r", "anti-kT radius R (default {default:g})", metavar="JET_R", range=POSITIVE),
+        keyed(S, "settings", "--pythia", "any Pythia setting, repeatable, applied last (checked by Pythia)",
+              action="append", default=[], metavar="'KEY = VALUE'"),
+        Arg("--workers", "generator processes (default: this machine's cores); the jets come from shards of 2,500 "
+            "seeded from --seed, so the same --n and --seed give the same jets for any --workers", range=POSITIVE_INT),
+        Arg("--progress", "show a progress bar with jets/s", action="store_true"),
+        seed_arg(), *out_args(help="output dataset file (.h5)"))
+
+
+def register(sub) -> None:
     verb(sub, "jets", "generate jets as particle clouds (JetNet format: η_rel, φ_rel, p_T,rel and a mask) with Pythia "
-         "8 and fastjet (needs: pip install 'physgen[hep]')", EXAMPLE, run, (
-             Arg("--type", "gluon (gg → gg, qq̄ → gg), quark (→ uū, dd̄, ss̄), top (tt̄, hadronic), w (WW, hadronic) or z "
-                 "(ZZ, hadronic); see docs/hep.md", dest="jet_type", choices=JET_TYPES, required=True),
-             Arg("--n", "number of jets", range=POSITIVE_INT, required=True),
-             Arg("--particles", "constituents kept per jet, leading in p_T, zero-padded (JetNet: 30 or 150; default "
-                 "30)", dest="n_particles", metavar="PARTICLES", range=POSITIVE_INT, default=30),
-             Arg("--pt", "jet p_T in GeV: hard p̂_T within ±1 %%, leading jet in [0.8, 1.6] × pt (default 1000)",
-                 range=POSITIVE, default=1000.0),
-             Arg("--ecm", "centre-of-mass energy √s in GeV (default 13000)", range=POSITIVE, default=13000.0),
-             Arg("--jet-r", "anti-kT radius R (default 0.8)", dest="r", metavar="JET_R", range=POSITIVE, default=0.8),
-             Arg("--pythia", "any Pythia setting, repeatable, applied last (checked by Pythia)", dest="settings",
-                 action="append", default=[], metavar="'KEY = VALUE'"),
-             Arg("--workers", "generator processes (default: this machine's cores); the jets come from shards of "
-                 "2,500 seeded from --seed, so the same --n and --seed give the same jets for any --workers",
-                 range=POSITIVE_INT),
-             Arg("--progress", "show a progress bar with jets/s", action="store_true"),
-             seed_arg(), *out_args(help="output dataset file (.h5)")))
+         "8 and fastjet (needs: pip install 'physgen[hep]')", EXAMPLE, run, rows())
 
 
 def run(args) -> int:
@@ -40,7 +45,7 @@ def run(args) -> int:
     from physgen.errors import UserError
     from physgen.memory_guard import require
 
-    spec = J.JetSpec(args.jet_type, args.n_particles, args.pt, args.ecm, args.r, tuple(args.settings))
+    spec = values(J.JetSpec, rows(), args, settings=tuple(args.settings))
     spec.check()
     for line in args.settings:
         key = line.split("=")[0].strip().lower()

@@ -4,40 +4,51 @@ from __future__ import annotations
 import os
 import time
 
-from physgen.cli.options import Arg, out_args, seed_arg, verb
+from physgen.cli.options import Arg, keyed, out_args, seed_arg, values, verb
 from physgen.constraints import NON_NEGATIVE, NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT
 
 EXAMPLE = "physgen data pythia --process ttbar --ecm 13000 --n 10000 --features s,t,y --seed 1 --out ttbar.h5"
 PROCESS_NAMES = ("ttbar", "dijet", "z-ll", "w-lnu")
 
 
-def register(sub) -> None:
-    verb(sub, "pythia", "generate pp collision events with Pythia 8 (needs: pip install 'physgen[hep]')", EXAMPLE, run, (
-        Arg("--process", "ttbar (gg, qq̄ → tt̄ at LO), dijet (QCD 2 → 2), z-ll (Z/γ* → ee, μμ) or w-lnu (W → eν, μν)",
-            choices=PROCESS_NAMES, required=True),
-        Arg("--ecm", "centre-of-mass energy √s in GeV, e.g. 13000", range=POSITIVE, required=True),
+def rows() -> tuple[Arg, ...]:
+    """The arguments: a row per :class:`~physgen.data.hep.pythia.Spec` field (whose default it takes), then the
+    run's own."""
+    from physgen.data.hep.pythia import Spec as S
+
+    return (
+        keyed(S, "process", "--process", "ttbar (gg, qq̄ → tt̄ at LO), dijet (QCD 2 → 2), z-ll (Z/γ* → ee, μμ) or "
+              "w-lnu (W → eν, μν)", choices=PROCESS_NAMES, required=True),
+        keyed(S, "ecm", "--ecm", "centre-of-mass energy √s in GeV, e.g. 13000", range=POSITIVE, required=True),
         Arg("--n", "number of events", range=POSITIVE_INT, required=True),
-        Arg("--level", "hard: the 2 → 2 process only, no showers or hadronisation (default); hadron: full events "
-            "(showers, multiparton interactions, hadronisation, decays) reduced to jets and leptons",
-            choices=("hard", "hadron"), default="hard"),
-        Arg("--jets", "hadron level: leading anti-kT jets kept (default 4)", range=NON_NEGATIVE_INT, default=4),
-        Arg("--jet-r", "hadron level: anti-kT radius R (default 0.4)", range=POSITIVE, default=0.4),
-        Arg("--jet-pt-min", "hadron level: minimum jet p_T in GeV (default 20)", range=NON_NEGATIVE, default=20.0),
-        Arg("--leptons", "hadron level: leading isolated electrons/muons kept (default 2)", range=NON_NEGATIVE_INT,
-            default=2),
+        keyed(S, "level", "--level", "hard: the 2 → 2 process only, no showers or hadronisation (default); hadron: "
+              "full events (showers, multiparton interactions, hadronisation, decays) reduced to jets and leptons",
+              choices=("hard", "hadron")),
+        keyed(S, "jets", "--jets", "hadron level: leading anti-kT jets kept (default {default})",
+              range=NON_NEGATIVE_INT),
+        keyed(S, "jet_r", "--jet-r", "hadron level: anti-kT radius R (default {default:g})", range=POSITIVE),
+        keyed(S, "jet_pt_min", "--jet-pt-min", "hadron level: minimum jet p_T in GeV (default {default:g})",
+              range=NON_NEGATIVE),
+        keyed(S, "leptons", "--leptons", "hadron level: leading isolated electrons/muons kept (default {default})",
+              range=NON_NEGATIVE_INT),
         Arg("--features", "comma-separated features (default: all of the level's features; 's,t,y' gives the thesis' "
             "three at hard level); see docs/hep.md"),
-        Arg("--on-shell", "outgoing resonances at their pole mass (default: Breit–Wigner masses, Pythia's default)",
-            action="store_true"),
-        Arg("--pthat-min", "minimum p̂_T of the hard process in GeV (default: 20 for dijet, none otherwise)",
-            range=NON_NEGATIVE),
-        Arg("--pythia", "any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by Pythia)",
-            dest="settings", action="append", default=[], metavar="'KEY = VALUE'"),
+        keyed(S, "on_shell", "--on-shell", "outgoing resonances at their pole mass (default: Breit–Wigner masses, "
+              "Pythia's default)", action="store_true"),
+        keyed(S, "pthat_min", "--pthat-min", "minimum p̂_T of the hard process in GeV (default: 20 for dijet, none "
+              "otherwise)", range=NON_NEGATIVE),
+        keyed(S, "settings", "--pythia", "any Pythia setting, repeatable, e.g. --pythia 'PDF:pSet = 8' (checked by "
+              "Pythia)", action="append", default=[], metavar="'KEY = VALUE'"),
         Arg("--workers", "generator processes; seeds are spawned from --seed, same (seed, workers) → same events",
             range=POSITIVE_INT, default=1),
         Arg("--lhe", "also write the hard-level events as a Les Houches Event file", metavar="FILE.lhe[.gz]"),
         Arg("--progress", "show a progress bar with events/s", action="store_true"),
-        seed_arg(), *out_args(help="output dataset file (.h5)")))
+        seed_arg(), *out_args(help="output dataset file (.h5)"))
+
+
+def register(sub) -> None:
+    verb(sub, "pythia", "generate pp collision events with Pythia 8 (needs: pip install 'physgen[hep]')", EXAMPLE, run,
+         rows())
 
 
 def run(args) -> int:
@@ -73,9 +84,7 @@ def _spec_and_features(args):
     from physgen.data.hep import pythia as P
     from physgen.errors import UserError
 
-    spec = P.Spec(args.process, args.ecm, level=args.level, on_shell=args.on_shell, pthat_min=args.pthat_min,
-                  settings=tuple(args.settings), jets=args.jets, jet_r=args.jet_r, jet_pt_min=args.jet_pt_min,
-                  leptons=args.leptons)
+    spec = values(P.Spec, rows(), args, settings=tuple(args.settings))
     if args.level == "hadron":
         from physgen.data.hep.hadron import feature_names
 

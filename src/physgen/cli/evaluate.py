@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from physgen.cli.options import Arg, checkpoint_arg, seed_arg, verb
+from physgen.cli.options import Arg, checkpoint_arg, keyed, seed_arg, values, verb
 from physgen.constraints import NON_NEGATIVE_INT
 
 
@@ -26,15 +26,23 @@ def register(sub) -> None:
                       Arg("--metrics", "comma list of kl,js,mmd,w1,fpd,c2st,observables (default: all that suit the "
                           "kind)"),
                       seed_arg(),
-                      Arg("--n-boot", "bootstrap resamples (default 200)", range=NON_NEGATIVE_INT, default=200),
-                      Arg("--max-samples", "rows per side used by MMD and the classifier test (default 10000)",
-                          range=NON_NEGATIVE_INT, default=10_000),
+                      *protocol_rows(),
                       Arg("--no-plots", "write metrics.json and a report without figures", action="store_true"),
                       Arg("--overwrite", "replace existing metrics.json/report.html", action="store_true"),
                       Arg("--max-memory", "memory for the two files' samples, half each (e.g. 4GiB; default auto: "
                           "half the available RAM); a larger file is read as a seeded random subsample of rows, "
                           "recorded in metrics.json under _meta.subsample", default="auto", metavar="SIZE")))
     parser.set_defaults(locks_out=True)  # one writer per --out directory
+
+
+def protocol_rows() -> tuple[Arg, ...]:
+    """The rows of :class:`~physgen.metrics.evaluate.EvalConfig`'s fields on the command line (range and default
+    the dataclass's)."""
+    from physgen.metrics.evaluate import EvalConfig
+
+    return (keyed(EvalConfig, "n_boot", "--n-boot", "bootstrap resamples (default {default})"),
+            keyed(EvalConfig, "max_samples", "--max-samples", "rows per side used by MMD and the classifier test "
+                  "(default {default})"))
 
 
 def run(args) -> int:
@@ -66,7 +74,7 @@ def run(args) -> int:
         real, fake, run_ = evaluate_run.load_pair(args, check=lambda ds: parse_metrics(args.metrics, ds.kind))
         names = (args.data, f"samples of {args.run_dir}")
     parse_metrics(args.metrics, real.kind)  # fail fast on a bad --metrics before any work
-    config = EvalConfig(n_boot=args.n_boot, max_samples=args.max_samples)
+    config = values(EvalConfig, protocol_rows(), args)
     warn = lambda msg: print(f"physgen: warning: {msg}", file=sys.stderr)  # noqa: E731
     classify = run_ is not None and evaluate_run.wants_classifier(run_, real)
     result = evaluate(real, fake, args.metrics, args.seed, args.n_boot, names=names, config=config, warn=warn)

@@ -131,19 +131,17 @@ def test_a_flag_takes_the_range_and_choices_its_key_declares():
     """The flag's argparse type and choices are the key's declaration (physgen.constraints), stated nowhere else."""
     import argparse
 
-    from physgen.cli.common import declared
+    from physgen.cli.train import named
     from physgen.config import TrainConfig
 
     by_flag = {o.flag: o for o in train_options.TRAIN}
     assert by_flag["--until"].choices == ("budget", "floor")
     assert by_flag["--on-divergence"].choices == ("stop", "retry")
-    kind, constraint, _ = by_flag["--checkpoint-every"].declared
-    parse = declared(kind, constraint)
+    parse = named(by_flag["--checkpoint-every"]).parser_type()
     assert parse("0") == 0 and TrainConfig(checkpoint_every=0).checkpoint_every == 0   # 0: at each epoch end
     for flag, bad in (("--max-time", "0"), ("--steps", "-1"), ("--seed", "-1"), ("--device", "tpu")):
-        kind, constraint, _ = by_flag[flag].declared
         with pytest.raises(argparse.ArgumentTypeError, match=f"'{bad}' must be"):
-            declared(kind, constraint)(bad)
+            named(by_flag[flag]).parser_type()(bad)
 
 
 def test_constraints_import_nothing_above_them():

@@ -9,22 +9,22 @@ and the key counts as set by the user.  Every other key is set with ``--set sect
 """
 from __future__ import annotations
 
-import typing
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from physgen import constraints
-from physgen.config import DataConfig, TrainConfig, literal_choices
+from physgen.config import DataConfig, TrainConfig
 from physgen.constraints import Constraint
 from physgen.errors import UserError
+from physgen.fields import Declaration, declaration
 
 
 @dataclass(frozen=True)
 class Option:
     """One named option: the configuration ``key`` (``section.name``) it sets, its command-line ``flag``, the
     ``help`` text and ``metavar``; a switch (a flag without an argument) sets ``switch``.  The value's type, range
-    and choices are the key's declaration in its section's dataclass (:func:`declared`); a ``[model]`` key, whose
+    and choices are the key's declaration in its section's dataclass (:attr:`declared`); a ``[model]`` key, whose
     dataclass is the family's, states its ``range`` here."""
 
     key: str
@@ -40,24 +40,17 @@ class Option:
         return self.key.partition(".")[2]
 
     @property
-    def declared(self) -> tuple[type, Constraint | None, tuple[Any, ...] | None] | None:
-        """``(kind, constraint, choices)`` of a ``train.*`` or ``data.*`` key as its dataclass declares them: the
-        Python type a typed value becomes (``int``, ``float`` or ``str``), its range (:mod:`physgen.constraints`)
-        and its ``Literal`` choices (None where it has none); None for a key of another section."""
+    def declared(self) -> Declaration | None:
+        """The declaration of a ``train.*`` or ``data.*`` key in its section's dataclass
+        (:func:`physgen.fields.declaration`); None for a key of another section."""
         section, _, name = self.key.partition(".")
         cls = {"train": TrainConfig, "data": DataConfig}.get(section)
-        if cls is None:
-            return None
-        hint = typing.get_type_hints(cls)[name]
-        constraint = dict(constraints.declared(cls)).get(name)
-        choices = literal_choices(hint)
-        kind = constraint.kind if isinstance(constraint, constraints.Interval) else str
-        return kind, constraint, None if choices is None else tuple(c for c in choices if c is not None)
+        return None if cls is None else declaration(cls, name)
 
     @property
     def choices(self) -> tuple[Any, ...] | None:
         """The values the option takes, where its key declares a choice."""
-        return self.declared[2] if self.declared else None
+        return self.declared.choices if self.declared else None
 
 
 TRAIN = (

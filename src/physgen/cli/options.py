@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import typing
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
 from physgen.cli.common import EXAMPLE_FMT, ArgumentParser, declared, number, seed_int
 from physgen.constraints import Constraint, Interval
-from physgen.constraints import declared as declared_constraints
 
 
 @dataclass(frozen=True)
@@ -88,25 +86,16 @@ def add(parser: argparse.ArgumentParser, rows: Iterable[Arg]) -> argparse.Argume
 
 def keyed(cls: type, field: str, flag: str, help: str, **extra: Any) -> Arg:
     """The row of ``flag`` setting ``cls``'s field ``field``: its default, its ``Literal`` choices and its declared
-    range (``cls.constraints``, :mod:`physgen.constraints`; else any finite value of an int or float field) are
-    the dataclass's; a bool field is an on/off switch (``--flag`` / ``--no-flag``).  ``{default}`` in ``help``
-    (``{default:g}``) is the dataclass's default.  ``extra`` sets the row's other fields (``metavar``,
-    ``group``, ...)."""
-    from physgen.config import literal_choices
+    range are the dataclass's (:func:`physgen.fields.declaration`); a bool field is an on/off switch (``--flag``
+    / ``--no-flag``).  ``{default}`` in ``help`` (``{default:g}``) is the dataclass's default.  ``extra`` sets the
+    row's other fields (``metavar``, ``group``, ...)."""
+    from physgen.fields import declaration
 
-    spec = {f.name: f for f in dataclasses.fields(cls)}[field]
-    default = spec.default if spec.default is not dataclasses.MISSING else None
-    hint = typing.get_type_hints(cls)[field]
-    choices = literal_choices(hint)
-    row: dict[str, Any] = {"dest": field, "default": default}
-    if choices is not None:
-        row["choices"] = tuple(c for c in choices if c is not None)
-    elif hint in (bool, bool | None):
+    d = declaration(cls, field)
+    row: dict[str, Any] = {"dest": field, "default": d.default, "choices": d.choices, "range": d.range}
+    if d.switch:
         row["action"] = argparse.BooleanOptionalAction
-    else:
-        kind = next((k for k in (int, float) if hint in (k, k | None)), None)
-        row["range"] = dict(declared_constraints(cls)).get(field) or (kind and Interval(kind, None, None))
-    return Arg(flag, help.format(default=default), **{**row, **extra})
+    return Arg(flag, help.format(default=d.default), **{**row, **extra})
 
 
 def values(cls: type, rows: Iterable[Arg], args: argparse.Namespace, **more: Any) -> Any:

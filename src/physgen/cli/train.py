@@ -7,7 +7,6 @@ import sys
 
 from dataclasses import replace
 
-from physgen.cli import common
 from physgen.cli.common import float_list, lattice_size, t_range
 from physgen.cli.lattice_options import key_value
 from physgen.cli.options import Arg, verb
@@ -58,9 +57,8 @@ def named(option: options.Option) -> Arg:
     if option.switch is not None:
         return Arg(option.flag, help, dest=option.name, action="store_const", const=option.switch)
     declared = option.declared
-    kind = common.declared(*declared[:2]) if declared else None
-    return Arg(option.flag, help, dest=option.name, type=kind, range=option.range, metavar=option.metavar,
-               choices=option.choices)
+    return Arg(option.flag, help, dest=option.name, range=declared.range if declared else option.range,
+               metavar=option.metavar, choices=option.choices)
 
 
 def run(args) -> int:

@@ -9,7 +9,7 @@ import numpy as np
 
 from physgen.cli.options import Arg, keyed, values, verb
 from physgen.cli.quantum_common import output_args, output_dir, print_written, run_and_write
-from physgen.constraints import FINITE, NON_NEGATIVE_INT, POSITIVE_INT
+from physgen.constraints import FINITE, POSITIVE_INT
 
 EXAMPLE = "physgen nqs --hamiltonian tfim --lattice chain --size 10 --h 1 --alpha 2 --iterations 100 --out nqs-out"
 
@@ -38,18 +38,16 @@ def rows() -> tuple[Arg, ...]:
               "bipartite lattices)"),
         keyed(C, "sampler", "--sampler", "Metropolis moves (default: exchange where Sᶻ is conserved, else flip)",
               choices=("flip", "exchange")),
-        keyed(C, "samples", "--samples", "samples per iteration (default {default:g})", range=POSITIVE_INT),
-        keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})", range=POSITIVE_INT),
-        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})", range=NON_NEGATIVE_INT),
-        keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})", range=POSITIVE_INT),
+        keyed(C, "samples", "--samples", "samples per iteration (default {default:g})"),
+        keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})"),
+        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})"),
+        keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})"),
         keyed(C, "optimizer", "--optimizer", "stochastic reconfiguration (default) or adam", choices=("sr", "adam")),
         Arg("--sr", "same as --optimizer sr", dest="optimizer", action="store_const", const="sr"),
         keyed(C, "lr", "--lr", "learning rate (default 0.05 sr, 0.01 adam)", range=FINITE),
         keyed(C, "diag_shift", "--diag-shift", "diagonal shift of SR (default {default:g})", range=FINITE),
-        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default {default:g})",
-              range=FINITE),
-        keyed(C, "final_samples", "--final-samples", "samples of the final run (default 10 × --samples)",
-              range=POSITIVE_INT),
+        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default {default:g})"),
+        keyed(C, "final_samples", "--final-samples", "samples of the final run (default 10 × --samples)"),
         Arg("--no-exact", "skip the exact diagonalization", action="store_true"),
         *output_args("result.json", "no progress lines"))
 

@@ -5,21 +5,13 @@ complete run).  Every setting is checked before anything is written.
 """
 from __future__ import annotations
 
-import argparse
 
 from physgen.cli.options import Arg, keyed, values, verb
 from physgen.cli.quantum_common import output_args, output_dir, print_written, run_and_write
-from physgen.constraints import FINITE, NON_NEGATIVE_INT
+from physgen.constraints import FINITE
 
 EXAMPLE = ("physgen vmc --particles 2 --dim 2 --interaction coulomb --jastrow pade --hidden 4 "
            "--iterations 100 --out vmc-out")
-
-
-def _int(text: str) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a valid int") from None
 
 
 def rows() -> tuple[Arg, ...]:
@@ -28,14 +20,14 @@ def rows() -> tuple[Arg, ...]:
     from physgen.quantum.vmc import VMCConfig as C
 
     return (
-        keyed(C, "particles", "--particles", "number of particles N (>= 1)", type=_int, required=True, default=None),
-        keyed(C, "dim", "--dim", "dimension d of space (>= 1)", type=_int, required=True, default=None),
+        keyed(C, "particles", "--particles", "number of particles N (>= 1)", required=True, default=None),
+        keyed(C, "dim", "--dim", "dimension d of space (>= 1)", required=True, default=None),
         keyed(C, "omega", "--omega", "trap frequency ω > 0 (default {default:g})", range=FINITE),
         keyed(C, "interaction", "--interaction", "pair interaction: none (default) or coulomb (1/r, needs d >= 2)",
               choices=("none", "coulomb")),
         keyed(C, "fermions", "--fermions", "closed-shell electrons in 2D (N = 2, 6, 12, 20): Slater determinants × "
               "RBM × Jastrow", action="store_true"),
-        keyed(C, "hidden", "--hidden", "hidden units H of the RBM (default {default:g})", type=_int),
+        keyed(C, "hidden", "--hidden", "hidden units H of the RBM (default {default:g})"),
         keyed(C, "jastrow", "--jastrow", "Padé–Jastrow factor with the electron cusp: auto (default: pade with "
               "--interaction coulomb in d >= 2, else none), none or pade", choices=("auto", "none", "pade")),
         keyed(C, "sigma", "--sigma", "width σ of the RBM's Gaussian (default 1/√ω)", range=FINITE),
@@ -43,16 +35,14 @@ def rows() -> tuple[Arg, ...]:
               "(default; drift-limited with --fermions)", choices=("metropolis", "importance")),
         keyed(C, "step", "--step", "Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)",
               range=FINITE),
-        keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})", type=_int),
-        keyed(C, "samples", "--samples", "samples per iteration (default {default:g})", type=_int),
-        keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})", type=_int),
-        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})", range=NON_NEGATIVE_INT),
-        keyed(C, "final_samples", "--final-samples", "samples of the final measurement (default 10 × --samples)",
-              type=_int),
+        keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})"),
+        keyed(C, "samples", "--samples", "samples per iteration (default {default:g})"),
+        keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})"),
+        keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})"),
+        keyed(C, "final_samples", "--final-samples", "samples of the final measurement (default 10 × --samples)"),
         keyed(C, "lr", "--lr", "learning rate (default {default:g})", range=FINITE),
         keyed(C, "optimizer", "--optimizer", "gd or adam (default)", choices=("gd", "adam")),
-        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default {default:g})",
-              range=FINITE),
+        keyed(C, "init_scale", "--init-scale", "standard deviation of the random initial parameters (default {default:g})"),
         *output_args("vmc.json", "no progress line per iteration"))
 
 

@@ -17,9 +17,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
-import torch
+if TYPE_CHECKING:   # torch is imported where a function needs it: the multispin engine reads user_threads alone
+    import torch
 
 SMALL_WORK = 1e9
 """Multiply-adds per training step (:func:`network_work`, or the family's declared ``step_work``) below which one
@@ -33,6 +34,12 @@ def user_set() -> bool:
     return bool(os.environ.get("OMP_NUM_THREADS", "").strip())
 
 
+def user_threads() -> int | None:
+    """The thread count the user chose (``OMP_NUM_THREADS``, an integer), else None."""
+    given = os.environ.get("OMP_NUM_THREADS", "").strip()
+    return int(given) if given.isdigit() else None
+
+
 def for_work(work: float | None) -> int | None:
     """The thread count for ``work`` multiply-adds per call: 1 below :data:`SMALL_WORK`, None (torch's setting)
     above it, for unknown work, or when the user set the threads (:func:`user_set`)."""
@@ -44,6 +51,8 @@ def for_work(work: float | None) -> int | None:
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch intra-op threads (None: unchanged), then restore the setting."""
+    import torch
+
     old = torch.get_num_threads()
     if n is None or n == old:
         yield
@@ -67,14 +76,13 @@ def network_work(model: torch.nn.Module, rows: int) -> float:
     """Multiply-adds of one forward and backward pass (3× the forward) of ``model`` on ``rows`` rows, from its
     weights: a convolution's weights meet every lattice site of the data (``model.spec.shape``'s last two
     axes), every other weight once per row."""
+    from torch import nn
+
+    convolutions = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
     shape = tuple(getattr(getattr(model, "spec", None), "shape", ()) or ())
     sites = math.prod(shape[-2:]) if len(shape) >= 2 else 1
     forward = 0.0
     for module in model.modules():
         weights = sum(p.numel() for p in module.parameters(recurse=False))
-        forward += weights * rows * (sites if isinstance(module, CONVOLUTIONS) else 1)
+        forward += weights * rows * (sites if isinstance(module, convolutions) else 1)
     return 3.0 * forward
-
-
-CONVOLUTIONS = (torch.nn.Conv1d, torch.nn.Conv2d, torch.nn.Conv3d, torch.nn.ConvTranspose1d, torch.nn.ConvTranspose2d,
-                torch.nn.ConvTranspose3d)

@@ -32,12 +32,11 @@ on the number of threads.  Without numba, :data:`AVAILABLE` is False and nothing
 """
 from __future__ import annotations
 
-import os
-
 import numpy as np
 
 from physgen.data.ising.multispin_kernels import (AVAILABLE, BAND, BITS, counts, numba, sweeps_ferro, sweeps_general,
                                                   unpack_words)
+from physgen.threads import user_threads
 
 __all__ = ["AVAILABLE", "BITS", "MultispinMetropolis", "kernel_threads", "pack", "unpack"]
 
@@ -107,13 +106,13 @@ half sweep takes a few microseconds, about the cost of starting and joining a pa
 
 def kernel_threads(words: int) -> int:
     """Threads for sweeps of ``words`` machine words (groups × L²): 1 below :data:`PARALLEL_WORDS`; else the
-    cores this process may run on (numba's count), or ``OMP_NUM_THREADS`` where the user set it (as for torch,
-    :mod:`physgen.threads`).  The chains do not depend on it."""
+    cores this process may run on (numba's count), or ``OMP_NUM_THREADS`` where the user set it
+    (:func:`physgen.threads.user_threads`, as for torch).  The chains do not depend on it."""
     if words < PARALLEL_WORDS:
         return 1
     cores = int(numba.config.NUMBA_NUM_THREADS)
-    given = os.environ.get("OMP_NUM_THREADS", "").strip()
-    return max(1, min(cores, int(given))) if given.isdigit() else cores
+    given = user_threads()
+    return cores if given is None else max(1, min(cores, given))
 
 
 class _threads:

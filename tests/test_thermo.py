@@ -206,7 +206,7 @@ def test_cli_writes_json_and_report(cli, van_run, tmp_path):
     (("--t-range", "0:2:3"), "--t-range 0: every temperature must be finite and > 0"),
     (("--temperatures", ""), "--temperatures: need at least one temperature"),
     (("--t-range", "1:2"), "is not LOW:HIGH:COUNT"),
-    (("--n", "1"), "--n 1: must be >= 2"),
+    (("--n", "1"), "argument --n: '1' must be >= 2"),
 ])
 def test_cli_bad_options_are_one_line_and_write_nothing(cli, van_run, tmp_path, args, message):
     out = tmp_path / "th"

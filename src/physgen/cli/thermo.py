@@ -7,7 +7,7 @@ from pathlib import Path
 
 from physgen.cli.common import float_list, t_range
 from physgen.cli.options import Arg, checkpoint_arg, out_args, seed_arg, verb
-from physgen.constraints import NON_NEGATIVE_INT
+from physgen.constraints import NON_NEGATIVE_INT, Interval
 
 
 def register(sub) -> None:
@@ -19,7 +19,8 @@ def register(sub) -> None:
                      type=float_list, exclusive="temperatures"),
                  Arg("--t-range", "COUNT temperatures evenly spaced from LOW to HIGH", type=t_range,
                      metavar="LOW:HIGH:COUNT", exclusive="temperatures"),
-                 Arg("--n", "draws per temperature (>= 2; default 10000)", type=int, default=10_000),
+                 Arg("--n", "draws per temperature (>= 2; default 10000)", range=Interval(int, 2, None),
+                     default=10_000),
                  Arg("--n-boot", "bootstrap resamples for the errors (default 200)", range=NON_NEGATIVE_INT,
                      default=200),
                  seed_arg(),
@@ -42,8 +43,6 @@ def run(args) -> int:
     temperatures = args.temperatures if args.temperatures is not None else args.t_range
     if temperatures is not None:
         check_temperatures(temperatures, "temperatures" if args.temperatures is not None else "t_range")
-    if args.n < 2:
-        raise UserError("must be >= 2", key="n", value=args.n)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise UserError(f"--out {out}: exists and is not a directory")

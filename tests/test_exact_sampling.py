@@ -204,7 +204,7 @@ def test_cli_mcmc_and_importance_write_their_attributes(cli, rbm4, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (("--mcmc", "--importance"), "exclude each other"),
-    (("--mcmc", "--chains", "0"), "--chains: must be >= 1"),
+    (("--mcmc", "--chains", "0"), "argument --chains: '0' must be >= 1"),
     (("--mcmc", "--condition", "temperature=-1"), "temperature"),
     (("--J", "2"), "go with --mcmc or --importance"),
     (("--mcmc", "--J", "2"), "add it"),

@@ -62,8 +62,6 @@ def run(args) -> int:
     refuse_overwriting_inputs({"--real": args.real, "--fake": args.fake}, {"--out": [json_path, html_path]})
     for path in (json_path, html_path):
         check_writable(path, overwrite=args.overwrite)
-    if args.max_samples < 2:
-        raise UserError("--max-samples: must be >= 2")
     sub_real = sub_fake = None
     if args.run_dir is None:
         limit = parse_bytes(resolve_max_memory(args.max_memory, "--max-memory"), "--max-memory") // 2  # per file

@@ -34,7 +34,7 @@ def register(sub) -> None:
              Arg("--importance", "the model's samples with self-normalised importance weights /log_weights against "
                  "the Boltzmann weight, and their effective sample size", action="store_true"),
              Arg("--chains", f"--mcmc: parallel chains (default {DEFAULT_CHAINS}); other runs: the model's sampler "
-                 "chains", type=int, metavar="C"),
+                 "chains", range=POSITIVE_INT, metavar="C"),
              Arg("--hamiltonian", "--mcmc/--importance: the target Hamiltonian when the run's data records none (with "
                  "--J, --h, --open)", choices=("ising",)),
              Arg("--J", "--hamiltonian ising: coupling J (default 1)", range=FINITE, default=1.0),
@@ -115,8 +115,6 @@ def _exact_options(args) -> dict:
     """``Run.sample``'s keywords for --mcmc / --importance; refuses their flags without them."""
     if args.mcmc and args.importance:
         raise UserError("--mcmc and --importance exclude each other")
-    if args.chains is not None and args.chains < 1:
-        raise UserError(f"--chains: must be >= 1, got {args.chains}")
     if not (args.mcmc or args.importance):
         if args.hamiltonian or args.open or args.J != 1.0 or args.h != 0.0:
             raise UserError("--hamiltonian, --J, --h and --open go with --mcmc or --importance")

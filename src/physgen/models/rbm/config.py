@@ -74,12 +74,19 @@ class RBMConfig:
 
     def __post_init__(self) -> None:
         validate(self, "model")
-        if self.filters and self.n_hidden != N_HIDDEN:   # (the Python API; the CLI decides on what was given)
-            raise dense_with_filters(self)
+        check_width(self)
+
+    def asks_width(self, given: frozenset[str] | None = None) -> bool:
+        """Whether a width ``n_hidden`` was asked for: set by the user (``model.n_hidden`` in ``given``, the keys
+        the command line or a configuration file set), or, from Python (``given`` None), other than the
+        default."""
+        return "model.n_hidden" in given if given is not None else self.n_hidden != N_HIDDEN
 
 
-def dense_with_filters(config: RBMConfig) -> UserError:
-    """The error for a width ``n_hidden`` asked of an RBM with translation-invariant ``filters``."""
-    return UserError(f"model.n_hidden={config.n_hidden} with model.filters={config.filters}: translation-invariant "
-                     f"filters give filters × sites hidden units; set model.filters=0 for a dense RBM with "
-                     f"n_hidden units")
+def check_width(config: RBMConfig, given: frozenset[str] | None = None) -> None:
+    """The one rule of the two ways to size the hidden layer: translation-invariant ``filters`` ≥ 1 give filters ×
+    sites hidden units, so a width asked for beside them (:meth:`RBMConfig.asks_width`) is refused."""
+    if config.filters and config.asks_width(given):
+        raise UserError(f"model.n_hidden={config.n_hidden} with model.filters={config.filters}: translation-invariant "
+                        f"filters give filters × sites hidden units; set model.filters=0 for a dense RBM with "
+                        f"n_hidden units")

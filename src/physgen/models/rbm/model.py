@@ -37,7 +37,7 @@ from physgen.models.base import DataSpec, GenerativeModel
 from physgen.models.contract import DemoStage
 from physgen.models.rbm import cd, checks, likelihood, negative, partition, sampling, work
 from physgen.models.rbm.card import RBMCard
-from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig, dense_with_filters
+from physgen.models.rbm.config import EXACT_MAX_UNITS, RBMConfig, check_width
 from physgen.models.rbm.energy import RBMEnergy, bf16_products
 from physgen.samplers.gibbs import initial_state
 from physgen.samplers.tempering import default_betas
@@ -71,9 +71,9 @@ class RBM(RBMCard, GenerativeModel):
 
     @classmethod
     def check_given(cls, config: RBMConfig, given: frozenset[str]) -> None:
-        """A ``model.n_hidden`` the user set asks for dense weights, which ``filters`` ≥ 1 replaces."""
-        if "model.n_hidden" in given and config.filters:
-            raise dense_with_filters(config)
+        """A ``model.n_hidden`` the user set asks for dense weights, which ``filters`` ≥ 1 replaces
+        (:func:`~physgen.models.rbm.config.check_width`)."""
+        check_width(config, given)
 
     def __init__(self, config: RBMConfig, spec: DataSpec):
         super().__init__(config, spec)

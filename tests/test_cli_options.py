@@ -100,3 +100,15 @@ def test_the_developer_guide_example_registers_a_verb():
     namespace["register"](sub)
     args = parser.parse_args(["toy", "ring", "--n", "5", "--out", "r.h5"])
     assert (args.name, args.n, args.out, args.seed, args.overwrite) == ("ring", 5, "r.h5", 0, False)
+
+
+def test_evaluate_rows_state_what_evalconfig_declares():
+    """physgen evaluate's --n-boot and --max-samples rows restate EvalConfig's defaults and ranges (that module
+    loads torch, which registering the verb must not): they must agree."""
+    from physgen.cli.evaluate import protocol_rows
+    from physgen.fields import declaration
+    from physgen.metrics.evaluate import EvalConfig
+
+    for row in protocol_rows():
+        d = declaration(EvalConfig, row.dest)
+        assert (row.default, row.range) == (d.default, d.range), row.flag

@@ -112,3 +112,13 @@ def test_evaluate_rows_state_what_evalconfig_declares():
     for row in protocol_rows():
         d = declaration(EvalConfig, row.dest)
         assert (row.default, row.range) == (d.default, d.range), row.flag
+
+
+def test_building_every_parser_loads_no_torch():
+    """Registering the verbs (what `physgen --help` does) reads the tables without loading torch or scikit-learn."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from physgen.cli import build_parser; build_parser(); "
+            "print(sorted(m for m in ('torch', 'sklearn') if m in sys.modules))")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip() == "[]"

@@ -88,6 +88,8 @@ ISING_SIZE, ISING_TEMPERATURES, ISING_PER_T = 16, (1.8, 2.27, 3.0), 1000
 #: the Ising data sets: the acceptance temperatures and a second set away from them (ordered, just above T_c,
 #: deep in the paramagnet), judged alike
 ISING_SETS = {"ising": ISING_TEMPERATURES, "ising-off": (2.0, 2.4, 3.5)}
+#: every Ising data set, the fixed ones and the one drawn per run
+ISING_DATA = (*ISING_SETS, "ising-random")
 ISING_RANDOM_RANGE = (1.6, 3.6)   # the third set: three temperatures drawn from this range per benchmark run
 ISING_REFERENCE_PER_T, ISING_SAMPLES_PER_T = 10_000, 3000   # the judge: Monte Carlo reference, samples drawn
 TTBAR_N, TTBAR_HOLDOUT, DIGITS_TEST_FRACTION = 10_000, 2000, 1 / 3
@@ -290,7 +292,7 @@ def train_cell(family: str, data: str, paths, args, run: int = 0) -> dict:
     out, name = args.out, _name(data, family, run)
     run_dir, fake, judge_dir, log = f"runs/{name}", f"samples/{name}.h5", f"eval/{name}", args.out / "logs" / name
     argv = ["train", family, "--data", paths[0], "--out", run_dir]
-    argv += (["--condition", "temperature"] if data in ISING_SETS else [])
+    argv += (["--condition", "temperature"] if data in ISING_DATA else [])
     argv += ["--max-time", f"{args.max_time:g}"] if args.max_time is not None else []
     argv += _seed(args.seed + run) + list(BOOKKEEPING)
     cell: dict = {"commands": []}
@@ -303,7 +305,7 @@ def train_cell(family: str, data: str, paths, args, run: int = 0) -> dict:
         summary = json.loads((out / run_dir / "summary.json").read_text())
         cell.update(steps=summary.get("steps"), train_status=summary.get("status"),
                     planned_steps=summary.get("planned_steps"), stopped_by=summary.get("stopped_by"))
-        n = ISING_SAMPLES_PER_T * len(ISING_SETS[data]) if data in ISING_SETS else len(load(out / paths[1]))
+        n = ISING_SAMPLES_PER_T * len(ising_sets(args.seed)[data]) if data in ISING_DATA else len(load(out / paths[1]))
         s = check(run_physgen(["sample", run_dir, "--n", str(n), *_seed(run), "--out", fake, "--overwrite"], cwd=out,
                               threads=args.threads, log=log.with_suffix(".sample.log"), timeout=args.sample_timeout))
         cell["commands"].append(s["command"])
@@ -639,7 +641,7 @@ def combine(paths: list[Path]) -> dict:
                 "runs_per_cell": b.get("runs_per_cell", 1)}])]}
     for b in boards:
         for data, cells in b["results"].items():   # one data set's families may come from several runs
-            if data in ISING_SETS:
+            if data in ISING_DATA:
                 cells = {f: _rejudged(c) for f, c in cells.items()}
             out["results"].setdefault(data, {}).update(cells)
         out["skipped"].update(b.get("skipped", {}))

@@ -272,7 +272,7 @@ def test_the_second_ising_set_is_judged_alike_and_van_runs_on_spins_only(tmp_pat
 
 def test_the_third_ising_set_is_drawn_per_seed_within_its_range(tmp_path, monkeypatch):
     """``ising-random``: three temperatures in [1.6, 3.6] drawn from the run's --seed (the same seed, the same set;
-    another seed, another set), written and judged like the fixed sets."""
+    another seed, another set), written, trained conditioned on T and judged like the fixed sets."""
     calls: list[list[str]] = []
     monkeypatch.setattr(bench, "run_physgen", _fake_physgen(calls))
     drawn = bench.random_temperatures(0)
@@ -282,6 +282,8 @@ def test_the_third_ising_set_is_drawn_per_seed_within_its_range(tmp_path, monkey
     assert [c[c.index("--temperatures") + 1] for c in calls] == [",".join(f"{t:g}" for t in drawn)] * 2
     assert paths == {"ising-random": ("data/ising-random-train.h5", "data/ising-random-test.h5")}
     assert bench.JUDGES["ising-random"] == bench.JUDGES["ising"]
+    train, sample, _ = bench.train_cell("rbm", "ising-random", paths["ising-random"], _args(tmp_path))["commands"]
+    assert " --n 9000 " in sample and "--condition temperature" in train
 
 
 def test_the_verdict_is_the_median_s_with_min_max_and_every_run_kept(tmp_path, fake_runs):

@@ -3,11 +3,13 @@
 same way and is used by every family with its field, from ``sample(sampler=...)`` and from ``model.sampler``."""
 from __future__ import annotations
 
+import dataclasses
 import sys
 import textwrap
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -93,3 +95,78 @@ def test_a_sampler_from_an_installed_package_serves_every_family_with_its_field(
         registry._entries.cache_clear()
         for key in [k for k in registry._REGISTRY if k[1] == "plain-euler"]:
             del registry._REGISTRY[key]
+
+
+def _ddim(**more):
+    torch.manual_seed(0)
+    return build("ddpm", {**TINY, "timesteps": 20, "sampler": "ddim", "steps": 5, **more},
+                 DataSpec("continuous", (2,))).eval()
+
+
+def test_a_samplers_option_replaces_the_family_setting_for_one_call():
+    """``eta=`` (as ``--set sampler.eta`` gives it, text) draws what a run trained with that ``model.ddim_eta``
+    draws, bit for bit, and leaves the run's own setting as it was."""
+    plain, other = _ddim(), _ddim(ddim_eta=0.7)
+    draw = lambda model, **o: model.sample(6, generator=torch.Generator().manual_seed(1), **o)  # noqa: E731
+    assert torch.equal(draw(plain, eta="0.7"), draw(other))
+    assert not torch.equal(draw(plain, eta=0.7), draw(plain))
+    assert plain.config.ddim_eta == 0.0
+    assert torch.equal(draw(plain, sampler="dpm-solver++", spacing="time"),
+                       draw(_ddim(solver_spacing="time"), sampler="dpm-solver++"))
+
+
+@pytest.mark.parametrize("options,message", [
+    ({"foo": 1}, r"^sampler\.foo: the ddim sampler takes eta, variance$"),
+    ({"eta": -1}, r"^sampler\.eta=-1: must be a number >= 0$"),
+    ({"variance": "wide"}, r"^sampler\.variance: 'wide' is not one of posterior \| beta$"),
+    ({"sampler": "ddpm", "eta": 0.5}, r"^sampler\.eta: the ddpm sampler takes variance$"),
+])
+def test_a_wrong_sampler_option_is_one_error_naming_it(options, message):
+    with pytest.raises(UserError, match=message):
+        _ddim().sample(2, generator=torch.Generator().manual_seed(0), **options)
+
+
+def test_every_sampler_option_names_a_setting_of_each_family_with_its_field():
+    """An option reads a key of the family's config; the table in docs/diffusion.md is the registry's."""
+    families = {"vp-eps": ("ddpm",), "ve-score": ("score-sde",), "velocity": ("flow-matching", "epic-fm")}
+    from physgen.models.registry import get
+
+    for field_name, owners in families.items():
+        for name in registry.names(field_name):
+            for owner in owners:
+                keys = {f.name for f in dataclasses.fields(get(owner).config_class)}
+                assert set(registry.get(field_name, name).options.values()) <= keys, (owner, name)
+    assert registry.options_table() in (ROOT / "docs" / "diffusion.md").read_text(encoding="utf-8")
+
+
+def test_physgen_sample_takes_sampler_options_by_set(cli, tmp_path):
+    """``--set sampler.KEY=V``: a named sampler's option (ddpm) or a keyword of the family's own sampler
+    (rbm's ``burn_in``), coerced from text; a key neither takes, a malformed item and a key that a flag also
+    sets are one line and exit 2, writing nothing."""
+    from physgen.data import Dataset, load, save
+
+    rng = np.random.default_rng(0)
+    cont = save(Dataset(rng.normal(size=(200, 2)).astype(np.float32), "continuous"), tmp_path / "cont.h5")
+    spins = save(Dataset((2 * rng.integers(0, 2, size=(60, 3, 3)) - 1).astype(np.int8), "spins"), tmp_path / "spins.h5")
+    q = ("--no-progress", "--device", "cpu", "--steps", "2")
+    assert cli("train", "ddpm", "--data", cont, "--out", tmp_path / "d", *q, "--set", "model.timesteps=20",
+               "--set", "model.width=16", "--set", "model.blocks=1")[0] == 0
+    assert cli("train", "rbm", "--data", spins, "--out", tmp_path / "r", *q)[0] == 0
+    out = lambda name: ("--out", tmp_path / f"{name}.h5")  # noqa: E731
+    base = ("sample", tmp_path / "d", "--n", "5", "--sampler", "ddim", "--steps", "4")
+    assert cli(*base, *out("a"), "--set", "sampler.eta=0.5")[0] == 0
+    assert cli(*base, *out("b"), "--set", "sampler.eta=0.5")[0] == 0
+    assert cli(*base, *out("c"))[0] == 0
+    a, b, c = (load(tmp_path / f"{k}.h5").samples for k in "abc")
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert cli("sample", tmp_path / "r", "--n", "4", *out("r"), "--set", "sampler.burn_in=3",
+               "--set", "sampler.flip=false")[0] == 0
+    for run, sets, needle in [
+            ("d", ("--sampler", "ddim", "--set", "sampler.eta=-2"), "sampler.eta=-2: must be a number >= 0"),
+            ("d", ("--set", "eta=1"), "--set eta=1: expected sampler.KEY=VALUE"),
+            ("d", ("--set", "sampler.steps=3"), "--set sampler.steps=3: --steps gives it already"),
+            ("r", ("--set", "sampler.eta=1"), "sampler.eta: model 'rbm' takes sampler.burn_in"),
+            ("r", ("--set", "sampler.burn_in=x"), "sampler.burn_in: 'x' is not an integer")]:
+        code, _, err = cli(*base[:1], tmp_path / run, "--n", "3", "--steps", "2", *out("bad"), *sets)
+        assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
+        assert not (tmp_path / "bad.h5").exists()

@@ -20,6 +20,9 @@ def register(sub) -> None:
              Arg("--extrapolate", "allow condition values outside the trained range", action="store_true"),
              Arg("--steps", "sampler steps (passed to the model's sampler as steps=N)", range=NON_NEGATIVE_INT),
              Arg("--sampler", "sampler name (passed to the model's sampler as sampler=NAME)"),
+             Arg("--set", "one option of the sampler, e.g. --set sampler.eta=0.5 for ddim or --set sampler.burn_in=500 "
+                 "for an rbm (repeatable; docs/diffusion.md lists the named samplers' options)", dest="sets",
+                 action="append", default=[], metavar="sampler.KEY=VALUE"),
              Arg("--guidance", "classifier-free guidance weight of a conditional diffusion run trained with "
                  "model.p_uncond > 0 (default: the run's model.guidance)", range=FINITE, metavar="W"),
              Arg("--device", "auto | cpu | cuda | cuda:N | mps (default auto)"),
@@ -80,8 +83,10 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler), ("guidance", args.guidance))
                if v is not None}
+    sets = sampler_sets(args.sets, {k for k in FLAGGED if getattr(args, k) is not None})
     exact = _exact_options(args)
     run_ = load_run(args.run_dir, device=args.device, which=args.which)
+    options.update(typed(run_.model, sets))
     if run_.checkpoint != args.which and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
     if exact:
@@ -121,8 +126,9 @@ def _exact_options(args) -> dict:
         return {}
     if args.format != "h5":
         raise UserError("--mcmc/--importance write physgen's h5 format (drop --format)")
-    if args.steps is not None or args.sampler is not None or args.guidance is not None:
-        raise UserError("--mcmc/--importance propose with the model's own sampler: drop --steps, --sampler, --guidance")
+    if args.steps is not None or args.sampler is not None or args.guidance is not None or args.sets:
+        raise UserError("--mcmc/--importance propose with the model's own sampler: drop --steps, --sampler, --guidance, "
+                        "--set")
     if not args.hamiltonian and (args.open or args.J != 1.0 or args.h != 0.0):
         raise UserError("--J, --h and --open describe --hamiltonian ising: add it")
     out: dict = {"mcmc": args.mcmc, "importance": args.importance}
@@ -134,4 +140,52 @@ def _exact_options(args) -> dict:
         from physgen.training.exact_sampling import ising
 
         out["hamiltonian"] = partial(ising, J=args.J, h=args.h, periodic=not args.open)
+    return out
+
+
+#: the sampler keywords that have a flag of their own
+FLAGGED = ("steps", "sampler", "guidance", "chains")
+
+
+def sampler_sets(items: list[str], flags: set[str]) -> dict[str, str]:
+    """``--set sampler.KEY=VALUE`` items -> ``{KEY: VALUE}`` (text); a KEY that one of the given ``flags``
+    (``--steps``, ``--chains``, ...) also sets is refused."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        section, _, name = key.strip().partition(".")
+        if not eq or section != "sampler" or not name.strip():
+            raise UserError(f"--set {item}: expected sampler.KEY=VALUE, e.g. sampler.eta=0.5")
+        if name.strip() in flags:
+            raise UserError(f"--set {item}: --{name.strip()} gives it already")
+        out[name.strip()] = value.strip()
+    return out
+
+
+def typed(model, sets: dict[str, str]) -> dict:
+    """The ``--set sampler.KEY`` texts as keyword options of ``model.sample``: a keyword it names is coerced to
+    its annotated type (:func:`physgen.coerce.coerce`); where it also takes the options of a named sampler
+    (``**options``), any other is passed as text, for the sampler to read
+    (:func:`physgen.samplers.registry.configure`); else it is refused, listing the keywords it takes."""
+    import inspect
+    import typing
+
+    from physgen.coerce import coerce
+    from physgen.training.run import OWN
+
+    if not sets:
+        return {}
+    params = inspect.signature(model.sample).parameters
+    named = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in OWN]
+    more = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    hints = typing.get_type_hints(model.sample)
+    out = {}
+    for name, text in sets.items():
+        if name in named:
+            out[name] = coerce(text, hints.get(name, typing.Any), f"sampler.{name}")
+        elif more:
+            out[name] = text
+        else:
+            shown = [f"--{k}" if k in FLAGGED else f"sampler.{k}" for k in named]
+            raise UserError(f"model {model.name!r} takes {', '.join(shown)}", key=f"sampler.{name}")
     return out

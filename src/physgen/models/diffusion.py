@@ -225,18 +225,20 @@ class DDPM(DDPMCard, _Diffusion):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
-               steps: int | None = None, sampler: str | None = None, guidance: float | None = None
-               ) -> torch.Tensor:
-        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+               steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
+               **options: Any) -> torch.Tensor:
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``) and its ``options``
+        (:func:`physgen.samplers.registry.configure`):
 
         * ``sde-dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE, ``dpm-solver++`` — on the probability-flow
           ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver`), ``steps`` defaulting to
-          ``model.solver_steps`` (at most T);
-        * ``ddpm`` (alias ``ancestral``; respaced when ``steps`` < T) and ``ddim`` (η = ``model.ddim_eta``),
-          ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim).
+          ``model.solver_steps`` (at most T); option ``spacing`` (``model.solver_spacing``);
+        * ``ddpm`` (alias ``ancestral``; respaced when ``steps`` < T) and ``ddim`` (η: option ``eta``, default
+          ``model.ddim_eta``), ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim); option
+          ``variance`` (``model.ancestral_variance``).
         """
-        cfg = self.config
-        run = samplers.get("vp-eps", sampler or cfg.sampler, family=self.name)
+        run = samplers.get("vp-eps", sampler or self.config.sampler, family=self.name)
+        cfg = samplers.configure(run, self.config, options)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         problem = samplers.Problem(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), generator,
                                    self.device, cfg, schedule=self.alpha_bar, clip=cfg.clip or self.data_clip())
@@ -283,28 +285,29 @@ class ScoreSDE(ScoreSDECard, _Diffusion):
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
                steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
-               corrector_steps: int | None = None) -> torch.Tensor:
-        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``):
+               corrector_steps: int | None = None, **options: Any) -> torch.Tensor:
+        """``(n, *shape)`` samples with ``sampler`` (default ``model.sampler``) and its ``options``
+        (:func:`physgen.samplers.registry.configure`):
 
         * ``sde-dpm-solver++`` / ``dpm-solver++`` — DPM-Solver++(2M) on the reverse SDE / the probability-flow
           ODE (Lu et al. 2022b; :func:`physgen.samplers.ddpm.dpm_solver_ve`) over ``steps`` (default
-          ``model.solver_steps``) noise levels s(t) from s(1) to s(``sample_eps``) spaced as in Karras et al.
-          (2022, eq. 5, ρ = 7), then the denoising to s = 0;
+          ``model.solver_steps``) noise levels s(t) from s(1) to s(``eps``) (option, default
+          ``model.sample_eps``) spaced as in Karras et al. (2022, eq. 5, ρ = 7), then the denoising to s = 0;
         * ``euler-maruyama`` — the reverse SDE in ``steps`` (default ``model.steps``) steps, predictor–corrector
-          with ``corrector_steps`` > 0 (which selects it when no ``sampler`` is named).
+          with ``corrector_steps`` > 0 (which selects it when no ``sampler`` is named) at the option ``snr``
+          (``model.snr``).
 
         The data prediction of the VE SDE is x̂_0 = x + s(t)² s_θ(x, t) (Tweedie's formula).
         """
-        cfg = self.config
-        k = cfg.corrector_steps if corrector_steps is None else int(corrector_steps)
-        if sampler is None:
-            sampler = "euler-maruyama" if k > 0 else cfg.sampler   # the corrector belongs to Euler–Maruyama
+        k = self.config.corrector_steps if corrector_steps is None else int(corrector_steps)
+        if sampler is None:   # the corrector belongs to Euler–Maruyama
+            sampler = "euler-maruyama" if k > 0 else self.config.sampler
         run = samplers.get("ve-score", sampler, family=self.name)
+        cfg = replace(samplers.configure(run, self.config, options), corrector_steps=k)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)
         score_fn = lambda x, t: eps_like(x, t) / self.sde.marginal_std(t).view(-1, *([1] * (x.ndim - 1)))
-        problem = samplers.Problem(score_fn, (n, *self.spec.shape), generator, self.device,
-                                   replace(cfg, corrector_steps=k), schedule=self.sde)
+        problem = samplers.Problem(score_fn, (n, *self.spec.shape), generator, self.device, cfg, schedule=self.sde)
         x = run.run(problem, steps)
         clip = self.data_clip()
         if isinstance(clip, tuple):

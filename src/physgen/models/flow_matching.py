@@ -30,6 +30,8 @@ per data kind): :mod:`physgen.models.flow_matching_card`.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -110,12 +112,13 @@ class FlowMatching(FlowMatchingCard, _Diffusion):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
-               steps: int | None = None, sampler: str | None = None, guidance: float | None = None
-               ) -> torch.Tensor:
+               steps: int | None = None, sampler: str | None = None, guidance: float | None = None,
+               **options: Any) -> torch.Tensor:
         """``(n, *shape)`` samples: x(1) of dx/dt = v_θ(x, t, c), x(0) ~ N(0, I), by ``sampler`` (default
-        ``model.sampler``) with ``steps`` steps (default ``model.steps``; rk45 chooses its own)."""
-        cfg = self.config
-        run = samplers.get("velocity", sampler or cfg.sampler, family=self.name)
+        ``model.sampler``) with ``steps`` steps (default ``model.steps``; rk45 chooses its own) and the sampler's
+        ``options`` (:func:`physgen.samplers.registry.configure`; rk45: ``rtol``, ``atol``; sde: ``noise``)."""
+        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
+        cfg = samplers.configure(run, self.config, options)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         field = self._guided(net, c, w, 1.0)
         x0 = randn((n, *self.spec.shape), generator, self.device, self.data_lo.dtype)

@@ -36,6 +36,8 @@ minibatch optimal transport", TMLR 2024, arXiv:2302.00482.
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 from torch import nn
@@ -134,21 +136,22 @@ class EPiCFlowMatching(EPiCFMCard, CloudSpace, GenerativeModel):
     # --- sampling -----------------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
-               steps: int | None = None, sampler: str | None = None) -> torch.Tensor:
+               steps: int | None = None, sampler: str | None = None, **options: Any) -> torch.Tensor:
         """``(n, P, F)`` clouds: multiplicities from the training histogram, then the learned velocity carried
         from Gaussian noise by ``sampler`` (default ``model.sampler``) in ``steps`` steps (default
-        ``model.steps``)."""
+        ``model.steps``), with the sampler's ``options`` (:func:`physgen.samplers.registry.configure`)."""
         steps = int(steps if steps is not None else self.config.steps)
         if steps < 1:
             raise UserError(f"must be >= 1, got {steps}", key="steps")
+        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
+        settings = samplers.configure(run, self.config, options)
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None
         dev = self.feat_mean.device
         mask = self.draw_mask(n, labels, generator)
         p, f = self.spec.shape
         z = torch.randn((n, p, f), generator=generator, device=generator.device).to(dev) * mask
-        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
-        z = run.run(samplers.Problem(lambda x, t: self.net(x, t, c, mask), z.shape, generator, dev, self.config,
+        z = run.run(samplers.Problem(lambda x, t: self.net(x, t, c, mask), z.shape, generator, dev, settings,
                                      x0=z), steps)
         return self._inverse_map(z, mask)
 

@@ -2,7 +2,8 @@
 the work, declared as ``physgen.samplers`` entry points in ``pyproject.toml``.
 
 Step defaults come from the family's settings: ``steps`` for the ancestral, DDIM, Euler–Maruyama and
-fixed-step ODE samplers, ``solver_steps`` for DPM-Solver++.
+fixed-step ODE samplers, ``solver_steps`` for DPM-Solver++.  Each sampler's ``options`` name the settings it
+reads that a user may change when sampling (``--set sampler.eta=0``).
 """
 from __future__ import annotations
 
@@ -33,12 +34,15 @@ def _dpm_solver(stochastic: bool):
 
 
 DDPM = Sampler("ddpm", "vp-eps", _ddim(ancestral=True), "ancestral sampling (Ho et al. 2020), respaced when steps < T",
-               aliases=("ancestral",))
-DDIM = Sampler("ddim", "vp-eps", _ddim(ancestral=False), "DDIM (Song, Meng & Ermon 2021) with η = model.ddim_eta")
+               aliases=("ancestral",), options={"variance": "ancestral_variance"})
+DDIM = Sampler("ddim", "vp-eps", _ddim(ancestral=False), "DDIM (Song, Meng & Ermon 2021) with η = model.ddim_eta",
+               options={"eta": "ddim_eta", "variance": "ancestral_variance"})
 VP_DPM_SOLVER = Sampler("dpm-solver++", "vp-eps", _dpm_solver(False),
-                        "DPM-Solver++(2M) on the probability-flow ODE (Lu et al. 2022b)")
+                        "DPM-Solver++(2M) on the probability-flow ODE (Lu et al. 2022b)",
+                        options={"spacing": "solver_spacing"})
 VP_SDE_DPM_SOLVER = Sampler("sde-dpm-solver++", "vp-eps", _dpm_solver(True),
-                            "SDE-DPM-Solver++(2M) on the reverse SDE (Lu et al. 2022b)")
+                            "SDE-DPM-Solver++(2M) on the reverse SDE (Lu et al. 2022b)",
+                            options={"spacing": "solver_spacing"})
 
 
 # --- the score on a variance-exploding SDE (score-sde) -----------------------------------------------------
@@ -59,12 +63,12 @@ def _ve_euler_maruyama(p: Problem, steps: int | None):
 
 
 VE_DPM_SOLVER = Sampler("dpm-solver++", "ve-score", _ve_dpm_solver(False),
-                        "DPM-Solver++(2M) on the probability-flow ODE of the VE SDE")
+                        "DPM-Solver++(2M) on the probability-flow ODE of the VE SDE", options={"eps": "sample_eps"})
 VE_SDE_DPM_SOLVER = Sampler("sde-dpm-solver++", "ve-score", _ve_dpm_solver(True),
-                            "SDE-DPM-Solver++(2M) on the reverse VE SDE")
+                            "SDE-DPM-Solver++(2M) on the reverse VE SDE", options={"eps": "sample_eps"})
 VE_EULER_MARUYAMA = Sampler("euler-maruyama", "ve-score", _ve_euler_maruyama,
                             "Euler–Maruyama on the reverse SDE, predictor–corrector with model.corrector_steps "
-                            "(Song et al. 2021)")
+                            "(Song et al. 2021)", options={"eps": "sample_eps", "snr": "snr"})
 
 
 # --- a velocity from noise (t = 0) to data (t = 1) (flow-matching) -----------------------------------------
@@ -86,6 +90,8 @@ def _interpolant_sde(p: Problem, steps: int | None):
 EULER = Sampler("euler", "velocity", _ode("euler"), "Euler's method on the ODE")
 MIDPOINT = Sampler("midpoint", "velocity", _ode("midpoint"), "the explicit midpoint method on the ODE")
 HEUN = Sampler("heun", "velocity", _ode("heun"), "Heun's method on the ODE (Karras et al. 2022)")
-RK45 = Sampler("rk45", "velocity", _ode("rk45"), "SciPy's adaptive Dormand–Prince pair, model.rtol / model.atol")
+RK45 = Sampler("rk45", "velocity", _ode("rk45"), "SciPy's adaptive Dormand–Prince pair, model.rtol / model.atol",
+               options={"rtol": "rtol", "atol": "atol"})
 SDE = Sampler("sde", "velocity", _interpolant_sde,
-              "the SDE with the flow's marginals, noise model.noise (Albergo, Boffi & Vanden-Eijnden 2023)")
+              "the SDE with the flow's marginals, noise model.noise (Albergo, Boffi & Vanden-Eijnden 2023)",
+              options={"noise": "noise"})

@@ -13,17 +13,20 @@ al. 2022).  What a family hands over is one of three *fields*:
 
 A :class:`Sampler` has a ``name``, the ``field`` it consumes and ``run(problem, steps)`` returning the
 samples in the model's space, ``(B, *shape)``; ``steps`` None means its default, read from the family's
-settings.  Samplers are found like the model families, through the ``physgen.samplers`` entry-point group,
-one entry ``FIELD.NAME = "module:object"`` each (:mod:`physgen.plugins`): a new sampler is one module plus
-one entry-point line, and every family with that field can use it by name.  :func:`register` adds one
-in-process (tests, notebooks).
+settings.  Its ``options`` name the settings a user may change when sampling (``physgen sample --set
+sampler.eta=0``, ``sample(eta=0)``): each option reads one key of the family's config, which holds its
+default, type and range, and :func:`configure` applies them.  Samplers are found like the model families,
+through the ``physgen.samplers`` entry-point group, one entry ``FIELD.NAME = "module:object"`` each
+(:mod:`physgen.plugins`): a new sampler is one module plus one entry-point line, and every family with that
+field can use it by name.  :func:`register` adds one in-process (tests, notebooks).
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import typing
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from physgen import plugins
 from physgen.errors import UserError
@@ -53,13 +56,15 @@ class Problem:
 
 @dataclass(frozen=True)
 class Sampler:
-    """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space."""
+    """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space.  ``options``:
+    its option names -> the keys of the family's settings they set (``{"eta": "ddim_eta"}``)."""
 
     name: str
     field: str
     run: Callable[[Problem, "int | None"], Any]
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
+    options: Mapping[str, str] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.field not in FIELDS:
@@ -124,3 +129,40 @@ def check(field_name: str, name: str, key: str) -> None:
         get(field_name, name)
     except UserError:
         raise UserError(f"{key}: {name!r} is not one of {' | '.join(names(field_name))}") from None
+
+
+def configure(sampler: Sampler, settings: Any, options: Mapping[str, Any]) -> Any:
+    """The family's ``settings`` (a config dataclass) with the sampler's ``options`` applied, for one call.
+
+    Each option must be one of ``sampler.options``; its value (``--set`` text or a Python value) is coerced to
+    the type of the setting it names and checked against that setting's declared range and choices.  A wrong
+    one is one UserError keyed ``sampler.NAME``."""
+    if not options:
+        return settings
+    from physgen.coerce import coerce
+    from physgen.fields import declaration
+
+    unknown = sorted(set(options) - set(sampler.options))
+    if unknown:
+        takes = f"takes {', '.join(sorted(sampler.options))}" if sampler.options else "takes no options"
+        raise UserError(f"the {sampler.name} sampler {takes}", key=f"sampler.{unknown[0]}")
+    hints = typing.get_type_hints(type(settings))
+    values = {}
+    for name, value in options.items():
+        key, setting = f"sampler.{name}", sampler.options[name]
+        values[setting] = coerce(value, hints[setting], key)
+        span = declaration(type(settings), setting).range
+        if span is not None and not span.accepts(values[setting]):
+            raise UserError(f"must be {span.describe()}", key=key, value=value)
+    return dataclasses.replace(settings, **values)
+
+
+def options_table() -> str:
+    """The Markdown table of every registered sampler's options (docs/diffusion.md holds it; a test compares)."""
+    rows = ["| field | sampler | `--set sampler.KEY` (the setting whose value it replaces) |", "|---|---|---|"]
+    for field_name in FIELDS:
+        for name in names(field_name):
+            opts = get(field_name, name).options
+            shown = ", ".join(f"`{k}` (`model.{v}`)" for k, v in opts.items()) or "none"
+            rows.append(f"| {field_name} | `{name}` | {shown} |")
+    return "\n".join(rows)

@@ -185,6 +185,10 @@ def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool)
                         value=f"{name}={value:g}")
 
 
+#: the keywords a model's sample/log_prob takes from the run itself, never as a user's option
+OWN = ("generator", "condition")
+
+
 def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> None:
     """Refuse keyword options that ``fn`` (the model's sample/log_prob) does not accept."""
     if not options:
@@ -194,7 +198,9 @@ def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> N
         return
     bad = [k for k in options if k not in params]
     if bad:
-        raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join(as_written(b) for b in bad)}")
+        takes = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in OWN]
+        raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join(as_written(b) for b in bad)} "
+                        f"(it takes {', '.join(as_written(k) for k in takes) or 'none'})")
 
 
 def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best",

@@ -1,7 +1,8 @@
 """Whether a change leaves every family's training bit for bit as it was: each registered family is trained four
 steps on small data with the working tree's code and with the code of ``--base`` (a commit, checked out into a
 temporary git worktree and put first on ``PYTHONPATH``), and every checkpoint file the two runs write is compared
-byte for byte.
+byte for byte.  Then the working tree's run is sampled (``physgen sample RUN --n 64 --seed 0``, the family's
+default sampler) by both codes, and the two sample arrays are compared element for element.
 
 The data, made once with the working tree's ``physgen``: Ising L = 8 at T = 2, 3 (Wolff, 64 per T; the lattice
 families, conditioned on T), the ring toy (tabular families), 8×8 digits (image GANs) and binarized digits
@@ -65,6 +66,20 @@ def train(family: str, work: Path, tag: str, pythonpath: str | None) -> Path:
     return out / "checkpoints"
 
 
+def same_samples(family: str, run: Path, work: Path, pythonpath: str) -> bool:
+    """Whether the base code and the working tree draw the same samples from ``run``."""
+    from physgen.data import load
+
+    drawn = []
+    for tag, path in (("new", None), ("old", pythonpath)):
+        out = work / f"{family}-{tag}.h5"
+        done = physgen(["sample", str(run), "--n", "64", "--seed", "0", "--out", str(out), "--overwrite"], work, path)
+        if done.returncode:
+            raise SystemExit(f"{tag} {family} sample: {done.stderr.strip().splitlines()[-1]}")
+        drawn.append(load(out).samples)
+    return drawn[0].shape == drawn[1].shape and bool((drawn[0] == drawn[1]).all())
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", required=True, help="the commit to compare the working tree with")
@@ -82,8 +97,10 @@ def main(argv=None) -> int:
                 files = sorted(f.name for f in old.glob("*.safetensors"))
                 same = files == sorted(f.name for f in new.glob("*.safetensors")) and all(
                     filecmp.cmp(old / f, new / f, shallow=False) for f in files)
-                differ += not same
-                print(f"{family:<14} {len(files)} checkpoint files: {'identical' if same else 'DIFFERENT'}", flush=True)
+                drawn = same_samples(family, new.parent, work, str(base / "src"))
+                differ += not (same and drawn)
+                print(f"{family:<14} {len(files)} checkpoint files: {'identical' if same else 'DIFFERENT'}; samples: "
+                      f"{'identical' if drawn else 'DIFFERENT'}", flush=True)
         finally:
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)], check=False)
     print(f"{len(families) - differ} of {len(families)} families identical to {args.base}")

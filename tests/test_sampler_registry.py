@@ -127,8 +127,9 @@ def test_a_wrong_sampler_option_is_one_error_naming_it(options, message):
 
 
 def test_every_sampler_option_names_a_setting_of_each_family_with_its_field():
-    """An option reads a key of the family's config; the table in docs/diffusion.md is the registry's."""
-    families = {"vp-eps": ("ddpm",), "ve-score": ("score-sde",), "velocity": ("flow-matching", "epic-fm")}
+    """An option reads a key of the family's config; the table in docs/models.md is the registry's."""
+    families = {"vp-eps": ("ddpm",), "ve-score": ("score-sde",), "velocity": ("flow-matching", "epic-fm"),
+                "bipartite": ("rbm",), "energy": ("ebm",)}
     from physgen.models.registry import get
 
     for field_name, owners in families.items():
@@ -136,7 +137,7 @@ def test_every_sampler_option_names_a_setting_of_each_family_with_its_field():
             for owner in owners:
                 keys = {f.name for f in dataclasses.fields(get(owner).config_class)}
                 assert set(registry.get(field_name, name).options.values()) <= keys, (owner, name)
-    assert registry.options_table() in (ROOT / "docs" / "diffusion.md").read_text(encoding="utf-8")
+    assert registry.options_table() in (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
 
 
 def test_physgen_sample_takes_sampler_options_by_set(cli, tmp_path):

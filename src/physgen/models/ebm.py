@@ -57,8 +57,9 @@ from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.spaces import from_signed, to_signed
 from physgen.randomness import generator_device, randn
-from physgen.samplers.discrete import dlp, to_spins
-from physgen.samplers.langevin import ula
+from physgen.samplers import markov
+from physgen.samplers import registry as samplers
+from physgen.samplers.discrete import to_spins
 from physgen.samplers.replay import ReplayBuffer, gaussian, uniform
 
 DISCRETE_KINDS = ("spins", "binary")
@@ -191,27 +192,27 @@ class EBM(EBMCard, GenerativeModel):
             self.buffer.set_gaussian(self.base_mean, self.base_std)
 
     # --- MCMC ------------------------------------------------------------------------------------
-    def run_chains(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator) -> torch.Tensor:
-        """``n_steps`` of the configured sampler on −E(·|c) from ``x0`` ``(B, *shape)``: discrete
-        Metropolis–Hastings on ±1 states, or Langevin; parameters frozen.  Returns ``(B, *shape)``."""
-        if not self.discrete:
-            return self.langevin(x0, c, n_steps=n_steps, generator=generator).samples
-        cfg = self.config
+    def run_chains(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator,
+                   settings: EBMConfig | None = None) -> torch.Tensor:
+        """``n_steps`` of the model's sampler (``energy.discrete`` on ±1 states, else ``energy.langevin``,
+        :mod:`physgen.samplers.markov`) on −E(·|c) from ``x0`` ``(B, *shape)`` with the parameters frozen;
+        ``settings``: the config with a call's sampler options applied (default the model's).
+        Returns ``(B, *shape)``."""
+        run = samplers.get("energy", "discrete" if self.discrete else "langevin", family=self.name)
         with self._frozen():
-            return dlp(lambda x: -self.energy(x, c), to_spins(x0), step_size=cfg.discrete_step,
-                       n_steps=n_steps, generator=generator, mh=cfg.mh).samples
+            return run.run(self._chains(x0, c, generator, settings or self.config), n_steps)
 
     def langevin(self, x0: torch.Tensor, c: torch.Tensor | None, *, n_steps: int, generator,
                  snapshot_steps: Sequence[int] = ()):
-        """Run the configured Langevin chains on −E(·|c) from ``x0`` with the parameters frozen."""
-        cfg = self.config
-        form = "conventional" if cfg.langevin == "decoupled" else cfg.langevin
-        step = 2 * cfg.step_size if cfg.langevin == "decoupled" else cfg.step_size  # decoupled: drift η ∇log p
+        """Run the configured Langevin chains on −E(·|c) from ``x0`` with the parameters frozen; the
+        :class:`~physgen.samplers.langevin.LangevinResult` with the states at ``snapshot_steps``."""
         with self._frozen():
-            return ula(lambda x: -self.energy(x, c), x0, step_size=step, n_steps=n_steps, generator=generator,
-                       form=form, noise_scale=cfg.noise if cfg.langevin == "decoupled" else None,
-                       grad_clip=cfg.grad_clip or None, clamp=self.data_range, diagnostics=False,
-                       validate=False, snapshot_steps=snapshot_steps)
+            return markov.langevin(self._chains(x0, c, generator, self.config), n_steps, snapshot_steps)
+
+    def _chains(self, x0: torch.Tensor, c: torch.Tensor | None, generator, settings: EBMConfig) -> samplers.Problem:
+        """The chains' problem: log p = −E(·|c), started at ``x0``, Langevin states clamped to the data's box."""
+        return samplers.Problem(lambda x: -self.energy(x, c), tuple(x0.shape), generator, x0.device, settings,
+                                clip=self.data_range, x0=x0)
 
     @contextlib.contextmanager
     def _frozen(self):
@@ -294,12 +295,15 @@ class EBM(EBMCard, GenerativeModel):
 
     @torch.no_grad()
     def sample(self, n: int, *, generator: torch.Generator, condition: dict[str, float] | None = None,
-               steps: int | None = None, sampler: str | None = None, init: str | None = None) -> torch.Tensor:
-        """``(n, *shape)``: ``steps`` (default ``sample_steps``) Langevin steps from ``init`` (default
-        ``sample_init``: the replay buffer's persistent chains, or noise)."""
+               steps: int | None = None, sampler: str | None = None, init: str | None = None,
+               **options: Any) -> torch.Tensor:
+        """``(n, *shape)``: ``steps`` (default ``sample_steps``) moves of the model's sampler, with its
+        ``options`` (:func:`physgen.samplers.registry.configure`), from ``init`` (default ``sample_init``: the
+        replay buffer's persistent chains, or noise)."""
         allowed = "discrete" if self.discrete else "langevin"
         if sampler not in (None, allowed):
             raise UserError(f"sampler={sampler}: this ebm samples with {allowed} (model.sampler)")
+        settings = samplers.configure(samplers.get("energy", allowed, family=self.name), self.config, options)
         init = init or self.config.sample_init
         if init not in ("buffer", "noise"):
             raise UserError(f"init: must be buffer or noise, got {init!r}")
@@ -309,7 +313,7 @@ class EBM(EBMCard, GenerativeModel):
         if steps < 1:
             raise UserError(f"steps: must be >= 1, got {steps}")
         x0, c = self._start(n, condition, generator, init)
-        return self.from_model_space(self.run_chains(x0, c, n_steps=steps, generator=generator))
+        return self.from_model_space(self.run_chains(x0, c, n_steps=steps, generator=generator, settings=settings))
 
     @torch.no_grad()
     def chain_snapshots(self, n: int, *, generator: torch.Generator, steps: Sequence[int] = (0, 1, 5, 10, 20, 40, 60),

@@ -3,13 +3,16 @@
 
 A family states what it learned and hands it over as a :class:`Problem`; the sampler it names owns the loop.
 The family never branches on the sampler's name (the scheduler/pipeline split of diffusers, von Platen et
-al. 2022).  What a family hands over is one of three *fields*:
+al. 2022).  What a family hands over is one of five *fields*:
 
 * ``vp-eps`` — ε̂(x, t), t ∈ {0, …, T − 1} int64, on a variance-preserving schedule: ``schedule`` is
   ᾱ ``(T,)`` float64 (``ddpm``);
 * ``ve-score`` — ∇ log p_t(x), t ∈ (0, 1], on a variance-exploding SDE: ``schedule`` is the
   :class:`~physgen.samplers.ddpm.VESDE` (``score-sde``);
-* ``velocity`` — v(x, t) carrying noise at t = 0 to data at t = 1, ``x0`` the noise (``flow-matching``).
+* ``velocity`` — v(x, t) carrying noise at t = 0 to data at t = 1, ``x0`` the noise (``flow-matching``);
+* ``bipartite`` — an RBM's energy, block Gibbs and parallel tempering on it (``rbm``);
+* ``energy`` — a log-density −E(x | c) and the chains' start ``x0``, Langevin or discrete moves (``ebm``)
+  (:mod:`physgen.samplers.markov`).
 
 A :class:`Sampler` has a ``name``, the ``field`` it consumes and ``run(problem, steps)`` returning the
 samples in the model's space, ``(B, *shape)``; ``steps`` None means its default, read from the family's
@@ -32,17 +35,21 @@ from physgen import plugins
 from physgen.errors import UserError
 
 GROUP = "physgen.samplers"
-FIELDS = ("vp-eps", "ve-score", "velocity")
+FIELDS = ("vp-eps", "ve-score", "velocity", "bipartite", "energy")
 
 
 @dataclass(frozen=True)
 class Problem:
     """What a family hands a sampler.
 
-    ``field(x (B, *shape), t (B,)) -> (B, *shape)``; ``shape`` includes the batch; ``settings`` is the family's
-    config with the call's overrides applied (a sampler reads its own keys from it, e.g. ``steps``,
-    ``ddim_eta``, ``noise``); ``clip`` bounds x̂_0 for the VP samplers (a float, a (lo, hi) pair of tensors or
-    None); ``x0`` is the starting noise of the ``velocity`` field."""
+    ``field``: ``field(x (B, *shape), t (B,)) -> (B, *shape)`` for the three fields of a generative path, the
+    ``BipartiteEnergy`` (``bipartite``) or ``log p(x) (C,)`` (``energy``); ``shape`` includes the batch;
+    ``settings`` is the family's config with the call's overrides applied (a sampler reads its own keys from
+    it, e.g. ``steps``, ``ddim_eta``, ``noise``); ``clip`` bounds x̂_0 for the VP samplers (a float, a
+    (lo, hi) pair of tensors or None) and the states of the ``energy`` field; ``x0`` is the starting noise of
+    the ``velocity`` field and the chains' start of the Markov fields (None: a random start); ``chains`` is
+    the number of parallel chains (None: one per sample) and ``symmetric`` says the law is even under
+    x → −x (a chain may then add the global flip)."""
 
     field: Callable
     shape: tuple[int, ...]
@@ -52,6 +59,8 @@ class Problem:
     schedule: Any = None
     clip: Any = None
     x0: Any = None
+    chains: int | None = None
+    symmetric: bool = False
 
 
 @dataclass(frozen=True)

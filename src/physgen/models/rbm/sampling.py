@@ -20,8 +20,9 @@ import torch
 from physgen.errors import UserError
 from physgen.models.rbm import checks
 from physgen.samplers.boltzmann import Proposal
-from physgen.samplers.gibbs import gibbs_sample, gibbs_steps
-from physgen.samplers.tempering import default_betas, pt_sample
+from physgen.samplers import registry as samplers
+from physgen.samplers.gibbs import gibbs_steps
+from physgen.samplers.tempering import default_betas
 
 if TYPE_CHECKING:
     from physgen.models.rbm.model import RBM
@@ -32,7 +33,8 @@ def sample(model: RBM, n: int, *, generator: torch.Generator, condition: dict[st
            burn_in: int | None = None, thin: int | None = None, init: Any = "persistent",
            chains: int | None = None, sampler: str | None = None, steps: int | None = None,
            flip: bool | None = None) -> torch.Tensor:
-    """``(n, *spec.shape)`` samples by block Gibbs (or PT for ``sampler="pt"``/method pt).
+    """``(n, *spec.shape)`` samples by block Gibbs (or PT for ``sampler="pt"``/method pt; the ``bipartite``
+    samplers of :mod:`physgen.samplers.markov`).
 
     ``burn_in`` (alias ``steps``) sweeps, then one sample per chain every ``thin`` sweeps;
     ``init``: ``"persistent"`` (the training chains when present, else random), ``"random"``,
@@ -41,17 +43,12 @@ def sample(model: RBM, n: int, *, generator: torch.Generator, condition: dict[st
     k = model.condition_index(condition)
     e = model.energy(k).detach()
     c = model.config
-    burn_in = c.burn_in if burn_in is None and steps is None else (steps if burn_in is None else burn_in)
-    thin, flip = c.thin if thin is None else thin, model.flip if flip is None else flip
-    start = init_rows(model, k, init)
-    sampler = sampler or ("pt" if c.method == "pt" else "gibbs")
-    if sampler == "pt":
-        x = pt_sample(e, n, betas=model.betas if len(model.betas) > 1 else default_betas(c.n_temperatures, c.beta_min),
-                      generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
-    elif sampler == "gibbs":
-        x = gibbs_sample(e, n, generator=generator, chains=chains, burn_in=burn_in, thin=thin, init=start, flip=flip)
-    else:
-        raise UserError(f"sampler={sampler}: the rbm samples with 'gibbs' or 'pt'")
+    run = samplers.get("bipartite", sampler or ("pt" if c.method == "pt" else "gibbs"), family=model.name)
+    settings = samplers.configure(run, c, {key: v for key, v in (("burn_in", burn_in), ("thin", thin)) if v is not None})
+    betas = model.betas if len(model.betas) > 1 else default_betas(c.n_temperatures, c.beta_min)
+    x = run.run(samplers.Problem(e, (n, e.W.shape[-2]), generator, model.W.device, settings, schedule=betas,
+                                 x0=init_rows(model, k, init), chains=chains,
+                                 symmetric=model.flip if flip is None else flip), None if burn_in is not None else steps)
     x = model.decode(x)
     if model.visible == "bernoulli" and model.spec.kind == "image":   # grey levels: the mean E[v | h] of a
         # last half-sweep, not binary draws (binomial and softmax units draw grey levels themselves)

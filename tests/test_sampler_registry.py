@@ -171,3 +171,26 @@ def test_physgen_sample_takes_sampler_options_by_set(cli, tmp_path):
         code, _, err = cli(*base[:1], tmp_path / run, "--n", "3", "--steps", "2", *out("bad"), *sets)
         assert code == 2 and needle in err and len(err.strip().splitlines()) == 1, err
         assert not (tmp_path / "bad.h5").exists()
+
+
+def test_the_markov_samplers_take_their_options_the_same_way():
+    """rbm: ``thin=3`` draws what a run with ``model.thin=3`` draws (two chains, so thinning matters), for Gibbs
+    and for tempering; ebm: ``step=0.3`` what ``model.discrete_step=0.3`` draws; an option of the other
+    sampler is refused."""
+    spec, seed = DataSpec("spins", (3, 3)), lambda: torch.Generator().manual_seed(0)  # noqa: E731
+
+    def made(family, **config):
+        torch.manual_seed(0)
+        return build(family, config, spec)
+
+    rbm, thin3 = made("rbm", n_hidden=4, burn_in=5, thin=1), made("rbm", n_hidden=4, burn_in=5, thin=3)
+    for sampler in ("gibbs", "pt"):
+        ours = rbm.sample(8, generator=seed(), chains=2, sampler=sampler, thin=3)
+        assert torch.equal(ours, thin3.sample(8, generator=seed(), chains=2, sampler=sampler))
+        assert not torch.equal(ours, rbm.sample(8, generator=seed(), chains=2, sampler=sampler))
+    ebm, step = made("ebm", hidden=[8]), made("ebm", hidden=[8], discrete_step=0.3)
+    ours = ebm.sample(6, generator=seed(), init="noise", steps=5, step=0.3)
+    assert torch.equal(ours, step.sample(6, generator=seed(), init="noise", steps=5))
+    assert not torch.equal(ours, ebm.sample(6, generator=seed(), init="noise", steps=5))
+    with pytest.raises(UserError, match=r"^sampler\.step_size: the discrete sampler takes mh, step$"):
+        ebm.sample(2, generator=seed(), init="noise", steps=1, step_size=1.0)

@@ -44,11 +44,12 @@ def sample(model: RBM, n: int, *, generator: torch.Generator, condition: dict[st
     e = model.energy(k).detach()
     c = model.config
     run = samplers.get("bipartite", sampler or ("pt" if c.method == "pt" else "gibbs"), family=model.name)
-    settings = samplers.configure(run, c, {key: v for key, v in (("burn_in", burn_in), ("thin", thin)) if v is not None})
+    options = {key: v for key, v in (("burn_in", burn_in), ("thin", thin)) if v is not None}
     betas = model.betas if len(model.betas) > 1 else default_betas(c.n_temperatures, c.beta_min)
-    x = run.run(samplers.Problem(e, (n, e.W.shape[-2]), generator, model.W.device, settings, schedule=betas,
-                                 x0=init_rows(model, k, init), chains=chains,
-                                 symmetric=model.flip if flip is None else flip), None if burn_in is not None else steps)
+    problem = samplers.Problem(e, (n, e.W.shape[-2]), generator, model.W.device, samplers.configure(run, c, options),
+                               schedule=betas, x0=init_rows(model, k, init), chains=chains,
+                               symmetric=model.flip if flip is None else flip)
+    x = run.run(problem, steps if burn_in is None else None)   # burn_in wins over its alias steps
     x = model.decode(x)
     if model.visible == "bernoulli" and model.spec.kind == "image":   # grey levels: the mean E[v | h] of a
         # last half-sweep, not binary draws (binomial and softmax units draw grey levels themselves)

@@ -21,7 +21,7 @@ def register(sub) -> None:
              Arg("--steps", "sampler steps (passed to the model's sampler as steps=N)", range=NON_NEGATIVE_INT),
              Arg("--sampler", "sampler name (passed to the model's sampler as sampler=NAME)"),
              Arg("--set", "one option of the sampler, e.g. --set sampler.eta=0.5 for ddim or --set sampler.burn_in=500 "
-                 "for an rbm (repeatable; docs/diffusion.md lists the named samplers' options)", dest="sets",
+                 "for an rbm (repeatable; docs/models.md lists each sampler's options)", dest="sets",
                  action="append", default=[], metavar="sampler.KEY=VALUE"),
              Arg("--guidance", "classifier-free guidance weight of a conditional diffusion run trained with "
                  "model.p_uncond > 0 (default: the run's model.guidance)", range=FINITE, metavar="W"),

@@ -167,17 +167,14 @@ def typed(model, sets: dict[str, str]) -> dict:
     its annotated type (:func:`physgen.coerce.coerce`); where it also takes the options of a named sampler
     (``**options``), any other is passed as text, for the sampler to read
     (:func:`physgen.samplers.registry.configure`); else it is refused, listing the keywords it takes."""
-    import inspect
     import typing
 
     from physgen.coerce import coerce
-    from physgen.training.run import OWN
+    from physgen.training.run import keywords
 
     if not sets:
         return {}
-    params = inspect.signature(model.sample).parameters
-    named = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in OWN]
-    more = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    named, more = keywords(model.sample)
     hints = typing.get_type_hints(model.sample)
     out = {}
     for name, text in sets.items():

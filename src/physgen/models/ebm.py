@@ -104,6 +104,7 @@ class EBM(EBMCard, GenerativeModel):
         self.energy_net = self._build_net(config, spec)
         fixed = spec.kind in DISCRETE_KINDS
         self.discrete = config.sampler == "discrete"
+        self.chain = "discrete" if self.discrete else "langevin"   # its sampler (physgen.samplers.markov)
         self.buffer = ReplayBuffer(config.buffer_size, spec.shape, low=-1.0, high=1.0, reinit_fraction=config.reinit,
                                    cond_dim=self.cond.dim)
         self.register_buffer("range_fitted", torch.tensor(fixed))
@@ -198,7 +199,7 @@ class EBM(EBMCard, GenerativeModel):
         :mod:`physgen.samplers.markov`) on −E(·|c) from ``x0`` ``(B, *shape)`` with the parameters frozen;
         ``settings``: the config with a call's sampler options applied (default the model's).
         Returns ``(B, *shape)``."""
-        run = samplers.get("energy", "discrete" if self.discrete else "langevin", family=self.name)
+        run = samplers.get("energy", self.chain, family=self.name)
         with self._frozen():
             return run.run(self._chains(x0, c, generator, settings or self.config), n_steps)
 
@@ -300,10 +301,9 @@ class EBM(EBMCard, GenerativeModel):
         """``(n, *shape)``: ``steps`` (default ``sample_steps``) moves of the model's sampler, with its
         ``options`` (:func:`physgen.samplers.registry.configure`), from ``init`` (default ``sample_init``: the
         replay buffer's persistent chains, or noise)."""
-        allowed = "discrete" if self.discrete else "langevin"
-        if sampler not in (None, allowed):
-            raise UserError(f"sampler={sampler}: this ebm samples with {allowed} (model.sampler)")
-        settings = samplers.configure(samplers.get("energy", allowed, family=self.name), self.config, options)
+        if sampler not in (None, self.chain):
+            raise UserError(f"sampler={sampler}: this ebm samples with {self.chain} (model.sampler)")
+        settings = samplers.configure(samplers.get("energy", self.chain, family=self.name), self.config, options)
         init = init or self.config.sample_init
         if init not in ("buffer", "noise"):
             raise UserError(f"init: must be buffer or noise, got {init!r}")

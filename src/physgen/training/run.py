@@ -189,18 +189,23 @@ def _check_condition(spec: DataSpec, name: str, value: float, extrapolate: bool)
 OWN = ("generator", "condition")
 
 
+def keywords(fn) -> tuple[list[str], bool]:
+    """The user's keyword options of ``fn`` (a model's sample/log_prob): the ones it names, and whether it
+    also takes others (``**options``, read by a named sampler)."""
+    params = inspect.signature(fn).parameters
+    named = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in OWN]
+    return named, any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+
+
 def _check_options(fn, model_name: str, options: dict[str, Any], what: str) -> None:
     """Refuse keyword options that ``fn`` (the model's sample/log_prob) does not accept."""
     if not options:
         return
-    params = inspect.signature(fn).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
-        return
-    bad = [k for k in options if k not in params]
-    if bad:
-        takes = [k for k, p in params.items() if p.kind is inspect.Parameter.KEYWORD_ONLY and k not in OWN]
+    named, more = keywords(fn)
+    bad = [k for k in options if k not in named and k not in OWN]
+    if bad and not more:
         raise UserError(f"model {model_name!r} takes no {what}(s) {', '.join(as_written(b) for b in bad)} "
-                        f"(it takes {', '.join(as_written(k) for k in takes) or 'none'})")
+                        f"(it takes {', '.join(as_written(k) for k in named) or 'none'})")
 
 
 def load_run(run_dir: str | Path, device: str | torch.device | None = None, *, which: str = "best",

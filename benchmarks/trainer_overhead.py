@@ -92,7 +92,7 @@ def hand_loop(name, ds, sets, steps, seed) -> tuple[float, torch.nn.Module]:
         batch = data.batch(order.indices(step // per_epoch, step % per_epoch))
         g.manual_seed(step_seed(seed, 0, step))
         set_learning_rates(opts, cfg, step, steps, 1.0)   # the run's schedule (cosine on spins), as the trainer
-        if model.adversarial:
+        if "adversarial" in model.capabilities:
             logs = model.adversarial_step(batch, opts, generator=g)
             _ = {k: float(v) for k, v in logs.items()}
         else:
@@ -186,7 +186,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     if args.set is None:
-        args.set = ["model.diagnostics=false"] if registry.get(args.model).adversarial else []
+        args.set = ["model.diagnostics=false"] if "adversarial" in registry.get(args.model).capabilities else []
     torch.set_num_threads(args.threads)
     ds = load(args.data) if args.data else (lattices(args.lattice) if args.lattice else tabular())
     print(f"command: python benchmarks/trainer_overhead.py {' '.join(sys.argv[1:])}")

@@ -14,11 +14,12 @@ from physgen import config as C
 from physgen.cli.models import EXAMPLES, budgets, example_spec
 from physgen.models import registry
 from physgen.models.base import DataSpec, GenerativeModel, budget, default_kinds, kind_of, overlay
+from physgen.models.card import CAPABILITIES, capabilities_of
 
 NAMES = [n for n in registry.names() if registry.get(n).__module__.startswith("physgen.")]  # not test toys
 KINDS = tuple(EXAMPLES)
-CONTRACT = ("name", "description", "config_class", "adversarial", "kinds", "default_spec", "checkpoint_version",
-            "closed_form_gradients", "default_config", "defaults_by_kind")
+CONTRACT = ("name", "description", "config_class", "capabilities", "kinds", "default_spec", "checkpoint_version",
+            "default_config", "defaults_by_kind")
 
 
 def test_the_base_declares_every_contract_attribute_with_a_type():
@@ -61,7 +62,7 @@ def _is_card_class(klass: type) -> bool:
 def test_every_family_keeps_its_constants_on_its_card(name):
     """A family's constants are declared in a card class of its own card module, never in the body of a model
     class (or a mixin) it inherits.  Only ``demo`` stays on the model class (the demo reads it from the class that
-    declares it), and properties (answers that depend on the built model's options, e.g. ``closed_form_gradients``)."""
+    declares it), and properties (answers that depend on the built model's options, e.g. the RBM's ``capabilities``)."""
     from physgen.models.card import FamilyCard
 
     cls = registry.get(name)
@@ -81,7 +82,7 @@ def test_every_family_declares_the_contract(name):
     cls = registry.get(name)
     assert cls.name == name and cls.description and cls.description != GenerativeModel.description
     assert cls.config_class is not object and callable(cls.config_class)
-    assert isinstance(cls.adversarial, bool) and isinstance(cls.checkpoint_version, int)
+    assert capabilities_of(cls) <= set(CAPABILITIES) and isinstance(cls.checkpoint_version, int)
     assert set(cls.kinds) <= {"spins", "binary", "continuous", "image", "pointcloud", "categorical", "field"}
     assert isinstance(cls.default_spec, DataSpec) and cls.default_spec.kind in cls.kinds
     assert set(cls.defaults_by_kind) <= set(KINDS)

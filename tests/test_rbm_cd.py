@@ -131,7 +131,7 @@ def test_gradients_without_autograd_equal_loss_backward(method):
         torch.manual_seed(0)
         models.append(RBM(RBMConfig(n_hidden=5, method=method, k=2, n_chains=8, l2=0.01, monitor_every=10**6), spec))
     a, b, c = models
-    assert a.closed_form_gradients
+    assert "closed-form-gradients" in a.capabilities
     for step in range(4):  # persistent chains advance identically on all paths
         a.zero_grad(), b.zero_grad(), c.zero_grad()
         la, logs_a = a.loss(batch, generator=torch.Generator().manual_seed(step))
@@ -148,7 +148,7 @@ def test_gradients_without_autograd_equal_loss_backward(method):
     b.gradients(batch, generator=torch.Generator().manual_seed(9))
     torch.testing.assert_close(b.W.grad, before + fresh.W.grad)  # accumulated, not replaced
     sparse = RBM(RBMConfig(n_hidden=5, method=method, sparsity_cost=0.1), spec)
-    assert not sparse.closed_form_gradients
+    assert "closed-form-gradients" not in sparse.capabilities
     with pytest.raises(NotImplementedError):
         sparse.gradients(batch, generator=g)
 

@@ -106,7 +106,7 @@ class AdversarialToy(ToyGauss):
     own optimizer inside ``adversarial_step`` (the trainer never calls backward for such models)."""
 
     name = "toy-adv"
-    adversarial = True
+    capabilities = frozenset({"adversarial"})
 
     def parameter_groups(self):
         return {"generator": [self.mu], "critic": [self.log_std]}

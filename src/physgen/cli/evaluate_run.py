@@ -2,7 +2,7 @@
 
 The run's samples (as many as the test rows, ``physgen sample``'s defaults, ``--seed``) are compared with
 the test rows by the same metrics as ``physgen evaluate --real TEST.h5 --fake SAMPLES.h5``.  For a run of a
-family that is also a classifier (``classifier = True`` on its class, e.g. the semi-supervised GAN) on test
+family that is also a classifier (the capability ``classifier`` on its card, e.g. the semi-supervised GAN) on test
 data that carry ``/labels``, the result also has a ``classifier`` entry: the test accuracy of the model's
 classifier beside the same network trained on the same labelled subset without the GAN, beside scikit-learn's
 multilayer perceptron and beside a random forest fitted to that subset (the family's ``compare_classifiers``, e.g.
@@ -58,9 +58,9 @@ def load_pair(args, check=None):
 
 
 def wants_classifier(run, real) -> bool:
-    """A run of a classifier family (``classifier = True``) and test data with at least one labelled row (a
+    """A run of a classifier family (capability ``classifier``) and test data with at least one labelled row (a
     label outside the run's K classes is a UserError, raised here before any work)."""
-    if not run.model.classifier:
+    if "classifier" not in run.model.capabilities:
         return False
     labels = None if real.labels is None else np.asarray(real.labels, dtype=np.int64)
     if labels is None or not bool((labels >= 0).any()):

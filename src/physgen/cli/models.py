@@ -77,12 +77,13 @@ def budget_table() -> str:
 
 def run_list(args) -> int:
     from physgen.models import registry
+    from physgen.models.card import capabilities_of
 
     kinds = "/".join(EXAMPLES)
     print(f"{'model':16s} {'type':12s} {'steps (' + kinds + ')':42s} description")
     for name in registry.names():
         cls = registry.get(name)
-        kind = "adversarial" if cls.adversarial else "likelihood"
+        kind = "adversarial" if "adversarial" in capabilities_of(cls) else "likelihood"
         budget = "/".join("—" if v is None else f"{v:,}" for v in budgets(cls).values())
         print(f"{name:16s} {kind:12s} {budget:42s} {cls.description}")
     return 0
@@ -199,7 +200,7 @@ def run_summary(args) -> int:
             print(f"{name:28s} {typ:18s} {shape:22s} {tr + ntr:>10,d}")
         print("-" * 82)
         print(f"total params: {v['total']:,}  trainable: {v['trainable']:,}  non-trainable: {v['non_trainable']:,}")
-    if model.adversarial:
+    if "adversarial" in model.capabilities:
         out = model.output_kind
         what = {"bce": "a logit (sigmoid inside the BCE loss)", "lsgan": "a raw score (least-squares loss)"}
         print(f"\ngenerator output: {out}; discriminator output: "

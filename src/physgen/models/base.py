@@ -26,13 +26,20 @@ from physgen.models.card import (FALLBACK_SIZE_KEYS, FamilyCard, budget, default
 from physgen.models.spec import DataSpec, all_finite, grey_grid, on_grid  # noqa: F401
 
 
+#: what a family author must know: six constants of the card and five methods of the maths (``log_prob`` and
+#: ``proposal`` only where the family has them); each capability it declares adds the members
+#: :data:`~physgen.models.card.CAPABILITIES` names.  Every other member has a default that works.
+ESSENTIAL = ("name", "description", "config_class", "kinds", "capabilities", "defaults_by_kind",
+             "__init__", "loss", "sample", "log_prob", "proposal")
+
+
 class GenerativeModel(FamilyCard, nn.Module):
     """Base class of every physgen model: the maths a family supplies to the trainer and the CLI.
 
     A family describes itself on its card (:class:`~physgen.models.card.FamilyCard`'s class attributes, which
     it overrides where it differs), builds its networks in ``__init__`` from its ``config_class`` instance and
     the run's :class:`DataSpec`, and implements :meth:`loss` (or :meth:`gradients` in closed form, or, with
-    ``adversarial = True``, :meth:`adversarial_step`) and :meth:`sample`; :meth:`log_prob` and
+    the capability ``adversarial``, :meth:`adversarial_step`) and :meth:`sample`; :meth:`log_prob` and
     :meth:`proposal` where it has a likelihood or a probability of a configuration.  State that must survive
     a resume (persistent chains, replay buffers, fitted data ranges) lives in registered buffers so it is
     checkpointed.
@@ -53,7 +60,7 @@ class GenerativeModel(FamilyCard, nn.Module):
     def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
                   ) -> tuple[torch.Tensor | None, dict[str, float]]:
         """The value and logs of :meth:`loss`, its gradient written (accumulated) into the parameters'
-        ``.grad`` directly, without an autograd graph (models with ``closed_form_gradients``).  With
+        ``.grad`` directly, without an autograd graph (models with the capability ``closed-form-gradients``).  With
         ``value=False`` (the trainer asks for the value only on the steps that end a ``metrics.csv`` row) the
         model may skip computing the loss value and return None in its place; the gradient is the same."""
         raise NotImplementedError
@@ -81,7 +88,7 @@ class GenerativeModel(FamilyCard, nn.Module):
     def validate(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator) -> dict[str, float]:
         """Metrics on a held-out batch (averaged by the trainer, logged as ``val_<key>``).
         Default: the training loss without gradients (nothing for adversarial models)."""
-        if self.adversarial:
+        if "adversarial" in self.capabilities:
             return {}
         with torch.no_grad():
             loss, logs = self.loss(batch, generator=generator)

@@ -7,6 +7,7 @@ inherits one (:class:`physgen.models.base.GenerativeModel` lists it first), foun
 from __future__ import annotations
 
 import copy
+import warnings
 from typing import Any, Callable, ClassVar
 
 import numpy as np
@@ -50,6 +51,40 @@ def default_kinds(spec: DataSpec) -> tuple[str, ...]:
     return (kind_of(spec), "image") if spec.kind == "image" else (kind_of(spec),)
 
 
+#: the capabilities a family may declare (:attr:`FamilyCard.capabilities`), each with the members it brings
+CAPABILITIES: dict[str, tuple[str, ...]] = {
+    # the trainer calls adversarial_step(batch, optimizers, *, generator) with one optimizer per parameter group
+    # (parameter_groups) instead of loss + backward
+    "adversarial": ("adversarial_step", "parameter_groups"),
+    # gradients(batch, *, generator, value) writes the gradient of loss into the parameters' .grad without a
+    # graph (the RBM's contrastive divergence); the trainer calls it instead of loss + backward
+    "closed-form-gradients": ("gradients",),
+    # the family also trains without data, on a Hamiltonian alone (physgen train NAME --hamiltonian ising:
+    # physgen.training.hamiltonian), its model.objective = "free-energy"; hamiltonian_defaults is its overlay
+    "hamiltonian": ("hamiltonian_defaults",),
+    # the family also classifies: n_classes and compare_classifiers(x_test, y_test, *, temperatures,
+    # baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}, which physgen evaluate RUN --data TEST
+    # reports on labelled test data
+    "classifier": ("n_classes", "compare_classifiers"),
+}
+#: boolean class attributes that an older family may still set to True for a capability: it gets the
+#: capability, with a DeprecationWarning (:meth:`FamilyCard.__init_subclass__`)
+LEGACY_FLAGS = {"adversarial": "adversarial", "closed_form_gradients": "closed-form-gradients",
+                "trains_on_hamiltonian": "hamiltonian", "classifier": "classifier"}
+
+
+def capabilities_of(family: Any) -> frozenset[str]:
+    """The capabilities of a built model (its own answer, which a property may narrow by its options) or of a
+    family's class (what its card declares)."""
+    if not isinstance(family, type):
+        return frozenset(family.capabilities)
+    for klass in family.__mro__:
+        declared = vars(klass).get("capabilities")
+        if declared is not None and not isinstance(declared, property):
+            return frozenset(declared)
+    return frozenset()
+
+
 class FamilyCard:
     """The description of a family (class attributes, each with a default here, so a family names only what
     differs; class methods of its configuration; and the display and cost methods of a built model)."""
@@ -60,18 +95,16 @@ class FamilyCard:
     description: ClassVar[str] = ""
     #: the ``[model]`` section's dataclass; its ``__post_init__`` validates and raises :class:`UserError`
     config_class: ClassVar[type] = object
-    #: True for two-player models: the trainer calls :meth:`adversarial_step` instead of :meth:`loss`
-    adversarial: ClassVar[bool] = False
+    #: what the family can do beyond ``loss`` and ``sample``, a subset of :data:`CAPABILITIES`, which the trainer
+    #: and the CLI read to choose their path (a built model whose answer depends on its options narrows it with a
+    #: property, e.g. the RBM's closed form only without sparsity; :func:`capabilities_of`)
+    capabilities: ClassVar[frozenset[str]] = frozenset()
     #: data kinds the family can model (``DataSpec.kind``)
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
     #: the data the family is usually run on; sizes the networks of ``physgen models summary`` without --data
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (2,))
     #: bumped when the meaning or layout of the saved tensors changes (old checkpoints are then refused)
     checkpoint_version: ClassVar[int] = 1
-    #: True when :meth:`gradients` writes the gradient of :meth:`loss` in closed form (e.g. the RBM's
-    #: contrastive divergence); the trainer then calls it instead of ``loss`` + ``backward``.  A family
-    #: whose answer depends on its options overrides it with a property.
-    closed_form_gradients: ClassVar[bool] = False
     #: on CPU, :func:`physgen.training.data.draw` asks :meth:`sample` for at most this many samples per call
     #: (None: all at once) -- for families that run a large network many times per sample, whose
     #: activations for a big batch no longer fit in cache
@@ -91,19 +124,25 @@ class FamilyCard:
     #: ``physgen tune``'s built-in space: the ``[model]`` keys that set the network's size, per network kind
     #: (:meth:`network_kind`; ``"any"`` when the family builds one kind); None: :data:`FALLBACK_SIZE_KEYS`
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = None
-    #: True when the family is also a classifier: it has ``n_classes`` and ``compare_classifiers(x_test, y_test,
-    #: *, temperatures, baseline_steps, seed) -> {classifier: {"value", "error", "n"}, ...}`` (test accuracy beside
-    #: baselines), which ``physgen evaluate RUN --data TEST`` reports on labelled test data
-    classifier: ClassVar[bool] = False
-    #: True when the family also trains without data, on a Hamiltonian alone (``physgen train NAME --hamiltonian
-    #: ising``: :mod:`physgen.training.hamiltonian`), its ``model.objective = "free-energy"``
-    trains_on_hamiltonian: ClassVar[bool] = False
     #: the overlay that a run on a Hamiltonian puts over :meth:`defaults` (the user's ``--config``, ``--set`` and
     #: flags still win), e.g. a learning rate that suits the free energy rather than a likelihood
     hamiltonian_defaults: ClassVar[dict[str, Any]] = {}
     #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
     #: never inherited by a subclass
     demo: ClassVar[DemoStage | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Check the declared :attr:`capabilities`; fold a legacy flag set to True (:data:`LEGACY_FLAGS`) into them."""
+        super().__init_subclass__(**kwargs)
+        legacy = {cap for flag, cap in LEGACY_FLAGS.items() if vars(cls).get(flag) is True}
+        if legacy:
+            warnings.warn(f"model {cls.name!r}: flags {sorted(f for f in LEGACY_FLAGS if vars(cls).get(f) is True)} "
+                          f"are capabilities now: capabilities = frozenset({sorted(legacy)})", DeprecationWarning,
+                          stacklevel=2)
+            cls.capabilities = capabilities_of(cls) | legacy
+        unknown = capabilities_of(cls) - set(CAPABILITIES)
+        if unknown:
+            raise TypeError(f"model {cls.name!r}: unknown capabilities {sorted(unknown)} (known: {', '.join(CAPABILITIES)})")
 
     @classmethod
     def probe_samples(cls, spec: DataSpec) -> int | None:

@@ -24,7 +24,7 @@ class FlowCard:
     default_spec: ClassVar[DataSpec] = DataSpec("continuous", (3,), ("s", "t", "y"))
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image", "field")
     #: fields train on their action alone (``physgen train flow --hamiltonian phi4``)
-    trains_on_hamiltonian: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"hamiltonian"})
     hamiltonian_kinds: ClassVar[tuple[str, ...]] = ("field",)
     hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"train": {"lr": 1e-3, "schedule": "cosine"}},
                                                              budget(3000))

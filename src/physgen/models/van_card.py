@@ -26,7 +26,7 @@ class VANCard:
     config_class: ClassVar[type] = VANConfig
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "categorical")
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
-    trains_on_hamiltonian: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"hamiltonian"})
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"any": ("hidden",)}
     default_config: ClassVar[dict] = {"train": {"batch_size": 128, "lr": 3e-3, "schedule": "cosine"}}
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {

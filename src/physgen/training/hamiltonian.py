@@ -2,7 +2,7 @@
 
 ``physgen train van --hamiltonian ising --size L --temperatures T1,T2 [--J J] [--h H] [--open] --out RUN`` (or
 ``train(..., hamiltonian=HamiltonianTraining(model, temperatures))``, :func:`IsingTraining`) trains a family that declares
-:attr:`~physgen.models.base.GenerativeModel.trains_on_hamiltonian` by minimising its variational free energy
+the capability ``hamiltonian`` (:data:`physgen.models.card.CAPABILITIES`) by minimising its variational free energy
 (``model.objective = "free-energy"``, e.g. :mod:`physgen.models.van`).  The run goes through the same trainer
 as every other: its training rows are the temperatures alone, one row per temperature (a placeholder lattice
 of +1 and ``/conditions/temperature``), conditioned on temperature, with every row in every batch
@@ -97,16 +97,19 @@ def IsingTraining(size: int, temperatures, J: float = 1.0, h: float = 0.0, perio
 
 def check(cls, hamiltonian: HamiltonianTraining, sets, condition: str | None) -> None:
     """Refuse a family that cannot train on a Hamiltonian, and user settings that a Hamiltonian run sets."""
+    from physgen.models.card import capabilities_of
+
     kind, kinds = hamiltonian.model.space.kind, getattr(cls, "hamiltonian_kinds", cls.kinds)
-    if getattr(cls, "trains_on_hamiltonian", False) and kind not in kinds:
+    able = "hamiltonian" in capabilities_of(cls)
+    if able and kind not in kinds:
         raise UserError(f"model {cls.name!r} cannot learn {hamiltonian.model.name} from its Hamiltonian ({kind} "
                         f"configurations; it learns {', '.join(kinds)} ones)", key="hamiltonian")
-    if not getattr(cls, "trains_on_hamiltonian", False):
+    if not able:
         from physgen.models import registry
 
-        able = [n for n in registry.names() if getattr(registry.get(n), "trains_on_hamiltonian", False)]
+        names = [n for n in registry.names() if "hamiltonian" in capabilities_of(registry.get(n))]
         raise UserError(f"model {cls.name!r} trains on data only; families that train on a Hamiltonian: "
-                        f"{', '.join(able) or 'none'}", key="hamiltonian")
+                        f"{', '.join(names) or 'none'}", key="hamiltonian")
     if condition is not None:
         raise UserError("a Hamiltonian run is conditioned on temperature; drop it", key="condition", value=condition)
     given = parse_set(list(sets))

@@ -55,7 +55,7 @@ class LossStep:
 
 
 class ClosedFormStep(LossStep):
-    """``model.gradients`` writes the gradient (:attr:`GenerativeModel.closed_form_gradients`); single process
+    """``model.gradients`` writes the gradient (capability ``closed-form-gradients``); single process
     only (under DDP the loss path lets DDP all-reduce the gradients).  The model is asked for the loss value
     only when the trainer needs it, where its ``gradients`` takes ``value``."""
 
@@ -100,8 +100,9 @@ class AdversarialStep:
 
 def choose(model, ctx: dist.DistContext, optimizers: dict[str, torch.optim.Optimizer], grad_clip):
     """The step strategy for ``model``: adversarial, closed-form (single process) or loss."""
-    if model.adversarial:
+    capabilities = model.capabilities
+    if "adversarial" in capabilities:
         return AdversarialStep(model, ctx, optimizers)
-    if model.closed_form_gradients and not ctx.enabled:
+    if "closed-form-gradients" in capabilities and not ctx.enabled:
         return ClosedFormStep(model, ctx, optimizers, grad_clip)
     return LossStep(model, ctx, optimizers, grad_clip)

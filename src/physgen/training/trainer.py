@@ -1,7 +1,7 @@
 """The model-agnostic training loop.
 
 Like minGPT's ``trainer.py``, this trainer knows nothing about what it trains.  The model gives
-``loss(batch, generator=...) -> (scalar, logs)`` — or, with ``adversarial = True``,
+``loss(batch, generator=...) -> (scalar, logs)`` — or, with the capability ``adversarial``,
 ``adversarial_step(batch, optimizers, generator=...) -> logs`` — and the trainer owns everything else:
 device and dtype, seeding, optimizers per parameter group, learning-rate schedules, gradient clipping,
 EMA, the progress bar, ``metrics.csv``, validation and preview hooks, checkpoints, exact resume,

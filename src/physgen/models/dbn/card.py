@@ -24,6 +24,8 @@ class DBNCard:
                                   "top RBM and a down-pass; variational lower bound with AIS")
     config_class: ClassVar[type] = DBNConfig
     default_spec: ClassVar[DataSpec] = DataSpec("binary", (8, 8))
+    #: every layer's CD in closed form (a built model drops it where a layer's RBM does)
+    capabilities: ClassVar[frozenset[str]] = frozenset({"closed-form-gradients"})
     # the RBM family's optimiser (SGD with momentum); the learning-rate decay is the model's, per layer
     default_config: ClassVar[dict[str, Any]] = {"train": {"optimizer": "sgd", "lr": 0.01, "momentum": 0.9,
                                                           "schedule": "constant", "batch_size": 64,

@@ -166,9 +166,11 @@ class DBN(DBNCard, GenerativeModel):
         self.rbms[0].check_batch(batch)
 
     @property
-    def closed_form_gradients(self) -> bool:
-        """Every layer's RBM computes its CD gradient in closed form (cd/pcd without sparsity or learned σ)."""
-        return all(r.closed_form_gradients for r in self.rbms)
+    def capabilities(self) -> frozenset[str]:
+        """``closed-form-gradients`` where every layer's RBM computes its CD gradient in closed form (cd/pcd
+        without sparsity or learned σ)."""
+        closed = all("closed-form-gradients" in r.capabilities for r in self.rbms)
+        return DBNCard.capabilities if closed else DBNCard.capabilities - {"closed-form-gradients"}
 
     def loss(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator
              ) -> tuple[torch.Tensor, dict[str, float]]:

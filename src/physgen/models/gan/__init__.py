@@ -1,6 +1,6 @@
 """The GAN family: ``gan`` (course vanilla GAN), ``wgan-gp``, ``dcgan`` and ``thesis-dcgan``.
 
-All share :class:`physgen.models.gan.base.GAN` (``adversarial = True``, two parameter groups
+All share :class:`physgen.models.gan.base.GAN` (the capability ``adversarial``, two parameter groups
 ``generator`` / ``discriminator``, one :meth:`~GAN.adversarial_step` per batch) and are conditional on
 labels or continuous parameters when the run is.  What describes each family (name, defaults per data kind,
 size keys) is its card in :mod:`physgen.models.gan.card`; the options are in :mod:`physgen.models.gan.config` and

@@ -26,7 +26,7 @@ from physgen.models.pointcloud_card import CloudCard
 class GANCard:
     """Constants every GAN family shares (class attributes only, no state)."""
 
-    adversarial: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"adversarial"})
     default_output: ClassVar[str] = "tanh"     # generator output on continuous data when output=auto (resolve)
     description: ClassVar[str] = "GAN"
 
@@ -126,7 +126,7 @@ class SGANCard(GANCard):
                                   "feature matching; model.labels_per_class labels, the rest unlabelled")
     config_class: ClassVar[type] = SGANConfig
     default_spec: ClassVar[DataSpec] = DataSpec("image", (8, 8), n_labels=10)
-    classifier: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[str]] = frozenset({"adversarial", "classifier"})
     # Adam with β1 = 0.5 as in the paper, batch 100 (the paper's); the labels must reach the model
     default_config: ClassVar[dict] = {"data": {"condition": "labels"},
                                       "train": {"batch_size": 100, "lr": 1e-3, "optimizer": "adam",

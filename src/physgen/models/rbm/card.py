@@ -30,6 +30,8 @@ class RBMCard:
                                   "global spin flip; exact log Z and AIS")
     config_class: ClassVar[type] = RBMConfig
     checkpoint_version: ClassVar[int] = 2  # 2: persistent chains also carry their hidden units
+    #: CD and PCD in closed form (a built model without them, sparse or with learned σ, drops it)
+    capabilities: ClassVar[frozenset[str]] = frozenset({"closed-form-gradients"})
     default_spec: ClassVar[DataSpec] = DataSpec("spins", (16, 16))
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image", "categorical")
     # physgen's defaults for RBM runs (config overlay read by the trainer): SGD with momentum (Hinton 2012

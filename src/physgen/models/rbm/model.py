@@ -174,9 +174,10 @@ class RBM(RBMCard, GenerativeModel):
         return total, logs
 
     @property
-    def closed_form_gradients(self) -> bool:
-        """CD/PCD without sparsity or learned σ: :meth:`gradients` skips autograd (:mod:`~physgen.models.rbm.cd`)."""
-        return self._explicit
+    def capabilities(self) -> frozenset[str]:
+        """``closed-form-gradients`` for CD/PCD without sparsity or learned σ: :meth:`gradients` skips autograd
+        (:mod:`~physgen.models.rbm.cd`)."""
+        return RBMCard.capabilities if self._explicit else RBMCard.capabilities - {"closed-form-gradients"}
 
     def gradients(self, batch: dict[str, torch.Tensor], *, generator: torch.Generator, value: bool = True
                   ) -> tuple[torch.Tensor | None, dict[str, float]]:

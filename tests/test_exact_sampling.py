@@ -185,6 +185,24 @@ def test_ising_target_energy_counts_every_bond_once(exact):
     np.testing.assert_allclose(ising_at(T).energy(s).numpy() / (L * L), exact.energies[::997])
 
 
+def test_mcmc_settings_by_set_are_the_settings_by_keyword(cli, rbm4, tmp_path):
+    """``--set sampler.thin=3 --set sampler.burn_in=7`` draws what ``Run.sample(thin=3, burn_in=7)`` draws, and
+    the file records them; thinning by 3 keeps every third state of the same chains."""
+    from physgen.training import load_run
+
+    out = tmp_path / "t.h5"
+    code, _, err = cli("sample", rbm4.path, "--n", "64", "--mcmc", "--chains", "8", "--set", "sampler.thin=3",
+                       "--set", "sampler.burn_in=7", "--out", out)
+    assert code == 0, err
+    ds, run = load(out), load_run(rbm4.path)
+    assert (ds.attrs["mcmc_thin"], ds.attrs["mcmc_burn_in"]) == (3, 7)
+    same = run.sample(64, mcmc=True, chains=8, thin=3, burn_in=7)
+    assert np.array_equal(same.samples, ds.samples)
+    every = run.sample(3 * 64, mcmc=True, chains=8, burn_in=7)   # 24 states per chain, chain-major
+    third = every.samples.reshape(8, 24, *ds.shape)[:, 2::3].reshape(64, *ds.shape)
+    assert np.array_equal(third, ds.samples)
+
+
 def test_cli_mcmc_and_importance_write_their_attributes(cli, rbm4, tmp_path):
     out = tmp_path / "m.h5"
     code, stdout, err = cli("sample", rbm4.path, "--n", "640", "--mcmc", "--chains", "32", "--out", out)
@@ -209,6 +227,10 @@ def test_cli_mcmc_and_importance_write_their_attributes(cli, rbm4, tmp_path):
     (("--J", "2"), "go with --mcmc or --importance"),
     (("--mcmc", "--J", "2"), "add it"),
     (("--mcmc", "--steps", "3"), "drop --steps"),
+    (("--mcmc", "--set", "sampler.thin=0"), "sampler.thin=0: must be an integer >= 1"),
+    (("--mcmc", "--set", "sampler.eta=1"), "sampler.eta: the mcmc sampler takes burn_in, thin"),
+    (("--mcmc", "--set", "sampler.chains=4"), "set it with --chains"),
+    (("--importance", "--set", "sampler.thin=2"), "sampler.thin: the importance sampler takes no options"),
 ])
 def test_cli_bad_exact_options_are_one_line(cli, rbm4, tmp_path, args, message):
     out = tmp_path / "x.h5"

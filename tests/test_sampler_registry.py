@@ -137,6 +137,9 @@ def test_every_sampler_option_names_a_setting_of_each_family_with_its_field():
             for owner in owners:
                 keys = {f.name for f in dataclasses.fields(get(owner).config_class)}
                 assert set(registry.get(field_name, name).options.values()) <= keys, (owner, name)
+    for name in registry.names("boltzmann"):   # their settings are their own
+        sampler = registry.get("boltzmann", name)
+        assert set(sampler.options.values()) <= {f.name for f in dataclasses.fields(sampler.settings)}
     assert registry.options_table() in (ROOT / "docs" / "models.md").read_text(encoding="utf-8")
 
 
@@ -165,7 +168,7 @@ def test_physgen_sample_takes_sampler_options_by_set(cli, tmp_path):
     for run, sets, needle in [
             ("d", ("--sampler", "ddim", "--set", "sampler.eta=-2"), "sampler.eta=-2: must be a number >= 0"),
             ("d", ("--set", "eta=1"), "--set eta=1: expected sampler.KEY=VALUE"),
-            ("d", ("--set", "sampler.steps=3"), "--set sampler.steps=3: --steps gives it already"),
+            ("d", ("--set", "sampler.steps=3"), "--set sampler.steps=3: set it with --steps"),
             ("r", ("--set", "sampler.eta=1"), "sampler.eta: model 'rbm' takes sampler.burn_in"),
             ("r", ("--set", "sampler.burn_in=x"), "sampler.burn_in: 'x' is not an integer")]:
         code, _, err = cli(*base[:1], tmp_path / run, "--n", "3", "--steps", "2", *out("bad"), *sets)

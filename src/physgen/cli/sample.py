@@ -20,8 +20,9 @@ def register(sub) -> None:
              Arg("--extrapolate", "allow condition values outside the trained range", action="store_true"),
              Arg("--steps", "sampler steps (passed to the model's sampler as steps=N)", range=NON_NEGATIVE_INT),
              Arg("--sampler", "sampler name (passed to the model's sampler as sampler=NAME)"),
-             Arg("--set", "one option of the sampler, e.g. --set sampler.eta=0.5 for ddim or --set sampler.burn_in=500 "
-                 "for an rbm (repeatable; docs/models.md lists each sampler's options)", dest="sets",
+             Arg("--set", "one option of the sampler, e.g. --set sampler.eta=0.5 for ddim, --set sampler.burn_in=500 "
+                 "for an rbm or --mcmc --set sampler.thin=5 (repeatable; docs/models.md lists each sampler's options)",
+                 dest="sets",
                  action="append", default=[], metavar="sampler.KEY=VALUE"),
              Arg("--guidance", "classifier-free guidance weight of a conditional diffusion run trained with "
                  "model.p_uncond > 0 (default: the run's model.guidance)", range=FINITE, metavar="W"),
@@ -83,10 +84,10 @@ def run(args) -> int:
     condition = parse_conditions(args.condition) or None
     options = {k: v for k, v in (("steps", args.steps), ("sampler", args.sampler), ("guidance", args.guidance))
                if v is not None}
-    sets = sampler_sets(args.sets, {k for k in FLAGGED if getattr(args, k) is not None})
     exact = _exact_options(args)
+    sets = sampler_sets(args.sets, set(FLAGGED) if exact else {k for k in FLAGGED if getattr(args, k) is not None})
     run_ = load_run(args.run_dir, device=args.device, which=args.which)
-    options.update(typed(run_.model, sets))
+    options.update(sets if exact else typed(run_.model, sets))   # --mcmc's own settings: the sampler checks them
     if run_.checkpoint != args.which and not run_.skipped:
         print(f"note: {args.run_dir} has no best checkpoint; using the latest (step {run_.step})", file=sys.stderr)
     if exact:
@@ -126,9 +127,8 @@ def _exact_options(args) -> dict:
         return {}
     if args.format != "h5":
         raise UserError("--mcmc/--importance write physgen's h5 format (drop --format)")
-    if args.steps is not None or args.sampler is not None or args.guidance is not None or args.sets:
-        raise UserError("--mcmc/--importance propose with the model's own sampler: drop --steps, --sampler, --guidance, "
-                        "--set")
+    if args.steps is not None or args.sampler is not None or args.guidance is not None:
+        raise UserError("--mcmc/--importance propose with the model's own sampler: drop --steps, --sampler, --guidance")
     if not args.hamiltonian and (args.open or args.J != 1.0 or args.h != 0.0):
         raise UserError("--J, --h and --open describe --hamiltonian ising: add it")
     out: dict = {"mcmc": args.mcmc, "importance": args.importance}
@@ -148,8 +148,8 @@ FLAGGED = ("steps", "sampler", "guidance", "chains")
 
 
 def sampler_sets(items: list[str], flags: set[str]) -> dict[str, str]:
-    """``--set sampler.KEY=VALUE`` items -> ``{KEY: VALUE}`` (text); a KEY that one of the given ``flags``
-    (``--steps``, ``--chains``, ...) also sets is refused."""
+    """``--set sampler.KEY=VALUE`` items -> ``{KEY: VALUE}`` (text); a KEY that one of ``flags`` (``--steps``,
+    ``--chains``, ...: the ones given, or all for ``--mcmc``) sets is refused."""
     out: dict[str, str] = {}
     for item in items:
         key, eq, value = item.partition("=")
@@ -157,7 +157,7 @@ def sampler_sets(items: list[str], flags: set[str]) -> dict[str, str]:
         if not eq or section != "sampler" or not name.strip():
             raise UserError(f"--set {item}: expected sampler.KEY=VALUE, e.g. sampler.eta=0.5")
         if name.strip() in flags:
-            raise UserError(f"--set {item}: --{name.strip()} gives it already")
+            raise UserError(f"--set {item}: set it with --{name.strip()}")
         out[name.strip()] = value.strip()
     return out
 

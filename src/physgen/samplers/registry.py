@@ -3,7 +3,7 @@
 
 A family states what it learned and hands it over as a :class:`Problem`; the sampler it names owns the loop.
 The family never branches on the sampler's name (the scheduler/pipeline split of diffusers, von Platen et
-al. 2022).  What a family hands over is one of five *fields*:
+al. 2022).  What a family hands over is one of six *fields*:
 
 * ``vp-eps`` — ε̂(x, t), t ∈ {0, …, T − 1} int64, on a variance-preserving schedule: ``schedule`` is
   ᾱ ``(T,)`` float64 (``ddpm``);
@@ -12,13 +12,17 @@ al. 2022).  What a family hands over is one of five *fields*:
 * ``velocity`` — v(x, t) carrying noise at t = 0 to data at t = 1, ``x0`` the noise (``flow-matching``);
 * ``bipartite`` — an RBM's energy, block Gibbs and parallel tempering on it (``rbm``);
 * ``energy`` — a log-density −E(x | c) and the chains' start ``x0``, Langevin or discrete moves (``ebm``)
-  (:mod:`physgen.samplers.markov`).
+  (:mod:`physgen.samplers.markov`);
+* ``boltzmann`` — a model's proposal (draws with their log q) and a target e^{−βH}/Z as ``schedule``:
+  Metropolis–Hastings chains or importance weights that make the draws exact (every family with a
+  ``proposal``; :mod:`physgen.samplers.corrected`).
 
 A :class:`Sampler` has a ``name``, the ``field`` it consumes and ``run(problem, steps)`` returning the
 samples in the model's space, ``(B, *shape)``; ``steps`` None means its default, read from the family's
 settings.  Its ``options`` name the settings a user may change when sampling (``physgen sample --set
 sampler.eta=0``, ``sample(eta=0)``): each option reads one key of the family's config, which holds its
-default, type and range, and :func:`configure` applies them.  Samplers are found like the model families,
+default, type and range, and :func:`configure` applies them; a sampler whose settings are its own, not a
+family's, names their dataclass as ``settings`` (the ``boltzmann`` samplers).  Samplers are found like the model families,
 through the ``physgen.samplers`` entry-point group, one entry ``FIELD.NAME = "module:object"`` each
 (:mod:`physgen.plugins`): a new sampler is one module plus one entry-point line, and every family with that
 field can use it by name.  :func:`register` adds one in-process (tests, notebooks).
@@ -35,7 +39,7 @@ from physgen import plugins
 from physgen.errors import UserError
 
 GROUP = "physgen.samplers"
-FIELDS = ("vp-eps", "ve-score", "velocity", "bipartite", "energy")
+FIELDS = ("vp-eps", "ve-score", "velocity", "bipartite", "energy", "boltzmann")
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,10 @@ class Problem:
 
 @dataclass(frozen=True)
 class Sampler:
-    """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space.  ``options``:
-    its option names -> the keys of the family's settings they set (``{"eta": "ddim_eta"}``)."""
+    """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space (or a result that
+    carries them with what the sampler measured).  ``options``: its option names -> the keys of the settings they
+    set (``{"eta": "ddim_eta"}``), the family's config, or ``settings`` where the sampler has a dataclass of its
+    own."""
 
     name: str
     field: str
@@ -74,6 +80,7 @@ class Sampler:
     description: str = ""
     aliases: tuple[str, ...] = field(default=())
     options: Mapping[str, str] = field(default_factory=dict, hash=False)
+    settings: type | None = None
 
     def __post_init__(self) -> None:
         if self.field not in FIELDS:
@@ -171,7 +178,9 @@ def options_table() -> str:
     rows = ["| field | sampler | `--set sampler.KEY` (the setting whose value it replaces) |", "|---|---|---|"]
     for field_name in FIELDS:
         for name in names(field_name):
-            opts = get(field_name, name).options
-            shown = ", ".join(f"`{k}` (`model.{v}`)" for k, v in opts.items()) or "none"
+            sampler = get(field_name, name)
+            own = sampler.settings and {f.name: f.default for f in dataclasses.fields(sampler.settings)}
+            shown = ", ".join(f"`{k}` (default {own[v]})" if own else f"`{k}` (`model.{v}`)"
+                              for k, v in sampler.options.items()) or "none"
             rows.append(f"| {field_name} | `{name}` | {shown} |")
     return "\n".join(rows)

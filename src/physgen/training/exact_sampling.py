@@ -16,11 +16,8 @@ import torch
 from physgen.data import Dataset
 from physgen.errors import UserError, as_written
 from physgen.models import registry
-from physgen.samplers import DEFAULT_CHAINS
-from physgen.samplers.boltzmann import LatticeTarget, boltzmann_chains, importance_weights
+from physgen.samplers.boltzmann import LatticeTarget
 from physgen.training.data import to_dataset
-
-DEFAULT_BURN_IN = 100    # proposal moves discarded from each chain's start
 
 
 def ising(size: int, J: float = 1.0, h: float = 0.0, periodic: bool = True):
@@ -71,14 +68,19 @@ def check_exact(model_name: str, kind: str, hamiltonian, constants: dict, *, cha
 
 
 def sample_exact(run, plan, *, method: str, generator: torch.Generator, constants: dict,
-                 hamiltonian, chains: int | None, burn_in: int | None, attrs: dict,
-                 temperature: float | None = None) -> Dataset:
-    """``method`` ``"mcmc"`` or ``"importance"`` samples of ``run`` for each ``(k, condition)`` of ``plan``
-    (at ``temperature`` where the run is not conditioned on it: the training file's by default);
-    the Dataset's attributes report the acceptance, τ_int and effective sizes (lists when the plan has several
-    temperatures), and importance samples carry ``log_weights``."""
+                 hamiltonian, chains: int | None, attrs: dict, temperature: float | None = None,
+                 options: dict | None = None) -> Dataset:
+    """``method`` ``"mcmc"`` or ``"importance"`` samples of ``run`` (the ``boltzmann`` samplers of
+    :mod:`physgen.samplers.corrected`, ``options`` their settings, e.g. ``{"burn_in": 200}``) for each ``(k,
+    condition)`` of ``plan`` (at ``temperature`` where the run is not conditioned on it: the training file's by
+    default); the Dataset's attributes report the acceptance, τ_int and effective sizes (lists when the plan has
+    several temperatures), and importance samples carry ``log_weights``."""
+    from physgen.samplers import registry as samplers
+
     model = check_exact(run.config.model_name, run.spec.kind, hamiltonian, constants, chains=chains,
                         shape=run.spec.shape)
+    sampler = samplers.get("boltzmann", method)
+    settings = samplers.configure(sampler, sampler.settings(), options or {})
     fixed_t = temperature if temperature is not None else constants.get("conditions", {}).get("temperature")
     parts, logw, reports = [], [], []
     for k, condition in plan:
@@ -86,19 +88,15 @@ def sample_exact(run, plan, *, method: str, generator: torch.Generator, constant
         if t is None:
             raise UserError(f"exact Boltzmann sampling needs a temperature: give {as_written('condition')} "
                             "temperature=T")
-        target = LatticeTarget(float(t), model)
-        proposal = run.model.proposal(condition)
+        problem = samplers.Problem(run.model.proposal(condition), (k,), generator, run.model.device, settings,
+                                   schedule=LatticeTarget(float(t), model), chains=chains)
+        res = sampler.run(problem, None)
+        parts.append(res.samples)
         if method == "mcmc":
-            res = boltzmann_chains(proposal, target, k, chains=chains or DEFAULT_CHAINS, generator=generator,
-                                   burn_in=DEFAULT_BURN_IN if burn_in is None else burn_in)
-            parts.append(res.samples)
             reports.append({"temperature": float(t), **res.attrs()})
         else:
-            s, log_q = proposal.draw(k, generator)
-            lw, ess = importance_weights(target.log_weight(s).cpu().numpy(), log_q.detach().cpu().numpy())
-            parts.append(s)
-            logw.append(lw)
-            reports.append({"temperature": float(t), "importance_ess": ess, "importance_ess_fraction": ess / k})
+            logw.append(res.log_weights)
+            reports.append({"temperature": float(t), "importance_ess": res.ess, "importance_ess_fraction": res.ess / k})
     x = torch.cat([p.detach().float().cpu() for p in parts]).numpy()
     ds = to_dataset(x, run.spec, run.transform, plan, constants=constants, attrs=attrs)
     ds.attrs.update(_report_attrs(reports, method, model))

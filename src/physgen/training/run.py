@@ -51,9 +51,10 @@ class Run:
         A conditioned run sampled without ``condition`` spreads ``n`` evenly over the trained values.
         ``mcmc=True``: a Markov chain whose law is exactly the Boltzmann distribution of the training data's
         Hamiltonian (or ``hamiltonian``, a :mod:`physgen.lattice` model of the run's lattice), with the model
-        as proposal (``chains`` chains, ``burn_in`` moves discarded; without ``mcmc`` both are the model's own
-        sampler options); ``importance=True``: the model's draws with self-normalised importance weights
-        ``log_weights`` against it (:mod:`physgen.training.exact_sampling`).
+        as proposal (``chains`` chains, ``burn_in`` moves discarded, ``thin=k`` keeping every k-th state; without
+        ``mcmc`` these are the model's own sampler options); ``importance=True``: the model's draws with
+        self-normalised importance weights ``log_weights`` against it (:mod:`physgen.training.exact_sampling`,
+        the ``boltzmann`` samplers of :mod:`physgen.samplers.corrected`).
         """
         if n < 1:
             raise UserError("must be >= 1", key="n", value=n)
@@ -74,12 +75,11 @@ class Run:
         if exact is not None:
             from physgen.training.exact_sampling import sample_exact
 
-            if sampler_options:
-                raise UserError(f"{exact}: the model proposes with its own sampler; drop "
-                                f"{', '.join(sorted(sampler_options))}")
+            if burn_in is not None:
+                sampler_options["burn_in"] = burn_in
             return sample_exact(self, plan, method=exact, generator=gen, constants=constants,
-                                hamiltonian=hamiltonian, chains=chains, burn_in=burn_in, attrs=attrs,
-                                temperature=temperature)
+                                hamiltonian=hamiltonian, chains=chains, attrs=attrs, temperature=temperature,
+                                options=sampler_options)
         if hamiltonian is not None:
             raise UserError("hamiltonian goes with mcmc or importance")
         sampler_options.update({k: v for k, v in (("chains", chains), ("burn_in", burn_in)) if v is not None})

@@ -197,3 +197,29 @@ def test_the_markov_samplers_take_their_options_the_same_way():
     assert not torch.equal(ours, ebm.sample(6, generator=seed(), init="noise", steps=5))
     with pytest.raises(UserError, match=r"^sampler\.step_size: the discrete sampler takes mh, step$"):
         ebm.sample(2, generator=seed(), init="noise", steps=1, step_size=1.0)
+
+
+def test_the_quantum_walkers_are_registry_entries_chosen_by_name(cli, tmp_path, monkeypatch):
+    """``run(problem, steps)`` is ``steps`` sweeps of the kernel; a walker registered from outside is taken by
+    ``physgen vmc --sampler NAME``, and an unknown name is one line, exit 2."""
+    from physgen.quantum.samplers import Metropolis, Walk, start
+    from physgen.quantum.wavefunctions import RBMWaveFunction
+
+    wf = RBMWaveFunction.random(2, 2, 2, sigma=1.0, rng=np.random.default_rng(0), scale=0.1)
+    a, b = start(wf, 20, np.random.default_rng(1)), start(wf, 20, np.random.default_rng(1))
+    walker = registry.get("psi-particles", "metropolis")
+    problem = registry.Problem(wf, (20,), np.random.default_rng(2), "cpu", Walk(1.5), x0=a)
+    acc = walker.run(problem, 4)
+    rng, kernel = np.random.default_rng(2), Metropolis(1.5)
+    want = sum(float(np.mean(kernel.sweep(wf, b, rng))) for _ in range(4)) / 4
+    assert acc == want and np.array_equal(a.x, b.x)
+    assert registry.names("psi-spins") == ["exchange", "flip"]
+    wide = registry.Sampler("wide", "psi-particles", walker.run, "Metropolis at twice the step",
+                            settings=Walk, kernel=lambda w: Metropolis(2 * w.step))
+    monkeypatch.setitem(registry._REGISTRY, ("psi-particles", "wide"), wide)
+    monkeypatch.setattr(registry, "_entries", lambda: {})
+    base = ("vmc", "--particles", "1", "--dim", "1", "--iterations", "1", "--samples", "100", "--walkers", "10")
+    code, _, err = cli(*base, "--sampler", "wide", "--out", tmp_path / "w")
+    assert code == 0, err
+    code, _, err = cli(*base, "--sampler", "nope", "--out", tmp_path / "n")
+    assert code == 2 and "--sampler" in err and "wide" in err and len(err.strip().splitlines()) == 1, err

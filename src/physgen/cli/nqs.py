@@ -36,8 +36,8 @@ def rows() -> tuple[Arg, ...]:
         keyed(C, "complex_params", "--complex", "complex parameters (default real)", action="store_true"),
         keyed(C, "marshall", "--marshall", "Marshall sign rule (default: on for Heisenberg antiferromagnets on "
               "bipartite lattices)"),
-        keyed(C, "sampler", "--sampler", "Metropolis moves (default: exchange where Sᶻ is conserved, else flip)",
-              choices=("flip", "exchange")),
+        keyed(C, "sampler", "--sampler", "Metropolis moves: flip or exchange (default: exchange where Sᶻ is conserved, "
+              "else flip), or another registered psi-spins sampler"),
         keyed(C, "samples", "--samples", "samples per iteration (default {default:g})"),
         keyed(C, "walkers", "--walkers", "parallel Markov chains (default {default:g})"),
         keyed(C, "burn_in", "--burn-in", "sweeps discarded per iteration (default {default:g})"),

@@ -31,8 +31,8 @@ def rows() -> tuple[Arg, ...]:
         keyed(C, "jastrow", "--jastrow", "Padé–Jastrow factor with the electron cusp: auto (default: pade with "
               "--interaction coulomb in d >= 2, else none), none or pade", choices=("auto", "none", "pade")),
         keyed(C, "sigma", "--sigma", "width σ of the RBM's Gaussian (default 1/√ω)", range=FINITE),
-        keyed(C, "sampler", "--sampler", "brute-force Metropolis or importance sampling with the Langevin drift "
-              "(default; drift-limited with --fermions)", choices=("metropolis", "importance")),
+        keyed(C, "sampler", "--sampler", "the walkers: metropolis (brute force) or importance (the Langevin drift; "
+              "default; drift-limited with --fermions), or another registered psi-particles sampler"),
         keyed(C, "step", "--step", "Metropolis move width (default 2σ) or Langevin time step (default 0.3σ²)",
               range=FINITE),
         keyed(C, "iterations", "--iterations", "optimisation steps (default {default:g})"),

@@ -26,7 +26,7 @@ from physgen.quantum.exact import exact_energy
 from physgen.quantum.hamiltonians import HAMILTONIANS, make_hamiltonian
 from physgen.quantum.lattice import Lattice
 from physgen.quantum.optimisers import SAMPLE_OPTIMIZERS, Gradient, make_optimizer
-from physgen.quantum.samplers import SpinMetropolis, sample_spins, start_spins
+from physgen.quantum.samplers import sample_spins, spin_sampler, start_spins
 from physgen.quantum.wavefunctions import make_ansatz
 
 
@@ -88,7 +88,7 @@ class NQSConfig(SamplingBudget):
         check_budget(self)
         lr = self.lr if self.lr is not None else (0.05 if self.optimizer == "sr" else 0.01)
         opt = make_optimizer(self.optimizer, lr, self.diag_shift, choices=SAMPLE_OPTIMIZERS)
-        return lat, ham, ansatz, SpinMetropolis(rule), opt
+        return lat, ham, ansatz, spin_sampler(rule), opt
 
 
 @dataclass

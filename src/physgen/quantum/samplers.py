@@ -26,6 +26,12 @@ J. Chem. Phys. 21, 1087 (1953)); both proposals are symmetric:
 * ``"flip"`` — flip one spin chosen uniformly;
 * ``"exchange"`` — exchange the spins of two distinct sites chosen uniformly (keeps total Sᶻ; the chains
   start at Sᶻ = 0, the sector of the Heisenberg antiferromagnet's ground state).
+
+**By name**: the four are entries of the sampler registry (:mod:`physgen.samplers.registry`; fields
+``psi-particles`` and ``psi-spins``, entry points in ``pyproject.toml``), each with its one-sweep ``kernel``
+and a ``run(problem, steps)`` that sweeps the walkers ``problem.x0`` of ψ = ``problem.field`` ``steps`` times and
+returns the mean acceptance; :func:`make_sampler` and :func:`spin_sampler` build kernels from them, so a walker
+added by another package is chosen by name the same way.
 """
 from __future__ import annotations
 
@@ -34,10 +40,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from physgen.errors import UserError
+from physgen.samplers import registry
 
 # -- particles in continuous space ---------------------------------------------------------------------------------
-#: the samplers of particles :func:`make_sampler` builds
-SAMPLERS = ("metropolis", "importance")
 DIFFUSION = 0.5
 
 
@@ -137,15 +142,22 @@ def default_step(name: str, sigma: float = 1.0) -> float:
     return 2.0 * sigma if name == "metropolis" else 0.3 * sigma ** 2
 
 
+@dataclass(frozen=True)
+class Walk:
+    """The settings of a particle walker's kernel: its move width or time step, and the drift limit."""
+
+    step: float
+    limit: bool = False
+
+
 def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, limit: bool = False):
-    """``"metropolis"`` or ``"importance"`` (drift-limited if ``limit``); ``step=None`` takes
-    :func:`default_step`."""
-    if name not in SAMPLERS:
-        raise UserError(f"must be one of {', '.join(SAMPLERS)}, got {name!r}", key="sampler")
+    """The kernel of the particle walker ``name`` (``"metropolis"``, ``"importance"``, drift-limited if ``limit``,
+    or another registered one); ``step=None`` takes :func:`default_step`."""
+    known = registry.declared("psi-particles")
+    if name not in known:
+        raise UserError(f"must be one of {', '.join(known)}, got {name!r}", key="sampler")
     step = default_step(name, sigma) if step is None else step
-    if name == "metropolis":
-        return Metropolis(step)
-    return Importance(step, limit)
+    return registry.get("psi-particles", name).kernel(Walk(step, limit))
 
 
 def _check_step(step: float) -> None:
@@ -156,6 +168,14 @@ def _check_step(step: float) -> None:
 # -- spins on a lattice --------------------------------------------------------------------------------------------
 #: the moves of :class:`SpinMetropolis`
 RULES = ("flip", "exchange")
+
+
+def spin_sampler(name: str):
+    """The kernel of the spin walker ``name`` (``"flip"``, ``"exchange"`` or another registered one)."""
+    known = registry.declared("psi-spins")
+    if name not in known:
+        raise UserError(f"must be one of {', '.join(known)}, got {name!r}", key="sampler")
+    return registry.get("psi-spins", name).kernel(None)
 
 
 @dataclass
@@ -218,3 +238,32 @@ def sample_spins(ansatz, sampler: SpinMetropolis, chains: SpinChains, sweeps: in
         acc += sampler.sweep(ansatz, chains, rng)
         out[t] = chains.s
     return out, acc / max(sweeps, 1)
+
+
+# -- the registry entries -------------------------------------------------------------------------------------------
+def _sweeps(kernel_of):
+    """``run(problem, steps)``: ``steps`` sweeps of the walkers ``problem.x0`` of ψ = ``problem.field`` (updated in
+    place) with the rng ``problem.generator``; the mean acceptance."""
+    def run(p: registry.Problem, steps: int | None) -> float:
+        kernel, n, acc = kernel_of(p.settings), int(steps or 1), 0.0
+        for _ in range(n):
+            acc += float(np.mean(kernel.sweep(p.field, p.x0, p.generator)))
+        return acc / n
+    return run
+
+
+def _particles(name: str, make, description: str) -> registry.Sampler:
+    return registry.Sampler(name, "psi-particles", _sweeps(make), description, settings=Walk, kernel=make)
+
+
+def _spins(rule: str, description: str) -> registry.Sampler:
+    def make(_settings) -> SpinMetropolis:
+        return SpinMetropolis(rule)
+    return registry.Sampler(rule, "psi-spins", _sweeps(make), description, kernel=make)
+
+
+METROPOLIS = _particles("metropolis", lambda w: Metropolis(w.step), "one uniform move of width step per particle")
+IMPORTANCE = _particles("importance", lambda w: Importance(w.step, w.limit),
+                        "one Langevin-drift move of time step step per particle (drift-limited with fermions)")
+FLIP = _spins("flip", "flip one spin chosen uniformly, N proposals a sweep")
+EXCHANGE = _spins("exchange", "exchange the spins of two sites, N proposals a sweep (keeps Sᶻ)")

@@ -3,7 +3,7 @@
 
 A family states what it learned and hands it over as a :class:`Problem`; the sampler it names owns the loop.
 The family never branches on the sampler's name (the scheduler/pipeline split of diffusers, von Platen et
-al. 2022).  What a family hands over is one of six *fields*:
+al. 2022).  What a family hands over is one of eight *fields*:
 
 * ``vp-eps`` — ε̂(x, t), t ∈ {0, …, T − 1} int64, on a variance-preserving schedule: ``schedule`` is
   ᾱ ``(T,)`` float64 (``ddpm``);
@@ -15,7 +15,10 @@ al. 2022).  What a family hands over is one of six *fields*:
   (:mod:`physgen.samplers.markov`);
 * ``boltzmann`` — a model's proposal (draws with their log q) and a target e^{−βH}/Z as ``schedule``:
   Metropolis–Hastings chains or importance weights that make the draws exact (every family with a
-  ``proposal``; :mod:`physgen.samplers.corrected`).
+  ``proposal``; :mod:`physgen.samplers.corrected`);
+* ``psi-particles`` and ``psi-spins`` — a wave function ψ whose |ψ|² the walkers ``x0`` sample, particles in
+  continuous space (``physgen vmc``) or spin configurations (``physgen nqs``) (:mod:`physgen.quantum.samplers`).
+  These loops measure between sweeps, so each also gives its one-sweep ``kernel(settings)``.
 
 A :class:`Sampler` has a ``name``, the ``field`` it consumes and ``run(problem, steps)`` returning the
 samples in the model's space, ``(B, *shape)``; ``steps`` None means its default, read from the family's
@@ -39,7 +42,7 @@ from physgen import plugins
 from physgen.errors import UserError
 
 GROUP = "physgen.samplers"
-FIELDS = ("vp-eps", "ve-score", "velocity", "bipartite", "energy", "boltzmann")
+FIELDS = ("vp-eps", "ve-score", "velocity", "bipartite", "energy", "boltzmann", "psi-particles", "psi-spins")
 
 
 @dataclass(frozen=True)
@@ -72,7 +75,7 @@ class Sampler:
     """A named sampler: ``run(problem, steps)`` -> samples ``(B, *shape)`` in the model's space (or a result that
     carries them with what the sampler measured).  ``options``: its option names -> the keys of the settings they
     set (``{"eta": "ddim_eta"}``), the family's config, or ``settings`` where the sampler has a dataclass of its
-    own."""
+    own.  ``kernel(settings)``: one move of every chain, for loops that measure between moves (the walkers)."""
 
     name: str
     field: str
@@ -81,6 +84,7 @@ class Sampler:
     aliases: tuple[str, ...] = field(default=())
     options: Mapping[str, str] = field(default_factory=dict, hash=False)
     settings: type | None = None
+    kernel: Callable[[Any], Any] | None = None
 
     def __post_init__(self) -> None:
         if self.field not in FIELDS:
@@ -114,6 +118,13 @@ def _load_all(field_name: str) -> None:
                 raise UserError(f"sampler {f}.{name}: its entry point {target!r} is not a Sampler named {name!r} "
                                 f"for the field {f}")
             register(obj)
+
+
+def declared(field_name: str) -> list[str]:
+    """The samplers of ``field_name`` by their entry-point names and in-process registrations, sorted, without
+    importing any (for a command line's choices at start-up)."""
+    found = {name for (f, name) in _entries() if f == field_name}
+    return sorted(found | {s.name for (f, _), s in _REGISTRY.items() if f == field_name})
 
 
 def names(field_name: str) -> list[str]:

@@ -99,6 +99,9 @@ class FamilyCard:
     #: and the CLI read to choose their path (a built model whose answer depends on its options narrows it with a
     #: property, e.g. the RBM's closed form only without sparsity; :func:`capabilities_of`)
     capabilities: ClassVar[frozenset[str]] = frozenset()
+    #: the sampler-registry field the family's ``sample`` hands over (:data:`physgen.samplers.registry.FIELDS`):
+    #: every sampler of that field serves it by name (None: a sampler of its own, e.g. ancestral draws)
+    sampler_field: ClassVar[str | None] = None
     #: data kinds the family can model (``DataSpec.kind``)
     kinds: ClassVar[tuple[str, ...]] = ("spins", "binary", "continuous", "image")
     #: the data the family is usually run on; sizes the networks of ``physgen models summary`` without --data

@@ -237,7 +237,7 @@ class DDPM(DDPMCard, _Diffusion):
           ``model.ddim_eta``), ``steps`` defaulting to ``model.steps`` (0: T for ddpm, 50 for ddim); option
           ``variance`` (``model.ancestral_variance``).
         """
-        run = samplers.get("vp-eps", sampler or self.config.sampler, family=self.name)
+        run = samplers.get(self.sampler_field, sampler or self.config.sampler, family=self.name)
         cfg = samplers.configure(run, self.config, options)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         problem = samplers.Problem(self._guided(net, c, w, cfg.timesteps), (n, *self.spec.shape), generator,
@@ -302,7 +302,7 @@ class ScoreSDE(ScoreSDECard, _Diffusion):
         k = self.config.corrector_steps if corrector_steps is None else int(corrector_steps)
         if sampler is None:   # the corrector belongs to Euler–Maruyama
             sampler = "euler-maruyama" if k > 0 else self.config.sampler
-        run = samplers.get("ve-score", sampler, family=self.name)
+        run = samplers.get(self.sampler_field, sampler, family=self.name)
         cfg = replace(samplers.configure(run, self.config, options), corrector_steps=k)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         eps_like = self._guided(net, c, w, 1.0)

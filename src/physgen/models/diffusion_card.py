@@ -37,6 +37,7 @@ class DDPMCard(DiffusionCard):
     """Constants of the ``ddpm`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "ddpm"
+    sampler_field: ClassVar[str | None] = "vp-eps"
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
     description: ClassVar[str] = "DDPM (ε-prediction, linear/cosine schedule) with DPM-Solver++, ancestral and DDIM sampling"
     config_class: ClassVar[type] = DDPMConfig
@@ -70,6 +71,7 @@ class ScoreSDECard(DiffusionCard):
     """Constants of the ``score-sde`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "score-sde"
+    sampler_field: ClassVar[str | None] = "ve-score"
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("width",), "unet": ("channels",)}
     description: ClassVar[str] = "score-based model, VE SDE, Fourier time features, DPM-Solver++ / Euler–Maruyama (PC)"
     config_class: ClassVar[type] = ScoreSDEConfig

@@ -199,7 +199,7 @@ class EBM(EBMCard, GenerativeModel):
         :mod:`physgen.samplers.markov`) on −E(·|c) from ``x0`` ``(B, *shape)`` with the parameters frozen;
         ``settings``: the config with a call's sampler options applied (default the model's).
         Returns ``(B, *shape)``."""
-        run = samplers.get("energy", self.chain, family=self.name)
+        run = samplers.get(self.sampler_field, self.chain, family=self.name)
         with self._frozen():
             return run.run(self._chains(x0, c, generator, settings or self.config), n_steps)
 
@@ -303,7 +303,7 @@ class EBM(EBMCard, GenerativeModel):
         replay buffer's persistent chains, or noise)."""
         if sampler not in (None, self.chain):
             raise UserError(f"sampler={sampler}: this ebm samples with {self.chain} (model.sampler)")
-        settings = samplers.configure(samplers.get("energy", self.chain, family=self.name), self.config, options)
+        settings = samplers.configure(samplers.get(self.sampler_field, self.chain, family=self.name), self.config, options)
         init = init or self.config.sample_init
         if init not in ("buffer", "noise"):
             raise UserError(f"init: must be buffer or noise, got {init!r}")

@@ -22,6 +22,7 @@ class EBMCard:
     """Constants of the ``ebm`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "ebm"
+    sampler_field: ClassVar[str | None] = "energy"
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("hidden",), "cnn": ("channels",)}
     description: ClassVar[str] = ("energy-based model (MLP/CNN energy), contrastive divergence with Langevin or discrete "
                                   "MCMC chains in a replay buffer")

@@ -117,7 +117,7 @@ class FlowMatching(FlowMatchingCard, _Diffusion):
         """``(n, *shape)`` samples: x(1) of dx/dt = v_θ(x, t, c), x(0) ~ N(0, I), by ``sampler`` (default
         ``model.sampler``) with ``steps`` steps (default ``model.steps``; rk45 chooses its own) and the sampler's
         ``options`` (:func:`physgen.samplers.registry.configure`; rk45: ``rtol``, ``atol``; sde: ``noise``)."""
-        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
+        run = samplers.get(self.sampler_field, sampler or self.config.sampler, family=self.name)
         cfg = samplers.configure(run, self.config, options)
         net, c, w = self._sampling_setup(n, generator, condition, guidance)
         field = self._guided(net, c, w, 1.0)

@@ -22,6 +22,7 @@ class FlowMatchingCard(DiffusionCard):
     """Constants of the ``flow-matching`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "flow-matching"
+    sampler_field: ClassVar[str | None] = "velocity"
     description: ClassVar[str] = "conditional flow matching (straight paths, optional minibatch OT), ODE sampler"
     config_class: ClassVar[type] = FlowMatchingConfig
     default_config: ClassVar[dict] = {"train": {"batch_size": 256, "lr": 2e-3, "ema": 0.999}}

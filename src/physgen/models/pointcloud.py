@@ -143,7 +143,7 @@ class EPiCFlowMatching(EPiCFMCard, CloudSpace, GenerativeModel):
         steps = int(steps if steps is not None else self.config.steps)
         if steps < 1:
             raise UserError(f"must be >= 1, got {steps}", key="steps")
-        run = samplers.get("velocity", sampler or self.config.sampler, family=self.name)
+        run = samplers.get(self.sampler_field, sampler or self.config.sampler, family=self.name)
         settings = samplers.configure(run, self.config, options)
         cond, labels = self.cond.for_sampling(n, condition, generator)
         c = self.cond(cond, labels) if self.cond.active else None

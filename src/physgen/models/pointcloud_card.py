@@ -27,6 +27,7 @@ class EPiCFMCard(CloudCard):
     """Constants of the ``epic-fm`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "epic-fm"
+    sampler_field: ClassVar[str | None] = "velocity"
     description: ClassVar[str] = ("flow matching on particle clouds (jets) with a permutation-equivariant EPiC "
                                   "network; multiplicity from the data")
     config_class: ClassVar[type] = EPiCFMConfig

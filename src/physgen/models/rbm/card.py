@@ -22,6 +22,7 @@ class RBMCard:
     """Constants of the ``rbm`` family (class attributes only, no state)."""
 
     name: ClassVar[str] = "rbm"
+    sampler_field: ClassVar[str | None] = "bipartite"
     # translation-invariant filters (network kind "translation"): their number is the size
     size_keys: ClassVar[dict[str, tuple[str, ...]] | None] = {"mlp": ("n_hidden",), "cnn": ("n_hidden",),
                                                               "translation": ("filters",)}

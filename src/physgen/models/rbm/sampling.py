@@ -43,7 +43,7 @@ def sample(model: RBM, n: int, *, generator: torch.Generator, condition: dict[st
     k = model.condition_index(condition)
     e = model.energy(k).detach()
     c = model.config
-    run = samplers.get("bipartite", sampler or ("pt" if c.method == "pt" else "gibbs"), family=model.name)
+    run = samplers.get(model.sampler_field, sampler or ("pt" if c.method == "pt" else "gibbs"), family=model.name)
     options = {key: v for key, v in (("burn_in", burn_in), ("thin", thin)) if v is not None}
     betas = model.betas if len(model.betas) > 1 else default_betas(c.n_temperatures, c.beta_min)
     problem = samplers.Problem(e, (n, e.W.shape[-2]), generator, model.W.device, samplers.configure(run, c, options),

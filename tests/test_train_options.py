@@ -155,3 +155,18 @@ def test_constraints_import_nothing_above_them():
     imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
     imported |= {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     assert {m for m in imported if m.startswith("physgen")} == {"physgen.errors"}, imported
+
+
+def test_the_developer_guide_option_row_adds_a_flag(monkeypatch):
+    """docs/DEVELOPING.md's ``Option(...)`` example, added to the table, is a flag of ``physgen train`` with its
+    key in the help and a keyword of the layer the Python API builds."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "DEVELOPING.md").read_text()
+    example = re.search(r"`(Option\(\"train\.patience\".*?\))`", text, re.S).group(1)
+    row = eval(example.replace("\n", " "), {"Option": train_options.Option})
+    monkeypatch.setattr(train_options, "TRAIN", (*train_options.TRAIN, row))
+    monkeypatch.setitem(train_options.BY_NAME, row.name, row)
+    action = next(a for a in _train_parser()._actions if a.dest == row.name)
+    assert action.option_strings == ["--patience"] and action.help.endswith("(train.patience)")
+    assert train_options.layer(patience=30.0) == {"train": {"patience": 30.0}}

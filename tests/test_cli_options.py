@@ -102,9 +102,9 @@ def test_the_developer_guide_example_registers_a_verb():
     assert (args.name, args.n, args.out, args.seed, args.overwrite) == ("ring", 5, "r.h5", 0, False)
 
 
-def test_evaluate_rows_state_what_evalconfig_declares():
-    """physgen evaluate's --n-boot and --max-samples rows restate EvalConfig's defaults and ranges (that module
-    loads torch, which registering the verb must not): they must agree."""
+def test_evaluate_rows_are_evalconfig_fields():
+    """physgen evaluate's --n-boot and --max-samples rows take their defaults and ranges from EvalConfig (a module
+    of its own, which loads no torch; physgen.metrics re-exports it)."""
     from physgen.cli.evaluate import protocol_rows
     from physgen.fields import declaration
     from physgen.metrics.evaluate import EvalConfig

@@ -4,8 +4,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from physgen.cli.options import Arg, checkpoint_arg, seed_arg, values, verb
-from physgen.constraints import NON_NEGATIVE_INT, Interval
+from physgen.cli.options import Arg, checkpoint_arg, keyed, seed_arg, values, verb
+from physgen.constraints import NON_NEGATIVE_INT
 
 
 def register(sub) -> None:
@@ -36,13 +36,13 @@ def register(sub) -> None:
 
 
 def protocol_rows() -> tuple[Arg, ...]:
-    """The rows of :class:`~physgen.metrics.evaluate.EvalConfig`'s fields on the command line.  Their ranges
-    restate the dataclass's (``tests/test_cli_options.py`` compares them): the module that holds it loads torch,
-    which registering the verb must not."""
-    return (Arg("--n-boot", "bootstrap resamples (default 200)", range=NON_NEGATIVE_INT, default=200,
-                dest="n_boot"),
-            Arg("--max-samples", "rows per side used by MMD and the classifier test (default 10000)",
-                range=Interval(int, 2, None), default=10_000, dest="max_samples"))
+    """The rows of :class:`~physgen.eval_config.EvalConfig`'s fields on the command line (default and range from
+    the dataclass)."""
+    from physgen.eval_config import EvalConfig
+
+    return (keyed(EvalConfig, "n_boot", "--n-boot", "bootstrap resamples (default {default})"),
+            keyed(EvalConfig, "max_samples", "--max-samples", "rows per side used by MMD and the classifier test "
+                  "(default {default})"))
 
 
 def run(args) -> int:

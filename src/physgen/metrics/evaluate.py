@@ -23,14 +23,13 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import asdict, dataclass, field
-from typing import Callable, ClassVar
+from typing import Callable
 
 import numpy as np
 
 from physgen.data import Dataset
-from physgen.config import validate
-from physgen.constraints import NON_NEGATIVE_INT, POSITIVE, POSITIVE_INT, Constraint, Interval
 from physgen.errors import UserError
+from physgen.eval_config import EvalConfig  # noqa: F401  (re-exported: part of this module's API)
 from physgen.metrics import floors
 from physgen.metrics.floors import Split
 
@@ -42,33 +41,6 @@ DEFAULT_METRICS = {"continuous": ("kl", "js", "mmd", "w1", "fpd", "c2st"),
                    "image": ("kl", "js", "mmd", "w1", "c2st"),
                    "field": ("kl", "js", "mmd", "w1", "c2st", "observables"),
                    "pointcloud": ("w1m", "w1p", "w1efp", "fpd", "kpd")}
-
-
-@dataclass
-class EvalConfig:
-    """Protocol knobs (recorded in every entry's ``protocol``)."""
-
-    bins: int = 50
-    bins_2d: int = 20
-    alpha: float = 0.5
-    max_pair_features: int = 8
-    n_boot: int = 200
-    level: float = 0.68
-    max_samples: int = 10_000
-    mmd_groups: int = 50
-    sigma: float = 1.0
-    n_projections: int = 64
-    fpd_batches: int = 10
-    classifier: str = "hgb"
-    test_fraction: float = 0.5
-
-    constraints: ClassVar[dict[str, Constraint]] = {
-        "bins": POSITIVE_INT, "bins_2d": POSITIVE_INT, "alpha": POSITIVE,   # a pseudo-count 0 allows infinite KL
-        "level": Interval(float, 0, 1, closed="neither"), "n_boot": NON_NEGATIVE_INT,
-        "max_samples": Interval(int, 2, None), "mmd_groups": Interval(int, 2, None)}
-
-    def __post_init__(self) -> None:
-        validate(self, None)
 
 
 def parse_metrics(metrics: str | list[str] | tuple[str, ...] | None, kind: str) -> list[str]:

@@ -153,9 +153,7 @@ class Walk:
 def make_sampler(name: str, step: float | None = None, sigma: float = 1.0, *, limit: bool = False):
     """The kernel of the particle walker ``name`` (``"metropolis"``, ``"importance"``, drift-limited if ``limit``,
     or another registered one); ``step=None`` takes :func:`default_step`."""
-    known = registry.declared("psi-particles")
-    if name not in known:
-        raise UserError(f"must be one of {', '.join(known)}, got {name!r}", key="sampler")
+    _check_name("psi-particles", name)
     step = default_step(name, sigma) if step is None else step
     return registry.get("psi-particles", name).kernel(Walk(step, limit))
 
@@ -172,10 +170,15 @@ RULES = ("flip", "exchange")
 
 def spin_sampler(name: str):
     """The kernel of the spin walker ``name`` (``"flip"``, ``"exchange"`` or another registered one)."""
-    known = registry.declared("psi-spins")
+    _check_name("psi-spins", name)
+    return registry.get("psi-spins", name).kernel(None)
+
+
+def _check_name(field: str, name: str) -> None:
+    """UserError keyed ``sampler`` unless ``name`` is a registered walker of ``field``."""
+    known = registry.declared(field)
     if name not in known:
         raise UserError(f"must be one of {', '.join(known)}, got {name!r}", key="sampler")
-    return registry.get("psi-spins", name).kernel(None)
 
 
 @dataclass

@@ -345,3 +345,13 @@ def test_cli_refuses_hamiltonian_flags_without_it_and_other_families(cli, tmp_pa
     code, _, err = cli("train", "van", "--size", "4", "--J", "2", "--out", out, "--data", tmp_path / "x.h5")
     assert code == 2 and "--size, --J: describe --hamiltonian ising" in err
     assert len(err.strip().splitlines()) == 1 and not out.exists()
+
+
+@pytest.mark.parametrize("size, steps", [(16, 8000), (32, 8000), (33, 12000), (64, 12000)])
+def test_the_hamiltonian_budget_grows_past_32x32(size, steps):
+    """A Hamiltonian run's default budget: 8,000 steps up to 32×32 sites, 12,000 above (``--steps`` still wins)."""
+    from physgen.training.run_config import fresh_config
+
+    ds = IsingTraining(size, (2.269185,)).dataset()
+    assert fresh_config("van", VAN, ds, None, [], {}, hamiltonian=True).train.steps == steps
+    assert fresh_config("van", VAN, ds, None, ["train.steps=500"], {}, hamiltonian=True).train.steps == 500

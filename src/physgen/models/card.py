@@ -130,6 +130,10 @@ class FamilyCard:
     #: the overlay that a run on a Hamiltonian puts over :meth:`defaults` (the user's ``--config``, ``--set`` and
     #: flags still win), e.g. a learning rate that suits the free energy rather than a likelihood
     hamiltonian_defaults: ClassVar[dict[str, Any]] = {}
+    #: overlays of a Hamiltonian run by lattice size, ``{sites: overlay}``: each applies over
+    #: :attr:`hamiltonian_defaults` to lattices of more than ``sites`` sites, in increasing order (a longer training
+    #: budget for larger lattices)
+    hamiltonian_size_defaults: ClassVar[dict[int, dict[str, Any]]] = {}
     #: the family's stage of ``physgen demo`` (None: not in the demo); read from the class that declares it,
     #: never inherited by a subclass
     demo: ClassVar[DemoStage | None] = None

@@ -43,6 +43,9 @@ class VANCard:
     #: (docs/van.md, "Measured"); the data defaults' symmetrisation gives way to z2 = auto (on at h = 0)
     hamiltonian_defaults: ClassVar[dict[str, Any]] = overlay({"model": {"z2": "auto"}, "data": {"augment": "none"}},
                                                              budget(8000))
+    #: lattices of more than 32×32 sites: 12,000 steps, which the reverse-KL gradient needs on 64×64 at β_c
+    #: before the proposal draws the lattices of small |m| often enough for ``--mcmc`` (benchmarks/records/exact.md)
+    hamiltonian_size_defaults: ClassVar[dict[int, dict[str, Any]]] = {32 * 32: budget(12000)}
     #: a spin glass or a frustrated magnet (physgen.lattice): β-annealing over the first ~1,000 steps, as Wu, Wang &
     #: Zhang (PRL 122, 080602, 2019) anneal, so that the reverse-KL gradient does not settle in one valley of a
     #: rugged landscape before it has seen the others (benchmarks/records/lattice.md)

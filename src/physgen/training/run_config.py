@@ -21,7 +21,8 @@ from physgen.train_options import layer
 
 def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: bool = False) -> C.RunConfig:
     """Family defaults for this data (``cls.defaults(spec)``, for a run on a Hamiltonian with the family's
-    ``hamiltonian_defaults`` over them, and for a lattice model other than the Ising ferromagnet its
+    ``hamiltonian_defaults`` over them and its ``hamiltonian_size_defaults`` of smaller sizes than the lattice's
+    over those, and for a lattice model other than the Ising ferromagnet its
     ``lattice_model_defaults`` over those, and for a q-state model its ``q_state_model_defaults`` over all; for data
     of a spin glass its ``quenched_data_defaults``) <- ``--config``
     <- ``--set`` <- flags.  The user's layers are read once (:func:`physgen.config.user_layers`); the data spec
@@ -33,6 +34,9 @@ def fresh_config(model_name, cls, ds, config_file, sets, flags, *, hamiltonian: 
     defaults = cls.defaults(spec)
     if hamiltonian:
         defaults = overlay(defaults, cls.hamiltonian_defaults)
+        for sites, extra in sorted(cls.hamiltonian_size_defaults.items()):
+            if spec.n_features > sites:
+                defaults = overlay(defaults, extra)
         if ds.attrs.get("hamiltonian", "ising") != "ising":
             defaults = overlay(defaults, getattr(cls, "lattice_model_defaults", {}))
         if spec.kind == "categorical":

@@ -349,7 +349,7 @@ def test_cli_refuses_hamiltonian_flags_without_it_and_other_families(cli, tmp_pa
 
 @pytest.mark.parametrize("size, steps", [(16, 8000), (32, 8000), (33, 12000), (64, 12000)])
 def test_the_hamiltonian_budget_grows_past_32x32(size, steps):
-    """A Hamiltonian run's default budget: 8,000 steps up to 32×32 sites, 12,000 above (``--steps`` still wins)."""
+    """A Hamiltonian run's default budget: 8,000 steps up to 32×32 sites, 12,000 above (``--set train.steps`` still wins)."""
     from physgen.training.run_config import fresh_config
 
     ds = IsingTraining(size, (2.269185,)).dataset()

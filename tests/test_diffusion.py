@@ -432,6 +432,12 @@ def test_group_norm_of_bfloat16_channels_last_activations():
     assert y.is_contiguous(memory_format=torch.channels_last)
     assert torch.equal(y, torch.nn.functional.group_norm(x + shift, 4, norm.weight, norm.bias)
                        .contiguous(memory_format=torch.channels_last))   # the same bfloat16 sums, bit for bit
+    scale, bias = (torch.randn(3, 8, 1, 1, generator=gen(s)).to(torch.bfloat16) for s in (9, 10))
+    y = norm(x, film=(scale, bias))                                         # a FiLM block's modulation
+    assert y.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(y, torch.addcmul(bias, torch.nn.functional.group_norm(x.contiguous(), 4, norm.weight,
+                                                                             norm.bias), 1 + scale)
+                       .contiguous(memory_format=torch.channels_last))
 
 
 def test_bfloat16_sampling_falls_back_to_float32_without_bfloat16_instructions(monkeypatch):
@@ -440,3 +446,22 @@ def test_bfloat16_sampling_falls_back_to_float32_without_bfloat16_instructions(m
     monkeypatch.setattr(D, "cpu_has_native_bf16", lambda: False)
     m = build("ddpm", {"channels": [8, 16], "emb_dim": 16, "sample_dtype": "bfloat16"}, DataSpec("spins", (8, 8)))
     assert m._sampling_denoiser() is m.denoiser
+
+
+def test_film_block_scales_and_shifts_the_normalised_activations():
+    """model.film: h ← GN(h)·(1 + s) + b with (s, b) = Linear(emb) (Dhariwal & Nichol 2021, adaptive group
+    normalisation); without it the embedding is an offset before GN.  A run's config without the key builds the
+    offset block, so its checkpoint loads."""
+    from physgen.models.diffusion_nets import ResConvBlock
+
+    block = ResConvBlock(4, 4, 6, circular=True, film=True)
+    x, emb = torch.randn(2, 4, 5, 5, generator=gen(1)), torch.randn(2, 6, generator=gen(2))
+    scale, shift = block.emb(emb)[:, :, None, None].chunk(2, dim=1)
+    h = block.n2(block.c1(block.act(block.n1(x)))) * (1 + scale) + shift
+    torch.testing.assert_close(block(x, emb), x + block.c2(block.act(h)))
+    spec = DataSpec("spins", (8, 8))
+    plain = build("ddpm", {"channels": (8, 16), "emb_dim": 16}, spec)
+    assert plain.denoiser.net.mid.emb.out_features == 16
+    film = build("ddpm", {"channels": (8, 16), "emb_dim": 16, "film": True}, spec)
+    assert film.denoiser.net.mid.emb.out_features == 32
+    assert film.sample(3, generator=gen(0), steps=4).shape == (3, 8, 8)

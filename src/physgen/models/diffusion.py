@@ -106,7 +106,7 @@ class _Diffusion(DiffusionCard, GenerativeModel):
             if len(spec.shape) not in (2, 3):
                 raise UserError(f"model.net=unet: data of shape {spec.shape} is not an image or lattice")
             img = (1, *spec.shape) if len(spec.shape) == 2 else tuple(spec.shape)
-            net = UNet(img[0], config.channels, e, hw=img[1:], circular=spec.kind == "spins")
+            net = UNet(img[0], config.channels, e, hw=img[1:], circular=spec.kind == "spins", film=config.film)
         else:
             img = None
             net = MLPDenoiser(spec.n_features, config.width, config.blocks, e)

@@ -48,14 +48,16 @@ class DDPMCard(DiffusionCard):
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         # tabular events: MLP 128 × 3 blocks, T = 500, Gaussianised features (benchmarks/records/diffusion.md)
         "continuous": overlay({"model": {"steps": 100}}, budget(55_000)),
-        # spin lattices: U-Net [16, 32], T = 300, batch 32, a cosine decay over the budget; the ancestral sampler
+        # spin lattices: U-Net [16, 32] whose time and temperature embedding scales and shifts the normalised
+        # activations (film; as an offset before the normalisation the C and χ of the ordered phase missed),
+        # T = 300, batch 32, a cosine decay over the budget; the ancestral sampler
         # with 100 respaced steps (with 50, 40 and fewer, and with the DPM-Solvers, ⟨|m|⟩ of the paramagnet
         # rises; σ² = β instead of β̃ disorders the lattice), its U-Net in bfloat16 where the CPU has bfloat16
         # instructions; with --sampler sde-dpm-solver++ they run on the time-even grid
         # (benchmarks/records/diffusion.md)
         "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "timesteps": 300, "sampler": "ddpm",
                                     "steps": 100, "solver_steps": 15, "solver_spacing": "time",
-                                    "sample_dtype": "bfloat16"},
+                                    "sample_dtype": "bfloat16", "film": True},
                           "train": {"batch_size": 32, "schedule": "cosine"}}, budget(10_000)),
         # binarized digits: U-Net [16, 32], 50 respaced steps, batch 64 (benchmarks/records/diffusion.md)
         "binary": overlay({"model": {"channels": [16, 32], "steps": 50, "solver_spacing": "time"},
@@ -80,7 +82,7 @@ class ScoreSDECard(DiffusionCard):
     # ``steps`` (fewer on lattices) is for ``--sampler euler-maruyama``
     defaults_by_kind: ClassVar[dict[str, dict[str, Any]]] = {
         "continuous": overlay({"data": {"transform": "standardize"}}, budget(50_000)),
-        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 100},
+        "spins": overlay({"model": {"channels": [16, 32], "emb_dim": 64, "steps": 100, "film": True},
                           "train": {"batch_size": 64}}, budget(3_000)),
         "binary": overlay({"model": {"channels": [16, 32], "steps": 100}, "train": {"batch_size": 64}}, budget(8_000)),
     }

@@ -41,6 +41,7 @@ class DiffusionNetConfig:
     # the U-Net's arithmetic while sampling on a CPU with bfloat16 instructions (nets.cpu_has_native_bf16):
     # "bfloat16" runs its convolutions and activations in bfloat16 (the sampler's state stays float32/64)
     sample_dtype: Literal["float32", "bfloat16"] = "float32"
+    film: bool = False                   # U-Net: the embedding scales and shifts each block's normalised activations
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "width": POSITIVE_INT, "blocks": POSITIVE_INT, "channels": WIDTHS, "emb_dim": POSITIVE_INT,

@@ -6,8 +6,10 @@
   the course's score-SDE code after Song et al. 2021).
 * :class:`MLPDenoiser` — ``(B, d)`` + embedding ``(B, E)`` -> ``(B, d)`` for tabular / 2-D data.
 * :class:`UNet` — ``(B, C, H, W)`` + embedding -> ``(B, C, H, W)``; residual conv blocks with GroupNorm and
-  the embedding added per channel, one or two stride-2 levels with skip connections (Ronneberger et al.
-  2015; Ho et al. 2020), circular padding for periodic spin lattices.
+  the embedding added per channel before the second GroupNorm (Ho et al. 2020) or, with ``film``, scaling and
+  shifting its output (adaptive group normalisation, Dhariwal & Nichol 2021; FiLM, Perez et al. 2018), one or
+  two stride-2 levels with skip connections (Ronneberger et al. 2015), circular padding for periodic spin
+  lattices.
 """
 from __future__ import annotations
 
@@ -80,33 +82,45 @@ def _groups(ch: int) -> int:
 
 
 class GroupNorm(nn.GroupNorm):
-    """``nn.GroupNorm`` of ``x + shift`` (``shift`` broadcast, e.g. a per-sample channel offset ``(B, C, 1, 1)``,
-    or None); same parameters.  bfloat16 channels-last CPU activations are shifted and normalised in the
-    contiguous layout and returned channels-last: ATen's channels-last bfloat16 group norm, and its bfloat16
-    additions broadcast along the innermost (channel) dimension, are slow paths on the CPU."""
+    """``nn.GroupNorm`` of ``x + shift``, then ``· (1 + scale) + bias`` where ``film = (scale, bias)`` is given
+    (each broadcast, e.g. per-sample channel values ``(B, C, 1, 1)``, or None); same parameters.  bfloat16
+    channels-last CPU activations are shifted, normalised and modulated in the contiguous layout and returned
+    channels-last: ATen's channels-last bfloat16 group norm, and its bfloat16 arithmetic broadcast along the
+    innermost (channel) dimension, are slow paths on the CPU."""
 
-    def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, shift: torch.Tensor | None = None,
+                film: tuple[torch.Tensor, torch.Tensor] | None = None) -> torch.Tensor:
         reorder = x.dtype == torch.bfloat16 and x.device.type == "cpu" and x.dim() == 4 and not x.is_contiguous()
         x = x.contiguous() if reorder else x
         y = super().forward(x if shift is None else x + shift)
+        if film is not None:
+            y = torch.addcmul(film[1], y, 1 + film[0])
         return y.contiguous(memory_format=torch.channels_last) if reorder else y
 
 
 class ResConvBlock(nn.Module):
-    """Two 3×3 convolutions with GroupNorm + SiLU, the embedding added between them, and a 1×1 skip."""
+    """Two 3×3 convolutions with GroupNorm + SiLU and a 1×1 skip; the embedding enters between them.
 
-    def __init__(self, c_in: int, c_out: int, emb_dim: int, circular: bool):
+    ``film=False``: h ← GN(h + W e); the normalisation removes the offset's mean over each group and rescales
+    the rest per sample.  ``film=True``: (s, b) = W e ``(B, 2 c_out)``, h ← GN(h)·(1 + s) + b, which reaches
+    the activations unnormalised (Dhariwal & Nichol 2021, §3; Perez et al. 2018).
+    """
+
+    def __init__(self, c_in: int, c_out: int, emb_dim: int, circular: bool, film: bool = False):
         super().__init__()
+        self.film = film
         self.n1, self.n2 = GroupNorm(_groups(c_in), c_in), GroupNorm(_groups(c_out), c_out)
         self.c1 = conv2d(c_in, c_out, 3, padding=1, circular=circular)
         self.c2 = conv2d(c_out, c_out, 3, padding=1, circular=circular)
-        self.emb = nn.Linear(emb_dim, c_out)
+        self.emb = nn.Linear(emb_dim, 2 * c_out if film else c_out)
         self.skip = nn.Conv2d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
         self.act = nn.SiLU()
 
     def forward(self, x: torch.Tensor, emb: torch.Tensor) -> torch.Tensor:
         h = self.c1(self.act(self.n1(x)))
-        return self.skip(x) + self.c2(self.act(self.n2(h, self.emb(emb)[:, :, None, None])))
+        e = self.emb(emb)[:, :, None, None]
+        h = self.n2(h, film=e.chunk(2, dim=1)) if self.film else self.n2(h, e)
+        return self.skip(x) + self.c2(self.act(h))
 
 
 class UNet(nn.Module):
@@ -116,7 +130,8 @@ class UNet(nn.Module):
     only while H and W stay even (so 28×28 → 14 → 7 and 16×16 → 8 → 4 both work).
     """
 
-    def __init__(self, c: int, channels: tuple[int, ...], emb_dim: int, *, hw: tuple[int, int], circular: bool):
+    def __init__(self, c: int, channels: tuple[int, ...], emb_dim: int, *, hw: tuple[int, int], circular: bool,
+                 film: bool = False):
         super().__init__()
         levels, (h, w) = [channels[0]], hw
         for ch in channels[1:]:
@@ -126,14 +141,14 @@ class UNet(nn.Module):
             h, w = h // 2, w // 2
         self.levels = levels
         self.inp = conv2d(c, levels[0], 3, padding=1, circular=circular)
-        self.down = nn.ModuleList(ResConvBlock(a, a, emb_dim, circular) for a in levels)
+        self.down = nn.ModuleList(ResConvBlock(a, a, emb_dim, circular, film) for a in levels)
         self.pool = nn.ModuleList(conv2d(a, b, 3, stride=2, padding=1, circular=circular)
                                   for a, b in zip(levels[:-1], levels[1:]))
-        self.mid = ResConvBlock(levels[-1], levels[-1], emb_dim, circular)
+        self.mid = ResConvBlock(levels[-1], levels[-1], emb_dim, circular, film)
         self.unpool = nn.ModuleList(nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"),
                                                   conv2d(b, a, 3, padding=1, circular=circular))
                                     for a, b in zip(levels[:-1], levels[1:]))
-        self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, circular) for a in levels)
+        self.up = nn.ModuleList(ResConvBlock(2 * a, a, emb_dim, circular, film) for a in levels)
         self.out = nn.Sequential(GroupNorm(_groups(levels[0]), levels[0]), nn.SiLU(),
                                  conv2d(levels[0], c, 3, padding=1, circular=circular))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import doctest
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -76,13 +77,15 @@ def test_relative_links_point_to_existing_files():
     assert not dead, "dead links: " + "; ".join(dead)
 
 
-def heading_anchors(md: Path) -> set[str]:
+@functools.cache
+def heading_anchors(md: Path) -> frozenset[str]:
     """The anchors MkDocs gives ``md``: Python-Markdown's toc slug of each heading's text (inline code, emphasis
     and link targets dropped; non-ASCII letters such as χ dropped, as its ``slugify`` does), with ``_1``, ``_2`` …
     for repeats, and the ids set by hand (``<a id="…">``, ``{#…}``)."""
+    source = md.read_text(encoding="utf-8")
     seen: set[str] = set()
     fenced = False
-    for line in md.read_text(encoding="utf-8").splitlines():
+    for line in source.splitlines():
         if line.lstrip().startswith(("```", "~~~")):
             fenced = not fenced
         if fenced or not re.match(r"#{1,6} ", line):
@@ -95,8 +98,7 @@ def heading_anchors(md: Path) -> set[str]:
             k += 1
             anchor = f"{slug}_{k}"
         seen.add(anchor)
-    text = md.read_text(encoding="utf-8")
-    return seen | set(re.findall(r'\bid="([^"]+)"', text)) | set(re.findall(r"\{#([\w-]+)\}", text))
+    return frozenset(seen | set(re.findall(r'\bid="([^"]+)"', source)) | set(re.findall(r"\{#([\w-]+)\}", source)))
 
 
 def test_anchors_of_links_exist():

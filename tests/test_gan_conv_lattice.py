@@ -164,6 +164,32 @@ def test_critic_with_lattice_stats_stays_translation_invariant():
         build(DataSpec("image", (8, 8)), lattice_stats=True)
 
 
+def test_group_spread_is_the_standard_deviation_over_groups_ordered_by_condition():
+    from physgen.models.gan.conv_lattice import group_spread
+    s = torch.randn(10, 4, generator=G(3), dtype=torch.float64)
+    c = torch.tensor([3.0, 1, 2, 1, 3, 2, 1, 2, 3, 1], dtype=torch.float64)[:, None]
+    out = group_spread(s, c, 4)
+    order = torch.argsort(c[:, 0], stable=True)
+    for rows in order.split(4):      # groups of 4, 4 and 2 rows; the first is all T = 1
+        want = torch.sqrt(s[rows].var(0, unbiased=False) + 1e-8).expand(len(rows), 4)
+        torch.testing.assert_close(out[rows], want)
+    assert torch.all(c[order[:4]] == 1.0)
+
+
+def test_critic_with_group_stats_is_translation_invariant_and_sees_the_batch():
+    m = build(group_stats=2)
+    randomize(m.disc)
+    x, c = torch.randn(4, 8, 8, generator=G(9)), m.cond(torch.tensor([[2.0], [3.5], [2.0], [3.5]]))
+    out = m.disc(x, c)
+    torch.testing.assert_close(m.disc(torch.roll(x, (1, 5), dims=(1, 2)), c), out, atol=1e-5, rtol=1e-5)
+    y = x.clone()
+    y[2] = -y[2].flip(-1)              # another lattice in the first lattice's group (same T)
+    assert not torch.allclose(m.disc(y, c)[0], out[0])
+    torch.testing.assert_close(m.disc(y, c)[[1, 3]], out[[1, 3]])   # the other group is untouched
+    with pytest.raises(UserError, match="model.group_stats"):
+        build(DataSpec("image", (8, 8)), group_stats=4)
+
+
 @pytest.mark.parametrize("spec", [DataSpec("image", (3, 8, 8)), DataSpec("binary", (8, 4))])
 def test_conv_arch_works_on_images_and_binary_grids(spec):
     m = build(spec)

@@ -118,17 +118,31 @@ def lattice_stats(x: torch.Tensor) -> torch.Tensor:
     return torch.stack([m, m.abs(), m * m, e], 1)
 
 
+def group_spread(s: torch.Tensor, c: torch.Tensor | None, size: int) -> torch.Tensor:
+    """``s (B, k)`` -> ``(B, k)``: each row's standard deviation of ``s`` over its group of ``size`` rows, the
+    groups taken in the order of the first condition column (so a group shares, or nearly shares, its
+    condition); minibatch standard deviation (Karras et al. 2018, §3) on the lattice statistics."""
+    order = torch.argsort(c[:, 0], stable=True) if c is not None else torch.arange(len(s), device=s.device)
+    gid = torch.empty_like(order)
+    gid[order] = torch.arange(len(s), device=s.device) // size
+    n = torch.bincount(gid).to(s.dtype)[:, None]
+    mean = torch.zeros(len(n), s.shape[1], dtype=s.dtype, device=s.device).index_add(0, gid, s) / n
+    var = torch.zeros_like(mean).index_add(0, gid, (s - mean[gid]) ** 2) / n
+    return torch.sqrt(var[gid] + 1e-8)
+
+
 class LatticeCritic(nn.Module):
     """``(x (B, *shape), c (B, n_c) | None) -> (B,)``: translation-invariant conv critic (see module doc)."""
 
     def __init__(self, shape: tuple[int, int, int], *, cond_dim: int, width: int, dilations: Sequence[int],
-                 mode: str, head_hidden: int = 64, stats: bool = False, projection: bool = False):
+                 mode: str, head_hidden: int = 64, stats: bool = False, projection: bool = False,
+                 group: int = 0):
         super().__init__()
-        self.shape, self.stats = tuple(shape), stats
+        self.shape, self.stats, self.group = tuple(shape), stats, group
         self.stem = _conv(shape[0] + cond_dim, width, mode)
         self.blocks = nn.ModuleList(_conv(width, width, mode, d) for d in dilations)
         self.act = nn.LeakyReLU(0.2)
-        n_feat = width + (N_STATS if stats else 0)
+        n_feat = width + (N_STATS if stats else 0) + (N_STATS if group else 0)
         self.head = mlp([n_feat + cond_dim, head_hidden, 1])
         # projection (Miyato & Koyama 2018): + ⟨φ(c), pooled⟩, a condition-dependent linear read-out
         self.project = mlp([cond_dim, head_hidden, n_feat]) if projection and cond_dim else None
@@ -146,6 +160,8 @@ class LatticeCritic(nn.Module):
         pooled = h.mean(dim=(2, 3)) * root_n
         if self.stats:
             pooled = torch.cat([pooled, lattice_stats(x[:, :self.shape[0]]) * root_n], 1)
+        if self.group:
+            pooled = torch.cat([pooled, group_spread(lattice_stats(x[:, :self.shape[0]]) * root_n, c, self.group)], 1)
         if c is None:
             return self.head(pooled).squeeze(1)
         out = self.head(torch.cat([pooled, c], 1)).squeeze(1)

@@ -74,7 +74,7 @@ def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> No
     and options that need a kind or shape of data (``conditioned``: the run has a condition or labels);
     ``config`` resolved for ``spec`` (:meth:`WGANGP.resolve`)."""
     other = "conv" if config.arch == "mlp" else "mlp"
-    for option in ("global_pool", "projection", "bond_features"):
+    for option in ("global_pool", "projection", "group_stats", "bond_features"):
         if option in ARCH_OPTIONS[other] and getattr(config, option):
             raise UserError(f"model.{option}: only for model.arch={other}"
                             + (" (a conv critic sees the bonds itself)" if option == "bond_features" else ""))
@@ -87,8 +87,9 @@ def check_options(config: WGANGPConfig, spec: DataSpec, conditioned: bool) -> No
     shape = lattice_shape(spec)
     if config.projection and not conditioned:
         raise UserError("model.projection: the projection critic needs a conditioned run (data.condition)")
-    if config.lattice_stats and spec.kind != "spins":
-        raise UserError(f"model.lattice_stats: only for spin lattices, the data are {spec.kind!r}")
+    for option in ("lattice_stats", "group_stats"):
+        if getattr(config, option) and spec.kind != "spins":
+            raise UserError(f"model.{option}: only for spin lattices, the data are {spec.kind!r}")
     if config.padding == "circular":
         for option in ("dilations_g", "dilations_d"):
             if max(getattr(config, option)) > min(shape[1:]) // 2:
@@ -140,7 +141,8 @@ class WGANGP(WGANGPCard, GAN):
                                     dilations=config.dilations_g, noise_channels=config.noise_channels, mode=mode,
                                     global_pool=config.global_pool)
         self.disc = LatticeCritic(shape, cond_dim=c, width=config.width, dilations=config.dilations_d, mode=mode,
-                                  stats=config.lattice_stats, projection=config.projection)
+                                  stats=config.lattice_stats, projection=config.projection,
+                                  group=config.group_stats)
 
     def on_fit_start(self, data: dict[str, torch.Tensor], *, resumed: bool, generator: torch.Generator) -> None:
         """``model.reweight``: fit the resampling weights to the training lattices (not checkpointed, so on

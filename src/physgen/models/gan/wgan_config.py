@@ -41,6 +41,7 @@ class ConvArch:
     lattice_stats: bool
     global_pool: bool
     projection: bool
+    group_stats: int
 
 
 ARCH_OPTIONS = {"mlp": tuple(MLPArch.__dataclass_fields__), "conv": tuple(ConvArch.__dataclass_fields__)}
@@ -72,6 +73,8 @@ class WGANGPConfig(GANConfig):
     lattice_stats: bool = False       # conv, spins: the critic head also sees m, |m|, m², bond energy per site
     global_pool: bool = False         # conv: each G block also gets a per-channel field from the site mean of h
     projection: bool = False          # conv, conditioned: critic adds ⟨φ(c), pooled features⟩ (projection critic)
+    group_stats: int = 0              # conv, spins: critic also sees the spread of m, |m|, m², e over groups of
+                                      # this many lattices of its batch, grouped by condition (0 = off)
     match_observables: float = 0.0    # spins: weight of the generator penalty matching ⟨|m|⟩, ⟨m²⟩, ⟨e⟩ per
                                       # trained condition value to the data (observables.py; 0 = off)
     match_fluctuations: bool = False  # with match_observables: also the variances of |m| and e per value (χ, C)
@@ -80,7 +83,7 @@ class WGANGPConfig(GANConfig):
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden_g": WIDTHS, "hidden_d": WIDTHS, "width": POSITIVE_INT, "dilations_g": WIDTHS, "dilations_d": WIDTHS,
-        "noise_channels": POSITIVE_INT, "match_observables": NON_NEGATIVE, "reweight": NON_NEGATIVE_INT}
+        "noise_channels": POSITIVE_INT, "group_stats": NON_NEGATIVE_INT, "match_observables": NON_NEGATIVE, "reweight": NON_NEGATIVE_INT}
 
     def __post_init__(self) -> None:
         super().__post_init__()

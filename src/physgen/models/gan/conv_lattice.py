@@ -19,7 +19,8 @@ Critic ``f(x, c)``: ``[x, c as constant planes]`` → Conv3×3 → residual dila
 no normalisation, as the gradient penalty requires) → mean over sites × √N → MLP on ``[pooled, c]`` → scalar.  The
 site mean makes f exactly invariant under lattice translations; the MLP head on site averages can form
 the energy per site (an average of local bond terms) and nonlinear functions of the magnetisation;
-with ``lattice_stats`` it is also given them explicitly (:func:`lattice_stats`: m, |m|, m², e, × √N).
+with ``lattice_stats`` it is also given them explicitly (:func:`lattice_stats`: m, |m|, m², e, × √N), and with
+``group`` their standard deviation over groups of lattices of the batch (:func:`group_spread`).
 The √N (N = H·W sites) gives these global features gradient norms of order 1 w.r.t. the lattice, as the
 penalty ‖∇f‖ ≈ 1 expects; site means alone (gradient norm ∝ 1/√N) leave the critic nearly blind to the
 magnetisation distribution under the penalty.  With ``projection`` (a projection discriminator, Miyato &
@@ -158,10 +159,10 @@ class LatticeCritic(nn.Module):
         # 1/√N), so the gradient penalty (‖∇f‖ ≈ 1) leaves global statistics as much weight as local ones
         root_n = math.sqrt(self.shape[1] * self.shape[2])
         pooled = h.mean(dim=(2, 3)) * root_n
-        if self.stats:
-            pooled = torch.cat([pooled, lattice_stats(x[:, :self.shape[0]]) * root_n], 1)
-        if self.group:
-            pooled = torch.cat([pooled, group_spread(lattice_stats(x[:, :self.shape[0]]) * root_n, c, self.group)], 1)
+        if self.stats or self.group:
+            stats = lattice_stats(x[:, :self.shape[0]]) * root_n
+            pooled = torch.cat([pooled] + ([stats] if self.stats else [])
+                               + ([group_spread(stats, c, self.group)] if self.group else []), 1)
         if c is None:
             return self.head(pooled).squeeze(1)
         out = self.head(torch.cat([pooled, c], 1)).squeeze(1)

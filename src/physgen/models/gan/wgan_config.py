@@ -83,7 +83,8 @@ class WGANGPConfig(GANConfig):
 
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden_g": WIDTHS, "hidden_d": WIDTHS, "width": POSITIVE_INT, "dilations_g": WIDTHS, "dilations_d": WIDTHS,
-        "noise_channels": POSITIVE_INT, "group_stats": NON_NEGATIVE_INT, "match_observables": NON_NEGATIVE, "reweight": NON_NEGATIVE_INT}
+        "noise_channels": POSITIVE_INT, "group_stats": NON_NEGATIVE_INT, "match_observables": NON_NEGATIVE,
+        "reweight": NON_NEGATIVE_INT}
 
     def __post_init__(self) -> None:
         super().__post_init__()

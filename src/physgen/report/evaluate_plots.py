@@ -84,17 +84,31 @@ def _annotation(result: dict, name: str) -> str:
     return "\n".join(parts)
 
 
+def _span(x: np.ndarray) -> list[float]:
+    """The range [min, max] of ``x``, widened by ±0.5 where every value is the same."""
+    lo, hi = float(x.min()), float(x.max())
+    return [lo, hi] if hi > lo else [lo - 0.5, hi + 0.5]
+
+
 def pair_plots(real: np.ndarray, fake: np.ndarray, names: list[str], bins: int = 40):
     """Figure: 2-D histograms of feature pairs (≤ 6), real (top row) and generated (bottom row)."""
     plt = _plt()
     pairs = [(i, j) for i in range(min(real.shape[1], 4)) for j in range(i + 1, min(real.shape[1], 4))][:MAX_PAIRS]
     fig, axes = plt.subplots(2, len(pairs), figsize=(3.2 * len(pairs), 6.2), squeeze=False)
     for k, (i, j) in enumerate(pairs):
-        rng_xy = [[real[:, i].min(), real[:, i].max()], [real[:, j].min(), real[:, j].max()]]
+        rng_xy = [_span(real[:, i]), _span(real[:, j])]
         for row, (x, label) in enumerate(((real, "real"), (fake, "generated"))):
             ax = axes[row, k]
-            ax.hist2d(x[:, i], x[:, j], bins=bins, range=rng_xy, cmap="viridis", density=True)
-            ax.set_xlabel(names[i]), ax.set_ylabel(names[j]), ax.set_title(label, fontsize=9)
+            inside = ((x[:, i] >= rng_xy[0][0]) & (x[:, i] <= rng_xy[0][1])
+                      & (x[:, j] >= rng_xy[1][0]) & (x[:, j] <= rng_xy[1][1]))
+            if inside.any():
+                ax.hist2d(x[inside, i], x[inside, j], bins=bins, range=rng_xy, cmap="viridis", density=True)
+            else:
+                ax.set_xlim(rng_xy[0]), ax.set_ylim(rng_xy[1])
+                ax.text(0.5, 0.5, "no sample in the\ndata's range", ha="center", va="center", transform=ax.transAxes)
+            outside = 1.0 - inside.mean() if len(x) else 0.0
+            title = f"{label} ({outside:.0%} outside)" if outside > 0 else label
+            ax.set_xlabel(names[i]), ax.set_ylabel(names[j]), ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 

@@ -94,7 +94,7 @@ def test_conditioned_samples_follow_log_q_with_the_temperature_gain():
     (p > 10⁻³) and fail against q at T = 2 (p < 10⁻¹⁰).  Over draw seeds 6 + 1000 k (k = 0–19, one thread), p
     was 0.012–0.96 (false-alarm rate 10⁻³) and 0 (underflow) against the other temperature's q."""
     spec = DataSpec("spins", (3, 3), None, ("temperature",), {"temperature": (2.0, 3.0)})
-    model = random_van(spec, 5, hidden=(16, 8))
+    model = random_van(spec, 5, hidden=(16, 8), experts="off")
     assert model.config.gain == "on" and model.net.cond_gain is not None
     x = model.sample(100_000, generator=torch.Generator().manual_seed(6), condition={"temperature": 2.5})
     counts = state_counts(x)

@@ -151,33 +151,52 @@ class MADE(nn.Module):
                x: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` ancestral draws ``(n, D)`` ±1 of q₀(· | c, x), site by site; the first layer's pre-activations
         are updated in place, a ← a + s_i W_{:,i}, instead of re-running the network (module docstring)."""
-        m = self.context
-        u = rand((n, self.d), generator, like.device, like.dtype)
-        threshold = torch.log(u) - torch.log1p(-u)        # u < σ(ℓ) exactly when logit(u) < ℓ
+        threshold = logistic_thresholds(n, self.d, generator, like)
         up, down = (torch.tensor(v, dtype=like.dtype, device=like.device) for v in (1.0, -1.0))
+        state = self.start(n, c, like, x)
+        for i in range(self.d):
+            spin = torch.where(self.logit(state, i) > threshold[:, i], up, down)   # a tie (float32) is −1, never 0
+            self.push(state, i, spin)
+        return state["s"][:, self.context:]
+
+    def start(self, n: int, c: torch.Tensor | None, like: torch.Tensor, x: torch.Tensor | None = None) -> dict:
+        """The state of ``n`` ancestral draws before the first site (:meth:`logit`, :meth:`push`): the spins
+        drawn so far ``s (n, m + D)`` after the context, the logits' offsets and gains, the first layer's
+        pre-activations ``a (n, H₁)`` and the masked weights."""
+        m = self.context
         s = torch.zeros(n, m + self.d, dtype=like.dtype, device=like.device)   # context, then the sites drawn
         if m:
             s[:, :m] = x
-        offset = self._offset(c, n, like)
-        gain = self.gain(c)                                                   # (n, D) or None
         a = self._first(s if m else None, c, n) if self.layers else None      # (n, H₁)
         if a is not None and not m:
             a = a.clone()                                                      # (the bias, expanded)
-        w_in = self.layers[0].masked if self.layers else None                 # (H₁, m + D)
-        w_out = self.out.masked if self.out is not None else None             # (D, H_last)
-        direct = self.direct.masked if self.direct is not None else None      # (D, m + D)
-        zero = torch.zeros(n, dtype=like.dtype, device=like.device)
-        for i in range(self.d):
-            j = m + i
-            f = s[:, :j] @ direct[i, :j] if direct is not None and j else zero
-            if w_out is not None:
-                f = torch.addmv(f, self._top(a), w_out[i])
-            logit = offset[:, i] + (f if gain is None else gain[:, i] * f)
-            spin = torch.where(logit > threshold[:, i], up, down)          # a tie (float32) is −1, never 0
-            s[:, j] = spin
-            if a is not None and i + 1 < self.d:
-                a.addr_(spin, w_in[:, j])
-        return s[:, m:]
+        return {"s": s, "a": a, "offset": self._offset(c, n, like), "gain": self.gain(c),
+                "w_in": self.layers[0].masked if self.layers else None,               # (H₁, m + D)
+                "w_out": self.out.masked if self.out is not None else None,           # (D, H_last)
+                "direct": self.direct.masked if self.direct is not None else None,    # (D, m + D)
+                "zero": torch.zeros(n, dtype=like.dtype, device=like.device)}
+
+    def logit(self, state: dict, i: int) -> torch.Tensor:
+        """ℓ_i ``(n,)`` of site ``i`` (0-based) given the sites drawn before it (:meth:`start`)."""
+        j = self.context + i
+        direct, w_out, gain = state["direct"], state["w_out"], state["gain"]
+        f = state["s"][:, :j] @ direct[i, :j] if direct is not None and j else state["zero"]
+        if w_out is not None:
+            f = torch.addmv(f, self._top(state["a"]), w_out[i])
+        return state["offset"][:, i] + (f if gain is None else gain[:, i] * f)
+
+    def push(self, state: dict, i: int, spin: torch.Tensor) -> None:
+        """Record the drawn ``spin (n,)`` ±1 of site ``i`` and update the first layer's pre-activations."""
+        j = self.context + i
+        state["s"][:, j] = spin
+        if state["a"] is not None and i + 1 < self.d:
+            state["a"].addr_(spin, state["w_in"][:, j])
+
+
+def logistic_thresholds(n: int, d: int, generator: torch.Generator | None, like: torch.Tensor) -> torch.Tensor:
+    """logit(u) ``(n, d)`` of uniform u: a site is +1 exactly when its logit ℓ exceeds it (u < σ(ℓ))."""
+    u = rand((n, d), generator, like.device, like.dtype)
+    return torch.log(u) - torch.log1p(-u)
 
 
 def sample_states(net: MADE, n: int, c: torch.Tensor | None, generator: torch.Generator | None, like: torch.Tensor,

@@ -96,6 +96,7 @@ from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.van_card import VANCard
 from physgen.models.van_config import VANConfig
+from physgen.models.van_experts import MAX_EXPERTS, TemperatureExperts
 from physgen.randomness import rand
 
 OBJECTIVES = ("likelihood", "free-energy")
@@ -112,6 +113,9 @@ class VAN(VANCard, GenerativeModel):
         """``arch = auto``: the hierarchical network for the free energy of the Ising model on an L×L lattice (a
         region's law given its ring is then that of the whole lattice), else one MADE.
         ``z2 = auto``: on for the free energy at h = 0 (the Hamiltonian's symmetry), else off.
+        ``experts = auto``: one network per training temperature (:mod:`physgen.models.van_experts`) for
+        likelihood training of one MADE on spin or binary lattices conditioned on one continuous condition of 2 to
+        ``MAX_EXPERTS`` distinct values, else off.
         ``gain = auto``: on when a continuous condition (the temperature) takes more than one value."""
         if config.z2 == "auto":
             on = config.objective == "free-energy" and float(config.h) == 0.0
@@ -120,6 +124,8 @@ class VAN(VANCard, GenerativeModel):
             han = (config.objective == "free-energy" and config.hamiltonian == "ising" and spec.kind == "spins"
                    and len(spec.shape) == 2 and spec.shape[0] == spec.shape[1])
             config = replace(config, arch="han" if han else "made")
+        if config.experts == "auto":
+            config = replace(config, experts="on" if 2 <= len(_expert_values(config, spec)) <= MAX_EXPERTS else "off")
         if config.gain == "auto":
             spread = any(len(set(spec.condition_values.get(name, ()))) > 1 for name in spec.condition_names)
             config = replace(config, gain="on" if spread else "off")
@@ -146,6 +152,14 @@ class VAN(VANCard, GenerativeModel):
         """The MADE over the whole lattice, or (``model.arch = han``) the hierarchical stages of an L×L lattice of
         ±1 spins (:class:`~physgen.models.hierarchical.HierarchicalAR`)."""
         options = {"direct": config.direct, "act": config.act, "cond_dim": self.cond.dim, "gain": config.gain == "on"}
+        if config.experts == "on":
+            values = _expert_values(config, spec)
+            if not values:
+                raise UserError("one network per training temperature needs likelihood training of one MADE "
+                                "(model.arch=made) on spin or binary lattices conditioned on one continuous "
+                                "condition", key="model.experts", value="on")
+            knots = self.cond(torch.tensor(values, dtype=torch.float32)[:, None])[:, 0].sort().values
+            return TemperatureExperts([MADE(spec.n_features, config.hidden, **options) for _ in values], knots)
         if config.arch != "han":
             return MADE(spec.n_features, config.hidden, per_site=self.states or 1, **options)
         if self.states is not None or spec.shape[0] != spec.shape[1]:
@@ -356,6 +370,16 @@ class VAN(VANCard, GenerativeModel):
         from physgen.samplers.boltzmann import Proposal
 
         return Proposal(draw, log_q=score)
+
+
+def _expert_values(config: VANConfig, spec: DataSpec) -> list[float]:
+    """The distinct training values of the condition that ``model.experts`` gives a network each, increasing;
+    [] where the run cannot have them (not likelihood training of one MADE on spins or binary lattices
+    conditioned on one continuous condition)."""
+    if (config.objective != "likelihood" or config.arch != "made" or spec.kind not in ("spins", "binary")
+            or len(spec.condition_names) != 1 or spec.n_labels):
+        return []
+    return sorted(set(float(v) for v in spec.condition_values.get(spec.condition_names[0], ())))
 
 
 def _check_free_energy(spec: DataSpec) -> None:

@@ -3,8 +3,9 @@
 :class:`VANConfig` groups the network (one MADE or the hierarchical stages, hidden widths, the masked direct
 input -> output weights, the activation), the Z₂ symmetrisation and the temperature gain (``auto``: chosen by
 :meth:`physgen.models.van.VAN.resolve`), the objective (likelihood on data, or the variational free energy of
-the Ising Hamiltonian with its coupling, field, boundary, draws per step and β-annealing), and how a
-condition enters (temperature map, label embedding).
+the Ising Hamiltonian with its coupling, field, boundary, draws per step and β-annealing), how a condition
+enters (temperature map, label embedding), and whether each training temperature has its own network
+(``experts``, :mod:`physgen.models.van_experts`).
 
 Every bad value is a :class:`~physgen.errors.UserError` naming the ``model.*`` option.
 """
@@ -41,9 +42,10 @@ class VANConfig:
     cond_map: CondMap = "linear"             # how the temperature enters (nets.Conditioner)
     gain: Literal["auto", "on", "off"] = "auto"   # logits b(c) + e^{G c} f(s): auto = on for a range of temperatures
     label_dim: int = 0                       # labels: 0 = one-hot, > 0 = learned embedding size
+    experts: Literal["auto", "on", "off"] = "auto"   # one MADE per training temperature; auto: on for 2-8 of them
 
     #: runs saved before ``arch`` existed drew with one MADE (:func:`physgen.config.as_saved`)
-    predating: ClassVar[dict[str, str]] = {"arch": "made"}
+    predating: ClassVar[dict[str, str]] = {"arch": "made", "experts": "off"}
     constraints: ClassVar[dict[str, Constraint]] = {
         "hidden": WIDTHS, "samples": POSITIVE_INT, "anneal": NON_NEGATIVE, "label_dim": NON_NEGATIVE_INT,
         "J": FINITE, "h": FINITE, "disorder_seed": NON_NEGATIVE_INT, "params": Each(FINITE)}

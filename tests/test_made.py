@@ -56,3 +56,24 @@ def test_state_sampler_draws_the_teacher_forced_conditionals(options):
     cdf = torch.softmax(net(onehot, c).view(n, d, k), -1).cumsum(-1)
     assert torch.equal(s, torch.minimum((cdf < u[:, :, None]).sum(-1), torch.tensor(k - 1)))
     assert len(s.unique()) == k
+
+
+def test_the_experts_sampler_draws_the_teacher_forced_conditionals():
+    """Three MADEs joined by temperature gates (:mod:`physgen.models.van_experts`): conditions at the knots,
+    between them and beyond them, each row's draw against the gated teacher-forced logits."""
+    from physgen.models.van_experts import TemperatureExperts
+
+    n, d = 4000, 9
+    nets = [random_made(d, gain=True) for _ in range(3)]
+    with torch.no_grad():
+        for k, net in enumerate(nets):
+            for p in net.parameters():
+                p.mul_(1.0 + 0.3 * k)
+    experts = TemperatureExperts(nets, torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64))
+    like = torch.zeros((), dtype=torch.float64)
+    c = torch.randn(n, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 1.5
+    c[: n // 4, 0] = torch.tensor([-1.0, 0.0, 1.0], dtype=torch.float64).repeat(n // 4)[: n // 4]
+    s = experts.sample(n, c, torch.Generator().manual_seed(3), like)
+    u = rand((n, d), torch.Generator().manual_seed(3), like.device, like.dtype)
+    assert torch.equal(s > 0, experts(s, c) > torch.log(u) - torch.log1p(-u))
+    assert 0.2 < float((s > 0).double().mean()) < 0.8

@@ -42,7 +42,7 @@ class TemperatureExperts(nn.Module):
     def weights(self, c: torch.Tensor) -> torch.Tensor:
         """Gates ``(B, K)``: the linear interpolation weights of ``c[:, 0]`` between its neighbouring knots (the
         nearest knot alone outside their range; weights within 10⁻⁶ of 0 or 1 rounded to them)."""
-        t, knots = c[:, 0].to(self.knots.dtype), self.knots
+        t, knots = c[:, 0].to(self.knots.dtype).contiguous(), self.knots
         w = torch.zeros(len(t), len(knots), dtype=c.dtype, device=c.device)
         if len(knots) == 1:
             return w + 1

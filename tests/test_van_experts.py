@@ -114,3 +114,4 @@ def test_a_run_with_experts_trains_saves_samples_and_scores(cli, tmp_path):
     code, _, err = cli("sample", out, "--n", "32", "--condition", "temperature=2.5", "--out", tmp_path / "s.h5")
     assert code == 0, err
     assert load(tmp_path / "s.h5").samples.shape == (32, 4, 4)
+

@@ -96,7 +96,7 @@ from physgen.models.nets import Conditioner
 from physgen.models.registry import register
 from physgen.models.van_card import VANCard
 from physgen.models.van_config import VANConfig
-from physgen.models.van_experts import MAX_EXPERTS, TemperatureExperts
+from physgen.models.van_experts import TemperatureExperts, expert_values, experts_for
 from physgen.randomness import rand
 
 OBJECTIVES = ("likelihood", "free-energy")
@@ -125,7 +125,7 @@ class VAN(VANCard, GenerativeModel):
                    and len(spec.shape) == 2 and spec.shape[0] == spec.shape[1])
             config = replace(config, arch="han" if han else "made")
         if config.experts == "auto":
-            config = replace(config, experts="on" if 2 <= len(_expert_values(config, spec)) <= MAX_EXPERTS else "off")
+            config = replace(config, experts="on" if experts_for(spec, config.objective, config.arch) else "off")
         if config.gain == "auto":
             spread = any(len(set(spec.condition_values.get(name, ()))) > 1 for name in spec.condition_names)
             config = replace(config, gain="on" if spread else "off")
@@ -153,7 +153,7 @@ class VAN(VANCard, GenerativeModel):
         ±1 spins (:class:`~physgen.models.hierarchical.HierarchicalAR`)."""
         options = {"direct": config.direct, "act": config.act, "cond_dim": self.cond.dim, "gain": config.gain == "on"}
         if config.experts == "on":
-            values = _expert_values(config, spec)
+            values = expert_values(spec, config.objective, config.arch)
             if not values:
                 raise UserError("one network per training temperature needs likelihood training of one MADE "
                                 "(model.arch=made) on spin or binary lattices conditioned on one continuous "
@@ -370,16 +370,6 @@ class VAN(VANCard, GenerativeModel):
         from physgen.samplers.boltzmann import Proposal
 
         return Proposal(draw, log_q=score)
-
-
-def _expert_values(config: VANConfig, spec: DataSpec) -> list[float]:
-    """The distinct training values of the condition that ``model.experts`` gives a network each, increasing;
-    [] where the run cannot have them (not likelihood training of one MADE on spins or binary lattices
-    conditioned on one continuous condition)."""
-    if (config.objective != "likelihood" or config.arch != "made" or spec.kind not in ("spins", "binary")
-            or len(spec.condition_names) != 1 or spec.n_labels):
-        return []
-    return sorted(set(float(v) for v in spec.condition_values.get(spec.condition_names[0], ())))
 
 
 def _check_free_energy(spec: DataSpec) -> None:

@@ -27,6 +27,23 @@ from physgen.models.made import MADE, log_sigmoid_sum, logistic_thresholds
 MAX_EXPERTS = 8
 
 
+def expert_values(spec, objective: str = "likelihood", arch: str = "made") -> list[float]:
+    """The distinct training values of the condition that one network each can model, increasing; [] where the
+    run cannot have such networks: other than likelihood training of one MADE on spin or binary lattices
+    conditioned on one continuous condition."""
+    if (objective != "likelihood" or arch != "made" or spec.kind not in ("spins", "binary")
+            or len(spec.condition_names) != 1 or spec.n_labels):
+        return []
+    return sorted(set(float(v) for v in spec.condition_values.get(spec.condition_names[0], ())))
+
+
+def experts_for(spec, objective: str = "likelihood", arch: str = "made") -> int:
+    """How many networks ``model.experts = auto`` gives a run on data like ``spec``: one per training
+    temperature for 2 to :data:`MAX_EXPERTS` of them, else 0 (the single network)."""
+    k = len(expert_values(spec, objective, arch))
+    return k if 2 <= k <= MAX_EXPERTS else 0
+
+
 class TemperatureExperts(nn.Module):
     """K MADEs ``nets`` with the increasing mapped condition values ``knots (K,)`` they are trained at (module
     docstring); the interface of :class:`~physgen.models.made.MADE` for ±1 spins without context."""

@@ -41,6 +41,10 @@ a feature-wise modulation (FiLM; Perez, Strub, de Vries, Dumoulin & Courville, A
 ``model.gain = auto`` turns it on when the run's temperatures take more than one value: with the condition
 entering additively only, the masked linear part is one coupling for every temperature.
 
+**One network per training temperature** (``model.experts``; :mod:`physgen.models.van_experts`): trained on
+data at 2–8 temperatures, the run holds one MADE per temperature, each trained on its own temperature's
+lattices, and the logits between two training temperatures are interpolated linearly between their networks'.
+
 **Z₂ symmetry.**  With h = 0 the Boltzmann law is invariant under s → −s; the model is then symmetrised
 (as in the VAN paper)::
 

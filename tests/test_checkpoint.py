@@ -225,6 +225,17 @@ def test_metadata_order_does_not_change_the_file():
         assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
+def forget_model_option(run, name: str) -> None:
+    """Make ``run`` look saved before the ``[model]`` option ``name`` existed: its config.toml and its checkpoints'
+    sidecars lose the key."""
+    config = run / "config.toml"
+    config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith(name)))
+    for sidecar in (run / "checkpoints").glob("*.json"):
+        state = json.loads(sidecar.read_text())
+        state["state"]["config"]["model"].pop(name)
+        sidecar.write_text(json.dumps(state))
+
+
 def test_a_van_saved_before_the_hierarchical_draw_loads_with_one_made(tmp_path):
     """A run of the Ising free energy saved before ``model.arch`` existed (its config and checkpoint record no
     ``arch``) drew with one MADE: loading and resuming it builds that network, not today's ``auto`` choice."""
@@ -234,11 +245,6 @@ def test_a_van_saved_before_the_hierarchical_draw_loads_with_one_made(tmp_path):
     run = tmp_path / "old"
     assert main(["train", "van", "--hamiltonian", "ising", "--size", "4", "--temperatures", "2.5", "--steps", "5",
                  "--set", "model.arch=made", "--out", str(run), "--no-progress"]) == 0
-    config = run / "config.toml"
-    config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith("arch")))
-    for sidecar in (run / "checkpoints").glob("*.json"):
-        state = json.loads(sidecar.read_text())
-        state["state"]["config"]["model"].pop("arch")
-        sidecar.write_text(json.dumps(state))
+    forget_model_option(run, "arch")
     assert load_run(run).model.config.arch == "made"
     assert main(["train", "van", "--resume", "--steps", "8", "--out", str(run), "--no-progress"]) == 0

@@ -120,23 +120,17 @@ def test_a_run_with_experts_trains_saves_samples_and_scores(cli, tmp_path):
 def test_a_run_saved_before_the_experts_loads_with_one_network(tmp_path):
     """A data run at two temperatures saved before ``model.experts`` existed (its config and checkpoints record
     none) had one shared MADE: it loads and samples with that network, not with today's ``auto`` choice."""
-    import json
-
     from physgen.cli import main
     from physgen.data import save
     from physgen.data.ising import simulate
     from physgen.models.made import MADE
     from physgen.training import load_run
+    from tests.test_checkpoint import forget_model_option
 
     data, run = tmp_path / "ising.h5", tmp_path / "old"
     save(simulate(4, [2.0, 3.0], 100, algorithm="wolff", seed=1), data)
     assert main(["train", "van", "--data", str(data), "--condition", "temperature", "--steps", "5",
                  "--set", "model.experts=off", "--out", str(run), "--no-progress"]) == 0
-    config = run / "config.toml"
-    config.write_text("".join(line for line in config.read_text().splitlines(True) if not line.startswith("experts")))
-    for sidecar in (run / "checkpoints").glob("*.json"):
-        state = json.loads(sidecar.read_text())
-        state["state"]["config"]["model"].pop("experts")
-        sidecar.write_text(json.dumps(state))
+    forget_model_option(run, "experts")
     model = load_run(run).model
     assert model.config.experts == "off" and isinstance(model.net, MADE)

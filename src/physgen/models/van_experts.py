@@ -71,21 +71,17 @@ class TemperatureExperts(nn.Module):
         return w.scatter_add_(1, hi[:, None], frac[:, None])
 
     def _active(self, w: torch.Tensor):
-        """(k, network, its rows, their weights) of every network with a non-zero gate on some row."""
+        """(network, its rows, their weights) of every network with a non-zero gate on some row."""
         for k, net in enumerate(self.nets):
             rows = torch.nonzero(w[:, k] > 0).squeeze(1)
             if rows.numel():
-                yield k, net, rows, w[rows, k]
+                yield net, rows, w[rows, k]
 
     def forward(self, s: torch.Tensor, c: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
         """Teacher-forced logits ``(B, D)`` of spins ``s (B, D)``: each network runs on the rows it gates."""
-        w = self.weights(c)
-        out = None
-        for _, net, rows, wk in self._active(w):
-            part = wk[:, None] * net(s[rows], c[rows])
-            if out is None:
-                out = torch.zeros(len(s), part.shape[1], dtype=part.dtype, device=part.device)
-            out = out.index_add(0, rows, part)
+        out = torch.zeros(len(s), self.d, dtype=s.dtype, device=s.device)
+        for net, rows, wk in self._active(self.weights(c)):
+            out = out.index_add(0, rows, wk[:, None] * net(s[rows], c[rows]))
         return out
 
     def log_prob(self, s: torch.Tensor, c: torch.Tensor, x: torch.Tensor | None = None) -> torch.Tensor:
@@ -100,7 +96,7 @@ class TemperatureExperts(nn.Module):
         threshold = logistic_thresholds(n, self.d, generator, like)
         up, down = (torch.tensor(v, dtype=like.dtype, device=like.device) for v in (1.0, -1.0))
         parts = [(net, rows, wk.to(like.dtype), net.start(len(rows), c[rows], like))
-                 for _, net, rows, wk in self._active(self.weights(c))]
+                 for net, rows, wk in self._active(self.weights(c))]
         s = torch.zeros(n, self.d, dtype=like.dtype, device=like.device)
         for i in range(self.d):
             logit = torch.zeros(n, dtype=like.dtype, device=like.device)
